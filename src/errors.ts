@@ -1,0 +1,126 @@
+/**
+ * @module errors
+ * The error catalogue: every failure a caller can act on has a stable code, a message template,
+ * a transport mapping (HTTP status, WebSocket close code, Kafka error code) and a `retriable` flag.
+ * `docs/errors.md` is kept in step with this table by `errors.test.ts`.
+ *
+ * @example
+ * throw new TributaryError('TOPIC_NOT_FOUND', { topic: 'orders' });
+ */
+
+export interface ErrorSpec {
+  /** Message template; `{name}` is replaced by the detail of that name. */
+  readonly message: string;
+  readonly httpStatus: number;
+  /** Kafka protocol error code a Kafka front end answers with. */
+  readonly kafkaCode: number;
+  readonly retriable: boolean;
+}
+
+export const ERROR_CATALOGUE = {
+  INVALID_ARGUMENT: { message: '{reason}', httpStatus: 400, kafkaCode: 42, retriable: false },
+  INVALID_TOPIC_NAME: {
+    message: 'Topic name "{topic}" is invalid: {reason}',
+    httpStatus: 400,
+    kafkaCode: 17,
+    retriable: false,
+  },
+  TOPIC_NOT_FOUND: {
+    message: 'Topic "{topic}" does not exist',
+    httpStatus: 404,
+    kafkaCode: 3,
+    retriable: false,
+  },
+  TOPIC_EXISTS: {
+    message: 'Topic "{topic}" already exists',
+    httpStatus: 409,
+    kafkaCode: 36,
+    retriable: false,
+  },
+  PARTITION_NOT_FOUND: {
+    message: 'Topic "{topic}" has no partition {partition}',
+    httpStatus: 404,
+    kafkaCode: 3,
+    retriable: false,
+  },
+  OFFSET_OUT_OF_RANGE: {
+    message: 'Offset {offset} is outside {topic}/{partition} (earliest {earliest}, next {next})',
+    httpStatus: 416,
+    kafkaCode: 1,
+    retriable: false,
+  },
+  EXPECTED_OFFSET_MISMATCH: {
+    message: 'Append to {topic}/{partition} expected last offset {expected}, but it is {actual}',
+    httpStatus: 409,
+    kafkaCode: 87,
+    retriable: false,
+  },
+  RECORD_TOO_LARGE: {
+    message: 'Batch of {bytes} bytes exceeds the limit of {limit} bytes ({limitName})',
+    httpStatus: 413,
+    kafkaCode: 10,
+    retriable: false,
+  },
+  INVALID_RECORD: { message: 'Invalid record: {reason}', httpStatus: 400, kafkaCode: 87, retriable: false },
+  CORRUPT_LOG: {
+    message: 'Corrupt data in {file} at byte {position}: {reason}',
+    httpStatus: 500,
+    kafkaCode: 2,
+    retriable: false,
+  },
+  DUPLICATE_SEQUENCE: {
+    message: 'Producer {producerId} sequence {sequence} was already appended to {topic}/{partition}',
+    httpStatus: 200,
+    kafkaCode: 46,
+    retriable: false,
+  },
+  OUT_OF_ORDER_SEQUENCE: {
+    message: 'Producer {producerId} sent sequence {sequence} to {topic}/{partition}, expected {expected}',
+    httpStatus: 409,
+    kafkaCode: 45,
+    retriable: false,
+  },
+  PRODUCER_FENCED: {
+    message: 'Producer {producerId} epoch {epoch} is older than the current epoch {current}',
+    httpStatus: 409,
+    kafkaCode: 47,
+    retriable: false,
+  },
+  LOG_CLOSED: { message: 'The log is closed', httpStatus: 503, kafkaCode: 6, retriable: true },
+  STORAGE_ERROR: { message: 'Storage failure: {reason}', httpStatus: 500, kafkaCode: 56, retriable: true },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export type ErrorDetails = Readonly<Record<string, string | number | boolean | null | undefined>>;
+
+/** The one error type Tributary throws for operating errors; `code` is stable across versions. */
+export class TributaryError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+  readonly retriable: boolean;
+  readonly httpStatus: number;
+  readonly kafkaCode: number;
+
+  constructor(code: ErrorCode, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    const spec: ErrorSpec = ERROR_CATALOGUE[code];
+    super(formatMessage(spec.message, details), options);
+    this.name = 'TributaryError';
+    this.code = code;
+    this.details = details;
+    this.retriable = spec.retriable;
+    this.httpStatus = spec.httpStatus;
+    this.kafkaCode = spec.kafkaCode;
+  }
+}
+
+function formatMessage(template: string, details: ErrorDetails): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    const value = details[name];
+    return value === undefined ? whole : String(value);
+  });
+}
+
+export function isTributaryError(error: unknown, code?: ErrorCode): error is TributaryError {
+  return error instanceof TributaryError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,198 @@
+/**
+ * @module log/types
+ * The Log interface: the storage contract every engine implements (in-memory for tests, the
+ * embedded file engine by default, NATS JetStream for scale-out). It is shaped after what
+ * JetStream offers so that backend can implement it one stream per topic-partition:
+ * contiguous per-partition offsets, append with an expected last offset, durable acks.
+ *
+ * Offsets are per topic-partition, start at 0, are contiguous at append time and never reused.
+ * Compaction and retention remove records but never renumber the rest, so a read may skip
+ * offsets that no longer exist.
+ */
+
+/** When an append counts as durable. */
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+
+export interface TopicConfig {
+  /** Number of partitions; fixed at creation. Default 1, limit `LOG_LIMITS.partitionsMax`. */
+  readonly partitions: number;
+  /**
+   * `always`: acknowledged after fdatasync (concurrent appends share one: group commit).
+   * `interval`: acknowledged once written to the OS; fdatasync every `fsyncIntervalMs`.
+   * `never`: acknowledged once written to the OS; the OS decides when it reaches the disk.
+   * Default `interval`.
+   */
+  readonly fsync: FsyncPolicy;
+  /** Period of the background fdatasync under `fsync: 'interval'`. Default 100 ms. */
+  readonly fsyncIntervalMs: number;
+  /** Whole segments whose newest record is older than this are deleted. `null` (default): keep forever. */
+  readonly retentionMs: number | null;
+  /** Per partition: oldest whole segments are deleted while the partition is larger. `null` (default): no limit. */
+  readonly retentionBytes: number | null;
+  /** Keep only the latest record per key (records need a key). Default false. */
+  readonly compact: boolean;
+  /** How long a tombstone (null value) survives compaction, so subscribers can see the delete. Default 24 h. */
+  readonly tombstoneRetentionMs: number;
+  /** A segment file rolls over when it would grow past this. Default 64 MiB. */
+  readonly segmentBytes: number;
+  /** A segment rolls over when its first record is older than this. Default 7 days. */
+  readonly segmentMs: number;
+}
+
+export interface RecordHeader {
+  readonly key: string;
+  readonly value: Uint8Array;
+}
+
+/** A record as a producer hands it to the log. `value: null` is a tombstone. */
+export interface RecordInput {
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+  readonly headers?: readonly RecordHeader[];
+  /** Milliseconds since the epoch; default: the time of the append. */
+  readonly timestamp?: number;
+}
+
+/** A stored record, as read back. */
+export interface LogRecord {
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+  readonly headers: readonly RecordHeader[];
+}
+
+/** Identity of an idempotent producer's batch: retried batches with the same sequence are not appended twice. */
+export interface ProducerBatchId {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  /** Sequence number of the batch's first record; sequences are per producer and partition, from 0. */
+  readonly baseSequence: number;
+}
+
+export interface AppendOptions {
+  /**
+   * Optimistic concurrency: the append only happens if the partition's last offset is this
+   * (`-1` for an empty partition). Otherwise `EXPECTED_OFFSET_MISMATCH`.
+   */
+  readonly expectedLastOffset?: number;
+  /** Set by idempotent producers. */
+  readonly producer?: ProducerBatchId;
+}
+
+export interface AppendResult {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  /** Timestamp the log assigned to records that came without one. */
+  readonly timestamp: number;
+  /** True when this was a retry of a batch already in the log; offsets are the original ones. */
+  readonly duplicate: boolean;
+}
+
+export interface ReadOptions {
+  /** At most this many records. Default 1000. */
+  readonly maxRecords?: number;
+  /** Stop after about this many bytes of record data (at least one record is returned). Default 1 MiB. */
+  readonly maxBytes?: number;
+}
+
+export interface PartitionOffsets {
+  /** Lowest offset still readable (log start offset). */
+  readonly earliest: number;
+  /** The offset the next append gets: the high watermark. `next - 1` is the last offset. */
+  readonly next: number;
+}
+
+export interface PartitionDescription extends PartitionOffsets {
+  readonly partition: number;
+  /** Bytes on disk (or in memory) for this partition. */
+  readonly sizeBytes: number;
+}
+
+export interface TopicDescription {
+  readonly name: string;
+  readonly config: TopicConfig;
+  readonly partitions: readonly PartitionDescription[];
+}
+
+export interface RetentionReport {
+  readonly segmentsDeleted: number;
+  readonly bytesDeleted: number;
+}
+
+export interface CompactionReport {
+  readonly recordsBefore: number;
+  readonly recordsAfter: number;
+  readonly bytesBefore: number;
+  readonly bytesAfter: number;
+}
+
+export interface Log {
+  /** Creates a topic; `TOPIC_EXISTS` if it exists. Missing config fields take their defaults. */
+  createTopic(name: string, config?: Partial<TopicConfig>): Promise<TopicDescription>;
+  /** Deletes a topic and all its data; `TOPIC_NOT_FOUND` if absent. Pending waits are released. */
+  deleteTopic(name: string): Promise<void>;
+  listTopics(): Promise<TopicDescription[]>;
+  describeTopic(name: string): Promise<TopicDescription>;
+
+  /**
+   * Appends records to one partition, atomically and in order. Resolves once they are durable
+   * under the topic's fsync policy; the records become readable at the same moment.
+   */
+  append(
+    topic: string,
+    partition: number,
+    records: readonly RecordInput[],
+    options?: AppendOptions,
+  ): Promise<AppendResult>;
+
+  /**
+   * Records with offset ≥ `offset`, in offset order, bounded by `options`. An offset at or past
+   * `next` returns `[]`; an offset below `earliest` is `OFFSET_OUT_OF_RANGE`.
+   */
+  read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<LogRecord[]>;
+
+  offsets(topic: string, partition: number): Promise<PartitionOffsets>;
+
+  /** The first offset whose record timestamp is ≥ `timestampMs`, or `null` when there is none. */
+  offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<number | null>;
+
+  /**
+   * Resolves once `next > offset` (a record at or after `offset` may be read), without polling.
+   * Rejects with the signal's reason when aborted, `TOPIC_NOT_FOUND` if the topic is deleted
+   * and `LOG_CLOSED` when the log closes.
+   */
+  waitForAppend(topic: string, partition: number, offset: number, signal?: AbortSignal): Promise<void>;
+
+  /** Deletes whole segments past the retention limits of one topic, or of all. */
+  enforceRetention(topic?: string): Promise<RetentionReport>;
+
+  /** Compacts a compacted topic: only the latest record per key remains (tombstones age out). */
+  compact(topic: string): Promise<CompactionReport>;
+
+  /** Flushes and closes; later calls reject with `LOG_CLOSED`. */
+  close(): Promise<void>;
+}
+
+/** Limits that hold for every engine. */
+export const LOG_LIMITS = {
+  /** Longest topic name. */
+  topicNameLengthMax: 249,
+  partitionsMax: 1024,
+  /** Largest batch one append may carry (encoded). */
+  batchBytesMax: 16 * 1024 * 1024,
+  /** Most records one append may carry. */
+  batchRecordsMax: 100_000,
+} as const;
+
+export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
+  partitions: 1,
+  fsync: 'interval',
+  fsyncIntervalMs: 100,
+  retentionMs: null,
+  retentionBytes: null,
+  compact: false,
+  tombstoneRetentionMs: 24 * 60 * 60 * 1000,
+  segmentBytes: 64 * 1024 * 1024,
+  segmentMs: 7 * 24 * 60 * 60 * 1000,
+};
