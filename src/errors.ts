@@ -62,6 +62,7 @@ export const ERROR_CATALOGUE = {
     retriable: false,
   },
   INVALID_RECORD: { message: 'Invalid record: {reason}', httpStatus: 400, kafkaCode: 87, retriable: false },
+  MALFORMED_DATA: { message: 'Malformed {what}: {reason}', httpStatus: 400, kafkaCode: 2, retriable: false },
   CORRUPT_LOG: {
     message: 'Corrupt data in {file} at byte {position}: {reason}',
     httpStatus: 500,
