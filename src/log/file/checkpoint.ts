@@ -1,0 +1,37 @@
+/**
+ * @module log/file/checkpoint
+ * Small JSON files written atomically (write to a temporary name, then rename over the old one),
+ * so a crash leaves either the old or the new version, never half of one.
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises';
+
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const tmp = `${path}.tmp`;
+  await writeFile(tmp, JSON.stringify(value), { flush: true });
+  await rename(tmp, path);
+}
+
+/** Reads a JSON file; `null` when it is missing or unreadable (callers fall back to a safe default). */
+export async function readJsonOrNull(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The recovery point of a partition: everything before `position` in segment `segment` (and in
+ * every earlier segment) is known to be on disk. Recovery may truncate a damaged tail only after it.
+ */
+export interface RecoveryPoint {
+  readonly segment: number;
+  readonly position: number;
+}
+
+export function parseRecoveryPoint(value: unknown): RecoveryPoint | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { segment, position } = value as Record<string, unknown>;
+  if (!Number.isSafeInteger(segment) || !Number.isSafeInteger(position)) return null;
+  return { segment: segment as number, position: position as number };
+}

@@ -1,0 +1,289 @@
+/**
+ * @module log/file/file-log
+ * The embedded file engine, Tributary's default storage: one directory, no setup.
+ *
+ * Layout (docs/FORMAT.md): `<dir>/LOCK`, `<dir>/topics/<topic>/topic.json` and
+ * `<dir>/topics/<topic>/<partition>/` holding the partition's segments.
+ *
+ * @example
+ * const log = await openFileLog({ dir: './data' });
+ * await log.createTopic('orders', { partitions: 3, fsync: 'always' });
+ * const { baseOffset } = await log.append('orders', 0, [{ key: null, value: bytes }]);
+ */
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Logger, pino } from 'pino';
+import { TributaryError } from '../../errors.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  CompactionReport,
+  Log,
+  LogRecord,
+  PartitionOffsets,
+  ReadOptions,
+  RecordInput,
+  RetentionReport,
+  TopicConfig,
+  TopicDescription,
+} from '../types.js';
+import { checkPartitionNumber, resolveTopicConfig, validateTopicName } from '../validation.js';
+import { readJsonOrNull, writeJsonAtomic } from './checkpoint.js';
+import { compactPartition } from './compaction.js';
+import { FilePartition } from './partition.js';
+
+export interface FileLogOptions {
+  /** Data directory; created if missing. */
+  readonly dir: string;
+  readonly logger?: Logger;
+  /** How often retention and compaction run in the background. Default 60 000 ms; 0 turns it off. */
+  readonly maintenanceIntervalMs?: number;
+}
+
+interface FileTopic {
+  readonly name: string;
+  readonly config: TopicConfig;
+  readonly dir: string;
+  readonly partitions: FilePartition[];
+}
+
+const TOPIC_FILE = 'topic.json';
+const DELETING_PREFIX = '.deleting-';
+
+export async function openFileLog(options: FileLogOptions): Promise<FileLog> {
+  const log = new FileLog(options);
+  await log.open();
+  return log;
+}
+
+export class FileLog implements Log {
+  private readonly topics = new Map<string, FileTopic>();
+  private readonly creating = new Map<string, Promise<TopicDescription>>();
+  private readonly logger: Logger;
+  private readonly topicsDir: string;
+  private closed = false;
+  private maintenanceTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: FileLogOptions) {
+    this.logger = options.logger ?? pino({ level: 'warn' });
+    this.topicsDir = join(options.dir, 'topics');
+  }
+
+  async open(): Promise<void> {
+    await mkdir(this.topicsDir, { recursive: true });
+    await acquireLock(join(this.options.dir, 'LOCK'));
+    for (const name of await readdir(this.topicsDir)) {
+      if (name.startsWith(DELETING_PREFIX)) {
+        await rm(join(this.topicsDir, name), { recursive: true, force: true });
+        continue;
+      }
+      const dir = join(this.topicsDir, name);
+      const stored = await readJsonOrNull(join(dir, TOPIC_FILE));
+      if (stored === null) {
+        this.logger.warn({ dir }, 'skipping a topic directory without a readable topic.json');
+        continue;
+      }
+      const config = resolveTopicConfig(stored as Partial<TopicConfig>);
+      this.topics.set(name, { name, config, dir, partitions: await this.openPartitions(name, dir, config) });
+    }
+    const interval = this.options.maintenanceIntervalMs ?? 60_000;
+    if (interval > 0) {
+      this.maintenanceTimer = setInterval(() => void this.runMaintenance(), interval);
+      this.maintenanceTimer.unref();
+    }
+  }
+
+  private async openPartitions(name: string, dir: string, config: TopicConfig): Promise<FilePartition[]> {
+    const partitions: FilePartition[] = [];
+    for (let p = 0; p < config.partitions; p++) {
+      const partitionDir = join(dir, String(p));
+      await mkdir(partitionDir, { recursive: true });
+      partitions.push(await FilePartition.open(name, p, partitionDir, config, this.logger));
+    }
+    return partitions;
+  }
+
+  async createTopic(name: string, config?: Partial<TopicConfig>): Promise<TopicDescription> {
+    this.checkOpen();
+    validateTopicName(name);
+    const resolved = resolveTopicConfig(config);
+    if (this.topics.has(name) || this.creating.has(name))
+      throw new TributaryError('TOPIC_EXISTS', { topic: name });
+    const creation = (async () => {
+      const dir = join(this.topicsDir, name);
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir, { recursive: true });
+      await writeJsonAtomic(join(dir, TOPIC_FILE), resolved);
+      const topic = {
+        name,
+        config: resolved,
+        dir,
+        partitions: await this.openPartitions(name, dir, resolved),
+      };
+      this.topics.set(name, topic);
+      return describe(topic);
+    })();
+    this.creating.set(name, creation);
+    try {
+      return await creation;
+    } finally {
+      this.creating.delete(name);
+    }
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const topic = this.topic(name);
+    this.topics.delete(name);
+    const reason = new TributaryError('TOPIC_NOT_FOUND', { topic: name });
+    await Promise.all(topic.partitions.map((p) => p.close(reason)));
+    // Rename first so a crash mid-delete never leaves half a topic that looks whole.
+    const doomed = join(this.topicsDir, `${DELETING_PREFIX}${name}-${Date.now()}`);
+    await rename(topic.dir, doomed);
+    await rm(doomed, { recursive: true, force: true });
+  }
+
+  async listTopics(): Promise<TopicDescription[]> {
+    this.checkOpen();
+    return [...this.topics.values()].sort((a, b) => a.name.localeCompare(b.name)).map(describe);
+  }
+
+  async describeTopic(name: string): Promise<TopicDescription> {
+    return describe(this.topic(name));
+  }
+
+  async append(
+    topic: string,
+    partition: number,
+    records: readonly RecordInput[],
+    options?: AppendOptions,
+  ): Promise<AppendResult> {
+    return this.partition(topic, partition).append(records, options);
+  }
+
+  async read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<LogRecord[]> {
+    return this.partition(topic, partition).read(offset, options);
+  }
+
+  async offsets(topic: string, partition: number): Promise<PartitionOffsets> {
+    const p = this.partition(topic, partition);
+    return { earliest: p.earliest, next: p.next };
+  }
+
+  async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<number | null> {
+    return this.partition(topic, partition).offsetForTimestamp(timestampMs);
+  }
+
+  async waitForAppend(topic: string, partition: number, offset: number, signal?: AbortSignal): Promise<void> {
+    return this.partition(topic, partition).waitForAppend(offset, signal);
+  }
+
+  async enforceRetention(topic?: string): Promise<RetentionReport> {
+    const topics = topic === undefined ? [...this.topics.values()] : [this.topic(topic)];
+    const now = Date.now();
+    const report = { segmentsDeleted: 0, bytesDeleted: 0 };
+    for (const t of topics) {
+      for (const partition of t.partitions) {
+        const r = await partition.enforceRetention(now);
+        report.segmentsDeleted += r.segmentsDeleted;
+        report.bytesDeleted += r.bytesDeleted;
+      }
+    }
+    return report;
+  }
+
+  async compact(topic: string): Promise<CompactionReport> {
+    const t = this.topic(topic);
+    if (!t.config.compact) {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: `Topic "${topic}" is not a compacted topic` });
+    }
+    const now = Date.now();
+    const report = { recordsBefore: 0, recordsAfter: 0, bytesBefore: 0, bytesAfter: 0 };
+    for (const partition of t.partitions) {
+      const r = await compactPartition(partition, now);
+      report.recordsBefore += r.recordsBefore;
+      report.recordsAfter += r.recordsAfter;
+      report.bytesBefore += r.bytesBefore;
+      report.bytesAfter += r.bytesAfter;
+    }
+    return report;
+  }
+
+  private async runMaintenance(): Promise<void> {
+    for (const topic of [...this.topics.values()]) {
+      try {
+        await this.enforceRetention(topic.name);
+        if (topic.config.compact) await this.compact(topic.name);
+      } catch (error) {
+        if (!this.closed)
+          this.logger.error({ err: error, topic: topic.name }, 'background maintenance failed');
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
+    await Promise.allSettled(this.creating.values());
+    const reason = new TributaryError('LOG_CLOSED');
+    await Promise.all([...this.topics.values()].flatMap((t) => t.partitions.map((p) => p.close(reason))));
+    this.topics.clear();
+    await rm(join(this.options.dir, 'LOCK'), { force: true });
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new TributaryError('LOG_CLOSED');
+  }
+
+  private topic(name: string): FileTopic {
+    this.checkOpen();
+    const topic = this.topics.get(name);
+    if (!topic) throw new TributaryError('TOPIC_NOT_FOUND', { topic: String(name) });
+    return topic;
+  }
+
+  private partition(topic: string, partition: number): FilePartition {
+    const t = this.topic(topic);
+    checkPartitionNumber(topic, partition, t.partitions.length);
+    return t.partitions[partition]!;
+  }
+}
+
+function describe(topic: FileTopic): TopicDescription {
+  return {
+    name: topic.name,
+    config: topic.config,
+    partitions: topic.partitions.map((p) => ({
+      partition: p.partition,
+      earliest: p.earliest,
+      next: p.next,
+      sizeBytes: p.sizeBytes(),
+    })),
+  };
+}
+
+/** One process per data directory: a second one would interleave writes and corrupt the log. */
+async function acquireLock(path: string): Promise<void> {
+  try {
+    await writeFile(path, String(process.pid), { flag: 'wx' });
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processIsAlive(holder)) {
+    throw new TributaryError('STORAGE_ERROR', {
+      reason: `the data directory is in use by process ${holder} (lock file ${path})`,
+    });
+  }
+  await writeFile(path, String(process.pid));
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

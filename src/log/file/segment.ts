@@ -1,0 +1,301 @@
+/**
+ * @module log/file/segment
+ * One segment of a partition: `<base>.log` (record batches back to back, in Kafka RecordBatch v2
+ * format) and its sparse index. Only the partition's last segment (the active one) is written;
+ * the others are sealed: fsynced, with their index file on disk.
+ *
+ * A segment is shared by readers and by maintenance (retention, compaction), which may replace
+ * or delete it: readers `acquire()`/`release()` it so the file stays open until the last read ends.
+ */
+import { type FileHandle, open, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TributaryError } from '../../errors.js';
+import {
+  type DecodedRecord,
+  decodeRecordBatchRecords,
+  RECORD_BATCH_HEADER_BYTES,
+  type RecordBatchHeader,
+  readRecordBatchHeader,
+  recordBatchCrcMatches,
+  recordBatchSize,
+} from '../../protocol/kafka/record-batch/index.js';
+import { type SealedIndexSummary, SparseIndex } from './sparse-index.js';
+
+/** Smallest read when walking batches: large enough to amortize a syscall over many small batches. */
+export const READ_CHUNK_BYTES_MIN = 64 * 1024;
+
+export function segmentFileName(baseOffset: number, extension: string): string {
+  return `${String(baseOffset).padStart(20, '0')}${extension}`;
+}
+
+export interface BatchLocation {
+  /** Position of the batch inside `ReadChunk.bytes`. */
+  readonly at: number;
+  /** Position of the batch inside the segment file. */
+  readonly position: number;
+  readonly header: RecordBatchHeader;
+}
+
+export interface ReadChunk {
+  readonly bytes: Uint8Array;
+  readonly batches: BatchLocation[];
+  /** File position right after the last whole batch in `batches`. */
+  readonly end: number;
+  /** Set when the bytes at `end` do not start a valid batch (torn or corrupt). */
+  readonly invalid?: { readonly position: number; readonly reason: string };
+}
+
+export class Segment {
+  /** Bytes written to the file (some may not be visible to readers yet). */
+  size: number;
+  /** Bytes readers may see: the batches already acknowledged as durable. */
+  visibleBytes: number;
+  /** Offset after the last batch written. */
+  nextOffset: number;
+  /** Largest record timestamp in the segment, -1 while empty. */
+  maxTimestamp: number;
+  /** Timestamp of the first batch appended; -1 while empty. */
+  firstTimestamp = -1;
+  /** When this process created or opened the segment: segments roll by age from here. */
+  readonly createdAtMs = Date.now();
+  private refs = 0;
+  private doomed = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly baseOffset: number,
+    private handle: FileHandle,
+    readonly index: SparseIndex,
+    size: number,
+    nextOffset: number,
+    maxTimestamp: number,
+  ) {
+    this.size = size;
+    this.visibleBytes = size;
+    this.nextOffset = nextOffset;
+    this.maxTimestamp = maxTimestamp;
+  }
+
+  get logPath(): string {
+    return join(this.dir, segmentFileName(this.baseOffset, '.log'));
+  }
+
+  get indexPath(): string {
+    return join(this.dir, segmentFileName(this.baseOffset, '.index'));
+  }
+
+  /** Creates an empty segment file (the new active segment). */
+  static async create(dir: string, baseOffset: number): Promise<Segment> {
+    const handle = await open(join(dir, segmentFileName(baseOffset, '.log')), 'wx+');
+    return new Segment(dir, baseOffset, handle, new SparseIndex(), 0, baseOffset, -1);
+  }
+
+  /** Opens an existing segment file whose contents the caller has validated or will index. */
+  static async open(
+    dir: string,
+    baseOffset: number,
+    index: SparseIndex,
+    summary: SealedIndexSummary,
+  ): Promise<Segment> {
+    const handle = await open(join(dir, segmentFileName(baseOffset, '.log')), 'r+');
+    return new Segment(
+      dir,
+      baseOffset,
+      handle,
+      index,
+      summary.logBytes,
+      summary.nextOffset,
+      summary.maxTimestamp,
+    );
+  }
+
+  /** Appends whole batches at the end of the file with one write. */
+  async appendBatches(buffers: readonly Uint8Array[], totalBytes: number): Promise<void> {
+    let written = 0;
+    let pending = buffers;
+    // writev may write less than asked (rare, large writes): continue from where it stopped.
+    while (written < totalBytes) {
+      const { bytesWritten } = await this.handle.writev(pending as Uint8Array[], this.size + written);
+      written += bytesWritten;
+      if (written < totalBytes) pending = remainderAfter(buffers, written);
+    }
+    this.size += totalBytes;
+  }
+
+  /** Records a batch just appended (or found by a scan) in the in-memory summary and index. */
+  noteBatch(position: number, header: RecordBatchHeader): void {
+    this.index.observeBatch(header.baseOffset, position, this.maxTimestamp);
+    if (this.firstTimestamp < 0) this.firstTimestamp = header.baseTimestamp;
+    if (header.maxTimestamp > this.maxTimestamp) this.maxTimestamp = header.maxTimestamp;
+    this.nextOffset = header.baseOffset + header.lastOffsetDelta + 1;
+  }
+
+  datasync(): Promise<void> {
+    return this.handle.datasync();
+  }
+
+  async truncate(size: number): Promise<void> {
+    await this.handle.truncate(size);
+    await this.handle.datasync();
+    this.size = size;
+    this.visibleBytes = Math.min(this.visibleBytes, size);
+    this.index.truncateTo(size);
+  }
+
+  /**
+   * Reads whole batches starting at `position`, stopping at `endPosition`; reads about `wantBytes`
+   * (more if the first batch is larger). Never returns a partial batch.
+   */
+  async readChunk(position: number, endPosition: number, wantBytes: number): Promise<ReadChunk> {
+    if (position >= endPosition) return { bytes: new Uint8Array(0), batches: [], end: position };
+    let length = Math.min(Math.max(wantBytes, READ_CHUNK_BYTES_MIN), endPosition - position);
+    for (;;) {
+      const bytes = new Uint8Array(length);
+      const { bytesRead } = await this.handle.read(bytes, 0, length, position);
+      const chunk = walkBatches(bytes.subarray(0, bytesRead), position);
+      if (chunk.batches.length > 0 || chunk.invalid !== undefined) return chunk;
+      // The first batch is larger than what was read: read it whole, if the file holds it.
+      const needed = chunk.firstBatchBytes;
+      if (needed === undefined || position + needed > endPosition || bytesRead < length) {
+        return {
+          bytes,
+          batches: [],
+          end: position,
+          invalid: { position, reason: 'the file ends inside a batch' },
+        };
+      }
+      length = needed;
+    }
+  }
+
+  /** Seals the segment: data and index reach the disk, so recovery need not scan it again. */
+  async seal(): Promise<void> {
+    await this.handle.datasync();
+    await this.writeIndexFile();
+  }
+
+  async writeIndexFile(): Promise<void> {
+    const bytes = this.index.serialize({
+      logBytes: this.size,
+      nextOffset: this.nextOffset,
+      maxTimestamp: this.maxTimestamp,
+    });
+    const tmp = `${this.indexPath}.tmp`;
+    await writeFile(tmp, bytes, { flush: true });
+    await rename(tmp, this.indexPath);
+  }
+
+  acquire(): void {
+    this.refs++;
+  }
+
+  release(): void {
+    this.refs--;
+    if (this.doomed && this.refs === 0) void this.handle.close().catch(() => {});
+  }
+
+  /** Closes the file once no reader holds it; `remove` also deletes its files. */
+  async retire({ remove }: { remove: boolean }): Promise<void> {
+    this.doomed = true;
+    if (remove) {
+      await rm(this.logPath, { force: true });
+      await rm(this.indexPath, { force: true });
+    }
+    if (this.refs === 0) await this.handle.close().catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+interface WalkResult extends ReadChunk {
+  /** When no batch fit: the size of the first batch, if its header could be read. */
+  readonly firstBatchBytes?: number;
+}
+
+/** Finds the whole batches in `bytes`, which starts at file position `position`. */
+export function walkBatches(bytes: Uint8Array, position: number): WalkResult {
+  const batches: BatchLocation[] = [];
+  let at = 0;
+  while (at + RECORD_BATCH_HEADER_BYTES <= bytes.byteLength) {
+    let header: RecordBatchHeader | null;
+    try {
+      header = readRecordBatchHeader(bytes, at);
+    } catch (error) {
+      return {
+        bytes,
+        batches,
+        end: position + at,
+        invalid: { position: position + at, reason: errorText(error) },
+      };
+    }
+    if (header === null) break;
+    const size = recordBatchSize(header);
+    if (at + size > bytes.byteLength) {
+      if (batches.length === 0) return { bytes, batches, end: position, firstBatchBytes: size };
+      break;
+    }
+    batches.push({ at, position: position + at, header });
+    at += size;
+  }
+  return { bytes, batches, end: position + at };
+}
+
+function remainderAfter(buffers: readonly Uint8Array[], skip: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  let left = skip;
+  for (const buffer of buffers) {
+    if (left >= buffer.byteLength) {
+      left -= buffer.byteLength;
+    } else {
+      rest.push(left > 0 ? buffer.subarray(left) : buffer);
+      left = 0;
+    }
+  }
+  return rest;
+}
+
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export function corruptionError(segment: Segment, position: number, reason: string): TributaryError {
+  return new TributaryError('CORRUPT_LOG', { file: segment.logPath, position, reason });
+}
+
+/**
+ * The records of a chunk at or after `fromOffset`, each batch's CRC checked first:
+ * damaged data is CORRUPT_LOG, never served.
+ */
+export function decodeVerifiedRecords(
+  segment: Segment,
+  chunk: ReadChunk,
+  fromOffset: number,
+): DecodedRecord[] {
+  const records: DecodedRecord[] = [];
+  for (const batch of chunk.batches) {
+    const { header } = batch;
+    if (header.baseOffset + header.lastOffsetDelta < fromOffset) continue;
+    if (!recordBatchCrcMatches(chunk.bytes, batch.at, header)) {
+      throw corruptionError(segment, batch.position, 'CRC32C mismatch');
+    }
+    for (const record of decodeRecordBatchRecords(chunk.bytes, batch.at, header, fromOffset))
+      records.push(record);
+  }
+  if (chunk.invalid && records.length === 0)
+    throw corruptionError(segment, chunk.invalid.position, chunk.invalid.reason);
+  return records;
+}
+
+/** Every record of a segment's visible bytes, in order. */
+export async function readAllRecords(segment: Segment): Promise<DecodedRecord[]> {
+  const records: DecodedRecord[] = [];
+  let position = 0;
+  while (position < segment.visibleBytes) {
+    const chunk = await segment.readChunk(position, segment.visibleBytes, 1024 * 1024);
+    for (const record of decodeVerifiedRecords(segment, chunk, 0)) records.push(record);
+    position = chunk.end;
+  }
+  return records;
+}
