@@ -5,8 +5,11 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 
+let tmpCounter = 0;
+
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.tmp`;
+  // A unique temporary name, so two writes of the same file never rename each other's copy.
+  const tmp = `${path}.${process.pid}-${tmpCounter++}.tmp`;
   await writeFile(tmp, JSON.stringify(value), { flush: true });
   await rename(tmp, path);
 }

@@ -11,7 +11,7 @@
  * const { baseOffset } = await log.append('orders', 0, [{ key: null, value: bytes }]);
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { TributaryError } from '../../errors.js';
 import type {
@@ -48,6 +48,8 @@ interface FileTopic {
 }
 
 const TOPIC_FILE = 'topic.json';
+/** Data directories opened by this process (the LOCK file guards against other processes). */
+const openDirs = new Set<string>();
 const DELETING_PREFIX = '.deleting-';
 
 export async function openFileLog(options: FileLogOptions): Promise<FileLog> {
@@ -71,7 +73,14 @@ export class FileLog implements Log {
 
   async open(): Promise<void> {
     await mkdir(this.topicsDir, { recursive: true });
-    await acquireLock(join(this.options.dir, 'LOCK'));
+    const dir = resolve(this.options.dir);
+    if (openDirs.has(dir)) {
+      throw new TributaryError('STORAGE_ERROR', {
+        reason: `the data directory ${dir} is already open in this process`,
+      });
+    }
+    await acquireLock(join(dir, 'LOCK'));
+    openDirs.add(dir);
     for (const name of await readdir(this.topicsDir)) {
       if (name.startsWith(DELETING_PREFIX)) {
         await rm(join(this.topicsDir, name), { recursive: true, force: true });
@@ -229,6 +238,7 @@ export class FileLog implements Log {
     await Promise.all([...this.topics.values()].flatMap((t) => t.partitions.map((p) => p.close(reason))));
     this.topics.clear();
     await rm(join(this.options.dir, 'LOCK'), { force: true });
+    openDirs.delete(resolve(this.options.dir));
   }
 
   private checkOpen(): void {

@@ -31,7 +31,7 @@ import type {
   TopicConfig,
 } from '../types.js';
 import { checkOffsetArgument, recordSizeBytes, resolveReadOptions, validateRecords } from '../validation.js';
-import { readJsonOrNull, writeJsonAtomic } from './checkpoint.js';
+import { type RecoveryPoint, readJsonOrNull, writeJsonAtomic } from './checkpoint.js';
 import { RECOVERY_POINT_FILE, recoverPartition } from './recovery.js';
 import { decodeVerifiedRecords, Segment, segmentFileName } from './segment.js';
 
@@ -66,6 +66,7 @@ export class FilePartition {
   private readonly waiters = new Set<Waiter>();
   private syncTimer: NodeJS.Timeout | undefined;
   private lastRecoveryPointMs = 0;
+  private recoveryPointWrite: Promise<void> = Promise.resolve();
   /** Serializes maintenance (retention, compaction) with rolls and close. */
   maintenance: Promise<unknown> = Promise.resolve();
 
@@ -102,6 +103,8 @@ export class FilePartition {
       }
     }
     const opened = new FilePartition(topic, partition, dir, config, recovered.segments, producers, logger);
+    // What the previous process wrote may still be only in the page cache: sync before vouching for it.
+    await active.datasync();
     await opened.writeRecoveryPoint();
     return opened;
   }
@@ -227,7 +230,7 @@ export class FilePartition {
       }
       if (this.config.fsync === 'always') {
         await active.datasync();
-        this.maybeWriteRecoveryPoint();
+        this.maybeWriteRecoveryPoint({ segment: active.baseOffset, position: active.size });
       } else if (this.config.fsync === 'interval') {
         this.scheduleIntervalSync();
       }
@@ -258,27 +261,34 @@ export class FilePartition {
     if (this.syncTimer) return;
     this.syncTimer = setTimeout(() => {
       this.syncTimer = undefined;
-      this.active
+      const active = this.active;
+      // Only bytes written before the fdatasync starts are covered by it.
+      const point = { segment: active.baseOffset, position: active.size };
+      active
         .datasync()
-        .then(() => this.maybeWriteRecoveryPoint())
+        .then(() => this.maybeWriteRecoveryPoint(point))
         .catch((error: unknown) => this.fail(error));
     }, this.config.fsyncIntervalMs);
     this.syncTimer.unref();
   }
 
-  private maybeWriteRecoveryPoint(): void {
+  private maybeWriteRecoveryPoint(point: RecoveryPoint): void {
     const now = Date.now();
     if (now - this.lastRecoveryPointMs < RECOVERY_POINT_INTERVAL_MS) return;
     this.lastRecoveryPointMs = now;
-    void this.writeRecoveryPoint().catch((error: unknown) =>
+    void this.writeRecoveryPoint(point).catch((error: unknown) =>
       this.logger.warn({ err: error, dir: this.dir }, 'could not write the recovery point'),
     );
   }
 
-  /** Only call after the active segment's bytes up to `visibleBytes` are on disk. */
-  private async writeRecoveryPoint(): Promise<void> {
-    const point = { segment: this.active.baseOffset, position: this.active.visibleBytes };
-    await writeJsonAtomic(join(this.dir, RECOVERY_POINT_FILE), point);
+  /** `point` (default: the end of the active segment) must already be on disk. */
+  private writeRecoveryPoint(
+    point: RecoveryPoint = { segment: this.active.baseOffset, position: this.active.size },
+  ): Promise<void> {
+    // Chained, so an older point never lands after a newer one.
+    const write = this.recoveryPointWrite.then(() => writeJsonAtomic(join(this.dir, RECOVERY_POINT_FILE), point));
+    this.recoveryPointWrite = write.catch(() => {});
+    return write;
   }
 
   private fail(error: unknown): TributaryError {

@@ -1,0 +1,150 @@
+/**
+ * What recovery does with damaged segment files (docs/FORMAT.md, "Recovery"): a torn or damaged
+ * tail past the recovery point is truncated; damage to acknowledged data is a CORRUPT_LOG error
+ * naming the file and byte; a missing index is rebuilt.
+ */
+import { mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isTributaryError } from '../../errors.js';
+import { openFileLog } from './file-log.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const dirs: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function logWithRecords(count: number, segmentBytes = 1024 * 1024): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'tributary-recovery-'));
+  dirs.push(dir);
+  const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+  await log.createTopic('t', { segmentBytes, fsync: 'always' });
+  for (let i = 0; i < count; i++) await log.append('t', 0, [{ key: null, value: enc.encode(`value-${i}`) }]);
+  await log.close();
+  return dir;
+}
+
+const partitionDir = (dir: string) => join(dir, 'topics', 't', '0');
+
+async function segmentFiles(dir: string): Promise<string[]> {
+  return (await readdir(partitionDir(dir))).filter((n) => n.endsWith('.log')).sort();
+}
+
+async function flipByte(path: string, position: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  const byte = new Uint8Array(1);
+  await handle.read(byte, 0, 1, position);
+  byte[0] = byte[0]! ^ 0xff;
+  await handle.write(byte, 0, 1, position);
+  await handle.close();
+}
+
+async function setRecoveryPoint(dir: string, segment: number, position: number): Promise<void> {
+  await writeFile(join(partitionDir(dir), 'recovery-point.json'), JSON.stringify({ segment, position }));
+}
+
+async function readAll(dir: string): Promise<string[]> {
+  const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+  try {
+    const values: string[] = [];
+    for (;;) {
+      const records = await log.read('t', 0, values.length, { maxRecords: 10_000 });
+      if (records.length === 0) return values;
+      for (const r of records) values.push(dec.decode(r.value!));
+    }
+  } finally {
+    await log.close();
+  }
+}
+
+describe('file log recovery', () => {
+  it('truncates a torn last batch (file cut mid-batch after a crash)', async () => {
+    const dir = await logWithRecords(10);
+    const [active] = await segmentFiles(dir);
+    const path = join(partitionDir(dir), active!);
+    await setRecoveryPoint(dir, 0, 0); // as if the crash came before any recovery point was written
+    await truncate(path, (await stat(path)).size - 5);
+    expect(await readAll(dir)).toEqual(Array.from({ length: 9 }, (_, i) => `value-${i}`));
+    // The next append takes the freed offset: it was never acknowledged.
+    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    expect((await log.append('t', 0, [{ key: null, value: enc.encode('again') }])).baseOffset).toBe(9);
+    await log.close();
+  });
+
+  it('truncates a damaged tail past the recovery point', async () => {
+    const dir = await logWithRecords(10);
+    const path = join(partitionDir(dir), (await segmentFiles(dir))[0]!);
+    const size = (await stat(path)).size;
+    await setRecoveryPoint(dir, 0, Math.floor(size / 2));
+    await flipByte(path, size - 3);
+    const values = await readAll(dir);
+    expect(values).toEqual(Array.from({ length: 9 }, (_, i) => `value-${i}`));
+  });
+
+  it('refuses to open when acknowledged data in the active segment is corrupt, naming file and byte', async () => {
+    const dir = await logWithRecords(10);
+    const name = (await segmentFiles(dir))[0]!;
+    await flipByte(join(partitionDir(dir), name), 100);
+    const error = await openFileLog({ dir, maintenanceIntervalMs: 0 }).catch((e: unknown) => e);
+    expect(isTributaryError(error, 'CORRUPT_LOG')).toBe(true);
+    expect((error as Error).message).toContain(name);
+    expect((error as Error).message).toMatch(/at byte \d+/);
+  });
+
+  it('never serves a corrupt sealed segment: the read fails with CORRUPT_LOG, other data still reads', async () => {
+    const dir = await logWithRecords(300, 4096);
+    const files = await segmentFiles(dir);
+    expect(files.length).toBeGreaterThan(3);
+    await flipByte(join(partitionDir(dir), files[1]!), 200);
+    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    try {
+      const firstOfSecond = Number(files[1]!.slice(0, 20));
+      const error = await log.read('t', 0, firstOfSecond, { maxRecords: 1000 }).catch((e: unknown) => e);
+      expect(isTributaryError(error, 'CORRUPT_LOG')).toBe(true);
+      expect((error as Error).message).toContain(files[1]!);
+      const before = await log.read('t', 0, 0, { maxRecords: firstOfSecond });
+      expect(before.map((r) => dec.decode(r.value!))).toEqual(
+        Array.from({ length: firstOfSecond }, (_, i) => `value-${i}`),
+      );
+      const later = Number(files[2]!.slice(0, 20));
+      expect(dec.decode((await log.read('t', 0, later, { maxRecords: 1 }))[0]!.value!)).toBe(
+        `value-${later}`,
+      );
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('rebuilds a missing or damaged index file', async () => {
+    const dir = await logWithRecords(300, 4096);
+    const files = await segmentFiles(dir);
+    await rm(join(partitionDir(dir), files[0]!.replace('.log', '.index')));
+    await writeFile(join(partitionDir(dir), files[1]!.replace('.log', '.index')), 'garbage');
+    expect(await readAll(dir)).toEqual(Array.from({ length: 300 }, (_, i) => `value-${i}`));
+    const rebuilt = await readFile(join(partitionDir(dir), files[0]!.replace('.log', '.index')));
+    expect(rebuilt.byteLength).toBeGreaterThan(32);
+  });
+
+  it('removes leftovers of an interrupted compaction or index write', async () => {
+    const dir = await logWithRecords(5);
+    await writeFile(join(partitionDir(dir), '00000000000000000000.log.cleaned'), 'half-written');
+    await writeFile(join(partitionDir(dir), '00000000000000000000.index.tmp'), 'half-written');
+    expect(await readAll(dir)).toHaveLength(5);
+    const names = await readdir(partitionDir(dir));
+    expect(names.some((n) => n.endsWith('.cleaned') || n.endsWith('.tmp'))).toBe(false);
+  });
+
+  it('lets only one log open a data directory at a time', async () => {
+    const dir = await logWithRecords(1);
+    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const error = await openFileLog({ dir, maintenanceIntervalMs: 0 }).catch((e: unknown) => e);
+    expect(isTributaryError(error, 'STORAGE_ERROR')).toBe(true);
+    await log.close();
+    const again = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    await again.close();
+  });
+});
