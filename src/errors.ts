@@ -1,7 +1,7 @@
 /**
  * @module errors
  * The error catalogue: every failure a caller can act on has a stable code, a message template,
- * a transport mapping (HTTP status, WebSocket close code, Kafka error code) and a `retriable` flag.
+ * a transport mapping (HTTP status, Kafka error code) and a `retriable` flag.
  * `docs/errors.md` is kept in step with this table by `errors.test.ts`.
  *
  * @example
@@ -67,12 +67,6 @@ export const ERROR_CATALOGUE = {
     message: 'Corrupt data in {file} at byte {position}: {reason}',
     httpStatus: 500,
     kafkaCode: 2,
-    retriable: false,
-  },
-  DUPLICATE_SEQUENCE: {
-    message: 'Producer {producerId} sequence {sequence} was already appended to {topic}/{partition}',
-    httpStatus: 200,
-    kafkaCode: 46,
     retriable: false,
   },
   OUT_OF_ORDER_SEQUENCE: {

@@ -27,15 +27,21 @@ export interface TopicConfig {
   readonly fsyncIntervalMs: number;
   /** Whole segments whose newest record is older than this are deleted. `null` (default): keep forever. */
   readonly retentionMs: number | null;
-  /** Per partition: oldest whole segments are deleted while the partition is larger. `null` (default): no limit. */
+  /**
+   * Per partition: the oldest whole segment is deleted while what remains is still at least this
+   * large (Kafka's rule: the partition never shrinks below the limit). `null` (default): no limit.
+   */
   readonly retentionBytes: number | null;
   /** Keep only the latest record per key (records need a key). Default false. */
   readonly compact: boolean;
-  /** How long a tombstone (null value) survives compaction, so subscribers can see the delete. Default 24 h. */
+  /**
+   * A tombstone (null value) survives compaction until its record timestamp is this old, so
+   * subscribers can see the delete. Default 24 h.
+   */
   readonly tombstoneRetentionMs: number;
   /** A segment file rolls over when it would grow past this. Default 64 MiB. */
   readonly segmentBytes: number;
-  /** A segment rolls over when its first record is older than this. Default 7 days. */
+  /** A segment rolls over once it has taken appends for this long (wall-clock time). Default 7 days. */
   readonly segmentMs: number;
 }
 

@@ -75,6 +75,27 @@ export function checkOffsetArgument(offset: unknown): asserts offset is number {
   }
 }
 
+export function checkExpectedLastOffset(expectedLastOffset: unknown): void {
+  if (expectedLastOffset === undefined) return;
+  if (
+    typeof expectedLastOffset !== 'number' ||
+    !Number.isSafeInteger(expectedLastOffset) ||
+    expectedLastOffset < -1
+  ) {
+    throw new TributaryError('INVALID_ARGUMENT', {
+      reason: `expectedLastOffset must be an integer ≥ -1, got ${String(expectedLastOffset)}`,
+    });
+  }
+}
+
+export function checkTimestampArgument(timestampMs: unknown): asserts timestampMs is number {
+  if (typeof timestampMs !== 'number' || !Number.isFinite(timestampMs)) {
+    throw new TributaryError('INVALID_ARGUMENT', {
+      reason: `timestampMs must be a finite number, got ${String(timestampMs)}`,
+    });
+  }
+}
+
 /** Approximate encoded size of a record, for limits checked before encoding. */
 export function recordSizeBytes(record: RecordInput): number {
   let size = 24 + (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);

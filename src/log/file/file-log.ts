@@ -187,6 +187,7 @@ export class FileLog implements Log {
   }
 
   async enforceRetention(topic?: string): Promise<RetentionReport> {
+    this.checkOpen();
     const topics = topic === undefined ? [...this.topics.values()] : [this.topic(topic)];
     const now = Date.now();
     const report = { segmentsDeleted: 0, bytesDeleted: 0 };

@@ -30,7 +30,14 @@ import type {
   RetentionReport,
   TopicConfig,
 } from '../types.js';
-import { checkOffsetArgument, recordSizeBytes, resolveReadOptions, validateRecords } from '../validation.js';
+import {
+  checkExpectedLastOffset,
+  checkOffsetArgument,
+  checkTimestampArgument,
+  recordSizeBytes,
+  resolveReadOptions,
+  validateRecords,
+} from '../validation.js';
 import { type RecoveryPoint, readJsonOrNull, writeJsonAtomic } from './checkpoint.js';
 import { RECOVERY_POINT_FILE, recoverPartition } from './recovery.js';
 import { decodeVerifiedRecords, Segment, segmentFileName } from './segment.js';
@@ -48,6 +55,13 @@ interface PendingAppend {
   readonly reject: (error: unknown) => void;
 }
 
+/** Batches written together, in order, ending at byte `end` of `segment`. */
+interface WrittenGroup {
+  readonly segment: Segment;
+  readonly end: number;
+  readonly entries: PendingAppend[];
+}
+
 interface Waiter {
   readonly offset: number;
   readonly resolve: () => void;
@@ -59,8 +73,12 @@ export class FilePartition {
   private assignedNext: number;
   /** High watermark: offsets below it are durable and readable. */
   next: number;
+  /** Encoded, not yet written. */
   private pending: PendingAppend[] = [];
-  private flushing = false;
+  /** Written, waiting for fdatasync (`fsync: 'always'` only). */
+  private unsynced: WrittenGroup[] = [];
+  private writing = false;
+  private syncing: Promise<void> | undefined;
   private failure: TributaryError | undefined;
   private closed: TributaryError | undefined;
   private readonly waiters = new Set<Waiter>();
@@ -127,17 +145,19 @@ export class FilePartition {
     const unusable = this.closed ?? this.failure;
     if (unusable) return Promise.reject(unusable);
     validateRecords(records, { compact: this.config.compact });
-    const where = { topic: this.topic, partition: this.partition };
-    if (options.expectedLastOffset !== undefined && options.expectedLastOffset !== this.assignedNext - 1) {
-      throw new TributaryError('EXPECTED_OFFSET_MISMATCH', {
-        ...where,
-        expected: options.expectedLastOffset,
-        actual: this.assignedNext - 1,
-      });
-    }
+    checkExpectedLastOffset(options.expectedLastOffset);
+    // A retry is answered as a duplicate before any expectation: its first attempt met it.
     if (options.producer) {
       const verdict = this.producers.check(options.producer, records.length);
       if (verdict.kind === 'duplicate') return this.duplicateResult(verdict.baseOffset, verdict.lastOffset);
+    }
+    if (options.expectedLastOffset !== undefined && options.expectedLastOffset !== this.assignedNext - 1) {
+      throw new TributaryError('EXPECTED_OFFSET_MISMATCH', {
+        topic: this.topic,
+        partition: this.partition,
+        expected: options.expectedLastOffset,
+        actual: this.assignedNext - 1,
+      });
     }
     const now = Date.now();
     const baseOffset = this.assignedNext;
@@ -158,11 +178,11 @@ export class FilePartition {
     return new Promise<AppendResult>((resolve, reject) => {
       const result: AppendResult = { baseOffset, lastOffset, timestamp: now, duplicate: false };
       this.pending.push({ bytes, header, result, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
+      if (!this.writing) {
+        this.writing = true;
         // setImmediate, not a microtask: appends arriving from other I/O callbacks of this
         // event-loop turn join the same write.
-        setImmediate(() => void this.flushLoop());
+        setImmediate(() => void this.writeLoop());
       }
     });
   }
@@ -173,19 +193,59 @@ export class FilePartition {
     return { baseOffset, lastOffset, timestamp: Date.now(), duplicate: true };
   }
 
-  private async flushLoop(): Promise<void> {
+  /**
+   * Writes queued batches, one write per round. Under `fsync: 'always'` it does not wait for the
+   * fdatasync: the next round is written while the sync loop syncs the previous one, so one
+   * fdatasync covers everything written before it started (pipelined group commit).
+   */
+  private async writeLoop(): Promise<void> {
     try {
       while (this.pending.length > 0 && !this.failure) {
-        if (this.shouldRoll(this.pending[0]!.bytes.byteLength))
-          await this.roll(this.pending[0]!.header.baseOffset);
-        const group = this.takeGroup();
-        await this.writeGroup(group);
+        const first = this.pending[0]!;
+        if (this.shouldRoll(first.bytes.byteLength)) {
+          await this.syncing;
+          await this.roll(first.header.baseOffset);
+        }
+        const written = this.writeGroup(this.takeGroup());
+        if (!written) return;
+        if (this.config.fsync === 'always') {
+          this.unsynced.push(written);
+          this.syncing ??= this.syncLoop();
+        } else {
+          this.publish(written);
+          if (this.config.fsync === 'interval') this.scheduleIntervalSync();
+        }
       }
     } catch (error) {
       this.fail(error);
     } finally {
-      this.flushing = false;
+      this.writing = false;
     }
+  }
+
+  private async syncLoop(): Promise<void> {
+    try {
+      while (this.unsynced.length > 0 && !this.failure) {
+        const groups = this.unsynced.splice(0);
+        const last = groups[groups.length - 1]!;
+        // Rolls wait for this loop, so every group here is in the same (active) segment.
+        await last.segment.datasync();
+        for (const group of groups) this.publish(group);
+        this.maybeWriteRecoveryPoint({ segment: last.segment.baseOffset, position: last.end });
+      }
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      this.syncing = undefined;
+    }
+  }
+
+  /** Acknowledges a durable group: its records become readable and their appends resolve. */
+  private publish(group: WrittenGroup): void {
+    group.segment.visibleBytes = group.end;
+    this.next = group.entries[group.entries.length - 1]!.result.lastOffset + 1;
+    for (const entry of group.entries) entry.resolve(entry.result);
+    this.wakeWaiters();
   }
 
   private shouldRoll(nextBatchBytes: number): boolean {
@@ -212,37 +272,28 @@ export class FilePartition {
     return this.pending.splice(0, count);
   }
 
-  private async writeGroup(group: PendingAppend[]): Promise<void> {
-    const active = this.active;
-    const start = active.size;
+  private writeGroup(entries: PendingAppend[]): WrittenGroup | undefined {
+    const segment = this.active;
+    const start = segment.size;
     let total = 0;
     const buffers: Uint8Array[] = [];
-    for (const entry of group) {
+    for (const entry of entries) {
       buffers.push(entry.bytes);
       total += entry.bytes.byteLength;
     }
     try {
-      await active.appendBatches(buffers, total);
-      let position = start;
-      for (const entry of group) {
-        active.noteBatch(position, entry.header);
-        position += entry.bytes.byteLength;
-      }
-      if (this.config.fsync === 'always') {
-        await active.datasync();
-        this.maybeWriteRecoveryPoint({ segment: active.baseOffset, position: active.size });
-      } else if (this.config.fsync === 'interval') {
-        this.scheduleIntervalSync();
-      }
+      segment.appendBatches(buffers, total);
     } catch (error) {
       const failure = this.fail(error);
-      for (const entry of group) entry.reject(failure);
-      return;
+      for (const entry of entries) entry.reject(failure);
+      return undefined;
     }
-    active.visibleBytes = active.size;
-    this.next = group[group.length - 1]!.result.lastOffset + 1;
-    for (const entry of group) entry.resolve(entry.result);
-    this.wakeWaiters();
+    let position = start;
+    for (const entry of entries) {
+      segment.noteBatch(position, entry.header);
+      position += entry.bytes.byteLength;
+    }
+    return { segment, end: position, entries };
   }
 
   private async roll(baseOffset: number): Promise<void> {
@@ -286,7 +337,9 @@ export class FilePartition {
     point: RecoveryPoint = { segment: this.active.baseOffset, position: this.active.size },
   ): Promise<void> {
     // Chained, so an older point never lands after a newer one.
-    const write = this.recoveryPointWrite.then(() => writeJsonAtomic(join(this.dir, RECOVERY_POINT_FILE), point));
+    const write = this.recoveryPointWrite.then(() =>
+      writeJsonAtomic(join(this.dir, RECOVERY_POINT_FILE), point),
+    );
     this.recoveryPointWrite = write.catch(() => {});
     return write;
   }
@@ -306,10 +359,13 @@ export class FilePartition {
       this.logger.error({ err: error, topic: this.topic, partition: this.partition }, 'partition failed');
     }
     for (const entry of this.pending.splice(0)) entry.reject(this.failure);
+    for (const group of this.unsynced.splice(0))
+      for (const entry of group.entries) entry.reject(this.failure);
     return this.failure;
   }
 
   waitForAppend(offset: number, signal?: AbortSignal): Promise<void> {
+    checkOffsetArgument(offset);
     if (this.closed) return Promise.reject(this.closed);
     if (this.next > offset) return Promise.resolve();
     if (signal?.aborted) return Promise.reject(signal.reason);
@@ -378,6 +434,7 @@ export class FilePartition {
   }
 
   async offsetForTimestamp(timestampMs: number): Promise<number | null> {
+    checkTimestampArgument(timestampMs);
     if (this.closed) throw this.closed;
     for (let segment = this.segments[0]; segment; segment = this.segmentAfter(segment.baseOffset)) {
       if (segment.maxTimestamp < timestampMs) continue;
@@ -473,8 +530,11 @@ export class FilePartition {
   /** Stops the partition: flushes queued appends, syncs, and releases waiters with `reason`. */
   async close(reason: TributaryError): Promise<void> {
     if (this.closed) return;
-    while (this.flushing || (this.pending.length > 0 && !this.failure)) {
-      if (!this.flushing) void this.flushLoop();
+    while (this.writing || this.syncing || (this.pending.length > 0 && !this.failure)) {
+      if (!this.writing && this.pending.length > 0) {
+        this.writing = true;
+        void this.writeLoop();
+      }
       await new Promise((resolve) => setImmediate(resolve));
     }
     this.closed = reason;

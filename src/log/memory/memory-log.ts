@@ -1,0 +1,217 @@
+/**
+ * @module log/memory/memory-log
+ * The in-memory Log engine, for tests and ephemeral use. It passes the shared contract
+ * (`log.contract.ts`) and models segments like the file engine (see `memory-partition.ts`), so
+ * retention and compaction behave alike. Nothing survives `close()`.
+ *
+ * @example
+ * const log = createMemoryLog();
+ * await log.createTopic('orders', { partitions: 3 });
+ * await log.append('orders', 0, [{ key: null, value: new TextEncoder().encode('hi') }]);
+ */
+import { TributaryError } from '../../errors.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  CompactionReport,
+  Log,
+  LogRecord,
+  PartitionOffsets,
+  ReadOptions,
+  RecordInput,
+  RetentionReport,
+  TopicConfig,
+  TopicDescription,
+} from '../types.js';
+import {
+  checkOffsetArgument,
+  checkPartitionNumber,
+  resolveReadOptions,
+  resolveTopicConfig,
+  validateRecords,
+  validateTopicName,
+} from '../validation.js';
+import { MemoryPartition } from './memory-partition.js';
+
+interface MemoryTopic {
+  readonly name: string;
+  readonly config: TopicConfig;
+  readonly partitions: readonly MemoryPartition[];
+}
+
+export class MemoryLog implements Log {
+  private readonly topics = new Map<string, MemoryTopic>();
+  private closed = false;
+
+  async createTopic(name: string, config?: Partial<TopicConfig>): Promise<TopicDescription> {
+    this.ensureOpen();
+    validateTopicName(name);
+    const resolved = Object.freeze(resolveTopicConfig(config));
+    if (this.topics.has(name)) throw new TributaryError('TOPIC_EXISTS', { topic: name });
+    const partitions = Array.from({ length: resolved.partitions }, (_, i) => new MemoryPartition(name, i));
+    const topic: MemoryTopic = { name, config: resolved, partitions };
+    this.topics.set(name, topic);
+    return toDescription(topic);
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const topic = this.topic(name);
+    this.topics.delete(name);
+    const error = new TributaryError('TOPIC_NOT_FOUND', { topic: name });
+    for (const partition of topic.partitions) partition.releaseWaiters(error);
+  }
+
+  async listTopics(): Promise<TopicDescription[]> {
+    this.ensureOpen();
+    return [...this.topics.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map(toDescription);
+  }
+
+  async describeTopic(name: string): Promise<TopicDescription> {
+    return toDescription(this.topic(name));
+  }
+
+  async append(
+    topicName: string,
+    partitionNumber: number,
+    records: readonly RecordInput[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    const topic = this.topic(topicName);
+    const partition = this.partition(topic, partitionNumber);
+    const bytes = validateRecords(records, { compact: topic.config.compact });
+    const { expectedLastOffset, producer } = options;
+    if (
+      expectedLastOffset !== undefined &&
+      (!Number.isSafeInteger(expectedLastOffset) || expectedLastOffset < -1)
+    ) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `expectedLastOffset must be an integer ≥ -1, got ${String(expectedLastOffset)}`,
+      });
+    }
+    const now = Date.now();
+    // A retry is recognised before the offset expectation: its first attempt already moved the log.
+    if (producer !== undefined) {
+      const check = partition.producers.check(producer, records.length);
+      if (check.kind === 'duplicate') {
+        const timestamp = partition.appendTimeOf(check.baseOffset) ?? now;
+        return { baseOffset: check.baseOffset, lastOffset: check.lastOffset, timestamp, duplicate: true };
+      }
+    }
+    const lastOffset = partition.offsets.next - 1;
+    if (expectedLastOffset !== undefined && expectedLastOffset !== lastOffset) {
+      throw new TributaryError('EXPECTED_OFFSET_MISMATCH', {
+        topic: topicName,
+        partition: partitionNumber,
+        expected: expectedLastOffset,
+        actual: lastOffset,
+      });
+    }
+    const result = partition.append(records, bytes, now, topic.config);
+    if (producer !== undefined) {
+      partition.producers.record(producer, records.length, result.baseOffset, result.lastOffset);
+    }
+    return { ...result, timestamp: now, duplicate: false };
+  }
+
+  async read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<LogRecord[]> {
+    const target = this.partition(this.topic(topic), partition);
+    checkOffsetArgument(offset);
+    const { maxRecords, maxBytes } = resolveReadOptions(options);
+    return target.read(offset, maxRecords, maxBytes);
+  }
+
+  async offsets(topic: string, partition: number): Promise<PartitionOffsets> {
+    return this.partition(this.topic(topic), partition).offsets;
+  }
+
+  async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<number | null> {
+    const target = this.partition(this.topic(topic), partition);
+    if (typeof timestampMs !== 'number' || !Number.isFinite(timestampMs)) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `timestampMs must be a finite number, got ${String(timestampMs)}`,
+      });
+    }
+    return target.offsetForTimestamp(timestampMs);
+  }
+
+  async waitForAppend(topic: string, partition: number, offset: number, signal?: AbortSignal): Promise<void> {
+    const target = this.partition(this.topic(topic), partition);
+    checkOffsetArgument(offset);
+    return target.waitFor(offset, signal);
+  }
+
+  async enforceRetention(topic?: string): Promise<RetentionReport> {
+    this.ensureOpen();
+    const topics = topic === undefined ? [...this.topics.values()] : [this.topic(topic)];
+    const now = Date.now();
+    let segmentsDeleted = 0;
+    let bytesDeleted = 0;
+    for (const { config, partitions } of topics) {
+      for (const partition of partitions) {
+        const report = partition.enforceRetention(config, now);
+        segmentsDeleted += report.segmentsDeleted;
+        bytesDeleted += report.bytesDeleted;
+      }
+    }
+    return { segmentsDeleted, bytesDeleted };
+  }
+
+  async compact(topicName: string): Promise<CompactionReport> {
+    const topic = this.topic(topicName);
+    if (!topic.config.compact) {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: `Topic "${topicName}" is not compacted` });
+    }
+    const now = Date.now();
+    const report = { recordsBefore: 0, recordsAfter: 0, bytesBefore: 0, bytesAfter: 0 };
+    for (const partition of topic.partitions) {
+      const counts = partition.compact(topic.config, now);
+      report.recordsBefore += counts.recordsBefore;
+      report.recordsAfter += counts.recordsAfter;
+      report.bytesBefore += counts.bytesBefore;
+      report.bytesAfter += counts.bytesAfter;
+    }
+    return report;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const error = new TributaryError('LOG_CLOSED');
+    for (const topic of this.topics.values()) {
+      for (const partition of topic.partitions) partition.releaseWaiters(error);
+    }
+    this.topics.clear();
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new TributaryError('LOG_CLOSED');
+  }
+
+  private topic(name: string): MemoryTopic {
+    this.ensureOpen();
+    const topic = this.topics.get(name);
+    if (topic === undefined) throw new TributaryError('TOPIC_NOT_FOUND', { topic: String(name) });
+    return topic;
+  }
+
+  private partition(topic: MemoryTopic, partition: number): MemoryPartition {
+    checkPartitionNumber(topic.name, partition, topic.partitions.length);
+    return topic.partitions[partition]!;
+  }
+}
+
+export function createMemoryLog(): MemoryLog {
+  return new MemoryLog();
+}
+
+function toDescription(topic: MemoryTopic): TopicDescription {
+  return {
+    name: topic.name,
+    config: { ...topic.config },
+    partitions: topic.partitions.map((partition) => ({
+      partition: partition.partition,
+      ...partition.offsets,
+      sizeBytes: partition.sizeBytes,
+    })),
+  };
+}

@@ -1,0 +1,296 @@
+/**
+ * @module log/memory/memory-partition
+ * One topic-partition of the in-memory engine, modelled like the file engine so retention and
+ * compaction behave the same: each append is a batch; batches fill segments whose estimated size
+ * (`recordSizeBytes`) stays within `segmentBytes` (a batch larger than that gets a segment of its
+ * own); a segment also rolls once it is `segmentMs` old (wall clock). The last segment is the
+ * active one: retention never deletes it and compaction never touches it.
+ *
+ * Records are copied in and out, so callers can neither change stored bytes nor see them change.
+ */
+import { Buffer } from 'node:buffer';
+import { TributaryError } from '../../errors.js';
+import { ProducerStateTable } from '../producer-state.js';
+import type { LogRecord, PartitionOffsets, RecordInput, RetentionReport, TopicConfig } from '../types.js';
+import { recordSizeBytes } from '../validation.js';
+
+interface Batch {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  /** Wall-clock time of the append (the timestamp given to records without one). */
+  readonly appendTime: number;
+  records: LogRecord[];
+  bytes: number;
+}
+
+interface Segment {
+  readonly baseOffset: number;
+  readonly createdAt: number;
+  batches: Batch[];
+  bytes: number;
+  /** Largest record timestamp; -1 when empty. */
+  maxTimestamp: number;
+}
+
+interface Waiter {
+  readonly offset: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+export interface CompactionCounts {
+  readonly recordsBefore: number;
+  readonly recordsAfter: number;
+  readonly bytesBefore: number;
+  readonly bytesAfter: number;
+}
+
+export class MemoryPartition {
+  readonly producers: ProducerStateTable;
+  private segments: Segment[] = [];
+  private nextOffset = 0;
+  private startOffset = 0;
+  private readonly waiters = new Set<Waiter>();
+
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+  ) {
+    this.producers = new ProducerStateTable(topic, partition);
+  }
+
+  get offsets(): PartitionOffsets {
+    return { earliest: this.startOffset, next: this.nextOffset };
+  }
+
+  get sizeBytes(): number {
+    return this.segments.reduce((sum, segment) => sum + segment.bytes, 0);
+  }
+
+  get recordCount(): number {
+    let count = 0;
+    for (const segment of this.segments) for (const batch of segment.batches) count += batch.records.length;
+    return count;
+  }
+
+  /** Appends a validated batch of `bytes` estimated bytes; wakes the waiters it satisfies. */
+  append(
+    records: readonly RecordInput[],
+    bytes: number,
+    now: number,
+    config: TopicConfig,
+  ): { baseOffset: number; lastOffset: number } {
+    const baseOffset = this.nextOffset;
+    const lastOffset = baseOffset + records.length - 1;
+    const stored = records.map(
+      (record, i): LogRecord => copyRecord({ ...record, offset: baseOffset + i }, now),
+    );
+    const segment = this.segmentFor(bytes, now, config);
+    segment.batches.push({ baseOffset, lastOffset, appendTime: now, records: stored, bytes });
+    segment.bytes += bytes;
+    for (const record of stored) segment.maxTimestamp = Math.max(segment.maxTimestamp, record.timestamp);
+    this.nextOffset = lastOffset + 1;
+    for (const waiter of this.waiters) if (waiter.offset < this.nextOffset) waiter.resolve();
+    return { baseOffset, lastOffset };
+  }
+
+  /** Append time of the batch starting at `baseOffset`, if it is still stored. */
+  appendTimeOf(baseOffset: number): number | undefined {
+    for (const batch of this.batchesFrom(baseOffset)) {
+      return batch.baseOffset === baseOffset ? batch.appendTime : undefined;
+    }
+    return undefined;
+  }
+
+  read(offset: number, maxRecords: number, maxBytes: number): LogRecord[] {
+    if (offset < this.startOffset) {
+      throw new TributaryError('OFFSET_OUT_OF_RANGE', {
+        offset,
+        topic: this.topic,
+        partition: this.partition,
+        earliest: this.startOffset,
+        next: this.nextOffset,
+      });
+    }
+    const out: LogRecord[] = [];
+    let bytes = 0;
+    for (const batch of this.batchesFrom(offset)) {
+      for (const record of batch.records) {
+        if (record.offset < offset) continue;
+        const size = recordSizeBytes(record);
+        if (out.length > 0 && bytes + size > maxBytes) return out;
+        out.push(copyRecord(record, record.timestamp));
+        bytes += size;
+        if (out.length >= maxRecords) return out;
+      }
+    }
+    return out;
+  }
+
+  offsetForTimestamp(timestampMs: number): number | null {
+    for (const segment of this.segments) {
+      if (segment.maxTimestamp < timestampMs) continue;
+      for (const batch of segment.batches) {
+        for (const record of batch.records) if (record.timestamp >= timestampMs) return record.offset;
+      }
+    }
+    return null;
+  }
+
+  /** Resolves once `next > offset`; see `Log.waitForAppend`. */
+  waitFor(offset: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.nextOffset > offset) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => waiter.reject(signal?.reason);
+      const done = (): void => {
+        this.waiters.delete(waiter);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const waiter: Waiter = {
+        offset,
+        resolve: () => {
+          done();
+          resolve();
+        },
+        reject: (error) => {
+          done();
+          reject(error);
+        },
+      };
+      this.waiters.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Rejects every pending wait (topic deleted, log closed). */
+  releaseWaiters(error: unknown): void {
+    for (const waiter of [...this.waiters]) waiter.reject(error);
+  }
+
+  /** Deletes the oldest sealed segments past the time and size limits. */
+  enforceRetention(config: TopicConfig, now: number): RetentionReport {
+    let segmentsDeleted = 0;
+    let bytesDeleted = 0;
+    const deletable = (): Segment | undefined => (this.segments.length > 1 ? this.segments[0] : undefined);
+    const drop = (segment: Segment): void => {
+      this.segments.shift();
+      segmentsDeleted++;
+      bytesDeleted += segment.bytes;
+    };
+    const { retentionMs, retentionBytes } = config;
+    if (retentionMs !== null) {
+      for (let s = deletable(); s !== undefined && s.maxTimestamp < now - retentionMs; s = deletable())
+        drop(s);
+    }
+    if (retentionBytes !== null) {
+      // Kafka's rule: delete a segment only if what remains is still at least retentionBytes.
+      for (
+        let s = deletable();
+        s !== undefined && this.sizeBytes - s.bytes >= retentionBytes;
+        s = deletable()
+      )
+        drop(s);
+    }
+    const first = this.segments[0];
+    if (segmentsDeleted > 0 && first !== undefined) {
+      this.startOffset = Math.max(this.startOffset, first.baseOffset);
+    }
+    return { segmentsDeleted, bytesDeleted };
+  }
+
+  /**
+   * Keeps, in sealed segments, only the latest record per key (over the whole partition) and
+   * drops tombstones at least `tombstoneRetentionMs` old (by record timestamp). The active
+   * segment is left alone; offsets, `earliest` and `next` do not change.
+   */
+  compact(config: TopicConfig, now: number): CompactionCounts {
+    const recordsBefore = this.recordCount;
+    const bytesBefore = this.sizeBytes;
+    const active = this.segments.at(-1);
+    if (active !== undefined && this.segments.length > 1) {
+      const latest = new Map<string, number>();
+      for (const segment of this.segments) {
+        for (const batch of segment.batches) {
+          for (const record of batch.records) {
+            if (record.key !== null) latest.set(keyOf(record.key), record.offset);
+          }
+        }
+      }
+      const keep = (record: LogRecord): boolean =>
+        record.key === null ||
+        (latest.get(keyOf(record.key)) === record.offset &&
+          !(record.value === null && now - record.timestamp >= config.tombstoneRetentionMs));
+      const sealed = this.segments.slice(0, -1).map((segment) => compactSegment(segment, keep));
+      this.segments = [...sealed.filter((segment) => segment.batches.length > 0), active];
+    }
+    return { recordsBefore, recordsAfter: this.recordCount, bytesBefore, bytesAfter: this.sizeBytes };
+  }
+
+  /** The segment the next batch of `bytes` goes to, rolling a new one when needed. */
+  private segmentFor(bytes: number, now: number, config: TopicConfig): Segment {
+    const active = this.segments.at(-1);
+    if (
+      active !== undefined &&
+      (active.bytes === 0 ||
+        (active.bytes + bytes <= config.segmentBytes && now - active.createdAt < config.segmentMs))
+    ) {
+      return active;
+    }
+    const segment: Segment = {
+      baseOffset: this.nextOffset,
+      createdAt: now,
+      batches: [],
+      bytes: 0,
+      maxTimestamp: -1,
+    };
+    this.segments.push(segment);
+    return segment;
+  }
+
+  /** Batches whose last offset is ≥ `offset`, in order. */
+  private *batchesFrom(offset: number): Generator<Batch> {
+    let low = 0;
+    let high = this.segments.length - 1;
+    while (low < high) {
+      const mid = Math.ceil((low + high) / 2);
+      if (this.segments[mid]!.baseOffset <= offset) low = mid;
+      else high = mid - 1;
+    }
+    for (let s = low; s < this.segments.length; s++) {
+      for (const batch of this.segments[s]!.batches) if (batch.lastOffset >= offset) yield batch;
+    }
+  }
+}
+
+function compactSegment(segment: Segment, keep: (record: LogRecord) => boolean): Segment {
+  const batches: Batch[] = [];
+  let maxTimestamp = -1;
+  for (const batch of segment.batches) {
+    const records = batch.records.filter(keep);
+    if (records.length === 0) continue;
+    batch.records = records;
+    batch.bytes = records.reduce((sum, record) => sum + recordSizeBytes(record), 0);
+    for (const record of records) maxTimestamp = Math.max(maxTimestamp, record.timestamp);
+    batches.push(batch);
+  }
+  const bytes = batches.reduce((sum, batch) => sum + batch.bytes, 0);
+  return { baseOffset: segment.baseOffset, createdAt: segment.createdAt, batches, bytes, maxTimestamp };
+}
+
+function copyRecord(record: RecordInput & { readonly offset: number }, defaultTimestamp: number): LogRecord {
+  return {
+    offset: record.offset,
+    timestamp: record.timestamp ?? defaultTimestamp,
+    key: record.key === null ? null : new Uint8Array(record.key),
+    value: record.value === null ? null : new Uint8Array(record.value),
+    headers: (record.headers ?? []).map((header) => ({
+      key: header.key,
+      value: new Uint8Array(header.value),
+    })),
+  };
+}
+
+function keyOf(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+}
