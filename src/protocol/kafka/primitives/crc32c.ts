@@ -84,5 +84,6 @@ function crcBytes(crc: number, data: Uint8Array, start: number, end: number): nu
 // Warm-up: a few calls at load on a small buffer (blocks plus a tail) give every path type
 // feedback before a big first call triggers OSR (V8 only allocates feedback after several calls,
 // so one call is not enough). Without it the OSR code deoptimizes on later calls for a while.
-const WARM_UP = new Uint8Array(47);
-for (let n = 0; n < 16; n++) crc32c(WARM_UP);
+// Varied lengths and contents so intermediate CRCs also exceed V8's 31-bit small integers.
+const WARM_UP = Uint8Array.from({ length: 64 }, (_, i) => i * 97);
+for (let n = 0; n < 16; n++) crc32c(WARM_UP, n, 48 + n);

@@ -1,0 +1,15 @@
+/**
+ * @module tributary
+ * Server-side and embedded API: the durable log engines and their types.
+ *
+ * @example
+ * import { openFileLog } from 'tributary';
+ * const log = await openFileLog({ dir: './data' });
+ */
+export { ERROR_CATALOGUE, type ErrorCode, isTributaryError, TributaryError } from './errors.js';
+export { FileLog, type FileLogOptions, openFileLog } from './log/file/file-log.js';
+export { createMemoryLog, MemoryLog } from './log/memory/memory-log.js';
+export { tail } from './log/tail.js';
+export * from './log/types.js';
+export { kafkaPartition, murmur2 } from './protocol/kafka/primitives/murmur2.js';
+export { type RunningServer, type ServerOptions, startServer } from './server/server.js';
