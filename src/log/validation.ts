@@ -15,7 +15,10 @@ import {
 const TOPIC_NAME = /^[A-Za-z0-9._-]+$/;
 const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'interval', 'never'];
 
-/** Kafka's rules, so every topic is also reachable from Kafka clients; `__` is reserved for internal topics. */
+/**
+ * Kafka's rules, so every topic is also reachable from Kafka clients. Names starting with `__`
+ * are internal topics: the log stores them (`allowInternal`), the broker keeps users out of them.
+ */
 export function validateTopicName(name: unknown, { allowInternal = false } = {}): asserts name is string {
   const fail = (reason: string): never => {
     throw new TributaryError('INVALID_TOPIC_NAME', { topic: String(name), reason });

@@ -114,7 +114,7 @@ export class FileLog implements Log {
 
   async createTopic(name: string, config?: Partial<TopicConfig>): Promise<TopicDescription> {
     this.checkOpen();
-    validateTopicName(name);
+    validateTopicName(name, { allowInternal: true });
     const resolved = resolveTopicConfig(config);
     if (this.topics.has(name) || this.creating.has(name))
       throw new TributaryError('TOPIC_EXISTS', { topic: name });

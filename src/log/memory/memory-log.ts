@@ -45,7 +45,7 @@ export class MemoryLog implements Log {
 
   async createTopic(name: string, config?: Partial<TopicConfig>): Promise<TopicDescription> {
     this.ensureOpen();
-    validateTopicName(name);
+    validateTopicName(name, { allowInternal: true });
     const resolved = Object.freeze(resolveTopicConfig(config));
     if (this.topics.has(name)) throw new TributaryError('TOPIC_EXISTS', { topic: name });
     const partitions = Array.from({ length: resolved.partitions }, (_, i) => new MemoryPartition(name, i));

@@ -1,0 +1,152 @@
+/**
+ * @module broker/types
+ * The Broker API: the one API every front end (WebSocket, HTTP/SSE, Kafka, Socket.IO) and the
+ * sync layer call. Front ends translate wire formats onto it and never touch the log, so a
+ * record produced by one front end is seen, with the same offset, by every other.
+ *
+ * Topics whose names start with `__` are internal (consumer offsets, producer ids): the broker
+ * creates and uses them, users cannot create, delete, list or produce to them.
+ */
+import type {
+  AppendResult,
+  LogRecord,
+  ProducerBatchId,
+  RecordHeader,
+  RecordInput,
+  TopicConfig,
+  TopicDescription,
+} from '../log/types.js';
+
+/** A record as a producer sends it; `partition` absent → chosen from the key (murmur2) or spread. */
+export interface ProduceRecord extends RecordInput {
+  readonly partition?: number;
+}
+
+export interface ProducedOffset {
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/** Where a subscription starts. `{ offset }` past the end waits for it; below earliest is an error. */
+export type StartPosition =
+  | 'earliest'
+  | 'latest'
+  | { readonly offset: number }
+  | { readonly timestamp: number };
+
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** Records delivered to a subscriber, always in offset order, never offset n+1 before n. */
+export interface Delivery extends TopicPartition {
+  readonly records: readonly LogRecord[];
+  /** The partition's high watermark when these were read (lag = highWatermark - last offset - 1). */
+  readonly highWatermark: number;
+}
+
+export interface SubscribeOptions extends TopicPartition {
+  readonly from: StartPosition;
+  /**
+   * Records the subscriber may receive before it calls `grant()` again (credit-based flow
+   * control: a slow subscriber is paced, never buffered without bound). Default 1000.
+   */
+  readonly credit?: number;
+  /** Called for every delivery; the broker never calls it again before the previous call returned. */
+  readonly onRecords: (delivery: Delivery) => void;
+  /** Called once if the subscription ends by itself (topic deleted, broker closing, storage error). */
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface Subscription {
+  /** Adds `records` of credit. */
+  grant(records: number): void;
+  /** Next offset this subscription will deliver. */
+  readonly position: number;
+  close(): void;
+}
+
+export interface ProducerIdentity {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+}
+
+/** A partition assignment pushed to a group member; generation increases with every rebalance. */
+export interface GroupAssignment {
+  readonly groupId: string;
+  readonly memberId: string;
+  readonly generation: number;
+  readonly partitions: readonly TopicPartition[];
+}
+
+export interface JoinGroupOptions {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** A member that sends no heartbeat for this long is removed and its partitions reassigned. Default 10 000 ms. */
+  readonly sessionTimeoutMs?: number;
+  /** Called on join and after every rebalance with this member's new partitions. */
+  readonly onAssignment: (assignment: GroupAssignment) => void;
+}
+
+export interface GroupMembership {
+  readonly memberId: string;
+  /** Keeps the membership alive; also implied by commits. */
+  heartbeat(): void;
+  /** Leaves the group at once (its partitions are reassigned). */
+  leave(): Promise<void>;
+}
+
+export interface CommittedOffset extends TopicPartition {
+  /** The next offset to consume (Kafka convention). */
+  readonly offset: number;
+}
+
+export interface Broker {
+  createTopic(name: string, config?: Partial<TopicConfig>): Promise<TopicDescription>;
+  deleteTopic(name: string): Promise<void>;
+  /** User topics only. */
+  listTopics(): Promise<TopicDescription[]>;
+  describeTopic(name: string): Promise<TopicDescription>;
+
+  /**
+   * Appends records, each to its partition (explicit, else murmur2 of the key, else spread),
+   * resolving once all are durable. Order is kept within each partition.
+   */
+  produce(topic: string, records: readonly ProduceRecord[]): Promise<ProducedOffset[]>;
+  /** One batch to one partition, with idempotence (`producer`) or an expectation. */
+  appendBatch(
+    topic: string,
+    partition: number,
+    records: readonly RecordInput[],
+    options?: { readonly producer?: ProducerBatchId; readonly expectedLastOffset?: number },
+  ): Promise<AppendResult>;
+  /** A new idempotent producer id, unique for the life of the data directory. */
+  initProducer(): Promise<ProducerIdentity>;
+
+  fetch(
+    topic: string,
+    partition: number,
+    offset: number,
+    options?: { readonly maxRecords?: number; readonly maxBytes?: number },
+  ): Promise<LogRecord[]>;
+  offsets(topic: string, partition: number): Promise<{ readonly earliest: number; readonly next: number }>;
+  /** Resolves a StartPosition to an offset. */
+  resolvePosition(topic: string, partition: number, from: StartPosition): Promise<number>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+
+  joinGroup(options: JoinGroupOptions): Promise<GroupMembership>;
+  /** Commits offsets for a member of the current generation (`ILLEGAL_GENERATION` otherwise). */
+  commitOffsets(
+    groupId: string,
+    memberId: string,
+    generation: number,
+    offsets: readonly CommittedOffset[],
+  ): Promise<void>;
+  /** Committed offsets; partitions without one are absent. */
+  fetchOffsets(groupId: string, partitions: readonly TopicPartition[]): Promise<CommittedOffset[]>;
+
+  close(): Promise<void>;
+}
+
+export type { LogRecord, RecordHeader, TopicConfig, TopicDescription };
