@@ -49,16 +49,22 @@ export interface EncodeRecordBatchInput {
 const INT32_MAX = 0x7fffffff;
 
 /**
- * Record body sizes from the sizing pass, reused across calls so that a batch costs exactly
- * one allocation: its output buffer.
+ * Records are written into this reused scratch buffer, then copied once into an exactly sized
+ * result. One pass reads each record's properties once: with two passes (size, then write into
+ * an exact buffer) every property is read twice, which costs little on monomorphic records but
+ * doubles the cost on megamorphic ones (e.g. records built with `{ ...r, timestamp }`, which get
+ * a hidden class each in V8). The copy is a memcpy (~10 ns per 100-byte record).
  */
-let bodySizes = new Int32Array(1024);
+let scratch: Uint8Array = new Uint8Array(64 * 1024);
+/** A scratch buffer grown past this for one huge batch is dropped rather than kept. */
+const SCRATCH_KEEP_MAX = 4 * 1024 * 1024;
 
 /**
  * Encodes an uncompressed batch with its CRC. offsetDelta defaults to the record's index;
  * lastOffsetDelta = last record's offsetDelta; baseTimestamp = first record's timestamp;
- * maxTimestamp = max. One allocation sized exactly. An empty batch gets lastOffsetDelta and
- * timestamps of -1. Bad batch fields throw `INVALID_ARGUMENT`, bad records `INVALID_RECORD`.
+ * maxTimestamp = max. The result is one allocation sized exactly. An empty batch gets
+ * lastOffsetDelta and timestamps of -1. Bad batch fields throw `INVALID_ARGUMENT`, bad records
+ * `INVALID_RECORD`.
  */
 export function encodeRecordBatch(input: EncodeRecordBatchInput): Uint8Array {
   const { baseOffset, records } = input;
@@ -70,61 +76,66 @@ export function encodeRecordBatch(input: EncodeRecordBatchInput): Uint8Array {
 
   const count = records.length;
   if (count > INT32_MAX) throw invalidArgument(`a batch holds at most ${INT32_MAX} records`);
-  if (bodySizes.length < count) bodySizes = new Int32Array(Math.max(count, bodySizes.length * 2));
-  const sizes = bodySizes;
-
-  // Pass 1: validate and size.
   const baseTimestamp = count > 0 ? records[0]!.timestamp : -1;
   let maxTimestamp = baseTimestamp;
   let lastOffsetDelta = -1;
-  let total = RECORD_BATCH_HEADER_BYTES;
+  let out: Uint8Array = scratch;
+  let p = RECORD_BATCH_HEADER_BYTES;
   for (let i = 0; i < count; i++) {
     const r = records[i]!;
     const timestamp = r.timestamp;
     const timestampDelta = timestamp - baseTimestamp;
     if (!Number.isSafeInteger(timestamp) || !Number.isSafeInteger(timestampDelta)) {
-      throw invalidRecord(
-        i,
-        `timestamp ${timestamp} is not a safe integer within 2^53 of the first record's`,
-      );
+      throw invalidRecord(i, `timestamp ${timestamp} is not a safe integer within 2^53 of the first record's`);
     }
     if (timestamp > maxTimestamp) maxTimestamp = timestamp;
     const offsetDelta = r.offsetDelta ?? i;
     if (!(offsetDelta > lastOffsetDelta && offsetDelta <= INT32_MAX && (offsetDelta | 0) === offsetDelta)) {
-      throw invalidRecord(
-        i,
-        `offsetDelta ${offsetDelta} must be an int32 above the previous (${lastOffsetDelta})`,
-      );
+      throw invalidRecord(i, `offsetDelta ${offsetDelta} must be an int32 above the previous (${lastOffsetDelta})`);
     }
     lastOffsetDelta = offsetDelta;
-    let size = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta);
     const key = r.key;
-    size += key === null ? 1 : varintSize(key.length) + key.length;
     const value = r.value;
-    size += value === null ? 1 : varintSize(value.length) + value.length;
     const headers = r.headers;
-    if (headers === undefined || headers.length === 0) {
-      size += 1;
-    } else {
-      size += varintSize(headers.length);
-      for (let h = 0; h < headers.length; h++) {
-        const header = headers[h]!;
-        const keyLength = utf8Length(header.key);
-        size += varintSize(keyLength) + keyLength + varintSize(header.value.length) + header.value.length;
-      }
-    }
-    if (size > INT32_MAX - total) throw invalidArgument('the batch would exceed 2 GiB');
-    sizes[i] = size;
-    total += varintSize(size) + size;
-  }
+    const headerCount = headers === undefined ? 0 : headers.length;
 
-  // Pass 2: write into the exactly sized buffer, with unchecked varint writers.
-  const out = new Uint8Array(total);
+    // The record's length prefix comes first, so size the body before writing it.
+    let size = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta) + varintSize(headerCount);
+    size += key === null ? 1 : varintSize(key.length) + key.length;
+    size += value === null ? 1 : varintSize(value.length) + value.length;
+    for (let h = 0; h < headerCount; h++) {
+      const header = headers![h]!;
+      const keyLength = utf8Length(header.key);
+      size += varintSize(keyLength) + keyLength + varintSize(header.value.length) + header.value.length;
+    }
+    if (size > INT32_MAX - p - 5) throw invalidArgument('the batch would exceed 2 GiB');
+    if (p + 5 + size > out.length) out = grow(out, p, p + 5 + size);
+
+    p = putVarint(out, p, size);
+    out[p++] = 0; // attributes
+    p = putVarlong(out, p, timestampDelta);
+    p = putVarint(out, p, offsetDelta);
+    p = putNullableBytes(out, p, key);
+    p = putNullableBytes(out, p, value);
+    p = putVarint(out, p, headerCount);
+    for (let h = 0; h < headerCount; h++) {
+      const header = headers![h]!;
+      // Measuring the key again is cheaper than keeping the first measure in an array.
+      const keyLength = utf8Length(header.key);
+      p = putUtf8(out, putVarint(out, p, keyLength), header.key, keyLength);
+      p = putNullableBytes(out, p, header.value);
+    }
+  }
+  if (out !== scratch && out.length <= SCRATCH_KEEP_MAX) scratch = out;
+
+  const total = p;
   writeInt64At(out, 0, baseOffset);
   writeInt32At(out, 8, total - BATCH_LOG_OVERHEAD);
   writeInt32At(out, 12, partitionLeaderEpoch);
   out[16] = MAGIC_V2;
-  // crc @17 is filled in last; attributes @21 stay 0: no compression, CreateTime, no flags.
+  writeInt32At(out, CRC_OFFSET, 0); // filled in below
+  out[21] = 0; // attributes: no compression, CreateTime, not transactional, not control
+  out[22] = 0;
   writeInt32At(out, 23, lastOffsetDelta);
   writeInt64At(out, 27, baseTimestamp);
   writeInt64At(out, 35, maxTimestamp);
@@ -133,33 +144,17 @@ export function encodeRecordBatch(input: EncodeRecordBatchInput): Uint8Array {
   out[52] = producerEpoch;
   writeInt32At(out, 53, baseSequence);
   writeInt32At(out, 57, count);
-
-  let p = RECORD_BATCH_HEADER_BYTES;
-  for (let i = 0; i < count; i++) {
-    const r = records[i]!;
-    p = putVarint(out, p, sizes[i]!);
-    out[p++] = 0; // attributes
-    p = putVarlong(out, p, r.timestamp - baseTimestamp);
-    p = putVarint(out, p, r.offsetDelta ?? i);
-    p = putNullableBytes(out, p, r.key);
-    p = putNullableBytes(out, p, r.value);
-    const headers = r.headers;
-    if (headers === undefined || headers.length === 0) {
-      out[p++] = 0;
-    } else {
-      p = putVarint(out, p, headers.length);
-      for (let h = 0; h < headers.length; h++) {
-        const header = headers[h]!;
-        // Measuring the key again is cheaper than keeping pass 1's lengths in an array.
-        const keyLength = utf8Length(header.key);
-        p = putUtf8(out, putVarint(out, p, keyLength), header.key, keyLength);
-        p = putNullableBytes(out, p, header.value);
-      }
-    }
-  }
-
   writeInt32At(out, CRC_OFFSET, crc32c(out, CRC_START, total));
-  return out;
+  return out.slice(0, total);
+}
+
+/** A bigger scratch buffer holding the `used` bytes written so far, with room for `needed`. */
+function grow(buf: Uint8Array, used: number, needed: number): Uint8Array {
+  let capacity = buf.length * 2;
+  while (capacity < needed) capacity *= 2;
+  const next = new Uint8Array(capacity);
+  next.set(buf.subarray(0, used));
+  return next;
 }
 
 /** Length-prefixed bytes (-1 for null). */

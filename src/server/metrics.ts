@@ -1,0 +1,81 @@
+/**
+ * @module server/metrics
+ * Prometheus metrics of one server process (prom-client), served as text at `GET /metrics`.
+ * Every front end counts into the same instruments, labelled by `frontend` (ws, http, sse, kafka).
+ *
+ * @example
+ * const metrics = new ServerMetrics();
+ * metrics.recordsIn.inc({ frontend: 'http' }, records.length);
+ * res.end(await metrics.registry.metrics());
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export type FrontendLabel = 'ws' | 'http' | 'sse' | 'kafka' | 'socketio';
+
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly recordsIn: Counter<'frontend'>;
+  readonly recordsOut: Counter<'frontend'>;
+  readonly bytesIn: Counter<'frontend'>;
+  readonly bytesOut: Counter<'frontend'>;
+  readonly connections: Gauge<'frontend'>;
+  /** Time from a produce request's arrival to its durable acknowledgement. */
+  readonly appendLatency: Histogram<'frontend'>;
+  /** Records between a group's committed offset and the partition's high watermark. */
+  readonly consumerLag: Gauge<'group' | 'topic' | 'partition'>;
+  readonly errors: Counter<'frontend' | 'code'>;
+
+  constructor({ defaultMetrics = true }: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    this.recordsIn = new Counter({
+      name: 'tributary_records_in_total',
+      help: 'Records acknowledged to producers',
+      labelNames: ['frontend'],
+      registers,
+    });
+    this.recordsOut = new Counter({
+      name: 'tributary_records_out_total',
+      help: 'Records delivered to consumers and subscribers',
+      labelNames: ['frontend'],
+      registers,
+    });
+    this.bytesIn = new Counter({
+      name: 'tributary_bytes_in_total',
+      help: 'Payload bytes received',
+      labelNames: ['frontend'],
+      registers,
+    });
+    this.bytesOut = new Counter({
+      name: 'tributary_bytes_out_total',
+      help: 'Payload bytes sent',
+      labelNames: ['frontend'],
+      registers,
+    });
+    this.connections = new Gauge({
+      name: 'tributary_connections',
+      help: 'Open client connections',
+      labelNames: ['frontend'],
+      registers,
+    });
+    this.appendLatency = new Histogram({
+      name: 'tributary_append_latency_seconds',
+      help: 'Produce request to durable acknowledgement',
+      labelNames: ['frontend'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+    this.consumerLag = new Gauge({
+      name: 'tributary_consumer_lag_records',
+      help: 'High watermark minus committed offset, per consumer group and partition',
+      labelNames: ['group', 'topic', 'partition'],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'tributary_errors_total',
+      help: 'Errors answered to clients, by error code',
+      labelNames: ['frontend', 'code'],
+      registers,
+    });
+    if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tributary_process_' });
+  }
+}
