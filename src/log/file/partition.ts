@@ -34,13 +34,12 @@ import {
   checkExpectedLastOffset,
   checkOffsetArgument,
   checkTimestampArgument,
-  recordSizeBytes,
   resolveReadOptions,
   validateRecords,
 } from '../validation.js';
 import { type RecoveryPoint, readJsonOrNull, writeJsonAtomic } from './checkpoint.js';
 import { RECOVERY_POINT_FILE, recoverPartition } from './recovery.js';
-import { decodeVerifiedRecords, Segment, segmentFileName } from './segment.js';
+import { RecordCollector, Segment, segmentFileName } from './segment.js';
 
 /** Most bytes one write carries; the rest of the queue goes in the next one. */
 const WRITE_BYTES_MAX = 8 * 1024 * 1024;
@@ -405,23 +404,16 @@ export class FilePartition {
     if (this.closed) throw this.closed;
     if (offset >= this.next) return [];
     if (offset < this.earliest) throw this.outOfRange(offset);
-    const out: LogRecord[] = [];
-    let bytes = 0;
+    const collector = new RecordCollector(offset, this.next, maxRecords, maxBytes);
     let segment: Segment | undefined = this.segmentFor(offset);
     let position = segment?.index.positionForOffset(offset) ?? 0;
-    const limit = this.next;
-    while (segment && out.length < maxRecords && bytes < maxBytes) {
+    while (segment && !collector.full) {
       segment.acquire();
       try {
         const end = segment.visibleBytes;
-        while (position < end && out.length < maxRecords && bytes < maxBytes) {
-          const chunk = await segment.readChunk(position, end, maxBytes - bytes);
-          for (const record of decodeVerifiedRecords(segment, chunk, offset)) {
-            if (record.offset >= limit) break;
-            out.push(record);
-            bytes += recordSizeBytes(record);
-            if (out.length >= maxRecords || bytes >= maxBytes) break;
-          }
+        while (position < end && !collector.full) {
+          const chunk = await segment.readChunk(position, end, collector.wantBytes());
+          collector.collect(segment, chunk);
           position = chunk.end;
         }
       } finally {
@@ -430,7 +422,7 @@ export class FilePartition {
       segment = this.segmentAfter(segment.baseOffset);
       position = 0;
     }
-    return out;
+    return collector.records;
   }
 
   async offsetForTimestamp(timestampMs: number): Promise<number | null> {
@@ -448,8 +440,14 @@ export class FilePartition {
             ...chunk,
             batches: chunk.batches.filter((b) => b.header.maxTimestamp >= timestampMs),
           };
-          for (const record of decodeVerifiedRecords(segment, candidates, 0)) {
-            if (record.offset >= this.next) return null;
+          const collector = new RecordCollector(
+            0,
+            this.next,
+            Number.POSITIVE_INFINITY,
+            Number.POSITIVE_INFINITY,
+          );
+          collector.collect(segment, candidates);
+          for (const record of collector.records) {
             if (record.timestamp >= timestampMs) return record.offset;
           }
           position = chunk.end;

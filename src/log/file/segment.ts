@@ -20,6 +20,7 @@ import {
   recordBatchCrcMatches,
   recordBatchSize,
 } from '../../protocol/kafka/record-batch/index.js';
+import { recordSizeBytes } from '../validation.js';
 import { type SealedIndexSummary, SparseIndex } from './sparse-index.js';
 
 /** Smallest read when walking batches: large enough to amortize a syscall over many small batches. */
@@ -154,7 +155,8 @@ export class Segment {
     if (position >= endPosition) return { bytes: new Uint8Array(0), batches: [], end: position };
     let length = Math.min(Math.max(wantBytes, READ_CHUNK_BYTES_MIN), endPosition - position);
     for (;;) {
-      const bytes = new Uint8Array(length);
+      // Not zero-filled: every byte handed out was just read from the file.
+      const bytes = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
       const { bytesRead } = await this.handle.read(bytes, 0, length, position);
       const chunk = walkBatches(bytes.subarray(0, bytesRead), position);
       if (chunk.batches.length > 0 || chunk.invalid !== undefined) return chunk;
@@ -269,37 +271,68 @@ export function corruptionError(segment: Segment, position: number, reason: stri
 }
 
 /**
- * The records of a chunk at or after `fromOffset`, each batch's CRC checked first:
- * damaged data is CORRUPT_LOG, never served.
+ * Gathers the records of a read, batch by batch, each batch's CRC checked before it is decoded:
+ * damaged data is CORRUPT_LOG, never served. Stops decoding as soon as a limit is reached, so a
+ * small read of a large chunk costs only what it returns.
  */
-export function decodeVerifiedRecords(
-  segment: Segment,
-  chunk: ReadChunk,
-  fromOffset: number,
-): DecodedRecord[] {
-  const records: DecodedRecord[] = [];
-  for (const batch of chunk.batches) {
-    const { header } = batch;
-    if (header.baseOffset + header.lastOffsetDelta < fromOffset) continue;
-    if (!recordBatchCrcMatches(chunk.bytes, batch.at, header)) {
-      throw corruptionError(segment, batch.position, 'CRC32C mismatch');
-    }
-    for (const record of decodeRecordBatchRecords(chunk.bytes, batch.at, header, fromOffset))
-      records.push(record);
+export class RecordCollector {
+  readonly records: DecodedRecord[] = [];
+  bytes = 0;
+
+  constructor(
+    private readonly fromOffset: number,
+    /** Offsets at or past this (the high watermark) are not collected. */
+    private readonly endOffset: number,
+    private readonly maxRecords: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  get full(): boolean {
+    return this.records.length >= this.maxRecords || this.bytes >= this.maxBytes;
   }
-  if (chunk.invalid && records.length === 0)
-    throw corruptionError(segment, chunk.invalid.position, chunk.invalid.reason);
-  return records;
+
+  /** Bytes worth reading next: enough for what is still wanted, assuming small records. */
+  wantBytes(): number {
+    return Math.min(this.maxBytes - this.bytes, (this.maxRecords - this.records.length) * 256);
+  }
+
+  collect(segment: Segment, chunk: ReadChunk): void {
+    for (const batch of chunk.batches) {
+      if (this.full) return;
+      const { header } = batch;
+      if (header.baseOffset + header.lastOffsetDelta < this.fromOffset) continue;
+      if (header.baseOffset >= this.endOffset) {
+        this.bytes = this.maxBytes; // nothing visible beyond: stop the read
+        return;
+      }
+      if (!recordBatchCrcMatches(chunk.bytes, batch.at, header)) {
+        throw corruptionError(segment, batch.position, 'CRC32C mismatch');
+      }
+      for (const record of decodeRecordBatchRecords(chunk.bytes, batch.at, header, this.fromOffset)) {
+        if (record.offset >= this.endOffset || this.full) return;
+        this.records.push(record);
+        this.bytes += recordSizeBytes(record);
+      }
+    }
+    if (chunk.invalid && chunk.batches.length === 0) {
+      throw corruptionError(segment, chunk.invalid.position, chunk.invalid.reason);
+    }
+  }
 }
 
 /** Every record of a segment's visible bytes, in order. */
 export async function readAllRecords(segment: Segment): Promise<DecodedRecord[]> {
-  const records: DecodedRecord[] = [];
+  const collector = new RecordCollector(
+    0,
+    Number.POSITIVE_INFINITY,
+    Number.POSITIVE_INFINITY,
+    Number.POSITIVE_INFINITY,
+  );
   let position = 0;
   while (position < segment.visibleBytes) {
     const chunk = await segment.readChunk(position, segment.visibleBytes, 1024 * 1024);
-    for (const record of decodeVerifiedRecords(segment, chunk, 0)) records.push(record);
+    collector.collect(segment, chunk);
     position = chunk.end;
   }
-  return records;
+  return collector.records;
 }

@@ -1,7 +1,7 @@
 /**
  * @module protocol/kafka/record-batch/encode
- * Encodes an uncompressed Kafka RecordBatch v2 with its CRC-32C: one pass to size every record,
- * one exact allocation, one pass to write, one CRC pass.
+ * Encodes an uncompressed Kafka RecordBatch v2 with its CRC-32C: one pass over the records
+ * into a reused scratch buffer, one CRC pass, one exactly sized copy out.
  *
  * Each record: length varint, attributes int8 (0), timestampDelta varlong, offsetDelta varint,
  * keyLength varint (-1 = null), key, valueLength varint (-1 = null), value, headerCount varint,
@@ -86,12 +86,18 @@ export function encodeRecordBatch(input: EncodeRecordBatchInput): Uint8Array {
     const timestamp = r.timestamp;
     const timestampDelta = timestamp - baseTimestamp;
     if (!Number.isSafeInteger(timestamp) || !Number.isSafeInteger(timestampDelta)) {
-      throw invalidRecord(i, `timestamp ${timestamp} is not a safe integer within 2^53 of the first record's`);
+      throw invalidRecord(
+        i,
+        `timestamp ${timestamp} is not a safe integer within 2^53 of the first record's`,
+      );
     }
     if (timestamp > maxTimestamp) maxTimestamp = timestamp;
     const offsetDelta = r.offsetDelta ?? i;
     if (!(offsetDelta > lastOffsetDelta && offsetDelta <= INT32_MAX && (offsetDelta | 0) === offsetDelta)) {
-      throw invalidRecord(i, `offsetDelta ${offsetDelta} must be an int32 above the previous (${lastOffsetDelta})`);
+      throw invalidRecord(
+        i,
+        `offsetDelta ${offsetDelta} must be an int32 above the previous (${lastOffsetDelta})`,
+      );
     }
     lastOffsetDelta = offsetDelta;
     const key = r.key;

@@ -159,6 +159,40 @@ describe('encodeRecordBatch', () => {
     ]);
   });
 
+  it('returns independent buffers, also across scratch growth', () => {
+    const small = encodeRecordBatch({
+      baseOffset: 0,
+      records: [{ timestamp: 1, key: null, value: utf8('a') }],
+    });
+    const snapshot = toHex(small);
+    const big = (n: number, size: number) =>
+      encodeRecordBatch({
+        baseOffset: 5,
+        records: Array.from({ length: n }, (_, i) => ({
+          timestamp: i,
+          key: null,
+          value: new Uint8Array(size).fill(i),
+        })),
+      });
+    const medium = big(300, 1000); // grows past the initial 64 KiB scratch
+    const huge = big(5, 1_000_000); // grows past what is kept between calls
+    const again = encodeRecordBatch({
+      baseOffset: 0,
+      records: [{ timestamp: 1, key: null, value: utf8('a') }],
+    });
+    expect(toHex(small)).toBe(snapshot);
+    expect(toHex(again)).toBe(snapshot);
+    for (const batch of [medium, huge]) {
+      const h = header(batch);
+      expect(batch.byteOffset).toBe(0);
+      expect(batch.buffer.byteLength).toBe(recordBatchSize(h));
+      expect(recordBatchCrcMatches(batch, 0, h)).toBe(true);
+      const records = decodeRecordBatchRecords(batch, 0, h);
+      expect(records).toHaveLength(h.recordCount);
+      expect(records.every((r, i) => r.value?.every((b) => b === (i & 0xff)))).toBe(true);
+    }
+  });
+
   it('encodes an empty batch', () => {
     const encoded = encodeRecordBatch({ baseOffset: 7, records: [] });
     expect(encoded.length).toBe(RECORD_BATCH_HEADER_BYTES);
