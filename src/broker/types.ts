@@ -7,6 +7,7 @@
  * Topics whose names start with `__` are internal (consumer offsets, producer ids): the broker
  * creates and uses them, users cannot create, delete, list or produce to them.
  */
+import type { Logger } from 'pino';
 import type {
   AppendResult,
   LogRecord,
@@ -147,6 +148,27 @@ export interface Broker {
   fetchOffsets(groupId: string, partitions: readonly TopicPartition[]): Promise<CommittedOffset[]>;
 
   close(): Promise<void>;
+}
+
+/**
+ * Hooks the server wires to its metrics (Prometheus). Every hook is optional and is called
+ * synchronously on the hot path, so it must be cheap; a hook that throws is logged and ignored.
+ */
+export interface BrokerObserver {
+  /** Records acknowledged (durable) by `produce` or `appendBatch`; `bytes` counts keys and values. */
+  recordsProduced?(topic: string, count: number, bytes: number): void;
+  /** Time from a `produce`/`appendBatch` call to its durable acknowledgement. */
+  appendLatencyMs?(ms: number): void;
+  /** Records handed to one subscriber in one delivery; `bytes` counts keys and values. */
+  recordsDelivered?(count: number, bytes: number): void;
+}
+
+export interface BrokerOptions {
+  /** Default: silent. */
+  readonly logger?: Logger;
+  readonly observer?: BrokerObserver;
+  /** Most records one subscription delivery (and one shared tail read) carries. Default 1000. */
+  readonly maxDeliveryRecords?: number;
 }
 
 export type { LogRecord, RecordHeader, TopicConfig, TopicDescription };

@@ -7,7 +7,7 @@
  * A segment is shared by readers and by maintenance (retention, compaction), which may replace
  * or delete it: readers `acquire()`/`release()` it so the file stays open until the last read ends.
  */
-import { writevSync } from 'node:fs';
+import { fdatasync, writevSync } from 'node:fs';
 import { type FileHandle, open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TributaryError } from '../../errors.js';
@@ -29,6 +29,15 @@ export const READ_CHUNK_BYTES_MIN = 64 * 1024;
 export function segmentFileName(baseOffset: number, extension: string): string {
   return `${String(baseOffset).padStart(20, '0')}${extension}`;
 }
+
+/** What the segment needs to know of each batch it holds. */
+export type BatchSummary = Pick<
+  RecordBatchHeader,
+  'baseOffset' | 'lastOffsetDelta' | 'baseTimestamp' | 'maxTimestamp'
+>;
+
+/** Below this size, many small batches are copied into one buffer: one copy is cheaper than a long iovec. */
+const COALESCE_BYTES_MAX = 256 * 1024;
 
 export interface BatchLocation {
   /** Position of the batch inside `ReadChunk.bytes`. */
@@ -116,7 +125,9 @@ export class Segment {
    * purpose: it only copies into the page cache (tens of µs) and skips a threadpool round trip,
    * which is most of a group-commit round; the slow part, fdatasync, stays asynchronous.
    */
-  appendBatches(buffers: readonly Uint8Array[], totalBytes: number): void {
+  appendBatches(batches: readonly Uint8Array[], totalBytes: number): void {
+    const buffers =
+      batches.length > 1 && totalBytes <= COALESCE_BYTES_MAX ? [Buffer.concat(batches, totalBytes)] : batches;
     let written = 0;
     let pending = buffers;
     // writev may write less than asked (rare, large writes): continue from where it stopped.
@@ -128,15 +139,18 @@ export class Segment {
   }
 
   /** Records a batch just appended (or found by a scan) in the in-memory summary and index. */
-  noteBatch(position: number, header: RecordBatchHeader): void {
+  noteBatch(position: number, header: BatchSummary): void {
     this.index.observeBatch(header.baseOffset, position, this.maxTimestamp);
     if (this.firstTimestamp < 0) this.firstTimestamp = header.baseTimestamp;
     if (header.maxTimestamp > this.maxTimestamp) this.maxTimestamp = header.maxTimestamp;
     this.nextOffset = header.baseOffset + header.lastOffsetDelta + 1;
   }
 
+  /** fdatasync through the callback API: measured faster per call than FileHandle.datasync(). */
   datasync(): Promise<void> {
-    return this.handle.datasync();
+    return new Promise((resolve, reject) => {
+      fdatasync(this.handle.fd, (error) => (error ? reject(error) : resolve()));
+    });
   }
 
   async truncate(size: number): Promise<void> {

@@ -1,0 +1,84 @@
+/**
+ * @module server/front/http/body
+ * Reads a request body as JSON, bounded by `maxBodyBytes`. A body announced larger
+ * (`Content-Length`) is refused before a byte is read; a chunked body is refused as soon as it
+ * passes the limit, and reading stops there. Either way the error is `FRAME_TOO_LARGE` (413) and
+ * the caller answers it with `Connection: close`, so the rest of the body is never read.
+ *
+ * @example
+ * const body = await readJsonBody(req, 16 * 1024 * 1024); // unknown: check its shape next
+ */
+import type { IncomingMessage } from 'node:http';
+import { TributaryError } from '../../../errors.js';
+
+export interface JsonBody {
+  readonly value: unknown;
+  readonly bytes: number;
+}
+
+export function readJsonBody(req: IncomingMessage, maxBodyBytes: number): Promise<JsonBody> {
+  const announced = req.headers['content-length'];
+  if (announced !== undefined && Number(announced) > maxBodyBytes) {
+    return Promise.reject(tooLarge(Number(announced), maxBodyBytes));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    let done = false;
+    const finish = (error: unknown, value?: JsonBody): void => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+      if (error === undefined) resolve(value!);
+      else reject(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      bytes += chunk.byteLength;
+      if (bytes > maxBodyBytes) {
+        req.pause();
+        finish(tooLarge(bytes, maxBodyBytes));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      try {
+        finish(undefined, { value: parseJson(Buffer.concat(chunks, bytes)), bytes });
+      } catch (error) {
+        finish(error);
+      }
+    };
+    const onError = (error: Error): void =>
+      finish(new TributaryError('CONNECTION_LOST', { reason: error.message }));
+    const onAborted = (): void =>
+      finish(new TributaryError('CONNECTION_LOST', { reason: 'the client aborted the request' }));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
+  });
+}
+
+function parseJson(bytes: Buffer): unknown {
+  if (bytes.byteLength === 0) {
+    throw new TributaryError('MALFORMED_DATA', { what: 'JSON body', reason: 'the request body is empty' });
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new TributaryError('MALFORMED_DATA', { what: 'JSON body', reason: 'it is not valid UTF-8' });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new TributaryError('MALFORMED_DATA', { what: 'JSON body', reason: (error as Error).message });
+  }
+}
+
+function tooLarge(bytes: number, limit: number): TributaryError {
+  return new TributaryError('FRAME_TOO_LARGE', { bytes, limit, limitName: 'maxBodyBytes' });
+}

@@ -1,0 +1,64 @@
+/**
+ * @module server/front/http/context
+ * What every HTTP handler gets: the broker, the limits, metrics and logger, and its request.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Broker } from '../../../broker/types.js';
+import { TributaryError } from '../../../errors.js';
+import type { ServerMetrics } from '../../metrics.js';
+import type { Params } from './router.js';
+
+/** The limits of the HTTP front end; defaults and docs in `server/config.ts` (`SERVER_SETTINGS`). */
+export interface HttpLimits {
+  readonly maxBodyBytes: number;
+  readonly maxProduceRecords: number;
+  readonly maxFetchRecords: number;
+  readonly maxFetchBytes: number;
+  readonly sseCreditRecords: number;
+  /** 0 turns the heartbeat off. */
+  readonly sseHeartbeatMs: number;
+  readonly maxSseStreams: number;
+}
+
+export interface HttpContext {
+  readonly broker: Broker;
+  readonly limits: HttpLimits;
+  readonly metrics: ServerMetrics;
+  readonly logger: Logger;
+}
+
+export interface HttpRequest {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly params: Params;
+  readonly query: URLSearchParams;
+}
+
+export type Handler = (ctx: HttpContext, request: HttpRequest) => Promise<void>;
+
+/** A path parameter the router guarantees to be present. */
+export function param(request: HttpRequest, name: string): string {
+  const value = request.params[name];
+  if (value === undefined) throw new Error(`route has no {${name}} parameter`);
+  return value;
+}
+
+/** A non-negative integer from a path or query parameter, else `INVALID_ARGUMENT`. */
+export function parseNonNegativeInt(text: string, name: string): number {
+  const value = /^\d{1,16}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value)) {
+    throw new TributaryError('INVALID_ARGUMENT', {
+      reason: `${name} must be a non-negative integer, got "${text}"`,
+    });
+  }
+  return value;
+}
+
+/** The JSON body must be an object; returns it. */
+export function expectObject(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TributaryError('INVALID_ARGUMENT', { reason: `${what} must be a JSON object` });
+  }
+  return value as Record<string, unknown>;
+}

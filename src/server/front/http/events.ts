@@ -1,0 +1,348 @@
+/**
+ * @module server/front/http/events
+ * `GET /v1/topics/{topic}/events?from=earliest|latest|OFFSET&partition=P`: records as
+ * Server-Sent Events, live, one broker subscription per partition.
+ *
+ * Events:
+ * - `ready` (first): `{ topic, partitions: [{ partition, offset }] }`, the next offset of each
+ *   partition; it carries an `id` so a reconnect before any record resumes at the same place.
+ * - `record`: one record (JSON as in `codec.ts`, with `topic` and `partition`).
+ * - `reset`: history needed to continue was removed (retention): `{ partition, requested, offset,
+ *   reason }`; the stream goes on from `offset`, the partition's earliest. Never a silent gap.
+ * - `error`: the stream ends (topic deleted, storage failure): `{ error: { code, message } }`.
+ * - `: heartbeat` comments every `sseHeartbeatMs`.
+ *
+ * Event ids name the position after which a resume continues: `<offset>` on a stream of one
+ * partition (`partition=P`), else `<p>:<offset>` for every partition, e.g. `0:12,1:7` (`-1`: nothing
+ * delivered from a partition yet, i.e. `start - 1`). Sent back as `Last-Event-ID` (EventSource does
+ * this by itself on reconnect) or as `?lastEventId=`, each partition resumes right after its
+ * offset: no gap, no duplicate.
+ *
+ * Flow control: each subscription gets `sseCreditRecords` of credit; credit is granted back only
+ * once `res.write` accepted the events (returned true) or on `'drain'`, so a slow reader holds at
+ * most that many records per partition in this process, however fast producers write.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Delivery, Subscription, TopicDescription } from '../../../broker/types.js';
+import { isTributaryError, TributaryError } from '../../../errors.js';
+import { recordBytes, recordToJson } from './codec.js';
+import { type Handler, type HttpContext, type HttpRequest, param, parseNonNegativeInt } from './context.js';
+import { errorResponse } from './respond.js';
+
+/** Consecutive resets of one partition (retention racing the reader) after which the stream ends. */
+const RESETS_IN_A_ROW_MAX = 10;
+
+/** The open streams of one front end, so shutdown can end them. */
+export class EventStreams {
+  private readonly streams = new Set<EventStream>();
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  add(stream: EventStream): void {
+    this.streams.add(stream);
+  }
+
+  delete(stream: EventStream): void {
+    this.streams.delete(stream);
+  }
+
+  /** Ends every stream (clients see the end and may reconnect elsewhere with their last id). */
+  closeAll(): void {
+    for (const stream of [...this.streams]) stream.end();
+  }
+}
+
+export function eventsHandler(streams: EventStreams): Handler {
+  return async (ctx, request) => {
+    if (streams.size >= ctx.limits.maxSseStreams) {
+      throw new TributaryError('CONNECTION_LOST', {
+        reason: `too many open event streams (maxSseStreams = ${ctx.limits.maxSseStreams}); retry later`,
+      });
+    }
+    const topic = param(request, 'topic');
+    const query = parseEventsQuery(request);
+    const description = await ctx.broker.describeTopic(topic);
+    const count = description.partitions.length;
+    if (query.partition !== undefined && query.partition >= count) {
+      throw new TributaryError('PARTITION_NOT_FOUND', { topic, partition: query.partition });
+    }
+    const partitions = query.partition === undefined ? range(count) : [query.partition];
+    const lastEventId = headerValue(request.req.headers['last-event-id']) ?? query.lastEventId;
+    const resumeAfter =
+      lastEventId === undefined ? new Map<number, number>() : parseEventId(lastEventId, partitions, count);
+    const starts = new Map<number, number>();
+    for (const partition of partitions) {
+      const after = resumeAfter.get(partition);
+      starts.set(
+        partition,
+        after !== undefined ? after + 1 : await ctx.broker.resolvePosition(topic, partition, query.from),
+      );
+    }
+    if (request.res.destroyed || request.req.socket.destroyed) return; // the client already left
+    const stream = new EventStream(ctx, request.res, description, query.partition !== undefined, starts);
+    streams.add(stream);
+    request.res.once('close', () => {
+      stream.end();
+      streams.delete(stream);
+    });
+    await stream.start();
+  };
+}
+
+interface EventsQuery {
+  readonly from: 'earliest' | 'latest' | { readonly offset: number };
+  readonly partition?: number;
+  readonly lastEventId?: string;
+}
+
+function parseEventsQuery({ query }: HttpRequest): EventsQuery {
+  for (const name of query.keys()) {
+    if (name !== 'from' && name !== 'partition' && name !== 'lastEventId') {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `unknown query parameter "${name}" (allowed: from, partition, lastEventId)`,
+      });
+    }
+  }
+  const fromText = query.get('from') ?? 'latest';
+  const from =
+    fromText === 'earliest' || fromText === 'latest'
+      ? fromText
+      : { offset: parseNonNegativeInt(fromText, 'from (earliest, latest or an offset)') };
+  const partitionText = query.get('partition');
+  const lastEventId = query.get('lastEventId');
+  return {
+    from,
+    ...(partitionText === null ? {} : { partition: parseNonNegativeInt(partitionText, 'partition') }),
+    ...(lastEventId === null ? {} : { lastEventId }),
+  };
+}
+
+/**
+ * Parses an event id into "last delivered offset" per partition. `<offset>` is accepted when the
+ * stream has one partition; `<p>:<offset>,…` always (entries for partitions outside the stream
+ * are ignored, partitions it does not name start at `from`).
+ */
+export function parseEventId(
+  id: string,
+  partitions: readonly number[],
+  partitionCount: number,
+): Map<number, number> {
+  const fail = (reason: string): never => {
+    throw new TributaryError('INVALID_ARGUMENT', { reason: `Bad Last-Event-ID "${id}": ${reason}` });
+  };
+  const result = new Map<number, number>();
+  const text = id.trim();
+  if (/^-?\d+$/.test(text)) {
+    if (partitions.length !== 1) fail('a bare offset only resumes a stream of one partition');
+    result.set(partitions[0]!, checkOffset(Number(text), fail));
+    return result;
+  }
+  for (const entry of text.split(',')) {
+    const match = /^(\d+):(-?\d+)$/.exec(entry.trim());
+    if (match === null) fail('expected <offset> or <partition>:<offset>[,<partition>:<offset>…]');
+    const partition = Number(match![1]);
+    if (partition >= partitionCount) fail(`the topic has no partition ${partition}`);
+    if (partitions.includes(partition)) result.set(partition, checkOffset(Number(match![2]), fail));
+  }
+  return result;
+}
+
+function checkOffset(offset: number, fail: (reason: string) => never): number {
+  if (!Number.isSafeInteger(offset) || offset < -1) fail('offsets are integers ≥ -1');
+  return offset;
+}
+
+interface PartitionState {
+  readonly partition: number;
+  /** Offset of the last record written to the client (start - 1 before any). */
+  last: number;
+  subscription: Subscription | undefined;
+  /** Credit owed to the subscription: records written while the socket was backed up. */
+  owed: number;
+  resetsInARow: number;
+}
+
+class EventStream {
+  private readonly states = new Map<number, PartitionState>();
+  private readonly topic: string;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly ctx: HttpContext,
+    private readonly res: ServerResponse,
+    description: TopicDescription,
+    private readonly singlePartition: boolean,
+    starts: ReadonlyMap<number, number>,
+  ) {
+    this.topic = description.name;
+    for (const [partition, start] of starts) {
+      this.states.set(partition, { partition, last: start - 1, subscription: undefined, owed: 0, resetsInARow: 0 });
+    }
+  }
+
+  async start(): Promise<void> {
+    const { res, ctx } = this;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    ctx.metrics.connections.inc({ frontend: 'sse' });
+    res.on('drain', () => this.payDebts());
+    const partitions = [...this.states.values()].map((s) => ({ partition: s.partition, offset: s.last + 1 }));
+    this.write(event('ready', this.eventId(), { topic: this.topic, partitions }));
+    if (ctx.limits.sseHeartbeatMs > 0) {
+      this.heartbeat = setInterval(() => this.write(': heartbeat\n\n'), ctx.limits.sseHeartbeatMs);
+      this.heartbeat.unref();
+    }
+    await Promise.all([...this.states.values()].map((state) => this.subscribe(state)));
+  }
+
+  /** Ends the stream: closes the subscriptions and the response. Idempotent. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const state of this.states.values()) {
+      state.subscription?.close();
+      state.subscription = undefined;
+    }
+    this.ctx.metrics.connections.dec({ frontend: 'sse' });
+    if (!this.res.writableEnded) this.res.end();
+  }
+
+  private async subscribe(state: PartitionState): Promise<void> {
+    const from = state.last + 1;
+    let subscription: Subscription;
+    try {
+      subscription = await this.ctx.broker.subscribe({
+        topic: this.topic,
+        partition: state.partition,
+        from: { offset: from },
+        credit: this.ctx.limits.sseCreditRecords,
+        onRecords: (delivery) => this.onRecords(state, delivery),
+        onError: (error) => void this.onSubscriptionError(state, error),
+      });
+    } catch (error) {
+      await this.onSubscriptionError(state, error);
+      return;
+    }
+    if (this.ended) {
+      subscription.close();
+      return;
+    }
+    state.subscription = subscription;
+    this.payDebts();
+  }
+
+  private onRecords(state: PartitionState, delivery: Delivery): void {
+    if (this.ended) return;
+    let chunk = '';
+    let bytes = 0;
+    let written = 0;
+    for (const record of delivery.records) {
+      // Never deliver twice (a resubscription after a reset may overlap what was sent).
+      if (record.offset <= state.last) continue;
+      state.last = record.offset;
+      bytes += recordBytes(record);
+      written++;
+      chunk += event('record', this.eventId(), recordToJson(record, state.partition, this.topic));
+    }
+    state.resetsInARow = 0;
+    state.owed += delivery.records.length;
+    if (written > 0) {
+      this.ctx.metrics.recordsOut.inc({ frontend: 'sse' }, written);
+      this.ctx.metrics.bytesOut.inc({ frontend: 'sse' }, bytes);
+      this.write(chunk);
+    }
+    if (!this.res.writableNeedDrain) this.payDebts();
+  }
+
+  /** Grants back the credit of everything the socket has accepted. */
+  private payDebts(): void {
+    if (this.ended || this.res.writableNeedDrain) return;
+    for (const state of this.states.values()) {
+      if (state.owed > 0 && state.subscription !== undefined) {
+        const owed = state.owed;
+        state.owed = 0;
+        state.subscription.grant(owed);
+      }
+    }
+  }
+
+  private async onSubscriptionError(state: PartitionState, cause: unknown): Promise<void> {
+    if (this.ended) return;
+    state.subscription?.close();
+    state.subscription = undefined;
+    state.owed = 0;
+    let error = cause;
+    if (isTributaryError(error, 'OFFSET_OUT_OF_RANGE') && state.resetsInARow < RESETS_IN_A_ROW_MAX) {
+      state.resetsInARow++;
+      try {
+        await this.reset(state, error);
+        return;
+      } catch (resetError) {
+        error = resetError;
+      }
+    }
+    if (isTributaryError(error, 'LOG_CLOSED') || isTributaryError(error, 'SHUTTING_DOWN')) {
+      this.end();
+      return;
+    }
+    if (!isTributaryError(error)) {
+      this.ctx.logger.error({ err: error, topic: this.topic, partition: state.partition }, 'SSE stream failed');
+    }
+    const { body } = errorResponse(error);
+    this.ctx.metrics.errors.inc({ frontend: 'sse', code: body.error.code });
+    this.write(event('error', undefined, body));
+    this.end();
+  }
+
+  /** History before the requested offset is gone: tell the client, continue from the earliest. */
+  private async reset(state: PartitionState, error: TributaryError): Promise<void> {
+    const requested = state.last + 1;
+    const { earliest } = await this.ctx.broker.offsets(this.topic, state.partition);
+    if (this.ended) return;
+    const offset = Math.max(earliest, 0);
+    state.last = offset - 1;
+    this.write(
+      event('reset', this.eventId(), {
+        topic: this.topic,
+        partition: state.partition,
+        requested,
+        offset,
+        reason: error.message,
+      }),
+    );
+    await this.subscribe(state);
+  }
+
+  private eventId(): string {
+    if (this.singlePartition) {
+      const [state] = this.states.values();
+      return String(state!.last);
+    }
+    return [...this.states.values()].map((s) => `${s.partition}:${s.last}`).join(',');
+  }
+
+  private write(text: string): void {
+    if (!this.ended && !this.res.writableEnded) this.res.write(text);
+  }
+}
+
+/** One SSE event; `data` is JSON on one line (JSON.stringify never emits a raw newline). */
+function event(name: string, id: string | undefined, data: unknown): string {
+  return `${id === undefined ? '' : `id: ${id}\n`}event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}

@@ -1,0 +1,88 @@
+/**
+ * @module server/front/http/records
+ * Record resource: `POST /v1/topics/{topic}/records` (produce, answered once durable) and
+ * `GET /v1/topics/{topic}/partitions/{partition}/records?offset=N&max=M` (fetch). The JSON
+ * shape of a record is described in `codec.ts` and `docs/http-api.md`.
+ *
+ * @example
+ * // curl -X POST localhost:7700/v1/topics/orders/records -d '{"records":[{"key":"o-1","value":{"qty":2}}]}'
+ * // curl 'localhost:7700/v1/topics/orders/partitions/0/records?offset=0&max=100'
+ */
+import { performance } from 'node:perf_hooks';
+import { TributaryError } from '../../../errors.js';
+import { readJsonBody } from './body.js';
+import { produceRecordFromJson, recordBytes, recordToJson } from './codec.js';
+import { expectObject, type Handler, param, parseNonNegativeInt } from './context.js';
+import { sendJson } from './respond.js';
+
+export const produce: Handler = async (ctx, request) => {
+  const started = performance.now();
+  const topic = param(request, 'topic');
+  const { value, bytes } = await readJsonBody(request.req, ctx.limits.maxBodyBytes);
+  ctx.metrics.bytesIn.inc({ frontend: 'http' }, bytes);
+  const body = expectObject(value, 'The request body');
+  for (const field of Object.keys(body)) {
+    if (field !== 'records') {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: `unknown field "${field}" (allowed: records)` });
+    }
+  }
+  const records = body.records;
+  if (!Array.isArray(records) || records.length === 0) {
+    throw new TributaryError('INVALID_RECORD', { reason: '"records" must be a non-empty array' });
+  }
+  if (records.length > ctx.limits.maxProduceRecords) {
+    throw new TributaryError('RECORD_TOO_LARGE', {
+      bytes: records.length,
+      limit: ctx.limits.maxProduceRecords,
+      limitName: 'maxProduceRecords (records, not bytes)',
+    });
+  }
+  const inputs = records.map((record: unknown, index) => produceRecordFromJson(record, index));
+  const offsets = await ctx.broker.produce(topic, inputs);
+  ctx.metrics.recordsIn.inc({ frontend: 'http' }, inputs.length);
+  ctx.metrics.appendLatency.observe({ frontend: 'http' }, (performance.now() - started) / 1000);
+  sendJson(request.res, 200, {
+    offsets: offsets.map(({ partition, offset }) => ({ partition, offset })),
+  });
+};
+
+export const fetchRecords: Handler = async (ctx, request) => {
+  const topic = param(request, 'topic');
+  const partition = parseNonNegativeInt(param(request, 'partition'), 'The partition');
+  const { query } = request;
+  for (const name of query.keys()) {
+    if (name !== 'offset' && name !== 'max') {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `unknown query parameter "${name}" (allowed: offset, max)`,
+      });
+    }
+  }
+  const max = optionalInt(query.get('max'), 'max') ?? ctx.limits.maxFetchRecords;
+  if (max < 1 || max > ctx.limits.maxFetchRecords) {
+    throw new TributaryError('INVALID_ARGUMENT', {
+      reason: `max must be from 1 to ${ctx.limits.maxFetchRecords} (maxFetchRecords), got ${max}`,
+    });
+  }
+  // The high watermark is taken before reading: if the read comes back empty although offsets
+  // below it existed, they were all compacted away, and `next` can skip to it.
+  const before = await ctx.broker.offsets(topic, partition);
+  const offset = optionalInt(query.get('offset'), 'offset') ?? before.earliest;
+  const records = await ctx.broker.fetch(topic, partition, offset, {
+    maxRecords: max,
+    maxBytes: ctx.limits.maxFetchBytes,
+  });
+  const last = records.at(-1);
+  const next = last !== undefined ? last.offset + 1 : Math.max(offset, before.next);
+  let bytes = 0;
+  const json = records.map((record) => {
+    bytes += recordBytes(record);
+    return recordToJson(record, partition);
+  });
+  ctx.metrics.recordsOut.inc({ frontend: 'http' }, records.length);
+  ctx.metrics.bytesOut.inc({ frontend: 'http' }, bytes);
+  sendJson(request.res, 200, { records: json, next, highWatermark: Math.max(before.next, next) });
+};
+
+function optionalInt(text: string | null, name: string): number | undefined {
+  return text === null ? undefined : parseNonNegativeInt(text, name);
+}
