@@ -82,7 +82,8 @@ export const ERROR_CATALOGUE = {
     retriable: false,
   },
   ILLEGAL_GENERATION: {
-    message: 'Group "{groupId}" is at generation {current}, not {generation}: rejoin and use the new assignment',
+    message:
+      'Group "{groupId}" is at generation {current}, not {generation}: rejoin and use the new assignment',
     httpStatus: 409,
     kafkaCode: 22,
     retriable: false,
@@ -100,7 +101,12 @@ export const ERROR_CATALOGUE = {
     kafkaCode: 10,
     retriable: false,
   },
-  PROTOCOL_ERROR: { message: 'Protocol violation: {reason}', httpStatus: 400, kafkaCode: 2, retriable: false },
+  PROTOCOL_ERROR: {
+    message: 'Protocol violation: {reason}',
+    httpStatus: 400,
+    kafkaCode: 2,
+    retriable: false,
+  },
   UNSUPPORTED_VERSION: {
     message: 'Protocol version {version} is not supported (supported: {supported})',
     httpStatus: 400,

@@ -64,6 +64,9 @@ export class SafeObserver {
   private warn(hook: string, error: unknown): void {
     if (this.warned.has(hook)) return;
     this.warned.add(hook);
-    this.logger.warn({ err: error, hook }, 'a broker observer hook threw; further errors of it are not logged');
+    this.logger.warn(
+      { err: error, hook },
+      'a broker observer hook threw; further errors of it are not logged',
+    );
   }
 }

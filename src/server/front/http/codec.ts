@@ -41,7 +41,15 @@ export interface RecordJson {
   headersBase64?: Record<string, string>;
 }
 
-const RECORD_FIELDS = new Set(['key', 'value', 'valueBase64', 'tombstone', 'headers', 'partition', 'timestamp']);
+const RECORD_FIELDS = new Set([
+  'key',
+  'value',
+  'valueBase64',
+  'tombstone',
+  'headers',
+  'partition',
+  'timestamp',
+]);
 
 /** Checks one element of a produce request's `records` and turns it into a broker record. */
 export function produceRecordFromJson(json: unknown, index: number): ProduceRecord {

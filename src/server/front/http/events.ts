@@ -179,7 +179,13 @@ class EventStream {
   ) {
     this.topic = description.name;
     for (const [partition, start] of starts) {
-      this.states.set(partition, { partition, last: start - 1, subscription: undefined, owed: 0, resetsInARow: 0 });
+      this.states.set(partition, {
+        partition,
+        last: start - 1,
+        subscription: undefined,
+        owed: 0,
+        resetsInARow: 0,
+      });
     }
   }
 
@@ -294,7 +300,10 @@ class EventStream {
       return;
     }
     if (!isTributaryError(error)) {
-      this.ctx.logger.error({ err: error, topic: this.topic, partition: state.partition }, 'SSE stream failed');
+      this.ctx.logger.error(
+        { err: error, topic: this.topic, partition: state.partition },
+        'SSE stream failed',
+      );
     }
     const { body } = errorResponse(error);
     this.ctx.metrics.errors.inc({ frontend: 'sse', code: body.error.code });
