@@ -60,7 +60,8 @@ export class TopicCatalog {
   }
 
   remember(topic: string, partitions: number): void {
-    if (!this.entries.has(topic)) this.entries.set(topic, { partitions, sticky: 0 });
+    const entry = this.entries.get(topic);
+    if (entry?.partitions !== partitions) this.entries.set(topic, { partitions, sticky: entry?.sticky ?? 0 });
   }
 
   forget(topic: string): void {

@@ -171,4 +171,12 @@ export interface BrokerOptions {
   readonly maxDeliveryRecords?: number;
 }
 
-export type { LogRecord, RecordHeader, TopicConfig, TopicDescription };
+export type {
+  AppendResult,
+  LogRecord,
+  ProducerBatchId,
+  RecordHeader,
+  RecordInput,
+  TopicConfig,
+  TopicDescription,
+};

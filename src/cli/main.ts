@@ -1,35 +1,32 @@
 #!/usr/bin/env node
 /**
  * @module cli/main
- * The `tributary` command line (the package's `bin`). One file per command under `commands/`.
+ * The `tributary` command line (the package's `bin`). One file per command under `commands/`:
+ * `serve` runs the server; `topics`, `produce` and `consume` talk to one over its HTTP API
+ * (`--url`, env `TRIBUTARY_URL`, default http://127.0.0.1:7700).
  *
- * Exit codes: 0 success, 1 runtime failure, 2 bad usage (unknown command or option, invalid
- * value in a flag or environment variable).
+ * Exit codes: 0 success, 1 runtime failure (the server's error code and message are printed, or
+ * why it could not be reached), 2 bad usage (unknown command or option, invalid value in a flag,
+ * environment variable or config file).
+ *
+ * @example
+ * tributary serve --data ./data
+ * tributary topics create orders --partitions 3 --fsync always
+ * echo '{"qty":2}' | tributary produce orders
+ * tributary consume orders --from earliest --max 1
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { type Logger, pino } from 'pino';
+import { CliError, EXIT_RUNTIME, EXIT_USAGE } from './api.js';
+import { registerConsumeCommand } from './commands/consume.js';
+import { registerProduceCommand } from './commands/produce.js';
 import { registerServeCommand } from './commands/serve.js';
-
-const EXIT_USAGE = 2;
+import { registerTopicsCommand } from './commands/topics.js';
 
 function packageVersion(): string {
   // ../../package.json from both src/cli/main.ts and dist/cli/main.js.
   const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
   return (JSON.parse(text) as { version: string }).version;
-}
-
-/** Plain pino JSON lines on stdout, written synchronously so nothing is lost on `process.exit`. */
-function createLogger(): Logger {
-  const level = process.env.TRIBUTARY_LOG_LEVEL?.trim() || 'info';
-  const levels = [...Object.keys(pino.levels.values), 'silent'];
-  if (!levels.includes(level)) {
-    process.stderr.write(
-      `error: TRIBUTARY_LOG_LEVEL is "${level}"; it must be one of ${levels.join(', ')}\n`,
-    );
-    process.exit(EXIT_USAGE);
-  }
-  return pino({ name: 'tributary', level }, pino.destination({ dest: 1, sync: true }));
 }
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -39,17 +36,57 @@ async function main(argv: readonly string[]): Promise<void> {
     .version(packageVersion(), '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerServeCommand(program, createLogger());
+  registerServeCommand(program);
+  registerTopicsCommand(program);
+  registerProduceCommand(program);
+  registerConsumeCommand(program);
+  // Subcommands inherit exitOverride and showHelpAfterError only when set before they are added.
+  for (const command of allCommands(program)) {
+    command.exitOverride().showHelpAfterError('(run with --help for usage)');
+  }
+
+  let invoked = '';
+  program.hook('preAction', (_program, action) => {
+    invoked = action.name();
+  });
 
   try {
     await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) {
       // commander has already printed the message (or the help / version).
-      process.exit(error.exitCode === 0 ? 0 : EXIT_USAGE);
+      return exitAfterOutput(error.exitCode === 0 ? 0 : EXIT_USAGE);
     }
-    throw error;
+    if (error instanceof CliError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return exitAfterOutput(error.exitCode);
+    }
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return exitAfterOutput(EXIT_RUNTIME);
   }
+  // `serve` keeps running until a signal; every other command is done here.
+  if (invoked !== 'serve') await exitAfterOutput(0);
+}
+
+/**
+ * Exits once stdout and stderr have handed everything to the OS: `process.exit` alone can cut
+ * off output still queued for a pipe (a consumer piping thousands of records would lose the tail).
+ * Exiting at all is needed because keep-alive sockets would otherwise hold the process open.
+ */
+async function exitAfterOutput(code: number): Promise<never> {
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(code);
+}
+
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableLength === 0) resolve();
+    else stream.write('', () => resolve());
+  });
+}
+
+function allCommands(command: Command): Command[] {
+  return command.commands.flatMap((child) => [child, ...allCommands(child)]);
 }
 
 await main(process.argv);

@@ -1,8 +1,20 @@
 /**
  * @module tributary/client
- * The browser-safe client entry. It imports nothing from Node, so bundlers can ship it to
- * browsers. For now it carries what clients and servers must agree on: the error type and the
- * key → partition function (Kafka's murmur2, so Kafka clients and Tributary clients agree).
+ * The browser-safe client SDK. It imports nothing from Node, so bundlers can ship it to browsers;
+ * it reaches the server through an injected transport (the global `WebSocket` by default). In
+ * Node 20, which has no global `WebSocket`, import from `tributary/client/node` instead.
+ *
+ * It also carries what clients and servers must agree on: the error type and the key → partition
+ * function (Kafka's murmur2, so Kafka clients and Tributary clients agree).
+ *
+ * @example
+ * import { connect, text } from 'tributary/client';
+ * const client = await connect({ url: 'wss://example.com/v1/ws' });
+ * const producer = client.producer({ topic: 'orders' });
+ * await producer.send({ key: 'user-42', value: JSON.stringify({ total: 12 }) });
+ * for await (const record of client.consumer({ topic: 'orders', from: 'latest' })) {
+ *   console.log(record.offset, text(record.value));
+ * }
  *
  * @example
  * import { kafkaPartition } from 'tributary/client';
@@ -10,3 +22,22 @@
  */
 export { type ErrorCode, isTributaryError, TributaryError } from '../errors.js';
 export { kafkaPartition, murmur2 } from '../protocol/kafka/primitives/murmur2.js';
+export { Admin, type TopicConfig, type TopicDescription } from './admin.js';
+export type { ReconnectOptions } from './backoff.js';
+export { type ClientEvents, type ConnectOptions, connect, TributaryClient } from './client.js';
+export type { Session } from './connection.js';
+export { Consumer, type ConsumerEvents, type ConsumerOptions } from './consumer.js';
+export { GroupConsumer, type GroupConsumerEvents, type GroupConsumerOptions } from './group-consumer.js';
+export type { StartPosition } from './partition-stream.js';
+export { Producer, type ProducerOptions } from './producer.js';
+export type { RecordsListener } from './record-queue.js';
+export {
+  type Bytes,
+  type ConsumerRecord,
+  type ProducerRecord,
+  type RecordHeader,
+  type RecordMetadata,
+  text,
+} from './records.js';
+export type { Transport, TransportEvents, TransportFactory } from './transport.js';
+export { type WebSocketConstructor, type WebSocketLike, webSocketTransport } from './transports/websocket.js';

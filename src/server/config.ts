@@ -55,9 +55,13 @@ export interface ServerConfig {
   readonly closeGraceMs: number;
   /** How often the log enforces retention and compacts in the background; 0 turns it off. */
   readonly maintenanceIntervalMs: number;
+  /** TCP port of the Kafka wire protocol listener (on `host`); 0 turns it off. */
+  readonly kafkaPort: number;
+  /** Host Kafka clients are told to connect to (Metadata, FindCoordinator); '' means `host`. */
+  readonly kafkaAdvertisedHost: string;
 }
 
-type Kind = 'string' | 'port' | 'host' | 'logLevel' | 'bytes' | 'count' | 'ms';
+type Kind = 'string' | 'port' | 'host' | 'optionalHost' | 'logLevel' | 'bytes' | 'count' | 'ms';
 
 export interface SettingSpec {
   /** The long flag, e.g. `--max-body-bytes`. */
@@ -168,6 +172,20 @@ export const SERVER_SETTINGS: { readonly [K in keyof ServerConfig]: SettingSpec 
     default: 60_000,
     doc: 'how often retention and compaction run; 0 turns them off',
   },
+  kafkaPort: {
+    flag: '--kafka-port',
+    env: 'TRIBUTARY_KAFKA_PORT',
+    kind: 'port',
+    default: 9092,
+    doc: 'TCP port of the Kafka protocol listener (on --host); 0 turns it off',
+  },
+  kafkaAdvertisedHost: {
+    flag: '--kafka-advertised-host',
+    env: 'TRIBUTARY_KAFKA_ADVERTISED_HOST',
+    kind: 'optionalHost',
+    default: '',
+    doc: 'host Kafka clients are told to connect to; default: the --host value (the machine name for 0.0.0.0)',
+  },
 };
 
 export const SETTING_NAMES = Object.keys(SERVER_SETTINGS) as (keyof ServerConfig)[];
@@ -218,6 +236,19 @@ export function resolveServerConfig(sources: ConfigSources): ServerConfig {
   return config as unknown as ServerConfig;
 }
 
+/** Where a setting's value comes from, by the precedence of {@link resolveServerConfig}. */
+export function settingSource(
+  name: keyof ServerConfig,
+  sources: ConfigSources,
+): 'flag' | 'env' | 'file' | 'default' {
+  const spec = SERVER_SETTINGS[name];
+  if (sources.flags?.[name] !== undefined) return 'flag';
+  const env = sources.env?.[spec.env];
+  if (env !== undefined && env.trim() !== '') return 'env';
+  if (sources.file && name in parseConfigFile(sources.file.path, sources.file.text)) return 'file';
+  return 'default';
+}
+
 /** Parses and checks a config file's text: one JSON object of known settings with the right types. */
 export function parseConfigFile(path: string, text: string): Partial<ServerConfig> {
   let parsed: unknown;
@@ -248,16 +279,28 @@ export function parseConfigFile(path: string, text: string): Partial<ServerConfi
 
 /** Parses a flag or environment value; `where` introduces the value in the error message. */
 export function parseText(spec: SettingSpec, text: string, where: string): string | number {
-  const trimmed = text.trim();
-  let value: string | number = trimmed;
-  if (spec.kind !== 'string' && spec.kind !== 'host' && spec.kind !== 'logLevel') {
-    value = /^\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-  } else if (spec.kind === 'string') {
-    value = text;
-  }
+  const value = convertText(spec, text);
   const problem = checkValue(spec, value);
   if (problem !== undefined) throw new ConfigError(`${where}: ${problem}`);
   return value;
+}
+
+/** Why a flag or environment text is not valid for the setting, or undefined when it is. */
+export function textProblem(spec: SettingSpec, text: string): string | undefined {
+  return checkValue(spec, convertText(spec, text));
+}
+
+function convertText(spec: SettingSpec, text: string): string | number {
+  switch (spec.kind) {
+    case 'string':
+      return text;
+    case 'host':
+    case 'optionalHost':
+    case 'logLevel':
+      return text.trim();
+    default:
+      return /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+  }
 }
 
 /** Why `value` is not valid for the setting, or undefined when it is. */
@@ -270,6 +313,10 @@ export function checkValue(spec: SettingSpec, value: unknown): string | undefine
     case 'host':
       if (typeof value !== 'string' || value.trim() === '' || /[\s/]/.test(value))
         return 'The host must be a host name or an IP address, e.g. 127.0.0.1.';
+      return undefined;
+    case 'optionalHost':
+      if (typeof value !== 'string' || /[\s/]/.test(value))
+        return 'The host must be a host name or an IP address, e.g. 127.0.0.1 (or empty for the default).';
       return undefined;
     case 'logLevel':
       if (typeof value !== 'string' || !(LOG_LEVELS as readonly string[]).includes(value))

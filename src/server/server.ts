@@ -1,8 +1,18 @@
 /**
  * @module server/server
- * The Tributary server process core: opens the embedded file log on the data directory and
- * serves HTTP on one port. For now that is only `GET /healthz`; the HTTP API, WebSocket and
- * Kafka front ends are added under `server/front/` and mounted here.
+ * The Tributary server process core: opens the embedded file log on the data directory, creates
+ * the broker on it, and serves one HTTP port with
+ *
+ * - the HTTP API and SSE under `/v1/` (`front/http/`, see docs/http-api.md),
+ * - the WebSocket front end on `/v1/ws` (`front/ws/`),
+ * - `GET /healthz` and `GET /metrics` (Prometheus text from `ServerMetrics`);
+ *
+ * and, when `kafka` is given, the Kafka wire protocol on its own TCP port (`front/kafka/`,
+ * see docs/kafka.md), on the same broker.
+ *
+ * `close()` shuts down in order: stop accepting connections, close the WebSocket and Kafka front
+ * ends, end the SSE streams, let in-flight requests finish (at most `closeGraceMs`), close the broker, then
+ * close the log (flush + fsync).
  *
  * @example
  * const server = await startServer({ dataDir: './data', port: 0, host: '127.0.0.1' });
@@ -12,11 +22,40 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
+import { Counter, Histogram } from 'prom-client';
+import { createBroker, type TributaryBroker } from '../broker/broker.js';
+import type { BrokerObserver } from '../broker/types.js';
 import { openFileLog } from '../log/file/file-log.js';
 import type { Log } from '../log/types.js';
+import { CollectionService } from '../sync/index.js';
+import { DEFAULT_SERVER_CONFIG, type ServerConfig } from './config.js';
+import { createHttpFrontEnd, type HttpFrontEnd } from './front/http/index.js';
+import { sendError, sendJson } from './front/http/respond.js';
+import { type KafkaFrontEnd, startKafkaFrontEnd } from './front/kafka/index.js';
+import { attachWebSocketFrontEnd } from './front/ws/index.js';
+import { ServerMetrics } from './metrics.js';
 
-export interface ServerOptions {
+type Tunables = Omit<
+  ServerConfig,
+  'dataDir' | 'port' | 'host' | 'logLevel' | 'kafkaPort' | 'kafkaAdvertisedHost'
+>;
+
+/** The Kafka protocol listener (on the server's `host`). */
+export interface KafkaListenerOptions {
+  /** TCP port; 0 picks a free one (see `RunningServer.kafka`). */
+  readonly port: number;
+  /** Host clients are told to connect to. Default: `host` (the machine name for 0.0.0.0 / ::). */
+  readonly advertisedHost?: string;
+  /**
+   * When the port is already in use, log a warning and run without the Kafka listener instead
+   * of failing (`tributary serve` sets it for the default port 9092). Default false.
+   */
+  readonly optional?: boolean;
+}
+
+export interface ServerOptions extends Partial<Tunables> {
   /** Directory of the file log; created (with parents) if missing. */
   readonly dataDir: string;
   /** TCP port; 0 picks a free one (see `RunningServer.port`). */
@@ -24,6 +63,10 @@ export interface ServerOptions {
   readonly host: string;
   /** Default: silent. */
   readonly logger?: Logger;
+  /** Default: a new `ServerMetrics` with the process metrics. */
+  readonly metrics?: ServerMetrics;
+  /** Serve the Kafka wire protocol too. Default: no Kafka listener. */
+  readonly kafka?: KafkaListenerOptions;
 }
 
 export interface RunningServer {
@@ -31,7 +74,10 @@ export interface RunningServer {
   readonly url: string;
   /** The port actually bound (differs from the requested one when that was 0). */
   readonly port: number;
-  /** Stops accepting connections, ends the open ones, then flushes, fsyncs and closes the log. Idempotent. */
+  readonly metrics: ServerMetrics;
+  /** The Kafka listener: the port actually bound and the host clients are told; null when off. */
+  readonly kafka: { readonly port: number; readonly advertisedHost: string } | null;
+  /** Stops accepting connections, ends the open ones, closes the broker, then flushes, fsyncs and closes the log. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -51,32 +97,238 @@ export class ListenError extends Error {
   }
 }
 
-/** How long `close()` lets in-flight requests finish before cutting their connections. */
-const CLOSE_GRACE_MS = 5_000;
+/** Path of the WebSocket front end. */
+export const WS_PATH = '/v1/ws';
+
+interface Parts {
+  readonly server: Server;
+  readonly log: Log;
+  readonly broker: TributaryBroker;
+  readonly collections: CollectionService;
+  readonly http: HttpFrontEnd;
+  readonly ws: { close(): Promise<void> };
+  kafka: KafkaFrontEnd | null;
+  readonly logger: Logger;
+  readonly closeGraceMs: number;
+}
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const settings: Tunables = { ...DEFAULT_SERVER_CONFIG, ...stripUndefined(options) };
   const logger = options.logger ?? pino({ level: 'silent' });
+  const metrics = options.metrics ?? new ServerMetrics();
   await mkdir(options.dataDir, { recursive: true });
-  const log = await openFileLog({ dir: options.dataDir, logger: logger.child({ component: 'log' }) });
+  const log = await openFileLog({
+    dir: options.dataDir,
+    logger: logger.child({ component: 'log' }),
+    maintenanceIntervalMs: settings.maintenanceIntervalMs,
+  });
+  let broker: TributaryBroker;
+  try {
+    broker = await createBroker(log, {
+      logger: logger.child({ component: 'broker' }),
+      observer: brokerObserver(metrics),
+    });
+  } catch (error) {
+    await log.close().catch(() => undefined);
+    throw error;
+  }
+  let collections: CollectionService;
+  try {
+    collections = await CollectionService.open(broker, {
+      logger: logger.child({ component: 'sync' }),
+      checkpointDir: join(options.dataDir, 'collections'),
+    });
+  } catch (error) {
+    await broker.close().catch(() => undefined);
+    await log.close().catch(() => undefined);
+    throw error;
+  }
 
-  const server = createServer((request, response) => handle(request, response, logger));
+  const http = createHttpFrontEnd(broker, {
+    logger: logger.child({ component: 'http' }),
+    metrics,
+    limits: settings,
+    collections,
+  });
+  const server = createServer((req, res) => route(req, res, http, metrics, broker));
+  const ws = attachWebSocketFrontEnd(server, broker, {
+    logger: logger.child({ component: 'ws' }),
+    metrics,
+    path: WS_PATH,
+    collections,
+  });
+  const parts: Parts = {
+    server,
+    log,
+    broker,
+    collections,
+    http,
+    ws,
+    kafka: null,
+    logger,
+    closeGraceMs: settings.closeGraceMs,
+  };
+
   let port: number;
   try {
     port = await listen(server, options.host, options.port);
   } catch (error) {
-    await log.close().catch((closeError: unknown) => {
-      logger.warn({ err: closeError }, 'closing the log after a failed listen failed');
-    });
+    await closeAfterFailedListen(parts);
     throw error;
+  }
+  if (options.kafka !== undefined) {
+    try {
+      parts.kafka = await startKafka(options.kafka, options.host, broker, logger, metrics);
+    } catch (error) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeAfterFailedListen(parts);
+      throw error;
+    }
   }
 
   let closing: Promise<void> | undefined;
   return {
     url: `http://${hostPort(options.host, port)}`,
     port,
+    metrics,
+    kafka:
+      parts.kafka === null ? null : { port: parts.kafka.port, advertisedHost: parts.kafka.advertisedHost },
     close: () => {
-      closing ??= shutdown(server, log);
+      closing ??= shutdown(parts);
       return closing;
+    },
+  };
+}
+
+async function startKafka(
+  options: KafkaListenerOptions,
+  host: string,
+  broker: TributaryBroker,
+  logger: Logger,
+  metrics: ServerMetrics,
+): Promise<KafkaFrontEnd | null> {
+  try {
+    return await startKafkaFrontEnd({
+      broker,
+      groups: broker.kafkaGroups,
+      logger: logger.child({ component: 'kafka' }),
+      metrics,
+      host,
+      port: options.port,
+      ...(options.advertisedHost === undefined ? {} : { advertisedHost: options.advertisedHost }),
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
+    if (options.optional === true && code === 'EADDRINUSE') {
+      logger.warn(
+        { kafkaPort: options.port },
+        `Kafka protocol listener off: ${hostPort(host, options.port)} is already in use ` +
+          '(choose another with --kafka-port, or 0 to turn it off)',
+      );
+      return null;
+    }
+    throw new ListenError(host, options.port, code, { cause: error });
+  }
+}
+
+function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  http: HttpFrontEnd,
+  metrics: ServerMetrics,
+  broker: TributaryBroker,
+): void {
+  const path = (req.url ?? '/').split('?', 1)[0];
+  const get = req.method === 'GET' || req.method === 'HEAD';
+  if (get && path === '/healthz') {
+    sendJson(res, 200, { status: 'ok' });
+  } else if (get && path === '/metrics') {
+    serveMetrics(res, metrics, broker).catch((error: unknown) => sendError(res, error));
+  } else {
+    http.handle(req, res);
+  }
+}
+
+async function serveMetrics(
+  res: ServerResponse,
+  metrics: ServerMetrics,
+  broker: TributaryBroker,
+): Promise<void> {
+  await updateConsumerLag(metrics, broker);
+  const text = await metrics.registry.metrics();
+  res.writeHead(200, {
+    'content-type': metrics.registry.contentType,
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+/** Refreshes the consumer-lag gauge from the broker's committed offsets. */
+async function updateConsumerLag(metrics: ServerMetrics, broker: TributaryBroker): Promise<void> {
+  const entries = await broker.groupLag();
+  metrics.consumerLag.reset();
+  for (const { group, topic, partition, lag } of entries) {
+    metrics.consumerLag.set({ group, topic, partition: String(partition) }, lag);
+  }
+}
+
+/**
+ * Broker-wide counters (every front end and the sync layer together); the per-front-end
+ * instruments of `ServerMetrics` are counted by the front ends themselves.
+ */
+function brokerObserver(metrics: ServerMetrics): BrokerObserver {
+  const registers = [metrics.registry];
+  // A ServerMetrics reused by a restarted server keeps its instruments.
+  const existing = <T>(name: string): T | undefined =>
+    metrics.registry.getSingleMetric(name) as T | undefined;
+  const produced =
+    existing<Counter<'topic'>>('tributary_broker_records_produced_total') ??
+    new Counter({
+      name: 'tributary_broker_records_produced_total',
+      help: 'Records made durable by the broker, all front ends together',
+      labelNames: ['topic'],
+      registers,
+    });
+  const producedBytes =
+    existing<Counter>('tributary_broker_bytes_produced_total') ??
+    new Counter({
+      name: 'tributary_broker_bytes_produced_total',
+      help: 'Key and value bytes made durable by the broker',
+      registers,
+    });
+  const delivered =
+    existing<Counter>('tributary_broker_records_delivered_total') ??
+    new Counter({
+      name: 'tributary_broker_records_delivered_total',
+      help: 'Records handed to subscribers by the broker',
+      registers,
+    });
+  const deliveredBytes =
+    existing<Counter>('tributary_broker_bytes_delivered_total') ??
+    new Counter({
+      name: 'tributary_broker_bytes_delivered_total',
+      help: 'Key and value bytes handed to subscribers by the broker',
+      registers,
+    });
+  const latency =
+    existing<Histogram>('tributary_broker_append_latency_seconds') ??
+    new Histogram({
+      name: 'tributary_broker_append_latency_seconds',
+      help: 'Broker produce/append call to durable acknowledgement',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+  return {
+    recordsProduced(topic, count, bytes) {
+      produced.inc({ topic }, count);
+      producedBytes.inc(bytes);
+    },
+    appendLatencyMs(ms) {
+      latency.observe(ms / 1000);
+    },
+    recordsDelivered(count, bytes) {
+      delivered.inc(count);
+      deliveredBytes.inc(bytes);
     },
   };
 }
@@ -97,37 +349,66 @@ function listen(server: Server, host: string, port: number): Promise<number> {
   });
 }
 
-async function shutdown(server: Server, log: Log): Promise<void> {
+async function closeAfterFailedListen({ ws, broker, collections, log, logger }: Parts): Promise<void> {
+  for (const [what, close] of [
+    ['WebSocket front end', () => ws.close()],
+    ['collections', () => collections.close()],
+    ['broker', () => broker.close()],
+    ['log', () => log.close()],
+  ] as const) {
+    await close().catch((error: unknown) => {
+      logger.warn({ err: error }, `closing the ${what} after a failed listen failed`);
+    });
+  }
+}
+
+async function shutdown({
+  server,
+  log,
+  broker,
+  collections,
+  http,
+  ws,
+  kafka,
+  logger,
+  closeGraceMs,
+}: Parts): Promise<void> {
+  // 1. Stop accepting; idle keep-alive connections go at once.
   const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  const force = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+  // 2. The WebSocket front end says goodbye to its clients; Kafka connections answer what is
+  //    in progress (long polls at once) and close.
+  await Promise.all([
+    ws.close().catch((error: unknown) => {
+      logger.warn({ err: error }, 'closing the WebSocket front end failed');
+    }),
+    kafka?.close(Math.min(closeGraceMs, 2000)).catch((error: unknown) => {
+      logger.warn({ err: error }, 'closing the Kafka front end failed');
+    }),
+  ]);
+  // 3. SSE streams end (clients reconnect elsewhere with their Last-Event-ID).
+  http.closeStreams();
+  // 4. In-flight requests finish, within the grace period.
+  const force = setTimeout(() => server.closeAllConnections(), closeGraceMs);
   try {
     await stopped;
   } finally {
     clearTimeout(force);
   }
-  await log.close();
-}
-
-function handle(request: IncomingMessage, response: ServerResponse, logger: Logger): void {
-  const path = (request.url ?? '/').split('?', 1)[0];
-  if ((request.method === 'GET' || request.method === 'HEAD') && path === '/healthz') {
-    sendJson(response, 200, { status: 'ok' });
-  } else {
-    sendJson(response, 404, {
-      error: { code: 'NOT_FOUND', message: `No route for ${request.method ?? 'GET'} ${path}` },
+  // 5. Nothing uses the broker any more (collections write their last checkpoints first); then
+  //    the log flushes and fsyncs.
+  try {
+    await collections.close().catch((error: unknown) => {
+      logger.warn({ err: error }, 'closing the collections failed');
     });
+    await broker.close();
+  } finally {
+    await log.close();
   }
-  logger.debug({ method: request.method, url: request.url, status: response.statusCode }, 'request');
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  response.end(text);
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** `host:port`, with brackets around IPv6 addresses. */

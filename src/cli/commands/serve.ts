@@ -1,71 +1,150 @@
 /**
  * @module cli/commands/serve
  * `tributary serve`: runs the server until SIGTERM or SIGINT, then shuts down gracefully
- * (stop accepting, close the log with flush + fsync) and exits 0.
+ * (stop accepting, close the front ends, close the broker and the log with flush + fsync) and
+ * exits 0. Settings come from flags, `TRIBUTARY_*` variables and a JSON config file
+ * (`--config FILE` / `TRIBUTARY_CONFIG`), in that order of precedence (`server/config.ts`).
  *
  * Exit codes: 0 after a graceful shutdown, 1 when the server cannot start (port in use, data
- * directory unusable, …), 2 for bad usage (reported by commander before anything starts).
+ * directory unusable, …), 2 for bad usage (a bad flag, variable or config file), reported
+ * before anything starts.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import type { Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { isTributaryError } from '../../errors.js';
-import { ListenError, startServer } from '../../server/server.js';
+import {
+  CONFIG_FILE_ENV,
+  ConfigError,
+  type ConfigSources,
+  resolveServerConfig,
+  SERVER_SETTINGS,
+  SETTING_NAMES,
+  type ServerConfig,
+  settingSource,
+  textProblem,
+} from '../../server/config.js';
+import { ListenError, type RunningServer, startServer } from '../../server/server.js';
+import { CliError, EXIT_USAGE } from '../api.js';
 
-export const SERVE_DEFAULTS = { data: './data', port: 7700, host: '127.0.0.1' } as const;
+type ServeFlags = Partial<Record<keyof ServerConfig | 'config', string>>;
+type CommanderValues = Readonly<Record<string, string | undefined>>;
 
-interface ServeOptions {
-  readonly data: string;
-  readonly port: number;
-  readonly host: string;
-}
-
-/** Adds `serve` to the program; `logger` is where the server logs (JSON lines on stdout in the CLI). */
-export function registerServeCommand(program: Command, logger: Logger): void {
-  program
+export function registerServeCommand(program: Command): void {
+  const serve = program
     .command('serve')
-    .description('Run the Tributary server: the file log on --data, HTTP on --host:--port.')
-    .addOption(
-      new Option('-d, --data <dir>', 'data directory (created if missing)')
-        .env('TRIBUTARY_DATA')
-        .default(SERVE_DEFAULTS.data)
-        .argParser(parseDataDir),
-    )
-    .addOption(
-      new Option('-p, --port <n>', 'TCP port, 0 for any free port')
-        .env('TRIBUTARY_PORT')
-        .default(SERVE_DEFAULTS.port)
-        .argParser(parsePort),
-    )
-    .addOption(
-      new Option('-H, --host <host>', 'address to listen on; 0.0.0.0 for all interfaces')
-        .env('TRIBUTARY_HOST')
-        .default(SERVE_DEFAULTS.host)
-        .argParser(parseHost),
-    )
+    .description(
+      'Run the Tributary server: the file log on --data, HTTP, SSE and WebSocket on --host:--port, ' +
+        'the Kafka protocol on --host:--kafka-port.',
+    );
+  serve.addOption(new Option('-c, --config <file>', `JSON config file (env ${CONFIG_FILE_ENV})`));
+  /** Commander's attribute name (`--data` → `data`) of each setting's flag. */
+  const attributes = new Map<keyof ServerConfig, string>();
+  for (const name of SETTING_NAMES) {
+    const spec = SERVER_SETTINGS[name];
+    const flags = `${spec.short === undefined ? '' : `${spec.short}, `}${spec.flag} <${argName(spec.kind)}>`;
+    const defaultText = spec.default === '' ? '' : `, default ${String(spec.default)}`;
+    const option = new Option(flags, `${spec.doc} (env ${spec.env}${defaultText})`).argParser(
+      (value: string) => {
+        const problem = textProblem(spec, value);
+        if (problem !== undefined) throw new InvalidArgumentError(problem);
+        return value;
+      },
+    );
+    attributes.set(name, option.attributeName());
+    serve.addOption(option);
+  }
+  serve
     .addHelpText(
       'after',
-      '\nFlags win over environment variables. Log level: TRIBUTARY_LOG_LEVEL (default info).',
+      '\nPrecedence: flags, then environment variables, then the config file, then defaults.\n' +
+        'The config file is one JSON object of setting names, e.g. { "port": 7700, "maxBodyBytes": 1048576 };\n' +
+        'a relative "dataDir" in it is relative to the file.',
     )
-    .action(async (options: ServeOptions) => {
-      await serve(options, logger);
+    .action(async (values: CommanderValues) => {
+      const flags: Record<string, string> = {};
+      if (values.config !== undefined) flags.config = values.config;
+      for (const [name, attribute] of attributes) {
+        const value = values[attribute];
+        if (value !== undefined) flags[name] = value;
+      }
+      await serveCommand(flags as ServeFlags);
     });
 }
 
-async function serve(options: ServeOptions, logger: Logger): Promise<void> {
-  const dataDir = resolve(options.data);
-  let server: Awaited<ReturnType<typeof startServer>>;
+function argName(kind: string): string {
+  switch (kind) {
+    case 'string':
+      return 'dir';
+    case 'host':
+      return 'host';
+    case 'logLevel':
+      return 'level';
+    case 'ms':
+      return 'ms';
+    default:
+      return 'n';
+  }
+}
+
+/** Resolves the settings; a bad flag, variable or file is a usage error (exit 2). */
+export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): ServerConfig {
+  return loadServeSettings(flags, env).config;
+}
+
+/**
+ * The settings, and whether the Kafka port is the default one: then a port already in use
+ * (say, by a Kafka broker on this machine) is a warning, not a failure to start.
+ */
+export function loadServeSettings(
+  flags: ServeFlags,
+  env: NodeJS.ProcessEnv,
+): { config: ServerConfig; kafkaPortDefaulted: boolean } {
+  const { config: configFlag, ...settingFlags } = flags;
+  const configPath = configFlag ?? (env[CONFIG_FILE_ENV]?.trim() || undefined);
   try {
-    server = await startServer({ dataDir, port: options.port, host: options.host, logger });
+    let file: { path: string; text: string } | undefined;
+    if (configPath !== undefined) {
+      const path = resolve(configPath);
+      try {
+        file = { path, text: readFileSync(path, 'utf8') };
+      } catch (error) {
+        throw new ConfigError(`Cannot read config file ${path}: ${(error as Error).message}`);
+      }
+    }
+    const sources: ConfigSources = { flags: settingFlags, env, ...(file === undefined ? {} : { file }) };
+    return {
+      config: resolveServerConfig(sources),
+      kafkaPortDefaulted: settingSource('kafkaPort', sources) === 'default',
+    };
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message, EXIT_USAGE);
+    throw error;
+  }
+}
+
+async function serveCommand(flags: ServeFlags): Promise<void> {
+  const { config, kafkaPortDefaulted } = loadServeSettings(flags, process.env);
+  const logger = createLogger(config.logLevel);
+  const { dataDir, port, host, logLevel: _, kafkaPort, kafkaAdvertisedHost, ...limits } = config;
+  const kafka =
+    kafkaPort === 0
+      ? {}
+      : {
+          kafka: {
+            port: kafkaPort,
+            optional: kafkaPortDefaulted,
+            ...(kafkaAdvertisedHost === '' ? {} : { advertisedHost: kafkaAdvertisedHost }),
+          },
+        };
+  let server: RunningServer;
+  try {
+    server = await startServer({ ...limits, dataDir, port, host, logger, ...kafka });
   } catch (error) {
     logger.error(startFailureMessage(error, dataDir));
     process.exit(1);
   }
-  logger.info(
-    { url: server.url, port: server.port, host: options.host, dataDir },
-    `Tributary listening on ${server.url} (data: ${dataDir})`,
-  );
-
   let shuttingDown = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (shuttingDown) {
@@ -85,8 +164,25 @@ async function serve(options: ServeOptions, logger: Logger): Promise<void> {
       },
     );
   };
+  // Handlers first: whoever waits for the "listening" line may signal at once.
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  logger.info(
+    { url: server.url, port: server.port, host, dataDir },
+    `Tributary listening on ${server.url} (data: ${dataDir})`,
+  );
+  if (server.kafka !== null) {
+    const { port: bound, advertisedHost } = server.kafka;
+    logger.info(
+      { kafkaPort: bound, advertisedHost },
+      `Kafka protocol listening on ${host}:${bound} (advertised as ${advertisedHost}:${bound})`,
+    );
+  }
+}
+
+/** Plain pino JSON lines on stdout, written synchronously so nothing is lost on `process.exit`. */
+function createLogger(level: string): Logger {
+  return pino({ name: 'tributary', level }, pino.destination({ dest: 1, sync: true }));
 }
 
 function startFailureMessage(error: unknown, dataDir: string): string {
@@ -101,26 +197,4 @@ function startFailureMessage(error: unknown, dataDir: string): string {
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-export function parsePort(value: string): number {
-  const port = /^\d{1,5}$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
-  if (!(port >= 0 && port <= 65535)) {
-    throw new InvalidArgumentError('The port must be an integer from 0 to 65535.');
-  }
-  return port;
-}
-
-export function parseHost(value: string): string {
-  const host = value.trim();
-  if (host === '' || /[\s/]/.test(host)) {
-    throw new InvalidArgumentError('The host must be a host name or an IP address, e.g. 127.0.0.1.');
-  }
-  return host;
-}
-
-export function parseDataDir(value: string): string {
-  if (value.trim() === '') throw new InvalidArgumentError('The data directory must not be empty.');
-  if (value.includes('\0')) throw new InvalidArgumentError('The data directory contains a NUL byte.');
-  return value;
 }

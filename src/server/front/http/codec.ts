@@ -37,7 +37,8 @@ export interface RecordJson {
   value?: unknown;
   valueBase64?: string;
   tombstone?: true;
-  headers: Record<string, string>;
+  /** Always set by `recordToJson` (after the value, for a readable key order). */
+  headers?: Record<string, string>;
   headersBase64?: Record<string, string>;
 }
 
@@ -127,7 +128,6 @@ export function recordToJson(record: LogRecord, partition: number, topic?: strin
     offset: record.offset,
     timestamp: record.timestamp,
     key: null,
-    headers: {},
   };
   if (record.key !== null) {
     const key = utf8OrUndefined(record.key);
@@ -142,6 +142,7 @@ export function recordToJson(record: LogRecord, partition: number, topic?: strin
     if (parsed === undefined) json.valueBase64 = base64(record.value);
     else json.value = parsed.value;
   }
+  json.headers = {};
   for (const header of record.headers) {
     const text = utf8OrUndefined(header.value);
     if (text !== undefined) {

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Broker } from '../../../broker/types.js';
 import { TributaryError } from '../../../errors.js';
+import type { CollectionService } from '../../../sync/index.js';
 import type { ServerMetrics } from '../../metrics.js';
 import type { Params } from './router.js';
 
@@ -23,6 +24,7 @@ export interface HttpLimits {
 
 export interface HttpContext {
   readonly broker: Broker;
+  readonly collections?: CollectionService;
   readonly limits: HttpLimits;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;

@@ -29,6 +29,8 @@ import { recordBytes, recordToJson } from './codec.js';
 import { type Handler, type HttpContext, type HttpRequest, param, parseNonNegativeInt } from './context.js';
 import { errorResponse } from './respond.js';
 
+const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
+
 /** Consecutive resets of one partition (retention racing the reader) after which the stream ends. */
 const RESETS_IN_A_ROW_MAX = 10;
 
@@ -48,21 +50,31 @@ export class EventStreams {
     this.streams.delete(stream);
   }
 
-  /** Ends every stream (clients see the end and may reconnect elsewhere with their last id). */
+  /**
+   * Ends every stream and its connection (clients see the end and may reconnect elsewhere with
+   * their last id); used on shutdown, where a kept-alive connection would delay the close.
+   */
   closeAll(): void {
-    for (const stream of [...this.streams]) stream.end();
+    for (const stream of [...this.streams]) stream.end({ closeConnection: true });
   }
 }
 
 export function eventsHandler(streams: EventStreams): Handler {
   return async (ctx, request) => {
     if (streams.size >= ctx.limits.maxSseStreams) {
-      throw new TributaryError('CONNECTION_LOST', {
-        reason: `too many open event streams (maxSseStreams = ${ctx.limits.maxSseStreams}); retry later`,
+      throw new TributaryError('RESOURCE_EXHAUSTED', {
+        what: 'open event streams',
+        limit: `maxSseStreams = ${ctx.limits.maxSseStreams}`,
       });
     }
     const topic = param(request, 'topic');
     const query = parseEventsQuery(request);
+    if (request.req.method === 'HEAD') {
+      await ctx.broker.describeTopic(topic); // 404 for an unknown topic, as GET
+      request.res.writeHead(200, { 'content-type': SSE_CONTENT_TYPE, 'cache-control': 'no-cache' });
+      request.res.end();
+      return;
+    }
     const description = await ctx.broker.describeTopic(topic);
     const count = description.partitions.length;
     if (query.partition !== undefined && query.partition >= count) {
@@ -75,10 +87,12 @@ export function eventsHandler(streams: EventStreams): Handler {
     const starts = new Map<number, number>();
     for (const partition of partitions) {
       const after = resumeAfter.get(partition);
-      starts.set(
-        partition,
-        after !== undefined ? after + 1 : await ctx.broker.resolvePosition(topic, partition, query.from),
-      );
+      let start: number;
+      if (after !== undefined) start = after + 1;
+      // An explicit offset is used as is: below the earliest, the stream opens with a `reset`.
+      else if (typeof query.from === 'object') start = query.from.offset;
+      else start = await ctx.broker.resolvePosition(topic, partition, query.from);
+      starts.set(partition, start);
     }
     if (request.res.destroyed || request.req.socket.destroyed) return; // the client already left
     const stream = new EventStream(ctx, request.res, description, query.partition !== undefined, starts);
@@ -192,7 +206,7 @@ class EventStream {
   async start(): Promise<void> {
     const { res, ctx } = this;
     res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
+      'content-type': SSE_CONTENT_TYPE,
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
@@ -209,7 +223,11 @@ class EventStream {
   }
 
   /** Ends the stream: closes the subscriptions and the response. Idempotent. */
-  end(): void {
+  end({ closeConnection = false } = {}): void {
+    if (closeConnection) {
+      const socket = this.res.socket;
+      if (socket !== null) this.res.once('finish', () => socket.destroySoon());
+    }
     if (this.ended) return;
     this.ended = true;
     if (this.heartbeat) clearInterval(this.heartbeat);

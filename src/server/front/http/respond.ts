@@ -10,7 +10,7 @@
  * sendError(res, new TributaryError('TOPIC_NOT_FOUND', { topic }));
  */
 import type { ServerResponse } from 'node:http';
-import { isTributaryError } from '../../../errors.js';
+import { isTributaryError, TributaryError } from '../../../errors.js';
 
 export interface ErrorBody {
   readonly error: {
@@ -53,9 +53,10 @@ export function errorResponse(error: unknown): { status: number; body: ErrorBody
       body: { error: { code: error.code, message: error.message, details } },
     };
   }
+  const internal = new TributaryError('INTERNAL');
   return {
-    status: 500,
-    body: { error: { code: 'INTERNAL', message: 'Internal server error (see the server log)', details: {} } },
+    status: internal.httpStatus,
+    body: { error: { code: internal.code, message: internal.message, details: {} } },
   };
 }
 

@@ -2,8 +2,7 @@
  * @module server/front/http/router
  * A tiny router: routes are `METHOD /path/{param}/…` patterns matched segment by segment.
  * A path that matches no pattern is `NOT_FOUND`; a path that matches with another method is
- * `NOT_FOUND` too (the catalogue's code for "no such path or method"), with an `Allow` header
- * listing the methods it has. `HEAD` is answered by `GET` routes (Node drops the body).
+ * `METHOD_NOT_ALLOWED`, with an `Allow` header listing the methods it has. `HEAD` is answered by `GET` routes (Node drops the body).
  *
  * @example
  * const router = new Router<Ctx>();

@@ -1,0 +1,280 @@
+/**
+ * Kafka front-end benchmark: `npm run bench:kafka` (≲ 1 min) or `npm run bench:kafka -- --quick`
+ * (≲ 20 s).
+ *
+ * The server is the real CLI in its own process (`node --import tsx src/cli/main.ts serve` with
+ * `--kafka-port`, file log in a temp dir under os.tmpdir(), removed at the end), on free loopback
+ * ports. Records are 100 bytes. Workloads, each bounded in time:
+ *
+ *  1. kafkajs producer (in this process): batches of 1000 records, acks=-1, 4 sends in flight,
+ *     for a fixed time, into a 1-partition topic;
+ *  2. kafkajs consumer (in this process): a group consumer reads that topic from the earliest
+ *     offset to its end;
+ *  3. kcat producer (a separate process): `kcat -P -l FILE` of a generated file of 100-byte lines,
+ *     acks=all;
+ *  4. kcat consumer (a separate process): `kcat -C -o beginning -e -q` to the end of that topic.
+ *
+ * Prints a table (records/s, MB/s, server CPU) and writes bench/results/kafka-<date>.json. A
+ * plain script, never a test. Needs kcat for rows 3–4 (`apt-get install -y kcat`); without it
+ * they are reported as skipped.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Kafka, logLevel } from 'kafkajs';
+import { findBinary, freePort, LOOPBACK, ProcessGroup, sleep, waitForPort } from './lib/procs.js';
+import { writeResults } from './lib/results.js';
+import { rate } from './lib/stats.js';
+import { formatBytes, formatFixed, formatInt, printTable } from './lib/table.js';
+
+const QUICK = process.argv.includes('--quick');
+const ROOT = resolve(import.meta.dirname, '..');
+const RECORD_BYTES = 100;
+const PLAN = QUICK
+  ? { produceMs: 2_000, consumeCapMs: 10_000, kcatRecords: 200_000, kcatCapMs: 20_000 }
+  : { produceMs: 6_000, consumeCapMs: 30_000, kcatRecords: 1_000_000, kcatCapMs: 60_000 };
+const BATCH = 1000;
+const IN_FLIGHT = 4;
+
+interface Row {
+  readonly workload: string;
+  readonly client: string;
+  readonly records: number;
+  readonly elapsedMs: number;
+  readonly recordsPerSec: number;
+  readonly mbPerSec: number;
+  /** Server process CPU time during the workload, in ms (from /proc). */
+  readonly serverCpuMs: number;
+  readonly note?: string;
+}
+
+const group = new ProcessGroup();
+group.installExitHooks();
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-kafka-'));
+  group.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const httpPort = await freePort();
+  const kafkaPort = await freePort();
+  const server = group.spawn(
+    'tributary',
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'src/cli/main.ts'),
+      'serve',
+      ...['--host', LOOPBACK, '--port', String(httpPort), '--kafka-port', String(kafkaPort)],
+      ...['--data', join(dir, 'data'), '--log-level', 'warn'],
+    ],
+    { logFile: join(dir, 'server.log') },
+  );
+  await waitForPort(httpPort, server, 30_000);
+  await waitForPort(kafkaPort, server, 30_000);
+  const base = `http://${LOOPBACK}:${httpPort}`;
+  const bootstrap = `${LOOPBACK}:${kafkaPort}`;
+  const serverCpu = (): number => processCpuMs(server.pid);
+  process.stderr.write(`tributary on ${base}, Kafka on ${bootstrap}${QUICK ? ' (quick)' : ''}\n`);
+
+  const rows: Row[] = [];
+  const kafka = new Kafka({ clientId: 'bench', brokers: [bootstrap], logLevel: logLevel.NOTHING });
+  const value = Buffer.alloc(RECORD_BYTES, 'x');
+
+  // 1. kafkajs producer.
+  await createTopic(base, 'kafkajs-bench');
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const messages = Array.from({ length: BATCH }, () => ({ value }));
+  let produced = 0;
+  process.stderr.write(`kafkajs producer: ${PLAN.produceMs / 1000} s …\n`);
+  let cpu0 = serverCpu();
+  let t0 = performance.now();
+  const deadline = t0 + PLAN.produceMs;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (performance.now() < deadline) {
+        await producer.send({ topic: 'kafkajs-bench', acks: -1, messages });
+        produced += BATCH;
+      }
+    }),
+  );
+  rows.push(row('produce', 'kafkajs 2.2.4', produced, performance.now() - t0, serverCpu() - cpu0));
+  await producer.disconnect();
+
+  // 2. kafkajs consumer.
+  process.stderr.write(`kafkajs consumer: ${formatInt(produced)} records …\n`);
+  const consumer = kafka.consumer({ groupId: `bench-${Date.now()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: ['kafkajs-bench'], fromBeginning: true });
+  let consumed = 0;
+  let firstAt = 0;
+  let lastAt = 0;
+  cpu0 = serverCpu();
+  t0 = performance.now();
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      if (firstAt === 0) firstAt = performance.now();
+      consumed += batch.messages.length;
+      lastAt = performance.now();
+    },
+  });
+  const consumeDeadline = t0 + PLAN.consumeCapMs;
+  while (consumed < produced && performance.now() < consumeDeadline) await sleep(20);
+  const consumeCpu = serverCpu() - cpu0;
+  await consumer.disconnect();
+  rows.push({
+    ...row('consume', 'kafkajs 2.2.4', consumed, lastAt - t0, consumeCpu),
+    ...(consumed < produced ? { note: `stopped at the ${PLAN.consumeCapMs / 1000} s cap` } : {}),
+  });
+
+  // 3–4. kcat producer and consumer, as separate processes.
+  const kcat = findBinary('kcat');
+  if (kcat === undefined) {
+    for (const workload of ['produce', 'consume']) {
+      rows.push({
+        ...row(workload, 'kcat', 0, Number.NaN, Number.NaN),
+        note: 'skipped: apt-get install -y kcat',
+      });
+    }
+  } else {
+    await createTopic(base, 'kcat-bench');
+    const file = join(dir, 'records.txt');
+    writeFileSync(file, `${'y'.repeat(RECORD_BYTES - 1)}\n`.repeat(PLAN.kcatRecords));
+    process.stderr.write(`kcat producer: ${formatInt(PLAN.kcatRecords)} records …\n`);
+    cpu0 = serverCpu();
+    t0 = performance.now();
+    const produceRun = await runKcat(
+      kcat,
+      ['-P', '-b', bootstrap, '-t', 'kcat-bench', '-X', 'acks=all', '-X', 'linger.ms=5', '-l', file],
+      PLAN.kcatCapMs,
+      join(dir, 'kcat-produce.log'),
+    );
+    const produceMs = performance.now() - t0;
+    const producedKcat = await highWatermark(base, 'kcat-bench');
+    rows.push({
+      ...row('produce', 'kcat 1.7.1 (librdkafka 2.0.2)', producedKcat, produceMs, serverCpu() - cpu0),
+      ...(produceRun.timedOut ? { note: `stopped at the ${PLAN.kcatCapMs / 1000} s cap` } : {}),
+    });
+
+    process.stderr.write(`kcat consumer: ${formatInt(producedKcat)} records …\n`);
+    cpu0 = serverCpu();
+    t0 = performance.now();
+    const consumeRun = await runKcat(
+      kcat,
+      ['-C', '-b', bootstrap, '-t', 'kcat-bench', '-o', 'beginning', '-e', '-q', '-f', '\\n'],
+      PLAN.kcatCapMs,
+      join(dir, 'kcat-consume.log'),
+    );
+    rows.push({
+      ...row(
+        'consume',
+        'kcat 1.7.1 (librdkafka 2.0.2)',
+        consumeRun.lines,
+        performance.now() - t0,
+        serverCpu() - cpu0,
+      ),
+      ...(consumeRun.timedOut ? { note: `stopped at the ${PLAN.kcatCapMs / 1000} s cap` } : {}),
+    });
+  }
+
+  await group.stopAll();
+  printTable(
+    [
+      'workload',
+      { header: 'client', align: 'left' },
+      'records',
+      'seconds',
+      'records/s',
+      'MB/s',
+      'server CPU',
+      { header: 'note', align: 'left' },
+    ],
+    rows.map((r) => [
+      r.workload,
+      r.client,
+      formatInt(r.records),
+      formatFixed(r.elapsedMs / 1000),
+      formatInt(r.recordsPerSec),
+      formatFixed(r.mbPerSec),
+      Number.isFinite(r.serverCpuMs)
+        ? `${formatFixed(r.serverCpuMs / Math.max(r.elapsedMs, 1), 2)} cores`
+        : '-',
+      r.note ?? '',
+    ]),
+  );
+  process.stdout.write(`records of ${formatBytes(RECORD_BYTES)}; MB = 10^6 bytes of record values\n`);
+  const path = await writeResults('kafka', startedAt, { quick: QUICK, recordBytes: RECORD_BYTES, rows });
+  process.stdout.write(`results: ${path}\n`);
+}
+
+function row(workload: string, client: string, records: number, elapsedMs: number, serverCpuMs: number): Row {
+  return {
+    workload,
+    client,
+    records,
+    elapsedMs,
+    recordsPerSec: rate(records, elapsedMs),
+    mbPerSec: rate(records * RECORD_BYTES, elapsedMs) / 1e6,
+    serverCpuMs,
+  };
+}
+
+async function createTopic(base: string, name: string): Promise<void> {
+  const response = await fetch(`${base}/v1/topics`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name, partitions: 1 }),
+  });
+  if (response.status !== 201)
+    throw new Error(`creating ${name}: HTTP ${response.status} ${await response.text()}`);
+}
+
+async function highWatermark(base: string, topic: string): Promise<number> {
+  const response = await fetch(`${base}/v1/topics/${topic}`);
+  const body = (await response.json()) as { partitions: { next: number }[] };
+  return body.partitions.reduce((n, p) => n + p.next, 0);
+}
+
+/** Runs kcat to its end (SIGINT at the cap); counts the newlines it printed. */
+async function runKcat(
+  kcat: string,
+  args: readonly string[],
+  capMs: number,
+  logFile: string,
+): Promise<{ lines: number; timedOut: boolean }> {
+  const child = group.spawn('kcat', kcat, args, { logFile });
+  let lines = 0;
+  child.child.stdout?.on('data', (chunk: Buffer) => {
+    for (const byte of chunk) if (byte === 10) lines++;
+  });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void group.stop(child, 2_000);
+  }, capMs);
+  await child.done;
+  clearTimeout(timer);
+  return { lines, timedOut };
+}
+
+/** User + system CPU of a process so far, from /proc/<pid>/stat (Linux; NaN elsewhere). */
+function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+main().catch(async (error: unknown) => {
+  process.stderr.write(
+    `benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  await group.stopAll();
+  process.exit(1);
+});

@@ -1,0 +1,90 @@
+/**
+ * @module bench/systems/tributary
+ * Tributary as one system among the others: the server is the real CLI in its own process
+ * (`node --import tsx src/cli/main.ts serve --port P --data DIR`), topics are created and deleted
+ * over the HTTP API (`POST /v1/topics`, `DELETE /v1/topics/{name}`), and the load generators use
+ * the client SDK's Node entry (`src/client/node/index.ts`: `connect({ url })` → `producer()`,
+ * `consumer()`) over the native WebSocket protocol at `/v1/ws`.
+ *
+ * - publish: `durable` is a topic with `fsync: 'interval'`, `always` one with `fsync: 'always'`.
+ * - latency, fan-out and replay: consumers of a 1-partition topic (`from: 'latest'` / `'earliest'`).
+ *
+ * The SDK is loaded lazily ({@link ./tributary-client.ts}); until it exists the system is
+ * reported as "skipped: SDK not ready".
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startNodeScript } from './node-server.js';
+import type { SystemModule, Target } from './types.js';
+
+/** The SDK's Node entry, relative to the project root. */
+export const SDK_ENTRY = 'src/client/node/index.ts';
+
+function baseUrl(target: Target): string {
+  return `http://${target.endpoint.host}:${target.endpoint.port}`;
+}
+
+async function http(method: string, url: string, body?: unknown): Promise<Response> {
+  const response = await fetch(url, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  return response;
+}
+
+export const tributary: SystemModule = {
+  id: 'tributary',
+  label: 'tributary',
+  description:
+    'Tributary server (src/cli/main.ts serve, file log) via the client SDK over the native WebSocket protocol',
+  capabilities: {
+    publish: ['durable', 'always'],
+    latency: 'log',
+    fanout: 'log',
+    replay: true,
+  },
+  async unavailable() {
+    const { sdkProblem } = await import('./tributary-client.js');
+    return sdkProblem();
+  },
+  start(context) {
+    return startNodeScript(context, 'tributary server', 'src/cli/main.ts', [
+      'serve',
+      '--port',
+      String(context.port),
+      '--data',
+      context.dir,
+      '--host',
+      '127.0.0.1',
+      '--log-level',
+      'warn',
+    ]);
+  },
+  async prepare(target, durability) {
+    const response = await http('POST', `${baseUrl(target)}/v1/topics`, {
+      name: target.topic,
+      partitions: 1,
+      fsync: durability === 'always' ? 'always' : 'interval',
+    });
+    if (response.status !== 201) {
+      throw new Error(`creating topic ${target.topic}: HTTP ${response.status} ${await response.text()}`);
+    }
+  },
+  async cleanup(target) {
+    const response = await http('DELETE', `${baseUrl(target)}/v1/topics/${encodeURIComponent(target.topic)}`);
+    await response.arrayBuffer();
+  },
+  async loadClient() {
+    const { loadTributaryClient } = await import('./tributary-client.js');
+    return loadTributaryClient();
+  },
+  async version(context) {
+    const manifest = join(context.projectRoot, 'package.json');
+    if (!existsSync(manifest)) return 'tributary';
+    const { readFile } = await import('node:fs/promises');
+    const { version } = JSON.parse(await readFile(manifest, 'utf8')) as { version: string };
+    return `tributary ${version} (source, node --import tsx)`;
+  },
+};

@@ -1,0 +1,119 @@
+/**
+ * @module bench/systems/types
+ * The "system adapter" seam of the comparison harness. Each system under test (Tributary and its
+ * peers) is one module in `bench/systems/` exporting a {@link SystemModule}:
+ *
+ * - the server side, used by the orchestrator (`bench/run.ts`): whether it can run here, how to
+ *   start it on a free loopback port in a temp dir, which workloads it can do, and the admin
+ *   calls that create and delete a topic / stream around each run;
+ * - the client side, used by the load-generator processes (`bench/workers/loadgen.ts`): publish,
+ *   subscribe, bulk fill and replay, through the system's ordinary client library.
+ *
+ * Everything that crosses a process boundary ({@link Endpoint}, {@link Target}) is plain data.
+ */
+import type { TrackedProcess } from '../lib/procs.js';
+
+export type SystemId = 'tributary' | 'nats' | 'redis' | 'socketio' | 'ws';
+
+/** The order of columns in tables and bars in charts; Tributary first. */
+export const SYSTEM_IDS: readonly SystemId[] = ['tributary', 'nats', 'redis', 'socketio', 'ws'];
+
+/** How to reach a running server (plain data). */
+export interface Endpoint {
+  readonly system: SystemId;
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * `log`: durable and replayable (a Tributary topic, a JetStream stream, a Redis stream).
+ * `broadcast`: live fan-out to whoever is connected (NATS core subjects, Redis Pub/Sub,
+ * Socket.IO broadcast, plain `ws` broadcast; a Tributary topic).
+ */
+export type Channel = 'log' | 'broadcast';
+
+/** `durable`: each system's usual durable setting; `always`: fsync before every acknowledgement. */
+export type Durability = 'durable' | 'always';
+
+/** What a load generator needs to talk to one topic of one system (plain data). */
+export interface Target {
+  readonly endpoint: Endpoint;
+  readonly topic: string;
+  readonly channel: Channel;
+}
+
+export interface Publisher {
+  /** Text transports (Socket.IO, ws) get the payload as a string, the others as bytes. */
+  readonly text: boolean;
+  /**
+   * Sends one message. Systems that acknowledge writes return a promise settled by the
+   * acknowledgement; fire-and-forget transports return undefined.
+   */
+  publish(payload: Uint8Array | string): Promise<unknown> | undefined;
+  /** Resolves once everything published so far has been written to the socket / acknowledged. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type OnMessage = (payload: Uint8Array | string) => void;
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+export interface ReplayResult {
+  readonly records: number;
+  readonly bytes: number;
+}
+
+/** The client side, loaded by the load-generator processes. */
+export interface SystemClient {
+  openPublisher(target: Target): Promise<Publisher>;
+  /** Resolves once the subscription is registered on the server (messages published after it are seen). */
+  subscribe(target: Target, from: 'latest' | 'earliest', onMessage: OnMessage): Promise<Subscription>;
+  /** Bulk-loads `count` payloads for the replay workload, with the system's batching (not timed). */
+  fill?(target: Target, payloads: (index: number) => Uint8Array, count: number): Promise<void>;
+  /** Reads the first `count` records of the topic as fast as the client allows. */
+  replay?(target: Target, count: number): Promise<ReplayResult>;
+}
+
+export interface Capabilities {
+  /** Durabilities offered for the publish workload (empty: cannot do it). */
+  readonly publish: readonly Durability[];
+  /** Channel used for end-to-end latency, or undefined. */
+  readonly latency?: Channel;
+  /** Channel used for fan-out, or undefined. */
+  readonly fanout?: Channel;
+  readonly replay: boolean;
+  /** Why a workload is not offered, shown in the tables (e.g. "no persistence"). */
+  readonly notes?: Readonly<Record<string, string>>;
+}
+
+export interface StartContext {
+  readonly dir: string;
+  readonly port: number;
+  readonly logFile: string;
+  readonly projectRoot: string;
+  spawn(name: string, command: string, args: readonly string[]): TrackedProcess;
+}
+
+export interface SystemModule {
+  readonly id: SystemId;
+  /** Column header: short name. */
+  readonly label: string;
+  /** One line: what exactly runs (server, storage, client library). */
+  readonly description: string;
+  readonly capabilities: Capabilities;
+  /** Why the system cannot run on this machine (with the install command), or undefined. */
+  unavailable(): Promise<string | undefined>;
+  /** Starts the server and resolves when it accepts connections. */
+  start(context: StartContext): Promise<TrackedProcess>;
+  /** Creates the topic / stream of one run (orchestrator side). */
+  prepare(target: Target, durability: Durability): Promise<void>;
+  /** Deletes it again and restores server settings changed by `prepare`. */
+  cleanup(target: Target, durability: Durability): Promise<void>;
+  /** Loaded lazily in the load generators so one system's client library is loaded only where used. */
+  loadClient(): Promise<SystemClient>;
+  /** Version string of the server, best effort. */
+  version(context: { readonly projectRoot: string }): Promise<string>;
+}

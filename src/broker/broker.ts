@@ -1,0 +1,524 @@
+/**
+ * @module broker/broker
+ * The Broker: the one API every front end and the sync layer use (see `types.ts`). It owns no
+ * storage of its own: topics, records, committed offsets and producer ids all live in the Log
+ * beneath it, so a broker restarted on the same log picks up where it stopped.
+ *
+ * - topics admin, with the internal `__` topics hidden and protected (`internal-topics.ts`);
+ * - produce with Kafka-compatible partitioning (`partitioner.ts`), one append per partition, in
+ *   parallel, acknowledged once all are durable;
+ * - idempotent producer ids (`producer-ids.ts`);
+ * - subscriptions with credit-based flow control over a shared per-partition tail reader
+ *   (`subscription.ts`, `partition-feed.ts`);
+ * - consumer groups with server-side assignment and durable committed offsets (`groups.ts`,
+ *   `group-coordinator.ts`, `assignor.ts`, `offset-store.ts`);
+ * - Kafka-protocol consumer groups for the Kafka front end (`kafkaGroups`,
+ *   `kafka-group-coordinator.ts`): client-side assignment, the same committed-offset store.
+ *
+ * `close()` ends subscriptions (`SHUTTING_DOWN`) and group timers and waits for writes in flight;
+ * it does not close the log, which belongs to whoever opened it.
+ *
+ * @example
+ * const broker = await createBroker(log, { logger });
+ * await broker.createTopic('orders', { partitions: 3 });
+ * const [{ partition, offset }] = await broker.produce('orders', [{ key, value }]);
+ * const sub = await broker.subscribe({ topic: 'orders', partition, from: 'earliest', onRecords });
+ */
+import { performance } from 'node:perf_hooks';
+import { type Logger, pino } from 'pino';
+import { isTributaryError, TributaryError } from '../errors.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  Log,
+  LogRecord,
+  ProducerBatchId,
+  ReadOptions,
+  RecordInput,
+} from '../log/types.js';
+import { LOG_LIMITS } from '../log/types.js';
+import { checkOffsetArgument, checkTimestampArgument } from '../log/validation.js';
+import { TopicCatalog } from './catalog.js';
+import { checkGroupId, GroupManager } from './groups.js';
+import { ensureInternalTopics, isInternalTopic, userTopic } from './internal-topics.js';
+import { KafkaGroupCoordinator } from './kafka-group-coordinator.js';
+import { payloadBytes, SafeObserver } from './observer.js';
+import { OffsetStore } from './offset-store.js';
+import { PartitionFeed } from './partition-feed.js';
+import { planPartitions } from './partitioner.js';
+import { allocateProducerId } from './producer-ids.js';
+import { BrokerSubscription, checkCredit } from './subscription.js';
+import type {
+  Broker,
+  BrokerOptions,
+  CommittedOffset,
+  GroupMembership,
+  JoinGroupOptions,
+  ProducedOffset,
+  ProduceRecord,
+  ProducerIdentity,
+  StartPosition,
+  SubscribeOptions,
+  Subscription,
+  TopicConfig,
+  TopicDescription,
+  TopicPartition,
+} from './types.js';
+
+export const DEFAULT_CREDIT = 1000;
+export const DEFAULT_MAX_DELIVERY_RECORDS = 1000;
+
+/** Lag of one group on one partition: high watermark minus committed offset (never negative). */
+export interface GroupLag {
+  readonly group: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly lag: number;
+}
+
+/** Creates the internal topics if needed, loads committed offsets, and returns the broker. */
+export async function createBroker(log: Log, options: BrokerOptions = {}): Promise<TributaryBroker> {
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const maxDeliveryRecords = options.maxDeliveryRecords ?? DEFAULT_MAX_DELIVERY_RECORDS;
+  if (
+    !Number.isInteger(maxDeliveryRecords) ||
+    maxDeliveryRecords < 1 ||
+    maxDeliveryRecords > LOG_LIMITS.batchRecordsMax
+  ) {
+    throw new TributaryError('INVALID_ARGUMENT', {
+      reason: `maxDeliveryRecords must be an integer from 1 to ${LOG_LIMITS.batchRecordsMax}`,
+    });
+  }
+  await ensureInternalTopics(log);
+  const offsets = await OffsetStore.load(log, logger);
+  logger.debug({ committedOffsets: offsets.size }, 'broker started');
+  return new TributaryBroker(
+    log,
+    offsets,
+    logger,
+    new SafeObserver(options.observer, logger),
+    maxDeliveryRecords,
+  );
+}
+
+export class TributaryBroker implements Broker {
+  private readonly catalog: TopicCatalog;
+  private readonly groups: GroupManager;
+  /**
+   * Consumer groups run with Kafka's own group protocol (JoinGroup/SyncGroup/Heartbeat), for the
+   * Kafka front end. Their commits go to the same offset store as native groups' commits.
+   */
+  readonly kafkaGroups: KafkaGroupCoordinator;
+  private readonly feeds = new Map<string, PartitionFeed<BrokerSubscription>>();
+  /** Writes in flight, awaited by `close()`. */
+  private readonly inflight = new Set<Promise<unknown>>();
+  private closed = false;
+  private closing: Promise<void> | undefined;
+
+  /** Use `createBroker`, which loads the state this needs. */
+  constructor(
+    private readonly log: Log,
+    private readonly committed: OffsetStore,
+    private readonly logger: Logger,
+    private readonly observer: SafeObserver,
+    private readonly maxDeliveryRecords: number,
+  ) {
+    this.catalog = new TopicCatalog(log);
+    this.groups = new GroupManager(this.catalog, logger);
+    this.kafkaGroups = new KafkaGroupCoordinator({
+      logger: logger.child({ component: 'kafka-groups' }),
+      isNativeGroupActive: (groupId) => this.groups.generation(groupId) > 0,
+      commit: async (groupId, offsets) => {
+        this.checkOpen();
+        checkGroupId(groupId);
+        await this.track(this.committed.commit(groupId, checkCommittedOffsets(offsets)));
+      },
+      committed: () => this.committed.all(),
+    });
+  }
+
+  // ---- topics ------------------------------------------------------------------------------
+
+  async createTopic(name: string, config?: Partial<TopicConfig>): Promise<TopicDescription> {
+    this.checkOpen();
+    userTopic(name);
+    const description = await this.log.createTopic(name, config);
+    this.catalog.forget(name);
+    this.catalog.remember(name, description.partitions.length);
+    // Subscriptions still registered under this name belong to an earlier topic of that name
+    // (deleted directly in the log): they end, and nothing cached for it is served again.
+    this.endTopic(name, new TributaryError('TOPIC_NOT_FOUND', { topic: name }));
+    this.groups.topicChanged(name);
+    return description;
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    this.checkOpen();
+    userTopic(name);
+    try {
+      await this.log.deleteTopic(name);
+    } finally {
+      this.catalog.forget(name);
+    }
+    this.endTopic(name, new TributaryError('TOPIC_NOT_FOUND', { topic: name }));
+    this.groups.topicChanged(name);
+    // A topic created later under this name starts without the old committed offsets.
+    await this.track(this.committed.deleteTopic(name)).catch((deleteError: unknown) => {
+      this.logger.warn(
+        { err: deleteError, topic: name },
+        'could not delete the committed offsets of a deleted topic',
+      );
+    });
+  }
+
+  async listTopics(): Promise<TopicDescription[]> {
+    this.checkOpen();
+    const topics = await this.log.listTopics();
+    return topics.filter((topic) => !isInternalTopic(topic.name));
+  }
+
+  async describeTopic(name: string): Promise<TopicDescription> {
+    this.checkOpen();
+    userTopic(name);
+    const description = await this.log.describeTopic(name);
+    this.catalog.remember(name, description.partitions.length);
+    return description;
+  }
+
+  // ---- producing ---------------------------------------------------------------------------
+
+  async produce(topic: string, records: readonly ProduceRecord[]): Promise<ProducedOffset[]> {
+    this.checkOpen();
+    userTopic(topic);
+    // No await on a cache hit: appends are issued in call order, so pipelined calls stay ordered.
+    const partitions = this.catalog.cached(topic) ?? (await this.catalog.partitionCount(topic));
+    const groups = planPartitions(topic, records, partitions, () => this.catalog.nextStickyPartition(topic));
+    const started = performance.now();
+    const produced = new Array<ProducedOffset>(records.length);
+    const appends = groups.map(async ({ partition, records: batch, indexes }) => {
+      const { baseOffset } = await this.log.append(topic, partition, batch);
+      for (let i = 0; i < indexes.length; i++) produced[indexes[i]!] = { partition, offset: baseOffset + i };
+    });
+    try {
+      await this.track(Promise.all(appends));
+    } catch (error) {
+      this.forgetIfMissing(topic, error);
+      throw error;
+    }
+    this.observer.appendLatencyMs(performance.now() - started);
+    this.observer.recordsProduced(topic, records.length, payloadBytes(records));
+    return produced;
+  }
+
+  async appendBatch(
+    topic: string,
+    partition: number,
+    records: readonly RecordInput[],
+    options?: { readonly producer?: ProducerBatchId; readonly expectedLastOffset?: number },
+  ): Promise<AppendResult> {
+    this.checkOpen();
+    userTopic(topic);
+    const appendOptions: { producer?: ProducerBatchId; expectedLastOffset?: number } = {};
+    if (options?.producer !== undefined) appendOptions.producer = options.producer;
+    if (options?.expectedLastOffset !== undefined)
+      appendOptions.expectedLastOffset = options.expectedLastOffset;
+    const started = performance.now();
+    let result: AppendResult;
+    try {
+      result = await this.track(this.log.append(topic, partition, records, appendOptions as AppendOptions));
+    } catch (error) {
+      this.forgetIfMissing(topic, error);
+      throw error;
+    }
+    this.observer.appendLatencyMs(performance.now() - started);
+    if (!result.duplicate) this.observer.recordsProduced(topic, records.length, payloadBytes(records));
+    return result;
+  }
+
+  async initProducer(): Promise<ProducerIdentity> {
+    this.checkOpen();
+    return this.track(allocateProducerId(this.log));
+  }
+
+  // ---- reading -----------------------------------------------------------------------------
+
+  async fetch(
+    topic: string,
+    partition: number,
+    offset: number,
+    options?: { readonly maxRecords?: number; readonly maxBytes?: number },
+  ): Promise<LogRecord[]> {
+    this.checkOpen();
+    userTopic(topic);
+    const readOptions: { maxRecords?: number; maxBytes?: number } = {};
+    if (options?.maxRecords !== undefined) readOptions.maxRecords = options.maxRecords;
+    if (options?.maxBytes !== undefined) readOptions.maxBytes = options.maxBytes;
+    return this.log.read(topic, partition, offset, readOptions as ReadOptions);
+  }
+
+  async offsets(
+    topic: string,
+    partition: number,
+  ): Promise<{ readonly earliest: number; readonly next: number }> {
+    this.checkOpen();
+    userTopic(topic);
+    const { earliest, next } = await this.log.offsets(topic, partition);
+    return { earliest, next };
+  }
+
+  async resolvePosition(topic: string, partition: number, from: StartPosition): Promise<number> {
+    this.checkOpen();
+    userTopic(topic);
+    return (await this.resolveStart(topic, partition, from)).position;
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    this.checkOpen();
+    if (options === null || typeof options !== 'object') {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: 'subscribe needs an options object' });
+    }
+    const { topic, partition, from, onRecords, onError } = options;
+    userTopic(topic);
+    if (typeof onRecords !== 'function') {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: 'subscribe needs an onRecords function' });
+    }
+    if (onError !== undefined && typeof onError !== 'function') {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: 'onError must be a function' });
+    }
+    const credit = checkCredit(options.credit ?? DEFAULT_CREDIT);
+    const start = await this.resolveStart(topic, partition, from);
+    this.checkOpen();
+    const feed = this.feedFor(topic, partition);
+    const subscription = new BrokerSubscription({
+      feed,
+      position: start.position,
+      highWatermark: start.highWatermark,
+      credit,
+      maxBatch: this.maxDeliveryRecords,
+      onRecords,
+      onError,
+      observer: this.observer,
+      logger: this.logger,
+      onEnd: (ended, error) => this.subscriptionEnded(feed, ended, error),
+    });
+    feed.members.add(subscription);
+    subscription.start();
+    return subscription;
+  }
+
+  // ---- consumer groups ---------------------------------------------------------------------
+
+  async joinGroup(options: JoinGroupOptions): Promise<GroupMembership> {
+    this.checkOpen();
+    const groupId: unknown = options?.groupId;
+    if (typeof groupId === 'string' && this.kafkaGroups.isActive(groupId)) {
+      throw new TributaryError('GROUP_PROTOCOL_MISMATCH', { groupId, inUseBy: 'Kafka' });
+    }
+    return this.groups.join(options);
+  }
+
+  async commitOffsets(
+    groupId: string,
+    memberId: string,
+    generation: number,
+    offsets: readonly CommittedOffset[],
+  ): Promise<void> {
+    this.checkOpen();
+    checkGroupId(groupId);
+    if (typeof memberId !== 'string') {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: 'memberId must be a string' });
+    }
+    if (!Number.isSafeInteger(generation)) {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: 'generation must be an integer' });
+    }
+    const checked = checkCommittedOffsets(offsets);
+    this.groups.checkCommit(groupId, memberId, generation, checked);
+    await this.track(this.committed.commit(groupId, checked));
+  }
+
+  async fetchOffsets(groupId: string, partitions: readonly TopicPartition[]): Promise<CommittedOffset[]> {
+    this.checkOpen();
+    checkGroupId(groupId);
+    if (!Array.isArray(partitions)) {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: 'partitions must be an array' });
+    }
+    return this.committed.fetch(groupId, partitions);
+  }
+
+  /**
+   * Lag of every committed (group, topic, partition): the partition's high watermark minus the
+   * committed offset. Partitions of deleted topics are left out. Sorted by group, topic, partition.
+   */
+  async groupLag(): Promise<GroupLag[]> {
+    this.checkOpen();
+    const highWatermarks = new Map<string, number | null>();
+    const out: GroupLag[] = [];
+    for (const { group, topic, partition, offset } of [...this.committed.all()]) {
+      const key = `${topic}\0${partition}`;
+      let next = highWatermarks.get(key);
+      if (next === undefined) {
+        try {
+          next = (await this.log.offsets(topic, partition)).next;
+        } catch (error) {
+          if (
+            !isTributaryError(error, 'TOPIC_NOT_FOUND') &&
+            !isTributaryError(error, 'PARTITION_NOT_FOUND')
+          ) {
+            throw error;
+          }
+          next = null;
+        }
+        highWatermarks.set(key, next);
+      }
+      if (next !== null) out.push({ group, topic, partition, lag: Math.max(0, next - offset) });
+    }
+    return out.sort(
+      (a, b) =>
+        compareStrings(a.group, b.group) || compareStrings(a.topic, b.topic) || a.partition - b.partition,
+    );
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closed = true;
+    const error = new TributaryError('SHUTTING_DOWN');
+    for (const feed of [...this.feeds.values()]) {
+      for (const subscription of [...feed.members]) subscription.end(error);
+      feed.dispose();
+    }
+    this.feeds.clear();
+    this.groups.close();
+    this.kafkaGroups.close();
+    await Promise.allSettled([...this.inflight]);
+    this.logger.debug('broker closed');
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private checkOpen(): void {
+    if (this.closed) throw new TributaryError('SHUTTING_DOWN');
+  }
+
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.inflight.add(promise);
+    const done = (): void => {
+      this.inflight.delete(promise);
+    };
+    promise.then(done, done);
+    return promise;
+  }
+
+  private forgetIfMissing(topic: string, error: unknown): void {
+    if (isTributaryError(error, 'TOPIC_NOT_FOUND') || isTributaryError(error, 'PARTITION_NOT_FOUND')) {
+      this.catalog.forget(topic);
+    }
+  }
+
+  private async resolveStart(
+    topic: string,
+    partition: number,
+    from: StartPosition,
+  ): Promise<{ position: number; highWatermark: number }> {
+    const { earliest, next } = await this.log.offsets(topic, partition);
+    const at = (position: number) => ({ position, highWatermark: next });
+    if (from === 'earliest') return at(earliest);
+    if (from === 'latest') return at(next);
+    if (from !== null && typeof from === 'object') {
+      if ('offset' in from) {
+        checkOffsetArgument(from.offset);
+        if (from.offset < earliest) {
+          throw new TributaryError('OFFSET_OUT_OF_RANGE', {
+            offset: from.offset,
+            topic,
+            partition,
+            earliest,
+            next,
+          });
+        }
+        return at(from.offset);
+      }
+      if ('timestamp' in from) {
+        checkTimestampArgument(from.timestamp);
+        const offset = await this.log.offsetForTimestamp(topic, partition, from.timestamp);
+        return at(offset === null ? next : Math.max(earliest, offset));
+      }
+    }
+    throw new TributaryError('INVALID_ARGUMENT', {
+      reason: `from must be 'earliest', 'latest', { offset } or { timestamp }, got ${JSON.stringify(from)}`,
+    });
+  }
+
+  private feedFor(topic: string, partition: number): PartitionFeed<BrokerSubscription> {
+    const key = feedKey(topic, partition);
+    let feed = this.feeds.get(key);
+    if (feed === undefined) {
+      feed = new PartitionFeed<BrokerSubscription>(this.log, topic, partition);
+      this.feeds.set(key, feed);
+    }
+    return feed;
+  }
+
+  /** Ends every subscription of `topic` with `error` and drops its feeds. */
+  private endTopic(topic: string, error: TributaryError): void {
+    const feeds = [...this.feeds.values()].filter((feed) => feed.topic === topic);
+    // Unregister first, so the subscriptions ended below do not cascade back into here.
+    for (const feed of feeds) {
+      this.feeds.delete(feedKey(feed.topic, feed.partition));
+      feed.dispose();
+    }
+    for (const feed of feeds) {
+      for (const subscription of [...feed.members]) subscription.end(error);
+    }
+  }
+
+  private subscriptionEnded(
+    feed: PartitionFeed<BrokerSubscription>,
+    subscription: BrokerSubscription,
+    error: unknown,
+  ): void {
+    feed.members.delete(subscription);
+    const key = feedKey(feed.topic, feed.partition);
+    const registered = this.feeds.get(key) === feed;
+    if (registered && isTributaryError(error, 'TOPIC_NOT_FOUND')) {
+      // The topic was deleted (perhaps directly in the log): every subscription to it ends,
+      // idle ones included, rather than later reading a new topic that took the name.
+      this.endTopic(feed.topic, error);
+    } else if (feed.members.size === 0) {
+      feed.dispose();
+      if (registered) this.feeds.delete(key);
+    }
+  }
+}
+
+function checkCommittedOffsets(offsets: readonly CommittedOffset[]): CommittedOffset[] {
+  if (!Array.isArray(offsets)) {
+    throw new TributaryError('INVALID_ARGUMENT', { reason: 'offsets must be an array' });
+  }
+  return offsets.map((entry: CommittedOffset) => {
+    if (entry === null || typeof entry !== 'object') {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: 'each committed offset is { topic, partition, offset }',
+      });
+    }
+    const topic = userTopic(entry.topic);
+    if (!Number.isSafeInteger(entry.partition) || entry.partition < 0) {
+      throw new TributaryError('PARTITION_NOT_FOUND', { topic, partition: String(entry.partition) });
+    }
+    checkOffsetArgument(entry.offset);
+    return { topic, partition: entry.partition, offset: entry.offset };
+  });
+}
+
+function feedKey(topic: string, partition: number): string {
+  return `${topic}\0${partition}`;
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,173 @@
+/**
+ * @module broker/offset-store
+ * Committed consumer-group offsets. The durable copy is the compacted internal topic
+ * `__consumer_offsets`: key = UTF-8 JSON `[group, topic, partition]`, value = UTF-8 JSON
+ * `{ offset, committedAt }`, a null value (tombstone) deletes the commit. The broker keeps them
+ * materialized in memory, loaded at startup by reading the topic from the start, so commits
+ * survive restarts and lookups never touch the log.
+ */
+import type { Logger } from 'pino';
+import type { Log, LogRecord, RecordInput } from '../log/types.js';
+import { CONSUMER_OFFSETS_TOPIC } from './internal-topics.js';
+import type { CommittedOffset, TopicPartition } from './types.js';
+
+export interface StoredCommit {
+  readonly group: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly committedAt: number;
+}
+
+interface Entry extends StoredCommit {
+  /** Offset of the commit's record in `__consumer_offsets`: a later record always wins. */
+  readonly logOffset: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const LOAD_BATCH_RECORDS = 10_000;
+
+export class OffsetStore {
+  private readonly commits = new Map<string, Entry>();
+
+  private constructor(
+    private readonly log: Log,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Reads `__consumer_offsets` from the start and returns the store holding its latest state. */
+  static async load(log: Log, logger: Logger): Promise<OffsetStore> {
+    const store = new OffsetStore(log, logger);
+    const { earliest, next } = await log.offsets(CONSUMER_OFFSETS_TOPIC, 0);
+    let offset = earliest;
+    while (offset < next) {
+      const records = await log.read(CONSUMER_OFFSETS_TOPIC, 0, offset, { maxRecords: LOAD_BATCH_RECORDS });
+      const last = records.at(-1);
+      if (last === undefined) break;
+      for (const record of records) store.applyRecord(record);
+      offset = last.offset + 1;
+    }
+    return store;
+  }
+
+  get size(): number {
+    return this.commits.size;
+  }
+
+  get(group: string, topic: string, partition: number): number | undefined {
+    return this.commits.get(commitKey(group, topic, partition))?.offset;
+  }
+
+  fetch(group: string, partitions: readonly TopicPartition[]): CommittedOffset[] {
+    const out: CommittedOffset[] = [];
+    for (const { topic, partition } of partitions) {
+      const entry = this.commits.get(commitKey(group, topic, partition));
+      if (entry !== undefined) out.push({ topic, partition, offset: entry.offset });
+    }
+    return out;
+  }
+
+  all(): Iterable<StoredCommit> {
+    return this.commits.values();
+  }
+
+  /** Stores commits durably (one append: all or nothing), then updates the in-memory view. */
+  async commit(group: string, offsets: readonly CommittedOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    const committedAt = Date.now();
+    const records: RecordInput[] = offsets.map(({ topic, partition, offset }) => ({
+      key: encoder.encode(commitKey(group, topic, partition)),
+      value: encoder.encode(JSON.stringify({ offset, committedAt })),
+    }));
+    const { baseOffset } = await this.log.append(CONSUMER_OFFSETS_TOPIC, 0, records);
+    offsets.forEach(({ topic, partition, offset }, i) => {
+      this.apply(commitKey(group, topic, partition), {
+        group,
+        topic,
+        partition,
+        offset,
+        committedAt,
+        logOffset: baseOffset + i,
+      });
+    });
+  }
+
+  /** Deletes every group's commits for `topic` (the topic was deleted), with tombstones. */
+  async deleteTopic(topic: string): Promise<void> {
+    const keys = [...this.commits.values()]
+      .filter((e) => e.topic === topic)
+      .map((e) => commitKey(e.group, e.topic, e.partition));
+    if (keys.length === 0) return;
+    const records: RecordInput[] = keys.map((key) => ({ key: encoder.encode(key), value: null }));
+    const { baseOffset } = await this.log.append(CONSUMER_OFFSETS_TOPIC, 0, records);
+    keys.forEach((key, i) => {
+      this.applyTombstone(key, baseOffset + i);
+    });
+  }
+
+  private applyRecord(record: LogRecord): void {
+    if (record.key === null) return;
+    const key = decoder.decode(record.key);
+    const parsedKey = parseKey(key);
+    if (parsedKey === undefined) {
+      this.logger.warn(
+        { offset: record.offset },
+        'skipping a __consumer_offsets record with a malformed key',
+      );
+      return;
+    }
+    if (record.value === null) {
+      this.applyTombstone(key, record.offset);
+      return;
+    }
+    const value = parseValue(decoder.decode(record.value));
+    if (value === undefined) {
+      this.logger.warn(
+        { offset: record.offset },
+        'skipping a __consumer_offsets record with a malformed value',
+      );
+      return;
+    }
+    this.apply(key, { ...parsedKey, ...value, logOffset: record.offset });
+  }
+
+  private apply(key: string, entry: Entry): void {
+    const current = this.commits.get(key);
+    if (current === undefined || current.logOffset < entry.logOffset) this.commits.set(key, entry);
+  }
+
+  private applyTombstone(key: string, logOffset: number): void {
+    const current = this.commits.get(key);
+    if (current !== undefined && current.logOffset < logOffset) this.commits.delete(key);
+  }
+}
+
+export function commitKey(group: string, topic: string, partition: number): string {
+  return JSON.stringify([group, topic, partition]);
+}
+
+function parseKey(key: string): { group: string; topic: string; partition: number } | undefined {
+  try {
+    const parsed: unknown = JSON.parse(key);
+    if (!Array.isArray(parsed) || parsed.length !== 3) return undefined;
+    const [group, topic, partition] = parsed as unknown[];
+    if (typeof group !== 'string' || typeof topic !== 'string' || !Number.isSafeInteger(partition))
+      return undefined;
+    return { group, topic, partition: partition as number };
+  } catch {
+    return undefined;
+  }
+}
+
+function parseValue(value: string): { offset: number; committedAt: number } | undefined {
+  try {
+    const parsed = JSON.parse(value) as { offset?: unknown; committedAt?: unknown } | null;
+    if (parsed === null || typeof parsed !== 'object') return undefined;
+    const { offset, committedAt } = parsed;
+    if (!Number.isSafeInteger(offset) || (offset as number) < 0) return undefined;
+    return { offset: offset as number, committedAt: typeof committedAt === 'number' ? committedAt : 0 };
+  } catch {
+    return undefined;
+  }
+}

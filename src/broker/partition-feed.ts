@@ -1,0 +1,149 @@
+/**
+ * @module broker/partition-feed
+ * The shared tail reader of one topic-partition: every subscription of the partition reads and
+ * waits through it, and it coalesces identical requests so that N subscribers at the same
+ * position cost one log operation, not N.
+ *
+ * - **Waits.** Subscribers waiting for the offset after the tail share one
+ *   `log.waitForAppend(offset)`; it carries an AbortSignal that fires as soon as the last of them
+ *   stops waiting (closed), so nothing is left parked on the log.
+ * - **Reads.** Subscribers asking for records from the same offset share one `log.read`: an
+ *   in-flight read is joined, and the last non-empty result is kept so subscribers arriving a
+ *   moment later get the same frozen `LogRecord[]` (and the same frozen `Delivery` object).
+ *
+ * Subscribers caught up at the tail all wait on the same offset, wake on the same append and ask
+ * for the same offset, so a new range is read once and handed to all of them. Subscribers behind
+ * the tail read their own ranges (sized by their credit) and, once they reach the tail, fall in
+ * with the others by themselves. Memory is bounded: one cached batch per partition plus the
+ * requests in flight; a subscriber with no credit holds nothing here.
+ */
+import type { Log, LogRecord } from '../log/types.js';
+import { payloadBytes } from './observer.js';
+import type { Delivery } from './types.js';
+
+export interface FeedBatch {
+  /** Frozen; shared by every subscriber that asked for this offset. Never mutate. */
+  readonly records: readonly LogRecord[];
+  /** The partition's high watermark as of this read (≥ last offset + 1). */
+  readonly highWatermark: number;
+  /** Bytes of keys and values of `records`. */
+  readonly bytes: number;
+  /** A frozen Delivery of all of `records`, shared by subscribers that take the whole batch. */
+  readonly delivery: Delivery;
+}
+
+export interface FeedWait {
+  readonly offset: number;
+  readonly promise: Promise<void>;
+  readonly controller: AbortController;
+  refs: number;
+}
+
+/** Counters for tests and diagnostics. */
+export interface FeedStats {
+  /** `log.read` calls made. */
+  reads: number;
+  /** Reads answered by joining an in-flight read or the cached last batch. */
+  sharedReads: number;
+  /** `log.waitForAppend` calls made. */
+  waits: number;
+}
+
+export class PartitionFeed<Member = unknown> {
+  /** Subscriptions of this partition (the broker ends them on topic deletion and close). */
+  readonly members = new Set<Member>();
+  readonly stats: FeedStats = { reads: 0, sharedReads: 0, waits: 0 };
+  private readonly waits = new Map<number, FeedWait>();
+  private readonly reads = new Map<number, Promise<FeedBatch>>();
+  private last: { readonly offset: number; readonly promise: Promise<FeedBatch> } | undefined;
+  private disposed = false;
+
+  constructor(
+    private readonly log: Log,
+    readonly topic: string,
+    readonly partition: number,
+  ) {}
+
+  /**
+   * Records from `offset` on (at most `maxRecords` when a new read is needed; a shared batch may
+   * hold more or fewer). An empty batch means nothing at or after `offset` was readable; if its
+   * `highWatermark` is past `offset`, every offset below it is gone (compacted).
+   */
+  read(offset: number, maxRecords: number): Promise<FeedBatch> {
+    const last = this.last;
+    if (last !== undefined && last.offset === offset) {
+      this.stats.sharedReads++;
+      return last.promise;
+    }
+    const inflight = this.reads.get(offset);
+    if (inflight !== undefined) {
+      this.stats.sharedReads++;
+      return inflight;
+    }
+    const promise = this.load(offset, maxRecords);
+    this.reads.set(offset, promise);
+    promise.then(
+      (batch) => {
+        this.reads.delete(offset);
+        if (batch.records.length > 0 && !this.disposed) this.last = { offset, promise };
+      },
+      () => this.reads.delete(offset),
+    );
+    return promise;
+  }
+
+  /** Joins (or starts) the shared wait for `next > offset`; pair with `releaseWait`. */
+  acquireWait(offset: number): FeedWait {
+    let wait = this.waits.get(offset);
+    if (wait === undefined) {
+      const controller = new AbortController();
+      this.stats.waits++;
+      const promise = this.log.waitForAppend(this.topic, this.partition, offset, controller.signal);
+      const entry: FeedWait = { offset, promise, controller, refs: 0 };
+      const settle = (): void => {
+        if (this.waits.get(offset) === entry) this.waits.delete(offset);
+      };
+      promise.then(settle, settle);
+      this.waits.set(offset, entry);
+      wait = entry;
+    }
+    wait.refs++;
+    return wait;
+  }
+
+  /** Leaves a shared wait; the last one out aborts the log wait at once. */
+  releaseWait(wait: FeedWait): void {
+    wait.refs--;
+    if (wait.refs <= 0 && this.waits.get(wait.offset) === wait) {
+      this.waits.delete(wait.offset);
+      wait.controller.abort();
+    }
+  }
+
+  /** Aborts pending waits and drops the cached batch (the feed has no subscribers left). */
+  dispose(): void {
+    this.disposed = true;
+    this.last = undefined;
+    for (const wait of this.waits.values()) wait.controller.abort();
+    this.waits.clear();
+  }
+
+  private async load(offset: number, maxRecords: number): Promise<FeedBatch> {
+    this.stats.reads++;
+    // `next` before the read is a lower bound of the high watermark the read saw: if the read
+    // comes back empty, every offset in [offset, next) no longer exists.
+    const { next } = await this.log.offsets(this.topic, this.partition);
+    const records = await this.log.read(this.topic, this.partition, offset, { maxRecords });
+    for (const record of records) Object.freeze(record);
+    Object.freeze(records);
+    const lastRecord = records.at(-1);
+    const highWatermark = lastRecord === undefined ? next : Math.max(next, lastRecord.offset + 1);
+    const delivery: Delivery = Object.freeze({
+      topic: this.topic,
+      partition: this.partition,
+      records,
+      highWatermark,
+    });
+    return { records, highWatermark, bytes: payloadBytes(records), delivery };
+  }
+}

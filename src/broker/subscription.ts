@@ -1,0 +1,199 @@
+/**
+ * @module broker/subscription
+ * One subscription to one topic-partition, with credit-based flow control.
+ *
+ * A single async loop per subscription delivers batches in offset order while it has credit:
+ * when it is at (or past) the last known high watermark it waits for an append, then reads from
+ * its position, both through the partition's shared `PartitionFeed`, and hands at most `credit`
+ * records to `onRecords`. With no credit the loop ends and the subscription holds nothing but its
+ * state; `grant()` starts it again. `onRecords` is only ever called from the loop, after an
+ * `await`, so it is never re-entered, not even when it calls `grant()` itself.
+ *
+ * A subscription ends once: `close()` (silently), or `end(error)` → `onError(error)` for topic
+ * deletion (`TOPIC_NOT_FOUND`), broker shutdown (`SHUTTING_DOWN`), data deleted under its
+ * position (`OFFSET_OUT_OF_RANGE`, never a silent gap), a storage failure, or an `onRecords`
+ * that threw.
+ */
+import type { Logger } from 'pino';
+import { TributaryError } from '../errors.js';
+import type { SafeObserver } from './observer.js';
+import { payloadBytes } from './observer.js';
+import type { FeedBatch, FeedWait, PartitionFeed } from './partition-feed.js';
+import type { Delivery, Subscription } from './types.js';
+
+export interface SubscriptionInit {
+  readonly feed: PartitionFeed<BrokerSubscription>;
+  readonly position: number;
+  /** The high watermark when the position was resolved. */
+  readonly highWatermark: number;
+  readonly credit: number;
+  readonly maxBatch: number;
+  readonly onRecords: (delivery: Delivery) => void;
+  readonly onError: ((error: unknown) => void) | undefined;
+  readonly observer: SafeObserver;
+  readonly logger: Logger;
+  /** Called once when the subscription ends, to unregister it; `error` when it ended by itself. */
+  readonly onEnd: (subscription: BrokerSubscription, error?: unknown) => void;
+}
+
+export class BrokerSubscription implements Subscription {
+  private pos: number;
+  private knownHighWatermark: number;
+  private credit: number;
+  private running = false;
+  private closed = false;
+  private cancelWait: (() => void) | undefined;
+
+  constructor(private readonly init: SubscriptionInit) {
+    this.pos = init.position;
+    this.knownHighWatermark = init.highWatermark;
+    this.credit = checkCredit(init.credit);
+  }
+
+  get position(): number {
+    return this.pos;
+  }
+
+  get topic(): string {
+    return this.init.feed.topic;
+  }
+
+  get partition(): number {
+    return this.init.feed.partition;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Starts delivering on a later turn of the event loop, so the caller holds the handle first. */
+  start(): void {
+    setImmediate(() => this.pump());
+  }
+
+  grant(records: number): void {
+    checkCredit(records);
+    if (this.closed) return;
+    this.credit = Math.min(Number.MAX_SAFE_INTEGER, this.credit + records);
+    this.pump();
+  }
+
+  close(): void {
+    this.stop(undefined);
+  }
+
+  /** Ends the subscription and tells the subscriber why (once). */
+  end(error: unknown): void {
+    if (this.closed) return;
+    this.stop(error);
+    try {
+      this.init.onError?.(error);
+    } catch (callbackError) {
+      this.init.logger.warn({ err: callbackError }, 'a subscription onError callback threw');
+    }
+  }
+
+  private stop(error: unknown): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.cancelWait?.();
+    this.init.onEnd(this, error);
+  }
+
+  private pump(): void {
+    if (!this.running && !this.closed && this.credit > 0) void this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (!this.closed && this.credit > 0) {
+        const atTail = this.pos >= this.knownHighWatermark;
+        if (atTail) {
+          await this.waitForAppend();
+          if (this.closed) return;
+        }
+        // At the tail, read a full batch (it will be shared); behind it, only what credit allows.
+        const want = atTail ? this.init.maxBatch : Math.min(this.credit, this.init.maxBatch);
+        const batch = await this.init.feed.read(this.pos, want);
+        if (this.closed) return;
+        if (batch.highWatermark > this.knownHighWatermark) this.knownHighWatermark = batch.highWatermark;
+        if (batch.records.length === 0) {
+          // Nothing readable at or after pos: offsets below the high watermark were compacted away.
+          if (batch.highWatermark > this.pos) this.pos = batch.highWatermark;
+          continue;
+        }
+        this.deliver(batch);
+      }
+    } catch (error) {
+      this.end(error);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private deliver(batch: FeedBatch): void {
+    const { records } = batch;
+    const count = Math.min(this.credit, records.length);
+    let delivery = batch.delivery;
+    let bytes = batch.bytes;
+    if (count < records.length) {
+      const part = Object.freeze(records.slice(0, count));
+      delivery = Object.freeze({
+        topic: delivery.topic,
+        partition: delivery.partition,
+        records: part,
+        highWatermark: delivery.highWatermark,
+      });
+      bytes = this.init.observer.wantsDeliveries ? payloadBytes(part) : 0;
+    }
+    this.credit -= count;
+    this.pos = records[count - 1]!.offset + 1;
+    this.init.observer.recordsDelivered(count, bytes);
+    try {
+      this.init.onRecords(delivery);
+    } catch (error) {
+      this.init.logger.warn(
+        { err: error, topic: delivery.topic, partition: delivery.partition },
+        'onRecords threw: ending the subscription',
+      );
+      this.end(error);
+    }
+  }
+
+  /** Resolves once `next > pos` or the subscription closed; rejects on log failures. */
+  private waitForAppend(): Promise<void> {
+    const feed = this.init.feed;
+    const wait: FeedWait = feed.acquireWait(this.pos);
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      const finish = (): boolean => {
+        if (done) return false;
+        done = true;
+        this.cancelWait = undefined;
+        feed.releaseWait(wait);
+        return true;
+      };
+      this.cancelWait = () => {
+        if (finish()) resolve();
+      };
+      wait.promise.then(
+        () => {
+          if (finish()) resolve();
+        },
+        (error: unknown) => {
+          if (finish()) reject(error);
+        },
+      );
+    });
+  }
+}
+
+export function checkCredit(records: unknown): number {
+  if (typeof records !== 'number' || !Number.isSafeInteger(records) || records < 0) {
+    throw new TributaryError('INVALID_ARGUMENT', {
+      reason: `credit must be a non-negative integer, got ${String(records)}`,
+    });
+  }
+  return records;
+}

@@ -1,0 +1,73 @@
+/**
+ * @module cli/commands/consume-group
+ * `tributary consume TOPIC --group G`: consumes as a member of a consumer group through the
+ * client SDK over WebSocket (`<url>/v1/ws`): the server assigns this member partitions, and
+ * offsets are committed as records are printed (and on exit), so the next member of the group
+ * goes on where this one stopped. Prints the same JSON lines as the SSE consumer.
+ *
+ * @example
+ * tributary consume orders --group billing --max 100
+ */
+import { connect, type TributaryClient } from '../../client/node/index.js';
+import { isTributaryError } from '../../errors.js';
+import { recordToJson } from '../../server/front/http/codec.js';
+import { apiRequest, CliError, NetworkError } from '../api.js';
+import { topicPath } from './topics.js';
+
+export interface GroupConsumeOptions {
+  readonly url: string;
+  readonly group: string;
+  readonly from: 'earliest' | 'latest';
+  readonly max?: number;
+}
+
+/** The WebSocket URL of the server at an HTTP base URL. */
+export function webSocketUrl(httpUrl: string): string {
+  return `${httpUrl.replace(/^http/, 'ws')}/v1/ws`;
+}
+
+export async function consumeAsGroupMember(topic: string, options: GroupConsumeOptions): Promise<void> {
+  // A group waits for topics that do not exist yet; a CLI user wants to hear about a typo instead.
+  await apiRequest(options.url, 'GET', topicPath(topic));
+  const url = webSocketUrl(options.url);
+  let client: TributaryClient;
+  try {
+    client = await connect({ url, reconnect: false, connectTimeoutMs: 10_000 });
+  } catch (error) {
+    throw new NetworkError(`Cannot reach the Tributary server at ${url}: ${describe(error)}`);
+  }
+  const group = client.groupConsumer({ groupId: options.group, topics: [topic], from: options.from });
+  const stop = (): void => void group.close();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let printed = 0;
+  try {
+    await group.ready;
+    if (options.max === undefined || printed < options.max) {
+      for await (const record of group) {
+        const json = recordToJson(record, record.partition, record.topic);
+        await writeLine(JSON.stringify(json));
+        printed++;
+        if (options.max !== undefined && printed >= options.max) break;
+      }
+    }
+  } catch (error) {
+    throw new CliError(isTributaryError(error) ? `${error.code}: ${error.message}` : describe(error));
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await client.close(); // commits what was printed and leaves the group
+  }
+}
+
+function writeLine(line: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(`${line}\n`)) resolve();
+    else process.stdout.once('drain', resolve);
+  });
+}
+
+function describe(error: unknown): string {
+  if (isTributaryError(error)) return `${error.code}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}

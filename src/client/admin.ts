@@ -1,0 +1,66 @@
+/**
+ * @module client/admin
+ * Topic administration and point reads: create, delete, list and describe topics; read records
+ * at an offset; a partition's offsets.
+ *
+ * @example
+ * await client.admin.createTopic('orders', { partitions: 3, retentionMs: 7 * 86_400_000 });
+ * const topics = await client.admin.listTopics();
+ */
+import type { WireTopicConfig, WireTopicDescription } from '../protocol/native/types.js';
+import type { ClientConnection } from './connection.js';
+import { type ConsumerRecord, toConsumerRecord } from './records.js';
+
+export type TopicConfig = WireTopicConfig;
+export type TopicDescription = WireTopicDescription;
+
+export class Admin {
+  readonly #connection: ClientConnection;
+
+  constructor(connection: ClientConnection) {
+    this.#connection = connection;
+  }
+
+  /** Creates a topic; `TOPIC_EXISTS` if there is one. Missing config fields take the server's defaults. */
+  async createTopic(name: string, config: Partial<TopicConfig> = {}): Promise<TopicDescription> {
+    return (await this.#connection.request('createTopic', { name, config }, 'unsafe')).topic;
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    await this.#connection.request('deleteTopic', { name }, 'unsafe');
+  }
+
+  async listTopics(): Promise<TopicDescription[]> {
+    return [...(await this.#connection.request('listTopics', {}, 'safe')).topics];
+  }
+
+  async describeTopic(name: string): Promise<TopicDescription> {
+    return (await this.#connection.request('describeTopic', { name }, 'safe')).topic;
+  }
+
+  /** Records of one partition from `offset` on (at most `maxRecords`, about `maxBytes`). */
+  async fetch(
+    topic: string,
+    partition: number,
+    offset: number,
+    options: { maxRecords?: number; maxBytes?: number } = {},
+  ): Promise<ConsumerRecord[]> {
+    const { records } = await this.#connection.request(
+      'fetch',
+      {
+        topic,
+        partition,
+        offset,
+        ...(options.maxRecords === undefined ? {} : { maxRecords: options.maxRecords }),
+        ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+      },
+      'safe',
+    );
+    return records.map((r) => toConsumerRecord(topic, partition, r));
+  }
+
+  /** The partition's earliest readable offset and the next offset to be written. */
+  async offsets(topic: string, partition: number): Promise<{ earliest: number; next: number }> {
+    return this.#connection.request('offsets', { topic, partition }, 'safe');
+  }
+}

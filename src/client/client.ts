@@ -1,0 +1,152 @@
+/**
+ * @module client/client
+ * `connect()` and the `TributaryClient` it returns: one connection to a server (reconnecting by
+ * itself), from which producers, consumers, group consumers and the admin API are made.
+ *
+ * @example
+ * const client = await connect({ url: 'ws://localhost:8080/v1/ws' });
+ * await client.admin.createTopic('orders', { partitions: 3 });
+ * await client.producer({ topic: 'orders' }).send({ key: 'o-1', value: 'hello' });
+ * await client.close();
+ */
+import { TributaryError } from '../errors.js';
+import { Admin } from './admin.js';
+import { RECONNECT_DEFAULTS, type ReconnectOptions } from './backoff.js';
+import { ClientConnection, CONNECTION_DEFAULTS, type Session } from './connection.js';
+import { Consumer, type ConsumerOptions } from './consumer.js';
+import { Emitter } from './emitter.js';
+import { GroupConsumer, type GroupConsumerOptions } from './group-consumer.js';
+import type { SubscriptionRoutes } from './partition-stream.js';
+import { Producer, type ProducerOptions } from './producer.js';
+import type { TransportFactory } from './transport.js';
+import { webSocketTransport } from './transports/websocket.js';
+
+export interface ConnectOptions {
+  /** `ws://host:port/v1/ws` (or `wss://`). */
+  readonly url: string;
+  /** `name/version` sent in `hello`. Default `tributary-js/0.1.0`. */
+  readonly clientName?: string;
+  /** Reconnect automatically (default), with these delays; `false` to stay disconnected. */
+  readonly reconnect?: ReconnectOptions | false;
+  /** A request unanswered this long fails with `TIMEOUT`. Default 30 000 ms. */
+  readonly requestTimeoutMs?: number;
+  /** A connection attempt without a handshake this long is abandoned. Default 10 000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** Requests that may wait for a connection; more fail with `CONNECTION_LOST`. Default 10 000. */
+  readonly queuedRequestsMax?: number;
+  /** How to reach the server. Default: the global `WebSocket` (browsers, Node ≥ 22). */
+  readonly transport?: TransportFactory;
+}
+
+export type ClientEvents = {
+  /** Connected again after a disconnect. */
+  reconnect: [session: Session];
+  /** The connection dropped; the client is reconnecting (unless reconnection is off). */
+  disconnect: [error: TributaryError];
+  /** An error not tied to a request (a protocol error reported by the server, …). */
+  error: [error: TributaryError];
+  /** The client closed for good. */
+  close: [];
+};
+
+const DEFAULT_CLIENT_NAME = 'tributary-js/0.1.0';
+
+/** Connects to a Tributary server; resolves once the handshake is done. */
+export async function connect(options: ConnectOptions): Promise<TributaryClient> {
+  const client = new TributaryClient(options);
+  await client.connection.open();
+  return client;
+}
+
+export class TributaryClient {
+  readonly admin: Admin;
+  /** @internal The session; exposed for the SDK's own parts and tests. */
+  readonly connection: ClientConnection;
+  readonly #events = new Emitter<ClientEvents>();
+  readonly #routes: SubscriptionRoutes = new Map();
+  readonly #closables = new Set<{ close(): Promise<void> }>();
+
+  constructor(options: ConnectOptions) {
+    if (typeof options?.url !== 'string') {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: 'connect() needs a url' });
+    }
+    this.connection = new ClientConnection({
+      url: options.url,
+      clientName: options.clientName ?? DEFAULT_CLIENT_NAME,
+      transport: options.transport ?? webSocketTransport(),
+      reconnect:
+        options.reconnect === false
+          ? false
+          : { ...RECONNECT_DEFAULTS, ...stripUndefined(options.reconnect ?? {}) },
+      requestTimeoutMs: options.requestTimeoutMs ?? CONNECTION_DEFAULTS.requestTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs,
+      queuedRequestsMax: options.queuedRequestsMax ?? CONNECTION_DEFAULTS.queuedRequestsMax,
+    });
+    this.admin = new Admin(this.connection);
+    const events = this.connection.events;
+    events.on('delivery', (frame) => this.#routes.get(frame.sub)?.onDelivery(frame));
+    events.on('subscriptionClosed', (sub, error) => {
+      const stream = this.#routes.get(sub);
+      this.#routes.delete(sub);
+      stream?.onClosed(error);
+    });
+    // Subscription ids belong to a session; the disconnect listeners of consumers run after this one.
+    events.on('disconnect', (error) => {
+      this.#routes.clear();
+      this.#events.emit('disconnect', error);
+    });
+    events.on('open', (session, reconnected) => {
+      if (reconnected) this.#events.emit('reconnect', session);
+    });
+    events.on('error', (error) => this.#events.emit('error', error));
+    events.on('closed', () => this.#events.emit('close'));
+  }
+
+  /** The current session (server name, limits), or undefined while disconnected before the first. */
+  get session(): Session | undefined {
+    return this.connection.session;
+  }
+
+  get connected(): boolean {
+    return this.connection.state === 'open';
+  }
+
+  on<K extends keyof ClientEvents>(event: K, listener: (...args: ClientEvents[K]) => void): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** A batching producer for one topic. */
+  producer(options: ProducerOptions): Producer {
+    return this.#track(new Producer(this.connection, options));
+  }
+
+  /** A consumer of one topic's partitions (all by default). */
+  consumer(options: ConsumerOptions): Consumer {
+    return this.#track(new Consumer(this.connection, this.#routes, options));
+  }
+
+  /** A member of a consumer group. */
+  groupConsumer(options: GroupConsumerOptions): GroupConsumer {
+    return this.#track(new GroupConsumer(this.connection, this.#routes, options));
+  }
+
+  /** Flushes producers, closes consumers (committing and leaving groups), then the connection. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#closables].map((c) => c.close()));
+    this.connection.close();
+  }
+
+  #track<T extends { close(): Promise<void> }>(closable: T): T {
+    this.#closables.add(closable);
+    const close = closable.close.bind(closable);
+    closable.close = async () => {
+      this.#closables.delete(closable);
+      await close();
+    };
+    return closable;
+  }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,255 @@
+/**
+ * Unit tests of the client connection against an in-memory fake transport: handshake, request
+ * retry classes across disconnects, timeouts, the frame limit and heartbeats.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { isTributaryError } from '../errors.js';
+import { decodeClientFrame, encodeFrame } from '../protocol/native/frames.js';
+import type { ClientFrame, ServerFrame } from '../protocol/native/types.js';
+import { ClientConnection } from './connection.js';
+import type { TransportEvents, TransportFactory } from './transport.js';
+
+interface FakeSocket {
+  readonly sent: ClientFrame[];
+  reply(frame: ServerFrame): void;
+  /** Ends the connection as a network failure would. */
+  drop(): void;
+  closed: boolean;
+}
+
+function fakeNetwork(options: { accept?: () => boolean } = {}): {
+  factory: TransportFactory;
+  sockets: FakeSocket[];
+} {
+  const sockets: FakeSocket[] = [];
+  const factory: TransportFactory = (_url, events: TransportEvents) => {
+    const socket: FakeSocket = {
+      sent: [],
+      closed: false,
+      reply: (frame) => {
+        if (!socket.closed) events.message(encodeFrame(frame, 'msgpack'));
+      },
+      drop: () => {
+        if (socket.closed) return;
+        socket.closed = true;
+        events.close({ code: 1006, reason: 'network' });
+      },
+    };
+    sockets.push(socket);
+    queueMicrotask(() => {
+      if (options.accept?.() === false) socket.drop();
+      else events.open();
+    });
+    return {
+      send: (data) => socket.sent.push(decodeClientFrame(data).frame),
+      close: () => socket.drop(),
+      bufferedAmount: 0,
+    };
+  };
+  return { factory, sockets };
+}
+
+const welcome = (sessionId = 's1', heartbeatMs = 60_000): ServerFrame => ({
+  type: 'welcome',
+  protocol: 1,
+  server: 'fake/1',
+  sessionId,
+  maxFrameBytes: 4096,
+  heartbeatMs,
+});
+
+const connections: ClientConnection[] = [];
+function connection(
+  factory: TransportFactory,
+  overrides: Partial<ConstructorParameters<typeof ClientConnection>[0]> = {},
+) {
+  const c = new ClientConnection({
+    url: 'ws://fake',
+    clientName: 'test/1',
+    transport: factory,
+    reconnect: { initialDelayMs: 1, maxDelayMs: 5, jitter: 0 },
+    requestTimeoutMs: 1_000,
+    connectTimeoutMs: 1_000,
+    queuedRequestsMax: 100,
+    ...overrides,
+  });
+  connections.push(c);
+  return c;
+}
+
+afterEach(() => {
+  for (const c of connections.splice(0)) c.close();
+});
+
+const tick = (ms = 5): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function opened(
+  network: ReturnType<typeof fakeNetwork>,
+  c: ClientConnection,
+  index = 0,
+): Promise<FakeSocket> {
+  for (let i = 0; i < 200 && network.sockets.length <= index; i++) await tick(1);
+  const socket = network.sockets[index]!;
+  for (let i = 0; i < 200 && socket.sent.length === 0; i++) await tick(1);
+  expect(socket.sent[0]).toMatchObject({ type: 'hello', protocol: 1, client: 'test/1' });
+  socket.reply(welcome(`s${index + 1}`));
+  expect(c.state).toBe('open');
+  return socket;
+}
+
+function lastRequest(socket: FakeSocket): ClientFrame & { id: number } {
+  const frame = socket.sent.at(-1)!;
+  if (!('id' in frame)) throw new Error(`last frame is ${frame.type}`);
+  return frame;
+}
+
+describe('ClientConnection', () => {
+  it('says hello, opens on welcome and correlates responses by id', async () => {
+    const network = fakeNetwork();
+    const c = connection(network.factory);
+    const open = c.open();
+    const socket = await opened(network, c);
+    await open;
+    const result = c.request('offsets', { topic: 't', partition: 0 }, 'safe');
+    const request = lastRequest(socket);
+    expect(request).toMatchObject({ type: 'offsets', topic: 't', partition: 0 });
+    socket.reply({ type: 'response', id: request.id, ok: { earliest: 0, next: 3 } });
+    expect(await result).toEqual({ earliest: 0, next: 3 });
+    const failing = c.request('describeTopic', { name: 'x' }, 'safe');
+    socket.reply({
+      type: 'response',
+      id: lastRequest(socket).id,
+      error: {
+        code: 'TOPIC_NOT_FOUND',
+        message: 'Topic "x" does not exist',
+        details: { topic: 'x' },
+        retriable: false,
+      },
+    });
+    const error = await failing.catch((e: unknown) => e);
+    expect(isTributaryError(error, 'TOPIC_NOT_FOUND')).toBe(true);
+  });
+
+  it('sends safe requests again after a reconnect and fails unsafe and session ones', async () => {
+    const network = fakeNetwork();
+    const c = connection(network.factory);
+    const open = c.open();
+    const first = await opened(network, c);
+    await open;
+    const safe = c.request('fetch', { topic: 't', partition: 0, offset: 0 }, 'safe');
+    const unsafe = c
+      .request('produce', { topic: 't', records: [{ key: null, value: null }] }, 'unsafe')
+      .catch((e) => e);
+    const session = c.request('credit', { sub: 1, n: 1 }, 'session').catch((e) => e);
+    first.drop();
+    expect(isTributaryError(await unsafe, 'CONNECTION_LOST')).toBe(true);
+    expect(isTributaryError(await session, 'CONNECTION_LOST')).toBe(true);
+    // While disconnected: session requests fail at once, others wait.
+    expect(
+      isTributaryError(
+        await c.request('heartbeat', { groupId: 'g', memberId: 'm' }, 'session').catch((e) => e),
+        'CONNECTION_LOST',
+      ),
+    ).toBe(true);
+    const waiting = c.request('listTopics', {}, 'unsafe');
+
+    const second = await opened(network, c, 1);
+    const resent = second.sent.filter((f) => f.type === 'fetch' || f.type === 'listTopics');
+    expect(resent.map((f) => f.type)).toEqual(['fetch', 'listTopics']);
+    expect(second.sent[0]).toMatchObject({ type: 'hello', resume: { sessionId: 's1' } });
+    for (const frame of resent) {
+      if (!('id' in frame)) continue;
+      second.reply({
+        type: 'response',
+        id: frame.id,
+        ok: frame.type === 'fetch' ? { records: [] } : { topics: [] },
+      });
+    }
+    expect(await safe).toEqual({ records: [] });
+    expect(await waiting).toEqual({ topics: [] });
+  });
+
+  it('times requests out with TIMEOUT', async () => {
+    const network = fakeNetwork();
+    const c = connection(network.factory, { requestTimeoutMs: 20 });
+    const open = c.open();
+    await opened(network, c);
+    await open;
+    const error = await c.request('listTopics', {}, 'safe').catch((e: unknown) => e);
+    expect(isTributaryError(error, 'TIMEOUT')).toBe(true);
+  });
+
+  it('refuses to send a frame over the server limit', async () => {
+    const network = fakeNetwork();
+    const c = connection(network.factory);
+    const open = c.open();
+    const socket = await opened(network, c);
+    await open;
+    const error = await c
+      .request('produce', { topic: 't', records: [{ key: null, value: new Uint8Array(5000) }] }, 'unsafe')
+      .catch((e: unknown) => e);
+    expect(isTributaryError(error, 'FRAME_TOO_LARGE')).toBe(true);
+    expect(socket.sent.filter((f) => f.type === 'produce')).toHaveLength(0);
+  });
+
+  it('gives up at once when the server does not speak its protocol version', async () => {
+    const network = fakeNetwork();
+    const c = connection(network.factory);
+    const open = c.open().catch((e: unknown) => e);
+    for (let i = 0; i < 100 && network.sockets[0]?.sent.length !== 1; i++) await tick(1);
+    network.sockets[0]!.reply({
+      type: 'error',
+      error: {
+        code: 'UNSUPPORTED_VERSION',
+        message: 'no',
+        details: { version: 1, supported: '2' },
+        retriable: false,
+      },
+    });
+    expect(isTributaryError(await open, 'UNSUPPORTED_VERSION')).toBe(true);
+    expect(c.state).toBe('closed');
+  });
+
+  it('answers pings, and drops a silent server after two heartbeat periods', async () => {
+    const network = fakeNetwork();
+    const c = connection(network.factory);
+    const open = c.open();
+    for (let i = 0; i < 100 && network.sockets[0]?.sent.length !== 1; i++) await tick(1);
+    const socket = network.sockets[0]!;
+    socket.reply(welcome('s1', 20));
+    await open;
+    socket.reply({ type: 'ping', nonce: 4 });
+    expect(socket.sent.at(-1)).toEqual({ type: 'pong', nonce: 4 });
+    const disconnected = new Promise((resolve) => c.events.on('disconnect', resolve));
+    await disconnected;
+    expect(socket.closed).toBe(true);
+    expect(socket.sent.some((f) => f.type === 'ping')).toBe(true);
+  });
+
+  it('keeps trying with backoff while the server is down', async () => {
+    let accepting = true;
+    const network = fakeNetwork({ accept: () => accepting });
+    const c = connection(network.factory);
+    const open = c.open();
+    const first = await opened(network, c);
+    await open;
+    accepting = false;
+    first.drop();
+    for (let i = 0; i < 500 && network.sockets.length <= 3; i++) await tick(2);
+    expect(network.sockets.length).toBeGreaterThan(3);
+    expect(c.state).toBe('reconnecting');
+    accepting = true;
+    const reopened = new Promise<boolean>((resolve) =>
+      c.events.on('open', (_s, reconnected) => resolve(reconnected)),
+    );
+    for (let i = 0; i < 100; i++) {
+      const last = network.sockets.at(-1)!;
+      if (!last.closed && last.sent.length === 1) {
+        last.reply(welcome('s2'));
+        break;
+      }
+      await tick(2);
+    }
+    expect(await reopened).toBe(true);
+  });
+});

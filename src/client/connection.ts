@@ -1,0 +1,460 @@
+/**
+ * @module client/connection
+ * The SDK's session with a server: handshake, request/response correlation, heartbeats and
+ * automatic reconnection with backoff. Higher layers (producer, consumers) build on its events.
+ *
+ * States: `connecting` → `open` ⇄ `reconnecting` → `closed`.
+ *
+ * Requests and disconnects. Every request has a retry class:
+ * - `safe`: the server removes duplicates (idempotent producer batches) or nothing changes (reads):
+ *   if the connection drops while it is in flight, it is sent again after the reconnect.
+ * - `unsafe`: sending it twice could apply it twice: in flight at a disconnect → `CONNECTION_LOST`.
+ *   Issued while disconnected it waits for the reconnect (it was never sent, so that is safe).
+ * - `session`: it only means something on the connection it was sent on (subscription credit,
+ *   group heartbeats): in flight at a disconnect, or issued while disconnected → `CONNECTION_LOST`.
+ */
+import { TributaryError } from '../errors.js';
+import { decodeServerFrame, encodeFrame, fromWireError } from '../protocol/native/frames.js';
+import { PROTOCOL_VERSION } from '../protocol/native/limits.js';
+import { decodeResult } from '../protocol/native/requests.js';
+import type {
+  AssignmentFrame,
+  ClientFrame,
+  DeliveryFrame,
+  RequestParams,
+  RequestResult,
+  RequestType,
+  ServerFrame,
+  SubscriptionClosedFrame,
+  WelcomeFrame,
+  WireError,
+} from '../protocol/native/types.js';
+import { backoffDelayMs, RECONNECT_DEFAULTS, type ReconnectOptions } from './backoff.js';
+import { Emitter } from './emitter.js';
+import type { Transport, TransportFactory } from './transport.js';
+
+export type RetryClass = 'safe' | 'unsafe' | 'session';
+
+export interface ConnectionOptions {
+  readonly url: string;
+  readonly clientName: string;
+  readonly transport: TransportFactory;
+  /** `false` turns reconnection off. */
+  readonly reconnect: Required<ReconnectOptions> | false;
+  /** A request without an answer for this long fails with `TIMEOUT`. */
+  readonly requestTimeoutMs: number;
+  /** A connection attempt that has no `welcome` after this long is abandoned. */
+  readonly connectTimeoutMs: number;
+  /** Most requests waiting for a connection; more fail at once with `CONNECTION_LOST`. */
+  readonly queuedRequestsMax: number;
+}
+
+export interface Session {
+  readonly sessionId: string;
+  readonly server: string;
+  readonly maxFrameBytes: number;
+  readonly heartbeatMs: number;
+}
+
+export type ConnectionEvents = {
+  /** A session started; `reconnected` is false for the first one. */
+  open: [session: Session, reconnected: boolean];
+  /** The session ended; the connection is reconnecting (or closed when reconnection is off). */
+  disconnect: [error: TributaryError];
+  delivery: [frame: DeliveryFrame];
+  assignment: [frame: AssignmentFrame];
+  subscriptionClosed: [sub: number, error: TributaryError];
+  /** A connection-level error from the server (an `error` frame), or a failure worth reporting. */
+  error: [error: TributaryError];
+  /** The connection closed for good (`close()`, or a disconnect with reconnection off). */
+  closed: [];
+};
+
+interface PendingRequest {
+  readonly type: RequestType;
+  readonly params: object;
+  readonly retry: RetryClass;
+  readonly resolve: (result: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+  /** Runs synchronously when the response arrives, before later frames are handled. */
+  readonly onOk: ((result: never) => void) | undefined;
+  id: number | undefined;
+}
+
+type State = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+const CLOSE_NORMAL = 1000;
+const CLOSE_HEARTBEAT_TIMEOUT = 4000;
+
+export class ClientConnection {
+  readonly events = new Emitter<ConnectionEvents>();
+  readonly #options: ConnectionOptions;
+  #state: State = 'connecting';
+  #transport: Transport | undefined;
+  #session: Session | undefined;
+  #attempt = 0;
+  #nextId = 1;
+  #lastReceivedMs = 0;
+  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Sent, awaiting a response, by request id. */
+  readonly #inFlight = new Map<number, PendingRequest>();
+  /** Waiting for a connection, in order. */
+  #queue: PendingRequest[] = [];
+  #firstOpen: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+
+  constructor(options: ConnectionOptions) {
+    this.#options = options;
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  get session(): Session | undefined {
+    return this.#session;
+  }
+
+  /** Resolves with the first session; rejects when the first attempt fails. */
+  open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#firstOpen = { resolve, reject };
+      this.#dial();
+    });
+  }
+
+  /**
+   * Sends a request and resolves with its result. `onOk` runs synchronously as the response is
+   * handled, before any later frame (for example to route deliveries of a new subscription).
+   */
+  request<T extends RequestType>(
+    type: T,
+    params: RequestParams<T>,
+    retry: RetryClass,
+    onOk?: (result: RequestResult<T>) => void,
+  ): Promise<RequestResult<T>> {
+    if (this.#state === 'closed') return Promise.reject(connectionLost('the client is closed'));
+    if (this.#state !== 'open' && retry === 'session') {
+      return Promise.reject(connectionLost('not connected'));
+    }
+    if (this.#state !== 'open' && this.#queue.length >= this.#options.queuedRequestsMax) {
+      return Promise.reject(
+        connectionLost(`not connected and ${this.#options.queuedRequestsMax} requests are already waiting`),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      const pending: PendingRequest = {
+        type,
+        params,
+        retry,
+        resolve: resolve as (result: unknown) => void,
+        reject,
+        onOk: onOk as ((result: never) => void) | undefined,
+        id: undefined,
+        timer: setTimeout(() => {
+          this.#forget(pending);
+          reject(
+            new TributaryError('TIMEOUT', { ms: this.#options.requestTimeoutMs, what: `${type} request` }),
+          );
+        }, this.#options.requestTimeoutMs),
+      };
+      if (this.#state === 'open') this.#send(pending);
+      else this.#queue.push(pending);
+    });
+  }
+
+  /** Closes for good: pending requests fail with `CONNECTION_LOST`. */
+  close(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    clearTimeout(this.#reconnectTimer);
+    this.#stopTimers();
+    const transport = this.#transport;
+    this.#transport = undefined;
+    transport?.close(CLOSE_NORMAL, 'client closed');
+    this.#failAll(connectionLost('the client is closed'));
+    this.#firstOpen?.reject(connectionLost('the client is closed'));
+    this.#firstOpen = undefined;
+    this.events.emit('closed');
+  }
+
+  /** Drops the current connection as if the network failed (tests, and heartbeat timeouts). */
+  drop(reason = 'dropped'): void {
+    this.#transport?.close(CLOSE_HEARTBEAT_TIMEOUT, reason);
+  }
+
+  #dial(): void {
+    let opened = false;
+    let transport: Transport;
+    try {
+      transport = this.#createTransport(
+        () => opened,
+        (value) => {
+          opened = value;
+        },
+      );
+    } catch (error) {
+      // A transport that cannot even start (no WebSocket in this runtime) will not start later.
+      const typed = error instanceof TributaryError ? error : connectionLost(String(error));
+      if (this.#firstOpen === undefined) this.events.emit('error', typed);
+      this.#firstOpen?.reject(typed);
+      this.#firstOpen = undefined;
+      this.close();
+      return;
+    }
+    this.#transport = transport;
+    this.#handshakeTimer = setTimeout(() => {
+      if (this.#transport === transport && this.#state !== 'open')
+        transport.close(CLOSE_NORMAL, 'handshake timeout');
+    }, this.#options.connectTimeoutMs);
+  }
+
+  #createTransport(opened: () => boolean, setOpened: (value: boolean) => void): Transport {
+    const transport: Transport = this.#options.transport(this.#options.url, {
+      open: () => {
+        if (this.#transport !== transport) return;
+        setOpened(true);
+        this.#sendFrame(transport, {
+          type: 'hello',
+          protocol: PROTOCOL_VERSION,
+          client: this.#options.clientName,
+          ...(this.#session === undefined ? {} : { resume: { sessionId: this.#session.sessionId } }),
+        });
+      },
+      message: (data) => {
+        if (this.#transport === transport) this.#transportOnMessage(data);
+      },
+      close: ({ code, reason }) => {
+        if (this.#transport !== transport) return;
+        this.#transport = undefined;
+        this.#transportOnClose(code, reason || (opened() ? 'connection closed' : 'could not connect'));
+      },
+    });
+    return transport;
+  }
+
+  #transportOnMessage(data: Uint8Array | string): void {
+    this.#lastReceivedMs = Date.now();
+    let frame: ServerFrame;
+    try {
+      frame = decodeServerFrame(data).frame;
+    } catch (error) {
+      this.events.emit('error', error as TributaryError);
+      return;
+    }
+    switch (frame.type) {
+      case 'welcome':
+        this.#onWelcome(frame);
+        return;
+      case 'response':
+        this.#onResponse(frame);
+        return;
+      case 'delivery':
+        this.events.emit('delivery', frame);
+        return;
+      case 'assignment':
+        this.events.emit('assignment', frame);
+        return;
+      case 'subscriptionClosed':
+        this.#onSubscriptionClosed(frame);
+        return;
+      case 'ping':
+        if (this.#transport !== undefined) {
+          this.#sendFrame(this.#transport, {
+            type: 'pong',
+            ...(frame.nonce === undefined ? {} : { nonce: frame.nonce }),
+          });
+        }
+        return;
+      case 'pong':
+        return;
+      case 'error':
+        this.#onErrorFrame(frame.error);
+        return;
+    }
+  }
+
+  #onWelcome(welcome: WelcomeFrame): void {
+    if (this.#state === 'open' || this.#state === 'closed') return;
+    clearTimeout(this.#handshakeTimer);
+    const reconnected = this.#session !== undefined;
+    this.#session = {
+      sessionId: welcome.sessionId,
+      server: welcome.server,
+      maxFrameBytes: welcome.maxFrameBytes,
+      heartbeatMs: welcome.heartbeatMs,
+    };
+    this.#state = 'open';
+    this.#attempt = 0;
+    this.#startHeartbeat(welcome.heartbeatMs);
+    const queued = this.#queue;
+    this.#queue = [];
+    for (const pending of queued) this.#send(pending);
+    this.#firstOpen?.resolve();
+    this.#firstOpen = undefined;
+    this.events.emit('open', this.#session, reconnected);
+  }
+
+  #onResponse(frame: ServerFrame & { type: 'response' }): void {
+    const pending = this.#inFlight.get(frame.id);
+    if (pending === undefined) return; // timed out meanwhile
+    this.#inFlight.delete(frame.id);
+    clearTimeout(pending.timer);
+    if ('error' in frame) {
+      pending.reject(fromWireError(frame.error));
+      return;
+    }
+    let result: unknown;
+    try {
+      result = decodeResult(pending.type, frame.ok, 'msgpack');
+    } catch (error) {
+      pending.reject(error);
+      return;
+    }
+    try {
+      pending.onOk?.(result as never);
+    } catch (error) {
+      pending.reject(error);
+      return;
+    }
+    pending.resolve(result);
+  }
+
+  #onSubscriptionClosed(frame: SubscriptionClosedFrame): void {
+    this.events.emit('subscriptionClosed', frame.sub, fromWireError(frame.error));
+  }
+
+  #onErrorFrame(error: WireError): void {
+    const typed = fromWireError(error);
+    if (this.#state !== 'open' && typed.code === 'UNSUPPORTED_VERSION' && this.#firstOpen !== undefined) {
+      // The server will never speak our version: reconnecting cannot help.
+      this.#firstOpen.reject(typed);
+      this.#firstOpen = undefined;
+      this.close();
+      return;
+    }
+    this.events.emit('error', typed);
+  }
+
+  #transportOnClose(code: number, reason: string): void {
+    clearTimeout(this.#handshakeTimer);
+    this.#stopTimers();
+    if (this.#state === 'closed') return;
+    const error = connectionLost(`${reason} (code ${code})`);
+    const wasOpen = this.#state === 'open';
+    // Requests in flight: safe ones go back to the front of the queue, the rest fail.
+    const requeue: PendingRequest[] = [];
+    for (const pending of this.#inFlight.values()) {
+      if (pending.retry === 'safe') requeue.push(pending);
+      else {
+        clearTimeout(pending.timer);
+        pending.reject(error);
+      }
+    }
+    this.#inFlight.clear();
+    this.#queue = [...requeue, ...this.#queue];
+    if (this.#firstOpen !== undefined) {
+      this.#state = 'closed';
+      this.#failAll(error);
+      this.#firstOpen.reject(error);
+      this.#firstOpen = undefined;
+      this.events.emit('closed');
+      return;
+    }
+    if (wasOpen) this.events.emit('disconnect', error);
+    if (this.#options.reconnect === false) {
+      this.#state = 'closed';
+      this.#failAll(error);
+      this.events.emit('closed');
+      return;
+    }
+    this.#state = 'reconnecting';
+    const delay = backoffDelayMs(this.#attempt++, this.#options.reconnect);
+    this.#reconnectTimer = setTimeout(() => {
+      if (this.#state === 'reconnecting') this.#dial();
+    }, delay);
+  }
+
+  #send(pending: PendingRequest): void {
+    const transport = this.#transport;
+    if (transport === undefined) {
+      this.#queue.push(pending);
+      return;
+    }
+    const id = this.#nextId;
+    this.#nextId = this.#nextId >= 0xffff_ffff ? 1 : this.#nextId + 1;
+    const frame = { ...pending.params, type: pending.type, id } as ClientFrame;
+    const data = encodeFrame(frame, 'msgpack') as Uint8Array;
+    const limit = this.#session?.maxFrameBytes ?? Number.POSITIVE_INFINITY;
+    if (data.byteLength > limit) {
+      clearTimeout(pending.timer);
+      pending.reject(
+        new TributaryError('FRAME_TOO_LARGE', { bytes: data.byteLength, limit, limitName: 'maxFrameBytes' }),
+      );
+      return;
+    }
+    pending.id = id;
+    this.#inFlight.set(id, pending);
+    try {
+      transport.send(data);
+    } catch {
+      // The socket is going away; its close event settles this request with the others.
+      transport.close(CLOSE_HEARTBEAT_TIMEOUT, 'send failed');
+    }
+  }
+
+  #sendFrame(transport: Transport, frame: ClientFrame): void {
+    try {
+      transport.send(encodeFrame(frame, 'msgpack'));
+    } catch {
+      transport.close(CLOSE_HEARTBEAT_TIMEOUT, 'send failed');
+    }
+  }
+
+  #forget(pending: PendingRequest): void {
+    if (pending.id !== undefined) this.#inFlight.delete(pending.id);
+    const index = this.#queue.indexOf(pending);
+    if (index !== -1) this.#queue.splice(index, 1);
+  }
+
+  #failAll(error: TributaryError): void {
+    for (const pending of [...this.#inFlight.values(), ...this.#queue]) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+    this.#inFlight.clear();
+    this.#queue = [];
+  }
+
+  /** Pings every period; a server silent for two periods (it pings too) is considered gone. */
+  #startHeartbeat(heartbeatMs: number): void {
+    this.#lastReceivedMs = Date.now();
+    this.#heartbeatTimer = setInterval(() => {
+      const transport = this.#transport;
+      if (transport === undefined) return;
+      if (Date.now() - this.#lastReceivedMs > 2 * heartbeatMs + heartbeatMs / 2) {
+        transport.close(CLOSE_HEARTBEAT_TIMEOUT, 'heartbeat timeout');
+        return;
+      }
+      this.#sendFrame(transport, { type: 'ping' });
+    }, heartbeatMs);
+  }
+
+  #stopTimers(): void {
+    clearInterval(this.#heartbeatTimer);
+    this.#heartbeatTimer = undefined;
+  }
+}
+
+export function connectionLost(reason: string): TributaryError {
+  return new TributaryError('CONNECTION_LOST', { reason });
+}
+
+export const CONNECTION_DEFAULTS = {
+  reconnect: RECONNECT_DEFAULTS,
+  requestTimeoutMs: 30_000,
+  connectTimeoutMs: 10_000,
+  queuedRequestsMax: 10_000,
+} as const;

@@ -1,0 +1,298 @@
+/**
+ * @module client/producer
+ * Batching producer for one topic. `send()` places each record in a partition (explicit, else
+ * Kafka's murmur2 of the key — the same partition the server and Kafka clients pick — else a
+ * sticky partition that moves on with every batch), collects records per partition for up to
+ * `lingerMs` or `batchRecords`, and appends each batch with one `appendBatch` request. One batch
+ * per partition is in flight at a time, so records stay in `send()` order within a partition.
+ *
+ * Idempotence (default): the producer gets an id from the server and numbers its records per
+ * partition. A batch that fails with a retriable error, or whose connection drops, is sent again
+ * with the same producer id, epoch and sequence, so the server recognises a retry and returns the
+ * original offsets instead of appending twice — also after a server restart, since the log keeps
+ * producer state with the data. Retries stop after `deliveryTimeoutMs`.
+ *
+ * @example
+ * const producer = client.producer({ topic: 'orders' });
+ * const { partition, offset } = await producer.send({ key: 'order-42', value: JSON.stringify(order) });
+ * await producer.close();
+ */
+import { isTributaryError, TributaryError } from '../errors.js';
+import { kafkaPartition } from '../protocol/kafka/primitives/murmur2.js';
+import type { RequestParams, WireRecordInput } from '../protocol/native/types.js';
+import type { ClientConnection } from './connection.js';
+import { type ProducerRecord, type RecordMetadata, toWireRecordInput, wireRecordBytes } from './records.js';
+
+export interface ProducerOptions {
+  readonly topic: string;
+  /** How long a record may wait for more to join its batch. Default 5 ms. */
+  readonly lingerMs?: number;
+  /** A batch is sent as soon as it has this many records. Default 500. */
+  readonly batchRecords?: number;
+  /** Retries never append twice (producer id + sequence numbers). Default true. */
+  readonly idempotent?: boolean;
+  /** A record not acknowledged this long after it was batched fails (with the last error). Default 120 000 ms. */
+  readonly deliveryTimeoutMs?: number;
+  /** First delay between retries of a batch; it doubles up to 5 s. Default 100 ms. */
+  readonly retryBackoffMs?: number;
+}
+
+interface PendingRecord {
+  readonly record: WireRecordInput;
+  readonly resolve: (metadata: RecordMetadata) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface Batch {
+  readonly partition: number;
+  readonly records: PendingRecord[];
+  bytes: number;
+  deadlineMs: number;
+  producer?: { producerId: number; producerEpoch: number; baseSequence: number };
+}
+
+/** Frame bytes kept free for the request's own fields. */
+const FRAME_OVERHEAD_BYTES = 4096;
+const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+const RETRY_BACKOFF_MAX_MS = 5_000;
+/** Errors after which the server cannot accept this producer's sequence: get a new producer id. */
+const FATAL_FOR_PRODUCER = new Set(['OUT_OF_ORDER_SEQUENCE', 'PRODUCER_FENCED']);
+
+export class Producer {
+  readonly topic: string;
+  readonly #connection: ClientConnection;
+  readonly #lingerMs: number;
+  readonly #batchRecords: number;
+  readonly #idempotent: boolean;
+  readonly #deliveryTimeoutMs: number;
+  readonly #retryBackoffMs: number;
+  #partitionCount: Promise<number> | undefined;
+  #identity: Promise<{ producerId: number; producerEpoch: number }> | undefined;
+  /** The producer id `#identity` resolved to, once it has. */
+  #producerId: number | undefined;
+  readonly #sequences = new Map<number, number>();
+  /** Batches being filled, by partition. */
+  readonly #open = new Map<number, { batch: Batch; timer: ReturnType<typeof setTimeout> }>();
+  /** Sealed batches waiting to be sent, by partition. */
+  readonly #queues = new Map<number, Batch[]>();
+  readonly #inFlight = new Set<number>();
+  #sticky = -1;
+  #outstanding = 0;
+  #idleWaiters: (() => void)[] = [];
+  #closed = false;
+
+  constructor(connection: ClientConnection, options: ProducerOptions) {
+    this.topic = options.topic;
+    this.#connection = connection;
+    this.#lingerMs = nonNegative(options.lingerMs ?? 5, 'lingerMs');
+    this.#batchRecords = positive(options.batchRecords ?? 500, 'batchRecords');
+    this.#idempotent = options.idempotent ?? true;
+    this.#deliveryTimeoutMs = positive(options.deliveryTimeoutMs ?? 120_000, 'deliveryTimeoutMs');
+    this.#retryBackoffMs = positive(options.retryBackoffMs ?? 100, 'retryBackoffMs');
+  }
+
+  /** Sends one record; resolves once it is durable, with where it was stored. */
+  async send(record: ProducerRecord): Promise<RecordMetadata> {
+    if (this.#closed) throw new TributaryError('INVALID_ARGUMENT', { reason: 'the producer is closed' });
+    const wire = toWireRecordInput(record);
+    const partitions = await this.#partitions();
+    const partition = this.#choosePartition(record, wire, partitions);
+    return new Promise((resolve, reject) => {
+      this.#outstanding++;
+      const done = (): void => {
+        this.#outstanding--;
+        if (this.#outstanding === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+      };
+      this.#add(partition, {
+        record: wire,
+        resolve: (metadata) => {
+          done();
+          resolve(metadata);
+        },
+        reject: (error) => {
+          done();
+          reject(error);
+        },
+      });
+    });
+  }
+
+  /** Sends everything batched now and resolves once every record sent so far is acknowledged or failed. */
+  async flush(): Promise<void> {
+    for (const partition of [...this.#open.keys()]) this.#seal(partition);
+    if (this.#outstanding === 0) return;
+    await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Flushes, then refuses further sends. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.flush();
+  }
+
+  #partitions(): Promise<number> {
+    if (this.#partitionCount === undefined) {
+      const request = this.#connection
+        .request('describeTopic', { name: this.topic }, 'safe')
+        .then((r) => r.topic.partitions.length);
+      request.catch(() => {
+        // A later send tries again (the topic may be created meanwhile).
+        if (this.#partitionCount === request) this.#partitionCount = undefined;
+      });
+      this.#partitionCount = request;
+    }
+    return this.#partitionCount;
+  }
+
+  #choosePartition(record: ProducerRecord, wire: WireRecordInput, partitions: number): number {
+    if (record.partition !== undefined) {
+      if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= partitions) {
+        throw new TributaryError('PARTITION_NOT_FOUND', {
+          topic: this.topic,
+          partition: String(record.partition),
+        });
+      }
+      return record.partition;
+    }
+    if (wire.key !== null) return kafkaPartition(wire.key, partitions);
+    if (this.#sticky < 0) this.#sticky = Math.floor(Math.random() * partitions);
+    if (this.#sticky >= partitions) this.#sticky = 0;
+    return this.#sticky;
+  }
+
+  #add(partition: number, pending: PendingRecord): void {
+    const size = wireRecordBytes(pending.record);
+    const bytesMax =
+      (this.#connection.session?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES) - FRAME_OVERHEAD_BYTES;
+    let open = this.#open.get(partition);
+    if (open !== undefined && open.batch.bytes + size > bytesMax) {
+      this.#seal(partition);
+      open = undefined;
+    }
+    if (open === undefined) {
+      const batch: Batch = { partition, records: [], bytes: 0, deadlineMs: 0 };
+      open = { batch, timer: setTimeout(() => this.#seal(partition), this.#lingerMs) };
+      this.#open.set(partition, open);
+    }
+    open.batch.records.push(pending);
+    open.batch.bytes += size;
+    if (open.batch.records.length >= this.#batchRecords) this.#seal(partition);
+  }
+
+  #seal(partition: number): void {
+    const open = this.#open.get(partition);
+    if (open === undefined) return;
+    this.#open.delete(partition);
+    clearTimeout(open.timer);
+    open.batch.deadlineMs = Date.now() + this.#deliveryTimeoutMs;
+    if (partition === this.#sticky) this.#sticky++; // keyless records move on to the next partition
+    let queue = this.#queues.get(partition);
+    if (queue === undefined) {
+      queue = [];
+      this.#queues.set(partition, queue);
+    }
+    queue.push(open.batch);
+    this.#pump(partition);
+  }
+
+  #pump(partition: number): void {
+    if (this.#inFlight.has(partition)) return;
+    const batch = this.#queues.get(partition)?.shift();
+    if (batch === undefined) return;
+    this.#inFlight.add(partition);
+    void this.#deliver(batch).finally(() => {
+      this.#inFlight.delete(partition);
+      this.#pump(partition);
+    });
+  }
+
+  async #deliver(batch: Batch): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const params = await this.#batchParams(batch);
+        const result = await this.#connection.request(
+          'appendBatch',
+          params,
+          this.#idempotent ? 'safe' : 'unsafe',
+        );
+        batch.records.forEach((pending, i) => {
+          pending.resolve({ topic: this.topic, partition: batch.partition, offset: result.baseOffset + i });
+        });
+        return;
+      } catch (error) {
+        if (isTributaryError(error) && FATAL_FOR_PRODUCER.has(error.code) && batch.producer !== undefined) {
+          this.#resetIdentity(batch.producer.producerId);
+        }
+        const delay = Math.min(RETRY_BACKOFF_MAX_MS, this.#retryBackoffMs * 2 ** attempt);
+        if (
+          this.#idempotent &&
+          isTributaryError(error) &&
+          error.retriable &&
+          Date.now() + delay < batch.deadlineMs
+        ) {
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          continue;
+        }
+        for (const pending of batch.records) pending.reject(error);
+        return;
+      }
+    }
+  }
+
+  async #batchParams(batch: Batch): Promise<RequestParams<'appendBatch'>> {
+    const records = batch.records.map((p) => p.record);
+    const base = { topic: this.topic, partition: batch.partition, records };
+    if (!this.#idempotent) return base;
+    if (batch.producer === undefined) {
+      const identity = this.#identity ?? this.#newIdentity();
+      const { producerId, producerEpoch } = await identity;
+      // Numbered when first sent (one batch per partition in flight keeps the numbers in order);
+      // a retry keeps its numbers.
+      const baseSequence = this.#sequences.get(batch.partition) ?? 0;
+      this.#sequences.set(batch.partition, (baseSequence + records.length) % 0x8000_0000);
+      batch.producer = { producerId, producerEpoch, baseSequence };
+    }
+    return { ...base, ...batch.producer };
+  }
+
+  #newIdentity(): Promise<{ producerId: number; producerEpoch: number }> {
+    const identity = this.#connection.request('initProducer', {}, 'safe');
+    this.#identity = identity;
+    this.#producerId = undefined;
+    identity.then(
+      ({ producerId }) => {
+        if (this.#identity === identity) this.#producerId = producerId;
+      },
+      () => {
+        if (this.#identity === identity) this.#identity = undefined;
+      },
+    );
+    return identity;
+  }
+
+  /** The server refused this producer's numbering: later batches start over with a new producer id. */
+  #resetIdentity(failedProducerId: number): void {
+    if (this.#producerId !== failedProducerId) return;
+    this.#identity = undefined;
+    this.#producerId = undefined;
+    this.#sequences.clear();
+  }
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new TributaryError('INVALID_ARGUMENT', {
+      reason: `${name} must be a positive integer, got ${value}`,
+    });
+  }
+  return value;
+}
+
+function nonNegative(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new TributaryError('INVALID_ARGUMENT', {
+      reason: `${name} must be a non-negative integer, got ${value}`,
+    });
+  }
+  return value;
+}

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { RecordQueue } from './record-queue.js';
+import type { ConsumerRecord } from './records.js';
+
+const record = (offset: number, partition = 0): ConsumerRecord => ({
+  topic: 't',
+  partition,
+  offset,
+  timestamp: 0,
+  key: null,
+  value: null,
+  headers: [],
+});
+
+describe('RecordQueue', () => {
+  it('hands records to an iterator in order, counting each as consumed when it is yielded', async () => {
+    const consumed: number[] = [];
+    const queue = new RecordQueue(
+      (records) => consumed.push(...records.map((r) => r.offset)),
+      () => undefined,
+    );
+    const waiting = queue.next();
+    queue.push([record(0), record(1)]);
+    expect((await waiting).value?.offset).toBe(0);
+    expect(consumed).toEqual([0]);
+    expect((await queue.next()).value?.offset).toBe(1);
+    expect(consumed).toEqual([0, 1]);
+  });
+
+  it('ends with an error after the buffered records', async () => {
+    const queue = new RecordQueue(
+      () => undefined,
+      () => undefined,
+    );
+    queue.push([record(0)]);
+    queue.fail(new Error('boom'));
+    expect((await queue.next()).value?.offset).toBe(0);
+    await expect(queue.next()).rejects.toThrow('boom');
+    expect((await queue.next()).done).toBe(true);
+  });
+
+  it('feeds a listener in batches and counts them consumed once it settles', async () => {
+    const consumed: number[] = [];
+    const queue = new RecordQueue(
+      (records) => consumed.push(...records.map((r) => r.offset)),
+      () => undefined,
+    );
+    const seen: number[][] = [];
+    let release: () => void = () => undefined;
+    queue.setListener(
+      (records) =>
+        new Promise<void>((resolve) => {
+          seen.push(records.map((r) => r.offset));
+          release = resolve;
+        }),
+    );
+    queue.push([record(0), record(1)]);
+    queue.push([record(2)]);
+    await Promise.resolve();
+    expect(seen).toEqual([[0, 1]]);
+    expect(consumed).toEqual([]);
+    release();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(seen).toEqual([[0, 1], [2]]);
+    expect(consumed).toEqual([0, 1]);
+  });
+
+  it('drops the records of revoked partitions', async () => {
+    const queue = new RecordQueue(
+      () => undefined,
+      () => undefined,
+    );
+    queue.push([record(0, 0), record(0, 1), record(1, 0)]);
+    expect(queue.drop((r) => r.partition === 0).map((r) => r.offset)).toEqual([0, 1]);
+    expect(queue.size).toBe(1);
+    expect((await queue.next()).value?.partition).toBe(1);
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * @module client/record-queue
+ * The buffer between subscriptions and the application. It is bounded by the subscriptions'
+ * credit (it never holds more than the credit windows of its partitions) and hands records out
+ * either to an async iterator (`for await`) or to a `records` listener, whichever the
+ * application uses. A record counts as consumed when it is handed out (the iterator yields it,
+ * or the listener returned — or its promise settled); `onConsumed` then lets the subscription
+ * grant that much credit again.
+ *
+ * `fail()` ends an iterator with the error (after the buffered records); listener users learn of
+ * errors through the owner's `error` event instead.
+ */
+import type { ConsumerRecord } from './records.js';
+
+export type RecordsListener = (records: ConsumerRecord[]) => void | Promise<void>;
+
+/** Most records one listener call receives. */
+const LISTENER_BATCH_MAX = 1_000;
+
+export class RecordQueue {
+  #items: ConsumerRecord[] = [];
+  #head = 0;
+  #waiter: { resolve: (r: IteratorResult<ConsumerRecord>) => void; reject: (e: unknown) => void } | undefined;
+  #listener: RecordsListener | undefined;
+  #dispatching = false;
+  #error: unknown;
+  #failed = false;
+  #ended = false;
+  readonly #onConsumed: (records: readonly ConsumerRecord[]) => void;
+  readonly #onListenerError: (error: unknown) => void;
+
+  constructor(
+    onConsumed: (records: readonly ConsumerRecord[]) => void,
+    onListenerError: (error: unknown) => void,
+  ) {
+    this.#onConsumed = onConsumed;
+    this.#onListenerError = onListenerError;
+  }
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(records: readonly ConsumerRecord[]): void {
+    if (this.#ended || records.length === 0) return;
+    this.#items.push(...records);
+    this.#wake();
+  }
+
+  /** Removes buffered records that match (they were not consumed); returns them. */
+  drop(match: (record: ConsumerRecord) => boolean): ConsumerRecord[] {
+    const kept: ConsumerRecord[] = [];
+    const dropped: ConsumerRecord[] = [];
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const record = this.#items[i]!;
+      (match(record) ? dropped : kept).push(record);
+    }
+    this.#items = kept;
+    this.#head = 0;
+    return dropped;
+  }
+
+  /** Ends iteration with `error` once the buffered records have been handed out. */
+  fail(error: unknown): void {
+    if (this.#ended || this.#failed) return;
+    this.#failed = true;
+    this.#error = error;
+    this.#wake();
+  }
+
+  /** Ends iteration (after nothing: buffered records are discarded). */
+  end(): void {
+    this.#ended = true;
+    this.#items = [];
+    this.#head = 0;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.resolve({ done: true, value: undefined });
+  }
+
+  setListener(listener: RecordsListener): void {
+    this.#listener = listener;
+    this.#wake();
+  }
+
+  get hasListener(): boolean {
+    return this.#listener !== undefined;
+  }
+
+  next(): Promise<IteratorResult<ConsumerRecord>> {
+    if (this.#ended) return Promise.resolve({ done: true, value: undefined });
+    const record = this.#take();
+    if (record !== undefined) {
+      this.#onConsumed([record]);
+      return Promise.resolve({ done: false, value: record });
+    }
+    if (this.#failed) {
+      this.#ended = true;
+      return Promise.reject(this.#error);
+    }
+    if (this.#waiter !== undefined) {
+      return Promise.reject(new Error('RecordQueue: next() called again before the previous call resolved'));
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  #take(): ConsumerRecord | undefined {
+    if (this.#head >= this.#items.length) return undefined;
+    const record = this.#items[this.#head++]!;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return record;
+  }
+
+  #wake(): void {
+    if (this.#listener !== undefined) {
+      void this.#dispatch();
+      return;
+    }
+    const waiter = this.#waiter;
+    if (waiter === undefined) return;
+    const record = this.#take();
+    if (record !== undefined) {
+      this.#waiter = undefined;
+      this.#onConsumed([record]);
+      waiter.resolve({ done: false, value: record });
+    } else if (this.#failed) {
+      this.#waiter = undefined;
+      this.#ended = true;
+      waiter.reject(this.#error);
+    }
+  }
+
+  async #dispatch(): Promise<void> {
+    if (this.#dispatching) return;
+    this.#dispatching = true;
+    try {
+      while (!this.#ended && this.#listener !== undefined && this.size > 0) {
+        const count = Math.min(this.size, LISTENER_BATCH_MAX);
+        const records = this.#items.slice(this.#head, this.#head + count);
+        this.#head += count;
+        try {
+          await this.#listener(records);
+        } catch (error) {
+          this.#onListenerError(error);
+        }
+        this.#onConsumed(records);
+      }
+    } finally {
+      this.#dispatching = false;
+    }
+  }
+}

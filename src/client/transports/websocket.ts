@@ -1,0 +1,79 @@
+/**
+ * @module client/transports/websocket
+ * The WebSocket transport. It takes the `WebSocket` constructor to use, so the SDK core never
+ * reaches for a runtime-specific global: browsers (and Node ≥ 22) have `globalThis.WebSocket`,
+ * the default; Node 20 passes the `ws` package's class (`tributary/client/node` does that).
+ *
+ * @example
+ * import WebSocket from 'ws';
+ * const transport = webSocketTransport(WebSocket);
+ */
+import { TributaryError } from '../../errors.js';
+import type { Transport, TransportFactory } from '../transport.js';
+
+/** The part of the WHATWG WebSocket interface the transport uses (the browser's and `ws`'s both fit). */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly bufferedAmount: number;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { readonly data: unknown }) => void) | null;
+  onclose: ((event: { readonly code: number; readonly reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  send(data: Uint8Array | string): void;
+  close(code?: number, reason?: string): void;
+}
+
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** A transport over `WebSocketImpl`; default: the global `WebSocket` (browsers, Node ≥ 22). */
+export function webSocketTransport(WebSocketImpl?: WebSocketConstructor): TransportFactory {
+  return (url, events) => {
+    const Impl = WebSocketImpl ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (Impl === undefined) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason:
+          'this runtime has no global WebSocket: in Node 20 import connect from "tributary/client/node"',
+      });
+    }
+    let closed = false;
+    const reportClose = (code: number, reason: string): void => {
+      if (closed) return;
+      closed = true;
+      events.close({ code, reason });
+    };
+    let socket: WebSocketLike;
+    try {
+      socket = new Impl(url);
+    } catch (error) {
+      // A malformed URL throws synchronously: report it like any failed connection.
+      queueMicrotask(() => reportClose(1006, error instanceof Error ? error.message : String(error)));
+      return { send: () => undefined, close: () => undefined, bufferedAmount: 0 };
+    }
+    socket.binaryType = 'arraybuffer';
+    socket.onopen = () => events.open();
+    socket.onmessage = (event) => {
+      const data = event.data;
+      if (typeof data === 'string') events.message(data);
+      else if (data instanceof ArrayBuffer) events.message(new Uint8Array(data));
+      else if (ArrayBuffer.isView(data))
+        events.message(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    };
+    socket.onclose = (event) => reportClose(event.code, event.reason);
+    // An error is always followed by close; nothing to do here but keep it from being unhandled.
+    socket.onerror = () => undefined;
+    const transport: Transport = {
+      send: (data) => socket.send(data),
+      close: (code, reason) => {
+        try {
+          socket.close(code, reason);
+        } catch {
+          reportClose(code ?? 1005, reason ?? '');
+        }
+      },
+      get bufferedAmount() {
+        return socket.bufferedAmount;
+      },
+    };
+    return transport;
+  };
+}

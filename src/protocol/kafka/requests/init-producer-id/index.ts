@@ -1,0 +1,17 @@
+/**
+ * @module protocol/kafka/requests/init-producer-id
+ * InitProducerId (key 22), v0–v1. The minimum must stay 0 (librdkafka's idempotence check).
+ */
+
+import { defineApi } from '../api.js';
+import type { InitProducerIdRequest, InitProducerIdResponse } from './types.js';
+import { initProducerIdV0 } from './v0.js';
+import { initProducerIdV1 } from './v1.js';
+
+export type * from './types.js';
+
+export const initProducerIdApi = defineApi<InitProducerIdRequest, InitProducerIdResponse>({
+  apiKey: 22,
+  name: 'InitProducerId',
+  versions: [initProducerIdV0, initProducerIdV1],
+});

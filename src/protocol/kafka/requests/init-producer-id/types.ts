@@ -1,0 +1,18 @@
+/**
+ * @module protocol/kafka/requests/init-producer-id/types
+ * InitProducerId (key 22): a producer id and epoch for idempotent (and transactional)
+ * producers. Fields of v0–v1.
+ */
+
+export interface InitProducerIdRequest {
+  /** Null for an idempotent, non-transactional producer. */
+  readonly transactionalId: string | null;
+  readonly transactionTimeoutMs: number;
+}
+
+export interface InitProducerIdResponse {
+  readonly throttleTimeMs: number;
+  readonly errorCode: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+}

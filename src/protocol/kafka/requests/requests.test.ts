@@ -1,0 +1,350 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isTributaryError } from '../../../errors.js';
+import { KafkaErrorCode } from '../error-codes.js';
+import { KafkaFrameDecoder } from '../frame.js';
+import { arbitraryOf, type SampleKind, sampleOf } from '../testing/arbitrary.js';
+import {
+  API_KEYS,
+  type ApiVersionCodec,
+  advertisedApiVersions,
+  apiName,
+  apiVersionsFallbackResponse,
+  apiVersionsResponse,
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  encodeResponse,
+  isAdvertised,
+  KAFKA_APIS,
+  type KafkaApiName,
+} from './index.js';
+
+/** The codecs of one version, with the body types erased (tests walk every API alike). */
+function codecOf(api: KafkaApiName, version: number): ApiVersionCodec<unknown, unknown> {
+  const codec = KAFKA_APIS[api].versions[version];
+  if (codec === undefined) throw new Error(`${api} v${version} is not implemented`);
+  return codec as ApiVersionCodec<unknown, unknown>;
+}
+
+function toHex(b: Uint8Array): string {
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+/** The payload of a single encoded frame, through the frame decoder as a server would get it. */
+function payloadOf(frame: Uint8Array): Uint8Array {
+  const payloads = new KafkaFrameDecoder().push(frame);
+  expect(payloads).toHaveLength(1);
+  return payloads[0]!;
+}
+
+const NAMES = Object.keys(KAFKA_APIS) as KafkaApiName[];
+
+/** Every implemented (api, version) pair. */
+const VERSIONS = NAMES.flatMap((api) =>
+  KAFKA_APIS[api].versions.flatMap((codec) => (codec === undefined ? [] : [{ api, version: codec.version }])),
+);
+
+function requestRoundTrip(api: KafkaApiName, version: number, body: unknown, clientId: string | null): void {
+  const frame = encodeRequest(api, { apiVersion: version, correlationId: 42, clientId }, body as never);
+  expect(new DataView(frame.buffer, frame.byteOffset).getInt32(0)).toBe(frame.length - 4);
+  const decoded = decodeRequest(payloadOf(frame));
+  expect(decoded.api).toBe(api);
+  expect(decoded.header).toEqual({
+    apiKey: KAFKA_APIS[api].apiKey,
+    apiVersion: version,
+    correlationId: 42,
+    clientId,
+  });
+  expect(decoded.body).toEqual(body);
+}
+
+function responseRoundTrip(api: KafkaApiName, version: number, body: unknown): void {
+  const frame = encodeResponse(api, { apiVersion: version, correlationId: -7 }, body as never);
+  expect(new DataView(frame.buffer, frame.byteOffset).getInt32(0)).toBe(frame.length - 4);
+  const decoded = decodeResponse(api, version, payloadOf(frame));
+  expect(decoded.correlationId).toBe(-7);
+  expect(decoded.body).toEqual(body);
+}
+
+describe('registry', () => {
+  it('advertises exactly the table of kafka-compat.md', () => {
+    expect(advertisedApiVersions().map((v) => [v.apiKey, v.minVersion, v.maxVersion])).toEqual([
+      [0, 3, 7], // Produce
+      [1, 4, 11], // Fetch
+      [2, 1, 3], // ListOffsets
+      [3, 0, 6], // Metadata
+      [8, 2, 7], // OffsetCommit
+      [9, 1, 5], // OffsetFetch
+      [10, 0, 2], // FindCoordinator
+      [11, 2, 5], // JoinGroup
+      [12, 1, 3], // Heartbeat
+      [13, 1, 3], // LeaveGroup
+      [14, 1, 3], // SyncGroup
+      [15, 0, 4], // DescribeGroups
+      [16, 0, 2], // ListGroups
+      [18, 0, 2], // ApiVersions
+      [19, 0, 4], // CreateTopics
+      [20, 0, 3], // DeleteTopics
+      [22, 0, 1], // InitProducerId
+    ]);
+  });
+
+  it('implements every advertised version, and ApiVersions v3 besides', () => {
+    for (const api of NAMES) {
+      const { minVersion, maxVersion, versions } = KAFKA_APIS[api];
+      for (let v = minVersion; v <= maxVersion; v++) expect(versions[v]?.version).toBe(v);
+    }
+    expect(KAFKA_APIS.ApiVersions.versions[3]?.version).toBe(3);
+    expect(VERSIONS).toHaveLength(73);
+  });
+
+  it('maps keys and names both ways', () => {
+    for (const api of NAMES) expect(apiName(API_KEYS[api])).toBe(api);
+    expect(apiName(17)).toBeUndefined();
+    expect(API_KEYS.OffsetCommit).toBe(8);
+  });
+
+  it('knows what is advertised', () => {
+    expect(isAdvertised(18, 2)).toBe(true);
+    expect(isAdvertised(18, 3)).toBe(false);
+    expect(isAdvertised(0, 2)).toBe(false);
+    expect(isAdvertised(0, 3)).toBe(true);
+    expect(isAdvertised(42, 0)).toBe(false);
+  });
+
+  it('builds the ApiVersions answer from the table', () => {
+    const body = apiVersionsResponse();
+    expect(body.errorCode).toBe(0);
+    expect(body.apiKeys).toEqual(advertisedApiVersions());
+  });
+});
+
+describe('ApiVersions fallback (librdkafka v3 probe)', () => {
+  it('is a v0 frame with UNSUPPORTED_VERSION and the ApiVersions range', () => {
+    const frame = apiVersionsFallbackResponse(0x0a0b0c0d);
+    // size 16 | correlation id | error 35 | 1 entry: key 18, min 0, max 2
+    expect(toHex(frame)).toBe('00000010' + '0a0b0c0d' + '0023' + '00000001' + '0012' + '0000' + '0002');
+    const decoded = decodeResponse('ApiVersions', 0, payloadOf(frame));
+    expect(decoded.body.errorCode).toBe(KafkaErrorCode.UNSUPPORTED_VERSION);
+  });
+
+  it('a v3 request decodes (header v2, compact strings) even though v3 is not advertised', () => {
+    const body = { clientSoftwareName: 'librdkafka', clientSoftwareVersion: '2.0.2' };
+    requestRoundTrip('ApiVersions', 3, body, 'rdkafka');
+    expect(isAdvertised(API_KEYS.ApiVersions, 3)).toBe(false);
+  });
+
+  it('a v3 response keeps response header v0', () => {
+    const frame = encodeResponse('ApiVersions', { apiVersion: 3, correlationId: 1 }, apiVersionsResponse());
+    // size, correlation id, then the body starts at once with error_code 0 (no tagged fields).
+    expect(toHex(frame.subarray(4, 10))).toBe('000000010000');
+  });
+});
+
+describe('round trips', () => {
+  const cases = VERSIONS.map(({ api, version }) => [`${api} v${version}`, api, version] as const);
+  const kinds: SampleKind[] = ['empty', 'full'];
+
+  it.each(cases)('%s request: samples', (_, api, version) => {
+    const codec = codecOf(api, version);
+    for (const kind of kinds) {
+      requestRoundTrip(api, version, sampleOf(codec.request, kind), kind === 'empty' ? null : 'client-ü');
+    }
+  });
+
+  it.each(cases)('%s response: samples', (_, api, version) => {
+    const codec = codecOf(api, version);
+    for (const kind of kinds) responseRoundTrip(api, version, sampleOf(codec.response, kind));
+  });
+
+  it.each(cases)('%s request and response: random values', (_, api, version) => {
+    const codec = codecOf(api, version);
+    fc.assert(
+      fc.property(arbitraryOf(codec.request), fc.option(fc.string(), { nil: null }), (body, clientId) =>
+        requestRoundTrip(api, version, body, clientId),
+      ),
+      { numRuns: 60 },
+    );
+    fc.assert(
+      fc.property(arbitraryOf(codec.response), (body) => responseRoundTrip(api, version, body)),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('version differences', () => {
+  it('Metadata v0: an empty topic array means all topics (null)', () => {
+    const frame = encodeRequest(
+      'Metadata',
+      { apiVersion: 0, correlationId: 1, clientId: null },
+      {
+        topics: null,
+        allowAutoTopicCreation: true,
+      },
+    );
+    expect(toHex(frame.subarray(-4))).toBe('00000000');
+    expect(decodeRequest(payloadOf(frame)).body).toEqual({ topics: null, allowAutoTopicCreation: true });
+    expect(() =>
+      encodeRequest(
+        'Metadata',
+        { apiVersion: 0, correlationId: 1, clientId: null },
+        {
+          topics: [],
+          allowAutoTopicCreation: true,
+        },
+      ),
+    ).toThrow(/cannot ask for no topics/);
+  });
+
+  it('Metadata v1+: null (-1) means all topics, empty means none', () => {
+    for (const topics of [null, []]) {
+      const frame = encodeRequest(
+        'Metadata',
+        { apiVersion: 1, correlationId: 1, clientId: null },
+        {
+          topics,
+          allowAutoTopicCreation: true,
+        },
+      );
+      expect(decodeRequest(payloadOf(frame)).body).toEqual({ topics, allowAutoTopicCreation: true });
+    }
+  });
+
+  it('drops fields a version lacks and decodes their defaults', () => {
+    const frame = encodeRequest(
+      'Metadata',
+      { apiVersion: 3, correlationId: 1, clientId: null },
+      {
+        topics: [{ name: 't' }],
+        allowAutoTopicCreation: false,
+      },
+    );
+    expect(decodeRequest(payloadOf(frame)).body).toEqual({
+      topics: [{ name: 't' }],
+      allowAutoTopicCreation: true,
+    });
+  });
+
+  it('Fetch: empty records are written with length 0, never -1', () => {
+    const frame = encodeResponse(
+      'Fetch',
+      { apiVersion: 11, correlationId: 1 },
+      {
+        throttleTimeMs: 0,
+        errorCode: 0,
+        sessionId: 0,
+        responses: [
+          {
+            topic: 't',
+            partitions: [
+              {
+                partitionIndex: 0,
+                errorCode: 0,
+                highWatermark: 5,
+                lastStableOffset: 5,
+                logStartOffset: 0,
+                abortedTransactions: null,
+                preferredReadReplica: -1,
+                records: new Uint8Array(0),
+              },
+            ],
+          },
+        ],
+      },
+    );
+    // ... aborted_transactions -1 | preferred_read_replica -1 | records length 0
+    expect(toHex(frame.subarray(-12))).toBe('ffffffff' + 'ffffffff' + '00000000');
+  });
+
+  it('LeaveGroup: v1 names one member, v3 a batch', () => {
+    const v1 = decodeRequest(
+      payloadOf(
+        encodeRequest(
+          'LeaveGroup',
+          { apiVersion: 1, correlationId: 1, clientId: null },
+          {
+            groupId: 'g',
+            memberId: 'm',
+            members: [],
+          },
+        ),
+      ),
+    );
+    expect(v1.body).toEqual({ groupId: 'g', memberId: 'm', members: [] });
+    const v3 = decodeRequest(
+      payloadOf(
+        encodeRequest(
+          'LeaveGroup',
+          { apiVersion: 3, correlationId: 1, clientId: null },
+          {
+            groupId: 'g',
+            memberId: 'ignored',
+            members: [{ memberId: 'm', groupInstanceId: null }],
+          },
+        ),
+      ),
+    );
+    expect(v3.body).toEqual({
+      groupId: 'g',
+      memberId: '',
+      members: [{ memberId: 'm', groupInstanceId: null }],
+    });
+  });
+});
+
+describe('decodeRequest errors', () => {
+  function expectCode(fn: () => unknown, code: 'UNSUPPORTED_VERSION' | 'MALFORMED_DATA'): void {
+    try {
+      fn();
+    } catch (err) {
+      expect(isTributaryError(err, code)).toBe(true);
+      return;
+    }
+    expect.unreachable(`expected ${code}`);
+  }
+
+  it('refuses an unknown API or an unimplemented version as UNSUPPORTED_VERSION', () => {
+    // AddPartitionsToTxn (24) v0, header only.
+    expectCode(
+      () => decodeRequest(Uint8Array.of(0, 24, 0, 0, 0, 0, 0, 1, 0xff, 0xff)),
+      'UNSUPPORTED_VERSION',
+    );
+    // Produce v2.
+    expectCode(() => decodeRequest(Uint8Array.of(0, 0, 0, 2, 0, 0, 0, 1, 0xff, 0xff)), 'UNSUPPORTED_VERSION');
+    // Fetch v12.
+    expectCode(
+      () => decodeRequest(Uint8Array.of(0, 1, 0, 12, 0, 0, 0, 1, 0xff, 0xff)),
+      'UNSUPPORTED_VERSION',
+    );
+    expectCode(
+      () =>
+        encodeResponse('Produce', { apiVersion: 8, correlationId: 1 }, { responses: [], throttleTimeMs: 0 }),
+      'UNSUPPORTED_VERSION',
+    );
+  });
+
+  it('refuses trailing bytes and cut bodies as MALFORMED_DATA', () => {
+    const frame = encodeRequest(
+      'Heartbeat',
+      { apiVersion: 1, correlationId: 1, clientId: 'c' },
+      {
+        groupId: 'g',
+        generationId: 1,
+        memberId: 'm',
+        groupInstanceId: null,
+      },
+    );
+    const payload = payloadOf(frame);
+    const longer = new Uint8Array(payload.length + 1);
+    longer.set(payload);
+    expectCode(() => decodeRequest(longer), 'MALFORMED_DATA');
+    expectCode(() => decodeRequest(payload.subarray(0, payload.length - 1)), 'MALFORMED_DATA');
+    expectCode(() => decodeRequest(payload.subarray(0, 5)), 'MALFORMED_DATA');
+  });
+
+  it('names the API and version in the error', () => {
+    const payload = Uint8Array.of(0, 12, 0, 3, 0, 0, 0, 1, 0xff, 0xff, 0, 1);
+    expect(() => decodeRequest(payload)).toThrow(/Heartbeat v3 request/);
+  });
+});

@@ -1,0 +1,228 @@
+/**
+ * @module protocol/native/frames
+ * Encoding and decoding of whole frames in both directions. Decoders check every field of the
+ * frame they return and throw nothing but `TributaryError` (`PROTOCOL_ERROR`, naming the field),
+ * whatever bytes they are given. A request whose `id` could be read carries it in the error's
+ * `details.requestId`, so a server can answer the request instead of the connection.
+ *
+ * @example
+ * const data = encodeFrame({ type: 'ping' }, 'msgpack');
+ * const frame = decodeClientFrame(data); // { frame: { type: 'ping' }, format: 'msgpack' }
+ */
+import { ERROR_CATALOGUE, type ErrorCode, TributaryError } from '../../errors.js';
+import { readPartitionOffsets, readWireChange, readWireItem } from './collections.js';
+import { Fields, fieldError } from './fields.js';
+import { NATIVE_PROTOCOL_LIMITS as LIMITS } from './limits.js';
+import { isRequestType, REQUEST_TYPES, REQUESTS } from './requests.js';
+import {
+  PARTITION_MAX,
+  RANGES,
+  readName,
+  readRecord,
+  readTopicName,
+  readTopicPartition,
+  readWireError,
+} from './shapes.js';
+import type {
+  ClientFrame,
+  HelloFrame,
+  RequestFrame,
+  RequestType,
+  ServerFrame,
+  WireError,
+  WireFormat,
+} from './types.js';
+import { decodeWire, encodeWire } from './wire.js';
+
+export interface Decoded<T> {
+  readonly frame: T;
+  readonly format: WireFormat;
+}
+
+/** Encodes a frame: MessagePack bytes, or JSON text with bytes as base64. */
+export function encodeFrame(frame: ClientFrame | ServerFrame, format: WireFormat): Uint8Array | string {
+  return encodeWire(frame, format);
+}
+
+/** Decodes a frame a client sent (server side). */
+export function decodeClientFrame(data: Uint8Array | string): Decoded<ClientFrame> {
+  const { value, format } = decodeWire(data);
+  const fields = Fields.of(value, '', format);
+  const type = readType(fields);
+  switch (type) {
+    case 'hello':
+      return { frame: readHello(fields), format };
+    case 'ping':
+    case 'pong':
+      return { frame: readPing(fields, type), format };
+    default:
+      return { frame: readRequest(fields, type), format };
+  }
+}
+
+/** Decodes a frame a server sent (client side). Response results are read by `decodeResult`. */
+export function decodeServerFrame(data: Uint8Array | string): Decoded<ServerFrame> {
+  const { value, format } = decodeWire(data);
+  const f = Fields.of(value, '', format);
+  const type = readType(f);
+  switch (type) {
+    case 'welcome':
+      return {
+        frame: {
+          type,
+          protocol: f.int('protocol', { min: 0, max: 0xffff }),
+          server: f.string('server', { max: LIMITS.clientNameLengthMax }),
+          sessionId: readName(f, 'sessionId'),
+          maxFrameBytes: f.int('maxFrameBytes', { min: 1024, max: 0xffff_ffff }),
+          heartbeatMs: f.int('heartbeatMs', { min: 1, max: 0x7fff_ffff }),
+        },
+        format,
+      };
+    case 'response':
+      return { frame: readResponse(f), format };
+    case 'delivery':
+      return {
+        frame: {
+          type,
+          sub: f.int('sub', RANGES.U32),
+          topic: readTopicName(f),
+          partition: f.int('partition', { min: 0, max: PARTITION_MAX }),
+          records: f.list('records', Number.MAX_SAFE_INTEGER, readRecord),
+          highWatermark: f.int('highWatermark', RANGES.OFFSET),
+        },
+        format,
+      };
+    case 'assignment':
+      return {
+        frame: {
+          type,
+          groupId: readName(f, 'groupId'),
+          memberId: readName(f, 'memberId'),
+          generation: f.int('generation', { min: 0 }),
+          partitions: f.list('partitions', Number.MAX_SAFE_INTEGER, readTopicPartition),
+        },
+        format,
+      };
+    case 'subscriptionClosed':
+      return { frame: { type, sub: f.int('sub', RANGES.U32), error: readWireError(f.map('error')) }, format };
+    case 'collectionSnapshot':
+      return {
+        frame: {
+          type,
+          sub: f.int('sub', RANGES.U32),
+          items: f.list('items', Number.MAX_SAFE_INTEGER, readWireItem),
+          offsets: readPartitionOffsets(f),
+          reset: f.boolean('reset'),
+          done: f.boolean('done'),
+        },
+        format,
+      };
+    case 'collectionChanges':
+      return {
+        frame: {
+          type,
+          sub: f.int('sub', RANGES.U32),
+          changes: f.list('changes', Number.MAX_SAFE_INTEGER, readWireChange),
+          offsets: readPartitionOffsets(f),
+        },
+        format,
+      };
+    case 'error':
+      return { frame: { type, error: readWireError(f.map('error')) }, format };
+    case 'ping':
+    case 'pong':
+      return { frame: readPing(f, type), format };
+    default:
+      throw new TributaryError('PROTOCOL_ERROR', { reason: `unknown frame type ${JSON.stringify(type)}` });
+  }
+}
+
+function readType(fields: Fields): string {
+  return fields.string('type', { min: 1, max: 64 });
+}
+
+function readHello(f: Fields): HelloFrame {
+  const resume = f.optionalMap('resume');
+  return {
+    type: 'hello',
+    protocol: f.int('protocol', { min: 0, max: 0xffff }),
+    client: f.string('client', { max: LIMITS.clientNameLengthMax }),
+    ...(resume === undefined ? {} : { resume: { sessionId: readName(resume, 'sessionId') } }),
+  };
+}
+
+function readPing<T extends 'ping' | 'pong'>(f: Fields, type: T): { type: T; nonce?: number } {
+  const nonce = f.optionalInt('nonce', RANGES.U32);
+  return nonce === undefined ? { type } : { type, nonce };
+}
+
+function readRequest(f: Fields, type: string): RequestFrame {
+  if (!isRequestType(type)) {
+    let id: number | undefined;
+    try {
+      id = f.int('id', { min: 0, max: LIMITS.requestIdMax });
+    } catch {
+      id = undefined;
+    }
+    throw withRequest(unknownType(type), id, undefined);
+  }
+  const id = f.int('id', { min: 0, max: LIMITS.requestIdMax });
+  try {
+    const params = (REQUESTS[type].params as (fields: Fields) => object)(f);
+    return { type, id, ...params } as RequestFrame;
+  } catch (error) {
+    throw withRequest(error, id, type);
+  }
+}
+
+/** `error` with the request's id and type in its details, so the server can answer that request. */
+function withRequest(error: unknown, id: number | undefined, type: string | undefined): unknown {
+  if (!(error instanceof TributaryError) || id === undefined) return error;
+  const details = { ...error.details, requestId: id, ...(type === undefined ? {} : { requestType: type }) };
+  return new TributaryError(error.code, details, { cause: error.cause });
+}
+
+function unknownType(type: string): TributaryError {
+  return new TributaryError('PROTOCOL_ERROR', {
+    reason: `unknown request type ${JSON.stringify(type.slice(0, 64))} (known: hello, ping, pong, ${REQUEST_TYPES.join(', ')})`,
+    field: 'type',
+  });
+}
+
+function readResponse(f: Fields): ServerFrame {
+  const id = f.int('id', { min: 0, max: LIMITS.requestIdMax });
+  const hasOk = f.raw('ok') !== undefined;
+  const hasError = f.raw('error') !== undefined;
+  if (hasOk === hasError) throw fieldError('ok', 'or "error" must be present, exactly one of them');
+  if (hasError) return { type: 'response', id, error: readWireError(f.map('error')) };
+  return { type: 'response', id, ok: f.raw('ok') };
+}
+
+/**
+ * The wire form of any error: a `TributaryError` as is; anything else (a bug) as `INTERNAL`, whose
+ * cause stays in the server's log rather than going to the client.
+ */
+export function toWireError(error: unknown): WireError {
+  const typed = error instanceof TributaryError ? error : new TributaryError('INTERNAL');
+  const details: Record<string, string | number | boolean | null> = {};
+  for (const [name, value] of Object.entries(typed.details)) {
+    if (value !== undefined) details[name] = value;
+  }
+  return { code: typed.code, message: typed.message, details, retriable: typed.retriable };
+}
+
+/**
+ * The `TributaryError` for an error received on the wire. A code this version does not know (a
+ * newer server) becomes `PROTOCOL_ERROR` carrying the original code and message.
+ */
+export function fromWireError(error: WireError): TributaryError {
+  if (Object.hasOwn(ERROR_CATALOGUE, error.code)) {
+    return new TributaryError(error.code as ErrorCode, error.details);
+  }
+  return new TributaryError('PROTOCOL_ERROR', {
+    reason: `server error ${error.code}: ${error.message}`,
+    serverCode: error.code,
+  });
+}
+
+export type { RequestType };

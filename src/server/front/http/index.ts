@@ -1,0 +1,195 @@
+/**
+ * @module server/front/http
+ * The HTTP API front end: JSON resources under `/v1/` and Server-Sent Events, translated onto the
+ * Broker API (never the log). `docs/http-api.md` documents every route.
+ *
+ * | route | module |
+ * |---|---|
+ * | `POST/GET /v1/topics`, `GET/DELETE /v1/topics/{topic}` | `topics.ts` |
+ * | `POST /v1/topics/{topic}/records`, `GET /v1/topics/{topic}/partitions/{p}/records` | `records.ts` |
+ * | `GET /v1/topics/{topic}/events` (SSE) | `events.ts` |
+ * | `/v1/collections/…` (live collections) | `collections.ts`, `collections-events.ts` (SSE) |
+ *
+ * Every failure is answered as a typed JSON error (`respond.ts`) and counted in
+ * `tributary_errors_total{frontend="http"}`; no request can crash the process.
+ *
+ * @example
+ * const http = createHttpFrontEnd(broker, { logger, metrics, limits });
+ * const server = createServer((req, res) => http.handle(req, res));
+ * // on shutdown, after the server stopped accepting:
+ * http.closeStreams();
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { Counter } from 'prom-client';
+import type { Broker } from '../../../broker/types.js';
+import { isTributaryError, TributaryError } from '../../../errors.js';
+import type { CollectionService } from '../../../sync/index.js';
+import type { ServerMetrics } from '../../metrics.js';
+import {
+  applyOps,
+  createCollection,
+  deleteCollection,
+  deleteItem,
+  describeCollection,
+  getItem,
+  incrementItem,
+  listCollections,
+  patchItem,
+  putItem,
+  queryItems,
+  transact,
+} from './collections.js';
+import { CollectionEventStreams, collectionEventsHandler } from './collections-events.js';
+import type { Handler, HttpContext, HttpLimits } from './context.js';
+import { EventStreams, eventsHandler } from './events.js';
+import { fetchRecords, produce } from './records.js';
+import { sendError } from './respond.js';
+import { Router } from './router.js';
+import { createTopic, deleteTopic, describeTopic, listTopics } from './topics.js';
+
+export type { HttpLimits } from './context.js';
+
+export interface HttpFrontEndOptions {
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  readonly limits: HttpLimits;
+  /** Live collections under `/v1/collections` (`collections.ts`); absent: those routes answer `NOT_FOUND`. */
+  readonly collections?: CollectionService;
+}
+
+export interface HttpFrontEnd {
+  /** Answers one request (any path: unknown ones get `NOT_FOUND`). Never throws. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Ends every open SSE stream. */
+  closeStreams(): void;
+  /** Open SSE streams. */
+  readonly streamCount: number;
+}
+
+const REQUESTS_METRIC = 'tributary_http_requests_total';
+
+export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions): HttpFrontEnd {
+  const ctx: HttpContext = { broker, ...options };
+  const streams = new EventStreams();
+  const collectionStreams = new CollectionEventStreams();
+  const router = new Router<Handler>()
+    .add('POST', '/v1/topics', createTopic)
+    .add('GET', '/v1/topics', listTopics)
+    .add('GET', '/v1/topics/{topic}', describeTopic)
+    .add('DELETE', '/v1/topics/{topic}', deleteTopic)
+    .add('POST', '/v1/topics/{topic}/records', produce)
+    .add('GET', '/v1/topics/{topic}/partitions/{partition}/records', fetchRecords)
+    .add('GET', '/v1/topics/{topic}/events', eventsHandler(streams))
+    .add('POST', '/v1/collections', createCollection)
+    .add('GET', '/v1/collections', listCollections)
+    .add('GET', '/v1/collections/{collection}', describeCollection)
+    .add('DELETE', '/v1/collections/{collection}', deleteCollection)
+    .add('GET', '/v1/collections/{collection}/items/{key}', getItem)
+    .add('PUT', '/v1/collections/{collection}/items/{key}', putItem)
+    .add('PATCH', '/v1/collections/{collection}/items/{key}', patchItem)
+    .add('DELETE', '/v1/collections/{collection}/items/{key}', deleteItem)
+    .add('POST', '/v1/collections/{collection}/items/{key}/increment', incrementItem)
+    .add('POST', '/v1/collections/{collection}/transact', transact)
+    .add('POST', '/v1/collections/{collection}/ops', applyOps)
+    .add('POST', '/v1/collections/{collection}/query', queryItems)
+    .add(
+      'GET',
+      '/v1/collections/{collection}/events',
+      collectionEventsHandler(collectionStreams, () => streams.size),
+    );
+  const requests = requestsCounter(options.metrics);
+
+  /** Routes and runs one request; `route` is set to the matched pattern (the metric's label). */
+  const handle = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: { name: string },
+  ): Promise<void> => {
+    const method = req.method ?? 'GET';
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const match = router.match(method, url.pathname);
+    if (match.kind === 'none') {
+      throw new TributaryError('NOT_FOUND', { what: `${method} ${url.pathname}` });
+    }
+    route.name = match.pattern;
+    if (match.kind === 'method') {
+      const error = new TributaryError('METHOD_NOT_ALLOWED', {
+        method,
+        path: url.pathname,
+        allow: match.allow.join(', '),
+      });
+      throw Object.assign(error, { allow: match.allow.join(', ') });
+    }
+    await match.handler(ctx, { req, res, params: match.params, query: url.searchParams });
+  };
+
+  return {
+    handle(req, res) {
+      const method = req.method ?? 'GET';
+      const route = { name: 'unmatched' };
+      handle(req, res, route).then(
+        () => requests.inc({ method, route: route.name, status: String(res.statusCode) }),
+        (error: unknown) => {
+          const allow = (error as { allow?: string }).allow;
+          const headers: Record<string, string> = allow === undefined ? {} : { allow };
+          if (isTributaryError(error, 'FRAME_TOO_LARGE')) {
+            headers.connection = 'close';
+            discardThenClose(req);
+          }
+          if (!isTributaryError(error)) {
+            options.logger.error({ err: error, method, url: req.url }, 'HTTP request failed');
+          }
+          const code = sendError(res, error, headers);
+          options.metrics.errors.inc({ frontend: 'http', code });
+          requests.inc({ method, route: route.name, status: String(res.statusCode) });
+          options.logger.debug({ method, url: req.url, status: res.statusCode, code }, 'request failed');
+        },
+      );
+    },
+    closeStreams: () => {
+      streams.closeAll();
+      collectionStreams.closeAll();
+    },
+    get streamCount() {
+      return streams.size + collectionStreams.size;
+    },
+  };
+}
+
+/**
+ * After a 413 the body is not parsed or kept, but the connection lingers discarding what the
+ * client still sends (at most {@link DISCARD_BYTES_MAX} within {@link DISCARD_MS_MAX}), so that a
+ * client that reads the answer only after sending its whole body (fetch does) gets the 413
+ * instead of a broken pipe. Past either limit the connection is cut.
+ */
+function discardThenClose(req: IncomingMessage): void {
+  let discarded = 0;
+  const cut = (): void => {
+    req.socket.destroy();
+  };
+  const timer = setTimeout(cut, DISCARD_MS_MAX);
+  timer.unref();
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.byteLength;
+    if (discarded > DISCARD_BYTES_MAX) cut();
+  });
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
+}
+
+/** Most bytes of a refused (413) body read and thrown away before the connection is cut. */
+export const DISCARD_BYTES_MAX = 64 * 1024 * 1024;
+/** Longest time a connection lingers after a 413 before it is cut. */
+export const DISCARD_MS_MAX = 5_000;
+
+function requestsCounter(metrics: ServerMetrics): Counter<'method' | 'route' | 'status'> {
+  const existing = metrics.registry.getSingleMetric(REQUESTS_METRIC);
+  if (existing) return existing as Counter<'method' | 'route' | 'status'>;
+  return new Counter({
+    name: REQUESTS_METRIC,
+    help: 'HTTP API requests answered, by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [metrics.registry],
+  });
+}

@@ -1,0 +1,50 @@
+/**
+ * @module server/front/kafka/handlers/groups-admin
+ * DescribeGroups (15) v0–v4 and ListGroups (16) v0–v2, from the broker's Kafka group
+ * coordinator and its committed offsets: a group known only by its commits is `Empty`, an
+ * unknown one `Dead` (error NONE, as Kafka answers). Member metadata and assignments are filled
+ * in while the group is Stable. There are no ACLs, so authorized operations are never given.
+ */
+import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
+import { AUTHORIZED_OPERATIONS_OMITTED } from '../../../../protocol/kafka/requests/index.js';
+import type { Handler } from './types.js';
+
+export const handleDescribeGroups: Handler<'DescribeGroups'> = (ctx, { body }) => ({
+  throttleTimeMs: 0,
+  groups: body.groups.map((groupId) => {
+    if (groupId.length === 0) {
+      return {
+        errorCode: KafkaErrorCode.INVALID_GROUP_ID,
+        groupId,
+        groupState: '',
+        protocolType: '',
+        protocolData: '',
+        members: [],
+        authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+      };
+    }
+    const group = ctx.groups.describe(groupId);
+    return {
+      errorCode: KafkaErrorCode.NONE,
+      groupId,
+      groupState: group.state,
+      protocolType: group.protocolType,
+      protocolData: group.protocolName,
+      members: group.members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        memberMetadata: m.metadata,
+        memberAssignment: m.assignment,
+      })),
+      authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    };
+  }),
+});
+
+export const handleListGroups: Handler<'ListGroups'> = (ctx) => ({
+  throttleTimeMs: 0,
+  errorCode: KafkaErrorCode.NONE,
+  groups: ctx.groups.list().map(({ groupId, protocolType }) => ({ groupId, protocolType })),
+});

@@ -1,0 +1,15 @@
+/**
+ * @module server/front/kafka/handlers/heartbeat
+ * Heartbeat (12) v1–v3: keeps the member's session alive; REBALANCE_IN_PROGRESS tells it to
+ * rejoin, ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID that its membership is stale.
+ */
+import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
+import { countError } from '../context.js';
+import type { Handler } from './types.js';
+
+export const handleHeartbeat: Handler<'Heartbeat'> = (ctx, { body }) => {
+  const error = ctx.groups.heartbeat(body.groupId, body.generationId, body.memberId, body.groupInstanceId);
+  const errorCode = error === null ? KafkaErrorCode.NONE : KafkaErrorCode[error];
+  if (errorCode !== KafkaErrorCode.REBALANCE_IN_PROGRESS) countError(ctx, errorCode);
+  return { throttleTimeMs: 0, errorCode };
+};

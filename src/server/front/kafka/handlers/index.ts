@@ -1,0 +1,44 @@
+/**
+ * @module server/front/kafka/handlers
+ * The handler of every Kafka API the front end speaks, by API name (one module each).
+ */
+import type { KafkaApiName } from '../../../../protocol/kafka/requests/index.js';
+import { handleApiVersions } from './api-versions.js';
+import { handleCreateTopics } from './create-topics.js';
+import { handleDeleteTopics } from './delete-topics.js';
+import { handleFetch } from './fetch.js';
+import { handleFindCoordinator } from './find-coordinator.js';
+import { handleDescribeGroups, handleListGroups } from './groups-admin.js';
+import { handleHeartbeat } from './heartbeat.js';
+import { handleInitProducerId } from './init-producer-id.js';
+import { handleJoinGroup } from './join-group.js';
+import { handleLeaveGroup } from './leave-group.js';
+import { handleListOffsets } from './list-offsets.js';
+import { handleMetadata } from './metadata.js';
+import { handleOffsetCommit } from './offset-commit.js';
+import { handleOffsetFetch } from './offset-fetch.js';
+import { handleProduce } from './produce.js';
+import { handleSyncGroup } from './sync-group.js';
+import type { Handler } from './types.js';
+
+export { CloseConnection, type Handler, type RequestOf } from './types.js';
+
+export const HANDLERS: { readonly [K in KafkaApiName]: Handler<K> } = {
+  ApiVersions: handleApiVersions,
+  Metadata: handleMetadata,
+  Produce: handleProduce,
+  Fetch: handleFetch,
+  ListOffsets: handleListOffsets,
+  FindCoordinator: handleFindCoordinator,
+  JoinGroup: handleJoinGroup,
+  SyncGroup: handleSyncGroup,
+  Heartbeat: handleHeartbeat,
+  LeaveGroup: handleLeaveGroup,
+  OffsetCommit: handleOffsetCommit,
+  OffsetFetch: handleOffsetFetch,
+  DescribeGroups: handleDescribeGroups,
+  ListGroups: handleListGroups,
+  CreateTopics: handleCreateTopics,
+  DeleteTopics: handleDeleteTopics,
+  InitProducerId: handleInitProducerId,
+};

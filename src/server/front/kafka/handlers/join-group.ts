@@ -1,0 +1,36 @@
+/**
+ * @module server/front/kafka/handlers/join-group
+ * JoinGroup (11) v2–v5, on the broker's Kafka group coordinator: the response is held until
+ * the rebalance completes (every known member rejoined, or the rebalance timeout passed).
+ * MEMBER_ID_REQUIRED only from v4 on, as Kafka does.
+ */
+import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
+import { countError } from '../context.js';
+import type { Handler } from './types.js';
+
+export const handleJoinGroup: Handler<'JoinGroup'> = async (ctx, { body, header }, scope) => {
+  const result = await ctx.groups.join({
+    groupId: body.groupId,
+    memberId: body.memberId,
+    groupInstanceId: body.groupInstanceId,
+    clientId: header.clientId ?? '',
+    clientHost: scope.clientHost,
+    sessionTimeoutMs: body.sessionTimeoutMs,
+    // v0 had none; from v1 it is sent. Kafka uses the session timeout when it is missing.
+    rebalanceTimeoutMs: body.rebalanceTimeoutMs > 0 ? body.rebalanceTimeoutMs : body.sessionTimeoutMs,
+    protocolType: body.protocolType,
+    protocols: body.protocols,
+    requireKnownMemberId: header.apiVersion >= 4,
+  });
+  const errorCode = result.error === null ? KafkaErrorCode.NONE : KafkaErrorCode[result.error];
+  countError(ctx, errorCode);
+  return {
+    throttleTimeMs: 0,
+    errorCode,
+    generationId: result.generationId,
+    protocolName: result.protocolName,
+    leader: result.leader,
+    memberId: result.memberId,
+    members: result.members,
+  };
+};

@@ -1,0 +1,86 @@
+/**
+ * @module server/front/kafka/handlers/metadata
+ * Metadata (3) v0–v6: one broker (this node, at the advertised host:port), which is the
+ * controller and the leader, only replica and only in-sync replica of every partition.
+ *
+ * Topics: null (v0: an empty list) lists every user topic. A named topic that does not exist
+ * is created with 1 partition when the request allows it (`allow_auto_topic_creation`, always
+ * true before v4) and the front end has auto-creation on, like Kafka's default
+ * `auto.create.topics.enable=true`; otherwise it gets UNKNOWN_TOPIC_OR_PARTITION.
+ */
+import type { TopicDescription } from '../../../../broker/types.js';
+import { isTributaryError } from '../../../../errors.js';
+import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
+import type { MetadataResponseTopic } from '../../../../protocol/kafka/requests/index.js';
+import { countError, errorCodeOf, type KafkaContext } from '../context.js';
+import type { Handler } from './types.js';
+
+export const handleMetadata: Handler<'Metadata'> = async (ctx, { body }) => {
+  let topics: MetadataResponseTopic[];
+  if (body.topics === null) {
+    const all = await ctx.broker.listTopics();
+    topics = all.map((description) => describe(ctx, description));
+  } else {
+    topics = [];
+    for (const { name } of body.topics) {
+      topics.push(await topicMetadata(ctx, name, body.allowAutoTopicCreation && ctx.autoCreateTopics));
+    }
+  }
+  return {
+    throttleTimeMs: 0,
+    brokers: [{ nodeId: ctx.nodeId, host: ctx.advertisedHost, port: ctx.advertisedPort, rack: null }],
+    clusterId: ctx.clusterId,
+    controllerId: ctx.nodeId,
+    topics,
+  };
+};
+
+async function topicMetadata(
+  ctx: KafkaContext,
+  name: string,
+  autoCreate: boolean,
+): Promise<MetadataResponseTopic> {
+  try {
+    return describe(ctx, await ctx.broker.describeTopic(name));
+  } catch (error) {
+    if (!(autoCreate && isTributaryError(error, 'TOPIC_NOT_FOUND'))) return failed(ctx, name, error);
+  }
+  try {
+    const created = await ctx.broker.createTopic(name, { partitions: 1 });
+    ctx.logger.info({ topic: name }, 'topic auto-created by a Kafka Metadata request');
+    return describe(ctx, created);
+  } catch (error) {
+    // Another client created it meanwhile.
+    if (isTributaryError(error, 'TOPIC_EXISTS')) {
+      try {
+        return describe(ctx, await ctx.broker.describeTopic(name));
+      } catch (again) {
+        return failed(ctx, name, again);
+      }
+    }
+    return failed(ctx, name, error);
+  }
+}
+
+function describe(ctx: KafkaContext, description: TopicDescription): MetadataResponseTopic {
+  const replicas = [ctx.nodeId];
+  return {
+    errorCode: KafkaErrorCode.NONE,
+    name: description.name,
+    isInternal: false,
+    partitions: description.partitions.map(({ partition }) => ({
+      errorCode: KafkaErrorCode.NONE,
+      partitionIndex: partition,
+      leaderId: ctx.nodeId,
+      replicaNodes: replicas,
+      isrNodes: replicas,
+      offlineReplicas: [],
+    })),
+  };
+}
+
+function failed(ctx: KafkaContext, name: string, error: unknown): MetadataResponseTopic {
+  const errorCode = errorCodeOf(ctx, error, 'Metadata');
+  countError(ctx, errorCode);
+  return { errorCode, name, isInternal: false, partitions: [] };
+}

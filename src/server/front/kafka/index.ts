@@ -1,0 +1,133 @@
+/**
+ * @module server/front/kafka
+ * The Kafka front end: a TCP listener speaking the Kafka wire protocol (the API versions of
+ * `docs/kafka.md`) so that unmodified Kafka clients (kafkajs, librdkafka/kcat, kafka-python, …)
+ * produce and consume. It translates every request onto the Broker API, like every other front
+ * end, so records, offsets and committed group offsets are the same whichever way they are
+ * read. Consumer groups use the broker's Kafka group coordinator (`broker.kafkaGroups`).
+ *
+ * The server is one broker (node id 0) that leads every partition and coordinates every group;
+ * Metadata and FindCoordinator send clients to `advertisedHost:port`.
+ *
+ * @example
+ * const kafka = await startKafkaFrontEnd({ broker, groups: broker.kafkaGroups, logger, metrics,
+ *   host: '127.0.0.1', port: 9092 });
+ * // kcat -b 127.0.0.1:9092 -L
+ * await kafka.close();
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { KafkaGroupCoordinator } from '../../../broker/kafka-group-coordinator.js';
+import type { Broker } from '../../../broker/types.js';
+import type { ServerMetrics } from '../../metrics.js';
+import { KafkaConnection } from './connection.js';
+import { KAFKA_FRONT_END_DEFAULTS, type KafkaContext, type KafkaFrontEndLimits } from './context.js';
+
+export { KAFKA_FRONT_END_DEFAULTS, type KafkaFrontEndLimits } from './context.js';
+
+export const DEFAULT_KAFKA_PORT = 9092;
+/** Broker id of the one node. */
+export const KAFKA_NODE_ID = 0;
+export const DEFAULT_CLUSTER_ID = 'tributary';
+
+export interface KafkaFrontEndOptions {
+  readonly broker: Broker;
+  readonly groups: KafkaGroupCoordinator;
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  /** Address to listen on. */
+  readonly host: string;
+  /** TCP port; 0 picks a free one (see `KafkaFrontEnd.port`). */
+  readonly port: number;
+  /**
+   * Host clients are told to connect to. Default: `host`, or this machine's host name when
+   * `host` is a wildcard address (0.0.0.0, ::).
+   */
+  readonly advertisedHost?: string;
+  /** Default `tributary`. */
+  readonly clusterId?: string;
+  /** Metadata requests create missing topics (1 partition) when they allow it. Default true. */
+  readonly autoCreateTopics?: boolean;
+  readonly limits?: Partial<KafkaFrontEndLimits>;
+}
+
+export interface KafkaFrontEnd {
+  /** The port actually bound. */
+  readonly port: number;
+  readonly advertisedHost: string;
+  /** Open client connections. */
+  readonly connections: number;
+  /** Stops accepting, lets requests in progress answer for at most `graceMs`, closes every connection. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Listens on `host:port`; rejects with the listen error (`EADDRINUSE`, …) as Node reports it. */
+export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise<KafkaFrontEnd> {
+  const limits: KafkaFrontEndLimits = {
+    ...KAFKA_FRONT_END_DEFAULTS,
+    ...stripUndefined(options.limits ?? {}),
+  };
+  const connections = new Set<KafkaConnection>();
+  const server: Server = createServer({ noDelay: true });
+  const port = await listen(server, options.host, options.port);
+  const advertisedHost = options.advertisedHost ?? defaultAdvertisedHost(options.host);
+  const ctx: KafkaContext = {
+    broker: options.broker,
+    groups: options.groups,
+    logger: options.logger,
+    metrics: options.metrics,
+    limits,
+    nodeId: KAFKA_NODE_ID,
+    clusterId: options.clusterId ?? DEFAULT_CLUSTER_ID,
+    advertisedHost,
+    advertisedPort: port,
+    autoCreateTopics: options.autoCreateTopics ?? true,
+  };
+  server.on('connection', (socket: Socket) => {
+    connections.add(new KafkaConnection(socket, ctx, (closed) => connections.delete(closed)));
+  });
+  server.on('error', (error) => options.logger.error({ err: error }, 'Kafka listener error'));
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    advertisedHost,
+    get connections() {
+      return connections.size;
+    },
+    close(graceMs = 2000) {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        await Promise.all([...connections].map((connection) => connection.shutdown(graceMs)));
+        await stopped;
+      })();
+      return closing;
+    },
+  };
+}
+
+/** What clients are told when the listener's host is a wildcard: this machine's name. */
+export function defaultAdvertisedHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' || host === '[::]' ? hostname() : host;
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      server.off('listening', onListening);
+      reject(error);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      const address = server.address();
+      resolve(typeof address === 'object' && address !== null ? address.port : port);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

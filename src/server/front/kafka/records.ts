@@ -1,0 +1,180 @@
+/**
+ * @module server/front/kafka/records
+ * Record batches in and out of the Kafka front end.
+ *
+ * In (Produce): exactly one RecordBatch v2 per partition, as Kafka requires from Produce v3 on;
+ * its CRC-32C is checked, the records section is decompressed (any codec, see `compression/`)
+ * and the records become broker records: key and value bytes unchanged (null stays null), the
+ * producer's CreateTime timestamp, headers as (string, bytes) pairs. An idempotent producer's
+ * (producerId, epoch, baseSequence) goes with them, so the broker removes retried batches.
+ *
+ * Out (Fetch): records read from the broker are written as one uncompressed RecordBatch v2 with
+ * their own offsets (offset deltas keep gaps left by compaction) and timestamps, so every
+ * client sees exactly the offsets native subscribers see.
+ *
+ * @example
+ * const batch = decodeProduceBatch(partition.records, limits.maxDecompressedBytes);
+ * await broker.appendBatch(topic, index, batch.records, batch.producer ? { producer: batch.producer } : {});
+ */
+import type { LogRecord, ProducerBatchId, RecordInput } from '../../../broker/types.js';
+import { KafkaErrorCode } from '../../../protocol/kafka/error-codes.js';
+import {
+  COMPRESSION_CODEC_MASK,
+  CONTROL_FLAG,
+  decodeRecordBatchRecords,
+  encodeRecordBatch,
+  RECORD_BATCH_HEADER_BYTES,
+  type RecordBatchHeader,
+  readRecordBatchHeader,
+  recordBatchCrcMatches,
+  TRANSACTIONAL_FLAG,
+} from '../../../protocol/kafka/record-batch/index.js';
+import { DecompressError, decompress, isSupportedCodec } from './compression/index.js';
+
+/** Kafka's UNSUPPORTED_COMPRESSION_TYPE, for a codec number no client uses. */
+export const UNSUPPORTED_COMPRESSION_TYPE = 76;
+
+/** A produced batch that cannot be appended: the Kafka error code to answer and why. */
+export class ProduceBatchError extends Error {
+  constructor(
+    readonly errorCode: number,
+    reason: string,
+  ) {
+    super(reason);
+    this.name = 'ProduceBatchError';
+  }
+}
+
+export interface ProducedBatch {
+  readonly records: RecordInput[];
+  /** Set for idempotent producers (producerId ≥ 0). */
+  readonly producer: ProducerBatchId | undefined;
+  /** Payload bytes (keys and values), for metrics. */
+  readonly payloadBytes: number;
+  readonly codec: number;
+}
+
+/**
+ * Decodes the records of one partition's Produce data. Throws `ProduceBatchError` with
+ * CORRUPT_MESSAGE (bad CRC, malformed batch), INVALID_RECORD (not exactly one batch, no
+ * records, a transactional or control batch), UNSUPPORTED_COMPRESSION_TYPE or
+ * MESSAGE_TOO_LARGE (decompressed past `maxDecompressedBytes`).
+ */
+export function decodeProduceBatch(bytes: Uint8Array | null, maxDecompressedBytes: number): ProducedBatch {
+  if (bytes === null || bytes.length === 0) {
+    throw new ProduceBatchError(KafkaErrorCode.INVALID_RECORD, 'the partition carries no record batch');
+  }
+  if (bytes.length > 16 && bytes[16] !== 2) {
+    throw new ProduceBatchError(
+      KafkaErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+      `record batch magic ${bytes[16]}: only RecordBatch v2 (magic 2) is accepted`,
+    );
+  }
+  let header: RecordBatchHeader | null;
+  try {
+    header = readRecordBatchHeader(bytes, 0);
+  } catch (error) {
+    throw new ProduceBatchError(KafkaErrorCode.CORRUPT_MESSAGE, (error as Error).message);
+  }
+  if (header === null) throw new ProduceBatchError(KafkaErrorCode.CORRUPT_MESSAGE, 'truncated record batch');
+  const size = 12 + header.batchLength;
+  if (size !== bytes.length) {
+    throw new ProduceBatchError(
+      size > bytes.length ? KafkaErrorCode.CORRUPT_MESSAGE : KafkaErrorCode.INVALID_RECORD,
+      size > bytes.length
+        ? 'truncated record batch'
+        : 'a produce request must carry exactly one record batch per partition',
+    );
+  }
+  if (!recordBatchCrcMatches(bytes, 0, header)) {
+    throw new ProduceBatchError(KafkaErrorCode.CORRUPT_MESSAGE, 'record batch CRC-32C mismatch');
+  }
+  if ((header.attributes & (TRANSACTIONAL_FLAG | CONTROL_FLAG)) !== 0) {
+    throw new ProduceBatchError(KafkaErrorCode.INVALID_RECORD, 'transactional batches are not supported');
+  }
+  if (header.recordCount === 0) {
+    throw new ProduceBatchError(KafkaErrorCode.INVALID_RECORD, 'the record batch holds no records');
+  }
+  const codec = header.attributes & COMPRESSION_CODEC_MASK;
+  if (!isSupportedCodec(codec)) {
+    throw new ProduceBatchError(UNSUPPORTED_COMPRESSION_TYPE, `compression codec ${codec} is unknown`);
+  }
+  let plain = bytes;
+  let plainHeader = header;
+  if (codec !== 0) {
+    let records: Uint8Array;
+    try {
+      records = decompress(codec, bytes.subarray(RECORD_BATCH_HEADER_BYTES), maxDecompressedBytes);
+    } catch (error) {
+      if (error instanceof DecompressError) {
+        throw new ProduceBatchError(
+          error.tooLarge ? KafkaErrorCode.MESSAGE_TOO_LARGE : KafkaErrorCode.CORRUPT_MESSAGE,
+          error.message,
+        );
+      }
+      throw error;
+    }
+    // The same batch, uncompressed: header with the codec bits cleared and the new length.
+    plain = new Uint8Array(RECORD_BATCH_HEADER_BYTES + records.length);
+    plain.set(bytes.subarray(0, RECORD_BATCH_HEADER_BYTES));
+    plain.set(records, RECORD_BATCH_HEADER_BYTES);
+    const batchLength = plain.length - 12;
+    plain[8] = batchLength >>> 24;
+    plain[9] = batchLength >>> 16;
+    plain[10] = batchLength >>> 8;
+    plain[11] = batchLength;
+    plain[22] = plain[22]! & ~COMPRESSION_CODEC_MASK;
+    plainHeader = { ...header, batchLength, attributes: header.attributes & ~COMPRESSION_CODEC_MASK };
+  }
+  let decoded: ReturnType<typeof decodeRecordBatchRecords>;
+  try {
+    decoded = decodeRecordBatchRecords(plain, 0, plainHeader);
+  } catch (error) {
+    throw new ProduceBatchError(KafkaErrorCode.CORRUPT_MESSAGE, (error as Error).message);
+  }
+  let payloadBytes = 0;
+  const records: RecordInput[] = decoded.map((record) => {
+    payloadBytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
+    const input: { -readonly [K in keyof RecordInput]: RecordInput[K] } = {
+      key: record.key,
+      value: record.value,
+    };
+    if (record.headers.length > 0) input.headers = record.headers;
+    // Kafka's "no timestamp" (-1): the log stamps the append time.
+    if (record.timestamp >= 0) input.timestamp = record.timestamp;
+    return input;
+  });
+  const producer =
+    header.producerId >= 0
+      ? {
+          producerId: header.producerId,
+          producerEpoch: header.producerEpoch,
+          baseSequence: header.baseSequence,
+        }
+      : undefined;
+  return { records, producer, payloadBytes, codec };
+}
+
+/** Records as one uncompressed RecordBatch v2 with their own offsets; empty input → empty bytes. */
+export function encodeFetchBatch(records: readonly LogRecord[]): Uint8Array {
+  const first = records[0];
+  if (first === undefined) return new Uint8Array(0);
+  const baseOffset = first.offset;
+  return encodeRecordBatch({
+    baseOffset,
+    records: records.map((record) => ({
+      offsetDelta: record.offset - baseOffset,
+      timestamp: record.timestamp,
+      key: record.key,
+      value: record.value,
+      headers: record.headers,
+    })),
+  });
+}
+
+/** Key and value bytes of records, for metrics. */
+export function payloadBytes(records: readonly LogRecord[]): number {
+  let bytes = 0;
+  for (const record of records) bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  return bytes;
+}

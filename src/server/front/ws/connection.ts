@@ -1,0 +1,415 @@
+/**
+ * @module server/front/ws/connection
+ * One WebSocket connection of the native protocol, as a small state machine:
+ *
+ * ```
+ * handshake ──hello──▶ open ──close/error/timeout──▶ closed
+ *     └──────────── bad first frame / no hello in time ───────┘
+ * ```
+ *
+ * It owns the connection's subscriptions and group memberships and releases all of them when it
+ * closes, whatever the reason. Bad input is answered with a typed error (a response when the
+ * request id could be read, else an `error` frame) and never escapes this object; repeated
+ * violations close only this connection.
+ *
+ * Backpressure: while the socket's send buffer is above `bufferedBytesHigh`, or
+ * `requestsInFlightMax` requests are being processed, the connection stops reading from the
+ * socket and its subscriptions stop granting credit to the broker; both resume once it drains.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { RawData, WebSocket } from 'ws';
+import type { Broker } from '../../../broker/types.js';
+import { isTributaryError, TributaryError } from '../../../errors.js';
+import { decodeClientFrame, encodeFrame, toWireError } from '../../../protocol/native/frames.js';
+import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../../../protocol/native/limits.js';
+import {
+  type AssignmentFrame,
+  CLOSE_CODES,
+  type HelloFrame,
+  type RequestFrame,
+  type RequestType,
+  type ServerFrame,
+  type WireError,
+  type WireFormat,
+} from '../../../protocol/native/types.js';
+import type { CollectionService } from '../../../sync/index.js';
+import type { ServerMetrics } from '../../metrics.js';
+import type { CollectionBridge, CollectionPort } from './collection-bridge.js';
+import { HANDLERS, type Membership, type RequestContext } from './handlers.js';
+import type { WsFrontEndLimits } from './limits.js';
+import type { BridgePort, SubscriptionBridge } from './subscription-bridge.js';
+
+export interface ConnectionDeps {
+  readonly broker: Broker;
+  readonly limits: WsFrontEndLimits;
+  readonly metrics: ServerMetrics;
+  readonly logger: Logger;
+  /** `name/version` announced in `welcome`. */
+  readonly serverName: string;
+  /** Live collections; without it, collection requests answer `NOT_FOUND`. */
+  readonly collections?: CollectionService | undefined;
+}
+
+type State = 'handshake' | 'open' | 'closed';
+
+const FRONTEND = { frontend: 'ws' } as const;
+const UTF8 = new TextDecoder();
+/** How long a peer may take to answer our close frame before its socket is cut. */
+const CLOSE_HANDSHAKE_GRACE_MS = 2_000;
+/** Period of the fallback check for a drained send buffer while reading is paused. */
+const DRAIN_CHECK_MS = 100;
+
+export class Connection {
+  readonly sessionId = randomUUID();
+  readonly #socket: WebSocket;
+  readonly #deps: ConnectionDeps;
+  readonly #logger: Logger;
+  #state: State = 'handshake';
+  /** Encoding of pushed frames: that of `hello`. */
+  #format: WireFormat = 'msgpack';
+  #inFlight = 0;
+  #protocolErrors = 0;
+  #nextSub = 1;
+  #silentPeriods = 0;
+  #readPaused = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #subscriptions = new Map<number, SubscriptionBridge>();
+  /** Bridges holding client credit (or queued frames) back until the socket drains. */
+  readonly #starved = new Set<{ pump(): void }>();
+  readonly #collectionSubscriptions = new Map<number, CollectionBridge>();
+  readonly #collectionPort: CollectionPort;
+  readonly #memberships = new Map<string, Membership>();
+  readonly #bridgePort: BridgePort;
+  /** Resolves once every resource of the connection has been released. */
+  readonly closed: Promise<void>;
+  #resolveClosed!: () => void;
+  readonly #socketClosed: Promise<void>;
+
+  constructor(socket: WebSocket, deps: ConnectionDeps) {
+    this.#socket = socket;
+    this.#deps = deps;
+    this.#logger = deps.logger.child({ session: this.sessionId });
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    this.#bridgePort = {
+      limits: deps.limits,
+      sendDelivery: (frame, records) => {
+        if (this.#send(frame)) deps.metrics.recordsOut.inc(FRONTEND, records);
+      },
+      sendSubscriptionClosed: (sub, error) => this.#send({ type: 'subscriptionClosed', sub, error }),
+      congested: () => this.#socket.bufferedAmount > deps.limits.bufferedBytesHigh,
+      pumpAfterDrain: (bridge) => this.#starved.add(bridge),
+      ended: (sub) => this.#subscriptions.delete(sub),
+    };
+    this.#collectionPort = {
+      limits: deps.limits,
+      send: (frame) => {
+        if (this.#send(frame) && frame.type === 'collectionChanges') {
+          deps.metrics.recordsOut.inc(FRONTEND, frame.changes.length);
+        }
+      },
+      sendSubscriptionClosed: (sub, error) => this.#send({ type: 'subscriptionClosed', sub, error }),
+      congested: () => this.#socket.bufferedAmount > deps.limits.bufferedBytesHigh,
+      pumpAfterDrain: (bridge) => this.#starved.add(bridge),
+      ended: (sub) => this.#collectionSubscriptions.delete(sub),
+    };
+    socket.on('message', (data, isBinary) => this.#socketOnMessage(data, isBinary));
+    this.#socketClosed = new Promise((resolve) => {
+      socket.on('close', () => {
+        this.#release();
+        resolve();
+      });
+    });
+    socket.on('error', (error) => this.#logger.debug({ err: error }, 'WebSocket error'));
+    deps.metrics.connections.inc(FRONTEND);
+    this.#timer = setTimeout(
+      () => this.#close(CLOSE_CODES.protocolError, 'no hello in time'),
+      deps.limits.helloTimeoutMs,
+    );
+  }
+
+  /** Closes the connection (1001 when the server shuts down); resolves once its resources are released. */
+  shutdown(code: number = CLOSE_CODES.goingAway, reason = 'server shutting down'): Promise<void> {
+    this.#close(code, reason);
+    return Promise.all([this.closed, this.#socketClosed]).then(() => undefined);
+  }
+
+  #socketOnMessage(raw: RawData, isBinary: boolean): void {
+    if (this.#state === 'closed') return;
+    this.#silentPeriods = 0;
+    // Until hello has chosen the session's encoding, answer in the encoding of what arrived.
+    if (this.#state === 'handshake') this.#format = isBinary ? 'msgpack' : 'json';
+    const bytes = rawBytes(raw);
+    this.#deps.metrics.bytesIn.inc(FRONTEND, bytes.byteLength);
+    if (bytes.byteLength > this.#deps.limits.maxFrameBytes) {
+      this.#sendError(
+        new TributaryError('FRAME_TOO_LARGE', {
+          bytes: bytes.byteLength,
+          limit: this.#deps.limits.maxFrameBytes,
+          limitName: 'maxFrameBytes',
+        }),
+      );
+      this.#close(CLOSE_CODES.frameTooLarge, 'frame too large');
+      return;
+    }
+    let frame: ReturnType<typeof decodeClientFrame>;
+    try {
+      frame = decodeClientFrame(isBinary ? bytes : UTF8.decode(bytes));
+    } catch (error) {
+      this.#onBadFrame(error);
+      return;
+    }
+    if (this.#state === 'handshake') {
+      this.#onFirstFrame(frame.frame, frame.format);
+      return;
+    }
+    switch (frame.frame.type) {
+      case 'hello':
+        this.#protocolViolation('hello was already received on this connection');
+        return;
+      case 'ping':
+        this.#send({
+          type: 'pong',
+          ...(frame.frame.nonce === undefined ? {} : { nonce: frame.frame.nonce }),
+        });
+        return;
+      case 'pong':
+        return;
+      default:
+        this.#onRequest(frame.frame, frame.format);
+    }
+  }
+
+  #onFirstFrame(frame: ReturnType<typeof decodeClientFrame>['frame'], format: WireFormat): void {
+    if (frame.type !== 'hello') {
+      this.#sendError(
+        new TributaryError('PROTOCOL_ERROR', { reason: `the first frame must be hello, got ${frame.type}` }),
+      );
+      this.#close(CLOSE_CODES.protocolError, 'expected hello');
+      return;
+    }
+    this.#onHello(frame, format);
+  }
+
+  #onHello(hello: HelloFrame, format: WireFormat): void {
+    if (!SUPPORTED_PROTOCOL_VERSIONS.includes(hello.protocol)) {
+      this.#sendError(
+        new TributaryError('UNSUPPORTED_VERSION', {
+          version: hello.protocol,
+          supported: SUPPORTED_PROTOCOL_VERSIONS.join(', '),
+        }),
+      );
+      this.#close(CLOSE_CODES.protocolError, 'unsupported protocol version');
+      return;
+    }
+    this.#state = 'open';
+    this.#format = format;
+    clearTimeout(this.#timer);
+    this.#logger.debug({ client: hello.client, resume: hello.resume?.sessionId }, 'hello');
+    this.#send({
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      server: this.#deps.serverName,
+      sessionId: this.sessionId,
+      maxFrameBytes: this.#deps.limits.maxFrameBytes,
+      heartbeatMs: this.#deps.limits.heartbeatMs,
+    });
+    this.#scheduleHeartbeat();
+  }
+
+  #onRequest(request: RequestFrame, format: WireFormat): void {
+    this.#inFlight++;
+    this.#updateReading();
+    const after: (() => void)[] = [];
+    const ctx = this.#requestContext(after);
+    const handler = HANDLERS[request.type] as (c: RequestContext, r: RequestFrame) => Promise<unknown>;
+    let result: Promise<unknown>;
+    try {
+      result = handler(ctx, request);
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    result
+      .then(
+        (ok) => this.#send({ type: 'response', id: request.id, ok }, format),
+        (error: unknown) => this.#respondError(request.id, request.type, error, format),
+      )
+      .then(() => {
+        for (const fn of after) fn();
+      })
+      .catch((error: unknown) => this.#logger.error({ err: error }, 'after-response step failed'))
+      .finally(() => {
+        this.#inFlight--;
+        this.#updateReading();
+      });
+  }
+
+  #requestContext(after: (() => void)[]): RequestContext {
+    return {
+      broker: this.#deps.broker,
+      limits: this.#deps.limits,
+      metrics: this.#deps.metrics,
+      subscriptions: this.#subscriptions,
+      memberships: this.#memberships,
+      bridgePort: this.#bridgePort,
+      nextSubscriptionId: () => this.#nextSub++,
+      collections: this.#deps.collections,
+      collectionSubscriptions: this.#collectionSubscriptions,
+      collectionPort: this.#collectionPort,
+      subscriptionCount: () => this.#subscriptions.size + this.#collectionSubscriptions.size,
+      sendAssignment: (frame: AssignmentFrame) => this.#send(frame),
+      isOpen: () => this.#state === 'open',
+      afterResponse: (fn) => after.push(fn),
+    };
+  }
+
+  #respondError(id: number, type: RequestType, error: unknown, format: WireFormat): void {
+    if (!isTributaryError(error)) this.#logger.error({ err: error, type }, 'request failed unexpectedly');
+    const wire = toWireError(error);
+    this.#countError(wire);
+    this.#send({ type: 'response', id, error: wire }, format);
+  }
+
+  #onBadFrame(error: unknown): void {
+    const requestId = isTributaryError(error) ? error.details.requestId : undefined;
+    if (this.#state === 'handshake') {
+      this.#sendError(error);
+      this.#close(CLOSE_CODES.protocolError, 'bad hello');
+      return;
+    }
+    if (typeof requestId === 'number') {
+      const type = isTributaryError(error) ? String(error.details.requestType ?? 'unknown') : 'unknown';
+      this.#respondError(requestId, type as RequestType, error, this.#format);
+    } else {
+      this.#sendError(error);
+    }
+    this.#countProtocolError();
+  }
+
+  #protocolViolation(reason: string): void {
+    this.#sendError(new TributaryError('PROTOCOL_ERROR', { reason }));
+    this.#countProtocolError();
+  }
+
+  #countProtocolError(): void {
+    this.#protocolErrors++;
+    if (this.#protocolErrors >= this.#deps.limits.protocolErrorsMax) {
+      this.#close(CLOSE_CODES.policyViolation, 'too many protocol errors');
+    }
+  }
+
+  #sendError(error: unknown): void {
+    const wire = toWireError(error);
+    this.#countError(wire);
+    this.#send({ type: 'error', error: wire });
+  }
+
+  #countError(error: WireError): void {
+    this.#deps.metrics.errors.inc({ frontend: 'ws', code: error.code });
+  }
+
+  /** Encodes and sends a frame; false when the socket is gone. */
+  #send(frame: ServerFrame, format: WireFormat = this.#format): boolean {
+    if (this.#socket.readyState !== this.#socket.OPEN) return false;
+    const data = encodeFrame(frame, format);
+    const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    this.#deps.metrics.bytesOut.inc(FRONTEND, bytes);
+    const wasCongested = this.#bridgePort.congested();
+    this.#socket.send(data, { binary: typeof data !== 'string' }, () => this.#socketOnSent());
+    if (!wasCongested && this.#bridgePort.congested()) this.#updateReading();
+    return true;
+  }
+
+  /** A write reached the kernel: if the buffer fell below half the limit, everything resumes. */
+  #socketOnSent(): void {
+    if (this.#state === 'closed') return;
+    if (this.#socket.bufferedAmount > this.#deps.limits.bufferedBytesHigh / 2) return;
+    this.#updateReading();
+    if (this.#starved.size === 0) return;
+    const starved = [...this.#starved];
+    this.#starved.clear();
+    for (const bridge of starved) bridge.pump();
+  }
+
+  #updateReading(): void {
+    if (this.#state === 'closed') return;
+    const pause =
+      this.#inFlight >= this.#deps.limits.requestsInFlightMax ||
+      this.#socket.bufferedAmount > this.#deps.limits.bufferedBytesHigh;
+    if (pause && !this.#readPaused) {
+      this.#readPaused = true;
+      this.#socket.pause();
+      this.#scheduleDrainCheck();
+    } else if (!pause && this.#readPaused) {
+      this.#readPaused = false;
+      this.#socket.resume();
+    }
+  }
+
+  /**
+   * Send callbacks normally report the drain; this timer is the safety net in case the buffer
+   * empties without one (e.g. the last write completed before the pause).
+   */
+  #scheduleDrainCheck(): void {
+    setTimeout(() => {
+      if (this.#state === 'closed' || !this.#readPaused) return;
+      this.#socketOnSent();
+      if (this.#readPaused) this.#scheduleDrainCheck();
+    }, DRAIN_CHECK_MS).unref();
+  }
+
+  #scheduleHeartbeat(): void {
+    this.#timer = setTimeout(() => {
+      if (this.#state !== 'open') return;
+      // A paused reader cannot see the client's frames: silence is not the client's fault then.
+      if (!this.#readPaused) this.#silentPeriods++;
+      if (this.#silentPeriods > 2) {
+        this.#close(CLOSE_CODES.heartbeatTimeout, 'heartbeat timeout');
+        return;
+      }
+      this.#send({ type: 'ping' });
+      this.#scheduleHeartbeat();
+    }, this.#deps.limits.heartbeatMs);
+  }
+
+  #close(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#logger.debug({ code, reason }, 'closing');
+    this.#socket.close(code, reason);
+    this.#release();
+    // A peer that does not answer the close handshake is cut after a grace period.
+    const socket = this.#socket;
+    setTimeout(() => {
+      if (socket.readyState !== socket.CLOSED) socket.terminate();
+    }, CLOSE_HANDSHAKE_GRACE_MS).unref();
+  }
+
+  /** Releases subscriptions and memberships exactly once. */
+  #release(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    clearTimeout(this.#timer);
+    this.#deps.metrics.connections.dec(FRONTEND);
+    for (const bridge of this.#subscriptions.values()) bridge.close();
+    this.#subscriptions.clear();
+    for (const bridge of this.#collectionSubscriptions.values()) bridge.close();
+    this.#collectionSubscriptions.clear();
+    this.#starved.clear();
+    const leaving = [...this.#memberships.values()].map(({ membership }) =>
+      membership.leave().catch((error: unknown) => {
+        if (!isTributaryError(error, 'UNKNOWN_MEMBER'))
+          this.#logger.warn({ err: error }, 'leaving a group failed');
+      }),
+    );
+    this.#memberships.clear();
+    void Promise.all(leaving).then(() => this.#resolveClosed());
+  }
+}
+
+function rawBytes(raw: RawData): Uint8Array {
+  if (Array.isArray(raw)) return Buffer.concat(raw);
+  if (raw instanceof ArrayBuffer) return new Uint8Array(raw);
+  return raw;
+}

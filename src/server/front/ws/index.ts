@@ -1,0 +1,108 @@
+/**
+ * @module server/front/ws
+ * The WebSocket front end: serves the native protocol (`docs/protocol.md`) on one path of an
+ * HTTP server, translating frames onto the Broker API. It takes over only the upgrade requests
+ * for its path; other upgrades are left to other listeners (or refused when there are none).
+ *
+ * @example
+ * const server = createServer();
+ * const ws = attachWebSocketFrontEnd(server, broker, { logger, metrics });
+ * server.listen(8080);
+ * // … later
+ * await ws.close();
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import type { Broker } from '../../../broker/types.js';
+import { CLOSE_CODES } from '../../../protocol/native/types.js';
+import type { CollectionService } from '../../../sync/index.js';
+import type { ServerMetrics } from '../../metrics.js';
+import { Connection } from './connection.js';
+import { resolveLimits, type WsFrontEndLimits } from './limits.js';
+
+export { WS_FRONT_END_DEFAULTS, type WsFrontEndLimits } from './limits.js';
+
+export interface WebSocketFrontEndOptions {
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  /** URL path the front end answers upgrades on. Default `/v1/ws`. */
+  readonly path?: string;
+  /** Overrides of the named limits (see `WS_FRONT_END_DEFAULTS`). */
+  readonly limits?: Partial<WsFrontEndLimits>;
+  /** `name/version` announced in `welcome`. Default `tributary/<package version>`. */
+  readonly serverName?: string;
+  /** Live collections served by the collection requests (`docs/collections.md`); absent: `NOT_FOUND`. */
+  readonly collections?: CollectionService;
+}
+
+export interface WebSocketFrontEnd {
+  /** Stops accepting upgrades, closes every connection (1001) and releases their resources. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_WS_PATH = '/v1/ws';
+const SERVER_NAME = 'tributary/0.1.0';
+
+export function attachWebSocketFrontEnd(
+  server: Server,
+  broker: Broker,
+  options: WebSocketFrontEndOptions,
+): WebSocketFrontEnd {
+  const path = options.path ?? DEFAULT_WS_PATH;
+  const limits = resolveLimits(options.limits);
+  const logger = options.logger;
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: limits.maxFrameBytes + limits.oversizeGraceBytes,
+    // Compression would let a small frame inflate past the limits; the protocol does without it.
+    perMessageDeflate: false,
+  });
+  const connections = new Set<Connection>();
+  let closing: Promise<void> | undefined;
+
+  const serverOnUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (pathOf(request) !== path) {
+      // Another front end may own this path; if nobody does, don't leave the socket hanging.
+      if (server.listenerCount('upgrade') === 1) socket.destroy();
+      return;
+    }
+    if (closing !== undefined) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      const connection = new Connection(ws, {
+        broker,
+        limits,
+        metrics: options.metrics,
+        logger,
+        serverName: options.serverName ?? SERVER_NAME,
+        collections: options.collections,
+      });
+      connections.add(connection);
+      void connection.closed.then(() => connections.delete(connection));
+    });
+  };
+  server.on('upgrade', serverOnUpgrade);
+
+  return {
+    close: () => {
+      closing ??= (async () => {
+        server.off('upgrade', serverOnUpgrade);
+        await Promise.all(
+          [...connections].map((c) => c.shutdown(CLOSE_CODES.goingAway, 'server shutting down')),
+        );
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+      })();
+      return closing;
+    },
+  };
+}
+
+function pathOf(request: IncomingMessage): string {
+  const url = request.url ?? '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}

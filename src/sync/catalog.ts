@@ -1,0 +1,135 @@
+/**
+ * @module sync/catalog
+ * The list of collections, kept in the compacted topic `_collections`: one record per
+ * collection keyed by its name, holding its description and incarnation (a random id that
+ * changes when a collection is deleted and created again); a null value once deleted. The
+ * catalog record is the commit point of a create and of a delete.
+ *
+ * @example
+ * const catalog = await CollectionCatalog.load(broker, logger);
+ * await catalog.put(entry);
+ */
+import type { Logger } from 'pino';
+import type { Broker } from '../broker/types.js';
+import { isPlainObject } from '../crdt/json.js';
+import { isTributaryError } from '../errors.js';
+import { COLLECTIONS_META_TOPIC } from './limits.js';
+import type { CollectionInfo, ConsistencyMode, FsyncPolicy } from './types.js';
+
+export interface CatalogEntry extends CollectionInfo {
+  readonly incarnation: string;
+}
+
+const ENCODER = new TextEncoder();
+const DECODER = new TextDecoder();
+
+export class CollectionCatalog {
+  readonly #broker: Broker;
+  readonly #entries = new Map<string, CatalogEntry>();
+
+  private constructor(broker: Broker) {
+    this.#broker = broker;
+  }
+
+  /**
+   * Reads the catalog topic whole. The topic is created with the first collection, so a server
+   * without collections adds no topic to what users see.
+   */
+  static async load(broker: Broker, logger: Logger): Promise<CollectionCatalog> {
+    const catalog = new CollectionCatalog(broker);
+    let offsets: { earliest: number; next: number };
+    try {
+      offsets = await broker.offsets(COLLECTIONS_META_TOPIC, 0);
+    } catch (error) {
+      if (isTributaryError(error, 'TOPIC_NOT_FOUND')) return catalog;
+      throw error;
+    }
+    const { earliest, next } = offsets;
+    let offset = earliest;
+    while (offset < next) {
+      const records = await broker.fetch(COLLECTIONS_META_TOPIC, 0, offset, { maxRecords: 1000 });
+      if (records.length === 0) break;
+      for (const record of records) {
+        offset = record.offset + 1;
+        if (record.key === null) continue;
+        const name = DECODER.decode(record.key);
+        if (record.value === null) {
+          catalog.#entries.delete(name);
+          continue;
+        }
+        const entry = parseEntry(DECODER.decode(record.value));
+        if (entry === undefined || entry.name !== name) {
+          logger.warn({ offset: record.offset }, 'skipping an unreadable collections catalog record');
+          continue;
+        }
+        catalog.#entries.set(name, entry);
+      }
+    }
+    return catalog;
+  }
+
+  get(name: string): CatalogEntry | undefined {
+    return this.#entries.get(name);
+  }
+
+  all(): CatalogEntry[] {
+    return [...this.#entries.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  async put(entry: CatalogEntry): Promise<void> {
+    try {
+      await this.#broker.createTopic(COLLECTIONS_META_TOPIC, {
+        partitions: 1,
+        compact: true,
+        fsync: 'always',
+      });
+    } catch (error) {
+      if (!isTributaryError(error, 'TOPIC_EXISTS')) throw error;
+    }
+    await this.#broker.produce(COLLECTIONS_META_TOPIC, [
+      { key: ENCODER.encode(entry.name), value: ENCODER.encode(JSON.stringify(entry)), partition: 0 },
+    ]);
+    this.#entries.set(entry.name, entry);
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.#broker.produce(COLLECTIONS_META_TOPIC, [
+      { key: ENCODER.encode(name), value: null, partition: 0 },
+    ]);
+    this.#entries.delete(name);
+  }
+}
+
+const MODES: readonly ConsistencyMode[] = ['eventual', 'strong'];
+const FSYNC: readonly FsyncPolicy[] = ['always', 'interval', 'never'];
+
+function parseEntry(text: string): CatalogEntry | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isPlainObject(value)) return undefined;
+  const { name, mode, partitions, fsync, topic, createdAt, incarnation } = value;
+  if (
+    typeof name !== 'string' ||
+    !MODES.includes(mode as ConsistencyMode) ||
+    !Number.isSafeInteger(partitions) ||
+    !FSYNC.includes(fsync as FsyncPolicy) ||
+    typeof topic !== 'string' ||
+    typeof createdAt !== 'number' ||
+    typeof incarnation !== 'string'
+  ) {
+    return undefined;
+  }
+  return {
+    name,
+    mode: mode as ConsistencyMode,
+    partitions: partitions as number,
+    fsync: fsync as FsyncPolicy,
+    topic,
+    createdAt,
+    incarnation,
+  };
+}

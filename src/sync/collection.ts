@@ -1,0 +1,338 @@
+/**
+ * @module sync/collection
+ * One open collection: per partition, the materialized state, the sequencer that writes it and
+ * a tail subscription that applies what other writers appended. Reads come from memory; writes
+ * go through the partition's sequencer; subscriptions listen to the states.
+ *
+ * Keys map to partitions with Kafka's murmur2 (as the broker partitions keyed records).
+ *
+ * @example
+ * const orders = await Collection.open({ broker, info, incarnation, logger, clock });
+ * await orders.write({ op: 'put', key: 'o-1', value: { total: 10 } });
+ * await orders.get('o-1', 'linearizable');
+ */
+import type { Logger } from 'pino';
+import type { Broker, Subscription } from '../broker/types.js';
+import type { HybridClock, Operation } from '../crdt/index.js';
+import { isTributaryError, TributaryError } from '../errors.js';
+import { kafkaPartition } from '../protocol/kafka/primitives/murmur2.js';
+import { type LoadedCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { admitOperation, type EventualContext, planEventual } from './eventual-writes.js';
+import { SYNC_DEFAULTS, SYNC_LIMITS } from './limits.js';
+import { PartitionState, toItem } from './partition-state.js';
+import { runQuery } from './query.js';
+import { Sequencer } from './sequencer.js';
+import { planTransaction } from './strong-writes.js';
+import { CollectionSubscription, type SubscriptionSink } from './subscription.js';
+import type {
+  CollectionInfo,
+  Item,
+  PartitionOffset,
+  Query,
+  QueryResult,
+  ReadConsistency,
+  ReadResult,
+  TransactRequest,
+  TransactResult,
+  WriteOp,
+  WriteResult,
+} from './types.js';
+
+const ENCODER = new TextEncoder();
+/** Credit of a tail subscription: records applied per round. */
+const TAIL_CREDIT = 5_000;
+
+export interface CollectionOpenOptions {
+  readonly broker: Broker;
+  readonly info: CollectionInfo;
+  /** Changes whenever a collection of this name is created again; checkpoints of another are ignored. */
+  readonly incarnation: string;
+  readonly logger: Logger;
+  /** The server's clock for eventual writes. */
+  readonly clock: HybridClock;
+  readonly checkpointDir?: string;
+  readonly readWaitMs?: number;
+  readonly maxDriftMs?: number;
+  readonly progressMs?: number;
+}
+
+export class Collection {
+  readonly info: CollectionInfo;
+  readonly incarnation: string;
+  readonly states: readonly PartitionState[];
+  readonly #sequencers: readonly Sequencer[];
+  readonly #broker: Broker;
+  readonly #logger: Logger;
+  readonly #eventual: readonly EventualContext[];
+  readonly #readWaitMs: number;
+  readonly #progressMs: number | undefined;
+  readonly #checkpointDir: string | undefined;
+  readonly #tails: (Subscription | undefined)[] = [];
+  readonly #subscriptions = new Set<CollectionSubscription>();
+  /** `generation` of each state at its last checkpoint. */
+  readonly #checkpointed: number[];
+  #closed = false;
+
+  private constructor(options: CollectionOpenOptions, states: PartitionState[]) {
+    this.info = options.info;
+    this.incarnation = options.incarnation;
+    this.#broker = options.broker;
+    this.#logger = options.logger;
+    this.#readWaitMs = options.readWaitMs ?? SYNC_DEFAULTS.readWaitMs;
+    this.#progressMs = options.progressMs;
+    this.#checkpointDir = options.checkpointDir;
+    this.states = states;
+    this.#checkpointed = states.map((s) => s.generation);
+    this.#sequencers = states.map(
+      (state) =>
+        new Sequencer({
+          broker: options.broker,
+          topic: options.info.topic,
+          state,
+          logger: options.logger,
+          readWaitMs: this.#readWaitMs,
+        }),
+    );
+    this.#eventual = states.map((state) => ({
+      collection: options.info.name,
+      partition: state.partition,
+      clock: options.clock,
+      maxDriftMs: options.maxDriftMs ?? SYNC_LIMITS.maxDriftMsDefault,
+    }));
+  }
+
+  /** Loads checkpoints, follows the log and resolves once every partition has caught up with it. */
+  static async open(options: CollectionOpenOptions): Promise<Collection> {
+    const { info, broker, logger } = options;
+    const states: PartitionState[] = [];
+    const targets: number[] = [];
+    for (let partition = 0; partition < info.partitions; partition++) {
+      const { earliest, next } = await broker.offsets(info.topic, partition);
+      let checkpoint: LoadedCheckpoint | undefined;
+      if (options.checkpointDir !== undefined) {
+        checkpoint = await loadCheckpoint(options.checkpointDir, {
+          collection: info.name,
+          incarnation: options.incarnation,
+          partition,
+          mode: info.mode,
+          logger,
+        });
+        if (checkpoint !== undefined && (checkpoint.next > next || checkpoint.next < earliest)) {
+          logger.warn({ collection: info.name, partition }, 'checkpoint does not fit the log: rebuilding');
+          checkpoint = undefined;
+        }
+      }
+      states.push(
+        new PartitionState({
+          partition,
+          mode: info.mode,
+          logger,
+          ...(checkpoint === undefined ? {} : { checkpoint }),
+        }),
+      );
+      targets.push(next);
+    }
+    const collection = new Collection(options, states);
+    try {
+      for (const state of states) await collection.#follow(state);
+      await Promise.all(states.map((state, p) => state.waitFor(targets[p]!, 24 * 60 * 60 * 1000)));
+    } catch (error) {
+      await collection.close();
+      throw error;
+    }
+    logger.debug(
+      { collection: info.name, records: states.map((s) => s.next), documents: states.map((s) => s.size) },
+      'collection ready',
+    );
+    return collection;
+  }
+
+  partitionOf(key: string): number {
+    return kafkaPartition(ENCODER.encode(key), this.info.partitions);
+  }
+
+  async get(key: string, consistency: ReadConsistency = this.#defaultConsistency()): Promise<ReadResult> {
+    this.#checkOpen();
+    const partition = this.partitionOf(key);
+    const state = this.states[partition]!;
+    if (consistency === 'linearizable') await this.#catchUp(state);
+    const item = toItem(state.entry(key), partition);
+    if (item === undefined) return { key, value: null, version: -1, partition };
+    return item;
+  }
+
+  async query(query: Query, consistency: ReadConsistency = 'local'): Promise<QueryResult> {
+    this.#checkOpen();
+    if (consistency === 'linearizable') await Promise.all(this.states.map((s) => this.#catchUp(s)));
+    const offsets: PartitionOffset[] = this.states.map((s) => ({ partition: s.partition, offset: s.next }));
+    const items = function* (states: readonly PartitionState[]): Generator<Item> {
+      for (const state of states) yield* state.items();
+    };
+    return { items: runQuery(query, items(this.states)), offsets };
+  }
+
+  /** One write (put, patch, delete, increment); `ifVersion` needs a strong collection. */
+  async write(op: WriteOp): Promise<WriteResult> {
+    if (this.info.mode === 'strong') {
+      const result = await this.transact({ ops: [op] });
+      return result.writes[0]!;
+    }
+    this.#checkOpen();
+    const partition = this.partitionOf(op.key);
+    const eventual = this.#eventual[partition]!;
+    const result = await this.#sequencers[partition]!.submit((ctx) => planEventual(ctx, [op], eventual));
+    return result.writes[0]!;
+  }
+
+  /** An atomic transaction of a strong collection; all its keys must be in one partition. */
+  async transact(request: TransactRequest): Promise<TransactResult> {
+    this.#checkOpen();
+    if (this.info.mode !== 'strong') {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `transactions need a strong collection; "${this.info.name}" is eventual`,
+      });
+    }
+    const partition = this.#partitionOfAll([
+      ...request.ops.map((op) => op.key),
+      ...(request.conditions ?? []).map((c) => c.key),
+    ]);
+    return this.#sequencers[partition]!.submit((ctx) =>
+      planTransaction(ctx, request, this.info.name, partition),
+    );
+  }
+
+  /**
+   * Client-stamped CRDT operations (an SDK's optimistic writes and offline queue) of an eventual
+   * collection, merged in; operations of one partition are written atomically together.
+   */
+  async applyOperations(ops: readonly Operation[]): Promise<WriteResult[]> {
+    this.#checkOpen();
+    if (this.info.mode !== 'eventual') {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `CRDT operations need an eventual collection; "${this.info.name}" is strong`,
+      });
+    }
+    const byPartition = new Map<number, { op: Operation; index: number }[]>();
+    ops.forEach((op, index) => {
+      admitOperation(op, this.#eventual[0]!);
+      const partition = this.partitionOf(op.key);
+      const group = byPartition.get(partition) ?? [];
+      group.push({ op, index });
+      byPartition.set(partition, group);
+    });
+    const results = new Array<WriteResult>(ops.length);
+    await Promise.all(
+      [...byPartition].map(async ([partition, group]) => {
+        const eventual = this.#eventual[partition]!;
+        const result = await this.#sequencers[partition]!.submit((ctx) =>
+          planEventual(
+            ctx,
+            group.map((g) => g.op),
+            eventual,
+          ),
+        );
+        result.writes.forEach((write, i) => {
+          results[group[i]!.index] = write;
+        });
+      }),
+    );
+    return results;
+  }
+
+  subscribe(query: Query, sink: SubscriptionSink): CollectionSubscription {
+    this.#checkOpen();
+    const subscription = new CollectionSubscription(
+      { states: this.states, forget: (s) => this.#subscriptions.delete(s) },
+      query,
+      sink,
+      this.#progressMs,
+    );
+    this.#subscriptions.add(subscription);
+    return subscription;
+  }
+
+  /** Writes the checkpoint of every partition that changed since its last one. */
+  async checkpoint(): Promise<void> {
+    if (this.#checkpointDir === undefined) return;
+    for (const state of this.states) {
+      if (state.generation === this.#checkpointed[state.partition] || state.failure !== undefined) continue;
+      const generation = state.generation;
+      await saveCheckpoint(
+        this.#checkpointDir,
+        { collection: this.info.name, incarnation: this.incarnation },
+        state,
+      );
+      this.#checkpointed[state.partition] = generation;
+    }
+  }
+
+  /** Stops following the log; subscriptions end with `error` (default `SHUTTING_DOWN`). */
+  async close(error: unknown = new TributaryError('SHUTTING_DOWN')): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const sequencer of this.#sequencers) sequencer.close();
+    for (const tail of this.#tails) tail?.close();
+    for (const state of this.states) state.fail(error);
+    for (const subscription of [...this.#subscriptions]) subscription.close(error);
+  }
+
+  #defaultConsistency(): ReadConsistency {
+    return this.info.mode === 'strong' ? 'linearizable' : 'local';
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new TributaryError('COLLECTION_NOT_FOUND', { collection: this.info.name });
+    const failed = this.states.find((s) => s.failure !== undefined);
+    if (failed !== undefined) throw failed.failure;
+  }
+
+  /** Waits until `state` reflects every write acknowledged before now. */
+  async #catchUp(state: PartitionState): Promise<void> {
+    const { next } = await this.#broker.offsets(this.info.topic, state.partition);
+    await state.waitFor(next, this.#readWaitMs);
+  }
+
+  #partitionOfAll(keys: readonly string[]): number {
+    const partitions = new Set(keys.map((key) => this.partitionOf(key)));
+    if (partitions.size !== 1) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `a transaction's keys must all be in one partition; these span partitions ${[...partitions].sort().join(', ')} (create the collection with 1 partition for transactions across any keys)`,
+      });
+    }
+    return [...partitions][0]!;
+  }
+
+  /** Subscribes to the partition's log from the state's position and applies what arrives. */
+  async #follow(state: PartitionState): Promise<void> {
+    let owed = 0;
+    let subscription: Subscription | undefined;
+    subscription = await this.#broker.subscribe({
+      topic: this.info.topic,
+      partition: state.partition,
+      from: { offset: state.next },
+      credit: TAIL_CREDIT,
+      onRecords: (delivery) => {
+        state.apply(delivery.records);
+        owed += delivery.records.length;
+        if (subscription !== undefined) {
+          subscription.grant(owed);
+          owed = 0;
+        }
+      },
+      onError: (error) => {
+        if (this.#closed) return;
+        if (!isTributaryError(error, 'SHUTTING_DOWN')) {
+          this.#logger.error(
+            { err: error, collection: this.info.name, partition: state.partition },
+            'collection stopped following its log',
+          );
+        }
+        state.fail(error);
+        for (const sub of [...this.#subscriptions]) sub.close(error);
+      },
+    });
+    if (owed > 0) subscription.grant(owed);
+    owed = 0;
+    this.#tails[state.partition] = subscription;
+  }
+}

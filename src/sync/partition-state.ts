@@ -1,0 +1,268 @@
+/**
+ * @module sync/partition-state
+ * The materialized state of one partition of a collection: every document by key, with the
+ * offset of the record that last wrote it (its version), and `next`, the offset up to which the
+ * log has been applied. The state only changes by applying the partition's records in offset
+ * order (`apply`), whoever wrote them, so every server replaying the same log holds the same state.
+ *
+ * - Records of one batch marked with `tx-end` are applied together (a transaction is never seen
+ *   half-done); `next` stays at the group's start until its last record arrived.
+ * - Records already applied (offset below what was scanned) are skipped: the sequencer applies
+ *   its own batches as soon as they are durable, and the tail subscription delivers them again.
+ * - Listeners get the changes of each applied group, synchronously, in order.
+ * - A bounded journal of recent changes lets a subscriber resume exactly from a recent offset;
+ *   from anything older it must take a fresh snapshot.
+ *
+ * @example
+ * const state = new PartitionState({ partition: 0, mode: 'strong', logger });
+ * state.apply(delivery.records);
+ * await state.waitFor(highWatermark);
+ * state.entry('alice'); // { key, version, value }
+ */
+import type { Logger } from 'pino';
+import type { LogRecord } from '../broker/types.js';
+import { type DocState, EMPTY_DOC, type JsonObject, materialize, merge } from '../crdt/index.js';
+import { TributaryError } from '../errors.js';
+import { SYNC_LIMITS } from './limits.js';
+import { decodeRecord, txEndOf } from './record-codec.js';
+import type { ConsistencyMode, Item } from './types.js';
+
+/** One document as materialized. `value` undefined: deleted (an eventual tombstone kept for merging). */
+export interface Entry {
+  readonly key: string;
+  readonly version: number;
+  readonly value: JsonObject | undefined;
+  readonly state?: DocState;
+}
+
+/** One applied record: the entry before and after it (undefined: absent). */
+export interface AppliedChange {
+  readonly key: string;
+  readonly offset: number;
+  readonly before: Entry | undefined;
+  readonly after: Entry | undefined;
+}
+
+export type ChangeListener = (changes: readonly AppliedChange[], next: number) => void;
+
+export interface PartitionStateOptions {
+  readonly partition: number;
+  readonly mode: ConsistencyMode;
+  readonly logger: Logger;
+  /** Start from a checkpoint: its entries and the offset they reflect. */
+  readonly checkpoint?: { readonly next: number; readonly entries: readonly Entry[] };
+  readonly journalMax?: number;
+}
+
+interface Waiter {
+  readonly target: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export class PartitionState {
+  readonly partition: number;
+  readonly mode: ConsistencyMode;
+  readonly #entries = new Map<string, Entry>();
+  readonly #logger: Logger;
+  readonly #journalMax: number;
+  /** Every record below this offset is applied. */
+  #next: number;
+  /** Next offset to look at (past buffered transaction records). */
+  #scanned: number;
+  #pending: LogRecord[] = [];
+  #pendingEnd = -1;
+  #journal: AppliedChange[] = [];
+  #journalStart: number;
+  readonly #listeners = new Set<ChangeListener>();
+  #waiters: Waiter[] = [];
+  #failure: unknown;
+  /** Incremented by every applied group; checkpoints compare it. */
+  generation = 0;
+
+  constructor(options: PartitionStateOptions) {
+    this.partition = options.partition;
+    this.mode = options.mode;
+    this.#logger = options.logger;
+    this.#journalMax = options.journalMax ?? SYNC_LIMITS.changeJournalMax;
+    const start = options.checkpoint?.next ?? 0;
+    for (const entry of options.checkpoint?.entries ?? []) this.#entries.set(entry.key, entry);
+    this.#next = start;
+    this.#scanned = start;
+    this.#journalStart = start;
+  }
+
+  /** Every record below this offset is applied. */
+  get next(): number {
+    return this.#next;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The entry of `key`, deleted ones included (eventual tombstones), or undefined. */
+  entry(key: string): Entry | undefined {
+    return this.#entries.get(key);
+  }
+
+  entries(): IterableIterator<Entry> {
+    return this.#entries.values();
+  }
+
+  /** The visible items (not deleted). */
+  *items(): Generator<Item> {
+    for (const entry of this.#entries.values()) {
+      const item = toItem(entry, this.partition);
+      if (item !== undefined) yield item;
+    }
+  }
+
+  /** Applies records of this partition, in offset order (already applied ones are skipped). */
+  apply(records: readonly LogRecord[]): void {
+    for (const record of records) {
+      if (record.offset < this.#scanned) continue;
+      this.#scanned = record.offset + 1;
+      if (this.#pending.length > 0 && record.offset > this.#pendingEnd) {
+        // The group's last record was compacted away (a later write superseded it).
+        this.#applyGroup(this.#pending.splice(0));
+      }
+      const end = txEndOf(record);
+      if (this.#pending.length > 0 || (end !== undefined && end > record.offset)) {
+        this.#pending.push(record);
+        if (end !== undefined) this.#pendingEnd = Math.max(this.#pendingEnd, end);
+        if (record.offset >= this.#pendingEnd) this.#applyGroup(this.#pending.splice(0));
+        continue;
+      }
+      this.#applyGroup([record]);
+    }
+  }
+
+  /** Resolves once every record below `target` is applied. */
+  waitFor(target: number, timeoutMs: number): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    if (this.#next >= target) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(
+          new TributaryError('TIMEOUT', {
+            ms: timeoutMs,
+            what: `partition ${this.partition} to apply offset ${target - 1} (applied up to ${this.#next - 1})`,
+          }),
+        );
+      }, timeoutMs);
+      const waiter: Waiter = {
+        target,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /** The state can no longer follow its log (topic deleted, storage failure): waiters fail. */
+  fail(error: unknown): void {
+    this.#failure ??= error;
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+  }
+
+  get failure(): unknown {
+    return this.#failure;
+  }
+
+  addListener(listener: ChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * The changes applied from `offset` (a `next` this state had) to now, or `undefined` when the
+   * journal no longer reaches back that far (or `offset` is ahead of this state).
+   */
+  changesSince(offset: number): AppliedChange[] | undefined {
+    if (offset < this.#journalStart || offset > this.#next) return undefined;
+    let first = this.#journal.length;
+    while (first > 0 && this.#journal[first - 1]!.offset >= offset) first--;
+    return this.#journal.slice(first);
+  }
+
+  #applyGroup(group: readonly LogRecord[]): void {
+    const changes: AppliedChange[] = [];
+    for (const record of group) {
+      const change = this.#applyRecord(record);
+      if (change !== undefined) changes.push(change);
+    }
+    this.#next = group[group.length - 1]!.offset + 1;
+    this.#pendingEnd = -1;
+    this.generation++;
+    this.#remember(changes);
+    if (changes.length > 0) {
+      for (const listener of [...this.#listeners]) {
+        try {
+          listener(changes, this.#next);
+        } catch (error) {
+          this.#logger.error({ err: error, partition: this.partition }, 'collection change listener failed');
+        }
+      }
+    }
+    if (this.#waiters.length > 0) {
+      const ready = this.#waiters.filter((w) => w.target <= this.#next);
+      this.#waiters = this.#waiters.filter((w) => w.target > this.#next);
+      for (const waiter of ready) waiter.resolve();
+    }
+  }
+
+  #applyRecord(record: LogRecord): AppliedChange | undefined {
+    let decoded: ReturnType<typeof decodeRecord>;
+    try {
+      decoded = decodeRecord(record, this.mode);
+    } catch (error) {
+      this.#logger.warn(
+        { err: error, partition: this.partition, offset: record.offset },
+        'skipping a record that is not a collection record',
+      );
+      return undefined;
+    }
+    const before = this.#entries.get(decoded.key);
+    let after: Entry | undefined;
+    switch (decoded.kind) {
+      case 'delete':
+        this.#entries.delete(decoded.key);
+        return { key: decoded.key, offset: record.offset, before, after: undefined };
+      case 'doc':
+        after = { key: decoded.key, version: record.offset, value: decoded.doc };
+        break;
+      case 'crdt': {
+        const state = merge(before?.state ?? EMPTY_DOC, decoded.state);
+        after = { key: decoded.key, version: record.offset, value: materialize(state), state };
+        break;
+      }
+    }
+    this.#entries.set(decoded.key, after);
+    return { key: decoded.key, offset: record.offset, before, after };
+  }
+
+  #remember(changes: readonly AppliedChange[]): void {
+    for (const change of changes) this.#journal.push(change);
+    const excess = this.#journal.length - this.#journalMax;
+    if (excess > 0) {
+      const dropped = this.#journal.splice(0, excess);
+      this.#journalStart = dropped[dropped.length - 1]!.offset + 1;
+    }
+  }
+}
+
+/** The visible item of an entry, or undefined when deleted. */
+export function toItem(entry: Entry | undefined, partition: number): Item | undefined {
+  if (entry === undefined || entry.value === undefined) return undefined;
+  return entry.state === undefined
+    ? { key: entry.key, value: entry.value, version: entry.version, partition }
+    : { key: entry.key, value: entry.value, version: entry.version, partition, state: entry.state };
+}

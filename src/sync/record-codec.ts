@@ -1,0 +1,112 @@
+/**
+ * @module sync/record-codec
+ * The records of a collection's data topic. The key is the document key (UTF-8); the value is
+ * JSON holding the document's WHOLE state after the write, never a delta, so that compaction
+ * (which keeps only the latest record per key) keeps exactly what a replay needs:
+ *
+ * ```
+ * strong     {"doc": {…the document…}}      delete: a null value (a log tombstone)
+ * eventual   {"crdt": DocState}             delete: a CRDT tombstone state (`cleared.deleted`)
+ * ```
+ *
+ * Records written together by one command (a transaction, several CRDT operations) form one
+ * batch; each carries the header `tx-end` = the offset of the batch's last record, so readers
+ * apply the group at once and never show half a transaction.
+ *
+ * @example
+ * const input = encodeStrong('alice', { balance: 10 }, undefined);
+ * const decoded = decodeRecord(logRecord, 'strong'); // { key: 'alice', kind: 'doc', doc: {…} }
+ */
+
+import type { LogRecord, RecordHeader, RecordInput } from '../broker/types.js';
+import { type DocState, decodeDocState, type JsonObject } from '../crdt/index.js';
+import { isPlainObject, malformed, readJson } from '../crdt/json.js';
+import { TributaryError } from '../errors.js';
+import { SYNC_LIMITS } from './limits.js';
+import type { ConsistencyMode } from './types.js';
+
+export const TX_END_HEADER = 'tx-end';
+
+const ENCODER = new TextEncoder();
+const DECODER = new TextDecoder('utf-8', { fatal: true });
+
+export type DecodedRecord =
+  | { readonly key: string; readonly kind: 'doc'; readonly doc: JsonObject }
+  | { readonly key: string; readonly kind: 'delete' }
+  | { readonly key: string; readonly kind: 'crdt'; readonly state: DocState };
+
+function txHeaders(txEnd: number | undefined): RecordHeader[] | undefined {
+  return txEnd === undefined ? undefined : [{ key: TX_END_HEADER, value: ENCODER.encode(String(txEnd)) }];
+}
+
+function record(key: string, value: Uint8Array | null, txEnd: number | undefined): RecordInput {
+  if (value !== null && value.byteLength > SYNC_LIMITS.documentBytesMax) {
+    throw new TributaryError('RECORD_TOO_LARGE', {
+      bytes: value.byteLength,
+      limit: SYNC_LIMITS.documentBytesMax,
+      limitName: 'documentBytesMax',
+    });
+  }
+  const headers = txHeaders(txEnd);
+  return headers === undefined
+    ? { key: ENCODER.encode(key), value }
+    : { key: ENCODER.encode(key), value, headers };
+}
+
+/** A strong collection's record: the document, or a tombstone (`doc` undefined). */
+export function encodeStrong(
+  key: string,
+  doc: JsonObject | undefined,
+  txEnd: number | undefined,
+): RecordInput {
+  return record(key, doc === undefined ? null : ENCODER.encode(JSON.stringify({ doc })), txEnd);
+}
+
+/** An eventual collection's record: the document's whole CRDT state. */
+export function encodeEventual(key: string, state: DocState, txEnd: number | undefined): RecordInput {
+  return record(key, ENCODER.encode(JSON.stringify({ crdt: state })), txEnd);
+}
+
+/** The `tx-end` header of a record, if any. */
+export function txEndOf(record: LogRecord): number | undefined {
+  for (const header of record.headers) {
+    if (header.key !== TX_END_HEADER) continue;
+    const text = DECODER.decode(header.value);
+    const end = Number(text);
+    return /^\d{1,16}$/.test(text) && Number.isSafeInteger(end) ? end : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Reads a record of a collection of `mode`; `MALFORMED_DATA` for anything that is not one (a
+ * foreign write to the topic). Callers skip such records, so every replica skips the same ones.
+ */
+export function decodeRecord(logRecord: LogRecord, mode: ConsistencyMode): DecodedRecord {
+  const fail = malformed('collection record');
+  if (logRecord.key === null) return fail('the record has no key');
+  let key: string;
+  try {
+    key = DECODER.decode(logRecord.key);
+  } catch {
+    return fail('the key is not UTF-8');
+  }
+  if (key.length === 0) return fail('the key is empty');
+  if (logRecord.value === null) {
+    if (mode !== 'strong') return fail('a null value in an eventual collection');
+    return { key, kind: 'delete' };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(DECODER.decode(logRecord.value));
+  } catch (error) {
+    return fail(`the value is not JSON (${(error as Error).message})`);
+  }
+  if (!isPlainObject(parsed)) return fail('the value is not an object');
+  if (mode === 'strong') {
+    if (!isPlainObject(parsed.doc)) return fail('a strong record needs {"doc": {…}}');
+    return { key, kind: 'doc', doc: readJson(parsed.doc, 'doc', fail) as JsonObject };
+  }
+  if (parsed.crdt === undefined) return fail('an eventual record needs {"crdt": state}');
+  return { key, kind: 'crdt', state: decodeDocState(parsed.crdt) };
+}

@@ -1,0 +1,200 @@
+/**
+ * @module sync/sequencer
+ * The single writer of one partition of a collection. Commands queue up; one batch at a time is
+ * planned against the partition's materialized state and appended with
+ * `expectedLastOffset = state.next - 1`, so a batch is only written on top of exactly the state
+ * it was planned on. That is the `strong` mode's sequencer (preconditions checked and applied
+ * atomically) and it also keeps `eventual` records correct under compaction (each record holds
+ * the merge of everything before it).
+ *
+ * - While a batch's append (and fsync) is in flight, new commands queue and go together in the
+ *   next batch: one durable append per round trip, whatever the number of writers.
+ * - Another writer appended first (`EXPECTED_OFFSET_MISMATCH`, e.g. another gateway on the same
+ *   log): wait until the state applied the log's end, plan again (preconditions re-checked), retry.
+ * - A durable batch is applied to the state at once, before the writers hear back, so an
+ *   acknowledged write is visible to every later read on this server.
+ * - A command whose plan throws (a failed precondition, a bad argument) is rejected alone; the
+ *   others of the batch go on.
+ *
+ * @example
+ * const sequencer = new Sequencer({ broker, topic, state, logger });
+ * const result = await sequencer.submit((ctx) => planTransaction(ctx, request));
+ */
+import type { Logger } from 'pino';
+import type { Broker, LogRecord, RecordInput } from '../broker/types.js';
+import { isTributaryError, TributaryError } from '../errors.js';
+import { SYNC_DEFAULTS, SYNC_LIMITS } from './limits.js';
+import type { Entry, PartitionState } from './partition-state.js';
+
+export interface PlanContext {
+  /** The offset the plan's first record will get. */
+  readonly firstOffset: number;
+  /** The entry of `key` as of everything planned before in this batch (undefined: absent). */
+  entry(key: string): Entry | undefined;
+}
+
+export interface PlannedWrite {
+  readonly key: string;
+  /** The entry after the write (undefined: deleted). */
+  readonly after: Entry | undefined;
+  readonly record: RecordInput;
+}
+
+export interface Plan<R> {
+  readonly writes: readonly PlannedWrite[];
+  readonly result: R;
+}
+
+export type Planner<R> = (ctx: PlanContext) => Plan<R>;
+
+interface Command {
+  readonly planner: Planner<unknown>;
+  readonly resolve: (result: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export interface SequencerOptions {
+  readonly broker: Broker;
+  readonly topic: string;
+  readonly state: PartitionState;
+  readonly logger: Logger;
+  readonly readWaitMs?: number;
+}
+
+export class Sequencer {
+  readonly #broker: Broker;
+  readonly #topic: string;
+  readonly #state: PartitionState;
+  readonly #logger: Logger;
+  readonly #readWaitMs: number;
+  #queue: Command[] = [];
+  #running = false;
+  #needsCatchUp = false;
+  #closed = false;
+
+  constructor(options: SequencerOptions) {
+    this.#broker = options.broker;
+    this.#topic = options.topic;
+    this.#state = options.state;
+    this.#logger = options.logger;
+    this.#readWaitMs = options.readWaitMs ?? SYNC_DEFAULTS.readWaitMs;
+  }
+
+  /** Queues a command; resolves with its plan's result once its records are durable and applied. */
+  submit<R>(planner: Planner<R>): Promise<R> {
+    if (this.#closed) return Promise.reject(new TributaryError('SHUTTING_DOWN'));
+    return new Promise<R>((resolve, reject) => {
+      this.#queue.push({ planner, resolve: resolve as (result: unknown) => void, reject });
+      if (!this.#running) {
+        this.#running = true;
+        void this.#run();
+      }
+    });
+  }
+
+  /** Rejects queued commands; the batch in flight finishes. */
+  close(): void {
+    this.#closed = true;
+    for (const command of this.#queue.splice(0)) command.reject(new TributaryError('SHUTTING_DOWN'));
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, SYNC_LIMITS.commandsPerBatchMax);
+        await this.#commit(batch);
+      }
+    } catch (error) {
+      this.#logger.error({ err: error, topic: this.#topic }, 'collection sequencer failed');
+      for (const command of this.#queue.splice(0)) command.reject(error);
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #commit(batch: readonly Command[]): Promise<void> {
+    let live = batch;
+    for (let attempt = 1; live.length > 0; attempt++) {
+      if (this.#needsCatchUp) {
+        try {
+          await this.#catchUp();
+        } catch (error) {
+          for (const command of live) command.reject(error);
+          return;
+        }
+      }
+      const failure = this.#state.failure;
+      if (failure !== undefined) {
+        for (const command of live) command.reject(failure);
+        return;
+      }
+      const firstOffset = this.#state.next;
+      const { planned, records } = this.#plan(live, firstOffset);
+      if (records.length === 0) {
+        for (const { command, result } of planned) command.resolve(result);
+        return;
+      }
+      let timestamp: number;
+      try {
+        const appended = await this.#broker.appendBatch(this.#topic, this.#state.partition, records, {
+          expectedLastOffset: firstOffset - 1,
+        });
+        timestamp = appended.timestamp;
+      } catch (error) {
+        this.#needsCatchUp = true;
+        if (isTributaryError(error, 'EXPECTED_OFFSET_MISMATCH') && attempt < SYNC_LIMITS.appendAttemptsMax) {
+          live = planned.map((p) => p.command);
+          continue;
+        }
+        for (const { command } of planned) command.reject(error);
+        return;
+      }
+      this.#state.apply(records.map((record, i) => toLogRecord(record, firstOffset + i, timestamp)));
+      for (const { command, result } of planned) command.resolve(result);
+      return;
+    }
+  }
+
+  #plan(
+    commands: readonly Command[],
+    firstOffset: number,
+  ): { planned: { command: Command; result: unknown }[]; records: RecordInput[] } {
+    const overlay = new Map<string, Entry | undefined>();
+    const records: RecordInput[] = [];
+    const planned: { command: Command; result: unknown }[] = [];
+    const state = this.#state;
+    for (const command of commands) {
+      try {
+        const plan = command.planner({
+          firstOffset: firstOffset + records.length,
+          entry: (key) => (overlay.has(key) ? overlay.get(key) : state.entry(key)),
+        });
+        for (const write of plan.writes) {
+          overlay.set(write.key, write.after);
+          records.push(write.record);
+        }
+        planned.push({ command, result: plan.result });
+      } catch (error) {
+        command.reject(error);
+      }
+    }
+    return { planned, records };
+  }
+
+  /** Waits until the state has applied everything the log holds now. */
+  async #catchUp(): Promise<void> {
+    const { next } = await this.#broker.offsets(this.#topic, this.#state.partition);
+    await this.#state.waitFor(next, this.#readWaitMs);
+    this.#needsCatchUp = false;
+  }
+}
+
+function toLogRecord(record: RecordInput, offset: number, timestamp: number): LogRecord {
+  return {
+    offset,
+    timestamp: record.timestamp ?? timestamp,
+    key: record.key,
+    value: record.value,
+    headers: record.headers ?? [],
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * @module sync/types
+ * The shapes of live collections as the sync layer exposes them to front ends: collection
+ * descriptions, items, queries and conditions, write operations, transactions and changes.
+ * `docs/collections.md` is the reference; the wire forms (native protocol, HTTP) carry these
+ * shapes field for field.
+ */
+import type { DocState, JsonObject, Operation } from '../crdt/index.js';
+
+export type { DocState, Json, JsonObject, Operation } from '../crdt/index.js';
+
+/** Consistency of a collection, fixed at creation. */
+export type ConsistencyMode = 'eventual' | 'strong';
+
+/** How fresh a read must be: `local` (this server's state) or `linearizable`. */
+export type ReadConsistency = 'local' | 'linearizable';
+
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+
+export interface CollectionOptions {
+  readonly mode: ConsistencyMode;
+  /** Default 1. A strong collection's transactions must stay within one partition. */
+  readonly partitions?: number;
+  /** Durability of acknowledged writes. Default `always`. */
+  readonly fsync?: FsyncPolicy;
+}
+
+export interface CollectionInfo {
+  readonly name: string;
+  readonly mode: ConsistencyMode;
+  readonly partitions: number;
+  readonly fsync: FsyncPolicy;
+  /** The compacted topic that holds the collection's records. */
+  readonly topic: string;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+}
+
+/** A partition and the next offset: a position in a collection (resume point, snapshot point). */
+export interface PartitionOffset {
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/**
+ * One record of a collection as it is now. `version` is the offset of the log record that last
+ * wrote it (unique and increasing per partition, kept across compaction and restarts).
+ * `state` is the CRDT state (eventual collections only), for clients that merge locally.
+ */
+export interface Item {
+  readonly key: string;
+  readonly value: JsonObject;
+  readonly version: number;
+  readonly partition: number;
+  readonly state?: DocState;
+}
+
+/** The result of a read of one key: `value: null` and `version: -1` when absent or deleted. */
+export interface ReadResult {
+  readonly key: string;
+  readonly value: JsonObject | null;
+  readonly version: number;
+  readonly partition: number;
+  readonly state?: DocState;
+}
+
+export type ComparisonOp = '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'exists';
+
+/**
+ * `field op value` on one document. `field` is a dotted path (`address.city`); `$key` is the
+ * document's key. `in` takes an array; `exists` takes a boolean.
+ */
+export interface Condition {
+  readonly field: string;
+  readonly op: ComparisonOp;
+  readonly value: unknown;
+}
+
+export interface OrderBy {
+  /** A dotted field path or `$key`. */
+  readonly field: string;
+  readonly direction: 'asc' | 'desc';
+}
+
+export interface Query {
+  /** All must hold (AND). */
+  readonly where?: readonly Condition[];
+  readonly keyPrefix?: string;
+  /** Default: by key, ascending. Queries only (a subscription's set has no order). */
+  readonly orderBy?: OrderBy;
+  /** Queries only. */
+  readonly limit?: number;
+}
+
+/** A write in a transaction or on its own. `ifVersion` (strong only): compare-and-set; `-1` = must be absent. */
+export type WriteOp =
+  | { readonly op: 'put'; readonly key: string; readonly value: JsonObject; readonly ifVersion?: number }
+  | { readonly op: 'patch'; readonly key: string; readonly fields: JsonObject; readonly ifVersion?: number }
+  | { readonly op: 'delete'; readonly key: string; readonly ifVersion?: number }
+  | {
+      readonly op: 'increment';
+      readonly key: string;
+      readonly field: string;
+      readonly by: number;
+      readonly ifVersion?: number;
+    };
+
+/**
+ * A transaction's precondition on one key: a version (`-1`: absent) or a value guard
+ * (`field op value`) checked on the state `before` the transaction's writes or `after` them
+ * (default `before`).
+ */
+export type TransactCondition =
+  | { readonly key: string; readonly version: number }
+  | {
+      readonly key: string;
+      readonly field: string;
+      readonly op: ComparisonOp;
+      readonly value: unknown;
+      readonly when?: 'before' | 'after';
+    };
+
+export interface TransactRequest {
+  readonly ops: readonly WriteOp[];
+  readonly conditions?: readonly TransactCondition[];
+}
+
+/** Where one write landed. */
+export interface WriteResult {
+  readonly key: string;
+  readonly partition: number;
+  readonly version: number;
+  /** The document after the write (`null`: deleted). */
+  readonly value: JsonObject | null;
+  readonly state?: DocState;
+}
+
+export interface TransactResult {
+  readonly partition: number;
+  /** One per op, in order. */
+  readonly writes: readonly WriteResult[];
+}
+
+export type ChangeType = 'added' | 'changed' | 'removed';
+
+/** A change of a subscription's result set. `removed` carries no value. */
+export interface Change {
+  readonly type: ChangeType;
+  readonly key: string;
+  readonly partition: number;
+  /** Offset of the record that made the change (the item's new version; for `removed`, the delete's or update's offset). */
+  readonly version: number;
+  readonly value?: JsonObject;
+  readonly state?: DocState;
+}
+
+export interface QueryResult {
+  readonly items: readonly Item[];
+  /** The position the result reflects, per partition (the next offset not yet included). */
+  readonly offsets: readonly PartitionOffset[];
+}
+
+/** Client-stamped CRDT operations for eventual collections (an SDK's optimistic writes and offline queue). */
+export type CrdtOperation = Operation;

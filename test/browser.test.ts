@@ -1,0 +1,165 @@
+/**
+ * The client SDK in a real browser: `src/client/index.ts` is bundled for the browser with esbuild
+ * (which fails on any Node-only import), served with a small page, and driven in Debian's
+ * Chromium through playwright-core. The page uses the browser's own WebSocket.
+ *
+ * Needs /usr/bin/chromium (`apt-get install -y chromium`). Without it the test is skipped, unless
+ * TRIBUTARY_REQUIRE_SERVICES=1 (CI), where its absence is a failure.
+ */
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, kafkaPartition, type TributaryClient, text } from '../src/client/node/index.js';
+import { type Harness, startHarness } from '../src/server/front/ws/testing/harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const ROOT = resolve(import.meta.dirname, '..');
+const hasChromium = existsSync(CHROMIUM);
+const required = process.env.TRIBUTARY_REQUIRE_SERVICES === '1';
+
+if (!hasChromium) {
+  describe('client SDK in Chromium', () => {
+    if (required) {
+      it('needs Chromium at /usr/bin/chromium (TRIBUTARY_REQUIRE_SERVICES=1)', () => {
+        throw new Error(`${CHROMIUM} is missing: install it with apt-get install -y chromium`);
+      });
+    } else {
+      it.skip(`skipped: ${CHROMIUM} is absent (apt-get install -y chromium; CI sets TRIBUTARY_REQUIRE_SERVICES=1)`, () =>
+        undefined);
+    }
+  });
+}
+
+describe.runIf(hasChromium)('client SDK in Chromium', () => {
+  let harness: Harness;
+  let pages: Server;
+  let pagesUrl: string;
+  let browser: Browser;
+  let node: TributaryClient;
+  let bundle: string;
+
+  beforeAll(async () => {
+    const result = await build({
+      entryPoints: [join(ROOT, 'src/client/index.ts')],
+      bundle: true,
+      format: 'iife',
+      globalName: 'Tributary',
+      platform: 'browser',
+      target: 'es2022',
+      write: false,
+      logLevel: 'silent',
+    });
+    bundle = result.outputFiles[0]!.text;
+    harness = await startHarness();
+    pages = createServer((request, response) => {
+      if (request.url === '/tributary.js') {
+        response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+      } else if (request.url === '/') {
+        response
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end('<!doctype html><title>tributary</title><script src="/tributary.js"></script>');
+      } else {
+        response.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((r) => pages.listen(0, '127.0.0.1', r));
+    pagesUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}/`;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    node = await connect({ url: harness.url });
+  }, 60_000);
+
+  afterAll(async () => {
+    await node?.close();
+    await browser?.close();
+    await new Promise<void>((r) => (pages ? pages.close(() => r()) : r()));
+    await harness?.close();
+  });
+
+  it('bundles without any Node module', () => {
+    expect(bundle).not.toMatch(/require\(["'](ws|node:)/);
+    expect(bundle.length).toBeGreaterThan(1000);
+  });
+
+  it('connects, receives a record produced from Node, and produces one Node receives', async () => {
+    await node.admin.createTopic('browser', { partitions: 3 });
+    const page = await browser.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(String(error)));
+    await page.goto(pagesUrl);
+    expect(await page.evaluate(() => typeof (globalThis as { WebSocket?: unknown }).WebSocket)).toBe(
+      'function',
+    );
+
+    // In the page: connect with the browser's WebSocket and consume with a listener.
+    const session = await page.evaluate(async (url) => {
+      const T = (globalThis as unknown as { Tributary: typeof import('../src/client/index.js') }).Tributary;
+      const client = await T.connect({ url, clientName: 'browser-test/1' });
+      const received: { value: string | null; partition: number; offset: number }[] = [];
+      const consumer = client.consumer({ topic: 'browser', from: 'earliest' });
+      consumer.on('records', (records) => {
+        for (const r of records)
+          received.push({ value: T.text(r.value), partition: r.partition, offset: r.offset });
+      });
+      await consumer.ready;
+      Object.assign(globalThis, { client, received });
+      return client.session;
+    }, harness.url);
+    expect(session?.maxFrameBytes).toBe(1024 * 1024);
+
+    // Node → browser.
+    const sent = await node.producer({ topic: 'browser' }).send({ key: 'from-node', value: 'hello browser' });
+    await page.waitForFunction(
+      () =>
+        (globalThis as unknown as { received: { value: string }[] }).received.some(
+          (r) => r.value === 'hello browser',
+        ),
+      undefined,
+      { timeout: 10_000 },
+    );
+    const received = await page.evaluate(() => (globalThis as unknown as { received: unknown[] }).received);
+    expect(received).toEqual([{ value: 'hello browser', partition: sent.partition, offset: sent.offset }]);
+
+    // Browser → Node, keyed: the browser picks the same partition as Kafka's partitioner.
+    const consumer = node.consumer({ topic: 'browser', from: 'latest' });
+    await consumer.ready;
+    const metadata = await page.evaluate(async () => {
+      const { client } = globalThis as unknown as {
+        client: import('../src/client/index.js').TributaryClient;
+      };
+      const producer = client.producer({ topic: 'browser' });
+      const result = await producer.send({
+        key: 'from-browser',
+        value: 'hello node',
+        headers: { via: 'chromium' },
+      });
+      await producer.close();
+      return result;
+    });
+    expect(metadata.partition).toBe(kafkaPartition(new TextEncoder().encode('from-browser'), 3));
+    const next = await consumer[Symbol.asyncIterator]().next();
+    expect(next.done).toBe(false);
+    if (next.done) return;
+    expect(text(next.value.value)).toBe('hello node');
+    expect(text(next.value.key)).toBe('from-browser');
+    expect(text(next.value.headers[0]!.value)).toBe('chromium');
+    expect(next.value.offset).toBe(metadata.offset);
+
+    await page.evaluate(async () => {
+      await (globalThis as unknown as { client: { close(): Promise<void> } }).client.close();
+    });
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+});

@@ -1,0 +1,398 @@
+/**
+ * A loopback Kafka responder for capturing real client frames: it logs every request frame and
+ * answers with Tributary's own codecs, well enough that kafkajs, kcat and kafka-python get
+ * through start-up, produce, fetch, consumer groups and admin calls. One broker (node 1), every
+ * topic auto-created with one partition, records kept in memory, one member per group.
+ * Test tooling only: not a broker.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { KafkaErrorCode } from '../src/protocol/kafka/error-codes.js';
+import { KafkaFrameDecoder } from '../src/protocol/kafka/frame.js';
+import { readRecordBatchHeader, writeBaseOffset } from '../src/protocol/kafka/record-batch/index.js';
+import { peekRequestHeader } from '../src/protocol/kafka/request-header.js';
+import {
+  API_KEYS,
+  apiName,
+  apiVersionsFallbackResponse,
+  apiVersionsResponse,
+  type DecodedRequest,
+  decodeRequest,
+  encodeResponse,
+  type FetchRequest,
+  type FetchResponse,
+  isAdvertised,
+  type JoinGroupRequest,
+  type JoinGroupResponse,
+  type MetadataRequest,
+  type MetadataResponse,
+  type ProduceRequest,
+  type ProduceResponse,
+} from '../src/protocol/kafka/requests/index.js';
+
+export interface CapturedFrame {
+  /** Kafka API name, or `api<key>` for one Tributary does not know. */
+  readonly api: string;
+  readonly apiVersion: number;
+  readonly clientId: string | null;
+  /** The whole frame as sent: size prefix, header, body. */
+  readonly frame: Uint8Array;
+}
+
+export interface CaptureBroker {
+  readonly port: number;
+  /** Frames received since the last call, in arrival order. */
+  take(): CapturedFrame[];
+  close(): Promise<void>;
+}
+
+const NODE_ID = 1;
+const HOST = '127.0.0.1';
+const CLUSTER_ID = 'tributary-capture';
+/** Longest a Fetch is held when no data is there (clients ask for up to 500 ms). */
+const FETCH_WAIT_MAX_MS = 200;
+
+interface Partition {
+  batches: Uint8Array[];
+  next: number;
+}
+
+interface Group {
+  generation: number;
+  memberId: string;
+  assignment: Uint8Array;
+  offsets: Map<string, number>;
+}
+
+export async function startCaptureBroker(): Promise<CaptureBroker> {
+  const captured: CapturedFrame[] = [];
+  const topics = new Map<string, Partition>();
+  const groups = new Map<string, Group>();
+  let port = 0;
+  let memberSeq = 0;
+  const sockets = new Set<Socket>();
+
+  const partitionOf = (topic: string): Partition => {
+    let p = topics.get(topic);
+    if (p === undefined) {
+      p = { batches: [], next: 0 };
+      topics.set(topic, p);
+    }
+    return p;
+  };
+  const groupOf = (groupId: string): Group => {
+    let g = groups.get(groupId);
+    if (g === undefined) {
+      g = { generation: 0, memberId: '', assignment: new Uint8Array(0), offsets: new Map() };
+      groups.set(groupId, g);
+    }
+    return g;
+  };
+
+  function metadata(body: MetadataRequest): MetadataResponse {
+    const names = body.topics === null ? [...topics.keys()] : body.topics.map((t) => t.name);
+    return {
+      throttleTimeMs: 0,
+      brokers: [{ nodeId: NODE_ID, host: HOST, port, rack: null }],
+      clusterId: CLUSTER_ID,
+      controllerId: NODE_ID,
+      topics: names.map((name) => {
+        partitionOf(name);
+        return {
+          errorCode: 0,
+          name,
+          isInternal: false,
+          partitions: [
+            {
+              errorCode: 0,
+              partitionIndex: 0,
+              leaderId: NODE_ID,
+              replicaNodes: [NODE_ID],
+              isrNodes: [NODE_ID],
+              offlineReplicas: [],
+            },
+          ],
+        };
+      }),
+    };
+  }
+
+  function produce(body: ProduceRequest): ProduceResponse {
+    return {
+      throttleTimeMs: 0,
+      responses: body.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => {
+          const log = partitionOf(t.name);
+          const baseOffset = log.next;
+          let pos = 0;
+          const records = p.records ?? new Uint8Array(0);
+          while (pos < records.length) {
+            const header = readRecordBatchHeader(records, pos);
+            if (header === null) break;
+            const batch = records.slice(pos, pos + 12 + header.batchLength);
+            writeBaseOffset(batch, 0, log.next);
+            log.batches.push(batch);
+            log.next += header.lastOffsetDelta + 1;
+            pos += batch.length;
+          }
+          return { index: p.index, errorCode: 0, baseOffset, logAppendTimeMs: -1, logStartOffset: 0 };
+        }),
+      })),
+    };
+  }
+
+  function fetch(body: FetchRequest): FetchResponse {
+    return {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      sessionId: 0,
+      responses: body.topics.map((t) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((p) => {
+          const log = partitionOf(t.topic);
+          const chunks: Uint8Array[] = [];
+          for (const batch of log.batches) {
+            const header = readRecordBatchHeader(batch, 0)!;
+            if (header.baseOffset + header.lastOffsetDelta >= p.fetchOffset) chunks.push(batch);
+          }
+          const records = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+          let q = 0;
+          for (const c of chunks) {
+            records.set(c, q);
+            q += c.length;
+          }
+          return {
+            partitionIndex: p.partition,
+            errorCode: p.fetchOffset > log.next ? KafkaErrorCode.OFFSET_OUT_OF_RANGE : 0,
+            highWatermark: log.next,
+            lastStableOffset: log.next,
+            logStartOffset: 0,
+            abortedTransactions: null,
+            preferredReadReplica: -1,
+            records,
+          };
+        }),
+      })),
+    };
+  }
+
+  function joinGroup(body: JoinGroupRequest, apiVersion: number): JoinGroupResponse {
+    const group = groupOf(body.groupId);
+    const protocol = body.protocols[0];
+    if (body.memberId === '' && apiVersion >= 4) {
+      return {
+        throttleTimeMs: 0,
+        errorCode: KafkaErrorCode.MEMBER_ID_REQUIRED,
+        generationId: -1,
+        protocolName: '',
+        leader: '',
+        memberId: `member-${++memberSeq}`,
+        members: [],
+      };
+    }
+    const memberId = body.memberId === '' ? `member-${++memberSeq}` : body.memberId;
+    group.generation++;
+    group.memberId = memberId;
+    return {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      generationId: group.generation,
+      protocolName: protocol?.name ?? '',
+      leader: memberId,
+      memberId,
+      members: [
+        {
+          memberId,
+          groupInstanceId: body.groupInstanceId,
+          metadata: protocol?.metadata ?? new Uint8Array(0),
+        },
+      ],
+    };
+  }
+
+  /** The response frame, or null for none (acks = 0). */
+  function answer(request: DecodedRequest): Uint8Array | null {
+    const to = request.header;
+    switch (request.api) {
+      case 'ApiVersions':
+        return encodeResponse('ApiVersions', to, apiVersionsResponse());
+      case 'Metadata':
+        return encodeResponse('Metadata', to, metadata(request.body));
+      case 'Produce':
+        return request.body.acks === 0 ? null : encodeResponse('Produce', to, produce(request.body));
+      case 'Fetch':
+        return encodeResponse('Fetch', to, fetch(request.body));
+      case 'ListOffsets':
+        return encodeResponse('ListOffsets', to, {
+          throttleTimeMs: 0,
+          topics: request.body.topics.map((t) => ({
+            name: t.name,
+            partitions: t.partitions.map((p) => ({
+              partitionIndex: p.partitionIndex,
+              errorCode: 0,
+              timestamp: -1,
+              offset: p.timestamp === -2 ? 0 : partitionOf(t.name).next,
+            })),
+          })),
+        });
+      case 'FindCoordinator':
+        return encodeResponse('FindCoordinator', to, {
+          throttleTimeMs: 0,
+          errorCode: 0,
+          errorMessage: null,
+          nodeId: NODE_ID,
+          host: HOST,
+          port,
+        });
+      case 'JoinGroup':
+        return encodeResponse('JoinGroup', to, joinGroup(request.body, to.apiVersion));
+      case 'SyncGroup': {
+        const group = groupOf(request.body.groupId);
+        const mine = request.body.assignments.find((a) => a.memberId === request.body.memberId);
+        if (mine !== undefined) group.assignment = mine.assignment.slice();
+        return encodeResponse('SyncGroup', to, {
+          throttleTimeMs: 0,
+          errorCode: 0,
+          assignment: group.assignment,
+        });
+      }
+      case 'Heartbeat':
+        return encodeResponse('Heartbeat', to, { throttleTimeMs: 0, errorCode: 0 });
+      case 'LeaveGroup':
+        return encodeResponse('LeaveGroup', to, {
+          throttleTimeMs: 0,
+          errorCode: 0,
+          members: request.body.members.map((m) => ({ ...m, errorCode: 0 })),
+        });
+      case 'OffsetCommit': {
+        const group = groupOf(request.body.groupId);
+        return encodeResponse('OffsetCommit', to, {
+          throttleTimeMs: 0,
+          topics: request.body.topics.map((t) => ({
+            name: t.name,
+            partitions: t.partitions.map((p) => {
+              group.offsets.set(`${t.name}/${p.partitionIndex}`, p.committedOffset);
+              return { partitionIndex: p.partitionIndex, errorCode: 0 };
+            }),
+          })),
+        });
+      }
+      case 'OffsetFetch': {
+        const group = groupOf(request.body.groupId);
+        return encodeResponse('OffsetFetch', to, {
+          throttleTimeMs: 0,
+          errorCode: 0,
+          topics: (request.body.topics ?? []).map((t) => ({
+            name: t.name,
+            partitions: t.partitionIndexes.map((partitionIndex) => ({
+              partitionIndex,
+              committedOffset: group.offsets.get(`${t.name}/${partitionIndex}`) ?? -1,
+              committedLeaderEpoch: -1,
+              metadata: '',
+              errorCode: 0,
+            })),
+          })),
+        });
+      }
+      case 'CreateTopics':
+        return encodeResponse('CreateTopics', to, {
+          throttleTimeMs: 0,
+          topics: request.body.topics.map((t) => {
+            partitionOf(t.name);
+            return { name: t.name, errorCode: 0, errorMessage: null };
+          }),
+        });
+      case 'DeleteTopics':
+        return encodeResponse('DeleteTopics', to, {
+          throttleTimeMs: 0,
+          responses: request.body.topicNames.map((name) => {
+            topics.delete(name);
+            return { name, errorCode: 0 };
+          }),
+        });
+      case 'DescribeGroups':
+        return encodeResponse('DescribeGroups', to, {
+          throttleTimeMs: 0,
+          groups: request.body.groups.map((groupId) => ({
+            errorCode: 0,
+            groupId,
+            groupState: groups.has(groupId) ? 'Empty' : 'Dead',
+            protocolType: 'consumer',
+            protocolData: '',
+            members: [],
+            authorizedOperations: -2147483648,
+          })),
+        });
+      case 'ListGroups':
+        return encodeResponse('ListGroups', to, {
+          throttleTimeMs: 0,
+          errorCode: 0,
+          groups: [...groups.keys()].map((groupId) => ({ groupId, protocolType: 'consumer' })),
+        });
+      case 'InitProducerId':
+        return encodeResponse('InitProducerId', to, {
+          throttleTimeMs: 0,
+          errorCode: 0,
+          producerId: 1000,
+          producerEpoch: 0,
+        });
+    }
+  }
+
+  function socketOnPayload(socket: Socket, payload: Uint8Array): void {
+    const prefix = peekRequestHeader(payload);
+    const name = apiName(prefix.apiKey);
+    const frame = new Uint8Array(4 + payload.length);
+    new DataView(frame.buffer).setInt32(0, payload.length);
+    frame.set(payload, 4);
+    let clientId: string | null = null;
+    try {
+      clientId = decodeRequest(payload).header.clientId;
+    } catch {
+      // Logged below all the same.
+    }
+    captured.push({ api: name ?? `api${prefix.apiKey}`, apiVersion: prefix.apiVersion, clientId, frame });
+    if (prefix.apiKey === API_KEYS.ApiVersions && !isAdvertised(prefix.apiKey, prefix.apiVersion)) {
+      socket.write(apiVersionsFallbackResponse(prefix.correlationId));
+      return;
+    }
+    const request = decodeRequest(payload);
+    const response = answer(request);
+    if (response === null) return;
+    if (request.api === 'Fetch') {
+      const wait = Math.min(request.body.maxWaitMs, FETCH_WAIT_MAX_MS);
+      setTimeout(() => socket.writable && socket.write(response), wait);
+    } else {
+      socket.write(response);
+    }
+  }
+
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    const frames = new KafkaFrameDecoder();
+    socket.on('data', (chunk) => {
+      try {
+        for (const payload of frames.push(chunk)) socketOnPayload(socket, payload);
+      } catch (err) {
+        console.error('capture broker: closing connection:', err);
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, HOST, resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  port = address.port;
+
+  return {
+    port,
+    take: () => captured.splice(0, captured.length),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
