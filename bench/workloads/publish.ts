@@ -104,7 +104,7 @@ async function publishOnce(
   const target = ctx.target(module.id, ctx.topic('publish'), 'log');
   await module.prepare(target, variant.durability);
   try {
-    const budgetMs = plan.warmupMs + plan.durationMs + 60_000;
+    const budgetMs = plan.warmupMs + plan.durationMs + 90_000;
     const result = await ctx.publisher.run<PublishResult>(
       {
         type: 'publish',

@@ -73,6 +73,22 @@ describe('broker: topics admin', () => {
     expect((await log.offsets(PRODUCER_IDS_TOPIC, 0)).next).toBe(0);
   });
 
+  it('lets the system view use internal topics, which users still cannot see or touch', async () => {
+    const system = broker.forSystem();
+    await system.createTopic('__collection.c', { compact: true });
+    const [first] = await system.produce('__collection.c', [
+      { key: new TextEncoder().encode('k'), value: null },
+    ]);
+    expect(first).toEqual({ partition: 0, offset: 0 });
+    expect((await system.fetch('__collection.c', 0, 0)).map((r) => r.offset)).toEqual([0]);
+    expect((await broker.listTopics()).map((t) => t.name)).not.toContain('__collection.c');
+    await expectCode(broker.produce('__collection.c', values(1)), 'INVALID_TOPIC_NAME');
+    await expectCode(broker.fetch('__collection.c', 0, 0), 'INVALID_TOPIC_NAME');
+    // The view's permission ends with each call: the same broker is strict again right after.
+    await expectCode(broker.describeTopic('__collection.c'), 'INVALID_TOPIC_NAME');
+    await expectCode(system.createTopic('bad/name'), 'INVALID_TOPIC_NAME');
+  });
+
   it('rejects calls after close with SHUTTING_DOWN and leaves the log open', async () => {
     await broker.createTopic('orders');
     await broker.close();

@@ -37,7 +37,7 @@ import type {
   RecordInput,
 } from '../log/types.js';
 import { LOG_LIMITS } from '../log/types.js';
-import { checkOffsetArgument, checkTimestampArgument } from '../log/validation.js';
+import { checkOffsetArgument, checkTimestampArgument, validateTopicName } from '../log/validation.js';
 import { TopicCatalog } from './catalog.js';
 import { checkGroupId, GroupManager } from './groups.js';
 import { ensureInternalTopics, isInternalTopic, userTopic } from './internal-topics.js';
@@ -141,7 +141,7 @@ export class TributaryBroker implements Broker {
 
   async createTopic(name: string, config?: Partial<TopicConfig>): Promise<TopicDescription> {
     this.checkOpen();
-    userTopic(name);
+    this.topicName(name);
     const description = await this.log.createTopic(name, config);
     this.catalog.forget(name);
     this.catalog.remember(name, description.partitions.length);
@@ -154,7 +154,7 @@ export class TributaryBroker implements Broker {
 
   async deleteTopic(name: string): Promise<void> {
     this.checkOpen();
-    userTopic(name);
+    this.topicName(name);
     try {
       await this.log.deleteTopic(name);
     } finally {
@@ -179,7 +179,7 @@ export class TributaryBroker implements Broker {
 
   async describeTopic(name: string): Promise<TopicDescription> {
     this.checkOpen();
-    userTopic(name);
+    this.topicName(name);
     const description = await this.log.describeTopic(name);
     this.catalog.remember(name, description.partitions.length);
     return description;
@@ -189,7 +189,7 @@ export class TributaryBroker implements Broker {
 
   async produce(topic: string, records: readonly ProduceRecord[]): Promise<ProducedOffset[]> {
     this.checkOpen();
-    userTopic(topic);
+    this.topicName(topic);
     // No await on a cache hit: appends are issued in call order, so pipelined calls stay ordered.
     const partitions = this.catalog.cached(topic) ?? (await this.catalog.partitionCount(topic));
     const groups = planPartitions(topic, records, partitions, () => this.catalog.nextStickyPartition(topic));
@@ -217,7 +217,7 @@ export class TributaryBroker implements Broker {
     options?: { readonly producer?: ProducerBatchId; readonly expectedLastOffset?: number },
   ): Promise<AppendResult> {
     this.checkOpen();
-    userTopic(topic);
+    this.topicName(topic);
     const appendOptions: { producer?: ProducerBatchId; expectedLastOffset?: number } = {};
     if (options?.producer !== undefined) appendOptions.producer = options.producer;
     if (options?.expectedLastOffset !== undefined)
@@ -249,7 +249,7 @@ export class TributaryBroker implements Broker {
     options?: { readonly maxRecords?: number; readonly maxBytes?: number },
   ): Promise<LogRecord[]> {
     this.checkOpen();
-    userTopic(topic);
+    this.topicName(topic);
     const readOptions: { maxRecords?: number; maxBytes?: number } = {};
     if (options?.maxRecords !== undefined) readOptions.maxRecords = options.maxRecords;
     if (options?.maxBytes !== undefined) readOptions.maxBytes = options.maxBytes;
@@ -261,14 +261,14 @@ export class TributaryBroker implements Broker {
     partition: number,
   ): Promise<{ readonly earliest: number; readonly next: number }> {
     this.checkOpen();
-    userTopic(topic);
+    this.topicName(topic);
     const { earliest, next } = await this.log.offsets(topic, partition);
     return { earliest, next };
   }
 
   async resolvePosition(topic: string, partition: number, from: StartPosition): Promise<number> {
     this.checkOpen();
-    userTopic(topic);
+    this.topicName(topic);
     return (await this.resolveStart(topic, partition, from)).position;
   }
 
@@ -278,7 +278,7 @@ export class TributaryBroker implements Broker {
       throw new TributaryError('INVALID_ARGUMENT', { reason: 'subscribe needs an options object' });
     }
     const { topic, partition, from, onRecords, onError } = options;
-    userTopic(topic);
+    this.topicName(topic);
     if (typeof onRecords !== 'function') {
       throw new TributaryError('INVALID_ARGUMENT', { reason: 'subscribe needs an onRecords function' });
     }
@@ -400,6 +400,38 @@ export class TributaryBroker implements Broker {
   }
 
   // ---- internals ---------------------------------------------------------------------------
+
+  /** True while a call made through `forSystem()` runs its synchronous start (where names are checked). */
+  private systemCall = false;
+
+  /**
+   * A view of this broker for Tributary's own layers (live collections keep their data in `__`
+   * topics): the same broker, except that calls made through it may name internal topics. Names
+   * are checked synchronously at the start of every call, so a flag set around the call is exact.
+   */
+  forSystem(): Broker {
+    return new Proxy(this, {
+      get: (target, property) => {
+        const value: unknown = Reflect.get(target, property, target);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          target.systemCall = true;
+          try {
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          } finally {
+            target.systemCall = false;
+          }
+        };
+      },
+    });
+  }
+
+  /** A user topic name, or (through `forSystem()`) any valid name including internal ones. */
+  private topicName(name: unknown): string {
+    if (!this.systemCall) return userTopic(name);
+    validateTopicName(name, { allowInternal: true });
+    return name;
+  }
 
   private checkOpen(): void {
     if (this.closed) throw new TributaryError('SHUTTING_DOWN');

@@ -134,7 +134,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   let collections: CollectionService;
   try {
-    collections = await CollectionService.open(broker, {
+    collections = await CollectionService.open(broker.forSystem(), {
       logger: logger.child({ component: 'sync' }),
       checkpointDir: join(options.dataDir, 'collections'),
     });

@@ -1,6 +1,6 @@
 /**
  * @module sync/catalog
- * The list of collections, kept in the compacted topic `_collections`: one record per
+ * The list of collections, kept in the compacted topic `__collections`: one record per
  * collection keyed by its name, holding its description and incarnation (a random id that
  * changes when a collection is deleted and created again); a null value once deleted. The
  * catalog record is the commit point of a create and of a delete.

@@ -38,12 +38,12 @@ export const SYNC_DEFAULTS = {
 } as const;
 
 /**
- * Collections live in user-namespace topics with a reserved-looking prefix: the broker reserves
- * `__` names for its own topics and offers no way for the sync layer to use them yet.
+ * Collections live in internal (`__`) topics, hidden from topic lists and closed to users; the
+ * sync layer reaches them through `broker.forSystem()`.
  */
-export const COLLECTION_TOPIC_PREFIX = '_collection.';
+export const COLLECTION_TOPIC_PREFIX = '__collection.';
 /** Compacted topic holding one record per collection (its description; a tombstone once deleted). */
-export const COLLECTIONS_META_TOPIC = '_collections';
+export const COLLECTIONS_META_TOPIC = '__collections';
 
 const NAME = /^[A-Za-z0-9._-]+$/;
 

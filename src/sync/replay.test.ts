@@ -52,7 +52,7 @@ describe('collections: replay equivalence', () => {
           fc.boolean(),
           async (commands, concurrent) => {
             const log = createMemoryLog();
-            const broker = await createBroker(log);
+            const broker = (await createBroker(log)).forSystem();
             const writer = await CollectionService.open(broker);
             await writer.create('p', { mode, partitions: 2 });
             const collection = writer.collection('p');
@@ -71,7 +71,7 @@ describe('collections: replay equivalence', () => {
             };
             if (concurrent) await Promise.all(commands.map(run));
             else for (const c of commands) await run(c);
-            await log.compact('_collection.p');
+            await log.compact('__collection.p');
             const reader = await CollectionService.open(broker);
             expect(snapshot(reader.collection('p'))).toEqual(snapshot(collection));
             await reader.close();

@@ -20,7 +20,8 @@ afterEach(async () => {
 async function setup(
   log: Log = createMemoryLog(),
 ): Promise<{ broker: Broker; service: CollectionService; log: Log }> {
-  const broker = await createBroker(log);
+  // The sync layer's view: collections live in internal `__` topics.
+  const broker = (await createBroker(log)).forSystem();
   const service = await CollectionService.open(broker, { progressMs: 50 });
   cleanups.push(async () => {
     await service.close();
@@ -65,14 +66,14 @@ describe('collections: admin', () => {
       mode: 'strong',
       partitions: 1,
       fsync: 'always',
-      topic: '_collection.accounts',
+      topic: '__collection.accounts',
     });
     await service.create('likes', { mode: 'eventual', partitions: 3 });
     expect(service.list().map((c) => c.name)).toEqual(['accounts', 'likes']);
     expect((await rejected(service.create('accounts', { mode: 'eventual' }))).code).toBe('COLLECTION_EXISTS');
     expect((await rejected(service.create('bad/name', { mode: 'eventual' }))).code).toBe('INVALID_ARGUMENT');
     expect((await rejected(service.create('x', { mode: 'weird' as never }))).code).toBe('INVALID_ARGUMENT');
-    const topic = await broker.describeTopic('_collection.likes');
+    const topic = await broker.describeTopic('__collection.likes');
     expect(topic.config.compact).toBe(true);
     expect(topic.partitions).toHaveLength(3);
     await service.delete('likes');
@@ -366,7 +367,7 @@ describe('collections: restart and checkpoints', () => {
     const checkpointDir = join(dir, 'collections');
     const open = async () => {
       const log = await openFileLog({ dir: join(dir, 'log'), maintenanceIntervalMs: 0 });
-      const broker = await createBroker(log);
+      const broker = (await createBroker(log)).forSystem();
       const service = await CollectionService.open(broker, { checkpointDir, checkpointIntervalMs: 0 });
       return {
         log,
@@ -390,7 +391,7 @@ describe('collections: restart and checkpoints', () => {
     await first.service.checkpoint();
     await s.write({ op: 'put', key: 'tail', value: { after: true } });
     await s.write({ op: 'delete', key: 'k0' });
-    await first.log.compact('_collection.s');
+    await first.log.compact('__collection.s');
     await first.close();
 
     const second = await open();

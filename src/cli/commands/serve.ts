@@ -78,6 +78,7 @@ function argName(kind: string): string {
     case 'string':
       return 'dir';
     case 'host':
+    case 'optionalHost':
       return 'host';
     case 'logLevel':
       return 'level';

@@ -182,7 +182,7 @@ const COLLECTION = {
   mode: 'strong' as const,
   partitions: 1,
   fsync: 'always' as const,
-  topic: '_collection.accounts',
+  topic: '__collection.accounts',
   createdAt: 1_712_345_678_901,
 };
 const STATE = { fields: { n: { lww: { ts: '0migo2yo0-00000-tab-1', value: 1 } } } };
