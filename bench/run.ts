@@ -215,8 +215,9 @@ async function main(): Promise<void> {
     if (table !== undefined) out.push('', table);
   }
   out.push(
-    `(Node servers run as \`node --import tsx\`: an idle node+tsx process is ${formatBytes(baseline.tsxIdleRssBytes)}, ` +
-      `plain node ${formatBytes(baseline.plainIdleRssBytes)}; the difference is loader overhead a built deployment does not have.)`,
+    '(Tributary runs built, as `node dist/cli/main.js`; the Socket.IO and ws floor servers run from source as ' +
+      `\`node --import tsx\`: an idle node+tsx process is ${formatBytes(baseline.tsxIdleRssBytes)}, ` +
+      `plain node ${formatBytes(baseline.plainIdleRssBytes)}; the difference is loader overhead those two carry.)`,
   );
   const notes = notesFor(statuses, ctx);
   if (notes.length > 0) out.push('', 'Notes:', ...notes.map((note) => `  - ${note}`));

@@ -7,14 +7,18 @@
  * TRIBUTARY_REQUIRE_SERVICES=1 (CI), where its absence is a failure.
  */
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, kafkaPartition, type TributaryClient, text } from '../src/client/node/index.js';
 import { type Harness, startHarness } from '../src/server/front/ws/testing/harness.js';
+import { ServerMetrics } from '../src/server/metrics.js';
+import { startServer } from '../src/server/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -161,5 +165,94 @@ describe.runIf(hasChromium)('client SDK in Chromium', () => {
     });
     expect(pageErrors).toEqual([]);
     await page.close();
+  });
+
+  it('keeps a live query in the page up to date with writes made from Node, and the other way round', async () => {
+    // Live collections need the whole server (the harness has the topic front end only).
+    const dir = await mkdtemp(join(tmpdir(), 'tributary-browser-'));
+    const server = await startServer({
+      dataDir: dir,
+      host: '127.0.0.1',
+      port: 0,
+      metrics: new ServerMetrics({ defaultMetrics: false }),
+      closeGraceMs: 200,
+    });
+    const url = `ws://127.0.0.1:${server.port}/v1/ws`;
+    const fromNode = await connect({ url });
+    const page = await browser.newPage();
+    try {
+      await fromNode.admin.createCollection('prices', { mode: 'eventual' });
+      const prices = fromNode.collection('prices');
+      await prices.put('btc', { usd: 100 });
+      await prices.put('doge', { usd: 1 });
+      const pageErrors: string[] = [];
+      page.on('pageerror', (error) => pageErrors.push(String(error)));
+      await page.goto(pagesUrl);
+
+      type Page = {
+        live: import('../src/client/index.js').LiveQuery;
+        causes: string[];
+        client: import('../src/client/index.js').TributaryClient;
+      };
+      await page.evaluate(async (url) => {
+        const T = (globalThis as unknown as { Tributary: typeof import('../src/client/index.js') }).Tributary;
+        const client = await T.connect({ url, clientName: 'browser-test/1' });
+        const live = client.collection('prices').subscribe({ where: [{ field: 'usd', op: '>', value: 50 }] });
+        const causes: string[] = [];
+        live.on('change', (change) => causes.push(change.cause));
+        await live.ready;
+        Object.assign(globalThis, { client, live, causes });
+      }, url);
+      const current = () =>
+        page.evaluate(() =>
+          (globalThis as unknown as Page).live.current().map((item) => [item.key, item.value, item.pending]),
+        );
+      expect(await current()).toEqual([['btc', { usd: 100 }, false]]);
+
+      // Node → browser.
+      await prices.patch('btc', { usd: 120 });
+      await prices.put('eth', { usd: 60 });
+      await prices.put('doge', { usd: 2 }); // not in the page's result
+      await page.waitForFunction(
+        () => {
+          const { live } = globalThis as unknown as Page;
+          return live.current().length === 2 && live.get('btc')?.value.usd === 120;
+        },
+        undefined,
+        { timeout: 10_000 },
+      );
+      expect(await current()).toEqual([
+        ['btc', { usd: 120 }, false],
+        ['eth', { usd: 60 }, false],
+      ]);
+
+      // Browser → Node: an optimistic increment, visible in the page at once, then in Node.
+      const nodeLive = prices.subscribe();
+      await nodeLive.ready;
+      const immediate = await page.evaluate(async () => {
+        const { client, live } = globalThis as unknown as Page;
+        const write = client.collection('prices').increment('eth', 'usd', 5);
+        const seen = live.get('eth');
+        await write;
+        return seen;
+      });
+      expect(immediate).toMatchObject({ value: { usd: 65 }, pending: true });
+      const deadline = Date.now() + 10_000;
+      while (nodeLive.get('eth')?.value.usd !== 65 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(nodeLive.get('eth')?.value).toEqual({ usd: 65 });
+      expect(await page.evaluate(() => (globalThis as unknown as Page).causes)).toContain('local');
+
+      await page.evaluate(async () => {
+        await (globalThis as unknown as Page).client.close();
+      });
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await page.close();
+      await fromNode.close();
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

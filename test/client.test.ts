@@ -188,6 +188,24 @@ describe('client SDK: basics', () => {
     await consumer.close();
   });
 
+  it('lingerMs 0: sends at the end of the turn when idle, batches what comes while a batch is in flight', async () => {
+    const h = await server();
+    const c = await client(h);
+    await c.admin.createTopic('t');
+    const producer = c.producer({ topic: 't', lingerMs: 0 });
+    expect((await producer.send({ value: 'first' })).offset).toBe(0);
+    // One turn: one batch. Later turns while it is in flight: they queue behind it, in order.
+    const sends: Promise<{ offset: number }>[] = [];
+    for (let i = 0; i < 300; i++) sends.push(producer.send({ value: `a${i}` }));
+    for (let turn = 0; turn < 5; turn++) {
+      await new Promise((r) => setImmediate(r));
+      for (let i = 0; i < 20; i++) sends.push(producer.send({ value: `b${turn}-${i}` }));
+    }
+    const offsets = (await Promise.all(sends)).map((m) => m.offset);
+    expect(offsets).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+    await producer.close();
+  });
+
   it('delivers to a records listener, with headers and tombstones', async () => {
     const h = await server();
     const c = await client(h);

@@ -1,7 +1,8 @@
 /**
  * @module bench/systems/node-server
- * Starts one of the harness's own Node servers (`bench/servers/*.ts`, and Tributary's CLI) the
- * same way: `node --import tsx <script> …`, so every Node server pays the same loader cost.
+ * Starts a Node server: the harness's own peers (`bench/servers/*.ts`) from source with
+ * `node --import tsx <script> …`, and Tributary's built CLI (`dist/cli/main.js`, what
+ * `npm start` runs) with plain `node` ({@link startNodeBuilt}).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,18 @@ export async function startNodeScript(
     join(context.projectRoot, script),
     ...args,
   ]);
+  await waitForPort(context.port, child, 30_000);
+  return child;
+}
+
+/** Starts an already compiled JavaScript entry with plain `node` (no loader). */
+export async function startNodeBuilt(
+  context: StartContext,
+  name: string,
+  script: string,
+  args: readonly string[],
+): Promise<TrackedProcess> {
+  const child = context.spawn(name, process.execPath, [join(context.projectRoot, script), ...args]);
   await waitForPort(context.port, child, 30_000);
   return child;
 }

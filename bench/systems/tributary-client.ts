@@ -6,9 +6,9 @@
  * listener to subscribe and replay.
  *
  * Settings, chosen like the peers' (each measured at its best, the same for every workload):
- * - producer `lingerMs: 0`: a batch is sealed at the end of the current event-loop turn instead
- *   of waiting 5 ms; under load batches still fill up, because one batch per partition is in
- *   flight and the records sent meanwhile form the next (up to `batchRecords`, 500);
+ * - producer `lingerMs: 0`: no linger timer; with nothing in flight a batch goes out at the end of
+ *   the current event-loop turn, else the records sent meanwhile go out together as soon as the
+ *   batch in flight is acknowledged (up to `batchRecords`, 500), so batches still fill under load;
  * - consumer credit: the SDK default (500 records) for live subscriptions; 10,000 for the replay,
  *   the same page size the NATS and Redis replays use.
  *

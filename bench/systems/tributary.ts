@@ -1,7 +1,8 @@
 /**
  * @module bench/systems/tributary
- * Tributary as one system among the others: the server is the real CLI in its own process
- * (`node --import tsx src/cli/main.ts serve --port P --data DIR`), topics are created and deleted
+ * Tributary as one system among the others: the server is the real CLI, built, in its own
+ * process (`node dist/cli/main.js serve --port P --data DIR`, what `npm start` runs; the harness
+ * builds first if `dist/` is older than the sources, see {@link ./build.ts}), topics are created and deleted
  * over the HTTP API (`POST /v1/topics`, `DELETE /v1/topics/{name}`), and the load generators use
  * the client SDK's Node entry (`src/client/node/index.ts`: `connect({ url })` → `producer()`,
  * `consumer()`) over the native WebSocket protocol at `/v1/ws`.
@@ -14,7 +15,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { startNodeScript } from './node-server.js';
+import { fileURLToPath } from 'node:url';
+import { BUILT_CLI, ensureBuilt } from './build.js';
+import { startNodeBuilt } from './node-server.js';
 import type { SystemModule, Target } from './types.js';
 
 /** The SDK's Node entry, relative to the project root. */
@@ -34,11 +37,13 @@ async function http(method: string, url: string, body?: unknown): Promise<Respon
   return response;
 }
 
+const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
 export const tributary: SystemModule = {
   id: 'tributary',
   label: 'tributary',
   description:
-    'Tributary server (src/cli/main.ts serve, file log) via the client SDK over the native WebSocket protocol',
+    'Tributary server (built: node dist/cli/main.js serve, file log) via the client SDK over the native WebSocket protocol',
   capabilities: {
     publish: ['durable', 'always'],
     latency: 'log',
@@ -47,10 +52,10 @@ export const tributary: SystemModule = {
   },
   async unavailable() {
     const { sdkProblem } = await import('./tributary-client.js');
-    return sdkProblem();
+    return (await sdkProblem()) ?? ensureBuilt(PROJECT_ROOT);
   },
   start(context) {
-    return startNodeScript(context, 'tributary server', 'src/cli/main.ts', [
+    return startNodeBuilt(context, 'tributary server', BUILT_CLI, [
       'serve',
       '--port',
       String(context.port),
@@ -85,6 +90,6 @@ export const tributary: SystemModule = {
     if (!existsSync(manifest)) return 'tributary';
     const { readFile } = await import('node:fs/promises');
     const { version } = JSON.parse(await readFile(manifest, 'utf8')) as { version: string };
-    return `tributary ${version} (source, node --import tsx)`;
+    return `tributary ${version} (built, node dist/cli/main.js)`;
   },
 };

@@ -1,13 +1,15 @@
 /**
  * @module client/admin
- * Topic administration and point reads: create, delete, list and describe topics; read records
- * at an offset; a partition's offsets.
+ * Topic and collection administration and point reads: create, delete, list and describe topics
+ * and live collections; read records at an offset; a partition's offsets.
  *
  * @example
  * await client.admin.createTopic('orders', { partitions: 3, retentionMs: 7 * 86_400_000 });
  * const topics = await client.admin.listTopics();
+ * await client.admin.createCollection('inventory', { mode: 'strong' });
  */
 import type { WireTopicConfig, WireTopicDescription } from '../protocol/native/types.js';
+import type { CollectionInfo, CreateCollectionOptions } from './collections/types.js';
 import type { ClientConnection } from './connection.js';
 import { type ConsumerRecord, toConsumerRecord } from './records.js';
 
@@ -62,5 +64,28 @@ export class Admin {
   /** The partition's earliest readable offset and the next offset to be written. */
   async offsets(topic: string, partition: number): Promise<{ earliest: number; next: number }> {
     return this.#connection.request('offsets', { topic, partition }, 'safe');
+  }
+
+  /** Creates a live collection; `COLLECTION_EXISTS` if there is one. */
+  async createCollection(name: string, options: CreateCollectionOptions): Promise<CollectionInfo> {
+    const params = {
+      name,
+      mode: options.mode,
+      ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
+      ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
+    };
+    return (await this.#connection.request('createCollection', params, 'unsafe')).collection;
+  }
+
+  async deleteCollection(name: string): Promise<void> {
+    await this.#connection.request('deleteCollection', { name }, 'unsafe');
+  }
+
+  async listCollections(): Promise<CollectionInfo[]> {
+    return [...(await this.#connection.request('listCollections', {}, 'safe')).collections];
+  }
+
+  async describeCollection(name: string): Promise<CollectionInfo> {
+    return (await this.#connection.request('describeCollection', { name }, 'safe')).collection;
   }
 }

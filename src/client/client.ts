@@ -1,7 +1,8 @@
 /**
  * @module client/client
  * `connect()` and the `TributaryClient` it returns: one connection to a server (reconnecting by
- * itself), from which producers, consumers, group consumers and the admin API are made.
+ * itself), from which producers, consumers, group consumers, live collections and the admin API
+ * are made.
  *
  * @example
  * const client = await connect({ url: 'ws://localhost:8080/v1/ws' });
@@ -9,9 +10,12 @@
  * await client.producer({ topic: 'orders' }).send({ key: 'o-1', value: 'hello' });
  * await client.close();
  */
+import { HybridClock, isValidNodeId } from '../crdt/index.js';
 import { TributaryError } from '../errors.js';
 import { Admin } from './admin.js';
 import { RECONNECT_DEFAULTS, type ReconnectOptions } from './backoff.js';
+import { Collection, type CollectionOptions } from './collections/collection.js';
+import type { LiveQuery } from './collections/live-query.js';
 import { ClientConnection, CONNECTION_DEFAULTS, type Session } from './connection.js';
 import { Consumer, type ConsumerOptions } from './consumer.js';
 import { Emitter } from './emitter.js';
@@ -36,6 +40,12 @@ export interface ConnectOptions {
   readonly queuedRequestsMax?: number;
   /** How to reach the server. Default: the global `WebSocket` (browsers, Node ≥ 22). */
   readonly transport?: TransportFactory;
+  /**
+   * This client's node id in the CRDT operations it writes to eventual collections: 1 to 64 of
+   * `0-9 A-Z a-z . _ : -`, unique per client instance and never reused after the client's
+   * state is lost (`docs/crdt.md` §6). Default: `js-` and 16 random hex digits, new per client.
+   */
+  readonly nodeId?: string;
 }
 
 export type ClientEvents = {
@@ -64,7 +74,11 @@ export class TributaryClient {
   readonly connection: ClientConnection;
   readonly #events = new Emitter<ClientEvents>();
   readonly #routes: SubscriptionRoutes = new Map();
+  readonly #collectionRoutes = new Map<number, LiveQuery>();
+  readonly #collections = new Map<string, Collection>();
   readonly #closables = new Set<{ close(): Promise<void> }>();
+  /** @internal The hybrid logical clock of this client's writes to eventual collections. */
+  readonly clock: HybridClock;
 
   constructor(options: ConnectOptions) {
     if (typeof options?.url !== 'string') {
@@ -82,17 +96,31 @@ export class TributaryClient {
       connectTimeoutMs: options.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs,
       queuedRequestsMax: options.queuedRequestsMax ?? CONNECTION_DEFAULTS.queuedRequestsMax,
     });
+    const nodeId = options.nodeId ?? randomNodeId();
+    if (!isValidNodeId(nodeId)) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: 'nodeId must be 1 to 64 characters of 0-9 A-Z a-z . _ : -',
+      });
+    }
+    // Replicas that follow the server do not reject what it accepted (docs/crdt.md §6 rule 3).
+    this.clock = new HybridClock({ node: nodeId, maxDriftMs: Number.POSITIVE_INFINITY });
     this.admin = new Admin(this.connection);
     const events = this.connection.events;
     events.on('delivery', (frame) => this.#routes.get(frame.sub)?.onDelivery(frame));
+    events.on('collectionSnapshot', (frame) => this.#collectionRoutes.get(frame.sub)?.onSnapshot(frame));
+    events.on('collectionChanges', (frame) => this.#collectionRoutes.get(frame.sub)?.onChanges(frame));
     events.on('subscriptionClosed', (sub, error) => {
       const stream = this.#routes.get(sub);
       this.#routes.delete(sub);
       stream?.onClosed(error);
+      const query = this.#collectionRoutes.get(sub);
+      this.#collectionRoutes.delete(sub);
+      query?.onClosed(error);
     });
     // Subscription ids belong to a session; the disconnect listeners of consumers run after this one.
     events.on('disconnect', (error) => {
       this.#routes.clear();
+      this.#collectionRoutes.clear();
       this.#events.emit('disconnect', error);
     });
     events.on('open', (session, reconnected) => {
@@ -109,6 +137,11 @@ export class TributaryClient {
 
   get connected(): boolean {
     return this.connection.state === 'open';
+  }
+
+  /** The node id of this client's writes to eventual collections. */
+  get nodeId(): string {
+    return this.clock.node;
   }
 
   on<K extends keyof ClientEvents>(event: K, listener: (...args: ClientEvents[K]) => void): () => void {
@@ -130,7 +163,28 @@ export class TributaryClient {
     return this.#track(new GroupConsumer(this.connection, this.#routes, options));
   }
 
-  /** Flushes producers, closes consumers (committing and leaving groups), then the connection. */
+  /**
+   * A handle on the live collection `name` (one per name and client: later calls return the
+   * same handle and ignore `options`). See `docs/client.md`, "Live collections".
+   */
+  collection(name: string, options: CollectionOptions = {}): Collection {
+    const existing = this.#collections.get(name);
+    if (existing !== undefined) return existing;
+    const collection = new Collection(
+      { connection: this.connection, clock: this.clock, routes: this.#collectionRoutes },
+      name,
+      options,
+    );
+    this.#collections.set(name, collection);
+    const close = collection.close.bind(collection);
+    collection.close = async () => {
+      if (this.#collections.get(name) === collection) this.#collections.delete(name);
+      await close();
+    };
+    return this.#track(collection);
+  }
+
+  /** Flushes producers and collections' pending writes, closes consumers (committing and leaving groups), then the connection. */
   async close(): Promise<void> {
     await Promise.allSettled([...this.#closables].map((c) => c.close()));
     this.connection.close();
@@ -145,6 +199,14 @@ export class TributaryClient {
     };
     return closable;
   }
+}
+
+function randomNodeId(): string {
+  const bytes = new Uint8Array(8);
+  const crypto = (globalThis as { crypto?: { getRandomValues?: (a: Uint8Array) => Uint8Array } }).crypto;
+  if (crypto?.getRandomValues !== undefined) crypto.getRandomValues(bytes);
+  else for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(Math.random() * 256);
+  return `js-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -20,6 +20,8 @@ import { decodeResult } from '../protocol/native/requests.js';
 import type {
   AssignmentFrame,
   ClientFrame,
+  CollectionChangesFrame,
+  CollectionSnapshotFrame,
   DeliveryFrame,
   RequestParams,
   RequestResult,
@@ -64,6 +66,10 @@ export type ConnectionEvents = {
   delivery: [frame: DeliveryFrame];
   assignment: [frame: AssignmentFrame];
   subscriptionClosed: [sub: number, error: TributaryError];
+  /** Part of a live query's snapshot (collection subscriptions). */
+  collectionSnapshot: [frame: CollectionSnapshotFrame];
+  /** Changes of a live query's result set. */
+  collectionChanges: [frame: CollectionChangesFrame];
   /** A connection-level error from the server (an `error` frame), or a failure worth reporting. */
   error: [error: TributaryError];
   /** The connection closed for good (`close()`, or a disconnect with reconnection off). */
@@ -259,6 +265,12 @@ export class ClientConnection {
         return;
       case 'subscriptionClosed':
         this.#onSubscriptionClosed(frame);
+        return;
+      case 'collectionSnapshot':
+        this.events.emit('collectionSnapshot', frame);
+        return;
+      case 'collectionChanges':
+        this.events.emit('collectionChanges', frame);
         return;
       case 'ping':
         if (this.#transport !== undefined) {

@@ -17,6 +17,12 @@
  * }
  *
  * @example
+ * const inventory = client.collection('inventory');
+ * const lowStock = inventory.subscribe({ where: [{ field: 'stock', op: '<', value: 5 }] });
+ * lowStock.on('change', () => render(lowStock.current()));
+ * await inventory.increment('sku-1', 'stock', -1); // shows at once, confirmed or rolled back
+ *
+ * @example
  * import { kafkaPartition } from 'tributary/client';
  * const partition = kafkaPartition(new TextEncoder().encode('user-42'), 12);
  */
@@ -25,6 +31,41 @@ export { kafkaPartition, murmur2 } from '../protocol/kafka/primitives/murmur2.js
 export { Admin, type TopicConfig, type TopicDescription } from './admin.js';
 export type { ReconnectOptions } from './backoff.js';
 export { type ClientEvents, type ConnectOptions, connect, TributaryClient } from './client.js';
+export {
+  COLLECTION_DEFAULTS,
+  Collection,
+  type CollectionEvents,
+  type CollectionOptions,
+} from './collections/collection.js';
+export { ITERATOR_BUFFER_MAX, LiveQuery, type LiveQueryEvents } from './collections/live-query.js';
+export type {
+  ChangeCause,
+  ChangeSet,
+  CollectionInfo,
+  ComparisonOp,
+  Condition,
+  ConsistencyMode,
+  CreateCollectionOptions,
+  DocState,
+  Item,
+  Json,
+  JsonObject,
+  LiveItem,
+  LiveQueryEvent,
+  LiveQueryFilter,
+  PartitionOffset,
+  Query,
+  QueryResult,
+  ReadConsistency,
+  ReadResult,
+  Rollback,
+  TransactCondition,
+  TransactResult,
+  WriteDescription,
+  WriteOp,
+  WriteOptions,
+  WriteResult,
+} from './collections/types.js';
 export type { Session } from './connection.js';
 export { Consumer, type ConsumerEvents, type ConsumerOptions } from './consumer.js';
 export { GroupConsumer, type GroupConsumerEvents, type GroupConsumerOptions } from './group-consumer.js';

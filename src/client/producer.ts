@@ -25,7 +25,11 @@ import { type ProducerRecord, type RecordMetadata, toWireRecordInput, wireRecord
 
 export interface ProducerOptions {
   readonly topic: string;
-  /** How long a record may wait for more to join its batch. Default 5 ms. */
+  /**
+   * How long a record may wait for more to join its batch. Default 5 ms. `0` sends without a
+   * timer: a batch goes out at the end of the current event-loop turn when nothing is in flight
+   * for its partition, else as soon as the batch in flight is acknowledged (Nagle-like).
+   */
   readonly lingerMs?: number;
   /** A batch is sent as soon as it has this many records. Default 500. */
   readonly batchRecords?: number;
@@ -41,6 +45,11 @@ interface PendingRecord {
   readonly record: WireRecordInput;
   readonly resolve: (metadata: RecordMetadata) => void;
   readonly reject: (error: unknown) => void;
+}
+
+interface OpenBatch {
+  readonly batch: Batch;
+  timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
 }
 
 interface Batch {
@@ -71,8 +80,8 @@ export class Producer {
   /** The producer id `#identity` resolved to, once it has. */
   #producerId: number | undefined;
   readonly #sequences = new Map<number, number>();
-  /** Batches being filled, by partition. */
-  readonly #open = new Map<number, { batch: Batch; timer: ReturnType<typeof setTimeout> }>();
+  /** Batches being filled, by partition; `timer` is a linger timer or (lingerMs 0) an immediate. */
+  readonly #open = new Map<number, OpenBatch>();
   /** Sealed batches waiting to be sent, by partition. */
   readonly #queues = new Map<number, Batch[]>();
   readonly #inFlight = new Set<number>();
@@ -171,7 +180,15 @@ export class Producer {
     }
     if (open === undefined) {
       const batch: Batch = { partition, records: [], bytes: 0, deadlineMs: 0 };
-      open = { batch, timer: setTimeout(() => this.#seal(partition), this.#lingerMs) };
+      open = { batch, timer: undefined };
+      if (this.#lingerMs > 0) {
+        open.timer = setTimeout(() => this.#seal(partition), this.#lingerMs);
+      } else if (!this.#inFlight.has(partition)) {
+        // Nothing in flight: go at the end of this event-loop turn (records sent meanwhile join).
+        // Node clamps setTimeout(0) to 1 ms, which would add a millisecond to every idle send.
+        open.timer = setImmediate(() => this.#seal(partition));
+      }
+      // Else (lingerMs 0, a batch in flight): it fills until that batch is acknowledged (#pump).
       this.#open.set(partition, open);
     }
     open.batch.records.push(pending);
@@ -183,7 +200,8 @@ export class Producer {
     const open = this.#open.get(partition);
     if (open === undefined) return;
     this.#open.delete(partition);
-    clearTimeout(open.timer);
+    if (this.#lingerMs > 0) clearTimeout(open.timer as ReturnType<typeof setTimeout> | undefined);
+    else clearImmediate(open.timer as ReturnType<typeof setImmediate> | undefined);
     open.batch.deadlineMs = Date.now() + this.#deliveryTimeoutMs;
     if (partition === this.#sticky) this.#sticky++; // keyless records move on to the next partition
     let queue = this.#queues.get(partition);
@@ -198,6 +216,11 @@ export class Producer {
   #pump(partition: number): void {
     if (this.#inFlight.has(partition)) return;
     const batch = this.#queues.get(partition)?.shift();
+    if (batch === undefined && this.#lingerMs === 0 && this.#open.has(partition)) {
+      // lingerMs 0: what collected while the previous batch was in flight goes out now.
+      this.#seal(partition);
+      return;
+    }
     if (batch === undefined) return;
     this.#inFlight.add(partition);
     void this.#deliver(batch).finally(() => {

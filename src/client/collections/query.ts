@@ -28,7 +28,8 @@ function invalid(reason: string): never {
 /** Checks the shape of a query (`live`: a subscription's, without `orderBy` / `limit`). */
 export function checkQueryShape(value: unknown, live: boolean): Query {
   if (value === undefined) return {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) invalid('a query must be an object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    invalid('a query must be an object');
   const raw = value as Record<string, unknown>;
   for (const name of Object.keys(raw)) {
     if (raw[name] === undefined) continue;
@@ -37,7 +38,8 @@ export function checkQueryShape(value: unknown, live: boolean): Query {
       invalid(`query.${name} is not supported in subscriptions (a live result is a set)`);
     }
   }
-  if (raw.keyPrefix !== undefined && typeof raw.keyPrefix !== 'string') invalid('query.keyPrefix must be a string');
+  if (raw.keyPrefix !== undefined && typeof raw.keyPrefix !== 'string')
+    invalid('query.keyPrefix must be a string');
   if (raw.where !== undefined) {
     if (!Array.isArray(raw.where)) invalid('query.where must be an array of conditions');
     raw.where.forEach((condition: unknown, i: number) => {
@@ -48,7 +50,8 @@ export function checkQueryShape(value: unknown, live: boolean): Query {
       if (typeof c.op !== 'string' || !OPS.includes(c.op)) {
         invalid(`query.where[${i}].op must be one of ${OPS.join(' ')}`);
       }
-      if (c.op === 'in' && !Array.isArray(c.value)) invalid(`query.where[${i}].value must be an array for "in"`);
+      if (c.op === 'in' && !Array.isArray(c.value))
+        invalid(`query.where[${i}].value must be an array for "in"`);
       if (c.op === 'exists' && typeof c.value !== 'boolean') {
         invalid(`query.where[${i}].value must be true or false for "exists"`);
       }

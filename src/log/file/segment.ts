@@ -22,6 +22,7 @@ import {
 } from '../../protocol/kafka/record-batch/index.js';
 import { recordSizeBytes } from '../validation.js';
 import { type SealedIndexSummary, SparseIndex } from './sparse-index.js';
+import { TAIL_CACHE_BYTES, TailCache } from './tail-cache.js';
 
 /** Smallest read when walking batches: large enough to amortize a syscall over many small batches. */
 export const READ_CHUNK_BYTES_MIN = 64 * 1024;
@@ -69,6 +70,7 @@ export class Segment {
   firstTimestamp = -1;
   /** When this process created or opened the segment: segments roll by age from here. */
   readonly createdAtMs = Date.now();
+  private readonly tail: TailCache;
   private refs = 0;
   private doomed = false;
 
@@ -83,6 +85,7 @@ export class Segment {
   ) {
     this.size = size;
     this.visibleBytes = size;
+    this.tail = new TailCache(TAIL_CACHE_BYTES, size);
     this.nextOffset = nextOffset;
     this.maxTimestamp = maxTimestamp;
   }
@@ -126,6 +129,7 @@ export class Segment {
    * which is most of a group-commit round; the slow part, fdatasync, stays asynchronous.
    */
   appendBatches(batches: readonly Uint8Array[], totalBytes: number): void {
+    const position = this.size;
     const buffers =
       batches.length > 1 && totalBytes <= COALESCE_BYTES_MAX ? [Buffer.concat(batches, totalBytes)] : batches;
     let written = 0;
@@ -136,6 +140,7 @@ export class Segment {
       if (written < totalBytes) pending = remainderAfter(buffers, written);
     }
     this.size += totalBytes;
+    this.tail.append(buffers, position);
   }
 
   /** Records a batch just appended (or found by a scan) in the in-memory summary and index. */
@@ -155,6 +160,7 @@ export class Segment {
 
   async truncate(size: number): Promise<void> {
     await this.handle.truncate(size);
+    this.tail.reset(size);
     await this.handle.datasync();
     this.size = size;
     this.visibleBytes = Math.min(this.visibleBytes, size);
@@ -167,6 +173,11 @@ export class Segment {
    */
   async readChunk(position: number, endPosition: number, wantBytes: number): Promise<ReadChunk> {
     if (position >= endPosition) return { bytes: new Uint8Array(0), batches: [], end: position };
+    const cached = this.tail.read(position, endPosition);
+    if (cached !== undefined) {
+      const chunk = walkBatches(cached, position);
+      if (chunk.batches.length > 0 || chunk.invalid !== undefined) return chunk;
+    }
     let length = Math.min(Math.max(wantBytes, READ_CHUNK_BYTES_MIN), endPosition - position);
     for (;;) {
       // Not zero-filled: every byte handed out was just read from the file.
@@ -190,6 +201,7 @@ export class Segment {
 
   /** Seals the segment: data and index reach the disk, so recovery need not scan it again. */
   async seal(): Promise<void> {
+    this.tail.reset(this.size); // only the active segment is read right behind the writer
     await this.handle.datasync();
     await this.writeIndexFile();
   }

@@ -32,6 +32,78 @@ export function encodeWire(frame: object, format: WireFormat): Uint8Array | stri
 }
 
 /**
+ * Fields shared by many frames that differ only in a few others, e.g. one delivery sent to many
+ * subscriptions (only `sub` differs): the shared part is encoded once per format and joined to
+ * each frame's own fields with {@link encodeWireJoined}, instead of encoding it for every frame.
+ */
+export class SharedFields {
+  readonly #fields: object;
+  #msgpack: { readonly count: number; readonly pairs: Uint8Array } | undefined;
+  #json: string | undefined;
+
+  constructor(fields: object) {
+    this.#fields = fields;
+  }
+
+  /** The fields as MessagePack key/value pairs (without the map header) and their count. */
+  msgpackPairs(): { readonly count: number; readonly pairs: Uint8Array } {
+    this.#msgpack ??= msgpackPairs(this.#fields);
+    return this.#msgpack;
+  }
+
+  /** The fields as JSON members, without the braces (empty for no fields). */
+  jsonMembers(): string {
+    this.#json ??= JSON.stringify(this.#fields, jsonReplacer).slice(1, -1);
+    return this.#json;
+  }
+}
+
+/**
+ * Encodes the map of `head`'s fields followed by `shared`'s: the same bytes as
+ * `encodeWire({ ...head, ...shared }, format)` (keys must not overlap), with the shared part
+ * encoded only once whatever the number of frames.
+ */
+export function encodeWireJoined(
+  head: object,
+  shared: SharedFields,
+  format: WireFormat,
+): Uint8Array | string {
+  if (format === 'json') {
+    const own = JSON.stringify(head, jsonReplacer).slice(1, -1);
+    const members = shared.jsonMembers();
+    return `{${own}${own.length > 0 && members.length > 0 ? ',' : ''}${members}}`;
+  }
+  const own = msgpackPairs(head);
+  const rest = shared.msgpackPairs();
+  const count = own.count + rest.count;
+  const headerBytes = count < 16 ? 1 : count <= 0xffff ? 3 : 5;
+  const out = new Uint8Array(headerBytes + own.pairs.byteLength + rest.pairs.byteLength);
+  if (count < 16) {
+    out[0] = 0x80 | count;
+  } else if (count <= 0xffff) {
+    out[0] = 0xde;
+    out[1] = count >>> 8;
+    out[2] = count & 0xff;
+  } else {
+    out[0] = 0xdf;
+    new DataView(out.buffer).setUint32(1, count);
+  }
+  out.set(own.pairs, headerBytes);
+  out.set(rest.pairs, headerBytes + own.pairs.byteLength);
+  return out;
+}
+
+function msgpackPairs(fields: object): { count: number; pairs: Uint8Array } {
+  const map = toMsgpackValue(fields) as Record<string, unknown>;
+  const count = Object.keys(map).length;
+  const bytes = packr.pack(map);
+  const header = bytes[0]!;
+  // fixmap (1 byte), map16 (3 bytes) or map32 (5 bytes): variableMapSize picks the smallest.
+  const headerBytes = (header & 0xf0) === 0x80 ? 1 : header === 0xde ? 3 : 5;
+  return { count, pairs: bytes.subarray(headerBytes) };
+}
+
+/**
  * Decodes one frame's data: a binary message as MessagePack, a text message as JSON. Any failure
  * is `PROTOCOL_ERROR`; the result is not checked beyond being a value.
  */

@@ -33,6 +33,7 @@ import {
   type WireError,
   type WireFormat,
 } from '../../../protocol/native/types.js';
+import { encodeWireJoined } from '../../../protocol/native/wire.js';
 import type { CollectionService } from '../../../sync/index.js';
 import type { ServerMetrics } from '../../metrics.js';
 import type { CollectionBridge, CollectionPort } from './collection-bridge.js';
@@ -81,6 +82,11 @@ export class Connection {
   readonly #collectionPort: CollectionPort;
   readonly #memberships = new Map<string, Membership>();
   readonly #bridgePort: BridgePort;
+  /** Per-frame counters, bound to this front end's label once (labels are hashed per call otherwise). */
+  readonly #bytesOut: { inc(value: number): void };
+  readonly #recordsOut: { inc(value: number): void };
+  /** One send callback for every frame (no closure per frame). */
+  readonly #onSent = (): void => this.#socketOnSent();
   /** Resolves once every resource of the connection has been released. */
   readonly closed: Promise<void>;
   #resolveClosed!: () => void;
@@ -93,10 +99,14 @@ export class Connection {
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
+    this.#bytesOut = deps.metrics.bytesOut.labels(FRONTEND);
+    this.#recordsOut = deps.metrics.recordsOut.labels(FRONTEND);
     this.#bridgePort = {
       limits: deps.limits,
-      sendDelivery: (frame, records) => {
-        if (this.#send(frame)) deps.metrics.recordsOut.inc(FRONTEND, records);
+      sendDelivery: (sub, chunk) => {
+        if (this.#socket.readyState !== this.#socket.OPEN) return;
+        this.#write(encodeWireJoined({ type: 'delivery', sub }, chunk.fields, this.#format));
+        this.#recordsOut.inc(chunk.records);
       },
       sendSubscriptionClosed: (sub, error) => this.#send({ type: 'subscriptionClosed', sub, error }),
       congested: () => this.#socket.bufferedAmount > deps.limits.bufferedBytesHigh,
@@ -313,13 +323,18 @@ export class Connection {
   /** Encodes and sends a frame; false when the socket is gone. */
   #send(frame: ServerFrame, format: WireFormat = this.#format): boolean {
     if (this.#socket.readyState !== this.#socket.OPEN) return false;
-    const data = encodeFrame(frame, format);
-    const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-    this.#deps.metrics.bytesOut.inc(FRONTEND, bytes);
-    const wasCongested = this.#bridgePort.congested();
-    this.#socket.send(data, { binary: typeof data !== 'string' }, () => this.#socketOnSent());
-    if (!wasCongested && this.#bridgePort.congested()) this.#updateReading();
+    this.#write(encodeFrame(frame, format));
     return true;
+  }
+
+  /** Sends an encoded frame (the socket is open). */
+  #write(data: Uint8Array | string): void {
+    const binary = typeof data !== 'string';
+    this.#bytesOut.inc(binary ? data.byteLength : Buffer.byteLength(data));
+    const high = this.#deps.limits.bufferedBytesHigh;
+    const wasCongested = this.#socket.bufferedAmount > high;
+    this.#socket.send(data, { binary }, this.#onSent);
+    if (!wasCongested && this.#socket.bufferedAmount > high) this.#updateReading();
   }
 
   /** A write reached the kernel: if the buffer fell below half the limit, everything resumes. */

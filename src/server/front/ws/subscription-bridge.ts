@@ -11,24 +11,28 @@
  *
  * Ordering: deliveries the broker makes before the `subscribe` response went out are held and
  * sent right after it, so a client always knows a subscription id before its first delivery.
+ *
+ * Fan-out: subscriptions at the tail of a partition share one frozen `Delivery` per read (see
+ * `broker/partition-feed.ts`). Its frames (split, converted and encoded) are prepared once and
+ * cached on it, so N subscriptions cost one encoding plus N small headers (`type`, `sub`), not N
+ * encodings of the same records.
  */
 import type { Broker, Delivery, Subscription } from '../../../broker/types.js';
 import { TributaryError } from '../../../errors.js';
 import { toWireError } from '../../../protocol/native/frames.js';
-import type {
-  DeliveryFrame,
-  WireError,
-  WireRecord,
-  WireStartPosition,
-} from '../../../protocol/native/types.js';
+import type { WireError, WireRecord, WireStartPosition } from '../../../protocol/native/types.js';
+import { SharedFields } from '../../../protocol/native/wire.js';
 import { recordBytes, toWireRecord } from './convert.js';
 import type { WsFrontEndLimits } from './limits.js';
 
 /** What a bridge needs from its connection. */
 export interface BridgePort {
   readonly limits: WsFrontEndLimits;
-  /** Sends a delivery frame; `records` and `bytes` are for the metrics. */
-  sendDelivery(frame: DeliveryFrame, records: number, bytes: number): void;
+  /**
+   * Sends a `delivery` frame of subscription `sub` whose other fields (`topic`, `partition`,
+   * `records`, `highWatermark`) are `chunk.fields`, encoded once for every subscription.
+   */
+  sendDelivery(sub: number, chunk: DeliveryChunk): void;
   sendSubscriptionClosed(sub: number, error: WireError): void;
   /** True while the socket's send buffer is above `bufferedBytesHigh`. */
   congested(): boolean;
@@ -41,6 +45,52 @@ export interface BridgePort {
 /** Bytes a delivery frame spends besides its records' payloads (generous, for splitting). */
 const FRAME_OVERHEAD_BYTES = 256;
 const RECORD_OVERHEAD_BYTES = 64;
+
+/** One frame's worth of a delivery, shared by every subscription that sends this delivery. */
+export interface DeliveryChunk {
+  /** `topic`, `partition`, `records`, `highWatermark` of the frame. */
+  readonly fields: SharedFields;
+  /** Records in the frame and their payload bytes, for the metrics. */
+  readonly records: number;
+  readonly bytes: number;
+}
+
+/** Frames of a delivery by frame budget; deliveries are frozen and shared, so this is too. */
+const prepared = new WeakMap<Delivery, { readonly budget: number; readonly chunks: DeliveryChunk[] }>();
+
+/** Splits a delivery into frames that stay under `budget` bytes (a single huge record goes alone). */
+function deliveryChunks(delivery: Delivery, budget: number): DeliveryChunk[] {
+  const cached = prepared.get(delivery);
+  if (cached !== undefined && cached.budget === budget) return cached.chunks;
+  const chunks: DeliveryChunk[] = [];
+  const push = (records: WireRecord[], bytes: number): void => {
+    chunks.push({
+      fields: new SharedFields({
+        topic: delivery.topic,
+        partition: delivery.partition,
+        records,
+        highWatermark: delivery.highWatermark,
+      }),
+      records: records.length,
+      bytes: bytes - records.length * RECORD_OVERHEAD_BYTES,
+    });
+  };
+  let records: WireRecord[] = [];
+  let bytes = 0;
+  for (const record of delivery.records) {
+    const size = recordBytes(record) + RECORD_OVERHEAD_BYTES;
+    if (records.length > 0 && bytes + size > budget) {
+      push(records, bytes);
+      records = [];
+      bytes = 0;
+    }
+    records.push(toWireRecord(record));
+    bytes += size;
+  }
+  if (records.length > 0) push(records, bytes);
+  if (Object.isFrozen(delivery)) prepared.set(delivery, { budget, chunks });
+  return chunks;
+}
 
 export class SubscriptionBridge {
   readonly sub: number;
@@ -148,36 +198,9 @@ export class SubscriptionBridge {
     this.#port.ended(this.sub);
   }
 
-  /** Sends a delivery, split into frames that stay under `maxFrameBytes` (a single huge record goes alone). */
+  /** Sends a delivery, split into frames that stay under `maxFrameBytes`. */
   #send(delivery: Delivery): void {
     const budget = this.#port.limits.maxFrameBytes - FRAME_OVERHEAD_BYTES;
-    let records: WireRecord[] = [];
-    let bytes = 0;
-    for (const record of delivery.records) {
-      const size = recordBytes(record) + RECORD_OVERHEAD_BYTES;
-      if (records.length > 0 && bytes + size > budget) {
-        this.#sendFrame(delivery, records, bytes);
-        records = [];
-        bytes = 0;
-      }
-      records.push(toWireRecord(record));
-      bytes += size;
-    }
-    if (records.length > 0) this.#sendFrame(delivery, records, bytes);
-  }
-
-  #sendFrame(delivery: Delivery, records: WireRecord[], bytes: number): void {
-    this.#port.sendDelivery(
-      {
-        type: 'delivery',
-        sub: this.sub,
-        topic: delivery.topic,
-        partition: delivery.partition,
-        records,
-        highWatermark: delivery.highWatermark,
-      },
-      records.length,
-      bytes - records.length * RECORD_OVERHEAD_BYTES,
-    );
+    for (const chunk of deliveryChunks(delivery, budget)) this.#port.sendDelivery(this.sub, chunk);
   }
 }
