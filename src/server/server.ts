@@ -24,7 +24,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
-import { Counter, Histogram } from 'prom-client';
 import { createBroker, type TributaryBroker } from '../broker/broker.js';
 import type { BrokerObserver } from '../broker/types.js';
 import { openFileLog } from '../log/file/file-log.js';
@@ -272,63 +271,19 @@ async function updateConsumerLag(metrics: ServerMetrics, broker: TributaryBroker
   }
 }
 
-/**
- * Broker-wide counters (every front end and the sync layer together); the per-front-end
- * instruments of `ServerMetrics` are counted by the front ends themselves.
- */
+/** Broker-wide counters (every front end and the sync layer together), kept in ServerMetrics. */
 function brokerObserver(metrics: ServerMetrics): BrokerObserver {
-  const registers = [metrics.registry];
-  // A ServerMetrics reused by a restarted server keeps its instruments.
-  const existing = <T>(name: string): T | undefined =>
-    metrics.registry.getSingleMetric(name) as T | undefined;
-  const produced =
-    existing<Counter<'topic'>>('tributary_broker_records_produced_total') ??
-    new Counter({
-      name: 'tributary_broker_records_produced_total',
-      help: 'Records made durable by the broker, all front ends together',
-      labelNames: ['topic'],
-      registers,
-    });
-  const producedBytes =
-    existing<Counter>('tributary_broker_bytes_produced_total') ??
-    new Counter({
-      name: 'tributary_broker_bytes_produced_total',
-      help: 'Key and value bytes made durable by the broker',
-      registers,
-    });
-  const delivered =
-    existing<Counter>('tributary_broker_records_delivered_total') ??
-    new Counter({
-      name: 'tributary_broker_records_delivered_total',
-      help: 'Records handed to subscribers by the broker',
-      registers,
-    });
-  const deliveredBytes =
-    existing<Counter>('tributary_broker_bytes_delivered_total') ??
-    new Counter({
-      name: 'tributary_broker_bytes_delivered_total',
-      help: 'Key and value bytes handed to subscribers by the broker',
-      registers,
-    });
-  const latency =
-    existing<Histogram>('tributary_broker_append_latency_seconds') ??
-    new Histogram({
-      name: 'tributary_broker_append_latency_seconds',
-      help: 'Broker produce/append call to durable acknowledgement',
-      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-      registers,
-    });
   return {
     recordsProduced(topic, count, bytes) {
-      produced.inc({ topic }, count);
-      producedBytes.inc(bytes);
+      metrics.brokerRecordsProduced.inc({ topic }, count);
+      metrics.brokerBytesProduced.inc(bytes);
     },
     appendLatencyMs(ms) {
-      latency.observe(ms / 1000);
+      metrics.brokerAppendLatency.observe(ms / 1000);
     },
     recordsDelivered(count, bytes) {
-      delivered.inc(count);
-      deliveredBytes.inc(bytes);
+      metrics.brokerRecordsDelivered.inc(count);
+      metrics.brokerBytesDelivered.inc(bytes);
     },
   };
 }
