@@ -94,18 +94,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ConsumerRecord> {
-    if (this.#queue.hasListener) {
-      throw new TributaryError('INVALID_ARGUMENT', {
-        reason: 'this consumer delivers to a records listener',
-      });
-    }
-    return {
-      next: () => this.#queue.next(),
-      return: async () => {
-        await this.close();
-        return { done: true, value: undefined };
-      },
-    };
+    return this.#queue.iterator(() => this.close());
   }
 
   /** Next offset per partition: the offset after the last record received. */

@@ -129,18 +129,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ConsumerRecord> {
-    if (this.#queue.hasListener) {
-      throw new TributaryError('INVALID_ARGUMENT', {
-        reason: 'this consumer delivers to a records listener',
-      });
-    }
-    return {
-      next: () => this.#queue.next(),
-      return: async () => {
-        await this.close();
-        return { done: true, value: undefined };
-      },
-    };
+    return this.#queue.iterator(() => this.close());
   }
 
   /** Commits the offsets after the records consumed so far. */

@@ -10,6 +10,7 @@
  * `fail()` ends an iterator with the error (after the buffered records); listener users learn of
  * errors through the owner's `error` event instead.
  */
+import { TributaryError } from '../errors.js';
 import type { ConsumerRecord } from './records.js';
 
 export type RecordsListener = (records: ConsumerRecord[]) => void | Promise<void>;
@@ -85,6 +86,25 @@ export class RecordQueue {
 
   get hasListener(): boolean {
     return this.#listener !== undefined;
+  }
+
+  /**
+   * The async iterator a consumer hands out; leaving the loop calls `close` (the consumer's).
+   * Refused when records go to a listener: one consumer delivers one way.
+   */
+  iterator(close: () => Promise<void>): AsyncIterator<ConsumerRecord> {
+    if (this.hasListener) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: 'this consumer delivers to a records listener',
+      });
+    }
+    return {
+      next: () => this.next(),
+      return: async () => {
+        await close();
+        return { done: true, value: undefined };
+      },
+    };
   }
 
   next(): Promise<IteratorResult<ConsumerRecord>> {
