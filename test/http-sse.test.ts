@@ -239,12 +239,18 @@ describe('SSE', () => {
         Array.from({ length: 10 }, (_, j) => ({ value: `${i + j}:${value}` })),
       );
     }
-    // Wait until background retention deleted the oldest segments.
-    let earliest = 0;
-    for (let i = 0; i < 100 && earliest === 0; i++) {
+    // Wait until background retention deleted the oldest segments and is done (it deletes one
+    // segment at a time, so `earliest` may still move between two reads).
+    const earliestNow = async (): Promise<number> => {
       const topic = await call<{ partitions: { earliest: number }[] }>(base, 'GET', '/v1/topics/short');
-      earliest = topic.body.partitions[0]?.earliest ?? 0;
-      if (earliest === 0) await sleep(50);
+      return topic.body.partitions[0]?.earliest ?? 0;
+    };
+    let earliest = 0;
+    for (let i = 0; i < 100; i++) {
+      const seen = await earliestNow();
+      if (seen > 0 && seen === earliest) break;
+      earliest = seen;
+      await sleep(150);
     }
     expect(earliest).toBeGreaterThan(1);
 

@@ -158,6 +158,8 @@ export class Collection {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #retryDelayMs: number;
   #nextWriteId = 1;
+  /** The document cache is scanned for eviction once it has at least this many entries. */
+  #evictAt = 0;
   #closed = false;
   #flushWaiters: (() => void)[] = [];
   readonly #unlisten: (() => void)[];
@@ -245,12 +247,12 @@ export class Collection {
     query: Query = {},
     options: { readonly consistency?: ReadConsistency } = {},
   ): Promise<QueryResult> {
-    checkQueryShape(query, false);
+    const checked = checkQueryShape(query, false);
     const result = await this.#host.connection.request(
       'collectionQuery',
       {
         collection: this.name,
-        ...(isEmptyQuery(query) ? {} : { query: query as unknown as WireJsonObject }),
+        ...(Object.keys(checked).length === 0 ? {} : { query: checked as unknown as WireJsonObject }),
         ...consistency(options.consistency),
       },
       'safe',
@@ -266,8 +268,7 @@ export class Collection {
   /** A live query of `filter` (every document when omitted), kept up to date in a local cache. */
   subscribe(filter: LiveQueryFilter = {}): LiveQuery {
     this.#checkOpen();
-    checkQueryShape(filter, true);
-    const query = new LiveQuery(this.#queryHost, filter);
+    const query = new LiveQuery(this.#queryHost, checkQueryShape(filter, true));
     this.#queries.add(query);
     query.start();
     return query;
@@ -312,10 +313,12 @@ export class Collection {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#write('transact', checked.ops, checked.conditions).then((writes) => ({
-      partition: writes[0]?.partition ?? 0,
-      writes,
-    }));
+    return handled(
+      this.#write('transact', checked.ops, checked.conditions).then((writes) => ({
+        partition: writes[0]?.partition ?? 0,
+        writes,
+      })),
+    );
   }
 
   /** Resolves once every write made so far is confirmed or rolled back. */
@@ -359,7 +362,7 @@ export class Collection {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#write(kind, [checked]).then((writes) => writes[0]!);
+    return handled(this.#write(kind, [checked]).then((writes) => writes[0]!));
   }
 
   #write(
@@ -393,8 +396,6 @@ export class Collection {
     const promise = new Promise<readonly WriteResult[]>((resolve, reject) => {
       settle = { resolve, reject };
     });
-    // Fire-and-forget writes must not crash the process on a rollback: the `rollback` event reports it too.
-    promise.catch(() => undefined);
     const entry: PendingWrite = {
       description,
       keys: [...new Set(ops.map((op) => op.key))],
@@ -411,7 +412,7 @@ export class Collection {
     if (this.#info?.mode === 'eventual') this.#stamp();
     if (this.#outbox.includes(entry)) this.#refresh(entry.keys, 'local');
     this.#pump();
-    return promise;
+    return handled(promise);
   }
 
   /**
@@ -424,7 +425,7 @@ export class Collection {
       if (entry.crdt !== undefined) continue;
       const op = entry.description.ops[0]!;
       if (blocked.has(op.key)) continue;
-      if (op.op === 'increment' && this.#known.get(op.key)?.state === undefined) {
+      if (op.op === 'increment' && !this.#hasBaseline(op.key)) {
         blocked.add(op.key);
         continue;
       }
@@ -435,6 +436,17 @@ export class Collection {
       }
     }
     return blocked;
+  }
+
+  /**
+   * Whether an increment of `key` can be made now: the client knows the document's state, or
+   * has a stamped put or delete of it pending (which the counter then counts from).
+   */
+  #hasBaseline(key: string): boolean {
+    if (this.#known.get(key)?.state !== undefined) return true;
+    return (this.#pendingByKey.get(key) ?? []).some((entry) =>
+      (entry.crdt ?? []).some((op) => op.key === key && (op.kind === 'put' || op.kind === 'delete')),
+    );
   }
 
   #makeOperation(op: WriteOp): Operation {
@@ -510,6 +522,7 @@ export class Collection {
         },
         (error: unknown) => {
           this.#sending = false;
+          if (this.#isolate > 0) this.#isolate--;
           this.#failed(batch, toTributaryError(error));
         },
       );
@@ -752,16 +765,19 @@ export class Collection {
   }
 
   #touch(key: string, known: Known): void {
-    this.#known.delete(key);
+    this.#known.delete(key); // re-inserted last: the map's order is least recently used first
     this.#known.set(key, known);
     const max = this.#options.cachedDocumentsMax;
-    if (this.#known.size <= max) return;
+    if (this.#known.size <= max || this.#known.size < this.#evictAt) return;
+    // Documents live queries hold or pending writes touch stay; the least recently used others go.
     for (const candidate of this.#known.keys()) {
       if (this.#known.size <= max) break;
       if (this.#pendingByKey.has(candidate)) continue;
       if ([...this.#queries].some((q) => q.holds(candidate))) continue;
       this.#known.delete(candidate);
     }
+    // Held documents may keep the cache above the bound: scan again only after it grew by a tenth.
+    this.#evictAt = this.#known.size + Math.ceil(max / 10);
   }
 
   /** The visible document: the newest server knowledge with the pending writes applied. */
@@ -840,6 +856,16 @@ function refuse(write: WriteDescription, info: CollectionInfo): TributaryError |
   return reason === undefined ? undefined : new TributaryError('INVALID_ARGUMENT', { reason });
 }
 
+/**
+ * Marks the promise of an accepted write as handled: a fire-and-forget write that is rolled back
+ * does not crash the process as an unhandled rejection, because the `rollback` event reports it.
+ * (Refusals before a write is accepted, like `RESOURCE_EXHAUSTED`, are plain rejected promises.)
+ */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 function isUnknownOutcome(error: TributaryError): boolean {
   return error.code === 'CONNECTION_LOST' || error.code === 'TIMEOUT';
 }
@@ -886,10 +912,6 @@ function ifVersion(options: WriteOptions): { ifVersion?: number } {
 
 function consistency(value: ReadConsistency | undefined): { consistency?: ReadConsistency } {
   return value === undefined ? {} : { consistency: value };
-}
-
-function isEmptyQuery(query: Query): boolean {
-  return Object.values(query).every((v) => v === undefined);
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

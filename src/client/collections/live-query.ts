@@ -196,7 +196,7 @@ export class LiveQuery implements AsyncIterable<LiveQueryEvent> {
     this.#sub = undefined;
     this.#building = undefined;
     const from = this.#offsets === undefined ? undefined : this.offsets();
-    const hasQuery = this.filter.where !== undefined || this.filter.keyPrefix !== undefined;
+    const hasQuery = Object.keys(this.filter).length > 0;
     this.#host.connection
       .request(
         'collectionSubscribe',

@@ -25,7 +25,10 @@ function invalid(reason: string): never {
   throw new TributaryError('INVALID_ARGUMENT', { reason });
 }
 
-/** Checks the shape of a query (`live`: a subscription's, without `orderBy` / `limit`). */
+/**
+ * Checks the shape of a query (`live`: a subscription's, without `orderBy` / `limit`) and returns
+ * a copy without the fields that are `undefined`.
+ */
 export function checkQueryShape(value: unknown, live: boolean): Query {
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value))
@@ -57,7 +60,7 @@ export function checkQueryShape(value: unknown, live: boolean): Query {
       }
     });
   }
-  return value as Query;
+  return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)) as Query;
 }
 
 /** True when `value` (a document under `key`) is in the result set of `query`. */

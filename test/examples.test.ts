@@ -1,0 +1,66 @@
+/**
+ * The runnable examples (`examples/`, `npm run example:<name>`), each in its short mode as a
+ * child process, exactly as a reader would run them: each starts its own server, runs, checks
+ * its own invariant and prints a final `<name>: OK …` line; exit code 0.
+ */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '..');
+
+function runExample(name: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', import.meta.resolve('tsx'), `examples/${name}/main.ts`, '--short'],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('error', fail);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr });
+    });
+  });
+}
+
+const lastLine = (text: string) => text.trim().split('\n').at(-1) ?? '';
+
+describe('examples (short mode)', () => {
+  it('inventory: two storefronts never oversell a strong collection', { timeout: 120_000 }, async () => {
+    const { code, stdout, stderr } = await runExample('inventory');
+    expect(stderr).toBe('');
+    expect(lastLine(stdout)).toMatch(/^inventory: OK, never oversold: sold (\d+) of 36, stock left (\d+)/);
+    const [, sold, left] = /sold (\d+) of 36, stock left (\d+)/.exec(stdout)!;
+    expect(Number(sold) + Number(left)).toBe(36);
+    expect(stdout).toContain('[storefront-north] sold');
+    expect(stdout).toContain('[storefront-south] sold');
+    expect(stdout).toContain('[warehouse] READY');
+    expect(code).toBe(0);
+  });
+
+  it('bank: transfers conserve the total and never overdraw', { timeout: 120_000 }, async () => {
+    const { code, stdout, stderr } = await runExample('bank');
+    expect(stderr).toBe('');
+    expect(lastLine(stdout)).toMatch(/^bank: OK, total conserved: 400 = 4 × 100; \d+ transfers/);
+    expect(code).toBe(0);
+  });
+
+  it('iot: sensors write an eventual collection; the dashboard converges', { timeout: 120_000 }, async () => {
+    const { code, stdout, stderr } = await runExample('iot');
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(/^t=\d+\.\ds sensors=\d+\/40 /m); // plain summary lines: stdout is not a TTY
+    expect(stdout).not.toContain('\x1b[');
+    expect(lastLine(stdout)).toMatch(/^iot: OK, 40 sensors on 2 gateways wrote \d+ readings/);
+    expect(code).toBe(0);
+  });
+});
