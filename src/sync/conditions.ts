@@ -13,14 +13,14 @@
  * const where = checkConditions([{ field: 'balance', op: '>=', value: 0 }], 'where');
  * matchesAll(where, 'alice', { balance: 10 }); // true
  */
-import type { Json, JsonObject } from '../crdt/index.js';
+import type { Json } from '../crdt/index.js';
 import { malformed, readJson } from '../crdt/json.js';
 import { TributaryError } from '../errors.js';
+import { COMPARISON_OPS } from '../model/index.js';
 import { SYNC_LIMITS } from './limits.js';
 import type { ComparisonOp, Condition } from './types.js';
 
-export const COMPARISON_OPS: readonly ComparisonOp[] = ['==', '!=', '<', '<=', '>', '>=', 'in', 'exists'];
-export const KEY_FIELD = '$key';
+export { COMPARISON_OPS, KEY_FIELD } from '../model/index.js';
 
 const FIELD_LENGTH_MAX = 1024;
 
@@ -68,68 +68,11 @@ function readOperand(value: unknown, path: string): Json {
   }
 }
 
-/** The value at `field` (a dotted path, or `$key`), or `undefined`. */
-export function fieldAt(key: string, doc: JsonObject, field: string): Json | undefined {
-  if (field === KEY_FIELD) return key;
-  let current: Json | undefined = doc;
-  for (const part of field.split('.')) {
-    if (current === null || typeof current !== 'object' || Array.isArray(current)) return undefined;
-    const record = current as JsonObject;
-    current = Object.hasOwn(record, part) ? record[part] : undefined;
-  }
-  return current;
-}
-
-export function matches(condition: Condition, key: string, doc: JsonObject): boolean {
-  const actual = fieldAt(key, doc, condition.field);
-  const expected = condition.value as Json;
-  if (condition.op === 'exists') return (actual !== undefined) === expected;
-  if (actual === undefined) return false;
-  switch (condition.op) {
-    case '==':
-      return jsonEqual(actual, expected);
-    case '!=':
-      return !jsonEqual(actual, expected);
-    case 'in':
-      return (expected as readonly Json[]).some((candidate) => jsonEqual(actual, candidate));
-    default: {
-      const order = compareScalars(actual, expected);
-      if (order === undefined) return false;
-      if (condition.op === '<') return order < 0;
-      if (condition.op === '<=') return order <= 0;
-      if (condition.op === '>') return order > 0;
-      return order >= 0;
-    }
-  }
-}
-
-export function matchesAll(conditions: readonly Condition[], key: string, doc: JsonObject): boolean {
-  for (const condition of conditions) if (!matches(condition, key, doc)) return false;
-  return true;
-}
-
-/** Order of two numbers or two strings; `undefined` for anything else. */
-export function compareScalars(a: Json | undefined, b: Json | undefined): number | undefined {
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
-  return undefined;
-}
-
-export function jsonEqual(a: Json, b: Json): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((item, i) => jsonEqual(item, b[i] as Json));
-  }
-  const ra = a as JsonObject;
-  const rb = b as JsonObject;
-  const keys = Object.keys(ra);
-  if (keys.length !== Object.keys(rb).length) return false;
-  return keys.every((k) => Object.hasOwn(rb, k) && jsonEqual(ra[k] as Json, rb[k] as Json));
-}
-
-/** A short text of a condition for error messages: `balance >= 0`. */
-export function describeCondition(condition: Condition): string {
-  return `${condition.field} ${condition.op} ${JSON.stringify(condition.value)}`;
-}
+export {
+  compareScalars,
+  describeCondition,
+  fieldAt,
+  jsonEqual,
+  matches,
+  matchesAll,
+} from '../model/index.js';

@@ -64,61 +64,17 @@ export interface ReadResult {
   readonly state?: DocState;
 }
 
-export type ComparisonOp = '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'exists';
+export type {
+  ComparisonOp,
+  Condition,
+  LiveQueryFilter,
+  OrderBy,
+  Query,
+  TransactCondition,
+  WriteOp,
+} from '../model/index.js';
 
-/**
- * `field op value` on one document. `field` is a dotted path (`address.city`); `$key` is the
- * document's key. `in` takes an array; `exists` takes a boolean.
- */
-export interface Condition {
-  readonly field: string;
-  readonly op: ComparisonOp;
-  readonly value: unknown;
-}
-
-export interface OrderBy {
-  /** A dotted field path or `$key`. */
-  readonly field: string;
-  readonly direction: 'asc' | 'desc';
-}
-
-export interface Query {
-  /** All must hold (AND). */
-  readonly where?: readonly Condition[];
-  readonly keyPrefix?: string;
-  /** Default: by key, ascending. Queries only (a subscription's set has no order). */
-  readonly orderBy?: OrderBy;
-  /** Queries only. */
-  readonly limit?: number;
-}
-
-/** A write in a transaction or on its own. `ifVersion` (strong only): compare-and-set; `-1` = must be absent. */
-export type WriteOp =
-  | { readonly op: 'put'; readonly key: string; readonly value: JsonObject; readonly ifVersion?: number }
-  | { readonly op: 'patch'; readonly key: string; readonly fields: JsonObject; readonly ifVersion?: number }
-  | { readonly op: 'delete'; readonly key: string; readonly ifVersion?: number }
-  | {
-      readonly op: 'increment';
-      readonly key: string;
-      readonly field: string;
-      readonly by: number;
-      readonly ifVersion?: number;
-    };
-
-/**
- * A transaction's precondition on one key: a version (`-1`: absent) or a value guard
- * (`field op value`) checked on the state `before` the transaction's writes or `after` them
- * (default `before`).
- */
-export type TransactCondition =
-  | { readonly key: string; readonly version: number }
-  | {
-      readonly key: string;
-      readonly field: string;
-      readonly op: ComparisonOp;
-      readonly value: unknown;
-      readonly when?: 'before' | 'after';
-    };
+import type { TransactCondition, WriteOp } from '../model/index.js';
 
 export interface TransactRequest {
   readonly ops: readonly WriteOp[];

@@ -5,7 +5,7 @@
  * record that last wrote a document, `-1` when absent), plus what the client adds: `pending` on
  * items that include optimistic writes the server has not confirmed yet.
  */
-import type { DocState, Json, JsonObject } from '../../crdt/index.js';
+import type { DocState, JsonObject } from '../../crdt/index.js';
 import type { TributaryError } from '../../errors.js';
 
 export type { DocState, Json, JsonObject } from '../../crdt/index.js';
@@ -32,27 +32,7 @@ export interface CreateCollectionOptions {
   readonly fsync?: FsyncPolicy;
 }
 
-export type ComparisonOp = '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'exists';
-
-/** `field op value`; `field` is a dotted path or `$key`. */
-export interface Condition {
-  readonly field: string;
-  readonly op: ComparisonOp;
-  readonly value: Json;
-}
-
-/** What a live query (a subscription) selects: a set, without order or limit. */
-export interface LiveQueryFilter {
-  /** All must hold (AND). */
-  readonly where?: readonly Condition[];
-  readonly keyPrefix?: string;
-}
-
-export interface Query extends LiveQueryFilter {
-  readonly orderBy?: { readonly field: string; readonly direction?: 'asc' | 'desc' };
-  /** 1 to 100 000. */
-  readonly limit?: number;
-}
+export type { ComparisonOp, Condition, LiveQueryFilter, Query } from '../../model/index.js';
 
 /** The position a result reflects: per partition, the next offset not included. */
 export interface PartitionOffset {
@@ -103,32 +83,9 @@ export interface WriteOptions {
   readonly ifVersion?: number;
 }
 
-/** A write on its own or in a transaction. */
-export type WriteOp =
-  | { readonly op: 'put'; readonly key: string; readonly value: JsonObject; readonly ifVersion?: number }
-  | { readonly op: 'patch'; readonly key: string; readonly fields: JsonObject; readonly ifVersion?: number }
-  | { readonly op: 'delete'; readonly key: string; readonly ifVersion?: number }
-  | {
-      readonly op: 'increment';
-      readonly key: string;
-      readonly field: string;
-      readonly by: number;
-      readonly ifVersion?: number;
-    };
+export type { TransactCondition, WriteOp } from '../../model/index.js';
 
-/**
- * A transaction's precondition: a key's version before the transaction (`-1`: absent), or a
- * value guard checked `before` (default) or `after` the transaction's writes.
- */
-export type TransactCondition =
-  | { readonly key: string; readonly version: number }
-  | {
-      readonly key: string;
-      readonly field: string;
-      readonly op: ComparisonOp;
-      readonly value: Json;
-      readonly when?: 'before' | 'after';
-    };
+import type { TransactCondition, WriteOp } from '../../model/index.js';
 
 /** A write as the application made it: what `rollback` and `confirm` events describe. */
 export interface WriteDescription {
