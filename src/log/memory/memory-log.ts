@@ -24,8 +24,10 @@ import type {
   TopicDescription,
 } from '../types.js';
 import {
+  checkExpectedLastOffset,
   checkOffsetArgument,
   checkPartitionNumber,
+  checkTimestampArgument,
   resolveReadOptions,
   resolveTopicConfig,
   validateRecords,
@@ -80,14 +82,7 @@ export class MemoryLog implements Log {
     const partition = this.partition(topic, partitionNumber);
     const bytes = validateRecords(records, { compact: topic.config.compact });
     const { expectedLastOffset, producer } = options;
-    if (
-      expectedLastOffset !== undefined &&
-      (!Number.isSafeInteger(expectedLastOffset) || expectedLastOffset < -1)
-    ) {
-      throw new TributaryError('INVALID_ARGUMENT', {
-        reason: `expectedLastOffset must be an integer ≥ -1, got ${String(expectedLastOffset)}`,
-      });
-    }
+    checkExpectedLastOffset(expectedLastOffset);
     const now = Date.now();
     // A retry is recognised before the offset expectation: its first attempt already moved the log.
     if (producer !== undefined) {
@@ -126,11 +121,7 @@ export class MemoryLog implements Log {
 
   async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<number | null> {
     const target = this.partition(this.topic(topic), partition);
-    if (typeof timestampMs !== 'number' || !Number.isFinite(timestampMs)) {
-      throw new TributaryError('INVALID_ARGUMENT', {
-        reason: `timestampMs must be a finite number, got ${String(timestampMs)}`,
-      });
-    }
+    checkTimestampArgument(timestampMs);
     return target.offsetForTimestamp(timestampMs);
   }
 
