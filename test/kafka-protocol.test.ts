@@ -93,6 +93,25 @@ function fetchBody(
   };
 }
 
+/** An OffsetCommit of one offset for partition 0 of `topic`. */
+function commitBody(groupId: string, generationId: number, memberId: string, topic: string, offset: number) {
+  return {
+    groupId,
+    generationId,
+    memberId,
+    groupInstanceId: null,
+    retentionTimeMs: -1,
+    topics: [
+      {
+        name: topic,
+        partitions: [
+          { partitionIndex: 0, committedOffset: offset, committedLeaderEpoch: -1, committedMetadata: null },
+        ],
+      },
+    ],
+  };
+}
+
 function joinBody(groupId: string, memberId: string, metadata = [1]): JoinGroupRequest {
   return {
     groupId,
@@ -561,21 +580,7 @@ describe('the group protocol', () => {
         })
       ).errorCode,
     ).toBe(0);
-    const commit1 = await a.call('OffsetCommit', 7, {
-      groupId: 'team',
-      generationId: 1,
-      memberId: aId,
-      groupInstanceId: null,
-      retentionTimeMs: -1,
-      topics: [
-        {
-          name: 'jobs',
-          partitions: [
-            { partitionIndex: 0, committedOffset: 0, committedLeaderEpoch: -1, committedMetadata: null },
-          ],
-        },
-      ],
-    });
+    const commit1 = await a.call('OffsetCommit', 7, commitBody('team', 1, aId, 'jobs', 0));
     expect(commit1.topics[0]?.partitions[0]?.errorCode).toBe(0);
 
     // b joins: held until a rejoins.
@@ -594,21 +599,7 @@ describe('the group protocol', () => {
       ).errorCode,
     ).toBe(KafkaErrorCode.REBALANCE_IN_PROGRESS);
     // A commit of the current generation is still allowed while the rebalance is prepared.
-    const commitDuring = await a.call('OffsetCommit', 2, {
-      groupId: 'team',
-      generationId: 1,
-      memberId: aId,
-      groupInstanceId: null,
-      retentionTimeMs: -1,
-      topics: [
-        {
-          name: 'jobs',
-          partitions: [
-            { partitionIndex: 0, committedOffset: 0, committedLeaderEpoch: -1, committedMetadata: null },
-          ],
-        },
-      ],
-    });
+    const commitDuring = await a.call('OffsetCommit', 2, commitBody('team', 1, aId, 'jobs', 0));
     expect(commitDuring.topics[0]?.partitions[0]?.errorCode).toBe(0);
     const aRejoin = await a.call('JoinGroup', 5, joinBody('team', aId));
     const bJoined = await bJoin;
@@ -658,21 +649,7 @@ describe('the group protocol', () => {
       groupInstanceId: null,
     });
     expect(stranger.errorCode).toBe(KafkaErrorCode.UNKNOWN_MEMBER_ID);
-    const staleCommit = await a.call('OffsetCommit', 7, {
-      groupId: 'team',
-      generationId: 1,
-      memberId: aId,
-      groupInstanceId: null,
-      retentionTimeMs: -1,
-      topics: [
-        {
-          name: 'jobs',
-          partitions: [
-            { partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null },
-          ],
-        },
-      ],
-    });
+    const staleCommit = await a.call('OffsetCommit', 7, commitBody('team', 1, aId, 'jobs', 1));
     expect(staleCommit.topics[0]?.partitions[0]?.errorCode).toBe(KafkaErrorCode.ILLEGAL_GENERATION);
 
     const described = await a.call('DescribeGroups', 4, {

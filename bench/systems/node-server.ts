@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrackedProcess } from '../lib/procs.js';
 import { waitForPort } from '../lib/procs.js';
-import type { StartContext } from './types.js';
+import type { StartContext, SystemClient, SystemModule } from './types.js';
 
 export async function startNodeScript(
   context: StartContext,
@@ -46,4 +46,45 @@ export function packageVersion(projectRoot: string, name: string): string {
   } catch {
     return `${name} (version unknown)`;
   }
+}
+
+/**
+ * A broadcast-only peer (no persistence: latency and fan-out only) run as a Node child process
+ * from `script`: the Socket.IO server and the plain ws floor differ only in these fields.
+ */
+export function broadcastSystem(spec: {
+  readonly id: SystemModule['id'];
+  readonly label: string;
+  readonly description: string;
+  readonly serverName: string;
+  readonly script: string;
+  readonly packageName: string;
+  readonly client: SystemClient;
+}): SystemModule {
+  return {
+    id: spec.id,
+    label: spec.label,
+    description: spec.description,
+    capabilities: {
+      publish: [],
+      latency: 'broadcast',
+      fanout: 'broadcast',
+      replay: false,
+      notes: { publish: 'no persistence', replay: 'no persistence' },
+    },
+    async unavailable() {
+      return undefined;
+    },
+    start(context) {
+      return startNodeScript(context, spec.serverName, spec.script, ['--port', String(context.port)]);
+    },
+    async prepare() {},
+    async cleanup() {},
+    async loadClient() {
+      return spec.client;
+    },
+    async version(context) {
+      return packageVersion(context.projectRoot, spec.packageName);
+    },
+  };
 }

@@ -6,7 +6,7 @@
  * latency and fan-out workloads only.
  */
 import { io, type Socket } from 'socket.io-client';
-import { packageVersion, startNodeScript } from './node-server.js';
+import { broadcastSystem } from './node-server.js';
 import type { Endpoint, Publisher, SystemClient, SystemModule, Target } from './types.js';
 
 function connectSocket(endpoint: Endpoint): Promise<Socket> {
@@ -58,33 +58,13 @@ async function subscribe(
 
 const client: SystemClient = { openPublisher, subscribe };
 
-export const socketio: SystemModule = {
+export const socketio: SystemModule = broadcastSystem({
   id: 'socketio',
   label: 'socket.io',
   description:
     'Socket.IO 4 server (child process, broadcast to all other sockets), socket.io-client on WebSocket',
-  capabilities: {
-    publish: [],
-    latency: 'broadcast',
-    fanout: 'broadcast',
-    replay: false,
-    notes: { publish: 'no persistence', replay: 'no persistence' },
-  },
-  async unavailable() {
-    return undefined;
-  },
-  start(context) {
-    return startNodeScript(context, 'socket.io server', 'bench/servers/socketio-server.ts', [
-      '--port',
-      String(context.port),
-    ]);
-  },
-  async prepare() {},
-  async cleanup() {},
-  async loadClient() {
-    return client;
-  },
-  async version(context) {
-    return packageVersion(context.projectRoot, 'socket.io');
-  },
-};
+  serverName: 'socket.io server',
+  script: 'bench/servers/socketio-server.ts',
+  packageName: 'socket.io',
+  client,
+});

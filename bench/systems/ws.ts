@@ -7,7 +7,7 @@
  */
 import { WebSocket } from 'ws';
 import { sleep } from '../lib/procs.js';
-import { packageVersion, startNodeScript } from './node-server.js';
+import { broadcastSystem } from './node-server.js';
 import type { Endpoint, Publisher, SystemClient, SystemModule, Target } from './types.js';
 
 function connectSocket(endpoint: Endpoint): Promise<WebSocket> {
@@ -60,32 +60,12 @@ async function subscribe(
 
 const client: SystemClient = { openPublisher, subscribe };
 
-export const ws: SystemModule = {
+export const ws: SystemModule = broadcastSystem({
   id: 'ws',
   label: 'ws floor',
   description: 'plain ws 8 broadcast server (child process), ws clients: no protocol, no storage',
-  capabilities: {
-    publish: [],
-    latency: 'broadcast',
-    fanout: 'broadcast',
-    replay: false,
-    notes: { publish: 'no persistence', replay: 'no persistence' },
-  },
-  async unavailable() {
-    return undefined;
-  },
-  start(context) {
-    return startNodeScript(context, 'ws server', 'bench/servers/ws-server.ts', [
-      '--port',
-      String(context.port),
-    ]);
-  },
-  async prepare() {},
-  async cleanup() {},
-  async loadClient() {
-    return client;
-  },
-  async version(context) {
-    return packageVersion(context.projectRoot, 'ws');
-  },
-};
+  serverName: 'ws server',
+  script: 'bench/servers/ws-server.ts',
+  packageName: 'ws',
+  client,
+});

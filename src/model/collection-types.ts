@@ -4,7 +4,7 @@
  * layer and the client SDK (browser-safe), so both speak exactly one model
  * (`docs/collections.md`, "Queries and conditions").
  */
-import type { Json, JsonObject } from '../crdt/index.js';
+import type { DocState, Json, JsonObject } from '../crdt/index.js';
 
 export type ComparisonOp = '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'exists';
 
@@ -66,3 +66,80 @@ export type TransactCondition =
       readonly value: Json;
       readonly when?: 'before' | 'after';
     };
+
+/** Consistency of a collection, fixed at creation. */
+export type ConsistencyMode = 'eventual' | 'strong';
+
+/** How fresh a read must be: `local` (this server's state) or `linearizable`. */
+export type ReadConsistency = 'local' | 'linearizable';
+
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+
+export interface CollectionOptions {
+  readonly mode: ConsistencyMode;
+  /** Default 1. A strong collection's transactions must stay within one partition. */
+  readonly partitions?: number;
+  /** Durability of acknowledged writes. Default `always`. */
+  readonly fsync?: FsyncPolicy;
+}
+
+export interface CollectionInfo {
+  readonly name: string;
+  readonly mode: ConsistencyMode;
+  readonly partitions: number;
+  readonly fsync: FsyncPolicy;
+  /** The compacted topic that holds the collection's records. */
+  readonly topic: string;
+  /** Milliseconds since the epoch. */
+  readonly createdAt: number;
+}
+
+/** A partition and the next offset: a position in a collection (resume point, snapshot point). */
+export interface PartitionOffset {
+  readonly partition: number;
+  readonly offset: number;
+}
+
+/**
+ * One record of a collection as it is now. `version` is the offset of the log record that last
+ * wrote it (unique and increasing per partition, kept across compaction and restarts).
+ * `state` is the CRDT state (eventual collections only), for clients that merge locally.
+ */
+export interface Item {
+  readonly key: string;
+  readonly value: JsonObject;
+  readonly version: number;
+  readonly partition: number;
+  readonly state?: DocState;
+}
+
+/** The result of a read of one key: `value: null` and `version: -1` when absent or deleted. */
+export interface ReadResult {
+  readonly key: string;
+  readonly value: JsonObject | null;
+  readonly version: number;
+  readonly partition: number;
+  readonly state?: DocState;
+}
+
+/** Where one write landed. */
+export interface WriteResult {
+  readonly key: string;
+  readonly partition: number;
+  readonly version: number;
+  /** The document after the write (`null`: deleted). */
+  readonly value: JsonObject | null;
+  readonly state?: DocState;
+}
+
+export interface TransactResult {
+  readonly partition: number;
+  /** One per op, in order. */
+  readonly writes: readonly WriteResult[];
+}
+
+export interface QueryResult {
+  readonly items: readonly Item[];
+  /** The position the result reflects, per partition (the next offset not yet included). */
+  readonly offsets: readonly PartitionOffset[];
+}

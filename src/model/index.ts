@@ -4,13 +4,24 @@
  * condition and write shapes and how conditions are evaluated. Browser-safe.
  */
 export type {
+  CollectionInfo,
+  CollectionOptions,
   ComparisonOp,
   Condition,
+  ConsistencyMode,
+  FsyncPolicy,
+  Item,
   LiveQueryFilter,
   OrderBy,
+  PartitionOffset,
   Query,
+  QueryResult,
+  ReadConsistency,
+  ReadResult,
   TransactCondition,
+  TransactResult,
   WriteOp,
+  WriteResult,
 } from './collection-types.js';
 export {
   COMPARISON_OPS,

@@ -8,70 +8,25 @@
 import type { DocState, JsonObject, Operation } from '../crdt/index.js';
 
 export type { DocState, Json, JsonObject, Operation } from '../crdt/index.js';
-
-/** Consistency of a collection, fixed at creation. */
-export type ConsistencyMode = 'eventual' | 'strong';
-
-/** How fresh a read must be: `local` (this server's state) or `linearizable`. */
-export type ReadConsistency = 'local' | 'linearizable';
-
-export type FsyncPolicy = 'always' | 'interval' | 'never';
-
-export interface CollectionOptions {
-  readonly mode: ConsistencyMode;
-  /** Default 1. A strong collection's transactions must stay within one partition. */
-  readonly partitions?: number;
-  /** Durability of acknowledged writes. Default `always`. */
-  readonly fsync?: FsyncPolicy;
-}
-
-export interface CollectionInfo {
-  readonly name: string;
-  readonly mode: ConsistencyMode;
-  readonly partitions: number;
-  readonly fsync: FsyncPolicy;
-  /** The compacted topic that holds the collection's records. */
-  readonly topic: string;
-  /** Milliseconds since the epoch. */
-  readonly createdAt: number;
-}
-
-/** A partition and the next offset: a position in a collection (resume point, snapshot point). */
-export interface PartitionOffset {
-  readonly partition: number;
-  readonly offset: number;
-}
-
-/**
- * One record of a collection as it is now. `version` is the offset of the log record that last
- * wrote it (unique and increasing per partition, kept across compaction and restarts).
- * `state` is the CRDT state (eventual collections only), for clients that merge locally.
- */
-export interface Item {
-  readonly key: string;
-  readonly value: JsonObject;
-  readonly version: number;
-  readonly partition: number;
-  readonly state?: DocState;
-}
-
-/** The result of a read of one key: `value: null` and `version: -1` when absent or deleted. */
-export interface ReadResult {
-  readonly key: string;
-  readonly value: JsonObject | null;
-  readonly version: number;
-  readonly partition: number;
-  readonly state?: DocState;
-}
-
 export type {
+  CollectionInfo,
+  CollectionOptions,
   ComparisonOp,
   Condition,
+  ConsistencyMode,
+  FsyncPolicy,
+  Item,
   LiveQueryFilter,
   OrderBy,
+  PartitionOffset,
   Query,
+  QueryResult,
+  ReadConsistency,
+  ReadResult,
   TransactCondition,
+  TransactResult,
   WriteOp,
+  WriteResult,
 } from '../model/index.js';
 
 import type { TransactCondition, WriteOp } from '../model/index.js';
@@ -79,22 +34,6 @@ import type { TransactCondition, WriteOp } from '../model/index.js';
 export interface TransactRequest {
   readonly ops: readonly WriteOp[];
   readonly conditions?: readonly TransactCondition[];
-}
-
-/** Where one write landed. */
-export interface WriteResult {
-  readonly key: string;
-  readonly partition: number;
-  readonly version: number;
-  /** The document after the write (`null`: deleted). */
-  readonly value: JsonObject | null;
-  readonly state?: DocState;
-}
-
-export interface TransactResult {
-  readonly partition: number;
-  /** One per op, in order. */
-  readonly writes: readonly WriteResult[];
 }
 
 export type ChangeType = 'added' | 'changed' | 'removed';
@@ -108,12 +47,6 @@ export interface Change {
   readonly version: number;
   readonly value?: JsonObject;
   readonly state?: DocState;
-}
-
-export interface QueryResult {
-  readonly items: readonly Item[];
-  /** The position the result reflects, per partition (the next offset not yet included). */
-  readonly offsets: readonly PartitionOffset[];
 }
 
 /** Client-stamped CRDT operations for eventual collections (an SDK's optimistic writes and offline queue). */

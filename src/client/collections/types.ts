@@ -5,78 +5,28 @@
  * record that last wrote a document, `-1` when absent), plus what the client adds: `pending` on
  * items that include optimistic writes the server has not confirmed yet.
  */
-import type { DocState, JsonObject } from '../../crdt/index.js';
+import type { JsonObject } from '../../crdt/index.js';
 import type { TributaryError } from '../../errors.js';
 
 export type { DocState, Json, JsonObject } from '../../crdt/index.js';
-
-export type ConsistencyMode = 'eventual' | 'strong';
-export type ReadConsistency = 'local' | 'linearizable';
-export type FsyncPolicy = 'always' | 'interval' | 'never';
-
-export interface CollectionInfo {
-  readonly name: string;
-  readonly mode: ConsistencyMode;
-  readonly partitions: number;
-  readonly fsync: FsyncPolicy;
-  /** The compacted topic that holds the collection's records. */
-  readonly topic: string;
-  readonly createdAt: number;
-}
-
-export interface CreateCollectionOptions {
-  readonly mode: ConsistencyMode;
-  /** Default 1 (a strong collection's transactions must stay within one partition). */
-  readonly partitions?: number;
-  /** Default `always`. */
-  readonly fsync?: FsyncPolicy;
-}
-
-export type { ComparisonOp, Condition, LiveQueryFilter, Query } from '../../model/index.js';
-
-/** The position a result reflects: per partition, the next offset not included. */
-export interface PartitionOffset {
-  readonly partition: number;
-  readonly offset: number;
-}
-
-/** A document as the server holds it. `state` (the CRDT state) only in eventual collections. */
-export interface Item {
-  readonly key: string;
-  readonly value: JsonObject;
-  readonly version: number;
-  readonly partition: number;
-  readonly state?: DocState;
-}
-
-/** A read of one key: `value: null`, `version: -1` when absent or deleted. */
-export interface ReadResult {
-  readonly key: string;
-  readonly value: JsonObject | null;
-  readonly version: number;
-  readonly partition: number;
-  readonly state?: DocState;
-}
-
-/** Where a write landed and the document after it (`null`: deleted). */
-export interface WriteResult {
-  readonly key: string;
-  readonly partition: number;
-  readonly version: number;
-  readonly value: JsonObject | null;
-  readonly state?: DocState;
-}
-
-export interface TransactResult {
-  readonly partition: number;
-  /** One per op, in order. */
-  readonly writes: readonly WriteResult[];
-}
-
-export interface QueryResult {
-  readonly items: readonly Item[];
-  readonly offsets: readonly PartitionOffset[];
-}
+export type {
+  CollectionInfo,
+  CollectionOptions,
+  CollectionOptions as CreateCollectionOptions,
+  ComparisonOp,
+  Condition,
+  ConsistencyMode,
+  FsyncPolicy,
+  Item,
+  LiveQueryFilter,
+  PartitionOffset,
+  Query,
+  QueryResult,
+  ReadConsistency,
+  ReadResult,
+  TransactResult,
+  WriteResult,
+} from '../../model/index.js';
 
 /** Options of a single write. `ifVersion` (strong collections): compare-and-set; `-1` = must be absent. */
 export interface WriteOptions {
