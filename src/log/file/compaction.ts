@@ -25,6 +25,7 @@ export function compactPartition(partition: FilePartition, nowMs: number): Promi
   const run = async (): Promise<CompactionReport> => {
     const report = { recordsBefore: 0, recordsAfter: 0, bytesBefore: 0, bytesAfter: 0 };
     if (partition.isClosed()) return report;
+    const sealedBefore = partition.sealedSinceCompaction;
     const latest = await latestOffsetPerKey(partition);
     const tombstoneHorizon = nowMs - partition.config.tombstoneRetentionMs;
     for (const segment of partition.segments.slice(0, -1)) {
@@ -44,6 +45,9 @@ export function compactPartition(partition: FilePartition, nowMs: number): Promi
       partition.replaceSegment(segment, replacement);
       await segment.retire({ remove: false });
     }
+    // Segments sealed while this ran were not looked at: they keep the next run due.
+    partition.sealedSinceCompaction -= sealedBefore;
+    partition.lastCompactionMs = nowMs;
     return report;
   };
   const report = partition.maintenance.then(run);

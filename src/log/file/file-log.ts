@@ -202,6 +202,17 @@ export class FileLog implements Log {
   }
 
   async compact(topic: string): Promise<CompactionReport> {
+    return this.compactPartitions(topic, () => true);
+  }
+
+  /**
+   * Compacts the partitions `due` picks. Background maintenance picks only those with something
+   * new to do, since a compaction reads the whole partition.
+   */
+  private async compactPartitions(
+    topic: string,
+    due: (partition: FilePartition, nowMs: number) => boolean,
+  ): Promise<CompactionReport> {
     const t = this.topic(topic);
     if (!t.config.compact) {
       throw new TributaryError('INVALID_ARGUMENT', { reason: `Topic "${topic}" is not a compacted topic` });
@@ -209,6 +220,7 @@ export class FileLog implements Log {
     const now = Date.now();
     const report = { recordsBefore: 0, recordsAfter: 0, bytesBefore: 0, bytesAfter: 0 };
     for (const partition of t.partitions) {
+      if (!due(partition, now)) continue;
       const r = await compactPartition(partition, now);
       report.recordsBefore += r.recordsBefore;
       report.recordsAfter += r.recordsAfter;
@@ -222,7 +234,7 @@ export class FileLog implements Log {
     for (const topic of [...this.topics.values()]) {
       try {
         await this.enforceRetention(topic.name);
-        if (topic.config.compact) await this.compact(topic.name);
+        if (topic.config.compact) await this.compactPartitions(topic.name, (p, now) => p.compactionDue(now));
       } catch (error) {
         if (!this.closed)
           this.logger.error({ err: error, topic: topic.name }, 'background maintenance failed');

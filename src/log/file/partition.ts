@@ -86,6 +86,9 @@ export class FilePartition {
   private syncTimer: NodeJS.Timeout | undefined;
   private lastRecoveryPointMs = 0;
   private recoveryPointWrite: Promise<void> = Promise.resolve();
+  /** Segments sealed since the last compaction, and when it ran: what makes another one due. */
+  sealedSinceCompaction = 0;
+  lastCompactionMs = 0;
   /** Serializes maintenance (retention, compaction) with rolls and close. */
   maintenance: Promise<unknown> = Promise.resolve();
 
@@ -313,6 +316,7 @@ export class FilePartition {
     await this.maintenance;
     const sealed = this.active;
     await sealed.seal();
+    this.sealedSinceCompaction++;
     // Producer state as of the new segment's start, so recovery replays only the active segment.
     const snapshot = this.producers.snapshot(baseOffset);
     await writeJsonAtomic(join(this.dir, segmentFileName(baseOffset, '.producers.json')), snapshot);
@@ -502,6 +506,16 @@ export class FilePartition {
       earliest: this.earliest,
       next: this.next,
     });
+  }
+
+  /**
+   * Whether background compaction has work here: new sealed segments since the last run, or
+   * tombstones that may have aged out since (at most every `tombstoneRetentionMs`).
+   */
+  compactionDue(nowMs: number): boolean {
+    if (this.segments.length < 2) return false;
+    if (this.sealedSinceCompaction > 0) return true;
+    return nowMs - this.lastCompactionMs >= Math.max(this.config.tombstoneRetentionMs, 1000);
   }
 
   /** Deletes the oldest sealed segments past the time or size limit; never the active segment. */
