@@ -45,11 +45,12 @@ export class TailCache {
    */
   read(position: number, end: number): Uint8Array | undefined {
     if (position < this.start || end > this.start + this.bytes || position >= end) return undefined;
-    let chunkStart = this.start;
-    let first = 0;
-    while (chunkStart + this.chunks[first]!.byteLength <= position) {
-      chunkStart += this.chunks[first]!.byteLength;
-      first++;
+    // Search from the newest buffer back: live readers ask for what was just written.
+    let first = this.chunks.length - 1;
+    let chunkStart = this.start + this.bytes - this.chunks[first]!.byteLength;
+    while (chunkStart > position) {
+      first--;
+      chunkStart -= this.chunks[first]!.byteLength;
     }
     // Always a copy: readers get records that are views of what is returned, and a caller that
     // changes those bytes must not change what the next reader gets (as with a file read).

@@ -8,12 +8,12 @@
  * MessagePack is plain: `useRecords: false`, no extension types, maps with string keys, so any
  * language's MessagePack library can speak it.
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { Unpackr } from 'msgpackr';
 import { TributaryError } from '../../errors.js';
 import { encodeBase64 } from './base64.js';
+import { encodeMsgpack, encodeMsgpackPairs } from './msgpack-encode.js';
 import type { WireFormat } from './types.js';
 
-const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true, variableMapSize: true });
 const unpackr = new Unpackr({
   useRecords: false,
   mapsAsObjects: true,
@@ -22,13 +22,10 @@ const unpackr = new Unpackr({
   copyBuffers: true,
 });
 
-const UINT32_MAX = 0xffff_ffff;
-const INT32_MIN = -0x8000_0000;
-
 /** Encodes one frame (a map) in `format`. `undefined` fields are left out. */
 export function encodeWire(frame: object, format: WireFormat): Uint8Array | string {
   if (format === 'json') return JSON.stringify(frame, jsonReplacer);
-  return packr.pack(toMsgpackValue(frame));
+  return encodeMsgpack(frame);
 }
 
 /**
@@ -47,7 +44,7 @@ export class SharedFields {
 
   /** The fields as MessagePack key/value pairs (without the map header) and their count. */
   msgpackPairs(): { readonly count: number; readonly pairs: Uint8Array } {
-    this.#msgpack ??= msgpackPairs(this.#fields);
+    this.#msgpack ??= encodeMsgpackPairs(this.#fields);
     return this.#msgpack;
   }
 
@@ -73,7 +70,7 @@ export function encodeWireJoined(
     const members = shared.jsonMembers();
     return `{${own}${own.length > 0 && members.length > 0 ? ',' : ''}${members}}`;
   }
-  const own = msgpackPairs(head);
+  const own = encodeMsgpackPairs(head);
   const rest = shared.msgpackPairs();
   const count = own.count + rest.count;
   const headerBytes = count < 16 ? 1 : count <= 0xffff ? 3 : 5;
@@ -91,16 +88,6 @@ export function encodeWireJoined(
   out.set(own.pairs, headerBytes);
   out.set(rest.pairs, headerBytes + own.pairs.byteLength);
   return out;
-}
-
-function msgpackPairs(fields: object): { count: number; pairs: Uint8Array } {
-  const map = toMsgpackValue(fields) as Record<string, unknown>;
-  const count = Object.keys(map).length;
-  const bytes = packr.pack(map);
-  const header = bytes[0]!;
-  // fixmap (1 byte), map16 (3 bytes) or map32 (5 bytes): variableMapSize picks the smallest.
-  const headerBytes = (header & 0xf0) === 0x80 ? 1 : header === 0xde ? 3 : 5;
-  return { count, pairs: bytes.subarray(headerBytes) };
 }
 
 /**
@@ -145,24 +132,6 @@ function utf8Length(text: string): number {
     } else bytes += 3;
   }
   return bytes;
-}
-
-/**
- * Integers beyond 32 bits become BigInts so msgpackr writes them as MessagePack int64 rather
- * than float64 (it writes every non-int32 number as a float); other languages then read
- * offsets and timestamps as integers.
- */
-function toMsgpackValue(value: unknown): unknown {
-  if (typeof value === 'number') {
-    return Number.isInteger(value) && (value > UINT32_MAX || value < INT32_MIN) ? BigInt(value) : value;
-  }
-  if (value === null || typeof value !== 'object' || value instanceof Uint8Array) return value;
-  if (Array.isArray(value)) return value.map(toMsgpackValue);
-  const out: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) {
-    if (field !== undefined) out[key] = toMsgpackValue(field);
-  }
-  return out;
 }
 
 function jsonReplacer(this: unknown, key: string, value: unknown): unknown {

@@ -1,0 +1,85 @@
+import fc from 'fast-check';
+import { Packr, Unpackr } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import { encodeMsgpack, encodeMsgpackPairs, msgpackMapHeader } from './msgpack-encode.js';
+
+const reference = new Packr({ useRecords: false, encodeUndefinedAsNil: true, variableMapSize: true });
+const decoder = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+
+/** Values msgpackr encodes the same way (integers within 32 bits, no undefined map fields). */
+const plain: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer({ min: -(2 ** 31), max: 2 ** 32 - 1 }),
+    fc.double({ noNaN: true }).filter((n) => !Number.isInteger(n)),
+    fc.string({ unit: 'grapheme', maxLength: 40 }),
+    fc.string({ unit: 'binary', minLength: 60, maxLength: 400 }),
+    fc.uint8Array({ maxLength: 300 }),
+    fc.array(tie('value'), { maxLength: 20 }),
+    fc.dictionary(fc.string({ maxLength: 8 }), tie('value'), { maxKeys: 20 }),
+  ),
+})).value;
+
+describe('encodeMsgpack', () => {
+  it('writes the bytes msgpackr writes for values without large integers', () => {
+    fc.assert(
+      fc.property(plain, (value) => {
+        expect(hex(encodeMsgpack(value))).toBe(hex(reference.pack(value)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('writes integers beyond 32 bits as int64, read back exactly', () => {
+    fc.assert(
+      fc.property(fc.maxSafeInteger(), (n) => {
+        const bytes = encodeMsgpack(n);
+        if (n > 2 ** 32 - 1 || n < -(2 ** 31)) expect(bytes[0]).toBe(0xd3);
+        expect(decoder.unpack(bytes)).toBe(n);
+      }),
+    );
+    expect(hex(encodeMsgpack(2 ** 40))).toBe('d30000010000000000');
+    expect(hex(encodeMsgpack(-(2 ** 40)))).toBe('d3ffffff0000000000');
+    expect(hex(encodeMsgpack(2n ** 63n + 1n))).toBe('cf8000000000000001');
+  });
+
+  it('leaves out undefined map fields and writes undefined elsewhere as nil', () => {
+    expect(decoder.unpack(encodeMsgpack({ a: 1, b: undefined, c: [undefined] }))).toEqual({
+      a: 1,
+      c: [null],
+    });
+  });
+
+  it('encodes long and non-ASCII strings like TextEncoder, lone surrogates as U+FFFD', () => {
+    for (const text of ['é'.repeat(100), '😀'.repeat(70), 'a\ud800b', 'x'.repeat(70_000)]) {
+      const decoded = decoder.unpack(encodeMsgpack(text)) as string;
+      expect(decoded).toBe(new TextDecoder().decode(new TextEncoder().encode(text)));
+    }
+  });
+
+  it('grows past its scratch buffer and is reusable after a huge frame', () => {
+    const big = new Uint8Array(5 * 1024 * 1024).fill(7);
+    const decoded = (decoder.unpack(encodeMsgpack({ big })) as { big: Uint8Array }).big;
+    expect(Buffer.compare(decoded, big)).toBe(0);
+    expect(decoder.unpack(encodeMsgpack({ small: 'ok' }))).toEqual({ small: 'ok' });
+  });
+
+  it('rejects values that are not data', () => {
+    expect(() => encodeMsgpack(() => 1)).toThrow(TypeError);
+    expect(() => encodeMsgpack(2n ** 64n)).toThrow(RangeError);
+  });
+});
+
+describe('encodeMsgpackPairs', () => {
+  it('is the map without its header', () => {
+    for (const size of [0, 3, 15, 16, 70_000]) {
+      const map = Object.fromEntries(Array.from({ length: size }, (_, i) => [`k${i}`, i]));
+      const { count, pairs } = encodeMsgpackPairs(map);
+      expect(count).toBe(size);
+      expect(hex(new Uint8Array([...msgpackMapHeader(count), ...pairs]))).toBe(hex(encodeMsgpack(map)));
+    }
+  });
+});

@@ -1,0 +1,304 @@
+/**
+ * @module protocol/native/msgpack-encode
+ * The MessagePack encoder of the native protocol: frames (plain maps, arrays, strings, numbers,
+ * booleans, null, byte arrays) straight into one reusable scratch buffer, then one exact-size
+ * copy out. Every frame in both directions is encoded here, so it is written for speed: no
+ * intermediate value tree, no per-field allocation.
+ *
+ * It writes what msgpackr writes for the same value, with one difference that is the reason it
+ * exists: integers beyond 32 bits (offsets, timestamps) are MessagePack int64, never float64, so
+ * every language reads them as integers. `undefined` map fields are left out; `undefined`
+ * elsewhere is nil. Browser-safe: no Node imports.
+ */
+
+const TWO_POW_32 = 2 ** 32;
+const INT64_MIN = -(2 ** 63);
+const UINT64_END = 2 ** 64;
+/** Strings up to this many UTF-16 units are encoded by hand; longer ones through TextEncoder. */
+const SHORT_STRING = 64;
+const INITIAL_BYTES = 64 * 1024;
+/** A scratch buffer grown past this is dropped after the frame, so one huge frame is not kept. */
+const RETAIN_BYTES_MAX = 4 * 1024 * 1024;
+
+const utf8 = new TextEncoder();
+
+let buffer = new Uint8Array(INITIAL_BYTES);
+let view = new DataView(buffer.buffer);
+let pos = 0;
+
+/** Encodes `value` as one MessagePack value. */
+export function encodeMsgpack(value: unknown): Uint8Array {
+  pos = 0;
+  try {
+    writeValue(value);
+    return buffer.slice(0, pos);
+  } finally {
+    releaseScratch();
+  }
+}
+
+/**
+ * The fields of `map` as MessagePack key/value pairs without the map header, and how many pairs
+ * there are: the building block of frames joined from a shared part (see `wire.ts`).
+ */
+export function encodeMsgpackPairs(map: object): { readonly count: number; readonly pairs: Uint8Array } {
+  pos = 0;
+  try {
+    const count = writePairs(map as Record<string, unknown>);
+    return { count, pairs: buffer.slice(0, pos) };
+  } finally {
+    releaseScratch();
+  }
+}
+
+/** A MessagePack map header for `count` pairs (fixmap, map16 or map32). */
+export function msgpackMapHeader(count: number): Uint8Array {
+  if (count < 16) return Uint8Array.of(0x80 | count);
+  if (count <= 0xffff) return Uint8Array.of(0xde, count >>> 8, count & 0xff);
+  return Uint8Array.of(0xdf, count >>> 24, (count >>> 16) & 0xff, (count >>> 8) & 0xff, count & 0xff);
+}
+
+function releaseScratch(): void {
+  if (buffer.byteLength > RETAIN_BYTES_MAX) {
+    buffer = new Uint8Array(INITIAL_BYTES);
+    view = new DataView(buffer.buffer);
+  }
+}
+
+function ensure(bytes: number): void {
+  const needed = pos + bytes;
+  if (needed <= buffer.byteLength) return;
+  const grown = new Uint8Array(Math.max(needed, buffer.byteLength * 2));
+  grown.set(buffer.subarray(0, pos));
+  buffer = grown;
+  view = new DataView(buffer.buffer);
+}
+
+function writeValue(value: unknown): void {
+  switch (typeof value) {
+    case 'string':
+      writeString(value);
+      return;
+    case 'number':
+      writeNumber(value);
+      return;
+    case 'boolean':
+      ensure(1);
+      buffer[pos++] = value ? 0xc3 : 0xc2;
+      return;
+    case 'undefined':
+      ensure(1);
+      buffer[pos++] = 0xc0;
+      return;
+    case 'bigint':
+      writeBigInt(value);
+      return;
+    case 'object':
+      if (value === null) {
+        ensure(1);
+        buffer[pos++] = 0xc0;
+      } else if (value instanceof Uint8Array) {
+        writeBinary(value);
+      } else if (Array.isArray(value)) {
+        writeArray(value);
+      } else {
+        writeMap(value as Record<string, unknown>);
+      }
+      return;
+    default:
+      throw new TypeError(`cannot encode a ${typeof value} as MessagePack`);
+  }
+}
+
+function writeNumber(value: number): void {
+  ensure(9);
+  if (value >>> 0 === value) {
+    if (value < 0x80) {
+      buffer[pos++] = value;
+    } else if (value < 0x100) {
+      buffer[pos++] = 0xcc;
+      buffer[pos++] = value;
+    } else if (value < 0x10000) {
+      buffer[pos++] = 0xcd;
+      buffer[pos++] = value >>> 8;
+      buffer[pos++] = value & 0xff;
+    } else {
+      buffer[pos++] = 0xce;
+      view.setUint32(pos, value);
+      pos += 4;
+    }
+  } else if (value >> 0 === value) {
+    if (value >= -0x20) {
+      buffer[pos++] = 0x100 + value;
+    } else if (value >= -0x80) {
+      buffer[pos++] = 0xd0;
+      buffer[pos++] = value + 0x100;
+    } else if (value >= -0x8000) {
+      buffer[pos++] = 0xd1;
+      view.setInt16(pos, value);
+      pos += 2;
+    } else {
+      buffer[pos++] = 0xd2;
+      view.setInt32(pos, value);
+      pos += 4;
+    }
+  } else if (Number.isSafeInteger(value)) {
+    // int64 from two 32-bit halves (exact for safe integers, no BigInt allocation).
+    const high = Math.floor(value / TWO_POW_32);
+    buffer[pos++] = 0xd3;
+    view.setInt32(pos, high);
+    view.setUint32(pos + 4, value - high * TWO_POW_32);
+    pos += 8;
+  } else if (Number.isInteger(value) && value >= INT64_MIN && value < UINT64_END) {
+    writeBigInt(BigInt(value));
+  } else {
+    buffer[pos++] = 0xcb;
+    view.setFloat64(pos, value);
+    pos += 8;
+  }
+}
+
+function writeBigInt(value: bigint): void {
+  ensure(9);
+  if (value >= -0x8000_0000_0000_0000n && value < 0x8000_0000_0000_0000n) {
+    buffer[pos++] = 0xd3;
+    view.setBigInt64(pos, value);
+  } else if (value > 0n && value < 0x1_0000_0000_0000_0000n) {
+    buffer[pos++] = 0xcf;
+    view.setBigUint64(pos, value);
+  } else {
+    throw new RangeError(`${value} does not fit in 64 bits`);
+  }
+  pos += 8;
+}
+
+function writeString(value: string): void {
+  const length = value.length;
+  const maxBytes = length * 3;
+  const headerBytes = maxBytes < 0x20 ? 1 : maxBytes < 0x100 ? 2 : maxBytes < 0x10000 ? 3 : 5;
+  ensure(headerBytes + maxBytes);
+  const start = pos + headerBytes;
+  let end: number;
+  if (length <= SHORT_STRING) {
+    end = writeUtf8Short(value, start);
+  } else {
+    end = start + utf8.encodeInto(value, buffer.subarray(start)).written;
+  }
+  const bytes = end - start;
+  // The header may be shorter than reserved: move the bytes back (short strings only).
+  const actualHeader = bytes < 0x20 ? 1 : bytes < 0x100 ? 2 : bytes < 0x10000 ? 3 : 5;
+  if (actualHeader < headerBytes) buffer.copyWithin(pos + actualHeader, start, end);
+  if (actualHeader === 1) {
+    buffer[pos] = 0xa0 | bytes;
+  } else if (actualHeader === 2) {
+    buffer[pos] = 0xd9;
+    buffer[pos + 1] = bytes;
+  } else if (actualHeader === 3) {
+    buffer[pos] = 0xda;
+    buffer[pos + 1] = bytes >>> 8;
+    buffer[pos + 2] = bytes & 0xff;
+  } else {
+    buffer[pos] = 0xdb;
+    view.setUint32(pos + 1, bytes);
+  }
+  pos += actualHeader + bytes;
+}
+
+/** UTF-8 of `value` at `at`; returns the end. Lone surrogates become U+FFFD, as TextEncoder does. */
+function writeUtf8Short(value: string, at: number): number {
+  let p = at;
+  for (let i = 0; i < value.length; i++) {
+    let c = value.charCodeAt(i);
+    if (c < 0x80) {
+      buffer[p++] = c;
+    } else if (c < 0x800) {
+      buffer[p++] = 0xc0 | (c >> 6);
+      buffer[p++] = 0x80 | (c & 0x3f);
+    } else if (
+      (c & 0xfc00) === 0xd800 &&
+      i + 1 < value.length &&
+      (value.charCodeAt(i + 1) & 0xfc00) === 0xdc00
+    ) {
+      c = 0x10000 + ((c & 0x3ff) << 10) + (value.charCodeAt(++i) & 0x3ff);
+      buffer[p++] = 0xf0 | (c >> 18);
+      buffer[p++] = 0x80 | ((c >> 12) & 0x3f);
+      buffer[p++] = 0x80 | ((c >> 6) & 0x3f);
+      buffer[p++] = 0x80 | (c & 0x3f);
+    } else {
+      if ((c & 0xf800) === 0xd800) c = 0xfffd;
+      buffer[p++] = 0xe0 | (c >> 12);
+      buffer[p++] = 0x80 | ((c >> 6) & 0x3f);
+      buffer[p++] = 0x80 | (c & 0x3f);
+    }
+  }
+  return p;
+}
+
+function writeBinary(value: Uint8Array): void {
+  const length = value.byteLength;
+  ensure(5 + length);
+  if (length < 0x100) {
+    buffer[pos++] = 0xc4;
+    buffer[pos++] = length;
+  } else if (length < 0x10000) {
+    buffer[pos++] = 0xc5;
+    buffer[pos++] = length >>> 8;
+    buffer[pos++] = length & 0xff;
+  } else {
+    buffer[pos++] = 0xc6;
+    view.setUint32(pos, length);
+    pos += 4;
+  }
+  buffer.set(value, pos);
+  pos += length;
+}
+
+function writeArray(value: readonly unknown[]): void {
+  const length = value.length;
+  ensure(5);
+  if (length < 0x10) {
+    buffer[pos++] = 0x90 | length;
+  } else if (length < 0x10000) {
+    buffer[pos++] = 0xdc;
+    buffer[pos++] = length >>> 8;
+    buffer[pos++] = length & 0xff;
+  } else {
+    buffer[pos++] = 0xdd;
+    view.setUint32(pos, length);
+    pos += 4;
+  }
+  for (let i = 0; i < length; i++) writeValue(value[i]);
+}
+
+function writeMap(value: Record<string, unknown>): void {
+  let count = 0;
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && value[key] !== undefined) count++;
+  }
+  ensure(5);
+  if (count < 0x10) {
+    buffer[pos++] = 0x80 | count;
+  } else if (count < 0x10000) {
+    buffer[pos++] = 0xde;
+    buffer[pos++] = count >>> 8;
+    buffer[pos++] = count & 0xff;
+  } else {
+    buffer[pos++] = 0xdf;
+    view.setUint32(pos, count);
+    pos += 4;
+  }
+  writePairs(value);
+}
+
+function writePairs(value: Record<string, unknown>): number {
+  let count = 0;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const field = value[key];
+    if (field === undefined) continue;
+    writeString(key);
+    writeValue(field);
+    count++;
+  }
+  return count;
+}
