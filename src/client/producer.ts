@@ -41,20 +41,17 @@ export interface ProducerOptions {
   readonly retryBackoffMs?: number;
 }
 
-interface PendingRecord {
-  readonly record: WireRecordInput;
-  readonly resolve: (metadata: RecordMetadata) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 interface OpenBatch {
   readonly batch: Batch;
   timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
 }
 
+/** Records and the settle functions of their `send()` promises, side by side (no object per record). */
 interface Batch {
   readonly partition: number;
-  readonly records: PendingRecord[];
+  readonly records: WireRecordInput[];
+  readonly resolves: ((metadata: RecordMetadata) => void)[];
+  readonly rejects: ((error: unknown) => void)[];
   bytes: number;
   deadlineMs: number;
   producer?: { producerId: number; producerEpoch: number; baseSequence: number };
@@ -76,6 +73,8 @@ export class Producer {
   readonly #deliveryTimeoutMs: number;
   readonly #retryBackoffMs: number;
   #partitionCount: Promise<number> | undefined;
+  /** What `#partitionCount` resolved to, so sends need not wait for a promise once it is known. */
+  #knownPartitionCount: number | undefined;
   #identity: Promise<{ producerId: number; producerEpoch: number }> | undefined;
   /** The producer id `#identity` resolved to, once it has. */
   #producerId: number | undefined;
@@ -89,6 +88,16 @@ export class Producer {
   #outstanding = 0;
   #idleWaiters: (() => void)[] = [];
   #closed = false;
+  /** The settle functions of the promise `#capture` last ran for (one executor for every send). */
+  #capturedResolve: ((metadata: RecordMetadata) => void) | undefined;
+  #capturedReject: ((error: unknown) => void) | undefined;
+  readonly #capture = (
+    resolve: (metadata: RecordMetadata) => void,
+    reject: (error: unknown) => void,
+  ): void => {
+    this.#capturedResolve = resolve;
+    this.#capturedReject = reject;
+  };
 
   constructor(connection: ClientConnection, options: ProducerOptions) {
     this.topic = options.topic;
@@ -101,29 +110,30 @@ export class Producer {
   }
 
   /** Sends one record; resolves once it is durable, with where it was stored. */
-  async send(record: ProducerRecord): Promise<RecordMetadata> {
-    if (this.#closed) throw new TributaryError('INVALID_ARGUMENT', { reason: 'the producer is closed' });
-    const wire = toWireRecordInput(record);
-    const partitions = await this.#partitions();
+  send(record: ProducerRecord): Promise<RecordMetadata> {
+    // Not `async`: once the partition count is known a record is batched synchronously, without
+    // an extra promise and microtask per record. Errors still arrive as a rejected promise.
+    try {
+      if (this.#closed) throw new TributaryError('INVALID_ARGUMENT', { reason: 'the producer is closed' });
+      const wire = toWireRecordInput(record);
+      const partitions = this.#knownPartitionCount;
+      if (partitions !== undefined) return this.#enqueue(record, wire, partitions);
+      return this.#partitions().then((count) => this.#enqueue(record, wire, count));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #enqueue(record: ProducerRecord, wire: WireRecordInput, partitions: number): Promise<RecordMetadata> {
     const partition = this.#choosePartition(record, wire, partitions);
-    return new Promise((resolve, reject) => {
-      this.#outstanding++;
-      const done = (): void => {
-        this.#outstanding--;
-        if (this.#outstanding === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
-      };
-      this.#add(partition, {
-        record: wire,
-        resolve: (metadata) => {
-          done();
-          resolve(metadata);
-        },
-        reject: (error) => {
-          done();
-          reject(error);
-        },
-      });
-    });
+    const promise = new Promise<RecordMetadata>(this.#capture);
+    const resolve = this.#capturedResolve!;
+    const reject = this.#capturedReject!;
+    this.#capturedResolve = undefined;
+    this.#capturedReject = undefined;
+    this.#outstanding++;
+    this.#add(partition, wire, resolve, reject);
+    return promise;
   }
 
   /** Sends everything batched now and resolves once every record sent so far is acknowledged or failed. */
@@ -141,9 +151,11 @@ export class Producer {
 
   #partitions(): Promise<number> {
     if (this.#partitionCount === undefined) {
-      const request = this.#connection
-        .request('describeTopic', { name: this.topic }, 'safe')
-        .then((r) => r.topic.partitions.length);
+      const request = this.#connection.request('describeTopic', { name: this.topic }, 'safe').then((r) => {
+        const count = r.topic.partitions.length;
+        if (this.#partitionCount === request) this.#knownPartitionCount = count;
+        return count;
+      });
       request.catch(() => {
         // A later send tries again (the topic may be created meanwhile).
         if (this.#partitionCount === request) this.#partitionCount = undefined;
@@ -169,8 +181,13 @@ export class Producer {
     return this.#sticky;
   }
 
-  #add(partition: number, pending: PendingRecord): void {
-    const size = wireRecordBytes(pending.record);
+  #add(
+    partition: number,
+    record: WireRecordInput,
+    resolve: (metadata: RecordMetadata) => void,
+    reject: (error: unknown) => void,
+  ): void {
+    const size = wireRecordBytes(record);
     const bytesMax =
       (this.#connection.session?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES) - FRAME_OVERHEAD_BYTES;
     let open = this.#open.get(partition);
@@ -179,7 +196,7 @@ export class Producer {
       open = undefined;
     }
     if (open === undefined) {
-      const batch: Batch = { partition, records: [], bytes: 0, deadlineMs: 0 };
+      const batch: Batch = { partition, records: [], resolves: [], rejects: [], bytes: 0, deadlineMs: 0 };
       open = { batch, timer: undefined };
       if (this.#lingerMs > 0) {
         open.timer = setTimeout(() => this.#seal(partition), this.#lingerMs);
@@ -191,7 +208,9 @@ export class Producer {
       // Else (lingerMs 0, a batch in flight): it fills until that batch is acknowledged (#pump).
       this.#open.set(partition, open);
     }
-    open.batch.records.push(pending);
+    open.batch.records.push(record);
+    open.batch.resolves.push(resolve);
+    open.batch.rejects.push(reject);
     open.batch.bytes += size;
     if (open.batch.records.length >= this.#batchRecords) this.#seal(partition);
   }
@@ -238,9 +257,11 @@ export class Producer {
           params,
           this.#idempotent ? 'safe' : 'unsafe',
         );
-        batch.records.forEach((pending, i) => {
-          pending.resolve({ topic: this.topic, partition: batch.partition, offset: result.baseOffset + i });
-        });
+        const { resolves, partition } = batch;
+        for (let i = 0; i < resolves.length; i++) {
+          resolves[i]!({ topic: this.topic, partition, offset: result.baseOffset + i });
+        }
+        this.#settled(resolves.length);
         return;
       } catch (error) {
         if (isTributaryError(error) && FATAL_FOR_PRODUCER.has(error.code) && batch.producer !== undefined) {
@@ -256,16 +277,23 @@ export class Producer {
           await new Promise((resolve) => setTimeout(resolve, delay));
           continue;
         }
-        for (const pending of batch.records) pending.reject(error);
+        for (const reject of batch.rejects) reject(error);
+        this.#settled(batch.rejects.length);
         return;
       }
     }
   }
 
+  /** `count` records were acknowledged or failed: wake `flush()` once none is left. */
+  #settled(count: number): void {
+    this.#outstanding -= count;
+    if (this.#outstanding === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+  }
+
   async #batchParams(batch: Batch): Promise<RequestParams<'appendBatch'>> {
-    const records = batch.records.map((p) => p.record);
-    const base = { topic: this.topic, partition: batch.partition, records };
-    if (!this.#idempotent) return base;
+    const { records, partition } = batch;
+    const topic = this.topic;
+    if (!this.#idempotent) return { topic, partition, records };
     if (batch.producer === undefined) {
       const identity = this.#identity ?? this.#newIdentity();
       const { producerId, producerEpoch } = await identity;
@@ -275,7 +303,8 @@ export class Producer {
       this.#sequences.set(batch.partition, (baseSequence + records.length) % 0x8000_0000);
       batch.producer = { producerId, producerEpoch, baseSequence };
     }
-    return { ...base, ...batch.producer };
+    const { producerId, producerEpoch, baseSequence } = batch.producer;
+    return { topic, partition, records, producerId, producerEpoch, baseSequence };
   }
 
   #newIdentity(): Promise<{ producerId: number; producerEpoch: number }> {

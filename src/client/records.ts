@@ -61,33 +61,41 @@ export function toWireRecordInput(record: ProducerRecord): WireRecordInput {
   if (record === null || typeof record !== 'object') {
     throw new TributaryError('INVALID_RECORD', { reason: 'a record must be an object with a value' });
   }
-  const check = (value: unknown, what: string): void => {
-    if (value !== null && typeof value !== 'string' && !(value instanceof Uint8Array)) {
-      throw new TributaryError('INVALID_RECORD', {
-        reason: `${what} must be a string, a Uint8Array or null`,
-      });
-    }
-  };
-  check(record.value, 'value');
-  if (record.key !== undefined) check(record.key, 'key');
-  let headers: WireHeader[] | undefined;
-  if (record.headers !== undefined) {
-    const list = Array.isArray(record.headers)
-      ? (record.headers as readonly { key: string; value: Bytes }[])
-      : Object.entries(record.headers as Record<string, Bytes>).map(([key, value]) => ({ key, value }));
-    headers = list.map(({ key, value }) => {
-      check(value, `header "${key}"`);
-      if (value === null)
-        throw new TributaryError('INVALID_RECORD', { reason: `header "${key}" must not be null` });
-      return { key, value: toBytes(value) };
+  const { key, value, headers, timestamp } = record;
+  checkBytes(value, 'value');
+  if (key !== undefined) checkBytes(key, 'key');
+  const wireKey = key === undefined || key === null ? null : toBytes(key);
+  const wireValue = value === null ? null : toBytes(value);
+  // One object literal per shape, without spreads: this runs for every record sent.
+  if (headers === undefined) {
+    return timestamp === undefined
+      ? { key: wireKey, value: wireValue }
+      : { key: wireKey, value: wireValue, timestamp };
+  }
+  const wireHeaders = toWireHeaders(headers);
+  return timestamp === undefined
+    ? { key: wireKey, value: wireValue, headers: wireHeaders }
+    : { key: wireKey, value: wireValue, headers: wireHeaders, timestamp };
+}
+
+function toWireHeaders(headers: NonNullable<ProducerRecord['headers']>): WireHeader[] {
+  const list = Array.isArray(headers)
+    ? (headers as readonly { key: string; value: Bytes }[])
+    : Object.entries(headers as Record<string, Bytes>).map(([key, value]) => ({ key, value }));
+  return list.map(({ key, value }) => {
+    if (typeof value !== 'string' && !(value instanceof Uint8Array)) checkBytes(value, `header "${key}"`);
+    if (value === null)
+      throw new TributaryError('INVALID_RECORD', { reason: `header "${key}" must not be null` });
+    return { key, value: toBytes(value) };
+  });
+}
+
+function checkBytes(value: unknown, what: string): void {
+  if (value !== null && typeof value !== 'string' && !(value instanceof Uint8Array)) {
+    throw new TributaryError('INVALID_RECORD', {
+      reason: `${what} must be a string, a Uint8Array or null`,
     });
   }
-  return {
-    key: record.key === undefined || record.key === null ? null : toBytes(record.key),
-    value: record.value === null ? null : toBytes(record.value),
-    ...(headers === undefined ? {} : { headers }),
-    ...(record.timestamp === undefined ? {} : { timestamp: record.timestamp }),
-  };
 }
 
 export function toConsumerRecord(topic: string, partition: number, record: WireRecord): ConsumerRecord {
@@ -105,6 +113,8 @@ export function toConsumerRecord(topic: string, partition: number, record: WireR
 /** Approximate encoded size of a record, to keep batches under the frame limit. */
 export function wireRecordBytes(record: WireRecordInput): number {
   let bytes = 32 + (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
-  for (const header of record.headers ?? []) bytes += 16 + header.key.length * 3 + header.value.byteLength;
+  const headers = record.headers;
+  if (headers === undefined) return bytes;
+  for (const header of headers) bytes += 16 + header.key.length * 3 + header.value.byteLength;
   return bytes;
 }
