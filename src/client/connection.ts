@@ -245,7 +245,8 @@ export class ClientConnection {
     this.#lastReceivedMs = Date.now();
     let frame: ServerFrame;
     try {
-      frame = decodeServerFrame(data).frame;
+      // Record bytes stay views of the message, which is this frame's alone (see `Transport`).
+      frame = decodeServerFrame(data, 'view').frame;
     } catch (error) {
       this.events.emit('error', error as TributaryError);
       return;

@@ -28,6 +28,10 @@ export interface RecordHeader {
   readonly value: Uint8Array;
 }
 
+/**
+ * A record received. Its key, value and header values are views of the message it arrived in,
+ * shared with the other records of that message: `slice()` one to keep it apart for long.
+ */
 export interface ConsumerRecord {
   readonly topic: string;
   readonly partition: number;

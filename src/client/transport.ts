@@ -9,7 +9,10 @@
 export interface TransportEvents {
   /** The connection is open; frames may be sent. */
   open(): void;
-  /** One message: bytes for a binary message, a string for a text message. */
+  /**
+   * One message: bytes for a binary message, a string for a text message. The bytes are handed
+   * over: delivered records are views of them, so they must not be reused or changed.
+   */
   message(data: Uint8Array | string): void;
   /** The connection is gone (called exactly once, also when it never opened). */
   close(info: { readonly code: number; readonly reason: string }): void;

@@ -172,6 +172,32 @@ export class Fields {
     return out;
   }
 
+  /**
+   * Like {@link list}, for long lists of records: each element is first read by `fast`, which
+   * checks it in one pass without allocating and returns `undefined` instead of throwing;
+   * elements it refuses (a wrong field, or a form it does not handle) go through `item`, which
+   * accepts them or names the field at fault.
+   */
+  fastList<T>(
+    name: string,
+    max: number,
+    fast: (value: unknown) => T | undefined,
+    item: (element: Item) => T,
+    { min = 0 } = {},
+  ): T[] {
+    const value = this.raw(name);
+    if (!Array.isArray(value) || value.length > max || value.length < min) {
+      return this.list(name, max, item, { min });
+    }
+    const array = value as unknown[];
+    const out: T[] = new Array(array.length);
+    for (let i = 0; i < array.length; i++) {
+      const element = array[i];
+      out[i] = fast(element) ?? item(new Item(element, `${this.pathOf(name)}[${i}]`, this.format));
+    }
+    return out;
+  }
+
   optionalList<T>(name: string, max: number, item: (element: Item) => T): T[] | undefined {
     return this.has(name) ? this.list(name, max, item) : undefined;
   }
@@ -211,6 +237,12 @@ export class Item {
     if (this.value.length > max) throw fieldError(this.path, `must have at most ${max} characters`);
     return this.value;
   }
+}
+
+/** `value` if it is a map as MessagePack and JSON decoders build them (a plain object), else undefined. */
+export function asPlainObject(value: unknown): Record<string, unknown> | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  return Object.getPrototypeOf(value) === Object.prototype ? (value as Record<string, unknown>) : undefined;
 }
 
 export function toSafeInteger(value: unknown): number | undefined {

@@ -18,7 +18,7 @@ import {
   PARTITION_MAX,
   RANGES,
   readName,
-  readRecord,
+  readRecords,
   readTopicName,
   readTopicPartition,
   readWireError,
@@ -32,7 +32,7 @@ import type {
   WireError,
   WireFormat,
 } from './types.js';
-import { decodeWire, encodeWire } from './wire.js';
+import { decodeWire, encodeWire, type WireBytes } from './wire.js';
 
 export interface Decoded<T> {
   readonly frame: T;
@@ -60,9 +60,15 @@ export function decodeClientFrame(data: Uint8Array | string): Decoded<ClientFram
   }
 }
 
-/** Decodes a frame a server sent (client side). Response results are read by `decodeResult`. */
-export function decodeServerFrame(data: Uint8Array | string): Decoded<ServerFrame> {
-  const { value, format } = decodeWire(data);
+/**
+ * Decodes a frame a server sent (client side). Response results are read by `decodeResult`.
+ * With `bytes: 'view'` byte strings (record keys and values) are views of `data`.
+ */
+export function decodeServerFrame(
+  data: Uint8Array | string,
+  bytes: WireBytes = 'copy',
+): Decoded<ServerFrame> {
+  const { value, format } = decodeWire(data, bytes);
   const f = Fields.of(value, '', format);
   const type = readType(f);
   switch (type) {
@@ -87,7 +93,7 @@ export function decodeServerFrame(data: Uint8Array | string): Decoded<ServerFram
           sub: f.int('sub', RANGES.U32),
           topic: readTopicName(f),
           partition: f.int('partition', { min: 0, max: PARTITION_MAX }),
-          records: f.list('records', Number.MAX_SAFE_INTEGER, readRecord),
+          records: readRecords(f, 'records'),
           highWatermark: f.int('highWatermark', RANGES.OFFSET),
         },
         format,

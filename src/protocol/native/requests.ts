@@ -9,13 +9,14 @@ import { COLLECTION_REQUESTS } from './collections.js';
 import { Fields } from './fields.js';
 import { NATIVE_PROTOCOL_LIMITS as LIMITS } from './limits.js';
 import {
+  fastRecordInput,
   PARTITION_MAX,
   RANGES,
   readCommittedOffset,
   readName,
   readProduceRecord,
-  readRecord,
   readRecordInput,
+  readRecords,
   readStartPosition,
   readTopicConfig,
   readTopicDescription,
@@ -84,7 +85,7 @@ export const REQUESTS: { readonly [T in RequestType]: RequestSpec<T> } = {
         ...(maxBytes === undefined ? {} : { maxBytes }),
       };
     },
-    result: (f) => ({ records: f.list('records', Number.MAX_SAFE_INTEGER, readRecord) }),
+    result: (f) => ({ records: readRecords(f, 'records') }),
   },
   offsets: {
     params: (f) => ({ topic: readTopicName(f), partition: f.int('partition', PARTITION) }),
@@ -174,7 +175,9 @@ function readAppendBatch(f: Fields): RequestParams<'appendBatch'> {
   const base = {
     topic: readTopicName(f),
     partition: f.int('partition', { min: 0, max: PARTITION_MAX }),
-    records: f.list('records', LIMITS.recordsPerRequestMax, readRecordInput, { min: 1 }),
+    records: f.fastList('records', LIMITS.recordsPerRequestMax, fastRecordInput, readRecordInput, {
+      min: 1,
+    }),
     ...(expectedLastOffset === undefined ? {} : { expectedLastOffset }),
   };
   if (producerFields.length === 0) return base;

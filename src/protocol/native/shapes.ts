@@ -3,7 +3,7 @@
  * Readers for the shapes several frames share: records, headers, topic configs and
  * descriptions, start positions, topic-partitions and errors.
  */
-import { type Fields, fieldError, type Item } from './fields.js';
+import { asPlainObject, type Fields, fieldError, type Item } from './fields.js';
 import { NATIVE_PROTOCOL_LIMITS as LIMITS } from './limits.js';
 import type {
   WireCommittedOffset,
@@ -41,6 +41,87 @@ export function readName(fields: Fields, name: string): string {
 export function readHeader(item: Item): WireHeader {
   const fields = item.map();
   return { key: fields.string('key', { max: LIMITS.nameLengthMax }), value: fields.bytes('value') };
+}
+
+/**
+ * The fast readers below accept exactly what their `read…` counterparts accept in the common
+ * MessagePack form (integers as numbers, bytes as `bin`) and return `undefined` for anything
+ * else, which then goes through the full reader (other forms, or the error naming the field).
+ */
+
+/** Reads a header as {@link readHeader} does, or undefined. */
+function fastHeader(raw: unknown): WireHeader | undefined {
+  const header = asPlainObject(raw);
+  if (header === undefined) return undefined;
+  const key = header.key;
+  const value = header.value;
+  if (typeof key !== 'string' || key.length > LIMITS.nameLengthMax || !(value instanceof Uint8Array)) {
+    return undefined;
+  }
+  return { key, value };
+}
+
+/** Reads a header list; undefined if any header needs the full reader. */
+function fastHeaders(raw: unknown): WireHeader[] | undefined {
+  if (!Array.isArray(raw) || raw.length > LIMITS.headersPerRecordMax) return undefined;
+  const out: WireHeader[] = new Array(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const header = fastHeader(raw[i]);
+    if (header === undefined) return undefined;
+    out[i] = header;
+  }
+  return out;
+}
+
+/** `raw` if it is nil (or absent) or `bin`; `false` if it needs the full reader. */
+function fastNullableBytes(raw: unknown): Uint8Array | null | false {
+  if (raw === null || raw === undefined) return null;
+  return raw instanceof Uint8Array ? raw : false;
+}
+
+/** Reads a record as {@link readRecordInput} does, or undefined. */
+export function fastRecordInput(raw: unknown): WireRecordInput | undefined {
+  const record = asPlainObject(raw);
+  if (record === undefined) return undefined;
+  const key = fastNullableBytes(record.key);
+  const value = fastNullableBytes(record.value);
+  if (key === false || value === false) return undefined;
+  const rawHeaders = record.headers;
+  const timestamp = record.timestamp;
+  if (rawHeaders === undefined && timestamp === undefined) return { key, value };
+  if (timestamp !== undefined && !(Number.isSafeInteger(timestamp) && (timestamp as number) >= 0)) {
+    return undefined;
+  }
+  if (rawHeaders === undefined) return { key, value, timestamp: timestamp as number };
+  const headers = fastHeaders(rawHeaders);
+  if (headers === undefined) return undefined;
+  return timestamp === undefined
+    ? { key, value, headers }
+    : { key, value, headers, timestamp: timestamp as number };
+}
+
+/** Reads a record as {@link readRecord} does, or undefined. */
+export function fastRecord(raw: unknown): WireRecord | undefined {
+  const record = asPlainObject(raw);
+  if (record === undefined) return undefined;
+  const offset = record.offset;
+  const timestamp = record.timestamp;
+  if (!Number.isSafeInteger(offset) || (offset as number) < 0 || !Number.isSafeInteger(timestamp)) {
+    return undefined;
+  }
+  const key = fastNullableBytes(record.key);
+  const value = fastNullableBytes(record.value);
+  if (key === false || value === false) return undefined;
+  const rawHeaders = record.headers;
+  // No headers (the usual case): the decoded empty array is this record's own, so it is kept.
+  const headers = Array.isArray(rawHeaders) && rawHeaders.length === 0 ? rawHeaders : fastHeaders(rawHeaders);
+  if (headers === undefined) return undefined;
+  return { offset: offset as number, timestamp: timestamp as number, key, value, headers };
+}
+
+/** The records of a delivery or a fetch result. */
+export function readRecords(fields: Fields, name: string): WireRecord[] {
+  return fields.fastList(name, Number.MAX_SAFE_INTEGER, fastRecord, readRecord);
 }
 
 export function readRecordInput(item: Item): WireRecordInput {

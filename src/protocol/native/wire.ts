@@ -8,19 +8,18 @@
  * MessagePack is plain: `useRecords: false`, no extension types, maps with string keys, so any
  * language's MessagePack library can speak it.
  */
-import { Unpackr } from 'msgpackr';
 import { TributaryError } from '../../errors.js';
 import { encodeBase64 } from './base64.js';
+import { decodeMsgpack } from './msgpack-decode.js';
 import { encodeMsgpack, encodeMsgpackPairs } from './msgpack-encode.js';
 import type { WireFormat } from './types.js';
 
-const unpackr = new Unpackr({
-  useRecords: false,
-  mapsAsObjects: true,
-  int64AsType: 'number',
-  // Decoded byte strings are copies, so a stored record never pins a whole network buffer.
-  copyBuffers: true,
-});
+/**
+ * How a binary frame's byte strings are decoded: `copy` (each its own buffer, so a stored record
+ * never pins a whole network buffer) or `view` (views of the frame's bytes, which must then
+ * belong to the frame alone, such as a WebSocket message's: one buffer per frame, not per field).
+ */
+export type WireBytes = 'copy' | 'view';
 
 /** Encodes one frame (a map) in `format`. `undefined` fields are left out. */
 export function encodeWire(frame: object, format: WireFormat): Uint8Array | string {
@@ -94,7 +93,10 @@ export function encodeWireJoined(
  * Decodes one frame's data: a binary message as MessagePack, a text message as JSON. Any failure
  * is `PROTOCOL_ERROR`; the result is not checked beyond being a value.
  */
-export function decodeWire(data: Uint8Array | string): { value: unknown; format: WireFormat } {
+export function decodeWire(
+  data: Uint8Array | string,
+  bytes: WireBytes = 'copy',
+): { value: unknown; format: WireFormat } {
   if (typeof data === 'string') {
     try {
       return { value: JSON.parse(data) as unknown, format: 'json' };
@@ -104,7 +106,7 @@ export function decodeWire(data: Uint8Array | string): { value: unknown; format:
   }
   if (data.length === 0) throw new TributaryError('PROTOCOL_ERROR', { reason: 'empty frame' });
   try {
-    return { value: unpackr.unpack(data) as unknown, format: 'msgpack' };
+    return { value: decodeMsgpack(data, bytes === 'copy'), format: 'msgpack' };
   } catch (error) {
     throw new TributaryError('PROTOCOL_ERROR', {
       reason: `binary frame is not one MessagePack value: ${messageOf(error)}`,

@@ -1,0 +1,92 @@
+/**
+ * The protocol's MessagePack decoder reads what msgpackr reads (with the settings the protocol
+ * used before it had its own decoder), refuses extensions, truncation and trailing bytes, and
+ * decodes `bin` as copies or as views of the frame.
+ */
+import fc from 'fast-check';
+import { Packr, Unpackr } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import { decodeMsgpack } from './msgpack-decode.js';
+import { encodeMsgpack } from './msgpack-encode.js';
+
+const packr = new Packr({ useRecords: false });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+
+const leaf = fc.oneof(
+  fc.string({ unit: 'grapheme' }),
+  fc.string({ maxLength: 300 }),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.uint8Array({ maxLength: 300 }),
+  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }),
+);
+const value = fc.letrec<{ value: unknown }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    leaf,
+    fc.array(tie('value'), { maxLength: 20 }),
+    fc.dictionary(
+      fc.oneof(fc.constantFrom('key', 'value', 'offset', '__proto__', 'ключ'), fc.string()),
+      tie('value'),
+      {
+        maxKeys: 20,
+      },
+    ),
+  ),
+})).value;
+
+describe('decodeMsgpack', () => {
+  it('reads what msgpackr reads', () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        const bytes = packr.pack(v);
+        expect(decodeMsgpack(bytes, true)).toEqual(unpackr.unpack(bytes));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('reads non-string map keys as msgpackr does', () => {
+    // {1: 'a', true: 'b', nil: 'c'}
+    const bytes = Uint8Array.of(0x83, 0x01, 0xa1, 0x61, 0xc3, 0xa1, 0x62, 0xc0, 0xa1, 0x63);
+    expect(decodeMsgpack(bytes, true)).toEqual(unpackr.unpack(bytes));
+    expect(() => decodeMsgpack(Uint8Array.of(0x81, 0x90, 0x01), true)).toThrow(/map key/);
+  });
+
+  it('reads 64-bit integers as numbers', () => {
+    for (const n of [0, 2 ** 40, -(2 ** 40), Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER]) {
+      expect(decodeMsgpack(encodeMsgpack(n), true)).toBe(n);
+    }
+  });
+
+  it('refuses extensions, the unused byte, truncation and trailing bytes', () => {
+    expect(() => decodeMsgpack(Uint8Array.of(0xd4, 0x01, 0x00), true)).toThrow(/extension/);
+    expect(() => decodeMsgpack(packr.pack(new Date(0)), true)).toThrow(/extension/);
+    expect(() => decodeMsgpack(Uint8Array.of(0xc1), true)).toThrow();
+    expect(() => decodeMsgpack(Uint8Array.of(), true)).toThrow(/end of data/);
+    expect(() => decodeMsgpack(Uint8Array.of(0xc4, 0x05, 0x01), true)).toThrow(/end of data/);
+    expect(() => decodeMsgpack(Uint8Array.of(0xdd, 0xff, 0xff, 0xff, 0xff), true)).toThrow(/end of data/);
+    expect(() => decodeMsgpack(Uint8Array.of(0xc0, 0xc0), true)).toThrow(/after the value/);
+  });
+
+  it('decodes bin as copies or as views of the data', () => {
+    const data = encodeMsgpack({ v: Uint8Array.of(1, 2, 3) });
+    const copy = decodeMsgpack(data, true) as { v: Uint8Array };
+    const view = decodeMsgpack(data, false) as { v: Uint8Array };
+    expect(copy.v).toEqual(Uint8Array.of(1, 2, 3));
+    expect(view.v).toEqual(Uint8Array.of(1, 2, 3));
+    expect(copy.v.buffer).not.toBe(data.buffer);
+    expect(view.v.buffer).toBe(data.buffer);
+    // A Node Buffer's bytes are copied too (its own `slice` would be a view).
+    const fromBuffer = decodeMsgpack(Buffer.from(data), true) as { v: Uint8Array };
+    expect(fromBuffer.v.buffer).not.toBe(data.buffer);
+  });
+
+  it('never gives a map a prototype', () => {
+    const decoded = decodeMsgpack(packr.pack({ ['__proto__']: { polluted: true } }), true) as object;
+    expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype);
+    expect((decoded as { polluted?: boolean }).polluted).toBeUndefined();
+  });
+});

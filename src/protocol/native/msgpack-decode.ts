@@ -1,0 +1,214 @@
+/**
+ * @module protocol/native/msgpack-decode
+ * The MessagePack decoder of the native protocol: exactly the plain subset the protocol uses
+ * (`docs/protocol.md`): nil, booleans, integers of any width, floats, `str`, `bin`, arrays and
+ * maps, into plain values (maps as plain objects). Every frame in both directions is decoded
+ * here, so it is written for speed: map keys come from a cache instead of being decoded again
+ * (a delivery repeats the same five keys for every record), and `bin` may be decoded as views of
+ * the frame instead of one copy each.
+ *
+ * It reads what msgpackr (`useRecords: false, mapsAsObjects: true, int64AsType: 'number'`) reads
+ * for the same bytes, except that extension types are refused (they are not part of the
+ * protocol). Malformed input throws a plain `Error` (the caller makes it a protocol error).
+ * Browser-safe: no Node imports.
+ */
+
+const utf8 = new TextDecoder(); // not fatal: invalid UTF-8 becomes U+FFFD, as with msgpackr
+const TWO_POW_32 = 2 ** 32;
+const EMPTY = new Uint8Array(0);
+const EMPTY_VIEW = new DataView(EMPTY.buffer);
+/** Strings up to this many bytes are decoded by hand when they are ASCII. */
+const SHORT_STRING = 32;
+/** Map keys up to this many bytes are cached. */
+const KEY_CACHE_BYTES = 24;
+const KEY_CACHE_SLOTS = 1024;
+
+interface CachedKey {
+  readonly bytes: Uint8Array;
+  readonly text: string;
+}
+const keyCache: (CachedKey | undefined)[] = new Array(KEY_CACHE_SLOTS).fill(undefined);
+
+// The frame being decoded (module state, like the encoder's scratch buffer: decoding is synchronous).
+let src: Uint8Array = EMPTY;
+let view: DataView = EMPTY_VIEW;
+let pos = 0;
+let end = 0;
+let copyBin = true;
+
+/**
+ * Decodes the one MessagePack value `data` holds. `bin` values are copies with `copyBytes`, else
+ * views of `data`.
+ */
+export function decodeMsgpack(data: Uint8Array, copyBytes: boolean): unknown {
+  src = data;
+  view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  pos = 0;
+  end = data.byteLength;
+  copyBin = copyBytes;
+  try {
+    const value = readValue();
+    if (pos !== end) throw new Error(`${end - pos} bytes after the value`);
+    return value;
+  } finally {
+    // Do not keep the frame alive until the next one.
+    src = EMPTY;
+    view = EMPTY_VIEW;
+  }
+}
+
+function truncated(): Error {
+  return new Error('unexpected end of data');
+}
+
+/** Moves past `bytes` bytes and returns where they start. */
+function take(bytes: number): number {
+  if (bytes > end - pos) throw truncated();
+  const at = pos;
+  pos += bytes;
+  return at;
+}
+
+function readValue(): unknown {
+  if (pos >= end) throw truncated();
+  const byte = src[pos++]!;
+  if (byte < 0x80) return byte;
+  if (byte < 0x90) return readMap(byte & 0x0f);
+  if (byte < 0xa0) return readArray(byte & 0x0f);
+  if (byte < 0xc0) return readString(byte & 0x1f);
+  if (byte >= 0xe0) return byte - 0x100;
+  switch (byte) {
+    case 0xc0:
+      return null;
+    case 0xc2:
+      return false;
+    case 0xc3:
+      return true;
+    case 0xc4:
+      return readBin(src[take(1)]!);
+    case 0xc5:
+      return readBin(view.getUint16(take(2)));
+    case 0xc6:
+      return readBin(view.getUint32(take(4)));
+    case 0xca:
+      return view.getFloat32(take(4));
+    case 0xcb:
+      return view.getFloat64(take(8));
+    case 0xcc:
+      return src[take(1)];
+    case 0xcd:
+      return view.getUint16(take(2));
+    case 0xce:
+      return view.getUint32(take(4));
+    case 0xcf: {
+      const at = take(8);
+      return view.getUint32(at) * TWO_POW_32 + view.getUint32(at + 4);
+    }
+    case 0xd0:
+      return view.getInt8(take(1));
+    case 0xd1:
+      return view.getInt16(take(2));
+    case 0xd2:
+      return view.getInt32(take(4));
+    case 0xd3: {
+      const at = take(8);
+      return view.getInt32(at) * TWO_POW_32 + view.getUint32(at + 4);
+    }
+    case 0xd9:
+      return readString(src[take(1)]!);
+    case 0xda:
+      return readString(view.getUint16(take(2)));
+    case 0xdb:
+      return readString(view.getUint32(take(4)));
+    case 0xdc:
+      return readArray(view.getUint16(take(2)));
+    case 0xdd:
+      return readArray(view.getUint32(take(4)));
+    case 0xde:
+      return readMap(view.getUint16(take(2)));
+    case 0xdf:
+      return readMap(view.getUint32(take(4)));
+    case 0xc1:
+      throw new Error('byte 0xc1 is never used');
+    default:
+      throw new Error('extension types are not part of the protocol');
+  }
+}
+
+function readBin(length: number): Uint8Array {
+  const at = take(length);
+  // The copying slice of Uint8Array (a Node Buffer's own `slice` would make a view).
+  return copyBin ? Uint8Array.prototype.slice.call(src, at, at + length) : src.subarray(at, at + length);
+}
+
+function readArray(count: number): unknown[] {
+  if (count > end - pos) throw truncated(); // every element takes at least a byte
+  const out: unknown[] = new Array(count);
+  for (let i = 0; i < count; i++) out[i] = readValue();
+  return out;
+}
+
+function readMap(count: number): Record<string, unknown> {
+  if (count > (end - pos) / 2) throw truncated(); // every entry takes at least two bytes
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < count; i++) {
+    let key = readKey();
+    if (key === '__proto__') key = '__proto_'; // never a prototype (msgpackr does the same)
+    out[key] = readValue();
+  }
+  return out;
+}
+
+function readString(length: number): string {
+  const at = take(length);
+  if (length <= SHORT_STRING) {
+    const ascii = asciiString(at, length);
+    if (ascii !== undefined) return ascii;
+  }
+  return utf8.decode(src.subarray(at, at + length));
+}
+
+/** The bytes at `at` as a string if they are all ASCII. */
+function asciiString(at: number, length: number): string | undefined {
+  let text = '';
+  for (let i = at; i < at + length; i++) {
+    const c = src[i]!;
+    if (c >= 0x80) return undefined;
+    text += String.fromCharCode(c);
+  }
+  return text;
+}
+
+/** A map key: short `fixstr` keys from the cache; other keys as msgpackr reads them. */
+function readKey(): string {
+  const byte = pos < end ? src[pos]! : 0;
+  if (byte >= 0xa0 && byte < 0xc0 && (byte & 0x1f) <= KEY_CACHE_BYTES) {
+    pos++;
+    return cachedKey(byte & 0x1f);
+  }
+  const key = readValue();
+  if (typeof key === 'string') return key;
+  if (typeof key === 'number' || typeof key === 'boolean' || key === null) return String(key);
+  throw new Error(`a map key must be a string, got ${Array.isArray(key) ? 'an array' : typeof key}`);
+}
+
+function cachedKey(length: number): string {
+  const at = take(length);
+  let hash = length;
+  for (let i = at; i < at + length; i++) hash = (Math.imul(hash, 31) + src[i]!) | 0;
+  const slot = hash & (KEY_CACHE_SLOTS - 1);
+  const entry = keyCache[slot];
+  if (entry !== undefined && entry.bytes.length === length && sameBytes(entry.bytes, at)) return entry.text;
+  const text = readStringAt(at, length);
+  keyCache[slot] = { bytes: Uint8Array.prototype.slice.call(src, at, at + length), text };
+  return text;
+}
+
+function readStringAt(at: number, length: number): string {
+  return asciiString(at, length) ?? utf8.decode(src.subarray(at, at + length));
+}
+
+function sameBytes(bytes: Uint8Array, at: number): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== src[at + i]) return false;
+  return true;
+}
