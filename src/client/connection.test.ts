@@ -179,6 +179,31 @@ describe('ClientConnection', () => {
     expect(isTributaryError(error, 'TIMEOUT')).toBe(true);
   });
 
+  it('times each request out at its own deadline, answered ones not at all', async () => {
+    const network = fakeNetwork();
+    const c = connection(network.factory, { requestTimeoutMs: 40 });
+    const open = c.open();
+    await opened(network, c);
+    await open;
+    const settledAt = new Map<string, number>();
+    const start = Date.now();
+    const track = (name: string, request: Promise<unknown>) =>
+      request.then(
+        () => settledAt.set(name, -1),
+        (e: unknown) => settledAt.set(name, isTributaryError(e, 'TIMEOUT') ? Date.now() - start : -2),
+      );
+    const first = track('first', c.request('listTopics', {}, 'safe'));
+    const answered = track('answered', c.request('listTopics', {}, 'safe'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = track('second', c.request('listTopics', {}, 'safe'));
+    const frame = network.sockets[0]!.sent.at(-2) as { id: number };
+    network.sockets[0]!.reply({ type: 'response', id: frame.id, ok: { topics: [] } });
+    await Promise.all([first, answered, second]);
+    expect(settledAt.get('answered')).toBe(-1);
+    expect(settledAt.get('first')).toBeGreaterThanOrEqual(39);
+    expect(settledAt.get('second')).toBeGreaterThanOrEqual(59);
+  });
+
   it('refuses to send a frame over the server limit', async () => {
     const network = fakeNetwork();
     const c = connection(network.factory);

@@ -82,7 +82,8 @@ interface PendingRequest {
   readonly retry: RetryClass;
   readonly resolve: (result: unknown) => void;
   readonly reject: (error: unknown) => void;
-  readonly timer: ReturnType<typeof setTimeout>;
+  /** When it fails with `TIMEOUT` (all requests have the same timeout, so these only grow). */
+  readonly deadlineMs: number;
   /** Runs synchronously when the response arrives, before later frames are handled. */
   readonly onOk: ((result: never) => void) | undefined;
   id: number | undefined;
@@ -110,6 +111,12 @@ export class ClientConnection {
   /** Waiting for a connection, in order. */
   #queue: PendingRequest[] = [];
   #firstOpen: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  /**
+   * Every unsettled request, oldest first, watched by one timer armed for the oldest deadline:
+   * cheaper than a timer per request, whose setTimeout/clearTimeout showed in producer profiles.
+   */
+  readonly #unsettled = new Set<PendingRequest>();
+  #timeoutTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ConnectionOptions) {
     this.#options = options;
@@ -159,16 +166,46 @@ export class ClientConnection {
         reject,
         onOk: onOk as ((result: never) => void) | undefined,
         id: undefined,
-        timer: setTimeout(() => {
-          this.#forget(pending);
-          reject(
-            new TributaryError('TIMEOUT', { ms: this.#options.requestTimeoutMs, what: `${type} request` }),
-          );
-        }, this.#options.requestTimeoutMs),
+        deadlineMs: Date.now() + this.#options.requestTimeoutMs,
       };
+      this.#unsettled.add(pending);
+      if (this.#timeoutTimer === undefined) this.#armTimeout(this.#options.requestTimeoutMs);
       if (this.#state === 'open') this.#send(pending);
       else this.#queue.push(pending);
     });
+  }
+
+  #armTimeout(delayMs: number): void {
+    this.#timeoutTimer = setTimeout(() => this.#expire(), delayMs);
+  }
+
+  /** Fails the requests whose deadline has passed, then waits for the next deadline. */
+  #expire(): void {
+    this.#timeoutTimer = undefined;
+    const now = Date.now();
+    for (const pending of this.#unsettled) {
+      if (pending.deadlineMs > now) {
+        this.#armTimeout(pending.deadlineMs - now);
+        return;
+      }
+      this.#settled(pending);
+      this.#forget(pending);
+      pending.reject(
+        new TributaryError('TIMEOUT', {
+          ms: this.#options.requestTimeoutMs,
+          what: `${pending.type} request`,
+        }),
+      );
+    }
+  }
+
+  /** `pending` got its answer (or failed): it no longer times out. */
+  #settled(pending: PendingRequest): void {
+    this.#unsettled.delete(pending);
+    if (this.#unsettled.size === 0 && this.#timeoutTimer !== undefined) {
+      clearTimeout(this.#timeoutTimer);
+      this.#timeoutTimer = undefined;
+    }
   }
 
   /** Closes for good: pending requests fail with `CONNECTION_LOST`. */
@@ -314,7 +351,7 @@ export class ClientConnection {
     const pending = this.#inFlight.get(frame.id);
     if (pending === undefined) return; // timed out meanwhile
     this.#inFlight.delete(frame.id);
-    clearTimeout(pending.timer);
+    this.#settled(pending);
     if ('error' in frame) {
       pending.reject(fromWireError(frame.error));
       return;
@@ -362,7 +399,7 @@ export class ClientConnection {
     for (const pending of this.#inFlight.values()) {
       if (pending.retry === 'safe') requeue.push(pending);
       else {
-        clearTimeout(pending.timer);
+        this.#settled(pending);
         pending.reject(error);
       }
     }
@@ -402,7 +439,7 @@ export class ClientConnection {
     const data = encodeFrame(frame, 'msgpack') as Uint8Array;
     const limit = this.#session?.maxFrameBytes ?? Number.POSITIVE_INFINITY;
     if (data.byteLength > limit) {
-      clearTimeout(pending.timer);
+      this.#settled(pending);
       pending.reject(
         new TributaryError('FRAME_TOO_LARGE', { bytes: data.byteLength, limit, limitName: 'maxFrameBytes' }),
       );
@@ -434,7 +471,7 @@ export class ClientConnection {
 
   #failAll(error: TributaryError): void {
     for (const pending of [...this.#inFlight.values(), ...this.#queue]) {
-      clearTimeout(pending.timer);
+      this.#settled(pending);
       pending.reject(error);
     }
     this.#inFlight.clear();
