@@ -90,11 +90,6 @@ export class Connection {
   readonly #onSent = (): void => this.#socketOnSent();
   /** The TCP socket under `ws`, corked while frames of this turn accumulate (see `#write`). */
   #transport: Duplex | undefined;
-  #corked = false;
-  readonly #uncork = (): void => {
-    this.#corked = false;
-    this.#transport?.uncork();
-  };
   /** Resolves once every resource of the connection has been released. */
   readonly closed: Promise<void>;
   #resolveClosed!: () => void;
@@ -341,7 +336,7 @@ export class Connection {
    * one write: the first corks the socket, and it is uncorked once the turn's microtasks ran.
    */
   #write(data: Uint8Array | string): void {
-    if (!this.#corked) this.#cork();
+    this.#cork();
     const binary = typeof data !== 'string';
     this.#bytesOut.inc(binary ? data.byteLength : Buffer.byteLength(data));
     const high = this.#deps.limits.bufferedBytesHigh;
@@ -352,10 +347,7 @@ export class Connection {
 
   #cork(): void {
     this.#transport ??= transportOf(this.#socket);
-    if (this.#transport === undefined) return;
-    this.#corked = true;
-    this.#transport.cork();
-    process.nextTick(this.#uncork);
+    if (this.#transport !== undefined) corkForTurn(this.#transport);
   }
 
   /** A write reached the kernel: if the buffer fell below half the limit, everything resumes. */
@@ -442,6 +434,23 @@ export class Connection {
     this.#memberships.clear();
     void Promise.all(leaving).then(() => this.#resolveClosed());
   }
+}
+
+/** Sockets corked in this turn; one tick uncorks them all (one tick, not one per socket, for fan-out). */
+const corkedThisTurn = new Set<Duplex>();
+
+function corkForTurn(transport: Duplex): void {
+  if (corkedThisTurn.has(transport)) return;
+  if (corkedThisTurn.size === 0) process.nextTick(uncorkTurn);
+  corkedThisTurn.add(transport);
+  transport.cork();
+}
+
+function uncorkTurn(): void {
+  // Cleared first: a frame sent while flushing corks its socket for a new turn.
+  const corked = [...corkedThisTurn];
+  corkedThisTurn.clear();
+  for (const transport of corked) transport.uncork();
 }
 
 /**
