@@ -80,6 +80,8 @@ export class PartitionFeed<Member = unknown> {
       this.stats.sharedReads++;
       return inflight;
     }
+    const recent = this.readRecent(offset, maxRecords);
+    if (recent !== undefined) return recent;
     const promise = this.load(offset, maxRecords);
     this.reads.set(offset, promise);
     promise.then(
@@ -128,6 +130,16 @@ export class PartitionFeed<Member = unknown> {
     this.waits.clear();
   }
 
+  /** Records the log still holds in memory since it published them: no I/O, no decoding. */
+  private readRecent(offset: number, maxRecords: number): Promise<FeedBatch> | undefined {
+    const recent = this.log.readRecent?.(this.topic, this.partition, offset, maxRecords);
+    if (recent === undefined) return undefined;
+    this.stats.reads++;
+    const promise = Promise.resolve(this.batch(recent.records, recent.next));
+    if (!this.disposed) this.last = { offset, promise };
+    return promise;
+  }
+
   private async load(offset: number, maxRecords: number): Promise<FeedBatch> {
     this.stats.reads++;
     // `next` before the read is a lower bound of the high watermark the read saw: if the read
@@ -135,7 +147,11 @@ export class PartitionFeed<Member = unknown> {
     const { next } = await this.log.offsets(this.topic, this.partition);
     const records = await this.log.read(this.topic, this.partition, offset, { maxRecords });
     for (const record of records) Object.freeze(record);
-    Object.freeze(records);
+    return this.batch(Object.freeze(records), next);
+  }
+
+  /** A frozen batch of `records` read when the high watermark was at least `next`. */
+  private batch(records: readonly LogRecord[], next: number): FeedBatch {
     const lastRecord = records.at(-1);
     const highWatermark = lastRecord === undefined ? next : Math.max(next, lastRecord.offset + 1);
     const delivery: Delivery = Object.freeze({

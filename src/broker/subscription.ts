@@ -42,7 +42,8 @@ export class BrokerSubscription implements Subscription {
   private credit: number;
   private running = false;
   private closed = false;
-  private cancelWait: (() => void) | undefined;
+  /** The shared wait this subscription holds while at the tail. */
+  private wait: FeedWait | undefined;
 
   constructor(private readonly init: SubscriptionInit) {
     this.pos = init.position;
@@ -96,7 +97,7 @@ export class BrokerSubscription implements Subscription {
   private stop(error: unknown): void {
     if (this.closed) return;
     this.closed = true;
-    this.cancelWait?.();
+    this.releaseWait(this.wait);
     this.init.onEnd(this, error);
   }
 
@@ -161,31 +162,28 @@ export class BrokerSubscription implements Subscription {
     }
   }
 
-  /** Resolves once `next > pos` or the subscription closed; rejects on log failures. */
-  private waitForAppend(): Promise<void> {
+  /**
+   * Resolves once `next > pos`; rejects on log failures. Awaits the feed's shared wait directly
+   * (no promise or closures of its own per append): `close()` releases the wait, and the last
+   * one out aborts it, which wakes this loop to find the subscription closed.
+   */
+  private async waitForAppend(): Promise<void> {
     const feed = this.init.feed;
-    const wait: FeedWait = feed.acquireWait(this.pos);
-    return new Promise<void>((resolve, reject) => {
-      let done = false;
-      const finish = (): boolean => {
-        if (done) return false;
-        done = true;
-        this.cancelWait = undefined;
-        feed.releaseWait(wait);
-        return true;
-      };
-      this.cancelWait = () => {
-        if (finish()) resolve();
-      };
-      wait.promise.then(
-        () => {
-          if (finish()) resolve();
-        },
-        (error: unknown) => {
-          if (finish()) reject(error);
-        },
-      );
-    });
+    const wait = feed.acquireWait(this.pos);
+    this.wait = wait;
+    try {
+      await wait.promise;
+    } catch (error) {
+      if (!this.closed) throw error;
+    } finally {
+      this.releaseWait(wait);
+    }
+  }
+
+  private releaseWait(wait: FeedWait | undefined): void {
+    if (wait === undefined || this.wait !== wait) return;
+    this.wait = undefined;
+    this.init.feed.releaseWait(wait);
   }
 }
 

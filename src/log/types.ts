@@ -102,6 +102,14 @@ export interface ReadOptions {
   readonly maxBytes?: number;
 }
 
+/** What `Log.readRecent` found. */
+export interface RecentRead {
+  /** Frozen and shared; never empty. */
+  readonly records: readonly LogRecord[];
+  /** The high watermark as of the read. */
+  readonly next: number;
+}
+
 export interface PartitionOffsets {
   /** Lowest offset still readable (log start offset). */
   readonly earliest: number;
@@ -157,6 +165,14 @@ export interface Log {
    * `next` returns `[]`; an offset below `earliest` is `OFFSET_OUT_OF_RANGE`.
    */
   read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<LogRecord[]>;
+
+  /**
+   * Optional fast path for readers at the tail: the records `read` would return (with the
+   * default `maxBytes`) if the engine still holds them in memory since it published them, else
+   * `undefined` (call `read`). The records and the array are frozen and shared with other
+   * callers: never change them or their bytes.
+   */
+  readRecent?(topic: string, partition: number, offset: number, maxRecords: number): RecentRead | undefined;
 
   offsets(topic: string, partition: number): Promise<PartitionOffsets>;
 

@@ -22,6 +22,7 @@ import type {
   LogRecord,
   PartitionOffsets,
   ReadOptions,
+  RecentRead,
   RecordInput,
   RetentionReport,
   TopicConfig,
@@ -171,6 +172,12 @@ export class FileLog implements Log {
 
   async read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<LogRecord[]> {
     return this.partition(topic, partition).read(offset, options);
+  }
+
+  readRecent(topic: string, partition: number, offset: number, maxRecords: number): RecentRead | undefined {
+    const t = this.topics.get(topic);
+    if (this.closed || t === undefined) return undefined;
+    return t.partitions[partition]?.readRecent(offset, maxRecords);
   }
 
   async offsets(topic: string, partition: number): Promise<PartitionOffsets> {

@@ -26,10 +26,12 @@ import type {
   AppendResult,
   LogRecord,
   ReadOptions,
+  RecentRead,
   RecordInput,
   RetentionReport,
   TopicConfig,
 } from '../types.js';
+import { LOG_LIMITS } from '../types.js';
 import {
   checkExpectedLastOffset,
   checkOffsetArgument,
@@ -38,6 +40,7 @@ import {
   validateRecords,
 } from '../validation.js';
 import { type RecoveryPoint, readJsonOrNull, writeJsonAtomic } from './checkpoint.js';
+import { RecentBatches } from './recent-batches.js';
 import { RECOVERY_POINT_FILE, recoverPartition } from './recovery.js';
 import { type BatchSummary, RecordCollector, Segment, segmentFileName } from './segment.js';
 
@@ -83,6 +86,8 @@ export class FilePartition {
   private failure: TributaryError | undefined;
   private closed: TributaryError | undefined;
   private readonly waiters = new Set<Waiter>();
+  /** Batches of the active segment published last, for readers at the tail. */
+  private readonly recent = new RecentBatches();
   private syncTimer: NodeJS.Timeout | undefined;
   private lastRecoveryPointMs = 0;
   private recoveryPointWrite: Promise<void> = Promise.resolve();
@@ -260,7 +265,10 @@ export class FilePartition {
   private publish(group: WrittenGroup): void {
     group.segment.visibleBytes = group.end;
     this.next = group.entries[group.entries.length - 1]!.result.lastOffset + 1;
-    for (const entry of group.entries) entry.resolve(entry.result);
+    for (const entry of group.entries) {
+      this.recent.push(entry.result.baseOffset, entry.result.lastOffset, entry.bytes);
+      entry.resolve(entry.result);
+    }
     this.wakeWaiters();
   }
 
@@ -315,6 +323,8 @@ export class FilePartition {
   private async roll(baseOffset: number): Promise<void> {
     await this.maintenance;
     const sealed = this.active;
+    // Sealed segments may be compacted: their records are no longer served from memory.
+    this.recent.clear();
     await sealed.seal();
     this.sealedSinceCompaction++;
     // Producer state as of the new segment's start, so recovery replays only the active segment.
@@ -441,6 +451,16 @@ export class FilePartition {
       position = 0;
     }
     return collector.records;
+  }
+
+  /** `read` from memory when `offset` was published recently (see `Log.readRecent`). */
+  readRecent(offset: number, maxRecords: number): RecentRead | undefined {
+    if (this.closed || this.failure || offset >= this.next || offset < this.earliest) return undefined;
+    if (!Number.isSafeInteger(offset) || !isIntIn(maxRecords, 1, LOG_LIMITS.batchRecordsMax))
+      return undefined;
+    const { maxBytes } = resolveReadOptions();
+    const records = this.recent.read(offset, maxRecords, maxBytes);
+    return records === undefined ? undefined : { records, next: this.next };
   }
 
   async offsetForTimestamp(timestampMs: number): Promise<number | null> {
@@ -578,6 +598,10 @@ export class FilePartition {
   isClosed(): boolean {
     return this.closed !== undefined;
   }
+}
+
+function isIntIn(value: number, min: number, max: number): boolean {
+  return Number.isInteger(value) && value >= min && value <= max;
 }
 
 async function removeQuietly(path: string): Promise<void> {

@@ -1,0 +1,112 @@
+/**
+ * @module log/file/recent-batches
+ * The batches a partition published last, kept as the encoded bytes it wrote, for readers at the
+ * tail: they get the records decoded once, frozen and shared, instead of each reading, copying,
+ * CRC-checking and decoding bytes that were just written. The bytes never left memory (they are
+ * the buffers handed to the write), so there is nothing for a CRC to catch; records are views of
+ * them, as with any read. Only batches of the active segment are kept: a roll clears them, so
+ * compaction of sealed segments can never be bypassed.
+ */
+import { decodeRecordBatchRecords, readRecordBatchHeader } from '../../protocol/kafka/record-batch/index.js';
+import type { LogRecord } from '../types.js';
+import { recordSizeBytes } from '../validation.js';
+
+/** Encoded bytes kept; older batches are read from the segment as usual. */
+export const RECENT_BATCHES_BYTES = 1024 * 1024;
+
+interface RecentBatch {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly bytes: Uint8Array;
+  /** Decoded on first demand; frozen records in a frozen array. */
+  records: readonly LogRecord[] | undefined;
+  /** `recordSizeBytes` of all records, known once decoded. */
+  sizeBytes: number;
+}
+
+export class RecentBatches {
+  private batches: RecentBatch[] = [];
+  /** Index of the oldest kept batch (evicted ones are dropped in bulk). */
+  private head = 0;
+  private bytes = 0;
+
+  constructor(private readonly capacityBytes: number = RECENT_BATCHES_BYTES) {}
+
+  /** A batch just published; batches arrive in offset order, without gaps. */
+  push(baseOffset: number, lastOffset: number, bytes: Uint8Array): void {
+    this.batches.push({ baseOffset, lastOffset, bytes, records: undefined, sizeBytes: 0 });
+    this.bytes += bytes.byteLength;
+    while (this.batches.length - this.head > 1 && this.bytes > this.capacityBytes) {
+      this.bytes -= this.batches[this.head]!.bytes.byteLength;
+      this.head++;
+    }
+    // Compact the array now and then rather than shifting on every eviction.
+    if (this.head > 64 && this.head * 2 > this.batches.length) {
+      this.batches = this.batches.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  clear(): void {
+    this.batches = [];
+    this.head = 0;
+    this.bytes = 0;
+  }
+
+  /**
+   * Records from `offset` on, at most `maxRecords` and about `maxBytes` (as `read` counts them:
+   * the record that crosses the limit is included); `undefined` unless `offset` is kept here.
+   * The result is frozen and may be shared with other callers.
+   */
+  read(offset: number, maxRecords: number, maxBytes: number): readonly LogRecord[] | undefined {
+    const first = this.find(offset);
+    if (first < 0) return undefined;
+    const batches = this.batches;
+    const start = batches[first]!;
+    const startRecords = decoded(start);
+    const skip = offset - start.baseOffset;
+    // The common case: one reader at the tail asks for exactly the last batch.
+    if (skip === 0 && startRecords.length <= maxRecords && start.sizeBytes < maxBytes) {
+      if (first === batches.length - 1 || startRecords.length === maxRecords) return startRecords;
+    }
+    const out: LogRecord[] = [];
+    let bytes = 0;
+    for (let i = first; i < batches.length; i++) {
+      const records = decoded(batches[i]!);
+      for (let r = i === first ? skip : 0; r < records.length; r++) {
+        if (out.length >= maxRecords || bytes >= maxBytes) return Object.freeze(out);
+        const record = records[r]!;
+        out.push(record);
+        bytes += recordSizeBytes(record);
+      }
+    }
+    return Object.freeze(out);
+  }
+
+  /** Index of the kept batch holding `offset`, or -1. */
+  private find(offset: number): number {
+    const batches = this.batches;
+    if (batches.length === this.head) return -1;
+    if (offset < batches[this.head]!.baseOffset || offset > batches[batches.length - 1]!.lastOffset)
+      return -1;
+    // Search from the newest: tail readers ask for what was just published.
+    let i = batches.length - 1;
+    while (batches[i]!.baseOffset > offset) i--;
+    return i;
+  }
+}
+
+function decoded(batch: RecentBatch): readonly LogRecord[] {
+  if (batch.records !== undefined) return batch.records;
+  const header = readRecordBatchHeader(batch.bytes, 0);
+  if (header === null) throw new Error('a published batch has no header');
+  const records = decodeRecordBatchRecords(batch.bytes, 0, header);
+  let sizeBytes = 0;
+  for (const record of records) {
+    Object.freeze(record);
+    sizeBytes += recordSizeBytes(record);
+  }
+  batch.sizeBytes = sizeBytes;
+  batch.records = Object.freeze(records);
+  return batch.records;
+}
