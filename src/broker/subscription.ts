@@ -42,8 +42,7 @@ export class BrokerSubscription implements Subscription {
   private credit: number;
   private running = false;
   private closed = false;
-  /** The shared wait this subscription holds while at the tail. */
-  private wait: FeedWait | undefined;
+  private cancelWait: (() => void) | undefined;
 
   constructor(private readonly init: SubscriptionInit) {
     this.pos = init.position;
@@ -97,7 +96,7 @@ export class BrokerSubscription implements Subscription {
   private stop(error: unknown): void {
     if (this.closed) return;
     this.closed = true;
-    this.releaseWait(this.wait);
+    this.cancelWait?.();
     this.init.onEnd(this, error);
   }
 
@@ -162,28 +161,31 @@ export class BrokerSubscription implements Subscription {
     }
   }
 
-  /**
-   * Resolves once `next > pos`; rejects on log failures. Awaits the feed's shared wait directly
-   * (no promise or closures of its own per append): `close()` releases the wait, and the last
-   * one out aborts it, which wakes this loop to find the subscription closed.
-   */
-  private async waitForAppend(): Promise<void> {
+  /** Resolves once `next > pos` or the subscription closed; rejects on log failures. */
+  private waitForAppend(): Promise<void> {
     const feed = this.init.feed;
-    const wait = feed.acquireWait(this.pos);
-    this.wait = wait;
-    try {
-      await wait.promise;
-    } catch (error) {
-      if (!this.closed) throw error;
-    } finally {
-      this.releaseWait(wait);
-    }
-  }
-
-  private releaseWait(wait: FeedWait | undefined): void {
-    if (wait === undefined || this.wait !== wait) return;
-    this.wait = undefined;
-    this.init.feed.releaseWait(wait);
+    const wait: FeedWait = feed.acquireWait(this.pos);
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      const finish = (): boolean => {
+        if (done) return false;
+        done = true;
+        this.cancelWait = undefined;
+        feed.releaseWait(wait);
+        return true;
+      };
+      this.cancelWait = () => {
+        if (finish()) resolve();
+      };
+      wait.promise.then(
+        () => {
+          if (finish()) resolve();
+        },
+        (error: unknown) => {
+          if (finish()) reject(error);
+        },
+      );
+    });
   }
 }
 
