@@ -17,7 +17,6 @@
  * socket and its subscriptions stop granting credit to the broker; both resume once it drains.
  */
 import { randomUUID } from 'node:crypto';
-import { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import type { Broker } from '../../../broker/types.js';
@@ -88,8 +87,6 @@ export class Connection {
   readonly #recordsOut: { inc(value: number): void };
   /** One send callback for every frame (no closure per frame). */
   readonly #onSent = (): void => this.#socketOnSent();
-  /** The TCP socket under `ws`, corked while frames of this turn accumulate (see `#write`). */
-  #transport: Duplex | undefined;
   /** Resolves once every resource of the connection has been released. */
   readonly closed: Promise<void>;
   #resolveClosed!: () => void;
@@ -330,24 +327,14 @@ export class Connection {
     return true;
   }
 
-  /**
-   * Sends an encoded frame (the socket is open). Frames sent to this socket in one turn of the
-   * event loop (several acks of one group commit, deliveries of several subscriptions) go out in
-   * one write: the first corks the socket, and it is uncorked once the turn's microtasks ran.
-   */
+  /** Sends an encoded frame (the socket is open). */
   #write(data: Uint8Array | string): void {
-    this.#cork();
     const binary = typeof data !== 'string';
     this.#bytesOut.inc(binary ? data.byteLength : Buffer.byteLength(data));
     const high = this.#deps.limits.bufferedBytesHigh;
     const wasCongested = this.#socket.bufferedAmount > high;
     this.#socket.send(data, { binary }, this.#onSent);
     if (!wasCongested && this.#socket.bufferedAmount > high) this.#updateReading();
-  }
-
-  #cork(): void {
-    this.#transport ??= transportOf(this.#socket);
-    if (this.#transport !== undefined) corkForTurn(this.#transport);
   }
 
   /** A write reached the kernel: if the buffer fell below half the limit, everything resumes. */
@@ -434,32 +421,6 @@ export class Connection {
     this.#memberships.clear();
     void Promise.all(leaving).then(() => this.#resolveClosed());
   }
-}
-
-/** Sockets corked in this turn; one tick uncorks them all (one tick, not one per socket, for fan-out). */
-const corkedThisTurn = new Set<Duplex>();
-
-function corkForTurn(transport: Duplex): void {
-  if (corkedThisTurn.has(transport)) return;
-  if (corkedThisTurn.size === 0) process.nextTick(uncorkTurn);
-  corkedThisTurn.add(transport);
-  transport.cork();
-}
-
-function uncorkTurn(): void {
-  // Cleared first: a frame sent while flushing corks its socket for a new turn.
-  const corked = [...corkedThisTurn];
-  corkedThisTurn.clear();
-  for (const transport of corked) transport.uncork();
-}
-
-/**
- * `ws` keeps its TCP socket in `_socket` (not in its typings). Corking it from outside is safe:
- * `ws` corks and uncorks it itself around each frame, and corks nest.
- */
-function transportOf(socket: WebSocket): Duplex | undefined {
-  const transport = (socket as unknown as { _socket?: unknown })._socket;
-  return transport instanceof Duplex ? transport : undefined;
 }
 
 function rawBytes(raw: RawData): Uint8Array {
