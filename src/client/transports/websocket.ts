@@ -49,11 +49,12 @@ export function webSocketTransport(WebSocketImpl?: WebSocketConstructor): Transp
       queueMicrotask(() => reportClose(1006, error instanceof Error ? error.message : String(error)));
       return { send: () => undefined, close: () => undefined, bufferedAmount: 0 };
     }
-    socket.binaryType = 'arraybuffer';
+    preferBytes(socket);
     socket.onopen = () => events.open();
     socket.onmessage = (event) => {
       const data = event.data;
-      if (typeof data === 'string') events.message(data);
+      if (data instanceof Uint8Array) events.message(plainView(data));
+      else if (typeof data === 'string') events.message(data);
       else if (data instanceof ArrayBuffer) events.message(new Uint8Array(data));
       else if (ArrayBuffer.isView(data))
         events.message(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
@@ -76,4 +77,24 @@ export function webSocketTransport(WebSocketImpl?: WebSocketConstructor): Transp
     };
     return transport;
   };
+}
+
+/**
+ * Asks for messages as they arrive, without a copy: `ws` hands a Node `Buffer` with
+ * `nodebuffer`, where `arraybuffer` costs a copy of every message that shares its network read.
+ * WHATWG sockets ignore (or reset) the unknown type, and get `arraybuffer`.
+ */
+function preferBytes(socket: WebSocketLike): void {
+  socket.binaryType = 'nodebuffer';
+  if (socket.binaryType !== 'nodebuffer') socket.binaryType = 'arraybuffer';
+}
+
+/**
+ * A plain `Uint8Array` over `bytes`: records are views of the message, and a Node `Buffer`'s
+ * `slice()` would be a view too, where the SDK promises a copy.
+ */
+function plainView(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
