@@ -42,9 +42,52 @@ export class RecordQueue {
     return this.#items.length - this.#head;
   }
 
-  push(records: readonly ConsumerRecord[]): void {
+  /** Buffers `records`, which are handed over: the queue may give the array itself to the listener. */
+  push(records: ConsumerRecord[]): void {
     if (this.#ended || records.length === 0) return;
-    this.#items.push(...records);
+    if (this.#listener !== undefined && !this.#dispatching && this.size === 0) {
+      // Nothing waits before them: straight to the listener, without buffering or copying.
+      if (records.length <= LISTENER_BATCH_MAX) {
+        this.#deliver(records);
+        return;
+      }
+    }
+    for (let i = 0; i < records.length; i++) this.#items.push(records[i]!);
+    this.#wake();
+  }
+
+  /** Hands `records` to the listener; a listener that returns a promise holds back the next batch. */
+  #deliver(records: ConsumerRecord[]): void {
+    // Records pushed from inside the listener wait for the next batch, as with #dispatch.
+    this.#dispatching = true;
+    const result = this.#call(records);
+    if (result !== undefined) {
+      void this.#settle(result, records);
+      return;
+    }
+    this.#onConsumed(records);
+    this.#dispatching = false;
+    if (this.size > 0) this.#wake();
+  }
+
+  /** The listener's promise, if it returned one (a throw is reported, as is a rejection). */
+  #call(records: ConsumerRecord[]): Promise<void> | undefined {
+    try {
+      return this.#listener!(records) ?? undefined;
+    } catch (error) {
+      this.#onListenerError(error);
+      return undefined;
+    }
+  }
+
+  async #settle(result: Promise<void>, records: ConsumerRecord[]): Promise<void> {
+    try {
+      await result;
+    } catch (error) {
+      this.#onListenerError(error);
+    }
+    this.#onConsumed(records);
+    this.#dispatching = false;
     this.#wake();
   }
 
@@ -136,6 +179,19 @@ export class RecordQueue {
     return record;
   }
 
+  /** Up to `LISTENER_BATCH_MAX` buffered records, as an array of their own. */
+  #takeBatch(): ConsumerRecord[] {
+    const count = Math.min(this.size, LISTENER_BATCH_MAX);
+    if (this.#head === 0 && count === this.#items.length) {
+      const all = this.#items;
+      this.#items = [];
+      return all;
+    }
+    const records = this.#items.slice(this.#head, this.#head + count);
+    this.#head += count;
+    return records;
+  }
+
   #wake(): void {
     if (this.#listener !== undefined) {
       void this.#dispatch();
@@ -160,9 +216,7 @@ export class RecordQueue {
     this.#dispatching = true;
     try {
       while (!this.#ended && this.#listener !== undefined && this.size > 0) {
-        const count = Math.min(this.size, LISTENER_BATCH_MAX);
-        const records = this.#items.slice(this.#head, this.#head + count);
-        this.#head += count;
+        const records = this.#takeBatch();
         try {
           await this.#listener(records);
         } catch (error) {
