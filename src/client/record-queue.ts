@@ -24,6 +24,8 @@ export class RecordQueue {
   #waiter: { resolve: (r: IteratorResult<ConsumerRecord>) => void; reject: (e: unknown) => void } | undefined;
   #listener: RecordsListener | undefined;
   #dispatching = false;
+  /** The batch whose listener promise has not settled yet. */
+  #pending: ConsumerRecord[] | undefined;
   #error: unknown;
   #failed = false;
   #ended = false;
@@ -49,6 +51,7 @@ export class RecordQueue {
       // Nothing waits before them: straight to the listener, without buffering or copying.
       if (records.length <= LISTENER_BATCH_MAX) {
         this.#deliver(records);
+        this.#dispatch();
         return;
       }
     }
@@ -56,40 +59,44 @@ export class RecordQueue {
     this.#wake();
   }
 
-  /** Hands `records` to the listener; a listener that returns a promise holds back the next batch. */
+  /** Hands `records` to the listener; a listener's promise holds back the next batch until it settles. */
   #deliver(records: ConsumerRecord[]): void {
-    // Records pushed from inside the listener wait for the next batch, as with #dispatch.
+    // Records pushed from inside the listener wait for the next batch.
     this.#dispatching = true;
-    const result = this.#call(records);
-    if (result !== undefined) {
-      void this.#settle(result, records);
+    const pending = this.#call(records);
+    if (pending !== undefined) {
+      this.#pending = records;
+      pending.then(this.#onSettled, this.#onRejected);
       return;
     }
     this.#onConsumed(records);
     this.#dispatching = false;
-    if (this.size > 0) this.#wake();
   }
 
-  /** The listener's promise, if it returned one (a throw is reported, as is a rejection). */
-  #call(records: ConsumerRecord[]): Promise<void> | undefined {
+  /** The listener's promise, if it returned one (a throw is reported, as a rejection will be). */
+  #call(records: ConsumerRecord[]): PromiseLike<void> | undefined {
     try {
-      return this.#listener!(records) ?? undefined;
+      const result: unknown = this.#listener!(records);
+      return isThenable(result) ? result : undefined;
     } catch (error) {
       this.#onListenerError(error);
       return undefined;
     }
   }
 
-  async #settle(result: Promise<void>, records: ConsumerRecord[]): Promise<void> {
-    try {
-      await result;
-    } catch (error) {
-      this.#onListenerError(error);
-    }
+  // Bound once: a listener's promise costs no closures per batch.
+  readonly #onSettled = (): void => {
+    const records = this.#pending!;
+    this.#pending = undefined;
     this.#onConsumed(records);
     this.#dispatching = false;
-    this.#wake();
-  }
+    this.#dispatch();
+  };
+
+  readonly #onRejected = (error: unknown): void => {
+    this.#onListenerError(error);
+    this.#onSettled();
+  };
 
   /** Removes buffered records that match (they were not consumed); returns them. */
   drop(match: (record: ConsumerRecord) => boolean): ConsumerRecord[] {
@@ -194,7 +201,7 @@ export class RecordQueue {
 
   #wake(): void {
     if (this.#listener !== undefined) {
-      void this.#dispatch();
+      this.#dispatch();
       return;
     }
     const waiter = this.#waiter;
@@ -211,21 +218,18 @@ export class RecordQueue {
     }
   }
 
-  async #dispatch(): Promise<void> {
-    if (this.#dispatching) return;
-    this.#dispatching = true;
-    try {
-      while (!this.#ended && this.#listener !== undefined && this.size > 0) {
-        const records = this.#takeBatch();
-        try {
-          await this.#listener(records);
-        } catch (error) {
-          this.#onListenerError(error);
-        }
-        this.#onConsumed(records);
-      }
-    } finally {
-      this.#dispatching = false;
+  /** Hands buffered records to the listener, batch by batch, until none is left or one is pending. */
+  #dispatch(): void {
+    while (!this.#dispatching && !this.#ended && this.#listener !== undefined && this.size > 0) {
+      this.#deliver(this.#takeBatch());
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<void> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<void>).then === 'function'
+  );
 }
