@@ -169,6 +169,11 @@ function readArray(count: number): unknown[] {
 
 function readMap(count: number): Record<string, unknown> {
   if (count > (end - pos) / 2) throw truncated(); // every entry takes at least two bytes
+  const shape = count === 5 ? RECORD_SHAPE : count === 6 ? DELIVERY_SHAPE : undefined;
+  if (shape !== undefined) {
+    const known = readShape(shape);
+    if (known !== undefined) return known;
+  }
   const out: Record<string, unknown> = {};
   for (let i = 0; i < count; i++) {
     let key = readKey();
@@ -233,5 +238,54 @@ function readStringAt(at: number, length: number): string {
 
 function sameBytes(bytes: Uint8Array, at: number): boolean {
   for (let i = 0; i < bytes.length; i++) if (bytes[i] !== src[at + i]) return false;
+  return true;
+}
+
+/**
+ * A map layout that every delivery repeats: its keys, `fixstr`-encoded in order, and a builder
+ * of the same object as the generic reader's, built from one literal (objects built key by key
+ * through one site are slow to make, and the protocol's hottest maps always look like this).
+ */
+interface Shape {
+  readonly keys: readonly Uint8Array[];
+  readonly build: (values: readonly unknown[]) => Record<string, unknown>;
+}
+
+function shapeKeys(keys: readonly string[]): Uint8Array[] {
+  return keys.map((key) => Uint8Array.from([0xa0 | key.length, ...Array.from(key, (c) => c.charCodeAt(0))]));
+}
+
+/** A record of a delivery (or a fetch), as the server writes it. */
+const RECORD_SHAPE: Shape = {
+  keys: shapeKeys(['offset', 'timestamp', 'key', 'value', 'headers']),
+  build: (v) => ({ offset: v[0], timestamp: v[1], key: v[2], value: v[3], headers: v[4] }),
+};
+
+/** A delivery frame, as the server writes it. */
+const DELIVERY_SHAPE: Shape = {
+  keys: shapeKeys(['type', 'sub', 'topic', 'partition', 'records', 'highWatermark']),
+  build: (v) => ({ type: v[0], sub: v[1], topic: v[2], partition: v[3], records: v[4], highWatermark: v[5] }),
+};
+
+/** The map at `pos` if its keys are `shape`'s, in order; else undefined, with `pos` unchanged. */
+function readShape(shape: Shape): Record<string, unknown> | undefined {
+  const start = pos;
+  const keys = shape.keys;
+  const values: unknown[] = new Array(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    if (!skipKey(keys[i]!)) {
+      pos = start;
+      return undefined;
+    }
+    values[i] = readValue();
+  }
+  return shape.build(values);
+}
+
+/** Moves past `key` if the bytes at `pos` are exactly it. */
+function skipKey(key: Uint8Array): boolean {
+  if (key.length > end - pos) return false;
+  for (let i = 0; i < key.length; i++) if (src[pos + i] !== key[i]) return false;
+  pos += key.length;
   return true;
 }
