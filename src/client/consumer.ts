@@ -129,7 +129,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     const host = {
       connection: this.#connection,
       routes: this.#routes,
-      push: (records: readonly ConsumerRecord[]) => this.#queue.push(records),
+      push: (records: ConsumerRecord[]) => this.#queue.push(records),
       fail: (error: unknown) => this.#fail(error),
     };
     for (const partition of list) {
@@ -141,6 +141,11 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   }
 
   #consumed(records: readonly ConsumerRecord[]): void {
+    const partition = onePartition(records);
+    if (partition !== undefined) {
+      this.#streams.get(partition)?.consumed(records.length);
+      return;
+    }
     const counts = new Map<number, number>();
     for (const record of records) counts.set(record.partition, (counts.get(record.partition) ?? 0) + 1);
     for (const [partition, count] of counts) this.#streams.get(partition)?.consumed(count);
@@ -153,4 +158,12 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.#events.emit('error', error);
     this.#queue.fail(error);
   }
+}
+
+/** The partition of all `records` when they are of one (the usual batch), else undefined. */
+function onePartition(records: readonly ConsumerRecord[]): number | undefined {
+  if (records.length === 0) return undefined;
+  const partition = records[0]!.partition;
+  for (let i = 1; i < records.length; i++) if (records[i]!.partition !== partition) return undefined;
+  return partition;
 }

@@ -298,6 +298,14 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   }
 
   #onConsumed(records: readonly ConsumerRecord[]): void {
+    if (records.length > 0 && sameTopicPartition(records)) {
+      // One partition (the usual batch): one key, not one per record.
+      const last = records[records.length - 1]!;
+      const k = key(last.topic, last.partition);
+      this.#consumed.set(k, last.offset + 1);
+      this.#streams.get(k)?.consumed(records.length);
+      return;
+    }
     const counts = new Map<string, number>();
     for (const record of records) {
       const k = key(record.topic, record.partition);
@@ -327,4 +335,12 @@ function positive(value: number, name: string): number {
     });
   }
   return value;
+}
+
+function sameTopicPartition(records: readonly ConsumerRecord[]): boolean {
+  const { topic, partition } = records[0]!;
+  for (let i = 1; i < records.length; i++) {
+    if (records[i]!.partition !== partition || records[i]!.topic !== topic) return false;
+  }
+  return true;
 }

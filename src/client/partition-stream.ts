@@ -22,8 +22,8 @@ export type SubscriptionRoutes = Map<number, PartitionStream>;
 export interface StreamHost {
   readonly connection: ClientConnection;
   readonly routes: SubscriptionRoutes;
-  /** New records for the application. */
-  push(records: readonly ConsumerRecord[]): void;
+  /** New records for the application (the array is handed over). */
+  push(records: ConsumerRecord[]): void;
   /** The stream cannot go on (topic deleted, offset out of range, …). */
   fail(error: unknown): void;
 }

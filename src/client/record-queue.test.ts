@@ -65,6 +65,46 @@ describe('RecordQueue', () => {
     expect(consumed).toEqual([0, 1]);
   });
 
+  it('counts a plain listener consumed as it returns, and a throw does not stop later batches', () => {
+    const consumed: number[] = [];
+    const errors: unknown[] = [];
+    const queue = new RecordQueue(
+      (records) => consumed.push(...records.map((r) => r.offset)),
+      (error) => errors.push(error),
+    );
+    const seen: number[][] = [];
+    queue.setListener((records) => {
+      seen.push(records.map((r) => r.offset));
+      if (records[0]!.offset === 0) throw new Error('boom');
+    });
+    queue.push([record(0)]);
+    queue.push([record(1), record(2)]);
+    expect(seen).toEqual([[0], [1, 2]]);
+    expect(consumed).toEqual([0, 1, 2]);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('reports a rejected listener promise and goes on with the next batch', async () => {
+    const consumed: number[] = [];
+    const errors: unknown[] = [];
+    const queue = new RecordQueue(
+      (records) => consumed.push(...records.map((r) => r.offset)),
+      (error) => errors.push(error),
+    );
+    const seen: number[] = [];
+    queue.setListener(async (records) => {
+      seen.push(records[0]!.offset);
+      if (records[0]!.offset === 0) throw new Error('boom');
+    });
+    queue.push([record(0)]);
+    queue.push([record(1)]);
+    expect(seen).toEqual([0]);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(seen).toEqual([0, 1]);
+    expect(consumed).toEqual([0, 1]);
+    expect(errors).toHaveLength(1);
+  });
+
   it('drops the records of revoked partitions', async () => {
     const queue = new RecordQueue(
       () => undefined,

@@ -24,6 +24,8 @@ export class RecordQueue {
   #waiter: { resolve: (r: IteratorResult<ConsumerRecord>) => void; reject: (e: unknown) => void } | undefined;
   #listener: RecordsListener | undefined;
   #dispatching = false;
+  /** The batch whose listener promise has not settled yet. */
+  #pending: ConsumerRecord[] | undefined;
   #error: unknown;
   #failed = false;
   #ended = false;
@@ -42,11 +44,59 @@ export class RecordQueue {
     return this.#items.length - this.#head;
   }
 
-  push(records: readonly ConsumerRecord[]): void {
+  /** Buffers `records`, which are handed over: the queue may give the array itself to the listener. */
+  push(records: ConsumerRecord[]): void {
     if (this.#ended || records.length === 0) return;
-    this.#items.push(...records);
+    if (this.#listener !== undefined && !this.#dispatching && this.size === 0) {
+      // Nothing waits before them: straight to the listener, without buffering or copying.
+      if (records.length <= LISTENER_BATCH_MAX) {
+        this.#deliver(records);
+        this.#dispatch();
+        return;
+      }
+    }
+    for (let i = 0; i < records.length; i++) this.#items.push(records[i]!);
     this.#wake();
   }
+
+  /** Hands `records` to the listener; a listener's promise holds back the next batch until it settles. */
+  #deliver(records: ConsumerRecord[]): void {
+    // Records pushed from inside the listener wait for the next batch.
+    this.#dispatching = true;
+    const pending = this.#call(records);
+    if (pending !== undefined) {
+      this.#pending = records;
+      pending.then(this.#onSettled, this.#onRejected);
+      return;
+    }
+    this.#onConsumed(records);
+    this.#dispatching = false;
+  }
+
+  /** The listener's promise, if it returned one (a throw is reported, as a rejection will be). */
+  #call(records: ConsumerRecord[]): PromiseLike<void> | undefined {
+    try {
+      const result: unknown = this.#listener!(records);
+      return isThenable(result) ? result : undefined;
+    } catch (error) {
+      this.#onListenerError(error);
+      return undefined;
+    }
+  }
+
+  // Bound once: a listener's promise costs no closures per batch.
+  readonly #onSettled = (): void => {
+    const records = this.#pending!;
+    this.#pending = undefined;
+    this.#onConsumed(records);
+    this.#dispatching = false;
+    this.#dispatch();
+  };
+
+  readonly #onRejected = (error: unknown): void => {
+    this.#onListenerError(error);
+    this.#onSettled();
+  };
 
   /** Removes buffered records that match (they were not consumed); returns them. */
   drop(match: (record: ConsumerRecord) => boolean): ConsumerRecord[] {
@@ -136,9 +186,22 @@ export class RecordQueue {
     return record;
   }
 
+  /** Up to `LISTENER_BATCH_MAX` buffered records, as an array of their own. */
+  #takeBatch(): ConsumerRecord[] {
+    const count = Math.min(this.size, LISTENER_BATCH_MAX);
+    if (this.#head === 0 && count === this.#items.length) {
+      const all = this.#items;
+      this.#items = [];
+      return all;
+    }
+    const records = this.#items.slice(this.#head, this.#head + count);
+    this.#head += count;
+    return records;
+  }
+
   #wake(): void {
     if (this.#listener !== undefined) {
-      void this.#dispatch();
+      this.#dispatch();
       return;
     }
     const waiter = this.#waiter;
@@ -155,23 +218,18 @@ export class RecordQueue {
     }
   }
 
-  async #dispatch(): Promise<void> {
-    if (this.#dispatching) return;
-    this.#dispatching = true;
-    try {
-      while (!this.#ended && this.#listener !== undefined && this.size > 0) {
-        const count = Math.min(this.size, LISTENER_BATCH_MAX);
-        const records = this.#items.slice(this.#head, this.#head + count);
-        this.#head += count;
-        try {
-          await this.#listener(records);
-        } catch (error) {
-          this.#onListenerError(error);
-        }
-        this.#onConsumed(records);
-      }
-    } finally {
-      this.#dispatching = false;
+  /** Hands buffered records to the listener, batch by batch, until none is left or one is pending. */
+  #dispatch(): void {
+    while (!this.#dispatching && !this.#ended && this.#listener !== undefined && this.size > 0) {
+      this.#deliver(this.#takeBatch());
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<void> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as PromiseLike<void>).then === 'function'
+  );
 }

@@ -23,6 +23,15 @@ export interface WebSocketLike {
   close(code?: number, reason?: string): void;
 }
 
+/** A socket that also has Node's event API with `ws`'s `message` event (`ws` has). */
+interface EmitterSocket extends WebSocketLike {
+  on(event: 'message', listener: (data: unknown, isBinary: boolean) => void): unknown;
+}
+
+function isEmitterSocket(socket: WebSocketLike): socket is EmitterSocket {
+  return typeof (socket as Partial<EmitterSocket>).on === 'function' && socket.binaryType === 'nodebuffer';
+}
+
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 /** A transport over `WebSocketImpl`; default: the global `WebSocket` (browsers, Node ≥ 22). */
@@ -49,15 +58,21 @@ export function webSocketTransport(WebSocketImpl?: WebSocketConstructor): Transp
       queueMicrotask(() => reportClose(1006, error instanceof Error ? error.message : String(error)));
       return { send: () => undefined, close: () => undefined, bufferedAmount: 0 };
     }
-    socket.binaryType = 'arraybuffer';
+    preferBytes(socket);
     socket.onopen = () => events.open();
-    socket.onmessage = (event) => {
-      const data = event.data;
-      if (typeof data === 'string') events.message(data);
+    const onData = (data: unknown): void => {
+      if (data instanceof Uint8Array) events.message(plainView(data));
+      else if (typeof data === 'string') events.message(data);
       else if (data instanceof ArrayBuffer) events.message(new Uint8Array(data));
       else if (ArrayBuffer.isView(data))
         events.message(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     };
+    if (isEmitterSocket(socket)) {
+      // `ws`: its own event skips the event object `onmessage` builds for every message.
+      socket.on('message', (data, isBinary) => onData(isBinary ? data : String(data)));
+    } else {
+      socket.onmessage = (event) => onData(event.data);
+    }
     socket.onclose = (event) => reportClose(event.code, event.reason);
     // An error is always followed by close; nothing to do here but keep it from being unhandled.
     socket.onerror = () => undefined;
@@ -76,4 +91,24 @@ export function webSocketTransport(WebSocketImpl?: WebSocketConstructor): Transp
     };
     return transport;
   };
+}
+
+/**
+ * Asks for messages as they arrive, without a copy: `ws` hands a Node `Buffer` with
+ * `nodebuffer`, where `arraybuffer` costs a copy of every message that shares its network read.
+ * WHATWG sockets ignore (or reset) the unknown type, and get `arraybuffer`.
+ */
+function preferBytes(socket: WebSocketLike): void {
+  socket.binaryType = 'nodebuffer';
+  if (socket.binaryType !== 'nodebuffer') socket.binaryType = 'arraybuffer';
+}
+
+/**
+ * A plain `Uint8Array` over `bytes`: records are views of the message, and a Node `Buffer`'s
+ * `slice()` would be a view too, where the SDK promises a copy.
+ */
+function plainView(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -11,10 +11,11 @@
  */
 import { ERROR_CATALOGUE, type ErrorCode, TributaryError } from '../../errors.js';
 import { readPartitionOffsets, readWireChange, readWireItem } from './collections.js';
-import { Fields, fieldError } from './fields.js';
+import { asPlainObject, Fields, fieldError } from './fields.js';
 import { NATIVE_PROTOCOL_LIMITS as LIMITS } from './limits.js';
 import { isRequestType, REQUEST_TYPES, REQUESTS } from './requests.js';
 import {
+  fastRecord,
   PARTITION_MAX,
   RANGES,
   readName,
@@ -25,12 +26,14 @@ import {
 } from './shapes.js';
 import type {
   ClientFrame,
+  DeliveryFrame,
   HelloFrame,
   RequestFrame,
   RequestType,
   ServerFrame,
   WireError,
   WireFormat,
+  WireRecord,
 } from './types.js';
 import { decodeWire, encodeWire, type WireBytes } from './wire.js';
 
@@ -69,6 +72,9 @@ export function decodeServerFrame(
   bytes: WireBytes = 'copy',
 ): Decoded<ServerFrame> {
   const { value, format } = decodeWire(data, bytes);
+  // Deliveries are most of what a client receives: checked in one pass when well formed.
+  const delivery = format === 'msgpack' ? fastDelivery(value) : undefined;
+  if (delivery !== undefined) return { frame: delivery, format };
   const f = Fields.of(value, '', format);
   const type = readType(f);
   switch (type) {
@@ -141,6 +147,46 @@ export function decodeServerFrame(
     default:
       throw new TributaryError('PROTOCOL_ERROR', { reason: `unknown frame type ${JSON.stringify(type)}` });
   }
+}
+
+/**
+ * Reads a delivery as the full reader does, or returns undefined for anything it would not
+ * accept as is (another frame, another form, or an error it must name).
+ */
+function fastDelivery(value: unknown): DeliveryFrame | undefined {
+  const map = asPlainObject(value);
+  if (map === undefined || map.type !== 'delivery') return undefined;
+  const { sub, topic, partition, records, highWatermark } = map;
+  if (
+    !isIntIn(sub, RANGES.U32.max) ||
+    typeof topic !== 'string' ||
+    topic.length < 1 ||
+    topic.length > LIMITS.topicNameLengthMax ||
+    !isIntIn(partition, PARTITION_MAX) ||
+    !isIntIn(highWatermark, RANGES.OFFSET.max) ||
+    !Array.isArray(records)
+  ) {
+    return undefined;
+  }
+  const out: WireRecord[] = new Array(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const record = fastRecord(records[i]);
+    if (record === undefined) return undefined;
+    out[i] = record;
+  }
+  return {
+    type: 'delivery',
+    sub: sub as number,
+    topic,
+    partition: partition as number,
+    records: out,
+    highWatermark: highWatermark as number,
+  };
+}
+
+/** `value` is an integer from 0 to `max`. */
+function isIntIn(value: unknown, max: number): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= max;
 }
 
 function readType(fields: Fields): string {

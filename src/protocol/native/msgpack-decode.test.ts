@@ -48,6 +48,34 @@ describe('decodeMsgpack', () => {
     );
   });
 
+  it('reads the maps of deliveries, and maps that almost look like them, as msgpackr does', () => {
+    const record = { offset: 7, timestamp: 2 ** 40, key: null, value: Uint8Array.of(1, 2), headers: [] };
+    const delivery = {
+      type: 'delivery',
+      sub: 1,
+      topic: 't',
+      partition: 0,
+      records: [record],
+      highWatermark: 8,
+    };
+    const lookalikes = [
+      delivery,
+      { ...record, extra: 1 },
+      { offset: 1, timestamp: 2, key: 3, value: 4, header: 5 },
+      { timestamp: 2, offset: 1, key: 3, value: 4, headers: 5 },
+      { type: 'delivery', sub: 1, topic: 't', partition: 0, records: [], highWatermarks: 8 },
+    ];
+    for (const v of lookalikes) {
+      const bytes = packr.pack(v);
+      const decoded = decodeMsgpack(bytes, true);
+      expect(decoded).toEqual(unpackr.unpack(bytes));
+      expect(Object.keys(decoded as object)).toEqual(Object.keys(unpackr.unpack(bytes) as object));
+    }
+    // Truncated inside a known layout.
+    const bytes = packr.pack(record);
+    expect(() => decodeMsgpack(bytes.subarray(0, bytes.length - 3), true)).toThrow();
+  });
+
   it('reads non-string map keys as msgpackr does', () => {
     // {1: 'a', true: 'b', nil: 'c'}
     const bytes = Uint8Array.of(0x83, 0x01, 0xa1, 0x61, 0xc3, 0xa1, 0x62, 0xc0, 0xa1, 0x63);

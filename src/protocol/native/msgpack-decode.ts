@@ -16,11 +16,17 @@
 const utf8 = new TextDecoder(); // not fatal: invalid UTF-8 becomes U+FFFD, as with msgpackr
 const TWO_POW_32 = 2 ** 32;
 const EMPTY = new Uint8Array(0);
-const EMPTY_VIEW = new DataView(EMPTY.buffer);
+/** Floats are read through this (integers are read by hand, so most frames need no DataView). */
+const floatView = new DataView(new ArrayBuffer(8));
 /** Strings up to this many bytes are decoded by hand when they are ASCII. */
 const SHORT_STRING = 32;
 /** Map keys up to this many bytes are cached. */
 const KEY_CACHE_BYTES = 24;
+/**
+ * String values up to this many bytes go through the key cache too: frame types, topic and
+ * group names repeat in every frame, and a cache hit allocates nothing.
+ */
+const VALUE_CACHE_BYTES = 16;
 const KEY_CACHE_SLOTS = 1024;
 
 interface CachedKey {
@@ -31,7 +37,6 @@ const keyCache: (CachedKey | undefined)[] = new Array(KEY_CACHE_SLOTS).fill(unde
 
 // The frame being decoded (module state, like the encoder's scratch buffer: decoding is synchronous).
 let src: Uint8Array = EMPTY;
-let view: DataView = EMPTY_VIEW;
 let pos = 0;
 let end = 0;
 let copyBin = true;
@@ -42,7 +47,6 @@ let copyBin = true;
  */
 export function decodeMsgpack(data: Uint8Array, copyBytes: boolean): unknown {
   src = data;
-  view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   pos = 0;
   end = data.byteLength;
   copyBin = copyBytes;
@@ -53,7 +57,6 @@ export function decodeMsgpack(data: Uint8Array, copyBytes: boolean): unknown {
   } finally {
     // Do not keep the frame alive until the next one.
     src = EMPTY;
-    view = EMPTY_VIEW;
   }
 }
 
@@ -75,7 +78,7 @@ function readValue(): unknown {
   if (byte < 0x80) return byte;
   if (byte < 0x90) return readMap(byte & 0x0f);
   if (byte < 0xa0) return readArray(byte & 0x0f);
-  if (byte < 0xc0) return readString(byte & 0x1f);
+  if (byte < 0xc0) return readFixString(byte & 0x1f);
   if (byte >= 0xe0) return byte - 0x100;
   switch (byte) {
     case 0xc0:
@@ -87,52 +90,68 @@ function readValue(): unknown {
     case 0xc4:
       return readBin(src[take(1)]!);
     case 0xc5:
-      return readBin(view.getUint16(take(2)));
+      return readBin(u16(take(2)));
     case 0xc6:
-      return readBin(view.getUint32(take(4)));
+      return readBin(u32(take(4)));
     case 0xca:
-      return view.getFloat32(take(4));
+      return float(take(4), 4);
     case 0xcb:
-      return view.getFloat64(take(8));
+      return float(take(8), 8);
     case 0xcc:
       return src[take(1)];
     case 0xcd:
-      return view.getUint16(take(2));
+      return u16(take(2));
     case 0xce:
-      return view.getUint32(take(4));
+      return u32(take(4));
     case 0xcf: {
       const at = take(8);
-      return view.getUint32(at) * TWO_POW_32 + view.getUint32(at + 4);
+      return u32(at) * TWO_POW_32 + u32(at + 4);
     }
     case 0xd0:
-      return view.getInt8(take(1));
+      return (src[take(1)]! << 24) >> 24;
     case 0xd1:
-      return view.getInt16(take(2));
+      return (u16(take(2)) << 16) >> 16;
     case 0xd2:
-      return view.getInt32(take(4));
+      return u32(take(4)) | 0;
     case 0xd3: {
       const at = take(8);
-      return view.getInt32(at) * TWO_POW_32 + view.getUint32(at + 4);
+      return (u32(at) | 0) * TWO_POW_32 + u32(at + 4);
     }
     case 0xd9:
       return readString(src[take(1)]!);
     case 0xda:
-      return readString(view.getUint16(take(2)));
+      return readString(u16(take(2)));
     case 0xdb:
-      return readString(view.getUint32(take(4)));
+      return readString(u32(take(4)));
     case 0xdc:
-      return readArray(view.getUint16(take(2)));
+      return readArray(u16(take(2)));
     case 0xdd:
-      return readArray(view.getUint32(take(4)));
+      return readArray(u32(take(4)));
     case 0xde:
-      return readMap(view.getUint16(take(2)));
+      return readMap(u16(take(2)));
     case 0xdf:
-      return readMap(view.getUint32(take(4)));
+      return readMap(u32(take(4)));
     case 0xc1:
       throw new Error('byte 0xc1 is never used');
     default:
       throw new Error('extension types are not part of the protocol');
   }
+}
+
+/** Big-endian unsigned 16 bits at `at`. */
+function u16(at: number): number {
+  return (src[at]! << 8) | src[at + 1]!;
+}
+
+/** Big-endian unsigned 32 bits at `at`. */
+function u32(at: number): number {
+  return ((src[at]! << 24) | (src[at + 1]! << 16) | (src[at + 2]! << 8) | src[at + 3]!) >>> 0;
+}
+
+/** A big-endian float32 (`bytes` 4) or float64 (8) at `at`. */
+function float(at: number, bytes: 4 | 8): number {
+  for (let i = 0; i < bytes; i++) floatView.setUint8(i, src[at + i]!);
+  return bytes === 4 ? floatView.getFloat32(0) : floatView.getFloat64(0);
 }
 
 function readBin(length: number): Uint8Array {
@@ -150,6 +169,11 @@ function readArray(count: number): unknown[] {
 
 function readMap(count: number): Record<string, unknown> {
   if (count > (end - pos) / 2) throw truncated(); // every entry takes at least two bytes
+  const shape = count === 5 ? RECORD_SHAPE : count === 6 ? DELIVERY_SHAPE : undefined;
+  if (shape !== undefined) {
+    const known = readShape(shape);
+    if (known !== undefined) return known;
+  }
   const out: Record<string, unknown> = {};
   for (let i = 0; i < count; i++) {
     let key = readKey();
@@ -157,6 +181,10 @@ function readMap(count: number): Record<string, unknown> {
     out[key] = readValue();
   }
   return out;
+}
+
+function readFixString(length: number): string {
+  return length <= VALUE_CACHE_BYTES ? cachedKey(length) : readString(length);
 }
 
 function readString(length: number): string {
@@ -210,5 +238,54 @@ function readStringAt(at: number, length: number): string {
 
 function sameBytes(bytes: Uint8Array, at: number): boolean {
   for (let i = 0; i < bytes.length; i++) if (bytes[i] !== src[at + i]) return false;
+  return true;
+}
+
+/**
+ * A map layout that every delivery repeats: its keys, `fixstr`-encoded in order, and a builder
+ * of the same object as the generic reader's, built from one literal (objects built key by key
+ * through one site are slow to make, and the protocol's hottest maps always look like this).
+ */
+interface Shape {
+  readonly keys: readonly Uint8Array[];
+  readonly build: (values: readonly unknown[]) => Record<string, unknown>;
+}
+
+function shapeKeys(keys: readonly string[]): Uint8Array[] {
+  return keys.map((key) => Uint8Array.from([0xa0 | key.length, ...Array.from(key, (c) => c.charCodeAt(0))]));
+}
+
+/** A record of a delivery (or a fetch), as the server writes it. */
+const RECORD_SHAPE: Shape = {
+  keys: shapeKeys(['offset', 'timestamp', 'key', 'value', 'headers']),
+  build: (v) => ({ offset: v[0], timestamp: v[1], key: v[2], value: v[3], headers: v[4] }),
+};
+
+/** A delivery frame, as the server writes it. */
+const DELIVERY_SHAPE: Shape = {
+  keys: shapeKeys(['type', 'sub', 'topic', 'partition', 'records', 'highWatermark']),
+  build: (v) => ({ type: v[0], sub: v[1], topic: v[2], partition: v[3], records: v[4], highWatermark: v[5] }),
+};
+
+/** The map at `pos` if its keys are `shape`'s, in order; else undefined, with `pos` unchanged. */
+function readShape(shape: Shape): Record<string, unknown> | undefined {
+  const start = pos;
+  const keys = shape.keys;
+  const values: unknown[] = new Array(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    if (!skipKey(keys[i]!)) {
+      pos = start;
+      return undefined;
+    }
+    values[i] = readValue();
+  }
+  return shape.build(values);
+}
+
+/** Moves past `key` if the bytes at `pos` are exactly it. */
+function skipKey(key: Uint8Array): boolean {
+  if (key.length > end - pos) return false;
+  for (let i = 0; i < key.length; i++) if (src[pos + i] !== key[i]) return false;
+  pos += key.length;
   return true;
 }
