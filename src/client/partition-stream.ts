@@ -6,8 +6,10 @@
  * are expected) are dropped as a second line of defence.
  *
  * Credit: the stream keeps `window` records in play — granted to the server, or delivered and not
- * yet consumed. As the application consumes, the freed credit is granted back in steps of half
- * the window, so the buffer never holds more than `window` records of this partition.
+ * yet consumed. As the application consumes, the freed credit is granted back in steps of about
+ * half the window, so the buffer never holds more than `window` records of this partition. The
+ * step is jittered per stream (3/8 to 5/8 of the window): thousands of subscribers that started
+ * together on one busy topic would otherwise all send their credit in the same millisecond.
  */
 import { isTributaryError } from '../errors.js';
 import type { DeliveryFrame, WireStartPosition } from '../protocol/native/types.js';
@@ -33,6 +35,8 @@ export class PartitionStream {
   readonly partition: number;
   readonly #host: StreamHost;
   readonly #window: number;
+  /** Freed records that trigger a grant (see the module comment). */
+  readonly #grantStep: number;
   readonly #from: StartPosition;
   #nextOffset: number | undefined;
   #sub: number | undefined;
@@ -53,6 +57,7 @@ export class PartitionStream {
     this.partition = partition;
     this.#from = from;
     this.#window = window;
+    this.#grantStep = Math.max(1, Math.round(window * (0.375 + Math.random() * 0.25)));
     this.subscribed = new Promise((resolve) => {
       this.#markSubscribed = resolve;
     });
@@ -159,7 +164,7 @@ export class PartitionStream {
   #maybeGrant(): void {
     const sub = this.#sub;
     if (sub === undefined || this.#stopped) return;
-    if (this.#freed < Math.max(1, Math.floor(this.#window / 2))) return;
+    if (this.#freed < this.#grantStep) return;
     const n = this.#freed;
     this.#freed = 0;
     this.#outstanding += n;

@@ -58,6 +58,8 @@ const FRONTEND = { frontend: 'ws' } as const;
 const UTF8 = new TextDecoder();
 /** How long a peer may take to answer our close frame before its socket is cut. */
 const CLOSE_HANDSHAKE_GRACE_MS = 2_000;
+/** Frames above this size always report when they leave the send buffer (see `#write`). */
+const TRACKED_FRAME_BYTES = 64 * 1024;
 /** Period of the fallback check for a drained send buffer while reading is paused. */
 const DRAIN_CHECK_MS = 100;
 
@@ -332,9 +334,12 @@ export class Connection {
     const binary = typeof data !== 'string';
     this.#bytesOut.inc(binary ? data.byteLength : Buffer.byteLength(data));
     const high = this.#deps.limits.bufferedBytesHigh;
-    const wasCongested = this.#socket.bufferedAmount > high;
-    this.#socket.send(data, { binary }, this.#onSent);
-    if (!wasCongested && this.#socket.bufferedAmount > high) this.#updateReading();
+    const buffered = this.#socket.bufferedAmount;
+    // A small frame into an empty send buffer reaches the kernel at once; only frames queued
+    // behind others (or large ones) need to report when they leave, to resume a paused reader.
+    const track = buffered > 0 || (binary ? data.byteLength : data.length) > TRACKED_FRAME_BYTES;
+    this.#socket.send(data, { binary }, track ? this.#onSent : undefined);
+    if (buffered <= high && this.#socket.bufferedAmount > high) this.#updateReading();
   }
 
   /** A write reached the kernel: if the buffer fell below half the limit, everything resumes. */
