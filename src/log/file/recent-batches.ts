@@ -11,8 +11,12 @@ import { decodeRecordBatchRecords, readRecordBatchHeader } from '../../protocol/
 import type { LogRecord } from '../types.js';
 import { recordSizeBytes } from '../validation.js';
 
-/** Encoded bytes kept; older batches are read from the segment as usual. */
-export const RECENT_BATCHES_BYTES = 1024 * 1024;
+/**
+ * Encoded bytes kept; older batches are read from the segment as usual. Small on purpose: readers
+ * at the tail ask within milliseconds of a publish, and decoded records kept longer than a young
+ * GC cycle get copied and promoted, which lengthens every young-generation pause.
+ */
+export const RECENT_BATCHES_BYTES = 64 * 1024;
 
 interface RecentBatch {
   readonly baseOffset: number;
