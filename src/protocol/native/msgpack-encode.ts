@@ -51,11 +51,32 @@ export function encodeMsgpackPairs(map: object): { readonly count: number; reado
   }
 }
 
+/**
+ * The map of `head`'s fields followed by pairs encoded earlier by {@link encodeMsgpackPairs}
+ * (keys must not overlap): one frame per subscriber around a body encoded once.
+ */
+export function encodeMsgpackJoined(
+  head: object,
+  rest: { readonly count: number; readonly pairs: Uint8Array },
+): Uint8Array {
+  pos = 0;
+  try {
+    writeHeader(definedFields(head as Record<string, unknown>) + rest.count, 0x80, 0xde, 0xdf);
+    writePairs(head as Record<string, unknown>);
+    ensure(rest.pairs.byteLength);
+    buffer.set(rest.pairs, pos);
+    pos += rest.pairs.byteLength;
+    return buffer.slice(0, pos);
+  } finally {
+    releaseScratch();
+  }
+}
+
 /** A MessagePack map header for `count` pairs (fixmap, map16 or map32). */
 export function msgpackMapHeader(count: number): Uint8Array {
-  if (count < 16) return Uint8Array.of(0x80 | count);
-  if (count <= 0xffff) return Uint8Array.of(0xde, count >>> 8, count & 0xff);
-  return Uint8Array.of(0xdf, count >>> 24, (count >>> 16) & 0xff, (count >>> 8) & 0xff, count & 0xff);
+  pos = 0;
+  writeHeader(count, 0x80, 0xde, 0xdf);
+  return buffer.slice(0, pos);
 }
 
 function releaseScratch(): void {
@@ -255,39 +276,38 @@ function writeBinary(value: Uint8Array): void {
 
 function writeArray(value: readonly unknown[]): void {
   const length = value.length;
-  ensure(5);
-  if (length < 0x10) {
-    buffer[pos++] = 0x90 | length;
-  } else if (length < 0x10000) {
-    buffer[pos++] = 0xdc;
-    buffer[pos++] = length >>> 8;
-    buffer[pos++] = length & 0xff;
-  } else {
-    buffer[pos++] = 0xdd;
-    view.setUint32(pos, length);
-    pos += 4;
-  }
+  writeHeader(length, 0x90, 0xdc, 0xdd);
   for (let i = 0; i < length; i++) writeValue(value[i]);
 }
 
 function writeMap(value: Record<string, unknown>): void {
+  writeHeader(definedFields(value), 0x80, 0xde, 0xdf);
+  writePairs(value);
+}
+
+/** Own fields that are not `undefined` (the ones a map is written with). */
+function definedFields(value: Record<string, unknown>): number {
   let count = 0;
   for (const key in value) {
     if (Object.hasOwn(value, key) && value[key] !== undefined) count++;
   }
+  return count;
+}
+
+/** An array or map header: the fix form below 16 entries, else 16- or 32-bit counts. */
+function writeHeader(count: number, fix: number, wide16: number, wide32: number): void {
   ensure(5);
   if (count < 0x10) {
-    buffer[pos++] = 0x80 | count;
+    buffer[pos++] = fix | count;
   } else if (count < 0x10000) {
-    buffer[pos++] = 0xde;
+    buffer[pos++] = wide16;
     buffer[pos++] = count >>> 8;
     buffer[pos++] = count & 0xff;
   } else {
-    buffer[pos++] = 0xdf;
+    buffer[pos++] = wide32;
     view.setUint32(pos, count);
     pos += 4;
   }
-  writePairs(value);
 }
 
 function writePairs(value: Record<string, unknown>): number {

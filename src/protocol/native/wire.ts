@@ -11,7 +11,7 @@
 import { TributaryError } from '../../errors.js';
 import { encodeBase64 } from './base64.js';
 import { decodeMsgpack } from './msgpack-decode.js';
-import { encodeMsgpack, encodeMsgpackPairs } from './msgpack-encode.js';
+import { encodeMsgpack, encodeMsgpackJoined, encodeMsgpackPairs } from './msgpack-encode.js';
 import type { WireFormat } from './types.js';
 
 /**
@@ -69,24 +69,7 @@ export function encodeWireJoined(
     const members = shared.jsonMembers();
     return `{${own}${own.length > 0 && members.length > 0 ? ',' : ''}${members}}`;
   }
-  const own = encodeMsgpackPairs(head);
-  const rest = shared.msgpackPairs();
-  const count = own.count + rest.count;
-  const headerBytes = count < 16 ? 1 : count <= 0xffff ? 3 : 5;
-  const out = new Uint8Array(headerBytes + own.pairs.byteLength + rest.pairs.byteLength);
-  if (count < 16) {
-    out[0] = 0x80 | count;
-  } else if (count <= 0xffff) {
-    out[0] = 0xde;
-    out[1] = count >>> 8;
-    out[2] = count & 0xff;
-  } else {
-    out[0] = 0xdf;
-    new DataView(out.buffer).setUint32(1, count);
-  }
-  out.set(own.pairs, headerBytes);
-  out.set(rest.pairs, headerBytes + own.pairs.byteLength);
-  return out;
+  return encodeMsgpackJoined(head, shared.msgpackPairs());
 }
 
 /**
