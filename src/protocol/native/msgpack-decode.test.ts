@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { Packr, Unpackr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { decodeMsgpack } from './msgpack-decode.js';
+import { decodeMsgpack, MAX_NESTING } from './msgpack-decode.js';
 import { encodeMsgpack } from './msgpack-encode.js';
 
 const packr = new Packr({ useRecords: false });
@@ -110,6 +110,23 @@ describe('decodeMsgpack', () => {
     // A Node Buffer's bytes are copied too (its own `slice` would be a view).
     const fromBuffer = decodeMsgpack(Buffer.from(data), true) as { v: Uint8Array };
     expect(fromBuffer.v.buffer).not.toBe(data.buffer);
+  });
+
+  it('refuses nesting deeper than MAX_NESTING with an error, not a stack overflow', () => {
+    const nested = (levels: number, open: number[]): Uint8Array => {
+      const bytes: number[] = [];
+      for (let i = 0; i < levels; i++) bytes.push(...open);
+      bytes.push(0xc0);
+      return Uint8Array.from(bytes);
+    };
+    // An array of one element, and a map of one key "a".
+    for (const open of [[0x91], [0x81, 0xa1, 0x61]]) {
+      expect(() => decodeMsgpack(nested(MAX_NESTING, open), true)).not.toThrow();
+      expect(() => decodeMsgpack(nested(MAX_NESTING + 1, open), true)).toThrow(/nested deeper/);
+      expect(() => decodeMsgpack(nested(1_000_000, open), true)).toThrow(/nested deeper/);
+    }
+    // The count starts again with every frame.
+    expect(decodeMsgpack(nested(3, [0x91]), true)).toEqual([[[null]]]);
   });
 
   it('never gives a map a prototype', () => {

@@ -28,6 +28,11 @@ const KEY_CACHE_BYTES = 24;
  */
 const VALUE_CACHE_BYTES = 16;
 const KEY_CACHE_SLOTS = 1024;
+/**
+ * Deepest nesting of arrays and maps accepted. Frames nest a few levels and documents rarely a
+ * few dozen; a hostile frame of a million `[` is refused here, not by a stack overflow.
+ */
+export const MAX_NESTING = 256;
 
 interface CachedKey {
   readonly bytes: Uint8Array;
@@ -40,6 +45,7 @@ let src: Uint8Array = EMPTY;
 let pos = 0;
 let end = 0;
 let copyBin = true;
+let depth = 0;
 
 /**
  * Decodes the one MessagePack value `data` holds. `bin` values are copies with `copyBytes`, else
@@ -50,6 +56,7 @@ export function decodeMsgpack(data: Uint8Array, copyBytes: boolean): unknown {
   pos = 0;
   end = data.byteLength;
   copyBin = copyBytes;
+  depth = 0;
   try {
     const value = readValue();
     if (pos !== end) throw new Error(`${end - pos} bytes after the value`);
@@ -162,17 +169,27 @@ function readBin(length: number): Uint8Array {
 
 function readArray(count: number): unknown[] {
   if (count > end - pos) throw truncated(); // every element takes at least a byte
+  enter();
   const out: unknown[] = new Array(count);
   for (let i = 0; i < count; i++) out[i] = readValue();
+  depth--;
   return out;
+}
+
+function enter(): void {
+  if (++depth > MAX_NESTING) throw new Error(`arrays and maps nested deeper than ${MAX_NESTING} levels`);
 }
 
 function readMap(count: number): Record<string, unknown> {
   if (count > (end - pos) / 2) throw truncated(); // every entry takes at least two bytes
+  enter();
   const shape = count === 5 ? RECORD_SHAPE : count === 6 ? DELIVERY_SHAPE : undefined;
   if (shape !== undefined) {
     const known = readShape(shape);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      depth--;
+      return known;
+    }
   }
   const out: Record<string, unknown> = {};
   for (let i = 0; i < count; i++) {
@@ -180,6 +197,7 @@ function readMap(count: number): Record<string, unknown> {
     if (key === '__proto__') key = '__proto_'; // never a prototype (msgpackr does the same)
     out[key] = readValue();
   }
+  depth--;
   return out;
 }
 
