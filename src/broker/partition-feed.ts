@@ -5,8 +5,9 @@
  * position cost one log operation, not N.
  *
  * - **Waits.** Subscribers waiting for the offset after the tail share one
- *   `log.waitForAppend(offset)`; it carries an AbortSignal that fires as soon as the last of them
- *   stops waiting (closed), so nothing is left parked on the log.
+ *   `log.waitForAppend(offset)`. Each joins with a waker of its own and leaves by removing it, so
+ *   a closed subscriber is released at once (not when the next append comes); the last one out
+ *   aborts the log wait, so nothing is left parked on the log.
  * - **Reads.** Subscribers asking for records from the same offset share one `log.read`: an
  *   in-flight read is joined, and the last non-empty result is kept so subscribers arriving a
  *   moment later get the same frozen `LogRecord[]` (and the same frozen `Delivery` object).
@@ -32,11 +33,16 @@ export interface FeedBatch {
   readonly delivery: Delivery;
 }
 
+/** How a waiting subscriber is told, once: the append came, or the log failed. */
+export interface FeedWaker {
+  wake(): void;
+  fail(error: unknown): void;
+}
+
 export interface FeedWait {
   readonly offset: number;
-  readonly promise: Promise<void>;
   readonly controller: AbortController;
-  refs: number;
+  readonly wakers: Set<FeedWaker>;
 }
 
 /** Counters for tests and diagnostics. */
@@ -94,32 +100,41 @@ export class PartitionFeed<Member = unknown> {
     return promise;
   }
 
-  /** Joins (or starts) the shared wait for `next > offset`; pair with `releaseWait`. */
-  acquireWait(offset: number): FeedWait {
+  /**
+   * Joins (or starts) the shared wait for `next > offset`: `waker.wake()` once it is past, or
+   * `waker.fail(error)` if the log fails. `releaseWait` leaves early.
+   */
+  acquireWait(offset: number, waker: FeedWaker): FeedWait {
     let wait = this.waits.get(offset);
     if (wait === undefined) {
       const controller = new AbortController();
       this.stats.waits++;
-      const promise = this.log.waitForAppend(this.topic, this.partition, offset, controller.signal);
-      const entry: FeedWait = { offset, promise, controller, refs: 0 };
-      const settle = (): void => {
+      const entry: FeedWait = { offset, controller, wakers: new Set() };
+      const settle = (failed: boolean, error?: unknown): void => {
         if (this.waits.get(offset) === entry) this.waits.delete(offset);
+        const wakers = [...entry.wakers];
+        entry.wakers.clear();
+        for (const each of wakers) {
+          if (failed) each.fail(error);
+          else each.wake();
+        }
       };
-      promise.then(settle, settle);
+      this.log.waitForAppend(this.topic, this.partition, offset, controller.signal).then(
+        () => settle(false),
+        (error: unknown) => settle(true, error),
+      );
       this.waits.set(offset, entry);
       wait = entry;
     }
-    wait.refs++;
+    wait.wakers.add(waker);
     return wait;
   }
 
-  /** Leaves a shared wait; the last one out aborts the log wait at once. */
-  releaseWait(wait: FeedWait): void {
-    wait.refs--;
-    if (wait.refs <= 0 && this.waits.get(wait.offset) === wait) {
-      this.waits.delete(wait.offset);
-      wait.controller.abort();
-    }
+  /** Leaves a shared wait without being woken; the last one out aborts the log wait at once. */
+  releaseWait(wait: FeedWait, waker: FeedWaker): void {
+    if (!wait.wakers.delete(waker) || wait.wakers.size > 0) return;
+    if (this.waits.get(wait.offset) === wait) this.waits.delete(wait.offset);
+    wait.controller.abort();
   }
 
   /** Aborts pending waits and drops the cached batch (the feed has no subscribers left). */

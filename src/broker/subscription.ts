@@ -18,7 +18,7 @@ import type { Logger } from 'pino';
 import { TributaryError } from '../errors.js';
 import type { SafeObserver } from './observer.js';
 import { payloadBytes } from './observer.js';
-import type { FeedBatch, FeedWait, PartitionFeed } from './partition-feed.js';
+import type { FeedBatch, FeedWaker, PartitionFeed } from './partition-feed.js';
 import type { Delivery, Subscription } from './types.js';
 
 export interface SubscriptionInit {
@@ -161,30 +161,29 @@ export class BrokerSubscription implements Subscription {
     }
   }
 
-  /** Resolves once `next > pos` or the subscription closed; rejects on log failures. */
+  /**
+   * Resolves once `next > pos` or the subscription closed; rejects on log failures. Closing
+   * takes this subscription out of the shared wait at once, so nothing keeps it reachable.
+   */
   private waitForAppend(): Promise<void> {
     const feed = this.init.feed;
-    const wait: FeedWait = feed.acquireWait(this.pos);
     return new Promise<void>((resolve, reject) => {
-      let done = false;
-      const finish = (): boolean => {
-        if (done) return false;
-        done = true;
-        this.cancelWait = undefined;
-        feed.releaseWait(wait);
-        return true;
+      const waker: FeedWaker = {
+        wake: () => {
+          this.cancelWait = undefined;
+          resolve();
+        },
+        fail: (error) => {
+          this.cancelWait = undefined;
+          reject(error);
+        },
       };
+      const wait = feed.acquireWait(this.pos, waker);
       this.cancelWait = () => {
-        if (finish()) resolve();
+        this.cancelWait = undefined;
+        feed.releaseWait(wait, waker);
+        resolve();
       };
-      wait.promise.then(
-        () => {
-          if (finish()) resolve();
-        },
-        (error: unknown) => {
-          if (finish()) reject(error);
-        },
-      );
     });
   }
 }

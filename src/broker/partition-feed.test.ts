@@ -1,0 +1,75 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMemoryLog, type MemoryLog } from '../log/memory/memory-log.js';
+import { type FeedWaker, PartitionFeed } from './partition-feed.js';
+
+function waker(): FeedWaker & { woken: number; failed: unknown[] } {
+  const state = {
+    woken: 0,
+    failed: [] as unknown[],
+    wake: () => {
+      state.woken++;
+    },
+    fail: (error: unknown) => {
+      state.failed.push(error);
+    },
+  };
+  return state;
+}
+
+const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('PartitionFeed waits', () => {
+  let log: MemoryLog;
+  let feed: PartitionFeed;
+
+  beforeEach(async () => {
+    log = createMemoryLog();
+    await log.createTopic('t', { partitions: 1 });
+    feed = new PartitionFeed(log, 't', 0);
+  });
+  afterEach(async () => {
+    feed.dispose();
+    await log.close();
+  });
+
+  it('shares one log wait and wakes every waiter once on the append', async () => {
+    const a = waker();
+    const b = waker();
+    const wait = feed.acquireWait(0, a);
+    expect(feed.acquireWait(0, b)).toBe(wait);
+    expect(feed.stats.waits).toBe(1);
+    await log.append('t', 0, [{ key: null, value: new Uint8Array([1]) }]);
+    await flush();
+    expect([a.woken, b.woken]).toEqual([1, 1]);
+    expect(wait.wakers.size).toBe(0);
+  });
+
+  it('lets a waiter go at once while others keep waiting, and aborts the log wait with the last', async () => {
+    const stays = waker();
+    const wait = feed.acquireWait(0, stays);
+    // Subscribers that come and go on an idle partition leave nothing behind.
+    for (let i = 0; i < 1000; i++) {
+      const leaves = waker();
+      feed.releaseWait(feed.acquireWait(0, leaves), leaves);
+    }
+    expect(wait.wakers.size).toBe(1);
+    expect(wait.controller.signal.aborted).toBe(false);
+    feed.releaseWait(wait, stays);
+    expect(wait.controller.signal.aborted).toBe(true);
+    // A new waiter starts a new log wait, which the next append ends.
+    const next = waker();
+    expect(feed.acquireWait(0, next)).not.toBe(wait);
+    await log.append('t', 0, [{ key: null, value: new Uint8Array([1]) }]);
+    await flush();
+    expect([stays.woken, next.woken]).toEqual([0, 1]);
+  });
+
+  it('tells waiters when the log fails instead of leaving them parked', async () => {
+    const a = waker();
+    feed.acquireWait(0, a);
+    await log.close();
+    await flush();
+    expect(a.woken).toBe(0);
+    expect(a.failed).toHaveLength(1);
+  });
+});
