@@ -27,6 +27,7 @@
  */
 import { TributaryError } from '../errors.js';
 import type { ProducerBatchId } from './types.js';
+import { isIntIn } from './validation.js';
 
 /** Batches remembered per producer for duplicate detection (Kafka: max.in.flight.requests ≤ 5). */
 export const PRODUCER_BATCHES_REMEMBERED = 5;
@@ -198,8 +199,4 @@ function validateBatchId(batch: ProducerBatchId, recordCount: number): void {
   if (!isIntIn(batch.baseSequence, 0, PRODUCER_SEQUENCE_MAX))
     fail(`baseSequence must be an integer from 0 to ${PRODUCER_SEQUENCE_MAX}`);
   if (!isIntIn(recordCount, 1, Number.MAX_SAFE_INTEGER)) fail('a batch has at least one record');
-}
-
-function isIntIn(value: unknown, min: number, max: number): boolean {
-  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
 }

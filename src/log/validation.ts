@@ -166,7 +166,8 @@ export function resolveReadOptions(options: ReadOptions = {}): Required<ReadOpti
   return { maxRecords, maxBytes };
 }
 
-function isIntIn(value: unknown, min: number, max: number): boolean {
+/** `value` is an integer from `min` to `max`. */
+export function isIntIn(value: unknown, min: number, max: number): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
 }
 

@@ -36,6 +36,7 @@ import {
   checkExpectedLastOffset,
   checkOffsetArgument,
   checkTimestampArgument,
+  isIntIn,
   resolveReadOptions,
   validateRecords,
 } from '../validation.js';
@@ -598,10 +599,6 @@ export class FilePartition {
   isClosed(): boolean {
     return this.closed !== undefined;
   }
-}
-
-function isIntIn(value: number, min: number, max: number): boolean {
-  return Number.isInteger(value) && value >= min && value <= max;
 }
 
 async function removeQuietly(path: string): Promise<void> {
