@@ -19,7 +19,7 @@ import type { ClientConnection } from './connection.js';
 import { Emitter } from './emitter.js';
 import { PartitionStream, type StartPosition, type SubscriptionRoutes } from './partition-stream.js';
 import { RecordQueue, type RecordsListener } from './record-queue.js';
-import type { ConsumerRecord } from './records.js';
+import { type ConsumerRecord, forEachPartitionRun } from './records.js';
 
 export interface ConsumerOptions {
   readonly topic: string;
@@ -141,14 +141,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   }
 
   #consumed(records: readonly ConsumerRecord[]): void {
-    const partition = onePartition(records);
-    if (partition !== undefined) {
-      this.#streams.get(partition)?.consumed(records.length);
-      return;
-    }
-    const counts = new Map<number, number>();
-    for (const record of records) counts.set(record.partition, (counts.get(record.partition) ?? 0) + 1);
-    for (const [partition, count] of counts) this.#streams.get(partition)?.consumed(count);
+    forEachPartitionRun(records, (last, count) => this.#streams.get(last.partition)?.consumed(count));
   }
 
   #fail(error: unknown): void {
@@ -158,12 +151,4 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.#events.emit('error', error);
     this.#queue.fail(error);
   }
-}
-
-/** The partition of all `records` when they are of one (the usual batch), else undefined. */
-function onePartition(records: readonly ConsumerRecord[]): number | undefined {
-  if (records.length === 0) return undefined;
-  const partition = records[0]!.partition;
-  for (let i = 1; i < records.length; i++) if (records[i]!.partition !== partition) return undefined;
-  return partition;
 }

@@ -20,7 +20,7 @@ import { type ClientConnection, connectionLost } from './connection.js';
 import { Emitter } from './emitter.js';
 import { PartitionStream, type StreamHost, type SubscriptionRoutes } from './partition-stream.js';
 import { RecordQueue, type RecordsListener } from './record-queue.js';
-import type { ConsumerRecord } from './records.js';
+import { type ConsumerRecord, forEachPartitionRun } from './records.js';
 
 export interface GroupConsumerOptions {
   readonly groupId: string;
@@ -298,21 +298,11 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   }
 
   #onConsumed(records: readonly ConsumerRecord[]): void {
-    if (records.length > 0 && sameTopicPartition(records)) {
-      // One partition (the usual batch): one key, not one per record.
-      const last = records[records.length - 1]!;
+    forEachPartitionRun(records, (last, count) => {
       const k = key(last.topic, last.partition);
       this.#consumed.set(k, last.offset + 1);
-      this.#streams.get(k)?.consumed(records.length);
-      return;
-    }
-    const counts = new Map<string, number>();
-    for (const record of records) {
-      const k = key(record.topic, record.partition);
-      counts.set(k, (counts.get(k) ?? 0) + 1);
-      this.#consumed.set(k, record.offset + 1);
-    }
-    for (const [k, count] of counts) this.#streams.get(k)?.consumed(count);
+      this.#streams.get(k)?.consumed(count);
+    });
   }
 
   #onStreamError(error: unknown): void {
@@ -335,12 +325,4 @@ function positive(value: number, name: string): number {
     });
   }
   return value;
-}
-
-function sameTopicPartition(records: readonly ConsumerRecord[]): boolean {
-  const { topic, partition } = records[0]!;
-  for (let i = 1; i < records.length; i++) {
-    if (records[i]!.partition !== partition || records[i]!.topic !== topic) return false;
-  }
-  return true;
 }

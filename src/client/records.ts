@@ -102,6 +102,25 @@ function checkBytes(value: unknown, what: string): void {
   }
 }
 
+/**
+ * Calls `each` for every run of consecutive records of one topic-partition, with the run's last
+ * record and length. A delivered batch is usually a single run, so it is counted without a map.
+ */
+export function forEachPartitionRun(
+  records: readonly ConsumerRecord[],
+  each: (last: ConsumerRecord, count: number) => void,
+): void {
+  let start = 0;
+  for (let i = 1; i <= records.length; i++) {
+    const previous = records[i - 1]!;
+    const next = records[i];
+    if (next !== undefined && next.partition === previous.partition && next.topic === previous.topic)
+      continue;
+    each(previous, i - start);
+    start = i;
+  }
+}
+
 export function toConsumerRecord(topic: string, partition: number, record: WireRecord): ConsumerRecord {
   return {
     topic,
