@@ -131,6 +131,23 @@ export class RestartableServer {
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The `collectionTransact` params of one bank transfer: move `amount` between two accounts unless
+ * the payer would go below zero, and record the transfer under its id (`ifVersion: -1` makes a
+ * retry after a lost answer a no-op).
+ */
+export function transferRequest(id: string, from: number, to: number, amount: number) {
+  return {
+    collection: 'bank',
+    ops: [
+      { op: 'increment', key: `acct-${from}`, field: 'balance', by: -amount },
+      { op: 'increment', key: `acct-${to}`, field: 'balance', by: amount },
+      { op: 'put', key: `transfer-${id}`, value: { from, to, amount }, ifVersion: -1 },
+    ],
+    conditions: [{ key: `acct-${from}`, field: 'balance', op: '>=', value: 0, when: 'after' }],
+  } as const;
+}
+
 /** A client that reconnects when its connection dropped (each call gets a live one). */
 export class ReconnectingClient {
   #client: CollectionClient | undefined;

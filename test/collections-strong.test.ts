@@ -12,6 +12,7 @@ import {
   ReconnectingClient,
   RestartableServer,
   sleep,
+  transferRequest,
   WireRequestError,
 } from './collections-helpers.js';
 import { tempDir } from './http-helpers.js';
@@ -193,16 +194,7 @@ describe('strong collections: bank invariant', () => {
         const to =
           (w * 7 + i * 3 + 1) % ACCOUNTS === from ? (from + 1) % ACCOUNTS : (w * 7 + i * 3 + 1) % ACCOUNTS;
         const amount = 1 + ((w * 13 + i * 17) % 60);
-        const request = {
-          collection: 'bank',
-          ops: [
-            { op: 'increment', key: `acct-${from}`, field: 'balance', by: -amount },
-            { op: 'increment', key: `acct-${to}`, field: 'balance', by: amount },
-            // The transfer's own record: `ifVersion: -1` makes a retry after a lost answer a no-op.
-            { op: 'put', key: `transfer-${id}`, value: { from, to, amount }, ifVersion: -1 },
-          ],
-          conditions: [{ key: `acct-${from}`, field: 'balance', op: '>=', value: 0, when: 'after' }],
-        };
+        const request = transferRequest(id, from, to, amount);
         for (;;) {
           const c = await client.get();
           try {
