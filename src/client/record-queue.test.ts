@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { RecordQueue } from './record-queue.js';
-import type { ConsumerRecord } from './records.js';
+import { type ConsumerRecord, forEachPartitionRun } from './records.js';
 
-const record = (offset: number, partition = 0): ConsumerRecord => ({
-  topic: 't',
+const record = (offset: number, partition = 0, topic = 't'): ConsumerRecord => ({
+  topic,
   partition,
   offset,
   timestamp: 0,
@@ -114,5 +114,29 @@ describe('RecordQueue', () => {
     expect(queue.drop((r) => r.partition === 0).map((r) => r.offset)).toEqual([0, 1]);
     expect(queue.size).toBe(1);
     expect((await queue.next()).value?.partition).toBe(1);
+  });
+});
+
+describe('forEachPartitionRun', () => {
+  const runs = (records: ConsumerRecord[]): string[] => {
+    const out: string[] = [];
+    forEachPartitionRun(records, (last, count) =>
+      out.push(`${last.topic}/${last.partition}@${last.offset}×${count}`),
+    );
+    return out;
+  };
+
+  it('gives one run for a batch of one partition, none for an empty one', () => {
+    expect(runs([record(5), record(6), record(7)])).toEqual(['t/0@7×3']);
+    expect(runs([])).toEqual([]);
+  });
+
+  it('starts a new run whenever the topic or the partition changes', () => {
+    expect(runs([record(1, 0), record(1, 1), record(2, 1), record(9, 1, 'u'), record(2, 0)])).toEqual([
+      't/0@1×1',
+      't/1@2×2',
+      'u/1@9×1',
+      't/0@2×1',
+    ]);
   });
 });
