@@ -64,6 +64,46 @@ describe('PartitionFeed waits', () => {
     expect([stays.woken, next.woken]).toEqual([0, 1]);
   });
 
+  it('keeps live waits at other offsets when one is left, and still wakes them on their append', async () => {
+    const tail = waker();
+    const ahead = waker();
+    const leaves = waker();
+    feed.acquireWait(0, tail);
+    const far = feed.acquireWait(5, ahead);
+    feed.releaseWait(feed.acquireWait(2, leaves), leaves);
+    expect(far.controller.signal.aborted).toBe(false);
+    await log.append('t', 0, [{ key: null, value: new Uint8Array([1]) }]);
+    await flush();
+    expect([tail.woken, ahead.woken, leaves.woken]).toEqual([1, 0, 0]);
+    await log.append(
+      't',
+      0,
+      Array.from({ length: 5 }, () => ({ key: null, value: new Uint8Array([2]) })),
+    );
+    await flush();
+    expect(ahead.woken).toBe(1);
+    expect([tail.failed, ahead.failed]).toEqual([[], []]);
+  });
+
+  it('lets go of parked log waits past a bound; live waiters are woken to check again, not failed', async () => {
+    const live = waker();
+    feed.acquireWait(1_000, live);
+    // Subscribers from many distinct future offsets that come and go would each park a log wait.
+    for (let offset = 0; offset < 100; offset++) {
+      const leaves = waker();
+      feed.releaseWait(feed.acquireWait(offset, leaves), leaves);
+    }
+    await flush();
+    expect(live.failed).toEqual([]);
+    expect(live.woken).toBe(1);
+    // Waiting again works as before.
+    const again = waker();
+    feed.acquireWait(0, again);
+    await log.append('t', 0, [{ key: null, value: new Uint8Array([1]) }]);
+    await flush();
+    expect(again.woken).toBe(1);
+  });
+
   it('tells waiters when the log fails instead of leaving them parked', async () => {
     const a = waker();
     feed.acquireWait(0, a);

@@ -6,8 +6,9 @@
  *
  * - **Waits.** Subscribers waiting for the offset after the tail share one
  *   `log.waitForAppend(offset)`. Each joins with a waker of its own and leaves by removing it, so
- *   a closed subscriber is released at once (not when the next append comes); the last one out
- *   aborts the log wait, so nothing is left parked on the log.
+ *   a closed subscriber is released at once (not when the next append comes). All log waits of
+ *   the feed share one AbortController; once no wait has a waker left it aborts them together,
+ *   so nothing is left parked on the log.
  * - **Reads.** Subscribers asking for records from the same offset share one `log.read`: an
  *   in-flight read is joined, and the last non-empty result is kept so subscribers arriving a
  *   moment later get the same frozen `LogRecord[]` (and the same frozen `Delivery` object).
@@ -18,6 +19,7 @@
  * with the others by themselves. Memory is bounded: one cached batch per partition plus the
  * requests in flight; a subscriber with no credit holds nothing here.
  */
+import { setMaxListeners } from 'node:events';
 import type { Log, LogRecord } from '../log/types.js';
 import { payloadBytes } from './observer.js';
 import type { Delivery } from './types.js';
@@ -55,6 +57,18 @@ export interface FeedStats {
   waits: number;
 }
 
+/** The abort reason of log waits the feed let go of itself. */
+const RELEASED = Symbol('partition feed released its waits');
+/** Waits left without wakers that may stay parked on the log while others are live. */
+const PARKED_WAITS_MAX = 16;
+
+/** A controller whose signal any number of log waits listen to (no max-listeners warning). */
+function sharedController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 export class PartitionFeed<Member = unknown> {
   /** Subscriptions of this partition (the broker ends them on topic deletion and close). */
   readonly members = new Set<Member>();
@@ -62,6 +76,11 @@ export class PartitionFeed<Member = unknown> {
   private readonly waits = new Map<number, FeedWait>();
   private readonly reads = new Map<number, Promise<FeedBatch>>();
   private last: { readonly offset: number; readonly promise: Promise<FeedBatch> } | undefined;
+  /**
+   * Shared by every log wait of this feed until they are released together: one controller per
+   * append would be most of the garbage of a partition at the tail.
+   */
+  private controller = sharedController();
   private disposed = false;
 
   constructor(
@@ -102,20 +121,23 @@ export class PartitionFeed<Member = unknown> {
 
   /**
    * Joins (or starts) the shared wait for `next > offset`: `waker.wake()` once it is past, or
-   * `waker.fail(error)` if the log fails. `releaseWait` leaves early.
+   * `waker.fail(error)` if the log fails. `releaseWait` leaves early. A waker may also be woken
+   * when nothing was appended (the feed let go of its log waits); it checks again and re-waits.
    */
   acquireWait(offset: number, waker: FeedWaker): FeedWait {
     let wait = this.waits.get(offset);
     if (wait === undefined) {
-      const controller = new AbortController();
       this.stats.waits++;
+      const controller = this.controller;
       const entry: FeedWait = { offset, controller, wakers: new Set() };
       const settle = (failed: boolean, error?: unknown): void => {
         if (this.waits.get(offset) === entry) this.waits.delete(offset);
         const wakers = [...entry.wakers];
         entry.wakers.clear();
+        // Released by the feed itself (see `releaseWait`): not a failure, the wakers re-check.
+        const released = failed && error === RELEASED;
         for (const each of wakers) {
-          if (failed) each.fail(error);
+          if (failed && !released) each.fail(error);
           else each.wake();
         }
       };
@@ -130,19 +152,36 @@ export class PartitionFeed<Member = unknown> {
     return wait;
   }
 
-  /** Leaves a shared wait without being woken; the last one out aborts the log wait at once. */
+  /**
+   * Leaves a shared wait without being woken. The waker is dropped at once, so nothing keeps a
+   * closed subscriber reachable. A wait left without wakers stays parked on the log for the next
+   * subscriber at that offset, until no wait has wakers any more (or too many are parked): then
+   * the feed aborts its controller, releasing everything parked on the log at once.
+   */
   releaseWait(wait: FeedWait, waker: FeedWaker): void {
     if (!wait.wakers.delete(waker) || wait.wakers.size > 0) return;
-    if (this.waits.get(wait.offset) === wait) this.waits.delete(wait.offset);
-    wait.controller.abort();
+    if (this.waits.get(wait.offset) !== wait) return; // already released
+    let parked = 0;
+    for (const each of this.waits.values()) {
+      if (each.wakers.size > 0) continue;
+      parked++;
+      if (parked > PARKED_WAITS_MAX) break;
+    }
+    if (parked === this.waits.size || parked > PARKED_WAITS_MAX) this.releaseAll();
   }
 
   /** Aborts pending waits and drops the cached batch (the feed has no subscribers left). */
   dispose(): void {
     this.disposed = true;
     this.last = undefined;
-    for (const wait of this.waits.values()) wait.controller.abort();
+    this.releaseAll();
+  }
+
+  /** Aborts the shared controller: every log wait ends; waits that still had wakers wake them. */
+  private releaseAll(): void {
     this.waits.clear();
+    this.controller.abort(RELEASED);
+    this.controller = sharedController();
   }
 
   /** Records the log still holds in memory since it published them: no I/O, no decoding. */

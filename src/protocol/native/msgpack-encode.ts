@@ -2,7 +2,7 @@
  * @module protocol/native/msgpack-encode
  * The MessagePack encoder of the native protocol: frames (plain maps, arrays, strings, numbers,
  * booleans, null, byte arrays) straight into one reusable scratch buffer, then one exact-size
- * copy out. Every frame in both directions is encoded here, so it is written for speed: no
+ * copy out (small ones share a slab: `../byte-slab.ts`). Every frame in both directions is encoded here, so it is written for speed: no
  * intermediate value tree, no per-field allocation.
  *
  * It writes what msgpackr writes for the same value, with one difference that is the reason it
@@ -10,6 +10,8 @@
  * every language reads them as integers. `undefined` map fields are left out; `undefined`
  * elsewhere is nil. Browser-safe: no Node imports.
  */
+
+import { copyOut } from '../byte-slab.js';
 
 const TWO_POW_32 = 2 ** 32;
 const INT64_MIN = -(2 ** 63);
@@ -31,7 +33,7 @@ export function encodeMsgpack(value: unknown): Uint8Array {
   pos = 0;
   try {
     writeValue(value);
-    return buffer.slice(0, pos);
+    return copyOut(buffer, pos);
   } finally {
     releaseScratch();
   }
@@ -45,7 +47,7 @@ export function encodeMsgpackPairs(map: object): { readonly count: number; reado
   pos = 0;
   try {
     const count = writePairs(map as Record<string, unknown>);
-    return { count, pairs: buffer.slice(0, pos) };
+    return { count, pairs: copyOut(buffer, pos) };
   } finally {
     releaseScratch();
   }
@@ -66,7 +68,7 @@ export function encodeMsgpackJoined(
     ensure(rest.pairs.byteLength);
     buffer.set(rest.pairs, pos);
     pos += rest.pairs.byteLength;
-    return buffer.slice(0, pos);
+    return copyOut(buffer, pos);
   } finally {
     releaseScratch();
   }

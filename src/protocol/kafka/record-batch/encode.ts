@@ -1,7 +1,8 @@
 /**
  * @module protocol/kafka/record-batch/encode
  * Encodes an uncompressed Kafka RecordBatch v2 with its CRC-32C: one pass over the records
- * into a reused scratch buffer, one CRC pass, one exactly sized copy out.
+ * into a reused scratch buffer, one CRC pass, one exactly sized copy out (small batches share a
+ * slab: `protocol/byte-slab.ts`).
  *
  * Each record: length varint, attributes int8 (0), timestampDelta varlong, offsetDelta varint,
  * keyLength varint (-1 = null), key, valueLength varint (-1 = null), value, headerCount varint,
@@ -9,6 +10,7 @@
  */
 
 import { TributaryError } from '../../../errors.js';
+import { copyOut } from '../../byte-slab.js';
 import { crc32c } from '../primitives/crc32c.js';
 import { invalidArgument } from '../primitives/errors.js';
 import { putUtf8, utf8Length } from '../primitives/utf8.js';
@@ -62,7 +64,7 @@ const SCRATCH_KEEP_MAX = 4 * 1024 * 1024;
 /**
  * Encodes an uncompressed batch with its CRC. offsetDelta defaults to the record's index;
  * lastOffsetDelta = last record's offsetDelta; baseTimestamp = first record's timestamp;
- * maxTimestamp = max. The result is one allocation sized exactly. An empty batch gets
+ * maxTimestamp = max. The result is an exactly sized copy of its own. An empty batch gets
  * lastOffsetDelta and timestamps of -1. Bad batch fields throw `INVALID_ARGUMENT`, bad records
  * `INVALID_RECORD`.
  */
@@ -151,7 +153,7 @@ export function encodeRecordBatch(input: EncodeRecordBatchInput): Uint8Array {
   writeInt32At(out, 53, baseSequence);
   writeInt32At(out, 57, count);
   writeInt32At(out, CRC_OFFSET, crc32c(out, CRC_START, total));
-  return out.slice(0, total);
+  return copyOut(out, total);
 }
 
 /** A bigger scratch buffer holding the `used` bytes written so far, with room for `needed`. */

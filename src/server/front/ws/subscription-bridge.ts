@@ -56,7 +56,14 @@ export interface DeliveryChunk {
 }
 
 /** Frames of a delivery by frame budget; deliveries are frozen and shared, so this is too. */
-const prepared = new WeakMap<Delivery, { readonly budget: number; readonly chunks: DeliveryChunk[] }>();
+/**
+ * Frames of the deliveries sent last, by delivery. Subscriptions of a partition send its delivery
+ * within the same event-loop turn, so a few dozen entries serve them all. A plain bounded map and
+ * not a WeakMap: V8 keeps a WeakMap's values through a young-generation GC, which promoted every
+ * encoded frame to the old generation and made every GC pause longer.
+ */
+const prepared = new Map<Delivery, { readonly budget: number; readonly chunks: DeliveryChunk[] }>();
+const PREPARED_MAX = 64;
 
 /** Splits a delivery into frames that stay under `budget` bytes (a single huge record goes alone). */
 function deliveryChunks(delivery: Delivery, budget: number): DeliveryChunk[] {
@@ -88,7 +95,10 @@ function deliveryChunks(delivery: Delivery, budget: number): DeliveryChunk[] {
     bytes += size;
   }
   if (records.length > 0) push(records, bytes);
-  if (Object.isFrozen(delivery)) prepared.set(delivery, { budget, chunks });
+  if (Object.isFrozen(delivery)) {
+    if (prepared.size >= PREPARED_MAX) prepared.delete(prepared.keys().next().value!);
+    prepared.set(delivery, { budget, chunks });
+  }
   return chunks;
 }
 
