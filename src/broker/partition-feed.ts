@@ -11,7 +11,7 @@
  *   so nothing is left parked on the log.
  * - **Reads.** Subscribers asking for records from the same offset share one `log.read`: an
  *   in-flight read is joined, and the last non-empty result is kept so subscribers arriving a
- *   moment later get the same frozen `LogRecord[]` (and the same frozen `Delivery` object).
+ *   moment later get the same `LogRecord[]` of frozen records (and the same frozen `Delivery`).
  *
  * Subscribers caught up at the tail all wait on the same offset, wake on the same append and ask
  * for the same offset, so a new range is read once and handed to all of them. Subscribers behind
@@ -25,7 +25,10 @@ import { payloadBytes } from './observer.js';
 import type { Delivery } from './types.js';
 
 export interface FeedBatch {
-  /** Frozen; shared by every subscriber that asked for this offset. Never mutate. */
+  /**
+   * Shared by every subscriber that asked for this offset: never mutate. The records are frozen,
+   * the array is not (V8 iterates frozen arrays several times slower); it is typed readonly.
+   */
   readonly records: readonly LogRecord[];
   /** The partition's high watermark as of this read (≥ last offset + 1). */
   readonly highWatermark: number;
@@ -200,11 +203,11 @@ export class PartitionFeed<Member = unknown> {
     // comes back empty, every offset in [offset, next) no longer exists.
     const { next } = await this.log.offsets(this.topic, this.partition);
     const records = await this.log.read(this.topic, this.partition, offset, { maxRecords });
-    for (const record of records) Object.freeze(record);
-    return this.batch(Object.freeze(records), next);
+    for (let i = 0; i < records.length; i++) Object.freeze(records[i]);
+    return this.batch(records, next);
   }
 
-  /** A frozen batch of `records` read when the high watermark was at least `next`. */
+  /** A shared batch of `records` read when the high watermark was at least `next`. */
   private batch(records: readonly LogRecord[], next: number): FeedBatch {
     const lastRecord = records.at(-1);
     const highWatermark = lastRecord === undefined ? next : Math.max(next, lastRecord.offset + 1);

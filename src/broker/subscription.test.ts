@@ -13,7 +13,7 @@ import {
   sleep,
   values,
 } from './testing/helpers.js';
-import type { Delivery, Subscription } from './types.js';
+import type { Subscription } from './types.js';
 
 describe('broker: subscribe', () => {
   let memory: MemoryLog;
@@ -253,12 +253,10 @@ describe('broker: subscribe', () => {
     // One shared read per append (not one per subscriber and append).
     expect(reads).toBeLessThanOrEqual(appends * 2);
     expect(reads).toBeLessThan(100 * appends);
-    // Everyone got the very same array object, and nobody can change it.
+    // Everyone got the very same array of records, and nobody can change a record.
     const first = recorders[0]!.deliveries[0]!;
     for (const recorder of recorders) expect(recorder.deliveries[0]!.records).toBe(first.records);
-    expect(Object.isFrozen(first.records)).toBe(true);
-    expect(Object.isFrozen(first.records[0])).toBe(true);
-    expect(() => (first.records as Delivery['records'] & unknown[]).push(first.records[0]!)).toThrow();
+    expect(first.records.every((record) => Object.isFrozen(record))).toBe(true);
   });
 
   it('lets subscribers behind the tail catch up on their own and then join the shared reads', async () => {

@@ -138,7 +138,7 @@ export class BrokerSubscription implements Subscription {
     let delivery = batch.delivery;
     let bytes = batch.bytes;
     if (count < records.length) {
-      const part = Object.freeze(records.slice(0, count));
+      const part = records.slice(0, count);
       delivery = Object.freeze({
         topic: delivery.topic,
         partition: delivery.partition,

@@ -32,7 +32,7 @@ function records(n: number, from: number, size = 10): RecordInput[] {
 }
 
 describe('Log.readRecent (file engine)', () => {
-  it('returns exactly what read returns, frozen and shared', async () => {
+  it('returns exactly what read returns, as shared frozen records', async () => {
     const log = await freshLog();
     await log.createTopic('t');
     for (let b = 0; b < 5; b++) await log.append('t', 0, records(7, b * 7));
@@ -41,7 +41,6 @@ describe('Log.readRecent (file engine)', () => {
         const recent = log.readRecent('t', 0, offset, maxRecords);
         expect(recent).toBeDefined();
         expect(recent!.next).toBe(35);
-        expect(Object.isFrozen(recent!.records)).toBe(true);
         expect(recent!.records.every((r) => Object.isFrozen(r))).toBe(true);
         expect(recent!.records).toEqual(await log.read('t', 0, offset, { maxRecords }));
       }

@@ -22,7 +22,7 @@ interface RecentBatch {
   readonly baseOffset: number;
   readonly lastOffset: number;
   readonly bytes: Uint8Array;
-  /** Decoded on first demand; frozen records in a frozen array. */
+  /** Decoded on first demand; frozen records (the array is shared, typed readonly). */
   records: readonly LogRecord[] | undefined;
   /** `recordSizeBytes` of all records, known once decoded. */
   sizeBytes: number;
@@ -30,8 +30,6 @@ interface RecentBatch {
 
 export class RecentBatches {
   private batches: RecentBatch[] = [];
-  /** Index of the oldest kept batch (evicted ones are dropped in bulk). */
-  private head = 0;
   private bytes = 0;
 
   constructor(private readonly capacityBytes: number = RECENT_BATCHES_BYTES) {}
@@ -40,27 +38,23 @@ export class RecentBatches {
   push(baseOffset: number, lastOffset: number, bytes: Uint8Array): void {
     this.batches.push({ baseOffset, lastOffset, bytes, records: undefined, sizeBytes: 0 });
     this.bytes += bytes.byteLength;
-    while (this.batches.length - this.head > 1 && this.bytes > this.capacityBytes) {
-      this.bytes -= this.batches[this.head]!.bytes.byteLength;
-      this.head++;
-    }
-    // Compact the array now and then rather than shifting on every eviction.
-    if (this.head > 64 && this.head * 2 > this.batches.length) {
-      this.batches = this.batches.slice(this.head);
-      this.head = 0;
+    // Evicted batches go at once (shift is cheap on a short array): one left in the array would
+    // keep its decoded records alive through young GCs, which is what the size bound prevents.
+    while (this.batches.length > 1 && this.bytes > this.capacityBytes) {
+      this.bytes -= this.batches.shift()!.bytes.byteLength;
     }
   }
 
   clear(): void {
     this.batches = [];
-    this.head = 0;
     this.bytes = 0;
   }
 
   /**
    * Records from `offset` on, at most `maxRecords` and about `maxBytes` (as `read` counts them:
    * the record that crosses the limit is included); `undefined` unless `offset` is kept here.
-   * The result is frozen and may be shared with other callers.
+   * The records are frozen; they and the array may be shared with other callers (never change
+   * them). The array is not frozen: V8 iterates frozen arrays several times slower.
    */
   read(offset: number, maxRecords: number, maxBytes: number): readonly LogRecord[] | undefined {
     const first = this.find(offset);
@@ -78,20 +72,20 @@ export class RecentBatches {
     for (let i = first; i < batches.length; i++) {
       const records = decoded(batches[i]!);
       for (let r = i === first ? skip : 0; r < records.length; r++) {
-        if (out.length >= maxRecords || bytes >= maxBytes) return Object.freeze(out);
+        if (out.length >= maxRecords || bytes >= maxBytes) return out;
         const record = records[r]!;
         out.push(record);
         bytes += recordSizeBytes(record);
       }
     }
-    return Object.freeze(out);
+    return out;
   }
 
   /** Index of the kept batch holding `offset`, or -1. */
   private find(offset: number): number {
     const batches = this.batches;
-    if (batches.length === this.head) return -1;
-    if (offset < batches[this.head]!.baseOffset || offset > batches[batches.length - 1]!.lastOffset)
+    if (batches.length === 0) return -1;
+    if (offset < batches[0]!.baseOffset || offset > batches[batches.length - 1]!.lastOffset)
       return -1;
     // Search from the newest: tail readers ask for what was just published.
     let i = batches.length - 1;
@@ -111,6 +105,6 @@ function decoded(batch: RecentBatch): readonly LogRecord[] {
     sizeBytes += recordSizeBytes(record);
   }
   batch.sizeBytes = sizeBytes;
-  batch.records = Object.freeze(records);
+  batch.records = records;
   return batch.records;
 }

@@ -57,13 +57,14 @@ export interface DeliveryChunk {
 
 /** Frames of a delivery by frame budget; deliveries are frozen and shared, so this is too. */
 /**
- * Frames of the deliveries sent last, by delivery. Subscriptions of a partition send its delivery
- * within the same event-loop turn, so a few dozen entries serve them all. A plain bounded map and
- * not a WeakMap: V8 keeps a WeakMap's values through a young-generation GC, which promoted every
- * encoded frame to the old generation and made every GC pause longer.
+ * Frames of the deliveries sent last, by delivery. The subscriptions of a partition send its
+ * delivery one after the other in the same turn of the event loop, so a few entries serve them
+ * all. Few, and a plain map rather than a WeakMap: whatever this keeps alive when a young-generation
+ * GC runs is copied, then promoted to the old generation, and with a WeakMap (whose entries only
+ * go in a full GC) or many entries that was most of what every GC had to copy.
  */
 const prepared = new Map<Delivery, { readonly budget: number; readonly chunks: DeliveryChunk[] }>();
-const PREPARED_MAX = 64;
+const PREPARED_MAX = 8;
 
 /** Splits a delivery into frames that stay under `budget` bytes (a single huge record goes alone). */
 function deliveryChunks(delivery: Delivery, budget: number): DeliveryChunk[] {
