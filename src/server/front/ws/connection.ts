@@ -243,19 +243,32 @@ export class Connection {
     } catch (error) {
       result = Promise.reject(error);
     }
-    result
-      .then(
-        (ok) => this.#send({ type: 'response', id: request.id, ok }, format),
-        (error: unknown) => this.#respondError(request.id, request.type, error, format),
-      )
-      .then(() => {
-        for (const fn of after) fn();
-      })
-      .catch((error: unknown) => this.#logger.error({ err: error }, 'after-response step failed'))
-      .finally(() => {
-        this.#inFlight--;
-        this.#updateReading();
-      });
+    // One reaction per request (not a chain of four promises): this runs for every frame.
+    result.then(
+      (ok) => this.#complete(request, format, after, ok, undefined, false),
+      (error: unknown) => this.#complete(request, format, after, undefined, error, true),
+    );
+  }
+
+  /** Sends a request's response, runs what waited for it, and lets the next frames in. */
+  #complete(
+    request: RequestFrame,
+    format: WireFormat,
+    after: readonly (() => void)[],
+    ok: unknown,
+    error: unknown,
+    failed: boolean,
+  ): void {
+    try {
+      if (failed) this.#respondError(request.id, request.type, error, format);
+      else this.#send({ type: 'response', id: request.id, ok }, format);
+      for (const fn of after) fn();
+    } catch (stepError) {
+      this.#logger.error({ err: stepError }, 'after-response step failed');
+    } finally {
+      this.#inFlight--;
+      this.#updateReading();
+    }
   }
 
   #requestContext(after: (() => void)[]): RequestContext {
