@@ -85,8 +85,7 @@ export class RecentBatches {
   private find(offset: number): number {
     const batches = this.batches;
     if (batches.length === 0) return -1;
-    if (offset < batches[0]!.baseOffset || offset > batches[batches.length - 1]!.lastOffset)
-      return -1;
+    if (offset < batches[0]!.baseOffset || offset > batches[batches.length - 1]!.lastOffset) return -1;
     // Search from the newest: tail readers ask for what was just published.
     let i = batches.length - 1;
     while (batches[i]!.baseOffset > offset) i--;
