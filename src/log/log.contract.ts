@@ -375,6 +375,15 @@ export function describeLogContract(engineName: string, openLog: () => Promise<O
         ]);
       });
 
+      it('copies what it keeps when append is called: the caller may reuse its bytes at once', async () => {
+        await log.createTopic('t');
+        const value = enc('original');
+        const appended = log.append('t', 0, [{ key: null, value }]);
+        value.fill(0);
+        await appended;
+        expect(text((await log.read('t', 0, 0))[0]!)).toBe('original');
+      });
+
       it('is not affected by callers changing bytes after append or after read', async () => {
         await log.createTopic('t');
         const value = enc('original');

@@ -151,7 +151,9 @@ export interface Log {
 
   /**
    * Appends records to one partition, atomically and in order. Resolves once they are durable
-   * under the topic's fsync policy; the records become readable at the same moment.
+   * under the topic's fsync policy; the records become readable at the same moment. The log
+   * copies what it keeps before `append` returns: the caller's key, value and header bytes may be
+   * reused or released at once (front ends pass views of the received frame).
    */
   append(
     topic: string,

@@ -47,9 +47,15 @@ export function encodeFrame(frame: ClientFrame | ServerFrame, format: WireFormat
   return encodeWire(frame, format);
 }
 
-/** Decodes a frame a client sent (server side). */
-export function decodeClientFrame(data: Uint8Array | string): Decoded<ClientFrame> {
-  const { value, format } = decodeWire(data);
+/**
+ * Decodes a frame a client sent (server side). With `bytes: 'view'` byte strings (record keys,
+ * values and headers, the only bytes a client frame carries) are views of `data`.
+ */
+export function decodeClientFrame(
+  data: Uint8Array | string,
+  bytes: WireBytes = 'copy',
+): Decoded<ClientFrame> {
+  const { value, format } = decodeWire(data, bytes);
   const fields = Fields.of(value, '', format);
   const type = readType(fields);
   switch (type) {

@@ -168,7 +168,10 @@ export class Connection {
     }
     let frame: ReturnType<typeof decodeClientFrame>;
     try {
-      frame = decodeClientFrame(isBinary ? bytes : UTF8.decode(bytes));
+      // Record bytes as views of the message (a buffer of its own from ws, never reused): the log
+      // copies what it keeps when append is called, so one copy per record here would be waste
+      // (and one ArrayBuffer per record for the young-generation GC to sweep).
+      frame = decodeClientFrame(isBinary ? bytes : UTF8.decode(bytes), 'view');
     } catch (error) {
       this.#onBadFrame(error);
       return;
