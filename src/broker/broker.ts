@@ -111,7 +111,13 @@ export class TributaryBroker implements Broker {
   readonly kafkaGroups: KafkaGroupCoordinator;
   private readonly feeds = new Map<string, PartitionFeed<BrokerSubscription>>();
   /** Writes in flight, awaited by `close()`. */
-  private readonly inflight = new Set<Promise<unknown>>();
+  /**
+   * Calls in flight, and who waits for them all to settle (shutdown). A count, not a Set of
+   * promises: a Set with an add and a delete per append keeps replacing its table, and replaced
+   * tables in the old generation keep their entries alive through young-generation GCs.
+   */
+  private inflight = 0;
+  private readonly inflightDrained: (() => void)[] = [];
   private closed = false;
   private closing: Promise<void> | undefined;
 
@@ -395,7 +401,7 @@ export class TributaryBroker implements Broker {
     this.feeds.clear();
     this.groups.close();
     this.kafkaGroups.close();
-    await Promise.allSettled([...this.inflight]);
+    if (this.inflight > 0) await new Promise<void>((resolve) => this.inflightDrained.push(resolve));
     this.logger.debug('broker closed');
   }
 
@@ -438,9 +444,9 @@ export class TributaryBroker implements Broker {
   }
 
   private track<T>(promise: Promise<T>): Promise<T> {
-    this.inflight.add(promise);
+    this.inflight++;
     const done = (): void => {
-      this.inflight.delete(promise);
+      if (--this.inflight === 0) for (const resolve of this.inflightDrained.splice(0)) resolve();
     };
     promise.then(done, done);
     return promise;

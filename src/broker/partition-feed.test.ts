@@ -41,7 +41,7 @@ describe('PartitionFeed waits', () => {
     await log.append('t', 0, [{ key: null, value: new Uint8Array([1]) }]);
     await flush();
     expect([a.woken, b.woken]).toEqual([1, 1]);
-    expect(wait.wakers.size).toBe(0);
+    expect(wait.wakers.length).toBe(0);
   });
 
   it('lets a waiter go at once while others keep waiting, and aborts the log wait with the last', async () => {
@@ -52,7 +52,7 @@ describe('PartitionFeed waits', () => {
       const leaves = waker();
       feed.releaseWait(feed.acquireWait(0, leaves), leaves);
     }
-    expect(wait.wakers.size).toBe(1);
+    expect(wait.wakers.length).toBe(1);
     expect(wait.controller.signal.aborted).toBe(false);
     feed.releaseWait(wait, stays);
     expect(wait.controller.signal.aborted).toBe(true);

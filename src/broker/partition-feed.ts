@@ -16,7 +16,13 @@
  * Subscribers caught up at the tail all wait on the same offset, wake on the same append and ask
  * for the same offset, so a new range is read once and handed to all of them. Subscribers behind
  * the tail read their own ranges (sized by their credit) and, once they reach the tail, fall in
- * with the others by themselves. Memory is bounded: one cached batch per partition plus the
+ * with the others by themselves.
+ *
+ * Hash tables: what changes on every append is kept in arrays, not in Maps or Sets. A Map or Set
+ * that sees an add and a delete per append keeps replacing its table, and a replaced table still
+ * points at its old entries; once one has reached the old generation, every young-generation GC
+ * copies and promotes whatever those entries reach (waiters, promises, whole batches). Measured:
+ * that was most of what each GC pause copied. Memory is bounded: one cached batch per partition plus the
  * requests in flight; a subscriber with no credit holds nothing here.
  */
 import { setMaxListeners } from 'node:events';
@@ -47,7 +53,8 @@ export interface FeedWaker {
 export interface FeedWait {
   readonly offset: number;
   readonly controller: AbortController;
-  readonly wakers: Set<FeedWaker>;
+  /** An array, not a Set: see "Hash tables" in the module note. */
+  readonly wakers: FeedWaker[];
 }
 
 /** Counters for tests and diagnostics. */
@@ -76,7 +83,8 @@ export class PartitionFeed<Member = unknown> {
   /** Subscriptions of this partition (the broker ends them on topic deletion and close). */
   readonly members = new Set<Member>();
   readonly stats: FeedStats = { reads: 0, sharedReads: 0, waits: 0 };
-  private readonly waits = new Map<number, FeedWait>();
+  /** Usually one, at the tail; an array, not a Map (see "Hash tables" in the module note). */
+  private waits: FeedWait[] = [];
   private readonly reads = new Map<number, Promise<FeedBatch>>();
   private last: { readonly offset: number; readonly promise: Promise<FeedBatch> } | undefined;
   /**
@@ -128,15 +136,14 @@ export class PartitionFeed<Member = unknown> {
    * when nothing was appended (the feed let go of its log waits); it checks again and re-waits.
    */
   acquireWait(offset: number, waker: FeedWaker): FeedWait {
-    let wait = this.waits.get(offset);
+    let wait = this.findWait(offset);
     if (wait === undefined) {
       this.stats.waits++;
       const controller = this.controller;
-      const entry: FeedWait = { offset, controller, wakers: new Set() };
+      const entry: FeedWait = { offset, controller, wakers: [] };
       const settle = (failed: boolean, error?: unknown): void => {
-        if (this.waits.get(offset) === entry) this.waits.delete(offset);
-        const wakers = [...entry.wakers];
-        entry.wakers.clear();
+        this.removeWait(entry);
+        const wakers = entry.wakers.splice(0);
         // Released by the feed itself (see `releaseWait`): not a failure, the wakers re-check.
         const released = failed && error === RELEASED;
         for (const each of wakers) {
@@ -148,10 +155,10 @@ export class PartitionFeed<Member = unknown> {
         () => settle(false),
         (error: unknown) => settle(true, error),
       );
-      this.waits.set(offset, entry);
+      this.waits.push(entry);
       wait = entry;
     }
-    wait.wakers.add(waker);
+    wait.wakers.push(waker);
     return wait;
   }
 
@@ -162,15 +169,17 @@ export class PartitionFeed<Member = unknown> {
    * the feed aborts its controller, releasing everything parked on the log at once.
    */
   releaseWait(wait: FeedWait, waker: FeedWaker): void {
-    if (!wait.wakers.delete(waker) || wait.wakers.size > 0) return;
-    if (this.waits.get(wait.offset) !== wait) return; // already released
+    const index = wait.wakers.indexOf(waker);
+    if (index === -1) return;
+    wait.wakers.splice(index, 1);
+    if (wait.wakers.length > 0 || !this.waits.includes(wait)) return; // still wanted, or released
     let parked = 0;
-    for (const each of this.waits.values()) {
-      if (each.wakers.size > 0) continue;
+    for (const each of this.waits) {
+      if (each.wakers.length > 0) continue;
       parked++;
       if (parked > PARKED_WAITS_MAX) break;
     }
-    if (parked === this.waits.size || parked > PARKED_WAITS_MAX) this.releaseAll();
+    if (parked === this.waits.length || parked > PARKED_WAITS_MAX) this.releaseAll();
   }
 
   /** Aborts pending waits and drops the cached batch (the feed has no subscribers left). */
@@ -182,9 +191,19 @@ export class PartitionFeed<Member = unknown> {
 
   /** Aborts the shared controller: every log wait ends; waits that still had wakers wake them. */
   private releaseAll(): void {
-    this.waits.clear();
+    this.waits = [];
     this.controller.abort(RELEASED);
     this.controller = sharedController();
+  }
+
+  private findWait(offset: number): FeedWait | undefined {
+    for (const wait of this.waits) if (wait.offset === offset) return wait;
+    return undefined;
+  }
+
+  private removeWait(wait: FeedWait): void {
+    const index = this.waits.indexOf(wait);
+    if (index !== -1) this.waits.splice(index, 1);
   }
 
   /** Records the log still holds in memory since it published them: no I/O, no decoding. */

@@ -86,7 +86,12 @@ export class FilePartition {
   private syncing: Promise<void> | undefined;
   private failure: TributaryError | undefined;
   private closed: TributaryError | undefined;
-  private readonly waiters = new Set<Waiter>();
+  /**
+   * Pending `waitForAppend` calls. An array, not a Set: a Set with an add and a delete per append
+   * keeps replacing its table, and a replaced table that reached the old generation keeps its
+   * entries (and what their promises reach) alive through young-generation GCs.
+   */
+  private waiters: Waiter[] = [];
   /** Batches of the active segment published last, for readers at the tail. */
   private readonly recent = new RecentBatches();
   private syncTimer: NodeJS.Timeout | undefined;
@@ -399,7 +404,8 @@ export class FilePartition {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => {
-        this.waiters.delete(waiter);
+        const index = this.waiters.indexOf(waiter);
+        if (index !== -1) this.waiters.splice(index, 1);
         reject(signal?.reason);
       };
       const waiter: Waiter = {
@@ -413,18 +419,24 @@ export class FilePartition {
           reject(error);
         },
       };
-      this.waiters.add(waiter);
+      this.waiters.push(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
   private wakeWaiters(): void {
-    for (const waiter of this.waiters) {
-      if (waiter.offset < this.next) {
-        this.waiters.delete(waiter);
-        waiter.resolve();
-      }
+    const waiters = this.waiters;
+    if (waiters.length === 0) return;
+    // Keep the ones still waiting in place, then wake the others (a woken one may wait again).
+    const due: Waiter[] = [];
+    let kept = 0;
+    for (let i = 0; i < waiters.length; i++) {
+      const waiter = waiters[i]!;
+      if (waiter.offset < this.next) due.push(waiter);
+      else waiters[kept++] = waiter;
     }
+    waiters.length = kept;
+    for (const waiter of due) waiter.resolve();
   }
 
   async read(offset: number, options?: ReadOptions): Promise<LogRecord[]> {
@@ -587,8 +599,7 @@ export class FilePartition {
     this.closed = reason;
     if (this.syncTimer) clearTimeout(this.syncTimer);
     await this.maintenance;
-    for (const waiter of this.waiters) waiter.reject(reason);
-    this.waiters.clear();
+    for (const waiter of this.waiters.splice(0)) waiter.reject(reason);
     if (!this.failure) {
       await this.active.datasync();
       await this.writeRecoveryPoint();

@@ -56,20 +56,30 @@ export interface DeliveryChunk {
 }
 
 /** Frames of a delivery by frame budget; deliveries are frozen and shared, so this is too. */
+interface PreparedDelivery {
+  readonly delivery: Delivery;
+  readonly budget: number;
+  readonly chunks: DeliveryChunk[];
+}
+
 /**
- * Frames of the deliveries sent last, by delivery. The subscriptions of a partition send its
- * delivery one after the other in the same turn of the event loop, so a few entries serve them
- * all. Few, and a plain map rather than a WeakMap: whatever this keeps alive when a young-generation
- * GC runs is copied, then promoted to the old generation, and with a WeakMap (whose entries only
- * go in a full GC) or many entries that was most of what every GC had to copy.
+ * Frames of the last few deliveries, in a small ring searched by identity. The subscriptions of
+ * a partition send its delivery one after the other in the same turn of the event loop, so a few
+ * slots serve them all. Deliberately not a WeakMap or a Map: their tables keep entries that were
+ * deleted or replaced reachable from the old generation (a WeakMap until a full GC, a Map's
+ * replaced tables likewise), and the young-generation GC then copies and promotes those
+ * deliveries with all their records: measured, most of what every GC pause was spent on.
  */
-const prepared = new Map<Delivery, { readonly budget: number; readonly chunks: DeliveryChunk[] }>();
-const PREPARED_MAX = 8;
+const PREPARED_SLOTS = 4;
+const prepared: (PreparedDelivery | undefined)[] = new Array(PREPARED_SLOTS).fill(undefined);
+let preparedNext = 0;
 
 /** Splits a delivery into frames that stay under `budget` bytes (a single huge record goes alone). */
 function deliveryChunks(delivery: Delivery, budget: number): DeliveryChunk[] {
-  const cached = prepared.get(delivery);
-  if (cached !== undefined && cached.budget === budget) return cached.chunks;
+  for (let i = 0; i < PREPARED_SLOTS; i++) {
+    const slot = prepared[i];
+    if (slot !== undefined && slot.delivery === delivery && slot.budget === budget) return slot.chunks;
+  }
   const chunks: DeliveryChunk[] = [];
   const push = (records: WireRecord[], bytes: number): void => {
     chunks.push({
@@ -97,8 +107,8 @@ function deliveryChunks(delivery: Delivery, budget: number): DeliveryChunk[] {
   }
   if (records.length > 0) push(records, bytes);
   if (Object.isFrozen(delivery)) {
-    if (prepared.size >= PREPARED_MAX) prepared.delete(prepared.keys().next().value!);
-    prepared.set(delivery, { budget, chunks });
+    prepared[preparedNext] = { delivery, budget, chunks };
+    preparedNext = (preparedNext + 1) % PREPARED_SLOTS;
   }
   return chunks;
 }
