@@ -130,6 +130,23 @@ describe('ClientConnection', () => {
     expect(isTributaryError(error, 'TOPIC_NOT_FOUND')).toBe(true);
   });
 
+  it('matches responses that come in any order to their requests, and ignores unknown ids', async () => {
+    const network = fakeNetwork();
+    const c = connection(network.factory);
+    const open = c.open();
+    const socket = await opened(network, c);
+    await open;
+    const results = [0, 1, 2, 3, 4].map((p) => c.request('offsets', { topic: 't', partition: p }, 'safe'));
+    const ids = socket.sent.slice(-5).map((frame) => (frame as { id: number }).id);
+    socket.reply({ type: 'response', id: 999_999, ok: { earliest: 0, next: 0 } });
+    for (const index of [3, 0, 4, 2, 1]) {
+      socket.reply({ type: 'response', id: ids[index]!, ok: { earliest: 0, next: index * 10 } });
+    }
+    // A second answer to the same id is ignored too.
+    socket.reply({ type: 'response', id: ids[0]!, ok: { earliest: 0, next: 77 } });
+    expect((await Promise.all(results)).map((r) => r.next)).toEqual([0, 10, 20, 30, 40]);
+  });
+
   it('sends safe requests again after a reconnect and fails unsafe and session ones', async () => {
     const network = fakeNetwork();
     const c = connection(network.factory);

@@ -87,6 +87,8 @@ interface PendingRequest {
   /** Runs synchronously when the response arrives, before later frames are handled. */
   readonly onOk: ((result: never) => void) | undefined;
   id: number | undefined;
+  /** Answered, failed or timed out: it no longer counts for the request timeout. */
+  settled: boolean;
 }
 
 type State = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -106,8 +108,13 @@ export class ClientConnection {
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Sent, awaiting a response, by request id. */
-  readonly #inFlight = new Map<number, PendingRequest>();
+  /**
+   * Sent, awaiting a response, in the order sent (responses mostly come in that order, so the
+   * one answered is found at or near the front). Arrays here and in `#unsettled`, not a Map or a
+   * Set: a hash table with an add and a delete per request keeps replacing its table, and a
+   * replaced table that reached the old generation keeps its entries alive through young GCs.
+   */
+  #inFlight: PendingRequest[] = [];
   /** Waiting for a connection, in order. */
   #queue: PendingRequest[] = [];
   #firstOpen: { resolve: () => void; reject: (error: unknown) => void } | undefined;
@@ -115,7 +122,8 @@ export class ClientConnection {
    * Every unsettled request, oldest first, watched by one timer armed for the oldest deadline:
    * cheaper than a timer per request, whose setTimeout/clearTimeout showed in producer profiles.
    */
-  readonly #unsettled = new Set<PendingRequest>();
+  #unsettled: PendingRequest[] = [];
+  #unsettledCount = 0;
   #timeoutTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ConnectionOptions) {
@@ -167,8 +175,10 @@ export class ClientConnection {
         onOk: onOk as ((result: never) => void) | undefined,
         id: undefined,
         deadlineMs: Date.now() + this.#options.requestTimeoutMs,
+        settled: false,
       };
-      this.#unsettled.add(pending);
+      this.#unsettled.push(pending);
+      this.#unsettledCount++;
       if (this.#timeoutTimer === undefined) this.#armTimeout(this.#options.requestTimeoutMs);
       if (this.#state === 'open') this.#send(pending);
       else this.#queue.push(pending);
@@ -183,7 +193,12 @@ export class ClientConnection {
   #expire(): void {
     this.#timeoutTimer = undefined;
     const now = Date.now();
-    for (const pending of this.#unsettled) {
+    while (this.#unsettled.length > 0) {
+      const pending = this.#unsettled[0]!;
+      if (pending.settled) {
+        this.#unsettled.shift();
+        continue;
+      }
       if (pending.deadlineMs > now) {
         this.#armTimeout(pending.deadlineMs - now);
         return;
@@ -201,8 +216,13 @@ export class ClientConnection {
 
   /** `pending` got its answer (or failed): it no longer times out. */
   #settled(pending: PendingRequest): void {
-    this.#unsettled.delete(pending);
-    if (this.#unsettled.size === 0 && this.#timeoutTimer !== undefined) {
+    if (pending.settled) return;
+    pending.settled = true;
+    this.#unsettledCount--;
+    // Settled ones leave from the front; one settled out of order waits there until it is first.
+    const unsettled = this.#unsettled;
+    while (unsettled.length > 0 && unsettled[0]!.settled) unsettled.shift();
+    if (this.#unsettledCount === 0 && this.#timeoutTimer !== undefined) {
       clearTimeout(this.#timeoutTimer);
       this.#timeoutTimer = undefined;
     }
@@ -348,9 +368,13 @@ export class ClientConnection {
   }
 
   #onResponse(frame: ServerFrame & { type: 'response' }): void {
-    const pending = this.#inFlight.get(frame.id);
-    if (pending === undefined) return; // timed out meanwhile
-    this.#inFlight.delete(frame.id);
+    const inFlight = this.#inFlight;
+    let index = 0;
+    while (index < inFlight.length && inFlight[index]!.id !== frame.id) index++;
+    if (index === inFlight.length) return; // timed out meanwhile
+    const pending = inFlight[index]!;
+    if (index === 0) inFlight.shift();
+    else inFlight.splice(index, 1);
     this.#settled(pending);
     if ('error' in frame) {
       pending.reject(fromWireError(frame.error));
@@ -396,14 +420,14 @@ export class ClientConnection {
     const wasOpen = this.#state === 'open';
     // Requests in flight: safe ones go back to the front of the queue, the rest fail.
     const requeue: PendingRequest[] = [];
-    for (const pending of this.#inFlight.values()) {
+    for (const pending of this.#inFlight) {
       if (pending.retry === 'safe') requeue.push(pending);
       else {
         this.#settled(pending);
         pending.reject(error);
       }
     }
-    this.#inFlight.clear();
+    this.#inFlight = [];
     this.#queue = [...requeue, ...this.#queue];
     if (this.#firstOpen !== undefined) {
       this.#state = 'closed';
@@ -446,7 +470,7 @@ export class ClientConnection {
       return;
     }
     pending.id = id;
-    this.#inFlight.set(id, pending);
+    this.#inFlight.push(pending);
     try {
       transport.send(data);
     } catch {
@@ -464,17 +488,18 @@ export class ClientConnection {
   }
 
   #forget(pending: PendingRequest): void {
-    if (pending.id !== undefined) this.#inFlight.delete(pending.id);
+    const sent = this.#inFlight.indexOf(pending);
+    if (sent !== -1) this.#inFlight.splice(sent, 1);
     const index = this.#queue.indexOf(pending);
     if (index !== -1) this.#queue.splice(index, 1);
   }
 
   #failAll(error: TributaryError): void {
-    for (const pending of [...this.#inFlight.values(), ...this.#queue]) {
+    for (const pending of [...this.#inFlight, ...this.#queue]) {
       this.#settled(pending);
       pending.reject(error);
     }
-    this.#inFlight.clear();
+    this.#inFlight = [];
     this.#queue = [];
   }
 

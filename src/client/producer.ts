@@ -41,6 +41,23 @@ export interface ProducerOptions {
   readonly retryBackoffMs?: number;
 }
 
+/**
+ * What the producer tracks for one partition. Kept in an array indexed by partition rather than in
+ * Maps and Sets keyed by it: those saw an add and a delete per batch, and a hash table that keeps
+ * replacing its table leaves old ones in the old generation that keep batches alive through
+ * young-generation GCs.
+ */
+interface Lane {
+  /** The batch being filled. */
+  open: OpenBatch | undefined;
+  /** Sealed batches waiting to be sent. */
+  readonly queue: Batch[];
+  /** One batch per partition is in flight at a time (keeps `send()` order). */
+  inFlight: boolean;
+  /** Idempotence: the sequence number of the partition's next record. */
+  sequence: number;
+}
+
 interface OpenBatch {
   readonly batch: Batch;
   timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
@@ -78,12 +95,7 @@ export class Producer {
   #identity: Promise<{ producerId: number; producerEpoch: number }> | undefined;
   /** The producer id `#identity` resolved to, once it has. */
   #producerId: number | undefined;
-  readonly #sequences = new Map<number, number>();
-  /** Batches being filled, by partition; `timer` is a linger timer or (lingerMs 0) an immediate. */
-  readonly #open = new Map<number, OpenBatch>();
-  /** Sealed batches waiting to be sent, by partition. */
-  readonly #queues = new Map<number, Batch[]>();
-  readonly #inFlight = new Set<number>();
+  readonly #lanes: (Lane | undefined)[] = [];
   #sticky = -1;
   #outstanding = 0;
   #idleWaiters: (() => void)[] = [];
@@ -138,7 +150,9 @@ export class Producer {
 
   /** Sends everything batched now and resolves once every record sent so far is acknowledged or failed. */
   async flush(): Promise<void> {
-    for (const partition of [...this.#open.keys()]) this.#seal(partition);
+    for (let partition = 0; partition < this.#lanes.length; partition++) {
+      if (this.#lanes[partition]?.open !== undefined) this.#seal(partition);
+    }
     if (this.#outstanding === 0) return;
     await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
@@ -190,7 +204,8 @@ export class Producer {
     const size = wireRecordBytes(record);
     const bytesMax =
       (this.#connection.session?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES) - FRAME_OVERHEAD_BYTES;
-    let open = this.#open.get(partition);
+    const lane = this.#lane(partition);
+    let open = lane.open;
     if (open !== undefined && open.batch.bytes + size > bytesMax) {
       this.#seal(partition);
       open = undefined;
@@ -200,13 +215,13 @@ export class Producer {
       open = { batch, timer: undefined };
       if (this.#lingerMs > 0) {
         open.timer = setTimeout(() => this.#seal(partition), this.#lingerMs);
-      } else if (!this.#inFlight.has(partition)) {
+      } else if (!lane.inFlight) {
         // Nothing in flight: go at the end of this event-loop turn (records sent meanwhile join).
         // Node clamps setTimeout(0) to 1 ms, which would add a millisecond to every idle send.
         open.timer = setImmediate(() => this.#seal(partition));
       }
       // Else (lingerMs 0, a batch in flight): it fills until that batch is acknowledged (#pump).
-      this.#open.set(partition, open);
+      lane.open = open;
     }
     open.batch.records.push(record);
     open.batch.resolves.push(resolve);
@@ -216,34 +231,31 @@ export class Producer {
   }
 
   #seal(partition: number): void {
-    const open = this.#open.get(partition);
+    const lane = this.#lane(partition);
+    const open = lane.open;
     if (open === undefined) return;
-    this.#open.delete(partition);
+    lane.open = undefined;
     if (this.#lingerMs > 0) clearTimeout(open.timer as ReturnType<typeof setTimeout> | undefined);
     else clearImmediate(open.timer as ReturnType<typeof setImmediate> | undefined);
     open.batch.deadlineMs = Date.now() + this.#deliveryTimeoutMs;
     if (partition === this.#sticky) this.#sticky++; // keyless records move on to the next partition
-    let queue = this.#queues.get(partition);
-    if (queue === undefined) {
-      queue = [];
-      this.#queues.set(partition, queue);
-    }
-    queue.push(open.batch);
+    lane.queue.push(open.batch);
     this.#pump(partition);
   }
 
   #pump(partition: number): void {
-    if (this.#inFlight.has(partition)) return;
-    const batch = this.#queues.get(partition)?.shift();
-    if (batch === undefined && this.#lingerMs === 0 && this.#open.has(partition)) {
+    const lane = this.#lane(partition);
+    if (lane.inFlight) return;
+    const batch = lane.queue.shift();
+    if (batch === undefined && this.#lingerMs === 0 && lane.open !== undefined) {
       // lingerMs 0: what collected while the previous batch was in flight goes out now.
       this.#seal(partition);
       return;
     }
     if (batch === undefined) return;
-    this.#inFlight.add(partition);
+    lane.inFlight = true;
     void this.#deliver(batch).finally(() => {
-      this.#inFlight.delete(partition);
+      lane.inFlight = false;
       this.#pump(partition);
     });
   }
@@ -299,8 +311,9 @@ export class Producer {
       const { producerId, producerEpoch } = await identity;
       // Numbered when first sent (one batch per partition in flight keeps the numbers in order);
       // a retry keeps its numbers.
-      const baseSequence = this.#sequences.get(batch.partition) ?? 0;
-      this.#sequences.set(batch.partition, (baseSequence + records.length) % 0x8000_0000);
+      const lane = this.#lane(batch.partition);
+      const baseSequence = lane.sequence;
+      lane.sequence = (baseSequence + records.length) % 0x8000_0000;
       batch.producer = { producerId, producerEpoch, baseSequence };
     }
     const { producerId, producerEpoch, baseSequence } = batch.producer;
@@ -327,7 +340,16 @@ export class Producer {
     if (this.#producerId !== failedProducerId) return;
     this.#identity = undefined;
     this.#producerId = undefined;
-    this.#sequences.clear();
+    for (const lane of this.#lanes) if (lane !== undefined) lane.sequence = 0;
+  }
+
+  #lane(partition: number): Lane {
+    let lane = this.#lanes[partition];
+    if (lane === undefined) {
+      lane = { open: undefined, queue: [], inFlight: false, sequence: 0 };
+      this.#lanes[partition] = lane;
+    }
+    return lane;
   }
 }
 
