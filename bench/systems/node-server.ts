@@ -32,8 +32,13 @@ export async function startNodeBuilt(
   name: string,
   script: string,
   args: readonly string[],
+  nodeFlags: readonly string[] = [],
 ): Promise<TrackedProcess> {
-  const child = context.spawn(name, process.execPath, [join(context.projectRoot, script), ...args]);
+  const child = context.spawn(name, process.execPath, [
+    ...nodeFlags,
+    join(context.projectRoot, script),
+    ...args,
+  ]);
   await waitForPort(context.port, child, 30_000);
   return child;
 }

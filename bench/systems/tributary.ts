@@ -1,7 +1,8 @@
 /**
  * @module bench/systems/tributary
  * Tributary as one system among the others: the server is the real CLI, built, in its own
- * process (`node dist/cli/main.js serve --port P --data DIR`, what `npm start` runs; the harness
+ * process (`node --initial-old-space-size=64 dist/cli/main.js serve --port P --data DIR`, what
+ * `npm start` runs, Node flags included: `src/cli/node-flags.ts`; the harness
  * builds first if `dist/` is older than the sources, see {@link ./build.ts}), topics are created and deleted
  * over the HTTP API (`POST /v1/topics`, `DELETE /v1/topics/{name}`), and the load generators use
  * the client SDK's Node entry (`src/client/node/index.ts`: `connect({ url })` → `producer()`,
@@ -16,6 +17,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVER_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { BUILT_CLI, ensureBuilt } from './build.js';
 import { startNodeBuilt } from './node-server.js';
 import type { SystemModule, Target } from './types.js';
@@ -43,7 +45,7 @@ export const tributary: SystemModule = {
   id: 'tributary',
   label: 'tributary',
   description:
-    'Tributary server (built: node dist/cli/main.js serve, file log) via the client SDK over the native WebSocket protocol',
+    'Tributary server (built: node --initial-old-space-size=64 dist/cli/main.js serve, file log) via the client SDK over the native WebSocket protocol',
   capabilities: {
     publish: ['durable', 'always'],
     latency: 'log',
@@ -55,17 +57,24 @@ export const tributary: SystemModule = {
     return (await sdkProblem()) ?? ensureBuilt(PROJECT_ROOT);
   },
   start(context) {
-    return startNodeBuilt(context, 'tributary server', BUILT_CLI, [
-      'serve',
-      '--port',
-      String(context.port),
-      '--data',
-      context.dir,
-      '--host',
-      '127.0.0.1',
-      '--log-level',
-      'warn',
-    ]);
+    // With the Node flags `npm start` uses (src/cli/node-flags.ts).
+    return startNodeBuilt(
+      context,
+      'tributary server',
+      BUILT_CLI,
+      [
+        'serve',
+        '--port',
+        String(context.port),
+        '--data',
+        context.dir,
+        '--host',
+        '127.0.0.1',
+        '--log-level',
+        'warn',
+      ],
+      SERVER_NODE_FLAGS,
+    );
   },
   async prepare(target, durability) {
     const response = await http('POST', `${baseUrl(target)}/v1/topics`, {

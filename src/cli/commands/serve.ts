@@ -9,6 +9,7 @@
  * directory unusable, …), 2 for bad usage (a bad flag, variable or config file), reported
  * before anything starts.
  */
+
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
@@ -27,6 +28,7 @@ import {
 } from '../../server/config.js';
 import { ListenError, type RunningServer, startServer } from '../../server/server.js';
 import { CliError, EXIT_USAGE } from '../api.js';
+import { missingServerNodeFlags } from '../node-flags.js';
 
 type ServeFlags = Partial<Record<keyof ServerConfig | 'config', string>>;
 type CommanderValues = Readonly<Record<string, string | undefined>>;
@@ -172,6 +174,13 @@ async function serveCommand(flags: ServeFlags): Promise<void> {
     { url: server.url, port: server.port, host, dataDir },
     `Tributary listening on ${server.url} (data: ${dataDir})`,
   );
+  const missingFlags = missingServerNodeFlags(process.execArgv);
+  if (missingFlags.length > 0) {
+    logger.info(
+      { missingNodeFlags: missingFlags },
+      `For steady latency under load run the server as \`node ${missingFlags.join(' ')} …/tributary serve\` (npm start does)`,
+    );
+  }
   if (server.kafka !== null) {
     const { port: bound, advertisedHost } = server.kafka;
     logger.info(
