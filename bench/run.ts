@@ -23,6 +23,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { ProcessGroup } from './lib/procs.js';
 import { Progress } from './lib/progress.js';
 import { fileStamp, RESULTS_DIR, writeResults } from './lib/results.js';
@@ -215,7 +216,8 @@ async function main(): Promise<void> {
     if (table !== undefined) out.push('', table);
   }
   out.push(
-    '(Tributary runs built, as `node dist/cli/main.js`; the Socket.IO and ws floor servers run from source as ' +
+    `(Tributary runs built, as \`node ${SERVER_NODE_FLAGS.join(' ')} dist/cli/main.js\` like \`npm start\`; ` +
+      'the Socket.IO and ws floor servers run from source as ' +
       `\`node --import tsx\`: an idle node+tsx process is ${formatBytes(baseline.tsxIdleRssBytes)}, ` +
       `plain node ${formatBytes(baseline.plainIdleRssBytes)}; the difference is loader overhead those two carry.)`,
   );
