@@ -136,20 +136,8 @@ function writeValue(value: unknown): void {
 function writeNumber(value: number): void {
   ensure(9);
   if (value >>> 0 === value) {
-    if (value < 0x80) {
-      buffer[pos++] = value;
-    } else if (value < 0x100) {
-      buffer[pos++] = 0xcc;
-      buffer[pos++] = value;
-    } else if (value < 0x10000) {
-      buffer[pos++] = 0xcd;
-      buffer[pos++] = value >>> 8;
-      buffer[pos++] = value & 0xff;
-    } else {
-      buffer[pos++] = 0xce;
-      view.setUint32(pos, value);
-      pos += 4;
-    }
+    if (value < 0x80) buffer[pos++] = value;
+    else writeMarkedUint(value, 0xcc, 0xcd, 0xce);
   } else if (value >> 0 === value) {
     if (value >= -0x20) {
       buffer[pos++] = 0x100 + value;
@@ -211,20 +199,9 @@ function writeString(value: string): void {
   // The header may be shorter than reserved: move the bytes back (short strings only).
   const actualHeader = bytes < 0x20 ? 1 : bytes < 0x100 ? 2 : bytes < 0x10000 ? 3 : 5;
   if (actualHeader < headerBytes) buffer.copyWithin(pos + actualHeader, start, end);
-  if (actualHeader === 1) {
-    buffer[pos] = 0xa0 | bytes;
-  } else if (actualHeader === 2) {
-    buffer[pos] = 0xd9;
-    buffer[pos + 1] = bytes;
-  } else if (actualHeader === 3) {
-    buffer[pos] = 0xda;
-    buffer[pos + 1] = bytes >>> 8;
-    buffer[pos + 2] = bytes & 0xff;
-  } else {
-    buffer[pos] = 0xdb;
-    view.setUint32(pos + 1, bytes);
-  }
-  pos += actualHeader + bytes;
+  if (actualHeader === 1) buffer[pos++] = 0xa0 | bytes;
+  else writeMarkedUint(bytes, 0xd9, 0xda, 0xdb);
+  pos += bytes;
 }
 
 /** UTF-8 of `value` at `at`; returns the end. Lone surrogates become U+FFFD, as TextEncoder does. */
@@ -260,18 +237,7 @@ function writeUtf8Short(value: string, at: number): number {
 function writeBinary(value: Uint8Array): void {
   const length = value.byteLength;
   ensure(5 + length);
-  if (length < 0x100) {
-    buffer[pos++] = 0xc4;
-    buffer[pos++] = length;
-  } else if (length < 0x10000) {
-    buffer[pos++] = 0xc5;
-    buffer[pos++] = length >>> 8;
-    buffer[pos++] = length & 0xff;
-  } else {
-    buffer[pos++] = 0xc6;
-    view.setUint32(pos, length);
-    pos += 4;
-  }
+  writeMarkedUint(length, 0xc4, 0xc5, 0xc6);
   buffer.set(value, pos);
   pos += length;
 }
@@ -299,15 +265,28 @@ function definedFields(value: Record<string, unknown>): number {
 /** An array or map header: the fix form below 16 entries, else 16- or 32-bit counts. */
 function writeHeader(count: number, fix: number, wide16: number, wide32: number): void {
   ensure(5);
-  if (count < 0x10) {
-    buffer[pos++] = fix | count;
-  } else if (count < 0x10000) {
-    buffer[pos++] = wide16;
-    buffer[pos++] = count >>> 8;
-    buffer[pos++] = count & 0xff;
+  if (count < 0x10) buffer[pos++] = fix | count;
+  else writeMarkedUint(count, NO_MARKER, wide16, wide32);
+}
+
+/** Arrays and maps have no 8-bit count form. */
+const NO_MARKER = -1;
+
+/**
+ * A marker byte, then `n` big-endian in the first of 1, 2 or 4 bytes that holds it (uints,
+ * string, binary, array and map lengths all share this layout). The caller ensured 5 bytes.
+ */
+function writeMarkedUint(n: number, marker8: number, marker16: number, marker32: number): void {
+  if (n < 0x100 && marker8 !== NO_MARKER) {
+    buffer[pos++] = marker8;
+    buffer[pos++] = n;
+  } else if (n < 0x10000) {
+    buffer[pos++] = marker16;
+    buffer[pos++] = n >>> 8;
+    buffer[pos++] = n & 0xff;
   } else {
-    buffer[pos++] = wide32;
-    view.setUint32(pos, count);
+    buffer[pos++] = marker32;
+    view.setUint32(pos, n);
     pos += 4;
   }
 }
