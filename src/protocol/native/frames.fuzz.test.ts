@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { TributaryError } from '../../errors.js';
 import { decodeClientFrame, decodeServerFrame, encodeFrame } from './frames.js';
 import { decodeResult, REQUEST_TYPES } from './requests.js';
+import { nestedValues } from './testing/arbitraries.js';
 import { SAMPLE_CLIENT_FRAMES, SAMPLE_SERVER_FRAMES } from './testing/samples.js';
 import type { RequestType } from './types.js';
 
@@ -83,14 +84,11 @@ const leaf = fc.oneof(
   fc.uint8Array({ maxLength: 8 }),
   fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }),
 );
-const value = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    leaf,
-    fc.array(tie('value'), { maxLength: 4 }),
-    fc.dictionary(fc.oneof(fc.constantFrom(...FIELD_NAMES), fc.string()), tie('value'), { maxKeys: 6 }),
-  ),
-})).value;
+const value = nestedValues(leaf, {
+  itemsMax: 4,
+  keysMax: 6,
+  keys: fc.oneof(fc.constantFrom(...FIELD_NAMES), fc.string()),
+});
 
 const samples = [...SAMPLE_CLIENT_FRAMES, ...SAMPLE_SERVER_FRAMES];
 

@@ -8,6 +8,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { decodeMsgpack, MAX_NESTING } from './msgpack-decode.js';
 import { encodeMsgpack } from './msgpack-encode.js';
+import { nestedValues } from './testing/arbitraries.js';
 
 const packr = new Packr({ useRecords: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
@@ -22,20 +23,11 @@ const leaf = fc.oneof(
   fc.uint8Array({ maxLength: 300 }),
   fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }),
 );
-const value = fc.letrec<{ value: unknown }>((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    leaf,
-    fc.array(tie('value'), { maxLength: 20 }),
-    fc.dictionary(
-      fc.oneof(fc.constantFrom('key', 'value', 'offset', '__proto__', 'ключ'), fc.string()),
-      tie('value'),
-      {
-        maxKeys: 20,
-      },
-    ),
-  ),
-})).value;
+const value = nestedValues(leaf, {
+  itemsMax: 20,
+  keysMax: 20,
+  keys: fc.oneof(fc.constantFrom('key', 'value', 'offset', '__proto__', 'ключ'), fc.string()),
+});
 
 describe('decodeMsgpack', () => {
   it('reads what msgpackr reads', () => {

@@ -2,15 +2,15 @@ import fc from 'fast-check';
 import { Packr, Unpackr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { encodeMsgpack, encodeMsgpackPairs, msgpackMapHeader } from './msgpack-encode.js';
+import { nestedValues } from './testing/arbitraries.js';
 
 const reference = new Packr({ useRecords: false, encodeUndefinedAsNil: true, variableMapSize: true });
 const decoder = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
 /** Values msgpackr encodes the same way (integers within 32 bits, no undefined map fields). */
-const plain: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  value: fc.oneof(
-    { depthSize: 'small' },
+const plain = nestedValues(
+  fc.oneof(
     fc.constant(null),
     fc.boolean(),
     fc.integer({ min: -(2 ** 31), max: 2 ** 32 - 1 }),
@@ -18,10 +18,9 @@ const plain: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     fc.string({ unit: 'grapheme', maxLength: 40 }),
     fc.string({ unit: 'binary', minLength: 60, maxLength: 400 }),
     fc.uint8Array({ maxLength: 300 }),
-    fc.array(tie('value'), { maxLength: 20 }),
-    fc.dictionary(fc.string({ maxLength: 8 }), tie('value'), { maxKeys: 20 }),
   ),
-})).value;
+  { itemsMax: 20, keysMax: 20, keys: fc.string({ maxLength: 8 }) },
+);
 
 describe('encodeMsgpack', () => {
   it('writes the bytes msgpackr writes for values without large integers', () => {
