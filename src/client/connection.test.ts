@@ -97,6 +97,18 @@ async function opened(
   return socket;
 }
 
+/** A connection that has said hello and been welcomed on its first socket. */
+async function openConnection(
+  overrides: Partial<ConstructorParameters<typeof ClientConnection>[0]> = {},
+  network = fakeNetwork(),
+): Promise<{ network: ReturnType<typeof fakeNetwork>; c: ClientConnection; socket: FakeSocket }> {
+  const c = connection(network.factory, overrides);
+  const open = c.open();
+  const socket = await opened(network, c);
+  await open;
+  return { network, c, socket };
+}
+
 function lastRequest(socket: FakeSocket): ClientFrame & { id: number } {
   const frame = socket.sent.at(-1)!;
   if (!('id' in frame)) throw new Error(`last frame is ${frame.type}`);
@@ -105,11 +117,7 @@ function lastRequest(socket: FakeSocket): ClientFrame & { id: number } {
 
 describe('ClientConnection', () => {
   it('says hello, opens on welcome and correlates responses by id', async () => {
-    const network = fakeNetwork();
-    const c = connection(network.factory);
-    const open = c.open();
-    const socket = await opened(network, c);
-    await open;
+    const { c, socket } = await openConnection();
     const result = c.request('offsets', { topic: 't', partition: 0 }, 'safe');
     const request = lastRequest(socket);
     expect(request).toMatchObject({ type: 'offsets', topic: 't', partition: 0 });
@@ -131,11 +139,7 @@ describe('ClientConnection', () => {
   });
 
   it('matches responses that come in any order to their requests, and ignores unknown ids', async () => {
-    const network = fakeNetwork();
-    const c = connection(network.factory);
-    const open = c.open();
-    const socket = await opened(network, c);
-    await open;
+    const { c, socket } = await openConnection();
     const results = [0, 1, 2, 3, 4].map((p) => c.request('offsets', { topic: 't', partition: p }, 'safe'));
     const ids = socket.sent.slice(-5).map((frame) => (frame as { id: number }).id);
     socket.reply({ type: 'response', id: 999_999, ok: { earliest: 0, next: 0 } });
@@ -148,11 +152,7 @@ describe('ClientConnection', () => {
   });
 
   it('sends safe requests again after a reconnect and fails unsafe and session ones', async () => {
-    const network = fakeNetwork();
-    const c = connection(network.factory);
-    const open = c.open();
-    const first = await opened(network, c);
-    await open;
+    const { network, c, socket: first } = await openConnection();
     const safe = c.request('fetch', { topic: 't', partition: 0, offset: 0 }, 'safe');
     const unsafe = c
       .request('produce', { topic: 't', records: [{ key: null, value: null }] }, 'unsafe')
@@ -187,21 +187,13 @@ describe('ClientConnection', () => {
   });
 
   it('times requests out with TIMEOUT', async () => {
-    const network = fakeNetwork();
-    const c = connection(network.factory, { requestTimeoutMs: 20 });
-    const open = c.open();
-    await opened(network, c);
-    await open;
+    const { c } = await openConnection({ requestTimeoutMs: 20 });
     const error = await c.request('listTopics', {}, 'safe').catch((e: unknown) => e);
     expect(isTributaryError(error, 'TIMEOUT')).toBe(true);
   });
 
   it('times each request out at its own deadline, answered ones not at all', async () => {
-    const network = fakeNetwork();
-    const c = connection(network.factory, { requestTimeoutMs: 40 });
-    const open = c.open();
-    await opened(network, c);
-    await open;
+    const { network, c } = await openConnection({ requestTimeoutMs: 40 });
     const settledAt = new Map<string, number>();
     const start = Date.now();
     const track = (name: string, request: Promise<unknown>) =>
@@ -222,11 +214,7 @@ describe('ClientConnection', () => {
   });
 
   it('refuses to send a frame over the server limit', async () => {
-    const network = fakeNetwork();
-    const c = connection(network.factory);
-    const open = c.open();
-    const socket = await opened(network, c);
-    await open;
+    const { c, socket } = await openConnection();
     const error = await c
       .request('produce', { topic: 't', records: [{ key: null, value: new Uint8Array(5000) }] }, 'unsafe')
       .catch((e: unknown) => e);
@@ -270,11 +258,7 @@ describe('ClientConnection', () => {
 
   it('keeps trying with backoff while the server is down', async () => {
     let accepting = true;
-    const network = fakeNetwork({ accept: () => accepting });
-    const c = connection(network.factory);
-    const open = c.open();
-    const first = await opened(network, c);
-    await open;
+    const { network, c, socket: first } = await openConnection({}, fakeNetwork({ accept: () => accepting }));
     accepting = false;
     first.drop();
     for (let i = 0; i < 500 && network.sockets.length <= 3; i++) await tick(2);
