@@ -113,8 +113,7 @@ export class TributaryBroker implements Broker {
   /** Writes in flight, awaited by `close()`. */
   /**
    * Calls in flight, and who waits for them all to settle (shutdown). A count, not a Set of
-   * promises: a Set with an add and a delete per append keeps replacing its table, and replaced
-   * tables in the old generation keep their entries alive through young-generation GCs.
+   * promises (see "Hash tables" in partition-feed.ts).
    */
   private inflight = 0;
   private readonly inflightDrained: (() => void)[] = [];

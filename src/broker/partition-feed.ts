@@ -16,14 +16,15 @@
  * Subscribers caught up at the tail all wait on the same offset, wake on the same append and ask
  * for the same offset, so a new range is read once and handed to all of them. Subscribers behind
  * the tail read their own ranges (sized by their credit) and, once they reach the tail, fall in
- * with the others by themselves.
- *
- * Hash tables: what changes on every append is kept in arrays, not in Maps or Sets. A Map or Set
- * that sees an add and a delete per append keeps replacing its table, and a replaced table still
- * points at its old entries; once one has reached the old generation, every young-generation GC
- * copies and promotes whatever those entries reach (waiters, promises, whole batches). Measured:
- * that was most of what each GC pause copied. Memory is bounded: one cached batch per partition plus the
+ * with the others by themselves. Memory is bounded: one cached batch per partition plus the
  * requests in flight; a subscriber with no credit holds nothing here.
+ *
+ * Hash tables: what changes on every append is kept in arrays, not in Maps or Sets (here and in
+ * the log, the broker and the SDK, which point back to this note). A Map or Set that sees an add
+ * and a delete per append keeps replacing its table, and a replaced table still points at its old
+ * entries; once one has reached the old generation, every young-generation GC copies and promotes
+ * whatever those entries reach (waiters, promises, whole batches). Measured: that was most of
+ * what each GC pause copied.
  */
 import { setMaxListeners } from 'node:events';
 import type { Log, LogRecord } from '../log/types.js';

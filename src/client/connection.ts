@@ -111,8 +111,7 @@ export class ClientConnection {
   /**
    * Sent, awaiting a response, in the order sent (responses mostly come in that order, so the
    * one answered is found at or near the front). Arrays here and in `#unsettled`, not a Map or a
-   * Set: a hash table with an add and a delete per request keeps replacing its table, and a
-   * replaced table that reached the old generation keeps its entries alive through young GCs.
+   * Set: see "Hash tables" in broker/partition-feed.ts (the same holds per request here).
    */
   #inFlight: PendingRequest[] = [];
   /** Waiting for a connection, in order. */

@@ -42,10 +42,9 @@ export interface ProducerOptions {
 }
 
 /**
- * What the producer tracks for one partition. Kept in an array indexed by partition rather than in
- * Maps and Sets keyed by it: those saw an add and a delete per batch, and a hash table that keeps
- * replacing its table leaves old ones in the old generation that keep batches alive through
- * young-generation GCs.
+ * What the producer tracks for one partition, in an array indexed by partition rather than in
+ * Maps and Sets that saw an add and a delete per batch (see "Hash tables" in
+ * broker/partition-feed.ts).
  */
 interface Lane {
   /** The batch being filled. */

@@ -86,11 +86,7 @@ export class FilePartition {
   private syncing: Promise<void> | undefined;
   private failure: TributaryError | undefined;
   private closed: TributaryError | undefined;
-  /**
-   * Pending `waitForAppend` calls. An array, not a Set: a Set with an add and a delete per append
-   * keeps replacing its table, and a replaced table that reached the old generation keeps its
-   * entries (and what their promises reach) alive through young-generation GCs.
-   */
+  /** Pending `waitForAppend` calls; an array, not a Set (see "Hash tables" in broker/partition-feed.ts). */
   private waiters: Waiter[] = [];
   /** Batches of the active segment published last, for readers at the tail. */
   private readonly recent = new RecentBatches();
