@@ -9,8 +9,9 @@
  * sizes the old generation's growth from it; with that little room next to a 16 MB young
  * generation it starts incremental marking right after every full GC. Under load that meant a
  * mark-compact (2–5 ms pause plus marking steps) every half second at 50k msgs/s. With 64 MB of
- * initial room none ran in a 6 s window and end-to-end p99 went from 5–6.4 ms to 3.2–3.3 ms
- * (docs/benchmarks.md). The heap still grows past it when the data needs it.
+ * initial room none ran in a 6 s window, and end-to-end p99 at 50k msgs/s measured 3.2–3.9 ms
+ * instead of 5–6.4 ms (one server, one publisher, one subscriber; see docs/benchmarks.md). The
+ * heap still grows past it when the data needs it.
  */
 
 export const SERVER_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=64'];
