@@ -3,21 +3,23 @@
  * Small JSON files written atomically (write to a temporary name, then rename over the old one),
  * so a crash leaves either the old or the new version, never half of one.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import type { LogFileSystem } from './fs.js';
 
 let tmpCounter = 0;
 
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+const encoder = new TextEncoder();
+
+export async function writeJsonAtomic(fs: LogFileSystem, path: string, value: unknown): Promise<void> {
   // A unique temporary name, so two writes of the same file never rename each other's copy.
   const tmp = `${path}.${process.pid}-${tmpCounter++}.tmp`;
-  await writeFile(tmp, JSON.stringify(value), { flush: true });
-  await rename(tmp, path);
+  await fs.writeFile(tmp, encoder.encode(JSON.stringify(value)));
+  await fs.rename(tmp, path);
 }
 
 /** Reads a JSON file; `null` when it is missing or unreadable (callers fall back to a safe default). */
-export async function readJsonOrNull(path: string): Promise<unknown> {
+export async function readJsonOrNull(fs: LogFileSystem, path: string): Promise<unknown> {
   try {
-    return JSON.parse(await readFile(path, 'utf8'));
+    return JSON.parse(new TextDecoder().decode(await fs.readFile(path)));
   } catch {
     return null;
   }

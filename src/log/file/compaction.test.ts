@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TributaryError } from '../../errors.js';
 import { resolveTopicConfig } from '../validation.js';
 import { compactPartition } from './compaction.js';
+import { nodeFileSystem } from './fs.js';
 import { FilePartition } from './partition.js';
 
 const enc = new TextEncoder();
@@ -18,7 +19,7 @@ async function openPartition(tombstoneRetentionMs: number): Promise<FilePartitio
   const dir = await mkdtemp(join(tmpdir(), 'tributary-compaction-'));
   dirs.push(dir);
   const config = resolveTopicConfig({ compact: true, segmentBytes: 4096, tombstoneRetentionMs });
-  return FilePartition.open('c', 0, dir, config, pino({ level: 'silent' }));
+  return FilePartition.open(nodeFileSystem, 'c', 0, dir, config, pino({ level: 'silent' }));
 }
 
 async function fill(partition: FilePartition, records: number): Promise<void> {

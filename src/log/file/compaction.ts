@@ -9,7 +9,6 @@
  * over the original (atomic). A crash before the rename leaves the original; recovery deletes
  * the leftover copy. A stale index after the rename is detected (size mismatch) and rebuilt.
  */
-import { rename, writeFile } from 'node:fs/promises';
 import type { DecodedRecord } from '../../protocol/kafka/record-batch/index.js';
 import { encodeRecordBatch } from '../../protocol/kafka/record-batch/index.js';
 import type { CompactionReport } from '../types.js';
@@ -94,10 +93,10 @@ async function rewriteSegment(segment: Segment, kept: readonly DecodedRecord[]):
     );
   }
   const cleanedPath = `${segment.logPath}.cleaned`;
-  await writeFile(cleanedPath, batches, { flush: true });
-  await rename(cleanedPath, segment.logPath);
+  await segment.fs.writeFile(cleanedPath, batches);
+  await segment.fs.rename(cleanedPath, segment.logPath);
   const logBytes = batches.reduce((sum, b) => sum + b.byteLength, 0);
-  const replacement = await Segment.open(segment.dir, segment.baseOffset, new SparseIndex(), {
+  const replacement = await Segment.open(segment.fs, segment.dir, segment.baseOffset, new SparseIndex(), {
     logBytes,
     nextOffset: segment.baseOffset,
     maxTimestamp: -1,

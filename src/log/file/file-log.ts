@@ -10,7 +10,6 @@
  * await log.createTopic('orders', { partitions: 3, fsync: 'always' });
  * const { baseOffset } = await log.append('orders', 0, [{ key: null, value: bytes }]);
  */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { TributaryError } from '../../errors.js';
@@ -31,6 +30,7 @@ import type {
 import { checkPartitionNumber, resolveTopicConfig, validateTopicName } from '../validation.js';
 import { readJsonOrNull, writeJsonAtomic } from './checkpoint.js';
 import { compactPartition } from './compaction.js';
+import { type LogFileSystem, nodeFileSystem } from './fs.js';
 import { FilePartition } from './partition.js';
 
 export interface FileLogOptions {
@@ -39,6 +39,8 @@ export interface FileLogOptions {
   readonly logger?: Logger;
   /** How often retention and compaction run in the background. Default 60 000 ms; 0 turns it off. */
   readonly maintenanceIntervalMs?: number;
+  /** The file system under the log. Default: the machine's (`node:fs`); tests inject a simulated one. */
+  readonly fs?: LogFileSystem;
 }
 
 interface FileTopic {
@@ -64,31 +66,33 @@ export class FileLog implements Log {
   private readonly creating = new Map<string, Promise<TopicDescription>>();
   private readonly logger: Logger;
   private readonly topicsDir: string;
+  private readonly fs: LogFileSystem;
   private closed = false;
   private maintenanceTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: FileLogOptions) {
     this.logger = options.logger ?? pino({ level: 'warn' });
     this.topicsDir = join(options.dir, 'topics');
+    this.fs = options.fs ?? nodeFileSystem;
   }
 
   async open(): Promise<void> {
-    await mkdir(this.topicsDir, { recursive: true });
+    await this.fs.mkdir(this.topicsDir);
     const dir = resolve(this.options.dir);
     if (openDirs.has(dir)) {
       throw new TributaryError('STORAGE_ERROR', {
         reason: `the data directory ${dir} is already open in this process`,
       });
     }
-    await acquireLock(join(dir, 'LOCK'));
+    await acquireLock(this.fs, join(dir, 'LOCK'));
     openDirs.add(dir);
-    for (const name of await readdir(this.topicsDir)) {
+    for (const name of await this.fs.readdir(this.topicsDir)) {
       if (name.startsWith(DELETING_PREFIX)) {
-        await rm(join(this.topicsDir, name), { recursive: true, force: true });
+        await this.fs.rm(join(this.topicsDir, name), { recursive: true });
         continue;
       }
       const dir = join(this.topicsDir, name);
-      const stored = await readJsonOrNull(join(dir, TOPIC_FILE));
+      const stored = await readJsonOrNull(this.fs, join(dir, TOPIC_FILE));
       if (stored === null) {
         this.logger.warn({ dir }, 'skipping a topic directory without a readable topic.json');
         continue;
@@ -107,8 +111,8 @@ export class FileLog implements Log {
     const partitions: FilePartition[] = [];
     for (let p = 0; p < config.partitions; p++) {
       const partitionDir = join(dir, String(p));
-      await mkdir(partitionDir, { recursive: true });
-      partitions.push(await FilePartition.open(name, p, partitionDir, config, this.logger));
+      await this.fs.mkdir(partitionDir);
+      partitions.push(await FilePartition.open(this.fs, name, p, partitionDir, config, this.logger));
     }
     return partitions;
   }
@@ -121,9 +125,9 @@ export class FileLog implements Log {
       throw new TributaryError('TOPIC_EXISTS', { topic: name });
     const creation = (async () => {
       const dir = join(this.topicsDir, name);
-      await rm(dir, { recursive: true, force: true });
-      await mkdir(dir, { recursive: true });
-      await writeJsonAtomic(join(dir, TOPIC_FILE), resolved);
+      await this.fs.rm(dir, { recursive: true });
+      await this.fs.mkdir(dir);
+      await writeJsonAtomic(this.fs, join(dir, TOPIC_FILE), resolved);
       const topic = {
         name,
         config: resolved,
@@ -148,8 +152,8 @@ export class FileLog implements Log {
     await Promise.all(topic.partitions.map((p) => p.close(reason)));
     // Rename first so a crash mid-delete never leaves half a topic that looks whole.
     const doomed = join(this.topicsDir, `${DELETING_PREFIX}${name}-${Date.now()}`);
-    await rename(topic.dir, doomed);
-    await rm(doomed, { recursive: true, force: true });
+    await this.fs.rename(topic.dir, doomed);
+    await this.fs.rm(doomed, { recursive: true });
   }
 
   async listTopics(): Promise<TopicDescription[]> {
@@ -267,7 +271,7 @@ export class FileLog implements Log {
     const reason = new TributaryError('LOG_CLOSED');
     await Promise.all([...this.topics.values()].flatMap((t) => t.partitions.map((p) => p.close(reason))));
     this.topics.clear();
-    await rm(join(this.options.dir, 'LOCK'), { force: true });
+    await this.fs.rm(join(this.options.dir, 'LOCK'));
     openDirs.delete(resolve(this.options.dir));
   }
 
@@ -303,20 +307,22 @@ function describe(topic: FileTopic): TopicDescription {
 }
 
 /** One process per data directory: a second one would interleave writes and corrupt the log. */
-async function acquireLock(path: string): Promise<void> {
+async function acquireLock(fs: LogFileSystem, path: string): Promise<void> {
+  const pid = new TextEncoder().encode(String(process.pid));
   try {
-    await writeFile(path, String(process.pid), { flag: 'wx' });
+    await fs.writeFile(path, pid, { exclusive: true });
     return;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
-  const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+  const stored = await fs.readFile(path).catch(() => new Uint8Array(0));
+  const holder = Number(new TextDecoder().decode(stored).trim());
   if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && processIsAlive(holder)) {
     throw new TributaryError('STORAGE_ERROR', {
       reason: `the data directory is in use by process ${holder} (lock file ${path})`,
     });
   }
-  await writeFile(path, String(process.pid));
+  await fs.writeFile(path, pid);
 }
 
 function processIsAlive(pid: number): boolean {

@@ -11,7 +11,6 @@
  * An I/O failure fails the partition: pending and later appends are rejected with STORAGE_ERROR
  * until the log is reopened, whose recovery decides what reached the disk.
  */
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { TributaryError } from '../../errors.js';
@@ -41,6 +40,7 @@ import {
   validateRecords,
 } from '../validation.js';
 import { type RecoveryPoint, readJsonOrNull, writeJsonAtomic } from './checkpoint.js';
+import type { LogFileSystem } from './fs.js';
 import { RecentBatches } from './recent-batches.js';
 import { RECOVERY_POINT_FILE, recoverPartition } from './recovery.js';
 import { type BatchSummary, RecordCollector, Segment, segmentFileName } from './segment.js';
@@ -100,6 +100,7 @@ export class FilePartition {
   maintenance: Promise<unknown> = Promise.resolve();
 
   private constructor(
+    readonly fs: LogFileSystem,
     readonly topic: string,
     readonly partition: number,
     readonly dir: string,
@@ -112,11 +113,20 @@ export class FilePartition {
     this.assignedNext = this.next;
   }
 
-  static async open(topic: string, partition: number, dir: string, config: TopicConfig, logger: Logger) {
-    const recovered = await recoverPartition(dir, logger);
+  static async open(
+    fs: LogFileSystem,
+    topic: string,
+    partition: number,
+    dir: string,
+    config: TopicConfig,
+    logger: Logger,
+  ) {
+    const recovered = await recoverPartition(fs, dir, logger);
     const active = recovered.segments[recovered.segments.length - 1]!;
     const producers = new ProducerStateTable(topic, partition);
-    producers.restore(await readJsonOrNull(join(dir, segmentFileName(active.baseOffset, '.producers.json'))));
+    producers.restore(
+      await readJsonOrNull(fs, join(dir, segmentFileName(active.baseOffset, '.producers.json'))),
+    );
     for (const header of recovered.activeHeaders) {
       if (header.producerId >= 0) {
         producers.record(
@@ -131,7 +141,16 @@ export class FilePartition {
         );
       }
     }
-    const opened = new FilePartition(topic, partition, dir, config, recovered.segments, producers, logger);
+    const opened = new FilePartition(
+      fs,
+      topic,
+      partition,
+      dir,
+      config,
+      recovered.segments,
+      producers,
+      logger,
+    );
     // What the previous process wrote may still be only in the page cache: sync before vouching for it.
     await active.datasync();
     await opened.writeRecoveryPoint();
@@ -331,8 +350,8 @@ export class FilePartition {
     this.sealedSinceCompaction++;
     // Producer state as of the new segment's start, so recovery replays only the active segment.
     const snapshot = this.producers.snapshot(baseOffset);
-    await writeJsonAtomic(join(this.dir, segmentFileName(baseOffset, '.producers.json')), snapshot);
-    const segment = await Segment.create(this.dir, baseOffset);
+    await writeJsonAtomic(this.fs, join(this.dir, segmentFileName(baseOffset, '.producers.json')), snapshot);
+    const segment = await Segment.create(this.fs, this.dir, baseOffset);
     this.segments.push(segment);
     await this.writeRecoveryPoint();
   }
@@ -367,7 +386,7 @@ export class FilePartition {
   ): Promise<void> {
     // Chained, so an older point never lands after a newer one.
     const write = this.recoveryPointWrite.then(() =>
-      writeJsonAtomic(join(this.dir, RECOVERY_POINT_FILE), point),
+      writeJsonAtomic(this.fs, join(this.dir, RECOVERY_POINT_FILE), point),
     );
     this.recoveryPointWrite = write.catch(() => {});
     return write;
@@ -565,7 +584,7 @@ export class FilePartition {
         segmentsDeleted++;
         bytesDeleted += oldest.size;
         await oldest.retire({ remove: true });
-        await removeQuietly(join(this.dir, segmentFileName(oldest.baseOffset, '.producers.json')));
+        await this.fs.rm(join(this.dir, segmentFileName(oldest.baseOffset, '.producers.json')));
       }
       return { segmentsDeleted, bytesDeleted };
     };
@@ -606,8 +625,4 @@ export class FilePartition {
   isClosed(): boolean {
     return this.closed !== undefined;
   }
-}
-
-async function removeQuietly(path: string): Promise<void> {
-  await rm(path, { force: true });
 }

@@ -7,11 +7,11 @@
  *   the recovery point is a torn tail from the crash: the file is truncated there. Damage before
  *   it is corruption of acknowledged data: opening fails with CORRUPT_LOG naming file and byte.
  */
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type RecordBatchHeader, recordBatchCrcMatches } from '../../protocol/kafka/record-batch/index.js';
 import { parseRecoveryPoint, type RecoveryPoint, readJsonOrNull } from './checkpoint.js';
+import type { LogFileSystem } from './fs.js';
 import { corruptionError, Segment, segmentFileName } from './segment.js';
 import { SparseIndex } from './sparse-index.js';
 
@@ -25,27 +25,29 @@ export interface RecoveredPartition {
   readonly truncatedBytes: number;
 }
 
-export async function recoverPartition(dir: string, logger: Logger): Promise<RecoveredPartition> {
-  const names = await readdir(dir);
+export async function recoverPartition(
+  fs: LogFileSystem,
+  dir: string,
+  logger: Logger,
+): Promise<RecoveredPartition> {
+  const names = await fs.readdir(dir);
   // Leftovers of an interrupted index write or compaction: the originals are still in place.
   await Promise.all(
-    names
-      .filter((n) => n.endsWith('.tmp') || n.endsWith('.cleaned'))
-      .map((n) => rm(join(dir, n), { force: true })),
+    names.filter((n) => n.endsWith('.tmp') || n.endsWith('.cleaned')).map((n) => fs.rm(join(dir, n))),
   );
   const bases = names
     .filter((n) => /^\d{20}\.log$/.test(n))
     .map((n) => Number(n.slice(0, 20)))
     .sort((a, b) => a - b);
   if (bases.length === 0)
-    return { segments: [await Segment.create(dir, 0)], activeHeaders: [], truncatedBytes: 0 };
+    return { segments: [await Segment.create(fs, dir, 0)], activeHeaders: [], truncatedBytes: 0 };
 
   const segments: Segment[] = [];
   try {
-    for (const base of bases.slice(0, -1)) segments.push(await openSealedSegment(dir, base, logger));
-    const recoveryPoint = parseRecoveryPoint(await readJsonOrNull(join(dir, RECOVERY_POINT_FILE)));
+    for (const base of bases.slice(0, -1)) segments.push(await openSealedSegment(fs, dir, base, logger));
+    const recoveryPoint = parseRecoveryPoint(await readJsonOrNull(fs, join(dir, RECOVERY_POINT_FILE)));
     const activeBase = bases[bases.length - 1]!;
-    const active = await recoverActiveSegment(dir, activeBase, recoveryPoint, logger);
+    const active = await recoverActiveSegment(fs, dir, activeBase, recoveryPoint, logger);
     segments.push(active.segment);
     return { segments, activeHeaders: active.headers, truncatedBytes: active.truncatedBytes };
   } catch (error) {
@@ -54,14 +56,21 @@ export async function recoverPartition(dir: string, logger: Logger): Promise<Rec
   }
 }
 
-async function openSealedSegment(dir: string, base: number, logger: Logger): Promise<Segment> {
-  const logBytes = (await stat(join(dir, segmentFileName(base, '.log')))).size;
-  const parsed = SparseIndex.deserialize(await readFileOrEmpty(join(dir, segmentFileName(base, '.index'))));
+async function openSealedSegment(
+  fs: LogFileSystem,
+  dir: string,
+  base: number,
+  logger: Logger,
+): Promise<Segment> {
+  const logBytes = await fs.size(join(dir, segmentFileName(base, '.log')));
+  const parsed = SparseIndex.deserialize(
+    await readFileOrEmpty(fs, join(dir, segmentFileName(base, '.index'))),
+  );
   if (parsed !== null && parsed.summary.logBytes === logBytes) {
-    return Segment.open(dir, base, parsed.index, parsed.summary);
+    return Segment.open(fs, dir, base, parsed.index, parsed.summary);
   }
   logger.warn({ dir, segment: base }, 'rebuilding a missing or stale segment index');
-  const segment = await Segment.open(dir, base, new SparseIndex(), {
+  const segment = await Segment.open(fs, dir, base, new SparseIndex(), {
     logBytes,
     nextOffset: base,
     maxTimestamp: -1,
@@ -78,13 +87,14 @@ async function openSealedSegment(dir: string, base: number, logger: Logger): Pro
 }
 
 async function recoverActiveSegment(
+  fs: LogFileSystem,
   dir: string,
   base: number,
   recoveryPoint: RecoveryPoint | null,
   logger: Logger,
 ): Promise<{ segment: Segment; headers: RecordBatchHeader[]; truncatedBytes: number }> {
-  const logBytes = (await stat(join(dir, segmentFileName(base, '.log')))).size;
-  const segment = await Segment.open(dir, base, new SparseIndex(), {
+  const logBytes = await fs.size(join(dir, segmentFileName(base, '.log')));
+  const segment = await Segment.open(fs, dir, base, new SparseIndex(), {
     logBytes,
     nextOffset: base,
     maxTimestamp: -1,
@@ -152,9 +162,9 @@ export async function scanSegment(
   return { validBytes: position };
 }
 
-async function readFileOrEmpty(path: string): Promise<Uint8Array> {
+async function readFileOrEmpty(fs: LogFileSystem, path: string): Promise<Uint8Array> {
   try {
-    return await readFile(path);
+    return await fs.readFile(path);
   } catch {
     return new Uint8Array(0);
   }
