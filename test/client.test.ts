@@ -251,6 +251,91 @@ describe('client SDK: basics', () => {
   });
 });
 
+describe('client SDK: producer flush and close', () => {
+  it('close() waits for sends made before the partition count was known: 1,000 of 1,000 stored', async () => {
+    const h = await server();
+    const setup = await client(h);
+    await setup.admin.createTopic('t', { partitions: 3 });
+    const c = await client(h);
+    const producer = c.producer({ topic: 't' });
+    // Not awaited one by one: every send is made before the producer knows the partition count.
+    const sends = Array.from({ length: 1_000 }, (_, i) => producer.send({ key: `k${i}`, value: `v${i}` }));
+    const outcomes = Promise.allSettled(sends);
+    await producer.close();
+    await c.close();
+    expect((await outcomes).filter((o) => o.status === 'fulfilled')).toHaveLength(1_000);
+    let stored = 0;
+    for (let p = 0; p < 3; p++) stored += (await setup.admin.offsets('t', p)).next;
+    expect(stored).toBe(1_000);
+  });
+
+  it('client.close() alone flushes a producer whose sends are still waiting for the partition count', async () => {
+    const h = await server();
+    const setup = await client(h);
+    await setup.admin.createTopic('t');
+    const c = await client(h);
+    const producer = c.producer({ topic: 't', lingerMs: 50 });
+    const sends = Array.from({ length: 100 }, (_, i) => producer.send({ value: `v${i}` }));
+    await c.close();
+    expect((await Promise.all(sends)).map((m) => m.offset)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    expect((await setup.admin.offsets('t', 0)).next).toBe(100);
+  });
+
+  it('flush() resolves only when every earlier send is settled, whenever it was made', async () => {
+    const h = await server();
+    const c = await client(h);
+    await c.admin.createTopic('t', { partitions: 2 });
+    const producer = c.producer({ topic: 't', lingerMs: 1_000 });
+    const settled = new Set<number>();
+    const track = (i: number) => {
+      void producer.send({ value: `v${i}`, partition: i % 2 }).then(() => settled.add(i));
+    };
+    for (let i = 0; i < 50; i++) track(i);
+    await producer.flush(); // before the partition count is known
+    expect(settled.size).toBe(50);
+    for (let i = 50; i < 100; i++) track(i);
+    await producer.flush(); // known now; lingerMs would hold these for a second
+    expect(settled.size).toBe(100);
+    // A send rejected before it was batched (no such partition) counts as settled too.
+    const refused = producer.send({ value: 'x', partition: 7 }).catch((e: unknown) => e);
+    await producer.flush();
+    expect(isTributaryError(await refused, 'PARTITION_NOT_FOUND')).toBe(true);
+    await producer.close();
+  });
+
+  it('close({ timeoutMs }) gives up after the timeout: TIMEOUT, and the unsent records fail', async () => {
+    const h = await server();
+    const inner = nodeWebSocketTransport();
+    // A transport that never delivers appendBatch requests (the server never answers them).
+    const swallowAppends: TransportFactory = (url, events) => {
+      const transport = inner(url, events);
+      return {
+        send: (data) => {
+          if (decodeClientFrame(data).frame.type !== 'appendBatch') transport.send(data);
+        },
+        close: (code, reason) => transport.close(code, reason),
+        get bufferedAmount() {
+          return transport.bufferedAmount;
+        },
+      };
+    };
+    const c = await client(h, { transport: swallowAppends, requestTimeoutMs: 60_000 });
+    await c.admin.createTopic('t');
+    const producer = c.producer({ topic: 't' });
+    const sends = Array.from({ length: 10 }, (_, i) =>
+      producer.send({ value: `v${i}` }).catch((e: unknown) => e),
+    );
+    const started = Date.now();
+    const error = await producer.close({ timeoutMs: 200 }).catch((e: unknown) => e);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(isTributaryError(error, 'TIMEOUT')).toBe(true);
+    for (const outcome of await Promise.all(sends)) expect(isTributaryError(outcome, 'TIMEOUT')).toBe(true);
+    expect(
+      isTributaryError(await producer.send({ value: 'late' }).catch((e: unknown) => e), 'INVALID_ARGUMENT'),
+    ).toBe(true);
+  });
+});
+
 describe('client SDK: reconnects', () => {
   it('resumes every partition after the last delivered record: no gap, no duplicate', async () => {
     const h = await server();

@@ -59,6 +59,16 @@ export type ClientEvents = {
   close: [];
 };
 
+export interface ClientCloseOptions {
+  /** How long each producer waits for its earlier sends (`ProducerCloseOptions.timeoutMs`). Default: no limit. */
+  readonly timeoutMs?: number;
+}
+
+/** What `close()` closes; producers take the timeout, the others ignore it. */
+interface Closable {
+  close(options?: ClientCloseOptions): Promise<void>;
+}
+
 const DEFAULT_CLIENT_NAME = 'tributary-js/0.1.0';
 
 /** Connects to a Tributary server; resolves once the handshake is done. */
@@ -76,7 +86,7 @@ export class TributaryClient {
   readonly #routes: SubscriptionRoutes = new Map();
   readonly #collectionRoutes = new Map<number, LiveQuery>();
   readonly #collections = new Map<string, Collection>();
-  readonly #closables = new Set<{ close(): Promise<void> }>();
+  readonly #closables = new Set<Closable>();
   /** @internal The hybrid logical clock of this client's writes to eventual collections. */
   readonly clock: HybridClock;
 
@@ -184,18 +194,22 @@ export class TributaryClient {
     return this.#track(collection);
   }
 
-  /** Flushes producers and collections' pending writes, closes consumers (committing and leaving groups), then the connection. */
-  async close(): Promise<void> {
-    await Promise.allSettled([...this.#closables].map((c) => c.close()));
+  /**
+   * Flushes producers (every earlier send settles first) and collections' pending writes, closes
+   * consumers (committing and leaving groups), then the connection. `timeoutMs` bounds how long
+   * each producer waits (`Producer.close`); default no limit.
+   */
+  async close(options: ClientCloseOptions = {}): Promise<void> {
+    await Promise.allSettled([...this.#closables].map((c) => c.close(options)));
     this.connection.close();
   }
 
-  #track<T extends { close(): Promise<void> }>(closable: T): T {
+  #track<T extends Closable>(closable: T): T {
     this.#closables.add(closable);
     const close = closable.close.bind(closable);
-    closable.close = async () => {
+    closable.close = async (options?: ClientCloseOptions) => {
       this.#closables.delete(closable);
-      await close();
+      await close(options);
     };
     return closable;
   }

@@ -30,7 +30,13 @@ export { type ErrorCode, isTributaryError, TributaryError } from '../errors.js';
 export { kafkaPartition, murmur2 } from '../protocol/kafka/primitives/murmur2.js';
 export { Admin, type TopicConfig, type TopicDescription } from './admin.js';
 export type { ReconnectOptions } from './backoff.js';
-export { type ClientEvents, type ConnectOptions, connect, TributaryClient } from './client.js';
+export {
+  type ClientCloseOptions,
+  type ClientEvents,
+  type ConnectOptions,
+  connect,
+  TributaryClient,
+} from './client.js';
 export {
   COLLECTION_DEFAULTS,
   Collection,
@@ -70,7 +76,7 @@ export type { Session } from './connection.js';
 export { Consumer, type ConsumerEvents, type ConsumerOptions } from './consumer.js';
 export { GroupConsumer, type GroupConsumerEvents, type GroupConsumerOptions } from './group-consumer.js';
 export type { StartPosition } from './partition-stream.js';
-export { Producer, type ProducerOptions } from './producer.js';
+export { Producer, type ProducerCloseOptions, type ProducerOptions } from './producer.js';
 export type { RecordsListener } from './record-queue.js';
 export {
   type Bytes,

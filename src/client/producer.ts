@@ -12,6 +12,12 @@
  * original offsets instead of appending twice — also after a server restart, since the log keeps
  * producer state with the data. Retries stop after `deliveryTimeoutMs`.
  *
+ * `flush()` and `close()` wait for every send made before them, also those made before the
+ * topic's partition count was known (they wait, in `send()` order, for the one `describeTopic`
+ * request and are then batched like the others). Each lane counts the records it took and the
+ * records settled; since a lane settles its batches in order, "every earlier send is settled" is
+ * "each lane's settled count reached what it had taken when `flush()` was called".
+ *
  * @example
  * const producer = client.producer({ topic: 'orders' });
  * const { partition, offset } = await producer.send({ key: 'order-42', value: JSON.stringify(order) });
@@ -41,6 +47,17 @@ export interface ProducerOptions {
   readonly retryBackoffMs?: number;
 }
 
+export interface ProducerCloseOptions {
+  /**
+   * How long `close()` waits for earlier sends to settle. When it runs out, every record not yet
+   * acknowledged fails with `TIMEOUT` (a batch already sent may still have been stored) and
+   * `close()` rejects with `TIMEOUT`. Default: no limit (each record is bounded by
+   * `deliveryTimeoutMs` once batched, and the partition-count request by the client's
+   * `requestTimeoutMs`).
+   */
+  readonly timeoutMs?: number;
+}
+
 /**
  * What the producer tracks for one partition, in an array indexed by partition rather than in
  * Maps and Sets that saw an add and a delete per batch (see "Hash tables" in
@@ -55,6 +72,21 @@ interface Lane {
   inFlight: boolean;
   /** Idempotence: the sequence number of the partition's next record. */
   sequence: number;
+  /** The batch whose request is in flight (`inFlight`), so a timed-out `close()` can fail it. */
+  current: Batch | undefined;
+  /** Records this lane took, and how many of them are settled (acknowledged or failed), in order. */
+  added: number;
+  settled: number;
+  /** `flush()` calls waiting for `settled` to reach `target` (targets only grow). */
+  readonly flushWaiters: { readonly target: number; readonly wake: () => void }[];
+}
+
+/** A send made while the partition count is unknown, waiting (in `send()` order) to be batched. */
+interface WaitingSend {
+  readonly record: ProducerRecord;
+  readonly wire: WireRecordInput;
+  readonly resolve: (metadata: RecordMetadata) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 interface OpenBatch {
@@ -70,6 +102,8 @@ interface Batch {
   readonly rejects: ((error: unknown) => void)[];
   bytes: number;
   deadlineMs: number;
+  /** Acknowledged or failed (a timed-out `close()` can fail a batch whose request is in flight). */
+  done: boolean;
   producer?: { producerId: number; producerEpoch: number; baseSequence: number };
 }
 
@@ -88,17 +122,20 @@ export class Producer {
   readonly #idempotent: boolean;
   readonly #deliveryTimeoutMs: number;
   readonly #retryBackoffMs: number;
-  #partitionCount: Promise<number> | undefined;
-  /** What `#partitionCount` resolved to, so sends need not wait for a promise once it is known. */
+  /** The `describeTopic` request in flight; it batches `#waiting` when it settles. */
+  #partitionCount: Promise<void> | undefined;
+  /** The partition count once known, so sends need not wait for a promise. */
   #knownPartitionCount: number | undefined;
+  /** Sends made while the partition count is unknown, in `send()` order. */
+  #waiting: WaitingSend[] = [];
   #identity: Promise<{ producerId: number; producerEpoch: number }> | undefined;
   /** The producer id `#identity` resolved to, once it has. */
   #producerId: number | undefined;
   readonly #lanes: (Lane | undefined)[] = [];
   #sticky = -1;
-  #outstanding = 0;
-  #idleWaiters: (() => void)[] = [];
   #closed = false;
+  /** Set by a timed-out `close()`: no more retries, everything unsettled has failed. */
+  #aborted: TributaryError | undefined;
   /** The settle functions of the promise `#capture` last ran for (one executor for every send). */
   #capturedResolve: ((metadata: RecordMetadata) => void) | undefined;
   #capturedReject: ((error: unknown) => void) | undefined;
@@ -128,54 +165,127 @@ export class Producer {
       if (this.#closed) throw new TributaryError('INVALID_ARGUMENT', { reason: 'the producer is closed' });
       const wire = toWireRecordInput(record);
       const partitions = this.#knownPartitionCount;
-      if (partitions !== undefined) return this.#enqueue(record, wire, partitions);
-      return this.#partitions().then((count) => this.#enqueue(record, wire, count));
+      if (partitions !== undefined && this.#waiting.length === 0) {
+        const partition = this.#choosePartition(record, wire, partitions);
+        const promise = new Promise<RecordMetadata>(this.#capture);
+        const resolve = this.#capturedResolve!;
+        const reject = this.#capturedReject!;
+        this.#capturedResolve = undefined;
+        this.#capturedReject = undefined;
+        this.#add(partition, wire, resolve, reject);
+        return promise;
+      }
+      return new Promise<RecordMetadata>((resolve, reject) => {
+        this.#waiting.push({ record, wire, resolve, reject });
+        this.#requestPartitionCount();
+      });
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  #enqueue(record: ProducerRecord, wire: WireRecordInput, partitions: number): Promise<RecordMetadata> {
-    const partition = this.#choosePartition(record, wire, partitions);
-    const promise = new Promise<RecordMetadata>(this.#capture);
-    const resolve = this.#capturedResolve!;
-    const reject = this.#capturedReject!;
-    this.#capturedResolve = undefined;
-    this.#capturedReject = undefined;
-    this.#outstanding++;
-    this.#add(partition, wire, resolve, reject);
-    return promise;
-  }
-
-  /** Sends everything batched now and resolves once every record sent so far is acknowledged or failed. */
+  /**
+   * Sends everything batched now and resolves once every send made before this call is
+   * acknowledged or failed (`send()` promises tell which).
+   */
   async flush(): Promise<void> {
+    if (this.#waiting.length > 0) await this.#partitionCount;
+    const waits: Promise<void>[] = [];
     for (let partition = 0; partition < this.#lanes.length; partition++) {
-      if (this.#lanes[partition]?.open !== undefined) this.#seal(partition);
+      const lane = this.#lanes[partition];
+      if (lane === undefined || lane.settled === lane.added) continue;
+      const target = lane.added;
+      waits.push(new Promise<void>((wake) => lane.flushWaiters.push({ target, wake })));
+      if (lane.open !== undefined) this.#seal(partition);
     }
-    if (this.#outstanding === 0) return;
-    await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    await Promise.all(waits);
   }
 
-  /** Flushes, then refuses further sends. */
-  async close(): Promise<void> {
+  /**
+   * Refuses further sends and flushes: resolves once every earlier send is settled. With
+   * `timeoutMs`, gives up after that long: what is still unsettled fails with `TIMEOUT`, and so
+   * does `close()`.
+   */
+  async close(options: ProducerCloseOptions = {}): Promise<void> {
     this.#closed = true;
-    await this.flush();
+    const { timeoutMs } = options;
+    if (timeoutMs === undefined) return this.flush();
+    nonNegative(timeoutMs, 'timeoutMs');
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<'expired'>((resolve) => {
+      timer = setTimeout(() => resolve('expired'), timeoutMs);
+    });
+    try {
+      if ((await Promise.race([this.flush(), expired])) !== 'expired') return;
+    } finally {
+      clearTimeout(timer);
+    }
+    const error = new TributaryError('TIMEOUT', {
+      ms: String(timeoutMs),
+      what: `closing the producer of ${this.topic} (${this.#unsettled()} records unsettled)`,
+    });
+    this.#abort(error);
+    throw error;
   }
 
-  #partitions(): Promise<number> {
-    if (this.#partitionCount === undefined) {
-      const request = this.#connection.request('describeTopic', { name: this.topic }, 'safe').then((r) => {
-        const count = r.topic.partitions.length;
-        if (this.#partitionCount === request) this.#knownPartitionCount = count;
-        return count;
-      });
-      request.catch(() => {
-        // A later send tries again (the topic may be created meanwhile).
-        if (this.#partitionCount === request) this.#partitionCount = undefined;
-      });
-      this.#partitionCount = request;
+  /** Asks the server for the partition count once; when it answers, batches the waiting sends in order. */
+  #requestPartitionCount(): void {
+    if (this.#partitionCount !== undefined) return;
+    const request = this.#connection.request('describeTopic', { name: this.topic }, 'safe').then(
+      (r) => {
+        this.#partitionCount = undefined;
+        this.#knownPartitionCount = r.topic.partitions.length;
+        this.#batchWaiting(r.topic.partitions.length);
+      },
+      (error: unknown) => {
+        // These sends fail; a later send asks again (the topic may be created meanwhile).
+        this.#partitionCount = undefined;
+        for (const send of this.#waiting.splice(0)) send.reject(error);
+      },
+    );
+    this.#partitionCount = request;
+  }
+
+  #batchWaiting(partitions: number): void {
+    for (const { record, wire, resolve, reject } of this.#waiting.splice(0)) {
+      if (this.#aborted !== undefined) {
+        reject(this.#aborted);
+        continue;
+      }
+      let partition: number;
+      try {
+        partition = this.#choosePartition(record, wire, partitions);
+      } catch (error) {
+        reject(error);
+        continue;
+      }
+      this.#add(partition, wire, resolve, reject);
     }
-    return this.#partitionCount;
+  }
+
+  #unsettled(): number {
+    let count = this.#waiting.length;
+    for (const lane of this.#lanes) if (lane !== undefined) count += lane.added - lane.settled;
+    return count;
+  }
+
+  /** A timed-out `close()`: every send not yet settled fails with `error`, and nothing is retried. */
+  #abort(error: TributaryError): void {
+    this.#aborted = error;
+    for (const send of this.#waiting.splice(0)) send.reject(error);
+    for (let partition = 0; partition < this.#lanes.length; partition++) {
+      const lane = this.#lanes[partition];
+      if (lane === undefined) continue;
+      if (lane.current !== undefined) this.#fail(lane, lane.current, error);
+      for (const batch of lane.queue.splice(0)) this.#fail(lane, batch, error);
+      const open = lane.open;
+      if (open !== undefined) {
+        lane.open = undefined;
+        if (this.#lingerMs > 0) clearTimeout(open.timer as ReturnType<typeof setTimeout> | undefined);
+        else clearImmediate(open.timer as ReturnType<typeof setImmediate> | undefined);
+        this.#fail(lane, open.batch, error);
+      }
+    }
   }
 
   #choosePartition(record: ProducerRecord, wire: WireRecordInput, partitions: number): number {
@@ -210,7 +320,15 @@ export class Producer {
       open = undefined;
     }
     if (open === undefined) {
-      const batch: Batch = { partition, records: [], resolves: [], rejects: [], bytes: 0, deadlineMs: 0 };
+      const batch: Batch = {
+        partition,
+        records: [],
+        resolves: [],
+        rejects: [],
+        bytes: 0,
+        deadlineMs: 0,
+        done: false,
+      };
       open = { batch, timer: undefined };
       if (this.#lingerMs > 0) {
         open.timer = setTimeout(() => this.#seal(partition), this.#lingerMs);
@@ -226,6 +344,7 @@ export class Producer {
     open.batch.resolves.push(resolve);
     open.batch.rejects.push(reject);
     open.batch.bytes += size;
+    lane.added++;
     if (open.batch.records.length >= this.#batchRecords) this.#seal(partition);
   }
 
@@ -253,14 +372,17 @@ export class Producer {
     }
     if (batch === undefined) return;
     lane.inFlight = true;
-    void this.#deliver(batch).finally(() => {
+    lane.current = batch;
+    void this.#deliver(lane, batch).finally(() => {
       lane.inFlight = false;
+      lane.current = undefined;
       this.#pump(partition);
     });
   }
 
-  async #deliver(batch: Batch): Promise<void> {
+  async #deliver(lane: Lane, batch: Batch): Promise<void> {
     for (let attempt = 0; ; attempt++) {
+      if (batch.done) return; // failed meanwhile by a timed-out close()
       try {
         const params = await this.#batchParams(batch);
         const result = await this.#connection.request(
@@ -268,19 +390,23 @@ export class Producer {
           params,
           this.#idempotent ? 'safe' : 'unsafe',
         );
+        if (batch.done) return; // failed meanwhile by a timed-out close()
         const { resolves, partition } = batch;
         for (let i = 0; i < resolves.length; i++) {
           resolves[i]!({ topic: this.topic, partition, offset: result.baseOffset + i });
         }
-        this.#settled(resolves.length);
+        batch.done = true;
+        this.#settled(lane, resolves.length);
         return;
       } catch (error) {
+        if (batch.done) return;
         if (isTributaryError(error) && FATAL_FOR_PRODUCER.has(error.code) && batch.producer !== undefined) {
           this.#resetIdentity(batch.producer.producerId);
         }
         const delay = Math.min(RETRY_BACKOFF_MAX_MS, this.#retryBackoffMs * 2 ** attempt);
         if (
           this.#idempotent &&
+          this.#aborted === undefined &&
           isTributaryError(error) &&
           error.retriable &&
           Date.now() + delay < batch.deadlineMs
@@ -288,17 +414,26 @@ export class Producer {
           await new Promise((resolve) => setTimeout(resolve, delay));
           continue;
         }
-        for (const reject of batch.rejects) reject(error);
-        this.#settled(batch.rejects.length);
+        this.#fail(lane, batch, error);
         return;
       }
     }
   }
 
-  /** `count` records were acknowledged or failed: wake `flush()` once none is left. */
-  #settled(count: number): void {
-    this.#outstanding -= count;
-    if (this.#outstanding === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+  #fail(lane: Lane, batch: Batch, error: unknown): void {
+    if (batch.done) return;
+    batch.done = true;
+    for (const reject of batch.rejects) reject(error);
+    this.#settled(lane, batch.rejects.length);
+  }
+
+  /** `count` more records of `lane` were acknowledged or failed: wake the `flush()` calls they complete. */
+  #settled(lane: Lane, count: number): void {
+    lane.settled += count;
+    const waiters = lane.flushWaiters;
+    let woken = 0;
+    while (woken < waiters.length && waiters[woken]!.target <= lane.settled) waiters[woken++]!.wake();
+    if (woken > 0) waiters.splice(0, woken);
   }
 
   async #batchParams(batch: Batch): Promise<RequestParams<'appendBatch'>> {
@@ -345,7 +480,16 @@ export class Producer {
   #lane(partition: number): Lane {
     let lane = this.#lanes[partition];
     if (lane === undefined) {
-      lane = { open: undefined, queue: [], inFlight: false, sequence: 0 };
+      lane = {
+        open: undefined,
+        queue: [],
+        inFlight: false,
+        sequence: 0,
+        current: undefined,
+        added: 0,
+        settled: 0,
+        flushWaiters: [],
+      };
       this.#lanes[partition] = lane;
     }
     return lane;
