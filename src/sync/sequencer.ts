@@ -10,11 +10,16 @@
  * - While a batch's append (and fsync) is in flight, new commands queue and go together in the
  *   next batch: one durable append per round trip, whatever the number of writers.
  * - Another writer appended first (`EXPECTED_OFFSET_MISMATCH`, e.g. another gateway on the same
- *   log): wait until the state applied the log's end, plan again (preconditions re-checked), retry.
+ *   log): wait until the state applied the log's end, plan every command again (preconditions
+ *   re-checked, refused commands included), retry.
  * - A durable batch is applied to the state at once, before the writers hear back, so an
  *   acknowledged write is visible to every later read on this server.
- * - A command whose plan throws (a failed precondition, a bad argument) is rejected alone; the
- *   others of the batch go on.
+ * - A command whose plan throws (a failed precondition, a bad argument) is refused alone; the
+ *   others of the batch go on. The refusal may rest on writes planned before it in the batch, so
+ *   it is answered with the others, once the batch is durable and applied; if the append fails,
+ *   every command of the batch gets that error. A batch with nothing to write is answered only
+ *   after the state caught up with the log: every answer reflects durable state only, and
+ *   every write it was decided against is acknowledged first.
  *
  * @example
  * const sequencer = new Sequencer({ broker, topic, state, logger });
@@ -112,26 +117,40 @@ export class Sequencer {
     }
   }
 
+  /**
+   * Plans and appends one batch. Every answer, success or refusal, waits until the batch is
+   * durable and applied: a command refused because of an earlier write of the same batch must
+   * not be answered before that write is acknowledged, nor at all if the write fails. After
+   * `EXPECTED_OFFSET_MISMATCH` every command is planned again, refused ones included.
+   */
   async #commit(batch: readonly Command[]): Promise<void> {
-    let live = batch;
-    for (let attempt = 1; live.length > 0; attempt++) {
+    // Whether the state was caught up with the log after every command of the batch was queued.
+    let caughtUp = false;
+    for (let attempt = 1; ; attempt++) {
       if (this.#needsCatchUp) {
         try {
           await this.#catchUp();
         } catch (error) {
-          for (const command of live) command.reject(error);
+          rejectAll(batch, error);
           return;
         }
+        caughtUp = true;
       }
       const failure = this.#state.failure;
       if (failure !== undefined) {
-        for (const command of live) command.reject(failure);
+        rejectAll(batch, failure);
         return;
       }
       const firstOffset = this.#state.next;
-      const { planned, records } = this.#plan(live, firstOffset);
+      const { outcomes, records } = this.#plan(batch, firstOffset);
       if (records.length === 0) {
-        for (const { command, result } of planned) command.resolve(result);
+        // No append checks the state this time: the answers rest on it alone, so it must hold
+        // every write acknowledged before (another writer may have appended since it last applied).
+        if (!caughtUp) {
+          this.#needsCatchUp = true;
+          continue;
+        }
+        settle(outcomes);
         return;
       }
       let timestamp: number;
@@ -143,42 +162,41 @@ export class Sequencer {
       } catch (error) {
         this.#needsCatchUp = true;
         if (isTributaryError(error, 'EXPECTED_OFFSET_MISMATCH') && attempt < SYNC_LIMITS.appendAttemptsMax) {
-          live = planned.map((p) => p.command);
           continue;
         }
-        for (const { command } of planned) command.reject(error);
+        rejectAll(batch, error);
         return;
       }
       this.#state.apply(records.map((record, i) => toLogRecord(record, firstOffset + i, timestamp)));
-      for (const { command, result } of planned) command.resolve(result);
+      settle(outcomes);
       return;
     }
   }
 
-  #plan(
-    commands: readonly Command[],
-    firstOffset: number,
-  ): { planned: { command: Command; result: unknown }[]; records: RecordInput[] } {
+  /**
+   * Plans every command in order, each against the state and the writes planned before it. A
+   * command whose planner throws (a refusal) is kept with its error; nothing is answered here.
+   */
+  #plan(commands: readonly Command[], firstOffset: number): { outcomes: Outcome[]; records: RecordInput[] } {
     const overlay = new Map<string, Entry | undefined>();
     const records: RecordInput[] = [];
-    const planned: { command: Command; result: unknown }[] = [];
+    const outcomes: Outcome[] = [];
     const state = this.#state;
+    const entry = (key: string): Entry | undefined =>
+      overlay.has(key) ? overlay.get(key) : state.entry(key);
     for (const command of commands) {
       try {
-        const plan = command.planner({
-          firstOffset: firstOffset + records.length,
-          entry: (key) => (overlay.has(key) ? overlay.get(key) : state.entry(key)),
-        });
+        const plan = command.planner({ firstOffset: firstOffset + records.length, entry });
         for (const write of plan.writes) {
           overlay.set(write.key, write.after);
           records.push(write.record);
         }
-        planned.push({ command, result: plan.result });
+        outcomes.push({ command, ok: true, value: plan.result });
       } catch (error) {
-        command.reject(error);
+        outcomes.push({ command, ok: false, value: error });
       }
     }
-    return { planned, records };
+    return { outcomes, records };
   }
 
   /** Waits until the state has applied everything the log holds now. */
@@ -187,6 +205,24 @@ export class Sequencer {
     await this.#state.waitFor(next, this.#readWaitMs);
     this.#needsCatchUp = false;
   }
+}
+
+/** The answer of one planned command: its result, or the error its planner threw. */
+interface Outcome {
+  readonly command: Command;
+  readonly ok: boolean;
+  readonly value: unknown;
+}
+
+function settle(outcomes: readonly Outcome[]): void {
+  for (const { command, ok, value } of outcomes) {
+    if (ok) command.resolve(value);
+    else command.reject(value);
+  }
+}
+
+function rejectAll(commands: readonly Command[], error: unknown): void {
+  for (const command of commands) command.reject(error);
 }
 
 function toLogRecord(record: RecordInput, offset: number, timestamp: number): LogRecord {
