@@ -206,6 +206,27 @@ describe('client SDK: basics', () => {
     await producer.close();
   });
 
+  it('a consumer from an offset past the next one fails with OFFSET_OUT_OF_RANGE instead of skipping', async () => {
+    const h = await server();
+    const c = await client(h);
+    await c.admin.createTopic('t');
+    const producer = c.producer({ topic: 't' });
+    await Promise.all([producer.send({ value: 'a' }), producer.send({ value: 'b' })]);
+    const ahead = c.consumer({ topic: 't', from: { offset: 5 } });
+    const error = await ahead.ready.catch((e: unknown) => e);
+    expect(isTributaryError(error, 'OFFSET_OUT_OF_RANGE')).toBe(true);
+    expect(String((error as Error).message)).toContain('next 2');
+    const iterated = await ahead[Symbol.asyncIterator]()
+      .next()
+      .catch((e: unknown) => e);
+    expect(isTributaryError(iterated, 'OFFSET_OUT_OF_RANGE')).toBe(true);
+    // From the next offset (the tail) it waits, and gets 2, 3, … with nothing skipped.
+    const tail = c.consumer({ topic: 't', from: { offset: 2 } });
+    await tail.ready;
+    await Promise.all([2, 3, 4].map((i) => producer.send({ value: `v${i}` })));
+    expect((await take(tail[Symbol.asyncIterator](), 3)).map((r) => r.offset)).toEqual([2, 3, 4]);
+  });
+
   it('delivers to a records listener, with headers and tombstones', async () => {
     const h = await server();
     const c = await client(h);

@@ -256,6 +256,26 @@ describe('records', () => {
     expect(p0.body.records.map((r) => r.value)).toEqual(['p0']);
   });
 
+  it('refuses an offset past the next offset with 416 OFFSET_OUT_OF_RANGE; the next offset itself is the empty tail', async () => {
+    await createTopic(base, 'short');
+    await produce(
+      base,
+      'short',
+      Array.from({ length: 4 }, (_, i) => ({ value: i })),
+    );
+    const path = '/v1/topics/short/partitions/0/records';
+    for (const offset of [5, 1000]) {
+      const error = expectError(
+        await call(base, 'GET', `${path}?offset=${offset}`),
+        416,
+        'OFFSET_OUT_OF_RANGE',
+      );
+      expect(error.error.message).toBe(`Offset ${offset} is outside short/0 (earliest 0, next 4)`);
+    }
+    const tail = await call<FetchJson>(base, 'GET', `${path}?offset=4`);
+    expect(tail.body).toEqual({ records: [], next: 4, highWatermark: 4 });
+  });
+
   it('answers typed errors for bad produce and fetch requests', async () => {
     await createTopic(base, 'r', { partitions: 2 });
     const path = '/v1/topics/r/records';

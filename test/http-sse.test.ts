@@ -180,6 +180,41 @@ describe('SSE', () => {
     await expectError('/v1/topics/e/events', 400, 'INVALID_ARGUMENT', { 'Last-Event-ID': 'garbage' });
   });
 
+  it('refuses a start past the next offset with 416 OFFSET_OUT_OF_RANGE; the tail and Last-Event-ID next-1 are valid', async () => {
+    await createTopic(base, 'end', { partitions: 2 });
+    await produce(
+      base,
+      'end',
+      Array.from({ length: 4 }, (_, i) => ({ value: i, partition: 0 })),
+    ); // partition 0: next 4; partition 1: next 0
+    const refused = async (path: string, headers: Record<string, string> = {}): Promise<void> => {
+      const response = await fetch(`${base}${path}`, { headers });
+      expect(response.status).toBe(416);
+      const body = (await response.json()) as ErrorJson;
+      expect(body.error.code).toBe('OFFSET_OUT_OF_RANGE');
+      expect(body.error.message).toContain('next 4');
+    };
+    // Last-Event-ID = last delivered offset: 5 would resume at 6, skipping 4 and 5.
+    await refused('/v1/topics/end/events?partition=0', { 'Last-Event-ID': '5' });
+    await refused('/v1/topics/end/events?partition=0', { 'Last-Event-ID': '4' });
+    await refused('/v1/topics/end/events?lastEventId=0:4,1:-1');
+    await refused('/v1/topics/end/events?partition=0&from=5');
+    await refused('/v1/topics/end/events?from=1000');
+
+    // Last-Event-ID 3 = next-1: caught up, resumes at 4 and gets 4 and 5 when they come.
+    const caughtUp = await open('/v1/topics/end/events?partition=0', { 'Last-Event-ID': '3' });
+    const tail = await open('/v1/topics/end/events?partition=0&from=4');
+    await caughtUp.until(() => caughtUp.named('ready').length === 1, 5000, 'ready');
+    await tail.until(() => tail.named('ready').length === 1, 5000, 'ready');
+    await produce(base, 'end', [
+      { value: 4, partition: 0 },
+      { value: 5, partition: 0 },
+    ]);
+    expect((await caughtUp.records(2)).map((r) => r.offset)).toEqual([4, 5]);
+    expect((await tail.records(2)).map((r) => r.offset)).toEqual([4, 5]);
+    expect(caughtUp.named('reset')).toHaveLength(0);
+  });
+
   it('ends the stream with an error event when the topic is deleted', async () => {
     await createTopic(base, 'gone');
     const stream = await open('/v1/topics/gone/events');

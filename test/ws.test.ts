@@ -263,6 +263,38 @@ describe('WebSocket front end: requests', () => {
     expect(latest.position).toBe(6);
   });
 
+  it('refuses a subscribe or fetch past the next offset with OFFSET_OUT_OF_RANGE; the tail waits', async () => {
+    const h = await start();
+    const c = await connect(h);
+    await c.ok({ type: 'createTopic', name: 't' });
+    await c.ok({
+      type: 'produce',
+      topic: 't',
+      records: [1, 2].map((i) => ({ key: null, value: bytes(`v${i}`), partition: 0 })),
+    });
+    for (const offset of [3, 5]) {
+      const refused = errorOf(
+        await c.request({ type: 'subscribe', topic: 't', partition: 0, from: { offset }, credit: 10 }),
+      );
+      expect(refused.code).toBe('OFFSET_OUT_OF_RANGE');
+      expect(refused.message).toBe(`Offset ${offset} is outside t/0 (earliest 0, next 2)`);
+      expect(errorOf(await c.request({ type: 'fetch', topic: 't', partition: 0, offset })).code).toBe(
+        'OFFSET_OUT_OF_RANGE',
+      );
+    }
+    const tail = await c.ok<{ sub: number; position: number }>({
+      type: 'subscribe',
+      topic: 't',
+      partition: 0,
+      from: { offset: 2 },
+      credit: 10,
+    });
+    expect(tail.position).toBe(2);
+    await c.ok({ type: 'produce', topic: 't', records: [{ key: null, value: bytes('v3'), partition: 0 }] });
+    const delivery = await c.next((f) => f.type === 'delivery' && f.sub === tail.sub);
+    expect(delivery.type === 'delivery' && delivery.records.map((r) => r.offset)).toEqual([2]);
+  });
+
   it('tells a subscriber when its topic is deleted', async () => {
     const h = await start();
     const c = await connect(h);

@@ -258,7 +258,14 @@ export class TributaryBroker implements Broker {
     const readOptions: { maxRecords?: number; maxBytes?: number } = {};
     if (options?.maxRecords !== undefined) readOptions.maxRecords = options.maxRecords;
     if (options?.maxBytes !== undefined) readOptions.maxBytes = options.maxBytes;
-    return this.log.read(topic, partition, offset, readOptions as ReadOptions);
+    const records = await this.log.read(topic, partition, offset, readOptions as ReadOptions);
+    if (records.length === 0) {
+      // The log answers [] past the end; a reader there would skip offsets not yet written.
+      // (`next` only grows, so an offset past it now was past it when read.)
+      const { earliest, next } = await this.log.offsets(topic, partition);
+      if (offset > next) throw offsetOutOfRange(topic, partition, offset, earliest, next);
+    }
+    return records;
   }
 
   async offsets(
@@ -469,14 +476,10 @@ export class TributaryBroker implements Broker {
     if (from !== null && typeof from === 'object') {
       if ('offset' in from) {
         checkOffsetArgument(from.offset);
-        if (from.offset < earliest) {
-          throw new TributaryError('OFFSET_OUT_OF_RANGE', {
-            offset: from.offset,
-            topic,
-            partition,
-            earliest,
-            next,
-          });
+        // Below earliest the history is gone; past `next` (the tail, which is valid) a reader
+        // would wait for offsets that, once written, it starts after: both are refused, never skipped.
+        if (from.offset < earliest || from.offset > next) {
+          throw offsetOutOfRange(topic, partition, from.offset, earliest, next);
         }
         return at(from.offset);
       }
@@ -558,4 +561,14 @@ function feedKey(topic: string, partition: number): string {
 
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function offsetOutOfRange(
+  topic: string,
+  partition: number,
+  offset: number,
+  earliest: number,
+  next: number,
+): TributaryError {
+  return new TributaryError('OFFSET_OUT_OF_RANGE', { offset, topic, partition, earliest, next });
 }

@@ -92,14 +92,21 @@ describe('broker: subscribe', () => {
     expect(await broker.resolvePosition('feed', 0, 'latest')).toBe(4);
   });
 
-  it('waits for an offset past the end', async () => {
-    const recorder = new Recorder();
-    await subscribe(recorder, { from: { offset: 3 } });
+  it('waits at the tail (offset = next); refuses an offset past it with OFFSET_OUT_OF_RANGE, never a skip', async () => {
     await append(2);
+    const recorder = new Recorder();
+    await subscribe(recorder, { from: { offset: 2 } });
     await settle();
     expect(recorder.offsets).toEqual([]);
+    for (const offset of [3, 5, 1_000]) {
+      await expectCode(subscribe(new Recorder(), { from: { offset } }), 'OFFSET_OUT_OF_RANGE');
+      await expectCode(broker.resolvePosition('feed', 0, { offset }), 'OFFSET_OUT_OF_RANGE');
+      await expectCode(broker.fetch('feed', 0, offset), 'OFFSET_OUT_OF_RANGE');
+    }
+    expect(await broker.fetch('feed', 0, 2)).toEqual([]);
     await append(3);
-    await eventually(() => expect(recorder.offsets).toEqual([3, 4]));
+    await eventually(() => expect(recorder.offsets).toEqual([2, 3, 4]));
+    expect((await broker.fetch('feed', 0, 5)).length).toBe(0);
   });
 
   it('rejects bad start positions and options with typed errors', async () => {

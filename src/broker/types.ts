@@ -28,7 +28,10 @@ export interface ProducedOffset {
   readonly offset: number;
 }
 
-/** Where a subscription starts. `{ offset }` past the end waits for it; below earliest is an error. */
+/**
+ * Where a subscription starts. `{ offset }` must lie from earliest to the partition's next offset
+ * (the tail, which waits for the next record); below or past that is `OFFSET_OUT_OF_RANGE`.
+ */
 export type StartPosition =
   | 'earliest'
   | 'latest'
@@ -125,6 +128,7 @@ export interface Broker {
   /** A new idempotent producer id, unique for the life of the data directory. */
   initProducer(): Promise<ProducerIdentity>;
 
+  /** Records from `offset` on; `[]` at the tail (`offset` = next), `OFFSET_OUT_OF_RANGE` below earliest or past next. */
   fetch(
     topic: string,
     partition: number,

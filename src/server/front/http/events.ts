@@ -9,6 +9,8 @@
  * - `record`: one record (JSON as in `codec.ts`, with `topic` and `partition`).
  * - `reset`: history needed to continue was removed (retention): `{ partition, requested, offset,
  *   reason }`; the stream goes on from `offset`, the partition's earliest. Never a silent gap.
+ *   A start past the partition's next offset (`from=N` or a resume id) is no reset: the request
+ *   is refused with 416 `OFFSET_OUT_OF_RANGE` before the stream opens.
  * - `error`: the stream ends (topic deleted, storage failure): `{ error: { code, message } }`.
  * - `: heartbeat` comments every `sseHeartbeatMs`.
  *
@@ -88,10 +90,21 @@ export function eventsHandler(streams: EventStreams): Handler {
     for (const partition of partitions) {
       const after = resumeAfter.get(partition);
       let start: number;
-      if (after !== undefined) start = after + 1;
-      // An explicit offset is used as is: below the earliest, the stream opens with a `reset`.
-      else if (typeof query.from === 'object') start = query.from.offset;
-      else start = await ctx.broker.resolvePosition(topic, partition, query.from);
+      if (after !== undefined || typeof query.from === 'object') {
+        // Resume right after the last delivered offset, or at an explicit offset. Below the
+        // earliest the stream opens with a `reset`; past the next offset (the tail) is refused.
+        start = after !== undefined ? after + 1 : (query.from as { readonly offset: number }).offset;
+        const { earliest, next } = await ctx.broker.offsets(topic, partition);
+        if (start > next) {
+          throw new TributaryError('OFFSET_OUT_OF_RANGE', {
+            offset: start,
+            topic,
+            partition,
+            earliest,
+            next,
+          });
+        }
+      } else start = await ctx.broker.resolvePosition(topic, partition, query.from);
       starts.set(partition, start);
     }
     if (request.res.destroyed || request.req.socket.destroyed) return; // the client already left
@@ -332,7 +345,8 @@ class EventStream {
   /** History before the requested offset is gone: tell the client, continue from the earliest. */
   private async reset(state: PartitionState, error: TributaryError): Promise<void> {
     const requested = state.last + 1;
-    const { earliest } = await this.ctx.broker.offsets(this.topic, state.partition);
+    const { earliest, next } = await this.ctx.broker.offsets(this.topic, state.partition);
+    if (requested > next) throw error; // past the end: an error, never a reset that skips
     if (this.ended) return;
     const offset = Math.max(earliest, 0);
     state.last = offset - 1;
