@@ -69,6 +69,20 @@ export const ERROR_CATALOGUE = {
     kafkaCode: 2,
     retriable: false,
   },
+  PARTITION_DAMAGED: {
+    message:
+      'Partition {topic}/{partition} is offline: damaged data in {file} at byte {position}: {reason} (see: tributary data verify)',
+    httpStatus: 500,
+    kafkaCode: 56,
+    retriable: false,
+  },
+  TOPIC_DAMAGED: {
+    message:
+      'Topic "{topic}" is offline: {reason} in {dir}; its data is kept (see: tributary data rebuild-metadata)',
+    httpStatus: 409,
+    kafkaCode: 56,
+    retriable: false,
+  },
   OUT_OF_ORDER_SEQUENCE: {
     message: 'Producer {producerId} sent sequence {sequence} to {topic}/{partition}, expected {expected}',
     httpStatus: 409,

@@ -121,6 +121,21 @@ export interface PartitionDescription extends PartitionOffsets {
   readonly partition: number;
   /** Bytes on disk (or in memory) for this partition. */
   readonly sizeBytes: number;
+  /**
+   * Set when the partition is offline because its stored data is damaged: the error every call
+   * on it answers (its offsets and size are then 0).
+   */
+  readonly damaged?: string;
+}
+
+/** A partition (or a whole topic, `partition: null`) kept offline because its stored data is damaged. */
+export interface LogDamage {
+  readonly topic: string;
+  readonly partition: number | null;
+  /** `PARTITION_DAMAGED` or `TOPIC_DAMAGED`. */
+  readonly code: string;
+  /** Names the file and byte (or directory) and what is wrong. */
+  readonly message: string;
 }
 
 export interface TopicDescription {
@@ -194,6 +209,12 @@ export interface Log {
 
   /** Compacts a compacted topic: only the latest record per key remains (tombstones age out). */
   compact(topic: string): Promise<CompactionReport>;
+
+  /**
+   * Partitions and topics kept offline because their stored data is damaged (the server's
+   * `/healthz` answers `degraded` while there are any). Engines without stored data omit it.
+   */
+  damage?(): readonly LogDamage[];
 
   /** Flushes and closes; later calls reject with `LOG_CLOSED`. */
   close(): Promise<void>;

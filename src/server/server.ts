@@ -5,7 +5,8 @@
  *
  * - the HTTP API and SSE under `/v1/` (`front/http/`, see docs/http-api.md),
  * - the WebSocket front end on `/v1/ws` (`front/ws/`),
- * - `GET /healthz` and `GET /metrics` (Prometheus text from `ServerMetrics`);
+ * - `GET /healthz` (`ok`, or `degraded` with the list of partitions and topics kept offline
+ *   because their stored data is damaged) and `GET /metrics` (Prometheus text from `ServerMetrics`);
  *
  * and, when `kafka` is given, the Kafka wire protocol on its own TCP port (`front/kafka/`,
  * see docs/kafka.md), on the same broker.
@@ -149,7 +150,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     limits: settings,
     collections,
   });
-  const server = createServer((req, res) => route(req, res, http, metrics, broker));
+  const server = createServer((req, res) => route(req, res, http, metrics, broker, log));
   const ws = attachWebSocketFrontEnd(server, broker, {
     logger: logger.child({ component: 'ws' }),
     metrics,
@@ -236,11 +237,14 @@ function route(
   http: HttpFrontEnd,
   metrics: ServerMetrics,
   broker: TributaryBroker,
+  log: Log,
 ): void {
   const path = (req.url ?? '/').split('?', 1)[0];
   const get = req.method === 'GET' || req.method === 'HEAD';
   if (get && path === '/healthz') {
-    sendJson(res, 200, { status: 'ok' });
+    // Degraded, not down: every healthy partition still serves (docs/FORMAT.md, "Damage").
+    const damage = log.damage?.() ?? [];
+    sendJson(res, 200, damage.length === 0 ? { status: 'ok' } : { status: 'degraded', damage });
   } else if (get && path === '/metrics') {
     serveMetrics(res, metrics, broker).catch((error: unknown) => sendError(res, error));
   } else {

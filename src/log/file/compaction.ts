@@ -5,16 +5,18 @@
  * once older than `tombstoneRetentionMs`. Offsets never change. The active segment is left alone,
  * so the newest writes are never rewritten while producers append.
  *
- * Crash safety: the compacted copy is written and fsynced as `<base>.log.cleaned`, then renamed
- * over the original (atomic). A crash before the rename leaves the original; recovery deletes
- * the leftover copy. A stale index after the rename is detected (size mismatch) and rebuilt.
+ * Crash safety: the compacted copy and its index are written and fsynced as `<base>.log.cleaned`
+ * and `<base>.index.cleaned`, read back and checked, then renamed over the originals, log first.
+ * A crash before the log's rename leaves the originals (recovery deletes both copies); after it,
+ * recovery finishes the index's rename. So a sealed segment's index always describes its log, and
+ * a log shorter than its index is damage, never a compaction (see recovery.ts).
  */
 import type { DecodedRecord } from '../../protocol/kafka/record-batch/index.js';
-import { encodeRecordBatch } from '../../protocol/kafka/record-batch/index.js';
+import { encodeRecordBatch, recordBatchCrcMatches } from '../../protocol/kafka/record-batch/index.js';
 import type { CompactionReport } from '../types.js';
 import type { FilePartition } from './partition.js';
-import { scanSegment } from './recovery.js';
-import { corruptionError, readAllRecords, Segment } from './segment.js';
+import { CLEANED_SUFFIX } from './recovery.js';
+import { corruptionError, readAllRecords, Segment, walkBatches } from './segment.js';
 import { SparseIndex } from './sparse-index.js';
 
 /** Records per batch in a rewritten segment. */
@@ -76,35 +78,47 @@ function keyString(record: DecodedRecord): string {
 
 async function rewriteSegment(segment: Segment, kept: readonly DecodedRecord[]): Promise<Segment> {
   const batches: Uint8Array[] = [];
+  const index = new SparseIndex();
+  let logBytes = 0;
+  let maxTimestamp = -1;
   for (let i = 0; i < kept.length; i += COMPACTED_BATCH_RECORDS_MAX) {
     const group = kept.slice(i, i + COMPACTED_BATCH_RECORDS_MAX);
     const baseOffset = group[0]!.offset;
-    batches.push(
-      encodeRecordBatch({
-        baseOffset,
-        records: group.map((r) => ({
-          offsetDelta: r.offset - baseOffset,
-          timestamp: r.timestamp,
-          key: r.key,
-          value: r.value,
-          headers: r.headers,
-        })),
-      }),
-    );
+    index.observeBatch(baseOffset, logBytes, maxTimestamp);
+    const batch = encodeRecordBatch({
+      baseOffset,
+      records: group.map((r) => ({
+        offsetDelta: r.offset - baseOffset,
+        timestamp: r.timestamp,
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+      })),
+    });
+    batches.push(batch);
+    logBytes += batch.byteLength;
+    for (const r of group) if (r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
   }
-  const cleanedPath = `${segment.logPath}.cleaned`;
-  await segment.fs.writeFile(cleanedPath, batches);
-  await segment.fs.rename(cleanedPath, segment.logPath);
-  const logBytes = batches.reduce((sum, b) => sum + b.byteLength, 0);
-  const replacement = await Segment.open(segment.fs, segment.dir, segment.baseOffset, new SparseIndex(), {
-    logBytes,
-    nextOffset: segment.baseOffset,
-    maxTimestamp: -1,
-  });
-  const scan = await scanSegment(replacement, logBytes);
-  if (scan.invalid) throw corruptionError(replacement, scan.invalid.position, scan.invalid.reason);
   // Keep the segment's offset range even if its last records were removed.
-  replacement.nextOffset = Math.max(replacement.nextOffset, segment.nextOffset);
-  await replacement.writeIndexFile();
-  return replacement;
+  const summary = { logBytes, nextOffset: segment.nextOffset, maxTimestamp };
+  const cleanedLog = `${segment.logPath}${CLEANED_SUFFIX}`;
+  const cleanedIndex = `${segment.indexPath}${CLEANED_SUFFIX}`;
+  await segment.fs.writeFile(cleanedLog, batches);
+  await checkWritten(segment, cleanedLog, logBytes);
+  await segment.fs.writeFile(cleanedIndex, index.serialize(summary));
+  await segment.fs.rename(cleanedLog, segment.logPath);
+  await segment.fs.rename(cleanedIndex, segment.indexPath);
+  return Segment.open(segment.fs, segment.dir, segment.baseOffset, index, summary);
+}
+
+/** Reads the rewritten file back and checks every batch's CRC before it replaces the original. */
+async function checkWritten(segment: Segment, path: string, logBytes: number): Promise<void> {
+  const bytes = await segment.fs.readFile(path);
+  const walk = walkBatches(bytes, 0);
+  const bad = walk.batches.find((b) => !recordBatchCrcMatches(bytes, b.at, b.header));
+  if (bad !== undefined)
+    throw corruptionError(segment, bad.position, 'CRC32C mismatch in the compacted copy');
+  if (walk.invalid !== undefined || walk.end !== logBytes || bytes.byteLength !== logBytes) {
+    throw corruptionError(segment, walk.end, `the compacted copy ${path} does not read back whole`);
+  }
 }

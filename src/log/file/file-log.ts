@@ -18,6 +18,7 @@ import type {
   AppendResult,
   CompactionReport,
   Log,
+  LogDamage,
   LogRecord,
   PartitionOffsets,
   ReadOptions,
@@ -28,10 +29,18 @@ import type {
   TopicDescription,
 } from '../types.js';
 import { checkPartitionNumber, resolveTopicConfig, validateTopicName } from '../validation.js';
-import { readJsonOrNull, writeJsonAtomic } from './checkpoint.js';
+import { writeJsonAtomic } from './checkpoint.js';
 import { compactPartition } from './compaction.js';
+import {
+  DamagedPartition,
+  type DamagedTopic,
+  describeDamage,
+  partitionDamagedError,
+  topicDamagedError,
+} from './damage.js';
 import { type LogFileSystem, nodeFileSystem } from './fs.js';
 import { FilePartition } from './partition.js';
+import { readTopicFile, TOPIC_FILE, topicDirHoldsData } from './topic-file.js';
 
 export interface FileLogOptions {
   /** Data directory; created if missing. */
@@ -43,14 +52,16 @@ export interface FileLogOptions {
   readonly fs?: LogFileSystem;
 }
 
+/** A partition slot: open, or kept offline because its data is damaged. */
+type PartitionSlot = FilePartition | DamagedPartition;
+
 interface FileTopic {
   readonly name: string;
   readonly config: TopicConfig;
   readonly dir: string;
-  readonly partitions: FilePartition[];
+  readonly partitions: PartitionSlot[];
 }
 
-const TOPIC_FILE = 'topic.json';
 /** Data directories opened by this process (the LOCK file guards against other processes). */
 const openDirs = new Set<string>();
 const DELETING_PREFIX = '.deleting-';
@@ -63,6 +74,8 @@ export async function openFileLog(options: FileLogOptions): Promise<FileLog> {
 
 export class FileLog implements Log {
   private readonly topics = new Map<string, FileTopic>();
+  /** Topic directories whose `topic.json` cannot be read: never listed, never overwritten. */
+  private readonly damagedTopics = new Map<string, DamagedTopic>();
   private readonly creating = new Map<string, Promise<TopicDescription>>();
   private readonly logger: Logger;
   private readonly topicsDir: string;
@@ -92,12 +105,17 @@ export class FileLog implements Log {
         continue;
       }
       const dir = join(this.topicsDir, name);
-      const stored = await readJsonOrNull(this.fs, join(dir, TOPIC_FILE));
-      if (stored === null) {
-        this.logger.warn({ dir }, 'skipping a topic directory without a readable topic.json');
+      const stored = await readTopicFile(this.fs, dir);
+      if ('problem' in stored) {
+        // An empty directory is a creation cut short before its topic.json: nothing to keep, and
+        // createTopic may reuse it.
+        if (!(await topicDirHoldsData(this.fs, dir))) continue;
+        const error = topicDamagedError(name, dir, stored.problem);
+        this.logger.error({ dir, problem: stored.problem }, error.message);
+        this.damagedTopics.set(name, { name, dir, error });
         continue;
       }
-      const config = resolveTopicConfig(stored as Partial<TopicConfig>);
+      const config = stored.config;
       this.topics.set(name, { name, config, dir, partitions: await this.openPartitions(name, dir, config) });
     }
     const interval = this.options.maintenanceIntervalMs ?? 60_000;
@@ -107,12 +125,20 @@ export class FileLog implements Log {
     }
   }
 
-  private async openPartitions(name: string, dir: string, config: TopicConfig): Promise<FilePartition[]> {
-    const partitions: FilePartition[] = [];
+  /** Opens every partition; one whose stored data is damaged stays offline, the others open. */
+  private async openPartitions(name: string, dir: string, config: TopicConfig): Promise<PartitionSlot[]> {
+    const partitions: PartitionSlot[] = [];
     for (let p = 0; p < config.partitions; p++) {
       const partitionDir = join(dir, String(p));
       await this.fs.mkdir(partitionDir);
-      partitions.push(await FilePartition.open(this.fs, name, p, partitionDir, config, this.logger));
+      try {
+        partitions.push(await FilePartition.open(this.fs, name, p, partitionDir, config, this.logger));
+      } catch (error) {
+        const damaged = partitionDamagedError(name, p, error);
+        if (damaged === undefined) throw error;
+        this.logger.error({ topic: name, partition: p, err: error }, damaged.message);
+        partitions.push(new DamagedPartition(p, damaged));
+      }
     }
     return partitions;
   }
@@ -123,9 +149,19 @@ export class FileLog implements Log {
     const resolved = resolveTopicConfig(config);
     if (this.topics.has(name) || this.creating.has(name))
       throw new TributaryError('TOPIC_EXISTS', { topic: name });
+    const damaged = this.damagedTopics.get(name);
+    if (damaged) throw damaged.error;
     const creation = (async () => {
       const dir = join(this.topicsDir, name);
-      await this.fs.rm(dir, { recursive: true });
+      // Never removes anything: a directory holding more than leftovers of an interrupted write
+      // refuses the creation. (The LOCK and `creating` keep anyone else from making it meanwhile.)
+      if (await topicDirHoldsData(this.fs, dir)) {
+        throw topicDamagedError(
+          name,
+          dir,
+          'the directory already holds data of a topic this log has not opened',
+        );
+      }
       await this.fs.mkdir(dir);
       await writeJsonAtomic(this.fs, join(dir, TOPIC_FILE), resolved);
       const topic = {
@@ -149,7 +185,7 @@ export class FileLog implements Log {
     const topic = this.topic(name);
     this.topics.delete(name);
     const reason = new TributaryError('TOPIC_NOT_FOUND', { topic: name });
-    await Promise.all(topic.partitions.map((p) => p.close(reason)));
+    await Promise.all(openPartitions(topic).map((p) => p.close(reason)));
     // Rename first so a crash mid-delete never leaves half a topic that looks whole.
     const doomed = join(this.topicsDir, `${DELETING_PREFIX}${name}-${Date.now()}`);
     await this.fs.rename(topic.dir, doomed);
@@ -187,7 +223,8 @@ export class FileLog implements Log {
   readRecent(topic: string, partition: number, offset: number, maxRecords: number): RecentRead | undefined {
     const t = this.topics.get(topic);
     if (this.closed || t === undefined) return undefined;
-    return t.partitions[partition]?.readRecent(offset, maxRecords);
+    const slot = t.partitions[partition];
+    return slot instanceof FilePartition ? slot.readRecent(offset, maxRecords) : undefined;
   }
 
   async offsets(topic: string, partition: number): Promise<PartitionOffsets> {
@@ -213,7 +250,7 @@ export class FileLog implements Log {
     const now = Date.now();
     const report = { segmentsDeleted: 0, bytesDeleted: 0 };
     for (const t of topics) {
-      for (const partition of t.partitions) {
+      for (const partition of openPartitions(t)) {
         const r = await partition.enforceRetention(now);
         report.segmentsDeleted += r.segmentsDeleted;
         report.bytesDeleted += r.bytesDeleted;
@@ -240,7 +277,7 @@ export class FileLog implements Log {
     }
     const now = Date.now();
     const report = { recordsBefore: 0, recordsAfter: 0, bytesBefore: 0, bytesAfter: 0 };
-    for (const partition of t.partitions) {
+    for (const partition of openPartitions(t)) {
       if (!due(partition, now)) continue;
       const r = await compactPartition(partition, now);
       report.recordsBefore += r.recordsBefore;
@@ -269,10 +306,23 @@ export class FileLog implements Log {
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
     await Promise.allSettled(this.creating.values());
     const reason = new TributaryError('LOG_CLOSED');
-    await Promise.all([...this.topics.values()].flatMap((t) => t.partitions.map((p) => p.close(reason))));
+    await Promise.all(
+      [...this.topics.values()].flatMap((t) => openPartitions(t).map((p) => p.close(reason))),
+    );
     this.topics.clear();
     await this.fs.rm(join(this.options.dir, 'LOCK'));
     openDirs.delete(resolve(this.options.dir));
+  }
+
+  damage(): readonly LogDamage[] {
+    const found: LogDamage[] = [];
+    for (const t of this.damagedTopics.values()) found.push(describeDamage(t.name, null, t.error));
+    for (const t of this.topics.values()) {
+      for (const slot of t.partitions) {
+        if (slot instanceof DamagedPartition) found.push(describeDamage(t.name, slot.partition, slot.error));
+      }
+    }
+    return found;
   }
 
   private checkOpen(): void {
@@ -282,27 +332,34 @@ export class FileLog implements Log {
   private topic(name: string): FileTopic {
     this.checkOpen();
     const topic = this.topics.get(name);
-    if (!topic) throw new TributaryError('TOPIC_NOT_FOUND', { topic: String(name) });
-    return topic;
+    if (topic) return topic;
+    const damaged = this.damagedTopics.get(name);
+    if (damaged) throw damaged.error;
+    throw new TributaryError('TOPIC_NOT_FOUND', { topic: String(name) });
   }
 
   private partition(topic: string, partition: number): FilePartition {
     const t = this.topic(topic);
     checkPartitionNumber(topic, partition, t.partitions.length);
-    return t.partitions[partition]!;
+    const slot = t.partitions[partition]!;
+    if (slot instanceof DamagedPartition) throw slot.error;
+    return slot;
   }
+}
+
+function openPartitions(topic: FileTopic): FilePartition[] {
+  return topic.partitions.filter((p): p is FilePartition => p instanceof FilePartition);
 }
 
 function describe(topic: FileTopic): TopicDescription {
   return {
     name: topic.name,
     config: topic.config,
-    partitions: topic.partitions.map((p) => ({
-      partition: p.partition,
-      earliest: p.earliest,
-      next: p.next,
-      sizeBytes: p.sizeBytes(),
-    })),
+    partitions: topic.partitions.map((p) =>
+      p instanceof DamagedPartition
+        ? { partition: p.partition, earliest: 0, next: 0, sizeBytes: 0, damaged: p.error.message }
+        : { partition: p.partition, earliest: p.earliest, next: p.next, sizeBytes: p.sizeBytes() },
+    ),
   };
 }
 

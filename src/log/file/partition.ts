@@ -121,7 +121,7 @@ export class FilePartition {
     config: TopicConfig,
     logger: Logger,
   ) {
-    const recovered = await recoverPartition(fs, dir, logger);
+    const recovered = await recoverPartition(fs, dir, logger, { compact: config.compact });
     const active = recovered.segments[recovered.segments.length - 1]!;
     const producers = new ProducerStateTable(topic, partition);
     producers.restore(

@@ -85,14 +85,19 @@ describe('file log recovery', () => {
     expect(values).toEqual(Array.from({ length: 9 }, (_, i) => `value-${i}`));
   });
 
-  it('refuses to open when acknowledged data in the active segment is corrupt, naming file and byte', async () => {
+  it('keeps a partition whose acknowledged active-segment data is corrupt offline, naming file and byte', async () => {
     const dir = await logWithRecords(10);
     const name = (await segmentFiles(dir))[0]!;
     await flipByte(join(partitionDir(dir), name), 100);
-    const error = await openFileLog({ dir, maintenanceIntervalMs: 0 }).catch((e: unknown) => e);
-    expect(isTributaryError(error, 'CORRUPT_LOG')).toBe(true);
-    expect((error as Error).message).toContain(name);
-    expect((error as Error).message).toMatch(/at byte \d+/);
+    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    try {
+      const error = await log.read('t', 0, 0).catch((e: unknown) => e);
+      expect(isTributaryError(error, 'PARTITION_DAMAGED')).toBe(true);
+      expect((error as Error).message).toContain(name);
+      expect((error as Error).message).toMatch(/at byte \d+/);
+    } finally {
+      await log.close();
+    }
   });
 
   it('never serves a corrupt sealed segment: the read fails with CORRUPT_LOG, other data still reads', async () => {

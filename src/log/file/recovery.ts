@@ -5,10 +5,16 @@
  *   without one they are scanned, and any damage is an error: their data was acknowledged;
  * - the active (last) segment is always scanned and every batch's CRC checked. Damage at or after
  *   the recovery point is a torn tail from the crash: the file is truncated there. Damage before
- *   it is corruption of acknowledged data: opening fails with CORRUPT_LOG naming file and byte.
+ *   it is corruption of acknowledged data: opening fails with CORRUPT_LOG naming file and byte;
+ * - data that is simply missing is corruption too, never a gap to skip: a sealed segment shorter
+ *   than its index says, offsets between one segment's end and the next segment's base (on a
+ *   compacted topic only where no index vouches for the segment's end, since compaction may drop
+ *   a segment's last records), a segment file missing at the end, an active segment shorter than
+ *   the recovery point. Offsets of a non-compacted topic are contiguous inside a segment too.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { TributaryError } from '../../errors.js';
 import { type RecordBatchHeader, recordBatchCrcMatches } from '../../protocol/kafka/record-batch/index.js';
 import { parseRecoveryPoint, type RecoveryPoint, readJsonOrNull } from './checkpoint.js';
 import type { LogFileSystem } from './fs.js';
@@ -16,7 +22,14 @@ import { corruptionError, Segment, segmentFileName } from './segment.js';
 import { SparseIndex } from './sparse-index.js';
 
 export const RECOVERY_POINT_FILE = 'recovery-point.json';
+/** Suffix of a compaction's rewritten files before they are renamed over the originals. */
+export const CLEANED_SUFFIX = '.cleaned';
 const SCAN_CHUNK_BYTES = 1024 * 1024;
+
+export interface RecoverOptions {
+  /** Compacted topics may have offset gaps inside and between segments. */
+  readonly compact: boolean;
+}
 
 export interface RecoveredPartition {
   readonly segments: Segment[];
@@ -29,25 +42,25 @@ export async function recoverPartition(
   fs: LogFileSystem,
   dir: string,
   logger: Logger,
+  options: RecoverOptions,
 ): Promise<RecoveredPartition> {
-  const names = await fs.readdir(dir);
-  // Leftovers of an interrupted index write or compaction: the originals are still in place.
-  await Promise.all(
-    names.filter((n) => n.endsWith('.tmp') || n.endsWith('.cleaned')).map((n) => fs.rm(join(dir, n))),
-  );
-  const bases = names
-    .filter((n) => /^\d{20}\.log$/.test(n))
-    .map((n) => Number(n.slice(0, 20)))
-    .sort((a, b) => a - b);
-  if (bases.length === 0)
+  const bases = await segmentBases(fs, dir);
+  const recoveryPoint = parseRecoveryPoint(await readJsonOrNull(fs, join(dir, RECOVERY_POINT_FILE)));
+  if (bases.length === 0) {
+    if (recoveryPoint !== null && (recoveryPoint.segment > 0 || recoveryPoint.position > 0))
+      throw missingSegmentError(dir, recoveryPoint);
     return { segments: [await Segment.create(fs, dir, 0)], activeHeaders: [], truncatedBytes: 0 };
+  }
+  const activeBase = bases[bases.length - 1]!;
+  if (recoveryPoint !== null && recoveryPoint.segment > activeBase)
+    throw missingSegmentError(dir, recoveryPoint);
 
   const segments: Segment[] = [];
   try {
-    for (const base of bases.slice(0, -1)) segments.push(await openSealedSegment(fs, dir, base, logger));
-    const recoveryPoint = parseRecoveryPoint(await readJsonOrNull(fs, join(dir, RECOVERY_POINT_FILE)));
-    const activeBase = bases[bases.length - 1]!;
-    const active = await recoverActiveSegment(fs, dir, activeBase, recoveryPoint, logger);
+    for (let i = 0; i < bases.length - 1; i++) {
+      segments.push(await openSealedSegment(fs, dir, bases[i]!, bases[i + 1]!, options, logger));
+    }
+    const active = await recoverActiveSegment(fs, dir, activeBase, recoveryPoint, options, logger);
     segments.push(active.segment);
     return { segments, activeHeaders: active.headers, truncatedBytes: active.truncatedBytes };
   } catch (error) {
@@ -56,18 +69,61 @@ export async function recoverPartition(
   }
 }
 
+/**
+ * Base offsets of the partition's segment files, in order, after clearing what an interrupted
+ * index write or compaction left. A compaction renames `<base>.log.cleaned` and then
+ * `<base>.index.cleaned` over the originals: with the log renamed, the new index is finished
+ * here; before that, both copies are dropped and the originals stay.
+ */
+export async function segmentBases(fs: LogFileSystem, dir: string): Promise<number[]> {
+  const names = await fs.readdir(dir);
+  for (const name of names) {
+    if (!name.endsWith(`.index${CLEANED_SUFFIX}`)) continue;
+    const base = name.slice(0, -`.index${CLEANED_SUFFIX}`.length);
+    const logRenamed = !names.includes(`${base}.log${CLEANED_SUFFIX}`);
+    if (logRenamed) await fs.rename(join(dir, name), join(dir, `${base}.index`));
+  }
+  await Promise.all(
+    names.filter((n) => n.endsWith('.tmp') || n.endsWith(CLEANED_SUFFIX)).map((n) => fs.rm(join(dir, n))),
+  );
+  return names
+    .filter((n) => /^\d{20}\.log$/.test(n))
+    .map((n) => Number(n.slice(0, 20)))
+    .sort((a, b) => a - b);
+}
+
 async function openSealedSegment(
   fs: LogFileSystem,
   dir: string,
   base: number,
+  nextBase: number,
+  options: RecoverOptions,
   logger: Logger,
 ): Promise<Segment> {
   const logBytes = await fs.size(join(dir, segmentFileName(base, '.log')));
   const parsed = SparseIndex.deserialize(
     await readFileOrEmpty(fs, join(dir, segmentFileName(base, '.index'))),
   );
+  if (parsed !== null && parsed.summary.logBytes > logBytes) {
+    // A sealed segment never shrinks (compaction installs its index with the rewritten file).
+    const { nextOffset } = parsed.summary;
+    throw new TributaryError('CORRUPT_LOG', {
+      file: join(dir, segmentFileName(base, '.log')),
+      position: logBytes,
+      reason:
+        `the sealed segment is ${logBytes} bytes but its index says ${parsed.summary.logBytes}: ` +
+        `data up to offset ${nextOffset - 1} is missing`,
+    });
+  }
   if (parsed !== null && parsed.summary.logBytes === logBytes) {
-    return Segment.open(fs, dir, base, parsed.index, parsed.summary);
+    const segment = await Segment.open(fs, dir, base, parsed.index, parsed.summary);
+    try {
+      checkSegmentEnd(segment, nextBase, true);
+    } catch (error) {
+      await segment.close();
+      throw error;
+    }
+    return segment;
   }
   logger.warn({ dir, segment: base }, 'rebuilding a missing or stale segment index');
   const segment = await Segment.open(fs, dir, base, new SparseIndex(), {
@@ -76,8 +132,11 @@ async function openSealedSegment(
     maxTimestamp: -1,
   });
   try {
-    const scan = await scanSegment(segment, logBytes);
+    const scan = await scanSegment(segment, logBytes, { contiguous: !options.compact });
     if (scan.invalid) throw corruptionError(segment, scan.invalid.position, scan.invalid.reason);
+    // Without an index, a compacted segment's end is only known from the next one's base.
+    checkSegmentEnd(segment, nextBase, !options.compact);
+    segment.nextOffset = nextBase;
     await segment.writeIndexFile();
     return segment;
   } catch (error) {
@@ -86,11 +145,37 @@ async function openSealedSegment(
   }
 }
 
+/**
+ * A sealed segment ends where the next one starts: offsets between them were in a file that is
+ * now missing (or shortened). Not `exact`: a compacted segment whose index is gone may end early.
+ */
+function checkSegmentEnd(segment: Segment, nextBase: number, exact: boolean): void {
+  const end = segment.nextOffset;
+  if (nextBase === end || (!exact && nextBase > end)) return;
+  const next = segmentFileName(nextBase, '.log');
+  const reason =
+    nextBase > end
+      ? `offsets ${end} to ${nextBase - 1} are missing: the segment ends at offset ${end - 1} and the next file, ${next}, starts at ${nextBase}`
+      : `the segment ends at offset ${end - 1} but the next file, ${next}, starts at ${nextBase}`;
+  throw corruptionError(segment, segment.size, reason);
+}
+
+function missingSegmentError(dir: string, point: RecoveryPoint): TributaryError {
+  return new TributaryError('CORRUPT_LOG', {
+    file: join(dir, segmentFileName(point.segment, '.log')),
+    position: 0,
+    reason:
+      `the file is missing, but the recovery point says its first ${point.position} bytes were durable: ` +
+      `offsets from ${point.segment} on are lost`,
+  });
+}
+
 async function recoverActiveSegment(
   fs: LogFileSystem,
   dir: string,
   base: number,
   recoveryPoint: RecoveryPoint | null,
+  options: RecoverOptions,
   logger: Logger,
 ): Promise<{ segment: Segment; headers: RecordBatchHeader[]; truncatedBytes: number }> {
   const logBytes = await fs.size(join(dir, segmentFileName(base, '.log')));
@@ -101,17 +186,25 @@ async function recoverActiveSegment(
   });
   try {
     const headers: RecordBatchHeader[] = [];
-    const scan = await scanSegment(segment, logBytes, headers);
+    const scan = await scanSegment(segment, logBytes, { contiguous: !options.compact, headers });
+    const confirmed = confirmedBytes(base, recoveryPoint);
     let truncatedBytes = 0;
     if (scan.invalid) {
       const { position, reason } = scan.invalid;
-      if (position < confirmedBytes(base, recoveryPoint)) throw corruptionError(segment, position, reason);
+      if (position < confirmed) throw corruptionError(segment, position, reason);
       truncatedBytes = logBytes - position;
       logger.warn(
         { file: segment.logPath, position, truncatedBytes, reason },
         'truncating an unacknowledged torn tail left by a crash',
       );
       await segment.truncate(position);
+    } else if (logBytes < confirmed && Number.isFinite(confirmed)) {
+      throw corruptionError(
+        segment,
+        logBytes,
+        `the file ends at byte ${logBytes} (after offset ${segment.nextOffset - 1}), but the recovery point ` +
+          `says ${confirmed} bytes were durable: acknowledged records after it are missing`,
+      );
     }
     return { segment, headers, truncatedBytes };
   } catch (error) {
@@ -127,16 +220,25 @@ function confirmedBytes(base: number, point: RecoveryPoint | null): number {
   return point.position;
 }
 
-interface ScanResult {
+export interface ScanResult {
   readonly validBytes: number;
   readonly invalid?: { readonly position: number; readonly reason: string };
+}
+
+export interface ScanOptions {
+  /** Each batch must start right after the previous one's last offset (topics without compaction). */
+  readonly contiguous: boolean;
+  /** Receives the header of every valid batch, in order. */
+  readonly headers?: RecordBatchHeader[];
+  /** Called after each chunk with the bytes scanned so far (progress reports). */
+  readonly onProgress?: (scannedBytes: number) => void;
 }
 
 /** Walks every batch of a segment, checking CRCs and offset order, and indexes it. */
 export async function scanSegment(
   segment: Segment,
   logBytes: number,
-  headers?: RecordBatchHeader[],
+  options: ScanOptions,
 ): Promise<ScanResult> {
   let position = 0;
   while (position < logBytes) {
@@ -149,15 +251,21 @@ export async function scanSegment(
           invalid: { position: batch.position, reason: 'CRC32C mismatch' },
         };
       }
-      if (header.baseOffset < segment.nextOffset || header.recordCount === 0) {
-        const reason = `batch offset ${header.baseOffset} is not after ${segment.nextOffset - 1}`;
+      const expected = segment.nextOffset;
+      if (header.baseOffset < expected || header.recordCount === 0) {
+        const reason = `batch offset ${header.baseOffset} is not after ${expected - 1}`;
+        return { validBytes: batch.position, invalid: { position: batch.position, reason } };
+      }
+      if (options.contiguous && header.baseOffset !== expected) {
+        const reason = `offsets ${expected} to ${header.baseOffset - 1} are missing before this batch`;
         return { validBytes: batch.position, invalid: { position: batch.position, reason } };
       }
       segment.noteBatch(batch.position, header);
-      headers?.push(header);
+      options.headers?.push(header);
     }
     if (chunk.invalid) return { validBytes: chunk.end, invalid: chunk.invalid };
     position = chunk.end;
+    options.onProgress?.(position);
   }
   return { validBytes: position };
 }

@@ -1,0 +1,192 @@
+/**
+ * Damaged stored data seen from outside, with real processes: `tributary serve` starts with one
+ * damaged partition and serves the others (`/healthz` degraded, the damaged one answering
+ * PARTITION_DAMAGED), refuses to create a topic over a directory whose topic.json is unreadable,
+ * and the operator's `tributary data verify|repair|rebuild-metadata` commands find, truncate and
+ * restore it (docs/FORMAT.md, "Damage").
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openFileLog } from '../src/log/file/file-log.js';
+
+const enc = new TextEncoder();
+
+const ROOT = resolve(import.meta.dirname, '..');
+const MAIN = join(ROOT, 'src/cli/main.ts');
+const READY_TIMEOUT_MS = 20_000;
+const LISTENING = /^Tributary listening on (http:\/\/\S+) /;
+
+interface Cli {
+  readonly child: ChildProcess;
+  output(): string;
+  readonly exited: Promise<number | string>;
+}
+
+let children: ChildProcess[] = [];
+let tmp: string;
+
+beforeEach(async () => {
+  children = [];
+  tmp = await mkdtemp(join(tmpdir(), 'tributary-data-damage-'));
+});
+
+afterEach(async () => {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  await rm(tmp, { recursive: true, force: true });
+});
+
+function runCli(args: readonly string[]): Cli {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env)) if (name.startsWith('TRIBUTARY_')) delete env[name];
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  const exited = new Promise<number | string>((done) => {
+    child.on('exit', (code, signal) => done(code ?? signal ?? 'unknown'));
+  });
+  return { child, output: () => output, exited };
+}
+
+async function serve(dataDir: string): Promise<{ cli: Cli; url: string }> {
+  const cli = runCli(['serve', '--port', '0', '--kafka-port', '0', '--host', '127.0.0.1', '--data', dataDir]);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let exit: number | string | undefined;
+  void cli.exited.then((code) => {
+    exit = code;
+  });
+  while (Date.now() < deadline) {
+    for (const line of cli.output().split('\n')) {
+      if (!line.startsWith('{')) continue;
+      const match = LISTENING.exec((JSON.parse(line) as { msg?: string }).msg ?? '');
+      if (match) return { cli, url: match[1]! };
+    }
+    if (exit !== undefined) throw new Error(`serve exited (${exit}) before listening:\n${cli.output()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`serve did not listen within ${READY_TIMEOUT_MS} ms:\n${cli.output()}`);
+}
+
+async function stop(cli: Cli): Promise<void> {
+  cli.child.kill('SIGTERM');
+  expect(await cli.exited).toBe(0);
+}
+
+async function call(url: string, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>),
+  };
+}
+
+/**
+ * A data directory with topic `orders` (2 partitions, 5 records each) and topic `audit` (1 record),
+ * written by the engine itself: one server start fewer per test.
+ */
+async function populatedDataDir(): Promise<string> {
+  const dataDir = join(tmp, 'data');
+  const log = await openFileLog({ dir: dataDir, maintenanceIntervalMs: 0 });
+  await log.createTopic('orders', { partitions: 2 });
+  await log.createTopic('audit');
+  for (const partition of [0, 1]) {
+    for (let i = 0; i < 5; i++) {
+      await log.append('orders', partition, [
+        { key: null, value: enc.encode(JSON.stringify({ partition, i })) },
+      ]);
+    }
+  }
+  await log.append('audit', 0, [{ key: null, value: enc.encode('"kept"') }]);
+  await log.close();
+  return dataDir;
+}
+
+const segmentPath = (dataDir: string, topic: string, partition: number) =>
+  join(dataDir, 'topics', topic, String(partition), '00000000000000000000.log');
+
+async function flipByte(path: string, position: number): Promise<void> {
+  const handle = await open(path, 'r+');
+  const byte = new Uint8Array(1);
+  await handle.read(byte, 0, 1, position);
+  byte[0] = byte[0]! ^ 0xff;
+  await handle.write(byte, 0, 1, position);
+  await handle.close();
+}
+
+describe('a server with damaged data', () => {
+  it('starts with one damaged partition, serves the others, says degraded, and never creates over a damaged topic', async () => {
+    const dataDir = await populatedDataDir();
+    const damaged = segmentPath(dataDir, 'orders', 1);
+    await flipByte(damaged, 100);
+    await writeFile(join(dataDir, 'topics', 'audit', 'topic.json'), '{ not json');
+    const auditSegment = await readFile(segmentPath(dataDir, 'audit', 0));
+    const { cli, url } = await serve(dataDir);
+    try {
+      const health = await call(url, 'GET', '/healthz');
+      expect(health.status).toBe(200);
+      expect(health.body).toEqual({
+        status: 'degraded',
+        damage: [
+          {
+            topic: 'audit',
+            partition: null,
+            code: 'TOPIC_DAMAGED',
+            message: expect.stringContaining(join(dataDir, 'topics', 'audit')),
+          },
+          {
+            topic: 'orders',
+            partition: 1,
+            code: 'PARTITION_DAMAGED',
+            message: expect.stringMatching(/00000000000000000000\.log at byte \d+/),
+          },
+        ],
+      });
+
+      // The healthy partition reads and appends; the damaged one answers a typed error.
+      const healthy = await call(url, 'GET', '/v1/topics/orders/partitions/0/records?offset=0');
+      expect(healthy.status).toBe(200);
+      expect((healthy.body!.records as unknown[]).length).toBe(5);
+      const produced = await call(url, 'POST', '/v1/topics/orders/records', {
+        records: [{ partition: 0, value: 'after' }],
+      });
+      expect(produced.body).toEqual({ offsets: [{ partition: 0, offset: 5 }] });
+      const offline = await call(url, 'GET', '/v1/topics/orders/partitions/1/records?offset=0');
+      expect(offline.status).toBe(500);
+      const error = offline.body!.error as { code: string; message: string };
+      expect(error.code).toBe('PARTITION_DAMAGED');
+      expect(error.message).toContain(damaged);
+      expect(error.message).toMatch(/at byte \d+/);
+
+      // Creating the topic whose topic.json is unreadable is refused, with or without auto-create.
+      const created = await call(url, 'POST', '/v1/topics', { name: 'audit' });
+      expect(created.status).toBe(409);
+      const refusal = created.body!.error as { code: string; message: string };
+      expect(refusal.code).toBe('TOPIC_DAMAGED');
+      expect(refusal.message).toContain(join(dataDir, 'topics', 'audit'));
+      const autoCreated = await call(url, 'POST', '/v1/topics/audit/records', { records: [{ value: 'x' }] });
+      expect((autoCreated.body!.error as { code: string }).code).toBe('TOPIC_DAMAGED');
+    } finally {
+      await stop(cli);
+    }
+    expect(await readFile(segmentPath(dataDir, 'audit', 0))).toEqual(auditSegment);
+  });
+});
