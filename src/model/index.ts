@@ -1,7 +1,8 @@
 /**
  * @module model
  * The live-collection model shared by the server's sync layer and the client SDK: query,
- * condition and write shapes and how conditions are evaluated. Browser-safe.
+ * condition and write shapes, how conditions are evaluated and what a strong write does.
+ * Browser-safe.
  */
 export type {
   CollectionInfo,
@@ -34,3 +35,11 @@ export {
   matches,
   matchesAll,
 } from './conditions.js';
+export {
+  applyStrongWrite,
+  evaluateTransaction,
+  type StrongTransaction,
+  type StrongWrite,
+  type VersionedDocument,
+  versionOf,
+} from './strong-writes.js';

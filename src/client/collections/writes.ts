@@ -2,11 +2,12 @@
  * @module client/collections/writes
  * Write ops on the client: checking what the application passes (a copy is kept, so mutating an
  * object after writing it changes nothing), applying an op to a document the way a strong
- * collection does (the optimistic overlay), and deciding whether a strong write whose answer
- * was lost may be sent again.
+ * collection does (the optimistic overlay, by the server's own rule in `model/strong-writes`),
+ * and deciding whether a strong write whose answer was lost may be sent again.
  */
 import type { Json, JsonObject } from '../../crdt/index.js';
 import { TributaryError } from '../../errors.js';
+import { applyStrongWrite } from '../../model/index.js';
 import type { ComparisonOp, TransactCondition, WriteOp } from './types.js';
 
 const JSON_DEPTH_MAX = 100;
@@ -119,23 +120,17 @@ export function checkConditions(value: unknown): TransactCondition[] {
 }
 
 /**
- * The document after `op`, as a strong collection computes it (`undefined`: absent). An
- * increment of a field that is not a number leaves the document as it is: the server will
- * refuse it with `PRECONDITION_FAILED`.
+ * The document after `op`, as a strong collection answers it (`undefined`: absent), by the rule
+ * the server applies (`model/strong-writes`). Where the server will refuse the op (an increment
+ * of a field that is not a number, or one that overflows) the document stays as it is: that is
+ * what the server's answer leaves.
  */
 export function applyWriteOp(doc: JsonObject | undefined, op: WriteOp): JsonObject | undefined {
-  switch (op.op) {
-    case 'put':
-      return op.value;
-    case 'patch':
-      return { ...(doc ?? {}), ...op.fields };
-    case 'delete':
-      return undefined;
-    case 'increment': {
-      const current = doc !== undefined && Object.hasOwn(doc, op.field) ? doc[op.field] : undefined;
-      if (current !== undefined && typeof current !== 'number') return doc;
-      return { ...(doc ?? {}), [op.field]: (current ?? 0) + op.by };
-    }
+  try {
+    return applyStrongWrite(op, doc, '');
+  } catch (error) {
+    if (error instanceof TributaryError) return doc;
+    throw error;
   }
 }
 
