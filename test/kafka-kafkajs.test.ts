@@ -240,6 +240,95 @@ describe('kafkajs against the Kafka front end', () => {
     expect(second.map((s) => [s.partition, s.offset, s.value])).toEqual([[0, 5, 'after restart']]);
   });
 
+  it('admin.setOffsets and resetOffsets (earliest, latest) settle, and each group then starts where they say', async () => {
+    await createTopic(server.url, 'rewind', { partitions: 1 });
+    const p = await producer();
+    const send = (from: number, count: number) =>
+      p.send({
+        topic: 'rewind',
+        messages: Array.from({ length: count }, (_, i) => ({ partition: 0, value: `v${from + i}` })),
+      });
+    await send(0, 10);
+    const admin = kafka().admin();
+    await admin.connect();
+    closers.push(() => admin.disconnect());
+    const committed = async (groupId: string) =>
+      (await admin.fetchOffsets({ groupId, topics: ['rewind'] }))[0]?.partitions.map((x) => x.offset);
+    /** A member of `groupId` that collects what it reads; resolves once it has fetched (its start resolved). */
+    const member = async (groupId: string, fromBeginning: boolean) => {
+      const seen: Seen[] = [];
+      const c = await consumer(groupId);
+      let fetches = 0;
+      c.on(c.events.FETCH, () => {
+        fetches++;
+      });
+      await c.subscribe({ topics: ['rewind'], fromBeginning });
+      await c.run({ eachMessage: collect(seen) });
+      await waitFor(() => fetches > 0, 20_000, `a member of ${groupId} to fetch`);
+      return { seen, offsets: () => seen.map((x) => x.offset), stop: () => c.disconnect() };
+    };
+    // Groups "earliest" and "latest" first commit 10 (all read).
+    for (const groupId of ['earliest', 'latest']) {
+      const m = await member(groupId, true);
+      await waitFor(() => m.seen.length >= 10, 20_000, `${groupId} to read 10`);
+      await m.stop();
+      expect(await committed(groupId)).toEqual(['10']);
+    }
+    await send(10, 5);
+
+    // kafkajs commits through a temporary member (that alone takes its 5 s fetch wait); a refused
+    // commit of -2 / -1 used to leave resetOffsets hanging forever.
+    const settles = <T>(promise: Promise<T>, what: string): Promise<T> =>
+      Promise.race([
+        promise,
+        new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not settle`)), 20_000)),
+      ]);
+    await Promise.all([
+      settles(
+        admin.setOffsets({ groupId: 'set', topic: 'rewind', partitions: [{ partition: 0, offset: '7' }] }),
+        'setOffsets',
+      ),
+      settles(
+        admin.resetOffsets({ groupId: 'earliest', topic: 'rewind', earliest: true }),
+        'resetOffsets earliest',
+      ),
+      settles(
+        admin.resetOffsets({ groupId: 'latest', topic: 'rewind', earliest: false }),
+        'resetOffsets latest',
+      ),
+    ]);
+    // Stored as given, as Apache Kafka does; a member resolves a negative commit by its own reset
+    // policy (kafkajs: fromBeginning), as it would against Apache Kafka.
+    expect([await committed('set'), await committed('earliest'), await committed('latest')]).toEqual([
+      ['7'],
+      ['-2'],
+      ['-1'],
+    ]);
+    // The SDK's group members (native protocol) read a negative commit as none as well.
+    const client = await connect({ url: `${server.url.replace('http', 'ws')}/v1/ws`, reconnect: false });
+    closers.push(() => client.close());
+    const native = await client.connection.request(
+      'fetchOffsets',
+      { groupId: 'latest', partitions: [{ topic: 'rewind', partition: 0 }] },
+      'safe',
+    );
+    expect(native.offsets).toEqual([]);
+
+    const set = await member('set', true);
+    const earliest = await member('earliest', true); // from the start, not the committed 10
+    const latest = await member('latest', false); // after the 15 records, not from the committed 10
+    await send(15, 1);
+    await waitFor(
+      () => set.seen.length >= 9 && earliest.seen.length >= 16 && latest.seen.length >= 1,
+      20_000,
+      'every member to read up to the last record',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(set.offsets()).toEqual([7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    expect(earliest.offsets()).toEqual(Array.from({ length: 16 }, (_, i) => i));
+    expect(latest.offsets()).toEqual([15]);
+  });
+
   it('produces as an idempotent producer, gzip-compressed batches included', async () => {
     await createTopic(server.url, 'idem', { partitions: 1 });
     const p = await producer({ idempotent: true, maxInFlightRequests: 1 });

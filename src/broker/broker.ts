@@ -136,7 +136,10 @@ export class TributaryBroker implements Broker {
       commit: async (groupId, offsets) => {
         this.checkOpen();
         checkGroupId(groupId);
-        await this.track(this.committed.commit(groupId, checkCommittedOffsets(offsets)));
+        // Kafka clients may commit negative offsets (kafkajs's resetOffsets commits -2 earliest,
+        // -1 latest); Apache Kafka stores them as given and its clients read them back as "no
+        // committed position", resolved by the consumer's own reset policy.
+        await this.track(this.committed.commit(groupId, checkCommittedOffsets(offsets, true)));
       },
       committed: () => this.committed.all(),
     });
@@ -382,7 +385,9 @@ export class TributaryBroker implements Broker {
         }
         highWatermarks.set(key, next);
       }
-      if (next !== null) out.push({ group, topic, partition, lag: Math.max(0, next - offset) });
+      // A negative commit (a Kafka client's "earliest"/"latest" marker) names no position: no lag.
+      if (next !== null && offset >= 0)
+        out.push({ group, topic, partition, lag: Math.max(0, next - offset) });
     }
     return out.sort(
       (a, b) =>
@@ -536,7 +541,10 @@ export class TributaryBroker implements Broker {
   }
 }
 
-function checkCommittedOffsets(offsets: readonly CommittedOffset[]): CommittedOffset[] {
+function checkCommittedOffsets(
+  offsets: readonly CommittedOffset[],
+  negativeAllowed = false,
+): CommittedOffset[] {
   if (!Array.isArray(offsets)) {
     throw new TributaryError('INVALID_ARGUMENT', { reason: 'offsets must be an array' });
   }
@@ -549,6 +557,9 @@ function checkCommittedOffsets(offsets: readonly CommittedOffset[]): CommittedOf
     const topic = userTopic(entry.topic);
     if (!Number.isSafeInteger(entry.partition) || entry.partition < 0) {
       throw new TributaryError('PARTITION_NOT_FOUND', { topic, partition: String(entry.partition) });
+    }
+    if (negativeAllowed && Number.isSafeInteger(entry.offset) && entry.offset < 0) {
+      return { topic, partition: entry.partition, offset: entry.offset };
     }
     checkOffsetArgument(entry.offset);
     return { topic, partition: entry.partition, offset: entry.offset };

@@ -165,7 +165,8 @@ function parseValue(value: string): { offset: number; committedAt: number } | un
     const parsed = JSON.parse(value) as { offset?: unknown; committedAt?: unknown } | null;
     if (parsed === null || typeof parsed !== 'object') return undefined;
     const { offset, committedAt } = parsed;
-    if (!Number.isSafeInteger(offset) || (offset as number) < 0) return undefined;
+    // Negative offsets are Kafka clients' markers for "no position" (see `Broker.commitOffsets`).
+    if (!Number.isSafeInteger(offset)) return undefined;
     return { offset: offset as number, committedAt: typeof committedAt === 'number' ? committedAt : 0 };
   } catch {
     return undefined;

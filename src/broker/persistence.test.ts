@@ -38,6 +38,12 @@ describe('broker on the file log: state survives a restart', () => {
       { topic: 'orders', partition: 0, offset: 9 },
     ]);
     await broker.commitOffsets('manual', '', -1, [{ topic: 'orders', partition: 1, offset: 1 }]);
+    // A Kafka client's negative commit (kafkajs resetOffsets: -2 earliest) replaces the earlier one.
+    await broker.kafkaGroups.commit('kafka', [{ topic: 'orders', partition: 0, offset: 5 }]);
+    await broker.kafkaGroups.commit('kafka', [{ topic: 'orders', partition: 0, offset: -2 }]);
+    await expect(
+      broker.commitOffsets('manual', '', -1, [{ topic: 'orders', partition: 1, offset: -2 }]),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' }); // the native API has no such marker
     await broker.close();
     await log.close();
 
@@ -50,6 +56,9 @@ describe('broker on the file log: state survives a restart', () => {
     ]);
     expect(await broker.fetchOffsets('manual', partitions)).toEqual([
       { topic: 'orders', partition: 1, offset: 1 },
+    ]);
+    expect(await broker.fetchOffsets('kafka', partitions)).toEqual([
+      { topic: 'orders', partition: 0, offset: -2 },
     ]);
     const nextId = await broker.initProducer();
     expect(firstIds.map((id) => id.producerId)).toEqual([1, 2]);

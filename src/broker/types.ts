@@ -148,7 +148,10 @@ export interface Broker {
     generation: number,
     offsets: readonly CommittedOffset[],
   ): Promise<void>;
-  /** Committed offsets; partitions without one are absent. */
+  /**
+   * Committed offsets; partitions without one are absent. A negative offset committed by a Kafka
+   * client (kafkajs's `resetOffsets` commits -2 / -1) is returned as given, as Apache Kafka does.
+   */
   fetchOffsets(groupId: string, partitions: readonly TopicPartition[]): Promise<CommittedOffset[]>;
 
   close(): Promise<void>;

@@ -149,7 +149,12 @@ export const HANDLERS: { readonly [T in RequestType]: Handler<T> } = {
   },
   fetchOffsets: async (ctx, r) => {
     const offsets = await ctx.broker.fetchOffsets(r.groupId, r.partitions);
-    return { offsets: offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })) };
+    // A Kafka client's negative commit ("earliest"/"latest" marker) names no position: as none.
+    return {
+      offsets: offsets
+        .filter((o) => o.offset >= 0)
+        .map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })),
+    };
   },
   leaveGroup: async (ctx, r) => {
     const { membership } = member(ctx, r.groupId, r.memberId);

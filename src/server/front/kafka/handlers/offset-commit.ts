@@ -6,9 +6,11 @@
  * on a group without members. The membership check happens on arrival, before any await, so a
  * commit pipelined before a LeaveGroup is judged before the member leaves.
  *
- * Per partition: UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist,
- * INVALID_COMMIT_OFFSET_SIZE for a negative offset. Commit metadata strings and retention times
- * are not kept.
+ * Per partition: UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist. A negative
+ * offset is stored as given, as Apache Kafka does: kafkajs's `admin.resetOffsets` commits -2
+ * (earliest) or -1 (latest) through a temporary member, and Kafka consumers read a negative
+ * committed offset back as "no position" and start by their own reset policy. Commit metadata
+ * strings and retention times are not kept.
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import type { OffsetCommitResponseTopic } from '../../../../protocol/kafka/requests/index.js';
@@ -44,7 +46,6 @@ export const handleOffsetCommit: Handler<'OffsetCommit'> = async (ctx, { body })
       if (count instanceof Error) codes.set(key, errorCodeOf(ctx, count, 'OffsetCommit'));
       else if (p.partitionIndex < 0 || p.partitionIndex >= count)
         codes.set(key, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-      else if (p.committedOffset < 0) codes.set(key, KafkaErrorCode.INVALID_COMMIT_OFFSET_SIZE);
       else valid.push({ topic: topic.name, partition: p.partitionIndex, offset: p.committedOffset });
     }
   }
