@@ -12,8 +12,14 @@ const encoder = new TextEncoder();
 export async function writeJsonAtomic(fs: LogFileSystem, path: string, value: unknown): Promise<void> {
   // A unique temporary name, so two writes of the same file never rename each other's copy.
   const tmp = `${path}.${process.pid}-${tmpCounter++}.tmp`;
-  await fs.writeFile(tmp, encoder.encode(JSON.stringify(value)));
-  await fs.rename(tmp, path);
+  try {
+    await fs.writeFile(tmp, encoder.encode(JSON.stringify(value)));
+    await fs.rename(tmp, path);
+  } catch (error) {
+    // On a full disk, do not leave a partial copy taking space; recovery would delete it anyway.
+    await fs.rm(tmp).catch(() => {});
+    throw error;
+  }
 }
 
 /** Reads a JSON file; `null` when it is missing or unreadable (callers fall back to a safe default). */

@@ -10,7 +10,7 @@
  * await log.createTopic('orders', { partitions: 3, fsync: 'always' });
  * const { baseOffset } = await log.append('orders', 0, [{ key: null, value: bytes }]);
  */
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { TributaryError } from '../../errors.js';
 import type {
@@ -62,8 +62,20 @@ interface FileTopic {
   readonly partitions: PartitionSlot[];
 }
 
-/** Data directories opened by this process (the LOCK file guards against other processes). */
-const openDirs = new Set<string>();
+/**
+ * Data directories opened by this process, per file system (the LOCK file guards against other
+ * processes; a simulated file system is a machine of its own).
+ */
+const openDirsByFs = new WeakMap<LogFileSystem, Set<string>>();
+
+function openDirsOf(fs: LogFileSystem): Set<string> {
+  let dirs = openDirsByFs.get(fs);
+  if (dirs === undefined) {
+    dirs = new Set();
+    openDirsByFs.set(fs, dirs);
+  }
+  return dirs;
+}
 const DELETING_PREFIX = '.deleting-';
 
 export async function openFileLog(options: FileLogOptions): Promise<FileLog> {
@@ -92,6 +104,10 @@ export class FileLog implements Log {
   async open(): Promise<void> {
     await this.fs.mkdir(this.topicsDir);
     const dir = resolve(this.options.dir);
+    // The data directory may have just been created: its name and `topics/` reach the disk first.
+    await this.fs.syncDir(dirname(dir));
+    await this.fs.syncDir(dir);
+    const openDirs = openDirsOf(this.fs);
     if (openDirs.has(dir)) {
       throw new TributaryError('STORAGE_ERROR', {
         reason: `the data directory ${dir} is already open in this process`,
@@ -170,6 +186,10 @@ export class FileLog implements Log {
         dir,
         partitions: await this.openPartitions(name, dir, resolved),
       };
+      // The topic's names (its directory, topic.json, partition directories) reach the disk
+      // before anything appended to it is acknowledged.
+      await this.fs.syncDir(dir);
+      await this.fs.syncDir(this.topicsDir);
       this.topics.set(name, topic);
       return describe(topic);
     })();
@@ -190,6 +210,7 @@ export class FileLog implements Log {
     const doomed = join(this.topicsDir, `${DELETING_PREFIX}${name}-${Date.now()}`);
     await this.fs.rename(topic.dir, doomed);
     await this.fs.rm(doomed, { recursive: true });
+    await this.fs.syncDir(this.topicsDir);
   }
 
   async listTopics(): Promise<TopicDescription[]> {
@@ -311,7 +332,7 @@ export class FileLog implements Log {
     );
     this.topics.clear();
     await this.fs.rm(join(this.options.dir, 'LOCK'));
-    openDirs.delete(resolve(this.options.dir));
+    openDirsOf(this.fs).delete(resolve(this.options.dir));
   }
 
   damage(): readonly LogDamage[] {

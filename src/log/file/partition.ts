@@ -8,8 +8,12 @@
  * 64 concurrent producers cost about one fdatasync per round rather than 64. Records become
  * readable (`next` advances) exactly when their append is acknowledged.
  *
- * An I/O failure fails the partition: pending and later appends are rejected with STORAGE_ERROR
- * until the log is reopened, whose recovery decides what reached the disk.
+ * A failed write or fdatasync (a full disk, an I/O error) rejects, with STORAGE_ERROR, every
+ * append not yet acknowledged, and takes back their offsets: nothing after the last acknowledged
+ * batch is ever readable. Before the next write the active segment is restored to exactly its
+ * acknowledged bytes, all on disk (`Segment.restoreTo`): a torn batch is cut off, and bytes a
+ * failed fdatasync may have lost are written again. So when space is freed, the next append
+ * succeeds without a restart. Only acknowledged data found damaged fails the partition for good.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -84,6 +88,14 @@ export class FilePartition {
   private unsynced: WrittenGroup[] = [];
   private writing = false;
   private syncing: Promise<void> | undefined;
+  /** Groups in the fdatasync now running: that fdatasync decides their fate. */
+  private syncingGroups: WrittenGroup[] = [];
+  /** Set by a failed write or fdatasync: the active segment is restored before the next write. */
+  private ioError: TributaryError | undefined;
+  /** Set when a new segment's name may not be on disk yet: its directory is synced before a write. */
+  private dirSyncNeeded = false;
+  /** Appends of idempotent producers not yet acknowledged, by base offset: retries wait for them. */
+  private readonly producerAppends = new Map<number, Promise<AppendResult>>();
   private failure: TributaryError | undefined;
   private closed: TributaryError | undefined;
   /** Pending `waitForAppend` calls; an array, not a Set (see "Hash tables" in broker/partition-feed.ts). */
@@ -153,6 +165,7 @@ export class FilePartition {
     );
     // What the previous process wrote may still be only in the page cache: sync before vouching for it.
     await active.datasync();
+    await fs.syncDir(dir);
     await opened.writeRecoveryPoint();
     return opened;
   }
@@ -217,21 +230,35 @@ export class FilePartition {
     const lastOffset = baseOffset + records.length - 1;
     this.assignedNext = lastOffset + 1;
     if (options.producer) this.producers.record(options.producer, records.length, baseOffset, lastOffset);
-    return new Promise<AppendResult>((resolve, reject) => {
+    const appended = new Promise<AppendResult>((resolve, reject) => {
       const result: AppendResult = { baseOffset, lastOffset, timestamp: now, duplicate: false };
       this.pending.push({ bytes, header, result, resolve, reject });
-      if (!this.writing) {
-        this.writing = true;
-        // setImmediate, not a microtask: appends arriving from other I/O callbacks of this
-        // event-loop turn join the same write.
-        setImmediate(() => void this.writeLoop());
-      }
+      this.startWriting();
     });
+    if (options.producer) {
+      this.producerAppends.set(baseOffset, appended);
+      const forget = () => this.producerAppends.delete(baseOffset);
+      appended.then(forget, forget);
+    }
+    return appended;
   }
 
-  /** A retried batch: answer with the original offsets once they are durable. */
+  private startWriting(): void {
+    if (this.writing) return;
+    this.writing = true;
+    // setImmediate, not a microtask: appends arriving from other I/O callbacks of this
+    // event-loop turn join the same write.
+    setImmediate(() => void this.writeLoop());
+  }
+
+  /**
+   * A retried batch: answer with the original offsets once they are durable. While the original
+   * is in flight, its outcome is the retry's: if it fails, its offsets go to other records.
+   */
   private async duplicateResult(baseOffset: number, lastOffset: number): Promise<AppendResult> {
-    if (this.next <= lastOffset) await this.waitForAppend(lastOffset);
+    const original = this.producerAppends.get(baseOffset);
+    if (original !== undefined) await original;
+    else if (this.next <= lastOffset) await this.waitForAppend(lastOffset);
     return { baseOffset, lastOffset, timestamp: Date.now(), duplicate: true };
   }
 
@@ -242,14 +269,20 @@ export class FilePartition {
    */
   private async writeLoop(): Promise<void> {
     try {
-      while (this.pending.length > 0 && !this.failure) {
+      while ((this.pending.length > 0 || this.ioError) && !this.failure) {
+        if (this.ioError) {
+          await this.restore();
+          continue;
+        }
         const first = this.pending[0]!;
         if (this.shouldRoll(first.bytes.byteLength)) {
           await this.syncing;
+          // A failed fdatasync meanwhile rejected the queue: start over from the restore.
+          if (this.ioError || this.pending[0] !== first) continue;
           await this.roll(first.header.baseOffset);
+          continue;
         }
         const written = this.writeGroup(this.takeGroup());
-        if (!written) return;
         if (this.config.fsync === 'always') {
           this.unsynced.push(written);
           this.syncing ??= this.syncLoop();
@@ -259,7 +292,7 @@ export class FilePartition {
         }
       }
     } catch (error) {
-      this.fail(error);
+      this.ioFailed(error);
     } finally {
       this.writing = false;
     }
@@ -269,17 +302,66 @@ export class FilePartition {
     try {
       while (this.unsynced.length > 0 && !this.failure) {
         const groups = this.unsynced.splice(0);
+        this.syncingGroups = groups;
         const last = groups[groups.length - 1]!;
         // Rolls wait for this loop, so every group here is in the same (active) segment.
         await last.segment.datasync();
+        // A failed write meanwhile rejected these appends too: they are not published.
+        if (this.syncingGroups !== groups) break;
+        this.syncingGroups = [];
         for (const group of groups) this.publish(group);
         this.maybeWriteRecoveryPoint({ segment: last.segment.baseOffset, position: last.end });
       }
     } catch (error) {
-      this.fail(error);
+      this.ioFailed(error);
     } finally {
       this.syncing = undefined;
     }
+  }
+
+  /**
+   * A write, fdatasync or roll failed. Every append not yet acknowledged is rejected (a rejected
+   * append may or may not be stored, as after a timeout) and its offsets and producer sequences
+   * are taken back at once, so later appends are numbered right after the last acknowledged
+   * batch. The active segment is restored before the next write (`restore`).
+   */
+  private ioFailed(error: unknown): TributaryError {
+    if (error instanceof TributaryError && error.code === 'CORRUPT_LOG') return this.fail(error);
+    const failure = storageError(this.topic, this.partition, error);
+    this.ioError = failure;
+    this.logger.error(
+      { err: error, topic: this.topic, partition: this.partition },
+      'storage failure: appends not yet acknowledged are rejected; the partition restores its last acknowledged state before the next write',
+    );
+    const rejected = [...this.syncingGroups, ...this.unsynced.splice(0)].flatMap((g) => g.entries);
+    this.syncingGroups = [];
+    rejected.push(...this.pending.splice(0));
+    for (const entry of rejected) entry.reject(failure);
+    this.assignedNext = this.next;
+    this.producers.restore(this.producers.snapshot(this.next));
+    if (this.config.fsync === 'interval' && !this.closed) this.scheduleIntervalSync();
+    return failure;
+  }
+
+  /**
+   * Brings the active segment back to its acknowledged bytes, all on disk, after a failure
+   * (see `Segment.restoreTo`). If it fails too (the disk is still full), the append that
+   * triggered it is rejected and the next one tries again.
+   */
+  private async restore(): Promise<void> {
+    await this.syncing;
+    const segment = this.active;
+    await segment.restoreTo(segment.visibleBytes);
+    if (this.dirSyncNeeded) {
+      await this.fs.syncDir(this.dir);
+      this.dirSyncNeeded = false;
+    }
+    segment.nextOffset = this.next;
+    this.ioError = undefined;
+    this.logger.warn(
+      { topic: this.topic, partition: this.partition, file: segment.logPath, bytes: segment.size },
+      'storage recovered: the partition accepts appends again',
+    );
   }
 
   /** Acknowledges a durable group: its records become readable and their appends resolve. */
@@ -317,7 +399,7 @@ export class FilePartition {
     return this.pending.splice(0, count);
   }
 
-  private writeGroup(entries: PendingAppend[]): WrittenGroup | undefined {
+  private writeGroup(entries: PendingAppend[]): WrittenGroup {
     const segment = this.active;
     const start = segment.size;
     let total = 0;
@@ -329,9 +411,9 @@ export class FilePartition {
     try {
       segment.appendBatches(buffers, total);
     } catch (error) {
-      const failure = this.fail(error);
-      for (const entry of entries) entry.reject(failure);
-      return undefined;
+      // Back in the queue, so the failure handling rejects them with the rest.
+      this.pending.unshift(...entries);
+      throw error;
     }
     let position = start;
     for (const entry of entries) {
@@ -353,36 +435,47 @@ export class FilePartition {
     await writeJsonAtomic(this.fs, join(this.dir, segmentFileName(baseOffset, '.producers.json')), snapshot);
     const segment = await Segment.create(this.fs, this.dir, baseOffset);
     this.segments.push(segment);
-    await this.writeRecoveryPoint();
+    // The new file's name (and the producer snapshot's) must be on disk before anything in it is
+    // acknowledged, or a crash could lose the whole segment.
+    this.dirSyncNeeded = true;
+    await this.fs.syncDir(this.dir);
+    this.dirSyncNeeded = false;
+    this.maybeWriteRecoveryPoint(undefined, { force: true });
   }
 
   private scheduleIntervalSync(): void {
     if (this.syncTimer) return;
     this.syncTimer = setTimeout(() => {
       this.syncTimer = undefined;
+      if (this.closed || this.failure) return;
+      // After a failure, restoring the segment writes and syncs what the failure left unsynced.
+      if (this.ioError) return this.startWriting();
       const active = this.active;
-      // Only bytes written before the fdatasync starts are covered by it.
-      const point = { segment: active.baseOffset, position: active.size };
       active
         .datasync()
-        .then(() => this.maybeWriteRecoveryPoint(point))
-        .catch((error: unknown) => this.fail(error));
+        .then(() =>
+          this.maybeWriteRecoveryPoint({ segment: active.baseOffset, position: active.syncedBytes }),
+        )
+        .catch((error: unknown) => {
+          this.ioFailed(error);
+          this.startWriting();
+        });
     }, this.config.fsyncIntervalMs);
     this.syncTimer.unref();
   }
 
-  private maybeWriteRecoveryPoint(point: RecoveryPoint): void {
+  private maybeWriteRecoveryPoint(point?: RecoveryPoint, { force = false } = {}): void {
     const now = Date.now();
-    if (now - this.lastRecoveryPointMs < RECOVERY_POINT_INTERVAL_MS) return;
+    if (!force && now - this.lastRecoveryPointMs < RECOVERY_POINT_INTERVAL_MS) return;
     this.lastRecoveryPointMs = now;
     void this.writeRecoveryPoint(point).catch((error: unknown) =>
       this.logger.warn({ err: error, dir: this.dir }, 'could not write the recovery point'),
     );
   }
 
-  /** `point` (default: the end of the active segment) must already be on disk. */
+  /** `point` (default: the synced end of the active segment) must already be on disk. */
   private writeRecoveryPoint(
-    point: RecoveryPoint = { segment: this.active.baseOffset, position: this.active.size },
+    point: RecoveryPoint = { segment: this.active.baseOffset, position: this.active.syncedBytes },
   ): Promise<void> {
     // Chained, so an older point never lands after a newer one.
     const write = this.recoveryPointWrite.then(() =>
@@ -392,23 +485,17 @@ export class FilePartition {
     return write;
   }
 
+  /** Fails the partition for good (acknowledged data found damaged): every append is rejected. */
   private fail(error: unknown): TributaryError {
     if (!this.failure) {
       this.failure =
-        error instanceof TributaryError
-          ? error
-          : new TributaryError(
-              'STORAGE_ERROR',
-              { reason: `${this.topic}/${this.partition}: ${String(error)}` },
-              {
-                cause: error,
-              },
-            );
+        error instanceof TributaryError ? error : storageError(this.topic, this.partition, error);
       this.logger.error({ err: error, topic: this.topic, partition: this.partition }, 'partition failed');
     }
     for (const entry of this.pending.splice(0)) entry.reject(this.failure);
-    for (const group of this.unsynced.splice(0))
+    for (const group of [...this.syncingGroups, ...this.unsynced.splice(0)])
       for (const entry of group.entries) entry.reject(this.failure);
+    this.syncingGroups = [];
     return this.failure;
   }
 
@@ -604,7 +691,7 @@ export class FilePartition {
   /** Stops the partition: flushes queued appends, syncs, and releases waiters with `reason`. */
   async close(reason: TributaryError): Promise<void> {
     if (this.closed) return;
-    while (this.writing || this.syncing || (this.pending.length > 0 && !this.failure)) {
+    while (this.writing || this.syncing || (this.pending.length > 0 && !this.failure && !this.ioError)) {
       if (!this.writing && this.pending.length > 0) {
         this.writing = true;
         void this.writeLoop();
@@ -615,7 +702,11 @@ export class FilePartition {
     if (this.syncTimer) clearTimeout(this.syncTimer);
     await this.maintenance;
     for (const waiter of this.waiters.splice(0)) waiter.reject(reason);
-    if (!this.failure) {
+    for (const entry of this.pending.splice(0)) entry.reject(reason);
+    if (this.ioError && !this.failure) await this.restore().catch(() => {});
+    // A recovery point vouches only for bytes an fdatasync covered; after an unrepaired failure
+    // the old one stays, and recovery scans from there.
+    if (!this.failure && !this.ioError) {
       await this.active.datasync();
       await this.writeRecoveryPoint();
     }
@@ -625,4 +716,10 @@ export class FilePartition {
   isClosed(): boolean {
     return this.closed !== undefined;
   }
+}
+
+function storageError(topic: string, partition: number, error: unknown): TributaryError {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const why = code === 'ENOSPC' ? 'no space left on device' : String(error);
+  return new TributaryError('STORAGE_ERROR', { reason: `${topic}/${partition}: ${why}` }, { cause: error });
 }

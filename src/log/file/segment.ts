@@ -61,6 +61,14 @@ export class Segment {
   size: number;
   /** Bytes readers may see: the batches already acknowledged as durable. */
   visibleBytes: number;
+  /** Bytes known to be on disk: covered by an fdatasync that succeeded. */
+  syncedBytes: number;
+  /**
+   * Set when an fdatasync failed: bytes from here on may never reach the disk, even after a later
+   * fdatasync succeeds (Linux marks the pages clean after a write-back error). `restoreTo` writes
+   * them again.
+   */
+  unsyncableFrom: number | undefined;
   /** Offset after the last batch written. */
   nextOffset: number;
   /** Largest record timestamp in the segment, -1 while empty. */
@@ -85,6 +93,7 @@ export class Segment {
   ) {
     this.size = size;
     this.visibleBytes = size;
+    this.syncedBytes = size;
     this.tail = new TailCache(TAIL_CACHE_BYTES, size);
     this.nextOffset = nextOffset;
     this.maxTimestamp = maxTimestamp;
@@ -134,15 +143,21 @@ export class Segment {
     const position = this.size;
     const buffers =
       batches.length > 1 && totalBytes <= COALESCE_BYTES_MAX ? [Buffer.concat(batches, totalBytes)] : batches;
-    let written = 0;
-    let pending = buffers;
-    // writev may write less than asked (rare, large writes): continue from where it stopped.
-    while (written < totalBytes) {
-      written += this.handle.writevSync(pending, this.size + written);
-      if (written < totalBytes) pending = remainderAfter(buffers, written);
-    }
+    this.writeAt(buffers, totalBytes, position);
     this.size += totalBytes;
     this.tail.append(buffers, position);
+  }
+
+  /** Writes all of `buffers` at `position`; throws on the first failed write. */
+  private writeAt(buffers: readonly Uint8Array[], totalBytes: number, position: number): void {
+    let written = 0;
+    let pending = buffers;
+    // writev may write less than asked (rare, large writes; a nearly full disk): continue from
+    // where it stopped. The next call reports the error, if any (ENOSPC).
+    while (written < totalBytes) {
+      written += this.handle.writevSync(pending, position + written);
+      if (written < totalBytes) pending = remainderAfter(buffers, written);
+    }
   }
 
   /** Records a batch just appended (or found by a scan) in the in-memory summary and index. */
@@ -153,17 +168,53 @@ export class Segment {
     this.nextOffset = header.baseOffset + header.lastOffsetDelta + 1;
   }
 
-  datasync(): Promise<void> {
-    return this.handle.datasync();
+  /** fdatasync; covers every byte written before it is called, unless an earlier one failed. */
+  async datasync(): Promise<void> {
+    const end = this.size;
+    try {
+      await this.handle.datasync();
+    } catch (error) {
+      this.unsyncableFrom = Math.min(this.unsyncableFrom ?? Number.POSITIVE_INFINITY, this.syncedBytes);
+      throw error;
+    }
+    if (this.unsyncableFrom === undefined) this.syncedBytes = Math.max(this.syncedBytes, end);
   }
 
   async truncate(size: number): Promise<void> {
     await this.handle.truncate(size);
     this.tail.reset(size);
-    await this.handle.datasync();
     this.size = size;
     this.visibleBytes = Math.min(this.visibleBytes, size);
+    this.syncedBytes = Math.min(this.syncedBytes, size);
+    if (this.unsyncableFrom !== undefined && this.unsyncableFrom >= size) this.unsyncableFrom = undefined;
     this.index.truncateTo(size);
+    await this.datasync();
+  }
+
+  /**
+   * Brings the file back to exactly its first `end` bytes, all on disk, after a failed write or
+   * fdatasync: bytes a failed fdatasync may have lost are read back (CRC-checked) and written
+   * again, anything past `end` (a torn or unacknowledged write) is cut off, then fdatasync.
+   * Damage found in the bytes read back is CORRUPT_LOG: acknowledged data did not survive.
+   */
+  async restoreTo(end: number): Promise<void> {
+    let position = Math.min(this.unsyncableFrom ?? end, end);
+    while (position < end) {
+      const chunk = await this.readChunk(position, end, READ_CHUNK_BYTES_MIN);
+      for (const batch of chunk.batches) {
+        if (!recordBatchCrcMatches(chunk.bytes, batch.at, batch.header)) {
+          throw corruptionError(this, batch.position, 'CRC32C mismatch in bytes read back to write again');
+        }
+      }
+      if (chunk.batches.length === 0) {
+        throw corruptionError(this, position, chunk.invalid?.reason ?? 'no whole batch to write again');
+      }
+      this.writeAt([chunk.bytes.subarray(0, chunk.end - position)], chunk.end - position, position);
+      position = chunk.end;
+    }
+    this.unsyncableFrom = undefined;
+    this.syncedBytes = Math.min(this.syncedBytes, end);
+    await this.truncate(end);
   }
 
   /**
@@ -212,8 +263,14 @@ export class Segment {
       maxTimestamp: this.maxTimestamp,
     });
     const tmp = `${this.indexPath}.tmp`;
-    await this.fs.writeFile(tmp, bytes);
-    await this.fs.rename(tmp, this.indexPath);
+    try {
+      await this.fs.writeFile(tmp, bytes);
+      await this.fs.rename(tmp, this.indexPath);
+    } catch (error) {
+      // On a full disk, do not leave a partial copy taking space; recovery would delete it anyway.
+      await this.fs.rm(tmp).catch(() => {});
+      throw error;
+    }
   }
 
   acquire(): void {

@@ -1,0 +1,146 @@
+/**
+ * What a partition does when the disk fails under it (docs/FORMAT.md, "Full disk and I/O
+ * errors"): appends not yet acknowledged are rejected, nothing half-written is ever readable,
+ * and once the disk works again the next append succeeds without a restart; what was
+ * acknowledged survives a crash, also after a failed fdatasync. Runs over the simulated file
+ * system, which can fail exactly the call a test names.
+ */
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { isTributaryError } from '../../errors.js';
+import type { TopicConfig } from '../types.js';
+import { type FileLog, openFileLog } from './file-log.js';
+import { Prng } from './testing/prng.js';
+import { SimFileSystem } from './testing/sim-fs.js';
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const DIR = '/data';
+const SEGMENT = '/data/topics/t/0/00000000000000000000.log';
+
+async function setup(config: Partial<TopicConfig> = {}): Promise<{ sim: SimFileSystem; log: FileLog }> {
+  const sim = new SimFileSystem(new Prng(7));
+  const log = await open(sim);
+  await log.createTopic('t', { fsync: 'always', ...config });
+  return { sim, log };
+}
+
+function open(sim: SimFileSystem): Promise<FileLog> {
+  return openFileLog({
+    dir: DIR,
+    fs: sim.mount(),
+    maintenanceIntervalMs: 0,
+    logger: pino({ level: 'silent' }),
+  });
+}
+
+const append = (log: FileLog, value: string) => log.append('t', 0, [{ key: null, value: enc.encode(value) }]);
+
+async function values(log: FileLog): Promise<string[]> {
+  const records = await log.read('t', 0, 0, { maxRecords: 10_000 });
+  expect(records.map((r) => r.offset)).toEqual(records.map((_, i) => i));
+  return records.map((r) => dec.decode(r.value!));
+}
+
+async function rejection(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.fail('expected the append to be rejected'),
+    (error: unknown) => error,
+  );
+}
+
+describe('file partition after a storage failure', () => {
+  it('accepts appends again once a full disk has space, with no torn batch left behind', async () => {
+    const { sim, log } = await setup();
+    await append(log, 'a');
+    await append(log, 'b');
+    const acknowledgedBytes = sim.size(SEGMENT);
+    // Room for part of the next batch only: a short write, then ENOSPC.
+    sim.capacityBytes = sim.usedBytes() + 10;
+    const error = await rejection(append(log, 'c'.repeat(100)));
+    expect(isTributaryError(error) && error.code).toBe('STORAGE_ERROR');
+    expect(String((error as Error).message)).toContain('no space left on device');
+    // Still full: every append fails, none is readable, offsets do not move.
+    await rejection(append(log, 'd'));
+    expect(await values(log)).toEqual(['a', 'b']);
+    expect((await log.offsets('t', 0)).next).toBe(2);
+
+    sim.capacityBytes = Number.POSITIVE_INFINITY; // space freed
+    expect((await append(log, 'e')).baseOffset).toBe(2);
+    expect(await values(log)).toEqual(['a', 'b', 'e']);
+    // The torn bytes were cut off before 'e' was written right after 'b'.
+    expect(sim.size(SEGMENT)).toBeGreaterThan(acknowledgedBytes);
+    const bytes = sim.contents(SEGMENT);
+    expect(dec.decode(bytes.subarray(acknowledgedBytes))).toContain('e');
+    expect(dec.decode(bytes)).not.toContain('ccc');
+
+    sim.crash('machine');
+    const reopened = await open(sim);
+    expect(await values(reopened)).toEqual(['a', 'b', 'e']);
+    await reopened.close();
+  });
+
+  it('rejects the appends of a failed fdatasync and appends the next at their offsets', async () => {
+    const { sim, log } = await setup();
+    await append(log, 'a');
+    sim.failNext = { fsync: 'EIO', pathSuffix: '.log' };
+    const [failed, alsoFailed] = await Promise.allSettled([append(log, 'lost-1'), append(log, 'lost-2')]);
+    expect(failed.status).toBe('rejected');
+    expect(alsoFailed.status).toBe('rejected');
+    expect(await values(log)).toEqual(['a']);
+    expect((await append(log, 'b')).baseOffset).toBe(1);
+    expect(await values(log)).toEqual(['a', 'b']);
+    sim.crash('machine');
+    const reopened = await open(sim);
+    expect(await values(reopened)).toEqual(['a', 'b']);
+    await reopened.close();
+  });
+
+  it("writes acknowledged bytes again after a failed background fdatasync (fsync: 'interval')", async () => {
+    const { sim, log } = await setup({ fsync: 'interval', fsyncIntervalMs: 5 });
+    await append(log, 'a');
+    await new Promise((resolve) => setTimeout(resolve, 30)); // synced
+    await append(log, 'b'); // acknowledged: in the page cache
+    // The background fdatasync fails; the kernel marks the pages clean: a later fdatasync
+    // alone would never write 'b'.
+    sim.failNext = { fsync: 'EIO', pathSuffix: '.log' };
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    sim.crash('machine');
+    const reopened = await open(sim);
+    expect(await values(reopened)).toEqual(['a', 'b']);
+    expect((await append(reopened, 'c')).baseOffset).toBe(2);
+    await reopened.close();
+  });
+
+  it('appends a retried idempotent batch whose first attempt failed, instead of calling it a duplicate', async () => {
+    const { sim, log } = await setup();
+    const producer = { producerId: 1, producerEpoch: 0, baseSequence: 0 };
+    const record = [{ key: null, value: enc.encode('p0') }];
+    sim.failNext = { write: 'ENOSPC', pathSuffix: '.log' };
+    await rejection(log.append('t', 0, record, { producer }));
+    const retry = await log.append('t', 0, record, { producer });
+    expect(retry).toMatchObject({ baseOffset: 0, duplicate: false });
+    const again = await log.append('t', 0, record, { producer });
+    expect(again).toMatchObject({ baseOffset: 0, duplicate: true });
+    expect(await values(log)).toEqual(['p0']);
+    await log.close();
+  });
+
+  it('answers a retry sent while its first attempt is in flight with that attempt’s outcome', async () => {
+    const { sim, log } = await setup();
+    await append(log, 'a');
+    const producer = { producerId: 2, producerEpoch: 0, baseSequence: 0 };
+    const record = [{ key: null, value: enc.encode('p0') }];
+    sim.failNext = { fsync: 'EIO', pathSuffix: '.log' };
+    const first = log.append('t', 0, record, { producer });
+    const retry = log.append('t', 0, record, { producer });
+    const [firstOutcome, retryOutcome] = await Promise.allSettled([first, retry]);
+    expect(firstOutcome.status).toBe('rejected');
+    expect(retryOutcome.status).toBe('rejected');
+    // Offset 1 goes to the next append; the producer's batch was never stored.
+    expect((await append(log, 'b')).baseOffset).toBe(1);
+    expect(await log.append('t', 0, record, { producer })).toMatchObject({ baseOffset: 2, duplicate: false });
+    expect(await values(log)).toEqual(['a', 'b', 'p0']);
+    await log.close();
+  });
+});
