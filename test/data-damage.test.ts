@@ -6,13 +6,15 @@
  * restore it (docs/FORMAT.md, "Damage").
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openFileLog } from '../src/log/file/file-log.js';
+import { walkBatches } from '../src/log/file/segment.js';
 
 const enc = new TextEncoder();
+const dec = new TextDecoder();
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -79,6 +81,13 @@ async function serve(dataDir: string): Promise<{ cli: Cli; url: string }> {
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`serve did not listen within ${READY_TIMEOUT_MS} ms:\n${cli.output()}`);
+}
+
+/** Runs a short CLI command to its end. */
+async function runToEnd(args: readonly string[]): Promise<{ code: number | string; output: string }> {
+  const cli = runCli(args);
+  const code = await cli.exited;
+  return { code, output: cli.output() };
 }
 
 async function stop(cli: Cli): Promise<void> {
@@ -184,9 +193,91 @@ describe('a server with damaged data', () => {
       expect(refusal.message).toContain(join(dataDir, 'topics', 'audit'));
       const autoCreated = await call(url, 'POST', '/v1/topics/audit/records', { records: [{ value: 'x' }] });
       expect((autoCreated.body!.error as { code: string }).code).toBe('TOPIC_DAMAGED');
+
+      // The operator's repair refuses a directory a live server holds.
+      const before = await readFile(damaged);
+      const refused = await runToEnd([
+        'data',
+        'repair',
+        '--data',
+        dataDir,
+        '--topic',
+        'orders',
+        '--partition',
+        '1',
+        '--truncate-to-last-valid',
+      ]);
+      expect(refused.code).toBe(1);
+      expect(refused.output).toMatch(/in use by process \d+/);
+      expect(await readFile(damaged)).toEqual(before);
     } finally {
       await stop(cli);
     }
     expect(await readFile(segmentPath(dataDir, 'audit', 0))).toEqual(auditSegment);
+  });
+});
+
+describe('tributary data verify | repair | rebuild-metadata', () => {
+  it('finds the damage, shows and then performs the truncation, and restores a topic.json', async () => {
+    const dataDir = await populatedDataDir();
+    const damaged = segmentPath(dataDir, 'orders', 1);
+    const starts = walkBatches(await readFile(damaged), 0).batches.map((b) => b.position);
+    expect(starts).toHaveLength(5);
+    await flipByte(damaged, starts[2]! + 30); // the third batch (offset 2): two valid batches follow
+    await writeFile(join(dataDir, 'topics', 'audit', 'topic.json'), '{ not json');
+
+    const verified = await runToEnd(['data', 'verify', '--data', dataDir]);
+    expect(verified.code).toBe(1);
+    expect(verified.output).toContain(`orders/0  ok`);
+    expect(verified.output).toContain(`orders/1  DAMAGED`);
+    expect(verified.output).toContain(
+      `${damaged} at byte ${starts[2]}: CRC32C mismatch (offsets from 2 on cannot be read)`,
+    );
+    expect(verified.output).toMatch(/audit {2}DAMAGED TOPIC: topic\.json is not a valid topic configuration/);
+    expect(verified.output).toMatch(/^progress: 100% /m); // not a terminal: progress lines
+    expect(verified.output).toContain('damage found: 1 damaged partition(s), 1 damaged topic(s)');
+
+    const repairArgs = ['data', 'repair', '--data', dataDir, '--topic', 'orders', '--partition', '1'];
+    const sizeBefore = (await stat(damaged)).size;
+    const shown = await runToEnd(repairArgs);
+    expect(shown.code).toBe(0);
+    expect(shown.output).toContain(
+      `The last valid batch ends at byte ${starts[2]} of segment 0. Truncating there drops 2 readable record(s), ` +
+        '1 damaged batch(es) whose records cannot be counted',
+    );
+    expect(shown.output).toContain("the partition's next offset becomes 2");
+    expect(shown.output).toContain('Nothing was changed.');
+    expect((await stat(damaged)).size).toBe(sizeBefore);
+
+    const repaired = await runToEnd([...repairArgs, '--truncate-to-last-valid']);
+    expect(repaired.code).toBe(0);
+    expect(repaired.output).toContain(
+      'Truncated orders/1 after its last valid batch: dropped 2 readable record(s)',
+    );
+    expect((await stat(damaged)).size).toBe(starts[2]);
+
+    const rebuilt = await runToEnd(['data', 'rebuild-metadata', '--data', dataDir, '--topic', 'audit']);
+    expect(rebuilt.code).toBe(0);
+    expect(rebuilt.output).toContain(
+      `Wrote ${join(dataDir, 'topics', 'audit', 'topic.json')}: 1 partition(s)`,
+    );
+    expect(
+      (await readdir(join(dataDir, 'topics', 'audit'))).some((n) => n.startsWith('topic.json.damaged-')),
+    ).toBe(true);
+
+    // The engine opens everything again: nothing damaged, the kept data intact.
+    const log = await openFileLog({ dir: dataDir, maintenanceIntervalMs: 0 });
+    try {
+      expect(log.damage()).toEqual([]);
+      expect((await log.read('orders', 1, 0)).map((r) => JSON.parse(dec.decode(r.value!)))).toEqual([
+        { partition: 1, i: 0 },
+        { partition: 1, i: 1 },
+      ]);
+      expect(await log.offsets('orders', 1)).toEqual({ earliest: 0, next: 2 });
+      expect((await log.read('orders', 0, 0)).length).toBe(5);
+      expect(dec.decode((await log.read('audit', 0, 0))[0]!.value!)).toBe('"kept"');
+    } finally {
+      await log.close();
+    }
   });
 });

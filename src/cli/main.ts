@@ -3,7 +3,8 @@
  * @module cli/main
  * The `tributary` command line (the package's `bin`). One file per command under `commands/`:
  * `serve` runs the server; `topics`, `produce` and `consume` talk to one over its HTTP API
- * (`--url`, env `TRIBUTARY_URL`, default http://127.0.0.1:7700).
+ * (`--url`, env `TRIBUTARY_URL`, default http://127.0.0.1:7700); `data` checks and repairs a
+ * data directory offline.
  *
  * Exit codes: 0 success, 1 runtime failure (the server's error code and message are printed, or
  * why it could not be reached), 2 bad usage (unknown command or option, invalid value in a flag,
@@ -14,11 +15,13 @@
  * tributary topics create orders --partitions 3 --fsync always
  * echo '{"qty":2}' | tributary produce orders
  * tributary consume orders --from earliest --max 1
+ * tributary data verify --data ./data
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from './api.js';
 import { registerConsumeCommand } from './commands/consume.js';
+import { registerDataCommand } from './commands/data.js';
 import { registerProduceCommand } from './commands/produce.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTopicsCommand } from './commands/topics.js';
@@ -40,6 +43,7 @@ async function main(argv: readonly string[]): Promise<void> {
   registerTopicsCommand(program);
   registerProduceCommand(program);
   registerConsumeCommand(program);
+  registerDataCommand(program);
   // Subcommands inherit exitOverride and showHelpAfterError only when set before they are added.
   for (const command of allCommands(program)) {
     command.exitOverride().showHelpAfterError('(run with --help for usage)');

@@ -385,7 +385,7 @@ function describe(topic: FileTopic): TopicDescription {
 }
 
 /** One process per data directory: a second one would interleave writes and corrupt the log. */
-async function acquireLock(fs: LogFileSystem, path: string): Promise<void> {
+export async function acquireLock(fs: LogFileSystem, path: string): Promise<void> {
   const pid = new TextEncoder().encode(String(process.pid));
   try {
     await fs.writeFile(path, pid, { exclusive: true });
