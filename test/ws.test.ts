@@ -565,8 +565,10 @@ describe('WebSocket front end: a hostile client does not disturb another', () =>
     await c.ok({ type: 'subscribe', topic: 't', partition: 0, from: 'latest', credit: 0 });
   });
 
-  it('stops sending to a client that does not read, bounded by bufferedBytesHigh', async () => {
-    const h = await start({ limits: { bufferedBytesHigh: 64 * 1024, brokerCreditChunkRecords: 50 } });
+  it('stops sending to a client that does not read, bounded by subscriberBufferedBytesMax', async () => {
+    const h = await start({
+      limits: { subscriberBufferedBytesMax: 64 * 1024, brokerCreditChunkRecords: 50 },
+    });
     const producer = await connect(h);
     await producer.ok({ type: 'createTopic', name: 'big' });
     const slow = await connect(h);

@@ -16,6 +16,7 @@
  */
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.js';
+import { invariant } from '../invariant.js';
 import type { SafeObserver } from './observer.js';
 import { payloadBytes } from './observer.js';
 import type { FeedBatch, FeedWaker, PartitionFeed } from './partition-feed.js';
@@ -148,6 +149,7 @@ export class BrokerSubscription implements Subscription {
       bytes = this.init.observer.wantsDeliveries ? payloadBytes(part) : 0;
     }
     this.credit -= count;
+    invariant(this.credit >= 0 && count > 0, () => `credit ${this.credit} after delivering ${count} records`);
     this.pos = records[count - 1]!.offset + 1;
     this.init.observer.recordsDelivered(count, bytes);
     try {

@@ -2,12 +2,22 @@
  * @module server/front/kafka/connection
  * One Kafka client connection: the frame decoder, request dispatch and in-order responses.
  *
- * Pipelining: requests are handed to their handlers as they arrive, in order (handlers do their
+ * Pipelining: requests are handed to their handlers in arrival order (handlers do their
  * ordering-sensitive work, e.g. issuing appends or group state changes, synchronously), and may
  * complete in any order; responses are written strictly in request order, as Kafka clients
- * match them by position as much as by correlation id. At most `maxInFlightRequests` are
- * handled at once: past that, and while the socket's write buffer is full, the connection is
- * not read (TCP backpressure on the client).
+ * match them by position as much as by correlation id, each in its response slot.
+ *
+ * Hard bounds per connection: a request is handed to its handler only while
+ * - fewer than `maxInFlightRequests` response slots are open (handled, or answered and not yet
+ *   written),
+ * - the socket's write buffer holds less than `pendingResponseBytesMax` (`write()` returning
+ *   false is honoured: the next request waits for 'drain'), and
+ * - the most its response can take fits in `pendingResponseBytesMax` beside the reservations of
+ *   the open slots (the first always fits). A Fetch reserves its `max_bytes`, both it and every
+ *   `partition_max_bytes` capped at `pendingResponseBytesMax` (as Kafka's broker caps them at
+ *   its `fetch.max.bytes`); other responses reserve a little.
+ * Frames that arrive meanwhile wait, undecoded and in order, with the socket paused, so at most
+ * the rest of one socket read can still arrive (TCP backpressure on the client).
  *
  * Bad input:
  * - a frame larger than `maxFrameBytes`, or a negative size: the stream cannot be
@@ -22,6 +32,7 @@
  * Nothing a client sends can reach another connection: every failure ends at most this one.
  */
 import type { Socket } from 'node:net';
+import { invariant } from '../../../invariant.js';
 import { KafkaErrorCode } from '../../../protocol/kafka/error-codes.js';
 import { KafkaFrameDecoder } from '../../../protocol/kafka/frame.js';
 import { peekRequestHeader, type RequestHeaderPrefix } from '../../../protocol/kafka/request-header.js';
@@ -32,6 +43,7 @@ import {
   type DecodedRequest,
   decodeRequest,
   encodeResponse,
+  type FetchRequest,
   isAdvertised,
   type KafkaApiName,
   type KafkaResponseTypes,
@@ -39,10 +51,10 @@ import {
 import { type ConnectionScope, countError, type KafkaContext } from './context.js';
 import { CloseConnection, HANDLERS, type Handler } from './handlers/index.js';
 
-/** Socket write buffer above which the connection stops reading until it drains. */
-const WRITE_BUFFER_HIGH_BYTES = 8 * 1024 * 1024;
 /** After our side of a connection ended, how long the peer has to close its side. */
 const END_GRACE_MS = 5_000;
+/** What a response other than a Fetch's reserves (and a Fetch's beside its records). */
+const SMALL_RESPONSE_BYTES = 1024;
 
 interface Slot {
   done: boolean;
@@ -50,11 +62,26 @@ interface Slot {
   frame: Uint8Array | null;
   /** Close the connection once everything before (and this frame) is written. */
   closeAfter: boolean;
+  /** Response bytes reserved until the frame is written. */
+  readonly reserved: number;
+}
+
+/** A request decoded and waiting for room. */
+interface Prepared {
+  readonly request: DecodedRequest;
+  readonly cost: number;
 }
 
 export class KafkaConnection {
   private readonly frames: KafkaFrameDecoder;
+  /** Response slots in request order: handled or answered, not yet written. */
   private readonly queue: Slot[] = [];
+  /** Response bytes reserved by the open slots. */
+  private reservedBytes = 0;
+  /** Frames received while the connection was at its limits, in order, not yet decoded. */
+  private readonly waiting: Uint8Array[] = [];
+  /** The first waiting request, decoded, when it waits for room in the response budget. */
+  private head: Prepared | undefined;
   private readonly abort = new AbortController();
   private readonly scope: ConnectionScope;
   private closing = false;
@@ -74,7 +101,10 @@ export class KafkaConnection {
       if (this.queue.length === 0) this.destroy('idle timeout');
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => this.updateFlow());
+    socket.on('drain', () => {
+      this.runWaiting();
+      this.updateFlow();
+    });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       ctx.logger.debug({ err: error, client: this.scope.clientHost }, 'Kafka connection error');
     });
@@ -123,14 +153,46 @@ export class KafkaConnection {
       this.destroy('bad frame');
       return;
     }
-    for (const payload of payloads) {
-      if (this.closing) return;
-      this.dispatch(payload);
-    }
+    for (const payload of payloads) this.waiting.push(payload);
+    this.runWaiting();
     this.updateFlow();
   }
 
-  private dispatch(payload: Uint8Array): void {
+  /** Hands waiting requests to their handlers, in order, while the limits allow. */
+  private runWaiting(): void {
+    while (!this.closing && !this.closed) {
+      let next = this.head;
+      this.head = undefined;
+      if (next === undefined) {
+        if (!this.hasRoom(SMALL_RESPONSE_BYTES)) return;
+        const payload = this.waiting.shift();
+        if (payload === undefined) return;
+        next = this.prepare(payload);
+        if (next === undefined) continue;
+      }
+      if (!this.hasRoom(next.cost)) {
+        this.head = next;
+        return;
+      }
+      this.handle(next.request, next.cost);
+    }
+  }
+
+  /** True when one more request reserving `cost` response bytes may start. */
+  private hasRoom(cost: number): boolean {
+    const limits = this.ctx.limits;
+    return (
+      this.queue.length < limits.maxInFlightRequests &&
+      this.socket.writableLength < limits.pendingResponseBytesMax &&
+      (this.reservedBytes === 0 || this.reservedBytes + cost <= limits.pendingResponseBytesMax)
+    );
+  }
+
+  /**
+   * Decodes a request and sizes its response; answers at once (undefined) what needs no
+   * handler: an unsupported API or version, or a request that cannot be decoded.
+   */
+  private prepare(payload: Uint8Array): Prepared | undefined {
     let prefix: RequestHeaderPrefix;
     try {
       prefix = peekRequestHeader(payload);
@@ -159,12 +221,13 @@ export class KafkaConnection {
       this.refuse(`${apiName(apiKey)} v${apiVersion} request does not decode: ${(error as Error).message}`);
       return;
     }
-    this.handle(request);
+    if (request.api !== 'Fetch') return { request, cost: SMALL_RESPONSE_BYTES };
+    const fetch = capFetch(request.body, this.ctx.limits.pendingResponseBytesMax);
+    return { request: { ...request, body: fetch.body }, cost: fetch.bytes };
   }
 
-  private handle(request: DecodedRequest): void {
-    const slot: Slot = { done: false, frame: null, closeAfter: false };
-    this.queue.push(slot);
+  private handle(request: DecodedRequest, cost: number): void {
+    const slot = this.openSlot({ done: false, frame: null, closeAfter: false, reserved: cost });
     const handler = HANDLERS[request.api] as Handler<KafkaApiName>;
     let result: ReturnType<Handler<KafkaApiName>>;
     try {
@@ -214,18 +277,30 @@ export class KafkaConnection {
       { client: this.scope.clientHost, reason },
       'closing a Kafka connection: bad request',
     );
-    this.queue.push({ done: true, frame: null, closeAfter: true });
+    this.openSlot({ done: true, frame: null, closeAfter: true, reserved: 0 });
     this.closing = true;
     this.socket.pause();
     this.flush();
   }
 
   private respondNow(frame: Uint8Array): void {
-    this.queue.push({ done: true, frame, closeAfter: false });
+    this.openSlot({ done: true, frame, closeAfter: false, reserved: SMALL_RESPONSE_BYTES });
     this.flush();
   }
 
+  /** Opens the next response slot; every caller checked `hasRoom` first. */
+  private openSlot(slot: Slot): Slot {
+    this.queue.push(slot);
+    invariant(
+      this.queue.length <= this.ctx.limits.maxInFlightRequests,
+      () => `response slots overrun: ${this.queue.length} > ${this.ctx.limits.maxInFlightRequests}`,
+    );
+    this.reservedBytes += slot.reserved;
+    return slot;
+  }
+
   private complete(slot: Slot): void {
+    invariant(!slot.done, 'a response slot was completed twice');
     slot.done = true;
     this.flush();
   }
@@ -237,6 +312,11 @@ export class KafkaConnection {
       const slot = this.queue[0];
       if (slot === undefined || !slot.done) break;
       this.queue.shift();
+      this.reservedBytes -= slot.reserved;
+      invariant(
+        this.reservedBytes >= 0 && (this.queue.length > 0 || this.reservedBytes === 0),
+        () => `reserved response bytes ${this.reservedBytes} with ${this.queue.length} open slots`,
+      );
       if (slot.frame !== null) {
         this.socket.write(slot.frame);
       }
@@ -249,6 +329,7 @@ export class KafkaConnection {
       }
     }
     if (this.closing && this.queue.length === 0 && !this.closed) this.end();
+    this.runWaiting();
     this.updateFlow();
   }
 
@@ -260,12 +341,10 @@ export class KafkaConnection {
     this.endTimer.unref();
   }
 
-  /** Reads while there is room for more requests and the write buffer is not backed up. */
+  /** Reads while nothing waits and there is room for more requests. */
   private updateFlow(): void {
     if (this.closed || this.closing) return;
-    const full =
-      this.queue.length >= this.ctx.limits.maxInFlightRequests ||
-      this.socket.writableLength >= WRITE_BUFFER_HIGH_BYTES;
+    const full = this.waiting.length > 0 || this.head !== undefined || !this.hasRoom(SMALL_RESPONSE_BYTES);
     if (full && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -288,9 +367,42 @@ export class KafkaConnection {
     if (this.endTimer !== undefined) clearTimeout(this.endTimer);
     this.abort.abort();
     this.queue.length = 0;
+    this.reservedBytes = 0;
+    this.waiting.length = 0;
+    this.head = undefined;
     this.ctx.metrics.connections.dec({ frontend: 'kafka' });
     this.onClosed(this);
   }
+}
+
+/**
+ * A Fetch whose `max_bytes` and every `partition_max_bytes` are at most `capBytes`, and the most
+ * its response can take (records plus a little per partition).
+ */
+function capFetch(body: FetchRequest, capBytes: number): { body: FetchRequest; bytes: number } {
+  let partitionBytes = 0;
+  let partitions = 0;
+  const topics = body.topics.map((topic) => ({
+    ...topic,
+    partitions: topic.partitions.map((partition) => {
+      partitions++;
+      const partitionMaxBytes = Math.min(partition.partitionMaxBytes, capBytes);
+      partitionBytes += Math.max(0, partitionMaxBytes);
+      return partitionMaxBytes === partition.partitionMaxBytes
+        ? partition
+        : { ...partition, partitionMaxBytes };
+    }),
+  }));
+  const maxBytes = Math.min(body.maxBytes, capBytes);
+  // The first partition gets its partition_max_bytes even past max_bytes (KIP-74).
+  const records = Math.min(
+    partitionBytes,
+    Math.max(maxBytes, topics[0]?.partitions[0]?.partitionMaxBytes ?? 0),
+  );
+  return {
+    body: { ...body, maxBytes, topics },
+    bytes: Math.max(0, records) + SMALL_RESPONSE_BYTES + partitions * 64,
+  };
 }
 
 /**

@@ -17,6 +17,12 @@ export interface KafkaFrontEndLimits {
   readonly maxFrameBytes: number;
   /** Requests of one connection being handled at once; past it the connection is not read. */
   readonly maxInFlightRequests: number;
+  /**
+   * Bytes of responses one connection's open requests may build (each reserves the most its
+   * response can take; a Fetch its `max_bytes`, capped at this), and bytes its socket may buffer
+   * before the next request waits for 'drain'. Default 4 MiB.
+   */
+  readonly pendingResponseBytesMax: number;
   /** Largest records section a compressed batch may decompress to (MESSAGE_TOO_LARGE past it). */
   readonly maxDecompressedBytes: number;
   /** Longest a Fetch is held, whatever `max_wait_ms` asks. */
@@ -30,6 +36,7 @@ export interface KafkaFrontEndLimits {
 export const KAFKA_FRONT_END_DEFAULTS: KafkaFrontEndLimits = {
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   maxInFlightRequests: 64,
+  pendingResponseBytesMax: 4 * 1024 * 1024,
   maxDecompressedBytes: 64 * 1024 * 1024,
   maxFetchWaitMs: 30_000,
   maxFetchRecords: 10_000,

@@ -7,7 +7,7 @@
  * - Frames produced before the `collectionSubscribe` response went out are held and sent right
  *   after it, so the client knows the `sub` id first.
  * - Memory stays bounded for a slow reader: while the socket's send buffer is above
- *   `bufferedBytesHigh`, changes queue; past `subscriberQueueMax` queued changes they are
+ *   `subscriberBufferedBytesMax`, changes queue; past `subscriberQueueMax` queued changes they are
  *   dropped and, once the socket drains, a fresh snapshot (`reset: true`) replaces them.
  */
 import { toWireError } from '../../../protocol/native/frames.js';

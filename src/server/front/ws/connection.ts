@@ -12,15 +12,22 @@
  * request id could be read, else an `error` frame) and never escapes this object; repeated
  * violations close only this connection.
  *
- * Backpressure: while the socket's send buffer is above `bufferedBytesHigh`, or
- * `requestsInFlightMax` requests are being processed, the connection stops reading from the
- * socket and its subscriptions stop granting credit to the broker; both resume once it drains.
+ * Backpressure, a hard bound on what one connection makes the server hold:
+ * - a request runs only while fewer than `requestsInFlightMax` run, the send buffer is at most
+ *   `bufferedBytesHigh`, and the most its response can take fits in `pendingResponseBytesMax`
+ *   beside the reservations of the requests in flight (the first always fits);
+ * - frames that arrive while one of these holds it back wait undecoded, in order, and the socket
+ *   is paused, so only the rest of the socket read in progress can still arrive;
+ * - subscriptions stop passing credit to the broker, and hold their deliveries, while the send
+ *   buffer is above `subscriberBufferedBytesMax` (see `subscription-bridge.ts`).
+ * Everything resumes as requests answer and the send buffer drains.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import type { Broker } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
+import { invariant } from '../../../invariant.js';
 import { decodeClientFrame, encodeFrame, toWireError } from '../../../protocol/native/frames.js';
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../../../protocol/native/limits.js';
 import {
@@ -62,6 +69,10 @@ const CLOSE_HANDSHAKE_GRACE_MS = 2_000;
 const TRACKED_FRAME_BYTES = 64 * 1024;
 /** Period of the fallback check for a drained send buffer while reading is paused. */
 const DRAIN_CHECK_MS = 100;
+/** What a response other than a fetch's reserves: they carry ids and offsets, not records. */
+const SMALL_RESPONSE_BYTES = 1024;
+
+type Decoded = ReturnType<typeof decodeClientFrame>;
 
 export class Connection {
   readonly sessionId = randomUUID();
@@ -76,6 +87,13 @@ export class Connection {
   #nextSub = 1;
   #silentPeriods = 0;
   #readPaused = false;
+  /** Response bytes reserved by the requests in flight (see `pendingResponseBytesMax`). */
+  #reservedBytes = 0;
+  /** Frames received while the connection was at its limits, in arrival order, not yet decoded. */
+  readonly #waiting: { readonly bytes: Uint8Array; readonly isBinary: boolean }[] = [];
+  #waitingBytes = 0;
+  /** The first waiting frame, once decoded (it waits for room in the response budget). */
+  #head: Decoded | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #subscriptions = new Map<number, SubscriptionBridge>();
   /** Bridges holding client credit (or queued frames) back until the socket drains. */
@@ -111,7 +129,7 @@ export class Connection {
         this.#recordsOut.inc(chunk.records);
       },
       sendSubscriptionClosed: (sub, error) => this.#send({ type: 'subscriptionClosed', sub, error }),
-      congested: () => this.#socket.bufferedAmount > deps.limits.bufferedBytesHigh,
+      congested: () => this.#socket.bufferedAmount > deps.limits.subscriberBufferedBytesMax,
       pumpAfterDrain: (bridge) => this.#starved.add(bridge),
       ended: (sub) => this.#subscriptions.delete(sub),
     };
@@ -123,7 +141,7 @@ export class Connection {
         }
       },
       sendSubscriptionClosed: (sub, error) => this.#send({ type: 'subscriptionClosed', sub, error }),
-      congested: () => this.#socket.bufferedAmount > deps.limits.bufferedBytesHigh,
+      congested: () => this.#socket.bufferedAmount > deps.limits.subscriberBufferedBytesMax,
       pumpAfterDrain: (bridge) => this.#starved.add(bridge),
       ended: (sub) => this.#collectionSubscriptions.delete(sub),
     };
@@ -151,11 +169,10 @@ export class Connection {
   #socketOnMessage(raw: RawData, isBinary: boolean): void {
     if (this.#state === 'closed') return;
     this.#silentPeriods = 0;
-    // Until hello has chosen the session's encoding, answer in the encoding of what arrived.
-    if (this.#state === 'handshake') this.#format = isBinary ? 'msgpack' : 'json';
     const bytes = rawBytes(raw);
     this.#deps.metrics.bytesIn.inc(FRONTEND, bytes.byteLength);
     if (bytes.byteLength > this.#deps.limits.maxFrameBytes) {
+      if (this.#state === 'handshake') this.#format = isBinary ? 'msgpack' : 'json';
       this.#sendError(
         new TributaryError('FRAME_TOO_LARGE', {
           bytes: bytes.byteLength,
@@ -166,35 +183,105 @@ export class Connection {
       this.#close(CLOSE_CODES.frameTooLarge, 'frame too large');
       return;
     }
-    let frame: ReturnType<typeof decodeClientFrame>;
+    // Fast path: nothing waits and there is room, so the frame runs at once.
+    if (this.#waiting.length === 0 && this.#hasRoom()) {
+      const next = this.#decode(bytes, isBinary);
+      if (next === undefined || this.#admit(next)) return;
+      this.#head = next;
+    }
+    // Frames that arrive while the connection is at its limits wait here, undecoded; reading is
+    // paused, so at most the rest of one socket read (plus one frame) can queue up.
+    this.#waiting.push({ bytes, isBinary });
+    this.#waitingBytes += bytes.byteLength;
+    this.#updateReading();
+  }
+
+  /** Decodes a frame; a bad one is answered here (undefined). */
+  #decode(bytes: Uint8Array, isBinary: boolean): Decoded | undefined {
+    // Until hello has chosen the session's encoding, answer in the encoding of what arrived.
+    if (this.#state === 'handshake') this.#format = isBinary ? 'msgpack' : 'json';
     try {
       // Record bytes as views of the message (a buffer of its own from ws, never reused): the log
       // copies what it keeps when append is called, so one copy per record here would be waste
       // (and one ArrayBuffer per record for the young-generation GC to sweep).
-      frame = decodeClientFrame(isBinary ? bytes : UTF8.decode(bytes), 'view');
+      return decodeClientFrame(isBinary ? bytes : UTF8.decode(bytes), 'view');
     } catch (error) {
       this.#onBadFrame(error);
-      return;
+      return undefined;
     }
+  }
+
+  /**
+   * Runs a decoded frame if the connection has room for it: true when it ran (or needed none),
+   * false when it must wait for requests in flight to answer first.
+   */
+  #admit(decoded: Decoded): boolean {
+    const frame = decoded.frame;
     if (this.#state === 'handshake') {
-      this.#onFirstFrame(frame.frame, frame.format);
-      return;
+      this.#onFirstFrame(frame, decoded.format);
+      return true;
     }
-    switch (frame.frame.type) {
+    switch (frame.type) {
       case 'hello':
         this.#protocolViolation('hello was already received on this connection');
-        return;
+        return true;
       case 'ping':
-        this.#send({
-          type: 'pong',
-          ...(frame.frame.nonce === undefined ? {} : { nonce: frame.frame.nonce }),
-        });
-        return;
+        this.#send({ type: 'pong', ...(frame.nonce === undefined ? {} : { nonce: frame.nonce }) });
+        return true;
       case 'pong':
-        return;
-      default:
-        this.#onRequest(frame.frame, frame.format);
+        return true;
+      default: {
+        const cost = this.#responseCost(frame);
+        // The first request always fits, whatever its cost, so the connection makes progress.
+        if (this.#reservedBytes > 0 && this.#reservedBytes + cost > this.#deps.limits.pendingResponseBytesMax)
+          return false;
+        this.#onRequest(frame, decoded.format, cost);
+        return true;
+      }
     }
+  }
+
+  /** The most bytes a request's response can take: what it reserves while it runs. */
+  #responseCost(request: RequestFrame): number {
+    if (request.type !== 'fetch') return SMALL_RESPONSE_BYTES;
+    const limit = this.#deps.limits.maxFrameBytes;
+    return Math.min(request.maxBytes ?? limit, limit) + SMALL_RESPONSE_BYTES;
+  }
+
+  /** True while another request may start: below the in-flight limit and the send buffer's. */
+  #hasRoom(): boolean {
+    return (
+      this.#inFlight < this.#deps.limits.requestsInFlightMax &&
+      this.#socket.bufferedAmount <= this.#deps.limits.bufferedBytesHigh
+    );
+  }
+
+  /** Runs waiting frames, in arrival order, while there is room. */
+  #runWaiting(): void {
+    while (this.#state !== 'closed' && this.#hasRoom()) {
+      let next = this.#head;
+      this.#head = undefined;
+      if (next === undefined) {
+        const entry = this.#waiting[0];
+        if (entry === undefined) break;
+        next = this.#decode(entry.bytes, entry.isBinary);
+        if (next === undefined) {
+          this.#dequeue();
+          continue;
+        }
+      }
+      if (!this.#admit(next)) {
+        this.#head = next;
+        break;
+      }
+      this.#dequeue();
+    }
+  }
+
+  #dequeue(): void {
+    const entry = this.#waiting.shift();
+    if (entry !== undefined) this.#waitingBytes -= entry.bytes.byteLength;
+    invariant(this.#waitingBytes >= 0, () => `waiting frame bytes went negative: ${this.#waitingBytes}`);
   }
 
   #onFirstFrame(frame: ReturnType<typeof decodeClientFrame>['frame'], format: WireFormat): void {
@@ -234,8 +321,9 @@ export class Connection {
     this.#scheduleHeartbeat();
   }
 
-  #onRequest(request: RequestFrame, format: WireFormat): void {
+  #onRequest(request: RequestFrame, format: WireFormat, cost: number): void {
     this.#inFlight++;
+    this.#reservedBytes += cost;
     this.#updateReading();
     const after: (() => void)[] = [];
     const ctx = this.#requestContext(after);
@@ -248,8 +336,8 @@ export class Connection {
     }
     // One reaction per request (not a chain of four promises): this runs for every frame.
     result.then(
-      (ok) => this.#complete(request, format, after, ok, undefined, false),
-      (error: unknown) => this.#complete(request, format, after, undefined, error, true),
+      (ok) => this.#complete(request, format, cost, after, ok, undefined, false),
+      (error: unknown) => this.#complete(request, format, cost, after, undefined, error, true),
     );
   }
 
@@ -257,6 +345,7 @@ export class Connection {
   #complete(
     request: RequestFrame,
     format: WireFormat,
+    cost: number,
     after: readonly (() => void)[],
     ok: unknown,
     error: unknown,
@@ -270,6 +359,12 @@ export class Connection {
       this.#logger.error({ err: stepError }, 'after-response step failed');
     } finally {
       this.#inFlight--;
+      this.#reservedBytes -= cost;
+      invariant(
+        this.#inFlight >= 0 && this.#reservedBytes >= 0,
+        () => `requests in flight ${this.#inFlight}, reserved response bytes ${this.#reservedBytes}`,
+      );
+      this.#runWaiting();
       this.#updateReading();
     }
   }
@@ -358,12 +453,18 @@ export class Connection {
     if (buffered <= high && this.#socket.bufferedAmount > high) this.#updateReading();
   }
 
-  /** A write reached the kernel: if the buffer fell below half the limit, everything resumes. */
+  /**
+   * A write reached the kernel: below half of `bufferedBytesHigh` requests resume, below half of
+   * `subscriberBufferedBytesMax` deliveries do.
+   */
   #socketOnSent(): void {
     if (this.#state === 'closed') return;
-    if (this.#socket.bufferedAmount > this.#deps.limits.bufferedBytesHigh / 2) return;
-    this.#updateReading();
-    if (this.#starved.size === 0) return;
+    const buffered = this.#socket.bufferedAmount;
+    if (buffered <= this.#deps.limits.bufferedBytesHigh / 2) {
+      this.#runWaiting();
+      this.#updateReading();
+    }
+    if (this.#starved.size === 0 || buffered > this.#deps.limits.subscriberBufferedBytesMax / 2) return;
     const starved = [...this.#starved];
     this.#starved.clear();
     for (const bridge of starved) bridge.pump();
@@ -371,9 +472,7 @@ export class Connection {
 
   #updateReading(): void {
     if (this.#state === 'closed') return;
-    const pause =
-      this.#inFlight >= this.#deps.limits.requestsInFlightMax ||
-      this.#socket.bufferedAmount > this.#deps.limits.bufferedBytesHigh;
+    const pause = this.#waiting.length > 0 || !this.#hasRoom();
     if (pause && !this.#readPaused) {
       this.#readPaused = true;
       this.#socket.pause();
@@ -433,6 +532,9 @@ export class Connection {
     for (const bridge of this.#collectionSubscriptions.values()) bridge.close();
     this.#collectionSubscriptions.clear();
     this.#starved.clear();
+    this.#waiting.length = 0;
+    this.#waitingBytes = 0;
+    this.#head = undefined;
     const leaving = [...this.#memberships.values()].map(({ membership }) =>
       membership.leave().catch((error: unknown) => {
         if (!isTributaryError(error, 'UNKNOWN_MEMBER'))

@@ -25,6 +25,17 @@ export interface WsFrontEndLimits {
   readonly helloTimeoutMs: number;
   /** Requests being processed at once per connection; past it, the connection stops reading. Default 64. */
   readonly requestsInFlightMax: number;
+  /**
+   * Bytes of responses a connection's requests in flight may build at once. Each request reserves
+   * the most its response can take (a `fetch`: its `maxBytes`, at most `maxFrameBytes`) before it
+   * runs; one that does not fit waits, unread, until earlier ones have answered. Default 4 MiB.
+   */
+  readonly pendingResponseBytesMax: number;
+  /**
+   * Send buffer per connection above which deliveries to its subscriptions stop (and resume as it
+   * drains): what a subscriber that stopped reading pins in the server. Default 256 KiB.
+   */
+  readonly subscriberBufferedBytesMax: number;
   /** Open subscriptions per connection. Default 1000. */
   readonly subscriptionsPerConnectionMax: number;
   /** Group memberships per connection. Default 100. */
@@ -47,6 +58,8 @@ export const WS_FRONT_END_DEFAULTS: WsFrontEndLimits = {
   heartbeatMs: 15_000,
   helloTimeoutMs: 10_000,
   requestsInFlightMax: 64,
+  pendingResponseBytesMax: 4 * 1024 * 1024,
+  subscriberBufferedBytesMax: 256 * 1024,
   subscriptionsPerConnectionMax: 1_000,
   membershipsPerConnectionMax: 100,
   creditMax: NATIVE_PROTOCOL_LIMITS.creditMax,

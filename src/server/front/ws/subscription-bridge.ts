@@ -3,11 +3,14 @@
  * One client subscription, bridged onto one broker subscription, with flow control end to end.
  *
  * Credit flows in two stages. The client grants credit (`subscribe.credit`, then `credit`
- * requests); the bridge keeps it as `owed` and passes it on to the broker in chunks of at most
- * `brokerCreditChunkRecords`, and only while the socket's send buffer is below
- * `bufferedBytesHigh`. So the records the server holds for one subscription are bounded by the
- * chunk plus what the socket already buffers, however much credit a client hands out and however
- * slowly it reads.
+ * requests); the bridge keeps it as `owed` and passes it on to the broker in chunks, only while
+ * the socket's send buffer is at most `subscriberBufferedBytesMax` and nothing waits to be sent.
+ * A chunk is at most `brokerCreditChunkRecords` records, and at most as many records as fit in
+ * `subscriberBufferedBytesMax` at the size of the records delivered last, so large records are
+ * paced by bytes, not by count. Frames are sent only while the send buffer is at most that limit;
+ * the rest of a delivery waits in the bridge until the socket drains. So a subscriber that stops
+ * reading pins about `subscriberBufferedBytesMax` in the send buffer plus one chunk of records,
+ * however much credit it handed out.
  *
  * Ordering: deliveries the broker makes before the `subscribe` response went out are held and
  * sent right after it, so a client always knows a subscription id before its first delivery.
@@ -19,6 +22,7 @@
  */
 import type { Broker, Delivery, Subscription } from '../../../broker/types.js';
 import { TributaryError } from '../../../errors.js';
+import { invariant } from '../../../invariant.js';
 import { toWireError } from '../../../protocol/native/frames.js';
 import type { WireError, WireRecord, WireStartPosition } from '../../../protocol/native/types.js';
 import { SharedFields } from '../../../protocol/native/wire.js';
@@ -34,7 +38,7 @@ export interface BridgePort {
    */
   sendDelivery(sub: number, chunk: DeliveryChunk): void;
   sendSubscriptionClosed(sub: number, error: WireError): void;
-  /** True while the socket's send buffer is above `bufferedBytesHigh`. */
+  /** True while the socket's send buffer is above `subscriberBufferedBytesMax`. */
   congested(): boolean;
   /** Calls `bridge.pump()` once the socket has drained. */
   pumpAfterDrain(bridge: SubscriptionBridge): void;
@@ -45,6 +49,11 @@ export interface BridgePort {
 /** Bytes a delivery frame spends besides its records' payloads (generous, for splitting). */
 const FRAME_OVERHEAD_BYTES = 256;
 const RECORD_OVERHEAD_BYTES = 64;
+/**
+ * Records are assumed this large until a delivery shows their size: a first chunk of credit of
+ * `subscriberBufferedBytesMax / 16` records (16 at the default) cannot pin much, whatever they hold.
+ */
+const UNKNOWN_RECORD_BYTES_DIVISOR = 16;
 
 /** One frame's worth of a delivery, shared by every subscription that sends this delivery. */
 export interface DeliveryChunk {
@@ -126,6 +135,11 @@ export class SubscriptionBridge {
   #ready = false;
   #closed = false;
   readonly #held: Delivery[] = [];
+  /** Frames of deliveries not yet sent (the socket was above its limit); `#unsentAt` is the next. */
+  #unsent: DeliveryChunk[] = [];
+  #unsentAt = 0;
+  /** Bytes per record in the last delivery (with overhead); 0 until one arrived. */
+  #recordBytes = 0;
 
   constructor(sub: number, topic: string, partition: number, port: BridgePort) {
     this.sub = sub;
@@ -142,7 +156,7 @@ export class SubscriptionBridge {
   /** Opens the broker subscription; resolves with the first offset it will deliver. */
   async open(broker: Broker, from: WireStartPosition, credit: number): Promise<number> {
     const position = await broker.resolvePosition(this.topic, this.partition, from);
-    const initial = Math.min(credit, this.#port.limits.brokerCreditChunkRecords);
+    const initial = Math.min(credit, this.#chunkRecords());
     this.#owed = credit - initial;
     this.#brokerCredit = initial;
     const subscription = await broker.subscribe({
@@ -179,31 +193,55 @@ export class SubscriptionBridge {
     this.pump();
   }
 
-  /** Passes owed credit on to the broker while the socket has room. */
+  /** Sends what waits while the socket has room, then passes owed credit on to the broker. */
   pump(): void {
-    if (this.#closed || !this.#ready || this.#subscription === undefined || this.#owed === 0) return;
+    if (this.#closed || !this.#ready || !this.#sendUnsent()) return;
+    if (this.#subscription === undefined || this.#owed === 0) return;
     if (this.#port.congested()) {
       this.#port.pumpAfterDrain(this);
       return;
     }
-    const room = this.#port.limits.brokerCreditChunkRecords - this.#brokerCredit;
+    const room = this.#chunkRecords() - this.#brokerCredit;
     const grant = Math.min(room, this.#owed);
     if (grant <= 0) return;
     this.#owed -= grant;
     this.#brokerCredit += grant;
+    this.#checkCredit();
     this.#subscription.grant(grant);
+  }
+
+  /** Most credit the broker may hold: a chunk of records, fewer when they are large. */
+  #chunkRecords(): number {
+    const limits = this.#port.limits;
+    const recordBytes =
+      this.#recordBytes > 0
+        ? this.#recordBytes
+        : limits.subscriberBufferedBytesMax / UNKNOWN_RECORD_BYTES_DIVISOR;
+    const fit = Math.floor(limits.subscriberBufferedBytesMax / recordBytes);
+    return Math.max(1, Math.min(limits.brokerCreditChunkRecords, fit));
+  }
+
+  #checkCredit(): void {
+    invariant(
+      this.#owed >= 0 && this.#brokerCredit >= 0,
+      () =>
+        `credit of subscription ${this.sub} went negative: owed ${this.#owed}, broker ${this.#brokerCredit}`,
+    );
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#held.length = 0;
+    this.#unsent = [];
     this.#subscription?.close();
   }
 
   #brokerOnRecords(delivery: Delivery): void {
     if (this.#closed) return;
-    this.#brokerCredit = Math.max(0, this.#brokerCredit - delivery.records.length);
+    // The broker never delivers more than the credit it was given.
+    this.#brokerCredit -= delivery.records.length;
+    this.#checkCredit();
     if (!this.#ready) {
       this.#held.push(delivery);
       return;
@@ -219,9 +257,40 @@ export class SubscriptionBridge {
     this.#port.ended(this.sub);
   }
 
-  /** Sends a delivery, split into frames that stay under `maxFrameBytes`. */
+  /**
+   * Sends a delivery, split into frames that stay under `maxFrameBytes` and
+   * `subscriberBufferedBytesMax`, as far as the socket has room; the rest waits for it to drain.
+   */
   #send(delivery: Delivery): void {
-    const budget = this.#port.limits.maxFrameBytes - FRAME_OVERHEAD_BYTES;
-    for (const chunk of deliveryChunks(delivery, budget)) this.#port.sendDelivery(this.sub, chunk);
+    const limits = this.#port.limits;
+    const budget = Math.min(limits.maxFrameBytes, limits.subscriberBufferedBytesMax) - FRAME_OVERHEAD_BYTES;
+    const chunks = deliveryChunks(delivery, budget);
+    let records = 0;
+    let bytes = 0;
+    for (const chunk of chunks) {
+      records += chunk.records;
+      bytes += chunk.bytes + chunk.records * RECORD_OVERHEAD_BYTES;
+    }
+    if (records > 0) this.#recordBytes = Math.ceil(bytes / records);
+    if (this.#unsentAt === this.#unsent.length) {
+      this.#unsent = chunks;
+      this.#unsentAt = 0;
+    } else {
+      this.#unsent = this.#unsent.slice(this.#unsentAt).concat(chunks);
+      this.#unsentAt = 0;
+    }
+    this.#sendUnsent();
+  }
+
+  /** Sends waiting frames while the socket has room; true once none waits. */
+  #sendUnsent(): boolean {
+    while (this.#unsentAt < this.#unsent.length) {
+      if (this.#port.congested()) {
+        this.#port.pumpAfterDrain(this);
+        return false;
+      }
+      this.#port.sendDelivery(this.sub, this.#unsent[this.#unsentAt++]!);
+    }
+    return true;
   }
 }
