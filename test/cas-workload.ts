@@ -88,8 +88,9 @@ class Server {
   }
 
   async start(): Promise<void> {
-    this.process = await startServerProcess(this.dataDir, this.port);
+    // A new epoch before the process listens: no connection to it is counted in the last one.
     this.epoch++;
+    this.process = await startServerProcess(this.dataDir, this.port, { readyTimeoutMs: 90_000 });
   }
 
   async kill(now: () => number): Promise<void> {
