@@ -17,6 +17,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { AssertionFailed, assert } from '../../assert.js';
 import { TributaryError } from '../../errors.js';
 import {
   encodeRecordBatch,
@@ -96,7 +97,8 @@ export class FilePartition {
   private dirSyncNeeded = false;
   /** Appends of idempotent producers not yet acknowledged, by base offset: retries wait for them. */
   private readonly producerAppends = new Map<number, Promise<AppendResult>>();
-  private failure: TributaryError | undefined;
+  /** Stops the partition for good: damaged data (CORRUPT_LOG) or a broken invariant (a bug). */
+  private failure: Error | undefined;
   private closed: TributaryError | undefined;
   /** Pending `waitForAppend` calls; an array, not a Set (see "Hash tables" in broker/partition-feed.ts). */
   private waiters: Waiter[] = [];
@@ -204,6 +206,7 @@ export class FilePartition {
     }
     const now = Date.now();
     const baseOffset = this.assignedNext;
+    assert(baseOffset >= this.next, 'an append is numbered at or after the high watermark');
     // Plain literals of one shape: V8 keeps the encoder's property loads monomorphic.
     const toEncode = new Array<RecordToEncode>(records.length);
     let maxTimestamp = -1;
@@ -287,7 +290,7 @@ export class FilePartition {
           this.unsynced.push(written);
           this.syncing ??= this.syncLoop();
         } else {
-          this.publish(written);
+          this.publishAll([written]);
           if (this.config.fsync === 'interval') this.scheduleIntervalSync();
         }
       }
@@ -309,7 +312,7 @@ export class FilePartition {
         // A failed write meanwhile rejected these appends too: they are not published.
         if (this.syncingGroups !== groups) break;
         this.syncingGroups = [];
-        for (const group of groups) this.publish(group);
+        this.publishAll(groups);
         this.maybeWriteRecoveryPoint({ segment: last.segment.baseOffset, position: last.end });
       }
     } catch (error) {
@@ -325,8 +328,10 @@ export class FilePartition {
    * are taken back at once, so later appends are numbered right after the last acknowledged
    * batch. The active segment is restored before the next write (`restore`).
    */
-  private ioFailed(error: unknown): TributaryError {
+  private ioFailed(error: unknown): Error {
     if (error instanceof TributaryError && error.code === 'CORRUPT_LOG') return this.fail(error);
+    // A bug is not a full disk: no retry, the partition stops and every caller sees the bug.
+    if (error instanceof AssertionFailed) return this.fail(error);
     const failure = storageError(this.topic, this.partition, error);
     this.ioError = failure;
     this.logger.error(
@@ -337,6 +342,8 @@ export class FilePartition {
     this.syncingGroups = [];
     rejected.push(...this.pending.splice(0));
     for (const entry of rejected) entry.reject(failure);
+    // Only unacknowledged offsets are given back: the high watermark never moves back.
+    assert(this.assignedNext >= this.next, 'offsets handed out never fall behind the high watermark');
     this.assignedNext = this.next;
     this.producers.restore(this.producers.snapshot(this.next));
     if (this.config.fsync === 'interval' && !this.closed) this.scheduleIntervalSync();
@@ -364,10 +371,24 @@ export class FilePartition {
     );
   }
 
+  /** Publishes `groups`; if an invariant breaks, their appends not yet resolved fail with it. */
+  private publishAll(groups: readonly WrittenGroup[]): void {
+    try {
+      for (const group of groups) this.publish(group);
+    } catch (error) {
+      for (const group of groups) for (const entry of group.entries) entry.reject(error);
+      throw error;
+    }
+  }
+
   /** Acknowledges a durable group: its records become readable and their appends resolve. */
   private publish(group: WrittenGroup): void {
+    const next = group.entries[group.entries.length - 1]!.result.lastOffset + 1;
+    assert(next > this.next, 'the high watermark only grows');
+    assert(next <= this.assignedNext, 'the high watermark never passes the offsets handed out');
+    assert(group.end >= group.segment.visibleBytes, "a segment's visible bytes only grow");
     group.segment.visibleBytes = group.end;
-    this.next = group.entries[group.entries.length - 1]!.result.lastOffset + 1;
+    this.next = next;
     for (const entry of group.entries) {
       this.recent.push(entry.result.baseOffset, entry.result.lastOffset, entry.bytes);
       entry.resolve(entry.result);
@@ -426,6 +447,7 @@ export class FilePartition {
   private async roll(baseOffset: number): Promise<void> {
     await this.maintenance;
     const sealed = this.active;
+    assert(baseOffset === sealed.nextOffset, 'a new segment starts right after the one it follows');
     // Sealed segments may be compacted: their records are no longer served from memory.
     this.recent.clear();
     await sealed.seal();
@@ -486,10 +508,12 @@ export class FilePartition {
   }
 
   /** Fails the partition for good (acknowledged data found damaged): every append is rejected. */
-  private fail(error: unknown): TributaryError {
+  private fail(error: unknown): Error {
     if (!this.failure) {
       this.failure =
-        error instanceof TributaryError ? error : storageError(this.topic, this.partition, error);
+        error instanceof TributaryError || error instanceof AssertionFailed
+          ? error
+          : storageError(this.topic, this.partition, error);
       this.logger.error({ err: error, topic: this.topic, partition: this.partition }, 'partition failed');
     }
     for (const entry of this.pending.splice(0)) entry.reject(this.failure);
@@ -667,6 +691,7 @@ export class FilePartition {
         const tooBig = retentionBytes !== null && total - oldest.size >= retentionBytes;
         if (!tooOld && !tooBig) break;
         this.segments.shift();
+        assert(this.earliest <= this.next, 'retention never passes the high watermark');
         total -= oldest.size;
         segmentsDeleted++;
         bytesDeleted += oldest.size;

@@ -8,6 +8,7 @@
  * or delete it: readers `acquire()`/`release()` it so the file stays open until the last read ends.
  */
 import { join } from 'node:path';
+import { assert } from '../../assert.js';
 import { TributaryError } from '../../errors.js';
 import {
   type DecodedRecord,
@@ -162,6 +163,8 @@ export class Segment {
 
   /** Records a batch just appended (or found by a scan) in the in-memory summary and index. */
   noteBatch(position: number, header: BatchSummary): void {
+    assert(header.baseOffset >= this.nextOffset, 'offsets inside a segment only grow');
+    assert(position >= 0 && position <= this.size, 'a batch lies inside its segment file');
     this.index.observeBatch(header.baseOffset, position, this.maxTimestamp);
     if (this.firstTimestamp < 0) this.firstTimestamp = header.baseTimestamp;
     if (header.maxTimestamp > this.maxTimestamp) this.maxTimestamp = header.maxTimestamp;
