@@ -187,6 +187,18 @@ export const ERROR_CATALOGUE = {
   SHUTTING_DOWN: { message: 'The server is shutting down', httpStatus: 503, kafkaCode: 6, retriable: true },
   LOG_CLOSED: { message: 'The log is closed', httpStatus: 503, kafkaCode: 6, retriable: true },
   STORAGE_ERROR: { message: 'Storage failure: {reason}', httpStatus: 500, kafkaCode: 56, retriable: true },
+  REQUEST_TIMEOUT: {
+    message: 'The request was not received in time: {reason} ({limitName} = {limit} ms)',
+    httpStatus: 408,
+    kafkaCode: 7,
+    retriable: true,
+  },
+  INVALID_SETTING: {
+    message: 'Invalid setting {setting}: {reason}',
+    httpStatus: 500,
+    kafkaCode: -1,
+    retriable: false,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

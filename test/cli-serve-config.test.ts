@@ -37,7 +37,7 @@ describe('resolveServerConfig', () => {
       expect(spec.doc.length).toBeGreaterThan(10);
       expect(DEFAULT_SERVER_CONFIG[name]).toBe(spec.default);
     }
-    expect(DEFAULT_SERVER_CONFIG.maxBodyBytes).toBe(16 * 1024 * 1024);
+    expect(DEFAULT_SERVER_CONFIG.httpBodyBytesMax).toBe(16 * 1024 * 1024);
   });
 
   it('layers defaults < file < env < flags', () => {
@@ -46,19 +46,19 @@ describe('resolveServerConfig', () => {
       text: JSON.stringify({
         port: 1111,
         host: '0.0.0.0',
-        maxBodyBytes: 2048,
+        httpBodyBytesMax: 2048,
         dataDir: 'data',
         logLevel: 'warn',
       }),
     };
     const config = resolveServerConfig({
       file,
-      env: { TRIBUTARY_PORT: '2222', TRIBUTARY_MAX_BODY_BYTES: '4096', TRIBUTARY_UNRELATED: 'x' },
+      env: { TRIBUTARY_PORT: '2222', TRIBUTARY_HTTP_BODY_BYTES_MAX: '4096', TRIBUTARY_UNRELATED: 'x' },
       flags: { port: '3333' },
       cwd: '/work',
     });
     expect(config.port).toBe(3333); // flag
-    expect(config.maxBodyBytes).toBe(4096); // env over file
+    expect(config.httpBodyBytesMax).toBe(4096); // env over file
     expect(config.host).toBe('0.0.0.0'); // file over default
     expect(config.logLevel).toBe('warn');
     expect(config.dataDir).toBe('/etc/tributary/data'); // relative to the file
@@ -76,14 +76,16 @@ describe('resolveServerConfig', () => {
     expect(file('{"prot": 1}')).toThrow(ConfigError);
     expect(file('{"prot": 1}')).toThrow(/c\.json: unknown setting "prot"/);
     expect(file('{"port": "7700"}')).toThrow(/"port" is "7700"; The port must be an integer from 0 to 65535/);
-    expect(file('{"maxBodyBytes": 0}')).toThrow(/"maxBodyBytes" is 0; it must be a positive integer/);
-    expect(file('{"maxBodyBytes": 1.5}')).toThrow(/maxBodyBytes/);
+    expect(file('{"httpBodyBytesMax": 0}')).toThrow(
+      /"httpBodyBytesMax" is 0; it must be an integer from 1 to 1073741824/,
+    );
+    expect(file('{"httpBodyBytesMax": 1.5}')).toThrow(/httpBodyBytesMax/);
     expect(file('{"logLevel": "loud"}')).toThrow(/logLevel.*one of fatal, error/);
     expect(file('{"dataDir": 5}')).toThrow(/dataDir/);
     expect(file('[1]')).toThrow(/one JSON object/);
     expect(file('{"port": 1,')).toThrow(/c\.json is not valid JSON/);
-    expect(() => resolveServerConfig({ env: { TRIBUTARY_MAX_BODY_BYTES: '16MB' } })).toThrow(
-      /TRIBUTARY_MAX_BODY_BYTES is "16MB": it must be a positive integer/,
+    expect(() => resolveServerConfig({ env: { TRIBUTARY_HTTP_BODY_BYTES_MAX: '16MB' } })).toThrow(
+      /TRIBUTARY_HTTP_BODY_BYTES_MAX is "16MB": it must be an integer from 1 to 1073741824/,
     );
     expect(() => resolveServerConfig({ env: { TRIBUTARY_LOG_LEVEL: 'verbose' } })).toThrow(
       /TRIBUTARY_LOG_LEVEL/,
@@ -135,7 +137,7 @@ describe('tributary serve with a config file', () => {
     const path = join(dir.path, 'tributary.json');
     await writeFile(
       path,
-      JSON.stringify({ dataDir: 'from-file', port: 0, host: '127.0.0.1', maxBodyBytes: 1024 }),
+      JSON.stringify({ dataDir: 'from-file', port: 0, host: '127.0.0.1', httpBodyBytesMax: 1024 }),
     );
     const { code, output } = await run([], { TRIBUTARY_CONFIG: path });
     expect(code).toBe(0);
@@ -155,9 +157,9 @@ describe('tributary serve with a config file', () => {
     expect(missing.output).toMatch(/Cannot read config file .*missing\.json/);
   });
 
-  it('validates new limit flags like --max-body-bytes', async () => {
-    const bad = await run(['--max-body-bytes', 'lots', '--port', '0']);
+  it('validates limit flags like --http-body-bytes-max', async () => {
+    const bad = await run(['--http-body-bytes-max', 'lots', '--port', '0']);
     expect(bad.code).toBe(2);
-    expect(bad.output).toMatch(/--max-body-bytes.*'lots'.*invalid/);
+    expect(bad.output).toMatch(/--http-body-bytes-max.*'lots'.*invalid/);
   });
 });

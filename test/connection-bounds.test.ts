@@ -81,7 +81,7 @@ async function pipelineFetches(client: RawClient, count: number, maxBytes?: numb
 
 describe('WebSocket front end: bounded work per connection', () => {
   it('runs at most requestsInFlightMax requests at once, however many frames arrived', async () => {
-    const h = await wsHarness({ limits: { requestsInFlightMax: 4 } });
+    const h = await wsHarness({ limits: { wsRequestsInFlightMax: 4 } });
     const client = await wsClient(h);
     await client.ok({ type: 'createTopic', name: 'pipe' });
     await client.ok({ type: 'produce', topic: 'pipe', records: [{ partition: 0, key: null, value: null }] });
@@ -93,7 +93,9 @@ describe('WebSocket front end: bounded work per connection', () => {
 
   it('starts a fetch only when its response fits in pendingResponseBytesMax', async () => {
     // Each fetch reserves 16 KiB + 1 KiB: two fit in 40 KiB, a third does not.
-    const h = await wsHarness({ limits: { requestsInFlightMax: 64, pendingResponseBytesMax: 40 * 1024 } });
+    const h = await wsHarness({
+      limits: { wsRequestsInFlightMax: 64, wsPendingResponseBytesMax: 40 * 1024 },
+    });
     const client = await wsClient(h);
     await client.ok({ type: 'createTopic', name: 'pipe' });
     await client.ok({
@@ -210,7 +212,7 @@ describe('Kafka front end: bounded work per connection', () => {
   }
 
   it('handles at most maxInFlightRequests requests at once, however many frames arrived', async () => {
-    const raw = await startKafka({ maxInFlightRequests: 4 });
+    const raw = await startKafka({ kafkaRequestsInFlightMax: 4 });
     const fetches = countFetches(broker, 5);
     await pipeline(raw, 300, 64 * 1024);
     expect(fetches.calls).toBe(300);
@@ -218,7 +220,7 @@ describe('Kafka front end: bounded work per connection', () => {
   });
 
   it('starts a Fetch only when its response fits in pendingResponseBytesMax, and caps max_bytes at it', async () => {
-    const raw = await startKafka({ maxInFlightRequests: 64, pendingResponseBytesMax: 40 * 1024 });
+    const raw = await startKafka({ kafkaRequestsInFlightMax: 64, kafkaPendingResponseBytesMax: 40 * 1024 });
     const fetches = countFetches(broker, 5);
     // 16 KiB + a little each: two fit in 40 KiB. The last asks 50 MiB and is capped to fit alone.
     await pipeline(raw, 100, 16 * 1024);

@@ -389,15 +389,15 @@ describe('records', () => {
 });
 
 describe('body limits', () => {
-  it('refuses a body over maxBodyBytes with 413 and goes on serving', async () => {
+  it('refuses a body over httpBodyBytesMax with 413 and goes on serving', async () => {
     await server.close();
-    server = await start(dir.path, { maxBodyBytes: 64 * 1024 });
+    server = await start(dir.path, { httpBodyBytesMax: 64 * 1024 });
     base = server.url;
     await createTopic(base, 'big');
     const value = 'x'.repeat(100 * 1024);
     const tooLarge = await call(base, 'POST', '/v1/topics/big/records', { records: [{ value }] });
     const body = expectError(tooLarge, 413, 'FRAME_TOO_LARGE');
-    expect(body.error.details).toMatchObject({ limit: 64 * 1024, limitName: 'maxBodyBytes' });
+    expect(body.error.details).toMatchObject({ limit: 64 * 1024, limitName: 'httpBodyBytesMax' });
 
     // A chunked body (no Content-Length) is cut off as soon as it passes the limit.
     const chunked = new ReadableStream<Uint8Array>({
@@ -423,7 +423,7 @@ describe('body limits', () => {
 
   it('does not read an announced oversize body at all', async () => {
     await server.close();
-    server = await start(dir.path, { maxBodyBytes: 1024 });
+    server = await start(dir.path, { httpBodyBytesMax: 1024 });
     base = server.url;
     // Announce 10 MB but send only the headers: the answer must come without the body.
     const answer = await new Promise<string>((resolve, reject) => {

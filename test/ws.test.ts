@@ -111,7 +111,7 @@ describe('WebSocket front end: handshake', () => {
   });
 
   it('closes a connection that never says hello', async () => {
-    const h = await start({ limits: { helloTimeoutMs: 100 } });
+    const h = await start({ limits: { wsHelloTimeoutMs: 100 } });
     const client = await connect(h, false);
     expect((await client.closed).code).toBe(1002);
   });
@@ -406,7 +406,7 @@ describe('WebSocket front end: errors and bad input', () => {
   });
 
   it('answers a frame over maxFrameBytes with FRAME_TOO_LARGE, then closes with 1009', async () => {
-    const h = await start({ limits: { maxFrameBytes: 64 * 1024 } });
+    const h = await start({ limits: { wsFrameBytesMax: 64 * 1024 } });
     const c = await connect(h);
     c.send({
       type: 'produce',
@@ -420,21 +420,21 @@ describe('WebSocket front end: errors and bad input', () => {
   });
 
   it('cuts a frame far over the limit without reading it', async () => {
-    const h = await start({ limits: { maxFrameBytes: 16 * 1024 } });
+    const h = await start({ limits: { wsFrameBytesMax: 16 * 1024, wsOversizeGraceBytes: 16 * 1024 } });
     const c = await connect(h);
     c.sendRaw(new Uint8Array(1024 * 1024));
     expect((await c.closed).code).toBe(1009);
   });
 
   it('closes a connection after too many protocol errors', async () => {
-    const h = await start({ limits: { protocolErrorsMax: 5 } });
+    const h = await start({ limits: { wsProtocolErrorsMax: 5 } });
     const c = await connect(h);
     for (let i = 0; i < 5; i++) c.sendRaw(new Uint8Array([0xc1]));
     expect((await c.closed).code).toBe(1008);
   });
 
   it('pings and closes a silent client after two missed heartbeats', async () => {
-    const h = await start({ limits: { heartbeatMs: 100 } });
+    const h = await start({ limits: { wsHeartbeatMs: 100 } });
     const c = await connect(h);
     await c.next((f) => f.type === 'ping');
     const started = Date.now();
@@ -443,7 +443,7 @@ describe('WebSocket front end: errors and bad input', () => {
   });
 
   it('keeps a client that answers pings', async () => {
-    const h = await start({ limits: { heartbeatMs: 100 } });
+    const h = await start({ limits: { wsHeartbeatMs: 100 } });
     const c = await connect(h);
     c.socket.on('message', () => {
       const ping = c.frames.findIndex((f) => f.type === 'ping');
@@ -461,7 +461,7 @@ describe('WebSocket front end: errors and bad input', () => {
 
 describe('WebSocket front end: a hostile client does not disturb another', () => {
   it('garbage, oversize frames and never-granted credit leave a good client unaffected', async () => {
-    const h = await start({ limits: { maxFrameBytes: 64 * 1024, protocolErrorsMax: 1_000_000 } });
+    const h = await start({ limits: { wsFrameBytesMax: 64 * 1024, wsProtocolErrorsMax: 1_000_000 } });
     const good = await connect(h);
     await good.ok({ type: 'createTopic', name: 'shared' });
 
@@ -536,7 +536,9 @@ describe('WebSocket front end: a hostile client does not disturb another', () =>
   });
 
   it('caps subscriptions per connection and credit per subscription', async () => {
-    const h = await start({ limits: { subscriptionsPerConnectionMax: 3, creditMax: 100 } });
+    const h = await start({
+      limits: { wsSubscriptionsPerConnectionMax: 3, wsCreditMax: 100, wsBrokerCreditChunkRecords: 50 },
+    });
     const c = await connect(h);
     await c.ok({ type: 'createTopic', name: 't' });
     const subs: number[] = [];
@@ -557,9 +559,9 @@ describe('WebSocket front end: a hostile client does not disturb another', () =>
       await c.request({ type: 'subscribe', topic: 't', partition: 0, from: 'latest', credit: 0 }),
     );
     expect(refused.code).toBe('INVALID_ARGUMENT');
-    expect(refused.message).toContain('subscriptionsPerConnectionMax');
+    expect(refused.message).toContain('wsSubscriptionsPerConnectionMax');
     const tooMuch = errorOf(await c.request({ type: 'credit', sub: subs[0]!, n: 50 }));
-    expect(tooMuch.message).toContain('creditMax');
+    expect(tooMuch.message).toContain('wsCreditMax');
     await c.ok({ type: 'credit', sub: subs[0]!, n: 40 });
     await c.ok({ type: 'unsubscribe', sub: subs[1]! });
     await c.ok({ type: 'subscribe', topic: 't', partition: 0, from: 'latest', credit: 0 });
@@ -567,7 +569,7 @@ describe('WebSocket front end: a hostile client does not disturb another', () =>
 
   it('stops sending to a client that does not read, bounded by subscriberBufferedBytesMax', async () => {
     const h = await start({
-      limits: { subscriberBufferedBytesMax: 64 * 1024, brokerCreditChunkRecords: 50 },
+      limits: { wsSubscriberBufferedBytesMax: 64 * 1024, wsBrokerCreditChunkRecords: 50 },
     });
     const producer = await connect(h);
     await producer.ok({ type: 'createTopic', name: 'big' });

@@ -30,13 +30,32 @@ import type { BrokerObserver } from '../broker/types.js';
 import { openFileLog } from '../log/file/file-log.js';
 import type { Log } from '../log/types.js';
 import { CollectionService } from '../sync/index.js';
-import { DEFAULT_SERVER_CONFIG, type ServerConfig } from './config.js';
+
 import { createHttpFrontEnd, type HttpFrontEnd } from './front/http/index.js';
 import { sendError, sendJson } from './front/http/respond.js';
+import { KAFKA_LIMIT_NAMES } from './front/kafka/context.js';
 import { type KafkaFrontEnd, startKafkaFrontEnd } from './front/kafka/index.js';
 import { attachWebSocketFrontEnd } from './front/ws/index.js';
+import { WS_SETTING_NAMES } from './front/ws/limits.js';
 import { ServerMetrics } from './metrics.js';
+import {
+  checkSettings,
+  DEFAULT_SERVER_CONFIG,
+  pickSettings,
+  SETTING_NAMES,
+  type ServerConfig,
+  type SettingName,
+} from './settings.js';
 
+/** Settings given to `startServer` as options of their own (or not at all: `logLevel`). */
+const UNTUNABLE = new Set<SettingName>([
+  'dataDir',
+  'port',
+  'host',
+  'logLevel',
+  'kafkaPort',
+  'kafkaAdvertisedHost',
+]);
 type Tunables = Omit<
   ServerConfig,
   'dataDir' | 'port' | 'host' | 'logLevel' | 'kafkaPort' | 'kafkaAdvertisedHost'
@@ -113,7 +132,7 @@ interface Parts {
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const settings: Tunables = { ...DEFAULT_SERVER_CONFIG, ...stripUndefined(options) };
+  const settings = tunables(options);
   const logger = options.logger ?? pino({ level: 'silent' });
   const metrics = options.metrics ?? new ServerMetrics();
   await mkdir(options.dataDir, { recursive: true });
@@ -150,12 +169,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     limits: settings,
     collections,
   });
-  const server = createServer((req, res) => route(req, res, http, metrics, broker, log));
+  const server = createServer(
+    {
+      headersTimeout: settings.httpHeadersTimeoutMs,
+      requestTimeout: settings.httpRequestTimeoutMs,
+      connectionsCheckingInterval: connectionsCheckingIntervalMs(settings),
+    },
+    (req, res) => route(req, res, http, metrics, broker, log),
+  );
+  server.keepAliveTimeout = settings.httpKeepAliveTimeoutMs;
   const ws = attachWebSocketFrontEnd(server, broker, {
     logger: logger.child({ component: 'ws' }),
     metrics,
     path: WS_PATH,
     collections,
+    limits: pickSettings(settings, WS_SETTING_NAMES),
   });
   const parts: Parts = {
     server,
@@ -178,7 +206,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   if (options.kafka !== undefined) {
     try {
-      parts.kafka = await startKafka(options.kafka, options.host, broker, logger, metrics);
+      parts.kafka = await startKafka(options.kafka, options.host, broker, logger, metrics, settings);
     } catch (error) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await closeAfterFailedListen(parts);
@@ -206,6 +234,7 @@ async function startKafka(
   broker: TributaryBroker,
   logger: Logger,
   metrics: ServerMetrics,
+  settings: Tunables,
 ): Promise<KafkaFrontEnd | null> {
   try {
     return await startKafkaFrontEnd({
@@ -215,6 +244,7 @@ async function startKafka(
       metrics,
       host,
       port: options.port,
+      limits: pickSettings(settings, KAFKA_LIMIT_NAMES),
       ...(options.advertisedHost === undefined ? {} : { advertisedHost: options.advertisedHost }),
     });
   } catch (error) {
@@ -366,8 +396,26 @@ async function shutdown({
   }
 }
 
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+/** The settings of `options` over their defaults, checked (`INVALID_SETTING`) before anything opens. */
+function tunables(options: ServerOptions): Tunables {
+  const settings: Record<string, unknown> = {};
+  for (const name of SETTING_NAMES) {
+    if (UNTUNABLE.has(name)) continue;
+    const value = (options as unknown as Partial<Record<string, unknown>>)[name];
+    settings[name] = value === undefined ? DEFAULT_SERVER_CONFIG[name] : value;
+  }
+  checkSettings(settings);
+  return settings as unknown as Tunables;
+}
+
+/**
+ * How often Node checks requests against the headers and request timeouts: a quarter of the
+ * shorter one (so a timeout is enforced at most 25% late), at least every second, at most
+ * 40 times a second (Node's own default is every 30 s, far too coarse for a 10 s timeout).
+ */
+function connectionsCheckingIntervalMs(settings: Tunables): number {
+  const timeouts = [settings.httpHeadersTimeoutMs, settings.httpRequestTimeoutMs].filter((ms) => ms > 0);
+  return Math.max(25, Math.min(1000, Math.floor(Math.min(...timeouts) / 4)));
 }
 
 /** `host:port`, with brackets around IPv6 addresses. */

@@ -19,18 +19,26 @@ import {
   CONFIG_FILE_ENV,
   ConfigError,
   type ConfigSources,
+  FORMER_NAMES,
   resolveServerConfig,
-  SERVER_SETTINGS,
-  SETTING_NAMES,
-  type ServerConfig,
   settingSource,
   textProblem,
 } from '../../server/config.js';
 import { ListenError, type RunningServer, startServer } from '../../server/server.js';
+import {
+  SETTING_NAMES,
+  SETTING_RELATIONS,
+  type ServerConfig,
+  type SettingGroup,
+  type SettingName,
+  type SettingUnit,
+  settingSpec,
+} from '../../server/settings.js';
 import { CliError, EXIT_USAGE } from '../api.js';
 import { missingServerNodeFlags } from '../node-flags.js';
 
-type ServeFlags = Partial<Record<keyof ServerConfig | 'config', string>>;
+/** Flag values by setting name (or former name), and `config`. */
+type ServeFlags = Partial<Record<string, string>>;
 type CommanderValues = Readonly<Record<string, string | undefined>>;
 
 export function registerServeCommand(program: Command): void {
@@ -41,28 +49,29 @@ export function registerServeCommand(program: Command): void {
         'the Kafka protocol on --host:--kafka-port.',
     );
   serve.addOption(new Option('-c, --config <file>', `JSON config file (env ${CONFIG_FILE_ENV})`));
-  /** Commander's attribute name (`--data` → `data`) of each setting's flag. */
-  const attributes = new Map<keyof ServerConfig, string>();
+  /** Commander's attribute name (`--data` → `data`) of each setting's flag, and of each former flag. */
+  const attributes = new Map<string, string>();
   for (const name of SETTING_NAMES) {
-    const spec = SERVER_SETTINGS[name];
-    const flags = `${spec.short === undefined ? '' : `${spec.short}, `}${spec.flag} <${argName(spec.kind)}>`;
-    const defaultText = spec.default === '' ? '' : `, default ${String(spec.default)}`;
-    const option = new Option(flags, `${spec.doc} (env ${spec.env}${defaultText})`).argParser(
-      (value: string) => {
-        const problem = textProblem(spec, value);
-        if (problem !== undefined) throw new InvalidArgumentError(problem);
-        return value;
-      },
-    );
+    const spec = settingSpec(name);
+    const flags = `${spec.short === undefined ? '' : `${spec.short}, `}${spec.flag} <${argName(spec.unit)}>`;
+    const option = new Option(flags, `${spec.doc} (env ${spec.env}${helpRange(name)})`)
+      .argParser(flagParser(name))
+      .helpGroup(HELP_GROUPS[spec.group]);
     attributes.set(name, option.attributeName());
+    serve.addOption(option);
+  }
+  for (const former of FORMER_NAMES) {
+    const option = new Option(`${former.flag} <value>`).argParser(flagParser(former.now)).hideHelp();
+    attributes.set(former.name, option.attributeName());
     serve.addOption(option);
   }
   serve
     .addHelpText(
       'after',
       '\nPrecedence: flags, then environment variables, then the config file, then defaults.\n' +
-        'The config file is one JSON object of setting names, e.g. { "port": 7700, "maxBodyBytes": 1048576 };\n' +
-        'a relative "dataDir" in it is relative to the file.',
+        'The config file is one JSON object of setting names, e.g. { "port": 7700, "httpBodyBytesMax": 1048576 };\n' +
+        'a relative "dataDir" in it is relative to the file.\n' +
+        `Rules between settings, checked at start-up:\n${SETTING_RELATIONS.map((r) => `  ${r.rule}`).join('\n')}`,
     )
     .action(async (values: CommanderValues) => {
       const flags: Record<string, string> = {};
@@ -75,17 +84,47 @@ export function registerServeCommand(program: Command): void {
     });
 }
 
-function argName(kind: string): string {
-  switch (kind) {
-    case 'string':
+const HELP_GROUPS: Readonly<Record<SettingGroup, string>> = {
+  server: 'Server:',
+  http: 'HTTP API and SSE limits:',
+  ws: 'WebSocket limits (docs/protocol.md):',
+  kafka: 'Kafka protocol (docs/kafka.md):',
+};
+
+function flagParser(name: SettingName): (value: string) => string {
+  const spec = settingSpec(name);
+  return (value) => {
+    const problem = textProblem(spec, value);
+    if (problem !== undefined) throw new InvalidArgumentError(problem);
+    return value;
+  };
+}
+
+/** `, default 1048576, 1…1073741824` for the help line. */
+function helpRange(name: SettingName): string {
+  const spec = settingSpec(name);
+  const defaultText = spec.default === '' ? '' : `, default ${String(spec.default)}`;
+  if (!('min' in spec) || spec.unit === 'port') return defaultText;
+  return `${defaultText}, ${spec.min}…${spec.max}`;
+}
+
+function argName(unit: SettingUnit): string {
+  switch (unit) {
+    case 'path':
       return 'dir';
     case 'host':
     case 'optionalHost':
       return 'host';
     case 'logLevel':
       return 'level';
+    case 'port':
+      return 'port';
     case 'ms':
       return 'ms';
+    case 'bytes':
+      return 'bytes';
+    case 'records':
+      return 'records';
     default:
       return 'n';
   }
@@ -103,6 +142,7 @@ export function loadServeConfig(flags: ServeFlags, env: NodeJS.ProcessEnv): Serv
 export function loadServeSettings(
   flags: ServeFlags,
   env: NodeJS.ProcessEnv,
+  warn: (message: string) => void = () => undefined,
 ): { config: ServerConfig; kafkaPortDefaulted: boolean } {
   const { config: configFlag, ...settingFlags } = flags;
   const configPath = configFlag ?? (env[CONFIG_FILE_ENV]?.trim() || undefined);
@@ -116,20 +156,29 @@ export function loadServeSettings(
         throw new ConfigError(`Cannot read config file ${path}: ${(error as Error).message}`);
       }
     }
-    const sources: ConfigSources = { flags: settingFlags, env, ...(file === undefined ? {} : { file }) };
+    const sources: ConfigSources = {
+      flags: settingFlags,
+      env,
+      warn,
+      ...(file === undefined ? {} : { file }),
+    };
     return {
       config: resolveServerConfig(sources),
       kafkaPortDefaulted: settingSource('kafkaPort', sources) === 'default',
     };
   } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message, EXIT_USAGE);
+    if (error instanceof ConfigError || isTributaryError(error, 'INVALID_SETTING')) {
+      throw new CliError(error.message, EXIT_USAGE);
+    }
     throw error;
   }
 }
 
 async function serveCommand(flags: ServeFlags): Promise<void> {
-  const { config, kafkaPortDefaulted } = loadServeSettings(flags, process.env);
+  const warnings: string[] = [];
+  const { config, kafkaPortDefaulted } = loadServeSettings(flags, process.env, (w) => warnings.push(w));
   const logger = createLogger(config.logLevel);
+  for (const warning of warnings) logger.warn(warning);
   const { dataDir, port, host, logLevel: _, kafkaPort, kafkaAdvertisedHost, ...limits } = config;
   const kafka =
     kafkaPort === 0

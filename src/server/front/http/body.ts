@@ -1,12 +1,15 @@
 /**
  * @module server/front/http/body
- * Reads a request body as JSON, bounded by `maxBodyBytes`. A body announced larger
- * (`Content-Length`) is refused before a byte is read; a chunked body is refused as soon as it
- * passes the limit, and reading stops there. Either way the error is `FRAME_TOO_LARGE` (413) and
- * the caller answers it with `Connection: close`, so the rest of the body is never read.
+ * Reads a request body as JSON, bounded in size by `httpBodyBytesMax` and in pace by
+ * `httpBodyIdleTimeoutMs`. A body announced larger (`Content-Length`) is refused before a byte
+ * is read; a chunked body is refused as soon as it passes the limit, and reading stops there.
+ * Either way the error is `FRAME_TOO_LARGE` (413) and the caller answers it with
+ * `Connection: close`, so the rest of the body is never read. A client that pauses longer than
+ * the idle timeout between two chunks (a trickled body holding the connection) gets
+ * `REQUEST_TIMEOUT` (408), also answered with `Connection: close`.
  *
  * @example
- * const body = await readJsonBody(req, 16 * 1024 * 1024); // unknown: check its shape next
+ * const body = await readJsonBody(req, { httpBodyBytesMax: 16 * 1024 * 1024, httpBodyIdleTimeoutMs: 10_000 });
  */
 import type { IncomingMessage } from 'node:http';
 import { TributaryError } from '../../../errors.js';
@@ -16,7 +19,14 @@ export interface JsonBody {
   readonly bytes: number;
 }
 
-export function readJsonBody(req: IncomingMessage, maxBodyBytes: number): Promise<JsonBody> {
+export interface BodyLimits {
+  readonly httpBodyBytesMax: number;
+  /** 0: no limit. */
+  readonly httpBodyIdleTimeoutMs: number;
+}
+
+export function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<JsonBody> {
+  const maxBodyBytes = limits.httpBodyBytesMax;
   const announced = req.headers['content-length'];
   if (announced !== undefined && Number(announced) > maxBodyBytes) {
     return Promise.reject(tooLarge(Number(announced), maxBodyBytes));
@@ -25,9 +35,24 @@ export function readJsonBody(req: IncomingMessage, maxBodyBytes: number): Promis
     const chunks: Buffer[] = [];
     let bytes = 0;
     let done = false;
+    const idleMs = limits.httpBodyIdleTimeoutMs;
+    const idle =
+      idleMs === 0
+        ? undefined
+        : setTimeout(() => {
+            req.pause();
+            finish(
+              new TributaryError('REQUEST_TIMEOUT', {
+                reason: `no byte of the body for ${idleMs} ms`,
+                limit: idleMs,
+                limitName: 'httpBodyIdleTimeoutMs',
+              }),
+            );
+          }, idleMs);
     const finish = (error: unknown, value?: JsonBody): void => {
       if (done) return;
       done = true;
+      clearTimeout(idle);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
@@ -36,6 +61,7 @@ export function readJsonBody(req: IncomingMessage, maxBodyBytes: number): Promis
       else reject(error);
     };
     const onData = (chunk: Buffer): void => {
+      idle?.refresh();
       bytes += chunk.byteLength;
       if (bytes > maxBodyBytes) {
         req.pause();
@@ -80,5 +106,5 @@ function parseJson(bytes: Buffer): unknown {
 }
 
 function tooLarge(bytes: number, limit: number): TributaryError {
-  return new TributaryError('FRAME_TOO_LARGE', { bytes, limit, limitName: 'maxBodyBytes' });
+  return new TributaryError('FRAME_TOO_LARGE', { bytes, limit, limitName: 'httpBodyBytesMax' });
 }

@@ -58,10 +58,10 @@ export function collectionEventsHandler(
   otherStreams: () => number,
 ): Handler {
   return async (ctx, request) => {
-    if (streams.size + otherStreams() >= ctx.limits.maxSseStreams) {
+    if (streams.size + otherStreams() >= ctx.limits.sseStreamsMax) {
       throw new TributaryError('RESOURCE_EXHAUSTED', {
         what: 'open event streams',
-        limit: `maxSseStreams = ${ctx.limits.maxSseStreams}`,
+        limit: `sseStreamsMax = ${ctx.limits.sseStreamsMax}`,
       });
     }
     for (const name of request.query.keys()) {

@@ -53,7 +53,7 @@ async function body(
   request: HttpRequest,
   allowed: readonly string[],
 ): Promise<Record<string, unknown>> {
-  const { value } = await readJsonBody(request.req, ctx.limits.maxBodyBytes);
+  const { value } = await readJsonBody(request.req, ctx.limits);
   const object = expectObject(value, 'The request body');
   onlyFields(object, allowed);
   return object;

@@ -8,19 +8,16 @@ import type { Broker } from '../../../broker/types.js';
 import { TributaryError } from '../../../errors.js';
 import type { CollectionService } from '../../../sync/index.js';
 import type { ServerMetrics } from '../../metrics.js';
+import type { ServerConfig, SettingNameOf } from '../../settings.js';
 import type { Params } from './router.js';
 
-/** The limits of the HTTP front end; defaults and docs in `server/config.ts` (`SERVER_SETTINGS`). */
-export interface HttpLimits {
-  readonly maxBodyBytes: number;
-  readonly maxProduceRecords: number;
-  readonly maxFetchRecords: number;
-  readonly maxFetchBytes: number;
-  readonly sseCreditRecords: number;
-  /** 0 turns the heartbeat off. */
-  readonly sseHeartbeatMs: number;
-  readonly maxSseStreams: number;
-}
+/**
+ * The settings of the HTTP front end (`http*`, `sse*`); defaults, ranges and docs in
+ * `server/settings.ts` (`SERVER_SETTINGS`). The server applies the connection timeouts
+ * (`httpHeadersTimeoutMs`, `httpRequestTimeoutMs`, `httpKeepAliveTimeoutMs`) to its Node HTTP
+ * server; the handlers use the rest.
+ */
+export type HttpLimits = Pick<ServerConfig, SettingNameOf<'http'>>;
 
 export interface HttpContext {
   readonly broker: Broker;

@@ -63,10 +63,10 @@ export class EventStreams {
 
 export function eventsHandler(streams: EventStreams): Handler {
   return async (ctx, request) => {
-    if (streams.size >= ctx.limits.maxSseStreams) {
+    if (streams.size >= ctx.limits.sseStreamsMax) {
       throw new TributaryError('RESOURCE_EXHAUSTED', {
         what: 'open event streams',
-        limit: `maxSseStreams = ${ctx.limits.maxSseStreams}`,
+        limit: `sseStreamsMax = ${ctx.limits.sseStreamsMax}`,
       });
     }
     const topic = param(request, 'topic');

@@ -136,6 +136,10 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
           if (isTributaryError(error, 'FRAME_TOO_LARGE')) {
             headers.connection = 'close';
             discardThenClose(req);
+          } else if (isTributaryError(error, 'REQUEST_TIMEOUT')) {
+            // A client too slow to send its body is not waited for again: answer, then close.
+            headers.connection = 'close';
+            res.once('finish', () => req.socket.destroy());
           }
           if (!isTributaryError(error)) {
             options.logger.error({ err: error, method, url: req.url }, 'HTTP request failed');

@@ -18,7 +18,7 @@ import { sendJson } from './respond.js';
 export const produce: Handler = async (ctx, request) => {
   const started = performance.now();
   const topic = param(request, 'topic');
-  const { value, bytes } = await readJsonBody(request.req, ctx.limits.maxBodyBytes);
+  const { value, bytes } = await readJsonBody(request.req, ctx.limits);
   ctx.metrics.bytesIn.inc({ frontend: 'http' }, bytes);
   const body = expectObject(value, 'The request body');
   for (const field of Object.keys(body)) {
@@ -30,11 +30,11 @@ export const produce: Handler = async (ctx, request) => {
   if (!Array.isArray(records) || records.length === 0) {
     throw new TributaryError('INVALID_RECORD', { reason: '"records" must be a non-empty array' });
   }
-  if (records.length > ctx.limits.maxProduceRecords) {
+  if (records.length > ctx.limits.httpProduceRecordsMax) {
     throw new TributaryError('RECORD_TOO_LARGE', {
       bytes: records.length,
-      limit: ctx.limits.maxProduceRecords,
-      limitName: 'maxProduceRecords (records, not bytes)',
+      limit: ctx.limits.httpProduceRecordsMax,
+      limitName: 'httpProduceRecordsMax (records, not bytes)',
     });
   }
   const inputs = records.map((record: unknown, index) => produceRecordFromJson(record, index));
@@ -57,10 +57,10 @@ export const fetchRecords: Handler = async (ctx, request) => {
       });
     }
   }
-  const max = optionalInt(query.get('max'), 'max') ?? ctx.limits.maxFetchRecords;
-  if (max < 1 || max > ctx.limits.maxFetchRecords) {
+  const max = optionalInt(query.get('max'), 'max') ?? ctx.limits.httpFetchRecordsMax;
+  if (max < 1 || max > ctx.limits.httpFetchRecordsMax) {
     throw new TributaryError('INVALID_ARGUMENT', {
-      reason: `max must be from 1 to ${ctx.limits.maxFetchRecords} (maxFetchRecords), got ${max}`,
+      reason: `max must be from 1 to ${ctx.limits.httpFetchRecordsMax} (httpFetchRecordsMax), got ${max}`,
     });
   }
   // The high watermark is taken before reading: if the read comes back empty although offsets
@@ -69,7 +69,7 @@ export const fetchRecords: Handler = async (ctx, request) => {
   const offset = optionalInt(query.get('offset'), 'offset') ?? before.earliest;
   const records = await ctx.broker.fetch(topic, partition, offset, {
     maxRecords: max,
-    maxBytes: ctx.limits.maxFetchBytes,
+    maxBytes: ctx.limits.httpFetchBytesMax,
   });
   const last = records.at(-1);
   const next = last !== undefined ? last.offset + 1 : Math.max(offset, before.next);

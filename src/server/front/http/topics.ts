@@ -28,7 +28,7 @@ const CONFIG_FIELDS: Readonly<Record<keyof TopicConfig, FieldType>> = {
 };
 
 export const createTopic: Handler = async (ctx, { req, res }) => {
-  const { value } = await readJsonBody(req, ctx.limits.maxBodyBytes);
+  const { value } = await readJsonBody(req, ctx.limits);
   const body = expectObject(value, 'The request body');
   const { name, ...rest } = body;
   if (typeof name !== 'string') {

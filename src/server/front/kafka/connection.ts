@@ -8,19 +8,19 @@
  * match them by position as much as by correlation id, each in its response slot.
  *
  * Hard bounds per connection: a request is handed to its handler only while
- * - fewer than `maxInFlightRequests` response slots are open (handled, or answered and not yet
+ * - fewer than `kafkaRequestsInFlightMax` response slots are open (handled, or answered and not yet
  *   written),
- * - the socket's write buffer holds less than `pendingResponseBytesMax` (`write()` returning
+ * - the socket's write buffer holds less than `kafkaPendingResponseBytesMax` (`write()` returning
  *   false is honoured: the next request waits for 'drain'), and
- * - the most its response can take fits in `pendingResponseBytesMax` beside the reservations of
+ * - the most its response can take fits in `kafkaPendingResponseBytesMax` beside the reservations of
  *   the open slots (the first always fits). A Fetch reserves its `max_bytes`, both it and every
- *   `partition_max_bytes` capped at `pendingResponseBytesMax` (as Kafka's broker caps them at
+ *   `partition_max_bytes` capped at `kafkaPendingResponseBytesMax` (as Kafka's broker caps them at
  *   its `fetch.max.bytes`); other responses reserve a little.
  * Frames that arrive meanwhile wait, undecoded and in order, with the socket paused, so at most
  * the rest of one socket read can still arrive (TCP backpressure on the client).
  *
  * Bad input:
- * - a frame larger than `maxFrameBytes`, or a negative size: the stream cannot be
+ * - a frame larger than `kafkaFrameBytesMax`, or a negative size: the stream cannot be
  *   resynchronised, the connection is closed at once;
  * - a request too short for its header, or whose body does not decode: the responses before it
  *   are written, then the connection is closed (Kafka does the same);
@@ -94,10 +94,10 @@ export class KafkaConnection {
     private readonly ctx: KafkaContext,
     private readonly onClosed: (connection: KafkaConnection) => void,
   ) {
-    this.frames = new KafkaFrameDecoder({ maxFrameBytes: ctx.limits.maxFrameBytes });
+    this.frames = new KafkaFrameDecoder({ maxFrameBytes: ctx.limits.kafkaFrameBytesMax });
     this.scope = { clientHost: `/${socket.remoteAddress ?? 'unknown'}`, signal: this.abort.signal };
     socket.setNoDelay(true);
-    socket.setTimeout(ctx.limits.idleTimeoutMs, () => {
+    socket.setTimeout(ctx.limits.kafkaConnectionIdleTimeoutMs, () => {
       if (this.queue.length === 0) this.destroy('idle timeout');
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -182,9 +182,9 @@ export class KafkaConnection {
   private hasRoom(cost: number): boolean {
     const limits = this.ctx.limits;
     return (
-      this.queue.length < limits.maxInFlightRequests &&
-      this.socket.writableLength < limits.pendingResponseBytesMax &&
-      (this.reservedBytes === 0 || this.reservedBytes + cost <= limits.pendingResponseBytesMax)
+      this.queue.length < limits.kafkaRequestsInFlightMax &&
+      this.socket.writableLength < limits.kafkaPendingResponseBytesMax &&
+      (this.reservedBytes === 0 || this.reservedBytes + cost <= limits.kafkaPendingResponseBytesMax)
     );
   }
 
@@ -222,7 +222,7 @@ export class KafkaConnection {
       return;
     }
     if (request.api !== 'Fetch') return { request, cost: SMALL_RESPONSE_BYTES };
-    const fetch = capFetch(request.body, this.ctx.limits.pendingResponseBytesMax);
+    const fetch = capFetch(request.body, this.ctx.limits.kafkaPendingResponseBytesMax);
     return { request: { ...request, body: fetch.body }, cost: fetch.bytes };
   }
 
@@ -292,8 +292,8 @@ export class KafkaConnection {
   private openSlot(slot: Slot): Slot {
     this.queue.push(slot);
     invariant(
-      this.queue.length <= this.ctx.limits.maxInFlightRequests,
-      () => `response slots overrun: ${this.queue.length} > ${this.ctx.limits.maxInFlightRequests}`,
+      this.queue.length <= this.ctx.limits.kafkaRequestsInFlightMax,
+      () => `response slots overrun: ${this.queue.length} > ${this.ctx.limits.kafkaRequestsInFlightMax}`,
     );
     this.reservedBytes += slot.reserved;
     return slot;

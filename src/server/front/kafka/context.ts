@@ -9,39 +9,30 @@ import type { KafkaGroupCoordinator } from '../../../broker/kafka-group-coordina
 import type { Broker } from '../../../broker/types.js';
 import { isTributaryError } from '../../../errors.js';
 import { KafkaErrorCode, kafkaErrorName } from '../../../protocol/kafka/error-codes.js';
-import { DEFAULT_MAX_FRAME_BYTES } from '../../../protocol/kafka/frame.js';
 import type { ServerMetrics } from '../../metrics.js';
+import {
+  DEFAULT_SERVER_CONFIG,
+  pickSettings,
+  type ServerConfig,
+  type SettingNameOf,
+  settingNamesOf,
+} from '../../settings.js';
 
-export interface KafkaFrontEndLimits {
-  /** Largest request frame (Kafka's `socket.request.max.bytes`); a larger one closes the connection. */
-  readonly maxFrameBytes: number;
-  /** Requests of one connection being handled at once; past it the connection is not read. */
-  readonly maxInFlightRequests: number;
-  /**
-   * Bytes of responses one connection's open requests may build (each reserves the most its
-   * response can take; a Fetch its `max_bytes`, capped at this), and bytes its socket may buffer
-   * before the next request waits for 'drain'. Default 4 MiB.
-   */
-  readonly pendingResponseBytesMax: number;
-  /** Largest records section a compressed batch may decompress to (MESSAGE_TOO_LARGE past it). */
-  readonly maxDecompressedBytes: number;
-  /** Longest a Fetch is held, whatever `max_wait_ms` asks. */
-  readonly maxFetchWaitMs: number;
-  /** Most records read from one partition for one Fetch. */
-  readonly maxFetchRecords: number;
-  /** A connection with no request for this long is closed (Kafka's `connections.max.idle.ms`). */
-  readonly idleTimeoutMs: number;
-}
+/**
+ * The limits of the Kafka front end: the `kafka*` settings of `server/settings.ts`
+ * (`SERVER_SETTINGS`: defaults, ranges, doc lines) other than the listener's port and host.
+ */
+export type KafkaFrontEndLimits = Pick<ServerConfig, KafkaLimitName>;
+type KafkaLimitName = Exclude<SettingNameOf<'kafka'>, 'kafkaPort' | 'kafkaAdvertisedHost'>;
 
-export const KAFKA_FRONT_END_DEFAULTS: KafkaFrontEndLimits = {
-  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
-  maxInFlightRequests: 64,
-  pendingResponseBytesMax: 4 * 1024 * 1024,
-  maxDecompressedBytes: 64 * 1024 * 1024,
-  maxFetchWaitMs: 30_000,
-  maxFetchRecords: 10_000,
-  idleTimeoutMs: 10 * 60 * 1000,
-};
+export const KAFKA_LIMIT_NAMES: readonly KafkaLimitName[] = settingNamesOf('kafka').filter(
+  (name): name is KafkaLimitName => name !== 'kafkaPort' && name !== 'kafkaAdvertisedHost',
+);
+
+export const KAFKA_FRONT_END_DEFAULTS: KafkaFrontEndLimits = pickSettings(
+  DEFAULT_SERVER_CONFIG,
+  KAFKA_LIMIT_NAMES,
+);
 
 export interface KafkaContext {
   readonly broker: Broker;

@@ -21,8 +21,9 @@ import type { Logger } from 'pino';
 import type { KafkaGroupCoordinator } from '../../../broker/kafka-group-coordinator.js';
 import type { Broker } from '../../../broker/types.js';
 import type { ServerMetrics } from '../../metrics.js';
+import { resolveGroupSettings } from '../../settings.js';
 import { KafkaConnection } from './connection.js';
-import { KAFKA_FRONT_END_DEFAULTS, type KafkaContext, type KafkaFrontEndLimits } from './context.js';
+import { KAFKA_LIMIT_NAMES, type KafkaContext, type KafkaFrontEndLimits } from './context.js';
 
 export { KAFKA_FRONT_END_DEFAULTS, type KafkaFrontEndLimits } from './context.js';
 
@@ -64,10 +65,7 @@ export interface KafkaFrontEnd {
 
 /** Listens on `host:port`; rejects with the listen error (`EADDRINUSE`, …) as Node reports it. */
 export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise<KafkaFrontEnd> {
-  const limits: KafkaFrontEndLimits = {
-    ...KAFKA_FRONT_END_DEFAULTS,
-    ...stripUndefined(options.limits ?? {}),
-  };
+  const limits: KafkaFrontEndLimits = resolveGroupSettings(KAFKA_LIMIT_NAMES, options.limits);
   const connections = new Set<KafkaConnection>();
   const server: Server = createServer({ noDelay: true });
   const port = await listen(server, options.host, options.port);
@@ -126,8 +124,4 @@ function listen(server: Server, host: string, port: number): Promise<number> {
     server.once('listening', onListening);
     server.listen(port, host);
   });
-}
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -13,7 +13,7 @@
  * client sees exactly the offsets native subscribers see.
  *
  * @example
- * const batch = decodeProduceBatch(partition.records, limits.maxDecompressedBytes);
+ * const batch = decodeProduceBatch(partition.records, limits.kafkaDecompressedBytesMax);
  * await broker.appendBatch(topic, index, batch.records, batch.producer ? { producer: batch.producer } : {});
  */
 import type { LogRecord, ProducerBatchId, RecordInput } from '../../../broker/types.js';
@@ -58,7 +58,7 @@ export interface ProducedBatch {
  * Decodes the records of one partition's Produce data. Throws `ProduceBatchError` with
  * CORRUPT_MESSAGE (bad CRC, malformed batch), INVALID_RECORD (not exactly one batch, no
  * records, a transactional or control batch), UNSUPPORTED_COMPRESSION_TYPE or
- * MESSAGE_TOO_LARGE (decompressed past `maxDecompressedBytes`).
+ * MESSAGE_TOO_LARGE (decompressed past `kafkaDecompressedBytesMax`).
  */
 export function decodeProduceBatch(bytes: Uint8Array | null, maxDecompressedBytes: number): ProducedBatch {
   if (bytes === null || bytes.length === 0) {

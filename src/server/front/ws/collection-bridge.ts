@@ -3,11 +3,11 @@
  * One collection subscription of a WebSocket connection: turns the sync layer's snapshots and
  * changes into `collectionSnapshot` / `collectionChanges` frames.
  *
- * - Snapshots are split into frames under `maxFrameBytes`; the last part has `done: true`.
+ * - Snapshots are split into frames under `wsFrameBytesMax`; the last part has `done: true`.
  * - Frames produced before the `collectionSubscribe` response went out are held and sent right
  *   after it, so the client knows the `sub` id first.
  * - Memory stays bounded for a slow reader: while the socket's send buffer is above
- *   `subscriberBufferedBytesMax`, changes queue; past `subscriberQueueMax` queued changes they are
+ *   `wsSubscriberBufferedBytesMax`, changes queue; past `subscriberQueueMax` queued changes they are
  *   dropped and, once the socket drains, a fresh snapshot (`reset: true`) replaces them.
  */
 import { toWireError } from '../../../protocol/native/frames.js';
@@ -67,7 +67,7 @@ export class CollectionBridge implements SubscriptionSink {
     this.#queued = [];
     this.#queuedChanges = 0;
     this.#resyncPending = false;
-    const budget = this.#port.limits.maxFrameBytes - FRAME_OVERHEAD_BYTES;
+    const budget = this.#port.limits.wsFrameBytesMax - FRAME_OVERHEAD_BYTES;
     let items: CollectionSnapshotFrame['items'][number][] = [];
     let bytes = 0;
     const emit = (done: boolean): void => {

@@ -133,9 +133,9 @@ export const COLLECTION_HANDLERS: { readonly [T in CollectionType]: Handler<T> }
   collectionSubscribe: async (ctx, r) => {
     const collection = service(ctx).collection(r.collection);
     const query = checkQuery(r.query, 'query', { live: true });
-    if (ctx.subscriptionCount() >= ctx.limits.subscriptionsPerConnectionMax) {
+    if (ctx.subscriptionCount() >= ctx.limits.wsSubscriptionsPerConnectionMax) {
       throw new TributaryError('INVALID_ARGUMENT', {
-        reason: `too many subscriptions on this connection (limit ${ctx.limits.subscriptionsPerConnectionMax}, subscriptionsPerConnectionMax)`,
+        reason: `too many subscriptions on this connection (limit ${ctx.limits.wsSubscriptionsPerConnectionMax}, wsSubscriptionsPerConnectionMax)`,
       });
     }
     const sub = ctx.nextSubscriptionId();

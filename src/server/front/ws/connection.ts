@@ -13,13 +13,13 @@
  * violations close only this connection.
  *
  * Backpressure, a hard bound on what one connection makes the server hold:
- * - a request runs only while fewer than `requestsInFlightMax` run, the send buffer is at most
- *   `bufferedBytesHigh`, and the most its response can take fits in `pendingResponseBytesMax`
+ * - a request runs only while fewer than `wsRequestsInFlightMax` run, the send buffer is at most
+ *   `wsBufferedBytesHigh`, and the most its response can take fits in `wsPendingResponseBytesMax`
  *   beside the reservations of the requests in flight (the first always fits);
  * - frames that arrive while one of these holds it back wait undecoded, in order, and the socket
  *   is paused, so only the rest of the socket read in progress can still arrive;
  * - subscriptions stop passing credit to the broker, and hold their deliveries, while the send
- *   buffer is above `subscriberBufferedBytesMax` (see `subscription-bridge.ts`).
+ *   buffer is above `wsSubscriberBufferedBytesMax` (see `subscription-bridge.ts`).
  * Everything resumes as requests answer and the send buffer drains.
  */
 import { randomUUID } from 'node:crypto';
@@ -87,7 +87,7 @@ export class Connection {
   #nextSub = 1;
   #silentPeriods = 0;
   #readPaused = false;
-  /** Response bytes reserved by the requests in flight (see `pendingResponseBytesMax`). */
+  /** Response bytes reserved by the requests in flight (see `wsPendingResponseBytesMax`). */
   #reservedBytes = 0;
   /** Frames received while the connection was at its limits, in arrival order, not yet decoded. */
   readonly #waiting: { readonly bytes: Uint8Array; readonly isBinary: boolean }[] = [];
@@ -129,7 +129,7 @@ export class Connection {
         this.#recordsOut.inc(chunk.records);
       },
       sendSubscriptionClosed: (sub, error) => this.#send({ type: 'subscriptionClosed', sub, error }),
-      congested: () => this.#socket.bufferedAmount > deps.limits.subscriberBufferedBytesMax,
+      congested: () => this.#socket.bufferedAmount > deps.limits.wsSubscriberBufferedBytesMax,
       pumpAfterDrain: (bridge) => this.#starved.add(bridge),
       ended: (sub) => this.#subscriptions.delete(sub),
     };
@@ -141,7 +141,7 @@ export class Connection {
         }
       },
       sendSubscriptionClosed: (sub, error) => this.#send({ type: 'subscriptionClosed', sub, error }),
-      congested: () => this.#socket.bufferedAmount > deps.limits.subscriberBufferedBytesMax,
+      congested: () => this.#socket.bufferedAmount > deps.limits.wsSubscriberBufferedBytesMax,
       pumpAfterDrain: (bridge) => this.#starved.add(bridge),
       ended: (sub) => this.#collectionSubscriptions.delete(sub),
     };
@@ -156,7 +156,7 @@ export class Connection {
     deps.metrics.connections.inc(FRONTEND);
     this.#timer = setTimeout(
       () => this.#close(CLOSE_CODES.protocolError, 'no hello in time'),
-      deps.limits.helloTimeoutMs,
+      deps.limits.wsHelloTimeoutMs,
     );
   }
 
@@ -171,13 +171,13 @@ export class Connection {
     this.#silentPeriods = 0;
     const bytes = rawBytes(raw);
     this.#deps.metrics.bytesIn.inc(FRONTEND, bytes.byteLength);
-    if (bytes.byteLength > this.#deps.limits.maxFrameBytes) {
+    if (bytes.byteLength > this.#deps.limits.wsFrameBytesMax) {
       if (this.#state === 'handshake') this.#format = isBinary ? 'msgpack' : 'json';
       this.#sendError(
         new TributaryError('FRAME_TOO_LARGE', {
           bytes: bytes.byteLength,
-          limit: this.#deps.limits.maxFrameBytes,
-          limitName: 'maxFrameBytes',
+          limit: this.#deps.limits.wsFrameBytesMax,
+          limitName: 'wsFrameBytesMax',
         }),
       );
       this.#close(CLOSE_CODES.frameTooLarge, 'frame too large');
@@ -233,7 +233,10 @@ export class Connection {
       default: {
         const cost = this.#responseCost(frame);
         // The first request always fits, whatever its cost, so the connection makes progress.
-        if (this.#reservedBytes > 0 && this.#reservedBytes + cost > this.#deps.limits.pendingResponseBytesMax)
+        if (
+          this.#reservedBytes > 0 &&
+          this.#reservedBytes + cost > this.#deps.limits.wsPendingResponseBytesMax
+        )
           return false;
         this.#onRequest(frame, decoded.format, cost);
         return true;
@@ -244,15 +247,15 @@ export class Connection {
   /** The most bytes a request's response can take: what it reserves while it runs. */
   #responseCost(request: RequestFrame): number {
     if (request.type !== 'fetch') return SMALL_RESPONSE_BYTES;
-    const limit = this.#deps.limits.maxFrameBytes;
+    const limit = this.#deps.limits.wsFrameBytesMax;
     return Math.min(request.maxBytes ?? limit, limit) + SMALL_RESPONSE_BYTES;
   }
 
   /** True while another request may start: below the in-flight limit and the send buffer's. */
   #hasRoom(): boolean {
     return (
-      this.#inFlight < this.#deps.limits.requestsInFlightMax &&
-      this.#socket.bufferedAmount <= this.#deps.limits.bufferedBytesHigh
+      this.#inFlight < this.#deps.limits.wsRequestsInFlightMax &&
+      this.#socket.bufferedAmount <= this.#deps.limits.wsBufferedBytesHigh
     );
   }
 
@@ -315,8 +318,8 @@ export class Connection {
       protocol: PROTOCOL_VERSION,
       server: this.#deps.serverName,
       sessionId: this.sessionId,
-      maxFrameBytes: this.#deps.limits.maxFrameBytes,
-      heartbeatMs: this.#deps.limits.heartbeatMs,
+      maxFrameBytes: this.#deps.limits.wsFrameBytesMax,
+      heartbeatMs: this.#deps.limits.wsHeartbeatMs,
     });
     this.#scheduleHeartbeat();
   }
@@ -418,7 +421,7 @@ export class Connection {
 
   #countProtocolError(): void {
     this.#protocolErrors++;
-    if (this.#protocolErrors >= this.#deps.limits.protocolErrorsMax) {
+    if (this.#protocolErrors >= this.#deps.limits.wsProtocolErrorsMax) {
       this.#close(CLOSE_CODES.policyViolation, 'too many protocol errors');
     }
   }
@@ -444,7 +447,7 @@ export class Connection {
   #write(data: Uint8Array | string): void {
     const binary = typeof data !== 'string';
     this.#bytesOut.inc(binary ? data.byteLength : Buffer.byteLength(data));
-    const high = this.#deps.limits.bufferedBytesHigh;
+    const high = this.#deps.limits.wsBufferedBytesHigh;
     const buffered = this.#socket.bufferedAmount;
     // A small frame into an empty send buffer reaches the kernel at once; only frames queued
     // behind others (or large ones) need to report when they leave, to resume a paused reader.
@@ -454,17 +457,17 @@ export class Connection {
   }
 
   /**
-   * A write reached the kernel: below half of `bufferedBytesHigh` requests resume, below half of
-   * `subscriberBufferedBytesMax` deliveries do.
+   * A write reached the kernel: below half of `wsBufferedBytesHigh` requests resume, below half of
+   * `wsSubscriberBufferedBytesMax` deliveries do.
    */
   #socketOnSent(): void {
     if (this.#state === 'closed') return;
     const buffered = this.#socket.bufferedAmount;
-    if (buffered <= this.#deps.limits.bufferedBytesHigh / 2) {
+    if (buffered <= this.#deps.limits.wsBufferedBytesHigh / 2) {
       this.#runWaiting();
       this.#updateReading();
     }
-    if (this.#starved.size === 0 || buffered > this.#deps.limits.subscriberBufferedBytesMax / 2) return;
+    if (this.#starved.size === 0 || buffered > this.#deps.limits.wsSubscriberBufferedBytesMax / 2) return;
     const starved = [...this.#starved];
     this.#starved.clear();
     for (const bridge of starved) bridge.pump();
@@ -506,7 +509,7 @@ export class Connection {
       }
       this.#send({ type: 'ping' });
       this.#scheduleHeartbeat();
-    }, this.#deps.limits.heartbeatMs);
+    }, this.#deps.limits.wsHeartbeatMs);
   }
 
   #close(code: number, reason: string): void {

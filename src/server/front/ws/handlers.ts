@@ -89,7 +89,7 @@ export const HANDLERS: { readonly [T in RequestType]: Handler<T> } = {
   fetch: async (ctx, r) => {
     const records = await ctx.broker.fetch(r.topic, r.partition, r.offset, {
       ...(r.maxRecords === undefined ? {} : { maxRecords: r.maxRecords }),
-      maxBytes: Math.min(r.maxBytes ?? ctx.limits.maxFrameBytes, ctx.limits.maxFrameBytes),
+      maxBytes: Math.min(r.maxBytes ?? ctx.limits.wsFrameBytesMax, ctx.limits.wsFrameBytesMax),
     });
     ctx.metrics.recordsOut.inc(FRONTEND, records.length);
     return { records: records.map(toWireRecord) };
@@ -100,16 +100,16 @@ export const HANDLERS: { readonly [T in RequestType]: Handler<T> } = {
   },
 
   subscribe: async (ctx, r) => {
-    if (ctx.subscriptions.size >= ctx.limits.subscriptionsPerConnectionMax) {
+    if (ctx.subscriptions.size >= ctx.limits.wsSubscriptionsPerConnectionMax) {
       throw limitError(
         'subscriptions',
-        ctx.limits.subscriptionsPerConnectionMax,
-        'subscriptionsPerConnectionMax',
+        ctx.limits.wsSubscriptionsPerConnectionMax,
+        'wsSubscriptionsPerConnectionMax',
       );
     }
-    if (r.credit > ctx.limits.creditMax) {
+    if (r.credit > ctx.limits.wsCreditMax) {
       throw new TributaryError('INVALID_ARGUMENT', {
-        reason: `credit ${r.credit} exceeds ${ctx.limits.creditMax} records (creditMax)`,
+        reason: `credit ${r.credit} exceeds ${ctx.limits.wsCreditMax} records (wsCreditMax)`,
       });
     }
     const sub = ctx.nextSubscriptionId();
@@ -169,11 +169,11 @@ async function joinGroup(
   ctx: RequestContext,
   r: RequestFrame<'joinGroup'>,
 ): Promise<RequestResult<'joinGroup'>> {
-  if (ctx.memberships.size >= ctx.limits.membershipsPerConnectionMax) {
+  if (ctx.memberships.size >= ctx.limits.wsMembershipsPerConnectionMax) {
     throw limitError(
       'group memberships',
-      ctx.limits.membershipsPerConnectionMax,
-      'membershipsPerConnectionMax',
+      ctx.limits.wsMembershipsPerConnectionMax,
+      'wsMembershipsPerConnectionMax',
     );
   }
   // Assignments the broker makes before the response went out wait, so the client learns its

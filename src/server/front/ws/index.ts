@@ -55,7 +55,7 @@ export function attachWebSocketFrontEnd(
   const logger = options.logger;
   const wss = new WebSocketServer({
     noServer: true,
-    maxPayload: limits.maxFrameBytes + limits.oversizeGraceBytes,
+    maxPayload: limits.wsFrameBytesMax + limits.wsOversizeGraceBytes,
     // Compression would let a small frame inflate past the limits; the protocol does without it.
     perMessageDeflate: false,
   });

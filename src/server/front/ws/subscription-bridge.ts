@@ -4,12 +4,12 @@
  *
  * Credit flows in two stages. The client grants credit (`subscribe.credit`, then `credit`
  * requests); the bridge keeps it as `owed` and passes it on to the broker in chunks, only while
- * the socket's send buffer is at most `subscriberBufferedBytesMax` and nothing waits to be sent.
+ * the socket's send buffer is at most `wsSubscriberBufferedBytesMax` and nothing waits to be sent.
  * A chunk is at most `brokerCreditChunkRecords` records, and at most as many records as fit in
- * `subscriberBufferedBytesMax` at the size of the records delivered last, so large records are
+ * `wsSubscriberBufferedBytesMax` at the size of the records delivered last, so large records are
  * paced by bytes, not by count. Frames are sent only while the send buffer is at most that limit;
  * the rest of a delivery waits in the bridge until the socket drains. So a subscriber that stops
- * reading pins about `subscriberBufferedBytesMax` in the send buffer plus one chunk of records,
+ * reading pins about `wsSubscriberBufferedBytesMax` in the send buffer plus one chunk of records,
  * however much credit it handed out.
  *
  * Ordering: deliveries the broker makes before the `subscribe` response went out are held and
@@ -38,7 +38,7 @@ export interface BridgePort {
    */
   sendDelivery(sub: number, chunk: DeliveryChunk): void;
   sendSubscriptionClosed(sub: number, error: WireError): void;
-  /** True while the socket's send buffer is above `subscriberBufferedBytesMax`. */
+  /** True while the socket's send buffer is above `wsSubscriberBufferedBytesMax`. */
   congested(): boolean;
   /** Calls `bridge.pump()` once the socket has drained. */
   pumpAfterDrain(bridge: SubscriptionBridge): void;
@@ -51,7 +51,7 @@ const FRAME_OVERHEAD_BYTES = 256;
 const RECORD_OVERHEAD_BYTES = 64;
 /**
  * Records are assumed this large until a delivery shows their size: a first chunk of credit of
- * `subscriberBufferedBytesMax / 16` records (16 at the default) cannot pin much, whatever they hold.
+ * `wsSubscriberBufferedBytesMax / 16` records (16 at the default) cannot pin much, whatever they hold.
  */
 const UNKNOWN_RECORD_BYTES_DIVISOR = 16;
 
@@ -184,9 +184,9 @@ export class SubscriptionBridge {
 
   /** The client grants `n` more records. */
   grant(n: number): void {
-    if (this.outstandingCredit + n > this.#port.limits.creditMax) {
+    if (this.outstandingCredit + n > this.#port.limits.wsCreditMax) {
       throw new TributaryError('INVALID_ARGUMENT', {
-        reason: `credit of subscription ${this.sub} would exceed ${this.#port.limits.creditMax} records (creditMax)`,
+        reason: `credit of subscription ${this.sub} would exceed ${this.#port.limits.wsCreditMax} records (wsCreditMax)`,
       });
     }
     this.#owed += n;
@@ -216,9 +216,9 @@ export class SubscriptionBridge {
     const recordBytes =
       this.#recordBytes > 0
         ? this.#recordBytes
-        : limits.subscriberBufferedBytesMax / UNKNOWN_RECORD_BYTES_DIVISOR;
-    const fit = Math.floor(limits.subscriberBufferedBytesMax / recordBytes);
-    return Math.max(1, Math.min(limits.brokerCreditChunkRecords, fit));
+        : limits.wsSubscriberBufferedBytesMax / UNKNOWN_RECORD_BYTES_DIVISOR;
+    const fit = Math.floor(limits.wsSubscriberBufferedBytesMax / recordBytes);
+    return Math.max(1, Math.min(limits.wsBrokerCreditChunkRecords, fit));
   }
 
   #checkCredit(): void {
@@ -258,12 +258,13 @@ export class SubscriptionBridge {
   }
 
   /**
-   * Sends a delivery, split into frames that stay under `maxFrameBytes` and
-   * `subscriberBufferedBytesMax`, as far as the socket has room; the rest waits for it to drain.
+   * Sends a delivery, split into frames that stay under `wsFrameBytesMax` and
+   * `wsSubscriberBufferedBytesMax`, as far as the socket has room; the rest waits for it to drain.
    */
   #send(delivery: Delivery): void {
     const limits = this.#port.limits;
-    const budget = Math.min(limits.maxFrameBytes, limits.subscriberBufferedBytesMax) - FRAME_OVERHEAD_BYTES;
+    const budget =
+      Math.min(limits.wsFrameBytesMax, limits.wsSubscriberBufferedBytesMax) - FRAME_OVERHEAD_BYTES;
     const chunks = deliveryChunks(delivery, budget);
     let records = 0;
     let bytes = 0;

@@ -51,7 +51,7 @@ export const handleFetch: Handler<'Fetch'> = async (ctx, { body }, scope) => {
       responses: [],
     };
   }
-  const deadline = Date.now() + Math.max(0, Math.min(body.maxWaitMs, ctx.limits.maxFetchWaitMs));
+  const deadline = Date.now() + Math.max(0, Math.min(body.maxWaitMs, ctx.limits.kafkaFetchWaitMsMax));
   let outcome = await readAll(ctx, body);
   while (
     outcome.bytes < body.minBytes &&
@@ -139,7 +139,7 @@ async function readPartition(
   }
   try {
     const read = await ctx.broker.fetch(topic, partition, fetchOffset, {
-      maxRecords: ctx.limits.maxFetchRecords,
+      maxRecords: ctx.limits.kafkaFetchRecordsMax,
       maxBytes: Math.max(1, Math.min(budget, 256 * 1024 * 1024)),
     });
     const last = read.at(-1);

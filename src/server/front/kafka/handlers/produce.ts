@@ -69,7 +69,7 @@ async function producePartition(
   if (transactionalId !== null) return failed(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
   let batch: ReturnType<typeof decodeProduceBatch>;
   try {
-    batch = decodeProduceBatch(bytes, ctx.limits.maxDecompressedBytes);
+    batch = decodeProduceBatch(bytes, ctx.limits.kafkaDecompressedBytesMax);
   } catch (error) {
     if (error instanceof ProduceBatchError) {
       ctx.logger.debug({ topic, partition, reason: error.message }, 'Kafka produce batch refused');

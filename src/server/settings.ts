@@ -1,0 +1,634 @@
+/**
+ * @module server/settings
+ * Every setting and limit of the server, once: {@link SERVER_SETTINGS} gives each its name, unit,
+ * default, valid range, `tributary serve` flag, `TRIBUTARY_*` environment variable and doc line,
+ * and {@link SETTING_RELATIONS} the rules that tie limits to each other. The front ends take their
+ * defaults from here, `serve --help` lists the table, and a test keeps the table of
+ * `docs/http-api.md` ("Settings and limits") equal to it.
+ *
+ * Naming rule (as TigerBeetle's `constants.zig`): the front end first (`http`, `sse`, `ws`,
+ * `kafka`; none for the process), then the thing, then the unit, then the qualifier:
+ * `wsRequestsInFlightMax`, `httpBodyBytesMax`, `kafkaConnectionIdleTimeoutMs`. The flag and the
+ * variable spell the same words: `--http-body-bytes-max`, `TRIBUTARY_HTTP_BODY_BYTES_MAX`.
+ * Error details name the setting to change (`limitName: 'httpBodyBytesMax'`).
+ *
+ * Values are checked where they enter: `resolveServerConfig` (flags, env, file), `startServer`,
+ * and each front end's own options; a value out of range or two settings that contradict each
+ * other are an `INVALID_SETTING` error before anything listens.
+ *
+ * @example
+ * checkSettings({ ...DEFAULT_SERVER_CONFIG, wsBrokerCreditChunkRecords: 10 });
+ * const ws = pickSettings(DEFAULT_SERVER_CONFIG, WS_SETTING_NAMES);
+ */
+import { TributaryError } from '../errors.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/kafka/frame.js';
+import { NATIVE_PROTOCOL_LIMITS } from '../protocol/native/limits.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Where a setting acts; also the first word of its name (none for `server`). */
+export type SettingGroup = 'server' | 'http' | 'ws' | 'kafka';
+
+interface SettingSpecBase {
+  /** The long flag of `tributary serve`, e.g. `--http-body-bytes-max`. */
+  readonly flag: string;
+  /** Single-letter alias, if any. */
+  readonly short?: string;
+  readonly env: string;
+  readonly group: SettingGroup;
+  /** One line: what it does (and what 0 means, where 0 is allowed). */
+  readonly doc: string;
+  /**
+   * The name this setting had before the naming rule; still accepted (config key, flag and
+   * variable spelled from it) with a deprecation warning.
+   */
+  readonly formerly?: string;
+}
+
+export interface NumberSettingSpec extends SettingSpecBase {
+  readonly unit: 'port' | 'bytes' | 'records' | 'count' | 'ms';
+  readonly default: number;
+  /** Smallest valid value (inclusive). */
+  readonly min: number;
+  /** Largest valid value (inclusive). */
+  readonly max: number;
+}
+
+export interface TextSettingSpec extends SettingSpecBase {
+  readonly unit: 'path' | 'host' | 'optionalHost' | 'logLevel';
+  readonly default: string;
+}
+
+export type SettingSpec = NumberSettingSpec | TextSettingSpec;
+export type SettingUnit = SettingSpec['unit'];
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+/** Longest timer Node accepts (2^31 - 1 ms, about 24.8 days). */
+const TIMER_MS_MAX = 2_147_483_647;
+
+/** Every server setting, grouped process, HTTP + SSE, WebSocket, Kafka. */
+export const SERVER_SETTINGS = {
+  // ---- process ---------------------------------------------------------------------------
+  dataDir: {
+    flag: '--data',
+    short: '-d',
+    env: 'TRIBUTARY_DATA',
+    group: 'server',
+    unit: 'path',
+    default: './data',
+    doc: 'data directory (created if missing)',
+  },
+  port: {
+    flag: '--port',
+    short: '-p',
+    env: 'TRIBUTARY_PORT',
+    group: 'server',
+    unit: 'port',
+    default: 7700,
+    min: 0,
+    max: 65535,
+    doc: 'TCP port of HTTP, SSE and WebSocket; 0: any free port',
+  },
+  host: {
+    flag: '--host',
+    short: '-H',
+    env: 'TRIBUTARY_HOST',
+    group: 'server',
+    unit: 'host',
+    default: '127.0.0.1',
+    doc: 'address to listen on; 0.0.0.0 for all interfaces',
+  },
+  logLevel: {
+    flag: '--log-level',
+    env: 'TRIBUTARY_LOG_LEVEL',
+    group: 'server',
+    unit: 'logLevel',
+    default: 'info',
+    doc: `log level: ${LOG_LEVELS.join(', ')}`,
+  },
+  closeGraceMs: {
+    flag: '--close-grace-ms',
+    env: 'TRIBUTARY_CLOSE_GRACE_MS',
+    group: 'server',
+    unit: 'ms',
+    default: 5000,
+    min: 0,
+    max: TIMER_MS_MAX,
+    doc: 'on shutdown, how long in-flight requests may finish before their connections are cut',
+  },
+  maintenanceIntervalMs: {
+    flag: '--maintenance-interval-ms',
+    env: 'TRIBUTARY_MAINTENANCE_INTERVAL_MS',
+    group: 'server',
+    unit: 'ms',
+    default: 60_000,
+    min: 0,
+    max: TIMER_MS_MAX,
+    doc: 'how often retention and compaction run in the background; 0: never',
+  },
+  // ---- HTTP API and SSE ------------------------------------------------------------------
+  httpBodyBytesMax: {
+    flag: '--http-body-bytes-max',
+    env: 'TRIBUTARY_HTTP_BODY_BYTES_MAX',
+    group: 'http',
+    unit: 'bytes',
+    default: 16 * MiB,
+    min: 1,
+    max: GiB,
+    doc: 'largest HTTP request body; a larger one gets 413 FRAME_TOO_LARGE unread',
+    formerly: 'maxBodyBytes',
+  },
+  httpProduceRecordsMax: {
+    flag: '--http-produce-records-max',
+    env: 'TRIBUTARY_HTTP_PRODUCE_RECORDS_MAX',
+    group: 'http',
+    unit: 'records',
+    default: 100_000,
+    min: 1,
+    max: NATIVE_PROTOCOL_LIMITS.recordsPerRequestMax,
+    doc: 'most records in one HTTP produce request (413 RECORD_TOO_LARGE past it)',
+    formerly: 'maxProduceRecords',
+  },
+  httpFetchRecordsMax: {
+    flag: '--http-fetch-records-max',
+    env: 'TRIBUTARY_HTTP_FETCH_RECORDS_MAX',
+    group: 'http',
+    unit: 'records',
+    default: 1000,
+    min: 1,
+    max: 1_000_000,
+    doc: 'most records in one HTTP fetch answer, and the default of its ?max=',
+    formerly: 'maxFetchRecords',
+  },
+  httpFetchBytesMax: {
+    flag: '--http-fetch-bytes-max',
+    env: 'TRIBUTARY_HTTP_FETCH_BYTES_MAX',
+    group: 'http',
+    unit: 'bytes',
+    default: MiB,
+    min: 1,
+    max: GiB,
+    doc: 'about this many record bytes per HTTP fetch answer (at least one record)',
+    formerly: 'maxFetchBytes',
+  },
+  httpHeadersTimeoutMs: {
+    flag: '--http-headers-timeout-ms',
+    env: 'TRIBUTARY_HTTP_HEADERS_TIMEOUT_MS',
+    group: 'http',
+    unit: 'ms',
+    default: 10_000,
+    min: 1,
+    max: TIMER_MS_MAX,
+    doc: 'time a client has to send the headers of a request (WebSocket upgrades too); then 408 and close',
+  },
+  httpRequestTimeoutMs: {
+    flag: '--http-request-timeout-ms',
+    env: 'TRIBUTARY_HTTP_REQUEST_TIMEOUT_MS',
+    group: 'http',
+    unit: 'ms',
+    default: 60_000,
+    min: 0,
+    max: TIMER_MS_MAX,
+    doc: 'time a client has to send a whole request, headers and body; then 408 and close; 0: no limit',
+  },
+  httpBodyIdleTimeoutMs: {
+    flag: '--http-body-idle-timeout-ms',
+    env: 'TRIBUTARY_HTTP_BODY_IDLE_TIMEOUT_MS',
+    group: 'http',
+    unit: 'ms',
+    default: 10_000,
+    min: 0,
+    max: TIMER_MS_MAX,
+    doc: 'longest pause between two chunks of a request body; then 408 REQUEST_TIMEOUT and close; 0: no limit',
+  },
+  httpKeepAliveTimeoutMs: {
+    flag: '--http-keep-alive-timeout-ms',
+    env: 'TRIBUTARY_HTTP_KEEP_ALIVE_TIMEOUT_MS',
+    group: 'http',
+    unit: 'ms',
+    default: 5000,
+    min: 1,
+    max: TIMER_MS_MAX,
+    doc: 'an idle keep-alive connection (between requests) is closed after this long',
+  },
+  sseCreditRecords: {
+    flag: '--sse-credit-records',
+    env: 'TRIBUTARY_SSE_CREDIT_RECORDS',
+    group: 'http',
+    unit: 'records',
+    default: 256,
+    min: 1,
+    max: NATIVE_PROTOCOL_LIMITS.creditMax,
+    doc: 'records an SSE stream may have in flight per partition before its socket drains',
+  },
+  sseHeartbeatMs: {
+    flag: '--sse-heartbeat-ms',
+    env: 'TRIBUTARY_SSE_HEARTBEAT_MS',
+    group: 'http',
+    unit: 'ms',
+    default: 15_000,
+    min: 0,
+    max: TIMER_MS_MAX,
+    doc: 'interval of the SSE heartbeat comment that keeps idle streams and proxies alive; 0: none',
+  },
+  sseStreamsMax: {
+    flag: '--sse-streams-max',
+    env: 'TRIBUTARY_SSE_STREAMS_MAX',
+    group: 'http',
+    unit: 'count',
+    default: 1000,
+    min: 1,
+    max: 1_000_000,
+    doc: 'open SSE streams accepted at once; more get 503 RESOURCE_EXHAUSTED',
+    formerly: 'maxSseStreams',
+  },
+  // ---- WebSocket (docs/protocol.md) -------------------------------------------------------
+  wsFrameBytesMax: {
+    flag: '--ws-frame-bytes-max',
+    env: 'TRIBUTARY_WS_FRAME_BYTES_MAX',
+    group: 'ws',
+    unit: 'bytes',
+    default: NATIVE_PROTOCOL_LIMITS.maxFrameBytesDefault,
+    min: 4 * KiB,
+    max: GiB,
+    doc: 'largest WebSocket frame either way (announced in welcome); larger: FRAME_TOO_LARGE, close 1009',
+  },
+  wsOversizeGraceBytes: {
+    flag: '--ws-oversize-grace-bytes',
+    env: 'TRIBUTARY_WS_OVERSIZE_GRACE_BYTES',
+    group: 'ws',
+    unit: 'bytes',
+    default: NATIVE_PROTOCOL_LIMITS.maxFrameBytesDefault,
+    min: 0,
+    max: GiB,
+    doc: 'frames up to wsFrameBytesMax + this are read whole to answer FRAME_TOO_LARGE; larger are cut unread',
+  },
+  wsBufferedBytesHigh: {
+    flag: '--ws-buffered-bytes-high',
+    env: 'TRIBUTARY_WS_BUFFERED_BYTES_HIGH',
+    group: 'ws',
+    unit: 'bytes',
+    default: 4 * MiB,
+    min: 1,
+    max: GiB,
+    doc: 'send buffer above which a connection stops granting credit and reading requests (until half)',
+  },
+  wsHeartbeatMs: {
+    flag: '--ws-heartbeat-ms',
+    env: 'TRIBUTARY_WS_HEARTBEAT_MS',
+    group: 'ws',
+    unit: 'ms',
+    default: 15_000,
+    min: 1,
+    max: TIMER_MS_MAX,
+    doc: 'ping period; a client silent for two periods is disconnected (close 4000)',
+  },
+  wsHelloTimeoutMs: {
+    flag: '--ws-hello-timeout-ms',
+    env: 'TRIBUTARY_WS_HELLO_TIMEOUT_MS',
+    group: 'ws',
+    unit: 'ms',
+    default: 10_000,
+    min: 1,
+    max: TIMER_MS_MAX,
+    doc: 'time a new WebSocket connection has to send hello (close 1002 after)',
+  },
+  wsRequestsInFlightMax: {
+    flag: '--ws-requests-in-flight-max',
+    env: 'TRIBUTARY_WS_REQUESTS_IN_FLIGHT_MAX',
+    group: 'ws',
+    unit: 'count',
+    default: 64,
+    min: 1,
+    max: 1_000_000,
+    doc: 'requests processed at once per WebSocket connection; past it the connection is not read',
+  },
+  wsPendingResponseBytesMax: {
+    flag: '--ws-pending-response-bytes-max',
+    env: 'TRIBUTARY_WS_PENDING_RESPONSE_BYTES_MAX',
+    group: 'ws',
+    unit: 'bytes',
+    default: 4 * MiB,
+    min: 1,
+    max: GiB,
+    doc: 'response bytes the requests in flight of one WebSocket connection may reserve; past it requests wait unread',
+  },
+  wsSubscriberBufferedBytesMax: {
+    flag: '--ws-subscriber-buffered-bytes-max',
+    env: 'TRIBUTARY_WS_SUBSCRIBER_BUFFERED_BYTES_MAX',
+    group: 'ws',
+    unit: 'bytes',
+    default: 256 * KiB,
+    min: 1,
+    max: GiB,
+    doc: 'send buffer above which deliveries to a connection stop: what a subscriber that stopped reading pins',
+  },
+  wsSubscriptionsPerConnectionMax: {
+    flag: '--ws-subscriptions-per-connection-max',
+    env: 'TRIBUTARY_WS_SUBSCRIPTIONS_PER_CONNECTION_MAX',
+    group: 'ws',
+    unit: 'count',
+    default: 1000,
+    min: 1,
+    max: 1_000_000,
+    doc: 'open subscriptions per WebSocket connection',
+  },
+  wsMembershipsPerConnectionMax: {
+    flag: '--ws-memberships-per-connection-max',
+    env: 'TRIBUTARY_WS_MEMBERSHIPS_PER_CONNECTION_MAX',
+    group: 'ws',
+    unit: 'count',
+    default: 100,
+    min: 1,
+    max: 1_000_000,
+    doc: 'consumer-group memberships per WebSocket connection',
+  },
+  wsCreditMax: {
+    flag: '--ws-credit-max',
+    env: 'TRIBUTARY_WS_CREDIT_MAX',
+    group: 'ws',
+    unit: 'records',
+    default: NATIVE_PROTOCOL_LIMITS.creditMax,
+    min: 1,
+    max: NATIVE_PROTOCOL_LIMITS.creditMax,
+    doc: 'unused credit one subscription may hold',
+  },
+  wsBrokerCreditChunkRecords: {
+    flag: '--ws-broker-credit-chunk-records',
+    env: 'TRIBUTARY_WS_BROKER_CREDIT_CHUNK_RECORDS',
+    group: 'ws',
+    unit: 'records',
+    default: 500,
+    min: 1,
+    max: NATIVE_PROTOCOL_LIMITS.creditMax,
+    doc: 'credit passed on to the broker per subscription at a time; the rest waits for the socket',
+  },
+  wsProtocolErrorsMax: {
+    flag: '--ws-protocol-errors-max',
+    env: 'TRIBUTARY_WS_PROTOCOL_ERRORS_MAX',
+    group: 'ws',
+    unit: 'count',
+    default: 100,
+    min: 1,
+    max: 1_000_000_000,
+    doc: 'protocol errors one WebSocket connection may cause before it is closed (1008)',
+  },
+  // ---- Kafka (docs/kafka.md) --------------------------------------------------------------
+  kafkaPort: {
+    flag: '--kafka-port',
+    env: 'TRIBUTARY_KAFKA_PORT',
+    group: 'kafka',
+    unit: 'port',
+    default: 9092,
+    min: 0,
+    max: 65535,
+    doc: 'TCP port of the Kafka protocol listener (on --host); 0: off',
+  },
+  kafkaAdvertisedHost: {
+    flag: '--kafka-advertised-host',
+    env: 'TRIBUTARY_KAFKA_ADVERTISED_HOST',
+    group: 'kafka',
+    unit: 'optionalHost',
+    default: '',
+    doc: 'host Kafka clients are told to connect to; empty: the --host value (the machine name for 0.0.0.0)',
+  },
+  kafkaFrameBytesMax: {
+    flag: '--kafka-frame-bytes-max',
+    env: 'TRIBUTARY_KAFKA_FRAME_BYTES_MAX',
+    group: 'kafka',
+    unit: 'bytes',
+    default: DEFAULT_MAX_FRAME_BYTES,
+    min: 4 * KiB,
+    max: 2 * GiB - 1,
+    doc: "largest Kafka request (Kafka's socket.request.max.bytes); a larger one closes the connection",
+  },
+  kafkaRequestsInFlightMax: {
+    flag: '--kafka-requests-in-flight-max',
+    env: 'TRIBUTARY_KAFKA_REQUESTS_IN_FLIGHT_MAX',
+    group: 'kafka',
+    unit: 'count',
+    default: 64,
+    min: 1,
+    max: 1_000_000,
+    doc: 'requests handled at once per Kafka connection; past it the connection is not read',
+  },
+  kafkaPendingResponseBytesMax: {
+    flag: '--kafka-pending-response-bytes-max',
+    env: 'TRIBUTARY_KAFKA_PENDING_RESPONSE_BYTES_MAX',
+    group: 'kafka',
+    unit: 'bytes',
+    default: 4 * MiB,
+    min: 1,
+    max: GiB,
+    doc: 'response bytes the open requests of one Kafka connection may reserve (caps Fetch max_bytes), and its socket may buffer',
+  },
+  kafkaDecompressedBytesMax: {
+    flag: '--kafka-decompressed-bytes-max',
+    env: 'TRIBUTARY_KAFKA_DECOMPRESSED_BYTES_MAX',
+    group: 'kafka',
+    unit: 'bytes',
+    default: 64 * MiB,
+    min: 1,
+    max: 2 * GiB - 1,
+    doc: 'largest size a compressed batch may inflate to (MESSAGE_TOO_LARGE past it)',
+  },
+  kafkaFetchWaitMsMax: {
+    flag: '--kafka-fetch-wait-ms-max',
+    env: 'TRIBUTARY_KAFKA_FETCH_WAIT_MS_MAX',
+    group: 'kafka',
+    unit: 'ms',
+    default: 30_000,
+    min: 0,
+    max: TIMER_MS_MAX,
+    doc: 'longest a Fetch is held waiting for data, whatever its max_wait_ms asks',
+  },
+  kafkaFetchRecordsMax: {
+    flag: '--kafka-fetch-records-max',
+    env: 'TRIBUTARY_KAFKA_FETCH_RECORDS_MAX',
+    group: 'kafka',
+    unit: 'records',
+    default: 10_000,
+    min: 1,
+    max: 1_000_000,
+    doc: 'most records read from one partition for one Fetch',
+  },
+  kafkaConnectionIdleTimeoutMs: {
+    flag: '--kafka-connection-idle-timeout-ms',
+    env: 'TRIBUTARY_KAFKA_CONNECTION_IDLE_TIMEOUT_MS',
+    group: 'kafka',
+    unit: 'ms',
+    default: 600_000,
+    min: 0,
+    max: TIMER_MS_MAX,
+    doc: "a Kafka connection with no request in progress and no bytes for this long is closed (Kafka's connections.max.idle.ms); 0: never",
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SERVER_SETTINGS;
+
+type SettingValue<S> = S extends { readonly unit: 'logLevel' }
+  ? LogLevel
+  : S extends { readonly default: number }
+    ? number
+    : string;
+
+/** The value of every setting (the `default` of {@link SERVER_SETTINGS} when none was given). */
+export type ServerConfig = { readonly [K in SettingName]: SettingValue<(typeof SERVER_SETTINGS)[K]> };
+
+export const SETTING_NAMES = Object.keys(SERVER_SETTINGS) as SettingName[];
+
+export const DEFAULT_SERVER_CONFIG: ServerConfig = Object.fromEntries(
+  SETTING_NAMES.map((name) => [name, SERVER_SETTINGS[name].default]),
+) as unknown as ServerConfig;
+
+/** The spec of any setting, without the literal types of the table. */
+export function settingSpec(name: SettingName): SettingSpec {
+  return SERVER_SETTINGS[name];
+}
+
+/** The names of the settings of one group. */
+export type SettingNameOf<G extends SettingGroup> = {
+  [K in SettingName]: (typeof SERVER_SETTINGS)[K]['group'] extends G ? K : never;
+}[SettingName];
+
+/** Names of the settings of one group, in table order. */
+export function settingNamesOf<G extends SettingGroup>(group: G): SettingNameOf<G>[] {
+  return SETTING_NAMES.filter((name) => SERVER_SETTINGS[name].group === group) as SettingNameOf<G>[];
+}
+
+/** A rule between settings; {@link checkSettings} refuses a configuration that breaks it. */
+export interface SettingRelation {
+  /** The settings involved; the first is the one named in the error. */
+  readonly settings: readonly [SettingName, ...SettingName[]];
+  /** The rule in words, as `docs/http-api.md` lists it. */
+  readonly rule: string;
+  readonly holds: (config: ServerConfig) => boolean;
+}
+
+/** Rules between settings, checked at start-up. */
+export const SETTING_RELATIONS: readonly SettingRelation[] = [
+  {
+    settings: ['httpHeadersTimeoutMs', 'httpRequestTimeoutMs'],
+    rule: 'httpHeadersTimeoutMs ≤ httpRequestTimeoutMs (unless httpRequestTimeoutMs is 0): the headers are part of the request',
+    holds: (c) => c.httpRequestTimeoutMs === 0 || c.httpHeadersTimeoutMs <= c.httpRequestTimeoutMs,
+  },
+  {
+    settings: ['httpBodyIdleTimeoutMs', 'httpRequestTimeoutMs'],
+    rule: 'httpBodyIdleTimeoutMs ≤ httpRequestTimeoutMs (unless either is 0): a longer pause could never be waited for',
+    holds: (c) =>
+      c.httpBodyIdleTimeoutMs === 0 ||
+      c.httpRequestTimeoutMs === 0 ||
+      c.httpBodyIdleTimeoutMs <= c.httpRequestTimeoutMs,
+  },
+  {
+    settings: ['wsBrokerCreditChunkRecords', 'wsCreditMax'],
+    rule: 'wsBrokerCreditChunkRecords ≤ wsCreditMax: a chunk is a part of the credit a subscription holds',
+    holds: (c) => c.wsBrokerCreditChunkRecords <= c.wsCreditMax,
+  },
+];
+
+/** Why `value` is not valid for the setting (a sentence), or undefined when it is. */
+export function valueProblem(spec: SettingSpec, value: unknown): string | undefined {
+  switch (spec.unit) {
+    case 'path':
+      if (typeof value !== 'string' || value.trim() === '') return 'it must be a non-empty string.';
+      if (value.includes('\0')) return 'it contains a NUL byte.';
+      return undefined;
+    case 'host':
+      if (typeof value !== 'string' || value.trim() === '' || /[\s/]/.test(value))
+        return 'The host must be a host name or an IP address, e.g. 127.0.0.1.';
+      return undefined;
+    case 'optionalHost':
+      if (typeof value !== 'string' || /[\s/]/.test(value))
+        return 'The host must be a host name or an IP address, e.g. 127.0.0.1 (or empty for the default).';
+      return undefined;
+    case 'logLevel':
+      if (typeof value !== 'string' || !(LOG_LEVELS as readonly string[]).includes(value))
+        return `it must be one of ${LOG_LEVELS.join(', ')}.`;
+      return undefined;
+    case 'port':
+      if (!isIntIn(value, spec.min, spec.max)) return 'The port must be an integer from 0 to 65535.';
+      return undefined;
+    default:
+      if (!isIntIn(value, spec.min, spec.max)) {
+        return `it must be an integer ${rangeText(spec)}${spec.unit === 'ms' ? ' (milliseconds)' : ''}.`;
+      }
+      return undefined;
+  }
+}
+
+/** The valid range in words, e.g. `from 1 to 1073741824`. */
+export function rangeText(spec: NumberSettingSpec): string {
+  return `from ${spec.min} to ${spec.max}`;
+}
+
+/**
+ * Checks the given settings: each against its range, then every relation whose settings are all
+ * given. Throws `INVALID_SETTING` naming the first setting that is wrong and why.
+ */
+export function checkSettings(settings: Readonly<Partial<Record<SettingName, unknown>>>): void {
+  for (const [name, value] of Object.entries(settings)) {
+    if (value === undefined) continue;
+    if (!(name in SERVER_SETTINGS)) {
+      throw new TributaryError('INVALID_SETTING', { setting: name, reason: 'there is no such setting' });
+    }
+    const problem = valueProblem(settingSpec(name as SettingName), value);
+    if (problem !== undefined) {
+      throw new TributaryError('INVALID_SETTING', {
+        setting: name,
+        reason: `${JSON.stringify(value)} is out of range: ${problem}`,
+      });
+    }
+  }
+  for (const relation of SETTING_RELATIONS) {
+    if (relation.settings.some((name) => settings[name] === undefined)) continue;
+    if (relation.holds(settings as ServerConfig)) continue;
+    const values = relation.settings.map((name) => `${name} = ${String(settings[name])}`).join(', ');
+    throw new TributaryError('INVALID_SETTING', {
+      setting: relation.settings[0],
+      reason: `${values} breaks the rule ${relation.rule}`,
+    });
+  }
+}
+
+/**
+ * Merges overrides onto the defaults of a group of settings and checks the result
+ * ({@link checkSettings}): what a front end mounted on its own (`attachWebSocketFrontEnd`,
+ * `startKafkaFrontEnd`) does with its `limits` option.
+ */
+export function resolveGroupSettings<N extends SettingName>(
+  names: readonly N[],
+  overrides: Readonly<Partial<Record<string, unknown>>> = {},
+): Pick<ServerConfig, N> {
+  const result: Record<string, unknown> = {};
+  for (const name of names) result[name] = DEFAULT_SERVER_CONFIG[name];
+  for (const [name, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    if (!(names as readonly string[]).includes(name)) {
+      throw new TributaryError('INVALID_SETTING', {
+        setting: name,
+        reason: `it is not one of the settings here (${names.join(', ')})`,
+      });
+    }
+    result[name] = value;
+  }
+  checkSettings(result);
+  return result as Pick<ServerConfig, N>;
+}
+
+/** The given settings out of a full configuration. */
+export function pickSettings<N extends SettingName>(
+  config: Pick<ServerConfig, N>,
+  names: readonly N[],
+): Pick<ServerConfig, N> {
+  const result: Record<string, unknown> = {};
+  for (const name of names) result[name] = config[name];
+  return result as Pick<ServerConfig, N>;
+}
+
+function isIntIn(value: unknown, min: number, max: number): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+}
