@@ -125,6 +125,27 @@ describe('sequencer: answers rest on durable state only', () => {
     expect((await collection.get('x', 'linearizable')).version).toBe(v0);
   });
 
+  it('so does a guard refused because of an earlier write of its batch (PRECONDITION_FAILED)', async () => {
+    const { faulty, collection } = await setup();
+    const v0 = (await collection.write({ op: 'put', key: 'x', value: { n: 1 } })).version;
+    let appends = 0;
+    faulty.onAppend = (append) =>
+      ++appends === 2
+        ? Promise.reject(new TributaryError('STORAGE_ERROR', { reason: 'injected' }))
+        : append();
+    const d = collection.write({ op: 'put', key: 'y', value: { v: 'd' } });
+    const a = collection.write({ op: 'put', key: 'x', value: { n: -1 } });
+    const b = collection.transact({
+      ops: [{ op: 'increment', key: 'x', field: 'n', by: 1 }],
+      conditions: [{ key: 'x', field: 'n', op: '>=', value: 0 }],
+    });
+    expect(await outcome(d)).toMatchObject({ key: 'y' });
+    expect(await outcome(a)).toBe('STORAGE_ERROR');
+    expect(await outcome(b)).toBe('STORAGE_ERROR');
+    const x = await collection.get('x', 'linearizable');
+    expect([x.version, x.value]).toEqual([v0, { n: 1 }]);
+  });
+
   it('plans refused commands again when the append is retried after EXPECTED_OFFSET_MISMATCH', async () => {
     const { faulty, collection, topic } = await setup();
     await collection.write({ op: 'put', key: 'x', value: { v: 'init' } });
