@@ -6,6 +6,8 @@
  * and bad input: garbage, oversize and negative frame sizes, unknown APIs, truncated requests.
  * Every bad input ends at most its own connection; other clients keep working.
  */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../src/protocol/kafka/error-codes.js';
 import { encodeRecordBatch } from '../src/protocol/kafka/record-batch/index.js';
@@ -321,6 +323,23 @@ describe('Metadata, Produce, Fetch and ListOffsets', () => {
       allowAutoTopicCreation: true,
     });
     expect(bad.topics[0]?.errorCode).toBe(KafkaErrorCode.INVALID_TOPIC_EXCEPTION);
+  });
+
+  it('never auto-creates over a topic whose topic.json is unreadable: its data stays', async () => {
+    await createTopic(server.url, 'kept');
+    await produce(server.url, 'kept', [{ value: 'precious' }]);
+    await server.close();
+    const topicDir = join(dir.path, 'topics', 'kept');
+    await writeFile(join(topicDir, 'topic.json'), '{ "partitions": ');
+    const segment = await readFile(join(topicDir, '0', '00000000000000000000.log'));
+    server = await startKafkaServer(dir.path);
+    const raw = await open();
+    const answer = await raw.call('Metadata', 4, {
+      topics: [{ name: 'kept' }],
+      allowAutoTopicCreation: true,
+    });
+    expect(answer.topics[0]).toMatchObject({ name: 'kept', errorCode: KafkaErrorCode.KAFKA_STORAGE_ERROR });
+    expect(await readFile(join(topicDir, '0', '00000000000000000000.log'))).toEqual(segment);
   });
 
   it('sends no response for acks=0, and closes the connection when an acks=0 produce fails', async () => {
