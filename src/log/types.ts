@@ -132,7 +132,10 @@ export interface PartitionDescription extends PartitionOffsets {
 export interface LogDamage {
   readonly topic: string;
   readonly partition: number | null;
-  /** `PARTITION_DAMAGED` or `TOPIC_DAMAGED`. */
+  /**
+   * `PARTITION_DAMAGED` or `TOPIC_DAMAGED` (found at open); `CORRUPT_LOG` or `INTERNAL` (a bug)
+   * for a partition that stopped while running.
+   */
   readonly code: string;
   /** Names the file and byte (or directory) and what is wrong. */
   readonly message: string;
@@ -211,8 +214,9 @@ export interface Log {
   compact(topic: string): Promise<CompactionReport>;
 
   /**
-   * Partitions and topics kept offline because their stored data is damaged (the server's
-   * `/healthz` answers `degraded` while there are any). Engines without stored data omit it.
+   * Partitions and topics kept offline because their stored data is damaged, or stopped by a
+   * bug (the server's `/healthz` answers `degraded` while there are any). Engines without stored
+   * data omit it.
    */
   damage?(): readonly LogDamage[];
 

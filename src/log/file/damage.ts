@@ -48,6 +48,12 @@ export function topicDamagedError(topic: string, dir: string, reason: string): T
   return new TributaryError('TOPIC_DAMAGED', { topic, dir, reason });
 }
 
-export function describeDamage(topic: string, partition: number | null, error: TributaryError): LogDamage {
-  return { topic, partition, code: error.code, message: error.message };
+/** A `/healthz` entry; an error that is not a TributaryError (a broken invariant) is a bug: INTERNAL. */
+export function describeDamage(topic: string, partition: number | null, error: Error): LogDamage {
+  return {
+    topic,
+    partition,
+    code: isTributaryError(error) ? error.code : 'INTERNAL',
+    message: error.message,
+  };
 }

@@ -341,6 +341,7 @@ export class FileLog implements Log {
     for (const t of this.topics.values()) {
       for (const slot of t.partitions) {
         if (slot instanceof DamagedPartition) found.push(describeDamage(t.name, slot.partition, slot.error));
+        else if (slot.stoppedBy) found.push(describeDamage(t.name, slot.partition, slot.stoppedBy));
       }
     }
     return found;

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AssertionFailed } from '../../assert.js';
 import { resolveTopicConfig } from '../validation.js';
+import { openFileLog } from './file-log.js';
 import { nodeFileSystem } from './fs.js';
 import { FilePartition } from './partition.js';
 
@@ -64,5 +65,29 @@ describe('file partition invariants', () => {
     await expect(inFlight).rejects.toThrow(/the high watermark only grows/);
     // Stopped for good, not retried as if the disk had failed: every later call sees the bug.
     await expect(p.append(record())).rejects.toThrow(AssertionFailed);
+  });
+});
+
+describe('a partition stopped while running', () => {
+  it('is listed by damage() (and so by /healthz) with the error every call now gets', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tributary-invariants-'));
+    dirs.push(dir);
+    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    try {
+      await log.createTopic('t', { partitions: 2, fsync: 'never' });
+      await log.append('t', 1, record());
+      // Reach the partition as a bug would: move its high watermark during a write.
+      const internals = log as unknown as { topics: Map<string, { partitions: FilePartition[] }> };
+      const p = internals.topics.get('t')!.partitions[1]!;
+      const inFlight = log.append('t', 1, record());
+      p.next = 10;
+      await expect(inFlight).rejects.toThrow(AssertionFailed);
+      expect(log.damage()).toEqual([
+        { topic: 't', partition: 1, code: 'INTERNAL', message: expect.stringContaining('high watermark') },
+      ]);
+      expect((await log.append('t', 0, record())).baseOffset).toBe(0);
+    } finally {
+      await log.close();
+    }
   });
 });

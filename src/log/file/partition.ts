@@ -738,6 +738,11 @@ export class FilePartition {
     await Promise.all(this.segments.map((s) => s.close().catch(() => {})));
   }
 
+  /** What stopped the partition for good while it ran (damaged data or a bug), if anything. */
+  get stoppedBy(): Error | undefined {
+    return this.failure;
+  }
+
   isClosed(): boolean {
     return this.closed !== undefined;
   }
