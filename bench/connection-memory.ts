@@ -40,7 +40,8 @@ const MiB = 1024 * 1024;
 const PIPELINE_REQUESTS = 10_000;
 const PRELOAD_RECORDS = 2_000;
 const RECORD_BYTES = 512;
-const SUBSCRIBERS = 100;
+/** `--subscribers=N` changes it (0: the produce alone, for comparison). */
+const SUBSCRIBERS = Number(process.argv.find((a) => a.startsWith('--subscribers='))?.split('=')[1] ?? 100);
 const STALLED_PRODUCE_BYTES = 200 * 1000 * 1000;
 const STALLED_RECORD_BYTES = 64 * 1024;
 /** Hard time limit of one scenario. */
@@ -221,8 +222,26 @@ async function watch(
         : `timed out after ${progress()}`;
   await sleep(500);
   const after = server.exited === undefined ? rssMiB(pid) : 0;
+  const sentMiB = await bytesSentMiB(server.port);
   peak = Math.max(peak, after);
-  return { scenario, beforeMiB, peakMiB: peak, afterMiB: after, completed, note: `${note}; ${heapNote}` };
+  return {
+    scenario,
+    beforeMiB,
+    peakMiB: peak,
+    afterMiB: after,
+    completed,
+    note: `${note}; ${heapNote}; ${sentMiB.toFixed(0)} MiB sent on WebSocket`,
+  };
+}
+
+/** Bytes the server has sent on WebSocket connections, in MiB. */
+async function bytesSentMiB(port: number): Promise<number> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return Number(/^tributary_bytes_out_total\{frontend="ws"\} (\S+)$/m.exec(text)?.[1] ?? 0) / MiB;
+  } catch {
+    return 0;
+  }
 }
 
 /** The server's V8 heap (total, used) and external memory in MiB, from its metrics. */
@@ -450,7 +469,9 @@ const SCENARIOS = { ws: wsPipeline, kafka: kafkaPipeline, stalled: stalledSubscr
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const nodeFlags = args.filter((a) => a.startsWith('--') && !a.startsWith('--window='));
+  const nodeFlags = args.filter(
+    (a) => a.startsWith('--') && !a.startsWith('--window=') && !a.startsWith('--subscribers='),
+  );
   const names = args.filter((a) => !a.startsWith('--'));
   const chosen = (names.length === 0 ? Object.keys(SCENARIOS) : names) as (keyof typeof SCENARIOS)[];
   const fmt = (n: number) => n.toFixed(0).padStart(6);

@@ -74,6 +74,21 @@ export function encodeMsgpackJoined(
   }
 }
 
+/**
+ * The start of `encodeMsgpackJoined(head, rest)`: the map header and `head`'s pairs. `rest.pairs`,
+ * sent right after as they are, complete the map.
+ */
+export function encodeMsgpackJoinedHead(head: object, restCount: number): Uint8Array {
+  pos = 0;
+  try {
+    writeHeader(definedFields(head as Record<string, unknown>) + restCount, 0x80, 0xde, 0xdf);
+    writePairs(head as Record<string, unknown>);
+    return copyOut(buffer, pos);
+  } finally {
+    releaseScratch();
+  }
+}
+
 /** A MessagePack map header for `count` pairs (fixmap, map16 or map32). */
 export function msgpackMapHeader(count: number): Uint8Array {
   pos = 0;

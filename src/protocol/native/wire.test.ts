@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeFrame } from './frames.js';
 import type { DeliveryFrame, WireFormat } from './types.js';
-import { encodeWire, encodeWireJoined, SharedFields } from './wire.js';
+import { encodeMsgpackJoinedParts, encodeWire, encodeWireJoined, SharedFields } from './wire.js';
 
 const FORMATS: readonly WireFormat[] = ['msgpack', 'json'];
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -50,4 +50,16 @@ describe('encodeWireJoined', () => {
       expect(hex(encodeWireJoined(head, new SharedFields({}), format))).toBe(hex(encodeWire(head, format)));
     });
   }
+
+  it('msgpack parts: the head then the shared bytes (the same array every time) make the frame', () => {
+    const heads = [{ type: 'delivery', sub: 1 }, { type: 'delivery', sub: 70_000 }, {}];
+    for (const head of heads) {
+      const [own, rest] = encodeMsgpackJoinedParts(head, shared);
+      expect(rest).toBe(shared.msgpackPairs().pairs);
+      expect(hex(own) + hex(rest)).toBe(hex(encodeWireJoined(head, shared, 'msgpack')));
+    }
+    const wide = new SharedFields(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`r${i}`, i])));
+    const [own, rest] = encodeMsgpackJoinedParts({ type: 'delivery', sub: 2 }, wide);
+    expect(hex(own) + hex(rest)).toBe(hex(encodeWireJoined({ type: 'delivery', sub: 2 }, wide, 'msgpack')));
+  });
 });

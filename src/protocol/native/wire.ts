@@ -11,7 +11,12 @@
 import { TributaryError } from '../../errors.js';
 import { encodeBase64 } from './base64.js';
 import { decodeMsgpack } from './msgpack-decode.js';
-import { encodeMsgpack, encodeMsgpackJoined, encodeMsgpackPairs } from './msgpack-encode.js';
+import {
+  encodeMsgpack,
+  encodeMsgpackJoined,
+  encodeMsgpackJoinedHead,
+  encodeMsgpackPairs,
+} from './msgpack-encode.js';
 import type { WireFormat } from './types.js';
 
 /**
@@ -70,6 +75,20 @@ export function encodeWireJoined(
     return `{${own}${own.length > 0 && members.length > 0 ? ',' : ''}${members}}`;
   }
   return encodeMsgpackJoined(head, shared.msgpackPairs());
+}
+
+/**
+ * `encodeWireJoined(head, shared, 'msgpack')` in two parts whose concatenation is the frame: a
+ * small head of its own, then the shared fields' bytes, the same array for every frame that
+ * shares them. Sent as two fragments of one WebSocket message, a delivery to N subscriptions is
+ * held once, not copied N times.
+ */
+export function encodeMsgpackJoinedParts(
+  head: object,
+  shared: SharedFields,
+): readonly [Uint8Array, Uint8Array] {
+  const rest = shared.msgpackPairs();
+  return [encodeMsgpackJoinedHead(head, rest.count), rest.pairs];
 }
 
 /**

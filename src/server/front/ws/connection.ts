@@ -40,7 +40,7 @@ import {
   type WireError,
   type WireFormat,
 } from '../../../protocol/native/types.js';
-import { encodeWireJoined } from '../../../protocol/native/wire.js';
+import { encodeMsgpackJoinedParts, encodeWireJoined } from '../../../protocol/native/wire.js';
 import type { CollectionService } from '../../../sync/index.js';
 import type { ServerMetrics } from '../../metrics.js';
 import type { CollectionBridge, CollectionPort } from './collection-bridge.js';
@@ -125,7 +125,9 @@ export class Connection {
       limits: deps.limits,
       sendDelivery: (sub, chunk) => {
         if (this.#socket.readyState !== this.#socket.OPEN) return;
-        this.#write(encodeWireJoined({ type: 'delivery', sub }, chunk.fields, this.#format));
+        const head = { type: 'delivery', sub };
+        if (this.#format === 'msgpack') this.#writeParts(encodeMsgpackJoinedParts(head, chunk.fields));
+        else this.#write(encodeWireJoined(head, chunk.fields, this.#format));
         this.#recordsOut.inc(chunk.records);
       },
       sendSubscriptionClosed: (sub, error) => this.#send({ type: 'subscriptionClosed', sub, error }),
@@ -453,6 +455,19 @@ export class Connection {
     // behind others (or large ones) need to report when they leave, to resume a paused reader.
     const track = buffered > 0 || (binary ? data.byteLength : data.length) > TRACKED_FRAME_BYTES;
     this.#socket.send(data, { binary }, track ? this.#onSent : undefined);
+    if (buffered <= high && this.#socket.bufferedAmount > high) this.#updateReading();
+  }
+
+  /**
+   * Sends one binary message as two fragments: a small head of this connection's own, then bytes
+   * shared with other connections, which the send buffer holds without copying them.
+   */
+  #writeParts([head, shared]: readonly [Uint8Array, Uint8Array]): void {
+    this.#bytesOut.inc(head.byteLength + shared.byteLength);
+    const high = this.#deps.limits.wsBufferedBytesHigh;
+    const buffered = this.#socket.bufferedAmount;
+    this.#socket.send(head, { binary: true, fin: false });
+    this.#socket.send(shared, { binary: true, fin: true }, this.#onSent);
     if (buffered <= high && this.#socket.bufferedAmount > high) this.#updateReading();
   }
 
