@@ -206,9 +206,7 @@ function describeDamage(damage: Damage): string {
 async function repair(dir: string, options: RepairOptions): Promise<void> {
   const topic = await storedTopic(dir, options.topic);
   if (!topic.partitions.includes(options.partition)) {
-    throw new CliError(
-      `topic "${topic.name}" has no partition directory ${options.partition} in ${topic.dir}`,
-    );
+    throw new CliError(`topic "${topic.name}" has no partition ${options.partition} (${topic.dir})`);
   }
   if ('problem' in topic.topicFile) {
     throw new CliError(
@@ -275,7 +273,7 @@ async function rebuildMetadata(dir: string, options: RebuildOptions): Promise<vo
   if (found === 0 || topic.partitions.some((p, i) => p !== i)) {
     throw new CliError(
       `the partition directories of "${topic.name}" are [${topic.partitions.join(', ')}], not 0 to n-1: ` +
-        'restore the missing ones (or give --partitions with empty ones created) first',
+        'restore the missing ones first',
     );
   }
   const partitions = options.partitions ?? found;
@@ -311,6 +309,8 @@ async function rebuildMetadata(dir: string, options: RebuildOptions): Promise<vo
     await fs.rename(path, kept);
     print(`Kept the unreadable ${TOPIC_FILE} as ${kept}.`);
   }
+  // More partitions than directories found: the new ones start empty (and exist before topic.json).
+  for (let p = found; p < config.partitions; p++) await fs.mkdir(`${topic.dir}/${p}`);
   await writeJsonAtomic(fs, path, config);
   await fs.syncDir(topic.dir);
   print(

@@ -10,6 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../errors.js';
 import type { TopicConfig } from '../types.js';
 import { openFileLog } from './file-log.js';
+import { nodeFileSystem } from './fs.js';
+import { inspectPartition } from './inspect.js';
+import { truncatePartition } from './repair.js';
 import { walkBatches } from './segment.js';
 
 const enc = new TextEncoder();
@@ -328,6 +331,46 @@ describe('creating a topic never deletes data', () => {
       expect(log.damage()).toEqual([]);
       await log.createTopic('fresh');
       expect((await log.append('fresh', 0, [{ key: null, value: enc.encode('x') }])).baseOffset).toBe(0);
+    } finally {
+      await log.close();
+    }
+  });
+});
+
+describe('a partition directory that topic.json names but that is gone', () => {
+  it('keeps that partition offline instead of starting it again empty', async () => {
+    const dir = await logWithRecords(5, { partitions: 2 });
+    await rm(partitionDir(dir, 1), { recursive: true });
+    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    try {
+      await expectDamaged(log.offsets('t', 1), partitionDir(dir, 1), /partition directory is missing/);
+      expect((await log.read('t', 0, 0)).length).toBe(5);
+    } finally {
+      await log.close();
+    }
+    expect(await readdir(join(dir, 'topics', 't'))).not.toContain('1');
+    // The operator's repair starts it again, empty, only when asked.
+    const inspection = await inspectPartition(nodeFileSystem, partitionDir(dir, 1), { compact: false });
+    expect(inspection.damage[0]?.reason).toMatch(/partition directory is missing/);
+    await truncatePartition(nodeFileSystem, partitionDir(dir, 1), inspection.truncation!);
+    const repaired = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    try {
+      expect(repaired.damage()).toEqual([]);
+      expect(await repaired.offsets('t', 1)).toEqual({ earliest: 0, next: 0 });
+    } finally {
+      await repaired.close();
+    }
+  });
+
+  it('a creation cut short before topic.json leaves only empty directories, reused by the next creation', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'topics', 'cut', '0'), { recursive: true });
+    await mkdir(join(dir, 'topics', 'cut', '1'), { recursive: true });
+    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    try {
+      expect(log.damage()).toEqual([]);
+      await log.createTopic('cut', { partitions: 2 });
+      expect((await log.append('cut', 1, [{ key: null, value: enc.encode('x') }])).baseOffset).toBe(0);
     } finally {
       await log.close();
     }

@@ -44,6 +44,17 @@ export function partitionDamagedError(
   );
 }
 
+/** A partition directory that topic.json names but that is gone, with every record in it. */
+export function missingPartitionError(topic: string, partition: number, dir: string): TributaryError {
+  return new TributaryError('PARTITION_DAMAGED', {
+    topic,
+    partition,
+    file: dir,
+    position: 0,
+    reason: 'the partition directory is missing: its records are lost unless it is restored',
+  });
+}
+
 export function topicDamagedError(topic: string, dir: string, reason: string): TributaryError {
   return new TributaryError('TOPIC_DAMAGED', { topic, dir, reason });
 }

@@ -35,6 +35,7 @@ import {
   DamagedPartition,
   type DamagedTopic,
   describeDamage,
+  missingPartitionError,
   partitionDamagedError,
   topicDamagedError,
 } from './damage.js';
@@ -146,7 +147,19 @@ export class FileLog implements Log {
     const partitions: PartitionSlot[] = [];
     for (let p = 0; p < config.partitions; p++) {
       const partitionDir = join(dir, String(p));
-      await this.fs.mkdir(partitionDir);
+      // Partition directories reach the disk before topic.json (createTopic): one missing now
+      // took its records with it. Making a fresh one would reuse their offsets silently.
+      if (
+        !(await this.fs.readdir(partitionDir).then(
+          () => true,
+          () => false,
+        ))
+      ) {
+        const error = missingPartitionError(name, p, partitionDir);
+        this.logger.error({ topic: name, partition: p }, error.message);
+        partitions.push(new DamagedPartition(p, error));
+        continue;
+      }
       try {
         partitions.push(await FilePartition.open(this.fs, name, p, partitionDir, config, this.logger));
       } catch (error) {
@@ -178,7 +191,10 @@ export class FileLog implements Log {
           'the directory already holds data of a topic this log has not opened',
         );
       }
-      await this.fs.mkdir(dir);
+      // Partition directories first, on disk before topic.json names them: a topic.json whose
+      // partition directory is missing is then always damage (see openPartitions).
+      for (let p = 0; p < resolved.partitions; p++) await this.fs.mkdir(join(dir, String(p)));
+      await this.fs.syncDir(dir);
       await writeJsonAtomic(this.fs, join(dir, TOPIC_FILE), resolved);
       const topic = {
         name,

@@ -111,7 +111,7 @@ export async function listSegmentBases(fs: LogFileSystem, dir: string): Promise<
 /** Total bytes of a partition's segment files. */
 export async function partitionBytes(fs: LogFileSystem, dir: string): Promise<number> {
   let total = 0;
-  for (const base of await listSegmentBases(fs, dir))
+  for (const base of await listSegmentBases(fs, dir).catch(() => [] as number[]))
     total += await fs.size(join(dir, segmentFileName(base, '.log')));
   return total;
 }
@@ -121,6 +121,14 @@ export async function inspectPartition(
   dir: string,
   options: InspectOptions,
 ): Promise<PartitionInspection> {
+  if (
+    !(await fs.readdir(dir).then(
+      () => true,
+      () => false,
+    ))
+  ) {
+    return missingPartition(dir);
+  }
   const bases = await listSegmentBases(fs, dir);
   const point = parseRecoveryPoint(await readJsonOrNull(fs, join(dir, RECOVERY_POINT_FILE)));
   const scans: SegmentScan[] = [];
@@ -156,6 +164,28 @@ export async function inspectPartition(
   const first = damage.find((d) => !d.tornTail);
   const base = { dir, segments: scans.length, bytes, records, damage };
   return first === undefined ? base : { ...base, truncation: planTruncation(dir, scans, first) };
+}
+
+/** A partition directory topic.json names but that is gone: repair starts it again, empty. */
+function missingPartition(dir: string): PartitionInspection {
+  const damage: Damage = {
+    file: dir,
+    position: 0,
+    reason: 'the partition directory is missing',
+    fromOffset: 0,
+    tornTail: false,
+    cut: null,
+  };
+  const truncation: TruncationPlan = {
+    cut: null,
+    nextOffset: 0,
+    recordsDropped: 0,
+    damagedBatches: 0,
+    unparsedBytes: 0,
+    bytesDropped: 0,
+    filesRemoved: [],
+  };
+  return { dir, segments: 0, bytes: 0, records: 0, damage: [damage], truncation };
 }
 
 async function scanOne(
@@ -300,7 +330,7 @@ export interface StoredTopic {
   readonly dir: string;
   /** Its configuration, or why `topic.json` cannot be used. */
   readonly topicFile: TopicFileRead;
-  /** Partition numbers of its partition directories, in order. */
+  /** Partition numbers: those topic.json names (even if their directory is missing) and any directory found, in order. */
   readonly partitions: readonly number[];
 }
 
@@ -319,7 +349,12 @@ export async function listStoredTopics(fs: LogFileSystem, dataDir: string): Prom
       .filter((n) => /^(0|[1-9]\d*)$/.test(n))
       .map(Number)
       .sort((a, b) => a - b);
-    topics.push({ name, dir, topicFile: await readTopicFile(fs, dir), partitions });
+    const topicFile = await readTopicFile(fs, dir);
+    // The partitions topic.json names, missing directories included, and any others found.
+    const named =
+      'config' in topicFile ? Array.from({ length: topicFile.config.partitions }, (_, p) => p) : [];
+    const all = [...new Set([...named, ...partitions])].sort((a, b) => a - b);
+    topics.push({ name, dir, topicFile, partitions: all });
   }
   return topics;
 }

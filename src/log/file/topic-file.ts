@@ -33,13 +33,22 @@ export async function readTopicFile(fs: LogFileSystem, dir: string): Promise<Top
 }
 
 /**
- * Whether a topic directory (or a file of that name) holds anything but leftovers of an
- * interrupted atomic write (`*.tmp`): such a directory is never reused or removed implicitly.
+ * Whether a topic directory (or a file of that name) holds data: anything but leftovers of an
+ * interrupted atomic write (`*.tmp`) and empty partition directories (a creation cut short makes
+ * those before its topic.json). Such a directory is never reused or removed implicitly.
  */
 export async function topicDirHoldsData(fs: LogFileSystem, dir: string): Promise<boolean> {
+  let names: string[];
   try {
-    return (await fs.readdir(dir)).some((name) => !name.endsWith('.tmp'));
+    names = await fs.readdir(dir);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code !== 'ENOENT';
   }
+  for (const name of names) {
+    if (name.endsWith('.tmp')) continue;
+    if (!/^(0|[1-9]\d*)$/.test(name)) return true;
+    const inside = await fs.readdir(join(dir, name)).catch(() => null);
+    if (inside === null || inside.some((n) => !n.endsWith('.tmp'))) return true;
+  }
+  return false;
 }
