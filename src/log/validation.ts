@@ -31,7 +31,14 @@ export function validateTopicName(name: unknown, { allowInternal = false } = {})
   if (topic === '.' || topic === '..') fail('"." and ".." are not allowed');
   if (!TOPIC_NAME.test(topic)) fail('only letters, digits, ".", "_" and "-" are allowed');
   if (!allowInternal && topic.startsWith('__')) fail('names starting with "__" are reserved');
+  // The file engine renames a topic being deleted to this prefix and clears such directories on
+  // open: a topic of that name would be deleted with them.
+  if (topic.startsWith(DELETING_TOPIC_PREFIX))
+    fail(`names starting with "${DELETING_TOPIC_PREFIX}" are reserved`);
 }
+
+/** Directory name prefix of a topic being deleted by the file engine (reserved in topic names). */
+export const DELETING_TOPIC_PREFIX = '.deleting-';
 
 /** Merges a partial config over the defaults and checks every field. */
 export function resolveTopicConfig(partial: Partial<TopicConfig> = {}): TopicConfig {

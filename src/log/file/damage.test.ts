@@ -376,3 +376,17 @@ describe('a partition directory that topic.json names but that is gone', () => {
     }
   });
 });
+
+describe('names the engine clears on open are reserved', () => {
+  it('refuses a topic named like a deletion cut short, which the next open would remove', async () => {
+    const dir = await tempDir();
+    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    try {
+      const error = await log.createTopic('.deleting-orders-1767225600000').catch((e: unknown) => e);
+      expect(isTributaryError(error, 'INVALID_TOPIC_NAME'), String(error)).toBe(true);
+      expect((error as Error).message).toContain('reserved');
+    } finally {
+      await log.close();
+    }
+  });
+});

@@ -28,7 +28,12 @@ import type {
   TopicConfig,
   TopicDescription,
 } from '../types.js';
-import { checkPartitionNumber, resolveTopicConfig, validateTopicName } from '../validation.js';
+import {
+  checkPartitionNumber,
+  DELETING_TOPIC_PREFIX,
+  resolveTopicConfig,
+  validateTopicName,
+} from '../validation.js';
 import { writeJsonAtomic } from './checkpoint.js';
 import { compactPartition } from './compaction.js';
 import {
@@ -77,7 +82,7 @@ function openDirsOf(fs: LogFileSystem): Set<string> {
   }
   return dirs;
 }
-const DELETING_PREFIX = '.deleting-';
+const DELETING_PREFIX = DELETING_TOPIC_PREFIX;
 
 export async function openFileLog(options: FileLogOptions): Promise<FileLog> {
   const log = new FileLog(options);
