@@ -24,7 +24,7 @@ export function copyJson(value: unknown, path: string, depth = 0): Json {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) invalid(`${path} must be a finite number`);
-    return value;
+    return value === 0 ? 0 : value; // -0 is stored as 0, as the server reads it (crdt/json.ts)
   }
   if (depth >= JSON_DEPTH_MAX) invalid(`${path} is nested deeper than ${JSON_DEPTH_MAX}`);
   if (Array.isArray(value)) return value.map((item, i) => copyJson(item, `${path}[${i}]`, depth + 1));
@@ -88,7 +88,8 @@ export function checkWriteOp(value: unknown, path: string): WriteOp {
         invalid(`${path}.field must be a non-empty string`);
       if (typeof raw.by !== 'number' || !Number.isFinite(raw.by))
         invalid(`${path}.by must be a finite number`);
-      return withVersion({ op: 'increment', key, field: raw.field, by: raw.by }, raw.ifVersion, path);
+      const by = raw.by === 0 ? 0 : raw.by;
+      return withVersion({ op: 'increment', key, field: raw.field, by }, raw.ifVersion, path);
     }
     default:
       return invalid(`${path}.op must be put, patch, delete or increment`);
