@@ -120,6 +120,10 @@ describe('SERVER_SETTINGS', () => {
       expect(invalidSetting(ws({ wsFrameBytesMax: 0 })).setting).toBe('wsFrameBytesMax');
       expect(invalidSetting(ws({ wsCreditMax: 200_000 })).message).toMatch(/from 1 to 100000/);
       expect(invalidSetting(ws({ wsCreditMax: 10 })).setting).toBe('wsBrokerCreditChunkRecords');
+      expect(invalidSetting(ws({ wsSubscriberBufferedBytesMax: 256 })).message).toMatch(/from 4096 to/);
+      expect(invalidSetting(ws({ wsBufferedBytesHigh: 128 * 1024 })).setting).toBe(
+        'wsSubscriberBufferedBytesMax',
+      );
       expect(invalidSetting(ws({ maxFrameBytes: 1024 })).setting).toBe('maxFrameBytes');
       const kafka = (limits: Record<string, number>) =>
         startKafkaFrontEnd({

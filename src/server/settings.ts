@@ -322,7 +322,8 @@ export const SERVER_SETTINGS = {
     group: 'ws',
     unit: 'bytes',
     default: 256 * KiB,
-    min: 1,
+    // Deliveries are cut into frames of at most this size, less a frame's overhead.
+    min: 4 * KiB,
     max: GiB,
     doc: 'send buffer above which deliveries to a connection stop: what a subscriber that stopped reading pins',
   },
@@ -522,6 +523,11 @@ export const SETTING_RELATIONS: readonly SettingRelation[] = [
       c.httpBodyIdleTimeoutMs === 0 ||
       c.httpRequestTimeoutMs === 0 ||
       c.httpBodyIdleTimeoutMs <= c.httpRequestTimeoutMs,
+  },
+  {
+    settings: ['wsSubscriberBufferedBytesMax', 'wsBufferedBytesHigh'],
+    rule: 'wsSubscriberBufferedBytesMax ≤ wsBufferedBytesHigh: deliveries stop before requests do, so a subscriber that stopped reading cannot hold up the answers to its connection',
+    holds: (c) => c.wsSubscriberBufferedBytesMax <= c.wsBufferedBytesHigh,
   },
   {
     settings: ['wsBrokerCreditChunkRecords', 'wsCreditMax'],
