@@ -7,7 +7,7 @@
  *   without waiting for any answer) against a topic of single-record batches;
  * - `kafka`: the same over one Kafka connection (Produce v7 / Fetch v11);
  * - `stalled`: 100 WebSocket subscribers stop reading (paused sockets) while 200 MB is produced
- *   to the topic they follow.
+ *   to the topic they follow; `stalled-sse`: the same with 100 SSE streams.
  *
  * Every scenario is bounded in count and time and stops by itself; the server is killed by pid.
  * Prints RSS before, the peak while running and after, in MiB.
@@ -19,6 +19,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { type ClientRequest, get as httpGet } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -465,7 +466,65 @@ const WINDOW = (() => {
   return arg === undefined ? undefined : Number(arg.slice('--window='.length));
 })();
 
-const SCENARIOS = { ws: wsPipeline, kafka: kafkaPipeline, stalled: stalledSubscribers } as const;
+/** As `stalled`, with SSE streams (`GET /v1/topics/{topic}/events`) whose sockets stop reading. */
+export async function stalledSseStreams(server: Server): Promise<RssReport> {
+  const producer = await WsClient.open(server.port);
+  const topic = 'stalled-sse';
+  await producer.request({ type: 'createTopic', name: topic, config: { partitions: 1, fsync: 'never' } });
+  const streams: ClientRequest[] = [];
+  for (let i = 0; i < SUBSCRIBERS; i++) {
+    await new Promise<void>((done, fail) => {
+      const request = httpGet(
+        `http://127.0.0.1:${server.port}/v1/topics/${topic}/events?from=latest`,
+        (res) => {
+          // Read the ready event, then stop reading.
+          res.once('data', () => {
+            res.pause();
+            done();
+          });
+        },
+      );
+      request.on('error', fail);
+      streams.push(request);
+    });
+  }
+  await sleep(1000);
+  const before = rssMiB(server.child.pid!);
+  const value = new Uint8Array(STALLED_RECORD_BYTES).fill(101);
+  const perRequest = 8;
+  const requests = Math.ceil(STALLED_PRODUCE_BYTES / (STALLED_RECORD_BYTES * perRequest));
+  let acked = 0;
+  const sending = (async () => {
+    for (let sent = 0; sent < requests; sent += 4) {
+      const window: Promise<ServerFrame>[] = [];
+      for (let i = 0; i < 4; i++) {
+        const records = Array.from({ length: perRequest }, () => ({ partition: 0, key: null, value }));
+        window.push(producer.request({ type: 'produce', topic, records }));
+      }
+      await Promise.all(window);
+      acked += 4;
+      if (server.exited !== undefined) return;
+    }
+  })();
+  const report = await watch(
+    server,
+    `stalled-sse: ${SUBSCRIBERS} paused SSE streams, ${STALLED_PRODUCE_BYTES / 1e6} MB produced`,
+    before,
+    () => acked >= requests,
+    () => `${Math.round((acked * perRequest * STALLED_RECORD_BYTES) / 1e6)} MB acknowledged`,
+  );
+  await Promise.race([sending, sleep(1000)]);
+  for (const stream of streams) stream.destroy();
+  producer.close();
+  return report;
+}
+
+const SCENARIOS = {
+  ws: wsPipeline,
+  kafka: kafkaPipeline,
+  stalled: stalledSubscribers,
+  'stalled-sse': stalledSseStreams,
+} as const;
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

@@ -1,11 +1,13 @@
 /**
  * Hard bounds on what one connection makes the server hold, on real loopback sockets: requests
  * pipelined past the in-flight limit wait unread instead of all running, a response budget keeps
- * large fetches from piling up, and a subscriber that stops reading pins only a small buffer.
+ * large fetches from piling up, and a subscriber (WebSocket or SSE) that stops reading pins only a
+ * small buffer.
  * The broker's `fetch` is wrapped to count how many run at once (and made slow, so they overlap).
  * The long measurement of server RSS is `bench/connection-memory.ts`.
  */
-import type { Socket } from 'node:net';
+import { createServer, get as httpGet, type IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBroker, type TributaryBroker } from '../src/broker/broker.js';
@@ -15,9 +17,11 @@ import type { Log } from '../src/log/types.js';
 import { encodeRecordBatch } from '../src/protocol/kafka/record-batch/index.js';
 import type { FetchRequest, ProduceRequest } from '../src/protocol/kafka/requests/index.js';
 import type { ClientFrame } from '../src/protocol/native/types.js';
+import { createHttpFrontEnd } from '../src/server/front/http/index.js';
 import { type KafkaFrontEnd, startKafkaFrontEnd } from '../src/server/front/kafka/index.js';
 import { type Harness, RawClient, startHarness } from '../src/server/front/ws/testing/harness.js';
 import { ServerMetrics } from '../src/server/metrics.js';
+import { DEFAULT_SERVER_CONFIG, pickSettings, settingNamesOf } from '../src/server/settings.js';
 import { RawKafka, waitFor } from './kafka-harness.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -253,5 +257,59 @@ describe('Kafka front end: bounded work per connection', () => {
     await raw.call('Produce', 7, produce);
     await pipeline(raw, 1, 50 * 1024 * 1024);
     expect(raw.payloads[0]!.length).toBeLessThan(42 * 1024);
+  });
+});
+
+describe('SSE: bounded per stalled stream', () => {
+  it('holds about sseBufferedBytesMax for a stream whose client stopped reading, whatever the record size', async () => {
+    const log = createMemoryLog();
+    const broker = await createBroker(log);
+    const front = createHttpFrontEnd(broker, {
+      logger: pino({ level: 'silent' }),
+      metrics: new ServerMetrics({ defaultMetrics: false }),
+      limits: pickSettings(DEFAULT_SERVER_CONFIG, settingNamesOf('http')),
+    });
+    const server = createServer((req, res) => front.handle(req, res));
+    const serverSockets: Socket[] = [];
+    server.on('connection', (socket: Socket) => serverSockets.push(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    let clientResponse: IncomingMessage | undefined;
+    cleanups.push(async () => {
+      clientResponse?.destroy();
+      front.closeStreams();
+      for (const socket of serverSockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await broker.close();
+      await log.close();
+    });
+    await broker.createTopic('stall', { partitions: 1 });
+    clientResponse = await new Promise<IncomingMessage>((resolve, reject) => {
+      const request = httpGet(`http://127.0.0.1:${port}/v1/topics/stall/events?from=earliest`, (res) => {
+        res.once('data', () => {
+          res.pause();
+          resolve(res);
+        });
+      });
+      request.on('error', reject);
+    });
+    let maxBuffered = 0;
+    const sample = setInterval(() => {
+      for (const socket of serverSockets) maxBuffered = Math.max(maxBuffered, socket.writableLength);
+    }, 2);
+    cleanups.push(() => clearInterval(sample));
+    // 24 MiB in 64 KiB records (about 87 KiB as base64 in JSON each): far more than kernel buffers take.
+    const value = new Uint8Array(64 * 1024);
+    for (let i = 0; i < 48; i++) {
+      await broker.produce(
+        'stall',
+        Array.from({ length: 8 }, () => ({ partition: 0, key: null, value })),
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    clearInterval(sample);
+    // 256 KiB by default, plus the events of one delivery that crossed it.
+    expect(maxBuffered).toBeGreaterThan(0);
+    expect(maxBuffered).toBeLessThan(1024 * 1024);
   });
 });

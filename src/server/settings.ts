@@ -224,6 +224,16 @@ export const SERVER_SETTINGS = {
     max: NATIVE_PROTOCOL_LIMITS.creditMax,
     doc: 'records an SSE stream may have in flight per partition before its socket drains',
   },
+  sseBufferedBytesMax: {
+    flag: '--sse-buffered-bytes-max',
+    env: 'TRIBUTARY_SSE_BUFFERED_BYTES_MAX',
+    group: 'http',
+    unit: 'bytes',
+    default: 256 * KiB,
+    min: 1,
+    max: GiB,
+    doc: 'about this many bytes of events an SSE stream may have in flight per partition (fewer records when they are large)',
+  },
   sseHeartbeatMs: {
     flag: '--sse-heartbeat-ms',
     env: 'TRIBUTARY_SSE_HEARTBEAT_MS',

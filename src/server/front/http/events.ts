@@ -20,13 +20,16 @@
  * this by itself on reconnect) or as `?lastEventId=`, each partition resumes right after its
  * offset: no gap, no duplicate.
  *
- * Flow control: each subscription gets `sseCreditRecords` of credit; credit is granted back only
- * once `res.write` accepted the events (returned true) or on `'drain'`, so a slow reader holds at
- * most that many records per partition in this process, however fast producers write.
+ * Flow control: each subscription holds at most `sseCreditRecords` of credit, and at most as many
+ * records as fit in `sseBufferedBytesMax` at the size of the events written last (one record
+ * until then); credit is granted back only once `res.write` accepted the events (returned
+ * true) or on `'drain'`, so a slow reader holds about `sseBufferedBytesMax` per partition in this
+ * process, however fast producers write and however large the records.
  */
 import type { ServerResponse } from 'node:http';
 import type { Delivery, Subscription, TopicDescription } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
+import { invariant } from '../../../invariant.js';
 import { recordBytes, recordToJson } from './codec.js';
 import { type Handler, type HttpContext, type HttpRequest, param, parseNonNegativeInt } from './context.js';
 import { errorResponse } from './respond.js';
@@ -186,8 +189,10 @@ interface PartitionState {
   /** Offset of the last record written to the client (start - 1 before any). */
   last: number;
   subscription: Subscription | undefined;
-  /** Credit owed to the subscription: records written while the socket was backed up. */
-  owed: number;
+  /** Credit the subscription holds: granted and not yet used by a delivery. */
+  credit: number;
+  /** Bytes per record of the events written last; 0 until some were. */
+  eventBytes: number;
   resetsInARow: number;
 }
 
@@ -210,7 +215,8 @@ class EventStream {
         partition,
         last: start - 1,
         subscription: undefined,
-        owed: 0,
+        credit: 0,
+        eventBytes: 0,
         resetsInARow: 0,
       });
     }
@@ -255,12 +261,13 @@ class EventStream {
   private async subscribe(state: PartitionState): Promise<void> {
     const from = state.last + 1;
     let subscription: Subscription;
+    state.credit = this.creditTarget(state);
     try {
       subscription = await this.ctx.broker.subscribe({
         topic: this.topic,
         partition: state.partition,
         from: { offset: from },
-        credit: this.ctx.limits.sseCreditRecords,
+        credit: state.credit,
         onRecords: (delivery) => this.onRecords(state, delivery),
         onError: (error) => void this.onSubscriptionError(state, error),
       });
@@ -290,8 +297,14 @@ class EventStream {
       chunk += event('record', this.eventId(), recordToJson(record, state.partition, this.topic));
     }
     state.resetsInARow = 0;
-    state.owed += delivery.records.length;
+    // The broker never delivers more than the credit it was given.
+    state.credit -= delivery.records.length;
+    invariant(
+      state.credit >= 0,
+      () => `SSE credit of partition ${state.partition} went negative: ${state.credit}`,
+    );
     if (written > 0) {
+      state.eventBytes = Math.ceil(chunk.length / written);
       this.ctx.metrics.recordsOut.inc({ frontend: 'sse' }, written);
       this.ctx.metrics.bytesOut.inc({ frontend: 'sse' }, bytes);
       this.write(chunk);
@@ -299,23 +312,31 @@ class EventStream {
     if (!this.res.writableNeedDrain) this.payDebts();
   }
 
-  /** Grants back the credit of everything the socket has accepted. */
+  /** Tops every subscription's credit up to its target once the socket has accepted what was written. */
   private payDebts(): void {
     if (this.ended || this.res.writableNeedDrain) return;
     for (const state of this.states.values()) {
-      if (state.owed > 0 && state.subscription !== undefined) {
-        const owed = state.owed;
-        state.owed = 0;
-        state.subscription.grant(owed);
+      const grant = this.creditTarget(state) - state.credit;
+      if (grant > 0 && state.subscription !== undefined) {
+        state.credit += grant;
+        state.subscription.grant(grant);
       }
     }
+  }
+
+  /** Credit a partition's subscription may hold: `sseCreditRecords`, fewer when records are large. */
+  private creditTarget(state: PartitionState): number {
+    // One record until events show their size: a stream that never reads then pins one record.
+    if (state.eventBytes === 0) return 1;
+    const { sseBufferedBytesMax, sseCreditRecords } = this.ctx.limits;
+    return Math.max(1, Math.min(sseCreditRecords, Math.floor(sseBufferedBytesMax / state.eventBytes)));
   }
 
   private async onSubscriptionError(state: PartitionState, cause: unknown): Promise<void> {
     if (this.ended) return;
     state.subscription?.close();
     state.subscription = undefined;
-    state.owed = 0;
+    state.credit = 0;
     let error = cause;
     if (isTributaryError(error, 'OFFSET_OUT_OF_RANGE') && state.resetsInARow < RESETS_IN_A_ROW_MAX) {
       state.resetsInARow++;
