@@ -80,6 +80,11 @@ describe('resolveServerConfig', () => {
       /"httpBodyBytesMax" is 0; it must be an integer from 1 to 1073741824/,
     );
     expect(file('{"httpBodyBytesMax": 1.5}')).toThrow(/httpBodyBytesMax/);
+    expect(file('{"httpJsonDepthMax": 0}')).toThrow(
+      /"httpJsonDepthMax" is 0; it must be an integer from 1 to 1000/,
+    );
+    expect(file('{"httpJsonDepthMax": 1001}')).toThrow(/"httpJsonDepthMax" is 1001/);
+    expect(file('{"httpJsonDepthMax": 1000}')().httpJsonDepthMax).toBe(1000);
     expect(file('{"logLevel": "loud"}')).toThrow(/logLevel.*one of fatal, error/);
     expect(file('{"dataDir": 5}')).toThrow(/dataDir/);
     expect(file('[1]')).toThrow(/one JSON object/);

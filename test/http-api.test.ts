@@ -10,6 +10,7 @@ import {
   call,
   createTopic,
   type ErrorJson,
+  EventStreamReader,
   metricValue,
   produce,
   type RecordData,
@@ -385,6 +386,118 @@ describe('records', () => {
       b: { partition: number; offset: number },
     ): number => a.partition - b.partition || a.offset - b.offset;
     expect(seen.sort(order)).toEqual(expected.sort(order));
+  });
+});
+
+describe('bad input', () => {
+  const nested = (depth: number, inner = '1'): string => `${'['.repeat(depth)}${inner}${']'.repeat(depth)}`;
+
+  it('refuses JSON nested deeper than httpJsonDepthMax with 400 MALFORMED_DATA and goes on serving', async () => {
+    await createTopic(base, 'deep');
+    const path = '/v1/topics/deep/records';
+    // Before: a value 5,000 levels deep overflowed the stack (500 INTERNAL).
+    const deep = expectError(
+      await call(base, 'POST', path, `{"records":[{"value":${nested(5000)}}]}`),
+      400,
+      'MALFORMED_DATA',
+    );
+    expect(deep.error.message).toBe(
+      'Malformed JSON body: arrays and objects are nested deeper than 128 levels (httpJsonDepthMax)',
+    );
+    // The body's own levels count: {"records":[{"value": …}]} is 3 deep around the value.
+    expectError(
+      await call(base, 'POST', path, `{"records":[{"value":${nested(126)}}]}`),
+      400,
+      'MALFORMED_DATA',
+    );
+    expect(await produce(base, 'deep', [{ value: JSON.parse(nested(125)) }])).toEqual([
+      { partition: 0, offset: 0 },
+    ]);
+    const read = await call<FetchJson>(base, 'GET', '/v1/topics/deep/partitions/0/records');
+    expect(JSON.stringify(read.body.records[0]!.value)).toBe(nested(125));
+    // Brackets inside strings do not count.
+    await produce(base, 'deep', [{ value: '['.repeat(10_000) }]);
+    expectError(
+      await call(base, 'POST', '/v1/topics', `{"name":"x","config":${nested(200, '{}')}}`),
+      400,
+      'MALFORMED_DATA',
+    );
+    expect(await metricValue(base, 'tributary_errors_total', 'frontend="http",code="INTERNAL"')).toBe(0);
+  });
+
+  it('reads a stored value nested deeper than httpJsonDepthMax (written as raw bytes) as valueBase64, over fetch and SSE', async () => {
+    await createTopic(base, 'raw');
+    const text = nested(5000);
+    const valueBase64 = Buffer.from(text).toString('base64');
+    await produce(base, 'raw', [{ valueBase64 }, { value: { ok: true } }]);
+    // Before: the fetch answer overflowed the stack while it was serialized (500 INTERNAL).
+    const read = await call<FetchJson>(base, 'GET', '/v1/topics/raw/partitions/0/records');
+    expect(read.status).toBe(200);
+    expect(read.body.records.map((r) => [r.valueBase64, r.value])).toEqual([
+      [valueBase64, undefined],
+      [undefined, { ok: true }],
+    ]);
+    const stream = await EventStreamReader.open(`${base}/v1/topics/raw/events?from=earliest`);
+    try {
+      const records = await stream.records(2);
+      expect(records.map((r) => [r.valueBase64, r.value])).toEqual([
+        [valueBase64, undefined],
+        [undefined, { ok: true }],
+      ]);
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('refuses a query parameter given twice with 400 INVALID_ARGUMENT naming it, on every route', async () => {
+    await createTopic(base, 'q', { partitions: 2 });
+    await produce(base, 'q', [{ value: 1, partition: 0 }]);
+    const twice = expectError(
+      await call(base, 'GET', '/v1/topics/q/partitions/0/records?offset=0&offset=1'),
+      400,
+      'INVALID_ARGUMENT',
+    );
+    expect(twice.error.message).toBe('query parameter "offset" is given 2 times; give it once');
+    expectError(
+      await call(base, 'GET', '/v1/topics/q/partitions/0/records?max=1&offset=0&max=5'),
+      400,
+      'INVALID_ARGUMENT',
+    );
+    expectError(
+      await call(base, 'GET', '/v1/topics/q/events?from=earliest&from=latest'),
+      400,
+      'INVALID_ARGUMENT',
+    );
+    expectError(
+      await call(base, 'GET', '/v1/topics/q/events?partition=0&partition=1'),
+      400,
+      'INVALID_ARGUMENT',
+    );
+    expectError(await call(base, 'GET', '/v1/topics?x=1&x=2'), 400, 'INVALID_ARGUMENT');
+    await call(base, 'POST', '/v1/collections', { name: 'c', mode: 'eventual' });
+    expectError(
+      await call(base, 'GET', '/v1/collections/c/items/k?consistency=local&consistency=linearizable'),
+      400,
+      'INVALID_ARGUMENT',
+    );
+    expectError(
+      await call(
+        base,
+        'GET',
+        `/v1/collections/c/events?query=${encodeURIComponent(`{"where":${nested(200)}}`)}`,
+      ),
+      400,
+      'MALFORMED_DATA',
+    );
+    // A resume id that names a partition twice (a repeated Last-Event-ID header is joined by commas).
+    expectError(
+      await call(base, 'GET', '/v1/topics/q/events?lastEventId=0:1,1:-1,0:5'),
+      400,
+      'INVALID_ARGUMENT',
+    );
+    // Once each is fine.
+    const ok = await call<FetchJson>(base, 'GET', '/v1/topics/q/partitions/0/records?offset=0&max=1');
+    expect(ok.body.records).toHaveLength(1);
   });
 });
 

@@ -405,6 +405,27 @@ describe('WebSocket front end: errors and bad input', () => {
     expect(await metric(h, 'tributary_errors_total', 'frontend="ws",code="PROTOCOL_ERROR"')).toBe(5);
   });
 
+  it('answers deeply nested frames (JSON text and MessagePack) with typed errors, never a stack overflow', async () => {
+    const h = await start({ limits: { wsFrameBytesMax: 4 * 1024 * 1024 } });
+    const c = await connect(h);
+    const depth = 100_000;
+    const deep = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+    c.sendRaw(`{"type":"produce","id":1,"topic":"t","records":${deep}}`);
+    c.sendRaw(`{"type":"listTopics","id":2,"extra":${deep}}`);
+    c.sendRaw(`{"type":"collectionPut","id":3,"collection":"c","key":"k","value":{"a":${deep}}}`);
+    // MessagePack: 100,000 nested one-element arrays (0x91) around nil.
+    const packed = new Uint8Array(depth + 1).fill(0x91);
+    packed[depth] = 0xc0;
+    c.sendRaw(packed);
+    for (const id of [1, 3]) {
+      const answer = await c.next((f) => f.type === 'response' && f.id === id);
+      expect(answer).toMatchObject({ error: { code: 'PROTOCOL_ERROR' } });
+    }
+    expect(await c.next((f) => f.type === 'error')).toMatchObject({ error: { code: 'PROTOCOL_ERROR' } });
+    expect(await c.ok({ type: 'listTopics' })).toEqual({ topics: [] });
+    expect(await metric(h, 'tributary_errors_total', 'frontend="ws",code="INTERNAL"')).toBe(0);
+  });
+
   it('answers a frame over maxFrameBytes with FRAME_TOO_LARGE, then closes with 1009', async () => {
     const h = await start({ limits: { wsFrameBytesMax: 64 * 1024 } });
     const c = await connect(h);

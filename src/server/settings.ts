@@ -214,6 +214,18 @@ export const SERVER_SETTINGS = {
     max: TIMER_MS_MAX,
     doc: 'an idle keep-alive connection (between requests) is closed after this long',
   },
+  httpJsonDepthMax: {
+    flag: '--http-json-depth-max',
+    env: 'TRIBUTARY_HTTP_JSON_DEPTH_MAX',
+    group: 'http',
+    unit: 'count',
+    // Room for a collection document (field values 64 deep) inside a request body; the top of
+    // the range keeps answers (serialized recursively) far from the bottom of the stack.
+    default: 128,
+    min: 1,
+    max: 1000,
+    doc: 'deepest nesting of arrays and objects in JSON the HTTP API reads (400 MALFORMED_DATA past it); a stored value nested deeper reads back as valueBase64',
+  },
   sseCreditRecords: {
     flag: '--sse-credit-records',
     env: 'TRIBUTARY_SSE_CREDIT_RECORDS',

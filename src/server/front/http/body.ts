@@ -6,13 +6,16 @@
  * Either way the error is `FRAME_TOO_LARGE` (413) and the caller answers it with
  * `Connection: close`, so the rest of the body is never read. A client that pauses longer than
  * the idle timeout between two chunks (a trickled body holding the connection) gets
- * `REQUEST_TIMEOUT` (408), also answered with `Connection: close`.
+ * `REQUEST_TIMEOUT` (408), also answered with `Connection: close`. A body whose arrays and
+ * objects nest deeper than `httpJsonDepthMax` is `MALFORMED_DATA` (400) before it is parsed:
+ * handlers and the answer's serializer walk values recursively, and the stack has a bottom.
  *
  * @example
- * const body = await readJsonBody(req, { httpBodyBytesMax: 16 * 1024 * 1024, httpBodyIdleTimeoutMs: 10_000 });
+ * const body = await readJsonBody(req, { httpBodyBytesMax: 16 * 1024 * 1024, httpBodyIdleTimeoutMs: 10_000, httpJsonDepthMax: 128 });
  */
 import type { IncomingMessage } from 'node:http';
 import { TributaryError } from '../../../errors.js';
+import { jsonDepthExceeds } from '../../../protocol/json-depth.js';
 
 export interface JsonBody {
   readonly value: unknown;
@@ -23,6 +26,7 @@ export interface BodyLimits {
   readonly httpBodyBytesMax: number;
   /** 0: no limit. */
   readonly httpBodyIdleTimeoutMs: number;
+  readonly httpJsonDepthMax: number;
 }
 
 export function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<JsonBody> {
@@ -72,7 +76,7 @@ export function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<
     };
     const onEnd = (): void => {
       try {
-        finish(undefined, { value: parseJson(Buffer.concat(chunks, bytes)), bytes });
+        finish(undefined, { value: parseJson(Buffer.concat(chunks, bytes), limits.httpJsonDepthMax), bytes });
       } catch (error) {
         finish(error);
       }
@@ -88,7 +92,7 @@ export function readJsonBody(req: IncomingMessage, limits: BodyLimits): Promise<
   });
 }
 
-function parseJson(bytes: Buffer): unknown {
+function parseJson(bytes: Buffer, jsonDepthMax: number): unknown {
   if (bytes.byteLength === 0) {
     throw new TributaryError('MALFORMED_DATA', { what: 'JSON body', reason: 'the request body is empty' });
   }
@@ -98,10 +102,21 @@ function parseJson(bytes: Buffer): unknown {
   } catch {
     throw new TributaryError('MALFORMED_DATA', { what: 'JSON body', reason: 'it is not valid UTF-8' });
   }
+  checkJsonDepth(text, jsonDepthMax, 'JSON body');
   try {
     return JSON.parse(text);
   } catch (error) {
     throw new TributaryError('MALFORMED_DATA', { what: 'JSON body', reason: (error as Error).message });
+  }
+}
+
+/** `MALFORMED_DATA` when arrays and objects in `text` nest deeper than `jsonDepthMax` (`httpJsonDepthMax`). */
+export function checkJsonDepth(text: string, jsonDepthMax: number, what: string): void {
+  if (jsonDepthExceeds(text, jsonDepthMax)) {
+    throw new TributaryError('MALFORMED_DATA', {
+      what,
+      reason: `arrays and objects are nested deeper than ${jsonDepthMax} levels (httpJsonDepthMax)`,
+    });
   }
 }
 

@@ -12,7 +12,8 @@
  * Reading (fetch and SSE), each record is `{ topic?, partition, offset, timestamp, key, value,
  * headers }` where:
  * - `value` is the stored bytes parsed as JSON, so a JSON value reads back exactly as sent;
- *   bytes that are not UTF-8 JSON (written by another front end) come as `valueBase64` instead;
+ *   bytes that are not UTF-8 JSON (written by another front end), or JSON nested deeper than
+ *   `httpJsonDepthMax`, come as `valueBase64` instead;
  *   a tombstone comes as `value: null` with `tombstone: true`.
  * - `key` is the UTF-8 string (or `null`); a key that is not UTF-8 comes as `keyBase64`.
  * - `headers` holds the UTF-8 headers; any that are not UTF-8 come in `headersBase64`.
@@ -23,6 +24,8 @@
  */
 import type { LogRecord, ProduceRecord, RecordHeader } from '../../../broker/types.js';
 import { TributaryError } from '../../../errors.js';
+import { jsonDepthExceeds } from '../../../protocol/json-depth.js';
+import { SERVER_SETTINGS } from '../../settings.js';
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -121,7 +124,16 @@ function decodeBase64(text: unknown, where: string): Uint8Array {
 }
 
 /** The JSON form of a stored record (see the module comment). */
-export function recordToJson(record: LogRecord, partition: number, topic?: string): RecordJson {
+/**
+ * A stored record as JSON. A value nested deeper than `jsonDepthMax` (written by another front
+ * end: the HTTP API refuses such input) comes as `valueBase64`, never a stack overflow.
+ */
+export function recordToJson(
+  record: LogRecord,
+  partition: number,
+  topic?: string,
+  jsonDepthMax: number = SERVER_SETTINGS.httpJsonDepthMax.default,
+): RecordJson {
   const json: RecordJson = {
     ...(topic === undefined ? {} : { topic }),
     partition,
@@ -138,7 +150,7 @@ export function recordToJson(record: LogRecord, partition: number, topic?: strin
     json.value = null;
     json.tombstone = true;
   } else {
-    const parsed = jsonOrUndefined(record.value);
+    const parsed = jsonOrUndefined(record.value, jsonDepthMax);
     if (parsed === undefined) json.valueBase64 = base64(record.value);
     else json.value = parsed.value;
   }
@@ -168,9 +180,9 @@ function utf8OrUndefined(bytes: Uint8Array): string | undefined {
   }
 }
 
-function jsonOrUndefined(bytes: Uint8Array): { value: unknown } | undefined {
+function jsonOrUndefined(bytes: Uint8Array, jsonDepthMax: number): { value: unknown } | undefined {
   const text = utf8OrUndefined(bytes);
-  if (text === undefined) return undefined;
+  if (text === undefined || jsonDepthExceeds(text, jsonDepthMax)) return undefined;
   try {
     return { value: JSON.parse(text) };
   } catch {

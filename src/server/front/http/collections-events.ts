@@ -26,6 +26,7 @@ import {
   type SnapshotFrame,
   type SubscriptionSink,
 } from '../../../sync/index.js';
+import { checkJsonDepth } from './body.js';
 import { collectionService } from './collections.js';
 import { type Handler, type HttpContext, param } from './context.js';
 import { errorResponse } from './respond.js';
@@ -75,6 +76,7 @@ export function collectionEventsHandler(
     const queryText = request.query.get('query');
     let rawQuery: unknown;
     if (queryText !== null) {
+      checkJsonDepth(queryText, ctx.limits.httpJsonDepthMax, 'query parameter "query"');
       try {
         rawQuery = JSON.parse(queryText);
       } catch {

@@ -174,6 +174,7 @@ export function parseEventId(
     if (match === null) fail('expected <offset> or <partition>:<offset>[,<partition>:<offset>…]');
     const partition = Number(match![1]);
     if (partition >= partitionCount) fail(`the topic has no partition ${partition}`);
+    if (result.has(partition)) fail(`partition ${partition} is named twice`);
     if (partitions.includes(partition)) result.set(partition, checkOffset(Number(match![2]), fail));
   }
   return result;
@@ -294,7 +295,11 @@ class EventStream {
       state.last = record.offset;
       bytes += recordBytes(record);
       written++;
-      chunk += event('record', this.eventId(), recordToJson(record, state.partition, this.topic));
+      chunk += event(
+        'record',
+        this.eventId(),
+        recordToJson(record, state.partition, this.topic, this.ctx.limits.httpJsonDepthMax),
+      );
     }
     state.resetsInARow = 0;
     // The broker never delivers more than the credit it was given.

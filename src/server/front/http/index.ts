@@ -11,7 +11,9 @@
  * | `/v1/collections/…` (live collections) | `collections.ts`, `collections-events.ts` (SSE) |
  *
  * Every failure is answered as a typed JSON error (`respond.ts`) and counted in
- * `tributary_errors_total{frontend="http"}`; no request can crash the process.
+ * `tributary_errors_total{frontend="http"}`; no request can crash the process. No route takes a
+ * query parameter twice: a repeated one (`offset=0&offset=1`) is refused here, for every route,
+ * rather than silently using one of them.
  *
  * @example
  * const http = createHttpFrontEnd(broker, { logger, metrics, limits });
@@ -69,6 +71,19 @@ export interface HttpFrontEnd {
 
 const REQUESTS_METRIC = 'tributary_http_requests_total';
 
+/** `INVALID_ARGUMENT` for a query parameter given more than once. */
+function checkQueryOnce(query: URLSearchParams): void {
+  const seen = new Set<string>();
+  for (const name of query.keys()) {
+    if (seen.has(name)) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `query parameter "${name}" is given ${query.getAll(name).length} times; give it once`,
+      });
+    }
+    seen.add(name);
+  }
+}
+
 export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions): HttpFrontEnd {
   const ctx: HttpContext = { broker, ...options };
   const streams = new EventStreams();
@@ -121,6 +136,7 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
       });
       throw Object.assign(error, { allow: match.allow.join(', ') });
     }
+    checkQueryOnce(url.searchParams);
     await match.handler(ctx, { req, res, params: match.params, query: url.searchParams });
   };
 

@@ -76,7 +76,7 @@ export const fetchRecords: Handler = async (ctx, request) => {
   let bytes = 0;
   const json = records.map((record) => {
     bytes += recordBytes(record);
-    return recordToJson(record, partition);
+    return recordToJson(record, partition, undefined, ctx.limits.httpJsonDepthMax);
   });
   ctx.metrics.recordsOut.inc({ frontend: 'http' }, records.length);
   ctx.metrics.bytesOut.inc({ frontend: 'http' }, bytes);
