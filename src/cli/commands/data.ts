@@ -11,7 +11,7 @@
  * tributary data repair --data ./data --topic orders --partition 1 --truncate-to-last-valid
  * tributary data rebuild-metadata --data ./data --topic orders --compact
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { isTributaryError } from '../../errors.js';
 import { writeJsonAtomic } from '../../log/file/checkpoint.js';
@@ -118,7 +118,7 @@ export function registerDataCommand(program: Command): void {
 /** Runs `action` holding the directory's LOCK: no server may write while files are checked or changed. */
 async function withOfflineDataDir(dataDir: string, action: (dir: string) => Promise<void>): Promise<void> {
   const dir = resolve(dataDir);
-  const topicsDir = `${dir}/topics`;
+  const topicsDir = join(dir, 'topics');
   if (
     !(await fs.readdir(topicsDir).then(
       () => true,
@@ -127,7 +127,7 @@ async function withOfflineDataDir(dataDir: string, action: (dir: string) => Prom
   ) {
     throw new CliError(`${dir} is not a Tributary data directory (it has no topics/ directory)`, EXIT_USAGE);
   }
-  const lock = `${dir}/LOCK`;
+  const lock = join(dir, 'LOCK');
   try {
     await acquireLock(fs, lock);
   } catch (error) {
@@ -147,7 +147,7 @@ async function verify(dir: string): Promise<void> {
   const topics = await listStoredTopics(fs, dir);
   let totalBytes = 0;
   for (const topic of topics) {
-    for (const p of topic.partitions) totalBytes += await partitionBytes(fs, `${topic.dir}/${p}`);
+    for (const p of topic.partitions) totalBytes += await partitionBytes(fs, join(topic.dir, String(p)));
   }
   print(`Verifying ${dir}: ${topics.length} topic(s), ${formatBytes(totalBytes)} of segments.`);
   const progress = new Progress(totalBytes, process.stderr);
@@ -163,7 +163,7 @@ async function verify(dir: string): Promise<void> {
     }
     for (const p of topic.partitions) {
       progress.setLabel(`${topic.name}/${p}`);
-      const inspection = await inspectPartition(fs, `${topic.dir}/${p}`, {
+      const inspection = await inspectPartition(fs, join(topic.dir, String(p)), {
         compact: compactOf(topic),
         onBytes: (bytes) => progress.advance(bytes),
       });
@@ -215,7 +215,7 @@ async function repair(dir: string, options: RepairOptions): Promise<void> {
     );
   }
   const name = `${topic.name}/${options.partition}`;
-  const partitionDir = `${topic.dir}/${options.partition}`;
+  const partitionDir = join(topic.dir, String(options.partition));
   const compact = compactOf(topic);
   const inspection = await inspectPartition(fs, partitionDir, { compact });
   for (const line of partitionReport(name, inspection)) print(line);
@@ -286,10 +286,10 @@ async function rebuildMetadata(dir: string, options: RebuildOptions): Promise<vo
   const config = topicConfig(options, partitions);
   const problems: string[] = [];
   for (const p of topic.partitions) {
-    const inspection = await inspectPartition(fs, `${topic.dir}/${p}`, { compact: config.compact });
+    const inspection = await inspectPartition(fs, join(topic.dir, String(p)), { compact: config.compact });
     if (inspection.truncation === undefined) continue;
     if (!config.compact) {
-      const asCompacted = await inspectPartition(fs, `${topic.dir}/${p}`, { compact: true });
+      const asCompacted = await inspectPartition(fs, join(topic.dir, String(p)), { compact: true });
       if (asCompacted.truncation === undefined) {
         throw new CliError(
           `partition ${p} has the offset gaps that compaction leaves: if "${topic.name}" was a compacted topic, ` +
@@ -299,7 +299,7 @@ async function rebuildMetadata(dir: string, options: RebuildOptions): Promise<vo
     }
     problems.push(`  partition ${p}: ${describeDamage(inspection.damage.find((d) => !d.tornTail)!)}`);
   }
-  const path = `${topic.dir}/${TOPIC_FILE}`;
+  const path = join(topic.dir, TOPIC_FILE);
   const unreadable = await fs.readFile(path).then(
     () => true,
     () => false,
@@ -310,7 +310,7 @@ async function rebuildMetadata(dir: string, options: RebuildOptions): Promise<vo
     print(`Kept the unreadable ${TOPIC_FILE} as ${kept}.`);
   }
   // More partitions than directories found: the new ones start empty (and exist before topic.json).
-  for (let p = found; p < config.partitions; p++) await fs.mkdir(`${topic.dir}/${p}`);
+  for (let p = found; p < config.partitions; p++) await fs.mkdir(join(topic.dir, String(p)));
   await writeJsonAtomic(fs, path, config);
   await fs.syncDir(topic.dir);
   print(

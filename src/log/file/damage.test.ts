@@ -6,6 +6,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../errors.js';
 import type { TopicConfig } from '../types.js';
@@ -23,6 +24,10 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 });
 
+/** The damage these tests make is logged as errors; the assertions look at it instead. */
+const openLog = (dir: string) =>
+  openFileLog({ dir, maintenanceIntervalMs: 0, logger: pino({ level: 'silent' }) });
+
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'tributary-damage-'));
   dirs.push(dir);
@@ -36,7 +41,7 @@ async function logWithRecords(
   keys = count,
 ): Promise<string> {
   const dir = await tempDir();
-  const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+  const log = await openLog(dir);
   // fsync 'never' keeps it fast; close() still syncs and writes the recovery point.
   await log.createTopic('t', { segmentBytes: 4096, fsync: 'never', ...config });
   const partitions = config.partitions ?? 1;
@@ -79,7 +84,7 @@ describe('missing data is corruption, never a skipped range', () => {
     const path = join(partitionDir(dir), files[1]!);
     const starts = await batchStarts(path);
     await truncate(path, starts[starts.length - 3]!); // drop its last 3 batches, cleanly
-    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const log = await openLog(dir);
     try {
       const next = Number(files[2]!.slice(0, 20));
       await expectDamaged(log.read('t', 0, 0), files[1]!, new RegExp(`offset ${next - 1}`));
@@ -98,7 +103,7 @@ describe('missing data is corruption, never a skipped range', () => {
     const starts = await batchStarts(path);
     await truncate(path, starts[starts.length - 2]!);
     await rm(path.replace('.log', '.index'));
-    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const log = await openLog(dir);
     try {
       const next = Number(files[2]!.slice(0, 20));
       await expectDamaged(
@@ -116,7 +121,7 @@ describe('missing data is corruption, never a skipped range', () => {
     const files = await segmentFiles(dir);
     await rm(join(partitionDir(dir), files[2]!));
     await rm(join(partitionDir(dir), files[2]!.replace('.log', '.index')));
-    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const log = await openLog(dir);
     try {
       const from = Number(files[2]!.slice(0, 20));
       const to = Number(files[3]!.slice(0, 20)) - 1;
@@ -131,7 +136,7 @@ describe('missing data is corruption, never a skipped range', () => {
     const dir = await logWithRecords(300);
     const files = await segmentFiles(dir);
     await rm(join(partitionDir(dir), files[files.length - 1]!));
-    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const log = await openLog(dir);
     try {
       await expectDamaged(log.offsets('t', 0), files[files.length - 1]!, /missing/);
     } finally {
@@ -142,7 +147,7 @@ describe('missing data is corruption, never a skipped range', () => {
   it('every segment file missing', async () => {
     const dir = await logWithRecords(300);
     for (const name of await segmentFiles(dir)) await rm(join(partitionDir(dir), name));
-    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const log = await openLog(dir);
     try {
       await expectDamaged(log.offsets('t', 0), /missing/);
     } finally {
@@ -156,7 +161,7 @@ describe('missing data is corruption, never a skipped range', () => {
     const path = join(partitionDir(dir), name!);
     const starts = await batchStarts(path);
     await truncate(path, starts[10]!);
-    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const log = await openLog(dir);
     try {
       await expectDamaged(log.read('t', 0, 0), name!, new RegExp(`at byte ${starts[10]}`), /recovery point/);
     } finally {
@@ -167,7 +172,7 @@ describe('missing data is corruption, never a skipped range', () => {
   it('a compacted topic whose segments lost records to compaction opens and reads without a false alarm', async () => {
     // 3 keys over 300 records: compaction empties most sealed segments and leaves offset gaps.
     const dir = await logWithRecords(300, { compact: true, tombstoneRetentionMs: 0 }, 3);
-    let log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    let log = await openLog(dir);
     const report = await log.compact('t');
     expect(report.recordsAfter).toBeLessThan(report.recordsBefore);
     await log.close();
@@ -175,7 +180,7 @@ describe('missing data is corruption, never a skipped range', () => {
     for (const name of await readdir(partitionDir(dir))) {
       if (name.endsWith('.index')) await rm(join(partitionDir(dir), name));
     }
-    log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    log = await openLog(dir);
     try {
       expect(log.damage()).toEqual([]);
       const records = await log.read('t', 0, 0, { maxRecords: 1000 });
@@ -197,7 +202,7 @@ describe('missing data is corruption, never a skipped range', () => {
     const files = await segmentFiles(dir);
     await rm(join(partitionDir(dir), files[2]!));
     await rm(join(partitionDir(dir), files[2]!.replace('.log', '.index')));
-    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const log = await openLog(dir);
     try {
       await expectDamaged(log.read('t', 0, 0), files[1]!, /are missing/);
     } finally {
@@ -208,7 +213,7 @@ describe('missing data is corruption, never a skipped range', () => {
   it('finishes a compaction interrupted between renaming the log and its index', async () => {
     const dir = await logWithRecords(300, { compact: true }, 3);
     const files = await segmentFiles(dir);
-    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const log = await openLog(dir);
     await log.compact('t');
     const expected = await log.read('t', 0, 0, { maxRecords: 1000 });
     await log.close();
@@ -216,7 +221,7 @@ describe('missing data is corruption, never a skipped range', () => {
     const indexPath = join(partitionDir(dir), files[0]!.replace('.log', '.index'));
     await writeFile(`${indexPath}.cleaned`, await readFile(indexPath));
     await writeFile(indexPath, 'the index of the file before compaction');
-    const again = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const again = await openLog(dir);
     try {
       expect(again.damage()).toEqual([]);
       expect(await again.read('t', 0, 0, { maxRecords: 1000 })).toEqual(expected);
@@ -235,7 +240,7 @@ describe('damage stays local to its partition', () => {
     const handle = await import('node:fs/promises').then((fs) => fs.open(path, 'r+'));
     await handle.write(new Uint8Array([0xff, 0xfe]), 0, 2, 150);
     await handle.close();
-    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const log = await openLog(dir);
     try {
       for (const p of [0, 2]) {
         expect((await log.read('t', p, 0, { maxRecords: 100 })).map((r) => dec.decode(r.value!))).toEqual(
@@ -274,7 +279,7 @@ describe('creating a topic never deletes data', () => {
     const topicDir = join(dir, 'topics', 't');
     await writeFile(join(topicDir, 'topic.json'), '{"partitions": 1, "fsync": ');
     const before = await segmentFiles(dir);
-    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const log = await openLog(dir);
     try {
       expect(await log.listTopics()).toEqual([]);
       expect(log.damage()).toEqual([
@@ -295,7 +300,7 @@ describe('creating a topic never deletes data', () => {
   it('refuses a topic.json that is missing from a directory with data', async () => {
     const dir = await logWithRecords(5);
     await rm(join(dir, 'topics', 't', 'topic.json'));
-    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const log = await openLog(dir);
     try {
       const error = await log.createTopic('t').catch((e: unknown) => e);
       expect(isTributaryError(error, 'TOPIC_DAMAGED'), String(error)).toBe(true);
@@ -308,7 +313,7 @@ describe('creating a topic never deletes data', () => {
 
   it('refuses a directory that appeared with data after the log opened', async () => {
     const dir = await tempDir();
-    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const log = await openLog(dir);
     try {
       await mkdir(join(dir, 'topics', 'late', '0'), { recursive: true });
       await writeFile(join(dir, 'topics', 'late', '0', '00000000000000000000.log'), 'data');
@@ -326,7 +331,7 @@ describe('creating a topic never deletes data', () => {
     const dir = await tempDir();
     await mkdir(join(dir, 'topics', 'fresh'), { recursive: true });
     await writeFile(join(dir, 'topics', 'fresh', 'topic.json.123-0.tmp'), '{"parti');
-    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const log = await openLog(dir);
     try {
       expect(log.damage()).toEqual([]);
       await log.createTopic('fresh');
@@ -341,7 +346,7 @@ describe('a partition directory that topic.json names but that is gone', () => {
   it('keeps that partition offline instead of starting it again empty', async () => {
     const dir = await logWithRecords(5, { partitions: 2 });
     await rm(partitionDir(dir, 1), { recursive: true });
-    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const log = await openLog(dir);
     try {
       await expectDamaged(log.offsets('t', 1), partitionDir(dir, 1), /partition directory is missing/);
       expect((await log.read('t', 0, 0)).length).toBe(5);
@@ -353,7 +358,7 @@ describe('a partition directory that topic.json names but that is gone', () => {
     const inspection = await inspectPartition(nodeFileSystem, partitionDir(dir, 1), { compact: false });
     expect(inspection.damage[0]?.reason).toMatch(/partition directory is missing/);
     await truncatePartition(nodeFileSystem, partitionDir(dir, 1), inspection.truncation!);
-    const repaired = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const repaired = await openLog(dir);
     try {
       expect(repaired.damage()).toEqual([]);
       expect(await repaired.offsets('t', 1)).toEqual({ earliest: 0, next: 0 });
@@ -366,7 +371,7 @@ describe('a partition directory that topic.json names but that is gone', () => {
     const dir = await tempDir();
     await mkdir(join(dir, 'topics', 'cut', '0'), { recursive: true });
     await mkdir(join(dir, 'topics', 'cut', '1'), { recursive: true });
-    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const log = await openLog(dir);
     try {
       expect(log.damage()).toEqual([]);
       await log.createTopic('cut', { partitions: 2 });
@@ -380,7 +385,7 @@ describe('a partition directory that topic.json names but that is gone', () => {
 describe('names the engine clears on open are reserved', () => {
   it('refuses a topic named like a deletion cut short, which the next open would remove', async () => {
     const dir = await tempDir();
-    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const log = await openLog(dir);
     try {
       const error = await log.createTopic('.deleting-orders-1767225600000').catch((e: unknown) => e);
       expect(isTributaryError(error, 'INVALID_TOPIC_NAME'), String(error)).toBe(true);
