@@ -19,6 +19,8 @@ const dec = new TextDecoder();
 const ROOT = resolve(import.meta.dirname, '..');
 const MAIN = join(ROOT, 'src/cli/main.ts');
 const READY_TIMEOUT_MS = 20_000;
+/** Each test starts several CLI processes (node + tsx), slow on a loaded machine. */
+const SLOW = { timeout: 120_000 };
 const LISTENING = /^Tributary listening on (http:\/\/\S+) /;
 
 interface Cli {
@@ -141,7 +143,7 @@ async function flipByte(path: string, position: number): Promise<void> {
   await handle.close();
 }
 
-describe('a server with damaged data', () => {
+describe('a server with damaged data', SLOW, () => {
   it('starts with one damaged partition, serves the others, says degraded, and never creates over a damaged topic', async () => {
     const dataDir = await populatedDataDir();
     const damaged = segmentPath(dataDir, 'orders', 1);
@@ -191,7 +193,9 @@ describe('a server with damaged data', () => {
       const refusal = created.body!.error as { code: string; message: string };
       expect(refusal.code).toBe('TOPIC_DAMAGED');
       expect(refusal.message).toContain(join(dataDir, 'topics', 'audit'));
-      const autoCreated = await call(url, 'POST', '/v1/topics/audit/records', { records: [{ value: 'x' }] });
+      const autoCreated = await call(url, 'POST', '/v1/topics/audit/records', {
+        records: [{ value: 'x' }],
+      });
       expect((autoCreated.body!.error as { code: string }).code).toBe('TOPIC_DAMAGED');
 
       // The operator's repair refuses a directory a live server holds.
@@ -217,7 +221,7 @@ describe('a server with damaged data', () => {
   });
 });
 
-describe('tributary data verify | repair | rebuild-metadata', () => {
+describe('tributary data verify | repair | rebuild-metadata', SLOW, () => {
   it('finds the damage, shows and then performs the truncation, and restores a topic.json', async () => {
     const dataDir = await populatedDataDir();
     const damaged = segmentPath(dataDir, 'orders', 1);
