@@ -15,8 +15,8 @@
  * that threw.
  */
 import type { Logger } from 'pino';
+import { assert } from '../assert.js';
 import { TributaryError } from '../errors.js';
-import { invariant } from '../invariant.js';
 import type { SafeObserver } from './observer.js';
 import { payloadBytes } from './observer.js';
 import type { FeedBatch, FeedWaker, PartitionFeed } from './partition-feed.js';
@@ -149,7 +149,10 @@ export class BrokerSubscription implements Subscription {
       bytes = this.init.observer.wantsDeliveries ? payloadBytes(part) : 0;
     }
     this.credit -= count;
-    invariant(this.credit >= 0 && count > 0, () => `credit ${this.credit} after delivering ${count} records`);
+    assert(
+      this.credit >= 0 && count > 0,
+      'a subscription delivers at least one record and never more than its credit',
+    );
     this.pos = records[count - 1]!.offset + 1;
     this.init.observer.recordsDelivered(count, bytes);
     try {

@@ -27,9 +27,9 @@
  * process, however fast producers write and however large the records.
  */
 import type { ServerResponse } from 'node:http';
+import { assert } from '../../../assert.js';
 import type { Delivery, Subscription, TopicDescription } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
-import { invariant } from '../../../invariant.js';
 import { recordBytes, recordToJson } from './codec.js';
 import { type Handler, type HttpContext, type HttpRequest, param, parseNonNegativeInt } from './context.js';
 import { errorResponse } from './respond.js';
@@ -304,10 +304,7 @@ class EventStream {
     state.resetsInARow = 0;
     // The broker never delivers more than the credit it was given.
     state.credit -= delivery.records.length;
-    invariant(
-      state.credit >= 0,
-      () => `SSE credit of partition ${state.partition} went negative: ${state.credit}`,
-    );
+    assert(state.credit >= 0, "an SSE stream's credit never goes negative");
     if (written > 0) {
       state.eventBytes = Math.ceil(chunk.length / written);
       this.ctx.metrics.recordsOut.inc({ frontend: 'sse' }, written);

@@ -32,7 +32,7 @@
  * Nothing a client sends can reach another connection: every failure ends at most this one.
  */
 import type { Socket } from 'node:net';
-import { invariant } from '../../../invariant.js';
+import { assert } from '../../../assert.js';
 import { KafkaErrorCode } from '../../../protocol/kafka/error-codes.js';
 import { KafkaFrameDecoder } from '../../../protocol/kafka/frame.js';
 import { peekRequestHeader, type RequestHeaderPrefix } from '../../../protocol/kafka/request-header.js';
@@ -291,16 +291,16 @@ export class KafkaConnection {
   /** Opens the next response slot; every caller checked `hasRoom` first. */
   private openSlot(slot: Slot): Slot {
     this.queue.push(slot);
-    invariant(
+    assert(
       this.queue.length <= this.ctx.limits.kafkaRequestsInFlightMax,
-      () => `response slots overrun: ${this.queue.length} > ${this.ctx.limits.kafkaRequestsInFlightMax}`,
+      'response slots never outnumber kafkaRequestsInFlightMax',
     );
     this.reservedBytes += slot.reserved;
     return slot;
   }
 
   private complete(slot: Slot): void {
-    invariant(!slot.done, 'a response slot was completed twice');
+    assert(!slot.done, 'a response slot is completed once');
     slot.done = true;
     this.flush();
   }
@@ -313,9 +313,9 @@ export class KafkaConnection {
       if (slot === undefined || !slot.done) break;
       this.queue.shift();
       this.reservedBytes -= slot.reserved;
-      invariant(
+      assert(
         this.reservedBytes >= 0 && (this.queue.length > 0 || this.reservedBytes === 0),
-        () => `reserved response bytes ${this.reservedBytes} with ${this.queue.length} open slots`,
+        'reserved response bytes are never negative, and none are left without open slots',
       );
       if (slot.frame !== null) {
         this.socket.write(slot.frame);

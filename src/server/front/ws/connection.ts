@@ -25,9 +25,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
+import { assert } from '../../../assert.js';
 import type { Broker } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
-import { invariant } from '../../../invariant.js';
 import { decodeClientFrame, encodeFrame, toWireError } from '../../../protocol/native/frames.js';
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../../../protocol/native/limits.js';
 import {
@@ -286,7 +286,7 @@ export class Connection {
   #dequeue(): void {
     const entry = this.#waiting.shift();
     if (entry !== undefined) this.#waitingBytes -= entry.bytes.byteLength;
-    invariant(this.#waitingBytes >= 0, () => `waiting frame bytes went negative: ${this.#waitingBytes}`);
+    assert(this.#waitingBytes >= 0, 'waiting frame bytes are never negative');
   }
 
   #onFirstFrame(frame: ReturnType<typeof decodeClientFrame>['frame'], format: WireFormat): void {
@@ -365,9 +365,9 @@ export class Connection {
     } finally {
       this.#inFlight--;
       this.#reservedBytes -= cost;
-      invariant(
+      assert(
         this.#inFlight >= 0 && this.#reservedBytes >= 0,
-        () => `requests in flight ${this.#inFlight}, reserved response bytes ${this.#reservedBytes}`,
+        'requests in flight and reserved response bytes are never negative',
       );
       this.#runWaiting();
       this.#updateReading();

@@ -20,9 +20,10 @@
  * cached on it, so N subscriptions cost one encoding plus N small headers (`type`, `sub`), not N
  * encodings of the same records.
  */
+
+import { assert } from '../../../assert.js';
 import type { Broker, Delivery, Subscription } from '../../../broker/types.js';
 import { TributaryError } from '../../../errors.js';
-import { invariant } from '../../../invariant.js';
 import { toWireError } from '../../../protocol/native/frames.js';
 import type { WireError, WireRecord, WireStartPosition } from '../../../protocol/native/types.js';
 import { SharedFields } from '../../../protocol/native/wire.js';
@@ -222,11 +223,7 @@ export class SubscriptionBridge {
   }
 
   #checkCredit(): void {
-    invariant(
-      this.#owed >= 0 && this.#brokerCredit >= 0,
-      () =>
-        `credit of subscription ${this.sub} went negative: owed ${this.#owed}, broker ${this.#brokerCredit}`,
-    );
+    assert(this.#owed >= 0 && this.#brokerCredit >= 0, "a subscription's credit never goes negative");
   }
 
   close(): void {
