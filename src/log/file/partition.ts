@@ -571,7 +571,7 @@ export class FilePartition {
     if (this.closed) throw this.closed;
     if (offset >= this.next) return [];
     if (offset < this.earliest) throw this.outOfRange(offset);
-    const collector = new RecordCollector(offset, this.next, maxRecords, maxBytes);
+    const collector = new RecordCollector(offset, this.next, maxRecords, maxBytes, !this.config.compact);
     let segment: Segment | undefined = this.segmentFor(offset);
     let position = segment?.index.positionForOffset(offset) ?? 0;
     while (segment && !collector.full) {

@@ -370,7 +370,18 @@ export class RecordCollector {
     private readonly endOffset: number,
     private readonly maxRecords: number,
     private readonly maxBytes: number,
-  ) {}
+    /**
+     * Offsets have no gaps (a topic that is not compacted): a batch that starts past the next
+     * expected offset means damage the CRC does not cover (its header's baseOffset), never a
+     * range to skip.
+     */
+    private readonly contiguous = false,
+  ) {
+    this.expected = fromOffset;
+  }
+
+  /** The next offset a contiguous read must find. */
+  private expected: number;
 
   get full(): boolean {
     return this.records.length >= this.maxRecords || this.bytes >= this.maxBytes;
@@ -386,6 +397,11 @@ export class RecordCollector {
       if (this.full) return;
       const { header } = batch;
       if (header.baseOffset + header.lastOffsetDelta < this.fromOffset) continue;
+      if (this.contiguous && header.baseOffset > this.expected) {
+        const reason = `batch offset ${header.baseOffset} where offset ${this.expected} was expected`;
+        throw corruptionError(segment, batch.position, reason);
+      }
+      this.expected = header.baseOffset + header.lastOffsetDelta + 1;
       if (header.baseOffset >= this.endOffset) {
         this.bytes = this.maxBytes; // nothing visible beyond: stop the read
         return;

@@ -42,6 +42,15 @@ async function values(log: FileLog): Promise<string[]> {
   return records.map((r) => dec.decode(r.value!));
 }
 
+/** Waits until `condition` holds; fails after 5 s. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!condition()) {
+    if (Date.now() > deadline) expect.fail('timed out waiting for the simulated disk');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
     () => expect.fail('expected the append to be rejected'),
@@ -99,12 +108,14 @@ describe('file partition after a storage failure', () => {
   it("writes acknowledged bytes again after a failed background fdatasync (fsync: 'interval')", async () => {
     const { sim, log } = await setup({ fsync: 'interval', fsyncIntervalMs: 5 });
     await append(log, 'a');
-    await new Promise((resolve) => setTimeout(resolve, 30)); // synced
-    await append(log, 'b'); // acknowledged: in the page cache
-    // The background fdatasync fails; the kernel marks the pages clean: a later fdatasync
-    // alone would never write 'b'.
+    await until(() => dec.decode(sim.durableContents(SEGMENT)).includes('a')); // synced
+    // 'b' is acknowledged (in the page cache); its background fdatasync fails, and the kernel
+    // marks the pages clean: a later fdatasync alone would never write 'b'.
     sim.failNext = { fsync: 'EIO', pathSuffix: '.log' };
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await append(log, 'b');
+    await until(() => sim.failNext.fsync === undefined);
+    // Then the partition writes the bytes again and syncs them: the disk holds what readers see.
+    await until(() => Buffer.from(sim.durableContents(SEGMENT)).equals(sim.contents(SEGMENT)));
     sim.crash('machine');
     const reopened = await open(sim);
     expect(await values(reopened)).toEqual(['a', 'b']);

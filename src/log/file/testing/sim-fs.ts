@@ -147,6 +147,11 @@ export class SimFileSystem {
     return this.fileAt(path).cache.slice();
   }
 
+  /** What of a file would survive a machine crash now. */
+  durableContents(path: string): Uint8Array {
+    return this.fileAt(path).durable.slice();
+  }
+
   usedBytes(): number {
     let used = 0;
     const seen = new Set<Inode>();
