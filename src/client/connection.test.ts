@@ -246,7 +246,9 @@ describe('ClientConnection', () => {
     const open = c.open();
     for (let i = 0; i < 100 && network.sockets[0]?.sent.length !== 1; i++) await tick(1);
     const socket = network.sockets[0]!;
-    socket.reply(welcome('s1', 20));
+    // A period long enough that the first tick sends its ping even when the machine is busy: a
+    // tick later than 2.5 periods would find the server silent and close before pinging.
+    socket.reply(welcome('s1', 150));
     await open;
     socket.reply({ type: 'ping', nonce: 4 });
     expect(socket.sent.at(-1)).toEqual({ type: 'pong', nonce: 4 });
