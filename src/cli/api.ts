@@ -64,6 +64,25 @@ export function intParser(min: number, what: string): (value: string) => number 
   };
 }
 
+/**
+ * Adds the options that describe a topic's durability, retention and compaction (`--fsync`,
+ * `--retention-ms`, `--retention-bytes`, `--compact`): one spelling for `topics create` and
+ * `data rebuild-metadata`.
+ */
+export function addTopicConfigOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option('--fsync <policy>', 'when a write counts as durable (default interval)').choices([
+        'always',
+        'interval',
+        'never',
+      ]),
+    )
+    .option('--retention-ms <ms>', 'delete data older than this', intParser(1, 'The retention'))
+    .option('--retention-bytes <n>', 'keep each partition to about this size', intParser(1, 'The size'))
+    .option('--compact', 'keep only the latest record per key');
+}
+
 /** The server's JSON error body. */
 interface ErrorBody {
   readonly error?: { readonly code?: string; readonly message?: string };

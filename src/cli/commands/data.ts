@@ -12,7 +12,7 @@
  * tributary data rebuild-metadata --data ./data --topic orders --compact
  */
 import { join, resolve } from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { isTributaryError } from '../../errors.js';
 import { writeJsonAtomic } from '../../log/file/checkpoint.js';
 import { acquireLock } from '../../log/file/file-log.js';
@@ -30,7 +30,7 @@ import { truncatePartition } from '../../log/file/repair.js';
 import { TOPIC_FILE } from '../../log/file/topic-file.js';
 import type { TopicConfig } from '../../log/types.js';
 import { resolveTopicConfig } from '../../log/validation.js';
-import { CliError, EXIT_USAGE, intParser } from '../api.js';
+import { addTopicConfigOptions, CliError, EXIT_USAGE, intParser } from '../api.js';
 import { formatBytes } from '../format.js';
 import { Progress } from '../progress.js';
 
@@ -87,8 +87,7 @@ export function registerDataCommand(program: Command): void {
       await withOfflineDataDir(options.data, (dir) => repair(dir, options));
     });
 
-  data
-    .command('rebuild-metadata')
+  addTopicConfigOptions(data.command('rebuild-metadata'))
     .description(
       'Write a new topic.json for a topic whose topic.json is missing or unreadable: the partition count from its partition directories, the other settings from these flags or the defaults.',
     )
@@ -99,16 +98,6 @@ export function registerDataCommand(program: Command): void {
       'partition count (default: the partition directories found)',
       intParser(1, 'The partition count'),
     )
-    .option('--compact', 'the topic is compacted (keeps only the latest record per key)')
-    .addOption(
-      new Option('--fsync <policy>', 'when a write counts as durable (default interval)').choices([
-        'always',
-        'interval',
-        'never',
-      ]),
-    )
-    .option('--retention-ms <ms>', 'delete data older than this', intParser(1, 'The retention'))
-    .option('--retention-bytes <n>', 'keep each partition to about this size', intParser(1, 'The size'))
     .option('--segment-bytes <n>', 'segment file size', intParser(1, 'The segment size'))
     .action(async (options: RebuildOptions) => {
       await withOfflineDataDir(options.data, (dir) => rebuildMetadata(dir, options));

@@ -8,9 +8,9 @@
  * tributary topics describe orders --json
  * tributary topics delete orders
  */
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { TopicDescription } from '../../broker/types.js';
-import { addUrlOption, apiRequest, intParser } from '../api.js';
+import { addTopicConfigOptions, addUrlOption, apiRequest, intParser } from '../api.js';
 import { formatBytes, table } from '../format.js';
 
 interface UrlOptions {
@@ -30,20 +30,9 @@ export function registerTopicsCommand(program: Command): void {
   const topics = program.command('topics').description('Create, list, describe and delete topics.');
 
   addUrlOption(
-    topics
-      .command('create <name>')
+    addTopicConfigOptions(topics.command('create <name>'))
       .description('Create a topic.')
       .option('--partitions <n>', 'number of partitions (default 1)', intParser(1, 'The partition count'))
-      .addOption(
-        new Option('--fsync <policy>', 'when a write counts as durable (default interval)').choices([
-          'always',
-          'interval',
-          'never',
-        ]),
-      )
-      .option('--retention-ms <ms>', 'delete data older than this', intParser(1, 'The retention'))
-      .option('--retention-bytes <n>', 'keep each partition to about this size', intParser(1, 'The size'))
-      .option('--compact', 'keep only the latest record per key')
       .option('--json', 'print the topic description as JSON'),
   ).action(async (name: string, options: CreateOptions) => {
     const body = {
