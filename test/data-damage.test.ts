@@ -5,29 +5,22 @@
  * and the operator's `tributary data verify|repair|rebuild-metadata` commands find, truncate and
  * restore it (docs/FORMAT.md, "Damage").
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openFileLog } from '../src/log/file/file-log.js';
 import { walkBatches } from '../src/log/file/segment.js';
+import { type CliProcess, spawnCli } from './fixtures/cli-process.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-const ROOT = resolve(import.meta.dirname, '..');
-const MAIN = join(ROOT, 'src/cli/main.ts');
 const READY_TIMEOUT_MS = 20_000;
 /** Each test starts several CLI processes (node + tsx), slow on a loaded machine. */
 const SLOW = { timeout: 120_000 };
 const LISTENING = /^Tributary listening on (http:\/\/\S+) /;
-
-interface Cli {
-  readonly child: ChildProcess;
-  output(): string;
-  readonly exited: Promise<number | string>;
-}
 
 let children: ChildProcess[] = [];
 let tmp: string;
@@ -44,29 +37,13 @@ afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-function runCli(args: readonly string[]): Cli {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) if (name.startsWith('TRIBUTARY_')) delete env[name];
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | string>((done) => {
-    child.on('exit', (code, signal) => done(code ?? signal ?? 'unknown'));
-  });
-  return { child, output: () => output, exited };
+function runCli(args: readonly string[]): CliProcess {
+  const cli = spawnCli(args);
+  children.push(cli.child);
+  return cli;
 }
 
-async function serve(dataDir: string): Promise<{ cli: Cli; url: string }> {
+async function serve(dataDir: string): Promise<{ cli: CliProcess; url: string }> {
   const cli = runCli(['serve', '--port', '0', '--kafka-port', '0', '--host', '127.0.0.1', '--data', dataDir]);
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let exit: number | string | undefined;
@@ -92,7 +69,7 @@ async function runToEnd(args: readonly string[]): Promise<{ code: number | strin
   return { code, output: cli.output() };
 }
 
-async function stop(cli: Cli): Promise<void> {
+async function stop(cli: CliProcess): Promise<void> {
   cli.child.kill('SIGTERM');
   expect(await cli.exited).toBe(0);
 }

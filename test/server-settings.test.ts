@@ -3,11 +3,11 @@
  * (checked by every entry point before anything listens), and every front end's limits settable
  * from `tributary serve` (flags, `TRIBUTARY_*` variables, config file), in a child process.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
-import { connect as connectTcp, createServer as createTcpServer } from 'node:net';
+import { connect as connectTcp } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -28,11 +28,12 @@ import {
   type SettingName,
   settingSpec,
 } from '../src/server/settings.js';
+import { type CliProcess, spawnCli } from './fixtures/cli-process.js';
+import { freePort } from './fixtures/server-process.js';
 import { tempDir } from './http-helpers.js';
 import { BEGIN_MARKER, END_MARKER, settingsMarkdown } from './settings-doc.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const MAIN = join(ROOT, 'src/cli/main.ts');
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 const children: ChildProcess[] = [];
@@ -206,53 +207,22 @@ describe('the docs of the settings', () => {
   });
 });
 
-/** A free TCP port on 127.0.0.1 (bound and released). */
-async function freePort(): Promise<number> {
-  const server = createTcpServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-interface Serve {
-  readonly child: ChildProcess;
-  output(): string;
+interface Serve extends CliProcess {
   /** The JSON log lines so far. */
   lines(): { msg?: string; level?: number; url?: string; kafkaPort?: number }[];
-  readonly exited: Promise<number | string>;
 }
 
 function serve(args: readonly string[], env: Record<string, string> = {}): Serve {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  for (const name of Object.keys(childEnv)) {
-    if (name.startsWith('TRIBUTARY_') && env[name] === undefined) delete childEnv[name];
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], {
-    cwd: ROOT,
-    env: childEnv,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    output += chunk;
-  });
-  const exited = new Promise<number | string>((r) =>
-    child.on('exit', (code, signal) => r(code ?? signal ?? '?')),
-  );
+  const cli = spawnCli(['serve', ...args], env);
+  children.push(cli.child);
   return {
-    child,
-    output: () => output,
+    ...cli,
     lines: () =>
-      output
+      cli
+        .output()
         .split('\n')
         .filter((line) => line.startsWith('{'))
         .map((line) => JSON.parse(line) as { msg?: string }),
-    exited,
   };
 }
 
