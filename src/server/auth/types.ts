@@ -1,11 +1,11 @@
 /**
- * @module security/types
+ * @module server/auth/types
  * The one security model every front end uses (native WebSocket, HTTP/SSE, Kafka, and the
  * protocols still to come): a connection authenticates once and gets a {@link Session}; every
  * operation it attempts is checked by that session against the ACL rules of its
  * {@link Principal}. Front ends never decide who may do what themselves: they turn wire
  * credentials into {@link Credentials}, call {@link Security.authenticate}, and use the
- * broker and collection views the session guards (`security/guard.ts`).
+ * broker and collection views the session guards (`server/auth/guard.ts`).
  *
  * Rules (docs/security.md):
  * - Deny wins: an operation is allowed when at least one `allow` rule matches and no `deny`
@@ -16,7 +16,7 @@
  * - With security off (no auth file) every connection gets the `local` principal, allowed
  *   everything; the server then binds loopback only unless told otherwise (`--insecure`).
  */
-import type { TributaryError } from '../errors.js';
+import type { TributaryError } from '../../errors.js';
 
 /** What an ACL rule protects. */
 export type ResourceType = 'topic' | 'collection' | 'group' | 'cluster';
