@@ -35,6 +35,10 @@ export class ServerMetrics {
   readonly brokerRecordsDelivered: Counter;
   readonly brokerBytesDelivered: Counter;
   readonly brokerAppendLatency: Histogram;
+  /** Failed authentications (audit, `server/auth/audit.ts`); `reason` is a short fixed word. */
+  readonly authFailures: Counter<'protocol' | 'reason'>;
+  /** Operations refused by the ACL rules (audit). */
+  readonly accessDenied: Counter<'protocol' | 'resource' | 'operation'>;
 
   constructor({ defaultMetrics = true }: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -112,6 +116,18 @@ export class ServerMetrics {
       name: 'tributary_broker_append_latency_seconds',
       help: 'Broker produce/append call to durable acknowledgement',
       buckets: LATENCY_BUCKETS_SECONDS,
+      registers,
+    });
+    this.authFailures = new Counter({
+      name: 'tributary_auth_failures_total',
+      help: 'Failed authentications, by protocol and reason',
+      labelNames: ['protocol', 'reason'],
+      registers,
+    });
+    this.accessDenied = new Counter({
+      name: 'tributary_access_denied_total',
+      help: 'Operations refused by the ACL rules, by protocol, resource type and operation',
+      labelNames: ['protocol', 'resource', 'operation'],
       registers,
     });
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tributary_process_' });
