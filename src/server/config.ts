@@ -8,8 +8,8 @@
  *
  * A config file is one JSON object whose keys are setting names (`"port"`,
  * `"httpBodyBytesMax"`, …). Unknown keys and values of the wrong type are errors
- * ({@link ConfigError}), never ignored. A relative `dataDir` in a file is taken relative to the
- * file's directory. A setting's former name (`maxBodyBytes`, its flag `--max-body-bytes` and
+ * ({@link ConfigError}), never ignored. A relative path (`dataDir`, `tlsCert`, …) in a file is
+ * taken relative to the file's directory, in a flag or variable relative to `cwd`. A setting's former name (`maxBodyBytes`, its flag `--max-body-bytes` and
  * variable `TRIBUTARY_MAX_BODY_BYTES`) still works, with a warning through `sources.warn`.
  *
  * @example
@@ -122,22 +122,26 @@ export function resolveServerConfig(sources: ConfigSources): ServerConfig {
     );
     let value: unknown;
     if (flag !== undefined) {
-      value = parseText(spec, flag, `${spec.flag} '${flag}'`);
-      if (name === 'dataDir') value = resolve(cwd, value as string);
+      value = resolvePath(spec, parseText(spec, flag, `${spec.flag} '${flag}'`), cwd);
     } else if (env !== undefined) {
-      value = parseText(spec, env, `${spec.env} is "${env}"`);
-      if (name === 'dataDir') value = resolve(cwd, value as string);
+      value = resolvePath(spec, parseText(spec, env, `${spec.env} is "${env}"`), cwd);
     } else if (name in fromFile) {
       value = fromFile[name];
-      if (name === 'dataDir' && sources.file) value = resolve(dirname(sources.file.path), value as string);
+      if (sources.file) value = resolvePath(spec, value, dirname(sources.file.path));
     } else {
-      value = spec.default;
-      if (name === 'dataDir') value = resolve(cwd, value as string);
+      value = resolvePath(spec, spec.default, cwd);
     }
     config[name] = value;
   }
   checkSettings(config);
   return config as unknown as ServerConfig;
+}
+
+/** A path setting's value made absolute from `base` (an empty optional path stays empty). */
+function resolvePath(spec: SettingSpec, value: unknown, base: string): unknown {
+  if ((spec.unit !== 'path' && spec.unit !== 'optionalPath') || typeof value !== 'string' || value === '')
+    return value;
+  return resolve(base, value);
 }
 
 /** The value under `key`, else under the former key (with a warning); blank counts as absent when so told. */
@@ -232,10 +236,12 @@ export function textProblem(spec: SettingSpec, text: string): string | undefined
 function convertText(spec: SettingSpec, text: string): string | number {
   switch (spec.unit) {
     case 'path':
+    case 'optionalPath':
       return text;
     case 'host':
     case 'optionalHost':
     case 'logLevel':
+    case 'tlsClientAuth':
       return text.trim();
     default:
       return /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;

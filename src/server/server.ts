@@ -11,6 +11,10 @@
  * and, when `kafka` is given, the Kafka wire protocol on its own TCP port (`front/kafka/`,
  * see docs/kafka.md), on the same broker.
  *
+ * With `tlsCert` and `tlsKey` both ports speak TLS only (`https://`, `wss://`, Kafka `SSL`); the
+ * files are checked before anything opens (`auth/tls.ts`) and re-read by `reloadTls()`
+ * (`tributary serve` calls it on SIGHUP), so a renewed certificate needs no restart.
+ *
  * `close()` shuts down in order: stop accepting connections, close the WebSocket and Kafka front
  * ends, end the SSE streams, let in-flight requests finish (at most `closeGraceMs`), close the broker, then
  * close the log (flush + fsync).
@@ -22,6 +26,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
@@ -31,6 +36,13 @@ import { openFileLog } from '../log/file/file-log.js';
 import type { Log } from '../log/types.js';
 import { CollectionService } from '../sync/index.js';
 
+import {
+  loadTlsMaterial,
+  secureContextOptions,
+  type TlsMaterial,
+  tlsFilesOf,
+  tlsServerOptions,
+} from './auth/tls.js';
 import { createHttpFrontEnd, type HttpFrontEnd } from './front/http/index.js';
 import { sendError, sendJson } from './front/http/respond.js';
 import { KAFKA_LIMIT_NAMES } from './front/kafka/context.js';
@@ -89,13 +101,21 @@ export interface ServerOptions extends Partial<Tunables> {
 }
 
 export interface RunningServer {
-  /** `http://host:port` with the port actually bound. */
+  /** `http://host:port` (`https://` with TLS) with the port actually bound. */
   readonly url: string;
   /** The port actually bound (differs from the requested one when that was 0). */
   readonly port: number;
   readonly metrics: ServerMetrics;
   /** The Kafka listener: the port actually bound and the host clients are told; null when off. */
   readonly kafka: { readonly port: number; readonly advertisedHost: string } | null;
+  /** Whether both ports speak TLS (`tlsCert` and `tlsKey` given). */
+  readonly tls: boolean;
+  /**
+   * Reads the TLS files again and serves them to new connections (open ones keep theirs). A bad
+   * file rejects with a `TlsFileError` and the certificate being served stays. Resolves at once
+   * when TLS is off.
+   */
+  reloadTls(): Promise<void>;
   /** Stops accepting connections, ends the open ones, closes the broker, then flushes, fsyncs and closes the log. Idempotent. */
   close(): Promise<void>;
 }
@@ -120,7 +140,7 @@ export class ListenError extends Error {
 export const WS_PATH = '/v1/ws';
 
 interface Parts {
-  readonly server: Server;
+  readonly server: Server | HttpsServer;
   readonly log: Log;
   readonly broker: TributaryBroker;
   readonly collections: CollectionService;
@@ -133,6 +153,9 @@ interface Parts {
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const settings = tunables(options);
+  // Bad TLS files are reported before the data directory is opened.
+  const tlsFiles = tlsFilesOf(settings);
+  const tls = tlsFiles === null ? null : await loadTlsMaterial(tlsFiles);
   const logger = options.logger ?? pino({ level: 'silent' });
   const metrics = options.metrics ?? new ServerMetrics();
   await mkdir(options.dataDir, { recursive: true });
@@ -169,14 +192,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     limits: settings,
     collections,
   });
-  const server = createServer(
-    {
-      headersTimeout: settings.httpHeadersTimeoutMs,
-      requestTimeout: settings.httpRequestTimeoutMs,
-      connectionsCheckingInterval: connectionsCheckingIntervalMs(settings),
-    },
-    (req, res) => route(req, res, http, metrics, broker, log),
-  );
+  const httpOptions = {
+    headersTimeout: settings.httpHeadersTimeoutMs,
+    requestTimeout: settings.httpRequestTimeoutMs,
+    connectionsCheckingInterval: connectionsCheckingIntervalMs(settings),
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void =>
+    route(req, res, http, metrics, broker, log);
+  const server: Server | HttpsServer =
+    tls === null
+      ? createServer(httpOptions, onRequest)
+      : createHttpsServer(
+          { ...tlsServerOptions(tls, settings.tlsHandshakeTimeoutMs), ...httpOptions },
+          onRequest,
+        );
   server.keepAliveTimeout = settings.httpKeepAliveTimeoutMs;
   const ws = attachWebSocketFrontEnd(server, broker, {
     logger: logger.child({ component: 'ws' }),
@@ -206,7 +235,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   if (options.kafka !== undefined) {
     try {
-      parts.kafka = await startKafka(options.kafka, options.host, broker, logger, metrics, settings);
+      parts.kafka = await startKafka(options.kafka, options.host, broker, logger, metrics, settings, tls);
     } catch (error) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await closeAfterFailedListen(parts);
@@ -216,9 +245,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${hostPort(options.host, port)}`,
+    url: `${tls === null ? 'http' : 'https'}://${hostPort(options.host, port)}`,
     port,
     metrics,
+    tls: tls !== null,
+    reloadTls: async () => {
+      if (tlsFiles === null) return;
+      const material = await loadTlsMaterial(tlsFiles);
+      (server as HttpsServer).setSecureContext(secureContextOptions(material));
+      parts.kafka?.setSecureContext(secureContextOptions(material));
+      logger.info({ tlsCert: tlsFiles.cert }, 'TLS certificate and key reloaded');
+    },
     kafka:
       parts.kafka === null ? null : { port: parts.kafka.port, advertisedHost: parts.kafka.advertisedHost },
     close: () => {
@@ -235,9 +272,11 @@ async function startKafka(
   logger: Logger,
   metrics: ServerMetrics,
   settings: Tunables,
+  tls: TlsMaterial | null,
 ): Promise<KafkaFrontEnd | null> {
   try {
     return await startKafkaFrontEnd({
+      ...(tls === null ? {} : { tls: tlsServerOptions(tls, settings.tlsHandshakeTimeoutMs) }),
       broker,
       groups: broker.kafkaGroups,
       logger: logger.child({ component: 'kafka' }),
@@ -322,7 +361,7 @@ function brokerObserver(metrics: ServerMetrics): BrokerObserver {
   };
 }
 
-function listen(server: Server, host: string, port: number): Promise<number> {
+function listen(server: Server | HttpsServer, host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       server.off('listening', onListening);

@@ -27,6 +27,10 @@ import { NATIVE_PROTOCOL_LIMITS } from '../protocol/native/limits.js';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** Whether TLS clients are asked for a certificate (`tlsClientAuth`; docs/security.md, "TLS"). */
+export const TLS_CLIENT_AUTH_MODES = ['none', 'request', 'require'] as const;
+export type TlsClientAuth = (typeof TLS_CLIENT_AUTH_MODES)[number];
+
 /** Where a setting acts; also the first word of its name (none for `server`). */
 export type SettingGroup = 'server' | 'http' | 'ws' | 'kafka';
 
@@ -56,7 +60,7 @@ export interface NumberSettingSpec extends SettingSpecBase {
 }
 
 export interface TextSettingSpec extends SettingSpecBase {
-  readonly unit: 'path' | 'host' | 'optionalHost' | 'logLevel';
+  readonly unit: 'path' | 'optionalPath' | 'host' | 'optionalHost' | 'logLevel' | 'tlsClientAuth';
   readonly default: string;
 }
 
@@ -128,6 +132,48 @@ export const SERVER_SETTINGS = {
     min: 0,
     max: TIMER_MS_MAX,
     doc: 'how often retention and compaction run in the background; 0: never',
+  },
+  tlsCert: {
+    flag: '--tls-cert',
+    env: 'TRIBUTARY_TLS_CERT',
+    group: 'server',
+    unit: 'optionalPath',
+    default: '',
+    doc: 'PEM certificate chain of the server; with tlsKey, the HTTP/WebSocket port and the Kafka port speak TLS only (re-read on SIGHUP); empty: no TLS',
+  },
+  tlsKey: {
+    flag: '--tls-key',
+    env: 'TRIBUTARY_TLS_KEY',
+    group: 'server',
+    unit: 'optionalPath',
+    default: '',
+    doc: 'PEM private key of tlsCert (re-read with it)',
+  },
+  tlsCa: {
+    flag: '--tls-ca',
+    env: 'TRIBUTARY_TLS_CA',
+    group: 'server',
+    unit: 'optionalPath',
+    default: '',
+    doc: 'PEM bundle of the certificate authorities client certificates are checked against; empty: none',
+  },
+  tlsClientAuth: {
+    flag: '--tls-client-auth',
+    env: 'TRIBUTARY_TLS_CLIENT_AUTH',
+    group: 'server',
+    unit: 'tlsClientAuth',
+    default: 'none',
+    doc: `client certificates: ${TLS_CLIENT_AUTH_MODES.join(', ')} (request: verified if sent; require: a connection without one is refused); a verified certificate's subject CN is the principal`,
+  },
+  tlsHandshakeTimeoutMs: {
+    flag: '--tls-handshake-timeout-ms',
+    env: 'TRIBUTARY_TLS_HANDSHAKE_TIMEOUT_MS',
+    group: 'server',
+    unit: 'ms',
+    default: 10_000,
+    min: 1,
+    max: TIMER_MS_MAX,
+    doc: 'time a client has to complete the TLS handshake (both ports); then the connection is closed',
   },
   // ---- HTTP API and SSE ------------------------------------------------------------------
   httpBodyBytesMax: {
@@ -494,9 +540,11 @@ export type SettingName = keyof typeof SERVER_SETTINGS;
 
 type SettingValue<S> = S extends { readonly unit: 'logLevel' }
   ? LogLevel
-  : S extends { readonly default: number }
-    ? number
-    : string;
+  : S extends { readonly unit: 'tlsClientAuth' }
+    ? TlsClientAuth
+    : S extends { readonly default: number }
+      ? number
+      : string;
 
 /** The value of every setting (the `default` of {@link SERVER_SETTINGS} when none was given). */
 export type ServerConfig = { readonly [K in SettingName]: SettingValue<(typeof SERVER_SETTINGS)[K]> };
@@ -556,6 +604,21 @@ export const SETTING_RELATIONS: readonly SettingRelation[] = [
     rule: 'wsBrokerCreditChunkRecords ≤ wsCreditMax: a chunk is a part of the credit a subscription holds',
     holds: (c) => c.wsBrokerCreditChunkRecords <= c.wsCreditMax,
   },
+  {
+    settings: ['tlsCert', 'tlsKey'],
+    rule: 'tlsCert and tlsKey are given together or not at all: TLS needs both the certificate and its key',
+    holds: (c) => (c.tlsCert === '') === (c.tlsKey === ''),
+  },
+  {
+    settings: ['tlsCa', 'tlsCert'],
+    rule: 'tlsCa only with tlsCert: client certificates are checked only on TLS connections',
+    holds: (c) => c.tlsCa === '' || c.tlsCert !== '',
+  },
+  {
+    settings: ['tlsClientAuth', 'tlsCa'],
+    rule: 'tlsClientAuth request or require needs tlsCa: client certificates are checked against it',
+    holds: (c) => c.tlsClientAuth === 'none' || c.tlsCa !== '',
+  },
 ];
 
 /** Why `value` is not valid for the setting (a sentence), or undefined when it is. */
@@ -564,6 +627,14 @@ export function valueProblem(spec: SettingSpec, value: unknown): string | undefi
     case 'path':
       if (typeof value !== 'string' || value.trim() === '') return 'it must be a non-empty string.';
       if (value.includes('\0')) return 'it contains a NUL byte.';
+      return undefined;
+    case 'optionalPath':
+      if (typeof value !== 'string') return 'it must be a string (a file path, or empty for none).';
+      if (value.includes('\0')) return 'it contains a NUL byte.';
+      return undefined;
+    case 'tlsClientAuth':
+      if (typeof value !== 'string' || !(TLS_CLIENT_AUTH_MODES as readonly string[]).includes(value))
+        return `it must be one of ${TLS_CLIENT_AUTH_MODES.join(', ')}.`;
       return undefined;
     case 'host':
       if (typeof value !== 'string' || value.trim() === '' || /[\s/]/.test(value))

@@ -2,7 +2,8 @@
  * @module cli/commands/serve
  * `tributary serve`: runs the server until SIGTERM or SIGINT, then shuts down gracefully
  * (stop accepting, close the front ends, close the broker and the log with flush + fsync) and
- * exits 0. Settings come from flags, `TRIBUTARY_*` variables and a JSON config file
+ * exits 0. SIGHUP re-reads the TLS certificate and key (a bad file is logged and the old ones
+ * stay). Settings come from flags, `TRIBUTARY_*` variables and a JSON config file
  * (`--config FILE` / `TRIBUTARY_CONFIG`), in that order of precedence (`server/config.ts`).
  *
  * Exit codes: 0 after a graceful shutdown, 1 when the server cannot start (port in use, data
@@ -15,6 +16,7 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type Logger, pino } from 'pino';
 import { isTributaryError } from '../../errors.js';
+import { TlsFileError } from '../../server/auth/tls.js';
 import {
   CONFIG_FILE_ENV,
   ConfigError,
@@ -70,7 +72,7 @@ export function registerServeCommand(program: Command): void {
       'after',
       '\nPrecedence: flags, then environment variables, then the config file, then defaults.\n' +
         'The config file is one JSON object of setting names, e.g. { "port": 7700, "httpBodyBytesMax": 1048576 };\n' +
-        'a relative "dataDir" in it is relative to the file.\n' +
+        'a relative path ("dataDir", "tlsCert", …) in it is relative to the file.\n' +
         `Rules between settings, checked at start-up:\n${SETTING_RELATIONS.map((r) => `  ${r.rule}`).join('\n')}`,
     )
     .action(async (values: CommanderValues) => {
@@ -112,6 +114,10 @@ function argName(unit: SettingUnit): string {
   switch (unit) {
     case 'path':
       return 'dir';
+    case 'optionalPath':
+      return 'file';
+    case 'tlsClientAuth':
+      return 'mode';
     case 'host':
     case 'optionalHost':
       return 'host';
@@ -219,6 +225,14 @@ async function serveCommand(flags: ServeFlags): Promise<void> {
   // Handlers first: whoever waits for the "listening" line may signal at once.
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  process.on('SIGHUP', () => {
+    server.reloadTls().catch((error: unknown) => {
+      logger.error(
+        { err: error },
+        `TLS reload failed, still serving the previous certificate: ${errorMessage(error)}`,
+      );
+    });
+  });
   logger.info(
     { url: server.url, port: server.port, host, dataDir },
     `Tributary listening on ${server.url} (data: ${dataDir})`,
@@ -233,8 +247,8 @@ async function serveCommand(flags: ServeFlags): Promise<void> {
   if (server.kafka !== null) {
     const { port: bound, advertisedHost } = server.kafka;
     logger.info(
-      { kafkaPort: bound, advertisedHost },
-      `Kafka protocol listening on ${host}:${bound} (advertised as ${advertisedHost}:${bound})`,
+      { kafkaPort: bound, advertisedHost, tls: server.tls },
+      `Kafka protocol${server.tls ? ' (TLS)' : ''} listening on ${host}:${bound} (advertised as ${advertisedHost}:${bound})`,
     );
   }
 }
@@ -245,7 +259,7 @@ function createLogger(level: string): Logger {
 }
 
 function startFailureMessage(error: unknown, dataDir: string): string {
-  if (error instanceof ListenError) return error.message;
+  if (error instanceof ListenError || error instanceof TlsFileError) return error.message;
   if (isTributaryError(error)) return `Cannot open the log in ${dataDir}: ${error.message}`;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code === 'string' && code.startsWith('E')) {

@@ -9,6 +9,10 @@
  * The server is one broker (node id 0) that leads every partition and coordinates every group;
  * Metadata and FindCoordinator send clients to `advertisedHost:port`.
  *
+ * With `tls`, the listener speaks TLS only (clients' `security.protocol=SSL`); the advertised
+ * host and port stay the same, and `setSecureContext` serves a renewed certificate to new
+ * connections.
+ *
  * @example
  * const kafka = await startKafkaFrontEnd({ broker, groups: broker.kafkaGroups, logger, metrics,
  *   host: '127.0.0.1', port: 9092 });
@@ -17,6 +21,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
+import { createServer as createTlsServer, type SecureContextOptions, type TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { KafkaGroupCoordinator } from '../../../broker/kafka-group-coordinator.js';
 import type { Broker } from '../../../broker/types.js';
@@ -51,6 +56,8 @@ export interface KafkaFrontEndOptions {
   /** Metadata requests create missing topics (1 partition) when they allow it. Default true. */
   readonly autoCreateTopics?: boolean;
   readonly limits?: Partial<KafkaFrontEndLimits>;
+  /** Speak TLS only, with these options (`auth/tls.ts` `tlsServerOptions`). Default: plain TCP. */
+  readonly tls?: TlsOptions;
 }
 
 export interface KafkaFrontEnd {
@@ -59,6 +66,8 @@ export interface KafkaFrontEnd {
   readonly advertisedHost: string;
   /** Open client connections. */
   readonly connections: number;
+  /** Serves a new certificate and key to new connections (TLS only; nothing without `tls`). */
+  setSecureContext(options: SecureContextOptions): void;
   /** Stops accepting, lets requests in progress answer for at most `graceMs`, closes every connection. */
   close(graceMs?: number): Promise<void>;
 }
@@ -67,7 +76,9 @@ export interface KafkaFrontEnd {
 export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise<KafkaFrontEnd> {
   const limits: KafkaFrontEndLimits = resolveGroupSettings(KAFKA_LIMIT_NAMES, options.limits);
   const connections = new Set<KafkaConnection>();
-  const server: Server = createServer({ noDelay: true });
+  const tls = options.tls;
+  const server: Server =
+    tls === undefined ? createServer({ noDelay: true }) : createTlsServer({ ...tls, noDelay: true });
   const port = await listen(server, options.host, options.port);
   const advertisedHost = options.advertisedHost ?? defaultAdvertisedHost(options.host);
   const ctx: KafkaContext = {
@@ -82,9 +93,16 @@ export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise
     advertisedPort: port,
     autoCreateTopics: options.autoCreateTopics ?? true,
   };
-  server.on('connection', (socket: Socket) => {
+  const onConnection = (socket: Socket): void => {
     connections.add(new KafkaConnection(socket, ctx, (closed) => connections.delete(closed)));
-  });
+  };
+  // A TLS connection is handed over once its handshake is done; one that fails it never is.
+  server.on(tls === undefined ? 'connection' : 'secureConnection', onConnection);
+  if (tls !== undefined) {
+    server.on('tlsClientError', (error: Error) =>
+      options.logger.debug({ err: error }, 'Kafka TLS handshake failed'),
+    );
+  }
   server.on('error', (error) => options.logger.error({ err: error }, 'Kafka listener error'));
   let closing: Promise<void> | undefined;
   return {
@@ -92,6 +110,9 @@ export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise
     advertisedHost,
     get connections() {
       return connections.size;
+    },
+    setSecureContext(secure) {
+      if (tls !== undefined) (server as ReturnType<typeof createTlsServer>).setSecureContext(secure);
     },
     close(graceMs = 2000) {
       closing ??= (async () => {
