@@ -241,6 +241,12 @@ export const ERROR_CATALOGUE = {
     kafkaCode: -1,
     retriable: false,
   },
+  QUOTA_EXCEEDED: {
+    message: 'Principal "{principal}" is at its quota of {limit} {what} (quotas in the auth file)',
+    httpStatus: 429,
+    kafkaCode: 89,
+    retriable: true,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
