@@ -1,0 +1,201 @@
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { isTributaryError, type TributaryError } from '../../errors.js';
+import { ServerMetrics } from '../metrics.js';
+import { apiKeyHash, generateApiKey } from './api-keys.js';
+import { hashPassword } from './passwords.js';
+import { createSecurity, type ServerSecurity } from './security.js';
+import type { Credentials, Session } from './types.js';
+
+const FAST = { N: 1024, r: 8, p: 1 };
+const connection = { protocol: 'ws', remoteAddress: '127.0.0.1' };
+const silent = pino({ level: 'silent' });
+const opened: ServerSecurity[] = [];
+
+afterEach(() => {
+  for (const security of opened.splice(0)) security.close();
+});
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'security-'));
+}
+
+/** Writes the file atomically, as the CLI does. */
+function writeAuth(path: string, document: unknown): void {
+  writeFileSync(`${path}.tmp`, JSON.stringify(document));
+  renameSync(`${path}.tmp`, path);
+}
+
+async function open(
+  path: string,
+  options: { metrics?: ServerMetrics; watch?: boolean } = {},
+): Promise<ServerSecurity> {
+  const security = await createSecurity({ authFile: path, logger: silent, watch: false, ...options });
+  opened.push(security);
+  return security;
+}
+
+async function refused(promise: Promise<unknown>): Promise<TributaryError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isTributaryError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected the credential to be refused');
+}
+
+const pw = (username: string, password: string): Credentials => ({ kind: 'password', username, password });
+
+describe('createSecurity', () => {
+  it('is off without an auth file: every session is local', async () => {
+    const security = await createSecurity({ logger: silent });
+    expect(security.enabled).toBe(false);
+    const session = await security.authenticate(pw('x', 'y'), connection);
+    expect(session.principal.name).toBe('local');
+    expect(security.unauthenticated(connection).principal.name).toBe('local');
+  });
+
+  it('authenticates users by password and refuses everything else with a generic reason', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'auth.json');
+    writeAuth(path, {
+      users: { alice: { password: await hashPassword('wonderland', FAST) } },
+      acls: [
+        { effect: 'allow', principal: 'alice', resource: 'topic', name: 'orders', operations: ['read'] },
+      ],
+    });
+    const metrics = new ServerMetrics({ defaultMetrics: false });
+    const security = await open(path, { metrics });
+    expect(security.enabled).toBe(true);
+    const session = await security.authenticate(pw('alice', 'wonderland'), connection);
+    expect(session.principal).toMatchObject({ name: 'alice', method: 'password' });
+    expect(session.allowed('topic', 'orders', 'read')).toBe(true);
+    expect(session.allowed('topic', 'orders', 'write')).toBe(false);
+
+    const wrong = await refused(security.authenticate(pw('alice', 'Wonderland'), connection));
+    const unknown = await refused(security.authenticate(pw('bob', 'wonderland'), connection));
+    for (const error of [wrong, unknown]) {
+      expect(error.code).toBe('UNAUTHENTICATED');
+      expect(error.message).toBe('Authentication failed: invalid credentials');
+    }
+    await refused(security.authenticate(pw('alice', 'x'.repeat(5000)), connection));
+    await refused(security.authenticate({ kind: 'token', token: 'not.a.jwt' }, connection));
+    expect(() => security.unauthenticated(connection)).toThrow(/Authentication failed/);
+
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('tributary_auth_failures_total{protocol="ws",reason="bad-password"} 2');
+    expect(text).toContain('tributary_auth_failures_total{protocol="ws",reason="unknown-user"} 1');
+    expect(text).toContain('tributary_auth_failures_total{protocol="ws",reason="jwt-not-configured"} 1');
+    expect(text).toContain('tributary_auth_failures_total{protocol="ws",reason="no-credentials"} 1');
+  });
+
+  it('authenticates API keys, given as apiKey or as a bearer token', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'auth.json');
+    const key = generateApiKey();
+    expect(key).toMatch(/^trb_[A-Za-z0-9_-]{43}$/);
+    writeAuth(path, { apiKeys: [{ principal: 'ingest', id: 'ci', sha256: apiKeyHash(key) }] });
+    const security = await open(path);
+    expect((await security.authenticate({ kind: 'apiKey', key }, connection)).principal).toMatchObject({
+      name: 'ingest',
+      method: 'apiKey',
+    });
+    expect((await security.authenticate({ kind: 'token', token: key }, connection)).principal.name).toBe(
+      'ingest',
+    );
+    const tampered = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
+    expect((await refused(security.authenticate({ kind: 'apiKey', key: tampered }, connection))).code).toBe(
+      'UNAUTHENTICATED',
+    );
+    await refused(security.authenticate({ kind: 'apiKey', key: '' }, connection));
+  });
+
+  it('gives the anonymous principal only when the file says so', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'auth.json');
+    writeAuth(path, {
+      anonymous: true,
+      acls: [
+        { effect: 'allow', principal: 'anonymous', resource: 'topic', name: 'public', operations: ['read'] },
+      ],
+    });
+    const security = await open(path);
+    const session = security.unauthenticated(connection);
+    expect(session.principal).toMatchObject({ name: 'anonymous', method: 'anonymous' });
+    expect(session.allowed('topic', 'public', 'read')).toBe(true);
+    expect(session.allowed('topic', 'public', 'write')).toBe(false);
+  });
+
+  it('refuses to start on a broken file, naming the problem', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'auth.json');
+    writeAuth(path, { users: { alice: { password: 'plain' } } });
+    await expect(createSecurity({ authFile: path, logger: silent })).rejects.toThrow(
+      /users\.alice\.password: not a scrypt hash/,
+    );
+    await expect(createSecurity({ authFile: join(dir, 'missing.json'), logger: silent })).rejects.toThrow(
+      /cannot read/,
+    );
+  });
+});
+
+describe('reload', () => {
+  it('revokes sessions whose credential changed, keeps the others, and keeps the old file when the new one is broken', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'auth.json');
+    const aliceHash = await hashPassword('old', FAST);
+    const key = generateApiKey();
+    const base = {
+      users: { alice: { password: aliceHash }, bob: { password: await hashPassword('bob', FAST) } },
+      apiKeys: [{ principal: 'ingest', id: 'ci', sha256: apiKeyHash(key) }],
+      anonymous: true,
+    };
+    writeAuth(path, base);
+    const security = await open(path);
+    const alice = await security.authenticate(pw('alice', 'old'), connection);
+    const bob = await security.authenticate(pw('bob', 'bob'), connection);
+    const ingest = await security.authenticate({ kind: 'apiKey', key }, connection);
+    const anonymous = security.unauthenticated(connection);
+    const ended = new Map<Session, string>();
+    for (const s of [alice, bob, ingest, anonymous]) s.onEnd((error) => ended.set(s, error.code));
+
+    // A broken file: logged, the old one stays.
+    writeFileSync(path, '{ "users": { "alice": ');
+    await security.reload();
+    expect(ended.size).toBe(0);
+    expect((await security.authenticate(pw('alice', 'old'), connection)).principal.name).toBe('alice');
+
+    // Alice's password changes, the key is revoked, anonymous is turned off; bob is untouched.
+    writeAuth(path, {
+      users: { alice: { password: await hashPassword('new', FAST) }, bob: base.users.bob },
+      anonymous: false,
+    });
+    await security.reload();
+    expect(ended.get(alice)).toBe('ACCESS_REVOKED');
+    expect(ended.get(ingest)).toBe('ACCESS_REVOKED');
+    expect(ended.get(anonymous)).toBe('ACCESS_REVOKED');
+    expect(ended.has(bob)).toBe(false);
+    expect(() => alice.authorize('topic', 'orders', 'read')).toThrow(/was revoked/);
+    await refused(security.authenticate(pw('alice', 'old'), connection));
+    await refused(security.authenticate({ kind: 'apiKey', key }, connection));
+    expect((await security.authenticate(pw('alice', 'new'), connection)).principal.name).toBe('alice');
+    expect(() => security.unauthenticated(connection)).toThrow(/Authentication failed/);
+  });
+
+  it('reloads by itself when the file is replaced', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'auth.json');
+    writeAuth(path, { users: { alice: { password: await hashPassword('a', FAST) } } });
+    const security = await createSecurity({ authFile: path, logger: silent, watchDebounceMs: 20 });
+    opened.push(security);
+    const alice = await security.authenticate(pw('alice', 'a'), connection);
+    const ended = new Promise<string>((done) => alice.onEnd((error) => done(error.code)));
+    writeAuth(path, { users: { carol: { password: await hashPassword('c', FAST) } } });
+    expect(await ended).toBe('ACCESS_REVOKED');
+    expect((await security.authenticate(pw('carol', 'c'), connection)).principal.name).toBe('carol');
+  });
+});

@@ -1,0 +1,444 @@
+/**
+ * @module server/auth/security
+ * The server's {@link Security}: turns credentials into sessions using the auth file, and keeps
+ * live sessions honest when the file changes.
+ *
+ * - No auth file: security is off; every connection is `local` (allowed everything).
+ * - Passwords are checked against scrypt hashes, API keys against SHA-256 hashes, tokens as JWTs
+ *   (server/auth/jwt.ts); a `token` that looks like an API key (`trb_…`) is an API key, so one
+ *   `Authorization: Bearer` header carries either.
+ * - A refused credential is `UNAUTHENTICATED` with a generic reason on the wire; the precise
+ *   reason goes to the audit log and `tributary_auth_failures_total{protocol,reason}`.
+ * - `reload()` (SIGHUP, or the file changed: the directory is watched, debounced) reads the file
+ *   again. A file that does not load is logged and the previous one stays in force. Sessions
+ *   whose principal is gone or whose credential changed (user removed, password changed, key
+ *   revoked, anonymous turned off, token no longer verifiable) end with `ACCESS_REVOKED`.
+ * - SCRAM conversations are run by a factory given in the options (server/auth/scram.ts); this
+ *   module supplies the stored credentials and opens the session once the proof checks out.
+ *
+ * @example
+ * const security = await createSecurity({ authFile: '/etc/tributary/auth.json', logger, metrics });
+ * const session = await security.authenticate({ kind: 'password', username: 'alice', password }, connection);
+ * session.authorize('topic', 'orders', 'write');
+ */
+import { randomBytes } from 'node:crypto';
+import { type FSWatcher, watch } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { TributaryError } from '../../errors.js';
+import type { ServerMetrics } from '../metrics.js';
+import { AccessPolicy, ANONYMOUS } from './acl.js';
+import { findApiKey, looksLikeApiKey } from './api-keys.js';
+import { type AuditSink, createAudit } from './audit.js';
+import { type AuthConfig, loadAuthFile, principalNameProblem } from './auth-file.js';
+import { AuthFailure } from './failure.js';
+import { createJwtVerifier, type JwtVerifier } from './jwt.js';
+import { burnPasswordTime, fakeScramCredential, type ScramCredential, verifyPassword } from './passwords.js';
+import { type Authenticated, AuthSession, LocalSession } from './session.js';
+import type {
+  ConnectionInfo,
+  Credentials,
+  Principal,
+  ScramConversation,
+  ScramMechanism,
+  Security,
+  Session,
+} from './types.js';
+
+/** Longest password checked (longer ones are refused before hashing). */
+export const PASSWORD_LENGTH_MAX = 1024;
+/** What the client hears when a credential is refused, whatever the reason. */
+const GENERIC_REASON = 'invalid credentials';
+
+/** What a SCRAM conversation (server/auth/scram.ts) needs from the Security. */
+export interface ScramConversationInit {
+  readonly mechanism: ScramMechanism;
+  readonly connection: ConnectionInfo;
+  /**
+   * The stored credential of `username` for this mechanism; for a user that does not exist (or
+   * has no credential of this mechanism) a fake one that no proof matches, the same salt every
+   * time, so the conversation looks the same either way (RFC 5802 §9).
+   */
+  credential(username: string): ScramCredential;
+  /** The proof checked out: the user's session (throws UNAUTHENTICATED if the user is gone). */
+  authenticated(username: string): Session;
+  /** The proof or a message was wrong: counted and logged; returns the error to throw. */
+  failed(reason: string, username?: string): TributaryError;
+}
+
+export type ScramConversationFactory = (init: ScramConversationInit) => ScramConversation;
+
+export interface SecurityOptions {
+  /** The auth file; undefined or '': security is off. */
+  readonly authFile?: string | undefined;
+  readonly logger: Logger;
+  readonly metrics?: ServerMetrics;
+  /** Default: `createAudit({ logger, metrics })`. */
+  readonly audit?: AuditSink;
+  /** Reload when the file changes. Default true. */
+  readonly watch?: boolean;
+  /** Quiet time after the last change event before reloading. Default 200 ms. */
+  readonly watchDebounceMs?: number;
+  /** Runs SCRAM conversations (server/auth/scram.ts); without it `scram()` refuses. */
+  readonly scramConversation?: ScramConversationFactory;
+  /** Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/** The Security, plus what the server and the SCRAM conversation use. */
+export interface ServerSecurity extends Security {
+  /** The auth file in force; null when security is off. */
+  readonly config: AuthConfig | null;
+  /** The stored SCRAM credential of a user, or undefined. */
+  scramCredential(username: string, mechanism: ScramMechanism): ScramCredential | undefined;
+  /** Live sessions (for tests and metrics). */
+  readonly sessionCount: number;
+}
+
+/** How a session proved itself, kept to re-check it on reload. */
+type Grant =
+  | { readonly kind: 'password'; readonly user: string; readonly hash: string }
+  | {
+      readonly kind: 'scram';
+      readonly user: string;
+      readonly mechanism: ScramMechanism;
+      readonly storedKey: string;
+    }
+  | { readonly kind: 'apiKey'; readonly principal: string; readonly sha256: string }
+  | { readonly kind: 'token'; readonly token: string }
+  | { readonly kind: 'anonymous' };
+
+interface Checked extends Authenticated {
+  readonly grant: Grant;
+}
+
+interface State {
+  readonly config: AuthConfig;
+  readonly policy: AccessPolicy;
+  readonly jwt: JwtVerifier | null;
+}
+
+/** Builds the server's Security; throws `AuthFileError` when the auth file cannot be used. */
+export async function createSecurity(options: SecurityOptions): Promise<ServerSecurity> {
+  if (options.authFile === undefined || options.authFile === '') return new DisabledSecurity();
+  const path = resolve(options.authFile);
+  const now = options.now ?? Date.now;
+  const state = await loadState(path, now);
+  const security = new FileSecurity(path, state, options, now);
+  if (options.watch ?? true) security.watch(options.watchDebounceMs ?? 200);
+  return security;
+}
+
+async function loadState(path: string, now: () => number): Promise<State> {
+  const config = await loadAuthFile(path);
+  const jwt = config.jwt === null ? null : await createJwtVerifier(config.jwt, { file: path, now });
+  return { config, policy: new AccessPolicy(config.acls, config.superUsers), jwt };
+}
+
+/** Security off: every connection is `local`. */
+class DisabledSecurity implements ServerSecurity {
+  readonly enabled = false;
+  readonly config = null;
+  readonly sessionCount = 0;
+  async authenticate(_credentials: Credentials, connection: ConnectionInfo): Promise<Session> {
+    return new LocalSession(connection);
+  }
+  unauthenticated(connection: ConnectionInfo): Session {
+    return new LocalSession(connection);
+  }
+  scram(): ScramConversation {
+    throw new TributaryError('UNAUTHENTICATED', { reason: 'security is off; SASL is not enabled' });
+  }
+  scramCredential(): undefined {
+    return undefined;
+  }
+  async reload(): Promise<void> {}
+  close(): void {}
+}
+
+class FileSecurity implements ServerSecurity {
+  readonly enabled = true;
+  #state: State;
+  readonly #sessions = new Map<AuthSession, Grant>();
+  readonly #audit: AuditSink;
+  readonly #logger: Logger;
+  readonly #fakeScramSecret = randomBytes(32);
+  #reloading: Promise<void> = Promise.resolve();
+  #watcher: FSWatcher | undefined;
+  #debounce: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  constructor(
+    readonly path: string,
+    state: State,
+    readonly options: SecurityOptions,
+    readonly now: () => number,
+  ) {
+    this.#state = state;
+    this.#logger = options.logger;
+    this.#audit =
+      options.audit ??
+      createAudit({
+        logger: options.logger,
+        ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+      });
+  }
+
+  get config(): AuthConfig {
+    return this.#state.config;
+  }
+
+  get sessionCount(): number {
+    return this.#sessions.size;
+  }
+
+  async authenticate(credentials: Credentials, connection: ConnectionInfo): Promise<Session> {
+    const checked = await this.#checkOrThrow(credentials, connection);
+    return this.#open(checked, connection);
+  }
+
+  unauthenticated(connection: ConnectionInfo): Session {
+    if (this.#state.config.anonymous) {
+      const principal: Principal = { name: ANONYMOUS, method: 'anonymous', rules: [] };
+      return this.#open({ principal, expiresAt: null, grant: { kind: 'anonymous' } }, connection);
+    }
+    this.#audit.authenticationFailed(connection, 'no-credentials');
+    throw new TributaryError('UNAUTHENTICATED', { reason: 'credentials are required' });
+  }
+
+  scram(mechanism: ScramMechanism, connection: ConnectionInfo): ScramConversation {
+    const factory = this.options.scramConversation;
+    if (factory === undefined) {
+      throw new TributaryError('UNAUTHENTICATED', { reason: `${mechanism} is not available` });
+    }
+    return factory({
+      mechanism,
+      connection,
+      credential: (username) =>
+        this.scramCredential(username, mechanism) ??
+        fakeScramCredential(username, mechanism, this.#fakeScramSecret),
+      authenticated: (username) => {
+        const credential = this.scramCredential(username, mechanism);
+        if (credential === undefined)
+          throw this.#refuse(connection, new AuthFailure('revoked', 'user gone', username));
+        const principal: Principal = { name: username, method: 'scram', rules: [] };
+        const storedKey = credential.storedKey.toString('base64');
+        return this.#open(
+          { principal, expiresAt: null, grant: { kind: 'scram', user: username, mechanism, storedKey } },
+          connection,
+        );
+      },
+      failed: (reason, username) =>
+        this.#refuse(connection, new AuthFailure('bad-password', reason, username)),
+    });
+  }
+
+  scramCredential(username: string, mechanism: ScramMechanism): ScramCredential | undefined {
+    return this.#state.config.users.get(username)?.scram[mechanism];
+  }
+
+  reload(): Promise<void> {
+    const next = this.#reloading.then(() => this.#reloadNow());
+    this.#reloading = next;
+    return next;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    if (this.#debounce !== undefined) clearTimeout(this.#debounce);
+    for (const session of [...this.#sessions.keys()]) session.close();
+    this.#sessions.clear();
+  }
+
+  /** Watches the file's directory (editors and `tributary auth` replace the file by rename). */
+  watch(debounceMs: number): void {
+    const name = basename(this.path);
+    try {
+      this.#watcher = watch(dirname(this.path), { persistent: false }, (_event, filename) => {
+        if (filename !== null && filename !== name) return;
+        if (this.#debounce !== undefined) clearTimeout(this.#debounce);
+        this.#debounce = setTimeout(() => {
+          this.#debounce = undefined;
+          if (!this.#closed) void this.reload();
+        }, debounceMs);
+        this.#debounce.unref?.();
+      });
+      this.#watcher.on('error', (error) => {
+        this.#logger.warn(
+          { err: error, authFile: this.path },
+          'Watching the auth file failed; reload with SIGHUP',
+        );
+      });
+    } catch (error) {
+      this.#logger.warn(
+        { err: error, authFile: this.path },
+        'Cannot watch the auth file; reload with SIGHUP',
+      );
+    }
+  }
+
+  async #reloadNow(): Promise<void> {
+    if (this.#closed) return;
+    let state: State;
+    try {
+      state = await loadState(this.path, this.now);
+    } catch (error) {
+      this.#logger.error(
+        { err: error, authFile: this.path },
+        `Auth file not reloaded, the previous one stays in force: ${(error as Error).message}`,
+      );
+      return;
+    }
+    const previous = this.#state;
+    this.#state = state;
+    let revoked = 0;
+    for (const [session, grant] of [...this.#sessions]) {
+      if (await this.#stillValid(grant, state, previous)) continue;
+      this.#sessions.delete(session);
+      session.end(new TributaryError('ACCESS_REVOKED', { principal: session.principal.name }));
+      revoked++;
+    }
+    this.#logger.info(
+      { authFile: this.path, users: state.config.users.size, apiKeys: state.config.apiKeys.length, revoked },
+      `Auth file reloaded (${revoked} session${revoked === 1 ? '' : 's'} revoked)`,
+    );
+  }
+
+  /** Whether a session's credential is still good under `state` (the file just loaded). */
+  async #stillValid(grant: Grant, state: State, previous: State): Promise<boolean> {
+    const { config } = state;
+    switch (grant.kind) {
+      case 'password':
+        return config.users.get(grant.user)?.password === grant.hash;
+      case 'scram':
+        return (
+          config.users.get(grant.user)?.scram[grant.mechanism]?.storedKey.toString('base64') ===
+          grant.storedKey
+        );
+      case 'apiKey':
+        return config.apiKeys.some((k) => k.sha256 === grant.sha256 && k.principal === grant.principal);
+      case 'anonymous':
+        return config.anonymous;
+      case 'token': {
+        if (state.jwt === null) return false;
+        if (JSON.stringify(previous.config.jwt) === JSON.stringify(config.jwt)) return true;
+        try {
+          await state.jwt.verify(grant.token);
+          return true;
+        } catch (error) {
+          // Expiry is the session's own business (TOKEN_EXPIRED); an unreachable JWKS URL is no revocation.
+          const reason = error instanceof AuthFailure ? error.reason : 'jwks-unavailable';
+          return reason === 'token-expired' || reason === 'jwks-unavailable';
+        }
+      }
+    }
+  }
+
+  #open(checked: Checked, connection: ConnectionInfo): AuthSession {
+    const session: AuthSession = new AuthSession({
+      principal: checked.principal,
+      expiresAt: checked.expiresAt,
+      connection,
+      policy: () => this.#state.policy,
+      refresh: async (credentials, conn) => {
+        const next = await this.#checkOrThrow(credentials, conn);
+        if (next.principal.name !== session.principal.name) {
+          this.#audit.authenticationFailed(conn, 'token-principal', next.principal.name);
+          throw new TributaryError('UNAUTHENTICATED', {
+            reason: `a refresh must keep the principal "${session.principal.name}"`,
+          });
+        }
+        if (this.#sessions.has(session)) this.#sessions.set(session, next.grant);
+        return next;
+      },
+      audit: this.#audit,
+      onClose: (s) => {
+        this.#sessions.delete(s);
+      },
+      now: this.now,
+    });
+    this.#sessions.set(session, checked.grant);
+    return session;
+  }
+
+  async #checkOrThrow(credentials: Credentials, connection: ConnectionInfo): Promise<Checked> {
+    try {
+      return await this.#check(credentials);
+    } catch (error) {
+      if (error instanceof AuthFailure) throw this.#refuse(connection, error);
+      throw error;
+    }
+  }
+
+  #refuse(connection: ConnectionInfo, failure: AuthFailure): TributaryError {
+    this.#audit.authenticationFailed(connection, failure.reason, failure.who);
+    this.#logger.debug(
+      { reason: failure.reason, detail: failure.detail, who: failure.who },
+      'credential refused',
+    );
+    return new TributaryError('UNAUTHENTICATED', { reason: GENERIC_REASON });
+  }
+
+  /** Checks credentials against the auth file in force; throws {@link AuthFailure}. */
+  async #check(credentials: Credentials): Promise<Checked> {
+    const state = this.#state;
+    let checked: Checked;
+    switch (credentials.kind) {
+      case 'password':
+        checked = await this.#checkPassword(state, credentials.username, credentials.password);
+        break;
+      case 'apiKey':
+        checked = this.#checkApiKey(state, credentials.key);
+        break;
+      case 'token':
+        checked = looksLikeApiKey(credentials.token)
+          ? this.#checkApiKey(state, credentials.token)
+          : await this.#checkToken(state, credentials.token);
+        break;
+    }
+    // The file may have been reloaded while a hash was computed: the credential must still hold.
+    if (this.#state !== state && !(await this.#stillValid(checked.grant, this.#state, state))) {
+      throw new AuthFailure('revoked', 'the auth file changed during the check', checked.principal.name);
+    }
+    return checked;
+  }
+
+  async #checkPassword(state: State, username: string, password: string): Promise<Checked> {
+    const who = username.slice(0, 64);
+    if (principalNameProblem(username) !== undefined)
+      throw new AuthFailure('unknown-user', 'not a user name', who);
+    if (password.length > PASSWORD_LENGTH_MAX)
+      throw new AuthFailure('bad-password', 'password too long', who);
+    const user = state.config.users.get(username);
+    if (user?.password === undefined) {
+      await burnPasswordTime(password);
+      if (user === undefined) throw new AuthFailure('unknown-user', 'no such user', who);
+      throw new AuthFailure('no-password', 'the user has SCRAM credentials only', who);
+    }
+    if (!(await verifyPassword(user.password, password)))
+      throw new AuthFailure('bad-password', 'wrong password', who);
+    return {
+      principal: { name: username, method: 'password', rules: [] },
+      expiresAt: null,
+      grant: { kind: 'password', user: username, hash: user.password },
+    };
+  }
+
+  #checkApiKey(state: State, key: string): Checked {
+    const entry = findApiKey(state.config.apiKeys, key);
+    if (entry === undefined) throw new AuthFailure('unknown-api-key', 'no key has that hash');
+    return {
+      principal: { name: entry.principal, method: 'apiKey', rules: [] },
+      expiresAt: null,
+      grant: { kind: 'apiKey', principal: entry.principal, sha256: entry.sha256 },
+    };
+  }
+
+  async #checkToken(state: State, token: string): Promise<Checked> {
+    if (state.jwt === null) throw new AuthFailure('jwt-not-configured', 'the auth file has no "jwt" section');
+    const verified = await state.jwt.verify(token);
+    return { ...verified, grant: { kind: 'token', token } };
+  }
+}
