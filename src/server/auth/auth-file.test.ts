@@ -82,6 +82,7 @@ describe('auth file validation', () => {
       keys: [{ alg: 'none' }, { alg: 'HS256', secret: 'short' }, { alg: 'RS256', secret: SECRET }],
     };
     document.acl = [];
+    document.quotas = { alice: { connections: -1 } };
     const problems = problemsOf(document);
     const expected = [
       'users.alice.password: not a scrypt hash',
@@ -98,6 +99,7 @@ describe('auth file validation', () => {
       'jwt.keys[1].secret: HS256 needs a secret of at least 32 bytes',
       'jwt.keys[2].secret: RS256 verifies with a public key, not a secret',
       'acl: unknown key',
+      'quotas.alice.connections: ',
     ];
     for (const start of expected)
       expect(

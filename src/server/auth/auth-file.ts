@@ -1,7 +1,7 @@
 /**
  * @module server/auth/auth-file
  * The auth file (docs/security.md, "The auth file"): one JSON document with the users, API keys,
- * JWT settings, the `anonymous` switch, super users and ACL rules. It is checked whole before it
+ * JWT settings, the `anonymous` switch, super users, ACL rules and quotas (server/auth/quotas.ts). It is checked whole before it
  * is used: every problem is reported with its place in the file (`users.alice.password: not a
  * scrypt hash`), unknown keys are errors (a misspelt `acl` must not silently allow nothing or
  * everything), and a file with any problem is refused whole, at start and on reload.
@@ -27,6 +27,7 @@ import {
   scramHash,
   strictBase64,
 } from './passwords.js';
+import { NO_QUOTAS, parseQuotas, type QuotaConfig, QuotaConfigError } from './quotas.js';
 import {
   type AclRule,
   CLUSTER_RESOURCE,
@@ -121,6 +122,8 @@ export interface AuthDocument {
   readonly anonymous: boolean;
   readonly superUsers: readonly string[];
   readonly acls: readonly AclRule[];
+  /** Per-principal limits (server/auth/quotas.ts); `NO_QUOTAS` when the file has none. */
+  readonly quotas: QuotaConfig;
 }
 
 /** A JWT verification key as configured, its material read. */
@@ -151,7 +154,7 @@ export interface AuthConfig extends AuthDocument {
   readonly jwt: JwtConfig | null;
 }
 
-const TOP_KEYS = ['users', 'apiKeys', 'jwt', 'anonymous', 'superUsers', 'acls'] as const;
+const TOP_KEYS = ['users', 'apiKeys', 'jwt', 'anonymous', 'superUsers', 'acls', 'quotas'] as const;
 const USER_KEYS = ['password', 'scram'] as const;
 const SCRAM_KEYS = ['salt', 'iterations', 'storedKey', 'serverKey'] as const;
 const API_KEY_KEYS = ['principal', 'id', 'sha256'] as const;
@@ -233,8 +236,15 @@ export function validateAuthDocument(value: unknown, file?: string): AuthDocumen
       if (checked !== undefined) acls.push(checked);
     });
   }
+  let quotas = NO_QUOTAS;
+  try {
+    quotas = parseQuotas(top.quotas, 'quotas');
+  } catch (error) {
+    if (!(error instanceof QuotaConfigError)) throw error;
+    for (const problem of error.problems) c.add(problem.path, problem.message);
+  }
   if (c.problems.length > 0) throw new AuthFileError(file, c.problems);
-  return { users, apiKeys, jwt, anonymous, superUsers, acls };
+  return { users, apiKeys, jwt, anonymous, superUsers, acls, quotas };
 }
 
 function checkUsers(c: Checker, value: unknown): Map<string, UserEntry> {

@@ -1,6 +1,7 @@
 import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SignJWT } from 'jose';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTributaryError, type TributaryError } from '../../errors.js';
@@ -173,8 +174,11 @@ describe('reload', () => {
     writeAuth(path, {
       users: { alice: { password: await hashPassword('new', FAST) }, bob: base.users.bob },
       anonymous: false,
+      quotas: { bob: { connections: 1 } },
     });
+    expect(security.quotas?.connect('bob')).toBeDefined();
     await security.reload();
+    expect(() => security.quotas?.connect('bob')).toThrow(/QUOTA|quota/i);
     expect(ended.get(alice)).toBe('ACCESS_REVOKED');
     expect(ended.get(ingest)).toBe('ACCESS_REVOKED');
     expect(ended.get(anonymous)).toBe('ACCESS_REVOKED');
@@ -197,5 +201,61 @@ describe('reload', () => {
     writeAuth(path, { users: { carol: { password: await hashPassword('c', FAST) } } });
     expect(await ended).toBe('ACCESS_REVOKED');
     expect((await security.authenticate(pw('carol', 'c'), connection)).principal.name).toBe('carol');
+  });
+});
+
+describe('tokens on live sessions', () => {
+  const secretA = 'secret-a-that-is-long-enough-for-hs256!!';
+  const secretB = 'secret-b-that-is-long-enough-for-hs256!!';
+  const token = (sub: string, secret: string, expSec = 600): Promise<string> =>
+    new SignJWT({ sub })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime(Math.floor(Date.now() / 1000) + expSec)
+      .sign(new TextEncoder().encode(secret));
+
+  it('refreshes a token of the same principal and refuses another principal', async () => {
+    const path = join(tempDir(), 'auth.json');
+    writeAuth(path, { jwt: { keys: [{ alg: 'HS256', secret: secretA }] } });
+    const security = await open(path);
+    const session = await security.authenticate(
+      { kind: 'token', token: await token('alice', secretA, 60) },
+      connection,
+    );
+    const first = session.expiresAt ?? 0;
+    await session.refresh({ kind: 'token', token: await token('alice', secretA, 3600) });
+    expect(session.expiresAt).toBeGreaterThan(first);
+    const other = await refused(session.refresh({ kind: 'token', token: await token('mallory', secretA) }));
+    expect(other.code).toBe('UNAUTHENTICATED');
+    await refused(session.refresh({ kind: 'token', token: await token('alice', secretB) }));
+    expect(session.principal.name).toBe('alice');
+    expect(session.ended).toBeNull();
+  });
+
+  it('revokes token sessions when their key is rotated away, and keeps them when it is not', async () => {
+    const path = join(tempDir(), 'auth.json');
+    writeAuth(path, { jwt: { keys: [{ alg: 'HS256', secret: secretA }] } });
+    const security = await open(path);
+    const session = await security.authenticate(
+      { kind: 'token', token: await token('alice', secretA) },
+      connection,
+    );
+    const ended: string[] = [];
+    session.onEnd((error) => ended.push(error.code));
+    writeAuth(path, { jwt: { keys: [{ alg: 'HS256', secret: secretA }] }, superUsers: ['root'] });
+    await security.reload();
+    writeAuth(path, {
+      jwt: {
+        keys: [
+          { alg: 'HS256', secret: secretA },
+          { alg: 'HS256', secret: secretB },
+        ],
+      },
+    });
+    await security.reload();
+    expect(ended).toEqual([]);
+    writeAuth(path, { jwt: { keys: [{ alg: 'HS256', secret: secretB }] } });
+    await security.reload();
+    expect(ended).toEqual(['ACCESS_REVOKED']);
+    await refused(session.refresh({ kind: 'token', token: await token('alice', secretB) }));
   });
 });

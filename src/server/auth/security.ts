@@ -34,6 +34,7 @@ import { type AuthConfig, loadAuthFile, principalNameProblem } from './auth-file
 import { AuthFailure } from './failure.js';
 import { createJwtVerifier, type JwtVerifier } from './jwt.js';
 import { burnPasswordTime, fakeScramCredential, type ScramCredential, verifyPassword } from './passwords.js';
+import { Quotas } from './quotas.js';
 import { type Authenticated, AuthSession, LocalSession } from './session.js';
 import type {
   ConnectionInfo,
@@ -93,6 +94,8 @@ export interface ServerSecurity extends Security {
   scramCredential(username: string, mechanism: ScramMechanism): ScramCredential | undefined;
   /** Live sessions (for tests and metrics). */
   readonly sessionCount: number;
+  /** The auth file's quotas, reconfigured on every reload; null when security is off. */
+  readonly quotas: Quotas | null;
 }
 
 /** How a session proved itself, kept to re-check it on reload. */
@@ -140,6 +143,7 @@ class DisabledSecurity implements ServerSecurity {
   readonly enabled = false;
   readonly config = null;
   readonly sessionCount = 0;
+  readonly quotas = null;
   async authenticate(_credentials: Credentials, connection: ConnectionInfo): Promise<Session> {
     return new LocalSession(connection);
   }
@@ -158,6 +162,7 @@ class DisabledSecurity implements ServerSecurity {
 
 class FileSecurity implements ServerSecurity {
   readonly enabled = true;
+  readonly quotas: Quotas;
   #state: State;
   readonly #sessions = new Map<AuthSession, Grant>();
   readonly #audit: AuditSink;
@@ -175,6 +180,7 @@ class FileSecurity implements ServerSecurity {
     readonly now: () => number,
   ) {
     this.#state = state;
+    this.quotas = new Quotas(state.config.quotas, { now });
     this.#logger = options.logger;
     this.#audit =
       options.audit ??
@@ -293,6 +299,7 @@ class FileSecurity implements ServerSecurity {
     }
     const previous = this.#state;
     this.#state = state;
+    this.quotas.configure(state.config.quotas);
     let revoked = 0;
     for (const [session, grant] of [...this.#sessions]) {
       if (await this.#stillValid(grant, state, previous)) continue;
