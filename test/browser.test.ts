@@ -16,6 +16,7 @@ import { build } from 'esbuild';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, kafkaPartition, type TributaryClient, text } from '../src/client/node/index.js';
+import { BrowserPolicy } from '../src/server/auth/browser.js';
 import { type Harness, startHarness } from '../src/server/front/ws/testing/harness.js';
 import { ServerMetrics } from '../src/server/metrics.js';
 import { startServer } from '../src/server/server.js';
@@ -66,7 +67,6 @@ describe.runIf(hasChromium)('client SDK in Chromium', () => {
       logLevel: 'silent',
     });
     bundle = result.outputFiles[0]!.text;
-    harness = await startHarness();
     pages = createServer((request, response) => {
       if (request.url === '/tributary.js') {
         response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
@@ -80,6 +80,10 @@ describe.runIf(hasChromium)('client SDK in Chromium', () => {
     });
     await new Promise<void>((r) => pages.listen(0, '127.0.0.1', r));
     pagesUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}/`;
+    // The page is served from another origin than the server's: it must be allowed.
+    harness = await startHarness({
+      browser: new BrowserPolicy({ allowedOrigins: [new URL(pagesUrl).origin] }),
+    });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
     node = await connect({ url: harness.url });
   }, 60_000);
@@ -176,6 +180,7 @@ describe.runIf(hasChromium)('client SDK in Chromium', () => {
       port: 0,
       metrics: new ServerMetrics({ defaultMetrics: false }),
       closeGraceMs: 200,
+      allowedOrigins: [new URL(pagesUrl).origin],
     });
     const url = `ws://127.0.0.1:${server.port}/v1/ws`;
     const fromNode = await connect({ url });

@@ -521,6 +521,7 @@ describe('body limits', () => {
     });
     const streamed = await fetch(`${base}/v1/topics/big/records`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: chunked,
       duplex: 'half',
     } as RequestInit);
@@ -542,7 +543,7 @@ describe('body limits', () => {
     const answer = await new Promise<string>((resolve, reject) => {
       const socket = connect(server.port, '127.0.0.1', () => {
         socket.write(
-          'POST /v1/topics/x/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+          'POST /v1/topics/x/records HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
             'Content-Length: 10000000\r\n\r\n',
         );
       });

@@ -261,6 +261,7 @@ describe('tributary serve sets the limits of every front end', () => {
     // HTTP: the body limit of the flag.
     const answer = await fetch(`${url}/v1/topics`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'x'.repeat(200) }),
     });
     expect(answer.status).toBe(413);

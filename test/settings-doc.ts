@@ -40,6 +40,10 @@ export function settingsMarkdown(): string {
 
 function defaultText(spec: SettingSpec): string {
   if (typeof spec.default === 'string') return spec.default === '' ? '(empty)' : `\`${spec.default}\``;
+  if (typeof spec.default === 'boolean') return `\`${spec.default}\``;
+  if (typeof spec.default !== 'number') {
+    return spec.default.length === 0 ? '(empty)' : spec.default.map((item) => `\`${item}\``).join(', ');
+  }
   return amount(spec.default, spec.unit);
 }
 

@@ -86,7 +86,7 @@ describe('HTTP: slow clients are cut loose', () => {
     await createTopic(s.url, 't');
     const peer = await openPeer(s.port);
     peer.socket.write(
-      'POST /v1/topics/t/records HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"records":[',
+      'POST /v1/topics/t/records HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"records":[',
     );
     const closedMs = await closedWithin(peer, 3_000);
     expect(closedMs).toBeGreaterThanOrEqual(250);
@@ -104,7 +104,9 @@ describe('HTTP: slow clients are cut loose', () => {
     });
     await createTopic(s.url, 't');
     const peer = await openPeer(s.port);
-    peer.socket.write('POST /v1/topics/t/records HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n');
+    peer.socket.write(
+      'POST /v1/topics/t/records HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n',
+    );
     void trickle(peer, ' '.repeat(1000), 50); // never pauses long enough for the idle timeout
     const closedMs = await closedWithin(peer, 3_000);
     expect(closedMs).toBeGreaterThanOrEqual(700);
@@ -115,10 +117,10 @@ describe('HTTP: slow clients are cut loose', () => {
     const s = await start({ httpHeadersTimeoutMs: 400 });
     const plain = await openPeer(s.port);
     const upgrade = await openPeer(s.port);
-    void trickle(plain, `GET /v1/topics HTTP/1.1\r\nHost: x\r\nX-Slow: ${'a'.repeat(1000)}`, 40);
+    void trickle(plain, `GET /v1/topics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ${'a'.repeat(1000)}`, 40);
     void trickle(
       upgrade,
-      'GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
         `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-Slow: ${'a'.repeat(1000)}`,
       40,
     );
@@ -132,7 +134,7 @@ describe('HTTP: slow clients are cut loose', () => {
   it('an idle keep-alive connection is closed after httpKeepAliveTimeoutMs', async () => {
     const s = await start({ httpKeepAliveTimeoutMs: 300 });
     const peer = await openPeer(s.port);
-    peer.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    peer.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     const closedMs = await closedWithin(peer, 3_000);
     expect(peer.received()).toMatch(/^HTTP\/1\.1 200 /);
     expect(closedMs).toBeGreaterThanOrEqual(250);
@@ -150,6 +152,7 @@ describe('HTTP: slow clients are cut loose', () => {
     await sleep(1_500);
     await fetch(`${s.url}/v1/topics/live/records`, {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ records: [{ value: 'still here' }] }),
     });
     const [record] = await stream.records(1, 5_000);

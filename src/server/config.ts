@@ -221,23 +221,46 @@ export function parseConfigFile(
 }
 
 /** Parses a flag or environment value; `where` introduces the value in the error message. */
-export function parseText(spec: SettingSpec, text: string, where: string): string | number {
+export function parseText(spec: SettingSpec, text: string, where: string): SettingText {
   const value = convertText(spec, text);
   const problem = valueProblem(spec, value);
-  if (problem !== undefined) throw new ConfigError(`${where}: ${problem}`);
+  if (problem !== undefined || value === undefined) throw new ConfigError(`${where}: ${problem}`);
   return value;
 }
+
+const BOOLEAN_TEXTS: ReadonlyMap<string, boolean> = new Map([
+  ['true', true],
+  ['1', true],
+  ['yes', true],
+  ['on', true],
+  ['false', false],
+  ['0', false],
+  ['no', false],
+  ['off', false],
+]);
 
 /** Why a flag or environment text is not valid for the setting, or undefined when it is. */
 export function textProblem(spec: SettingSpec, text: string): string | undefined {
   return valueProblem(spec, convertText(spec, text));
 }
 
-function convertText(spec: SettingSpec, text: string): string | number {
+/** What a flag or variable's text stands for. */
+export type SettingText = string | number | boolean | readonly string[];
+
+function convertText(spec: SettingSpec, text: string): SettingText | undefined {
   switch (spec.unit) {
     case 'path':
     case 'optionalPath':
       return text;
+    case 'origins':
+    case 'hosts':
+      // `a, b,` is [a, b]; an empty text is the empty list.
+      return text
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+    case 'boolean':
+      return BOOLEAN_TEXTS.get(text.trim().toLowerCase());
     case 'host':
     case 'optionalHost':
     case 'logLevel':

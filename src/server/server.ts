@@ -15,6 +15,10 @@
  * files are checked before anything opens (`auth/tls.ts`) and re-read by `reloadTls()`
  * (`tributary serve` calls it on SIGHUP), so a renewed certificate needs no restart.
  *
+ * Before anything opens, the safe default (`auth/bind.ts`): without authentication the server
+ * listens on loopback only, unless `insecure`. Every HTTP request and WebSocket upgrade passes
+ * the browser policy (`auth/browser.ts`: allowed hosts and origins, CORS) before any handler.
+ *
  * `close()` shuts down in order: stop accepting connections, close the WebSocket and Kafka front
  * ends, end the SSE streams, let in-flight requests finish (at most `closeGraceMs`), close the broker, then
  * close the log (flush + fsync).
@@ -36,6 +40,8 @@ import { openFileLog } from '../log/file/file-log.js';
 import type { Log } from '../log/types.js';
 import { CollectionService } from '../sync/index.js';
 
+import { authConfigured, checkBind } from './auth/bind.js';
+import { BrowserPolicy } from './auth/browser.js';
 import {
   loadTlsMaterial,
   secureContextOptions,
@@ -43,6 +49,7 @@ import {
   tlsFilesOf,
   tlsServerOptions,
 } from './auth/tls.js';
+import { applyBrowserPolicy } from './front/http/cors.js';
 import { createHttpFrontEnd, type HttpFrontEnd } from './front/http/index.js';
 import { sendError, sendJson } from './front/http/respond.js';
 import { KAFKA_LIMIT_NAMES } from './front/kafka/context.js';
@@ -157,6 +164,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const tlsFiles = tlsFilesOf(settings);
   const tls = tlsFiles === null ? null : await loadTlsMaterial(tlsFiles);
   const logger = options.logger ?? pino({ level: 'silent' });
+  const bind = await checkBind({
+    host: options.host,
+    insecure: settings.insecure,
+    // `authFile` is the setting of the auth file (docs/security.md); absent when not configured.
+    authConfigured: authConfigured(options as { readonly authFile?: unknown }),
+  });
+  if (bind.warning !== undefined) logger.warn({ host: options.host, insecure: true }, bind.warning);
+  const browser = new BrowserPolicy({
+    allowedOrigins: settings.allowedOrigins,
+    allowedHosts: settings.allowedHosts,
+    loopback: bind.loopback,
+    boundHost: options.host,
+  });
   const metrics = options.metrics ?? new ServerMetrics();
   await mkdir(options.dataDir, { recursive: true });
   const log = await openFileLog({
@@ -198,7 +218,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     connectionsCheckingInterval: connectionsCheckingIntervalMs(settings),
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void =>
-    route(req, res, http, metrics, broker, log);
+    route(req, res, browser, http, metrics, broker, log);
   const server: Server | HttpsServer =
     tls === null
       ? createServer(httpOptions, onRequest)
@@ -213,6 +233,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     path: WS_PATH,
     collections,
     limits: pickSettings(settings, WS_SETTING_NAMES),
+    browser,
   });
   const parts: Parts = {
     server,
@@ -303,11 +324,17 @@ async function startKafka(
 function route(
   req: IncomingMessage,
   res: ServerResponse,
+  browser: BrowserPolicy,
   http: HttpFrontEnd,
   metrics: ServerMetrics,
   broker: TributaryBroker,
   log: Log,
 ): void {
+  const gate = applyBrowserPolicy(browser, req, res);
+  if (!gate.proceed) {
+    if (gate.code !== undefined) metrics.errors.inc({ frontend: 'http', code: gate.code });
+    return;
+  }
   const path = (req.url ?? '/').split('?', 1)[0];
   const get = req.method === 'GET' || req.method === 'HEAD';
   if (get && path === '/healthz') {

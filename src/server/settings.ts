@@ -64,7 +64,23 @@ export interface TextSettingSpec extends SettingSpecBase {
   readonly default: string;
 }
 
-export type SettingSpec = NumberSettingSpec | TextSettingSpec;
+/**
+ * A list: a JSON array in a config file, comma-separated in a flag or variable
+ * (`--allowed-origins https://a.example,https://b.example`).
+ */
+export interface ListSettingSpec extends SettingSpecBase {
+  /** `origins`: browser origins (`https://app.example.com`) or `*`; `hosts`: host names or IPs without a port, or `*`. */
+  readonly unit: 'origins' | 'hosts';
+  readonly default: readonly string[];
+}
+
+/** On or off: `true`/`false` in a config file; a flag without a value; `1`/`0`, `true`/`false` in a variable. */
+export interface BooleanSettingSpec extends SettingSpecBase {
+  readonly unit: 'boolean';
+  readonly default: boolean;
+}
+
+export type SettingSpec = NumberSettingSpec | TextSettingSpec | ListSettingSpec | BooleanSettingSpec;
 export type SettingUnit = SettingSpec['unit'];
 
 const KiB = 1024;
@@ -104,6 +120,30 @@ export const SERVER_SETTINGS = {
     unit: 'host',
     default: '127.0.0.1',
     doc: 'address to listen on; 0.0.0.0 for all interfaces',
+  },
+  insecure: {
+    flag: '--insecure',
+    env: 'TRIBUTARY_INSECURE',
+    group: 'server',
+    unit: 'boolean',
+    default: false,
+    doc: 'allow a --host other than loopback with no authentication configured (anyone who can reach the ports can read and write everything); logged as a warning',
+  },
+  allowedOrigins: {
+    flag: '--allowed-origins',
+    env: 'TRIBUTARY_ALLOWED_ORIGINS',
+    group: 'server',
+    unit: 'origins',
+    default: [],
+    doc: "browser origins (https://app.example.com, comma-separated; * for any) that may use the HTTP API, SSE and WebSocket; the server's own origin always may; others get 403 ORIGIN_NOT_ALLOWED",
+  },
+  allowedHosts: {
+    flag: '--allowed-hosts',
+    env: 'TRIBUTARY_ALLOWED_HOSTS',
+    group: 'server',
+    unit: 'hosts',
+    default: [],
+    doc: 'host names the server answers to (Host header without port; comma-separated; * for any); others get 403 HOST_NOT_ALLOWED; empty: localhost, 127.0.0.1, [::1] and --host when on loopback, any otherwise',
   },
   logLevel: {
     flag: '--log-level',
@@ -544,7 +584,11 @@ type SettingValue<S> = S extends { readonly unit: 'logLevel' }
     ? TlsClientAuth
     : S extends { readonly default: number }
       ? number
-      : string;
+      : S extends { readonly default: boolean }
+        ? boolean
+        : S extends { readonly unit: 'origins' | 'hosts' }
+          ? readonly string[]
+          : string;
 
 /** The value of every setting (the `default` of {@link SERVER_SETTINGS} when none was given). */
 export type ServerConfig = { readonly [K in SettingName]: SettingValue<(typeof SERVER_SETTINGS)[K]> };
@@ -651,6 +695,12 @@ export function valueProblem(spec: SettingSpec, value: unknown): string | undefi
     case 'port':
       if (!isIntIn(value, spec.min, spec.max)) return 'The port must be an integer from 0 to 65535.';
       return undefined;
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : 'it must be true or false.';
+    case 'origins':
+      return listProblem(value, originProblem);
+    case 'hosts':
+      return listProblem(value, hostProblem);
     default:
       if (!isIntIn(value, spec.min, spec.max)) {
         return `it must be an integer ${rangeText(spec)}${spec.unit === 'ms' ? ' (milliseconds)' : ''}.`;
@@ -726,6 +776,46 @@ export function pickSettings<N extends SettingName>(
   const result: Record<string, unknown> = {};
   for (const name of names) result[name] = config[name];
   return result as Pick<ServerConfig, N>;
+}
+
+function listProblem(value: unknown, itemProblem: (item: string) => string | undefined): string | undefined {
+  if (!Array.isArray(value))
+    return 'it must be a list (a JSON array of strings; comma-separated in a flag or variable).';
+  for (const item of value as unknown[]) {
+    if (typeof item !== 'string') return `${JSON.stringify(item)} is not a string.`;
+    if (item === '*') continue;
+    const problem = itemProblem(item);
+    if (problem !== undefined) return `"${item}" ${problem}`;
+  }
+  return undefined;
+}
+
+/**
+ * Why `item` is not an origin as browsers send it in the `Origin` header (scheme, host, port
+ * unless the default; lower case; no path), or undefined. Allowed origins are compared to the
+ * header as strings, so a spelling the browser never sends would never match.
+ */
+function originProblem(item: string): string | undefined {
+  if (item === 'null')
+    return 'is the origin of sandboxed pages and local files, which any page can take on; it cannot be allowed.';
+  let url: URL;
+  try {
+    url = new URL(item);
+  } catch {
+    return 'is not an origin: write scheme://host[:port], e.g. https://app.example.com.';
+  }
+  if (url.origin === 'null') return 'has no origin a browser would send (use http:// or https://).';
+  if (url.origin !== item) return `is not written as browsers send it: write ${url.origin}.`;
+  return undefined;
+}
+
+/** Why `item` is not a host name or IP address as it appears in a `Host` header without its port, or undefined. */
+function hostProblem(item: string): string | undefined {
+  if (/^\[[0-9a-f:.]+\]$/.test(item)) return undefined;
+  if (item.includes(':')) return 'is not a host: give no port, and an IPv6 address in brackets ([::1]).';
+  if (!/^[a-z0-9.-]+$/.test(item) || item.startsWith('.') || item.endsWith('.'))
+    return 'is not a host name or IPv4 address in lower case, e.g. app.example.com or 192.168.1.10.';
+  return undefined;
 }
 
 function isIntIn(value: unknown, min: number, max: number): value is number {

@@ -7,8 +7,9 @@
  * (`--config FILE` / `TRIBUTARY_CONFIG`), in that order of precedence (`server/config.ts`).
  *
  * Exit codes: 0 after a graceful shutdown, 1 when the server cannot start (port in use, data
- * directory unusable, …), 2 for bad usage (a bad flag, variable or config file), reported
- * before anything starts.
+ * directory unusable, …), 2 for bad usage (a bad flag, variable or config file, or a
+ * non-loopback `--host` with no authentication and no `--insecure`), reported before anything
+ * starts.
  */
 
 import { readFileSync } from 'node:fs';
@@ -41,7 +42,7 @@ import { missingServerNodeFlags } from '../node-flags.js';
 
 /** Flag values by setting name (or former name), and `config`. */
 type ServeFlags = Partial<Record<string, string>>;
-type CommanderValues = Readonly<Record<string, string | undefined>>;
+type CommanderValues = Readonly<Record<string, string | true | undefined>>;
 
 export function registerServeCommand(program: Command): void {
   const serve = program
@@ -55,10 +56,13 @@ export function registerServeCommand(program: Command): void {
   const attributes = new Map<string, string>();
   for (const name of SETTING_NAMES) {
     const spec = settingSpec(name);
-    const flags = `${spec.short === undefined ? '' : `${spec.short}, `}${spec.flag} <${argName(spec.unit)}>`;
-    const option = new Option(flags, `${spec.doc} (env ${spec.env}${helpRange(name)})`)
-      .argParser(flagParser(name))
-      .helpGroup(HELP_GROUPS[spec.group]);
+    // A boolean setting is a flag without a value (`--insecure`); the others take one.
+    const value = spec.unit === 'boolean' ? '' : ` <${argName(spec.unit)}>`;
+    const flags = `${spec.short === undefined ? '' : `${spec.short}, `}${spec.flag}${value}`;
+    const option = new Option(flags, `${spec.doc} (env ${spec.env}${helpRange(name)})`).helpGroup(
+      HELP_GROUPS[spec.group],
+    );
+    if (spec.unit !== 'boolean') option.argParser(flagParser(name));
     attributes.set(name, option.attributeName());
     serve.addOption(option);
   }
@@ -77,10 +81,10 @@ export function registerServeCommand(program: Command): void {
     )
     .action(async (values: CommanderValues) => {
       const flags: Record<string, string> = {};
-      if (values.config !== undefined) flags.config = values.config;
+      if (typeof values.config === 'string') flags.config = values.config;
       for (const [name, attribute] of attributes) {
         const value = values[attribute];
-        if (value !== undefined) flags[name] = value;
+        if (value !== undefined) flags[name] = value === true ? 'true' : value;
       }
       await serveCommand(flags as ServeFlags);
     });
@@ -105,7 +109,11 @@ function flagParser(name: SettingName): (value: string) => string {
 /** `, default 1048576, 1…1073741824` for the help line. */
 function helpRange(name: SettingName): string {
   const spec = settingSpec(name);
-  const defaultText = spec.default === '' ? '' : `, default ${String(spec.default)}`;
+  const empty =
+    spec.default === '' ||
+    spec.default === false ||
+    (Array.isArray(spec.default) && spec.default.length === 0);
+  const defaultText = empty ? '' : `, default ${String(spec.default)}`;
   if (!('min' in spec) || spec.unit === 'port') return defaultText;
   return `${defaultText}, ${spec.min}…${spec.max}`;
 }
@@ -123,6 +131,10 @@ function argName(unit: SettingUnit): string {
       return 'host';
     case 'logLevel':
       return 'level';
+    case 'origins':
+      return 'origins';
+    case 'hosts':
+      return 'hosts';
     case 'port':
       return 'port';
     case 'ms':
@@ -201,7 +213,8 @@ async function serveCommand(flags: ServeFlags): Promise<void> {
     server = await startServer({ ...limits, dataDir, port, host, logger, ...kafka });
   } catch (error) {
     logger.error(startFailureMessage(error, dataDir));
-    process.exit(1);
+    // A setting startServer refuses (a non-loopback --host without auth) is bad usage, as in loadServeSettings.
+    process.exit(isTributaryError(error, 'INVALID_SETTING') ? EXIT_USAGE : 1);
   }
   let shuttingDown = false;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -259,7 +272,13 @@ function createLogger(level: string): Logger {
 }
 
 function startFailureMessage(error: unknown, dataDir: string): string {
-  if (error instanceof ListenError || error instanceof TlsFileError) return error.message;
+  if (
+    error instanceof ListenError ||
+    error instanceof TlsFileError ||
+    isTributaryError(error, 'INVALID_SETTING')
+  ) {
+    return error.message;
+  }
   if (isTributaryError(error)) return `Cannot open the log in ${dataDir}: ${error.message}`;
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code === 'string' && code.startsWith('E')) {

@@ -10,6 +10,10 @@
  * | `GET /v1/topics/{topic}/events` (SSE) | `events.ts` |
  * | `/v1/collections/…` (live collections) | `collections.ts`, `collections-events.ts` (SSE) |
  *
+ * A POST, PUT or PATCH must carry `Content-Type: application/json` (`media-type.ts`), so no
+ * cross-site form or `text/plain` post can change anything; which origins and hosts may call at
+ * all is decided before this front end runs (`cors.ts`, applied by the server to every request).
+ *
  * Every failure is answered as a typed JSON error (`respond.ts`) and counted in
  * `tributary_errors_total{frontend="http"}`; no request can crash the process. No route takes a
  * query parameter twice: a repeated one (`offset=0&offset=1`) is refused here, for every route,
@@ -45,6 +49,7 @@ import {
 import { CollectionEventStreams, collectionEventsHandler } from './collections-events.js';
 import type { Handler, HttpContext, HttpLimits } from './context.js';
 import { EventStreams, eventsHandler } from './events.js';
+import { checkMediaType } from './media-type.js';
 import { fetchRecords, produce } from './records.js';
 import { sendError } from './respond.js';
 import { Router } from './router.js';
@@ -136,6 +141,7 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
       });
       throw Object.assign(error, { allow: match.allow.join(', ') });
     }
+    checkMediaType(method, req.headers);
     checkQueryOnce(url.searchParams);
     await match.handler(ctx, { req, res, params: match.params, query: url.searchParams });
   };

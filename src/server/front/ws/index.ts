@@ -3,6 +3,10 @@
  * The WebSocket front end: serves the native protocol (`docs/protocol.md`) on one path of an
  * HTTP server, translating frames onto the Broker API. It takes over only the upgrade requests
  * for its path; other upgrades are left to other listeners (or refused when there are none).
+ * An upgrade from a page of an origin not allowed, or sent to a host name not allowed, is refused
+ * with 403 and the typed error before the handshake (`server/auth/browser.ts`): a WebSocket is
+ * not bound by the same-origin policy, so without this any site a user visits could use a server
+ * on the user's machine.
  *
  * @example
  * const server = createServer();
@@ -11,13 +15,16 @@
  * // … later
  * await ws.close();
  */
-import type { IncomingMessage, Server } from 'node:http';
+import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Broker } from '../../../broker/types.js';
+import type { TributaryError } from '../../../errors.js';
 import { CLOSE_CODES } from '../../../protocol/native/types.js';
 import type { CollectionService } from '../../../sync/index.js';
+import { BrowserPolicy } from '../../auth/browser.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { Connection } from './connection.js';
 import { resolveLimits, type WsFrontEndLimits } from './limits.js';
@@ -35,6 +42,12 @@ export interface WebSocketFrontEndOptions {
   readonly serverName?: string;
   /** Live collections served by the collection requests (`docs/collections.md`); absent: `NOT_FOUND`. */
   readonly collections?: CollectionService;
+  /**
+   * Which browser origins may open a connection, and which `Host` names are answered
+   * (`server/auth/browser.ts`). An upgrade refused by it gets 403 with the typed error before the
+   * handshake. Default: only pages of the server's own origin; any host.
+   */
+  readonly browser?: BrowserPolicy;
 }
 
 export interface WebSocketFrontEnd {
@@ -59,6 +72,7 @@ export function attachWebSocketFrontEnd(
     // Compression would let a small frame inflate past the limits; the protocol does without it.
     perMessageDeflate: false,
   });
+  const browser = options.browser ?? new BrowserPolicy();
   const connections = new Set<Connection>();
   let closing: Promise<void> | undefined;
 
@@ -70,6 +84,17 @@ export function attachWebSocketFrontEnd(
     }
     if (closing !== undefined) {
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const refused = browser.check(
+      request.headers.host,
+      request.headers.origin,
+      (request.socket as Partial<TLSSocket>).encrypted === true,
+    );
+    if (refused !== undefined) {
+      refuseUpgrade(socket, refused);
+      options.metrics.errors.inc({ frontend: 'ws', code: refused.code });
+      logger.debug({ origin: request.headers.origin, host: request.headers.host }, refused.message);
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
@@ -99,6 +124,21 @@ export function attachWebSocketFrontEnd(
       return closing;
     },
   };
+}
+
+/**
+ * Answers a refused upgrade before the handshake: the error's HTTP status with the typed JSON
+ * body of the HTTP API (a browser only sees the WebSocket fail; other clients can read why).
+ */
+function refuseUpgrade(socket: Duplex, error: TributaryError): void {
+  const body = JSON.stringify({
+    error: { code: error.code, message: error.message, details: error.details },
+  });
+  socket.end(
+    `HTTP/1.1 ${error.httpStatus} ${STATUS_CODES[error.httpStatus] ?? 'Forbidden'}\r\n` +
+      'Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 function pathOf(request: IncomingMessage): string {

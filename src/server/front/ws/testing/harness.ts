@@ -16,6 +16,7 @@ import { openFileLog } from '../../../../log/file/file-log.js';
 import { createMemoryLog } from '../../../../log/memory/memory-log.js';
 import { decodeServerFrame, encodeFrame } from '../../../../protocol/native/frames.js';
 import type { ClientFrame, ServerFrame, WireFormat } from '../../../../protocol/native/types.js';
+import type { BrowserPolicy } from '../../../auth/browser.js';
 import { ServerMetrics } from '../../../metrics.js';
 import { attachWebSocketFrontEnd } from '../index.js';
 import type { WsFrontEndLimits } from '../limits.js';
@@ -37,6 +38,8 @@ export interface HarnessOptions {
   readonly dataDir?: string;
   /** Port to listen on; default 0 (any free one). */
   readonly port?: number;
+  /** Browser origins and hosts allowed (the front end's default: only the server's own origin). */
+  readonly browser?: BrowserPolicy;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -56,6 +59,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logger: pino({ level: process.env.TRIBUTARY_TEST_LOG ?? 'silent' }),
     metrics,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.browser === undefined ? {} : { browser: options.browser }),
   });
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
