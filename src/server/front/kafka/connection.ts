@@ -29,10 +29,16 @@
  * - any other API key or version that is not advertised: a response of just the correlation id
  *   and error code UNSUPPORTED_VERSION (35), the connection stays open.
  *
+ * Quotas (`auth/quotas.ts`, when the server has them): Produce and Fetch answer at once with
+ * their `throttle_time_ms`, and the connection then reads no request for that long (Kafka's
+ * channel muting, KIP-219); the socket is paused meanwhile, so TCP holds the client back. A
+ * connection past its principal's `connections` quota is closed (Kafka has no error code for it).
+ *
  * Nothing a client sends can reach another connection: every failure ends at most this one.
  */
 import type { Socket } from 'node:net';
 import { assert } from '../../../assert.js';
+import { isTributaryError } from '../../../errors.js';
 import { KafkaErrorCode } from '../../../protocol/kafka/error-codes.js';
 import { KafkaFrameDecoder } from '../../../protocol/kafka/frame.js';
 import { peekRequestHeader, type RequestHeaderPrefix } from '../../../protocol/kafka/request-header.js';
@@ -48,6 +54,8 @@ import {
   type KafkaApiName,
   type KafkaResponseTypes,
 } from '../../../protocol/kafka/requests/index.js';
+import { LOCAL } from '../../auth/acl.js';
+import type { QuotaLease } from '../../auth/quotas.js';
 import { type ConnectionScope, countError, type KafkaContext } from './context.js';
 import { CloseConnection, HANDLERS, type Handler } from './handlers/index.js';
 
@@ -83,7 +91,10 @@ export class KafkaConnection {
   /** The first waiting request, decoded, when it waits for room in the response budget. */
   private head: Prepared | undefined;
   private readonly abort = new AbortController();
-  private readonly scope: ConnectionScope;
+  private readonly scope: ConnectionScope & { quota: QuotaLease | undefined };
+  /** Set while the connection is muted by a throttle: no request starts until it fires. */
+  private muteTimer: NodeJS.Timeout | undefined;
+  private mutedUntil = 0;
   private closing = false;
   private closed = false;
   private paused = false;
@@ -95,7 +106,12 @@ export class KafkaConnection {
     private readonly onClosed: (connection: KafkaConnection) => void,
   ) {
     this.frames = new KafkaFrameDecoder({ maxFrameBytes: ctx.limits.kafkaFrameBytesMax });
-    this.scope = { clientHost: `/${socket.remoteAddress ?? 'unknown'}`, signal: this.abort.signal };
+    this.scope = {
+      clientHost: `/${socket.remoteAddress ?? 'unknown'}`,
+      signal: this.abort.signal,
+      quota: undefined,
+      throttle: (ms) => this.mute(ms),
+    };
     socket.setNoDelay(true);
     socket.setTimeout(ctx.limits.kafkaConnectionIdleTimeoutMs, () => {
       if (this.queue.length === 0) this.destroy('idle timeout');
@@ -110,6 +126,47 @@ export class KafkaConnection {
     });
     socket.on('close', () => this.onSocketClosed());
     ctx.metrics.connections.inc({ frontend: 'kafka' });
+    // Until this front end authenticates connections, quotas count them under `local`.
+    if (ctx.quotas !== undefined) this.attachQuota(LOCAL);
+  }
+
+  /**
+   * Counts the connection under `principal`'s quotas (once it is known); past its
+   * `connections` quota the connection is closed. False when it was.
+   */
+  private attachQuota(principal: string): boolean {
+    const quotas = this.ctx.quotas;
+    if (quotas === undefined) return true;
+    this.scope.quota?.release();
+    this.scope.quota = undefined;
+    try {
+      this.scope.quota = quotas.connect(principal);
+      return true;
+    } catch (error) {
+      if (!isTributaryError(error, 'QUOTA_EXCEEDED')) throw error;
+      this.ctx.metrics.errors.inc({ frontend: 'kafka', code: error.code });
+      this.ctx.logger.info(
+        { client: this.scope.clientHost, principal, reason: error.message },
+        'closing a Kafka connection: over its connection quota',
+      );
+      this.destroy('connection quota');
+      return false;
+    }
+  }
+
+  /** Reads no request for `ms` (a throttle); the responses of requests already read still go out. */
+  private mute(ms: number): void {
+    if (!(ms > 0) || this.closed) return;
+    const until = Date.now() + ms;
+    if (until <= this.mutedUntil) return;
+    this.mutedUntil = until;
+    if (this.muteTimer !== undefined) clearTimeout(this.muteTimer);
+    this.muteTimer = setTimeout(() => {
+      this.muteTimer = undefined;
+      this.runWaiting();
+      this.updateFlow();
+    }, ms);
+    this.updateFlow();
   }
 
   /**
@@ -182,6 +239,7 @@ export class KafkaConnection {
   private hasRoom(cost: number): boolean {
     const limits = this.ctx.limits;
     return (
+      this.muteTimer === undefined &&
       this.queue.length < limits.kafkaRequestsInFlightMax &&
       this.socket.writableLength < limits.kafkaPendingResponseBytesMax &&
       (this.reservedBytes === 0 || this.reservedBytes + cost <= limits.kafkaPendingResponseBytesMax)
@@ -365,6 +423,9 @@ export class KafkaConnection {
     this.closed = true;
     this.closing = true;
     if (this.endTimer !== undefined) clearTimeout(this.endTimer);
+    if (this.muteTimer !== undefined) clearTimeout(this.muteTimer);
+    this.muteTimer = undefined;
+    this.scope.quota?.release();
     this.abort.abort();
     this.queue.length = 0;
     this.reservedBytes = 0;

@@ -9,6 +9,7 @@ import type { KafkaGroupCoordinator } from '../../../broker/kafka-group-coordina
 import type { Broker } from '../../../broker/types.js';
 import { isTributaryError } from '../../../errors.js';
 import { KafkaErrorCode, kafkaErrorName } from '../../../protocol/kafka/error-codes.js';
+import type { QuotaAccount, Quotas } from '../../auth/quotas.js';
 import type { ServerMetrics } from '../../metrics.js';
 import {
   DEFAULT_SERVER_CONFIG,
@@ -48,6 +49,8 @@ export interface KafkaContext {
   readonly advertisedPort: number;
   /** Metadata requests with `allow_auto_topic_creation` create missing topics (1 partition). */
   readonly autoCreateTopics: boolean;
+  /** Quotas per principal (security on); undefined: none, and nothing is counted. */
+  readonly quotas: Quotas | undefined;
 }
 
 /** The connection a request arrived on. */
@@ -56,6 +59,13 @@ export interface ConnectionScope {
   readonly clientHost: string;
   /** Aborted when the connection closes (long polls stop waiting). */
   readonly signal: AbortSignal;
+  /** The quota account of the connection's principal; undefined: no quotas. */
+  readonly quota: QuotaAccount | undefined;
+  /**
+   * Stops reading requests for `ms` (Kafka's channel muting, KIP-219): called with the throttle
+   * time of a response, which is written at once.
+   */
+  throttle(ms: number): void;
 }
 
 /** The Kafka error code for an error thrown by the broker (UNKNOWN_SERVER_ERROR for others). */

@@ -25,6 +25,7 @@ import { createServer as createTlsServer, type SecureContextOptions, type TlsOpt
 import type { Logger } from 'pino';
 import type { KafkaGroupCoordinator } from '../../../broker/kafka-group-coordinator.js';
 import type { Broker } from '../../../broker/types.js';
+import type { Quotas } from '../../auth/quotas.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { resolveGroupSettings } from '../../settings.js';
 import { KafkaConnection } from './connection.js';
@@ -58,6 +59,12 @@ export interface KafkaFrontEndOptions {
   readonly limits?: Partial<KafkaFrontEndLimits>;
   /** Speak TLS only, with these options (`auth/tls.ts` `tlsServerOptions`). Default: plain TCP. */
   readonly tls?: TlsOptions;
+  /**
+   * Quotas per principal (`auth/quotas.ts`): Produce and Fetch answer with `throttle_time_ms`
+   * and mute the connection for that long; a connection past its principal's `connections`
+   * quota is closed. Default: none.
+   */
+  readonly quotas?: Quotas;
 }
 
 export interface KafkaFrontEnd {
@@ -92,6 +99,7 @@ export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise
     advertisedHost,
     advertisedPort: port,
     autoCreateTopics: options.autoCreateTopics ?? true,
+    quotas: options.quotas,
   };
   const onConnection = (socket: Socket): void => {
     connections.add(new KafkaConnection(socket, ctx, (closed) => connections.delete(closed)));

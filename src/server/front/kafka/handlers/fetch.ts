@@ -17,6 +17,12 @@
  *
  * Fetch sessions (KIP-227) are not kept: a full fetch (session id 0) is answered with session
  * id 0 (no session was created), and an incremental one gets FETCH_SESSION_ID_NOT_FOUND.
+ *
+ * Quotas (as Kafka's broker): a principal still over its fetch rate gets an empty response at
+ * once with the `throttle_time_ms` until it is back under (its fetch offsets do not move, so
+ * nothing is skipped); otherwise a fetch reads at most one burst of the rate, counts what it
+ * returns, and answers with the resulting throttle time. Either way the connection is muted for
+ * that long.
  */
 import type { Subscription } from '../../../../broker/types.js';
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
@@ -41,7 +47,8 @@ interface ReadOutcome {
   readonly waitOn: { topic: string; partition: number; offset: number }[];
 }
 
-export const handleFetch: Handler<'Fetch'> = async (ctx, { body }, scope) => {
+export const handleFetch: Handler<'Fetch'> = async (ctx, request, scope) => {
+  let body = request.body;
   if (body.sessionId !== 0) {
     countError(ctx, KafkaErrorCode.FETCH_SESSION_ID_NOT_FOUND);
     return {
@@ -50,6 +57,15 @@ export const handleFetch: Handler<'Fetch'> = async (ctx, { body }, scope) => {
       sessionId: 0,
       responses: [],
     };
+  }
+  const quota = scope.quota;
+  if (quota !== undefined) {
+    const waitMs = quota.fetchThrottleMs();
+    if (waitMs > 0) {
+      scope.throttle(waitMs);
+      return { throttleTimeMs: waitMs, errorCode: KafkaErrorCode.NONE, sessionId: 0, responses: [] };
+    }
+    body = capFetchBytes(body, quota.fetchBytesMax());
   }
   const deadline = Date.now() + Math.max(0, Math.min(body.maxWaitMs, ctx.limits.kafkaFetchWaitMsMax));
   let outcome = await readAll(ctx, body);
@@ -70,8 +86,33 @@ export const handleFetch: Handler<'Fetch'> = async (ctx, { body }, scope) => {
     ctx.metrics.recordsOut.inc({ frontend: 'kafka' }, outcome.records);
     ctx.metrics.bytesOut.inc({ frontend: 'kafka' }, outcome.payload);
   }
-  return { throttleTimeMs: 0, errorCode: KafkaErrorCode.NONE, sessionId: 0, responses: outcome.responses };
+  let throttleTimeMs = 0;
+  if (quota !== undefined) {
+    throttleTimeMs = quota.recordFetch(outcome.bytes);
+    scope.throttle(throttleTimeMs);
+  }
+  return { throttleTimeMs, errorCode: KafkaErrorCode.NONE, sessionId: 0, responses: outcome.responses };
 };
+
+/** A fetch whose `max_bytes` and every `partition_max_bytes` are at most `bytesMax`. */
+function capFetchBytes(body: FetchRequest, bytesMax: number): FetchRequest {
+  if (
+    body.maxBytes <= bytesMax &&
+    body.topics.every((t) => t.partitions.every((p) => p.partitionMaxBytes <= bytesMax))
+  )
+    return body;
+  return {
+    ...body,
+    maxBytes: Math.min(body.maxBytes, bytesMax),
+    topics: body.topics.map((topic) => ({
+      ...topic,
+      partitions: topic.partitions.map((p) => ({
+        ...p,
+        partitionMaxBytes: Math.min(p.partitionMaxBytes, bytesMax),
+      })),
+    })),
+  };
+}
 
 async function readAll(ctx: KafkaContext, body: FetchRequest): Promise<ReadOutcome> {
   let bytes = 0;

@@ -12,16 +12,21 @@
  * Idempotent producers: the batch's (producerId, epoch, baseSequence) go with the append; a
  * retried batch the log already holds is answered NONE with its original base offset, as Kafka
  * does; a gap in sequences is OUT_OF_ORDER_SEQUENCE_NUMBER, an old epoch INVALID_PRODUCER_EPOCH.
+ *
+ * Quotas: the request's record bytes count against the principal's produce rate when it is
+ * handled; the response carries the resulting `throttle_time_ms` and the connection is muted for
+ * that long (also for acks=0, which gets no response). Nothing is refused for a quota.
  */
 import { performance } from 'node:perf_hooks';
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
-import type { ProduceResponsePartition } from '../../../../protocol/kafka/requests/index.js';
-import { countError, errorCodeOf, type KafkaContext } from '../context.js';
+import type { ProduceRequest, ProduceResponsePartition } from '../../../../protocol/kafka/requests/index.js';
+import { type ConnectionScope, countError, errorCodeOf, type KafkaContext } from '../context.js';
 import { decodeProduceBatch, ProduceBatchError } from '../records.js';
 import { CloseConnection, type Handler } from './types.js';
 
-export const handleProduce: Handler<'Produce'> = async (ctx, { body, header }) => {
+export const handleProduce: Handler<'Produce'> = async (ctx, { body, header }, scope) => {
   const started = performance.now();
+  const throttleTimeMs = scope.quota === undefined ? 0 : throttleProduce(scope, body.topics);
   const withLogStart = header.apiVersion >= 5;
   // Issue every append now (no await before the last one): keeps pipelined requests in order.
   const topics = body.topics.map((topic) => ({
@@ -49,8 +54,18 @@ export const handleProduce: Handler<'Produce'> = async (ctx, { body, header }) =
     }
     return null;
   }
-  return { throttleTimeMs: 0, responses };
+  return { throttleTimeMs, responses };
 };
+
+/** Counts the request's record bytes against the principal's produce rate; mutes the connection. */
+function throttleProduce(scope: ConnectionScope, topics: ProduceRequest['topics']): number {
+  let bytes = 0;
+  for (const topic of topics)
+    for (const partition of topic.partitions) bytes += partition.records?.length ?? 0;
+  const throttleTimeMs = scope.quota?.recordProduce(bytes) ?? 0;
+  scope.throttle(throttleTimeMs);
+  return throttleTimeMs;
+}
 
 async function producePartition(
   ctx: KafkaContext,
