@@ -193,6 +193,44 @@ describe('native protocol frames', () => {
     ).toBe('config.replicas');
   });
 
+  it('reads credentials in hello and authenticate: exactly one form, never echoing the secret', () => {
+    const hello = (auth: unknown): string =>
+      JSON.stringify({ type: 'hello', protocol: 1, client: 'c', auth });
+    for (const auth of [
+      {},
+      { token: 't', apiKey: 'k' },
+      { username: 'alice' },
+      { password: 'secret-pw' },
+      { username: '', password: 'secret-pw' },
+      { token: '' },
+      { token: 42 },
+      { apiKey: null },
+      { token: 'x'.repeat(16 * 1024 + 1) },
+      'secret-pw',
+      null,
+    ]) {
+      const error = protocolError(() => decodeClientFrame(hello(auth)));
+      expect(error.details.field).toMatch(/^auth/);
+      expect(error.message).not.toContain('secret-pw');
+    }
+    const request = (auth: unknown): string => JSON.stringify({ type: 'authenticate', id: 7, auth });
+    const error = protocolError(() => decodeClientFrame(request({ username: 'alice', password: 5 })));
+    expect(error.details).toMatchObject({
+      field: 'auth.password',
+      requestId: 7,
+      requestType: 'authenticate',
+    });
+    expect(protocolError(() => decodeClientFrame('{"type":"authenticate","id":8}')).details.field).toBe(
+      'auth',
+    );
+    // Unknown fields beside the one form are ignored, as everywhere in the protocol.
+    expect(decodeClientFrame(request({ token: 't', note: 1 })).frame).toEqual({
+      type: 'authenticate',
+      id: 7,
+      auth: { token: 't' },
+    });
+  });
+
   it('carries errors: catalogue codes become TributaryErrors, unknown codes PROTOCOL_ERROR', () => {
     const wire = toWireError(new TributaryError('TOPIC_NOT_FOUND', { topic: 'x' }));
     expect(wire).toEqual({

@@ -22,6 +22,7 @@ import {
   readRecords,
   readTopicName,
   readTopicPartition,
+  readWireAuth,
   readWireError,
 } from './shapes.js';
 import type {
@@ -31,6 +32,7 @@ import type {
   RequestFrame,
   RequestType,
   ServerFrame,
+  WelcomeFrame,
   WireError,
   WireFormat,
   WireRecord,
@@ -85,17 +87,7 @@ export function decodeServerFrame(
   const type = readType(f);
   switch (type) {
     case 'welcome':
-      return {
-        frame: {
-          type,
-          protocol: f.int('protocol', { min: 0, max: 0xffff }),
-          server: f.string('server', { max: LIMITS.clientNameLengthMax }),
-          sessionId: readName(f, 'sessionId'),
-          maxFrameBytes: f.int('maxFrameBytes', { min: 1024, max: 0xffff_ffff }),
-          heartbeatMs: f.int('heartbeatMs', { min: 1, max: 0x7fff_ffff }),
-        },
-        format,
-      };
+      return { frame: readWelcome(f), format };
     case 'response':
       return { frame: readResponse(f), format };
     case 'delivery':
@@ -201,11 +193,28 @@ function readType(fields: Fields): string {
 
 function readHello(f: Fields): HelloFrame {
   const resume = f.optionalMap('resume');
+  const auth = f.optionalMap('auth');
   return {
     type: 'hello',
     protocol: f.int('protocol', { min: 0, max: 0xffff }),
     client: f.string('client', { max: LIMITS.clientNameLengthMax }),
     ...(resume === undefined ? {} : { resume: { sessionId: readName(resume, 'sessionId') } }),
+    ...(auth === undefined ? {} : { auth: readWireAuth(auth) }),
+  };
+}
+
+function readWelcome(f: Fields): WelcomeFrame {
+  const principal = f.optionalString('principal', { min: 1, max: LIMITS.nameLengthMax });
+  const expiresAt = f.optionalInt('expiresAt', RANGES.TIMESTAMP);
+  return {
+    type: 'welcome',
+    protocol: f.int('protocol', { min: 0, max: 0xffff }),
+    server: f.string('server', { max: LIMITS.clientNameLengthMax }),
+    sessionId: readName(f, 'sessionId'),
+    maxFrameBytes: f.int('maxFrameBytes', { min: 1024, max: 0xffff_ffff }),
+    heartbeatMs: f.int('heartbeatMs', { min: 1, max: 0x7fff_ffff }),
+    ...(principal === undefined ? {} : { principal }),
+    ...(expiresAt === undefined ? {} : { expiresAt }),
   };
 }
 

@@ -31,4 +31,6 @@ export const NATIVE_PROTOCOL_LIMITS = {
   creditMax: 100_000,
   /** Largest `fetch.maxRecords`. */
   fetchRecordsMax: 10_000,
+  /** Longest credential string in `hello.auth` / `authenticate.auth` (a token, key, user name or password). */
+  credentialLengthMax: 16 * 1024,
 } as const;

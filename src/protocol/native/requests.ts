@@ -22,6 +22,7 @@ import {
   readTopicDescription,
   readTopicName,
   readTopicPartition,
+  readWireAuth,
 } from './shapes.js';
 import type { RequestParams, RequestResult, RequestType, WireFormat } from './types.js';
 
@@ -140,6 +141,13 @@ export const REQUESTS: { readonly [T in RequestType]: RequestSpec<T> } = {
     result: (f) => ({ offsets: f.list('offsets', LIMITS.listLengthMax, readCommittedOffset) }),
   },
   leaveGroup: { params: readMember, result: none },
+  authenticate: {
+    params: (f) => ({ auth: readWireAuth(f.map('auth')) }),
+    result: (f) => ({
+      principal: readName(f, 'principal'),
+      expiresAt: f.raw('expiresAt') === undefined ? null : f.nullableInt('expiresAt', RANGES.TIMESTAMP),
+    }),
+  },
   ...COLLECTION_REQUESTS,
 };
 

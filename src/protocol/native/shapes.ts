@@ -6,6 +6,7 @@
 import { asPlainObject, type Fields, fieldError, type Item } from './fields.js';
 import { NATIVE_PROTOCOL_LIMITS as LIMITS } from './limits.js';
 import type {
+  WireAuth,
   WireCommittedOffset,
   WireError,
   WireFsyncPolicy,
@@ -32,6 +33,27 @@ export const RANGES = { U32, OFFSET, PARTITION, TIMESTAMP } as const;
 
 export function readTopicName(fields: Fields, name = 'topic'): string {
   return fields.string(name, { min: 1, max: LIMITS.topicNameLengthMax });
+}
+
+/**
+ * Reads credentials (`hello.auth`, `authenticate.auth`): exactly one of `token`, `apiKey`, or
+ * `username` with `password`. Errors name the field, never its value (it is a secret).
+ */
+export function readWireAuth(fields: Fields): WireAuth {
+  const forms = ['token', 'apiKey', 'username'].filter((name) => fields.has(name));
+  if (forms.length !== 1) {
+    throw fieldError(
+      fields.path,
+      `must hold exactly one of "token", "apiKey" or "username" with "password" (got ${forms.length === 0 ? 'none' : forms.join(', ')})`,
+    );
+  }
+  const secret = { min: 1, max: LIMITS.credentialLengthMax };
+  if (forms[0] === 'token') return { token: fields.string('token', secret) };
+  if (forms[0] === 'apiKey') return { apiKey: fields.string('apiKey', secret) };
+  return {
+    username: fields.string('username', secret),
+    password: fields.string('password', { max: LIMITS.credentialLengthMax }),
+  };
 }
 
 export function readName(fields: Fields, name: string): string {

@@ -98,6 +98,15 @@ export interface WireError {
   readonly retriable: boolean;
 }
 
+/**
+ * Credentials in `hello.auth` and `authenticate.auth`: a user name and password, an API key, or
+ * a token (a JWT). Exactly one form; docs/security.md says which the server accepts.
+ */
+export type WireAuth =
+  | { readonly username: string; readonly password: string }
+  | { readonly apiKey: string }
+  | { readonly token: string };
+
 // biome-ignore lint/complexity/noBannedTypes: an empty result is the empty map `{}` on the wire.
 type Empty = {};
 
@@ -181,6 +190,15 @@ export interface RequestMap extends CollectionRequestMap {
     result: { readonly offsets: readonly WireCommittedOffset[] };
   };
   leaveGroup: { params: { readonly groupId: string; readonly memberId: string }; result: Empty };
+  /**
+   * Replaces the connection's credential without reconnecting (a token refresh). It must name
+   * the principal the connection has; an ended (expired) session comes back, its ended
+   * subscriptions do not.
+   */
+  authenticate: {
+    params: { readonly auth: WireAuth };
+    result: { readonly principal: string; readonly expiresAt: number | null };
+  };
 }
 
 export type RequestType = keyof RequestMap;
@@ -199,6 +217,8 @@ export interface HelloFrame {
   readonly client: string;
   /** The session this client had before a reconnect (advisory in version 1). */
   readonly resume?: { readonly sessionId: string };
+  /** Credentials; without them the connection is anonymous (or `local` when security is off). */
+  readonly auth?: WireAuth;
 }
 
 export interface PingFrame {
@@ -224,6 +244,10 @@ export interface WelcomeFrame {
   readonly maxFrameBytes: number;
   /** The server pings this often; a peer silent for two periods is considered gone. */
   readonly heartbeatMs: number;
+  /** The principal the connection acts as (`local` when security is off); absent from older servers. */
+  readonly principal?: string;
+  /** When the connection's credential expires (ms since the epoch); absent: never. */
+  readonly expiresAt?: number;
 }
 
 export type ResponseFrame =
@@ -289,4 +313,6 @@ export const CLOSE_CODES = {
   internalError: 1011,
   /** Nothing was received for two heartbeat periods. */
   heartbeatTimeout: 4000,
+  /** Authentication at `hello` failed (after an `error` frame `UNAUTHENTICATED`); 401 in the private range. */
+  unauthenticated: 4401,
 } as const;

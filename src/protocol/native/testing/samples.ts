@@ -85,6 +85,7 @@ export const SAMPLE_REQUESTS: { readonly [T in RequestType]: RequestFrame<T> } =
     partitions: [{ topic: 'orders', partition: 1 }],
   },
   leaveGroup: { type: 'leaveGroup', id: 4_294_967_295, groupId: 'g', memberId: 'm-1' },
+  authenticate: { type: 'authenticate', id: 40, auth: { token: 'eyJhbGciOiJIUzI1NiJ9.e30.c2ln' } },
   createCollection: {
     type: 'createCollection',
     id: 17,
@@ -207,6 +208,7 @@ export const SAMPLE_RESULTS: { readonly [T in RequestType]: RequestResult<T> } =
   commit: {},
   fetchOffsets: { offsets: [{ topic: 'orders', partition: 1, offset: 4 }] },
   leaveGroup: {},
+  authenticate: { principal: 'alice', expiresAt: 1_712_345_678_901 },
   createCollection: { collection: COLLECTION },
   deleteCollection: {},
   listCollections: { collections: [COLLECTION] },
@@ -226,6 +228,10 @@ export const SAMPLE_RESULTS: { readonly [T in RequestType]: RequestResult<T> } =
 export const SAMPLE_CLIENT_FRAMES: readonly ClientFrame[] = [
   { type: 'hello', protocol: 1, client: 'test/1.0' },
   { type: 'hello', protocol: 1, client: 'test/1.0', resume: { sessionId: 's-1' } },
+  { type: 'hello', protocol: 1, client: 'test/1.0', auth: { username: 'alice', password: 'pw' } },
+  { type: 'hello', protocol: 1, client: 'test/1.0', auth: { apiKey: 'k-123' } },
+  { type: 'hello', protocol: 1, client: 'test/1.0', auth: { token: 'eyJhbGciOiJIUzI1NiJ9.e30.c2ln' } },
+  { type: 'authenticate', id: 41, auth: { username: 'alice', password: '' } },
   { type: 'ping', nonce: 5 },
   { type: 'pong' },
   ...Object.values(SAMPLE_REQUESTS),
@@ -290,6 +296,16 @@ export const SAMPLE_SERVER_FRAMES: readonly ServerFrame[] = [
   { type: 'error', error: { code: 'PROTOCOL_ERROR', message: 'x', details: {}, retriable: false } },
   { type: 'ping' },
   { type: 'pong', nonce: 1 },
+  {
+    type: 'welcome',
+    protocol: 1,
+    server: 'tributary/0.1.0',
+    sessionId: 's-2',
+    maxFrameBytes: 1_048_576,
+    heartbeatMs: 15_000,
+    principal: 'alice',
+    expiresAt: 1_712_345_678_901,
+  },
 ];
 
 /** Replaces every Uint8Array subclass (Node Buffers from msgpackr) by a plain Uint8Array, for deep equality. */

@@ -162,6 +162,8 @@ export const HANDLERS: { readonly [T in RequestType]: Handler<T> } = {
     await membership.leave();
     return {};
   },
+  // Without a Security the connection is `local`: credentials are accepted and ignored.
+  authenticate: async () => ({ principal: 'local', expiresAt: null }),
   ...COLLECTION_HANDLERS,
 };
 
