@@ -226,6 +226,7 @@ describe('browser protections of a server on loopback', () => {
       const allowed = await raw(server, 'GET', '/v1/topics', { origin: APP });
       expect(allowed.status).toBe(200);
       expect(allowed.headers['access-control-allow-origin']).toBe(APP);
+      expect(allowed.headers['access-control-expose-headers']).toBe('Location, Allow');
       expect(allowed.headers.vary).toContain('Origin');
       const same = await raw(server, 'GET', '/v1/topics', { origin: own });
       expect(same.status).toBe(200);
@@ -302,6 +303,60 @@ describe('browser protections of a server on loopback', () => {
       await createTopic(server.url, 'scratch');
       expect((await raw(server, 'DELETE', '/v1/topics/scratch')).status).toBe(204);
     });
+  });
+});
+
+describe('refusals are counted', () => {
+  it('in tributary_errors_total by front end and code', async () => {
+    const dir = await tempDir('tributary-browser-metrics-');
+    const server = await start(dir.path);
+    try {
+      await raw(server, 'GET', '/v1/topics', { origin: EVIL });
+      await raw(server, 'GET', '/v1/topics', { host: 'evil.test' });
+      await raw(server, 'POST', '/v1/topics', { 'content-type': 'text/plain' }, '{"name":"x"}');
+      await upgrade(`ws://127.0.0.1:${server.port}/v1/ws`, { origin: EVIL });
+      const metrics = (await raw(server, 'GET', '/metrics')).text;
+      for (const [frontend, code] of [
+        ['http', 'ORIGIN_NOT_ALLOWED'],
+        ['http', 'HOST_NOT_ALLOWED'],
+        ['http', 'UNSUPPORTED_MEDIA_TYPE'],
+        ['ws', 'ORIGIN_NOT_ALLOWED'],
+      ]) {
+        expect(metrics).toMatch(
+          new RegExp(`tributary_errors_total\\{[^}]*frontend="${frontend}"[^}]*code="${code}"[^}]*\\} 1`),
+        );
+      }
+    } finally {
+      await server.close();
+      await dir.remove();
+    }
+  });
+});
+
+describe('any origin allowed (*)', () => {
+  it('answers Access-Control-Allow-Origin: * without credentials, and still checks the host', async () => {
+    const dir = await tempDir('tributary-browser-any-');
+    const server = await start(dir.path, { allowedOrigins: ['*'] });
+    try {
+      const answer = await raw(server, 'GET', '/v1/topics', { origin: EVIL });
+      expect(answer.status).toBe(200);
+      expect(answer.headers['access-control-allow-origin']).toBe('*');
+      expect(answer.headers['access-control-allow-credentials']).toBeUndefined();
+      const preflight = await raw(server, 'OPTIONS', '/v1/topics', {
+        origin: EVIL,
+        'access-control-request-method': 'POST',
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers['access-control-allow-origin']).toBe('*');
+      expect(preflight.headers['access-control-allow-credentials']).toBeUndefined();
+      expect(await upgrade(`ws://127.0.0.1:${server.port}/v1/ws`, { origin: EVIL })).toEqual({ open: true });
+      expect(errorCode(await raw(server, 'GET', '/v1/topics', { origin: EVIL, host: 'evil.test' }))).toBe(
+        'HOST_NOT_ALLOWED',
+      );
+    } finally {
+      await server.close();
+      await dir.remove();
+    }
   });
 });
 

@@ -10,7 +10,7 @@
  *   `-Credentials`, or `-Private-Network` when Chromium asks for it);
  * - an actual request from an allowed other origin: its answer carries
  *   `Access-Control-Allow-Origin` (that origin and `-Credentials: true`, or `*` without
- *   credentials when any origin is allowed).
+ *   credentials when any origin is allowed) and `Access-Control-Expose-Headers: Location, Allow`.
  *
  * Every answer carries `Vary: Origin` so a cache never hands one origin's answer to another.
  *
@@ -26,6 +26,8 @@ import { sendError } from './respond.js';
 export const CORS_ALLOW_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
 /** Request headers a cross-origin page may send (credentials, the JSON body, SSE resume). */
 export const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, Last-Event-ID';
+/** Answer headers a cross-origin page may read besides the CORS-safelisted ones. */
+export const CORS_EXPOSE_HEADERS = 'Location, Allow';
 /** How long a browser may cache a preflight answer (Chromium caps it at 2 hours). */
 export const CORS_MAX_AGE_SECONDS = 600;
 
@@ -68,5 +70,6 @@ export function applyBrowserPolicy(
     req.resume();
     return { proceed: false };
   }
+  res.setHeader('access-control-expose-headers', CORS_EXPOSE_HEADERS);
   return { proceed: true };
 }
