@@ -1,0 +1,446 @@
+/**
+ * @module server/auth/guard
+ * The broker and the live collections as one session may use them. A front end with security
+ * on hands its handlers `guardBroker(broker, session)` and `guardCollections(service, session)`
+ * instead of the real ones; every call is checked by `session.authorize` (one cached decision of
+ * the one policy, `acl.ts`) before it reaches the broker, so no front end evaluates a rule and
+ * all of them answer the same call the same way. With security off, front ends use the plain
+ * broker and service: nothing here runs and the hot path is unchanged.
+ *
+ * What each call needs is the table {@link ACCESS} below (Kafka's semantics where Kafka has the
+ * call; docs/security.md, "Authorization", shows the same table and a test keeps them equal).
+ *
+ * What a guarded view opens ends with the session: when it ends (token expired, principal
+ * revoked) topic subscriptions end through their `onError`, collection subscriptions through
+ * their sink's `closed`, both with the session's error (`TOKEN_EXPIRED` / `ACCESS_REVOKED`), and
+ * group members leave their groups. A live subscription is also re-checked on every delivery, so
+ * an auth-file reload that takes `read` away ends it with `…_ACCESS_DENIED` before anything more
+ * is sent (a cached decision while the policy is unchanged: one map lookup per delivery).
+ *
+ * @example
+ * const broker = security.enabled ? guardBroker(plainBroker, session) : plainBroker;
+ * await broker.produce('orders', records); // TOPIC_ACCESS_DENIED unless the session may write
+ */
+import type {
+  Broker,
+  CommittedOffset,
+  GroupMembership,
+  JoinGroupOptions,
+  SubscribeOptions,
+  Subscription,
+  TopicPartition,
+} from '../../broker/types.js';
+import { TributaryError } from '../../errors.js';
+import type {
+  CollectionInfo,
+  CollectionOptions,
+  CrdtOperation,
+  PartitionOffset,
+  Query,
+  QueryResult,
+  ReadConsistency,
+  ReadResult,
+  SubscriptionSink,
+  TransactRequest,
+  TransactResult,
+  WriteOp,
+  WriteResult,
+} from '../../sync/index.js';
+import type { Operation, ResourceType, Session } from './types.js';
+
+/** One permission a call needs: an operation on a resource of a type (the name comes from the call). */
+type Need = readonly [ResourceType, Operation];
+
+/**
+ * What each call needs. `topics` in a need list means "on each topic the call names";
+ * `filtered` calls return only what the session may describe instead of refusing.
+ */
+export const ACCESS = {
+  // Broker: topics
+  createTopic: { needs: [['topic', 'create']] },
+  deleteTopic: { needs: [['topic', 'delete']] },
+  listTopics: { needs: [['topic', 'describe']], filtered: true },
+  describeTopic: { needs: [['topic', 'describe']] },
+  offsets: { needs: [['topic', 'describe']] },
+  resolvePosition: { needs: [['topic', 'describe']] },
+  // Broker: records
+  produce: { needs: [['topic', 'write']] },
+  appendBatch: { needs: [['topic', 'write']] },
+  /** A producer id writes nothing by itself; every append with it needs `write` on its topic. */
+  initProducer: { needs: [] },
+  fetch: { needs: [['topic', 'read']] },
+  subscribe: { needs: [['topic', 'read']] },
+  // Broker: consumer groups (the group's name, then each topic of the call)
+  joinGroup: {
+    needs: [
+      ['group', 'read'],
+      ['topic', 'read'],
+    ],
+  },
+  commitOffsets: {
+    needs: [
+      ['group', 'read'],
+      ['topic', 'read'],
+    ],
+  },
+  fetchOffsets: {
+    needs: [
+      ['group', 'describe'],
+      ['topic', 'describe'],
+    ],
+  },
+  // Live collections
+  createCollection: { needs: [['collection', 'create']] },
+  deleteCollection: { needs: [['collection', 'delete']] },
+  listCollections: { needs: [['collection', 'describe']], filtered: true },
+  describeCollection: { needs: [['collection', 'describe']] },
+  get: { needs: [['collection', 'read']] },
+  query: { needs: [['collection', 'read']] },
+  subscribeCollection: { needs: [['collection', 'read']] },
+  write: { needs: [['collection', 'write']] },
+  transact: { needs: [['collection', 'write']] },
+  applyOperations: { needs: [['collection', 'write']] },
+  // Server
+  metrics: { needs: [['cluster', 'describe']] },
+} as const satisfies Record<string, { readonly needs: readonly Need[]; readonly filtered?: boolean }>;
+
+export type GuardedCall = keyof typeof ACCESS;
+
+/** The operation `call` needs on a resource of type `resource` (the table's entry). */
+function need(call: GuardedCall, resource: ResourceType): Operation {
+  for (const [type, operation] of ACCESS[call].needs as readonly Need[]) {
+    if (type === resource) return operation;
+  }
+  throw new Error(`ACCESS.${call} names no ${resource} operation`);
+}
+
+/** A live query of a collection, as front ends hold it (`CollectionSubscription` is one). */
+export interface LiveQuery {
+  /** Sends the snapshot (or the changes since `from`) and goes live. */
+  start(from?: readonly PartitionOffset[]): { resumed: boolean };
+  /** Sends a fresh snapshot (`reset`) in place of changes the subscriber could not take. */
+  resync(): void;
+  /** Ends it; with an `error`, the sink's `closed` is told. */
+  close(error?: unknown): void;
+}
+
+/** One collection, as front ends use it (`Collection` is one). */
+export interface CollectionAccess {
+  readonly info: CollectionInfo;
+  get(key: string, consistency?: ReadConsistency): Promise<ReadResult>;
+  query(query: Query, consistency?: ReadConsistency): Promise<QueryResult>;
+  write(op: WriteOp): Promise<WriteResult>;
+  transact(request: TransactRequest): Promise<TransactResult>;
+  applyOperations(ops: readonly CrdtOperation[]): Promise<WriteResult[]>;
+  subscribe(query: Query, sink: SubscriptionSink): LiveQuery;
+}
+
+/** The live collections, as front ends use them (`CollectionService` is one). */
+export interface CollectionsAccess {
+  create(name: string, options: CollectionOptions): Promise<CollectionInfo>;
+  delete(name: string): Promise<void>;
+  list(): CollectionInfo[];
+  describe(name: string): CollectionInfo;
+  /** The collection `name`; with a guard, access is checked per call, before its existence. */
+  collection(name: string): CollectionAccess;
+}
+
+/**
+ * The broker as `session` may use it. Calls the session may not make throw the resource's
+ * `…_ACCESS_DENIED` (or the session's end error) before reaching the broker, so a refusal never
+ * reveals whether the resource exists. `close()` closes nothing (the server owns the broker).
+ */
+export function guardBroker(broker: Broker, session: Session): Broker {
+  const topic = (call: GuardedCall, name: string): void => {
+    session.authorize('topic', name, need(call, 'topic'));
+  };
+  const group = (call: GuardedCall, name: string): void => {
+    session.authorize('group', name, need(call, 'group'));
+  };
+  return {
+    async createTopic(name, config) {
+      topic('createTopic', name);
+      return broker.createTopic(name, config);
+    },
+    async deleteTopic(name) {
+      topic('deleteTopic', name);
+      return broker.deleteTopic(name);
+    },
+    async listTopics() {
+      live(session);
+      const operation = need('listTopics', 'topic');
+      return (await broker.listTopics()).filter((t) => session.allowed('topic', t.name, operation));
+    },
+    async describeTopic(name) {
+      topic('describeTopic', name);
+      return broker.describeTopic(name);
+    },
+    async produce(name, records) {
+      topic('produce', name);
+      return broker.produce(name, records);
+    },
+    async appendBatch(name, partition, records, options) {
+      topic('appendBatch', name);
+      return broker.appendBatch(name, partition, records, options);
+    },
+    async initProducer() {
+      live(session);
+      return broker.initProducer();
+    },
+    async fetch(name, partition, offset, options) {
+      topic('fetch', name);
+      return broker.fetch(name, partition, offset, options);
+    },
+    async offsets(name, partition) {
+      topic('offsets', name);
+      return broker.offsets(name, partition);
+    },
+    async resolvePosition(name, partition, from) {
+      topic('resolvePosition', name);
+      return broker.resolvePosition(name, partition, from);
+    },
+    async subscribe(options) {
+      topic('subscribe', options.topic);
+      return subscribeGuarded(broker, session, options);
+    },
+    async joinGroup(options) {
+      group('joinGroup', options.groupId);
+      for (const name of options.topics) topic('joinGroup', name);
+      return joinGuarded(broker, session, options);
+    },
+    async commitOffsets(groupId, memberId, generation, offsets) {
+      group('commitOffsets', groupId);
+      for (const name of topicsOf(offsets)) topic('commitOffsets', name);
+      return broker.commitOffsets(groupId, memberId, generation, offsets);
+    },
+    async fetchOffsets(groupId, partitions) {
+      group('fetchOffsets', groupId);
+      for (const name of topicsOf(partitions)) topic('fetchOffsets', name);
+      return broker.fetchOffsets(groupId, partitions);
+    },
+    async close() {},
+  };
+}
+
+/** The live collections as `session` may use them (see {@link guardBroker}). */
+export function guardCollections(service: CollectionsAccess, session: Session): CollectionsAccess {
+  return {
+    async create(name, options) {
+      session.authorize('collection', name, need('createCollection', 'collection'));
+      return service.create(name, options);
+    },
+    async delete(name) {
+      session.authorize('collection', name, need('deleteCollection', 'collection'));
+      return service.delete(name);
+    },
+    list() {
+      live(session);
+      const operation = need('listCollections', 'collection');
+      return service.list().filter((c) => session.allowed('collection', c.name, operation));
+    },
+    describe(name) {
+      session.authorize('collection', name, need('describeCollection', 'collection'));
+      return service.describe(name);
+    },
+    collection(name) {
+      return new GuardedCollection(service, name, session);
+    },
+  };
+}
+
+/** Checks each call before it looks the collection up, so a refusal says nothing of its existence. */
+class GuardedCollection implements CollectionAccess {
+  readonly #service: CollectionsAccess;
+  readonly #name: string;
+  readonly #session: Session;
+
+  constructor(service: CollectionsAccess, name: string, session: Session) {
+    this.#service = service;
+    this.#name = name;
+    this.#session = session;
+  }
+
+  get info(): CollectionInfo {
+    return this.#target('describeCollection').info;
+  }
+
+  async get(key: string, consistency?: ReadConsistency): Promise<ReadResult> {
+    return this.#target('get').get(key, consistency);
+  }
+
+  async query(query: Query, consistency?: ReadConsistency): Promise<QueryResult> {
+    return this.#target('query').query(query, consistency);
+  }
+
+  async write(op: WriteOp): Promise<WriteResult> {
+    return this.#target('write').write(op);
+  }
+
+  async transact(request: TransactRequest): Promise<TransactResult> {
+    return this.#target('transact').transact(request);
+  }
+
+  async applyOperations(ops: readonly CrdtOperation[]): Promise<WriteResult[]> {
+    return this.#target('applyOperations').applyOperations(ops);
+  }
+
+  subscribe(query: Query, sink: SubscriptionSink): LiveQuery {
+    const collection = this.#target('subscribeCollection');
+    const operation = need('subscribeCollection', 'collection');
+    const session = this.#session;
+    const name = this.#name;
+    let subscription: LiveQuery | undefined;
+    let stop: () => void = () => undefined;
+    /** False once the session may no longer read: the subscription is ended, nothing more is sent. */
+    const check = (): boolean => {
+      try {
+        session.authorize('collection', name, operation);
+        return true;
+      } catch (error) {
+        subscription?.close(error);
+        return false;
+      }
+    };
+    subscription = collection.subscribe(query, {
+      snapshot: (frame) => {
+        if (check()) sink.snapshot(frame);
+      },
+      changes: (frame) => {
+        if (check()) sink.changes(frame);
+      },
+      closed: (error) => {
+        stop();
+        sink.closed(error);
+      },
+    });
+    const held = subscription;
+    stop = session.onEnd((error) => held.close(error));
+    return {
+      start: (from) => held.start(from),
+      resync: () => held.resync(),
+      close: (error) => {
+        stop();
+        held.close(error);
+      },
+    };
+  }
+
+  #target(call: GuardedCall): CollectionAccess {
+    this.#session.authorize('collection', this.#name, need(call, 'collection'));
+    return this.#service.collection(this.#name);
+  }
+}
+
+/**
+ * A broker subscription that ends with the session: its `onError` gets the session's error, or
+ * `TOPIC_ACCESS_DENIED` when a delivery finds `read` taken away (nothing of that delivery is sent).
+ */
+async function subscribeGuarded(
+  broker: Broker,
+  session: Session,
+  options: SubscribeOptions,
+): Promise<Subscription> {
+  const operation = need('subscribe', 'topic');
+  const name = options.topic;
+  let inner: Subscription | undefined;
+  let ended: TributaryError | undefined;
+  let done = false;
+  /** Ends the subscription with `error`, telling its owner once. */
+  const finish = (error: unknown, closeInner: boolean): void => {
+    if (done) return;
+    done = true;
+    stop();
+    if (closeInner) inner?.close();
+    options.onError?.(error);
+  };
+  const stop = session.onEnd((error) => {
+    if (inner === undefined)
+      ended = error; // still subscribing: refused below instead
+    else finish(error, true);
+  });
+  try {
+    inner = await broker.subscribe({
+      ...options,
+      onRecords: (delivery) => {
+        if (done) return;
+        try {
+          session.authorize('topic', name, operation);
+        } catch (error) {
+          finish(error, true);
+          return;
+        }
+        options.onRecords(delivery);
+      },
+      onError: (error) => finish(error, false),
+    });
+  } catch (error) {
+    stop();
+    throw error;
+  }
+  if (ended !== undefined) {
+    done = true;
+    inner.close();
+    throw ended;
+  }
+  const subscription = inner;
+  return {
+    grant: (records) => subscription.grant(records),
+    get position() {
+      return subscription.position;
+    },
+    close: () => {
+      done = true;
+      stop();
+      subscription.close();
+    },
+  };
+}
+
+/** A group membership that leaves its group when the session ends. */
+async function joinGuarded(
+  broker: Broker,
+  session: Session,
+  options: JoinGroupOptions,
+): Promise<GroupMembership> {
+  let left = false;
+  let membership: GroupMembership | undefined;
+  const leave = async (): Promise<void> => {
+    if (left || membership === undefined) return;
+    left = true;
+    stop();
+    await membership.leave();
+  };
+  const stop = session.onEnd(() => {
+    if (membership === undefined) left = true;
+    void leave().catch(() => undefined);
+  });
+  try {
+    membership = await broker.joinGroup(options);
+  } catch (error) {
+    stop();
+    throw error;
+  }
+  if (left) {
+    // The session ended while joining: leave at once and say why.
+    await membership.leave().catch(() => undefined);
+    throw session.ended ?? new TributaryError('ACCESS_REVOKED', { principal: session.principal.name });
+  }
+  const joined = membership;
+  return {
+    memberId: joined.memberId,
+    heartbeat: () => joined.heartbeat(),
+    leave,
+  };
+}
+
+/** Throws the session's end error if it has ended. */
+function live(session: Session): void {
+  const ended = session.ended;
+  if (ended !== null) throw ended;
+}
+
+function topicsOf(partitions: readonly (TopicPartition | CommittedOffset)[]): Set<string> {
+  const names = new Set<string>();
+  for (const p of partitions) names.add(p.topic);
+  return names;
+}
