@@ -21,6 +21,13 @@
  * - subscriptions stop passing credit to the broker, and hold their deliveries, while the send
  *   buffer is above `wsSubscriberBufferedBytesMax` (see `subscription-bridge.ts`).
  * Everything resumes as requests answer and the send buffer drains.
+ *
+ * Quotas (`auth/quotas.ts`, when the server has them): a produce or fetch that puts the
+ * connection's principal over its rate is answered once the principal is back under it, and
+ * meanwhile the connection starts no request and reads nothing (as a Kafka connection is muted);
+ * subscriptions pass no credit on while the principal is over its fetch rate, so deliveries
+ * slow to the rate and none is dropped. A connection past its principal's `connections` quota
+ * gets `QUOTA_EXCEEDED` and is closed.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -42,6 +49,8 @@ import {
 } from '../../../protocol/native/types.js';
 import { encodeMsgpackJoinedParts, encodeWireJoined } from '../../../protocol/native/wire.js';
 import type { CollectionService } from '../../../sync/index.js';
+import { LOCAL } from '../../auth/acl.js';
+import type { QuotaLease, Quotas } from '../../auth/quotas.js';
 import type { ServerMetrics } from '../../metrics.js';
 import type { CollectionBridge, CollectionPort } from './collection-bridge.js';
 import { HANDLERS, type Membership, type RequestContext } from './handlers.js';
@@ -57,6 +66,8 @@ export interface ConnectionDeps {
   readonly serverName: string;
   /** Live collections; without it, collection requests answer `NOT_FOUND`. */
   readonly collections?: CollectionService | undefined;
+  /** Quotas per principal; undefined: none, and nothing is counted. */
+  readonly quotas?: Quotas | undefined;
 }
 
 type State = 'handshake' | 'open' | 'closed';
@@ -95,6 +106,14 @@ export class Connection {
   /** The first waiting frame, once decoded (it waits for room in the response budget). */
   #head: Decoded | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** The quota account of the connection's principal (undefined: no quotas). */
+  #quota: QuotaLease | undefined;
+  /** Set while a throttle holds requests back (see `#throttle`). */
+  #muteTimer: ReturnType<typeof setTimeout> | undefined;
+  #mutedUntil = 0;
+  /** Subscriptions waiting for the principal to be back under its fetch rate. */
+  readonly #paced = new Set<{ pump(): void }>();
+  #pacedTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #subscriptions = new Map<number, SubscriptionBridge>();
   /** Bridges holding client credit (or queued frames) back until the socket drains. */
   readonly #starved = new Set<{ pump(): void }>();
@@ -129,7 +148,10 @@ export class Connection {
         if (this.#format === 'msgpack') this.#writeParts(encodeMsgpackJoinedParts(head, chunk.fields));
         else this.#write(encodeWireJoined(head, chunk.fields, this.#format));
         this.#recordsOut.inc(chunk.records);
+        this.#quota?.recordFetch(chunk.bytes);
       },
+      fetchThrottleMs: () => (this.#quota === undefined ? 0 : this.#quota.fetchThrottleMs()),
+      pumpLater: (bridge, ms) => this.#pumpLater(bridge, ms),
       sendSubscriptionClosed: (sub, error) => this.#send({ type: 'subscriptionClosed', sub, error }),
       congested: () => this.#socket.bufferedAmount > deps.limits.wsSubscriberBufferedBytesMax,
       pumpAfterDrain: (bridge) => this.#starved.add(bridge),
@@ -256,6 +278,7 @@ export class Connection {
   /** True while another request may start: below the in-flight limit and the send buffer's. */
   #hasRoom(): boolean {
     return (
+      this.#muteTimer === undefined &&
       this.#inFlight < this.#deps.limits.wsRequestsInFlightMax &&
       this.#socket.bufferedAmount <= this.#deps.limits.wsBufferedBytesHigh
     );
@@ -311,8 +334,10 @@ export class Connection {
       this.#close(CLOSE_CODES.protocolError, 'unsupported protocol version');
       return;
     }
-    this.#state = 'open';
     this.#format = format;
+    // Until this front end authenticates connections, quotas count them under `local`.
+    if (!this.#attachQuota(LOCAL)) return;
+    this.#state = 'open';
     clearTimeout(this.#timer);
     this.#logger.debug({ client: hello.client, resume: hello.resume?.sessionId }, 'hello');
     this.#send({
@@ -324,6 +349,59 @@ export class Connection {
       heartbeatMs: this.#deps.limits.wsHeartbeatMs,
     });
     this.#scheduleHeartbeat();
+  }
+
+  /**
+   * Counts the connection under `principal`'s quotas; past its `connections` quota the client
+   * gets `QUOTA_EXCEEDED` and the connection closes. False when it did.
+   */
+  #attachQuota(principal: string): boolean {
+    const quotas = this.#deps.quotas;
+    if (quotas === undefined) return true;
+    this.#quota?.release();
+    this.#quota = undefined;
+    try {
+      this.#quota = quotas.connect(principal);
+      return true;
+    } catch (error) {
+      if (!isTributaryError(error, 'QUOTA_EXCEEDED')) throw error;
+      this.#sendError(error);
+      this.#close(CLOSE_CODES.policyViolation, 'connection quota');
+      return false;
+    }
+  }
+
+  /**
+   * The principal is over a rate for `ms`: no request starts and nothing is read until then.
+   * Resolves when the time is up (or the connection closed), for the answer that waits.
+   */
+  #throttle(ms: number): Promise<void> {
+    if (!(ms > 0) || this.#state === 'closed') return Promise.resolve();
+    const until = Date.now() + ms;
+    if (until > this.#mutedUntil) {
+      this.#mutedUntil = until;
+      clearTimeout(this.#muteTimer);
+      this.#muteTimer = setTimeout(() => {
+        this.#muteTimer = undefined;
+        this.#runWaiting();
+        this.#updateReading();
+      }, ms);
+      this.#updateReading();
+    }
+    return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  }
+
+  /** Pumps a subscription's credit again once the principal is back under its fetch rate. */
+  #pumpLater(bridge: { pump(): void }, ms: number): void {
+    this.#paced.add(bridge);
+    if (this.#pacedTimer !== undefined) return;
+    this.#pacedTimer = setTimeout(() => {
+      this.#pacedTimer = undefined;
+      if (this.#state === 'closed') return;
+      const paced = [...this.#paced];
+      this.#paced.clear();
+      for (const waiting of paced) waiting.pump();
+    }, ms);
   }
 
   #onRequest(request: RequestFrame, format: WireFormat, cost: number): void {
@@ -390,6 +468,8 @@ export class Connection {
       sendAssignment: (frame: AssignmentFrame) => this.#send(frame),
       isOpen: () => this.#state === 'open',
       afterResponse: (fn) => after.push(fn),
+      quota: this.#quota,
+      throttle: (ms) => this.#throttle(ms),
     };
   }
 
@@ -544,6 +624,12 @@ export class Connection {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     clearTimeout(this.#timer);
+    clearTimeout(this.#muteTimer);
+    this.#muteTimer = undefined;
+    clearTimeout(this.#pacedTimer);
+    this.#pacedTimer = undefined;
+    this.#paced.clear();
+    this.#quota?.release();
     this.#deps.metrics.connections.dec(FRONTEND);
     for (const bridge of this.#subscriptions.values()) bridge.close();
     this.#subscriptions.clear();

@@ -14,9 +14,10 @@ import type {
   RequestResult,
   RequestType,
 } from '../../../protocol/native/types.js';
+import type { QuotaAccount } from '../../auth/quotas.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { COLLECTION_HANDLERS, type CollectionContext } from './collection-handlers.js';
-import { type recordBytes, toProduceRecord, toRecordInput, toWireRecord, toWireTopic } from './convert.js';
+import { recordBytes, toProduceRecord, toRecordInput, toWireRecord, toWireTopic } from './convert.js';
 import type { WsFrontEndLimits } from './limits.js';
 import { type BridgePort, SubscriptionBridge } from './subscription-bridge.js';
 
@@ -39,6 +40,13 @@ export interface RequestContext extends CollectionContext {
   isOpen(): boolean;
   /** Runs `fn` right after this request's response has been sent. */
   afterResponse(fn: () => void): void;
+  /** The quota account of the connection's principal; undefined: no quotas. */
+  readonly quota: QuotaAccount | undefined;
+  /**
+   * Holds the connection's requests back for `ms` (the principal is over a rate); resolves when
+   * the time is up, so an answer that awaits it goes out then.
+   */
+  throttle(ms: number): Promise<void>;
 }
 
 type Handler<T extends RequestType> = (
@@ -59,12 +67,15 @@ export const HANDLERS: { readonly [T in RequestType]: Handler<T> } = {
 
   produce: async (ctx, r) => {
     const started = performance.now();
+    const throttled = ctx.quota === undefined ? undefined : throttleProduce(ctx, r.records);
     const offsets = await ctx.broker.produce(r.topic, r.records.map(toProduceRecord));
     countProduced(ctx, r.records, started);
+    if (throttled !== undefined) await throttled;
     return { offsets: offsets.map((o) => ({ partition: o.partition, offset: o.offset })) };
   },
   appendBatch: async (ctx, r) => {
     const started = performance.now();
+    const throttled = ctx.quota === undefined ? undefined : throttleProduce(ctx, r.records);
     const producer =
       r.producerId === undefined
         ? undefined
@@ -74,6 +85,7 @@ export const HANDLERS: { readonly [T in RequestType]: Handler<T> } = {
       ...(r.expectedLastOffset === undefined ? {} : { expectedLastOffset: r.expectedLastOffset }),
     });
     if (!result.duplicate) countProduced(ctx, r.records, started);
+    if (throttled !== undefined) await throttled;
     return {
       baseOffset: result.baseOffset,
       lastOffset: result.lastOffset,
@@ -87,11 +99,23 @@ export const HANDLERS: { readonly [T in RequestType]: Handler<T> } = {
   },
 
   fetch: async (ctx, r) => {
+    let maxBytes = Math.min(r.maxBytes ?? ctx.limits.wsFrameBytesMax, ctx.limits.wsFrameBytesMax);
+    const quota = ctx.quota;
+    if (quota !== undefined) {
+      // Over the fetch rate: read once back under it (a read now would only add to the debt).
+      await ctx.throttle(quota.fetchThrottleMs());
+      maxBytes = Math.min(maxBytes, quota.fetchBytesMax());
+    }
     const records = await ctx.broker.fetch(r.topic, r.partition, r.offset, {
       ...(r.maxRecords === undefined ? {} : { maxRecords: r.maxRecords }),
-      maxBytes: Math.min(r.maxBytes ?? ctx.limits.wsFrameBytesMax, ctx.limits.wsFrameBytesMax),
+      maxBytes,
     });
     ctx.metrics.recordsOut.inc(FRONTEND, records.length);
+    if (quota !== undefined) {
+      let bytes = 0;
+      for (const record of records) bytes += recordBytes(record);
+      await ctx.throttle(quota.recordFetch(bytes));
+    }
     return { records: records.map(toWireRecord) };
   },
   offsets: async (ctx, r) => {
@@ -210,6 +234,16 @@ async function joinGroup(
     for (const assignment of pending) push(assignment);
   });
   return { memberId: membership.memberId };
+}
+
+/** Counts a produce's record bytes against the principal's rate; resolves when it may be answered. */
+function throttleProduce(
+  ctx: RequestContext,
+  records: readonly Parameters<typeof recordBytes>[0][],
+): Promise<void> {
+  let bytes = 0;
+  for (const record of records) bytes += recordBytes(record);
+  return ctx.throttle((ctx.quota as QuotaAccount).recordProduce(bytes));
 }
 
 function countProduced(

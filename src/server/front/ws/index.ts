@@ -25,6 +25,7 @@ import type { TributaryError } from '../../../errors.js';
 import { CLOSE_CODES } from '../../../protocol/native/types.js';
 import type { CollectionService } from '../../../sync/index.js';
 import { BrowserPolicy } from '../../auth/browser.js';
+import type { Quotas } from '../../auth/quotas.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { Connection } from './connection.js';
 import { resolveLimits, type WsFrontEndLimits } from './limits.js';
@@ -48,6 +49,12 @@ export interface WebSocketFrontEndOptions {
    * handshake. Default: only pages of the server's own origin; any host.
    */
   readonly browser?: BrowserPolicy;
+  /**
+   * Quotas per principal (`auth/quotas.ts`): produce and fetch answers are delayed and the
+   * connection reads nothing while its principal is over a rate, subscriptions' deliveries are
+   * paced, and a connection past its principal's `connections` quota is refused. Default: none.
+   */
+  readonly quotas?: Quotas | undefined;
 }
 
 export interface WebSocketFrontEnd {
@@ -104,6 +111,7 @@ export function attachWebSocketFrontEnd(
         metrics: options.metrics,
         logger,
         serverName: options.serverName ?? SERVER_NAME,
+        quotas: options.quotas,
         collections: options.collections,
       });
       connections.add(connection);

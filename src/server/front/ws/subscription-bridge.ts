@@ -19,6 +19,10 @@
  * `broker/partition-feed.ts`). Its frames (split, converted and encoded) are prepared once and
  * cached on it, so N subscriptions cost one encoding plus N small headers (`type`, `sub`), not N
  * encodings of the same records.
+ *
+ * Quotas: while the connection's principal is over its fetch rate, owed credit stays with the
+ * bridge (`pumpLater`), so the broker delivers at most what it already holds credit for and the
+ * subscription resumes, where it was, when the principal is back under the rate.
  */
 
 import { assert } from '../../../assert.js';
@@ -43,6 +47,10 @@ export interface BridgePort {
   congested(): boolean;
   /** Calls `bridge.pump()` once the socket has drained. */
   pumpAfterDrain(bridge: SubscriptionBridge): void;
+  /** How long the connection's principal is over its fetch quota (0: not, or no quotas). */
+  fetchThrottleMs(): number;
+  /** Calls `bridge.pump()` in `ms` (the principal is over its fetch quota until then). */
+  pumpLater(bridge: SubscriptionBridge, ms: number): void;
   /** The bridge ended by itself (topic deleted, broker closing); forget it. */
   ended(sub: number): void;
 }
@@ -200,6 +208,12 @@ export class SubscriptionBridge {
     if (this.#subscription === undefined || this.#owed === 0) return;
     if (this.#port.congested()) {
       this.#port.pumpAfterDrain(this);
+      return;
+    }
+    // Over its fetch quota, the principal gets no more credit until it is back under the rate.
+    const throttleMs = this.#port.fetchThrottleMs();
+    if (throttleMs > 0) {
+      this.#port.pumpLater(this, throttleMs);
       return;
     }
     const room = this.#chunkRecords() - this.#brokerCredit;

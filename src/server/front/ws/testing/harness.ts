@@ -17,6 +17,7 @@ import { createMemoryLog } from '../../../../log/memory/memory-log.js';
 import { decodeServerFrame, encodeFrame } from '../../../../protocol/native/frames.js';
 import type { ClientFrame, ServerFrame, WireFormat } from '../../../../protocol/native/types.js';
 import type { BrowserPolicy } from '../../../auth/browser.js';
+import type { Quotas } from '../../../auth/quotas.js';
 import { ServerMetrics } from '../../../metrics.js';
 import { attachWebSocketFrontEnd } from '../index.js';
 import type { WsFrontEndLimits } from '../limits.js';
@@ -40,6 +41,8 @@ export interface HarnessOptions {
   readonly port?: number;
   /** Browser origins and hosts allowed (the front end's default: only the server's own origin). */
   readonly browser?: BrowserPolicy;
+  /** Quotas per principal (connections count as `local` until they authenticate). */
+  readonly quotas?: Quotas;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -60,6 +63,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     metrics,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
     ...(options.browser === undefined ? {} : { browser: options.browser }),
+    ...(options.quotas === undefined ? {} : { quotas: options.quotas }),
   });
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
