@@ -13,6 +13,7 @@
 import { HybridClock, isValidNodeId } from '../crdt/index.js';
 import { TributaryError } from '../errors.js';
 import { Admin } from './admin.js';
+import { type AuthClock, type ClientAuth, ClientCredentials, checkClientAuth } from './auth.js';
 import { RECONNECT_DEFAULTS, type ReconnectOptions } from './backoff.js';
 import { Collection, type CollectionOptions } from './collections/collection.js';
 import type { LiveQuery } from './collections/live-query.js';
@@ -46,6 +47,15 @@ export interface ConnectOptions {
    * state is lost (`docs/crdt.md` §6). Default: `js-` and 16 random hex digits, new per client.
    */
   readonly nodeId?: string;
+  /**
+   * Credentials, sent in `hello` on every (re)connect: `{ token }` (a JWT, or a function returning
+   * one: called on every connect and again before the token expires, refreshed without
+   * reconnecting), `{ apiKey }` or `{ username, password }`. Default: none (the server decides:
+   * anonymous if it allows that). See `docs/client.md`, "Authentication".
+   */
+  readonly auth?: ClientAuth;
+  /** @internal The clock of token refreshes (tests). */
+  readonly authClock?: AuthClock;
 }
 
 export type ClientEvents = {
@@ -53,8 +63,14 @@ export type ClientEvents = {
   reconnect: [session: Session];
   /** The connection dropped; the client is reconnecting (unless reconnection is off). */
   disconnect: [error: TributaryError];
-  /** An error not tied to a request (a protocol error reported by the server, …). */
+  /** An error not tied to a request (a protocol error reported by the server, a refused token refresh, …). */
   error: [error: TributaryError];
+  /**
+   * The server refused the credential for good: `UNAUTHENTICATED` (wrong credential),
+   * `ACCESS_REVOKED` (principal revoked) or `TOKEN_EXPIRED` (a fixed token expired). The client
+   * does not reconnect; `close` follows, and consumers and live queries fail with this error.
+   */
+  authFailed: [error: TributaryError];
   /** The client closed for good. */
   close: [];
 };
@@ -105,6 +121,9 @@ export class TributaryClient {
       requestTimeoutMs: options.requestTimeoutMs ?? CONNECTION_DEFAULTS.requestTimeoutMs,
       connectTimeoutMs: options.connectTimeoutMs ?? CONNECTION_DEFAULTS.connectTimeoutMs,
       queuedRequestsMax: options.queuedRequestsMax ?? CONNECTION_DEFAULTS.queuedRequestsMax,
+      ...(options.auth === undefined
+        ? {}
+        : { credentials: new ClientCredentials(checkClientAuth(options.auth), options.authClock) }),
     });
     const nodeId = options.nodeId ?? randomNodeId();
     if (!isValidNodeId(nodeId)) {
@@ -137,6 +156,16 @@ export class TributaryClient {
       if (reconnected) this.#events.emit('reconnect', session);
     });
     events.on('error', (error) => this.#events.emit('error', error));
+    // Nothing will resume: what still reads ends with the error, so the application hears it.
+    events.on('authFailed', (error) => {
+      const streams = [...this.#routes.values()];
+      const queries = [...this.#collectionRoutes.values()];
+      this.#routes.clear();
+      this.#collectionRoutes.clear();
+      for (const stream of streams) stream.onClosed(error);
+      for (const query of queries) query.onClosed(error);
+      this.#events.emit('authFailed', error);
+    });
     events.on('closed', () => this.#events.emit('close'));
   }
 

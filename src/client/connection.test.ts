@@ -5,7 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTributaryError } from '../errors.js';
 import { decodeClientFrame, encodeFrame } from '../protocol/native/frames.js';
-import type { ClientFrame, ServerFrame } from '../protocol/native/types.js';
+import type { ClientFrame, ServerFrame, WireError } from '../protocol/native/types.js';
+import { type AuthClock, ClientCredentials } from './auth.js';
 import { ClientConnection } from './connection.js';
 import type { TransportEvents, TransportFactory } from './transport.js';
 
@@ -279,5 +280,205 @@ describe('ClientConnection', () => {
       await tick(2);
     }
     expect(await reopened).toBe(true);
+  });
+});
+
+describe('ClientConnection credentials', () => {
+  const wireError = (code: string): WireError => ({ code, message: code, details: {}, retriable: false });
+
+  /** A JWT (unsigned: the client never verifies) expiring `ttlMs` after the clock's now. */
+  const tokenFor = (clock: FakeAuthClock, ttlMs: number, n: number): string => {
+    const part = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+    return `${part({ alg: 'HS256' })}.${part({ sub: 'alice', n, exp: Math.floor((clock.now() + ttlMs) / 1000) })}.sig`;
+  };
+
+  class FakeAuthClock implements AuthClock {
+    nowMs = 1_700_000_000_000;
+    timers = new Map<number, { at: number; callback: () => void }>();
+    #id = 1;
+    now(): number {
+      return this.nowMs;
+    }
+    setTimeout(callback: () => void, delayMs: number): unknown {
+      const id = this.#id++;
+      this.timers.set(id, { at: this.nowMs + delayMs, callback });
+      return id;
+    }
+    clearTimeout(handle: unknown): void {
+      this.timers.delete(handle as number);
+    }
+    advance(ms: number): void {
+      this.nowMs += ms;
+      for (const [id, timer] of [...this.timers]) {
+        if (timer.at <= this.nowMs) {
+          this.timers.delete(id);
+          timer.callback();
+        }
+      }
+    }
+  }
+
+  function providerSetup(ttlMs = 100_000) {
+    const clock = new FakeAuthClock();
+    let calls = 0;
+    const credentials = new ClientCredentials({ token: async () => tokenFor(clock, ttlMs, ++calls) }, clock);
+    return { clock, credentials, calls: () => calls };
+  }
+
+  const helloAuth = (socket: FakeSocket): unknown => (socket.sent[0] as { auth?: unknown }).auth;
+
+  async function until(check: () => boolean): Promise<void> {
+    for (let i = 0; i < 500 && !check(); i++) await tick(1);
+    expect(check()).toBe(true);
+  }
+
+  it('sends the credential in every hello, asking a token provider again on each reconnect', async () => {
+    const { credentials, calls } = providerSetup();
+    const { network, c, socket } = await openConnection({ credentials });
+    expect(helloAuth(socket)).toEqual({ token: expect.stringMatching(/\./) });
+    socket.drop();
+    await opened(network, c, 1);
+    expect(calls()).toBe(2);
+    expect(helloAuth(network.sockets[1]!)).not.toEqual(helloAuth(socket));
+    const key = await openConnection({ credentials: new ClientCredentials({ apiKey: 'trb_k' }) });
+    expect(helloAuth(key.socket)).toEqual({ apiKey: 'trb_k' });
+    const user = await openConnection({
+      credentials: new ClientCredentials({ username: 'alice', password: 'pw' }),
+    });
+    expect(helloAuth(user.socket)).toEqual({ username: 'alice', password: 'pw' });
+  });
+
+  it('refreshes the token in band before it expires, on the same socket, again and again', async () => {
+    const { clock, credentials, calls } = providerSetup(100_000);
+    const { network, c, socket } = await openConnection({ credentials });
+    let disconnects = 0;
+    c.events.on('disconnect', () => disconnects++);
+    for (let round = 1; round <= 3; round++) {
+      clock.advance(70_000); // 100 s tokens: 30 s before expiry
+      await until(() => socket.sent.filter((f) => f.type === 'authenticate').length === round);
+      const request = lastRequest(socket);
+      expect(request).toMatchObject({ type: 'authenticate', auth: { token: expect.any(String) } });
+      socket.reply({
+        type: 'response',
+        id: request.id,
+        ok: { principal: 'alice', expiresAt: clock.now() + 100_000 },
+      });
+      await tick();
+    }
+    expect(calls()).toBe(4); // hello + 3 refreshes
+    expect(network.sockets).toHaveLength(1);
+    expect(disconnects).toBe(0);
+    expect(c.state).toBe('open');
+  });
+
+  it('renews an expired session in band and opens again as after a reconnect', async () => {
+    const { credentials } = providerSetup();
+    const { network, c, socket } = await openConnection({ credentials });
+    const events: string[] = [];
+    c.events.on('disconnect', (error) => events.push(`disconnect ${error.code}`));
+    c.events.on('open', (_s, reconnected) => events.push(`open ${reconnected}`));
+    c.events.on('subscriptionClosed', (sub) => events.push(`closed ${sub}`));
+    const expired = wireError('TOKEN_EXPIRED');
+    socket.reply({ type: 'subscriptionClosed', sub: 1, error: expired });
+    socket.reply({ type: 'subscriptionClosed', sub: 2, error: expired });
+    socket.reply({ type: 'error', error: expired });
+    const waiting = c.request('offsets', { topic: 't', partition: 0 }, 'safe');
+    await until(() => socket.sent.some((f) => f.type === 'authenticate'));
+    expect(events).toEqual(['disconnect TOKEN_EXPIRED']);
+    expect(socket.sent.some((f) => f.type === 'offsets')).toBe(false); // waits for the renewal
+    socket.reply({
+      type: 'response',
+      id: lastRequest(socket).id,
+      ok: { principal: 'alice', expiresAt: null },
+    });
+    await until(() => socket.sent.some((f) => f.type === 'offsets'));
+    expect(events).toEqual(['disconnect TOKEN_EXPIRED', 'open true']);
+    socket.reply({ type: 'response', id: lastRequest(socket).id, ok: { earliest: 0, next: 1 } });
+    expect(await waiting).toEqual({ earliest: 0, next: 1 });
+    expect(network.sockets).toHaveLength(1);
+  });
+
+  it('sends a request refused with TOKEN_EXPIRED again after the renewal', async () => {
+    const { credentials } = providerSetup();
+    const { c, socket } = await openConnection({ credentials });
+    const result = c.request('offsets', { topic: 't', partition: 0 }, 'safe');
+    socket.reply({ type: 'response', id: lastRequest(socket).id, error: wireError('TOKEN_EXPIRED') });
+    await until(() => socket.sent.some((f) => f.type === 'authenticate'));
+    socket.reply({
+      type: 'response',
+      id: lastRequest(socket).id,
+      ok: { principal: 'alice', expiresAt: null },
+    });
+    await until(() => socket.sent.filter((f) => f.type === 'offsets').length === 2);
+    socket.reply({ type: 'response', id: lastRequest(socket).id, ok: { earliest: 0, next: 2 } });
+    expect(await result).toEqual({ earliest: 0, next: 2 });
+  });
+
+  it('ends for good, without reconnecting, when hello is refused after a reconnect', async () => {
+    const { credentials } = providerSetup();
+    const { network, c, socket } = await openConnection({ credentials });
+    const failed: string[] = [];
+    c.events.on('authFailed', (error) => failed.push(error.code));
+    socket.drop();
+    await until(() => network.sockets.length === 2 && network.sockets[1]!.sent.length > 0);
+    network.sockets[1]!.reply({ type: 'error', error: wireError('UNAUTHENTICATED') });
+    await tick(50); // reconnect delays are 1–5 ms here: a storm would show
+    expect(failed).toEqual(['UNAUTHENTICATED']);
+    expect(c.state).toBe('closed');
+    expect(network.sockets).toHaveLength(2);
+    const error = await c.request('offsets', { topic: 't', partition: 0 }, 'safe').catch((e: unknown) => e);
+    expect(isTributaryError(error, 'CONNECTION_LOST')).toBe(true);
+  });
+
+  it('rejects the first open with UNAUTHENTICATED and tries once', async () => {
+    const network = fakeNetwork();
+    const c = connection(network.factory, { credentials: new ClientCredentials({ apiKey: 'wrong' }) });
+    const open = c.open().catch((e: unknown) => e);
+    await until(() => network.sockets.length === 1 && network.sockets[0]!.sent.length > 0);
+    network.sockets[0]!.reply({ type: 'error', error: wireError('UNAUTHENTICATED') });
+    expect(isTributaryError(await open, 'UNAUTHENTICATED')).toBe(true);
+    await tick(30);
+    expect(network.sockets).toHaveLength(1);
+  });
+
+  it('passes ACCESS_REVOKED to the subscription and ends the connection with it', async () => {
+    const { network, c, socket } = await openConnection({
+      credentials: new ClientCredentials({ username: 'alice', password: 'pw' }),
+    });
+    const seen: string[] = [];
+    c.events.on('subscriptionClosed', (sub, error) => seen.push(`sub ${sub} ${error.code}`));
+    c.events.on('authFailed', (error) => seen.push(`authFailed ${error.code}`));
+    c.events.on('closed', () => seen.push('closed'));
+    socket.reply({ type: 'subscriptionClosed', sub: 3, error: wireError('ACCESS_REVOKED') });
+    expect(seen).toEqual(['sub 3 ACCESS_REVOKED', 'authFailed ACCESS_REVOKED', 'closed']);
+    await tick(30);
+    expect(network.sockets).toHaveLength(1);
+  });
+
+  it('ends when a fixed token expires (nothing can renew it)', async () => {
+    const clock = new FakeAuthClock();
+    const { c, socket } = await openConnection({
+      credentials: new ClientCredentials({ token: tokenFor(clock, 60_000, 1) }, clock),
+    });
+    const failed: string[] = [];
+    c.events.on('authFailed', (error) => failed.push(error.code));
+    socket.reply({ type: 'subscriptionClosed', sub: 1, error: wireError('TOKEN_EXPIRED') });
+    expect(failed).toEqual(['TOKEN_EXPIRED']);
+    expect(c.state).toBe('closed');
+  });
+
+  it('reports a refused refresh and keeps the session, trying again later', async () => {
+    const { clock, credentials } = providerSetup(100_000);
+    const { c, socket } = await openConnection({ credentials });
+    const errors: string[] = [];
+    c.events.on('error', (error) => errors.push(error.code));
+    clock.advance(70_000);
+    await until(() => socket.sent.some((f) => f.type === 'authenticate'));
+    socket.reply({ type: 'response', id: lastRequest(socket).id, error: wireError('UNAUTHENTICATED') });
+    await until(() => errors.length === 1);
+    expect(errors).toEqual(['UNAUTHENTICATED']);
+    expect(c.state).toBe('open');
+    clock.advance(5_000);
+    await until(() => socket.sent.filter((f) => f.type === 'authenticate').length === 2);
   });
 });

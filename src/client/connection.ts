@@ -12,6 +12,16 @@
  *   Issued while disconnected it waits for the reconnect (it was never sent, so that is safe).
  * - `session`: it only means something on the connection it was sent on (subscription credit,
  *   group heartbeats): in flight at a disconnect, or issued while disconnected → `CONNECTION_LOST`.
+ *
+ * Credentials (client/auth.ts). They go in every `hello` (a token provider is asked again on each
+ * reconnect). A token with an `exp` is refreshed in band (`authenticate`) before it expires, on
+ * the same connection: subscriptions go on untouched. When the server ends the session anyway
+ * (`TOKEN_EXPIRED`: the refresh came too late) the connection renews it in band with a new token
+ * and then acts as after a reconnect (`disconnect`, then `open` with `reconnected`), so consumers,
+ * groups and live queries subscribe again from where they were: the same machinery, no new
+ * socket. A credential the server refuses (`UNAUTHENTICATED` at `hello`, `ACCESS_REVOKED`, an
+ * expired fixed token) ends the connection for good with that error: retrying cannot help, and
+ * retrying in a loop would be a storm of refused logins.
  */
 import { TributaryError } from '../errors.js';
 import { decodeServerFrame, encodeFrame, fromWireError } from '../protocol/native/frames.js';
@@ -29,8 +39,10 @@ import type {
   ServerFrame,
   SubscriptionClosedFrame,
   WelcomeFrame,
+  WireAuth,
   WireError,
 } from '../protocol/native/types.js';
+import type { ClientCredentials } from './auth.js';
 import { backoffDelayMs, RECONNECT_DEFAULTS, type ReconnectOptions } from './backoff.js';
 import { Emitter } from './emitter.js';
 import type { Transport, TransportFactory } from './transport.js';
@@ -49,6 +61,8 @@ export interface ConnectionOptions {
   readonly connectTimeoutMs: number;
   /** Most requests waiting for a connection; more fail at once with `CONNECTION_LOST`. */
   readonly queuedRequestsMax: number;
+  /** Credentials sent in `hello` and refreshed in band; none: the server decides (anonymous or local). */
+  readonly credentials?: ClientCredentials;
 }
 
 export interface Session {
@@ -72,6 +86,11 @@ export type ConnectionEvents = {
   collectionChanges: [frame: CollectionChangesFrame];
   /** A connection-level error from the server (an `error` frame), or a failure worth reporting. */
   error: [error: TributaryError];
+  /**
+   * The server refused this client's credential for good (`UNAUTHENTICATED`, `ACCESS_REVOKED`,
+   * `TOKEN_EXPIRED` of a token that cannot be refreshed); `closed` follows.
+   */
+  authFailed: [error: TributaryError];
   /** The connection closed for good (`close()`, or a disconnect with reconnection off). */
   closed: [];
 };
@@ -91,10 +110,16 @@ interface PendingRequest {
   settled: boolean;
 }
 
-type State = 'connecting' | 'open' | 'reconnecting' | 'closed';
+/** `renewing`: the session ended (`TOKEN_EXPIRED`) and is being renewed in band on the same socket. */
+type State = 'connecting' | 'open' | 'renewing' | 'reconnecting' | 'closed';
+
+/** Errors that end a session for good: no reconnect, no retry. */
+const AUTH_FATAL_CODES = new Set(['UNAUTHENTICATED', 'ACCESS_REVOKED']);
 
 const CLOSE_NORMAL = 1000;
 const CLOSE_HEARTBEAT_TIMEOUT = 4000;
+/** The server's close code after failed authentication at `hello` (protocol.md). */
+const CLOSE_UNAUTHENTICATED = 4401;
 
 export class ClientConnection {
   readonly events = new Emitter<ConnectionEvents>();
@@ -165,23 +190,36 @@ export class ClientConnection {
       );
     }
     return new Promise((resolve, reject) => {
-      const pending: PendingRequest = {
-        type,
-        params,
-        retry,
-        resolve: resolve as (result: unknown) => void,
-        reject,
-        onOk: onOk as ((result: never) => void) | undefined,
-        id: undefined,
-        deadlineMs: Date.now() + this.#options.requestTimeoutMs,
-        settled: false,
-      };
-      this.#unsettled.push(pending);
-      this.#unsettledCount++;
-      if (this.#timeoutTimer === undefined) this.#armTimeout(this.#options.requestTimeoutMs);
+      const pending = this.#pending(type, params, retry, resolve as (result: unknown) => void, reject, onOk);
       if (this.#state === 'open') this.#send(pending);
       else this.#queue.push(pending);
     });
+  }
+
+  /** A new request, watched by the request timeout; the caller sends or queues it. */
+  #pending(
+    type: RequestType,
+    params: object,
+    retry: RetryClass,
+    resolve: (result: unknown) => void,
+    reject: (error: unknown) => void,
+    onOk?: (result: never) => void,
+  ): PendingRequest {
+    const pending: PendingRequest = {
+      type,
+      params,
+      retry,
+      resolve,
+      reject,
+      onOk,
+      id: undefined,
+      deadlineMs: Date.now() + this.#options.requestTimeoutMs,
+      settled: false,
+    };
+    this.#unsettled.push(pending);
+    this.#unsettledCount++;
+    if (this.#timeoutTimer === undefined) this.#armTimeout(this.#options.requestTimeoutMs);
+    return pending;
   }
 
   #armTimeout(delayMs: number): void {
@@ -227,17 +265,18 @@ export class ClientConnection {
     }
   }
 
-  /** Closes for good: pending requests fail with `CONNECTION_LOST`. */
-  close(): void {
+  /** Closes for good: pending requests fail with `error` (default `CONNECTION_LOST`). */
+  close(error: TributaryError = connectionLost('the client is closed')): void {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     clearTimeout(this.#reconnectTimer);
     this.#stopTimers();
+    this.#options.credentials?.cancel();
     const transport = this.#transport;
     this.#transport = undefined;
     transport?.close(CLOSE_NORMAL, 'client closed');
-    this.#failAll(connectionLost('the client is closed'));
-    this.#firstOpen?.reject(connectionLost('the client is closed'));
+    this.#failAll(error);
+    this.#firstOpen?.reject(error);
     this.#firstOpen = undefined;
     this.events.emit('closed');
   }
@@ -278,12 +317,7 @@ export class ClientConnection {
       open: () => {
         if (this.#transport !== transport) return;
         setOpened(true);
-        this.#sendFrame(transport, {
-          type: 'hello',
-          protocol: PROTOCOL_VERSION,
-          client: this.#options.clientName,
-          ...(this.#session === undefined ? {} : { resume: { sessionId: this.#session.sessionId } }),
-        });
+        void this.#sendHello(transport);
       },
       message: (data) => {
         if (this.#transport === transport) this.#transportOnMessage(data);
@@ -295,6 +329,34 @@ export class ClientConnection {
       },
     });
     return transport;
+  }
+
+  async #sendHello(transport: Transport): Promise<void> {
+    const credentials = this.#options.credentials;
+    let auth: WireAuth | undefined;
+    if (credentials !== undefined) {
+      try {
+        auth = await credentials.helloAuth();
+      } catch (error) {
+        // A token provider that failed (its own server unreachable): report, and try again later
+        // (the first connection fails with it: `connect()` rejects).
+        const typed = asTributaryError(error, 'the token provider failed');
+        if (this.#firstOpen !== undefined) this.close(typed);
+        else {
+          this.events.emit('error', typed);
+          if (this.#transport === transport) transport.close(CLOSE_NORMAL, 'no credentials');
+        }
+        return;
+      }
+      if (this.#transport !== transport) return;
+    }
+    this.#sendFrame(transport, {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      client: this.#options.clientName,
+      ...(this.#session === undefined ? {} : { resume: { sessionId: this.#session.sessionId } }),
+      ...(auth === undefined ? {} : { auth }),
+    });
   }
 
   #transportOnMessage(data: Uint8Array | string): void {
@@ -355,15 +417,101 @@ export class ClientConnection {
       maxFrameBytes: welcome.maxFrameBytes,
       heartbeatMs: welcome.heartbeatMs,
     };
-    this.#state = 'open';
     this.#attempt = 0;
     this.#startHeartbeat(welcome.heartbeatMs);
+    this.#opened(reconnected);
+  }
+
+  /** The session is usable (after `welcome`, or after an in-band renewal): send what waited. */
+  #opened(reconnected: boolean): void {
+    this.#state = 'open';
+    this.#options.credentials?.accepted(() => void this.#refresh());
     const queued = this.#queue;
     this.#queue = [];
     for (const pending of queued) this.#send(pending);
     this.#firstOpen?.resolve();
     this.#firstOpen = undefined;
-    this.events.emit('open', this.#session, reconnected);
+    this.events.emit('open', this.#session!, reconnected);
+  }
+
+  /** Time to refresh the token: ask for a new one and hand it to the server on this connection. */
+  async #refresh(): Promise<void> {
+    const credentials = this.#options.credentials;
+    if (credentials === undefined || this.#state !== 'open') return;
+    try {
+      const token = await credentials.nextToken();
+      if (this.#state !== 'open') return;
+      await this.request('authenticate', { auth: { token } }, 'session');
+      if (this.#state === 'open') credentials.accepted(() => void this.#refresh());
+    } catch (error) {
+      const typed = asTributaryError(error, 'the token refresh failed');
+      // A lost connection says hello again with a new token; an ended session renews by itself.
+      if (typed.code === 'CONNECTION_LOST' || typed.code === 'TOKEN_EXPIRED' || this.#state !== 'open')
+        return;
+      if (typed.code === 'ACCESS_REVOKED') {
+        this.#authFailed(typed);
+        return;
+      }
+      // The new token was refused (or the provider failed): the old one still holds for a while.
+      this.events.emit('error', typed);
+      credentials.retryLater();
+    }
+  }
+
+  /**
+   * The server ended the session (`TOKEN_EXPIRED`). With a token provider: renew it in band, then
+   * open again as after a reconnect. With a fixed token: nothing will help, end for good.
+   */
+  #sessionExpired(error: TributaryError): void {
+    if (this.#state !== 'open') return;
+    const credentials = this.#options.credentials;
+    const transport = this.#transport;
+    if (credentials === undefined || !credentials.canRefresh || transport === undefined) {
+      this.#authFailed(error);
+      return;
+    }
+    this.#state = 'renewing';
+    credentials.cancel();
+    this.#requeueInFlight(connectionLost('the session ended (token expired) and is being renewed'));
+    this.events.emit('disconnect', error);
+    void this.#renew(transport, credentials);
+  }
+
+  async #renew(transport: Transport, credentials: ClientCredentials): Promise<void> {
+    const still = (): boolean => this.#transport === transport && this.#state === 'renewing';
+    let token: string;
+    try {
+      token = await credentials.nextToken();
+    } catch (error) {
+      if (!still()) return;
+      this.events.emit('error', asTributaryError(error, 'the token provider failed'));
+      transport.close(CLOSE_NORMAL, 'no credentials'); // reconnects, asking the provider again
+      return;
+    }
+    if (!still()) return;
+    try {
+      await new Promise<unknown>((resolve, reject) => {
+        const pending = this.#pending('authenticate', { auth: { token } }, 'session', resolve, reject);
+        this.#send(pending);
+      });
+    } catch (error) {
+      if (!still()) return;
+      const typed = asTributaryError(error, 'the session renewal failed');
+      if (AUTH_FATAL_CODES.has(typed.code)) this.#authFailed(typed);
+      else {
+        this.events.emit('error', typed);
+        transport.close(CLOSE_NORMAL, 'session renewal failed'); // reconnects, with a fresh token
+      }
+      return;
+    }
+    if (still()) this.#opened(true);
+  }
+
+  /** The credential is refused for good: report it, and close without reconnecting. */
+  #authFailed(error: TributaryError): void {
+    if (this.#state === 'closed') return;
+    if (this.#firstOpen === undefined) this.events.emit('authFailed', error);
+    this.close(error);
   }
 
   #onResponse(frame: ServerFrame & { type: 'response' }): void {
@@ -374,11 +522,26 @@ export class ClientConnection {
     const pending = inFlight[index]!;
     if (index === 0) inFlight.shift();
     else inFlight.splice(index, 1);
-    this.#settled(pending);
     if ('error' in frame) {
-      pending.reject(fromWireError(frame.error));
+      const error = fromWireError(frame.error);
+      if (error.code === 'TOKEN_EXPIRED' && this.#state === 'open' && this.#options.credentials?.canRefresh) {
+        // Refused, so not applied: it waits for the renewal (a session-bound one cannot).
+        this.#sessionExpired(error);
+        if (pending.retry !== 'session' && (this.#state as State) === 'renewing') {
+          this.#queue.unshift(pending);
+          return;
+        }
+        this.#settled(pending);
+        pending.reject(connectionLost('the session ended (token expired)'));
+        return;
+      }
+      this.#settled(pending);
+      pending.reject(error);
+      // (UNAUTHENTICATED here is a refused refresh: the session goes on with the old token.)
+      if (error.code === 'ACCESS_REVOKED' || error.code === 'TOKEN_EXPIRED') this.#authFailed(error);
       return;
     }
+    this.#settled(pending);
     let result: unknown;
     try {
       result = decodeResult(pending.type, frame.ok, 'msgpack');
@@ -396,16 +559,37 @@ export class ClientConnection {
   }
 
   #onSubscriptionClosed(frame: SubscriptionClosedFrame): void {
-    this.events.emit('subscriptionClosed', frame.sub, fromWireError(frame.error));
+    const error = fromWireError(frame.error);
+    if (error.code === 'TOKEN_EXPIRED' && this.#options.credentials?.canRefresh) {
+      // Not the subscription's failure: the session is renewed and it subscribes again.
+      if (this.#state === 'open') this.#sessionExpired(error);
+      if (this.#state === 'renewing') return;
+    }
+    this.events.emit('subscriptionClosed', frame.sub, error);
+    if (error.code === 'ACCESS_REVOKED' || error.code === 'TOKEN_EXPIRED') this.#authFailed(error);
   }
 
   #onErrorFrame(error: WireError): void {
     const typed = fromWireError(error);
-    if (this.#state !== 'open' && typed.code === 'UNSUPPORTED_VERSION' && this.#firstOpen !== undefined) {
-      // The server will never speak our version: reconnecting cannot help.
-      this.#firstOpen.reject(typed);
-      this.#firstOpen = undefined;
-      this.close();
+    if (this.#state !== 'open' && this.#state !== 'renewing') {
+      if (typed.code === 'UNSUPPORTED_VERSION' && this.#firstOpen !== undefined) {
+        // The server will never speak our version: reconnecting cannot help.
+        this.#firstOpen.reject(typed);
+        this.#firstOpen = undefined;
+        this.close();
+        return;
+      }
+      // Refused at `hello`: an expired token from a provider may be followed by a good one.
+      const retriable = typed.code === 'TOKEN_EXPIRED' && this.#options.credentials?.canRefresh === true;
+      if (AUTH_FATAL_CODES.has(typed.code) || (typed.code === 'TOKEN_EXPIRED' && !retriable)) {
+        this.#authFailed(typed);
+        return;
+      }
+    } else if (typed.code === 'TOKEN_EXPIRED') {
+      this.#sessionExpired(typed);
+      if (this.#state === 'renewing') return;
+    } else if (typed.code === 'ACCESS_REVOKED') {
+      this.#authFailed(typed);
       return;
     }
     this.events.emit('error', typed);
@@ -414,20 +598,18 @@ export class ClientConnection {
   #transportOnClose(code: number, reason: string): void {
     clearTimeout(this.#handshakeTimer);
     this.#stopTimers();
+    this.#options.credentials?.cancel();
     if (this.#state === 'closed') return;
+    if (code === CLOSE_UNAUTHENTICATED) {
+      // Refused credentials (normally told by an `error` frame first): the same ones would be again.
+      this.#authFailed(
+        new TributaryError('UNAUTHENTICATED', { reason: reason || 'the server refused the credentials' }),
+      );
+      return;
+    }
     const error = connectionLost(`${reason} (code ${code})`);
     const wasOpen = this.#state === 'open';
-    // Requests in flight: safe ones go back to the front of the queue, the rest fail.
-    const requeue: PendingRequest[] = [];
-    for (const pending of this.#inFlight) {
-      if (pending.retry === 'safe') requeue.push(pending);
-      else {
-        this.#settled(pending);
-        pending.reject(error);
-      }
-    }
-    this.#inFlight = [];
-    this.#queue = [...requeue, ...this.#queue];
+    this.#requeueInFlight(error);
     if (this.#firstOpen !== undefined) {
       this.#state = 'closed';
       this.#failAll(error);
@@ -448,6 +630,20 @@ export class ClientConnection {
     this.#reconnectTimer = setTimeout(() => {
       if (this.#state === 'reconnecting') this.#dial();
     }, delay);
+  }
+
+  /** Requests in flight at the end of a session: safe ones go back to the front of the queue, the rest fail. */
+  #requeueInFlight(error: TributaryError): void {
+    const requeue: PendingRequest[] = [];
+    for (const pending of this.#inFlight) {
+      if (pending.retry === 'safe') requeue.push(pending);
+      else {
+        this.#settled(pending);
+        pending.reject(error);
+      }
+    }
+    this.#inFlight = [];
+    this.#queue = [...requeue, ...this.#queue];
   }
 
   #send(pending: PendingRequest): void {
@@ -520,6 +716,13 @@ export class ClientConnection {
     clearInterval(this.#heartbeatTimer);
     this.#heartbeatTimer = undefined;
   }
+}
+
+function asTributaryError(error: unknown, what: string): TributaryError {
+  if (error instanceof TributaryError) return error;
+  return new TributaryError('UNAUTHENTICATED', {
+    reason: `${what}: ${error instanceof Error ? error.message : String(error)}`,
+  });
 }
 
 export function connectionLost(reason: string): TributaryError {
