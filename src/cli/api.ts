@@ -1,17 +1,44 @@
 /**
  * @module cli/api
- * What the client commands share: the `--url` option, calls to the HTTP API with global `fetch`,
- * and {@link CliError}, which carries the exit code (1 runtime or server error, 2 usage).
+ * What the client commands share: the server options (`--url` and the credentials of
+ * cli/credentials.ts), calls to the HTTP API with global `fetch` carrying the `Authorization`
+ * header, and {@link CliError}, which carries the exit code (1 runtime or server error, 2 usage,
+ * 3 credentials refused (401) or operation denied (403)).
  *
  * @example
- * const topics = await apiRequest<{ topics: TopicDescription[] }>(url, 'GET', '/v1/topics');
+ * const topics = await apiRequest<{ topics: TopicDescription[] }>(options.server, 'GET', '/v1/topics');
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import {
+  addCredentialOptions,
+  authorizationHeader,
+  type CliCredentials,
+  type CredentialFlags,
+  CredentialUsageError,
+  describeCredentials,
+  resolveCredentials,
+} from './credentials.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:7700';
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
 export const EXIT_USAGE = 2;
+/** The server refused the credentials (401) or the operation (403). */
+export const EXIT_AUTH = 3;
+
+/** Where a client command sends its requests, and as whom. */
+export interface ServerTarget {
+  /** The HTTP base URL (no trailing slash). */
+  readonly url: string;
+  readonly credentials: CliCredentials | undefined;
+}
+
+/** What a command given {@link addUrlOption} finds in its options. */
+export interface ServerOptions {
+  readonly url: string;
+  /** Set before the command's action runs (from `--url` and the credential options). */
+  readonly server: ServerTarget;
+}
 
 /** An error the CLI reports as `error: <message>` and exits with `exitCode`. */
 export class CliError extends Error {
@@ -32,14 +59,31 @@ export class NetworkError extends CliError {
   }
 }
 
-/** Adds `--url` (env `TRIBUTARY_URL`, default {@link DEFAULT_URL}) to a client command. */
+/**
+ * Adds the server options to a client command: `--url` (env `TRIBUTARY_URL`, default
+ * {@link DEFAULT_URL}) and the credentials (`--token`, `--api-key`, `--user`,
+ * `--password-stdin`; cli/credentials.ts). Before the action runs they are resolved into
+ * `options.server` ({@link ServerTarget}).
+ */
 export function addUrlOption(command: Command): Command {
-  return command.addOption(
+  command.addOption(
     new Option('--url <url>', 'URL of the Tributary server')
       .env('TRIBUTARY_URL')
       .default(DEFAULT_URL)
       .argParser(parseUrl),
   );
+  addCredentialOptions(command);
+  return command.hook('preAction', async (_command, action) => {
+    const options = action.opts<CredentialFlags & { url: string }>();
+    let credentials: CliCredentials | undefined;
+    try {
+      credentials = await resolveCredentials(options);
+    } catch (error) {
+      if (error instanceof CredentialUsageError) throw new CliError(error.message, EXIT_USAGE);
+      throw error;
+    }
+    action.setOptionValue('server', { url: options.url, credentials } satisfies ServerTarget);
+  });
 }
 
 export function parseUrl(value: string): string {
@@ -90,41 +134,79 @@ interface ErrorBody {
 
 /** Calls the API; resolves with the parsed JSON (undefined for 204), throws {@link CliError}. */
 export async function apiRequest<T>(
-  baseUrl: string,
+  server: ServerTarget,
   method: string,
   path: string,
   body?: unknown,
 ): Promise<T> {
-  const response = await apiFetch(baseUrl, path, {
+  const response = await apiFetch(server, path, {
     method,
     ...(body === undefined
       ? {}
       : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
   });
   if (response.status === 204) return undefined as T;
-  return (await readJson(response, baseUrl)) as T;
+  return (await readJson(response, server.url)) as T;
 }
 
-/** `fetch` that turns network failures and error answers into {@link CliError}. */
-export async function apiFetch(baseUrl: string, path: string, init: RequestInit = {}): Promise<Response> {
+/**
+ * `fetch` with the server's credentials (`Authorization` header), turning network failures and
+ * error answers into {@link CliError}.
+ */
+export async function apiFetch(
+  server: ServerTarget,
+  path: string,
+  init: RequestInit = {},
+): Promise<Response> {
+  const baseUrl = server.url;
+  const headers = new Headers(init.headers);
+  if (server.credentials !== undefined) headers.set('authorization', authorizationHeader(server.credentials));
   let response: Response;
   try {
-    response = await fetch(`${baseUrl}${path}`, init);
+    response = await fetch(`${baseUrl}${path}`, { ...init, headers });
   } catch (error) {
     if ((error as Error).name === 'AbortError') throw error;
     throw new NetworkError(`Cannot reach the Tributary server at ${baseUrl}: ${networkReason(error)}`);
   }
-  if (!response.ok) await throwServerError(response, baseUrl);
+  if (!response.ok) await throwServerError(response, server);
   return response;
 }
 
-async function throwServerError(response: Response, baseUrl: string): Promise<never> {
+/**
+ * The error for a refused credential or operation (exit {@link EXIT_AUTH}), with a hint on how
+ * to give credentials; never the secret itself.
+ */
+export function authError(
+  code: string,
+  message: string,
+  status: 401 | 403,
+  credentials: CliCredentials | undefined,
+): CliError {
+  const hint =
+    status === 403
+      ? `the server knows ${describeCredentials(credentials)} but its rules do not allow this`
+      : credentials === undefined
+        ? 'this server needs credentials: --token, --api-key or --user with --password-stdin (or TRIBUTARY_TOKEN, TRIBUTARY_API_KEY, TRIBUTARY_USER and TRIBUTARY_PASSWORD)'
+        : `the server refused ${describeCredentials(credentials)}`;
+  return new CliError(`${code}: ${message}\n(${hint})`, EXIT_AUTH);
+}
+
+async function throwServerError(response: Response, server: ServerTarget): Promise<never> {
+  const baseUrl = server.url;
   const text = await response.text().catch(() => '');
   let body: ErrorBody | undefined;
   try {
     body = JSON.parse(text) as ErrorBody;
   } catch {
     body = undefined;
+  }
+  if (response.status === 401 || response.status === 403) {
+    throw authError(
+      body?.error?.code ?? (response.status === 401 ? 'UNAUTHENTICATED' : 'ACCESS_DENIED'),
+      body?.error?.message ?? `HTTP ${response.status} ${response.statusText}`,
+      response.status,
+      server.credentials,
+    );
   }
   if (body?.error?.code !== undefined) {
     throw new CliError(`${body.error.code}: ${body.error.message ?? '(no message)'}`);

@@ -8,7 +8,11 @@
  *
  * Exit codes: 0 success, 1 runtime failure (the server's error code and message are printed, or
  * why it could not be reached), 2 bad usage (unknown command or option, invalid value in a flag,
- * environment variable or config file).
+ * environment variable or config file), 3 the server refused the credentials (401:
+ * `UNAUTHENTICATED`, `TOKEN_EXPIRED`, `ACCESS_REVOKED`) or the operation (403: `…_ACCESS_DENIED`).
+ *
+ * Credentials (cli/credentials.ts): `--token`, `--api-key`, `--user` with `--password-stdin`, or
+ * TRIBUTARY_TOKEN, TRIBUTARY_API_KEY, TRIBUTARY_USER and TRIBUTARY_PASSWORD.
  *
  * @example
  * tributary serve --data ./data
@@ -36,6 +40,12 @@ async function main(argv: readonly string[]): Promise<void> {
   const program = new Command()
     .name('tributary')
     .description('Real-time data sync: a durable, ordered, partitioned change log with live delivery.')
+    .addHelpText(
+      'after',
+      '\nClient commands authenticate with --token, --api-key or --user with --password-stdin\n' +
+        '(env TRIBUTARY_TOKEN, TRIBUTARY_API_KEY, TRIBUTARY_USER, TRIBUTARY_PASSWORD).\n' +
+        'Exit codes: 0 ok, 1 server or network error, 2 bad usage, 3 credentials refused (401) or operation denied (403).',
+    )
     .version(packageVersion(), '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();

@@ -11,11 +11,12 @@
 import { connect, type TributaryClient } from '../../client/node/index.js';
 import { isTributaryError } from '../../errors.js';
 import { recordToJson } from '../../server/front/http/codec.js';
-import { apiRequest, CliError, NetworkError } from '../api.js';
+import { apiRequest, authError, CliError, NetworkError, type ServerTarget } from '../api.js';
+import { sdkAuth } from '../credentials.js';
 import { topicPath } from './topics.js';
 
 export interface GroupConsumeOptions {
-  readonly url: string;
+  readonly server: ServerTarget;
   readonly group: string;
   readonly from: 'earliest' | 'latest';
   readonly max?: number;
@@ -28,12 +29,19 @@ export function webSocketUrl(httpUrl: string): string {
 
 export async function consumeAsGroupMember(topic: string, options: GroupConsumeOptions): Promise<void> {
   // A group waits for topics that do not exist yet; a CLI user wants to hear about a typo instead.
-  await apiRequest(options.url, 'GET', topicPath(topic));
-  const url = webSocketUrl(options.url);
+  const { server } = options;
+  await apiRequest(server, 'GET', topicPath(topic));
+  const url = webSocketUrl(server.url);
   let client: TributaryClient;
   try {
-    client = await connect({ url, reconnect: false, connectTimeoutMs: 10_000 });
+    client = await connect({
+      url,
+      reconnect: false,
+      connectTimeoutMs: 10_000,
+      ...(server.credentials === undefined ? {} : { auth: sdkAuth(server.credentials) }),
+    });
   } catch (error) {
+    throwIfAuthError(error, server);
     throw new NetworkError(`Cannot reach the Tributary server at ${url}: ${describe(error)}`);
   }
   const group = client.groupConsumer({ groupId: options.group, topics: [topic], from: options.from });
@@ -52,12 +60,24 @@ export async function consumeAsGroupMember(topic: string, options: GroupConsumeO
       }
     }
   } catch (error) {
+    throwIfAuthError(error, server);
     throw new CliError(isTributaryError(error) ? `${error.code}: ${error.message}` : describe(error));
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await client.close(); // commits what was printed and leaves the group
   }
+}
+
+/** A refused credential or operation over WebSocket: the same message and exit code as over HTTP. */
+function throwIfAuthError(error: unknown, server: ServerTarget): void {
+  if (!isTributaryError(error)) return;
+  const status = error.code.endsWith('_ACCESS_DENIED')
+    ? 403
+    : ['UNAUTHENTICATED', 'TOKEN_EXPIRED', 'ACCESS_REVOKED'].includes(error.code)
+      ? 401
+      : undefined;
+  if (status !== undefined) throw authError(error.code, error.message, status, server.credentials);
 }
 
 function writeLine(line: string): Promise<void> {

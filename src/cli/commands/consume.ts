@@ -25,6 +25,7 @@ import {
   intParser,
   NetworkError,
   networkReason,
+  type ServerOptions,
 } from '../api.js';
 import { SseParser } from '../sse.js';
 import { consumeAsGroupMember } from './consume-group.js';
@@ -34,8 +35,7 @@ import { topicPath } from './topics.js';
 export const CONSUME_RECONNECTS_MAX = 5;
 const RECONNECT_DELAY_MS = 250;
 
-interface ConsumeOptions {
-  readonly url: string;
+interface ConsumeOptions extends ServerOptions {
   readonly from: string;
   readonly partition?: number;
   readonly max?: number;
@@ -73,7 +73,7 @@ export function registerConsumeCommand(program: Command): void {
         );
       }
       await consumeAsGroupMember(topic, {
-        url: options.url,
+        server: options.server,
         group: options.group,
         from: options.from,
         ...(options.max === undefined ? {} : { max: options.max }),
@@ -143,7 +143,7 @@ async function stream(
   signal.addEventListener('abort', abort, { once: true });
   let received = false;
   try {
-    const response = await apiFetch(options.url, path, { headers, signal: local.signal });
+    const response = await apiFetch(options.server, path, { headers, signal: local.signal });
     if (response.body === null) return false;
     const parser = new SseParser();
     const decoder = new TextDecoder();

@@ -10,9 +10,9 @@
  * printf '{"qty":2}\nhello\n' | tributary produce orders
  * printf 'user-1:{"name":"Ada"}\n' | tributary produce users --key-separator :
  */
-import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { addUrlOption, apiRequest, CliError, intParser } from '../api.js';
+import { addUrlOption, apiRequest, CliError, intParser, type ServerOptions } from '../api.js';
+import { stdinLines } from '../credentials.js';
 import { topicPath } from './topics.js';
 
 /** Default lines per request. */
@@ -20,8 +20,7 @@ export const PRODUCE_BATCH_RECORDS = 500;
 /** A batch is also sent once its JSON reaches about this size, far below the server's body limit. */
 export const PRODUCE_BATCH_BYTES = 1024 * 1024;
 
-interface ProduceOptions {
-  readonly url: string;
+interface ProduceOptions extends ServerOptions {
   readonly keySeparator?: string;
   readonly partition?: number;
   readonly batchSize: number;
@@ -72,7 +71,7 @@ async function produceStdin(topic: string, options: ProduceOptions): Promise<voi
     batchBytes = 0;
     try {
       const { offsets } = await apiRequest<{ offsets: { partition: number; offset: number }[] }>(
-        options.url,
+        options.server,
         'POST',
         path,
         { records },
@@ -88,7 +87,8 @@ async function produceStdin(topic: string, options: ProduceOptions): Promise<voi
     requests++;
   };
 
-  const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+  // Shared with --password-stdin, which takes the first line.
+  const lines = { [Symbol.asyncIterator]: stdinLines };
   for await (const line of lines) {
     if (line.trim() === '') continue;
     const record = lineToRecord(line, options);

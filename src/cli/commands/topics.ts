@@ -10,12 +10,10 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import type { TopicDescription } from '../../broker/types.js';
-import { addTopicConfigOptions, addUrlOption, apiRequest, intParser } from '../api.js';
+import { addTopicConfigOptions, addUrlOption, apiRequest, intParser, type ServerOptions } from '../api.js';
 import { formatBytes, table } from '../format.js';
 
-interface UrlOptions {
-  readonly url: string;
-}
+type UrlOptions = ServerOptions;
 
 interface CreateOptions extends UrlOptions {
   readonly partitions?: number;
@@ -43,7 +41,7 @@ export function registerTopicsCommand(program: Command): void {
       ...(options.retentionBytes === undefined ? {} : { retentionBytes: options.retentionBytes }),
       ...(options.compact ? { compact: true } : {}),
     };
-    const topic = await apiRequest<TopicDescription>(options.url, 'POST', '/v1/topics', body);
+    const topic = await apiRequest<TopicDescription>(options.server, 'POST', '/v1/topics', body);
     if (options.json) {
       print(JSON.stringify(topic, null, 2));
     } else {
@@ -61,7 +59,7 @@ export function registerTopicsCommand(program: Command): void {
       .option('--json', 'print the topic descriptions as JSON'),
   ).action(async (options: UrlOptions & { json?: boolean }) => {
     const { topics: list } = await apiRequest<{ topics: TopicDescription[] }>(
-      options.url,
+      options.server,
       'GET',
       '/v1/topics',
     );
@@ -95,7 +93,7 @@ export function registerTopicsCommand(program: Command): void {
       .description("Show a topic's configuration and partitions.")
       .option('--json', 'print the topic description as JSON'),
   ).action(async (name: string, options: UrlOptions & { json?: boolean }) => {
-    const topic = await apiRequest<TopicDescription>(options.url, 'GET', topicPath(name));
+    const topic = await apiRequest<TopicDescription>(options.server, 'GET', topicPath(name));
     if (options.json) {
       print(JSON.stringify(topic, null, 2));
       return;
@@ -119,7 +117,7 @@ export function registerTopicsCommand(program: Command): void {
 
   addUrlOption(topics.command('delete <name>').description('Delete a topic and all its data.')).action(
     async (name: string, options: UrlOptions) => {
-      await apiRequest<undefined>(options.url, 'DELETE', topicPath(name));
+      await apiRequest<undefined>(options.server, 'DELETE', topicPath(name));
       print(`Deleted topic "${name}".`);
     },
   );
