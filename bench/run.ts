@@ -30,7 +30,7 @@ import { fileStamp, RESULTS_DIR, writeResults } from './lib/results.js';
 import { machineInfo } from './lib/system.js';
 import { formatBytes, formatInt } from './lib/table.js';
 import { SYSTEMS } from './systems/index.js';
-import { SYSTEM_IDS, type SystemId, type SystemModule } from './systems/types.js';
+import { DEFAULT_SYSTEM_IDS, SYSTEM_IDS, type SystemId, type SystemModule } from './systems/types.js';
 import { LoadWorker } from './workers/pool.js';
 import { measureNodeBaseline, RunContext } from './workloads/context.js';
 import { FANOUT_REPORT, fanoutSteps, runFanoutWorkload } from './workloads/fanout.js';
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'tributary-bench-compare-'));
   if (!options.keepTemp) group.onCleanup(() => rmSync(root, { recursive: true, force: true }));
 
-  const statuses = await systemStatuses(options.systems ?? SYSTEM_IDS);
+  const statuses = await systemStatuses(options.systems ?? DEFAULT_SYSTEM_IDS);
   const runnable = statuses.filter((status) => status.skipped === undefined).map((status) => status.module);
   const versions = Object.fromEntries(
     await Promise.all(

@@ -6,7 +6,15 @@ import { nats } from './nats.js';
 import { redis } from './redis.js';
 import { socketio } from './socketio.js';
 import { tributary } from './tributary.js';
+import { tributaryAuth } from './tributary-auth.js';
 import type { SystemId, SystemModule } from './types.js';
 import { ws } from './ws.js';
 
-export const SYSTEMS: Readonly<Record<SystemId, SystemModule>> = { tributary, nats, redis, socketio, ws };
+export const SYSTEMS: Readonly<Record<SystemId, SystemModule>> = {
+  tributary,
+  'tributary-auth': tributaryAuth,
+  nats,
+  redis,
+  socketio,
+  ws,
+};

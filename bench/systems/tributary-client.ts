@@ -59,6 +59,7 @@ interface Sdk {
     readonly reconnect?: false;
     readonly clientName?: string;
     readonly connectTimeoutMs?: number;
+    readonly auth?: { readonly apiKey: string };
   }): Promise<SdkClient>;
 }
 
@@ -95,6 +96,7 @@ async function connectTo(target: Target): Promise<SdkClient> {
     reconnect: false,
     clientName: 'tributary-bench/1',
     connectTimeoutMs: 30_000,
+    ...(target.endpoint.apiKey === undefined ? {} : { auth: { apiKey: target.endpoint.apiKey } }),
   });
 }
 

@@ -29,10 +29,12 @@ function baseUrl(target: Target): string {
   return `http://${target.endpoint.host}:${target.endpoint.port}`;
 }
 
-async function http(method: string, url: string, body?: unknown): Promise<Response> {
+async function http(method: string, url: string, body?: unknown, apiKey?: string): Promise<Response> {
+  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+  if (apiKey !== undefined) headers.authorization = `Bearer ${apiKey}`;
   const response = await fetch(url, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers,
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     signal: AbortSignal.timeout(30_000),
   });
@@ -41,64 +43,95 @@ async function http(method: string, url: string, body?: unknown): Promise<Respon
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-export const tributary: SystemModule = {
+/** What sets a Tributary variant apart (`tributary`, `tributary-auth`). */
+export interface TributaryVariant {
+  readonly id: 'tributary' | 'tributary-auth';
+  readonly label: string;
+  readonly description: string;
+  /** Extra `serve` arguments, prepared in the server's directory (e.g. an auth file). */
+  serveArgs(dir: string): Promise<string[]>;
+  /** The API key the admin calls and the load generators authenticate with, if any. */
+  readonly apiKey?: string;
+}
+
+/** The Tributary system module of one variant. */
+export function tributarySystem(variant: TributaryVariant): SystemModule {
+  const apiKey = variant.apiKey;
+  return {
+    id: variant.id,
+    label: variant.label,
+    description: variant.description,
+    ...(apiKey === undefined ? {} : { endpointApiKey: apiKey }),
+    capabilities: {
+      publish: ['durable', 'always'],
+      latency: 'log',
+      fanout: 'log',
+      replay: true,
+    },
+    async unavailable() {
+      const { sdkProblem } = await import('./tributary-client.js');
+      return (await sdkProblem()) ?? ensureBuilt(PROJECT_ROOT);
+    },
+    async start(context) {
+      const extra = await variant.serveArgs(context.dir);
+      // With the Node flags `npm start` uses (src/cli/node-flags.ts).
+      return startNodeBuilt(
+        context,
+        'tributary server',
+        BUILT_CLI,
+        [
+          'serve',
+          '--port',
+          String(context.port),
+          '--data',
+          context.dir,
+          '--host',
+          '127.0.0.1',
+          '--log-level',
+          'warn',
+          ...extra,
+        ],
+        SERVER_NODE_FLAGS,
+      );
+    },
+    async prepare(target, durability) {
+      const response = await http(
+        'POST',
+        `${baseUrl(target)}/v1/topics`,
+        { name: target.topic, partitions: 1, fsync: durability === 'always' ? 'always' : 'interval' },
+        apiKey,
+      );
+      if (response.status !== 201) {
+        throw new Error(`creating topic ${target.topic}: HTTP ${response.status} ${await response.text()}`);
+      }
+    },
+    async cleanup(target) {
+      const response = await http(
+        'DELETE',
+        `${baseUrl(target)}/v1/topics/${encodeURIComponent(target.topic)}`,
+        undefined,
+        apiKey,
+      );
+      await response.arrayBuffer();
+    },
+    async loadClient() {
+      const { loadTributaryClient } = await import('./tributary-client.js');
+      return loadTributaryClient();
+    },
+    async version(context) {
+      const manifest = join(context.projectRoot, 'package.json');
+      if (!existsSync(manifest)) return 'tributary';
+      const { readFile } = await import('node:fs/promises');
+      const { version } = JSON.parse(await readFile(manifest, 'utf8')) as { version: string };
+      return `tributary ${version} (built, node dist/cli/main.js)`;
+    },
+  };
+}
+
+export const tributary: SystemModule = tributarySystem({
   id: 'tributary',
   label: 'tributary',
   description:
     'Tributary server (built: node --initial-old-space-size=64 dist/cli/main.js serve, file log) via the client SDK over the native WebSocket protocol',
-  capabilities: {
-    publish: ['durable', 'always'],
-    latency: 'log',
-    fanout: 'log',
-    replay: true,
-  },
-  async unavailable() {
-    const { sdkProblem } = await import('./tributary-client.js');
-    return (await sdkProblem()) ?? ensureBuilt(PROJECT_ROOT);
-  },
-  start(context) {
-    // With the Node flags `npm start` uses (src/cli/node-flags.ts).
-    return startNodeBuilt(
-      context,
-      'tributary server',
-      BUILT_CLI,
-      [
-        'serve',
-        '--port',
-        String(context.port),
-        '--data',
-        context.dir,
-        '--host',
-        '127.0.0.1',
-        '--log-level',
-        'warn',
-      ],
-      SERVER_NODE_FLAGS,
-    );
-  },
-  async prepare(target, durability) {
-    const response = await http('POST', `${baseUrl(target)}/v1/topics`, {
-      name: target.topic,
-      partitions: 1,
-      fsync: durability === 'always' ? 'always' : 'interval',
-    });
-    if (response.status !== 201) {
-      throw new Error(`creating topic ${target.topic}: HTTP ${response.status} ${await response.text()}`);
-    }
-  },
-  async cleanup(target) {
-    const response = await http('DELETE', `${baseUrl(target)}/v1/topics/${encodeURIComponent(target.topic)}`);
-    await response.arrayBuffer();
-  },
-  async loadClient() {
-    const { loadTributaryClient } = await import('./tributary-client.js');
-    return loadTributaryClient();
-  },
-  async version(context) {
-    const manifest = join(context.projectRoot, 'package.json');
-    if (!existsSync(manifest)) return 'tributary';
-    const { readFile } = await import('node:fs/promises');
-    const { version } = JSON.parse(await readFile(manifest, 'utf8')) as { version: string };
-    return `tributary ${version} (built, node dist/cli/main.js)`;
-  },
-};
+  serveArgs: async () => [],
+});

@@ -13,16 +13,31 @@
  */
 import type { TrackedProcess } from '../lib/procs.js';
 
-export type SystemId = 'tributary' | 'nats' | 'redis' | 'socketio' | 'ws';
+export type SystemId = 'tributary' | 'tributary-auth' | 'nats' | 'redis' | 'socketio' | 'ws';
 
 /** The order of columns in tables and bars in charts; Tributary first. */
-export const SYSTEM_IDS: readonly SystemId[] = ['tributary', 'nats', 'redis', 'socketio', 'ws'];
+export const SYSTEM_IDS: readonly SystemId[] = [
+  'tributary',
+  'tributary-auth',
+  'nats',
+  'redis',
+  'socketio',
+  'ws',
+];
+
+/**
+ * What runs without `--systems`: the peers. `tributary-auth` (Tributary with security on) is
+ * asked for by name, to measure the cost of authorization against `tributary`.
+ */
+export const DEFAULT_SYSTEM_IDS: readonly SystemId[] = ['tributary', 'nats', 'redis', 'socketio', 'ws'];
 
 /** How to reach a running server (plain data). */
 export interface Endpoint {
   readonly system: SystemId;
   readonly host: string;
   readonly port: number;
+  /** The API key clients authenticate with (a system with security on). */
+  readonly apiKey?: string;
 }
 
 /**
@@ -114,6 +129,8 @@ export interface SystemModule {
   cleanup(target: Target, durability: Durability): Promise<void>;
   /** Loaded lazily in the load generators so one system's client library is loaded only where used. */
   loadClient(): Promise<SystemClient>;
+  /** The API key clients of this system present (put in its {@link Endpoint}); none: no credentials. */
+  readonly endpointApiKey?: string;
   /** Version string of the server, best effort. */
   version(context: { readonly projectRoot: string }): Promise<string>;
 }

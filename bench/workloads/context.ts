@@ -122,7 +122,12 @@ export class RunContext {
       this.servers.set(entry.module.id, {
         module: entry.module,
         process: entry.child,
-        endpoint: { system: entry.module.id, host: LOOPBACK, port: entry.port },
+        endpoint: {
+          system: entry.module.id,
+          host: LOOPBACK,
+          port: entry.port,
+          ...(entry.module.endpointApiKey === undefined ? {} : { apiKey: entry.module.endpointApiKey }),
+        },
         dir: entry.dir,
         restRssBytes: rest,
       });
