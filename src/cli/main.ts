@@ -4,11 +4,11 @@
  * The `tributary` command line (the package's `bin`). One file per command under `commands/`:
  * `serve` runs the server; `topics`, `produce` and `consume` talk to one over its HTTP API
  * (`--url`, env `TRIBUTARY_URL`, default http://127.0.0.1:7700); `data` checks and repairs a
- * data directory offline.
+ * data directory offline; `auth` edits and checks the auth file.
  *
  * Exit codes: 0 success, 1 runtime failure (the server's error code and message are printed, or
  * why it could not be reached), 2 bad usage (unknown command or option, invalid value in a flag,
- * environment variable or config file), 3 the server refused the credentials (401:
+ * environment variable, config file or auth file), 3 the server refused the credentials (401:
  * `UNAUTHENTICATED`, `TOKEN_EXPIRED`, `ACCESS_REVOKED`) or the operation (403: `…_ACCESS_DENIED`).
  *
  * Credentials (cli/credentials.ts): `--token`, `--api-key`, `--user` with `--password-stdin`, or
@@ -20,10 +20,12 @@
  * echo '{"qty":2}' | tributary produce orders
  * tributary consume orders --from earliest --max 1
  * tributary data verify --data ./data
+ * tributary auth add-user alice --file auth.json --password-stdin
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from './api.js';
+import { registerAuthCommand } from './commands/auth.js';
 import { registerConsumeCommand } from './commands/consume.js';
 import { registerDataCommand } from './commands/data.js';
 import { registerProduceCommand } from './commands/produce.js';
@@ -54,6 +56,7 @@ async function main(argv: readonly string[]): Promise<void> {
   registerProduceCommand(program);
   registerConsumeCommand(program);
   registerDataCommand(program);
+  registerAuthCommand(program);
   // Subcommands inherit exitOverride and showHelpAfterError only when set before they are added.
   for (const command of allCommands(program)) {
     command.exitOverride().showHelpAfterError('(run with --help for usage)');
