@@ -42,6 +42,7 @@ import { CollectionService } from '../sync/index.js';
 
 import { authConfigured, checkBind } from './auth/bind.js';
 import { BrowserPolicy } from './auth/browser.js';
+import { createSecurity, type ServerSecurity } from './auth/security.js';
 import {
   loadTlsMaterial,
   secureContextOptions,
@@ -123,6 +124,16 @@ export interface RunningServer {
    * when TLS is off.
    */
   reloadTls(): Promise<void>;
+  /**
+   * Authentication and authorization from the auth file (`authFile`); `enabled` is false when
+   * none is configured (every connection is `local`).
+   */
+  readonly security: ServerSecurity;
+  /**
+   * Reads the auth file again (SIGHUP; changes to the file are picked up by themselves). A file
+   * that does not load is logged and the previous one stays in force.
+   */
+  reloadAuth(): Promise<void>;
   /** Stops accepting connections, ends the open ones, closes the broker, then flushes, fsyncs and closes the log. Idempotent. */
   close(): Promise<void>;
 }
@@ -154,6 +165,7 @@ interface Parts {
   readonly http: HttpFrontEnd;
   readonly ws: { close(): Promise<void> };
   kafka: KafkaFrontEnd | null;
+  readonly security: ServerSecurity;
   readonly logger: Logger;
   readonly closeGraceMs: number;
 }
@@ -167,8 +179,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const bind = await checkBind({
     host: options.host,
     insecure: settings.insecure,
-    // `authFile` is the setting of the auth file (docs/security.md); absent when not configured.
-    authConfigured: authConfigured(options as { readonly authFile?: unknown }),
+    authConfigured: authConfigured(settings),
   });
   if (bind.warning !== undefined) logger.warn({ host: options.host, insecure: true }, bind.warning);
   const browser = new BrowserPolicy({
@@ -178,12 +189,29 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     boundHost: options.host,
   });
   const metrics = options.metrics ?? new ServerMetrics();
-  await mkdir(options.dataDir, { recursive: true });
-  const log = await openFileLog({
-    dir: options.dataDir,
-    logger: logger.child({ component: 'log' }),
-    maintenanceIntervalMs: settings.maintenanceIntervalMs,
+  // A bad auth file stops the start before the data directory is opened (AuthFileError).
+  const security = await createSecurity({
+    authFile: settings.authFile,
+    logger: logger.child({ component: 'auth' }),
+    metrics,
   });
+  try {
+    await mkdir(options.dataDir, { recursive: true });
+  } catch (error) {
+    security.close();
+    throw error;
+  }
+  let log: Log;
+  try {
+    log = await openFileLog({
+      dir: options.dataDir,
+      logger: logger.child({ component: 'log' }),
+      maintenanceIntervalMs: settings.maintenanceIntervalMs,
+    });
+  } catch (error) {
+    security.close();
+    throw error;
+  }
   let broker: TributaryBroker;
   try {
     broker = await createBroker(log, {
@@ -191,6 +219,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       observer: brokerObserver(metrics),
     });
   } catch (error) {
+    security.close();
     await log.close().catch(() => undefined);
     throw error;
   }
@@ -201,6 +230,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       checkpointDir: join(options.dataDir, 'collections'),
     });
   } catch (error) {
+    security.close();
     await broker.close().catch(() => undefined);
     await log.close().catch(() => undefined);
     throw error;
@@ -243,6 +273,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     http,
     ws,
     kafka: null,
+    security,
     logger,
     closeGraceMs: settings.closeGraceMs,
   };
@@ -277,6 +308,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       parts.kafka?.setSecureContext(secureContextOptions(material));
       logger.info({ tlsCert: tlsFiles.cert }, 'TLS certificate and key reloaded');
     },
+    security,
+    reloadAuth: () => security.reload(),
     kafka:
       parts.kafka === null ? null : { port: parts.kafka.port, advertisedHost: parts.kafka.advertisedHost },
     close: () => {
@@ -404,7 +437,15 @@ function listen(server: Server | HttpsServer, host: string, port: number): Promi
   });
 }
 
-async function closeAfterFailedListen({ ws, broker, collections, log, logger }: Parts): Promise<void> {
+async function closeAfterFailedListen({
+  ws,
+  broker,
+  collections,
+  log,
+  logger,
+  security,
+}: Parts): Promise<void> {
+  security.close();
   for (const [what, close] of [
     ['WebSocket front end', () => ws.close()],
     ['collections', () => collections.close()],
@@ -425,6 +466,7 @@ async function shutdown({
   http,
   ws,
   kafka,
+  security,
   logger,
   closeGraceMs,
 }: Parts): Promise<void> {
@@ -443,6 +485,8 @@ async function shutdown({
   ]);
   // 3. SSE streams end (clients reconnect elsewhere with their Last-Event-ID).
   http.closeStreams();
+  // Sessions end with their connections; the auth file is no longer watched.
+  security.close();
   // 4. In-flight requests finish, within the grace period.
   const force = setTimeout(() => server.closeAllConnections(), closeGraceMs);
   try {

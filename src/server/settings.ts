@@ -121,6 +121,14 @@ export const SERVER_SETTINGS = {
     default: '127.0.0.1',
     doc: 'address to listen on; 0.0.0.0 for all interfaces',
   },
+  authFile: {
+    flag: '--auth-file',
+    env: 'TRIBUTARY_AUTH_FILE',
+    group: 'server',
+    unit: 'optionalPath',
+    default: '',
+    doc: 'the auth file (users, API keys, JWT keys, ACL rules, quotas; docs/security.md): authentication is required on every front end; re-read on SIGHUP and when it changes; empty: security off',
+  },
   insecure: {
     flag: '--insecure',
     env: 'TRIBUTARY_INSECURE',

@@ -2,12 +2,12 @@
  * @module cli/commands/serve
  * `tributary serve`: runs the server until SIGTERM or SIGINT, then shuts down gracefully
  * (stop accepting, close the front ends, close the broker and the log with flush + fsync) and
- * exits 0. SIGHUP re-reads the TLS certificate and key (a bad file is logged and the old ones
- * stay). Settings come from flags, `TRIBUTARY_*` variables and a JSON config file
+ * exits 0. SIGHUP re-reads the TLS certificate and key and the auth file (a bad file is logged
+ * and the old one stays; the auth file is also re-read when it changes). Settings come from flags, `TRIBUTARY_*` variables and a JSON config file
  * (`--config FILE` / `TRIBUTARY_CONFIG`), in that order of precedence (`server/config.ts`).
  *
  * Exit codes: 0 after a graceful shutdown, 1 when the server cannot start (port in use, data
- * directory unusable, …), 2 for bad usage (a bad flag, variable or config file, or a
+ * directory unusable, …), 2 for bad usage (a bad flag, variable, config file or auth file, or a
  * non-loopback `--host` with no authentication and no `--insecure`), reported before anything
  * starts.
  */
@@ -17,6 +17,7 @@ import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type Logger, pino } from 'pino';
 import { isTributaryError } from '../../errors.js';
+import { AuthFileError } from '../../server/auth/auth-file.js';
 import { TlsFileError } from '../../server/auth/tls.js';
 import {
   CONFIG_FILE_ENV,
@@ -213,8 +214,11 @@ async function serveCommand(flags: ServeFlags): Promise<void> {
     server = await startServer({ ...limits, dataDir, port, host, logger, ...kafka });
   } catch (error) {
     logger.error(startFailureMessage(error, dataDir));
-    // A setting startServer refuses (a non-loopback --host without auth) is bad usage, as in loadServeSettings.
-    process.exit(isTributaryError(error, 'INVALID_SETTING') ? EXIT_USAGE : 1);
+    // A setting startServer refuses (a non-loopback --host without auth) or an invalid auth file
+    // is bad usage, as in loadServeSettings.
+    process.exit(
+      isTributaryError(error, 'INVALID_SETTING') || error instanceof AuthFileError ? EXIT_USAGE : 1,
+    );
   }
   let shuttingDown = false;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -239,6 +243,8 @@ async function serveCommand(flags: ServeFlags): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   process.on('SIGHUP', () => {
+    // reloadAuth logs a bad auth file itself and keeps the previous one.
+    void server.reloadAuth();
     server.reloadTls().catch((error: unknown) => {
       logger.error(
         { err: error },
@@ -275,6 +281,7 @@ function startFailureMessage(error: unknown, dataDir: string): string {
   if (
     error instanceof ListenError ||
     error instanceof TlsFileError ||
+    error instanceof AuthFileError ||
     isTributaryError(error, 'INVALID_SETTING')
   ) {
     return error.message;
