@@ -6,7 +6,10 @@
  * them, and the safe default bind. The same attacks from a page in Chromium are in
  * `browser-attack.test.ts`.
  */
+import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { resolveServerConfig } from '../src/server/config.js';
@@ -414,7 +417,7 @@ describe('the safe default bind', () => {
       details: { setting: 'host' },
     });
     const warnings: string[] = [];
-    const logger = (await import('pino')).pino(
+    const logger = pino(
       { level: 'warn' },
       { write: (line: string) => warnings.push(JSON.parse(line).msg as string) },
     );
@@ -424,6 +427,29 @@ describe('the safe default bind', () => {
       // Not on loopback and no allowedHosts: any name is answered.
       const answer = await fetch(`http://127.0.0.1:${server.port}/healthz`, { headers: { host: 'box.lan' } });
       expect(answer.status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('startServer listens on 0.0.0.0 without a warning when an auth file is configured', async () => {
+    const authFile = join(dir.path, 'auth.json');
+    await writeFile(authFile, JSON.stringify({ users: {} }));
+    const warnings: string[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      { write: (line: string) => warnings.push(JSON.parse(line).msg as string) },
+    );
+    const server = await startServer({
+      dataDir: join(dir.path, 'authed'),
+      port: 0,
+      host: '0.0.0.0',
+      authFile,
+      logger,
+    });
+    try {
+      expect(warnings.join('\n')).not.toMatch(/INSECURE/);
+      expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
     } finally {
       await server.close();
     }
