@@ -22,7 +22,9 @@ export type AuthFailureReason =
   | 'token-permissions'
   | 'jwks-unavailable'
   | 'jwt-not-configured'
-  | 'revoked';
+  | 'revoked'
+  /** Too many password checks waiting (a flood of logins). */
+  | 'busy';
 
 export class AuthFailure extends Error {
   constructor(

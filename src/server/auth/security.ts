@@ -33,7 +33,8 @@ import { type AuditSink, createAudit } from './audit.js';
 import { type AuthConfig, loadAuthFile, principalNameProblem } from './auth-file.js';
 import { AuthFailure } from './failure.js';
 import { createJwtVerifier, type JwtVerifier } from './jwt.js';
-import { burnPasswordTime, fakeScramCredential, type ScramCredential, verifyPassword } from './passwords.js';
+import { PasswordChecks } from './password-checks.js';
+import { burnPasswordTime, fakeScramCredential, type ScramCredential } from './passwords.js';
 import { Quotas } from './quotas.js';
 import { type Authenticated, AuthSession, LocalSession } from './session.js';
 import type {
@@ -164,7 +165,8 @@ class FileSecurity implements ServerSecurity {
   readonly enabled = true;
   readonly quotas: Quotas;
   #state: State;
-  readonly #sessions = new Map<AuthSession, Grant>();
+  readonly #sessions = new SessionRegistry();
+  readonly #passwords = new PasswordChecks();
   readonly #audit: AuditSink;
   readonly #logger: Logger;
   readonly #fakeScramSecret = randomBytes(32);
@@ -254,7 +256,7 @@ class FileSecurity implements ServerSecurity {
     this.#watcher?.close();
     this.#watcher = undefined;
     if (this.#debounce !== undefined) clearTimeout(this.#debounce);
-    for (const session of [...this.#sessions.keys()]) session.close();
+    for (const [session] of this.#sessions.entries()) session.close();
     this.#sessions.clear();
   }
 
@@ -301,7 +303,7 @@ class FileSecurity implements ServerSecurity {
     this.#state = state;
     this.quotas.configure(state.config.quotas);
     let revoked = 0;
-    for (const [session, grant] of [...this.#sessions]) {
+    for (const [session, grant] of this.#sessions.entries()) {
       if (await this.#stillValid(grant, state, previous)) continue;
       this.#sessions.delete(session);
       session.end(new TributaryError('ACCESS_REVOKED', { principal: session.principal.name }));
@@ -357,7 +359,7 @@ class FileSecurity implements ServerSecurity {
             reason: `a refresh must keep the principal "${session.principal.name}"`,
           });
         }
-        if (this.#sessions.has(session)) this.#sessions.set(session, next.grant);
+        this.#sessions.update(session, next.grant);
         return next;
       },
       audit: this.#audit,
@@ -366,7 +368,7 @@ class FileSecurity implements ServerSecurity {
       },
       now: this.now,
     });
-    this.#sessions.set(session, checked.grant);
+    this.#sessions.add(session, checked.grant);
     return session;
   }
 
@@ -420,12 +422,14 @@ class FileSecurity implements ServerSecurity {
       throw new AuthFailure('bad-password', 'password too long', who);
     const user = state.config.users.get(username);
     if (user?.password === undefined) {
-      await burnPasswordTime(password);
+      const burnt = await this.#passwords.run(() => burnPasswordTime(password));
+      if (burnt === 'busy') throw new AuthFailure('busy', 'too many password checks waiting', who);
       if (user === undefined) throw new AuthFailure('unknown-user', 'no such user', who);
       throw new AuthFailure('no-password', 'the user has SCRAM credentials only', who);
     }
-    if (!(await verifyPassword(user.password, password)))
-      throw new AuthFailure('bad-password', 'wrong password', who);
+    const ok = await this.#passwords.verify(username, user.password, password);
+    if (ok === 'busy') throw new AuthFailure('busy', 'too many password checks waiting', who);
+    if (!ok) throw new AuthFailure('bad-password', 'wrong password', who);
     return {
       principal: { name: username, method: 'password', rules: [] },
       expiresAt: null,
@@ -447,5 +451,61 @@ class FileSecurity implements ServerSecurity {
     if (state.jwt === null) throw new AuthFailure('jwt-not-configured', 'the auth file has no "jwt" section');
     const verified = await state.jwt.verify(token);
     return { ...verified, grant: { kind: 'token', token } };
+  }
+}
+
+/**
+ * Live sessions and how each proved itself, held weakly: a session its front end never closed
+ * (one HTTP request, say) is collected rather than kept for the life of the process.
+ */
+class SessionRegistry {
+  readonly #grants = new WeakMap<AuthSession, Grant>();
+  readonly #refs = new WeakMap<AuthSession, WeakRef<AuthSession>>();
+  readonly #live = new Set<WeakRef<AuthSession>>();
+  readonly #finalizer = new FinalizationRegistry<WeakRef<AuthSession>>((ref) => {
+    this.#live.delete(ref);
+  });
+
+  get size(): number {
+    return this.#live.size;
+  }
+
+  add(session: AuthSession, grant: Grant): void {
+    const ref = new WeakRef(session);
+    this.#live.add(ref);
+    this.#refs.set(session, ref);
+    this.#grants.set(session, grant);
+    this.#finalizer.register(session, ref, ref);
+  }
+
+  /** A refresh replaced the credential (no-op for a session already forgotten). */
+  update(session: AuthSession, grant: Grant): void {
+    if (this.#grants.has(session)) this.#grants.set(session, grant);
+  }
+
+  delete(session: AuthSession): void {
+    const ref = this.#refs.get(session);
+    if (ref !== undefined) {
+      this.#live.delete(ref);
+      this.#finalizer.unregister(ref);
+    }
+    this.#refs.delete(session);
+    this.#grants.delete(session);
+  }
+
+  /** A snapshot of the live sessions (safe to delete from while iterating it). */
+  entries(): [AuthSession, Grant][] {
+    const out: [AuthSession, Grant][] = [];
+    for (const ref of this.#live) {
+      const session = ref.deref();
+      const grant = session === undefined ? undefined : this.#grants.get(session);
+      if (session === undefined || grant === undefined) this.#live.delete(ref);
+      else out.push([session, grant]);
+    }
+    return out;
+  }
+
+  clear(): void {
+    for (const [session] of this.entries()) this.delete(session);
   }
 }
