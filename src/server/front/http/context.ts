@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Broker } from '../../../broker/types.js';
 import { TributaryError } from '../../../errors.js';
 import type { CollectionService } from '../../../sync/index.js';
+import type { Quotas } from '../../auth/quotas.js';
 import type { ServerMetrics } from '../../metrics.js';
 import type { ServerConfig, SettingNameOf } from '../../settings.js';
 import type { Params } from './router.js';
@@ -25,6 +26,8 @@ export interface HttpContext {
   readonly limits: HttpLimits;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
+  /** Quotas per principal (`quota.ts`); undefined: none, and nothing is counted. */
+  readonly quotas?: Quotas | undefined;
 }
 
 export interface HttpRequest {

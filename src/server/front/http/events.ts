@@ -25,13 +25,19 @@
  * until then); credit is granted back only once `res.write` accepted the events (returned
  * true) or on `'drain'`, so a slow reader holds about `sseBufferedBytesMax` per partition in this
  * process, however fast producers write and however large the records.
+ *
+ * Quotas (`quota.ts`): a stream counts as one connection of its principal (past the
+ * `connections` quota the request is refused, 429 `QUOTA_EXCEEDED`), and while the principal is
+ * over its fetch rate no credit is granted back, so events slow to the rate; none is dropped.
  */
 import type { ServerResponse } from 'node:http';
 import { assert } from '../../../assert.js';
 import type { Delivery, Subscription, TopicDescription } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
+import type { QuotaLease } from '../../auth/quotas.js';
 import { recordBytes, recordToJson } from './codec.js';
 import { type Handler, type HttpContext, type HttpRequest, param, parseNonNegativeInt } from './context.js';
+import { principalOf } from './quota.js';
 import { errorResponse } from './respond.js';
 
 const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
@@ -111,7 +117,15 @@ export function eventsHandler(streams: EventStreams): Handler {
       starts.set(partition, start);
     }
     if (request.res.destroyed || request.req.socket.destroyed) return; // the client already left
-    const stream = new EventStream(ctx, request.res, description, query.partition !== undefined, starts);
+    const quota = ctx.quotas?.connect(principalOf(request));
+    const stream = new EventStream(
+      ctx,
+      request.res,
+      description,
+      query.partition !== undefined,
+      starts,
+      quota,
+    );
     streams.add(stream);
     request.res.once('close', () => {
       stream.end();
@@ -202,6 +216,8 @@ class EventStream {
   private readonly topic: string;
   private heartbeat: NodeJS.Timeout | undefined;
   private ended = false;
+  /** Set while credit waits for the principal to be back under its fetch rate. */
+  private pacing: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ctx: HttpContext,
@@ -209,6 +225,7 @@ class EventStream {
     description: TopicDescription,
     private readonly singlePartition: boolean,
     starts: ReadonlyMap<number, number>,
+    private readonly quota: QuotaLease | undefined = undefined,
   ) {
     this.topic = description.name;
     for (const [partition, start] of starts) {
@@ -251,6 +268,8 @@ class EventStream {
     if (this.ended) return;
     this.ended = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    clearTimeout(this.pacing);
+    this.quota?.release();
     for (const state of this.states.values()) {
       state.subscription?.close();
       state.subscription = undefined;
@@ -309,6 +328,7 @@ class EventStream {
       state.eventBytes = Math.ceil(chunk.length / written);
       this.ctx.metrics.recordsOut.inc({ frontend: 'sse' }, written);
       this.ctx.metrics.bytesOut.inc({ frontend: 'sse' }, bytes);
+      this.quota?.recordFetch(bytes);
       this.write(chunk);
     }
     if (!this.res.writableNeedDrain) this.payDebts();
@@ -316,7 +336,15 @@ class EventStream {
 
   /** Tops every subscription's credit up to its target once the socket has accepted what was written. */
   private payDebts(): void {
-    if (this.ended || this.res.writableNeedDrain) return;
+    if (this.ended || this.res.writableNeedDrain || this.pacing !== undefined) return;
+    const throttleMs = this.quota === undefined ? 0 : this.quota.fetchThrottleMs();
+    if (throttleMs > 0) {
+      this.pacing = setTimeout(() => {
+        this.pacing = undefined;
+        this.payDebts();
+      }, throttleMs);
+      return;
+    }
     for (const state of this.states.values()) {
       const grant = this.creditTarget(state) - state.credit;
       if (grant > 0 && state.subscription !== undefined) {
@@ -331,7 +359,9 @@ class EventStream {
     // One record until events show their size: a stream that never reads then pins one record.
     if (state.eventBytes === 0) return 1;
     const { sseBufferedBytesMax, sseCreditRecords } = this.ctx.limits;
-    return Math.max(1, Math.min(sseCreditRecords, Math.floor(sseBufferedBytesMax / state.eventBytes)));
+    // Under a fetch quota, at most one burst of the rate at a time, so events come at the rate.
+    const bytesMax = Math.min(sseBufferedBytesMax, this.quota?.fetchBytesMax() ?? sseBufferedBytesMax);
+    return Math.max(1, Math.min(sseCreditRecords, Math.floor(bytesMax / state.eventBytes)));
   }
 
   private async onSubscriptionError(state: PartitionState, cause: unknown): Promise<void> {

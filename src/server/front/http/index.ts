@@ -31,6 +31,7 @@ import { Counter } from 'prom-client';
 import type { Broker } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
 import type { CollectionService } from '../../../sync/index.js';
+import type { Quotas } from '../../auth/quotas.js';
 import type { ServerMetrics } from '../../metrics.js';
 import {
   applyOps,
@@ -63,6 +64,8 @@ export interface HttpFrontEndOptions {
   readonly limits: HttpLimits;
   /** Live collections under `/v1/collections` (`collections.ts`); absent: those routes answer `NOT_FOUND`. */
   readonly collections?: CollectionService;
+  /** Quotas per principal: answers over a rate are delayed, SSE streams paced (`quota.ts`). */
+  readonly quotas?: Quotas | undefined;
 }
 
 export interface HttpFrontEnd {

@@ -13,6 +13,7 @@ import { TributaryError } from '../../../errors.js';
 import { readJsonBody } from './body.js';
 import { produceRecordFromJson, recordBytes, recordToJson } from './codec.js';
 import { expectObject, type Handler, param, parseNonNegativeInt } from './context.js';
+import { pause, quotaOf } from './quota.js';
 import { sendJson } from './respond.js';
 
 export const produce: Handler = async (ctx, request) => {
@@ -38,9 +39,19 @@ export const produce: Handler = async (ctx, request) => {
     });
   }
   const inputs = records.map((record: unknown, index) => produceRecordFromJson(record, index));
+  let throttleMs = 0;
+  if (ctx.quotas !== undefined) {
+    // Over the rate: append once back under it, and answer once the new debt is repaid.
+    await pause(quotaOf(ctx, request)?.produceThrottleMs() ?? 0);
+    let recordBytesTotal = 0;
+    for (const input of inputs)
+      recordBytesTotal += (input.key?.byteLength ?? 0) + (input.value?.byteLength ?? 0);
+    throttleMs = quotaOf(ctx, request)?.recordProduce(recordBytesTotal) ?? 0;
+  }
   const offsets = await ctx.broker.produce(topic, inputs);
   ctx.metrics.recordsIn.inc({ frontend: 'http' }, inputs.length);
   ctx.metrics.appendLatency.observe({ frontend: 'http' }, (performance.now() - started) / 1000);
+  await pause(throttleMs);
   sendJson(request.res, 200, {
     offsets: offsets.map(({ partition, offset }) => ({ partition, offset })),
   });
@@ -65,12 +76,15 @@ export const fetchRecords: Handler = async (ctx, request) => {
   }
   // The high watermark is taken before reading: if the read comes back empty although offsets
   // below it existed, they were all compacted away, and `next` can skip to it.
+  let maxBytes = ctx.limits.httpFetchBytesMax;
+  if (ctx.quotas !== undefined) {
+    // Over the fetch rate: read once back under it, at most one burst of the rate.
+    await pause(quotaOf(ctx, request)?.fetchThrottleMs() ?? 0);
+    maxBytes = Math.min(maxBytes, quotaOf(ctx, request)?.fetchBytesMax() ?? maxBytes);
+  }
   const before = await ctx.broker.offsets(topic, partition);
   const offset = optionalInt(query.get('offset'), 'offset') ?? before.earliest;
-  const records = await ctx.broker.fetch(topic, partition, offset, {
-    maxRecords: max,
-    maxBytes: ctx.limits.httpFetchBytesMax,
-  });
+  const records = await ctx.broker.fetch(topic, partition, offset, { maxRecords: max, maxBytes });
   const last = records.at(-1);
   const next = last !== undefined ? last.offset + 1 : Math.max(offset, before.next);
   let bytes = 0;
@@ -80,6 +94,7 @@ export const fetchRecords: Handler = async (ctx, request) => {
   });
   ctx.metrics.recordsOut.inc({ frontend: 'http' }, records.length);
   ctx.metrics.bytesOut.inc({ frontend: 'http' }, bytes);
+  if (ctx.quotas !== undefined) quotaOf(ctx, request)?.recordFetch(bytes);
   sendJson(request.res, 200, { records: json, next, highWatermark: Math.max(before.next, next) });
 };
 

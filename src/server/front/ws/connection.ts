@@ -151,6 +151,8 @@ export class Connection {
         this.#quota?.recordFetch(chunk.bytes);
       },
       fetchThrottleMs: () => (this.#quota === undefined ? 0 : this.#quota.fetchThrottleMs()),
+      fetchBytesMax: () =>
+        this.#quota === undefined ? Number.POSITIVE_INFINITY : this.#quota.fetchBytesMax(),
       pumpLater: (bridge, ms) => this.#pumpLater(bridge, ms),
       sendSubscriptionClosed: (sub, error) => this.#send({ type: 'subscriptionClosed', sub, error }),
       congested: () => this.#socket.bufferedAmount > deps.limits.wsSubscriberBufferedBytesMax,

@@ -49,6 +49,8 @@ export interface BridgePort {
   pumpAfterDrain(bridge: SubscriptionBridge): void;
   /** How long the connection's principal is over its fetch quota (0: not, or no quotas). */
   fetchThrottleMs(): number;
+  /** One burst of the principal's fetch rate in bytes (Infinity: no fetch quota). */
+  fetchBytesMax(): number;
   /** Calls `bridge.pump()` in `ms` (the principal is over its fetch quota until then). */
   pumpLater(bridge: SubscriptionBridge, ms: number): void;
   /** The bridge ended by itself (topic deleted, broker closing); forget it. */
@@ -232,7 +234,9 @@ export class SubscriptionBridge {
       this.#recordBytes > 0
         ? this.#recordBytes
         : limits.wsSubscriberBufferedBytesMax / UNKNOWN_RECORD_BYTES_DIVISOR;
-    const fit = Math.floor(limits.wsSubscriberBufferedBytesMax / recordBytes);
+    // Under a fetch quota, at most one burst of the rate at a time, so deliveries come at the rate.
+    const bytesMax = Math.min(limits.wsSubscriberBufferedBytesMax, this.#port.fetchBytesMax());
+    const fit = Math.floor(bytesMax / recordBytes);
     return Math.max(1, Math.min(limits.wsBrokerCreditChunkRecords, fit));
   }
 
