@@ -336,6 +336,16 @@ export async function startCaptureBroker(): Promise<CaptureBroker> {
           producerId: 1000,
           producerEpoch: 0,
         });
+      case 'SaslHandshake':
+        // The capture broker offers no SASL.
+        return encodeResponse('SaslHandshake', to, { errorCode: 33, mechanisms: [] });
+      case 'SaslAuthenticate':
+        return encodeResponse('SaslAuthenticate', to, {
+          errorCode: 34,
+          errorMessage: 'no SASL here',
+          authBytes: new Uint8Array(0),
+          sessionLifetimeMs: 0,
+        });
     }
   }
 

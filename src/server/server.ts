@@ -50,6 +50,7 @@ import {
   tlsFilesOf,
   tlsServerOptions,
 } from './auth/tls.js';
+import type { Security } from './auth/types.js';
 import { applyBrowserPolicy } from './front/http/cors.js';
 import { createHttpFrontEnd, type HttpFrontEnd } from './front/http/index.js';
 import { sendError, sendJson } from './front/http/respond.js';
@@ -106,6 +107,8 @@ export interface ServerOptions extends Partial<Tunables> {
   readonly metrics?: ServerMetrics;
   /** Serve the Kafka wire protocol too. Default: no Kafka listener. */
   readonly kafka?: KafkaListenerOptions;
+  /** Authentication and ACLs (server/auth/). Default: security off, every connection `local`. */
+  readonly security?: Security;
 }
 
 export interface RunningServer {
@@ -287,7 +290,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   if (options.kafka !== undefined) {
     try {
-      parts.kafka = await startKafka(options.kafka, options.host, broker, logger, metrics, settings, tls);
+      parts.kafka = await startKafka(
+        options.kafka,
+        options.host,
+        broker,
+        logger,
+        metrics,
+        settings,
+        tls,
+        options.security,
+      );
     } catch (error) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await closeAfterFailedListen(parts);
@@ -327,6 +339,7 @@ async function startKafka(
   metrics: ServerMetrics,
   settings: Tunables,
   tls: TlsMaterial | null,
+  security: Security | undefined,
 ): Promise<KafkaFrontEnd | null> {
   try {
     return await startKafkaFrontEnd({
@@ -338,6 +351,7 @@ async function startKafka(
       host,
       port: options.port,
       limits: pickSettings(settings, KAFKA_LIMIT_NAMES),
+      ...(security === undefined ? {} : { security }),
       ...(options.advertisedHost === undefined ? {} : { advertisedHost: options.advertisedHost }),
     });
   } catch (error) {

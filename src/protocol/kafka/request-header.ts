@@ -76,6 +76,7 @@ export const FIRST_FLEXIBLE_VERSION: Readonly<Record<number, number>> = {
   19: 5, // CreateTopics
   20: 4, // DeleteTopics
   22: 2, // InitProducerId
+  36: 2, // SaslAuthenticate
 };
 
 export function isFlexibleVersion(apiKey: number, apiVersion: number): boolean {

@@ -32,7 +32,7 @@ import { unsignedVarintSize } from './primitives/varint.js';
 export type Shape =
   | { readonly kind: 'int8' | 'int16' | 'int32' | 'int64' | 'boolean' | 'records' }
   | { readonly kind: 'string'; readonly nullable: boolean; readonly compact: boolean }
-  | { readonly kind: 'bytes'; readonly nullable: boolean }
+  | { readonly kind: 'bytes'; readonly nullable: boolean; readonly compact?: boolean }
   | {
       readonly kind: 'array';
       readonly of: Codec<unknown>;
@@ -211,6 +211,18 @@ export const nullableBytes: Codec<Uint8Array | null> = {
     else bytes.write(w, v);
   },
   size: (v) => (v === null ? 4 : 4 + v.length),
+};
+
+/** COMPACT_BYTES: unsigned varint length + 1 (flexible versions), decoded as a view into the input. */
+export const compactBytes: Codec<Uint8Array> = {
+  shape: { kind: 'bytes', nullable: false, compact: true },
+  minBytes: 1,
+  read: (r) => r.readBytes(compactLength(r, 'compact bytes')),
+  write(w, v) {
+    w.writeUnsignedVarint(v.length + 1);
+    w.writeBytes(v);
+  },
+  size: (v) => unsignedVarintSize(v.length + 1) + v.length,
 };
 
 /**

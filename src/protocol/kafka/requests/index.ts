@@ -77,6 +77,16 @@ import {
 } from './offset-commit/index.js';
 import { type OffsetFetchRequest, type OffsetFetchResponse, offsetFetchApi } from './offset-fetch/index.js';
 import { type ProduceRequest, type ProduceResponse, produceApi } from './produce/index.js';
+import {
+  type SaslAuthenticateRequest,
+  type SaslAuthenticateResponse,
+  saslAuthenticateApi,
+} from './sasl-authenticate/index.js';
+import {
+  type SaslHandshakeRequest,
+  type SaslHandshakeResponse,
+  saslHandshakeApi,
+} from './sasl-handshake/index.js';
 import { type SyncGroupRequest, type SyncGroupResponse, syncGroupApi } from './sync-group/index.js';
 
 export type { ApiVersionCodec, KafkaApi } from './api.js';
@@ -97,6 +107,8 @@ export type * from './metadata/index.js';
 export type * from './offset-commit/index.js';
 export type * from './offset-fetch/index.js';
 export type * from './produce/index.js';
+export type * from './sasl-authenticate/index.js';
+export type * from './sasl-handshake/index.js';
 export type * from './sync-group/index.js';
 
 /** Request body type of each API, by Kafka's API name. */
@@ -118,6 +130,8 @@ export interface KafkaRequestTypes {
   CreateTopics: CreateTopicsRequest;
   DeleteTopics: DeleteTopicsRequest;
   InitProducerId: InitProducerIdRequest;
+  SaslHandshake: SaslHandshakeRequest;
+  SaslAuthenticate: SaslAuthenticateRequest;
 }
 
 /** Response body type of each API, by Kafka's API name. */
@@ -139,6 +153,8 @@ export interface KafkaResponseTypes {
   CreateTopics: CreateTopicsResponse;
   DeleteTopics: DeleteTopicsResponse;
   InitProducerId: InitProducerIdResponse;
+  SaslHandshake: SaslHandshakeResponse;
+  SaslAuthenticate: SaslAuthenticateResponse;
 }
 
 export type KafkaApiName = keyof KafkaRequestTypes;
@@ -164,6 +180,8 @@ export const KAFKA_APIS: {
   CreateTopics: createTopicsApi,
   DeleteTopics: deleteTopicsApi,
   InitProducerId: initProducerIdApi,
+  SaslHandshake: saslHandshakeApi,
+  SaslAuthenticate: saslAuthenticateApi,
 };
 
 const NAMES = Object.keys(KAFKA_APIS) as KafkaApiName[];

@@ -83,10 +83,12 @@ describe('registry', () => {
       [14, 1, 3], // SyncGroup
       [15, 0, 4], // DescribeGroups
       [16, 0, 2], // ListGroups
+      [17, 0, 1], // SaslHandshake
       [18, 0, 2], // ApiVersions
       [19, 0, 4], // CreateTopics
       [20, 0, 3], // DeleteTopics
       [22, 0, 1], // InitProducerId
+      [36, 0, 2], // SaslAuthenticate
     ]);
   });
 
@@ -96,12 +98,13 @@ describe('registry', () => {
       for (let v = minVersion; v <= maxVersion; v++) expect(versions[v]?.version).toBe(v);
     }
     expect(KAFKA_APIS.ApiVersions.versions[3]?.version).toBe(3);
-    expect(VERSIONS).toHaveLength(73);
+    expect(VERSIONS).toHaveLength(78);
   });
 
   it('maps keys and names both ways', () => {
     for (const api of NAMES) expect(apiName(API_KEYS[api])).toBe(api);
-    expect(apiName(17)).toBeUndefined();
+    expect(apiName(17)).toBe('SaslHandshake');
+    expect(apiName(21)).toBeUndefined();
     expect(API_KEYS.OffsetCommit).toBe(8);
   });
 

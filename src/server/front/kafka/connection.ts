@@ -34,6 +34,12 @@
  * channel muting, KIP-219); the socket is paused meanwhile, so TCP holds the client back. A
  * connection past its principal's `connections` quota is closed (Kafka has no error code for it).
  *
+ * Authentication (authentication.ts): with security on, a connection that has not
+ * authenticated may only send ApiVersions, SaslHandshake and SaslAuthenticate; any other
+ * request closes it (as Kafka does). While a SASL token is being checked, the requests after
+ * it wait; after a v0 handshake the next frames are raw SASL tokens, answered as raw frames.
+ * When the session ends (token expired, principal revoked) the connection is closed.
+ *
  * Nothing a client sends can reach another connection: every failure ends at most this one.
  */
 import type { Socket } from 'node:net';
@@ -54,8 +60,9 @@ import {
   type KafkaApiName,
   type KafkaResponseTypes,
 } from '../../../protocol/kafka/requests/index.js';
-import { LOCAL } from '../../auth/acl.js';
 import type { QuotaLease } from '../../auth/quotas.js';
+import type { Session } from '../../auth/types.js';
+import { KafkaAuthentication } from './authentication.js';
 import { type ConnectionScope, countError, type KafkaContext } from './context.js';
 import { CloseConnection, HANDLERS, type Handler } from './handlers/index.js';
 
@@ -63,6 +70,12 @@ import { CloseConnection, HANDLERS, type Handler } from './handlers/index.js';
 const END_GRACE_MS = 5_000;
 /** What a response other than a Fetch's reserves (and a Fetch's beside its records). */
 const SMALL_RESPONSE_BYTES = 1024;
+/** The requests a connection may send before it has authenticated. */
+const BEFORE_AUTHENTICATION: ReadonlySet<KafkaApiName> = new Set<KafkaApiName>([
+  'ApiVersions',
+  'SaslHandshake',
+  'SaslAuthenticate',
+]);
 
 interface Slot {
   done: boolean;
@@ -92,6 +105,7 @@ export class KafkaConnection {
   private head: Prepared | undefined;
   private readonly abort = new AbortController();
   private readonly scope: ConnectionScope & { quota: QuotaLease | undefined };
+  private readonly authentication: KafkaAuthentication;
   /** Set while the connection is muted by a throttle: no request starts until it fires. */
   private muteTimer: NodeJS.Timeout | undefined;
   private mutedUntil = 0;
@@ -106,11 +120,27 @@ export class KafkaConnection {
     private readonly onClosed: (connection: KafkaConnection) => void,
   ) {
     this.frames = new KafkaFrameDecoder({ maxFrameBytes: ctx.limits.kafkaFrameBytesMax });
+    const clientHost = `/${socket.remoteAddress ?? 'unknown'}`;
+    const authentication = new KafkaAuthentication({
+      security: ctx.security,
+      connection: { protocol: 'kafka', remoteAddress: socket.remoteAddress ?? 'unknown' },
+      onEnd: (error) => this.sessionEnded(error.code),
+      onAuthenticated: (session) => {
+        if (this.scope.quota?.principal !== session.principal.name) this.attachQuota(session.principal.name);
+      },
+    });
+    this.authentication = authentication;
     this.scope = {
-      clientHost: `/${socket.remoteAddress ?? 'unknown'}`,
+      clientHost,
       signal: this.abort.signal,
+      authentication,
       quota: undefined,
       throttle: (ms) => this.mute(ms),
+      get session(): Session {
+        const session = authentication.session;
+        assert(session !== null, 'requests other than SASL ones run only on authenticated connections');
+        return session;
+      },
     };
     socket.setNoDelay(true);
     socket.setTimeout(ctx.limits.kafkaConnectionIdleTimeoutMs, () => {
@@ -126,8 +156,9 @@ export class KafkaConnection {
     });
     socket.on('close', () => this.onSocketClosed());
     ctx.metrics.connections.inc({ frontend: 'kafka' });
-    // Until this front end authenticates connections, quotas count them under `local`.
-    if (ctx.quotas !== undefined) this.attachQuota(LOCAL);
+    // Counted under the principal known from the start (`local`, `anonymous`), else once authenticated.
+    const initial = authentication.session;
+    if (ctx.quotas !== undefined && initial !== null) this.attachQuota(initial.principal.name);
   }
 
   /**
@@ -218,12 +249,18 @@ export class KafkaConnection {
   /** Hands waiting requests to their handlers, in order, while the limits allow. */
   private runWaiting(): void {
     while (!this.closing && !this.closed) {
+      // A SASL step being checked decides how the frames after it are read.
+      if (this.authentication.busy) return;
       let next = this.head;
       this.head = undefined;
       if (next === undefined) {
         if (!this.hasRoom(SMALL_RESPONSE_BYTES)) return;
         const payload = this.waiting.shift();
         if (payload === undefined) return;
+        if (this.authentication.expectsRawToken) {
+          this.handleRawToken(payload);
+          continue;
+        }
         next = this.prepare(payload);
         if (next === undefined) continue;
       }
@@ -285,6 +322,18 @@ export class KafkaConnection {
   }
 
   private handle(request: DecodedRequest, cost: number): void {
+    if (!this.authentication.authenticated && !BEFORE_AUTHENTICATION.has(request.api)) {
+      countError(this.ctx, KafkaErrorCode.SASL_AUTHENTICATION_FAILED);
+      this.ctx.logger.info(
+        { client: this.scope.clientHost, api: request.api },
+        'closing a Kafka connection: request before authentication',
+      );
+      this.openSlot({ done: true, frame: null, closeAfter: true, reserved: 0 });
+      this.closing = true;
+      this.socket.pause();
+      this.flush();
+      return;
+    }
     const slot = this.openSlot({ done: false, frame: null, closeAfter: false, reserved: cost });
     const handler = HANDLERS[request.api] as Handler<KafkaApiName>;
     let result: ReturnType<Handler<KafkaApiName>>;
@@ -312,6 +361,13 @@ export class KafkaConnection {
         { client: this.scope.clientHost, reason: error.message },
         'closing a Kafka connection',
       );
+      if (error.response !== undefined) {
+        slot.frame = encodeResponse(
+          request.api,
+          request.header,
+          error.response as KafkaResponseTypes[typeof request.api],
+        );
+      }
     } else {
       countError(this.ctx, KafkaErrorCode.UNKNOWN_SERVER_ERROR);
       this.ctx.logger.error(
@@ -339,6 +395,44 @@ export class KafkaConnection {
     this.closing = true;
     this.socket.pause();
     this.flush();
+  }
+
+  /**
+   * A raw SASL token (after SaslHandshake v0): the answer is a raw frame too (int32 size and
+   * the token). A failure closes the connection, after OAUTHBEARER's JSON error if any.
+   */
+  private handleRawToken(payload: Uint8Array): void {
+    const slot = this.openSlot({
+      done: false,
+      frame: null,
+      closeAfter: false,
+      reserved: SMALL_RESPONSE_BYTES,
+    });
+    void this.authentication.authenticate(payload, null).then((step) => {
+      if (step.ok || step.response.length > 0) slot.frame = rawFrame(step.response);
+      if (!step.ok) {
+        countError(this.ctx, step.errorCode);
+        this.ctx.logger.info(
+          { client: this.scope.clientHost, reason: step.reason },
+          'closing a Kafka connection: SASL authentication failed',
+        );
+        slot.closeAfter = true;
+      }
+      this.complete(slot);
+    });
+  }
+
+  /** The session ended (credential expired, principal revoked): close at once. */
+  private sessionEnded(code: string): void {
+    if (this.closing || this.closed) return;
+    this.ctx.logger.info(
+      { client: this.scope.clientHost, reason: code },
+      'closing a Kafka connection: session ended',
+    );
+    this.closing = true;
+    this.abort.abort();
+    this.socket.pause();
+    this.end();
   }
 
   private respondNow(frame: Uint8Array): void {
@@ -431,6 +525,7 @@ export class KafkaConnection {
     this.reservedBytes = 0;
     this.waiting.length = 0;
     this.head = undefined;
+    this.authentication.close();
     this.ctx.metrics.connections.dec({ frontend: 'kafka' });
     this.onClosed(this);
   }
@@ -464,6 +559,14 @@ function capFetch(body: FetchRequest, capBytes: number): { body: FetchRequest; b
     body: { ...body, maxBytes, topics },
     bytes: Math.max(0, records) + SMALL_RESPONSE_BYTES + partitions * 64,
   };
+}
+
+/** A raw SASL token frame: int32 size and the bytes. */
+function rawFrame(token: Uint8Array): Uint8Array {
+  const frame = Buffer.alloc(4 + token.length);
+  frame.writeInt32BE(token.length, 0);
+  frame.set(token, 4);
+  return frame;
 }
 
 /**

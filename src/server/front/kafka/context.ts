@@ -10,6 +10,7 @@ import type { Broker } from '../../../broker/types.js';
 import { isTributaryError } from '../../../errors.js';
 import { KafkaErrorCode, kafkaErrorName } from '../../../protocol/kafka/error-codes.js';
 import type { QuotaAccount, Quotas } from '../../auth/quotas.js';
+import type { Security, Session } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import {
   DEFAULT_SERVER_CONFIG,
@@ -18,6 +19,7 @@ import {
   type SettingNameOf,
   settingNamesOf,
 } from '../../settings.js';
+import type { KafkaAuthentication } from './authentication.js';
 
 /**
  * The limits of the Kafka front end: the `kafka*` settings of `server/settings.ts`
@@ -51,6 +53,8 @@ export interface KafkaContext {
   readonly autoCreateTopics: boolean;
   /** Quotas per principal (security on); undefined: none, and nothing is counted. */
   readonly quotas: Quotas | undefined;
+  /** Authentication and ACLs; undefined: security off, every connection is `local`. */
+  readonly security: Security | undefined;
 }
 
 /** The connection a request arrived on. */
@@ -66,6 +70,10 @@ export interface ConnectionScope {
    * time of a response, which is written at once.
    */
   throttle(ms: number): void;
+  /** Who the connection is: the session every handler authorizes against (acl.ts). */
+  readonly session: Session;
+  /** The SASL exchange of the connection (SaslHandshake, SaslAuthenticate). */
+  readonly authentication: KafkaAuthentication;
 }
 
 /** The Kafka error code for an error thrown by the broker (UNKNOWN_SERVER_ERROR for others). */

@@ -26,6 +26,7 @@ import type { Logger } from 'pino';
 import type { KafkaGroupCoordinator } from '../../../broker/kafka-group-coordinator.js';
 import type { Broker } from '../../../broker/types.js';
 import type { Quotas } from '../../auth/quotas.js';
+import type { Security } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { resolveGroupSettings } from '../../settings.js';
 import { KafkaConnection } from './connection.js';
@@ -65,6 +66,11 @@ export interface KafkaFrontEndOptions {
    * quota is closed. Default: none.
    */
   readonly quotas?: Quotas;
+  /**
+   * Authentication (SASL) and ACLs. Default: none, security off: every connection is `local`,
+   * allowed everything, and SaslHandshake is answered UNSUPPORTED_SASL_MECHANISM.
+   */
+  readonly security?: Security;
 }
 
 export interface KafkaFrontEnd {
@@ -100,6 +106,7 @@ export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise
     advertisedPort: port,
     autoCreateTopics: options.autoCreateTopics ?? true,
     quotas: options.quotas,
+    security: options.security,
   };
   const onConnection = (socket: Socket): void => {
     connections.add(new KafkaConnection(socket, ctx, (closed) => connections.delete(closed)));

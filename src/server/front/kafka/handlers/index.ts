@@ -18,6 +18,8 @@ import { handleMetadata } from './metadata.js';
 import { handleOffsetCommit } from './offset-commit.js';
 import { handleOffsetFetch } from './offset-fetch.js';
 import { handleProduce } from './produce.js';
+import { handleSaslAuthenticate } from './sasl-authenticate.js';
+import { handleSaslHandshake } from './sasl-handshake.js';
 import { handleSyncGroup } from './sync-group.js';
 import type { Handler } from './types.js';
 
@@ -41,4 +43,6 @@ export const HANDLERS: { readonly [K in KafkaApiName]: Handler<K> } = {
   CreateTopics: handleCreateTopics,
   DeleteTopics: handleDeleteTopics,
   InitProducerId: handleInitProducerId,
+  SaslHandshake: handleSaslHandshake,
+  SaslAuthenticate: handleSaslAuthenticate,
 };

@@ -19,9 +19,15 @@ export type Handler<K extends KafkaApiName> = (
   scope: ConnectionScope,
 ) => KafkaResponseTypes[K] | null | Promise<KafkaResponseTypes[K] | null>;
 
-/** Thrown by a handler to close its connection once the responses before it are written. */
-export class CloseConnection extends Error {
-  constructor(reason: string) {
+/**
+ * Thrown by a handler to close its connection once the responses before it are written, and
+ * `response` (when given) after them.
+ */
+export class CloseConnection<K extends KafkaApiName = KafkaApiName> extends Error {
+  constructor(
+    reason: string,
+    readonly response?: KafkaResponseTypes[K],
+  ) {
     super(reason);
     this.name = 'CloseConnection';
   }
