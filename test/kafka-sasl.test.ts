@@ -13,14 +13,14 @@ import { createTestSecurity, signJwt, type TestSecurity } from './fixtures/kafka
 import { type KafkaTestServer, RawKafka, startKafkaServer, tempDir, waitFor } from './kafka-harness.js';
 
 const SECRET = 'kafka-sasl-test-secret-of-32-bytes!!';
+const jwt = (sub: string, expiresInSec: number) => signJwt(SECRET, sub, expiresInSec);
 const bytes = (value: string): Uint8Array => new TextEncoder().encode(value);
 const text = (value: Uint8Array): string => new TextDecoder().decode(value);
 const plain = (user: string, password: string): Uint8Array => bytes(`\u0000${user}\u0000${password}`);
-const nowSec = (): number => Math.floor(Date.now() / 1000);
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let server: KafkaTestServer;
-let security: TestSecurity;
+let auth: TestSecurity | undefined;
 const clients: RawKafka[] = [];
 
 async function open(): Promise<RawKafka> {
@@ -30,7 +30,7 @@ async function open(): Promise<RawKafka> {
 }
 
 async function start(options: { security?: boolean; anonymous?: boolean } = {}): Promise<void> {
-  security = createTestSecurity({
+  auth = await createTestSecurity(dir.path, {
     users: { alice: 'alice-pw', bob: 'bob-pw' },
     jwtSecret: SECRET,
     acls: [
@@ -45,7 +45,7 @@ async function start(options: { security?: boolean; anonymous?: boolean } = {}):
     ],
     anonymous: options.anonymous === true,
   });
-  server = await startKafkaServer(dir.path, options.security === false ? {} : { security });
+  server = await startKafkaServer(dir.path, options.security === false ? {} : { security: auth.security });
 }
 
 async function closed(client: RawKafka): Promise<void> {
@@ -117,6 +117,8 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const client of clients.splice(0)) client.close();
   await server?.close();
+  auth?.security.close();
+  auth = undefined;
   await dir.remove();
 });
 
@@ -214,22 +216,21 @@ describe('Kafka SASL', () => {
 
   it('OAUTHBEARER: a signed token gets its lifetime; alg none, tampered, wrong key and expired are refused with the RFC 7628 error', async () => {
     await start();
-    const exp = nowSec() + 600;
     const client = await open();
     await handshake(client, 'OAUTHBEARER');
-    const answer = await authenticate(client, oauthBearerMessage(signJwt(SECRET, { sub: 'alice', exp })));
+    const answer = await authenticate(client, oauthBearerMessage(await jwt('alice', 600)));
     expect(answer.errorCode).toBe(0);
     expect(answer.sessionLifetimeMs).toBeGreaterThan(590_000);
     expect(answer.sessionLifetimeMs).toBeLessThanOrEqual(600_000);
     await metadataWorks(client);
 
-    const good = signJwt(SECRET, { sub: 'alice', exp });
+    const good = await jwt('alice', 600);
     const [h, p, s] = good.split('.') as [string, string, string];
     const forged = [
       `${Buffer.from('{"alg":"none"}').toString('base64url')}.${p}.`,
-      `${h}.${Buffer.from(JSON.stringify({ sub: 'admin', exp })).toString('base64url')}.${s}`,
-      signJwt('another-secret-another-secret-12', { sub: 'alice', exp }),
-      signJwt(SECRET, { sub: 'alice', exp: nowSec() - 10 }),
+      `${h}.${Buffer.from(JSON.stringify({ sub: 'admin', exp: 4102444800 })).toString('base64url')}.${s}`,
+      await signJwt('another-secret-another-secret-1234', 'alice', 600),
+      await jwt('alice', -10),
       'not-a-jwt',
     ];
     for (const token of forged) {
@@ -246,10 +247,7 @@ describe('Kafka SASL', () => {
     await start();
     const client = await open();
     await handshake(client, 'OAUTHBEARER');
-    const answer = await authenticate(
-      client,
-      oauthBearerMessage(signJwt(SECRET, { sub: 'alice', exp: nowSec() + 60 }), 'bob'),
-    );
+    const answer = await authenticate(client, oauthBearerMessage(await jwt('alice', 60), 'bob'));
     expect(answer.errorCode).toBe(KafkaErrorCode.SASL_AUTHENTICATION_FAILED);
   });
 
@@ -257,22 +255,16 @@ describe('Kafka SASL', () => {
     await start();
     const client = await open();
     await handshake(client, 'OAUTHBEARER');
-    await authenticate(client, oauthBearerMessage(signJwt(SECRET, { sub: 'alice', exp: nowSec() + 60 })));
+    await authenticate(client, oauthBearerMessage(await jwt('alice', 60)));
     await handshake(client, 'OAUTHBEARER');
-    const again = await authenticate(
-      client,
-      oauthBearerMessage(signJwt(SECRET, { sub: 'alice', exp: nowSec() + 3600 })),
-    );
+    const again = await authenticate(client, oauthBearerMessage(await jwt('alice', 3600)));
     expect(again.errorCode).toBe(0);
     expect(again.sessionLifetimeMs).toBeGreaterThan(3_500_000);
     await metadataWorks(client);
-    expect([...security.sessions].filter((s) => s.principal.name === 'alice')).toHaveLength(1);
+    expect(auth?.security.sessionCount).toBe(1);
 
     await handshake(client, 'OAUTHBEARER');
-    const other = await authenticate(
-      client,
-      oauthBearerMessage(signJwt(SECRET, { sub: 'bob', exp: nowSec() + 60 })),
-    );
+    const other = await authenticate(client, oauthBearerMessage(await jwt('bob', 60)));
     expect(other.errorCode).toBe(KafkaErrorCode.SASL_AUTHENTICATION_FAILED);
     await closed(client);
   });
@@ -291,10 +283,7 @@ describe('Kafka SASL', () => {
     await start();
     const client = await open();
     await handshake(client, 'OAUTHBEARER');
-    const answer = await authenticate(
-      client,
-      oauthBearerMessage(signJwt(SECRET, { sub: 'alice', exp: nowSec() + 2 })),
-    );
+    const answer = await authenticate(client, oauthBearerMessage(await jwt('alice', 2)));
     expect(answer.sessionLifetimeMs).toBeGreaterThan(0);
     expect(answer.sessionLifetimeMs).toBeLessThanOrEqual(2000);
     await metadataWorks(client);
@@ -309,7 +298,7 @@ describe('Kafka SASL', () => {
     const bob = await open();
     await handshake(bob, 'PLAIN');
     await authenticate(bob, plain('bob', 'bob-pw'));
-    security.revoke('alice');
+    await auth?.revoke('alice');
     await closed(alice);
     await metadataWorks(bob);
   });

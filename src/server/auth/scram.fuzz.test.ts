@@ -1,19 +1,24 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isTributaryError } from '../../errors.js';
-import { createScramConversation, deriveScramCredential } from './scram.js';
+import { isTributaryError, TributaryError } from '../../errors.js';
+import { deriveScramCredential, fakeScramCredential } from './passwords.js';
+import { createScramConversation } from './scram.js';
 import type { Session } from './types.js';
 
-const CREDENTIAL = deriveScramCredential('SCRAM-SHA-256', 'pw', Buffer.from('saltsaltsaltsalt'), 4096);
+const CREDENTIAL = deriveScramCredential('pw', 'SCRAM-SHA-256', { iterations: 4096 });
 
 function conversation() {
-  return createScramConversation({
-    mechanism: 'SCRAM-SHA-256',
-    secret: new Uint8Array(16),
-    lookup: (user) => (user === 'bob' ? CREDENTIAL : undefined),
-    sessionFor: () => ({}) as Session,
-    serverNonce: () => 'S',
-  });
+  return createScramConversation(
+    {
+      mechanism: 'SCRAM-SHA-256',
+      connection: { protocol: 'test', remoteAddress: '127.0.0.1' },
+      credential: (user) =>
+        user === 'bob' ? CREDENTIAL : fakeScramCredential(user, 'SCRAM-SHA-256', Buffer.alloc(16)),
+      authenticated: () => ({}) as Session,
+      failed: (reason) => new TributaryError('UNAUTHENTICATED', { reason }),
+    },
+    { serverNonce: () => 'S' },
+  );
 }
 
 /** Text built from SCRAM's own pieces, so the parser gets past its first checks. */

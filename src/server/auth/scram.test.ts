@@ -1,19 +1,22 @@
 import { createHash, createHmac, pbkdf2Sync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { isTributaryError } from '../../errors.js';
-import {
-  createScramConversation,
-  decodeSaslName,
-  deriveScramCredential,
-  encodeSaslName,
-  type ScramCredential,
-  type ScramServerOptions,
-} from './scram.js';
+import { isTributaryError, TributaryError } from '../../errors.js';
+import { deriveScramCredential as derive, fakeScramCredential, type ScramCredential } from './passwords.js';
+import { createScramConversation, decodeSaslName, encodeSaslName, type ScramServerOptions } from './scram.js';
 import type { ScramMechanism, Session } from './types.js';
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 const bytes = (value: string): Uint8Array => new TextEncoder().encode(value);
-const SECRET = new Uint8Array(32).fill(7);
+const SECRET = Buffer.alloc(32, 7);
+
+function deriveScramCredential(
+  mechanism: ScramMechanism,
+  password: string,
+  salt: Buffer,
+  iterations: number,
+): ScramCredential {
+  return derive(password, mechanism, { salt, iterations });
+}
 
 /** A stand-in for the Security's session: only its principal name matters here. */
 function fakeSession(name: string): Session {
@@ -23,15 +26,18 @@ function fakeSession(name: string): Session {
 function server(
   users: Record<string, ScramCredential>,
   mechanism: ScramMechanism,
-  extra: Partial<ScramServerOptions> = {},
+  extra: ScramServerOptions = {},
 ) {
-  return createScramConversation({
-    mechanism,
-    secret: SECRET,
-    lookup: (user, m) => (m === mechanism ? users[user] : undefined),
-    sessionFor: fakeSession,
-    ...extra,
-  });
+  return createScramConversation(
+    {
+      mechanism,
+      connection: { protocol: 'test', remoteAddress: '127.0.0.1' },
+      credential: (user) => users[user] ?? fakeScramCredential(user, mechanism, SECRET),
+      authenticated: fakeSession,
+      failed: (reason) => new TributaryError('UNAUTHENTICATED', { reason }),
+    },
+    extra,
+  );
 }
 
 async function expectRefused(promise: Promise<unknown>): Promise<void> {
@@ -129,7 +135,7 @@ describe('SCRAM server (RFC 5802)', () => {
   });
 
   it('an unknown user looks like a known one: stable salt, the usual iterations, the same refusal', async () => {
-    const credential = deriveScramCredential('SCRAM-SHA-512', 'pw', Buffer.from('saltsaltsaltsalt'), 4096);
+    const credential = derive('pw', 'SCRAM-SHA-512');
     const users = { bob: credential };
     const firstOf = async (user: string) => {
       const conversation = server(users, 'SCRAM-SHA-512', { serverNonce: () => 'S' });
@@ -141,9 +147,10 @@ describe('SCRAM server (RFC 5802)', () => {
     const other = await firstOf('other');
     expect(ghost1.answer).toBe(ghost2.answer);
     expect(ghost1.answer).not.toBe(other.answer);
-    expect(ghost1.answer).toMatch(/^r=CS,s=[A-Za-z0-9+/]{22}==,i=4096$/);
     const known = await firstOf('bob');
-    expect(known.answer).toMatch(/^r=CS,s=[A-Za-z0-9+/]{22}==,i=4096$/);
+    // Same shape: salt length and iteration count give nothing away.
+    const shape = (answer: string) => answer.replace(/s=[^,]+/, `s(${answer.split(',')[1]?.length})`);
+    expect(shape(ghost1.answer)).toBe(shape(known.answer));
     // Even the right password of somebody else does not get an unknown user in.
     await expectRefused(
       ghost1.conversation.step(
@@ -191,9 +198,5 @@ describe('SCRAM server (RFC 5802)', () => {
     expect(encodeSaslName('a,b=c')).toBe('a=2Cb=3Dc');
     expect(() => decodeSaslName('a=2')).toThrow();
     expect(() => decodeSaslName('a=')).toThrow();
-  });
-
-  it('refuses fewer than 4096 iterations when deriving', () => {
-    expect(() => deriveScramCredential('SCRAM-SHA-256', 'pw', Buffer.from('s'), 1000)).toThrow();
   });
 });

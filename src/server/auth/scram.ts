@@ -19,52 +19,30 @@
  *   than {@link SCRAM_MESSAGE_BYTES_MAX};
  * - a client-final whose nonce is not the combined nonce, or whose proof does not match.
  *
- * Unknown users: the conversation goes on with a salt derived from the server secret and the
- * user name (HMAC, so the same for every attempt and unlike any other user's), the usual
- * iteration count, and a stored key no proof can match; the final step costs the same as for a
- * known user (the proof is checked in constant time either way), and fails with the same
- * answer. User names are taken as sent (no SASLprep), as Kafka does.
+ * Unknown users: the Security hands out a fake credential (passwords.ts `fakeScramCredential`:
+ * a salt derived from a server secret and the user name, the usual iteration count, keys no
+ * proof matches), so the conversation looks and costs the same as for a known user and fails
+ * with the same answer. The proof is checked in constant time. User names are taken as sent
+ * (no SASLprep), as Kafka does.
  *
  * @example
- * const conversation = createScramConversation({
- *   mechanism: 'SCRAM-SHA-256', secret, lookup: (user, m) => users.get(user)?.scram[m],
- *   sessionFor: (name) => makeSession(name),
- * });
+ * const security = await createSecurity({ authFile, logger }); // runs this conversation
+ * const conversation = security.scram('SCRAM-SHA-256', connection);
  * const first = await conversation.step(clientFirst);   // { response: server-first }
  * const last = await conversation.step(clientFinal);    // { response: server-final, session }
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { TributaryError } from '../../errors.js';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ScramCredential } from './passwords.js';
+import type { ScramConversationInit } from './security.js';
 import type { ScramConversation, ScramMechanism, Session } from './types.js';
 
-/** The stored form of a user's SCRAM secret (RFC 5802 §3): never the password. */
-export interface ScramCredential {
-  readonly salt: Uint8Array;
-  readonly iterations: number;
-  readonly storedKey: Uint8Array;
-  readonly serverKey: Uint8Array;
-}
-
-export type ScramCredentialLookup = (user: string, mechanism: ScramMechanism) => ScramCredential | undefined;
-
 export interface ScramServerOptions {
-  readonly mechanism: ScramMechanism;
-  /** The stored credential of a user for this mechanism, or undefined (unknown user). */
-  readonly lookup: ScramCredentialLookup;
-  /** The session of a user whose proof checked out. */
-  readonly sessionFor: (principalName: string) => Session | Promise<Session>;
-  /** Server secret the fake salts of unknown users derive from (at least 16 bytes). */
-  readonly secret: Uint8Array;
-  /** Iteration count told for unknown users: make it the count most users have. Default 4096. */
-  readonly fakeIterations?: number;
   /** The server nonce; default 24 random bytes in base64. Tests pin it. */
   readonly serverNonce?: () => string;
 }
 
 /** Longest client message accepted (a real one is under 200 bytes). */
 export const SCRAM_MESSAGE_BYTES_MAX = 4096;
-/** RFC 7677 asks for at least 4096 iterations; fewer is refused when deriving credentials. */
-export const SCRAM_ITERATIONS_MIN = 4096;
 
 const HASHES: Readonly<
   Record<ScramMechanism, { readonly name: 'sha256' | 'sha512'; readonly bytes: number }>
@@ -73,13 +51,14 @@ const HASHES: Readonly<
   'SCRAM-SHA-512': { name: 'sha512', bytes: 64 },
 };
 
-export const SCRAM_MECHANISMS: readonly ScramMechanism[] = ['SCRAM-SHA-256', 'SCRAM-SHA-512'];
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const encoder = new TextEncoder();
 
-function refuse(reason: string): TributaryError {
-  return new TributaryError('UNAUTHENTICATED', { reason: `SCRAM: ${reason}` });
+/** A malformed message: the Security counts and logs it, the client hears UNAUTHENTICATED. */
+class Refused extends Error {}
+
+function refuse(reason: string): Refused {
+  return new Refused(`SCRAM: ${reason}`);
 }
 
 function hmac(hash: string, key: Uint8Array, data: string | Uint8Array): Buffer {
@@ -87,34 +66,14 @@ function hmac(hash: string, key: Uint8Array, data: string | Uint8Array): Buffer 
 }
 
 /**
- * The stored credential for `password` (SaltedPassword = PBKDF2-HMAC(password, salt, i);
- * StoredKey = H(HMAC(SaltedPassword, "Client Key")); ServerKey = HMAC(SaltedPassword, "Server Key")).
+ * A new server conversation, one per authentication attempt: the Security's
+ * `scramConversation` factory (its default).
  */
-export function deriveScramCredential(
-  mechanism: ScramMechanism,
-  password: string,
-  salt: Uint8Array,
-  iterations: number,
-): ScramCredential {
-  if (!Number.isInteger(iterations) || iterations < SCRAM_ITERATIONS_MIN) {
-    throw new TributaryError('INVALID_ARGUMENT', {
-      reason: `SCRAM iterations must be an integer of at least ${SCRAM_ITERATIONS_MIN}`,
-    });
-  }
-  const { name, bytes } = HASHES[mechanism];
-  const salted = pbkdf2Sync(password, salt, iterations, bytes, name);
-  const clientKey = hmac(name, salted, 'Client Key');
-  return {
-    salt: Uint8Array.from(salt),
-    iterations,
-    storedKey: createHash(name).update(clientKey).digest(),
-    serverKey: hmac(name, salted, 'Server Key'),
-  };
-}
-
-/** A new server conversation; one per authentication attempt. */
-export function createScramConversation(options: ScramServerOptions): ScramConversation {
-  return new ScramServer(options);
+export function createScramConversation(
+  init: ScramConversationInit,
+  options: ScramServerOptions = {},
+): ScramConversation {
+  return new ScramServer(init, options);
 }
 
 type Phase =
@@ -122,7 +81,6 @@ type Phase =
   | {
       readonly kind: 'final';
       readonly user: string;
-      readonly known: boolean;
       readonly credential: ScramCredential;
       readonly gs2Header: string;
       readonly nonce: string;
@@ -133,14 +91,11 @@ type Phase =
 
 class ScramServer implements ScramConversation {
   #phase: Phase = { kind: 'first' };
+  readonly #init: ScramConversationInit;
   readonly #options: ScramServerOptions;
 
-  constructor(options: ScramServerOptions) {
-    if (options.secret.length < 16) {
-      throw new TributaryError('INVALID_ARGUMENT', {
-        reason: 'the SCRAM server secret needs 16 bytes or more',
-      });
-    }
+  constructor(init: ScramConversationInit, options: ScramServerOptions) {
+    this.#init = init;
     this.#options = options;
   }
 
@@ -150,29 +105,33 @@ class ScramServer implements ScramConversation {
     const phase = this.#phase;
     // Whatever happens, a conversation answers each phase at most once.
     this.#phase = { kind: 'done' };
-    const text = decodeMessage(clientMessage);
-    if (phase.kind === 'first') {
-      const { response, next } = this.#first(text);
-      this.#phase = next;
-      return { response: encoder.encode(response) };
+    try {
+      const text = decodeMessage(clientMessage);
+      if (phase.kind === 'first') {
+        const { response, next } = this.#first(text);
+        this.#phase = next;
+        return { response: encoder.encode(response) };
+      }
+      if (phase.kind === 'final') return this.#final(phase, text);
+      throw refuse('the conversation is over');
+    } catch (error) {
+      if (error instanceof Refused) {
+        throw this.#init.failed(error.message, phase.kind === 'final' ? phase.user : undefined);
+      }
+      throw error;
     }
-    if (phase.kind === 'final') return this.#final(phase, text);
-    throw refuse('the conversation is over');
   }
 
   #first(text: string): { response: string; next: Phase } {
     const first = parseClientFirst(text);
-    const { mechanism, lookup } = this.#options;
-    const stored = lookup(first.user, mechanism);
-    const credential = stored ?? this.#fakeCredential(first.user);
+    const credential = this.#init.credential(first.user);
     const nonce = first.clientNonce + (this.#options.serverNonce?.() ?? randomBytes(24).toString('base64'));
-    const serverFirst = `r=${nonce},s=${Buffer.from(credential.salt).toString('base64')},i=${credential.iterations}`;
+    const serverFirst = `r=${nonce},s=${credential.salt.toString('base64')},i=${credential.iterations}`;
     return {
       response: serverFirst,
       next: {
         kind: 'final',
         user: first.user,
-        known: stored !== undefined,
         credential,
         gs2Header: first.gs2Header,
         nonce,
@@ -181,40 +140,24 @@ class ScramServer implements ScramConversation {
     };
   }
 
-  async #final(phase: Extract<Phase, { kind: 'final' }>, text: string) {
+  #final(phase: Extract<Phase, { kind: 'final' }>, text: string) {
     const final = parseClientFinal(text);
     if (final.channelBinding !== Buffer.from(phase.gs2Header, 'latin1').toString('base64')) {
       throw refuse('the channel binding does not echo the gs2 header');
     }
     if (final.nonce !== phase.nonce) throw refuse('the nonce is not the combined nonce');
-    const { name, bytes } = HASHES[this.#options.mechanism];
+    const { name, bytes } = HASHES[this.#init.mechanism];
     const authMessage = `${phase.messages},${final.withoutProof}`;
     const signature = hmac(name, phase.credential.storedKey, authMessage);
-    // A proof of the wrong length is compared against a buffer of the right one: same cost.
+    // A proof of the wrong length is compared as one of the right length: the same cost.
     const proof = final.proof.length === bytes ? final.proof : Buffer.alloc(bytes);
     const clientKey = Buffer.alloc(bytes);
     for (let i = 0; i < bytes; i++) clientKey[i] = (proof[i] as number) ^ (signature[i] as number);
     const matches = timingSafeEqual(createHash(name).update(clientKey).digest(), phase.credential.storedKey);
-    if (!matches || !phase.known || final.proof.length !== bytes) {
-      throw refuse(phase.known ? 'the proof does not match' : `unknown user "${phase.user}"`);
-    }
+    if (!matches || final.proof.length !== bytes) throw refuse('the proof does not match');
     const serverSignature = hmac(name, phase.credential.serverKey, authMessage);
-    const session = await this.#options.sessionFor(phase.user);
+    const session = this.#init.authenticated(phase.user);
     return { response: encoder.encode(`v=${serverSignature.toString('base64')}`), session };
-  }
-
-  /** A credential for an unknown user: stable per name, matching no proof. */
-  #fakeCredential(user: string): ScramCredential {
-    const { mechanism, secret } = this.#options;
-    const { name, bytes } = HASHES[mechanism];
-    const seed = hmac(name, secret, `${mechanism}\u0000${user}`);
-    return {
-      salt: seed.subarray(0, 16),
-      iterations: this.#options.fakeIterations ?? SCRAM_ITERATIONS_MIN,
-      // Random per conversation: no proof computed from any password hashes to it.
-      storedKey: randomBytes(bytes),
-      serverKey: randomBytes(bytes),
-    };
   }
 }
 

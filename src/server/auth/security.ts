@@ -13,7 +13,7 @@
  *   again. A file that does not load is logged and the previous one stays in force. Sessions
  *   whose principal is gone or whose credential changed (user removed, password changed, key
  *   revoked, anonymous turned off, token no longer verifiable) end with `ACCESS_REVOKED`.
- * - SCRAM conversations are run by a factory given in the options (server/auth/scram.ts); this
+ * - SCRAM conversations are run by server/auth/scram.ts (or a factory given in the options); this
  *   module supplies the stored credentials and opens the session once the proof checks out.
  *
  * @example
@@ -36,6 +36,7 @@ import { createJwtVerifier, type JwtVerifier } from './jwt.js';
 import { PasswordChecks } from './password-checks.js';
 import { burnPasswordTime, fakeScramCredential, type ScramCredential } from './passwords.js';
 import { Quotas } from './quotas.js';
+import { createScramConversation } from './scram.js';
 import { type Authenticated, AuthSession, LocalSession } from './session.js';
 import type {
   ConnectionInfo,
@@ -81,7 +82,7 @@ export interface SecurityOptions {
   readonly watch?: boolean;
   /** Quiet time after the last change event before reloading. Default 200 ms. */
   readonly watchDebounceMs?: number;
-  /** Runs SCRAM conversations (server/auth/scram.ts); without it `scram()` refuses. */
+  /** Runs SCRAM conversations. Default: `createScramConversation` of server/auth/scram.ts. */
   readonly scramConversation?: ScramConversationFactory;
   /** Default `Date.now`. */
   readonly now?: () => number;
@@ -215,10 +216,7 @@ class FileSecurity implements ServerSecurity {
   }
 
   scram(mechanism: ScramMechanism, connection: ConnectionInfo): ScramConversation {
-    const factory = this.options.scramConversation;
-    if (factory === undefined) {
-      throw new TributaryError('UNAUTHENTICATED', { reason: `${mechanism} is not available` });
-    }
+    const factory = this.options.scramConversation ?? createScramConversation;
     return factory({
       mechanism,
       connection,
