@@ -6,10 +6,11 @@
  * closing the connection, and security off.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../src/protocol/kafka/error-codes.js';
 import { oauthBearerMessage } from '../src/server/auth/sasl.js';
-import { createTestSecurity, signJwt, type TestSecurity } from './fixtures/kafka-security.js';
+import { signJwt, type TestAuthFile, writeTestAuthFile } from './fixtures/kafka-security.js';
 import { type KafkaTestServer, RawKafka, startKafkaServer, tempDir, waitFor } from './kafka-harness.js';
 
 const SECRET = 'kafka-sasl-test-secret-of-32-bytes!!';
@@ -20,7 +21,7 @@ const plain = (user: string, password: string): Uint8Array => bytes(`\u0000${use
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let server: KafkaTestServer;
-let auth: TestSecurity | undefined;
+let auth: TestAuthFile | undefined;
 const clients: RawKafka[] = [];
 
 async function open(): Promise<RawKafka> {
@@ -30,7 +31,7 @@ async function open(): Promise<RawKafka> {
 }
 
 async function start(options: { security?: boolean; anonymous?: boolean } = {}): Promise<void> {
-  auth = await createTestSecurity(dir.path, {
+  auth = await writeTestAuthFile(dir.path, {
     users: { alice: 'alice-pw', bob: 'bob-pw' },
     jwtSecret: SECRET,
     acls: [
@@ -45,7 +46,10 @@ async function start(options: { security?: boolean; anonymous?: boolean } = {}):
     ],
     anonymous: options.anonymous === true,
   });
-  server = await startKafkaServer(dir.path, options.security === false ? {} : { security: auth.security });
+  server = await startKafkaServer(
+    join(dir.path, 'data'),
+    options.security === false ? {} : { authFile: auth.path },
+  );
 }
 
 async function closed(client: RawKafka): Promise<void> {
@@ -117,7 +121,6 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const client of clients.splice(0)) client.close();
   await server?.close();
-  auth?.security.close();
   auth = undefined;
   await dir.remove();
 });
@@ -261,7 +264,7 @@ describe('Kafka SASL', () => {
     expect(again.errorCode).toBe(0);
     expect(again.sessionLifetimeMs).toBeGreaterThan(3_500_000);
     await metadataWorks(client);
-    expect(auth?.security.sessionCount).toBe(1);
+    expect(server.security.sessionCount).toBe(1);
 
     await handshake(client, 'OAUTHBEARER');
     const other = await authenticate(client, oauthBearerMessage(await jwt('bob', 60)));
@@ -298,7 +301,8 @@ describe('Kafka SASL', () => {
     const bob = await open();
     await handshake(bob, 'PLAIN');
     await authenticate(bob, plain('bob', 'bob-pw'));
-    await auth?.revoke('alice');
+    await auth?.remove('alice');
+    await server.reloadAuth();
     await closed(alice);
     await metadataWorks(bob);
   });

@@ -50,7 +50,6 @@ import {
   tlsFilesOf,
   tlsServerOptions,
 } from './auth/tls.js';
-import type { Security } from './auth/types.js';
 import { applyBrowserPolicy } from './front/http/cors.js';
 import { createHttpFrontEnd, type HttpFrontEnd } from './front/http/index.js';
 import { sendError, sendJson } from './front/http/respond.js';
@@ -107,8 +106,6 @@ export interface ServerOptions extends Partial<Tunables> {
   readonly metrics?: ServerMetrics;
   /** Serve the Kafka wire protocol too. Default: no Kafka listener. */
   readonly kafka?: KafkaListenerOptions;
-  /** Authentication and ACLs (server/auth/). Default: security off, every connection `local`. */
-  readonly security?: Security;
 }
 
 export interface RunningServer {
@@ -298,7 +295,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         metrics,
         settings,
         tls,
-        options.security,
+        security,
       );
     } catch (error) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -339,7 +336,7 @@ async function startKafka(
   metrics: ServerMetrics,
   settings: Tunables,
   tls: TlsMaterial | null,
-  security: Security | undefined,
+  security: ServerSecurity,
 ): Promise<KafkaFrontEnd | null> {
   try {
     return await startKafkaFrontEnd({
@@ -351,7 +348,8 @@ async function startKafka(
       host,
       port: options.port,
       limits: pickSettings(settings, KAFKA_LIMIT_NAMES),
-      ...(security === undefined ? {} : { security }),
+      security,
+      ...(security.quotas === null ? {} : { quotas: security.quotas }),
       ...(options.advertisedHost === undefined ? {} : { advertisedHost: options.advertisedHost }),
     });
   } catch (error) {
