@@ -29,6 +29,7 @@
 export { type ErrorCode, isTributaryError, TributaryError } from '../errors.js';
 export { kafkaPartition, murmur2 } from '../protocol/kafka/primitives/murmur2.js';
 export { Admin, type TopicConfig, type TopicDescription } from './admin.js';
+export type { ClientAuth, TokenProvider } from './auth.js';
 export type { ReconnectOptions } from './backoff.js';
 export {
   type ClientCloseOptions,
