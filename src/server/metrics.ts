@@ -39,6 +39,10 @@ export class ServerMetrics {
   readonly authFailures: Counter<'protocol' | 'reason'>;
   /** Operations refused by the ACL rules (audit). */
   readonly accessDenied: Counter<'protocol' | 'resource' | 'operation'>;
+  /** Requests and deliveries that put or found their principal over a quota's rate (then throttled). */
+  readonly quotaThrottled: Counter<'kind'>;
+  /** Connections refused for their principal's `connections` quota. */
+  readonly quotaConnectionsRefused: Counter;
 
   constructor({ defaultMetrics = true }: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -128,6 +132,17 @@ export class ServerMetrics {
       name: 'tributary_access_denied_total',
       help: 'Operations refused by the ACL rules, by protocol, resource type and operation',
       labelNames: ['protocol', 'resource', 'operation'],
+      registers,
+    });
+    this.quotaThrottled = new Counter({
+      name: 'tributary_quota_throttled_total',
+      help: 'Requests and deliveries throttled by a principal quota, by kind (produce, fetch)',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.quotaConnectionsRefused = new Counter({
+      name: 'tributary_quota_connections_refused_total',
+      help: "Connections refused for their principal's connections quota",
       registers,
     });
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tributary_process_' });

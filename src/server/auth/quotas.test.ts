@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../errors.js';
+import { ServerMetrics } from '../metrics.js';
 import {
   ByteRate,
   NO_QUOTAS,
@@ -230,6 +231,21 @@ describe('Quotas', () => {
     quotas.configure(NO_QUOTAS);
     expect(lease.produceThrottleMs()).toBe(0);
     quotas.connect('alice');
+  });
+
+  it('counts throttles and refused connections in /metrics', async () => {
+    const metrics = new ServerMetrics({ defaultMetrics: false });
+    const quotas = new Quotas(config, { now: manualClock().now, metrics });
+    const lease = quotas.connect('alice');
+    quotas.connect('alice');
+    expect(() => quotas.connect('alice')).toThrow();
+    lease.recordProduce(500);
+    lease.recordProduce(1000);
+    lease.fetchThrottleMs();
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('tributary_quota_throttled_total{kind="produce"} 1');
+    expect(text).toContain('tributary_quota_connections_refused_total 1');
+    expect(text).not.toContain('kind="fetch"');
   });
 
   it('forgets idle accounts of many principals but keeps those with connections or debt', () => {

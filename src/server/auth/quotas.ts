@@ -37,6 +37,7 @@
  * lease.release();                              // the connection closed
  */
 import { TributaryError } from '../../errors.js';
+import type { ServerMetrics } from '../metrics.js';
 
 /** A throttle is never longer than this; a larger debt throttles the next request again. */
 export const THROTTLE_MS_MAX = 10_000;
@@ -290,6 +291,7 @@ class Account implements QuotaAccount {
     limits: QuotaLimits,
     burstMs: number,
     private readonly now: () => number,
+    private readonly metrics: QuotasOptions['metrics'],
   ) {
     this.limits = limits;
     const at = now();
@@ -305,19 +307,23 @@ class Account implements QuotaAccount {
   }
 
   recordProduce(bytes: number): number {
-    return this.produce.record(bytes, this.now());
+    return this.#counted('produce', this.produce.record(bytes, this.now()));
   }
   recordFetch(bytes: number): number {
-    return this.fetch.record(bytes, this.now());
+    return this.#counted('fetch', this.fetch.record(bytes, this.now()));
   }
   produceThrottleMs(): number {
-    return this.produce.throttleMs(this.now());
+    return this.#counted('produce', this.produce.throttleMs(this.now()));
   }
   fetchThrottleMs(): number {
-    return this.fetch.throttleMs(this.now());
+    return this.#counted('fetch', this.fetch.throttleMs(this.now()));
   }
   fetchBytesMax(): number {
     return this.fetch.burstBytes;
+  }
+  #counted(kind: 'produce' | 'fetch', throttleMs: number): number {
+    if (throttleMs > 0) this.metrics?.quotaThrottled.inc({ kind });
+    return throttleMs;
   }
   idle(): boolean {
     const at = this.now();
@@ -359,6 +365,8 @@ class Lease implements QuotaLease {
 export interface QuotasOptions {
   /** Default `Date.now`. */
   readonly now?: () => number;
+  /** Counts throttles and refused connections (`tributary_quota_*`). */
+  readonly metrics?: Pick<ServerMetrics, 'quotaThrottled' | 'quotaConnectionsRefused'> | undefined;
   /** Depth of every rate's bucket, in ms of the rate. Default {@link QUOTA_BURST_MS}. */
   readonly burstMs?: number;
 }
@@ -369,12 +377,14 @@ export class Quotas {
   readonly #accounts = new Map<string, Account>();
   readonly #now: () => number;
   readonly #burstMs: number;
+  readonly #metrics: QuotasOptions['metrics'];
   #sweepAt = ACCOUNTS_SWEEP_AT;
 
   constructor(config: QuotaConfig = NO_QUOTAS, options: QuotasOptions = {}) {
     this.#config = config;
     this.#now = options.now ?? Date.now;
     this.#burstMs = options.burstMs ?? QUOTA_BURST_MS;
+    this.#metrics = options.metrics;
   }
 
   get config(): QuotaConfig {
@@ -400,6 +410,7 @@ export class Quotas {
     const account = this.#account(principal);
     const limit = account.limits.connections;
     if (limit !== undefined && account.connections >= limit) {
+      this.#metrics?.quotaConnectionsRefused.inc();
       throw new TributaryError('QUOTA_EXCEEDED', { principal, limit, what: 'connections' });
     }
     account.connections++;
@@ -422,7 +433,13 @@ export class Quotas {
     let account = this.#accounts.get(principal);
     if (account === undefined) {
       if (this.#accounts.size >= this.#sweepAt) this.#sweep();
-      account = new Account(principal, quotaLimitsOf(this.#config, principal), this.#burstMs, this.#now);
+      account = new Account(
+        principal,
+        quotaLimitsOf(this.#config, principal),
+        this.#burstMs,
+        this.#now,
+        this.#metrics,
+      );
       this.#accounts.set(principal, account);
     }
     return account;

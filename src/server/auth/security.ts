@@ -183,7 +183,7 @@ class FileSecurity implements ServerSecurity {
     readonly now: () => number,
   ) {
     this.#state = state;
-    this.quotas = new Quotas(state.config.quotas, { now });
+    this.quotas = new Quotas(state.config.quotas, { now, metrics: options.metrics });
     this.#logger = options.logger;
     this.#audit =
       options.audit ??
