@@ -264,6 +264,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     collections,
     limits: pickSettings(settings, WS_SETTING_NAMES),
     browser,
+    security,
   });
   const parts: Parts = {
     server,

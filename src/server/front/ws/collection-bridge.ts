@@ -17,13 +17,9 @@ import type {
   ServerFrame,
   WireError,
 } from '../../../protocol/native/types.js';
-import type {
-  ChangesFrame,
-  CollectionSubscription,
-  SnapshotFrame,
-  SubscriptionSink,
-} from '../../../sync/index.js';
+import type { ChangesFrame, SnapshotFrame, SubscriptionSink } from '../../../sync/index.js';
 import { SYNC_LIMITS } from '../../../sync/index.js';
+import type { LiveQuery } from '../../auth/guard.js';
 import type { WsFrontEndLimits } from './limits.js';
 
 /** What a collection bridge needs from its connection. */
@@ -43,7 +39,7 @@ const FRAME_OVERHEAD_BYTES = 256;
 export class CollectionBridge implements SubscriptionSink {
   readonly sub: number;
   readonly #port: CollectionPort;
-  subscription: CollectionSubscription | undefined;
+  subscription: LiveQuery | undefined;
   #ready = false;
   #closed = false;
   #queued: ServerFrame[] = [];

@@ -15,7 +15,6 @@ import type {
 } from '../../../protocol/native/types.js';
 import {
   type CollectionInfo,
-  type CollectionService,
   checkDocument,
   checkKey,
   checkQuery,
@@ -25,12 +24,14 @@ import {
   type Operation,
   type WriteOp,
 } from '../../../sync/index.js';
+import type { CollectionsAccess } from '../../auth/guard.js';
 import { CollectionBridge, type CollectionPort } from './collection-bridge.js';
 import type { WsFrontEndLimits } from './limits.js';
 
 /** What collection handlers need from the connection. */
 export interface CollectionContext {
-  readonly collections: CollectionService | undefined;
+  /** The collections as the connection's session may use them. */
+  readonly collections: CollectionsAccess | undefined;
   readonly limits: WsFrontEndLimits;
   readonly collectionSubscriptions: Map<number, CollectionBridge>;
   readonly collectionPort: CollectionPort;
@@ -46,7 +47,7 @@ type Handler<T extends CollectionType> = (
   request: RequestFrame<T>,
 ) => Promise<RequestResult<T>>;
 
-function service(ctx: CollectionContext): CollectionService {
+function service(ctx: CollectionContext): CollectionsAccess {
   if (ctx.collections === undefined) {
     throw new TributaryError('NOT_FOUND', { what: 'live collections (not enabled on this server)' });
   }

@@ -3,9 +3,17 @@
  * One WebSocket connection of the native protocol, as a small state machine:
  *
  * ```
- * handshake ──hello──▶ open ──close/error/timeout──▶ closed
- *     └──────────── bad first frame / no hello in time ───────┘
+ * handshake ──hello──▶ authenticating ──session──▶ open ──close/error/timeout──▶ closed
+ *     └──────── bad first frame / no hello in time / refused credentials ────────┘
  * ```
+ *
+ * Security: `hello.auth` (else the upgrade's `Authorization` header, else nothing) is turned into
+ * the connection's {@link Session} by the Security; frames that arrive meanwhile wait. With
+ * security on, handlers get the broker and the collections guarded by that session
+ * (`server/auth/guard.ts`); with it off, the plain ones. When the session ends (token expired,
+ * principal revoked) the connection sends one `error` frame, the guard ends its subscriptions
+ * and memberships, and every request but `authenticate` gets the session's error until an
+ * `authenticate` brings an expired session back. The connection stays open.
  *
  * It owns the connection's subscriptions and group memberships and releases all of them when it
  * closes, whatever the reason. Bad input is answered with a typed error (a response when the
@@ -42,15 +50,19 @@ import {
   CLOSE_CODES,
   type HelloFrame,
   type RequestFrame,
+  type RequestResult,
   type RequestType,
   type ServerFrame,
+  type WireAuth,
   type WireError,
   type WireFormat,
 } from '../../../protocol/native/types.js';
 import { encodeMsgpackJoinedParts, encodeWireJoined } from '../../../protocol/native/wire.js';
-import type { CollectionService } from '../../../sync/index.js';
-import { LOCAL } from '../../auth/acl.js';
+import { credentialsFromHeader, credentialsFromWire } from '../../auth/credentials.js';
+import { type CollectionsAccess, guardBroker, guardCollections } from '../../auth/guard.js';
 import type { QuotaLease, Quotas } from '../../auth/quotas.js';
+import { LocalSession } from '../../auth/session.js';
+import type { ConnectionInfo, Security, Session } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import type { CollectionBridge, CollectionPort } from './collection-bridge.js';
 import { HANDLERS, type Membership, type RequestContext } from './handlers.js';
@@ -65,12 +77,18 @@ export interface ConnectionDeps {
   /** `name/version` announced in `welcome`. */
   readonly serverName: string;
   /** Live collections; without it, collection requests answer `NOT_FOUND`. */
-  readonly collections?: CollectionService | undefined;
+  readonly collections?: CollectionsAccess | undefined;
   /** Quotas per principal; undefined: none, and nothing is counted. */
   readonly quotas?: Quotas | undefined;
+  /** Who may connect and do what; absent or not enabled: every connection is `local`. */
+  readonly security?: Security | undefined;
+  /** The upgrade request's `Authorization` header (used when `hello` has no `auth`). */
+  readonly authorization?: string | undefined;
+  /** The peer's address, for the audit log. */
+  readonly remoteAddress?: string | undefined;
 }
 
-type State = 'handshake' | 'open' | 'closed';
+type State = 'handshake' | 'authenticating' | 'open' | 'closed';
 
 const FRONTEND = { frontend: 'ws' } as const;
 const UTF8 = new TextDecoder();
@@ -126,6 +144,13 @@ export class Connection {
   readonly #recordsOut: { inc(value: number): void };
   /** One send callback for every frame (no closure per frame). */
   readonly #onSent = (): void => this.#socketOnSent();
+  /** Who this connection acts as; `local` until `hello` was authenticated (nothing runs before). */
+  #session: Session;
+  /** The broker and collections as the session may use them (the plain ones with security off). */
+  #broker: Broker;
+  #collections: CollectionsAccess | undefined;
+  #unlistenSession: () => void = () => undefined;
+  readonly #connectionInfo: ConnectionInfo;
   /** Resolves once every resource of the connection has been released. */
   readonly closed: Promise<void>;
   #resolveClosed!: () => void;
@@ -135,6 +160,10 @@ export class Connection {
     this.#socket = socket;
     this.#deps = deps;
     this.#logger = deps.logger.child({ session: this.sessionId });
+    this.#connectionInfo = { protocol: 'ws', remoteAddress: deps.remoteAddress ?? 'unknown' };
+    this.#session = new LocalSession(this.#connectionInfo);
+    this.#broker = deps.broker;
+    this.#collections = deps.collections;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
@@ -281,6 +310,7 @@ export class Connection {
   #hasRoom(): boolean {
     return (
       this.#muteTimer === undefined &&
+      this.#state !== 'authenticating' &&
       this.#inFlight < this.#deps.limits.wsRequestsInFlightMax &&
       this.#socket.bufferedAmount <= this.#deps.limits.wsBufferedBytesHigh
     );
@@ -337,11 +367,57 @@ export class Connection {
       return;
     }
     this.#format = format;
-    // Until this front end authenticates connections, quotas count them under `local`.
-    if (!this.#attachQuota(LOCAL)) return;
-    this.#state = 'open';
-    clearTimeout(this.#timer);
     this.#logger.debug({ client: hello.client, resume: hello.resume?.sessionId }, 'hello');
+    const security = this.#deps.security;
+    if (security === undefined || !security.enabled) {
+      this.#open(this.#session);
+      return;
+    }
+    // Credentials take a while to check (scrypt: tens of ms); frames that arrive meanwhile wait.
+    this.#state = 'authenticating';
+    this.#authenticate(security, hello.auth).then(
+      (session) => {
+        if (this.#state !== 'authenticating') {
+          session.close(); // the connection closed meanwhile
+          return;
+        }
+        this.#broker = guardBroker(this.#deps.broker, session);
+        this.#collections =
+          this.#deps.collections === undefined
+            ? undefined
+            : guardCollections(this.#deps.collections, session);
+        this.#open(session);
+        this.#runWaiting();
+        this.#updateReading();
+      },
+      (error: unknown) => {
+        if (this.#state !== 'authenticating') return;
+        this.#sendError(error);
+        const refused =
+          isTributaryError(error, 'UNAUTHENTICATED') || isTributaryError(error, 'QUOTA_EXCEEDED');
+        this.#close(
+          refused ? CLOSE_CODES.unauthenticated : CLOSE_CODES.internalError,
+          'authentication failed',
+        );
+      },
+    );
+  }
+
+  /** The session of `hello.auth`, else of the upgrade's Authorization header, else anonymous. */
+  async #authenticate(security: Security, auth: WireAuth | undefined): Promise<Session> {
+    const credentials =
+      auth === undefined ? credentialsFromHeader(this.#deps.authorization) : credentialsFromWire(auth);
+    if (credentials === undefined) return security.unauthenticated(this.#connectionInfo);
+    return security.authenticate(credentials, this.#connectionInfo);
+  }
+
+  #open(session: Session): void {
+    this.#session = session;
+    clearTimeout(this.#timer);
+    // Quotas count the connection under its principal (`local` with security off).
+    if (!this.#attachQuota(session.principal.name)) return;
+    this.#state = 'open';
+    this.#watchSession();
     this.#send({
       type: 'welcome',
       protocol: PROTOCOL_VERSION,
@@ -349,6 +425,8 @@ export class Connection {
       sessionId: this.sessionId,
       maxFrameBytes: this.#deps.limits.wsFrameBytesMax,
       heartbeatMs: this.#deps.limits.wsHeartbeatMs,
+      principal: session.principal.name,
+      ...(session.expiresAt === null ? {} : { expiresAt: session.expiresAt }),
     });
     this.#scheduleHeartbeat();
   }
@@ -406,6 +484,30 @@ export class Connection {
     }, ms);
   }
 
+  /** Listens for the session's end (again after an `authenticate` revived it). */
+  #watchSession(): void {
+    this.#unlistenSession = this.#session.onEnd((error) => {
+      if (this.#state !== 'open') return;
+      this.#logger.debug({ code: error.code }, 'session ended');
+      this.#sendError(error);
+      // The guard makes each membership leave its group; the connection forgets them.
+      this.#memberships.clear();
+    });
+  }
+
+  /** `authenticate`: a new credential for the same principal, without reconnecting. */
+  async #refresh(auth: WireAuth): Promise<RequestResult<'authenticate'>> {
+    const security = this.#deps.security;
+    // Without security the connection is `local`: credentials are accepted and ignored.
+    if (security === undefined || !security.enabled)
+      return { principal: this.#session.principal.name, expiresAt: null };
+    const session = this.#session;
+    const wasEnded = session.ended !== null;
+    await session.refresh(credentialsFromWire(auth));
+    if (wasEnded && session.ended === null && this.#state === 'open') this.#watchSession();
+    return { principal: session.principal.name, expiresAt: session.expiresAt };
+  }
+
   #onRequest(request: RequestFrame, format: WireFormat, cost: number): void {
     this.#inFlight++;
     this.#reservedBytes += cost;
@@ -415,7 +517,10 @@ export class Connection {
     const handler = HANDLERS[request.type] as (c: RequestContext, r: RequestFrame) => Promise<unknown>;
     let result: Promise<unknown>;
     try {
-      result = handler(ctx, request);
+      // After the session ended only `authenticate` runs; the rest get the session's error.
+      const ended = this.#session.ended;
+      result =
+        ended !== null && request.type !== 'authenticate' ? Promise.reject(ended) : handler(ctx, request);
     } catch (error) {
       result = Promise.reject(error);
     }
@@ -456,14 +561,15 @@ export class Connection {
 
   #requestContext(after: (() => void)[]): RequestContext {
     return {
-      broker: this.#deps.broker,
+      broker: this.#broker,
       limits: this.#deps.limits,
       metrics: this.#deps.metrics,
       subscriptions: this.#subscriptions,
       memberships: this.#memberships,
       bridgePort: this.#bridgePort,
       nextSubscriptionId: () => this.#nextSub++,
-      collections: this.#deps.collections,
+      collections: this.#collections,
+      authenticate: (auth) => this.#refresh(auth),
       collectionSubscriptions: this.#collectionSubscriptions,
       collectionPort: this.#collectionPort,
       subscriptionCount: () => this.#subscriptions.size + this.#collectionSubscriptions.size,
@@ -632,6 +738,8 @@ export class Connection {
     this.#pacedTimer = undefined;
     this.#paced.clear();
     this.#quota?.release();
+    this.#unlistenSession();
+    this.#session.close();
     this.#deps.metrics.connections.dec(FRONTEND);
     for (const bridge of this.#subscriptions.values()) bridge.close();
     this.#subscriptions.clear();

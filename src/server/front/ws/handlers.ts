@@ -13,6 +13,7 @@ import type {
   RequestFrame,
   RequestResult,
   RequestType,
+  WireAuth,
 } from '../../../protocol/native/types.js';
 import type { QuotaAccount } from '../../auth/quotas.js';
 import type { ServerMetrics } from '../../metrics.js';
@@ -47,6 +48,8 @@ export interface RequestContext extends CollectionContext {
    * the time is up, so an answer that awaits it goes out then.
    */
   throttle(ms: number): Promise<void>;
+  /** Replaces the connection's credential (`authenticate`). */
+  authenticate(auth: WireAuth): Promise<RequestResult<'authenticate'>>;
 }
 
 type Handler<T extends RequestType> = (
@@ -186,8 +189,7 @@ export const HANDLERS: { readonly [T in RequestType]: Handler<T> } = {
     await membership.leave();
     return {};
   },
-  // Without a Security the connection is `local`: credentials are accepted and ignored.
-  authenticate: async () => ({ principal: 'local', expiresAt: null }),
+  authenticate: async (ctx, r) => ctx.authenticate(r.auth),
   ...COLLECTION_HANDLERS,
 };
 

@@ -26,6 +26,7 @@ import { CLOSE_CODES } from '../../../protocol/native/types.js';
 import type { CollectionService } from '../../../sync/index.js';
 import { BrowserPolicy } from '../../auth/browser.js';
 import type { Quotas } from '../../auth/quotas.js';
+import type { Security } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { Connection } from './connection.js';
 import { resolveLimits, type WsFrontEndLimits } from './limits.js';
@@ -55,6 +56,11 @@ export interface WebSocketFrontEndOptions {
    * paced, and a connection past its principal's `connections` quota is refused. Default: none.
    */
   readonly quotas?: Quotas | undefined;
+  /**
+   * Who may connect and what each may do (`server/auth/`): credentials come in `hello.auth` or
+   * the upgrade's `Authorization` header. Absent or not enabled: every connection is `local`.
+   */
+  readonly security?: Security;
 }
 
 export interface WebSocketFrontEnd {
@@ -113,6 +119,9 @@ export function attachWebSocketFrontEnd(
         serverName: options.serverName ?? SERVER_NAME,
         quotas: options.quotas,
         collections: options.collections,
+        security: options.security,
+        authorization: request.headers.authorization,
+        remoteAddress: request.socket.remoteAddress,
       });
       connections.add(connection);
       void connection.closed.then(() => connections.delete(connection));

@@ -102,8 +102,11 @@ export class RawClient {
   #nextId = 1;
   #waiters: (() => void)[] = [];
 
-  constructor(url: string, options: { maxPayload?: number } = {}) {
-    this.socket = new WebSocket(url, { maxPayload: options.maxPayload ?? 256 * 1024 * 1024 });
+  constructor(url: string, options: { maxPayload?: number; headers?: Record<string, string> } = {}) {
+    this.socket = new WebSocket(url, {
+      maxPayload: options.maxPayload ?? 256 * 1024 * 1024,
+      ...(options.headers === undefined ? {} : { headers: options.headers }),
+    });
     this.opened = new Promise((resolve, reject) => {
       this.socket.once('open', () => resolve());
       this.socket.once('error', reject);
