@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isTributaryError, type TributaryError } from '../../errors.js';
 import { ServerMetrics } from '../metrics.js';
 import { apiKeyHash, generateApiKey } from './api-keys.js';
-import { hashPassword } from './passwords.js';
-import { createSecurity, type ServerSecurity } from './security.js';
+import { deriveScramCredential, hashPassword, scramCredentialJson } from './passwords.js';
+import { createSecurity, type ScramConversationInit, type ServerSecurity } from './security.js';
 import type { Credentials, Session } from './types.js';
 
 const FAST = { N: 1024, r: 8, p: 1 };
@@ -257,5 +257,57 @@ describe('tokens on live sessions', () => {
     await security.reload();
     expect(ended).toEqual(['ACCESS_REVOKED']);
     await refused(session.refresh({ kind: 'token', token: await token('alice', secretB) }));
+  });
+});
+
+describe('the SCRAM hook', () => {
+  it('hands a conversation the stored credential, a stable fake one for unknown users, and the session', async () => {
+    const path = join(tempDir(), 'auth.json');
+    const credential = deriveScramCredential('pencil', 'SCRAM-SHA-256', { iterations: 4096 });
+    writeAuth(path, { users: { user: { scram: { 'SCRAM-SHA-256': scramCredentialJson(credential) } } } });
+    const inits: ScramConversationInit[] = [];
+    const security = await createSecurity({
+      authFile: path,
+      logger: silent,
+      watch: false,
+      scramConversation: (init) => {
+        inits.push(init);
+        return { step: async () => ({ response: new Uint8Array() }) };
+      },
+    });
+    opened.push(security);
+    security.scram('SCRAM-SHA-256', connection);
+    const init = inits[0] as ScramConversationInit;
+    expect(init.mechanism).toBe('SCRAM-SHA-256');
+    expect(init.credential('user').storedKey.equals(credential.storedKey)).toBe(true);
+    expect(security.scramCredential('user', 'SCRAM-SHA-512')).toBeUndefined();
+    const fake = init.credential('nobody');
+    expect(init.credential('nobody').salt.equals(fake.salt)).toBe(true);
+    expect(fake.storedKey.equals(credential.storedKey)).toBe(false);
+    expect(() => init.authenticated('nobody')).toThrow(/invalid credentials/);
+    expect(init.failed('bad proof', 'user').code).toBe('UNAUTHENTICATED');
+
+    const session = init.authenticated('user');
+    expect(session.principal).toMatchObject({ name: 'user', method: 'scram' });
+    const ended: string[] = [];
+    session.onEnd((error) => ended.push(error.code));
+    const changed = deriveScramCredential('pencil2', 'SCRAM-SHA-256', { iterations: 4096 });
+    writeAuth(path, { users: { user: { scram: { 'SCRAM-SHA-256': scramCredentialJson(changed) } } } });
+    await security.reload();
+    expect(ended).toEqual(['ACCESS_REVOKED']);
+  });
+
+  it('runs scram.ts by default, and refuses SCRAM when security is off', async () => {
+    const path = join(tempDir(), 'auth.json');
+    const credential = deriveScramCredential('pencil', 'SCRAM-SHA-512', { iterations: 4096 });
+    writeAuth(path, { users: { user: { scram: { 'SCRAM-SHA-512': scramCredentialJson(credential) } } } });
+    const security = await open(path);
+    const conversation = security.scram('SCRAM-SHA-512', connection);
+    const first = await conversation.step(new TextEncoder().encode('n,,n=user,r=abcdef'));
+    expect(new TextDecoder().decode(first.response)).toContain(
+      `s=${credential.salt.toString('base64')},i=4096`,
+    );
+    const off = await createSecurity({ logger: silent });
+    expect(() => off.scram('SCRAM-SHA-256', connection)).toThrow(/security is off/);
   });
 });
