@@ -7,18 +7,21 @@
  *     produce or fetch pays), uncached (a new name each call, evaluated against the rules: what
  *     the first request on a topic pays), denied (throws the typed error), and `LocalSession`
  *     (security off) as the floor;
- *  2. authentications per second, by method: scrypt password (the server's default cost), API
- *     key (SHA-256), JWT HS256, RS256 and ES256 (jose). One at a time, on one core.
+ *  2. authentications per second, by method: password (a full scrypt check at the server's
+ *     default cost, as a first login or a wrong password pays; and a password the server
+ *     remembers having verified, as HTTP Basic pays on every request after the first), API key
+ *     (SHA-256), JWT HS256, RS256 and ES256 (jose). One at a time.
  *
  * Prints a table and the load average; writes bench/results/auth-<date>.json. A plain script,
  * never a test. The end-to-end cost on the wire is `npm run bench -- --systems
  * tributary,tributary-auth --only publish,latency,fanout`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
+import { verifyPassword } from '../src/server/auth/passwords.js';
 import { createSecurity } from '../src/server/auth/security.js';
 import { LocalSession } from '../src/server/auth/session.js';
 import type { Credentials, Session } from '../src/server/auth/types.js';
@@ -110,9 +113,23 @@ async function main(): Promise<void> {
       RS256: await setup.sign('RS256', 3600),
       ES256: await setup.sign('ES256', 3600),
     };
+    const users = (
+      JSON.parse(readFileSync(setup.authFile, 'utf8')) as { users: Record<string, { password: string }> }
+    ).users;
+    const storedHash = users[setup.principal]!.password;
+    const authenticate: Row[] = [
+      await measureAsync('password check: scrypt N=2^15, r=8, p=1 (first login)', AUTHENTICATE_MS, () =>
+        verifyPassword(storedHash, setup.password),
+      ),
+      await measureAsync('authenticate: wrong password (full scrypt, refused)', AUTHENTICATE_MS, () =>
+        security
+          .authenticate({ kind: 'password', username: setup.principal, password: 'wrong' }, CONNECTION)
+          .catch(() => undefined),
+      ),
+    ];
     const methods: [string, Credentials][] = [
       [
-        'password (scrypt N=2^15, r=8)',
+        'password, remembered (HTTP Basic after the first)',
         { kind: 'password', username: setup.principal, password: setup.password },
       ],
       ['API key (SHA-256)', { kind: 'apiKey', key: setup.apiKey }],
@@ -120,7 +137,6 @@ async function main(): Promise<void> {
       ['JWT RS256', { kind: 'token', token: tokens.RS256 }],
       ['JWT ES256', { kind: 'token', token: tokens.ES256 }],
     ];
-    const authenticate: Row[] = [];
     for (const [name, credentials] of methods) {
       authenticate.push(
         await measureAsync(`authenticate: ${name}`, AUTHENTICATE_MS, async () => {
