@@ -11,9 +11,11 @@ import { connect as tlsConnect } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type TributaryClient, text } from '../src/client/node/index.js';
 import { TlsFileError } from '../src/server/auth/tls.js';
+import { spawnCli } from './fixtures/cli-process.js';
+import { freePort } from './fixtures/server-process.js';
 import { hasOpenssl, makeTlsFiles, type TlsTestFiles } from './fixtures/tls-certs.js';
 import { start, type TestServer, tempDir } from './http-helpers.js';
-import { run } from './kafka-harness.js';
+import { run, waitFor } from './kafka-harness.js';
 
 const CURL = '/usr/bin/curl';
 
@@ -243,5 +245,54 @@ describe.skipIf(!hasOpenssl())('TLS on the HTTP and WebSocket port', () => {
     } finally {
       await data.remove();
     }
+  });
+
+  it('tributary serve: SIGHUP serves a renewed certificate on both ports without a restart; a bad file stops the start naming it', async () => {
+    const data = await tempDir('tributary-tls-serve-');
+    const certPath = `${data.path}/live.pem`;
+    const keyPath = `${data.path}/live.key`;
+    copyFileSync(files.serverCert, certPath);
+    copyFileSync(files.serverKey, keyPath);
+    const [port, kafkaPort] = [await freePort(), await freePort()];
+    const serve = spawnCli([
+      ...['serve', '--port', String(port), '--kafka-port', String(kafkaPort), '--data', `${data.path}/d`],
+      ...['--tls-cert', certPath, '--tls-key', keyPath],
+    ]);
+    try {
+      await waitFor(
+        () => serve.output().includes('Kafka protocol (TLS) listening'),
+        30_000,
+        'the server to start',
+      );
+      expect(serve.output()).toContain(`Tributary listening on https://127.0.0.1:${port}`);
+      expect(await servedSubject(port)).toBe('O= CN=localhost');
+      expect(await servedSubject(kafkaPort)).toBe('O= CN=localhost');
+
+      copyFileSync(files.server2Cert, certPath);
+      copyFileSync(files.server2Key, keyPath);
+      serve.child.kill('SIGHUP');
+      await waitFor(() => serve.output().includes('TLS certificate and key reloaded'), 10_000, 'the reload');
+      expect(await servedSubject(port)).toBe('O=renewed CN=localhost');
+      expect(await servedSubject(kafkaPort)).toBe('O=renewed CN=localhost');
+
+      // A renewal caught half-written: logged, and the certificate being served stays.
+      writeFileSync(certPath, '-----BEGIN CERTIFICATE-----\ntruncat');
+      serve.child.kill('SIGHUP');
+      await waitFor(() => serve.output().includes('TLS reload failed'), 10_000, 'the failed reload');
+      expect(serve.output()).toContain('live.pem');
+      expect(await servedSubject(port)).toBe('O=renewed CN=localhost');
+      expect(serve.child.exitCode).toBeNull();
+    } finally {
+      serve.child.kill('SIGTERM');
+      await serve.exited;
+    }
+
+    const bad = spawnCli([
+      ...['serve', '--port', '0', '--kafka-port', '0', '--data', `${data.path}/d`],
+      ...['--tls-cert', certPath, '--tls-key', keyPath],
+    ]);
+    expect(await bad.exited).toBe(1);
+    expect(bad.output()).toMatch(/TLS tlsCert file .*live\.pem: holds no PEM certificate/);
+    await data.remove();
   });
 });
