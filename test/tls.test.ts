@@ -295,4 +295,62 @@ describe.skipIf(!hasOpenssl())('TLS on the HTTP and WebSocket port', () => {
     expect(bad.output()).toMatch(/TLS tlsCert file .*live\.pem: holds no PEM certificate/);
     await data.remove();
   });
+
+  it('the CLI reaches an https:// server with --ca (or TRIBUTARY_CLIENT_CA), and --cert/--key under require; without the CA it says why', async () => {
+    const server = await tlsServer({ tlsCa: files.ca, tlsClientAuth: 'require' });
+    const client = ['--cert', files.clientCert, '--key', files.clientKey];
+    const cli = async (args: readonly string[], env: Record<string, string> = {}) => {
+      const child = spawnCli(args, env);
+      const code = await child.exited;
+      return { code, output: child.output() };
+    };
+    const created = await cli([
+      'topics',
+      'create',
+      'cli-tls',
+      '--url',
+      server.url,
+      '--ca',
+      files.ca,
+      ...client,
+    ]);
+    expect(created, created.output).toMatchObject({ code: 0 });
+    const listed = await cli(['topics', 'list', '--url', server.url, ...client], {
+      TRIBUTARY_CLIENT_CA: files.ca,
+    });
+    expect(listed.code, listed.output).toBe(0);
+    expect(listed.output).toContain('cli-tls');
+
+    const untrusted = await cli(['topics', 'list', '--url', server.url, ...client]);
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.output).toContain('not trusted (give the CA that signed it with --ca)');
+    const noClientCert = await cli(['topics', 'list', '--url', server.url, '--ca', files.ca]);
+    expect(noClientCert.code).toBe(1);
+    const missing = await cli(['topics', 'list', '--url', server.url, '--ca', `${dir.path}/nope.pem`]);
+    expect(missing.code).toBe(2);
+    expect(missing.output).toMatch(/Cannot read --ca file .*nope\.pem/);
+
+    const produced = await curl([
+      ...['--cacert', files.ca, ...client, '-X', 'POST', '-H', 'content-type: application/json'],
+      ...['-d', '{"records":[{"value":"via https"}]}', `${server.url}/v1/topics/cli-tls/records`],
+    ]);
+    expect(produced.code, produced.stderr).toBe(0);
+    const tlsArgs = ['--url', server.url, '--ca', files.ca, ...client];
+    const sse = await cli(['consume', 'cli-tls', '--from', 'earliest', '--max', '1', ...tlsArgs]);
+    expect(sse.code, sse.output).toBe(0);
+    expect(sse.output).toContain('"value":"via https"');
+    const group = await cli([
+      'consume',
+      'cli-tls',
+      '--group',
+      'g',
+      '--from',
+      'earliest',
+      '--max',
+      '1',
+      ...tlsArgs,
+    ]);
+    expect(group.code, group.output).toBe(0);
+    expect(group.output).toContain('"value":"via https"');
+  });
 });

@@ -5,10 +5,17 @@
  * header, and {@link CliError}, which carries the exit code (1 runtime or server error, 2 usage,
  * 3 credentials refused (401) or operation denied (403)).
  *
+ * For an `https://` server whose certificate a private CA signed, or one that asks for client
+ * certificates, `--ca`, `--cert` and `--key` (env `TRIBUTARY_CLIENT_CA`, `TRIBUTARY_CLIENT_CERT`,
+ * `TRIBUTARY_CLIENT_KEY`) name PEM files; calls then go through undici's `fetch` with an agent
+ * holding them (Node's global `fetch` takes no TLS options). Without them nothing changes.
+ *
  * @example
  * const topics = await apiRequest<{ topics: TopicDescription[] }>(options.server, 'GET', '/v1/topics');
  */
+import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { Agent, fetch as undiciFetch } from 'undici';
 import {
   addCredentialOptions,
   authorizationHeader,
@@ -31,6 +38,24 @@ export interface ServerTarget {
   /** The HTTP base URL (no trailing slash). */
   readonly url: string;
   readonly credentials: CliCredentials | undefined;
+  /** TLS material for an https:// server (`--ca`, `--cert`, `--key`); absent: Node's defaults. */
+  readonly tls?: ClientTls;
+}
+
+/** PEM contents given by `--ca`, `--cert`, `--key`, and the `fetch` that uses them. */
+export interface ClientTls {
+  readonly ca?: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+  /** undici's `fetch` through an agent holding the material. */
+  readonly fetch: (input: string, init?: RequestInit) => Promise<Response>;
+}
+
+/** The TLS flags as commander parses them. */
+export interface TlsFlags {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
 }
 
 /** What a command given {@link addUrlOption} finds in its options. */
@@ -73,8 +98,10 @@ export function addUrlOption(command: Command): Command {
       .argParser(parseUrl),
   );
   addCredentialOptions(command);
+  addTlsOptions(command);
   return command.hook('preAction', async (_command, action) => {
-    const options = action.opts<CredentialFlags & { url: string }>();
+    const options = action.opts<CredentialFlags & TlsFlags & { url: string }>();
+    const tls = readClientTls(options);
     let credentials: CliCredentials | undefined;
     try {
       credentials = await resolveCredentials(options);
@@ -82,8 +109,62 @@ export function addUrlOption(command: Command): Command {
       if (error instanceof CredentialUsageError) throw new CliError(error.message, EXIT_USAGE);
       throw error;
     }
-    action.setOptionValue('server', { url: options.url, credentials } satisfies ServerTarget);
+    action.setOptionValue('server', {
+      url: options.url,
+      credentials,
+      ...(tls === undefined ? {} : { tls }),
+    } satisfies ServerTarget);
   });
+}
+
+function addTlsOptions(command: Command): void {
+  command
+    .addOption(
+      new Option('--ca <file>', 'PEM certificate authorities to trust for an https:// server').env(
+        'TRIBUTARY_CLIENT_CA',
+      ),
+    )
+    .addOption(
+      new Option('--cert <file>', 'PEM client certificate, for servers that ask for one').env(
+        'TRIBUTARY_CLIENT_CERT',
+      ),
+    )
+    .addOption(new Option('--key <file>', 'PEM private key of --cert').env('TRIBUTARY_CLIENT_KEY'));
+}
+
+/** Reads the TLS files (a usage error naming an unreadable one); undefined when none is given. */
+export function readClientTls(flags: TlsFlags): ClientTls | undefined {
+  if (flags.cert === undefined && flags.key !== undefined)
+    throw new CliError('--key needs --cert (the certificate it belongs to).', EXIT_USAGE);
+  if (flags.cert !== undefined && flags.key === undefined)
+    throw new CliError('--cert needs --key (its private key).', EXIT_USAGE);
+  const read = (flag: string, file: string | undefined): Buffer | undefined => {
+    if (file === undefined) return undefined;
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new CliError(`Cannot read ${flag} file ${file}: ${(error as Error).message}`, EXIT_USAGE);
+    }
+  };
+  const ca = read('--ca', flags.ca);
+  const cert = read('--cert', flags.cert);
+  const key = read('--key', flags.key);
+  if (ca === undefined && cert === undefined) return undefined;
+  const material = { ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }) };
+  const dispatcher = new Agent({ connect: { ...material } });
+  const tlsFetch = (input: string, init?: RequestInit): Promise<Response> =>
+    new Promise((resolve, reject) => {
+      // undici can lose a request whose connection the server closes just after the TLS 1.3
+      // handshake (how a refused client certificate is told): nothing is left to settle the
+      // promise and Node would exit 13 in silence. When the event loop runs dry, it is settled.
+      const orphaned = (): void =>
+        reject(Object.assign(new Error('the connection was closed'), { code: 'ECONNRESET' }));
+      process.once('beforeExit', orphaned);
+      undiciFetch(input, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher })
+        .then((response) => resolve(response as unknown as Response), reject)
+        .finally(() => process.off('beforeExit', orphaned));
+    });
+  return { ...material, fetch: tlsFetch };
 }
 
 export function parseUrl(value: string): string {
@@ -163,7 +244,7 @@ export async function apiFetch(
   if (server.credentials !== undefined) headers.set('authorization', authorizationHeader(server.credentials));
   let response: Response;
   try {
-    response = await fetch(`${baseUrl}${path}`, { ...init, headers });
+    response = await (server.tls?.fetch ?? fetch)(`${baseUrl}${path}`, { ...init, headers });
   } catch (error) {
     if ((error as Error).name === 'AbortError') throw error;
     throw new NetworkError(`Cannot reach the Tributary server at ${baseUrl}: ${networkReason(error)}`);
@@ -252,6 +333,16 @@ function describeCode(code: string): string {
     case 'ETIMEDOUT':
     case 'UND_ERR_CONNECT_TIMEOUT':
       return 'the connection timed out';
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'CERT_HAS_EXPIRED':
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return "the server's TLS certificate is not trusted (give the CA that signed it with --ca)";
+    case 'EPROTO':
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+      return 'the TLS handshake failed (http:// or https://? a client certificate needed: --cert/--key?)';
     default:
       return 'network error';
   }

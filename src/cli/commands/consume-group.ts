@@ -8,10 +8,10 @@
  * @example
  * tributary consume orders --group billing --max 100
  */
-import { connect, type TributaryClient } from '../../client/node/index.js';
+import { connect, type NodeTlsOptions, type TributaryClient } from '../../client/node/index.js';
 import { isTributaryError } from '../../errors.js';
 import { recordToJson } from '../../server/front/http/codec.js';
-import { apiRequest, authError, CliError, NetworkError, type ServerTarget } from '../api.js';
+import { apiRequest, authError, CliError, type ClientTls, NetworkError, type ServerTarget } from '../api.js';
 import { sdkAuth } from '../credentials.js';
 import { topicPath } from './topics.js';
 
@@ -39,6 +39,7 @@ export async function consumeAsGroupMember(topic: string, options: GroupConsumeO
       reconnect: false,
       connectTimeoutMs: 10_000,
       ...(server.credentials === undefined ? {} : { auth: sdkAuth(server.credentials) }),
+      ...(server.tls === undefined ? {} : { tls: sdkTls(server.tls) }),
     });
   } catch (error) {
     throwIfAuthError(error, server);
@@ -90,4 +91,13 @@ function writeLine(line: string): Promise<void> {
 function describe(error: unknown): string {
   if (isTributaryError(error)) return `${error.code}: ${error.message}`;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The SDK's TLS options from the CLI's (`--ca`, `--cert`, `--key`). */
+function sdkTls(tls: ClientTls): NodeTlsOptions {
+  return {
+    ...(tls.ca && { ca: tls.ca }),
+    ...(tls.cert && { cert: tls.cert }),
+    ...(tls.key && { key: tls.key }),
+  };
 }
