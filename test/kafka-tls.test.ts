@@ -110,7 +110,7 @@ describe.skipIf(!hasOpenssl())('Kafka over TLS', () => {
 
     const refused = kafka(files.otherCa).producer();
     await expect(refused.connect()).rejects.toThrow(/certificate/i);
-  });
+  }, 60_000);
 });
 
 function kcat(server: KafkaTestServer, args: readonly string[], input = '', timeoutMs = 30_000) {
@@ -140,7 +140,7 @@ describeWithClient('kcat over TLS', hasOpenssl() && hasKcat(), 'apt-get install 
     const wrong = await kcat(server, ['-X', `ssl.ca.location=${files.otherCa}`, '-L', '-m', '5'], '', 20_000);
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toMatch(/certificate verify failed|SSL handshake failed/i);
-  });
+  }, 90_000);
 
   it('tlsClientAuth require: kcat gets in with its client certificate, not without one', async () => {
     const server = await tlsKafkaServer({ tlsCa: files.ca, tlsClientAuth: 'require' });
@@ -154,7 +154,7 @@ describeWithClient('kcat over TLS', hasOpenssl() && hasKcat(), 'apt-get install 
     expect(withCert.stdout).toContain('1 brokers');
     const without = await kcat(server, [...ca, '-L', '-m', '5'], '', 20_000);
     expect(without.code).not.toBe(0);
-  });
+  }, 90_000);
 });
 
 const PYTHON_TLS = `
@@ -200,6 +200,6 @@ describeWithClient(
         timeoutMs: 60_000,
       });
       expect(wrong.stdout.trim(), wrong.stderr).toBe('REFUSED');
-    });
+    }, 120_000);
   },
 );

@@ -294,7 +294,7 @@ describe.skipIf(!hasOpenssl())('TLS on the HTTP and WebSocket port', () => {
     expect(await bad.exited).toBe(1);
     expect(bad.output()).toMatch(/TLS tlsCert file .*live\.pem: holds no PEM certificate/);
     await data.remove();
-  });
+  }, 120_000);
 
   it('the CLI reaches an https:// server with --ca (or TRIBUTARY_CLIENT_CA), and --cert/--key under require; without the CA it says why', async () => {
     const server = await tlsServer({ tlsCa: files.ca, tlsClientAuth: 'require' });
@@ -352,5 +352,5 @@ describe.skipIf(!hasOpenssl())('TLS on the HTTP and WebSocket port', () => {
     ]);
     expect(group.code, group.output).toBe(0);
     expect(group.output).toContain('"value":"via https"');
-  });
+  }, 120_000);
 });
