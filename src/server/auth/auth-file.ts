@@ -14,6 +14,7 @@
  * const config = await loadAuthFile('/etc/tributary/auth.json'); // throws AuthFileError
  * config.users.get('alice')?.password;                        // "scrypt$…"
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ANONYMOUS, LOCAL } from './acl.js';
@@ -151,6 +152,8 @@ export interface JwtConfig extends JwtSpec {
 export interface AuthConfig extends AuthDocument {
   /** Absolute path of the auth file ('' when built from a value). */
   readonly path: string;
+  /** SHA-256 of the file and the key files it names: equal fingerprints, same configuration. */
+  readonly fingerprint: string;
   readonly jwt: JwtConfig | null;
 }
 
@@ -551,7 +554,17 @@ export async function loadAuthFile(path: string): Promise<AuthConfig> {
   const file = resolve(path);
   const text = await readText(file, '', file, AUTH_FILE_BYTES_MAX);
   const document = parseAuthFile(text, file);
-  return { ...document, path: file, jwt: document.jwt === null ? null : await loadJwt(document.jwt, file) };
+  const jwt = document.jwt === null ? null : await loadJwt(document.jwt, file);
+  const fingerprint = createHash('sha256')
+    .update(text)
+    .update('\u0000')
+    .update(
+      JSON.stringify(
+        jwt === null ? null : { keys: jwt.loadedKeys.map((k) => ('pem' in k ? k.pem : '')), jwks: jwt.jwks },
+      ),
+    )
+    .digest('hex');
+  return { ...document, path: file, fingerprint, jwt };
 }
 
 async function loadJwt(spec: JwtSpec, file: string): Promise<JwtConfig> {

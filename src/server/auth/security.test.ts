@@ -1,4 +1,4 @@
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
@@ -201,6 +201,36 @@ describe('reload', () => {
     writeAuth(path, { users: { carol: { password: await hashPassword('c', FAST) } } });
     expect(await ended).toBe('ACCESS_REVOKED');
     expect((await security.authenticate(pw('carol', 'c'), connection)).principal.name).toBe('carol');
+  });
+});
+
+describe('watching', () => {
+  it('follows a volume that swaps a symlinked data directory (as Kubernetes mounts do)', async () => {
+    const dir = tempDir();
+    for (const [version, user] of [
+      ['v1', 'alice'],
+      ['v2', 'carol'],
+    ] as const) {
+      mkdirSync(join(dir, version));
+      writeFileSync(
+        join(dir, version, 'auth.json'),
+        JSON.stringify({ users: { [user]: { password: await hashPassword('pw', FAST) } } }),
+      );
+    }
+    symlinkSync('v1', join(dir, '..data'));
+    symlinkSync('..data/auth.json', join(dir, 'auth.json'));
+    const security = await createSecurity({
+      authFile: join(dir, 'auth.json'),
+      logger: silent,
+      watchDebounceMs: 20,
+    });
+    opened.push(security);
+    const alice = await security.authenticate(pw('alice', 'pw'), connection);
+    const ended = new Promise<string>((done) => alice.onEnd((error) => done(error.code)));
+    symlinkSync('v2', join(dir, '..data_tmp'));
+    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+    expect(await ended).toBe('ACCESS_REVOKED');
+    expect((await security.authenticate(pw('carol', 'pw'), connection)).principal.name).toBe('carol');
   });
 });
 

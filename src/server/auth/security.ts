@@ -23,7 +23,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { TributaryError } from '../../errors.js';
 import type { ServerMetrics } from '../metrics.js';
@@ -172,6 +172,7 @@ class FileSecurity implements ServerSecurity {
   readonly #logger: Logger;
   readonly #fakeScramSecret = randomBytes(32);
   #reloading: Promise<void> = Promise.resolve();
+  #lastReloadError: string | undefined;
   #watcher: FSWatcher | undefined;
   #debounce: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -244,7 +245,11 @@ class FileSecurity implements ServerSecurity {
   }
 
   reload(): Promise<void> {
-    const next = this.#reloading.then(() => this.#reloadNow());
+    return this.#queueReload('explicit');
+  }
+
+  #queueReload(cause: 'explicit' | 'watch'): Promise<void> {
+    const next = this.#reloading.then(() => this.#reloadNow(cause));
     this.#reloading = next;
     return next;
   }
@@ -260,14 +265,14 @@ class FileSecurity implements ServerSecurity {
 
   /** Watches the file's directory (editors and `tributary auth` replace the file by rename). */
   watch(debounceMs: number): void {
-    const name = basename(this.path);
     try {
-      this.#watcher = watch(dirname(this.path), { persistent: false }, (_event, filename) => {
-        if (filename !== null && filename !== name) return;
+      // Any change in the directory counts: a Kubernetes volume swaps a `..data` symlink rather
+      // than the file, and key files often sit beside it. An unchanged fingerprint is skipped.
+      this.#watcher = watch(dirname(this.path), { persistent: false }, () => {
         if (this.#debounce !== undefined) clearTimeout(this.#debounce);
         this.#debounce = setTimeout(() => {
           this.#debounce = undefined;
-          if (!this.#closed) void this.reload();
+          if (!this.#closed) void this.#queueReload('watch');
         }, debounceMs);
         this.#debounce.unref?.();
       });
@@ -285,16 +290,22 @@ class FileSecurity implements ServerSecurity {
     }
   }
 
-  async #reloadNow(): Promise<void> {
+  async #reloadNow(cause: 'explicit' | 'watch'): Promise<void> {
     if (this.#closed) return;
     let state: State;
     try {
       state = await loadState(this.path, this.now);
     } catch (error) {
-      this.#logger.error(
-        { err: error, authFile: this.path },
-        `Auth file not reloaded, the previous one stays in force: ${(error as Error).message}`,
-      );
+      const message = `Auth file not reloaded, the previous one stays in force: ${(error as Error).message}`;
+      // The watcher fires for every change in the directory: one error line per new problem.
+      const repeated = cause === 'watch' && message === this.#lastReloadError;
+      this.#lastReloadError = message;
+      this.#logger[repeated ? 'debug' : 'error']({ err: error, authFile: this.path }, message);
+      return;
+    }
+    this.#lastReloadError = undefined;
+    if (state.config.fingerprint === this.#state.config.fingerprint) {
+      this.#logger[cause === 'watch' ? 'debug' : 'info']({ authFile: this.path }, 'Auth file unchanged');
       return;
     }
     const previous = this.#state;
