@@ -60,6 +60,7 @@ import {
   type KafkaApiName,
   type KafkaResponseTypes,
 } from '../../../protocol/kafka/requests/index.js';
+import { guardBroker } from '../../auth/guard.js';
 import type { QuotaLease } from '../../auth/quotas.js';
 import type { Session } from '../../auth/types.js';
 import { KafkaAuthentication } from './authentication.js';
@@ -106,6 +107,9 @@ export class KafkaConnection {
   private readonly abort = new AbortController();
   private readonly scope: ConnectionScope & { quota: QuotaLease | undefined };
   private readonly authentication: KafkaAuthentication;
+  /** What handlers get: with security on, the broker as the current session may use it. */
+  private handlerContext: KafkaContext;
+  private guardedSession: Session | null = null;
   /** Set while the connection is muted by a throttle: no request starts until it fires. */
   private muteTimer: NodeJS.Timeout | undefined;
   private mutedUntil = 0;
@@ -120,6 +124,7 @@ export class KafkaConnection {
     private readonly onClosed: (connection: KafkaConnection) => void,
   ) {
     this.frames = new KafkaFrameDecoder({ maxFrameBytes: ctx.limits.kafkaFrameBytesMax });
+    this.handlerContext = ctx;
     const clientHost = `/${socket.remoteAddress ?? 'unknown'}`;
     const authentication = new KafkaAuthentication({
       security: ctx.security,
@@ -339,7 +344,7 @@ export class KafkaConnection {
     let result: ReturnType<Handler<KafkaApiName>>;
     try {
       // Called synchronously, in arrival order: see the module comment.
-      result = handler(this.ctx, request as never, this.scope);
+      result = handler(this.contextOf(), request as never, this.scope);
     } catch (error) {
       this.failed(slot, request, error);
       return;
@@ -353,6 +358,21 @@ export class KafkaConnection {
         this.complete(slot);
       })
       .catch((error: unknown) => this.failed(slot, request, error));
+  }
+
+  /**
+   * The context of the next handler: with security on, its broker is the session's guarded
+   * view (server/auth/guard.ts), made again when a re-authentication changes the session; with
+   * security off, the plain broker (the hot path is unchanged).
+   */
+  private contextOf(): KafkaContext {
+    const session = this.authentication.session;
+    if (!this.authentication.enabled || session === null) return this.ctx;
+    if (session !== this.guardedSession) {
+      this.guardedSession = session;
+      this.handlerContext = { ...this.ctx, broker: guardBroker(this.ctx.broker, session) };
+    }
+    return this.handlerContext;
   }
 
   private failed(slot: Slot, request: DecodedRequest, error: unknown): void {

@@ -7,14 +7,19 @@
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import { AUTHORIZED_OPERATIONS_OMITTED } from '../../../../protocol/kafka/requests/index.js';
+import { allowedKafka, authorizeKafka } from '../acl.js';
 import type { Handler } from './types.js';
 
-export const handleDescribeGroups: Handler<'DescribeGroups'> = (ctx, { body }) => ({
+export const handleDescribeGroups: Handler<'DescribeGroups'> = (ctx, { body }, scope) => ({
   throttleTimeMs: 0,
   groups: body.groups.map((groupId) => {
-    if (groupId.length === 0) {
+    const denied =
+      groupId.length === 0
+        ? KafkaErrorCode.INVALID_GROUP_ID
+        : authorizeKafka(scope, 'DescribeGroups', 'group', groupId);
+    if (denied !== KafkaErrorCode.NONE) {
       return {
-        errorCode: KafkaErrorCode.INVALID_GROUP_ID,
+        errorCode: denied,
         groupId,
         groupState: '',
         protocolType: '',
@@ -43,8 +48,11 @@ export const handleDescribeGroups: Handler<'DescribeGroups'> = (ctx, { body }) =
   }),
 });
 
-export const handleListGroups: Handler<'ListGroups'> = (ctx) => ({
+export const handleListGroups: Handler<'ListGroups'> = (ctx, _request, scope) => ({
   throttleTimeMs: 0,
   errorCode: KafkaErrorCode.NONE,
-  groups: ctx.groups.list().map(({ groupId, protocolType }) => ({ groupId, protocolType })),
+  groups: ctx.groups
+    .list()
+    .filter(({ groupId }) => allowedKafka(scope, 'ListGroups', 'group', groupId))
+    .map(({ groupId, protocolType }) => ({ groupId, protocolType })),
 });

@@ -4,10 +4,16 @@
  * rejoin, ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID that its membership is stale.
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
+import { authorizeKafka } from '../acl.js';
 import { countError } from '../context.js';
 import type { Handler } from './types.js';
 
-export const handleHeartbeat: Handler<'Heartbeat'> = (ctx, { body }) => {
+export const handleHeartbeat: Handler<'Heartbeat'> = (ctx, { body }, scope) => {
+  const denied = authorizeKafka(scope, 'Heartbeat', 'group', body.groupId);
+  if (denied !== KafkaErrorCode.NONE) {
+    countError(ctx, denied);
+    return { throttleTimeMs: 0, errorCode: denied };
+  }
   const error = ctx.groups.heartbeat(body.groupId, body.generationId, body.memberId, body.groupInstanceId);
   const errorCode = error === null ? KafkaErrorCode.NONE : KafkaErrorCode[error];
   if (errorCode !== KafkaErrorCode.REBALANCE_IN_PROGRESS) countError(ctx, errorCode);

@@ -5,10 +5,25 @@
  * MEMBER_ID_REQUIRED only from v4 on, as Kafka does.
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
+import { authorizeKafka } from '../acl.js';
 import { countError } from '../context.js';
 import type { Handler } from './types.js';
 
 export const handleJoinGroup: Handler<'JoinGroup'> = async (ctx, { body, header }, scope) => {
+  const denied = authorizeKafka(scope, 'JoinGroup', 'group', body.groupId);
+  if (denied !== KafkaErrorCode.NONE) {
+    countError(ctx, denied);
+    const memberId = body.memberId;
+    return {
+      throttleTimeMs: 0,
+      errorCode: denied,
+      generationId: -1,
+      protocolName: '',
+      leader: '',
+      memberId,
+      members: [],
+    };
+  }
   const result = await ctx.groups.join({
     groupId: body.groupId,
     memberId: body.memberId,

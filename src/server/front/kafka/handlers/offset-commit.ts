@@ -14,10 +14,15 @@
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import type { OffsetCommitResponseTopic } from '../../../../protocol/kafka/requests/index.js';
+import { authorizeKafka } from '../acl.js';
 import { countError, errorCodeOf, type KafkaContext } from '../context.js';
 import type { Handler } from './types.js';
 
-export const handleOffsetCommit: Handler<'OffsetCommit'> = async (ctx, { body }) => {
+export const handleOffsetCommit: Handler<'OffsetCommit'> = async (ctx, { body }, scope) => {
+  const groupDenied = authorizeKafka(scope, 'OffsetCommit', 'group', body.groupId);
+  if (groupDenied !== KafkaErrorCode.NONE) {
+    return { throttleTimeMs: 0, topics: answerAll(ctx, body.topics, () => groupDenied) };
+  }
   const refused = ctx.groups.checkCommit(
     body.groupId,
     body.generationId,
@@ -28,11 +33,19 @@ export const handleOffsetCommit: Handler<'OffsetCommit'> = async (ctx, { body })
     const errorCode = KafkaErrorCode[refused];
     return { throttleTimeMs: 0, topics: answerAll(ctx, body.topics, () => errorCode) };
   }
-  const partitionCounts = new Map<string, number | Error>();
+  /** Partitions of each topic, or why its partitions cannot be committed (an error, or a denial code). */
+  const partitionCounts = new Map<string, { partitions: number } | number | Error>();
   for (const topic of body.topics) {
     if (partitionCounts.has(topic.name)) continue;
+    const topicDenied = authorizeKafka(scope, 'OffsetCommit', 'topic', topic.name);
+    if (topicDenied !== KafkaErrorCode.NONE) {
+      partitionCounts.set(topic.name, topicDenied);
+      continue;
+    }
     try {
-      partitionCounts.set(topic.name, (await ctx.broker.describeTopic(topic.name)).partitions.length);
+      partitionCounts.set(topic.name, {
+        partitions: (await ctx.broker.describeTopic(topic.name)).partitions.length,
+      });
     } catch (error) {
       partitionCounts.set(topic.name, error as Error);
     }
@@ -44,7 +57,8 @@ export const handleOffsetCommit: Handler<'OffsetCommit'> = async (ctx, { body })
     for (const p of topic.partitions) {
       const key = `${topic.name}\0${p.partitionIndex}`;
       if (count instanceof Error) codes.set(key, errorCodeOf(ctx, count, 'OffsetCommit'));
-      else if (p.partitionIndex < 0 || p.partitionIndex >= count)
+      else if (typeof count === 'number') codes.set(key, count);
+      else if (p.partitionIndex < 0 || p.partitionIndex >= count.partitions)
         codes.set(key, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
       else valid.push({ topic: topic.name, partition: p.partitionIndex, offset: p.committedOffset });
     }

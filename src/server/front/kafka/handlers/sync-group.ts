@@ -4,10 +4,16 @@
  * member gets its own. Followers' responses are held until the leader's SyncGroup arrives.
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
+import { authorizeKafka } from '../acl.js';
 import { countError } from '../context.js';
 import type { Handler } from './types.js';
 
-export const handleSyncGroup: Handler<'SyncGroup'> = async (ctx, { body }) => {
+export const handleSyncGroup: Handler<'SyncGroup'> = async (ctx, { body }, scope) => {
+  const denied = authorizeKafka(scope, 'SyncGroup', 'group', body.groupId);
+  if (denied !== KafkaErrorCode.NONE) {
+    countError(ctx, denied);
+    return { throttleTimeMs: 0, errorCode: denied, assignment: new Uint8Array(0) };
+  }
   const result = await ctx.groups.sync({
     groupId: body.groupId,
     generationId: body.generationId,

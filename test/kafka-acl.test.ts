@@ -1,0 +1,361 @@
+/**
+ * Kafka authorization at the byte level: a server with an auth file, principals authenticated
+ * with PLAIN, and every Kafka API attempted on resources they may and may not use. Each denial
+ * must be Kafka's own code (TOPIC_AUTHORIZATION_FAILED 29, GROUP_AUTHORIZATION_FAILED 30) and
+ * must change nothing; each allowed call must work. Lists (Metadata of all topics, ListGroups,
+ * OffsetFetch of all topics) leave out what the principal may not describe.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KafkaErrorCode } from '../src/protocol/kafka/error-codes.js';
+import { encodeRecordBatch } from '../src/protocol/kafka/record-batch/index.js';
+import type { FetchRequest, JoinGroupRequest, ProduceRequest } from '../src/protocol/kafka/requests/index.js';
+import { ACCESS } from '../src/server/auth/guard.js';
+import { KAFKA_ACCESS, type KafkaNeed } from '../src/server/front/kafka/acl.js';
+import { writeTestAuthFile } from './fixtures/kafka-security.js';
+import { type KafkaTestServer, RawKafka, startKafkaServer, tempDir } from './kafka-harness.js';
+
+const {
+  TOPIC_AUTHORIZATION_FAILED: TOPIC_DENIED,
+  GROUP_AUTHORIZATION_FAILED: GROUP_DENIED,
+  NONE,
+} = KafkaErrorCode;
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let server: KafkaTestServer;
+const clients: RawKafka[] = [];
+
+const produceBody = (topic: string): ProduceRequest => ({
+  transactionalId: null,
+  acks: -1,
+  timeoutMs: 5000,
+  topics: [
+    {
+      name: topic,
+      partitions: [
+        {
+          index: 0,
+          records: encodeRecordBatch({
+            baseOffset: 0,
+            records: [{ timestamp: Date.now(), key: null, value: new TextEncoder().encode('v') }],
+          }),
+        },
+      ],
+    },
+  ],
+});
+
+const fetchBody = (topic: string): FetchRequest => ({
+  replicaId: -1,
+  maxWaitMs: 0,
+  minBytes: 1,
+  maxBytes: 1 << 20,
+  isolationLevel: 0,
+  sessionId: 0,
+  sessionEpoch: -1,
+  topics: [
+    {
+      topic,
+      partitions: [
+        {
+          partition: 0,
+          currentLeaderEpoch: -1,
+          fetchOffset: 0,
+          logStartOffset: -1,
+          partitionMaxBytes: 1 << 20,
+        },
+      ],
+    },
+  ],
+  forgottenTopicsData: [],
+  rackId: '',
+});
+
+const joinBody = (groupId: string): JoinGroupRequest => ({
+  groupId,
+  sessionTimeoutMs: 10_000,
+  rebalanceTimeoutMs: 10_000,
+  memberId: '',
+  groupInstanceId: null,
+  protocolType: 'consumer',
+  protocols: [{ name: 'range', metadata: new Uint8Array([1]) }],
+});
+
+const commitBody = (groupId: string, topic: string) => ({
+  groupId,
+  generationId: -1,
+  memberId: '',
+  groupInstanceId: null,
+  retentionTimeMs: -1,
+  topics: [
+    {
+      name: topic,
+      partitions: [
+        { partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null },
+      ],
+    },
+  ],
+});
+
+/** A connection authenticated as `user` with PLAIN. */
+async function as(user: string): Promise<RawKafka> {
+  const client = await RawKafka.open(server.kafka.port);
+  clients.push(client);
+  expect((await client.call('SaslHandshake', 1, { mechanism: 'PLAIN' })).errorCode).toBe(NONE);
+  const answer = await client.call('SaslAuthenticate', 1, {
+    authBytes: new TextEncoder().encode(`\u0000${user}\u0000${user}-pw`),
+  });
+  expect(answer.errorCode).toBe(NONE);
+  return client;
+}
+
+const metadataOf = (client: RawKafka, topics: string[] | null, allowAutoTopicCreation = false) =>
+  client.call('Metadata', 4, {
+    topics: topics === null ? null : topics.map((name) => ({ name })),
+    allowAutoTopicCreation,
+  });
+
+beforeAll(async () => {
+  dir = await tempDir('tributary-kafka-acl-');
+  const allow = (
+    principal: string,
+    resource: 'topic' | 'group',
+    name: string,
+    operations: string[],
+    pattern: 'literal' | 'prefix' = 'literal',
+  ) => ({ effect: 'allow', principal, resource, name, pattern, operations }) as const;
+  const auth = await writeTestAuthFile(dir.path, {
+    users: { admin: 'admin-pw', writer: 'writer-pw', reader: 'reader-pw', viewer: 'viewer-pw' },
+    jwtSecret: 'kafka-acl-test-secret-of-32-bytes!!!',
+    superUsers: ['admin'],
+    acls: [
+      allow('writer', 'topic', 'orders.', ['write', 'create'], 'prefix'),
+      allow('reader', 'topic', 'orders.', ['read'], 'prefix'),
+      allow('reader', 'group', 'readers', ['read']),
+      allow('viewer', 'topic', 'orders.a', ['describe']),
+      allow('viewer', 'group', 'readers', ['describe']),
+      {
+        effect: 'deny',
+        principal: 'reader',
+        resource: 'topic',
+        name: 'orders.secret',
+        pattern: 'literal',
+        operations: ['read'],
+      },
+    ] as never,
+  });
+  server = await startKafkaServer(join(dir.path, 'data'), { authFile: auth.path });
+  const admin = await as('admin');
+  for (const name of ['orders.a', 'orders.secret', 'private']) {
+    const created = await admin.call('CreateTopics', 3, {
+      timeoutMs: 5000,
+      validateOnly: false,
+      topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+    });
+    expect(created.topics[0]?.errorCode).toBe(NONE);
+    expect((await admin.call('Produce', 7, produceBody(name))).responses[0]?.partitions[0]?.errorCode).toBe(
+      NONE,
+    );
+  }
+});
+
+afterAll(async () => {
+  for (const client of clients.splice(0)) client.close();
+  await server?.close();
+  await dir?.remove();
+});
+
+describe('Kafka authorization', () => {
+  it('the Kafka table agrees with the guarded broker for every call it goes through', () => {
+    for (const [api, access] of Object.entries(KAFKA_ACCESS)) {
+      const needs = (access.needs as readonly KafkaNeed[]).map((n) => n.join(':'));
+      for (const call of 'via' in access ? access.via : []) {
+        for (const need of ACCESS[call].needs) expect(needs, `${api} via ${call}`).toContain(need.join(':'));
+      }
+    }
+  });
+
+  it('Produce: write on the topic, else TOPIC_AUTHORIZATION_FAILED and nothing appended', async () => {
+    const writer = await as('writer');
+    const reader = await as('reader');
+    expect(
+      (await writer.call('Produce', 7, produceBody('orders.a'))).responses[0]?.partitions[0]?.errorCode,
+    ).toBe(NONE);
+    for (const [client, topic] of [
+      [reader, 'orders.a'],
+      [writer, 'private'],
+      [writer, '__consumer_offsets'],
+    ] as const) {
+      const answer = await client.call('Produce', 7, produceBody(topic));
+      expect(answer.responses[0]?.partitions[0]?.errorCode, topic).toBe(TOPIC_DENIED);
+    }
+    const admin = await as('admin');
+    const offsets = await admin.call('ListOffsets', 2, {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [{ name: 'private', partitions: [{ partitionIndex: 0, timestamp: -1 }] }],
+    });
+    expect(offsets.topics[0]?.partitions[0]?.offset).toBe(1);
+  });
+
+  it('Fetch: read on the topic; a deny rule wins over a prefix allow', async () => {
+    const reader = await as('reader');
+    const ok = await reader.call('Fetch', 11, fetchBody('orders.a'));
+    expect(ok.responses[0]?.partitions[0]?.errorCode).toBe(NONE);
+    expect(ok.responses[0]?.partitions[0]?.records.length).toBeGreaterThan(0);
+    for (const topic of ['orders.secret', 'private']) {
+      const denied = await reader.call('Fetch', 11, fetchBody(topic));
+      expect(denied.responses[0]?.partitions[0]?.errorCode, topic).toBe(TOPIC_DENIED);
+      expect(denied.responses[0]?.partitions[0]?.records.length).toBe(0);
+    }
+    const writer = await as('writer');
+    expect(
+      (await writer.call('Fetch', 4, fetchBody('orders.a'))).responses[0]?.partitions[0]?.errorCode,
+    ).toBe(TOPIC_DENIED);
+  });
+
+  it('Metadata: all topics lists only what the principal may describe; named ones are refused; auto-create needs create', async () => {
+    const viewer = await as('viewer');
+    const all = await metadataOf(viewer, null);
+    expect(all.topics.map((t) => t.name)).toEqual(['orders.a']);
+    const named = await metadataOf(viewer, ['orders.a', 'private', 'does-not-exist']);
+    expect(named.topics.map((t) => [t.name, t.errorCode])).toEqual([
+      ['orders.a', NONE],
+      ['private', TOPIC_DENIED],
+      ['does-not-exist', TOPIC_DENIED],
+    ]);
+    const reader = await as('reader');
+    expect((await metadataOf(reader, ['orders.new'], true)).topics[0]?.errorCode).toBe(TOPIC_DENIED);
+    const writer = await as('writer');
+    expect((await metadataOf(writer, ['orders.new'], true)).topics[0]?.errorCode).toBe(NONE);
+  });
+
+  it('ListOffsets: describe on the topic', async () => {
+    const viewer = await as('viewer');
+    const answer = await viewer.call('ListOffsets', 2, {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [
+        { name: 'orders.a', partitions: [{ partitionIndex: 0, timestamp: -1 }] },
+        { name: 'private', partitions: [{ partitionIndex: 0, timestamp: -1 }] },
+      ],
+    });
+    expect(answer.topics.map((t) => t.partitions[0]?.errorCode)).toEqual([NONE, TOPIC_DENIED]);
+  });
+
+  it('CreateTopics and DeleteTopics: create and delete on the topic', async () => {
+    const writer = await as('writer');
+    const created = await writer.call('CreateTopics', 3, {
+      timeoutMs: 5000,
+      validateOnly: false,
+      topics: ['orders.made', 'elsewhere'].map((name) => ({
+        name,
+        numPartitions: 1,
+        replicationFactor: 1,
+        assignments: [],
+        configs: [],
+      })),
+    });
+    expect(created.topics.map((t) => [t.name, t.errorCode])).toEqual([
+      ['orders.made', NONE],
+      ['elsewhere', TOPIC_DENIED],
+    ]);
+    const deleted = await writer.call('DeleteTopics', 3, { timeoutMs: 5000, topicNames: ['orders.made'] });
+    expect(deleted.responses[0]?.errorCode).toBe(TOPIC_DENIED);
+  });
+
+  it('InitProducerId needs nothing; every produce with the id is still checked', async () => {
+    const viewer = await as('viewer');
+    const answer = await viewer.call('InitProducerId', 1, {
+      transactionalId: null,
+      transactionTimeoutMs: 60_000,
+    });
+    expect(answer.errorCode).toBe(NONE);
+  });
+
+  it('groups: FindCoordinator and DescribeGroups need describe, the member APIs read, ListGroups is filtered', async () => {
+    const reader = await as('reader');
+    const viewer = await as('viewer');
+    expect((await reader.call('FindCoordinator', 2, { key: 'readers', keyType: 0 })).errorCode).toBe(NONE);
+    expect((await reader.call('FindCoordinator', 2, { key: 'others', keyType: 0 })).errorCode).toBe(
+      GROUP_DENIED,
+    );
+    expect((await viewer.call('FindCoordinator', 2, { key: 'readers', keyType: 0 })).errorCode).toBe(NONE);
+
+    expect((await viewer.call('JoinGroup', 5, joinBody('readers'))).errorCode).toBe(GROUP_DENIED);
+    expect((await reader.call('JoinGroup', 5, joinBody('others'))).errorCode).toBe(GROUP_DENIED);
+    const first = await reader.call('JoinGroup', 5, joinBody('readers'));
+    expect(first.errorCode).toBe(KafkaErrorCode.MEMBER_ID_REQUIRED);
+    const heartbeat = { groupId: 'others', generationId: 1, memberId: 'm', groupInstanceId: null };
+    expect((await reader.call('Heartbeat', 3, heartbeat)).errorCode).toBe(GROUP_DENIED);
+    expect(
+      (
+        await reader.call('SyncGroup', 3, {
+          ...heartbeat,
+          protocolType: null,
+          protocolName: null,
+          assignments: [],
+        } as never)
+      ).errorCode,
+    ).toBe(GROUP_DENIED);
+    expect(
+      (
+        await reader.call('LeaveGroup', 3, {
+          groupId: 'others',
+          memberId: '',
+          members: [{ memberId: 'm', groupInstanceId: null }],
+        })
+      ).errorCode,
+    ).toBe(GROUP_DENIED);
+
+    const described = await viewer.call('DescribeGroups', 4, {
+      groups: ['readers', 'others'],
+      includeAuthorizedOperations: false,
+    });
+    expect(described.groups.map((g) => g.errorCode)).toEqual([NONE, GROUP_DENIED]);
+  });
+
+  it('OffsetCommit: read on the group and the topic; OffsetFetch: describe on both, filtered for all topics', async () => {
+    const reader = await as('reader');
+    const ok = await reader.call('OffsetCommit', 7, commitBody('readers', 'orders.a'));
+    expect(ok.topics[0]?.partitions[0]?.errorCode).toBe(NONE);
+    expect(
+      (await reader.call('OffsetCommit', 7, commitBody('readers', 'private'))).topics[0]?.partitions[0]
+        ?.errorCode,
+    ).toBe(TOPIC_DENIED);
+    expect(
+      (await reader.call('OffsetCommit', 7, commitBody('others', 'orders.a'))).topics[0]?.partitions[0]
+        ?.errorCode,
+    ).toBe(GROUP_DENIED);
+    const admin = await as('admin');
+    expect(
+      (await admin.call('OffsetCommit', 7, commitBody('readers', 'private'))).topics[0]?.partitions[0]
+        ?.errorCode,
+    ).toBe(NONE);
+
+    const viewer = await as('viewer');
+    const named = await viewer.call('OffsetFetch', 5, {
+      groupId: 'readers',
+      topics: [
+        { name: 'orders.a', partitionIndexes: [0] },
+        { name: 'private', partitionIndexes: [0] },
+      ],
+    });
+    expect(
+      named.topics.map((t) => [t.name, t.partitions[0]?.committedOffset, t.partitions[0]?.errorCode]),
+    ).toEqual([
+      ['orders.a', 1, NONE],
+      ['private', -1, TOPIC_DENIED],
+    ]);
+    const all = await viewer.call('OffsetFetch', 5, { groupId: 'readers', topics: null });
+    expect(all.topics.map((t) => t.name)).toEqual(['orders.a']);
+    const v1 = await reader.call('OffsetFetch', 1, {
+      groupId: 'others',
+      topics: [{ name: 'orders.a', partitionIndexes: [0] }],
+    });
+    expect(v1.topics[0]?.partitions[0]?.errorCode).toBe(GROUP_DENIED);
+
+    const groups = await viewer.call('ListGroups', 2, {});
+    expect(groups.groups.map((g) => g.groupId)).toEqual(['readers']);
+  });
+});
