@@ -141,7 +141,12 @@ export class AuthSession implements Session {
 
   /** Ends the session (expiry, revocation); listeners are told once. */
   end(error: TributaryError): void {
-    if (this.#ended !== null || this.#closed) return;
+    if (this.#closed) return;
+    if (this.#ended !== null) {
+      // Revoked after it expired: the revocation sticks, so no refresh brings the session back.
+      if (this.#ended.code === 'TOKEN_EXPIRED' && error.code === 'ACCESS_REVOKED') this.#ended = error;
+      return;
+    }
     this.#ended = error;
     this.#disarm();
     const listeners = this.#listeners.splice(0);
