@@ -2,15 +2,18 @@
  * Quotas from a real auth file, end to end through `startServer`: principals authenticate over
  * Kafka SASL/PLAIN (kafkajs 2.2.4 and a raw client), a principal over its rate is throttled while
  * another principal at the same time is not, the connection quota is counted per principal after
- * authentication, and a reload of the file applies new quotas to live connections.
+ * authentication, and a reload of the file applies new quotas to live connections; the same over
+ * the native WebSocket protocol with the SDK authenticating by password.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kafka, type logCreator, logLevel } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connect, type TributaryClient } from '../src/client/node/index.js';
 import { encodeRecordBatch } from '../src/protocol/kafka/record-batch/index.js';
 import type { ProduceRequest } from '../src/protocol/kafka/requests/index.js';
 import { hashPassword } from '../src/server/auth/passwords.js';
+import { RawClient } from '../src/server/front/ws/testing/harness.js';
 import { type KafkaTestServer, RawKafka, startKafkaServer, tempDir, waitFor } from './kafka-harness.js';
 
 const RATE = 100_000;
@@ -159,5 +162,59 @@ describe('quotas from the auth file', () => {
     expect(
       (await again.call('ApiVersions', 0, { clientSoftwareName: '', clientSoftwareVersion: '' })).errorCode,
     ).toBe(0);
+  }, 30_000);
+});
+
+describe('quotas from the auth file, WebSocket', () => {
+  async function sdk(user: string): Promise<TributaryClient> {
+    const c = await connect({
+      url: `${server.url.replace(/^http/, 'ws')}/v1/ws`,
+      auth: { username: user, password: PASSWORD },
+      reconnect: { initialDelayMs: 20, maxDelayMs: 200, jitter: 0.5 },
+    });
+    closers.push(() => c.close());
+    return c;
+  }
+
+  it('slows a principal over its rate while another is not, and refuses its connection past the quota', async () => {
+    await createTopic();
+    const bytes: Record<string, number> = { alice: 0, bob: 0 };
+    const started = Date.now();
+    await Promise.all(
+      ['alice', 'bob'].map(async (user) => {
+        const producer = (await sdk(user)).producer({ topic: 't', lingerMs: 5 });
+        while (Date.now() - started < 3_000) {
+          await Promise.all(Array.from({ length: 20 }, () => producer.send({ value: VALUE })));
+          bytes[user] = (bytes[user] ?? 0) + 20 * VALUE.length;
+        }
+        await producer.close();
+      }),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    const aliceRatio = (bytes.alice ?? 0) / (RATE * seconds + RATE);
+    expect(aliceRatio).toBeGreaterThan(0.5);
+    expect(aliceRatio).toBeLessThan(1.5);
+    expect(bytes.bob ?? 0).toBeGreaterThan(3 * (bytes.alice ?? 0));
+    // alice has one connection open; a second is allowed, a third refused with QUOTA_EXCEEDED.
+    const second = await sdk('alice');
+    const url = `${server.url.replace(/^http/, 'ws')}/v1/ws`;
+    const raw = await RawClient.connect(url, false);
+    raw.send({
+      type: 'hello',
+      protocol: 1,
+      client: 'raw/1',
+      auth: { username: 'alice', password: PASSWORD },
+    });
+    const refused = await raw.next((f) => f.type === 'error');
+    expect(refused.type === 'error' && refused.error.code).toBe('QUOTA_EXCEEDED');
+    expect((await raw.closed).code).toBe(1008);
+    // The SDK's first connect fails; once one of alice's connections closes, one gets in again.
+    const auth = { username: 'alice', password: PASSWORD };
+    await expect(connect({ url, auth })).rejects.toMatchObject({ retriable: true });
+    await second.close();
+    await waitFor(async () => server.security.quotas?.connections('alice') === 1, 5_000, 'a release');
+    const third = await connect({ url, auth });
+    closers.push(() => third.close());
+    expect(await third.admin.listTopics()).toContainEqual(expect.objectContaining({ name: 't' }));
   }, 30_000);
 });

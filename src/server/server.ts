@@ -265,6 +265,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     limits: pickSettings(settings, WS_SETTING_NAMES),
     browser,
     security,
+    ...(security.quotas === null ? {} : { quotas: security.quotas }),
   });
   const parts: Parts = {
     server,
