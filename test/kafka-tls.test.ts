@@ -4,7 +4,8 @@
  * clients: kcat (librdkafka), kafka-python and kafkajs produce and consume trusting the test CA,
  * and refuse a server whose CA they do not trust; under `tlsClientAuth require` kcat gets in with
  * its client certificate and not without one; a plain Kafka client on the TLS port is cut off at
- * once instead of hanging.
+ * once instead of hanging; SASL (SCRAM-SHA-256 and PLAIN) runs inside TLS (`SASL_SSL`) with an
+ * auth file.
  *
  * kcat and kafka-python are skipped when not installed (`apt-get install -y kcat python3-kafka`),
  * unless TRIBUTARY_REQUIRE_SERVICES=1.
@@ -12,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { writeTestAuthFile } from './fixtures/kafka-security.js';
 import { hasOpenssl, makeTlsFiles, type TlsTestFiles } from './fixtures/tls-certs.js';
 import {
   describeWithClient,
@@ -111,6 +113,35 @@ describe.skipIf(!hasOpenssl())('Kafka over TLS', () => {
     const refused = kafka(files.otherCa).producer();
     await expect(refused.connect()).rejects.toThrow(/certificate/i);
   }, 60_000);
+
+  it('kafkajs authenticates with SCRAM-SHA-256 inside TLS (SASL_SSL); a wrong password is refused', async () => {
+    const auth = await writeTestAuthFile(dir.path, {
+      users: { alice: 'alice-pw' },
+      jwtSecret: 'kafka-tls-test-secret-of-32-bytes!!!',
+      acls: [{ effect: 'allow', principal: 'alice', resource: 'topic', name: '*', operations: ['all'] }],
+    });
+    const server = await tlsKafkaServer({ authFile: auth.path });
+    const kafka = (password: string): Kafka =>
+      new Kafka({
+        clientId: 'tls-sasl-test',
+        brokers: [server.bootstrap],
+        ssl: { ca: [readFileSync(files.ca, 'utf8')] },
+        sasl: { mechanism: 'scram-sha-256', username: 'alice', password },
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 0 },
+        connectionTimeout: 5_000,
+      });
+    const admin = kafka('alice-pw').admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: 'sasl-tls', numPartitions: 1 }] });
+      expect(await admin.listTopics()).toContain('sasl-tls');
+    } finally {
+      await admin.disconnect();
+    }
+    const wrong = kafka('wrong').admin();
+    await expect(wrong.connect()).rejects.toThrow(/SASL|authentication/i);
+  }, 60_000);
 });
 
 function kcat(server: KafkaTestServer, args: readonly string[], input = '', timeoutMs = 30_000) {
@@ -140,6 +171,31 @@ describeWithClient('kcat over TLS', hasOpenssl() && hasKcat(), 'apt-get install 
     const wrong = await kcat(server, ['-X', `ssl.ca.location=${files.otherCa}`, '-L', '-m', '5'], '', 20_000);
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toMatch(/certificate verify failed|SSL handshake failed/i);
+  }, 90_000);
+
+  it('SASL_SSL: kcat authenticates with PLAIN inside TLS and produces', async () => {
+    const auth = await writeTestAuthFile(dir.path, {
+      users: { bob: 'bob-pw' },
+      jwtSecret: 'kafka-tls-test-secret-of-32-bytes!!!',
+      acls: [{ effect: 'allow', principal: 'bob', resource: 'topic', name: '*', operations: ['all'] }],
+    });
+    const server = await tlsKafkaServer({ authFile: auth.path });
+    const sasl = [
+      ...['-X', 'security.protocol=sasl_ssl', '-X', `ssl.ca.location=${files.ca}`],
+      ...['-X', 'sasl.mechanisms=PLAIN', '-X', 'sasl.username=bob', '-X', 'sasl.password=bob-pw'],
+    ];
+    const produced = await run(KCAT, ['-b', server.bootstrap, ...sasl, '-P', '-t', 'sasl-ssl'], {
+      input: 'one\n',
+      timeoutMs: 30_000,
+    });
+    expect(produced.code, produced.stderr).toBe(0);
+    const consumed = await run(
+      KCAT,
+      ['-b', server.bootstrap, ...sasl, '-C', '-t', 'sasl-ssl', '-o', 'beginning', '-e'],
+      { timeoutMs: 30_000 },
+    );
+    expect(consumed.code, consumed.stderr).toBe(0);
+    expect(consumed.stdout.trim()).toBe('one');
   }, 90_000);
 
   it('tlsClientAuth require: kcat gets in with its client certificate, not without one', async () => {

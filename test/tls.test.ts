@@ -7,10 +7,12 @@
  */
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type TributaryClient, text } from '../src/client/node/index.js';
 import { TlsFileError } from '../src/server/auth/tls.js';
+import { ConfigError, resolveServerConfig } from '../src/server/config.js';
 import { spawnCli } from './fixtures/cli-process.js';
 import { freePort } from './fixtures/server-process.js';
 import { hasOpenssl, makeTlsFiles, type TlsTestFiles } from './fixtures/tls-certs.js';
@@ -121,6 +123,30 @@ describe.skipIf(!hasOpenssl())('TLS on the HTTP and WebSocket port', () => {
     // curl: an empty reply or a reset, never its timeout (28).
     const plain = await curl([`http://127.0.0.1:${server.port}/healthz`]);
     expect([52, 56]).toContain(plain.code);
+  });
+
+  it('closes a connection that does not finish its handshake in tlsHandshakeTimeoutMs (silent, or stuck in a partial record), on both ports', async () => {
+    const server = await tlsServer({ tlsHandshakeTimeoutMs: 300, kafka: { port: 0 } });
+    const kafkaPort = server.kafka?.port ?? 0;
+    const closedAfter = (port: number, bytes: Buffer | null): Promise<number> =>
+      new Promise((resolve) => {
+        const started = Date.now();
+        const socket = netConnect({ host: '127.0.0.1', port }, () => {
+          if (bytes !== null) socket.write(bytes);
+        });
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve(Date.now() - started));
+        setTimeout(() => socket.destroy(), 10_000);
+      });
+    for (const port of [server.port, kafkaPort]) {
+      // Silent: closed by the handshake timeout (well before the test's own 10 s cut-off).
+      expect(await closedAfter(port, null)).toBeLessThan(5_000);
+      // A TLS record header announcing more bytes than ever come: the same timeout.
+      expect(await closedAfter(port, Buffer.from('16030100ff01ffffff0303deadbeef', 'hex'))).toBeLessThan(
+        5_000,
+      );
+    }
+    expect((await curl(['--cacert', files.ca, `${server.url}/healthz`])).code).toBe(0);
   });
 
   it('refuses TLS 1.1 and accepts TLS 1.2 and 1.3', async () => {
@@ -353,4 +379,57 @@ describe.skipIf(!hasOpenssl())('TLS on the HTTP and WebSocket port', () => {
     expect(group.code, group.output).toBe(0);
     expect(group.output).toContain('"value":"via https"');
   }, 120_000);
+});
+
+describe('the TLS settings', () => {
+  it('take paths from flags, variables and a config file (relative to the file) and check the client-auth mode', () => {
+    const fromFile = resolveServerConfig({
+      file: {
+        path: '/etc/tributary/tributary.json',
+        text: JSON.stringify({
+          tlsCert: 'tls/server.pem',
+          tlsKey: '/keys/server.key',
+          tlsCa: 'ca.pem',
+          tlsClientAuth: 'require',
+        }),
+      },
+      cwd: '/elsewhere',
+    });
+    expect(fromFile).toMatchObject({
+      tlsCert: '/etc/tributary/tls/server.pem',
+      tlsKey: '/keys/server.key',
+      tlsCa: '/etc/tributary/ca.pem',
+      tlsClientAuth: 'require',
+    });
+    const fromEnv = resolveServerConfig({
+      env: { TRIBUTARY_TLS_CERT: 'a.pem', TRIBUTARY_TLS_KEY: 'a.key', TRIBUTARY_TLS_CLIENT_AUTH: ' none ' },
+      flags: { tlsKey: 'b.key' },
+      cwd: '/run',
+    });
+    expect(fromEnv).toMatchObject({
+      tlsCert: '/run/a.pem',
+      tlsKey: '/run/b.key',
+      tlsCa: '',
+      tlsClientAuth: 'none',
+    });
+    expect(resolveServerConfig({})).toMatchObject({
+      tlsCert: '',
+      tlsKey: '',
+      tlsCa: '',
+      tlsClientAuth: 'none',
+    });
+
+    expect(() => resolveServerConfig({ flags: { tlsClientAuth: 'optional' } })).toThrow(ConfigError);
+    expect(() => resolveServerConfig({ flags: { tlsClientAuth: 'optional' } })).toThrow(
+      /none, request, require/,
+    );
+    expect(() =>
+      resolveServerConfig({ file: { path: 'c.json', text: JSON.stringify({ tlsCert: 42 }) } }),
+    ).toThrow(/"tlsCert" is 42/);
+    expect(() => resolveServerConfig({ flags: { tlsKey: 'k.pem' } })).toThrow(/tlsCert and tlsKey/);
+    expect(() => resolveServerConfig({ flags: { tlsCa: 'ca.pem' } })).toThrow(/tlsCa only with tlsCert/);
+    expect(() =>
+      resolveServerConfig({ flags: { tlsCert: 'c.pem', tlsKey: 'k.pem', tlsClientAuth: 'request' } }),
+    ).toThrow(/needs tlsCa/);
+  });
 });

@@ -114,9 +114,12 @@ export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise
   // A TLS connection is handed over once its handshake is done; one that fails it never is.
   server.on(tls === undefined ? 'connection' : 'secureConnection', onConnection);
   if (tls !== undefined) {
-    server.on('tlsClientError', (error: Error) =>
-      options.logger.debug({ err: error }, 'Kafka TLS handshake failed'),
-    );
+    // A failed or timed-out handshake is only reported here; Node leaves the socket open
+    // (https.Server destroys it the same way), so a silent client would hold it for good.
+    server.on('tlsClientError', (error: Error, socket: Socket) => {
+      options.logger.debug({ err: error }, 'Kafka TLS handshake failed');
+      socket.destroy();
+    });
   }
   server.on('error', (error) => options.logger.error({ err: error }, 'Kafka listener error'));
   let closing: Promise<void> | undefined;
