@@ -275,3 +275,43 @@ describe('JWT authentication', () => {
     });
   });
 });
+
+describe('JWT configuration', () => {
+  it('refuses at load a key that is not what the file says, naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jwt-config-'));
+    const path = join(dir, 'auth.json');
+    const cases: [unknown, RegExp][] = [
+      [
+        { alg: 'RS256', publicKey: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n' },
+        /jwt\.keys\[0\]\.publicKey: not a RS256 public key/,
+      ],
+      [
+        { alg: 'RS256', publicKey: await exportSPKI(ec.publicKey) },
+        /jwt\.keys\[0\]\.publicKey: not a RS256 public key/,
+      ],
+    ];
+    for (const [key, problem] of cases) {
+      writeFileSync(path, JSON.stringify({ jwt: { keys: [key] } }));
+      await expect(createSecurity({ authFile: path, logger: silent, watch: false })).rejects.toThrow(problem);
+    }
+  });
+
+  it('refuses tokens while the JWKS URL cannot be reached', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jwt-config-'));
+    const path = join(dir, 'auth.json');
+    const closed = createServer();
+    await new Promise<void>((done) => closed.listen(0, '127.0.0.1', done));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((done) => closed.close(done));
+    writeFileSync(path, JSON.stringify({ jwt: { jwksUrl: `http://127.0.0.1:${port}/jwks.json` } }));
+    const unreachable = await createSecurity({ authFile: path, logger: silent, watch: false });
+    try {
+      const token = await sign({}, remoteKey.privateKey, 'PS256', { kid: 'remote-1' });
+      await expect(unreachable.authenticate({ kind: 'token', token }, connection)).rejects.toThrow(
+        /invalid credentials/,
+      );
+    } finally {
+      unreachable.close();
+    }
+  });
+});
