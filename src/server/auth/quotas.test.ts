@@ -113,6 +113,46 @@ describe('parseQuotas', () => {
       { numRuns: 500 },
     );
   });
+
+  it('accepts exactly the well-formed entries, whatever their shape', () => {
+    const limit = fc.oneof(fc.integer({ min: -5, max: 1e6 }), fc.double(), fc.string(), fc.constant(null));
+    const entry = fc.dictionary(
+      fc.constantFrom('produceBytesPerSec', 'fetchBytesPerSec', 'connections', 'other'),
+      limit,
+    );
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ maxLength: 8 }), entry), (value) => {
+        const wellFormed = Object.entries(value).every(
+          ([name, limits]) =>
+            name.length > 0 &&
+            ![...name].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f) &&
+            Object.entries(limits).every(
+              ([key, n]) =>
+                key !== 'other' &&
+                Number.isSafeInteger(n) &&
+                (n as number) >= (key === 'connections' ? 0 : 1),
+            ),
+        );
+        let parsed: ReturnType<typeof parseQuotas> | undefined;
+        try {
+          parsed = parseQuotas(value, 'quotas');
+        } catch (error) {
+          expect(error).toBeInstanceOf(QuotaConfigError);
+        }
+        expect(parsed !== undefined).toBe(wellFormed);
+        if (parsed !== undefined) {
+          for (const [name, limits] of Object.entries(value)) {
+            expect(quotaLimitsOf(parsed, name)).toEqual({
+              produceBytesPerSec: limits.produceBytesPerSec,
+              fetchBytesPerSec: limits.fetchBytesPerSec,
+              connections: limits.connections,
+            });
+          }
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
 
 describe('ByteRate', () => {
