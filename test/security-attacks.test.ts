@@ -1,0 +1,278 @@
+/**
+ * An adversary's attempts on a real server with security on, over the native WebSocket: internal
+ * topics reached by a super user, topic existence learned from refusals, requests pipelined
+ * behind a failing hello, a refresh to another principal racing requests, and hostile `auth`
+ * values in hello and authenticate (fast-check). Each must be refused with a typed error while
+ * the server keeps serving.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerFrame } from '../src/protocol/native/types.js';
+import { generateApiKey } from '../src/server/auth/api-keys.js';
+import { RawClient } from '../src/server/front/ws/testing/harness.js';
+import {
+  type AuthSpec,
+  allow,
+  mintToken,
+  type SecureServer,
+  startSecureServer,
+} from './fixtures/secure-server.js';
+
+const KEY = generateApiKey();
+const SPEC: AuthSpec = {
+  users: { alice: 'alice-pw', admin: 'admin-pw' },
+  apiKeys: { ingest: KEY },
+  superUsers: ['admin'],
+  acls: [
+    allow('alice', 'topic', 'orders', ['read', 'write']),
+    allow('alice', 'group', 'g', ['read']),
+    allow('alice', 'collection', 'carts', ['read', 'write']),
+  ],
+};
+const INTERNAL = ['__consumer_offsets', '__collections', '__collection.carts', '__producer_ids', '__x'];
+
+let secure: SecureServer;
+let admin: RawClient;
+const clients: RawClient[] = [];
+
+beforeAll(async () => {
+  secure = await startSecureServer(SPEC);
+  admin = await connectAs({ username: 'admin', password: 'admin-pw' });
+  await admin.ok({ type: 'createTopic', name: 'orders', config: { partitions: 1 } });
+  await admin.ok({ type: 'createTopic', name: 'secret', config: { partitions: 1 } });
+  await admin.ok({ type: 'createCollection', name: 'carts', mode: 'eventual' });
+});
+
+afterAll(async () => {
+  for (const c of clients.splice(0)) c.socket.terminate();
+  await secure?.close();
+});
+
+async function open(headers?: Record<string, string>): Promise<RawClient> {
+  const client = new RawClient(secure.wsUrl, headers === undefined ? {} : { headers });
+  clients.push(client);
+  await client.opened;
+  return client;
+}
+
+async function connectAs(auth: Record<string, string>): Promise<RawClient> {
+  const client = await open();
+  client.sendRaw(JSON.stringify({ type: 'hello', protocol: 1, client: 'attack/1', auth }));
+  const first = await client.next((f) => f.type === 'welcome' || f.type === 'error');
+  expect(first.type).toBe('welcome');
+  return client;
+}
+
+const errorCode = (frame: ServerFrame): string | undefined =>
+  'error' in frame ? (frame as { error: { code: string } }).error.code : undefined;
+
+async function recordsIn(topic: string): Promise<number> {
+  const { next } = await admin.ok<{ next: number }>({ type: 'offsets', topic, partition: 0 });
+  return next;
+}
+
+describe('internal topics', () => {
+  it('are out of reach of a super user on every topic request, and never listed', async () => {
+    const requests = (name: string): Record<string, unknown>[] => [
+      { type: 'describeTopic', name },
+      { type: 'produce', topic: name, records: [{ value: new Uint8Array([1]) }] },
+      { type: 'fetch', topic: name, partition: 0, offset: 0 },
+      { type: 'offsets', topic: name, partition: 0 },
+      { type: 'subscribe', topic: name, partition: 0, from: 'earliest', credit: 10 },
+      { type: 'deleteTopic', name },
+      { type: 'createTopic', name: `${name}.new` },
+      { type: 'joinGroup', groupId: 'any', topics: [name] },
+      { type: 'fetchOffsets', groupId: 'any', partitions: [{ topic: name, partition: 0 }] },
+    ];
+    for (const name of INTERNAL) {
+      for (const request of requests(name)) {
+        const response = await admin.request(request as never);
+        expect(errorCode(response), JSON.stringify(request)).toBe('TOPIC_ACCESS_DENIED');
+      }
+    }
+    const { topics } = await admin.ok<{ topics: { name: string }[] }>({ type: 'listTopics' });
+    expect(topics.map((t) => t.name).filter((n) => n.startsWith('__'))).toEqual([]);
+    // The collection itself is reached by its collection name only.
+    await admin.ok({ type: 'collectionGet', collection: 'carts', key: 'k' });
+  });
+});
+
+describe('existence of what a principal may not describe', () => {
+  it('is not revealed: an existing and a missing topic, collection or group are refused alike', async () => {
+    const alice = await connectAs({ username: 'alice', password: 'alice-pw' });
+    const pairs: [Record<string, unknown>, Record<string, unknown>][] = [
+      [
+        { type: 'describeTopic', name: 'secret' },
+        { type: 'describeTopic', name: 'no-such-topic' },
+      ],
+      [
+        { type: 'fetch', topic: 'secret', partition: 0, offset: 0 },
+        { type: 'fetch', topic: 'no-such-topic', partition: 0, offset: 0 },
+      ],
+      [
+        { type: 'offsets', topic: 'secret', partition: 7 },
+        { type: 'offsets', topic: 'no-such-topic', partition: 7 },
+      ],
+      [
+        { type: 'describeCollection', name: 'carts2' },
+        { type: 'describeCollection', name: 'no-such-collection' },
+      ],
+      [
+        { type: 'collectionGet', collection: '__collections', key: 'k' },
+        { type: 'collectionGet', collection: 'no-such-collection', key: 'k' },
+      ],
+    ];
+    await admin.ok({ type: 'createCollection', name: 'carts2', mode: 'eventual' });
+    for (const [existing, missing] of pairs) {
+      const a = await alice.request(existing as never);
+      const b = await alice.request(missing as never);
+      expect(errorCode(a), JSON.stringify(existing)).toMatch(/_ACCESS_DENIED$/);
+      expect(errorCode(b), JSON.stringify(missing)).toBe(errorCode(a));
+    }
+    // Someone else's group: its committed offsets are not read.
+    expect(
+      errorCode(
+        await alice.request({
+          type: 'fetchOffsets',
+          groupId: 'other',
+          partitions: [{ topic: 'orders', partition: 0 }],
+        }),
+      ),
+    ).toBe('GROUP_ACCESS_DENIED');
+  });
+});
+
+describe('requests sent before authentication completes', () => {
+  it('are never run for a hello that fails, whatever follows it in the same burst', async () => {
+    const before = await recordsIn('orders');
+    for (const auth of [
+      { username: 'alice', password: 'wrong' },
+      { token: 'not-a-jwt' },
+      undefined, // nothing, anonymous off
+    ]) {
+      const client = await open();
+      const produce = { type: 'produce', topic: 'orders', records: [{ value: new Uint8Array([9]) }] };
+      // One burst: hello, then requests that would be allowed to alice.
+      client.sendRaw(
+        JSON.stringify({ type: 'hello', protocol: 1, client: 'attack/1', ...(auth ? { auth } : {}) }),
+      );
+      for (let id = 1; id <= 5; id++)
+        client.sendRaw(JSON.stringify({ ...produce, id, records: [{ value: 'AQ==' }] }));
+      client.sendRaw(JSON.stringify({ type: 'createTopic', id: 6, name: 'planted' }));
+      expect((await client.closed).code).toBe(4401);
+      expect(client.frames.filter((f) => f.type === 'response' && 'ok' in f)).toEqual([]);
+    }
+    expect(await recordsIn('orders')).toBe(before);
+    expect(errorCode(await admin.request({ type: 'describeTopic', name: 'planted' }))).toBe(
+      'TOPIC_NOT_FOUND',
+    );
+  });
+
+  it('a broken Authorization header never falls back to anonymous', async () => {
+    const anon = await startSecureServer({ ...SPEC, anonymous: true });
+    try {
+      for (const header of ['Bearer', 'Basic !!!', 'Basic YWxpY2U=', 'Negotiate abc']) {
+        const client = new RawClient(anon.wsUrl, { headers: { authorization: header } });
+        clients.push(client);
+        await client.opened;
+        client.sendRaw(JSON.stringify({ type: 'hello', protocol: 1, client: 'attack/1' }));
+        const first = await client.next((f) => f.type === 'welcome' || f.type === 'error');
+        expect(errorCode(first), header.slice(0, 20)).toBe('UNAUTHENTICATED');
+        expect((await client.closed).code).toBe(4401);
+      }
+    } finally {
+      await anon.close();
+    }
+  });
+});
+
+describe('in-band refresh', () => {
+  it('to another principal is refused while requests race it, and the connection keeps its principal', async () => {
+    const alice = await connectAs({ token: await mintToken('alice') });
+    const mallory = await mintToken('admin'); // a valid token, of a super user
+    const id = 1000;
+    alice.sendRaw(JSON.stringify({ type: 'authenticate', id, auth: { token: mallory } }));
+    for (let i = 1; i <= 3; i++)
+      alice.sendRaw(JSON.stringify({ type: 'describeTopic', id: id + i, name: 'secret' }));
+    const refresh = await alice.next((f) => f.type === 'response' && f.id === id);
+    expect(errorCode(refresh)).toBe('UNAUTHENTICATED');
+    for (let i = 1; i <= 3; i++) {
+      const response = await alice.next((f) => f.type === 'response' && f.id === id + i);
+      expect(errorCode(response)).toBe('TOPIC_ACCESS_DENIED');
+    }
+    expect(errorCode(await alice.request({ type: 'describeTopic', name: 'secret' }))).toBe(
+      'TOPIC_ACCESS_DENIED',
+    );
+    // An API key or password of another principal does no better.
+    for (const auth of [{ apiKey: KEY }, { username: 'admin', password: 'admin-pw' }]) {
+      expect(errorCode(await alice.request({ type: 'authenticate', auth }))).toBe('UNAUTHENTICATED');
+    }
+    await alice.ok({ type: 'describeTopic', name: 'orders' });
+  });
+});
+
+describe('hostile auth values', () => {
+  const text = fc.oneof(
+    fc.string({ maxLength: 40 }),
+    fc.constantFrom(
+      '',
+      'alice',
+      'admin',
+      'anonymous',
+      'local',
+      '*',
+      'trb_',
+      'Bearer x',
+      '\u0000',
+      'a'.repeat(5000),
+    ),
+  );
+  const auth = fc.oneof(
+    fc.record({ username: text, password: text }),
+    fc.record({ apiKey: text }),
+    fc.record({ token: text }),
+    fc.record({ username: text, password: text, token: text }),
+    fc.dictionary(
+      fc.string({ maxLength: 8 }),
+      fc.oneof(text, fc.integer(), fc.constant(null), fc.array(text)),
+    ),
+    fc.oneof(text, fc.integer(), fc.constant(null), fc.array(text)),
+  );
+
+  it('in hello: a typed refusal then a clean close, never a welcome, never a crash', async () => {
+    await fc.assert(
+      fc.asyncProperty(auth, async (value) => {
+        const client = await open();
+        client.sendRaw(JSON.stringify({ type: 'hello', protocol: 1, client: 'fuzz/1', auth: value }));
+        const first = await client.next((f) => f.type === 'welcome' || f.type === 'error');
+        expect(first.type).toBe('error');
+        expect(['UNAUTHENTICATED', 'PROTOCOL_ERROR', 'INVALID_ARGUMENT']).toContain(errorCode(first));
+        const { code } = await client.closed;
+        expect([4401, 1002, 1008]).toContain(code);
+        client.socket.terminate();
+      }),
+      { numRuns: 60 },
+    );
+    await connectAs({ username: 'alice', password: 'alice-pw' });
+  });
+
+  it('in authenticate: a typed error and the session untouched', async () => {
+    const alice = await connectAs({ username: 'alice', password: 'alice-pw' });
+    let id = 5000;
+    await fc.assert(
+      fc.asyncProperty(auth, async (value) => {
+        const requestId = ++id;
+        alice.sendRaw(JSON.stringify({ type: 'authenticate', id: requestId, auth: value }));
+        const response = await alice.next(
+          (f) => (f.type === 'response' && f.id === requestId) || (f.type === 'error' && !('id' in f)),
+        );
+        expect(['UNAUTHENTICATED', 'PROTOCOL_ERROR', 'INVALID_ARGUMENT']).toContain(errorCode(response));
+      }),
+      { numRuns: 60 },
+    );
+    await alice.ok({ type: 'describeTopic', name: 'orders' });
+    expect(errorCode(await alice.request({ type: 'describeTopic', name: 'secret' }))).toBe(
+      'TOPIC_ACCESS_DENIED',
+    );
+  });
+});
