@@ -315,6 +315,9 @@ describe('the SCRAM hook', () => {
     expect(init.credential('nobody').salt.equals(fake.salt)).toBe(true);
     expect(fake.storedKey.equals(credential.storedKey)).toBe(false);
     expect(() => init.authenticated('nobody')).toThrow(/invalid credentials/);
+    // The session is for the credential the proof was checked against, the last one handed out.
+    expect(() => init.authenticated('user')).toThrow(/invalid credentials/);
+    init.credential('user');
     expect(init.failed('bad proof', 'user').code).toBe('UNAUTHENTICATED');
 
     const session = init.authenticated('user');
@@ -325,6 +328,8 @@ describe('the SCRAM hook', () => {
     writeAuth(path, { users: { user: { scram: { 'SCRAM-SHA-256': scramCredentialJson(changed) } } } });
     await security.reload();
     expect(ended).toEqual(['ACCESS_REVOKED']);
+    // A proof checked against the credential of before the reload opens nothing.
+    expect(() => init.authenticated('user')).toThrow(/invalid credentials/);
   });
 
   it('runs scram.ts by default, and refuses SCRAM when security is off', async () => {

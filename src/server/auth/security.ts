@@ -218,16 +218,25 @@ class FileSecurity implements ServerSecurity {
 
   scram(mechanism: ScramMechanism, connection: ConnectionInfo): ScramConversation {
     const factory = this.options.scramConversation ?? createScramConversation;
+    // The credential the proof was checked against; a reload in between must not let it through.
+    let handedOut: ScramCredential | undefined;
     return factory({
       mechanism,
       connection,
-      credential: (username) =>
-        this.scramCredential(username, mechanism) ??
-        fakeScramCredential(username, mechanism, this.#fakeScramSecret),
+      credential: (username) => {
+        handedOut =
+          this.scramCredential(username, mechanism) ??
+          fakeScramCredential(username, mechanism, this.#fakeScramSecret);
+        return handedOut;
+      },
       authenticated: (username) => {
         const credential = this.scramCredential(username, mechanism);
-        if (credential === undefined)
-          throw this.#refuse(connection, new AuthFailure('revoked', 'user gone', username));
+        if (credential === undefined || credential !== handedOut) {
+          throw this.#refuse(
+            connection,
+            new AuthFailure('revoked', 'the credential changed or is gone', username),
+          );
+        }
         const principal: Principal = { name: username, method: 'scram', rules: [] };
         const storedKey = credential.storedKey.toString('base64');
         return this.#open(
