@@ -5,6 +5,7 @@
  * values in hello and authenticate (fast-check). Each must be refused with a typed error while
  * the server keeps serving.
  */
+import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerFrame } from '../src/protocol/native/types.js';
@@ -274,5 +275,39 @@ describe('hostile auth values', () => {
     expect(errorCode(await alice.request({ type: 'describeTopic', name: 'secret' }))).toBe(
       'TOPIC_ACCESS_DENIED',
     );
+  });
+});
+
+describe('Kafka before authentication', () => {
+  /** Opens a raw TCP connection, writes `bytes`, resolves with whether the server closed it within `ms`. */
+  const closedAfter = (port: number, bytes: Buffer, ms: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => socket.write(bytes));
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve(false);
+      }, ms);
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+
+  it('a frame announcing more than a SASL exchange needs closes the connection before it is buffered', async () => {
+    const kafka = await startSecureServer(SPEC, { kafka: { port: 0 } });
+    try {
+      const port = kafka.server.kafka?.port ?? 0;
+      // 50 MB announced, 1 MB sent: the server must not wait to buffer the rest.
+      const frame = Buffer.alloc(4 + 1024 * 1024, 0x41);
+      frame.writeInt32BE(50 * 1024 * 1024, 0);
+      expect(await closedAfter(port, frame, 4_000)).toBe(true);
+      // A small frame that is not yet whole is waited for (the limit is about size, not timing).
+      const small = Buffer.alloc(4 + 100, 0x41);
+      small.writeInt32BE(1000, 0);
+      expect(await closedAfter(port, small, 500)).toBe(false);
+    } finally {
+      await kafka.close();
+    }
   });
 });

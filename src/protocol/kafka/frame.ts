@@ -40,7 +40,7 @@ enum State {
 }
 
 export class KafkaFrameDecoder {
-  readonly maxFrameBytes: number;
+  #maxFrameBytes: number;
   private state = State.Size;
   /** Size bytes gathered so far (a size prefix may itself be split across chunks). */
   private readonly sizeBytes = new Uint8Array(FRAME_SIZE_BYTES);
@@ -56,11 +56,20 @@ export class KafkaFrameDecoder {
   private failure: TributaryError | null = null;
 
   constructor(options: KafkaFrameDecoderOptions = {}) {
-    const max = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    if (!(Number.isInteger(max) && max >= 0 && max <= 0x7fffffff)) {
-      throw invalidArgument(`maxFrameBytes must be an integer in [0, 2^31), got ${max}`);
-    }
-    this.maxFrameBytes = max;
+    this.#maxFrameBytes = checkedMax(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES);
+  }
+
+  /** The largest payload accepted; a frame announcing more fails with FRAME_TOO_LARGE. */
+  get maxFrameBytes(): number {
+    return this.#maxFrameBytes;
+  }
+
+  /**
+   * Changes the limit for the frames whose size is read from now on (a Kafka connection keeps
+   * it small until the client has authenticated, as Kafka's `sasl.server.max.receive.size`).
+   */
+  set maxFrameBytes(max: number) {
+    this.#maxFrameBytes = checkedMax(max);
   }
 
   /** Bytes held for an incomplete frame (size prefix included). */
@@ -116,11 +125,11 @@ export class KafkaFrameDecoder {
   private beginPayload(size: number): void {
     if (size < 0) {
       this.fail(malformed('Kafka frame', `negative frame size ${size}`));
-    } else if (size > this.maxFrameBytes) {
+    } else if (size > this.#maxFrameBytes) {
       this.fail(
         new TributaryError('FRAME_TOO_LARGE', {
           bytes: size,
-          limit: this.maxFrameBytes,
+          limit: this.#maxFrameBytes,
           limitName: 'maxFrameBytes',
         }),
       );
@@ -162,4 +171,11 @@ export function writeFrameSize(buf: Uint8Array): void {
   buf[1] = size >>> 16;
   buf[2] = size >>> 8;
   buf[3] = size;
+}
+
+function checkedMax(max: number): number {
+  if (!(Number.isInteger(max) && max >= 0 && max <= 0x7fffffff)) {
+    throw invalidArgument(`maxFrameBytes must be an integer in [0, 2^31), got ${max}`);
+  }
+  return max;
 }

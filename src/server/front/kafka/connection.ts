@@ -38,6 +38,7 @@
  * authenticated may only send ApiVersions, SaslHandshake and SaslAuthenticate; any other
  * request closes it (as Kafka does). While a SASL token is being checked, the requests after
  * it wait; after a v0 handshake the next frames are raw SASL tokens, answered as raw frames.
+ * Until then a frame may hold at most {@link UNAUTHENTICATED_FRAME_BYTES_MAX} bytes.
  * When the session ends (token expired, principal revoked) the connection is closed.
  *
  * Nothing a client sends can reach another connection: every failure ends at most this one.
@@ -77,6 +78,11 @@ const BEFORE_AUTHENTICATION: ReadonlySet<KafkaApiName> = new Set<KafkaApiName>([
   'SaslHandshake',
   'SaslAuthenticate',
 ]);
+/**
+ * Largest frame read before the connection has authenticated (Kafka's default
+ * `sasl.server.max.receive.size`): a stranger cannot make the server buffer a 100 MB request.
+ */
+export const UNAUTHENTICATED_FRAME_BYTES_MAX = 512 * 1024;
 
 interface Slot {
   done: boolean;
@@ -131,10 +137,14 @@ export class KafkaConnection {
       connection: { protocol: 'kafka', remoteAddress: socket.remoteAddress ?? 'unknown' },
       onEnd: (error) => this.sessionEnded(error.code),
       onAuthenticated: (session) => {
+        this.frames.maxFrameBytes = ctx.limits.kafkaFrameBytesMax;
         if (this.scope.quota?.principal !== session.principal.name) this.attachQuota(session.principal.name);
       },
     });
     this.authentication = authentication;
+    if (!authentication.authenticated) {
+      this.frames.maxFrameBytes = Math.min(ctx.limits.kafkaFrameBytesMax, UNAUTHENTICATED_FRAME_BYTES_MAX);
+    }
     this.scope = {
       clientHost,
       signal: this.abort.signal,
