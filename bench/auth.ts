@@ -7,7 +7,11 @@
  *     produce or fetch pays), uncached (a new name each call, evaluated against the rules: what
  *     the first request on a topic pays), denied (throws the typed error), and `LocalSession`
  *     (security off) as the floor;
- *  2. authentications per second, by method: password (a full scrypt check at the server's
+ *  2. the hot path itself: one-record produces, one at a time, to an in-process broker over the
+ *     memory log, straight to the broker, through the guarded broker of a `LocalSession`
+ *     (security off) and of the authenticated session (security on), in alternating rounds so
+ *     drift on a busy machine hits all three alike;
+ *  3. authentications per second, by method: password (a full scrypt check at the server's
  *     default cost, as a first login or a wrong password pays; and a password the server
  *     remembers having verified, as HTTP Basic pays on every request after the first), API key
  *     (SHA-256), JWT HS256, RS256 and ES256 (jose). One at a time.
@@ -21,6 +25,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
+import { createBroker } from '../src/broker/broker.js';
+import type { Broker } from '../src/broker/types.js';
+import { createMemoryLog } from '../src/log/memory/memory-log.js';
+import { guardBroker } from '../src/server/auth/guard.js';
 import { verifyPassword } from '../src/server/auth/passwords.js';
 import { createSecurity } from '../src/server/auth/security.js';
 import { LocalSession } from '../src/server/auth/session.js';
@@ -67,6 +75,35 @@ async function measureAsync(name: string, ms: number, op: () => Promise<unknown>
   return { name, opsPerSec: (count / elapsed) * 1000, nsPerOp: (elapsed * 1e6) / count };
 }
 
+/** Produce rounds per path; the paths take turns so a busy machine's drift hits each alike. */
+const PRODUCE_ROUNDS = 6;
+
+async function measureProduce(session: Session, local: Session): Promise<Row[]> {
+  const broker = await createBroker(createMemoryLog());
+  await broker.createTopic('bench_hot', { partitions: 1 });
+  const paths: [string, Broker][] = [
+    ['produce 1 record: broker directly', broker],
+    ['produce 1 record: guarded, security off', guardBroker(broker, local)],
+    ['produce 1 record: guarded, security on', guardBroker(broker, session)],
+  ];
+  const value = new Uint8Array(100);
+  const totals = paths.map(() => ({ count: 0, ms: 0 }));
+  for (let round = 0; round < PRODUCE_ROUNDS; round++) {
+    for (const [index, [name, target]] of paths.entries()) {
+      const row = await measureAsync(name, AUTHORIZE_MS / 2, () =>
+        target.produce('bench_hot', [{ key: null, value }]),
+      );
+      totals[index]!.count += (row.opsPerSec * AUTHORIZE_MS) / 2 / 1000;
+      totals[index]!.ms += AUTHORIZE_MS / 2;
+    }
+  }
+  await broker.close();
+  return paths.map(([name], index) => {
+    const { count, ms } = totals[index]!;
+    return { name, opsPerSec: (count / ms) * 1000, nsPerOp: (ms * 1e6) / count };
+  });
+}
+
 function perOp(ns: number): string {
   if (ns >= 1e6) return `${formatFixed(ns / 1e6, 2)} ms`;
   if (ns >= 1e3) return `${formatFixed(ns / 1e3, 1)} µs`;
@@ -107,6 +144,8 @@ async function main(): Promise<void> {
         }
       }),
     ];
+
+    const produce = await measureProduce(session, local);
 
     const tokens = {
       HS256: await setup.sign('HS256', 3600),
@@ -150,7 +189,7 @@ async function main(): Promise<void> {
     const loadAtEnd = loadavg();
     printTable(
       ['operation', 'ops/s', 'per op'],
-      [...authorize, ...authenticate].map((row) => [
+      [...authorize, ...produce, ...authenticate].map((row) => [
         row.name,
         formatInt(Math.round(row.opsPerSec)),
         perOp(row.nsPerOp),
@@ -165,6 +204,7 @@ async function main(): Promise<void> {
       quick: QUICK,
       rules: 3 + others.length,
       authorize,
+      produce,
       authenticate,
       loadAverage: { start: loadAtStart, end: loadAtEnd },
     });

@@ -318,6 +318,18 @@ describe('SDK credentials against a server with security on', () => {
       const userConsumer = user.consumer({ topic, from: 'earliest' });
       await userConsumer.ready;
       const ended = new Promise<unknown>((resolve) => userConsumer.on('error', resolve));
+      const group = user.groupConsumer({ groupId: 'sdk-group', topics: [topic], from: 'earliest' });
+      await group.ready;
+      const groupEnded = (async () => {
+        try {
+          for await (const _ of group) {
+            // nothing is written: the iterator only ends with the error
+          }
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
       const original = await readFile(setup.authFile, 'utf8');
       const file = JSON.parse(original) as { users: Record<string, unknown> };
       file.users = {};
@@ -325,6 +337,7 @@ describe('SDK credentials against a server with security on', () => {
       try {
         await server.reloadAuth();
         expect(isTributaryError(await ended, 'ACCESS_REVOKED')).toBe(true);
+        expect(isTributaryError(await groupEnded, 'ACCESS_REVOKED')).toBe(true);
         expect(failed).toEqual(['ACCESS_REVOKED']);
         await sleep(200);
         expect(counter.attempts()).toBe(1);

@@ -76,6 +76,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       connection.events.on('disconnect', () => {
         for (const stream of this.#streams.values()) stream.disconnected();
       }),
+      // The credential was refused for good: nothing will resume (client/connection.ts).
+      connection.events.on('authFailed', (error) => this.#fail(error)),
     );
     this.ready = this.#start(options.partitions, options.from ?? 'earliest', window);
     this.ready.catch((error: unknown) => this.#fail(error));

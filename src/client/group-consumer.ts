@@ -98,6 +98,8 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     this.#unlisten.push(
       connection.events.on('assignment', (frame) => this.#onAssignmentFrame(frame)),
       connection.events.on('disconnect', () => this.#membershipLost()),
+      // The credential was refused for good: the group will not be joined again.
+      connection.events.on('authFailed', (error) => this.#fail(error)),
       connection.events.on('open', (_session, reconnected) => {
         if (reconnected) this.#join();
       }),
