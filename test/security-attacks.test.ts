@@ -8,6 +8,8 @@
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeRecordBatch } from '../src/protocol/kafka/record-batch/index.js';
+import type { ProduceRequest } from '../src/protocol/kafka/requests/index.js';
 import type { ServerFrame } from '../src/protocol/native/types.js';
 import { generateApiKey } from '../src/server/auth/api-keys.js';
 import { RawClient } from '../src/server/front/ws/testing/harness.js';
@@ -18,6 +20,7 @@ import {
   type SecureServer,
   startSecureServer,
 } from './fixtures/secure-server.js';
+import { RawKafka, waitFor } from './kafka-harness.js';
 
 const KEY = generateApiKey();
 const SPEC: AuthSpec = {
@@ -37,7 +40,7 @@ let admin: RawClient;
 const clients: RawClient[] = [];
 
 beforeAll(async () => {
-  secure = await startSecureServer(SPEC);
+  secure = await startSecureServer(SPEC, { kafka: { port: 0 } });
   admin = await connectAs({ username: 'admin', password: 'admin-pw' });
   await admin.ok({ type: 'createTopic', name: 'orders', config: { partitions: 1 } });
   await admin.ok({ type: 'createTopic', name: 'secret', config: { partitions: 1 } });
@@ -279,6 +282,38 @@ describe('hostile auth values', () => {
 });
 
 describe('Kafka before authentication', () => {
+  const kafkaPort = (): number => secure.server.kafka?.port ?? 0;
+  const plain = (user: string, password: string): Uint8Array =>
+    new TextEncoder().encode(`\u0000${user}\u0000${password}`);
+  const produceBody = (topic: string): ProduceRequest => ({
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 5000,
+    topics: [
+      {
+        name: topic,
+        partitions: [
+          {
+            index: 0,
+            records: encodeRecordBatch({
+              baseOffset: 0,
+              records: [{ timestamp: Date.now(), key: null, value: new TextEncoder().encode('v') }],
+            }),
+          },
+        ],
+      },
+    ],
+  });
+  const raw: RawKafka[] = [];
+  afterAll(() => {
+    for (const client of raw.splice(0)) client.close();
+  });
+  async function openKafka(): Promise<RawKafka> {
+    const client = await RawKafka.open(kafkaPort());
+    raw.push(client);
+    return client;
+  }
+
   /** Opens a raw TCP connection, writes `bytes`, resolves with whether the server closed it within `ms`. */
   const closedAfter = (port: number, bytes: Buffer, ms: number): Promise<boolean> =>
     new Promise((resolve) => {
@@ -295,19 +330,47 @@ describe('Kafka before authentication', () => {
     });
 
   it('a frame announcing more than a SASL exchange needs closes the connection before it is buffered', async () => {
-    const kafka = await startSecureServer(SPEC, { kafka: { port: 0 } });
-    try {
-      const port = kafka.server.kafka?.port ?? 0;
-      // 50 MB announced, 1 MB sent: the server must not wait to buffer the rest.
-      const frame = Buffer.alloc(4 + 1024 * 1024, 0x41);
-      frame.writeInt32BE(50 * 1024 * 1024, 0);
-      expect(await closedAfter(port, frame, 4_000)).toBe(true);
-      // A small frame that is not yet whole is waited for (the limit is about size, not timing).
-      const small = Buffer.alloc(4 + 100, 0x41);
-      small.writeInt32BE(1000, 0);
-      expect(await closedAfter(port, small, 500)).toBe(false);
-    } finally {
-      await kafka.close();
-    }
+    // 50 MB announced, 1 MB sent: the server must not wait to buffer the rest.
+    const frame = Buffer.alloc(4 + 1024 * 1024, 0x41);
+    frame.writeInt32BE(50 * 1024 * 1024, 0);
+    expect(await closedAfter(kafkaPort(), frame, 4_000)).toBe(true);
+    // A small frame that is not yet whole is waited for (the limit is about size, not timing).
+    const small = Buffer.alloc(4 + 100, 0x41);
+    small.writeInt32BE(1000, 0);
+    expect(await closedAfter(kafkaPort(), small, 500)).toBe(false);
+  });
+
+  it('requests pipelined behind a failing SaslAuthenticate never run; behind a good one they run as its principal', async () => {
+    const before = await recordsIn('orders');
+    const bad = await openKafka();
+    bad.send('SaslHandshake', 1, { mechanism: 'PLAIN' });
+    bad.send('SaslAuthenticate', 1, { authBytes: plain('alice', 'wrong') });
+    bad.send('Produce', 7, produceBody('orders'));
+    bad.send('Produce', 7, produceBody('orders'));
+    await waitFor(() => bad.closed, 5_000, 'the server to close the connection');
+    expect(bad.payloads.length).toBeLessThanOrEqual(2); // the handshake and the refusal, nothing more
+    expect(await recordsIn('orders')).toBe(before);
+
+    const good = await openKafka();
+    good.send('SaslHandshake', 1, { mechanism: 'PLAIN' });
+    good.send('SaslAuthenticate', 1, { authBytes: plain('alice', 'alice-pw') });
+    good.send('Produce', 7, produceBody('orders'));
+    good.send('Produce', 7, produceBody('secret'));
+    await waitFor(() => good.payloads.length >= 4, 5_000, 'four answers');
+    expect(await recordsIn('orders')).toBe(before + 1);
+    expect(await recordsIn('secret')).toBe(0);
+  });
+
+  it('a re-authentication as another principal is refused and what is pipelined behind it never runs', async () => {
+    const client = await openKafka();
+    expect((await client.call('SaslHandshake', 1, { mechanism: 'PLAIN' })).errorCode).toBe(0);
+    expect(
+      (await client.call('SaslAuthenticate', 1, { authBytes: plain('alice', 'alice-pw') })).errorCode,
+    ).toBe(0);
+    client.send('SaslHandshake', 1, { mechanism: 'PLAIN' });
+    client.send('SaslAuthenticate', 1, { authBytes: plain('admin', 'admin-pw') });
+    client.send('Produce', 7, produceBody('secret'));
+    await waitFor(() => client.closed, 5_000, 'the server to close the connection');
+    expect(await recordsIn('secret')).toBe(0);
   });
 });
