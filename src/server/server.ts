@@ -36,6 +36,7 @@ import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { createBroker, type TributaryBroker } from '../broker/broker.js';
 import type { BrokerObserver } from '../broker/types.js';
+import { isTributaryError } from '../errors.js';
 import { openFileLog } from '../log/file/file-log.js';
 import type { Log } from '../log/types.js';
 import { CollectionService } from '../sync/index.js';
@@ -50,6 +51,8 @@ import {
   tlsFilesOf,
   tlsServerOptions,
 } from './auth/tls.js';
+import { CLUSTER_RESOURCE, type Security } from './auth/types.js';
+import { requestSession, WWW_AUTHENTICATE } from './front/http/auth.js';
 import { applyBrowserPolicy } from './front/http/cors.js';
 import { createHttpFrontEnd, type HttpFrontEnd } from './front/http/index.js';
 import { sendError, sendJson } from './front/http/respond.js';
@@ -241,6 +244,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metrics,
     limits: settings,
     collections,
+    security,
+    authTokenInQuery: settings.authTokenInQuery,
   });
   const httpOptions = {
     headersTimeout: settings.httpHeadersTimeoutMs,
@@ -248,7 +253,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     connectionsCheckingInterval: connectionsCheckingIntervalMs(settings),
   };
   const onRequest = (req: IncomingMessage, res: ServerResponse): void =>
-    route(req, res, browser, http, metrics, broker, log);
+    route(req, res, { browser, http, metrics, broker, log, security });
   const server: Server | HttpsServer =
     tls === null
       ? createServer(httpOptions, onRequest)
@@ -368,15 +373,18 @@ async function startKafka(
   }
 }
 
-function route(
-  req: IncomingMessage,
-  res: ServerResponse,
-  browser: BrowserPolicy,
-  http: HttpFrontEnd,
-  metrics: ServerMetrics,
-  broker: TributaryBroker,
-  log: Log,
-): void {
+/** What `route` serves requests with. */
+interface Routes {
+  readonly browser: BrowserPolicy;
+  readonly http: HttpFrontEnd;
+  readonly metrics: ServerMetrics;
+  readonly broker: TributaryBroker;
+  readonly log: Log;
+  readonly security: Security;
+}
+
+function route(req: IncomingMessage, res: ServerResponse, routes: Routes): void {
+  const { browser, http, metrics, log } = routes;
   const gate = applyBrowserPolicy(browser, req, res);
   if (!gate.proceed) {
     if (gate.code !== undefined) metrics.errors.inc({ frontend: 'http', code: gate.code });
@@ -385,21 +393,35 @@ function route(
   const path = (req.url ?? '/').split('?', 1)[0];
   const get = req.method === 'GET' || req.method === 'HEAD';
   if (get && path === '/healthz') {
+    // Open to all, security or not: it says whether the server is up, nothing about the data.
     // Degraded, not down: every healthy partition still serves (docs/FORMAT.md, "Damage").
     const damage = log.damage?.() ?? [];
     sendJson(res, 200, damage.length === 0 ? { status: 'ok' } : { status: 'degraded', damage });
   } else if (get && path === '/metrics') {
-    serveMetrics(res, metrics, broker).catch((error: unknown) => sendError(res, error));
+    serveMetrics(req, res, routes).catch((error: unknown) => {
+      const challenge = isTributaryError(error) && error.httpStatus === 401;
+      const code = sendError(res, error, challenge ? { 'www-authenticate': WWW_AUTHENTICATE } : {});
+      metrics.errors.inc({ frontend: 'http', code });
+    });
   } else {
     http.handle(req, res);
   }
 }
 
-async function serveMetrics(
-  res: ServerResponse,
-  metrics: ServerMetrics,
-  broker: TributaryBroker,
-): Promise<void> {
+/** `/metrics`: Prometheus text; with security on, for sessions allowed `describe` on the cluster. */
+async function serveMetrics(req: IncomingMessage, res: ServerResponse, routes: Routes): Promise<void> {
+  const { metrics, broker, security } = routes;
+  if (security.enabled) {
+    const session = await requestSession(security, req, new URLSearchParams(), {
+      stream: false,
+      tokenInQuery: false,
+    });
+    try {
+      session.authorize('cluster', CLUSTER_RESOURCE, 'describe');
+    } finally {
+      session.close();
+    }
+  }
   await updateConsumerLag(metrics, broker);
   const text = await metrics.registry.metrics();
   res.writeHead(200, {

@@ -129,6 +129,14 @@ export const SERVER_SETTINGS = {
     default: '',
     doc: 'the auth file (users, API keys, JWT keys, ACL rules, quotas; docs/security.md): authentication is required on every front end; re-read on SIGHUP and when it changes; empty: security off',
   },
+  authTokenInQuery: {
+    flag: '--auth-token-in-query',
+    env: 'TRIBUTARY_AUTH_TOKEN_IN_QUERY',
+    group: 'server',
+    unit: 'boolean',
+    default: false,
+    doc: 'SSE streams also take a token as ?access_token= (for EventSource clients that can send neither a header nor the tributary_token cookie); off because URLs end up in proxy and server logs and browser history',
+  },
   insecure: {
     flag: '--insecure',
     env: 'TRIBUTARY_INSECURE',

@@ -20,12 +20,12 @@ import type { ServerResponse } from 'node:http';
 import { isTributaryError, TributaryError } from '../../../errors.js';
 import {
   type ChangesFrame,
-  type CollectionSubscription,
   checkQuery,
   type PartitionOffset,
   type SnapshotFrame,
   type SubscriptionSink,
 } from '../../../sync/index.js';
+import type { LiveQuery } from '../../auth/guard.js';
 import { checkJsonDepth } from './body.js';
 import { collectionService } from './collections.js';
 import { type Handler, type HttpContext, param } from './context.js';
@@ -126,7 +126,7 @@ function eventId(offsets: readonly PartitionOffset[]): string {
 }
 
 class CollectionEventStream implements SubscriptionSink {
-  subscription: CollectionSubscription | undefined;
+  subscription: LiveQuery | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #ended = false;
   #resyncOnDrain = false;

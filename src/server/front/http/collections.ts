@@ -18,7 +18,6 @@
 import { decodeOperation } from '../../../crdt/index.js';
 import { TributaryError } from '../../../errors.js';
 import {
-  type CollectionService,
   checkDocument,
   checkQuery,
   checkTransact,
@@ -27,11 +26,12 @@ import {
   type ReadConsistency,
   type WriteOp,
 } from '../../../sync/index.js';
+import type { CollectionsAccess } from '../../auth/guard.js';
 import { readJsonBody } from './body.js';
 import { expectObject, type Handler, type HttpContext, type HttpRequest, param } from './context.js';
 import { sendJson, sendNoContent } from './respond.js';
 
-export function collectionService(ctx: HttpContext): CollectionService {
+export function collectionService(ctx: HttpContext): CollectionsAccess {
   if (ctx.collections === undefined) {
     throw new TributaryError('NOT_FOUND', { what: 'live collections (not enabled on this server)' });
   }

@@ -6,8 +6,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Broker } from '../../../broker/types.js';
 import { TributaryError } from '../../../errors.js';
-import type { CollectionService } from '../../../sync/index.js';
+import type { CollectionsAccess } from '../../auth/guard.js';
 import type { Quotas } from '../../auth/quotas.js';
+import type { Session } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import type { ServerConfig, SettingNameOf } from '../../settings.js';
 import type { Params } from './router.js';
@@ -22,7 +23,8 @@ export type HttpLimits = Pick<ServerConfig, SettingNameOf<'http'>>;
 
 export interface HttpContext {
   readonly broker: Broker;
-  readonly collections?: CollectionService;
+  /** The broker and collections as the request's session may use them (plain with security off). */
+  readonly collections?: CollectionsAccess;
   readonly limits: HttpLimits;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
@@ -35,6 +37,8 @@ export interface HttpRequest {
   readonly res: ServerResponse;
   readonly params: Params;
   readonly query: URLSearchParams;
+  /** Who the request acts as; absent with security off (`local`). */
+  readonly session?: Session;
 }
 
 export type Handler = (ctx: HttpContext, request: HttpRequest) => Promise<void>;

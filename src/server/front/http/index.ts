@@ -30,9 +30,12 @@ import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import type { Broker } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
-import type { CollectionService } from '../../../sync/index.js';
+import type { CollectionsAccess } from '../../auth/guard.js';
+import { guardBroker, guardCollections } from '../../auth/guard.js';
 import type { Quotas } from '../../auth/quotas.js';
+import type { Security, Session } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
+import { requestSession, WWW_AUTHENTICATE } from './auth.js';
 import {
   applyOps,
   createCollection,
@@ -63,7 +66,15 @@ export interface HttpFrontEndOptions {
   readonly metrics: ServerMetrics;
   readonly limits: HttpLimits;
   /** Live collections under `/v1/collections` (`collections.ts`); absent: those routes answer `NOT_FOUND`. */
-  readonly collections?: CollectionService;
+  readonly collections?: CollectionsAccess;
+  /**
+   * Who may call and what each may do (`auth.ts`): each request gets a session from its
+   * credentials and runs on the broker and collections guarded by it. Absent or not enabled:
+   * security is off (every request is `local`).
+   */
+  readonly security?: Security | undefined;
+  /** SSE streams also take `?access_token=` (the setting `authTokenInQuery`). Default false. */
+  readonly authTokenInQuery?: boolean;
   /** Quotas per principal: answers over a rate are delayed, SSE streams paced (`quota.ts`). */
   readonly quotas?: Quotas | undefined;
 }
@@ -144,9 +155,27 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
       });
       throw Object.assign(error, { allow: match.allow.join(', ') });
     }
-    checkMediaType(method, req.headers);
     checkQueryOnce(url.searchParams);
-    await match.handler(ctx, { req, res, params: match.params, query: url.searchParams });
+    const security = options.security;
+    if (security === undefined || !security.enabled) {
+      checkMediaType(method, req.headers);
+      await match.handler(ctx, { req, res, params: match.params, query: url.searchParams });
+      return;
+    }
+    // Authentication before anything about the request is looked at (401 before 415).
+    const session = await requestSession(security, req, url.searchParams, {
+      stream: match.pattern.endsWith('/events'),
+      tokenInQuery: options.authTokenInQuery ?? false,
+    });
+    res.once('close', () => session.close());
+    checkMediaType(method, req.headers);
+    await match.handler(guarded(ctx, session), {
+      req,
+      res,
+      params: match.params,
+      query: url.searchParams,
+      session,
+    });
   };
 
   return {
@@ -169,6 +198,9 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
           if (!isTributaryError(error)) {
             options.logger.error({ err: error, method, url: req.url }, 'HTTP request failed');
           }
+          if (options.security?.enabled === true && isTributaryError(error) && error.httpStatus === 401) {
+            headers['www-authenticate'] = WWW_AUTHENTICATE;
+          }
           const code = sendError(res, error, headers);
           options.metrics.errors.inc({ frontend: 'http', code });
           requests.inc({ method, route: route.name, status: String(res.statusCode) });
@@ -184,6 +216,13 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
       return streams.size + collectionStreams.size;
     },
   };
+}
+
+/** The context of one request of `session`: the broker and collections as it may use them. */
+function guarded(ctx: HttpContext, session: Session): HttpContext {
+  const collections =
+    ctx.collections === undefined ? {} : { collections: guardCollections(ctx.collections, session) };
+  return { ...ctx, broker: guardBroker(ctx.broker, session), ...collections };
 }
 
 /**

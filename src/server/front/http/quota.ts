@@ -12,12 +12,9 @@ import { LOCAL } from '../../auth/acl.js';
 import type { QuotaAccount } from '../../auth/quotas.js';
 import type { HttpContext, HttpRequest } from './context.js';
 
-/**
- * The quota account of the request's principal; undefined without quotas. Until HTTP requests
- * authenticate, they count as `local`.
- */
-export function principalOf(_request: HttpRequest): string {
-  return LOCAL;
+/** The request's principal: its session's, or `local` with security off. */
+export function principalOf(request: HttpRequest): string {
+  return request.session?.principal.name ?? LOCAL;
 }
 
 export function quotaOf(ctx: HttpContext, request: HttpRequest): QuotaAccount | undefined {
