@@ -55,6 +55,7 @@ function clientFinal(
   clientFirstBare: string,
   serverFirst: string,
   gs2 = 'n,,',
+  nonce?: string,
 ): { message: string; serverSignature: string } {
   const hash = mechanism === 'SCRAM-SHA-256' ? 'sha256' : 'sha512';
   const size = hash === 'sha256' ? 32 : 64;
@@ -62,7 +63,7 @@ function clientFinal(
   const salted = pbkdf2Sync(password, Buffer.from(fields.s ?? '', 'base64'), Number(fields.i), size, hash);
   const clientKey = createHmac(hash, salted).update('Client Key').digest();
   const storedKey = createHash(hash).update(clientKey).digest();
-  const withoutProof = `c=${Buffer.from(gs2).toString('base64')},r=${fields.r}`;
+  const withoutProof = `c=${Buffer.from(gs2).toString('base64')},r=${nonce ?? fields.r}`;
   const authMessage = `${clientFirstBare},${serverFirst},${withoutProof}`;
   const signature = createHmac(hash, storedKey).update(authMessage).digest();
   const proof = Buffer.from(clientKey.map((b, i) => b ^ (signature[i] as number)));
@@ -117,6 +118,21 @@ describe('SCRAM server (RFC 5802)', () => {
       await expectRefused(wrong.step(bytes(clientFinal(mechanism, 'secret', bare, wrongFirst).message)));
     });
   }
+
+  it("accepts librdkafka's client-final nonce (client nonce, then the combined nonce), nothing else", async () => {
+    const credential = deriveScramCredential('SCRAM-SHA-256', 'pw', Buffer.from('saltsaltsaltsalt'), 4096);
+    const bare = 'n=bob,r=CN';
+    const run = async (nonceOf: (combined: string) => string) => {
+      const conversation = server({ bob: credential }, 'SCRAM-SHA-256', { serverNonce: () => 'SN' });
+      const first = text((await conversation.step(bytes(`n,,${bare}`))).response);
+      const combined = first.split(',')[0]?.slice(2) ?? '';
+      const final = clientFinal('SCRAM-SHA-256', 'pw', bare, first, 'n,,', nonceOf(combined));
+      return conversation.step(bytes(final.message));
+    };
+    expect((await run((combined) => `CN${combined}`)).session?.principal.name).toBe('bob');
+    await expectRefused(run((combined) => `XX${combined}`));
+    await expectRefused(run((combined) => combined.slice(0, -1)));
+  });
 
   it('replaying a client-final in another conversation fails (new server nonce)', async () => {
     const credential = deriveScramCredential('SCRAM-SHA-256', 'pw', Buffer.from('saltsaltsaltsalt'), 4096);

@@ -17,7 +17,8 @@
  *   `tokenauth` extension (delegation tokens do not exist here), malformed names (`=` not
  *   followed by `2C` / `3D`), nonces with non-printable characters, bad base64, anything longer
  *   than {@link SCRAM_MESSAGE_BYTES_MAX};
- * - a client-final whose nonce is not the combined nonce, or whose proof does not match.
+ * - a client-final whose nonce is not the combined nonce (or librdkafka's form of it, the
+ *   client nonce then the combined nonce, which Kafka accepts), or whose proof does not match.
  *
  * Unknown users: the Security hands out a fake credential (passwords.ts `fakeScramCredential`:
  * a salt derived from a server secret and the user name, the usual iteration count, keys no
@@ -83,6 +84,7 @@ type Phase =
       readonly user: string;
       readonly credential: ScramCredential;
       readonly gs2Header: string;
+      readonly clientNonce: string;
       readonly nonce: string;
       /** client-first-message-bare "," server-first-message */
       readonly messages: string;
@@ -134,6 +136,7 @@ class ScramServer implements ScramConversation {
         user: first.user,
         credential,
         gs2Header: first.gs2Header,
+        clientNonce: first.clientNonce,
         nonce,
         messages: `${first.bare},${serverFirst}`,
       },
@@ -145,7 +148,12 @@ class ScramServer implements ScramConversation {
     if (final.channelBinding !== Buffer.from(phase.gs2Header, 'latin1').toString('base64')) {
       throw refuse('the channel binding does not echo the gs2 header');
     }
-    if (final.nonce !== phase.nonce) throw refuse('the nonce is not the combined nonce');
+    // librdkafka (2.0.2 at least) sends its client nonce twice: <client nonce><combined nonce>.
+    // Kafka accepts it (its check is endsWith), so that exact form is accepted too; the server
+    // nonce, the part that makes a proof fresh, is in both.
+    if (final.nonce !== phase.nonce && final.nonce !== phase.clientNonce + phase.nonce) {
+      throw refuse('the nonce is not the combined nonce');
+    }
     const { name, bytes } = HASHES[this.#init.mechanism];
     const authMessage = `${phase.messages},${final.withoutProof}`;
     const signature = hmac(name, phase.credential.storedKey, authMessage);

@@ -92,6 +92,7 @@ export class KafkaAuthentication {
   #mechanism: KafkaSaslMechanism | null = null;
   #busy = false;
   #closed = false;
+  #anonymousTried = false;
   readonly #security: Security | undefined;
   readonly #connection: ConnectionInfo;
   readonly #onEnd: (error: TributaryError) => void;
@@ -104,18 +105,39 @@ export class KafkaAuthentication {
     this.#onEnd = options.onEnd;
     this.#onAuthenticated = options.onAuthenticated ?? (() => undefined);
     this.#now = options.now ?? Date.now;
-    this.#session = this.#initialSession();
+    // Security on: nobody until SASL, or `anonymous` at the first request (see `ensureSession`).
+    const security = options.security;
+    if (security === undefined) this.#session = new LocalSession(this.#connection);
+    else if (!security.enabled) this.#session = security.unauthenticated(this.#connection);
+    else this.#session = null;
     if (this.#session !== null) this.#watch(this.#session);
+  }
+
+  /**
+   * True when the connection has a session for a request other than the SASL ones: an
+   * authenticated one, or (first time asked) `anonymous` when the auth file enables it. The
+   * Security audits the refusal otherwise, so a connection that only authenticates logs none.
+   */
+  ensureSession(): boolean {
+    if (this.#session !== null) return true;
+    if (this.#anonymousTried || this.#security === undefined || this.#busy || this.#exchange !== null)
+      return false;
+    this.#anonymousTried = true;
+    let session: Session;
+    try {
+      session = this.#security.unauthenticated(this.#connection);
+    } catch {
+      return false;
+    }
+    this.#session = session;
+    this.#watch(session);
+    this.#onAuthenticated(session);
+    return true;
   }
 
   /** Security is on: SASL is offered and checked. */
   get enabled(): boolean {
     return this.#security?.enabled === true;
-  }
-
-  /** The connection may send requests other than ApiVersions and the SASL ones. */
-  get authenticated(): boolean {
-    return this.#session !== null;
   }
 
   /** The current session; `null` only while security is on and nobody authenticated yet. */
@@ -277,17 +299,6 @@ export class KafkaAuthentication {
     this.#unsubscribe = session.onEnd((error) => {
       if (this.#session === session && !this.#closed) this.#onEnd(error);
     });
-  }
-
-  #initialSession(): Session | null {
-    const security = this.#security;
-    if (security === undefined) return new LocalSession(this.#connection);
-    if (!security.enabled) return security.unauthenticated(this.#connection);
-    try {
-      return security.unauthenticated(this.#connection);
-    } catch {
-      return null;
-    }
   }
 }
 

@@ -337,7 +337,7 @@ export class KafkaConnection {
   }
 
   private handle(request: DecodedRequest, cost: number): void {
-    if (!this.authentication.authenticated && !BEFORE_AUTHENTICATION.has(request.api)) {
+    if (!BEFORE_AUTHENTICATION.has(request.api) && !this.authentication.ensureSession()) {
       countError(this.ctx, KafkaErrorCode.SASL_AUTHENTICATION_FAILED);
       this.ctx.logger.info(
         { client: this.scope.clientHost, api: request.api },
