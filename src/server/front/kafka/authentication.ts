@@ -140,6 +140,11 @@ export class KafkaAuthentication {
     return this.#security?.enabled === true;
   }
 
+  /** The connection has a session (security off, authenticated, or anonymous already given). */
+  get authenticated(): boolean {
+    return this.#session !== null;
+  }
+
   /** The current session; `null` only while security is on and nobody authenticated yet. */
   get session(): Session | null {
     return this.#session;
