@@ -14,6 +14,7 @@ import { encodeRecordBatch } from '../src/protocol/kafka/record-batch/index.js';
 import type { ProduceRequest } from '../src/protocol/kafka/requests/index.js';
 import { hashPassword } from '../src/server/auth/passwords.js';
 import { RawClient } from '../src/server/front/ws/testing/harness.js';
+import { EventStreamReader } from './http-helpers.js';
 import { type KafkaTestServer, RawKafka, startKafkaServer, tempDir, waitFor } from './kafka-harness.js';
 
 const RATE = 100_000;
@@ -216,5 +217,57 @@ describe('quotas from the auth file, WebSocket', () => {
     const third = await connect({ url, auth });
     closers.push(() => third.close());
     expect(await third.admin.listTopics()).toContainEqual(expect.objectContaining({ name: 't' }));
+  }, 30_000);
+});
+
+describe('quotas from the auth file, HTTP and SSE', () => {
+  function basic(user: string): string {
+    return `Basic ${Buffer.from(`${user}:${PASSWORD}`).toString('base64')}`;
+  }
+
+  it('delays a principal over its rate while another is not, and counts its SSE streams', async () => {
+    await createTopic();
+    const body = JSON.stringify({ records: [{ value: 'h'.repeat(20_000) }] });
+    const bytes: Record<string, number> = { alice: 0, bob: 0 };
+    const started = Date.now();
+    await Promise.all(
+      ['alice', 'bob'].map(async (user) => {
+        while (Date.now() - started < 3_000) {
+          const answer = await fetch(`${server.url}/v1/topics/t/records`, {
+            method: 'POST',
+            headers: { authorization: basic(user), 'content-type': 'application/json' },
+            body,
+          });
+          expect(answer.status).toBe(200);
+          await answer.arrayBuffer();
+          bytes[user] = (bytes[user] ?? 0) + 20_000;
+        }
+      }),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    const aliceRatio = (bytes.alice ?? 0) / (RATE * seconds + RATE);
+    expect(aliceRatio).toBeGreaterThan(0.5);
+    expect(aliceRatio).toBeLessThan(1.5);
+    expect(bytes.bob ?? 0).toBeGreaterThan(3 * (bytes.alice ?? 0));
+    // SSE streams are connections: alice may hold two, bob is not limited by hers.
+    const streams = await Promise.all(
+      ['alice', 'alice', 'bob'].map((user) =>
+        EventStreamReader.open(`${server.url}/v1/topics/t/events`, { authorization: basic(user) }),
+      ),
+    );
+    for (const stream of streams) closers.push(async () => stream.close());
+    expect(streams.map((s) => s.status)).toEqual([200, 200, 200]);
+    const refused = await fetch(`${server.url}/v1/topics/t/events`, {
+      headers: { authorization: basic('alice') },
+    });
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ error: { code: 'QUOTA_EXCEEDED' } });
+    streams[0]?.close();
+    await waitFor(async () => server.security.quotas?.connections('alice') === 1, 5_000, 'a release');
+    const again = await EventStreamReader.open(`${server.url}/v1/topics/t/events`, {
+      authorization: basic('alice'),
+    });
+    closers.push(async () => again.close());
+    expect(again.status).toBe(200);
   }, 30_000);
 });

@@ -246,6 +246,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     collections,
     security,
     authTokenInQuery: settings.authTokenInQuery,
+    ...(security.quotas === null ? {} : { quotas: security.quotas }),
   });
   const httpOptions = {
     headersTimeout: settings.httpHeadersTimeoutMs,
