@@ -31,6 +31,7 @@ const SPEC: AuthSpec = {
     allow('alice', 'topic', 'orders', ['read', 'write']),
     allow('alice', 'group', 'g', ['read']),
     allow('alice', 'collection', 'carts', ['read', 'write']),
+    allow('ingest', 'collection', 'ledger', ['write']),
   ],
 };
 const INTERNAL = ['__consumer_offsets', '__collections', '__collection.carts', '__producer_ids', '__x'];
@@ -143,6 +144,44 @@ describe('existence of what a principal may not describe', () => {
         }),
       ),
     ).toBe('GROUP_ACCESS_DENIED');
+  });
+});
+
+describe('a write-only principal', () => {
+  it('writes, but reads no stored document through the answer of a patch, an increment, a transact or a CRDT merge', async () => {
+    await admin.ok({ type: 'createCollection', name: 'ledger', mode: 'strong' });
+    await admin.ok({
+      type: 'collectionPut',
+      collection: 'ledger',
+      key: 'acct',
+      value: { owner: 'bob', card: '4111', n: 1 },
+    });
+    const ingest = await connectAs({ apiKey: KEY });
+    const attempts: Record<string, unknown>[] = [
+      { type: 'collectionPatch', collection: 'ledger', key: 'acct', fields: { seen: true } },
+      { type: 'collectionIncrement', collection: 'ledger', key: 'acct', field: 'n', by: 0 },
+      { type: 'collectionTransact', collection: 'ledger', ops: [{ op: 'patch', key: 'acct', fields: {} }] },
+      // A condition on a stored value is an oracle, one bit per request.
+      {
+        type: 'collectionTransact',
+        collection: 'ledger',
+        ops: [{ op: 'put', key: 'probe', value: {} }],
+        conditions: [{ key: 'acct', field: 'card', op: '==', value: '4111' }],
+      },
+    ];
+    for (const attempt of attempts) {
+      const response = await ingest.request(attempt as never);
+      expect(JSON.stringify(response), attempt.type as string).not.toContain('4111');
+      expect(response, attempt.type as string).toMatchObject({
+        error: { code: 'COLLECTION_ACCESS_DENIED', details: { operation: 'read' } },
+      });
+    }
+    // Writes that show nothing stored still work.
+    await ingest.ok({ type: 'collectionPut', collection: 'ledger', key: 'k2', value: { from: 'ingest' } });
+    await ingest.ok({ type: 'collectionDelete', collection: 'ledger', key: 'k2' });
+    expect(
+      errorCode(await ingest.request({ type: 'collectionGet', collection: 'ledger', key: 'acct' })),
+    ).toBe('COLLECTION_ACCESS_DENIED');
   });
 });
 

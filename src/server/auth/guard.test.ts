@@ -297,6 +297,45 @@ describe('guardCollections', () => {
     };
   }
 
+  it('a write-only principal reads nothing through the answers of its writes', async () => {
+    const { collections, session } = await setup([
+      rule('ingest', 'collection', 'ledger', ['write']),
+      rule('admin', 'collection', '*', ['all']),
+    ]);
+    const admin = guardCollections(collections, session('admin'));
+    const ingest = guardCollections(collections, session('ingest'));
+    await admin.create('ledger', { mode: 'strong' });
+    await admin.collection('ledger').write({ op: 'put', key: 'acct', value: { card: '4111' } });
+    const reads: [string, () => unknown][] = [
+      ['patch', () => ingest.collection('ledger').write({ op: 'patch', key: 'acct', fields: {} })],
+      [
+        'increment',
+        () => ingest.collection('ledger').write({ op: 'increment', key: 'acct', field: 'n', by: 1 }),
+      ],
+      [
+        'transact patch',
+        () => ingest.collection('ledger').transact({ ops: [{ op: 'patch', key: 'acct', fields: {} }] }),
+      ],
+      [
+        'transact condition',
+        () =>
+          ingest.collection('ledger').transact({
+            ops: [{ op: 'delete', key: 'x' }],
+            conditions: [{ key: 'acct', version: 0 }],
+          }),
+      ],
+      ['applyOperations', () => ingest.collection('ledger').applyOperations([])],
+    ];
+    for (const [call, attempt] of reads) {
+      const error = await refused(attempt);
+      expect(error.code, call).toBe('COLLECTION_ACCESS_DENIED');
+      expect(error.details, call).toMatchObject({ principal: 'ingest', operation: 'read' });
+    }
+    expect((await ingest.collection('ledger').write({ op: 'put', key: 'k', value: { a: 1 } })).key).toBe('k');
+    await ingest.collection('ledger').transact({ ops: [{ op: 'delete', key: 'k' }] });
+    expect((await admin.collection('ledger').get('acct')).value).toEqual({ card: '4111' });
+  });
+
   it('checks create, delete, describe, reads and writes; lists only what may be described', async () => {
     const { collections, session } = await setup([
       rule('alice', 'collection', 'carts', ['read', 'write']),

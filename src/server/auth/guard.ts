@@ -97,8 +97,11 @@ export const ACCESS = {
   get: { needs: [['collection', 'read']] },
   query: { needs: [['collection', 'read']] },
   subscribeCollection: { needs: [['collection', 'read']] },
+  /** A patch or an increment also needs `read`: its answer is the stored document. */
   write: { needs: [['collection', 'write']] },
+  /** Also `read` with conditions, or with a patch or an increment among its ops. */
   transact: { needs: [['collection', 'write']] },
+  /** Also `read`: each answer is the document as merged. */
   applyOperations: { needs: [['collection', 'write']] },
   // Server
   metrics: { needs: [['cluster', 'describe']] },
@@ -273,15 +276,22 @@ class GuardedCollection implements CollectionAccess {
   }
 
   async write(op: WriteOp): Promise<WriteResult> {
-    return this.#target('write').write(op);
+    const collection = this.#target('write');
+    if (revealsStored(op)) this.#alsoRead();
+    return collection.write(op);
   }
 
   async transact(request: TransactRequest): Promise<TransactResult> {
-    return this.#target('transact').transact(request);
+    const collection = this.#target('transact');
+    if ((request.conditions?.length ?? 0) > 0 || request.ops.some(revealsStored)) this.#alsoRead();
+    return collection.transact(request);
   }
 
   async applyOperations(ops: readonly CrdtOperation[]): Promise<WriteResult[]> {
-    return this.#target('applyOperations').applyOperations(ops);
+    const collection = this.#target('applyOperations');
+    // Each answer is the document as merged with what others wrote.
+    this.#alsoRead();
+    return collection.applyOperations(ops);
   }
 
   subscribe(query: Query, sink: SubscriptionSink): LiveQuery {
@@ -323,6 +333,15 @@ class GuardedCollection implements CollectionAccess {
         held.close(error);
       },
     };
+  }
+
+  /**
+   * A write whose answer carries stored data (the document after a patch or an increment, a
+   * condition's verdict on a stored value) is a read too: a write-only principal must not read
+   * documents by patching them with nothing.
+   */
+  #alsoRead(): void {
+    this.#session.authorize('collection', this.#name, 'read');
   }
 
   #target(call: GuardedCall): CollectionAccess {
@@ -431,6 +450,11 @@ async function joinGuarded(
     heartbeat: () => joined.heartbeat(),
     leave,
   };
+}
+
+/** Whether the answer to `op` shows more of the stored document than the op itself says. */
+function revealsStored(op: WriteOp): boolean {
+  return op.op === 'patch' || op.op === 'increment';
 }
 
 /** Throws the session's end error if it has ended. */
