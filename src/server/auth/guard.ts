@@ -117,6 +117,19 @@ function need(call: GuardedCall, resource: ResourceType): Operation {
   throw new Error(`ACCESS.${call} names no ${resource} operation`);
 }
 
+/**
+ * Checks `call` on the named resource for `session`, as the guarded views do (for a front end
+ * that must refuse before it starts answering, e.g. an SSE stream before its headers go out).
+ */
+export function authorizeCall(
+  session: Session,
+  call: GuardedCall,
+  resource: ResourceType,
+  name: string,
+): void {
+  session.authorize(resource, name, need(call, resource));
+}
+
 /** A live query of a collection, as front ends hold it (`CollectionSubscription` is one). */
 export interface LiveQuery {
   /** Sends the snapshot (or the changes since `from`) and goes live. */

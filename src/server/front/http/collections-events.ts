@@ -25,7 +25,7 @@ import {
   type SnapshotFrame,
   type SubscriptionSink,
 } from '../../../sync/index.js';
-import type { LiveQuery } from '../../auth/guard.js';
+import { authorizeCall, type LiveQuery } from '../../auth/guard.js';
 import { checkJsonDepth } from './body.js';
 import { collectionService } from './collections.js';
 import { type Handler, type HttpContext, param } from './context.js';
@@ -72,7 +72,11 @@ export function collectionEventsHandler(
         });
       }
     }
-    const collection = collectionService(ctx).collection(param(request, 'collection'));
+    const name = param(request, 'collection');
+    // Refused before the stream opens (403), not by an error event after a 200.
+    if (request.session !== undefined)
+      authorizeCall(request.session, 'subscribeCollection', 'collection', name);
+    const collection = collectionService(ctx).collection(name);
     const queryText = request.query.get('query');
     let rawQuery: unknown;
     if (queryText !== null) {

@@ -34,6 +34,7 @@ import type { ServerResponse } from 'node:http';
 import { assert } from '../../../assert.js';
 import type { Delivery, Subscription, TopicDescription } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
+import { authorizeCall } from '../../auth/guard.js';
 import type { QuotaLease } from '../../auth/quotas.js';
 import { recordBytes, recordToJson } from './codec.js';
 import { type Handler, type HttpContext, type HttpRequest, param, parseNonNegativeInt } from './context.js';
@@ -79,6 +80,8 @@ export function eventsHandler(streams: EventStreams): Handler {
       });
     }
     const topic = param(request, 'topic');
+    // Refused before the stream opens (403), not by an error event after a 200.
+    if (request.session !== undefined) authorizeCall(request.session, 'subscribe', 'topic', topic);
     const query = parseEventsQuery(request);
     if (request.req.method === 'HEAD') {
       await ctx.broker.describeTopic(topic); // 404 for an unknown topic, as GET
