@@ -398,6 +398,19 @@ describe('ClientConnection credentials', () => {
     expect(network.sockets).toHaveLength(1);
   });
 
+  it('reconnects with a fresh token when the renewal itself is refused as expired', async () => {
+    const { credentials, calls } = providerSetup();
+    const { network, c, socket } = await openConnection({ credentials });
+    const failed: string[] = [];
+    c.events.on('authFailed', (error) => failed.push(error.code));
+    socket.reply({ type: 'subscriptionClosed', sub: 1, error: wireError('TOKEN_EXPIRED') });
+    await until(() => socket.sent.some((f) => f.type === 'authenticate'));
+    socket.reply({ type: 'response', id: lastRequest(socket).id, error: wireError('TOKEN_EXPIRED') });
+    await opened(network, c, 1);
+    expect(failed).toEqual([]);
+    expect(calls()).toBe(3); // hello, renewal, hello again
+  });
+
   it('sends a request refused with TOKEN_EXPIRED again after the renewal', async () => {
     const { credentials } = providerSetup();
     const { c, socket } = await openConnection({ credentials });

@@ -538,7 +538,10 @@ export class ClientConnection {
       this.#settled(pending);
       pending.reject(error);
       // (UNAUTHENTICATED here is a refused refresh: the session goes on with the old token.)
-      if (error.code === 'ACCESS_REVOKED' || error.code === 'TOKEN_EXPIRED') this.#authFailed(error);
+      // (TOKEN_EXPIRED with a provider: the renewal in progress decides; it reconnects.)
+      if (error.code === 'ACCESS_REVOKED') this.#authFailed(error);
+      else if (error.code === 'TOKEN_EXPIRED' && this.#options.credentials?.canRefresh !== true)
+        this.#authFailed(error);
       return;
     }
     this.#settled(pending);
