@@ -4,6 +4,7 @@
  * (what a cross-site form would ride on), internal topics reached by a super user, existence
  * learned from refusals, broken credentials that must not become anonymous.
  */
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../src/server/auth/api-keys.js';
 import {
@@ -191,5 +192,31 @@ describe('broken credentials', () => {
     // An SSE stream with a cookie that does not verify is refused too, not served as anonymous.
     const stream = await call('GET', '/v1/topics/public/events', { cookie: 'tributary_token=not-a-jwt' });
     expect(stream.status).toBe(401);
+  });
+});
+
+describe('tokens in logs', () => {
+  it('a token sent in a URL is not written to the log, refused or not', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(line) });
+    const logged = await startSecureServer(SPEC, { logger, authTokenInQuery: true });
+    try {
+      const token = await mintToken('alice');
+      const secretPart = token.split('.')[2] as string;
+      const paths = [
+        `/v1/topics/orders/events?access_token=${token}`, // accepted, then not allowed: 403
+        `/v1/topics/orders?access_token=${token}`, // refused: tokens only on streams
+        `/v1/topics/orders/events?from=bogus&access_token=${token}`, // a bad request
+      ];
+      for (const path of paths) {
+        const response = await fetch(`${logged.url}${path}`);
+        await response.body?.cancel();
+        expect(response.status, path).toBeGreaterThanOrEqual(400);
+      }
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.filter((line) => line.includes(secretPart))).toEqual([]);
+    } finally {
+      await logged.close();
+    }
   });
 });

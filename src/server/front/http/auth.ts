@@ -81,6 +81,12 @@ function requestCredentials(
   return undefined;
 }
 
+/** `url` for a log line: the value of every `access_token` parameter replaced, so no token is written. */
+export function loggableUrl(url: string | undefined): string | undefined {
+  if (url === undefined || !url.includes(TOKEN_QUERY_PARAMETER)) return url;
+  return url.replace(/([?&]access_token=)[^&#]*/g, '$1…');
+}
+
 /** The value of cookie `name` in a `Cookie` header (RFC 6265 §5.4), URL-decoded when it is encoded. */
 export function cookieValue(header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;

@@ -35,7 +35,7 @@ import { guardBroker, guardCollections } from '../../auth/guard.js';
 import type { Quotas } from '../../auth/quotas.js';
 import type { Security, Session } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
-import { requestSession, WWW_AUTHENTICATE } from './auth.js';
+import { loggableUrl, requestSession, WWW_AUTHENTICATE } from './auth.js';
 import {
   applyOps,
   createCollection,
@@ -196,7 +196,7 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
             res.once('finish', () => req.socket.destroy());
           }
           if (!isTributaryError(error)) {
-            options.logger.error({ err: error, method, url: req.url }, 'HTTP request failed');
+            options.logger.error({ err: error, method, url: loggableUrl(req.url) }, 'HTTP request failed');
           }
           if (options.security?.enabled === true && isTributaryError(error) && error.httpStatus === 401) {
             headers['www-authenticate'] = WWW_AUTHENTICATE;
@@ -204,7 +204,10 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
           const code = sendError(res, error, headers);
           options.metrics.errors.inc({ frontend: 'http', code });
           requests.inc({ method, route: route.name, status: String(res.statusCode) });
-          options.logger.debug({ method, url: req.url, status: res.statusCode, code }, 'request failed');
+          options.logger.debug(
+            { method, url: loggableUrl(req.url), status: res.statusCode, code },
+            'request failed',
+          );
         },
       );
     },
