@@ -39,14 +39,8 @@ let server: KafkaTestServer;
 
 /** Failed authentications the server counted on the Kafka port (all reasons). */
 async function authFailures(): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('tributary_auth_failures_total{') && line.includes('protocol="kafka"')) {
-      total += Number(line.split(' ').at(-1));
-    }
-  }
-  return total;
+  const { values } = await server.metrics.authFailures.get();
+  return values.filter((v) => v.labels.protocol === 'kafka').reduce((sum, v) => sum + v.value, 0);
 }
 
 beforeAll(async () => {
