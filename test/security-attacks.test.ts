@@ -413,3 +413,39 @@ describe('Kafka before authentication', () => {
     expect(await recordsIn('secret')).toBe(0);
   });
 });
+
+describe('reload', () => {
+  it('removing a super user ends what its live connection holds at the next delivery; nothing more is sent', async () => {
+    const own = await startSecureServer(SPEC);
+    try {
+      const open = async (auth: Record<string, string>): Promise<RawClient> => {
+        const client = new RawClient(own.wsUrl);
+        clients.push(client);
+        await client.opened;
+        client.sendRaw(JSON.stringify({ type: 'hello', protocol: 1, client: 'attack/1', auth }));
+        await client.next((f) => f.type === 'welcome');
+        return client;
+      };
+      const root = await open({ username: 'admin', password: 'admin-pw' });
+      await root.ok({ type: 'createTopic', name: 'orders', config: { partitions: 1 } });
+      const { sub } = await root.ok<{ sub: number }>({
+        type: 'subscribe',
+        topic: 'orders',
+        partition: 0,
+        from: 'latest',
+        credit: 100,
+      });
+      await own.rewrite({ ...SPEC, superUsers: [] });
+      const alice = await open({ username: 'alice', password: 'alice-pw' });
+      await alice.ok({ type: 'produce', topic: 'orders', records: [{ value: new Uint8Array([7]) }] });
+      const closed = await root.next((f) => f.type === 'subscriptionClosed' && f.sub === sub, 8_000);
+      expect(closed).toMatchObject({ error: { code: 'TOPIC_ACCESS_DENIED' } });
+      expect(root.frames.filter((f) => f.type === 'delivery')).toEqual([]);
+      expect(errorCode(await root.request({ type: 'describeTopic', name: 'orders' }))).toBe(
+        'TOPIC_ACCESS_DENIED',
+      );
+    } finally {
+      await own.close();
+    }
+  });
+});
