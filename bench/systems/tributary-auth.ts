@@ -11,8 +11,10 @@
  *   npm run bench -- --systems tributary,tributary-auth --only publish,latency,fanout
  *
  * The API key is made once per benchmark run by the orchestrator and handed to the load
- * generators in the endpoint (plain data); the auth file is written into the server's directory.
+ * generators in the endpoint (plain data); the auth file is written beside the server's data
+ * directory (under the run's temp dir, removed with it).
  */
+import { mkdir } from 'node:fs/promises';
 import { generateApiKey } from '../../src/server/auth/api-keys.js';
 import { prefixRules, writeAuthSetup } from '../lib/auth-setup.js';
 import { tributarySystem } from './tributary.js';
@@ -28,7 +30,10 @@ export const tributaryAuth: SystemModule = tributarySystem({
   apiKey: API_KEY,
   async serveArgs(dir) {
     const others = Array.from({ length: 100 }, (_, i) => prefixRules(`team-${i}`, `team-${i}.`)).flat();
-    const setup = await writeAuthSetup(dir, {
+    // Beside the data directory, not in it: the server watches the auth file's directory.
+    const authDir = `${dir}-auth`;
+    await mkdir(authDir, { recursive: true });
+    const setup = await writeAuthSetup(authDir, {
       principal: 'bench',
       apiKey: API_KEY,
       acls: [...prefixRules('bench', 'bench'), ...others],
