@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerFrame } from '../src/protocol/native/types.js';
 import { generateApiKey } from '../src/server/auth/api-keys.js';
-import { RawClient } from '../src/server/front/ws/testing/harness.js';
+import { RawClient, startHarness } from '../src/server/front/ws/testing/harness.js';
 import {
   type AuthSpec,
   allow,
@@ -66,6 +66,22 @@ const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 describe('WebSocket authentication', () => {
+  it('with security off: every connection is local, credentials are ignored, authenticate answers local', async () => {
+    const harness = await startHarness();
+    try {
+      const { client, first } = await hello(harness.url, { username: 'alice', password: 'anything' });
+      expect(first).toMatchObject({ type: 'welcome', principal: 'local' });
+      expect((first as { expiresAt?: number }).expiresAt).toBeUndefined();
+      expect(await client.ok({ type: 'authenticate', auth: { token: 'x' } })).toEqual({
+        principal: 'local',
+        expiresAt: null,
+      });
+      await client.ok({ type: 'createTopic', name: 'orders', config: { partitions: 1 } });
+    } finally {
+      await harness.close();
+    }
+  });
+
   it('accepts a password, an API key and a token in hello, and Bearer or Basic on the upgrade', async () => {
     const { wsUrl } = await start();
     const token = await mintToken('alice');

@@ -8,7 +8,7 @@
  * broker and service: nothing here runs and the hot path is unchanged.
  *
  * What each call needs is the table {@link ACCESS} below (Kafka's semantics where Kafka has the
- * call; docs/security.md, "Authorization", shows the same table and a test keeps them equal).
+ * call; docs/security.md, "Authorization", shows it by API, and test/acl-matrix.test.ts attempts it).
  *
  * What a guarded view opens ends with the session: when it ends (token expired, principal
  * revoked) topic subscriptions end through their `onError`, collection subscriptions through
