@@ -34,6 +34,7 @@ async function fullDocument(): Promise<Record<string, unknown>> {
     apiKeys: [{ principal: 'ingest', id: 'ci-2026', sha256: apiKeyHash('trb_x') }],
     jwt: { issuer: 'https://auth.example', audience: 'tributary', keys: [{ alg: 'HS256', secret: SECRET }] },
     anonymous: true,
+    certificates: { enabled: true },
     superUsers: ['admin'],
     acls: [
       {
@@ -63,6 +64,8 @@ describe('auth file validation', () => {
     expect(document.anonymous).toBe(true);
     expect(validateAuthDocument({}).users.size).toBe(0);
     expect(validateAuthDocument({}).anonymous).toBe(false);
+    expect(document.certificates).toEqual({ enabled: true });
+    expect(validateAuthDocument({}).certificates).toEqual({ enabled: false });
   });
 
   it('names the place of every problem', async () => {
@@ -82,6 +85,7 @@ describe('auth file validation', () => {
       keys: [{ alg: 'none' }, { alg: 'HS256', secret: 'short' }, { alg: 'RS256', secret: SECRET }],
     };
     document.acl = [];
+    document.certificates = { enabled: 'yes', mapping: 'CN' };
     document.quotas = { alice: { connections: -1 } };
     const problems = problemsOf(document);
     const expected = [
@@ -99,6 +103,8 @@ describe('auth file validation', () => {
       'jwt.keys[1].secret: HS256 needs a secret of at least 32 bytes',
       'jwt.keys[2].secret: RS256 verifies with a public key, not a secret',
       'acl: unknown key',
+      'certificates.mapping: unknown key',
+      'certificates.enabled: must be true or false',
       'quotas.alice.connections: ',
     ];
     for (const start of expected)

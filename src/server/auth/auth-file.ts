@@ -1,7 +1,7 @@
 /**
  * @module server/auth/auth-file
  * The auth file (docs/security.md, "The auth file"): one JSON document with the users, API keys,
- * JWT settings, the `anonymous` switch, super users, ACL rules and quotas (server/auth/quotas.ts). It is checked whole before it
+ * JWT settings, the `anonymous` and `certificates` switches, super users, ACL rules and quotas (server/auth/quotas.ts). It is checked whole before it
  * is used: every problem is reported with its place in the file (`users.alice.password: not a
  * scrypt hash`), unknown keys are errors (a misspelt `acl` must not silently allow nothing or
  * everything), and a file with any problem is refused whole, at start and on reload.
@@ -121,10 +121,21 @@ export interface AuthDocument {
   readonly apiKeys: readonly ApiKeyEntry[];
   readonly jwt: JwtSpec | null;
   readonly anonymous: boolean;
+  /** Client certificates log in (docs/security.md, "Client certificates"). Default off. */
+  readonly certificates: CertificateLogin;
   readonly superUsers: readonly string[];
   readonly acls: readonly AclRule[];
   /** Per-principal limits (server/auth/quotas.ts); `NO_QUOTAS` when the file has none. */
   readonly quotas: QuotaConfig;
+}
+
+/**
+ * `"certificates": { "enabled": true }`: a connection with a verified client certificate and no
+ * other credentials is the principal its CN names. Off by default, so asking clients for
+ * certificates (`tlsClientAuth`) grants no identity until the file says so.
+ */
+export interface CertificateLogin {
+  readonly enabled: boolean;
 }
 
 /** A JWT verification key as configured, its material read. */
@@ -157,7 +168,17 @@ export interface AuthConfig extends AuthDocument {
   readonly jwt: JwtConfig | null;
 }
 
-const TOP_KEYS = ['users', 'apiKeys', 'jwt', 'anonymous', 'superUsers', 'acls', 'quotas'] as const;
+const TOP_KEYS = [
+  'users',
+  'apiKeys',
+  'jwt',
+  'anonymous',
+  'certificates',
+  'superUsers',
+  'acls',
+  'quotas',
+] as const;
+const CERTIFICATES_KEYS = ['enabled'] as const;
 const USER_KEYS = ['password', 'scram'] as const;
 const SCRAM_KEYS = ['salt', 'iterations', 'storedKey', 'serverKey'] as const;
 const API_KEY_KEYS = ['principal', 'id', 'sha256'] as const;
@@ -223,6 +244,8 @@ export function validateAuthDocument(value: unknown, file?: string): AuthDocumen
     if (typeof top.anonymous === 'boolean') anonymous = top.anonymous;
     else c.add('anonymous', `must be true or false, not ${describe(top.anonymous)}`);
   }
+  const certificates =
+    top.certificates === undefined ? { enabled: false } : checkCertificates(c, top.certificates);
   const superUsers: string[] = [];
   if (top.superUsers !== undefined) {
     const list = c.array('superUsers', top.superUsers) ?? [];
@@ -247,7 +270,17 @@ export function validateAuthDocument(value: unknown, file?: string): AuthDocumen
     for (const problem of error.problems) c.add(problem.path, problem.message);
   }
   if (c.problems.length > 0) throw new AuthFileError(file, c.problems);
-  return { users, apiKeys, jwt, anonymous, superUsers, acls, quotas };
+  return { users, apiKeys, jwt, anonymous, certificates, superUsers, acls, quotas };
+}
+
+function checkCertificates(c: Checker, value: unknown): CertificateLogin {
+  const record = c.object('certificates', value, CERTIFICATES_KEYS);
+  if (record === undefined) return { enabled: false };
+  if (typeof record.enabled !== 'boolean') {
+    c.add('certificates.enabled', `must be true or false, not ${describe(record.enabled)}`);
+    return { enabled: false };
+  }
+  return { enabled: record.enabled };
 }
 
 function checkUsers(c: Checker, value: unknown): Map<string, UserEntry> {

@@ -23,6 +23,8 @@ export type AuthFailureReason =
   | 'jwks-unavailable'
   | 'jwt-not-configured'
   | 'revoked'
+  /** A verified client certificate whose CN cannot be a principal name. */
+  | 'certificate-name'
   /** Too many password checks waiting (a flood of logins). */
   | 'busy';
 

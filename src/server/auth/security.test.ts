@@ -131,6 +131,59 @@ describe('createSecurity', () => {
     expect(session.allowed('topic', 'public', 'write')).toBe(false);
   });
 
+  it('logs a verified certificate in as its CN only when the file enables certificates', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'auth.json');
+    const alice = {
+      effect: 'allow',
+      principal: 'alice',
+      resource: 'topic',
+      name: 'orders',
+      operations: ['read'],
+    };
+    writeAuth(path, { acls: [alice] });
+    const metrics = new ServerMetrics({ defaultMetrics: false });
+    const security = await open(path, { metrics });
+    // Off (the default): the certificate is no credential at all.
+    expect(() => security.certificateSession('alice', connection)).toThrow(/Authentication failed/);
+    writeAuth(path, { anonymous: true, acls: [alice] });
+    await security.reload();
+    expect(security.certificateSession('alice', connection).principal.name).toBe('anonymous');
+
+    writeAuth(path, { certificates: { enabled: true }, acls: [alice] });
+    await security.reload();
+    const session = security.certificateSession('alice', connection);
+    expect(session.principal).toMatchObject({ name: 'alice', method: 'certificate' });
+    expect(session.allowed('topic', 'orders', 'read')).toBe(true);
+    expect(session.allowed('topic', 'orders', 'write')).toBe(false);
+    // A CN that cannot be a principal name is refused, never mapped to a reserved principal.
+    for (const cn of ['anonymous', 'local', '*', 'a\u0000b', 'x'.repeat(300)]) {
+      expect(() => security.certificateSession(cn, connection), cn).toThrow(/Authentication failed/);
+    }
+    expect(await metrics.registry.metrics()).toContain(
+      'tributary_auth_failures_total{protocol="ws",reason="certificate-name"} 5',
+    );
+
+    // Turning the option off ends the certificate sessions; a password session is untouched.
+    let ended: string | undefined;
+    session.onEnd((error) => {
+      ended = error.code;
+    });
+    writeAuth(path, { certificates: { enabled: true }, acls: [alice, { ...alice, name: 'more' }] });
+    await security.reload();
+    expect(ended).toBeUndefined();
+    writeAuth(path, { certificates: { enabled: false }, acls: [alice] });
+    await security.reload();
+    expect(ended).toBe('ACCESS_REVOKED');
+    expect(session.ended?.code).toBe('ACCESS_REVOKED');
+    expect(() => session.authorize('topic', 'orders', 'read')).toThrow(/revoked/i);
+  });
+
+  it('is local for a certificate when security is off', async () => {
+    const security = await createSecurity({ logger: silent });
+    expect(security.certificateSession('alice', connection).principal.name).toBe('local');
+  });
+
   it('refuses to start on a broken file, naming the problem', async () => {
     const dir = tempDir();
     const path = join(dir, 'auth.json');

@@ -12,7 +12,10 @@
  * - `reload()` (SIGHUP, or the file changed: the directory is watched, debounced) reads the file
  *   again. A file that does not load is logged and the previous one stays in force. Sessions
  *   whose principal is gone or whose credential changed (user removed, password changed, key
- *   revoked, anonymous turned off, token no longer verifiable) end with `ACCESS_REVOKED`.
+ *   revoked, anonymous or certificate login turned off, token no longer verifiable) end with
+ *   `ACCESS_REVOKED`.
+ * - A verified client certificate logs in as its CN (`certificateSession`) only when the auth
+ *   file's `certificates.enabled` is true; otherwise it counts as no credentials.
  * - SCRAM conversations are run by server/auth/scram.ts (or a factory given in the options); this
  *   module supplies the stored credentials and opens the session once the proof checks out.
  *
@@ -111,6 +114,7 @@ type Grant =
     }
   | { readonly kind: 'apiKey'; readonly principal: string; readonly sha256: string }
   | { readonly kind: 'token'; readonly token: string }
+  | { readonly kind: 'certificate' }
   | { readonly kind: 'anonymous' };
 
 interface Checked extends Authenticated {
@@ -150,6 +154,9 @@ class DisabledSecurity implements ServerSecurity {
     return new LocalSession(connection);
   }
   unauthenticated(connection: ConnectionInfo): Session {
+    return new LocalSession(connection);
+  }
+  certificateSession(_commonName: string, connection: ConnectionInfo): Session {
     return new LocalSession(connection);
   }
   scram(): ScramConversation {
@@ -214,6 +221,22 @@ class FileSecurity implements ServerSecurity {
     }
     this.#audit.authenticationFailed(connection, 'no-credentials');
     throw new TributaryError('UNAUTHENTICATED', { reason: 'credentials are required' });
+  }
+
+  certificateSession(commonName: string, connection: ConnectionInfo): Session {
+    if (!this.#state.config.certificates.enabled) return this.unauthenticated(connection);
+    if (principalNameProblem(commonName) !== undefined) {
+      throw this.#refuse(
+        connection,
+        new AuthFailure(
+          'certificate-name',
+          'the certificate CN is not a principal name',
+          commonName.slice(0, 64),
+        ),
+      );
+    }
+    const principal: Principal = { name: commonName, method: 'certificate', rules: [] };
+    return this.#open({ principal, expiresAt: null, grant: { kind: 'certificate' } }, connection);
   }
 
   scram(mechanism: ScramMechanism, connection: ConnectionInfo): ScramConversation {
@@ -348,6 +371,9 @@ class FileSecurity implements ServerSecurity {
         return config.apiKeys.some((k) => k.sha256 === grant.sha256 && k.principal === grant.principal);
       case 'anonymous':
         return config.anonymous;
+      case 'certificate':
+        // The certificate was checked by the TLS handshake; the file decides whether it logs in.
+        return config.certificates.enabled;
       case 'token': {
         if (state.jwt === null) return false;
         if (JSON.stringify(previous.config.jwt) === JSON.stringify(config.jwt)) return true;

@@ -126,6 +126,13 @@ export interface Security {
    * `anonymous` when the auth file enables it, else throws `UNAUTHENTICATED`.
    */
   unauthenticated(connection: ConnectionInfo): Session;
+  /**
+   * The session of a connection that presented no credentials but a verified client certificate
+   * whose subject CN is `commonName` (server/auth/certificate.ts): that principal, method
+   * `certificate`, when the auth file enables `certificates`; otherwise as {@link unauthenticated}.
+   * A CN that cannot be a principal name (`anonymous`, `*`, control characters) is `UNAUTHENTICATED`.
+   */
+  certificateSession(commonName: string, connection: ConnectionInfo): Session;
   /** Starts a SCRAM conversation for a user with stored SCRAM credentials of that mechanism. */
   scram(mechanism: ScramMechanism, connection: ConnectionInfo): ScramConversation;
   /** Re-reads the auth file; sessions of principals no longer valid end with `ACCESS_REVOKED`. */

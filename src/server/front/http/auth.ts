@@ -10,7 +10,8 @@
  * 2. SSE only: the cookie `tributary_token` (EventSource cannot set headers, but sends cookies);
  * 3. SSE only, and only with the setting `authTokenInQuery`: `?access_token=` (off by default:
  *    URLs are written to proxy and access logs and kept in browser history).
- * None: the `anonymous` session when the auth file allows it, else 401.
+ * None: the principal of the connection's verified client certificate when the auth file lets
+ * certificates log in, else the `anonymous` session when it allows that, else 401.
  *
  * Password checks are cheap after the first (the Security remembers verified passwords), and
  * tokens and API keys cost microseconds, so nothing is cached here.
@@ -20,6 +21,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { TributaryError } from '../../../errors.js';
+import { certificatePrincipal, sessionWithoutCredentials } from '../../auth/certificate.js';
 import { credentialsFromHeader } from '../../auth/credentials.js';
 import type { Credentials, Security, Session } from '../../auth/types.js';
 
@@ -53,7 +55,8 @@ export async function requestSession(
     remoteAddress: req.socket.remoteAddress ?? 'unknown',
   };
   const credentials = requestCredentials(req, query, options);
-  if (credentials === undefined) return security.unauthenticated(connection);
+  if (credentials === undefined)
+    return sessionWithoutCredentials(security, certificatePrincipal(req.socket), connection);
   return security.authenticate(credentials, connection);
 }
 

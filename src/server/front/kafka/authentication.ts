@@ -6,8 +6,10 @@
  * - Security off (no `Security`, or one not `enabled`): every connection has the `local`
  *   session from the start; SaslHandshake is answered UNSUPPORTED_SASL_MECHANISM with no
  *   mechanisms, and the connection goes on.
- * - Security on: a connection starts with the `anonymous` session when the auth file enables
- *   it, else with none, and then only ApiVersions, SaslHandshake and SaslAuthenticate may be
+ * - Security on: a connection that sends a request other than SASL before authenticating gets
+ *   the principal of its verified client certificate (TLS, like Kafka's SSL principal mapping)
+ *   when the auth file enables `certificates`, else the `anonymous` session when it enables
+ *   that, else none, and then only ApiVersions, SaslHandshake and SaslAuthenticate may be
  *   sent (anything else closes the connection, as Kafka does). A failed authentication is
  *   answered SASL_AUTHENTICATION_FAILED (58) with one generic message, and the connection
  *   closes.
@@ -22,6 +24,7 @@
  */
 import { isTributaryError, TributaryError } from '../../../errors.js';
 import { KafkaErrorCode } from '../../../protocol/kafka/error-codes.js';
+import { sessionWithoutCredentials } from '../../auth/certificate.js';
 import { OAUTHBEARER_ERROR, parseOAuthBearerMessage, parsePlainMessage } from '../../auth/sasl.js';
 import { LocalSession } from '../../auth/session.js';
 import type {
@@ -78,6 +81,8 @@ export interface KafkaAuthenticationOptions {
   readonly connection: ConnectionInfo;
   /** The session ended (expired, revoked): the connection closes. */
   readonly onEnd: (error: TributaryError) => void;
+  /** The CN of the connection's verified client certificate (server/auth/certificate.ts), if any. */
+  readonly certificate?: string | null;
   /** A SASL exchange established `session` (first authentication or re-authentication). */
   readonly onAuthenticated?: (session: Session) => void;
   /** Default `Date.now`. */
@@ -95,6 +100,7 @@ export class KafkaAuthentication {
   #anonymousTried = false;
   readonly #security: Security | undefined;
   readonly #connection: ConnectionInfo;
+  readonly #certificate: string | null;
   readonly #onEnd: (error: TributaryError) => void;
   readonly #onAuthenticated: (session: Session) => void;
   readonly #now: () => number;
@@ -103,6 +109,7 @@ export class KafkaAuthentication {
     this.#security = options.security;
     this.#connection = options.connection;
     this.#onEnd = options.onEnd;
+    this.#certificate = options.certificate ?? null;
     this.#onAuthenticated = options.onAuthenticated ?? (() => undefined);
     this.#now = options.now ?? Date.now;
     // Security on: nobody until SASL, or `anonymous` at the first request (see `ensureSession`).
@@ -115,7 +122,8 @@ export class KafkaAuthentication {
 
   /**
    * True when the connection has a session for a request other than the SASL ones: an
-   * authenticated one, or (first time asked) `anonymous` when the auth file enables it. The
+   * authenticated one, or (first time asked) its client certificate's principal or `anonymous`
+   * when the auth file enables it. The
    * Security audits the refusal otherwise, so a connection that only authenticates logs none.
    */
   ensureSession(): boolean {
@@ -125,7 +133,7 @@ export class KafkaAuthentication {
     this.#anonymousTried = true;
     let session: Session;
     try {
-      session = this.#security.unauthenticated(this.#connection);
+      session = sessionWithoutCredentials(this.#security, this.#certificate, this.#connection);
     } catch {
       return false;
     }

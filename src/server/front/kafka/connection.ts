@@ -61,6 +61,7 @@ import {
   type KafkaApiName,
   type KafkaResponseTypes,
 } from '../../../protocol/kafka/requests/index.js';
+import { certificatePrincipal } from '../../auth/certificate.js';
 import { guardBroker } from '../../auth/guard.js';
 import type { QuotaLease } from '../../auth/quotas.js';
 import type { Session } from '../../auth/types.js';
@@ -135,6 +136,7 @@ export class KafkaConnection {
     const authentication = new KafkaAuthentication({
       security: ctx.security,
       connection: { protocol: 'kafka', remoteAddress: socket.remoteAddress ?? 'unknown' },
+      certificate: certificatePrincipal(socket),
       onEnd: (error) => this.sessionEnded(error.code),
       onAuthenticated: (session) => {
         this.frames.maxFrameBytes = ctx.limits.kafkaFrameBytesMax;

@@ -58,6 +58,7 @@ import {
   type WireFormat,
 } from '../../../protocol/native/types.js';
 import { encodeMsgpackJoinedParts, encodeWireJoined } from '../../../protocol/native/wire.js';
+import { sessionWithoutCredentials } from '../../auth/certificate.js';
 import { credentialsFromHeader, credentialsFromWire } from '../../auth/credentials.js';
 import { type CollectionsAccess, guardBroker, guardCollections } from '../../auth/guard.js';
 import type { QuotaLease, Quotas } from '../../auth/quotas.js';
@@ -84,6 +85,8 @@ export interface ConnectionDeps {
   readonly security?: Security | undefined;
   /** The upgrade request's `Authorization` header (used when `hello` has no `auth`). */
   readonly authorization?: string | undefined;
+  /** The CN of the upgrade's verified client certificate (used when there are no credentials). */
+  readonly certificate?: string | null | undefined;
   /** The peer's address, for the audit log. */
   readonly remoteAddress?: string | undefined;
 }
@@ -403,11 +406,15 @@ export class Connection {
     );
   }
 
-  /** The session of `hello.auth`, else of the upgrade's Authorization header, else anonymous. */
+  /**
+   * The session of `hello.auth`, else of the upgrade's Authorization header, else of the client
+   * certificate, else anonymous.
+   */
   async #authenticate(security: Security, auth: WireAuth | undefined): Promise<Session> {
     const credentials =
       auth === undefined ? credentialsFromHeader(this.#deps.authorization) : credentialsFromWire(auth);
-    if (credentials === undefined) return security.unauthenticated(this.#connectionInfo);
+    if (credentials === undefined)
+      return sessionWithoutCredentials(security, this.#deps.certificate, this.#connectionInfo);
     return security.authenticate(credentials, this.#connectionInfo);
   }
 

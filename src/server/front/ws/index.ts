@@ -25,6 +25,7 @@ import type { TributaryError } from '../../../errors.js';
 import { CLOSE_CODES } from '../../../protocol/native/types.js';
 import type { CollectionService } from '../../../sync/index.js';
 import { BrowserPolicy } from '../../auth/browser.js';
+import { certificatePrincipal } from '../../auth/certificate.js';
 import type { Quotas } from '../../auth/quotas.js';
 import type { Security } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
@@ -121,6 +122,7 @@ export function attachWebSocketFrontEnd(
         collections: options.collections,
         security: options.security,
         authorization: request.headers.authorization,
+        certificate: certificatePrincipal(request.socket),
         remoteAddress: request.socket.remoteAddress,
       });
       connections.add(connection);

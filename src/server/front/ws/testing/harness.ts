@@ -102,10 +102,19 @@ export class RawClient {
   #nextId = 1;
   #waiters: (() => void)[] = [];
 
-  constructor(url: string, options: { maxPayload?: number; headers?: Record<string, string> } = {}) {
+  constructor(
+    url: string,
+    options: {
+      maxPayload?: number;
+      headers?: Record<string, string>;
+      /** For `wss://`: the CA to trust, and a client certificate and key. */
+      tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
+    } = {},
+  ) {
     this.socket = new WebSocket(url, {
       maxPayload: options.maxPayload ?? 256 * 1024 * 1024,
       ...(options.headers === undefined ? {} : { headers: options.headers }),
+      ...options.tls,
     });
     this.opened = new Promise((resolve, reject) => {
       this.socket.once('open', () => resolve());
