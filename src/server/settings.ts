@@ -219,7 +219,7 @@ export const SERVER_SETTINGS = {
     group: 'server',
     unit: 'tlsClientAuth',
     default: 'none',
-    doc: `client certificates: ${TLS_CLIENT_AUTH_MODES.join(', ')} (request: verified if sent; require: a connection without one is refused); a verified certificate's subject CN is the principal`,
+    doc: `client certificates: ${TLS_CLIENT_AUTH_MODES.join(', ')} (request: verified if sent; require: a connection without one is refused); with the auth file's certificates.enabled, a verified certificate's subject CN is the principal of a connection without other credentials`,
   },
   tlsHandshakeTimeoutMs: {
     flag: '--tls-handshake-timeout-ms',
