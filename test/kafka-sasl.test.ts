@@ -30,7 +30,9 @@ async function open(): Promise<RawKafka> {
   return client;
 }
 
-async function start(options: { security?: boolean; anonymous?: boolean } = {}): Promise<void> {
+async function start(
+  options: { security?: boolean; anonymous?: boolean; authenticationTimeoutMs?: number } = {},
+): Promise<void> {
   auth = await writeTestAuthFile(dir.path, {
     users: { alice: 'alice-pw', bob: 'bob-pw' },
     jwtSecret: SECRET,
@@ -46,10 +48,12 @@ async function start(options: { security?: boolean; anonymous?: boolean } = {}):
     ],
     anonymous: options.anonymous === true,
   });
-  server = await startKafkaServer(
-    join(dir.path, 'data'),
-    options.security === false ? {} : { authFile: auth.path },
-  );
+  server = await startKafkaServer(join(dir.path, 'data'), {
+    ...(options.security === false ? {} : { authFile: auth.path }),
+    ...(options.authenticationTimeoutMs === undefined
+      ? {}
+      : { kafkaAuthenticationTimeoutMs: options.authenticationTimeoutMs }),
+  });
 }
 
 async function closed(client: RawKafka): Promise<void> {
@@ -144,6 +148,23 @@ describe('Kafka SASL', () => {
     client.send('Metadata', 1, { topics: null, allowAutoTopicCreation: false } as never);
     await closed(client);
     expect(client.payloads).toHaveLength(0);
+  });
+
+  it('closes a connection that has not authenticated within kafkaAuthenticationTimeoutMs, however busy', async () => {
+    await start({ authenticationTimeoutMs: 600 });
+    const stranger = await open();
+    const authenticated = await open();
+    await handshake(authenticated, 'PLAIN');
+    expect((await authenticate(authenticated, plain('alice', 'alice-pw'))).errorCode).toBe(0);
+    const opened = Date.now();
+    // ApiVersions is allowed before authentication, but must not keep a stranger connected.
+    while (!stranger.closed && Date.now() - opened < 5_000) {
+      stranger.send('ApiVersions', 0, { clientSoftwareName: '', clientSoftwareVersion: '' });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(stranger.closed).toBe(true);
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(500);
+    await metadataWorks(authenticated);
   });
 
   for (const version of [0, 1, 2]) {

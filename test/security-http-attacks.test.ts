@@ -192,6 +192,9 @@ describe('broken credentials', () => {
     // An SSE stream with a cookie that does not verify is refused too, not served as anonymous.
     const stream = await call('GET', '/v1/topics/public/events', { cookie: 'tributary_token=not-a-jwt' });
     expect(stream.status).toBe(401);
+    // An empty cookie is a broken credential too.
+    const empty = await call('GET', '/v1/topics/public/events', { cookie: 'tributary_token=' });
+    expect(empty.status).toBe(401);
   });
 });
 

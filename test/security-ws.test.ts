@@ -127,6 +127,28 @@ describe('WebSocket authentication', () => {
     }
   });
 
+  it('ignores the upgrade’s Authorization header from a page let in only by allowedOrigins *', async () => {
+    // Browsers attach saved Basic credentials to upgrades: a page of any site must not act with them.
+    const spec = { ...SPEC, anonymous: true };
+    const { wsUrl } = (secure = await startSecureServer(spec, { allowedOrigins: ['*', 'https://app.test'] }));
+    const authorization = basic('admin', 'admin-pw');
+    const evil = await hello(wsUrl, undefined, { authorization, origin: 'https://evil.test' });
+    expect(evil.first).toMatchObject({ type: 'welcome', principal: 'anonymous' });
+    // A listed origin, the server's own and non-browser clients keep the header.
+    const own = new URL(wsUrl).host;
+    for (const origin of ['https://app.test', `http://${own}`, undefined]) {
+      const { first } = await hello(wsUrl, undefined, { authorization, ...(origin ? { origin } : {}) });
+      expect(first, String(origin)).toMatchObject({ type: 'welcome', principal: 'admin' });
+    }
+    // hello.auth is explicit and still works from any origin.
+    const explicit = await hello(
+      wsUrl,
+      { username: 'admin', password: 'admin-pw' },
+      { origin: 'https://evil.test' },
+    );
+    expect(explicit.first).toMatchObject({ type: 'welcome', principal: 'admin' });
+  });
+
   it('lets anonymous connect only when the auth file allows it', async () => {
     const { wsUrl } = await start({
       ...SPEC,

@@ -590,6 +590,16 @@ export const SERVER_SETTINGS = {
     max: TIMER_MS_MAX,
     doc: "a Kafka connection with no request in progress and no bytes for this long is closed (Kafka's connections.max.idle.ms); 0: never",
   },
+  kafkaAuthenticationTimeoutMs: {
+    flag: '--kafka-authentication-timeout-ms',
+    env: 'TRIBUTARY_KAFKA_AUTHENTICATION_TIMEOUT_MS',
+    group: 'kafka',
+    unit: 'ms',
+    default: 10_000,
+    min: 1,
+    max: TIMER_MS_MAX,
+    doc: 'with security on, a Kafka connection that has not completed SASL authentication this long after it opened is closed (ApiVersions alone does not keep a stranger connected)',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SERVER_SETTINGS;

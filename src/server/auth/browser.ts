@@ -44,12 +44,15 @@ export const LOOPBACK_HOST_NAMES: readonly string[] = ['localhost', '127.0.0.1',
 export class BrowserPolicy {
   /** Origins allowed besides the server's own; null when any is (`*`). */
   private readonly origins: ReadonlySet<string> | null;
+  /** Origins listed by name (beside a `*` or not): trusted with credentials browsers attach. */
+  private readonly namedOrigins: ReadonlySet<string>;
   /** Host names allowed; null when any is. */
   private readonly hosts: ReadonlySet<string> | null;
 
   constructor(options: BrowserPolicyOptions = {}) {
     const origins = options.allowedOrigins ?? [];
     this.origins = origins.includes('*') ? null : new Set(origins);
+    this.namedOrigins = new Set(origins.filter((origin) => origin !== '*'));
     const hosts = (options.allowedHosts ?? []).map((host) => host.toLowerCase());
     if (hosts.includes('*')) {
       this.hosts = null;
@@ -86,6 +89,17 @@ export class BrowserPolicy {
    */
   originAllowed(origin: string, host: string | undefined, secure: boolean): boolean {
     if (this.origins === null || this.origins.has(origin)) return true;
+    return host !== undefined && isOwnOrigin(origin, host, secure);
+  }
+
+  /**
+   * Whether credentials a browser attaches by itself (saved Basic credentials, cookies) may be
+   * used for a request from `origin`: no origin (not a browser page), the server's own, or one
+   * listed by name. An origin let in only by `*` must authenticate explicitly (`hello.auth`), or
+   * any site could act with the credentials the user's browser holds for this server.
+   */
+  ambientCredentialsAllowed(origin: string | undefined, host: string | undefined, secure: boolean): boolean {
+    if (origin === undefined || this.namedOrigins.has(origin)) return true;
     return host !== undefined && isOwnOrigin(origin, host, secure);
   }
 

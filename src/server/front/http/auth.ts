@@ -76,12 +76,18 @@ function requestCredentials(
   }
   const header = credentialsFromHeader(req.headers.authorization);
   if (header !== undefined) return header;
+  // An empty token is a broken credential, refused like a broken header, never anonymous.
   if (options.stream) {
     const cookie = cookieValue(req.headers.cookie, TOKEN_COOKIE);
-    if (cookie !== undefined && cookie !== '') return { kind: 'token', token: cookie };
+    if (cookie !== undefined) return tokenCredential(cookie, `the cookie ${TOKEN_COOKIE}`);
   }
-  if (inQuery !== null && inQuery !== '') return { kind: 'token', token: inQuery };
+  if (inQuery !== null) return tokenCredential(inQuery, `?${TOKEN_QUERY_PARAMETER}=`);
   return undefined;
+}
+
+function tokenCredential(token: string, where: string): Credentials {
+  if (token === '') throw new TributaryError('UNAUTHENTICATED', { reason: `${where} is empty` });
+  return { kind: 'token', token };
 }
 
 /** `url` for a log line: the value of every `access_token` parameter replaced, so no token is written. */

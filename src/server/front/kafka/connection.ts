@@ -124,6 +124,8 @@ export class KafkaConnection {
   private closed = false;
   private paused = false;
   private endTimer: NodeJS.Timeout | undefined;
+  /** Closes a connection that has not authenticated in time (security on only). */
+  private authenticationTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -139,6 +141,8 @@ export class KafkaConnection {
       certificate: certificatePrincipal(socket),
       onEnd: (error) => this.sessionEnded(error.code),
       onAuthenticated: (session) => {
+        clearTimeout(this.authenticationTimer);
+        this.authenticationTimer = undefined;
         this.frames.maxFrameBytes = ctx.limits.kafkaFrameBytesMax;
         if (this.scope.quota?.principal !== session.principal.name) this.attachQuota(session.principal.name);
       },
@@ -146,6 +150,10 @@ export class KafkaConnection {
     this.authentication = authentication;
     if (!authentication.authenticated) {
       this.frames.maxFrameBytes = Math.min(ctx.limits.kafkaFrameBytesMax, UNAUTHENTICATED_FRAME_BYTES_MAX);
+      // Requests before authentication are only ApiVersions and SASL: they must not keep a stranger here.
+      this.authenticationTimer = setTimeout(() => {
+        if (!this.authentication.authenticated) this.destroy('authentication timeout');
+      }, ctx.limits.kafkaAuthenticationTimeoutMs);
     }
     this.scope = {
       clientHost,
@@ -549,6 +557,7 @@ export class KafkaConnection {
     this.closed = true;
     this.closing = true;
     if (this.endTimer !== undefined) clearTimeout(this.endTimer);
+    clearTimeout(this.authenticationTimer);
     if (this.muteTimer !== undefined) clearTimeout(this.muteTimer);
     this.muteTimer = undefined;
     this.scope.quota?.release();

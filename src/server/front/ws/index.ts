@@ -100,11 +100,8 @@ export function attachWebSocketFrontEnd(
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    const refused = browser.check(
-      request.headers.host,
-      request.headers.origin,
-      (request.socket as Partial<TLSSocket>).encrypted === true,
-    );
+    const secure = (request.socket as Partial<TLSSocket>).encrypted === true;
+    const refused = browser.check(request.headers.host, request.headers.origin, secure);
     if (refused !== undefined) {
       refuseUpgrade(socket, refused);
       options.metrics.errors.inc({ frontend: 'ws', code: refused.code });
@@ -121,8 +118,14 @@ export function attachWebSocketFrontEnd(
         quotas: options.quotas,
         collections: options.collections,
         security: options.security,
-        authorization: request.headers.authorization,
-        certificate: certificatePrincipal(request.socket),
+        // Browsers attach saved Basic credentials and client certificates to upgrades by
+        // themselves: a page let in only by `*` must say who it is in hello.
+        ...(browser.ambientCredentialsAllowed(request.headers.origin, request.headers.host, secure)
+          ? {
+              authorization: request.headers.authorization,
+              certificate: certificatePrincipal(request.socket),
+            }
+          : { authorization: undefined, certificate: null }),
         remoteAddress: request.socket.remoteAddress,
       });
       connections.add(connection);
