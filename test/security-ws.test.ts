@@ -130,7 +130,8 @@ describe('WebSocket authentication', () => {
   it('ignores the upgrade’s Authorization header from a page let in only by allowedOrigins *', async () => {
     // Browsers attach saved Basic credentials to upgrades: a page of any site must not act with them.
     const spec = { ...SPEC, anonymous: true };
-    const { wsUrl } = (secure = await startSecureServer(spec, { allowedOrigins: ['*', 'https://app.test'] }));
+    secure = await startSecureServer(spec, { allowedOrigins: ['*', 'https://app.test'] });
+    const { wsUrl } = secure;
     const authorization = basic('admin', 'admin-pw');
     const evil = await hello(wsUrl, undefined, { authorization, origin: 'https://evil.test' });
     expect(evil.first).toMatchObject({ type: 'welcome', principal: 'anonymous' });
