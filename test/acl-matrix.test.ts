@@ -6,14 +6,22 @@
  * checks what actually changed: records and documents written only by allowed writes, topics and
  * collections created and deleted only by allowed calls; denied reads returned no data.
  *
- * A front end is a {@link Driver}: which cells it offers and how it attempts one. Another front
- * end (Kafka) is one more driver in `DRIVERS`.
+ * A front end is a {@link Driver}: which cells it offers and how it attempts one. The Kafka wire
+ * protocol is one (raw client, SASL PLAIN for alice, OAUTHBEARER with bob's JWT, no SASL for
+ * anonymous): each operation is the Kafka API that performs it (front/kafka/acl.ts) and a denial
+ * must be Kafka's code for it, 29 TOPIC_AUTHORIZATION_FAILED or 30 GROUP_AUTHORIZATION_FAILED
+ * (31 CLUSTER_AUTHORIZATION_FAILED is never right here: creating a topic needs `create` on the
+ * topic, not the cluster). Kafka has no collections, so it offers no collection cells.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KafkaErrorCode } from '../src/protocol/kafka/error-codes.js';
 import type { ServerFrame } from '../src/protocol/native/types.js';
+import { oauthBearerMessage } from '../src/server/auth/sasl.js';
 import type { AclRule, Operation } from '../src/server/auth/types.js';
 import { RawClient } from '../src/server/front/ws/testing/harness.js';
+import { commitBody, fetchBody, joinBody, produceBody } from './fixtures/kafka-requests.js';
 import { allow, deny, mintToken, type SecureServer, startSecureServer } from './fixtures/secure-server.js';
+import { RawKafka } from './kafka-harness.js';
 
 type Resource = 'topic' | 'collection' | 'group';
 type Principal = 'alice' | 'bob' | 'anonymous';
@@ -31,6 +39,8 @@ const RULES: AclRule[] = [
   allow('bob', 'topic', 'scratch.*', ['create']),
   deny('bob', 'topic', 'scratch.*', ['delete']),
   allow('bob', 'group', 'g*', ['describe']),
+  // read on the group but not on `orders`: joining (and committing for) `orders` is refused
+  allow('bob', 'group', 'g2', ['read']),
   allow('bob', 'collection', 'prices', ['read']),
   allow('*', 'collection', 'prices', ['describe']),
   allow('anonymous', 'topic', 'orders', ['read']),
@@ -83,6 +93,8 @@ interface Driver {
   /** The operations this front end offers on a resource type. */
   offers(resource: Resource, operation: Operation): boolean;
   attempt(cell: Cell): Promise<Outcome>;
+  /** The code a denied cell must answer, when the front end has one per cell (Kafka's). */
+  deniedCode?(cell: Cell): string;
   close(): Promise<void>;
 }
 
@@ -312,7 +324,145 @@ function sseDriver(): Driver {
   };
 }
 
-const DRIVERS: (() => Driver)[] = [wsDriver, httpDriver, sseDriver];
+const {
+  NONE,
+  TOPIC_AUTHORIZATION_FAILED: TOPIC_DENIED,
+  GROUP_AUTHORIZATION_FAILED: GROUP_DENIED,
+  MEMBER_ID_REQUIRED,
+} = KafkaErrorCode;
+
+/** A Kafka connection as `principal`: PLAIN for alice, OAUTHBEARER for bob, no SASL for anonymous. */
+async function connectKafka(principal: Principal): Promise<RawKafka> {
+  const port = secure.server.kafka?.port;
+  if (port === undefined) throw new Error('the Kafka listener did not start');
+  const client = await RawKafka.open(port);
+  if (principal === 'anonymous') return client;
+  const mechanism = principal === 'alice' ? 'PLAIN' : 'OAUTHBEARER';
+  const shaken = await client.call('SaslHandshake', 1, { mechanism });
+  if (shaken.errorCode !== NONE) throw new Error(`SaslHandshake ${mechanism}: ${shaken.errorCode}`);
+  const authBytes =
+    principal === 'alice'
+      ? new TextEncoder().encode('\u0000alice\u0000alice-pw')
+      : oauthBearerMessage(bobToken);
+  const answer = await client.call('SaslAuthenticate', 1, { authBytes });
+  if (answer.errorCode !== NONE) throw new Error(`SaslAuthenticate ${mechanism}: ${answer.errorCode}`);
+  return client;
+}
+
+/**
+ * The outcome of Kafka answers to one cell: all 0 is allowed; all one of `denials` is denied
+ * (the first answer's code); anything else (another code, or APIs that disagree) is a failure.
+ */
+function kafkaOutcome(
+  what: string,
+  codes: readonly number[],
+  denials: readonly number[],
+  data = true,
+): Outcome {
+  if (codes.every((c) => c === NONE)) return { allowed: true, data };
+  const code = codes[0] as number;
+  if (denials.includes(code) && codes.every((c) => c === code))
+    return { allowed: false, data: false, code: String(code) };
+  throw new Error(`${what}: Kafka answered ${codes.join(', ')}`);
+}
+
+/** Kafka: topics and groups; collections have no Kafka API. One connection per principal. */
+function kafkaDriver(): Driver {
+  const clients = new Map<Principal, Promise<RawKafka>>();
+  const client = (p: Principal) => {
+    let c = clients.get(p);
+    if (c === undefined) {
+      c = connectKafka(p);
+      clients.set(p, c);
+    }
+    return c;
+  };
+  return {
+    name: 'kafka',
+    offers: (resource) => resource !== 'collection',
+    deniedCode: (cell) =>
+      String(
+        cell.resource === 'topic' ||
+          // OffsetCommit checks the group first, then the topic it commits for
+          (cell.operation === 'read' && expected(cell.principal, 'group', cell.name, 'read'))
+          ? TOPIC_DENIED
+          : GROUP_DENIED,
+      ),
+    async attempt(cell) {
+      const c = await client(cell.principal);
+      const { name } = cell;
+      const what = `kafka ${cell.principal} ${cell.operation} ${cell.resource} ${name}`;
+      switch (`${cell.resource}:${cell.operation}`) {
+        case 'topic:describe': {
+          const metadata = await c.call('Metadata', 4, { topics: [{ name }], allowAutoTopicCreation: false });
+          const offsets = await c.call('ListOffsets', 2, {
+            replicaId: -1,
+            isolationLevel: 0,
+            topics: [{ name, partitions: [{ partitionIndex: 0, timestamp: -1 }] }],
+          });
+          const codes = [metadata.topics[0]?.errorCode, offsets.topics[0]?.partitions[0]?.errorCode];
+          return kafkaOutcome(what, codes as number[], [TOPIC_DENIED]);
+        }
+        case 'topic:read': {
+          const partition = (await c.call('Fetch', 11, fetchBody(name))).responses[0]?.partitions[0];
+          return kafkaOutcome(
+            what,
+            [partition?.errorCode as number],
+            [TOPIC_DENIED],
+            (partition?.records.length ?? 0) > 0,
+          );
+        }
+        case 'topic:write': {
+          const answer = await c.call('Produce', 7, produceBody(name, `c${cell.id}`));
+          return kafkaOutcome(
+            what,
+            [answer.responses[0]?.partitions[0]?.errorCode as number],
+            [TOPIC_DENIED],
+          );
+        }
+        case 'topic:create': {
+          const answer = await c.call('CreateTopics', 3, {
+            timeoutMs: 5000,
+            validateOnly: false,
+            topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+          });
+          return kafkaOutcome(what, [answer.topics[0]?.errorCode as number], [TOPIC_DENIED]);
+        }
+        case 'topic:delete': {
+          const answer = await c.call('DeleteTopics', 3, { timeoutMs: 5000, topicNames: [name] });
+          return kafkaOutcome(what, [answer.responses[0]?.errorCode as number], [TOPIC_DENIED]);
+        }
+        case 'group:read': {
+          // JoinGroup needs read on the group (allowed: a first join is asked for its member id);
+          // OffsetCommit for `orders` needs it too, and read on the topic, as the other front
+          // ends' join of a group on `orders` does.
+          const joined = (await c.call('JoinGroup', 5, joinBody(name))).errorCode;
+          const committed = (await c.call('OffsetCommit', 7, commitBody(name, 'orders'))).topics[0]
+            ?.partitions[0]?.errorCode as number;
+          if (joined === GROUP_DENIED) return kafkaOutcome(what, [joined, committed], [GROUP_DENIED]);
+          if (joined !== MEMBER_ID_REQUIRED) throw new Error(`${what}: JoinGroup answered ${joined}`);
+          return kafkaOutcome(what, [committed], [TOPIC_DENIED]);
+        }
+        case 'group:describe': {
+          const described = await c.call('DescribeGroups', 4, {
+            groups: [name],
+            includeAuthorizedOperations: false,
+          });
+          const offsets = await c.call('OffsetFetch', 5, { groupId: name, topics: null });
+          const codes = [described.groups[0]?.errorCode as number, offsets.errorCode];
+          return kafkaOutcome(what, codes, [GROUP_DENIED]);
+        }
+        default:
+          throw new Error(`kafka offers no ${cell.resource}:${cell.operation}`);
+      }
+    },
+    async close() {
+      for (const c of clients.values()) (await c).close();
+    },
+  };
+}
+
+const DRIVERS: (() => Driver)[] = [wsDriver, httpDriver, sseDriver, kafkaDriver];
 
 /** Every cell: principals × resources × operations × front ends that offer them. */
 function cells(drivers: readonly Driver[]): Cell[] {
@@ -344,19 +494,22 @@ function cells(drivers: readonly Driver[]): Cell[] {
   return out;
 }
 
-describe('ACL matrix over WebSocket, HTTP and SSE', () => {
+describe('ACL matrix over WebSocket, HTTP, SSE and Kafka', () => {
   const drivers = DRIVERS.map((make) => make());
   const matrix = cells(drivers);
   const results = new Map<number, Outcome>();
 
   beforeAll(async () => {
     bobToken = await mintToken('bob');
-    secure = await startSecureServer({
-      users: { alice: 'alice-pw', admin: 'admin-pw' },
-      superUsers: ['admin'],
-      anonymous: true,
-      acls: RULES,
-    });
+    secure = await startSecureServer(
+      {
+        users: { alice: 'alice-pw', admin: 'admin-pw' },
+        superUsers: ['admin'],
+        anonymous: true,
+        acls: RULES,
+      },
+      { kafka: { port: 0 } },
+    );
     admin = await connect({ username: 'admin', password: 'admin-pw' });
     for (const t of TOPICS) {
       await admin.ok({ type: 'createTopic', name: t, config: { partitions: 1 } });
@@ -392,6 +545,12 @@ describe('ACL matrix over WebSocket, HTTP and SSE', () => {
         wrong.push(
           `${what}: expected ${cell.allowed ? 'allowed' : 'denied'}, got ${outcome.code ?? 'allowed'}`,
         );
+      } else if (
+        !cell.allowed &&
+        driver.deniedCode !== undefined &&
+        outcome.code !== driver.deniedCode(cell)
+      ) {
+        wrong.push(`${what}: denied with ${outcome.code}, expected ${driver.deniedCode(cell)}`);
       }
       if (cell.operation === 'read' && outcome.allowed !== outcome.data)
         wrong.push(`${what}: data ${outcome.data}`);

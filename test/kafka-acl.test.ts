@@ -8,10 +8,9 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../src/protocol/kafka/error-codes.js';
-import { encodeRecordBatch } from '../src/protocol/kafka/record-batch/index.js';
-import type { FetchRequest, JoinGroupRequest, ProduceRequest } from '../src/protocol/kafka/requests/index.js';
 import { ACCESS } from '../src/server/auth/guard.js';
 import { KAFKA_ACCESS, type KafkaNeed } from '../src/server/front/kafka/acl.js';
+import { commitBody, fetchBody, joinBody, produceBody } from './fixtures/kafka-requests.js';
 import { writeTestAuthFile } from './fixtures/kafka-security.js';
 import { type KafkaTestServer, RawKafka, startKafkaServer, tempDir } from './kafka-harness.js';
 
@@ -24,78 +23,6 @@ const {
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let server: KafkaTestServer;
 const clients: RawKafka[] = [];
-
-const produceBody = (topic: string): ProduceRequest => ({
-  transactionalId: null,
-  acks: -1,
-  timeoutMs: 5000,
-  topics: [
-    {
-      name: topic,
-      partitions: [
-        {
-          index: 0,
-          records: encodeRecordBatch({
-            baseOffset: 0,
-            records: [{ timestamp: Date.now(), key: null, value: new TextEncoder().encode('v') }],
-          }),
-        },
-      ],
-    },
-  ],
-});
-
-const fetchBody = (topic: string): FetchRequest => ({
-  replicaId: -1,
-  maxWaitMs: 0,
-  minBytes: 1,
-  maxBytes: 1 << 20,
-  isolationLevel: 0,
-  sessionId: 0,
-  sessionEpoch: -1,
-  topics: [
-    {
-      topic,
-      partitions: [
-        {
-          partition: 0,
-          currentLeaderEpoch: -1,
-          fetchOffset: 0,
-          logStartOffset: -1,
-          partitionMaxBytes: 1 << 20,
-        },
-      ],
-    },
-  ],
-  forgottenTopicsData: [],
-  rackId: '',
-});
-
-const joinBody = (groupId: string): JoinGroupRequest => ({
-  groupId,
-  sessionTimeoutMs: 10_000,
-  rebalanceTimeoutMs: 10_000,
-  memberId: '',
-  groupInstanceId: null,
-  protocolType: 'consumer',
-  protocols: [{ name: 'range', metadata: new Uint8Array([1]) }],
-});
-
-const commitBody = (groupId: string, topic: string) => ({
-  groupId,
-  generationId: -1,
-  memberId: '',
-  groupInstanceId: null,
-  retentionTimeMs: -1,
-  topics: [
-    {
-      name: topic,
-      partitions: [
-        { partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null },
-      ],
-    },
-  ],
-});
 
 /** A connection authenticated as `user` with PLAIN. */
 async function as(user: string): Promise<RawKafka> {
