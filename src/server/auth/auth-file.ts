@@ -19,6 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ANONYMOUS, LOCAL } from './acl.js';
 import type { ApiKeyEntry } from './api-keys.js';
+import { describeValue, jsonPath } from './json-path.js';
 import {
   parseScryptHash,
   SCRAM_ITERATIONS_MAX,
@@ -203,28 +204,28 @@ class Checker {
   /** The value as a plain object, or undefined (problem noted); unknown keys are noted too. */
   object(path: string, value: unknown, allowed?: readonly string[]): Record<string, unknown> | undefined {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      this.add(path, `must be an object, not ${describe(value)}`);
+      this.add(path, `must be an object, not ${describeValue(value)}`);
       return undefined;
     }
     const record = value as Record<string, unknown>;
     if (allowed !== undefined) {
       for (const key of Object.keys(record)) {
         if (!allowed.includes(key))
-          this.add(join(path, key), `unknown key (expected one of ${allowed.join(', ')})`);
+          this.add(jsonPath(path, key), `unknown key (expected one of ${allowed.join(', ')})`);
       }
     }
     return record;
   }
   array(path: string, value: unknown): readonly unknown[] | undefined {
     if (!Array.isArray(value)) {
-      this.add(path, `must be an array, not ${describe(value)}`);
+      this.add(path, `must be an array, not ${describeValue(value)}`);
       return undefined;
     }
     return value;
   }
   string(path: string, value: unknown): string | undefined {
     if (typeof value !== 'string' || value.length === 0) {
-      this.add(path, `must be a non-empty string, not ${describe(value)}`);
+      this.add(path, `must be a non-empty string, not ${describeValue(value)}`);
       return undefined;
     }
     return value;
@@ -242,7 +243,7 @@ export function validateAuthDocument(value: unknown, file?: string): AuthDocumen
   let anonymous = false;
   if (top.anonymous !== undefined) {
     if (typeof top.anonymous === 'boolean') anonymous = top.anonymous;
-    else c.add('anonymous', `must be true or false, not ${describe(top.anonymous)}`);
+    else c.add('anonymous', `must be true or false, not ${describeValue(top.anonymous)}`);
   }
   const certificates =
     top.certificates === undefined ? { enabled: false } : checkCertificates(c, top.certificates);
@@ -277,7 +278,7 @@ function checkCertificates(c: Checker, value: unknown): CertificateLogin {
   const record = c.object('certificates', value, CERTIFICATES_KEYS);
   if (record === undefined) return { enabled: false };
   if (typeof record.enabled !== 'boolean') {
-    c.add('certificates.enabled', `must be true or false, not ${describe(record.enabled)}`);
+    c.add('certificates.enabled', `must be true or false, not ${describeValue(record.enabled)}`);
     return { enabled: false };
   }
   return { enabled: record.enabled };
@@ -288,27 +289,27 @@ function checkUsers(c: Checker, value: unknown): Map<string, UserEntry> {
   const record = c.object('users', value);
   if (record === undefined) return users;
   for (const [name, entry] of Object.entries(record)) {
-    const path = join('users', name);
+    const path = jsonPath('users', name);
     const problem = principalNameProblem(name);
     if (problem !== undefined) c.add(path, problem);
     const user = c.object(path, entry, USER_KEYS);
     if (user === undefined) continue;
     let password: string | undefined;
     if (user.password !== undefined) {
-      password = c.string(join(path, 'password'), user.password);
+      password = c.string(jsonPath(path, 'password'), user.password);
       if (password !== undefined) {
         const parsed = parseScryptHash(password);
-        if (typeof parsed === 'string') c.add(join(path, 'password'), parsed);
+        if (typeof parsed === 'string') c.add(jsonPath(path, 'password'), parsed);
       }
     }
     const scram: Partial<Record<ScramMechanism, ScramCredential>> = {};
     if (user.scram !== undefined) {
-      const mechanisms = c.object(join(path, 'scram'), user.scram, SCRAM_MECHANISMS);
+      const mechanisms = c.object(jsonPath(path, 'scram'), user.scram, SCRAM_MECHANISMS);
       for (const mechanism of SCRAM_MECHANISMS) {
         if (mechanisms?.[mechanism] === undefined) continue;
         const credential = checkScram(
           c,
-          join(join(path, 'scram'), mechanism),
+          jsonPath(jsonPath(path, 'scram'), mechanism),
           mechanism,
           mechanisms[mechanism],
         );
@@ -336,11 +337,11 @@ function checkScram(
     const text = record[key];
     const decoded = typeof text === 'string' ? strictBase64(text) : undefined;
     if (decoded === undefined) {
-      c.add(join(path, key), `must be base64, not ${describe(text)}`);
+      c.add(jsonPath(path, key), `must be base64, not ${describeValue(text)}`);
       return undefined;
     }
     if (length !== undefined && decoded.length !== length) {
-      c.add(join(path, key), `must be ${length} bytes for ${mechanism}, not ${decoded.length}`);
+      c.add(jsonPath(path, key), `must be ${length} bytes for ${mechanism}, not ${decoded.length}`);
       return undefined;
     }
     return decoded;
@@ -356,8 +357,8 @@ function checkScram(
     iterations > SCRAM_ITERATIONS_MAX
   ) {
     c.add(
-      join(path, 'iterations'),
-      `must be an integer from ${SCRAM_ITERATIONS_MIN} to ${SCRAM_ITERATIONS_MAX}, not ${describe(iterations)}`,
+      jsonPath(path, 'iterations'),
+      `must be an integer from ${SCRAM_ITERATIONS_MIN} to ${SCRAM_ITERATIONS_MAX}, not ${describeValue(iterations)}`,
     );
     return undefined;
   }
@@ -374,17 +375,18 @@ function checkApiKeys(c: Checker, value: unknown): ApiKeyEntry[] {
     const path = `apiKeys[${i}]`;
     const record = c.object(path, entry, API_KEY_KEYS);
     if (record === undefined) return;
-    const principal = checkPrincipalName(c, join(path, 'principal'), record.principal);
-    const id = c.string(join(path, 'id'), record.id);
+    const principal = checkPrincipalName(c, jsonPath(path, 'principal'), record.principal);
+    const id = c.string(jsonPath(path, 'id'), record.id);
     const sha256 = record.sha256;
     const hashOk = typeof sha256 === 'string' && /^[0-9a-f]{64}$/.test(sha256);
-    if (!hashOk) c.add(join(path, 'sha256'), 'must be the lowercase hex SHA-256 of the key (64 hex digits)');
+    if (!hashOk)
+      c.add(jsonPath(path, 'sha256'), 'must be the lowercase hex SHA-256 of the key (64 hex digits)');
     if (id !== undefined) {
-      if (ids.has(id)) c.add(join(path, 'id'), `duplicate key id "${id}"`);
+      if (ids.has(id)) c.add(jsonPath(path, 'id'), `duplicate key id "${id}"`);
       ids.add(id);
     }
     if (hashOk) {
-      if (hashes.has(sha256)) c.add(join(path, 'sha256'), 'the same key is listed twice');
+      if (hashes.has(sha256)) c.add(jsonPath(path, 'sha256'), 'the same key is listed twice');
       hashes.add(sha256);
     }
     if (principal !== undefined && id !== undefined && hashOk) keys.push({ principal, id, sha256 });
@@ -396,7 +398,7 @@ function checkJwt(c: Checker, value: unknown): JwtSpec | null {
   const record = c.object('jwt', value, JWT_KEYS);
   if (record === undefined) return null;
   const optionalString = (key: string): string | undefined =>
-    record[key] === undefined ? undefined : c.string(join('jwt', key), record[key]);
+    record[key] === undefined ? undefined : c.string(jsonPath('jwt', key), record[key]);
   const issuer = optionalString('issuer');
   let audience: string | readonly string[] | undefined;
   if (Array.isArray(record.audience)) {
@@ -424,7 +426,7 @@ function checkJwt(c: Checker, value: unknown): JwtSpec | null {
   }
   const claim = (key: string, fallback: string): string => {
     const text = optionalString(key) ?? fallback;
-    if (!/^[A-Za-z0-9_.:/-]{1,128}$/.test(text)) c.add(join('jwt', key), 'must be a claim name');
+    if (!/^[A-Za-z0-9_.:/-]{1,128}$/.test(text)) c.add(jsonPath('jwt', key), 'must be a claim name');
     return text;
   };
   const principalClaim = claim('principalClaim', 'sub');
@@ -433,7 +435,7 @@ function checkJwt(c: Checker, value: unknown): JwtSpec | null {
   if (record.clockToleranceSec !== undefined) {
     const t = record.clockToleranceSec;
     if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > 3600) {
-      c.add('jwt.clockToleranceSec', `must be an integer from 0 to 3600, not ${describe(t)}`);
+      c.add('jwt.clockToleranceSec', `must be an integer from 0 to 3600, not ${describeValue(t)}`);
     } else clockToleranceSec = t;
   }
   return { issuer, audience, keys, jwksFile, jwksUrl, principalClaim, permissionsClaim, clockToleranceSec };
@@ -443,19 +445,19 @@ function checkJwtKey(c: Checker, path: string, value: unknown): JwtKeySpec | und
   const record = c.object(path, value, ['alg', 'kid', 'secret', 'publicKeyFile', 'publicKey']);
   if (record === undefined) return undefined;
   const alg = record.alg;
-  const kid = record.kid === undefined ? undefined : c.string(join(path, 'kid'), record.kid);
+  const kid = record.kid === undefined ? undefined : c.string(jsonPath(path, 'kid'), record.kid);
   const withKid = kid === undefined ? {} : { kid };
   if ((HMAC_ALGORITHMS as readonly unknown[]).includes(alg)) {
     const hmac = alg as HmacAlgorithm;
     if (record.publicKeyFile !== undefined || record.publicKey !== undefined) {
       c.add(path, `${hmac} takes a "secret", not a public key`);
     }
-    const secret = c.string(join(path, 'secret'), record.secret);
+    const secret = c.string(jsonPath(path, 'secret'), record.secret);
     if (secret === undefined) return undefined;
     const bytes = Buffer.byteLength(secret, 'utf8');
     if (bytes < HMAC_SECRET_BYTES_MIN[hmac]) {
       c.add(
-        join(path, 'secret'),
+        jsonPath(path, 'secret'),
         `${hmac} needs a secret of at least ${HMAC_SECRET_BYTES_MIN[hmac]} bytes, not ${bytes}`,
       );
       return undefined;
@@ -465,25 +467,25 @@ function checkJwtKey(c: Checker, path: string, value: unknown): JwtKeySpec | und
   if ((PUBLIC_KEY_ALGORITHMS as readonly unknown[]).includes(alg)) {
     const pk = alg as PublicKeyAlgorithm;
     if (record.secret !== undefined)
-      c.add(join(path, 'secret'), `${pk} verifies with a public key, not a secret`);
+      c.add(jsonPath(path, 'secret'), `${pk} verifies with a public key, not a secret`);
     if ((record.publicKeyFile === undefined) === (record.publicKey === undefined)) {
       c.add(path, `${pk} needs exactly one of "publicKeyFile" and "publicKey" (PEM)`);
       return undefined;
     }
     if (record.publicKeyFile !== undefined) {
-      const file = c.string(join(path, 'publicKeyFile'), record.publicKeyFile);
+      const file = c.string(jsonPath(path, 'publicKeyFile'), record.publicKeyFile);
       return file === undefined ? undefined : { alg: pk, ...withKid, publicKeyFile: file };
     }
-    const pem = c.string(join(path, 'publicKey'), record.publicKey);
+    const pem = c.string(jsonPath(path, 'publicKey'), record.publicKey);
     if (pem !== undefined && !pem.includes('-----BEGIN PUBLIC KEY-----')) {
-      c.add(join(path, 'publicKey'), 'must be a PEM public key (-----BEGIN PUBLIC KEY-----)');
+      c.add(jsonPath(path, 'publicKey'), 'must be a PEM public key (-----BEGIN PUBLIC KEY-----)');
       return undefined;
     }
     return pem === undefined ? undefined : { alg: pk, ...withKid, publicKey: pem };
   }
   c.add(
-    join(path, 'alg'),
-    `must be one of ${[...HMAC_ALGORITHMS, ...PUBLIC_KEY_ALGORITHMS].join(', ')}, not ${describe(alg)}`,
+    jsonPath(path, 'alg'),
+    `must be one of ${[...HMAC_ALGORITHMS, ...PUBLIC_KEY_ALGORITHMS].join(', ')}, not ${describeValue(alg)}`,
   );
   return undefined;
 }
@@ -507,34 +509,37 @@ function checkAclRule(c: Checker, path: string, value: unknown): AclRule | undef
   if (record === undefined) return undefined;
   const effect = record.effect;
   if (effect !== 'allow' && effect !== 'deny')
-    c.add(join(path, 'effect'), `must be "allow" or "deny", not ${describe(effect)}`);
-  let principal = c.string(join(path, 'principal'), record.principal);
+    c.add(jsonPath(path, 'effect'), `must be "allow" or "deny", not ${describeValue(effect)}`);
+  let principal = c.string(jsonPath(path, 'principal'), record.principal);
   if (principal !== undefined && principal !== '*' && principal !== ANONYMOUS) {
-    principal = checkPrincipalName(c, join(path, 'principal'), principal);
+    principal = checkPrincipalName(c, jsonPath(path, 'principal'), principal);
   }
   const resource = record.resource;
   if (!(RESOURCE_TYPES as readonly unknown[]).includes(resource)) {
-    c.add(join(path, 'resource'), `must be one of ${RESOURCE_TYPES.join(', ')}, not ${describe(resource)}`);
+    c.add(
+      jsonPath(path, 'resource'),
+      `must be one of ${RESOURCE_TYPES.join(', ')}, not ${describeValue(resource)}`,
+    );
   }
   const pattern = record.pattern ?? 'literal';
   if (pattern !== 'literal' && pattern !== 'prefix') {
-    c.add(join(path, 'pattern'), `must be "literal" or "prefix", not ${describe(pattern)}`);
+    c.add(jsonPath(path, 'pattern'), `must be "literal" or "prefix", not ${describeValue(pattern)}`);
   }
-  const name = c.string(join(path, 'name'), record.name);
+  const name = c.string(jsonPath(path, 'name'), record.name);
   if (name !== undefined && resource === 'cluster' && name !== CLUSTER_RESOURCE && name !== '*') {
-    c.add(join(path, 'name'), `a cluster rule names "${CLUSTER_RESOURCE}" or "*"`);
+    c.add(jsonPath(path, 'name'), `a cluster rule names "${CLUSTER_RESOURCE}" or "*"`);
   }
   const operations: (Operation | 'all')[] = [];
-  const list = c.array(join(path, 'operations'), record.operations);
+  const list = c.array(jsonPath(path, 'operations'), record.operations);
   if (list !== undefined && list.length === 0)
-    c.add(join(path, 'operations'), 'must name at least one operation');
+    c.add(jsonPath(path, 'operations'), 'must name at least one operation');
   list?.forEach((op, i) => {
     if (op === 'all' || (OPERATIONS as readonly unknown[]).includes(op))
       operations.push(op as Operation | 'all');
     else
       c.add(
-        `${join(path, 'operations')}[${i}]`,
-        `must be one of ${OPERATIONS.join(', ')}, all; not ${describe(op)}`,
+        `${jsonPath(path, 'operations')}[${i}]`,
+        `must be one of ${OPERATIONS.join(', ')}, all; not ${describeValue(op)}`,
       );
   });
   if (effect !== 'allow' && effect !== 'deny') return undefined;
@@ -671,19 +676,4 @@ async function readText(path: string, where: string, file: string, bytesMax: num
     throw new AuthFileError(file, [{ path: where, message: `${path} is larger than ${bytesMax} bytes` }]);
   }
   return bytes.toString('utf8');
-}
-
-function join(path: string, key: string): string {
-  const part = /^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(key) ? key : JSON.stringify(key);
-  if (path === '') return part;
-  return part.startsWith('"') ? `${path}[${part}]` : `${path}.${part}`;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return value.length > 40 ? 'a long string' : JSON.stringify(value);
-  if (typeof value === 'object') return 'an object';
-  if (value === undefined) return 'nothing';
-  return `${typeof value} ${String(value)}`;
 }

@@ -38,6 +38,7 @@
  */
 import { TributaryError } from '../../errors.js';
 import type { ServerMetrics } from '../metrics.js';
+import { describeValue, jsonPath } from './json-path.js';
 
 /** A throttle is never longer than this; a larger debt throttles the next request again. */
 export const THROTTLE_MS_MAX = 10_000;
@@ -100,22 +101,22 @@ export function parseQuotas(value: unknown, path: string): QuotaConfig {
   const problems: QuotaProblem[] = [];
   if (!isPlainObject(value)) {
     throw new QuotaConfigError([
-      { path, message: `must be an object of entries by principal, not ${describe(value)}` },
+      { path, message: `must be an object of entries by principal, not ${describeValue(value)}` },
     ]);
   }
   const entries = new Map<string, QuotaLimits>();
   for (const [principal, entry] of Object.entries(value)) {
-    const entryPath = join(path, principal);
+    const entryPath = jsonPath(path, principal);
     const nameProblem = principalProblem(principal);
     if (nameProblem !== undefined) problems.push({ path: entryPath, message: nameProblem });
     if (!isPlainObject(entry)) {
-      problems.push({ path: entryPath, message: `must be an object, not ${describe(entry)}` });
+      problems.push({ path: entryPath, message: `must be an object, not ${describeValue(entry)}` });
       continue;
     }
     for (const key of Object.keys(entry)) {
       if (!(ENTRY_KEYS as readonly string[]).includes(key)) {
         problems.push({
-          path: join(entryPath, key),
+          path: jsonPath(entryPath, key),
           message: `unknown key (expected one of ${ENTRY_KEYS.join(', ')})`,
         });
       }
@@ -123,12 +124,17 @@ export function parseQuotas(value: unknown, path: string): QuotaConfig {
     const limits: QuotaLimits = {
       produceBytesPerSec: checkLimit(
         problems,
-        join(entryPath, 'produceBytesPerSec'),
+        jsonPath(entryPath, 'produceBytesPerSec'),
         entry.produceBytesPerSec,
         1,
       ),
-      fetchBytesPerSec: checkLimit(problems, join(entryPath, 'fetchBytesPerSec'), entry.fetchBytesPerSec, 1),
-      connections: checkLimit(problems, join(entryPath, 'connections'), entry.connections, 0),
+      fetchBytesPerSec: checkLimit(
+        problems,
+        jsonPath(entryPath, 'fetchBytesPerSec'),
+        entry.fetchBytesPerSec,
+        1,
+      ),
+      connections: checkLimit(problems, jsonPath(entryPath, 'connections'), entry.connections, 0),
     };
     if (nameProblem === undefined) entries.set(principal, Object.freeze(limits));
   }
@@ -146,7 +152,7 @@ function checkLimit(problems: QuotaProblem[], path: string, value: unknown, min:
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > QUOTA_VALUE_MAX) {
     problems.push({
       path,
-      message: `must be an integer from ${min} to ${QUOTA_VALUE_MAX}, not ${describe(value)}`,
+      message: `must be an integer from ${min} to ${QUOTA_VALUE_MAX}, not ${describeValue(value)}`,
     });
     return undefined;
   }
@@ -164,20 +170,6 @@ function principalProblem(name: string): string | undefined {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function join(path: string, key: string): string {
-  const part = /^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(key) ? key : JSON.stringify(key);
-  if (path === '') return part;
-  return part.startsWith('"') ? `${path}[${part}]` : `${path}.${part}`;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return value.length > 40 ? 'a long string' : JSON.stringify(value);
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
 }
 
 // ---- accounting ------------------------------------------------------------------------------

@@ -1,0 +1,22 @@
+/**
+ * @module server/auth/json-path
+ * How the auth file's checks (auth-file.ts, quotas.ts) name the place of a problem and the value
+ * they found there, so every message reads the same: `users.alice.password: …, not an array`.
+ */
+
+/** The path of `key` under `path`: `users.alice`, or `apiKeys["a b"]` for keys that are not identifiers. */
+export function jsonPath(path: string, key: string): string {
+  const part = /^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(key) ? key : JSON.stringify(key);
+  if (path === '') return part;
+  return part.startsWith('"') ? `${path}[${part}]` : `${path}.${part}`;
+}
+
+/** A short description of a JSON value for a message: `null`, `an array`, `"text"`, `number 3`. */
+export function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return value.length > 40 ? 'a long string' : JSON.stringify(value);
+  if (typeof value === 'object') return 'an object';
+  if (value === undefined) return 'nothing';
+  return `${typeof value} ${String(value)}`;
+}
