@@ -40,6 +40,21 @@ export interface AuthSessionInit extends Authenticated {
 
 /** Most cached decisions per session; a principal touching more names just re-evaluates. */
 const DECISION_CACHE_MAX = 1024;
+const OPERATION_COUNT = 6;
+const OPERATION_SLOT: Readonly<Record<Operation, number>> = {
+  read: 0,
+  write: 1,
+  create: 2,
+  delete: 3,
+  describe: 4,
+  alter: 5,
+};
+const RESOURCE_SLOT: Readonly<Record<ResourceType, number>> = {
+  topic: 0,
+  collection: 1,
+  group: 2,
+  cluster: 3,
+};
 /** setTimeout's longest delay; a later expiry re-arms. */
 const TIMER_MAX_MS = 2_147_483_647;
 
@@ -59,7 +74,9 @@ export class AuthSession implements Session {
   readonly #listeners: ((error: TributaryError) => void)[] = [];
   readonly #init: AuthSessionInit;
   readonly #now: () => number;
-  readonly #decisions = new Map<string, boolean>();
+  /** Cached decisions by slot (resource type × operation), then by name. */
+  readonly #decisions: (Map<string, boolean> | undefined)[] = [];
+  #decisionCount = 0;
   #decisionsVersion = -1;
   readonly connection: ConnectionInfo;
 
@@ -89,15 +106,23 @@ export class AuthSession implements Session {
     if (this.ended !== null) return false;
     const policy = this.#init.policy();
     if (policy.version !== this.#decisionsVersion) {
-      this.#decisions.clear();
+      this.#forgetDecisions();
       this.#decisionsVersion = policy.version;
     }
-    const key = `${resource}\u0000${operation}\u0000${name}`;
-    let decision = this.#decisions.get(key);
+    // One map per resource type and operation, keyed by name: a check on the hot path (every
+    // delivery of a live subscription) allocates nothing.
+    const slot = RESOURCE_SLOT[resource] * OPERATION_COUNT + OPERATION_SLOT[operation];
+    let decisions = this.#decisions[slot];
+    if (decisions === undefined) {
+      decisions = new Map();
+      this.#decisions[slot] = decisions;
+    }
+    let decision = decisions.get(name);
     if (decision === undefined) {
       decision = policy.decide(this.#principal, resource, name, operation);
-      if (this.#decisions.size >= DECISION_CACHE_MAX) this.#decisions.clear();
-      this.#decisions.set(key, decision);
+      if (this.#decisionCount >= DECISION_CACHE_MAX) this.#forgetDecisions();
+      decisions.set(name, decision);
+      this.#decisionCount++;
     }
     return decision;
   }
@@ -121,10 +146,15 @@ export class AuthSession implements Session {
     }
     this.#principal = next.principal;
     this.#expiresAt = next.expiresAt;
-    this.#decisions.clear();
+    this.#forgetDecisions();
     // An expired session comes back to life; its subscriptions ended and are re-made by the client.
     if (this.#ended?.code === 'TOKEN_EXPIRED') this.#ended = null;
     this.#arm();
+  }
+
+  #forgetDecisions(): void {
+    this.#decisions.length = 0;
+    this.#decisionCount = 0;
   }
 
   onEnd(listener: (error: TributaryError) => void): () => void {
