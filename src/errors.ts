@@ -190,6 +190,12 @@ export const ERROR_CATALOGUE = {
     kafkaCode: 58,
     retriable: false,
   },
+  AUTHENTICATION_BUSY: {
+    message: 'Too many logins are being checked right now; retry shortly',
+    httpStatus: 503,
+    kafkaCode: 58,
+    retriable: true,
+  },
   TOKEN_EXPIRED: {
     message: 'The credential of "{principal}" expired; refresh it or authenticate again',
     httpStatus: 401,

@@ -32,7 +32,11 @@ function writeAuth(path: string, document: unknown): void {
 
 async function open(
   path: string,
-  options: { metrics?: ServerMetrics; watch?: boolean } = {},
+  options: {
+    metrics?: ServerMetrics;
+    watch?: boolean;
+    passwordChecks?: { inFlightMax?: number; queuedMax?: number };
+  } = {},
 ): Promise<ServerSecurity> {
   const security = await createSecurity({ authFile: path, logger: silent, watch: false, ...options });
   opened.push(security);
@@ -58,6 +62,36 @@ describe('createSecurity', () => {
     const session = await security.authenticate(pw('x', 'y'), connection);
     expect(session.principal.name).toBe('local');
     expect(security.unauthenticated(connection).principal.name).toBe('local');
+  });
+
+  it('refuses logins past a full queue of password checks as AUTHENTICATION_BUSY, which may be retried', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'auth.json');
+    writeAuth(path, { users: { alice: { password: await hashPassword('wonderland', FAST) } } });
+    const security = await open(path, { passwordChecks: { inFlightMax: 1, queuedMax: 1 } });
+    // Distinct wrong passwords: none is remembered, so each needs a check of its own.
+    const attempts = Array.from({ length: 6 }, (_, i) =>
+      security.authenticate(pw('alice', `guess-${i}`), connection).then(
+        () => 'accepted',
+        (error: unknown) => (isTributaryError(error) ? error.code : 'other'),
+      ),
+    );
+    const codes = await Promise.all(attempts);
+    expect(codes.filter((code) => code === 'UNAUTHENTICATED')).toHaveLength(2);
+    expect(codes.filter((code) => code === 'AUTHENTICATION_BUSY')).toHaveLength(4);
+    const settled = await Promise.allSettled(
+      ['a', 'b', 'c'].map((guess) => security.authenticate(pw('alice', guess), connection)),
+    );
+    const busy = settled
+      .map((result) => (result.status === 'rejected' ? (result.reason as TributaryError) : undefined))
+      .find((error) => error?.code === 'AUTHENTICATION_BUSY');
+    if (busy === undefined) throw new Error('expected one login refused as busy');
+    expect(busy.code).toBe('AUTHENTICATION_BUSY');
+    expect(busy.retriable).toBe(true);
+    expect(busy.httpStatus).toBe(503);
+    // Once the queue drains, the right password gets in.
+    const session = await security.authenticate(pw('alice', 'wonderland'), connection);
+    expect(session.principal.name).toBe('alice');
   });
 
   it('authenticates users by password and refuses everything else with a generic reason', async () => {

@@ -36,7 +36,7 @@ import { type AuditSink, createAudit } from './audit.js';
 import { type AuthConfig, loadAuthFile, principalNameProblem } from './auth-file.js';
 import { AuthFailure } from './failure.js';
 import { createJwtVerifier, type JwtVerifier } from './jwt.js';
-import { PasswordChecks } from './password-checks.js';
+import { PasswordChecks, type PasswordChecksOptions } from './password-checks.js';
 import { burnPasswordTime, fakeScramCredential, type ScramCredential } from './passwords.js';
 import { Quotas } from './quotas.js';
 import { createScramConversation } from './scram.js';
@@ -89,6 +89,8 @@ export interface SecurityOptions {
   readonly scramConversation?: ScramConversationFactory;
   /** Default `Date.now`. */
   readonly now?: () => number;
+  /** How many password checks run and wait at once (tests make the queue small). */
+  readonly passwordChecks?: Pick<PasswordChecksOptions, 'inFlightMax' | 'queuedMax'>;
 }
 
 /** The Security, plus what the server and the SCRAM conversation use. */
@@ -174,7 +176,7 @@ class FileSecurity implements ServerSecurity {
   readonly quotas: Quotas;
   #state: State;
   readonly #sessions = new SessionRegistry();
-  readonly #passwords = new PasswordChecks();
+  readonly #passwords: PasswordChecks;
   readonly #audit: AuditSink;
   readonly #logger: Logger;
   readonly #fakeScramSecret = randomBytes(32);
@@ -191,6 +193,7 @@ class FileSecurity implements ServerSecurity {
     readonly now: () => number,
   ) {
     this.#state = state;
+    this.#passwords = new PasswordChecks(options.passwordChecks);
     this.quotas = new Quotas(state.config.quotas, { now, metrics: options.metrics });
     this.#logger = options.logger;
     this.#audit =
@@ -431,6 +434,8 @@ class FileSecurity implements ServerSecurity {
       { reason: failure.reason, detail: failure.detail, who: failure.who },
       'credential refused',
     );
+    // A full queue of password checks says nothing about the credential: the client may retry.
+    if (failure.reason === 'busy') return new TributaryError('AUTHENTICATION_BUSY');
     return new TributaryError('UNAUTHENTICATED', { reason: GENERIC_REASON });
   }
 
