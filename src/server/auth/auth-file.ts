@@ -29,6 +29,7 @@ import {
   scramHash,
   strictBase64,
 } from './passwords.js';
+import { principalNameShapeProblem } from './principal-name.js';
 import { NO_QUOTAS, parseQuotas, type QuotaConfig, QuotaConfigError } from './quotas.js';
 import {
   type AclRule,
@@ -42,8 +43,6 @@ import {
 
 /** Longest auth file read (a file this large is a mistake, not a user list). */
 export const AUTH_FILE_BYTES_MAX = 16 * 1024 * 1024;
-/** Longest principal name. */
-export const PRINCIPAL_NAME_LENGTH_MAX = 256;
 /** At most this many problems are listed in one error. */
 const PROBLEMS_MAX = 20;
 
@@ -556,13 +555,8 @@ function checkAclRule(c: Checker, path: string, value: unknown): AclRule | undef
 
 /** Why `name` cannot be a principal name, or undefined when it can. */
 export function principalNameProblem(name: string): string | undefined {
-  if (name.length === 0) return 'a principal name must not be empty';
-  if (name.length > PRINCIPAL_NAME_LENGTH_MAX)
-    return `a principal name is at most ${PRINCIPAL_NAME_LENGTH_MAX} characters`;
   if (name === ANONYMOUS || name === LOCAL || name === '*') return `"${name}" is reserved`;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-  if (/[\u0000-\u001f\u007f]/.test(name)) return 'a principal name must not contain control characters';
-  return undefined;
+  return principalNameShapeProblem(name);
 }
 
 function checkPrincipalName(c: Checker, path: string, value: unknown): string | undefined {

@@ -39,6 +39,7 @@
 import { TributaryError } from '../../errors.js';
 import type { ServerMetrics } from '../metrics.js';
 import { describeValue, jsonPath } from './json-path.js';
+import { principalNameShapeProblem } from './principal-name.js';
 
 /** A throttle is never longer than this; a larger debt throttles the next request again. */
 export const THROTTLE_MS_MAX = 10_000;
@@ -46,8 +47,6 @@ export const THROTTLE_MS_MAX = 10_000;
 export const QUOTA_BURST_MS = 1_000;
 /** Largest rate or connection count an entry may name. */
 const QUOTA_VALUE_MAX = Number.MAX_SAFE_INTEGER;
-/** Longest principal name an entry may have. */
-const PRINCIPAL_LENGTH_MAX = 256;
 /** The key of the entry that covers every principal without one of its own. */
 export const QUOTA_DEFAULT_KEY = '*';
 /** Accounts kept before idle ones (no connection, no debt) are forgotten. */
@@ -107,7 +106,7 @@ export function parseQuotas(value: unknown, path: string): QuotaConfig {
   const entries = new Map<string, QuotaLimits>();
   for (const [principal, entry] of Object.entries(value)) {
     const entryPath = jsonPath(path, principal);
-    const nameProblem = principalProblem(principal);
+    const nameProblem = principalNameShapeProblem(principal);
     if (nameProblem !== undefined) problems.push({ path: entryPath, message: nameProblem });
     if (!isPlainObject(entry)) {
       problems.push({ path: entryPath, message: `must be an object, not ${describeValue(entry)}` });
@@ -157,15 +156,6 @@ function checkLimit(problems: QuotaProblem[], path: string, value: unknown, min:
     return undefined;
   }
   return value;
-}
-
-function principalProblem(name: string): string | undefined {
-  if (name.length === 0) return 'a principal name must not be empty';
-  if (name.length > PRINCIPAL_LENGTH_MAX)
-    return `a principal name is at most ${PRINCIPAL_LENGTH_MAX} characters`;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-  if (/[\u0000-\u001f\u007f]/.test(name)) return 'a principal name must not contain control characters';
-  return undefined;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
