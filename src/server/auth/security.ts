@@ -141,7 +141,11 @@ export async function createSecurity(options: SecurityOptions): Promise<ServerSe
 }
 
 async function loadState(path: string, now: () => number): Promise<State> {
-  const config = await loadAuthFile(path);
+  return stateOf(await loadAuthFile(path), path, now);
+}
+
+/** What a loaded auth file serves with: its rules as a policy, its JWT keys imported. */
+async function stateOf(config: AuthConfig, path: string, now: () => number): Promise<State> {
   const jwt = config.jwt === null ? null : await createJwtVerifier(config.jwt, { file: path, now });
   return { config, policy: new AccessPolicy(config.acls, config.superUsers), jwt };
 }
@@ -327,9 +331,12 @@ class FileSecurity implements ServerSecurity {
 
   async #reloadNow(cause: 'explicit' | 'watch'): Promise<void> {
     if (this.#closed) return;
-    let state: State;
+    let state: State | undefined;
     try {
-      state = await loadState(this.path, this.now);
+      const config = await loadAuthFile(this.path);
+      // An unchanged file keeps the state it has: no keys imported again, no policy rebuilt.
+      if (config.fingerprint !== this.#state.config.fingerprint)
+        state = await stateOf(config, this.path, this.now);
     } catch (error) {
       const message = `Auth file not reloaded, the previous one stays in force: ${(error as Error).message}`;
       // The watcher fires for every change in the directory: one error line per new problem.
@@ -339,7 +346,7 @@ class FileSecurity implements ServerSecurity {
       return;
     }
     this.#lastReloadError = undefined;
-    if (state.config.fingerprint === this.#state.config.fingerprint) {
+    if (state === undefined) {
       this.#logger[cause === 'watch' ? 'debug' : 'info']({ authFile: this.path }, 'Auth file unchanged');
       return;
     }
