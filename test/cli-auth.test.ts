@@ -117,6 +117,64 @@ describe('tributary auth', () => {
   );
 
   it(
+    'a SIGKILL at any moment of an edit leaves the old file or the new one, never a part, and a watching server never reads a part',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'cli-auth-'));
+      const file = join(dir, 'auth.json');
+      expect((await run(['init', file])).code).toBe(0);
+      const lines: string[] = [];
+      const security = await createSecurity({
+        authFile: file,
+        logger: pino({ level: 'debug' }, { write: (line: string) => lines.push(line) }),
+        watchDebounceMs: 0,
+      });
+      try {
+        const seen = new Set<string>();
+        for (let attempt = 0; attempt < 8; attempt++) {
+          const before = readFileSync(file, 'utf8');
+          const cli = spawnCli(
+            ['auth', 'add-user', `user${attempt}`, '--file', file, '--password-stdin'],
+            {},
+            {
+              stdin: 'secret\n',
+            },
+          );
+          // The first is killed at once and the last runs to the end; the others are killed at
+          // moments spread over start-up, the password hashing and the write.
+          if (attempt < 7) {
+            await new Promise((resolve) => setTimeout(resolve, attempt === 0 ? 50 : 300 * attempt));
+            cli.child.kill('SIGKILL');
+          }
+          const code = await cli.exited;
+          const after = readFileSync(file, 'utf8');
+          const usersOf = (text: string): string[] =>
+            Object.keys((JSON.parse(text) as { users: Record<string, unknown> }).users).sort();
+          const expectedNew = [...usersOf(before), `user${attempt}`].sort();
+          if (code === 'SIGKILL') {
+            // Killed: the old file, or the whole new one if the rename had happened; nothing between.
+            if (after !== before) expect(usersOf(after)).toEqual(expectedNew);
+          } else {
+            expect(code).toBe(0);
+            expect(usersOf(after)).toEqual(expectedNew);
+          }
+          seen.add(after === before ? 'old' : 'new');
+          const check = await run(['check', '--file', file]);
+          expect(check.code, check.output).toBe(0);
+        }
+        await security.reload();
+        expect(security.config?.path).toBe(file);
+        // The watcher read the file after every change: it never found a broken one.
+        expect(lines.filter((line) => line.includes('Auth file not reloaded'))).toEqual([]);
+        // Both outcomes happened: a kill before the rename kept the old file, an edit that got there wrote it whole.
+        expect([...seen].sort()).toEqual(['new', 'old']);
+      } finally {
+        security.close();
+      }
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
     'refuses to edit or pass an invalid file, naming the problem, and leaves it as it was',
     async () => {
       const dir = await mkdtemp(join(tmpdir(), 'cli-auth-'));
