@@ -104,6 +104,19 @@ export class AuthSession implements Session {
 
   allowed(resource: ResourceType, name: string, operation: Operation): boolean {
     if (this.ended !== null) return false;
+    return this.#decide(resource, name, operation);
+  }
+
+  authorize(resource: ResourceType, name: string, operation: Operation): void {
+    const ended = this.ended;
+    if (ended !== null) throw ended;
+    if (this.#decide(resource, name, operation)) return;
+    this.#init.audit?.accessDenied(this, resource, name, operation);
+    throw deniedError(this.#principal.name, resource, name, operation);
+  }
+
+  /** The policy's decision for a live session, cached; the caller has checked `ended`. */
+  #decide(resource: ResourceType, name: string, operation: Operation): boolean {
     const policy = this.#init.policy();
     if (policy.version !== this.#decisionsVersion) {
       this.#forgetDecisions();
@@ -125,14 +138,6 @@ export class AuthSession implements Session {
       this.#decisionCount++;
     }
     return decision;
-  }
-
-  authorize(resource: ResourceType, name: string, operation: Operation): void {
-    const ended = this.ended;
-    if (ended !== null) throw ended;
-    if (this.allowed(resource, name, operation)) return;
-    this.#init.audit?.accessDenied(this, resource, name, operation);
-    throw deniedError(this.#principal.name, resource, name, operation);
   }
 
   async refresh(credentials: Credentials): Promise<void> {
