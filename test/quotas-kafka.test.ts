@@ -10,11 +10,10 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBroker, type TributaryBroker } from '../src/broker/broker.js';
 import { createMemoryLog } from '../src/log/memory/memory-log.js';
-import { encodeRecordBatch } from '../src/protocol/kafka/record-batch/index.js';
-import type { FetchRequest, ProduceRequest } from '../src/protocol/kafka/requests/index.js';
 import { parseQuotas, Quotas } from '../src/server/auth/quotas.js';
 import { type KafkaFrontEnd, startKafkaFrontEnd } from '../src/server/front/kafka/index.js';
 import { ServerMetrics } from '../src/server/metrics.js';
+import { fetchBody, produceBody } from './fixtures/kafka-requests.js';
 import { RawKafka, sleep, waitFor } from './kafka-harness.js';
 
 const VERSIONS = { clientSoftwareName: '', clientSoftwareVersion: '' };
@@ -43,47 +42,6 @@ afterEach(async () => {
   await broker?.close();
 });
 
-function produceBody(topic: string, values: readonly string[]): ProduceRequest {
-  const records = encodeRecordBatch({
-    baseOffset: 0,
-    records: values.map((v) => ({ timestamp: Date.now(), key: null, value: new TextEncoder().encode(v) })),
-  });
-  return {
-    transactionalId: null,
-    acks: -1,
-    timeoutMs: 5000,
-    topics: [{ name: topic, partitions: [{ index: 0, records }] }],
-  };
-}
-
-function fetchBody(fetchOffset: number): FetchRequest {
-  return {
-    replicaId: -1,
-    maxWaitMs: 0,
-    minBytes: 1,
-    maxBytes: 1 << 20,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    topics: [
-      {
-        topic: 't',
-        partitions: [
-          {
-            partition: 0,
-            currentLeaderEpoch: -1,
-            fetchOffset,
-            logStartOffset: -1,
-            partitionMaxBytes: 1 << 20,
-          },
-        ],
-      },
-    ],
-    forgottenTopicsData: [],
-    rackId: '',
-  };
-}
-
 async function raw(): Promise<RawKafka> {
   const connection = await RawKafka.open(front.port);
   closers.push(async () => connection.close());
@@ -107,7 +65,7 @@ describe('Kafka quotas, raw client', () => {
     const client = await raw();
     const started = Date.now();
     // 30 kB at 10 kB/s with a one-second burst: 20 kB of debt, two seconds.
-    const produced = await client.call('Produce', 7, produceBody('t', ['x'.repeat(30_000)]));
+    const produced = await client.call('Produce', 7, produceBody('t', 'x'.repeat(30_000)));
     expect(Date.now() - started).toBeLessThan(1000);
     const throttle = produced.throttleTimeMs;
     expect(throttle).toBeGreaterThan(1500);
@@ -133,7 +91,7 @@ describe('Kafka quotas, raw client', () => {
     let throttled = 0;
     const started = Date.now();
     while (offset < values.length) {
-      const answer = await client.call('Fetch', 11, fetchBody(offset), 15_000);
+      const answer = await client.call('Fetch', 11, fetchBody('t', { fetchOffset: offset }), 15_000);
       if (answer.throttleTimeMs > 0) throttled++;
       const records = answer.responses[0]?.partitions[0]?.records;
       if (records !== undefined && records.length > 0) {
@@ -146,7 +104,7 @@ describe('Kafka quotas, raw client', () => {
       }
       // Another connection of the same principal, while it is over: an empty answer, at once.
       if (answer.throttleTimeMs > 500) {
-        const quick = await other.call('Fetch', 11, fetchBody(offset), 5_000);
+        const quick = await other.call('Fetch', 11, fetchBody('t', { fetchOffset: offset }), 5_000);
         expect(quick.throttleTimeMs).toBeGreaterThan(0);
         expect(quick.responses).toEqual([]);
       }

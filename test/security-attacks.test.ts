@@ -8,11 +8,10 @@
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeRecordBatch } from '../src/protocol/kafka/record-batch/index.js';
-import type { ProduceRequest } from '../src/protocol/kafka/requests/index.js';
 import type { ServerFrame } from '../src/protocol/native/types.js';
 import { generateApiKey } from '../src/server/auth/api-keys.js';
 import { RawClient } from '../src/server/front/ws/testing/harness.js';
+import { produceBody } from './fixtures/kafka-requests.js';
 import {
   type AuthSpec,
   allow,
@@ -324,25 +323,7 @@ describe('Kafka before authentication', () => {
   const kafkaPort = (): number => secure.server.kafka?.port ?? 0;
   const plain = (user: string, password: string): Uint8Array =>
     new TextEncoder().encode(`\u0000${user}\u0000${password}`);
-  const produceBody = (topic: string): ProduceRequest => ({
-    transactionalId: null,
-    acks: -1,
-    timeoutMs: 5000,
-    topics: [
-      {
-        name: topic,
-        partitions: [
-          {
-            index: 0,
-            records: encodeRecordBatch({
-              baseOffset: 0,
-              records: [{ timestamp: Date.now(), key: null, value: new TextEncoder().encode('v') }],
-            }),
-          },
-        ],
-      },
-    ],
-  });
+
   const raw: RawKafka[] = [];
   afterAll(() => {
     for (const client of raw.splice(0)) client.close();

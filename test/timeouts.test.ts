@@ -7,9 +7,9 @@
  */
 import { connect, type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { FetchRequest } from '../src/protocol/kafka/requests/fetch/types.js';
 import { RawClient } from '../src/server/front/ws/testing/harness.js';
 import type { ServerOptions } from '../src/server/server.js';
+import { fetchBody } from './fixtures/kafka-requests.js';
 import { createTopic, EventStreamReader, sleep, tempDir } from './http-helpers.js';
 import { type KafkaTestServer, RawKafka, startKafkaServer } from './kafka-harness.js';
 
@@ -180,34 +180,6 @@ describe('WebSocket: a connection that never says hello', () => {
   });
 });
 
-function longPoll(topic: string, maxWaitMs: number): FetchRequest {
-  return {
-    replicaId: -1,
-    maxWaitMs,
-    minBytes: 1,
-    maxBytes: 1 << 20,
-    isolationLevel: 0,
-    sessionId: 0,
-    sessionEpoch: -1,
-    topics: [
-      {
-        topic,
-        partitions: [
-          {
-            partition: 0,
-            currentLeaderEpoch: -1,
-            fetchOffset: 0,
-            logStartOffset: -1,
-            partitionMaxBytes: 1 << 20,
-          },
-        ],
-      },
-    ],
-    forgottenTopicsData: [],
-    rackId: '',
-  };
-}
-
 describe('Kafka: idle connections are closed', () => {
   it('a connection that sends nothing, or nothing more, is closed after kafkaConnectionIdleTimeoutMs', async () => {
     const s = await start({ kafkaConnectionIdleTimeoutMs: 300 });
@@ -232,7 +204,7 @@ describe('Kafka: idle connections are closed', () => {
     await createTopic(s.url, 'quiet');
     const raw = await RawKafka.open(s.kafka.port);
     const started = Date.now();
-    const answer = await raw.call('Fetch', 11, longPoll('quiet', 1_000), 5_000);
+    const answer = await raw.call('Fetch', 11, fetchBody('quiet', { maxWaitMs: 1_000 }), 5_000);
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     expect(answer.errorCode).toBe(0);
     expect(raw.closed).toBe(false);
