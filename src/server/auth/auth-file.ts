@@ -19,7 +19,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ANONYMOUS, LOCAL } from './acl.js';
 import type { ApiKeyEntry } from './api-keys.js';
-import { describeValue, jsonPath } from './json-path.js';
+import { describeValue, isJsonObject, jsonPath } from './json-path.js';
 import {
   parseScryptHash,
   SCRAM_ITERATIONS_MAX,
@@ -202,18 +202,17 @@ class Checker {
   }
   /** The value as a plain object, or undefined (problem noted); unknown keys are noted too. */
   object(path: string, value: unknown, allowed?: readonly string[]): Record<string, unknown> | undefined {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    if (!isJsonObject(value)) {
       this.add(path, `must be an object, not ${describeValue(value)}`);
       return undefined;
     }
-    const record = value as Record<string, unknown>;
     if (allowed !== undefined) {
-      for (const key of Object.keys(record)) {
+      for (const key of Object.keys(value)) {
         if (!allowed.includes(key))
           this.add(jsonPath(path, key), `unknown key (expected one of ${allowed.join(', ')})`);
       }
     }
-    return record;
+    return value;
   }
   array(path: string, value: unknown): readonly unknown[] | undefined {
     if (!Array.isArray(value)) {
@@ -639,11 +638,7 @@ async function loadJwt(spec: JwtSpec, file: string): Promise<JwtConfig> {
       ]);
     }
     const keys = (value as { keys?: unknown } | null)?.keys;
-    if (
-      typeof value !== 'object' ||
-      !Array.isArray(keys) ||
-      keys.some((k) => typeof k !== 'object' || k === null || Array.isArray(k))
-    ) {
+    if (typeof value !== 'object' || !Array.isArray(keys) || keys.some((k) => !isJsonObject(k))) {
       throw new AuthFileError(file, [
         { path: 'jwt.jwksFile', message: 'must hold a JWK set: { "keys": [ {…}, … ] }' },
       ]);

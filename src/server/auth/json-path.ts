@@ -1,8 +1,14 @@
 /**
  * @module server/auth/json-path
  * How the auth file's checks (auth-file.ts, quotas.ts) name the place of a problem and the value
- * they found there, so every message reads the same: `users.alice.password: …, not an array`.
+ * they found there, so every message reads the same: `users.alice.password: …, not an array`;
+ * and the one test of "a JSON object" they (and the JWT permissions claim) apply.
  */
+
+/** True for an object that is not an array (what `JSON.parse` makes of `{…}`). */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 /** The path of `key` under `path`: `users.alice`, or `apiKeys["a b"]` for keys that are not identifiers. */
 export function jsonPath(path: string, key: string): string {

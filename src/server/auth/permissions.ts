@@ -19,6 +19,7 @@
  * parsePermissionsClaim({ 'topic:orders.*': ['read'] }, 'alice');
  * // [{ effect: 'allow', principal: 'alice', resource: 'topic', name: 'orders.', pattern: 'prefix', operations: ['read'] }]
  */
+import { isJsonObject } from './json-path.js';
 import {
   type AclRule,
   CLUSTER_RESOURCE,
@@ -42,10 +43,10 @@ export class PermissionsClaimError extends Error {
 
 /** The rules a permissions claim grants `principal`; throws {@link PermissionsClaimError}. */
 export function parsePermissionsClaim(value: unknown, principal: string): AclRule[] {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isJsonObject(value)) {
     throw new PermissionsClaimError('must be an object of "resource:name": [operations]');
   }
-  const entries = Object.entries(value as Record<string, unknown>);
+  const entries = Object.entries(value);
   if (entries.length > PERMISSIONS_ENTRIES_MAX) {
     throw new PermissionsClaimError(`has more than ${PERMISSIONS_ENTRIES_MAX} entries`);
   }

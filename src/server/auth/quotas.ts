@@ -38,7 +38,7 @@
  */
 import { TributaryError } from '../../errors.js';
 import type { ServerMetrics } from '../metrics.js';
-import { describeValue, jsonPath } from './json-path.js';
+import { describeValue, isJsonObject, jsonPath } from './json-path.js';
 import { principalNameShapeProblem } from './principal-name.js';
 
 /** A throttle is never longer than this; a larger debt throttles the next request again. */
@@ -98,7 +98,7 @@ export class QuotaConfigError extends Error {
 export function parseQuotas(value: unknown, path: string): QuotaConfig {
   if (value === undefined) return NO_QUOTAS;
   const problems: QuotaProblem[] = [];
-  if (!isPlainObject(value)) {
+  if (!isJsonObject(value)) {
     throw new QuotaConfigError([
       { path, message: `must be an object of entries by principal, not ${describeValue(value)}` },
     ]);
@@ -108,7 +108,7 @@ export function parseQuotas(value: unknown, path: string): QuotaConfig {
     const entryPath = jsonPath(path, principal);
     const nameProblem = principalNameShapeProblem(principal);
     if (nameProblem !== undefined) problems.push({ path: entryPath, message: nameProblem });
-    if (!isPlainObject(entry)) {
+    if (!isJsonObject(entry)) {
       problems.push({ path: entryPath, message: `must be an object, not ${describeValue(entry)}` });
       continue;
     }
@@ -156,10 +156,6 @@ function checkLimit(problems: QuotaProblem[], path: string, value: unknown, min:
     return undefined;
   }
   return value;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 // ---- accounting ------------------------------------------------------------------------------
