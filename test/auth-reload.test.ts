@@ -10,6 +10,7 @@ import {
   type AuthSpec,
   allow,
   authDocument,
+  basic,
   type SecureServer,
   startSecureServer,
 } from './fixtures/secure-server.js';
@@ -40,9 +41,6 @@ afterEach(async () => {
   await secure?.close();
   secure = undefined;
 });
-
-const basic = (user: string, password: string): string =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 async function read(authorization: string): Promise<number> {
   const response = await fetch(`${secure?.url}/v1/topics/orders/partitions/0/records?offset=0`, {

@@ -10,6 +10,7 @@ import { generateApiKey } from '../src/server/auth/api-keys.js';
 import {
   type AuthSpec,
   allow,
+  basic,
   mintToken,
   type SecureServer,
   startSecureServer,
@@ -27,8 +28,6 @@ const SPEC: AuthSpec = {
     allow('anonymous', 'topic', 'public', ['read']),
   ],
 };
-const basic = (user: string, password: string): string =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const ADMIN = { authorization: basic('admin', 'admin-pw') };
 const ALICE = { authorization: basic('alice', 'alice-pw') };
 

@@ -11,6 +11,7 @@ import { generateApiKey } from '../src/server/auth/api-keys.js';
 import {
   type AuthSpec,
   allow,
+  basic,
   mintToken,
   type SecureServer,
   startSecureServer,
@@ -35,8 +36,6 @@ afterEach(async () => {
   secure = undefined;
 });
 
-const basic = (user: string, password: string) =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const ADMIN = { authorization: basic('admin', 'admin-pw') };
 const ALICE = { authorization: basic('alice', 'alice-pw') };
 

@@ -11,6 +11,7 @@ import { RawClient, startHarness } from '../src/server/front/ws/testing/harness.
 import {
   type AuthSpec,
   allow,
+  basic,
   mintToken,
   type SecureServer,
   startSecureServer,
@@ -61,9 +62,6 @@ async function connectAs(url: string, auth: Record<string, string>): Promise<Raw
   expect(first.type).toBe('welcome');
   return client;
 }
-
-const basic = (user: string, password: string) =>
-  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 describe('WebSocket authentication', () => {
   it('with security off: every connection is local, credentials are ignored, authenticate answers local', async () => {
