@@ -320,9 +320,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     tls: tls !== null,
     reloadTls: async () => {
       if (tlsFiles === null) return;
-      const material = await loadTlsMaterial(tlsFiles);
-      (server as HttpsServer).setSecureContext(secureContextOptions(material));
-      parts.kafka?.setSecureContext(secureContextOptions(material));
+      const secure = secureContextOptions(await loadTlsMaterial(tlsFiles));
+      (server as HttpsServer).setSecureContext(secure);
+      parts.kafka?.setSecureContext(secure);
       logger.info({ tlsCert: tlsFiles.cert }, 'TLS certificate and key reloaded');
     },
     security,
