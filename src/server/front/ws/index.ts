@@ -29,6 +29,7 @@ import { certificatePrincipal } from '../../auth/certificate.js';
 import type { Quotas } from '../../auth/quotas.js';
 import type { Security } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
+import { errorResponse } from '../http/respond.js';
 import { Connection } from './connection.js';
 import { resolveLimits, type WsFrontEndLimits } from './limits.js';
 
@@ -153,9 +154,7 @@ export function attachWebSocketFrontEnd(
  * body of the HTTP API (a browser only sees the WebSocket fail; other clients can read why).
  */
 function refuseUpgrade(socket: Duplex, error: TributaryError): void {
-  const body = JSON.stringify({
-    error: { code: error.code, message: error.message, details: error.details },
-  });
+  const body = JSON.stringify(errorResponse(error).body);
   socket.end(
     `HTTP/1.1 ${error.httpStatus} ${STATUS_CODES[error.httpStatus] ?? 'Forbidden'}\r\n` +
       'Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
