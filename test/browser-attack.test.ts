@@ -12,40 +12,22 @@
  * Needs /usr/bin/chromium (`apt-get install -y chromium`). Without it the test is skipped, unless
  * TRIBUTARY_REQUIRE_SERVICES=1 (CI), where its absence is a failure.
  */
-import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerOptions } from '../src/server/server.js';
+import { CHROMIUM, describeWithoutChromium, hasChromium, launchChromium } from './fixtures/chromium.js';
 import { freePort } from './fixtures/server-process.js';
 import { call, createTopic, start, type TestServer, tempDir } from './http-helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  // The rebinding attacker's name: resolves to this machine, as a rebinding DNS server would make it.
-  '--host-resolver-rules=MAP evil.test 127.0.0.1',
-];
-const hasChromium = existsSync(CHROMIUM);
-const required = process.env.TRIBUTARY_REQUIRE_SERVICES === '1';
+/** The rebinding attacker's name: resolves to this machine, as a rebinding DNS server would make it. */
+const REBINDING_ARGS = ['--host-resolver-rules=MAP evil.test 127.0.0.1'];
 
-if (!hasChromium) {
-  describe('cross-site attacks from Chromium', () => {
-    if (required) {
-      it('needs Chromium at /usr/bin/chromium (TRIBUTARY_REQUIRE_SERVICES=1)', () => {
-        throw new Error(`${CHROMIUM} is missing: install it with apt-get install -y chromium`);
-      });
-    } else {
-      it.skip(`skipped: ${CHROMIUM} is absent (apt-get install -y chromium)`, () => undefined);
-    }
-  });
-}
+describeWithoutChromium(
+  'cross-site attacks from Chromium',
+  `skipped: ${CHROMIUM} is absent (apt-get install -y chromium)`,
+);
 
 /** A page server: `/` is an empty page (the attacks run in it through page.evaluate). */
 async function startPages(port = 0): Promise<{ server: Server; origin: string; close(): Promise<void> }> {
@@ -270,7 +252,7 @@ describe.runIf(hasChromium)('cross-site attacks from Chromium', () => {
     friend = await startPages();
     server = await startTarget({ allowedOrigins: [friend.origin] });
     target = `http://localhost:${server.port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    browser = await launchChromium(REBINDING_ARGS);
   }, 60_000);
 
   afterAll(async () => {

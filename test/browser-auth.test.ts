@@ -6,30 +6,17 @@
  *
  * Needs /usr/bin/chromium (see test/browser.test.ts for the skip rule).
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
-import { type Browser, chromium } from 'playwright-core';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuthSetup, prefixRules, writeAuthSetup } from '../bench/lib/auth-setup.js';
 import { connect, type TributaryClient } from '../src/client/node/index.js';
 import { type RunningServer, startServer } from '../src/server/server.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const ROOT = resolve(import.meta.dirname, '..');
-const hasChromium = existsSync(CHROMIUM);
+import { bundleClient, hasChromium, launchChromium } from './fixtures/chromium.js';
 
 describe.runIf(hasChromium)('browser SDK with a token', () => {
   let dir: string;
@@ -42,17 +29,7 @@ describe.runIf(hasChromium)('browser SDK with a token', () => {
   let tokensIssued = 0;
 
   beforeAll(async () => {
-    const result = await build({
-      entryPoints: [join(ROOT, 'src/client/index.ts')],
-      bundle: true,
-      format: 'iife',
-      globalName: 'Tributary',
-      platform: 'browser',
-      target: 'es2022',
-      write: false,
-      logLevel: 'silent',
-    });
-    const bundle = result.outputFiles[0]!.text;
+    const bundle = await bundleClient();
     dir = await mkdtemp(join(tmpdir(), 'tributary-browser-auth-'));
     setup = await writeAuthSetup(dir, {
       principal: 'web-user',
@@ -85,7 +62,7 @@ describe.runIf(hasChromium)('browser SDK with a token', () => {
       authFile: setup.authFile,
       allowedOrigins: [pagesUrl.replace(/\/$/, '')],
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    browser = await launchChromium();
     node = await connect({
       url: `${server.url.replace('http://', 'ws://')}/v1/ws`,
       auth: { apiKey: setup.apiKey },

@@ -6,46 +6,30 @@
  * Needs /usr/bin/chromium (`apt-get install -y chromium`). Without it the test is skipped, unless
  * TRIBUTARY_REQUIRE_SERVICES=1 (CI), where its absence is a failure.
  */
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
-import { type Browser, chromium } from 'playwright-core';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, kafkaPartition, type TributaryClient, text } from '../src/client/node/index.js';
 import { BrowserPolicy } from '../src/server/auth/browser.js';
 import { type Harness, startHarness } from '../src/server/front/ws/testing/harness.js';
 import { ServerMetrics } from '../src/server/metrics.js';
 import { startServer } from '../src/server/server.js';
+import {
+  bundleClient,
+  CHROMIUM,
+  describeWithoutChromium,
+  hasChromium,
+  launchChromium,
+} from './fixtures/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const ROOT = resolve(import.meta.dirname, '..');
-const hasChromium = existsSync(CHROMIUM);
-const required = process.env.TRIBUTARY_REQUIRE_SERVICES === '1';
-
-if (!hasChromium) {
-  describe('client SDK in Chromium', () => {
-    if (required) {
-      it('needs Chromium at /usr/bin/chromium (TRIBUTARY_REQUIRE_SERVICES=1)', () => {
-        throw new Error(`${CHROMIUM} is missing: install it with apt-get install -y chromium`);
-      });
-    } else {
-      it.skip(`skipped: ${CHROMIUM} is absent (apt-get install -y chromium; CI sets TRIBUTARY_REQUIRE_SERVICES=1)`, () =>
-        undefined);
-    }
-  });
-}
+describeWithoutChromium(
+  'client SDK in Chromium',
+  `skipped: ${CHROMIUM} is absent (apt-get install -y chromium; CI sets TRIBUTARY_REQUIRE_SERVICES=1)`,
+);
 
 describe.runIf(hasChromium)('client SDK in Chromium', () => {
   let harness: Harness;
@@ -56,17 +40,7 @@ describe.runIf(hasChromium)('client SDK in Chromium', () => {
   let bundle: string;
 
   beforeAll(async () => {
-    const result = await build({
-      entryPoints: [join(ROOT, 'src/client/index.ts')],
-      bundle: true,
-      format: 'iife',
-      globalName: 'Tributary',
-      platform: 'browser',
-      target: 'es2022',
-      write: false,
-      logLevel: 'silent',
-    });
-    bundle = result.outputFiles[0]!.text;
+    bundle = await bundleClient();
     pages = createServer((request, response) => {
       if (request.url === '/tributary.js') {
         response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
@@ -84,7 +58,7 @@ describe.runIf(hasChromium)('client SDK in Chromium', () => {
     harness = await startHarness({
       browser: new BrowserPolicy({ allowedOrigins: [new URL(pagesUrl).origin] }),
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+    browser = await launchChromium();
     node = await connect({ url: harness.url });
   }, 60_000);
 
