@@ -4,41 +4,28 @@
  * `--token`, `--api-key`, `--user` + `--password-stdin`, or their environment variables; refused
  * credentials and denied operations exit 3 with a hint; no secret ever appears in the output.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuthSetup, prefixRules, writeAuthSetup } from '../bench/lib/auth-setup.js';
-import { type RunningServer, startServer } from '../src/server/server.js';
+import type { AuthSetup } from '../bench/lib/auth-setup.js';
+import type { RunningServer } from '../src/server/server.js';
+import { type AuthSetupServer, startAuthSetupServer } from './fixtures/auth-setup-server.js';
 import { spawnCli } from './fixtures/cli-process.js';
 
 const CLI_TIMEOUT_MS = 30_000;
 const TEST_TIMEOUT_MS = 120_000;
 
-let dir: string;
+let running: AuthSetupServer;
 let setup: AuthSetup;
 let server: RunningServer;
 let token: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tributary-cli-auth-'));
-  setup = await writeAuthSetup(dir, {
-    principal: 'alice',
-    acls: prefixRules('alice', 'cli'),
-    scrypt: { N: 2 ** 12, r: 8, p: 1 },
-  });
-  server = await startServer({
-    dataDir: join(dir, 'data'),
-    port: 0,
-    host: '127.0.0.1',
-    authFile: setup.authFile,
-  });
+  running = await startAuthSetupServer('alice', 'cli');
+  ({ setup, server } = running);
   token = await setup.sign('HS256', 600);
 }, TEST_TIMEOUT_MS);
 
 afterAll(async () => {
-  await server?.close();
-  await rm(dir, { recursive: true, force: true });
+  await running?.close();
 });
 
 async function cli(

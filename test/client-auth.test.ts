@@ -7,11 +7,9 @@
  * subscriptions with TOKEN_EXPIRED and the SDK recovers, without a gap or a duplicate, once its
  * provider gives a new token; revocation and denied topics reach the application as typed errors.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type AuthSetup, prefixRules, writeAuthSetup } from '../bench/lib/auth-setup.js';
+import type { AuthSetup } from '../bench/lib/auth-setup.js';
 import {
   type ClientAuth,
   type ConnectOptions,
@@ -24,36 +22,24 @@ import {
   type TributaryError,
   text,
 } from '../src/client/node/index.js';
-import { type RunningServer, startServer } from '../src/server/server.js';
+import type { RunningServer } from '../src/server/server.js';
+import { type AuthSetupServer, startAuthSetupServer } from './fixtures/auth-setup-server.js';
 
 const TEST_TIMEOUT_MS = 60_000;
 
-let dir: string;
+let running: AuthSetupServer;
 let setup: AuthSetup;
 let server: RunningServer;
 let wsUrl: string;
 const clients: TributaryClient[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'tributary-client-auth-'));
-  setup = await writeAuthSetup(dir, {
-    principal: 'alice',
-    acls: prefixRules('alice', 'sdk'),
-    // A cheap scrypt cost: these tests log in many times; the cost itself is bench/auth.ts's subject.
-    scrypt: { N: 2 ** 12, r: 8, p: 1 },
-  });
-  server = await startServer({
-    dataDir: join(dir, 'data'),
-    port: 0,
-    host: '127.0.0.1',
-    authFile: setup.authFile,
-  });
-  wsUrl = `${server.url.replace('http://', 'ws://')}/v1/ws`;
+  running = await startAuthSetupServer('alice', 'sdk');
+  ({ setup, server, wsUrl } = running);
 }, TEST_TIMEOUT_MS);
 
 afterAll(async () => {
-  await server?.close();
-  await rm(dir, { recursive: true, force: true });
+  await running?.close();
 });
 
 afterEach(async () => {
