@@ -34,6 +34,8 @@ import { NO_QUOTAS, parseQuotas, type QuotaConfig, QuotaConfigError } from './qu
 import {
   type AclRule,
   CLUSTER_RESOURCE,
+  isResourceType,
+  isRuleOperation,
   OPERATIONS,
   type Operation,
   RESOURCE_TYPES,
@@ -513,7 +515,7 @@ function checkAclRule(c: Checker, path: string, value: unknown): AclRule | undef
     principal = checkPrincipalName(c, jsonPath(path, 'principal'), principal);
   }
   const resource = record.resource;
-  if (!(RESOURCE_TYPES as readonly unknown[]).includes(resource)) {
+  if (!isResourceType(resource)) {
     c.add(
       jsonPath(path, 'resource'),
       `must be one of ${RESOURCE_TYPES.join(', ')}, not ${describeValue(resource)}`,
@@ -532,8 +534,7 @@ function checkAclRule(c: Checker, path: string, value: unknown): AclRule | undef
   if (list !== undefined && list.length === 0)
     c.add(jsonPath(path, 'operations'), 'must name at least one operation');
   list?.forEach((op, i) => {
-    if (op === 'all' || (OPERATIONS as readonly unknown[]).includes(op))
-      operations.push(op as Operation | 'all');
+    if (isRuleOperation(op)) operations.push(op);
     else
       c.add(
         `${jsonPath(path, 'operations')}[${i}]`,

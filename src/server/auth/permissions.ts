@@ -23,9 +23,10 @@ import { isJsonObject } from './json-path.js';
 import {
   type AclRule,
   CLUSTER_RESOURCE,
+  isResourceType,
+  isRuleOperation,
   OPERATIONS,
   type Operation,
-  RESOURCE_TYPES,
   type ResourceType,
 } from './types.js';
 
@@ -63,7 +64,7 @@ function parseKey(key: string): { resource: ResourceType; name: string; pattern:
   const colon = key.indexOf(':');
   const resource = key.slice(0, colon);
   const name = key.slice(colon + 1);
-  if (colon <= 0 || !(RESOURCE_TYPES as readonly string[]).includes(resource) || resource === 'cluster') {
+  if (colon <= 0 || !isResourceType(resource) || resource === 'cluster') {
     throw new PermissionsClaimError(
       `key "${key.slice(0, 64)}" is not topic:NAME, collection:NAME, group:NAME or cluster`,
     );
@@ -84,7 +85,7 @@ function parseOperations(key: string, value: unknown): (Operation | 'all')[] {
     throw new PermissionsClaimError(`"${key.slice(0, 64)}" must map to a non-empty list of operations`);
   }
   for (const op of value) {
-    if (op !== 'all' && !(OPERATIONS as readonly unknown[]).includes(op)) {
+    if (!isRuleOperation(op)) {
       throw new PermissionsClaimError(
         `"${key.slice(0, 64)}": unknown operation ${JSON.stringify(op)?.slice(0, 32)}`,
       );

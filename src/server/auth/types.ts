@@ -27,6 +27,16 @@ export type Operation = 'read' | 'write' | 'create' | 'delete' | 'describe' | 'a
 export const RESOURCE_TYPES: readonly ResourceType[] = ['topic', 'collection', 'group', 'cluster'];
 export const OPERATIONS: readonly Operation[] = ['read', 'write', 'create', 'delete', 'describe', 'alter'];
 
+/** True for one of {@link RESOURCE_TYPES}. */
+export function isResourceType(value: unknown): value is ResourceType {
+  return (RESOURCE_TYPES as readonly unknown[]).includes(value);
+}
+
+/** True for what a rule may name as an operation: one of {@link OPERATIONS}, or `all`. */
+export function isRuleOperation(value: unknown): value is Operation | 'all' {
+  return value === 'all' || (OPERATIONS as readonly unknown[]).includes(value);
+}
+
 /** The one resource of type `cluster`; rules on it use this name (or `*`). */
 export const CLUSTER_RESOURCE = 'cluster';
 
