@@ -6,20 +6,18 @@
  *
  * Needs /usr/bin/chromium (see test/browser.test.ts for the skip rule).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuthSetup, prefixRules, writeAuthSetup } from '../bench/lib/auth-setup.js';
+import type { AuthSetup } from '../bench/lib/auth-setup.js';
 import { connect, type TributaryClient } from '../src/client/node/index.js';
-import { type RunningServer, startServer } from '../src/server/server.js';
+import type { RunningServer } from '../src/server/server.js';
+import { type AuthSetupServer, startAuthSetupServer } from './fixtures/auth-setup-server.js';
 import { bundleClient, hasChromium, launchChromium } from './fixtures/chromium.js';
 
 describe.runIf(hasChromium)('browser SDK with a token', () => {
-  let dir: string;
+  let running: AuthSetupServer;
   let setup: AuthSetup;
   let server: RunningServer;
   let pages: Server;
@@ -30,12 +28,6 @@ describe.runIf(hasChromium)('browser SDK with a token', () => {
 
   beforeAll(async () => {
     const bundle = await bundleClient();
-    dir = await mkdtemp(join(tmpdir(), 'tributary-browser-auth-'));
-    setup = await writeAuthSetup(dir, {
-      principal: 'web-user',
-      acls: prefixRules('web-user', 'web'),
-      scrypt: { N: 2 ** 12, r: 8, p: 1 },
-    });
     pages = createServer((request, response) => {
       if (request.url === '/tributary.js') {
         response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
@@ -55,13 +47,11 @@ describe.runIf(hasChromium)('browser SDK with a token', () => {
     });
     await new Promise<void>((r) => pages.listen(0, '127.0.0.1', r));
     pagesUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}/`;
-    server = await startServer({
-      dataDir: join(dir, 'data'),
-      port: 0,
-      host: '127.0.0.1',
-      authFile: setup.authFile,
+    // The page server's `/token` signs with `setup` only when asked, after the server is up.
+    running = await startAuthSetupServer('web-user', 'web', {
       allowedOrigins: [pagesUrl.replace(/\/$/, '')],
     });
+    ({ setup, server } = running);
     browser = await launchChromium();
     node = await connect({
       url: `${server.url.replace('http://', 'ws://')}/v1/ws`,
@@ -73,8 +63,7 @@ describe.runIf(hasChromium)('browser SDK with a token', () => {
     await node?.close();
     await browser?.close();
     await new Promise<void>((r) => (pages ? pages.close(() => r()) : r()));
-    await server?.close();
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    await running?.close();
   });
 
   it('connects with a token provider, consumes across in-band refreshes, and is refused without one', async () => {
