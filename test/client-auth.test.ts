@@ -13,7 +13,6 @@ import type { AuthSetup } from '../bench/lib/auth-setup.js';
 import {
   type ClientAuth,
   type ConnectOptions,
-  type ConsumerRecord,
   connect,
   isTributaryError,
   nodeWebSocketTransport,
@@ -24,6 +23,7 @@ import {
 } from '../src/client/node/index.js';
 import type { RunningServer } from '../src/server/server.js';
 import { type AuthSetupServer, startAuthSetupServer } from './fixtures/auth-setup-server.js';
+import { take } from './fixtures/take-records.js';
 
 const TEST_TIMEOUT_MS = 60_000;
 
@@ -71,16 +71,6 @@ async function client(
   });
   clients.push(c);
   return c;
-}
-
-async function take(iterator: AsyncIterator<ConsumerRecord>, count: number): Promise<ConsumerRecord[]> {
-  const out: ConsumerRecord[] = [];
-  while (out.length < count) {
-    const next = await iterator.next();
-    if (next.done) break;
-    out.push(next.value);
-  }
-  return out;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

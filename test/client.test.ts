@@ -21,6 +21,7 @@ import {
 import { decodeClientFrame, decodeServerFrame } from '../src/protocol/native/frames.js';
 import { type Harness, startHarness } from '../src/server/front/ws/testing/harness.js';
 import { type RunningServer, startServer } from '../src/server/server.js';
+import { take } from './fixtures/take-records.js';
 
 const harnesses: Harness[] = [];
 const clients: TributaryClient[] = [];
@@ -49,16 +50,6 @@ async function client(
   });
   clients.push(c);
   return c;
-}
-
-async function take(iterator: AsyncIterator<ConsumerRecord>, count: number): Promise<ConsumerRecord[]> {
-  const out: ConsumerRecord[] = [];
-  while (out.length < count) {
-    const next = await iterator.next();
-    if (next.done) break;
-    out.push(next.value);
-  }
-  return out;
 }
 
 async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
