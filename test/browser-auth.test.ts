@@ -14,7 +14,18 @@ import type { AuthSetup } from '../bench/lib/auth-setup.js';
 import { connect, type TributaryClient } from '../src/client/node/index.js';
 import type { RunningServer } from '../src/server/server.js';
 import { type AuthSetupServer, startAuthSetupServer } from './fixtures/auth-setup-server.js';
-import { bundleClient, hasChromium, launchChromium } from './fixtures/chromium.js';
+import {
+  bundleClient,
+  CHROMIUM,
+  describeWithoutChromium,
+  hasChromium,
+  launchChromium,
+} from './fixtures/chromium.js';
+
+describeWithoutChromium(
+  'browser SDK with a token',
+  `skipped: ${CHROMIUM} is absent (apt-get install -y chromium; CI sets TRIBUTARY_REQUIRE_SERVICES=1)`,
+);
 
 describe.runIf(hasChromium)('browser SDK with a token', () => {
   let running: AuthSetupServer;
