@@ -15,7 +15,12 @@ export {
   TributaryBroker,
 } from './broker.js';
 export { DEFAULT_SESSION_TIMEOUT_MS } from './groups.js';
-export { CONSUMER_OFFSETS_TOPIC, isInternalTopic, PRODUCER_IDS_TOPIC } from './internal-topics.js';
+export {
+  CONSUMER_OFFSETS_TOPIC,
+  isInternalTopic,
+  PRODUCER_IDS_TOPIC,
+  userTopicNameProblem,
+} from './internal-topics.js';
 export {
   KAFKA_MAX_SESSION_TIMEOUT_MS,
   KAFKA_MIN_SESSION_TIMEOUT_MS,

@@ -41,6 +41,20 @@ export function userTopic(name: unknown): string {
   return name;
 }
 
+/**
+ * Why `name` cannot be a user topic, or null when it can: for front ends that must refuse a name
+ * before any broker call (MQTT maps the first level of a topic name to a Tributary topic).
+ */
+export function userTopicNameProblem(name: string): string | null {
+  try {
+    validateTopicName(name);
+    return null;
+  } catch (error) {
+    if (!isTributaryError(error, 'INVALID_TOPIC_NAME')) throw error;
+    return String(error.details.reason);
+  }
+}
+
 /** Creates the internal topics that do not exist yet; existing ones are left as they are. */
 export async function ensureInternalTopics(log: Log): Promise<void> {
   for (const [name, config] of Object.entries(INTERNAL_TOPICS)) {
