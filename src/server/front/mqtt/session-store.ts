@@ -1,0 +1,285 @@
+/**
+ * @module server/front/mqtt/session-store
+ * MQTT persistent sessions on the log: the compacted internal topic `__mqtt.sessions` (one
+ * partition, fsync always), key = client id, value = the session document of `session-state.ts`,
+ * a null value (tombstone) = no session. The store keeps every session in memory, loaded at start
+ * by reading the topic from its earliest offset; sessions whose expiry passed are removed then and
+ * while the server runs.
+ *
+ * Writes are group-committed: `save` marks a session dirty and resolves once a later append holds
+ * it; all sessions dirtied while one append is in flight go out together in the next one, so a
+ * thousand devices acknowledging messages cost one fdatasync per round, not a thousand. `saveSoon`
+ * (positions after acknowledgements) waits up to `positionsFlushMs` for company before it forces
+ * an append. A session is encoded when its append is built, so an append always carries the
+ * newest state of each session it names.
+ *
+ * @example
+ * const store = await MqttSessionStore.open(broker.forSystem(), { logger });
+ * const session = store.get('sensor-1') ?? emptySession('sensor-1', 5, 3600);
+ * session.subscriptions.push({ filter: 'plant/#', qos: 1, ... });
+ * await store.save(session); // durable
+ */
+import { type Logger, pino } from 'pino';
+import type { Broker, RecordInput } from '../../../broker/types.js';
+import { isTributaryError } from '../../../errors.js';
+import {
+  decodeSession,
+  encodeSession,
+  expiresAt,
+  SESSION_EXPIRY_NEVER,
+  type SessionState,
+} from './session-state.js';
+
+export const SESSIONS_TOPIC = '__mqtt.sessions';
+
+/** Records read per fetch while loading. */
+const LOAD_BATCH_RECORDS = 5_000;
+/** Bytes of session documents one append carries at most (the log takes 16 MiB per batch). */
+const APPEND_BYTES_MAX = 4 * 1024 * 1024;
+
+export interface SessionStoreOptions {
+  readonly logger?: Logger;
+  /** Clock (ms epoch). Default `Date.now`. */
+  readonly now?: () => number;
+  /**
+   * Longest a disconnected session is kept, in seconds, whatever the client asked for (MQTT 3.1.1
+   * sessions ask for "never"). 0: no limit. Default 0.
+   */
+  readonly expiryMaxS?: number;
+  /** Longest `saveSoon` waits before forcing an append. Default 100 ms. */
+  readonly positionsFlushMs?: number;
+  /** How often disconnected sessions are checked for expiry; 0: only by `expire()`. Default 1000 ms. */
+  readonly expiryCheckMs?: number;
+  /** Called for each session removed because it expired. */
+  readonly onExpired?: (clientId: string) => void;
+}
+
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export class MqttSessionStore {
+  private readonly sessions = new Map<string, SessionState>();
+  /** Client ids to write in the next append; a missing session there means a tombstone. */
+  private dirty = new Set<string>();
+  private waiters: Waiter[] = [];
+  private appending = false;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly expiryMaxS: number;
+  private readonly positionsFlushMs: number;
+
+  private constructor(
+    private readonly broker: Broker,
+    private readonly options: SessionStoreOptions,
+  ) {
+    this.logger = options.logger ?? pino({ level: 'silent' });
+    this.now = options.now ?? Date.now;
+    this.expiryMaxS = options.expiryMaxS ?? 0;
+    this.positionsFlushMs = options.positionsFlushMs ?? 100;
+  }
+
+  /** Creates `__mqtt.sessions` if needed, loads it, removes expired sessions. `broker` is a system view. */
+  static async open(broker: Broker, options: SessionStoreOptions = {}): Promise<MqttSessionStore> {
+    try {
+      await broker.createTopic(SESSIONS_TOPIC, {
+        partitions: 1,
+        compact: true,
+        fsync: 'always',
+        segmentBytes: 16 * 1024 * 1024,
+      });
+    } catch (error) {
+      if (!isTributaryError(error, 'TOPIC_EXISTS')) throw error;
+    }
+    const store = new MqttSessionStore(broker, options);
+    await store.load();
+    await store.expire();
+    const everyMs = options.expiryCheckMs ?? 1000;
+    if (everyMs > 0) {
+      store.expiryTimer = setInterval(() => {
+        store.expire().catch((error: unknown) => store.logger.warn({ err: error }, 'session expiry failed'));
+      }, everyMs);
+      store.expiryTimer.unref();
+    }
+    return store;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  get(clientId: string): SessionState | undefined {
+    return this.sessions.get(clientId);
+  }
+
+  all(): IterableIterator<SessionState> {
+    return this.sessions.values();
+  }
+
+  /** The expiry interval a session gets when its client asks for `requestedS` (capped by `expiryMaxS`). */
+  effectiveExpiryS(requestedS: number): number {
+    if (this.expiryMaxS === 0) return requestedS;
+    return Math.min(requestedS, this.expiryMaxS);
+  }
+
+  /** Stores `state` (as it is when the append is built); resolves once durable. */
+  save(state: SessionState): Promise<void> {
+    this.sessions.set(state.clientId, state);
+    return this.enqueue(state.clientId, 0);
+  }
+
+  /** Stores `state` within `positionsFlushMs`, together with whatever else is saved by then. */
+  saveSoon(state: SessionState): void {
+    this.sessions.set(state.clientId, state);
+    this.enqueue(state.clientId, this.positionsFlushMs).catch((error: unknown) => {
+      this.logger.warn({ err: error, clientId: state.clientId }, 'could not store an MQTT session');
+    });
+  }
+
+  /** Removes the session (tombstone); resolves once durable. */
+  remove(clientId: string): Promise<void> {
+    this.sessions.delete(clientId);
+    return this.enqueue(clientId, 0);
+  }
+
+  /** Removes every disconnected session whose expiry passed; returns their client ids. */
+  async expire(now = this.now()): Promise<string[]> {
+    const expired: string[] = [];
+    for (const state of this.sessions.values()) {
+      if (state.disconnectedAt === null) continue;
+      const at = expiresAt({ ...state, expiryIntervalS: this.cappedExpiry(state.expiryIntervalS) }, now);
+      if (at !== null && at <= now) expired.push(state.clientId);
+    }
+    if (expired.length === 0) return expired;
+    await Promise.all(expired.map((clientId) => this.remove(clientId)));
+    for (const clientId of expired) this.options.onExpired?.(clientId);
+    this.logger.debug({ sessions: expired.length }, 'expired MQTT sessions removed');
+    return expired;
+  }
+
+  /** Writes what is pending and stops the expiry timer. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    clearInterval(this.expiryTimer);
+    if (this.dirty.size > 0 || this.appending) {
+      await new Promise<void>((resolve, reject) => {
+        this.waiters.push({ resolve, reject });
+        this.kick(0);
+      });
+    }
+    this.closed = true;
+    clearTimeout(this.flushTimer);
+  }
+
+  private cappedExpiry(expiryS: number): number {
+    if (this.expiryMaxS === 0) return expiryS;
+    return Math.min(expiryS === SESSION_EXPIRY_NEVER ? Number.MAX_SAFE_INTEGER : expiryS, this.expiryMaxS);
+  }
+
+  private async load(): Promise<void> {
+    const { earliest, next } = await this.broker.offsets(SESSIONS_TOPIC, 0);
+    const decoder = new TextDecoder();
+    let offset = earliest;
+    let skipped = 0;
+    while (offset < next) {
+      const records = await this.broker.fetch(SESSIONS_TOPIC, 0, offset, { maxRecords: LOAD_BATCH_RECORDS });
+      const last = records.at(-1);
+      if (last === undefined) break;
+      for (const record of records) {
+        if (record.key === null) continue;
+        const clientId = decoder.decode(record.key);
+        if (record.value === null) {
+          this.sessions.delete(clientId);
+          continue;
+        }
+        const state = decodeSession(record.value);
+        if (typeof state === 'string' || state.clientId !== clientId) {
+          skipped++;
+          this.logger.warn(
+            { offset: record.offset, problem: typeof state === 'string' ? state : 'clientId' },
+            'skipping an unreadable __mqtt.sessions record',
+          );
+          this.sessions.delete(clientId);
+          continue;
+        }
+        this.sessions.set(clientId, state);
+      }
+      offset = last.offset + 1;
+    }
+    // No client is connected to a server that just started: a session stored as connected (the
+    // server stopped without recording the disconnect) was disconnected when it stopped, which
+    // is not known more precisely than "by now".
+    const loadedAt = this.now();
+    for (const state of this.sessions.values()) state.disconnectedAt ??= loadedAt;
+    this.logger.debug({ sessions: this.sessions.size, skipped }, 'MQTT sessions loaded');
+  }
+
+  private enqueue(clientId: string, delayMs: number): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the MQTT session store is closed'));
+    this.dirty.add(clientId);
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.kick(delayMs);
+    });
+  }
+
+  /** Starts an append now (delay 0) or within `delayMs`, unless one is running (it chains the next). */
+  private kick(delayMs: number): void {
+    if (this.appending) return;
+    if (delayMs === 0) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      // A microtask later, so the saves of one synchronous run share the append.
+      queueMicrotask(() => void this.flush());
+      this.appending = true;
+      return;
+    }
+    this.flushTimer ??= setTimeout(() => {
+      this.flushTimer = undefined;
+      if (this.appending) return;
+      this.appending = true;
+      void this.flush();
+    }, delayMs);
+  }
+
+  private async flush(): Promise<void> {
+    while (this.dirty.size > 0) {
+      const clientIds = this.dirty;
+      const waiters = this.waiters;
+      this.dirty = new Set();
+      this.waiters = [];
+      try {
+        for (const batch of this.batches(clientIds)) await this.broker.appendBatch(SESSIONS_TOPIC, 0, batch);
+        for (const waiter of waiters) waiter.resolve();
+      } catch (error) {
+        for (const waiter of waiters) waiter.reject(error);
+      }
+    }
+    // Waiters with nothing dirty (close() while idle) are done too.
+    for (const waiter of this.waiters.splice(0)) waiter.resolve();
+    this.appending = false;
+  }
+
+  private *batches(clientIds: Set<string>): Generator<RecordInput[]> {
+    const encoder = new TextEncoder();
+    let batch: RecordInput[] = [];
+    let bytes = 0;
+    for (const clientId of clientIds) {
+      const state = this.sessions.get(clientId);
+      const value = state === undefined ? null : encodeSession(state);
+      const size = value?.length ?? 0;
+      if (batch.length > 0 && bytes + size > APPEND_BYTES_MAX) {
+        yield batch;
+        batch = [];
+        bytes = 0;
+      }
+      batch.push({ key: encoder.encode(clientId), value });
+      bytes += size;
+    }
+    if (batch.length > 0) yield batch;
+  }
+}
