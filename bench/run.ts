@@ -1,14 +1,20 @@
 /**
- * Side-by-side benchmark: Tributary against NATS JetStream, Redis Streams, Socket.IO and a plain
- * `ws` broadcast server (the floor), all started by this script on free loopback ports in a temp
- * dir and stopped by pid at the end (also on Ctrl-C and on error).
+ * Side-by-side benchmark, two suites in one run, every server started by this script on free
+ * loopback ports in a temp dir and stopped by pid at the end (also on Ctrl-C and on error):
  *
- *   npm run bench                 full run: 3 repeats, ~15–20 min on 2 cores
- *   npm run bench -- --quick      1 repeat, short windows, smaller replay: < 2 min
+ * - `compare`: Tributary against NATS JetStream, Redis Streams, Socket.IO and a plain `ws`
+ *   broadcast server (the floor);
+ * - `mqtt`: Tributary's MQTT front end against Mosquitto and Aedes (`bench/workloads/mqtt.ts`;
+ *   `npm run bench:mqtt` runs this suite alone).
+ *
+ *   npm run bench                 full run: 3 repeats, ~35 min on 2 cores
+ *   npm run bench -- --quick      1 repeat, short windows, smaller replay: ~4 min
  *   npm run bench -- --smoke      a few seconds: one small latency run per system (CI smoke test)
  *
- * Options: `--repeats N`, `--only publish,latency,fanout,replay`, `--systems tributary,nats,…`,
- * `--results-dir DIR` (default bench/results), `--keep-temp` (keep server data and logs).
+ * Options: `--repeats N`, `--only publish,latency,fanout,replay,connections`,
+ * `--systems tributary,nats,…,tributary-mqtt,mosquitto,aedes` (a suite none of whose systems is
+ * named is left out), `--suites compare,mqtt`, `--results-dir DIR` (default bench/results),
+ * `--keep-temp` (keep server data and logs).
  *
  * Workloads (see docs/benchmarks.md): acknowledged publish throughput, end-to-end latency at
  * fixed rates, fan-out to 1,000 subscribers, replay from the start, server memory. Load
@@ -30,20 +36,35 @@ import { fileStamp, RESULTS_DIR, writeResults } from './lib/results.js';
 import { machineInfo } from './lib/system.js';
 import { formatBytes, formatInt } from './lib/table.js';
 import { SYSTEMS } from './systems/index.js';
-import { DEFAULT_SYSTEM_IDS, SYSTEM_IDS, type SystemId, type SystemModule } from './systems/types.js';
+import {
+  DEFAULT_SYSTEM_IDS,
+  MQTT_SYSTEM_IDS,
+  SYSTEM_IDS,
+  type SystemId,
+  type SystemModule,
+} from './systems/types.js';
 import { LoadWorker } from './workers/pool.js';
 import { measureNodeBaseline, RunContext } from './workloads/context.js';
 import { FANOUT_REPORT, fanoutSteps, runFanoutWorkload } from './workloads/fanout.js';
 import { LATENCY_REPORT, latencySteps, runLatencyWorkload } from './workloads/latency.js';
 import type { WorkloadReport } from './workloads/metrics.js';
+import {
+  MQTT_REPORTS,
+  makeMqttPlan,
+  mqttSteps,
+  mqttSubscriberProcesses,
+  runMqttSuite,
+} from './workloads/mqtt.js';
 import { type Mode, makePlan, type Plan, WORKLOAD_IDS, type WorkloadId } from './workloads/plan.js';
 import { PUBLISH_REPORT, publishSteps, runPublishWorkload } from './workloads/publish.js';
 import { REPLAY_REPORT, replaySteps, runReplayWorkload } from './workloads/replay.js';
 import {
+  type Aggregate,
   aggregate,
   behindLines,
   MEMORY_REPORT,
   RATE_MISSED_MARK,
+  type Ratio,
   ratios,
   renderWorkloadTable,
   type SystemStatus,
@@ -54,11 +75,15 @@ const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** A 1-minute load average above this × CPUs at the start is reported as a busy machine. */
 const BUSY_LOAD_PER_CPU = 0.5;
 
+export type SuiteId = 'compare' | 'mqtt';
+const SUITE_IDS: readonly SuiteId[] = ['compare', 'mqtt'];
+
 interface Options {
   readonly mode: Mode;
   readonly repeats?: number;
   readonly only?: WorkloadId[];
   readonly systems?: SystemId[];
+  readonly suites: readonly SuiteId[];
   readonly resultsDir: string;
   readonly keepTemp: boolean;
 }
@@ -87,6 +112,7 @@ function parseOptions(argv: readonly string[]): Options {
     '--repeats',
     '--only',
     '--systems',
+    '--suites',
     '--results-dir',
   ]);
   for (const arg of argv) {
@@ -105,6 +131,7 @@ function parseOptions(argv: readonly string[]): Options {
     ...(repeats === undefined ? {} : { repeats }),
     ...(only === undefined ? {} : { only }),
     ...(systems === undefined ? {} : { systems }),
+    suites: list('--suites', SUITE_IDS) ?? SUITE_IDS,
     resultsDir: resultsDir === undefined ? RESULTS_DIR : resolve(resultsDir),
     keepTemp: argv.includes('--keep-temp'),
   };
@@ -129,125 +156,32 @@ async function systemStatuses(selected: readonly SystemId[]): Promise<SystemStat
   );
 }
 
-async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
-  const plan = makePlan(options.mode, {
-    ...(options.repeats === undefined ? {} : { repeats: options.repeats }),
-    ...(options.only === undefined ? {} : { only: options.only }),
-  });
-  const startedAt = new Date();
-  const group = new ProcessGroup();
-  group.installExitHooks();
-  const root = mkdtempSync(join(tmpdir(), 'tributary-bench-compare-'));
-  if (!options.keepTemp) group.onCleanup(() => rmSync(root, { recursive: true, force: true }));
+/** The systems of one suite: those named by `--systems` that belong to it, else its defaults. */
+function suiteSystems(
+  options: Options,
+  suite: SuiteId,
+  members: readonly SystemId[],
+  defaults: readonly SystemId[],
+): SystemId[] {
+  if (!options.suites.includes(suite)) return [];
+  if (options.systems === undefined) return [...defaults];
+  return options.systems.filter((id) => members.includes(id));
+}
 
-  const statuses = await systemStatuses(options.systems ?? DEFAULT_SYSTEM_IDS);
-  const runnable = statuses.filter((status) => status.skipped === undefined).map((status) => status.module);
-  const versions = Object.fromEntries(
-    await Promise.all(
-      statuses.map(async (status) => [
-        status.module.id,
-        await status.module.version({ projectRoot: PROJECT_ROOT }),
-      ]),
-    ),
-  ) as Record<string, string>;
-
-  const machine = machineInfo();
-  const loadAtStart = loadavg();
-  const err = (line: string): void => {
-    process.stderr.write(`${line}\n`);
-  };
-  err(
-    `Tributary comparison benchmark (${plan.mode}, ${plan.repeats} repeat${plan.repeats > 1 ? 's' : ''}): ` +
-      `${machine.cpuCount} × ${machine.cpuModel}, ${formatBytes(machine.totalMemoryBytes)}, node ${machine.node}`,
-  );
-  for (const status of statuses) {
-    err(`  ${status.module.label.padEnd(10)} ${status.skipped ?? versions[status.module.id]}`);
-  }
-  err(`  temp dir ${root}${options.keepTemp ? ' (kept)' : ''}`);
-  if (loadAtStart[0]! > machine.cpuCount * BUSY_LOAD_PER_CPU) {
-    err(
-      `  warning: the machine is busy (load average ${loadAtStart[0]!.toFixed(2)} on ${machine.cpuCount} CPUs): ` +
-        'other processes compete with the servers and load generators, so results will be noisy',
-    );
-  }
-
-  const baseline = await measureNodeBaseline(group, root, PROJECT_ROOT);
-  const progress = new Progress(totalSteps(plan, runnable));
-  const subscriberProcesses = Math.max(plan.fanout?.subscriberProcesses ?? 1, 1);
-  const [publisher, ...subscribers] = await Promise.all(
-    Array.from({ length: 1 + subscriberProcesses }, (_, index) =>
-      LoadWorker.start(
-        index === 0 ? 'loadgen-pub' : `loadgen-sub${index}`,
-        group,
-        join(root, `loadgen-${index}.log`),
-      ),
-    ),
-  );
-  const ctx = new RunContext(group, root, PROJECT_ROOT, progress, publisher!, subscribers);
-
-  try {
-    if (plan.publish !== undefined) await runPublishWorkload(ctx, plan.publish, runnable, plan.repeats);
-    if (plan.latency !== undefined) await runLatencyWorkload(ctx, plan.latency, runnable, plan.repeats);
-    if (plan.fanout !== undefined) await runFanoutWorkload(ctx, plan.fanout, runnable, plan.repeats);
-    if (plan.replay !== undefined) await runReplayWorkload(ctx, plan.replay, runnable, plan.repeats);
-  } finally {
-    progress.finish();
-    await Promise.all([publisher!, ...subscribers].map((worker) => worker.stop()));
-    await ctx.stopServers();
-  }
-
-  const reports: WorkloadReport[] = [
-    PUBLISH_REPORT,
-    LATENCY_REPORT,
-    FANOUT_REPORT,
-    REPLAY_REPORT,
-    MEMORY_REPORT,
-  ];
+/** What one suite ran and measured, as written to the results file. */
+function suiteResults(
+  statuses: readonly SystemStatus[],
+  versions: Readonly<Record<string, string>>,
+  ctx: RunContext,
+  reports: readonly WorkloadReport[],
+  reference: SystemId,
+): { aggregates: Aggregate[]; ratios: Ratio[]; json: Record<string, unknown> } {
   const aggregates = aggregate(ctx.measurements, ctx.memory);
-  const allRatios = ratios(aggregates, reports);
-  const out: string[] = [''];
-  out.push(
-    `Tributary vs peers, ${plan.mode} run, ${plan.repeats} repeat${plan.repeats > 1 ? 's' : ''}: median${plan.repeats > 1 ? ' [min–max]' : ''}; ` +
-      '"vs X" = Tributary/X, > 1 means Tributary is better (more throughput, lower latency, less memory).',
-  );
-  for (const report of reports) {
-    const table = renderWorkloadTable(aggregates, report, statuses);
-    if (table !== undefined) out.push('', table);
-  }
-  out.push(
-    `(Tributary runs built, as \`node ${SERVER_NODE_FLAGS.join(' ')} dist/cli/main.js\` like \`npm start\`; ` +
-      'the Socket.IO and ws floor servers run from source as ' +
-      `\`node --import tsx\`: an idle node+tsx process is ${formatBytes(baseline.tsxIdleRssBytes)}, ` +
-      `plain node ${formatBytes(baseline.plainIdleRssBytes)}; the difference is loader overhead those two carry.)`,
-  );
-  const notes = notesFor(statuses, ctx);
-  if (notes.length > 0) out.push('', 'Notes:', ...notes.map((note) => `  - ${note}`));
-  const behind = behindLines(allRatios, reports, (id) => SYSTEMS[id].label);
-  if (behind.length > 0) {
-    out.push(
-      '',
-      'Where Tributary is behind (ratio < 1, worst first):',
-      ...behind.map((line) => `  - ${line}`),
-    );
-  }
-  process.stdout.write(`${out.join('\n')}\n`);
-
-  const stamp = fileStamp(startedAt);
-  const chartDir = join(options.resultsDir, `compare-${stamp}`);
-  const charts = await writeCharts(
-    chartDir,
+  const allRatios = ratios(aggregates, reports, reference);
+  return {
     aggregates,
-    reports,
-    statuses,
-    `${plan.mode} run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')}, ${machine.cpuCount} cores`,
-  );
-  const path = await writeResults(
-    'compare',
-    startedAt,
-    {
-      mode: plan.mode,
-      plan,
+    ratios: allRatios,
+    json: {
       systems: statuses.map((status) => ({
         id: status.module.id,
         label: status.module.label,
@@ -260,10 +194,199 @@ async function main(): Promise<void> {
       startFailures: ctx.startFailures,
       measurements: ctx.measurements,
       memory: ctx.memory,
-      nodeBaseline: baseline,
-      loadAverage: { start: loadAtStart, end: loadavg() },
       aggregates,
       ratios: allRatios,
+    },
+  };
+}
+
+function suiteTables(
+  aggregates: readonly Aggregate[],
+  allRatios: readonly Ratio[],
+  reports: readonly WorkloadReport[],
+  statuses: readonly SystemStatus[],
+  ctx: RunContext,
+  reference: SystemId,
+  footer: readonly string[],
+): string[] {
+  const out: string[] = [];
+  for (const report of reports) {
+    const table = renderWorkloadTable(aggregates, report, statuses, reference);
+    if (table !== undefined) out.push('', table);
+  }
+  out.push(...footer);
+  const notes = notesFor(statuses, ctx);
+  if (notes.length > 0) out.push('', 'Notes:', ...notes.map((note) => `  - ${note}`));
+  const behind = behindLines(allRatios, reports, (id) => SYSTEMS[id].label);
+  if (behind.length > 0) {
+    out.push(
+      '',
+      'Where Tributary is behind (ratio < 1, worst first):',
+      ...behind.map((line) => `  - ${line}`),
+    );
+  }
+  return out;
+}
+
+const COMPARE_REPORTS: readonly WorkloadReport[] = [
+  PUBLISH_REPORT,
+  LATENCY_REPORT,
+  FANOUT_REPORT,
+  REPLAY_REPORT,
+  MEMORY_REPORT,
+];
+
+/** Runs the benchmark with these command-line arguments (`bench/mqtt.ts` passes `--suites mqtt`). */
+export async function runBench(argv: readonly string[]): Promise<void> {
+  const options = parseOptions(argv);
+  const planOptions = {
+    ...(options.repeats === undefined ? {} : { repeats: options.repeats }),
+    ...(options.only === undefined ? {} : { only: options.only }),
+  };
+  const plan = makePlan(options.mode, planOptions);
+  const mqttPlan = makeMqttPlan(options.mode, planOptions);
+  const startedAt = new Date();
+  const group = new ProcessGroup();
+  group.installExitHooks();
+  const root = mkdtempSync(join(tmpdir(), 'tributary-bench-compare-'));
+  if (!options.keepTemp) group.onCleanup(() => rmSync(root, { recursive: true, force: true }));
+
+  const mainIds = SYSTEM_IDS.filter((id) => !MQTT_SYSTEM_IDS.includes(id));
+  const statuses = await systemStatuses(suiteSystems(options, 'compare', mainIds, DEFAULT_SYSTEM_IDS));
+  const mqttStatuses = await systemStatuses(suiteSystems(options, 'mqtt', MQTT_SYSTEM_IDS, MQTT_SYSTEM_IDS));
+  const runnable = statuses.filter((status) => status.skipped === undefined).map((status) => status.module);
+  const mqttRunnable = mqttStatuses
+    .filter((status) => status.skipped === undefined)
+    .map((status) => status.module);
+  const versions = Object.fromEntries(
+    await Promise.all(
+      [...statuses, ...mqttStatuses].map(async (status) => [
+        status.module.id,
+        await status.module.version({ projectRoot: PROJECT_ROOT }),
+      ]),
+    ),
+  ) as Record<string, string>;
+  if (statuses.length === 0 && mqttStatuses.length === 0) {
+    throw new Error('no system selected: --systems names none of the selected suites');
+  }
+
+  const machine = machineInfo();
+  const loadAtStart = loadavg();
+  const err = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
+  const repeats = statuses.length > 0 ? plan.repeats : mqttPlan.repeats;
+  err(
+    `Tributary comparison benchmark (${plan.mode}, ${repeats} repeat${repeats > 1 ? 's' : ''}): ` +
+      `${machine.cpuCount} × ${machine.cpuModel}, ${formatBytes(machine.totalMemoryBytes)}, node ${machine.node}`,
+  );
+  for (const status of statuses) {
+    err(`  ${status.module.label.padEnd(10)} ${status.skipped ?? versions[status.module.id]}`);
+  }
+  for (const status of mqttStatuses) {
+    err(`  mqtt ${status.module.label.padEnd(10)} ${status.skipped ?? versions[status.module.id]}`);
+  }
+  err(`  temp dir ${root}${options.keepTemp ? ' (kept)' : ''}`);
+  if (loadAtStart[0]! > machine.cpuCount * BUSY_LOAD_PER_CPU) {
+    err(
+      `  warning: the machine is busy (load average ${loadAtStart[0]!.toFixed(2)} on ${machine.cpuCount} CPUs): ` +
+        'other processes compete with the servers and load generators, so results will be noisy',
+    );
+  }
+
+  const baseline = await measureNodeBaseline(group, root, PROJECT_ROOT);
+  const progress = new Progress(totalSteps(plan, runnable) + mqttSteps(mqttPlan, mqttRunnable));
+  const subscriberProcesses = Math.max(
+    runnable.length === 0 ? 1 : (plan.fanout?.subscriberProcesses ?? 1),
+    mqttRunnable.length === 0 ? 1 : mqttSubscriberProcesses(mqttPlan),
+  );
+  const [publisher, ...subscribers] = await Promise.all(
+    Array.from({ length: 1 + subscriberProcesses }, (_, index) =>
+      LoadWorker.start(
+        index === 0 ? 'loadgen-pub' : `loadgen-sub${index}`,
+        group,
+        join(root, `loadgen-${index}.log`),
+      ),
+    ),
+  );
+  const ctx = new RunContext(group, root, PROJECT_ROOT, progress, publisher!, subscribers);
+  const mqttCtx = new RunContext(group, root, PROJECT_ROOT, progress, publisher!, subscribers);
+
+  try {
+    if (runnable.length > 0) {
+      if (plan.publish !== undefined) await runPublishWorkload(ctx, plan.publish, runnable, plan.repeats);
+      if (plan.latency !== undefined) await runLatencyWorkload(ctx, plan.latency, runnable, plan.repeats);
+      if (plan.fanout !== undefined) await runFanoutWorkload(ctx, plan.fanout, runnable, plan.repeats);
+      if (plan.replay !== undefined) await runReplayWorkload(ctx, plan.replay, runnable, plan.repeats);
+    }
+    await runMqttSuite(mqttCtx, mqttPlan, mqttRunnable);
+  } finally {
+    progress.finish();
+    await Promise.all([publisher!, ...subscribers].map((worker) => worker.stop()));
+    await ctx.stopServers();
+    await mqttCtx.stopServers();
+  }
+
+  const loadAtEnd = loadavg();
+  const out: string[] = [];
+  const results: Record<string, unknown> = { mode: plan.mode };
+  const benchmark = statuses.length > 0 ? 'compare' : 'mqtt';
+  const chartDir = join(options.resultsDir, `${benchmark}-${fileStamp(startedAt)}`);
+  const chartSubtitle = `${plan.mode} run ${startedAt.toISOString().slice(0, 16).replace('T', ' ')}, ${machine.cpuCount} cores`;
+  const charts: string[] = [];
+  const medianNote = (n: number): string =>
+    `${plan.mode} run, ${n} repeat${n > 1 ? 's' : ''}: median${n > 1 ? ' [min–max]' : ''}`;
+
+  if (statuses.length > 0) {
+    const suite = suiteResults(statuses, versions, ctx, COMPARE_REPORTS, 'tributary');
+    out.push(
+      '',
+      `Tributary vs peers, ${medianNote(plan.repeats)}; ` +
+        '"vs X" = Tributary/X, > 1 means Tributary is better (more throughput, lower latency, less memory).',
+      ...suiteTables(suite.aggregates, suite.ratios, COMPARE_REPORTS, statuses, ctx, 'tributary', [
+        `(Tributary runs built, as \`node ${SERVER_NODE_FLAGS.join(' ')} dist/cli/main.js\` like \`npm start\`; ` +
+          'the Socket.IO and ws floor servers run from source as ' +
+          `\`node --import tsx\`: an idle node+tsx process is ${formatBytes(baseline.tsxIdleRssBytes)}, ` +
+          `plain node ${formatBytes(baseline.plainIdleRssBytes)}; the difference is loader overhead those two carry.)`,
+      ]),
+    );
+    Object.assign(results, { plan, ...suite.json });
+    charts.push(...(await writeCharts(chartDir, suite.aggregates, COMPARE_REPORTS, statuses, chartSubtitle)));
+  }
+  if (mqttStatuses.length > 0) {
+    const suite = suiteResults(mqttStatuses, versions, mqttCtx, MQTT_REPORTS, 'tributary-mqtt');
+    out.push(
+      '',
+      `MQTT: Tributary's MQTT front end vs Mosquitto and Aedes (mqtt.js clients, MQTT 3.1.1), ${medianNote(mqttPlan.repeats)}; ` +
+        '"vs X" = Tributary/X, > 1 means Tributary is better.',
+      ...suiteTables(suite.aggregates, suite.ratios, MQTT_REPORTS, mqttStatuses, mqttCtx, 'tributary-mqtt', [
+        MQTT_PERSISTENCE_NOTE,
+      ]),
+    );
+    const mqttCharts = await writeCharts(
+      chartDir,
+      suite.aggregates,
+      MQTT_REPORTS,
+      mqttStatuses,
+      chartSubtitle,
+    );
+    charts.push(...mqttCharts);
+    results.mqtt = { plan: mqttPlan, ...suite.json, charts: mqttCharts };
+  }
+  out.push(
+    '',
+    `Machine: ${machine.cpuCount} × ${machine.cpuModel}, ${formatBytes(machine.totalMemoryBytes)}, node ${machine.node}; ` +
+      `load average (1 min) ${loadAtStart[0]!.toFixed(2)} at the start, ${loadAtEnd[0]!.toFixed(2)} at the end.`,
+  );
+  process.stdout.write(`${out.join('\n')}\n`);
+
+  const path = await writeResults(
+    benchmark,
+    startedAt,
+    {
+      ...results,
+      nodeBaseline: baseline,
+      loadAverage: { start: loadAtStart, end: loadAtEnd },
       charts,
     },
     options.resultsDir,
@@ -271,6 +394,13 @@ async function main(): Promise<void> {
   process.stdout.write(`\nResults: ${path}\nCharts:  ${chartDir}/ (${charts.length} SVG)\n`);
   await group.stopAll();
 }
+
+/** What a PUBACK means on each MQTT system, printed under the MQTT tables. */
+const MQTT_PERSISTENCE_NOTE =
+  "(Persistence: Tributary appends every message to its log (topics with fsync 'interval': PUBACK once " +
+  'appended, fdatasync within 100 ms); Mosquitto runs with `persistence true` and `autosave_interval 1` ' +
+  '(a snapshot of sessions, retained and queued messages every second; it keeps no message log, so its PUBACK ' +
+  'means "in memory"); Aedes uses its default in-memory persistence. Aedes runs compiled, with plain node.)';
 
 function notesFor(statuses: readonly SystemStatus[], ctx: RunContext): string[] {
   const notes: string[] = [];
@@ -309,12 +439,21 @@ function notesFor(statuses: readonly SystemStatus[], ctx: RunContext): string[] 
   return notes;
 }
 
-try {
-  await main();
-} catch (error) {
-  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exitCode = 1;
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await runAndExit(process.argv.slice(2));
 }
-// A client library's lingering timer must not keep the finished run alive (stdout is synchronous
-// on pipes and files, so nothing is lost).
-process.exit();
+
+/** Runs the benchmark, reports an error on stderr (exit code 1), and ends the process. */
+export async function runAndExit(argv: readonly string[]): Promise<never> {
+  try {
+    await runBench(argv);
+  } catch (error) {
+    process.stderr.write(
+      `bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exitCode = 1;
+  }
+  // A client library's lingering timer must not keep the finished run alive (stdout is synchronous
+  // on pipes and files, so nothing is lost).
+  process.exit();
+}

@@ -1,12 +1,16 @@
 /**
  * @module bench/systems
- * Every system the comparison harness knows, keyed by id, in table order (Tributary first).
+ * Every system the comparison harness knows, keyed by id, in table order (Tributary first): the
+ * peers of the main suite, then the MQTT suite's (Tributary's MQTT front end, Mosquitto, Aedes).
  */
+import { aedes } from './aedes.js';
+import { mosquitto } from './mosquitto.js';
 import { nats } from './nats.js';
 import { redis } from './redis.js';
 import { socketio } from './socketio.js';
 import { tributary } from './tributary.js';
 import { tributaryAuth } from './tributary-auth.js';
+import { tributaryMqtt } from './tributary-mqtt.js';
 import type { SystemId, SystemModule } from './types.js';
 import { ws } from './ws.js';
 
@@ -17,4 +21,7 @@ export const SYSTEMS: Readonly<Record<SystemId, SystemModule>> = {
   redis,
   socketio,
   ws,
+  'tributary-mqtt': tributaryMqtt,
+  mosquitto,
+  aedes,
 };

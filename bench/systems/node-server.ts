@@ -5,7 +5,7 @@
  * `npm start` runs) with plain `node` ({@link startNodeBuilt}).
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { TrackedProcess } from '../lib/procs.js';
 import { waitForPort } from '../lib/procs.js';
 import type { StartContext, SystemClient, SystemModule } from './types.js';
@@ -36,11 +36,42 @@ export async function startNodeBuilt(
 ): Promise<TrackedProcess> {
   const child = context.spawn(name, process.execPath, [
     ...nodeFlags,
-    join(context.projectRoot, script),
+    resolve(context.projectRoot, script),
     ...args,
   ]);
   await waitForPort(context.port, child, 30_000);
   return child;
+}
+
+/**
+ * Starts one of the harness's TypeScript servers as plain JavaScript under plain `node`, so its
+ * memory is the server's and not the tsx loader's too: `script` is compiled by esbuild (its own
+ * modules inlined, packages left as imports) into `node_modules/.cache/tributary-bench/`, from
+ * where the imports resolve to the project's packages.
+ */
+export async function startNodeCompiled(
+  context: StartContext,
+  name: string,
+  script: string,
+  args: readonly string[],
+): Promise<TrackedProcess> {
+  const { build } = await import('esbuild');
+  const outfile = join(
+    context.projectRoot,
+    'node_modules/.cache/tributary-bench',
+    `${basename(script, '.ts')}.mjs`,
+  );
+  await build({
+    entryPoints: [join(context.projectRoot, script)],
+    outfile,
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    logLevel: 'error',
+  });
+  return startNodeBuilt(context, name, outfile, args);
 }
 
 /** `version` field of an installed npm package, or `unknown`. */

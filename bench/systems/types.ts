@@ -13,7 +13,16 @@
  */
 import type { TrackedProcess } from '../lib/procs.js';
 
-export type SystemId = 'tributary' | 'tributary-auth' | 'nats' | 'redis' | 'socketio' | 'ws';
+export type SystemId =
+  | 'tributary'
+  | 'tributary-auth'
+  | 'nats'
+  | 'redis'
+  | 'socketio'
+  | 'ws'
+  | 'tributary-mqtt'
+  | 'mosquitto'
+  | 'aedes';
 
 /** The order of columns in tables and bars in charts; Tributary first. */
 export const SYSTEM_IDS: readonly SystemId[] = [
@@ -23,6 +32,9 @@ export const SYSTEM_IDS: readonly SystemId[] = [
   'redis',
   'socketio',
   'ws',
+  'tributary-mqtt',
+  'mosquitto',
+  'aedes',
 ];
 
 /**
@@ -30,6 +42,12 @@ export const SYSTEM_IDS: readonly SystemId[] = [
  * asked for by name, to measure the cost of authorization against `tributary`.
  */
 export const DEFAULT_SYSTEM_IDS: readonly SystemId[] = ['tributary', 'nats', 'redis', 'socketio', 'ws'];
+
+/**
+ * The MQTT suite's systems (`bench/workloads/mqtt.ts`): Tributary's MQTT front end and two MQTT
+ * brokers, all driven by mqtt.js. Its tables compare against `tributary-mqtt`.
+ */
+export const MQTT_SYSTEM_IDS: readonly SystemId[] = ['tributary-mqtt', 'mosquitto', 'aedes'];
 
 /** How to reach a running server (plain data). */
 export interface Endpoint {
@@ -55,6 +73,8 @@ export interface Target {
   readonly endpoint: Endpoint;
   readonly topic: string;
   readonly channel: Channel;
+  /** MQTT systems: the QoS of publishes and subscriptions (default 1). */
+  readonly qos?: 0 | 1;
 }
 
 export interface Publisher {
@@ -67,6 +87,11 @@ export interface Publisher {
   publish(payload: Uint8Array | string): Promise<unknown> | undefined;
   /** Resolves once everything published so far has been written to the socket / acknowledged. */
   flush(): Promise<void>;
+  /**
+   * True when publish() promises only mean "written to the socket" (MQTT QoS 0) and flush() is
+   * what confirms the server has taken everything in: throughput is then measured up to flush().
+   */
+  readonly confirmedByFlush?: boolean;
   close(): Promise<void>;
 }
 
@@ -90,6 +115,8 @@ export interface SystemClient {
   fill?(target: Target, payloads: (index: number) => Uint8Array, count: number): Promise<void>;
   /** Reads the first `count` records of the topic as fast as the client allows. */
   replay?(target: Target, count: number): Promise<ReplayResult>;
+  /** Opens a connection that only stays connected (no subscription): the idle-connections workload. */
+  connectIdle?(target: Target): Promise<Subscription>;
 }
 
 export interface Capabilities {

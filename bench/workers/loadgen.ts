@@ -63,6 +63,11 @@ async function runReplay(systemClient: SystemClient, task: ReplayTask): Promise<
   return { records, bytes, elapsedMs, recordsPerSec: (records * 1000) / elapsedMs };
 }
 
+function connectIdle(systemClient: SystemClient, task: SubscribeTask): Promise<{ close(): Promise<void> }> {
+  if (systemClient.connectIdle === undefined) throw new Error(`${task.system} cannot open idle connections`);
+  return systemClient.connectIdle(task.target);
+}
+
 /** Deliveries of one run seen by this process. */
 class RunCollector {
   deliveries = 0;
@@ -136,7 +141,9 @@ async function runSubscribe(id: number, systemClient: SystemClient, task: Subscr
     const opener = async (): Promise<void> => {
       while (next < task.subscribers) {
         next++;
-        const subscription = await systemClient.subscribe(task.target, task.from, onMessage);
+        const subscription = task.idle
+          ? await connectIdle(systemClient, task)
+          : await systemClient.subscribe(task.target, task.from, onMessage);
         closers.push(() => subscription.close());
       }
     };

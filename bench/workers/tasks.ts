@@ -88,6 +88,8 @@ export interface SubscribeTask {
   /** Subscriptions opened at once while connecting. */
   readonly connectConcurrency: number;
   readonly connectTimeoutMs: number;
+  /** Only connect and stay connected, without subscribing (`SystemClient.connectIdle`). */
+  readonly idle?: boolean;
 }
 
 export type SubscribeSignal =

@@ -11,7 +11,7 @@
  */
 import { summarize } from '../lib/stats.js';
 import { formatInt, formatMs } from '../lib/table.js';
-import type { SystemModule } from '../systems/types.js';
+import type { SystemModule, Target } from '../systems/types.js';
 import type { SendResult } from '../workers/tasks.js';
 import type { RunContext } from './context.js';
 import { RATE_TOLERANCE } from './latency.js';
@@ -93,13 +93,13 @@ function split(total: number, parts: number): number[] {
   );
 }
 
-async function fanoutOnce(
+/** One fan-out run (both phases); `target` defaults to a fresh topic on the system's fan-out channel. */
+export async function fanoutOnce(
   ctx: RunContext,
   module: SystemModule,
   plan: FanoutPlan,
+  target: Target = ctx.target(module.id, ctx.topic('fanout'), module.capabilities.fanout!),
 ): Promise<Record<string, number>> {
-  const channel = module.capabilities.fanout!;
-  const target = ctx.target(module.id, ctx.topic('fanout'), channel);
   await module.prepare(target, 'durable');
   const budgetMs = plan.connectTimeoutMs + plan.durationMs + 2 * plan.drainMs + 60_000;
   const workers = ctx.subscribers.slice(0, plan.subscriberProcesses);

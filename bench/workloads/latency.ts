@@ -8,7 +8,7 @@
  */
 import { summarize } from '../lib/stats.js';
 import { formatInt, formatMs } from '../lib/table.js';
-import type { SystemModule } from '../systems/types.js';
+import type { SystemModule, Target } from '../systems/types.js';
 import type { SendResult } from '../workers/tasks.js';
 import type { RunContext } from './context.js';
 import { ms, type WorkloadReport } from './metrics.js';
@@ -78,14 +78,14 @@ export async function runLatencyWorkload(
   }
 }
 
-async function latencyOnce(
+/** One latency run; `target` defaults to a fresh topic on the system's latency channel. */
+export async function latencyOnce(
   ctx: RunContext,
   module: SystemModule,
   plan: LatencyPlan,
   rate: number,
+  target: Target = ctx.target(module.id, ctx.topic('latency'), module.capabilities.latency!),
 ): Promise<Record<string, number>> {
-  const channel = module.capabilities.latency!;
-  const target = ctx.target(module.id, ctx.topic('latency'), channel);
   await module.prepare(target, 'durable');
   const budgetMs = plan.durationMs + plan.drainMs + 60_000;
   try {

@@ -7,8 +7,9 @@
 import type { Durability } from '../systems/types.js';
 
 export type Mode = 'full' | 'quick' | 'smoke';
-export type WorkloadId = 'publish' | 'latency' | 'fanout' | 'replay';
-export const WORKLOAD_IDS: readonly WorkloadId[] = ['publish', 'latency', 'fanout', 'replay'];
+/** `connections` (idle connections' memory) is a workload of the MQTT suite only (`./mqtt.ts`). */
+export type WorkloadId = 'publish' | 'latency' | 'fanout' | 'replay' | 'connections';
+export const WORKLOAD_IDS: readonly WorkloadId[] = ['publish', 'latency', 'fanout', 'replay', 'connections'];
 
 export interface PublishPlan {
   readonly sizes: readonly number[];

@@ -8,13 +8,13 @@
  * Redis `appendfsync always`).
  */
 import { formatBytes, formatInt, formatMs } from '../lib/table.js';
-import type { Durability, SystemModule } from '../systems/types.js';
+import type { Durability, SystemModule, Target } from '../systems/types.js';
 import type { PublishResult } from '../workers/tasks.js';
 import type { RunContext } from './context.js';
 import { ms, msgsPerSec, type WorkloadReport } from './metrics.js';
 import { type PublishPlan, roundOrder } from './plan.js';
 
-interface Variant {
+export interface Variant {
   readonly name: string;
   readonly size: number;
   readonly publishers: number;
@@ -95,13 +95,14 @@ export async function runPublishWorkload(
   }
 }
 
-async function publishOnce(
+/** One publish run; `target` defaults to a fresh topic of the system's log (the MQTT suite passes its own). */
+export async function publishOnce(
   ctx: RunContext,
   module: SystemModule,
   plan: PublishPlan,
   variant: Variant,
+  target: Target = ctx.target(module.id, ctx.topic('publish'), 'log'),
 ): Promise<Record<string, number>> {
-  const target = ctx.target(module.id, ctx.topic('publish'), 'log');
   await module.prepare(target, variant.durability);
   try {
     const budgetMs = plan.warmupMs + plan.durationMs + 90_000;

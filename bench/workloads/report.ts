@@ -130,16 +130,21 @@ function variantsOf(aggregates: readonly Aggregate[], workload: string): string[
   return order;
 }
 
-export function ratios(aggregates: readonly Aggregate[], reports: readonly WorkloadReport[]): Ratio[] {
+/** Tributary/peer ratios; `reference` is the Tributary system of the suite (`tributary-mqtt` for MQTT). */
+export function ratios(
+  aggregates: readonly Aggregate[],
+  reports: readonly WorkloadReport[],
+  reference: SystemId = 'tributary',
+): Ratio[] {
   const out: Ratio[] = [];
   for (const report of reports) {
     const workload = report.id;
     for (const variant of variantsOf(aggregates, workload)) {
       for (const spec of report.metrics) {
-        const mine = find(aggregates, workload, variant, 'tributary', spec.key);
+        const mine = find(aggregates, workload, variant, reference, spec.key);
         if (mine === undefined || mine.n === 0) continue;
         for (const peer of SYSTEM_IDS) {
-          if (peer === 'tributary') continue;
+          if (peer === reference) continue;
           const theirs = find(aggregates, workload, variant, peer, spec.key);
           if (theirs === undefined || theirs.n === 0) continue;
           out.push({
@@ -194,6 +199,7 @@ export function renderWorkloadTable(
   aggregates: readonly Aggregate[],
   report: WorkloadReport,
   systems: readonly SystemStatus[],
+  reference: SystemId = 'tributary',
 ): string | undefined {
   const workload = report.id;
   const variants = variantsOf(aggregates, workload);
@@ -203,8 +209,8 @@ export function renderWorkloadTable(
       aggregates.some((a) => a.workload === workload && a.system === status.module.id) ||
       status.skipped !== undefined,
   );
-  const peers = shown.filter((status) => status.module.id !== 'tributary' && status.skipped === undefined);
-  const hasTributary = aggregates.some((a) => a.workload === workload && a.system === 'tributary' && a.n > 0);
+  const peers = shown.filter((status) => status.module.id !== reference && status.skipped === undefined);
+  const hasTributary = aggregates.some((a) => a.workload === workload && a.system === reference && a.n > 0);
   const columns = [
     { header: 'variant', align: 'left' as const },
     { header: 'metric', align: 'left' as const },
@@ -223,7 +229,7 @@ export function renderWorkloadTable(
         row.push(status.skipped !== undefined ? 'skipped' : cellText(a, failed, spec, absent, missed));
       }
       if (hasTributary) {
-        const mine = find(aggregates, workload, variant, 'tributary', spec.key);
+        const mine = find(aggregates, workload, variant, reference, spec.key);
         for (const status of peers) {
           const theirs = find(aggregates, workload, variant, status.module.id, spec.key);
           const r =
