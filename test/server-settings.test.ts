@@ -61,10 +61,11 @@ function invalidSetting(action: () => unknown): { setting: unknown; message: str
 describe('SERVER_SETTINGS', () => {
   it('names every setting one way: front end first, unit and qualifier last; flag and variable spelled from the name', () => {
     const prefixes = {
-      server: /^(?!http|sse|ws|kafka)[a-z]/,
+      server: /^(?!http|sse|ws|kafka|socketio)[a-z]/,
       http: /^(http|sse)[A-Z]/,
       ws: /^ws[A-Z]/,
       kafka: /^kafka[A-Z]/,
+      socketio: /^socketio[A-Z]/,
     };
     for (const name of SETTING_NAMES) {
       const spec = settingSpec(name);

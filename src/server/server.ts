@@ -5,6 +5,7 @@
  *
  * - the HTTP API and SSE under `/v1/` (`front/http/`, see docs/http-api.md),
  * - the WebSocket front end on `/v1/ws` (`front/ws/`),
+ * - the Socket.IO endpoint on `/socket.io/` (`front/socketio/`, docs/socket.io.md; `socketioEnabled`),
  * - `GET /healthz` (`ok`, or `degraded` with the list of partitions and topics kept offline
  *   because their stored data is damaged) and `GET /metrics` (Prometheus text from `ServerMetrics`);
  *
@@ -58,6 +59,11 @@ import { createHttpFrontEnd, type HttpFrontEnd } from './front/http/index.js';
 import { sendError, sendJson } from './front/http/respond.js';
 import { KAFKA_LIMIT_NAMES } from './front/kafka/context.js';
 import { type KafkaFrontEnd, startKafkaFrontEnd } from './front/kafka/index.js';
+import {
+  attachSocketIoEndpoint,
+  SOCKETIO_SETTING_NAMES,
+  type SocketIoEndpoint,
+} from './front/socketio/index.js';
 import { attachWebSocketFrontEnd } from './front/ws/index.js';
 import { WS_SETTING_NAMES } from './front/ws/limits.js';
 import { ServerMetrics } from './metrics.js';
@@ -167,6 +173,7 @@ interface Parts {
   readonly collections: CollectionService;
   readonly http: HttpFrontEnd;
   readonly ws: { close(): Promise<void> };
+  readonly socketio: SocketIoEndpoint | null;
   kafka: KafkaFrontEnd | null;
   readonly security: ServerSecurity;
   readonly logger: Logger;
@@ -253,8 +260,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     requestTimeout: settings.httpRequestTimeoutMs,
     connectionsCheckingInterval: connectionsCheckingIntervalMs(settings),
   };
+  // Set once the Socket.IO endpoint is attached (below); requests cannot arrive before listen.
+  let socketio: SocketIoEndpoint | null = null;
   const onRequest = (req: IncomingMessage, res: ServerResponse): void =>
-    route(req, res, { browser, http, metrics, broker, log, security });
+    route(req, res, { browser, http, metrics, broker, log, security, socketio });
   const server: Server | HttpsServer =
     tls === null
       ? createServer(httpOptions, onRequest)
@@ -273,6 +282,27 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     security,
     ...(security.quotas === null ? {} : { quotas: security.quotas }),
   });
+  if (settings.socketioEnabled) {
+    try {
+      socketio = await attachSocketIoEndpoint(server, broker, {
+        logger: logger.child({ component: 'socketio' }),
+        metrics,
+        systemBroker: broker.forSystem(),
+        limits: pickSettings(settings, SOCKETIO_SETTING_NAMES),
+        browser,
+        security,
+        collections,
+        ...(security.quotas === null ? {} : { quotas: security.quotas }),
+      });
+    } catch (error) {
+      await ws.close().catch(() => undefined);
+      security.close();
+      await collections.close().catch(() => undefined);
+      await broker.close().catch(() => undefined);
+      await log.close().catch(() => undefined);
+      throw error;
+    }
+  }
   const parts: Parts = {
     server,
     log,
@@ -280,6 +310,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     collections,
     http,
     ws,
+    socketio,
     kafka: null,
     security,
     logger,
@@ -382,6 +413,7 @@ interface Routes {
   readonly broker: TributaryBroker;
   readonly log: Log;
   readonly security: Security;
+  readonly socketio: SocketIoEndpoint | null;
 }
 
 function route(req: IncomingMessage, res: ServerResponse, routes: Routes): void {
@@ -404,6 +436,9 @@ function route(req: IncomingMessage, res: ServerResponse, routes: Routes): void 
       const code = sendError(res, error, challenge ? { 'www-authenticate': WWW_AUTHENTICATE } : {});
       metrics.errors.inc({ frontend: 'http', code });
     });
+  } else if (routes.socketio?.handles(path ?? '/') === true) {
+    // engine.io's polling requests: before the HTTP API, which would answer 404.
+    routes.socketio.handleRequest(req, res);
   } else {
     http.handle(req, res);
   }
@@ -476,6 +511,7 @@ function listen(server: Server | HttpsServer, host: string, port: number): Promi
 
 async function closeAfterFailedListen({
   ws,
+  socketio,
   broker,
   collections,
   log,
@@ -485,6 +521,7 @@ async function closeAfterFailedListen({
   security.close();
   for (const [what, close] of [
     ['WebSocket front end', () => ws.close()],
+    ['Socket.IO endpoint', () => socketio?.close() ?? Promise.resolve()],
     ['collections', () => collections.close()],
     ['broker', () => broker.close()],
     ['log', () => log.close()],
@@ -502,6 +539,7 @@ async function shutdown({
   collections,
   http,
   ws,
+  socketio,
   kafka,
   security,
   logger,
@@ -515,6 +553,9 @@ async function shutdown({
   await Promise.all([
     ws.close().catch((error: unknown) => {
       logger.warn({ err: error }, 'closing the WebSocket front end failed');
+    }),
+    socketio?.close().catch((error: unknown) => {
+      logger.warn({ err: error }, 'closing the Socket.IO endpoint failed');
     }),
     kafka?.close(Math.min(closeGraceMs, 2000)).catch((error: unknown) => {
       logger.warn({ err: error }, 'closing the Kafka front end failed');

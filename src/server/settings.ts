@@ -32,7 +32,7 @@ export const TLS_CLIENT_AUTH_MODES = ['none', 'request', 'require'] as const;
 export type TlsClientAuth = (typeof TLS_CLIENT_AUTH_MODES)[number];
 
 /** Where a setting acts; also the first word of its name (none for `server`). */
-export type SettingGroup = 'server' | 'http' | 'ws' | 'kafka';
+export type SettingGroup = 'server' | 'http' | 'ws' | 'kafka' | 'socketio';
 
 interface SettingSpecBase {
   /** The long flag of `tributary serve`, e.g. `--http-body-bytes-max`. */
@@ -599,6 +599,105 @@ export const SERVER_SETTINGS = {
     min: 1,
     max: TIMER_MS_MAX,
     doc: 'with security on, a Kafka connection that has not completed SASL authentication this long after it opened is closed (ApiVersions alone does not keep a stranger connected)',
+  },
+  // ---- Socket.IO endpoint (docs/socket.io.md) ----------------------------------------------
+  socketioEnabled: {
+    flag: '--socketio-enabled',
+    env: 'TRIBUTARY_SOCKETIO_ENABLED',
+    group: 'socketio',
+    unit: 'boolean',
+    default: true,
+    doc: 'answer Socket.IO clients (engine.io v4, WebSocket and long-polling) at /socket.io/ on the HTTP port',
+  },
+  socketioMessageBytesMax: {
+    flag: '--socketio-message-bytes-max',
+    env: 'TRIBUTARY_SOCKETIO_MESSAGE_BYTES_MAX',
+    group: 'socketio',
+    unit: 'bytes',
+    default: MiB,
+    min: 4 * KiB,
+    max: 256 * MiB,
+    doc: "largest engine.io message from a client (a WebSocket frame, a polling request's body); larger: that client is disconnected (engine.io maxHttpBufferSize)",
+  },
+  socketioPingIntervalMs: {
+    flag: '--socketio-ping-interval-ms',
+    env: 'TRIBUTARY_SOCKETIO_PING_INTERVAL_MS',
+    group: 'socketio',
+    unit: 'ms',
+    default: 25_000,
+    min: 100,
+    max: TIMER_MS_MAX,
+    doc: 'how often the server pings each Socket.IO client (engine.io pingInterval)',
+  },
+  socketioPingTimeoutMs: {
+    flag: '--socketio-ping-timeout-ms',
+    env: 'TRIBUTARY_SOCKETIO_PING_TIMEOUT_MS',
+    group: 'socketio',
+    unit: 'ms',
+    default: 20_000,
+    min: 100,
+    max: TIMER_MS_MAX,
+    doc: 'a client whose pong is this late is disconnected, which also drops a client that stopped reading (engine.io pingTimeout)',
+  },
+  socketioSendBufferPacketsMax: {
+    flag: '--socketio-send-buffer-packets-max',
+    env: 'TRIBUTARY_SOCKETIO_SEND_BUFFER_PACKETS_MAX',
+    group: 'socketio',
+    unit: 'count',
+    default: 512,
+    min: 1,
+    max: 1_000_000,
+    doc: 'packets waiting to be written to one client before its deliveries pause until they are (paced from the log, never buffered further)',
+  },
+  socketioEmitsInFlightMax: {
+    flag: '--socketio-emits-in-flight-max',
+    env: 'TRIBUTARY_SOCKETIO_EMITS_IN_FLIGHT_MAX',
+    group: 'socketio',
+    unit: 'count',
+    default: 256,
+    min: 1,
+    max: 100_000,
+    doc: 'events of one socket being appended at once; more are refused (ack with RESOURCE_EXHAUSTED) until appends complete',
+  },
+  socketioWatchesPerSocketMax: {
+    flag: '--socketio-watches-per-socket-max',
+    env: 'TRIBUTARY_SOCKETIO_WATCHES_PER_SOCKET_MAX',
+    group: 'socketio',
+    unit: 'count',
+    default: 64,
+    min: 0,
+    max: 10_000,
+    doc: 'live-collection watches (tributary:watch) one socket may hold',
+  },
+  socketioRoomsPerSocketMax: {
+    flag: '--socketio-rooms-per-socket-max',
+    env: 'TRIBUTARY_SOCKETIO_ROOMS_PER_SOCKET_MAX',
+    group: 'socketio',
+    unit: 'count',
+    default: 256,
+    min: 0,
+    max: 100_000,
+    doc: 'rooms (tributary:join) one socket may be in',
+  },
+  socketioSessionsMax: {
+    flag: '--socketio-sessions-max',
+    env: 'TRIBUTARY_SOCKETIO_SESSIONS_MAX',
+    group: 'socketio',
+    unit: 'count',
+    default: 100_000,
+    min: 0,
+    max: 10_000_000,
+    doc: 'connection-state-recovery sessions remembered (in __socket.io.sessions); past it the oldest are forgotten; 0: no recovery',
+  },
+  socketioSessionTtlMs: {
+    flag: '--socketio-session-ttl-ms',
+    env: 'TRIBUTARY_SOCKETIO_SESSION_TTL_MS',
+    group: 'socketio',
+    unit: 'ms',
+    default: 7 * 24 * 3_600_000,
+    min: 1_000,
+    max: 366 * 24 * 3_600_000,
+    doc: 'how long after its last connect a Socket.IO session can be recovered (missed events are replayed from the topic while it retains them)',
   },
 } as const satisfies Record<string, SettingSpec>;
 

@@ -96,6 +96,7 @@ const HELP_GROUPS: Readonly<Record<SettingGroup, string>> = {
   http: 'HTTP API and SSE limits:',
   ws: 'WebSocket limits (docs/protocol.md):',
   kafka: 'Kafka protocol (docs/kafka.md):',
+  socketio: 'Socket.IO endpoint (docs/socket.io.md):',
 };
 
 function flagParser(name: SettingName): (value: string) => string {

@@ -153,7 +153,7 @@ export function attachWebSocketFrontEnd(
  * Answers a refused upgrade before the handshake: the error's HTTP status with the typed JSON
  * body of the HTTP API (a browser only sees the WebSocket fail; other clients can read why).
  */
-function refuseUpgrade(socket: Duplex, error: TributaryError): void {
+export function refuseUpgrade(socket: Duplex, error: TributaryError): void {
   const body = JSON.stringify(errorResponse(error).body);
   socket.end(
     `HTTP/1.1 ${error.httpStatus} ${STATUS_CODES[error.httpStatus] ?? 'Forbidden'}\r\n` +

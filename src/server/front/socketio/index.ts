@@ -1,0 +1,380 @@
+/**
+ * @module server/front/socketio
+ * The Socket.IO endpoint: the official `socket.io` server (engine.io v4: WebSocket and
+ * long-polling) answering at `/socket.io/` on the server's HTTP port, on the Broker API
+ * (docs/socket.io.md, "The endpoint"). A namespace is a topic (`namespaces.ts`); what a client
+ * emits is appended and delivered to the namespace's other clients in log order
+ * (`socket-bridge.ts`); records from any other front end reach them too (`records.ts`).
+ *
+ * - Requests and upgrades pass the server's one browser policy (`auth/browser.ts`) before
+ *   engine.io sees them: the HTTP router applies it (and the CORS answers) to polling requests,
+ *   this module to upgrades. engine.io's own `cors` stays off, so there is one policy.
+ * - Each namespace connection authenticates with the handshake's `auth` payload
+ *   (`handshake-auth.ts`) and gets its own session; what it does goes through the guarded
+ *   broker and collections. A refused one gets `connect_error` whose `data` is the typed error.
+ * - Connection state recovery is Socket.IO's own (the client keeps `pid` and its last offset),
+ *   backed by the log: the session table (`sessions.ts`) survives restarts and the missed events
+ *   are read from the topic, so recovery lasts as long as the topic keeps them.
+ *
+ * @example
+ * const sio = await attachSocketIoEndpoint(httpServer, broker, { systemBroker, logger, metrics, browser });
+ * // in the HTTP request listener, after the browser policy:
+ * if (sio.handles(path)) return sio.handleRequest(req, res);
+ * await sio.close();
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { Server as EngineServer } from 'engine.io';
+import type { Logger } from 'pino';
+import { type Namespace, type Socket, Server as SocketIoServer } from 'socket.io';
+import type { Adapter, PrivateSessionId, Session as RecoverySession } from 'socket.io-adapter';
+import type { Broker } from '../../../broker/types.js';
+import { isTributaryError, TributaryError } from '../../../errors.js';
+import type { CollectionService } from '../../../sync/index.js';
+import { BrowserPolicy } from '../../auth/browser.js';
+import { certificatePrincipal, sessionWithoutCredentials } from '../../auth/certificate.js';
+import { credentialsFromHeader } from '../../auth/credentials.js';
+import { guardBroker, guardCollections } from '../../auth/guard.js';
+import type { QuotaLease, Quotas } from '../../auth/quotas.js';
+import { LocalSession } from '../../auth/session.js';
+import type { ConnectionInfo, Security, Session } from '../../auth/types.js';
+import type { ServerMetrics } from '../../metrics.js';
+import { refuseUpgrade } from '../ws/index.js';
+import { credentialsFromAuthPayload } from './handshake-auth.js';
+import { resolveSocketIoLimits, type SocketIoLimits } from './limits.js';
+import { namespaceTopic } from './namespaces.js';
+import { parsePositions } from './positions.js';
+import { SessionTable } from './sessions.js';
+import { SocketBridge } from './socket-bridge.js';
+
+export { SOCKETIO_DEFAULTS, SOCKETIO_SETTING_NAMES, type SocketIoLimits } from './limits.js';
+
+/** Where engine.io answers (Socket.IO clients' default `path`). */
+export const SOCKET_IO_PATH = '/socket.io/';
+
+/** How long an upgrade for a path nobody answers is left open before it is destroyed (as engine.io's own). */
+const UNCLAIMED_UPGRADE_MS = 1000;
+
+export interface SocketIoEndpointOptions {
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  /** The broker reaching internal topics (`broker.forSystem()`), for the session table. */
+  readonly systemBroker: Broker;
+  readonly limits?: Partial<SocketIoLimits>;
+  readonly browser?: BrowserPolicy;
+  readonly security?: Security;
+  readonly quotas?: Quotas | undefined;
+  /** Live collections for `tributary:watch`; absent: `NOT_FOUND`. */
+  readonly collections?: CollectionService;
+}
+
+export interface SocketIoEndpoint {
+  /** Whether an HTTP request path is the endpoint's (`/socket.io/…`). */
+  handles(path: string): boolean;
+  /** Serves a polling request (the browser policy was applied by the caller). */
+  handleRequest(req: IncomingMessage, res: ServerResponse): void;
+  /** Disconnects every client (they reconnect and recover elsewhere or later) and stops answering. */
+  close(): Promise<void>;
+}
+
+/** What the endpoint keeps of a restored session until its middleware runs. */
+interface Resume {
+  readonly positions: readonly number[];
+  readonly principal: string;
+}
+const RESUME = Symbol('tributary.resume');
+
+/** What a socket holds once its middleware accepted it. */
+interface Accepted {
+  readonly session: Session;
+  readonly bridge: SocketBridge;
+  readonly quota: QuotaLease | undefined;
+}
+const ACCEPTED = Symbol('tributary.accepted');
+
+export async function attachSocketIoEndpoint(
+  server: Server,
+  broker: Broker,
+  options: SocketIoEndpointOptions,
+): Promise<SocketIoEndpoint> {
+  const limits = resolveSocketIoLimits(options.limits);
+  const { logger, metrics } = options;
+  const browser = options.browser ?? new BrowserPolicy();
+  const sessions = await SessionTable.open(options.systemBroker, {
+    sessionsMax: limits.socketioSessionsMax,
+    ttlMs: limits.socketioSessionTtlMs,
+  });
+  const engine = new EngineServer({
+    pingInterval: limits.socketioPingIntervalMs,
+    pingTimeout: limits.socketioPingTimeoutMs,
+    maxHttpBufferSize: limits.socketioMessageBytesMax,
+    // Compression would let a small frame inflate past the limit.
+    perMessageDeflate: false,
+    allowEIO3: false,
+  });
+  // Socket.IO's own recovery keeps missed packets in memory for two minutes; the endpoint's
+  // adapter (on the in-memory one this socket.io uses) restores sessions from the session table
+  // and the log instead.
+  const BaseAdapter = Object.getPrototypeOf(new SocketIoServer().of('/').adapter)
+    .constructor as typeof Adapter;
+  class LogSessionAdapter extends BaseAdapter {
+    override persistSession(): void {
+      // Saved on connect and on every room change instead (a SIGKILL must lose nothing).
+    }
+    override restoreSession(pid: PrivateSessionId, offset: string): Promise<RecoverySession> {
+      // Socket.IO takes null for "nothing to restore".
+      return restore(this.nsp, pid, offset) as Promise<RecoverySession>;
+    }
+  }
+  const io = new SocketIoServer({
+    serveClient: false,
+    cleanupEmptyChildNamespaces: true,
+    adapter: LogSessionAdapter,
+    connectionStateRecovery: {
+      maxDisconnectionDuration: limits.socketioSessionTtlMs,
+      skipMiddlewares: false,
+    },
+  });
+  io.bind(engine);
+
+  const restore = async (nsp: Namespace, pid: string, offset: string): Promise<RecoverySession | null> => {
+    const saved = sessions.get(pid);
+    if (saved === undefined || saved.nsp !== nsp.name) return null;
+    const topic = namespaceTopic(nsp.name);
+    const description = await options.systemBroker.describeTopic(topic);
+    const positions = parsePositions(offset, description.partitions.length);
+    if (positions === undefined) return null;
+    for (const [partition, position] of positions.entries()) {
+      const { earliest, next } = await options.systemBroker.offsets(topic, partition);
+      // History gone (retention, compaction) or never written: no silent gap, a fresh session.
+      if (position < earliest || position > next) return null;
+    }
+    // The client came back before its old connection was noticed dead: that one goes first, or
+    // its cleanup would take the restored socket's id out of the namespace.
+    nsp.sockets.get(saved.sid)?.disconnect(true);
+    const resume: Resume = { positions, principal: saved.principal };
+    return { sid: saved.sid, pid, rooms: [...saved.rooms], data: { [RESUME]: resume }, missedPackets: [] };
+  };
+
+  // One topic check (and creation) at a time per topic: clients arriving together wait for it.
+  const pendingTopics = new Map<string, Promise<number>>();
+  const ensuring = (topic: string, check: () => Promise<number>): Promise<number> => {
+    const previous = pendingTopics.get(topic) ?? Promise.resolve(0);
+    const next = previous.catch(() => 0).then(check);
+    pendingTopics.set(topic, next);
+    const forget = (): void => {
+      if (pendingTopics.get(topic) === next) pendingTopics.delete(topic);
+    };
+    next.then(forget, forget);
+    return next;
+  };
+
+  const connectionInfo = (socket: Socket): ConnectionInfo => ({
+    protocol: 'socketio',
+    remoteAddress: socket.conn.remoteAddress ?? '',
+  });
+
+  const authenticate = async (socket: Socket): Promise<Session> => {
+    const security = options.security;
+    const info = connectionInfo(socket);
+    if (security === undefined || !security.enabled) return new LocalSession(info);
+    const request = socket.request;
+    const secure = (request.socket as Partial<TLSSocket>).encrypted === true;
+    const ambient = browser.ambientCredentialsAllowed(request.headers.origin, request.headers.host, secure);
+    const credentials =
+      credentialsFromAuthPayload(socket.handshake.auth) ??
+      (ambient ? credentialsFromHeader(request.headers.authorization) : undefined);
+    if (credentials !== undefined) return security.authenticate(credentials, info);
+    return sessionWithoutCredentials(security, ambient ? certificatePrincipal(request.socket) : null, info);
+  };
+
+  const accept = async (socket: Socket): Promise<Accepted> => {
+    const session = await authenticate(socket);
+    let quota: QuotaLease | undefined;
+    try {
+      quota = options.quotas?.connect(session.principal.name);
+      const guarded = options.security?.enabled === true ? guardBroker(broker, session) : broker;
+      const collections =
+        options.collections === undefined
+          ? undefined
+          : options.security?.enabled === true
+            ? guardCollections(options.collections, session)
+            : options.collections;
+      const topic = namespaceTopic(socket.nsp.name);
+      const partitions = await ensuring(topic, () => topicPartitions(guarded, topic));
+      const resume = (socket.data as Record<symbol, Resume | undefined>)[RESUME];
+      if (resume !== undefined && resume.principal !== session.principal.name) {
+        throw new TributaryError('UNAUTHENTICATED', {
+          reason: 'the session to recover belongs to another principal',
+        });
+      }
+      const positions =
+        resume?.positions ??
+        (await Promise.all(
+          Array.from(
+            { length: partitions },
+            async (_, partition) => (await guarded.offsets(topic, partition)).next,
+          ),
+        ));
+      const saveRooms = (rooms: readonly string[]): Promise<void> =>
+        sessions.save({
+          pid: pidOf(socket) ?? '',
+          sid: socket.id,
+          nsp: socket.nsp.name,
+          principal: session.principal.name,
+          rooms,
+        });
+      const bridge = new SocketBridge(
+        socket,
+        { broker: guarded, collections, topic, limits, metrics, logger, saveRooms },
+        positions,
+      );
+      if (pidOf(socket) !== undefined) await saveRooms(bridge.rooms());
+      return { session, bridge, quota };
+    } catch (error) {
+      quota?.release();
+      session.close();
+      throw error;
+    }
+  };
+
+  const middleware = (socket: Socket, next: (error?: Error) => void): void => {
+    accept(socket).then(
+      (accepted) => {
+        (socket.data as Record<symbol, Accepted>)[ACCEPTED] = accepted;
+        next();
+      },
+      (error: unknown) => {
+        const typed = isTributaryError(error) ? error : new TributaryError('INTERNAL');
+        if (!isTributaryError(error)) logger.warn({ err: error }, 'Socket.IO connect failed');
+        metrics.errors.inc({ frontend: 'socketio', code: typed.code });
+        const refusal = new Error(typed.message) as Error & { data: unknown };
+        refusal.data = { code: typed.code, message: typed.message, retriable: typed.retriable };
+        next(refusal);
+      },
+    );
+  };
+
+  const onConnection = (socket: Socket): void => {
+    const accepted = (socket.data as Record<symbol, Accepted | undefined>)[ACCEPTED];
+    if (accepted === undefined) {
+      socket.disconnect(true);
+      return;
+    }
+    const { session, bridge, quota } = accepted;
+    metrics.connections.inc({ frontend: 'socketio' });
+    const unlisten = session.onEnd((error) => {
+      socket.emit('tributary:error', { code: error.code, message: error.message });
+      socket.disconnect(true);
+    });
+    socket.once('disconnect', (reason) => {
+      metrics.connections.dec({ frontend: 'socketio' });
+      bridge.close();
+      unlisten();
+      session.close();
+      quota?.release();
+      // A client that left on purpose will not come back for its session.
+      const pid = pidOf(socket);
+      if (reason === 'client namespace disconnect' && pid !== undefined) {
+        sessions.remove(pid).catch((error: unknown) => logger.debug({ err: error }, 'session not removed'));
+      }
+    });
+    // The client's offset from the start, so it can recover even before its first event.
+    socket.emit('tributary:offset', bridge.offset);
+    bridge.start().catch((error: unknown) => {
+      const typed = isTributaryError(error) ? error : new TributaryError('INTERNAL');
+      socket.emit('tributary:error', { code: typed.code, message: typed.message });
+      socket.disconnect(true);
+    });
+  };
+
+  // Namespaces: `/` and every one-level name; others get Socket.IO's own "Invalid namespace".
+  const children = io.of((name, _auth, next) => next(null, isNamespaceName(name)));
+  for (const nsp of [io.of('/'), children]) {
+    nsp.use(middleware);
+    nsp.on('connection', onConnection);
+  }
+
+  let closing: Promise<void> | undefined;
+  const serverOnUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    if (!isEndpointPath(pathOf(request))) {
+      // Another front end may answer it; nobody did within the delay: don't leave it hanging.
+      setTimeout(() => {
+        const net = socket as Duplex & { bytesWritten?: number };
+        if (net.writable && (net.bytesWritten ?? 0) <= 0) socket.destroy();
+      }, UNCLAIMED_UPGRADE_MS).unref();
+      return;
+    }
+    if (closing !== undefined) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const secure = (request.socket as Partial<TLSSocket>).encrypted === true;
+    const refused = browser.check(request.headers.host, request.headers.origin, secure);
+    if (refused !== undefined) {
+      refuseUpgrade(socket, refused);
+      metrics.errors.inc({ frontend: 'socketio', code: refused.code });
+      return;
+    }
+    engine.handleUpgrade(request, socket, head);
+  };
+  server.on('upgrade', serverOnUpgrade);
+
+  return {
+    handles: isEndpointPath,
+    handleRequest: (req, res) => {
+      if (closing !== undefined) {
+        res.writeHead(503, { connection: 'close' }).end();
+        return;
+      }
+      engine.handleRequest(req, res);
+    },
+    close: () => {
+      closing ??= (async () => {
+        server.off('upgrade', serverOnUpgrade);
+        await io.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The number of partitions of `topic`, created (one partition: one order) when missing. */
+async function topicPartitions(broker: Broker, topic: string): Promise<number> {
+  try {
+    return (await broker.describeTopic(topic)).partitions.length;
+  } catch (error) {
+    if (!isTributaryError(error, 'TOPIC_NOT_FOUND')) throw error;
+  }
+  try {
+    return (await broker.createTopic(topic, { partitions: 1 })).partitions.length;
+  } catch (error) {
+    if (!isTributaryError(error, 'TOPIC_EXISTS')) throw error;
+    return (await broker.describeTopic(topic)).partitions.length;
+  }
+}
+
+/** The private session id Socket.IO gives a socket when recovery is on (not in its public type). */
+function pidOf(socket: Socket): string | undefined {
+  return (socket as unknown as { pid?: string }).pid;
+}
+
+function isNamespaceName(name: string): boolean {
+  try {
+    namespaceTopic(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isEndpointPath(path: string): boolean {
+  return path.startsWith(SOCKET_IO_PATH);
+}
+
+function pathOf(request: IncomingMessage): string {
+  const url = request.url ?? '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}

@@ -1,0 +1,371 @@
+/**
+ * @module server/front/socketio/socket-bridge
+ * One Socket.IO socket (a client connected to a namespace) on the Broker API:
+ *
+ * - **events it emits** are appended to the namespace's topic (`records.ts`); its ack callback,
+ *   if any, is called once the append is durable, with `{ topic, partition, offset }`, or with
+ *   `{ error: { code, message } }`. At most `socketioEmitsInFlightMax` appends at once; more
+ *   are refused with `RESOURCE_EXHAUSTED` (Socket.IO has no way to make a client wait);
+ * - **the topic's records** reach it through its own broker subscription, in offset order per
+ *   partition, each as an event whose last argument is the position string (`positions.ts`),
+ *   except its own events and events to rooms it is not in. Credit is granted back only while
+ *   fewer than `socketioSendBufferPacketsMax` packets wait to be written to it, so a client that
+ *   reads slowly is paced from the log and one that stops reading is dropped by the heartbeat;
+ * - **reserved events** (`tributary:join`, `tributary:leave`, `tributary:to`, `tributary:watch`,
+ *   `tributary:unwatch`; docs/socket.io.md) manage rooms and live-collection watches.
+ */
+import type { Logger } from 'pino';
+import type { Socket } from 'socket.io';
+import type { Broker, Delivery, Subscription } from '../../../broker/types.js';
+import { isTributaryError, TributaryError } from '../../../errors.js';
+import { toWireError } from '../../../protocol/native/frames.js';
+import type { ServerFrame, WireError } from '../../../protocol/native/types.js';
+import { checkQuery } from '../../../sync/query.js';
+import type { CollectionsAccess } from '../../auth/guard.js';
+import type { ServerMetrics } from '../../metrics.js';
+import { CollectionBridge, type CollectionPort } from '../ws/collection-bridge.js';
+import { WS_FRONT_END_DEFAULTS } from '../ws/limits.js';
+import { DELIVERY_CREDIT_RECORDS, ROOM_NAME_LENGTH_MAX, type SocketIoLimits } from './limits.js';
+import { formatPositions } from './positions.js';
+import { eventRecord, recordEvent, recordRoom, recordSender } from './records.js';
+
+/** Prefix of the endpoint's own events; a client cannot append an event of that name. */
+export const RESERVED_PREFIX = 'tributary:';
+
+/** Events Socket.IO itself reserves: a record named so is not delivered. */
+const SOCKET_IO_RESERVED = new Set([
+  'connect',
+  'connect_error',
+  'disconnect',
+  'disconnecting',
+  'newListener',
+  'removeListener',
+]);
+
+type Ack = (...args: unknown[]) => void;
+
+export interface SocketBridgeDeps {
+  /** The broker as the socket's session may use it (guarded with security on). */
+  readonly broker: Broker;
+  readonly collections: CollectionsAccess | undefined;
+  readonly topic: string;
+  readonly limits: SocketIoLimits;
+  readonly metrics: ServerMetrics;
+  readonly logger: Logger;
+  /** Saves the socket's rooms for connection state recovery. */
+  readonly saveRooms: (rooms: readonly string[]) => Promise<void>;
+}
+
+export class SocketBridge {
+  readonly #socket: Socket;
+  readonly #deps: SocketBridgeDeps;
+  /** Next offset of each partition (what the client resumes from). */
+  readonly #positions: number[];
+  readonly #subscriptions: (Subscription | undefined)[];
+  /** Credit owed to subscriptions not yet returned by `subscribe`. */
+  readonly #owed: number[];
+  readonly #watches = new Map<number, CollectionBridge>();
+  readonly #collectionPort: CollectionPort;
+  #nextWatch = 1;
+  #inFlight = 0;
+  #closed = false;
+  #drainWaiters: (() => void)[] = [];
+
+  constructor(socket: Socket, deps: SocketBridgeDeps, positions: readonly number[]) {
+    this.#socket = socket;
+    this.#deps = deps;
+    this.#positions = [...positions];
+    this.#subscriptions = positions.map(() => undefined);
+    this.#owed = positions.map(() => 0);
+    this.#collectionPort = this.#makeCollectionPort();
+    socket.conn.on('drain', () => this.#onDrain());
+  }
+
+  /** The position string of what was delivered so far. */
+  get offset(): string {
+    return formatPositions(this.#positions);
+  }
+
+  /** Opens the subscriptions; events the client emits are taken from now on. */
+  async start(): Promise<void> {
+    this.#socket.onAny((event: unknown, ...args: unknown[]) => this.#onEvent(event, args));
+    await Promise.all(
+      this.#positions.map(async (position, partition) => {
+        const subscription = await this.#deps.broker.subscribe({
+          topic: this.#deps.topic,
+          partition,
+          from: { offset: position },
+          credit: Math.min(DELIVERY_CREDIT_RECORDS, this.#deps.limits.socketioSendBufferPacketsMax),
+          onRecords: (delivery) => this.#onRecords(delivery),
+          onError: (error) => this.#onSubscriptionError(error),
+        });
+        if (this.#closed) {
+          subscription.close();
+          return;
+        }
+        this.#subscriptions[partition] = subscription;
+        const owed = this.#owed[partition] ?? 0;
+        this.#owed[partition] = 0;
+        if (owed > 0) subscription.grant(owed);
+      }),
+    );
+  }
+
+  /** Ends the subscriptions and watches (the socket disconnected). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const subscription of this.#subscriptions) subscription?.close();
+    for (const watch of this.#watches.values()) watch.close();
+    this.#watches.clear();
+    this.#drainWaiters = [];
+  }
+
+  // ---- deliveries ------------------------------------------------------------------------
+
+  #onRecords(delivery: Delivery): void {
+    if (this.#closed) return;
+    const socket = this.#socket;
+    let sent = 0;
+    for (const record of delivery.records) {
+      this.#positions[delivery.partition] = record.offset + 1;
+      if (recordSender(record.headers) === socket.id) continue;
+      const room = recordRoom(record.key);
+      if (record.key !== null && (room === undefined || !socket.rooms.has(room))) continue;
+      const event = recordEvent(record);
+      if (event === undefined || SOCKET_IO_RESERVED.has(event.event)) continue;
+      try {
+        socket.emit(event.event, ...event.args, this.offset);
+        sent++;
+      } catch (error) {
+        // A record no Socket.IO packet can carry (nesting too deep to encode): skipped, counted.
+        this.#deps.metrics.errors.inc({ frontend: 'socketio', code: 'MALFORMED_DATA' });
+        this.#deps.logger.debug({ err: error, offset: record.offset }, 'record not deliverable');
+      }
+    }
+    if (sent > 0) this.#deps.metrics.recordsOut.inc({ frontend: 'socketio' }, sent);
+    const credit = delivery.records.length;
+    const grant = (): void => {
+      if (this.#closed) return;
+      const subscription = this.#subscriptions[delivery.partition];
+      if (subscription === undefined)
+        this.#owed[delivery.partition] = (this.#owed[delivery.partition] ?? 0) + credit;
+      else subscription.grant(credit);
+    };
+    if (this.#congested()) this.#afterDrain(grant);
+    else grant();
+  }
+
+  #onSubscriptionError(error: unknown): void {
+    if (this.#closed) return;
+    this.#deps.logger.debug({ err: error }, 'socket subscription ended');
+    this.#sendError(error);
+    this.#socket.disconnect(true);
+  }
+
+  /** Whether the client has at least `socketioSendBufferPacketsMax` packets waiting to be written. */
+  #congested(): boolean {
+    return (
+      (this.#socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length >=
+      this.#deps.limits.socketioSendBufferPacketsMax
+    );
+  }
+
+  #afterDrain(waiter: () => void): void {
+    this.#drainWaiters.push(waiter);
+  }
+
+  #onDrain(): void {
+    if (this.#closed || this.#congested()) return;
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  // ---- events from the client ------------------------------------------------------------
+
+  #onEvent(event: unknown, args: unknown[]): void {
+    const last = args.at(-1);
+    const ack = typeof last === 'function' ? (args.pop() as Ack) : undefined;
+    try {
+      if (typeof event !== 'string') {
+        throw new TributaryError('INVALID_ARGUMENT', { reason: 'an event name must be a string' });
+      }
+      if (event.startsWith(RESERVED_PREFIX)) {
+        this.#onReserved(event, args, ack);
+        return;
+      }
+      this.#append(eventRecord(event, args, { sid: this.#socket.id }), ack);
+    } catch (error) {
+      this.#refuse(error, ack);
+    }
+  }
+
+  #append(record: ReturnType<typeof eventRecord>, ack: Ack | undefined): void {
+    if (this.#inFlight >= this.#deps.limits.socketioEmitsInFlightMax) {
+      throw new TributaryError('RESOURCE_EXHAUSTED', {
+        what: 'events of this socket being appended',
+        limit: `socketioEmitsInFlightMax = ${this.#deps.limits.socketioEmitsInFlightMax}`,
+      });
+    }
+    this.#inFlight++;
+    this.#deps.metrics.recordsIn.inc({ frontend: 'socketio' });
+    const topic = this.#deps.topic;
+    this.#deps.broker.produce(topic, [record]).then(
+      ([produced]) => {
+        this.#inFlight--;
+        if (produced !== undefined) ack?.({ topic, partition: produced.partition, offset: produced.offset });
+      },
+      (error: unknown) => {
+        this.#inFlight--;
+        this.#refuse(error, ack);
+      },
+    );
+  }
+
+  #onReserved(event: string, args: unknown[], ack: Ack | undefined): void {
+    switch (event) {
+      case 'tributary:join':
+      case 'tributary:leave': {
+        const room = checkRoom(args[0]);
+        const rooms = this.#socket.rooms;
+        if (event === 'tributary:join' && !rooms.has(room)) {
+          if (rooms.size - 1 >= this.#deps.limits.socketioRoomsPerSocketMax) {
+            throw new TributaryError('RESOURCE_EXHAUSTED', {
+              what: 'rooms of this socket',
+              limit: `socketioRoomsPerSocketMax = ${this.#deps.limits.socketioRoomsPerSocketMax}`,
+            });
+          }
+          this.#socket.join(room);
+        } else if (event === 'tributary:leave') {
+          this.#socket.leave(room);
+        }
+        const joined = this.rooms();
+        this.#deps.saveRooms(joined).then(
+          () => ack?.({ rooms: joined }),
+          (error: unknown) => this.#refuse(error, ack),
+        );
+        return;
+      }
+      case 'tributary:to': {
+        const room = checkRoom(args[0]);
+        const name = args[1];
+        if (typeof name !== 'string' || name.startsWith(RESERVED_PREFIX)) {
+          throw new TributaryError('INVALID_ARGUMENT', {
+            reason:
+              'tributary:to takes a room, then an event name (not a tributary: one), then its arguments',
+          });
+        }
+        this.#append(eventRecord(name, args.slice(2), { sid: this.#socket.id, room }), ack);
+        return;
+      }
+      case 'tributary:watch':
+        ack?.({ watch: this.#watch(args[0]) });
+        this.#watches.get(this.#nextWatch - 1)?.markReady();
+        return;
+      case 'tributary:unwatch': {
+        const id = args[0];
+        const watch = typeof id === 'number' ? this.#watches.get(id) : undefined;
+        if (watch === undefined)
+          throw new TributaryError('NOT_FOUND', { what: `watch ${String(id)} on this socket` });
+        watch.close();
+        this.#watches.delete(watch.sub);
+        ack?.({});
+        return;
+      }
+      default:
+        throw new TributaryError('INVALID_ARGUMENT', {
+          reason: `"${event}" is not an event of the endpoint (names starting with tributary: are reserved)`,
+        });
+    }
+  }
+
+  /** The rooms the socket joined (not its own id). */
+  rooms(): string[] {
+    return [...this.#socket.rooms].filter((room) => room !== this.#socket.id);
+  }
+
+  // ---- live collections ------------------------------------------------------------------
+
+  /** `tributary:watch {collection, query?}`: a live query whose snapshot and changes come as events. */
+  #watch(request: unknown): number {
+    const collections = this.#deps.collections;
+    if (collections === undefined)
+      throw new TributaryError('NOT_FOUND', { what: 'live collections on this server' });
+    if (request === null || typeof request !== 'object' || Array.isArray(request)) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: 'tributary:watch takes { collection, query? }',
+      });
+    }
+    const { collection: name, query } = request as { collection?: unknown; query?: unknown };
+    if (typeof name !== 'string') {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: 'tributary:watch needs a collection name' });
+    }
+    if (this.#watches.size >= this.#deps.limits.socketioWatchesPerSocketMax) {
+      throw new TributaryError('RESOURCE_EXHAUSTED', {
+        what: 'watches of this socket',
+        limit: `socketioWatchesPerSocketMax = ${this.#deps.limits.socketioWatchesPerSocketMax}`,
+      });
+    }
+    const collection = collections.collection(name);
+    const checked = checkQuery(query, 'query', { live: true });
+    const id = this.#nextWatch++;
+    const bridge = new CollectionBridge(id, this.#collectionPort);
+    this.#watches.set(id, bridge);
+    const subscription = collection.subscribe(checked, bridge);
+    bridge.subscription = subscription;
+    subscription.start();
+    return id;
+  }
+
+  #makeCollectionPort(): CollectionPort {
+    return {
+      // Snapshots are cut into events of at most a client message's size.
+      limits: { ...WS_FRONT_END_DEFAULTS, wsFrameBytesMax: this.#deps.limits.socketioMessageBytesMax },
+      send: (frame: ServerFrame) => {
+        if (frame.type === 'collectionSnapshot') {
+          const { sub, items, offsets, reset, done } = frame;
+          this.#socket.emit('tributary:snapshot', { watch: sub, items, offsets, reset, done });
+        } else if (frame.type === 'collectionChanges') {
+          this.#socket.emit('tributary:change', {
+            watch: frame.sub,
+            changes: frame.changes,
+            offsets: frame.offsets,
+          });
+        }
+      },
+      sendSubscriptionClosed: (sub: number, error: WireError) => {
+        this.#socket.emit('tributary:unwatched', { watch: sub, error });
+      },
+      congested: () => this.#congested(),
+      pumpAfterDrain: (bridge) => this.#afterDrain(() => bridge.pump()),
+      ended: (sub) => {
+        this.#watches.delete(sub);
+      },
+    };
+  }
+
+  // ---- errors ----------------------------------------------------------------------------
+
+  #refuse(error: unknown, ack: Ack | undefined): void {
+    const wire = toWireError(error);
+    this.#deps.metrics.errors.inc({ frontend: 'socketio', code: wire.code });
+    if (!isTributaryError(error)) this.#deps.logger.warn({ err: error }, 'Socket.IO event failed');
+    if (ack !== undefined) ack({ error: { code: wire.code, message: wire.message } });
+    else this.#sendError(error);
+  }
+
+  #sendError(error: unknown): void {
+    const wire = toWireError(error);
+    this.#socket.emit('tributary:error', { code: wire.code, message: wire.message });
+  }
+}
+
+function checkRoom(room: unknown): string {
+  if (typeof room !== 'string' || room.length === 0 || room.length > ROOM_NAME_LENGTH_MAX) {
+    throw new TributaryError('INVALID_ARGUMENT', {
+      reason: `a room is a string of 1 to ${ROOM_NAME_LENGTH_MAX} characters`,
+    });
+  }
+  return room;
+}
