@@ -40,7 +40,10 @@ describe('Socket.IO endpoint', () => {
       for (let i = 0; i < 20; i++) acks.push(await emitWithAck(a.socket, 'data-update', { i }));
       expect(acks[0]).toEqual({ topic: 'socket.io', partition: 0, offset: 0 });
       expect(acks[19]).toEqual({ topic: 'socket.io', partition: 0, offset: 19 });
-      await until(() => b.named('data-update').length === 20 && c.named('data-update').length === 20, 'deliveries');
+      await until(
+        () => b.named('data-update').length === 20 && c.named('data-update').length === 20,
+        'deliveries',
+      );
       const expected = Array.from({ length: 20 }, (_, i) => ({ i }));
       expect(updates(b.named('data-update'))).toEqual(expected);
       expect(updates(c.named('data-update'))).toEqual(expected);
