@@ -43,7 +43,7 @@ describe('QoS 2 inbound exactly once through the idempotent producer', () => {
   }
 
   it('appends a message once; a resend of its packet id, before or after PUBREC, appends nothing', async () => {
-    const session = emptySession('dev', 5, 60);
+    const session = emptySession('dev', 'local', 5, 60);
     const device = inbound(session);
     const [first, again] = await Promise.all([
       device.receive(1, 'plant', 0, record('a')),
@@ -57,7 +57,7 @@ describe('QoS 2 inbound exactly once through the idempotent producer', () => {
   });
 
   it('writes the intent durably before the append, and PUBREL forgets it durably', async () => {
-    const session = emptySession('dev', 5, 60);
+    const session = emptySession('dev', 'local', 5, 60);
     let appendsSeen = 0;
     const device = new ExactlyOnceInbound({
       broker,
@@ -82,7 +82,7 @@ describe('QoS 2 inbound exactly once through the idempotent producer', () => {
   });
 
   it('a crash after the append: the resend reuses the sequence and the log drops the duplicate', async () => {
-    const device = inbound(emptySession('dev', 5, 60));
+    const device = inbound(emptySession('dev', 'local', 5, 60));
     await device.receive(1, 'plant', 0, record('a'));
     await device.receive(2, 'plant', 1, record('b'));
     const reloaded = await restart('dev');
@@ -95,7 +95,7 @@ describe('QoS 2 inbound exactly once through the idempotent producer', () => {
   });
 
   it('a crash between intent and append: the resend appends it, once', async () => {
-    const session = emptySession('dev', 5, 60);
+    const session = emptySession('dev', 'local', 5, 60);
     session.producer = await broker.initProducer();
     session.sequences.push({ topic: 'plant', partition: 0, next: 1 });
     session.inbound.push({ packetId: 4, topic: 'plant', partition: 0, sequence: 0 });
@@ -109,7 +109,7 @@ describe('QoS 2 inbound exactly once through the idempotent producer', () => {
   });
 
   it('resends of messages older than the log remembers for duplicates are still not appended', async () => {
-    const device = inbound(emptySession('dev', 5, 60));
+    const device = inbound(emptySession('dev', 'local', 5, 60));
     // Twelve QoS 2 messages in flight, none released, then a crash: the log remembers only the
     // last five batches of a producer per partition.
     await Promise.all(
@@ -124,14 +124,14 @@ describe('QoS 2 inbound exactly once through the idempotent producer', () => {
   });
 
   it('concurrent messages to one partition are appended in the order received', async () => {
-    const device = inbound(emptySession('dev', 5, 60));
+    const device = inbound(emptySession('dev', 'local', 5, 60));
     const texts = Array.from({ length: 40 }, (_, i) => `m${i}`);
     await Promise.all(texts.map((text, i) => device.receive(i + 1, 'plant', 0, record(text))));
     expect(await values()).toEqual(texts);
   });
 
   it('intents a client never resends (it lost its state) leave no gap: later messages are appended', async () => {
-    const session = emptySession('dev', 5, 60);
+    const session = emptySession('dev', 'local', 5, 60);
     session.producer = await broker.initProducer();
     // Two intents stored, never appended; the client comes back without them.
     session.sequences.push({ topic: 'plant', partition: 0, next: 2 });
@@ -161,7 +161,7 @@ describe('QoS 2 inbound exactly once through the idempotent producer', () => {
   });
 
   it('a failed append leaves no intent: the packet id can be sent again', async () => {
-    const device = inbound(emptySession('dev', 5, 60));
+    const device = inbound(emptySession('dev', 'local', 5, 60));
     await expect(device.receive(1, 'missing', 0, record('a'))).rejects.toMatchObject({
       code: 'TOPIC_NOT_FOUND',
     });

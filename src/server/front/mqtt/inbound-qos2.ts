@@ -49,7 +49,7 @@ export interface InboundResult {
 }
 
 export class ExactlyOnceInbound {
-  private readonly broker: Broker;
+  private broker: Broker;
   private readonly session: SessionState;
   private readonly persist: (session: SessionState) => Promise<void>;
   /** Per partition: the end of the chain of appends issued in sequence order. */
@@ -64,6 +64,11 @@ export class ExactlyOnceInbound {
     this.broker = options.broker;
     this.session = options.session;
     this.persist = options.persist;
+  }
+
+  /** The broker later appends go through: the session's current connection's (guarded) view. */
+  useBroker(broker: Broker): void {
+    this.broker = broker;
   }
 
   /** True while `packetId` is received and not released: a PUBLISH with it is a resend. */

@@ -7,11 +7,13 @@
  * - `subscriptions`: filter, granted QoS and the MQTT 5 options, so a reconnect needs no SUBSCRIBE;
  * - `positions`: per (topic, partition) the next offset owed to the client, i.e. the first record
  *   not yet acknowledged (PUBACK/PUBCOMP) or passed over; a reconnect replays the log from there;
- * - `outbound`: QoS 2 PUBLISHes sent and not yet completed, each naming the record (topic,
- *   partition, offset) and the packet id it went out as. Written BEFORE the PUBLISH is sent, and
- *   `released` written BEFORE the PUBREL, so after a crash the same record is resent under the same
- *   packet id (the client's own QoS 2 state drops it) or the PUBREL is resent. `completed` entries
- *   stay until the position passes them, so a replay never sends a completed record again;
+ * - `outbound`: QoS 1 and 2 PUBLISHes sent and not yet acknowledged, each naming the record
+ *   (topic, partition, offset) and the packet id it went out as; resent with DUP and the same
+ *   packet id. A QoS 2 entry is written BEFORE its PUBLISH is sent, and `released` BEFORE the
+ *   PUBREL, so after a crash the same record is resent under the same packet id (the client's own
+ *   QoS 2 state drops it) or only the PUBREL is resent. `completed` QoS 2 entries stay until the
+ *   position passes them, so a replay from an older position never sends them again. (QoS 1
+ *   entries are stored lazily: after a crash, QoS 1 may repeat, as QoS 1 allows);
  * - `inbound`: QoS 2 PUBLISHes received and not yet released (PUBREL), each with the producer
  *   sequence its record was (or will be) appended with (`inbound-qos2.ts`);
  * - `producer` and `sequences`: the session's idempotent producer id and, per partition, the next
@@ -47,15 +49,16 @@ export interface PartitionPosition {
   readonly offset: number;
 }
 
-export type OutboundQos2State = 'sent' | 'released' | 'completed';
+export type OutboundState = 'sent' | 'released' | 'completed';
 
-export interface OutboundQos2 {
+export interface StoredOutbound {
   readonly packetId: number;
+  readonly qos: 1 | 2;
   readonly topic: string;
   readonly partition: number;
   readonly offset: number;
-  /** `sent`: awaiting PUBREC; `released`: PUBREC came, PUBREL sent; `completed`: PUBCOMP came. */
-  state: OutboundQos2State;
+  /** `sent`: awaiting PUBACK/PUBREC; `released`: PUBREC came, PUBREL sent; `completed`: PUBCOMP came (QoS 2). */
+  readonly state: OutboundState;
 }
 
 export interface InboundQos2 {
@@ -77,6 +80,8 @@ export interface ProducerSequence {
 
 export interface SessionState {
   readonly clientId: string;
+  /** The principal that owns the session: another principal never takes it up. */
+  principal: string;
   /** 4 = MQTT 3.1.1, 5 = MQTT 5. */
   protocolVersion: 4 | 5;
   /** Seconds the session outlives its connection; SESSION_EXPIRY_NEVER for never. */
@@ -85,7 +90,7 @@ export interface SessionState {
   disconnectedAt: number | null;
   subscriptions: StoredSubscription[];
   positions: PartitionPosition[];
-  outbound: OutboundQos2[];
+  outbound: StoredOutbound[];
   inbound: InboundQos2[];
   producer: { readonly producerId: number; readonly producerEpoch: number } | null;
   sequences: ProducerSequence[];
@@ -94,11 +99,13 @@ export interface SessionState {
 /** A new, empty session. */
 export function emptySession(
   clientId: string,
+  principal: string,
   protocolVersion: 4 | 5,
   expiryIntervalS: number,
 ): SessionState {
   return {
     clientId,
+    principal,
     protocolVersion,
     expiryIntervalS,
     disconnectedAt: null,
@@ -128,6 +135,7 @@ export function encodeSession(state: SessionState): Uint8Array {
   const stored = {
     v: SESSION_STATE_VERSION,
     clientId: state.clientId,
+    principal: state.principal,
     protocolVersion: state.protocolVersion,
     expiryIntervalS: state.expiryIntervalS,
     disconnectedAt: state.disconnectedAt,
@@ -156,8 +164,9 @@ export function decodeSession(bytes: Uint8Array): SessionState | string {
   }
   if (!isObject(parsed)) return 'not an object';
   if (parsed.v !== SESSION_STATE_VERSION) return `unknown version ${String(parsed.v)}`;
-  const { clientId, protocolVersion, expiryIntervalS, disconnectedAt, producer } = parsed;
+  const { clientId, principal, protocolVersion, expiryIntervalS, disconnectedAt, producer } = parsed;
   if (typeof clientId !== 'string') return 'clientId';
+  if (typeof principal !== 'string') return 'principal';
   if (protocolVersion !== 4 && protocolVersion !== 5) return 'protocolVersion';
   if (!isIntIn(expiryIntervalS, 0, SESSION_EXPIRY_NEVER)) return 'expiryIntervalS';
   if (disconnectedAt !== null && !isIntIn(disconnectedAt, 0, Number.MAX_SAFE_INTEGER))
@@ -183,12 +192,13 @@ export function decodeSession(bytes: Uint8Array): SessionState | string {
   if (sequences === undefined) return 'sequences';
   return {
     clientId,
+    principal,
     protocolVersion,
     expiryIntervalS: expiryIntervalS as number,
     disconnectedAt: disconnectedAt as number | null,
     subscriptions: subscriptions as unknown as StoredSubscription[],
     positions: positions as unknown as PartitionPosition[],
-    outbound: outbound as unknown as OutboundQos2[],
+    outbound: outbound as unknown as StoredOutbound[],
     inbound: inbound as unknown as InboundQos2[],
     producer: producer as SessionState['producer'],
     sequences: sequences as unknown as ProducerSequence[],
@@ -228,8 +238,10 @@ function isOutbound(value: Fields): boolean {
   return (
     isPartitionRef(value) &&
     isPacketId(value.packetId) &&
+    (value.qos === 1 || value.qos === 2) &&
     isCount(value.offset) &&
-    (value.state === 'sent' || value.state === 'released' || value.state === 'completed')
+    (value.state === 'sent' ||
+      (value.qos === 2 && (value.state === 'released' || value.state === 'completed')))
   );
 }
 

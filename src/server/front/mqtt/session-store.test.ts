@@ -10,7 +10,7 @@ import { type LogBroker, openLogBroker } from './testing/log-broker.js';
 const encoder = new TextEncoder();
 
 function sessionWithState(clientId: string): SessionState {
-  const session = emptySession(clientId, 5, 3600);
+  const session = emptySession(clientId, 'local', 5, 3600);
   session.subscriptions.push({
     filter: 'plant/+/temp',
     qos: 2,
@@ -20,7 +20,7 @@ function sessionWithState(clientId: string): SessionState {
     subscriptionId: 7,
   });
   session.positions.push({ topic: 'plant', partition: 2, offset: 41 });
-  session.outbound.push({ packetId: 9, topic: 'plant', partition: 2, offset: 41, state: 'released' });
+  session.outbound.push({ packetId: 9, qos: 2, topic: 'plant', partition: 2, offset: 41, state: 'released' });
   session.inbound.push({ packetId: 3, topic: 'plant', partition: 0, sequence: 5 });
   session.producer = { producerId: 12, producerEpoch: 0 };
   session.sequences.push({ topic: 'plant', partition: 0, next: 6 });
@@ -131,9 +131,9 @@ describe('MQTT session store', () => {
     let now = 1_000_000;
     const expired: string[] = [];
     const store = await open({ now: () => now, expiryMaxS: 600, onExpired: (id) => expired.push(id) });
-    const short = emptySession('short', 5, 10);
-    const forever = emptySession('forever', 4, SESSION_EXPIRY_NEVER);
-    const connected = emptySession('connected', 5, 10);
+    const short = emptySession('short', 'local', 5, 10);
+    const forever = emptySession('forever', 'local', 4, SESSION_EXPIRY_NEVER);
+    const connected = emptySession('connected', 'local', 5, 10);
     short.disconnectedAt = now;
     forever.disconnectedAt = now;
     await Promise.all([store.save(short), store.save(forever), store.save(connected)]);

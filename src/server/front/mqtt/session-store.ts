@@ -15,7 +15,7 @@
  *
  * @example
  * const store = await MqttSessionStore.open(broker.forSystem(), { logger });
- * const session = store.get('sensor-1') ?? emptySession('sensor-1', 5, 3600);
+ * const session = store.get('sensor-1') ?? emptySession('sensor-1', principal, 5, 3600);
  * session.subscriptions.push({ filter: 'plant/#', qos: 1, ... });
  * await store.save(session); // durable
  */
@@ -61,6 +61,7 @@ interface Waiter {
 
 export class MqttSessionStore {
   private readonly sessions = new Map<string, SessionState>();
+  private readonly refreshers = new Map<string, (state: SessionState) => void>();
   /** Client ids to write in the next append; a missing session there means a tombstone. */
   private dirty = new Set<string>();
   private waiters: Waiter[] = [];
@@ -126,6 +127,15 @@ export class MqttSessionStore {
     return Math.min(requestedS, this.expiryMaxS);
   }
 
+  /**
+   * `refresh` is called right before the session is encoded for an append, to copy in what its
+   * owner keeps elsewhere (the live connection's state); undefined removes it.
+   */
+  setRefresher(clientId: string, refresh: ((state: SessionState) => void) | undefined): void {
+    if (refresh === undefined) this.refreshers.delete(clientId);
+    else this.refreshers.set(clientId, refresh);
+  }
+
   /** Stores `state` (as it is when the append is built); resolves once durable. */
   save(state: SessionState): Promise<void> {
     this.sessions.set(state.clientId, state);
@@ -143,6 +153,7 @@ export class MqttSessionStore {
   /** Removes the session (tombstone); resolves once durable. */
   remove(clientId: string): Promise<void> {
     this.sessions.delete(clientId);
+    this.refreshers.delete(clientId);
     return this.enqueue(clientId, 0);
   }
 
@@ -270,6 +281,13 @@ export class MqttSessionStore {
     let bytes = 0;
     for (const clientId of clientIds) {
       const state = this.sessions.get(clientId);
+      if (state !== undefined) {
+        try {
+          this.refreshers.get(clientId)?.(state);
+        } catch (error) {
+          this.logger.error({ err: error, clientId }, 'MQTT session refresh failed; storing it as it was');
+        }
+      }
       const value = state === undefined ? null : encodeSession(state);
       const size = value?.length ?? 0;
       if (batch.length > 0 && bytes + size > APPEND_BYTES_MAX) {
