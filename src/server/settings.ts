@@ -654,10 +654,10 @@ export const SERVER_SETTINGS = {
     env: 'TRIBUTARY_SOCKETIO_EMITS_IN_FLIGHT_MAX',
     group: 'socketio',
     unit: 'count',
-    default: 256,
+    default: 4096,
     min: 1,
-    max: 100_000,
-    doc: 'events of one socket being appended at once; more are refused (ack with RESOURCE_EXHAUSTED) until appends complete',
+    max: 1_000_000,
+    doc: 'events of one socket being appended at once; from an eighth of it a WebSocket client is not read from until appends catch up; past it events are refused (ack with RESOURCE_EXHAUSTED)',
   },
   socketioWatchesPerSocketMax: {
     flag: '--socketio-watches-per-socket-max',

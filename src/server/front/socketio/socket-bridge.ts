@@ -68,6 +68,8 @@ export class SocketBridge {
   readonly #collectionPort: CollectionPort;
   #nextWatch = 1;
   #inFlight = 0;
+  /** The WebSocket not read from while appends catch up. */
+  #paused: { resume(): void } | undefined;
   #closed = false;
   #drainWaiters: (() => void)[] = [];
 
@@ -209,18 +211,44 @@ export class SocketBridge {
       });
     }
     this.#inFlight++;
+    this.#updateReading();
     this.#deps.metrics.recordsIn.inc({ frontend: 'socketio' });
     const topic = this.#deps.topic;
     this.#deps.broker.produce(topic, [record]).then(
       ([produced]) => {
         this.#inFlight--;
+        this.#updateReading();
         if (produced !== undefined) ack?.({ topic, partition: produced.partition, offset: produced.offset });
       },
       (error: unknown) => {
         this.#inFlight--;
+        this.#updateReading();
         this.#refuse(error, ack);
       },
     );
+  }
+
+  /**
+   * Stops reading from a WebSocket client while an eighth of `socketioEmitsInFlightMax` appends
+   * are in progress, and reads again below a sixteenth: a client that emits faster than the log
+   * appends waits in TCP. (A polling client sends one request at a time; past the limit its
+   * events are refused.)
+   */
+  #updateReading(): void {
+    const high = Math.max(1, Math.floor(this.#deps.limits.socketioEmitsInFlightMax / 8));
+    if (this.#paused === undefined && this.#inFlight >= high && !this.#closed) {
+      const transport = this.#socket.conn.transport as unknown as {
+        socket?: { pause?(): void; resume?(): void };
+      };
+      const ws = transport.socket;
+      if (typeof ws?.pause === 'function' && typeof ws.resume === 'function') {
+        ws.pause();
+        this.#paused = ws as { resume(): void };
+      }
+    } else if (this.#paused !== undefined && (this.#inFlight < high / 2 || this.#closed)) {
+      this.#paused.resume();
+      this.#paused = undefined;
+    }
   }
 
   #onReserved(event: string, args: unknown[], ack: Ack | undefined): void {
