@@ -61,11 +61,12 @@ function invalidSetting(action: () => unknown): { setting: unknown; message: str
 describe('SERVER_SETTINGS', () => {
   it('names every setting one way: front end first, unit and qualifier last; flag and variable spelled from the name', () => {
     const prefixes = {
-      server: /^(?!http|sse|ws|kafka|socketio)[a-z]/,
+      server: /^(?!http|sse|ws|kafka|socketio|mqtt)[a-z]/,
       http: /^(http|sse)[A-Z]/,
       ws: /^ws[A-Z]/,
       kafka: /^kafka[A-Z]/,
       socketio: /^socketio[A-Z]/,
+      mqtt: /^mqtt[A-Z]/,
     };
     for (const name of SETTING_NAMES) {
       const spec = settingSpec(name);
@@ -195,15 +196,17 @@ describe('the docs of the settings', () => {
     expect(text.slice(begin + BEGIN_MARKER.length + 1, end)).toBe(settingsMarkdown());
   });
 
-  it('docs/protocol.md names every WebSocket setting, docs/kafka.md every Kafka one', () => {
+  it('docs/protocol.md names every WebSocket setting, docs/kafka.md every Kafka one, docs/mqtt.md every MQTT one', () => {
     const protocol = doc('protocol.md');
     const kafka = doc('kafka.md');
+    const mqtt = doc('mqtt.md');
     for (const name of SETTING_NAMES) {
       const group = settingSpec(name).group;
       if (group === 'ws') expect(protocol, name).toContain(`\`${name}\``);
       if (group === 'kafka' && name !== 'kafkaPort' && name !== 'kafkaAdvertisedHost') {
         expect(kafka, name).toContain(`\`${name}\``);
       }
+      if (group === 'mqtt') expect(mqtt, name).toContain(`\`${name}\``);
     }
   });
 });

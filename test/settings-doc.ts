@@ -17,12 +17,13 @@ const GROUP_TITLES = {
   ws: 'WebSocket ([protocol.md](protocol.md#limits))',
   kafka: 'Kafka ([kafka.md](kafka.md))',
   socketio: 'Socket.IO endpoint ([socket.io.md](socket.io.md#limits))',
+  mqtt: 'MQTT ([mqtt.md](mqtt.md))',
 } as const;
 
 /** The block between the markers (markers excluded). */
 export function settingsMarkdown(): string {
   const lines: string[] = [];
-  for (const group of ['server', 'http', 'ws', 'kafka', 'socketio'] as const) {
+  for (const group of ['server', 'http', 'ws', 'kafka', 'socketio', 'mqtt'] as const) {
     lines.push('', `**${GROUP_TITLES[group]}**`, '');
     lines.push('| setting | flag | env | default | range | what |', '|---|---|---|---|---|---|');
     for (const name of SETTING_NAMES) {

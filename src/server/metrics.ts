@@ -1,7 +1,7 @@
 /**
  * @module server/metrics
  * Prometheus metrics of one server process (prom-client), served as text at `GET /metrics`.
- * Every front end counts into the same instruments, labelled by `frontend` (ws, http, sse, kafka).
+ * Every front end counts into the same instruments, labelled by `frontend` (ws, http, sse, kafka, mqtt).
  *
  * @example
  * const metrics = new ServerMetrics();
@@ -15,7 +15,7 @@ const LATENCY_BUCKETS_SECONDS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
 ];
 
-export type FrontendLabel = 'ws' | 'http' | 'sse' | 'kafka' | 'socketio';
+export type FrontendLabel = 'ws' | 'http' | 'sse' | 'kafka' | 'socketio' | 'mqtt';
 
 export class ServerMetrics {
   readonly registry = new Registry();

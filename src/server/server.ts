@@ -9,10 +9,13 @@
  * - `GET /healthz` (`ok`, or `degraded` with the list of partitions and topics kept offline
  *   because their stored data is damaged) and `GET /metrics` (Prometheus text from `ServerMetrics`);
  *
- * and, when `kafka` is given, the Kafka wire protocol on its own TCP port (`front/kafka/`,
- * see docs/kafka.md), on the same broker.
+ * - MQTT over WebSocket on `/mqtt` (`front/mqtt/`, see docs/mqtt.md);
  *
- * With `tlsCert` and `tlsKey` both ports speak TLS only (`https://`, `wss://`, Kafka `SSL`); the
+ * and, when `kafka` is given, the Kafka wire protocol on its own TCP port (`front/kafka/`,
+ * see docs/kafka.md), and when `mqtt` is given, MQTT 3.1.1 and 5 on its own TCP port, on the
+ * same broker.
+ *
+ * With `tlsCert` and `tlsKey` every port speaks TLS only (`https://`, `wss://`, Kafka `SSL`, MQTT over TLS); the
  * files are checked before anything opens (`auth/tls.ts`) and re-read by `reloadTls()`
  * (`tributary serve` calls it on SIGHUP), so a renewed certificate needs no restart.
  *
@@ -20,8 +23,8 @@
  * listens on loopback only, unless `insecure`. Every HTTP request and WebSocket upgrade passes
  * the browser policy (`auth/browser.ts`: allowed hosts and origins, CORS) before any handler.
  *
- * `close()` shuts down in order: stop accepting connections, close the WebSocket and Kafka front
- * ends, end the SSE streams, let in-flight requests finish (at most `closeGraceMs`), close the broker, then
+ * `close()` shuts down in order: stop accepting connections, close the WebSocket, Kafka and MQTT
+ * front ends, end the SSE streams, let in-flight requests finish (at most `closeGraceMs`), close the broker, then
  * close the log (flush + fsync).
  *
  * @example
@@ -34,6 +37,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { type Logger, pino } from 'pino';
 import { createBroker, type TributaryBroker } from '../broker/broker.js';
 import type { BrokerObserver } from '../broker/types.js';
@@ -59,8 +63,11 @@ import { createHttpFrontEnd, type HttpFrontEnd } from './front/http/index.js';
 import { sendError, sendJson } from './front/http/respond.js';
 import { KAFKA_LIMIT_NAMES } from './front/kafka/context.js';
 import { type KafkaFrontEnd, startKafkaFrontEnd } from './front/kafka/index.js';
+import { MQTT_LIMIT_NAMES } from './front/mqtt/context.js';
+import { MQTT_WS_PATH, MqttFrontEnd } from './front/mqtt/index.js';
 import {
   attachSocketIoEndpoint,
+  SOCKET_IO_PATH,
   SOCKETIO_SETTING_NAMES,
   type SocketIoEndpoint,
 } from './front/socketio/index.js';
@@ -84,10 +91,11 @@ const UNTUNABLE = new Set<SettingName>([
   'logLevel',
   'kafkaPort',
   'kafkaAdvertisedHost',
+  'mqttPort',
 ]);
 type Tunables = Omit<
   ServerConfig,
-  'dataDir' | 'port' | 'host' | 'logLevel' | 'kafkaPort' | 'kafkaAdvertisedHost'
+  'dataDir' | 'port' | 'host' | 'logLevel' | 'kafkaPort' | 'kafkaAdvertisedHost' | 'mqttPort'
 >;
 
 /** The Kafka protocol listener (on the server's `host`). */
@@ -99,6 +107,17 @@ export interface KafkaListenerOptions {
   /**
    * When the port is already in use, log a warning and run without the Kafka listener instead
    * of failing (`tributary serve` sets it for the default port 9092). Default false.
+   */
+  readonly optional?: boolean;
+}
+
+/** The MQTT listener (on the server's `host`); MQTT over WebSocket on `/mqtt` is served regardless. */
+export interface MqttListenerOptions {
+  /** TCP port; 0 picks a free one (see `RunningServer.mqtt`). */
+  readonly port: number;
+  /**
+   * When the port is already in use, log a warning and run without the MQTT listener instead of
+   * failing (`tributary serve` sets it for the default port 1883). Default false.
    */
   readonly optional?: boolean;
 }
@@ -115,6 +134,8 @@ export interface ServerOptions extends Partial<Tunables> {
   readonly metrics?: ServerMetrics;
   /** Serve the Kafka wire protocol too. Default: no Kafka listener. */
   readonly kafka?: KafkaListenerOptions;
+  /** Serve MQTT on a TCP port too. Default: no MQTT listener (MQTT over WebSocket only). */
+  readonly mqtt?: MqttListenerOptions;
 }
 
 export interface RunningServer {
@@ -125,7 +146,9 @@ export interface RunningServer {
   readonly metrics: ServerMetrics;
   /** The Kafka listener: the port actually bound and the host clients are told; null when off. */
   readonly kafka: { readonly port: number; readonly advertisedHost: string } | null;
-  /** Whether both ports speak TLS (`tlsCert` and `tlsKey` given). */
+  /** The MQTT listener: the port actually bound; null when off. */
+  readonly mqtt: { readonly port: number } | null;
+  /** Whether the ports speak TLS (`tlsCert` and `tlsKey` given). */
   readonly tls: boolean;
   /**
    * Reads the TLS files again and serves them to new connections (open ones keep theirs). A bad
@@ -165,6 +188,10 @@ export class ListenError extends Error {
 
 /** Path of the WebSocket front end. */
 export const WS_PATH = '/v1/ws';
+/** Whether some front end answers upgrades to `path`; upgrades to any other path are dropped. */
+function upgradeAnswered(path: string): boolean {
+  return path === WS_PATH || path === MQTT_WS_PATH || path.startsWith(SOCKET_IO_PATH);
+}
 
 interface Parts {
   readonly server: Server | HttpsServer;
@@ -175,6 +202,8 @@ interface Parts {
   readonly ws: { close(): Promise<void> };
   readonly socketio: SocketIoEndpoint | null;
   kafka: KafkaFrontEnd | null;
+  readonly mqtt: MqttFrontEnd;
+  mqttPort: number | null;
   readonly security: ServerSecurity;
   readonly logger: Logger;
   readonly closeGraceMs: number;
@@ -303,6 +332,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       throw error;
     }
   }
+  const mqtt = new MqttFrontEnd({
+    broker,
+    logger: logger.child({ component: 'mqtt' }),
+    metrics,
+    limits: pickSettings(settings, MQTT_LIMIT_NAMES),
+    security,
+    ...(security.quotas === null ? {} : { quotas: security.quotas }),
+  });
+  mqtt.attachWebSocket(server, { path: MQTT_WS_PATH, browser });
+  // Upgrades no front end answers are dropped, not left hanging.
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
+    if (!upgradeAnswered((request.url ?? '/').split('?', 1)[0] as string)) socket.destroy();
+  });
   const parts: Parts = {
     server,
     log,
@@ -312,6 +354,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ws,
     socketio,
     kafka: null,
+    mqtt,
+    mqttPort: null,
     security,
     logger,
     closeGraceMs: settings.closeGraceMs,
@@ -343,6 +387,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
   }
 
+  if (options.mqtt !== undefined) {
+    try {
+      parts.mqttPort = await startMqtt(mqtt, options.mqtt, options.host, logger, settings, tls);
+    } catch (error) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await parts.kafka?.close(0);
+      await closeAfterFailedListen(parts);
+      throw error;
+    }
+  }
+
   let closing: Promise<void> | undefined;
   return {
     url: `${tls === null ? 'http' : 'https'}://${hostPort(options.host, port)}`,
@@ -354,12 +409,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const secure = secureContextOptions(await loadTlsMaterial(tlsFiles));
       (server as HttpsServer).setSecureContext(secure);
       parts.kafka?.setSecureContext(secure);
+      mqtt.setSecureContext(secure);
       logger.info({ tlsCert: tlsFiles.cert }, 'TLS certificate and key reloaded');
     },
     security,
     reloadAuth: () => security.reload(),
     kafka:
       parts.kafka === null ? null : { port: parts.kafka.port, advertisedHost: parts.kafka.advertisedHost },
+    mqtt: parts.mqttPort === null ? null : { port: parts.mqttPort },
     close: () => {
       closing ??= shutdown(parts);
       return closing;
@@ -398,6 +455,35 @@ async function startKafka(
         { kafkaPort: options.port },
         `Kafka protocol listener off: ${hostPort(host, options.port)} is already in use ` +
           '(choose another with --kafka-port, or 0 to turn it off)',
+      );
+      return null;
+    }
+    throw new ListenError(host, options.port, code, { cause: error });
+  }
+}
+
+/** Starts the MQTT listener; null when its port is taken and it is optional. */
+async function startMqtt(
+  mqtt: MqttFrontEnd,
+  options: MqttListenerOptions,
+  host: string,
+  logger: Logger,
+  settings: Tunables,
+  tls: TlsMaterial | null,
+): Promise<number | null> {
+  try {
+    return await mqtt.listen({
+      host,
+      port: options.port,
+      ...(tls === null ? {} : { tls: tlsServerOptions(tls, settings.tlsHandshakeTimeoutMs) }),
+    });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
+    if (options.optional === true && code === 'EADDRINUSE') {
+      logger.warn(
+        { mqttPort: options.port },
+        `MQTT listener off: ${hostPort(host, options.port)} is already in use ` +
+          '(choose another with --mqtt-port, or 0 to turn it off)',
       );
       return null;
     }
@@ -512,6 +598,7 @@ function listen(server: Server | HttpsServer, host: string, port: number): Promi
 async function closeAfterFailedListen({
   ws,
   socketio,
+  mqtt,
   broker,
   collections,
   log,
@@ -522,6 +609,7 @@ async function closeAfterFailedListen({
   for (const [what, close] of [
     ['WebSocket front end', () => ws.close()],
     ['Socket.IO endpoint', () => socketio?.close() ?? Promise.resolve()],
+    ['MQTT front end', () => mqtt.close()],
     ['collections', () => collections.close()],
     ['broker', () => broker.close()],
     ['log', () => log.close()],
@@ -541,6 +629,7 @@ async function shutdown({
   ws,
   socketio,
   kafka,
+  mqtt,
   security,
   logger,
   closeGraceMs,
@@ -559,6 +648,9 @@ async function shutdown({
     }),
     kafka?.close(Math.min(closeGraceMs, 2000)).catch((error: unknown) => {
       logger.warn({ err: error }, 'closing the Kafka front end failed');
+    }),
+    mqtt.close().catch((error: unknown) => {
+      logger.warn({ err: error }, 'closing the MQTT front end failed');
     }),
   ]);
   // 3. SSE streams end (clients reconnect elsewhere with their Last-Event-ID).

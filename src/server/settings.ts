@@ -32,7 +32,7 @@ export const TLS_CLIENT_AUTH_MODES = ['none', 'request', 'require'] as const;
 export type TlsClientAuth = (typeof TLS_CLIENT_AUTH_MODES)[number];
 
 /** Where a setting acts; also the first word of its name (none for `server`). */
-export type SettingGroup = 'server' | 'http' | 'ws' | 'kafka' | 'socketio';
+export type SettingGroup = 'server' | 'http' | 'ws' | 'kafka' | 'socketio' | 'mqtt';
 
 interface SettingSpecBase {
   /** The long flag of `tributary serve`, e.g. `--http-body-bytes-max`. */
@@ -89,7 +89,7 @@ const GiB = 1024 * MiB;
 /** Longest timer Node accepts (2^31 - 1 ms, about 24.8 days). */
 const TIMER_MS_MAX = 2_147_483_647;
 
-/** Every server setting, grouped process, HTTP + SSE, WebSocket, Kafka. */
+/** Every server setting, grouped process, HTTP + SSE, WebSocket, Kafka, MQTT. */
 export const SERVER_SETTINGS = {
   // ---- process ---------------------------------------------------------------------------
   dataDir: {
@@ -698,6 +698,95 @@ export const SERVER_SETTINGS = {
     min: 1_000,
     max: 366 * 24 * 3_600_000,
     doc: 'how long after its last connect a Socket.IO session can be recovered (missed events are replayed from the topic while it retains them)',
+  },
+  // ---- MQTT (docs/mqtt.md) ---------------------------------------------------------------
+  mqttPort: {
+    flag: '--mqtt-port',
+    env: 'TRIBUTARY_MQTT_PORT',
+    group: 'mqtt',
+    unit: 'port',
+    default: 1883,
+    min: 0,
+    max: 65535,
+    doc: 'TCP port of the MQTT listener (on --host; TLS when the server has TLS); 0: off. MQTT over WebSocket is always on /mqtt of the HTTP port',
+  },
+  mqttPacketBytesMax: {
+    flag: '--mqtt-packet-bytes-max',
+    env: 'TRIBUTARY_MQTT_PACKET_BYTES_MAX',
+    group: 'mqtt',
+    unit: 'bytes',
+    default: MiB,
+    min: KiB,
+    max: 256 * MiB - 1,
+    doc: 'largest MQTT packet accepted (announced to MQTT 5 clients as Maximum Packet Size); a larger one is refused before it is read (DISCONNECT 0x95, then close)',
+  },
+  mqttInboundInFlightMax: {
+    flag: '--mqtt-inbound-in-flight-max',
+    env: 'TRIBUTARY_MQTT_INBOUND_IN_FLIGHT_MAX',
+    group: 'mqtt',
+    unit: 'count',
+    default: 64,
+    min: 1,
+    max: 65535,
+    doc: 'PUBLISH packets of one connection being made durable at once (announced to MQTT 5 clients as Receive Maximum); past it the connection is not read',
+  },
+  mqttOutboundInFlightMax: {
+    flag: '--mqtt-outbound-in-flight-max',
+    env: 'TRIBUTARY_MQTT_OUTBOUND_IN_FLIGHT_MAX',
+    group: 'mqtt',
+    unit: 'count',
+    default: 64,
+    min: 1,
+    max: 65535,
+    doc: "QoS 1 and 2 messages sent to one client and not yet acknowledged (an MQTT 5 client's Receive Maximum lowers it); also the records asked of the broker per partition at a time",
+  },
+  mqttSendBufferedBytesMax: {
+    flag: '--mqtt-send-buffered-bytes-max',
+    env: 'TRIBUTARY_MQTT_SEND_BUFFERED_BYTES_MAX',
+    group: 'mqtt',
+    unit: 'bytes',
+    default: 256 * KiB,
+    min: 1,
+    max: GiB,
+    doc: 'send buffer above which deliveries to an MQTT connection stop until it drains: what a client that stopped reading pins',
+  },
+  mqttConnectTimeoutMs: {
+    flag: '--mqtt-connect-timeout-ms',
+    env: 'TRIBUTARY_MQTT_CONNECT_TIMEOUT_MS',
+    group: 'mqtt',
+    unit: 'ms',
+    default: 10_000,
+    min: 1,
+    max: TIMER_MS_MAX,
+    doc: 'time a new MQTT connection has to send CONNECT and be authenticated (closed after)',
+  },
+  mqttKeepAliveMsMax: {
+    flag: '--mqtt-keep-alive-ms-max',
+    env: 'TRIBUTARY_MQTT_KEEP_ALIVE_MS_MAX',
+    group: 'mqtt',
+    unit: 'ms',
+    default: 0,
+    min: 0,
+    max: 65_535_000,
+    doc: "longest keep-alive an MQTT client may use, whole seconds (MQTT 5 clients are told Server Keep Alive; 3.1.1 clients are held to it); 0: the client's own, 0 (none) included",
+  },
+  mqttSubscriptionsPerConnectionMax: {
+    flag: '--mqtt-subscriptions-per-connection-max',
+    env: 'TRIBUTARY_MQTT_SUBSCRIPTIONS_PER_CONNECTION_MAX',
+    group: 'mqtt',
+    unit: 'count',
+    default: 1000,
+    min: 1,
+    max: 1_000_000,
+    doc: 'topic filters one MQTT session may subscribe to; past it SUBACK refuses (0x97 Quota exceeded; 0x80 for 3.1.1)',
+  },
+  mqttAutoCreateTopics: {
+    flag: '--mqtt-auto-create-topics',
+    env: 'TRIBUTARY_MQTT_AUTO_CREATE_TOPICS',
+    group: 'mqtt',
+    unit: 'boolean',
+    default: true,
+    doc: 'an MQTT PUBLISH to a topic that does not exist creates it (1 partition; needs create with security on)',
   },
 } as const satisfies Record<string, SettingSpec>;
 

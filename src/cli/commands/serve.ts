@@ -28,7 +28,7 @@ import {
   settingSource,
   textProblem,
 } from '../../server/config.js';
-import { ListenError, type RunningServer, startServer } from '../../server/server.js';
+import { hostPort, ListenError, type RunningServer, startServer } from '../../server/server.js';
 import {
   SETTING_NAMES,
   SETTING_RELATIONS,
@@ -50,7 +50,7 @@ export function registerServeCommand(program: Command): void {
     .command('serve')
     .description(
       'Run the Tributary server: the file log on --data, HTTP, SSE and WebSocket on --host:--port, ' +
-        'the Kafka protocol on --host:--kafka-port.',
+        'the Kafka protocol on --host:--kafka-port, MQTT on --host:--mqtt-port and /mqtt.',
     );
   serve.addOption(new Option('-c, --config <file>', `JSON config file (env ${CONFIG_FILE_ENV})`));
   /** Commander's attribute name (`--data` → `data`) of each setting's flag, and of each former flag. */
@@ -97,6 +97,7 @@ const HELP_GROUPS: Readonly<Record<SettingGroup, string>> = {
   ws: 'WebSocket limits (docs/protocol.md):',
   kafka: 'Kafka protocol (docs/kafka.md):',
   socketio: 'Socket.IO endpoint (docs/socket.io.md):',
+  mqtt: 'MQTT (docs/mqtt.md):',
 };
 
 function flagParser(name: SettingName): (value: string) => string {
@@ -163,7 +164,7 @@ export function loadServeSettings(
   flags: ServeFlags,
   env: NodeJS.ProcessEnv,
   warn: (message: string) => void = () => undefined,
-): { config: ServerConfig; kafkaPortDefaulted: boolean } {
+): { config: ServerConfig; kafkaPortDefaulted: boolean; mqttPortDefaulted: boolean } {
   const { config: configFlag, ...settingFlags } = flags;
   const configPath = configFlag ?? (env[CONFIG_FILE_ENV]?.trim() || undefined);
   try {
@@ -185,6 +186,7 @@ export function loadServeSettings(
     return {
       config: resolveServerConfig(sources),
       kafkaPortDefaulted: settingSource('kafkaPort', sources) === 'default',
+      mqttPortDefaulted: settingSource('mqttPort', sources) === 'default',
     };
   } catch (error) {
     if (error instanceof ConfigError || isTributaryError(error, 'INVALID_SETTING')) {
@@ -196,10 +198,12 @@ export function loadServeSettings(
 
 async function serveCommand(flags: ServeFlags): Promise<void> {
   const warnings: string[] = [];
-  const { config, kafkaPortDefaulted } = loadServeSettings(flags, process.env, (w) => warnings.push(w));
+  const { config, kafkaPortDefaulted, mqttPortDefaulted } = loadServeSettings(flags, process.env, (w) =>
+    warnings.push(w),
+  );
   const logger = createLogger(config.logLevel);
   for (const warning of warnings) logger.warn(warning);
-  const { dataDir, port, host, logLevel: _, kafkaPort, kafkaAdvertisedHost, ...limits } = config;
+  const { dataDir, port, host, logLevel: _, kafkaPort, kafkaAdvertisedHost, mqttPort, ...limits } = config;
   const kafka =
     kafkaPort === 0
       ? {}
@@ -212,7 +216,9 @@ async function serveCommand(flags: ServeFlags): Promise<void> {
         };
   let server: RunningServer;
   try {
-    server = await startServer({ ...limits, dataDir, port, host, logger, ...kafka });
+    // The default MQTT port is often taken by a Mosquitto on the same machine: then run without.
+    const mqtt = mqttPort === 0 ? {} : { mqtt: { port: mqttPort, optional: mqttPortDefaulted } };
+    server = await startServer({ ...limits, dataDir, port, host, logger, ...kafka, ...mqtt });
   } catch (error) {
     logger.error(startFailureMessage(error, dataDir));
     // A setting startServer refuses (a non-loopback --host without auth) or an invalid auth file
@@ -269,6 +275,14 @@ async function serveCommand(flags: ServeFlags): Promise<void> {
     logger.info(
       { kafkaPort: bound, advertisedHost, tls: server.tls },
       `Kafka protocol${server.tls ? ' (TLS)' : ''} listening on ${host}:${bound} (advertised as ${advertisedHost}:${bound})`,
+    );
+  }
+  if (server.mqtt !== null) {
+    const bound = server.mqtt.port;
+    const scheme = server.tls ? 'mqtts' : 'mqtt';
+    logger.info(
+      { mqttPort: bound, tls: server.tls },
+      `MQTT listening on ${scheme}://${hostPort(host, bound)} and ${server.url.replace(/^http/, 'ws')}/mqtt`,
     );
   }
 }

@@ -152,6 +152,7 @@ export function attachWebSocketFrontEnd(
 /**
  * Answers a refused upgrade before the handshake: the error's HTTP status with the typed JSON
  * body of the HTTP API (a browser only sees the WebSocket fail; other clients can read why).
+ * Also used by the other front ends served by upgrade (MQTT over WebSocket).
  */
 export function refuseUpgrade(socket: Duplex, error: TributaryError): void {
   const body = JSON.stringify(errorResponse(error).body);

@@ -1,0 +1,116 @@
+/**
+ * @module server/front/mqtt/context
+ * What every MQTT connection of a front end shares: the broker, security, limits (the `mqtt*`
+ * settings of `server/settings.ts`), the session store, the client-id registry (one connection
+ * per client id) and the extension points other modules plug into (retained messages, last
+ * will, shared subscriptions).
+ */
+import type { Packet } from 'mqtt-packet';
+import type { Logger } from 'pino';
+import type { Broker } from '../../../broker/types.js';
+import type { Quotas } from '../../auth/quotas.js';
+import type { Security, Session } from '../../auth/types.js';
+import type { ServerMetrics } from '../../metrics.js';
+import {
+  DEFAULT_SERVER_CONFIG,
+  pickSettings,
+  type ServerConfig,
+  type SettingNameOf,
+  settingNamesOf,
+} from '../../settings.js';
+import type { MqttVersion } from './codec.js';
+import type { RetainedMessages, TopicCreator } from './publish.js';
+import type { MqttSession, SessionStore, SessionSubscription } from './session.js';
+
+type MqttLimitName = Exclude<SettingNameOf<'mqtt'>, 'mqttPort'>;
+
+/** The limits of the MQTT front end: the `mqtt*` settings other than the port. */
+export type MqttFrontEndLimits = Pick<ServerConfig, MqttLimitName>;
+
+export const MQTT_LIMIT_NAMES: readonly MqttLimitName[] = settingNamesOf('mqtt').filter(
+  (name): name is MqttLimitName => name !== 'mqttPort',
+);
+
+export const MQTT_FRONT_END_DEFAULTS: MqttFrontEndLimits = pickSettings(
+  DEFAULT_SERVER_CONFIG,
+  MQTT_LIMIT_NAMES,
+);
+
+/** Topic aliases a client may set on one connection (announced as Topic Alias Maximum). */
+export const TOPIC_ALIAS_MAX = 64;
+
+/** A connected client as extensions see it. */
+export interface MqttClient {
+  readonly clientId: string;
+  readonly version: MqttVersion;
+  /** Who the client is; the broker below is guarded by it with security on. */
+  readonly auth: Session;
+  readonly broker: Broker;
+  readonly session: MqttSession;
+  /** Sends a packet (encoded in the client's version); nothing once the connection closed. */
+  send(packet: Packet): void;
+}
+
+/** Retained messages: kept on PUBLISH with RETAIN, sent to new subscriptions (MQTT §3.3.1.3). */
+export interface RetainedExtension extends RetainedMessages {
+  /** After SUBACK: sends the retained messages `subscription` matches (`isNew`: for Retain Handling 1). */
+  subscribed(client: MqttClient, subscription: SessionSubscription, isNew: boolean): Promise<void>;
+}
+
+/** The CONNECT packet's will (MQTT §3.1.2.5), as mqtt-packet decodes it. */
+export type MqttWill = NonNullable<import('mqtt-packet').IConnectPacket['will']>;
+
+/** Last will and testament. */
+export interface WillExtension {
+  /** The client connected with a will (or without one: `will` null, which cancels a delayed one). */
+  connected(client: MqttClient, will: MqttWill | null): void;
+  /**
+   * The connection ended. `graceful`: a DISCONNECT with reason 0 (the will is discarded);
+   * otherwise the will is published (after its delay, MQTT 5).
+   */
+  ended(client: MqttClient, graceful: boolean): void;
+}
+
+/** `$share/<name>/<filter>` subscriptions (consumer groups). */
+export interface SharedExtension {
+  /** Starts delivering `subscription` (its filter has a share name); rejects with a typed error to refuse. */
+  subscribe(client: MqttClient, subscription: SessionSubscription): Promise<void>;
+  unsubscribe(client: MqttClient, filter: string): Promise<void>;
+  /** PUBACK / PUBCOMP of a packet id the extension sent (true when it was one of its own). */
+  acknowledged(client: MqttClient, packetId: number): boolean;
+  /** The connection ended: leave the groups. */
+  ended(client: MqttClient): void;
+}
+
+export interface MqttExtensions {
+  readonly retained?: RetainedExtension;
+  readonly wills?: WillExtension;
+  readonly shared?: SharedExtension;
+}
+
+/** A connection holding a client id. */
+export interface RegisteredClient {
+  /** The principal it authenticated as: a client id is taken over only by the same principal. */
+  readonly principal: string;
+  /** Ends the connection (DISCONNECT 0x8E) and hands over its session, detached; null if none. */
+  takeOver(): MqttSession | null;
+}
+
+export interface MqttContext {
+  readonly broker: Broker;
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  readonly limits: MqttFrontEndLimits;
+  /** Undefined: security off, every connection is `local`. */
+  readonly security: Security | undefined;
+  readonly quotas: Quotas | undefined;
+  readonly sessions: SessionStore;
+  readonly extensions: MqttExtensions;
+  /** The open connection of each client id (takeover, MQTT §3.1.4). */
+  readonly clients: Map<string, RegisteredClient>;
+  readonly topicCreator: TopicCreator;
+  /** Deliveries to tell when a topic appears (wildcard filters and filters of missing topics). */
+  readonly topicWatchers: Set<() => void>;
+  /** The server is closing: CONNECTs are refused (0x8B server shutting down / 3 unavailable). */
+  readonly closing: () => boolean;
+}

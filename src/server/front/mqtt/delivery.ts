@@ -1,0 +1,489 @@
+/**
+ * @module server/front/mqtt/delivery
+ * Records of the log to an MQTT client: one broker subscription per (topic, partition) that a
+ * session's filters can match, each record matched against the filters when it is its turn to
+ * be sent, and sent once at the highest QoS of the matching subscriptions (docs/mqtt.md,
+ * "Delivery").
+ *
+ * Flow control, so that a client that stops reading pins a bounded amount of memory:
+ * - each partition subscription is given `creditRecords` of broker credit at a time, and more
+ *   only once all it delivered has been sent and the socket's send buffer is under
+ *   `sendBufferedBytesMax`: at most partitions × credit records wait here;
+ * - QoS 1 and 2 messages need a slot of the in-flight window (the client's Receive Maximum,
+ *   capped by `mqttOutboundInFlightMax`); when it is full, sending stops (in order: nothing
+ *   overtakes a message waiting for a slot) until an acknowledgement frees one.
+ *
+ * Positions: `session.positions` holds, per partition, the offset after the last record sent
+ * (or skipped as not matching, expired or too large for the client), so a session taken up
+ * again resumes there; messages in flight are resent from `session.outbound` first.
+ *
+ * @example
+ * const delivery = new Delivery({ broker, session, sink, ... });
+ * await delivery.start();               // resend in-flight, open the partition subscriptions
+ * await delivery.subscriptionsChanged(); // after SUBSCRIBE / UNSUBSCRIBE
+ */
+import type { IPublishPacket, Packet, QoS } from 'mqtt-packet';
+import type { Logger } from 'pino';
+import type { Broker, Delivery as BrokerDelivery, LogRecord, Subscription } from '../../../broker/types.js';
+import { isTributaryError } from '../../../errors.js';
+import type { ServerMetrics } from '../../metrics.js';
+import { encodePacket, type MqttVersion } from './codec.js';
+import { messageOfRecord } from './record-shape.js';
+import { type MqttSession, partitionKey, type SessionSubscription } from './session.js';
+import { filterMatches, logToMqttTopic } from './topics.js';
+
+/** Where delivered packets go: the connection's socket. */
+export interface PacketSink {
+  readonly version: MqttVersion;
+  /** The client's Maximum Packet Size (MQTT 5); Infinity when it set none. */
+  readonly packetBytesMax: number;
+  /** Bytes written and not yet taken by the network. */
+  readonly bufferedBytes: number;
+  /** Writes one encoded packet. */
+  write(bytes: Buffer): void;
+}
+
+export interface DeliveryOptions {
+  /** The broker as the session may use it (guarded with security on). */
+  readonly broker: Broker;
+  readonly session: MqttSession;
+  readonly sink: PacketSink;
+  /** QoS 1/2 messages sent and not acknowledged at once. */
+  readonly inFlightMax: number;
+  /** Broker credit per partition subscription at a time. */
+  readonly creditRecords: number;
+  /** Deliveries stop while the socket holds this many bytes. */
+  readonly sendBufferedBytesMax: number;
+  /** Whether the session may read `topic` (topics found by a wildcard filter are skipped otherwise). */
+  readonly canRead: (topic: string) => boolean;
+  /** Whether the record at this position was published by this client (MQTT 5 No Local). */
+  readonly publishedHere: (topic: string, partition: number, offset: number) => boolean;
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  /** Default `Date.now`. */
+  readonly now?: () => number;
+  /** Default 1000 ms: how often topics are listed again for wildcard filters and missing topics. */
+  readonly relistIntervalMs?: number;
+}
+
+interface PartitionReader {
+  readonly topic: string;
+  readonly partition: number;
+  subscription: Subscription | null;
+  /** Credit given to the broker and not yet used. */
+  outstanding: number;
+  /** Records of this partition waiting in the queue. */
+  queued: number;
+  closed: boolean;
+}
+
+interface TopicReader {
+  readonly topic: string;
+  readonly partitions: PartitionReader[];
+}
+
+interface Queued {
+  readonly reader: PartitionReader;
+  readonly record: LogRecord;
+}
+
+const MIN_QOS = (a: QoS, b: QoS): QoS => (a < b ? a : b);
+
+export class Delivery {
+  readonly #o: DeliveryOptions;
+  readonly #now: () => number;
+  readonly #readers = new Map<string, TopicReader>();
+  /** Topics being opened, so two syncs never open one twice. */
+  readonly #opening = new Set<string>();
+  #queue: Queued[] = [];
+  #head = 0;
+  #sync: Promise<void> = Promise.resolve();
+  #relist: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #started = false;
+
+  constructor(options: DeliveryOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Whether new topics matter (a wildcard filter, or a filter's topic missing): see `subscriptionsChanged`. */
+  get watchesNewTopics(): boolean {
+    return this.#relist !== undefined;
+  }
+
+  /** Records waiting to be sent (bounded by partitions × credit). */
+  get queuedRecords(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  /** Resends what was in flight (DUP, same packet ids), then opens the partition subscriptions. */
+  async start(): Promise<void> {
+    this.#started = true;
+    await this.#resendInFlight();
+    await this.subscriptionsChanged();
+  }
+
+  /**
+   * Opens subscriptions for topics that filters now need (at the tail, or at the session's
+   * stored position) and closes those no filter needs any more. Calls are serialized.
+   */
+  subscriptionsChanged(): Promise<void> {
+    const run = this.#sync.then(() => this.#syncReaders());
+    this.#sync = run.catch((error: unknown) => {
+      this.#o.logger.warn({ err: error }, 'MQTT delivery: opening subscriptions failed');
+    });
+    return this.#sync;
+  }
+
+  /** PUBACK. */
+  acknowledged(packetId: number): void {
+    const entry = this.#o.session.outbound.get(packetId);
+    if (entry === undefined || entry.qos !== 1) return;
+    this.#o.session.outbound.delete(packetId);
+    this.pump();
+  }
+
+  /** PUBREC: the client has the message; answer PUBREL (or end it on an error reason code). */
+  received(packetId: number, reasonCode: number): void {
+    const session = this.#o.session;
+    const entry = session.outbound.get(packetId);
+    if (entry === undefined || entry.qos !== 2) {
+      this.#send({
+        cmd: 'pubrel',
+        messageId: packetId,
+        ...(this.#o.sink.version === 5 ? { reasonCode: 0x92 } : {}),
+      });
+      return;
+    }
+    if (reasonCode >= 0x80) {
+      session.outbound.delete(packetId);
+      this.pump();
+      return;
+    }
+    entry.phase = 'pubrel';
+    this.#send({ cmd: 'pubrel', messageId: packetId });
+  }
+
+  /** PUBCOMP. */
+  completed(packetId: number): void {
+    const entry = this.#o.session.outbound.get(packetId);
+    if (entry === undefined || entry.qos !== 2) return;
+    this.#o.session.outbound.delete(packetId);
+    this.pump();
+  }
+
+  /** The socket drained: go on sending and asking the broker for more. */
+  writable(): void {
+    this.pump();
+  }
+
+  /** Stops every subscription; what was not sent will be delivered from the stored positions. */
+  stop(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#relist);
+    for (const reader of this.#readers.values()) this.#closeTopic(reader);
+    this.#readers.clear();
+    this.#queue = [];
+    this.#head = 0;
+  }
+
+  /** Sends what may be sent now, then tops up broker credit where everything was sent. */
+  pump(): void {
+    if (this.#stopped || !this.#started) return;
+    const { sink, sendBufferedBytesMax } = this.#o;
+    while (this.#head < this.#queue.length) {
+      if (sink.bufferedBytes >= sendBufferedBytesMax) break;
+      const next = this.#queue[this.#head] as Queued;
+      if (!this.#deliver(next)) break;
+      this.#head++;
+      next.reader.queued--;
+    }
+    if (this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
+    if (sink.bufferedBytes < sendBufferedBytesMax) this.#grantCredit();
+  }
+
+  /**
+   * Sends one record (or skips it); false when it must wait: the in-flight window is full, or no
+   * packet id is free.
+   */
+  #deliver({ reader, record }: Queued): boolean {
+    const { session, sink } = this.#o;
+    const key = partitionKey(reader.topic, reader.partition);
+    const advance = (): true => {
+      session.positions.set(key, record.offset + 1);
+      return true;
+    };
+    if (reader.closed) return true;
+    const name = logToMqttTopic(reader.topic, record.key);
+    const matching = this.#matching(name, reader, record.offset);
+    if (matching.length === 0) return advance();
+    const message = messageOfRecord(record, this.#now());
+    if (message === null) return advance(); // expired
+    let granted: QoS = 0;
+    for (const subscription of matching) if (subscription.qos > granted) granted = subscription.qos;
+    const qos = MIN_QOS(message.publishedQos ?? granted, granted);
+    if (qos > 0 && session.outbound.size >= this.#o.inFlightMax) return false;
+    const packetId = qos > 0 ? session.allocatePacketId() : null;
+    if (qos > 0 && packetId === null) return false;
+    const identifiers = matching.flatMap((s) => (s.identifier === null ? [] : [s.identifier]));
+    const properties =
+      sink.version === 5
+        ? {
+            ...message.properties,
+            ...(identifiers.length === 0 ? {} : { subscriptionIdentifier: identifiers }),
+          }
+        : undefined;
+    const packet: IPublishPacket = {
+      cmd: 'publish',
+      topic: name,
+      payload: message.payload,
+      qos,
+      dup: false,
+      retain: false,
+      ...(packetId === null ? {} : { messageId: packetId }),
+      ...(properties === undefined ? {} : { properties }),
+    };
+    const bytes = encodePacket(packet, sink.version);
+    // MQTT 5 §3.1.2.11.4: a packet larger than the client's maximum is not sent, as if it had been.
+    if (bytes.length > sink.packetBytesMax) return advance();
+    sink.write(bytes);
+    this.#o.metrics.recordsOut.inc({ frontend: 'mqtt' });
+    this.#o.metrics.bytesOut.inc({ frontend: 'mqtt' }, message.payload.length);
+    if (packetId !== null) {
+      session.outbound.set(packetId, {
+        packetId,
+        qos: qos as 1 | 2,
+        topic: reader.topic,
+        partition: reader.partition,
+        offset: record.offset,
+        phase: 'publish',
+      });
+    }
+    return advance();
+  }
+
+  /** The session's non-shared subscriptions that match `name`, No Local applied. */
+  #matching(name: string, reader: PartitionReader, offset: number): SessionSubscription[] {
+    const result: SessionSubscription[] = [];
+    let ownChecked: boolean | null = null;
+    for (const subscription of this.#o.session.subscriptions.values()) {
+      const filter = subscription.filter;
+      if (filter.shareName !== null) continue;
+      if (filter.topic !== null && filter.topic !== reader.topic) continue;
+      if (!filterMatches(filter, name)) continue;
+      if (subscription.noLocal) {
+        ownChecked ??= this.#o.publishedHere(reader.topic, reader.partition, offset);
+        if (ownChecked) continue;
+      }
+      result.push(subscription);
+    }
+    return result;
+  }
+
+  #grantCredit(): void {
+    const credit = this.#o.creditRecords;
+    for (const topic of this.#readers.values()) {
+      for (const reader of topic.partitions) {
+        if (reader.closed || reader.subscription === null) continue;
+        if (reader.queued > 0 || reader.outstanding > 0) continue;
+        reader.outstanding = credit;
+        reader.subscription.grant(credit);
+      }
+    }
+  }
+
+  #onRecords(reader: PartitionReader, delivery: BrokerDelivery): void {
+    if (reader.closed || this.#stopped) return;
+    const records = delivery.records;
+    if (records.length === 0) return;
+    const key = partitionKey(reader.topic, reader.partition);
+    if (!this.#o.session.positions.has(key)) {
+      this.#o.session.positions.set(key, (records[0] as LogRecord).offset);
+    }
+    reader.outstanding = Math.max(0, reader.outstanding - records.length);
+    reader.queued += records.length;
+    for (const record of records) this.#queue.push({ reader, record });
+    this.pump();
+  }
+
+  async #resendInFlight(): Promise<void> {
+    const { session, broker } = this.#o;
+    for (const entry of [...session.outbound.values()]) {
+      if (this.#stopped) return;
+      if (entry.phase === 'pubrel') {
+        this.#send({ cmd: 'pubrel', messageId: entry.packetId });
+        continue;
+      }
+      let record: LogRecord | undefined;
+      try {
+        [record] = await broker.fetch(entry.topic, entry.partition, entry.offset, { maxRecords: 1 });
+      } catch (error) {
+        this.#o.logger.debug(
+          { err: error, topic: entry.topic },
+          'MQTT: in-flight message no longer readable',
+        );
+      }
+      const message = record === undefined ? null : messageOfRecord(record, this.#now());
+      if (record === undefined || record.offset !== entry.offset || message === null) {
+        session.outbound.delete(entry.packetId);
+        continue;
+      }
+      const name = logToMqttTopic(entry.topic, record.key);
+      this.#send({
+        cmd: 'publish',
+        topic: name,
+        payload: message.payload,
+        qos: entry.qos,
+        dup: true,
+        retain: false,
+        messageId: entry.packetId,
+        ...(this.#o.sink.version === 5 ? { properties: message.properties } : {}),
+      });
+    }
+  }
+
+  #send(packet: Packet): void {
+    if (this.#stopped) return;
+    this.#o.sink.write(encodePacket(packet, this.#o.sink.version));
+  }
+
+  /** The topics the filters need now: literal first levels, and every readable topic for wildcards. */
+  async #neededTopics(): Promise<{ topics: Set<string>; wildcard: boolean }> {
+    const topics = new Set<string>();
+    let wildcard = false;
+    for (const subscription of this.#o.session.subscriptions.values()) {
+      if (subscription.filter.shareName !== null) continue;
+      if (subscription.filter.topic === null) wildcard = true;
+      else topics.add(subscription.filter.topic);
+    }
+    if (wildcard) {
+      for (const description of await this.#o.broker.listTopics()) {
+        if (this.#o.canRead(description.name)) topics.add(description.name);
+      }
+    }
+    return { topics, wildcard };
+  }
+
+  async #syncReaders(): Promise<void> {
+    if (this.#stopped) return;
+    const { topics, wildcard } = await this.#neededTopics();
+    for (const [topic, reader] of this.#readers) {
+      if (topics.has(topic)) continue;
+      this.#closeTopic(reader);
+      this.#readers.delete(topic);
+      for (const partition of reader.partitions) {
+        this.#o.session.positions.delete(partitionKey(topic, partition.partition));
+      }
+    }
+    let missing = false;
+    for (const topic of topics) {
+      if (this.#readers.has(topic) || this.#opening.has(topic)) continue;
+      if (!(await this.#openTopic(topic))) missing = true;
+    }
+    this.pump();
+    this.#scheduleRelist(wildcard || missing);
+  }
+
+  /** False when the topic does not exist (yet): it is looked for again at the next listing. */
+  async #openTopic(topic: string): Promise<boolean> {
+    const { broker } = this.#o;
+    this.#opening.add(topic);
+    try {
+      let partitions: number;
+      try {
+        partitions = (await broker.describeTopic(topic)).partitions.length;
+      } catch (error) {
+        if (isTributaryError(error, 'TOPIC_NOT_FOUND')) {
+          // Created later: everything in it is newer than the subscription, so start at its beginning.
+          this.#missing.add(topic);
+          return false;
+        }
+        throw error;
+      }
+      const fromStart = this.#missing.delete(topic);
+      const reader: TopicReader = { topic, partitions: [] };
+      this.#readers.set(topic, reader);
+      for (let partition = 0; partition < partitions; partition++) {
+        const partitionReader: PartitionReader = {
+          topic,
+          partition,
+          subscription: null,
+          outstanding: 0,
+          queued: 0,
+          closed: false,
+        };
+        reader.partitions.push(partitionReader);
+        await this.#openPartition(partitionReader, fromStart);
+        if (this.#stopped || partitionReader.closed) return true;
+      }
+      return true;
+    } finally {
+      this.#opening.delete(topic);
+    }
+  }
+
+  /** Literal topics subscribed to before they existed. */
+  readonly #missing = new Set<string>();
+
+  async #openPartition(reader: PartitionReader, fromStart: boolean): Promise<void> {
+    const { broker, session } = this.#o;
+    const key = partitionKey(reader.topic, reader.partition);
+    const stored = session.positions.get(key);
+    const subscribe = (from: 'earliest' | 'latest' | { offset: number }): Promise<Subscription> =>
+      broker.subscribe({
+        topic: reader.topic,
+        partition: reader.partition,
+        from,
+        credit: this.#o.creditRecords,
+        onRecords: (delivery) => this.#onRecords(reader, delivery),
+        onError: (error) => {
+          this.#o.logger.debug({ err: error, topic: reader.topic }, 'MQTT delivery subscription ended');
+          reader.closed = true;
+        },
+      });
+    // Set before subscribing: the broker may deliver before `subscribe` resolves.
+    reader.outstanding = this.#o.creditRecords;
+    let subscription: Subscription;
+    try {
+      subscription = await subscribe(
+        stored !== undefined ? { offset: stored } : fromStart ? 'earliest' : 'latest',
+      );
+    } catch (error) {
+      // A stored position the log no longer has (retention): resume at the earliest record kept.
+      if (!isTributaryError(error, 'OFFSET_OUT_OF_RANGE')) throw error;
+      subscription = await subscribe('earliest');
+    }
+    if (this.#stopped || reader.closed) {
+      subscription.close();
+      return;
+    }
+    reader.subscription = subscription;
+    if (!session.positions.has(key)) session.positions.set(key, subscription.position);
+  }
+
+  #closeTopic(reader: TopicReader): void {
+    for (const partition of reader.partitions) {
+      partition.closed = true;
+      partition.subscription?.close();
+    }
+  }
+
+  #scheduleRelist(needed: boolean): void {
+    if (!needed) {
+      clearInterval(this.#relist);
+      this.#relist = undefined;
+      return;
+    }
+    if (this.#relist !== undefined) return;
+    this.#relist = setInterval(() => void this.subscriptionsChanged(), this.#o.relistIntervalMs ?? 1000);
+    this.#relist.unref();
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * @module server/front/mqtt
+ * The MQTT front end (MQTT 3.1.1 and 5.0, docs/mqtt.md): devices publish into the log and
+ * subscribe to it through the Broker API, like every other front end, so a message published
+ * over MQTT is read by Kafka, WebSocket and SSE clients with the same offsets, and records
+ * written by them reach MQTT subscribers.
+ *
+ * One front end serves two transports with the same connection code: a TCP listener (TLS only
+ * when the server has TLS) and MQTT over WebSocket on `/mqtt` of the HTTP port (subprotocol
+ * `mqtt`). Both share the client-id registry (a client id is one connection, the newest) and
+ * the session store.
+ *
+ * @example
+ * const mqtt = new MqttFrontEnd({ broker, logger, metrics });
+ * const port = await mqtt.listen({ host: '127.0.0.1', port: 1883 });
+ * mqtt.attachWebSocket(httpServer, { browser });
+ * // mosquitto_sub -p 1883 -t 'sensors/#'
+ * await mqtt.close();
+ */
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  createServer as createTlsServer,
+  type SecureContextOptions,
+  type TLSSocket,
+  type TlsOptions,
+} from 'node:tls';
+import type { Logger } from 'pino';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { Broker } from '../../../broker/types.js';
+import { BrowserPolicy } from '../../auth/browser.js';
+import { certificatePrincipal } from '../../auth/certificate.js';
+import type { Quotas } from '../../auth/quotas.js';
+import type { Security } from '../../auth/types.js';
+import type { ServerMetrics } from '../../metrics.js';
+import { resolveGroupSettings } from '../../settings.js';
+import { refuseUpgrade } from '../ws/index.js';
+import { MqttConnection } from './connection.js';
+import {
+  MQTT_LIMIT_NAMES,
+  type MqttContext,
+  type MqttExtensions,
+  type MqttFrontEndLimits,
+  type RegisteredClient,
+} from './context.js';
+import { TopicCreator } from './publish.js';
+import { MemorySessionStore, type SessionStore } from './session.js';
+
+export { MQTT_FRONT_END_DEFAULTS, type MqttExtensions, type MqttFrontEndLimits } from './context.js';
+
+export const DEFAULT_MQTT_PORT = 1883;
+/** Path of MQTT over WebSocket on the HTTP port. */
+export const MQTT_WS_PATH = '/mqtt';
+/** The WebSocket subprotocol MQTT clients ask for (MQTT 5 §6). */
+const MQTT_SUBPROTOCOL = 'mqtt';
+
+export interface MqttFrontEndOptions {
+  readonly broker: Broker;
+  readonly logger: Logger;
+  readonly metrics: ServerMetrics;
+  /** Overrides of the `mqtt*` settings (see `MQTT_FRONT_END_DEFAULTS`). */
+  readonly limits?: Partial<MqttFrontEndLimits>;
+  /** Authentication and ACLs; absent or not enabled: every connection is `local`. */
+  readonly security?: Security;
+  /** Quotas per principal (the `connections` quota refuses CONNECT with 0x97). */
+  readonly quotas?: Quotas;
+  /** Where sessions that outlive their connection wait. Default: in memory. */
+  readonly sessions?: SessionStore;
+  /** Retained messages, last will, shared subscriptions. */
+  readonly extensions?: MqttExtensions;
+}
+
+export class MqttFrontEnd {
+  readonly #ctx: MqttContext;
+  readonly #connections = new Set<MqttConnection>();
+  #server: Server | null = null;
+  #tls = false;
+  #wss: WebSocketServer | null = null;
+  #detachUpgrade: () => void = () => undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: MqttFrontEndOptions) {
+    this.#ctx = {
+      broker: options.broker,
+      logger: options.logger,
+      metrics: options.metrics,
+      limits: resolveGroupSettings(MQTT_LIMIT_NAMES, options.limits),
+      security: options.security,
+      quotas: options.quotas,
+      sessions: options.sessions ?? new MemorySessionStore(),
+      extensions: options.extensions ?? {},
+      clients: new Map<string, RegisteredClient>(),
+      topicCreator: new TopicCreator(() => {
+        for (const watcher of this.#ctx.topicWatchers) watcher();
+      }),
+      topicWatchers: new Set(),
+      closing: () => this.#closing !== undefined,
+    };
+  }
+
+  /** Open client connections (both transports). */
+  get connections(): number {
+    return this.#connections.size;
+  }
+
+  /** Per-connection buffers (tests: a client that stops reading pins a bounded amount). */
+  pendingPerConnection(): { queuedRecords: number; bufferedBytes: number; inbox: number }[] {
+    return [...this.#connections].map((connection) => ({ ...connection.pending }));
+  }
+
+  /** Listens on `host:port` (TLS only with `tls`); rejects with Node's listen error (`EADDRINUSE`, …). */
+  async listen(options: {
+    readonly host: string;
+    readonly port: number;
+    readonly tls?: TlsOptions;
+  }): Promise<number> {
+    const tls = options.tls;
+    const server: Server =
+      tls === undefined ? createServer({ noDelay: true }) : createTlsServer({ ...tls, noDelay: true });
+    server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) =>
+      this.#accept(socket, {
+        certificate: certificatePrincipal(socket),
+        remoteAddress: socket.remoteAddress,
+        protocol: 'mqtt',
+      }),
+    );
+    if (tls !== undefined) {
+      // A failed handshake is only reported here and leaves the socket open (as in front/kafka).
+      server.on('tlsClientError', (error: Error, socket: Socket) => {
+        this.#ctx.logger.debug({ err: error }, 'MQTT TLS handshake failed');
+        socket.destroy();
+      });
+    }
+    server.on('error', (error) => this.#ctx.logger.error({ err: error }, 'MQTT listener error'));
+    const port = await new Promise<number>((resolve, reject) => {
+      const onError = (error: Error): void => {
+        server.off('listening', onListening);
+        reject(error);
+      };
+      const onListening = (): void => {
+        server.off('error', onError);
+        const address = server.address();
+        resolve(typeof address === 'object' && address !== null ? address.port : options.port);
+      };
+      server.once('error', onError);
+      server.once('listening', onListening);
+      server.listen(options.port, options.host);
+    });
+    this.#server = server;
+    this.#tls = tls !== undefined;
+    return port;
+  }
+
+  /** Serves a renewed certificate to new TLS connections (nothing without TLS). */
+  setSecureContext(options: SecureContextOptions): void {
+    if (this.#tls) (this.#server as ReturnType<typeof createTlsServer>).setSecureContext(options);
+  }
+
+  /**
+   * Serves MQTT over WebSocket on `path` of `server`. Upgrades pass the browser policy first
+   * (`auth/browser.ts`: a page of another origin is refused with 403, as on `/v1/ws`).
+   */
+  attachWebSocket(
+    server: HttpServer | HttpsServer,
+    options: { readonly path?: string; readonly browser?: BrowserPolicy } = {},
+  ): void {
+    const path = options.path ?? MQTT_WS_PATH;
+    const browser = options.browser ?? new BrowserPolicy();
+    const wss = new WebSocketServer({
+      noServer: true,
+      // A frame carries at most one packet in practice; a little room for framing.
+      maxPayload: this.#ctx.limits.mqttPacketBytesMax + 1024,
+      perMessageDeflate: false,
+      handleProtocols: (protocols) => (protocols.has(MQTT_SUBPROTOCOL) ? MQTT_SUBPROTOCOL : false),
+    });
+    this.#wss = wss;
+    const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      if (pathOf(request) !== path) return;
+      if (this.#closing !== undefined) {
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      const secure = (request.socket as Partial<TLSSocket>).encrypted === true;
+      const { origin, host } = request.headers;
+      const refused = browser.check(host, origin, secure);
+      if (refused !== undefined) {
+        refuseUpgrade(socket, refused);
+        this.#ctx.metrics.errors.inc({ frontend: 'mqtt', code: refused.code });
+        return;
+      }
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        const stream = createWebSocketStream(ws);
+        this.#accept(stream, {
+          // A browser attaches client certificates by itself: only for pages trusted with them.
+          certificate: browser.ambientCredentialsAllowed(origin, host, secure)
+            ? certificatePrincipal(request.socket)
+            : null,
+          remoteAddress: request.socket.remoteAddress,
+          protocol: 'mqtt-ws',
+        });
+      });
+    };
+    server.on('upgrade', onUpgrade);
+    this.#detachUpgrade = () => server.off('upgrade', onUpgrade);
+  }
+
+  /** Stops accepting, sends MQTT 5 clients DISCONNECT 0x8B, closes every connection. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#detachUpgrade();
+      const server = this.#server;
+      const stopped =
+        server === null ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([...this.#connections].map((connection) => connection.shutdown()));
+      await stopped;
+      const wss = this.#wss;
+      if (wss !== null) await new Promise<void>((resolve) => wss.close(() => resolve()));
+      this.#ctx.sessions.close();
+    })();
+    return this.#closing;
+  }
+
+  #accept(stream: Duplex, options: ConstructorParameters<typeof MqttConnection>[2]): void {
+    if (this.#closing !== undefined) {
+      stream.destroy();
+      return;
+    }
+    const connection = new MqttConnection(stream, this.#ctx, options);
+    this.#connections.add(connection);
+    void connection.closed.then(() => this.#connections.delete(connection));
+  }
+}
+
+function pathOf(request: IncomingMessage): string {
+  const url = request.url ?? '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
