@@ -47,8 +47,8 @@ describe('Socket.IO endpoint', () => {
       const expected = Array.from({ length: 20 }, (_, i) => ({ i }));
       expect(updates(b.named('data-update'))).toEqual(expected);
       expect(updates(c.named('data-update'))).toEqual(expected);
-      // The last argument is the position to recover from.
-      expect(b.named('data-update')[19]?.[1]).toBe('20');
+      // The last argument is the offset to recover from: <partition>-<offset>.
+      expect(b.named('data-update')[19]?.[1]).toBe('0-19');
       expect(a.named('data-update')).toEqual([]);
       // Durable: the HTTP API reads the records.
       const response = await fetch(`${server.url}/v1/topics/socket.io/partitions/0/records?offset=0&max=100`);
@@ -57,7 +57,7 @@ describe('Socket.IO endpoint', () => {
     });
   }
 
-  it('delivers events to a room only to the sockets that joined it; a room is the record key', async () => {
+  it('delivers events to a room only to the sockets that joined it (the sio.rooms header)', async () => {
     const [sender, member, outsider] = await Promise.all([
       connectClient(server.url),
       connectClient(server.url),
@@ -66,8 +66,14 @@ describe('Socket.IO endpoint', () => {
     expect(await emitWithAck(member.socket, 'tributary:join', 'room-7')).toEqual({ rooms: ['room-7'] });
     const ack = await emitWithAck(sender.socket, 'tributary:to', 'room-7', 'data-update', { n: 1 });
     expect(ack).toEqual({ topic: 'socket.io', partition: 0, offset: 0 });
-    // A record keyed room-7 from the HTTP API is an event to that room.
-    await produce(server.url, 'socket.io', [{ key: 'room-7', value: ['data-update', { n: 2 }] }]);
+    // A record of another front end with the adapter's headers is an event to that room.
+    await produce(server.url, 'socket.io', [
+      {
+        key: '/',
+        value: ['data-update', { n: 2 }],
+        headers: { 'sio.type': '3', 'sio.nsp': '/', 'sio.uid': 'http', 'sio.rooms': '["room-7"]' },
+      },
+    ]);
     // An event to the whole namespace, so the outsider's silence above is not just slowness.
     await emitWithAck(sender.socket, 'data-update', { n: 3 });
     await until(() => outsider.named('data-update').length === 1, 'the namespace-wide event');
@@ -105,21 +111,25 @@ describe('Socket.IO endpoint', () => {
 
   it('delivers records of other front ends: an event array as that event, any other value as `message`', async () => {
     const client = await connectClient(server.url, '/prices');
-    await produce(server.url, 'socket.io.prices', [
-      { value: ['tick', { sku: 'A-7', price: 3 }, 'extra'] },
-      { value: { sku: 'A-7', price: 4 } },
-      { value: 'plain text' },
+    const root = await connectClient(server.url);
+    await produce(server.url, 'socket.io', [
+      { key: '/prices', value: ['tick', { sku: 'A-7', price: 3 }, 'extra'] },
+      { key: '/prices', value: { sku: 'A-7', price: 4 } },
+      { value: 'to the namespace /' },
+      { key: '/prices', value: 'plain text' },
     ]);
     await until(() => client.received.length >= 4, 'the three records');
+    await until(() => root.named('message').length === 1, 'the record without a key');
+    expect(root.named('message')[0]).toEqual(['to the namespace /', '0-2']);
     const events = client.received.filter((entry) => entry.event !== 'tributary:offset');
     expect(events.map((entry) => entry.event)).toEqual(['tick', 'message', 'message']);
-    expect(events[0]?.args).toEqual([{ sku: 'A-7', price: 3 }, 'extra', '1']);
-    expect(events[1]?.args).toEqual([{ sku: 'A-7', price: 4 }, '2']);
-    expect(events[2]?.args).toEqual(['plain text', '3']);
+    expect(events[0]?.args).toEqual([{ sku: 'A-7', price: 3 }, 'extra', '0-0']);
+    expect(events[1]?.args).toEqual([{ sku: 'A-7', price: 4 }, '0-1']);
+    expect(events[2]?.args).toEqual(['plain text', '0-3']);
   });
 
   it('refuses a namespace that names no topic, and events of the reserved prefix it does not know', async () => {
-    await expect(connectClient(server.url, '/a b')).rejects.toThrow('Invalid namespace');
+    await expect(connectClient(server.url, `/${'n'.repeat(300)}`)).rejects.toThrow('Invalid namespace');
     const client = await connectClient(server.url, '/ok');
     expect(await emitWithAck(client.socket, 'tributary:nope', 1)).toMatchObject({
       error: { code: 'INVALID_ARGUMENT' },
@@ -128,7 +138,7 @@ describe('Socket.IO endpoint', () => {
       error: { code: 'INVALID_ARGUMENT' },
     });
     // Still connected and working.
-    expect(await emitWithAck(client.socket, 'ok', 1)).toMatchObject({ topic: 'socket.io.ok', offset: 0 });
+    expect(await emitWithAck(client.socket, 'ok', 1)).toMatchObject({ topic: 'socket.io', offset: 0 });
   });
 
   it('sends live-collection changes as events: tributary:watch, tributary:snapshot, tributary:change', async () => {

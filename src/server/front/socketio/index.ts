@@ -43,8 +43,8 @@ import type { ServerMetrics } from '../../metrics.js';
 import { refuseUpgrade } from '../ws/index.js';
 import { credentialsFromAuthPayload } from './handshake-auth.js';
 import { resolveSocketIoLimits, type SocketIoLimits } from './limits.js';
-import { namespaceTopic } from './namespaces.js';
-import { parsePositions } from './positions.js';
+import { isNamespaceName, namespacePartition, SOCKET_IO_TOPIC } from './namespaces.js';
+import { resumeOffset } from './positions.js';
 import { SessionTable } from './sessions.js';
 import { SocketBridge } from './socket-bridge.js';
 
@@ -80,7 +80,7 @@ export interface SocketIoEndpoint {
 
 /** What the endpoint keeps of a restored session until its middleware runs. */
 interface Resume {
-  readonly positions: readonly number[];
+  readonly next: number;
   readonly principal: string;
 }
 const RESUME = Symbol('tributary.resume');
@@ -141,20 +141,18 @@ export async function attachSocketIoEndpoint(
   const restore = async (nsp: Namespace, pid: string, offset: string): Promise<RecoverySession | null> => {
     const saved = sessions.get(pid);
     if (saved === undefined || saved.nsp !== nsp.name) return null;
-    const topic = namespaceTopic(nsp.name);
-    const description = await options.systemBroker.describeTopic(topic);
-    const positions = parsePositions(offset, description.partitions.length);
-    if (positions === undefined) return null;
-    for (const [partition, position] of positions.entries()) {
-      const { earliest, next } = await options.systemBroker.offsets(topic, partition);
-      // History gone (retention, compaction) or never written: no silent gap, a fresh session.
-      if (position < earliest || position > next) return null;
-    }
+    const resume = resumeOffset(offset);
+    if (resume === undefined) return null;
+    const description = await options.systemBroker.describeTopic(SOCKET_IO_TOPIC);
+    if (resume.partition !== namespacePartition(nsp.name, description.partitions.length)) return null;
+    const { earliest, next } = await options.systemBroker.offsets(SOCKET_IO_TOPIC, resume.partition);
+    // History gone (retention, compaction) or never written: no silent gap, a fresh session.
+    if (resume.next < earliest || resume.next > next) return null;
     // The client came back before its old connection was noticed dead: that one goes first, or
     // its cleanup would take the restored socket's id out of the namespace.
     nsp.sockets.get(saved.sid)?.disconnect(true);
-    const resume: Resume = { positions, principal: saved.principal };
-    return { sid: saved.sid, pid, rooms: [...saved.rooms], data: { [RESUME]: resume }, missedPackets: [] };
+    const held: Resume = { next: resume.next, principal: saved.principal };
+    return { sid: saved.sid, pid, rooms: [...saved.rooms], data: { [RESUME]: held }, missedPackets: [] };
   };
 
   // One topic check (and creation) at a time per topic: clients arriving together wait for it.
@@ -201,22 +199,16 @@ export async function attachSocketIoEndpoint(
           : options.security?.enabled === true
             ? guardCollections(options.collections, session)
             : options.collections;
-      const topic = namespaceTopic(socket.nsp.name);
+      const topic = SOCKET_IO_TOPIC;
       const partitions = await ensuring(topic, () => topicPartitions(guarded, topic));
+      const partition = namespacePartition(socket.nsp.name, partitions);
       const resume = (socket.data as Record<symbol, Resume | undefined>)[RESUME];
       if (resume !== undefined && resume.principal !== session.principal.name) {
         throw new TributaryError('UNAUTHENTICATED', {
           reason: 'the session to recover belongs to another principal',
         });
       }
-      const positions =
-        resume?.positions ??
-        (await Promise.all(
-          Array.from(
-            { length: partitions },
-            async (_, partition) => (await guarded.offsets(topic, partition)).next,
-          ),
-        ));
+      const next = resume?.next ?? (await guarded.offsets(topic, partition)).next;
       const saveRooms = (rooms: readonly string[]): Promise<void> =>
         sessions.save({
           pid: pidOf(socket) ?? '',
@@ -227,8 +219,8 @@ export async function attachSocketIoEndpoint(
         });
       const bridge = new SocketBridge(
         socket,
-        { broker: guarded, collections, topic, limits, metrics, logger, saveRooms },
-        positions,
+        { broker: guarded, collections, topic, partition, limits, metrics, logger, saveRooms },
+        next,
       );
       if (pidOf(socket) !== undefined) await saveRooms(bridge.rooms());
       return { session, bridge, quota };
@@ -358,15 +350,6 @@ async function topicPartitions(broker: Broker, topic: string): Promise<number> {
 /** The private session id Socket.IO gives a socket when recovery is on (not in its public type). */
 function pidOf(socket: Socket): string | undefined {
   return (socket as unknown as { pid?: string }).pid;
-}
-
-function isNamespaceName(name: string): boolean {
-  try {
-    namespaceTopic(name);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function isEndpointPath(path: string): boolean {

@@ -1,31 +1,30 @@
 /**
  * @module server/front/socketio/namespaces
- * Which topic a Socket.IO namespace reads and appends to: the namespace `/` is the topic
- * `socket.io`, and `/<name>` is `socket.io.<name>`, where `<name>` is one level of letters,
- * digits, `.`, `_` and `-` (what a topic name may hold). Any other namespace (`/a/b`, `/ü`) is
- * refused at connect with `INVALID_TOPIC_NAME` (docs/socket.io.md, "The endpoint").
+ * Where a Socket.IO namespace lives: every namespace is in the topic `socket.io` (the
+ * `tributary/socket.io` adapter's default broadcast topic), keyed by its name, so a namespace's
+ * events are in one partition, in one order (docs/socket.io.md, "The endpoint"). A namespace
+ * name is `/` or `/` and up to {@link NAMESPACE_LENGTH_MAX} characters without control
+ * characters; others get Socket.IO's own refusal ("Invalid namespace").
  *
  * @example
- * namespaceTopic('/');     // 'socket.io'
- * namespaceTopic('/chat'); // 'socket.io.chat'
+ * namespacePartition('/chat', 1); // 0
  */
-import { userTopic } from '../../../broker/internal-topics.js';
-import { TributaryError } from '../../../errors.js';
+import { kafkaPartition } from '../../../protocol/kafka/primitives/murmur2.js';
 
-/** The topic of the namespace `/`, and the prefix of every other namespace's topic. */
+/** The topic of every namespace. */
 export const SOCKET_IO_TOPIC = 'socket.io';
+/** Longest namespace name, in UTF-16 code units. */
+export const NAMESPACE_LENGTH_MAX = 256;
 
-const NAMESPACE_NAME = /^[A-Za-z0-9._-]+$/;
+const encoder = new TextEncoder();
 
-/** The topic of namespace `nsp` (`/`, `/chat`); `INVALID_TOPIC_NAME` for a namespace without one. */
-export function namespaceTopic(nsp: string): string {
-  if (nsp === '/') return SOCKET_IO_TOPIC;
-  const name = nsp.startsWith('/') ? nsp.slice(1) : nsp;
-  if (!NAMESPACE_NAME.test(name)) {
-    throw new TributaryError('INVALID_TOPIC_NAME', {
-      topic: `${SOCKET_IO_TOPIC}.${name}`,
-      reason: `namespace "${nsp}" is not one level of letters, digits, ".", "_" and "-"`,
-    });
-  }
-  return userTopic(`${SOCKET_IO_TOPIC}.${name}`);
+/** Whether `name` is a namespace the endpoint serves. */
+export function isNamespaceName(name: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+  return name.startsWith('/') && name.length <= NAMESPACE_LENGTH_MAX && !/[\u0000-\u001f\u007f]/.test(name);
+}
+
+/** The partition of the namespace's records (murmur2 of its name, as the broker places keyed records). */
+export function namespacePartition(nsp: string, partitions: number): number {
+  return kafkaPartition(encoder.encode(nsp), partitions);
 }

@@ -1,34 +1,26 @@
 /**
  * @module server/front/socketio/positions
- * The offset a Socket.IO client keeps for connection state recovery: the next offset of each
- * partition of its namespace's topic, comma-separated (`"42"` for the one partition of a topic
- * the endpoint created, `"42,7,19"` for a topic of three). The endpoint sends it as the last
- * argument of every event (as Socket.IO's own recovery does) and in `tributary:offset` at
- * connect; the client hands the last one back when it reconnects.
+ * The offset a Socket.IO client keeps for connection state recovery, in the adapter's form
+ * (`socketio/packet-record.ts`, `offsetId`): `<partition>-<offset>` of the last record it was
+ * delivered, sent as the last argument of every event (as Socket.IO's own recovery does). At
+ * connect the endpoint also sends `tributary:offset` with the offset of the partition's last
+ * record, or `<partition>-start` when it has none, so a client can recover before its first event.
  *
  * @example
- * formatPositions([42, 7]);    // '42,7'
- * parsePositions('42,7', 2);   // [42, 7]
- * parsePositions('42', 2);     // undefined (not this topic's shape)
+ * resumeOffset('0-41');    // { partition: 0, next: 42 }
+ * resumeOffset('0-start'); // { partition: 0, next: 0 }
  */
+import { offsetId, parseOffsetId } from '../../../socketio/packet-record.js';
 
-const POSITION = /^(0|[1-9][0-9]{0,15})$/;
-
-export function formatPositions(positions: readonly number[]): string {
-  return positions.join(',');
+/** The client's offset when it has seen the records before `next` of `partition`. */
+export function offsetText(partition: number, next: number): string {
+  return next === 0 ? `${partition}-start` : offsetId(partition, next - 1);
 }
 
-/** The positions of `text` for a topic of `partitions` partitions; undefined when it is not one. */
-export function parsePositions(text: string, partitions: number): number[] | undefined {
-  if (text.length > partitions * 17) return undefined;
-  const parts = text.split(',');
-  if (parts.length !== partitions) return undefined;
-  const positions: number[] = [];
-  for (const part of parts) {
-    if (!POSITION.test(part)) return undefined;
-    const value = Number(part);
-    if (!Number.isSafeInteger(value)) return undefined;
-    positions.push(value);
-  }
-  return positions;
+/** Where a client that holds `text` resumes; undefined when it is not an offset of the endpoint's. */
+export function resumeOffset(text: string): { partition: number; next: number } | undefined {
+  const start = /^(\d{1,6})-start$/.exec(text);
+  if (start !== null) return { partition: Number(start[1]), next: 0 };
+  const parsed = parseOffsetId(text);
+  return parsed === null ? undefined : { partition: parsed.partition, next: parsed.offset + 1 };
 }

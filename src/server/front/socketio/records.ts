@@ -1,92 +1,94 @@
 /**
  * @module server/front/socketio/records
- * A Socket.IO event as a record of its namespace's topic, and back (docs/socket.io.md, "Record
- * shape"). Written so that other front ends produce events naturally:
+ * Socket.IO events as records of the `socket.io` topic, in the one format the `tributary/socket.io`
+ * adapter uses too (`socketio/packet-record.ts`), so clients of the endpoint and clients of
+ * Socket.IO servers on the adapter share namespaces, rooms and broadcasts:
  *
- * - **value**: UTF-8 JSON of the Socket.IO packet's data, `["<event>", arg1, arg2, …]` (what a
- *   client's `emit('<event>', arg1, arg2)` carries). Binary arguments are replaced by
- *   `{"_placeholder":true,"num":i}` as socket.io-parser does, their bytes in headers;
- * - **key**: the room the event was sent to (`tributary:to`), absent for the whole namespace;
- * - **headers**: `socket.io.attachment` once per binary argument, in order (`num`), and
- *   `socket.io.sid`, the id of the socket that emitted it (it is not sent the event back).
- *
- * A record whose value is not such an array (a Kafka producer's `{"price":3}`, plain text,
- * bytes) reaches Socket.IO clients as a `message` event with one argument: the value's JSON,
- * else its text when it is UTF-8, else its bytes. Tombstones (no value) are not delivered.
+ * - an event a client emits is a broadcast (`sio.type` 3) of its namespace (key and `sio.nsp`),
+ *   to its namespace (`sio.rooms` `[]`) or to one room (`tributary:to`), except the sender
+ *   (`sio.except` `[<socket id>]`); value = JSON `[event, ...args]`, binary arguments as
+ *   placeholders with their bytes in `sio.attachment` headers;
+ * - a record without the `sio.` headers (a Kafka or HTTP producer's) is an event of the
+ *   namespace named by its key (`/` when it has none) to the whole namespace: a value that is a
+ *   JSON array starting with a string is that event with those arguments; any other value is a
+ *   `message` event with one argument (its JSON, else its text, else its bytes).
  *
  * @example
- * const record = eventRecord('data-update', [{ x: 1 }], { sid: socket.id });
- * recordEvent(record); // { event: 'data-update', args: [{ x: 1 }] }
+ * const record = eventRecord('/', 'data-update', [{ x: 1 }], { sid: socket.id });
+ * recordEvent(record); // { nsp: '/', event: 'data-update', args: [{ x: 1 }], opts: { rooms: [], except: [sid], … } }
  */
-import type { ProduceRecord, RecordHeader } from '../../../broker/types.js';
+import type { LogRecord, ProduceRecord } from '../../../broker/types.js';
+import {
+  BROADCAST,
+  type BroadcastOpts,
+  decodeClusterMessage,
+  EVENT_PACKET,
+  type EventPacket,
+  encodeClusterMessage,
+} from '../../../socketio/packet-record.js';
 
-/** Header carrying one binary argument's bytes (repeated, in placeholder order). */
-export const ATTACHMENT_HEADER = 'socket.io.attachment';
-/** Header naming the socket that emitted the event. */
-export const SENDER_HEADER = 'socket.io.sid';
+/** `sio.uid` of what the endpoint appends (adapter servers use their own ids). */
+export const ENDPOINT_UID = 'tributary';
 /** The event a record that is not a Socket.IO event arrives as. */
 export const MESSAGE_EVENT = 'message';
 
 export interface SocketEvent {
+  readonly nsp: string;
   readonly event: string;
   readonly args: readonly unknown[];
+  readonly opts: BroadcastOpts;
 }
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true });
+const WHOLE_NAMESPACE: BroadcastOpts = Object.freeze({ rooms: [], except: [], flags: {} });
+const toBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes);
 
-/** The record of `event` emitted with `args` by socket `sid`, to `room` (absent: the namespace). */
+/** The record of `event` emitted with `args` on namespace `nsp` by socket `sid`, to `room` (absent: the namespace). */
 export function eventRecord(
+  nsp: string,
   event: string,
   args: readonly unknown[],
   from: { readonly sid: string; readonly room?: string },
 ): ProduceRecord {
-  const attachments: Uint8Array[] = [];
-  const data = [event, ...args.map((arg) => withPlaceholders(arg, attachments))];
-  const headers: RecordHeader[] = attachments.map((bytes) => ({ key: ATTACHMENT_HEADER, value: bytes }));
-  headers.push({ key: SENDER_HEADER, value: encoder.encode(from.sid) });
-  return {
-    key: from.room === undefined ? null : encoder.encode(from.room),
-    value: encoder.encode(JSON.stringify(data)),
-    headers,
+  const packet: EventPacket = { type: EVENT_PACKET, data: [event, ...args], nsp };
+  const opts: BroadcastOpts = {
+    rooms: from.room === undefined ? [] : [from.room],
+    except: [from.sid],
+    flags: {},
   };
+  const record = encodeClusterMessage({ type: BROADCAST, uid: ENDPOINT_UID, nsp, data: { packet, opts } });
+  return { key: encoder.encode(record.key), value: record.value, headers: record.headers };
 }
 
-/** The socket id in a record's `socket.io.sid` header, if any. */
-export function recordSender(headers: readonly RecordHeader[]): string | undefined {
-  for (const header of headers) {
-    if (header.key === SENDER_HEADER) return utf8(header.value);
-  }
-  return undefined;
-}
-
-/** The event a record is delivered as; undefined for a tombstone. */
-export function recordEvent(record: {
-  readonly value: Uint8Array | null;
-  readonly headers: readonly RecordHeader[];
-}): SocketEvent | undefined {
+/** The event a record is delivered as; undefined for a tombstone or a Socket.IO record that is not a broadcast. */
+export function recordEvent(record: LogRecord): SocketEvent | undefined {
   if (record.value === null) return undefined;
+  if (record.headers.some((header) => header.key.startsWith('sio.'))) return adapterEvent(record);
+  const nsp = record.key === null ? '/' : utf8(record.key);
+  if (nsp === undefined) return undefined;
   const text = utf8(record.value);
-  if (text === undefined) return { event: MESSAGE_EVENT, args: [Buffer.from(record.value)] };
+  if (text === undefined)
+    return { nsp, event: MESSAGE_EVENT, args: [Buffer.from(record.value)], opts: WHOLE_NAMESPACE };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return { event: MESSAGE_EVENT, args: [text] };
+    return { nsp, event: MESSAGE_EVENT, args: [text], opts: WHOLE_NAMESPACE };
   }
-  if (!Array.isArray(parsed) || typeof parsed[0] !== 'string')
-    return { event: MESSAGE_EVENT, args: [parsed] };
-  const attachments = record.headers.filter((h) => h.key === ATTACHMENT_HEADER).map((h) => h.value);
-  const args = parsed.slice(1);
-  return {
-    event: parsed[0],
-    args: attachments.length === 0 ? args : args.map((arg) => withAttachments(arg, attachments)),
-  };
+  if (Array.isArray(parsed) && typeof parsed[0] === 'string') {
+    return { nsp, event: parsed[0], args: parsed.slice(1), opts: WHOLE_NAMESPACE };
+  }
+  return { nsp, event: MESSAGE_EVENT, args: [parsed], opts: WHOLE_NAMESPACE };
 }
 
-/** A record's key as a room name (UTF-8), or undefined when it has none or it is not text. */
-export function recordRoom(key: Uint8Array | null): string | undefined {
-  return key === null ? undefined : utf8(key);
+function adapterEvent(record: LogRecord): SocketEvent | undefined {
+  const message = decodeClusterMessage(record, toBuffer);
+  if (message === null || message.type !== BROADCAST) return undefined;
+  const { packet, opts } = message.data as { packet: EventPacket; opts: BroadcastOpts };
+  const [event, ...args] = packet.data;
+  if (typeof event !== 'string') return undefined;
+  return { nsp: message.nsp, event, args, opts };
 }
 
 function utf8(bytes: Uint8Array): string | undefined {
@@ -95,37 +97,4 @@ function utf8(bytes: Uint8Array): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function isBinary(value: unknown): value is Uint8Array | ArrayBuffer {
-  return value instanceof Uint8Array || value instanceof ArrayBuffer;
-}
-
-/** `value` with binary parts replaced by placeholders, their bytes pushed to `attachments`. */
-function withPlaceholders(value: unknown, attachments: Uint8Array[]): unknown {
-  if (isBinary(value)) {
-    attachments.push(value instanceof ArrayBuffer ? new Uint8Array(value) : value);
-    return { _placeholder: true, num: attachments.length - 1 };
-  }
-  if (Array.isArray(value)) return value.map((item) => withPlaceholders(item, attachments));
-  if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = withPlaceholders(item, attachments);
-    return out;
-  }
-  return value;
-}
-
-/** `value` with placeholders replaced by their attachments (unknown `num`: left as is). */
-function withAttachments(value: unknown, attachments: readonly Uint8Array[]): unknown {
-  if (Array.isArray(value)) return value.map((item) => withAttachments(item, attachments));
-  if (value === null || typeof value !== 'object') return value;
-  const object = value as Record<string, unknown>;
-  if (object._placeholder === true && typeof object.num === 'number') {
-    const bytes = attachments[object.num];
-    return bytes === undefined ? value : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(object)) out[key] = withAttachments(item, attachments);
-  return out;
 }

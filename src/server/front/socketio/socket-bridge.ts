@@ -20,14 +20,15 @@ import type { Broker, Delivery, Subscription } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
 import { toWireError } from '../../../protocol/native/frames.js';
 import type { ServerFrame, WireError } from '../../../protocol/native/types.js';
+import { broadcastReaches } from '../../../socketio/packet-record.js';
 import { checkQuery } from '../../../sync/query.js';
 import type { CollectionsAccess } from '../../auth/guard.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { CollectionBridge, type CollectionPort } from '../ws/collection-bridge.js';
 import { WS_FRONT_END_DEFAULTS } from '../ws/limits.js';
 import { DELIVERY_CREDIT_RECORDS, ROOM_NAME_LENGTH_MAX, type SocketIoLimits } from './limits.js';
-import { formatPositions } from './positions.js';
-import { eventRecord, recordEvent, recordRoom, recordSender } from './records.js';
+import { offsetText } from './positions.js';
+import { eventRecord, recordEvent } from './records.js';
 
 /** Prefix of the endpoint's own events; a client cannot append an event of that name. */
 export const RESERVED_PREFIX = 'tributary:';
@@ -49,6 +50,8 @@ export interface SocketBridgeDeps {
   readonly broker: Broker;
   readonly collections: CollectionsAccess | undefined;
   readonly topic: string;
+  /** The partition of the socket's namespace. */
+  readonly partition: number;
   readonly limits: SocketIoLimits;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
@@ -59,11 +62,11 @@ export interface SocketBridgeDeps {
 export class SocketBridge {
   readonly #socket: Socket;
   readonly #deps: SocketBridgeDeps;
-  /** Next offset of each partition (what the client resumes from). */
-  readonly #positions: number[];
-  readonly #subscriptions: (Subscription | undefined)[];
-  /** Credit owed to subscriptions not yet returned by `subscribe`. */
-  readonly #owed: number[];
+  /** Next offset of the namespace's partition to deliver (what the client resumes from). */
+  #next: number;
+  #subscription: Subscription | undefined;
+  /** Credit owed while `subscribe` has not returned yet. */
+  #owed = 0;
   readonly #watches = new Map<number, CollectionBridge>();
   readonly #collectionPort: CollectionPort;
   #nextWatch = 1;
@@ -73,51 +76,44 @@ export class SocketBridge {
   #closed = false;
   #drainWaiters: (() => void)[] = [];
 
-  constructor(socket: Socket, deps: SocketBridgeDeps, positions: readonly number[]) {
+  constructor(socket: Socket, deps: SocketBridgeDeps, next: number) {
     this.#socket = socket;
     this.#deps = deps;
-    this.#positions = [...positions];
-    this.#subscriptions = positions.map(() => undefined);
-    this.#owed = positions.map(() => 0);
+    this.#next = next;
     this.#collectionPort = this.#makeCollectionPort();
     socket.conn.on('drain', () => this.#onDrain());
   }
 
-  /** The position string of what was delivered so far. */
+  /** The client's offset of what was delivered so far. */
   get offset(): string {
-    return formatPositions(this.#positions);
+    return offsetText(this.#deps.partition, this.#next);
   }
 
   /** Opens the subscriptions; events the client emits are taken from now on. */
   async start(): Promise<void> {
     this.#socket.onAny((event: unknown, ...args: unknown[]) => this.#onEvent(event, args));
-    await Promise.all(
-      this.#positions.map(async (position, partition) => {
-        const subscription = await this.#deps.broker.subscribe({
-          topic: this.#deps.topic,
-          partition,
-          from: { offset: position },
-          credit: Math.min(DELIVERY_CREDIT_RECORDS, this.#deps.limits.socketioSendBufferPacketsMax),
-          onRecords: (delivery) => this.#onRecords(delivery),
-          onError: (error) => this.#onSubscriptionError(error),
-        });
-        if (this.#closed) {
-          subscription.close();
-          return;
-        }
-        this.#subscriptions[partition] = subscription;
-        const owed = this.#owed[partition] ?? 0;
-        this.#owed[partition] = 0;
-        if (owed > 0) subscription.grant(owed);
-      }),
-    );
+    const subscription = await this.#deps.broker.subscribe({
+      topic: this.#deps.topic,
+      partition: this.#deps.partition,
+      from: { offset: this.#next },
+      credit: Math.min(DELIVERY_CREDIT_RECORDS, this.#deps.limits.socketioSendBufferPacketsMax),
+      onRecords: (delivery) => this.#onRecords(delivery),
+      onError: (error) => this.#onSubscriptionError(error),
+    });
+    if (this.#closed) {
+      subscription.close();
+      return;
+    }
+    this.#subscription = subscription;
+    if (this.#owed > 0) subscription.grant(this.#owed);
+    this.#owed = 0;
   }
 
   /** Ends the subscriptions and watches (the socket disconnected). */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const subscription of this.#subscriptions) subscription?.close();
+    this.#subscription?.close();
     for (const watch of this.#watches.values()) watch.close();
     this.#watches.clear();
     this.#drainWaiters = [];
@@ -128,14 +124,13 @@ export class SocketBridge {
   #onRecords(delivery: Delivery): void {
     if (this.#closed) return;
     const socket = this.#socket;
+    const nsp = socket.nsp.name;
     let sent = 0;
     for (const record of delivery.records) {
-      this.#positions[delivery.partition] = record.offset + 1;
-      if (recordSender(record.headers) === socket.id) continue;
-      const room = recordRoom(record.key);
-      if (record.key !== null && (room === undefined || !socket.rooms.has(room))) continue;
+      this.#next = record.offset + 1;
       const event = recordEvent(record);
-      if (event === undefined || SOCKET_IO_RESERVED.has(event.event)) continue;
+      if (event === undefined || event.nsp !== nsp || SOCKET_IO_RESERVED.has(event.event)) continue;
+      if (!broadcastReaches(event.opts, [...socket.rooms])) continue;
       try {
         socket.emit(event.event, ...event.args, this.offset);
         sent++;
@@ -149,10 +144,8 @@ export class SocketBridge {
     const credit = delivery.records.length;
     const grant = (): void => {
       if (this.#closed) return;
-      const subscription = this.#subscriptions[delivery.partition];
-      if (subscription === undefined)
-        this.#owed[delivery.partition] = (this.#owed[delivery.partition] ?? 0) + credit;
-      else subscription.grant(credit);
+      if (this.#subscription === undefined) this.#owed += credit;
+      else this.#subscription.grant(credit);
     };
     if (this.#congested()) this.#afterDrain(grant);
     else grant();
@@ -197,7 +190,7 @@ export class SocketBridge {
         this.#onReserved(event, args, ack);
         return;
       }
-      this.#append(eventRecord(event, args, { sid: this.#socket.id }), ack);
+      this.#append(eventRecord(this.#socket.nsp.name, event, args, { sid: this.#socket.id }), ack);
     } catch (error) {
       this.#refuse(error, ack);
     }
@@ -284,7 +277,10 @@ export class SocketBridge {
               'tributary:to takes a room, then an event name (not a tributary: one), then its arguments',
           });
         }
-        this.#append(eventRecord(name, args.slice(2), { sid: this.#socket.id, room }), ack);
+        this.#append(
+          eventRecord(this.#socket.nsp.name, name, args.slice(2), { sid: this.#socket.id, room }),
+          ack,
+        );
         return;
       }
       case 'tributary:watch':
