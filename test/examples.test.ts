@@ -55,12 +55,16 @@ describe('examples (short mode)', () => {
     expect(code).toBe(0);
   });
 
-  it('iot: sensors write an eventual collection; the dashboard converges', { timeout: 120_000 }, async () => {
+  it('iot: MQTT sensors publish at QoS 1; the dashboard reads every acknowledged reading in order', {
+    timeout: 120_000,
+  }, async () => {
     const { code, stdout, stderr } = await runExample('iot');
     expect(stderr).toBe('');
     expect(stdout).toMatch(/^t=\d+\.\ds sensors=\d+\/40 /m); // plain summary lines: stdout is not a TTY
     expect(stdout).not.toContain('\x1b[');
-    expect(lastLine(stdout)).toMatch(/^iot: OK, 40 sensors on 2 gateways wrote \d+ readings/);
+    expect(lastLine(stdout)).toMatch(
+      /^iot: OK, 40 sensors on 2 gateways published [1-9]\d* readings over MQTT \(QoS 1\) .* exactly once, in order per sensor \([1-9]\d* of them published before it started\)$/,
+    );
     expect(code).toBe(0);
   });
 });

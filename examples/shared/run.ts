@@ -20,21 +20,28 @@ export const SHORT = process.argv.includes('--short') || process.env.EXAMPLE_SHO
 export interface LocalServer {
   /** The WebSocket URL clients connect to. */
   readonly url: string;
+  /** `mqtt://127.0.0.1:<port>` when started with `{ mqtt: true }`, else an empty string. */
+  readonly mqttUrl: string;
   close(): Promise<void>;
 }
 
-/** Starts a Tributary server on a free loopback port with a temporary data directory. */
-export async function startLocalServer(): Promise<LocalServer> {
+/**
+ * Starts a Tributary server on a free loopback port with a temporary data directory; with
+ * `mqtt: true` also its MQTT listener, on another free port.
+ */
+export async function startLocalServer(options: { readonly mqtt?: boolean } = {}): Promise<LocalServer> {
   const dir = await mkdtemp(join(tmpdir(), 'tributary-example-'));
   const server = await startServer({
     dataDir: dir,
     host: '127.0.0.1',
     port: 0,
+    ...(options.mqtt === true ? { mqtt: { port: 0 } } : {}),
     metrics: new ServerMetrics({ defaultMetrics: false }),
     closeGraceMs: 500,
   });
   return {
     url: `ws://127.0.0.1:${server.port}/v1/ws`,
+    mqttUrl: server.mqtt === null ? '' : `mqtt://127.0.0.1:${server.mqtt.port}`,
     async close() {
       await server.close();
       await rm(dir, { recursive: true, force: true });
