@@ -5,8 +5,12 @@
  * well-formed table, JSON file and SVG charts come out. Nothing here asserts on speed: the numbers
  * only have to be numbers.
  *
- * nats-server and redis-server are needed for their columns; without them they are reported as
- * skipped (with the install command), which is fine on a laptop and a failure in CI
+ * The same run includes the MQTT suite's smoke: one QoS 1 latency run and 200 idle connections
+ * per MQTT system (Tributary's MQTT front end, Mosquitto, Aedes), with its own tables and its own
+ * section of the results file (`results.mqtt`).
+ *
+ * nats-server, redis-server and mosquitto are needed for their columns; without them they are
+ * reported as skipped (with the install command), which is fine on a laptop and a failure in CI
  * (TRIBUTARY_REQUIRE_SERVICES=1).
  */
 import { spawn } from 'node:child_process';
@@ -21,6 +25,8 @@ const RUN = join(ROOT, 'bench/run.ts');
 /** A bound so a hung harness fails the test instead of the CI job; not a performance expectation. */
 const RUN_BOUND_MS = 240_000;
 const SYSTEM_IDS = ['tributary', 'nats', 'redis', 'socketio', 'ws'];
+const MQTT_SYSTEM_IDS = ['tributary-mqtt', 'mosquitto', 'aedes'];
+const MQTT_LABELS = ['tributary', 'mosquitto', 'aedes'];
 const required = process.env.TRIBUTARY_REQUIRE_SERVICES === '1';
 
 interface Measurement {
@@ -41,22 +47,34 @@ interface SystemEntry {
   version: string;
 }
 
+interface Aggregate {
+  workload: string;
+  variant: string;
+  system: string;
+  metric: string;
+  median: number;
+  n: number;
+}
+
+interface MqttResults {
+  systems: SystemEntry[];
+  measurements: Measurement[];
+  aggregates: Aggregate[];
+  ratios: { peer: string; ratio: number }[];
+  charts: string[];
+}
+
 interface Results {
   benchmark: string;
   machine: { cpuCount: number };
   results: {
+    loadAverage: { start: number[]; end: number[] };
+    mqtt: MqttResults;
     mode: string;
     systems: SystemEntry[];
     measurements: Measurement[];
     memory: { workload: string; system: string; restRssBytes: number; peakRssBytes: number }[];
-    aggregates: {
-      workload: string;
-      variant: string;
-      system: string;
-      metric: string;
-      median: number;
-      n: number;
-    }[];
+    aggregates: Aggregate[];
     ratios: { peer: string; ratio: number }[];
     charts: string[];
   };
@@ -90,6 +108,19 @@ function runHarness(args: readonly string[]): Promise<typeof output> {
       resolvePromise({ code, stdout, stderr });
     });
   });
+}
+
+/** The table whose title line starts with `title`: its header cells and its rows' cells. */
+function tableAfter(title: string): { header: string[]; rows: string[][] } {
+  const lines = output.stdout.split('\n');
+  const at = lines.findIndex((line) => line.startsWith(title));
+  expect(at, `no "${title}" table in\n${output.stdout}`).toBeGreaterThanOrEqual(0);
+  expect(lines[at + 2]).toMatch(/^-+( {2}-+)+$/);
+  const rows: string[][] = [];
+  for (let i = at + 3; i < lines.length && lines[i]!.trim() !== '' && !lines[i]!.startsWith('('); i++) {
+    rows.push(lines[i]!.split(/ {2,}/));
+  }
+  return { header: lines[at + 1]!.split(/ {2,}/), rows };
 }
 
 describe('bench/run.ts --smoke', () => {
@@ -197,5 +228,77 @@ describe('bench/run.ts --smoke', () => {
       expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
       expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
     }
+  });
+
+  it('prints the MQTT tables: latency and idle connections, with ratios against the peers that ran', () => {
+    const mqtt = results.results.mqtt;
+    const ran = mqtt.systems.filter((system) => system.status === 'ran').map((system) => system.id);
+    const latency = tableAfter('MQTT end-to-end latency');
+    expect(latency.header.slice(0, 2)).toEqual(['variant', 'metric']);
+    expect(latency.header.slice(2, 5)).toEqual(MQTT_LABELS);
+    const peersThatRan = ran.filter((id) => id !== 'tributary-mqtt');
+    if (ran.includes('tributary-mqtt')) {
+      expect(latency.header.slice(5)).toEqual(peersThatRan.map((id) => `vs ${id}`));
+    }
+    expect(latency.rows.map((row) => row[1])).toEqual(['p50 ms', 'p99 ms', 'p99.9 ms']);
+    for (const row of latency.rows) {
+      expect(row[0]).toBe('QoS 1, 1k msgs/s');
+      for (const cell of row.slice(2, 5)) expect(cell).toMatch(/^(\d[\d,.]*\*?|failed|skipped)$/);
+      for (const cell of row.slice(5)) expect(cell).toMatch(/^\d[\d.]*×$/);
+    }
+    const idle = tableAfter('MQTT idle connections');
+    expect(idle.header.slice(2, 5)).toEqual(MQTT_LABELS);
+    expect(idle.rows.map((row) => [row[0], row[1]])).toEqual([
+      ['200 idle connections', 'RSS MiB'],
+      ['200 idle connections', 'KiB per connection'],
+    ]);
+    for (const row of idle.rows) {
+      for (const cell of row.slice(2, 5)) expect(cell).toMatch(/^(-?\d[\d,.]*|failed|skipped)$/);
+    }
+    expect(output.stdout).toMatch(/^\(Persistence: Tributary appends every message to its log/m);
+    expect(output.stdout).toMatch(/^Machine: \d+ × .+; load average \(1 min\) [\d.]+ at the start/m);
+    expect(results.results.loadAverage.start).toHaveLength(3);
+  });
+
+  it('reports every MQTT system and one well-formed measurement per workload for each that ran', () => {
+    const mqtt = results.results.mqtt;
+    expect(mqtt.systems.map((system) => system.id)).toEqual(MQTT_SYSTEM_IDS);
+    for (const system of mqtt.systems) {
+      if (system.status === 'skipped') expect(system.reason).toMatch(/^skipped: /);
+      if (required) expect(system.status, `${system.id}: ${system.reason}`).toBe('ran');
+    }
+    const ran = mqtt.systems.filter((system) => system.status === 'ran').map((system) => system.id);
+    expect(ran).toContain('aedes');
+    for (const workload of ['latency', 'connections']) {
+      const measured = mqtt.measurements.filter((m) => m.workload === workload);
+      expect(measured.map((m) => m.system).sort(), workload).toEqual([...ran].sort());
+    }
+    for (const m of mqtt.measurements) {
+      if (!m.ok) {
+        expect(m.error).toBeTruthy();
+        continue;
+      }
+      if (m.workload === 'latency') {
+        const { p50Ms, p99Ms, p999Ms, delivered } = m.metrics;
+        expect(p50Ms).toBeGreaterThanOrEqual(0);
+        expect(p50Ms).toBeLessThanOrEqual(p99Ms!);
+        expect(p99Ms).toBeLessThanOrEqual(p999Ms!);
+        expect(delivered).toBeGreaterThan(0);
+      } else {
+        expect(m.variant).toBe('200 idle connections');
+        expect(m.metrics.rssMiB).toBeGreaterThan(0);
+        expect(Number.isFinite(m.metrics.perConnectionKiB)).toBe(true);
+        expect(m.metrics.connectionsPerSec).toBeGreaterThan(0);
+      }
+    }
+    if (required) {
+      expect(mqtt.measurements.filter((m) => !m.ok).map((m) => `${m.system}: ${m.error}`)).toEqual([]);
+    }
+    for (const entry of mqtt.ratios) {
+      expect(['mosquitto', 'aedes']).toContain(entry.peer);
+      expect(entry.ratio).toBeGreaterThan(0);
+    }
+    expect(mqtt.charts.length).toBeGreaterThanOrEqual(1);
+    for (const chart of mqtt.charts) expect(results.results.charts).toContain(chart);
   });
 });
