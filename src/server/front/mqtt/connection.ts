@@ -88,7 +88,11 @@ export class MqttConnection implements RegisteredClient {
     });
     ctx.metrics.connections.inc({ frontend: 'mqtt' });
     stream.on('data', (chunk: Buffer) => this.#streamOnData(chunk));
-    stream.on('drain', () => this.#delivery?.writable());
+    stream.on('drain', () => {
+      this.#delivery?.writable();
+      this.#updateReading();
+      this.#handleInbox();
+    });
     stream.on('error', (error) => this.#logger.debug({ err: error }, 'MQTT stream error'));
     stream.on('close', () => this.#cleanup());
     stream.on('end', () => this.#close(null, 'peer ended'));
@@ -156,9 +160,15 @@ export class MqttConnection implements RegisteredClient {
     this.#inbox.push(connect);
   }
 
-  /** Decodes what is buffered (in the connection's version, once it is open). */
+  /**
+   * Decodes buffered packets (in the connection's version, once it is open) while few wait: the
+   * rest stay as bytes, so a chunk of thousands of tiny packets is not decoded all at once.
+   */
   #readPackets(): void {
-    for (let packet = this.#decoder.next(); packet !== null; packet = this.#decoder.next()) {
+    const waitingMax = this.#ctx.limits.mqttInboundInFlightMax;
+    while (this.#inbox.length < waitingMax) {
+      const packet = this.#decoder.next();
+      if (packet === null) return;
       this.#inbox.push(packet);
     }
   }
@@ -170,20 +180,35 @@ export class MqttConnection implements RegisteredClient {
       this.#handling = false;
       this.#updateReading();
       // Packets that arrived while the last one was handled.
+      const limits = this.#ctx.limits;
       const more = this.#inbox.length > 0 && this.#state !== 'closed';
-      if (more && this.#publishing < this.#ctx.limits.mqttInboundInFlightMax) {
+      const stalled = this.#stream.writableLength >= limits.mqttSendBufferedBytesMax;
+      if (more && !stalled && this.#publishing < limits.mqttInboundInFlightMax) {
         this.#handleInbox();
       }
     });
   }
 
   async #drainInbox(): Promise<void> {
-    while (this.#inbox.length > 0 && this.#state !== 'closed') {
-      if (this.#publishing >= this.#ctx.limits.mqttInboundInFlightMax) return;
+    const limits = this.#ctx.limits;
+    while (this.#state !== 'closed') {
+      if (this.#inbox.length === 0 && this.#state === 'open') {
+        try {
+          this.#readPackets();
+        } catch (error) {
+          this.#protocolError(error);
+          return;
+        }
+      }
+      if (this.#inbox.length === 0) return;
+      if (this.#publishing >= limits.mqttInboundInFlightMax) return;
+      // Answers wait for a client that does not read them (handled again on 'drain').
+      if (this.#stream.writableLength >= limits.mqttSendBufferedBytesMax) return;
       const packet = this.#inbox.shift() as Packet;
       this.#updateReading();
       try {
         await this.#handle(packet);
+        this.#updateReading();
       } catch (error) {
         this.#logger.error({ err: error, cmd: packet.cmd }, 'MQTT packet handling failed');
         this.#close(ReasonCode.UnspecifiedError, 'internal error');
@@ -191,12 +216,18 @@ export class MqttConnection implements RegisteredClient {
     }
   }
 
-  /** Reads while fewer than the limit of publishes are in progress and few packets wait. */
+  /**
+   * Reads while fewer than the limit of publishes are in progress, few packets wait, and the
+   * client reads what it is sent: a client that publishes (or pings) without reading the
+   * answers would otherwise grow the send buffer without bound.
+   */
   #updateReading(): void {
     if (this.#state === 'closed') return;
+    const limits = this.#ctx.limits;
     const busy =
-      this.#publishing >= this.#ctx.limits.mqttInboundInFlightMax ||
-      this.#inbox.length >= this.#ctx.limits.mqttInboundInFlightMax ||
+      this.#publishing >= limits.mqttInboundInFlightMax ||
+      this.#inbox.length >= limits.mqttInboundInFlightMax ||
+      this.#stream.writableLength >= limits.mqttSendBufferedBytesMax ||
       this.#state === 'connecting';
     if (busy) this.#stream.pause();
     else this.#stream.resume();
