@@ -120,7 +120,7 @@ describe('MQTT ACLs', () => {
   it('MQTT 3.1.1: a publish without write closes the connection; a refused filter gets SUBACK 0x80', async () => {
     const bob = await connect(4, { username: 'bob', password: 'bob-pw' });
     expect(await subackCodes(bob, ['office/#', 'plant/#'])).toEqual([0x80, 1]);
-    const closed = new Promise((resolve) => bob.once('close', resolve));
+    const closed = new Promise<void>((resolve) => bob.once('close', () => resolve()));
     bob.publish('plant/line1', 'x', { qos: 1 });
     await closed;
   });
