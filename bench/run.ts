@@ -428,6 +428,17 @@ function notesFor(statuses: readonly SystemStatus[], ctx: RunContext): string[] 
         )}. The load generators and the server share the CPUs, so these latencies include queueing in the client processes.`,
     );
   }
+  const short = ctx.measurements.filter((m) => m.ok && (m.metrics.deliveredFraction ?? 1) < 0.999);
+  if (short.length > 0) {
+    notes.push(
+      `not every message reached the subscribers within the drain time (latencies are of those that did): ${short
+        .map(
+          (m) =>
+            `${m.workload} ${m.variant} ${SYSTEMS[m.system].label} (${(100 * m.metrics.deliveredFraction!).toFixed(1)} %)`,
+        )
+        .join('; ')}.`,
+    );
+  }
   const seen = new Set<string>();
   for (const m of ctx.measurements) {
     if (m.ok) continue;

@@ -8,7 +8,7 @@
  *   window; QoS 0 counts messages written in the window and ends the window when the server has
  *   confirmed it took them all in (a QoS 1 fence per connection, see `systems/mqtt-client.ts`).
  *   No subscribers.
- * - latency: publish → subscriber in another process at a fixed rate, QoS 0 and QoS 1 end to end.
+ * - latency: publish → subscriber in another process at 1k and 10k msgs/s, QoS 0 and QoS 1 end to end.
  * - fan-out: 1 publisher → 1,000 subscribers (2 processes), QoS 0.
  * - connections: server RSS with 10,000 idle connections (CONNECT, then nothing but keep-alive),
  *   opened from 2 load-generator processes, against the same server's RSS before them.
@@ -73,9 +73,9 @@ const FULL: MqttPlan = {
   },
   latency: {
     qos: [0, 1],
-    rates: [10_000],
+    rates: [1_000, 10_000],
     size: 100,
-    durationMs: 11_000,
+    durationMs: 6_000,
     warmupMs: 1_000,
     window: 50_000,
     drainMs: 10_000,
