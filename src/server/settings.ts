@@ -639,6 +639,16 @@ export const SERVER_SETTINGS = {
     max: TIMER_MS_MAX,
     doc: 'a client whose pong is this late is disconnected, which also drops a client that stopped reading (engine.io pingTimeout)',
   },
+  socketioConnectTimeoutMs: {
+    flag: '--socketio-connect-timeout-ms',
+    env: 'TRIBUTARY_SOCKETIO_CONNECT_TIMEOUT_MS',
+    group: 'socketio',
+    unit: 'ms',
+    default: 45_000,
+    min: 100,
+    max: TIMER_MS_MAX,
+    doc: 'an engine.io connection that has joined no namespace this long after its handshake is closed (Socket.IO connectTimeout)',
+  },
   socketioSendBufferPacketsMax: {
     flag: '--socketio-send-buffer-packets-max',
     env: 'TRIBUTARY_SOCKETIO_SEND_BUFFER_PACKETS_MAX',

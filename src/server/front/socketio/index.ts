@@ -130,6 +130,7 @@ export async function attachSocketIoEndpoint(
   const io = new SocketIoServer({
     serveClient: false,
     cleanupEmptyChildNamespaces: true,
+    connectTimeout: limits.socketioConnectTimeoutMs,
     adapter: LogSessionAdapter,
     connectionStateRecovery: {
       maxDisconnectionDuration: limits.socketioSessionTtlMs,
