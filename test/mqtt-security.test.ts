@@ -3,12 +3,17 @@
  * user name and password, an API key, a JWT; refusals as CONNACK 0x86 / 4; ACL refusals as
  * MQTT 5 reason codes (PUBACK 0x87, SUBACK 0x87) and, for 3.1.1, a closed connection or SUBACK
  * 0x80; wildcard filters limited to readable topics; a client id never taken over by another
- * principal.
+ * principal; over TLS, a verified client certificate as the identity.
  */
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mqtt, { type ErrorWithSubackPacket, type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateApiKey } from '../src/server/auth/api-keys.js';
 import { allow, mintToken, type SecureServer, startSecureServer } from './fixtures/secure-server.js';
+import { hasOpenssl, makeTlsFiles, type TlsTestFiles } from './fixtures/tls-certs.js';
 
 const KEY = generateApiKey();
 let secure: SecureServer;
@@ -142,5 +147,68 @@ describe('MQTT ACLs', () => {
     const alice = await connect(5, { username: 'alice', password: 'alice-pw', clientId: 'shared-id' });
     expect(await refusedWith(5, { username: 'bob', password: 'bob-pw', clientId: 'shared-id' })).toBe(0x87);
     expect(alice.connected).toBe(true);
+  });
+});
+
+describe.skipIf(!hasOpenssl())('MQTT over TLS', () => {
+  let tlsDir: string;
+  let files: TlsTestFiles;
+  let tlsServer: SecureServer;
+
+  beforeAll(async () => {
+    tlsDir = await mkdtemp(join(tmpdir(), 'tributary-mqtt-tls-'));
+    files = makeTlsFiles(tlsDir);
+    tlsServer = await startSecureServer(
+      {
+        users: { admin: 'admin-pw' },
+        certificates: true,
+        acls: [allow('alice', 'topic', 'alice', ['read', 'write', 'create'])],
+      },
+      {
+        tlsCert: files.serverCert,
+        tlsKey: files.serverKey,
+        tlsCa: files.ca,
+        tlsClientAuth: 'request',
+        mqtt: { port: 0 },
+      },
+    );
+  });
+
+  afterAll(async () => {
+    await tlsServer.close();
+    await rm(tlsDir, { recursive: true, force: true });
+  });
+
+  const tlsOptions = (): IClientOptions => ({
+    protocolVersion: 5,
+    reconnectPeriod: 0,
+    ca: readFileSync(files.ca),
+    servername: 'localhost',
+  });
+
+  it('a verified client certificate without credentials logs in as its CN', async () => {
+    const c = await mqtt.connectAsync(`mqtts://127.0.0.1:${tlsServer.server.mqtt?.port}`, {
+      ...tlsOptions(),
+      cert: readFileSync(files.clientCert),
+      key: readFileSync(files.clientKey),
+    });
+    clients.push(c);
+    await c.publishAsync('alice/x', 'from a certificate', { qos: 1 });
+  });
+
+  it('without a certificate or credentials the CONNECT is refused 0x86; plain MQTT gets no answer', async () => {
+    const c = mqtt.connect(`mqtts://127.0.0.1:${tlsServer.server.mqtt?.port}`, tlsOptions());
+    clients.push(c);
+    const code = await new Promise((resolve) =>
+      c.once('error', (e) => resolve((e as { code?: number }).code)),
+    );
+    expect(code).toBe(0x86);
+    const plain = mqtt.connect(`mqtt://127.0.0.1:${tlsServer.server.mqtt?.port}`, {
+      reconnectPeriod: 0,
+      connectTimeout: 1000,
+    });
+    clients.push(plain);
+    await new Promise<void>((resolve) => plain.once('close', () => resolve()));
+    expect(plain.connected).toBe(false);
   });
 });

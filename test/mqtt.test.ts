@@ -59,8 +59,9 @@ function collect(c: MqttClient): { messages: Received[]; next(n: number): Promis
   let waiters: (() => void)[] = [];
   c.on('message', (topic, payload, packet) => {
     messages.push({ topic, payload: payload.toString(), qos: packet.qos, properties: packet.properties });
-    for (const wake of waiters) wake();
+    const waking = waiters;
     waiters = [];
+    for (const wake of waking) wake();
   });
   return {
     messages,
@@ -160,6 +161,21 @@ describe.each([4, 5] as const)('MQTT %s', (version) => {
   });
 });
 
+describe('topics that appear later', () => {
+  it('a filter on a topic that does not exist yet, and a first-level wildcard, pick it up when HTTP creates it', async () => {
+    const subscriber = await client(5);
+    const inbox = collect(subscriber);
+    await subscriber.subscribeAsync('ghost/#', { qos: 1 });
+    await subscriber.subscribeAsync('+/late-sensor', { qos: 1 });
+    await createTopic(server.url, 'ghost');
+    await createTopic(server.url, 'late');
+    await produce(server.url, 'ghost', [{ key: 'ghost/a', value: 1 }]);
+    await produce(server.url, 'late', [{ key: 'late/late-sensor', value: 2 }]);
+    const got = await inbox.next(2);
+    expect(got.map((m) => m.topic).sort()).toEqual(['ghost/a', 'late/late-sensor']);
+  });
+});
+
 describe('MQTT 5 specifics', () => {
   it('assigns a client id to an empty one and announces its limits in CONNACK', async () => {
     const c = mqtt.connect(url(), { protocolVersion: 5, clientId: '', reconnectPeriod: 0 });
@@ -168,6 +184,24 @@ describe('MQTT 5 specifics', () => {
     expect(connack.properties?.assignedClientIdentifier).toMatch(/^tributary-/);
     expect(connack.properties?.receiveMaximum).toBe(64);
     expect(connack.properties?.maximumPacketSize).toBe(1024 * 1024);
+  });
+
+  it('tells the client a shorter keep-alive (Server Keep Alive) when mqttKeepAliveMsMax lowers it', async () => {
+    const other = await tempDir('tributary-mqtt-ka-');
+    const capped = await start(other.path, { mqtt: { port: 0 }, mqttKeepAliveMsMax: 30_000 });
+    try {
+      const c = mqtt.connect(`mqtt://127.0.0.1:${capped.mqtt?.port}`, {
+        protocolVersion: 5,
+        keepalive: 0,
+        reconnectPeriod: 0,
+      });
+      const connack = await new Promise<mqtt.IConnackPacket>((resolve) => c.once('connect', resolve));
+      expect(connack.properties?.serverKeepAlive).toBe(30);
+      await c.endAsync();
+    } finally {
+      await capped.close();
+      await other.remove();
+    }
   });
 
   it('carries user properties, content type, response topic and correlation data through the log', async () => {

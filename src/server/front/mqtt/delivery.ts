@@ -365,12 +365,25 @@ export class Delivery {
       else topics.add(subscription.filter.topic);
     }
     if (wildcard) {
+      const listed = new Set<string>();
       for (const description of await this.#o.broker.listTopics()) {
-        if (this.#o.canRead(description.name)) topics.add(description.name);
+        listed.add(description.name);
+        if (!this.#o.canRead(description.name)) continue;
+        topics.add(description.name);
+        // Not there at the previous listing: everything in it is newer than the filter.
+        const name = description.name;
+        if (this.#listed !== null && !this.#listed.has(name) && !this.#readers.has(name))
+          this.#missing.add(name);
       }
+      this.#listed = listed;
+    } else {
+      this.#listed = null;
     }
     return { topics, wildcard };
   }
+
+  /** Every topic of the previous listing for wildcard filters; null when none was made. */
+  #listed: Set<string> | null = null;
 
   async #syncReaders(): Promise<void> {
     if (this.#stopped) return;
