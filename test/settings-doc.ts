@@ -16,7 +16,7 @@ const GROUP_TITLES = {
   http: 'HTTP API and SSE',
   ws: 'WebSocket ([protocol.md](protocol.md#limits))',
   kafka: 'Kafka ([kafka.md](kafka.md))',
-  socketio: 'Socket.IO endpoint ([socket.io.md](socket.io.md#limits))',
+  socketio: 'Socket.IO endpoint ([socket.io.md](socket.io.md#limits-and-slow-clients))',
   mqtt: 'MQTT ([mqtt.md](mqtt.md))',
 } as const;
 

@@ -209,6 +209,8 @@ export async function attachSocketIoEndpoint(
           reason: 'the session to recover belongs to another principal',
         });
       }
+      // Refused here rather than at the first delivery: a client without `read` gets a connect_error.
+      if (options.security?.enabled === true) session.authorize('topic', topic, 'read');
       const next = resume?.next ?? (await guarded.offsets(topic, partition)).next;
       const saveRooms = (rooms: readonly string[]): Promise<void> =>
         sessions.save({
