@@ -65,6 +65,8 @@ import { KAFKA_LIMIT_NAMES } from './front/kafka/context.js';
 import { type KafkaFrontEnd, startKafkaFrontEnd } from './front/kafka/index.js';
 import { MQTT_LIMIT_NAMES } from './front/mqtt/context.js';
 import { MQTT_WS_PATH, MqttFrontEnd } from './front/mqtt/index.js';
+import { LogSessionStore } from './front/mqtt/persistent-sessions.js';
+import { SharedSubscriptions } from './front/mqtt/shared-extension.js';
 import {
   attachSocketIoEndpoint,
   SOCKET_IO_PATH,
@@ -332,13 +334,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       throw error;
     }
   }
+  const mqttLogger = logger.child({ component: 'mqtt' });
+  // Persistent MQTT sessions live in __mqtt.sessions; loaded before any client connects.
+  const mqttSessions = await LogSessionStore.open(broker.forSystem(), {
+    logger: mqttLogger,
+    expiryMaxS: Math.ceil(settings.mqttSessionExpiryMsMax / 1000),
+  });
   const mqtt = new MqttFrontEnd({
     broker,
-    logger: logger.child({ component: 'mqtt' }),
+    logger: mqttLogger,
     metrics,
     limits: pickSettings(settings, MQTT_LIMIT_NAMES),
     security,
     ...(security.quotas === null ? {} : { quotas: security.quotas }),
+    sessions: mqttSessions,
+    extensions: { shared: new SharedSubscriptions({ logger: mqttLogger }) },
   });
   mqtt.attachWebSocket(server, { path: MQTT_WS_PATH, browser });
   // Upgrades no front end answers are dropped, not left hanging.

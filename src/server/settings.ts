@@ -798,6 +798,16 @@ export const SERVER_SETTINGS = {
     default: true,
     doc: 'an MQTT PUBLISH to a topic that does not exist creates it (1 partition; needs create with security on)',
   },
+  mqttSessionExpiryMsMax: {
+    flag: '--mqtt-session-expiry-ms-max',
+    env: 'TRIBUTARY_MQTT_SESSION_EXPIRY_MS_MAX',
+    group: 'mqtt',
+    unit: 'ms',
+    default: 0,
+    min: 0,
+    max: 4_294_967_295_000,
+    doc: 'longest a persistent MQTT session is kept after its connection ends, whole seconds (caps MQTT 5 Session Expiry Interval; 3.1.1 clean-session-0 sessions never expire otherwise); 0: no cap',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SERVER_SETTINGS;

@@ -171,6 +171,17 @@ export async function acceptConnect(
   session ??= new MqttSession(clientId, principal);
   session.expiryIntervalS =
     version === 5 ? (packet.properties?.sessionExpiryInterval ?? 0) : clean ? 0 : NEVER_EXPIRES_S;
+  if (session.expiryIntervalS > 0 && ctx.sessions.attach !== undefined) {
+    try {
+      // Stored before CONNACK: a session the client is told about survives a crash from now on.
+      await ctx.sessions.attach(session, version);
+    } catch (error) {
+      if (ctx.clients.get(clientId) === connection.self) ctx.clients.delete(clientId);
+      giveBack();
+      connection.logger.error({ err: error }, 'MQTT session store failed');
+      return refused(ReasonCode.ServerUnavailable, 'session store failed', 'STORAGE_ERROR');
+    }
+  }
 
   const keepAliveMaxS = Math.floor(ctx.limits.mqttKeepAliveMsMax / 1000);
   const requested = packet.keepalive ?? 0;

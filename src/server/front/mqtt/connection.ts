@@ -245,15 +245,21 @@ export class MqttConnection implements RegisteredClient {
       case 'publish':
         return this.#publish(packet);
       case 'pubrel': {
-        const known = (this.#publisher as InboundPublisher).release(packet.messageId as number);
+        // Released durably for a session kept on the log, before the PUBCOMP.
+        const released = (this.#publisher as InboundPublisher).release(packet.messageId as number);
         // Behind the PUBREC of that message, if it is still being made durable.
-        this.#answers = this.#answers.then(() =>
+        this.#answers = this.#answers.then(async () => {
+          const known = await released.catch((error: unknown) => {
+            this.#logger.warn({ err: error }, 'MQTT PUBREL not stored');
+            return null;
+          });
+          if (known === null) return; // not stored: no PUBCOMP; the client sends PUBREL again
           this.#send({
             cmd: 'pubcomp',
             messageId: packet.messageId as number,
             ...(this.#version === 5 && !known ? { reasonCode: ReasonCode.PacketIdentifierNotFound } : {}),
-          }),
-        );
+          });
+        });
         return;
       }
       case 'puback':
@@ -393,6 +399,9 @@ export class MqttConnection implements RegisteredClient {
     });
     this.#send(accepted.connack);
     ctx.extensions.wills?.connected(client, packet.will ?? null);
+    ctx.extensions.shared?.resumed?.(client).catch((error: unknown) => {
+      this.#logger.warn({ err: error }, 'MQTT shared subscriptions not resumed');
+    });
     // Packets sent right behind CONNECT, read now in the connection's version.
     try {
       this.#readPackets();

@@ -80,6 +80,8 @@ export interface SharedExtension {
   acknowledged(client: MqttClient, packetId: number): boolean;
   /** The connection ended: leave the groups. */
   ended(client: MqttClient): void;
+  /** A client connected to a session that already had shared subscriptions: join their groups again. */
+  resumed?(client: MqttClient): Promise<void>;
 }
 
 export interface MqttExtensions {

@@ -17,6 +17,11 @@
  * (or skipped as not matching, expired or too large for the client), so a session taken up
  * again resumes there; messages in flight are resent from `session.outbound` first.
  *
+ * A session kept on the log (`session.durability`, `persistent-sessions.ts`) is stored before a
+ * QoS 2 PUBLISH and before a PUBREL are written (every later packet waits behind that store, so
+ * order holds), and soon after positions move; records that a session read back after a restart
+ * already resent or completed are passed over (`replayed`).
+ *
  * @example
  * const delivery = new Delivery({ broker, session, sink, ... });
  * await delivery.start();               // resend in-flight, open the partition subscriptions
@@ -98,6 +103,8 @@ export class Delivery {
   #queue: Queued[] = [];
   #head = 0;
   #sync: Promise<void> = Promise.resolve();
+  /** Packets wait here while a store they must follow is in progress (durable sessions). */
+  #gate: Promise<void> | null = null;
   #relist: NodeJS.Timeout | undefined;
   #stopped = false;
   #started = false;
@@ -141,6 +148,7 @@ export class Delivery {
     const entry = this.#o.session.outbound.get(packetId);
     if (entry === undefined || entry.qos !== 1) return;
     this.#o.session.outbound.delete(packetId);
+    this.#o.session.durability?.saveSoon();
     this.pump();
   }
 
@@ -158,18 +166,24 @@ export class Delivery {
     }
     if (reasonCode >= 0x80) {
       session.outbound.delete(packetId);
+      session.durability?.completed(entry.topic, entry.partition, entry.offset);
+      session.durability?.saveSoon();
       this.pump();
       return;
     }
     entry.phase = 'pubrel';
-    this.#send({ cmd: 'pubrel', messageId: packetId });
+    // Stored as released before the PUBREL leaves: after a crash only the PUBREL is sent again.
+    this.#send({ cmd: 'pubrel', messageId: packetId }, true);
   }
 
   /** PUBCOMP. */
   completed(packetId: number): void {
-    const entry = this.#o.session.outbound.get(packetId);
+    const { session } = this.#o;
+    const entry = session.outbound.get(packetId);
     if (entry === undefined || entry.qos !== 2) return;
-    this.#o.session.outbound.delete(packetId);
+    session.outbound.delete(packetId);
+    session.durability?.completed(entry.topic, entry.partition, entry.offset);
+    session.durability?.saveSoon();
     this.pump();
   }
 
@@ -219,9 +233,12 @@ export class Delivery {
     const key = partitionKey(reader.topic, reader.partition);
     const advance = (): true => {
       session.positions.set(key, record.offset + 1);
+      session.durability?.saveSoon();
       return true;
     };
     if (reader.closed) return true;
+    if (session.durability?.replayed(reader.topic, reader.partition, record.offset) === true)
+      return advance();
     const name = logToMqttTopic(reader.topic, record.key);
     const matching = this.#matching(name, reader, record.offset);
     if (matching.length === 0) return advance();
@@ -254,10 +271,21 @@ export class Delivery {
     const bytes = encodePacket(packet, sink.version);
     // MQTT 5 §3.1.2.11.4: a packet larger than the client's maximum is not sent, as if it had been.
     if (bytes.length > sink.packetBytesMax) return advance();
-    sink.write(bytes);
+    if (packetId !== null && qos === 2) {
+      // Recorded before the PUBLISH leaves: a durable session stores it first (see #write).
+      session.outbound.set(packetId, {
+        packetId,
+        qos: 2,
+        topic: reader.topic,
+        partition: reader.partition,
+        offset: record.offset,
+        phase: 'publish',
+      });
+    }
+    this.#write(bytes, qos === 2);
     this.#o.metrics.recordsOut.inc({ frontend: 'mqtt' });
     this.#o.metrics.bytesOut.inc({ frontend: 'mqtt' }, message.payload.length);
-    if (packetId !== null) {
+    if (packetId !== null && qos === 1) {
       session.outbound.set(packetId, {
         packetId,
         qos: qos as 1 | 2,
@@ -350,9 +378,39 @@ export class Delivery {
     }
   }
 
-  #send(packet: Packet): void {
+  /** `afterStore`: for a durable session, the packet leaves once the session is stored. */
+  #send(packet: Packet, afterStore = false): void {
     if (this.#stopped) return;
-    this.#o.sink.write(encodePacket(packet, this.#o.sink.version));
+    this.#write(encodePacket(packet, this.#o.sink.version), afterStore);
+  }
+
+  /**
+   * Writes a packet, in order with every other: behind a store in progress, if any; when
+   * `afterStore` and the session is durable, behind a store of the session as it is now.
+   */
+  #write(bytes: Buffer, afterStore: boolean): void {
+    const durability = this.#o.session.durability;
+    if (this.#gate === null && (!afterStore || durability === null)) {
+      this.#o.sink.write(bytes);
+      return;
+    }
+    const stored = afterStore && durability !== null ? durability.save() : null;
+    const previous = this.#gate ?? Promise.resolve();
+    const gate: Promise<void> = previous
+      .then(() => stored)
+      .then(
+        () => {
+          if (!this.#stopped) this.#o.sink.write(bytes);
+        },
+        (error: unknown) => {
+          // Not sent: the packet stays in flight and goes out again when the session is taken up.
+          this.#o.logger.warn({ err: error }, 'MQTT session not stored; packet held back');
+        },
+      );
+    this.#gate = gate;
+    void gate.then(() => {
+      if (this.#gate === gate) this.#gate = null;
+    });
   }
 
   /** The topics the filters need now: literal first levels, and every readable topic for wildcards. */
@@ -396,6 +454,9 @@ export class Delivery {
         this.#o.session.positions.delete(partitionKey(topic, partition.partition));
       }
     }
+    for (const topic of this.#o.session.awaitedTopics) {
+      if (!topics.has(topic)) this.#o.session.awaitedTopics.delete(topic);
+    }
     let missing = false;
     for (const topic of topics) {
       if (this.#readers.has(topic) || this.#opening.has(topic)) continue;
@@ -416,12 +477,12 @@ export class Delivery {
       } catch (error) {
         if (isTributaryError(error, 'TOPIC_NOT_FOUND')) {
           // Created later: everything in it is newer than the subscription, so start at its beginning.
-          this.#missing.add(topic);
+          this.#o.session.awaitedTopics.add(topic);
           return false;
         }
         throw error;
       }
-      const fromStart = this.#missing.delete(topic);
+      const fromStart = this.#o.session.awaitedTopics.delete(topic);
       const reader: TopicReader = { topic, partitions: [] };
       this.#readers.set(topic, reader);
       for (let partition = 0; partition < partitions; partition++) {
@@ -442,9 +503,6 @@ export class Delivery {
       this.#opening.delete(topic);
     }
   }
-
-  /** Literal topics subscribed to before they existed. */
-  readonly #missing = new Set<string>();
 
   async #openPartition(reader: PartitionReader, fromStart: boolean): Promise<void> {
     const { broker, session } = this.#o;

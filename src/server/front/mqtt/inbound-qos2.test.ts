@@ -49,7 +49,7 @@ describe('QoS 2 inbound exactly once through the idempotent producer', () => {
       device.receive(1, 'plant', 0, record('a')),
       device.receive(1, 'plant', 0, record('a')),
     ]);
-    expect(first).toEqual({ duplicate: false });
+    expect(first).toEqual({ duplicate: false, offset: 0 });
     expect(again).toEqual({ duplicate: true });
     expect(await device.receive(1, 'plant', 0, record('a'))).toEqual({ duplicate: true });
     expect(await values()).toEqual(['a']);

@@ -44,8 +44,10 @@ export interface ExactlyOnceInboundOptions {
 }
 
 export interface InboundResult {
-  /** True when the packet id was already received (a resend): nothing new was appended. */
+  /** True when nothing new was appended: a resend of a packet id whose record is in the log. */
   readonly duplicate: boolean;
+  /** The record's offset, when this call appended it. */
+  readonly offset?: number;
 }
 
 export class ExactlyOnceInbound {
@@ -83,7 +85,7 @@ export class ExactlyOnceInbound {
    */
   receive(packetId: number, topic: string, partition: number, record: RecordInput): Promise<InboundResult> {
     const running = this.receiving.get(packetId);
-    if (running !== undefined) return running.then(() => ({ duplicate: true }));
+    if (running !== undefined) return running.then((): InboundResult => ({ duplicate: true }));
     const done = this.receiveOnce(packetId, topic, partition, record);
     this.receiving.set(packetId, done);
     const forget = (): void => {
@@ -114,7 +116,6 @@ export class ExactlyOnceInbound {
   ): Promise<InboundResult> {
     let intent = this.session.inbound.find((entry) => entry.packetId === packetId);
     if (intent?.appended === true) return { duplicate: true };
-    const resend = intent !== undefined;
     let persisted = Promise.resolve();
     if (intent === undefined) {
       await this.ensureProducer();
@@ -128,11 +129,12 @@ export class ExactlyOnceInbound {
     const queue = this.queueOf(entry.topic, entry.partition);
     queue.push(entry);
     sortBySequence(queue);
+    let offset: number | undefined;
     try {
       // Chained now, synchronously with taking the sequence, so appends go in sequence order.
       await this.chained(entry.topic, entry.partition, async () => {
         await persisted;
-        await this.append(entry, record);
+        offset = await this.append(entry, record);
       });
     } catch (error) {
       this.drop(entry);
@@ -140,19 +142,22 @@ export class ExactlyOnceInbound {
     } finally {
       removeFrom(queue, entry);
     }
-    return { duplicate: resend };
+    return offset === undefined ? { duplicate: true } : { duplicate: false, offset };
   }
 
-  /** Appends with the intent's sequence (read now: a gap repair may have renumbered it). */
-  private async append(intent: InboundQos2, record: RecordInput): Promise<void> {
+  /**
+   * Appends with the intent's sequence (read now: a gap repair may have renumbered it); the
+   * record's offset when this append wrote it, undefined when the log had it already.
+   */
+  private async append(intent: InboundQos2, record: RecordInput): Promise<number | undefined> {
     for (let attempt = 0; ; attempt++) {
       const producer = this.session.producer!;
       try {
-        await this.broker.appendBatch(intent.topic, intent.partition, [record], {
+        const result = await this.broker.appendBatch(intent.topic, intent.partition, [record], {
           producer: { ...producer, baseSequence: intent.sequence },
         });
         intent.appended = true;
-        return;
+        return result.duplicate ? undefined : result.baseOffset;
       } catch (error) {
         if (!isTributaryError(error, 'OUT_OF_ORDER_SEQUENCE') || attempt > 0) throw error;
         const expected = Number(error.details.expected);
@@ -160,7 +165,7 @@ export class ExactlyOnceInbound {
         if (intent.sequence < expected) {
           // Appended before, and older than the batches the log remembers for duplicates.
           intent.appended = true;
-          return;
+          return undefined;
         }
         await this.repairGap(intent.topic, intent.partition, expected);
       }

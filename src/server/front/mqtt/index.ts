@@ -217,7 +217,7 @@ export class MqttFrontEnd {
       await stopped;
       const wss = this.#wss;
       if (wss !== null) await new Promise<void>((resolve) => wss.close(() => resolve()));
-      this.#ctx.sessions.close();
+      await this.#ctx.sessions.close();
     })();
     return this.#closing;
   }

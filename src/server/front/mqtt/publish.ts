@@ -22,8 +22,10 @@ import type { IPublishPacket } from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { Broker, ProducedOffset, RecordInput } from '../../../broker/types.js';
 import { isTributaryError } from '../../../errors.js';
+import { kafkaPartition } from '../../../protocol/kafka/primitives/murmur2.js';
 import type { ServerMetrics } from '../../metrics.js';
 import type { MqttVersion } from './codec.js';
+import type { ExactlyOnceInbound } from './inbound-qos2.js';
 import { ReasonCode, reasonCodeOf } from './reason-codes.js';
 import { recordOfPublish } from './record-shape.js';
 import type { MqttSession } from './session.js';
@@ -115,7 +117,12 @@ export class InboundPublisher {
     const name = this.#topicName(packet);
     if (typeof name !== 'string') return Promise.resolve(name);
     const { session, version } = this.#c;
-    if (packet.qos === 2 && session.inboundQos2.has(packet.messageId as number)) {
+    // A durable session keeps its QoS 2 state on the log (`inbound-qos2.ts`), not in this set.
+    if (
+      packet.qos === 2 &&
+      session.durability === null &&
+      session.inboundQos2.has(packet.messageId as number)
+    ) {
       // A resend of a message already received: answered again, never produced twice.
       return Promise.resolve({ kind: 'ack', reasonCode: ReasonCode.Success });
     }
@@ -135,13 +142,15 @@ export class InboundPublisher {
     }
     const now = (this.#c.now ?? Date.now)();
     const record = recordOfPublish(packet, name, now);
-    if (packet.qos === 2) session.inboundQos2.add(packet.messageId as number);
+    if (packet.qos === 2 && session.durability === null) session.inboundQos2.add(packet.messageId as number);
     return this.#produce(packet, address.topic, name, record, now);
   }
 
   /** PUBREL: the QoS 2 id is released. False when it was not known (MQTT 5 PUBCOMP 0x92). */
-  release(packetId: number): boolean {
-    return this.#c.session.inboundQos2.delete(packetId);
+  release(packetId: number): Promise<boolean> {
+    const { session } = this.#c;
+    if (session.durability !== null) return session.durability.inbound.release(packetId);
+    return Promise.resolve(session.inboundQos2.delete(packetId));
   }
 
   async #produce(
@@ -153,7 +162,11 @@ export class InboundPublisher {
   ): Promise<PublishOutcome> {
     const { metrics } = this.#c;
     try {
-      const offsets = await this.#produceCreating(topic, record);
+      const durability = this.#c.session.durability;
+      const offsets =
+        packet.qos === 2 && durability !== null
+          ? await this.#appendExactlyOnce(packet, topic, record, durability.inbound)
+          : await this.#produceCreating(topic, record);
       this.#c.produced(topic, offsets);
       if (packet.retain && this.#c.retained !== undefined) await this.#c.retained.retain(name, record);
       metrics.recordsIn.inc({ frontend: 'mqtt' });
@@ -167,6 +180,31 @@ export class InboundPublisher {
       if (!isTributaryError(error)) this.#c.logger.error({ err: error }, 'MQTT publish failed');
       return this.#refused(packet, reasonCodeOf(error), isTributaryError(error) ? error.message : 'failed');
     }
+  }
+
+  /**
+   * QoS 2 of a durable session: appended once across reconnects and crashes through the
+   * session's idempotent producer (`inbound-qos2.ts`), to the partition of the record's key.
+   */
+  async #appendExactlyOnce(
+    packet: IPublishPacket,
+    topic: string,
+    record: RecordInput,
+    inbound: ExactlyOnceInbound,
+  ): Promise<ProducedOffset[]> {
+    const { broker } = this.#c;
+    let partitions: number;
+    try {
+      partitions = (await broker.describeTopic(topic)).partitions.length;
+    } catch (error) {
+      if (!this.#c.autoCreateTopics || !isTributaryError(error, 'TOPIC_NOT_FOUND')) throw error;
+      await this.#c.topicCreator.ensure(broker, topic);
+      partitions = (await broker.describeTopic(topic)).partitions.length;
+    }
+    const partition = kafkaPartition(record.key as Uint8Array, partitions);
+    inbound.useBroker(broker);
+    const { offset } = await inbound.receive(packet.messageId as number, topic, partition, record);
+    return offset === undefined ? [] : [{ partition, offset }];
   }
 
   async #produceCreating(topic: string, record: RecordInput): Promise<ProducedOffset[]> {

@@ -90,6 +90,8 @@ export interface SessionState {
   disconnectedAt: number | null;
   subscriptions: StoredSubscription[];
   positions: PartitionPosition[];
+  /** Topics a filter named before they existed: read from their beginning once they appear. */
+  awaitedTopics: string[];
   outbound: StoredOutbound[];
   inbound: InboundQos2[];
   producer: { readonly producerId: number; readonly producerEpoch: number } | null;
@@ -111,6 +113,7 @@ export function emptySession(
     disconnectedAt: null,
     subscriptions: [],
     positions: [],
+    awaitedTopics: [],
     outbound: [],
     inbound: [],
     producer: null,
@@ -141,6 +144,7 @@ export function encodeSession(state: SessionState): Uint8Array {
     disconnectedAt: state.disconnectedAt,
     subscriptions: state.subscriptions,
     positions: state.positions,
+    awaitedTopics: state.awaitedTopics,
     outbound: state.outbound,
     inbound: state.inbound.map(({ packetId, topic, partition, sequence }) => ({
       packetId,
@@ -190,6 +194,9 @@ export function decodeSession(bytes: Uint8Array): SessionState | string {
   if (outbound === undefined) return 'outbound';
   if (inbound === undefined) return 'inbound';
   if (sequences === undefined) return 'sequences';
+  const { awaitedTopics } = parsed;
+  if (!Array.isArray(awaitedTopics) || !awaitedTopics.every((t) => typeof t === 'string'))
+    return 'awaitedTopics';
   return {
     clientId,
     principal,
@@ -198,6 +205,7 @@ export function decodeSession(bytes: Uint8Array): SessionState | string {
     disconnectedAt: disconnectedAt as number | null,
     subscriptions: subscriptions as unknown as StoredSubscription[],
     positions: positions as unknown as PartitionPosition[],
+    awaitedTopics: awaitedTopics as string[],
     outbound: outbound as unknown as StoredOutbound[],
     inbound: inbound as unknown as InboundQos2[],
     producer: producer as SessionState['producer'],

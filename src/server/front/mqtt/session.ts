@@ -17,6 +17,7 @@
  * session.subscriptions.set('sensors/#', { filter, qos: 1, ... });
  */
 import type { QoS } from 'mqtt-packet';
+import type { SessionDurability } from './persistent-sessions.js';
 import type { TopicFilter } from './topics.js';
 
 /** One subscription of a session (MQTT 5 subscription options included). */
@@ -43,6 +44,8 @@ export interface OutboundInFlight {
   readonly offset: number;
   /** `publish`: waits for PUBACK / PUBREC; `pubrel`: PUBREC came, PUBREL sent, waits for PUBCOMP. */
   phase: 'publish' | 'pubrel';
+  /** Sent for a shared subscription: owed to its group, not kept with the session. */
+  readonly shared?: boolean;
 }
 
 /** Key of a partition in the session's maps. */
@@ -65,8 +68,15 @@ export class MqttSession {
    * skipped as not matching). Absent: the partition starts at its tail.
    */
   readonly positions = new Map<string, number>();
+  /**
+   * Literal topics a filter named before they existed: read from their first record once they
+   * appear, whichever connection of the session (or server run, when kept on the log) sees them.
+   */
+  readonly awaitedTopics = new Set<string>();
   /** Seconds the session outlives its connection; 0: it ends with it. */
   expiryIntervalS = 0;
+  /** Set when the session is kept on the log (`persistent-sessions.ts`); null: in memory only. */
+  durability: SessionDurability | null = null;
   #nextPacketId = 1;
 
   constructor(clientId: string, principal: string) {
@@ -97,8 +107,13 @@ export interface SessionStore {
   keep(session: MqttSession): Promise<void>;
   /** Forgets any stored session of `clientId` (a clean start). */
   discard(clientId: string): Promise<void>;
-  /** Stops timers. */
-  close(): void;
+  /**
+   * A session that outlives its connection was taken up or made at CONNECT: a store that keeps
+   * sessions across restarts stores it now, before CONNACK. Optional.
+   */
+  attach?(session: MqttSession, version: 4 | 5): Promise<void>;
+  /** Stops timers; a store that writes resolves once what is pending is written. */
+  close(): void | Promise<void>;
 }
 
 /** Sessions kept in this process's memory until they expire. */

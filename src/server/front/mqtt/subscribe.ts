@@ -34,6 +34,7 @@ export async function handleSubscribe(
     granted.push(client.version === 4 && code >= 0x80 ? 0x80 : code);
   }
   await delivery.subscriptionsChanged();
+  await storeSession(ctx, client);
   const retained = ctx.extensions.retained;
   // Retained messages follow the SUBACK (the caller calls this once it is written).
   const afterSuback = (): void => {
@@ -117,10 +118,20 @@ export async function handleUnsubscribe(
     codes.push(ReasonCode.Success);
   }
   await delivery.subscriptionsChanged();
+  await storeSession(ctx, client);
   return {
     cmd: 'unsuback',
     messageId: packet.messageId as number,
     // 3.1.1's UNSUBACK carries no codes; mqtt-packet writes them for MQTT 5 only.
     granted: client.version === 5 ? codes : [],
   };
+}
+
+/** A session kept on the log stores its subscriptions before SUBACK / UNSUBACK answers. */
+async function storeSession(ctx: MqttContext, client: MqttClient): Promise<void> {
+  try {
+    await client.session.durability?.save();
+  } catch (error) {
+    ctx.logger.warn({ err: error }, 'MQTT session not stored after a subscription change');
+  }
 }
