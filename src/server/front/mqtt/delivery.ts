@@ -431,7 +431,7 @@ export class Delivery {
         // Not there at the previous listing: everything in it is newer than the filter.
         const name = description.name;
         if (this.#listed !== null && !this.#listed.has(name) && !this.#readers.has(name))
-          this.#missing.add(name);
+          this.#o.session.awaitedTopics.add(name);
       }
       this.#listed = listed;
     } else {
