@@ -74,6 +74,7 @@ export class MqttConnection implements RegisteredClient {
   #gracefulDisconnect = false;
   #takenOver = false;
   #clientPacketBytesMax = Number.POSITIVE_INFINITY;
+  #problemInformation = true;
   readonly #published = new Set<string>();
 
   constructor(stream: Duplex, ctx: MqttContext, options: ConnectionOptions) {
@@ -353,6 +354,7 @@ export class MqttConnection implements RegisteredClient {
     this.#client = client;
     const properties = packet.properties;
     this.#clientPacketBytesMax = properties?.maximumPacketSize ?? Number.POSITIVE_INFINITY;
+    this.#problemInformation = properties?.requestProblemInformation !== false;
     const inFlightMax = Math.min(ctx.limits.mqttOutboundInFlightMax, properties?.receiveMaximum ?? 65535);
     this.#publisher = new InboundPublisher({
       broker,
@@ -445,7 +447,8 @@ export class MqttConnection implements RegisteredClient {
     }
     if (outcome.kind === 'none' || packet.qos === 0) return;
     const v5 = this.#version === 5;
-    const failed = outcome.reasonCode >= 0x80;
+    // MQTT 5 Request Problem Information 0: no reason strings on acknowledgements (§3.1.2.11.7).
+    const failed = outcome.reasonCode >= 0x80 && this.#problemInformation;
     this.#send({
       cmd: packet.qos === 1 ? 'puback' : 'pubrec',
       messageId: packet.messageId as number,

@@ -116,9 +116,21 @@ export interface SessionStore {
   close(): void | Promise<void>;
 }
 
-/** Sessions kept in this process's memory until they expire. */
+/** Sessions kept by a {@link MemorySessionStore} unless told otherwise. */
+export const MEMORY_SESSIONS_MAX = 100_000;
+
+/**
+ * Sessions kept in this process's memory until they expire (lost on restart). At most
+ * `sessionsMax`: past it the session kept longest ago is dropped, so client ids that connect once
+ * with clean session 0 and never return cannot grow memory without bound.
+ */
 export class MemorySessionStore implements SessionStore {
   readonly #sessions = new Map<string, { session: MqttSession; timer: NodeJS.Timeout | null }>();
+  readonly #sessionsMax: number;
+
+  constructor(options: { readonly sessionsMax?: number } = {}) {
+    this.#sessionsMax = options.sessionsMax ?? MEMORY_SESSIONS_MAX;
+  }
 
   async take(clientId: string): Promise<MqttSession | null> {
     const kept = this.#sessions.get(clientId);
@@ -138,6 +150,10 @@ export class MemorySessionStore implements SessionStore {
         : setTimeout(() => this.#sessions.delete(session.clientId), seconds * 1000);
     timer?.unref();
     this.#sessions.set(session.clientId, { session, timer });
+    if (this.#sessions.size > this.#sessionsMax) {
+      const oldest = this.#sessions.keys().next().value as string;
+      await this.discard(oldest);
+    }
   }
 
   async discard(clientId: string): Promise<void> {
