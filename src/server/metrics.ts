@@ -43,6 +43,10 @@ export class ServerMetrics {
   readonly quotaThrottled: Counter<'kind'>;
   /** Connections refused for their principal's `connections` quota. */
   readonly quotaConnectionsRefused: Counter;
+  /** What happened to MQTT last wills (docs/mqtt.md, "Last will"). */
+  readonly mqttWills: Counter<'outcome'>;
+  /** MQTT retained messages held (docs/mqtt.md, "Retained messages"). */
+  readonly mqttRetainedMessages: Gauge;
 
   constructor({ defaultMetrics = true }: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -143,6 +147,17 @@ export class ServerMetrics {
     this.quotaConnectionsRefused = new Counter({
       name: 'tributary_quota_connections_refused_total',
       help: "Connections refused for their principal's connections quota",
+      registers,
+    });
+    this.mqttWills = new Counter({
+      name: 'tributary_mqtt_wills_total',
+      help: 'MQTT last wills by outcome: published, delayed, cancelled, discarded, failed',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.mqttRetainedMessages = new Gauge({
+      name: 'tributary_mqtt_retained_messages',
+      help: 'MQTT retained messages held',
       registers,
     });
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tributary_process_' });

@@ -154,6 +154,9 @@ describe('retained message store', () => {
     const small = await RetainedStore.open(broker, { ...LIMITS, messagesMax: 2 });
     await small.retain('q/1', message('1'));
     await Promise.all([small.retain('q/2', message('2')), small.retain('q/2', message('2b'))]);
+    expect(() => small.check('q/3', message('3'))).toThrow(/retained MQTT messages/);
+    expect(() => small.check('q/1', message('replacing is fine'))).not.toThrow();
+    expect(() => small.check('q/3', clear())).not.toThrow();
     const before = (await broker.offsets(MQTT_RETAINED_TOPIC, 0)).next;
     const refused = await small.retain('q/3', message('3')).catch((error: unknown) => error);
     expect(isTributaryError(refused, 'RESOURCE_EXHAUSTED')).toBe(true);

@@ -265,17 +265,31 @@ export class RetainedStore {
     }
   }
 
-  /** Counts a new retained message against the limits before it is written; returns its size. */
-  #reserve(topicName: string, bytes: number): number {
+  /**
+   * Throws `RESOURCE_EXHAUSTED` when {@link retain} would refuse `record` now: for callers that
+   * must refuse before doing anything else (the MQTT front end, before appending to the topic).
+   */
+  check(topicName: string, record: RecordInput): void {
+    if (record.value === null || record.value.length === 0) return;
+    this.#limitsAllow(topicName, recordBytes(encoder.encode(topicName), record));
+  }
+
+  /** Throws when a message of `bytes` under `topicName` would pass a limit; true when the name is new. */
+  #limitsAllow(topicName: string, bytes: number): boolean {
     const held = this.#find(topicName);
-    const reservedBefore = this.#reserved.get(topicName);
-    const isNew = held === null && reservedBefore === undefined;
+    const isNew = held === null && !this.#reserved.has(topicName);
     const count = this.#count + this.#reserved.size + (isNew ? 1 : 0);
     const total = this.#bytes + this.#reservedBytes + bytes - (held?.bytes ?? 0);
     const { messagesMax, bytesMax } = this.#options;
     if (count > messagesMax)
       throw exhausted('retained MQTT messages', messagesMax, 'mqttRetainedMessagesMax');
     if (total > bytesMax) throw exhausted('retained MQTT message bytes', bytesMax, 'mqttRetainedBytesMax');
+    return isNew;
+  }
+
+  /** Counts a new retained message against the limits before it is written; returns its size. */
+  #reserve(topicName: string, bytes: number): number {
+    const isNew = this.#limitsAllow(topicName, bytes);
     if (!isNew) return 0;
     this.#reserved.set(topicName, bytes);
     this.#reservedBytes += bytes;

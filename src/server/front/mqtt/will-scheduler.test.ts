@@ -60,7 +60,7 @@ describe('will scheduler', () => {
 
   it('publishes after the will delay', async () => {
     const { wills, published, publish, timers } = setup();
-    wills.connectionLost('a', { delayMs: 5000, sessionExpiryMs: Infinity }, publish('a'));
+    expect(wills.connectionLost('a', { delayMs: 5000, sessionExpiryMs: Infinity }, publish('a'))).toBe('delayed');
     timers.advance(4999);
     await flush();
     expect(published).toEqual([]);
@@ -81,8 +81,8 @@ describe('will scheduler', () => {
     const { wills, published, publish, timers } = setup();
     wills.connectionLost('a', { delayMs: 5000, sessionExpiryMs: Infinity }, publish('a'));
     timers.advance(4000);
-    wills.connected('a', false);
-    wills.connected('other', true);
+    expect(wills.connected('a', false)).toBe('cancelled');
+    expect(wills.connected('other', true)).toBe('none');
     timers.advance(10_000);
     await flush();
     expect(published).toEqual([]);
@@ -93,7 +93,7 @@ describe('will scheduler', () => {
     const { wills, published, publish, timers } = setup();
     wills.connectionLost('a', { delayMs: 5000, sessionExpiryMs: Infinity }, publish('a'));
     timers.advance(1000);
-    wills.connected('a', true);
+    expect(wills.connected('a', true)).toBe('published');
     await flush();
     expect(published).toEqual(['a@1000']);
     timers.advance(10_000);

@@ -70,28 +70,34 @@ export class WillScheduler {
     return this.#pending.size;
   }
 
-  /** The connection of `clientId` ended without a normal DISCONNECT: its will goes out in time. */
-  connectionLost(clientId: string, timing: WillTiming, publish: () => Promise<void>): void {
+  /**
+   * The connection of `clientId` ended without a normal DISCONNECT: its will goes out now or
+   * once its wait is over (`delayed`).
+   */
+  connectionLost(clientId: string, timing: WillTiming, publish: () => Promise<void>): 'now' | 'delayed' {
     this.#drop(clientId); // a will still pending belongs to a connection this one replaced
     const waitMs = Math.min(timing.delayMs, timing.sessionExpiryMs);
     if (!(waitMs > 0) || this.#pending.size >= this.#options.delayedMax) {
       this.#publish(clientId, publish);
-      return;
+      return 'now';
     }
     const pending: PendingWill = { publish, timer: null };
     this.#pending.set(clientId, pending);
     this.#arm(clientId, pending, waitMs);
+    return 'delayed';
   }
 
   /**
    * A connection with `clientId` was accepted. Taking the session back cancels its pending will;
    * a clean start ends the old session, which publishes it now.
    */
-  connected(clientId: string, cleanStart: boolean): void {
+  connected(clientId: string, cleanStart: boolean): 'none' | 'cancelled' | 'published' {
     const pending = this.#pending.get(clientId);
-    if (pending === undefined) return;
+    if (pending === undefined) return 'none';
     this.#drop(clientId);
-    if (cleanStart) this.#publish(clientId, pending.publish);
+    if (!cleanStart) return 'cancelled';
+    this.#publish(clientId, pending.publish);
+    return 'published';
   }
 
   /** The session of `clientId` ended (expired or discarded): a pending will goes out now. */
