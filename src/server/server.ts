@@ -66,7 +66,11 @@ import { type KafkaFrontEnd, startKafkaFrontEnd } from './front/kafka/index.js';
 import { MQTT_LIMIT_NAMES } from './front/mqtt/context.js';
 import { MQTT_WS_PATH, MqttFrontEnd } from './front/mqtt/index.js';
 import { LogSessionStore } from './front/mqtt/persistent-sessions.js';
+import { RetainedStore } from './front/mqtt/retained.js';
+import { MqttRetained } from './front/mqtt/retained-extension.js';
 import { SharedSubscriptions } from './front/mqtt/shared-extension.js';
+import { MqttWills } from './front/mqtt/will.js';
+import { WillScheduler } from './front/mqtt/will-scheduler.js';
 import {
   attachSocketIoEndpoint,
   SOCKET_IO_PATH,
@@ -340,6 +344,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger: mqttLogger,
     expiryMaxS: Math.ceil(settings.mqttSessionExpiryMsMax / 1000),
   });
+  // Retained messages live in __mqtt.retained, in memory too (docs/mqtt.md, "Retained messages").
+  const mqttRetained = await RetainedStore.open(broker.forSystem(), {
+    messagesMax: settings.mqttRetainedMessagesMax,
+    bytesMax: settings.mqttRetainedBytesMax,
+    logger: mqttLogger,
+  });
   const mqtt = new MqttFrontEnd({
     broker,
     logger: mqttLogger,
@@ -348,7 +358,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     security,
     ...(security.quotas === null ? {} : { quotas: security.quotas }),
     sessions: mqttSessions,
-    extensions: { shared: new SharedSubscriptions({ logger: mqttLogger }) },
+    extensions: {
+      shared: new SharedSubscriptions({ logger: mqttLogger }),
+      retained: new MqttRetained(mqttRetained, metrics),
+      wills: new MqttWills({
+        scheduler: new WillScheduler({ logger: mqttLogger, delayedMax: settings.mqttWillsDelayedMax }),
+        metrics,
+      }),
+    },
   });
   mqtt.attachWebSocket(server, { path: MQTT_WS_PATH, browser });
   // Upgrades no front end answers are dropped, not left hanging.

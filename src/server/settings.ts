@@ -808,6 +808,36 @@ export const SERVER_SETTINGS = {
     max: 4_294_967_295_000,
     doc: 'longest a persistent MQTT session is kept after its connection ends, whole seconds (caps MQTT 5 Session Expiry Interval; 3.1.1 clean-session-0 sessions never expire otherwise); 0: no cap',
   },
+  mqttRetainedMessagesMax: {
+    flag: '--mqtt-retained-messages-max',
+    env: 'TRIBUTARY_MQTT_RETAINED_MESSAGES_MAX',
+    group: 'mqtt',
+    unit: 'count',
+    default: 100_000,
+    min: 0,
+    max: 100_000_000,
+    doc: 'MQTT retained messages held (all in memory); a retained PUBLISH for a new topic name past it is refused (0x97 Quota exceeded; 3.1.1: the connection is closed); 0: retained messages are refused',
+  },
+  mqttRetainedBytesMax: {
+    flag: '--mqtt-retained-bytes-max',
+    env: 'TRIBUTARY_MQTT_RETAINED_BYTES_MAX',
+    group: 'mqtt',
+    unit: 'bytes',
+    default: 256 * MiB,
+    min: 0,
+    max: 64 * GiB,
+    doc: 'bytes of MQTT retained messages held (topic names, payloads and headers, all in memory); a retained PUBLISH that would pass it is refused like one past mqttRetainedMessagesMax',
+  },
+  mqttWillsDelayedMax: {
+    flag: '--mqtt-wills-delayed-max',
+    env: 'TRIBUTARY_MQTT_WILLS_DELAYED_MAX',
+    group: 'mqtt',
+    unit: 'count',
+    default: 100_000,
+    min: 0,
+    max: 100_000_000,
+    doc: 'MQTT 5 last wills held for their Will Delay Interval (in memory, not across restarts); past it a will is published at once',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SERVER_SETTINGS;

@@ -21,6 +21,7 @@ import { connectProtocol, encodePacket, type MqttVersion, UNSUPPORTED_VERSION_CO
 import { type MqttContext, type RegisteredClient, TOPIC_ALIAS_MAX } from './context.js';
 import { connackCodeV3, ReasonCode } from './reason-codes.js';
 import { MqttSession } from './session.js';
+import { checkWill } from './will.js';
 
 /** Longest client id accepted (MQTT asks servers to allow at least 23 characters). */
 export const CLIENT_ID_LENGTH_MAX = 256;
@@ -138,6 +139,13 @@ export async function acceptConnect(
   if (ctx.closing()) {
     giveBack();
     return refused(ReasonCode.ServerUnavailable, 'server shutting down', 'SHUTTING_DOWN');
+  }
+
+  // A will that could never be published is refused now, not when the connection ends.
+  const willRefusal = packet.will == null ? null : checkWill(packet, auth);
+  if (willRefusal !== null) {
+    giveBack();
+    return refused(willRefusal.reasonCode, willRefusal.reason, willRefusal.code);
   }
 
   // Takeover (§3.1.4-3), synchronously with the registration so two CONNECTs cannot both win.

@@ -26,10 +26,11 @@ import { encodePacket, MqttDecoder, MqttPacketError, type MqttVersion } from './
 import { acceptConnect, type ConnectAccepted, connectRefusal, peekConnect } from './connect.js';
 import type { MqttClient, MqttContext, RegisteredClient } from './context.js';
 import { Delivery } from './delivery.js';
-import { InboundPublisher, type PublishOutcome } from './publish.js';
+import { InboundPublisher, type PublishOutcome, publishMessage } from './publish.js';
 import { ReasonCode } from './reason-codes.js';
 import type { MqttSession } from './session.js';
 import { handleSubscribe, handleUnsubscribe, mayRead } from './subscribe.js';
+import { publishesWill } from './will.js';
 
 type State = 'awaiting-connect' | 'connecting' | 'open' | 'closed';
 
@@ -294,8 +295,8 @@ export class MqttConnection implements RegisteredClient {
           }
           session.expiryIntervalS = expiry;
         }
-        // 0x04 "disconnect with will message" keeps the will.
-        this.#gracefulDisconnect = (packet.reasonCode ?? 0) === 0;
+        // Only reason 0x00 (and a 3.1.1 DISCONNECT) discards the will.
+        this.#gracefulDisconnect = !publishesWill(packet.reasonCode ?? 0);
         return this.#close(null, 'client disconnected');
       }
       case 'auth':
@@ -350,6 +351,19 @@ export class MqttConnection implements RegisteredClient {
       broker,
       session,
       send: (p) => this.#send(p),
+      deliverRetained: (messages, subscription) => this.#delivery?.queueRetained(messages, subscription),
+      publish: (message) =>
+        publishMessage(
+          {
+            broker,
+            autoCreateTopics: ctx.limits.mqttAutoCreateTopics,
+            topicCreator: ctx.topicCreator,
+            retained: ctx.extensions.retained,
+            metrics: ctx.metrics,
+          },
+          message,
+          Date.now(),
+        ),
     };
     this.#client = client;
     const properties = packet.properties;
@@ -385,6 +399,7 @@ export class MqttConnection implements RegisteredClient {
       inFlightMax,
       creditRecords: inFlightMax,
       sendBufferedBytesMax: ctx.limits.mqttSendBufferedBytesMax,
+      retainedQueuedMax: ctx.limits.mqttRetainedMessagesMax,
       canRead: (topic) => mayRead(client, topic),
       publishedHere: (topic, partition, offset) =>
         this.#published.has(`${topic}\u0000${partition}\u0000${offset}`),
@@ -400,7 +415,7 @@ export class MqttConnection implements RegisteredClient {
       this.#close(ReasonCode.NotAuthorized, error.message);
     });
     this.#send(accepted.connack);
-    ctx.extensions.wills?.connected(client, packet.will ?? null);
+    ctx.extensions.wills?.connected(client, packet.will ?? null, packet.clean !== false);
     ctx.extensions.shared?.resumed?.(client).catch((error: unknown) => {
       this.#logger.warn({ err: error }, 'MQTT shared subscriptions not resumed');
     });
@@ -540,7 +555,9 @@ export class MqttConnection implements RegisteredClient {
     if (!wasOpen || client === null) return;
     this.#unlistenAuth();
     this.#ctx.extensions.shared?.ended(client);
-    this.#ctx.extensions.wills?.ended(client, this.#gracefulDisconnect || this.#takenOver);
+    // A takeover publishes the will too (MQTT 5 §3.1.4), unless the new connection takes the
+    // session back within the will delay.
+    this.#ctx.extensions.wills?.ended(client, this.#gracefulDisconnect);
     if (this.#ctx.clients.get(client.clientId) === this) this.#ctx.clients.delete(client.clientId);
     if (!this.#takenOver) {
       const session = client.session;

@@ -5,7 +5,7 @@
  * per client id) and the extension points other modules plug into (retained messages, last
  * will, shared subscriptions).
  */
-import type { Packet } from 'mqtt-packet';
+import type { IPublishPacket, Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { Broker } from '../../../broker/types.js';
 import type { Quotas } from '../../auth/quotas.js';
@@ -20,6 +20,7 @@ import {
 } from '../../settings.js';
 import type { MqttVersion } from './codec.js';
 import type { RetainedMessages, TopicCreator } from './publish.js';
+import type { RetainedMessage } from './retained.js';
 import type { MqttSession, SessionStore, SessionSubscription } from './session.js';
 
 type MqttLimitName = Exclude<SettingNameOf<'mqtt'>, 'mqttPort'>;
@@ -49,12 +50,24 @@ export interface MqttClient {
   readonly session: MqttSession;
   /** Sends a packet (encoded in the client's version); nothing once the connection closed. */
   send(packet: Packet): void;
+  /**
+   * Sends retained messages for `subscription` (retain flag set) through the connection's
+   * delivery, ahead of any live message and within its in-flight window.
+   */
+  deliverRetained(messages: readonly RetainedMessage[], subscription: SessionSubscription): void;
+  /**
+   * Publishes a message as this client through the PUBLISH path (`publish.ts`: mapping, access,
+   * auto-create, durable append, retained store), also after the connection closed: for wills.
+   */
+  publish(packet: IPublishPacket): Promise<void>;
 }
 
 /** Retained messages: kept on PUBLISH with RETAIN, sent to new subscriptions (MQTT §3.3.1.3). */
 export interface RetainedExtension extends RetainedMessages {
   /** After SUBACK: sends the retained messages `subscription` matches (`isNew`: for Retain Handling 1). */
   subscribed(client: MqttClient, subscription: SessionSubscription, isNew: boolean): Promise<void>;
+  /** The front end closed: stop following the store. */
+  close?(): void;
 }
 
 /** The CONNECT packet's will (MQTT §3.1.2.5), as mqtt-packet decodes it. */
@@ -62,13 +75,19 @@ export type MqttWill = NonNullable<import('mqtt-packet').IConnectPacket['will']>
 
 /** Last will and testament. */
 export interface WillExtension {
-  /** The client connected with a will (or without one: `will` null, which cancels a delayed one). */
-  connected(client: MqttClient, will: MqttWill | null): void;
+  /**
+   * A connection of the client id was accepted, with its will or none. A will of the client id
+   * still waiting for its delay is cancelled (the session goes on) or, with `cleanStart`,
+   * published at once (the old session ends).
+   */
+  connected(client: MqttClient, will: MqttWill | null, cleanStart: boolean): void;
   /**
    * The connection ended. `graceful`: a DISCONNECT with reason 0 (the will is discarded);
    * otherwise the will is published (after its delay, MQTT 5).
    */
   ended(client: MqttClient, graceful: boolean): void;
+  /** The front end closed (its connections are gone): waits for wills being published. */
+  close?(): Promise<void>;
 }
 
 /** `$share/<name>/<filter>` subscriptions (consumer groups). */

@@ -34,6 +34,8 @@ import { isTributaryError } from '../../../errors.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { encodePacket, type MqttVersion } from './codec.js';
 import { messageOfRecord } from './record-shape.js';
+import type { RetainedMessage } from './retained.js';
+import { RetainedQueue } from './retained-queue.js';
 import { type MqttSession, partitionKey, type SessionSubscription } from './session.js';
 import { filterMatches, logToMqttTopic } from './topics.js';
 
@@ -69,6 +71,8 @@ export interface DeliveryOptions {
   readonly now?: () => number;
   /** Default 1000 ms: how often topics are listed again for wildcard filters and missing topics. */
   readonly relistIntervalMs?: number;
+  /** Most retained messages waiting to be sent after SUBSCRIBEs. Default 100 000. */
+  readonly retainedQueuedMax?: number;
 }
 
 interface PartitionReader {
@@ -108,10 +112,26 @@ export class Delivery {
   #relist: NodeJS.Timeout | undefined;
   #stopped = false;
   #started = false;
+  readonly #retained: RetainedQueue;
 
   constructor(options: DeliveryOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#retained = new RetainedQueue({
+      session: options.session,
+      sink: options.sink,
+      inFlightMax: options.inFlightMax,
+      sendBufferedBytesMax: options.sendBufferedBytesMax,
+      queuedMax: options.retainedQueuedMax ?? 100_000,
+      metrics: options.metrics,
+    });
+  }
+
+  /** Retained messages a SUBSCRIBE matched: sent before any live record (`retained-queue.ts`). */
+  queueRetained(messages: readonly RetainedMessage[], subscription: SessionSubscription): void {
+    if (this.#stopped) return;
+    this.#retained.add(messages, subscription);
+    this.pump();
   }
 
   /** Whether new topics matter (a wildcard filter, or a filter's topic missing): see `subscriptionsChanged`. */
@@ -201,11 +221,13 @@ export class Delivery {
     this.#readers.clear();
     this.#queue = [];
     this.#head = 0;
+    this.#retained.clear();
   }
 
   /** Sends what may be sent now, then tops up broker credit where everything was sent. */
   pump(): void {
     if (this.#stopped || !this.#started) return;
+    if (!this.#retained.drain(this.#now())) return;
     const { sink, sendBufferedBytesMax } = this.#o;
     while (this.#head < this.#queue.length) {
       if (sink.bufferedBytes >= sendBufferedBytesMax) break;
@@ -264,7 +286,7 @@ export class Delivery {
       payload: message.payload,
       qos,
       dup: false,
-      retain: false,
+      retain: sink.version === 5 && message.publishedRetained && matching.some((m) => m.retainAsPublished),
       ...(packetId === null ? {} : { messageId: packetId }),
       ...(properties === undefined ? {} : { properties }),
     };

@@ -217,6 +217,9 @@ export class MqttFrontEnd {
       await stopped;
       const wss = this.#wss;
       if (wss !== null) await new Promise<void>((resolve) => wss.close(() => resolve()));
+      // Wills of the connections just closed go out before the broker closes.
+      await this.#ctx.extensions.wills?.close?.();
+      this.#ctx.extensions.retained?.close?.();
       await this.#ctx.sessions.close();
     })();
     return this.#closing;

@@ -41,10 +41,13 @@ export type PublishOutcome =
   | { readonly kind: 'disconnect'; readonly reasonCode: number; readonly reason: string };
 
 /**
- * A retained message store (docs/mqtt.md, "Retained messages"). Called after the message was
- * made durable in its topic; the PUBLISH is acknowledged once this resolves too.
+ * A retained message store (docs/mqtt.md, "Retained messages"). `check` is called before the
+ * append (it throws `RESOURCE_EXHAUSTED` past the store's limits, so nothing is written);
+ * `retain` after the message was made durable in its topic, and the PUBLISH is acknowledged
+ * once it resolves too.
  */
 export interface RetainedMessages {
+  check(topicName: string, record: RecordInput): void;
   retain(topicName: string, record: RecordInput): Promise<void>;
 }
 
@@ -142,6 +145,17 @@ export class InboundPublisher {
     }
     const now = (this.#c.now ?? Date.now)();
     const record = recordOfPublish(packet, name, now);
+    if (packet.retain && this.#c.retained !== undefined) {
+      try {
+        this.#c.retained.check(name, record);
+      } catch (error) {
+        this.#c.metrics.errors.inc({
+          frontend: 'mqtt',
+          code: isTributaryError(error) ? error.code : 'INTERNAL',
+        });
+        return Promise.resolve(this.#refused(packet, reasonCodeOf(error), String((error as Error).message)));
+      }
+    }
     if (packet.qos === 2 && session.durability === null) session.inboundQos2.add(packet.messageId as number);
     return this.#produce(packet, address.topic, name, record, now);
   }
@@ -207,15 +221,8 @@ export class InboundPublisher {
     return offset === undefined ? [] : [{ partition, offset }];
   }
 
-  async #produceCreating(topic: string, record: RecordInput): Promise<ProducedOffset[]> {
-    const { broker } = this.#c;
-    try {
-      return await broker.produce(topic, [record]);
-    } catch (error) {
-      if (!this.#c.autoCreateTopics || !isTributaryError(error, 'TOPIC_NOT_FOUND')) throw error;
-    }
-    await this.#c.topicCreator.ensure(broker, topic);
-    return broker.produce(topic, [record]);
+  #produceCreating(topic: string, record: RecordInput): Promise<ProducedOffset[]> {
+    return produceCreating(this.#c, topic, record);
   }
 
   /** The refusal of `packet` in the connection's version (see the module comment). */
@@ -258,4 +265,41 @@ export class InboundPublisher {
     }
     return name;
   }
+}
+
+/** Appends `record` to `topic`, creating the topic first when it is missing and that is on. */
+async function produceCreating(
+  c: Pick<PublishContext, 'broker' | 'autoCreateTopics' | 'topicCreator'>,
+  topic: string,
+  record: RecordInput,
+): Promise<ProducedOffset[]> {
+  const { broker } = c;
+  try {
+    return await broker.produce(topic, [record]);
+  } catch (error) {
+    if (!c.autoCreateTopics || !isTributaryError(error, 'TOPIC_NOT_FOUND')) throw error;
+  }
+  await c.topicCreator.ensure(broker, topic);
+  return broker.produce(topic, [record]);
+}
+
+/**
+ * Publishes a message no PUBLISH packet carried (a last will), through the same steps as one:
+ * topic name mapping, record shape, retained-store limits, auto-create, the durable append (as
+ * the session's broker view, so its access rules apply), then the retained store. Rejects with
+ * the refusal (an MqttTopicError or a typed error).
+ */
+export async function publishMessage(
+  c: Pick<PublishContext, 'broker' | 'autoCreateTopics' | 'topicCreator' | 'retained' | 'metrics'>,
+  packet: IPublishPacket,
+  now: number,
+): Promise<void> {
+  const { topic } = mqttTopicToLog(packet.topic);
+  const record = recordOfPublish(packet, packet.topic, now);
+  const retained = packet.retain ? c.retained : undefined;
+  retained?.check(packet.topic, record);
+  await produceCreating(c, topic, record);
+  await retained?.retain(packet.topic, record);
+  c.metrics.recordsIn.inc({ frontend: 'mqtt' });
+  c.metrics.bytesIn.inc({ frontend: 'mqtt' }, record.value?.length ?? 0);
 }

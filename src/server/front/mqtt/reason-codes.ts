@@ -64,6 +64,8 @@ export function connackCodeV3(reasonCode: number): number {
     case ReasonCode.BadAuthenticationMethod:
       return ConnackV3.BadUserNameOrPassword;
     case ReasonCode.NotAuthorized:
+    // A will topic no message can be published to: not a reason to come back later.
+    case ReasonCode.TopicNameInvalid:
       return ConnackV3.NotAuthorized;
     default:
       return ConnackV3.ServerUnavailable;

@@ -7,7 +7,8 @@
  *   repeats kept);
  * - MQTT metadata under the reserved prefix `mqtt.`: `mqtt.qos` (the published QoS),
  *   `mqtt.content-type`, `mqtt.response-topic`, `mqtt.correlation-data`, `mqtt.payload-format`
- *   (`1` = UTF-8), `mqtt.expires-at` (ms since the epoch, from the message expiry interval).
+ *   (`1` = UTF-8), `mqtt.expires-at` (ms since the epoch, from the message expiry interval),
+ *   `mqtt.retain` (`1` when published with the retain flag, for MQTT 5 Retain As Published).
  *
  * On the way out, headers whose names start with `mqtt.` are never user properties; a record
  * whose `mqtt.expires-at` has passed is not delivered, and one that has not carries the
@@ -29,6 +30,7 @@ export const Header = {
   correlationData: 'mqtt.correlation-data',
   payloadFormat: 'mqtt.payload-format',
   expiresAt: 'mqtt.expires-at',
+  retain: 'mqtt.retain',
 } as const;
 
 const encoder = new TextEncoder();
@@ -40,6 +42,7 @@ export function recordOfPublish(packet: IPublishPacket, topicName: string, now: 
   const properties = packet.properties;
   if (properties?.userProperties !== undefined) pushUserProperties(headers, properties.userProperties);
   headers.push({ key: Header.qos, value: encoder.encode(String(packet.qos)) });
+  if (packet.retain) headers.push({ key: Header.retain, value: encoder.encode('1') });
   if (properties !== undefined) {
     const text = (key: string, value: string | undefined): void => {
       if (value !== undefined) headers.push({ key, value: encoder.encode(value) });
@@ -71,6 +74,8 @@ export interface OutboundMessage {
   readonly payload: Buffer;
   /** The published QoS; null for records of other front ends (delivered at the granted QoS). */
   readonly publishedQos: QoS | null;
+  /** Published with the retain flag (MQTT 5 Retain As Published forwards it so). */
+  readonly publishedRetained: boolean;
   /** MQTT 5 properties (also what a 3.1.1 connection leaves out). */
   readonly properties: NonNullable<IPublishPacket['properties']>;
 }
@@ -78,6 +83,7 @@ export interface OutboundMessage {
 /** The message `record` carries, or null once its message expiry has passed. */
 export function messageOfRecord(record: LogRecord, now: number): OutboundMessage | null {
   let publishedQos: QoS | null = null;
+  let publishedRetained = false;
   let userProperties: Record<string, string | string[]> | undefined;
   const properties: NonNullable<IPublishPacket['properties']> = {};
   for (const header of record.headers) {
@@ -92,6 +98,9 @@ export function messageOfRecord(record: LogRecord, now: number): OutboundMessage
         publishedQos = qos === 0 || qos === 1 || qos === 2 ? qos : null;
         break;
       }
+      case Header.retain:
+        publishedRetained = decoder.decode(header.value) === '1';
+        break;
       case Header.contentType:
         properties.contentType = decoder.decode(header.value);
         break;
@@ -118,6 +127,7 @@ export function messageOfRecord(record: LogRecord, now: number): OutboundMessage
   return {
     payload: Buffer.from(value.buffer, value.byteOffset, value.byteLength),
     publishedQos,
+    publishedRetained,
     properties,
   };
 }

@@ -60,7 +60,9 @@ describe('will scheduler', () => {
 
   it('publishes after the will delay', async () => {
     const { wills, published, publish, timers } = setup();
-    expect(wills.connectionLost('a', { delayMs: 5000, sessionExpiryMs: Infinity }, publish('a'))).toBe('delayed');
+    expect(wills.connectionLost('a', { delayMs: 5000, sessionExpiryMs: Infinity }, publish('a'))).toBe(
+      'delayed',
+    );
     timers.advance(4999);
     await flush();
     expect(published).toEqual([]);

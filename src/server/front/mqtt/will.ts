@@ -5,15 +5,23 @@
  * PUBLISH it will be, so that when it goes out it takes the same path as any PUBLISH of that
  * client (auto-create, access check, record shape, retained store, durable append).
  *
- * When it goes out is `will-scheduler.ts`'s business; what ends a connection "without a normal
- * DISCONNECT" is the connection's: see {@link publishesWill}.
+ * {@link checkWill} refuses a CONNECT whose will could never go out (bad topic name, no `write`
+ * on its topic); {@link MqttWills} is the front end's will extension: it keeps each open
+ * connection's will and, when the connection ends other than by a normal DISCONNECT
+ * ({@link publishesWill}), hands it to `will-scheduler.ts`, which decides when it goes out.
  *
  * @example
- * const will = willOfConnect(packet); // throws MqttTopicError; null without a will
- * if (will !== null && security) session.authorize('topic', will.address.topic, 'write');
+ * const wills = new MqttWills({ scheduler: new WillScheduler({ logger, delayedMax }), metrics });
+ * new MqttFrontEnd({ ..., extensions: { wills } });
  */
 import type { IConnectPacket, IPublishPacket, QoS } from 'mqtt-packet';
-import { type LogAddress, mqttTopicToLog } from './topics.js';
+import { isTributaryError } from '../../../errors.js';
+import type { Session } from '../../auth/types.js';
+import type { ServerMetrics } from '../../metrics.js';
+import type { MqttClient, MqttWill, WillExtension } from './context.js';
+import { ReasonCode } from './reason-codes.js';
+import { type LogAddress, MqttTopicError, mqttTopicToLog } from './topics.js';
+import type { WillScheduler } from './will-scheduler.js';
 
 /** A will as the server keeps it from CONNECT to the end of the connection. */
 export interface ConnectWill {
@@ -61,3 +69,99 @@ export function publishesWill(disconnectReason: number | null): boolean {
 }
 
 const NORMAL_DISCONNECTION = 0x00;
+
+// ---- the will extension of the front end -------------------------------------------------
+
+export interface MqttWillsOptions {
+  readonly scheduler: WillScheduler;
+  readonly metrics: ServerMetrics;
+}
+
+/** MQTT 3.1.1 sessions that do not start clean never expire (mirrors `connect.ts`). */
+const SESSION_EXPIRY_NEVER_S = 0xffffffff;
+
+/**
+ * The last-will extension: remembers the will of each open connection, and when the connection
+ * ends hands it to the scheduler (or discards it after a normal DISCONNECT).
+ */
+export class MqttWills implements WillExtension {
+  readonly #o: MqttWillsOptions;
+  /** The will of each open connection that has one. */
+  readonly #held = new WeakMap<MqttClient, ConnectWill>();
+
+  constructor(options: MqttWillsOptions) {
+    this.#o = options;
+  }
+
+  connected(client: MqttClient, will: MqttWill | null, cleanStart: boolean): void {
+    if (this.#o.scheduler.connected(client.clientId, cleanStart) === 'cancelled') this.#count('cancelled');
+    if (will === null) return;
+    // Checked by `checkWill` before CONNACK, so this does not throw.
+    const parsed = willOfConnect({ cmd: 'connect', clientId: client.clientId, will });
+    if (parsed !== null) this.#held.set(client, parsed);
+  }
+
+  close(): Promise<void> {
+    return this.#o.scheduler.close();
+  }
+
+  ended(client: MqttClient, graceful: boolean): void {
+    const will = this.#held.get(client);
+    if (will === undefined) return;
+    this.#held.delete(client);
+    if (graceful) {
+      this.#count('discarded');
+      return;
+    }
+    const expiryS = client.session.expiryIntervalS;
+    const sessionExpiryMs = expiryS >= SESSION_EXPIRY_NEVER_S ? Number.POSITIVE_INFINITY : expiryS * 1000;
+    const publish = async (): Promise<void> => {
+      try {
+        await client.publish(will.packet);
+      } catch (error) {
+        this.#count('failed');
+        throw error;
+      }
+      this.#count('published');
+    };
+    const when = this.#o.scheduler.connectionLost(
+      client.clientId,
+      { delayMs: will.delayMs, sessionExpiryMs },
+      publish,
+    );
+    if (when === 'delayed') this.#count('delayed');
+  }
+
+  #count(outcome: 'published' | 'delayed' | 'cancelled' | 'discarded' | 'failed'): void {
+    this.#o.metrics.mqttWills.inc({ outcome });
+  }
+}
+
+/**
+ * The refusal of a CONNECT whose will cannot be published, or null: a topic name that maps to
+ * no Tributary topic (0x90), or one the session may not write (0x87; 3.1.1 return code 5).
+ */
+export function checkWill(
+  packet: IConnectPacket,
+  auth: Session,
+): { readonly reasonCode: number; readonly reason: string; readonly code: string } | null {
+  let will: ConnectWill | null;
+  try {
+    will = willOfConnect(packet);
+  } catch (error) {
+    if (!(error instanceof MqttTopicError)) throw error;
+    return {
+      reasonCode: ReasonCode.TopicNameInvalid,
+      reason: `will: ${error.message}`,
+      code: 'INVALID_TOPIC_NAME',
+    };
+  }
+  if (will === null) return null;
+  try {
+    auth.authorize('topic', will.address.topic, 'write');
+  } catch (error) {
+    if (!isTributaryError(error)) throw error;
+    return { reasonCode: ReasonCode.NotAuthorized, reason: `will: ${error.message}`, code: error.code };
+  }
+  return null;
+}
