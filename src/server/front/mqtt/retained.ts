@@ -196,7 +196,10 @@ export class RetainedStore {
     }
     // Compaction may have removed the last records: nothing below `next` is left to read.
     this.#appliedNext = Math.max(this.#appliedNext, next);
-    this.#options.logger.info({ messages: this.#count, bytes: this.#bytes }, 'MQTT retained messages loaded');
+    this.#options.logger.debug(
+      { messages: this.#count, bytes: this.#bytes },
+      'MQTT retained messages loaded',
+    );
   }
 
   #apply(records: readonly LogRecord[]): void {
