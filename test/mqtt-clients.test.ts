@@ -18,6 +18,7 @@ import {
   type MqttVersionName,
   mosquittoPub,
   runPaho,
+  servedByTarget,
   startMosquittoSub,
   startTarget,
 } from './fixtures/mqtt.js';
@@ -25,9 +26,6 @@ import { killChildren } from './kafka-harness.js';
 
 let target: MqttTarget;
 let sequence = 0;
-// Persistent sessions are not on Tributary's main yet: their tests run against Mosquitto only
-// until they land (then this becomes true).
-const sessionsOnTarget = process.env.TRIBUTARY_MQTT_TARGET === 'mosquitto';
 
 function freshTopic(): string {
   sequence += 1;
@@ -102,24 +100,27 @@ describeWithMqtt(
     });
 
     for (const version of VERSIONS) {
-      it(`${version}: a retained message reaches a later subscriber flagged retained; -r -n clears it`, async () => {
-        const first = freshTopic();
-        const topic = `${first}/status`;
-        expect(
-          (await mosquittoPub(target, version, ['-t', topic, '-q', '1', '-r', '-m', 'online'])).code,
-        ).toBe(0);
-        const sub = await startMosquittoSub(target, version, ['-q', '1', '-t', `${first}/#`, '-C', '1']);
-        expect(await sub.waitFor(1)).toEqual([{ qos: 1, retain: true, topic, payload: 'online' }]);
+      it.skipIf(!servedByTarget('retained'))(
+        `${version}: a retained message reaches a later subscriber flagged retained; -r -n clears it`,
+        async () => {
+          const first = freshTopic();
+          const topic = `${first}/status`;
+          expect(
+            (await mosquittoPub(target, version, ['-t', topic, '-q', '1', '-r', '-m', 'online'])).code,
+          ).toBe(0);
+          const sub = await startMosquittoSub(target, version, ['-q', '1', '-t', `${first}/#`, '-C', '1']);
+          expect(await sub.waitFor(1)).toEqual([{ qos: 1, retain: true, topic, payload: 'online' }]);
 
-        expect((await mosquittoPub(target, version, ['-t', topic, '-q', '1', '-r', '-n'])).code).toBe(0);
-        const later = await startMosquittoSub(target, version, ['-q', '1', '-t', `${first}/#`, '-C', '1']);
-        expect(
-          (await mosquittoPub(target, version, ['-t', `${first}/marker`, '-q', '1', '-m', 'marker'])).code,
-        ).toBe(0);
-        expect(await later.waitFor(1)).toEqual([
-          { qos: 1, retain: false, topic: `${first}/marker`, payload: 'marker' },
-        ]);
-      });
+          expect((await mosquittoPub(target, version, ['-t', topic, '-q', '1', '-r', '-n'])).code).toBe(0);
+          const later = await startMosquittoSub(target, version, ['-q', '1', '-t', `${first}/#`, '-C', '1']);
+          expect(
+            (await mosquittoPub(target, version, ['-t', `${first}/marker`, '-q', '1', '-m', 'marker'])).code,
+          ).toBe(0);
+          expect(await later.waitFor(1)).toEqual([
+            { qos: 1, retain: false, topic: `${first}/marker`, payload: 'marker' },
+          ]);
+        },
+      );
     }
 
     it('mqttv5: user properties (repeats and order), content type, response topic, correlation data, expiry', async () => {
@@ -162,25 +163,28 @@ describeWithMqtt(
     });
 
     for (const version of VERSIONS) {
-      it(`${version}: the will of a killed mosquitto_sub is published`, async () => {
-        const first = freshTopic();
-        const watcher = await startMosquittoSub(target, version, [
-          '-q',
-          '1',
-          '-t',
-          `${first}/will`,
-          '-C',
-          '1',
-        ]);
-        const doomed = await startMosquittoSub(target, version, [
-          ...['-t', `${first}/other`, '--will-topic', `${first}/will`],
-          ...['--will-payload', 'sensor lost', '--will-qos', '1'],
-        ]);
-        doomed.child.process.kill('SIGKILL');
-        expect(await watcher.waitFor(1)).toEqual([
-          { qos: 1, retain: false, topic: `${first}/will`, payload: 'sensor lost' },
-        ]);
-      });
+      it.skipIf(!servedByTarget('wills'))(
+        `${version}: the will of a killed mosquitto_sub is published`,
+        async () => {
+          const first = freshTopic();
+          const watcher = await startMosquittoSub(target, version, [
+            '-q',
+            '1',
+            '-t',
+            `${first}/will`,
+            '-C',
+            '1',
+          ]);
+          const doomed = await startMosquittoSub(target, version, [
+            ...['-t', `${first}/other`, '--will-topic', `${first}/will`],
+            ...['--will-payload', 'sensor lost', '--will-qos', '1'],
+          ]);
+          doomed.child.process.kill('SIGKILL');
+          expect(await watcher.waitFor(1)).toEqual([
+            { qos: 1, retain: false, topic: `${first}/will`, payload: 'sensor lost' },
+          ]);
+        },
+      );
     }
   },
 );
@@ -225,24 +229,27 @@ describeWithMqtt('paho-mqtt 1.6.1 (Python)', hasPahoMqtt(), 'apt-get install -y 
       expect(events.filter((e) => e.event === 'message').map((e) => e.payload)).toEqual(['b', 'b2']);
     });
 
-    it(`MQTT ${version === 5 ? '5' : '3.1.1'}: the will of a paho client that vanishes is published`, async () => {
-      const topic = `${freshTopic()}/will`;
-      const watcher = await connectMqtt(target, { protocolVersion: version });
-      await watcher.client.subscribeAsync(topic, { qos: 1 });
-      await runPaho(target, [
-        {
-          op: 'connect',
-          id: `paho-will-${topic}`,
-          version,
-          will: { topic, payload: 'client not disconnected', qos: 1 },
-          keepalive: 2,
-        },
-        { op: 'abort' },
-      ]);
-      const [will] = await watcher.waitFor(1);
-      expect(will?.payload).toBe('client not disconnected');
-      await watcher.end();
-    });
+    it.skipIf(!servedByTarget('wills'))(
+      `MQTT ${version === 5 ? '5' : '3.1.1'}: the will of a paho client that vanishes is published`,
+      async () => {
+        const topic = `${freshTopic()}/will`;
+        const watcher = await connectMqtt(target, { protocolVersion: version });
+        await watcher.client.subscribeAsync(topic, { qos: 1 });
+        await runPaho(target, [
+          {
+            op: 'connect',
+            id: `paho-will-${topic}`,
+            version,
+            will: { topic, payload: 'client not disconnected', qos: 1 },
+            keepalive: 2,
+          },
+          { op: 'abort' },
+        ]);
+        const [will] = await watcher.waitFor(1);
+        expect(will?.payload).toBe('client not disconnected');
+        await watcher.end();
+      },
+    );
   }
 
   it('MQTT 5: user properties keep their repeats and per-name order; content type and correlation data travel', async () => {
@@ -285,7 +292,7 @@ describeWithMqtt('paho-mqtt 1.6.1 (Python)', hasPahoMqtt(), 'apt-get install -y 
     }
   });
 
-  it.skipIf(!sessionsOnTarget)(
+  it.skipIf(!servedByTarget('sessions'))(
     'MQTT 3.1.1: a clean-session-false paho client gets what was published while it was away',
     async () => {
       const first = freshTopic();

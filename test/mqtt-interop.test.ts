@@ -11,14 +11,18 @@
  * port (the reference they were written against); tests of Tributary-only rules are skipped then.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectMqtt, type MqttTarget, RawMqtt, startTarget, type TestClient } from './fixtures/mqtt.js';
+import {
+  connectMqtt,
+  type MqttTarget,
+  RawMqtt,
+  servedByTarget,
+  startTarget,
+  type TestClient,
+} from './fixtures/mqtt.js';
 import { sleep } from './kafka-harness.js';
 
 let target: MqttTarget;
 let sequence = 0;
-// Persistent sessions are not on Tributary's main yet: their tests run against Mosquitto only
-// until they land (then this becomes true).
-const sessionsOnTarget = process.env.TRIBUTARY_MQTT_TARGET === 'mosquitto';
 
 /** A fresh first topic level (a Tributary topic of its own) for each test. */
 function freshTopic(): string {
@@ -86,66 +90,72 @@ for (const protocolVersion of [4, 5] as const) {
       await subscriber.end();
     });
 
-    it('keeps the last retained message per topic for later subscribers; an empty payload clears it', async () => {
-      const first = freshTopic();
-      const publisher = await connectMqtt(target, { protocolVersion });
-      await publisher.client.publishAsync(`${first}/qos0`, 'qos 0', { qos: 0, retain: true });
-      await publisher.client.publishAsync(`${first}/qos1`, 'old', { qos: 1, retain: true });
-      await publisher.client.publishAsync(`${first}/qos1`, 'qos 1', { qos: 1, retain: true });
-      await publisher.client.publishAsync(`${first}/qos2`, 'qos 2', { qos: 2, retain: true });
-      // A QoS 0 publish has no acknowledgement: the QoS 2 one after it on the same connection
-      // was routed after it.
-      const subscriber = await connectMqtt(target, { protocolVersion });
-      await subscriber.client.subscribeAsync(`${first}/+`, { qos: 2 });
-      const got = await subscriber.waitFor(3);
-      expect(
-        got
-          .map((m) => [m.topic, m.payload, m.qos, m.retain])
-          .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
-      ).toEqual([
-        [`${first}/qos0`, 'qos 0', 0, true],
-        [`${first}/qos1`, 'qos 1', 1, true],
-        [`${first}/qos2`, 'qos 2', 2, true],
-      ]);
-      // A live message to a subscriber is not flagged retained, even when it is retained.
-      await publisher.client.publishAsync(`${first}/qos1`, 'live', { qos: 1, retain: true });
-      const live = await subscriber.waitFor(4);
-      expect([live[3]?.payload, live[3]?.retain]).toEqual(['live', false]);
-      await subscriber.end();
+    it.skipIf(!servedByTarget('retained'))(
+      'keeps the last retained message per topic for later subscribers; an empty payload clears it',
+      async () => {
+        const first = freshTopic();
+        const publisher = await connectMqtt(target, { protocolVersion });
+        await publisher.client.publishAsync(`${first}/qos0`, 'qos 0', { qos: 0, retain: true });
+        await publisher.client.publishAsync(`${first}/qos1`, 'old', { qos: 1, retain: true });
+        await publisher.client.publishAsync(`${first}/qos1`, 'qos 1', { qos: 1, retain: true });
+        await publisher.client.publishAsync(`${first}/qos2`, 'qos 2', { qos: 2, retain: true });
+        // A QoS 0 publish has no acknowledgement: the QoS 2 one after it on the same connection
+        // was routed after it.
+        const subscriber = await connectMqtt(target, { protocolVersion });
+        await subscriber.client.subscribeAsync(`${first}/+`, { qos: 2 });
+        const got = await subscriber.waitFor(3);
+        expect(
+          got
+            .map((m) => [m.topic, m.payload, m.qos, m.retain])
+            .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+        ).toEqual([
+          [`${first}/qos0`, 'qos 0', 0, true],
+          [`${first}/qos1`, 'qos 1', 1, true],
+          [`${first}/qos2`, 'qos 2', 2, true],
+        ]);
+        // A live message to a subscriber is not flagged retained, even when it is retained.
+        await publisher.client.publishAsync(`${first}/qos1`, 'live', { qos: 1, retain: true });
+        const live = await subscriber.waitFor(4);
+        expect([live[3]?.payload, live[3]?.retain]).toEqual(['live', false]);
+        await subscriber.end();
 
-      for (const topic of ['qos0', 'qos1', 'qos2'])
-        await publisher.client.publishAsync(`${first}/${topic}`, '', { qos: 1, retain: true });
-      const later = await connectMqtt(target, { protocolVersion });
-      await later.client.subscribeAsync(`${first}/+`, { qos: 2 });
-      await barrier(publisher, later, `${first}/barrier`);
-      expect(later.messages.map((m) => m.payload)).toEqual(['barrier']);
-      await later.end();
-      await publisher.end();
-    });
+        for (const topic of ['qos0', 'qos1', 'qos2'])
+          await publisher.client.publishAsync(`${first}/${topic}`, '', { qos: 1, retain: true });
+        const later = await connectMqtt(target, { protocolVersion });
+        await later.client.subscribeAsync(`${first}/+`, { qos: 2 });
+        await barrier(publisher, later, `${first}/barrier`);
+        expect(later.messages.map((m) => m.payload)).toEqual(['barrier']);
+        await later.end();
+        await publisher.end();
+      },
+    );
 
-    it('publishes the will message when the connection is lost, not after DISCONNECT', async () => {
-      const topic = `${freshTopic()}/will`;
-      const watcher = await connectMqtt(target, { protocolVersion });
-      await watcher.client.subscribeAsync(topic, { qos: 2 });
+    it.skipIf(!servedByTarget('wills'))(
+      'publishes the will message when the connection is lost, not after DISCONNECT',
+      async () => {
+        const topic = `${freshTopic()}/will`;
+        const watcher = await connectMqtt(target, { protocolVersion });
+        await watcher.client.subscribeAsync(topic, { qos: 2 });
 
-      const polite = await connectMqtt(target, {
-        protocolVersion,
-        will: { topic, payload: Buffer.from('polite left'), qos: 1, retain: false },
-      });
-      await polite.end();
-      const lost = await connectMqtt(target, {
-        protocolVersion,
-        will: { topic, payload: Buffer.from('client not disconnected'), qos: 2, retain: false },
-      });
-      lost.client.stream.destroy();
-      const got = await watcher.waitFor(1);
-      await barrier(watcher, watcher, topic);
-      expect(got.map((m) => [m.payload, m.qos])).toEqual([
-        ['client not disconnected', 2],
-        ['barrier', 2],
-      ]);
-      await watcher.end();
-    });
+        const polite = await connectMqtt(target, {
+          protocolVersion,
+          will: { topic, payload: Buffer.from('polite left'), qos: 1, retain: false },
+        });
+        await polite.end();
+        const lost = await connectMqtt(target, {
+          protocolVersion,
+          will: { topic, payload: Buffer.from('client not disconnected'), qos: 2, retain: false },
+        });
+        lost.client.stream.destroy();
+        const got = await watcher.waitFor(1);
+        await barrier(watcher, watcher, topic);
+        expect(got.map((m) => [m.payload, m.qos])).toEqual([
+          ['client not disconnected', 2],
+          ['barrier', 2],
+        ]);
+        await watcher.end();
+      },
+    );
 
     it('assigns a client id to a zero-length one with a clean session, and refuses it without', async () => {
       const client = await connectMqtt(target, { protocolVersion, clientId: '', clean: true });
@@ -192,24 +202,27 @@ for (const protocolVersion of [4, 5] as const) {
       await client.end();
     });
 
-    it('drops a client that stays silent past 1.5 x its keep-alive and publishes its will', async () => {
-      const topic = `${freshTopic()}/keepalive`;
-      const watcher = await connectMqtt(target, { protocolVersion });
-      await watcher.client.subscribeAsync(topic, { qos: 1 });
-      const started = Date.now();
-      // A raw client never sends PINGREQ.
-      const silent = await RawMqtt.connect(target.port, protocolVersion, {
-        keepalive: 1,
-        will: { topic, payload: Buffer.from('keepalive expiry'), qos: 1, retain: false },
-      });
-      expect(await silent.waitClosed(10_000)).toBe(true);
-      const elapsedMs = Date.now() - started;
-      // Not before the keep-alive ran out (MQTT-3.1.2-24 allows up to 1.5 x keep-alive).
-      expect(elapsedMs).toBeGreaterThanOrEqual(1000);
-      const got = await watcher.waitFor(1);
-      expect(got[0]?.payload).toBe('keepalive expiry');
-      await watcher.end();
-    });
+    it.skipIf(!servedByTarget('wills'))(
+      'drops a client that stays silent past 1.5 x its keep-alive and publishes its will',
+      async () => {
+        const topic = `${freshTopic()}/keepalive`;
+        const watcher = await connectMqtt(target, { protocolVersion });
+        await watcher.client.subscribeAsync(topic, { qos: 1 });
+        const started = Date.now();
+        // A raw client never sends PINGREQ.
+        const silent = await RawMqtt.connect(target.port, protocolVersion, {
+          keepalive: 1,
+          will: { topic, payload: Buffer.from('keepalive expiry'), qos: 1, retain: false },
+        });
+        expect(await silent.waitClosed(10_000)).toBe(true);
+        const elapsedMs = Date.now() - started;
+        // Not before the keep-alive ran out (MQTT-3.1.2-24 allows up to 1.5 x keep-alive).
+        expect(elapsedMs).toBeGreaterThanOrEqual(1000);
+        const got = await watcher.waitFor(1);
+        expect(got[0]?.payload).toBe('keepalive expiry');
+        await watcher.end();
+      },
+    );
 
     it('does not match topics starting with $ with + or # (MQTT-4.7.2-1)', async () => {
       const first = freshTopic();
@@ -245,7 +258,7 @@ for (const protocolVersion of [4, 5] as const) {
       await Promise.all([client.end(), publisher.end()]);
     });
 
-    describe.skipIf(!sessionsOnTarget)('persistent sessions', () => {
+    describe.skipIf(!servedByTarget('sessions'))('persistent sessions', () => {
       const sessionOptions = (clientId: string): Parameters<typeof connectMqtt>[1] =>
         protocolVersion === 5
           ? { protocolVersion, clientId, clean: false, properties: { sessionExpiryInterval: 300 } }

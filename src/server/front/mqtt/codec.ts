@@ -152,7 +152,45 @@ export class MqttDecoder {
       // A new parser state for the next packet (mqtt-packet resets on its next parse call).
       throw new MqttPacketError(ReasonCode.MalformedPacket, reason);
     }
+    checkDecoded(packet, bytes);
     return packet;
+  }
+}
+
+/**
+ * Rules of MQTT 3.1.1 and 5 that mqtt-packet does not check; breaking one ends the connection.
+ * mqtt-packet turns ill-formed UTF-8 into U+FFFD, so a name holding U+FFFD must be found as
+ * those bytes in the packet (MQTT-1.5.3-1: ill-formed UTF-8 closes the connection).
+ */
+function checkDecoded(packet: Packet, bytes: Buffer): void {
+  const protocolError = (rule: string): never => {
+    throw new MqttPacketError(ReasonCode.ProtocolError, `${packet.cmd}: ${rule}`);
+  };
+  const checkUtf8 = (name: string): void => {
+    if (name.includes('\uFFFD') && !bytes.includes(Buffer.from(name))) {
+      throw new MqttPacketError(
+        ReasonCode.MalformedPacket,
+        `${packet.cmd}: a topic is not well-formed UTF-8`,
+      );
+    }
+  };
+  switch (packet.cmd) {
+    case 'publish':
+      if (packet.qos > 0 && !packet.messageId) protocolError('packet identifier 0 (MQTT-2.3.1-1)');
+      checkUtf8(packet.topic);
+      return;
+    case 'subscribe':
+      if (!packet.messageId) protocolError('packet identifier 0 (MQTT-2.3.1-1)');
+      if (packet.subscriptions.length === 0) protocolError('no topic filter (MQTT-3.8.3-3)');
+      for (const subscription of packet.subscriptions) checkUtf8(subscription.topic);
+      return;
+    case 'unsubscribe':
+      if (!packet.messageId) protocolError('packet identifier 0 (MQTT-2.3.1-1)');
+      if (packet.unsubscriptions.length === 0) protocolError('no topic filter (MQTT-3.10.3-2)');
+      for (const filter of packet.unsubscriptions) checkUtf8(filter);
+      return;
+    default:
+      return;
   }
 }
 
@@ -173,8 +211,21 @@ export function connectProtocol(bytes: Buffer): { readonly name: string; readonl
   return { name: bytes.toString('latin1', at, at + nameBytes), level: bytes[at + nameBytes] as number };
 }
 
+/** Acknowledgements whose MQTT 5 form may end after the packet id (MQTT 5 §3.4.2.1). */
+const ACKNOWLEDGEMENTS: ReadonlySet<Packet['cmd']> = new Set(['puback', 'pubrec', 'pubrel', 'pubcomp']);
+
 /** The bytes of `packet` in the connection's protocol version. */
 export function encodePacket(packet: Packet, version: MqttVersion): Buffer {
+  // A successful acknowledgement goes out in its short form (packet id only), as Mosquitto sends
+  // it: mqtt-packet writes that form only when the reason code is given as 0, and paho-mqtt 1.6.1
+  // (Debian's) cannot read a PUBREL that has a reason code.
+  if (
+    version === 5 &&
+    ACKNOWLEDGEMENTS.has(packet.cmd) &&
+    !('reasonCode' in packet && packet.reasonCode !== undefined)
+  ) {
+    return mqttPacket.generate({ ...packet, reasonCode: 0 } as Packet, { protocolVersion: version });
+  }
   return mqttPacket.generate(packet, { protocolVersion: version });
 }
 
