@@ -52,6 +52,9 @@ export interface BusOptions {
 /** Message types that go to the broadcast topic (socket.io-adapter's `MessageType`). */
 const LOGGED_TYPES = new Set([3, 4, 5, 6]); // BROADCAST, SOCKETS_JOIN, SOCKETS_LEAVE, DISCONNECT_SOCKETS
 
+/** How often a topic another server is creating is looked for again. */
+const TOPIC_WAIT_ATTEMPTS = 250;
+
 const toBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes);
 
 export class SocketIoBus {
@@ -193,16 +196,23 @@ export class SocketIoBus {
     }
   }
 
+  /** Creates the topic when missing; several servers may race, so it waits until it is there. */
   async #ensureTopic(name: string, config: { partitions: number; retentionMs?: number }): Promise<void> {
     const admin = this.#client!.admin;
-    try {
-      await admin.describeTopic(name);
-    } catch (error) {
-      if (!isTributaryError(error, 'TOPIC_NOT_FOUND')) throw error;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await admin.describeTopic(name);
+        return;
+      } catch (error) {
+        if (!isTributaryError(error, 'TOPIC_NOT_FOUND') || attempt >= TOPIC_WAIT_ATTEMPTS) throw error;
+      }
       try {
         await admin.createTopic(name, config);
-      } catch (createError) {
-        if (!isTributaryError(createError, 'TOPIC_EXISTS')) throw createError;
+        return;
+      } catch (error) {
+        // Another server is creating it: look again shortly.
+        if (!isTributaryError(error, 'TOPIC_EXISTS')) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }
   }
