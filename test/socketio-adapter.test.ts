@@ -7,22 +7,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, isTributaryError } from '../src/client/node/index.js';
 import { freePort, killServer, type ServerProcess, startServerProcess } from './fixtures/server-process.js';
-import { type AppProcess, collect, connectClient, startApp } from './fixtures/socketio/cluster.js';
+import {
+  type AppProcess,
+  collect,
+  connectClient,
+  startApp,
+  startProxy,
+} from './fixtures/socketio/cluster.js';
 
 let dataDir: string;
 let tributary: ServerProcess;
 const apps: AppProcess[] = [];
 const sockets: Socket[] = [];
+const proxies: { close(): Promise<void> }[] = [];
 let topicSeq = 0;
 
 beforeAll(async () => {
+  // Retention runs often, so the test of a recovery whose history is gone does not wait a minute.
+  process.env.TRIBUTARY_MAINTENANCE_INTERVAL_MS = '100';
   dataDir = await mkdtemp(join(tmpdir(), 'tributary-sio-'));
   tributary = await startServerProcess(dataDir, await freePort());
 });
 
 afterAll(async () => {
   for (const socket of sockets) socket.close();
+  await Promise.all(proxies.map((proxy) => proxy.close()));
   await Promise.all(apps.map((app) => app.kill()));
   await killServer(tributary);
   await rm(dataDir, { recursive: true, force: true });
@@ -74,7 +85,9 @@ async function untilServerCount(socket: Socket, count: number): Promise<void> {
 }
 
 describe('what servers share through Tributary', () => {
-  it('rooms, fetchSockets, serverSideEmit and broadcast acknowledgements span both servers', { timeout: 60_000 }, async () => {
+  it('rooms, fetchSockets, serverSideEmit and broadcast acknowledgements span both servers', {
+    timeout: 60_000,
+  }, async () => {
     const [a, b] = await cluster('cluster-app.ts');
     const [a1, a2, b1, b2] = await Promise.all([client(a.url), client(a.url), client(b.url), client(b.url)]);
     await untilServerCount(a1, 2);
@@ -125,10 +138,18 @@ describe('what servers share through Tributary', () => {
     expect(greeting.answers[0]).toMatch(/^server-\d+ greets server-\d+$/);
 
     // A broadcast with acknowledgements collects the answer of every client on both servers.
-    for (const [socket, label] of [[a1, 'a1'], [a2, 'a2'], [b1, 'b1'], [b2, 'b2']] as const) {
+    for (const [socket, label] of [
+      [a1, 'a1'],
+      [a2, 'a2'],
+      [b1, 'b1'],
+      [b2, 'b2'],
+    ] as const) {
       socket.on('question', (question: string, ack: (answer: string) => void) => ack(`${label}:${question}`));
     }
-    const answers = (await a2.emitWithAck('ask-everyone', 'q')) as { error: string | null; answers: string[] };
+    const answers = (await a2.emitWithAck('ask-everyone', 'q')) as {
+      error: string | null;
+      answers: string[];
+    };
     expect(answers).toEqual({ error: null, answers: ['a1:q', 'a2:q', 'b1:q', 'b2:q'] });
 
     // disconnectSockets through the other server.
@@ -137,7 +158,9 @@ describe('what servers share through Tributary', () => {
     expect(await closed).toBe('io server disconnect');
   });
 
-  it('a server that stops is no longer counted, and requests do not wait for it', { timeout: 60_000 }, async () => {
+  it('a server that stops is no longer counted, and requests do not wait for it', {
+    timeout: 60_000,
+  }, async () => {
     const [a, b] = await cluster('cluster-app.ts');
     const [a1] = await Promise.all([client(a.url), client(b.url)]);
     await untilServerCount(a1, 2);
@@ -145,5 +168,192 @@ describe('what servers share through Tributary', () => {
     await untilServerCount(a1, 1); // after heartbeatTimeoutMs (2 s here) without a heartbeat
     const greeting = (await a1.emitWithAck('greet-servers')) as { error: string | null; answers: string[] };
     expect(greeting).toEqual({ error: null, answers: [] });
+  });
+});
+
+/** Waits until the sessions collection holds a session for each socket id. */
+async function untilSessionsStored(collection: string, sids: string[]): Promise<void> {
+  const reader = await connect({ url: tributary.wsUrl });
+  try {
+    for (;;) {
+      const found = await reader
+        .collection(collection)
+        .query({ where: [{ field: 'sid', op: 'in', value: sids }] })
+        .catch((error: unknown) => {
+          if (isTributaryError(error, 'COLLECTION_NOT_FOUND')) return { items: [] }; // not made yet
+          throw error;
+        });
+      if (found.items.length === sids.length) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await reader.close();
+  }
+}
+
+describe('connection state recovery on the log', () => {
+  it('one server SIGKILLed: its clients reconnect to the other and recover every missed event, no gap, no duplicate', {
+    timeout: 120_000,
+  }, async () => {
+    const TOTAL = 4_000;
+    const BEFORE_KILL = 1_000;
+    const topic = `sio-crash-${++topicSeq}`;
+    const [a, b] = await cluster('data-update-app.ts', { SIO_RECOVERY_MS: '120000', SIO_TOPIC: topic });
+    const balancer = await startProxy(a.port); // the clients' only address, in front of server A
+    proxies.push(balancer);
+    const onA = await Promise.all(
+      [1, 2, 3, 4].map(() => client(`http://127.0.0.1:${balancer.port}`, { reconnection: true })),
+    );
+    const onB = await Promise.all([1, 2].map(() => client(b.url)));
+    const writer = await client(b.url);
+    const received = [...onA, ...onB].map((socket) => collect<number>(socket, 'data-update'));
+    const reconnected = onA.map(
+      (socket) =>
+        new Promise<boolean>((resolve) =>
+          socket.once('disconnect', () => socket.once('connect', () => resolve(socket.recovered))),
+        ),
+    );
+
+    for (let seq = 1; seq <= BEFORE_KILL; seq += 1) writer.emit('data-update', seq);
+    await Promise.all(received.map((r) => r.until((seq) => seq === BEFORE_KILL)));
+    // Sessions are stored when sockets connect; a crash before that store is confirmed leaves
+    // nothing to recover (the onRecoveryFailed case), which is not what this test is about.
+    await untilSessionsStored(
+      `${topic}.sessions`,
+      onA.map((socket) => socket.id!),
+    );
+    await a.kill('SIGKILL');
+    balancer.retarget(b.port);
+    // The rest is sent while server A's clients are away and reconnecting.
+    for (let seq = BEFORE_KILL + 1; seq <= TOTAL; seq += 1) writer.emit('data-update', seq);
+
+    expect(await Promise.all(reconnected)).toEqual([true, true, true, true]);
+    await Promise.all(received.map((r) => r.until((seq) => seq === TOTAL)));
+    const expected = Array.from({ length: TOTAL }, (_, i) => i + 1);
+    for (const r of received) expect(r.values).toEqual(expected); // every event once, in order
+  });
+});
+
+/** Closes a client's transport as a network drop would, and waits until it is disconnected. */
+async function dropConnection(socket: Socket): Promise<void> {
+  const gone = new Promise((resolve) => socket.once('disconnect', resolve));
+  socket.io.engine.close();
+  await gone;
+}
+
+/** Reconnects a client (`reconnection: false`) and resolves with `socket.recovered`. */
+function reconnect(socket: Socket): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(socket.recovered));
+    socket.once('connect_error', reject);
+    socket.connect();
+  });
+}
+
+describe("recovery has no time limit but the topic's history", () => {
+  it('a client away longer than maxDisconnectionDuration recovers on the other server', {
+    timeout: 60_000,
+  }, async () => {
+    // Socket.IO's window (maxDisconnectionDuration, 2 minutes by default) is set to 300 ms here
+    // and the client stays away at least five times that: the adapter keeps no clock on sessions.
+    const WINDOW_MS = 300;
+    const topic = `sio-away-${++topicSeq}`;
+    const [a, b] = await cluster('data-update-app.ts', {
+      SIO_RECOVERY_MS: String(WINDOW_MS),
+      SIO_TOPIC: topic,
+    });
+    const balancer = await startProxy(a.port);
+    proxies.push(balancer);
+    const away = await client(`http://127.0.0.1:${balancer.port}`);
+    const writer = await client(b.url);
+    const received = collect<number>(away, 'data-update');
+    for (let seq = 1; seq <= 100; seq += 1) writer.emit('data-update', seq);
+    await received.until((seq) => seq === 100);
+    await untilSessionsStored(`${topic}.sessions`, [away.id!]);
+    await dropConnection(away);
+    const leftAt = Date.now();
+    for (let seq = 101; seq <= 600; seq += 1) writer.emit('data-update', seq);
+    while (Date.now() - leftAt < 5 * WINDOW_MS)
+      await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
+    balancer.retarget(b.port);
+    expect(await reconnect(away)).toBe(true);
+    await received.until((seq) => seq === 600);
+    expect(received.values).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
+  });
+
+  it("the same absence with Socket.IO's in-memory adapter is not recovered (the control case)", {
+    timeout: 60_000,
+  }, async () => {
+    const WINDOW_MS = 300;
+    const app = await startApp('data-update-app.ts', {
+      SIO_RECOVERY_MS: String(WINDOW_MS),
+      SIO_ADAPTER: 'memory',
+    });
+    apps.push(app);
+    const away = await client(app.url);
+    const writer = await client(app.url);
+    const received = collect<number>(away, 'data-update');
+    writer.emit('data-update', 1);
+    await received.waitFor(1);
+    await dropConnection(away);
+    const leftAt = Date.now();
+    while (Date.now() - leftAt < 5 * WINDOW_MS)
+      await new Promise((resolve) => setTimeout(resolve, WINDOW_MS));
+    expect(await reconnect(away)).toBe(false);
+  });
+
+  it("when the history is gone (retention), the server's onRecoveryFailed hook sends a snapshot", {
+    timeout: 60_000,
+  }, async () => {
+    const topic = `sio-retained-${++topicSeq}`;
+    const admin = await connect({ url: tributary.wsUrl });
+    try {
+      await admin.admin.createTopic(topic, { partitions: 1, retentionMs: 1, segmentBytes: 4096 });
+      const [a, b] = await cluster('cluster-app.ts', { SIO_RECOVERY_MS: '120000', SIO_TOPIC: topic });
+      const balancer = await startProxy(a.port);
+      proxies.push(balancer);
+      const away = await client(`http://127.0.0.1:${balancer.port}`);
+      const writer = await client(b.url);
+      const received = collect<number>(away, 'data-update');
+      const offsets: string[] = [];
+      away.on('data-update', (_seq: number, offset: string) => offsets.push(offset));
+      writer.emit('data-update', 1);
+      await received.waitFor(1);
+      await untilSessionsStored(`${topic}.sessions`, [away.id!]);
+      await dropConnection(away);
+      for (let seq = 2; seq <= 400; seq += 1) writer.emit('data-update', seq);
+      // Wait until retention deleted the records after the client's offset.
+      const last = Number(offsets.at(-1)!.split('-')[1]);
+      while ((await admin.admin.offsets(topic, 0)).earliest <= last + 1) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      balancer.retarget(b.port);
+      const snapshot = new Promise((resolve) => away.once('snapshot', resolve));
+      expect(await reconnect(away)).toBe(false);
+      expect(await snapshot).toEqual({ reason: 'history-gone', server: expect.stringMatching(/^server-/) });
+    } finally {
+      await admin.close();
+    }
+  });
+
+  it('a client that reconnects to the same server after a drop recovers through the stored session', {
+    timeout: 60_000,
+  }, async () => {
+    const [a, b] = await cluster('cluster-app.ts', { SIO_RECOVERY_MS: '120000' });
+    const socket = await client(a.url);
+    await socket.emitWithAck('join', 'red');
+    const writer = await client(b.url);
+    const red = collect<number>(socket, 'room-message');
+    writer.emit('to-room', 'red', 1);
+    await red.waitFor(1);
+    await dropConnection(socket);
+    for (let n = 2; n <= 50; n += 1) writer.emit('to-room', n % 2 === 0 ? 'red' : 'blue', n);
+    writer.emit('to-room', 'red', 'last');
+    const failures = collect(socket, 'snapshot');
+    const recovered = await reconnect(socket);
+    expect({ recovered, failures: failures.values }).toEqual({ recovered: true, failures: [] });
+    await red.until((n) => n === ('last' as unknown as number));
+    // The room was restored with the session: only red's messages, each once.
+    expect(red.values).toEqual([1, ...Array.from({ length: 25 }, (_, i) => 2 * (i + 1)), 'last']);
   });
 });

@@ -84,14 +84,26 @@ export class SocketIoBus {
     return this.#closed;
   }
 
-  /** The sessions collection (created in eventual mode when missing), once connected. */
+  /** The sessions collection (created in strong mode when missing), once connected. */
   sessions(): Promise<Collection> {
     this.#sessions ??= this.ready.then(async () => {
       const name = this.options.sessionsCollection;
-      try {
-        await this.client.admin.createCollection(name, { mode: 'eventual', partitions: 1 });
-      } catch (error) {
-        if (!isTributaryError(error, 'COLLECTION_EXISTS')) throw error;
+      const admin = this.client.admin;
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          await admin.describeCollection(name);
+          break;
+        } catch (error) {
+          if (!isTributaryError(error, 'COLLECTION_NOT_FOUND') || attempt >= TOPIC_WAIT_ATTEMPTS) throw error;
+        }
+        try {
+          await admin.createCollection(name, { mode: 'strong', partitions: 1 });
+          break;
+        } catch (error) {
+          // Another server is creating it: look again shortly.
+          if (!isTributaryError(error, 'COLLECTION_EXISTS')) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
       }
       return this.client.collection(name, { pendingWritesMax: 100_000 });
     });

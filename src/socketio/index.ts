@@ -40,7 +40,7 @@ export interface TributaryAdapterOptions {
   readonly controlTopic?: string;
   /** Retention of the control topic when the adapter creates it. Default 1 hour. */
   readonly controlRetentionMs?: number;
-  /** The live collection of recovery sessions (eventual mode). Default `<topic>.sessions`. */
+  /** The live collection of recovery sessions (strong mode). Default `<topic>.sessions`. */
   readonly sessionsCollection?: string;
   /** Heartbeat period of each server. Default 5 000. */
   readonly heartbeatIntervalMs?: number;

@@ -1,8 +1,9 @@
 /**
  * @module socketio/sessions
  * Socket.IO sessions kept for connection state recovery, in a live collection of Tributary
- * (default `socket.io.sessions`, eventual mode, one document per private session id `pid`), not
+ * (default `socket.io.sessions`, one document per private session id `pid`), not
  * in a server's memory: a client whose server was killed finds its session from any other one.
+ * Strong mode, so a read after a confirmed save always sees it.
  *
  * A session is saved when its socket connects and again when its rooms change (so a crash
  * loses at most the changes of the last moment), and with its final rooms and `socket.data` when
@@ -69,9 +70,15 @@ export class SessionStore {
     this.#collection.then((collection) => collection.delete(pid)).catch(this.#onError);
   }
 
-  /** The session saved under `pid`, or `null`. */
+  /**
+   * The session saved under `pid`, or `null`. This server's own saves are waited for first (a
+   * client may come back before its disconnect was saved); another server's saves are read once
+   * confirmed (strong collection, linearizable read).
+   */
   async find(pid: string): Promise<StoredSession | null> {
-    const read = await (await this.#collection).get(pid);
+    const collection = await this.#collection;
+    await collection.flush();
+    const read = await collection.get(pid);
     return read.value === null ? null : fromDocument(pid, read.value);
   }
 }
