@@ -77,6 +77,8 @@ export class MqttConnection implements RegisteredClient {
   #clientPacketBytesMax = Number.POSITIVE_INFINITY;
   #problemInformation = true;
   readonly #published = new Set<string>();
+  /** Appends of this connection in progress, per topic (their offsets are not known yet). */
+  readonly #appending = new Map<string, number>();
 
   constructor(stream: Duplex, ctx: MqttContext, options: ConnectionOptions) {
     this.#stream = stream;
@@ -378,6 +380,7 @@ export class MqttConnection implements RegisteredClient {
       topicAliasMax: accepted.topicAliasMax,
       retained: ctx.extensions.retained,
       topicCreator: ctx.topicCreator,
+      producing: (topic) => this.#appending.set(topic, (this.#appending.get(topic) ?? 0) + 1),
       produced: (topic, offsets) => this.#rememberPublished(topic, offsets),
       logger: this.#logger,
       metrics: ctx.metrics,
@@ -402,7 +405,8 @@ export class MqttConnection implements RegisteredClient {
       retainedQueuedMax: ctx.limits.mqttRetainedMessagesMax,
       canRead: (topic) => mayRead(client, topic),
       publishedHere: (topic, partition, offset) =>
-        this.#published.has(`${topic}\u0000${partition}\u0000${offset}`),
+        this.#published.has(`${topic}\u0000${partition}\u0000${offset}`) ||
+        (this.#appending.has(topic) ? undefined : false),
       logger: this.#logger,
       metrics: ctx.metrics,
     });
@@ -481,6 +485,11 @@ export class MqttConnection implements RegisteredClient {
         this.#published.delete(this.#published.values().next().value as string);
       }
     }
+    const appending = (this.#appending.get(topic) ?? 1) - 1;
+    if (appending > 0) this.#appending.set(topic, appending);
+    else this.#appending.delete(topic);
+    // A No Local subscription may be waiting to know whether a record was this client's own.
+    this.#delivery?.pump();
   }
 
   #send(packet: Packet): void {

@@ -63,8 +63,12 @@ export interface DeliveryOptions {
   readonly sendBufferedBytesMax: number;
   /** Whether the session may read `topic` (topics found by a wildcard filter are skipped otherwise). */
   readonly canRead: (topic: string) => boolean;
-  /** Whether the record at this position was published by this client (MQTT 5 No Local). */
-  readonly publishedHere: (topic: string, partition: number, offset: number) => boolean;
+  /**
+   * Whether the record at this position was published by this client (MQTT 5 No Local);
+   * undefined while an append of this client to `topic` has not resolved yet (its offset is not
+   * known: the record may be it). The connection calls `pump()` when that changes.
+   */
+  readonly publishedHere: (topic: string, partition: number, offset: number) => boolean | undefined;
   readonly logger: Logger;
   readonly metrics: ServerMetrics;
   /** Default `Date.now`. */
@@ -263,6 +267,7 @@ export class Delivery {
       return advance();
     const name = logToMqttTopic(reader.topic, record.key);
     const matching = this.#matching(name, reader, record.offset);
+    if (matching === null) return false; // No Local cannot tell yet: wait for the append
     if (matching.length === 0) return advance();
     const message = messageOfRecord(record, this.#now());
     if (message === null) return advance(); // expired
@@ -320,17 +325,21 @@ export class Delivery {
     return advance();
   }
 
-  /** The session's non-shared subscriptions that match `name`, No Local applied. */
-  #matching(name: string, reader: PartitionReader, offset: number): SessionSubscription[] {
+  /**
+   * The session's non-shared subscriptions that match `name`, No Local applied; null when a No
+   * Local subscription matches and whether the record is the client's own is not known yet.
+   */
+  #matching(name: string, reader: PartitionReader, offset: number): SessionSubscription[] | null {
     const result: SessionSubscription[] = [];
-    let ownChecked: boolean | null = null;
+    let ownChecked: boolean | undefined | null = null;
     for (const subscription of this.#o.session.subscriptions.values()) {
       const filter = subscription.filter;
       if (filter.shareName !== null) continue;
       if (filter.topic !== null && filter.topic !== reader.topic) continue;
       if (!filterMatches(filter, name)) continue;
       if (subscription.noLocal) {
-        ownChecked ??= this.#o.publishedHere(reader.topic, reader.partition, offset);
+        if (ownChecked === null) ownChecked = this.#o.publishedHere(reader.topic, reader.partition, offset);
+        if (ownChecked === undefined) return null;
         if (ownChecked) continue;
       }
       result.push(subscription);

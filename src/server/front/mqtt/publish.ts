@@ -62,7 +62,11 @@ export interface PublishContext {
   readonly retained: RetainedMessages | undefined;
   /** Creates missing topics, once for all connections. */
   readonly topicCreator: TopicCreator;
-  /** Records made durable by this connection (MQTT 5 No Local). */
+  /**
+   * MQTT 5 No Local: `producing` is called before each append to `topic`, and `produced` once
+   * after it (no offsets when it failed), so live delivery can tell this connection's records.
+   */
+  readonly producing: (topic: string) => void;
   readonly produced: (topic: string, offsets: readonly ProducedOffset[]) => void;
   readonly logger: Logger;
   readonly metrics: ServerMetrics;
@@ -177,11 +181,16 @@ export class InboundPublisher {
     const { metrics } = this.#c;
     try {
       const durability = this.#c.session.durability;
-      const offsets =
-        packet.qos === 2 && durability !== null
-          ? await this.#appendExactlyOnce(packet, topic, record, durability.inbound)
-          : await this.#produceCreating(topic, record);
-      this.#c.produced(topic, offsets);
+      let offsets: readonly ProducedOffset[] = [];
+      this.#c.producing(topic);
+      try {
+        offsets =
+          packet.qos === 2 && durability !== null
+            ? await this.#appendExactlyOnce(packet, topic, record, durability.inbound)
+            : await this.#produceCreating(topic, record);
+      } finally {
+        this.#c.produced(topic, offsets);
+      }
       if (packet.retain && this.#c.retained !== undefined) await this.#c.retained.retain(name, record);
       metrics.recordsIn.inc({ frontend: 'mqtt' });
       metrics.bytesIn.inc({ frontend: 'mqtt' }, record.value?.length ?? 0);
