@@ -67,4 +67,18 @@ describe('examples (short mode)', () => {
     );
     expect(code).toBe(0);
   });
+
+  it('socket.io: the relay program on two servers shares every broadcast through the adapter', {
+    timeout: 120_000,
+  }, async () => {
+    const { code, stdout, stderr } = await runExample('socket.io');
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(/^\[server A\] listening \d+$/m);
+    expect(stdout).toMatch(/^\[server B\] listening \d+$/m);
+    expect(stdout).toMatch(/^\[carol on :\d+\] data-update from alice #3$/m);
+    expect(lastLine(stdout)).toBe(
+      'socket.io: OK, 4 clients on 2 servers: each of the 12 data-updates reached the 3 other clients exactly once, in order, and never its sender',
+    );
+    expect(code).toBe(0);
+  });
 });
