@@ -52,7 +52,7 @@ function connectClient(name: string, port: string): Promise<Socket> {
 // alice and bob on server A, carol and dave on server B.
 const sockets = await Promise.all(names.map((name, i) => connectClient(name, ports[i < 2 ? 0 : 1]!)));
 for (let n = 1; n <= UPDATES_PER_CLIENT; n += 1) {
-  sockets.forEach((socket, i) => socket.emit('data-update', { from: names[i], n }));
+  for (const [i, socket] of sockets.entries()) socket.emit('data-update', { from: names[i], n });
 }
 await allReceived;
 
