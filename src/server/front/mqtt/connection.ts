@@ -76,6 +76,8 @@ export class MqttConnection implements RegisteredClient {
   #takenOver = false;
   #clientPacketBytesMax = Number.POSITIVE_INFINITY;
   #problemInformation = true;
+  /** MQTT 5: packet ids of QoS 1/2 PUBLISH packets not yet answered PUBACK / PUBCOMP. */
+  readonly #openExchanges = new Set<number>();
   readonly #published = new Set<string>();
   /** Appends of this connection in progress, per topic (their offsets are not known yet). */
   readonly #appending = new Map<string, number>();
@@ -258,6 +260,7 @@ export class MqttConnection implements RegisteredClient {
             return null;
           });
           if (known === null) return; // not stored: no PUBCOMP; the client sends PUBREL again
+          this.#openExchanges.delete(packet.messageId as number);
           this.#send({
             cmd: 'pubcomp',
             messageId: packet.messageId as number,
@@ -448,6 +451,17 @@ export class MqttConnection implements RegisteredClient {
 
   #publish(packet: Extract<Packet, { cmd: 'publish' }>): void {
     const publisher = this.#publisher as InboundPublisher;
+    if (packet.qos > 0 && this.#version === 5) {
+      // MQTT 5 §3.3.4: more unfinished QoS 1/2 exchanges than our Receive Maximum is an error.
+      this.#openExchanges.add(packet.messageId as number);
+      if (this.#openExchanges.size > this.#ctx.limits.mqttInboundInFlightMax) {
+        this.#close(
+          ReasonCode.ReceiveMaximumExceeded,
+          'more unacknowledged PUBLISH packets than Receive Maximum',
+        );
+        return;
+      }
+    }
     this.#publishing++;
     const outcome = publisher.publish(packet);
     const answered = this.#answers.then(async () => this.#answerPublish(packet, await outcome));
@@ -465,6 +479,9 @@ export class MqttConnection implements RegisteredClient {
       return;
     }
     if (outcome.kind === 'none' || packet.qos === 0) return;
+    // The exchange ends with the PUBACK, or with a refusing PUBREC (a QoS 2 one ends at PUBCOMP).
+    if (packet.qos === 1 || outcome.reasonCode >= 0x80)
+      this.#openExchanges.delete(packet.messageId as number);
     const v5 = this.#version === 5;
     // MQTT 5 Request Problem Information 0: no reason strings on acknowledgements (§3.1.2.11.7).
     const failed = outcome.reasonCode >= 0x80 && this.#problemInformation;
