@@ -5,7 +5,10 @@
  * - `compare`: Tributary against NATS JetStream, Redis Streams, Socket.IO and a plain `ws`
  *   broadcast server (the floor);
  * - `mqtt`: Tributary's MQTT front end against Mosquitto and Aedes (`bench/workloads/mqtt.ts`;
- *   `npm run bench:mqtt` runs this suite alone).
+ *   `npm run bench:mqtt` runs this suite alone);
+ * - `socketio`: two Socket.IO servers with 1,000 clients on the Tributary adapter against the
+ *   Socket.IO Redis adapters (`bench/socketio.ts`, `npm run bench:socket.io` alone; not in
+ *   `--smoke`, nor when `--systems` is given).
  *
  *   npm run bench                 full run: 3 repeats, ~35 min on 2 cores
  *   npm run bench -- --quick      1 repeat, short windows, smaller replay: ~4 min
@@ -35,6 +38,7 @@ import { Progress } from './lib/progress.js';
 import { fileStamp, RESULTS_DIR, writeResults } from './lib/results.js';
 import { machineInfo } from './lib/system.js';
 import { formatBytes, formatInt } from './lib/table.js';
+import { runSocketIoSuite } from './socketio.js';
 import { SYSTEMS } from './systems/index.js';
 import {
   DEFAULT_SYSTEM_IDS,
@@ -75,8 +79,8 @@ const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** A 1-minute load average above this × CPUs at the start is reported as a busy machine. */
 const BUSY_LOAD_PER_CPU = 0.5;
 
-export type SuiteId = 'compare' | 'mqtt';
-const SUITE_IDS: readonly SuiteId[] = ['compare', 'mqtt'];
+export type SuiteId = 'compare' | 'mqtt' | 'socketio';
+const SUITE_IDS: readonly SuiteId[] = ['compare', 'mqtt', 'socketio'];
 
 interface Options {
   readonly mode: Mode;
@@ -239,6 +243,16 @@ const COMPARE_REPORTS: readonly WorkloadReport[] = [
 /** Runs the benchmark with these command-line arguments (`bench/mqtt.ts` passes `--suites mqtt`). */
 export async function runBench(argv: readonly string[]): Promise<void> {
   const options = parseOptions(argv);
+  const socketio =
+    options.suites.includes('socketio') && options.mode !== 'smoke' && options.systems === undefined;
+  const socketioMode = options.mode === 'quick' ? 'quick' : 'full';
+  if (options.suites.every((suite) => suite === 'socketio')) {
+    const group = new ProcessGroup();
+    group.installExitHooks();
+    if (socketio) await runSocketIoSuite(socketioMode, options.resultsDir, group);
+    await group.stopAll();
+    return;
+  }
   const planOptions = {
     ...(options.repeats === undefined ? {} : { repeats: options.repeats }),
     ...(options.only === undefined ? {} : { only: options.only }),
@@ -393,6 +407,7 @@ export async function runBench(argv: readonly string[]): Promise<void> {
   );
   process.stdout.write(`\nResults: ${path}\nCharts:  ${chartDir}/ (${charts.length} SVG)\n`);
   await group.stopAll();
+  if (socketio) await runSocketIoSuite(socketioMode, options.resultsDir, group);
 }
 
 /** What a PUBACK means on each MQTT system, printed under the MQTT tables. */

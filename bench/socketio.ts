@@ -1,0 +1,279 @@
+/**
+ * Socket.IO adapters benchmark: `npm run bench:socket.io` (add `-- --quick`), also the
+ * `socketio` suite of `npm run bench`. Two Socket.IO servers (`bench/servers/socketio-cluster-server.ts`,
+ * child processes) share 1,000 clients (500 each, socket.io-client in two more processes,
+ * `bench/workers/socketio-clients.ts`); one more client on server A emits `pub` at a fixed rate
+ * and both servers relay every event to every other client (`socket.broadcast.emit`) through:
+ *
+ * - `tributary`: the Tributary adapter (`tributary/socket.io`), each broadcast a durable record of
+ *   the topic `socket.io` (fsync per the server's default policy, group commit);
+ * - `redis`: `@socket.io/redis-adapter` (Redis pub/sub: nothing stored, no recovery);
+ * - `redis-streams`: `@socket.io/redis-streams-adapter` (a Redis stream; Redis with
+ *   `appendonly yes`, `appendfsync everysec`).
+ *
+ * Tributary and Redis are started by this script on free loopback ports and stopped by pid. For
+ * each rate and adapter: deliveries per second over the window (every event × 1,000 clients when
+ * nothing is lost) and the latency from emit to each client's receipt (p50, p99). Systems
+ * alternate within each rate. A plain script, never a test.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { io } from 'socket.io-client';
+import { findBinary, freePort, ProcessGroup, sleep, waitForPort } from './lib/procs.js';
+import { writeResults } from './lib/results.js';
+import { percentile } from './lib/stats.js';
+import { formatInt, formatMs, printTable } from './lib/table.js';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const CLIENTS = 1_000;
+const ADAPTERS = ['tributary', 'redis', 'redis-streams'] as const;
+type AdapterId = (typeof ADAPTERS)[number];
+
+export interface SocketIoRow {
+  readonly adapter: AdapterId;
+  readonly ratePerSecond: number;
+  readonly expected: number;
+  readonly deliveries: number;
+  readonly deliveriesPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+interface Worker {
+  readonly child: ChildProcess;
+  readonly lines: Interface;
+  next(): Promise<string>;
+  send(line: string): void;
+}
+
+function startWorker(port: number, clients: number, group: ProcessGroup): Promise<Worker> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'bench/workers/socketio-clients.ts',
+      '--port',
+      String(port),
+      '--clients',
+      String(clients),
+    ],
+    { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  group.onCleanup(() => child.kill('SIGKILL'));
+  const lines = createInterface({ input: child.stdout! });
+  const queue: string[] = [];
+  const waiting: ((line: string) => void)[] = [];
+  lines.on('line', (line) => {
+    const waiter = waiting.shift();
+    if (waiter === undefined) queue.push(line);
+    else waiter(line);
+  });
+  const worker: Worker = {
+    child,
+    lines,
+    next: () => {
+      const line = queue.shift();
+      return line === undefined ? new Promise((done) => waiting.push(done)) : Promise.resolve(line);
+    },
+    send: (line) => child.stdin!.write(`${line}\n`),
+  };
+  return worker.next().then((line) => {
+    if (line !== 'ready') throw new Error(`client worker said ${line}`);
+    return worker;
+  });
+}
+
+interface Cluster {
+  readonly ports: [number, number];
+  stop(): Promise<void>;
+}
+
+async function startCluster(
+  group: ProcessGroup,
+  dir: string,
+  adapter: AdapterId,
+  extra: readonly string[],
+): Promise<Cluster> {
+  const ports: [number, number] = [await freePort(), await freePort()];
+  const servers = ports.map((port, i) =>
+    group.spawn(
+      `socket.io ${adapter} ${i}`,
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bench/servers/socketio-cluster-server.ts',
+        '--port',
+        String(port),
+        '--adapter',
+        adapter,
+        ...extra,
+      ],
+      { logFile: join(dir, `socketio-${adapter}-${i}.log`), cwd: ROOT },
+    ),
+  );
+  await Promise.all(ports.map((port, i) => waitForPort(port, servers[i], 60_000)));
+  return { ports, stop: async () => void (await Promise.all(servers.map((s) => group.stop(s)))) };
+}
+
+async function measure(
+  cluster: Cluster,
+  group: ProcessGroup,
+  adapter: AdapterId,
+  ratePerSecond: number,
+  windowMs: number,
+): Promise<SocketIoRow> {
+  const workers = await Promise.all(cluster.ports.map((port) => startWorker(port, CLIENTS / 2, group)));
+  const publisher = io(`http://127.0.0.1:${cluster.ports[0]}`, { transports: ['websocket'], forceNew: true });
+  await new Promise<void>((done) => publisher.once('connect', () => done()));
+  // Warm-up: a second at the rate, not counted.
+  const emitFor = async (ms: number): Promise<number> => {
+    const start = performance.now();
+    let sent = 0;
+    while (performance.now() - start < ms) {
+      const due = Math.floor(((performance.now() - start) / 1000) * ratePerSecond);
+      for (; sent < due; sent += 1) publisher.emit('pub', { t: performance.timeOrigin + performance.now() });
+      await sleep(2);
+    }
+    return sent;
+  };
+  await emitFor(1_000);
+  await sleep(1_000);
+  for (const worker of workers) worker.send('start');
+  const sent = await emitFor(windowMs);
+  await sleep(2_000); // what is in flight arrives
+  const reports = await Promise.all(
+    workers.map(async (worker) => {
+      worker.send('stop');
+      return JSON.parse(await worker.next()) as { deliveries: number; latenciesMs: number[] };
+    }),
+  );
+  publisher.close();
+  for (const worker of workers) worker.send('exit');
+  const latencies = Float64Array.from(reports.flatMap((r) => r.latenciesMs)).sort();
+  const deliveries = reports.reduce((sum, r) => sum + r.deliveries, 0);
+  return {
+    adapter,
+    ratePerSecond,
+    expected: sent * CLIENTS,
+    deliveries,
+    deliveriesPerSecond: deliveries / (windowMs / 1000),
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+  };
+}
+
+async function startTributary(group: ProcessGroup, dir: string): Promise<string> {
+  const port = await freePort();
+  const server = group.spawn(
+    'tributary',
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', String(port), '--data', join(dir, 'tributary')],
+    { logFile: join(dir, 'tributary.log'), cwd: ROOT, env: { ...process.env, TRIBUTARY_KAFKA_PORT: '0' } },
+  );
+  await waitForPort(port, server, 60_000);
+  return `ws://127.0.0.1:${port}/v1/ws`;
+}
+
+async function startRedis(group: ProcessGroup, dir: string, binary: string): Promise<number> {
+  const port = await freePort();
+  const server = group.spawn(
+    'redis',
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''],
+    { logFile: join(dir, 'redis.log') },
+  );
+  await waitForPort(port, server);
+  return port;
+}
+
+/** Runs the suite; returns the table's lines. `quick`: one rate, short windows. */
+export async function runSocketIoSuite(
+  mode: 'full' | 'quick',
+  resultsDir?: string,
+  group = new ProcessGroup(),
+): Promise<SocketIoRow[]> {
+  const rates = mode === 'quick' ? [20] : [20, 100];
+  const windowMs = mode === 'quick' ? 4_000 : 10_000;
+  const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-socketio-'));
+  group.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const redisBinary = findBinary('redis-server');
+  const adapters = ADAPTERS.filter((adapter) => adapter === 'tributary' || redisBinary !== undefined);
+  if (redisBinary === undefined)
+    process.stderr.write('socket.io: redis-server not found, Redis adapters skipped\n');
+  const tributaryUrl = await startTributary(group, dir);
+  const redisPort = redisBinary === undefined ? 0 : await startRedis(group, dir, redisBinary);
+  const extra: Record<AdapterId, string[]> = {
+    tributary: ['--tributary', tributaryUrl],
+    redis: ['--redis', String(redisPort)],
+    'redis-streams': ['--redis', String(redisPort)],
+  };
+  const rows: SocketIoRow[] = [];
+  const loadAtStart = loadavg()[0]!;
+  for (const [index, rate] of rates.entries()) {
+    const order = index % 2 === 0 ? adapters : [...adapters].reverse();
+    for (const adapter of order) {
+      process.stderr.write(`socket.io: ${adapter} at ${rate} events/s × ${CLIENTS} clients…\n`);
+      const cluster = await startCluster(group, dir, adapter, extra[adapter]);
+      rows.push(await measure(cluster, group, adapter, rate, windowMs));
+      await cluster.stop();
+    }
+  }
+  printSocketIoTable(rows);
+  process.stdout.write(
+    `\nLoad average (1 min) ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end.\n`,
+  );
+  const path = await writeResults('socketio', new Date(), { clients: CLIENTS, windowMs, rows }, resultsDir);
+  process.stdout.write(`Results: ${path}\n`);
+  return rows;
+}
+
+export function printSocketIoTable(rows: readonly SocketIoRow[]): void {
+  const tributaryAt = (rate: number) =>
+    rows.find((r) => r.adapter === 'tributary' && r.ratePerSecond === rate);
+  process.stdout.write(
+    `\nSocket.IO: two servers, ${formatInt(CLIENTS)} clients, broadcast at a fixed rate (ratios: Tributary / adapter; deliveries > 1 and p99 < 1 favour Tributary)\n`,
+  );
+  printTable(
+    [
+      { header: 'events/s' },
+      { header: 'adapter', align: 'left' },
+      { header: 'deliveries/s' },
+      { header: 'delivered' },
+      { header: 'p50' },
+      { header: 'p99' },
+      { header: 'deliveries ratio' },
+      { header: 'p99 ratio' },
+    ],
+    rows.map((row) => {
+      const ours = tributaryAt(row.ratePerSecond);
+      return [
+        formatInt(row.ratePerSecond),
+        row.adapter,
+        formatInt(row.deliveriesPerSecond),
+        `${((100 * row.deliveries) / Math.max(1, row.expected)).toFixed(1)} %`,
+        formatMs(row.p50Ms),
+        formatMs(row.p99Ms),
+        ours === undefined || row.adapter === 'tributary'
+          ? ''
+          : (ours.deliveriesPerSecond / row.deliveriesPerSecond).toFixed(2),
+        ours === undefined || row.adapter === 'tributary' ? '' : (ours.p99Ms / row.p99Ms).toFixed(2),
+      ];
+    }),
+  );
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  const group = new ProcessGroup();
+  group.installExitHooks();
+  try {
+    await runSocketIoSuite(process.argv.includes('--quick') ? 'quick' : 'full', undefined, group);
+  } finally {
+    await group.stopAll();
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Socket.IO clients for `bench/socketio.ts`, in their own process: `--port P --clients N`
+ * connects N socket.io-client sockets (WebSocket transport) to one server, prints `ready`, then
+ * answers lines on standard input:
+ *
+ * - `start`: forget what arrived so far and count from now;
+ * - `stop`: print one JSON line `{ deliveries, latenciesMs }`, the `msg` events received since
+ *   `start` and the latency of each (receive time minus the send time the payload carries,
+ *   `performance.timeOrigin + performance.now()` on both sides: one machine, one clock).
+ */
+import { createInterface } from 'node:readline';
+import { io, type Socket } from 'socket.io-client';
+
+const argv = process.argv.slice(2);
+const value = (name: string): number => Number(argv[argv.indexOf(name) + 1]);
+const port = value('--port');
+const count = value('--clients');
+const now = (): number => performance.timeOrigin + performance.now();
+
+let latencies: number[] = [];
+const sockets: Socket[] = [];
+function onMsg(payload: { t: number }): void {
+  latencies.push(now() - payload.t);
+}
+
+for (let opened = 0; opened < count; opened += 50) {
+  const batch = Array.from({ length: Math.min(50, count - opened) }, () => {
+    const socket = io(`http://127.0.0.1:${port}`, {
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+    });
+    sockets.push(socket);
+    socket.on('msg', onMsg);
+    return new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', reject);
+    });
+  });
+  await Promise.all(batch);
+}
+process.stdout.write('ready\n');
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line === 'start') latencies = [];
+  if (line === 'stop') {
+    process.stdout.write(`${JSON.stringify({ deliveries: latencies.length, latenciesMs: latencies })}\n`);
+  }
+  if (line === 'exit') {
+    for (const socket of sockets) socket.close();
+    process.exit(0);
+  }
+});
