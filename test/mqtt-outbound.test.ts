@@ -2,7 +2,8 @@
  * MQTT 5 flow control and properties on the way out, with a bare connection that controls its
  * acknowledgements (test/fixtures/mqtt-raw.ts): the client's Receive Maximum bounds the QoS 1
  * messages in flight, its Maximum Packet Size makes larger messages skipped, an expired message
- * is not delivered and a live one carries the remaining interval, No Local, subscription
+ * is not delivered and a live one carries the remaining interval, topic aliases set by the server,
+ * No Local, subscription
  * identifiers and one copy at the highest QoS for overlapping subscriptions, a takeover that
  * hands the session over, and the front end's metrics.
  */
@@ -79,6 +80,23 @@ describe('MQTT 5 on the way out', () => {
     await client.next('publish', 0);
     await settle();
     expect(client.all('publish').map((p) => p.payload.toString())).toEqual(['"fits"']);
+  });
+
+  it('topic aliases on the way out: the first message of a name sets an alias, the next ones use it alone', async () => {
+    await createTopic(server.url, 'aliased');
+    const client = await raw({ properties: { topicAliasMaximum: 1 } });
+    await subscribe(client, 'aliased/#', 0);
+    await produce(server.url, 'aliased', [
+      { key: 'aliased/a', value: 1 },
+      { key: 'aliased/a', value: 2 },
+      { key: 'aliased/b', value: 3 },
+    ]);
+    await client.next('publish', 2);
+    expect(client.all('publish').map((p) => [p.topic, p.properties?.topicAlias])).toEqual([
+      ['aliased/a', 1],
+      ['', 1],
+      ['aliased/b', undefined], // the one alias allowed is taken
+    ]);
   });
 
   it('an expired message is not delivered; a live one carries the remaining expiry interval', async () => {

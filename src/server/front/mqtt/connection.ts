@@ -397,6 +397,7 @@ export class MqttConnection implements RegisteredClient {
         get packetBytesMax() {
           return connection.#clientPacketBytesMax;
         },
+        topicAliasMax: accepted.version === 5 ? (properties?.topicAliasMaximum ?? 0) : 0,
         get bufferedBytes() {
           return connection.#stream.writableLength;
         },

@@ -44,6 +44,8 @@ export interface PacketSink {
   readonly version: MqttVersion;
   /** The client's Maximum Packet Size (MQTT 5); Infinity when it set none. */
   readonly packetBytesMax: number;
+  /** The client's Topic Alias Maximum (MQTT 5): aliases the server may set on this connection; 0: none. */
+  readonly topicAliasMax: number;
   /** Bytes written and not yet taken by the network. */
   readonly bufferedBytes: number;
   /** Writes one encoded packet. */
@@ -108,6 +110,8 @@ export class Delivery {
   readonly #readers = new Map<string, TopicReader>();
   /** Topics being opened, so two syncs never open one twice. */
   readonly #opening = new Set<string>();
+  /** Topic aliases this connection set for the client (MQTT 5), name → alias. */
+  readonly #aliases = new Map<string, number>();
   #queue: Queued[] = [];
   #head = 0;
   #sync: Promise<void> = Promise.resolve();
@@ -285,9 +289,17 @@ export class Delivery {
             ...(identifiers.length === 0 ? {} : { subscriptionIdentifier: identifiers }),
           }
         : undefined;
+    // MQTT 5 topic alias: a name sent before goes as its alias alone; a new one sets the next free alias.
+    const knownAlias = this.#aliases.get(name);
+    const newAlias =
+      knownAlias === undefined && this.#aliases.size < sink.topicAliasMax
+        ? this.#aliases.size + 1
+        : undefined;
+    const alias = knownAlias ?? newAlias;
+    if (alias !== undefined && properties !== undefined) properties.topicAlias = alias;
     const packet: IPublishPacket = {
       cmd: 'publish',
-      topic: name,
+      topic: knownAlias === undefined ? name : '',
       payload: message.payload,
       qos,
       dup: false,
@@ -298,6 +310,8 @@ export class Delivery {
     const bytes = encodePacket(packet, sink.version);
     // MQTT 5 §3.1.2.11.4: a packet larger than the client's maximum is not sent, as if it had been.
     if (bytes.length > sink.packetBytesMax) return advance();
+    // Only an alias the client has been sent exists for it.
+    if (newAlias !== undefined) this.#aliases.set(name, newAlias);
     if (packetId !== null && qos === 2) {
       // Recorded before the PUBLISH leaves: a durable session stores it first (see #write).
       session.outbound.set(packetId, {
