@@ -33,8 +33,15 @@ async function client(version: 4 | 5, options: IClientOptions = {}): Promise<Mqt
   return c;
 }
 
-/** Messages a client receives; `next(n)` waits for the n first ones. */
-function inbox(c: MqttClient): { messages: string[]; next(n: number): Promise<string[]> } {
+/**
+ * Messages a client receives as `<topic> <payload>`; `next(n)` waits for the n first ones,
+ * `until(line)` for that one.
+ */
+function inbox(c: MqttClient): {
+  messages: string[];
+  next(n: number): Promise<string[]>;
+  until(line: string): Promise<string[]>;
+} {
   const messages: string[] = [];
   let waiters: (() => void)[] = [];
   c.on('message', (topic, payload) => {
@@ -49,6 +56,14 @@ function inbox(c: MqttClient): { messages: string[]; next(n: number): Promise<st
       new Promise((resolve) => {
         const check = (): void => {
           if (messages.length >= n) resolve(messages.slice(0, n));
+          else waiters.push(check);
+        };
+        check();
+      }),
+    until: (line) =>
+      new Promise((resolve) => {
+        const check = (): void => {
+          if (messages.includes(line)) resolve(messages);
           else waiters.push(check);
         };
         check();
@@ -73,5 +88,48 @@ describe('MQTT 5 No Local', () => {
     expect(await toA.next(1)).toEqual([`${topic} from b`]);
     expect(await toB.next(1)).toEqual([`${topic} from a`]);
     expect(toA.messages).toEqual([`${topic} from b`]);
+  });
+});
+
+describe.each([4, 5] as const)('MQTT %s topic names with an empty first level', (version) => {
+  it('"/TopicA" is its own MQTT topic, stored in the Tributary topic of its second level and matched by "/#", "/+" and "+/+"', async () => {
+    const topic = `paho-slash-v${version}`;
+    const subscriber = await client(version);
+    const got = inbox(subscriber);
+    await subscriber.subscribeAsync(`/${topic}`, { qos: 1 });
+    await subscriber.subscribeAsync('/#', { qos: 1 });
+    await subscriber.subscribeAsync(`/+`, { qos: 1 });
+    await subscriber.subscribeAsync(`+/${topic}`, { qos: 1 });
+    await subscriber.subscribeAsync(topic, { qos: 1 });
+    const publisher = await client(version);
+    await publisher.publishAsync(`/${topic}`, 'slash', { qos: 1 });
+    await publisher.publishAsync(topic, 'plain', { qos: 1 });
+    // Overlapping subscriptions give one copy each; both names live in one topic, one key each.
+    // ("/#" also gets the retained messages of other tests' names.)
+    await publisher.publishAsync(`/${topic}/end`, 'end', { qos: 1 });
+    const all = await got.until(`/${topic}/end end`);
+    expect(all.filter((m) => m.includes(topic))).toEqual([
+      `/${topic} slash`,
+      `${topic} plain`,
+      `/${topic}/end end`,
+    ]);
+    const answer = await fetch(`${server.url}/v1/topics/${topic}/partitions/0/records?offset=0&max=10`);
+    const { records } = (await answer.json()) as { records: { key: string }[] };
+    expect(records.map((r) => r.key)).toEqual([`/${topic}`, topic, `/${topic}/end`]);
+  });
+
+  it('a retained message on "/TopicA" reaches a later "#" subscriber, and a will may use such a name', async () => {
+    const topic = `paho-slash-retained-v${version}`;
+    const publisher = await client(version);
+    await publisher.publishAsync(`/${topic}/r`, 'kept', { qos: 1, retain: true });
+    const subscriber = await client(version);
+    const got = inbox(subscriber);
+    await subscriber.subscribeAsync(`/${topic}/#`, { qos: 1 });
+    expect(await got.next(1)).toEqual([`/${topic}/r kept`]);
+    const dying = await client(version, {
+      will: { topic: `/${topic}/will`, payload: Buffer.from('gone'), qos: 1, retain: false },
+    });
+    (dying as unknown as { stream: { destroy(): void } }).stream.destroy();
+    expect(await got.next(2)).toEqual([`/${topic}/r kept`, `/${topic}/will gone`]);
   });
 });

@@ -22,7 +22,7 @@
 import type { Logger } from 'pino';
 import type { Broker, LogRecord, RecordInput, Subscription } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
-import type { TopicFilter } from './topics.js';
+import { mqttTopicToLog, type TopicFilter } from './topics.js';
 
 export const MQTT_RETAINED_TOPIC = '__mqtt.retained';
 
@@ -136,7 +136,7 @@ export class RetainedStore {
 
   /**
    * The retained messages whose names match `filter`, in no set order. `mayRead(topic)` leaves
-   * out the Tributary topics (first levels) the subscriber may not read.
+   * out the Tributary topics (first levels; the second after an empty first) the subscriber may not read.
    */
   matching(filter: TopicFilter, mayRead: (topic: string) => boolean = () => true): RetainedMessage[] {
     const found: RetainedMessage[] = [];
@@ -146,11 +146,11 @@ export class RetainedStore {
     if (first === '+' || first === '#') {
       for (const [topic, node] of this.#root.children) {
         // MQTT §4.7.2: a filter starting with a wildcard matches no name starting with "$".
-        if (!topic.startsWith('$') && mayRead(topic)) roots.push(node);
+        if (!topic.startsWith('$') && (topic === '' || mayRead(topic))) roots.push(node);
       }
     } else {
       const node = this.#root.children.get(first);
-      if (node !== undefined && mayRead(first)) roots.push(node);
+      if (node !== undefined && (first === '' || mayRead(first))) roots.push(node);
     }
     // Depth-first with an explicit stack: names may have thousands of levels.
     const stack: { node: LevelNode; index: number }[] = roots.map((node) => ({ node, index: 1 }));
@@ -172,7 +172,10 @@ export class RetainedStore {
         if (child !== undefined) stack.push({ node: child, index: index + 1 });
       }
     }
-    return found;
+    // Names with an empty first level (`/devices/x`) are in the topic of their second level.
+    return found.some((m) => m.topicName.startsWith('/'))
+      ? found.filter((m) => !m.topicName.startsWith('/') || mayRead(mqttTopicToLog(m.topicName).topic))
+      : found;
   }
 
   /** Stops following the topic; pending `retain()` calls fail with `SHUTTING_DOWN`. */

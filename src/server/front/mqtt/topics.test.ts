@@ -29,6 +29,12 @@ describe('MQTT topic name → log', () => {
     expect(mqttTopicToLog('a.b-c_d/Küche/℃ ok')).toEqual({ topic: 'a.b-c_d', key: 'a.b-c_d/Küche/℃ ok' });
   });
 
+  it('maps a name with an empty first level to the topic of its second level, the whole name still the key', () => {
+    expect(mqttTopicToLog('/devices/x')).toEqual({ topic: 'devices', key: '/devices/x' });
+    expect(mqttTopicToLog('/TopicA')).toEqual({ topic: 'TopicA', key: '/TopicA' });
+    expect(mqttTopicToLog('/TopicA/')).toEqual({ topic: 'TopicA', key: '/TopicA/' });
+  });
+
   it.each([
     ['', 'it is empty'],
     ['a/\0', 'it contains NUL'],
@@ -42,7 +48,10 @@ describe('MQTT topic name → log', () => {
   });
 
   it.each([
-    '/finance', // empty first level (3.1.1 §4.7.3: a distinct topic, but no Tributary topic name)
+    '/', // empty first and second levels
+    '//finance', // only one leading empty level is passed over
+    '/__mqtt.retained/x',
+    '/with space',
     '__consumer_offsets/x',
     '__mqtt.retained',
     'with space/x',
@@ -80,6 +89,8 @@ describe('log record → MQTT topic name', () => {
     expect(logToMqttTopic('sensors', utf8('sensors/kitchen/temp'))).toBe('sensors/kitchen/temp');
     expect(logToMqttTopic('sensors', utf8('sensors'))).toBe('sensors');
     expect(logToMqttTopic('sensors', utf8('sensors/'))).toBe('sensors/');
+    expect(logToMqttTopic('sensors', utf8('/sensors'))).toBe('/sensors');
+    expect(logToMqttTopic('sensors', utf8('/sensors/kitchen'))).toBe('/sensors/kitchen');
   });
 
   it('puts any other UTF-8 key under the topic', () => {
@@ -124,6 +135,10 @@ describe('topic filters', () => {
       topic: 'sport',
     });
     expect(parseTopicFilter('$share/g/+').topic).toBeNull();
+    // An empty first level: the second names the topic, as in topic names.
+    expect(parseTopicFilter('/devices/+').topic).toBe('devices');
+    expect(parseTopicFilter('/+').topic).toBeNull();
+    expect(parseTopicFilter('/#').topic).toBeNull();
   });
 
   // MQTT 3.1.1 and 5.0 §4.7.1: valid and invalid filters from the specification.
@@ -234,27 +249,32 @@ const firstLevel = fc
 /** Any level MQTT allows in a name: full Unicode (astral planes too) without "/", "+", "#", NUL. */
 const nameLevel = fc.string({ unit: 'binary', maxLength: 8 }).map((level) => level.replace(/[/+#\0]/g, '_'));
 const mqttName = fc
-  .tuple(firstLevel, fc.array(nameLevel, { maxLength: 6 }))
-  .map(([first, rest]) => [first, ...rest].join('/'));
+  .tuple(fc.boolean(), firstLevel, fc.array(nameLevel, { maxLength: 6 }))
+  .map(([leadingSlash, first, rest]) => (leadingSlash ? '/' : '') + [first, ...rest].join('/'));
 
 /** Names and filters over a small alphabet, so matches are frequent. */
 const smallLevel = fc.constantFrom('a', 'b', 'ab', '', '$x', 'é');
 const smallName = fc
-  .tuple(fc.constantFrom('a', 'b', '$x', 'a$'), fc.array(smallLevel, { maxLength: 4 }))
-  .map(([first, rest]) => [first, ...rest].join('/'));
+  .tuple(
+    fc.constantFrom('', '/'),
+    fc.constantFrom('a', 'b', '$x', 'a$'),
+    fc.array(smallLevel, { maxLength: 4 }),
+  )
+  .map(([lead, first, rest]) => (first === '$x' ? '' : lead) + [first, ...rest].join('/'));
 const smallFilter = fc
   .tuple(
     fc.array(fc.constantFrom('a', 'b', 'ab', '', 'é', '+'), { minLength: 1, maxLength: 5 }),
     fc.boolean(),
     fc.boolean(),
+    fc.constantFrom('', '/'),
   )
-  .map(([levels, hash, literalFirst]) => {
+  .map(([levels, hash, literalFirst, lead]) => {
     const all = hash ? [...levels, '#'] : levels;
     if (literalFirst && all[0] !== 'a') all[0] = 'b';
-    return all.join('/');
+    return lead + all.join('/');
   })
   .filter((filter) => {
-    const first = filter.split('/')[0];
+    const first = filter.replace(/^\//, '').split('/')[0];
     return first === '+' || first === '#' || first === 'a' || first === 'b';
   });
 
@@ -289,7 +309,8 @@ describe('topic properties', () => {
       fc.property(mqttName, (name) => {
         const { topic, key } = mqttTopicToLog(name);
         expect(key).toBe(name);
-        expect(name === topic || name.startsWith(`${topic}/`)).toBe(true);
+        const under = name.startsWith('/') ? name.slice(1) : name;
+        expect(under === topic || under.startsWith(`${topic}/`)).toBe(true);
         expect(logToMqttTopic(topic, utf8(key))).toBe(name);
       }),
       { numRuns: 2000 },

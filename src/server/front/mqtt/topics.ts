@@ -6,15 +6,19 @@
  * - Topic name `a/b/c` → Tributary topic `a` (the first level, which must be a valid user topic
  *   name) and record key `a/b/c` (the whole name, UTF-8). The partitioner hashes the key, so each
  *   MQTT topic keeps its order inside one partition and Kafka consumers read key `a/b/c`.
+ *   A name with an empty first level (`/devices/x`, a common device layout) is in the topic of
+ *   its second level (`devices`), key `/devices/x`: still its own MQTT topic, beside `devices/x`.
  * - A record of topic `T` from any front end → MQTT topic name: its key when the key is UTF-8
- *   without `+`, `#` or NUL and is `T` or starts with `T/`; `T/<key>` for another such key; `T`
- *   for no key, an empty one, or one that is not UTF-8, holds `+`, `#`, NUL or is too long.
+ *   without `+`, `#` or NUL and is `T`, `/T` or starts with `T/` or `/T/`; `T/<key>` for another
+ *   such key; `T` for no key, an empty one, or one that is not UTF-8, holds `+`, `#`, NUL or is
+ *   too long.
  * - Filters follow MQTT 3.1.1 / 5.0 §4.7: `+` is a whole level, `#` is the whole last level and
  *   also matches its parent; a filter starting with a wildcard never matches a `$` name (§4.7.2).
  *   `$share/<name>/<filter>` is a shared subscription (5.0 §4.8.2), served as a consumer group.
  *
  * @example
  * mqttTopicToLog('sensors/kitchen/temp'); // { topic: 'sensors', key: 'sensors/kitchen/temp' }
+ * mqttTopicToLog('/devices/x'); // { topic: 'devices', key: '/devices/x' }
  * const filter = parseTopicFilter('sensors/+/temp');
  * filterMatches(filter, 'sensors/kitchen/temp'); // true
  */
@@ -45,7 +49,7 @@ export interface TopicFilter {
   readonly shareName: string | null;
   /** `filter` split at `/`. */
   readonly levels: readonly string[];
-  /** The one Tributary topic the filter reads; null when the first level is a wildcard (every readable user topic). */
+  /** The one Tributary topic the filter reads (first level, second after an empty first); null for a wildcard there (every readable user topic). */
   readonly topic: string | null;
 }
 
@@ -63,10 +67,17 @@ export function mqttTopicToLog(name: string): LogAddress {
   checkMqttString(name);
   if (name.includes('+') || name.includes('#')) fail(name, 'a topic name cannot contain "+" or "#"');
   if (name.startsWith('$')) fail(name, 'names starting with "$" are reserved for the server');
-  const slash = name.indexOf('/');
-  const topic = slash < 0 ? name : name.slice(0, slash);
+  const topic = topicLevel(name.split('/', 2));
   checkFirstLevel(name, topic);
   return { topic, key: name };
+}
+
+/**
+ * The level that names the Tributary topic: the first one, or the second when the first is
+ * empty (`/devices/x` → `devices`). Only one leading empty level is passed over.
+ */
+function topicLevel(levels: readonly string[]): string {
+  return levels[0] === '' && levels.length > 1 ? (levels[1] as string) : (levels[0] as string);
 }
 
 /** The MQTT topic name under which a record of `topic` with `key` is delivered. */
@@ -81,6 +92,7 @@ export function logToMqttTopic(topic: string, key: Uint8Array | null): string {
   // A name with wildcards or NUL is no topic name, and one over 64 KiB cannot be carried.
   if (/[+#\0]/.test(text) || key.length > MQTT_TOPIC_BYTES_MAX) return topic;
   if (text === topic || text.startsWith(`${topic}/`)) return text;
+  if (text === `/${topic}` || text.startsWith(`/${topic}/`)) return text;
   if (key.length + topic.length + 1 > MQTT_TOPIC_BYTES_MAX) return topic;
   return `${topic}/${text}`;
 }
@@ -105,7 +117,7 @@ export function parseTopicFilter(text: string): TopicFilter {
     if (level === '#' && index !== levels.length - 1) fail(text, '"#" must be the last level');
     if (level.length > 1 && /[+#]/.test(level)) fail(text, '"+" and "#" must occupy a whole level');
   });
-  const first = levels[0]!;
+  const first = topicLevel(levels);
   const topic = isWildcard(first) ? null : first;
   if (topic !== null) checkFirstLevel(text, topic);
   return { filter, shareName, levels, topic };
