@@ -172,8 +172,9 @@ describe('topic filters', () => {
   it.each([
     '$SYS/#',
     '$SYS/monitor/+',
-    '/+',
-    '/finance',
+    '//finance',
+    '/',
+    '/__consumer_offsets/#',
     '__consumer_offsets/#',
     '$share/g/$SYS/#',
     '$share',

@@ -57,7 +57,7 @@ describe('will of a CONNECT', () => {
     expect(will?.packet.properties).toBeUndefined();
   });
 
-  it.each(['$SYS/x', 'a/+', '/x', '__mqtt.retained', ''])('refuses the will topic %j', (topic) => {
+  it.each(['$SYS/x', 'a/+', '//x', '__mqtt.retained', ''])('refuses the will topic %j', (topic) => {
     expect(() => willOfConnect(connect({ topic, payload: 'x' }))).toThrow(MqttTopicError);
   });
 });
