@@ -16,7 +16,7 @@
  */
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
-import type { Broker, Delivery, Subscription } from '../../../broker/types.js';
+import type { Broker, Delivery, ProduceRecord, Subscription } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
 import { toWireError } from '../../../protocol/native/frames.js';
 import type { ServerFrame, WireError } from '../../../protocol/native/types.js';
@@ -45,6 +45,19 @@ const SOCKET_IO_RESERVED = new Set([
 
 type Ack = (...args: unknown[]) => void;
 
+/** Most events one append carries. */
+const APPEND_BATCH_RECORDS_MAX = 500;
+/** Bytes of a socket's appends in progress, in messages (`socketioMessageBytesMax`): past it, refused. */
+const IN_FLIGHT_BYTES_FACTOR = 16;
+/** … and from this many a WebSocket client is not read from until they complete. */
+const IN_FLIGHT_BYTES_PAUSE_FACTOR = 4;
+
+function recordBytes(record: ProduceRecord): number {
+  let bytes = (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
+  for (const header of record.headers ?? []) bytes += header.key.length + header.value.byteLength;
+  return bytes;
+}
+
 export interface SocketBridgeDeps {
   /** The broker as the socket's session may use it (guarded with security on). */
   readonly broker: Broker;
@@ -71,6 +84,10 @@ export class SocketBridge {
   readonly #collectionPort: CollectionPort;
   #nextWatch = 1;
   #inFlight = 0;
+  #inFlightBytes = 0;
+  /** Events taken but not yet handed to the broker (appended together on the next turn). */
+  #pending: { readonly record: ProduceRecord; readonly ack: Ack | undefined; readonly bytes: number }[] = [];
+  #pendingBytes = 0;
   /** The WebSocket not read from while appends catch up. */
   #paused: { resume(): void } | undefined;
   #closed = false;
@@ -196,40 +213,75 @@ export class SocketBridge {
     }
   }
 
-  #append(record: ReturnType<typeof eventRecord>, ack: Ack | undefined): void {
-    if (this.#inFlight >= this.#deps.limits.socketioEmitsInFlightMax) {
+  #append(record: ProduceRecord, ack: Ack | undefined): void {
+    const { socketioEmitsInFlightMax, socketioMessageBytesMax } = this.#deps.limits;
+    const bytes = recordBytes(record);
+    if (
+      this.#inFlight >= socketioEmitsInFlightMax ||
+      this.#inFlightBytes + bytes > IN_FLIGHT_BYTES_FACTOR * socketioMessageBytesMax
+    ) {
       throw new TributaryError('RESOURCE_EXHAUSTED', {
         what: 'events of this socket being appended',
-        limit: `socketioEmitsInFlightMax = ${this.#deps.limits.socketioEmitsInFlightMax}`,
+        limit: `socketioEmitsInFlightMax = ${socketioEmitsInFlightMax}, or ${IN_FLIGHT_BYTES_FACTOR} × socketioMessageBytesMax`,
       });
     }
     this.#inFlight++;
+    this.#inFlightBytes += bytes;
     this.#updateReading();
     this.#deps.metrics.recordsIn.inc({ frontend: 'socketio' });
+    // Events that arrive together are appended together: one append (one fsync) for the lot.
+    this.#pending.push({ record, ack, bytes });
+    this.#pendingBytes += bytes;
+    if (this.#pending.length >= APPEND_BATCH_RECORDS_MAX || this.#pendingBytes >= socketioMessageBytesMax) {
+      this.#appendPending();
+    } else if (this.#pending.length === 1) {
+      setImmediate(() => this.#appendPending());
+    }
+  }
+
+  #appendPending(): void {
+    const batch = this.#pending;
+    if (batch.length === 0) return;
+    this.#pending = [];
+    this.#pendingBytes = 0;
     const topic = this.#deps.topic;
-    this.#deps.broker.produce(topic, [record]).then(
-      ([produced]) => {
-        this.#inFlight--;
-        this.#updateReading();
-        if (produced !== undefined) ack?.({ topic, partition: produced.partition, offset: produced.offset });
-      },
-      (error: unknown) => {
-        this.#inFlight--;
-        this.#updateReading();
-        this.#refuse(error, ack);
-      },
-    );
+    const settle = (): void => {
+      this.#inFlight -= batch.length;
+      for (const entry of batch) this.#inFlightBytes -= entry.bytes;
+      this.#updateReading();
+    };
+    this.#deps.broker
+      .produce(
+        topic,
+        batch.map((entry) => entry.record),
+      )
+      .then(
+        (produced) => {
+          settle();
+          batch.forEach((entry, i) => {
+            const at = produced[i];
+            if (at !== undefined) entry.ack?.({ topic, partition: at.partition, offset: at.offset });
+          });
+        },
+        (error: unknown) => {
+          settle();
+          for (const entry of batch) this.#refuse(error, entry.ack);
+        },
+      );
   }
 
   /**
    * Stops reading from a WebSocket client while an eighth of `socketioEmitsInFlightMax` appends
-   * are in progress, and reads again below a sixteenth: a client that emits faster than the log
-   * appends waits in TCP. (A polling client sends one request at a time; past the limit its
-   * events are refused.)
+   * (or {@link IN_FLIGHT_BYTES_PAUSE_FACTOR} messages' worth of bytes) are in progress, and reads
+   * again below half of that: a client that emits faster than the log appends waits in TCP. (A
+   * polling client sends one request at a time; past the limits its events are refused.)
    */
   #updateReading(): void {
-    const high = Math.max(1, Math.floor(this.#deps.limits.socketioEmitsInFlightMax / 8));
-    if (this.#paused === undefined && this.#inFlight >= high && !this.#closed) {
+    const { socketioEmitsInFlightMax, socketioMessageBytesMax } = this.#deps.limits;
+    const high = Math.max(1, Math.floor(socketioEmitsInFlightMax / 8));
+    const highBytes = IN_FLIGHT_BYTES_PAUSE_FACTOR * socketioMessageBytesMax;
+    const over = this.#inFlight >= high || this.#inFlightBytes >= highBytes;
+    if (this.#paused === undefined && over && !this.#closed) {
       const transport = this.#socket.conn.transport as unknown as {
         socket?: { pause?(): void; resume?(): void };
       };
@@ -238,7 +290,10 @@ export class SocketBridge {
         ws.pause();
         this.#paused = ws as { resume(): void };
       }
-    } else if (this.#paused !== undefined && (this.#inFlight < high / 2 || this.#closed)) {
+    } else if (
+      this.#paused !== undefined &&
+      ((this.#inFlight < high / 2 && this.#inFlightBytes < highBytes / 2) || this.#closed)
+    ) {
       this.#paused.resume();
       this.#paused = undefined;
     }
