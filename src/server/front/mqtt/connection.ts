@@ -254,7 +254,7 @@ export class MqttConnection implements RegisteredClient {
         // Released durably for a session kept on the log, before the PUBCOMP.
         const released = (this.#publisher as InboundPublisher).release(packet.messageId as number);
         // Behind the PUBREC of that message, if it is still being made durable.
-        this.#answers = this.#answers.then(async () => {
+        void this.#answerInOrder(async () => {
           const known = await released.catch((error: unknown) => {
             this.#logger.warn({ err: error }, 'MQTT PUBREL not stored');
             return null;
@@ -464,13 +464,26 @@ export class MqttConnection implements RegisteredClient {
       }
     }
     this.#publishing++;
-    const outcome = publisher.publish(packet);
-    const answered = this.#answers.then(async () => this.#answerPublish(packet, await outcome));
-    this.#answers = answered.finally(() => {
+    // Started now (produces begin in arrival order); a throw becomes a rejection the answer chain handles.
+    const outcome = (async () => publisher.publish(packet))();
+    void this.#answerInOrder(async () => this.#answerPublish(packet, await outcome)).finally(() => {
       this.#publishing--;
       this.#updateReading();
       if (this.#inbox.length > 0) this.#handleInbox();
     });
+  }
+
+  /**
+   * Runs `answer` after the answers before it. A failure closes the connection and never breaks
+   * the chain (nor becomes an unhandled rejection that would take the process down).
+   */
+  #answerInOrder(answer: () => Promise<void> | void): Promise<void> {
+    const next = this.#answers.then(answer).catch((error: unknown) => {
+      this.#logger.error({ err: error }, 'MQTT answer failed');
+      this.#close(ReasonCode.UnspecifiedError, 'internal error');
+    });
+    this.#answers = next;
+    return next;
   }
 
   #answerPublish(packet: Extract<Packet, { cmd: 'publish' }>, outcome: PublishOutcome): void {
