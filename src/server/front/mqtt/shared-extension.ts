@@ -147,8 +147,10 @@ export class SharedSubscriptions implements SharedExtension {
     mqttTopic: string,
     tp: TopicPartition,
   ): Promise<void> {
+    // Gone: the record stays owed to the group (never counted as delivered).
+    if (shares.ended) throw new Error('connection ended');
     const message = messageOfRecord(record, this.now());
-    if (message === null || shares.ended) return; // expired; or gone (the ack never comes)
+    if (message === null) return; // expired: passed over
     const qos = Math.min(message.publishedQos ?? subscription.qos, subscription.qos) as QoS;
     const properties =
       client.version === 5
