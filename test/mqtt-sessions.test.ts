@@ -261,3 +261,104 @@ async function readValues(topic: string): Promise<string[]> {
 }
 
 void produce;
+
+describe('MQTT shared subscriptions with real clients', () => {
+  it('spreads a group over its members by partition, each message to one member', async () => {
+    await createTopic(server.url, 'work', { partitions: 4 });
+    const a = await connect({ protocolVersion: 5, clientId: 'worker-a' });
+    const b = await connect({ protocolVersion: 4, clientId: 'worker-b' });
+    await a.subscribeAsync('$share/pool/work/#', { qos: 1 });
+    await b.subscribeAsync('$share/pool/work/#', { qos: 1 });
+    const sent: [string, string, 1][] = Array.from({ length: 80 }, (_, i) => [
+      `work/job${i % 10}`,
+      `j${i}`,
+      1,
+    ]);
+    await publishAll(5, sent);
+    await until(() => a.received.length + b.received.length >= 80, 'every job');
+    const all = [...a.received, ...b.received].sort();
+    expect(all).toEqual(sent.map(([topic, payload]) => `${topic} ${payload}`).sort());
+    expect(a.received.length).toBeGreaterThan(0);
+    expect(b.received.length).toBeGreaterThan(0);
+    // Each MQTT topic is in one partition, hence with one member, in order.
+    for (const member of [a, b]) {
+      for (let t = 0; t < 10; t++) {
+        const seqs = member.received
+          .filter((r) => r.startsWith(`work/job${t} `))
+          .map((r) => Number(r.split(' j')[1]));
+        expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      }
+    }
+  });
+
+  it('a member that disconnects without acknowledging: its messages go to another member', async () => {
+    await createTopic(server.url, 'tasks', { partitions: 2 });
+    const silent = await openMqttRaw(mqttPort(), 4, { clientId: 'silent' });
+    raws.push(silent);
+    silent.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [{ topic: '$share/crew/tasks/#', qos: 1 }],
+    });
+    await silent.next('suback');
+    const sent: [string, string, 1][] = Array.from({ length: 30 }, (_, i) => [
+      `tasks/t${i % 6}`,
+      `task${i}`,
+      1,
+    ]);
+    await publishAll(4, sent);
+    // The only member gets them all and acknowledges none.
+    await silent.next('publish', 29);
+    const other = await connect({ protocolVersion: 5, clientId: 'other' });
+    await other.subscribeAsync('$share/crew/tasks/#', { qos: 1 });
+    silent.destroy();
+    await until(() => new Set(other.received).size === 30, 'the unacknowledged tasks on the other member');
+    expect([...new Set(other.received)].sort()).toEqual(
+      sent.map(([topic, payload]) => `${topic} ${payload}`).sort(),
+    );
+  });
+
+  it('a persistent session keeps its shared subscription across a restart and gets what its group was owed', async () => {
+    const member = await connect(persistent(5, 'shared-persistent'));
+    await member.subscribeAsync('$share/keep/jobs/#', { qos: 1 });
+    await publishAll(5, [['jobs/a', 'one', 1]]);
+    await until(() => member.received.length === 1, 'the first job');
+    await member.endAsync();
+    await publishAll(5, [['jobs/a', 'two', 1]]);
+    await restart();
+    await publishAll(5, [['jobs/a', 'three', 1]]);
+    const back = await connect(persistent(5, 'shared-persistent'));
+    await until(() => back.received.length === 2, 'the jobs published while away');
+    expect(back.received).toEqual(['jobs/a two', 'jobs/a three']);
+  });
+});
+
+describe('MQTT session expiry', () => {
+  it('a session expires its interval after the disconnect, time the server was down included', async () => {
+    const short = await connect({
+      protocolVersion: 5,
+      clientId: 'short-lived',
+      clean: false,
+      properties: { sessionExpiryInterval: 1 },
+    });
+    await short.subscribeAsync('yard/#', { qos: 1 });
+    await short.endAsync();
+    const long = await connect(persistent(5, 'long-lived'));
+    await long.subscribeAsync('yard/#', { qos: 1 });
+    await long.endAsync();
+    await restart();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    for (const [clientId, present] of [
+      ['short-lived', false],
+      ['long-lived', true],
+    ] as const) {
+      const c = mqtt.connect(`mqtt://127.0.0.1:${mqttPort()}`, {
+        reconnectPeriod: 0,
+        ...persistent(5, clientId),
+      });
+      clients.push(c);
+      const connack = await new Promise<{ sessionPresent: boolean }>((resolve) => c.once('connect', resolve));
+      expect(connack.sessionPresent, clientId).toBe(present);
+    }
+  });
+});
