@@ -126,11 +126,11 @@ it(`${DEVICES} simultaneous device connections each get CONNACK, and a publish r
     );
     await publisher.end();
     expect(target.alive()).toBe(true);
-    expect(Date.now() - started).toBeLessThan(60_000);
   } finally {
     for (const device of devices) device?.socket.destroy();
   }
-}, 90_000);
+  // The whole run, server start aside, stays within a minute.
+}, 60_000);
 
 async function waitUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
