@@ -69,6 +69,33 @@ async function until(received: Received[], topic: string): Promise<Received[]> {
   );
 }
 
+/** A raw MQTT 5 client: packets written with mqtt-packet, every packet the server sends kept. */
+async function rawClient(port: number, connect: Partial<mqttPacket.IConnectPacket>) {
+  const socket = connectTcp(port, '127.0.0.1');
+  sockets.push(socket);
+  const parser = mqttPacket.parser({ protocolVersion: 5 });
+  const packets: mqttPacket.Packet[] = [];
+  parser.on('packet', (packet: mqttPacket.Packet) => packets.push(packet));
+  socket.on('data', (chunk: Buffer) => parser.parse(chunk));
+  const send = (packet: mqttPacket.Packet) =>
+    socket.write(mqttPacket.generate(packet, { protocolVersion: 5 }));
+  const next = async (cmd: string, from = 0): Promise<mqttPacket.Packet> => {
+    await waitFor(() => packets.slice(from).some((p) => p.cmd === cmd), 10_000, `a ${cmd} packet`);
+    return packets.slice(from).find((p) => p.cmd === cmd) as mqttPacket.Packet;
+  };
+  send({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 5,
+    clientId: '',
+    clean: true,
+    keepalive: 0,
+    ...connect,
+  });
+  expect(await next('connack')).toMatchObject({ reasonCode: 0 });
+  return { socket, packets, send, next };
+}
+
 const will = (topic: string, extra: Partial<NonNullable<IClientOptions['will']>> = {}) => ({
   topic,
   payload: Buffer.from('gone'),
@@ -205,6 +232,31 @@ describe('retained limits and the ends that publish a will', () => {
     await connectTo(port(), version, { clientId: `taken-${version}`, will: will('to/old') });
     await connectTo(port(), version, { clientId: `taken-${version}` });
     await until(received, 'to/old');
+  });
+
+  it('resends a retained message the client had not acknowledged when its session resumes', async () => {
+    const publisher = await connectTo(port(), 5);
+    await publisher.publishAsync('rr/x', 'kept', { qos: 1, retain: true });
+    const session = { clientId: 'slow-acker', clean: false, properties: { sessionExpiryInterval: 600 } };
+    const first = await rawClient(port(), session);
+    first.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'rr/#', qos: 1 }] });
+    const sent = (await first.next('publish')) as mqttPacket.IPublishPacket;
+    expect(sent).toMatchObject({ topic: 'rr/x', qos: 1, retain: true, dup: false });
+    const connections = () =>
+      metric(`http://127.0.0.1:${server.port}`, 'tributary_connections', { frontend: 'mqtt' });
+    const open = await connections();
+    first.socket.destroy(); // no PUBACK
+    await waitFor(async () => (await connections()) < open, 10_000, 'the connection to close');
+    const second = await rawClient(port(), session);
+    const resent = (await second.next('publish')) as mqttPacket.IPublishPacket;
+    expect(resent).toMatchObject({
+      topic: 'rr/x',
+      qos: 1,
+      retain: true,
+      dup: true,
+      messageId: sent.messageId,
+    });
+    expect(resent.payload.toString()).toBe('kept');
   });
 
   it('a keep-alive timeout publishes the will', async () => {

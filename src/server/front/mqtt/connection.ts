@@ -407,6 +407,9 @@ export class MqttConnection implements RegisteredClient {
       creditRecords: inFlightMax,
       sendBufferedBytesMax: ctx.limits.mqttSendBufferedBytesMax,
       retainedQueuedMax: ctx.limits.mqttRetainedMessagesMax,
+      ...(ctx.extensions.retained?.recordAt === undefined
+        ? {}
+        : { retainedRecordAt: (offset: number) => ctx.extensions.retained!.recordAt!(offset) }),
       canRead: (topic) => mayRead(client, topic),
       publishedHere: (topic, partition, offset) =>
         this.#published.has(`${topic}\u0000${partition}\u0000${offset}`) ||

@@ -7,7 +7,7 @@
  */
 import type { IPublishPacket, Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
-import type { Broker } from '../../../broker/types.js';
+import type { Broker, LogRecord } from '../../../broker/types.js';
 import type { Quotas } from '../../auth/quotas.js';
 import type { Security, Session } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
@@ -66,6 +66,8 @@ export interface MqttClient {
 export interface RetainedExtension extends RetainedMessages {
   /** After SUBACK: sends the retained messages `subscription` matches (`isNew`: for Retain Handling 1). */
   subscribed(client: MqttClient, subscription: SessionSubscription, isNew: boolean): Promise<void>;
+  /** The retained record at `offset` of `__mqtt.retained`, if still there (resending one not acknowledged). */
+  recordAt?(offset: number): Promise<LogRecord | undefined>;
   /** The front end closed: stop following the store. */
   close?(): void;
 }

@@ -34,7 +34,7 @@ import { isTributaryError } from '../../../errors.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { encodePacket, type MqttVersion } from './codec.js';
 import { messageOfRecord } from './record-shape.js';
-import type { RetainedMessage } from './retained.js';
+import { MQTT_RETAINED_TOPIC, type RetainedMessage } from './retained.js';
 import { RetainedQueue } from './retained-queue.js';
 import { type MqttSession, partitionKey, type SessionSubscription } from './session.js';
 import { filterMatches, logToMqttTopic } from './topics.js';
@@ -79,6 +79,8 @@ export interface DeliveryOptions {
   readonly relistIntervalMs?: number;
   /** Most retained messages waiting to be sent after SUBSCRIBEs. Default 100 000. */
   readonly retainedQueuedMax?: number;
+  /** A retained message sent and not acknowledged, for resending: `__mqtt.retained` is no topic the session reads. */
+  readonly retainedRecordAt?: (offset: number) => Promise<LogRecord | undefined>;
 }
 
 interface PartitionReader {
@@ -395,9 +397,11 @@ export class Delivery {
         this.#send({ cmd: 'pubrel', messageId: entry.packetId });
         continue;
       }
+      const retained = entry.topic === MQTT_RETAINED_TOPIC;
       let record: LogRecord | undefined;
       try {
-        [record] = await broker.fetch(entry.topic, entry.partition, entry.offset, { maxRecords: 1 });
+        if (retained) record = await this.#o.retainedRecordAt?.(entry.offset);
+        else [record] = await broker.fetch(entry.topic, entry.partition, entry.offset, { maxRecords: 1 });
       } catch (error) {
         this.#o.logger.debug(
           { err: error, topic: entry.topic },
@@ -409,14 +413,15 @@ export class Delivery {
         session.outbound.delete(entry.packetId);
         continue;
       }
-      const name = logToMqttTopic(entry.topic, record.key);
+      // A retained record's key is its MQTT topic name.
+      const name = retained ? textOf(record.key) : logToMqttTopic(entry.topic, record.key);
       this.#send({
         cmd: 'publish',
         topic: name,
         payload: message.payload,
         qos: entry.qos,
         dup: true,
-        retain: false,
+        retain: retained,
         messageId: entry.packetId,
         ...(this.#o.sink.version === 5 ? { properties: message.properties } : {}),
       });
@@ -602,4 +607,8 @@ export class Delivery {
     this.#relist = setInterval(() => void this.subscriptionsChanged(), this.#o.relistIntervalMs ?? 1000);
     this.#relist.unref();
   }
+}
+
+function textOf(bytes: Uint8Array | null): string {
+  return new TextDecoder().decode(bytes ?? new Uint8Array(0));
 }

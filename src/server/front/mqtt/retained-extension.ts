@@ -14,7 +14,7 @@
  * const retained = new MqttRetained(await RetainedStore.open(broker.forSystem(), options), metrics);
  * new MqttFrontEnd({ ..., extensions: { retained } });
  */
-import type { RecordInput } from '../../../broker/types.js';
+import type { LogRecord, RecordInput } from '../../../broker/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import type { MqttClient, RetainedExtension } from './context.js';
 import type { RetainedStore } from './retained.js';
@@ -50,6 +50,10 @@ export class MqttRetained implements RetainedExtension {
       client.auth.allowed('topic', topic, 'read'),
     );
     if (messages.length > 0) client.deliverRetained(messages, subscription);
+  }
+
+  recordAt(offset: number): Promise<LogRecord | undefined> {
+    return this.#store.recordAt(offset);
   }
 
   close(): void {

@@ -119,7 +119,7 @@ export class RetainedQueue {
     this.#o.metrics.recordsOut.inc({ frontend: 'mqtt' });
     this.#o.metrics.bytesOut.inc({ frontend: 'mqtt' }, outbound.payload.length);
     if (packetId !== null) {
-      // Not resent on a later connection: the retained store is no topic the session reads.
+      // Resent from the retained topic if the session resumes before the acknowledgement.
       session.outbound.set(packetId, {
         packetId,
         qos: qos as 1 | 2,

@@ -178,6 +178,15 @@ export class RetainedStore {
       : found;
   }
 
+  /**
+   * The record at `offset` of the retained topic while it is still there (compaction removes
+   * replaced ones): for resending a retained message a client had not acknowledged.
+   */
+  async recordAt(offset: number): Promise<LogRecord | undefined> {
+    const [record] = await this.#broker.fetch(MQTT_RETAINED_TOPIC, 0, offset, { maxRecords: 1 });
+    return record?.offset === offset && record.value !== null ? record : undefined;
+  }
+
   /** Stops following the topic; pending `retain()` calls fail with `SHUTTING_DOWN`. */
   close(): void {
     this.#subscription?.close();
