@@ -362,3 +362,27 @@ describe('MQTT session expiry', () => {
     }
   });
 });
+
+describe('mqttSessionExpiryMsMax', () => {
+  it('caps the expiry a client asks for, and an MQTT 5 client is told in CONNACK', async () => {
+    await server.close();
+    server = await start(dir.path, { mqtt: { port: 0 }, mqttSessionExpiryMsMax: 60_000 });
+    const capped = await connackProperties(5, 3600);
+    expect(capped).toMatchObject({ sessionExpiryInterval: 60 });
+    const under = await connackProperties(5, 30);
+    expect(under?.sessionExpiryInterval).toBeUndefined();
+  });
+});
+
+async function connackProperties(
+  version: 5,
+  sessionExpiryInterval: number,
+): Promise<Record<string, unknown> | undefined> {
+  const raw = await openMqttRaw(mqttPort(), version, {
+    clientId: `capped-${sessionExpiryInterval}`,
+    clean: false,
+    properties: { sessionExpiryInterval },
+  });
+  raws.push(raw);
+  return raw.connack.properties as Record<string, unknown> | undefined;
+}

@@ -177,8 +177,11 @@ export async function acceptConnect(
   }
   const sessionPresent = session !== null;
   session ??= new MqttSession(clientId, principal);
-  session.expiryIntervalS =
+  const requestedExpiryS =
     version === 5 ? (packet.properties?.sessionExpiryInterval ?? 0) : clean ? 0 : NEVER_EXPIRES_S;
+  // mqttSessionExpiryMsMax caps it (MQTT 5 clients are told in CONNACK).
+  const expiryMaxS = Math.ceil(ctx.limits.mqttSessionExpiryMsMax / 1000);
+  session.expiryIntervalS = expiryMaxS > 0 ? Math.min(requestedExpiryS, expiryMaxS) : requestedExpiryS;
   if (session.expiryIntervalS > 0 && ctx.sessions.attach !== undefined) {
     try {
       // Stored before CONNACK: a session the client is told about survives a crash from now on.
@@ -211,6 +214,9 @@ export async function acceptConnect(
             sharedSubscriptionAvailable: ctx.extensions.shared !== undefined,
             ...(assigned ? { assignedClientIdentifier: clientId } : {}),
             ...(keepAliveS !== requested ? { serverKeepAlive: keepAliveS } : {}),
+            ...(session.expiryIntervalS !== requestedExpiryS
+              ? { sessionExpiryInterval: session.expiryIntervalS }
+              : {}),
           },
         }
       : { cmd: 'connack', sessionPresent, returnCode: 0 };
