@@ -22,6 +22,13 @@
  * order holds), and soon after positions move; records that a session read back after a restart
  * already resent or completed are passed over (`replayed`).
  *
+ * A partition subscription that fails to open or ends by itself (`onPartitionEnded`): a deleted
+ * topic stops that topic's delivery and the filter waits for the topic again (a topic created
+ * anew is read from its beginning); access taken away by a policy reload stops that topic's
+ * delivery; an ended security session is the connection's to handle (it closes); anything else
+ * (a storage error, data deleted under the position) is retried with backoff from the position
+ * after the last record sent. Each is logged and counted in `errors{frontend="mqtt"}`.
+ *
  * @example
  * const delivery = new Delivery({ broker, session, sink, ... });
  * await delivery.start();               // resend in-flight, open the partition subscriptions
@@ -77,6 +84,8 @@ export interface DeliveryOptions {
   readonly now?: () => number;
   /** Default 1000 ms: how often topics are listed again for wildcard filters and missing topics. */
   readonly relistIntervalMs?: number;
+  /** Default 100 ms: first wait before a failed partition subscription is opened again; doubles up to 30 s. */
+  readonly retryDelayMs?: number;
   /** Most retained messages waiting to be sent after SUBSCRIBEs. Default 100 000. */
   readonly retainedQueuedMax?: number;
   /** A retained message sent and not acknowledged, for resending: `__mqtt.retained` is no topic the session reads. */
@@ -92,6 +101,8 @@ interface PartitionReader {
   /** Records of this partition waiting in the queue. */
   queued: number;
   closed: boolean;
+  /** Failed opens in a row: the next retry waits retryDelayMs × 2^failures (capped). */
+  failures: number;
 }
 
 interface TopicReader {
@@ -102,6 +113,10 @@ interface TopicReader {
 interface Queued {
   readonly reader: PartitionReader;
   readonly record: LogRecord;
+}
+
+function newPartitionReader(topic: string, partition: number, failures: number): PartitionReader {
+  return { topic, partition, subscription: null, outstanding: 0, queued: 0, closed: false, failures };
 }
 
 const MIN_QOS = (a: QoS, b: QoS): QoS => (a < b ? a : b);
@@ -120,6 +135,8 @@ export class Delivery {
   /** Packets wait here while a store they must follow is in progress (durable sessions). */
   #gate: Promise<void> | null = null;
   #relist: NodeJS.Timeout | undefined;
+  /** Partition subscriptions waiting to be opened again after a failure. */
+  readonly #retries = new Set<NodeJS.Timeout>();
   #stopped = false;
   #started = false;
   readonly #retained: RetainedQueue;
@@ -227,6 +244,8 @@ export class Delivery {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#relist);
+    for (const timer of this.#retries) clearTimeout(timer);
+    this.#retries.clear();
     for (const reader of this.#readers.values()) this.#closeTopic(reader);
     this.#readers.clear();
     this.#queue = [];
@@ -383,6 +402,7 @@ export class Delivery {
     if (!this.#o.session.positions.has(key)) {
       this.#o.session.positions.set(key, (records[0] as LogRecord).offset);
     }
+    reader.failures = 0;
     reader.outstanding = Math.max(0, reader.outstanding - records.length);
     reader.queued += records.length;
     for (const record of records) this.#queue.push({ reader, record });
@@ -536,17 +556,14 @@ export class Delivery {
       const reader: TopicReader = { topic, partitions: [] };
       this.#readers.set(topic, reader);
       for (let partition = 0; partition < partitions; partition++) {
-        const partitionReader: PartitionReader = {
-          topic,
-          partition,
-          subscription: null,
-          outstanding: 0,
-          queued: 0,
-          closed: false,
-        };
+        const partitionReader = newPartitionReader(topic, partition, 0);
         reader.partitions.push(partitionReader);
-        await this.#openPartition(partitionReader, fromStart);
-        if (this.#stopped || partitionReader.closed) return true;
+        try {
+          await this.#openPartition(partitionReader, fromStart);
+        } catch (error) {
+          this.#partitionEnded(partitionReader, error);
+        }
+        if (this.#stopped || this.#readers.get(topic) !== reader) return true;
       }
       return true;
     } finally {
@@ -565,10 +582,7 @@ export class Delivery {
         from,
         credit: this.#o.creditRecords,
         onRecords: (delivery) => this.#onRecords(reader, delivery),
-        onError: (error) => {
-          this.#o.logger.debug({ err: error, topic: reader.topic }, 'MQTT delivery subscription ended');
-          reader.closed = true;
-        },
+        onError: (error) => this.#partitionEnded(reader, error),
       });
     // Set before subscribing: the broker may deliver before `subscribe` resolves.
     reader.outstanding = this.#o.creditRecords;
@@ -588,6 +602,60 @@ export class Delivery {
     }
     reader.subscription = subscription;
     if (!session.positions.has(key)) session.positions.set(key, subscription.position);
+  }
+
+  /** A partition subscription failed to open or ended by itself: see the module comment. */
+  #partitionEnded(reader: PartitionReader, error: unknown): void {
+    if (reader.closed || this.#stopped) return;
+    const topicReader = this.#readers.get(reader.topic);
+    const index = topicReader?.partitions.indexOf(reader) ?? -1;
+    if (topicReader === undefined || index < 0) return;
+    const code = isTributaryError(error) ? error.code : 'INTERNAL';
+    const { logger, metrics, session } = this.#o;
+    const where = { topic: reader.topic, partition: reader.partition, code };
+    metrics.errors.inc({ frontend: 'mqtt', code });
+    if (code === 'SHUTTING_DOWN' || code === 'TOKEN_EXPIRED' || code === 'ACCESS_REVOKED') {
+      // The server or the security session ends: the connection closes with it.
+      logger.debug(where, 'MQTT delivery subscription ended with the session');
+      this.#closeTopic(topicReader);
+      return;
+    }
+    if (code === 'TOPIC_NOT_FOUND') {
+      // Deleted: forget its positions and wait for it as for a topic not created yet.
+      logger.info(where, 'MQTT delivery: topic deleted; waiting for it to be created again');
+      this.#closeTopic(topicReader);
+      this.#readers.delete(reader.topic);
+      for (const partition of topicReader.partitions)
+        session.positions.delete(partitionKey(reader.topic, partition.partition));
+      session.durability?.saveSoon();
+      session.awaitedTopics.add(reader.topic);
+      void this.subscriptionsChanged();
+      return;
+    }
+    if (code.endsWith('_ACCESS_DENIED')) {
+      // Kept as a closed reader so that listings do not open it again while the connection lasts.
+      logger.warn(where, 'MQTT delivery: read access taken away; topic no longer delivered');
+      this.#closeTopic(topicReader);
+      return;
+    }
+    // Transient: a fresh reader (what the old one queued is passed over) opened again later from
+    // the position after the last record sent.
+    reader.closed = true;
+    reader.subscription?.close();
+    const retry = newPartitionReader(reader.topic, reader.partition, reader.failures + 1);
+    topicReader.partitions[index] = retry;
+    const delayMs = Math.min((this.#o.retryDelayMs ?? 100) * 2 ** reader.failures, 30_000);
+    logger.warn({ ...where, err: error, delayMs }, 'MQTT delivery subscription failed; retrying');
+    const timer = setTimeout(() => {
+      this.#retries.delete(timer);
+      if (this.#stopped || retry.closed) return;
+      this.#openPartition(retry, false).then(
+        () => this.pump(),
+        (openError: unknown) => this.#partitionEnded(retry, openError),
+      );
+    }, delayMs);
+    timer.unref();
+    this.#retries.add(timer);
   }
 
   #closeTopic(reader: TopicReader): void {
