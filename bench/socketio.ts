@@ -9,7 +9,11 @@
  *   the topic `socket.io` (fsync per the server's default policy, group commit);
  * - `redis`: `@socket.io/redis-adapter` (Redis pub/sub: nothing stored, no recovery);
  * - `redis-streams`: `@socket.io/redis-streams-adapter` (a Redis stream; Redis with
- *   `appendonly yes`, `appendfsync everysec`).
+ *   `appendonly yes`, `appendfsync everysec`);
+ * - `endpoint`: no Socket.IO server of the application at all: the 1,000 clients and the
+ *   publisher connect to Tributary's own Socket.IO endpoint (docs/socket.io.md, "The endpoint"),
+ *   which appends each event to `socket.io` and delivers it to every other client. The publisher
+ *   emits `msg` itself (the endpoint relays events under their own name).
  *
  * Tributary and Redis are started by this script on free loopback ports and stopped by pid. For
  * each rate and adapter: deliveries per second over the window (every event × 1,000 clients when
@@ -30,7 +34,7 @@ import { formatInt, formatMs, printTable } from './lib/table.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const CLIENTS = 1_000;
-const ADAPTERS = ['tributary', 'redis', 'redis-streams'] as const;
+const ADAPTERS = ['tributary', 'redis', 'redis-streams', 'endpoint'] as const;
 type AdapterId = (typeof ADAPTERS)[number];
 
 export interface SocketIoRow {
@@ -130,6 +134,7 @@ async function measure(
 ): Promise<SocketIoRow> {
   const workers = await Promise.all(cluster.ports.map((port) => startWorker(port, CLIENTS / 2, group)));
   const publisher = io(`http://127.0.0.1:${cluster.ports[0]}`, { transports: ['websocket'], forceNew: true });
+  const event = adapter === 'endpoint' ? 'msg' : 'pub';
   await new Promise<void>((done) => publisher.once('connect', () => done()));
   // Warm-up: a second at the rate, not counted.
   const emitFor = async (ms: number): Promise<number> => {
@@ -137,7 +142,7 @@ async function measure(
     let sent = 0;
     while (performance.now() - start < ms) {
       const due = Math.floor(((performance.now() - start) / 1000) * ratePerSecond);
-      for (; sent < due; sent += 1) publisher.emit('pub', { t: performance.timeOrigin + performance.now() });
+      for (; sent < due; sent += 1) publisher.emit(event, { t: performance.timeOrigin + performance.now() });
       await sleep(2);
     }
     return sent;
@@ -212,14 +217,19 @@ export async function runSocketIoSuite(
     tributary: ['--tributary', tributaryUrl],
     redis: ['--redis', String(redisPort)],
     'redis-streams': ['--redis', String(redisPort)],
+    endpoint: [],
   };
+  // The endpoint row: both halves of the clients on Tributary's HTTP port, nothing else started.
+  const tributaryPort = Number(new URL(tributaryUrl).port);
+  const endpointCluster: Cluster = { ports: [tributaryPort, tributaryPort], stop: async () => undefined };
   const rows: SocketIoRow[] = [];
   const loadAtStart = loadavg()[0]!;
   for (const [index, rate] of rates.entries()) {
     const order = index % 2 === 0 ? adapters : [...adapters].reverse();
     for (const adapter of order) {
       process.stderr.write(`socket.io: ${adapter} at ${rate} events/s × ${CLIENTS} clients…\n`);
-      const cluster = await startCluster(group, dir, adapter, extra[adapter]);
+      const cluster =
+        adapter === 'endpoint' ? endpointCluster : await startCluster(group, dir, adapter, extra[adapter]);
       rows.push(await measure(cluster, group, adapter, rate, windowMs));
       await cluster.stop();
     }
@@ -259,10 +269,12 @@ export function printSocketIoTable(rows: readonly SocketIoRow[]): void {
         `${((100 * row.deliveries) / Math.max(1, row.expected)).toFixed(1)} %`,
         formatMs(row.p50Ms),
         formatMs(row.p99Ms),
-        ours === undefined || row.adapter === 'tributary'
+        ours === undefined || row.adapter === 'tributary' || row.adapter === 'endpoint'
           ? ''
           : (ours.deliveriesPerSecond / row.deliveriesPerSecond).toFixed(2),
-        ours === undefined || row.adapter === 'tributary' ? '' : (ours.p99Ms / row.p99Ms).toFixed(2),
+        ours === undefined || row.adapter === 'tributary' || row.adapter === 'endpoint'
+          ? ''
+          : (ours.p99Ms / row.p99Ms).toFixed(2),
       ];
     }),
   );
