@@ -149,7 +149,8 @@ async function measure(
   };
   await emitFor(1_000);
   await sleep(1_000);
-  for (const worker of workers) worker.send('start');
+  const countFrom = performance.timeOrigin + performance.now();
+  for (const worker of workers) worker.send(`start ${countFrom}`);
   const sent = await emitFor(windowMs);
   await sleep(2_000); // what is in flight arrives
   const reports = await Promise.all(

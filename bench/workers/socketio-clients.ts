@@ -3,7 +3,7 @@
  * connects N socket.io-client sockets (WebSocket transport) to one server, prints `ready`, then
  * answers lines on standard input:
  *
- * - `start`: forget what arrived so far and count from now;
+ * - `start <t>`: forget what arrived so far and count the events sent at `t` or later;
  * - `stop`: print one JSON line `{ deliveries, latenciesMs }`, the `msg` events received since
  *   `start` and the latency of each (receive time minus the send time the payload carries,
  *   `performance.timeOrigin + performance.now()` on both sides: one machine, one clock).
@@ -18,9 +18,10 @@ const count = value('--clients');
 const now = (): number => performance.timeOrigin + performance.now();
 
 let latencies: number[] = [];
+let countFrom = Number.POSITIVE_INFINITY;
 const sockets: Socket[] = [];
 function onMsg(payload: { t: number }): void {
-  latencies.push(now() - payload.t);
+  if (payload.t >= countFrom) latencies.push(now() - payload.t);
 }
 
 for (let opened = 0; opened < count; opened += 50) {
@@ -42,7 +43,10 @@ for (let opened = 0; opened < count; opened += 50) {
 process.stdout.write('ready\n');
 
 createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line === 'start') latencies = [];
+  if (line.startsWith('start ')) {
+    latencies = [];
+    countFrom = Number(line.slice('start '.length));
+  }
   if (line === 'stop') {
     process.stdout.write(`${JSON.stringify({ deliveries: latencies.length, latenciesMs: latencies })}\n`);
   }
