@@ -41,6 +41,8 @@ interface ClientShares {
 
 export class SharedSubscriptions implements SharedExtension {
   private readonly clients = new WeakMap<MqttClient, ClientShares>();
+  /** The members of each group on this server, so a SUBACK waits until they all took the rebalance. */
+  private readonly groups = new Map<string, Set<SharedSubscriptionMember>>();
   private readonly logger: Logger;
   private readonly creditRecords: number;
   private readonly now: () => number;
@@ -54,7 +56,11 @@ export class SharedSubscriptions implements SharedExtension {
   async subscribe(client: MqttClient, subscription: SessionSubscription): Promise<void> {
     const shares = this.sharesOf(client);
     const text = subscriptionText(subscription);
-    await shares.members.get(text)?.leave();
+    const previous = shares.members.get(text);
+    if (previous !== undefined) {
+      this.forget(text, previous);
+      await previous.leave();
+    }
     shares.members.delete(text);
     const { filter } = subscription;
     const topics =
@@ -80,6 +86,15 @@ export class SharedSubscriptions implements SharedExtension {
       return;
     }
     shares.members.set(text, member);
+    let group = this.groups.get(text);
+    if (group === undefined) {
+      group = new Set();
+      this.groups.set(text, group);
+    }
+    group.add(member);
+    // Every member has applied the rebalance this join caused (partitions moved off the others)
+    // before SUBACK, so what is published afterwards goes to one member only.
+    await Promise.all([...group].map((m) => m.settled()));
   }
 
   async unsubscribe(client: MqttClient, filter: string): Promise<void> {
@@ -87,7 +102,14 @@ export class SharedSubscriptions implements SharedExtension {
     const member = shares?.members.get(filter);
     if (shares === undefined || member === undefined) return;
     shares.members.delete(filter);
+    this.forget(filter, member);
     await member.leave();
+  }
+
+  private forget(text: string, member: SharedSubscriptionMember): void {
+    const group = this.groups.get(text);
+    group?.delete(member);
+    if (group?.size === 0) this.groups.delete(text);
   }
 
   acknowledged(client: MqttClient, packetId: number): boolean {
@@ -112,7 +134,8 @@ export class SharedSubscriptions implements SharedExtension {
       pending.reject(gone);
     }
     shares.pending.clear();
-    for (const member of shares.members.values()) {
+    for (const [text, member] of shares.members) {
+      this.forget(text, member);
       member
         .leave()
         .catch((error: unknown) => this.logger.debug({ err: error }, 'leaving a shared group failed'));
