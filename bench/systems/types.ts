@@ -88,10 +88,11 @@ export interface Publisher {
   /** Resolves once everything published so far has been written to the socket / acknowledged. */
   flush(): Promise<void>;
   /**
-   * True when publish() promises only mean "written to the socket" (MQTT QoS 0) and flush() is
-   * what confirms the server has taken everything in: throughput is then measured up to flush().
+   * For transports whose publish() promises only mean "written to the socket" (MQTT QoS 0):
+   * resolves once the server confirmed it has taken in everything published before. The publish
+   * workload then measures its window up to this confirmation.
    */
-  readonly confirmedByFlush?: boolean;
+  confirm?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -105,10 +105,10 @@ export async function runPublish(client: SystemClient, task: PublishTask): Promi
       task.warmupMs + FIRST_ACK_TIMEOUT_MS + task.durationMs + DRAIN_TIMEOUT_MS,
       'acknowledgements still outstanding',
     );
-    if (windowOpen && publishers.some((publisher) => publisher.confirmedByFlush === true)) {
+    if (windowOpen && publishers.some((publisher) => publisher.confirm !== undefined)) {
       // The promises only said "written": the window lasts until the server confirms it has all
       // (what was written after the window closed is not counted but still waited for).
-      await withTimeout(Promise.all(publishers.map((p) => p.flush())), DRAIN_TIMEOUT_MS, 'flush');
+      await withTimeout(Promise.all(publishers.map((p) => p.confirm?.())), DRAIN_TIMEOUT_MS, 'confirm');
       confirmedAt = performance.now();
     }
   } finally {

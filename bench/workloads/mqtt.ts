@@ -398,19 +398,23 @@ export async function runMqttSuite(
 
   const connections = plan.connections;
   if (connections !== undefined) {
-    await workload('connections', async (running) => {
-      await eachRound(
-        ctx,
-        plan,
-        running,
-        'connections',
-        `${formatInt(connections.connections)} idle connections`,
-        (module) => idleConnectionsOnce(ctx, module, connections),
-        (m) =>
-          `RSS ${formatFixed(m.beforeMiB ?? Number.NaN, 1)} → ${formatFixed(m.rssMiB ?? Number.NaN, 1)} MiB, ` +
-          `${formatFixed(m.perConnectionKiB ?? Number.NaN, 1)} KiB per connection, ${formatInt(m.connectionsPerSec ?? Number.NaN)} connects/s`,
-      );
-    });
+    // Fresh servers for every round: memory freed after closing connections is rarely given back
+    // to the OS, so a second round on the same server would measure next to nothing.
+    for (let round = 0; round < plan.repeats; round++) {
+      await workload('connections', async (running) => {
+        await eachRound(
+          ctx,
+          { ...plan, repeats: 1 },
+          roundOrder(running, round),
+          'connections',
+          `${formatInt(connections.connections)} idle connections`,
+          (module) => idleConnectionsOnce(ctx, module, connections),
+          (m) =>
+            `RSS ${formatFixed(m.beforeMiB ?? Number.NaN, 1)} → ${formatFixed(m.rssMiB ?? Number.NaN, 1)} MiB, ` +
+            `${formatFixed(m.perConnectionKiB ?? Number.NaN, 1)} KiB per connection, ${formatInt(m.connectionsPerSec ?? Number.NaN)} connects/s`,
+        );
+      });
+    }
   }
 }
 
