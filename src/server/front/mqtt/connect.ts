@@ -84,6 +84,11 @@ export async function acceptConnect(
     readonly info: ConnectionInfo;
     readonly logger: Logger;
     readonly self: RegisteredClient;
+    /**
+     * Opens the connection with what was accepted, or gives it back when the connection closed
+     * meanwhile; runs before the next CONNECT of the client id may take over.
+     */
+    readonly settle: (accepted: ConnectAccepted) => Promise<void>;
   },
 ): Promise<ConnectAccepted | ConnectRefused> {
   const version: MqttVersion = packet.protocolVersion === 5 ? 5 : 4;
@@ -148,6 +153,32 @@ export async function acceptConnect(
     return refused(willRefusal.reasonCode, willRefusal.reason, willRefusal.code);
   }
 
+  // From takeover to open, CONNECTs of one client id go one at a time: one taken over while its
+  // session was being read could otherwise give back a stale copy after its successor read the store.
+  return ctx.connects.run(clientId, () =>
+    takeOverAndAccept(ctx, packet, connection, { version, clientId, assigned, auth, quota, giveBack }),
+  );
+}
+
+async function takeOverAndAccept(
+  ctx: MqttContext,
+  packet: IConnectPacket,
+  connection: Parameters<typeof acceptConnect>[2],
+  accepting: {
+    readonly version: MqttVersion;
+    readonly clientId: string;
+    readonly assigned: boolean;
+    readonly auth: Session;
+    readonly quota: QuotaLease | undefined;
+    readonly giveBack: () => void;
+  },
+): Promise<ConnectAccepted | ConnectRefused> {
+  const { version, clientId, assigned, auth, quota, giveBack } = accepting;
+  const principal = auth.principal.name;
+  if (ctx.closing()) {
+    giveBack();
+    return refused(ReasonCode.ServerUnavailable, 'server shutting down', 'SHUTTING_DOWN');
+  }
   // Takeover (§3.1.4-3), synchronously with the registration so two CONNECTs cannot both win.
   const previous = ctx.clients.get(clientId);
   if (previous !== undefined && previous.principal !== principal) {
@@ -220,7 +251,7 @@ export async function acceptConnect(
           },
         }
       : { cmd: 'connack', sessionPresent, returnCode: 0 };
-  return {
+  const accepted: ConnectAccepted = {
     ok: true,
     version,
     packet,
@@ -231,4 +262,6 @@ export async function acceptConnect(
     keepAliveS,
     topicAliasMax: version === 5 ? TOPIC_ALIAS_MAX : 0,
   };
+  await connection.settle(accepted);
+  return accepted;
 }

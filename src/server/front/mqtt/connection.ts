@@ -317,27 +317,30 @@ export class MqttConnection implements RegisteredClient {
       info: this.#info,
       logger: this.#logger,
       self: this,
+      // Runs before the next CONNECT of this client id may take over (`client-id-chain.ts`).
+      settle: (accepted) => {
+        if (this.#state !== 'connecting') return this.#release(accepted);
+        this.#open(accepted);
+        return Promise.resolve();
+      },
     });
-    if (this.#state !== 'connecting') {
-      if (accepted.ok) this.#release(accepted);
-      return;
-    }
-    if (!accepted.ok) {
-      this.#stream.write(connectRefusal(accepted.reasonCode, packet.protocolVersion === 5 ? 5 : 4));
-      this.#ctx.metrics.errors.inc({ frontend: 'mqtt', code: accepted.code });
-      return this.#close(null, accepted.reason);
-    }
-    this.#open(accepted);
+    if (accepted.ok || this.#state !== 'connecting') return;
+    this.#stream.write(connectRefusal(accepted.reasonCode, packet.protocolVersion === 5 ? 5 : 4));
+    this.#ctx.metrics.errors.inc({ frontend: 'mqtt', code: accepted.code });
+    this.#close(null, accepted.reason);
   }
 
-  /** A connection that closed while its CONNECT was being accepted gives back what it got. */
-  #release(accepted: ConnectAccepted): void {
+  /**
+   * A connection that closed while its CONNECT was being accepted gives back what it got; the
+   * session is in the store again when this resolves.
+   */
+  #release(accepted: ConnectAccepted): Promise<void> {
     accepted.quota?.release();
     accepted.auth.close();
     const { session } = accepted;
     if (this.#ctx.clients.get(session.clientId) === this) this.#ctx.clients.delete(session.clientId);
     const kept = session.expiryIntervalS > 0 ? this.#ctx.sessions.keep(session) : Promise.resolve();
-    kept.catch((error: unknown) => this.#logger.warn({ err: error }, 'MQTT session not kept'));
+    return kept.catch((error: unknown) => this.#logger.warn({ err: error }, 'MQTT session not kept'));
   }
 
   #open(accepted: ConnectAccepted): void {

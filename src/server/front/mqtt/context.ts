@@ -5,6 +5,7 @@
  * per client id) and the extension points other modules plug into (retained messages, last
  * will, shared subscriptions).
  */
+
 import type { IPublishPacket, Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { Broker, LogRecord } from '../../../broker/types.js';
@@ -18,6 +19,7 @@ import {
   type SettingNameOf,
   settingNamesOf,
 } from '../../settings.js';
+import type { ClientIdChain } from './client-id-chain.js';
 import type { MqttVersion } from './codec.js';
 import type { RetainedMessages, TopicCreator } from './publish.js';
 import type { RetainedMessage } from './retained.js';
@@ -131,6 +133,8 @@ export interface MqttContext {
   readonly extensions: MqttExtensions;
   /** The open connection of each client id (takeover, MQTT §3.1.4). */
   readonly clients: Map<string, RegisteredClient>;
+  /** CONNECTs of one client id, from takeover to open, one at a time (`client-id-chain.ts`). */
+  readonly connects: ClientIdChain;
   readonly topicCreator: TopicCreator;
   /** Deliveries to tell when a topic appears (wildcard filters and filters of missing topics). */
   readonly topicWatchers: Set<() => void>;

@@ -17,6 +17,7 @@
  * // mosquitto_sub -p 1883 -t 'sensors/#'
  * await mqtt.close();
  */
+
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -37,6 +38,7 @@ import type { Security } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { resolveGroupSettings } from '../../settings.js';
 import { refuseUpgrade } from '../ws/index.js';
+import { ClientIdChain } from './client-id-chain.js';
 import { MqttConnection } from './connection.js';
 import {
   MQTT_LIMIT_NAMES,
@@ -92,6 +94,7 @@ export class MqttFrontEnd {
       sessions: options.sessions ?? new MemorySessionStore(),
       extensions: options.extensions ?? {},
       clients: new Map<string, RegisteredClient>(),
+      connects: new ClientIdChain(),
       topicCreator: new TopicCreator(() => {
         for (const watcher of this.#ctx.topicWatchers) watcher();
       }),
