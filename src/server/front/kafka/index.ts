@@ -19,9 +19,8 @@
  * // kcat -b 127.0.0.1:9092 -L
  * await kafka.close();
  */
-import { createServer, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
-import { createServer as createTlsServer, type SecureContextOptions, type TlsOptions } from 'node:tls';
+import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { KafkaGroupCoordinator } from '../../../broker/kafka-group-coordinator.js';
 import type { Broker } from '../../../broker/types.js';
@@ -29,6 +28,7 @@ import type { Quotas } from '../../auth/quotas.js';
 import type { Security } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { resolveGroupSettings } from '../../settings.js';
+import { listenTcp } from '../tcp-listener.js';
 import { KafkaConnection } from './connection.js';
 import { KAFKA_LIMIT_NAMES, type KafkaContext, type KafkaFrontEndLimits } from './context.js';
 
@@ -89,10 +89,18 @@ export interface KafkaFrontEnd {
 export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise<KafkaFrontEnd> {
   const limits: KafkaFrontEndLimits = resolveGroupSettings(KAFKA_LIMIT_NAMES, options.limits);
   const connections = new Set<KafkaConnection>();
-  const tls = options.tls;
-  const server: Server =
-    tls === undefined ? createServer({ noDelay: true }) : createTlsServer({ ...tls, noDelay: true });
-  const port = await listen(server, options.host, options.port);
+  const listener = await listenTcp({
+    host: options.host,
+    port: options.port,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
+    logger: options.logger,
+    name: 'Kafka',
+    // Connections are accepted from the next event on, once `ctx` below is made.
+    onSocket: (socket) => {
+      connections.add(new KafkaConnection(socket, ctx, (closed) => connections.delete(closed)));
+    },
+  });
+  const { server, port } = listener;
   const advertisedHost = options.advertisedHost ?? defaultAdvertisedHost(options.host);
   const ctx: KafkaContext = {
     broker: options.broker,
@@ -108,20 +116,6 @@ export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise
     quotas: options.quotas,
     security: options.security,
   };
-  const onConnection = (socket: Socket): void => {
-    connections.add(new KafkaConnection(socket, ctx, (closed) => connections.delete(closed)));
-  };
-  // A TLS connection is handed over once its handshake is done; one that fails it never is.
-  server.on(tls === undefined ? 'connection' : 'secureConnection', onConnection);
-  if (tls !== undefined) {
-    // A failed or timed-out handshake is only reported here; Node leaves the socket open
-    // (https.Server destroys it the same way), so a silent client would hold it for good.
-    server.on('tlsClientError', (error: Error, socket: Socket) => {
-      options.logger.debug({ err: error }, 'Kafka TLS handshake failed');
-      socket.destroy();
-    });
-  }
-  server.on('error', (error) => options.logger.error({ err: error }, 'Kafka listener error'));
   let closing: Promise<void> | undefined;
   return {
     port,
@@ -129,9 +123,7 @@ export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise
     get connections() {
       return connections.size;
     },
-    setSecureContext(secure) {
-      if (tls !== undefined) (server as ReturnType<typeof createTlsServer>).setSecureContext(secure);
-    },
+    setSecureContext: (secure) => listener.setSecureContext(secure),
     close(graceMs = 2000) {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -146,21 +138,4 @@ export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise
 /** What clients are told when the listener's host is a wildcard: this machine's name. */
 export function defaultAdvertisedHost(host: string): string {
   return host === '0.0.0.0' || host === '::' || host === '[::]' ? hostname() : host;
-}
-
-function listen(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => {
-      server.off('listening', onListening);
-      reject(error);
-    };
-    const onListening = (): void => {
-      server.off('error', onError);
-      const address = server.address();
-      resolve(typeof address === 'object' && address !== null ? address.port : port);
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(port, host);
-  });
 }

@@ -20,14 +20,8 @@
 
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import {
-  createServer as createTlsServer,
-  type SecureContextOptions,
-  type TLSSocket,
-  type TlsOptions,
-} from 'node:tls';
+import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Broker } from '../../../broker/types.js';
@@ -37,6 +31,7 @@ import type { Quotas } from '../../auth/quotas.js';
 import type { Security } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { resolveGroupSettings } from '../../settings.js';
+import { listenTcp, type TcpListener } from '../tcp-listener.js';
 import { refuseUpgrade } from '../ws/index.js';
 import { ClientIdChain } from './client-id-chain.js';
 import { MqttConnection } from './connection.js';
@@ -77,8 +72,7 @@ export interface MqttFrontEndOptions {
 export class MqttFrontEnd {
   readonly #ctx: MqttContext;
   readonly #connections = new Set<MqttConnection>();
-  #server: Server | null = null;
-  #tls = false;
+  #listener: TcpListener | null = null;
   #wss: WebSocketServer | null = null;
   #detachUpgrade: () => void = () => undefined;
   #closing: Promise<void> | undefined;
@@ -119,46 +113,26 @@ export class MqttFrontEnd {
     readonly port: number;
     readonly tls?: TlsOptions;
   }): Promise<number> {
-    const tls = options.tls;
-    const server: Server =
-      tls === undefined ? createServer({ noDelay: true }) : createTlsServer({ ...tls, noDelay: true });
-    server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) =>
-      this.#accept(socket, {
-        certificate: certificatePrincipal(socket),
-        remoteAddress: socket.remoteAddress,
-        protocol: 'mqtt',
-      }),
-    );
-    if (tls !== undefined) {
-      // A failed handshake is only reported here and leaves the socket open (as in front/kafka).
-      server.on('tlsClientError', (error: Error, socket: Socket) => {
-        this.#ctx.logger.debug({ err: error }, 'MQTT TLS handshake failed');
-        socket.destroy();
-      });
-    }
-    server.on('error', (error) => this.#ctx.logger.error({ err: error }, 'MQTT listener error'));
-    const port = await new Promise<number>((resolve, reject) => {
-      const onError = (error: Error): void => {
-        server.off('listening', onListening);
-        reject(error);
-      };
-      const onListening = (): void => {
-        server.off('error', onError);
-        const address = server.address();
-        resolve(typeof address === 'object' && address !== null ? address.port : options.port);
-      };
-      server.once('error', onError);
-      server.once('listening', onListening);
-      server.listen(options.port, options.host);
+    const listener = await listenTcp({
+      host: options.host,
+      port: options.port,
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+      logger: this.#ctx.logger,
+      name: 'MQTT',
+      onSocket: (socket) =>
+        this.#accept(socket, {
+          certificate: certificatePrincipal(socket),
+          remoteAddress: socket.remoteAddress,
+          protocol: 'mqtt',
+        }),
     });
-    this.#server = server;
-    this.#tls = tls !== undefined;
-    return port;
+    this.#listener = listener;
+    return listener.port;
   }
 
   /** Serves a renewed certificate to new TLS connections (nothing without TLS). */
   setSecureContext(options: SecureContextOptions): void {
-    if (this.#tls) (this.#server as ReturnType<typeof createTlsServer>).setSecureContext(options);
+    this.#listener?.setSecureContext(options);
   }
 
   /**
@@ -213,7 +187,7 @@ export class MqttFrontEnd {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#detachUpgrade();
-      const server = this.#server;
+      const server = this.#listener?.server ?? null;
       const stopped =
         server === null ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all([...this.#connections].map((connection) => connection.shutdown()));
