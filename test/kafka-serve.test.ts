@@ -4,13 +4,14 @@
  * `startServer`; a port in use is an error when asked for, a warning for the default.
  */
 import { spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:net';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SERVER_CONFIG, resolveServerConfig, settingSource } from '../src/server/config.js';
 import { ServerMetrics } from '../src/server/metrics.js';
 import { startServer } from '../src/server/server.js';
+import { blockPort, expectPortInUseRefused, untilOutput } from './fixtures/serve-test.js';
 import { tempDir } from './kafka-harness.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -32,13 +33,6 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((done) => server.close(done));
   return port;
-}
-
-async function blockPort(): Promise<{ port: number; release(): Promise<void> }> {
-  const blocker: Server = createServer();
-  await new Promise<void>((done) => blocker.listen(0, '127.0.0.1', done));
-  const { port } = blocker.address() as { port: number };
-  return { port, release: () => new Promise((done) => blocker.close(() => done())) };
 }
 
 interface Serve {
@@ -83,18 +77,6 @@ function serve(args: readonly string[], env: Record<string, string> = {}): Serve
   return { output: () => output, exited, stop: () => child.kill('SIGTERM') };
 }
 
-async function until(what: string, predicate: () => boolean, s: Serve): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  let ended = false;
-  void s.exited.then(() => {
-    ended = true;
-  });
-  while (!predicate()) {
-    if (ended || Date.now() > deadline) throw new Error(`no ${what}:\n${s.output()}`);
-    await new Promise((done) => setTimeout(done, 50));
-  }
-}
-
 describe('Kafka listener settings', () => {
   it('resolves kafkaPort and kafkaAdvertisedHost from defaults, file, env and flags', () => {
     expect(DEFAULT_SERVER_CONFIG.kafkaPort).toBe(9092);
@@ -131,7 +113,7 @@ describe('Kafka listener settings', () => {
       'localhost',
     ]);
     try {
-      await until('Kafka listening line', () => s.output().includes('Kafka protocol listening'), s);
+      await untilOutput('Kafka listening line', () => s.output().includes('Kafka protocol listening'), s);
       expect(s.output()).toContain(`advertised as localhost:${kafkaPort}`);
       const kafka = new Kafka({
         brokers: [`127.0.0.1:${kafkaPort}`],
@@ -153,7 +135,7 @@ describe('Kafka listener settings', () => {
   it('turns the listener off with TRIBUTARY_KAFKA_PORT=0', async () => {
     const s = serve(['--port', '0'], { TRIBUTARY_KAFKA_PORT: '0' });
     try {
-      await until('listening line', () => s.output().includes('Tributary listening on'), s);
+      await untilOutput('listening line', () => s.output().includes('Tributary listening on'), s);
       await new Promise((done) => setTimeout(done, 200));
       expect(s.output()).not.toContain('Kafka protocol');
     } finally {
@@ -163,15 +145,7 @@ describe('Kafka listener settings', () => {
   });
 
   it('exits 1 naming host:port when an explicit Kafka port is in use', async () => {
-    const blocker = await blockPort();
-    try {
-      const s = serve(['--port', '0', '--kafka-port', String(blocker.port)]);
-      expect(await s.exited).toBe(1);
-      expect(s.output()).toContain(`127.0.0.1:${blocker.port}`);
-      expect(s.output()).toMatch(/already in use/);
-    } finally {
-      await blocker.release();
-    }
+    await expectPortInUseRefused((port) => serve(['--port', '0', '--kafka-port', String(port)]));
   });
 
   it('runs without the listener, with a warning, when an optional port is in use', async () => {

@@ -1,16 +1,10 @@
-/**
- * The MQTT listener through `tributary serve` (`--mqtt-port`, `TRIBUTARY_MQTT_PORT`, 0 turns it
- * off) and `startServer` (`mqtt: { port, optional }`): the log line that says where, a port in use
- * is an error when asked for and a warning when optional, and MQTT over WebSocket on /mqtt is
- * served either way.
- */
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ServerMetrics } from '../src/server/metrics.js';
 import { startServer } from '../src/server/server.js';
 import { type CliProcess, spawnCli } from './fixtures/cli-process.js';
+import { blockPort, expectPortInUseRefused, untilOutput } from './fixtures/serve-test.js';
 import { freePort } from './fixtures/server-process.js';
 import { tempDir } from './http-helpers.js';
 
@@ -31,31 +25,12 @@ function serve(args: readonly string[], env: Record<string, string> = {}): CliPr
   );
 }
 
-async function until(what: string, predicate: () => boolean, s: CliProcess): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  let ended = false;
-  void s.exited.then(() => {
-    ended = true;
-  });
-  while (!predicate()) {
-    if (ended || Date.now() > deadline) throw new Error(`no ${what}:\n${s.output()}`);
-    await new Promise((done) => setTimeout(done, 50));
-  }
-}
-
-async function blockPort(): Promise<{ port: number; release(): Promise<void> }> {
-  const blocker: Server = createServer();
-  await new Promise<void>((done) => blocker.listen(0, '127.0.0.1', done));
-  const { port } = blocker.address() as { port: number };
-  return { port, release: () => new Promise((done) => blocker.close(() => done())) };
-}
-
 describe('MQTT listener of tributary serve', () => {
   it('serves MQTT on --mqtt-port and says so', async () => {
     const mqttPort = await freePort();
     const s = serve(['--mqtt-port', String(mqttPort)]);
     try {
-      await until('MQTT listening line', () => s.output().includes('MQTT listening on'), s);
+      await untilOutput('MQTT listening line', () => s.output().includes('MQTT listening on'), s);
       expect(s.output()).toContain(`MQTT listening on mqtt://127.0.0.1:${mqttPort} and ws://127.0.0.1:`);
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { reconnectPeriod: 0 });
       await client.publishAsync('served/x', 'hello', { qos: 1 });
@@ -69,7 +44,7 @@ describe('MQTT listener of tributary serve', () => {
   it('turns the listener off with TRIBUTARY_MQTT_PORT=0', async () => {
     const s = serve([], { TRIBUTARY_MQTT_PORT: '0' });
     try {
-      await until('listening line', () => s.output().includes('Tributary listening on'), s);
+      await untilOutput('listening line', () => s.output().includes('Tributary listening on'), s);
       await new Promise((done) => setTimeout(done, 200));
       expect(s.output()).not.toContain('MQTT');
     } finally {
@@ -79,15 +54,7 @@ describe('MQTT listener of tributary serve', () => {
   });
 
   it('exits 1 naming host:port when an explicit MQTT port is in use', async () => {
-    const blocker = await blockPort();
-    try {
-      const s = serve(['--mqtt-port', String(blocker.port)]);
-      expect(await s.exited).toBe(1);
-      expect(s.output()).toContain(`127.0.0.1:${blocker.port}`);
-      expect(s.output()).toMatch(/already in use/);
-    } finally {
-      await blocker.release();
-    }
+    await expectPortInUseRefused((port) => serve(['--mqtt-port', String(port)]));
   });
 
   it('runs without the listener when an optional port is in use, still serving MQTT over WebSocket', async () => {
