@@ -3,35 +3,13 @@
  * each as it first failed against Tributary, with mqtt.js against a real server: No Local on a
  * topic that already exists, and the MQTT topic layouts of those suites.
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTopic, start, type TestServer, tempDir } from './http-helpers.js';
+import type { MqttClient } from 'mqtt';
+import { describe, expect, it } from 'vitest';
+import { mqttSuite } from './fixtures/mqtt.js';
+import { createTopic } from './http-helpers.js';
 
-let server: TestServer;
-let dir: { path: string; remove(): Promise<void> };
-const clients: MqttClient[] = [];
-
-beforeAll(async () => {
-  dir = await tempDir('tributary-mqtt-paho-');
-  server = await start(dir.path, { mqtt: { port: 0 } });
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
-  await server.close();
-  await dir.remove();
-});
-
-async function client(version: 4 | 5, options: IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${server.mqtt?.port}`, {
-    protocolVersion: version,
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-    ...options,
-  });
-  clients.push(c);
-  return c;
-}
+const suite = mqttSuite('tributary-mqtt-paho-');
+const client = suite.client;
 
 /**
  * Messages a client receives as `<topic> <payload>`; `next(n)` waits for the n first ones,
@@ -74,7 +52,7 @@ function inbox(c: MqttClient): {
 describe('MQTT 5 No Local', () => {
   it('does not send a client its own message on a topic that exists already (live delivery races the produce)', async () => {
     const topic = 'paho-nolocal';
-    await createTopic(server.url, topic);
+    await createTopic(suite.server.url, topic);
     const a = await client(5);
     const b = await client(5);
     const toA = inbox(a);
@@ -113,7 +91,7 @@ describe.each([4, 5] as const)('MQTT %s topic names with an empty first level', 
       `${topic} plain`,
       `/${topic}/end end`,
     ]);
-    const answer = await fetch(`${server.url}/v1/topics/${topic}/partitions/0/records?offset=0&max=10`);
+    const answer = await fetch(`${suite.server.url}/v1/topics/${topic}/partitions/0/records?offset=0&max=10`);
     const { records } = (await answer.json()) as { records: { key: string }[] };
     expect(records.map((r) => r.key)).toEqual([`/${topic}`, topic, `/${topic}/end`]);
   });

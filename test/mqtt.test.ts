@@ -4,47 +4,14 @@
  * MQTT over WebSocket on /mqtt, client-id takeover, keep-alive, protocol levels not served.
  */
 import { connect as tcpConnect } from 'node:net';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  call,
-  createTopic,
-  produce,
-  type RecordData,
-  start,
-  type TestServer,
-  tempDir,
-} from './http-helpers.js';
+import mqtt, { type MqttClient } from 'mqtt';
+import { describe, expect, it } from 'vitest';
+import { mqttSuite } from './fixtures/mqtt.js';
+import { call, createTopic, produce, type RecordData, start, tempDir } from './http-helpers.js';
 
-let server: TestServer;
-let dir: { path: string; remove(): Promise<void> };
-const clients: MqttClient[] = [];
-
-beforeAll(async () => {
-  dir = await tempDir('tributary-mqtt-');
-  server = await start(dir.path, { mqtt: { port: 0 } });
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((client) => client.endAsync(true).catch(() => undefined)));
-  await server.close();
-  await dir.remove();
-});
-
-function url(): string {
-  return `mqtt://127.0.0.1:${server.mqtt?.port}`;
-}
-
-async function client(version: 4 | 5, options: IClientOptions = {}): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(url(), {
-    protocolVersion: version,
-    reconnectPeriod: 0,
-    connectTimeout: 5000,
-    ...options,
-  });
-  clients.push(c);
-  return c;
-}
+const suite = mqttSuite('tributary-mqtt-');
+const client = suite.client;
+const url = suite.url;
 
 interface Received {
   readonly topic: string;
@@ -78,7 +45,7 @@ function collect(c: MqttClient): { messages: Received[]; next(n: number): Promis
 
 async function readAll(topic: string, partition = 0): Promise<RecordData[]> {
   const answer = await call<{ records: RecordData[] }>(
-    server.url,
+    suite.server.url,
     'GET',
     `/v1/topics/${topic}/partitions/${partition}/records?offset=0&max=1000`,
   );
@@ -129,12 +96,12 @@ describe.each([4, 5] as const)('MQTT %s', (version) => {
 
   it('delivers records produced over HTTP under the mapped MQTT topic name', async () => {
     const topic = `http-v${version}`;
-    await createTopic(server.url, topic, { partitions: 3 });
+    await createTopic(suite.server.url, topic, { partitions: 3 });
     const subscriber = await client(version);
     const inbox = collect(subscriber);
     await subscriber.subscribeAsync(`${topic}/#`, { qos: 1 });
     await subscriber.subscribeAsync(topic, { qos: 0 });
-    await produce(server.url, topic, [
+    await produce(suite.server.url, topic, [
       { key: `${topic}/dev1`, value: 'a' },
       { key: 'dev2', value: 'b' },
       { value: 'c' },
@@ -167,10 +134,10 @@ describe('topics that appear later', () => {
     const inbox = collect(subscriber);
     await subscriber.subscribeAsync('ghost/#', { qos: 1 });
     await subscriber.subscribeAsync('+/late-sensor', { qos: 1 });
-    await createTopic(server.url, 'ghost');
-    await createTopic(server.url, 'late');
-    await produce(server.url, 'ghost', [{ key: 'ghost/a', value: 1 }]);
-    await produce(server.url, 'late', [{ key: 'late/late-sensor', value: 2 }]);
+    await createTopic(suite.server.url, 'ghost');
+    await createTopic(suite.server.url, 'late');
+    await produce(suite.server.url, 'ghost', [{ key: 'ghost/a', value: 1 }]);
+    await produce(suite.server.url, 'late', [{ key: 'late/late-sensor', value: 2 }]);
     const got = await inbox.next(2);
     expect(got.map((m) => m.topic).sort()).toEqual(['ghost/a', 'late/late-sensor']);
   });
@@ -179,7 +146,7 @@ describe('topics that appear later', () => {
 describe('MQTT 5 specifics', () => {
   it('assigns a client id to an empty one and announces its limits in CONNACK', async () => {
     const c = mqtt.connect(url(), { protocolVersion: 5, clientId: '', reconnectPeriod: 0 });
-    clients.push(c);
+    suite.track(c);
     const connack = await new Promise<mqtt.IConnackPacket>((resolve) => c.once('connect', resolve));
     expect(connack.properties?.assignedClientIdentifier).toMatch(/^tributary-/);
     expect(connack.properties?.receiveMaximum).toBe(64);
@@ -259,11 +226,11 @@ describe('MQTT 5 specifics', () => {
 
 describe('MQTT over WebSocket', () => {
   it('serves mqtt.js on ws://…/mqtt, the same log as TCP', async () => {
-    const ws = await mqtt.connectAsync(`${server.url.replace('http', 'ws')}/mqtt`, {
+    const ws = await mqtt.connectAsync(`${suite.server.url.replace('http', 'ws')}/mqtt`, {
       protocolVersion: 5,
       reconnectPeriod: 0,
     });
-    clients.push(ws);
+    suite.track(ws);
     const inbox = collect(ws);
     await ws.subscribeAsync('wsmqtt/#', { qos: 1 });
     const tcp = await client(4);
@@ -285,7 +252,7 @@ describe('connections', () => {
   });
 
   it('closes a connection silent for 1.5 × its keep-alive', async () => {
-    const socket = tcpConnect(server.mqtt?.port as number, '127.0.0.1');
+    const socket = tcpConnect(suite.server.mqtt?.port as number, '127.0.0.1');
     // CONNECT, MQTT 3.1.1, clean session, keep-alive 1 s, client id "ka".
     socket.write(Buffer.from([0x10, 14, 0, 4, 0x4d, 0x51, 0x54, 0x54, 4, 2, 0, 1, 0, 2, 0x6b, 0x61]));
     const started = Date.now();
@@ -297,7 +264,7 @@ describe('connections', () => {
   });
 
   it('answers an unserved protocol level with CONNACK 1 and closes', async () => {
-    const socket = tcpConnect(server.mqtt?.port as number, '127.0.0.1');
+    const socket = tcpConnect(suite.server.mqtt?.port as number, '127.0.0.1');
     // CONNECT, "MQIsdp" level 3 (MQTT 3.1).
     socket.write(
       Buffer.from([0x10, 16, 0, 6, 0x4d, 0x51, 0x49, 0x73, 0x64, 0x70, 3, 2, 0, 10, 0, 2, 0x6f, 0x6c]),
