@@ -8,30 +8,13 @@
  * hands the session over, and the front end's metrics.
  */
 import type { IPublishPacket } from 'mqtt-packet';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMqttRaw, type RawMqtt } from './fixtures/mqtt-raw.js';
-import { createTopic, metricValue, produce, start, type TestServer, tempDir } from './http-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { mqttSuite } from './fixtures/mqtt.js';
+import type { RawMqtt } from './fixtures/mqtt-raw.js';
+import { createTopic, metricValue, produce } from './http-helpers.js';
 
-let server: TestServer;
-let dir: { path: string; remove(): Promise<void> };
-const raws: RawMqtt[] = [];
-
-beforeAll(async () => {
-  dir = await tempDir('tributary-mqtt-v5-');
-  server = await start(dir.path, { mqtt: { port: 0 } });
-});
-
-afterAll(async () => {
-  for (const raw of raws) raw.destroy();
-  await server.close();
-  await dir.remove();
-});
-
-async function raw(connect: Parameters<typeof openMqttRaw>[2] = {}, version: 4 | 5 = 5): Promise<RawMqtt> {
-  const client = await openMqttRaw(server.mqtt?.port as number, version, connect);
-  raws.push(client);
-  return client;
-}
+const suite = mqttSuite('tributary-mqtt-v5-');
+const raw = suite.raw;
 
 async function subscribe(client: RawMqtt, topic: string, qos: 0 | 1 | 2, identifier?: number): Promise<void> {
   const messageId = client.all('suback').length + 1;
@@ -48,11 +31,11 @@ const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve,
 
 describe('MQTT 5 on the way out', () => {
   it("the client's Receive Maximum bounds QoS 1 messages in flight; each PUBACK lets one more out", async () => {
-    await createTopic(server.url, 'window');
+    await createTopic(suite.server.url, 'window');
     const client = await raw({ properties: { receiveMaximum: 2 } });
     await subscribe(client, 'window/#', 1);
     await produce(
-      server.url,
+      suite.server.url,
       'window',
       Array.from({ length: 5 }, (_, i) => ({ key: 'window/x', value: i })),
     );
@@ -70,10 +53,10 @@ describe('MQTT 5 on the way out', () => {
   });
 
   it("a message larger than the client's Maximum Packet Size is skipped, the next one delivered", async () => {
-    await createTopic(server.url, 'small');
+    await createTopic(suite.server.url, 'small');
     const client = await raw({ properties: { maximumPacketSize: 200 } });
     await subscribe(client, 'small/#', 0);
-    await produce(server.url, 'small', [
+    await produce(suite.server.url, 'small', [
       { key: 'small/x', value: 'x'.repeat(500) },
       { key: 'small/x', value: 'fits' },
     ]);
@@ -83,10 +66,10 @@ describe('MQTT 5 on the way out', () => {
   });
 
   it('topic aliases on the way out: the first message of a name sets an alias, the next ones use it alone', async () => {
-    await createTopic(server.url, 'aliased');
+    await createTopic(suite.server.url, 'aliased');
     const client = await raw({ properties: { topicAliasMaximum: 1 } });
     await subscribe(client, 'aliased/#', 0);
-    await produce(server.url, 'aliased', [
+    await produce(suite.server.url, 'aliased', [
       { key: 'aliased/a', value: 1 },
       { key: 'aliased/a', value: 2 },
       { key: 'aliased/b', value: 3 },
@@ -100,11 +83,11 @@ describe('MQTT 5 on the way out', () => {
   });
 
   it('an expired message is not delivered; a live one carries the remaining expiry interval', async () => {
-    await createTopic(server.url, 'expiry');
+    await createTopic(suite.server.url, 'expiry');
     const client = await raw();
     await subscribe(client, 'expiry/#', 1);
     const now = Date.now();
-    await produce(server.url, 'expiry', [
+    await produce(suite.server.url, 'expiry', [
       { key: 'expiry/x', value: 'gone', headers: { 'mqtt.expires-at': String(now - 1000) } },
       { key: 'expiry/x', value: 'live', headers: { 'mqtt.expires-at': String(now + 60_000) } },
     ]);
@@ -136,7 +119,7 @@ describe('MQTT 5 on the way out', () => {
   });
 
   it('overlapping subscriptions: one copy, at the highest granted QoS, with every subscription identifier', async () => {
-    await createTopic(server.url, 'overlap');
+    await createTopic(suite.server.url, 'overlap');
     const client = await raw();
     await subscribe(client, 'overlap/#', 0, 7);
     await subscribe(client, 'overlap/+/temp', 1, 9);
@@ -160,7 +143,7 @@ describe('MQTT 5 on the way out', () => {
   });
 
   it('a takeover with clean start 0 hands the session over: its subscriptions keep delivering', async () => {
-    await createTopic(server.url, 'handover');
+    await createTopic(suite.server.url, 'handover');
     const first = await raw({
       clientId: 'handover-1',
       clean: false,
@@ -174,13 +157,13 @@ describe('MQTT 5 on the way out', () => {
     });
     expect(second.connack.sessionPresent).toBe(true);
     expect((await first.next('disconnect')).reasonCode).toBe(0x8e);
-    await produce(server.url, 'handover', [{ key: 'handover/a', value: 'after' }]);
+    await produce(suite.server.url, 'handover', [{ key: 'handover/a', value: 'after' }]);
     expect((await second.next('publish', 0)).payload.toString()).toBe('"after"');
     expect(first.all('publish')).toHaveLength(0);
   });
 
   it('counts connections, records and errors under frontend="mqtt"', async () => {
-    const before = await metricValue(server.url, 'tributary_records_in_total', 'frontend="mqtt"');
+    const before = await metricValue(suite.server.url, 'tributary_records_in_total', 'frontend="mqtt"');
     const client = await raw();
     client.send({
       cmd: 'publish',
@@ -192,7 +175,11 @@ describe('MQTT 5 on the way out', () => {
       messageId: 1,
     });
     await client.next('puback');
-    expect(await metricValue(server.url, 'tributary_records_in_total', 'frontend="mqtt"')).toBe(before + 1);
-    expect(await metricValue(server.url, 'tributary_connections', 'frontend="mqtt"')).toBeGreaterThan(0);
+    expect(await metricValue(suite.server.url, 'tributary_records_in_total', 'frontend="mqtt"')).toBe(
+      before + 1,
+    );
+    expect(await metricValue(suite.server.url, 'tributary_connections', 'frontend="mqtt"')).toBeGreaterThan(
+      0,
+    );
   });
 });
