@@ -1,6 +1,6 @@
 /**
  * MQTT 5 flow control and properties on the way out, with a bare connection that controls its
- * acknowledgements (test/fixtures/mqtt-raw.ts): the client's Receive Maximum bounds the QoS 1
+ * acknowledgements (`RawMqtt` of test/fixtures/mqtt.ts): the client's Receive Maximum bounds the QoS 1
  * messages in flight, its Maximum Packet Size makes larger messages skipped, an expired message
  * is not delivered and a live one carries the remaining interval, topic aliases set by the server,
  * No Local, subscription
@@ -9,8 +9,7 @@
  */
 import type { IPublishPacket } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import { mqttSuite } from './fixtures/mqtt.js';
-import type { RawMqtt } from './fixtures/mqtt-raw.js';
+import { mqttSuite, type RawMqtt } from './fixtures/mqtt.js';
 import { createTopic, metricValue, produce } from './http-helpers.js';
 
 const suite = mqttSuite('tributary-mqtt-v5-');

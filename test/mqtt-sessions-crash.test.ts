@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openMqttRaw } from './fixtures/mqtt-raw.js';
+import { RawMqtt } from './fixtures/mqtt.js';
 import { freePort, killServer, type ServerProcess, startServerProcess } from './fixtures/server-process.js';
 import { call, createTopic, tempDir } from './http-helpers.js';
 
@@ -178,7 +178,7 @@ describe.skipIf(!existsSync(MOSQUITTO_SUB) && !required)('persistent sessions ac
 describe('QoS 2 across SIGKILL', () => {
   it('a QoS 2 PUBLISH resent after the server was SIGKILLed is in the log once', async () => {
     await createTopic(server.url, 'meters', { partitions: 3 });
-    const device = await openMqttRaw(server.mqttPort, 5, {
+    const device = await RawMqtt.connect(server.mqttPort, 5, {
       clientId: 'meter-9',
       clean: false,
       properties: { sessionExpiryInterval: 3600 },
@@ -198,7 +198,7 @@ describe('QoS 2 across SIGKILL', () => {
     await server.crash();
     device.destroy();
     await server.start();
-    const back = await openMqttRaw(server.mqttPort, 5, {
+    const back = await RawMqtt.connect(server.mqttPort, 5, {
       clientId: 'meter-9',
       clean: false,
       properties: { sessionExpiryInterval: 3600 },

@@ -6,7 +6,7 @@
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openMqttRaw, type RawMqtt } from './fixtures/mqtt-raw.js';
+import { RawMqtt } from './fixtures/mqtt.js';
 import { call, createTopic, produce, start, type TestServer, tempDir } from './http-helpers.js';
 
 let dir: { path: string; remove(): Promise<void> };
@@ -137,7 +137,7 @@ describe.each([4, 5] as const)('MQTT %s persistent sessions', (version) => {
 describe('QoS 2 with a raw client: packet ids and DUP', () => {
   it('a PUBLISH resent after a restart with the same packet id is not appended twice', async () => {
     await createTopic(server.url, 'meters', { partitions: 2 });
-    const device = await openMqttRaw(mqttPort(), 4, { clientId: 'meter-1', clean: false });
+    const device = await RawMqtt.connect(mqttPort(), 4, { clientId: 'meter-1', clean: false });
     raws.push(device);
     device.send({
       cmd: 'publish',
@@ -152,7 +152,7 @@ describe('QoS 2 with a raw client: packet ids and DUP', () => {
     device.destroy();
     await restart();
     // The client never saw the PUBREC (as far as it knows): it resends, DUP, same packet id.
-    const again = await openMqttRaw(mqttPort(), 4, { clientId: 'meter-1', clean: false });
+    const again = await RawMqtt.connect(mqttPort(), 4, { clientId: 'meter-1', clean: false });
     raws.push(again);
     expect(again.connack.sessionPresent).toBe(true);
     again.send({
@@ -183,7 +183,7 @@ describe('QoS 2 with a raw client: packet ids and DUP', () => {
   });
 
   it('an unacknowledged QoS 2 delivery is resent after a restart with its packet id; a released one gets only its PUBREL', async () => {
-    const reader = await openMqttRaw(mqttPort(), 5, {
+    const reader = await RawMqtt.connect(mqttPort(), 5, {
       clientId: 'reader-1',
       clean: false,
       properties: { sessionExpiryInterval: 600 },
@@ -203,7 +203,7 @@ describe('QoS 2 with a raw client: packet ids and DUP', () => {
     reader.destroy();
     await restart();
     await publishAll(5, [['orders/3', 'third', 2]]);
-    const back = await openMqttRaw(mqttPort(), 5, {
+    const back = await RawMqtt.connect(mqttPort(), 5, {
       clientId: 'reader-1',
       clean: false,
       properties: { sessionExpiryInterval: 600 },
@@ -227,7 +227,7 @@ describe('QoS 2 with a raw client: packet ids and DUP', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     back.destroy();
     await restart();
-    const last = await openMqttRaw(mqttPort(), 5, {
+    const last = await RawMqtt.connect(mqttPort(), 5, {
       clientId: 'reader-1',
       clean: false,
       properties: { sessionExpiryInterval: 600 },
@@ -293,7 +293,7 @@ describe('MQTT shared subscriptions with real clients', () => {
 
   it('a member that disconnects without acknowledging: its messages go to another member', async () => {
     await createTopic(server.url, 'tasks', { partitions: 2 });
-    const silent = await openMqttRaw(mqttPort(), 4, { clientId: 'silent' });
+    const silent = await RawMqtt.connect(mqttPort(), 4, { clientId: 'silent' });
     raws.push(silent);
     silent.send({
       cmd: 'subscribe',
@@ -378,7 +378,7 @@ async function connackProperties(
   version: 5,
   sessionExpiryInterval: number,
 ): Promise<Record<string, unknown> | undefined> {
-  const raw = await openMqttRaw(mqttPort(), version, {
+  const raw = await RawMqtt.connect(mqttPort(), version, {
     clientId: `capped-${sessionExpiryInterval}`,
     clean: false,
     properties: { sessionExpiryInterval },
