@@ -330,26 +330,30 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         ...(security.quotas === null ? {} : { quotas: security.quotas }),
       });
     } catch (error) {
-      await ws.close().catch(() => undefined);
-      security.close();
-      await collections.close().catch(() => undefined);
-      await broker.close().catch(() => undefined);
-      await log.close().catch(() => undefined);
+      await closeAfterFailedStart({ ws, broker, collections, log, logger, security });
       throw error;
     }
   }
   const mqttLogger = logger.child({ component: 'mqtt' });
   // Persistent MQTT sessions live in __mqtt.sessions; loaded before any client connects.
-  const mqttSessions = await LogSessionStore.open(broker.forSystem(), {
-    logger: mqttLogger,
-    expiryMaxS: Math.ceil(settings.mqttSessionExpiryMsMax / 1000),
-  });
-  // Retained messages live in __mqtt.retained, in memory too (docs/mqtt.md, "Retained messages").
-  const mqttRetained = await RetainedStore.open(broker.forSystem(), {
-    messagesMax: settings.mqttRetainedMessagesMax,
-    bytesMax: settings.mqttRetainedBytesMax,
-    logger: mqttLogger,
-  });
+  let mqttSessions: LogSessionStore | undefined;
+  let mqttRetained: RetainedStore;
+  try {
+    mqttSessions = await LogSessionStore.open(broker.forSystem(), {
+      logger: mqttLogger,
+      expiryMaxS: Math.ceil(settings.mqttSessionExpiryMsMax / 1000),
+    });
+    // Retained messages live in __mqtt.retained, in memory too (docs/mqtt.md, "Retained messages").
+    mqttRetained = await RetainedStore.open(broker.forSystem(), {
+      messagesMax: settings.mqttRetainedMessagesMax,
+      bytesMax: settings.mqttRetainedBytesMax,
+      logger: mqttLogger,
+    });
+  } catch (error) {
+    await mqttSessions?.close().catch(() => undefined);
+    await closeAfterFailedStart({ ws, socketio, broker, collections, log, logger, security });
+    throw error;
+  }
   const mqtt = new MqttFrontEnd({
     broker,
     logger: mqttLogger,
@@ -392,7 +396,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   try {
     port = await listen(server, options.host, options.port);
   } catch (error) {
-    await closeAfterFailedListen(parts);
+    await closeAfterFailedStart(parts);
     throw error;
   }
   if (options.kafka !== undefined) {
@@ -409,7 +413,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       );
     } catch (error) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await closeAfterFailedListen(parts);
+      await closeAfterFailedStart(parts);
       throw error;
     }
   }
@@ -420,7 +424,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     } catch (error) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await parts.kafka?.close(0);
-      await closeAfterFailedListen(parts);
+      await closeAfterFailedStart(parts);
       throw error;
     }
   }
@@ -476,16 +480,13 @@ async function startKafka(
       ...(options.advertisedHost === undefined ? {} : { advertisedHost: options.advertisedHost }),
     });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
-    if (options.optional === true && code === 'EADDRINUSE') {
-      logger.warn(
-        { kafkaPort: options.port },
-        `Kafka protocol listener off: ${hostPort(host, options.port)} is already in use ` +
-          '(choose another with --kafka-port, or 0 to turn it off)',
-      );
-      return null;
-    }
-    throw new ListenError(host, options.port, code, { cause: error });
+    return listenerOff(
+      error,
+      { name: 'Kafka protocol listener', flag: '--kafka-port', logKey: 'kafkaPort' },
+      options,
+      host,
+      logger,
+    );
   }
 }
 
@@ -505,17 +506,37 @@ async function startMqtt(
       ...(tls === null ? {} : { tls: tlsServerOptions(tls, settings.tlsHandshakeTimeoutMs) }),
     });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
-    if (options.optional === true && code === 'EADDRINUSE') {
-      logger.warn(
-        { mqttPort: options.port },
-        `MQTT listener off: ${hostPort(host, options.port)} is already in use ` +
-          '(choose another with --mqtt-port, or 0 to turn it off)',
-      );
-      return null;
-    }
-    throw new ListenError(host, options.port, code, { cause: error });
+    return listenerOff(
+      error,
+      { name: 'MQTT listener', flag: '--mqtt-port', logKey: 'mqttPort' },
+      options,
+      host,
+      logger,
+    );
   }
+}
+
+/**
+ * A protocol listener that failed to listen: when its port is taken and it is optional (the
+ * default port), a warning and null (the server runs without it); otherwise a ListenError.
+ */
+function listenerOff(
+  error: unknown,
+  listener: { readonly name: string; readonly flag: string; readonly logKey: string },
+  options: { readonly port: number; readonly optional?: boolean },
+  host: string,
+  logger: Logger,
+): null {
+  const code = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
+  if (options.optional === true && code === 'EADDRINUSE') {
+    logger.warn(
+      { [listener.logKey]: options.port },
+      `${listener.name} off: ${hostPort(host, options.port)} is already in use ` +
+        `(choose another with ${listener.flag}, or 0 to turn it off)`,
+    );
+    return null;
+  }
+  throw new ListenError(host, options.port, code, { cause: error });
 }
 
 /** What `route` serves requests with. */
@@ -622,7 +643,14 @@ function listen(server: Server | HttpsServer, host: string, port: number): Promi
   });
 }
 
-async function closeAfterFailedListen({
+/** What a start that failed part-way has opened: the front ends it got to, and the core. */
+type StartedParts = Pick<Parts, 'ws' | 'broker' | 'collections' | 'log' | 'logger' | 'security'> & {
+  readonly socketio?: SocketIoEndpoint | null;
+  readonly mqtt?: MqttFrontEnd;
+};
+
+/** Closes what a failed start opened, front ends first, the log last. */
+async function closeAfterFailedStart({
   ws,
   socketio,
   mqtt,
@@ -631,18 +659,18 @@ async function closeAfterFailedListen({
   log,
   logger,
   security,
-}: Parts): Promise<void> {
+}: StartedParts): Promise<void> {
   security.close();
   for (const [what, close] of [
     ['WebSocket front end', () => ws.close()],
     ['Socket.IO endpoint', () => socketio?.close() ?? Promise.resolve()],
-    ['MQTT front end', () => mqtt.close()],
+    ['MQTT front end', () => mqtt?.close() ?? Promise.resolve()],
     ['collections', () => collections.close()],
     ['broker', () => broker.close()],
     ['log', () => log.close()],
   ] as const) {
     await close().catch((error: unknown) => {
-      logger.warn({ err: error }, `closing the ${what} after a failed listen failed`);
+      logger.warn({ err: error }, `closing the ${what} after a failed start failed`);
     });
   }
 }
