@@ -10,33 +10,12 @@
  * TRIBUTARY_MQTT_TARGET=mosquitto runs the same tests against a Mosquitto started on a free
  * port (the reference they were written against); tests of Tributary-only rules are skipped then.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  connectMqtt,
-  type MqttTarget,
-  RawMqtt,
-  servedByTarget,
-  startTarget,
-  type TestClient,
-} from './fixtures/mqtt.js';
+import { describe, expect, it } from 'vitest';
+import { connectMqtt, RawMqtt, servedByTarget, type TestClient, targetSuite } from './fixtures/mqtt.js';
 import { sleep } from './kafka-harness.js';
 
-let target: MqttTarget;
-let sequence = 0;
-
-/** A fresh first topic level (a Tributary topic of its own) for each test. */
-function freshTopic(): string {
-  sequence += 1;
-  return `interop${sequence}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-beforeAll(async () => {
-  target = await startTarget();
-});
-
-afterAll(async () => {
-  await target?.close();
-});
+const suite = targetSuite('interop');
+const freshTopic = suite.freshTopic;
 
 /**
  * Publishes a non-retained QoS 2 marker on `topic` and waits until `client` got it: everything
@@ -59,7 +38,7 @@ for (const protocolVersion of [4, 5] as const) {
   describe(`${v} with mqtt.js`, () => {
     it('publishes at QoS 0, 1 and 2 to a subscriber at QoS 2, in order and at the published QoS', async () => {
       const topic = `${freshTopic()}/a`;
-      const client = await connectMqtt(target, { protocolVersion });
+      const client = await connectMqtt(suite.target, { protocolVersion });
       await client.client.subscribeAsync(topic, { qos: 2 });
       await client.client.publishAsync(topic, 'qos 0', { qos: 0 });
       await client.client.publishAsync(topic, 'qos 1', { qos: 1 });
@@ -75,10 +54,10 @@ for (const protocolVersion of [4, 5] as const) {
 
     it('delivers at the lower of the published and the granted QoS', async () => {
       const topic = `${freshTopic()}/a`;
-      const subscriber = await connectMqtt(target, { protocolVersion });
+      const subscriber = await connectMqtt(suite.target, { protocolVersion });
       const granted = await subscriber.client.subscribeAsync(topic, { qos: 1 });
       expect(granted.map((g) => g.qos)).toEqual([1]);
-      const publisher = await connectMqtt(target, { protocolVersion });
+      const publisher = await connectMqtt(suite.target, { protocolVersion });
       await publisher.client.publishAsync(topic, 'two', { qos: 2 });
       await publisher.client.publishAsync(topic, 'zero', { qos: 0 });
       const got = await subscriber.waitFor(2);
@@ -94,14 +73,14 @@ for (const protocolVersion of [4, 5] as const) {
       'keeps the last retained message per topic for later subscribers; an empty payload clears it',
       async () => {
         const first = freshTopic();
-        const publisher = await connectMqtt(target, { protocolVersion });
+        const publisher = await connectMqtt(suite.target, { protocolVersion });
         await publisher.client.publishAsync(`${first}/qos0`, 'qos 0', { qos: 0, retain: true });
         await publisher.client.publishAsync(`${first}/qos1`, 'old', { qos: 1, retain: true });
         await publisher.client.publishAsync(`${first}/qos1`, 'qos 1', { qos: 1, retain: true });
         await publisher.client.publishAsync(`${first}/qos2`, 'qos 2', { qos: 2, retain: true });
         // A QoS 0 publish has no acknowledgement: the QoS 2 one after it on the same connection
         // was routed after it.
-        const subscriber = await connectMqtt(target, { protocolVersion });
+        const subscriber = await connectMqtt(suite.target, { protocolVersion });
         await subscriber.client.subscribeAsync(`${first}/+`, { qos: 2 });
         const got = await subscriber.waitFor(3);
         expect(
@@ -121,7 +100,7 @@ for (const protocolVersion of [4, 5] as const) {
 
         for (const topic of ['qos0', 'qos1', 'qos2'])
           await publisher.client.publishAsync(`${first}/${topic}`, '', { qos: 1, retain: true });
-        const later = await connectMqtt(target, { protocolVersion });
+        const later = await connectMqtt(suite.target, { protocolVersion });
         await later.client.subscribeAsync(`${first}/+`, { qos: 2 });
         await barrier(publisher, later, `${first}/barrier`);
         expect(later.messages.map((m) => m.payload)).toEqual(['barrier']);
@@ -134,15 +113,15 @@ for (const protocolVersion of [4, 5] as const) {
       'publishes the will message when the connection is lost, not after DISCONNECT',
       async () => {
         const topic = `${freshTopic()}/will`;
-        const watcher = await connectMqtt(target, { protocolVersion });
+        const watcher = await connectMqtt(suite.target, { protocolVersion });
         await watcher.client.subscribeAsync(topic, { qos: 2 });
 
-        const polite = await connectMqtt(target, {
+        const polite = await connectMqtt(suite.target, {
           protocolVersion,
           will: { topic, payload: Buffer.from('polite left'), qos: 1, retain: false },
         });
         await polite.end();
-        const lost = await connectMqtt(target, {
+        const lost = await connectMqtt(suite.target, {
           protocolVersion,
           will: { topic, payload: Buffer.from('client not disconnected'), qos: 2, retain: false },
         });
@@ -158,7 +137,7 @@ for (const protocolVersion of [4, 5] as const) {
     );
 
     it('assigns a client id to a zero-length one with a clean session, and refuses it without', async () => {
-      const client = await connectMqtt(target, { protocolVersion, clientId: '', clean: true });
+      const client = await connectMqtt(suite.target, { protocolVersion, clientId: '', clean: true });
       if (protocolVersion === 5) {
         expect(typeof client.connackProperties.assignedClientIdentifier).toBe('string');
         expect(String(client.connackProperties.assignedClientIdentifier).length).toBeGreaterThan(0);
@@ -171,7 +150,7 @@ for (const protocolVersion of [4, 5] as const) {
 
       if (protocolVersion === 4) {
         // MQTT-3.1.3-8: CONNACK return code 2 (identifier rejected), then the connection closes.
-        const raw = await RawMqtt.open(target.port, 4);
+        const raw = await RawMqtt.open(suite.target.port, 4);
         // CONNECT, 'MQTT' level 4, flags 0 (clean session off), keep-alive 60, client id ''
         // (mqtt-packet refuses to build it).
         raw.write(Buffer.from('100c00044d5154540400003c0000', 'hex'));
@@ -183,12 +162,12 @@ for (const protocolVersion of [4, 5] as const) {
 
     it('sends one copy at the highest QoS to overlapping subscriptions', async () => {
       const first = freshTopic();
-      const client = await connectMqtt(target, { protocolVersion });
+      const client = await connectMqtt(suite.target, { protocolVersion });
       await client.client.subscribeAsync({ [`${first}/+`]: { qos: 2 }, [`${first}/#`]: { qos: 1 } });
       await client.client.publishAsync(`${first}/c`, 'overlapping topic filters', { qos: 2 });
       await barrier(client, client, `${first}/barrier`);
       const copies = client.messages.filter((m) => m.topic === `${first}/c`);
-      if (target.kind === 'tributary') {
+      if (suite.target.kind === 'tributary') {
         // Tributary's rule (docs/mqtt.md): one copy at the highest granted QoS.
         expect(copies.map((m) => m.qos)).toEqual([2]);
       } else {
@@ -206,11 +185,11 @@ for (const protocolVersion of [4, 5] as const) {
       'drops a client that stays silent past 1.5 x its keep-alive and publishes its will',
       async () => {
         const topic = `${freshTopic()}/keepalive`;
-        const watcher = await connectMqtt(target, { protocolVersion });
+        const watcher = await connectMqtt(suite.target, { protocolVersion });
         await watcher.client.subscribeAsync(topic, { qos: 1 });
         const started = Date.now();
         // A raw client never sends PINGREQ.
-        const silent = await RawMqtt.connect(target.port, protocolVersion, {
+        const silent = await RawMqtt.connect(suite.target.port, protocolVersion, {
           keepalive: 1,
           will: { topic, payload: Buffer.from('keepalive expiry'), qos: 1, retain: false },
         });
@@ -226,9 +205,9 @@ for (const protocolVersion of [4, 5] as const) {
 
     it('does not match topics starting with $ with + or # (MQTT-4.7.2-1)', async () => {
       const first = freshTopic();
-      const watcher = await connectMqtt(target, { protocolVersion });
+      const watcher = await connectMqtt(suite.target, { protocolVersion });
       await watcher.client.subscribeAsync({ '#': { qos: 1 }, [`+/${first}`]: { qos: 1 } });
-      const publisher = await connectMqtt(target, { protocolVersion });
+      const publisher = await connectMqtt(suite.target, { protocolVersion });
       // Tributary refuses to publish a $ name (3.1.1: by closing the connection, 5: with a
       // reason code), Mosquitto takes it; either way no wildcard subscriber may get it.
       const outcome = await Promise.race([
@@ -239,7 +218,7 @@ for (const protocolVersion of [4, 5] as const) {
         publisher.closed.then(() => 'closed'),
       ]);
       // Behind the barrier on the same connection, the $ message was routed (when it was taken).
-      const marker = outcome === 'closed' ? await connectMqtt(target, { protocolVersion }) : publisher;
+      const marker = outcome === 'closed' ? await connectMqtt(suite.target, { protocolVersion }) : publisher;
       await barrier(marker, watcher, `${first}/barrier`);
       expect(watcher.messages.filter((m) => m.topic.startsWith('$') || m.topic.startsWith('__'))).toEqual([]);
       await Promise.all([watcher.end(), publisher.end(), marker.end()]);
@@ -247,10 +226,10 @@ for (const protocolVersion of [4, 5] as const) {
 
     it('stops delivering a filter after UNSUBSCRIBE and keeps the others', async () => {
       const first = freshTopic();
-      const client = await connectMqtt(target, { protocolVersion });
+      const client = await connectMqtt(suite.target, { protocolVersion });
       await client.client.subscribeAsync([`${first}/a`, `${first}/b`, `${first}/c`], { qos: 2 });
       await client.client.unsubscribeAsync(`${first}/a`);
-      const publisher = await connectMqtt(target, { protocolVersion });
+      const publisher = await connectMqtt(suite.target, { protocolVersion });
       for (const level of ['a', 'b', 'c'])
         await publisher.client.publishAsync(`${first}/${level}`, level, { qos: 1 });
       await barrier(publisher, client, `${first}/c`);
@@ -267,23 +246,23 @@ for (const protocolVersion of [4, 5] as const) {
       it('queues QoS 1 and 2 messages for an offline client and replays them on reconnect, session present', async () => {
         const first = freshTopic();
         const clientId = `offline-${first}`;
-        const fresh = await connectMqtt(target, { protocolVersion, clientId, clean: true });
+        const fresh = await connectMqtt(suite.target, { protocolVersion, clientId, clean: true });
         await fresh.end();
-        const subscriber = await connectMqtt(target, sessionOptions(clientId));
+        const subscriber = await connectMqtt(suite.target, sessionOptions(clientId));
         expect(subscriber.sessionPresent).toBe(false);
         await subscriber.client.subscribeAsync(`${first}/+`, { qos: 2 });
         await subscriber.end();
 
-        const publisher = await connectMqtt(target, { protocolVersion });
+        const publisher = await connectMqtt(suite.target, { protocolVersion });
         await publisher.client.publishAsync(`${first}/a`, 'qos 0', { qos: 0 });
         await publisher.client.publishAsync(`${first}/b`, 'qos 1', { qos: 1 });
         await publisher.client.publishAsync(`${first}/c`, 'qos 2', { qos: 2 });
         await publisher.end();
 
-        const back = await connectMqtt(target, sessionOptions(clientId));
+        const back = await connectMqtt(suite.target, sessionOptions(clientId));
         expect(back.sessionPresent).toBe(true);
         await back.waitFor(2);
-        const barrierClient = await connectMqtt(target, { protocolVersion });
+        const barrierClient = await connectMqtt(suite.target, { protocolVersion });
         await barrier(barrierClient, back, `${first}/barrier`);
         const replayed = back.messages.filter((m) => m.payload !== 'barrier').map((m) => [m.payload, m.qos]);
         // QoS 0 messages may or may not be queued (MQTT-3.1.2-5); QoS 1 and 2 must be, in order.
@@ -309,10 +288,10 @@ for (const protocolVersion of [4, 5] as const) {
           clean: false,
           ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 300 } } : {}),
         };
-        const raw = await RawMqtt.connect(target.port, protocolVersion, connect);
+        const raw = await RawMqtt.connect(suite.target.port, protocolVersion, connect);
         raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: `${first}/#`, qos: 2 }] });
         await raw.next('suback');
-        const publisher = await connectMqtt(target, { protocolVersion });
+        const publisher = await connectMqtt(suite.target, { protocolVersion });
         await publisher.client.publishAsync(`${first}/one`, 'qos 1', { qos: 1 });
         await publisher.client.publishAsync(`${first}/two`, 'qos 2', { qos: 2 });
         // Received, never acknowledged.
@@ -320,7 +299,7 @@ for (const protocolVersion of [4, 5] as const) {
         raw.destroy();
         await raw.closedAt;
 
-        const again = await RawMqtt.connect(target.port, protocolVersion, connect);
+        const again = await RawMqtt.connect(suite.target.port, protocolVersion, connect);
         expect(again.all('connack')[0]?.sessionPresent).toBe(true);
         const one = await again.next('publish', 0);
         const two = await again.next('publish', 1);
@@ -337,13 +316,13 @@ for (const protocolVersion of [4, 5] as const) {
       it('a clean session discards the stored one', async () => {
         const first = freshTopic();
         const clientId = `discard-${first}`;
-        const persistent = await connectMqtt(target, sessionOptions(clientId));
+        const persistent = await connectMqtt(suite.target, sessionOptions(clientId));
         await persistent.client.subscribeAsync(`${first}/x`, { qos: 1 });
         await persistent.end();
-        const clean = await connectMqtt(target, { protocolVersion, clientId, clean: true });
+        const clean = await connectMqtt(suite.target, { protocolVersion, clientId, clean: true });
         expect(clean.sessionPresent).toBe(false);
         await clean.end();
-        const later = await connectMqtt(target, sessionOptions(clientId));
+        const later = await connectMqtt(suite.target, sessionOptions(clientId));
         expect(later.sessionPresent).toBe(false);
         await later.end();
       });
@@ -352,7 +331,7 @@ for (const protocolVersion of [4, 5] as const) {
     it.skipIf(process.env.TRIBUTARY_MQTT_TARGET === 'mosquitto')(
       'refuses a subscription to a topic filter that names no valid topic, in its SUBACK',
       async () => {
-        const raw = await RawMqtt.connect(target.port, protocolVersion);
+        const raw = await RawMqtt.connect(suite.target.port, protocolVersion);
         raw.send({
           cmd: 'subscribe',
           messageId: 9,

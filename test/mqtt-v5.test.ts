@@ -8,36 +8,16 @@
  *
  * TRIBUTARY_MQTT_TARGET=mosquitto runs them against a Mosquitto on a free port.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  connectMqtt,
-  type MqttTarget,
-  RawMqtt,
-  servedByTarget,
-  startTarget,
-  type TestClient,
-} from './fixtures/mqtt.js';
+import { describe, expect, it } from 'vitest';
+import { connectMqtt, RawMqtt, servedByTarget, type TestClient, targetSuite } from './fixtures/mqtt.js';
 import { sleep } from './kafka-harness.js';
 
-let target: MqttTarget;
-let sequence = 0;
+const suite = targetSuite('v5t');
+const freshTopic = suite.freshTopic;
 const onMosquitto = process.env.TRIBUTARY_MQTT_TARGET === 'mosquitto';
 
-function freshTopic(): string {
-  sequence += 1;
-  return `v5t${sequence}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-beforeAll(async () => {
-  target = await startTarget();
-});
-
-afterAll(async () => {
-  await target?.close();
-});
-
 function connect5(options: Parameters<typeof connectMqtt>[1] = {}): Promise<TestClient> {
-  return connectMqtt(target, { protocolVersion: 5, ...options });
+  return connectMqtt(suite.target, { protocolVersion: 5, ...options });
 }
 
 /**
@@ -178,7 +158,7 @@ describe('MQTT 5 topic aliases', () => {
 
   it('client to server: alias 0, an alias above the maximum, or an unknown alias end the connection', async () => {
     const topic = `${freshTopic()}/alias`;
-    const probe = await RawMqtt.connect(target.port, 5);
+    const probe = await RawMqtt.connect(suite.target.port, 5);
     const maximum = (await probe.next('connack')).properties?.topicAliasMaximum ?? 0;
     probe.destroy();
     const cases: { what: string; topic: string; alias: number; reasons: number[] }[] = [
@@ -189,7 +169,7 @@ describe('MQTT 5 topic aliases', () => {
       { what: 'unknown alias', topic: '', alias: 1, reasons: [0x82, 0x94] },
     ];
     for (const c of cases) {
-      const raw = await RawMqtt.connect(target.port, 5);
+      const raw = await RawMqtt.connect(suite.target.port, 5);
       // mqtt-packet refuses alias 0 and an empty name; the packet is written by hand.
       raw.write(publishWithAlias(c.topic, c.alias, 'x'));
       expect(await raw.waitClosed(), c.what).toBe(true);
@@ -217,7 +197,7 @@ describe('MQTT 5 topic aliases', () => {
 
   it('server to client: no aliases to a client that accepts none', async () => {
     const topic = `${freshTopic()}/noalias`;
-    const raw = await RawMqtt.connect(target.port, 5);
+    const raw = await RawMqtt.connect(suite.target.port, 5);
     raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] });
     await raw.next('suback');
     for (let i = 0; i < 3; i += 1)
@@ -263,12 +243,12 @@ describe('MQTT 5 maximum packet size', () => {
   });
 
   it('a packet above the server Maximum Packet Size gets DISCONNECT 0x95 Packet too large', async () => {
-    const probe = await RawMqtt.connect(target.port, 5);
+    const probe = await RawMqtt.connect(suite.target.port, 5);
     const maximum = (await probe.next('connack')).properties?.maximumPacketSize;
     probe.destroy();
     if (!onMosquitto) expect(maximum).toBeDefined();
     if (maximum === undefined) return;
-    const raw = await RawMqtt.connect(target.port, 5);
+    const raw = await RawMqtt.connect(suite.target.port, 5);
     raw.send({
       cmd: 'publish',
       topic: `${freshTopic()}/big`,
@@ -287,7 +267,7 @@ describe('MQTT 5 maximum packet size', () => {
 describe('MQTT 5 receive maximum (flow control)', () => {
   it('sends a client no more unacknowledged QoS 1 messages than its Receive Maximum', async () => {
     const topic = `${freshTopic()}/flow`;
-    const raw = await RawMqtt.connect(target.port, 5, { properties: { receiveMaximum: 2 } });
+    const raw = await RawMqtt.connect(suite.target.port, 5, { properties: { receiveMaximum: 2 } });
     raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] });
     await raw.next('suback');
     const publisher = await connect5();
@@ -313,7 +293,7 @@ describe('MQTT 5 receive maximum (flow control)', () => {
     'a client over the server Receive Maximum of unfinished QoS 2 exchanges gets DISCONNECT 0x93',
     async () => {
       const topic = `${freshTopic()}/flow2`;
-      const raw = await RawMqtt.connect(target.port, 5);
+      const raw = await RawMqtt.connect(suite.target.port, 5);
       const receiveMaximum = (await raw.next('connack')).properties?.receiveMaximum ?? 65535;
       // Never sends PUBREL: every exchange stays open.
       for (let id = 1; id <= receiveMaximum + 1; id += 1)
@@ -531,7 +511,7 @@ describe('MQTT 5 reason codes', () => {
   it.skipIf(onMosquitto)(
     'a QoS 1 publish to an invalid topic gets PUBACK 0x90 and the connection stays',
     async () => {
-      const raw = await RawMqtt.connect(target.port, 5);
+      const raw = await RawMqtt.connect(suite.target.port, 5);
       raw.send({
         cmd: 'publish',
         topic: 'not a topic!/x',
@@ -552,7 +532,7 @@ describe('MQTT 5 reason codes', () => {
   it.skipIf(onMosquitto)(
     'a subscription to an invalid filter gets a failure reason code in SUBACK',
     async () => {
-      const raw = await RawMqtt.connect(target.port, 5);
+      const raw = await RawMqtt.connect(suite.target.port, 5);
       raw.send({
         cmd: 'subscribe',
         messageId: 3,
@@ -572,7 +552,7 @@ describe('MQTT 5 reason codes', () => {
     const topic = `${freshTopic()}/will`;
     const watcher = await connect5();
     await watcher.client.subscribeAsync(topic, { qos: 1 });
-    const leaving = await RawMqtt.connect(target.port, 5, {
+    const leaving = await RawMqtt.connect(suite.target.port, 5, {
       will: { topic, payload: Buffer.from('disconnect with will'), qos: 1, retain: false },
     });
     leaving.send({ cmd: 'disconnect', reasonCode: 0x04 });
