@@ -6,14 +6,14 @@
  * (`./mqtt-client.ts`), MQTT 3.1.1 (Aedes 1 has no MQTT 5).
  */
 import { packageVersion, startNodeCompiled } from './node-server.js';
-import type { SystemModule } from './types.js';
+import { MQTT_CAPABILITIES, type SystemModule } from './types.js';
 
 export const aedes: SystemModule = {
   id: 'aedes',
   label: 'aedes',
   description:
     'Aedes 1 (Node, plain node, default in-memory persistence and mqemitter), mqtt.js MQTT 3.1.1 clients',
-  capabilities: { publish: ['durable'], latency: 'log', fanout: 'log', replay: false },
+  capabilities: MQTT_CAPABILITIES,
   async unavailable() {
     return undefined;
   },

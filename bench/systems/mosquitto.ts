@@ -20,7 +20,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findBinary, LOOPBACK, waitForPort } from '../lib/procs.js';
-import type { SystemModule } from './types.js';
+import { MQTT_CAPABILITIES, type SystemModule } from './types.js';
 
 /** Debian's path; anything else on PATH or in the sbin directories is found too. */
 const BINARY = 'mosquitto';
@@ -48,7 +48,7 @@ export const mosquitto: SystemModule = {
   label: 'mosquitto',
   description:
     'Mosquitto (native, one listener on 127.0.0.1, persistence true, autosave_interval 1, set_tcp_nodelay true), mqtt.js MQTT 3.1.1 clients',
-  capabilities: { publish: ['durable'], latency: 'log', fanout: 'log', replay: false },
+  capabilities: MQTT_CAPABILITIES,
   async unavailable() {
     return findBinary(BINARY) === undefined
       ? 'skipped: mosquitto not found (install: apt-get install mosquitto)'

@@ -19,7 +19,7 @@ import { freePort, LOOPBACK, waitForPort } from '../lib/procs.js';
 import { BUILT_CLI, ensureBuilt } from './build.js';
 import { startNodeBuilt } from './node-server.js';
 import { tributary } from './tributary.js';
-import type { SystemModule, Target } from './types.js';
+import { MQTT_CAPABILITIES, type SystemModule, type Target } from './types.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -52,7 +52,7 @@ export const tributaryMqtt: SystemModule = {
   label: 'tributary',
   description:
     "Tributary's MQTT front end (built: node --initial-old-space-size=64 dist/cli/main.js serve --mqtt-port, file log, topics fsync 'interval'), mqtt.js MQTT 3.1.1 clients",
-  capabilities: { publish: ['durable'], latency: 'log', fanout: 'log', replay: false },
+  capabilities: MQTT_CAPABILITIES,
   unavailable: mqttProblem,
   async start(context) {
     const httpPort = await freePort();

@@ -132,6 +132,14 @@ export interface Capabilities {
   readonly notes?: Readonly<Record<string, string>>;
 }
 
+/** What every MQTT system offers (`MQTT_SYSTEM_IDS`): durable publish, latency and fan-out through the log, no replay. */
+export const MQTT_CAPABILITIES: Capabilities = {
+  publish: ['durable'],
+  latency: 'log',
+  fanout: 'log',
+  replay: false,
+};
+
 export interface StartContext {
   readonly dir: string;
   readonly port: number;
