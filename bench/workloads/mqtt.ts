@@ -27,6 +27,7 @@ import { latencyOnce, latencyVariant } from './latency.js';
 import { ms, msgsPerSec, type WorkloadReport } from './metrics.js';
 import {
   type FanoutPlan,
+  FULL_FANOUT,
   type LatencyPlan,
   type Mode,
   type PublishPlan,
@@ -80,19 +81,7 @@ const FULL: MqttPlan = {
     window: 50_000,
     drainMs: 10_000,
   },
-  fanout: {
-    qos: 0,
-    subscribers: 1000,
-    subscriberProcesses: 2,
-    size: 100,
-    rate: 50,
-    durationMs: 10_000,
-    warmupMs: 2_000,
-    burstMessages: 1000,
-    burstWindow: 1000,
-    drainMs: 60_000,
-    connectTimeoutMs: 120_000,
-  },
+  fanout: { qos: 0, ...FULL_FANOUT },
   connections: {
     connections: 10_000,
     processes: 2,

@@ -66,6 +66,20 @@ export interface Plan {
   readonly replay?: ReplayPlan;
 }
 
+/** The full mode's fan-out plan, also the MQTT suite's (`bench/workloads/mqtt.ts`, at QoS 0). */
+export const FULL_FANOUT: FanoutPlan = {
+  subscribers: 1000,
+  subscriberProcesses: 2,
+  size: 100,
+  rate: 50,
+  durationMs: 10_000,
+  warmupMs: 2_000,
+  burstMessages: 1000,
+  burstWindow: 1000,
+  drainMs: 60_000,
+  connectTimeoutMs: 120_000,
+};
+
 const FULL: Plan = {
   mode: 'full',
   repeats: 3,
@@ -86,18 +100,7 @@ const FULL: Plan = {
     window: 50_000,
     drainMs: 10_000,
   },
-  fanout: {
-    subscribers: 1000,
-    subscriberProcesses: 2,
-    size: 100,
-    rate: 50,
-    durationMs: 10_000,
-    warmupMs: 2_000,
-    burstMessages: 1000,
-    burstWindow: 1000,
-    drainMs: 60_000,
-    connectTimeoutMs: 120_000,
-  },
+  fanout: FULL_FANOUT,
   replay: { records: 1_000_000, size: 100, fillTimeoutMs: 180_000, readTimeoutMs: 120_000 },
 };
 
