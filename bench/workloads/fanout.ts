@@ -23,20 +23,23 @@ export function fanoutSteps(systems: readonly SystemModule[], repeats: number): 
   return repeats * systems.filter((module) => module.capabilities.fanout !== undefined).length;
 }
 
+/** Fan-out's metrics, shared by the MQTT suite's fan-out (`bench/workloads/mqtt.ts`). */
+export const FANOUT_METRICS: WorkloadReport['metrics'] = [
+  {
+    key: 'deliveriesPerSec',
+    label: 'deliveries/s at saturation',
+    unit: 'deliveries/s',
+    better: 'higher',
+    format: formatInt,
+  },
+  ms('p50Ms', 'p50 ms at 50k deliveries/s'),
+  ms('p99Ms', 'p99 ms at 50k deliveries/s'),
+];
+
 export const FANOUT_REPORT: WorkloadReport = {
   id: 'fanout',
   title: 'Fan-out: 1 publisher → 1,000 subscribers (2 processes)',
-  metrics: [
-    {
-      key: 'deliveriesPerSec',
-      label: 'deliveries/s at saturation',
-      unit: 'deliveries/s',
-      better: 'higher',
-      format: formatInt,
-    },
-    ms('p50Ms', 'p50 ms at 50k deliveries/s'),
-    ms('p99Ms', 'p99 ms at 50k deliveries/s'),
-  ],
+  metrics: FANOUT_METRICS,
   charts: [
     {
       file: 'fanout-throughput',

@@ -22,7 +22,7 @@ import { processMemory } from '../lib/system.js';
 import { formatFixed, formatInt, formatMs } from '../lib/table.js';
 import type { SystemModule, Target } from '../systems/types.js';
 import type { RunContext } from './context.js';
-import { fanoutOnce } from './fanout.js';
+import { FANOUT_METRICS, fanoutOnce } from './fanout.js';
 import { latencyOnce, latencyVariant } from './latency.js';
 import { ms, msgsPerSec, type WorkloadReport } from './metrics.js';
 import {
@@ -201,17 +201,7 @@ export const MQTT_LATENCY_REPORT: WorkloadReport = {
 export const MQTT_FANOUT_REPORT: WorkloadReport = {
   id: 'fanout',
   title: 'MQTT fan-out: 1 publisher → 1,000 subscribers (2 processes)',
-  metrics: [
-    {
-      key: 'deliveriesPerSec',
-      label: 'deliveries/s at saturation',
-      unit: 'deliveries/s',
-      better: 'higher',
-      format: formatInt,
-    },
-    ms('p50Ms', 'p50 ms at 50k deliveries/s'),
-    ms('p99Ms', 'p99 ms at 50k deliveries/s'),
-  ],
+  metrics: FANOUT_METRICS,
   charts: [
     {
       file: 'mqtt-fanout',
