@@ -95,6 +95,8 @@ export interface DeliveryOptions {
 interface PartitionReader {
   readonly topic: string;
   readonly partition: number;
+  /** `partitionKey(topic, partition)`: the session's position key, made once, not per record. */
+  readonly positionKey: string;
   subscription: Subscription | null;
   /** Credit given to the broker and not yet used. */
   outstanding: number;
@@ -116,7 +118,16 @@ interface Queued {
 }
 
 function newPartitionReader(topic: string, partition: number, failures: number): PartitionReader {
-  return { topic, partition, subscription: null, outstanding: 0, queued: 0, closed: false, failures };
+  return {
+    topic,
+    partition,
+    positionKey: partitionKey(topic, partition),
+    subscription: null,
+    outstanding: 0,
+    queued: 0,
+    closed: false,
+    failures,
+  };
 }
 
 const MIN_QOS = (a: QoS, b: QoS): QoS => (a < b ? a : b);
@@ -281,7 +292,7 @@ export class Delivery {
    */
   #deliver({ reader, record }: Queued): boolean {
     const { session, sink } = this.#o;
-    const key = partitionKey(reader.topic, reader.partition);
+    const key = reader.positionKey;
     const advance = (): true => {
       session.positions.set(key, record.offset + 1);
       session.durability?.saveSoon();
@@ -398,7 +409,7 @@ export class Delivery {
     if (reader.closed || this.#stopped) return;
     const records = delivery.records;
     if (records.length === 0) return;
-    const key = partitionKey(reader.topic, reader.partition);
+    const key = reader.positionKey;
     if (!this.#o.session.positions.has(key)) {
       this.#o.session.positions.set(key, (records[0] as LogRecord).offset);
     }
@@ -573,7 +584,7 @@ export class Delivery {
 
   async #openPartition(reader: PartitionReader, fromStart: boolean): Promise<void> {
     const { broker, session } = this.#o;
-    const key = partitionKey(reader.topic, reader.partition);
+    const key = reader.positionKey;
     const stored = session.positions.get(key);
     const subscribe = (from: 'earliest' | 'latest' | { offset: number }): Promise<Subscription> =>
       broker.subscribe({
