@@ -1032,6 +1032,32 @@ export function resolveGroupSettings<N extends SettingName>(
   return result as Pick<ServerConfig, N>;
 }
 
+/** The settings of a front end: their names, defaults and the resolving of a `limits` option. */
+export interface FrontEndSettings<N extends SettingName> {
+  /** The names, in table order. */
+  readonly names: readonly N[];
+  /** Their values in `DEFAULT_SERVER_CONFIG`. */
+  readonly defaults: Pick<ServerConfig, N>;
+  /** The defaults with `overrides` applied, checked ({@link resolveGroupSettings}). */
+  resolve(overrides?: Partial<Pick<ServerConfig, N>>): Pick<ServerConfig, N>;
+}
+
+/** The settings of `group` other than `excluded` (a listener's port or host, say), as a front end uses them. */
+export function frontEndSettings<G extends SettingGroup, X extends SettingNameOf<G> = never>(
+  group: G,
+  excluded: readonly X[] = [],
+): FrontEndSettings<Exclude<SettingNameOf<G>, X>> {
+  type N = Exclude<SettingNameOf<G>, X>;
+  const names = settingNamesOf(group).filter(
+    (name): name is N => !(excluded as readonly SettingName[]).includes(name),
+  );
+  return {
+    names,
+    defaults: pickSettings(DEFAULT_SERVER_CONFIG, names),
+    resolve: (overrides = {}) => resolveGroupSettings(names, overrides),
+  };
+}
+
 /** The given settings out of a full configuration. */
 export function pickSettings<N extends SettingName>(
   config: Pick<ServerConfig, N>,

@@ -12,13 +12,7 @@ import { KafkaErrorCode, kafkaErrorName } from '../../../protocol/kafka/error-co
 import type { QuotaAccount, Quotas } from '../../auth/quotas.js';
 import type { Security, Session } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
-import {
-  DEFAULT_SERVER_CONFIG,
-  pickSettings,
-  type ServerConfig,
-  type SettingNameOf,
-  settingNamesOf,
-} from '../../settings.js';
+import { frontEndSettings, type ServerConfig, type SettingNameOf } from '../../settings.js';
 import type { KafkaAuthentication } from './authentication.js';
 
 /**
@@ -28,14 +22,12 @@ import type { KafkaAuthentication } from './authentication.js';
 export type KafkaFrontEndLimits = Pick<ServerConfig, KafkaLimitName>;
 type KafkaLimitName = Exclude<SettingNameOf<'kafka'>, 'kafkaPort' | 'kafkaAdvertisedHost'>;
 
-export const KAFKA_LIMIT_NAMES: readonly KafkaLimitName[] = settingNamesOf('kafka').filter(
-  (name): name is KafkaLimitName => name !== 'kafkaPort' && name !== 'kafkaAdvertisedHost',
-);
+/** The `kafka*` limits: names, defaults and the resolving of a front end's `limits` option. */
+export const KAFKA_LIMITS = frontEndSettings('kafka', ['kafkaPort', 'kafkaAdvertisedHost']);
 
-export const KAFKA_FRONT_END_DEFAULTS: KafkaFrontEndLimits = pickSettings(
-  DEFAULT_SERVER_CONFIG,
-  KAFKA_LIMIT_NAMES,
-);
+export const KAFKA_LIMIT_NAMES: readonly KafkaLimitName[] = KAFKA_LIMITS.names;
+
+export const KAFKA_FRONT_END_DEFAULTS: KafkaFrontEndLimits = KAFKA_LIMITS.defaults;
 
 export interface KafkaContext {
   readonly broker: Broker;

@@ -27,10 +27,9 @@ import type { Broker } from '../../../broker/types.js';
 import type { Quotas } from '../../auth/quotas.js';
 import type { Security } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
-import { resolveGroupSettings } from '../../settings.js';
 import { listenTcp } from '../tcp-listener.js';
 import { KafkaConnection } from './connection.js';
-import { KAFKA_LIMIT_NAMES, type KafkaContext, type KafkaFrontEndLimits } from './context.js';
+import { KAFKA_LIMITS, type KafkaContext, type KafkaFrontEndLimits } from './context.js';
 
 export { KAFKA_FRONT_END_DEFAULTS, type KafkaFrontEndLimits } from './context.js';
 
@@ -87,7 +86,7 @@ export interface KafkaFrontEnd {
 
 /** Listens on `host:port`; rejects with the listen error (`EADDRINUSE`, …) as Node reports it. */
 export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise<KafkaFrontEnd> {
-  const limits: KafkaFrontEndLimits = resolveGroupSettings(KAFKA_LIMIT_NAMES, options.limits);
+  const limits: KafkaFrontEndLimits = KAFKA_LIMITS.resolve(options.limits);
   const connections = new Set<KafkaConnection>();
   const listener = await listenTcp({
     host: options.host,

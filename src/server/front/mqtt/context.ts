@@ -12,13 +12,7 @@ import type { Broker, LogRecord } from '../../../broker/types.js';
 import type { Quotas } from '../../auth/quotas.js';
 import type { Security, Session } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
-import {
-  DEFAULT_SERVER_CONFIG,
-  pickSettings,
-  type ServerConfig,
-  type SettingNameOf,
-  settingNamesOf,
-} from '../../settings.js';
+import { frontEndSettings, type ServerConfig, type SettingNameOf } from '../../settings.js';
 import type { ClientIdChain } from './client-id-chain.js';
 import type { MqttVersion } from './codec.js';
 import type { RetainedMessages, TopicCreator } from './publish.js';
@@ -30,14 +24,12 @@ type MqttLimitName = Exclude<SettingNameOf<'mqtt'>, 'mqttPort'>;
 /** The limits of the MQTT front end: the `mqtt*` settings other than the port. */
 export type MqttFrontEndLimits = Pick<ServerConfig, MqttLimitName>;
 
-export const MQTT_LIMIT_NAMES: readonly MqttLimitName[] = settingNamesOf('mqtt').filter(
-  (name): name is MqttLimitName => name !== 'mqttPort',
-);
+/** The `mqtt*` limits: names, defaults and the resolving of a front end's `limits` option. */
+export const MQTT_LIMITS = frontEndSettings('mqtt', ['mqttPort']);
 
-export const MQTT_FRONT_END_DEFAULTS: MqttFrontEndLimits = pickSettings(
-  DEFAULT_SERVER_CONFIG,
-  MQTT_LIMIT_NAMES,
-);
+export const MQTT_LIMIT_NAMES: readonly MqttLimitName[] = MQTT_LIMITS.names;
+
+export const MQTT_FRONT_END_DEFAULTS: MqttFrontEndLimits = MQTT_LIMITS.defaults;
 
 /** Topic aliases a client may set on one connection (announced as Topic Alias Maximum). */
 export const TOPIC_ALIAS_MAX = 64;

@@ -30,13 +30,12 @@ import { certificatePrincipal } from '../../auth/certificate.js';
 import type { Quotas } from '../../auth/quotas.js';
 import type { Security } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
-import { resolveGroupSettings } from '../../settings.js';
 import { listenTcp, type TcpListener } from '../tcp-listener.js';
 import { refuseUpgrade } from '../ws/index.js';
 import { ClientIdChain } from './client-id-chain.js';
 import { MqttConnection } from './connection.js';
 import {
-  MQTT_LIMIT_NAMES,
+  MQTT_LIMITS,
   type MqttContext,
   type MqttExtensions,
   type MqttFrontEndLimits,
@@ -82,7 +81,7 @@ export class MqttFrontEnd {
       broker: options.broker,
       logger: options.logger,
       metrics: options.metrics,
-      limits: resolveGroupSettings(MQTT_LIMIT_NAMES, options.limits),
+      limits: MQTT_LIMITS.resolve(options.limits),
       security: options.security,
       quotas: options.quotas,
       sessions: options.sessions ?? new MemorySessionStore(),

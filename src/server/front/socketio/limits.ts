@@ -3,20 +3,15 @@
  * The named limits of the Socket.IO endpoint: the `socketio*` settings of `server/settings.ts`
  * (defaults, ranges and doc lines there; docs/socket.io.md, "Limits").
  */
-import {
-  DEFAULT_SERVER_CONFIG,
-  pickSettings,
-  resolveGroupSettings,
-  type ServerConfig,
-  type SettingNameOf,
-  settingNamesOf,
-} from '../../settings.js';
+import { frontEndSettings, type ServerConfig, type SettingNameOf } from '../../settings.js';
 
 export type SocketIoLimits = Pick<ServerConfig, SettingNameOf<'socketio'>>;
 
-export const SOCKETIO_SETTING_NAMES: readonly SettingNameOf<'socketio'>[] = settingNamesOf('socketio');
+const SOCKETIO_SETTINGS = frontEndSettings('socketio');
 
-export const SOCKETIO_DEFAULTS: SocketIoLimits = pickSettings(DEFAULT_SERVER_CONFIG, SOCKETIO_SETTING_NAMES);
+export const SOCKETIO_SETTING_NAMES: readonly SettingNameOf<'socketio'>[] = SOCKETIO_SETTINGS.names;
+
+export const SOCKETIO_DEFAULTS: SocketIoLimits = SOCKETIO_SETTINGS.defaults;
 
 /** Longest room name, in UTF-16 code units (a room is a record key). */
 export const ROOM_NAME_LENGTH_MAX = 1024;
@@ -26,5 +21,5 @@ export const DELIVERY_CREDIT_RECORDS = 128;
 
 /** The defaults with `partial` applied, checked (`INVALID_SETTING` for a bad or unknown one). */
 export function resolveSocketIoLimits(partial: Partial<SocketIoLimits> = {}): SocketIoLimits {
-  return resolveGroupSettings(SOCKETIO_SETTING_NAMES, partial);
+  return SOCKETIO_SETTINGS.resolve(partial);
 }

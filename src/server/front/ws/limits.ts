@@ -5,22 +5,17 @@
  * `tributary serve` sets them from flags, variables or the config file; tests shrink them
  * through `attachWebSocketFrontEnd`'s `limits`.
  */
-import {
-  DEFAULT_SERVER_CONFIG,
-  pickSettings,
-  resolveGroupSettings,
-  type ServerConfig,
-  type SettingNameOf,
-  settingNamesOf,
-} from '../../settings.js';
+import { frontEndSettings, type ServerConfig, type SettingNameOf } from '../../settings.js';
 
 export type WsFrontEndLimits = Pick<ServerConfig, SettingNameOf<'ws'>>;
 
-export const WS_SETTING_NAMES: readonly SettingNameOf<'ws'>[] = settingNamesOf('ws');
+const WS_SETTINGS = frontEndSettings('ws');
 
-export const WS_FRONT_END_DEFAULTS: WsFrontEndLimits = pickSettings(DEFAULT_SERVER_CONFIG, WS_SETTING_NAMES);
+export const WS_SETTING_NAMES: readonly SettingNameOf<'ws'>[] = WS_SETTINGS.names;
+
+export const WS_FRONT_END_DEFAULTS: WsFrontEndLimits = WS_SETTINGS.defaults;
 
 /** The defaults with `partial` applied, checked (`INVALID_SETTING` for a bad or unknown one). */
 export function resolveLimits(partial: Partial<WsFrontEndLimits> = {}): WsFrontEndLimits {
-  return resolveGroupSettings(WS_SETTING_NAMES, partial);
+  return WS_SETTINGS.resolve(partial);
 }
