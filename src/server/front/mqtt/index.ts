@@ -31,7 +31,7 @@ import type { Quotas } from '../../auth/quotas.js';
 import type { Security } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { listenTcp, type TcpListener } from '../tcp-listener.js';
-import { refuseUpgrade } from '../ws/index.js';
+import { answerRefusedUpgrade } from '../ws/index.js';
 import { ClientIdChain } from './client-id-chain.js';
 import { MqttConnection } from './connection.js';
 import {
@@ -154,18 +154,10 @@ export class MqttFrontEnd {
     this.#wss = wss;
     const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
       if (pathOf(request) !== path) return;
-      if (this.#closing !== undefined) {
-        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        return;
-      }
+      const refusal = { closing: this.#closing !== undefined, browser, metrics: this.#ctx.metrics };
+      if (answerRefusedUpgrade(request, socket, 'mqtt', refusal)) return;
       const secure = (request.socket as Partial<TLSSocket>).encrypted === true;
       const { origin, host } = request.headers;
-      const refused = browser.check(host, origin, secure);
-      if (refused !== undefined) {
-        refuseUpgrade(socket, refused);
-        this.#ctx.metrics.errors.inc({ frontend: 'mqtt', code: refused.code });
-        return;
-      }
       wss.handleUpgrade(request, socket, head, (ws) => {
         const stream = createWebSocketStream(ws);
         this.#accept(stream, {

@@ -40,7 +40,7 @@ import type { QuotaLease, Quotas } from '../../auth/quotas.js';
 import { LocalSession } from '../../auth/session.js';
 import type { ConnectionInfo, Security, Session } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
-import { refuseUpgrade } from '../ws/index.js';
+import { answerRefusedUpgrade } from '../ws/index.js';
 import { credentialsFromAuthPayload } from './handshake-auth.js';
 import { resolveSocketIoLimits, type SocketIoLimits } from './limits.js';
 import { isNamespaceName, namespacePartition, SOCKET_IO_TOPIC } from './namespaces.js';
@@ -301,15 +301,9 @@ export async function attachSocketIoEndpoint(
       }, UNCLAIMED_UPGRADE_MS).unref();
       return;
     }
-    if (closing !== undefined) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    const secure = (request.socket as Partial<TLSSocket>).encrypted === true;
-    const refused = browser.check(request.headers.host, request.headers.origin, secure);
-    if (refused !== undefined) {
-      refuseUpgrade(socket, refused);
-      metrics.errors.inc({ frontend: 'socketio', code: refused.code });
+    if (
+      answerRefusedUpgrade(request, socket, 'socketio', { closing: closing !== undefined, browser, metrics })
+    ) {
       return;
     }
     engine.handleUpgrade(request, socket, head);

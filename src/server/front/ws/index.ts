@@ -97,18 +97,9 @@ export function attachWebSocketFrontEnd(
       if (server.listenerCount('upgrade') === 1) socket.destroy();
       return;
     }
-    if (closing !== undefined) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
+    const refusal = { closing: closing !== undefined, browser, metrics: options.metrics, logger };
+    if (answerRefusedUpgrade(request, socket, 'ws', refusal)) return;
     const secure = (request.socket as Partial<TLSSocket>).encrypted === true;
-    const refused = browser.check(request.headers.host, request.headers.origin, secure);
-    if (refused !== undefined) {
-      refuseUpgrade(socket, refused);
-      options.metrics.errors.inc({ frontend: 'ws', code: refused.code });
-      logger.debug({ origin: request.headers.origin, host: request.headers.host }, refused.message);
-      return;
-    }
     wss.handleUpgrade(request, socket, head, (ws) => {
       const connection = new Connection(ws, {
         broker,
@@ -147,6 +138,31 @@ export function attachWebSocketFrontEnd(
       return closing;
     },
   };
+}
+
+/**
+ * Answers an upgrade to `frontend`'s path that must not go on, before the handshake: 503 while
+ * the front end closes, or the browser policy's refusal ({@link refuseUpgrade}; counted in
+ * `tributary_errors_total`, logged at debug when a logger is given). Returns whether it
+ * answered; when it did not, the handshake is the caller's.
+ */
+export function answerRefusedUpgrade(
+  request: IncomingMessage,
+  socket: Duplex,
+  frontend: string,
+  refusal: { closing: boolean; browser: BrowserPolicy; metrics: ServerMetrics; logger?: Logger },
+): boolean {
+  if (refusal.closing) {
+    socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    return true;
+  }
+  const secure = (request.socket as Partial<TLSSocket>).encrypted === true;
+  const refused = refusal.browser.check(request.headers.host, request.headers.origin, secure);
+  if (refused === undefined) return false;
+  refuseUpgrade(socket, refused);
+  refusal.metrics.errors.inc({ frontend, code: refused.code });
+  refusal.logger?.debug({ origin: request.headers.origin, host: request.headers.host }, refused.message);
+  return true;
 }
 
 /**
