@@ -8,40 +8,26 @@
  * Each suite is skipped when its client is not installed, and fails then under
  * TRIBUTARY_REQUIRE_SERVICES=1 (CI). TRIBUTARY_MQTT_TARGET=mosquitto runs them against Mosquitto.
  */
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import {
   connectMqtt,
   describeWithMqtt,
   hasMosquittoClients,
   hasPahoMqtt,
-  type MqttTarget,
   type MqttVersionName,
   mosquittoPub,
   runPaho,
   servedByTarget,
   startMosquittoSub,
-  startTarget,
+  targetSuite,
 } from './fixtures/mqtt.js';
 import { killChildren } from './kafka-harness.js';
 
-let target: MqttTarget;
-let sequence = 0;
-
-function freshTopic(): string {
-  sequence += 1;
-  return `clients${sequence}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-beforeAll(async () => {
-  target = await startTarget();
-});
+const suite = targetSuite('clients');
+const freshTopic = suite.freshTopic;
 
 afterEach(() => {
   killChildren();
-});
-
-afterAll(async () => {
-  await target?.close();
 });
 
 const VERSIONS: readonly MqttVersionName[] = ['mqttv311', 'mqttv5'];
@@ -55,9 +41,9 @@ describeWithMqtt(
       for (const subVersion of VERSIONS) {
         it(`${pubVersion} publisher to ${subVersion} subscriber at QoS 0, 1 and 2`, async () => {
           const topic = `${freshTopic()}/sensor/1`;
-          const sub = await startMosquittoSub(target, subVersion, ['-q', '2', '-t', topic, '-C', '3']);
+          const sub = await startMosquittoSub(suite.target, subVersion, ['-q', '2', '-t', topic, '-C', '3']);
           for (const qos of ['0', '1', '2']) {
-            const result = await mosquittoPub(target, pubVersion, [
+            const result = await mosquittoPub(suite.target, pubVersion, [
               '-t',
               topic,
               '-q',
@@ -81,7 +67,7 @@ describeWithMqtt(
     it('several messages on one connection keep their order (mosquitto_pub -l)', async () => {
       const topic = `${freshTopic()}/lines`;
       const lines = Array.from({ length: 50 }, (_, i) => `line ${i}`);
-      const sub = await startMosquittoSub(target, 'mqttv5', [
+      const sub = await startMosquittoSub(suite.target, 'mqttv5', [
         '-q',
         '1',
         '-t',
@@ -90,7 +76,7 @@ describeWithMqtt(
         String(lines.length),
       ]);
       const result = await mosquittoPub(
-        target,
+        suite.target,
         'mqttv311',
         ['-t', topic, '-q', '1', '-l'],
         `${lines.join('\n')}\n`,
@@ -106,15 +92,32 @@ describeWithMqtt(
           const first = freshTopic();
           const topic = `${first}/status`;
           expect(
-            (await mosquittoPub(target, version, ['-t', topic, '-q', '1', '-r', '-m', 'online'])).code,
+            (await mosquittoPub(suite.target, version, ['-t', topic, '-q', '1', '-r', '-m', 'online'])).code,
           ).toBe(0);
-          const sub = await startMosquittoSub(target, version, ['-q', '1', '-t', `${first}/#`, '-C', '1']);
+          const sub = await startMosquittoSub(suite.target, version, [
+            '-q',
+            '1',
+            '-t',
+            `${first}/#`,
+            '-C',
+            '1',
+          ]);
           expect(await sub.waitFor(1)).toEqual([{ qos: 1, retain: true, topic, payload: 'online' }]);
 
-          expect((await mosquittoPub(target, version, ['-t', topic, '-q', '1', '-r', '-n'])).code).toBe(0);
-          const later = await startMosquittoSub(target, version, ['-q', '1', '-t', `${first}/#`, '-C', '1']);
+          expect((await mosquittoPub(suite.target, version, ['-t', topic, '-q', '1', '-r', '-n'])).code).toBe(
+            0,
+          );
+          const later = await startMosquittoSub(suite.target, version, [
+            '-q',
+            '1',
+            '-t',
+            `${first}/#`,
+            '-C',
+            '1',
+          ]);
           expect(
-            (await mosquittoPub(target, version, ['-t', `${first}/marker`, '-q', '1', '-m', 'marker'])).code,
+            (await mosquittoPub(suite.target, version, ['-t', `${first}/marker`, '-q', '1', '-m', 'marker']))
+              .code,
           ).toBe(0);
           expect(await later.waitFor(1)).toEqual([
             { qos: 1, retain: false, topic: `${first}/marker`, payload: 'marker' },
@@ -125,11 +128,11 @@ describeWithMqtt(
 
     it('mqttv5: user properties (repeats and order), content type, response topic, correlation data, expiry', async () => {
       const topic = `${freshTopic()}/props`;
-      const sub = await startMosquittoSub(target, 'mqttv5', [
+      const sub = await startMosquittoSub(suite.target, 'mqttv5', [
         ...['-q', '1', '-t', topic, '-C', '1'],
         ...['-F', 'PROPS %C|%P|%R|%D|%E|%p'],
       ]);
-      const result = await mosquittoPub(target, 'mqttv5', [
+      const result = await mosquittoPub(suite.target, 'mqttv5', [
         ...['-t', topic, '-q', '1', '-m', 'hello'],
         ...['-D', 'publish', 'user-property', 'k1', 'v1'],
         ...['-D', 'publish', 'user-property', 'k2', 'v2'],
@@ -167,7 +170,7 @@ describeWithMqtt(
         `${version}: the will of a killed mosquitto_sub is published`,
         async () => {
           const first = freshTopic();
-          const watcher = await startMosquittoSub(target, version, [
+          const watcher = await startMosquittoSub(suite.target, version, [
             '-q',
             '1',
             '-t',
@@ -175,7 +178,7 @@ describeWithMqtt(
             '-C',
             '1',
           ]);
-          const doomed = await startMosquittoSub(target, version, [
+          const doomed = await startMosquittoSub(suite.target, version, [
             ...['-t', `${first}/other`, '--will-topic', `${first}/will`],
             ...['--will-payload', 'sensor lost', '--will-qos', '1'],
           ]);
@@ -193,7 +196,7 @@ describeWithMqtt('paho-mqtt 1.6.1 (Python)', hasPahoMqtt(), 'apt-get install -y 
   for (const version of [4, 5] as const) {
     it(`MQTT ${version === 5 ? '5' : '3.1.1'}: subscribe at QoS 2, publish at QoS 0, 1 and 2, in order`, async () => {
       const topic = `${freshTopic()}/paho`;
-      const events = await runPaho(target, [
+      const events = await runPaho(suite.target, [
         { op: 'connect', id: `paho-${topic}`, version, clean: true },
         { op: 'subscribe', filter: topic, qos: 2 },
         { op: 'publish', topic, payload: 'qos 0', qos: 0 },
@@ -213,7 +216,7 @@ describeWithMqtt('paho-mqtt 1.6.1 (Python)', hasPahoMqtt(), 'apt-get install -y 
 
     it(`MQTT ${version === 5 ? '5' : '3.1.1'}: unsubscribe stops one filter, the other keeps delivering`, async () => {
       const first = freshTopic();
-      const events = await runPaho(target, [
+      const events = await runPaho(suite.target, [
         { op: 'connect', id: `paho-${first}`, version },
         { op: 'subscribe', filter: `${first}/a`, qos: 1 },
         { op: 'subscribe', filter: `${first}/b`, qos: 1 },
@@ -233,9 +236,9 @@ describeWithMqtt('paho-mqtt 1.6.1 (Python)', hasPahoMqtt(), 'apt-get install -y 
       `MQTT ${version === 5 ? '5' : '3.1.1'}: the will of a paho client that vanishes is published`,
       async () => {
         const topic = `${freshTopic()}/will`;
-        const watcher = await connectMqtt(target, { protocolVersion: version });
+        const watcher = await connectMqtt(suite.target, { protocolVersion: version });
         await watcher.client.subscribeAsync(topic, { qos: 1 });
-        await runPaho(target, [
+        await runPaho(suite.target, [
           {
             op: 'connect',
             id: `paho-will-${topic}`,
@@ -259,7 +262,7 @@ describeWithMqtt('paho-mqtt 1.6.1 (Python)', hasPahoMqtt(), 'apt-get install -y 
       ['c', '3'],
       ['a', '4'],
     ];
-    const events = await runPaho(target, [
+    const events = await runPaho(suite.target, [
       { op: 'connect', id: `paho-props-${topic}`, version: 5 },
       { op: 'subscribe', filter: topic, qos: 2 },
       ...[0, 1, 2].map((qos) => ({
@@ -297,17 +300,17 @@ describeWithMqtt('paho-mqtt 1.6.1 (Python)', hasPahoMqtt(), 'apt-get install -y 
     async () => {
       const first = freshTopic();
       const id = `paho-offline-${first}`;
-      const subscribe = await runPaho(target, [
+      const subscribe = await runPaho(suite.target, [
         { op: 'connect', id, version: 4, clean: false },
         { op: 'subscribe', filter: `${first}/+`, qos: 2 },
         { op: 'disconnect' },
       ]);
       expect(subscribe.find((e) => e.event === 'suback')).toMatchObject({ granted: [2] });
-      const publisher = await connectMqtt(target, { protocolVersion: 4 });
+      const publisher = await connectMqtt(suite.target, { protocolVersion: 4 });
       await publisher.client.publishAsync(`${first}/one`, 'qos 1', { qos: 1 });
       await publisher.client.publishAsync(`${first}/two`, 'qos 2', { qos: 2 });
       await publisher.end();
-      const back = await runPaho(target, [
+      const back = await runPaho(suite.target, [
         { op: 'connect', id, version: 4, clean: false },
         { op: 'wait', messages: 2 },
         { op: 'disconnect' },
@@ -321,7 +324,7 @@ describeWithMqtt('paho-mqtt 1.6.1 (Python)', hasPahoMqtt(), 'apt-get install -y 
   );
 
   it('MQTT 5: a zero-length client id is assigned one', async () => {
-    const events = await runPaho(target, [
+    const events = await runPaho(suite.target, [
       { op: 'connect', id: '', version: 5, clean: true },
       { op: 'disconnect' },
     ]);
