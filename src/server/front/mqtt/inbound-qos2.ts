@@ -69,7 +69,7 @@ export class ExactlyOnceInbound {
   }
 
   /** The broker later appends go through: the session's current connection's (guarded) view. */
-  useBroker(broker: Broker): void {
+  bindBroker(broker: Broker): void {
     this.broker = broker;
   }
 

@@ -225,7 +225,7 @@ export class InboundPublisher {
       partitions = (await broker.describeTopic(topic)).partitions.length;
     }
     const partition = kafkaPartition(record.key as Uint8Array, partitions);
-    inbound.useBroker(broker);
+    inbound.bindBroker(broker);
     const { offset } = await inbound.receive(packet.messageId as number, topic, partition, record);
     return offset === undefined ? [] : [{ partition, offset }];
   }
