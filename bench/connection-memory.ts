@@ -239,7 +239,7 @@ async function watch(
 async function bytesSentMiB(port: number): Promise<number> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    return Number(/^tributary_bytes_out_total\{frontend="ws"\} (\S+)$/m.exec(text)?.[1] ?? 0) / MiB;
+    return Number(/^tributary_out_bytes_total\{frontend="ws"\} (\S+)$/m.exec(text)?.[1] ?? 0) / MiB;
   } catch {
     return 0;
   }
@@ -250,7 +250,7 @@ async function heapSample(port: number): Promise<{ total: number; used: number; 
   try {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const value = (name: string): number =>
-      Number(new RegExp(`^tributary_process_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0) / MiB;
+      Number(new RegExp(`^tributary_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0) / MiB;
     return {
       total: value('nodejs_heap_size_total_bytes'),
       used: value('nodejs_heap_size_used_bytes'),

@@ -170,6 +170,11 @@ describe('kafkajs against the Kafka front end', () => {
       'a 2 + 2 assignment',
     );
     expect([...assignments.get('a')!, ...assignments.get('b')!].sort()).toEqual([0, 1, 2, 3]);
+    // Each join's first round (JoinGroup v4+ answered MEMBER_ID_REQUIRED with a member id) and
+    // the rebalance it caused are normal protocol steps, not errors.
+    for (const code of ['MEMBER_ID_REQUIRED', 'REBALANCE_IN_PROGRESS']) {
+      expect(await metric(server.url, 'tributary_errors_total', { frontend: 'kafka', code })).toBe(0);
+    }
 
     await p.sendBatch({ topicMessages: batch(1) });
     await waitFor(() => seenA.length + seenB.length >= 20, 20_000, 'round 1');

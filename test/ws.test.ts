@@ -181,8 +181,8 @@ describe('WebSocket front end: requests', () => {
     expect(await metric(h, 'tributary_records_out_total')).toBe(2); // the fetch
     expect(await metric(h, 'tributary_connections')).toBe(1);
     expect(await metric(h, 'tributary_append_latency_seconds_count')).toBe(1);
-    expect(await metric(h, 'tributary_bytes_in_total')).toBeGreaterThan(50);
-    expect(await metric(h, 'tributary_bytes_out_total')).toBeGreaterThan(50);
+    expect(await metric(h, 'tributary_in_bytes_total')).toBeGreaterThan(50);
+    expect(await metric(h, 'tributary_out_bytes_total')).toBeGreaterThan(50);
     c.socket.terminate();
     await eventually(async () => (await metric(h, 'tributary_connections')) === 0);
   });

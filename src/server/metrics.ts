@@ -63,13 +63,13 @@ export class ServerMetrics {
       registers,
     });
     this.bytesIn = new Counter({
-      name: 'tributary_bytes_in_total',
+      name: 'tributary_in_bytes_total',
       help: 'Payload bytes received',
       labelNames: ['frontend'],
       registers,
     });
     this.bytesOut = new Counter({
-      name: 'tributary_bytes_out_total',
+      name: 'tributary_out_bytes_total',
       help: 'Payload bytes sent',
       labelNames: ['frontend'],
       registers,
@@ -106,7 +106,7 @@ export class ServerMetrics {
       registers,
     });
     this.brokerBytesProduced = new Counter({
-      name: 'tributary_broker_bytes_produced_total',
+      name: 'tributary_broker_produced_bytes_total',
       help: 'Key and value bytes made durable by the broker',
       registers,
     });
@@ -116,7 +116,7 @@ export class ServerMetrics {
       registers,
     });
     this.brokerBytesDelivered = new Counter({
-      name: 'tributary_broker_bytes_delivered_total',
+      name: 'tributary_broker_delivered_bytes_total',
       help: 'Key and value bytes handed to subscribers by the broker',
       registers,
     });
@@ -160,6 +160,21 @@ export class ServerMetrics {
       help: 'MQTT retained messages held',
       registers,
     });
-    if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'tributary_process_' });
+    if (defaultMetrics) collectProcessMetrics(this.registry);
   }
 }
+
+/**
+ * prom-client's process and Node.js metrics under the `tributary_` prefix (its names already
+ * start with `process_` or `nodejs_`: `tributary_process_cpu_seconds_total`). Its gauges named
+ * `…_total` (`nodejs_active_handles_total`, the sum of `nodejs_active_handles` over its `type`
+ * label) are left out: in Prometheus `_total` marks a counter, and `sum()` gives the same number.
+ */
+function collectProcessMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
+  for (const metric of registry.getMetricsAsArray()) {
+    if (metric instanceof Gauge && metric.name.endsWith('_total')) registry.removeSingleMetric(metric.name);
+  }
+}
+
+const METRIC_PREFIX = 'tributary_';

@@ -75,8 +75,22 @@ export function errorCodeOf(ctx: KafkaContext, error: unknown, what: string): nu
   return KafkaErrorCode.UNKNOWN_SERVER_ERROR;
 }
 
-/** Counts an error code answered to a client (`tributary_errors_total{frontend="kafka"}`). */
+/**
+ * Error codes that are normal steps of the protocol, not failures: a JoinGroup v4+ without a
+ * member id is answered MEMBER_ID_REQUIRED with one, and every member of a group is told
+ * REBALANCE_IN_PROGRESS when the group changes. Counting them would make a healthy group look
+ * like an error rate.
+ */
+const PROTOCOL_STEP_CODES: ReadonlySet<number> = new Set([
+  KafkaErrorCode.MEMBER_ID_REQUIRED,
+  KafkaErrorCode.REBALANCE_IN_PROGRESS,
+]);
+
+/**
+ * Counts an error code answered to a client (`tributary_errors_total{frontend="kafka"}`),
+ * except the normal protocol steps of {@link PROTOCOL_STEP_CODES}.
+ */
 export function countError(ctx: KafkaContext, code: number): void {
-  if (code === KafkaErrorCode.NONE) return;
+  if (code === KafkaErrorCode.NONE || PROTOCOL_STEP_CODES.has(code)) return;
   ctx.metrics.errors.inc({ frontend: 'kafka', code: kafkaErrorName(code) });
 }

@@ -16,6 +16,6 @@ export const handleHeartbeat: Handler<'Heartbeat'> = (ctx, { body }, scope) => {
   }
   const error = ctx.groups.heartbeat(body.groupId, body.generationId, body.memberId, body.groupInstanceId);
   const errorCode = error === null ? KafkaErrorCode.NONE : KafkaErrorCode[error];
-  if (errorCode !== KafkaErrorCode.REBALANCE_IN_PROGRESS) countError(ctx, errorCode);
+  countError(ctx, errorCode); // REBALANCE_IN_PROGRESS is a normal step: not counted
   return { throttleTimeMs: 0, errorCode };
 };

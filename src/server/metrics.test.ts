@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { ServerMetrics } from './metrics.js';
+
+/** `# TYPE name type` lines of the Prometheus text, as [name, type]. */
+async function metricTypes(metrics: ServerMetrics): Promise<[string, string][]> {
+  const text = await metrics.registry.metrics();
+  return [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!]);
+}
+
+describe('ServerMetrics names', () => {
+  it('follow the Prometheus conventions: one prefix, counters end in _total, gauges never do', async () => {
+    const types = await metricTypes(new ServerMetrics());
+    expect(types.length).toBeGreaterThan(30);
+    for (const [name, type] of types) {
+      expect(name, name).toMatch(/^tributary_[a-z0-9_]+$/);
+      expect(name, name).not.toMatch(/^tributary_(process|nodejs)_(process|nodejs)_/);
+      if (type === 'counter') expect(name, `${name} is a counter`).toMatch(/_total$/);
+      else expect(name, `${name} is a ${type}`).not.toMatch(/_total$/);
+      // A unit, when the name has one, comes last (before _total): never `bytes_in`, `seconds_max`.
+      expect(name, name).not.toMatch(/_(bytes|seconds)_(?!total$)/);
+    }
+  });
+
+  it('names the process metrics once: tributary_process_cpu_seconds_total, tributary_nodejs_…', async () => {
+    const names = new Set((await metricTypes(new ServerMetrics())).map(([name]) => name));
+    expect(names).toContain('tributary_process_cpu_seconds_total');
+    expect(names).toContain('tributary_process_resident_memory_bytes');
+    expect(names).toContain('tributary_nodejs_eventloop_lag_seconds');
+    expect(names).toContain('tributary_nodejs_active_handles');
+    expect(names).toContain('tributary_in_bytes_total');
+    expect(names).not.toContain('tributary_nodejs_active_handles_total');
+  });
+
+  it('leaves the process metrics out on request', async () => {
+    const names = (await metricTypes(new ServerMetrics({ defaultMetrics: false }))).map(([name]) => name);
+    expect(names.filter((name) => /^tributary_(process|nodejs)_/.test(name))).toEqual([]);
+  });
+});
