@@ -153,30 +153,32 @@ afterEach(async () => {
 });
 
 describe('version negotiation and framing', () => {
-  it('answers ApiVersions v0–v2 with the advertised table, and v3 with the v0-format fallback', async () => {
+  it('answers ApiVersions v0–v4 with the advertised table, and v5+ with the v0-format fallback', async () => {
     const raw = await open();
-    for (const version of [0, 1, 2]) {
+    for (const version of [0, 1, 2, 3, 4]) {
       const answer = await raw.call('ApiVersions', version, {
-        clientSoftwareName: '',
-        clientSoftwareVersion: '',
+        clientSoftwareName: version >= 3 ? 'librdkafka' : '',
+        clientSoftwareVersion: version >= 3 ? '2.0.2' : '',
       });
       expect(answer.errorCode).toBe(0);
-      expect(answer.apiKeys).toContainEqual({ apiKey: API_KEYS.Fetch, minVersion: 4, maxVersion: 11 });
-      expect(answer.apiKeys).toContainEqual({
-        apiKey: API_KEYS.FindCoordinator,
-        minVersion: 0,
-        maxVersion: 2,
-      });
+      expect(answer.apiKeys).toContainEqual({ apiKey: API_KEYS.ApiVersions, minVersion: 0, maxVersion: 4 });
+      expect(answer.apiKeys).toContainEqual(
+        expect.objectContaining({ apiKey: API_KEYS.FindCoordinator, minVersion: 0 }),
+      );
     }
-    // librdkafka's opening probe: v3 (flexible). Answered in the v0 format with error 35.
-    const correlationId = raw.send('ApiVersions', 3, {
-      clientSoftwareName: 'librdkafka',
-      clientSoftwareVersion: '2.0.2',
-    });
+    // A version the broker does not know (a newer client's probe): the v4 request with its
+    // version field rewritten to 5, answered in the v0 format with error 35.
+    const probe = encodeRequest(
+      'ApiVersions',
+      { apiVersion: 4, correlationId: 77, clientId: 'future' },
+      { clientSoftwareName: 'future', clientSoftwareVersion: '9.9' },
+    );
+    probe[7] = 5;
+    raw.write(probe);
     const fallback = decodeResponse('ApiVersions', 0, await raw.next());
-    expect(fallback.correlationId).toBe(correlationId);
+    expect(fallback.correlationId).toBe(77);
     expect(fallback.body.errorCode).toBe(KafkaErrorCode.UNSUPPORTED_VERSION);
-    expect(fallback.body.apiKeys).toEqual([{ apiKey: API_KEYS.ApiVersions, minVersion: 0, maxVersion: 2 }]);
+    expect(fallback.body.apiKeys).toEqual([{ apiKey: API_KEYS.ApiVersions, minVersion: 0, maxVersion: 4 }]);
     // The connection goes on.
     expect(
       (await raw.call('ApiVersions', 0, { clientSoftwareName: '', clientSoftwareVersion: '' })).errorCode,

@@ -8,7 +8,10 @@ import {
   bytes,
   type Codec,
   compactArray,
+  compactNullableArray,
+  compactNullableBytes,
   compactNullableString,
+  compactRecords,
   compactString,
   decodeBody,
   encodeValue,
@@ -24,6 +27,9 @@ import {
   skipTaggedFields,
   string,
   struct,
+  uuid,
+  wireTypes,
+  ZERO_UUID,
 } from './schema.js';
 
 function hex(s: string): Uint8Array {
@@ -199,5 +205,48 @@ describe('map', () => {
     );
     expect(decode(csv, toHex(encodeValue(csv, 'a,b')))).toBe('a,b');
     expect(csv.size('a,b')).toBe(4 + 3 + 3);
+  });
+});
+
+describe('flexible-version types', () => {
+  it('UUID: 16 bytes as lowercase 8-4-4-4-12 hex', () => {
+    const id = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+    expect(toHex(encodeValue(uuid, id))).toBe('0f1e2d3c4b5a69788796a5b4c3d2e1f0');
+    expect(decode(uuid, '0f1e2d3c4b5a69788796a5b4c3d2e1f0')).toBe(id);
+    expect(decode(uuid, '00'.repeat(16))).toBe(ZERO_UUID);
+    expect(() => encodeValue(uuid, 'not-a-uuid')).toThrow(/not a lowercase hex UUID/);
+    expect(() => encodeValue(uuid, id.toUpperCase())).toThrow(/not a lowercase hex UUID/);
+    expectMalformed(() => decode(uuid, '0f1e'));
+  });
+
+  it('COMPACT_NULLABLE_ARRAY: 0 is null, n + 1 otherwise', () => {
+    const ids = compactNullableArray(int16);
+    expect(toHex(encodeValue(ids, null))).toBe('00');
+    expect(toHex(encodeValue(ids, [7]))).toBe('020007');
+    expect(decode(ids, '00')).toBeNull();
+    expect(decode(ids, '01')).toEqual([]);
+    expectMalformed(() => decode(ids, '7f0001'), /claims 126 elements/);
+  });
+
+  it('COMPACT_NULLABLE_BYTES and COMPACT_RECORDS', () => {
+    expect(toHex(encodeValue(compactNullableBytes, null))).toBe('00');
+    expect(decode(compactNullableBytes, '03abcd')).toEqual(hex('abcd'));
+    // Records are written non-null even when empty; a null from another broker reads as empty.
+    expect(toHex(encodeValue(compactRecords, new Uint8Array(0)))).toBe('01');
+    expect(decode(compactRecords, '00')).toEqual(new Uint8Array(0));
+    expectMalformed(() => decode(compactRecords, '05ab'), /runs past the end/);
+  });
+
+  it('wireTypes picks classic or compact types and tagged structs', () => {
+    interface Named {
+      name: string;
+      tags: readonly number[];
+    }
+    const classic = wireTypes(false);
+    const flexible = wireTypes(true);
+    const of = (t: typeof classic) => t.struct<Named>({ name: t.string, tags: t.array(int8) });
+    expect(toHex(encodeValue(of(classic), { name: 'a', tags: [1] }))).toBe('0001610000000101');
+    expect(toHex(encodeValue(of(flexible), { name: 'a', tags: [1] }))).toBe('0261020100');
+    expect(decode(of(flexible), '0261020100 ')).toEqual({ name: 'a', tags: [1] });
   });
 });

@@ -30,7 +30,8 @@ import { unsignedVarintSize } from './primitives/varint.js';
 
 /** What a codec encodes, for tools that walk a schema (test-data generators, docs). */
 export type Shape =
-  | { readonly kind: 'int8' | 'int16' | 'int32' | 'int64' | 'boolean' | 'records' }
+  | { readonly kind: 'int8' | 'int16' | 'int32' | 'int64' | 'boolean' | 'uuid' }
+  | { readonly kind: 'records'; readonly compact?: boolean }
   | { readonly kind: 'string'; readonly nullable: boolean; readonly compact: boolean }
   | { readonly kind: 'bytes'; readonly nullable: boolean; readonly compact?: boolean }
   | {
@@ -242,6 +243,68 @@ export const records: Codec<Uint8Array> = {
   size: bytes.size,
 };
 
+/**
+ * COMPACT_RECORDS in a response (flexible versions): unsigned varint length + 1, written
+ * non-null even when empty; a null (0) from another broker decodes as empty.
+ */
+export const compactRecords: Codec<Uint8Array> = {
+  shape: { kind: 'records', compact: true },
+  minBytes: 1,
+  read(r) {
+    const n = r.readUnsignedVarint();
+    return n === 0 ? EMPTY : r.readBytes(n - 1);
+  },
+  write: compactBytes.write,
+  size: compactBytes.size,
+};
+
+/** COMPACT_NULLABLE_BYTES: unsigned varint length + 1, 0 for null. */
+export const compactNullableBytes: Codec<Uint8Array | null> = {
+  shape: { kind: 'bytes', nullable: true, compact: true },
+  minBytes: 1,
+  read(r) {
+    const n = r.readUnsignedVarint();
+    return n === 0 ? null : r.readBytes(n - 1);
+  },
+  write(w, v) {
+    if (v === null) w.writeUnsignedVarint(0);
+    else compactBytes.write(w, v);
+  },
+  size: (v) => (v === null ? 1 : compactBytes.size(v)),
+};
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Kafka's null topic id (all zero bits): "no id" in requests that name topics instead. */
+export const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * UUID: 16 bytes, presented as the lowercase 8-4-4-4-12 hex form (as `crypto.randomUUID()`
+ * gives it). Encoding anything else is INVALID_ARGUMENT.
+ */
+export const uuid: Codec<string> = {
+  shape: { kind: 'uuid' },
+  minBytes: 16,
+  read(r) {
+    const b = r.readBytes(16);
+    let s = '';
+    for (let i = 0; i < 16; i++) {
+      if (i === 4 || i === 6 || i === 8 || i === 10) s += '-';
+      s += HEX[b[i]!];
+    }
+    return s;
+  },
+  write(w, v) {
+    if (!UUID_PATTERN.test(v)) throw invalidArgument(`"${v}" is not a lowercase hex UUID`);
+    const hex = v.replaceAll('-', '');
+    const b = new Uint8Array(16);
+    for (let i = 0; i < 16; i++) b[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+    w.writeBytes(b);
+  },
+  size: () => 16,
+};
+
 function checkElement(of: Codec<unknown>): number {
   // A zero-byte element would let a 4-byte count demand 2^31 iterations.
   if (!(of.minBytes >= 1)) throw invalidArgument('array elements must take at least one byte');
@@ -338,9 +401,30 @@ export function compactArray<T>(of: Codec<T>): Codec<readonly T[]> {
   };
 }
 
+/** COMPACT_NULLABLE_ARRAY: unsigned varint count + 1, 0 for null (flexible versions). */
+export function compactNullableArray<T>(of: Codec<T>): Codec<readonly T[] | null> {
+  const inner = compactArray(of);
+  return {
+    shape: { kind: 'array', of, nullable: true, compact: true },
+    minBytes: 1,
+    read(r) {
+      const at = r.pos;
+      const n = r.readUnsignedVarint();
+      if (n === 0) return null;
+      return readElements(r, of, n - 1, at);
+    },
+    write(w, v) {
+      if (v === null) w.writeUnsignedVarint(0);
+      else inner.write(w, v);
+    },
+    size: (v) => (v === null ? 1 : inner.size(v)),
+  };
+}
+
 /**
  * Skips a tagged-field section (unsigned varint count, then per field: tag, size, data).
- * Tributary reads no tagged field of the versions it supports, so all are skipped.
+ * Tributary needs no tagged field of the versions it speaks (they carry hints such as a
+ * partition's current leader or a follower's state), so all are skipped and none is written.
  */
 export function skipTaggedFields(r: ByteReader): void {
   const at = r.pos;
@@ -439,4 +523,55 @@ export function encodeValue<T>(codec: Codec<T>, v: T): Uint8Array {
   const w = new ByteWriter(codec.size(v));
   codec.write(w, v);
   return w.finish();
+}
+
+/**
+ * The wire types of one API version: classic (int16/int32 lengths) before the API's first
+ * flexible version, compact (varint lengths + 1) with a tagged-field section closing every
+ * struct from it on (KIP-482). Lets one builder describe a run of versions:
+ *
+ * @example
+ * function requestOf(version: number) {
+ *   const t = wireTypes(version >= 9);
+ *   return t.struct<MetadataRequest>({ topics: t.nullableArray(t.struct({ name: t.string })), ... });
+ * }
+ */
+export interface WireTypes {
+  readonly flexible: boolean;
+  readonly string: Codec<string>;
+  readonly nullableString: Codec<string | null>;
+  readonly bytes: Codec<Uint8Array>;
+  readonly nullableBytes: Codec<Uint8Array | null>;
+  readonly records: Codec<Uint8Array>;
+  array<T>(of: Codec<T>): Codec<readonly T[]>;
+  nullableArray<T>(of: Codec<T>): Codec<readonly T[] | null>;
+  struct<T extends object>(fields: StructFields<T>): Codec<T>;
+}
+
+const CLASSIC: WireTypes = {
+  flexible: false,
+  string,
+  nullableString,
+  bytes,
+  nullableBytes,
+  records,
+  array,
+  nullableArray,
+  struct: (fields) => struct(fields),
+};
+
+const FLEXIBLE: WireTypes = {
+  flexible: true,
+  string: compactString,
+  nullableString: compactNullableString,
+  bytes: compactBytes,
+  nullableBytes: compactNullableBytes,
+  records: compactRecords,
+  array: compactArray,
+  nullableArray: compactNullableArray,
+  struct: (fields) => struct(fields, { tagged: true }),
+};
+
+export function wireTypes(flexible: boolean): WireTypes {
+  return flexible ? FLEXIBLE : CLASSIC;
 }

@@ -84,7 +84,7 @@ describe('registry', () => {
       [15, 0, 4], // DescribeGroups
       [16, 0, 2], // ListGroups
       [17, 0, 1], // SaslHandshake
-      [18, 0, 2], // ApiVersions
+      [18, 0, 4], // ApiVersions
       [19, 0, 4], // CreateTopics
       [20, 0, 3], // DeleteTopics
       [22, 0, 1], // InitProducerId
@@ -92,13 +92,12 @@ describe('registry', () => {
     ]);
   });
 
-  it('implements every advertised version, and ApiVersions v3 besides', () => {
+  it('implements every advertised version', () => {
     for (const api of NAMES) {
       const { minVersion, maxVersion, versions } = KAFKA_APIS[api];
       for (let v = minVersion; v <= maxVersion; v++) expect(versions[v]?.version).toBe(v);
     }
-    expect(KAFKA_APIS.ApiVersions.versions[3]?.version).toBe(3);
-    expect(VERSIONS).toHaveLength(78);
+    expect(VERSIONS).toHaveLength(79);
   });
 
   it('maps keys and names both ways', () => {
@@ -109,8 +108,8 @@ describe('registry', () => {
   });
 
   it('knows what is advertised', () => {
-    expect(isAdvertised(18, 2)).toBe(true);
-    expect(isAdvertised(18, 3)).toBe(false);
+    expect(isAdvertised(18, 4)).toBe(true);
+    expect(isAdvertised(18, 5)).toBe(false);
     expect(isAdvertised(0, 2)).toBe(false);
     expect(isAdvertised(0, 3)).toBe(true);
     expect(isAdvertised(42, 0)).toBe(false);
@@ -123,19 +122,19 @@ describe('registry', () => {
   });
 });
 
-describe('ApiVersions fallback (librdkafka v3 probe)', () => {
+describe('ApiVersions fallback (a version beyond v4)', () => {
   it('is a v0 frame with UNSUPPORTED_VERSION and the ApiVersions range', () => {
     const frame = apiVersionsFallbackResponse(0x0a0b0c0d);
-    // size 16 | correlation id | error 35 | 1 entry: key 18, min 0, max 2
-    expect(toHex(frame)).toBe('00000010' + '0a0b0c0d' + '0023' + '00000001' + '0012' + '0000' + '0002');
+    // size 16 | correlation id | error 35 | 1 entry: key 18, min 0, max 4
+    expect(toHex(frame)).toBe('00000010' + '0a0b0c0d' + '0023' + '00000001' + '0012' + '0000' + '0004');
     const decoded = decodeResponse('ApiVersions', 0, payloadOf(frame));
     expect(decoded.body.errorCode).toBe(KafkaErrorCode.UNSUPPORTED_VERSION);
   });
 
-  it('a v3 request decodes (header v2, compact strings) even though v3 is not advertised', () => {
+  it('a v3 request decodes (header v2, compact strings)', () => {
     const body = { clientSoftwareName: 'librdkafka', clientSoftwareVersion: '2.0.2' };
     requestRoundTrip('ApiVersions', 3, body, 'rdkafka');
-    expect(isAdvertised(API_KEYS.ApiVersions, 3)).toBe(false);
+    expect(isAdvertised(API_KEYS.ApiVersions, 3)).toBe(true);
   });
 
   it('a v3 response keeps response header v0', () => {

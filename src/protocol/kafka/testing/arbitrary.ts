@@ -33,6 +33,14 @@ function arbitraryOfShape(shape: Shape): fc.Arbitrary<unknown> {
       return integer(-MAX_SAFE, MAX_SAFE);
     case 'boolean':
       return fc.boolean();
+    case 'uuid':
+      // Any 16 bytes, not only RFC 4122 ones: Kafka ids are random bits.
+      return fc
+        .uint8Array({ minLength: 16, maxLength: 16 })
+        .map((b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(''))
+        .map(
+          (h) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`,
+        );
     case 'records':
       return fc.uint8Array({ maxLength: 24 });
     case 'bytes':
@@ -74,6 +82,8 @@ function sampleOfShape(shape: Shape, kind: SampleKind): unknown {
       return full ? -MAX_SAFE : 0;
     case 'boolean':
       return full;
+    case 'uuid':
+      return full ? 'ffffffff-0000-4000-8000-0123456789ab' : '00000000-0000-0000-0000-000000000000';
     case 'records':
       return full ? new Uint8Array([1, 2, 3]) : new Uint8Array(0);
     case 'bytes':
