@@ -5,7 +5,7 @@
  * `bench/workers/socketio-clients.ts`); one more client on server A emits `pub` at a fixed rate
  * and both servers relay every event to every other client (`socket.broadcast.emit`) through:
  *
- * - `tributary`: the Tributary adapter (`tributary/socket.io`), each broadcast a durable record of
+ * - `tributary`: the Tributary adapter (`tributary-sync/socket.io`), each broadcast a durable record of
  *   the topic `socket.io` (fsync per the server's default policy, group commit);
  * - `redis`: `@socket.io/redis-adapter` (Redis pub/sub: nothing stored, no recovery);
  * - `redis-streams`: `@socket.io/redis-streams-adapter` (a Redis stream; Redis with

@@ -3,7 +3,7 @@
  * Server-side and embedded API: the durable log engines and their types.
  *
  * @example
- * import { openFileLog } from 'tributary';
+ * import { openFileLog } from 'tributary-sync';
  * const log = await openFileLog({ dir: './data' });
  */
 export { ERROR_CATALOGUE, type ErrorCode, isTributaryError, TributaryError } from './errors.js';

@@ -148,7 +148,7 @@ describe('client SDK: basics', () => {
     if ((globalThis as { WebSocket?: unknown }).WebSocket !== undefined) return;
     const error = await connectBrowserEntry({ url: 'ws://127.0.0.1:1/v1/ws' }).catch((e: unknown) => e);
     expect(isTributaryError(error, 'INVALID_ARGUMENT')).toBe(true);
-    expect(String(error)).toContain('tributary/client/node');
+    expect(String(error)).toContain('tributary-sync/client/node');
   });
 
   it('produces in batches to the partition Kafka would pick, and consumes with an async iterator', async () => {

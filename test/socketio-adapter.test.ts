@@ -1,5 +1,5 @@
 /**
- * The Socket.IO adapter (`tributary/socket.io`) with real parts: `tributary serve` and two
+ * The Socket.IO adapter (`tributary-sync/socket.io`) with real parts: `tributary serve` and two
  * Socket.IO servers as child processes, socket.io-client in this process.
  */
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -3,7 +3,7 @@
  * every other socket of the cluster as `msg` (`socket.broadcast.emit`), through the adapter named
  * by `--adapter`:
  *
- * - `tributary`: `tributary/socket.io` on the Tributary server at `--tributary ws://…/v1/ws`;
+ * - `tributary`: `tributary-sync/socket.io` on the Tributary server at `--tributary ws://…/v1/ws`;
  * - `redis`: `@socket.io/redis-adapter` (Redis pub/sub) on the Redis at `--redis PORT`;
  * - `redis-streams`: `@socket.io/redis-streams-adapter` (a Redis stream) on the same Redis.
  *

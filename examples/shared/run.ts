@@ -4,7 +4,7 @@
  * child processes whose output is prefixed with their name.
  *
  * Examples import the SDK from the sources (`../../src/client/node/index.js`); an application
- * imports the same API from `tributary/client/node` (Node) or `tributary/client` (browsers).
+ * imports the same API from `tributary-sync/client/node` (Node) or `tributary-sync/client` (browsers).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 /**
  * Socket.IO servers scaled out on Tributary: the classic relay program on two processes with the
- * Tributary adapter (`tributary/socket.io`), and clients on both that print what they receive.
+ * Tributary adapter (`tributary-sync/socket.io`), and clients on both that print what they receive.
  *
  *     npm run example:socket.io              (add -- --short for a quick run)
  *

@@ -7,7 +7,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { Server } from 'socket.io';
-// In an application: import { createAdapter } from 'tributary/socket.io';
+// In an application: import { createAdapter } from 'tributary-sync/socket.io';
 import { createAdapter, type TributaryAdapter } from '../../src/socketio/index.js';
 
 const tributaryUrl = process.argv[2] ?? 'ws://127.0.0.1:7700/v1/ws';

@@ -1,14 +1,14 @@
 /**
- * @module tributary/client
+ * @module tributary-sync/client
  * The browser-safe client SDK. It imports nothing from Node, so bundlers can ship it to browsers;
  * it reaches the server through an injected transport (the global `WebSocket` by default). In
- * Node 20, which has no global `WebSocket`, import from `tributary/client/node` instead.
+ * Node 20, which has no global `WebSocket`, import from `tributary-sync/client/node` instead.
  *
  * It also carries what clients and servers must agree on: the error type and the key → partition
  * function (Kafka's murmur2, so Kafka clients and Tributary clients agree).
  *
  * @example
- * import { connect, text } from 'tributary/client';
+ * import { connect, text } from 'tributary-sync/client';
  * const client = await connect({ url: 'wss://example.com/v1/ws' });
  * const producer = client.producer({ topic: 'orders' });
  * await producer.send({ key: 'user-42', value: JSON.stringify({ total: 12 }) });
@@ -23,7 +23,7 @@
  * await inventory.increment('sku-1', 'stock', -1); // shows at once, confirmed or rolled back
  *
  * @example
- * import { kafkaPartition } from 'tributary/client';
+ * import { kafkaPartition } from 'tributary-sync/client';
  * const partition = kafkaPartition(new TextEncoder().encode('user-42'), 12);
  */
 export { type ErrorCode, isTributaryError, TributaryError } from '../errors.js';

@@ -3,7 +3,7 @@
  * The one seam between the SDK core and the network, after nats.js's `Transport`: the core only
  * sees whole messages (one protocol frame each) and a close notice, so it runs unchanged in
  * browsers and Node. `transports/websocket.ts` adapts any WHATWG-style `WebSocket` (the browser's,
- * Node 22's global, or the `ws` package's in `tributary/client/node`); tests inject their own.
+ * Node 22's global, or the `ws` package's in `tributary-sync/client/node`); tests inject their own.
  */
 
 export interface TransportEvents {

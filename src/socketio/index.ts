@@ -1,5 +1,5 @@
 /**
- * @module tributary/socket.io
+ * @module tributary-sync/socket.io
  * A Socket.IO adapter on Tributary: several Socket.IO servers share broadcasts, rooms,
  * `fetchSockets`, `serverSideEmit` and acknowledgements through Tributary topics, and
  * connection state recovery works on any server, after a crash too, for as long as the
@@ -7,7 +7,7 @@
  *
  * @example
  * import { Server } from 'socket.io';
- * import { createAdapter } from 'tributary/socket.io';
+ * import { createAdapter } from 'tributary-sync/socket.io';
  *
  * const io = new Server(3000, { connectionStateRecovery: {} });
  * io.adapter(createAdapter({ url: 'ws://127.0.0.1:7700/v1/ws' }));

@@ -1,7 +1,7 @@
 /**
  * @module socketio/packet-record
  * Socket.IO messages as Tributary records, and back: the one format shared by the Socket.IO
- * adapter (`tributary/socket.io`) and Socket.IO clients served by Tributary itself, so both read
+ * adapter (`tributary-sync/socket.io`) and Socket.IO clients served by Tributary itself, so both read
  * and write the same topics. Browser-safe: no Node imports.
  *
  * A broadcast (`io.to(room).emit(event, ...args)`) is one record:

@@ -1,6 +1,6 @@
 /**
- * @module tributary/client/node
- * The client SDK for Node: everything `tributary/client` has, with `connect()` using the `ws`
+ * @module tributary-sync/client/node
+ * The client SDK for Node: everything `tributary-sync/client` has, with `connect()` using the `ws`
  * package by default (Node 20 has no global `WebSocket`). This is the only file of the SDK that
  * imports a Node-only module.
  *
@@ -9,7 +9,7 @@
  * own TLS and certificate store; there is nothing to configure there.
  *
  * @example
- * import { connect } from 'tributary/client/node';
+ * import { connect } from 'tributary-sync/client/node';
  * const client = await connect({ url: 'ws://localhost:8080/v1/ws' });
  * const secure = await connect({
  *   url: 'wss://tributary.internal:7700/v1/ws',

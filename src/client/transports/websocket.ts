@@ -2,7 +2,7 @@
  * @module client/transports/websocket
  * The WebSocket transport. It takes the `WebSocket` constructor to use, so the SDK core never
  * reaches for a runtime-specific global: browsers (and Node ≥ 22) have `globalThis.WebSocket`,
- * the default; Node 20 passes the `ws` package's class (`tributary/client/node` does that).
+ * the default; Node 20 passes the `ws` package's class (`tributary-sync/client/node` does that).
  *
  * @example
  * import WebSocket from 'ws';
@@ -41,7 +41,7 @@ export function webSocketTransport(WebSocketImpl?: WebSocketConstructor): Transp
     if (Impl === undefined) {
       throw new TributaryError('INVALID_ARGUMENT', {
         reason:
-          'this runtime has no global WebSocket: in Node 20 import connect from "tributary/client/node"',
+          'this runtime has no global WebSocket: in Node 20 import connect from "tributary-sync/client/node"',
       });
     }
     let closed = false;

@@ -1,7 +1,7 @@
 /**
  * @module server/front/socketio/namespaces
  * Where a Socket.IO namespace lives: every namespace is in the topic `socket.io` (the
- * `tributary/socket.io` adapter's default broadcast topic), keyed by its name, so a namespace's
+ * `tributary-sync/socket.io` adapter's default broadcast topic), keyed by its name, so a namespace's
  * events are in one partition, in one order (docs/socket.io.md, "The endpoint"). A namespace
  * name is `/` or `/` and up to {@link NAMESPACE_LENGTH_MAX} characters without control
  * characters; others get Socket.IO's own refusal ("Invalid namespace").

@@ -1,6 +1,6 @@
 /**
  * @module server/front/socketio/records
- * Socket.IO events as records of the `socket.io` topic, in the one format the `tributary/socket.io`
+ * Socket.IO events as records of the `socket.io` topic, in the one format the `tributary-sync/socket.io`
  * adapter uses too (`socketio/packet-record.ts`), so clients of the endpoint and clients of
  * Socket.IO servers on the adapter share namespaces, rooms and broadcasts:
  *
