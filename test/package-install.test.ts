@@ -237,13 +237,13 @@ describe('the packed package in fresh projects', () => {
     await makeProject(esm, tarball, 'module');
 
     // The command: npx finds the installed `tributary` (--no: never the registry's package of that name).
-    expect((await run('npx', ['--no', 'tributary', '--version'], cjs)).trim()).toBe(manifest.version);
+    expect((await run('npx', ['--no', '--', 'tributary', '--version'], cjs)).trim()).toBe(manifest.version);
     server = await startInstalledServer(cjs, join(workDir, 'server-data'));
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
     await run(
       'npx',
-      ['--no', 'tributary', 'topics', 'create', 'greetings', '--partitions', '1', '--url', server.url],
+      ['--no', '--', 'tributary', 'topics', 'create', 'greetings', '--partitions', '1', '--url', server.url],
       esm,
     );
     const wsUrl = `${server.url.replace(/^http/, 'ws')}/v1/ws`;
