@@ -95,6 +95,12 @@ export const ERROR_CATALOGUE = {
     kafkaCode: 47,
     retriable: false,
   },
+  INVALID_TXN_STATE: {
+    message: 'Producer {producerId} on {topic}/{partition}: {reason}',
+    httpStatus: 409,
+    kafkaCode: 48,
+    retriable: false,
+  },
   ILLEGAL_GENERATION: {
     message:
       'Group "{groupId}" is at generation {current}, not {generation}: rejoin and use the new assignment',

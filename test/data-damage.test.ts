@@ -254,7 +254,7 @@ describe('tributary data verify | repair | rebuild-metadata', SLOW, () => {
         { partition: 1, i: 0 },
         { partition: 1, i: 1 },
       ]);
-      expect(await log.offsets('orders', 1)).toEqual({ earliest: 0, next: 2 });
+      expect(await log.offsets('orders', 1)).toEqual({ earliest: 0, next: 2, lastStable: 2 });
       expect((await log.read('orders', 0, 0)).length).toBe(5);
       expect(dec.decode((await log.read('audit', 0, 0))[0]!.value!)).toBe('"kept"');
     } finally {

@@ -30,8 +30,10 @@ import { isTributaryError, TributaryError } from '../errors.js';
 import type {
   AppendOptions,
   AppendResult,
+  IsolationLevel,
   Log,
   LogRecord,
+  PartitionOffsets,
   ProducerBatchId,
   ReadOptions,
   RecordInput,
@@ -222,12 +224,21 @@ export class TributaryBroker implements Broker {
     topic: string,
     partition: number,
     records: readonly RecordInput[],
-    options?: { readonly producer?: ProducerBatchId; readonly expectedLastOffset?: number },
+    options?: {
+      readonly producer?: ProducerBatchId;
+      readonly expectedLastOffset?: number;
+      readonly transactional?: boolean;
+    },
   ): Promise<AppendResult> {
     this.checkOpen();
     this.topicName(topic);
-    const appendOptions: { producer?: ProducerBatchId; expectedLastOffset?: number } = {};
+    const appendOptions: {
+      producer?: ProducerBatchId;
+      expectedLastOffset?: number;
+      transactional?: boolean;
+    } = {};
     if (options?.producer !== undefined) appendOptions.producer = options.producer;
+    if (options?.transactional !== undefined) appendOptions.transactional = options.transactional;
     if (options?.expectedLastOffset !== undefined)
       appendOptions.expectedLastOffset = options.expectedLastOffset;
     const started = performance.now();
@@ -254,13 +265,18 @@ export class TributaryBroker implements Broker {
     topic: string,
     partition: number,
     offset: number,
-    options?: { readonly maxRecords?: number; readonly maxBytes?: number },
+    options?: {
+      readonly maxRecords?: number;
+      readonly maxBytes?: number;
+      readonly isolation?: IsolationLevel;
+    },
   ): Promise<LogRecord[]> {
     this.checkOpen();
     this.topicName(topic);
-    const readOptions: { maxRecords?: number; maxBytes?: number } = {};
+    const readOptions: { maxRecords?: number; maxBytes?: number; isolation?: IsolationLevel } = {};
     if (options?.maxRecords !== undefined) readOptions.maxRecords = options.maxRecords;
     if (options?.maxBytes !== undefined) readOptions.maxBytes = options.maxBytes;
+    if (options?.isolation !== undefined) readOptions.isolation = options.isolation;
     const records = await this.log.read(topic, partition, offset, readOptions as ReadOptions);
     if (records.length === 0) {
       // The log answers [] past the end; a reader there would skip offsets not yet written.
@@ -271,14 +287,11 @@ export class TributaryBroker implements Broker {
     return records;
   }
 
-  async offsets(
-    topic: string,
-    partition: number,
-  ): Promise<{ readonly earliest: number; readonly next: number }> {
+  async offsets(topic: string, partition: number): Promise<PartitionOffsets> {
     this.checkOpen();
     this.topicName(topic);
-    const { earliest, next } = await this.log.offsets(topic, partition);
-    return { earliest, next };
+    const { earliest, next, lastStable } = await this.log.offsets(topic, partition);
+    return { earliest, next, lastStable };
   }
 
   async resolvePosition(topic: string, partition: number, from: StartPosition): Promise<number> {
@@ -301,9 +314,10 @@ export class TributaryBroker implements Broker {
       throw new TributaryError('INVALID_ARGUMENT', { reason: 'onError must be a function' });
     }
     const credit = checkCredit(options.credit ?? DEFAULT_CREDIT);
-    const start = await this.resolveStart(topic, partition, from);
+    const isolation = checkIsolation(options.isolation);
+    const start = await this.resolveStart(topic, partition, from, isolation);
     this.checkOpen();
-    const feed = this.feedFor(topic, partition);
+    const feed = this.feedFor(topic, partition, isolation);
     const subscription = new BrokerSubscription({
       feed,
       position: start.position,
@@ -473,11 +487,14 @@ export class TributaryBroker implements Broker {
     topic: string,
     partition: number,
     from: StartPosition,
+    isolation: IsolationLevel = 'uncommitted',
   ): Promise<{ position: number; highWatermark: number }> {
-    const { earliest, next } = await this.log.offsets(topic, partition);
-    const at = (position: number) => ({ position, highWatermark: next });
+    const { earliest, next, lastStable } = await this.log.offsets(topic, partition);
+    // A committed reader's tail is the last stable offset: it waits there, not at `next`.
+    const tail = isolation === 'committed' ? lastStable : next;
+    const at = (position: number) => ({ position, highWatermark: tail });
     if (from === 'earliest') return at(earliest);
-    if (from === 'latest') return at(next);
+    if (from === 'latest') return at(tail);
     if (from !== null && typeof from === 'object') {
       if ('offset' in from) {
         checkOffsetArgument(from.offset);
@@ -499,11 +516,15 @@ export class TributaryBroker implements Broker {
     });
   }
 
-  private feedFor(topic: string, partition: number): PartitionFeed<BrokerSubscription> {
-    const key = feedKey(topic, partition);
+  private feedFor(
+    topic: string,
+    partition: number,
+    isolation: IsolationLevel,
+  ): PartitionFeed<BrokerSubscription> {
+    const key = feedKey(topic, partition, isolation);
     let feed = this.feeds.get(key);
     if (feed === undefined) {
-      feed = new PartitionFeed<BrokerSubscription>(this.log, topic, partition);
+      feed = new PartitionFeed<BrokerSubscription>(this.log, topic, partition, isolation);
       this.feeds.set(key, feed);
     }
     return feed;
@@ -514,7 +535,7 @@ export class TributaryBroker implements Broker {
     const feeds = [...this.feeds.values()].filter((feed) => feed.topic === topic);
     // Unregister first, so the subscriptions ended below do not cascade back into here.
     for (const feed of feeds) {
-      this.feeds.delete(feedKey(feed.topic, feed.partition));
+      this.feeds.delete(feedKey(feed.topic, feed.partition, feed.isolation));
       feed.dispose();
     }
     for (const feed of feeds) {
@@ -528,7 +549,7 @@ export class TributaryBroker implements Broker {
     error: unknown,
   ): void {
     feed.members.delete(subscription);
-    const key = feedKey(feed.topic, feed.partition);
+    const key = feedKey(feed.topic, feed.partition, feed.isolation);
     const registered = this.feeds.get(key) === feed;
     if (registered && isTributaryError(error, 'TOPIC_NOT_FOUND')) {
       // The topic was deleted (perhaps directly in the log): every subscription to it ends,
@@ -566,8 +587,17 @@ function checkCommittedOffsets(
   });
 }
 
-function feedKey(topic: string, partition: number): string {
-  return `${topic}\0${partition}`;
+/** Committed and uncommitted readers of a partition read and wait differently: a feed each. */
+function feedKey(topic: string, partition: number, isolation: IsolationLevel): string {
+  return isolation === 'committed' ? `${topic}\0${partition}\0c` : `${topic}\0${partition}`;
+}
+
+function checkIsolation(isolation: unknown): IsolationLevel {
+  if (isolation === undefined || isolation === 'uncommitted') return 'uncommitted';
+  if (isolation === 'committed') return 'committed';
+  throw new TributaryError('INVALID_ARGUMENT', {
+    reason: `isolation must be 'uncommitted' or 'committed', got ${JSON.stringify(isolation)}`,
+  });
 }
 
 function compareStrings(a: string, b: string): number {

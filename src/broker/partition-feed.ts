@@ -27,7 +27,7 @@
  * what each GC pause copied.
  */
 import { setMaxListeners } from 'node:events';
-import type { Log, LogRecord } from '../log/types.js';
+import type { IsolationLevel, Log, LogRecord } from '../log/types.js';
 import { payloadBytes } from './observer.js';
 import type { Delivery } from './types.js';
 
@@ -95,10 +95,15 @@ export class PartitionFeed<Member = unknown> {
   private controller = sharedController();
   private disposed = false;
 
+  /**
+   * `isolation: 'committed'`: reads stop at the last stable offset and leave out aborted
+   * transactions, waits are for the last stable offset, and `highWatermark` is that offset.
+   */
   constructor(
     private readonly log: Log,
     readonly topic: string,
     readonly partition: number,
+    readonly isolation: IsolationLevel = 'uncommitted',
   ) {}
 
   /**
@@ -117,7 +122,8 @@ export class PartitionFeed<Member = unknown> {
       this.stats.sharedReads++;
       return inflight;
     }
-    const recent = this.readRecent(offset, maxRecords);
+    // The in-memory tail holds uncommitted records: committed readers always read.
+    const recent = this.isolation === 'committed' ? undefined : this.readRecent(offset, maxRecords);
     if (recent !== undefined) return recent;
     const promise = this.load(offset, maxRecords);
     this.reads.set(offset, promise);
@@ -152,7 +158,11 @@ export class PartitionFeed<Member = unknown> {
           else each.wake();
         }
       };
-      this.log.waitForAppend(this.topic, this.partition, offset, controller.signal).then(
+      const waited =
+        this.isolation === 'committed'
+          ? this.log.waitForStable(this.topic, this.partition, offset, controller.signal)
+          : this.log.waitForAppend(this.topic, this.partition, offset, controller.signal);
+      waited.then(
         () => settle(false),
         (error: unknown) => settle(true, error),
       );
@@ -221,8 +231,15 @@ export class PartitionFeed<Member = unknown> {
     this.stats.reads++;
     // `next` before the read is a lower bound of the high watermark the read saw: if the read
     // comes back empty, every offset in [offset, next) no longer exists.
-    const { next } = await this.log.offsets(this.topic, this.partition);
-    const records = await this.log.read(this.topic, this.partition, offset, { maxRecords });
+    const offsets = await this.log.offsets(this.topic, this.partition);
+    const committed = this.isolation === 'committed';
+    const next = committed ? offsets.lastStable : offsets.next;
+    const records = await this.log.read(
+      this.topic,
+      this.partition,
+      offset,
+      committed ? { maxRecords, isolation: 'committed' } : { maxRecords },
+    );
     for (let i = 0; i < records.length; i++) Object.freeze(records[i]);
     return this.batch(records, next);
   }

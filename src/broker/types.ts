@@ -10,7 +10,9 @@
 import type { Logger } from 'pino';
 import type {
   AppendResult,
+  IsolationLevel,
   LogRecord,
+  PartitionOffsets,
   ProducerBatchId,
   RecordHeader,
   RecordInput,
@@ -61,6 +63,12 @@ export interface SubscribeOptions extends TopicPartition {
   readonly onRecords: (delivery: Delivery) => void;
   /** Called once if the subscription ends by itself (topic deleted, broker closing, storage error). */
   readonly onError?: (error: unknown) => void;
+  /**
+   * `'uncommitted'` (default): every record as soon as it is appended. `'committed'`: only records
+   * below the last stable offset, without those of aborted transactions; `'latest'` starts at the
+   * last stable offset and `Delivery.highWatermark` is the last stable offset.
+   */
+  readonly isolation?: IsolationLevel;
 }
 
 export interface Subscription {
@@ -118,24 +126,40 @@ export interface Broker {
    * resolving once all are durable. Order is kept within each partition.
    */
   produce(topic: string, records: readonly ProduceRecord[]): Promise<ProducedOffset[]>;
-  /** One batch to one partition, with idempotence (`producer`) or an expectation. */
+  /**
+   * One batch to one partition, with idempotence (`producer`) or an expectation; `transactional`
+   * (with `producer`) makes it part of the producer's open transaction (see `Log.append`).
+   */
   appendBatch(
     topic: string,
     partition: number,
     records: readonly RecordInput[],
-    options?: { readonly producer?: ProducerBatchId; readonly expectedLastOffset?: number },
+    options?: {
+      readonly producer?: ProducerBatchId;
+      readonly expectedLastOffset?: number;
+      readonly transactional?: boolean;
+    },
   ): Promise<AppendResult>;
   /** A new idempotent producer id, unique for the life of the data directory. */
   initProducer(): Promise<ProducerIdentity>;
 
-  /** Records from `offset` on; `[]` at the tail (`offset` = next), `OFFSET_OUT_OF_RANGE` below earliest or past next. */
+  /**
+   * Records from `offset` on; `[]` at the tail (`offset` = next), `OFFSET_OUT_OF_RANGE` below
+   * earliest or past next. `isolation: 'committed'` returns only records below the last stable
+   * offset, without those of aborted transactions (default `'uncommitted'`).
+   */
   fetch(
     topic: string,
     partition: number,
     offset: number,
-    options?: { readonly maxRecords?: number; readonly maxBytes?: number },
+    options?: {
+      readonly maxRecords?: number;
+      readonly maxBytes?: number;
+      readonly isolation?: IsolationLevel;
+    },
   ): Promise<LogRecord[]>;
-  offsets(topic: string, partition: number): Promise<{ readonly earliest: number; readonly next: number }>;
+  /** Earliest, next (high watermark) and last stable offset of a partition. */
+  offsets(topic: string, partition: number): Promise<PartitionOffsets>;
   /** Resolves a StartPosition to an offset. */
   resolvePosition(topic: string, partition: number, from: StartPosition): Promise<number>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;

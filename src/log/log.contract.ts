@@ -35,6 +35,8 @@ export interface OpenedLog {
   /** Called after the test closed `log`: a fresh Log over the same storage. */
   readonly reopen?: () => Promise<Log>;
   readonly cleanup?: () => Promise<void>;
+  /** The engine does not implement transactions yet: their tests are skipped. */
+  readonly withoutTransactions?: boolean;
 }
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -227,7 +229,7 @@ export function describeLogContract(engineName: string, openLog: () => Promise<O
         await rejectsWith(log.deleteTopic('orders'), 'TOPIC_NOT_FOUND');
         expect(await log.listTopics()).toEqual([]);
         await log.createTopic('orders');
-        expect(await log.offsets('orders', 0)).toEqual({ earliest: 0, next: 0 });
+        expect(await log.offsets('orders', 0)).toEqual({ earliest: 0, next: 0, lastStable: 0 });
         expect(await log.read('orders', 0, 0)).toEqual([]);
         expect((await log.append('orders', 0, [rec('new')])).baseOffset).toBe(0);
       });
@@ -307,7 +309,7 @@ export function describeLogContract(engineName: string, openLog: () => Promise<O
           [1, 3, false],
           [4, 5, false],
         ]);
-        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 6 });
+        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 6, lastStable: 6 });
         const all = await readAll(log, 't');
         expect(offsetsOf(all)).toEqual(range(0, 6));
         expect(all.map(text)).toEqual(['0', '1', '2', '3', '4', '5']);
@@ -501,7 +503,7 @@ export function describeLogContract(engineName: string, openLog: () => Promise<O
             'EXPECTED_OFFSET_MISMATCH',
           );
         }
-        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 3 });
+        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 3, lastStable: 3 });
         expect((await readAll(log, 't')).map(text)).toEqual(['a', 'b', 'c']);
         expect((await log.append('t', 0, [rec('d')], { expectedLastOffset: 2 })).baseOffset).toBe(3);
       });
@@ -517,7 +519,7 @@ export function describeLogContract(engineName: string, openLog: () => Promise<O
           if (r.status === 'rejected')
             expect((r.reason as TributaryError).code).toBe('EXPECTED_OFFSET_MISMATCH');
         }
-        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 1 });
+        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 1, lastStable: 1 });
       });
 
       it('rejects a malformed expectedLastOffset with INVALID_ARGUMENT', async () => {
@@ -543,7 +545,7 @@ export function describeLogContract(engineName: string, openLog: () => Promise<O
         await log.createTopic('t');
         await log.append('t', 0, [rec('first')]);
         await rejectsWith(log.append('t', 0, records), 'INVALID_RECORD');
-        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 1 });
+        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 1, lastStable: 1 });
         expect((await readAll(log, 't')).map(text)).toEqual(['first']);
       });
 
@@ -558,9 +560,9 @@ export function describeLogContract(engineName: string, openLog: () => Promise<O
     describe('offsets and offsetForTimestamp', () => {
       it('reports earliest and next', async () => {
         await log.createTopic('t');
-        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 0 });
+        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 0, lastStable: 0 });
         await log.append('t', 0, [rec('a'), rec('b'), rec('c')]);
-        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 3 });
+        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 3, lastStable: 3 });
       });
 
       it('finds the first offset at or after a timestamp', async () => {
@@ -730,7 +732,7 @@ export function describeLogContract(engineName: string, openLog: () => Promise<O
         expect((await readAll(log, 't')).map(text)).toEqual(['unrelated', 'a', 'b']);
         const next = await log.append('t', 0, [rec('c')], { producer: producer(2) });
         expect(next).toMatchObject({ baseOffset: 3, lastOffset: 3, duplicate: false });
-        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 4 });
+        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 4, lastStable: 4 });
       });
 
       it('recognises retries of any of the last 5 batches', async () => {
@@ -803,6 +805,345 @@ export function describeLogContract(engineName: string, openLog: () => Promise<O
           'INVALID_ARGUMENT',
         );
         expect((await log.offsets('t', 0)).next).toBe(0);
+      });
+    });
+
+    describe('transactions', () => {
+      beforeEach(({ skip }) => {
+        if (opened.withoutTransactions) skip('engine without transactions');
+      });
+      const PID = 4000;
+      /** Producer `producerId` appending its `sequence`-th record, transactionally by default. */
+      const tx = (
+        baseSequence: number,
+        { producerId = PID, producerEpoch = 0, transactional = true } = {},
+      ): { producer: ProducerBatchId; transactional: boolean } => ({
+        producer: { producerId, producerEpoch, baseSequence },
+        transactional,
+      });
+      const marker = (commit: boolean, producerId = PID, producerEpoch = 0) => ({
+        producerId,
+        producerEpoch,
+        commit,
+      });
+      const committedValues = async (topic: string, from = 0): Promise<Array<string | null>> =>
+        (await log.read(topic, 0, from, { isolation: 'committed', maxRecords: 1000 })).map(text);
+
+      it('reports lastStable = next when there are no transactions', async () => {
+        await log.createTopic('t');
+        await appendValues('t', 0, ['a', 'b']);
+        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 2, lastStable: 2 });
+        expect((await log.describeTopic('t')).partitions[0]).toMatchObject({ next: 2, lastStable: 2 });
+        expect(await committedValues('t')).toEqual(['a', 'b']);
+      });
+
+      it('holds the last stable offset at the first offset of an open transaction', async () => {
+        await log.createTopic('t');
+        await appendValues('t', 0, ['before']);
+        await log.append('t', 0, [rec('t1'), rec('t2')], tx(0));
+        await appendValues('t', 0, ['plain']);
+        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 4, lastStable: 1 });
+        // Uncommitted readers see everything; committed ones stop at the LSO.
+        expect((await readAll(log, 't')).map(text)).toEqual(['before', 't1', 't2', 'plain']);
+        expect(await committedValues('t')).toEqual(['before']);
+        expect(await committedValues('t', 1)).toEqual([]);
+      });
+
+      it('commits: records become readable to committed readers and the marker is never returned', async () => {
+        await log.createTopic('t');
+        await log.append('t', 0, [rec('t1')], tx(0));
+        await appendValues('t', 0, ['plain']);
+        await log.append('t', 0, [rec('t2')], tx(1));
+        const { offset } = await log.writeMarker('t', 0, marker(true));
+        expect(offset).toBe(3);
+        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 4, lastStable: 4 });
+        for (const isolation of ['committed', 'uncommitted'] as const) {
+          const records = await log.read('t', 0, 0, { isolation });
+          expect(records.map((r) => [r.offset, text(r)])).toEqual([
+            [0, 't1'],
+            [1, 'plain'],
+            [2, 't2'],
+          ]);
+        }
+        // Reading at the marker skips it, like a compacted offset.
+        expect(await log.read('t', 0, 3)).toEqual([]);
+        expect(await log.abortedTransactions('t', 0, 0, 4)).toEqual([]);
+      });
+
+      it('aborts: committed readers skip the records, the aborted index lists the transaction', async () => {
+        await log.createTopic('t');
+        await appendValues('t', 0, ['a']);
+        await log.append('t', 0, [rec('x1'), rec('x2')], tx(0));
+        await appendValues('t', 0, ['b']);
+        expect(await log.writeMarker('t', 0, marker(false))).toEqual({ offset: 4 });
+        await appendValues('t', 0, ['c']);
+        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 6, lastStable: 6 });
+        expect(await committedValues('t')).toEqual(['a', 'b', 'c']);
+        expect((await readAll(log, 't')).map(text)).toEqual(['a', 'x1', 'x2', 'b', 'c']);
+        const aborted = { producerId: PID, firstOffset: 1, lastOffset: 4 };
+        expect(await log.abortedTransactions('t', 0, 0, 6)).toEqual([aborted]);
+        expect(await log.abortedTransactions('t', 0, 2, 3)).toEqual([aborted]);
+        expect(await log.abortedTransactions('t', 0, 4, 5)).toEqual([aborted]);
+        expect(await log.abortedTransactions('t', 0, 0, 1)).toEqual([]);
+        expect(await log.abortedTransactions('t', 0, 5, 6)).toEqual([]);
+      });
+
+      it('answers a marker without an open transaction with offset null and writes nothing', async () => {
+        await log.createTopic('t');
+        expect(await log.writeMarker('t', 0, marker(true))).toEqual({ offset: null });
+        await log.append('t', 0, [rec('t1')], tx(0));
+        expect(await log.writeMarker('t', 0, marker(false))).toEqual({ offset: 1 });
+        // A retried marker is a no-op.
+        expect(await log.writeMarker('t', 0, marker(false))).toEqual({ offset: null });
+        expect(await log.writeMarker('t', 0, marker(true))).toEqual({ offset: null });
+        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 2, lastStable: 2 });
+        expect(await log.abortedTransactions('t', 0, 0, 2)).toHaveLength(1);
+      });
+
+      it('fences markers of an older epoch and lets a newer one fence older appends', async () => {
+        await log.createTopic('t');
+        await log.append('t', 0, [rec('t1')], tx(0, { producerEpoch: 2 }));
+        await rejectsWith(log.writeMarker('t', 0, marker(true, PID, 1)), 'PRODUCER_FENCED');
+        expect((await log.offsets('t', 0)).lastStable).toBe(0);
+        // A coordinator aborting with a bumped epoch fences the old producer instance.
+        expect(await log.writeMarker('t', 0, marker(false, PID, 3))).toEqual({ offset: 1 });
+        await rejectsWith(log.append('t', 0, [rec('late')], tx(1, { producerEpoch: 2 })), 'PRODUCER_FENCED');
+        await rejectsWith(log.writeMarker('t', 0, marker(true, PID, 2)), 'PRODUCER_FENCED');
+        // The new epoch starts its sequences at 0.
+        expect(await log.append('t', 0, [rec('t2')], tx(0, { producerEpoch: 3 }))).toMatchObject({
+          baseOffset: 2,
+          duplicate: false,
+        });
+        expect(await log.writeMarker('t', 0, marker(true, PID, 3))).toEqual({ offset: 3 });
+        expect(await committedValues('t')).toEqual(['t2']);
+      });
+
+      it('keeps a producer with an open transaction to transactional batches', async () => {
+        await log.createTopic('t');
+        await log.append('t', 0, [rec('t1')], tx(0));
+        await rejectsWith(
+          log.append('t', 0, [rec('x')], tx(1, { transactional: false })),
+          'INVALID_TXN_STATE',
+        );
+        await rejectsWith(log.append('t', 0, [rec('x')], { transactional: true }), 'INVALID_ARGUMENT');
+        // Other producers and plain appends are not affected.
+        await log.append('t', 0, [rec('other')], tx(0, { producerId: PID + 1, transactional: false }));
+        await log.writeMarker('t', 0, marker(true));
+        await log.append('t', 0, [rec('after')], tx(1, { transactional: false }));
+        expect(await committedValues('t')).toEqual(['t1', 'other', 'after']);
+      });
+
+      it('answers a retried transactional batch as a duplicate', async () => {
+        await log.createTopic('t');
+        const first = await log.append('t', 0, [rec('t1'), rec('t2')], tx(0));
+        expect(await log.append('t', 0, [rec('t1'), rec('t2')], tx(0))).toEqual({
+          ...first,
+          duplicate: true,
+        });
+        expect((await log.offsets('t', 0)).next).toBe(2);
+      });
+
+      it('holds the LSO at the oldest of several open transactions', async () => {
+        await log.createTopic('t');
+        const a = { producerId: PID };
+        const b = { producerId: PID + 1 };
+        await log.append('t', 0, [rec('a1')], tx(0, a));
+        await log.append('t', 0, [rec('b1')], tx(0, b));
+        await log.append('t', 0, [rec('a2')], tx(1, a));
+        expect((await log.offsets('t', 0)).lastStable).toBe(0);
+        await log.writeMarker('t', 0, marker(true, PID));
+        expect((await log.offsets('t', 0)).lastStable).toBe(1);
+        expect(await committedValues('t')).toEqual(['a1']);
+        await log.writeMarker('t', 0, marker(false, PID + 1));
+        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 5, lastStable: 5 });
+        expect(await committedValues('t')).toEqual(['a1', 'a2']);
+        // Each transaction is judged by its own producer: b's abort leaves a's records alone.
+        expect(await log.abortedTransactions('t', 0, 0, 5)).toEqual([
+          { producerId: PID + 1, firstOffset: 1, lastOffset: 4 },
+        ]);
+      });
+
+      it('wakes waitForStable on the marker, not on appends behind an open transaction', async () => {
+        await log.createTopic('t');
+        await log.append('t', 0, [rec('t1')], tx(0));
+        const waiting = log.waitForStable('t', 0, 0);
+        await appendValues('t', 0, ['plain']);
+        expect(await settledWithin(waiting, WAKE_MS)).toBe('pending');
+        await log.writeMarker('t', 0, marker(true));
+        expect(await settledWithin(waiting, 5000)).toBe('resolved');
+        // Without transactions it behaves like waitForAppend.
+        const next = log.waitForStable('t', 0, 3);
+        expect(await settledWithin(next, WAKE_MS)).toBe('pending');
+        await appendValues('t', 0, ['more']);
+        expect(await settledWithin(next, 5000)).toBe('resolved');
+        const controller = new AbortController();
+        const aborted = log.waitForStable('t', 0, 100, controller.signal);
+        controller.abort(new Error('stop'));
+        expect(await rejection(aborted)).toMatchObject({ message: 'stop' });
+      });
+
+      it('bounds committed reads by maxRecords and starts mid-range', async () => {
+        await log.createTopic('t');
+        await log.append('t', 0, [rec('x')], tx(0));
+        await appendValues('t', 0, ['a', 'b', 'c']);
+        await log.writeMarker('t', 0, marker(false));
+        const records = await log.read('t', 0, 2, { isolation: 'committed', maxRecords: 2 });
+        expect(records.map(text)).toEqual(['b', 'c']);
+        await rejectsWith(log.read('t', 0, 0, { isolation: 'serializable' as never }), 'INVALID_ARGUMENT');
+      });
+
+      it('rejects malformed markers with INVALID_ARGUMENT', async () => {
+        await log.createTopic('t');
+        for (const bad of [
+          { producerId: -1, producerEpoch: 0, commit: true },
+          { producerId: 1, producerEpoch: 1.5, commit: true },
+          { producerId: 1, producerEpoch: 0, commit: 'yes' },
+        ]) {
+          await rejectsWith(log.writeMarker('t', 0, bad as never), 'INVALID_ARGUMENT');
+        }
+        await rejectsWith(log.writeMarker('missing', 0, marker(true)), 'TOPIC_NOT_FOUND');
+      });
+
+      it('compaction drops aborted records and never lets them supersede committed ones', async () => {
+        await log.createTopic('c', { compact: true, ...SEGMENTED });
+        await log.append('c', 0, [rec('v1', 'k')]);
+        await log.append('c', 0, [rec('aborted', 'k')], tx(0));
+        await log.writeMarker('c', 0, marker(false));
+        await log.append('c', 0, [rec('committed', 'j')], tx(1));
+        await log.writeMarker('c', 0, marker(true));
+        await sealActiveSegment(log, 'c');
+        await log.compact('c');
+        const values = (await readAll(log, 'c')).map((r) => `${keyText(r)}=${text(r)}`);
+        expect(values.slice(0, 2)).toEqual(['k=v1', 'j=committed']);
+        expect((await log.read('c', 0, 0, { isolation: 'committed' })).map(text).slice(0, 2)).toEqual([
+          'v1',
+          'committed',
+        ]);
+      });
+
+      it('property: a committed read equals the model of commits and aborts', async () => {
+        const op = fc.oneof(
+          fc.record({ kind: fc.constant('plain' as const), n: fc.integer({ min: 1, max: 3 }) }),
+          fc.record({
+            kind: fc.constant('tx' as const),
+            p: fc.integer({ min: 0, max: 2 }),
+            n: fc.integer({ min: 1, max: 3 }),
+          }),
+          fc.record({
+            kind: fc.constant('end' as const),
+            p: fc.integer({ min: 0, max: 2 }),
+            commit: fc.boolean(),
+          }),
+        );
+        let run = 0;
+        await fc.assert(
+          fc.asyncProperty(fc.array(op, { maxLength: 30 }), async (ops) => {
+            const topic = `p${run++}`;
+            await log.createTopic(topic);
+            interface Entry {
+              readonly offset: number;
+              readonly value: string;
+              readonly txn: number | null;
+            }
+            const entries: Entry[] = [];
+            const sequences = [0, 0, 0];
+            /** Per producer: the model transaction id and its first offset, while open. */
+            const open: Array<{ id: number; first: number } | undefined> = [undefined, undefined, undefined];
+            const fate = new Map<number, boolean>();
+            const aborted: Array<{ producerId: number; firstOffset: number; lastOffset: number }> = [];
+            let next = 0;
+            let txnIds = 0;
+            for (const o of ops) {
+              if (o.kind === 'plain') {
+                const values = range(0, o.n).map((i) => `plain${next + i}`);
+                await log.append(
+                  topic,
+                  0,
+                  values.map((v) => rec(v)),
+                );
+                for (const value of values) entries.push({ offset: next++, value, txn: null });
+              } else if (o.kind === 'tx') {
+                const values = range(0, o.n).map((i) => `tx${o.p}-${next + i}`);
+                await log.append(
+                  topic,
+                  0,
+                  values.map((v) => rec(v)),
+                  tx(sequences[o.p]!, { producerId: PID + o.p }),
+                );
+                sequences[o.p]! += o.n;
+                const current = open[o.p] ?? { id: txnIds++, first: next };
+                open[o.p] = current;
+                for (const value of values) entries.push({ offset: next++, value, txn: current.id });
+              } else {
+                const { offset } = await log.writeMarker(topic, 0, marker(o.commit, PID + o.p));
+                const current = open[o.p];
+                if (current === undefined) {
+                  expect(offset).toBeNull();
+                  continue;
+                }
+                expect(offset).toBe(next);
+                fate.set(current.id, o.commit);
+                if (!o.commit)
+                  aborted.push({ producerId: PID + o.p, firstOffset: current.first, lastOffset: next });
+                open[o.p] = undefined;
+                next++;
+              }
+            }
+            const firstOpen = open.flatMap((t) => (t === undefined ? [] : [t.first]));
+            const lastStable = Math.min(next, ...firstOpen);
+            expect(await log.offsets(topic, 0)).toEqual({ earliest: 0, next, lastStable });
+            const visible = entries.filter(
+              (e) => e.offset < lastStable && (e.txn === null || fate.get(e.txn) === true),
+            );
+            const committed = await log.read(topic, 0, 0, { isolation: 'committed', maxRecords: 1000 });
+            expect(committed.map((r) => [r.offset, text(r)])).toEqual(
+              visible.map((e) => [e.offset, e.value]),
+            );
+            const all = await log.read(topic, 0, 0, { maxRecords: 1000 });
+            expect(all.map((r) => [r.offset, text(r)])).toEqual(entries.map((e) => [e.offset, e.value]));
+            const sortedAborted = [...aborted].sort((a, b) => a.firstOffset - b.firstOffset);
+            expect(await log.abortedTransactions(topic, 0, 0, next)).toEqual(sortedAborted);
+            await log.deleteTopic(topic);
+          }),
+          { numRuns: 40 },
+        );
+      });
+
+      it('keeps open transactions, markers and the aborted index across close and reopen', async ({
+        skip,
+      }) => {
+        if (opened.reopen === undefined) skip('engine has no reopen');
+        await log.createTopic('t', SEGMENTED);
+        const a = { producerId: PID };
+        const b = { producerId: PID + 1 };
+        await log.append('t', 0, [rec('a1')], tx(0, a));
+        await log.append('t', 0, [rec('b1')], tx(0, b));
+        await log.writeMarker('t', 0, marker(false, PID));
+        // Roll segments so the state must survive a segment boundary, then leave b open.
+        await sealActiveSegment(log, 't');
+        await log.append('t', 0, [rec('b2')], tx(1, b));
+        await log.append('t', 0, [rec('c1')], tx(0, { producerId: PID + 2, producerEpoch: 5 }));
+        await log.writeMarker('t', 0, marker(true, PID + 2, 5));
+        const offsets = await log.offsets('t', 0);
+        const aborted = await log.abortedTransactions('t', 0, 0, offsets.next);
+        expect(offsets.lastStable).toBe(1);
+        expect(aborted).toEqual([{ producerId: PID, firstOffset: 0, lastOffset: 2 }]);
+
+        await reopen();
+        expect(await log.offsets('t', 0)).toEqual(offsets);
+        expect(await log.abortedTransactions('t', 0, 0, offsets.next)).toEqual(aborted);
+        expect(await committedValues('t')).toEqual([]);
+        await rejectsWith(
+          log.append('t', 0, [rec('x')], tx(2, { ...b, transactional: false })),
+          'INVALID_TXN_STATE',
+        );
+        await rejectsWith(
+          log.append('t', 0, [rec('x')], tx(1, { producerId: PID + 2, producerEpoch: 4 })),
+          'PRODUCER_FENCED',
+        );
+        expect(await log.writeMarker('t', 0, marker(true, PID + 1))).toEqual({ offset: offsets.next });
+        // a1 (0) was aborted; 2 and 6 are markers; 3 is the record that rolled the segment.
+        expect(offsetsOf(await log.read('t', 0, 0, { isolation: 'committed' }))).toEqual([1, 3, 4, 5]);
       });
     });
 
@@ -1016,7 +1357,7 @@ export function describeLogContract(engineName: string, openLog: () => Promise<O
           'new3',
           'new4',
         ]);
-        expect(await log.offsets('untouched', 0)).toEqual({ earliest: 0, next: 20 });
+        expect(await log.offsets('untouched', 0)).toEqual({ earliest: 0, next: 20, lastStable: 20 });
       });
 
       it('never deletes the newest data, however old', async () => {
@@ -1038,7 +1379,7 @@ export function describeLogContract(engineName: string, openLog: () => Promise<O
         for (let i = 0; i < 20; i++)
           await log.append('t', 0, [rec(`${i}`.padEnd(1000, '.'), null, { timestamp: 1 })]);
         expect(await log.enforceRetention()).toEqual({ segmentsDeleted: 0, bytesDeleted: 0 });
-        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 20 });
+        expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 20, lastStable: 20 });
       });
     });
 
@@ -1114,7 +1455,7 @@ export function describeLogContract(engineName: string, openLog: () => Promise<O
         expect((await readAll(log, 'a', 0)).map(plain)).toEqual(records.a0.map(plain));
         expect((await readAll(log, 'a', 1)).map(plain)).toEqual(records.a1.map(plain));
         expect((await readAll(log, 'b')).map(plain)).toEqual(records.b0.map(plain));
-        expect(await log.offsets('a', 0)).toEqual({ earliest: 0, next: 33 });
+        expect(await log.offsets('a', 0)).toEqual({ earliest: 0, next: 33, lastStable: 33 });
         expect((await log.append('a', 0, [rec('after')])).baseOffset).toBe(33);
         expect((await log.append('a', 1, [rec('after')])).baseOffset).toBe(1);
       });

@@ -19,6 +19,8 @@
  * const { baseOffset, lastOffset } = writeBatch(records);
  * table.record(options.producer, records.length, baseOffset, lastOffset);
  *
+ * Transaction markers (`bumpEpoch`) raise a producer's epoch like a batch of a newer epoch would.
+ *
  * Recovery: the table is plain derived state. An engine rebuilds it by calling `record()` for
  * every stored batch that carries a producer id, in offset order (`record()` never throws and
  * replays epoch bumps). Batches that compaction emptied or retention deleted must still feed it
@@ -116,6 +118,20 @@ export class ProducerStateTable {
     if (entry.batches.length > PRODUCER_BATCHES_REMEMBERED) entry.batches.shift();
   }
 
+  /** The producer's current epoch on this partition, if it has state here. */
+  epochOf(producerId: number): number | undefined {
+    return this.producers.get(producerId)?.epoch;
+  }
+
+  /**
+   * A transaction marker of `epoch` was written (or replayed): a newer epoch becomes the current
+   * one and starts the producer over (its next batch has sequence 0), so older epochs are fenced.
+   */
+  bumpEpoch(producerId: number, epoch: number): void {
+    const entry = this.producers.get(producerId);
+    if (entry === undefined || epoch > entry.epoch) this.producers.set(producerId, { epoch, batches: [] });
+  }
+
   /**
    * Plain-data copy of the table as it was before `beforeOffset` (batches at or after it are left
    * out), for an engine to persist at a segment boundary and `restore` on recovery.
@@ -124,7 +140,9 @@ export class ProducerStateTable {
     const producers: Array<ProducerSnapshot['producers'][number]> = [];
     for (const [producerId, entry] of this.producers) {
       const batches = entry.batches.filter((b) => b.lastOffset < beforeOffset);
-      if (batches.length > 0) producers.push({ producerId, epoch: entry.epoch, batches });
+      // An entry without batches holds an epoch a transaction marker set: it still fences.
+      if (batches.length > 0 || entry.batches.length === 0)
+        producers.push({ producerId, epoch: entry.epoch, batches });
     }
     return { version: 1, producers };
   }

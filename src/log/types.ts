@@ -84,7 +84,34 @@ export interface AppendOptions {
   readonly expectedLastOffset?: number;
   /** Set by idempotent producers. */
   readonly producer?: ProducerBatchId;
+  /**
+   * Requires `producer`: the batch is transactional (RecordBatch attribute bit 4) and opens, or
+   * continues, that producer's transaction on this partition until `writeMarker` closes it.
+   * A producer with an open transaction here may append only transactional batches
+   * (`INVALID_TXN_STATE`). Default false.
+   */
+  readonly transactional?: boolean;
 }
+
+/** What closes a producer's open transaction on one partition (a COMMIT or ABORT control batch). */
+export interface TransactionMarker {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  /** true: COMMIT, the records become readable to `isolation: 'committed'`; false: ABORT. */
+  readonly commit: boolean;
+}
+
+/** An aborted transaction on one partition, as Kafka's Fetch response lists them. */
+export interface AbortedTransaction {
+  readonly producerId: number;
+  /** Offset of the transaction's first record on this partition. */
+  readonly firstOffset: number;
+  /** Offset of its ABORT marker (the control record that closed it). */
+  readonly lastOffset: number;
+}
+
+/** Which records a read sees. */
+export type IsolationLevel = 'uncommitted' | 'committed';
 
 export interface AppendResult {
   readonly baseOffset: number;
@@ -100,6 +127,12 @@ export interface ReadOptions {
   readonly maxRecords?: number;
   /** Stop after about this many bytes of record data (at least one record is returned). Default 1 MiB. */
   readonly maxBytes?: number;
+  /**
+   * `'uncommitted'` (default): every record below `next`. `'committed'`: only records below
+   * `lastStable`, and records of aborted transactions are left out. Control records (transaction
+   * markers) are never returned: their offsets are skipped like compacted ones.
+   */
+  readonly isolation?: IsolationLevel;
 }
 
 /** What `Log.readRecent` found. */
@@ -115,6 +148,11 @@ export interface PartitionOffsets {
   readonly earliest: number;
   /** The offset the next append gets: the high watermark. `next - 1` is the last offset. */
   readonly next: number;
+  /**
+   * Last stable offset (LSO): the first offset of the oldest open transaction, else `next`.
+   * `isolation: 'committed'` reads stop here.
+   */
+  readonly lastStable: number;
 }
 
 export interface PartitionDescription extends PartitionOffsets {
@@ -206,6 +244,33 @@ export interface Log {
    * and `LOG_CLOSED` when the log closes.
    */
   waitForAppend(topic: string, partition: number, offset: number, signal?: AbortSignal): Promise<void>;
+
+  /**
+   * Appends a control batch (COMMIT/ABORT marker) that closes the producer's open transaction on
+   * this partition. Idempotent: no open transaction for that producer → nothing written,
+   * `{ offset: null }`. An epoch lower than the partition's current epoch for that producer is
+   * `PRODUCER_FENCED`; a higher one becomes the current epoch (fencing the older one). Durable
+   * under the topic's fsync policy.
+   */
+  writeMarker(
+    topic: string,
+    partition: number,
+    marker: TransactionMarker,
+  ): Promise<{ readonly offset: number | null }>;
+
+  /** Aborted transactions whose records intersect [fromOffset, toOffset), oldest first (Kafka's Fetch list). */
+  abortedTransactions(
+    topic: string,
+    partition: number,
+    fromOffset: number,
+    toOffset: number,
+  ): Promise<AbortedTransaction[]>;
+
+  /**
+   * Resolves once `lastStable > offset` (like `waitForAppend`, for `isolation: 'committed'`
+   * readers); rejects like `waitForAppend`.
+   */
+  waitForStable(topic: string, partition: number, offset: number, signal?: AbortSignal): Promise<void>;
 
   /** Deletes whole segments past the retention limits of one topic, or of all. */
   enforceRetention(topic?: string): Promise<RetentionReport>;

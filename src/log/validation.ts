@@ -184,7 +184,13 @@ export function resolveReadOptions(options: ReadOptions = {}): Required<ReadOpti
   if (!isIntIn(maxBytes, 1, 256 * 1024 * 1024)) {
     throw new TributaryError('INVALID_ARGUMENT', { reason: 'maxBytes must be an integer from 1 to 256 MiB' });
   }
-  return { maxRecords, maxBytes };
+  const isolation = options.isolation ?? 'uncommitted';
+  if (isolation !== 'uncommitted' && isolation !== 'committed') {
+    throw new TributaryError('INVALID_ARGUMENT', {
+      reason: "isolation must be 'uncommitted' or 'committed'",
+    });
+  }
+  return { maxRecords, maxBytes, isolation };
 }
 
 /** `value` is an integer from `min` to `max`. */

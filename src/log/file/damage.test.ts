@@ -361,7 +361,7 @@ describe('a partition directory that topic.json names but that is gone', () => {
     const repaired = await openLog(dir);
     try {
       expect(repaired.damage()).toEqual([]);
-      expect(await repaired.offsets('t', 1)).toEqual({ earliest: 0, next: 0 });
+      expect(await repaired.offsets('t', 1)).toEqual({ earliest: 0, next: 0, lastStable: 0 });
     } finally {
       await repaired.close();
     }

@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { TributaryError } from '../../errors.js';
 import type {
+  AbortedTransaction,
   AppendOptions,
   AppendResult,
   CompactionReport,
@@ -27,6 +28,7 @@ import type {
   RetentionReport,
   TopicConfig,
   TopicDescription,
+  TransactionMarker,
 } from '../types.js';
 import {
   checkPartitionNumber,
@@ -271,7 +273,7 @@ export class FileLog implements Log {
 
   async offsets(topic: string, partition: number): Promise<PartitionOffsets> {
     const p = this.partition(topic, partition);
-    return { earliest: p.earliest, next: p.next };
+    return { earliest: p.earliest, next: p.next, lastStable: p.lastStable };
   }
 
   async offsetForTimestamp(topic: string, partition: number, timestampMs: number): Promise<number | null> {
@@ -281,6 +283,35 @@ export class FileLog implements Log {
   waitForAppend(topic: string, partition: number, offset: number, signal?: AbortSignal): Promise<void> {
     try {
       return this.partition(topic, partition).waitForAppend(offset, signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  writeMarker(
+    topic: string,
+    partition: number,
+    marker: TransactionMarker,
+  ): Promise<{ readonly offset: number | null }> {
+    try {
+      return this.partition(topic, partition).writeMarker(marker);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async abortedTransactions(
+    topic: string,
+    partition: number,
+    fromOffset: number,
+    toOffset: number,
+  ): Promise<AbortedTransaction[]> {
+    return this.partition(topic, partition).abortedTransactions(fromOffset, toOffset);
+  }
+
+  waitForStable(topic: string, partition: number, offset: number, signal?: AbortSignal): Promise<void> {
+    try {
+      return this.partition(topic, partition).waitForStable(offset, signal);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -400,8 +431,21 @@ function describe(topic: FileTopic): TopicDescription {
     config: topic.config,
     partitions: topic.partitions.map((p) =>
       p instanceof DamagedPartition
-        ? { partition: p.partition, earliest: 0, next: 0, sizeBytes: 0, damaged: p.error.message }
-        : { partition: p.partition, earliest: p.earliest, next: p.next, sizeBytes: p.sizeBytes() },
+        ? {
+            partition: p.partition,
+            earliest: 0,
+            next: 0,
+            lastStable: 0,
+            sizeBytes: 0,
+            damaged: p.error.message,
+          }
+        : {
+            partition: p.partition,
+            earliest: p.earliest,
+            next: p.next,
+            lastStable: p.lastStable,
+            sizeBytes: p.sizeBytes(),
+          },
     ),
   };
 }

@@ -25,7 +25,9 @@ import {
   type RecordToEncode,
 } from '../../protocol/kafka/record-batch/index.js';
 import { ProducerStateTable } from '../producer-state.js';
+import { checkTransactionalOption, checkTransactionMarker } from '../transactions.js';
 import type {
+  AbortedTransaction,
   AppendOptions,
   AppendResult,
   LogRecord,
@@ -34,6 +36,7 @@ import type {
   RecordInput,
   RetentionReport,
   TopicConfig,
+  TransactionMarker,
 } from '../types.js';
 import { LOG_LIMITS } from '../types.js';
 import {
@@ -191,6 +194,7 @@ export class FilePartition {
     if (unusable) return Promise.reject(unusable);
     validateRecords(records, { compact: this.config.compact });
     checkExpectedLastOffset(options.expectedLastOffset);
+    if (checkTransactionalOption(options.transactional)) throw notYetSupported();
     // A retry is answered as a duplicate before any expectation: its first attempt met it.
     if (options.producer) {
       const verdict = this.producers.check(options.producer, records.length);
@@ -743,9 +747,36 @@ export class FilePartition {
     return this.failure;
   }
 
+  /** Last stable offset; see `PartitionOffsets.lastStable`. */
+  get lastStable(): number {
+    return this.next;
+  }
+
+  writeMarker(marker: TransactionMarker): Promise<{ readonly offset: number | null }> {
+    checkTransactionMarker(marker);
+    return Promise.reject(notYetSupported());
+  }
+
+  async abortedTransactions(fromOffset: number, toOffset: number): Promise<AbortedTransaction[]> {
+    checkOffsetArgument(fromOffset);
+    checkOffsetArgument(toOffset);
+    if (this.closed) throw this.closed;
+    return [];
+  }
+
+  waitForStable(offset: number, signal?: AbortSignal): Promise<void> {
+    return this.waitForAppend(offset, signal);
+  }
+
   isClosed(): boolean {
     return this.closed !== undefined;
   }
+}
+
+function notYetSupported(): TributaryError {
+  return new TributaryError('INVALID_ARGUMENT', {
+    reason: 'transactions are not supported by the file engine yet',
+  });
 }
 
 function storageError(topic: string, partition: number, error: unknown): TributaryError {

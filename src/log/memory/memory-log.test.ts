@@ -21,7 +21,7 @@ describe('memory engine specifics', () => {
     await log.createTopic('t', { retentionBytes: 1, segmentBytes: 4096 });
     for (let i = 0; i < 3; i++) await log.append('t', 0, [{ key: null, value: new Uint8Array(3000) }]);
     await log.enforceRetention('t');
-    expect(await log.offsets('t', 0)).toEqual({ earliest: 2, next: 3 });
+    expect(await log.offsets('t', 0)).toEqual({ earliest: 2, next: 3, lastStable: 3 });
     expect((await log.describeTopic('t')).partitions[0]?.sizeBytes).toBeGreaterThan(1);
   });
 

@@ -10,7 +10,9 @@
  * await log.append('orders', 0, [{ key: null, value: new TextEncoder().encode('hi') }]);
  */
 import { TributaryError } from '../../errors.js';
+import { checkMarkerEpoch, checkTransactionalOption, checkTransactionMarker } from '../transactions.js';
 import type {
+  AbortedTransaction,
   AppendOptions,
   AppendResult,
   CompactionReport,
@@ -22,6 +24,7 @@ import type {
   RetentionReport,
   TopicConfig,
   TopicDescription,
+  TransactionMarker,
 } from '../types.js';
 import {
   checkExpectedLastOffset,
@@ -83,6 +86,7 @@ export class MemoryLog implements Log {
     const bytes = validateRecords(records, { compact: topic.config.compact });
     const { expectedLastOffset, producer } = options;
     checkExpectedLastOffset(expectedLastOffset);
+    const transactional = checkTransactionalOption(options.transactional);
     const now = Date.now();
     // A retry is recognised before the offset expectation: its first attempt already moved the log.
     if (producer !== undefined) {
@@ -91,6 +95,9 @@ export class MemoryLog implements Log {
         const timestamp = partition.appendTimeOf(check.baseOffset) ?? now;
         return { baseOffset: check.baseOffset, lastOffset: check.lastOffset, timestamp, duplicate: true };
       }
+    }
+    if (transactional || partition.transactions.active) {
+      partition.transactions.checkAppend(producer?.producerId, transactional);
     }
     const lastOffset = partition.offsets.next - 1;
     if (expectedLastOffset !== undefined && expectedLastOffset !== lastOffset) {
@@ -101,18 +108,15 @@ export class MemoryLog implements Log {
         actual: lastOffset,
       });
     }
-    const result = partition.append(records, bytes, now, topic.config);
-    if (producer !== undefined) {
-      partition.producers.record(producer, records.length, result.baseOffset, result.lastOffset);
-    }
+    const result = partition.append(records, bytes, now, topic.config, producer, transactional);
     return { ...result, timestamp: now, duplicate: false };
   }
 
   async read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<LogRecord[]> {
     const target = this.partition(this.topic(topic), partition);
     checkOffsetArgument(offset);
-    const { maxRecords, maxBytes } = resolveReadOptions(options);
-    return target.read(offset, maxRecords, maxBytes);
+    const { maxRecords, maxBytes, isolation } = resolveReadOptions(options);
+    return target.read(offset, maxRecords, maxBytes, isolation);
   }
 
   async offsets(topic: string, partition: number): Promise<PartitionOffsets> {
@@ -129,6 +133,36 @@ export class MemoryLog implements Log {
     const target = this.partition(this.topic(topic), partition);
     checkOffsetArgument(offset);
     return target.waitFor(offset, signal);
+  }
+
+  async writeMarker(
+    topic: string,
+    partition: number,
+    marker: TransactionMarker,
+  ): Promise<{ readonly offset: number | null }> {
+    const t = this.topic(topic);
+    const target = this.partition(t, partition);
+    checkTransactionMarker(marker);
+    checkMarkerEpoch(marker, target.producers.epochOf(marker.producerId), topic, partition);
+    return { offset: target.appendMarker(marker, Date.now(), t.config) };
+  }
+
+  async abortedTransactions(
+    topic: string,
+    partition: number,
+    fromOffset: number,
+    toOffset: number,
+  ): Promise<AbortedTransaction[]> {
+    const target = this.partition(this.topic(topic), partition);
+    checkOffsetArgument(fromOffset);
+    checkOffsetArgument(toOffset);
+    return target.transactions.abortedIn(fromOffset, toOffset);
+  }
+
+  async waitForStable(topic: string, partition: number, offset: number, signal?: AbortSignal): Promise<void> {
+    const target = this.partition(this.topic(topic), partition);
+    checkOffsetArgument(offset);
+    return target.waitFor(offset, signal, true);
   }
 
   async enforceRetention(topic?: string): Promise<RetentionReport> {

@@ -10,8 +10,19 @@
  */
 import { Buffer } from 'node:buffer';
 import { TributaryError } from '../../errors.js';
+import { controlRecordKey, controlRecordValue } from '../control-batch.js';
 import { ProducerStateTable } from '../producer-state.js';
-import type { LogRecord, PartitionOffsets, RecordInput, RetentionReport, TopicConfig } from '../types.js';
+import { TransactionTable } from '../transactions.js';
+import type {
+  IsolationLevel,
+  LogRecord,
+  PartitionOffsets,
+  ProducerBatchId,
+  RecordInput,
+  RetentionReport,
+  TopicConfig,
+  TransactionMarker,
+} from '../types.js';
 import { recordSizeBytes } from '../validation.js';
 
 interface Batch {
@@ -19,6 +30,11 @@ interface Batch {
   readonly lastOffset: number;
   /** Wall-clock time of the append (the timestamp given to records without one). */
   readonly appendTime: number;
+  /** -1 unless an idempotent producer appended it. */
+  readonly producerId: number;
+  readonly transactional: boolean;
+  /** A transaction marker: its one record is never read. */
+  readonly control: boolean;
   records: LogRecord[];
   bytes: number;
 }
@@ -34,6 +50,8 @@ interface Segment {
 
 interface Waiter {
   readonly offset: number;
+  /** Waits for the last stable offset (`waitForStable`) rather than `next`. */
+  readonly stable: boolean;
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -47,6 +65,7 @@ export interface CompactionCounts {
 
 export class MemoryPartition {
   readonly producers: ProducerStateTable;
+  readonly transactions: TransactionTable;
   private segments: Segment[] = [];
   private nextOffset = 0;
   private startOffset = 0;
@@ -57,10 +76,17 @@ export class MemoryPartition {
     readonly partition: number,
   ) {
     this.producers = new ProducerStateTable(topic, partition);
+    this.transactions = new TransactionTable(topic, partition);
   }
 
   get offsets(): PartitionOffsets {
-    return { earliest: this.startOffset, next: this.nextOffset };
+    return { earliest: this.startOffset, next: this.nextOffset, lastStable: this.lastStable };
+  }
+
+  get lastStable(): number {
+    return this.transactions.active
+      ? this.transactions.lastStable(this.nextOffset, this.startOffset)
+      : this.nextOffset;
   }
 
   get sizeBytes(): number {
@@ -73,25 +99,91 @@ export class MemoryPartition {
     return count;
   }
 
-  /** Appends a validated batch of `bytes` estimated bytes; wakes the waiters it satisfies. */
+  /**
+   * Appends a validated batch of `bytes` estimated bytes (checked against the producer and
+   * transaction tables by the caller); wakes the waiters it satisfies.
+   */
   append(
     records: readonly RecordInput[],
     bytes: number,
     now: number,
     config: TopicConfig,
+    producer?: ProducerBatchId,
+    transactional = false,
   ): { baseOffset: number; lastOffset: number } {
     const baseOffset = this.nextOffset;
     const lastOffset = baseOffset + records.length - 1;
     const stored = records.map(
       (record, i): LogRecord => copyRecord({ ...record, offset: baseOffset + i }, now),
     );
-    const segment = this.segmentFor(bytes, now, config);
-    segment.batches.push({ baseOffset, lastOffset, appendTime: now, records: stored, bytes });
-    segment.bytes += bytes;
-    for (const record of stored) segment.maxTimestamp = Math.max(segment.maxTimestamp, record.timestamp);
-    this.nextOffset = lastOffset + 1;
-    for (const waiter of this.waiters) if (waiter.offset < this.nextOffset) waiter.resolve();
+    if (producer !== undefined) {
+      this.producers.record(producer, records.length, baseOffset, lastOffset);
+      if (transactional)
+        this.transactions.recordAppend(producer.producerId, producer.producerEpoch, baseOffset);
+    }
+    this.store(
+      {
+        baseOffset,
+        lastOffset,
+        appendTime: now,
+        producerId: producer === undefined ? -1 : producer.producerId,
+        transactional,
+        control: false,
+        records: stored,
+        bytes,
+      },
+      now,
+      config,
+    );
     return { baseOffset, lastOffset };
+  }
+
+  /**
+   * Appends the COMMIT/ABORT marker closing the producer's open transaction and returns its
+   * offset; `null` (nothing written) when none is open. The caller checked the epoch fence.
+   */
+  appendMarker(marker: TransactionMarker, now: number, config: TopicConfig): number | null {
+    if (!this.transactions.isOpen(marker.producerId)) return null;
+    const offset = this.nextOffset;
+    const record = copyRecord(
+      { offset, key: controlRecordKey(marker.commit), value: controlRecordValue(), timestamp: now },
+      now,
+    );
+    this.producers.bumpEpoch(marker.producerId, marker.producerEpoch);
+    this.transactions.recordMarker(marker, offset);
+    const bytes = recordSizeBytes(record);
+    this.store(
+      {
+        baseOffset: offset,
+        lastOffset: offset,
+        appendTime: now,
+        producerId: marker.producerId,
+        transactional: true,
+        control: true,
+        records: [record],
+        bytes,
+      },
+      now,
+      config,
+    );
+    return offset;
+  }
+
+  private store(batch: Batch, now: number, config: TopicConfig): void {
+    const segment = this.segmentFor(batch.bytes, now, config);
+    segment.batches.push(batch);
+    segment.bytes += batch.bytes;
+    for (const record of batch.records)
+      segment.maxTimestamp = Math.max(segment.maxTimestamp, record.timestamp);
+    this.nextOffset = batch.lastOffset + 1;
+    this.wakeWaiters();
+  }
+
+  private wakeWaiters(): void {
+    if (this.waiters.size === 0) return;
+    const next = this.nextOffset;
+    const stable = this.lastStable;
+    for (const waiter of this.waiters) if (waiter.offset < (waiter.stable ? stable : next)) waiter.resolve();
   }
 
   /** Append time of the batch starting at `baseOffset`, if it is still stored. */
@@ -102,7 +194,7 @@ export class MemoryPartition {
     return undefined;
   }
 
-  read(offset: number, maxRecords: number, maxBytes: number): LogRecord[] {
+  read(offset: number, maxRecords: number, maxBytes: number, isolation: IsolationLevel): LogRecord[] {
     if (offset < this.startOffset) {
       throw new TributaryError('OFFSET_OUT_OF_RANGE', {
         offset,
@@ -112,9 +204,16 @@ export class MemoryPartition {
         next: this.nextOffset,
       });
     }
+    const committed = isolation === 'committed';
+    const end = committed ? this.lastStable : this.nextOffset;
     const out: LogRecord[] = [];
     let bytes = 0;
     for (const batch of this.batchesFrom(offset)) {
+      // The LSO is always a batch boundary: a batch is wholly below it or wholly at or after it.
+      if (batch.baseOffset >= end) return out;
+      if (batch.control) continue;
+      if (committed && batch.transactional && this.transactions.isAborted(batch.producerId, batch.baseOffset))
+        continue;
       for (const record of batch.records) {
         if (record.offset < offset) continue;
         const size = recordSizeBytes(record);
@@ -131,16 +230,17 @@ export class MemoryPartition {
     for (const segment of this.segments) {
       if (segment.maxTimestamp < timestampMs) continue;
       for (const batch of segment.batches) {
+        if (batch.control) continue;
         for (const record of batch.records) if (record.timestamp >= timestampMs) return record.offset;
       }
     }
     return null;
   }
 
-  /** Resolves once `next > offset`; see `Log.waitForAppend`. */
-  waitFor(offset: number, signal?: AbortSignal): Promise<void> {
+  /** Resolves once `next > offset` (`lastStable > offset` when `stable`); see `Log.waitForAppend`. */
+  waitFor(offset: number, signal?: AbortSignal, stable = false): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.nextOffset > offset) return Promise.resolve();
+    if ((stable ? this.lastStable : this.nextOffset) > offset) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => waiter.reject(signal?.reason);
       const done = (): void => {
@@ -149,6 +249,7 @@ export class MemoryPartition {
       };
       const waiter: Waiter = {
         offset,
+        stable,
         resolve: () => {
           done();
           resolve();
@@ -195,6 +296,9 @@ export class MemoryPartition {
     const first = this.segments[0];
     if (segmentsDeleted > 0 && first !== undefined) {
       this.startOffset = Math.max(this.startOffset, first.baseOffset);
+      this.transactions.forgetBefore(this.startOffset);
+      // The LSO never stays below `earliest`: stable waiters may be due.
+      this.wakeWaiters();
     }
     return { segmentsDeleted, bytesDeleted };
   }
@@ -203,24 +307,35 @@ export class MemoryPartition {
    * Keeps, in sealed segments, only the latest record per key (over the whole partition) and
    * drops tombstones at least `tombstoneRetentionMs` old (by record timestamp). The active
    * segment is left alone; offsets, `earliest` and `next` do not change.
+   *
+   * Transactions: only committed records below the LSO count as a key's latest (a record of an
+   * open or aborted transaction never supersedes a committed one); records of aborted
+   * transactions are dropped; records at or after the LSO and markers are kept.
    */
   compact(config: TopicConfig, now: number): CompactionCounts {
     const recordsBefore = this.recordCount;
     const bytesBefore = this.sizeBytes;
     const active = this.segments.at(-1);
     if (active !== undefined && this.segments.length > 1) {
+      const stable = this.lastStable;
+      const aborted = (batch: Batch): boolean =>
+        batch.transactional && this.transactions.isAborted(batch.producerId, batch.baseOffset);
       const latest = new Map<string, number>();
       for (const segment of this.segments) {
         for (const batch of segment.batches) {
+          if (batch.control || batch.baseOffset >= stable || aborted(batch)) continue;
           for (const record of batch.records) {
             if (record.key !== null) latest.set(keyOf(record.key), record.offset);
           }
         }
       }
-      const keep = (record: LogRecord): boolean =>
-        record.key === null ||
-        (latest.get(keyOf(record.key)) === record.offset &&
-          !(record.value === null && now - record.timestamp >= config.tombstoneRetentionMs));
+      const keep = (record: LogRecord, batch: Batch): boolean =>
+        batch.control ||
+        batch.baseOffset >= stable ||
+        (!aborted(batch) &&
+          (record.key === null ||
+            (latest.get(keyOf(record.key)) === record.offset &&
+              !(record.value === null && now - record.timestamp >= config.tombstoneRetentionMs))));
       const sealed = this.segments.slice(0, -1).map((segment) => compactSegment(segment, keep));
       this.segments = [...sealed.filter((segment) => segment.batches.length > 0), active];
     }
@@ -263,11 +378,11 @@ export class MemoryPartition {
   }
 }
 
-function compactSegment(segment: Segment, keep: (record: LogRecord) => boolean): Segment {
+function compactSegment(segment: Segment, keep: (record: LogRecord, batch: Batch) => boolean): Segment {
   const batches: Batch[] = [];
   let maxTimestamp = -1;
   for (const batch of segment.batches) {
-    const records = batch.records.filter(keep);
+    const records = batch.records.filter((record) => keep(record, batch));
     if (records.length === 0) continue;
     batch.records = records;
     batch.bytes = records.reduce((sum, record) => sum + recordSizeBytes(record), 0);

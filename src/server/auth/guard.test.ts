@@ -98,7 +98,7 @@ describe('guardBroker', () => {
     expect((await alice.produce('orders', [value('a')]))[0]?.offset).toBe(0);
     expect(await alice.fetch('orders', 0, 0)).toHaveLength(1);
     expect((await alice.describeTopic('orders')).name).toBe('orders'); // describe implied by read
-    expect(await alice.offsets('orders', 0)).toEqual({ earliest: 0, next: 1 });
+    expect(await alice.offsets('orders', 0)).toEqual({ earliest: 0, next: 1, lastStable: 1 });
 
     for (const [call, attempt, operation] of [
       ['produce', () => alice.produce('secret', [value('x')]), 'write'],

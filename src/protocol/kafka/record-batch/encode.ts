@@ -17,11 +17,13 @@ import { putUtf8, utf8Length } from '../primitives/utf8.js';
 import { putVarint, putVarlong, varintSize, varlongSize } from '../primitives/varint.js';
 import {
   BATCH_LOG_OVERHEAD,
+  CONTROL_FLAG,
   CRC_OFFSET,
   CRC_START,
   MAGIC_V2,
   RECORD_BATCH_HEADER_BYTES,
   type RecordHeader,
+  TRANSACTIONAL_FLAG,
   writeInt32At,
   writeInt64At,
 } from './header.js';
@@ -46,6 +48,11 @@ export interface EncodeRecordBatchInput {
   readonly baseSequence?: number;
   /** Default 0. */
   readonly partitionLeaderEpoch?: number;
+  /**
+   * `TRANSACTIONAL_FLAG` and/or `CONTROL_FLAG` (header.ts); default 0. Other bits (compression,
+   * timestamp type) are not this encoder's to set.
+   */
+  readonly flags?: number;
 }
 
 const INT32_MAX = 0x7fffffff;
@@ -75,6 +82,10 @@ export function encodeRecordBatch(input: EncodeRecordBatchInput): Uint8Array {
   const baseSequence = input.baseSequence ?? -1;
   const partitionLeaderEpoch = input.partitionLeaderEpoch ?? 0;
   checkBatchFields(baseOffset, producerId, producerEpoch, baseSequence, partitionLeaderEpoch);
+  const flags = input.flags ?? 0;
+  if ((flags & ~(TRANSACTIONAL_FLAG | CONTROL_FLAG)) !== 0) {
+    throw invalidArgument(`flags ${flags} may only hold the transactional and control bits`);
+  }
 
   const count = records.length;
   if (count > INT32_MAX) throw invalidArgument(`a batch holds at most ${INT32_MAX} records`);
@@ -142,8 +153,8 @@ export function encodeRecordBatch(input: EncodeRecordBatchInput): Uint8Array {
   writeInt32At(out, 12, partitionLeaderEpoch);
   out[16] = MAGIC_V2;
   writeInt32At(out, CRC_OFFSET, 0); // filled in below
-  out[21] = 0; // attributes: no compression, CreateTime, not transactional, not control
-  out[22] = 0;
+  out[21] = 0; // attributes: no compression, CreateTime, and the transactional/control flags
+  out[22] = flags;
   writeInt32At(out, 23, lastOffsetDelta);
   writeInt64At(out, 27, baseTimestamp);
   writeInt64At(out, 35, maxTimestamp);
