@@ -35,8 +35,6 @@ export interface OpenedLog {
   /** Called after the test closed `log`: a fresh Log over the same storage. */
   readonly reopen?: () => Promise<Log>;
   readonly cleanup?: () => Promise<void>;
-  /** The engine does not implement transactions yet: their tests are skipped. */
-  readonly withoutTransactions?: boolean;
 }
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -809,9 +807,6 @@ export function describeLogContract(engineName: string, openLog: () => Promise<O
     });
 
     describe('transactions', () => {
-      beforeEach(({ skip }) => {
-        if (opened.withoutTransactions) skip('engine without transactions');
-      });
       const PID = 4000;
       /** Producer `producerId` appending its `sequence`-th record, transactionally by default. */
       const tx = (

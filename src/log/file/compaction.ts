@@ -5,6 +5,13 @@
  * once older than `tombstoneRetentionMs`. Offsets never change. The active segment is left alone,
  * so the newest writes are never rewritten while producers append.
  *
+ * Transactions: only committed records below the last stable offset count as a key's latest (a
+ * record of an open or aborted transaction never supersedes a committed one), and only sealed
+ * segments wholly below the LSO are rewritten. A rewrite drops records of aborted transactions
+ * and the transaction markers (the state they carry is in the `.transactions.json` snapshots,
+ * and recovery replays only the active segment, which compaction never touches); records of
+ * committed transactions are rewritten as plain batches.
+ *
  * Crash safety: the compacted copy and its index are written and fsynced as `<base>.log.cleaned`
  * and `<base>.index.cleaned`, read back and checked, then renamed over the originals, log first.
  * A crash before the log's rename leaves the originals (recovery deletes both copies); after it,
@@ -29,7 +36,9 @@ export function compactPartition(partition: FilePartition, nowMs: number): Promi
     const sealedBefore = partition.sealedSinceCompaction;
     const latest = await latestOffsetPerKey(partition);
     const tombstoneHorizon = nowMs - partition.config.tombstoneRetentionMs;
+    const stable = partition.lastStable;
     for (const segment of partition.segments.slice(0, -1)) {
+      if (segment.nextOffset > stable) break; // holds records of an open transaction
       const records = await readAllRecords(segment);
       const kept = records.filter(
         (r) => latest.get(keyString(r)) === r.offset && !(r.value === null && r.timestamp < tombstoneHorizon),
@@ -59,9 +68,13 @@ export function compactPartition(partition: FilePartition, nowMs: number): Promi
 async function latestOffsetPerKey(partition: FilePartition): Promise<Map<string, number>> {
   const latest = new Map<string, number>();
   let offset = partition.earliest;
-  const end = partition.next;
+  const end = partition.lastStable;
   while (offset < end) {
-    const records = await partition.read(offset, { maxRecords: 10_000, maxBytes: 8 * 1024 * 1024 });
+    const records = await partition.read(offset, {
+      maxRecords: 10_000,
+      maxBytes: 8 * 1024 * 1024,
+      isolation: 'committed',
+    });
     if (records.length === 0) break;
     for (const record of records) latest.set(keyString(record), record.offset);
     offset = records[records.length - 1]!.offset + 1;

@@ -10,6 +10,5 @@ describeLogContract('file', async () => {
     log: await openFileLog({ dir, maintenanceIntervalMs: 0 }),
     reopen: () => openFileLog({ dir, maintenanceIntervalMs: 0 }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
-    withoutTransactions: true,
   };
 });

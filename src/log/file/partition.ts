@@ -20,12 +20,21 @@ import type { Logger } from 'pino';
 import { AssertionFailed, assert } from '../../assert.js';
 import { TributaryError } from '../../errors.js';
 import {
+  CONTROL_FLAG,
   encodeRecordBatch,
+  type RecordBatchHeader,
   type RecordHeader,
   type RecordToEncode,
+  TRANSACTIONAL_FLAG,
 } from '../../protocol/kafka/record-batch/index.js';
+import { encodeControlBatch } from '../control-batch.js';
 import { ProducerStateTable } from '../producer-state.js';
-import { checkTransactionalOption, checkTransactionMarker } from '../transactions.js';
+import {
+  checkMarkerEpoch,
+  checkTransactionalOption,
+  checkTransactionMarker,
+  TransactionTable,
+} from '../transactions.js';
 import type {
   AbortedTransaction,
   AppendOptions,
@@ -50,7 +59,7 @@ import {
 import { type RecoveryPoint, readJsonOrNull, writeJsonAtomic } from './checkpoint.js';
 import type { LogFileSystem } from './fs.js';
 import { RecentBatches } from './recent-batches.js';
-import { RECOVERY_POINT_FILE, recoverPartition } from './recovery.js';
+import { RECOVERY_POINT_FILE, recoverPartition, TRANSACTIONS_FILE_EXTENSION } from './recovery.js';
 import { type BatchSummary, RecordCollector, Segment, segmentFileName } from './segment.js';
 
 /** Most bytes one write carries; the rest of the queue goes in the next one. */
@@ -63,6 +72,8 @@ const NO_HEADERS: readonly RecordHeader[] = [];
 interface PendingAppend {
   readonly bytes: Uint8Array;
   readonly header: BatchSummary;
+  /** A transaction marker (control batch): never served from the in-memory tail. */
+  readonly control: boolean;
   readonly result: AppendResult;
   readonly resolve: (result: AppendResult) => void;
   readonly reject: (error: unknown) => void;
@@ -77,6 +88,8 @@ interface WrittenGroup {
 
 interface Waiter {
   readonly offset: number;
+  /** Waits for the last stable offset (`waitForStable`) rather than the high watermark. */
+  readonly stable: boolean;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -124,6 +137,8 @@ export class FilePartition {
     readonly config: TopicConfig,
     readonly segments: Segment[],
     private readonly producers: ProducerStateTable,
+    /** Open transactions, markers and the aborted index (see log/transactions.ts). */
+    readonly transactions: TransactionTable,
     private readonly logger: Logger,
   ) {
     this.next = this.active.nextOffset;
@@ -144,7 +159,23 @@ export class FilePartition {
     producers.restore(
       await readJsonOrNull(fs, join(dir, segmentFileName(active.baseOffset, '.producers.json'))),
     );
+    const transactions = new TransactionTable(topic, partition);
+    transactions.restore(
+      await readJsonOrNull(fs, join(dir, segmentFileName(active.baseOffset, TRANSACTIONS_FILE_EXTENSION))),
+    );
     for (const header of recovered.activeHeaders) {
+      if ((header.attributes & CONTROL_FLAG) !== 0) {
+        // A marker replays what writeMarker did: the epoch bump, then the transaction's end.
+        const commit = recovered.activeMarkers.get(header.baseOffset);
+        if (commit === undefined || header.producerId < 0) continue;
+        const marker = { producerId: header.producerId, producerEpoch: header.producerEpoch, commit };
+        producers.bumpEpoch(marker.producerId, marker.producerEpoch);
+        transactions.recordMarker(marker, header.baseOffset);
+        continue;
+      }
+      if (header.producerId >= 0 && (header.attributes & TRANSACTIONAL_FLAG) !== 0) {
+        transactions.recordAppend(header.producerId, header.producerEpoch, header.baseOffset);
+      }
       if (header.producerId >= 0) {
         producers.record(
           {
@@ -166,6 +197,7 @@ export class FilePartition {
       config,
       recovered.segments,
       producers,
+      transactions,
       logger,
     );
     // What the previous process wrote may still be only in the page cache: sync before vouching for it.
@@ -194,11 +226,14 @@ export class FilePartition {
     if (unusable) return Promise.reject(unusable);
     validateRecords(records, { compact: this.config.compact });
     checkExpectedLastOffset(options.expectedLastOffset);
-    if (checkTransactionalOption(options.transactional)) throw notYetSupported();
+    const transactional = checkTransactionalOption(options.transactional);
     // A retry is answered as a duplicate before any expectation: its first attempt met it.
     if (options.producer) {
       const verdict = this.producers.check(options.producer, records.length);
       if (verdict.kind === 'duplicate') return this.duplicateResult(verdict.baseOffset, verdict.lastOffset);
+    }
+    if (transactional || this.transactions.active) {
+      this.transactions.checkAppend(options.producer?.producerId, transactional);
     }
     if (options.expectedLastOffset !== undefined && options.expectedLastOffset !== this.assignedNext - 1) {
       throw new TributaryError('EXPECTED_OFFSET_MISMATCH', {
@@ -227,6 +262,7 @@ export class FilePartition {
       producerId: producer ? producer.producerId : -1,
       producerEpoch: producer ? producer.producerEpoch : -1,
       baseSequence: producer ? producer.baseSequence : -1,
+      flags: transactional ? TRANSACTIONAL_FLAG : 0,
     });
     const header: BatchSummary = {
       baseOffset,
@@ -236,11 +272,16 @@ export class FilePartition {
     };
     const lastOffset = baseOffset + records.length - 1;
     this.assignedNext = lastOffset + 1;
-    if (options.producer) this.producers.record(options.producer, records.length, baseOffset, lastOffset);
-    const appended = new Promise<AppendResult>((resolve, reject) => {
-      const result: AppendResult = { baseOffset, lastOffset, timestamp: now, duplicate: false };
-      this.pending.push({ bytes, header, result, resolve, reject });
-      this.startWriting();
+    if (producer) {
+      this.producers.record(producer, records.length, baseOffset, lastOffset);
+      if (transactional)
+        this.transactions.recordAppend(producer.producerId, producer.producerEpoch, baseOffset);
+    }
+    const appended = this.enqueue(bytes, header, false, {
+      baseOffset,
+      lastOffset,
+      timestamp: now,
+      duplicate: false,
     });
     if (options.producer) {
       this.producerAppends.set(baseOffset, appended);
@@ -248,6 +289,46 @@ export class FilePartition {
       appended.then(forget, forget);
     }
     return appended;
+  }
+
+  /** Queues an encoded batch whose offsets are assigned; resolves once it is acknowledged. */
+  private enqueue(
+    bytes: Uint8Array,
+    header: BatchSummary,
+    control: boolean,
+    result: AppendResult,
+  ): Promise<AppendResult> {
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.pending.push({ bytes, header, control, result, resolve, reject });
+      this.startWriting();
+    });
+  }
+
+  /**
+   * Appends the COMMIT/ABORT marker closing the producer's open transaction (see
+   * `Log.writeMarker`). It is numbered and takes effect on the producer and transaction tables at
+   * once, like an append; the LSO moves past the transaction only once the marker is acknowledged.
+   */
+  writeMarker(marker: TransactionMarker): Promise<{ readonly offset: number | null }> {
+    const unusable = this.closed ?? this.failure;
+    if (unusable) return Promise.reject(unusable);
+    checkTransactionMarker(marker);
+    checkMarkerEpoch(marker, this.producers.epochOf(marker.producerId), this.topic, this.partition);
+    if (!this.transactions.isOpen(marker.producerId)) return Promise.resolve({ offset: null });
+    const now = Date.now();
+    const offset = this.assignedNext;
+    const bytes = encodeControlBatch({ baseOffset: offset, ...marker, timestamp: now });
+    this.assignedNext = offset + 1;
+    this.producers.bumpEpoch(marker.producerId, marker.producerEpoch);
+    this.transactions.recordMarker(marker, offset);
+    const header: BatchSummary = {
+      baseOffset: offset,
+      lastOffsetDelta: 0,
+      baseTimestamp: now,
+      maxTimestamp: now,
+    };
+    const result: AppendResult = { baseOffset: offset, lastOffset: offset, timestamp: now, duplicate: false };
+    return this.enqueue(bytes, header, true, result).then(() => ({ offset }));
   }
 
   private startWriting(): void {
@@ -350,6 +431,7 @@ export class FilePartition {
     assert(this.assignedNext >= this.next, 'offsets handed out never fall behind the high watermark');
     this.assignedNext = this.next;
     this.producers.restore(this.producers.snapshot(this.next));
+    this.transactions.rollbackTo(this.next);
     if (this.config.fsync === 'interval' && !this.closed) this.scheduleIntervalSync();
     return failure;
   }
@@ -394,7 +476,9 @@ export class FilePartition {
     group.segment.visibleBytes = group.end;
     this.next = next;
     for (const entry of group.entries) {
-      this.recent.push(entry.result.baseOffset, entry.result.lastOffset, entry.bytes);
+      // A marker is never read: the tail starts over after it (RecentBatches holds no gaps).
+      if (entry.control) this.recent.clear();
+      else this.recent.push(entry.result.baseOffset, entry.result.lastOffset, entry.bytes);
       entry.resolve(entry.result);
     }
     this.wakeWaiters();
@@ -459,6 +543,14 @@ export class FilePartition {
     // Producer state as of the new segment's start, so recovery replays only the active segment.
     const snapshot = this.producers.snapshot(baseOffset);
     await writeJsonAtomic(this.fs, join(this.dir, segmentFileName(baseOffset, '.producers.json')), snapshot);
+    // Transaction state likewise; a partition that never saw a transaction writes none (absent = empty).
+    if (this.transactions.active) {
+      await writeJsonAtomic(
+        this.fs,
+        join(this.dir, segmentFileName(baseOffset, TRANSACTIONS_FILE_EXTENSION)),
+        this.transactions.snapshot(baseOffset),
+      );
+    }
     const segment = await Segment.create(this.fs, this.dir, baseOffset);
     this.segments.push(segment);
     // The new file's name (and the producer snapshot's) must be on disk before anything in it is
@@ -528,9 +620,18 @@ export class FilePartition {
   }
 
   waitForAppend(offset: number, signal?: AbortSignal): Promise<void> {
+    return this.waitFor(offset, false, signal);
+  }
+
+  /** Resolves once `lastStable > offset`; see `Log.waitForStable`. */
+  waitForStable(offset: number, signal?: AbortSignal): Promise<void> {
+    return this.waitFor(offset, true, signal);
+  }
+
+  private waitFor(offset: number, stable: boolean, signal?: AbortSignal): Promise<void> {
     checkOffsetArgument(offset);
     if (this.closed) return Promise.reject(this.closed);
-    if (this.next > offset) return Promise.resolve();
+    if ((stable ? this.lastStable : this.next) > offset) return Promise.resolve();
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => {
@@ -540,6 +641,7 @@ export class FilePartition {
       };
       const waiter: Waiter = {
         offset,
+        stable,
         resolve: () => {
           signal?.removeEventListener('abort', onAbort);
           resolve();
@@ -560,9 +662,11 @@ export class FilePartition {
     // Keep the ones still waiting in place, then wake the others (a woken one may wait again).
     const due: Waiter[] = [];
     let kept = 0;
+    const next = this.next;
+    const stable = this.lastStable;
     for (let i = 0; i < waiters.length; i++) {
       const waiter = waiters[i]!;
-      if (waiter.offset < this.next) due.push(waiter);
+      if (waiter.offset < (waiter.stable ? stable : next)) due.push(waiter);
       else waiters[kept++] = waiter;
     }
     waiters.length = kept;
@@ -571,11 +675,20 @@ export class FilePartition {
 
   async read(offset: number, options?: ReadOptions): Promise<LogRecord[]> {
     checkOffsetArgument(offset);
-    const { maxRecords, maxBytes } = resolveReadOptions(options);
+    const { maxRecords, maxBytes, isolation } = resolveReadOptions(options);
     if (this.closed) throw this.closed;
     if (offset >= this.next) return [];
     if (offset < this.earliest) throw this.outOfRange(offset);
-    const collector = new RecordCollector(offset, this.next, maxRecords, maxBytes, !this.config.compact);
+    const committed = isolation === 'committed' && this.transactions.active;
+    const end = committed ? this.lastStable : this.next;
+    const collector = new RecordCollector(
+      offset,
+      end,
+      maxRecords,
+      maxBytes,
+      !this.config.compact,
+      committed ? this.abortedBatch : undefined,
+    );
     let segment: Segment | undefined = this.segmentFor(offset);
     let position = segment?.index.positionForOffset(offset) ?? 0;
     while (segment && !collector.full) {
@@ -701,6 +814,12 @@ export class FilePartition {
         bytesDeleted += oldest.size;
         await oldest.retire({ remove: true });
         await this.fs.rm(join(this.dir, segmentFileName(oldest.baseOffset, '.producers.json')));
+        await this.fs.rm(join(this.dir, segmentFileName(oldest.baseOffset, TRANSACTIONS_FILE_EXTENSION)));
+      }
+      if (segmentsDeleted > 0 && this.transactions.active) {
+        this.transactions.forgetBefore(this.earliest);
+        // The LSO never stays below `earliest`: stable waiters may be due.
+        this.wakeWaiters();
       }
       return { segmentsDeleted, bytesDeleted };
     };
@@ -749,34 +868,24 @@ export class FilePartition {
 
   /** Last stable offset; see `PartitionOffsets.lastStable`. */
   get lastStable(): number {
-    return this.next;
+    return this.transactions.active ? this.transactions.lastStable(this.next, this.earliest) : this.next;
   }
 
-  writeMarker(marker: TransactionMarker): Promise<{ readonly offset: number | null }> {
-    checkTransactionMarker(marker);
-    return Promise.reject(notYetSupported());
-  }
+  /** Whether a stored batch belongs to an aborted transaction (committed reads skip it). */
+  private readonly abortedBatch = (header: RecordBatchHeader): boolean =>
+    (header.attributes & TRANSACTIONAL_FLAG) !== 0 &&
+    this.transactions.isAborted(header.producerId, header.baseOffset);
 
   async abortedTransactions(fromOffset: number, toOffset: number): Promise<AbortedTransaction[]> {
     checkOffsetArgument(fromOffset);
     checkOffsetArgument(toOffset);
     if (this.closed) throw this.closed;
-    return [];
-  }
-
-  waitForStable(offset: number, signal?: AbortSignal): Promise<void> {
-    return this.waitForAppend(offset, signal);
+    return this.transactions.abortedIn(fromOffset, toOffset);
   }
 
   isClosed(): boolean {
     return this.closed !== undefined;
   }
-}
-
-function notYetSupported(): TributaryError {
-  return new TributaryError('INVALID_ARGUMENT', {
-    reason: 'transactions are not supported by the file engine yet',
-  });
 }
 
 function storageError(topic: string, partition: number, error: unknown): TributaryError {

@@ -15,13 +15,21 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { TributaryError } from '../../errors.js';
-import { type RecordBatchHeader, recordBatchCrcMatches } from '../../protocol/kafka/record-batch/index.js';
+import {
+  CONTROL_FLAG,
+  decodeRecordBatchRecords,
+  type RecordBatchHeader,
+  recordBatchCrcMatches,
+} from '../../protocol/kafka/record-batch/index.js';
+import { parseControlRecordKey } from '../control-batch.js';
 import { parseRecoveryPoint, type RecoveryPoint, readJsonOrNull } from './checkpoint.js';
 import type { LogFileSystem } from './fs.js';
 import { corruptionError, Segment, segmentFileName } from './segment.js';
 import { SparseIndex } from './sparse-index.js';
 
 export const RECOVERY_POINT_FILE = 'recovery-point.json';
+/** Transaction state as of a segment's start (`<base>.transactions.json`), written when it rolls. */
+export const TRANSACTIONS_FILE_EXTENSION = '.transactions.json';
 /** Suffix of a compaction's rewritten files before they are renamed over the originals. */
 export const CLEANED_SUFFIX = '.cleaned';
 const SCAN_CHUNK_BYTES = 1024 * 1024;
@@ -35,6 +43,8 @@ export interface RecoveredPartition {
   readonly segments: Segment[];
   /** Batch headers of the active segment, in order, to rebuild producer state. */
   readonly activeHeaders: RecordBatchHeader[];
+  /** COMMIT (true) or ABORT (false) of each control batch of the active segment, by offset. */
+  readonly activeMarkers: Map<number, boolean>;
   readonly truncatedBytes: number;
 }
 
@@ -49,7 +59,12 @@ export async function recoverPartition(
   if (bases.length === 0) {
     if (recoveryPoint !== null && (recoveryPoint.segment > 0 || recoveryPoint.position > 0))
       throw missingSegmentError(dir, recoveryPoint);
-    return { segments: [await Segment.create(fs, dir, 0)], activeHeaders: [], truncatedBytes: 0 };
+    return {
+      segments: [await Segment.create(fs, dir, 0)],
+      activeHeaders: [],
+      activeMarkers: new Map(),
+      truncatedBytes: 0,
+    };
   }
   const activeBase = bases[bases.length - 1]!;
   if (recoveryPoint !== null && recoveryPoint.segment > activeBase)
@@ -62,7 +77,12 @@ export async function recoverPartition(
     }
     const active = await recoverActiveSegment(fs, dir, activeBase, recoveryPoint, options, logger);
     segments.push(active.segment);
-    return { segments, activeHeaders: active.headers, truncatedBytes: active.truncatedBytes };
+    return {
+      segments,
+      activeHeaders: active.headers,
+      activeMarkers: active.markers,
+      truncatedBytes: active.truncatedBytes,
+    };
   } catch (error) {
     await Promise.all(segments.map((s) => s.close().catch(() => {})));
     throw error;
@@ -177,7 +197,12 @@ async function recoverActiveSegment(
   recoveryPoint: RecoveryPoint | null,
   options: RecoverOptions,
   logger: Logger,
-): Promise<{ segment: Segment; headers: RecordBatchHeader[]; truncatedBytes: number }> {
+): Promise<{
+  segment: Segment;
+  headers: RecordBatchHeader[];
+  markers: Map<number, boolean>;
+  truncatedBytes: number;
+}> {
   const logBytes = await fs.size(join(dir, segmentFileName(base, '.log')));
   const segment = await Segment.open(fs, dir, base, new SparseIndex(), {
     logBytes,
@@ -186,7 +211,8 @@ async function recoverActiveSegment(
   });
   try {
     const headers: RecordBatchHeader[] = [];
-    const scan = await scanSegment(segment, logBytes, { contiguous: !options.compact, headers });
+    const markers = new Map<number, boolean>();
+    const scan = await scanSegment(segment, logBytes, { contiguous: !options.compact, headers, markers });
     const confirmed = confirmedBytes(base, recoveryPoint);
     let truncatedBytes = 0;
     if (scan.invalid) {
@@ -206,7 +232,7 @@ async function recoverActiveSegment(
           `says ${confirmed} bytes were durable: acknowledged records after it are missing`,
       );
     }
-    return { segment, headers, truncatedBytes };
+    return { segment, headers, markers, truncatedBytes };
   } catch (error) {
     await segment.close();
     throw error;
@@ -230,6 +256,8 @@ export interface ScanOptions {
   readonly contiguous: boolean;
   /** Receives the header of every valid batch, in order. */
   readonly headers?: RecordBatchHeader[];
+  /** Receives COMMIT (true) / ABORT (false) of every valid transaction marker, by offset. */
+  readonly markers?: Map<number, boolean>;
   /** Called after each chunk with the bytes scanned so far (progress reports). */
   readonly onProgress?: (scannedBytes: number) => void;
 }
@@ -262,12 +290,26 @@ export async function scanSegment(
       }
       segment.noteBatch(batch.position, header);
       options.headers?.push(header);
+      if (options.markers !== undefined && (header.attributes & CONTROL_FLAG) !== 0) {
+        const marker = readMarker(chunk.bytes, batch.at, header);
+        if (marker !== null) options.markers.set(header.baseOffset, marker.commit);
+      }
     }
     if (chunk.invalid) return { validBytes: chunk.end, invalid: chunk.invalid };
     position = chunk.end;
     options.onProgress?.(position);
   }
   return { validBytes: position };
+}
+
+/** The COMMIT/ABORT of a (CRC-checked) control batch; `null` for unknown control records. */
+function readMarker(bytes: Uint8Array, at: number, header: RecordBatchHeader): { commit: boolean } | null {
+  try {
+    const [record] = decodeRecordBatchRecords(bytes, at, header);
+    return parseControlRecordKey(record?.key ?? null);
+  } catch {
+    return null; // a control batch Tributary cannot decode (compressed): not a marker it wrote
+  }
 }
 
 async function readFileOrEmpty(fs: LogFileSystem, path: string): Promise<Uint8Array> {

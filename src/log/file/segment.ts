@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { assert } from '../../assert.js';
 import { TributaryError } from '../../errors.js';
 import {
+  CONTROL_FLAG,
   type DecodedRecord,
   decodeRecordBatchRecords,
   RECORD_BATCH_HEADER_BYTES,
@@ -376,6 +377,8 @@ export class RecordCollector {
      * range to skip.
      */
     private readonly contiguous = false,
+    /** Batches to leave out (committed reads: aborted transactions). */
+    private readonly skipBatch?: (header: RecordBatchHeader) => boolean,
   ) {
     this.expected = fromOffset;
   }
@@ -409,6 +412,9 @@ export class RecordCollector {
       if (!recordBatchCrcMatches(chunk.bytes, batch.at, header)) {
         throw corruptionError(segment, batch.position, 'CRC32C mismatch');
       }
+      // Transaction markers are never read; their offsets are skipped like compacted ones.
+      if ((header.attributes & CONTROL_FLAG) !== 0) continue;
+      if (this.skipBatch?.(header)) continue;
       for (const record of decodeRecordBatchRecords(chunk.bytes, batch.at, header, this.fromOffset)) {
         if (record.offset >= this.endOffset || this.full) return;
         this.records.push(record);
