@@ -6,6 +6,7 @@
  * - the HTTP API and SSE under `/v1/` (`front/http/`, see docs/http-api.md),
  * - the WebSocket front end on `/v1/ws` (`front/ws/`),
  * - the Socket.IO endpoint on `/socket.io/` (`front/socketio/`, docs/socket.io.md; `socketioEnabled`),
+ * - the dashboard at `/` and `/dashboard/assets/` (`../dashboard/serve.ts`, docs/dashboard.md),
  * - `GET /healthz` (`ok`, or `degraded` with the list of partitions and topics kept offline
  *   because their stored data is damaged) and `GET /metrics` (Prometheus text from `ServerMetrics`);
  *
@@ -41,6 +42,7 @@ import type { Duplex } from 'node:stream';
 import { type Logger, pino } from 'pino';
 import { createBroker, type TributaryBroker } from '../broker/broker.js';
 import type { BrokerObserver } from '../broker/types.js';
+import { DashboardSite, DEFAULT_SITE_DIR, serveNotBuilt } from '../dashboard/serve.js';
 import { isTributaryError } from '../errors.js';
 import { openFileLog } from '../log/file/file-log.js';
 import type { Log } from '../log/types.js';
@@ -142,6 +144,11 @@ export interface ServerOptions extends Partial<Tunables> {
   readonly kafka?: KafkaListenerOptions;
   /** Serve MQTT on a TCP port too. Default: no MQTT listener (MQTT over WebSocket only). */
   readonly mqtt?: MqttListenerOptions;
+  /**
+   * Directory of the built dashboard served at `/` (docs/dashboard.md). Default: the one
+   * `npm run build` writes beside the server (`dist/dashboard/site/`); null: no dashboard.
+   */
+  readonly dashboardDir?: string | null;
 }
 
 export interface RunningServer {
@@ -281,6 +288,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw error;
   }
 
+  // Read before anything listens: a request never waits for the disk.
+  const dashboard =
+    options.dashboardDir === null
+      ? null
+      : ((await DashboardSite.load(options.dashboardDir ?? DEFAULT_SITE_DIR).catch((error: unknown) => {
+          logger.warn({ err: error }, 'the dashboard could not be read; / answers 404');
+          return null;
+        })) ?? 'not built');
   const http = createHttpFrontEnd(broker, {
     logger: logger.child({ component: 'http' }),
     metrics,
@@ -298,7 +313,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Set once the Socket.IO endpoint is attached (below); requests cannot arrive before listen.
   let socketio: SocketIoEndpoint | null = null;
   const onRequest = (req: IncomingMessage, res: ServerResponse): void =>
-    route(req, res, { browser, http, metrics, broker, log, security, socketio });
+    route(req, res, { browser, http, metrics, broker, log, security, socketio, dashboard });
   const server: Server | HttpsServer =
     tls === null
       ? createServer(httpOptions, onRequest)
@@ -548,6 +563,8 @@ interface Routes {
   readonly log: Log;
   readonly security: Security;
   readonly socketio: SocketIoEndpoint | null;
+  /** The dashboard; `not built` answers `/` with how to build it; null: off. */
+  readonly dashboard: DashboardSite | 'not built' | null;
 }
 
 function route(req: IncomingMessage, res: ServerResponse, routes: Routes): void {
@@ -570,6 +587,15 @@ function route(req: IncomingMessage, res: ServerResponse, routes: Routes): void 
       const code = sendError(res, error, challenge ? { 'www-authenticate': WWW_AUTHENTICATE } : {});
       metrics.errors.inc({ frontend: 'http', code });
     });
+  } else if (get && routes.dashboard !== null && DashboardSite.owns(path ?? '/')) {
+    // Only `/` and `/dashboard/assets/…`: no route of the API or another front end is shadowed.
+    const dashboard = routes.dashboard;
+    if (dashboard === 'not built') {
+      if (path === '/') metrics.errors.inc({ frontend: 'http', code: serveNotBuilt(res) });
+      else http.handle(req, res);
+    } else if (!dashboard.serve(req, res, path ?? '/')) {
+      http.handle(req, res);
+    }
   } else if (routes.socketio?.handles(path ?? '/') === true) {
     // engine.io's polling requests: before the HTTP API, which would answer 404.
     routes.socketio.handleRequest(req, res);
