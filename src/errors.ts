@@ -101,6 +101,30 @@ export const ERROR_CATALOGUE = {
     kafkaCode: 48,
     retriable: false,
   },
+  PRODUCER_ID_MISMATCH: {
+    message: 'Transactional id "{transactionalId}" belongs to producer {current}, not {producerId}',
+    httpStatus: 409,
+    kafkaCode: 49,
+    retriable: false,
+  },
+  INVALID_TRANSACTION_STATE: {
+    message: 'Transaction of "{transactionalId}" is {state}: {reason}',
+    httpStatus: 409,
+    kafkaCode: 48,
+    retriable: false,
+  },
+  INVALID_TRANSACTION_TIMEOUT: {
+    message: 'Transaction timeout {timeoutMs} ms is outside 1 to {max} ms',
+    httpStatus: 400,
+    kafkaCode: 50,
+    retriable: false,
+  },
+  CONCURRENT_TRANSACTIONS: {
+    message: 'Transactional id "{transactionalId}" is still finishing its previous transaction; retry',
+    httpStatus: 409,
+    kafkaCode: 51,
+    retriable: true,
+  },
   ILLEGAL_GENERATION: {
     message:
       'Group "{groupId}" is at generation {current}, not {generation}: rejoin and use the new assignment',

@@ -346,6 +346,30 @@ export async function startCaptureBroker(): Promise<CaptureBroker> {
           authBytes: new Uint8Array(0),
           sessionLifetimeMs: 0,
         });
+      // Transactions: every step succeeds (the capture broker keeps no transaction state).
+      case 'AddPartitionsToTxn':
+        return encodeResponse('AddPartitionsToTxn', to, {
+          throttleTimeMs: 0,
+          resultsByTopic: request.body.topics.map((t) => ({
+            name: t.name,
+            resultsByPartition: t.partitions.map((partitionIndex) => ({
+              partitionIndex,
+              partitionErrorCode: 0,
+            })),
+          })),
+        });
+      case 'AddOffsetsToTxn':
+        return encodeResponse('AddOffsetsToTxn', to, { throttleTimeMs: 0, errorCode: 0 });
+      case 'EndTxn':
+        return encodeResponse('EndTxn', to, { throttleTimeMs: 0, errorCode: 0 });
+      case 'TxnOffsetCommit':
+        return encodeResponse('TxnOffsetCommit', to, {
+          throttleTimeMs: 0,
+          topics: request.body.topics.map((t) => ({
+            name: t.name,
+            partitions: t.partitions.map(({ partitionIndex }) => ({ partitionIndex, errorCode: 0 })),
+          })),
+        });
     }
   }
 

@@ -50,7 +50,11 @@ import { PartitionFeed } from './partition-feed.js';
 import { planPartitions } from './partitioner.js';
 import { allocateProducerId } from './producer-ids.js';
 import { BrokerSubscription, checkCredit } from './subscription.js';
+import { type AtomicBatch, AtomicCommitter, isAtomicId } from './transactions/atomic.js';
+import { TransactionCoordinator } from './transactions/coordinator.js';
 import type {
+  AtomicCommitRequest,
+  AtomicCommitResult,
   Broker,
   BrokerOptions,
   CommittedOffset,
@@ -93,10 +97,21 @@ export async function createBroker(log: Log, options: BrokerOptions = {}): Promi
   }
   await ensureInternalTopics(log);
   const offsets = await OffsetStore.load(log, logger);
+  const transactions = await TransactionCoordinator.load({
+    log,
+    offsets,
+    allocateProducerId: async () => (await allocateProducerId(log)).producerId,
+    logger: logger.child({ component: 'transactions' }),
+    isInternal: isAtomicId,
+    ...(options.transactionTimeoutCheckMs === undefined
+      ? {}
+      : { timeoutCheckMs: options.transactionTimeoutCheckMs }),
+  });
   logger.debug({ committedOffsets: offsets.size }, 'broker started');
   return new TributaryBroker(
     log,
     offsets,
+    transactions,
     logger,
     new SafeObserver(options.observer, logger),
     maxDeliveryRecords,
@@ -111,6 +126,7 @@ export class TributaryBroker implements Broker {
    * Kafka front end. Their commits go to the same offset store as native groups' commits.
    */
   readonly kafkaGroups: KafkaGroupCoordinator;
+  private readonly atomic: AtomicCommitter;
   private readonly feeds = new Map<string, PartitionFeed<BrokerSubscription>>();
   /** Writes in flight, awaited by `close()`. */
   /**
@@ -126,11 +142,14 @@ export class TributaryBroker implements Broker {
   constructor(
     private readonly log: Log,
     private readonly committed: OffsetStore,
+    /** Kafka transactions and `commitAtomically` (`transactions/`). */
+    readonly transactions: TransactionCoordinator,
     private readonly logger: Logger,
     private readonly observer: SafeObserver,
     private readonly maxDeliveryRecords: number,
   ) {
     this.catalog = new TopicCatalog(log);
+    this.atomic = new AtomicCommitter(transactions, log, transactions.transactionalIds());
     this.groups = new GroupManager(this.catalog, logger);
     this.kafkaGroups = new KafkaGroupCoordinator({
       logger: logger.child({ component: 'kafka-groups' }),
@@ -257,6 +276,64 @@ export class TributaryBroker implements Broker {
   async initProducer(): Promise<ProducerIdentity> {
     this.checkOpen();
     return this.track(allocateProducerId(this.log));
+  }
+
+  async commitAtomically(request: AtomicCommitRequest): Promise<AtomicCommitResult> {
+    this.checkOpen();
+    if (request === null || typeof request !== 'object' || !Array.isArray(request.appends)) {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: 'commitAtomically needs { appends: [...] }' });
+    }
+    const offsets = request.offsets;
+    if (offsets !== undefined) checkGroupId(offsets?.groupId);
+    const checkedOffsets = offsets === undefined ? undefined : checkCommittedOffsets(offsets.offsets);
+    // Every name is checked before the first await (a system view's flag holds only until then).
+    for (const append of request.appends) this.topicName(append?.topic);
+    const batches = new Map<string, { topic: string; partition: number; records: RecordInput[] }>();
+    const placed: { topic: string; offsets: { partition: number; index: number }[] }[] = [];
+    for (const { topic, partition, records } of request.appends) {
+      const partitions = this.catalog.cached(topic) ?? (await this.catalog.partitionCount(topic));
+      const planned = planPartitions(
+        topic,
+        partition === undefined ? records : records.map((r: ProduceRecord) => ({ ...r, partition })),
+        partitions,
+        () => this.catalog.nextStickyPartition(topic),
+      );
+      const where = new Array<{ partition: number; index: number }>(records.length);
+      for (const group of planned) {
+        const key = `${topic}\0${group.partition}`;
+        let batch = batches.get(key);
+        if (batch === undefined) {
+          batch = { topic, partition: group.partition, records: [] };
+          batches.set(key, batch);
+        }
+        for (let i = 0; i < group.records.length; i++) {
+          where[group.indexes[i]!] = { partition: group.partition, index: batch.records.length };
+          batch.records.push(group.records[i]!);
+        }
+      }
+      placed.push({ topic, offsets: where });
+    }
+    const list: AtomicBatch[] = [...batches.values()];
+    const started = performance.now();
+    const results = await this.track(
+      this.atomic.commit(
+        list,
+        offsets === undefined ? undefined : { groupId: offsets.groupId, offsets: checkedOffsets! },
+      ),
+    );
+    this.observer.appendLatencyMs(performance.now() - started);
+    const baseOf = new Map(results.map((r) => [`${r.topic}\0${r.partition}`, r.baseOffset]));
+    for (const batch of list)
+      this.observer.recordsProduced(batch.topic, batch.records.length, payloadBytes(batch.records));
+    return {
+      appends: placed.map(({ topic, offsets: where }) => ({
+        topic,
+        offsets: where.map(({ partition, index }) => ({
+          partition,
+          offset: baseOf.get(`${topic}\0${partition}`)! + index,
+        })),
+      })),
+    };
   }
 
   // ---- reading -----------------------------------------------------------------------------
@@ -427,6 +504,7 @@ export class TributaryBroker implements Broker {
     this.groups.close();
     this.kafkaGroups.close();
     if (this.inflight > 0) await new Promise<void>((resolve) => this.inflightDrained.push(resolve));
+    await this.transactions.close();
     this.logger.debug('broker closed');
   }
 

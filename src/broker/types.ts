@@ -114,6 +114,24 @@ export interface CommittedOffset extends TopicPartition {
   readonly offset: number;
 }
 
+/** Records for one topic in an atomic commit: to `partition`, else each record's own (as `produce`). */
+export interface AtomicAppend {
+  readonly topic: string;
+  readonly partition?: number;
+  readonly records: readonly ProduceRecord[];
+}
+
+export interface AtomicCommitRequest {
+  readonly appends: readonly AtomicAppend[];
+  /** Consumer-offset commits that take effect together with the appends (no generation check). */
+  readonly offsets?: { readonly groupId: string; readonly offsets: readonly CommittedOffset[] };
+}
+
+export interface AtomicCommitResult {
+  /** Per entry of `appends`, in order: where each of its records went. */
+  readonly appends: readonly { readonly topic: string; readonly offsets: readonly ProducedOffset[] }[];
+}
+
 export interface Broker {
   createTopic(name: string, config?: Partial<TopicConfig>): Promise<TopicDescription>;
   deleteTopic(name: string): Promise<void>;
@@ -142,6 +160,13 @@ export interface Broker {
   ): Promise<AppendResult>;
   /** A new idempotent producer id, unique for the life of the data directory. */
   initProducer(): Promise<ProducerIdentity>;
+  /**
+   * Appends to several partitions (and topics) and commits consumer offsets, all or nothing:
+   * readers with committed isolation see every record of the call or none, and a crash at any
+   * point leaves either all of it or none of it (Kafka's transaction markers, driven by the
+   * broker; docs/architecture.md "Atomic commits"). Resolves once the commit is decided durably.
+   */
+  commitAtomically(request: AtomicCommitRequest): Promise<AtomicCommitResult>;
 
   /**
    * Records from `offset` on; `[]` at the tail (`offset` = next), `OFFSET_OUT_OF_RANGE` below
@@ -200,6 +225,8 @@ export interface BrokerOptions {
   readonly observer?: BrokerObserver;
   /** Most records one subscription delivery (and one shared tail read) carries. Default 1000. */
   readonly maxDeliveryRecords?: number;
+  /** How often open transactions are checked against their timeout (ms). Default 1000. */
+  readonly transactionTimeoutCheckMs?: number;
 }
 
 export type {

@@ -485,6 +485,7 @@ async function startKafka(
       ...(tls === null ? {} : { tls: tlsServerOptions(tls, settings.tlsHandshakeTimeoutMs) }),
       broker,
       groups: broker.kafkaGroups,
+      transactions: broker.transactions,
       logger: logger.child({ component: 'kafka' }),
       metrics,
       host,

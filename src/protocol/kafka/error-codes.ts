@@ -62,6 +62,7 @@ export const KafkaErrorCode = {
   CONCURRENT_TRANSACTIONS: 51,
   TRANSACTIONAL_ID_AUTHORIZATION_FAILED: 53,
   SECURITY_DISABLED: 54,
+  OPERATION_NOT_ATTEMPTED: 55,
   KAFKA_STORAGE_ERROR: 56,
   SASL_AUTHENTICATION_FAILED: 58,
   UNKNOWN_PRODUCER_ID: 59,
@@ -79,6 +80,7 @@ export const KafkaErrorCode = {
   INVALID_RECORD: 87,
   UNSTABLE_OFFSET_COMMIT: 88,
   THROTTLING_QUOTA_EXCEEDED: 89,
+  PRODUCER_FENCED: 90,
   // Aliases: older names of the same codes (Kafka ≤ 2.3, kafka-python, librdkafka). Kafka's
   // current name above is the one `kafkaErrorName` reports.
   NOT_LEADER_FOR_PARTITION: 6,

@@ -76,6 +76,10 @@ export const FIRST_FLEXIBLE_VERSION: Readonly<Record<number, number>> = {
   19: 5, // CreateTopics
   20: 4, // DeleteTopics
   22: 2, // InitProducerId
+  24: 3, // AddPartitionsToTxn
+  25: 3, // AddOffsetsToTxn
+  26: 3, // EndTxn
+  28: 3, // TxnOffsetCommit
   36: 2, // SaslAuthenticate
 };
 

@@ -68,6 +68,13 @@ export const ACCESS = {
   appendBatch: { needs: [['topic', 'write']] },
   /** A producer id writes nothing by itself; every append with it needs `write` on its topic. */
   initProducer: { needs: [] },
+  /** `write` on each topic appended to; with offsets, as `commitOffsets` on the group and their topics. */
+  commitAtomically: {
+    needs: [
+      ['topic', 'write'],
+      ['group', 'read'],
+    ],
+  },
   fetch: { needs: [['topic', 'read']] },
   subscribe: { needs: [['topic', 'read']] },
   // Broker: consumer groups (the group's name, then each topic of the call)
@@ -202,6 +209,14 @@ export function guardBroker(broker: Broker, session: Session): Broker {
     async initProducer() {
       live(session);
       return broker.initProducer();
+    },
+    async commitAtomically(request) {
+      for (const append of request.appends) topic('commitAtomically', append.topic);
+      if (request.offsets !== undefined) {
+        group('commitAtomically', request.offsets.groupId);
+        for (const name of topicsOf(request.offsets.offsets)) topic('commitOffsets', name);
+      }
+      return broker.commitAtomically(request);
     },
     async fetch(name, partition, offset, options) {
       topic('fetch', name);

@@ -36,6 +36,16 @@ import {
   writeResponseHeader,
 } from '../request-header.js';
 import { decodeBody } from '../schema.js';
+import {
+  type AddOffsetsToTxnRequest,
+  type AddOffsetsToTxnResponse,
+  addOffsetsToTxnApi,
+} from './add-offsets-to-txn/index.js';
+import {
+  type AddPartitionsToTxnRequest,
+  type AddPartitionsToTxnResponse,
+  addPartitionsToTxnApi,
+} from './add-partitions-to-txn/index.js';
 import type { ApiVersionCodec, KafkaApi } from './api.js';
 import { type ApiVersionsRequest, type ApiVersionsResponse, apiVersionsApi } from './api-versions/index.js';
 import {
@@ -53,6 +63,7 @@ import {
   type DescribeGroupsResponse,
   describeGroupsApi,
 } from './describe-groups/index.js';
+import { type EndTxnRequest, type EndTxnResponse, endTxnApi } from './end-txn/index.js';
 import { type FetchRequest, type FetchResponse, fetchApi } from './fetch/index.js';
 import {
   type FindCoordinatorRequest,
@@ -88,13 +99,21 @@ import {
   saslHandshakeApi,
 } from './sasl-handshake/index.js';
 import { type SyncGroupRequest, type SyncGroupResponse, syncGroupApi } from './sync-group/index.js';
+import {
+  type TxnOffsetCommitRequest,
+  type TxnOffsetCommitResponse,
+  txnOffsetCommitApi,
+} from './txn-offset-commit/index.js';
 
+export type * from './add-offsets-to-txn/index.js';
+export type * from './add-partitions-to-txn/index.js';
 export type { ApiVersionCodec, KafkaApi } from './api.js';
 export type * from './api-versions/index.js';
 export type * from './create-topics/index.js';
 export type * from './delete-topics/index.js';
 export type * from './describe-groups/index.js';
 export { AUTHORIZED_OPERATIONS_OMITTED } from './describe-groups/index.js';
+export type * from './end-txn/index.js';
 export type * from './fetch/index.js';
 export type * from './find-coordinator/index.js';
 export type * from './heartbeat/index.js';
@@ -110,6 +129,7 @@ export type * from './produce/index.js';
 export type * from './sasl-authenticate/index.js';
 export type * from './sasl-handshake/index.js';
 export type * from './sync-group/index.js';
+export type * from './txn-offset-commit/index.js';
 
 /** Request body type of each API, by Kafka's API name. */
 export interface KafkaRequestTypes {
@@ -132,6 +152,10 @@ export interface KafkaRequestTypes {
   InitProducerId: InitProducerIdRequest;
   SaslHandshake: SaslHandshakeRequest;
   SaslAuthenticate: SaslAuthenticateRequest;
+  AddPartitionsToTxn: AddPartitionsToTxnRequest;
+  AddOffsetsToTxn: AddOffsetsToTxnRequest;
+  EndTxn: EndTxnRequest;
+  TxnOffsetCommit: TxnOffsetCommitRequest;
 }
 
 /** Response body type of each API, by Kafka's API name. */
@@ -155,6 +179,10 @@ export interface KafkaResponseTypes {
   InitProducerId: InitProducerIdResponse;
   SaslHandshake: SaslHandshakeResponse;
   SaslAuthenticate: SaslAuthenticateResponse;
+  AddPartitionsToTxn: AddPartitionsToTxnResponse;
+  AddOffsetsToTxn: AddOffsetsToTxnResponse;
+  EndTxn: EndTxnResponse;
+  TxnOffsetCommit: TxnOffsetCommitResponse;
 }
 
 export type KafkaApiName = keyof KafkaRequestTypes;
@@ -182,6 +210,10 @@ export const KAFKA_APIS: {
   InitProducerId: initProducerIdApi,
   SaslHandshake: saslHandshakeApi,
   SaslAuthenticate: saslAuthenticateApi,
+  AddPartitionsToTxn: addPartitionsToTxnApi,
+  AddOffsetsToTxn: addOffsetsToTxnApi,
+  EndTxn: endTxnApi,
+  TxnOffsetCommit: txnOffsetCommitApi,
 };
 
 const NAMES = Object.keys(KAFKA_APIS) as KafkaApiName[];

@@ -79,6 +79,16 @@ export const KAFKA_ACCESS = {
   },
   DescribeGroups: { needs: [['group', 'describe']] },
   ListGroups: { needs: [['group', 'describe']], filtered: true },
+  // Transactions (no transactional-id resource: see docs/kafka.md "Transactions")
+  AddPartitionsToTxn: { needs: [['topic', 'write']] },
+  AddOffsetsToTxn: { needs: [['group', 'read']] },
+  TxnOffsetCommit: {
+    needs: [
+      ['group', 'read'],
+      ['topic', 'read'],
+    ],
+  },
+  EndTxn: { needs: [] },
 } as const satisfies Record<KafkaApiName, KafkaAccess>;
 
 /** The operation `api` needs on a resource of type `resource`. */

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { KafkaGroupCoordinator } from '../../../broker/kafka-group-coordinator.js';
+import type { TransactionCoordinator } from '../../../broker/transactions/coordinator.js';
 import type { Broker } from '../../../broker/types.js';
 import { isTributaryError } from '../../../errors.js';
 import { KafkaErrorCode, kafkaErrorName } from '../../../protocol/kafka/error-codes.js';
@@ -32,6 +33,8 @@ export const KAFKA_FRONT_END_DEFAULTS: KafkaFrontEndLimits = KAFKA_LIMITS.defaul
 export interface KafkaContext {
   readonly broker: Broker;
   readonly groups: KafkaGroupCoordinator;
+  /** Kafka transactions; undefined: none (transactional requests are refused). */
+  readonly transactions: TransactionCoordinator | undefined;
   readonly logger: Logger;
   readonly metrics: ServerMetrics;
   readonly limits: KafkaFrontEndLimits;

@@ -23,6 +23,7 @@ import { hostname } from 'node:os';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import type { KafkaGroupCoordinator } from '../../../broker/kafka-group-coordinator.js';
+import type { TransactionCoordinator } from '../../../broker/transactions/coordinator.js';
 import type { Broker } from '../../../broker/types.js';
 import type { Quotas } from '../../auth/quotas.js';
 import type { Security } from '../../auth/types.js';
@@ -41,6 +42,8 @@ export const DEFAULT_CLUSTER_ID = 'tributary';
 export interface KafkaFrontEndOptions {
   readonly broker: Broker;
   readonly groups: KafkaGroupCoordinator;
+  /** The transaction coordinator (`broker.transactions`). Default: none, transactions are refused. */
+  readonly transactions?: TransactionCoordinator;
   readonly logger: Logger;
   readonly metrics: ServerMetrics;
   /** Address to listen on. */
@@ -104,6 +107,7 @@ export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise
   const ctx: KafkaContext = {
     broker: options.broker,
     groups: options.groups,
+    transactions: options.transactions,
     logger: options.logger,
     metrics: options.metrics,
     limits,

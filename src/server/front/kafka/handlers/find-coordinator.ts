@@ -1,8 +1,10 @@
 /**
  * @module server/front/kafka/handlers/find-coordinator
- * FindCoordinator (10) v0–v2: this node coordinates every group. Transactional ids (key type 1)
- * get TRANSACTIONAL_ID_AUTHORIZATION_FAILED: Tributary has no transactions, and a
- * non-retriable error makes a transactional producer fail at once instead of retrying forever.
+ * FindCoordinator (10) v0–v2: this node coordinates every group (key type 0) and every
+ * transactional id (key type 1). Without a transaction coordinator (a front end started without
+ * one), key type 1 gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED: a non-retriable error makes a
+ * transactional producer fail at once instead of retrying forever. Other key types are
+ * INVALID_REQUEST.
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import { authorizeKafka } from '../acl.js';
@@ -10,24 +12,27 @@ import { countError } from '../context.js';
 import type { Handler } from './types.js';
 
 const GROUP_KEY = 0;
+const TRANSACTION_KEY = 1;
 
 export const handleFindCoordinator: Handler<'FindCoordinator'> = (ctx, { body }, scope) => {
-  if (body.keyType !== GROUP_KEY) {
-    countError(ctx, KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
-    return {
-      throttleTimeMs: 0,
-      errorCode: KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-      errorMessage: 'Tributary does not support transactions',
-      nodeId: -1,
-      host: '',
-      port: -1,
-    };
+  const refuse = (errorCode: number, errorMessage: string | null) => {
+    countError(ctx, errorCode);
+    return { throttleTimeMs: 0, errorCode, errorMessage, nodeId: -1, host: '', port: -1 };
+  };
+  if (body.keyType === TRANSACTION_KEY && ctx.transactions === undefined) {
+    return refuse(
+      KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+      'this listener has no transaction coordinator',
+    );
   }
-  const denied = authorizeKafka(scope, 'FindCoordinator', 'group', body.key);
-  if (denied !== KafkaErrorCode.NONE) {
-    countError(ctx, denied);
-    return { throttleTimeMs: 0, errorCode: denied, errorMessage: null, nodeId: -1, host: '', port: -1 };
+  if (body.keyType !== GROUP_KEY && body.keyType !== TRANSACTION_KEY) {
+    return refuse(KafkaErrorCode.INVALID_REQUEST, `unknown coordinator key type ${body.keyType}`);
   }
+  const denied =
+    body.keyType === GROUP_KEY
+      ? authorizeKafka(scope, 'FindCoordinator', 'group', body.key)
+      : KafkaErrorCode.NONE;
+  if (denied !== KafkaErrorCode.NONE) return refuse(denied, null);
   return {
     throttleTimeMs: 0,
     errorCode: KafkaErrorCode.NONE,

@@ -3,9 +3,12 @@
  * The handler of every Kafka API the front end speaks, by API name (one module each).
  */
 import type { KafkaApiName } from '../../../../protocol/kafka/requests/index.js';
+import { handleAddOffsetsToTxn } from './add-offsets-to-txn.js';
+import { handleAddPartitionsToTxn } from './add-partitions-to-txn.js';
 import { handleApiVersions } from './api-versions.js';
 import { handleCreateTopics } from './create-topics.js';
 import { handleDeleteTopics } from './delete-topics.js';
+import { handleEndTxn } from './end-txn.js';
 import { handleFetch } from './fetch.js';
 import { handleFindCoordinator } from './find-coordinator.js';
 import { handleDescribeGroups, handleListGroups } from './groups-admin.js';
@@ -21,6 +24,7 @@ import { handleProduce } from './produce.js';
 import { handleSaslAuthenticate } from './sasl-authenticate.js';
 import { handleSaslHandshake } from './sasl-handshake.js';
 import { handleSyncGroup } from './sync-group.js';
+import { handleTxnOffsetCommit } from './txn-offset-commit.js';
 import type { Handler } from './types.js';
 
 export { CloseConnection, type Handler, type RequestOf } from './types.js';
@@ -45,4 +49,8 @@ export const HANDLERS: { readonly [K in KafkaApiName]: Handler<K> } = {
   InitProducerId: handleInitProducerId,
   SaslHandshake: handleSaslHandshake,
   SaslAuthenticate: handleSaslAuthenticate,
+  AddPartitionsToTxn: handleAddPartitionsToTxn,
+  AddOffsetsToTxn: handleAddOffsetsToTxn,
+  EndTxn: handleEndTxn,
+  TxnOffsetCommit: handleTxnOffsetCommit,
 };

@@ -1,18 +1,33 @@
 /**
  * @module server/front/kafka/handlers/init-producer-id
- * InitProducerId (22) v0–v1: a new idempotent producer id from the broker (unique for the life
- * of the data directory), epoch 0. Transactional ids are refused (no transactions).
+ * InitProducerId (22) v0–v1. Without a transactional id: a new idempotent producer id from the
+ * broker (unique for the life of the data directory), epoch 0. With one: the transaction
+ * coordinator's producer id for it and the next epoch, which fences older instances of the same
+ * transactional id (their open transaction is aborted first); a timeout outside 1 ms to 15 min
+ * is INVALID_TRANSACTION_TIMEOUT.
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import { countError, errorCodeOf } from '../context.js';
+import { NO_COORDINATOR, transactionErrorCode } from './transaction-errors.js';
 import type { Handler } from './types.js';
 
-export const handleInitProducerId: Handler<'InitProducerId'> = async (ctx, { body }) => {
+export const handleInitProducerId: Handler<'InitProducerId'> = async (ctx, { body, header }) => {
   let errorCode: number = KafkaErrorCode.NONE;
   let producerId = -1;
   let producerEpoch = -1;
   if (body.transactionalId !== null) {
-    errorCode = KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    if (ctx.transactions === undefined) {
+      errorCode = NO_COORDINATOR;
+    } else {
+      try {
+        ({ producerId, producerEpoch } = await ctx.transactions.initProducer(
+          body.transactionalId,
+          body.transactionTimeoutMs,
+        ));
+      } catch (error) {
+        errorCode = transactionErrorCode(ctx, error, 'InitProducerId', header.apiVersion, 4);
+      }
+    }
   } else {
     try {
       ({ producerId, producerEpoch } = await ctx.broker.initProducer());

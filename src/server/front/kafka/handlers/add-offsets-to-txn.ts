@@ -1,0 +1,31 @@
+/**
+ * @module server/front/kafka/handlers/add-offsets-to-txn
+ * AddOffsetsToTxn (25) v0–v2: the transaction will carry offset commits of a group (sent next
+ * with TxnOffsetCommit). Needs `read` on the group, as OffsetCommit does.
+ */
+import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
+import { authorizeKafka } from '../acl.js';
+import { countError } from '../context.js';
+import { NO_COORDINATOR, transactionErrorCode } from './transaction-errors.js';
+import type { Handler } from './types.js';
+
+export const handleAddOffsetsToTxn: Handler<'AddOffsetsToTxn'> = async (ctx, { body, header }, scope) => {
+  let errorCode: number = authorizeKafka(scope, 'AddOffsetsToTxn', 'group', body.groupId);
+  if (errorCode === KafkaErrorCode.NONE) {
+    if (ctx.transactions === undefined) {
+      errorCode = NO_COORDINATOR;
+    } else {
+      try {
+        await ctx.transactions.addOffsets(
+          body.transactionalId,
+          { producerId: body.producerId, producerEpoch: body.producerEpoch },
+          body.groupId,
+        );
+      } catch (error) {
+        errorCode = transactionErrorCode(ctx, error, 'AddOffsetsToTxn', header.apiVersion, 2);
+      }
+    }
+  }
+  countError(ctx, errorCode);
+  return { throttleTimeMs: 0, errorCode };
+};

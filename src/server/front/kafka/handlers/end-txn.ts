@@ -1,0 +1,31 @@
+/**
+ * @module server/front/kafka/handlers/end-txn
+ * EndTxn (26) v0–v2: commits or aborts the producer's transaction (`TransactionCoordinator`).
+ * Answered once the decision is durable and its markers and offset commits are written. A
+ * retry of an end that already happened the same way is answered NONE; the other way, or with
+ * no transaction, INVALID_TXN_STATE; an older epoch, PRODUCER_FENCED (v2+) or
+ * INVALID_PRODUCER_EPOCH (v0–v1).
+ */
+import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
+import { countError } from '../context.js';
+import { NO_COORDINATOR, transactionErrorCode } from './transaction-errors.js';
+import type { Handler } from './types.js';
+
+export const handleEndTxn: Handler<'EndTxn'> = async (ctx, { body, header }) => {
+  let errorCode: number = KafkaErrorCode.NONE;
+  if (ctx.transactions === undefined) {
+    errorCode = NO_COORDINATOR;
+  } else {
+    try {
+      await ctx.transactions.endTransaction(
+        body.transactionalId,
+        { producerId: body.producerId, producerEpoch: body.producerEpoch },
+        body.committed,
+      );
+    } catch (error) {
+      errorCode = transactionErrorCode(ctx, error, 'EndTxn', header.apiVersion, 2);
+    }
+  }
+  countError(ctx, errorCode);
+  return { throttleTimeMs: 0, errorCode };
+};
