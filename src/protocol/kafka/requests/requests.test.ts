@@ -88,6 +88,10 @@ describe('registry', () => {
       [19, 0, 4], // CreateTopics
       [20, 0, 3], // DeleteTopics
       [22, 0, 1], // InitProducerId
+      [24, 0, 2], // AddPartitionsToTxn
+      [25, 0, 2], // AddOffsetsToTxn
+      [26, 0, 2], // EndTxn
+      [28, 0, 2], // TxnOffsetCommit
       [36, 0, 2], // SaslAuthenticate
     ]);
   });
@@ -97,7 +101,7 @@ describe('registry', () => {
       const { minVersion, maxVersion, versions } = KAFKA_APIS[api];
       for (let v = minVersion; v <= maxVersion; v++) expect(versions[v]?.version).toBe(v);
     }
-    expect(VERSIONS).toHaveLength(79);
+    expect(VERSIONS).toHaveLength(91);
   });
 
   it('maps keys and names both ways', () => {
@@ -307,9 +311,9 @@ describe('decodeRequest errors', () => {
   }
 
   it('refuses an unknown API or an unimplemented version as UNSUPPORTED_VERSION', () => {
-    // AddPartitionsToTxn (24) v0, header only.
+    // AllocateProducerIds (67, broker to controller) v0, header only.
     expectCode(
-      () => decodeRequest(Uint8Array.of(0, 24, 0, 0, 0, 0, 0, 1, 0xff, 0xff)),
+      () => decodeRequest(Uint8Array.of(0, 67, 0, 0, 0, 0, 0, 1, 0xff, 0xff)),
       'UNSUPPORTED_VERSION',
     );
     // Produce v2.
