@@ -836,13 +836,26 @@ describe('admin APIs', () => {
     ]);
   });
 
-  it('finds itself as coordinator and refuses transactions', async () => {
+  it('finds itself as coordinator of groups and transactional ids', async () => {
     const raw = await open();
     const v0 = await raw.call('FindCoordinator', 0, { key: 'g', keyType: 0 });
     expect(v0).toMatchObject({ errorCode: 0, nodeId: 0, host: '127.0.0.1', port: server.kafka.port });
     const txn = await raw.call('FindCoordinator', 2, { key: 'txn', keyType: 1 });
-    expect(txn.errorCode).toBe(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    expect(txn).toMatchObject({ errorCode: 0, nodeId: 0, host: '127.0.0.1', port: server.kafka.port });
+    const other = await raw.call('FindCoordinator', 2, { key: 'x', keyType: 7 });
+    expect(other.errorCode).toBe(KafkaErrorCode.INVALID_REQUEST);
     const init = await raw.call('InitProducerId', 1, { transactionalId: 'txn', transactionTimeoutMs: 1000 });
-    expect(init.errorCode).toBe(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    expect(init.errorCode).toBe(0);
+    const again = await raw.call('InitProducerId', 1, { transactionalId: 'txn', transactionTimeoutMs: 1000 });
+    expect(again).toMatchObject({
+      errorCode: 0,
+      producerId: init.producerId,
+      producerEpoch: init.producerEpoch + 1,
+    });
+    const badTimeout = await raw.call('InitProducerId', 1, {
+      transactionalId: 'txn',
+      transactionTimeoutMs: 0,
+    });
+    expect(badTimeout.errorCode).toBe(KafkaErrorCode.INVALID_TRANSACTION_TIMEOUT);
   });
 });

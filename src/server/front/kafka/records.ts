@@ -49,6 +49,8 @@ export interface ProducedBatch {
   readonly records: RecordInput[];
   /** Set for idempotent producers (producerId ≥ 0). */
   readonly producer: ProducerBatchId | undefined;
+  /** The batch belongs to a transaction (RecordBatch attribute bit 4; then `producer` is set). */
+  readonly transactional: boolean;
   /** Payload bytes (keys and values), for metrics. */
   readonly payloadBytes: number;
   readonly codec: number;
@@ -57,7 +59,7 @@ export interface ProducedBatch {
 /**
  * Decodes the records of one partition's Produce data. Throws `ProduceBatchError` with
  * CORRUPT_MESSAGE (bad CRC, malformed batch), INVALID_RECORD (not exactly one batch, no
- * records, a transactional or control batch), UNSUPPORTED_COMPRESSION_TYPE or
+ * records, a control batch, a transactional batch without a producer id), UNSUPPORTED_COMPRESSION_TYPE or
  * MESSAGE_TOO_LARGE (decompressed past `kafkaDecompressedBytesMax`).
  */
 export function decodeProduceBatch(bytes: Uint8Array | null, maxDecompressedBytes: number): ProducedBatch {
@@ -89,8 +91,12 @@ export function decodeProduceBatch(bytes: Uint8Array | null, maxDecompressedByte
   if (!recordBatchCrcMatches(bytes, 0, header)) {
     throw new ProduceBatchError(KafkaErrorCode.CORRUPT_MESSAGE, 'record batch CRC-32C mismatch');
   }
-  if ((header.attributes & (TRANSACTIONAL_FLAG | CONTROL_FLAG)) !== 0) {
-    throw new ProduceBatchError(KafkaErrorCode.INVALID_RECORD, 'transactional batches are not supported');
+  if ((header.attributes & CONTROL_FLAG) !== 0) {
+    throw new ProduceBatchError(KafkaErrorCode.INVALID_RECORD, 'clients may not produce control batches');
+  }
+  const transactional = (header.attributes & TRANSACTIONAL_FLAG) !== 0;
+  if (transactional && header.producerId < 0) {
+    throw new ProduceBatchError(KafkaErrorCode.INVALID_RECORD, 'a transactional batch needs a producer id');
   }
   if (header.recordCount === 0) {
     throw new ProduceBatchError(KafkaErrorCode.INVALID_RECORD, 'the record batch holds no records');
@@ -152,7 +158,7 @@ export function decodeProduceBatch(bytes: Uint8Array | null, maxDecompressedByte
           baseSequence: header.baseSequence,
         }
       : undefined;
-  return { records, producer, payloadBytes, codec };
+  return { records, producer, transactional, payloadBytes, codec };
 }
 
 /** Records as one uncompressed RecordBatch v2 with their own offsets; empty input → empty bytes. */

@@ -13,6 +13,9 @@
  * retried batch the log already holds is answered NONE with its original base offset, as Kafka
  * does; a gap in sequences is OUT_OF_ORDER_SEQUENCE_NUMBER, an old epoch INVALID_PRODUCER_EPOCH.
  *
+ * Transactions: a transactional batch must come from the transactional id's current producer
+ * and go to a partition added to its open transaction (`transactional-produce.ts`).
+ *
  * Quotas: the request's record bytes count against the principal's produce rate when it is
  * handled; the response carries the resulting `throttle_time_ms` and the connection is muted for
  * that long (also for acks=0, which gets no response). Nothing is refused for a quota.
@@ -22,6 +25,7 @@ import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import type { ProduceRequest, ProduceResponsePartition } from '../../../../protocol/kafka/requests/index.js';
 import { type ConnectionScope, countError, errorCodeOf, type KafkaContext } from '../context.js';
 import { decodeProduceBatch, ProduceBatchError } from '../records.js';
+import { admitProduceBatch } from '../transactional-produce.js';
 import { CloseConnection, type Handler } from './types.js';
 
 export const handleProduce: Handler<'Produce'> = async (ctx, { body, header }, scope) => {
@@ -81,7 +85,6 @@ async function producePartition(
     return { index: partition, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
   };
   if (acks !== 0 && acks !== 1 && acks !== -1) return failed(KafkaErrorCode.INVALID_REQUIRED_ACKS);
-  if (transactionalId !== null) return failed(KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
   let batch: ReturnType<typeof decodeProduceBatch>;
   try {
     batch = decodeProduceBatch(bytes, ctx.limits.kafkaDecompressedBytesMax);
@@ -92,15 +95,20 @@ async function producePartition(
     }
     throw error;
   }
+  const admitted = admitProduceBatch(ctx, transactionalId, batch, topic, partition);
+  if (typeof admitted === 'number') return failed(admitted);
   let append: ReturnType<typeof ctx.broker.appendBatch>;
   try {
     append = ctx.broker.appendBatch(
       topic,
       partition,
       batch.records,
-      batch.producer === undefined ? {} : { producer: batch.producer },
+      batch.producer === undefined
+        ? {}
+        : { producer: batch.producer, ...(batch.transactional ? { transactional: true } : {}) },
     );
   } catch (error) {
+    admitted.done();
     return failed(errorCodeOf(ctx, error, 'Produce'));
   }
   try {
@@ -126,5 +134,7 @@ async function producePartition(
     };
   } catch (error) {
     return failed(errorCodeOf(ctx, error, 'Produce'));
+  } finally {
+    admitted.done();
   }
 }
