@@ -1,10 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../errors.js';
-import { openFileLog } from '../../log/file/file-log.js';
 import { createMemoryLog } from '../../log/memory/memory-log.js';
 import type { Log } from '../../log/types.js';
 import { createBroker, type TributaryBroker } from '../broker.js';
@@ -273,17 +269,9 @@ describe('transaction timeouts (injected clock)', () => {
   });
 });
 
-describe('recovery on the file log', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tributary-txn-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
+describe('recovery', () => {
   it('rolls a decided commit forward at the next start when its markers were never written', async () => {
-    let log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const log = createMemoryLog();
     await ensureInternalTopics(log);
     await log.createTopic('out', { partitions: 2 });
     const offsets = await OffsetStore.load(log, silent);
@@ -316,9 +304,8 @@ describe('recovery on the file log', () => {
     expect(txn.stateOf('job')?.state).toBe('PrepareCommit');
     expect(await committedValues(log, 'out', 0)).toEqual([]);
     await txn.close();
-    await log.close();
 
-    log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    // A new broker on the same log, as after a restart.
     const broker = await createBroker(log);
     expect(broker.transactions.stateOf('job')?.state).toBe('CompleteCommit');
     expect(await committedValues(log, 'out', 0)).toEqual(['a']);
