@@ -239,6 +239,11 @@ export class Collection {
     return results;
   }
 
+  /** Live queries open on this collection now (for tests and monitoring). */
+  get subscriptionCount(): number {
+    return this.#subscriptions.size;
+  }
+
   subscribe(query: Query, sink: SubscriptionSink): CollectionSubscription {
     this.#checkOpen();
     const subscription = new CollectionSubscription(
