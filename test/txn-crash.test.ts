@@ -1,0 +1,195 @@
+/**
+ * Crash test for transactions in the file log: a writer child process runs transactional
+ * producers under `fsync: 'always'` and is SIGKILLed at random moments — mid-transaction and
+ * mid-marker. After each kill the log is reopened and must hold every acknowledged record and
+ * marker, keep transactions whose marker never made it open (holding the last stable offset),
+ * and serve committed reads that agree with the aborted-transaction index. The seed is printed
+ * so a failure replays: TRIBUTARY_CRASH_SEED=<seed> npx vitest run test/txn-crash.test.ts
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openFileLog } from '../src/log/file/file-log.js';
+import type { AbortedTransaction, Log, LogRecord } from '../src/log/types.js';
+
+const ROUNDS = Number(process.env.TRIBUTARY_CRASH_ROUNDS ?? 5);
+const SEED = Number(process.env.TRIBUTARY_CRASH_SEED ?? Date.now() % 1_000_000);
+const PRODUCERS = 6;
+const TOPIC = 'txn-crash';
+
+/** As in the writer: unique per round and producer. */
+const producerIdFor = (round: number, producer: number): number => 1000 + round * 100 + producer;
+
+/** mulberry32: small seeded PRNG so kill times replay from the printed seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface AckedMarker {
+  readonly commit: boolean;
+  readonly offset: number;
+}
+
+interface Acks {
+  /** offset → value */
+  readonly data: Map<number, string>;
+  /** `${producerId}:${txn}` → marker */
+  readonly markers: Map<string, AckedMarker>;
+}
+
+function startWriter(dir: string, round: number, acks: Acks): { child: ChildProcess; ready: Promise<void> } {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/fixtures/txn-crash-writer.ts', dir, String(round), String(PRODUCERS)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let buffered = '';
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (text: string) => {
+    buffered += text;
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      const fields = line.split(' ');
+      if (fields[0] === 'ready') markReady();
+      if (fields[0] === 'data') acks.data.set(Number(fields[1]), fields[2]!);
+      if (fields[0] === 'marker' && fields[4] !== 'null') {
+        acks.markers.set(`${fields[1]}:${fields[2]}`, {
+          commit: fields[3] === '1',
+          offset: Number(fields[4]),
+        });
+      }
+    }
+  });
+  return { child, ready };
+}
+
+/** `r<round>-p<producer>-t<txn>-…` → the transaction's key `${producerId}:${txn}`. */
+function transactionOf(value: string): { producerId: number; key: string } {
+  const match = /^r(\d+)-p(\d+)-t(\d+)-b\d+-i\d+-x*$/.exec(value);
+  if (match === null) throw new Error(`a record the writer never wrote: ${value}`);
+  const producerId = producerIdFor(Number(match[1]), Number(match[2]));
+  return { producerId, key: `${producerId}:${match[3]}` };
+}
+
+async function readEverything(log: Log, isolation: 'committed' | 'uncommitted'): Promise<LogRecord[]> {
+  const out: LogRecord[] = [];
+  let offset = 0;
+  for (;;) {
+    const batch = await log.read(TOPIC, 0, offset, { maxRecords: 10_000, isolation });
+    if (batch.length === 0) return out;
+    out.push(...batch);
+    offset = batch.at(-1)!.offset + 1;
+  }
+}
+
+/** Checks the reopened log against what was acknowledged and against itself. */
+async function checkLog(log: Log, acks: Acks): Promise<void> {
+  const decoder = new TextDecoder();
+  const textOf = (record: LogRecord): string => decoder.decode(record.value!);
+  const { next, lastStable } = await log.offsets(TOPIC, 0);
+  const all = await readEverything(log, 'uncommitted');
+  const stored = new Map(all.map((record) => [record.offset, textOf(record)]));
+  for (const [offset, value] of acks.data)
+    expect(stored.get(offset), `acknowledged offset ${offset}`).toBe(value);
+
+  // Transactions as stored: their records, by key.
+  const transactions = new Map<string, { producerId: number; offsets: number[] }>();
+  for (const [offset, value] of stored) {
+    const { producerId, key } = transactionOf(value);
+    const entry = transactions.get(key) ?? { producerId, offsets: [] };
+    entry.offsets.push(offset);
+    transactions.set(key, entry);
+  }
+  const aborted: AbortedTransaction[] = await log.abortedTransactions(TOPIC, 0, 0, next);
+  const isAborted = (producerId: number, offset: number): boolean =>
+    aborted.some((a) => a.producerId === producerId && a.firstOffset <= offset && offset < a.lastOffset);
+
+  for (const [key, marker] of acks.markers) {
+    const transaction = transactions.get(key);
+    if (transaction === undefined) continue; // a transaction whose records were never acknowledged
+    const first = Math.min(...transaction.offsets);
+    const entry = aborted.find((a) => a.producerId === transaction.producerId && a.firstOffset === first);
+    if (marker.commit) expect(entry, `committed transaction ${key}`).toBeUndefined();
+    else
+      expect(entry, `aborted transaction ${key}`).toEqual({
+        producerId: transaction.producerId,
+        firstOffset: first,
+        lastOffset: marker.offset,
+      });
+  }
+  // The LSO is the end, or the first record of a transaction whose marker was never acknowledged.
+  if (lastStable !== next) {
+    const holder = [...transactions.entries()].find(([, t]) => Math.min(...t.offsets) === lastStable);
+    expect(holder, `a transaction starts at the last stable offset ${lastStable}`).toBeDefined();
+    expect(
+      acks.markers.has(holder![0]),
+      'the transaction holding the LSO was never acknowledged closed',
+    ).toBe(false);
+  }
+  const committed = await readEverything(log, 'committed');
+  const expected = all.filter(
+    (r) => r.offset < lastStable && !isAborted(transactionOf(textOf(r)).producerId, r.offset),
+  );
+  expect(committed.map((r) => r.offset)).toEqual(expected.map((r) => r.offset));
+}
+
+describe('crash safety of transactions in the file log', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it(`keeps transactions, markers and the last stable offset across ${ROUNDS} SIGKILLs (seed ${SEED})`, async () => {
+    const random = prng(SEED);
+    const dir = await mkdtemp(join(tmpdir(), 'tributary-txn-crash-'));
+    dirs.push(dir);
+    const acks: Acks = { data: new Map(), markers: new Map() };
+    for (let round = 0; round < ROUNDS; round++) {
+      const writer = startWriter(dir, round, acks);
+      await writer.ready;
+      await new Promise((resolve) => setTimeout(resolve, 50 + random() * 400));
+      const exited = new Promise((resolve) => writer.child.once('exit', resolve));
+      writer.child.kill('SIGKILL');
+      await exited;
+      const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+      try {
+        await checkLog(log, acks);
+      } finally {
+        await log.close();
+      }
+    }
+    // Aborting whatever is left open releases the last stable offset to the end.
+    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        for (let p = 0; p < PRODUCERS; p++) {
+          await log.writeMarker(TOPIC, 0, {
+            producerId: producerIdFor(round, p),
+            producerEpoch: 0,
+            commit: false,
+          });
+        }
+      }
+      const { next, lastStable } = await log.offsets(TOPIC, 0);
+      expect(lastStable).toBe(next);
+      await checkLog(log, acks);
+      expect(acks.markers.size, 'the writer acknowledged markers').toBeGreaterThan(0);
+    } finally {
+      await log.close();
+    }
+  }, 120_000);
+});
