@@ -153,3 +153,38 @@ describe('file log recovery', () => {
     await again.close();
   });
 });
+
+describe('recovery of transactions', () => {
+  it('keeps a transaction open when its marker was torn off; a new marker closes it', async () => {
+    const dir = await logWithRecords(1);
+    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    const producer = { producerId: 9, producerEpoch: 0, baseSequence: 0 };
+    await log.append('t', 0, [{ key: null, value: enc.encode('in-txn') }], { producer, transactional: true });
+    await log.close();
+    const segment = join(partitionDir(dir), (await segmentFiles(dir))[0]!);
+    const beforeMarker = (await stat(segment)).size;
+    const reopened = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    expect(await reopened.writeMarker('t', 0, { producerId: 9, producerEpoch: 0, commit: true })).toEqual({
+      offset: 2,
+    });
+    await reopened.close();
+    // A crash mid-write: the marker's last bytes never reached the disk, and no recovery point vouches for it.
+    await truncate(segment, (await stat(segment)).size - 5);
+    await setRecoveryPoint(dir, 0, beforeMarker);
+
+    const recovered = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    try {
+      expect(await recovered.offsets('t', 0)).toEqual({ earliest: 0, next: 2, lastStable: 1 });
+      expect((await recovered.read('t', 0, 0, { isolation: 'committed' })).map((r) => r.offset)).toEqual([0]);
+      expect(await recovered.writeMarker('t', 0, { producerId: 9, producerEpoch: 0, commit: true })).toEqual({
+        offset: 2,
+      });
+      expect((await recovered.read('t', 0, 0, { isolation: 'committed' })).map((r) => r.offset)).toEqual([
+        0, 1,
+      ]);
+    } finally {
+      await recovered.close();
+    }
+    expect(await readAll(dir)).toEqual(['value-0', 'in-txn']);
+  });
+});

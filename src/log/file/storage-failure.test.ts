@@ -137,6 +137,29 @@ describe('file partition after a storage failure', () => {
     await log.close();
   });
 
+  it('keeps a transaction open when the disk rejects its marker; the retried marker closes it', async () => {
+    const { sim, log } = await setup();
+    const producer = { producerId: 3, producerEpoch: 0, baseSequence: 0 };
+    await log.append('t', 0, [{ key: null, value: enc.encode('t0') }], { producer, transactional: true });
+    const marker = { producerId: 3, producerEpoch: 0, commit: false };
+    sim.failNext = { fsync: 'EIO', pathSuffix: '.log' };
+    const error = await rejection(log.writeMarker('t', 0, marker));
+    expect(isTributaryError(error) && error.code).toBe('STORAGE_ERROR');
+    // The marker was never acknowledged: the transaction is still open, nothing was aborted.
+    expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 1, lastStable: 0 });
+    expect(await log.abortedTransactions('t', 0, 0, 1)).toEqual([]);
+    expect(await log.writeMarker('t', 0, marker)).toEqual({ offset: 1 });
+    expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 2, lastStable: 2 });
+    sim.crash('machine');
+    const reopened = await open(sim);
+    expect(await reopened.offsets('t', 0)).toEqual({ earliest: 0, next: 2, lastStable: 2 });
+    expect(await reopened.abortedTransactions('t', 0, 0, 2)).toEqual([
+      { producerId: 3, firstOffset: 0, lastOffset: 1 },
+    ]);
+    expect(await reopened.read('t', 0, 0, { isolation: 'committed' })).toEqual([]);
+    await reopened.close();
+  });
+
   it('answers a retry sent while its first attempt is in flight with that attempt’s outcome', async () => {
     const { sim, log } = await setup();
     await append(log, 'a');
