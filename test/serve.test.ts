@@ -188,6 +188,43 @@ describe('tributary serve', () => {
       expect(errors[0]?.msg).toContain(`127.0.0.1:${port}`);
       expect(errors[0]?.msg).toMatch(/already in use/);
       expect(cli.output()).not.toMatch(/\n\s+at /);
+      // The data directory this failed start created is gone again.
+      expect(existsSync(join(tmp, 'data'))).toBe(false);
+    } finally {
+      await new Promise((resolveClose) => blocker.close(resolveClose));
+    }
+  });
+
+  it('removes only what a failed start created: new parent directories go, existing data stays', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((resolveListen) => blocker.listen(0, '127.0.0.1', resolveListen));
+    const { port } = blocker.address() as { port: number };
+    try {
+      // The Kafka port is taken (and given explicitly, so it is a failure, not a warning): the
+      // start fails after the log, the broker and the HTTP listener were up.
+      const fresh = join(tmp, 'new', 'nested', 'data');
+      const kafkaBusy = ['--port', '0', '--kafka-port', String(port), '--mqtt-port', '0'];
+      const first = runCli(['serve', ...kafkaBusy, '--data', fresh]);
+      expect(await exitWithin(first, READY_TIMEOUT_MS)).toBe(1);
+      expect(first.output()).toContain(`127.0.0.1:${port}`);
+      expect(existsSync(join(tmp, 'new'))).toBe(false);
+      expect(existsSync(tmp)).toBe(true);
+
+      // A data directory that held data before keeps all of it.
+      const existing = join(tmp, 'kept');
+      const started = runCli(['serve', '--port', '0', '--kafka-port', '0', '--mqtt-port', '0', '--data', existing]);
+      const { url } = await waitForListening(started);
+      const created = await fetch(`${url}/v1/topics`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'kept-topic' }),
+      });
+      expect(created.status).toBe(201);
+      started.child.kill('SIGTERM');
+      expect(await exitWithin(started, EXIT_TIMEOUT_MS * 4)).toBe(0);
+      const again = runCli(['serve', ...kafkaBusy, '--data', existing]);
+      expect(await exitWithin(again, READY_TIMEOUT_MS)).toBe(1);
+      expect(existsSync(join(existing, 'topics', 'kept-topic'))).toBe(true);
     } finally {
       await new Promise((resolveClose) => blocker.close(resolveClose));
     }

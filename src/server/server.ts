@@ -33,7 +33,7 @@
  * console.log(server.url); // http://127.0.0.1:41234
  * await server.close();
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -223,6 +223,23 @@ interface Parts {
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const made: CreatedDir = { path: undefined };
+  try {
+    return await startServerIn(options, made);
+  } catch (error) {
+    // A start that failed (port in use, bad data) leaves no data directory it created behind;
+    // everything under it is this start's own (the log's lock, internal topics), never older data.
+    if (made.path !== undefined) await rm(made.path, { recursive: true, force: true }).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The first directory `mkdir -p dataDir` created, if any (set as soon as it exists). */
+interface CreatedDir {
+  path: string | undefined;
+}
+
+async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<RunningServer> {
   const settings = tunables(options);
   // Bad TLS files are reported before the data directory is opened.
   const tlsFiles = tlsFilesOf(settings);
@@ -248,7 +265,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     metrics,
   });
   try {
-    await mkdir(options.dataDir, { recursive: true });
+    made.path = await mkdir(options.dataDir, { recursive: true });
   } catch (error) {
     security.close();
     throw error;
