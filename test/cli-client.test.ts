@@ -353,6 +353,48 @@ describe('tributary produce and consume', SLOW, () => {
     );
   });
 
+  it('starts at earliest by default, as the SDK does, and -e exits at the end of the data', async () => {
+    await createTopic(url, 'cli-end', { partitions: 3 });
+    await produce(
+      url,
+      'cli-end',
+      Array.from({ length: 7 }, (_, i) => ({ value: i, partition: i % 3 })),
+    );
+    const values = (out: string): number[] =>
+      out
+        .trim()
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => (JSON.parse(line) as { value: number }).value)
+        .sort((a, b) => a - b);
+    // No --from: everything from earliest; --max larger than what exists still exits with -e.
+    const all = await cli(['consume', 'cli-end', '-e', '--max', '100', '--url', url]);
+    expect(all.code).toBe(0);
+    expect(values(all.stdout)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    const one = await cli(['consume', 'cli-end', '--exit-at-end', '--partition', '1', '--url', url]);
+    expect(one.code).toBe(0);
+    expect(values(one.stdout)).toEqual([1, 4]);
+    const latest = await cli(['consume', 'cli-end', '-e', '--from', 'latest', '--url', url]);
+    expect(latest.code).toBe(0);
+    expect(latest.stdout).toBe('');
+    await createTopic(url, 'cli-end-empty');
+    const empty = await cli(['consume', 'cli-end-empty', '-e', '--url', url]);
+    expect(empty.code).toBe(0);
+    expect(empty.stdout).toBe('');
+
+    // A group with no committed offset starts at earliest too; a second run finds nothing new.
+    const group = await cli(['consume', 'cli-end', '--group', 'cli-end-g', '-e', '--url', url]);
+    expect(group.code).toBe(0);
+    expect(values(group.stdout)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    const again = await cli(['consume', 'cli-end', '--group', 'cli-end-g', '-e', '--url', url]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toBe('');
+    await produce(url, 'cli-end', [{ value: 7, partition: 2 }]);
+    const more = await cli(['consume', 'cli-end', '--group', 'cli-end-g', '-e', '--url', url]);
+    expect(more.code).toBe(0);
+    expect(values(more.stdout)).toEqual([7]);
+  });
+
   it('reports errors: unknown topic (1), bad --group combinations (2), bad --from (2)', async () => {
     const unknown = await cli(['consume', 'cli-none', '--url', url]);
     expect(unknown.code).toBe(1);

@@ -15,7 +15,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { Agent, fetch as undiciFetch } from 'undici';
 import {
   addCredentialOptions,
   authorizationHeader,
@@ -151,7 +150,11 @@ export function readClientTls(flags: TlsFlags): ClientTls | undefined {
   const key = read('--key', flags.key);
   if (ca === undefined && cert === undefined) return undefined;
   const material = { ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }) };
-  const dispatcher = new Agent({ connect: { ...material } });
+  // undici loads on the first call: commands without TLS flags (most) never pay for it.
+  const undici = import('undici').then(({ Agent, fetch }) => ({
+    fetch,
+    dispatcher: new Agent({ connect: { ...material } }),
+  }));
   const tlsFetch = (input: string, init?: RequestInit): Promise<Response> =>
     new Promise((resolve, reject) => {
       // undici can lose a request whose connection the server closes just after the TLS 1.3
@@ -160,7 +163,10 @@ export function readClientTls(flags: TlsFlags): ClientTls | undefined {
       const orphaned = (): void =>
         reject(Object.assign(new Error('the connection was closed'), { code: 'ECONNRESET' }));
       process.once('beforeExit', orphaned);
-      undiciFetch(input, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher })
+      undici
+        .then(({ fetch, dispatcher }) =>
+          fetch(input, { ...(init as Parameters<typeof fetch>[1]), dispatcher }),
+        )
         .then((response) => resolve(response as unknown as Response), reject)
         .finally(() => process.off('beforeExit', orphaned));
     });

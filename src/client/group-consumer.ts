@@ -119,6 +119,17 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     return [...this.#streams.values()].map((s) => ({ topic: s.topic, partition: s.partition }));
   }
 
+  /**
+   * The offset of the next record of an assigned partition: after the last one the application
+   * consumed, else the group's committed offset. Undefined for a partition not assigned to this
+   * member, or one without a committed offset that nothing was consumed from yet (it starts at `from`).
+   */
+  position(topic: string, partition: number): number | undefined {
+    const k = key(topic, partition);
+    if (!this.#streams.has(k)) return undefined;
+    return this.#consumed.get(k) ?? this.#committed.get(k);
+  }
+
   on<K extends keyof GroupConsumerEvents>(
     event: K,
     listener: (...args: GroupConsumerEvents[K]) => void | Promise<void>,

@@ -8,7 +8,13 @@
  * @example
  * tributary consume orders --group billing --max 100
  */
-import { connect, type NodeTlsOptions, type TributaryClient } from '../../client/node/index.js';
+import type { TopicDescription } from '../../broker/types.js';
+import {
+  connect,
+  type GroupConsumer,
+  type NodeTlsOptions,
+  type TributaryClient,
+} from '../../client/node/index.js';
 import { isTributaryError } from '../../errors.js';
 import { recordToJson } from '../../server/front/http/codec.js';
 import { apiRequest, authError, CliError, type ClientTls, NetworkError, type ServerTarget } from '../api.js';
@@ -20,6 +26,8 @@ export interface GroupConsumeOptions {
   readonly group: string;
   readonly from: 'earliest' | 'latest';
   readonly max?: number;
+  /** Exit once this member's partitions are read up to their next offset at the start (kcat -e). */
+  readonly exitAtEnd?: boolean;
 }
 
 /** The WebSocket URL of the server at an HTTP base URL. */
@@ -30,7 +38,7 @@ export function webSocketUrl(httpUrl: string): string {
 export async function consumeAsGroupMember(topic: string, options: GroupConsumeOptions): Promise<void> {
   // A group waits for topics that do not exist yet; a CLI user wants to hear about a typo instead.
   const { server } = options;
-  await apiRequest(server, 'GET', topicPath(topic));
+  const description = await apiRequest<TopicDescription>(server, 'GET', topicPath(topic));
   const url = webSocketUrl(server.url);
   let client: TributaryClient;
   try {
@@ -50,24 +58,54 @@ export async function consumeAsGroupMember(topic: string, options: GroupConsumeO
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   let printed = 0;
+  const atEnd = options.exitAtEnd === true ? endCheck(group, topic, description, options.from) : undefined;
+  const offAssignment = group.on('assignment', () => {
+    // A member whose partitions hold nothing more to read gets no record to wake it up.
+    if (atEnd?.() === true) void group.close();
+  });
   try {
     await group.ready;
+    if (atEnd?.() === true) await group.close();
     if (options.max === undefined || printed < options.max) {
       for await (const record of group) {
         const json = recordToJson(record, record.partition, record.topic);
         await writeLine(JSON.stringify(json));
         printed++;
         if (options.max !== undefined && printed >= options.max) break;
+        if (atEnd?.() === true) break;
       }
     }
   } catch (error) {
     throwIfAuthError(error, server);
     throw new CliError(isTributaryError(error) ? `${error.code}: ${error.message}` : describe(error));
   } finally {
+    offAssignment();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     await client.close(); // commits what was printed and leaves the group
   }
+}
+
+/**
+ * For --exit-at-end: true once every partition assigned to this member is read up to its next
+ * offset as the topic was described at the start. A partition not read from yet is at the group's
+ * committed offset, else at `from` (its earliest offset, or for `latest` its end).
+ */
+function endCheck(
+  group: GroupConsumer,
+  topic: string,
+  description: TopicDescription,
+  from: 'earliest' | 'latest',
+): () => boolean {
+  const partitions = new Map(description.partitions.map((p) => [p.partition, p]));
+  return () =>
+    group.assignment().every(({ partition }) => {
+      const known = partitions.get(partition);
+      if (known === undefined) return true; // added after the start: not part of "the end"
+      const position =
+        group.position(topic, partition) ?? (from === 'earliest' ? known.earliest : known.next);
+      return position >= known.next;
+    });
 }
 
 /** A refused credential or operation over WebSocket: the same message and exit code as over HTTP. */

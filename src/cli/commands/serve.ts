@@ -15,10 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type Logger, pino } from 'pino';
 import { isTributaryError } from '../../errors.js';
-import { AuthFileError } from '../../server/auth/auth-file.js';
-import { TlsFileError } from '../../server/auth/tls.js';
 import {
   CONFIG_FILE_ENV,
   ConfigError,
@@ -28,7 +25,6 @@ import {
   settingSource,
   textProblem,
 } from '../../server/config.js';
-import { hostPort, ListenError, type RunningServer, startServer } from '../../server/server.js';
 import {
   SETTING_NAMES,
   SETTING_RELATIONS,
@@ -39,10 +35,9 @@ import {
   settingSpec,
 } from '../../server/settings.js';
 import { CliError, EXIT_USAGE } from '../api.js';
-import { missingServerNodeFlags } from '../node-flags.js';
 
 /** Flag values by setting name (or former name), and `config`. */
-type ServeFlags = Partial<Record<string, string>>;
+export type ServeFlags = Partial<Record<string, string>>;
 type CommanderValues = Readonly<Record<string, string | true | undefined>>;
 
 export function registerServeCommand(program: Command): void {
@@ -87,6 +82,8 @@ export function registerServeCommand(program: Command): void {
         const value = values[attribute];
         if (value !== undefined) flags[name] = value === true ? 'true' : value;
       }
+      // The server (and the logger) load only now: other commands and --help start without them.
+      const { serveCommand } = await import('./serve-run.js');
       await serveCommand(flags as ServeFlags);
     });
 }
@@ -194,121 +191,4 @@ export function loadServeSettings(
     }
     throw error;
   }
-}
-
-async function serveCommand(flags: ServeFlags): Promise<void> {
-  const warnings: string[] = [];
-  const { config, kafkaPortDefaulted, mqttPortDefaulted } = loadServeSettings(flags, process.env, (w) =>
-    warnings.push(w),
-  );
-  const logger = createLogger(config.logLevel);
-  for (const warning of warnings) logger.warn(warning);
-  const { dataDir, port, host, logLevel: _, kafkaPort, kafkaAdvertisedHost, mqttPort, ...limits } = config;
-  const kafka =
-    kafkaPort === 0
-      ? {}
-      : {
-          kafka: {
-            port: kafkaPort,
-            optional: kafkaPortDefaulted,
-            ...(kafkaAdvertisedHost === '' ? {} : { advertisedHost: kafkaAdvertisedHost }),
-          },
-        };
-  let server: RunningServer;
-  try {
-    // The default MQTT port is often taken by a Mosquitto on the same machine: then run without.
-    const mqtt = mqttPort === 0 ? {} : { mqtt: { port: mqttPort, optional: mqttPortDefaulted } };
-    server = await startServer({ ...limits, dataDir, port, host, logger, ...kafka, ...mqtt });
-  } catch (error) {
-    logger.error(startFailureMessage(error, dataDir));
-    // A setting startServer refuses (a non-loopback --host without auth) or an invalid auth file
-    // is bad usage, as in loadServeSettings.
-    process.exit(
-      isTributaryError(error, 'INVALID_SETTING') || error instanceof AuthFileError ? EXIT_USAGE : 1,
-    );
-  }
-  let shuttingDown = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (shuttingDown) {
-      logger.warn({ signal }, `Received ${signal} again during shutdown; exiting now`);
-      process.exit(1);
-    }
-    shuttingDown = true;
-    logger.info({ signal }, `Received ${signal}; shutting down`);
-    server.close().then(
-      () => {
-        logger.info('Tributary stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, `Shutdown failed: ${errorMessage(error)}`);
-        process.exit(1);
-      },
-    );
-  };
-  // Handlers first: whoever waits for the "listening" line may signal at once.
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  process.on('SIGHUP', () => {
-    // reloadAuth logs a bad auth file itself and keeps the previous one.
-    void server.reloadAuth();
-    server.reloadTls().catch((error: unknown) => {
-      logger.error(
-        { err: error },
-        `TLS reload failed, still serving the previous certificate: ${errorMessage(error)}`,
-      );
-    });
-  });
-  logger.info(
-    { url: server.url, port: server.port, host, dataDir },
-    `Tributary listening on ${server.url} (data: ${dataDir})`,
-  );
-  const missingFlags = missingServerNodeFlags(process.execArgv);
-  if (missingFlags.length > 0) {
-    logger.info(
-      { missingNodeFlags: missingFlags },
-      `For steady latency under load run the server as \`node ${missingFlags.join(' ')} …/tributary serve\` (npm start does)`,
-    );
-  }
-  if (server.kafka !== null) {
-    const { port: bound, advertisedHost } = server.kafka;
-    logger.info(
-      { kafkaPort: bound, advertisedHost, tls: server.tls },
-      `Kafka protocol${server.tls ? ' (TLS)' : ''} listening on ${host}:${bound} (advertised as ${advertisedHost}:${bound})`,
-    );
-  }
-  if (server.mqtt !== null) {
-    const bound = server.mqtt.port;
-    const scheme = server.tls ? 'mqtts' : 'mqtt';
-    logger.info(
-      { mqttPort: bound, tls: server.tls },
-      `MQTT listening on ${scheme}://${hostPort(host, bound)} and ${server.url.replace(/^http/, 'ws')}/mqtt`,
-    );
-  }
-}
-
-/** Plain pino JSON lines on stdout, written synchronously so nothing is lost on `process.exit`. */
-function createLogger(level: string): Logger {
-  return pino({ name: 'tributary', level }, pino.destination({ dest: 1, sync: true }));
-}
-
-function startFailureMessage(error: unknown, dataDir: string): string {
-  if (
-    error instanceof ListenError ||
-    error instanceof TlsFileError ||
-    error instanceof AuthFileError ||
-    isTributaryError(error, 'INVALID_SETTING')
-  ) {
-    return error.message;
-  }
-  if (isTributaryError(error)) return `Cannot open the log in ${dataDir}: ${error.message}`;
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (typeof code === 'string' && code.startsWith('E')) {
-    return `Cannot use data directory ${dataDir}: ${errorMessage(error)}`;
-  }
-  return `Tributary failed to start: ${errorMessage(error)}`;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
