@@ -212,7 +212,17 @@ describe('tributary serve', () => {
 
       // A data directory that held data before keeps all of it.
       const existing = join(tmp, 'kept');
-      const started = runCli(['serve', '--port', '0', '--kafka-port', '0', '--mqtt-port', '0', '--data', existing]);
+      const started = runCli([
+        'serve',
+        '--port',
+        '0',
+        '--kafka-port',
+        '0',
+        '--mqtt-port',
+        '0',
+        '--data',
+        existing,
+      ]);
       const { url } = await waitForListening(started);
       const created = await fetch(`${url}/v1/topics`, {
         method: 'POST',
