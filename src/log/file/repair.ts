@@ -18,12 +18,15 @@ import { RECOVERY_POINT_FILE } from './recovery.js';
 import { segmentFileName } from './segment.js';
 
 export async function truncatePartition(fs: LogFileSystem, dir: string, plan: TruncationPlan): Promise<void> {
-  // Every file of a later segment goes (also an index or producer snapshot whose log is already
+  // Every file of a later segment goes (also an index or producer/transaction snapshot whose log is already
   // missing), newest first: a crash half way leaves a shorter partition, never one with a hole.
   await fs.mkdir(dir); // a missing partition directory starts again, empty
   const after = plan.cut === null ? -1 : plan.cut.segment;
   const doomed = (await fs.readdir(dir))
-    .filter((n) => /^\d{20}\.(log|index|producers\.json)$/.test(n) && Number(n.slice(0, 20)) > after)
+    .filter(
+      (n) =>
+        /^\d{20}\.(log|index|producers\.json|transactions\.json)$/.test(n) && Number(n.slice(0, 20)) > after,
+    )
     .sort()
     .reverse();
   for (const name of doomed) await fs.rm(join(dir, name));
