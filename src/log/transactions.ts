@@ -199,7 +199,11 @@ export class TransactionTable {
     this.replaceAborted(this.aborted.filter((a) => a.lastOffset >= earliest));
   }
 
-  /** Plain-data copy of the state as of `beforeOffset` (appends and markers at or after it left out). */
+  /**
+   * Plain-data copy of the state as of `beforeOffset` (appends and markers at or after it left
+   * out). `beforeOffset` is at least every high watermark passed to `lastStable` so far (the
+   * engines pass their current one): markers below those have been forgotten.
+   */
   snapshot(beforeOffset: number): TransactionSnapshot {
     const open = this.open.filter((t) => t.firstOffset < beforeOffset);
     for (const { transaction, markerOffset } of this.closing) {
