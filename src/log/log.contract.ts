@@ -1016,6 +1016,25 @@ export function describeLogContract(engineName: string, openLog: () => Promise<O
         ]);
       });
 
+      it('forgets aborted transactions that retention deleted and never reports an LSO below earliest', async () => {
+        await log.createTopic('r', { retentionBytes: 4096, ...SEGMENTED });
+        await log.append('r', 0, [rec('gone')], tx(0));
+        await log.writeMarker('r', 0, marker(false));
+        await log.append('r', 0, [rec('open')], tx(0, { producerId: PID + 1 }));
+        for (let i = 0; i < 30; i++) await log.append('r', 0, [rec(`${i}`.padEnd(500, '.'))]);
+        expect((await log.offsets('r', 0)).lastStable).toBe(2);
+        await log.enforceRetention('r');
+        const { earliest, next, lastStable } = await log.offsets('r', 0);
+        expect(earliest).toBeGreaterThan(2);
+        // The open transaction's first record is gone: committed readers wait at earliest.
+        expect(lastStable).toBe(earliest);
+        expect(await log.read('r', 0, earliest, { isolation: 'committed' })).toEqual([]);
+        expect(await log.abortedTransactions('r', 0, 0, next)).toEqual([]);
+        await log.writeMarker('r', 0, marker(true, PID + 1));
+        expect((await log.offsets('r', 0)).lastStable).toBe(next + 1);
+        expect((await log.read('r', 0, earliest, { isolation: 'committed' })).length).toBeGreaterThan(0);
+      });
+
       it('property: a committed read equals the model of commits and aborts', async () => {
         const op = fc.oneof(
           fc.record({ kind: fc.constant('plain' as const), n: fc.integer({ min: 1, max: 3 }) }),
