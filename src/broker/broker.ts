@@ -41,6 +41,7 @@ import type {
 import { LOG_LIMITS } from '../log/types.js';
 import { checkOffsetArgument, checkTimestampArgument, validateTopicName } from '../log/validation.js';
 import { TopicCatalog } from './catalog.js';
+import { describeGroups, type GroupOverview } from './group-overview.js';
 import { checkGroupId, GroupManager } from './groups.js';
 import { ensureInternalTopics, isInternalTopic, userTopic } from './internal-topics.js';
 import { KafkaGroupCoordinator } from './kafka-group-coordinator.js';
@@ -355,6 +356,7 @@ export class TributaryBroker implements Broker {
     if (options?.maxBytes !== undefined) readOptions.maxBytes = options.maxBytes;
     if (options?.isolation !== undefined) readOptions.isolation = options.isolation;
     const records = await this.log.read(topic, partition, offset, readOptions as ReadOptions);
+    if (records.length > 0) this.observer.recordsFetched(topic, records.length);
     if (records.length === 0) {
       // The log answers [] past the end; a reader there would skip offsets not yet written.
       // (`next` only grows, so an offset past it now was past it when read.)
@@ -484,6 +486,20 @@ export class TributaryBroker implements Broker {
       (a, b) =>
         compareStrings(a.group, b.group) || compareStrings(a.topic, b.topic) || a.partition - b.partition,
     );
+  }
+
+  /**
+   * Every consumer group, native and Kafka, with members, assignments, committed offsets and lag
+   * (`group-overview.ts`). Read-only; for `GET /v1/groups` and the dashboard.
+   */
+  async describeGroups(): Promise<GroupOverview[]> {
+    this.checkOpen();
+    return describeGroups({
+      native: this.groups.describe(),
+      kafka: this.kafkaGroups,
+      commits: [...this.committed.all()],
+      endOffset: async (topic, partition) => (await this.log.offsets(topic, partition)).next,
+    });
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------

@@ -33,6 +33,19 @@ interface Member extends MemberSpec {
   assigned: Set<string>;
 }
 
+/** A native group as `describe()` sees it. */
+export interface NativeGroupDescription {
+  readonly groupId: string;
+  readonly generation: number;
+  readonly members: readonly {
+    readonly memberId: string;
+    readonly topics: readonly string[];
+    readonly assigned: readonly TopicPartition[];
+    /** Since the member's last heartbeat or commit. */
+    readonly lastSeenMsAgo: number;
+  }[];
+}
+
 export interface CoordinatorDeps {
   readonly catalog: TopicCatalog;
   readonly logger: Logger;
@@ -121,6 +134,21 @@ export class GroupCoordinator {
         throw illegal({ topic, partition, reason: `${topic}/${partition} is not assigned to ${memberId}` });
       }
     }
+  }
+
+  /** The members as they are now: what each subscribes to and has been assigned (for the dashboard). */
+  describe(): NativeGroupDescription {
+    const now = performance.now();
+    return {
+      groupId: this.groupId,
+      generation: this.currentGeneration,
+      members: [...this.members.values()].map((member) => ({
+        memberId: member.memberId,
+        topics: member.topics,
+        assigned: [...member.assigned].map(parsePartitionKey).sort(compareTopicPartitions),
+        lastSeenMsAgo: Math.max(0, Math.round(now - member.lastSeen)),
+      })),
+    };
   }
 
   /** A topic was created or deleted: rebalance if a member subscribes to it. */
@@ -258,6 +286,15 @@ export class GroupCoordinator {
 
 export function partitionKey(topic: string, partition: number): string {
   return `${topic}\0${partition}`;
+}
+
+function parsePartitionKey(key: string): TopicPartition {
+  const cut = key.lastIndexOf('\0');
+  return { topic: key.slice(0, cut), partition: Number(key.slice(cut + 1)) };
+}
+
+function compareTopicPartitions(a: TopicPartition, b: TopicPartition): number {
+  return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.js';
 import type { TopicCatalog } from './catalog.js';
-import { GroupCoordinator } from './group-coordinator.js';
+import { GroupCoordinator, type NativeGroupDescription } from './group-coordinator.js';
 import { userTopic } from './internal-topics.js';
 import type { CommittedOffset, GroupMembership, JoinGroupOptions } from './types.js';
 
@@ -98,6 +98,13 @@ export class GroupManager {
   /** The generation of a group (0 when it has no coordinator). */
   generation(groupId: string): number {
     return this.coordinators.get(groupId)?.generation ?? 0;
+  }
+
+  /** Every group with members, sorted by id. */
+  describe(): NativeGroupDescription[] {
+    return [...this.coordinators.values()]
+      .map((coordinator) => coordinator.describe())
+      .sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
   }
 
   topicChanged(topic: string): void {

@@ -51,13 +51,23 @@ export class SafeObserver {
     }
   }
 
-  recordsDelivered(count: number, bytes: number): void {
+  recordsDelivered(count: number, bytes: number, topic: string): void {
     const observer = this.observer;
     if (observer?.recordsDelivered === undefined) return;
     try {
-      observer.recordsDelivered(count, bytes);
+      observer.recordsDelivered(count, bytes, topic);
     } catch (error) {
       this.warn('recordsDelivered', error);
+    }
+  }
+
+  recordsFetched(topic: string, count: number): void {
+    const observer = this.observer;
+    if (observer?.recordsFetched === undefined) return;
+    try {
+      observer.recordsFetched(topic, count);
+    } catch (error) {
+      this.warn('recordsFetched', error);
     }
   }
 

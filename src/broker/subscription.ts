@@ -154,7 +154,7 @@ export class BrokerSubscription implements Subscription {
       'a subscription delivers at least one record and never more than its credit',
     );
     this.pos = records[count - 1]!.offset + 1;
-    this.init.observer.recordsDelivered(count, bytes);
+    this.init.observer.recordsDelivered(count, bytes, delivery.topic);
     try {
       this.init.onRecords(delivery);
     } catch (error) {

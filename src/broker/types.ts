@@ -215,8 +215,10 @@ export interface BrokerObserver {
   recordsProduced?(topic: string, count: number, bytes: number): void;
   /** Time from a `produce`/`appendBatch` call to its durable acknowledgement. */
   appendLatencyMs?(ms: number): void;
-  /** Records handed to one subscriber in one delivery; `bytes` counts keys and values. */
-  recordsDelivered?(count: number, bytes: number): void;
+  /** Records handed to one subscriber of `topic` in one delivery; `bytes` counts keys and values. */
+  recordsDelivered?(count: number, bytes: number, topic: string): void;
+  /** Records of `topic` returned by one `fetch` (HTTP and Kafka consumers read this way). */
+  recordsFetched?(topic: string, count: number): void;
 }
 
 export interface BrokerOptions {

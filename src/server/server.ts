@@ -82,6 +82,7 @@ import {
 import { attachWebSocketFrontEnd } from './front/ws/index.js';
 import { WS_SETTING_NAMES } from './front/ws/limits.js';
 import { ServerMetrics } from './metrics.js';
+import { createServerOverview } from './overview.js';
 import {
   checkSettings,
   DEFAULT_SERVER_CONFIG,
@@ -90,6 +91,7 @@ import {
   type ServerConfig,
   type SettingName,
 } from './settings.js';
+import { TopicTraffic } from './traffic.js';
 
 /** Settings given to `startServer` as options of their own (or not at all: `logLevel`). */
 const UNTUNABLE = new Set<SettingName>([
@@ -240,6 +242,7 @@ interface CreatedDir {
 }
 
 async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<RunningServer> {
+  const startedAt = Date.now();
   const settings = tunables(options);
   // Bad TLS files are reported before the data directory is opened.
   const tlsFiles = tlsFilesOf(settings);
@@ -281,11 +284,12 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     security.close();
     throw error;
   }
+  const traffic = new TopicTraffic();
   let broker: TributaryBroker;
   try {
     broker = await createBroker(log, {
       logger: logger.child({ component: 'broker' }),
-      observer: brokerObserver(metrics),
+      observer: brokerObserver(metrics, traffic),
     });
   } catch (error) {
     security.close();
@@ -318,6 +322,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     metrics,
     limits: settings,
     collections,
+    overview: createServerOverview({ broker, log, metrics, traffic, startedAt }),
     security,
     authTokenInQuery: settings.authTokenInQuery,
     ...(security.quotas === null ? {} : { quotas: security.quotas }),
@@ -654,19 +659,27 @@ async function updateConsumerLag(metrics: ServerMetrics, broker: TributaryBroker
   }
 }
 
-/** Broker-wide counters (every front end and the sync layer together), kept in ServerMetrics. */
-function brokerObserver(metrics: ServerMetrics): BrokerObserver {
+/**
+ * Broker-wide counters (every front end and the sync layer together), kept in ServerMetrics, and
+ * per user topic in `traffic` (`GET /v1/stats`).
+ */
+function brokerObserver(metrics: ServerMetrics, traffic: TopicTraffic): BrokerObserver {
   return {
     recordsProduced(topic, count, bytes) {
       metrics.brokerRecordsProduced.inc({ topic }, count);
       metrics.brokerBytesProduced.inc(bytes);
+      traffic.produced(topic, count, bytes);
     },
     appendLatencyMs(ms) {
       metrics.brokerAppendLatency.observe(ms / 1000);
     },
-    recordsDelivered(count, bytes) {
+    recordsDelivered(count, bytes, topic) {
       metrics.brokerRecordsDelivered.inc(count);
       metrics.brokerBytesDelivered.inc(bytes);
+      traffic.consumed(topic, count);
+    },
+    recordsFetched(topic, count) {
+      traffic.consumed(topic, count);
     },
   };
 }

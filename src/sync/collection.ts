@@ -18,6 +18,7 @@ import { isTributaryError, TributaryError } from '../errors.js';
 import { kafkaPartition } from '../protocol/kafka/primitives/murmur2.js';
 import { type LoadedCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { admitOperation, type EventualContext, planEventual } from './eventual-writes.js';
+import { type DocumentHistory, readHistory } from './history.js';
 import { SYNC_DEFAULTS, SYNC_LIMITS } from './limits.js';
 import { PartitionState, toItem } from './partition-state.js';
 import { runQuery } from './query.js';
@@ -159,6 +160,12 @@ export class Collection {
     const item = toItem(state.entry(key), partition);
     if (item === undefined) return { key, value: null, version: -1, partition };
     return item;
+  }
+
+  /** The versions of `key` still in the log, newest first (`history.ts`). */
+  async history(key: string, limit: number): Promise<DocumentHistory> {
+    this.#checkOpen();
+    return readHistory(this.#broker, this.info, key, this.partitionOf(key), { limit });
   }
 
   async query(query: Query, consistency: ReadConsistency = 'local'): Promise<QueryResult> {

@@ -12,6 +12,12 @@
 export { Collection } from './collection.js';
 export { checkCondition, checkConditions } from './conditions.js';
 export {
+  checkHistoryLimit,
+  type DocumentHistory,
+  type DocumentVersion,
+  HISTORY_LIMITS,
+} from './history.js';
+export {
   COLLECTION_TOPIC_PREFIX,
   COLLECTIONS_META_TOPIC,
   checkCollectionName,

@@ -35,6 +35,7 @@ import type {
   CollectionInfo,
   CollectionOptions,
   CrdtOperation,
+  DocumentHistory,
   PartitionOffset,
   Query,
   QueryResult,
@@ -46,7 +47,8 @@ import type {
   WriteOp,
   WriteResult,
 } from '../../sync/index.js';
-import type { Operation, ResourceType, Session } from './types.js';
+import type { ServerOverview } from '../overview.js';
+import { CLUSTER_RESOURCE, type Operation, type ResourceType, type Session } from './types.js';
 
 /** One permission a call needs: an operation on a resource of a type (the name comes from the call). */
 type Need = readonly [ResourceType, Operation];
@@ -104,6 +106,8 @@ export const ACCESS = {
   get: { needs: [['collection', 'read']] },
   query: { needs: [['collection', 'read']] },
   subscribeCollection: { needs: [['collection', 'read']] },
+  /** A document's versions still in the log (`GET …/items/{k}/history`). */
+  history: { needs: [['collection', 'read']] },
   /** A patch or an increment also needs `read`: its answer is the stored document. */
   write: { needs: [['collection', 'write']] },
   /** Also `read` with conditions, or with a patch or an increment among its ops. */
@@ -112,6 +116,19 @@ export const ACCESS = {
   applyOperations: { needs: [['collection', 'write']] },
   // Server
   metrics: { needs: [['cluster', 'describe']] },
+  /** `GET /v1/stats`; its per-topic traffic lists only topics the session may describe. */
+  serverStats: { needs: [['cluster', 'describe']] },
+  /**
+   * `GET /v1/groups`: lists only groups the session may describe, and in each only the topics
+   * (members' subscriptions and assignments, partitions) it may describe.
+   */
+  describeGroups: {
+    needs: [
+      ['group', 'describe'],
+      ['topic', 'describe'],
+    ],
+    filtered: true,
+  },
 } as const satisfies Record<string, { readonly needs: readonly Need[]; readonly filtered?: boolean }>;
 
 export type GuardedCall = keyof typeof ACCESS;
@@ -152,6 +169,8 @@ export interface CollectionAccess {
   readonly info: CollectionInfo;
   get(key: string, consistency?: ReadConsistency): Promise<ReadResult>;
   query(query: Query, consistency?: ReadConsistency): Promise<QueryResult>;
+  /** The versions of `key` still in the log, newest first, at most `limit`. */
+  history(key: string, limit: number): Promise<DocumentHistory>;
   write(op: WriteOp): Promise<WriteResult>;
   transact(request: TransactRequest): Promise<TransactResult>;
   applyOperations(ops: readonly CrdtOperation[]): Promise<WriteResult[]>;
@@ -279,6 +298,37 @@ export function guardCollections(service: CollectionsAccess, session: Session): 
   };
 }
 
+/**
+ * The server overview (`GET /v1/stats`, `GET /v1/groups`) as `session` may see it: stats need
+ * `describe` on the cluster; groups and, in them, topics are filtered by `describe`.
+ */
+export function guardOverview(overview: ServerOverview, session: Session): ServerOverview {
+  const topicOperation = need('describeGroups', 'topic');
+  const groupOperation = need('describeGroups', 'group');
+  const topicVisible = (topic: string): boolean => session.allowed('topic', topic, topicOperation);
+  return {
+    async stats() {
+      session.authorize('cluster', CLUSTER_RESOURCE, need('serverStats', 'cluster'));
+      const stats = await overview.stats();
+      return { ...stats, topics: stats.topics.filter((entry) => topicVisible(entry.topic)) };
+    },
+    async groups() {
+      live(session);
+      return (await overview.groups())
+        .filter((group) => session.allowed('group', group.group, groupOperation))
+        .map((group) => ({
+          ...group,
+          members: group.members.map((member) => ({
+            ...member,
+            topics: member.topics.filter(topicVisible),
+            assigned: member.assigned.filter((tp) => topicVisible(tp.topic)),
+          })),
+          partitions: group.partitions.filter((row) => topicVisible(row.topic)),
+        }));
+    },
+  };
+}
+
 /** Checks each call before it looks the collection up, so a refusal says nothing of its existence. */
 class GuardedCollection implements CollectionAccess {
   readonly #service: CollectionsAccess;
@@ -301,6 +351,10 @@ class GuardedCollection implements CollectionAccess {
 
   async query(query: Query, consistency?: ReadConsistency): Promise<QueryResult> {
     return this.#target('query').query(query, consistency);
+  }
+
+  async history(key: string, limit: number): Promise<DocumentHistory> {
+    return this.#target('history').history(key, limit);
   }
 
   async write(op: WriteOp): Promise<WriteResult> {

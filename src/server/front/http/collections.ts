@@ -19,16 +19,26 @@ import { decodeOperation } from '../../../crdt/index.js';
 import { TributaryError } from '../../../errors.js';
 import {
   checkDocument,
+  checkHistoryLimit,
+  checkKey,
   checkQuery,
   checkTransact,
   checkVersion,
   checkWriteOp,
+  HISTORY_LIMITS,
   type ReadConsistency,
   type WriteOp,
 } from '../../../sync/index.js';
 import type { CollectionsAccess } from '../../auth/guard.js';
 import { readJsonBody } from './body.js';
-import { expectObject, type Handler, type HttpContext, type HttpRequest, param } from './context.js';
+import {
+  expectObject,
+  type Handler,
+  type HttpContext,
+  type HttpRequest,
+  param,
+  parseNonNegativeInt,
+} from './context.js';
 import { sendJson, sendNoContent } from './respond.js';
 
 export function collectionService(ctx: HttpContext): CollectionsAccess {
@@ -110,6 +120,15 @@ export const getItem: Handler = async (ctx, request) => {
     throw new TributaryError('NOT_FOUND', { what: `key "${key}" of collection "${c.info.name}"` });
   }
   sendJson(request.res, 200, result, { etag: `"${result.version}"` });
+};
+
+/** `GET …/items/{key}/history?limit=N`: the key's versions still in the log, newest first. */
+export const itemHistory: Handler = async (ctx, request) => {
+  onlyQuery(request, ['limit']);
+  const text = request.query.get('limit');
+  const limit = text === null ? HISTORY_LIMITS.versionsDefault : parseNonNegativeInt(text, 'limit');
+  const key = checkKey(param(request, 'key'));
+  sendJson(request.res, 200, await collection(ctx, request).history(key, checkHistoryLimit(limit)));
 };
 
 async function write(ctx: HttpContext, request: HttpRequest, op: WriteOp): Promise<void> {

@@ -10,6 +10,7 @@ import type { CollectionsAccess } from '../../auth/guard.js';
 import type { Quotas } from '../../auth/quotas.js';
 import type { Session } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
+import type { ServerOverview } from '../../overview.js';
 import type { ServerConfig, SettingNameOf } from '../../settings.js';
 import type { Params } from './router.js';
 
@@ -30,6 +31,8 @@ export interface HttpContext {
   readonly logger: Logger;
   /** Quotas per principal (`quota.ts`); undefined: none, and nothing is counted. */
   readonly quotas?: Quotas | undefined;
+  /** `GET /v1/stats` and `GET /v1/groups` (`overview.ts`); absent: those routes answer `NOT_FOUND`. */
+  readonly overview?: ServerOverview;
 }
 
 export interface HttpRequest {

@@ -9,6 +9,7 @@
  * | `POST /v1/topics/{topic}/records`, `GET /v1/topics/{topic}/partitions/{p}/records` | `records.ts` |
  * | `GET /v1/topics/{topic}/events` (SSE) | `events.ts` |
  * | `/v1/collections/…` (live collections) | `collections.ts`, `collections-events.ts` (SSE) |
+ * | `GET /v1/stats`, `GET /v1/groups` (read-only server overview) | `overview.ts` |
  *
  * A POST, PUT or PATCH must carry `Content-Type: application/json` (`media-type.ts`), so no
  * cross-site form or `text/plain` post can change anything; which origins and hosts may call at
@@ -31,10 +32,11 @@ import { Counter } from 'prom-client';
 import type { Broker } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
 import type { CollectionsAccess } from '../../auth/guard.js';
-import { guardBroker, guardCollections } from '../../auth/guard.js';
+import { guardBroker, guardCollections, guardOverview } from '../../auth/guard.js';
 import type { Quotas } from '../../auth/quotas.js';
 import type { Security, Session } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
+import type { ServerOverview } from '../../overview.js';
 import { loggableUrl, requestSession, WWW_AUTHENTICATE } from './auth.js';
 import {
   applyOps,
@@ -44,6 +46,7 @@ import {
   describeCollection,
   getItem,
   incrementItem,
+  itemHistory,
   listCollections,
   patchItem,
   putItem,
@@ -54,6 +57,7 @@ import { CollectionEventStreams, collectionEventsHandler } from './collections-e
 import type { Handler, HttpContext, HttpLimits } from './context.js';
 import { EventStreams, eventsHandler } from './events.js';
 import { checkMediaType } from './media-type.js';
+import { listGroups, serverStats } from './overview.js';
 import { fetchRecords, produce } from './records.js';
 import { sendError } from './respond.js';
 import { Router } from './router.js';
@@ -77,6 +81,8 @@ export interface HttpFrontEndOptions {
   readonly authTokenInQuery?: boolean;
   /** Quotas per principal: answers over a rate are delayed, SSE streams paced (`quota.ts`). */
   readonly quotas?: Quotas | undefined;
+  /** What `GET /v1/stats` and `GET /v1/groups` read (`overview.ts`); absent: they answer `NOT_FOUND`. */
+  readonly overview?: ServerOverview;
 }
 
 export interface HttpFrontEnd {
@@ -115,11 +121,14 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
     .add('POST', '/v1/topics/{topic}/records', produce)
     .add('GET', '/v1/topics/{topic}/partitions/{partition}/records', fetchRecords)
     .add('GET', '/v1/topics/{topic}/events', eventsHandler(streams))
+    .add('GET', '/v1/stats', serverStats)
+    .add('GET', '/v1/groups', listGroups)
     .add('POST', '/v1/collections', createCollection)
     .add('GET', '/v1/collections', listCollections)
     .add('GET', '/v1/collections/{collection}', describeCollection)
     .add('DELETE', '/v1/collections/{collection}', deleteCollection)
     .add('GET', '/v1/collections/{collection}/items/{key}', getItem)
+    .add('GET', '/v1/collections/{collection}/items/{key}/history', itemHistory)
     .add('PUT', '/v1/collections/{collection}/items/{key}', putItem)
     .add('PATCH', '/v1/collections/{collection}/items/{key}', patchItem)
     .add('DELETE', '/v1/collections/{collection}/items/{key}', deleteItem)
@@ -221,11 +230,12 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
   };
 }
 
-/** The context of one request of `session`: the broker and collections as it may use them. */
+/** The context of one request of `session`: the broker, collections and overview as it may use them. */
 function guarded(ctx: HttpContext, session: Session): HttpContext {
   const collections =
     ctx.collections === undefined ? {} : { collections: guardCollections(ctx.collections, session) };
-  return { ...ctx, broker: guardBroker(ctx.broker, session), ...collections };
+  const overview = ctx.overview === undefined ? {} : { overview: guardOverview(ctx.overview, session) };
+  return { ...ctx, broker: guardBroker(ctx.broker, session), ...collections, ...overview };
 }
 
 /**
