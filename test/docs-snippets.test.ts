@@ -28,7 +28,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blockKind, type DocBlock, docBlocks, unmarkedMessage } from './fixtures/doc-blocks.js';
 import { freePort, killServer, type ServerProcess, startServerProcess } from './fixtures/server-process.js';
@@ -166,6 +166,7 @@ function runGroup(
   args: readonly string[],
   cwd: string,
   env: NodeJS.ProcessEnv,
+  timeoutMs = BLOCK_TIMEOUT_MS - 5_000,
 ): Promise<Outcome> {
   return new Promise((done) => {
     const child = spawn(command, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -183,9 +184,9 @@ function runGroup(
       }
     };
     const timer = setTimeout(() => {
-      output += `\n[doc-test: stopped after ${BLOCK_TIMEOUT_MS / 1000} s; a snippet must end by itself]`;
+      output += `\n[doc-test: stopped after ${timeoutMs / 1000} s; a snippet must end by itself]`;
       killGroup();
-    }, BLOCK_TIMEOUT_MS - 5_000);
+    }, timeoutMs);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       killGroup();
@@ -282,6 +283,8 @@ describe('doc block rules', () => {
 for (const file of DOC_FILES) {
   const blocks = docBlocks(file, readFileSync(join(ROOT, file), 'utf8'));
   const runnable = blocks.some((block) => block.kind === 'ts' || block.kind === 'sh');
+  // A file of output and data blocks only has nothing to report.
+  if (blocks.every((block) => block.kind === 'data')) continue;
 
   describe(file, () => {
     let server: ServerProcess | undefined;
@@ -324,3 +327,48 @@ for (const file of DOC_FILES) {
     }
   });
 }
+
+describe('TypeScript blocks', () => {
+  const TYPECHECK_DIR = join(ROOT, '.tmp/docs-typecheck');
+
+  afterAll(() => rmSync(TYPECHECK_DIR, { recursive: true, force: true }));
+
+  it('type-check under the project tsconfig (strict), with the package names mapped to the sources', {
+    timeout: 180_000,
+  }, async () => {
+    const blocks = DOC_FILES.flatMap((file) =>
+      docBlocks(file, readFileSync(join(ROOT, file), 'utf8')),
+    ).filter((block) => block.kind === 'ts' && /^(ts|typescript)\b/.test(block.info));
+    expect(blocks.length).toBeGreaterThan(0);
+    rmSync(TYPECHECK_DIR, { recursive: true, force: true });
+    mkdirSync(TYPECHECK_DIR, { recursive: true });
+    // `export {}` makes a block without imports a module too (top-level await needs one).
+    for (const block of blocks)
+      writeFileSync(join(TYPECHECK_DIR, `${snippetName(block)}.mts`), `${block.body}\nexport {};\n`);
+    const paths = Object.fromEntries(
+      [...ENTRIES].map(([specifier, url]) => [specifier, [fileURLToPath(url)]]),
+    );
+    const tsconfig = {
+      extends: '../../tsconfig.json',
+      compilerOptions: { noEmit: true, rootDir: '../..', paths },
+      include: ['*.mts'],
+    };
+    writeFileSync(join(TYPECHECK_DIR, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
+    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+    const outcome = await runGroup(
+      process.execPath,
+      [tsc, '-p', join(TYPECHECK_DIR, 'tsconfig.json')],
+      ROOT,
+      process.env,
+      170_000,
+    );
+    const located = outcome.output.replace(
+      /(?:[^\s(]*\/)?([\w-]+)\.mts\((\d+),(\d+)\)/g,
+      (whole, name: string, line: string) => {
+        const block = blocks.find((candidate) => snippetName(candidate) === name);
+        return block ? `${block.file}:${block.line + Number(line)} (${whole})` : whole;
+      },
+    );
+    expect(outcome.code, located).toBe(0);
+  });
+});

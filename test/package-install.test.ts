@@ -13,7 +13,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -182,8 +182,9 @@ describe('the packed package in fresh projects', () => {
       server.child.kill('SIGTERM');
       await server.exited;
     }
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
-  });
+    // Three node_modules trees: removing them takes a while on a busy machine.
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+  }, 180_000);
 
   it('installs from a packed fresh clone and runs the CLI, the server, the SDK and the log', {
     timeout: 900_000,
@@ -233,8 +234,7 @@ describe('the packed package in fresh projects', () => {
 
     const cjs = join(workDir, 'cjs-project');
     const esm = join(workDir, 'esm-project');
-    await makeProject(cjs, tarball, 'commonjs');
-    await makeProject(esm, tarball, 'module');
+    await Promise.all([makeProject(cjs, tarball, 'commonjs'), makeProject(esm, tarball, 'module')]);
 
     // The command: npx finds the installed `tributary` (--no: never the registry's package of that name).
     expect((await run('npx', ['--no', '--', 'tributary', '--version'], cjs)).trim()).toBe(manifest.version);
