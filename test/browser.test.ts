@@ -145,6 +145,25 @@ describe.runIf(hasChromium)('client SDK in Chromium', () => {
     await page.close();
   });
 
+  it('produces with lingerMs 0 in the page (browsers have no setImmediate)', async () => {
+    await node.admin.createTopic('browser-linger0', { partitions: 1 });
+    const page = await browser.newPage();
+    try {
+      await page.goto(pagesUrl);
+      const offsets = await page.evaluate(async (url) => {
+        const T = (globalThis as unknown as { Tributary: typeof import('../src/client/index.js') }).Tributary;
+        const client = await T.connect({ url });
+        const producer = client.producer({ topic: 'browser-linger0', lingerMs: 0 });
+        const sent = await Promise.all([producer.send({ value: 'a' }), producer.send({ value: 'b' })]);
+        await client.close();
+        return sent.map((s) => s.offset);
+      }, harness.url);
+      expect(offsets).toEqual([0, 1]);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('keeps a live query in the page up to date with writes made from Node, and the other way round', async () => {
     // Live collections need the whole server (the harness has the topic front end only).
     const dir = await mkdtemp(join(tmpdir(), 'tributary-browser-'));

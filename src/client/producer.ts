@@ -91,7 +91,7 @@ interface WaitingSend {
 
 interface OpenBatch {
   readonly batch: Batch;
-  timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | undefined;
+  timer: unknown;
 }
 
 /** Records and the settle functions of their `send()` promises, side by side (no object per record). */
@@ -113,6 +113,20 @@ const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 const RETRY_BACKOFF_MAX_MS = 5_000;
 /** Errors after which the server cannot accept this producer's sequence: get a new producer id. */
 const FATAL_FOR_PRODUCER = new Set(['OUT_OF_ORDER_SEQUENCE', 'PRODUCER_FENCED']);
+
+/**
+ * Runs `fn` at the end of this event-loop turn: `setImmediate` in Node (its `setTimeout(0)` is
+ * clamped to 1 ms); browsers have no `setImmediate`, and a zero-delay timeout is the nearest.
+ */
+const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+const cancelImmediate = (globalThis as { clearImmediate?: (handle: unknown) => void }).clearImmediate;
+function atEndOfTurn(fn: () => void): unknown {
+  return immediate === undefined ? setTimeout(fn, 0) : immediate(fn);
+}
+function cancelEndOfTurn(handle: unknown): void {
+  if (cancelImmediate === undefined) clearTimeout(handle as ReturnType<typeof setTimeout> | undefined);
+  else cancelImmediate(handle);
+}
 
 export class Producer {
   readonly topic: string;
@@ -282,7 +296,7 @@ export class Producer {
       if (open !== undefined) {
         lane.open = undefined;
         if (this.#lingerMs > 0) clearTimeout(open.timer as ReturnType<typeof setTimeout> | undefined);
-        else clearImmediate(open.timer as ReturnType<typeof setImmediate> | undefined);
+        else cancelEndOfTurn(open.timer);
         this.#fail(lane, open.batch, error);
       }
     }
@@ -335,7 +349,7 @@ export class Producer {
       } else if (!lane.inFlight) {
         // Nothing in flight: go at the end of this event-loop turn (records sent meanwhile join).
         // Node clamps setTimeout(0) to 1 ms, which would add a millisecond to every idle send.
-        open.timer = setImmediate(() => this.#seal(partition));
+        open.timer = atEndOfTurn(() => this.#seal(partition));
       }
       // Else (lingerMs 0, a batch in flight): it fills until that batch is acknowledged (#pump).
       lane.open = open;
@@ -354,7 +368,7 @@ export class Producer {
     if (open === undefined) return;
     lane.open = undefined;
     if (this.#lingerMs > 0) clearTimeout(open.timer as ReturnType<typeof setTimeout> | undefined);
-    else clearImmediate(open.timer as ReturnType<typeof setImmediate> | undefined);
+    else cancelEndOfTurn(open.timer);
     open.batch.deadlineMs = Date.now() + this.#deliveryTimeoutMs;
     if (partition === this.#sticky) this.#sticky++; // keyless records move on to the next partition
     lane.queue.push(open.batch);
