@@ -27,9 +27,12 @@ export interface LocalServer {
 
 /**
  * Starts a Tributary server on a free loopback port with a temporary data directory; with
- * `mqtt: true` also its MQTT listener, on another free port.
+ * `mqtt: true` also its MQTT listener, on another free port; `allowedOrigins`: pages of other
+ * origins (a dev server's) that may connect.
  */
-export async function startLocalServer(options: { readonly mqtt?: boolean } = {}): Promise<LocalServer> {
+export async function startLocalServer(
+  options: { readonly mqtt?: boolean; readonly allowedOrigins?: readonly string[] } = {},
+): Promise<LocalServer> {
   const dir = await mkdtemp(join(tmpdir(), 'tributary-example-'));
   const server = await startServer({
     dataDir: dir,
@@ -38,6 +41,7 @@ export async function startLocalServer(options: { readonly mqtt?: boolean } = {}
     ...(options.mqtt === true ? { mqtt: { port: 0 } } : {}),
     metrics: new ServerMetrics({ defaultMetrics: false }),
     closeGraceMs: 500,
+    ...(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),
   });
   return {
     url: `ws://127.0.0.1:${server.port}/v1/ws`,
