@@ -12,7 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openFileLog } from '../src/log/file/file-log.js';
-import type { AbortedTransaction, Log, LogRecord } from '../src/log/types.js';
+import {
+  checkTransactions,
+  type TransactionAcks,
+  type TransactionOfRecord,
+} from '../src/log/testing/transaction-check.js';
 
 const ROUNDS = Number(process.env.TRIBUTARY_CRASH_ROUNDS ?? 5);
 const SEED = Number(process.env.TRIBUTARY_CRASH_SEED ?? Date.now() % 1_000_000);
@@ -34,19 +38,11 @@ function prng(seed: number): () => number {
   };
 }
 
-interface AckedMarker {
-  readonly commit: boolean;
-  readonly offset: number;
-}
-
-interface Acks {
-  /** offset → value */
-  readonly data: Map<number, string>;
-  /** `${producerId}:${txn}` → marker */
-  readonly markers: Map<string, AckedMarker>;
-}
-
-function startWriter(dir: string, round: number, acks: Acks): { child: ChildProcess; ready: Promise<void> } {
+function startWriter(
+  dir: string,
+  round: number,
+  acks: TransactionAcks,
+): { child: ChildProcess; ready: Promise<void> } {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'test/fixtures/txn-crash-writer.ts', dir, String(round), String(PRODUCERS)],
@@ -78,73 +74,11 @@ function startWriter(dir: string, round: number, acks: Acks): { child: ChildProc
 }
 
 /** `r<round>-p<producer>-t<txn>-…` → the transaction's key `${producerId}:${txn}`. */
-function transactionOf(value: string): { producerId: number; key: string } {
+function transactionOf(value: string): TransactionOfRecord {
   const match = /^r(\d+)-p(\d+)-t(\d+)-b\d+-i\d+-x*$/.exec(value);
   if (match === null) throw new Error(`a record the writer never wrote: ${value}`);
   const producerId = producerIdFor(Number(match[1]), Number(match[2]));
   return { producerId, key: `${producerId}:${match[3]}` };
-}
-
-async function readEverything(log: Log, isolation: 'committed' | 'uncommitted'): Promise<LogRecord[]> {
-  const out: LogRecord[] = [];
-  let offset = 0;
-  for (;;) {
-    const batch = await log.read(TOPIC, 0, offset, { maxRecords: 10_000, isolation });
-    if (batch.length === 0) return out;
-    out.push(...batch);
-    offset = batch.at(-1)!.offset + 1;
-  }
-}
-
-/** Checks the reopened log against what was acknowledged and against itself. */
-async function checkLog(log: Log, acks: Acks): Promise<void> {
-  const decoder = new TextDecoder();
-  const textOf = (record: LogRecord): string => decoder.decode(record.value!);
-  const { next, lastStable } = await log.offsets(TOPIC, 0);
-  const all = await readEverything(log, 'uncommitted');
-  const stored = new Map(all.map((record) => [record.offset, textOf(record)]));
-  for (const [offset, value] of acks.data)
-    expect(stored.get(offset), `acknowledged offset ${offset}`).toBe(value);
-
-  // Transactions as stored: their records, by key.
-  const transactions = new Map<string, { producerId: number; offsets: number[] }>();
-  for (const [offset, value] of stored) {
-    const { producerId, key } = transactionOf(value);
-    const entry = transactions.get(key) ?? { producerId, offsets: [] };
-    entry.offsets.push(offset);
-    transactions.set(key, entry);
-  }
-  const aborted: AbortedTransaction[] = await log.abortedTransactions(TOPIC, 0, 0, next);
-  const isAborted = (producerId: number, offset: number): boolean =>
-    aborted.some((a) => a.producerId === producerId && a.firstOffset <= offset && offset < a.lastOffset);
-
-  for (const [key, marker] of acks.markers) {
-    const transaction = transactions.get(key);
-    if (transaction === undefined) continue; // a transaction whose records were never acknowledged
-    const first = Math.min(...transaction.offsets);
-    const entry = aborted.find((a) => a.producerId === transaction.producerId && a.firstOffset === first);
-    if (marker.commit) expect(entry, `committed transaction ${key}`).toBeUndefined();
-    else
-      expect(entry, `aborted transaction ${key}`).toEqual({
-        producerId: transaction.producerId,
-        firstOffset: first,
-        lastOffset: marker.offset,
-      });
-  }
-  // The LSO is the end, or the first record of a transaction whose marker was never acknowledged.
-  if (lastStable !== next) {
-    const holder = [...transactions.entries()].find(([, t]) => Math.min(...t.offsets) === lastStable);
-    expect(holder, `a transaction starts at the last stable offset ${lastStable}`).toBeDefined();
-    expect(
-      acks.markers.has(holder![0]),
-      'the transaction holding the LSO was never acknowledged closed',
-    ).toBe(false);
-  }
-  const committed = await readEverything(log, 'committed');
-  const expected = all.filter(
-    (r) => r.offset < lastStable && !isAborted(transactionOf(textOf(r)).producerId, r.offset),
-  );
-  expect(committed.map((r) => r.offset)).toEqual(expected.map((r) => r.offset));
 }
 
 describe('crash safety of transactions in the file log', () => {
@@ -157,7 +91,7 @@ describe('crash safety of transactions in the file log', () => {
     const random = prng(SEED);
     const dir = await mkdtemp(join(tmpdir(), 'tributary-txn-crash-'));
     dirs.push(dir);
-    const acks: Acks = { data: new Map(), markers: new Map() };
+    const acks: TransactionAcks = { data: new Map(), markers: new Map() };
     for (let round = 0; round < ROUNDS; round++) {
       const writer = startWriter(dir, round, acks);
       await writer.ready;
@@ -167,7 +101,7 @@ describe('crash safety of transactions in the file log', () => {
       await exited;
       const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
       try {
-        await checkLog(log, acks);
+        await checkTransactions(log, TOPIC, acks, transactionOf);
       } finally {
         await log.close();
       }
@@ -186,7 +120,7 @@ describe('crash safety of transactions in the file log', () => {
       }
       const { next, lastStable } = await log.offsets(TOPIC, 0);
       expect(lastStable).toBe(next);
-      await checkLog(log, acks);
+      await checkTransactions(log, TOPIC, acks, transactionOf);
       expect(acks.markers.size, 'the writer acknowledged markers').toBeGreaterThan(0);
     } finally {
       await log.close();
