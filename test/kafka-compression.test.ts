@@ -7,7 +7,7 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DecompressError, decompress } from '../src/server/front/kafka/compression/index.js';
+import { DecompressError, decompress } from '../src/compression/index.js';
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 const text = (data: Uint8Array) => Buffer.from(data).toString('latin1');

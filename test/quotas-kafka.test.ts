@@ -79,11 +79,9 @@ describe('Kafka quotas, raw client', () => {
   it('throttles fetches to the rate, never skips a record, and answers an empty fetch while over', async () => {
     await broker.createTopic('t', { partitions: 1 });
     const values = Array.from({ length: 40 }, (_, i) => `${i}:`.padEnd(1000, '.'));
-    await broker.appendBatch(
-      't',
-      0,
-      values.map((v) => ({ key: null, value: new TextEncoder().encode(v) })),
-    );
+    // One batch per record: Fetch serves whole stored batches, so they set its granularity.
+    for (const v of values)
+      await broker.appendBatch('t', 0, [{ key: null, value: new TextEncoder().encode(v) }]);
     const client = await raw();
     const other = await raw();
     const seen: string[] = [];
@@ -175,11 +173,12 @@ describe('Kafka quotas, kafkajs', () => {
     await broker.createTopic('t', { partitions: 1 });
     const total = 200;
     const value = 'c'.repeat(5_000);
-    for (let i = 0; i < total; i += 50) {
+    // Batches of 50 kB, a quarter of the rate: Fetch serves whole stored batches.
+    for (let i = 0; i < total; i += 10) {
       await broker.appendBatch(
         't',
         0,
-        Array.from({ length: 50 }, (_, j) => ({
+        Array.from({ length: 10 }, (_, j) => ({
           key: null,
           value: new TextEncoder().encode(`${i + j}:${value}`),
         })),

@@ -28,6 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { type Logger, pino } from 'pino';
 import { isTributaryError, TributaryError } from '../errors.js';
 import type {
+  AppendEncodedOptions,
   AppendOptions,
   AppendResult,
   IsolationLevel,
@@ -35,8 +36,10 @@ import type {
   LogRecord,
   PartitionOffsets,
   ProducerBatchId,
+  ReadBatchesOptions,
   ReadOptions,
   RecordInput,
+  StoredBatches,
 } from '../log/types.js';
 import { LOG_LIMITS } from '../log/types.js';
 import { checkOffsetArgument, checkTimestampArgument, validateTopicName } from '../log/validation.js';
@@ -274,6 +277,29 @@ export class TributaryBroker implements Broker {
     return result;
   }
 
+  async appendEncoded(
+    topic: string,
+    partition: number,
+    batch: Uint8Array,
+    options?: AppendEncodedOptions,
+  ): Promise<AppendResult> {
+    this.checkOpen();
+    this.topicName(topic);
+    const started = performance.now();
+    let result: AppendResult;
+    try {
+      result = await this.track(this.log.appendEncoded(topic, partition, batch, options));
+    } catch (error) {
+      this.forgetIfMissing(topic, error);
+      throw error;
+    }
+    this.observer.appendLatencyMs(performance.now() - started);
+    if (!result.duplicate) {
+      this.observer.recordsProduced(topic, result.lastOffset - result.baseOffset + 1, batch.byteLength);
+    }
+    return result;
+  }
+
   async initProducer(): Promise<ProducerIdentity> {
     this.checkOpen();
     return this.track(allocateProducerId(this.log));
@@ -364,6 +390,22 @@ export class TributaryBroker implements Broker {
       if (offset > next) throw offsetOutOfRange(topic, partition, offset, earliest, next);
     }
     return records;
+  }
+
+  async readBatches(
+    topic: string,
+    partition: number,
+    offset: number,
+    options: ReadBatchesOptions,
+  ): Promise<StoredBatches> {
+    this.checkOpen();
+    this.topicName(topic);
+    const read = await this.log.readBatches(topic, partition, offset, options);
+    // As `fetch`: the log answers no batches past the end, where a reader would skip offsets.
+    if (read.batches.length === 0 && offset > read.next) {
+      throw offsetOutOfRange(topic, partition, offset, read.earliest, read.next);
+    }
+    return read;
   }
 
   async offsets(topic: string, partition: number): Promise<PartitionOffsets> {

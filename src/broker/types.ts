@@ -9,13 +9,16 @@
  */
 import type { Logger } from 'pino';
 import type {
+  AppendEncodedOptions,
   AppendResult,
   IsolationLevel,
   LogRecord,
   PartitionOffsets,
   ProducerBatchId,
+  ReadBatchesOptions,
   RecordHeader,
   RecordInput,
+  StoredBatches,
   TopicConfig,
   TopicDescription,
 } from '../log/types.js';
@@ -158,6 +161,16 @@ export interface Broker {
       readonly transactional?: boolean;
     },
   ): Promise<AppendResult>;
+  /**
+   * One RecordBatch v2 as a Kafka client sent it, stored as sent (see `Log.appendEncoded`);
+   * idempotence and transactions follow the batch header's producer fields.
+   */
+  appendEncoded(
+    topic: string,
+    partition: number,
+    batch: Uint8Array,
+    options?: AppendEncodedOptions,
+  ): Promise<AppendResult>;
   /** A new idempotent producer id, unique for the life of the data directory. */
   initProducer(): Promise<ProducerIdentity>;
   /**
@@ -183,6 +196,16 @@ export interface Broker {
       readonly isolation?: IsolationLevel;
     },
   ): Promise<LogRecord[]>;
+  /**
+   * Whole stored batches from the one holding `offset` (see `Log.readBatches`); `[]` at the
+   * tail, `OFFSET_OUT_OF_RANGE` below earliest or past next.
+   */
+  readBatches(
+    topic: string,
+    partition: number,
+    offset: number,
+    options: ReadBatchesOptions,
+  ): Promise<StoredBatches>;
   /** Earliest, next (high watermark) and last stable offset of a partition. */
   offsets(topic: string, partition: number): Promise<PartitionOffsets>;
   /** Resolves a StartPosition to an offset. */
@@ -211,7 +234,10 @@ export interface Broker {
  * synchronously on the hot path, so it must be cheap; a hook that throws is logged and ignored.
  */
 export interface BrokerObserver {
-  /** Records acknowledged (durable) by `produce` or `appendBatch`; `bytes` counts keys and values. */
+  /**
+   * Records acknowledged (durable) by `produce`, `appendBatch` or `appendEncoded`; `bytes` counts
+   * keys and values, or for `appendEncoded` the batch's bytes as sent (compressed or not).
+   */
   recordsProduced?(topic: string, count: number, bytes: number): void;
   /** Time from a `produce`/`appendBatch` call to its durable acknowledgement. */
   appendLatencyMs?(ms: number): void;
@@ -232,11 +258,14 @@ export interface BrokerOptions {
 }
 
 export type {
+  AppendEncodedOptions,
   AppendResult,
   LogRecord,
   ProducerBatchId,
+  ReadBatchesOptions,
   RecordHeader,
   RecordInput,
+  StoredBatches,
   TopicConfig,
   TopicDescription,
 };

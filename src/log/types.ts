@@ -135,6 +135,37 @@ export interface ReadOptions {
   readonly isolation?: IsolationLevel;
 }
 
+/** Options of `Log.appendEncoded`. */
+export interface AppendEncodedOptions {
+  /** As `AppendOptions.expectedLastOffset`. */
+  readonly expectedLastOffset?: number;
+  /**
+   * Largest size a compressed batch's records may decompress to (`RECORD_TOO_LARGE` past it).
+   * Default and upper bound `LOG_LIMITS.batchBytesMax`.
+   */
+  readonly decompressedBytesMax?: number;
+}
+
+/** Options of `Log.readBatches`. */
+export interface ReadBatchesOptions {
+  /** Stop once the batches add up to about this many bytes; the first batch is always whole. */
+  readonly maxBytes: number;
+  /** `'committed'`: only batches below `lastStable`. Default `'uncommitted'`: below `next`. */
+  readonly isolation?: 'uncommitted' | 'committed';
+}
+
+/** What `Log.readBatches` found. */
+export interface StoredBatches {
+  /** Whole RecordBatch v2 bytes as stored (any codec, control batches included), in offset order. */
+  readonly batches: readonly Uint8Array[];
+  /** High watermark as of the read. */
+  readonly next: number;
+  /** Last stable offset as of the read. */
+  readonly lastStable: number;
+  /** Log start offset as of the read. */
+  readonly earliest: number;
+}
+
 /** What `Log.readRecent` found. */
 export interface RecentRead {
   /** Frozen and shared; never empty. */
@@ -223,6 +254,37 @@ export interface Log {
    * `next` returns `[]`; an offset below `earliest` is `OFFSET_OUT_OF_RANGE`.
    */
   read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<LogRecord[]>;
+
+  /**
+   * Appends one RecordBatch v2 as a Kafka client sent it (any codec). The log checks it (header,
+   * CRC-32C, lengths, records, `recordCount = lastOffsetDelta + 1`, timestamps: see
+   * `log/stored-batch.ts`), applies the idempotence and transaction rules of the header's producer
+   * id, epoch, base sequence and transactional bit, assigns the base offset and stores the bytes as
+   * sent: compressed stays compressed. `read` still returns its records decoded. The bytes are
+   * copied before this returns. Bad batches are `MALFORMED_DATA`, `INVALID_RECORD` or
+   * `RECORD_TOO_LARGE`, and nothing is stored.
+   */
+  appendEncoded(
+    topic: string,
+    partition: number,
+    batch: Uint8Array,
+    options?: AppendEncodedOptions,
+  ): Promise<AppendResult>;
+
+  /**
+   * Whole stored batches (control batches included) from the one holding `offset`, up to about
+   * `maxBytes` (at least one batch if any is readable), never past `next` (`'uncommitted'`) or
+   * `lastStable` (`'committed'`). The first batch may start before `offset` (Kafka clients skip
+   * such records). Batches appended through `append` are served as the log encoded them. An
+   * offset below `earliest` is `OFFSET_OUT_OF_RANGE`; at or past the end, no batches. The bytes
+   * are the caller's to keep but not to change.
+   */
+  readBatches(
+    topic: string,
+    partition: number,
+    offset: number,
+    options: ReadBatchesOptions,
+  ): Promise<StoredBatches>;
 
   /**
    * Optional fast path for readers at the tail: the records `read` would return (with the

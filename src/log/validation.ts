@@ -7,6 +7,7 @@ import {
   DEFAULT_TOPIC_CONFIG,
   type FsyncPolicy,
   LOG_LIMITS,
+  type ReadBatchesOptions,
   type ReadOptions,
   type RecordInput,
   type TopicConfig,
@@ -191,6 +192,22 @@ export function resolveReadOptions(options: ReadOptions = {}): Required<ReadOpti
     });
   }
   return { maxRecords, maxBytes, isolation };
+}
+
+export function resolveReadBatchesOptions(options: ReadBatchesOptions): Required<ReadBatchesOptions> {
+  if (options === null || typeof options !== 'object') {
+    throw new TributaryError('INVALID_ARGUMENT', { reason: 'readBatches needs an options object' });
+  }
+  const { maxBytes, isolation = 'uncommitted' } = options;
+  if (!isIntIn(maxBytes, 1, 256 * 1024 * 1024)) {
+    throw new TributaryError('INVALID_ARGUMENT', { reason: 'maxBytes must be an integer from 1 to 256 MiB' });
+  }
+  if (isolation !== 'uncommitted' && isolation !== 'committed') {
+    throw new TributaryError('INVALID_ARGUMENT', {
+      reason: `isolation must be 'uncommitted' or 'committed', got ${String(isolation)}`,
+    });
+  }
+  return { maxBytes, isolation };
 }
 
 /** `value` is an integer from `min` to `max`. */

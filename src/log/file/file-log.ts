@@ -15,6 +15,7 @@ import { type Logger, pino } from 'pino';
 import { TributaryError } from '../../errors.js';
 import type {
   AbortedTransaction,
+  AppendEncodedOptions,
   AppendOptions,
   AppendResult,
   CompactionReport,
@@ -22,10 +23,12 @@ import type {
   LogDamage,
   LogRecord,
   PartitionOffsets,
+  ReadBatchesOptions,
   ReadOptions,
   RecentRead,
   RecordInput,
   RetentionReport,
+  StoredBatches,
   TopicConfig,
   TopicDescription,
   TransactionMarker,
@@ -262,6 +265,28 @@ export class FileLog implements Log {
 
   async read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<LogRecord[]> {
     return this.partition(topic, partition).read(offset, options);
+  }
+
+  appendEncoded(
+    topic: string,
+    partition: number,
+    batch: Uint8Array,
+    options?: AppendEncodedOptions,
+  ): Promise<AppendResult> {
+    try {
+      return this.partition(topic, partition).appendEncoded(batch, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async readBatches(
+    topic: string,
+    partition: number,
+    offset: number,
+    options: ReadBatchesOptions,
+  ): Promise<StoredBatches> {
+    return this.partition(topic, partition).readBatches(offset, options);
   }
 
   readRecent(topic: string, partition: number, offset: number, maxRecords: number): RecentRead | undefined {

@@ -25,10 +25,13 @@ import {
   type RecordBatchHeader,
   type RecordHeader,
   type RecordToEncode,
+  recordBatchCrcMatches,
+  recordBatchSize,
   TRANSACTIONAL_FLAG,
 } from '../../protocol/kafka/record-batch/index.js';
 import { encodeControlBatch } from '../control-batch.js';
 import { ProducerStateTable } from '../producer-state.js';
+import { checkEncodedBatch, stampBaseOffset } from '../stored-batch.js';
 import {
   checkMarkerEpoch,
   checkTransactionalOption,
@@ -37,13 +40,17 @@ import {
 } from '../transactions.js';
 import type {
   AbortedTransaction,
+  AppendEncodedOptions,
   AppendOptions,
   AppendResult,
   LogRecord,
+  ProducerBatchId,
+  ReadBatchesOptions,
   ReadOptions,
   RecentRead,
   RecordInput,
   RetentionReport,
+  StoredBatches,
   TopicConfig,
   TransactionMarker,
 } from '../types.js';
@@ -53,6 +60,7 @@ import {
   checkOffsetArgument,
   checkTimestampArgument,
   isIntIn,
+  resolveReadBatchesOptions,
   resolveReadOptions,
   validateRecords,
 } from '../validation.js';
@@ -60,7 +68,7 @@ import { type RecoveryPoint, readJsonOrNull, writeJsonAtomic } from './checkpoin
 import type { LogFileSystem } from './fs.js';
 import { RecentBatches } from './recent-batches.js';
 import { RECOVERY_POINT_FILE, recoverPartition, TRANSACTIONS_FILE_EXTENSION } from './recovery.js';
-import { type BatchSummary, RecordCollector, Segment, segmentFileName } from './segment.js';
+import { type BatchSummary, corruptionError, RecordCollector, Segment, segmentFileName } from './segment.js';
 
 /** Most bytes one write carries; the rest of the queue goes in the next one. */
 const WRITE_BYTES_MAX = 8 * 1024 * 1024;
@@ -227,25 +235,11 @@ export class FilePartition {
     validateRecords(records, { compact: this.config.compact });
     checkExpectedLastOffset(options.expectedLastOffset);
     const transactional = checkTransactionalOption(options.transactional);
-    // A retry is answered as a duplicate before any expectation: its first attempt met it.
-    if (options.producer) {
-      const verdict = this.producers.check(options.producer, records.length);
-      if (verdict.kind === 'duplicate') return this.duplicateResult(verdict.baseOffset, verdict.lastOffset);
-    }
-    if (transactional || this.transactions.active) {
-      this.transactions.checkAppend(options.producer?.producerId, transactional);
-    }
-    if (options.expectedLastOffset !== undefined && options.expectedLastOffset !== this.assignedNext - 1) {
-      throw new TributaryError('EXPECTED_OFFSET_MISMATCH', {
-        topic: this.topic,
-        partition: this.partition,
-        expected: options.expectedLastOffset,
-        actual: this.assignedNext - 1,
-      });
-    }
+    const { producer } = options;
+    const duplicate = this.admit(producer, records.length, options.expectedLastOffset, transactional);
+    if (duplicate) return duplicate;
     const now = Date.now();
     const baseOffset = this.assignedNext;
-    assert(baseOffset >= this.next, 'an append is numbered at or after the high watermark');
     // Plain literals of one shape: V8 keeps the encoder's property loads monomorphic.
     const toEncode = new Array<RecordToEncode>(records.length);
     let maxTimestamp = -1;
@@ -255,7 +249,6 @@ export class FilePartition {
       if (timestamp > maxTimestamp) maxTimestamp = timestamp;
       toEncode[i] = { timestamp, key: r.key, value: r.value, headers: r.headers ?? NO_HEADERS };
     }
-    const producer = options.producer;
     const bytes = encodeRecordBatch({
       baseOffset,
       records: toEncode,
@@ -270,10 +263,78 @@ export class FilePartition {
       baseTimestamp: toEncode[0]!.timestamp,
       maxTimestamp,
     };
-    const lastOffset = baseOffset + records.length - 1;
+    return this.assign(bytes, header, records.length, producer, transactional, now);
+  }
+
+  /**
+   * Stores a client's RecordBatch as sent (see `Log.appendEncoded`): the same producer,
+   * transaction and offset rules as `append`, from the batch header's producer fields.
+   */
+  appendEncoded(batch: Uint8Array, options: AppendEncodedOptions = {}): Promise<AppendResult> {
+    const unusable = this.closed ?? this.failure;
+    if (unusable) return Promise.reject(unusable);
+    checkExpectedLastOffset(options.expectedLastOffset);
+    const checked = checkEncodedBatch(batch, {
+      compact: this.config.compact,
+      ...(options.decompressedBytesMax === undefined
+        ? {}
+        : { decompressedBytesMax: options.decompressedBytesMax }),
+    });
+    const { producer, transactional } = checked;
+    const count = checked.records.length;
+    const duplicate = this.admit(producer, count, options.expectedLastOffset, transactional);
+    if (duplicate) return duplicate;
+    const header = stampBaseOffset(checked, this.assignedNext);
+    return this.assign(checked.bytes, header, count, producer, transactional, Date.now());
+  }
+
+  /**
+   * The producer, transaction and offset checks of an append, before offsets are assigned. A
+   * retry is answered as a duplicate (returned) before any expectation: its first attempt met it.
+   */
+  private admit(
+    producer: ProducerBatchId | undefined,
+    recordCount: number,
+    expectedLastOffset: number | undefined,
+    transactional: boolean,
+  ): Promise<AppendResult> | undefined {
+    if (producer) {
+      const verdict = this.producers.check(producer, recordCount);
+      if (verdict.kind === 'duplicate') return this.duplicateResult(verdict.baseOffset, verdict.lastOffset);
+    }
+    if (transactional || this.transactions.active) {
+      this.transactions.checkAppend(producer?.producerId, transactional);
+    }
+    if (expectedLastOffset !== undefined && expectedLastOffset !== this.assignedNext - 1) {
+      throw new TributaryError('EXPECTED_OFFSET_MISMATCH', {
+        topic: this.topic,
+        partition: this.partition,
+        expected: expectedLastOffset,
+        actual: this.assignedNext - 1,
+      });
+    }
+    return undefined;
+  }
+
+  /**
+   * Assigns the offsets of a batch encoded at `this.assignedNext`, records it in the producer
+   * and transaction tables and queues it; resolves once it is acknowledged.
+   */
+  private assign(
+    bytes: Uint8Array,
+    header: BatchSummary,
+    recordCount: number,
+    producer: ProducerBatchId | undefined,
+    transactional: boolean,
+    now: number,
+  ): Promise<AppendResult> {
+    const baseOffset = this.assignedNext;
+    assert(header.baseOffset === baseOffset, 'a batch is encoded with the offset it is assigned');
+    assert(baseOffset >= this.next, 'an append is numbered at or after the high watermark');
+    const lastOffset = baseOffset + recordCount - 1;
     this.assignedNext = lastOffset + 1;
     if (producer) {
-      this.producers.record(producer, records.length, baseOffset, lastOffset);
+      this.producers.record(producer, recordCount, baseOffset, lastOffset);
       if (transactional)
         this.transactions.recordAppend(producer.producerId, producer.producerEpoch, baseOffset);
     }
@@ -283,7 +344,7 @@ export class FilePartition {
       timestamp: now,
       duplicate: false,
     });
-    if (options.producer) {
+    if (producer) {
       this.producerAppends.set(baseOffset, appended);
       const forget = () => this.producerAppends.delete(baseOffset);
       appended.then(forget, forget);
@@ -707,6 +768,56 @@ export class FilePartition {
       position = 0;
     }
     return collector.records;
+  }
+
+  /** Whole stored batches, markers included, from the one holding `offset` (see `Log.readBatches`). */
+  async readBatches(offset: number, options: ReadBatchesOptions): Promise<StoredBatches> {
+    checkOffsetArgument(offset);
+    const { maxBytes, isolation } = resolveReadBatchesOptions(options);
+    if (this.closed) throw this.closed;
+    const { next, earliest, lastStable } = this;
+    const end = isolation === 'committed' ? lastStable : next;
+    const batches: Uint8Array[] = [];
+    if (offset >= end) return { batches, next, lastStable, earliest };
+    if (offset < earliest) throw this.outOfRange(offset);
+    let bytes = 0;
+    let done = false;
+    let segment: Segment | undefined = this.segmentFor(offset);
+    let position = segment?.index.positionForOffset(offset) ?? 0;
+    while (segment && !done) {
+      segment.acquire();
+      try {
+        const visible = segment.visibleBytes;
+        while (position < visible && !done) {
+          const chunk = await segment.readChunk(position, visible, maxBytes - bytes);
+          for (const { at, position: filePosition, header } of chunk.batches) {
+            if (header.baseOffset + header.lastOffsetDelta < offset) continue;
+            const size = recordBatchSize(header);
+            // The LSO is a batch boundary, as `next` is: no batch straddles `end`.
+            if (header.baseOffset >= end || (batches.length > 0 && bytes + size > maxBytes)) {
+              done = true;
+              break;
+            }
+            // Damaged bytes are never served, to Kafka clients no more than to anyone else.
+            if (!recordBatchCrcMatches(chunk.bytes, at, header)) {
+              throw corruptionError(segment, filePosition, 'CRC32C mismatch');
+            }
+            // A view of a buffer of this read's own (never the tail cache's), so it may be kept.
+            batches.push(chunk.bytes.subarray(at, at + size));
+            bytes += size;
+          }
+          if (chunk.invalid && chunk.batches.length === 0) {
+            throw corruptionError(segment, chunk.invalid.position, chunk.invalid.reason);
+          }
+          position = chunk.end;
+        }
+      } finally {
+        segment.release();
+      }
+      segment = this.segmentAfter(segment.baseOffset);
+      position = 0;
+    }
+    return { batches, next, lastStable, earliest };
   }
 
   /** `read` from memory when `offset` was published recently (see `Log.readRecent`). */

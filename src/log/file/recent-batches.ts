@@ -7,7 +7,8 @@
  * them, as with any read. Only batches of the active segment are kept: a roll clears them, so
  * compaction of sealed segments can never be bypassed.
  */
-import { decodeRecordBatchRecords, readRecordBatchHeader } from '../../protocol/kafka/record-batch/index.js';
+import { readRecordBatchHeader } from '../../protocol/kafka/record-batch/index.js';
+import { decodeStoredRecords } from '../stored-batch.js';
 import type { LogRecord } from '../types.js';
 import { recordSizeBytes } from '../validation.js';
 
@@ -97,7 +98,7 @@ function decoded(batch: RecentBatch): readonly LogRecord[] {
   if (batch.records !== undefined) return batch.records;
   const header = readRecordBatchHeader(batch.bytes, 0);
   if (header === null) throw new Error('a published batch has no header');
-  const records = decodeRecordBatchRecords(batch.bytes, 0, header);
+  const records = decodeStoredRecords(batch.bytes, 0, header);
   let sizeBytes = 0;
   for (const record of records) {
     Object.freeze(record);

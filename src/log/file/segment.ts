@@ -13,13 +13,13 @@ import { TributaryError } from '../../errors.js';
 import {
   CONTROL_FLAG,
   type DecodedRecord,
-  decodeRecordBatchRecords,
   RECORD_BATCH_HEADER_BYTES,
   type RecordBatchHeader,
   readRecordBatchHeader,
   recordBatchCrcMatches,
   recordBatchSize,
 } from '../../protocol/kafka/record-batch/index.js';
+import { decodeStoredRecords } from '../stored-batch.js';
 import { recordSizeBytes } from '../validation.js';
 import type { LogFile, LogFileSystem } from './fs.js';
 import { type SealedIndexSummary, SparseIndex } from './sparse-index.js';
@@ -415,7 +415,7 @@ export class RecordCollector {
       // Transaction markers are never read; their offsets are skipped like compacted ones.
       if ((header.attributes & CONTROL_FLAG) !== 0) continue;
       if (this.skipBatch?.(header)) continue;
-      for (const record of decodeRecordBatchRecords(chunk.bytes, batch.at, header, this.fromOffset)) {
+      for (const record of decodeStoredRecords(chunk.bytes, batch.at, header, this.fromOffset)) {
         if (record.offset >= this.endOffset || this.full) return;
         this.records.push(record);
         this.bytes += recordSizeBytes(record);

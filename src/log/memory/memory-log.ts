@@ -10,18 +10,22 @@
  * await log.append('orders', 0, [{ key: null, value: new TextEncoder().encode('hi') }]);
  */
 import { TributaryError } from '../../errors.js';
+import { type CheckedBatch, checkEncodedBatch, stampBaseOffset } from '../stored-batch.js';
 import { checkMarkerEpoch, checkTransactionalOption, checkTransactionMarker } from '../transactions.js';
 import type {
   AbortedTransaction,
+  AppendEncodedOptions,
   AppendOptions,
   AppendResult,
   CompactionReport,
   Log,
   LogRecord,
   PartitionOffsets,
+  ReadBatchesOptions,
   ReadOptions,
   RecordInput,
   RetentionReport,
+  StoredBatches,
   TopicConfig,
   TopicDescription,
   TransactionMarker,
@@ -31,6 +35,8 @@ import {
   checkOffsetArgument,
   checkPartitionNumber,
   checkTimestampArgument,
+  recordSizeBytes,
+  resolveReadBatchesOptions,
   resolveReadOptions,
   resolveTopicConfig,
   validateRecords,
@@ -84,8 +90,47 @@ export class MemoryLog implements Log {
     const topic = this.topic(topicName);
     const partition = this.partition(topic, partitionNumber);
     const bytes = validateRecords(records, { compact: topic.config.compact });
-    const { expectedLastOffset, producer } = options;
+    checkExpectedLastOffset(options.expectedLastOffset);
+    return this.appendChecked(topic, partition, records, bytes, options, undefined);
+  }
+
+  async appendEncoded(
+    topicName: string,
+    partitionNumber: number,
+    batch: Uint8Array,
+    options: AppendEncodedOptions = {},
+  ): Promise<AppendResult> {
+    const topic = this.topic(topicName);
+    const partition = this.partition(topic, partitionNumber);
+    const { expectedLastOffset, decompressedBytesMax } = options;
     checkExpectedLastOffset(expectedLastOffset);
+    const checked = checkEncodedBatch(batch, {
+      compact: topic.config.compact,
+      ...(decompressedBytesMax === undefined ? {} : { decompressedBytesMax }),
+    });
+    let bytes = 0;
+    for (const record of checked.records) bytes += recordSizeBytes(record);
+    const appendOptions: AppendOptions = {
+      ...(expectedLastOffset === undefined ? {} : { expectedLastOffset }),
+      ...(checked.producer === undefined ? {} : { producer: checked.producer }),
+      ...(checked.transactional ? { transactional: true } : {}),
+    };
+    return this.appendChecked(topic, partition, checked.records, bytes, appendOptions, checked);
+  }
+
+  /**
+   * An append whose records are checked, through the producer, transaction and offset rules;
+   * `encoded` is the client's batch to store as sent, if any.
+   */
+  private appendChecked(
+    topic: MemoryTopic,
+    partition: MemoryPartition,
+    records: readonly RecordInput[],
+    bytes: number,
+    options: AppendOptions,
+    encoded: CheckedBatch | undefined,
+  ): AppendResult {
+    const { expectedLastOffset, producer } = options;
     const transactional = checkTransactionalOption(options.transactional);
     const now = Date.now();
     // A retry is recognised before the offset expectation: its first attempt already moved the log.
@@ -102,13 +147,22 @@ export class MemoryLog implements Log {
     const lastOffset = partition.offsets.next - 1;
     if (expectedLastOffset !== undefined && expectedLastOffset !== lastOffset) {
       throw new TributaryError('EXPECTED_OFFSET_MISMATCH', {
-        topic: topicName,
-        partition: partitionNumber,
+        topic: topic.name,
+        partition: partition.partition,
         expected: expectedLastOffset,
         actual: lastOffset,
       });
     }
-    const result = partition.append(records, bytes, now, topic.config, producer, transactional);
+    if (encoded !== undefined) stampBaseOffset(encoded, partition.offsets.next);
+    const result = partition.append(
+      records,
+      bytes,
+      now,
+      topic.config,
+      producer,
+      transactional,
+      encoded?.bytes,
+    );
     return { ...result, timestamp: now, duplicate: false };
   }
 
@@ -117,6 +171,19 @@ export class MemoryLog implements Log {
     checkOffsetArgument(offset);
     const { maxRecords, maxBytes, isolation } = resolveReadOptions(options);
     return target.read(offset, maxRecords, maxBytes, isolation);
+  }
+
+  async readBatches(
+    topic: string,
+    partition: number,
+    offset: number,
+    options: ReadBatchesOptions,
+  ): Promise<StoredBatches> {
+    const target = this.partition(this.topic(topic), partition);
+    checkOffsetArgument(offset);
+    const { maxBytes, isolation } = resolveReadBatchesOptions(options);
+    const { earliest, next, lastStable } = target.offsets;
+    return { batches: target.readBatches(offset, maxBytes, isolation), next, lastStable, earliest };
   }
 
   async offsets(topic: string, partition: number): Promise<PartitionOffsets> {

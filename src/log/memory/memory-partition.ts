@@ -7,9 +7,16 @@
  * active one: retention never deletes it and compaction never touches it.
  *
  * Records are copied in and out, so callers can neither change stored bytes nor see them change.
+ * A batch also has its RecordBatch v2 bytes for `readBatches`: those a client sent
+ * (`appendEncoded`, kept as sent), or encoded on first demand for the others.
  */
 import { Buffer } from 'node:buffer';
 import { TributaryError } from '../../errors.js';
+import {
+  CONTROL_FLAG,
+  encodeRecordBatch,
+  TRANSACTIONAL_FLAG,
+} from '../../protocol/kafka/record-batch/index.js';
 import { controlRecordKey, controlRecordValue } from '../control-batch.js';
 import { ProducerStateTable } from '../producer-state.js';
 import { TransactionTable } from '../transactions.js';
@@ -32,11 +39,20 @@ interface Batch {
   readonly appendTime: number;
   /** -1 unless an idempotent producer appended it. */
   readonly producerId: number;
+  /** -1 unless an idempotent producer appended it. */
+  readonly producerEpoch: number;
+  /** -1 unless an idempotent producer appended it (and for markers). */
+  readonly baseSequence: number;
   readonly transactional: boolean;
   /** A transaction marker: its one record is never read. */
   readonly control: boolean;
   records: LogRecord[];
   bytes: number;
+  /**
+   * The batch as RecordBatch v2 bytes: as a client sent it (`appendEncoded`), else encoded on the
+   * first `readBatches`. Dropped when compaction removes some of its records.
+   */
+  encoded: Uint8Array | undefined;
 }
 
 interface Segment {
@@ -110,6 +126,7 @@ export class MemoryPartition {
     config: TopicConfig,
     producer?: ProducerBatchId,
     transactional = false,
+    encoded?: Uint8Array,
   ): { baseOffset: number; lastOffset: number } {
     const baseOffset = this.nextOffset;
     const lastOffset = baseOffset + records.length - 1;
@@ -127,10 +144,13 @@ export class MemoryPartition {
         lastOffset,
         appendTime: now,
         producerId: producer === undefined ? -1 : producer.producerId,
+        producerEpoch: producer === undefined ? -1 : producer.producerEpoch,
+        baseSequence: producer === undefined ? -1 : producer.baseSequence,
         transactional,
         control: false,
         records: stored,
         bytes,
+        encoded,
       },
       now,
       config,
@@ -158,10 +178,13 @@ export class MemoryPartition {
         lastOffset: offset,
         appendTime: now,
         producerId: marker.producerId,
+        producerEpoch: marker.producerEpoch,
+        baseSequence: -1,
         transactional: true,
         control: true,
         records: [record],
         bytes,
+        encoded: undefined,
       },
       now,
       config,
@@ -195,15 +218,7 @@ export class MemoryPartition {
   }
 
   read(offset: number, maxRecords: number, maxBytes: number, isolation: IsolationLevel): LogRecord[] {
-    if (offset < this.startOffset) {
-      throw new TributaryError('OFFSET_OUT_OF_RANGE', {
-        offset,
-        topic: this.topic,
-        partition: this.partition,
-        earliest: this.startOffset,
-        next: this.nextOffset,
-      });
-    }
+    if (offset < this.startOffset) throw this.outOfRange(offset);
     const committed = isolation === 'committed';
     const end = committed ? this.lastStable : this.nextOffset;
     const out: LogRecord[] = [];
@@ -222,6 +237,30 @@ export class MemoryPartition {
         bytes += size;
         if (out.length >= maxRecords) return out;
       }
+    }
+    return out;
+  }
+
+  /**
+   * Copies of whole batches (markers included) from the one holding `offset`, about `maxBytes`
+   * (at least one), below `next` (`lastStable` when 'committed').
+   */
+  readBatches(offset: number, maxBytes: number, isolation: IsolationLevel): Uint8Array[] {
+    const end = isolation === 'committed' ? this.lastStable : this.nextOffset;
+    if (offset >= end) return [];
+    if (offset < this.startOffset) throw this.outOfRange(offset);
+    const out: Uint8Array[] = [];
+    let bytes = 0;
+    for (const batch of this.batchesFrom(offset)) {
+      if (batch.baseOffset >= end) break;
+      // Compaction may have removed the batch's records from `offset` on: a reader would get
+      // nothing it asked for and ask again.
+      if (batch.records[batch.records.length - 1]!.offset < offset) continue;
+      batch.encoded ??= encodeBatch(batch);
+      const size = batch.encoded.byteLength;
+      if (out.length > 0 && bytes + size > maxBytes) break;
+      out.push(batch.encoded.slice());
+      bytes += size;
     }
     return out;
   }
@@ -342,6 +381,16 @@ export class MemoryPartition {
     return { recordsBefore, recordsAfter: this.recordCount, bytesBefore, bytesAfter: this.sizeBytes };
   }
 
+  private outOfRange(offset: number): TributaryError {
+    return new TributaryError('OFFSET_OUT_OF_RANGE', {
+      offset,
+      topic: this.topic,
+      partition: this.partition,
+      earliest: this.startOffset,
+      next: this.nextOffset,
+    });
+  }
+
   /** The segment the next batch of `bytes` goes to, rolling a new one when needed. */
   private segmentFor(bytes: number, now: number, config: TopicConfig): Segment {
     const active = this.segments.at(-1);
@@ -384,6 +433,7 @@ function compactSegment(segment: Segment, keep: (record: LogRecord, batch: Batch
   for (const batch of segment.batches) {
     const records = batch.records.filter((record) => keep(record, batch));
     if (records.length === 0) continue;
+    if (records.length !== batch.records.length) batch.encoded = undefined;
     batch.records = records;
     batch.bytes = records.reduce((sum, record) => sum + recordSizeBytes(record), 0);
     for (const record of records) maxTimestamp = Math.max(maxTimestamp, record.timestamp);
@@ -391,6 +441,25 @@ function compactSegment(segment: Segment, keep: (record: LogRecord, batch: Batch
   }
   const bytes = batches.reduce((sum, batch) => sum + batch.bytes, 0);
   return { baseOffset: segment.baseOffset, createdAt: segment.createdAt, batches, bytes, maxTimestamp };
+}
+
+/** A batch appended through `append` (or changed by compaction), as an uncompressed RecordBatch v2. */
+function encodeBatch(batch: Batch): Uint8Array {
+  const { baseOffset } = batch;
+  return encodeRecordBatch({
+    baseOffset,
+    records: batch.records.map((record) => ({
+      offsetDelta: record.offset - baseOffset,
+      timestamp: record.timestamp,
+      key: record.key,
+      value: record.value,
+      headers: record.headers,
+    })),
+    producerId: batch.producerId,
+    producerEpoch: batch.producerEpoch,
+    baseSequence: batch.baseSequence,
+    flags: (batch.transactional ? TRANSACTIONAL_FLAG : 0) | (batch.control ? CONTROL_FLAG : 0),
+  });
 }
 
 function copyRecord(record: RecordInput & { readonly offset: number }, defaultTimestamp: number): LogRecord {

@@ -68,6 +68,7 @@ export const ACCESS = {
   // Broker: records
   produce: { needs: [['topic', 'write']] },
   appendBatch: { needs: [['topic', 'write']] },
+  appendEncoded: { needs: [['topic', 'write']] },
   /** A producer id writes nothing by itself; every append with it needs `write` on its topic. */
   initProducer: { needs: [] },
   /** `write` on each topic appended to; with offsets, as `commitOffsets` on the group and their topics. */
@@ -78,6 +79,7 @@ export const ACCESS = {
     ],
   },
   fetch: { needs: [['topic', 'read']] },
+  readBatches: { needs: [['topic', 'read']] },
   subscribe: { needs: [['topic', 'read']] },
   // Broker: consumer groups (the group's name, then each topic of the call)
   joinGroup: {
@@ -225,6 +227,10 @@ export function guardBroker(broker: Broker, session: Session): Broker {
       topic('appendBatch', name);
       return broker.appendBatch(name, partition, records, options);
     },
+    async appendEncoded(name, partition, batch, options) {
+      topic('appendEncoded', name);
+      return broker.appendEncoded(name, partition, batch, options);
+    },
     async initProducer() {
       live(session);
       return broker.initProducer();
@@ -240,6 +246,10 @@ export function guardBroker(broker: Broker, session: Session): Broker {
     async fetch(name, partition, offset, options) {
       topic('fetch', name);
       return broker.fetch(name, partition, offset, options);
+    },
+    async readBatches(name, partition, offset, options) {
+      topic('readBatches', name);
+      return broker.readBatches(name, partition, offset, options);
     },
     async offsets(name, partition) {
       topic('offsets', name);

@@ -49,8 +49,30 @@ export function decodeRecordBatchRecords(
   const end = assertWholeBatch(buf, position, header);
   const codec = header.attributes & COMPRESSION_CODEC_MASK;
   if (codec !== 0) throw malformed(WHAT, `compression codec ${codec} is not supported here`);
+  return decodeRecords(buf, position + RECORD_BATCH_HEADER_BYTES, end, header, fromOffset);
+}
+
+/**
+ * Decodes a batch's records section held apart from its header: the decompressed records of a
+ * compressed batch. `header` is the batch's own (its codec bits are not looked at); otherwise as
+ * `decodeRecordBatchRecords`.
+ */
+export function decodeRecordBatchSection(
+  section: Uint8Array,
+  header: RecordBatchHeader,
+  fromOffset?: number,
+): DecodedRecord[] {
+  return decodeRecords(section, 0, section.length, header, fromOffset);
+}
+
+function decodeRecords(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  header: RecordBatchHeader,
+  fromOffset: number | undefined,
+): DecodedRecord[] {
   const count = header.recordCount;
-  const start = position + RECORD_BATCH_HEADER_BYTES;
   // Bounds the loop (and the result) by what the bytes can hold before trusting recordCount.
   if (!(count >= 0 && count * (MIN_RECORD_BODY_BYTES + 1) <= end - start)) {
     throw malformed(WHAT, `recordCount ${count} cannot fit in ${end - start} bytes of records`);

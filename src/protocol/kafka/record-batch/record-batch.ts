@@ -5,13 +5,15 @@
  */
 
 export type { DecodedRecord } from './decode.js';
-export { decodeRecordBatchRecords } from './decode.js';
+export { decodeRecordBatchRecords, decodeRecordBatchSection } from './decode.js';
 export type { EncodeRecordBatchInput, RecordToEncode } from './encode.js';
 export { encodeRecordBatch } from './encode.js';
 export type { RecordBatchHeader, RecordHeader } from './header.js';
 export {
   COMPRESSION_CODEC_MASK,
   CONTROL_FLAG,
+  CRC_OFFSET,
+  CRC_START,
   RECORD_BATCH_HEADER_BYTES,
   readRecordBatchHeader,
   recordBatchCrcMatches,
@@ -19,4 +21,6 @@ export {
   TIMESTAMP_TYPE_FLAG,
   TRANSACTIONAL_FLAG,
   writeBaseOffset,
+  writeInt32At,
+  writeInt64At,
 } from './header.js';

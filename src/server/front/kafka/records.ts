@@ -16,23 +16,45 @@
  * const batch = decodeProduceBatch(partition.records, limits.kafkaDecompressedBytesMax);
  * await broker.appendBatch(topic, index, batch.records, batch.producer ? { producer: batch.producer } : {});
  */
-import type { LogRecord, ProducerBatchId, RecordInput } from '../../../broker/types.js';
+import type { ProducerBatchId, RecordInput } from '../../../broker/types.js';
+import { DecompressError, decompress, isSupportedCodec } from '../../../compression/index.js';
 import { KafkaErrorCode } from '../../../protocol/kafka/error-codes.js';
 import {
   COMPRESSION_CODEC_MASK,
   CONTROL_FLAG,
   decodeRecordBatchRecords,
-  encodeRecordBatch,
   RECORD_BATCH_HEADER_BYTES,
   type RecordBatchHeader,
   readRecordBatchHeader,
   recordBatchCrcMatches,
+  TIMESTAMP_TYPE_FLAG,
   TRANSACTIONAL_FLAG,
 } from '../../../protocol/kafka/record-batch/index.js';
-import { DecompressError, decompress, isSupportedCodec } from './compression/index.js';
 
 /** Kafka's UNSUPPORTED_COMPRESSION_TYPE, for a codec number no client uses. */
 export const UNSUPPORTED_COMPRESSION_TYPE = 76;
+
+/**
+ * The header of `bytes` if it is one RecordBatch v2 the log can store as sent: magic 2, one
+ * whole batch, not a control batch, CreateTime with a base timestamp, a known codec, and
+ * `recordCount = lastOffsetDelta + 1 ≥ 1`. Otherwise `undefined` (decode it, or refuse it, with
+ * `decodeProduceBatch`). The log checks the CRC and the records itself.
+ */
+export function keepableBatchHeader(bytes: Uint8Array | null): RecordBatchHeader | undefined {
+  if (bytes === null || bytes.length < RECORD_BATCH_HEADER_BYTES || bytes[16] !== 2) return undefined;
+  let header: RecordBatchHeader | null;
+  try {
+    header = readRecordBatchHeader(bytes, 0);
+  } catch {
+    return undefined;
+  }
+  if (header === null || 12 + header.batchLength !== bytes.length) return undefined;
+  const { attributes, recordCount, lastOffsetDelta } = header;
+  if ((attributes & (CONTROL_FLAG | TIMESTAMP_TYPE_FLAG)) !== 0) return undefined;
+  if (!isSupportedCodec(attributes & COMPRESSION_CODEC_MASK)) return undefined;
+  if (recordCount < 1 || recordCount !== lastOffsetDelta + 1 || header.baseTimestamp < 0) return undefined;
+  return header;
+}
 
 /** A produced batch that cannot be appended: the Kafka error code to answer and why. */
 export class ProduceBatchError extends Error {
@@ -150,37 +172,15 @@ export function decodeProduceBatch(bytes: Uint8Array | null, maxDecompressedByte
     if (record.timestamp >= 0) input.timestamp = record.timestamp;
     return input;
   });
-  const producer =
-    header.producerId >= 0
-      ? {
-          producerId: header.producerId,
-          producerEpoch: header.producerEpoch,
-          baseSequence: header.baseSequence,
-        }
-      : undefined;
-  return { records, producer, transactional, payloadBytes, codec };
+  return { records, producer: producerOf(header), transactional, payloadBytes, codec };
 }
 
-/** Records as one uncompressed RecordBatch v2 with their own offsets; empty input → empty bytes. */
-export function encodeFetchBatch(records: readonly LogRecord[]): Uint8Array {
-  const first = records[0];
-  if (first === undefined) return new Uint8Array(0);
-  const baseOffset = first.offset;
-  return encodeRecordBatch({
-    baseOffset,
-    records: records.map((record) => ({
-      offsetDelta: record.offset - baseOffset,
-      timestamp: record.timestamp,
-      key: record.key,
-      value: record.value,
-      headers: record.headers,
-    })),
-  });
-}
-
-/** Key and value bytes of records, for metrics. */
-export function payloadBytes(records: readonly LogRecord[]): number {
-  let bytes = 0;
-  for (const record of records) bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
-  return bytes;
+/** The producer fields of a batch header; `undefined` without a producer id (-1). */
+export function producerOf(header: RecordBatchHeader): ProducerBatchId | undefined {
+  if (header.producerId < 0) return undefined;
+  return {
+    producerId: header.producerId,
+    producerEpoch: header.producerEpoch,
+    baseSequence: header.baseSequence,
+  };
 }

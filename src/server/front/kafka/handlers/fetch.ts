@@ -2,29 +2,36 @@
  * @module server/front/kafka/handlers/fetch
  * Fetch (1) v4–v11, a long poll:
  *
- * 1. Every requested partition is read from its fetch offset (at most `partition_max_bytes`,
- *    and while the response is under `max_bytes`; the first partition with data always gets at
- *    least one record, as in KIP-74) and written as one RecordBatch v2 with the stored offsets.
+ * 1. Every requested partition is read from its fetch offset as the log stores it: whole
+ *    RecordBatch v2 bytes (`broker.readBatches`), served as they are: a Kafka producer's batch
+ *    exactly as it was sent (compressed stays compressed, its producer id, epoch and sequence
+ *    kept), others as the log encoded them; only the base offset is the log's. The first batch
+ *    starts at or before the fetch offset (clients skip the records before it). Limits follow
+ *    Kafka (KIP-74): the first partition with data gets its first batch whole whatever its size;
+ *    after that batches are added while they fit in `partition_max_bytes` and under `max_bytes`,
+ *    and at most `kafkaFetchRecordsMax` records per partition (the first batch always whole).
  * 2. If that is at least `min_bytes`, or a partition has an error, or `max_wait_ms` has passed,
  *    the response goes out. Otherwise the handler waits, without polling, on a broker
  *    subscription per partition (positioned at the fetch offset, credit 1) until one of them has
  *    a record, the wait is over or the connection closes; then it reads again.
  *
- * Per partition: high watermark = the partition's next offset; last stable offset = the high
- * watermark (no transactions); log start offset = the earliest offset; a fetch offset below the
- * earliest or above the high watermark is OFFSET_OUT_OF_RANGE; no records is an empty (length 0)
- * records field; `preferred_read_replica` is -1.
+ * Per partition: high watermark = the partition's next offset; `isolation_level` 1
+ * (read_committed) reads only below the last stable offset and answers the list of aborted
+ * transactions (empty: null for read_uncommitted, as Kafka); log start offset = the earliest
+ * offset; a fetch offset below the earliest or above the high watermark is OFFSET_OUT_OF_RANGE;
+ * no records is an empty (length 0) records field; `preferred_read_replica` is -1.
  *
  * Fetch sessions (KIP-227) are not kept: a full fetch (session id 0) is answered with session
  * id 0 (no session was created), and an incremental one gets FETCH_SESSION_ID_NOT_FOUND.
  *
  * Quotas (as Kafka's broker): a principal still over its fetch rate gets an empty response at
  * once with the `throttle_time_ms` until it is back under (its fetch offsets do not move, so
- * nothing is skipped); otherwise a fetch reads at most one burst of the rate, counts what it
- * returns, and answers with the resulting throttle time. Either way the connection is muted for
+ * nothing is skipped); otherwise a fetch reads at most one burst of the rate (a first batch
+ * larger than that is still served whole), counts what it returns, and answers with the
+ * resulting throttle time. Either way the connection is muted for
  * that long.
  */
-import type { Subscription } from '../../../../broker/types.js';
+import type { StoredBatches, Subscription } from '../../../../broker/types.js';
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import type {
   FetchRequest,
@@ -32,10 +39,15 @@ import type {
   FetchResponseTopic,
 } from '../../../../protocol/kafka/requests/index.js';
 import { countError, errorCodeOf, type KafkaContext } from '../context.js';
-import { encodeFetchBatch, payloadBytes } from '../records.js';
 import type { Handler } from './types.js';
 
 const EMPTY = new Uint8Array(0);
+/** Fetch's isolation_level for read_committed. */
+const READ_COMMITTED = 1;
+/** Most bytes read from one partition for one Fetch, whatever its limits ask. */
+const READ_BYTES_MAX = 256 * 1024 * 1024;
+/** Offsets of a partition that could not be read (Kafka answers -1). */
+const NO_OFFSETS = { next: -1, lastStable: -1, earliest: -1 } as const;
 
 interface ReadOutcome {
   readonly responses: FetchResponseTopic[];
@@ -119,18 +131,27 @@ async function readAll(ctx: KafkaContext, body: FetchRequest): Promise<ReadOutco
   let records = 0;
   let payload = 0;
   let anyError = false;
+  const isolation = body.isolationLevel === READ_COMMITTED ? 'committed' : 'uncommitted';
   const waitOn: ReadOutcome['waitOn'] = [];
   const responses: FetchResponseTopic[] = [];
   for (const topic of body.topics) {
     const partitions: FetchResponsePartition[] = [];
     for (const request of topic.partitions) {
-      const budget =
-        bytes === 0 ? request.partitionMaxBytes : Math.min(request.partitionMaxBytes, body.maxBytes - bytes);
-      const read = await readPartition(ctx, topic.topic, request.partition, request.fetchOffset, budget);
+      // KIP-74: the first partition with data gets its first batch whole, whatever the limits;
+      // the others get only batches that fit.
+      const first = bytes === 0;
+      const budget = first
+        ? request.partitionMaxBytes
+        : Math.min(request.partitionMaxBytes, body.maxBytes - bytes);
+      const read = await readPartition(ctx, topic.topic, request.partition, request.fetchOffset, {
+        budget,
+        wholeFirstBatch: first,
+        isolation,
+      });
       partitions.push(read.response);
       bytes += read.response.records.length;
       records += read.records;
-      payload += read.payload;
+      payload += read.response.records.length;
       if (read.response.errorCode !== KafkaErrorCode.NONE) anyError = true;
       else if (read.records === 0)
         waitOn.push({ topic: topic.topic, partition: request.partition, offset: request.fetchOffset });
@@ -140,59 +161,112 @@ async function readAll(ctx: KafkaContext, body: FetchRequest): Promise<ReadOutco
   return { responses, bytes, records, payload, anyError, waitOn };
 }
 
+interface PartitionRead {
+  /** Bytes this partition may add to the response. */
+  readonly budget: number;
+  /** Serve the first batch even if it is larger than `budget`. */
+  readonly wholeFirstBatch: boolean;
+  readonly isolation: 'uncommitted' | 'committed';
+}
+
 async function readPartition(
   ctx: KafkaContext,
   topic: string,
   partition: number,
   fetchOffset: number,
-  budget: number,
-): Promise<{ response: FetchResponsePartition; records: number; payload: number }> {
+  { budget, wholeFirstBatch, isolation }: PartitionRead,
+): Promise<{ response: FetchResponsePartition; records: number }> {
   const answer = (
     errorCode: number,
-    highWatermark: number,
-    logStartOffset: number,
+    offsets: { readonly next: number; readonly lastStable: number; readonly earliest: number } = NO_OFFSETS,
     records: Uint8Array = EMPTY,
   ): FetchResponsePartition => {
     countError(ctx, errorCode);
     return {
       partitionIndex: partition,
       errorCode,
-      highWatermark,
-      lastStableOffset: highWatermark,
-      logStartOffset,
-      abortedTransactions: null,
+      highWatermark: offsets.next,
+      lastStableOffset: offsets.lastStable,
+      logStartOffset: offsets.earliest,
+      // Kafka's form: a list (empty when nothing was aborted) for read_committed, else null.
+      abortedTransactions: isolation === 'committed' ? [] : null,
       preferredReadReplica: -1,
       records,
     };
   };
-  let earliest: number;
-  let next: number;
+  if (budget <= 0) {
+    // The response is full: offsets only.
+    try {
+      const { earliest, next } = await ctx.broker.offsets(topic, partition);
+      return { response: answer(KafkaErrorCode.NONE, { earliest, next, lastStable: next }), records: 0 };
+    } catch (error) {
+      return { response: answer(errorCodeOf(ctx, error, 'Fetch')), records: 0 };
+    }
+  }
+  let read: StoredBatches;
   try {
-    ({ earliest, next } = await ctx.broker.offsets(topic, partition));
-  } catch (error) {
-    return { response: answer(errorCodeOf(ctx, error, 'Fetch'), -1, -1), records: 0, payload: 0 };
-  }
-  if (fetchOffset < earliest || fetchOffset > next) {
-    return { response: answer(KafkaErrorCode.OFFSET_OUT_OF_RANGE, next, earliest), records: 0, payload: 0 };
-  }
-  if (fetchOffset === next || budget <= 0) {
-    return { response: answer(KafkaErrorCode.NONE, next, earliest), records: 0, payload: 0 };
-  }
-  try {
-    const read = await ctx.broker.fetch(topic, partition, fetchOffset, {
-      maxRecords: ctx.limits.kafkaFetchRecordsMax,
-      maxBytes: Math.max(1, Math.min(budget, 256 * 1024 * 1024)),
+    read = await ctx.broker.readBatches(topic, partition, fetchOffset, {
+      maxBytes: Math.min(budget, READ_BYTES_MAX),
+      isolation,
     });
-    const last = read.at(-1);
-    const highWatermark = last === undefined ? next : Math.max(next, last.offset + 1);
-    return {
-      response: answer(KafkaErrorCode.NONE, highWatermark, earliest, encodeFetchBatch(read)),
-      records: read.length,
-      payload: payloadBytes(read),
-    };
   } catch (error) {
-    return { response: answer(errorCodeOf(ctx, error, 'Fetch'), next, earliest), records: 0, payload: 0 };
+    const errorCode = errorCodeOf(ctx, error, 'Fetch');
+    if (errorCode !== KafkaErrorCode.OFFSET_OUT_OF_RANGE) return { response: answer(errorCode), records: 0 };
+    // Kafka answers an offset out of range with the partition's offsets, so the client can reset.
+    try {
+      const { earliest, next } = await ctx.broker.offsets(topic, partition);
+      return { response: answer(errorCode, { earliest, next, lastStable: next }), records: 0 };
+    } catch (offsetsError) {
+      return { response: answer(errorCodeOf(ctx, offsetsError, 'Fetch')), records: 0 };
+    }
   }
+  const served = servedBatches(read.batches, budget, wholeFirstBatch, ctx.limits.kafkaFetchRecordsMax);
+  return { response: answer(KafkaErrorCode.NONE, read, served.bytes), records: served.records };
+}
+
+/**
+ * The stored batches a partition answers with, as one records field: the first (whole, when
+ * `wholeFirstBatch`, else only if it fits), then more while they fit in `budget` and the records
+ * stay within `recordsMax`. Batches read together are usually adjacent in one buffer: then the
+ * field is a view of it, no copy.
+ */
+function servedBatches(
+  batches: readonly Uint8Array[],
+  budget: number,
+  wholeFirstBatch: boolean,
+  recordsMax: number,
+): { bytes: Uint8Array; records: number } {
+  let count = 0;
+  let bytes = 0;
+  let records = 0;
+  for (const batch of batches) {
+    const batchRecords = recordCountOf(batch);
+    if (count > 0 && (bytes + batch.byteLength > budget || records + batchRecords > recordsMax)) break;
+    if (count === 0 && !wholeFirstBatch && batch.byteLength > budget) break;
+    count++;
+    bytes += batch.byteLength;
+    records += batchRecords;
+  }
+  if (count === 0) return { bytes: EMPTY, records: 0 };
+  return { bytes: joined(batches, count, bytes), records };
+}
+
+/** The first `count` of `parts` as one byte array: a view when they are adjacent, else a copy. */
+function joined(parts: readonly Uint8Array[], count: number, totalBytes: number): Uint8Array {
+  const first = parts[0]!;
+  let adjacent = true;
+  for (let i = 1; i < count && adjacent; i++) {
+    const previous = parts[i - 1]!;
+    const part = parts[i]!;
+    adjacent = part.buffer === first.buffer && part.byteOffset === previous.byteOffset + previous.byteLength;
+  }
+  if (adjacent) return new Uint8Array(first.buffer, first.byteOffset, totalBytes);
+  return Buffer.concat(parts.slice(0, count), totalBytes);
+}
+
+/** recordCount of a stored batch (int32 at byte 57 of its header). */
+function recordCountOf(batch: Uint8Array): number {
+  return (batch[57]! << 24) | (batch[58]! << 16) | (batch[59]! << 8) | batch[60]!;
 }
 
 /**

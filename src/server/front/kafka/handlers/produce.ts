@@ -1,6 +1,9 @@
 /**
  * @module server/front/kafka/handlers/produce
- * Produce (0) v3–v7: each partition's one RecordBatch goes to `broker.appendBatch`, which
+ * Produce (0) v3–v7: each partition's one RecordBatch is stored as the client sent it
+ * (`broker.appendEncoded`: compressed stays compressed) when its header allows it, the usual
+ * case; the rest (no timestamps, LogAppendTime, a record count that does not match the offsets)
+ * is decoded and appended record by record (`broker.appendBatch`); see `records.ts`. Either
  * resolves once the records are durable under the topic's fsync policy; so acks=1 and acks=-1
  * (all in-sync replicas: there is one) are answered at the same point. acks=0 gets no response
  * at all; if its append fails the connection is closed, as Kafka does, so the client notices.
@@ -9,7 +12,7 @@
  * and the connection calls handlers in arrival order, so pipelined produce requests keep their
  * order per partition.
  *
- * Idempotent producers: the batch's (producerId, epoch, baseSequence) go with the append; a
+ * Idempotent producers: the batch header's (producerId, epoch, baseSequence) rule the append; a
  * retried batch the log already holds is answered NONE with its original base offset, as Kafka
  * does; a gap in sequences is OUT_OF_ORDER_SEQUENCE_NUMBER, an old epoch INVALID_PRODUCER_EPOCH.
  *
@@ -21,10 +24,12 @@
  * that long (also for acks=0, which gets no response). Nothing is refused for a quota.
  */
 import { performance } from 'node:perf_hooks';
+import type { AppendResult, ProducerBatchId } from '../../../../broker/types.js';
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
+import { TRANSACTIONAL_FLAG } from '../../../../protocol/kafka/record-batch/index.js';
 import type { ProduceRequest, ProduceResponsePartition } from '../../../../protocol/kafka/requests/index.js';
 import { type ConnectionScope, countError, errorCodeOf, type KafkaContext } from '../context.js';
-import { decodeProduceBatch, ProduceBatchError } from '../records.js';
+import { decodeProduceBatch, keepableBatchHeader, ProduceBatchError, producerOf } from '../records.js';
 import { admitProduceBatch } from '../transactional-produce.js';
 import { CloseConnection, type Handler } from './types.js';
 
@@ -85,9 +90,9 @@ async function producePartition(
     return { index: partition, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
   };
   if (acks !== 0 && acks !== 1 && acks !== -1) return failed(KafkaErrorCode.INVALID_REQUIRED_ACKS);
-  let batch: ReturnType<typeof decodeProduceBatch>;
+  let prepared: PreparedAppend;
   try {
-    batch = decodeProduceBatch(bytes, ctx.limits.kafkaDecompressedBytesMax);
+    prepared = prepareAppend(ctx, topic, partition, bytes);
   } catch (error) {
     if (error instanceof ProduceBatchError) {
       ctx.logger.debug({ topic, partition, reason: error.message }, 'Kafka produce batch refused');
@@ -95,18 +100,11 @@ async function producePartition(
     }
     throw error;
   }
-  const admitted = admitProduceBatch(ctx, transactionalId, batch, topic, partition);
+  const admitted = admitProduceBatch(ctx, transactionalId, prepared, topic, partition);
   if (typeof admitted === 'number') return failed(admitted);
-  let append: ReturnType<typeof ctx.broker.appendBatch>;
+  let append: Promise<AppendResult>;
   try {
-    append = ctx.broker.appendBatch(
-      topic,
-      partition,
-      batch.records,
-      batch.producer === undefined
-        ? {}
-        : { producer: batch.producer, ...(batch.transactional ? { transactional: true } : {}) },
-    );
+    append = prepared.append();
   } catch (error) {
     admitted.done();
     return failed(errorCodeOf(ctx, error, 'Produce'));
@@ -114,8 +112,8 @@ async function producePartition(
   try {
     const result = await append;
     if (!result.duplicate) {
-      ctx.metrics.recordsIn.inc({ frontend: 'kafka' }, batch.records.length);
-      ctx.metrics.bytesIn.inc({ frontend: 'kafka' }, batch.payloadBytes);
+      ctx.metrics.recordsIn.inc({ frontend: 'kafka' }, prepared.records);
+      ctx.metrics.bytesIn.inc({ frontend: 'kafka' }, prepared.bytes);
     }
     let logStartOffset = -1;
     if (withLogStart) {
@@ -137,4 +135,56 @@ async function producePartition(
   } finally {
     admitted.done();
   }
+}
+
+/** A produced batch ready to append, as sent or decoded. */
+interface PreparedAppend {
+  readonly transactional: boolean;
+  readonly producer: ProducerBatchId | undefined;
+  /** Records and bytes it carries, for metrics (bytes: as sent when kept, else keys and values). */
+  readonly records: number;
+  readonly bytes: number;
+  /** Issues the append (synchronously: pipelined requests keep their order). */
+  append(): Promise<AppendResult>;
+}
+
+/**
+ * The append of one partition's batch: kept as sent when its header allows it, else decoded.
+ * Throws `ProduceBatchError` for a batch refused before the log sees it.
+ */
+function prepareAppend(
+  ctx: KafkaContext,
+  topic: string,
+  partition: number,
+  bytes: Uint8Array | null,
+): PreparedAppend {
+  const header = keepableBatchHeader(bytes);
+  if (header !== undefined && bytes !== null) {
+    return {
+      transactional: (header.attributes & TRANSACTIONAL_FLAG) !== 0,
+      producer: producerOf(header),
+      records: header.recordCount,
+      bytes: bytes.length,
+      append: () =>
+        ctx.broker.appendEncoded(topic, partition, bytes, {
+          decompressedBytesMax: ctx.limits.kafkaDecompressedBytesMax,
+        }),
+    };
+  }
+  const batch = decodeProduceBatch(bytes, ctx.limits.kafkaDecompressedBytesMax);
+  return {
+    transactional: batch.transactional,
+    producer: batch.producer,
+    records: batch.records.length,
+    bytes: batch.payloadBytes,
+    append: () =>
+      ctx.broker.appendBatch(
+        topic,
+        partition,
+        batch.records,
+        batch.producer === undefined
+          ? {}
+          : { producer: batch.producer, ...(batch.transactional ? { transactional: true } : {}) },
+      ),
+  };
 }

@@ -1,9 +1,11 @@
 /**
- * @module server/front/kafka/compression
- * Decompresses the records section of a produced RecordBatch, by the codec in its attributes
- * (bits 0–2): 1 gzip (node:zlib), 2 snappy and 3 lz4 (small decoders here), 4 zstd (`fzstd`, a
- * pure-JS decoder). The log stores batches uncompressed, so this runs once, on the way in.
- * Every codec stops at `maxBytes` of output (a decompression bomb costs at most that).
+ * @module compression
+ * Decompresses the records section of a RecordBatch, by the codec in its attributes (bits 0–2):
+ * 1 gzip (node:zlib), 2 snappy and 3 lz4 (small decoders here), 4 zstd (`fzstd`, a pure-JS
+ * decoder). The log stores Kafka producers' batches as they were sent, compressed or not: this
+ * runs when a batch is validated on the way in and whenever its records are decoded on the way
+ * out (native subscribers, compaction). Server-side only (node:zlib). Every codec stops at
+ * `maxBytes` of output (a decompression bomb costs at most that).
  *
  * @example
  * const records = decompress(2, batch.subarray(61), 64 * 1024 * 1024);

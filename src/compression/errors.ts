@@ -1,5 +1,5 @@
 /**
- * @module server/front/kafka/compression/errors
+ * @module compression/errors
  * The error every decompressor throws: corrupt input, or output past the size limit
  * (`tooLarge`, answered MESSAGE_TOO_LARGE rather than CORRUPT_MESSAGE).
  */

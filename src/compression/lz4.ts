@@ -1,5 +1,5 @@
 /**
- * @module server/front/kafka/compression/lz4
+ * @module compression/lz4
  * LZ4 frame decompression (github.com/lz4/lz4 `doc/lz4_Frame_format.md`), what Kafka producers
  * send for `compression.type=lz4` with RecordBatch v2. Concatenated and skippable frames,
  * independent and linked blocks, uncompressed blocks; checksums are skipped, not verified (the

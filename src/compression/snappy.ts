@@ -1,5 +1,5 @@
 /**
- * @module server/front/kafka/compression/snappy
+ * @module compression/snappy
  * Snappy decompression as Kafka producers send it: a raw Snappy block (librdkafka), or the
  * xerial/snappy-java stream framing that the Java client and kafka-python use (magic
  * `\x82SNAPPY\0`, two int32 versions, then blocks of int32 length + raw Snappy block).
