@@ -28,6 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { type Logger, pino } from 'pino';
 import { isTributaryError, TributaryError } from '../errors.js';
 import type {
+  AbortedTransaction,
   AppendEncodedOptions,
   AppendOptions,
   AppendResult,
@@ -406,6 +407,17 @@ export class TributaryBroker implements Broker {
       throw offsetOutOfRange(topic, partition, offset, read.earliest, read.next);
     }
     return read;
+  }
+
+  async abortedTransactions(
+    topic: string,
+    partition: number,
+    fromOffset: number,
+    toOffset: number,
+  ): Promise<AbortedTransaction[]> {
+    this.checkOpen();
+    this.topicName(topic);
+    return this.log.abortedTransactions(topic, partition, fromOffset, toOffset);
   }
 
   async offsets(topic: string, partition: number): Promise<PartitionOffsets> {

@@ -9,6 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type {
+  AbortedTransaction,
   AppendEncodedOptions,
   AppendResult,
   IsolationLevel,
@@ -206,6 +207,16 @@ export interface Broker {
     offset: number,
     options: ReadBatchesOptions,
   ): Promise<StoredBatches>;
+  /**
+   * Aborted transactions whose records intersect [fromOffset, toOffset), oldest first (see
+   * `Log.abortedTransactions`): what a Kafka read_committed Fetch lists beside the batches.
+   */
+  abortedTransactions(
+    topic: string,
+    partition: number,
+    fromOffset: number,
+    toOffset: number,
+  ): Promise<AbortedTransaction[]>;
   /** Earliest, next (high watermark) and last stable offset of a partition. */
   offsets(topic: string, partition: number): Promise<PartitionOffsets>;
   /** Resolves a StartPosition to an offset. */
@@ -258,9 +269,12 @@ export interface BrokerOptions {
 }
 
 export type {
+  AbortedTransaction,
   AppendEncodedOptions,
   AppendResult,
+  IsolationLevel,
   LogRecord,
+  PartitionOffsets,
   ProducerBatchId,
   ReadBatchesOptions,
   RecordHeader,

@@ -151,7 +151,7 @@ export interface ReadBatchesOptions {
   /** Stop once the batches add up to about this many bytes; the first batch is always whole. */
   readonly maxBytes: number;
   /** `'committed'`: only batches below `lastStable`. Default `'uncommitted'`: below `next`. */
-  readonly isolation?: 'uncommitted' | 'committed';
+  readonly isolation?: IsolationLevel;
 }
 
 /** What `Log.readBatches` found. */

@@ -80,6 +80,7 @@ export const ACCESS = {
   },
   fetch: { needs: [['topic', 'read']] },
   readBatches: { needs: [['topic', 'read']] },
+  abortedTransactions: { needs: [['topic', 'read']] },
   subscribe: { needs: [['topic', 'read']] },
   // Broker: consumer groups (the group's name, then each topic of the call)
   joinGroup: {
@@ -250,6 +251,10 @@ export function guardBroker(broker: Broker, session: Session): Broker {
     async readBatches(name, partition, offset, options) {
       topic('readBatches', name);
       return broker.readBatches(name, partition, offset, options);
+    },
+    async abortedTransactions(name, partition, fromOffset, toOffset) {
+      topic('abortedTransactions', name);
+      return broker.abortedTransactions(name, partition, fromOffset, toOffset);
     },
     async offsets(name, partition) {
       topic('offsets', name);

@@ -31,7 +31,13 @@
  * resulting throttle time. Either way the connection is muted for
  * that long.
  */
-import type { StoredBatches, Subscription } from '../../../../broker/types.js';
+import type {
+  AbortedTransaction,
+  IsolationLevel,
+  PartitionOffsets,
+  StoredBatches,
+  Subscription,
+} from '../../../../broker/types.js';
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import type {
   FetchRequest,
@@ -57,6 +63,8 @@ interface ReadOutcome {
   readonly anyError: boolean;
   /** Partitions to wait on: (topic, partition, offset) with nothing to read yet. */
   readonly waitOn: { topic: string; partition: number; offset: number }[];
+  /** What the reads saw, and what the wait watches: read_committed waits for the last stable offset. */
+  readonly isolation: IsolationLevel;
 }
 
 export const handleFetch: Handler<'Fetch'> = async (ctx, request, scope) => {
@@ -88,7 +96,7 @@ export const handleFetch: Handler<'Fetch'> = async (ctx, request, scope) => {
     !scope.signal.aborted &&
     Date.now() < deadline
   ) {
-    const woke = await waitForRecords(ctx, outcome.waitOn, deadline - Date.now(), scope.signal);
+    const woke = await waitForRecords(ctx, outcome, deadline - Date.now(), scope.signal);
     if (woke === 'timeout') break;
     outcome = await readAll(ctx, body);
     // A subscription that ended (topic deleted, broker closing): answer with what the read says.
@@ -158,7 +166,7 @@ async function readAll(ctx: KafkaContext, body: FetchRequest): Promise<ReadOutco
     }
     responses.push({ topic: topic.topic, partitions });
   }
-  return { responses, bytes, records, payload, anyError, waitOn };
+  return { responses, bytes, records, payload, anyError, waitOn, isolation };
 }
 
 interface PartitionRead {
@@ -166,7 +174,7 @@ interface PartitionRead {
   readonly budget: number;
   /** Serve the first batch even if it is larger than `budget`. */
   readonly wholeFirstBatch: boolean;
-  readonly isolation: 'uncommitted' | 'committed';
+  readonly isolation: IsolationLevel;
 }
 
 async function readPartition(
@@ -178,8 +186,9 @@ async function readPartition(
 ): Promise<{ response: FetchResponsePartition; records: number }> {
   const answer = (
     errorCode: number,
-    offsets: { readonly next: number; readonly lastStable: number; readonly earliest: number } = NO_OFFSETS,
+    offsets: PartitionOffsets = NO_OFFSETS,
     records: Uint8Array = EMPTY,
+    aborted: readonly AbortedTransaction[] = [],
   ): FetchResponsePartition => {
     countError(ctx, errorCode);
     return {
@@ -189,7 +198,10 @@ async function readPartition(
       lastStableOffset: offsets.lastStable,
       logStartOffset: offsets.earliest,
       // Kafka's form: a list (empty when nothing was aborted) for read_committed, else null.
-      abortedTransactions: isolation === 'committed' ? [] : null,
+      abortedTransactions:
+        isolation === 'committed'
+          ? aborted.map(({ producerId, firstOffset }) => ({ producerId, firstOffset }))
+          : null,
       preferredReadReplica: -1,
       records,
     };
@@ -197,8 +209,8 @@ async function readPartition(
   if (budget <= 0) {
     // The response is full: offsets only.
     try {
-      const { earliest, next } = await ctx.broker.offsets(topic, partition);
-      return { response: answer(KafkaErrorCode.NONE, { earliest, next, lastStable: next }), records: 0 };
+      const offsets = await ctx.broker.offsets(topic, partition);
+      return { response: answer(KafkaErrorCode.NONE, offsets), records: 0 };
     } catch (error) {
       return { response: answer(errorCodeOf(ctx, error, 'Fetch')), records: 0 };
     }
@@ -214,14 +226,24 @@ async function readPartition(
     if (errorCode !== KafkaErrorCode.OFFSET_OUT_OF_RANGE) return { response: answer(errorCode), records: 0 };
     // Kafka answers an offset out of range with the partition's offsets, so the client can reset.
     try {
-      const { earliest, next } = await ctx.broker.offsets(topic, partition);
-      return { response: answer(errorCode, { earliest, next, lastStable: next }), records: 0 };
+      const offsets = await ctx.broker.offsets(topic, partition);
+      return { response: answer(errorCode, offsets), records: 0 };
     } catch (offsetsError) {
       return { response: answer(errorCodeOf(ctx, offsetsError, 'Fetch')), records: 0 };
     }
   }
   const served = servedBatches(read.batches, budget, wholeFirstBatch, ctx.limits.kafkaFetchRecordsMax);
-  return { response: answer(KafkaErrorCode.NONE, read, served.bytes), records: served.records };
+  let aborted: readonly AbortedTransaction[] = [];
+  if (isolation === 'committed' && served.records > 0) {
+    // The transactions aborted among the served batches: the client drops their records.
+    const first = read.batches[0]!;
+    try {
+      aborted = await ctx.broker.abortedTransactions(topic, partition, baseOffsetOf(first), served.endOffset);
+    } catch (error) {
+      return { response: answer(errorCodeOf(ctx, error, 'Fetch')), records: 0 };
+    }
+  }
+  return { response: answer(KafkaErrorCode.NONE, read, served.bytes, aborted), records: served.records };
 }
 
 /**
@@ -235,10 +257,11 @@ function servedBatches(
   budget: number,
   wholeFirstBatch: boolean,
   recordsMax: number,
-): { bytes: Uint8Array; records: number } {
+): { bytes: Uint8Array; records: number; endOffset: number } {
   let count = 0;
   let bytes = 0;
   let records = 0;
+  let endOffset = 0;
   for (const batch of batches) {
     const batchRecords = recordCountOf(batch);
     if (count > 0 && (bytes + batch.byteLength > budget || records + batchRecords > recordsMax)) break;
@@ -246,9 +269,10 @@ function servedBatches(
     count++;
     bytes += batch.byteLength;
     records += batchRecords;
+    endOffset = baseOffsetOf(batch) + lastOffsetDeltaOf(batch) + 1;
   }
-  if (count === 0) return { bytes: EMPTY, records: 0 };
-  return { bytes: joined(batches, count, bytes), records };
+  if (count === 0) return { bytes: EMPTY, records: 0, endOffset };
+  return { bytes: joined(batches, count, bytes), records, endOffset };
 }
 
 /** The first `count` of `parts` as one byte array: a view when they are adjacent, else a copy. */
@@ -266,7 +290,21 @@ function joined(parts: readonly Uint8Array[], count: number, totalBytes: number)
 
 /** recordCount of a stored batch (int32 at byte 57 of its header). */
 function recordCountOf(batch: Uint8Array): number {
-  return (batch[57]! << 24) | (batch[58]! << 16) | (batch[59]! << 8) | batch[60]!;
+  return int32At(batch, 57);
+}
+
+/** lastOffsetDelta of a stored batch (int32 at byte 23). */
+function lastOffsetDeltaOf(batch: Uint8Array): number {
+  return int32At(batch, 23);
+}
+
+/** baseOffset of a stored batch (int64 at byte 0; offsets are safe integers). */
+function baseOffsetOf(batch: Uint8Array): number {
+  return int32At(batch, 0) * 2 ** 32 + (int32At(batch, 4) >>> 0);
+}
+
+function int32At(b: Uint8Array, p: number): number {
+  return (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
 }
 
 /**
@@ -276,7 +314,7 @@ function recordCountOf(batch: Uint8Array): number {
  */
 function waitForRecords(
   ctx: KafkaContext,
-  partitions: ReadOutcome['waitOn'],
+  { waitOn: partitions, isolation }: ReadOutcome,
   ms: number,
   signal: AbortSignal,
 ): Promise<'records' | 'ended' | 'timeout'> {
@@ -300,6 +338,7 @@ function waitForRecords(
           topic,
           partition,
           from: { offset },
+          isolation,
           credit: 1,
           onRecords: () => finish('records'),
           onError: () => finish('ended'),
