@@ -1,6 +1,6 @@
 /**
  * Fetch serves stored batches as stored, with real clients against the Kafka front end over the
- * file engine: what kcat (librdkafka 2.0.2: none, gzip, snappy, lz4, zstd), kafka-python (gzip;
+ * file engine: what kcat (librdkafka 2.0.2: every codec; zstd compressed), kafka-python (gzip;
  * it checks CRCs) and kafkajs (gzip, idempotent) send comes back from Fetch byte for byte,
  * compressed as sent; native subscribers still get the records decoded. Raw requests check the
  * byte limits (KIP-74) and read_committed (last stable offset, aborted transactions).
@@ -24,7 +24,16 @@ import type { FetchRequest, FetchResponse } from '../src/protocol/kafka/requests
 import { type KafkaFrontEnd, startKafkaFrontEnd } from '../src/server/front/kafka/index.js';
 import { ServerMetrics } from '../src/server/metrics.js';
 import { fetchBody } from './fixtures/kafka-requests.js';
-import { hasKafkaPython, hasKcat, KCAT, killChildren, PYTHON, RawKafka, run, waitFor } from './kafka-harness.js';
+import {
+  hasKafkaPython,
+  hasKcat,
+  KCAT,
+  killChildren,
+  PYTHON,
+  RawKafka,
+  run,
+  waitFor,
+} from './kafka-harness.js';
 
 let dir: string;
 let log: Log;
@@ -102,7 +111,10 @@ async function fetchAll(topic: string, isolationLevel = 0): Promise<Uint8Array[]
   let offset = 0;
   const { next } = await broker.offsets(topic, 0);
   while (offset < next) {
-    const answer = await client.call('Fetch', 11, { ...fetchBody(topic, { fetchOffset: offset }), isolationLevel });
+    const answer = await client.call('Fetch', 11, {
+      ...fetchBody(topic, { fetchOffset: offset }),
+      isolationLevel,
+    });
     const got = splitBatches(answer.responses[0]!.partitions[0]!.records);
     if (got.length === 0) break;
     batches.push(...got);
@@ -149,7 +161,10 @@ describe.runIf(hasKcat())('kcat (librdkafka 2.0.2): compressed stays compressed'
       );
       expect(result.code, `${codec}: ${result.stderr}`).toBe(0);
     }
-    expect(new Set(sent.map(codecOf))).toEqual(new Set([0, 1, 2, 3, 4]));
+    // librdkafka 2.0.2 compresses with gzip, snappy and lz4 only if the broker offers Produce v0
+    // (it checks the range v0..v0; Tributary offers v3–v7), so those arrive uncompressed; zstd
+    // needs v7 and is compressed. Either way each batch is stored as it came.
+    expect(sent.map(codecOf)).toContain(4);
     const fetched = await fetchAll('codecs');
     expect(fetched.map(asSent)).toEqual(sent.map(asSent));
     // librdkafka's batches carry its idempotent producer id; the stored ones still do.
@@ -158,7 +173,20 @@ describe.runIf(hasKcat())('kcat (librdkafka 2.0.2): compressed stays compressed'
     expect(await subscribedValues('codecs', expected.length)).toEqual(expected);
     const consumed = await run(
       KCAT,
-      ['-b', bootstrap(), '-C', '-t', 'codecs', '-o', 'beginning', '-e', '-X', 'check.crcs=true', '-f', '%s\\n'],
+      [
+        '-b',
+        bootstrap(),
+        '-C',
+        '-t',
+        'codecs',
+        '-o',
+        'beginning',
+        '-e',
+        '-X',
+        'check.crcs=true',
+        '-f',
+        '%s\\n',
+      ],
       { timeoutMs: 30_000 },
     );
     expect(consumed.code, consumed.stderr).toBe(0);
@@ -185,7 +213,11 @@ print(got[-1])
 `;
     const result = await run(PYTHON, ['-c', script, bootstrap()], { timeoutMs: 45_000 });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout.trim().split('\n')).toEqual(['100', `gzip 0 ${'xyz'.repeat(30)}`, `gzip 99 ${'xyz'.repeat(30)}`]);
+    expect(result.stdout.trim().split('\n')).toEqual([
+      '100',
+      `gzip 0 ${'xyz'.repeat(30)}`,
+      `gzip 99 ${'xyz'.repeat(30)}`,
+    ]);
     expect(sent.length).toBeGreaterThan(0);
     expect(sent.every((batch) => codecOf(batch) === 1)).toBe(true);
     expect((await fetchAll('py-gzip')).map(asSent)).toEqual(sent.map(asSent));
@@ -337,7 +369,11 @@ describe('Fetch limits and read_committed (raw requests)', () => {
     });
     await log.append('limits', 0, [{ key: null, value: Buffer.from('after') }]);
     const request = (isolationLevel: number) =>
-      client.call('Fetch', 11, fetchRequest([{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }], 1 << 20, isolationLevel));
+      client.call(
+        'Fetch',
+        11,
+        fetchRequest([{ partition: 0, fetchOffset: 0, partitionMaxBytes: 1 << 20 }], 1 << 20, isolationLevel),
+      );
 
     const [committed] = partitionsOf(await request(1));
     expect(committed).toMatchObject({ highWatermark: 6, lastStableOffset: 4 });
