@@ -8,8 +8,14 @@ import { Api, UnauthorizedError } from './api.js';
 import { type Credentials, loadCredentials, saveCredentials } from './credentials.js';
 import { href, type Route, useRoute } from './router.js';
 import { createSession, SessionContext } from './session.js';
+import { StatsProvider } from './stats.js';
+import { CollectionsView, CollectionView, DocumentView } from './views/collections.js';
+import { GroupsView } from './views/groups.js';
 import { errorText } from './views/parts.js';
+import { ServerView } from './views/server.js';
 import { SignIn } from './views/sign-in.js';
+import { TailView } from './views/tail.js';
+import { TopicView } from './views/topic.js';
 import { TopicsView } from './views/topics.js';
 
 type Phase =
@@ -97,7 +103,12 @@ const NAV: readonly {
   readonly label: string;
   readonly route: Route;
   readonly views: readonly Route['view'][];
-}[] = [{ label: 'Topics', route: { view: 'topics' }, views: ['topics', 'topic', 'tail'] }];
+}[] = [
+  { label: 'Topics', route: { view: 'topics' }, views: ['topics', 'topic', 'tail'] },
+  { label: 'Consumer groups', route: { view: 'groups' }, views: ['groups'] },
+  { label: 'Collections', route: { view: 'collections' }, views: ['collections', 'collection', 'document'] },
+  { label: 'Server', route: { view: 'server' }, views: ['server'] },
+];
 
 function Dashboard({
   api,
@@ -144,16 +155,38 @@ function Dashboard({
           </button>
         )}
       </header>
-      <main id="main" tabIndex={-1}>
-        <View route={route} />
-      </main>
+      <StatsProvider>
+        <main id="main" tabIndex={-1}>
+          <View route={route} />
+        </main>
+      </StatsProvider>
     </SessionContext.Provider>
   );
 }
 
 function View({ route }: { route: Route }) {
   switch (route.view) {
-    default:
+    case 'topics':
       return <TopicsView />;
+    case 'topic':
+      return <TopicView key={route.topic} topic={route.topic} />;
+    case 'tail':
+      return <TailView key={route.topic} topic={route.topic} />;
+    case 'groups':
+      return <GroupsView />;
+    case 'collections':
+      return <CollectionsView />;
+    case 'collection':
+      return <CollectionView key={route.collection} collection={route.collection} />;
+    case 'document':
+      return (
+        <DocumentView
+          key={`${route.collection}\0${route.key}`}
+          collection={route.collection}
+          documentKey={route.key}
+        />
+      );
+    case 'server':
+      return <ServerView />;
   }
 }

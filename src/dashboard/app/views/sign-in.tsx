@@ -29,7 +29,7 @@ export function SignIn({
       <p>This server has security on. Give an API key or a user name and password from its auth file.</p>
       <form onSubmit={submit} aria-describedby={refusal === undefined ? undefined : 'sign-in-refusal'}>
         <fieldset>
-          <legend>Credentials</legend>
+          <legend>Sign in with</legend>
           <label class="choice">
             <input
               type="radio"
@@ -38,7 +38,7 @@ export function SignIn({
               checked={kind === 'apiKey'}
               onChange={() => setKind('apiKey')}
             />
-            API key
+            an API key
           </label>
           <label class="choice">
             <input
@@ -48,7 +48,7 @@ export function SignIn({
               checked={kind === 'password'}
               onChange={() => setKind('password')}
             />
-            User and password
+            a user name and password
           </label>
         </fieldset>
         {kind === 'apiKey' ? (

@@ -7,6 +7,7 @@ import { count, bytes as formatBytes, rate } from '../format.js';
 import { ratePerSecond, usePoll } from '../hooks.js';
 import { href } from '../router.js';
 import { useSession } from '../session.js';
+import { latestRate, useStats } from '../stats.js';
 import { endOffsetSum, sizeBytes, type TopicJson, totalRecords } from '../types.js';
 import { ErrorNote } from './parts.js';
 
@@ -19,6 +20,7 @@ export function TopicsView() {
     POLL_MS,
     'topics',
   );
+  const { samples } = useStats();
   const seconds = (polled.at - polled.previousAt) / 1000;
   const before = new Map((polled.previous ?? []).map((topic) => [topic.name, endOffsetSum(topic)]));
   return (
@@ -31,7 +33,9 @@ export function TopicsView() {
         <p class="muted">No topics yet. Produce a record or create a topic to see it here.</p>
       ) : (
         <table class="grid">
-          <caption class="sr-only">Topics, their partitions and offsets, updated every second</caption>
+          <caption class="sr-only">
+            Topics, their partitions, offsets and rates (records per second in and out), updated every second
+          </caption>
           <thead>
             <tr>
               <th scope="col">Topic</th>
@@ -46,6 +50,9 @@ export function TopicsView() {
               </th>
               <th scope="col" class="num">
                 In (rec/s)
+              </th>
+              <th scope="col" class="num">
+                Out (rec/s)
               </th>
               <th scope="col" class="num">
                 Size
@@ -68,6 +75,14 @@ export function TopicsView() {
                 </td>
                 <td class="num" data-field="in-rate">
                   {rate(ratePerSecond(endOffsetSum(topic), before.get(topic.name), seconds))}
+                </td>
+                <td class="num" data-field="out-rate">
+                  {rate(
+                    latestRate(
+                      samples,
+                      (stats) => stats.topics.find((t) => t.topic === topic.name)?.recordsOut ?? 0,
+                    ),
+                  )}
                 </td>
                 <td class="num">{formatBytes(sizeBytes(topic))}</td>
                 <td>
