@@ -232,7 +232,6 @@ export function DocumentView({ collection, documentKey }: { collection: string; 
   const [error, setError] = useState<unknown>(undefined);
   // A new version (or a deletion: the item goes) reads the history again.
   const version = current === undefined ? (live.ready ? 'absent' : 'pending') : String(current.version);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `version` is what makes the history stale
   useEffect(() => {
     if (version === 'pending') return;
     const controller = new AbortController();
