@@ -14,7 +14,15 @@
  *   <App />
  * </TributaryProvider>
  */
-import { createContext, type ReactNode, useContext, useEffect, useMemo, useSyncExternalStore } from 'react';
+import {
+  createContext,
+  createElement,
+  type ReactNode,
+  useContext,
+  useEffect,
+  useMemo,
+  useSyncExternalStore,
+} from 'react';
 import type { ConnectOptions, TributaryClient } from '../client/client.js';
 import { TributaryError } from '../errors.js';
 import {
@@ -49,7 +57,8 @@ export function TributaryProvider(props: TributaryProviderProps): ReactNode {
     store.start();
     return () => store.stop();
   }, [store]);
-  return <ClientContext.Provider value={store}>{props.children}</ClientContext.Provider>;
+  // createElement, not JSX: the module then needs no JSX settings from whoever compiles it.
+  return createElement(ClientContext.Provider, { value: store }, props.children);
 }
 
 /** The provider's client state; throws outside a `TributaryProvider`. */
