@@ -214,6 +214,24 @@ export const ERROR_CATALOGUE = {
   },
   TIMEOUT: { message: 'Timed out after {ms} ms: {what}', httpStatus: 504, kafkaCode: 7, retriable: true },
   CONNECTION_LOST: { message: 'Connection lost: {reason}', httpStatus: 503, kafkaCode: 13, retriable: true },
+  CONNECT_FAILED: {
+    message: 'Could not connect to {url}: {reason}',
+    httpStatus: 503,
+    kafkaCode: 13,
+    retriable: true,
+  },
+  WRONG_ENDPOINT: {
+    message: 'Could not connect to {url}: {reason}',
+    httpStatus: 502,
+    kafkaCode: -1,
+    retriable: false,
+  },
+  TLS_FAILED: {
+    message: 'Could not connect to {url}: {reason}',
+    httpStatus: 502,
+    kafkaCode: -1,
+    retriable: false,
+  },
   UNAUTHENTICATED: {
     message: 'Authentication failed: {reason}',
     httpStatus: 401,

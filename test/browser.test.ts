@@ -74,6 +74,30 @@ describe.runIf(hasChromium)('client SDK in Chromium', () => {
     expect(bundle.length).toBeGreaterThan(1000);
   });
 
+  it('names the URL of a failed connection and says the browser hides the cause', async () => {
+    const page = await browser.newPage();
+    await page.goto(pagesUrl);
+    // A wrong path on the server and a closed port: the page learns the same nothing about both.
+    const urls = [harness.url.replace(/\/v1\/ws$/, '/v1/nope'), 'ws://127.0.0.1:1/v1/ws'];
+    for (const url of urls) {
+      const failure = await page.evaluate(async (target) => {
+        const T = (globalThis as unknown as { Tributary: typeof import('../src/client/index.js') }).Tributary;
+        try {
+          await T.connect({ url: target, reconnect: false });
+          return null;
+        } catch (error) {
+          const e = error as { code: string; message: string; details: { cause: string } };
+          return { code: e.code, message: e.message, cause: e.details.cause };
+        }
+      }, url);
+      expect(failure?.code).toBe('CONNECT_FAILED');
+      expect(failure?.cause).toBe('unknown');
+      expect(failure?.message).toContain(`Could not connect to ${url}`);
+      expect(failure?.message).toContain('the browser does not say why');
+    }
+    await page.close();
+  });
+
   it('connects, receives a record produced from Node, and produces one Node receives', async () => {
     await node.admin.createTopic('browser', { partitions: 3 });
     const page = await browser.newPage();

@@ -136,12 +136,13 @@ describe('client SDK: basics', () => {
     ).toBe(true);
   });
 
-  it('fails to connect with CONNECTION_LOST when nothing listens', async () => {
+  it('fails to connect with CONNECT_FAILED naming the URL when nothing listens', async () => {
     const h = await server();
     const url = h.url;
     await h.close();
     const error = await connect({ url }).catch((e: unknown) => e);
-    expect(isTributaryError(error, 'CONNECTION_LOST')).toBe(true);
+    expect(isTributaryError(error, 'CONNECT_FAILED')).toBe(true);
+    expect((error as Error).message).toContain(`Could not connect to ${url}: connection refused`);
   });
 
   it('needs an injected transport where there is no global WebSocket (Node 20)', async () => {

@@ -22,6 +22,13 @@
  * socket. A credential the server refuses (`UNAUTHENTICATED` at `hello`, `ACCESS_REVOKED`, an
  * expired fixed token) ends the connection for good with that error: retrying cannot help, and
  * retrying in a loop would be a storm of refused logins.
+ *
+ * A failed connection attempt is a typed error naming the URL and the cause
+ * (`client/connect-failure.ts`): `CONNECT_FAILED` (refused, DNS, timeout, network; a browser hides
+ * which), `WRONG_ENDPOINT` (404, not a Tributary endpoint), `TLS_FAILED`. The first attempt
+ * rejects `open()` with it. Later attempts keep retrying with backoff (a server being redeployed
+ * may answer 404 for a while), and a permanent cause is emitted as an `error` on each attempt,
+ * so a URL that went wrong is never retried in silence.
  */
 import { TributaryError } from '../errors.js';
 import { decodeServerFrame, encodeFrame, fromWireError } from '../protocol/native/frames.js';
@@ -44,6 +51,8 @@ import type {
 } from '../protocol/native/types.js';
 import type { ClientCredentials } from './auth.js';
 import { backoffDelayMs, RECONNECT_DEFAULTS, type ReconnectOptions } from './backoff.js';
+import type { AttemptFailure } from './connect-failure.js';
+import { connectFailure, connectTimeout, notTributary } from './connect-failure.js';
 import { Emitter } from './emitter.js';
 import type { Transport, TransportFactory } from './transport.js';
 
@@ -127,6 +136,8 @@ export class ClientConnection {
   #state: State = 'connecting';
   #transport: Transport | undefined;
   #session: Session | undefined;
+  /** Why the current attempt is being abandoned before its `welcome` (timeout, not Tributary, an error frame). */
+  #attemptFailure: TributaryError | undefined;
   #attempt = 0;
   #nextId = 1;
   #lastReceivedMs = 0;
@@ -306,9 +317,12 @@ export class ClientConnection {
       return;
     }
     this.#transport = transport;
+    this.#attemptFailure = undefined;
     this.#handshakeTimer = setTimeout(() => {
-      if (this.#transport === transport && this.#state !== 'open')
+      if (this.#transport === transport && this.#state !== 'open') {
+        this.#attemptFailure = connectTimeout(this.#options.url, this.#options.connectTimeoutMs, opened);
         transport.close(CLOSE_NORMAL, 'handshake timeout');
+      }
     }, this.#options.connectTimeoutMs);
   }
 
@@ -322,10 +336,15 @@ export class ClientConnection {
       message: (data) => {
         if (this.#transport === transport) this.#transportOnMessage(data);
       },
-      close: ({ code, reason }) => {
+      close: ({ code, reason, error }) => {
         if (this.#transport !== transport) return;
         this.#transport = undefined;
-        this.#transportOnClose(code, reason || (opened() ? 'connection closed' : 'could not connect'));
+        const failure = { code, reason, error, opened: opened() };
+        this.#transportOnClose(
+          code,
+          reason || (opened() ? 'connection closed' : 'could not connect'),
+          failure,
+        );
       },
     });
     return transport;
@@ -366,6 +385,12 @@ export class ClientConnection {
       // Record bytes stay views of the message, which is this frame's alone (see `Transport`).
       frame = decodeServerFrame(data, 'view').frame;
     } catch (error) {
+      if (this.#handshaking() && this.#transport !== undefined) {
+        // The first answer is not a Tributary frame: some other WebSocket server.
+        this.#attemptFailure = notTributary(this.#options.url, (error as Error).message);
+        this.#transport.close(CLOSE_NORMAL, 'not a Tributary endpoint');
+        return;
+      }
       this.events.emit('error', error as TributaryError);
       return;
     }
@@ -575,6 +600,8 @@ export class ClientConnection {
   #onErrorFrame(error: WireError): void {
     const typed = fromWireError(error);
     if (this.#state !== 'open' && this.#state !== 'renewing') {
+      // The server refused this attempt (quota, busy, closing): the close that follows reports it.
+      this.#attemptFailure ??= typed;
       if (typed.code === 'UNSUPPORTED_VERSION' && this.#firstOpen !== undefined) {
         // The server will never speak our version: reconnecting cannot help.
         this.#firstOpen.reject(typed);
@@ -598,7 +625,12 @@ export class ClientConnection {
     this.events.emit('error', typed);
   }
 
-  #transportOnClose(code: number, reason: string): void {
+  /** Between dialing and `welcome`: the attempt has no session yet. */
+  #handshaking(): boolean {
+    return this.#state === 'connecting' || this.#state === 'reconnecting';
+  }
+
+  #transportOnClose(code: number, reason: string, failure: AttemptFailure): void {
     clearTimeout(this.#handshakeTimer);
     this.#stopTimers();
     this.#options.credentials?.cancel();
@@ -610,9 +642,17 @@ export class ClientConnection {
       );
       return;
     }
-    const error = connectionLost(`${reason} (code ${code})`);
+    const attempt = this.#handshaking()
+      ? (this.#attemptFailure ?? connectFailure(this.#options.url, failure))
+      : undefined;
+    this.#attemptFailure = undefined;
+    const error = attempt ?? connectionLost(`${reason} (code ${code})`);
     const wasOpen = this.#state === 'open';
     this.#requeueInFlight(error);
+    // A cause that retrying the same URL cannot fix is told, not retried in silence.
+    if (attempt !== undefined && this.#firstOpen === undefined && !attempt.retriable) {
+      this.events.emit('error', attempt);
+    }
     if (this.#firstOpen !== undefined) {
       this.#state = 'closed';
       this.#failAll(error);

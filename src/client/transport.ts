@@ -14,8 +14,12 @@ export interface TransportEvents {
    * over: delivered records are views of them, so they must not be reused or changed.
    */
   message(data: Uint8Array | string): void;
-  /** The connection is gone (called exactly once, also when it never opened). */
-  close(info: { readonly code: number; readonly reason: string }): void;
+  /**
+   * The connection is gone (called exactly once, also when it never opened). `error` is what the
+   * runtime said went wrong, when it said anything (`ws` does: a system or TLS error code, or
+   * `Unexpected server response: 404`; browsers never do): `client/connect-failure.ts` reads it.
+   */
+  close(info: { readonly code: number; readonly reason: string; readonly error?: unknown }): void;
 }
 
 export interface Transport {

@@ -43,7 +43,7 @@ import { type Logger, pino } from 'pino';
 import { createBroker, type TributaryBroker } from '../broker/broker.js';
 import type { BrokerObserver } from '../broker/types.js';
 import { DashboardSite, DEFAULT_SITE_DIR, serveNotBuilt } from '../dashboard/serve.js';
-import { isTributaryError } from '../errors.js';
+import { isTributaryError, TributaryError } from '../errors.js';
 import { openFileLog } from '../log/file/file-log.js';
 import type { Log } from '../log/types.js';
 import { CollectionService } from '../sync/index.js';
@@ -79,7 +79,7 @@ import {
   SOCKETIO_SETTING_NAMES,
   type SocketIoEndpoint,
 } from './front/socketio/index.js';
-import { attachWebSocketFrontEnd } from './front/ws/index.js';
+import { attachWebSocketFrontEnd, refuseUpgrade } from './front/ws/index.js';
 import { WS_SETTING_NAMES } from './front/ws/limits.js';
 import { ServerMetrics } from './metrics.js';
 import { createServerOverview } from './overview.js';
@@ -409,9 +409,15 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     },
   });
   mqtt.attachWebSocket(server, { path: MQTT_WS_PATH, browser });
-  // Upgrades no front end answers are dropped, not left hanging.
+  // Upgrades no front end answers get a 404 (a client can then say "wrong path"), not a hang-up.
   server.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
-    if (!upgradeAnswered((request.url ?? '/').split('?', 1)[0] as string)) socket.destroy();
+    const path = (request.url ?? '/').split('?', 1)[0] as string;
+    if (!upgradeAnswered(path)) {
+      refuseUpgrade(
+        socket,
+        new TributaryError('NOT_FOUND', { what: `WebSocket endpoint ${path} (try ${WS_PATH})` }),
+      );
+    }
   });
   const parts: Parts = {
     server,

@@ -51,6 +51,9 @@ export async function consumeAsGroupMember(topic: string, options: GroupConsumeO
     });
   } catch (error) {
     throwIfAuthError(error, server);
+    // The SDK's connect errors name the URL and the cause already.
+    if (isTributaryError(error) && ['CONNECT_FAILED', 'WRONG_ENDPOINT', 'TLS_FAILED'].includes(error.code))
+      throw new NetworkError(`Cannot reach the Tributary server: ${error.message}`);
     throw new NetworkError(`Cannot reach the Tributary server at ${url}: ${describe(error)}`);
   }
   const group = client.groupConsumer({ groupId: options.group, topics: [topic], from: options.from });

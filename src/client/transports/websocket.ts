@@ -51,16 +51,19 @@ export function webSocketTransport(WebSocketImpl?: WebSocketConstructor): Transp
       });
     }
     let closed = false;
+    /** The runtime's error before the close, if it gave one (browsers do not: see connect-failure.ts). */
+    let failure: unknown;
     const reportClose = (code: number, reason: string): void => {
       if (closed) return;
       closed = true;
-      events.close({ code, reason });
+      events.close(failure === undefined ? { code, reason } : { code, reason, error: failure });
     };
     let socket: WebSocketLike;
     try {
       socket = new Impl(url);
     } catch (error) {
       // A malformed URL throws synchronously: report it like any failed connection.
+      failure = error;
       queueMicrotask(() => reportClose(1006, error instanceof Error ? error.message : String(error)));
       return { send: () => undefined, close: () => undefined, bufferedAmount: 0 };
     }
@@ -80,8 +83,11 @@ export function webSocketTransport(WebSocketImpl?: WebSocketConstructor): Transp
       socket.onmessage = (event) => onData(event.data);
     }
     socket.onclose = (event) => reportClose(event.code, event.reason);
-    // An error is always followed by close; nothing to do here but keep it from being unhandled.
-    socket.onerror = () => undefined;
+    // An error is always followed by close, which reports it. `ws` puts the cause in the event's
+    // `error` (ECONNREFUSED, a TLS code, `Unexpected server response: 404`); browsers put nothing.
+    socket.onerror = (event) => {
+      failure ??= (event as { readonly error?: unknown } | null)?.error;
+    };
     const transport: Transport = {
       send: (data) => socket.send(data),
       close: (code, reason) => {
