@@ -310,7 +310,8 @@ export interface Log {
   /**
    * Appends a control batch (COMMIT/ABORT marker) that closes the producer's open transaction on
    * this partition. Idempotent: no open transaction for that producer → nothing written,
-   * `{ offset: null }`. An epoch lower than the partition's current epoch for that producer is
+   * `{ offset: null }` (once the marker that closed it is durable, when it is still being
+   * written). An epoch lower than the partition's current epoch for that producer is
    * `PRODUCER_FENCED`; a higher one becomes the current epoch (fencing the older one). Durable
    * under the topic's fsync policy.
    */

@@ -121,6 +121,8 @@ export class FilePartition {
   private dirSyncNeeded = false;
   /** Appends of idempotent producers not yet acknowledged, by base offset: retries wait for them. */
   private readonly producerAppends = new Map<number, Promise<AppendResult>>();
+  /** Markers not yet acknowledged, by producer id: a repeated marker waits for their fate. */
+  private readonly markersInFlight = new Map<number, Promise<AppendResult>>();
   /** Stops the partition for good: damaged data (CORRUPT_LOG) or a broken invariant (a bug). */
   private failure: Error | undefined;
   private closed: TributaryError | undefined;
@@ -375,7 +377,16 @@ export class FilePartition {
     if (unusable) return Promise.reject(unusable);
     checkTransactionMarker(marker);
     checkMarkerEpoch(marker, this.producers.epochOf(marker.producerId), this.topic, this.partition);
-    if (!this.transactions.isOpen(marker.producerId)) return Promise.resolve({ offset: null });
+    if (!this.transactions.isOpen(marker.producerId)) {
+      // Closed by a marker still being written: answer once it is durable, or write this one if
+      // that write failed (the failure reopened the transaction).
+      const inFlight = this.markersInFlight.get(marker.producerId);
+      if (inFlight === undefined) return Promise.resolve({ offset: null });
+      return inFlight.then(
+        () => ({ offset: null }),
+        () => this.writeMarker(marker),
+      );
+    }
     const now = Date.now();
     const offset = this.assignedNext;
     const bytes = encodeControlBatch({ baseOffset: offset, ...marker, timestamp: now });
@@ -389,7 +400,14 @@ export class FilePartition {
       maxTimestamp: now,
     };
     const result: AppendResult = { baseOffset: offset, lastOffset: offset, timestamp: now, duplicate: false };
-    return this.enqueue(bytes, header, true, result).then(() => ({ offset }));
+    const written = this.enqueue(bytes, header, true, result);
+    this.markersInFlight.set(marker.producerId, written);
+    const forget = (): void => {
+      if (this.markersInFlight.get(marker.producerId) === written)
+        this.markersInFlight.delete(marker.producerId);
+    };
+    written.then(forget, forget);
+    return written.then(() => ({ offset }));
   }
 
   private startWriting(): void {

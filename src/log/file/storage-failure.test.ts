@@ -160,6 +160,40 @@ describe('file partition after a storage failure', () => {
     await reopened.close();
   });
 
+  it('answers a repeated marker once the first is durable, or writes it if the first failed', async () => {
+    const { sim, log } = await setup();
+    const producer = { producerId: 4, producerEpoch: 0, baseSequence: 0 };
+    const marker = { producerId: 4, producerEpoch: 0, commit: true };
+    await log.append('t', 0, [{ key: null, value: enc.encode('t0') }], { producer, transactional: true });
+    sim.failNext = { fsync: 'EIO', pathSuffix: '.log' };
+    const [first, repeated] = await Promise.allSettled([
+      log.writeMarker('t', 0, marker),
+      log.writeMarker('t', 0, marker),
+    ]);
+    expect(first.status).toBe('rejected');
+    expect(repeated).toEqual({ status: 'fulfilled', value: { offset: 1 } });
+    expect(await log.offsets('t', 0)).toEqual({ earliest: 0, next: 2, lastStable: 2 });
+
+    await log.append('t', 0, [{ key: null, value: enc.encode('t1') }], {
+      producer: { ...producer, baseSequence: 1 },
+      transactional: true,
+    });
+    const order: string[] = [];
+    const again = await Promise.all([
+      log.writeMarker('t', 0, marker).then((r) => {
+        order.push('first');
+        return r;
+      }),
+      log.writeMarker('t', 0, marker).then((r) => {
+        order.push('repeated');
+        return r;
+      }),
+    ]);
+    expect(again).toEqual([{ offset: 3 }, { offset: null }]);
+    expect(order).toEqual(['first', 'repeated']);
+    await log.close();
+  });
+
   it('answers a retry sent while its first attempt is in flight with that attempt’s outcome', async () => {
     const { sim, log } = await setup();
     await append(log, 'a');
