@@ -5,6 +5,7 @@
  * topic auto-created with one partition, records kept in memory, one member per group.
  * Test tooling only: not a broker.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
 import { KafkaErrorCode } from '../src/protocol/kafka/error-codes.js';
 import { KafkaFrameDecoder } from '../src/protocol/kafka/frame.js';
@@ -25,6 +26,8 @@ import {
   type JoinGroupResponse,
   type MetadataRequest,
   type MetadataResponse,
+  type OffsetFetchRequestTopic,
+  type OffsetFetchResponseTopic,
   type ProduceRequest,
   type ProduceResponse,
 } from '../src/protocol/kafka/requests/index.js';
@@ -88,8 +91,36 @@ export async function startCaptureBroker(): Promise<CaptureBroker> {
     return g;
   };
 
+  /** A topic id per name (KIP-516), the same for the life of the capture broker. */
+  const idOf = (name: string): string => {
+    const h = createHash('sha256').update(name).digest('hex');
+    const id = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+    namesById.set(id, name);
+    return id;
+  };
+  const namesById = new Map<string, string>();
+  const nameOf = (name: string, id: string | undefined): string => name || namesById.get(id ?? '') || '';
+
+  function offsetsOf(
+    groupId: string,
+    requested: readonly OffsetFetchRequestTopic[] | null,
+  ): OffsetFetchResponseTopic[] {
+    const group = groupOf(groupId);
+    return (requested ?? []).map((t) => ({
+      name: t.name,
+      partitions: t.partitionIndexes.map((partitionIndex) => ({
+        partitionIndex,
+        committedOffset: group.offsets.get(`${t.name}/${partitionIndex}`) ?? -1,
+        committedLeaderEpoch: -1,
+        metadata: '',
+        errorCode: 0,
+      })),
+    }));
+  }
+
   function metadata(body: MetadataRequest): MetadataResponse {
-    const names = body.topics === null ? [...topics.keys()] : body.topics.map((t) => t.name);
+    const names =
+      body.topics === null ? [...topics.keys()] : body.topics.map((t) => nameOf(t.name ?? '', t.topicId));
     return {
       throttleTimeMs: 0,
       brokers: [{ nodeId: NODE_ID, host: HOST, port, rack: null }],
@@ -100,6 +131,7 @@ export async function startCaptureBroker(): Promise<CaptureBroker> {
         return {
           errorCode: 0,
           name,
+          topicId: idOf(name),
           isInternal: false,
           partitions: [
             {
@@ -148,8 +180,9 @@ export async function startCaptureBroker(): Promise<CaptureBroker> {
       sessionId: 0,
       responses: body.topics.map((t) => ({
         topic: t.topic,
+        topicId: idOf(nameOf(t.topic, t.topicId)),
         partitions: t.partitions.map((p) => {
-          const log = partitionOf(t.topic);
+          const log = partitionOf(nameOf(t.topic, t.topicId));
           const chunks: Uint8Array[] = [];
           for (const batch of log.batches) {
             const header = readRecordBatchHeader(batch, 0)!;
@@ -243,6 +276,15 @@ export async function startCaptureBroker(): Promise<CaptureBroker> {
           nodeId: NODE_ID,
           host: HOST,
           port,
+          // v4+: one per key.
+          coordinators: (request.body.coordinatorKeys ?? []).map((key) => ({
+            key,
+            nodeId: NODE_ID,
+            host: HOST,
+            port,
+            errorCode: 0,
+            errorMessage: null,
+          })),
         });
       case 'JoinGroup':
         return encodeResponse('JoinGroup', to, joinGroup(request.body, to.apiVersion));
@@ -277,37 +319,35 @@ export async function startCaptureBroker(): Promise<CaptureBroker> {
           })),
         });
       }
-      case 'OffsetFetch': {
-        const group = groupOf(request.body.groupId);
+      case 'OffsetFetch':
         return encodeResponse('OffsetFetch', to, {
           throttleTimeMs: 0,
           errorCode: 0,
-          topics: (request.body.topics ?? []).map((t) => ({
-            name: t.name,
-            partitions: t.partitionIndexes.map((partitionIndex) => ({
-              partitionIndex,
-              committedOffset: group.offsets.get(`${t.name}/${partitionIndex}`) ?? -1,
-              committedLeaderEpoch: -1,
-              metadata: '',
-              errorCode: 0,
-            })),
+          topics: to.apiVersion >= 8 ? [] : offsetsOf(request.body.groupId, request.body.topics),
+          // v8+: one answer per group.
+          groups: (request.body.groups ?? []).map((g) => ({
+            groupId: g.groupId,
+            topics: offsetsOf(g.groupId, g.topics),
+            errorCode: 0,
           })),
         });
-      }
       case 'CreateTopics':
         return encodeResponse('CreateTopics', to, {
           throttleTimeMs: 0,
           topics: request.body.topics.map((t) => {
             partitionOf(t.name);
-            return { name: t.name, errorCode: 0, errorMessage: null };
+            return { name: t.name, topicId: idOf(t.name), errorCode: 0, errorMessage: null };
           }),
         });
       case 'DeleteTopics':
         return encodeResponse('DeleteTopics', to, {
           throttleTimeMs: 0,
-          responses: request.body.topicNames.map((name) => {
+          responses: [
+            ...request.body.topicNames,
+            ...(request.body.topics ?? []).map((t) => nameOf(t.name ?? '', t.topicId)),
+          ].map((name) => {
             topics.delete(name);
-            return { name, errorCode: 0 };
+            return { name, topicId: idOf(name), errorCode: 0 };
           }),
         });
       case 'DescribeGroups':

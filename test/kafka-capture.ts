@@ -1,14 +1,14 @@
 /**
  * Captures real Kafka client request frames as golden bytes for the codec tests.
  *
- *   npx tsx test/kafka-capture.ts [kafkajs] [kcat] [kafka-python]
+ *   npx tsx test/kafka-capture.ts [kafkajs] [platformatic] [kcat] [kafka-python]
  *
  * Starts the loopback responder of `kafka-capture-broker.ts`, runs each client through start-up,
  * produce, consume in a group and (where the client has one) admin calls, and writes the first
  * frame of every (client, API, version) to `test/fixtures/kafka/<client>-<api>-v<N>.hex`
  * (lowercase hex of the whole frame, size prefix included, one line).
  *
- * Needs: kafkajs 2.2.4 (devDependency), `apt-get install -y kcat python3-kafka` (Debian 12:
+ * Needs: kafkajs 2.2.4 and @platformatic/kafka 1.35 (devDependencies), `apt-get install -y kcat python3-kafka` (Debian 12:
  * kcat 1.7.1 on librdkafka 2.0.2, kafka-python 2.0.2 for /usr/bin/python3). A client that is
  * missing is skipped with a note. Traffic stays on 127.0.0.1; every child has a time limit.
  */
@@ -16,6 +16,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { Admin, Consumer, Producer, stringDeserializers, stringSerializers } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { type CaptureBroker, type CapturedFrame, startCaptureBroker } from './kafka-capture-broker.js';
 
@@ -114,6 +115,48 @@ async function kafkajsScenario(broker: string): Promise<void> {
   await admin.disconnect();
 }
 
+async function platformaticScenario(broker: string): Promise<void> {
+  const topic = 'capture-platformatic';
+  const groupId = 'capture-platformatic-group';
+  const common = { clientId: 'tributary-capture-platformatic', bootstrapBrokers: [broker], retries: 2 };
+  const admin = new Admin(common);
+  const producer = new Producer({ ...common, idempotent: true, serializers: stringSerializers });
+  const consumer = new Consumer({
+    ...common,
+    groupId,
+    deserializers: stringDeserializers,
+    maxWaitTime: 200,
+    heartbeatInterval: 100,
+  });
+  try {
+    await admin.createTopics({ topics: [topic], partitions: 1, replicas: 1 });
+    await producer.send({ messages: [{ topic, key: 'k', value: 'hello from platformatic' }] });
+    const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false });
+    const deadline = setTimeout(
+      () => stream.destroy(new Error('platformatic consumed nothing in 10 s')),
+      10_000,
+    );
+    for await (const message of stream) {
+      if (message.value !== 'hello from platformatic') continue;
+      await message.commit();
+      break;
+    }
+    clearTimeout(deadline);
+    // Let a heartbeat go out before leaving.
+    await new Promise((done) => setTimeout(done, 300));
+    await stream.close();
+    await consumer.leaveGroup(false);
+    await admin.listGroups();
+    await admin.describeGroups({ groups: [groupId] });
+    await admin.listConsumerGroupOffsets({ groups: [groupId] });
+    await admin.deleteTopics({ topics: [topic] });
+  } finally {
+    await new Promise<void>((done) => consumer.close(true, () => done()));
+    await producer.close().catch(() => undefined);
+    await admin.close().catch(() => undefined);
+  }
+}
+
 async function kcatScenario(broker: string): Promise<void> {
   const topic = 'capture-kcat';
   const b = ['-b', broker];
@@ -185,6 +228,7 @@ export interface ClientScenario {
 
 export const SCENARIOS: Readonly<Record<string, ClientScenario>> = {
   kafkajs: { available: () => true, run: kafkajsScenario },
+  platformatic: { available: () => true, run: platformaticScenario },
   kcat: { available: () => existsSync('/usr/bin/kcat'), run: kcatScenario },
   'kafka-python': { available: () => pythonKafkaInstalled(), run: kafkaPythonScenario },
 };

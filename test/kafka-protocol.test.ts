@@ -234,11 +234,11 @@ describe('version negotiation and framing', () => {
     expect(answer.readInt32BE(0)).toBe(4242);
     expect(answer.readInt16BE(4)).toBe(KafkaErrorCode.UNSUPPORTED_VERSION);
 
-    const metadataV12 = Buffer.from(unknown);
-    metadataV12.writeInt16BE(API_KEYS.Metadata, 0);
-    metadataV12.writeInt16BE(12, 2);
-    metadataV12.writeInt32BE(4243, 4);
-    raw.write(frame(metadataV12));
+    const metadataV13 = Buffer.from(unknown);
+    metadataV13.writeInt16BE(API_KEYS.Metadata, 0);
+    metadataV13.writeInt16BE(13, 2);
+    metadataV13.writeInt32BE(4243, 4);
+    raw.write(frame(metadataV13));
     const answer2 = await raw.next();
     expect([answer2.readInt32BE(0), answer2.readInt16BE(4)]).toEqual([4243, 35]);
     expect((await raw.call('Metadata', 1, { topics: null, allowAutoTopicCreation: true })).controllerId).toBe(

@@ -212,6 +212,11 @@ export interface LogDamage {
 
 export interface TopicDescription {
   readonly name: string;
+  /**
+   * The topic's id (lowercase UUID, Kafka's topic id): random at creation and kept with the
+   * topic, so a topic deleted and created again under the same name gets a new one.
+   */
+  readonly id: string;
   readonly config: TopicConfig;
   readonly partitions: readonly PartitionDescription[];
 }

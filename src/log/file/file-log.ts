@@ -10,6 +10,7 @@
  * await log.createTopic('orders', { partitions: 3, fsync: 'always' });
  * const { baseOffset } = await log.append('orders', 0, [{ key: null, value: bytes }]);
  */
+import { randomUUID } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { TributaryError } from '../../errors.js';
@@ -39,7 +40,6 @@ import {
   resolveTopicConfig,
   validateTopicName,
 } from '../validation.js';
-import { writeJsonAtomic } from './checkpoint.js';
 import { compactPartition } from './compaction.js';
 import {
   DamagedPartition,
@@ -51,7 +51,7 @@ import {
 } from './damage.js';
 import { type LogFileSystem, nodeFileSystem } from './fs.js';
 import { FilePartition } from './partition.js';
-import { readTopicFile, TOPIC_FILE, topicDirHoldsData } from './topic-file.js';
+import { readTopicFile, topicDirHoldsData, writeTopicFile } from './topic-file.js';
 
 export interface FileLogOptions {
   /** Data directory; created if missing. */
@@ -68,6 +68,7 @@ type PartitionSlot = FilePartition | DamagedPartition;
 
 interface FileTopic {
   readonly name: string;
+  readonly id: string;
   readonly config: TopicConfig;
   readonly dir: string;
   readonly partitions: PartitionSlot[];
@@ -142,8 +143,14 @@ export class FileLog implements Log {
         this.damagedTopics.set(name, { name, dir, error });
         continue;
       }
-      const config = stored.config;
-      this.topics.set(name, { name, config, dir, partitions: await this.openPartitions(name, dir, config) });
+      const { config, id } = stored;
+      this.topics.set(name, {
+        name,
+        id,
+        config,
+        dir,
+        partitions: await this.openPartitions(name, dir, config),
+      });
     }
     const interval = this.options.maintenanceIntervalMs ?? 60_000;
     if (interval > 0) {
@@ -205,9 +212,11 @@ export class FileLog implements Log {
       // partition directory is missing is then always damage (see openPartitions).
       for (let p = 0; p < resolved.partitions; p++) await this.fs.mkdir(join(dir, String(p)));
       await this.fs.syncDir(dir);
-      await writeJsonAtomic(this.fs, join(dir, TOPIC_FILE), resolved);
+      const id = randomUUID();
+      await writeTopicFile(this.fs, dir, resolved, id);
       const topic = {
         name,
+        id,
         config: resolved,
         dir,
         partitions: await this.openPartitions(name, dir, resolved),
@@ -453,6 +462,7 @@ function openPartitions(topic: FileTopic): FilePartition[] {
 function describe(topic: FileTopic): TopicDescription {
   return {
     name: topic.name,
+    id: topic.id,
     config: topic.config,
     partitions: topic.partitions.map((p) =>
       p instanceof DamagedPartition

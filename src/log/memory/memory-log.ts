@@ -46,6 +46,7 @@ import { MemoryPartition } from './memory-partition.js';
 
 interface MemoryTopic {
   readonly name: string;
+  readonly id: string;
   readonly config: TopicConfig;
   readonly partitions: readonly MemoryPartition[];
 }
@@ -60,7 +61,7 @@ export class MemoryLog implements Log {
     const resolved = Object.freeze(resolveTopicConfig(config));
     if (this.topics.has(name)) throw new TributaryError('TOPIC_EXISTS', { topic: name });
     const partitions = Array.from({ length: resolved.partitions }, (_, i) => new MemoryPartition(name, i));
-    const topic: MemoryTopic = { name, config: resolved, partitions };
+    const topic: MemoryTopic = { name, id: globalThis.crypto.randomUUID(), config: resolved, partitions };
     this.topics.set(name, topic);
     return toDescription(topic);
   }
@@ -299,6 +300,7 @@ export function createMemoryLog(): MemoryLog {
 function toDescription(topic: MemoryTopic): TopicDescription {
   return {
     name: topic.name,
+    id: topic.id,
     config: { ...topic.config },
     partitions: topic.partitions.map((partition) => ({
       partition: partition.partition,

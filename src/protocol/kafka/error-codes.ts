@@ -81,6 +81,8 @@ export const KafkaErrorCode = {
   UNSTABLE_OFFSET_COMMIT: 88,
   THROTTLING_QUOTA_EXCEEDED: 89,
   PRODUCER_FENCED: 90,
+  UNKNOWN_TOPIC_ID: 100,
+  INCONSISTENT_TOPIC_ID: 103,
   // Aliases: older names of the same codes (Kafka ≤ 2.3, kafka-python, librdkafka). Kafka's
   // current name above is the one `kafkaErrorName` reports.
   NOT_LEADER_FOR_PARTITION: 6,
@@ -114,6 +116,8 @@ const RETRIABLE: ReadonlySet<number> = new Set<number>([
   KafkaErrorCode.OFFSET_NOT_AVAILABLE,
   KafkaErrorCode.UNSTABLE_OFFSET_COMMIT,
   KafkaErrorCode.THROTTLING_QUOTA_EXCEEDED,
+  KafkaErrorCode.UNKNOWN_TOPIC_ID,
+  KafkaErrorCode.INCONSISTENT_TOPIC_ID,
 ]);
 
 const NAMES: ReadonlyMap<number, KafkaErrorName> = (() => {

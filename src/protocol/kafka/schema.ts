@@ -443,8 +443,12 @@ export function skipTaggedFields(r: ByteReader): void {
   }
 }
 
-/** The codec of each field of `T`, in wire order. */
-export type StructFields<T> = { readonly [K in keyof T]-?: Codec<T[K]> };
+/**
+ * The codec of each field of `T`, in wire order. An optional property (a field newer versions
+ * added, see `orDefault`) may be left out of the codecs of versions that lack it: it then
+ * decodes as missing.
+ */
+export type StructFields<T> = { readonly [K in keyof T]: Codec<T[K]> };
 
 export interface StructOptions {
   /** Flexible versions end every struct with a tagged-field section (default false). */
@@ -503,6 +507,19 @@ export function map<A, B>(inner: Codec<A>, decode: (a: A) => B, encode: (b: B) =
     write: (w, v) => inner.write(w, encode(v)),
     size: (v) => inner.size(encode(v)),
   };
+}
+
+/**
+ * A field newer versions added that callers may leave out (an optional property): written as
+ * `fallback` when undefined; decoding always gives a value. Lets handlers written for older
+ * versions keep compiling while the newer versions they answer still encode every field.
+ */
+export function orDefault<T>(codec: Codec<T>, fallback: T): Codec<T | undefined> {
+  return map<T, T | undefined>(
+    codec,
+    (v) => v,
+    (v) => (v === undefined ? fallback : v),
+  );
 }
 
 /**

@@ -68,26 +68,26 @@ function responseRoundTrip(api: KafkaApiName, version: number, body: unknown): v
 }
 
 describe('registry', () => {
-  it('advertises exactly the table of kafka-compat.md', () => {
+  it('advertises exactly the table of docs/kafka.md', () => {
     expect(advertisedApiVersions().map((v) => [v.apiKey, v.minVersion, v.maxVersion])).toEqual([
-      [0, 3, 7], // Produce
-      [1, 4, 11], // Fetch
-      [2, 1, 3], // ListOffsets
-      [3, 0, 6], // Metadata
-      [8, 2, 7], // OffsetCommit
-      [9, 1, 5], // OffsetFetch
-      [10, 0, 2], // FindCoordinator
-      [11, 2, 5], // JoinGroup
-      [12, 1, 3], // Heartbeat
-      [13, 1, 3], // LeaveGroup
-      [14, 1, 3], // SyncGroup
-      [15, 0, 4], // DescribeGroups
-      [16, 0, 2], // ListGroups
+      [0, 3, 11], // Produce
+      [1, 4, 17], // Fetch
+      [2, 1, 6], // ListOffsets
+      [3, 0, 12], // Metadata
+      [8, 2, 9], // OffsetCommit
+      [9, 1, 9], // OffsetFetch
+      [10, 0, 6], // FindCoordinator
+      [11, 2, 9], // JoinGroup
+      [12, 1, 4], // Heartbeat
+      [13, 1, 5], // LeaveGroup
+      [14, 1, 5], // SyncGroup
+      [15, 0, 5], // DescribeGroups
+      [16, 0, 5], // ListGroups
       [17, 0, 1], // SaslHandshake
       [18, 0, 4], // ApiVersions
-      [19, 0, 4], // CreateTopics
-      [20, 0, 3], // DeleteTopics
-      [22, 0, 1], // InitProducerId
+      [19, 0, 7], // CreateTopics
+      [20, 0, 6], // DeleteTopics
+      [22, 0, 5], // InitProducerId
       [24, 0, 2], // AddPartitionsToTxn
       [25, 0, 2], // AddOffsetsToTxn
       [26, 0, 2], // EndTxn
@@ -101,7 +101,7 @@ describe('registry', () => {
       const { minVersion, maxVersion, versions } = KAFKA_APIS[api];
       for (let v = minVersion; v <= maxVersion; v++) expect(versions[v]?.version).toBe(v);
     }
-    expect(VERSIONS).toHaveLength(91);
+    expect(VERSIONS).toHaveLength(143);
   });
 
   it('maps keys and names both ways', () => {
@@ -318,14 +318,14 @@ describe('decodeRequest errors', () => {
     );
     // Produce v2.
     expectCode(() => decodeRequest(Uint8Array.of(0, 0, 0, 2, 0, 0, 0, 1, 0xff, 0xff)), 'UNSUPPORTED_VERSION');
-    // Fetch v12.
+    // Fetch v18.
     expectCode(
-      () => decodeRequest(Uint8Array.of(0, 1, 0, 12, 0, 0, 0, 1, 0xff, 0xff)),
+      () => decodeRequest(Uint8Array.of(0, 1, 0, 18, 0, 0, 0, 1, 0xff, 0xff)),
       'UNSUPPORTED_VERSION',
     );
     expectCode(
       () =>
-        encodeResponse('Produce', { apiVersion: 8, correlationId: 1 }, { responses: [], throttleTimeMs: 0 }),
+        encodeResponse('Produce', { apiVersion: 12, correlationId: 1 }, { responses: [], throttleTimeMs: 0 }),
       'UNSUPPORTED_VERSION',
     );
   });

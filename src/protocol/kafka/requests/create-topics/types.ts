@@ -31,11 +31,28 @@ export interface CreateTopicsRequest {
   readonly validateOnly: boolean;
 }
 
+export interface CreateTopicsResponseConfig {
+  readonly name: string;
+  readonly value: string | null;
+  readonly readOnly: boolean;
+  /** -1 unknown, 5 DEFAULT_CONFIG, 1 DYNAMIC_TOPIC_CONFIG, … (DescribeConfigs' ConfigSource). */
+  readonly configSource: number;
+  readonly isSensitive: boolean;
+}
+
 export interface CreateTopicsResponseTopic {
   readonly name: string;
+  /** v7+; the zero UUID before and by default. */
+  readonly topicId?: string;
   readonly errorCode: number;
   /** v1+; null before. */
   readonly errorMessage: string | null;
+  /** v5+; -1 before and by default. */
+  readonly numPartitions?: number;
+  /** v5+; -1 before and by default. */
+  readonly replicationFactor?: number;
+  /** v5+; null (not given) before and by default. */
+  readonly configs?: readonly CreateTopicsResponseConfig[] | null;
 }
 
 export interface CreateTopicsResponse {

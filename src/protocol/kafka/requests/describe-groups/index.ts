@@ -1,6 +1,6 @@
 /**
  * @module protocol/kafka/requests/describe-groups
- * DescribeGroups (key 15), v0–v4 (admin tools: kafka-consumer-groups, kafkajs admin).
+ * DescribeGroups (key 15), v0–v5, v5 flexible (admin tools: kafka-consumer-groups, kafkajs admin).
  */
 
 import { defineApi } from '../api.js';
@@ -10,6 +10,7 @@ import { describeGroupsV1 } from './v1.js';
 import { describeGroupsV2 } from './v2.js';
 import { describeGroupsV3 } from './v3.js';
 import { describeGroupsV4 } from './v4.js';
+import { describeGroupsV5 } from './v5.js';
 
 export type * from './types.js';
 export { AUTHORIZED_OPERATIONS_OMITTED } from './types.js';
@@ -17,5 +18,12 @@ export { AUTHORIZED_OPERATIONS_OMITTED } from './types.js';
 export const describeGroupsApi = defineApi<DescribeGroupsRequest, DescribeGroupsResponse>({
   apiKey: 15,
   name: 'DescribeGroups',
-  versions: [describeGroupsV0, describeGroupsV1, describeGroupsV2, describeGroupsV3, describeGroupsV4],
+  versions: [
+    describeGroupsV0,
+    describeGroupsV1,
+    describeGroupsV2,
+    describeGroupsV3,
+    describeGroupsV4,
+    describeGroupsV5,
+  ],
 });

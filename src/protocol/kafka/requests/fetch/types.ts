@@ -1,7 +1,8 @@
 /**
  * @module protocol/kafka/requests/fetch/types
- * Fetch (key 1): read record batches. Fields of v4–v11; the comment on each says which
- * versions carry it and what it is where they do not.
+ * Fetch (key 1): read record batches. Fields of v4–v17; the comment on each says which
+ * versions carry it and what it is where they do not. From v13 topics are named by id: `topic`
+ * is '' on the wire and the front end fills it in from `topicId`.
  */
 
 export interface FetchRequestPartition {
@@ -9,23 +10,31 @@ export interface FetchRequestPartition {
   /** v9+; -1 before. */
   readonly currentLeaderEpoch: number;
   readonly fetchOffset: number;
+  /** v12+ (followers, KIP-595); -1 before and by default. */
+  readonly lastFetchedEpoch?: number;
   /** v5+ (only followers set it); -1 before. */
   readonly logStartOffset: number;
   readonly partitionMaxBytes: number;
 }
 
 export interface FetchRequestTopic {
+  /** v0–v12; '' from v13 (see `topicId`). */
   readonly topic: string;
+  /** v13+; the zero UUID before and by default. */
+  readonly topicId?: string;
   readonly partitions: readonly FetchRequestPartition[];
 }
 
 export interface FetchRequestForgottenTopic {
+  /** v7–v12; '' from v13 (see `topicId`). */
   readonly topic: string;
+  /** v13+; the zero UUID before and by default. */
+  readonly topicId?: string;
   readonly partitions: readonly number[];
 }
 
 export interface FetchRequest {
-  /** -1 for a consumer. */
+  /** -1 for a consumer. v0–v14; -1 from v15 (a follower's id moved to a tagged field). */
   readonly replicaId: number;
   readonly maxWaitMs: number;
   readonly minBytes: number;
@@ -65,7 +74,10 @@ export interface FetchResponsePartition {
 }
 
 export interface FetchResponseTopic {
+  /** v0–v12; '' from v13 (see `topicId`). */
   readonly topic: string;
+  /** v13+; the zero UUID before and by default. */
+  readonly topicId?: string;
   readonly partitions: readonly FetchResponsePartition[];
 }
 

@@ -8,6 +8,10 @@ export interface InitProducerIdRequest {
   /** Null for an idempotent, non-transactional producer. */
   readonly transactionalId: string | null;
   readonly transactionTimeoutMs: number;
+  /** v3+ (KIP-360): the producer's current id, to bump its epoch; -1 before and by default. */
+  readonly producerId?: number;
+  /** v3+: the producer's current epoch; -1 before and by default. */
+  readonly producerEpoch?: number;
 }
 
 export interface InitProducerIdResponse {

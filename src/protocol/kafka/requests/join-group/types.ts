@@ -21,6 +21,8 @@ export interface JoinGroupRequest {
   readonly groupInstanceId: string | null;
   readonly protocolType: string;
   readonly protocols: readonly JoinGroupRequestProtocol[];
+  /** v8+: why the member (re)joins, for the broker's log; null before and by default. */
+  readonly reason?: string | null;
 }
 
 export interface JoinGroupResponseMember {
@@ -34,8 +36,13 @@ export interface JoinGroupResponse {
   readonly throttleTimeMs: number;
   readonly errorCode: number;
   readonly generationId: number;
-  readonly protocolName: string;
+  /** v7+: the group's protocol type; null before and by default. */
+  readonly protocolType?: string | null;
+  /** Null only from v7 on. */
+  readonly protocolName: string | null;
   readonly leader: string;
+  /** v9+ (KIP-814): the leader need not assign; false before and by default. */
+  readonly skipAssignment?: boolean;
   readonly memberId: string;
   /** Every member for the leader; [] for the followers. */
   readonly members: readonly JoinGroupResponseMember[];

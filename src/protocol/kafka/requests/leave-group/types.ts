@@ -8,6 +8,8 @@
 export interface LeaveGroupRequestMember {
   readonly memberId: string;
   readonly groupInstanceId: string | null;
+  /** v5+: why the member leaves, for the broker's log; null before and by default. */
+  readonly reason?: string | null;
 }
 
 export interface LeaveGroupRequest {

@@ -5,11 +5,20 @@
  */
 
 /** No fields before v4 (states filter). */
-export type ListGroupsRequest = Record<string, never>;
+export interface ListGroupsRequest {
+  /** v4+: only groups in these states (e.g. "Stable", "Empty"); [] (all) before and by default. */
+  readonly statesFilter?: readonly string[];
+  /** v5+: only groups of these types ("classic", "consumer", …); [] (all) before and by default. */
+  readonly typesFilter?: readonly string[];
+}
 
 export interface ListGroupsResponseGroup {
   readonly groupId: string;
   readonly protocolType: string;
+  /** v4+; '' before and by default. */
+  readonly groupState?: string;
+  /** v5+ ("classic" for Kafka's rebalance protocol); '' before and by default. */
+  readonly groupType?: string;
 }
 
 export interface ListGroupsResponse {

@@ -6,6 +6,8 @@
 
 export interface ListOffsetsRequestPartition {
   readonly partitionIndex: number;
+  /** v4+; -1 (not checked) before and by default. */
+  readonly currentLeaderEpoch?: number;
   /** -1: the next offset (latest); -2: the earliest offset; else the first offset at or after it. */
   readonly timestamp: number;
 }
@@ -27,6 +29,8 @@ export interface ListOffsetsResponsePartition {
   readonly errorCode: number;
   readonly timestamp: number;
   readonly offset: number;
+  /** v4+; -1 (unknown) before and by default. */
+  readonly leaderEpoch?: number;
 }
 
 export interface ListOffsetsResponseTopic {

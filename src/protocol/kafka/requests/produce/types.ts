@@ -1,6 +1,6 @@
 /**
  * @module protocol/kafka/requests/produce/types
- * Produce (key 0): append record batches. Fields of v3–v7; the comment on each says which
+ * Produce (key 0): append record batches. Fields of v3–v11; the comment on each says which
  * versions carry it and what it is where they do not.
  */
 
@@ -34,6 +34,16 @@ export interface ProduceResponsePartition {
   readonly logAppendTimeMs: number;
   /** v5+; -1 before. */
   readonly logStartOffset: number;
+  /** v8+ (KIP-467): the records of the batch that caused INVALID_RECORD; [] before and by default. */
+  readonly recordErrors?: readonly ProduceResponseRecordError[];
+  /** v8+: what went wrong, for the client's log; null before and by default. */
+  readonly errorMessage?: string | null;
+}
+
+export interface ProduceResponseRecordError {
+  /** Index of the record within its batch. */
+  readonly batchIndex: number;
+  readonly batchIndexErrorMessage: string | null;
 }
 
 export interface ProduceResponseTopic {

@@ -16,6 +16,10 @@ export interface SyncGroupRequest {
   readonly memberId: string;
   /** v3+; null before. */
   readonly groupInstanceId: string | null;
+  /** v5+; null before and by default. */
+  readonly protocolType?: string | null;
+  /** v5+; null before and by default. */
+  readonly protocolName?: string | null;
   /** The leader's assignment of every member; [] from the followers. */
   readonly assignments: readonly SyncGroupRequestAssignment[];
 }
@@ -23,5 +27,9 @@ export interface SyncGroupRequest {
 export interface SyncGroupResponse {
   readonly throttleTimeMs: number;
   readonly errorCode: number;
+  /** v5+; null before and by default. */
+  readonly protocolType?: string | null;
+  /** v5+; null before and by default. */
+  readonly protocolName?: string | null;
   readonly assignment: Uint8Array;
 }

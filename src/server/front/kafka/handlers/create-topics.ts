@@ -1,9 +1,11 @@
 /**
  * @module server/front/kafka/handlers/create-topics
- * CreateTopics (19) v0–v4. One node: the replication factor must be 1 or -1 (default), and
+ * CreateTopics (19) v0–v7. One node: the replication factor must be 1 or -1 (default), and
  * explicit replica assignments may only name this node. `numPartitions` -1 (v4) means 1.
  * Configs map onto Tributary topic settings (`topic-config.ts`). `validate_only` checks
- * without creating. Each topic gets its own error code (and message from v1).
+ * without creating. Each topic gets its own error code (and message from v1); from v5 a created
+ * (or validated) topic is answered with its partition count and replication factor 1, from v7
+ * with its id. Its configs are not listed (null: Kafka's "not returned").
  */
 import { isTributaryError } from '../../../../errors.js';
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
@@ -91,13 +93,23 @@ async function createOne(
       await ctx.broker.describeTopic(name);
       return result(ctx, name, KafkaErrorCode.TOPIC_ALREADY_EXISTS, `Topic "${name}" already exists`);
     } catch (error) {
-      if (isTributaryError(error, 'TOPIC_NOT_FOUND')) return result(ctx, name, KafkaErrorCode.NONE, null);
+      if (isTributaryError(error, 'TOPIC_NOT_FOUND'))
+        return {
+          ...result(ctx, name, KafkaErrorCode.NONE, null),
+          numPartitions: partitions,
+          replicationFactor: 1,
+        };
       return result(ctx, name, errorCodeOf(ctx, error, 'CreateTopics'), (error as Error).message);
     }
   }
   try {
-    await ctx.broker.createTopic(name, { ...config, partitions });
-    return result(ctx, name, KafkaErrorCode.NONE, null);
+    const created = await ctx.broker.createTopic(name, { ...config, partitions });
+    return {
+      ...result(ctx, name, KafkaErrorCode.NONE, null),
+      topicId: created.id,
+      numPartitions: partitions,
+      replicationFactor: 1,
+    };
   } catch (error) {
     // A bad setting value surfaces from the log as INVALID_ARGUMENT: for Kafka that is a config.
     const code = isTributaryError(error, 'INVALID_ARGUMENT')

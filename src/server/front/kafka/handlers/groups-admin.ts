@@ -1,6 +1,6 @@
 /**
  * @module server/front/kafka/handlers/groups-admin
- * DescribeGroups (15) v0–v4 and ListGroups (16) v0–v2, from the broker's Kafka group
+ * DescribeGroups (15) v0–v5 and ListGroups (16) v0–v5 (state and type filters, type "classic"), from the broker's Kafka group
  * coordinator and its committed offsets: a group known only by its commits is `Empty`, an
  * unknown one `Dead` (error NONE, as Kafka answers). Member metadata and assignments are filled
  * in while the group is Stable. There are no ACLs, so authorized operations are never given.
@@ -48,11 +48,26 @@ export const handleDescribeGroups: Handler<'DescribeGroups'> = (ctx, { body }, s
   }),
 });
 
-export const handleListGroups: Handler<'ListGroups'> = (ctx, _request, scope) => ({
-  throttleTimeMs: 0,
-  errorCode: KafkaErrorCode.NONE,
-  groups: ctx.groups
-    .list()
-    .filter(({ groupId }) => allowedKafka(scope, 'ListGroups', 'group', groupId))
-    .map(({ groupId, protocolType }) => ({ groupId, protocolType })),
-});
+/** Kafka's type of a group run by the rebalance protocol (ListGroups v5+). */
+const CLASSIC = 'classic';
+
+export const handleListGroups: Handler<'ListGroups'> = (ctx, { body }, scope) => {
+  // v4+/v5+ filters; states compare case-insensitively, as Kafka does.
+  const states = new Set((body.statesFilter ?? []).map((s) => s.toLowerCase()));
+  const types = new Set((body.typesFilter ?? []).map((s) => s.toLowerCase()));
+  return {
+    throttleTimeMs: 0,
+    errorCode: KafkaErrorCode.NONE,
+    groups: ctx.groups
+      .list()
+      .filter(({ groupId }) => allowedKafka(scope, 'ListGroups', 'group', groupId))
+      .filter(({ state }) => states.size === 0 || states.has(state.toLowerCase()))
+      .filter(() => types.size === 0 || types.has(CLASSIC))
+      .map(({ groupId, protocolType, state }) => ({
+        groupId,
+        protocolType,
+        groupState: state,
+        groupType: CLASSIC,
+      })),
+  };
+};

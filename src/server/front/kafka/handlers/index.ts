@@ -9,8 +9,8 @@ import { handleApiVersions } from './api-versions.js';
 import { handleCreateTopics } from './create-topics.js';
 import { handleDeleteTopics } from './delete-topics.js';
 import { handleEndTxn } from './end-txn.js';
-import { handleFetch } from './fetch.js';
-import { handleFindCoordinator } from './find-coordinator.js';
+import { handleFetchByTopicId } from './fetch-by-topic-id.js';
+import { handleFindCoordinators } from './find-coordinators.js';
 import { handleDescribeGroups, handleListGroups } from './groups-admin.js';
 import { handleHeartbeat } from './heartbeat.js';
 import { handleInitProducerId } from './init-producer-id.js';
@@ -19,7 +19,7 @@ import { handleLeaveGroup } from './leave-group.js';
 import { handleListOffsets } from './list-offsets.js';
 import { handleMetadata } from './metadata.js';
 import { handleOffsetCommit } from './offset-commit.js';
-import { handleOffsetFetch } from './offset-fetch.js';
+import { handleOffsetFetches } from './offset-fetches.js';
 import { handleProduce } from './produce.js';
 import { handleSaslAuthenticate } from './sasl-authenticate.js';
 import { handleSaslHandshake } from './sasl-handshake.js';
@@ -33,15 +33,15 @@ export const HANDLERS: { readonly [K in KafkaApiName]: Handler<K> } = {
   ApiVersions: handleApiVersions,
   Metadata: handleMetadata,
   Produce: handleProduce,
-  Fetch: handleFetch,
+  Fetch: handleFetchByTopicId,
   ListOffsets: handleListOffsets,
-  FindCoordinator: handleFindCoordinator,
+  FindCoordinator: handleFindCoordinators,
   JoinGroup: handleJoinGroup,
   SyncGroup: handleSyncGroup,
   Heartbeat: handleHeartbeat,
   LeaveGroup: handleLeaveGroup,
   OffsetCommit: handleOffsetCommit,
-  OffsetFetch: handleOffsetFetch,
+  OffsetFetch: handleOffsetFetches,
   DescribeGroups: handleDescribeGroups,
   ListGroups: handleListGroups,
   CreateTopics: handleCreateTopics,

@@ -1,6 +1,6 @@
 /**
  * @module server/front/kafka/handlers/join-group
- * JoinGroup (11) v2–v5, on the broker's Kafka group coordinator: the response is held until
+ * JoinGroup (11) v2–v9, on the broker's Kafka group coordinator: the response is held until
  * the rebalance completes (every known member rejoined, or the rebalance timeout passed).
  * MEMBER_ID_REQUIRED only from v4 on, as Kafka does.
  */
@@ -43,6 +43,8 @@ export const handleJoinGroup: Handler<'JoinGroup'> = async (ctx, { body, header 
     throttleTimeMs: 0,
     errorCode,
     generationId: result.generationId,
+    // v7+: the group's protocol type, which every member shares once it has joined.
+    protocolType: errorCode === KafkaErrorCode.NONE ? body.protocolType : null,
     protocolName: result.protocolName,
     leader: result.leader,
     memberId: result.memberId,

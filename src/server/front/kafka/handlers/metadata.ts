@@ -1,18 +1,23 @@
 /**
  * @module server/front/kafka/handlers/metadata
- * Metadata (3) v0–v6: one broker (this node, at the advertised host:port), which is the
- * controller and the leader, only replica and only in-sync replica of every partition.
+ * Metadata (3) v0–v12: one broker (this node, at the advertised host:port), which is the
+ * controller and the leader, only replica and only in-sync replica of every partition. Leader
+ * epochs are -1 (unknown: a single node has none); authorized-operation bit fields are "not
+ * given". v10+ carries each topic's id (the log's topic id).
  *
  * Topics: null (v0: an empty list) lists every user topic. A named topic that does not exist
  * is created with 1 partition when the request allows it (`allow_auto_topic_creation`, always
  * true before v4) and the front end has auto-creation on, like Kafka's default
- * `auto.create.topics.enable=true`; otherwise it gets UNKNOWN_TOPIC_OR_PARTITION.
+ * `auto.create.topics.enable=true`; otherwise it gets UNKNOWN_TOPIC_OR_PARTITION. A topic asked
+ * for by id alone (v12: null name) that does not exist gets UNKNOWN_TOPIC_ID.
  */
 import type { TopicDescription } from '../../../../broker/types.js';
 import { isTributaryError } from '../../../../errors.js';
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import type { MetadataResponseTopic } from '../../../../protocol/kafka/requests/index.js';
+import { ZERO_UUID } from '../../../../protocol/kafka/schema.js';
 import { countError, errorCodeOf, type KafkaContext } from '../context.js';
+import { topicById } from '../topic-ids.js';
 import type { Handler } from './types.js';
 
 export const handleMetadata: Handler<'Metadata'> = async (ctx, { body }) => {
@@ -22,8 +27,11 @@ export const handleMetadata: Handler<'Metadata'> = async (ctx, { body }) => {
     topics = all.map((description) => describe(ctx, description));
   } else {
     topics = [];
-    for (const { name } of body.topics) {
-      topics.push(await topicMetadata(ctx, name, body.allowAutoTopicCreation && ctx.autoCreateTopics));
+    const autoCreate = body.allowAutoTopicCreation && ctx.autoCreateTopics;
+    for (const { name, topicId } of body.topics) {
+      topics.push(
+        name === null ? await byId(ctx, topicId ?? ZERO_UUID) : await topicMetadata(ctx, name, autoCreate),
+      );
     }
   }
   return {
@@ -34,6 +42,19 @@ export const handleMetadata: Handler<'Metadata'> = async (ctx, { body }) => {
     topics,
   };
 };
+
+async function byId(ctx: KafkaContext, topicId: string): Promise<MetadataResponseTopic> {
+  const found = await topicById(ctx.broker, topicId);
+  if (found !== undefined) return describe(ctx, found);
+  countError(ctx, KafkaErrorCode.UNKNOWN_TOPIC_ID);
+  return {
+    errorCode: KafkaErrorCode.UNKNOWN_TOPIC_ID,
+    name: null,
+    topicId,
+    isInternal: false,
+    partitions: [],
+  };
+}
 
 async function topicMetadata(
   ctx: KafkaContext,
@@ -67,6 +88,7 @@ function describe(ctx: KafkaContext, description: TopicDescription): MetadataRes
   return {
     errorCode: KafkaErrorCode.NONE,
     name: description.name,
+    topicId: description.id,
     isInternal: false,
     partitions: description.partitions.map(({ partition }) => ({
       errorCode: KafkaErrorCode.NONE,

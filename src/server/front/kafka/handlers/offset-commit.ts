@@ -1,6 +1,6 @@
 /**
  * @module server/front/kafka/handlers/offset-commit
- * OffsetCommit (8) v2–v7, into the broker's one committed-offset store (so native consumers of
+ * OffsetCommit (8) v2–v9, into the broker's one committed-offset store (so native consumers of
  * the same group id resume from the same offsets). The group rules are Kafka's
  * (`KafkaGroupCoordinator.checkCommit`): a member of the current generation, or generation -1
  * on a group without members. The membership check happens on arrival, before any await, so a

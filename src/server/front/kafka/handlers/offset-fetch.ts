@@ -1,6 +1,6 @@
 /**
  * @module server/front/kafka/handlers/offset-fetch
- * OffsetFetch (9) v1–v5: a group's committed offsets from the broker's one offset store; -1
+ * OffsetFetch (9) v1–v9 (one group; v8+ batches go through `offset-fetches.ts`): a group's committed offsets from the broker's one offset store; -1
  * (and metadata '') where nothing is committed. Null topics (v2+) ask for everything the group
  * committed. Access (acl.ts): `describe` on the group, else GROUP_AUTHORIZATION_FAILED for
  * everything; `describe` on each topic, else TOPIC_AUTHORIZATION_FAILED for its partitions (and

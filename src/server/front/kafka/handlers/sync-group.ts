@@ -1,7 +1,8 @@
 /**
  * @module server/front/kafka/handlers/sync-group
- * SyncGroup (14) v1–v3: the leader hands in every member's assignment (opaque bytes); each
+ * SyncGroup (14) v1–v5: the leader hands in every member's assignment (opaque bytes); each
  * member gets its own. Followers' responses are held until the leader's SyncGroup arrives.
+ * v5+ answers with the protocol type and name the member sent (the group's, once it has joined).
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import { authorizeKafka } from '../acl.js';
@@ -23,5 +24,11 @@ export const handleSyncGroup: Handler<'SyncGroup'> = async (ctx, { body }, scope
   });
   const errorCode = result.error === null ? KafkaErrorCode.NONE : KafkaErrorCode[result.error];
   countError(ctx, errorCode);
-  return { throttleTimeMs: 0, errorCode, assignment: result.assignment };
+  return {
+    throttleTimeMs: 0,
+    errorCode,
+    protocolType: body.protocolType ?? null,
+    protocolName: body.protocolName ?? null,
+    assignment: result.assignment,
+  };
 };
