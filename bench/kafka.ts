@@ -10,25 +10,29 @@
  *     for a fixed time, into a 1-partition topic;
  *  2. kafkajs consumer (in this process): a group consumer reads that topic from the earliest
  *     offset to its end;
- *  3. kcat producer (a separate process): `kcat -P -l FILE` of a generated file of 100-byte lines,
+ *  3–4. the same with gzip-compressed batches (half the time), into a topic of their own;
+ *  5. kcat producer (a separate process): `kcat -P -l FILE` of a generated file of 100-byte lines,
  *     acks=all;
- *  4. kcat consumer (a separate process): `kcat -C -o beginning -e -q` to the end of that topic.
+ *  6. kcat consumer (a separate process): `kcat -C -o beginning -e -q` to the end of that topic.
  *
- * Prints a table (records/s, MB/s, server CPU) and writes bench/results/kafka-<date>.json. A
- * plain script, never a test. Needs kcat for rows 3–4 (`apt-get install -y kcat`); without it
+ * Prints a table (records/s, MB/s, server CPU in cores and in µs per record, the figure that
+ * compares best on a busy machine) and writes bench/results/kafka-<date>.json. With
+ * `--baseline FILE` (an earlier results file) it also prints each row's ratios to that run. A
+ * plain script, never a test. Needs kcat for rows 5–6 (`apt-get install -y kcat`); without it
  * they are reported as skipped.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Kafka, logLevel } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { findBinary, freePort, LOOPBACK, ProcessGroup, sleep, waitForPort } from './lib/procs.js';
 import { writeResults } from './lib/results.js';
 import { rate } from './lib/stats.js';
 import { formatBytes, formatFixed, formatInt, printTable } from './lib/table.js';
 
 const QUICK = process.argv.includes('--quick');
+const BASELINE = argValue('--baseline');
 const ROOT = resolve(import.meta.dirname, '..');
 const RECORD_BYTES = 100;
 const PLAN = QUICK
@@ -80,56 +84,18 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   const kafka = new Kafka({ clientId: 'bench', brokers: [bootstrap], logLevel: logLevel.NOTHING });
-  const value = Buffer.alloc(RECORD_BYTES, 'x');
 
-  // 1. kafkajs producer.
-  await createTopic(base, 'kafkajs-bench');
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const messages = Array.from({ length: BATCH }, () => ({ value }));
-  let produced = 0;
-  process.stderr.write(`kafkajs producer: ${PLAN.produceMs / 1000} s …\n`);
-  let cpu0 = serverCpu();
-  let t0 = performance.now();
-  const deadline = t0 + PLAN.produceMs;
-  await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
-      while (performance.now() < deadline) {
-        await producer.send({ topic: 'kafkajs-bench', acks: -1, messages });
-        produced += BATCH;
-      }
-    }),
-  );
-  rows.push(row('produce', 'kafkajs 2.2.4', produced, performance.now() - t0, serverCpu() - cpu0));
-  await producer.disconnect();
+  // 1–4. kafkajs producer and consumer, uncompressed then gzip.
+  const plain = { topic: 'kafkajs-bench', compression: CompressionTypes.None, produceMs: PLAN.produceMs };
+  rows.push(...(await kafkajsRuns(kafka, base, serverCpu, plain)));
+  const gzip = {
+    topic: 'kafkajs-gzip-bench',
+    compression: CompressionTypes.GZIP,
+    produceMs: PLAN.produceMs / 2,
+  };
+  rows.push(...(await kafkajsRuns(kafka, base, serverCpu, gzip)));
 
-  // 2. kafkajs consumer.
-  process.stderr.write(`kafkajs consumer: ${formatInt(produced)} records …\n`);
-  const consumer = kafka.consumer({ groupId: `bench-${Date.now()}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: ['kafkajs-bench'], fromBeginning: true });
-  let consumed = 0;
-  let firstAt = 0;
-  let lastAt = 0;
-  cpu0 = serverCpu();
-  t0 = performance.now();
-  await consumer.run({
-    eachBatch: async ({ batch }) => {
-      if (firstAt === 0) firstAt = performance.now();
-      consumed += batch.messages.length;
-      lastAt = performance.now();
-    },
-  });
-  const consumeDeadline = t0 + PLAN.consumeCapMs;
-  while (consumed < produced && performance.now() < consumeDeadline) await sleep(20);
-  const consumeCpu = serverCpu() - cpu0;
-  await consumer.disconnect();
-  rows.push({
-    ...row('consume', 'kafkajs 2.2.4', consumed, lastAt - t0, consumeCpu),
-    ...(consumed < produced ? { note: `stopped at the ${PLAN.consumeCapMs / 1000} s cap` } : {}),
-  });
-
-  // 3–4. kcat producer and consumer, as separate processes.
+  // 5–6. kcat producer and consumer, as separate processes.
   const kcat = findBinary('kcat');
   if (kcat === undefined) {
     for (const workload of ['produce', 'consume']) {
@@ -143,8 +109,8 @@ async function main(): Promise<void> {
     const file = join(dir, 'records.txt');
     writeFileSync(file, `${'y'.repeat(RECORD_BYTES - 1)}\n`.repeat(PLAN.kcatRecords));
     process.stderr.write(`kcat producer: ${formatInt(PLAN.kcatRecords)} records …\n`);
-    cpu0 = serverCpu();
-    t0 = performance.now();
+    let cpu0 = serverCpu();
+    let t0 = performance.now();
     const produceRun = await runKcat(
       kcat,
       ['-P', '-b', bootstrap, '-t', 'kcat-bench', '-X', 'acks=all', '-X', 'linger.ms=5', '-l', file],
@@ -189,6 +155,7 @@ async function main(): Promise<void> {
       'records/s',
       'MB/s',
       'server CPU',
+      'server µs/record',
       { header: 'note', align: 'left' },
     ],
     rows.map((r) => [
@@ -201,12 +168,99 @@ async function main(): Promise<void> {
       Number.isFinite(r.serverCpuMs)
         ? `${formatFixed(r.serverCpuMs / Math.max(r.elapsedMs, 1), 2)} cores`
         : '-',
+      formatFixed(cpuMicrosPerRecord(r), 2),
       r.note ?? '',
     ]),
   );
+  if (BASELINE !== undefined) printRatios(rows, BASELINE);
   process.stdout.write(`records of ${formatBytes(RECORD_BYTES)}; MB = 10^6 bytes of record values\n`);
   const path = await writeResults('kafka', startedAt, { quick: QUICK, recordBytes: RECORD_BYTES, rows });
   process.stdout.write(`results: ${path}\n`);
+}
+
+/** A kafkajs producer for `produceMs`, then a group consumer reading it all, on a fresh topic. */
+async function kafkajsRuns(
+  kafka: Kafka,
+  base: string,
+  serverCpu: () => number,
+  { topic, compression, produceMs }: { topic: string; compression: CompressionTypes; produceMs: number },
+): Promise<Row[]> {
+  const client = compression === CompressionTypes.None ? 'kafkajs 2.2.4' : 'kafkajs 2.2.4, gzip';
+  await createTopic(base, topic);
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const messages = Array.from({ length: BATCH }, () => ({ value: Buffer.alloc(RECORD_BYTES, 'x') }));
+  let produced = 0;
+  process.stderr.write(`${client} producer: ${produceMs / 1000} s …\n`);
+  let cpu0 = serverCpu();
+  let t0 = performance.now();
+  const deadline = t0 + produceMs;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (performance.now() < deadline) {
+        await producer.send({ topic, acks: -1, compression, messages });
+        produced += BATCH;
+      }
+    }),
+  );
+  const rows = [row('produce', client, produced, performance.now() - t0, serverCpu() - cpu0)];
+  await producer.disconnect();
+
+  process.stderr.write(`${client} consumer: ${formatInt(produced)} records …\n`);
+  const consumer = kafka.consumer({ groupId: `bench-${topic}-${Date.now()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let consumed = 0;
+  let lastAt = 0;
+  cpu0 = serverCpu();
+  t0 = performance.now();
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      consumed += batch.messages.length;
+      lastAt = performance.now();
+    },
+  });
+  const consumeDeadline = t0 + PLAN.consumeCapMs;
+  while (consumed < produced && performance.now() < consumeDeadline) await sleep(20);
+  const consumeCpu = serverCpu() - cpu0;
+  await consumer.disconnect();
+  rows.push({
+    ...row('consume', client, consumed, lastAt - t0, consumeCpu),
+    ...(consumed < produced ? { note: `stopped at the ${PLAN.consumeCapMs / 1000} s cap` } : {}),
+  });
+  return rows;
+}
+
+/** Server CPU per record, in µs. */
+function cpuMicrosPerRecord(r: Row): number {
+  return r.records > 0 ? (r.serverCpuMs * 1000) / r.records : Number.NaN;
+}
+
+/** This run's rows against the same rows of an earlier results file: ratios now / then. */
+function printRatios(rows: readonly Row[], baselinePath: string): void {
+  const baseline = JSON.parse(readFileSync(baselinePath, 'utf8')) as { results: { rows: Row[] } };
+  const then = new Map(baseline.results.rows.map((r) => [`${r.workload} ${r.client}`, r]));
+  process.stdout.write(`\nagainst ${baselinePath} (now / then):\n`);
+  printTable(
+    ['workload', { header: 'client', align: 'left' }, 'records/s', 'server µs/record'],
+    rows.flatMap((r) => {
+      const old = then.get(`${r.workload} ${r.client}`);
+      if (old === undefined) return [];
+      return [
+        [
+          r.workload,
+          r.client,
+          `${formatFixed(r.recordsPerSec / old.recordsPerSec, 2)}×`,
+          `${formatFixed(cpuMicrosPerRecord(r) / cpuMicrosPerRecord(old), 2)}×`,
+        ],
+      ];
+    }),
+  );
+}
+
+function argValue(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at === -1 ? undefined : process.argv[at + 1];
 }
 
 function row(workload: string, client: string, records: number, elapsedMs: number, serverCpuMs: number): Row {
