@@ -12,6 +12,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +20,7 @@ import { createBroker, type TributaryBroker } from '../src/broker/broker.js';
 import type { Broker, LogRecord } from '../src/broker/types.js';
 import { openFileLog } from '../src/log/file/file-log.js';
 import type { Log } from '../src/log/types.js';
+import { crc32c } from '../src/protocol/kafka/primitives/crc32c.js';
 import { encodeRecordBatch, readRecordBatchHeader } from '../src/protocol/kafka/record-batch/index.js';
 import type { FetchRequest, FetchResponse } from '../src/protocol/kafka/requests/index.js';
 import { type KafkaFrontEnd, startKafkaFrontEnd } from '../src/server/front/kafka/index.js';
@@ -392,3 +394,69 @@ describe('Fetch limits and read_committed (raw requests)', () => {
     expect(splitBatches(uncommitted!.records)).toHaveLength(6);
   });
 });
+
+describe('Produce fuzz (raw requests)', () => {
+  /** What a Produce of hostile bytes may answer: a per-partition Kafka error, never a crash. */
+  const REFUSALS = new Set([2, 10, 42, 43, 45, 47, 53, 76, 87]);
+
+  it('answers mutated batches with an error code, or stores them and serves them back', {
+    timeout: 60_000,
+  }, async () => {
+    await broker.createTopic('fuzz', { partitions: 1 });
+    const client = await raw();
+    const plain = encodeRecordBatch({
+      baseOffset: 0,
+      records: [0, 1, 2].map((i) => ({
+        timestamp: 1_700_000_000_000 + i,
+        key: Buffer.from(`k${i}`),
+        value: Buffer.from(`value ${i}`),
+      })),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }),
+        fc.boolean(),
+        async (flips, recomputeCrc) => {
+          const batch = plain.slice();
+          for (const [at, value] of flips) batch[at % batch.length] = value;
+          if (recomputeCrc) writeCrc(batch);
+          const keptBefore = sent.length;
+          const { next } = await broker.offsets('fuzz', 0);
+          const answer = await client.call('Produce', 7, {
+            transactionalId: null,
+            acks: -1,
+            timeoutMs: 5000,
+            topics: [{ name: 'fuzz', partitions: [{ index: 0, records: batch }] }],
+          });
+          const { errorCode, baseOffset } = answer.responses[0]!.partitions[0]!;
+          if (errorCode !== 0) {
+            expect(REFUSALS).toContain(errorCode);
+            expect((await broker.offsets('fuzz', 0)).next).toBe(next);
+            return;
+          }
+          expect(baseOffset).toBe(next);
+          const fetched = await client.call('Fetch', 11, {
+            ...fetchBody('fuzz', { fetchOffset: baseOffset }),
+          });
+          const [first] = splitBatches(fetched.responses[0]!.partitions[0]!.records);
+          expect(readRecordBatchHeader(first!, 0)!.baseOffset).toBe(baseOffset);
+          if (sent.length > keptBefore) {
+            // Kept as sent: every CRC-covered byte but a corrected maxTimestamp is the client's.
+            const kept = (b: Uint8Array) =>
+              Buffer.from([...b.subarray(21, 35), ...b.subarray(43)]).toString('hex');
+            expect(kept(first!)).toBe(kept(batch));
+          }
+          // Either way, native readers decode what was stored.
+          const records = await broker.fetch('fuzz', 0, baseOffset);
+          expect(records[0]?.offset).toBe(baseOffset);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+function writeCrc(batch: Uint8Array): void {
+  if (batch.length < 21) return;
+  new DataView(batch.buffer, batch.byteOffset).setUint32(17, crc32c(batch, 21, batch.length));
+}
