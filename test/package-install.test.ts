@@ -3,7 +3,7 @@
  * is installed with `npm ci` (which builds it through `prepare`), packed with `npm pack` (which
  * builds it again from nothing), and the tarball is installed into an empty CommonJS project and
  * an empty ES module project (`npm init -y`). From there the test runs the `tributary` command
- * (`--version`, `serve`, `/healthz`, `topics create`), the client SDK against that server (from
+ * (`--version`, `serve`, `/healthz`, the dashboard at `/`, `topics create`), the client SDK against that server (from
  * CommonJS through `import()`, from ESM with top-level await), the embedded log, and TypeScript's
  * resolution of every entry point (`node10` in the CommonJS project, `nodenext` in the ESM one).
  *
@@ -241,6 +241,13 @@ describe('the packed package in fresh projects', () => {
     server = await startInstalledServer(cjs, join(workDir, 'server-data'));
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
+    // The dashboard ships built: its page and the script it loads come from the installed package.
+    const page = await fetch(`${server.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const script = /<script[^>]+src="([^"]+)"/.exec(await page.text())?.[1];
+    expect(script, 'the page loads a script').toBeDefined();
+    expect((await fetch(new URL(script ?? '', server.url))).status).toBe(200);
     await run(
       'npx',
       ['--no', '--', 'tributary', 'topics', 'create', 'greetings', '--partitions', '1', '--url', server.url],
