@@ -21,7 +21,10 @@
  *   STREAM_SECONDS, which counts as success; background jobs end with the block.
  *
  * ts/js blocks run as ES modules (`.mts`, through tsx) and must end by themselves (close clients,
- * leave loops); sh blocks run with `bash -e -o pipefail`.
+ * leave loops); sh blocks run with `bash -e -o pipefail`. All ts/js blocks are also type-checked
+ * together under the project's strict tsconfig (js blocks with `checkJs`), so a snippet that uses
+ * a name or an option the API does not have fails even where it would only be `undefined` at run
+ * time.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -328,30 +331,32 @@ for (const file of DOC_FILES) {
   });
 }
 
-describe('TypeScript blocks', () => {
+describe('ts and js blocks', () => {
   const TYPECHECK_DIR = join(ROOT, '.tmp/docs-typecheck');
 
   afterAll(() => rmSync(TYPECHECK_DIR, { recursive: true, force: true }));
 
-  it('type-check under the project tsconfig (strict), with the package names mapped to the sources', {
+  it('type-check under the project tsconfig (strict; js blocks with checkJs), with the package names mapped to the sources', {
     timeout: 180_000,
   }, async () => {
     const blocks = DOC_FILES.flatMap((file) =>
       docBlocks(file, readFileSync(join(ROOT, file), 'utf8')),
-    ).filter((block) => block.kind === 'ts' && /^(ts|typescript)\b/.test(block.info));
+    ).filter((block) => block.kind === 'ts');
     expect(blocks.length).toBeGreaterThan(0);
     rmSync(TYPECHECK_DIR, { recursive: true, force: true });
     mkdirSync(TYPECHECK_DIR, { recursive: true });
     // `export {}` makes a block without imports a module too (top-level await needs one).
-    for (const block of blocks)
-      writeFileSync(join(TYPECHECK_DIR, `${snippetName(block)}.mts`), `${block.body}\nexport {};\n`);
+    for (const block of blocks) {
+      const extension = /^(ts|typescript)\b/.test(block.info) ? 'mts' : 'mjs';
+      writeFileSync(join(TYPECHECK_DIR, `${snippetName(block)}.${extension}`), `${block.body}\nexport {};\n`);
+    }
     const paths = Object.fromEntries(
       [...ENTRIES].map(([specifier, url]) => [specifier, [fileURLToPath(url)]]),
     );
     const tsconfig = {
       extends: '../../tsconfig.json',
-      compilerOptions: { noEmit: true, rootDir: '../..', paths },
-      include: ['*.mts'],
+      compilerOptions: { noEmit: true, rootDir: '../..', allowJs: true, checkJs: true, paths },
+      include: ['*.mts', '*.mjs'],
     };
     writeFileSync(join(TYPECHECK_DIR, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
@@ -363,7 +368,7 @@ describe('TypeScript blocks', () => {
       170_000,
     );
     const located = outcome.output.replace(
-      /(?:[^\s(]*\/)?([\w-]+)\.mts\((\d+),(\d+)\)/g,
+      /(?:[^\s(]*\/)?([\w-]+)\.m[jt]s\((\d+),(\d+)\)/g,
       (whole, name: string, line: string) => {
         const block = blocks.find((candidate) => snippetName(candidate) === name);
         return block ? `${block.file}:${block.line + Number(line)} (${whole})` : whole;
