@@ -26,9 +26,7 @@ afterAll(async () => {
 });
 
 function assetNames(): { script: string; style: string } {
-  const script = dash.site.files.find((file) => file.name.endsWith('.js'))!.name;
-  const style = dash.site.files.find((file) => file.name.endsWith('.css'))!.name;
-  return { script, style };
+  return dash.site.entry;
 }
 
 describe('the dashboard page', () => {

@@ -253,19 +253,24 @@ describe.runIf(hasChromium)('dashboard in Chromium', () => {
     };
     for (const [link, heading] of Object.entries(headings)) {
       // Tab from the top of the page until the link has focus, then press Enter.
-      await page.evaluate('document.activeElement?.blur()');
+      // Forward from where focus is (the page's start, or the view just opened), then back:
+      // after a navigation focus is on the new view, and the navigation is before it.
       let found = false;
       const seen: string[] = [];
-      for (let i = 0; i < 20 && !found; i++) {
-        await page.keyboard.press('Tab');
-        const focused = String(await page.evaluate('document.activeElement?.textContent?.trim() ?? ""'));
-        seen.push(focused);
-        found = focused === link;
+      for (const key of ['Tab', 'Shift+Tab']) {
+        for (let i = 0; i < 15 && !found; i++) {
+          await page.keyboard.press(key);
+          const focused = String(await page.evaluate('document.activeElement?.textContent?.trim() ?? ""'));
+          seen.push(focused.slice(0, 40));
+          found = focused === link;
+        }
       }
       expect(found, `Tab reaches "${link}" (focused: ${seen.join(' | ')})`).toBe(true);
       await page.keyboard.press('Enter');
       await page.getByRole('heading', { name: heading, level: 1 }).waitFor(LIVE);
       expect(await page.locator('a[aria-current="page"]').textContent()).toBe(link);
+      // Focus moved to the view that opened.
+      expect(await page.evaluate('document.activeElement?.id')).toBe('main');
     }
     // The first Tab on a fresh page reaches the skip link, which jumps to the content.
     const fresh = await open('#/server');

@@ -25,6 +25,9 @@ export interface BuiltFile {
 
 export interface DashboardBuildReport {
   readonly dir: string;
+  /** What `index.html` loads first: the entry script and its stylesheet (`assets/…`). */
+  readonly entry: { readonly script: string; readonly style: string };
+  /** Every file written, chunks loaded later included. */
   readonly files: readonly BuiltFile[];
 }
 
@@ -51,7 +54,11 @@ export async function buildDashboard(outDir: string): Promise<DashboardBuildRepo
     jsx: 'automatic',
     jsxImportSource: 'preact',
     minify: true,
+    // The SDK and uPlot are loaded by the views that need them (dynamic imports): chunks.
+    splitting: true,
     entryNames: '[name]-[hash]',
+    chunkNames: '[name]-[hash]',
+    metafile: true,
     outdir: join(outDir, 'assets'),
     write: false,
     logLevel: 'silent',
@@ -62,18 +69,22 @@ export async function buildDashboard(outDir: string): Promise<DashboardBuildRepo
   const files: BuiltFile[] = [];
   let script = '';
   let style = '';
+  for (const [path, output] of Object.entries(result.metafile.outputs)) {
+    // Dynamically imported modules are entry points of their own chunks: only main.tsx is the page's.
+    if (output.entryPoint === undefined || !output.entryPoint.endsWith('main.tsx')) continue;
+    script = `assets/${basename(path)}`;
+    if (output.cssBundle !== undefined) style = `assets/${basename(output.cssBundle)}`;
+  }
+  if (script === '') throw new Error('the dashboard build produced no entry script');
   for (const file of result.outputFiles) {
     await writeFile(file.path, file.contents);
     const name = `assets/${basename(file.path)}`;
-    if (name.endsWith('.js')) script = name;
-    if (name.endsWith('.css')) style = name;
     files.push({ name, bytes: file.contents.byteLength, gzipBytes: gzipSync(file.contents).byteLength });
   }
-  if (script === '') throw new Error('the dashboard build produced no script');
   const html = indexHtml(script, style);
   await writeFile(join(outDir, 'index.html'), html);
   files.push({ name: 'index.html', bytes: Buffer.byteLength(html), gzipBytes: gzipSync(html).byteLength });
-  return { dir: outDir, files };
+  return { dir: outDir, entry: { script, style }, files };
 }
 
 /** The page: no inline script or style, so the CSP can forbid both. */

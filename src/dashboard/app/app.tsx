@@ -120,6 +120,14 @@ function Dashboard({
   onSignOut: () => void;
 }) {
   const route = useRoute();
+  // After a navigation, focus goes to the new view (as a page load would put it at the top), so
+  // a screen reader announces it and Tab continues from there; not on the first render.
+  const navigated = useRef(false);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on every navigation (a new route)
+  useEffect(() => {
+    if (navigated.current) document.getElementById('main')?.focus();
+    navigated.current = true;
+  }, [route]);
   // The callbacks are the App's and never change meaning; the session lives as long as `api`.
   const unauthorized = useRef(onUnauthorized);
   unauthorized.current = onUnauthorized;

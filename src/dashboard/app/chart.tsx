@@ -5,7 +5,14 @@
  * it shows is also in a table beside it.
  */
 import { useEffect, useRef } from 'preact/hooks';
-import uPlot from 'uplot';
+import type uPlot from 'uplot';
+
+/** uPlot, loaded with the first chart: views without one paint without it. */
+let uPlotModule: Promise<typeof uPlot> | undefined;
+function loadUPlot(): Promise<typeof uPlot> {
+  uPlotModule ??= import('uplot').then((module) => module.default);
+  return uPlotModule;
+}
 
 export interface ChartSeries {
   readonly label: string;
@@ -32,11 +39,17 @@ export function RateChart({
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const key = series.map((s) => s.label).join('\0');
+  // The latest data, for a chart that is created after it arrived (uPlot loads asynchronously).
+  const data = useRef({ times, values: series.map((s) => s.values as (number | null)[]) });
+  data.current = { times, values: series.map((s) => s.values as (number | null)[]) };
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new set of series (by label) builds a new chart
   useEffect(() => {
     const element = box.current;
     if (element === null) return;
+    let chart: uPlot | undefined;
+    let resize: ResizeObserver | undefined;
+    let gone = false;
     const text = getComputedStyle(document.documentElement).getPropertyValue('--muted').trim() || '#4b5567';
     const grid = getComputedStyle(document.documentElement).getPropertyValue('--line').trim() || '#d5dbe5';
     const axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
@@ -61,15 +74,21 @@ export function RateChart({
         })),
       ],
     };
-    const chart = new uPlot(options, [[], ...series.map(() => [])], element);
-    plot.current = chart;
-    const resize = new ResizeObserver(() =>
-      chart.setSize({ width: Math.max(200, element.clientWidth), height: 180 }),
-    );
-    resize.observe(element);
+    void loadUPlot().then((UPlot) => {
+      if (gone) return;
+      const made = new UPlot(options, [[], ...series.map(() => [])], element);
+      chart = made;
+      plot.current = made;
+      made.setData([data.current.times as number[], ...data.current.values]);
+      resize = new ResizeObserver(() =>
+        made.setSize({ width: Math.max(200, element.clientWidth), height: 180 }),
+      );
+      resize.observe(element);
+    });
     return () => {
-      resize.disconnect();
-      chart.destroy();
+      gone = true;
+      resize?.disconnect();
+      chart?.destroy();
       plot.current = null;
     };
   }, [key, unit]);

@@ -5,7 +5,7 @@
  */
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
-import { connect, type TributaryClient } from '../../client/index.js';
+import type { TributaryClient } from '../../client/index.js';
 import type { Api } from './api.js';
 import { clientAuth } from './credentials.js';
 
@@ -37,14 +37,20 @@ export function createSession(api: Api, unauthorized: () => void): DashboardSess
     api,
     unauthorized,
     client() {
-      client ??= connect({
-        url: webSocketUrl(),
-        clientName: 'tributary-dashboard/1',
-        ...(api.credentials === null ? {} : { auth: clientAuth(api.credentials) }),
-      }).then((connected) => {
-        connected.on('authFailed', () => unauthorized());
-        return connected;
-      });
+      // The SDK is loaded with the first view that needs it (the tail, collections): the
+      // others paint without it.
+      client ??= import('../../client/index.js')
+        .then(({ connect }) =>
+          connect({
+            url: webSocketUrl(),
+            clientName: 'tributary-dashboard/1',
+            ...(api.credentials === null ? {} : { auth: clientAuth(api.credentials) }),
+          }),
+        )
+        .then((connected) => {
+          connected.on('authFailed', () => unauthorized());
+          return connected;
+        });
       client.catch(() => {
         client = undefined;
       });
