@@ -12,7 +12,7 @@ import type { TributaryClient } from '../client/client.js';
 import type { Consumer } from '../client/consumer.js';
 import type { StartPosition } from '../client/partition-stream.js';
 import type { ConsumerRecord } from '../client/records.js';
-import type { TributaryError } from '../errors.js';
+import { TributaryError } from '../errors.js';
 import { toError } from './client-store.js';
 
 export interface TopicOptions {
@@ -50,8 +50,7 @@ export class TopicStore {
     this.#client = client;
     this.#topic = topic;
     this.#options = options;
-    const max = options.max ?? TOPIC_DEFAULTS.max;
-    this.#max = Number.isSafeInteger(max) && max > 0 ? max : TOPIC_DEFAULTS.max;
+    this.#max = options.max ?? TOPIC_DEFAULTS.max;
   }
 
   readonly getSnapshot = (): TopicState => this.#state;
@@ -72,6 +71,15 @@ export class TopicStore {
   #open(): void {
     const client = this.#client;
     if (client === undefined) return;
+    if (!Number.isSafeInteger(this.#max) || this.#max < 1) {
+      const reason = `useTopic's max must be a positive integer, got ${String(this.#max)}`;
+      this.#set({
+        ...this.#state,
+        loading: false,
+        error: new TributaryError('INVALID_ARGUMENT', { reason }),
+      });
+      return;
+    }
     let consumer: Consumer;
     try {
       consumer = client.consumer({

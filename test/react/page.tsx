@@ -95,14 +95,26 @@ export function mountProbes(id: string, url: string, specs: Record<string, Probe
       delete current[name];
       render();
     },
+    replace: (name, spec) => {
+      current[name] = spec;
+      render();
+    },
   });
 }
 
-const groups = new Map<string, { root: Root; drop: (name: string) => void }>();
+const groups = new Map<
+  string,
+  { root: Root; drop: (name: string) => void; replace: (name: string, spec: ProbeSpec) => void }
+>();
 
 /** Unmounts probe `name` of group `id`; the group's provider stays mounted. */
 export function dropProbe(id: string, name: string): void {
   groups.get(id)?.drop(name);
+}
+
+/** Renders probe `name` of group `id` with another spec (same component, new props). */
+export function replaceProbe(id: string, name: string, spec: ProbeSpec): void {
+  groups.get(id)?.replace(name, spec);
 }
 
 export function unmount(id: string): void {

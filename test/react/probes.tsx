@@ -16,6 +16,8 @@ export interface Seen {
   readonly error: string | undefined;
   readonly pending: boolean;
   readonly rollback: string | undefined;
+  /** The provider's connection status (`useConnection`). */
+  readonly connection: string;
   /** `[key, value, pending]` per item (queries, documents), or `[offset, value]` per record (topics). */
   readonly items: readonly unknown[];
 }
@@ -73,8 +75,10 @@ export function Probe({ spec, report }: { spec: ProbeSpec; report: Report }) {
 
 function QueryProbe({ spec, report }: { spec: ProbeSpec & { kind: 'query' }; report: Report }) {
   const state = useQuery(spec.collection, spec.filter);
+  const { status } = useConnection();
   const seen: Seen = {
     loading: state.loading,
+    connection: status,
     error: state.error?.code,
     pending: state.pending,
     rollback: state.rollback?.error.code,
@@ -86,8 +90,10 @@ function QueryProbe({ spec, report }: { spec: ProbeSpec & { kind: 'query' }; rep
 
 function DocumentProbe({ spec, report }: { spec: ProbeSpec & { kind: 'document' }; report: Report }) {
   const state = useDocument(spec.collection, spec.key);
+  const { status } = useConnection();
   const seen: Seen = {
     loading: state.loading,
+    connection: status,
     error: state.error?.code,
     pending: state.pending,
     rollback: state.rollback?.error.code,
@@ -99,8 +105,10 @@ function DocumentProbe({ spec, report }: { spec: ProbeSpec & { kind: 'document' 
 
 function TopicProbe({ spec, report }: { spec: ProbeSpec & { kind: 'topic' }; report: Report }) {
   const state = useTopic(spec.topic, spec.options);
+  const { status } = useConnection();
   const seen: Seen = {
     loading: state.loading,
+    connection: status,
     error: state.error?.code,
     pending: false,
     rollback: undefined,
