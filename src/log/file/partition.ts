@@ -170,9 +170,16 @@ export class FilePartition {
       await readJsonOrNull(fs, join(dir, segmentFileName(active.baseOffset, '.producers.json'))),
     );
     const transactions = new TransactionTable(topic, partition);
-    transactions.restore(
-      await readJsonOrNull(fs, join(dir, segmentFileName(active.baseOffset, TRANSACTIONS_FILE_EXTENSION))),
-    );
+    const transactionsFile = join(dir, segmentFileName(active.baseOffset, TRANSACTIONS_FILE_EXTENSION));
+    const transactionSnapshot = await readJsonOrNull(fs, transactionsFile);
+    if (transactionSnapshot !== null && !transactions.restore(transactionSnapshot)) {
+      // Written atomically, so only damage gets here: transactions open across the segment
+      // boundary are then unknown, and committed readers may see their records early.
+      logger.error(
+        { file: transactionsFile },
+        'ignoring an unreadable transaction snapshot: transactions open before this segment are not restored',
+      );
+    }
     for (const header of recovered.activeHeaders) {
       if ((header.attributes & CONTROL_FLAG) !== 0) {
         // A marker replays what writeMarker did: the epoch bump, then the transaction's end.
