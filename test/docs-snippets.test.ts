@@ -298,7 +298,10 @@ for (const file of DOC_FILES) {
       if (!runnable) return;
       mkdirSync(SNIPPET_DIR, { recursive: true });
       cwd = await mkdtemp(join(tmpdir(), 'tributary-docs-'));
-      const [http, kafka, mqtt] = [await freePort(), await freePort(), await freePort()];
+      // Three different ports (a port just freed may be handed out again).
+      const free = new Set<number>();
+      while (free.size < 3) free.add(await freePort());
+      const [http = 0, kafka = 0, mqtt = 0] = [...free];
       ports = { http, kafka, mqtt };
       server = await startServerProcess(join(cwd, 'server-data'), http, {
         args: ['--kafka-port', String(kafka), '--mqtt-port', String(mqtt)],
