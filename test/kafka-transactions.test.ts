@@ -5,15 +5,18 @@
  * transactional id. What committed readers see is checked in the log itself (committed
  * isolation), and through a kafkajs consumer (kafkajs's default, `readUncommitted: false`).
  */
+
 import { type Admin, type Consumer, type EachMessagePayload, Kafka, logLevel, type Producer } from 'kafkajs';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBroker, type TributaryBroker } from '../src/broker/broker.js';
 import { createMemoryLog } from '../src/log/memory/memory-log.js';
 import type { Log } from '../src/log/types.js';
+import { KafkaErrorCode } from '../src/protocol/kafka/error-codes.js';
+import { encodeRecordBatch, TRANSACTIONAL_FLAG } from '../src/protocol/kafka/record-batch/index.js';
 import { type KafkaFrontEnd, startKafkaFrontEnd } from '../src/server/front/kafka/index.js';
 import { ServerMetrics } from '../src/server/metrics.js';
-import { waitFor } from './kafka-harness.js';
+import { RawKafka, waitFor } from './kafka-harness.js';
 
 let log: Log;
 let broker: TributaryBroker;
@@ -219,5 +222,173 @@ describe('kafkajs transactions', () => {
     expect(await committedValues('zombie-out')).toEqual(['from-fresh']);
     // The zombie's record was aborted by the fresh producer's InitProducerId.
     expect(await log.abortedTransactions('zombie-out', 0, 0, 100)).toHaveLength(1);
+  });
+});
+
+describe('transaction APIs on the wire', () => {
+  async function raw(): Promise<RawKafka> {
+    const client = await RawKafka.open(front.port);
+    closers.push(async () => client.socket.destroy());
+    return client;
+  }
+
+  it('answers fencing as PRODUCER_FENCED from the versions that know it, INVALID_PRODUCER_EPOCH before', async () => {
+    await createTopic('wire-out', 2);
+    const client = await raw();
+    const old = await client.call('InitProducerId', 1, {
+      transactionalId: 'wire',
+      transactionTimeoutMs: 10_000,
+    });
+    const current = await client.call('InitProducerId', 1, {
+      transactionalId: 'wire',
+      transactionTimeoutMs: 10_000,
+    });
+    expect(current.producerEpoch).toBe(old.producerEpoch + 1);
+    const stale = { transactionalId: 'wire', producerId: old.producerId, producerEpoch: old.producerEpoch };
+    for (const [version, code] of [
+      [1, KafkaErrorCode.INVALID_PRODUCER_EPOCH],
+      [2, KafkaErrorCode.PRODUCER_FENCED],
+      [3, KafkaErrorCode.PRODUCER_FENCED],
+    ] as const) {
+      expect((await client.call('EndTxn', version, { ...stale, committed: true })).errorCode).toBe(code);
+      expect((await client.call('AddOffsetsToTxn', version, { ...stale, groupId: 'g' })).errorCode).toBe(
+        code,
+      );
+      const added = await client.call('AddPartitionsToTxn', version, {
+        ...stale,
+        topics: [{ name: 'wire-out', partitions: [0] }],
+      });
+      expect(added.resultsByTopic[0]!.resultsByPartition[0]!.partitionErrorCode).toBe(code);
+    }
+    const wrongId = await client.call('EndTxn', 3, { ...stale, producerId: 424_242, committed: true });
+    expect(wrongId.errorCode).toBe(KafkaErrorCode.INVALID_PRODUCER_ID_MAPPING);
+  });
+
+  it('AddPartitionsToTxn is all or nothing; EndTxn without a transaction is INVALID_TXN_STATE', async () => {
+    await createTopic('wire-out', 2);
+    const client = await raw();
+    const producer = await client.call('InitProducerId', 1, {
+      transactionalId: 'wire',
+      transactionTimeoutMs: 10_000,
+    });
+    const ids = {
+      transactionalId: 'wire',
+      producerId: producer.producerId,
+      producerEpoch: producer.producerEpoch,
+    };
+    expect((await client.call('EndTxn', 3, { ...ids, committed: true })).errorCode).toBe(
+      KafkaErrorCode.INVALID_TXN_STATE,
+    );
+    const mixed = await client.call('AddPartitionsToTxn', 3, {
+      ...ids,
+      topics: [
+        { name: 'wire-out', partitions: [1, 9] },
+        { name: 'missing', partitions: [0] },
+      ],
+    });
+    expect(mixed.resultsByTopic.map((t) => t.resultsByPartition.map((p) => p.partitionErrorCode))).toEqual([
+      [KafkaErrorCode.OPERATION_NOT_ATTEMPTED, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+      [KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+    ]);
+    expect(broker.transactions.stateOf('wire')?.state).toBe('Empty');
+    const added = await client.call('AddPartitionsToTxn', 3, {
+      ...ids,
+      topics: [{ name: 'wire-out', partitions: [1] }],
+    });
+    expect(added.resultsByTopic[0]!.resultsByPartition[0]!.partitionErrorCode).toBe(0);
+    expect(broker.transactions.stateOf('wire')?.partitions).toEqual([{ topic: 'wire-out', partition: 1 }]);
+    expect((await client.call('EndTxn', 3, { ...ids, committed: false })).errorCode).toBe(0);
+    expect(broker.transactions.stateOf('wire')?.state).toBe('CompleteAbort');
+  });
+
+  it('TxnOffsetCommit v3 refuses a consumer that is not a member; v0–v2 and no membership are accepted', async () => {
+    await createTopic('wire-in', 1);
+    const client = await raw();
+    const producer = await client.call('InitProducerId', 1, {
+      transactionalId: 'wire',
+      transactionTimeoutMs: 10_000,
+    });
+    const ids = {
+      transactionalId: 'wire',
+      producerId: producer.producerId,
+      producerEpoch: producer.producerEpoch,
+    };
+    expect((await client.call('AddOffsetsToTxn', 3, { ...ids, groupId: 'wire-group' })).errorCode).toBe(0);
+    const commit = (version: number, generationId: number, memberId: string) =>
+      client.call('TxnOffsetCommit', version, {
+        ...ids,
+        groupId: 'wire-group',
+        generationId,
+        memberId,
+        groupInstanceId: null,
+        topics: [
+          {
+            name: 'wire-in',
+            partitions: [
+              { partitionIndex: 0, committedOffset: 7, committedLeaderEpoch: -1, committedMetadata: null },
+            ],
+          },
+        ],
+      });
+    const zombie = await commit(3, 4, 'gone');
+    expect(zombie.topics[0]!.partitions[0]!.errorCode).toBe(KafkaErrorCode.ILLEGAL_GENERATION);
+    expect((await commit(3, -1, '')).topics[0]!.partitions[0]!.errorCode).toBe(0);
+    expect((await commit(2, -1, '')).topics[0]!.partitions[0]!.errorCode).toBe(0);
+    expect(broker.transactions.stateOf('wire')?.offsets).toEqual([
+      { groupId: 'wire-group', offsets: [{ topic: 'wire-in', partition: 0, offset: 7 }] },
+    ]);
+    // Not applied before the commit, applied by it.
+    expect(await broker.fetchOffsets('wire-group', [{ topic: 'wire-in', partition: 0 }])).toEqual([]);
+    expect((await client.call('EndTxn', 3, { ...ids, committed: true })).errorCode).toBe(0);
+    expect(await broker.fetchOffsets('wire-group', [{ topic: 'wire-in', partition: 0 }])).toEqual([
+      { topic: 'wire-in', partition: 0, offset: 7 },
+    ]);
+  });
+
+  it('Produce: a transactional batch needs its transactional id, the current epoch and an added partition', async () => {
+    await createTopic('wire-out', 2);
+    const client = await raw();
+    const producer = await client.call('InitProducerId', 1, {
+      transactionalId: 'wire',
+      transactionTimeoutMs: 10_000,
+    });
+    const ids = {
+      transactionalId: 'wire',
+      producerId: producer.producerId,
+      producerEpoch: producer.producerEpoch,
+    };
+    const batch = (epoch: number, sequence: number) =>
+      encodeRecordBatch({
+        baseOffset: 0,
+        records: [{ timestamp: Date.now(), key: null, value: new TextEncoder().encode('w') }],
+        producerId: producer.producerId,
+        producerEpoch: epoch,
+        baseSequence: sequence,
+        flags: TRANSACTIONAL_FLAG,
+      });
+    const produce = async (transactionalId: string | null, partition: number, records: Uint8Array) => {
+      const answer = await client.call('Produce', 7, {
+        transactionalId,
+        acks: -1,
+        timeoutMs: 5000,
+        topics: [{ name: 'wire-out', partitions: [{ index: partition, records }] }],
+      });
+      return answer.responses[0]!.partitions[0]!.errorCode;
+    };
+    await client.call('AddPartitionsToTxn', 3, { ...ids, topics: [{ name: 'wire-out', partitions: [0] }] });
+    expect(await produce(null, 0, batch(producer.producerEpoch, 0))).toBe(
+      KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+    );
+    expect(await produce('wire', 1, batch(producer.producerEpoch, 0))).toBe(KafkaErrorCode.INVALID_TXN_STATE);
+    expect(await produce('wire', 0, batch(producer.producerEpoch + 1, 0))).toBe(
+      KafkaErrorCode.INVALID_PRODUCER_EPOCH,
+    );
+    expect((await log.offsets('wire-out', 0)).next).toBe(0);
+    expect((await log.offsets('wire-out', 1)).next).toBe(0);
+    expect(await produce('wire', 0, batch(producer.producerEpoch, 0))).toBe(0);
+    expect(await log.offsets('wire-out', 0)).toEqual({ earliest: 0, next: 1, lastStable: 0 });
+    expect((await client.call('EndTxn', 1, { ...ids, committed: true })).errorCode).toBe(0);
+    expect(await log.offsets('wire-out', 0)).toEqual({ earliest: 0, next: 2, lastStable: 2 });
+    expect(await committedValues('wire-out')).toEqual(['w']);
   });
 });

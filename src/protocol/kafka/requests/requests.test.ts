@@ -88,10 +88,10 @@ describe('registry', () => {
       [19, 0, 7], // CreateTopics
       [20, 0, 6], // DeleteTopics
       [22, 0, 5], // InitProducerId
-      [24, 0, 2], // AddPartitionsToTxn
-      [25, 0, 2], // AddOffsetsToTxn
-      [26, 0, 2], // EndTxn
-      [28, 0, 2], // TxnOffsetCommit
+      [24, 0, 3], // AddPartitionsToTxn
+      [25, 0, 3], // AddOffsetsToTxn
+      [26, 0, 3], // EndTxn
+      [28, 0, 3], // TxnOffsetCommit
       [36, 0, 2], // SaslAuthenticate
     ]);
   });
@@ -101,7 +101,7 @@ describe('registry', () => {
       const { minVersion, maxVersion, versions } = KAFKA_APIS[api];
       for (let v = minVersion; v <= maxVersion; v++) expect(versions[v]?.version).toBe(v);
     }
-    expect(VERSIONS).toHaveLength(143);
+    expect(VERSIONS).toHaveLength(147);
   });
 
   it('maps keys and names both ways', () => {

@@ -2,7 +2,8 @@
  * Golden bytes of the transaction APIs: request frames captured from kafkajs 2.2.4
  * (`producer.transaction()`, `send`, `sendOffsets`, `commit`) and librdkafka 2.0.2 (Debian's
  * python3-confluent-kafka: `init_transactions`, `send_offsets_to_transaction`,
- * `commit_transaction`) against Tributary. Each must decode to what the client meant and encode
+ * `commit_transaction`) against Tributary; librdkafka's TxnOffsetCommit both as v2 (when the
+ * broker offered v0–v2) and v3 (flexible). Each must decode to what the client meant and encode
  * back byte for byte.
  */
 import { describe, expect, it } from 'vitest';
@@ -132,6 +133,27 @@ const GOLDEN: readonly Golden[] = [
           partitions: [
             { partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: '' },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // The same commit when v3 is advertised: flexible, with the (absent) group membership.
+    client: 'librdkafka',
+    api: 'TxnOffsetCommit',
+    version: 3,
+    hex: '00000059001c000300000005000772646b61666b61000a676f6c64656e2d74780d676f6c64656e2d67726f757000000000000000010000ffffffff0100020a676f6c64656e2d696e02000000000000000000000005ffffffff01000000',
+    body: {
+      transactionalId: 'golden-tx',
+      groupId: 'golden-group',
+      ...RDKAFKA_PRODUCER,
+      generationId: -1,
+      memberId: '',
+      groupInstanceId: null,
+      topics: [
+        {
+          name: 'golden-in',
+          partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: '' }],
         },
       ],
     },

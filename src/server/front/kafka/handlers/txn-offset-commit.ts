@@ -1,9 +1,15 @@
 /**
  * @module server/front/kafka/handlers/txn-offset-commit
- * TxnOffsetCommit (28) v0–v2: consumer-offset commits held in the transaction and applied to
+ * TxnOffsetCommit (28) v0–v3: consumer-offset commits held in the transaction and applied to
  * the group's committed offsets only when it commits (exactly-once consume-transform-produce).
  * Needs `read` on the group and on each topic, as OffsetCommit does; the group must have been
  * added with AddOffsetsToTxn (else INVALID_TXN_STATE). Commit metadata is not kept.
+ *
+ * v3 (KIP-447) names the committing consumer's membership: one that names a generation, a
+ * member id or an instance id must be a current member (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
+ * FENCED_INSTANCE_ID otherwise), so a zombie consumer's offsets are refused; none named
+ * (generation -1, no member: a consumer with partitions assigned by hand) is accepted, as Kafka
+ * accepts it for transactional commits.
  */
 import type { CommittedOffset } from '../../../../broker/types.js';
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
@@ -15,6 +21,10 @@ import type { Handler } from './types.js';
 
 export const handleTxnOffsetCommit: Handler<'TxnOffsetCommit'> = async (ctx, { body, header }, scope) => {
   let errorCode: number = authorizeKafka(scope, 'TxnOffsetCommit', 'group', body.groupId);
+  if (errorCode === KafkaErrorCode.NONE && namesMember(body)) {
+    const refusal = ctx.groups.checkCommit(body.groupId, body.generationId, body.memberId, body.groupInstanceId);
+    if (refusal !== null) errorCode = KafkaErrorCode[refusal];
+  }
   let refused = new Map<string, number>();
   if (errorCode === KafkaErrorCode.NONE) {
     const checked = await checkTransactionPartitions(
@@ -59,3 +69,12 @@ export const handleTxnOffsetCommit: Handler<'TxnOffsetCommit'> = async (ctx, { b
     })),
   };
 };
+
+/** Whether the request names a group membership to check (v3+; older versions carry none). */
+function namesMember(body: {
+  readonly generationId: number;
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+}): boolean {
+  return body.generationId >= 0 || body.memberId !== '' || body.groupInstanceId !== null;
+}

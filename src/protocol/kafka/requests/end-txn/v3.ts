@@ -1,0 +1,30 @@
+/**
+ * @module protocol/kafka/requests/end-txn/v3
+ * The first flexible version (KIP-482): the fields of v2, compact strings, tagged fields.
+ * ```
+ * EndTxn Request (Version: 3) => transactional_id producer_id producer_epoch committed TAG_BUFFER
+ *   transactional_id => COMPACT_STRING
+ *   producer_id => INT64
+ *   producer_epoch => INT16
+ *   committed => BOOLEAN
+ *
+ * EndTxn Response (Version: 3) => throttle_time_ms error_code TAG_BUFFER
+ *   throttle_time_ms => INT32
+ *   error_code => INT16
+ * ```
+ */
+
+import { boolean, compactString, int16, int32, int64, struct } from '../../schema.js';
+import { apiVersion } from '../api.js';
+import type { EndTxnRequest, EndTxnResponse } from './types.js';
+
+const tagged = { tagged: true };
+
+export const requestV3 = struct<EndTxnRequest>(
+  { transactionalId: compactString, producerId: int64, producerEpoch: int16, committed: boolean },
+  tagged,
+);
+
+export const responseV3 = struct<EndTxnResponse>({ throttleTimeMs: int32, errorCode: int16 }, tagged);
+
+export const endTxnV3 = apiVersion(3, requestV3, responseV3);
