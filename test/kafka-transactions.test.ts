@@ -262,6 +262,21 @@ describe('transaction APIs on the wire', () => {
     }
     const wrongId = await client.call('EndTxn', 3, { ...stale, producerId: 424_242, committed: true });
     expect(wrongId.errorCode).toBe(KafkaErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    // KIP-360: re-initializing with the producer's own id and epoch works only while current.
+    const reinit = (version: number, producerEpoch: number) =>
+      client.call('InitProducerId', version, {
+        transactionalId: 'wire',
+        transactionTimeoutMs: 10_000,
+        producerId: old.producerId,
+        producerEpoch,
+      });
+    expect((await reinit(3, old.producerEpoch)).errorCode).toBe(KafkaErrorCode.INVALID_PRODUCER_EPOCH);
+    expect((await reinit(4, old.producerEpoch)).errorCode).toBe(KafkaErrorCode.PRODUCER_FENCED);
+    expect(await reinit(4, current.producerEpoch)).toMatchObject({
+      errorCode: 0,
+      producerId: old.producerId,
+      producerEpoch: current.producerEpoch + 1,
+    });
   });
 
   it('AddPartitionsToTxn is all or nothing; EndTxn without a transaction is INVALID_TXN_STATE', async () => {

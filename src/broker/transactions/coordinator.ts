@@ -184,8 +184,14 @@ export class TransactionCoordinator {
    * The producer id and epoch of `transactionalId`: a new producer id (epoch 0) the first time,
    * else the same id with the next epoch, which fences every older instance. A transaction the
    * previous instance left open is aborted first; one already decided is finished first.
+   * `expected` (KIP-360: a producer bumping its own epoch after an error) must be the current
+   * producer id and epoch, else `PRODUCER_FENCED`: a fenced instance cannot take over again.
    */
-  initProducer(transactionalId: string, timeoutMs: number): Promise<ProducerIdentity> {
+  initProducer(
+    transactionalId: string,
+    timeoutMs: number,
+    expected?: ProducerIdentity,
+  ): Promise<ProducerIdentity> {
     if (typeof transactionalId !== 'string' || transactionalId.length === 0) {
       return Promise.reject(
         new TributaryError('INVALID_ARGUMENT', { reason: 'a transactional id is a non-empty string' }),
@@ -202,6 +208,16 @@ export class TransactionCoordinator {
       if (record === undefined) {
         const producerId = await this.options.allocateProducerId();
         return this.startOver(transactionalId, producerId, 0, timeoutMs);
+      }
+      if (
+        expected !== undefined &&
+        (expected.producerId !== record.producerId || expected.producerEpoch !== record.producerEpoch)
+      ) {
+        throw new TributaryError('PRODUCER_FENCED', {
+          producerId: expected.producerId,
+          epoch: expected.producerEpoch,
+          current: record.producerEpoch,
+        });
       }
       if (isPrepared(record.state)) record = await this.complete(transactionalId, record);
       if (record.state === 'Ongoing') record = await this.fenceAndAbort(transactionalId, record);

@@ -153,7 +153,9 @@ const GOLDEN: readonly Golden[] = [
       topics: [
         {
           name: 'golden-in',
-          partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: '' }],
+          partitions: [
+            { partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: '' },
+          ],
         },
       ],
     },

@@ -25,6 +25,9 @@ export const requestV3 = struct<AddOffsetsToTxnRequest>(
   tagged,
 );
 
-export const responseV3 = struct<AddOffsetsToTxnResponse>({ throttleTimeMs: int32, errorCode: int16 }, tagged);
+export const responseV3 = struct<AddOffsetsToTxnResponse>(
+  { throttleTimeMs: int32, errorCode: int16 },
+  tagged,
+);
 
 export const addOffsetsToTxnV3 = apiVersion(3, requestV3, responseV3);

@@ -1,10 +1,12 @@
 /**
  * @module server/front/kafka/handlers/init-producer-id
- * InitProducerId (22) v0–v1. Without a transactional id: a new idempotent producer id from the
+ * InitProducerId (22) v0–v5. Without a transactional id: a new idempotent producer id from the
  * broker (unique for the life of the data directory), epoch 0. With one: the transaction
  * coordinator's producer id for it and the next epoch, which fences older instances of the same
  * transactional id (their open transaction is aborted first); a timeout outside 1 ms to 15 min
- * is INVALID_TRANSACTION_TIMEOUT.
+ * is INVALID_TRANSACTION_TIMEOUT. From v3 (KIP-360) a producer that names its current id and
+ * epoch gets the next epoch only if they are still current: a fenced instance gets
+ * PRODUCER_FENCED (v4+) or INVALID_PRODUCER_EPOCH (v3).
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import { countError, errorCodeOf } from '../context.js';
@@ -20,9 +22,15 @@ export const handleInitProducerId: Handler<'InitProducerId'> = async (ctx, { bod
       errorCode = NO_COORDINATOR;
     } else {
       try {
+        // v3+ (KIP-360): a producer re-initializing itself names its current id and epoch.
+        const current =
+          (body.producerId ?? -1) >= 0
+            ? { producerId: body.producerId!, producerEpoch: body.producerEpoch ?? -1 }
+            : undefined;
         ({ producerId, producerEpoch } = await ctx.transactions.initProducer(
           body.transactionalId,
           body.transactionTimeoutMs,
+          current,
         ));
       } catch (error) {
         errorCode = transactionErrorCode(ctx, error, 'InitProducerId', header.apiVersion, 4);

@@ -22,7 +22,12 @@ import type { Handler } from './types.js';
 export const handleTxnOffsetCommit: Handler<'TxnOffsetCommit'> = async (ctx, { body, header }, scope) => {
   let errorCode: number = authorizeKafka(scope, 'TxnOffsetCommit', 'group', body.groupId);
   if (errorCode === KafkaErrorCode.NONE && namesMember(body)) {
-    const refusal = ctx.groups.checkCommit(body.groupId, body.generationId, body.memberId, body.groupInstanceId);
+    const refusal = ctx.groups.checkCommit(
+      body.groupId,
+      body.generationId,
+      body.memberId,
+      body.groupInstanceId,
+    );
     if (refusal !== null) errorCode = KafkaErrorCode[refusal];
   }
   let refused = new Map<string, number>();
