@@ -214,6 +214,13 @@ function blockEnv(ports: Ports): NodeJS.ProcessEnv {
   };
 }
 
+/** SIGTERM (a graceful stop), then SIGKILL if the server is still there after 15 s: never left running. */
+async function stopServer(server: ServerProcess): Promise<void> {
+  const killer = setTimeout(() => server.child.kill('SIGKILL'), 15_000);
+  await killServer(server, 'SIGTERM');
+  clearTimeout(killer);
+}
+
 function snippetName(block: DocBlock): string {
   return `${block.file.replace(/[^\w]+/g, '-')}-${block.line}`;
 }
@@ -310,10 +317,10 @@ for (const file of DOC_FILES) {
     }, 90_000);
 
     afterAll(async () => {
-      if (server) await killServer(server, 'SIGTERM');
+      if (server) await stopServer(server);
       if (cwd) rmSync(cwd, { recursive: true, force: true });
       for (const block of blocks) rmSync(join(SNIPPET_DIR, `${snippetName(block)}.mts`), { force: true });
-    });
+    }, 60_000);
 
     for (const block of blocks) {
       const name = `${file}:${block.line} ${block.info || '(no language)'}`;

@@ -180,7 +180,9 @@ describe('the packed package in fresh projects', () => {
   afterAll(async () => {
     if (server && server.child.exitCode === null && server.child.signalCode === null) {
       server.child.kill('SIGTERM');
+      const killer = setTimeout(() => server?.child.kill('SIGKILL'), 15_000);
       await server.exited;
+      clearTimeout(killer);
     }
     // Three node_modules trees: removing them takes a while on a busy machine.
     if (workDir) await rm(workDir, { recursive: true, force: true });
