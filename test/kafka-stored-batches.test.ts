@@ -395,6 +395,28 @@ describe('Fetch limits and read_committed (raw requests)', () => {
   });
 });
 
+describe('Produce refusals (raw requests)', () => {
+  it('says why a batch was refused from Produce v8 on (KIP-467)', async () => {
+    await broker.createTopic('refused', { partitions: 1 });
+    const client = await raw();
+    const batch = encodeRecordBatch({
+      baseOffset: 0,
+      records: [{ timestamp: 1_700_000_000_000, key: null, value: Buffer.from('v') }],
+    });
+    batch[batch.length - 1] = batch[batch.length - 1]! ^ 1; // the CRC no longer matches
+    const answer = await client.call('Produce', 9, {
+      transactionalId: null,
+      acks: -1,
+      timeoutMs: 5000,
+      topics: [{ name: 'refused', partitions: [{ index: 0, records: batch }] }],
+    });
+    const [partition] = answer.responses[0]!.partitions;
+    expect(partition).toMatchObject({ errorCode: 2, baseOffset: -1 });
+    expect(partition!.errorMessage).toMatch(/CRC-32C mismatch/);
+    expect((await broker.offsets('refused', 0)).next).toBe(0);
+  });
+});
+
 describe('Produce fuzz (raw requests)', () => {
   /** What a Produce of hostile bytes may answer: a per-partition Kafka error, never a crash. */
   const REFUSALS = new Set([2, 10, 42, 43, 45, 47, 53, 76, 87]);

@@ -25,6 +25,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { AppendResult, ProducerBatchId } from '../../../../broker/types.js';
+import { isTributaryError } from '../../../../errors.js';
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import { TRANSACTIONAL_FLAG } from '../../../../protocol/kafka/record-batch/index.js';
 import type { ProduceRequest, ProduceResponsePartition } from '../../../../protocol/kafka/requests/index.js';
@@ -85,9 +86,20 @@ async function producePartition(
   transactionalId: string | null,
   withLogStart: boolean,
 ): Promise<ProduceResponsePartition> {
-  const failed = (errorCode: number): ProduceResponsePartition => {
+  // The reason goes to clients that read it (Produce v8+, KIP-467), for their logs.
+  const failed = (errorCode: number, reason?: unknown): ProduceResponsePartition => {
     countError(ctx, errorCode);
-    return { index: partition, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+    // Only refusals explain themselves: an unexpected error's text stays in the server log.
+    const errorMessage =
+      reason instanceof ProduceBatchError || isTributaryError(reason) ? reason.message : null;
+    return {
+      index: partition,
+      errorCode,
+      baseOffset: -1,
+      logAppendTimeMs: -1,
+      logStartOffset: -1,
+      errorMessage,
+    };
   };
   if (acks !== 0 && acks !== 1 && acks !== -1) return failed(KafkaErrorCode.INVALID_REQUIRED_ACKS);
   let prepared: PreparedAppend;
@@ -96,7 +108,7 @@ async function producePartition(
   } catch (error) {
     if (error instanceof ProduceBatchError) {
       ctx.logger.debug({ topic, partition, reason: error.message }, 'Kafka produce batch refused');
-      return failed(error.errorCode);
+      return failed(error.errorCode, error);
     }
     throw error;
   }
@@ -107,7 +119,7 @@ async function producePartition(
     append = prepared.append();
   } catch (error) {
     admitted.done();
-    return failed(errorCodeOf(ctx, error, 'Produce'));
+    return failed(errorCodeOf(ctx, error, 'Produce'), error);
   }
   try {
     const result = await append;
@@ -131,7 +143,7 @@ async function producePartition(
       logStartOffset,
     };
   } catch (error) {
-    return failed(errorCodeOf(ctx, error, 'Produce'));
+    return failed(errorCodeOf(ctx, error, 'Produce'), error);
   } finally {
     admitted.done();
   }
