@@ -150,7 +150,7 @@ export class ConnectingStore extends ClientStore {
     const client = this.#client;
     this.#client = undefined;
     if (client !== undefined) void client.close().catch(() => undefined);
-    this.set({ client: undefined, status: 'idle' });
+    this.set({ client: undefined, status: 'idle', error: undefined });
   }
 
   #attempt(run: number, attempt: number): void {
