@@ -473,7 +473,7 @@ describe('Produce fuzz (raw requests)', () => {
           expect(records[0]?.offset).toBe(baseOffset);
         },
       ),
-      { numRuns: 100 },
+      { numRuns: 50 },
     );
   });
 });
