@@ -171,8 +171,10 @@ export class FilePartition {
     );
     const transactions = new TransactionTable(topic, partition);
     const transactionsFile = join(dir, segmentFileName(active.baseOffset, TRANSACTIONS_FILE_EXTENSION));
-    const transactionSnapshot = await readJsonOrNull(fs, transactionsFile);
-    if (transactionSnapshot !== null && !transactions.restore(transactionSnapshot)) {
+    const transactionsFileFound = (await fs.readdir(dir)).includes(
+      segmentFileName(active.baseOffset, TRANSACTIONS_FILE_EXTENSION),
+    );
+    if (transactionsFileFound && !transactions.restore(await readJsonOrNull(fs, transactionsFile))) {
       // Written atomically, so only damage gets here: transactions open across the segment
       // boundary are then unknown, and committed readers may see their records early.
       logger.error(

@@ -6,6 +6,7 @@
 import { mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../errors.js';
 import { openFileLog } from './file-log.js';
@@ -186,5 +187,30 @@ describe('recovery of transactions', () => {
       await recovered.close();
     }
     expect(await readAll(dir)).toEqual(['value-0', 'in-txn']);
+  });
+});
+
+describe('recovery of transaction snapshots', () => {
+  it('reports a damaged transaction snapshot and still opens the partition', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tributary-recovery-'));
+    dirs.push(dir);
+    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    await log.createTopic('t', { segmentBytes: 4096, fsync: 'always' });
+    const producer = { producerId: 5, producerEpoch: 0, baseSequence: 0 };
+    await log.append('t', 0, [{ key: null, value: enc.encode('open') }], { producer, transactional: true });
+    await log.append('t', 0, [{ key: null, value: new Uint8Array(4096) }]); // rolls: a snapshot is written
+    await log.close();
+    const snapshot = (await readdir(partitionDir(dir))).find((n) => n.endsWith('.transactions.json'));
+    expect(snapshot).toBeDefined();
+    await writeFile(join(partitionDir(dir), snapshot!), '{"version": 1, "open": [');
+    const logged: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => logged.push(line) });
+    const reopened = await openFileLog({ dir, maintenanceIntervalMs: 0, logger });
+    try {
+      expect(logged.join('\n')).toContain('unreadable transaction snapshot');
+      expect((await reopened.offsets('t', 0)).next).toBe(2);
+    } finally {
+      await reopened.close();
+    }
   });
 });
