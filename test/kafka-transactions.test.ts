@@ -3,7 +3,8 @@
  * log in this process: commit and abort across partitions, `sendOffsets` in a
  * consume-transform-produce loop, and a zombie producer fenced by a newer instance of the same
  * transactional id. What committed readers see is checked in the log itself (committed
- * isolation), and through a kafkajs consumer (kafkajs's default, `readUncommitted: false`).
+ * isolation) and through kafkajs consumers: read_committed (kafkajs's default,
+ * `readUncommitted: false`) never sees an aborted record, read_uncommitted sees them all.
  */
 
 import { type Admin, type Consumer, type EachMessagePayload, Kafka, logLevel, type Producer } from 'kafkajs';
@@ -68,7 +69,11 @@ interface Seen {
 }
 
 /** A read_committed consumer (kafkajs's default) of `topic` from the beginning, collecting values. */
-async function committedReader(topic: string, groupId: string): Promise<Seen[]> {
+function committedReader(topic: string, groupId: string): Promise<Seen[]> {
+  return reader(topic, groupId, false);
+}
+
+async function reader(topic: string, groupId: string, readUncommitted: boolean): Promise<Seen[]> {
   const seen: Seen[] = [];
   const c: Consumer = kafka().consumer({
     groupId,
@@ -76,7 +81,7 @@ async function committedReader(topic: string, groupId: string): Promise<Seen[]> 
     rebalanceTimeout: 10_000,
     heartbeatInterval: 300,
     maxWaitTimeInMs: 200,
-    readUncommitted: false,
+    readUncommitted,
   });
   await c.connect();
   closers.push(() => c.disconnect());
@@ -135,11 +140,23 @@ describe('kafkajs transactions', () => {
 
     expect(await committedValues('txn-out')).toEqual(['after', 'kept-0', 'kept-1', 'kept-2']);
     const seen = await committedReader('txn-out', 'txn-reader');
-    await waitFor(
-      () => ['after', 'kept-0', 'kept-1', 'kept-2'].every((v) => seen.some((s) => s.value === v)),
-      20_000,
-      'the committed records',
-    );
+    await waitFor(() => seen.length >= 4, 20_000, 'the committed records');
+    // An aborted record that would (wrongly) follow gets a moment to arrive.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(seen.map((s) => s.value).sort()).toEqual(['after', 'kept-0', 'kept-1', 'kept-2']);
+    // A read_uncommitted consumer sees the aborted records too, as in Kafka (never the markers).
+    const everything = await reader('txn-out', 'txn-uncommitted', true);
+    await waitFor(() => everything.length >= 7, 20_000, 'every record');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(everything.map((s) => s.value).sort()).toEqual([
+      'aborted-0',
+      'aborted-1',
+      'aborted-2',
+      'after',
+      'kept-0',
+      'kept-1',
+      'kept-2',
+    ]);
   });
 
   it('sendOffsets in a consume-transform-produce loop commits output and input offsets together', async () => {
@@ -198,6 +215,9 @@ describe('kafkajs transactions', () => {
       [1, '10'],
     ]);
     expect(await committedValues('ctp-out')).toEqual(inputs.map((m) => `out-${m.value.slice(3)}`).sort());
+    const seen = await committedReader('ctp-out', 'ctp-verify');
+    await waitFor(() => seen.length >= inputs.length, 20_000, 'every output');
+    expect(seen.map((s) => s.value).sort()).toEqual(inputs.map((m) => `out-${m.value.slice(3)}`).sort());
   });
 
   it('a newer producer with the same transactional id fences the zombie, whose commit fails', async () => {
@@ -220,6 +240,10 @@ describe('kafkajs transactions', () => {
     await freshTxn.commit();
 
     expect(await committedValues('zombie-out')).toEqual(['from-fresh']);
+    const seen = await committedReader('zombie-out', 'zombie-reader');
+    await waitFor(() => seen.length >= 1, 20_000, 'the fresh record');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen.map((s) => s.value)).toEqual(['from-fresh']);
     // The zombie's record was aborted by the fresh producer's InitProducerId.
     expect(await log.abortedTransactions('zombie-out', 0, 0, 100)).toHaveLength(1);
   });
