@@ -1,3 +1,5 @@
+'use client';
+
 /**
  * @module react/hooks
  * Live data hooks over the SDK: `useCollection` (the handle writes go through), `useQuery` (a

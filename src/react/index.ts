@@ -1,3 +1,5 @@
+'use client';
+
 /**
  * @module tributary-sync/react
  * React hooks over the client SDK (React ≥ 18 is a peer dependency): a provider for the client,

@@ -1,3 +1,5 @@
+'use client';
+
 /**
  * @module react/provider
  * `TributaryProvider` puts a client in React context for the hooks below it, and `useClient` /
@@ -17,6 +19,7 @@
 import {
   createContext,
   createElement,
+  type ReactElement,
   type ReactNode,
   useContext,
   useEffect,
@@ -39,7 +42,7 @@ export type TributaryProviderProps =
 
 const ClientContext = createContext<ClientStore | undefined>(undefined);
 
-export function TributaryProvider(props: TributaryProviderProps): ReactNode {
+export function TributaryProvider(props: TributaryProviderProps): ReactElement {
   const client = 'client' in props ? props.client : undefined;
   const options = 'connect' in props ? props.connect : undefined;
   const url = options?.url;
