@@ -264,6 +264,7 @@ function convertText(spec: SettingSpec, text: string): SettingText | undefined {
     case 'host':
     case 'optionalHost':
     case 'logLevel':
+    case 'logFormat':
     case 'tlsClientAuth':
       return text.trim();
     default:

@@ -93,19 +93,20 @@ import {
 } from './settings.js';
 import { TopicTraffic } from './traffic.js';
 
-/** Settings given to `startServer` as options of their own (or not at all: `logLevel`). */
+/** Settings given to `startServer` as options of their own (or not at all: `logLevel`, `logFormat`). */
 const UNTUNABLE = new Set<SettingName>([
   'dataDir',
   'port',
   'host',
   'logLevel',
+  'logFormat',
   'kafkaPort',
   'kafkaAdvertisedHost',
   'mqttPort',
 ]);
 type Tunables = Omit<
   ServerConfig,
-  'dataDir' | 'port' | 'host' | 'logLevel' | 'kafkaPort' | 'kafkaAdvertisedHost' | 'mqttPort'
+  'dataDir' | 'port' | 'host' | 'logLevel' | 'logFormat' | 'kafkaPort' | 'kafkaAdvertisedHost' | 'mqttPort'
 >;
 
 /** The Kafka protocol listener (on the server's `host`). */

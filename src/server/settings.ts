@@ -27,6 +27,10 @@ import { NATIVE_PROTOCOL_LIMITS } from '../protocol/native/limits.js';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** How `tributary serve` writes its log: `auto` is `pretty` on a terminal, `json` otherwise. */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 /** Whether TLS clients are asked for a certificate (`tlsClientAuth`; docs/security.md, "TLS"). */
 export const TLS_CLIENT_AUTH_MODES = ['none', 'request', 'require'] as const;
 export type TlsClientAuth = (typeof TLS_CLIENT_AUTH_MODES)[number];
@@ -60,7 +64,14 @@ export interface NumberSettingSpec extends SettingSpecBase {
 }
 
 export interface TextSettingSpec extends SettingSpecBase {
-  readonly unit: 'path' | 'optionalPath' | 'host' | 'optionalHost' | 'logLevel' | 'tlsClientAuth';
+  readonly unit:
+    | 'path'
+    | 'optionalPath'
+    | 'host'
+    | 'optionalHost'
+    | 'logLevel'
+    | 'logFormat'
+    | 'tlsClientAuth';
   readonly default: string;
 }
 
@@ -168,6 +179,14 @@ export const SERVER_SETTINGS = {
     unit: 'logLevel',
     default: 'info',
     doc: `log level: ${LOG_LEVELS.join(', ')}`,
+  },
+  logFormat: {
+    flag: '--log-format',
+    env: 'TRIBUTARY_LOG_FORMAT',
+    group: 'server',
+    unit: 'logFormat',
+    default: 'auto',
+    doc: 'log format: json (one JSON object per line), pretty (colored lines for people), auto (pretty when stdout is a terminal, else json)',
   },
   closeGraceMs: {
     flag: '--close-grace-ms',
@@ -844,15 +863,17 @@ export type SettingName = keyof typeof SERVER_SETTINGS;
 
 type SettingValue<S> = S extends { readonly unit: 'logLevel' }
   ? LogLevel
-  : S extends { readonly unit: 'tlsClientAuth' }
-    ? TlsClientAuth
-    : S extends { readonly default: number }
-      ? number
-      : S extends { readonly default: boolean }
-        ? boolean
-        : S extends { readonly unit: 'origins' | 'hosts' }
-          ? readonly string[]
-          : string;
+  : S extends { readonly unit: 'logFormat' }
+    ? LogFormat
+    : S extends { readonly unit: 'tlsClientAuth' }
+      ? TlsClientAuth
+      : S extends { readonly default: number }
+        ? number
+        : S extends { readonly default: boolean }
+          ? boolean
+          : S extends { readonly unit: 'origins' | 'hosts' }
+            ? readonly string[]
+            : string;
 
 /** The value of every setting (the `default` of {@link SERVER_SETTINGS} when none was given). */
 export type ServerConfig = { readonly [K in SettingName]: SettingValue<(typeof SERVER_SETTINGS)[K]> };
@@ -955,6 +976,10 @@ export function valueProblem(spec: SettingSpec, value: unknown): string | undefi
     case 'logLevel':
       if (typeof value !== 'string' || !(LOG_LEVELS as readonly string[]).includes(value))
         return `it must be one of ${LOG_LEVELS.join(', ')}.`;
+      return undefined;
+    case 'logFormat':
+      if (typeof value !== 'string' || !(LOG_FORMATS as readonly string[]).includes(value))
+        return `it must be one of ${LOG_FORMATS.join(', ')}.`;
       return undefined;
     case 'port':
       if (!isIntIn(value, spec.min, spec.max)) return 'The port must be an integer from 0 to 65535.';

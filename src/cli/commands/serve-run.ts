@@ -9,6 +9,7 @@ import { isTributaryError } from '../../errors.js';
 import { AuthFileError } from '../../server/auth/auth-file.js';
 import { TlsFileError } from '../../server/auth/tls.js';
 import { hostPort, ListenError, type RunningServer, startServer } from '../../server/server.js';
+import type { LogFormat } from '../../server/settings.js';
 import { EXIT_USAGE } from '../api.js';
 import { missingServerNodeFlags } from '../node-flags.js';
 import { loadServeSettings, type ServeFlags } from './serve.js';
@@ -18,9 +19,19 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
   const { config, kafkaPortDefaulted, mqttPortDefaulted } = loadServeSettings(flags, process.env, (w) =>
     warnings.push(w),
   );
-  const logger = createLogger(config.logLevel);
+  const { logger, pretty } = await createLogger(config.logLevel, config.logFormat);
   for (const warning of warnings) logger.warn(warning);
-  const { dataDir, port, host, logLevel: _, kafkaPort, kafkaAdvertisedHost, mqttPort, ...limits } = config;
+  const {
+    dataDir,
+    port,
+    host,
+    logLevel: _level,
+    logFormat: _format,
+    kafkaPort,
+    kafkaAdvertisedHost,
+    mqttPort,
+    ...limits
+  } = config;
   const kafka =
     kafkaPort === 0
       ? {}
@@ -37,7 +48,10 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
     const mqtt = mqttPort === 0 ? {} : { mqtt: { port: mqttPort, optional: mqttPortDefaulted } };
     server = await startServer({ ...limits, dataDir, port, host, logger, ...kafka, ...mqtt });
   } catch (error) {
-    logger.error(startFailureMessage(error, dataDir));
+    const message = startFailureMessage(error, dataDir);
+    logger.error(message);
+    // A JSON line is for log collectors; whoever started the server reads stderr.
+    if (!pretty) process.stderr.write(`tributary: cannot start: ${message}\n`);
     // A setting startServer refuses (a non-loopback --host without auth) or an invalid auth file
     // is bad usage, as in loadServeSettings.
     process.exit(
@@ -104,9 +118,26 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
   }
 }
 
-/** Plain pino JSON lines on stdout, written synchronously so nothing is lost on `process.exit`. */
-function createLogger(level: string): Logger {
-  return pino({ name: 'tributary', level }, pino.destination({ dest: 1, sync: true }));
+/**
+ * The server's logger on stdout, written synchronously so nothing is lost on `process.exit`:
+ * pino's JSON lines, or for people (`pretty`, the default on a terminal) pino-pretty's colored
+ * lines. pino-pretty loads only then: JSON output and the other commands never import it.
+ */
+async function createLogger(level: string, format: LogFormat): Promise<{ logger: Logger; pretty: boolean }> {
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  if (!pretty) {
+    const logger = pino({ name: 'tributary', level }, pino.destination({ dest: 1, sync: true }));
+    return { logger, pretty: false };
+  }
+  const { default: prettyStream } = await import('pino-pretty');
+  const stream = prettyStream({
+    destination: 1,
+    sync: true,
+    colorize: process.stdout.isTTY === true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,name',
+  });
+  return { logger: pino({ name: 'tributary', level }, stream), pretty: true };
 }
 
 function startFailureMessage(error: unknown, dataDir: string): string {

@@ -131,6 +131,8 @@ function argName(unit: SettingUnit): string {
       return 'host';
     case 'logLevel':
       return 'level';
+    case 'logFormat':
+      return 'format';
     case 'origins':
       return 'origins';
     case 'hosts':

@@ -45,7 +45,6 @@ export async function listenTcp(options: TcpListenerOptions): Promise<TcpListene
       socket.destroy();
     });
   }
-  server.on('error', (error) => logger.error({ err: error }, `${name} listener error`));
   const port = await new Promise<number>((resolve, reject) => {
     const onError = (error: Error): void => {
       server.off('listening', onListening);
@@ -53,6 +52,8 @@ export async function listenTcp(options: TcpListenerOptions): Promise<TcpListene
     };
     const onListening = (): void => {
       server.off('error', onError);
+      // Errors once listening are logged; a failed listen is the caller's to report (no stack twice).
+      server.on('error', (error) => logger.error({ err: error }, `${name} listener error`));
       const address = server.address();
       resolve(typeof address === 'object' && address !== null ? address.port : options.port);
     };

@@ -43,6 +43,7 @@
  *
  * Nothing a client sends can reach another connection: every failure ends at most this one.
  */
+
 import type { Socket } from 'node:net';
 import { assert } from '../../../assert.js';
 import { isTributaryError } from '../../../errors.js';
@@ -65,6 +66,11 @@ import { certificatePrincipal } from '../../auth/certificate.js';
 import { guardBroker } from '../../auth/guard.js';
 import type { QuotaLease } from '../../auth/quotas.js';
 import type { Session } from '../../auth/types.js';
+import {
+  FOREIGN_PROTOCOL_PREFIX_BYTES,
+  foreignProtocol,
+  foreignProtocolMessage,
+} from '../foreign-protocol.js';
 import { KafkaAuthentication } from './authentication.js';
 import { type ConnectionScope, countError, type KafkaContext } from './context.js';
 import { CloseConnection, HANDLERS, type Handler } from './handlers/index.js';
@@ -126,6 +132,9 @@ export class KafkaConnection {
   private endTimer: NodeJS.Timeout | undefined;
   /** Closes a connection that has not authenticated in time (security on only). */
   private authenticationTimer: NodeJS.Timeout | undefined;
+  /** The connection's first bytes, to name another protocol sent here (foreign-protocol.ts). */
+  private firstBytes: Uint8Array | undefined;
+  private framesSeen = false;
 
   constructor(
     private readonly socket: Socket,
@@ -253,12 +262,23 @@ export class KafkaConnection {
 
   private onData(chunk: Buffer): void {
     if (this.closing) return;
+    this.firstBytes ??= Uint8Array.from(chunk.subarray(0, FOREIGN_PROTOCOL_PREFIX_BYTES));
     let payloads: Uint8Array[];
     try {
       payloads = this.frames.push(chunk);
     } catch (error) {
       // FRAME_TOO_LARGE or a negative size: nothing after it can be framed.
       countError(this.ctx, KafkaErrorCode.INVALID_REQUEST);
+      // `GET ` read as a size is a 1.2 GB frame: say what it really is.
+      const foreign = this.framesSeen ? undefined : foreignProtocol(this.firstBytes);
+      if (foreign !== undefined) {
+        this.ctx.logger.info(
+          { client: this.scope.clientHost, protocol: foreign },
+          `closing a Kafka connection: ${foreignProtocolMessage(foreign, 'Kafka')}`,
+        );
+        this.destroy(`${foreign} on the Kafka port`);
+        return;
+      }
       this.ctx.logger.info(
         { client: this.scope.clientHost, reason: (error as Error).message },
         'closing a Kafka connection: bad frame',
@@ -266,6 +286,7 @@ export class KafkaConnection {
       this.destroy('bad frame');
       return;
     }
+    if (payloads.length > 0) this.framesSeen = true;
     for (const payload of payloads) this.waiting.push(payload);
     this.runWaiting();
     this.updateFlow();

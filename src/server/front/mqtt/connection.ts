@@ -15,6 +15,7 @@
  * A packet that cannot be read, or breaks the protocol, ends the connection: an MQTT 5 client
  * gets DISCONNECT with the reason code first (§4.13), a 3.1.1 client just the close.
  */
+
 import type { Duplex } from 'node:stream';
 import type { Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
@@ -22,6 +23,11 @@ import type { Broker } from '../../../broker/types.js';
 import { guardBroker } from '../../auth/guard.js';
 import type { QuotaLease } from '../../auth/quotas.js';
 import type { ConnectionInfo, Session } from '../../auth/types.js';
+import {
+  FOREIGN_PROTOCOL_PREFIX_BYTES,
+  foreignProtocol,
+  foreignProtocolMessage,
+} from '../foreign-protocol.js';
 import { encodePacket, MqttDecoder, MqttPacketError, type MqttVersion } from './codec.js';
 import { acceptConnect, type ConnectAccepted, connectRefusal, peekConnect } from './connect.js';
 import type { MqttClient, MqttContext, RegisteredClient } from './context.js';
@@ -63,6 +69,8 @@ export class MqttConnection implements RegisteredClient {
   #answers: Promise<void> = Promise.resolve();
   #keepAliveMs = 0;
   #lastPacketAt = Date.now();
+  /** The connection's first bytes, to name another protocol sent here (foreign-protocol.ts). */
+  #firstBytes: Uint8Array | undefined;
   #timer: NodeJS.Timeout | undefined;
   #resolveClosed: (() => void) | null = null;
   // Set once the connection is open.
@@ -138,6 +146,20 @@ export class MqttConnection implements RegisteredClient {
 
   #streamOnData(chunk: Buffer): void {
     if (this.#state === 'closed') return;
+    if (this.#firstBytes === undefined) {
+      this.#firstBytes = Uint8Array.from(chunk.subarray(0, FOREIGN_PROTOCOL_PREFIX_BYTES));
+      // `GET ` reads as a packet 69 bytes long: a short HTTP request would wait here for more.
+      const foreign = foreignProtocol(this.#firstBytes);
+      if (foreign !== undefined) {
+        this.#ctx.metrics.errors.inc({ frontend: 'mqtt', code: 'PROTOCOL_ERROR' });
+        this.#logger.info(
+          { protocol: foreign },
+          `closing an MQTT connection: ${foreignProtocolMessage(foreign, 'MQTT')}`,
+        );
+        this.#close(null, `${foreign} on the MQTT port`);
+        return;
+      }
+    }
     this.#lastPacketAt = Date.now();
     try {
       this.#decoder.append(chunk);

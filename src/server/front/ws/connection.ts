@@ -112,6 +112,8 @@ export class Connection {
   readonly #deps: ConnectionDeps;
   readonly #logger: Logger;
   #state: State = 'handshake';
+  /** What the client called itself in `hello` (`clientName` of the SDK), for the logs. */
+  #clientName = '';
   /** Encoding of pushed frames: that of `hello`. */
   #format: WireFormat = 'msgpack';
   #inFlight = 0;
@@ -370,6 +372,7 @@ export class Connection {
       return;
     }
     this.#format = format;
+    this.#clientName = hello.client;
     this.#logger.debug({ client: hello.client, resume: hello.resume?.sessionId }, 'hello');
     const security = this.#deps.security;
     if (security === undefined || !security.enabled) {
@@ -425,6 +428,16 @@ export class Connection {
     if (!this.#attachQuota(session.principal.name)) return;
     this.#state = 'open';
     this.#watchSession();
+    // One line per session at info: which program connected, as whom, from where.
+    this.#logger.info(
+      {
+        client: this.#clientName,
+        principal: session.principal.name,
+        sessionId: this.sessionId,
+        remoteAddress: this.#deps.remoteAddress,
+      },
+      `WebSocket client ${JSON.stringify(this.#clientName)} connected as ${session.principal.name}`,
+    );
     this.#send({
       type: 'welcome',
       protocol: PROTOCOL_VERSION,
