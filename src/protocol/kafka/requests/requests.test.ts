@@ -354,3 +354,112 @@ describe('decodeRequest errors', () => {
     expect(() => decodeRequest(payload)).toThrow(/Heartbeat v3 request/);
   });
 });
+
+describe('flexible versions (KIP-482)', () => {
+  it('a flexible response has response header v1 (an empty tag section after the correlation id)', () => {
+    const frame = encodeResponse(
+      'Heartbeat',
+      { apiVersion: 4, correlationId: 9 },
+      { throttleTimeMs: 0, errorCode: 0 },
+    );
+    // size 12 | correlation id | no tags | throttle 0 | error 0 | no tags
+    expect(toHex(frame)).toBe('0000000c' + '00000009' + '00' + '00000000' + '0000' + '00');
+    const classic = encodeResponse(
+      'Heartbeat',
+      { apiVersion: 3, correlationId: 9 },
+      { throttleTimeMs: 0, errorCode: 0 },
+    );
+    expect(toHex(classic)).toBe('0000000a' + '00000009' + '00000000' + '0000');
+  });
+
+  it('skips tagged fields a client sends in the request header and in the body', () => {
+    const body = {
+      groupId: 'g',
+      generationId: 3,
+      memberId: 'm',
+      groupInstanceId: null,
+    };
+    const plain = encodeRequest('Heartbeat', { apiVersion: 4, correlationId: 5, clientId: 'c' }, body);
+    const payload = payloadOf(plain);
+    // Header: key(2) version(2) correlation(4) client id "c" (2+1), then its tag section (00).
+    const headerTags = 11;
+    expect(payload[headerTags]).toBe(0);
+    const tagged = new Uint8Array([
+      ...payload.subarray(0, headerTags),
+      ...[2, 0, 1, 0x61, 7, 2, 0xbe, 0xef], // two header tags: 0 = "a", 7 = 0xbeef
+      ...payload.subarray(headerTags + 1, payload.length - 1),
+      ...[1, 0, 3, 1, 2, 3], // one body tag: 0 = 3 bytes
+    ]);
+    const decoded = decodeRequest(tagged);
+    expect(decoded.header).toEqual({ apiKey: 12, apiVersion: 4, correlationId: 5, clientId: 'c' });
+    expect(decoded.body).toEqual(body);
+  });
+
+  it('Fetch v15+ has no replica_id on the wire; v13+ names topics by id only', () => {
+    const request = {
+      replicaId: -1,
+      maxWaitMs: 500,
+      minBytes: 1,
+      maxBytes: 1024,
+      isolationLevel: 1,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [
+        {
+          topic: '',
+          topicId: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+          partitions: [
+            {
+              partition: 0,
+              currentLeaderEpoch: -1,
+              fetchOffset: 7,
+              lastFetchedEpoch: -1,
+              logStartOffset: -1,
+              partitionMaxBytes: 512,
+            },
+          ],
+        },
+      ],
+      forgottenTopicsData: [],
+      rackId: '',
+    };
+    const v14 = payloadOf(
+      encodeRequest('Fetch', { apiVersion: 14, correlationId: 1, clientId: null }, request),
+    );
+    const v15 = payloadOf(
+      encodeRequest('Fetch', { apiVersion: 15, correlationId: 1, clientId: null }, request),
+    );
+    expect(v14.length - v15.length).toBe(4);
+    expect(decodeRequest(v15).body).toEqual(request);
+    // The topic name is not sent from v13: it decodes as ''.
+    const named = { ...request, topics: [{ ...request.topics[0]!, topic: 'orders' }] };
+    expect(
+      decodeRequest(
+        payloadOf(encodeRequest('Fetch', { apiVersion: 13, correlationId: 1, clientId: null }, named)),
+      ).body,
+    ).toEqual(request);
+  });
+
+  it('fields newer versions added may be left out: they are written as their default', () => {
+    const frame = encodeResponse(
+      'Metadata',
+      { apiVersion: 12, correlationId: 1 },
+      {
+        throttleTimeMs: 0,
+        brokers: [],
+        clusterId: null,
+        controllerId: 0,
+        topics: [{ errorCode: 3, name: 't', isInternal: false, partitions: [] }],
+      },
+    );
+    const topic = decodeResponse('Metadata', 12, payloadOf(frame)).body.topics[0];
+    expect(topic).toEqual({
+      errorCode: 3,
+      name: 't',
+      topicId: '00000000-0000-0000-0000-000000000000',
+      isInternal: false,
+      partitions: [],
+      topicAuthorizedOperations: -2147483648,
+    });
+  });
+});
