@@ -285,4 +285,55 @@ describe('Kafka authorization', () => {
     const groups = await viewer.call('ListGroups', 2, {});
     expect(groups.groups.map((g) => g.groupId)).toEqual(['readers']);
   });
+
+  it('transactions: AddPartitionsToTxn needs write on the topics, AddOffsetsToTxn and TxnOffsetCommit read on the group', async () => {
+    const writer = await as('writer');
+    const producer = await writer.call('InitProducerId', 1, {
+      transactionalId: 'acl-txn',
+      transactionTimeoutMs: 10_000,
+    });
+    expect(producer.errorCode).toBe(NONE);
+    const ids = {
+      transactionalId: 'acl-txn',
+      producerId: producer.producerId,
+      producerEpoch: producer.producerEpoch,
+    };
+    const added = await writer.call('AddPartitionsToTxn', 1, {
+      ...ids,
+      topics: [
+        { name: 'orders.a', partitions: [0] },
+        { name: 'private', partitions: [0] },
+      ],
+    });
+    expect(added.resultsByTopic.map((t) => t.resultsByPartition[0]?.partitionErrorCode)).toEqual([
+      KafkaErrorCode.OPERATION_NOT_ATTEMPTED,
+      TOPIC_DENIED,
+    ]);
+    const allowed = await writer.call('AddPartitionsToTxn', 1, {
+      ...ids,
+      topics: [{ name: 'orders.a', partitions: [0] }],
+    });
+    expect(allowed.resultsByTopic[0]?.resultsByPartition[0]?.partitionErrorCode).toBe(NONE);
+    // The writer may not read the group: its offsets cannot join the transaction.
+    expect((await writer.call('AddOffsetsToTxn', 1, { ...ids, groupId: 'readers' })).errorCode).toBe(
+      GROUP_DENIED,
+    );
+    const offsets = await writer.call('TxnOffsetCommit', 2, {
+      ...ids,
+      groupId: 'readers',
+      generationId: -1,
+      memberId: '',
+      groupInstanceId: null,
+      topics: [
+        {
+          name: 'orders.a',
+          partitions: [
+            { partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null },
+          ],
+        },
+      ],
+    });
+    expect(offsets.topics[0]?.partitions[0]?.errorCode).toBe(GROUP_DENIED);
+    expect((await writer.call('EndTxn', 1, { ...ids, committed: false })).errorCode).toBe(NONE);
+  });
 });
