@@ -1,6 +1,6 @@
 /**
  * @module server/front/kafka/handlers/heartbeat
- * Heartbeat (12) v1–v3: keeps the member's session alive; REBALANCE_IN_PROGRESS tells it to
+ * Heartbeat (12) v1–v4: keeps the member's session alive; REBALANCE_IN_PROGRESS tells it to
  * rejoin, ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID that its membership is stale.
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';

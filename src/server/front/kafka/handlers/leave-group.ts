@@ -1,6 +1,6 @@
 /**
  * @module server/front/kafka/handlers/leave-group
- * LeaveGroup (13) v1–v3: v1–v2 name one member (its error is the response's), v3 a batch of
+ * LeaveGroup (13) v1–v5: v1–v2 name one member (its error is the response's), v3+ a batch of
  * members with an error each. The group rebalances at once; the members that stay learn of it
  * from their next heartbeat.
  */

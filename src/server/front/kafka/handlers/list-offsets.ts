@@ -1,6 +1,6 @@
 /**
  * @module server/front/kafka/handlers/list-offsets
- * ListOffsets (2) v1–v3: timestamp -1 → the high watermark (next offset), -2 → the earliest
+ * ListOffsets (2) v1–v6 (leader epochs answered -1): timestamp -1 → the high watermark (next offset), -2 → the earliest
  * offset, any other timestamp → the first offset whose record timestamp is at or after it, with
  * that record's timestamp; none → offset -1 and timestamp -1, as Kafka answers.
  */
