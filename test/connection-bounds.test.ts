@@ -31,17 +31,25 @@ afterEach(async () => {
 });
 
 /** Wraps `broker.fetch`: each call takes `delayMs` longer; `max` is the most that ran at once. */
-function countFetches(broker: Broker, delayMs: number): { max: number; calls: number } {
+/**
+ * Counts calls of the broker's read `method` (the WebSocket front end reads records with `fetch`,
+ * Kafka's Fetch serves stored batches with `readBatches`) and the most running at once.
+ */
+function countFetches(
+  broker: Broker,
+  delayMs: number,
+  method: 'fetch' | 'readBatches' = 'fetch',
+): { max: number; calls: number } {
   const seen = { max: 0, calls: 0 };
   let running = 0;
-  const fetch = broker.fetch.bind(broker);
-  broker.fetch = async (...args: Parameters<Broker['fetch']>) => {
+  const original = broker[method].bind(broker) as (...args: unknown[]) => Promise<unknown>;
+  (broker as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
     running++;
     seen.calls++;
     seen.max = Math.max(seen.max, running);
     try {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
-      return await fetch(...args);
+      return await original(...args);
     } finally {
       running--;
     }
@@ -217,7 +225,7 @@ describe('Kafka front end: bounded work per connection', () => {
 
   it('handles at most maxInFlightRequests requests at once, however many frames arrived', async () => {
     const raw = await startKafka({ kafkaRequestsInFlightMax: 4 });
-    const fetches = countFetches(broker, 5);
+    const fetches = countFetches(broker, 5, 'readBatches');
     await pipeline(raw, 300, 64 * 1024);
     expect(fetches.calls).toBe(300);
     expect(fetches.max).toBeLessThanOrEqual(4);
@@ -225,7 +233,7 @@ describe('Kafka front end: bounded work per connection', () => {
 
   it('starts a Fetch only when its response fits in pendingResponseBytesMax, and caps max_bytes at it', async () => {
     const raw = await startKafka({ kafkaRequestsInFlightMax: 64, kafkaPendingResponseBytesMax: 40 * 1024 });
-    const fetches = countFetches(broker, 5);
+    const fetches = countFetches(broker, 5, 'readBatches');
     // 16 KiB + a little each: two fit in 40 KiB. The last asks 50 MiB and is capped to fit alone.
     await pipeline(raw, 100, 16 * 1024);
     expect(fetches.calls).toBe(100);
