@@ -49,6 +49,7 @@ import { describeGroups, type GroupOverview } from './group-overview.js';
 import { checkGroupId, GroupManager } from './groups.js';
 import { ensureInternalTopics, isInternalTopic, userTopic } from './internal-topics.js';
 import { KafkaGroupCoordinator } from './kafka-group-coordinator.js';
+import { KafkaGroupStore } from './kafka-group-store.js';
 import { payloadBytes, SafeObserver } from './observer.js';
 import { OffsetStore } from './offset-store.js';
 import { PartitionFeed } from './partition-feed.js';
@@ -102,6 +103,7 @@ export async function createBroker(log: Log, options: BrokerOptions = {}): Promi
   }
   await ensureInternalTopics(log);
   const offsets = await OffsetStore.load(log, logger);
+  const kafkaGroupStore = await KafkaGroupStore.load(log, logger.child({ component: 'kafka-groups' }));
   const transactions = await TransactionCoordinator.load({
     log,
     offsets,
@@ -120,6 +122,7 @@ export async function createBroker(log: Log, options: BrokerOptions = {}): Promi
     logger,
     new SafeObserver(options.observer, logger),
     maxDeliveryRecords,
+    kafkaGroupStore,
   );
 }
 
@@ -152,6 +155,8 @@ export class TributaryBroker implements Broker {
     private readonly logger: Logger,
     private readonly observer: SafeObserver,
     private readonly maxDeliveryRecords: number,
+    /** Kafka groups' durable membership; without it, groups live in memory only. */
+    kafkaGroupStore?: KafkaGroupStore,
   ) {
     this.catalog = new TopicCatalog(log);
     this.atomic = new AtomicCommitter(transactions, log, transactions.transactionalIds());
@@ -168,6 +173,12 @@ export class TributaryBroker implements Broker {
         await this.track(this.committed.commit(groupId, checkCommittedOffsets(offsets, true)));
       },
       committed: () => this.committed.all(),
+      ...(kafkaGroupStore === undefined
+        ? {}
+        : {
+            restore: kafkaGroupStore.restored(),
+            persist: (groupId, group) => this.track(kafkaGroupStore.save(groupId, group)),
+          }),
     });
   }
 

@@ -2,7 +2,8 @@
  * @module broker/internal-topics
  * The broker's own topics, created on first start and hidden from users: `__consumer_offsets`
  * (committed group offsets), `__producer_ids` (the idempotent producer id sequence) and
- * `__transactions` (the transaction coordinator's state per transactional id). All are
+ * `__transactions` (the transaction coordinator's state per transactional id) and
+ * `__consumer_groups` (Kafka consumer groups' membership, so groups survive a restart). All are
  * compacted (only the latest record per key matters) and acknowledged after fdatasync.
  *
  * User-facing broker calls check names with `userTopic()`, which rejects every `__` name with
@@ -15,6 +16,7 @@ import { validateTopicName } from '../log/validation.js';
 export const CONSUMER_OFFSETS_TOPIC = '__consumer_offsets';
 export const PRODUCER_IDS_TOPIC = '__producer_ids';
 export const TRANSACTIONS_TOPIC = '__transactions';
+export const KAFKA_GROUPS_TOPIC = '__consumer_groups';
 
 export const INTERNAL_TOPICS: Readonly<Record<string, Partial<TopicConfig>>> = {
   [CONSUMER_OFFSETS_TOPIC]: {
@@ -32,6 +34,13 @@ export const INTERNAL_TOPICS: Readonly<Record<string, Partial<TopicConfig>>> = {
   },
   // One record per transactional id, its latest state (broker/transactions/state.ts).
   [TRANSACTIONS_TOPIC]: {
+    partitions: 1,
+    compact: true,
+    fsync: 'always',
+    segmentBytes: 4 * 1024 * 1024,
+  },
+  // One record per Kafka consumer group: its last completed generation (kafka-group-store.ts).
+  [KAFKA_GROUPS_TOPIC]: {
     partitions: 1,
     compact: true,
     fsync: 'always',

@@ -29,12 +29,19 @@
  * - Static members (`group.instance.id`, JoinGroup v5): a rejoin under a new member id replaces
  *   the old member, whose later requests get `FENCED_INSTANCE_ID`.
  *
+ * Persistence (`kafka-group-store.ts`): each completed generation is stored once the leader's
+ * SyncGroup brings the assignment (the SyncGroup responses wait for the write, as in Kafka), and
+ * an emptied group is removed. Restored groups start Stable with their stored generation,
+ * leader, members and assignments; each member's session timer starts at the restart, so a
+ * member that never comes back expires and the group rebalances as usual.
+ *
  * Errors are returned by name (Kafka's `Errors` names); the front end turns them into codes.
  * All state changes happen synchronously when a call arrives, so requests are applied in the
  * order they are received.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { StoredKafkaGroup } from './kafka-group-store.js';
 import type { StoredCommit } from './offset-store.js';
 import type { CommittedOffset } from './types.js';
 
@@ -151,7 +158,13 @@ export interface KafkaGroupCoordinatorOptions {
   readonly commit: (groupId: string, offsets: readonly CommittedOffset[]) => Promise<void>;
   /** Every commit in the offset store. */
   readonly committed: () => Iterable<StoredCommit>;
+  /** Stores a group's completed generation durably (null: the group emptied). */
+  readonly persist?: (groupId: string, group: StoredKafkaGroup | null) => Promise<void>;
+  /** Groups stored before a restart, resumed Stable. */
+  readonly restore?: readonly StoredKafkaGroup[];
 }
+
+type Persist = NonNullable<KafkaGroupCoordinatorOptions['persist']>;
 
 export const KAFKA_MIN_SESSION_TIMEOUT_MS = 6000;
 export const KAFKA_MAX_SESSION_TIMEOUT_MS = 30 * 60 * 1000;
@@ -194,7 +207,17 @@ export class KafkaGroupCoordinator {
   constructor(private readonly options: KafkaGroupCoordinatorOptions) {
     this.minSessionTimeoutMs = options.minSessionTimeoutMs ?? KAFKA_MIN_SESSION_TIMEOUT_MS;
     this.maxSessionTimeoutMs = options.maxSessionTimeoutMs ?? KAFKA_MAX_SESSION_TIMEOUT_MS;
+    for (const stored of options.restore ?? []) {
+      if (!validGroupId(stored.groupId) || this.groups.has(stored.groupId)) continue;
+      const group = new KafkaGroup(stored.groupId, options.logger, this.persist);
+      group.restore(stored);
+      this.groups.set(stored.groupId, group);
+    }
+    if (this.groups.size > 0) options.logger.info({ groups: this.groups.size }, 'Kafka groups restored');
   }
+
+  private readonly persist: Persist = (groupId, group) =>
+    this.options.persist?.(groupId, group) ?? Promise.resolve();
 
   /** Whether a Kafka group of this id has members (a native group cannot use the id then). */
   isActive(groupId: string): boolean {
@@ -223,7 +246,7 @@ export class KafkaGroupCoordinator {
     let group = this.groups.get(groupId);
     if (group === undefined) {
       if (request.memberId !== '') return Promise.resolve(failedJoin('UNKNOWN_MEMBER_ID', request.memberId));
-      group = new KafkaGroup(groupId, this.options.logger);
+      group = new KafkaGroup(groupId, this.options.logger, this.persist);
       this.groups.set(groupId, group);
     }
     return group.join(request);
@@ -368,7 +391,66 @@ class KafkaGroup {
   constructor(
     readonly groupId: string,
     private readonly logger: Logger,
+    private readonly persist: Persist,
   ) {}
+
+  /** Resumes a stored generation: Stable, every member's session starting now. */
+  restore(stored: StoredKafkaGroup): void {
+    this.state = 'Stable';
+    this.generation = stored.generation;
+    this.protocolType = stored.protocolType;
+    this.protocolName = stored.protocolName;
+    this.leaderId = stored.leader;
+    for (const m of stored.members) {
+      const member: Member = {
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        sessionTimeoutMs: m.sessionTimeoutMs,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        protocolType: stored.protocolType,
+        // Only the chosen protocol's metadata is stored: a rejoin with more protocols rebalances.
+        protocols: [{ name: stored.protocolName, metadata: m.subscription }],
+        assignment: m.assignment,
+        joinWaiter: null,
+        syncWaiter: null,
+        sessionTimer: null,
+      };
+      this.members.set(m.memberId, member);
+      if (m.groupInstanceId !== null) this.staticMembers.set(m.groupInstanceId, m.memberId);
+      this.touch(member);
+    }
+  }
+
+  /** The record `kafka-group-store.ts` keeps of the current (Stable) generation. */
+  private snapshot(): StoredKafkaGroup {
+    const protocolName = this.protocolName ?? '';
+    return {
+      groupId: this.groupId,
+      protocolType: this.protocolType ?? '',
+      protocolName,
+      generation: this.generation,
+      leader: this.leaderId ?? '',
+      members: [...this.members.values()].map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        sessionTimeoutMs: m.sessionTimeoutMs,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        subscription: m.protocols.find((p) => p.name === protocolName)?.metadata ?? EMPTY,
+        assignment: m.assignment,
+      })),
+    };
+  }
+
+  /** Stores the group's state; a failed write is logged (the group goes on in memory). */
+  private store(group: StoredKafkaGroup | null): Promise<void> {
+    return this.persist(this.groupId, group).catch((error: unknown) => {
+      this.logger.warn({ groupId: this.groupId, err: error }, 'could not persist the Kafka group');
+    });
+  }
 
   // ---- requests ----------------------------------------------------------------------------
 
@@ -756,6 +838,7 @@ class KafkaGroup {
       this.protocolName = null;
       this.leaderId = null;
       this.logger.debug({ groupId: this.groupId, generation: this.generation }, 'Kafka group is empty');
+      void this.store(null);
       return;
     }
     this.protocolName = this.selectProtocol();
@@ -822,12 +905,19 @@ class KafkaGroup {
   private completeSync(assignments: KafkaSyncRequest['assignments']): void {
     const byMember = new Map(assignments.map((a) => [a.memberId, a.assignment]));
     this.state = 'Stable';
+    const answers: (() => void)[] = [];
     for (const member of this.members.values()) {
       member.assignment = byMember.get(member.memberId)?.slice() ?? EMPTY;
       const waiter = member.syncWaiter;
       member.syncWaiter = null;
-      waiter?.({ error: null, assignment: member.assignment });
+      const assignment = member.assignment;
+      if (waiter !== null) answers.push(() => waiter({ error: null, assignment }));
     }
+    // Members learn their assignment once the generation is durable, so a restart right after
+    // cannot forget a generation they already work in.
+    void this.store(this.snapshot()).then(() => {
+      for (const answer of answers) answer();
+    });
     this.logger.debug({ groupId: this.groupId, generation: this.generation }, 'Kafka group stable');
   }
 
