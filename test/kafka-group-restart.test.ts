@@ -137,7 +137,7 @@ afterEach(() => killChildren());
 
 describeWithClient(
   'Kafka group membership across a server process restart',
-  () => hasKafkaPython() && hasConfluentKafka(),
+  hasKafkaPython() && hasConfluentKafka(),
   'apt-get install -y python3-kafka python3-confluent-kafka',
   () => {
     async function scenario(script: string, group: string): Promise<void> {
