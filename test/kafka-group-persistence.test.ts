@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
+import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBroker } from '../src/broker/broker.js';
@@ -16,8 +17,10 @@ import {
   type KafkaJoinRequest,
   type KafkaJoinResult,
 } from '../src/broker/kafka-group-coordinator.js';
-import { KafkaGroupStore, parseGroup } from '../src/broker/kafka-group-store.js';
-import { type FileLog, openFileLog } from '../src/log/file/file-log.js';
+import { KafkaGroupStore, parseGroup, type StoredKafkaGroup } from '../src/broker/kafka-group-store.js';
+import { openFileLog } from '../src/log/file/file-log.js';
+import { createMemoryLog } from '../src/log/memory/memory-log.js';
+import type { Log } from '../src/log/types.js';
 
 const silent = pino({ level: 'silent' });
 const dirs: string[] = [];
@@ -61,7 +64,7 @@ async function deadline<T>(what: string, probe: () => T | undefined, ms = 10_000
 /** A coordinator persisting into `log`'s `__consumer_groups`, restoring what is there. */
 let store: KafkaGroupStore;
 
-async function coordinatorOver(log: FileLog): Promise<KafkaGroupCoordinator> {
+async function coordinatorOver(log: Log): Promise<KafkaGroupCoordinator> {
   await ensureInternalTopics(log);
   store = await KafkaGroupStore.load(log, silent);
   return new KafkaGroupCoordinator({
@@ -288,5 +291,100 @@ describe('Kafka group persistence', () => {
       await broker.close();
       await log.close();
     }
+  });
+});
+
+const storedMember = fc.record({
+  memberId: fc.string({ minLength: 1, maxLength: 20 }),
+  groupInstanceId: fc.option(fc.string({ minLength: 1, maxLength: 10 })),
+  clientId: fc.string({ maxLength: 10 }),
+  clientHost: fc.string({ maxLength: 10 }),
+  sessionTimeoutMs: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+  rebalanceTimeoutMs: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+  subscription: fc.uint8Array({ maxLength: 40 }),
+  assignment: fc.uint8Array({ maxLength: 40 }),
+});
+
+const storedGroup = fc
+  .record({
+    groupId: fc.string({ minLength: 1, maxLength: 30 }),
+    protocolType: fc.string({ minLength: 1, maxLength: 10 }),
+    protocolName: fc.string({ maxLength: 10 }),
+    generation: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+    members: fc.uniqueArray(storedMember, {
+      minLength: 1,
+      maxLength: 5,
+      selector: (m) => m.memberId,
+    }),
+    leaderIndex: fc.nat(),
+  })
+  .filter((g) => {
+    const instances = g.members.map((m) => m.groupInstanceId).filter((id) => id !== null);
+    return new Set(instances).size === instances.length;
+  })
+  .map(
+    ({ leaderIndex, ...g }): StoredKafkaGroup => ({
+      ...g,
+      leader: g.members[leaderIndex % g.members.length]!.memberId,
+    }),
+  );
+
+describe('Kafka group records', () => {
+  it('round-trip through the store: the last record of each group wins, tombstones remove', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(storedGroup, { maxLength: 6, selector: (g) => g.groupId }),
+        fc.nat(),
+        async (groups, drop) => {
+          const log = createMemoryLog();
+          await ensureInternalTopics(log);
+          const store = await KafkaGroupStore.load(log, silent);
+          for (const group of groups) await store.save(group.groupId, { ...group, generation: 1 });
+          for (const group of groups) await store.save(group.groupId, group);
+          const dropped = groups.length > 0 ? groups[drop % groups.length]!.groupId : undefined;
+          if (dropped !== undefined) await store.save(dropped, null);
+          const loaded = (await KafkaGroupStore.load(log, silent)).restored();
+          const byId = (list: readonly StoredKafkaGroup[]) =>
+            [...list].sort((a, b) => (a.groupId < b.groupId ? -1 : 1));
+          expect(byId(loaded)).toEqual(byId(groups.filter((g) => g.groupId !== dropped)));
+          await log.close();
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('parsing never throws on hostile bytes or mutated records, and keeps only consistent groups', () => {
+    const enc = new TextEncoder();
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        expect(() => parseGroup('g', bytes)).not.toThrow();
+      }),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(
+        fc.jsonValue(),
+        fc.constantFrom('protocolType', 'protocolName', 'generation', 'leader', 'members', 'v'),
+        fc.jsonValue(),
+        (members, field, value) => {
+          const record = {
+            v: 1,
+            protocolType: 'consumer',
+            protocolName: 'range',
+            generation: 3,
+            leader: 'm',
+            members,
+            [field]: value,
+          };
+          const group = parseGroup('g', enc.encode(JSON.stringify(record)));
+          if (group === undefined) return;
+          expect(group.members.map((m) => m.memberId)).toContain(group.leader);
+          expect(Number.isSafeInteger(group.generation) && group.generation >= 1).toBe(true);
+          expect(group.protocolType).not.toBe('');
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
