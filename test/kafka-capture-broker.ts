@@ -386,6 +386,18 @@ export async function startCaptureBroker(): Promise<CaptureBroker> {
           authBytes: new Uint8Array(0),
           sessionLifetimeMs: 0,
         });
+      // Admin: the capture broker keeps no configs.
+      case 'DescribeConfigs':
+        return encodeResponse('DescribeConfigs', to, {
+          throttleTimeMs: 0,
+          results: request.body.resources.map(({ resourceType, resourceName }) => ({
+            errorCode: 42,
+            errorMessage: 'no configs here',
+            resourceType,
+            resourceName,
+            configs: [],
+          })),
+        });
       // Transactions: every step succeeds (the capture broker keeps no transaction state).
       case 'AddPartitionsToTxn':
         return encodeResponse('AddPartitionsToTxn', to, {

@@ -268,6 +268,8 @@ export interface BrokerOptions {
   readonly transactionTimeoutCheckMs?: number;
 }
 
+/** Defaults and limits of the log that front ends report (Kafka DescribeConfigs). */
+export { DEFAULT_TOPIC_CONFIG, LOG_LIMITS } from '../log/types.js';
 export type {
   AbortedTransaction,
   AppendEncodedOptions,

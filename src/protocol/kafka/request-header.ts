@@ -80,6 +80,7 @@ export const FIRST_FLEXIBLE_VERSION: Readonly<Record<number, number>> = {
   25: 3, // AddOffsetsToTxn
   26: 3, // EndTxn
   28: 3, // TxnOffsetCommit
+  32: 4, // DescribeConfigs
   36: 2, // SaslAuthenticate
 };
 

@@ -59,6 +59,11 @@ import {
   deleteTopicsApi,
 } from './delete-topics/index.js';
 import {
+  type DescribeConfigsRequest,
+  type DescribeConfigsResponse,
+  describeConfigsApi,
+} from './describe-configs/index.js';
+import {
   type DescribeGroupsRequest,
   type DescribeGroupsResponse,
   describeGroupsApi,
@@ -111,6 +116,8 @@ export type { ApiVersionCodec, KafkaApi } from './api.js';
 export type * from './api-versions/index.js';
 export type * from './create-topics/index.js';
 export type * from './delete-topics/index.js';
+export type * from './describe-configs/index.js';
+export { CONFIG_RESOURCE_TYPE, CONFIG_SOURCE, CONFIG_TYPE } from './describe-configs/index.js';
 export type * from './describe-groups/index.js';
 export { AUTHORIZED_OPERATIONS_OMITTED } from './describe-groups/index.js';
 export type * from './end-txn/index.js';
@@ -156,6 +163,7 @@ export interface KafkaRequestTypes {
   AddOffsetsToTxn: AddOffsetsToTxnRequest;
   EndTxn: EndTxnRequest;
   TxnOffsetCommit: TxnOffsetCommitRequest;
+  DescribeConfigs: DescribeConfigsRequest;
 }
 
 /** Response body type of each API, by Kafka's API name. */
@@ -183,6 +191,7 @@ export interface KafkaResponseTypes {
   AddOffsetsToTxn: AddOffsetsToTxnResponse;
   EndTxn: EndTxnResponse;
   TxnOffsetCommit: TxnOffsetCommitResponse;
+  DescribeConfigs: DescribeConfigsResponse;
 }
 
 export type KafkaApiName = keyof KafkaRequestTypes;
@@ -214,6 +223,7 @@ export const KAFKA_APIS: {
   AddOffsetsToTxn: addOffsetsToTxnApi,
   EndTxn: endTxnApi,
   TxnOffsetCommit: txnOffsetCommitApi,
+  DescribeConfigs: describeConfigsApi,
 };
 
 const NAMES = Object.keys(KAFKA_APIS) as KafkaApiName[];

@@ -89,6 +89,14 @@ export const KAFKA_ACCESS = {
     ],
   },
   EndTxn: { needs: [] },
+  // Configs: a topic's through the broker; the broker's on the cluster resource
+  DescribeConfigs: {
+    needs: [
+      ['topic', 'describe'],
+      ['cluster', 'describe'],
+    ],
+    via: ['describeTopic'],
+  },
 } as const satisfies Record<KafkaApiName, KafkaAccess>;
 
 /** The operation `api` needs on a resource of type `resource`. */

@@ -8,6 +8,7 @@ import { handleAddPartitionsToTxn } from './add-partitions-to-txn.js';
 import { handleApiVersions } from './api-versions.js';
 import { handleCreateTopics } from './create-topics.js';
 import { handleDeleteTopics } from './delete-topics.js';
+import { handleDescribeConfigs } from './describe-configs.js';
 import { handleEndTxn } from './end-txn.js';
 import { handleFetchByTopicId } from './fetch-by-topic-id.js';
 import { handleFindCoordinators } from './find-coordinators.js';
@@ -53,4 +54,5 @@ export const HANDLERS: { readonly [K in KafkaApiName]: Handler<K> } = {
   AddOffsetsToTxn: handleAddOffsetsToTxn,
   EndTxn: handleEndTxn,
   TxnOffsetCommit: handleTxnOffsetCommit,
+  DescribeConfigs: handleDescribeConfigs,
 };

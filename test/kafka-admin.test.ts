@@ -1,0 +1,139 @@
+/**
+ * Kafka admin APIs with real clients: kafkajs 2.2.4 in-process and kafka-python 2.0.2 as a child
+ * process, against `startServer` with the Kafka listener on a free port. DescribeConfigs of
+ * topics (Tributary's settings under Kafka's names) and of the broker.
+ */
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  describeWithClient,
+  hasKafkaPython,
+  type KafkaTestServer,
+  PYTHON,
+  run,
+  startKafkaServer,
+  tempDir,
+} from './kafka-harness.js';
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let server: KafkaTestServer;
+const closers: (() => Promise<unknown>)[] = [];
+
+async function admin(): Promise<ReturnType<Kafka['admin']>> {
+  const kafka = new Kafka({
+    clientId: 'tributary-admin-test',
+    brokers: [server.bootstrap],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 2, initialRetryTime: 100 },
+  });
+  const a = kafka.admin();
+  await a.connect();
+  closers.push(() => a.disconnect());
+  return a;
+}
+
+beforeEach(async () => {
+  dir = await tempDir('tributary-kafka-admin-');
+  server = await startKafkaServer(dir.path);
+});
+
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
+  await server.close();
+  await dir.remove();
+});
+
+describe('kafkajs admin', () => {
+  it('describeConfigs: a topic reports its settings under Kafka names, defaults marked', async () => {
+    const a = await admin();
+    expect(
+      await a.createTopics({
+        topics: [
+          {
+            topic: 'settings',
+            numPartitions: 2,
+            configEntries: [
+              { name: 'cleanup.policy', value: 'compact' },
+              { name: 'retention.ms', value: '3600000' },
+            ],
+          },
+        ],
+      }),
+    ).toBe(true);
+    const { resources } = await a.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: 'settings' }],
+    });
+    expect(resources).toHaveLength(1);
+    expect(resources[0]?.errorCode).toBe(0);
+    const byName = new Map(resources[0]?.configEntries.map((e) => [e.configName, e]));
+    expect(byName.get('cleanup.policy')).toMatchObject({
+      configValue: 'compact',
+      isDefault: false,
+      readOnly: true,
+    });
+    expect(byName.get('retention.ms')).toMatchObject({ configValue: '3600000', isDefault: false });
+    expect(byName.get('retention.bytes')).toMatchObject({ configValue: '-1', isDefault: true });
+    expect(byName.get('delete.retention.ms')?.configValue).toBe(String(24 * 60 * 60 * 1000));
+    expect(byName.get('min.insync.replicas')?.configValue).toBe('1');
+
+    // Named keys only; an unknown topic gets its own error.
+    const some = await a
+      .describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: 'settings', configNames: ['segment.bytes'] }],
+      })
+      .then((r) => r.resources[0]?.configEntries.map((e) => [e.configName, e.configValue]));
+    expect(some).toEqual([['segment.bytes', String(64 * 1024 * 1024)]]);
+    await expect(
+      a.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: 'nope' }],
+      }),
+    ).rejects.toThrow(/does not host this topic/);
+  });
+
+  it('describeConfigs: the broker reports its one-node settings', async () => {
+    const a = await admin();
+    const { resources } = await a.describeConfigs({
+      includeSynonyms: true,
+      resources: [{ type: ConfigResourceTypes.BROKER, name: '0' }],
+    });
+    const byName = new Map(resources[0]?.configEntries.map((e) => [e.configName, e.configValue]));
+    expect(byName.get('broker.id')).toBe('0');
+    expect(byName.get('default.replication.factor')).toBe('1');
+    expect(byName.get('advertised.listeners')).toMatch(/^PLAINTEXT:\/\/.+:\d+$/);
+  });
+});
+
+const DESCRIBE_CONFIGS = `
+import json, sys
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+b = sys.argv[1]
+admin = KafkaAdminClient(bootstrap_servers=b, client_id='py-admin')
+admin.create_topics([NewTopic('py-settings', 1, 1, topic_configs={'retention.bytes': '1048576'})])
+out = {}
+for response in admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, 'py-settings'),
+                                        ConfigResource(ConfigResourceType.BROKER, '0')]):
+    for error_code, _msg, rtype, rname, entries in response.resources:
+        out[str(rtype) + ':' + rname] = {'error': error_code, 'configs': {e[0]: e[1] for e in entries}}
+print(json.dumps(out), flush=True)
+admin.close()
+`;
+
+describeWithClient('kafka-python admin', hasKafkaPython(), 'apt-get install -y python3-kafka', () => {
+  it('describe_configs of a topic and of the broker', async () => {
+    const result = await run(PYTHON, ['-c', DESCRIBE_CONFIGS, server.bootstrap], { timeoutMs: 60_000 });
+    expect(result.code, result.stderr).toBe(0);
+    const out = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as Record<
+      string,
+      { error: number; configs: Record<string, string> }
+    >;
+    expect(out['2:py-settings']?.error).toBe(0);
+    expect(out['2:py-settings']?.configs['retention.bytes']).toBe('1048576');
+    expect(out['2:py-settings']?.configs['cleanup.policy']).toBe('delete');
+    expect(out['4:0']?.error).toBe(0);
+    expect(out['4:0']?.configs['broker.id']).toBe('0');
+  });
+});
