@@ -92,6 +92,7 @@ describe('registry', () => {
       [25, 0, 3], // AddOffsetsToTxn
       [26, 0, 3], // EndTxn
       [28, 0, 3], // TxnOffsetCommit
+      [32, 0, 4], // DescribeConfigs
       [36, 0, 2], // SaslAuthenticate
     ]);
   });
@@ -101,7 +102,7 @@ describe('registry', () => {
       const { minVersion, maxVersion, versions } = KAFKA_APIS[api];
       for (let v = minVersion; v <= maxVersion; v++) expect(versions[v]?.version).toBe(v);
     }
-    expect(VERSIONS).toHaveLength(147);
+    expect(VERSIONS).toHaveLength(152);
   });
 
   it('maps keys and names both ways', () => {
