@@ -3,30 +3,35 @@
  * process, against `startServer` with the Kafka listener on a free port. DescribeConfigs of
  * topics (Tributary's settings under Kafka's names) and of the broker.
  */
-import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
+import { ConfigResourceTypes, type Consumer, Kafka, logLevel } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   describeWithClient,
   hasKafkaPython,
   type KafkaTestServer,
   PYTHON,
+  RawKafka,
   run,
   startKafkaServer,
   tempDir,
+  waitFor,
 } from './kafka-harness.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let server: KafkaTestServer;
 const closers: (() => Promise<unknown>)[] = [];
 
-async function admin(): Promise<ReturnType<Kafka['admin']>> {
-  const kafka = new Kafka({
+function kafka(): Kafka {
+  return new Kafka({
     clientId: 'tributary-admin-test',
     brokers: [server.bootstrap],
     logLevel: logLevel.NOTHING,
     retry: { retries: 2, initialRetryTime: 100 },
   });
-  const a = kafka.admin();
+}
+
+async function admin(): Promise<ReturnType<Kafka['admin']>> {
+  const a = kafka().admin();
   await a.connect();
   closers.push(() => a.disconnect());
   return a;
@@ -103,6 +108,83 @@ describe('kafkajs admin', () => {
     expect(byName.get('broker.id')).toBe('0');
     expect(byName.get('default.replication.factor')).toBe('1');
     expect(byName.get('advertised.listeners')).toMatch(/^PLAINTEXT:\/\/.+:\d+$/);
+  });
+});
+
+/** A running group member subscribed to `topic`, once its group is Stable. */
+async function member(groupId: string, topic: string): Promise<Consumer> {
+  const c = kafka().consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 300, maxWaitTimeInMs: 300 });
+  await c.connect();
+  closers.push(() => c.disconnect());
+  await c.subscribe({ topics: [topic], fromBeginning: true });
+  let joined = false;
+  c.on(c.events.GROUP_JOIN, () => {
+    joined = true;
+  });
+  await c.run({ eachMessage: async () => undefined });
+  await waitFor(() => joined, 30_000, `${groupId} to join`);
+  return c;
+}
+
+async function committed(a: ReturnType<Kafka['admin']>, groupId: string, topic: string): Promise<string[]> {
+  const offsets = await a.fetchOffsets({ groupId, topics: [topic] });
+  return (offsets[0]?.partitions ?? []).map((p) => `${p.partition}:${p.offset}`).sort();
+}
+
+describe('group administration', () => {
+  it('kafkajs deleteGroups: refuses a group with members, deletes an empty one and its offsets', async () => {
+    const a = await admin();
+    await a.createTopics({ topics: [{ topic: 'jobs', numPartitions: 2 }] });
+    await a.setOffsets({ groupId: 'cleaners', topic: 'jobs', partitions: [{ partition: 0, offset: '5' }] });
+    expect(await committed(a, 'cleaners', 'jobs')).toEqual(['0:5', '1:-1']);
+    const busy = await member('cleaners', 'jobs');
+    const refused = await a.deleteGroups(['cleaners']).catch((error: unknown) => error);
+    expect(refused).toMatchObject({ groups: [{ groupId: 'cleaners', errorCode: 68 }] });
+    await busy.disconnect();
+
+    expect(await a.deleteGroups(['cleaners'])).toEqual([{ groupId: 'cleaners', errorCode: 0 }]);
+    expect(await committed(a, 'cleaners', 'jobs')).toEqual(['0:-1', '1:-1']);
+    expect((await a.listGroups()).groups.map((g) => g.groupId)).not.toContain('cleaners');
+    const again = await a.deleteGroups(['cleaners']).catch((error: unknown) => error);
+    expect(again).toMatchObject({ groups: [{ groupId: 'cleaners', errorCode: 69 }] });
+  });
+
+  it('OffsetDelete: deletes commits of topics nobody in the group reads, refuses subscribed ones', async () => {
+    const a = await admin();
+    await a.createTopics({ topics: [{ topic: 'old', numPartitions: 2 }, { topic: 'live' }] });
+    await a.setOffsets({
+      groupId: 'movers',
+      topic: 'old',
+      partitions: [
+        { partition: 0, offset: '3' },
+        { partition: 1, offset: '4' },
+      ],
+    });
+    await a.setOffsets({ groupId: 'movers', topic: 'live', partitions: [{ partition: 0, offset: '7' }] });
+    await member('movers', 'live');
+
+    const raw = await RawKafka.open(server.kafka.port);
+    closers.push(async () => raw.close());
+    const answer = await raw.call('OffsetDelete', 0, {
+      groupId: 'movers',
+      topics: [
+        { name: 'old', partitions: [{ partitionIndex: 0 }] },
+        { name: 'live', partitions: [{ partitionIndex: 0 }] },
+      ],
+    });
+    expect(answer).toEqual({
+      errorCode: 0,
+      throttleTimeMs: 0,
+      topics: [
+        { name: 'old', partitions: [{ partitionIndex: 0, errorCode: 0 }] },
+        { name: 'live', partitions: [{ partitionIndex: 0, errorCode: 86 }] }, // GROUP_SUBSCRIBED_TO_TOPIC
+      ],
+    });
+    expect(await committed(a, 'movers', 'old')).toEqual(['0:-1', '1:4']);
+    // Still committed (the running member may have moved it: the topic is empty).
+    expect(await committed(a, 'movers', 'live')).not.toEqual(['0:-1']);
+    const unknown = await raw.call('OffsetDelete', 0, { groupId: 'nobody', topics: [] });
+    expect(unknown.errorCode).toBe(69); // GROUP_ID_NOT_FOUND
   });
 });
 

@@ -398,6 +398,13 @@ export async function startCaptureBroker(): Promise<CaptureBroker> {
             configs: [],
           })),
         });
+      case 'DeleteGroups':
+        return encodeResponse('DeleteGroups', to, {
+          throttleTimeMs: 0,
+          results: request.body.groupsNames.map((groupId) => ({ groupId, errorCode: 69 })),
+        });
+      case 'OffsetDelete':
+        return encodeResponse('OffsetDelete', to, { errorCode: 69, throttleTimeMs: 0, topics: [] });
       // Transactions: every step succeeds (the capture broker keeps no transaction state).
       case 'AddPartitionsToTxn':
         return encodeResponse('AddPartitionsToTxn', to, {

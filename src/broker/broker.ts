@@ -173,6 +173,10 @@ export class TributaryBroker implements Broker {
         await this.track(this.committed.commit(groupId, checkCommittedOffsets(offsets, true)));
       },
       committed: () => this.committed.all(),
+      deleteCommits: async (groupId, partitions) => {
+        this.checkOpen();
+        await this.track(this.committed.deleteGroupOffsets(groupId, partitions));
+      },
       ...(kafkaGroupStore === undefined
         ? {}
         : {

@@ -43,7 +43,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { StoredKafkaGroup } from './kafka-group-store.js';
 import type { StoredCommit } from './offset-store.js';
-import type { CommittedOffset } from './types.js';
+import type { CommittedOffset, TopicPartition } from './types.js';
 
 export type KafkaGroupErrorName =
   | 'COORDINATOR_NOT_AVAILABLE'
@@ -158,6 +158,11 @@ export interface KafkaGroupCoordinatorOptions {
   readonly commit: (groupId: string, offsets: readonly CommittedOffset[]) => Promise<void>;
   /** Every commit in the offset store. */
   readonly committed: () => Iterable<StoredCommit>;
+  /** Deletes a group's commits of `partitions`, or all (null), from the offset store. */
+  readonly deleteCommits?: (
+    groupId: string,
+    partitions: readonly TopicPartition[] | null,
+  ) => Promise<unknown>;
   /** Stores a group's completed generation durably (null: the group emptied). */
   readonly persist?: (groupId: string, group: StoredKafkaGroup | null) => Promise<void>;
   /** Groups stored before a restart, resumed Stable. */
@@ -348,6 +353,35 @@ export class KafkaGroupCoordinator {
       });
     }
     return [...out.values()].sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
+  }
+
+  /**
+   * Deletes an empty group: its committed offsets and its stored generation (Kafka's
+   * DeleteGroups). A group with members is refused (NON_EMPTY_GROUP), an unknown one is
+   * GROUP_ID_NOT_FOUND.
+   */
+  async deleteGroup(
+    groupId: string,
+  ): Promise<
+    'NONE' | 'NON_EMPTY_GROUP' | 'GROUP_ID_NOT_FOUND' | 'INVALID_GROUP_ID' | 'COORDINATOR_NOT_AVAILABLE'
+  > {
+    if (this.closed) return 'COORDINATOR_NOT_AVAILABLE';
+    if (!validGroupId(groupId)) return 'INVALID_GROUP_ID';
+    const group = this.groups.get(groupId);
+    if (group !== undefined && group.describe().state !== 'Empty') return 'NON_EMPTY_GROUP';
+    if (group === undefined && !this.hasCommits(groupId)) return 'GROUP_ID_NOT_FOUND';
+    await this.options.deleteCommits?.(groupId, null);
+    if (group !== undefined) {
+      group.close();
+      this.groups.delete(groupId);
+      await this.persist(groupId, null);
+    }
+    return 'NONE';
+  }
+
+  /** Deletes a group's commits of `partitions` (Kafka's OffsetDelete; the caller checks subscriptions). */
+  async deleteOffsets(groupId: string, partitions: readonly TopicPartition[]): Promise<void> {
+    await this.options.deleteCommits?.(groupId, partitions);
   }
 
   /** Answers every held request `COORDINATOR_NOT_AVAILABLE` and stops every timer. */

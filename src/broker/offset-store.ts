@@ -93,6 +93,29 @@ export class OffsetStore {
     });
   }
 
+  /**
+   * Deletes a group's commits, with tombstones: those of `partitions`, or all of them (null).
+   * Returns the partitions that had a commit.
+   */
+  async deleteGroupOffsets(
+    group: string,
+    partitions: readonly TopicPartition[] | null,
+  ): Promise<TopicPartition[]> {
+    const wanted =
+      partitions === null ? null : new Set(partitions.map((p) => commitKey(group, p.topic, p.partition)));
+    const gone = [...this.commits.values()].filter(
+      (e) => e.group === group && (wanted === null || wanted.has(commitKey(e.group, e.topic, e.partition))),
+    );
+    if (gone.length === 0) return [];
+    const keys = gone.map((e) => commitKey(e.group, e.topic, e.partition));
+    const records: RecordInput[] = keys.map((key) => ({ key: encoder.encode(key), value: null }));
+    const { baseOffset } = await this.log.append(CONSUMER_OFFSETS_TOPIC, 0, records);
+    keys.forEach((key, i) => {
+      this.applyTombstone(key, baseOffset + i);
+    });
+    return gone.map(({ topic, partition }) => ({ topic, partition }));
+  }
+
   /** Deletes every group's commits for `topic` (the topic was deleted), with tombstones. */
   async deleteTopic(topic: string): Promise<void> {
     const keys = [...this.commits.values()]

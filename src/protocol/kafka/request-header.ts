@@ -81,6 +81,7 @@ export const FIRST_FLEXIBLE_VERSION: Readonly<Record<number, number>> = {
   26: 3, // EndTxn
   28: 3, // TxnOffsetCommit
   32: 4, // DescribeConfigs
+  42: 2, // DeleteGroups
   36: 2, // SaslAuthenticate
 };
 

@@ -54,6 +54,11 @@ import {
   createTopicsApi,
 } from './create-topics/index.js';
 import {
+  type DeleteGroupsRequest,
+  type DeleteGroupsResponse,
+  deleteGroupsApi,
+} from './delete-groups/index.js';
+import {
   type DeleteTopicsRequest,
   type DeleteTopicsResponse,
   deleteTopicsApi,
@@ -91,6 +96,11 @@ import {
   type OffsetCommitResponse,
   offsetCommitApi,
 } from './offset-commit/index.js';
+import {
+  type OffsetDeleteRequest,
+  type OffsetDeleteResponse,
+  offsetDeleteApi,
+} from './offset-delete/index.js';
 import { type OffsetFetchRequest, type OffsetFetchResponse, offsetFetchApi } from './offset-fetch/index.js';
 import { type ProduceRequest, type ProduceResponse, produceApi } from './produce/index.js';
 import {
@@ -115,6 +125,7 @@ export type * from './add-partitions-to-txn/index.js';
 export type { ApiVersionCodec, KafkaApi } from './api.js';
 export type * from './api-versions/index.js';
 export type * from './create-topics/index.js';
+export type * from './delete-groups/index.js';
 export type * from './delete-topics/index.js';
 export type * from './describe-configs/index.js';
 export { CONFIG_RESOURCE_TYPE, CONFIG_SOURCE, CONFIG_TYPE } from './describe-configs/index.js';
@@ -131,6 +142,7 @@ export type * from './list-groups/index.js';
 export type * from './list-offsets/index.js';
 export type * from './metadata/index.js';
 export type * from './offset-commit/index.js';
+export type * from './offset-delete/index.js';
 export type * from './offset-fetch/index.js';
 export type * from './produce/index.js';
 export type * from './sasl-authenticate/index.js';
@@ -164,6 +176,8 @@ export interface KafkaRequestTypes {
   EndTxn: EndTxnRequest;
   TxnOffsetCommit: TxnOffsetCommitRequest;
   DescribeConfigs: DescribeConfigsRequest;
+  DeleteGroups: DeleteGroupsRequest;
+  OffsetDelete: OffsetDeleteRequest;
 }
 
 /** Response body type of each API, by Kafka's API name. */
@@ -192,6 +206,8 @@ export interface KafkaResponseTypes {
   EndTxn: EndTxnResponse;
   TxnOffsetCommit: TxnOffsetCommitResponse;
   DescribeConfigs: DescribeConfigsResponse;
+  DeleteGroups: DeleteGroupsResponse;
+  OffsetDelete: OffsetDeleteResponse;
 }
 
 export type KafkaApiName = keyof KafkaRequestTypes;
@@ -224,6 +240,8 @@ export const KAFKA_APIS: {
   EndTxn: endTxnApi,
   TxnOffsetCommit: txnOffsetCommitApi,
   DescribeConfigs: describeConfigsApi,
+  DeleteGroups: deleteGroupsApi,
+  OffsetDelete: offsetDeleteApi,
 };
 
 const NAMES = Object.keys(KAFKA_APIS) as KafkaApiName[];

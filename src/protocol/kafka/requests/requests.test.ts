@@ -94,6 +94,8 @@ describe('registry', () => {
       [28, 0, 3], // TxnOffsetCommit
       [32, 0, 4], // DescribeConfigs
       [36, 0, 2], // SaslAuthenticate
+      [42, 0, 2], // DeleteGroups
+      [47, 0, 0], // OffsetDelete
     ]);
   });
 
@@ -102,7 +104,7 @@ describe('registry', () => {
       const { minVersion, maxVersion, versions } = KAFKA_APIS[api];
       for (let v = minVersion; v <= maxVersion; v++) expect(versions[v]?.version).toBe(v);
     }
-    expect(VERSIONS).toHaveLength(152);
+    expect(VERSIONS).toHaveLength(156);
   });
 
   it('maps keys and names both ways', () => {
@@ -117,7 +119,7 @@ describe('registry', () => {
     expect(isAdvertised(18, 5)).toBe(false);
     expect(isAdvertised(0, 2)).toBe(false);
     expect(isAdvertised(0, 3)).toBe(true);
-    expect(isAdvertised(42, 0)).toBe(false);
+    expect(isAdvertised(43, 0)).toBe(false);
   });
 
   it('builds the ApiVersions answer from the table', () => {

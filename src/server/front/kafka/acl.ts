@@ -89,6 +89,14 @@ export const KAFKA_ACCESS = {
     ],
   },
   EndTxn: { needs: [] },
+  // Group administration
+  DeleteGroups: { needs: [['group', 'delete']] },
+  OffsetDelete: {
+    needs: [
+      ['group', 'delete'],
+      ['topic', 'read'],
+    ],
+  },
   // Configs: a topic's through the broker; the broker's on the cluster resource
   DescribeConfigs: {
     needs: [

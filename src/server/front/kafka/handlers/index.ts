@@ -7,6 +7,7 @@ import { handleAddOffsetsToTxn } from './add-offsets-to-txn.js';
 import { handleAddPartitionsToTxn } from './add-partitions-to-txn.js';
 import { handleApiVersions } from './api-versions.js';
 import { handleCreateTopics } from './create-topics.js';
+import { handleDeleteGroups, handleOffsetDelete } from './delete-groups.js';
 import { handleDeleteTopics } from './delete-topics.js';
 import { handleDescribeConfigs } from './describe-configs.js';
 import { handleEndTxn } from './end-txn.js';
@@ -55,4 +56,6 @@ export const HANDLERS: { readonly [K in KafkaApiName]: Handler<K> } = {
   EndTxn: handleEndTxn,
   TxnOffsetCommit: handleTxnOffsetCommit,
   DescribeConfigs: handleDescribeConfigs,
+  DeleteGroups: handleDeleteGroups,
+  OffsetDelete: handleOffsetDelete,
 };
