@@ -111,6 +111,101 @@ describe('kafkajs admin', () => {
   });
 });
 
+describe('config changes', () => {
+  it('kafkajs alterConfigs: a request that changes nothing succeeds; a change names the setting', async () => {
+    const a = await admin();
+    await a.createTopics({
+      topics: [{ topic: 'fixed', configEntries: [{ name: 'retention.ms', value: '3600000' }] }],
+    });
+    const alter = (configEntries: { name: string; value: string }[], validateOnly = false) =>
+      a.alterConfigs({
+        validateOnly,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: 'fixed', configEntries }],
+      });
+    const same = await alter([{ name: 'retention.ms', value: '3600000' }]);
+    expect(same.resources[0]).toMatchObject({ errorCode: 0, resourceName: 'fixed' });
+    const refusal = (entries: { name: string; value: string }[], validateOnly = false) =>
+      alter(entries, validateOnly).then(
+        () => 'accepted',
+        (error: { type?: string }) => error.type,
+      );
+    // AlterConfigs replaces the whole set: leaving retention.ms out would reset it.
+    expect(await refusal([{ name: 'cleanup.policy', value: 'delete' }])).toBe('POLICY_VIOLATION');
+    expect(await refusal([{ name: 'retention.ms', value: '1000' }], true)).toBe('POLICY_VIOLATION');
+    expect(await refusal([{ name: 'retention.fancy', value: '1' }])).toBe('INVALID_CONFIG');
+    expect(await refusal([{ name: 'segment.bytes', value: 'big' }])).toBe('INVALID_CONFIG');
+    // The messages name the setting (kafkajs shows only the code's description).
+    const raw = await RawKafka.open(server.kafka.port);
+    closers.push(async () => raw.close());
+    const { responses } = await raw.call('AlterConfigs', 0, {
+      validateOnly: true,
+      resources: [
+        { resourceType: 2, resourceName: 'fixed', configs: [{ name: 'cleanup.policy', value: 'compact' }] },
+      ],
+    });
+    expect(responses[0]?.errorMessage).toMatch(
+      /cleanup\.policy \(delete → compact\), retention\.ms \(3600000 → -1\).*fixed when it is created/,
+    );
+    const { resources } = await a.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: 'fixed', configNames: ['retention.ms'] }],
+    });
+    expect(resources[0]?.configEntries[0]?.configValue).toBe('3600000');
+  });
+
+  it('IncrementalAlterConfigs: SET, DELETE and APPEND checked against the current values', async () => {
+    const a = await admin();
+    await a.createTopics({
+      topics: [{ topic: 'inc', configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+    });
+    const raw = await RawKafka.open(server.kafka.port);
+    closers.push(async () => raw.close());
+    const alter = async (configs: { name: string; configOperation: number; value: string | null }[]) => {
+      const { responses } = await raw.call('IncrementalAlterConfigs', 1, {
+        validateOnly: false,
+        resources: [{ resourceType: 2, resourceName: 'inc', configs }],
+      });
+      return responses[0];
+    };
+    // Unnamed settings stay: only what is named is compared.
+    expect(await alter([{ name: 'cleanup.policy', configOperation: 0, value: 'compact' }])).toMatchObject({
+      errorCode: 0,
+    });
+    expect(await alter([{ name: 'retention.ms', configOperation: 1, value: null }])).toMatchObject({
+      errorCode: 0,
+    });
+    // compact,delete is compact here (as CreateTopics reads it): no change.
+    expect(await alter([{ name: 'cleanup.policy', configOperation: 2, value: 'delete' }])).toMatchObject({
+      errorCode: 0,
+    });
+    expect(await alter([{ name: 'cleanup.policy', configOperation: 0, value: 'delete' }])).toMatchObject({
+      errorCode: 44, // POLICY_VIOLATION
+      errorMessage: expect.stringContaining('cleanup.policy'),
+    });
+    expect(await alter([{ name: 'cleanup.policy', configOperation: 1, value: null }])).toMatchObject({
+      errorCode: 44,
+    });
+    expect(await alter([{ name: 'retention.ms', configOperation: 2, value: '1' }])).toMatchObject({
+      errorCode: 40, // INVALID_CONFIG
+      errorMessage: expect.stringContaining('not a list'),
+    });
+    const broker = await raw.call('IncrementalAlterConfigs', 0, {
+      validateOnly: true,
+      resources: [
+        {
+          resourceType: 4,
+          resourceName: '0',
+          configs: [{ name: 'num.partitions', configOperation: 0, value: '3' }],
+        },
+      ],
+    });
+    expect(broker.responses[0]).toMatchObject({
+      errorCode: 44,
+      errorMessage: expect.stringContaining('num.partitions'),
+    });
+  });
+});
+
 /** A running group member subscribed to `topic`, once its group is Stable. */
 async function member(groupId: string, topic: string): Promise<Consumer> {
   const c = kafka().consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 300, maxWaitTimeInMs: 300 });

@@ -398,6 +398,17 @@ export async function startCaptureBroker(): Promise<CaptureBroker> {
             configs: [],
           })),
         });
+      case 'AlterConfigs':
+      case 'IncrementalAlterConfigs':
+        return encodeResponse(request.api, to, {
+          throttleTimeMs: 0,
+          responses: request.body.resources.map(({ resourceType, resourceName }) => ({
+            errorCode: 42,
+            errorMessage: 'no configs here',
+            resourceType,
+            resourceName,
+          })),
+        });
       case 'DeleteGroups':
         return encodeResponse('DeleteGroups', to, {
           throttleTimeMs: 0,

@@ -81,7 +81,9 @@ export const FIRST_FLEXIBLE_VERSION: Readonly<Record<number, number>> = {
   26: 3, // EndTxn
   28: 3, // TxnOffsetCommit
   32: 4, // DescribeConfigs
+  33: 2, // AlterConfigs
   42: 2, // DeleteGroups
+  44: 1, // IncrementalAlterConfigs
   36: 2, // SaslAuthenticate
 };
 

@@ -46,6 +46,11 @@ import {
   type AddPartitionsToTxnResponse,
   addPartitionsToTxnApi,
 } from './add-partitions-to-txn/index.js';
+import {
+  type AlterConfigsRequest,
+  type AlterConfigsResponse,
+  alterConfigsApi,
+} from './alter-configs/index.js';
 import type { ApiVersionCodec, KafkaApi } from './api.js';
 import { type ApiVersionsRequest, type ApiVersionsResponse, apiVersionsApi } from './api-versions/index.js';
 import {
@@ -81,6 +86,10 @@ import {
   findCoordinatorApi,
 } from './find-coordinator/index.js';
 import { type HeartbeatRequest, type HeartbeatResponse, heartbeatApi } from './heartbeat/index.js';
+import {
+  type IncrementalAlterConfigsRequest,
+  incrementalAlterConfigsApi,
+} from './incremental-alter-configs/index.js';
 import {
   type InitProducerIdRequest,
   type InitProducerIdResponse,
@@ -122,6 +131,7 @@ import {
 
 export type * from './add-offsets-to-txn/index.js';
 export type * from './add-partitions-to-txn/index.js';
+export type * from './alter-configs/index.js';
 export type { ApiVersionCodec, KafkaApi } from './api.js';
 export type * from './api-versions/index.js';
 export type * from './create-topics/index.js';
@@ -135,6 +145,8 @@ export type * from './end-txn/index.js';
 export type * from './fetch/index.js';
 export type * from './find-coordinator/index.js';
 export type * from './heartbeat/index.js';
+export type * from './incremental-alter-configs/index.js';
+export { CONFIG_OPERATION } from './incremental-alter-configs/index.js';
 export type * from './init-producer-id/index.js';
 export type * from './join-group/index.js';
 export type * from './leave-group/index.js';
@@ -178,6 +190,8 @@ export interface KafkaRequestTypes {
   DescribeConfigs: DescribeConfigsRequest;
   DeleteGroups: DeleteGroupsRequest;
   OffsetDelete: OffsetDeleteRequest;
+  AlterConfigs: AlterConfigsRequest;
+  IncrementalAlterConfigs: IncrementalAlterConfigsRequest;
 }
 
 /** Response body type of each API, by Kafka's API name. */
@@ -208,6 +222,8 @@ export interface KafkaResponseTypes {
   DescribeConfigs: DescribeConfigsResponse;
   DeleteGroups: DeleteGroupsResponse;
   OffsetDelete: OffsetDeleteResponse;
+  AlterConfigs: AlterConfigsResponse;
+  IncrementalAlterConfigs: AlterConfigsResponse;
 }
 
 export type KafkaApiName = keyof KafkaRequestTypes;
@@ -242,6 +258,8 @@ export const KAFKA_APIS: {
   DescribeConfigs: describeConfigsApi,
   DeleteGroups: deleteGroupsApi,
   OffsetDelete: offsetDeleteApi,
+  AlterConfigs: alterConfigsApi,
+  IncrementalAlterConfigs: incrementalAlterConfigsApi,
 };
 
 const NAMES = Object.keys(KAFKA_APIS) as KafkaApiName[];

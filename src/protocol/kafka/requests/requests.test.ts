@@ -93,8 +93,10 @@ describe('registry', () => {
       [26, 0, 3], // EndTxn
       [28, 0, 3], // TxnOffsetCommit
       [32, 0, 4], // DescribeConfigs
+      [33, 0, 2], // AlterConfigs
       [36, 0, 2], // SaslAuthenticate
       [42, 0, 2], // DeleteGroups
+      [44, 0, 1], // IncrementalAlterConfigs
       [47, 0, 0], // OffsetDelete
     ]);
   });
@@ -104,7 +106,7 @@ describe('registry', () => {
       const { minVersion, maxVersion, versions } = KAFKA_APIS[api];
       for (let v = minVersion; v <= maxVersion; v++) expect(versions[v]?.version).toBe(v);
     }
-    expect(VERSIONS).toHaveLength(156);
+    expect(VERSIONS).toHaveLength(161);
   });
 
   it('maps keys and names both ways', () => {

@@ -89,6 +89,22 @@ export const KAFKA_ACCESS = {
     ],
   },
   EndTxn: { needs: [] },
+  AlterConfigs: {
+    needs: [
+      ['topic', 'alter'],
+      ['topic', 'describe'],
+      ['cluster', 'alter'],
+    ],
+    via: ['describeTopic'],
+  },
+  IncrementalAlterConfigs: {
+    needs: [
+      ['topic', 'alter'],
+      ['topic', 'describe'],
+      ['cluster', 'alter'],
+    ],
+    via: ['describeTopic'],
+  },
   // Group administration
   DeleteGroups: { needs: [['group', 'delete']] },
   OffsetDelete: {

@@ -11,8 +11,10 @@
  * one-node cluster.
  */
 import { DEFAULT_TOPIC_CONFIG, LOG_LIMITS, type TopicConfig } from '../../../broker/types.js';
+import { KafkaErrorCode } from '../../../protocol/kafka/error-codes.js';
 import { CONFIG_TYPE } from '../../../protocol/kafka/requests/index.js';
 import type { KafkaContext } from './context.js';
+import { IGNORED_CONFIGS, TopicConfigError, topicConfigFromKafka } from './handlers/topic-config.js';
 
 /** One config as Tributary reports it (wire-neutral; the handler shapes it per version). */
 export interface KafkaConfigValue {
@@ -178,4 +180,83 @@ export function brokerConfigsForKafka(ctx: KafkaContext): KafkaConfigValue[] {
       'Largest batch one append may carry.',
     ),
   ];
+}
+
+/** The answer to a requested change of one resource's configs. */
+export interface ConfigChangeCheck {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
+/**
+ * Checks a change of a topic's configs: `set` names Kafka configs and their new values (null:
+ * back to the default); with `replace` (AlterConfigs) every config not named goes back to its
+ * default too. Nothing can change at run time, so the answer is NONE only when every value stays
+ * what it is; else POLICY_VIOLATION naming each setting that would change. An unknown name or a
+ * bad value is INVALID_CONFIG. Kafka configs that make no difference here (topic-config.ts
+ * `IGNORED_CONFIGS`, not reported) are accepted, as CreateTopics accepts them.
+ */
+export function checkTopicConfigChange(
+  current: TopicConfig,
+  set: readonly { readonly name: string; readonly value: string | null }[],
+  replace: boolean,
+): ConfigChangeCheck {
+  const now = new Map(topicConfigsForKafka(current).map((c) => [c.name, c.value]));
+  const defaults = new Map(topicConfigsForKafka(DEFAULT_TOPIC_CONFIG).map((c) => [c.name, c.value]));
+  const after = new Map(replace ? defaults : now);
+  for (const { name, value } of set) {
+    if (!TOPIC_CONFIG_NAMES.has(name)) {
+      if (IGNORED_CONFIGS.has(name)) continue;
+      return { errorCode: KafkaErrorCode.INVALID_CONFIG, errorMessage: `unknown topic config "${name}"` };
+    }
+    if (value === null) {
+      after.set(name, defaults.get(name) ?? '');
+      continue;
+    }
+    const normalized = normalizeTopicValue(current, name, value.trim());
+    if (normalized instanceof TopicConfigError) {
+      return { errorCode: KafkaErrorCode.INVALID_CONFIG, errorMessage: normalized.message };
+    }
+    after.set(name, normalized);
+  }
+  const changed = [...after].filter(([name, value]) => now.get(name) !== value);
+  if (changed.length === 0) return { errorCode: KafkaErrorCode.NONE, errorMessage: null };
+  return {
+    errorCode: KafkaErrorCode.POLICY_VIOLATION,
+    errorMessage: `cannot change ${changed.map(([name, value]) => `${name} (${now.get(name)} → ${value})`).join(', ')}: a Tributary topic's settings are fixed when it is created`,
+  };
+}
+
+/** The value as DescribeConfigs would report it once set (fixed ones: as given). */
+function normalizeTopicValue(current: TopicConfig, name: string, value: string): string | TopicConfigError {
+  if (value === topicConfigsForKafka(current).find((c) => c.name === name)?.value) return value;
+  if (IGNORED_CONFIGS.has(name)) return value; // one fixed meaning here: any other value is a change
+  try {
+    const changed = { ...current, ...topicConfigFromKafka([{ name, value }]) };
+    return topicConfigsForKafka(changed).find((c) => c.name === name)?.value ?? value;
+  } catch (error) {
+    if (error instanceof TopicConfigError) return error;
+    throw error;
+  }
+}
+
+/** Like {@link checkTopicConfigChange} for the broker: every broker config is fixed. */
+export function checkBrokerConfigChange(
+  ctx: KafkaContext,
+  set: readonly { readonly name: string; readonly value: string | null }[],
+): ConfigChangeCheck {
+  const now = new Map(brokerConfigsForKafka(ctx).map((c) => [c.name, c.value]));
+  for (const { name, value } of set) {
+    const current = now.get(name);
+    if (current === undefined) {
+      return { errorCode: KafkaErrorCode.INVALID_CONFIG, errorMessage: `unknown broker config "${name}"` };
+    }
+    if (value !== null && value.trim() !== current) {
+      return {
+        errorCode: KafkaErrorCode.POLICY_VIOLATION,
+        errorMessage: `cannot change ${name} (${current} → ${value}) at run time: it is set when the server starts`,
+      };
+    }
+  }
+  return { errorCode: KafkaErrorCode.NONE, errorMessage: null };
 }

@@ -5,6 +5,7 @@
 import type { KafkaApiName } from '../../../../protocol/kafka/requests/index.js';
 import { handleAddOffsetsToTxn } from './add-offsets-to-txn.js';
 import { handleAddPartitionsToTxn } from './add-partitions-to-txn.js';
+import { handleAlterConfigs, handleIncrementalAlterConfigs } from './alter-configs.js';
 import { handleApiVersions } from './api-versions.js';
 import { handleCreateTopics } from './create-topics.js';
 import { handleDeleteGroups, handleOffsetDelete } from './delete-groups.js';
@@ -58,4 +59,6 @@ export const HANDLERS: { readonly [K in KafkaApiName]: Handler<K> } = {
   DescribeConfigs: handleDescribeConfigs,
   DeleteGroups: handleDeleteGroups,
   OffsetDelete: handleOffsetDelete,
+  AlterConfigs: handleAlterConfigs,
+  IncrementalAlterConfigs: handleIncrementalAlterConfigs,
 };
