@@ -111,6 +111,37 @@ describe('kafkajs admin', () => {
   });
 });
 
+describe('cluster', () => {
+  it('DescribeCluster: this node is the one broker and the controller', async () => {
+    const raw = await RawKafka.open(server.kafka.port);
+    closers.push(async () => raw.close());
+    const v1 = await raw.call('DescribeCluster', 1, {
+      includeClusterAuthorizedOperations: false,
+      endpointType: 1,
+    });
+    expect(v1).toMatchObject({ errorCode: 0, controllerId: 0, endpointType: 1 });
+    expect(v1.brokers).toEqual([
+      { brokerId: 0, host: server.kafka.advertisedHost, port: server.kafka.port, rack: null },
+    ]);
+    const metadata = await raw.call('Metadata', 9, {
+      topics: [],
+      allowAutoTopicCreation: false,
+      includeClusterAuthorizedOperations: false,
+      includeTopicAuthorizedOperations: false,
+    });
+    expect(v1.clusterId).toBe(metadata.clusterId);
+    const controllers = await raw.call('DescribeCluster', 1, {
+      includeClusterAuthorizedOperations: false,
+      endpointType: 2,
+    });
+    expect(controllers).toMatchObject({ errorCode: 42, brokers: [] });
+    expect(
+      (await raw.call('DescribeCluster', 0, { includeClusterAuthorizedOperations: true, endpointType: 1 }))
+        .brokers,
+    ).toHaveLength(1);
+  });
+});
+
 describe('config changes', () => {
   it('kafkajs alterConfigs: a request that changes nothing succeeds; a change names the setting', async () => {
     const a = await admin();

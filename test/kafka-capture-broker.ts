@@ -409,6 +409,17 @@ export async function startCaptureBroker(): Promise<CaptureBroker> {
             resourceName,
           })),
         });
+      case 'DescribeCluster':
+        return encodeResponse('DescribeCluster', to, {
+          throttleTimeMs: 0,
+          errorCode: 0,
+          errorMessage: null,
+          endpointType: 1,
+          clusterId: 'capture',
+          controllerId: NODE_ID,
+          brokers: [{ brokerId: NODE_ID, host: HOST, port, rack: null }],
+          clusterAuthorizedOperations: -2147483648,
+        });
       case 'DeleteGroups':
         return encodeResponse('DeleteGroups', to, {
           throttleTimeMs: 0,

@@ -84,6 +84,7 @@ export const FIRST_FLEXIBLE_VERSION: Readonly<Record<number, number>> = {
   33: 2, // AlterConfigs
   42: 2, // DeleteGroups
   44: 1, // IncrementalAlterConfigs
+  60: 0, // DescribeCluster
   36: 2, // SaslAuthenticate
 };
 

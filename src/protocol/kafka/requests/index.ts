@@ -69,6 +69,11 @@ import {
   deleteTopicsApi,
 } from './delete-topics/index.js';
 import {
+  type DescribeClusterRequest,
+  type DescribeClusterResponse,
+  describeClusterApi,
+} from './describe-cluster/index.js';
+import {
   type DescribeConfigsRequest,
   type DescribeConfigsResponse,
   describeConfigsApi,
@@ -137,6 +142,7 @@ export type * from './api-versions/index.js';
 export type * from './create-topics/index.js';
 export type * from './delete-groups/index.js';
 export type * from './delete-topics/index.js';
+export type * from './describe-cluster/index.js';
 export type * from './describe-configs/index.js';
 export { CONFIG_RESOURCE_TYPE, CONFIG_SOURCE, CONFIG_TYPE } from './describe-configs/index.js';
 export type * from './describe-groups/index.js';
@@ -192,6 +198,7 @@ export interface KafkaRequestTypes {
   OffsetDelete: OffsetDeleteRequest;
   AlterConfigs: AlterConfigsRequest;
   IncrementalAlterConfigs: IncrementalAlterConfigsRequest;
+  DescribeCluster: DescribeClusterRequest;
 }
 
 /** Response body type of each API, by Kafka's API name. */
@@ -224,6 +231,7 @@ export interface KafkaResponseTypes {
   OffsetDelete: OffsetDeleteResponse;
   AlterConfigs: AlterConfigsResponse;
   IncrementalAlterConfigs: AlterConfigsResponse;
+  DescribeCluster: DescribeClusterResponse;
 }
 
 export type KafkaApiName = keyof KafkaRequestTypes;
@@ -260,6 +268,7 @@ export const KAFKA_APIS: {
   OffsetDelete: offsetDeleteApi,
   AlterConfigs: alterConfigsApi,
   IncrementalAlterConfigs: incrementalAlterConfigsApi,
+  DescribeCluster: describeClusterApi,
 };
 
 const NAMES = Object.keys(KAFKA_APIS) as KafkaApiName[];

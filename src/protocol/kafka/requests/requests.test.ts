@@ -98,6 +98,7 @@ describe('registry', () => {
       [42, 0, 2], // DeleteGroups
       [44, 0, 1], // IncrementalAlterConfigs
       [47, 0, 0], // OffsetDelete
+      [60, 0, 1], // DescribeCluster
     ]);
   });
 
@@ -106,7 +107,7 @@ describe('registry', () => {
       const { minVersion, maxVersion, versions } = KAFKA_APIS[api];
       for (let v = minVersion; v <= maxVersion; v++) expect(versions[v]?.version).toBe(v);
     }
-    expect(VERSIONS).toHaveLength(161);
+    expect(VERSIONS).toHaveLength(163);
   });
 
   it('maps keys and names both ways', () => {

@@ -105,6 +105,7 @@ export const KAFKA_ACCESS = {
     ],
     via: ['describeTopic'],
   },
+  DescribeCluster: { needs: [['cluster', 'describe']] },
   // Group administration
   DeleteGroups: { needs: [['group', 'delete']] },
   OffsetDelete: {

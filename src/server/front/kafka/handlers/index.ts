@@ -10,6 +10,7 @@ import { handleApiVersions } from './api-versions.js';
 import { handleCreateTopics } from './create-topics.js';
 import { handleDeleteGroups, handleOffsetDelete } from './delete-groups.js';
 import { handleDeleteTopics } from './delete-topics.js';
+import { handleDescribeCluster } from './describe-cluster.js';
 import { handleDescribeConfigs } from './describe-configs.js';
 import { handleEndTxn } from './end-txn.js';
 import { handleFetchByTopicId } from './fetch-by-topic-id.js';
@@ -61,4 +62,5 @@ export const HANDLERS: { readonly [K in KafkaApiName]: Handler<K> } = {
   OffsetDelete: handleOffsetDelete,
   AlterConfigs: handleAlterConfigs,
   IncrementalAlterConfigs: handleIncrementalAlterConfigs,
+  DescribeCluster: handleDescribeCluster,
 };
