@@ -8,7 +8,7 @@
  *
  * Needs /usr/bin/chromium; without it the suite is skipped, unless TRIBUTARY_REQUIRE_SERVICES=1.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +85,7 @@ describe.runIf(hasChromium)('dashboard in Chromium', () => {
       `(() => { const e = performance.getEntriesByType('navigation')[0];
         return { domContentLoadedMs: e.domContentLoadedEventEnd, loadMs: e.loadEventEnd }; })()`,
     )) as { domContentLoadedMs: number; loadMs: number };
+    await mkdir(SCREENSHOT_DIR, { recursive: true });
     await writeFile(
       join(SCREENSHOT_DIR, 'first-paint.json'),
       `${JSON.stringify({ firstContentfulPaintMs: firstPaintMs, ...navigation, site: dash.site.files }, null, 2)}\n`,
