@@ -10,21 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openFileLog } from '../src/log/file/file-log.js';
+import { Prng } from '../src/log/file/testing/prng.js';
 
 const ROUNDS = Number(process.env.TRIBUTARY_CRASH_ROUNDS ?? 6);
 const SEED = Number(process.env.TRIBUTARY_CRASH_SEED ?? Date.now() % 1_000_000);
-
-/** mulberry32: small seeded PRNG so kill times replay from the printed seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function startWriter(
   dir: string,
@@ -64,14 +53,14 @@ describe('crash safety of the file log under fsync: always', () => {
   });
 
   it(`keeps every acknowledged record across ${ROUNDS} SIGKILLs (seed ${SEED})`, async () => {
-    const random = prng(SEED);
+    const random = new Prng(SEED);
     const dir = await mkdtemp(join(tmpdir(), 'tributary-crash-'));
     dirs.push(dir);
     const acknowledged = new Map<string, string>();
     for (let round = 0; round < ROUNDS; round++) {
       const writer = startWriter(dir, round);
       await writer.ready;
-      await new Promise((resolve) => setTimeout(resolve, 50 + random() * 400));
+      await new Promise((resolve) => setTimeout(resolve, 50 + random.next() * 400));
       const exited = new Promise((resolve) => writer.child.once('exit', resolve));
       writer.child.kill('SIGKILL');
       await exited;

@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, expect, it } from 'vitest';
 import { openFileLog } from '../src/log/file/file-log.js';
+import { Prng } from '../src/log/file/testing/prng.js';
 import { freePort, killServer, type ServerProcess, startServerProcess } from './fixtures/server-process.js';
 import { createTopic } from './http-helpers.js';
 import {
@@ -47,18 +48,6 @@ function hasConfluentKafka(): boolean {
     existsSync(PYTHON) &&
     spawnSync(PYTHON, ['-c', 'import confluent_kafka'], { timeout: 10_000 }).status === 0
   );
-}
-
-/** A small seeded PRNG (mulberry32), so a failing run can be replayed from its printed seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function kafka(bootstrap: string): Kafka {
@@ -205,20 +194,20 @@ describeWithClient(
         await createTopic(server.url, 'eos-out', { partitions: PARTITIONS });
         await produceInputs(server.bootstrap);
         const seed = Date.now() % 1_000_000;
-        const next = random(seed);
+        const random = new Prng(seed);
         let crashes = 0;
         while (crashes < JOB_CRASHES) {
           const job = startJob(server.bootstrap);
           // After 1 to 3 commits of this run: every other crash the moment the next transaction
           // holds records (between its produce and its commit), else at a random moment.
-          const commits = 1 + Math.floor(next() * 3);
+          const commits = 1 + Math.floor(random.next() * 3);
           if (crashes % 2 === 0) {
             job.process.stdout?.on('data', () => {
               if (openIn(job.stdout()) > commits) job.process.kill('SIGKILL');
             });
           }
           await job.until((out) => commitsIn(out) >= commits, 60_000, `${commits} commits`);
-          if (crashes % 2 === 1) await sleep(Math.floor(next() * 60));
+          if (crashes % 2 === 1) await sleep(Math.floor(random.next() * 60));
           await job.until((out) => crashes % 2 === 1 || openIn(out) > commits, 60_000, 'an open transaction');
           job.process.kill('SIGKILL');
           await job.done;
@@ -263,7 +252,7 @@ describeWithClient(
         return started;
       };
       const seed = Date.now() % 1_000_000;
-      const next = random(seed);
+      const random = new Prng(seed);
       let server = await start();
       let job: Child | undefined;
       try {
@@ -294,7 +283,7 @@ describeWithClient(
             current.process.stdout?.on('data', check);
             check();
           });
-          await sleep(15 + Math.floor(next() * 30));
+          await sleep(15 + Math.floor(random.next() * 30));
           await killServer(server);
           crashes++;
           server = await start();

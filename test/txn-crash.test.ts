@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openFileLog } from '../src/log/file/file-log.js';
+import { Prng } from '../src/log/file/testing/prng.js';
 import {
   checkTransactions,
   type TransactionAcks,
@@ -25,18 +26,6 @@ const TOPIC = 'txn-crash';
 
 /** As in the writer: unique per round and producer. */
 const producerIdFor = (round: number, producer: number): number => 1000 + round * 100 + producer;
-
-/** mulberry32: small seeded PRNG so kill times replay from the printed seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function startWriter(
   dir: string,
@@ -88,14 +77,14 @@ describe('crash safety of transactions in the file log', () => {
   });
 
   it(`keeps transactions, markers and the last stable offset across ${ROUNDS} SIGKILLs (seed ${SEED})`, async () => {
-    const random = prng(SEED);
+    const random = new Prng(SEED);
     const dir = await mkdtemp(join(tmpdir(), 'tributary-txn-crash-'));
     dirs.push(dir);
     const acks: TransactionAcks = { data: new Map(), markers: new Map() };
     for (let round = 0; round < ROUNDS; round++) {
       const writer = startWriter(dir, round, acks);
       await writer.ready;
-      await new Promise((resolve) => setTimeout(resolve, 50 + random() * 400));
+      await new Promise((resolve) => setTimeout(resolve, 50 + random.next() * 400));
       const exited = new Promise((resolve) => writer.child.once('exit', resolve));
       writer.child.kill('SIGKILL');
       await exited;
