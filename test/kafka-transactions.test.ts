@@ -256,19 +256,27 @@ describe('transaction APIs on the wire', () => {
     return client;
   }
 
+  /** InitProducerId for the transactional id `wire`: the identity its later requests carry. */
+  async function initTransactional(
+    client: RawKafka,
+  ): Promise<{ transactionalId: string; producerId: number; producerEpoch: number }> {
+    const producer = await client.call('InitProducerId', 1, {
+      transactionalId: 'wire',
+      transactionTimeoutMs: 10_000,
+    });
+    return {
+      transactionalId: 'wire',
+      producerId: producer.producerId,
+      producerEpoch: producer.producerEpoch,
+    };
+  }
+
   it('answers fencing as PRODUCER_FENCED from the versions that know it, INVALID_PRODUCER_EPOCH before', async () => {
     await createTopic('wire-out', 2);
     const client = await raw();
-    const old = await client.call('InitProducerId', 1, {
-      transactionalId: 'wire',
-      transactionTimeoutMs: 10_000,
-    });
-    const current = await client.call('InitProducerId', 1, {
-      transactionalId: 'wire',
-      transactionTimeoutMs: 10_000,
-    });
-    expect(current.producerEpoch).toBe(old.producerEpoch + 1);
-    const stale = { transactionalId: 'wire', producerId: old.producerId, producerEpoch: old.producerEpoch };
+    const stale = await initTransactional(client);
+    const current = await initTransactional(client);
+    expect(current.producerEpoch).toBe(stale.producerEpoch + 1);
     for (const [version, code] of [
       [1, KafkaErrorCode.INVALID_PRODUCER_EPOCH],
       [2, KafkaErrorCode.PRODUCER_FENCED],
@@ -291,14 +299,14 @@ describe('transaction APIs on the wire', () => {
       client.call('InitProducerId', version, {
         transactionalId: 'wire',
         transactionTimeoutMs: 10_000,
-        producerId: old.producerId,
+        producerId: stale.producerId,
         producerEpoch,
       });
-    expect((await reinit(3, old.producerEpoch)).errorCode).toBe(KafkaErrorCode.INVALID_PRODUCER_EPOCH);
-    expect((await reinit(4, old.producerEpoch)).errorCode).toBe(KafkaErrorCode.PRODUCER_FENCED);
+    expect((await reinit(3, stale.producerEpoch)).errorCode).toBe(KafkaErrorCode.INVALID_PRODUCER_EPOCH);
+    expect((await reinit(4, stale.producerEpoch)).errorCode).toBe(KafkaErrorCode.PRODUCER_FENCED);
     expect(await reinit(4, current.producerEpoch)).toMatchObject({
       errorCode: 0,
-      producerId: old.producerId,
+      producerId: stale.producerId,
       producerEpoch: current.producerEpoch + 1,
     });
   });
@@ -306,15 +314,7 @@ describe('transaction APIs on the wire', () => {
   it('AddPartitionsToTxn is all or nothing; EndTxn without a transaction is INVALID_TXN_STATE', async () => {
     await createTopic('wire-out', 2);
     const client = await raw();
-    const producer = await client.call('InitProducerId', 1, {
-      transactionalId: 'wire',
-      transactionTimeoutMs: 10_000,
-    });
-    const ids = {
-      transactionalId: 'wire',
-      producerId: producer.producerId,
-      producerEpoch: producer.producerEpoch,
-    };
+    const ids = await initTransactional(client);
     expect((await client.call('EndTxn', 3, { ...ids, committed: true })).errorCode).toBe(
       KafkaErrorCode.INVALID_TXN_STATE,
     );
@@ -343,15 +343,7 @@ describe('transaction APIs on the wire', () => {
   it('TxnOffsetCommit v3 refuses a consumer that is not a member; v0–v2 and no membership are accepted', async () => {
     await createTopic('wire-in', 1);
     const client = await raw();
-    const producer = await client.call('InitProducerId', 1, {
-      transactionalId: 'wire',
-      transactionTimeoutMs: 10_000,
-    });
-    const ids = {
-      transactionalId: 'wire',
-      producerId: producer.producerId,
-      producerEpoch: producer.producerEpoch,
-    };
+    const ids = await initTransactional(client);
     expect((await client.call('AddOffsetsToTxn', 3, { ...ids, groupId: 'wire-group' })).errorCode).toBe(0);
     const commit = (version: number, generationId: number, memberId: string) =>
       client.call('TxnOffsetCommit', version, {
@@ -387,20 +379,12 @@ describe('transaction APIs on the wire', () => {
   it('Produce: a transactional batch needs its transactional id, the current epoch and an added partition', async () => {
     await createTopic('wire-out', 2);
     const client = await raw();
-    const producer = await client.call('InitProducerId', 1, {
-      transactionalId: 'wire',
-      transactionTimeoutMs: 10_000,
-    });
-    const ids = {
-      transactionalId: 'wire',
-      producerId: producer.producerId,
-      producerEpoch: producer.producerEpoch,
-    };
+    const ids = await initTransactional(client);
     const batch = (epoch: number, sequence: number) =>
       encodeRecordBatch({
         baseOffset: 0,
         records: [{ timestamp: Date.now(), key: null, value: new TextEncoder().encode('w') }],
-        producerId: producer.producerId,
+        producerId: ids.producerId,
         producerEpoch: epoch,
         baseSequence: sequence,
         flags: TRANSACTIONAL_FLAG,
@@ -415,16 +399,16 @@ describe('transaction APIs on the wire', () => {
       return answer.responses[0]!.partitions[0]!.errorCode;
     };
     await client.call('AddPartitionsToTxn', 3, { ...ids, topics: [{ name: 'wire-out', partitions: [0] }] });
-    expect(await produce(null, 0, batch(producer.producerEpoch, 0))).toBe(
+    expect(await produce(null, 0, batch(ids.producerEpoch, 0))).toBe(
       KafkaErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
     );
-    expect(await produce('wire', 1, batch(producer.producerEpoch, 0))).toBe(KafkaErrorCode.INVALID_TXN_STATE);
-    expect(await produce('wire', 0, batch(producer.producerEpoch + 1, 0))).toBe(
+    expect(await produce('wire', 1, batch(ids.producerEpoch, 0))).toBe(KafkaErrorCode.INVALID_TXN_STATE);
+    expect(await produce('wire', 0, batch(ids.producerEpoch + 1, 0))).toBe(
       KafkaErrorCode.INVALID_PRODUCER_EPOCH,
     );
     expect((await log.offsets('wire-out', 0)).next).toBe(0);
     expect((await log.offsets('wire-out', 1)).next).toBe(0);
-    expect(await produce('wire', 0, batch(producer.producerEpoch, 0))).toBe(0);
+    expect(await produce('wire', 0, batch(ids.producerEpoch, 0))).toBe(0);
     expect(await log.offsets('wire-out', 0)).toEqual({ earliest: 0, next: 1, lastStable: 0 });
     expect((await client.call('EndTxn', 1, { ...ids, committed: true })).errorCode).toBe(0);
     expect(await log.offsets('wire-out', 0)).toEqual({ earliest: 0, next: 2, lastStable: 2 });
