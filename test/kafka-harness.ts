@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   decodeResponse,
   encodeRequest,
@@ -280,5 +280,40 @@ export class RawKafka {
 
   close(): void {
     this.socket.destroy();
+  }
+}
+
+/** A record as a client test saw it, keys, values and headers decoded as UTF-8. */
+export interface SeenRecord {
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string | null;
+  readonly value: string | null;
+  readonly headers: Record<string, string>;
+}
+
+/**
+ * Checks the keyed records the client suites produce (`value` "m <n>", key `k<n % 7>`, headers
+ * `source` and `n`): each decoded as sent, the same key always in the same partition (murmur2,
+ * like Kafka), offsets contiguous from 0 in every partition of `partitions`.
+ */
+export function expectKeyedRecords(
+  seen: readonly SeenRecord[],
+  source: string,
+  partitions: readonly number[],
+): void {
+  for (const s of seen) {
+    const n = Number(s.value?.split(' ')[1]);
+    expect(s.key).toBe(`k${n % 7}`);
+    expect(s.headers).toEqual({ source, n: String(n) });
+  }
+  const partitionOfKey = new Map<string, number>();
+  for (const s of seen) {
+    expect(partitionOfKey.get(s.key!) ?? s.partition).toBe(s.partition);
+    partitionOfKey.set(s.key!, s.partition);
+  }
+  for (const partition of partitions) {
+    const offsets = seen.filter((s) => s.partition === partition).map((s) => s.offset);
+    expect(offsets).toEqual(offsets.map((_, i) => i));
   }
 }

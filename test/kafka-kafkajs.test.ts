@@ -15,7 +15,15 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connect, text } from '../src/client/node/index.js';
 import { call, createTopic, EventStreamReader, produce } from './http-helpers.js';
-import { type KafkaTestServer, metric, startKafkaServer, tempDir, waitFor } from './kafka-harness.js';
+import {
+  expectKeyedRecords,
+  type KafkaTestServer,
+  metric,
+  type SeenRecord,
+  startKafkaServer,
+  tempDir,
+  waitFor,
+} from './kafka-harness.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let server: KafkaTestServer;
@@ -51,15 +59,7 @@ async function consumer(groupId: string, clientId = 'tributary-test'): Promise<C
   return c;
 }
 
-interface Seen {
-  readonly partition: number;
-  readonly offset: number;
-  readonly key: string | null;
-  readonly value: string | null;
-  readonly headers: Record<string, string>;
-}
-
-function collect(into: Seen[]): (payload: EachMessagePayload) => Promise<void> {
+function collect(into: SeenRecord[]): (payload: EachMessagePayload) => Promise<void> {
   return async ({ partition, message }) => {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
@@ -111,27 +111,13 @@ describe('kafkajs against the Kafka front end', () => {
     });
     expect(sent.every((r) => r.errorCode === 0)).toBe(true);
 
-    const seen: Seen[] = [];
+    const seen: SeenRecord[] = [];
     const c = await consumer('orders-readers');
     await c.subscribe({ topics: ['orders'], fromBeginning: true });
     await c.run({ eachMessage: collect(seen) });
     await waitFor(() => seen.length >= 30, 20_000, '30 messages');
     expect(new Set(seen.map((s) => s.value)).size).toBe(30);
-    for (const s of seen) {
-      const n = Number(s.value?.split(' ')[1]);
-      expect(s.key).toBe(`k${n % 7}`);
-      expect(s.headers).toEqual({ source: 'kafkajs', n: String(n) });
-    }
-    // Same key → same partition (murmur2, like Kafka), offsets contiguous per partition.
-    const partitionOfKey = new Map<string, number>();
-    for (const s of seen) {
-      expect(partitionOfKey.get(s.key!) ?? s.partition).toBe(s.partition);
-      partitionOfKey.set(s.key!, s.partition);
-    }
-    for (const partition of [0, 1, 2]) {
-      const offsets = seen.filter((s) => s.partition === partition).map((s) => s.offset);
-      expect(offsets).toEqual(offsets.map((_, i) => i));
-    }
+    expectKeyedRecords(seen, 'kafkajs', [0, 1, 2]);
     const offsets = await admin.fetchTopicOffsets('orders');
     expect(offsets.reduce((n, o) => n + Number(o.high), 0)).toBe(30);
     expect(await metric(server.url, 'tributary_records_in_total', { frontend: 'kafka' })).toBe(30);
@@ -146,8 +132,8 @@ describe('kafkajs against the Kafka front end', () => {
         messages: Array.from({ length: 5 }, (_, i) => ({ partition, value: `r${round}-p${partition}-${i}` })),
       }));
 
-    const seenA: Seen[] = [];
-    const seenB: Seen[] = [];
+    const seenA: SeenRecord[] = [];
+    const seenB: SeenRecord[] = [];
     const assignments = new Map<string, number[]>();
     const a = await consumer('workers', 'member-a');
     const b = await consumer('workers', 'member-b');
@@ -213,7 +199,7 @@ describe('kafkajs against the Kafka front end', () => {
       topic: 'durable',
       messages: Array.from({ length: 10 }, (_, i) => ({ partition: i % 2, value: `v${i}` })),
     });
-    const first: Seen[] = [];
+    const first: SeenRecord[] = [];
     const c1 = await consumer('resumers');
     await c1.subscribe({ topics: ['durable'], fromBeginning: true });
     await c1.run({ eachMessage: collect(first), autoCommitInterval: 100 });
@@ -236,7 +222,7 @@ describe('kafkajs against the Kafka front end', () => {
 
     const p2 = await producer();
     await p2.send({ topic: 'durable', messages: [{ partition: 0, value: 'after restart' }] });
-    const second: Seen[] = [];
+    const second: SeenRecord[] = [];
     const c2 = await consumer('resumers');
     await c2.subscribe({ topics: ['durable'], fromBeginning: true });
     await c2.run({ eachMessage: collect(second) });
@@ -261,7 +247,7 @@ describe('kafkajs against the Kafka front end', () => {
       (await admin.fetchOffsets({ groupId, topics: ['rewind'] }))[0]?.partitions.map((x) => x.offset);
     /** A member of `groupId` that collects what it reads; resolves once it has fetched (its start resolved). */
     const member = async (groupId: string, fromBeginning: boolean) => {
-      const seen: Seen[] = [];
+      const seen: SeenRecord[] = [];
       const c = await consumer(groupId);
       let fetches = 0;
       c.on(c.events.FETCH, () => {
@@ -465,7 +451,7 @@ describe('kafkajs and the native front ends see the same records and offsets', (
     const viaKafka = await p.send({ topic: 'keyed', messages: keys.map((key) => ({ key, value: '1' })) });
     const kafkaPartitions = new Set(viaKafka.map((r) => r.partition));
     expect(new Set(viaHttp.map((o) => o.partition))).toEqual(kafkaPartitions);
-    const seen: Seen[] = [];
+    const seen: SeenRecord[] = [];
     const c = await consumer('keyed-readers');
     await c.subscribe({ topics: ['keyed'], fromBeginning: true });
     await c.run({ eachMessage: collect(seen) });

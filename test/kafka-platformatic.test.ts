@@ -21,9 +21,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ZERO_UUID } from '../src/protocol/kafka/schema.js';
 import { call, createTopic } from './http-helpers.js';
 import {
+  expectKeyedRecords,
   type KafkaTestServer,
   metric,
   RawKafka,
+  type SeenRecord,
   startKafkaServer,
   tempDir,
   waitFor,
@@ -67,15 +69,7 @@ function consumer(groupId: string, clientId = 'tributary-test'): StringConsumer 
   return c;
 }
 
-interface Seen {
-  readonly partition: number;
-  readonly offset: number;
-  readonly key: string | null;
-  readonly value: string | null;
-  readonly headers: Record<string, string>;
-}
-
-function seen(m: StringMessage): Seen {
+function seen(m: StringMessage): SeenRecord {
   const headers: Record<string, string> = {};
   for (const [k, v] of m.headers) headers[k] = v;
   return {
@@ -88,7 +82,11 @@ function seen(m: StringMessage): Seen {
 }
 
 /** Collects what `stream` delivers into `into` (and commits each message when asked). */
-function collect(stream: MessagesStream<string, string, string, string>, into: Seen[], commit = false): void {
+function collect(
+  stream: MessagesStream<string, string, string, string>,
+  into: SeenRecord[],
+  commit = false,
+): void {
   stream.on('data', (m: StringMessage) => {
     into.push(seen(m));
     if (commit) void m.commit();
@@ -137,26 +135,12 @@ describe('@platformatic/kafka against the Kafka front end', () => {
     });
     expect(sent.offsets).toBeDefined();
 
-    const got: Seen[] = [];
+    const got: SeenRecord[] = [];
     const c = consumer('orders-readers');
     collect(await c.consume({ topics: ['orders'], mode: 'earliest', autocommit: 100 }), got);
     await waitFor(() => got.length >= 30, 20_000, '30 messages');
     expect(new Set(got.map((s) => s.value)).size).toBe(30);
-    for (const s of got) {
-      const n = Number(s.value?.split(' ')[1]);
-      expect(s.key).toBe(`k${n % 7}`);
-      expect(s.headers).toEqual({ source: 'platformatic', n: String(n) });
-    }
-    // Same key → same partition; offsets contiguous from 0 in each partition.
-    const partitionOfKey = new Map<string, number>();
-    for (const s of got) {
-      expect(partitionOfKey.get(s.key!) ?? s.partition).toBe(s.partition);
-      partitionOfKey.set(s.key!, s.partition);
-    }
-    for (const partition of [0, 1, 2]) {
-      const offsets = got.filter((s) => s.partition === partition).map((s) => s.offset);
-      expect(offsets).toEqual(offsets.map((_, i) => i));
-    }
+    expectKeyedRecords(got, 'platformatic', [0, 1, 2]);
     expect(await metric(server.url, 'tributary_records_in_total', { frontend: 'kafka' })).toBe(30);
     // The same records, at the same offsets, over the HTTP API.
     const described = (await call(server.url, 'GET', '/v1/topics/orders')).body as {
@@ -179,8 +163,8 @@ describe('@platformatic/kafka against the Kafka front end', () => {
         })),
       );
     const assignments = new Map<string, number[]>();
-    const seenA: Seen[] = [];
-    const seenB: Seen[] = [];
+    const seenA: SeenRecord[] = [];
+    const seenB: SeenRecord[] = [];
     const a = consumer('workers', 'member-a');
     const b = consumer('workers', 'member-b');
     for (const [name, c] of [
@@ -234,7 +218,7 @@ describe('@platformatic/kafka against the Kafka front end', () => {
         value: `v${i}`,
       })),
     });
-    const first: Seen[] = [];
+    const first: SeenRecord[] = [];
     const c1 = consumer('resumers');
     collect(await c1.consume({ topics: ['durable'], mode: 'earliest', autocommit: false }), first, true);
     await waitFor(() => first.length >= 10, 20_000, 'the first 10');
@@ -254,7 +238,7 @@ describe('@platformatic/kafka against the Kafka front end', () => {
     server = await startKafkaServer(dir.path);
 
     await producer().send({ messages: [{ topic: 'durable', partition: 0, value: 'after restart' }] });
-    const second: Seen[] = [];
+    const second: SeenRecord[] = [];
     const c2 = consumer('resumers');
     collect(await c2.consume({ topics: ['durable'], mode: 'committed', fallbackMode: 'earliest' }), second);
     await waitFor(() => second.length >= 1, 20_000, 'the record produced after the restart');
@@ -270,7 +254,7 @@ describe('@platformatic/kafka against the Kafka front end', () => {
       compression: 'gzip',
       messages: Array.from({ length: 5 }, (_, i) => ({ topic: 'exactly', value: `zipped ${i}` })),
     });
-    const got: Seen[] = [];
+    const got: SeenRecord[] = [];
     const c = consumer('exactly-readers');
     collect(await c.consume({ topics: ['exactly'], mode: 'earliest', autocommit: 100 }), got);
     await waitFor(() => got.length >= 6, 20_000, '6 messages');
