@@ -1,0 +1,119 @@
+/**
+ * @module es/streams/types
+ * Event streams: many small, named sequences of events (one per order, per account…) stored on
+ * the log without a topic each. The event store (`store.ts`) implements `EventStore`;
+ * projections, the command helper, the HTTP and native front ends and the SDK all use it through
+ * this interface.
+ *
+ * Two numbers locate an event:
+ * - its **revision**: 0, 1, 2… within its stream, dense, the number optimistic concurrency checks;
+ * - its **position**: where it is in the store's commit order across all streams. Positions grow
+ *   strictly in commit order (not necessarily by one), so "every event after position p" is a
+ *   complete, gap-free resume point for catch-up subscriptions and projection checkpoints.
+ */
+
+/** What an append expects the stream to be before it: see `EventStore.append`. */
+export type ExpectedRevision = 'any' | 'no_stream' | 'exists' | number;
+
+/** An event to append. */
+export interface EventInput {
+  readonly type: string;
+  /** JSON-compatible. */
+  readonly data: unknown;
+  /** Idempotency: appending an id the stream already holds is a no-op. Default: a random UUID. */
+  readonly id?: string;
+  readonly metadata?: Readonly<Record<string, unknown>>;
+}
+
+/** An event as stored. */
+export interface RecordedEvent {
+  readonly stream: string;
+  readonly revision: number;
+  readonly type: string;
+  readonly data: unknown;
+  readonly id: string;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly position: number;
+  /** Commit time, ms since the epoch. */
+  readonly time: number;
+}
+
+/** Where an append left the stream: its last event's revision and position. */
+export interface AppendResult {
+  readonly revision: number;
+  readonly position: number;
+}
+
+export interface StreamAppend {
+  readonly stream: string;
+  readonly events: readonly EventInput[];
+  /** Default `any`. */
+  readonly expectedRevision?: ExpectedRevision;
+}
+
+export interface ReadStreamOptions {
+  /** First revision to read (forward: lowest, backward: highest). Default: the start (forward) or the end (backward). */
+  readonly from?: number;
+  /** Default 1000. */
+  readonly limit?: number;
+  /** Default `forward`. */
+  readonly direction?: 'forward' | 'backward';
+}
+
+export interface ReadAllOptions {
+  /** Events after this position (exclusive). Default: from the beginning. */
+  readonly after?: number;
+  /** Default 1000. */
+  readonly limit?: number;
+  /** Only streams of this category: the part of the name before the first `-` (`order` for `order-17`). */
+  readonly category?: string;
+}
+
+/** Which events a subscription follows. */
+export type SubscriptionTarget =
+  | { readonly stream: string }
+  | { readonly category: string }
+  | { readonly all: true };
+
+export interface SubscribeOptions {
+  readonly target: SubscriptionTarget;
+  /** Resume after this position (exclusive); default: from the beginning. */
+  readonly after?: number;
+  /**
+   * Called for each event in position order, history first then live, with no gap or
+   * duplicate at the switch. The next event waits for the returned promise.
+   */
+  readonly onEvent: (event: RecordedEvent) => void | Promise<void>;
+  /** Called once when the subscription ends with an error (not on `close()`). */
+  readonly onError?: (error: Error) => void;
+}
+
+export interface EventSubscription {
+  /** Position of the last event delivered (and whose `onEvent` settled); undefined before the first. */
+  readonly position: number | undefined;
+  close(): Promise<void>;
+}
+
+export interface EventStore {
+  /**
+   * Appends `events` to `stream` atomically if the stream matches `expectedRevision`: `any`
+   * (no check), `no_stream` (it has no events), `exists` (it has some), or the exact revision of
+   * its last event. A mismatch appends nothing and throws `WRONG_EXPECTED_REVISION` with the
+   * actual revision (-1 for no stream) in the error's details. Events whose id the stream
+   * already holds make the append a no-op answering the original result.
+   */
+  append(
+    stream: string,
+    events: readonly EventInput[],
+    expectedRevision?: ExpectedRevision,
+  ): Promise<AppendResult>;
+  /** Appends to several streams at once: all or nothing, each with its own expectation. */
+  appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]>;
+  readStream(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+  /** The last event's revision, -1 for a stream with no events. */
+  streamRevision(stream: string): Promise<number>;
+  /** Position of the last committed event in the store; -1 when empty. */
+  headPosition(): Promise<number>;
+  subscribe(options: SubscribeOptions): Promise<EventSubscription>;
+}
