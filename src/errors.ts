@@ -43,6 +43,12 @@ export const ERROR_CATALOGUE = {
     kafkaCode: 3,
     retriable: false,
   },
+  INVALID_PARTITIONS: {
+    message: 'Topic "{topic}" cannot go from {current} to {requested} partitions: {reason}',
+    httpStatus: 400,
+    kafkaCode: 37,
+    retriable: false,
+  },
   OFFSET_OUT_OF_RANGE: {
     message: 'Offset {offset} is outside {topic}/{partition} (earliest {earliest}, next {next})',
     httpStatus: 416,

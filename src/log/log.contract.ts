@@ -20,6 +20,7 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type ErrorCode, TributaryError } from '../errors.js';
+import { describePartitionAdminContract } from './partition-admin.contract.js';
 import {
   DEFAULT_TOPIC_CONFIG,
   type Log,
@@ -165,6 +166,12 @@ export function describeLogContract(engineName: string, openLog: () => Promise<O
     async function appendValues(topic: string, partition: number, values: readonly string[]): Promise<void> {
       for (const value of values) await log.append(topic, partition, [rec(value)]);
     }
+
+    describePartitionAdminContract({
+      log: () => log,
+      reopen,
+      canReopen: () => opened.reopen !== undefined,
+    });
 
     describe('topics', () => {
       it('creates a topic with the default config and empty partitions', async () => {

@@ -14,7 +14,10 @@
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
 export interface TopicConfig {
-  /** Number of partitions; fixed at creation. Default 1, limit `LOG_LIMITS.partitionsMax`. */
+  /**
+   * Number of partitions. Default 1, limit `LOG_LIMITS.partitionsMax`. It can only grow
+   * (`Log.addPartitions`): key → partition mapping changes for new records when it does.
+   */
   readonly partitions: number;
   /**
    * `always`: acknowledged after fdatasync (concurrent appends share one: group commit).
@@ -226,6 +229,12 @@ export interface RetentionReport {
   readonly bytesDeleted: number;
 }
 
+/** What `Log.deleteRecords` left. */
+export interface DeleteRecordsResult {
+  /** The partition's log start offset after the call (Kafka's `low_watermark`). */
+  readonly earliest: number;
+}
+
 export interface CompactionReport {
   readonly recordsBefore: number;
   readonly recordsAfter: number;
@@ -339,6 +348,26 @@ export interface Log {
    * readers); rejects like `waitForAppend`.
    */
   waitForStable(topic: string, partition: number, offset: number, signal?: AbortSignal): Promise<void>;
+
+  /**
+   * Grows `topic` to `partitions` partitions in all (Kafka's CreatePartitions takes the new
+   * total too). The new partitions start empty at offset 0; existing ones are untouched.
+   * `INVALID_PARTITIONS` for a count not above the current one or past `LOG_LIMITS.partitionsMax`.
+   * Durable once it resolves; a crash while it runs leaves the old or the new count, never a
+   * topic in between (file engine: the partition directories reach the disk before topic.json
+   * names them).
+   */
+  addPartitions(topic: string, partitions: number): Promise<TopicDescription>;
+
+  /**
+   * Moves the partition's log start offset (`earliest`) up to `beforeOffset`, Kafka's
+   * DeleteRecords: records below it are no longer readable (`OFFSET_OUT_OF_RANGE` as after
+   * retention, `offsetForTimestamp` never answers below it), and segments wholly below it are
+   * deleted. An offset at or below `earliest` changes nothing; one past `next` is
+   * `OFFSET_OUT_OF_RANGE`. Durable once it resolves (it survives a crash, even under
+   * `fsync: 'never'`). Transactions that began below it are forgotten as with retention.
+   */
+  deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<DeleteRecordsResult>;
 
   /** Deletes whole segments past the retention limits of one topic, or of all. */
   enforceRetention(topic?: string): Promise<RetentionReport>;

@@ -78,6 +78,17 @@ export function checkPartitionNumber(topic: string, partition: unknown, partitio
   }
 }
 
+/** Checks a new partition count for `Log.addPartitions`: above `current`, at most `partitionsMax`. */
+export function checkPartitionCountIncrease(topic: string, current: number, requested: unknown): number {
+  const refuse = (reason: string): never => {
+    throw new TributaryError('INVALID_PARTITIONS', { topic, current, requested: String(requested), reason });
+  };
+  if (typeof requested !== 'number' || !Number.isInteger(requested)) return refuse('not an integer');
+  if (requested <= current) return refuse('a topic can only gain partitions');
+  if (requested > LOG_LIMITS.partitionsMax) return refuse(`the limit is ${LOG_LIMITS.partitionsMax}`);
+  return requested;
+}
+
 export function checkOffsetArgument(offset: unknown): asserts offset is number {
   if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
     throw new TributaryError('INVALID_ARGUMENT', {

@@ -20,6 +20,7 @@ import type {
   AppendOptions,
   AppendResult,
   CompactionReport,
+  DeleteRecordsResult,
   Log,
   LogDamage,
   LogRecord,
@@ -35,6 +36,7 @@ import type {
   TransactionMarker,
 } from '../types.js';
 import {
+  checkPartitionCountIncrease,
   checkPartitionNumber,
   DELETING_TOPIC_PREFIX,
   resolveTopicConfig,
@@ -101,6 +103,8 @@ export class FileLog implements Log {
   /** Topic directories whose `topic.json` cannot be read: never listed, never overwritten. */
   private readonly damagedTopics = new Map<string, DamagedTopic>();
   private readonly creating = new Map<string, Promise<TopicDescription>>();
+  /** Partition additions in progress, per topic: one at a time, each sees the count the last left. */
+  private readonly growing = new Map<string, Promise<unknown>>();
   private readonly logger: Logger;
   private readonly topicsDir: string;
   private readonly fs: LogFileSystem;
@@ -159,10 +163,18 @@ export class FileLog implements Log {
     }
   }
 
-  /** Opens every partition; one whose stored data is damaged stays offline, the others open. */
-  private async openPartitions(name: string, dir: string, config: TopicConfig): Promise<PartitionSlot[]> {
+  /**
+   * Opens the partitions from `first` on (default all); one whose stored data is damaged stays
+   * offline, the others open.
+   */
+  private async openPartitions(
+    name: string,
+    dir: string,
+    config: TopicConfig,
+    first = 0,
+  ): Promise<PartitionSlot[]> {
     const partitions: PartitionSlot[] = [];
-    for (let p = 0; p < config.partitions; p++) {
+    for (let p = first; p < config.partitions; p++) {
       const partitionDir = join(dir, String(p));
       // Partition directories reach the disk before topic.json (createTopic): one missing now
       // took its records with it. Making a fresh one would reuse their offsets silently.
@@ -234,6 +246,59 @@ export class FileLog implements Log {
     } finally {
       this.creating.delete(name);
     }
+  }
+
+  async addPartitions(name: string, partitions: number): Promise<TopicDescription> {
+    this.topic(name);
+    const previous = this.growing.get(name) ?? Promise.resolve();
+    const growth = previous.catch(() => {}).then(() => this.growTopic(name, partitions));
+    this.growing.set(name, growth);
+    try {
+      return await growth;
+    } finally {
+      if (this.growing.get(name) === growth) this.growing.delete(name);
+    }
+  }
+
+  /**
+   * New partition directories first, synced, then topic.json with the new count (atomic rename),
+   * synced: a crash before the rename leaves the old count (the new directories are ignored on
+   * open and reused, empty, by the next addition), after it the new one.
+   */
+  private async growTopic(name: string, partitions: number): Promise<TopicDescription> {
+    const topic = this.topic(name);
+    const current = topic.partitions.length;
+    const count = checkPartitionCountIncrease(name, current, partitions);
+    for (let p = current; p < count; p++) {
+      const dir = join(topic.dir, String(p));
+      // Left by an addition a crash cut short, such a directory is empty: one holding data is
+      // not this log's to fill (or to remove).
+      const inside = await this.fs.readdir(dir).catch(() => [] as string[]);
+      if (inside.some((n) => !n.endsWith('.tmp'))) {
+        throw new TributaryError('PARTITION_DAMAGED', {
+          topic: name,
+          partition: p,
+          file: dir,
+          position: 0,
+          reason: 'the directory of a partition being added already holds data that topic.json does not name',
+        });
+      }
+      await this.fs.mkdir(dir);
+    }
+    await this.fs.syncDir(topic.dir);
+    const config: TopicConfig = { ...topic.config, partitions: count };
+    await writeTopicFile(this.fs, topic.dir, config, topic.id);
+    await this.fs.syncDir(topic.dir);
+    const added = await this.openPartitions(name, topic.dir, config, current);
+    if (this.topics.get(name) !== topic) {
+      // Deleted (or the log closed) meanwhile: the new partitions go with it.
+      const reason = new TributaryError('TOPIC_NOT_FOUND', { topic: name });
+      await Promise.all(added.map((p) => (p instanceof FilePartition ? p.close(reason) : undefined)));
+      throw reason;
+    }
+    const grown: FileTopic = { ...topic, config, partitions: [...topic.partitions, ...added] };
+    this.topics.set(name, grown);
+    return describe(grown);
   }
 
   async deleteTopic(name: string): Promise<void> {
@@ -351,6 +416,10 @@ export class FileLog implements Log {
     }
   }
 
+  async deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<DeleteRecordsResult> {
+    return { earliest: await this.partition(topic, partition).deleteRecords(beforeOffset) };
+  }
+
   async enforceRetention(topic?: string): Promise<RetentionReport> {
     this.checkOpen();
     const topics = topic === undefined ? [...this.topics.values()] : [this.topic(topic)];
@@ -411,7 +480,7 @@ export class FileLog implements Log {
     if (this.closed) return;
     this.closed = true;
     if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
-    await Promise.allSettled(this.creating.values());
+    await Promise.allSettled([...this.creating.values(), ...this.growing.values()]);
     const reason = new TributaryError('LOG_CLOSED');
     await Promise.all(
       [...this.topics.values()].flatMap((t) => openPartitions(t).map((p) => p.close(reason))),

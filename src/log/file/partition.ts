@@ -66,6 +66,7 @@ import {
 } from '../validation.js';
 import { type RecoveryPoint, readJsonOrNull, writeJsonAtomic } from './checkpoint.js';
 import type { LogFileSystem } from './fs.js';
+import { readLogStart, writeLogStart } from './log-start.js';
 import { RecentBatches } from './recent-batches.js';
 import { RECOVERY_POINT_FILE, recoverPartition, TRANSACTIONS_FILE_EXTENSION } from './recovery.js';
 import { type BatchSummary, corruptionError, RecordCollector, Segment, segmentFileName } from './segment.js';
@@ -136,8 +137,10 @@ export class FilePartition {
   /** Segments sealed since the last compaction, and when it ran: what makes another one due. */
   sealedSinceCompaction = 0;
   lastCompactionMs = 0;
-  /** Serializes maintenance (retention, compaction) with rolls and close. */
+  /** Serializes maintenance (retention, compaction, deleteRecords) with rolls and close. */
   maintenance: Promise<unknown> = Promise.resolve();
+  /** The log start offset `deleteRecords` stored (log-start.json); `earliest` is never below it. */
+  private logStartOffset = 0;
 
   private constructor(
     readonly fs: LogFileSystem,
@@ -219,6 +222,7 @@ export class FilePartition {
       transactions,
       logger,
     );
+    await opened.restoreLogStart(await readLogStart(fs, dir));
     // What the previous process wrote may still be only in the page cache: sync before vouching for it.
     await active.datasync();
     await fs.syncDir(dir);
@@ -231,7 +235,74 @@ export class FilePartition {
   }
 
   get earliest(): number {
-    return this.segments[0]!.baseOffset;
+    return Math.max(this.logStartOffset, this.segments[0]!.baseOffset);
+  }
+
+  /**
+   * Applies the stored log start offset at open, and finishes a `deleteRecords` that a crash cut
+   * short after storing it (segments wholly below it still there).
+   */
+  private async restoreLogStart(stored: number): Promise<void> {
+    if (stored > this.next) {
+      // deleteRecords syncs the records below its offset first, so only a disk that lost synced
+      // data gets here: the start cannot be above the end, or appends would reuse hidden offsets.
+      this.logger.error(
+        { topic: this.topic, partition: this.partition, stored, next: this.next },
+        'the stored log start offset is past the end of the log: starting at the end instead',
+      );
+    }
+    this.logStartOffset = Math.min(stored, this.next);
+    await this.dropSegmentsBelow(this.logStartOffset);
+    if (this.transactions.active) this.transactions.forgetBefore(this.earliest);
+  }
+
+  /**
+   * Moves the log start offset up to `beforeOffset` (see `Log.deleteRecords`); runs with the
+   * other maintenance so it never races retention, compaction or a roll.
+   */
+  deleteRecords(beforeOffset: number): Promise<number> {
+    checkOffsetArgument(beforeOffset);
+    const unusable = this.closed ?? this.failure;
+    if (unusable) return Promise.reject(unusable);
+    if (beforeOffset > this.next) return Promise.reject(this.outOfRange(beforeOffset));
+    const run = async (): Promise<number> => {
+      if (this.closed) throw this.closed;
+      if (beforeOffset <= this.earliest) return this.earliest;
+      // The records below the new start reach the disk before the start does: after a crash the
+      // log never ends below its own start (sealed segments were synced when sealed).
+      await this.active.datasync();
+      await writeLogStart(this.fs, this.dir, beforeOffset);
+      this.logStartOffset = beforeOffset;
+      this.recent.clear();
+      await this.dropSegmentsBelow(beforeOffset);
+      if (this.transactions.active) {
+        this.transactions.forgetBefore(this.earliest);
+        // The LSO never stays below `earliest`: stable waiters may be due.
+        this.wakeWaiters();
+      }
+      return this.earliest;
+    };
+    const result = this.maintenance.then(run);
+    this.maintenance = result.catch(() => {});
+    return result;
+  }
+
+  /** Deletes the sealed segments whose every offset is below `offset` (never the active one). */
+  private async dropSegmentsBelow(offset: number): Promise<void> {
+    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= offset && !this.closed) {
+      await this.dropOldestSegment();
+    }
+  }
+
+  /** Removes the oldest (sealed) segment with its producer and transaction snapshots. */
+  private async dropOldestSegment(): Promise<number> {
+    const oldest = this.segments.shift()!;
+    assert(this.segments.length > 0 && this.earliest <= this.next, 'the active segment is never dropped');
+    const { size } = oldest;
+    await oldest.retire({ remove: true });
+    await this.fs.rm(join(this.dir, segmentFileName(oldest.baseOffset, '.producers.json')));
+    await this.fs.rm(join(this.dir, segmentFileName(oldest.baseOffset, TRANSACTIONS_FILE_EXTENSION)));
+    return size;
   }
 
   sizeBytes(): number {
@@ -880,7 +951,7 @@ export class FilePartition {
           );
           collector.collect(segment, candidates);
           for (const record of collector.records) {
-            if (record.timestamp >= timestampMs) return record.offset;
+            if (record.timestamp >= timestampMs && record.offset >= this.earliest) return record.offset;
           }
           position = chunk.end;
         }
@@ -945,14 +1016,10 @@ export class FilePartition {
         // Kafka's rule: delete a segment only if what remains is still at least retentionBytes.
         const tooBig = retentionBytes !== null && total - oldest.size >= retentionBytes;
         if (!tooOld && !tooBig) break;
-        this.segments.shift();
-        assert(this.earliest <= this.next, 'retention never passes the high watermark');
-        total -= oldest.size;
+        const size = await this.dropOldestSegment();
+        total -= size;
         segmentsDeleted++;
-        bytesDeleted += oldest.size;
-        await oldest.retire({ remove: true });
-        await this.fs.rm(join(this.dir, segmentFileName(oldest.baseOffset, '.producers.json')));
-        await this.fs.rm(join(this.dir, segmentFileName(oldest.baseOffset, TRANSACTIONS_FILE_EXTENSION)));
+        bytesDeleted += size;
       }
       if (segmentsDeleted > 0 && this.transactions.active) {
         this.transactions.forgetBefore(this.earliest);

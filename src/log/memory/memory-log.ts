@@ -18,6 +18,7 @@ import type {
   AppendOptions,
   AppendResult,
   CompactionReport,
+  DeleteRecordsResult,
   Log,
   LogRecord,
   PartitionOffsets,
@@ -33,6 +34,7 @@ import type {
 import {
   checkExpectedLastOffset,
   checkOffsetArgument,
+  checkPartitionCountIncrease,
   checkPartitionNumber,
   checkTimestampArgument,
   recordSizeBytes,
@@ -231,6 +233,28 @@ export class MemoryLog implements Log {
     const target = this.partition(this.topic(topic), partition);
     checkOffsetArgument(offset);
     return target.waitFor(offset, signal, true);
+  }
+
+  async addPartitions(name: string, partitions: number): Promise<TopicDescription> {
+    const topic = this.topic(name);
+    const count = checkPartitionCountIncrease(name, topic.partitions.length, partitions);
+    const added = Array.from(
+      { length: count - topic.partitions.length },
+      (_, i) => new MemoryPartition(name, topic.partitions.length + i),
+    );
+    const grown: MemoryTopic = {
+      ...topic,
+      config: Object.freeze({ ...topic.config, partitions: count }),
+      partitions: [...topic.partitions, ...added],
+    };
+    this.topics.set(name, grown);
+    return toDescription(grown);
+  }
+
+  async deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<DeleteRecordsResult> {
+    const target = this.partition(this.topic(topic), partition);
+    checkOffsetArgument(beforeOffset);
+    return { earliest: target.deleteRecords(beforeOffset) };
   }
 
   async enforceRetention(topic?: string): Promise<RetentionReport> {

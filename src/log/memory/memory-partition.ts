@@ -270,7 +270,9 @@ export class MemoryPartition {
       if (segment.maxTimestamp < timestampMs) continue;
       for (const batch of segment.batches) {
         if (batch.control) continue;
-        for (const record of batch.records) if (record.timestamp >= timestampMs) return record.offset;
+        for (const record of batch.records) {
+          if (record.timestamp >= timestampMs && record.offset >= this.startOffset) return record.offset;
+        }
       }
     }
     return null;
@@ -306,6 +308,21 @@ export class MemoryPartition {
   /** Rejects every pending wait (topic deleted, log closed). */
   releaseWaiters(error: unknown): void {
     for (const waiter of [...this.waiters]) waiter.reject(error);
+  }
+
+  /**
+   * Moves the log start offset up to `beforeOffset` (see `Log.deleteRecords`) and drops the
+   * segments wholly below it (never the active one). Returns the new log start offset.
+   */
+  deleteRecords(beforeOffset: number): number {
+    if (beforeOffset > this.nextOffset) throw this.outOfRange(beforeOffset);
+    if (beforeOffset <= this.startOffset) return this.startOffset;
+    this.startOffset = beforeOffset;
+    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= beforeOffset) this.segments.shift();
+    this.transactions.forgetBefore(this.startOffset);
+    // The LSO never stays below `earliest`: stable waiters may be due.
+    this.wakeWaiters();
+    return this.startOffset;
   }
 
   /** Deletes the oldest sealed segments past the time and size limits. */
