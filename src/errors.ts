@@ -176,6 +176,18 @@ export const ERROR_CATALOGUE = {
     kafkaCode: 87,
     retriable: false,
   },
+  WRONG_EXPECTED_REVISION: {
+    message: 'Stream "{stream}" is at revision {actual}, not the expected {expected}',
+    httpStatus: 409,
+    kafkaCode: 87,
+    retriable: false,
+  },
+  EVENT_ID_CONFLICT: {
+    message: 'Stream "{stream}" already holds event id "{id}" but not every other event of this append',
+    httpStatus: 409,
+    kafkaCode: 87,
+    retriable: false,
+  },
   CLOCK_DRIFT: {
     message: 'Timestamp {ts} is {driftMs} ms ahead of the server clock (limit {limit} ms, maxDriftMs)',
     httpStatus: 400,

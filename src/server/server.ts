@@ -44,6 +44,7 @@ import { createBroker, type TributaryBroker } from '../broker/broker.js';
 import type { BrokerObserver } from '../broker/types.js';
 import { DashboardSite, DEFAULT_SITE_DIR, serveNotBuilt } from '../dashboard/serve.js';
 import { isTributaryError, TributaryError } from '../errors.js';
+import { type ClosableEventStore, createEventStore, type EventStore } from '../es/streams/index.js';
 import { openFileLog } from '../log/file/file-log.js';
 import type { Log } from '../log/types.js';
 import { CollectionService } from '../sync/index.js';
@@ -182,6 +183,11 @@ export interface RunningServer {
    * that does not load is logged and the previous one stays in force.
    */
   reloadAuth(): Promise<void>;
+  /**
+   * The server's event store (event streams in `__es.events`, docs/event-sourcing.md), for code
+   * running in the server process (projections); clients reach it over HTTP, WebSocket and the SDK.
+   */
+  readonly eventStore: EventStore;
   /** Stops accepting connections, ends the open ones, closes the broker, then flushes, fsyncs and closes the log. Idempotent. */
   close(): Promise<void>;
 }
@@ -214,6 +220,7 @@ interface Parts {
   readonly log: Log;
   readonly broker: TributaryBroker;
   readonly collections: CollectionService;
+  readonly eventStore: ClosableEventStore;
   readonly http: HttpFrontEnd;
   readonly ws: { close(): Promise<void> };
   readonly socketio: SocketIoEndpoint | null;
@@ -298,6 +305,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     throw error;
   }
   let collections: CollectionService;
+  let eventStore: ClosableEventStore;
   try {
     collections = await CollectionService.open(broker.forSystem(), {
       logger: logger.child({ component: 'sync' }),
@@ -305,6 +313,19 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     });
   } catch (error) {
     security.close();
+    await broker.close().catch(() => undefined);
+    await log.close().catch(() => undefined);
+    throw error;
+  }
+  try {
+    // Event streams live in __es.events (docs/event-sourcing.md).
+    eventStore = await createEventStore({
+      broker: broker.forSystem(),
+      logger: logger.child({ component: 'es' }),
+    });
+  } catch (error) {
+    security.close();
+    await collections.close().catch(() => undefined);
     await broker.close().catch(() => undefined);
     await log.close().catch(() => undefined);
     throw error;
@@ -368,7 +389,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
         ...(security.quotas === null ? {} : { quotas: security.quotas }),
       });
     } catch (error) {
-      await closeAfterFailedStart({ ws, broker, collections, log, logger, security });
+      await closeAfterFailedStart({ ws, broker, collections, eventStore, log, logger, security });
       throw error;
     }
   }
@@ -389,7 +410,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     });
   } catch (error) {
     await mqttSessions?.close().catch(() => undefined);
-    await closeAfterFailedStart({ ws, socketio, broker, collections, log, logger, security });
+    await closeAfterFailedStart({ ws, socketio, broker, collections, eventStore, log, logger, security });
     throw error;
   }
   const mqtt = new MqttFrontEnd({
@@ -425,6 +446,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     log,
     broker,
     collections,
+    eventStore,
     http,
     ws,
     socketio,
@@ -492,6 +514,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     kafka:
       parts.kafka === null ? null : { port: parts.kafka.port, advertisedHost: parts.kafka.advertisedHost },
     mqtt: parts.mqttPort === null ? null : { port: parts.mqttPort },
+    eventStore,
     close: () => {
       closing ??= shutdown(parts);
       return closing;
@@ -708,7 +731,10 @@ function listen(server: Server | HttpsServer, host: string, port: number): Promi
 }
 
 /** What a start that failed part-way has opened: the front ends it got to, and the core. */
-type StartedParts = Pick<Parts, 'ws' | 'broker' | 'collections' | 'log' | 'logger' | 'security'> & {
+type StartedParts = Pick<
+  Parts,
+  'ws' | 'broker' | 'collections' | 'eventStore' | 'log' | 'logger' | 'security'
+> & {
   readonly socketio?: SocketIoEndpoint | null;
   readonly mqtt?: MqttFrontEnd;
 };
@@ -720,6 +746,7 @@ async function closeAfterFailedStart({
   mqtt,
   broker,
   collections,
+  eventStore,
   log,
   logger,
   security,
@@ -729,6 +756,7 @@ async function closeAfterFailedStart({
     ['WebSocket front end', () => ws.close()],
     ['Socket.IO endpoint', () => socketio?.close() ?? Promise.resolve()],
     ['MQTT front end', () => mqtt?.close() ?? Promise.resolve()],
+    ['event store', () => eventStore.close()],
     ['collections', () => collections.close()],
     ['broker', () => broker.close()],
     ['log', () => log.close()],
@@ -744,6 +772,7 @@ async function shutdown({
   log,
   broker,
   collections,
+  eventStore,
   http,
   ws,
   socketio,
@@ -786,6 +815,9 @@ async function shutdown({
   // 5. Nothing uses the broker any more (collections write their last checkpoints first); then
   //    the log flushes and fsyncs.
   try {
+    await eventStore.close().catch((error: unknown) => {
+      logger.warn({ err: error }, 'closing the event store failed');
+    });
     await collections.close().catch((error: unknown) => {
       logger.warn({ err: error }, 'closing the collections failed');
     });

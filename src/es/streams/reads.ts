@@ -1,0 +1,86 @@
+/**
+ * @module es/streams/reads
+ * Reading events by position. The index knows where a stream's (or a category's) events are;
+ * this turns a list of positions into as few log reads as it can: positions close together are
+ * read as one range and the records between them dropped.
+ */
+import { assert } from '../../assert.js';
+import type { Broker, LogRecord } from '../../broker/types.js';
+import { decodeEvent } from './event-codec.js';
+import type { RecordedEvent } from './types.js';
+
+/** Positions closer than this are read in one range (the records between are read and dropped). */
+const RANGE_GAP_MAX = 32;
+const FETCH_BYTES_MAX = 16 * 1024 * 1024;
+
+/** The events at `positions` (any order), in that order. */
+export async function readPositions(
+  broker: Broker,
+  topic: string,
+  positions: readonly number[],
+): Promise<RecordedEvent[]> {
+  if (positions.length === 0) return [];
+  const sorted = [...positions].sort((a, b) => a - b);
+  const byPosition = new Map<number, RecordedEvent>();
+  let start = 0;
+  while (start < sorted.length) {
+    let end = start;
+    while (end + 1 < sorted.length && (sorted[end + 1] as number) - (sorted[end] as number) <= RANGE_GAP_MAX)
+      end++;
+    const wanted = new Set(sorted.slice(start, end + 1));
+    await readRange(broker, topic, sorted[start] as number, sorted[end] as number, (record) => {
+      if (wanted.has(record.offset)) byPosition.set(record.offset, decodeEvent(record));
+    });
+    start = end + 1;
+  }
+  return positions.map((position) => {
+    const event = byPosition.get(position);
+    assert(event !== undefined, `event at position ${position} is missing from ${topic}`);
+    return event;
+  });
+}
+
+/** Calls `onRecord` for every record from `first` to `last` (inclusive). */
+async function readRange(
+  broker: Broker,
+  topic: string,
+  first: number,
+  last: number,
+  onRecord: (record: LogRecord) => void,
+): Promise<void> {
+  let offset = first;
+  while (offset <= last) {
+    const records = await broker.fetch(topic, 0, offset, {
+      maxRecords: last - offset + 1,
+      maxBytes: FETCH_BYTES_MAX,
+    });
+    if (records.length === 0) return;
+    for (const record of records) {
+      if (record.offset > last) return;
+      onRecord(record);
+    }
+    offset = (records[records.length - 1] as LogRecord).offset + 1;
+  }
+}
+
+/** Up to `limit` events after position `after`, in position order. */
+export async function readAfter(
+  broker: Broker,
+  topic: string,
+  after: number,
+  limit: number,
+): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  const { next } = await broker.offsets(topic, 0);
+  let offset = after + 1;
+  while (events.length < limit && offset < next) {
+    const records = await broker.fetch(topic, 0, offset, {
+      maxRecords: limit - events.length,
+      maxBytes: FETCH_BYTES_MAX,
+    });
+    if (records.length === 0) break;
+    for (const record of records) events.push(decodeEvent(record));
+    offset = (records[records.length - 1] as LogRecord).offset + 1;
+  }
+  return events;
+}
