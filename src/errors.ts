@@ -337,6 +337,18 @@ export const ERROR_CATALOGUE = {
     kafkaCode: 89,
     retriable: true,
   },
+  SINK_RECORD_INVALID: {
+    message: 'Sink "{connector}" cannot write {topic}/{partition}:{offset}: {reason}',
+    httpStatus: 422,
+    kafkaCode: -1,
+    retriable: false,
+  },
+  SINK_TARGET_REFUSED: {
+    message: 'Sink "{connector}": the target refused a write: {reason}',
+    httpStatus: 502,
+    kafkaCode: -1,
+    retriable: false,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

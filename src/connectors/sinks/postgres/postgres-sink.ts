@@ -1,0 +1,308 @@
+/**
+ * @module connectors/sinks/postgres/postgres-sink
+ * `postgres-sink`: upserts each record's value (a JSON object) into a table by key and deletes
+ * the row on a tombstone, one transaction per batch. The transaction first locks the partition's
+ * row in the positions table, skips records below the stored next offset, writes, and stores the
+ * new next offset before it commits, so a batch applied twice (a crash after the commit but
+ * before Tributary knew, or two group members during a rebalance) changes nothing the second time.
+ *
+ * @example
+ * await fetch(`${server}/v1/connectors`, { method: 'POST', headers: { 'content-type': 'application/json' },
+ *   body: JSON.stringify({ name: 'orders-to-pg', type: 'postgres-sink',
+ *     config: { topics: ['orders'], connectionString: 'postgres://postgres@127.0.0.1/test', table: 'orders' } }) });
+ */
+import pg from 'pg';
+import type { TopicPartition } from '../../../broker/types.js';
+import { TributaryError } from '../../../errors.js';
+import type { ConnectorFactory, ConnectorSpec } from '../../types.js';
+import {
+  type JsonRow,
+  latestPerKey,
+  type RecordWhere,
+  recordChange,
+  recordInvalid,
+} from '../record-changes.js';
+import { createSinkConnector } from '../sink-connector.js';
+import { positionKey, type SinkBatch, type SinkTarget } from '../sink-target.js';
+import { type PostgresSinkConfig, readPostgresSinkConfig } from './config.js';
+import {
+  COLUMNS_SQL,
+  createPositionsTableSql,
+  deleteSql,
+  lockPositionSql,
+  PRIMARY_KEY_SQL,
+  quoteName,
+  storePositionSql,
+  upsertSql,
+} from './sql.js';
+
+/** Connections per sink: one per partition being applied at once is plenty. */
+const POOL_SIZE = 4;
+/** SQLSTATE classes retrying cannot fix: data, integrity, syntax/undefined objects, unsupported. */
+const PERMANENT_SQLSTATE_CLASSES = ['22', '23', '42', '0A', '21', '2B', '44'];
+
+export const postgresSinkFactory: ConnectorFactory<PostgresSinkConfig> = {
+  type: 'postgres-sink',
+  kind: 'sink',
+  validate: readPostgresSinkConfig,
+  create(spec, config, context) {
+    return createSinkConnector(
+      spec,
+      config.common,
+      createPostgresSinkTarget(spec, config, context.logger),
+      context,
+    );
+  },
+  async destroy(spec, config) {
+    const client = new pg.Client({ connectionString: config.connectionString });
+    await client.connect();
+    try {
+      await client.query(`DELETE FROM ${quoteName(config.positionsTable)} WHERE connector = $1`, [spec.name]);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== '42P01') throw error; // no positions table: nothing to remove
+    } finally {
+      await client.end();
+    }
+  },
+};
+
+/** The target alone (no group, no reader): what the connector drives; tests apply batches with it directly. */
+export function createPostgresSinkTarget(
+  spec: ConnectorSpec,
+  config: PostgresSinkConfig,
+  logger: { warn(object: object, message: string): void },
+): SinkTarget {
+  return new PostgresSinkTarget(spec, config, logger);
+}
+
+interface TableShape {
+  readonly columns: readonly string[];
+  readonly keyColumns: readonly string[];
+}
+
+class PostgresSinkTarget implements SinkTarget {
+  readonly #spec: ConnectorSpec;
+  readonly #config: PostgresSinkConfig;
+  readonly #logger: { warn(object: object, message: string): void };
+  readonly #table: string;
+  readonly #positions: string;
+  #pool: pg.Pool | undefined;
+  #shape: TableShape | undefined;
+
+  constructor(
+    spec: ConnectorSpec,
+    config: PostgresSinkConfig,
+    logger: { warn(object: object, message: string): void },
+  ) {
+    this.#spec = spec;
+    this.#config = config;
+    this.#logger = logger;
+    this.#table = quoteName(config.table);
+    this.#positions = quoteName(config.positionsTable);
+  }
+
+  async open(): Promise<void> {
+    const pool = new pg.Pool({ connectionString: this.#config.connectionString, max: POOL_SIZE });
+    // An idle connection that dies (Postgres restarted) must not crash the server: the next query reconnects.
+    pool.on('error', (error) =>
+      this.#logger.warn({ err: error, connector: this.#spec.name }, 'postgres connection lost'),
+    );
+    try {
+      await createPositionsTable(pool, this.#positions);
+      this.#shape = await this.#readShape(pool);
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw this.#classify(error);
+    }
+    this.#pool = pool;
+  }
+
+  async storedPositions(partitions: readonly TopicPartition[]): Promise<Map<string, number>> {
+    const pool = this.#openPool();
+    const topics = [...new Set(partitions.map((tp) => tp.topic))];
+    const result = await pool.query<{ topic: string; partition: number; next_offset: string }>(
+      `SELECT topic, partition, next_offset FROM ${this.#positions} WHERE connector = $1 AND topic = ANY($2)`,
+      [this.#spec.name, topics],
+    );
+    const positions = new Map<string, number>();
+    for (const row of result.rows)
+      positions.set(positionKey(row.topic, row.partition), Number(row.next_offset));
+    return positions;
+  }
+
+  async apply(batch: SinkBatch): Promise<void> {
+    const pool = this.#openPool();
+    const shape = this.#shape;
+    if (shape === undefined) throw new Error('postgres sink used before open()');
+    const last = batch.records[batch.records.length - 1];
+    if (last === undefined) return;
+    const where: RecordWhere = { connector: this.#spec.name, topic: batch.topic, partition: batch.partition };
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const ids = [this.#spec.name, batch.topic, batch.partition];
+      const [ensure, lock] = lockPositionSql(this.#positions);
+      await client.query(ensure, ids);
+      const locked = await client.query<{ next_offset: string }>(lock, ids);
+      const stored = Number(locked.rows[0]?.next_offset ?? 0);
+      const fresh = batch.records.filter((record) => record.offset >= stored);
+      if (fresh.length > 0) {
+        await this.#write(
+          client,
+          shape,
+          fresh.map((record) => recordChange(record, where)),
+          where,
+        );
+        await client.query(storePositionSql(this.#positions), [...ids, last.offset + 1]);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw this.#classify(error);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  isPermanent(error: unknown): boolean {
+    return error instanceof TributaryError && !error.retriable;
+  }
+
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.end();
+  }
+
+  async #write(
+    client: pg.PoolClient,
+    shape: TableShape,
+    changes: ReturnType<typeof recordChange>[],
+    where: RecordWhere,
+  ): Promise<void> {
+    const deletes: JsonRow[] = [];
+    const upserts = new Map<string, JsonRow[]>();
+    for (const change of latestPerKey(changes.map((change) => this.#keyed(change, shape, where)))) {
+      if (change.op === 'delete') {
+        deletes.push(change.row);
+        continue;
+      }
+      // Rows are grouped by the columns they carry: an upsert sets exactly the fields its record has.
+      const columns = shape.columns.filter((column) => column in change.row).join('\0');
+      const group = upserts.get(columns) ?? [];
+      group.push(change.row);
+      upserts.set(columns, group);
+    }
+    if (deletes.length > 0)
+      await client.query(deleteSql(this.#table, shape.keyColumns), [JSON.stringify(deletes)]);
+    for (const [columns, rows] of upserts) {
+      const sql = upsertSql(this.#table, columns.split('\0'), shape.keyColumns);
+      await client.query(sql, [JSON.stringify(rows)]);
+    }
+  }
+
+  /**
+   * The change with its row's key columns filled from the record key (a JSON object of the key
+   * columns, or the text of the one key column), and keyed by those values so two records that
+   * name one row in different ways still collapse to the last.
+   */
+  #keyed(
+    change: ReturnType<typeof recordChange>,
+    shape: TableShape,
+    where: RecordWhere,
+  ): { op: 'upsert' | 'delete'; offset: number; key: string; row: JsonRow } {
+    const keyFields = keyFieldsOf(change.key, shape.keyColumns);
+    if (keyFields === undefined && change.op === 'delete') {
+      throw recordInvalid(
+        where,
+        change.offset,
+        `the key must be a JSON object of ${shape.keyColumns.join(', ')}`,
+      );
+    }
+    const row: Record<string, unknown> =
+      change.op === 'upsert' ? { ...keyFields, ...change.row } : { ...keyFields };
+    for (const column of shape.keyColumns) {
+      if (row[column] === undefined || row[column] === null) {
+        throw recordInvalid(where, change.offset, `key column ${column} has no value`);
+      }
+    }
+    return {
+      op: change.op,
+      offset: change.offset,
+      key: JSON.stringify(shape.keyColumns.map((c) => row[c])),
+      row,
+    };
+  }
+
+  async #readShape(pool: pg.Pool): Promise<TableShape> {
+    const columns = (await pool.query<{ name: string }>(COLUMNS_SQL, [this.#table])).rows.map(
+      (row) => row.name,
+    );
+    const keyColumns =
+      this.#config.keyColumns ??
+      (await pool.query<{ name: string }>(PRIMARY_KEY_SQL, [this.#table])).rows.map((row) => row.name);
+    if (keyColumns.length === 0) {
+      throw new TributaryError('SINK_TARGET_REFUSED', {
+        connector: this.#spec.name,
+        reason: `table ${this.#table} has no primary key; set config.keyColumns to columns of a unique index`,
+      });
+    }
+    const missing = keyColumns.find((column) => !columns.includes(column));
+    if (missing !== undefined) {
+      throw new TributaryError('SINK_TARGET_REFUSED', {
+        connector: this.#spec.name,
+        reason: `key column ${missing} is not a writable column of ${this.#table}`,
+      });
+    }
+    return { columns, keyColumns };
+  }
+
+  #openPool(): pg.Pool {
+    if (this.#pool === undefined) throw new TributaryError('SHUTTING_DOWN');
+    return this.#pool;
+  }
+
+  /** A Postgres error retrying cannot fix becomes `SINK_TARGET_REFUSED`; others pass through (retried). */
+  #classify(error: unknown): unknown {
+    const code = (error as { code?: unknown }).code;
+    if (
+      typeof code === 'string' &&
+      code.length === 5 &&
+      PERMANENT_SQLSTATE_CLASSES.includes(code.slice(0, 2))
+    ) {
+      return new TributaryError(
+        'SINK_TARGET_REFUSED',
+        { connector: this.#spec.name, reason: `${code} ${(error as Error).message}` },
+        { cause: error },
+      );
+    }
+    return error;
+  }
+}
+
+/** The key columns' values from a record key: a JSON object of them, or the text of the only one. */
+function keyFieldsOf(key: string, keyColumns: readonly string[]): JsonRow | undefined {
+  if (key.startsWith('{')) {
+    try {
+      const parsed: unknown = JSON.parse(key);
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as JsonRow;
+    } catch {
+      // not JSON: the key is the text of the one key column
+    }
+  }
+  const [only] = keyColumns;
+  return keyColumns.length === 1 && only !== undefined ? { [only]: key } : undefined;
+}
+
+async function createPositionsTable(pool: pg.Pool, positionsTable: string): Promise<void> {
+  try {
+    await pool.query(createPositionsTableSql(positionsTable));
+  } catch (error) {
+    // Two sinks creating it at once: one of them loses the race on the catalog, the table exists.
+    const code = (error as { code?: unknown }).code;
+    if (code !== '23505' && code !== '42P07') throw error;
+  }
+}
