@@ -13,8 +13,8 @@
  * Recovery on any server: {@link TributaryAdapter.restoreSession} finds the session in the
  * sessions collection and reads the broadcast topic from the client's offset up to where this
  * server's consumer has delivered (deliveries are held meanwhile), keeping the packets whose
- * rooms reach the session. When the history is gone (retention), the session is unknown, the
- * client never got an offset, or more than `recoveryPacketsMax` packets were missed, the client
+ * rooms reach the session. When the history is gone (retention), the session is unknown or
+ * expired (`sessionTtlMs`), the client never got an offset, or more than `recoveryPacketsMax` packets were missed, the client
  * gets a fresh socket and `onRecoveryFailed(socket, reason)` is called once it is connected.
  */
 import type { Namespace, Socket } from 'socket.io';
@@ -48,8 +48,10 @@ export type RecoveryFailure =
   | 'no-offset'
   /** the offset is not one of this adapter's (malformed, or past the end of the topic) */
   | 'invalid-offset'
-  /** no session is stored under the client's private id */
+  /** no session is stored under the client's private id (deleted, or never saved) */
   | 'session-not-found'
+  /** the session was saved longer ago than `sessionTtlMs` */
+  | 'session-expired'
   /** records after the client's offset were deleted (the topic's retention) */
   | 'history-gone'
   /** more than `recoveryPacketsMax` packets were missed */
@@ -207,23 +209,30 @@ export class TributaryAdapter extends ClusterAdapterWithHeartbeat {
     this.#sessions().save({ ...session, nsp: this.nsp.name });
   }
 
-  /** Saves touched sessions once the current turn is over (the socket is connected by then). */
+  /**
+   * Saves touched sessions once the current turn is over (the socket is connected by then, and
+   * joins made in its `connection` handler are in). Deliveries of the broadcast topic wait until
+   * the saves are confirmed, so no packet (no offset to resume from) reaches a client before
+   * its session with the rooms that chose the packet is durable: a crash at any moment after
+   * that leaves a session to recover.
+   */
   #markDirty(id: SocketId): void {
     this.#dirty.add(id);
     if (this.#saveScheduled) return;
     this.#saveScheduled = true;
+    const release = this.#bus.holdDeliveries();
     setImmediate(() => {
       this.#saveScheduled = false;
       const ids = [...this.#dirty];
       this.#dirty.clear();
-      for (const sid of ids) this.#saveSocket(sid);
+      Promise.all(ids.map((sid) => this.#saveSocket(sid))).finally(release);
     });
   }
 
-  #saveSocket(sid: SocketId): void {
+  #saveSocket(sid: SocketId): Promise<void> {
     const socket = this.nsp.sockets.get(sid) as Socket | undefined;
     const pid = socket === undefined ? undefined : pidOf(socket);
-    if (socket === undefined || pid === undefined) return;
+    if (socket === undefined || pid === undefined) return Promise.resolve();
     if (!this.#pids.has(sid)) {
       this.#pids.set(sid, pid);
       this.#reportFailedRecovery(socket);
@@ -235,7 +244,7 @@ export class TributaryAdapter extends ClusterAdapterWithHeartbeat {
       rooms: [...socket.rooms],
       data: socket.data,
     };
-    this.#sessions().save(session);
+    return this.#sessions().save(session);
   }
 
   #reportFailedRecovery(socket: Socket): void {
@@ -269,6 +278,7 @@ export class TributaryAdapter extends ClusterAdapterWithHeartbeat {
     const release = this.#bus.holdDeliveries();
     try {
       const stored = await this.#sessions().find(pid);
+      if (stored === 'expired') throw this.#rememberFailure(pid, 'session-expired');
       if (stored === null || stored.nsp !== this.nsp.name)
         throw this.#rememberFailure(pid, 'session-not-found');
       const missedPackets = await this.#missedPackets(pid, stored, position.partition, position.offset);

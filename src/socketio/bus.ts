@@ -72,6 +72,7 @@ export class SocketIoBus {
   #openGate: (() => void) | null = null;
   #closed = false;
   #sessions: Promise<Collection> | undefined;
+  readonly #onClose: (() => void)[] = [];
 
   constructor(options: BusOptions) {
     this.options = options;
@@ -110,6 +111,12 @@ export class SocketIoBus {
     return this.#sessions;
   }
 
+  /** Runs `hook` when the bus closes (the last namespace left). */
+  onClose(hook: () => void): void {
+    if (this.#closed) hook();
+    else this.#onClose.push(hook);
+  }
+
   get client(): TributaryClient {
     if (this.#client === undefined) throw new Error('the Tributary connection is not ready yet');
     return this.#client;
@@ -124,6 +131,7 @@ export class SocketIoBus {
     this.#members.delete(nsp);
     if (this.#members.size > 0 || this.#closed) return;
     this.#closed = true;
+    for (const hook of this.#onClose.splice(0)) hook();
     await this.ready.catch(() => undefined);
     await Promise.allSettled([
       this.#logProducer?.close({ timeoutMs: 5_000 }),
@@ -230,20 +238,28 @@ export class SocketIoBus {
   }
 
   #onLogRecords(records: ConsumerRecord[]): Promise<void> | undefined {
-    if (this.#gate === null) {
-      this.#deliverLog(records);
-      return undefined;
+    const next = this.#deliverLog(records, 0);
+    return next === records.length ? undefined : this.#deliverHeld(records, next);
+  }
+
+  /** Delivers the rest of a batch, waiting whenever deliveries are held. */
+  async #deliverHeld(records: ConsumerRecord[], from: number): Promise<void> {
+    let next = from;
+    while (next < records.length) {
+      while (this.#gate !== null) await this.#gate;
+      next = this.#deliverLog(records, next);
     }
-    return this.#afterGate().then(() => this.#deliverLog(records));
   }
 
-  async #afterGate(): Promise<void> {
-    while (this.#gate !== null) await this.#gate;
-  }
-
-  /** Synchronous on purpose: no recovery read can start in the middle of a batch. */
-  #deliverLog(records: ConsumerRecord[]): void {
-    for (const record of records) {
+  /**
+   * Delivers records from `from` on until the batch ends or deliveries become held (a record
+   * made a session change that must be saved first); returns the index of the next record.
+   * Synchronous on purpose: no recovery read can start in the middle of a record.
+   */
+  #deliverLog(records: ConsumerRecord[], from: number): number {
+    for (let i = from; i < records.length; i++) {
+      if (this.#gate !== null) return i;
+      const record = records[i]!;
       this.#deliveredNext.set(record.partition, record.offset + 1);
       const message = decodeClusterMessage(record, toBuffer);
       if (message === null) continue;
@@ -260,6 +276,7 @@ export class SocketIoBus {
         this.options.onError(error);
       }
     }
+    return records.length;
   }
 
   #onControlRecords(records: ConsumerRecord[]): void {

@@ -42,6 +42,11 @@ export interface TributaryAdapterOptions {
   readonly controlRetentionMs?: number;
   /** The live collection of recovery sessions (strong mode). Default `<topic>.sessions`. */
   readonly sessionsCollection?: string;
+  /**
+   * How long after it was last saved (connect, room change, disconnect) a session can be
+   * recovered; older ones are deleted from the collection in the background. Default 7 days.
+   */
+  readonly sessionTtlMs?: number;
   /** Heartbeat period of each server. Default 5 000. */
   readonly heartbeatIntervalMs?: number;
   /** A server silent this long is considered gone (`fetchSockets`, `serverSideEmit`). Default 10 000. */
@@ -63,6 +68,7 @@ export interface TributaryAdapterOptions {
 export type TributaryAdapterConstructor = (nsp: Namespace) => TributaryAdapter;
 
 const DEFAULT_TOPIC = 'socket.io';
+const DEFAULT_SESSION_TTL_MS = 7 * 24 * 3_600_000;
 
 function warn(error: unknown): void {
   process.emitWarning(error instanceof Error ? error : new Error(String(error)), {
@@ -79,6 +85,10 @@ export function createAdapter(options: TributaryAdapterOptions): TributaryAdapte
     throw new TypeError('createAdapter needs `url` (ws://host:port/v1/ws) or `client`');
   }
   const topic = options.topic ?? DEFAULT_TOPIC;
+  const sessionTtlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
+  if (!Number.isSafeInteger(sessionTtlMs) || sessionTtlMs < 1) {
+    throw new TypeError('createAdapter: sessionTtlMs must be a positive integer (ms)');
+  }
   const onError = options.onError ?? warn;
   let bus: SocketIoBus | undefined;
   let sessions: SessionStore | undefined;
@@ -105,7 +115,11 @@ export function createAdapter(options: TributaryAdapterOptions): TributaryAdapte
   };
   const sessionStore = (): SessionStore => {
     const current = openBus();
-    sessions ??= new SessionStore(current.sessions(), onError);
+    if (sessions === undefined) {
+      const store = new SessionStore(current.sessions(), { ttlMs: sessionTtlMs, onError });
+      current.onClose(() => store.close());
+      sessions = store;
+    }
     return sessions;
   };
   // A `function`, not an arrow: Socket.IO calls it with `new`.
