@@ -349,6 +349,24 @@ export const ERROR_CATALOGUE = {
     kafkaCode: -1,
     retriable: false,
   },
+  SYNC_GROUP_MISMATCH: {
+    message: 'Sync group "{group}", step {step}: {reason}',
+    httpStatus: 409,
+    kafkaCode: 42,
+    retriable: false,
+  },
+  SYNC_GROUP_NOT_MEMBER: {
+    message: 'Member "{memberId}" is not in sync group "{group}": {reason}',
+    httpStatus: 409,
+    kafkaCode: 25,
+    retriable: false,
+  },
+  SYNC_GROUP_STEP_ABORTED: {
+    message: 'Sync group "{group}" aborted attempt {attempt} of step {step}: {reason}',
+    httpStatus: 409,
+    kafkaCode: 27,
+    retriable: true,
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -23,6 +23,7 @@ import { Emitter } from './emitter.js';
 import { GroupConsumer, type GroupConsumerOptions } from './group-consumer.js';
 import type { SubscriptionRoutes } from './partition-stream.js';
 import { Producer, type ProducerOptions } from './producer.js';
+import { type SyncGroupMember, type SyncGroupOptions, syncGroupJoin } from './sync-groups/join.js';
 import type { TransportFactory } from './transport.js';
 import { webSocketTransport } from './transports/websocket.js';
 
@@ -221,6 +222,16 @@ export class TributaryClient {
       await close();
     };
     return this.#track(collection);
+  }
+
+  /**
+   * Joins the sync group `name` (created by its first join) and resolves once this member is
+   * admitted and has read the group's history (`member.history`). See `docs/sync-groups.md`.
+   */
+  async joinSyncGroup(name: string, options: SyncGroupOptions = {}): Promise<SyncGroupMember> {
+    return this.#track(
+      await syncGroupJoin({ connection: this.connection, consumer: (o) => this.consumer(o) }, name, options),
+    );
   }
 
   /**

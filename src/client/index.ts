@@ -87,5 +87,16 @@ export {
   type RecordMetadata,
   text,
 } from './records.js';
+export {
+  type AllReduceOptions,
+  type SyncCheckpoint,
+  type SyncGenerationChange,
+  type SyncGroupEvents,
+  type SyncGroupHistory,
+  SyncGroupMember,
+  type SyncGroupOptions,
+  type SyncStepResult,
+  type Tensor,
+} from './sync-groups/index.js';
 export type { Transport, TransportEvents, TransportFactory } from './transport.js';
 export { type WebSocketConstructor, type WebSocketLike, webSocketTransport } from './transports/websocket.js';

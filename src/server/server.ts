@@ -45,6 +45,7 @@ import type { BrokerObserver } from '../broker/types.js';
 import { DashboardSite, DEFAULT_SITE_DIR, serveNotBuilt } from '../dashboard/serve.js';
 import { isTributaryError, TributaryError } from '../errors.js';
 import { type ClosableEventStore, createEventStore, type EventStore } from '../es/streams/index.js';
+import { SyncGroupService } from '../es/sync-groups/index.js';
 import { openFileLog } from '../log/file/file-log.js';
 import type { Log } from '../log/types.js';
 import { CollectionService } from '../sync/index.js';
@@ -188,6 +189,8 @@ export interface RunningServer {
    * running in the server process (projections); clients reach it over HTTP, WebSocket and the SDK.
    */
   readonly eventStore: EventStore;
+  /** The sync groups served over WebSocket (`docs/sync-groups.md`); `stats()` counts their work. */
+  readonly syncGroups: SyncGroupService;
   /** Stops accepting connections, ends the open ones, closes the broker, then flushes, fsyncs and closes the log. Idempotent. */
   close(): Promise<void>;
 }
@@ -366,11 +369,13 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
           onRequest,
         );
   server.keepAliveTimeout = settings.httpKeepAliveTimeoutMs;
+  const syncGroups = new SyncGroupService(broker, { logger: logger.child({ component: 'sync-groups' }) });
   const ws = attachWebSocketFrontEnd(server, broker, {
     logger: logger.child({ component: 'ws' }),
     metrics,
     path: WS_PATH,
     collections,
+    syncGroups,
     limits: pickSettings(settings, WS_SETTING_NAMES),
     browser,
     security,
@@ -511,12 +516,13 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     },
     security,
     reloadAuth: () => security.reload(),
+    syncGroups,
     kafka:
       parts.kafka === null ? null : { port: parts.kafka.port, advertisedHost: parts.kafka.advertisedHost },
     mqtt: parts.mqttPort === null ? null : { port: parts.mqttPort },
     eventStore,
     close: () => {
-      closing ??= shutdown(parts);
+      closing ??= syncGroups.close().then(() => shutdown(parts));
       return closing;
     },
   };

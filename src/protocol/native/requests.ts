@@ -24,6 +24,7 @@ import {
   readTopicPartition,
   readWireAuth,
 } from './shapes.js';
+import { SYNC_GROUP_REQUESTS } from './sync-group.js';
 import type { RequestParams, RequestResult, RequestType, WireFormat } from './types.js';
 
 interface RequestSpec<T extends RequestType> {
@@ -149,6 +150,7 @@ export const REQUESTS: { readonly [T in RequestType]: RequestSpec<T> } = {
     }),
   },
   ...COLLECTION_REQUESTS,
+  ...SYNC_GROUP_REQUESTS,
 };
 
 export const REQUEST_TYPES = Object.keys(REQUESTS) as readonly RequestType[];

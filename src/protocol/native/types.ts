@@ -14,8 +14,10 @@ import type {
   CollectionRequestMap,
   CollectionSnapshotFrame,
 } from './collection-types.js';
+import type { SyncGroupRequestMap } from './sync-group-types.js';
 
 export type * from './collection-types.js';
+export type * from './sync-group-types.js';
 
 /** How a frame is encoded: a binary WebSocket message holding MessagePack, or a text message holding JSON. */
 export type WireFormat = 'msgpack' | 'json';
@@ -110,8 +112,11 @@ export type WireAuth =
 // biome-ignore lint/complexity/noBannedTypes: an empty result is the empty map `{}` on the wire.
 type Empty = {};
 
-/** Every request type with its parameters and its result (collection requests: `collection-types.ts`). */
-export interface RequestMap extends CollectionRequestMap {
+/**
+ * Every request type with its parameters and its result (collection requests:
+ * `collection-types.ts`, sync-group requests: `sync-group-types.ts`).
+ */
+export interface RequestMap extends CollectionRequestMap, SyncGroupRequestMap {
   createTopic: {
     params: { readonly name: string; readonly config?: Partial<WireTopicConfig> };
     result: { readonly topic: WireTopicDescription };

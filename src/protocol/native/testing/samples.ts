@@ -2,6 +2,7 @@
  * Sample frames of every type, shared by the codec tests and the fuzz tests (mutated seeds).
  */
 import type { ClientFrame, RequestFrame, RequestResult, RequestType, ServerFrame } from '../types.js';
+import { SYNC_GROUP_SAMPLE_REQUESTS, SYNC_GROUP_SAMPLE_RESULTS } from './sync-group-samples.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -168,6 +169,7 @@ export const SAMPLE_REQUESTS: { readonly [T in RequestType]: RequestFrame<T> } =
     from: [{ partition: 0, offset: 2 ** 33 }],
   },
   collectionUnsubscribe: { type: 'collectionUnsubscribe', id: 30, sub: 4 },
+  ...SYNC_GROUP_SAMPLE_REQUESTS,
 };
 
 const RECORD = {
@@ -223,6 +225,7 @@ export const SAMPLE_RESULTS: { readonly [T in RequestType]: RequestResult<T> } =
   collectionQuery: { items: [ITEM], offsets: [{ partition: 0, offset: 2 ** 35 }] },
   collectionSubscribe: { sub: 5, resumed: true },
   collectionUnsubscribe: {},
+  ...SYNC_GROUP_SAMPLE_RESULTS,
 };
 
 export const SAMPLE_CLIENT_FRAMES: readonly ClientFrame[] = [

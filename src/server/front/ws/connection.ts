@@ -43,6 +43,7 @@ import type { RawData, WebSocket } from 'ws';
 import { assert } from '../../../assert.js';
 import type { Broker } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
+import type { SyncGroupService } from '../../../es/sync-groups/index.js';
 import { decodeClientFrame, encodeFrame, toWireError } from '../../../protocol/native/frames.js';
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../../../protocol/native/limits.js';
 import {
@@ -69,6 +70,7 @@ import type { CollectionBridge, CollectionPort } from './collection-bridge.js';
 import { HANDLERS, type Membership, type RequestContext } from './handlers.js';
 import type { WsFrontEndLimits } from './limits.js';
 import type { BridgePort, SubscriptionBridge } from './subscription-bridge.js';
+import { SyncGroupMemberships } from './sync-group-handlers.js';
 
 export interface ConnectionDeps {
   readonly broker: Broker;
@@ -79,6 +81,8 @@ export interface ConnectionDeps {
   readonly serverName: string;
   /** Live collections; without it, collection requests answer `NOT_FOUND`. */
   readonly collections?: CollectionsAccess | undefined;
+  /** Sync groups; without them, sync-group requests answer `NOT_FOUND`. */
+  readonly syncGroups?: SyncGroupService | undefined;
   /** Quotas per principal; undefined: none, and nothing is counted. */
   readonly quotas?: Quotas | undefined;
   /** Who may connect and do what; absent or not enabled: every connection is `local`. */
@@ -143,6 +147,7 @@ export class Connection {
   readonly #collectionSubscriptions = new Map<number, CollectionBridge>();
   readonly #collectionPort: CollectionPort;
   readonly #memberships = new Map<string, Membership>();
+  readonly #syncGroupMemberships = new SyncGroupMemberships();
   readonly #bridgePort: BridgePort;
   /** Per-frame counters, bound to this front end's label once (labels are hashed per call otherwise). */
   readonly #bytesOut: { inc(value: number): void };
@@ -592,6 +597,9 @@ export class Connection {
       authenticate: (auth) => this.#refresh(auth),
       collectionSubscriptions: this.#collectionSubscriptions,
       collectionPort: this.#collectionPort,
+      syncGroups: this.#deps.syncGroups,
+      syncGroupMemberships: this.#syncGroupMemberships,
+      session: this.#session,
       subscriptionCount: () => this.#subscriptions.size + this.#collectionSubscriptions.size,
       sendAssignment: (frame: AssignmentFrame) => this.#send(frame),
       isOpen: () => this.#state === 'open',
@@ -765,6 +773,7 @@ export class Connection {
     this.#subscriptions.clear();
     for (const bridge of this.#collectionSubscriptions.values()) bridge.close();
     this.#collectionSubscriptions.clear();
+    this.#syncGroupMemberships.releaseAll();
     this.#starved.clear();
     this.#waiting.length = 0;
     this.#waitingBytes = 0;

@@ -21,6 +21,7 @@ import { COLLECTION_HANDLERS, type CollectionContext } from './collection-handle
 import { recordBytes, toProduceRecord, toRecordInput, toWireRecord, toWireTopic } from './convert.js';
 import type { WsFrontEndLimits } from './limits.js';
 import { type BridgePort, SubscriptionBridge } from './subscription-bridge.js';
+import { SYNC_GROUP_HANDLERS, type SyncGroupContext } from './sync-group-handlers.js';
 
 export interface Membership {
   readonly groupId: string;
@@ -28,7 +29,7 @@ export interface Membership {
 }
 
 /** What handlers need from the connection they serve. */
-export interface RequestContext extends CollectionContext {
+export interface RequestContext extends CollectionContext, SyncGroupContext {
   readonly broker: Broker;
   readonly limits: WsFrontEndLimits;
   readonly metrics: ServerMetrics;
@@ -191,6 +192,7 @@ export const HANDLERS: { readonly [T in RequestType]: Handler<T> } = {
   },
   authenticate: async (ctx, r) => ctx.authenticate(r.auth),
   ...COLLECTION_HANDLERS,
+  ...SYNC_GROUP_HANDLERS,
 };
 
 async function joinGroup(

@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Broker } from '../../../broker/types.js';
 import type { TributaryError } from '../../../errors.js';
+import type { SyncGroupService } from '../../../es/sync-groups/index.js';
 import { CLOSE_CODES } from '../../../protocol/native/types.js';
 import type { CollectionService } from '../../../sync/index.js';
 import { BrowserPolicy } from '../../auth/browser.js';
@@ -46,6 +47,8 @@ export interface WebSocketFrontEndOptions {
   readonly serverName?: string;
   /** Live collections served by the collection requests (`docs/collections.md`); absent: `NOT_FOUND`. */
   readonly collections?: CollectionService;
+  /** Sync groups served by the sync-group requests (`docs/sync-groups.md`); absent: `NOT_FOUND`. */
+  readonly syncGroups?: SyncGroupService;
   /**
    * Which browser origins may open a connection, and which `Host` names are answered
    * (`server/auth/browser.ts`). An upgrade refused by it gets 403 with the typed error before the
@@ -109,6 +112,7 @@ export function attachWebSocketFrontEnd(
         serverName: options.serverName ?? SERVER_NAME,
         quotas: options.quotas,
         collections: options.collections,
+        syncGroups: options.syncGroups,
         security: options.security,
         // Browsers attach saved Basic credentials and client certificates to upgrades by
         // themselves: a page let in only by `*` must say who it is in hello.
