@@ -286,6 +286,12 @@ export const ERROR_CATALOGUE = {
     kafkaCode: 29,
     retriable: false,
   },
+  STREAM_ACCESS_DENIED: {
+    message: 'Principal "{principal}" may not {operation} stream "{stream}"',
+    httpStatus: 403,
+    kafkaCode: 29,
+    retriable: false,
+  },
   GROUP_ACCESS_DENIED: {
     message: 'Principal "{principal}" may not {operation} group "{group}"',
     httpStatus: 403,

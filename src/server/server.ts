@@ -347,6 +347,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     metrics,
     limits: settings,
     collections,
+    eventStore,
     overview: createServerOverview({ broker, log, metrics, traffic, startedAt }),
     security,
     authTokenInQuery: settings.authTokenInQuery,

@@ -54,6 +54,7 @@ const RESOURCE_SLOT: Readonly<Record<ResourceType, number>> = {
   collection: 1,
   group: 2,
   cluster: 3,
+  stream: 4,
 };
 /** setTimeout's longest delay; a later expiry re-arms. */
 const TIMER_MAX_MS = 2_147_483_647;
@@ -63,6 +64,7 @@ const DENIED_CODES: Readonly<Record<ResourceType, ErrorCode>> = {
   collection: 'COLLECTION_ACCESS_DENIED',
   group: 'GROUP_ACCESS_DENIED',
   cluster: 'CLUSTER_ACCESS_DENIED',
+  stream: 'STREAM_ACCESS_DENIED',
 };
 
 export class AuthSession implements Session {

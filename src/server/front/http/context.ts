@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Broker } from '../../../broker/types.js';
 import { TributaryError } from '../../../errors.js';
+import type { EventStore } from '../../../es/streams/types.js';
 import type { CollectionsAccess } from '../../auth/guard.js';
 import type { Quotas } from '../../auth/quotas.js';
 import type { Session } from '../../auth/types.js';
@@ -26,6 +27,8 @@ export interface HttpContext {
   readonly broker: Broker;
   /** The broker and collections as the request's session may use them (plain with security off). */
   readonly collections?: CollectionsAccess;
+  /** Event streams under `/v1/streams` (`streams.ts`), as the request's session may use them. */
+  readonly eventStore?: EventStore;
   readonly limits: HttpLimits;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;

@@ -9,6 +9,7 @@
  * | `POST /v1/topics/{topic}/records`, `GET /v1/topics/{topic}/partitions/{p}/records` | `records.ts` |
  * | `GET /v1/topics/{topic}/events` (SSE) | `events.ts` |
  * | `/v1/collections/…` (live collections) | `collections.ts`, `collections-events.ts` (SSE) |
+ * | `/v1/streams/…`, `GET /v1/stream-events` (event streams) | `streams.ts`, `streams-events.ts` (SSE) |
  * | `GET /v1/stats`, `GET /v1/groups` (read-only server overview) | `overview.ts` |
  *
  * A POST, PUT or PATCH must carry `Content-Type: application/json` (`media-type.ts`), so no
@@ -31,9 +32,11 @@ import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import type { Broker } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
+import type { EventStore } from '../../../es/streams/types.js';
 import type { CollectionsAccess } from '../../auth/guard.js';
 import { guardBroker, guardCollections, guardOverview } from '../../auth/guard.js';
 import type { Quotas } from '../../auth/quotas.js';
+import { guardEventStore } from '../../auth/stream-guard.js';
 import type { Security, Session } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import type { ServerOverview } from '../../overview.js';
@@ -61,6 +64,8 @@ import { listGroups, serverStats } from './overview.js';
 import { fetchRecords, produce } from './records.js';
 import { sendError } from './respond.js';
 import { Router } from './router.js';
+import { appendToStream, appendToStreams, readAllStreams, readStream } from './streams.js';
+import { StreamEventStreams, streamEventsHandler } from './streams-events.js';
 import { createTopic, deleteTopic, describeTopic, listTopics } from './topics.js';
 
 export type { HttpLimits } from './context.js';
@@ -71,6 +76,8 @@ export interface HttpFrontEndOptions {
   readonly limits: HttpLimits;
   /** Live collections under `/v1/collections` (`collections.ts`); absent: those routes answer `NOT_FOUND`. */
   readonly collections?: CollectionsAccess;
+  /** Event streams under `/v1/streams` (`streams.ts`); absent: those routes answer `NOT_FOUND`. */
+  readonly eventStore?: EventStore;
   /**
    * Who may call and what each may do (`auth.ts`): each request gets a session from its
    * credentials and runs on the broker and collections guarded by it. Absent or not enabled:
@@ -113,6 +120,7 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
   const ctx: HttpContext = { broker, ...options };
   const streams = new EventStreams();
   const collectionStreams = new CollectionEventStreams();
+  const streamStreams = new StreamEventStreams();
   const router = new Router<Handler>()
     .add('POST', '/v1/topics', createTopic)
     .add('GET', '/v1/topics', listTopics)
@@ -139,7 +147,21 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
     .add(
       'GET',
       '/v1/collections/{collection}/events',
-      collectionEventsHandler(collectionStreams, () => streams.size),
+      collectionEventsHandler(collectionStreams, () => streams.size + streamStreams.size),
+    )
+    .add('POST', '/v1/streams', appendToStreams)
+    .add('GET', '/v1/streams', readAllStreams)
+    .add('POST', '/v1/streams/{stream}', appendToStream)
+    .add('GET', '/v1/streams/{stream}', readStream)
+    .add(
+      'GET',
+      '/v1/streams/{stream}/events',
+      streamEventsHandler(streamStreams, () => streams.size + collectionStreams.size),
+    )
+    .add(
+      'GET',
+      '/v1/stream-events',
+      streamEventsHandler(streamStreams, () => streams.size + collectionStreams.size),
     );
   const requests = requestsCounter(options.metrics);
 
@@ -173,7 +195,7 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
     }
     // Authentication before anything about the request is looked at (401 before 415).
     const session = await requestSession(security, req, url.searchParams, {
-      stream: match.pattern.endsWith('/events'),
+      stream: match.pattern.endsWith('/events') || match.pattern === '/v1/stream-events',
       tokenInQuery: options.authTokenInQuery ?? false,
     });
     res.once('close', () => session.close());
@@ -223,9 +245,10 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
     closeStreams: () => {
       streams.closeAll();
       collectionStreams.closeAll();
+      streamStreams.closeAll();
     },
     get streamCount() {
-      return streams.size + collectionStreams.size;
+      return streams.size + collectionStreams.size + streamStreams.size;
     },
   };
 }
@@ -235,7 +258,9 @@ function guarded(ctx: HttpContext, session: Session): HttpContext {
   const collections =
     ctx.collections === undefined ? {} : { collections: guardCollections(ctx.collections, session) };
   const overview = ctx.overview === undefined ? {} : { overview: guardOverview(ctx.overview, session) };
-  return { ...ctx, broker: guardBroker(ctx.broker, session), ...collections, ...overview };
+  const eventStore =
+    ctx.eventStore === undefined ? {} : { eventStore: guardEventStore(ctx.eventStore, session) };
+  return { ...ctx, broker: guardBroker(ctx.broker, session), ...collections, ...overview, ...eventStore };
 }
 
 /**

@@ -1,0 +1,85 @@
+/**
+ * @module server/auth/stream-guard
+ * The event store as a session may use it (the `stream` ACL resource, docs/security.md): every
+ * call checked before it reaches the store, subscriptions ended with the session's error when it
+ * ends. Appends need `write` on each stream; reads, revisions and subscriptions need `read` on
+ * the stream, on `<category>-*` for a category, on `*` for every stream.
+ */
+import type {
+  EventStore,
+  EventSubscription,
+  SubscribeOptions,
+  SubscriptionTarget,
+} from '../../es/streams/types.js';
+import type { Session } from './types.js';
+
+/** The name a read of `target` is authorized on. */
+export function streamResourceName(target: SubscriptionTarget): string {
+  if ('stream' in target) return target.stream;
+  if ('category' in target) return `${target.category}-*`;
+  return '*';
+}
+
+function live(session: Session): void {
+  if (session.ended !== null) throw session.ended;
+}
+
+export function guardEventStore(store: EventStore, session: Session): EventStore {
+  return {
+    append(stream, events, expectedRevision) {
+      session.authorize('stream', stream, 'write');
+      return store.append(stream, events, expectedRevision);
+    },
+    appendMany(appends) {
+      for (const append of appends) session.authorize('stream', append.stream, 'write');
+      return store.appendMany(appends);
+    },
+    readStream(stream, options) {
+      session.authorize('stream', stream, 'read');
+      return store.readStream(stream, options);
+    },
+    readAll(options = {}) {
+      const name = options.category === undefined ? '*' : `${options.category}-*`;
+      session.authorize('stream', name, 'read');
+      return store.readAll(options);
+    },
+    streamRevision(stream) {
+      session.authorize('stream', stream, 'read');
+      return store.streamRevision(stream);
+    },
+    headPosition() {
+      live(session);
+      return store.headPosition();
+    },
+    async subscribe(options: SubscribeOptions): Promise<EventSubscription> {
+      session.authorize('stream', streamResourceName(options.target), 'read');
+      let ended: Error | undefined;
+      let subscription: EventSubscription | undefined;
+      const stop = session.onEnd((error) => {
+        ended = error;
+        if (subscription === undefined) return;
+        void subscription.close().then(() => options.onError?.(error));
+      });
+      try {
+        subscription = await store.subscribe(options);
+      } catch (error) {
+        stop();
+        throw error;
+      }
+      if (ended !== undefined) {
+        await subscription.close();
+        throw ended;
+      }
+      const inner = subscription;
+      return {
+        get position() {
+          return inner.position;
+        },
+        close: async () => {
+          stop();
+          await inner.close();
+        },
+      };
+    },
+  };
+}
