@@ -6,3 +6,5 @@
 export { createPostgresSinkTarget, postgresSinkFactory } from './postgres/postgres-sink.js';
 export { createRedisSinkTarget, redisSinkFactory } from './redis/redis-sink.js';
 export type { SinkBatch, SinkTarget } from './sink-target.js';
+export { verifyWebhookSignature, type WebhookBody, webhookSignature } from './webhook/payload.js';
+export { webhookSinkFactory } from './webhook/webhook-sink.js';
