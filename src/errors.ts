@@ -164,6 +164,18 @@ export const ERROR_CATALOGUE = {
     kafkaCode: 36,
     retriable: false,
   },
+  CONNECTOR_NOT_FOUND: {
+    message: 'Connector "{connector}" does not exist',
+    httpStatus: 404,
+    kafkaCode: 3,
+    retriable: false,
+  },
+  CONNECTOR_EXISTS: {
+    message: 'Connector "{connector}" already exists',
+    httpStatus: 409,
+    kafkaCode: 36,
+    retriable: false,
+  },
   VERSION_MISMATCH: {
     message: 'Key "{key}" of collection "{collection}" is at version {actual}, not {expected}',
     httpStatus: 409,

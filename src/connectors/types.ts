@@ -9,7 +9,7 @@
  * `topic/partition:offset` list): the manager shows them and never interprets them.
  */
 import type { Logger } from 'pino';
-import type { Broker } from '../broker/types.js';
+import type { AtomicAppend, Broker } from '../broker/types.js';
 import type { CollectionService } from '../sync/index.js';
 
 /** Where data flows: into Tributary (source) or out of it (sink). */
@@ -61,6 +61,11 @@ export interface ConnectorStatus {
   readonly snapshot?: { readonly rowsDone: number; readonly rowsTotal: number | null };
   /** The last error, while `retrying` or `failed`. */
   readonly error?: { readonly code: string; readonly message: string };
+  /**
+   * Set while a connector's own alarm is raised (a source's slot lag over its `lagAlarmBytes`);
+   * exported as `tributary_connector_alarm` in /metrics.
+   */
+  readonly alarm?: { readonly reason: string };
 }
 
 /** What the manager hands a connector. */
@@ -73,6 +78,23 @@ export interface ConnectorContext {
   readonly signal: AbortSignal;
   /** Reports a state change (the manager logs it, exports it in /metrics and on GET /v1/connectors). */
   readonly onStatus: (status: ConnectorStatus) => void;
+  /**
+   * The connector's position kept in the log (`__connectors.positions`, keyed by connector
+   * name): a connector that writes to Tributary puts `positions.append(p)` into the same
+   * `broker.commitAtomically` call as its records, so the two are durable together or not at all.
+   * Deleted with the connector.
+   */
+  readonly positions: ConnectorPositions;
+}
+
+/** One connector's position in the log (`positions.ts`). */
+export interface ConnectorPositions {
+  /** The last position committed (atomic commits that aborted are not seen); null before the first. */
+  load(): Promise<string | null>;
+  /** The append that records `position`, for a `broker.commitAtomically` call. */
+  append(position: string): AtomicAppend;
+  /** Records `position` on its own; resolves once durable. */
+  save(position: string): Promise<void>;
 }
 
 /** One running connector. */

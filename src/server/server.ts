@@ -42,6 +42,9 @@ import type { Duplex } from 'node:stream';
 import { type Logger, pino } from 'pino';
 import { createBroker, type TributaryBroker } from '../broker/broker.js';
 import type { BrokerObserver } from '../broker/types.js';
+import { ConnectorManager } from '../connectors/manager.js';
+import { CONNECTOR_FACTORIES } from '../connectors/registry.js';
+import type { ConnectorFactory } from '../connectors/types.js';
 import { DashboardSite, DEFAULT_SITE_DIR, serveNotBuilt } from '../dashboard/serve.js';
 import { isTributaryError, TributaryError } from '../errors.js';
 import { type ClosableEventStore, createEventStore, type EventStore } from '../es/streams/index.js';
@@ -154,6 +157,12 @@ export interface ServerOptions extends Partial<Tunables> {
    * `npm run build` writes beside the server (`dist/dashboard/site/`); null: no dashboard.
    */
   readonly dashboardDir?: string | null;
+  /**
+   * Connector types on top of the registered ones (`src/connectors/registry.ts`), for
+   * applications that embed the server with connectors of their own.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: factories differ in their config type; each checks its own.
+  readonly connectorTypes?: readonly ConnectorFactory<any>[];
 }
 
 export interface RunningServer {
@@ -224,6 +233,7 @@ interface Parts {
   readonly broker: TributaryBroker;
   readonly collections: CollectionService;
   readonly eventStore: ClosableEventStore;
+  readonly connectors: ConnectorManager;
   readonly http: HttpFrontEnd;
   readonly ws: { close(): Promise<void> };
   readonly socketio: SocketIoEndpoint | null;
@@ -333,6 +343,24 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     await log.close().catch(() => undefined);
     throw error;
   }
+  // Connectors come back from __connectors; their starts go on in the background.
+  let connectors: ConnectorManager;
+  try {
+    connectors = await ConnectorManager.open({
+      broker: broker.forSystem(),
+      collections,
+      logger: logger.child({ component: 'connectors' }),
+      registry: metrics.registry,
+      factories: [...CONNECTOR_FACTORIES, ...(options.connectorTypes ?? [])],
+    });
+  } catch (error) {
+    security.close();
+    await eventStore.close().catch(() => undefined);
+    await collections.close().catch(() => undefined);
+    await broker.close().catch(() => undefined);
+    await log.close().catch(() => undefined);
+    throw error;
+  }
 
   // Read before anything listens: a request never waits for the disk.
   const dashboard =
@@ -348,6 +376,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     limits: settings,
     collections,
     eventStore,
+    connectors,
     overview: createServerOverview({ broker, log, metrics, traffic, startedAt }),
     security,
     authTokenInQuery: settings.authTokenInQuery,
@@ -395,7 +424,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
         ...(security.quotas === null ? {} : { quotas: security.quotas }),
       });
     } catch (error) {
-      await closeAfterFailedStart({ ws, broker, collections, eventStore, log, logger, security });
+      await closeAfterFailedStart({ ws, broker, collections, eventStore, connectors, log, logger, security });
       throw error;
     }
   }
@@ -416,7 +445,17 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     });
   } catch (error) {
     await mqttSessions?.close().catch(() => undefined);
-    await closeAfterFailedStart({ ws, socketio, broker, collections, eventStore, log, logger, security });
+    await closeAfterFailedStart({
+      ws,
+      socketio,
+      broker,
+      collections,
+      eventStore,
+      connectors,
+      log,
+      logger,
+      security,
+    });
     throw error;
   }
   const mqtt = new MqttFrontEnd({
@@ -453,6 +492,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     broker,
     collections,
     eventStore,
+    connectors,
     http,
     ws,
     socketio,
@@ -740,7 +780,7 @@ function listen(server: Server | HttpsServer, host: string, port: number): Promi
 /** What a start that failed part-way has opened: the front ends it got to, and the core. */
 type StartedParts = Pick<
   Parts,
-  'ws' | 'broker' | 'collections' | 'eventStore' | 'log' | 'logger' | 'security'
+  'ws' | 'broker' | 'collections' | 'eventStore' | 'connectors' | 'log' | 'logger' | 'security'
 > & {
   readonly socketio?: SocketIoEndpoint | null;
   readonly mqtt?: MqttFrontEnd;
@@ -754,12 +794,14 @@ async function closeAfterFailedStart({
   broker,
   collections,
   eventStore,
+  connectors,
   log,
   logger,
   security,
 }: StartedParts): Promise<void> {
   security.close();
   for (const [what, close] of [
+    ['connectors', () => connectors.close()],
     ['WebSocket front end', () => ws.close()],
     ['Socket.IO endpoint', () => socketio?.close() ?? Promise.resolve()],
     ['MQTT front end', () => mqtt?.close() ?? Promise.resolve()],
@@ -780,6 +822,7 @@ async function shutdown({
   broker,
   collections,
   eventStore,
+  connectors,
   http,
   ws,
   socketio,
@@ -822,6 +865,9 @@ async function shutdown({
   // 5. Nothing uses the broker any more (collections write their last checkpoints first); then
   //    the log flushes and fsyncs.
   try {
+    await connectors.close().catch((error: unknown) => {
+      logger.warn({ err: error }, 'closing the connectors failed');
+    });
     await eventStore.close().catch((error: unknown) => {
       logger.warn({ err: error }, 'closing the event store failed');
     });

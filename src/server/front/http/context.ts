@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Broker } from '../../../broker/types.js';
+import type { ConnectorManager } from '../../../connectors/manager.js';
 import { TributaryError } from '../../../errors.js';
 import type { EventStore } from '../../../es/streams/types.js';
 import type { CollectionsAccess } from '../../auth/guard.js';
@@ -35,7 +36,8 @@ export interface HttpContext {
   /** Quotas per principal (`quota.ts`); undefined: none, and nothing is counted. */
   readonly quotas?: Quotas | undefined;
   /** `GET /v1/stats` and `GET /v1/groups` (`overview.ts`); absent: those routes answer `NOT_FOUND`. */
-  readonly overview?: ServerOverview;
+  readonly overview?: ServerOverview /** `/v1/connectors` (`connectors.ts`); absent: those routes answer `NOT_FOUND`. */;
+  readonly connectors?: ConnectorManager;
 }
 
 export interface HttpRequest {

@@ -11,6 +11,7 @@
  * | `/v1/collections/…` (live collections) | `collections.ts`, `collections-events.ts` (SSE) |
  * | `/v1/streams/…`, `GET /v1/stream-events` (event streams) | `streams.ts`, `streams-events.ts` (SSE) |
  * | `GET /v1/stats`, `GET /v1/groups` (read-only server overview) | `overview.ts` |
+ * | `/v1/connectors/…` (connectors: create, list, pause, resume, delete) | `connectors.ts` |
  *
  * A POST, PUT or PATCH must carry `Content-Type: application/json` (`media-type.ts`), so no
  * cross-site form or `text/plain` post can change anything; which origins and hosts may call at
@@ -31,6 +32,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Counter } from 'prom-client';
 import type { Broker } from '../../../broker/types.js';
+import type { ConnectorManager } from '../../../connectors/manager.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
 import type { EventStore } from '../../../es/streams/types.js';
 import type { CollectionsAccess } from '../../auth/guard.js';
@@ -57,6 +59,14 @@ import {
   transact,
 } from './collections.js';
 import { CollectionEventStreams, collectionEventsHandler } from './collections-events.js';
+import {
+  createConnector,
+  deleteConnector,
+  describeConnector,
+  listConnectors,
+  pauseConnector,
+  resumeConnector,
+} from './connectors.js';
 import type { Handler, HttpContext, HttpLimits } from './context.js';
 import { EventStreams, eventsHandler } from './events.js';
 import { checkMediaType } from './media-type.js';
@@ -90,6 +100,8 @@ export interface HttpFrontEndOptions {
   readonly quotas?: Quotas | undefined;
   /** What `GET /v1/stats` and `GET /v1/groups` read (`overview.ts`); absent: they answer `NOT_FOUND`. */
   readonly overview?: ServerOverview;
+  /** Connectors under `/v1/connectors` (`connectors.ts`); absent: those routes answer `NOT_FOUND`. */
+  readonly connectors?: ConnectorManager;
 }
 
 export interface HttpFrontEnd {
@@ -131,6 +143,12 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
     .add('GET', '/v1/topics/{topic}/events', eventsHandler(streams))
     .add('GET', '/v1/stats', serverStats)
     .add('GET', '/v1/groups', listGroups)
+    .add('POST', '/v1/connectors', createConnector)
+    .add('GET', '/v1/connectors', listConnectors)
+    .add('GET', '/v1/connectors/{name}', describeConnector)
+    .add('DELETE', '/v1/connectors/{name}', deleteConnector)
+    .add('POST', '/v1/connectors/{name}/pause', pauseConnector)
+    .add('POST', '/v1/connectors/{name}/resume', resumeConnector)
     .add('POST', '/v1/collections', createCollection)
     .add('GET', '/v1/collections', listCollections)
     .add('GET', '/v1/collections/{collection}', describeCollection)

@@ -1,0 +1,444 @@
+/**
+ * @module connectors/manager
+ * Runs the server's connectors (docs/connectors.md): creates them from their specs, keeps the
+ * specs in the log (`store.ts`, topic `__connectors`) so a restart brings every connector back
+ * as it was, and drives their lifecycle — create, pause, resume, delete — for the HTTP API and
+ * the CLI. A connector whose `start()` fails is retried with exponential backoff (state
+ * `retrying`, the error shown) unless its config is bad (`failed`); one connector's failure
+ * never touches another or the server.
+ *
+ * Calls on one connector run one after another (a pause never races a delete). Connectors get
+ * the system view of the broker (they may write internal topics such as their positions in
+ * `__connectors.positions`) and live collections.
+ *
+ * @example
+ * const manager = await ConnectorManager.open({ broker: broker.forSystem(), collections, logger });
+ * await manager.create({ name: 'orders-cdc', type: 'postgres-cdc', config: { ... } });
+ * manager.list(); // [{ name: 'orders-cdc', state: 'snapshotting', position: null, ... }]
+ * await manager.close();
+ */
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Broker } from '../broker/types.js';
+import { isTributaryError, TributaryError } from '../errors.js';
+import type { CollectionService } from '../sync/index.js';
+import { registerConnectorMetrics } from './metrics.js';
+import { connectorPositions, openPositionTopic } from './positions.js';
+import { CONNECTOR_FACTORIES } from './registry.js';
+import { ConnectorStore } from './store.js';
+import type { Connector, ConnectorFactory, ConnectorSpec, ConnectorStatus } from './types.js';
+
+export interface ConnectorManagerOptions {
+  /** The broker as Tributary's own layers use it (`broker.forSystem()`). */
+  readonly broker: Broker;
+  readonly collections: CollectionService;
+  readonly logger: Logger;
+  /** Where the connector metrics are registered (the server's /metrics); absent: none. */
+  readonly registry?: Registry;
+  /** Connector types; default: every registered one (`registry.ts`). */
+  // biome-ignore lint/suspicious/noExplicitAny: factories differ in their config type; each checks its own.
+  readonly factories?: readonly ConnectorFactory<any>[];
+  /** First delay before a failed start is retried (doubles up to `retryMaxMs`). Default 500 ms. */
+  readonly retryMinMs?: number;
+  /** Longest delay between start retries. Default 30 000 ms. */
+  readonly retryMaxMs?: number;
+}
+
+/** Connector names: as topic names, 1–249 of `a-z A-Z 0-9 . _ -`, not starting with `__`. */
+const NAME_PATTERN = /^[A-Za-z0-9._-]{1,249}$/;
+
+interface Entry {
+  readonly spec: ConnectorSpec;
+  readonly config: unknown;
+  readonly factory: ConnectorFactory<unknown>;
+  paused: boolean;
+  connector: Connector | null;
+  controller: AbortController;
+  /** Set while the manager itself decides the state (a failed start, or paused before starting). */
+  override: Pick<ConnectorStatus, 'state' | 'error'> | null;
+  /** The last status reported or read; keeps the position when no connector is running. */
+  last: ConnectorStatus;
+  attempts: number;
+  retry: NodeJS.Timeout | null;
+  /** The tail of this connector's operations. */
+  queue: Promise<unknown>;
+  deleted: boolean;
+  /** Its type is unknown or its stored config no longer passes `validate`: it never starts. */
+  readonly broken: boolean;
+}
+
+export class ConnectorManager {
+  readonly #options: ConnectorManagerOptions;
+  readonly #store: ConnectorStore;
+  readonly #entries = new Map<string, Entry>();
+  // biome-ignore lint/suspicious/noExplicitAny: see ConnectorManagerOptions.factories.
+  readonly #factories: readonly ConnectorFactory<any>[];
+  #closed = false;
+
+  private constructor(options: ConnectorManagerOptions, store: ConnectorStore) {
+    this.#options = options;
+    this.#store = store;
+    this.#factories = options.factories ?? CONNECTOR_FACTORIES;
+  }
+
+  /** Loads the stored connectors and starts the ones not paused (their starts run in the background). */
+  static async open(options: ConnectorManagerOptions): Promise<ConnectorManager> {
+    const store = await ConnectorStore.open(options.broker, options.logger);
+    await openPositionTopic(options.broker);
+    const manager = new ConnectorManager(options, store);
+    if (options.registry !== undefined) registerConnectorMetrics(options.registry, () => manager.list());
+    for (const stored of store.all()) {
+      const factory = manager.#factory(stored.spec.type);
+      let config: unknown;
+      let problem: TributaryError | undefined;
+      if (factory === undefined) {
+        problem = new TributaryError('INVALID_ARGUMENT', {
+          reason: `connector type "${stored.spec.type}" is not known to this server`,
+        });
+      } else {
+        try {
+          config = factory.validate(stored.spec.config);
+        } catch (error) {
+          problem = isTributaryError(error)
+            ? error
+            : new TributaryError('INVALID_ARGUMENT', { reason: String(error) });
+        }
+      }
+      if (factory === undefined || problem !== undefined) {
+        options.logger.error({ connector: stored.spec.name, err: problem }, 'stored connector cannot start');
+        manager.#entries.set(
+          stored.spec.name,
+          manager.#newEntry(stored.spec, undefined, unknownFactory(stored.spec.type), stored.paused, problem),
+        );
+        continue;
+      }
+      const entry = manager.#newEntry(stored.spec, config, factory, stored.paused);
+      manager.#entries.set(stored.spec.name, entry);
+      entry.last = { ...entry.last, position: await manager.#positions(stored.spec.name).load() };
+      if (!stored.paused) manager.#enqueue(entry, () => manager.#start(entry));
+    }
+    return manager;
+  }
+
+  /** The registered connector types. */
+  types(): { type: string; kind: string }[] {
+    return this.#factories.map((f) => ({ type: f.type, kind: f.kind }));
+  }
+
+  /**
+   * Checks the spec (`INVALID_ARGUMENT` naming the bad field, `CONNECTOR_EXISTS`), stores it,
+   * and starts the connector; resolves once it is stored (the start goes on in the background:
+   * its progress shows in `status`).
+   */
+  async create(input: unknown): Promise<ConnectorStatus> {
+    this.#checkOpen();
+    const spec = checkSpec(input);
+    const factory = this.#factory(spec.type);
+    if (factory === undefined) {
+      const known = this.#factories.map((f) => f.type).join(', ') || 'none';
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `unknown connector type "${spec.type}" (known: ${known})`,
+      });
+    }
+    const config = factory.validate(spec.config);
+    if (this.#entries.has(spec.name)) throw new TributaryError('CONNECTOR_EXISTS', { connector: spec.name });
+    const entry = this.#newEntry(spec, config, factory, false);
+    this.#entries.set(spec.name, entry);
+    try {
+      await this.#store.save({ spec, paused: false });
+    } catch (error) {
+      this.#entries.delete(spec.name);
+      throw error;
+    }
+    this.#enqueue(entry, () => this.#start(entry));
+    return this.#status(entry);
+  }
+
+  /** Every connector's status, in creation order. */
+  list(): ConnectorStatus[] {
+    return [...this.#entries.values()].map((entry) => this.#status(entry));
+  }
+
+  /** One connector's status (`CONNECTOR_NOT_FOUND`). */
+  status(name: string): ConnectorStatus {
+    return this.#status(this.#entry(name));
+  }
+
+  /** Stops moving data, keeping the position; stored, so a restart keeps it paused. */
+  async pause(name: string): Promise<ConnectorStatus> {
+    this.#checkOpen();
+    const entry = this.#entry(name);
+    await this.#enqueue(entry, async () => {
+      if (entry.paused) return;
+      await this.#store.save({ spec: entry.spec, paused: true });
+      entry.paused = true;
+      this.#cancelRetry(entry);
+      if (entry.connector !== null && entry.override === null) await entry.connector.pause();
+      else await this.#stopConnector(entry);
+    });
+    return this.#status(entry);
+  }
+
+  /** Goes on from the kept position. */
+  async resume(name: string): Promise<ConnectorStatus> {
+    this.#checkOpen();
+    const entry = this.#entry(name);
+    await this.#enqueue(entry, async () => {
+      if (!entry.paused) return;
+      await this.#store.save({ spec: entry.spec, paused: false });
+      entry.paused = false;
+      if (entry.connector !== null) await entry.connector.resume();
+      else await this.#start(entry);
+    });
+    return this.#status(entry);
+  }
+
+  /**
+   * Stops the connector, removes what it created outside Tributary (`factory.destroy`: a
+   * replication slot, a publication), then its spec and position. When the outside cleanup
+   * fails the connector stays, stopped and `failed` with the error, and the call rejects: a
+   * DELETE can be tried again.
+   */
+  async delete(name: string): Promise<void> {
+    this.#checkOpen();
+    const entry = this.#entry(name);
+    await this.#enqueue(entry, async () => {
+      if (entry.deleted) return;
+      this.#cancelRetry(entry);
+      await this.#stopConnector(entry);
+      if (entry.factory.destroy !== undefined) {
+        try {
+          await entry.factory.destroy(entry.spec, entry.config, this.#context(entry));
+        } catch (error) {
+          entry.override = { state: 'failed', error: errorOf(error) };
+          throw error;
+        }
+      }
+      await this.#store.remove(entry.spec.name);
+      await this.#positions(entry.spec.name).clear();
+      entry.deleted = true;
+      this.#entries.delete(entry.spec.name);
+    });
+  }
+
+  /** Stops every connector (their outside resources stay: they resume on the next start). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(
+      [...this.#entries.values()].map((entry) =>
+        this.#enqueue(entry, async () => {
+          this.#cancelRetry(entry);
+          await this.#stopConnector(entry);
+        }).catch(() => undefined),
+      ),
+    );
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  #newEntry(
+    spec: ConnectorSpec,
+    config: unknown,
+    factory: ConnectorFactory<unknown>,
+    paused: boolean,
+    problem?: TributaryError,
+  ): Entry {
+    return {
+      spec,
+      config,
+      factory,
+      paused,
+      connector: null,
+      controller: new AbortController(),
+      override: problem === undefined ? null : { state: 'failed', error: errorOf(problem) },
+      last: {
+        name: spec.name,
+        type: spec.type,
+        kind: factory.kind,
+        state: 'starting',
+        position: null,
+        lag: null,
+        records: 0,
+      },
+      attempts: 0,
+      retry: null,
+      queue: Promise.resolve(),
+      deleted: false,
+      broken: problem !== undefined,
+    };
+  }
+
+  #factory(type: string): ConnectorFactory<unknown> | undefined {
+    return this.#factories.find((f) => f.type === type);
+  }
+
+  #entry(name: string): Entry {
+    const entry = typeof name === 'string' ? this.#entries.get(name) : undefined;
+    if (entry === undefined) throw new TributaryError('CONNECTOR_NOT_FOUND', { connector: String(name) });
+    return entry;
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new TributaryError('SHUTTING_DOWN');
+  }
+
+  #enqueue<T>(entry: Entry, work: () => Promise<T>): Promise<T> {
+    const run = entry.queue.then(work);
+    entry.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #positions(name: string) {
+    return connectorPositions(this.#options.broker, name);
+  }
+
+  #context(entry: Entry) {
+    return {
+      broker: this.#options.broker,
+      collections: this.#options.collections,
+      logger: this.#options.logger.child({ connector: entry.spec.name, type: entry.spec.type }),
+      signal: entry.controller.signal,
+      onStatus: (status: ConnectorStatus) => {
+        if (status.state !== entry.last.state) {
+          this.#options.logger.info(
+            { connector: entry.spec.name, state: status.state, error: status.error },
+            'connector state',
+          );
+        }
+        entry.last = status;
+      },
+      positions: this.#positions(entry.spec.name),
+    };
+  }
+
+  async #start(entry: Entry): Promise<void> {
+    if (entry.paused || entry.deleted || this.#closed || entry.broken) return;
+    entry.controller = new AbortController();
+    const connector = entry.factory.create(entry.spec, entry.config, this.#context(entry));
+    entry.connector = connector;
+    try {
+      await connector.start();
+      entry.override = null;
+      entry.attempts = 0;
+    } catch (error) {
+      await connector.stop().catch(() => undefined);
+      entry.connector = null;
+      const fatal = isTributaryError(error, 'INVALID_ARGUMENT');
+      entry.override = { state: fatal ? 'failed' : 'retrying', error: errorOf(error) };
+      this.#options.logger.warn({ connector: entry.spec.name, err: error, fatal }, 'connector start failed');
+      if (!fatal) this.#scheduleRetry(entry);
+    }
+  }
+
+  #scheduleRetry(entry: Entry): void {
+    const min = this.#options.retryMinMs ?? 500;
+    const max = this.#options.retryMaxMs ?? 30_000;
+    const delay = Math.min(max, min * 2 ** Math.min(entry.attempts, 16));
+    entry.attempts++;
+    entry.retry = setTimeout(() => {
+      entry.retry = null;
+      this.#enqueue(entry, () => this.#start(entry)).catch(() => undefined);
+    }, delay);
+    entry.retry.unref();
+  }
+
+  #cancelRetry(entry: Entry): void {
+    if (entry.retry !== null) clearTimeout(entry.retry);
+    entry.retry = null;
+  }
+
+  async #stopConnector(entry: Entry): Promise<void> {
+    entry.controller.abort();
+    const connector = entry.connector;
+    entry.connector = null;
+    if (connector === null) return;
+    try {
+      entry.last = { ...connector.status() };
+    } catch {
+      // status() of a broken connector: keep the last one reported.
+    }
+    await connector.stop();
+  }
+
+  #status(entry: Entry): ConnectorStatus {
+    let status = entry.last;
+    if (entry.connector !== null) {
+      try {
+        status = entry.connector.status();
+        entry.last = status;
+      } catch {
+        // keep the last one
+      }
+    }
+    if (entry.paused) return withoutError({ ...status, state: 'paused' });
+    if (entry.override !== null) {
+      const { error } = entry.override;
+      return {
+        ...withoutError(status),
+        state: entry.override.state,
+        ...(error === undefined ? {} : { error }),
+      };
+    }
+    if (entry.connector === null && !this.#closed && status.state !== 'failed') {
+      return withoutError({ ...status, state: 'starting' });
+    }
+    return status;
+  }
+}
+
+/** The spec a user sent, checked field by field (`INVALID_ARGUMENT`). */
+export function checkSpec(input: unknown): ConnectorSpec {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    invalid('a connector spec must be a JSON object {"name", "type", "config"}');
+  }
+  const { name, type, config, ...rest } = input as Record<string, unknown>;
+  const extra = Object.keys(rest);
+  if (extra.length > 0) invalid(`unknown field "${extra[0]}" (allowed: name, type, config)`);
+  if (
+    typeof name !== 'string' ||
+    !NAME_PATTERN.test(name) ||
+    name.startsWith('__') ||
+    name === '.' ||
+    name === '..'
+  ) {
+    invalid(
+      '"name" must be 1–249 characters of a-z, A-Z, 0-9, ".", "_", "-", not "." or "..", not starting with "__"',
+    );
+  }
+  if (typeof type !== 'string' || type === '')
+    invalid('"type" (a connector type such as "postgres-cdc") is required');
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    invalid('"config" must be a JSON object');
+  }
+  return { name, type, config: config as Record<string, unknown> };
+}
+
+function invalid(reason: string): never {
+  throw new TributaryError('INVALID_ARGUMENT', { reason });
+}
+
+function errorOf(error: unknown): { code: string; message: string } {
+  if (isTributaryError(error)) return { code: error.code, message: error.message };
+  return { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
+}
+
+function withoutError(status: ConnectorStatus): ConnectorStatus {
+  if (status.error === undefined) return status;
+  const { error: _error, ...rest } = status;
+  return rest;
+}
+
+/** A stand-in for a stored connector whose type this server does not know: it never starts. */
+function unknownFactory(type: string): ConnectorFactory<unknown> {
+  return {
+    type,
+    kind: 'source',
+    validate: (config) => config,
+    create: () => {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `connector type "${type}" is not known to this server`,
+      });
+    },
+  };
+}

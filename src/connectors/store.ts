@@ -1,0 +1,128 @@
+/**
+ * @module connectors/store
+ * Connector specs kept in the log, so a restarted server brings its connectors back as they
+ * were (paused ones stay paused): the compacted internal topic `__connectors`, key = connector
+ * name, value = UTF-8 JSON `{"v":1,"spec":{name,type,config},"paused":bool}`, a tombstone when
+ * the connector is deleted. Writes are appended in call order and resolve once durable (fsync
+ * always). Loading is hostile-input safe: a record that does not parse is logged and skipped.
+ */
+import type { Logger } from 'pino';
+import type { Broker } from '../broker/types.js';
+import { isTributaryError } from '../errors.js';
+import type { ConnectorSpec } from './types.js';
+
+export const CONNECTORS_TOPIC = '__connectors';
+
+/** A connector as stored: its spec and whether a user paused it. */
+export interface StoredConnector {
+  readonly spec: ConnectorSpec;
+  readonly paused: boolean;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const READ_RECORDS_MAX = 1_000;
+
+export class ConnectorStore {
+  readonly #broker: Broker;
+  readonly #connectors = new Map<string, StoredConnector>();
+  #tail: Promise<void> = Promise.resolve();
+
+  private constructor(broker: Broker) {
+    this.#broker = broker;
+  }
+
+  /** Creates `__connectors` if needed and reads every connector's latest record. */
+  static async open(systemBroker: Broker, logger: Logger): Promise<ConnectorStore> {
+    try {
+      await systemBroker.createTopic(CONNECTORS_TOPIC, { partitions: 1, compact: true, fsync: 'always' });
+    } catch (error) {
+      if (!isTributaryError(error, 'TOPIC_EXISTS')) throw error;
+    }
+    const store = new ConnectorStore(systemBroker);
+    const { earliest, next } = await systemBroker.offsets(CONNECTORS_TOPIC, 0);
+    let offset = earliest;
+    while (offset < next) {
+      const records = await systemBroker.fetch(CONNECTORS_TOPIC, 0, offset, { maxRecords: READ_RECORDS_MAX });
+      const last = records.at(-1);
+      if (last === undefined) break;
+      for (const record of records) {
+        const name = record.key === null ? undefined : decodeText(record.key);
+        if (name === undefined || name === '') {
+          logger.warn({ offset: record.offset }, 'skipping a __connectors record with a malformed key');
+          continue;
+        }
+        if (record.value === null) {
+          store.#connectors.delete(name);
+          continue;
+        }
+        const stored = parseStoredConnector(name, record.value);
+        if (stored === undefined) {
+          logger.warn(
+            { offset: record.offset, name },
+            'skipping a __connectors record with a malformed value',
+          );
+          continue;
+        }
+        store.#connectors.set(name, stored);
+      }
+      offset = last.offset + 1;
+    }
+    return store;
+  }
+
+  /** Every stored connector, in the order they were first stored. */
+  all(): StoredConnector[] {
+    return [...this.#connectors.values()];
+  }
+
+  /** Stores a connector's spec and paused flag; resolves once durable. */
+  save(stored: StoredConnector): Promise<void> {
+    const value = encoder.encode(JSON.stringify({ v: 1, spec: stored.spec, paused: stored.paused }));
+    return this.#write(stored.spec.name, value, () => this.#connectors.set(stored.spec.name, stored));
+  }
+
+  /** Removes a connector (a tombstone); resolves once durable. */
+  remove(name: string): Promise<void> {
+    return this.#write(name, null, () => this.#connectors.delete(name));
+  }
+
+  #write(name: string, value: Uint8Array | null, applied: () => void): Promise<void> {
+    const write = this.#tail.then(async () => {
+      await this.#broker.produce(CONNECTORS_TOPIC, [{ key: encoder.encode(name), value, partition: 0 }]);
+      applied();
+    });
+    this.#tail = write.catch(() => undefined);
+    return write;
+  }
+}
+
+function decodeText(bytes: Uint8Array): string | undefined {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses one stored value; undefined for anything malformed. */
+export function parseStoredConnector(name: string, bytes: Uint8Array): StoredConnector | undefined {
+  const text = decodeText(bytes);
+  if (text === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(parsed) || parsed.v !== 1 || typeof parsed.paused !== 'boolean') return undefined;
+  const spec = parsed.spec;
+  if (!isObject(spec) || spec.name !== name || typeof spec.type !== 'string' || !isObject(spec.config)) {
+    return undefined;
+  }
+  return { spec: { name, type: spec.type, config: spec.config }, paused: parsed.paused };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
