@@ -3,6 +3,7 @@
  * with the reason when one is absent, and fails under TRIBUTARY_REQUIRE_SERVICES=1), a
  * `ConnectorContext` over a real broker, and a way to run a sink until it has applied a topic.
  */
+
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -10,6 +11,7 @@ import pino from 'pino';
 import { describe, it } from 'vitest';
 import { eventually } from '../src/broker/testing/helpers.js';
 import type { Broker } from '../src/broker/types.js';
+import { connectorPositions } from '../src/connectors/positions.js';
 import type { Connector, ConnectorContext, ConnectorStatus } from '../src/connectors/types.js';
 import type { CollectionService } from '../src/sync/index.js';
 
@@ -89,6 +91,8 @@ export function testContext(broker: Broker): TestContext {
     logger: pino({ level: process.env.TRIBUTARY_TEST_LOG ?? 'silent' }),
     signal: abort.signal,
     onStatus: (status) => statuses.push(status),
+    // Sinks keep their positions in their targets; this one is here because the context has it.
+    positions: connectorPositions(broker, 'sink-test'),
     statuses,
     abort,
   };
