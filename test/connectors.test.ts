@@ -120,7 +120,11 @@ describe('connector manager over HTTP', () => {
       (v) => v.length === 2,
     );
 
-    await until('position 2', () => statusOf(url, 'copy1'), (s) => s.position === '2');
+    await until(
+      'position 2',
+      () => statusOf(url, 'copy1'),
+      (s) => s.position === '2',
+    );
     const list = await call<{ connectors: Status[] }>(url, 'GET', '/v1/connectors');
     expect(list.status).toBe(200);
     expect(list.body.connectors).toHaveLength(1);
@@ -332,7 +336,11 @@ describe('connector manager over HTTP', () => {
       () => copied(url, 'mout'),
       (v) => v.length === 1,
     );
-    await until('position 1', () => statusOf(url, 'metered'), (s) => s.position === '1');
+    await until(
+      'position 1',
+      () => statusOf(url, 'metered'),
+      (s) => s.position === '1',
+    );
     const text = await (await fetch(`${url}/metrics`)).text();
     expect(text).toContain(
       'tributary_connector_state{connector="metered",type="topic-copy",state="running"} 1',
