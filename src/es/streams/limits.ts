@@ -38,6 +38,8 @@ export const STREAM_DEFAULTS = {
   readLimit: 1000,
   /** Events a subscription reads ahead of its `onEvent` calls. */
   subscriptionCredit: 500,
+  /** Memory (estimated) of decoded events kept for reads, most recently used; 0 turns it off. */
+  eventCacheBytes: 64 * 1024 * 1024,
 } as const;
 
 /** A stream's category: its name up to the first `-` (`order` for `order-17`), else the whole name. */

@@ -6,22 +6,32 @@
  */
 import { assert } from '../../assert.js';
 import type { Broker, LogRecord } from '../../broker/types.js';
+import type { EventCache } from './event-cache.js';
 import { decodeEvent } from './event-codec.js';
 import type { RecordedEvent } from './types.js';
 
 /** Positions closer than this are read in one range (the records between are read and dropped). */
 const RANGE_GAP_MAX = 32;
 const FETCH_BYTES_MAX = 16 * 1024 * 1024;
+/** Bytes a range read asks for per event it wants (at least one record is always returned). */
+const RANGE_BYTES_PER_EVENT = 1024;
 
 /** The events at `positions` (any order), in that order. */
 export async function readPositions(
   broker: Broker,
   topic: string,
   positions: readonly number[],
+  cache: EventCache,
 ): Promise<RecordedEvent[]> {
   if (positions.length === 0) return [];
-  const sorted = [...positions].sort((a, b) => a - b);
   const byPosition = new Map<number, RecordedEvent>();
+  const missing: number[] = [];
+  for (const position of positions) {
+    const cached = cache.get(position);
+    if (cached === undefined) missing.push(position);
+    else byPosition.set(position, cached);
+  }
+  const sorted = missing.sort((a, b) => a - b);
   let start = 0;
   while (start < sorted.length) {
     let end = start;
@@ -29,7 +39,9 @@ export async function readPositions(
       end++;
     const wanted = new Set(sorted.slice(start, end + 1));
     await readRange(broker, topic, sorted[start] as number, sorted[end] as number, (record) => {
-      if (wanted.has(record.offset)) byPosition.set(record.offset, decodeEvent(record));
+      if (wanted.has(record.offset)) {
+        byPosition.set(record.offset, cache.add(decodeEvent(record), record.value?.length ?? 0));
+      }
     });
     start = end + 1;
   }
@@ -50,9 +62,12 @@ async function readRange(
 ): Promise<void> {
   let offset = first;
   while (offset <= last) {
+    const count = last - offset + 1;
+    // Sized to what the range needs: the log's read is sized by maxBytes, and most ranges are
+    // one event.
     const records = await broker.fetch(topic, 0, offset, {
-      maxRecords: last - offset + 1,
-      maxBytes: FETCH_BYTES_MAX,
+      maxRecords: count,
+      maxBytes: Math.min(FETCH_BYTES_MAX, count * RANGE_BYTES_PER_EVENT),
     });
     if (records.length === 0) return;
     for (const record of records) {

@@ -21,9 +21,15 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-async function open(log: Log): Promise<{ store: ClosableEventStore; close: () => Promise<void> }> {
+async function open(
+  log: Log,
+  eventCacheBytes?: number,
+): Promise<{ store: ClosableEventStore; close: () => Promise<void> }> {
   const broker = (await createBroker(log)).forSystem();
-  const store = await createEventStore({ broker });
+  const store = await createEventStore({
+    broker,
+    ...(eventCacheBytes === undefined ? {} : { eventCacheBytes }),
+  });
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
@@ -48,14 +54,24 @@ async function refusal(
   throw new Error('expected a refusal');
 }
 
-const engines: [string, () => Promise<Log>][] = [
-  ['memory', async () => createMemoryLog()],
-  ['file', async () => openFileLog({ dir: join(await tempDir(), 'log'), maintenanceIntervalMs: 0 })],
+const engines: [string, () => Promise<Log>, number | undefined][] = [
+  ['memory', async () => createMemoryLog(), undefined],
+  [
+    'file',
+    async () => openFileLog({ dir: join(await tempDir(), 'log'), maintenanceIntervalMs: 0 }),
+    undefined,
+  ],
+  // Every read from the log, none from the event cache.
+  [
+    'file (no cache)',
+    async () => openFileLog({ dir: join(await tempDir(), 'log'), maintenanceIntervalMs: 0 }),
+    0,
+  ],
 ];
 
-describe.each(engines)('event store on the %s log', (_name, makeLog) => {
+describe.each(engines)('event store on the %s log', (_name, makeLog, cacheBytes) => {
   it('appends with expected revisions and refuses a mismatch without writing anything', async () => {
-    const { store } = await open(await makeLog());
+    const { store } = await open(await makeLog(), cacheBytes);
     expect(await store.streamRevision('order-1')).toBe(-1);
     const first = await store.append('order-1', [{ type: 'Placed', data: { total: 3 } }], 'no_stream');
     expect(first).toEqual({ revision: 0, position: 0 });
@@ -107,7 +123,7 @@ describe.each(engines)('event store on the %s log', (_name, makeLog) => {
   });
 
   it('makes a retried append a no-op answering the original result, and refuses a partial repeat', async () => {
-    const { store } = await open(await makeLog());
+    const { store } = await open(await makeLog(), cacheBytes);
     await store.append('cart-1', [{ type: 'A', data: 1, id: 'a' }]);
     const original = await store.append('cart-1', [
       { type: 'B', data: 2, id: 'b' },
@@ -147,7 +163,7 @@ describe.each(engines)('event store on the %s log', (_name, makeLog) => {
   });
 
   it('appends to several streams all or nothing, with consecutive positions', async () => {
-    const { store } = await open(await makeLog());
+    const { store } = await open(await makeLog(), cacheBytes);
     await store.append('account-a', [{ type: 'Opened', data: { balance: 10 } }]);
     const refused = await refusal(
       store.appendMany([
@@ -174,7 +190,7 @@ describe.each(engines)('event store on the %s log', (_name, makeLog) => {
   });
 
   it('refuses one command of a batch alone: the others of the same batch are written', async () => {
-    const { store } = await open(await makeLog());
+    const { store } = await open(await makeLog(), cacheBytes);
     const outcomes = await Promise.allSettled(
       Array.from({ length: 20 }, (_, i) => store.append('race-1', [{ type: 'T', data: i }], 'no_stream')),
     );
@@ -187,7 +203,7 @@ describe.each(engines)('event store on the %s log', (_name, makeLog) => {
   });
 
   it('reads a stream forwards and backwards, all streams by position and by category', async () => {
-    const { store } = await open(await makeLog());
+    const { store } = await open(await makeLog(), cacheBytes);
     for (let i = 0; i < 10; i++) {
       await store.append(`order-${i % 3}`, [{ type: 'E', data: i }]);
       await store.append(`invoice-${i % 2}`, [{ type: 'I', data: i }]);
@@ -222,7 +238,7 @@ describe.each(engines)('event store on the %s log', (_name, makeLog) => {
   });
 
   it('refuses bad input with INVALID_ARGUMENT naming the field', async () => {
-    const { store } = await open(await makeLog());
+    const { store } = await open(await makeLog(), cacheBytes);
     const bad: [Promise<unknown>, string][] = [
       [store.append('', [{ type: 'T', data: 1 }]), 'stream'],
       [store.append('a\u0000b', [{ type: 'T', data: 1 }]), 'control'],
@@ -253,7 +269,7 @@ describe.each(engines)('event store on the %s log', (_name, makeLog) => {
   });
 
   it('catches up from history to live with no gap or duplicate while appends keep coming', async () => {
-    const { store } = await open(await makeLog());
+    const { store } = await open(await makeLog(), cacheBytes);
     for (let i = 0; i < 150; i++) await store.append(`item-${i % 7}`, [{ type: 'E', data: i }]);
     const seen: RecordedEvent[] = [];
     const seenCategory: number[] = [];
@@ -310,7 +326,7 @@ describe.each(engines)('event store on the %s log', (_name, makeLog) => {
   });
 
   it('ends a subscription whose handler throws with onError, once', async () => {
-    const { store } = await open(await makeLog());
+    const { store } = await open(await makeLog(), cacheBytes);
     await store.append('s-1', [{ type: 'E', data: 1 }]);
     const errors: Error[] = [];
     let calls = 0;
@@ -339,7 +355,10 @@ describe('event store restart', () => {
       await first.store.append(`user-${i % 4}`, [{ type: 'E', data: i, id: `id-${i}` }]);
     }
     await first.close();
-    const second = await open(await openFileLog({ dir, maintenanceIntervalMs: 0 }));
+    const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
+    // Events are acknowledged after fdatasync.
+    expect((await log.describeTopic('__es.events')).config).toMatchObject({ fsync: 'always', partitions: 1 });
+    const second = await open(log);
     const { store } = second;
     expect(store.streamCount).toBe(4);
     expect(await store.streamRevision('user-1')).toBe(9);
@@ -365,3 +384,27 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+describe('event cache', () => {
+  it('serves reads from memory, frozen, and evicts the least recently used past its bytes', async () => {
+    const { store } = await open(createMemoryLog(), 20_000);
+    for (let i = 0; i < 100; i++)
+      await store.append(`c-${i % 10}`, [{ type: 'E', data: { i, pad: 'x'.repeat(50) } }]);
+    const events = await store.readStream('c-3');
+    expect(events.map((e) => (e.data as { i: number }).i)).toEqual(
+      Array.from({ length: 10 }, (_, k) => 3 + k * 10),
+    );
+    const again = await store.readStream('c-3');
+    expect(Object.isFrozen(again[9])).toBe(true);
+    expect(Object.isFrozen(again[9]?.data)).toBe(true);
+    expect(() => {
+      (again[9]?.data as { i: number }).i = 0;
+    }).toThrow();
+    // Older streams were evicted from the 20 kB cache and are read from the log, equal.
+    const all = await store.readAll({ limit: 100 });
+    expect(all.map((e) => (e.data as { i: number }).i)).toEqual(Array.from({ length: 100 }, (_, k) => k));
+    expect((await store.readStream('c-0')).map((e) => e.revision)).toEqual(
+      Array.from({ length: 10 }, (_, k) => k),
+    );
+  });
+});

@@ -24,6 +24,7 @@ import { type Logger, pino } from 'pino';
 import type { Broker } from '../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../errors.js';
 import { checkAppend, checkAppends, checkCount, checkPosition, checkStreamName } from './checks.js';
+import { EventCache } from './event-cache.js';
 import { EVENT_STORE_TOPIC, STREAM_DEFAULTS, STREAM_LIMITS } from './limits.js';
 import { readAfter, readPositions } from './reads.js';
 import { firstAbove, StreamIndex } from './stream-index.js';
@@ -51,6 +52,8 @@ export interface EventStoreOptions {
   readonly topic?: string;
   /** Default: silent. */
   readonly logger?: Logger;
+  /** Memory for decoded events kept for reads (estimate). Default 64 MiB; 0: none. */
+  readonly eventCacheBytes?: number;
 }
 
 /** An `EventStore` that can be closed (its subscriptions end, queued appends are refused). */
@@ -76,7 +79,12 @@ export async function createEventStore(options: EventStoreOptions): Promise<Clos
       });
     }
   }
-  const store = new LogEventStore(broker, topic, logger);
+  const store = new LogEventStore(
+    broker,
+    topic,
+    logger,
+    options.eventCacheBytes ?? STREAM_DEFAULTS.eventCacheBytes,
+  );
   await store.writer.catchUp();
   return store;
 }
@@ -85,14 +93,16 @@ class LogEventStore implements ClosableEventStore {
   readonly #broker: Broker;
   readonly #topic: string;
   readonly #index = new StreamIndex();
+  readonly #cache: EventCache;
   readonly writer: StreamWriter;
   readonly #subscriptions = new Set<CatchUpSubscription>();
   #closed = false;
 
-  constructor(broker: Broker, topic: string, logger: Logger) {
+  constructor(broker: Broker, topic: string, logger: Logger, cacheBytes: number) {
     this.#broker = broker;
     this.#topic = topic;
-    this.writer = new StreamWriter({ broker, topic, index: this.#index, logger });
+    this.#cache = new EventCache(cacheBytes);
+    this.writer = new StreamWriter({ broker, topic, index: this.#index, cache: this.#cache, logger });
   }
 
   get streamCount(): number {
@@ -138,7 +148,7 @@ class LogEventStore implements ClosableEventStore {
       const start = Math.min(positions.length - 1, from ?? positions.length - 1);
       selected = start < 0 ? [] : positions.slice(Math.max(0, start - limit + 1), start + 1).reverse();
     }
-    return readPositions(this.#broker, this.#topic, selected);
+    return readPositions(this.#broker, this.#topic, selected, this.#cache);
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
@@ -149,7 +159,7 @@ class LogEventStore implements ClosableEventStore {
     const category = checkStreamName(options.category, 'category');
     const positions = this.#index.categoryPositions(category);
     const start = firstAbove(positions, after);
-    return readPositions(this.#broker, this.#topic, positions.slice(start, start + limit));
+    return readPositions(this.#broker, this.#topic, positions.slice(start, start + limit), this.#cache);
   }
 
   async streamRevision(stream: string): Promise<number> {

@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import type { Broker, RecordInput } from '../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../errors.js';
 import type { CheckedAppend } from './checks.js';
+import type { EventCache } from './event-cache.js';
 import { decodeEvent, encodeEvent } from './event-codec.js';
 import { STREAM_LIMITS } from './limits.js';
 import type { StreamIndex } from './stream-index.js';
@@ -51,6 +52,8 @@ export interface StreamWriterOptions {
   readonly broker: Broker;
   readonly topic: string;
   readonly index: StreamIndex;
+  /** Written events are added to it once durable. */
+  readonly cache: EventCache;
   readonly logger: Logger;
 }
 
@@ -58,6 +61,7 @@ export class StreamWriter {
   readonly #broker: Broker;
   readonly #topic: string;
   readonly #index: StreamIndex;
+  readonly #cache: EventCache;
   readonly #logger: Logger;
   #queue: Command[] = [];
   #running: Promise<void> | undefined;
@@ -67,6 +71,7 @@ export class StreamWriter {
     this.#broker = options.broker;
     this.#topic = options.topic;
     this.#index = options.index;
+    this.#cache = options.cache;
     this.#logger = options.logger;
   }
 
@@ -114,7 +119,13 @@ export class StreamWriter {
 
   async #run(): Promise<void> {
     try {
-      while (this.#queue.length > 0) await this.#commit(this.#takeBatch());
+      while (this.#queue.length > 0) {
+        await this.#commit(this.#takeBatch());
+        // Writers answered by that batch append again from their continuations (a few
+        // microtasks away): let them queue, so they share the next batch instead of waiting
+        // one more durable write each.
+        if (this.#queue.length < STREAM_LIMITS.appendsPerBatchMax) await new Promise(setImmediate);
+      }
     } catch (error) {
       this.#logger.error({ err: error, topic: this.#topic }, 'event store writer failed');
       for (const command of this.#queue.splice(0)) command.reject(error);
@@ -149,10 +160,12 @@ export class StreamWriter {
       const firstOffset = this.#index.next;
       const { outcomes, records, events } = this.#plan(batch, firstOffset);
       if (records.length > 0) {
+        let timestamp: number;
         try {
           const appended = await this.#broker.appendBatch(this.#topic, 0, records, {
             expectedLastOffset: firstOffset - 1,
           });
+          timestamp = appended.timestamp;
           if (appended.baseOffset !== firstOffset) {
             throw new TributaryError('EXPECTED_OFFSET_MISMATCH', {
               topic: this.#topic,
@@ -172,7 +185,10 @@ export class StreamWriter {
           for (const command of batch) command.reject(error);
           return;
         }
-        for (const event of events) this.#index.apply(event.stream, event.revision, event.id, event.position);
+        for (const [i, event] of events.entries()) {
+          this.#index.apply(event.stream, event.revision, event.id, event.position);
+          this.#cacheWritten(event, records[i] as RecordInput, timestamp);
+        }
       }
       for (const outcome of outcomes) {
         if (outcome.results !== undefined) outcome.command.resolve(outcome.results);
@@ -180,6 +196,15 @@ export class StreamWriter {
       }
       return;
     }
+  }
+
+  /** Adds a written event to the read cache, parsed from the JSON it was stored as. */
+  #cacheWritten(event: PlannedEvent, record: RecordInput, timestamp: number): void {
+    const value = record.value as Uint8Array;
+    this.#cache.add(
+      decodeEvent({ offset: event.position, timestamp, key: record.key, value, headers: [] }),
+      value.length,
+    );
   }
 
   /** Plans every command in order against the index and the commands planned before it. */
