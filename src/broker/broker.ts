@@ -442,10 +442,15 @@ export class TributaryBroker implements Broker {
     return { earliest, next, lastStable };
   }
 
-  async resolvePosition(topic: string, partition: number, from: StartPosition): Promise<number> {
+  async resolvePosition(
+    topic: string,
+    partition: number,
+    from: StartPosition,
+    isolation?: IsolationLevel,
+  ): Promise<number> {
     this.checkOpen();
     this.topicName(topic);
-    return (await this.resolveStart(topic, partition, from)).position;
+    return (await this.resolveStart(topic, partition, from, checkIsolation(isolation))).position;
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {

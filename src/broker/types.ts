@@ -219,8 +219,16 @@ export interface Broker {
   ): Promise<AbortedTransaction[]>;
   /** Earliest, next (high watermark) and last stable offset of a partition. */
   offsets(topic: string, partition: number): Promise<PartitionOffsets>;
-  /** Resolves a StartPosition to an offset. */
-  resolvePosition(topic: string, partition: number, from: StartPosition): Promise<number>;
+  /**
+   * Resolves a StartPosition to an offset; with `isolation: 'committed'`, `'latest'` is the last
+   * stable offset (where a committed reader waits), as in `subscribe`.
+   */
+  resolvePosition(
+    topic: string,
+    partition: number,
+    from: StartPosition,
+    isolation?: IsolationLevel,
+  ): Promise<number>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
 
   joinGroup(options: JoinGroupOptions): Promise<GroupMembership>;

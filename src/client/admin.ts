@@ -40,12 +40,15 @@ export class Admin {
     return (await this.#connection.request('describeTopic', { name }, 'safe')).topic;
   }
 
-  /** Records of one partition from `offset` on (at most `maxRecords`, about `maxBytes`). */
+  /**
+   * Records of one partition from `offset` on (at most `maxRecords`, about `maxBytes`);
+   * `isolation: 'committed'` leaves out records of undecided and aborted atomic commits.
+   */
   async fetch(
     topic: string,
     partition: number,
     offset: number,
-    options: { maxRecords?: number; maxBytes?: number } = {},
+    options: { maxRecords?: number; maxBytes?: number; isolation?: 'uncommitted' | 'committed' } = {},
   ): Promise<ConsumerRecord[]> {
     const { records } = await this.#connection.request(
       'fetch',
@@ -55,14 +58,21 @@ export class Admin {
         offset,
         ...(options.maxRecords === undefined ? {} : { maxRecords: options.maxRecords }),
         ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+        ...(options.isolation === undefined ? {} : { isolation: options.isolation }),
       },
       'safe',
     );
     return records.map((r) => toConsumerRecord(topic, partition, r));
   }
 
-  /** The partition's earliest readable offset and the next offset to be written. */
-  async offsets(topic: string, partition: number): Promise<{ earliest: number; next: number }> {
+  /**
+   * The partition's earliest readable offset, the next offset to be written and (from servers
+   * that have atomic commits) `lastStable`, where committed readers stop.
+   */
+  async offsets(
+    topic: string,
+    partition: number,
+  ): Promise<{ earliest: number; next: number; lastStable?: number }> {
     return this.#connection.request('offsets', { topic, partition }, 'safe');
   }
 

@@ -13,6 +13,7 @@
 import { HybridClock, isValidNodeId } from '../crdt/index.js';
 import { TributaryError } from '../errors.js';
 import { Admin } from './admin.js';
+import { type AtomicCommitRequest, type AtomicCommitResult, commitAtomically } from './atomic.js';
 import { type AuthClock, type ClientAuth, ClientCredentials, checkClientAuth } from './auth.js';
 import { RECONNECT_DEFAULTS, type ReconnectOptions } from './backoff.js';
 import { Collection, type CollectionOptions } from './collections/collection.js';
@@ -196,6 +197,15 @@ export class TributaryClient {
   /** A consumer of one topic's partitions (all by default). */
   consumer(options: ConsumerOptions): Consumer {
     return this.#track(new Consumer(this.connection, this.#routes, options));
+  }
+
+  /**
+   * Appends to several topics and partitions and commits consumer offsets, all or nothing:
+   * consumers with `isolation: 'committed'` see every record of the call or none. Resolves once
+   * the commit is durable. See `docs/client.md`, "Atomic commits".
+   */
+  commitAtomically(request: AtomicCommitRequest): Promise<AtomicCommitResult> {
+    return commitAtomically(this.connection, request);
   }
 
   /** A member of a consumer group. */

@@ -17,7 +17,13 @@
 import { TributaryError } from '../errors.js';
 import type { ClientConnection } from './connection.js';
 import { Emitter } from './emitter.js';
-import { PartitionStream, type StartPosition, type SubscriptionRoutes } from './partition-stream.js';
+import {
+  checkIsolation,
+  type Isolation,
+  PartitionStream,
+  type StartPosition,
+  type SubscriptionRoutes,
+} from './partition-stream.js';
 import { RecordQueue, type RecordsListener } from './record-queue.js';
 import { type ConsumerRecord, forEachPartitionRun } from './records.js';
 
@@ -29,6 +35,11 @@ export interface ConsumerOptions {
   readonly from?: StartPosition;
   /** Records per partition granted ahead of consumption (the buffer bound). Default 500. */
   readonly creditRecords?: number;
+  /**
+   * `'uncommitted'` (default): every record as soon as it is durable. `'committed'`: only records
+   * of decided commits, never those of an aborted `commitAtomically` or Kafka transaction.
+   */
+  readonly isolation?: Isolation;
 }
 
 export type ConsumerEvents = {
@@ -79,7 +90,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       // The credential was refused for good: nothing will resume (client/connection.ts).
       connection.events.on('authFailed', (error) => this.#fail(error)),
     );
-    this.ready = this.#start(options.partitions, options.from ?? 'earliest', window);
+    const isolation = checkIsolation(options.isolation);
+    this.ready = this.#start(options.partitions, options.from ?? 'earliest', window, isolation);
     this.ready.catch((error: unknown) => this.#fail(error));
   }
 
@@ -121,6 +133,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     partitions: readonly number[] | undefined,
     from: StartPosition,
     window: number,
+    isolation: Isolation,
   ): Promise<void> {
     const list =
       partitions ??
@@ -135,7 +148,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       fail: (error: unknown) => this.#fail(error),
     };
     for (const partition of list) {
-      const stream = new PartitionStream(host, this.topic, partition, from, window);
+      const stream = new PartitionStream(host, this.topic, partition, from, window, isolation);
       this.#streams.set(partition, stream);
       stream.start();
     }

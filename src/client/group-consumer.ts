@@ -18,7 +18,13 @@ import { isTributaryError, TributaryError } from '../errors.js';
 import type { AssignmentFrame, WireTopicPartition } from '../protocol/native/types.js';
 import { type ClientConnection, connectionLost } from './connection.js';
 import { Emitter } from './emitter.js';
-import { PartitionStream, type StreamHost, type SubscriptionRoutes } from './partition-stream.js';
+import {
+  checkIsolation,
+  type Isolation,
+  PartitionStream,
+  type StreamHost,
+  type SubscriptionRoutes,
+} from './partition-stream.js';
 import { RecordQueue, type RecordsListener } from './record-queue.js';
 import { type ConsumerRecord, forEachPartitionRun } from './records.js';
 
@@ -35,6 +41,8 @@ export interface GroupConsumerOptions {
   readonly from?: 'earliest' | 'latest';
   /** Records per partition granted ahead of consumption (the buffer bound). Default 500. */
   readonly creditRecords?: number;
+  /** `'committed'`: only records of decided commits (see `ConsumerOptions.isolation`). Default `'uncommitted'`. */
+  readonly isolation?: Isolation;
 }
 
 export type GroupConsumerEvents = {
@@ -80,6 +88,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
       sessionTimeoutMs: positive(options.sessionTimeoutMs ?? 10_000, 'sessionTimeoutMs'),
       from: options.from ?? 'earliest',
       creditRecords: positive(options.creditRecords ?? 500, 'creditRecords'),
+      isolation: checkIsolation(options.isolation),
     };
     this.#queue = new RecordQueue(
       (records) => this.#onConsumed(records),
@@ -249,6 +258,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
           partition,
           start >= 0 ? { offset: start } : this.#options.from,
           this.#options.creditRecords,
+          this.#options.isolation,
         );
         if (committed.has(k)) this.#committed.set(k, committed.get(k)!);
         this.#streams.set(k, stream);

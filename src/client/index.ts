@@ -29,6 +29,7 @@
 export { type ErrorCode, isTributaryError, TributaryError } from '../errors.js';
 export { kafkaPartition, murmur2 } from '../protocol/kafka/primitives/murmur2.js';
 export { Admin, type TopicConfig, type TopicDescription } from './admin.js';
+export type { AtomicAppend, AtomicCommitRequest, AtomicCommitResult } from './atomic.js';
 export type { ClientAuth, TokenProvider } from './auth.js';
 export type { ReconnectOptions } from './backoff.js';
 export {
@@ -76,7 +77,7 @@ export type {
 export type { Session } from './connection.js';
 export { Consumer, type ConsumerEvents, type ConsumerOptions } from './consumer.js';
 export { GroupConsumer, type GroupConsumerEvents, type GroupConsumerOptions } from './group-consumer.js';
-export type { StartPosition } from './partition-stream.js';
+export type { Isolation, StartPosition } from './partition-stream.js';
 export { Producer, type ProducerCloseOptions, type ProducerOptions } from './producer.js';
 export type { RecordsListener } from './record-queue.js';
 export {

@@ -11,12 +11,24 @@
  * step is jittered per stream (3/8 to 5/8 of the window): thousands of subscribers that started
  * together on one busy topic would otherwise all send their credit in the same millisecond.
  */
-import { isTributaryError } from '../errors.js';
-import type { DeliveryFrame, WireStartPosition } from '../protocol/native/types.js';
+import { isTributaryError, TributaryError } from '../errors.js';
+import type { DeliveryFrame, WireIsolation, WireStartPosition } from '../protocol/native/types.js';
 import type { ClientConnection } from './connection.js';
 import { type ConsumerRecord, toConsumerRecord } from './records.js';
 
 export type StartPosition = WireStartPosition;
+
+/** Which records a consumer reads: all as they land (default), or only those of decided commits. */
+export type Isolation = WireIsolation;
+
+/** Checks a consumer's `isolation` option; absent is `'uncommitted'`. */
+export function checkIsolation(isolation: unknown): Isolation {
+  if (isolation === undefined || isolation === 'uncommitted') return 'uncommitted';
+  if (isolation === 'committed') return 'committed';
+  throw new TributaryError('INVALID_ARGUMENT', {
+    reason: `isolation must be 'uncommitted' or 'committed', got ${JSON.stringify(isolation)}`,
+  });
+}
 
 /** Routes deliveries of the current session to their streams (cleared on every disconnect). */
 export type SubscriptionRoutes = Map<number, PartitionStream>;
@@ -38,6 +50,7 @@ export class PartitionStream {
   /** Freed records that trigger a grant (see the module comment). */
   readonly #grantStep: number;
   readonly #from: StartPosition;
+  readonly #isolation: Isolation;
   #nextOffset: number | undefined;
   #sub: number | undefined;
   /** Delivered and not yet consumed. */
@@ -51,8 +64,16 @@ export class PartitionStream {
   readonly subscribed: Promise<void>;
   #markSubscribed!: () => void;
 
-  constructor(host: StreamHost, topic: string, partition: number, from: StartPosition, window: number) {
+  constructor(
+    host: StreamHost,
+    topic: string,
+    partition: number,
+    from: StartPosition,
+    window: number,
+    isolation: Isolation = 'uncommitted',
+  ) {
     this.#host = host;
+    this.#isolation = isolation;
     this.topic = topic;
     this.partition = partition;
     this.#from = from;
@@ -81,7 +102,9 @@ export class PartitionStream {
     this.#host.connection
       .request(
         'subscribe',
-        { topic: this.topic, partition: this.partition, from, credit },
+        this.#isolation === 'committed'
+          ? { topic: this.topic, partition: this.partition, from, credit, isolation: 'committed' }
+          : { topic: this.topic, partition: this.partition, from, credit },
         'session',
         (result) => {
           if (this.#stopped || generation !== this.#generation) return;

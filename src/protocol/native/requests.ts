@@ -5,6 +5,7 @@
  * `types.ts` and a section in `docs/protocol.md`.
  */
 import { TributaryError } from '../../errors.js';
+import { ATOMIC_REQUESTS, readIsolation } from './atomic.js';
 import { COLLECTION_REQUESTS } from './collections.js';
 import { Fields } from './fields.js';
 import { NATIVE_PROTOCOL_LIMITS as LIMITS } from './limits.js';
@@ -85,13 +86,21 @@ export const REQUESTS: { readonly [T in RequestType]: RequestSpec<T> } = {
         offset: f.int('offset', OFFSET),
         ...(maxRecords === undefined ? {} : { maxRecords }),
         ...(maxBytes === undefined ? {} : { maxBytes }),
+        ...readIsolation(f),
       };
     },
     result: (f) => ({ records: readRecords(f, 'records') }),
   },
   offsets: {
     params: (f) => ({ topic: readTopicName(f), partition: f.int('partition', PARTITION) }),
-    result: (f) => ({ earliest: f.int('earliest', OFFSET), next: f.int('next', OFFSET) }),
+    result: (f) => {
+      const lastStable = f.optionalInt('lastStable', OFFSET);
+      return {
+        earliest: f.int('earliest', OFFSET),
+        next: f.int('next', OFFSET),
+        ...(lastStable === undefined ? {} : { lastStable }),
+      };
+    },
   },
   subscribe: {
     params: (f) => ({
@@ -99,6 +108,7 @@ export const REQUESTS: { readonly [T in RequestType]: RequestSpec<T> } = {
       partition: f.int('partition', PARTITION),
       from: readStartPosition(f, 'from'),
       credit: f.int('credit', { min: 0, max: LIMITS.creditMax }),
+      ...readIsolation(f),
     }),
     result: (f) => ({ sub: f.int('sub', U32), position: f.int('position', OFFSET) }),
   },
@@ -151,6 +161,7 @@ export const REQUESTS: { readonly [T in RequestType]: RequestSpec<T> } = {
   },
   ...COLLECTION_REQUESTS,
   ...SYNC_GROUP_REQUESTS,
+  ...ATOMIC_REQUESTS,
 };
 
 export const REQUEST_TYPES = Object.keys(REQUESTS) as readonly RequestType[];

@@ -9,6 +9,7 @@
  * browsers), so the shapes are spelled out here rather than imported.
  */
 
+import type { AtomicRequestMap, WireIsolation } from './atomic-types.js';
 import type {
   CollectionChangesFrame,
   CollectionRequestMap,
@@ -16,6 +17,7 @@ import type {
 } from './collection-types.js';
 import type { SyncGroupRequestMap } from './sync-group-types.js';
 
+export type * from './atomic-types.js';
 export type * from './collection-types.js';
 export type * from './sync-group-types.js';
 
@@ -114,9 +116,10 @@ type Empty = {};
 
 /**
  * Every request type with its parameters and its result (collection requests:
- * `collection-types.ts`, sync-group requests: `sync-group-types.ts`).
+ * `collection-types.ts`, sync-group requests: `sync-group-types.ts`, the atomic commit:
+ * `atomic-types.ts`).
  */
-export interface RequestMap extends CollectionRequestMap, SyncGroupRequestMap {
+export interface RequestMap extends CollectionRequestMap, SyncGroupRequestMap, AtomicRequestMap {
   createTopic: {
     params: { readonly name: string; readonly config?: Partial<WireTopicConfig> };
     result: { readonly topic: WireTopicDescription };
@@ -154,12 +157,15 @@ export interface RequestMap extends CollectionRequestMap, SyncGroupRequestMap {
       readonly offset: number;
       readonly maxRecords?: number;
       readonly maxBytes?: number;
+      /** Default `'uncommitted'`; `'committed'`: only records below the last stable offset, none of aborted commits. */
+      readonly isolation?: WireIsolation;
     };
     result: { readonly records: readonly WireRecord[] };
   };
   offsets: {
     params: { readonly topic: string; readonly partition: number };
-    result: { readonly earliest: number; readonly next: number };
+    /** `lastStable`: where committed readers stop (absent from older servers). */
+    result: { readonly earliest: number; readonly next: number; readonly lastStable?: number };
   };
   subscribe: {
     params: {
@@ -167,6 +173,8 @@ export interface RequestMap extends CollectionRequestMap, SyncGroupRequestMap {
       readonly partition: number;
       readonly from: WireStartPosition;
       readonly credit: number;
+      /** Default `'uncommitted'`; `'committed'`: `latest` is the last stable offset, deliveries stop there. */
+      readonly isolation?: WireIsolation;
     };
     result: { readonly sub: number; readonly position: number };
   };

@@ -260,9 +260,9 @@ export function guardBroker(broker: Broker, session: Session): Broker {
       topic('offsets', name);
       return broker.offsets(name, partition);
     },
-    async resolvePosition(name, partition, from) {
+    async resolvePosition(name, partition, from, isolation) {
       topic('resolvePosition', name);
-      return broker.resolvePosition(name, partition, from);
+      return broker.resolvePosition(name, partition, from, isolation);
     },
     async subscribe(options) {
       topic('subscribe', options.topic);

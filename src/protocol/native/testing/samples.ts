@@ -58,9 +58,18 @@ export const SAMPLE_REQUESTS: { readonly [T in RequestType]: RequestFrame<T> } =
     offset: 2 ** 35,
     maxRecords: 10,
     maxBytes: 65536,
+    isolation: 'committed',
   },
   offsets: { type: 'offsets', id: 9, topic: 'orders', partition: 0 },
-  subscribe: { type: 'subscribe', id: 10, topic: 'orders', partition: 0, from: { offset: 5 }, credit: 100 },
+  subscribe: {
+    type: 'subscribe',
+    id: 10,
+    topic: 'orders',
+    partition: 0,
+    from: { offset: 5 },
+    credit: 100,
+    isolation: 'committed',
+  },
   credit: { type: 'credit', id: 11, sub: 3, n: 50 },
   unsubscribe: { type: 'unsubscribe', id: 12, sub: 3 },
   joinGroup: {
@@ -87,6 +96,15 @@ export const SAMPLE_REQUESTS: { readonly [T in RequestType]: RequestFrame<T> } =
   },
   leaveGroup: { type: 'leaveGroup', id: 4_294_967_295, groupId: 'g', memberId: 'm-1' },
   authenticate: { type: 'authenticate', id: 40, auth: { token: 'eyJhbGciOiJIUzI1NiJ9.e30.c2ln' } },
+  commitAtomically: {
+    type: 'commitAtomically',
+    id: 42,
+    appends: [
+      { topic: 'orders', partition: 1, records: [{ key: bytes('k'), value: bytes('v') }] },
+      { topic: 'audit', records: [{ key: null, value: bytes('a'), partition: 0 }] },
+    ],
+    offsets: { groupId: 'g', offsets: [{ topic: 'in', partition: 0, offset: 7 }] },
+  },
   createCollection: {
     type: 'createCollection',
     id: 17,
@@ -201,7 +219,7 @@ export const SAMPLE_RESULTS: { readonly [T in RequestType]: RequestResult<T> } =
   appendBatch: { baseOffset: 10, lastOffset: 12, timestamp: 1_712_345_678_901, duplicate: true },
   initProducer: { producerId: 9, producerEpoch: 0 },
   fetch: { records: [RECORD] },
-  offsets: { earliest: 0, next: 99 },
+  offsets: { earliest: 0, next: 99, lastStable: 97 },
   subscribe: { sub: 1, position: 17 },
   credit: {},
   unsubscribe: {},
@@ -211,6 +229,12 @@ export const SAMPLE_RESULTS: { readonly [T in RequestType]: RequestResult<T> } =
   fetchOffsets: { offsets: [{ topic: 'orders', partition: 1, offset: 4 }] },
   leaveGroup: {},
   authenticate: { principal: 'alice', expiresAt: 1_712_345_678_901 },
+  commitAtomically: {
+    appends: [
+      { topic: 'orders', offsets: [{ partition: 1, offset: 2 ** 34 }] },
+      { topic: 'audit', offsets: [{ partition: 0, offset: 0 }] },
+    ],
+  },
   createCollection: { collection: COLLECTION },
   deleteCollection: {},
   listCollections: { collections: [COLLECTION] },

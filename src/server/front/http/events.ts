@@ -39,6 +39,7 @@ import type { QuotaLease } from '../../auth/quotas.js';
 import { recordBytes, recordToJson } from './codec.js';
 import { type Handler, type HttpContext, type HttpRequest, param, parseNonNegativeInt } from './context.js';
 import { principalOf } from './quota.js';
+import { parseIsolation } from './records.js';
 import { errorResponse } from './respond.js';
 
 const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
@@ -116,7 +117,7 @@ export function eventsHandler(streams: EventStreams): Handler {
             next,
           });
         }
-      } else start = await ctx.broker.resolvePosition(topic, partition, query.from);
+      } else start = await ctx.broker.resolvePosition(topic, partition, query.from, query.isolation);
       starts.set(partition, start);
     }
     if (request.res.destroyed || request.req.socket.destroyed) return; // the client already left
@@ -128,6 +129,7 @@ export function eventsHandler(streams: EventStreams): Handler {
       query.partition !== undefined,
       starts,
       quota,
+      query.isolation,
     );
     streams.add(stream);
     request.res.once('close', () => {
@@ -140,15 +142,16 @@ export function eventsHandler(streams: EventStreams): Handler {
 
 interface EventsQuery {
   readonly from: 'earliest' | 'latest' | { readonly offset: number };
+  readonly isolation: 'uncommitted' | 'committed';
   readonly partition?: number;
   readonly lastEventId?: string;
 }
 
 function parseEventsQuery({ query }: HttpRequest): EventsQuery {
   for (const name of query.keys()) {
-    if (name !== 'from' && name !== 'partition' && name !== 'lastEventId') {
+    if (name !== 'from' && name !== 'partition' && name !== 'lastEventId' && name !== 'isolation') {
       throw new TributaryError('INVALID_ARGUMENT', {
-        reason: `unknown query parameter "${name}" (allowed: from, partition, lastEventId)`,
+        reason: `unknown query parameter "${name}" (allowed: from, partition, lastEventId, isolation)`,
       });
     }
   }
@@ -161,6 +164,7 @@ function parseEventsQuery({ query }: HttpRequest): EventsQuery {
   const lastEventId = query.get('lastEventId');
   return {
     from,
+    isolation: parseIsolation(query.get('isolation')),
     ...(partitionText === null ? {} : { partition: parseNonNegativeInt(partitionText, 'partition') }),
     ...(lastEventId === null ? {} : { lastEventId }),
   };
@@ -229,6 +233,7 @@ class EventStream {
     private readonly singlePartition: boolean,
     starts: ReadonlyMap<number, number>,
     private readonly quota: QuotaLease | undefined = undefined,
+    private readonly isolation: 'uncommitted' | 'committed' = 'uncommitted',
   ) {
     this.topic = description.name;
     for (const [partition, start] of starts) {
@@ -291,6 +296,7 @@ class EventStream {
         partition: state.partition,
         from: { offset: from },
         credit: state.credit,
+        isolation: this.isolation,
         onRecords: (delivery) => this.onRecords(state, delivery),
         onError: (error) => void this.onSubscriptionError(state, error),
       });

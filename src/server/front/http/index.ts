@@ -8,6 +8,7 @@
  * | `POST/GET /v1/topics`, `GET/DELETE /v1/topics/{topic}` | `topics.ts` |
  * | `POST /v1/topics/{topic}/records`, `GET /v1/topics/{topic}/partitions/{p}/records` | `records.ts` |
  * | `GET /v1/topics/{topic}/events` (SSE) | `events.ts` |
+ * | `POST /v1/commit` (atomic multi-partition commit) | `atomic.ts` |
  * | `/v1/collections/…` (live collections) | `collections.ts`, `collections-events.ts` (SSE) |
  * | `/v1/streams/…`, `GET /v1/stream-events` (event streams) | `streams.ts`, `streams-events.ts` (SSE) |
  * | `GET /v1/stats`, `GET /v1/groups` (read-only server overview) | `overview.ts` |
@@ -42,6 +43,7 @@ import { guardEventStore } from '../../auth/stream-guard.js';
 import type { Security, Session } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import type { ServerOverview } from '../../overview.js';
+import { commitAtomically } from './atomic.js';
 import { loggableUrl, requestSession, WWW_AUTHENTICATE } from './auth.js';
 import {
   applyOps,
@@ -141,6 +143,7 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
     .add('POST', '/v1/topics/{topic}/records', produce)
     .add('GET', '/v1/topics/{topic}/partitions/{partition}/records', fetchRecords)
     .add('GET', '/v1/topics/{topic}/events', eventsHandler(streams))
+    .add('POST', '/v1/commit', commitAtomically)
     .add('GET', '/v1/stats', serverStats)
     .add('GET', '/v1/groups', listGroups)
     .add('POST', '/v1/connectors', createConnector)

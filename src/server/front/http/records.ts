@@ -62,12 +62,13 @@ export const fetchRecords: Handler = async (ctx, request) => {
   const partition = parseNonNegativeInt(param(request, 'partition'), 'The partition');
   const { query } = request;
   for (const name of query.keys()) {
-    if (name !== 'offset' && name !== 'max') {
+    if (name !== 'offset' && name !== 'max' && name !== 'isolation') {
       throw new TributaryError('INVALID_ARGUMENT', {
-        reason: `unknown query parameter "${name}" (allowed: offset, max)`,
+        reason: `unknown query parameter "${name}" (allowed: offset, max, isolation)`,
       });
     }
   }
+  const isolation = parseIsolation(query.get('isolation'));
   const max = optionalInt(query.get('max'), 'max') ?? ctx.limits.httpFetchRecordsMax;
   if (max < 1 || max > ctx.limits.httpFetchRecordsMax) {
     throw new TributaryError('INVALID_ARGUMENT', {
@@ -84,9 +85,11 @@ export const fetchRecords: Handler = async (ctx, request) => {
   }
   const before = await ctx.broker.offsets(topic, partition);
   const offset = optionalInt(query.get('offset'), 'offset') ?? before.earliest;
-  const records = await ctx.broker.fetch(topic, partition, offset, { maxRecords: max, maxBytes });
+  const records = await ctx.broker.fetch(topic, partition, offset, { maxRecords: max, maxBytes, isolation });
+  // A committed reader's end is the last stable offset: what lies past it may still be aborted.
+  const end = isolation === 'committed' ? before.lastStable : before.next;
   const last = records.at(-1);
-  const next = last !== undefined ? last.offset + 1 : Math.max(offset, before.next);
+  const next = last !== undefined ? last.offset + 1 : Math.max(offset, end);
   let bytes = 0;
   const json = records.map((record) => {
     bytes += recordBytes(record);
@@ -95,8 +98,17 @@ export const fetchRecords: Handler = async (ctx, request) => {
   ctx.metrics.recordsOut.inc({ frontend: 'http' }, records.length);
   ctx.metrics.bytesOut.inc({ frontend: 'http' }, bytes);
   if (ctx.quotas !== undefined) quotaOf(ctx, request)?.recordFetch(bytes);
-  sendJson(request.res, 200, { records: json, next, highWatermark: Math.max(before.next, next) });
+  sendJson(request.res, 200, { records: json, next, highWatermark: Math.max(end, next) });
 };
+
+/** The `isolation` query parameter of record reads (fetch, SSE): `uncommitted` (default) or `committed`. */
+export function parseIsolation(text: string | null): 'uncommitted' | 'committed' {
+  if (text === null || text === 'uncommitted') return 'uncommitted';
+  if (text === 'committed') return 'committed';
+  throw new TributaryError('INVALID_ARGUMENT', {
+    reason: `isolation must be "uncommitted" or "committed", got "${text}"`,
+  });
+}
 
 function optionalInt(text: string | null, name: string): number | undefined {
   return text === null ? undefined : parseNonNegativeInt(text, name);

@@ -17,6 +17,7 @@ import type {
 } from '../../../protocol/native/types.js';
 import type { QuotaAccount } from '../../auth/quotas.js';
 import type { ServerMetrics } from '../../metrics.js';
+import { ATOMIC_HANDLERS, type AtomicContext } from './atomic-handlers.js';
 import { COLLECTION_HANDLERS, type CollectionContext } from './collection-handlers.js';
 import { recordBytes, toProduceRecord, toRecordInput, toWireRecord, toWireTopic } from './convert.js';
 import type { WsFrontEndLimits } from './limits.js';
@@ -29,7 +30,7 @@ export interface Membership {
 }
 
 /** What handlers need from the connection they serve. */
-export interface RequestContext extends CollectionContext, SyncGroupContext {
+export interface RequestContext extends CollectionContext, SyncGroupContext, AtomicContext {
   readonly broker: Broker;
   readonly limits: WsFrontEndLimits;
   readonly metrics: ServerMetrics;
@@ -113,6 +114,7 @@ export const HANDLERS: { readonly [T in RequestType]: Handler<T> } = {
     const records = await ctx.broker.fetch(r.topic, r.partition, r.offset, {
       ...(r.maxRecords === undefined ? {} : { maxRecords: r.maxRecords }),
       maxBytes,
+      ...(r.isolation === undefined ? {} : { isolation: r.isolation }),
     });
     ctx.metrics.recordsOut.inc(FRONTEND, records.length);
     if (quota !== undefined) {
@@ -123,8 +125,8 @@ export const HANDLERS: { readonly [T in RequestType]: Handler<T> } = {
     return { records: records.map(toWireRecord) };
   },
   offsets: async (ctx, r) => {
-    const { earliest, next } = await ctx.broker.offsets(r.topic, r.partition);
-    return { earliest, next };
+    const { earliest, next, lastStable } = await ctx.broker.offsets(r.topic, r.partition);
+    return { earliest, next, lastStable };
   },
 
   subscribe: async (ctx, r) => {
@@ -144,7 +146,7 @@ export const HANDLERS: { readonly [T in RequestType]: Handler<T> } = {
     const bridge = new SubscriptionBridge(sub, r.topic, r.partition, ctx.bridgePort);
     ctx.subscriptions.set(sub, bridge);
     try {
-      const position = await bridge.open(ctx.broker, r.from, r.credit);
+      const position = await bridge.open(ctx.broker, r.from, r.credit, r.isolation ?? 'uncommitted');
       if (!ctx.isOpen()) bridge.close();
       ctx.afterResponse(() => bridge.markReady());
       return { sub, position };
@@ -193,6 +195,7 @@ export const HANDLERS: { readonly [T in RequestType]: Handler<T> } = {
   authenticate: async (ctx, r) => ctx.authenticate(r.auth),
   ...COLLECTION_HANDLERS,
   ...SYNC_GROUP_HANDLERS,
+  ...ATOMIC_HANDLERS,
 };
 
 async function joinGroup(

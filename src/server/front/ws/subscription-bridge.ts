@@ -29,7 +29,12 @@ import { assert } from '../../../assert.js';
 import type { Broker, Delivery, Subscription } from '../../../broker/types.js';
 import { TributaryError } from '../../../errors.js';
 import { toWireError } from '../../../protocol/native/frames.js';
-import type { WireError, WireRecord, WireStartPosition } from '../../../protocol/native/types.js';
+import type {
+  WireError,
+  WireIsolation,
+  WireRecord,
+  WireStartPosition,
+} from '../../../protocol/native/types.js';
 import { SharedFields } from '../../../protocol/native/wire.js';
 import { recordBytes, toWireRecord } from './convert.js';
 import type { WsFrontEndLimits } from './limits.js';
@@ -165,8 +170,13 @@ export class SubscriptionBridge {
   }
 
   /** Opens the broker subscription; resolves with the first offset it will deliver. */
-  async open(broker: Broker, from: WireStartPosition, credit: number): Promise<number> {
-    const position = await broker.resolvePosition(this.topic, this.partition, from);
+  async open(
+    broker: Broker,
+    from: WireStartPosition,
+    credit: number,
+    isolation: WireIsolation,
+  ): Promise<number> {
+    const position = await broker.resolvePosition(this.topic, this.partition, from, isolation);
     const initial = Math.min(credit, this.#chunkRecords());
     this.#owed = credit - initial;
     this.#brokerCredit = initial;
@@ -175,6 +185,7 @@ export class SubscriptionBridge {
       partition: this.partition,
       from: { offset: position },
       credit: initial,
+      isolation,
       onRecords: (delivery) => this.#brokerOnRecords(delivery),
       onError: (error) => this.#brokerOnError(error),
     });
