@@ -179,14 +179,16 @@ describe('commitAtomically through the SDK', () => {
 
   it('group consumers read committed records only', async () => {
     await client.admin.createTopic('grouped', { partitions: 2 });
-    await client
-      .commitAtomically({
+    await client.admin.createTopic('kv', { partitions: 1, compact: true });
+    await expect(
+      client.commitAtomically({
         appends: [
           { topic: 'grouped', partition: 0, records: [{ value: 'x-aborted' }] },
-          { topic: 'grouped', partition: 5, records: [{ value: 'no such partition' }] },
+          { topic: 'kv', records: [{ value: 'no key' }] },
         ],
-      })
-      .catch(() => undefined);
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_RECORD' });
+    expect(await uncommittedFetch('grouped', 0)).toEqual(['x-aborted']);
     await client.commitAtomically({
       appends: [
         { topic: 'grouped', partition: 0, records: [{ value: 'p0' }] },

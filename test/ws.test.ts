@@ -176,7 +176,7 @@ describe('WebSocket front end: requests', () => {
     expect(fetched.records.map((r) => text(r.value))).toEqual(['a', 'b']);
     expect(text(fetched.records[0]!.headers[0]!.value)).toBe('x');
     expect(fetched.records[1]!.timestamp).toBe(1_700_000_000_000);
-    expect(await c.ok({ type: 'offsets', topic: 't', partition: 1 })).toEqual({ earliest: 0, next: 2 });
+    expect(await c.ok({ type: 'offsets', topic: 't', partition: 1 })).toEqual({ earliest: 0, next: 2, lastStable: 2 });
     expect(await metric(h, 'tributary_records_in_total')).toBe(2);
     expect(await metric(h, 'tributary_records_out_total')).toBe(2); // the fetch
     expect(await metric(h, 'tributary_connections')).toBe(1);
@@ -204,7 +204,7 @@ describe('WebSocket front end: requests', () => {
     expect(await c.ok(batch)).toMatchObject({ baseOffset: 0, lastOffset: 0, duplicate: true });
     const gap = errorOf(await c.request({ ...batch, baseSequence: 5 }));
     expect(gap.code).toBe('OUT_OF_ORDER_SEQUENCE');
-    expect(await c.ok({ type: 'offsets', topic: 't', partition: 0 })).toEqual({ earliest: 0, next: 1 });
+    expect(await c.ok({ type: 'offsets', topic: 't', partition: 0 })).toEqual({ earliest: 0, next: 1, lastStable: 1 });
     const expectFail = errorOf(
       await c.request({
         type: 'appendBatch',
@@ -553,6 +553,7 @@ describe('WebSocket front end: a hostile client does not disturb another', () =>
     expect(await good.ok({ type: 'offsets', topic: 'shared', partition: 0 })).toEqual({
       earliest: 0,
       next: 1_000,
+      lastStable: 1_000,
     });
   });
 
@@ -616,6 +617,7 @@ describe('WebSocket front end: a hostile client does not disturb another', () =>
     expect(await producer.ok({ type: 'offsets', topic: 'big', partition: 0 })).toEqual({
       earliest: 0,
       next: total,
+      lastStable: total,
     });
   });
 });
