@@ -176,7 +176,11 @@ describe('WebSocket front end: requests', () => {
     expect(fetched.records.map((r) => text(r.value))).toEqual(['a', 'b']);
     expect(text(fetched.records[0]!.headers[0]!.value)).toBe('x');
     expect(fetched.records[1]!.timestamp).toBe(1_700_000_000_000);
-    expect(await c.ok({ type: 'offsets', topic: 't', partition: 1 })).toEqual({ earliest: 0, next: 2, lastStable: 2 });
+    expect(await c.ok({ type: 'offsets', topic: 't', partition: 1 })).toEqual({
+      earliest: 0,
+      next: 2,
+      lastStable: 2,
+    });
     expect(await metric(h, 'tributary_records_in_total')).toBe(2);
     expect(await metric(h, 'tributary_records_out_total')).toBe(2); // the fetch
     expect(await metric(h, 'tributary_connections')).toBe(1);
@@ -204,7 +208,11 @@ describe('WebSocket front end: requests', () => {
     expect(await c.ok(batch)).toMatchObject({ baseOffset: 0, lastOffset: 0, duplicate: true });
     const gap = errorOf(await c.request({ ...batch, baseSequence: 5 }));
     expect(gap.code).toBe('OUT_OF_ORDER_SEQUENCE');
-    expect(await c.ok({ type: 'offsets', topic: 't', partition: 0 })).toEqual({ earliest: 0, next: 1, lastStable: 1 });
+    expect(await c.ok({ type: 'offsets', topic: 't', partition: 0 })).toEqual({
+      earliest: 0,
+      next: 1,
+      lastStable: 1,
+    });
     const expectFail = errorOf(
       await c.request({
         type: 'appendBatch',
