@@ -200,6 +200,18 @@ export const ERROR_CATALOGUE = {
     kafkaCode: 87,
     retriable: false,
   },
+  PROJECTION_FENCED: {
+    message: 'Projection "{projection}" lost its read model {collection} to another runner',
+    httpStatus: 409,
+    kafkaCode: 90,
+    retriable: false,
+  },
+  PROJECTION_FAILED: {
+    message: 'Projection "{projection}" failed at position {position} (stream "{stream}"): {reason}',
+    httpStatus: 500,
+    kafkaCode: -1,
+    retriable: false,
+  },
   CLOCK_DRIFT: {
     message: 'Timestamp {ts} is {driftMs} ms ahead of the server clock (limit {limit} ms, maxDriftMs)',
     httpStatus: 400,
