@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { prng } from './es-projections-helpers.js';
 
-const KILLS = Number(process.env.TRIBUTARY_PROJECTION_KILLS ?? 5);
+const KILLS = Number(process.env.TRIBUTARY_PROJECTION_KILLS ?? 4);
 const SEED = Number(process.env.TRIBUTARY_PROJECTION_SEED ?? Date.now() % 1_000_000);
-const APPENDS = 400;
+const APPENDS = 300;
 
 interface ChildRun {
   readonly lines: string[];

@@ -252,7 +252,7 @@ describe('projections: rebuild and swap', () => {
   it('rebuilds into the next version while the old one serves, reports progress, then swaps', async () => {
     const s = await stack();
     const definition = orderDashboard('orders', 2);
-    await appendAll(s.store, orderWorkload(21, 1500));
+    await appendAll(s.store, orderWorkload(21, 800));
     const projection = await startProjection(definition, s.context, { batchEventsMax: 100 });
     cleanups.push(() => projection.stop());
     await projection.waitFor(await s.store.headPosition(), { timeoutMs: 30_000 });

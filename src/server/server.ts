@@ -45,8 +45,11 @@ import type { BrokerObserver } from '../broker/types.js';
 import { ConnectorManager } from '../connectors/manager.js';
 import { CONNECTOR_FACTORIES } from '../connectors/registry.js';
 import type { ConnectorFactory } from '../connectors/types.js';
+import type { JsonObject } from '../crdt/index.js';
 import { DashboardSite, DEFAULT_SITE_DIR, serveNotBuilt } from '../dashboard/serve.js';
 import { isTributaryError, TributaryError } from '../errors.js';
+import type { Projection, ProjectionDefinition, StartProjectionOptions } from '../es/projections/index.js';
+import { ServerProjections } from '../es/projections/server-projections.js';
 import { type ClosableEventStore, createEventStore, type EventStore } from '../es/streams/index.js';
 import { SyncGroupService } from '../es/sync-groups/index.js';
 import { openFileLog } from '../log/file/file-log.js';
@@ -200,6 +203,14 @@ export interface RunningServer {
   readonly eventStore: EventStore;
   /** The sync groups served over WebSocket (`docs/sync-groups.md`); `stats()` counts their work. */
   readonly syncGroups: SyncGroupService;
+  /**
+   * Runs a projection in this process, on `eventStore` and the server's collections; it stops
+   * when the server closes (docs/event-sourcing.md#projections).
+   */
+  startProjection<Doc extends JsonObject>(
+    definition: ProjectionDefinition<Doc>,
+    options?: StartProjectionOptions,
+  ): Promise<Projection<Doc>>;
   /** Stops accepting connections, ends the open ones, closes the broker, then flushes, fsyncs and closes the log. Idempotent. */
   close(): Promise<void>;
 }
@@ -234,6 +245,7 @@ interface Parts {
   readonly collections: CollectionService;
   readonly eventStore: ClosableEventStore;
   readonly connectors: ConnectorManager;
+  readonly projections: ServerProjections;
   readonly http: HttpFrontEnd;
   readonly ws: { close(): Promise<void> };
   readonly socketio: SocketIoEndpoint | null;
@@ -493,6 +505,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     collections,
     eventStore,
     connectors,
+    projections: new ServerProjections(eventStore, collections),
     http,
     ws,
     socketio,
@@ -562,6 +575,8 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
       parts.kafka === null ? null : { port: parts.kafka.port, advertisedHost: parts.kafka.advertisedHost },
     mqtt: parts.mqttPort === null ? null : { port: parts.mqttPort },
     eventStore,
+    startProjection: (definition, projectionOptions) =>
+      parts.projections.start(definition, projectionOptions),
     close: () => {
       closing ??= syncGroups.close().then(() => shutdown(parts));
       return closing;
@@ -823,6 +838,7 @@ async function shutdown({
   collections,
   eventStore,
   connectors,
+  projections,
   http,
   ws,
   socketio,
@@ -867,6 +883,9 @@ async function shutdown({
   try {
     await connectors.close().catch((error: unknown) => {
       logger.warn({ err: error }, 'closing the connectors failed');
+    });
+    await projections.close().catch((error: unknown) => {
+      logger.warn({ err: error }, 'stopping the projections failed');
     });
     await eventStore.close().catch((error: unknown) => {
       logger.warn({ err: error }, 'closing the event store failed');

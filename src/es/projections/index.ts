@@ -4,6 +4,7 @@
  * read-your-writes, and where they run (server or SDK worker). See `docs/event-sourcing.md`.
  */
 export { CHECKPOINT_KEY_PREFIX, checkpointKeys, partitionOfKey } from './checkpoint.js';
+export { clientProjectionContext, type ReadModelClient } from './client-context.js';
 export {
   PROJECTION_STATUS_COLLECTION,
   Projection,

@@ -269,6 +269,7 @@ export class Projection<Doc extends JsonObject = JsonObject> {
   }
 }
 
+/** Failures a restart cannot fix; anything else (a lost connection, a resent write) starts a new runner. */
 function isFinal(error: unknown): boolean {
   return isTributaryError(error, 'PROJECTION_FAILED') || isTributaryError(error, 'PROJECTION_FENCED');
 }

@@ -338,7 +338,9 @@ export class ProjectionRunner<Doc extends JsonObject = JsonObject> {
         try {
           versions = await this.#context.readModels.transact(this.collection, ops);
         } catch (error) {
-          if (isTributaryError(error, 'VERSION_MISMATCH')) {
+          // A mismatch on a write the SDK resent after a lost connection may be our own first
+          // attempt: not a fence, start again from the checkpoints (a retriable failure).
+          if (isTributaryError(error, 'VERSION_MISMATCH') && error.details.retried !== true) {
             throw new TributaryError(
               'PROJECTION_FENCED',
               { projection: this.#definition.name, collection: this.collection },
