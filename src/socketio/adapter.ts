@@ -76,6 +76,9 @@ class RecoveryError extends Error {
   }
 }
 
+/** socket.io-adapter's uid of senders that are not servers of the cluster (`@socket.io/*-emitter`). */
+const EMITTER_UID = 'emitter';
+
 /** Failed recoveries remembered until their socket connects (bounded: oldest forgotten). */
 const FAILURES_REMEMBERED_MAX = 10_000;
 
@@ -148,7 +151,9 @@ export class TributaryAdapter extends ClusterAdapterWithHeartbeat {
   onLogMessage(message: ClusterMessageLike, offset: string, partition: number, position: number): void {
     if (message.type === BROADCAST) this.#exceptRestored(message, partition, position);
     if (message.uid !== this.uid) {
-      this.onMessage(message as ClusterMessage, offset);
+      // As an emitter's: a server counts only those that send heartbeats (on the control topic),
+      // not every writer of the broadcast topic (Tributary's endpoint, HTTP or Kafka producers).
+      this.onMessage({ ...message, uid: EMITTER_UID } as ClusterMessage, offset);
       return;
     }
     if (message.type !== BROADCAST) return; // joins and leaves were applied when sent

@@ -269,9 +269,13 @@ export async function attachSocketIoEndpoint(
       unlisten();
       session.close();
       quota?.release();
-      // A client that left on purpose will not come back for its session.
+      // A client that left on purpose, or was sent away (disconnectSockets of an adapter server,
+      // its session ended), does not come back for its session.
       const pid = pidOf(socket);
-      if (reason === 'client namespace disconnect' && pid !== undefined) {
+      if (
+        (reason === 'client namespace disconnect' || reason === 'server namespace disconnect') &&
+        pid !== undefined
+      ) {
         sessions.remove(pid).catch((error: unknown) => logger.debug({ err: error }, 'session not removed'));
       }
     });

@@ -11,6 +11,9 @@
  *   except its own events and events to rooms it is not in. Credit is granted back only while
  *   fewer than `socketioSendBufferPacketsMax` packets wait to be written to it, so a client that
  *   reads slowly is paced from the log and one that stops reading is dropped by the heartbeat;
+ * - **room commands** of Socket.IO servers on the adapter (`socketsJoin`, `socketsLeave`,
+ *   `disconnectSockets`), read from the same topic in the same order, apply to the socket when
+ *   their options reach it; deliveries wait until changed rooms are saved;
  * - **reserved events** (`tributary:join`, `tributary:leave`, `tributary:to`, `tributary:watch`,
  *   `tributary:unwatch`; docs/socket.io.md) manage rooms and live-collection watches.
  */
@@ -28,7 +31,7 @@ import { CollectionBridge, type CollectionPort } from '../ws/collection-bridge.j
 import { WS_FRONT_END_DEFAULTS } from '../ws/limits.js';
 import { DELIVERY_CREDIT_RECORDS, ROOM_NAME_LENGTH_MAX, type SocketIoLimits } from './limits.js';
 import { offsetText } from './positions.js';
-import { eventRecord, recordEvent } from './records.js';
+import { eventRecord, type RoomCommand, recordAction } from './records.js';
 
 /** Prefix of the endpoint's own events; a client cannot append an event of that name. */
 export const RESERVED_PREFIX = 'tributary:';
@@ -92,6 +95,9 @@ export class SocketBridge {
   #paused: { resume(): void } | undefined;
   #closed = false;
   #drainWaiters: (() => void)[] = [];
+  /** Deliveries waiting while a room change a record made is being saved (in order). */
+  #backlog: { readonly delivery: Delivery; readonly from: number }[] = [];
+  #suspended = false;
 
   constructor(socket: Socket, deps: SocketBridgeDeps, next: number) {
     this.#socket = socket;
@@ -130,6 +136,7 @@ export class SocketBridge {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#backlog = [];
     this.#subscription?.close();
     for (const watch of this.#watches.values()) watch.close();
     this.#watches.clear();
@@ -140,16 +147,37 @@ export class SocketBridge {
 
   #onRecords(delivery: Delivery): void {
     if (this.#closed) return;
+    if (this.#suspended) this.#backlog.push({ delivery, from: 0 });
+    else this.#deliver(delivery, 0);
+  }
+
+  /**
+   * Delivers a batch from record `from` on. A room command that changes the socket's rooms
+   * suspends the rest (and later batches) until the rooms are saved: no packet chosen by the
+   * new rooms reaches the client before its session says so.
+   */
+  #deliver(delivery: Delivery, from: number): void {
     const socket = this.#socket;
     const nsp = socket.nsp.name;
+    const records = delivery.records;
     let sent = 0;
-    for (const record of delivery.records) {
+    for (let i = from; i < records.length; i++) {
+      const record = records[i]!;
       this.#next = record.offset + 1;
-      const event = recordEvent(record);
-      if (event === undefined || event.nsp !== nsp || SOCKET_IO_RESERVED.has(event.event)) continue;
-      if (!broadcastReaches(event.opts, [...socket.rooms])) continue;
+      const action = recordAction(record);
+      if (action === undefined || action.nsp !== nsp) continue;
+      if (action.kind !== 'event') {
+        const saving = this.#obey(action);
+        if (this.#closed) return;
+        if (saving === undefined) continue;
+        this.#countSent(sent);
+        this.#suspend(saving, delivery, i + 1);
+        return;
+      }
+      if (SOCKET_IO_RESERVED.has(action.event)) continue;
+      if (!broadcastReaches(action.opts, [...socket.rooms])) continue;
       try {
-        socket.emit(event.event, ...event.args, this.offset);
+        socket.emit(action.event, ...action.args, this.offset);
         sent++;
       } catch (error) {
         // A record no Socket.IO packet can carry (nesting too deep to encode): skipped, counted.
@@ -157,8 +185,8 @@ export class SocketBridge {
         this.#deps.logger.debug({ err: error, offset: record.offset }, 'record not deliverable');
       }
     }
-    if (sent > 0) this.#deps.metrics.recordsOut.inc({ frontend: 'socketio' }, sent);
-    const credit = delivery.records.length;
+    this.#countSent(sent);
+    const credit = records.length;
     const grant = (): void => {
       if (this.#closed) return;
       if (this.#subscription === undefined) this.#owed += credit;
@@ -166,6 +194,58 @@ export class SocketBridge {
     };
     if (this.#congested()) this.#afterDrain(grant);
     else grant();
+  }
+
+  #countSent(sent: number): void {
+    if (sent > 0) this.#deps.metrics.recordsOut.inc({ frontend: 'socketio' }, sent);
+  }
+
+  #suspend(saving: Promise<void>, delivery: Delivery, from: number): void {
+    this.#suspended = true;
+    this.#backlog.unshift({ delivery, from });
+    saving.then(
+      () => this.#resume(),
+      (error: unknown) => {
+        // The rooms could not be made durable: the client cannot be given packets they chose.
+        this.#onSubscriptionError(error);
+      },
+    );
+  }
+
+  #resume(): void {
+    this.#suspended = false;
+    while (!this.#suspended && !this.#closed) {
+      const next = this.#backlog.shift();
+      if (next === undefined) return;
+      this.#deliver(next.delivery, next.from);
+    }
+  }
+
+  /**
+   * Applies an adapter server's room command if it reaches this socket; returns the save of
+   * the socket's new rooms when they changed.
+   */
+  #obey(command: RoomCommand): Promise<void> | undefined {
+    const socket = this.#socket;
+    if (!broadcastReaches(command.opts, [...socket.rooms])) return undefined;
+    if (command.kind === 'disconnect') {
+      socket.disconnect(command.close);
+      return undefined;
+    }
+    const before = socket.rooms.size;
+    for (const room of command.rooms) {
+      if (!isRoomName(room) || room === socket.id) continue;
+      if (command.kind === 'leave') {
+        socket.leave(room);
+      } else if (!socket.rooms.has(room)) {
+        if (socket.rooms.size - 1 >= this.#deps.limits.socketioRoomsPerSocketMax) {
+          this.#deps.logger.debug({ room }, 'room not joined: socketioRoomsPerSocketMax');
+          continue;
+        }
+        socket.join(room);
+      }
+    }
+    return socket.rooms.size === before ? undefined : this.#deps.saveRooms(this.rooms());
   }
 
   #onSubscriptionError(error: unknown): void {
@@ -440,8 +520,12 @@ export class SocketBridge {
   }
 }
 
+function isRoomName(room: unknown): room is string {
+  return typeof room === 'string' && room.length > 0 && room.length <= ROOM_NAME_LENGTH_MAX;
+}
+
 function checkRoom(room: unknown): string {
-  if (typeof room !== 'string' || room.length === 0 || room.length > ROOM_NAME_LENGTH_MAX) {
+  if (!isRoomName(room)) {
     throw new TributaryError('INVALID_ARGUMENT', {
       reason: `a room is a string of 1 to ${ROOM_NAME_LENGTH_MAX} characters`,
     });
