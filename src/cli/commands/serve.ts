@@ -62,6 +62,12 @@ export function registerServeCommand(program: Command): void {
     attributes.set(name, option.attributeName());
     serve.addOption(option);
   }
+  // `--no-socketio`: the short way to turn the Socket.IO endpoint off (docs/cli.md).
+  serve.addOption(
+    new Option('--no-socketio', 'no Socket.IO endpoint at /socket.io/ (socketioEnabled false)')
+      .conflicts(attributes.get('socketioEnabled') ?? 'socketioEnabled')
+      .helpGroup(HELP_GROUPS.socketio),
+  );
   for (const former of FORMER_NAMES) {
     const option = new Option(`${former.flag} <value>`).argParser(flagParser(former.now)).hideHelp();
     attributes.set(former.name, option.attributeName());
@@ -78,6 +84,7 @@ export function registerServeCommand(program: Command): void {
     .action(async (values: CommanderValues) => {
       const flags: Record<string, string> = {};
       if (typeof values.config === 'string') flags.config = values.config;
+      if ((values as { socketio?: unknown }).socketio === false) flags.socketioEnabled = 'false';
       for (const [name, attribute] of attributes) {
         const value = values[attribute];
         if (value !== undefined) flags[name] = value === true ? 'true' : value;
