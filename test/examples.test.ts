@@ -9,7 +9,10 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
-function runExample(name: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runExample(
+  name: string,
+  timeoutMs = 90_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
     const child = spawn(
       process.execPath,
@@ -24,7 +27,7 @@ function runExample(name: string): Promise<{ code: number | null; stdout: string
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', fail);
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -78,6 +81,21 @@ describe('examples (short mode)', () => {
     expect(stdout).toMatch(/^\[carol on :\d+\] data-update from alice #3$/m);
     expect(lastLine(stdout)).toBe(
       'socket.io: OK, 4 clients on 2 servers: each of the 12 data-updates reached the 3 other clients exactly once, in order, and never its sender',
+    );
+    expect(code).toBe(0);
+  });
+
+  it('mirrored: 3 tfjs workers stay bit-identical through a SIGKILL and a rejoin, and learn y = 3x + 2', {
+    timeout: 200_000,
+  }, async () => {
+    const { code, stdout, stderr } = await runExample('mirrored', 180_000);
+    expect(stderr).toBe('');
+    const steps = stdout.split('\n').filter((line) => line.startsWith('step '));
+    expect(steps.length).toBeGreaterThan(40);
+    for (const line of steps) expect(line).not.toContain('≠');
+    expect(stdout).toMatch(/^step +\d+ +[0-9a-f]{16} +×3 .*w1\*\(replayed\)/m);
+    expect(lastLine(stdout)).toMatch(
+      /^mirrored: OK, 3 replicas bit-identical after each of \d+ steps \(final hash [0-9a-f]{16}\); w1 SIGKILLed after step 10, restarted, replayed [1-9]\d* steps and trained from step \d+; learned y = 3\.0000x \+ 2\.0000, within .* of single-process training$/,
     );
     expect(code).toBe(0);
   });
