@@ -58,6 +58,19 @@ describe('examples (short mode)', () => {
     expect(code).toBe(0);
   });
 
+  it('orders: commands, events, a projection feeding a live dashboard, rebuilt and swapped', {
+    timeout: 120_000,
+  }, async () => {
+    const { code, stdout, stderr } = await runExample('orders');
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(/^rebuild v2: 100% /m);
+    expect(stdout).toMatch(/^\[clerk-1\] 25 commands, \d+ appended/m);
+    expect(lastLine(stdout)).toMatch(
+      /^orders: OK, 75 commands on 6 orders \(\d+ appended, \d+ retried after a conflict, [1-9]\d* read their own write\); the live dashboard \(\d+ change frames\) matches every order's events; rebuilt into orders-dashboard\.v2, identical$/,
+    );
+    expect(code).toBe(0);
+  });
+
   it('iot: MQTT sensors publish at QoS 1; the dashboard reads every acknowledged reading in order', {
     timeout: 120_000,
   }, async () => {
