@@ -427,6 +427,24 @@ export async function startCaptureBroker(): Promise<CaptureBroker> {
         });
       case 'OffsetDelete':
         return encodeResponse('OffsetDelete', to, { errorCode: 69, throttleTimeMs: 0, topics: [] });
+      // Topic shape changes are refused (the capture broker only records what clients send).
+      case 'CreatePartitions':
+        return encodeResponse('CreatePartitions', to, {
+          throttleTimeMs: 0,
+          results: request.body.topics.map((t) => ({ name: t.name, errorCode: KafkaErrorCode.POLICY_VIOLATION, errorMessage: null })),
+        });
+      case 'DeleteRecords':
+        return encodeResponse('DeleteRecords', to, {
+          throttleTimeMs: 0,
+          topics: request.body.topics.map((t) => ({
+            name: t.name,
+            partitions: t.partitions.map((p) => ({
+              partitionIndex: p.partitionIndex,
+              lowWatermark: -1,
+              errorCode: KafkaErrorCode.POLICY_VIOLATION,
+            })),
+          })),
+        });
       // Transactions: every step succeeds (the capture broker keeps no transaction state).
       case 'AddPartitionsToTxn':
         return encodeResponse('AddPartitionsToTxn', to, {

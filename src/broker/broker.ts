@@ -32,6 +32,7 @@ import type {
   AppendEncodedOptions,
   AppendOptions,
   AppendResult,
+  DeleteRecordsResult,
   IsolationLevel,
   Log,
   LogRecord,
@@ -232,6 +233,42 @@ export class TributaryBroker implements Broker {
     const description = await this.log.describeTopic(name);
     this.catalog.remember(name, description.partitions.length);
     return description;
+  }
+
+  async addPartitions(name: string, partitions: number): Promise<TopicDescription> {
+    this.checkOpen();
+    this.topicName(name);
+    if (isInternalTopic(name)) {
+      throw new TributaryError('INVALID_PARTITIONS', {
+        topic: name,
+        current: await this.catalog.partitionCount(name),
+        requested: String(partitions),
+        reason: 'an internal topic (a live collection’s or the broker’s own) is partitioned by key and keeps its count',
+      });
+    }
+    let description: TopicDescription;
+    try {
+      description = await this.track(this.log.addPartitions(name, partitions));
+    } catch (error) {
+      this.forgetIfMissing(name, error);
+      throw error;
+    }
+    this.catalog.remember(name, description.partitions.length);
+    // Native groups reading the topic rebalance to take the new partitions (Kafka clients see
+    // them in their next Metadata and rejoin themselves).
+    this.groups.topicChanged(name);
+    return description;
+  }
+
+  async deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<DeleteRecordsResult> {
+    this.checkOpen();
+    this.topicName(topic);
+    try {
+      return await this.track(this.log.deleteRecords(topic, partition, beforeOffset));
+    } catch (error) {
+      this.forgetIfMissing(topic, error);
+      throw error;
+    }
   }
 
   // ---- producing ---------------------------------------------------------------------------

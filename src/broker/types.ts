@@ -12,6 +12,7 @@ import type {
   AbortedTransaction,
   AppendEncodedOptions,
   AppendResult,
+  DeleteRecordsResult,
   IsolationLevel,
   LogRecord,
   PartitionOffsets,
@@ -142,6 +143,17 @@ export interface Broker {
   /** User topics only. */
   listTopics(): Promise<TopicDescription[]>;
   describeTopic(name: string): Promise<TopicDescription>;
+  /**
+   * Grows a topic to `partitions` partitions in all (`Log.addPartitions`); keyed records map to
+   * partitions by the new count from then on, and groups reading the topic rebalance. Internal
+   * topics (a live collection's, the broker's own) keep their count: `INVALID_PARTITIONS`.
+   */
+  addPartitions(name: string, partitions: number): Promise<TopicDescription>;
+  /**
+   * Moves a partition's log start offset up to `beforeOffset` (`Log.deleteRecords`, Kafka's
+   * DeleteRecords): readers below it get `OFFSET_OUT_OF_RANGE` as after retention.
+   */
+  deleteRecords(topic: string, partition: number, beforeOffset: number): Promise<DeleteRecordsResult>;
 
   /**
    * Appends records, each to its partition (explicit, else murmur2 of the key, else spread),
@@ -292,4 +304,5 @@ export type {
   StoredBatches,
   TopicConfig,
   TopicDescription,
+  DeleteRecordsResult,
 };

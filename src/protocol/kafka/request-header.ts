@@ -75,6 +75,7 @@ export const FIRST_FLEXIBLE_VERSION: Readonly<Record<number, number>> = {
   18: 3, // ApiVersions
   19: 5, // CreateTopics
   20: 4, // DeleteTopics
+  21: 2, // DeleteRecords
   22: 2, // InitProducerId
   24: 3, // AddPartitionsToTxn
   25: 3, // AddOffsetsToTxn
@@ -86,6 +87,7 @@ export const FIRST_FLEXIBLE_VERSION: Readonly<Record<number, number>> = {
   44: 1, // IncrementalAlterConfigs
   60: 0, // DescribeCluster
   36: 2, // SaslAuthenticate
+  37: 2, // CreatePartitions
 };
 
 export function isFlexibleVersion(apiKey: number, apiVersion: number): boolean {

@@ -112,6 +112,8 @@ describe('guardBroker', () => {
       ['describeTopic', () => alice.describeTopic('secret'), 'describe'],
       ['createTopic', () => alice.createTopic('orders2'), 'create'],
       ['deleteTopic', () => alice.deleteTopic('orders'), 'delete'],
+      ['addPartitions', () => alice.addPartitions('orders', 2), 'alter'],
+      ['deleteRecords', () => alice.deleteRecords('orders', 0, 1), 'delete'],
       [
         'subscribe',
         () => alice.subscribe({ topic: 'secret', partition: 0, from: 'earliest', onRecords() {} }),
@@ -123,6 +125,9 @@ describe('guardBroker', () => {
       expect(error.details, call).toMatchObject({ principal: 'alice', operation });
     }
     expect((await broker.offsets('secret', 0)).next).toBe(0); // nothing was written
+    // Nor trimmed or grown.
+    expect(await broker.offsets('orders', 0)).toMatchObject({ earliest: 0, next: 1 });
+    expect((await broker.describeTopic('orders')).partitions).toHaveLength(1);
 
     // A refusal comes before the lookup: a topic that does not exist is not revealed.
     expect((await refused(alice.describeTopic('nope'))).code).toBe('TOPIC_ACCESS_DENIED');

@@ -63,6 +63,10 @@ export const ACCESS = {
   deleteTopic: { needs: [['topic', 'delete']] },
   listTopics: { needs: [['topic', 'describe']], filtered: true },
   describeTopic: { needs: [['topic', 'describe']] },
+  /** Kafka's CreatePartitions needs `alter` on the topic. */
+  addPartitions: { needs: [['topic', 'alter']] },
+  /** Kafka's DeleteRecords needs `delete` on the topic. */
+  deleteRecords: { needs: [['topic', 'delete']] },
   offsets: { needs: [['topic', 'describe']] },
   resolvePosition: { needs: [['topic', 'describe']] },
   // Broker: records
@@ -219,6 +223,14 @@ export function guardBroker(broker: Broker, session: Session): Broker {
     async describeTopic(name) {
       topic('describeTopic', name);
       return broker.describeTopic(name);
+    },
+    async addPartitions(name, partitions) {
+      topic('addPartitions', name);
+      return broker.addPartitions(name, partitions);
+    },
+    async deleteRecords(name, partition, beforeOffset) {
+      topic('deleteRecords', name);
+      return broker.deleteRecords(name, partition, beforeOffset);
     },
     async produce(name, records) {
       topic('produce', name);

@@ -54,6 +54,11 @@ import {
 import type { ApiVersionCodec, KafkaApi } from './api.js';
 import { type ApiVersionsRequest, type ApiVersionsResponse, apiVersionsApi } from './api-versions/index.js';
 import {
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse,
+  createPartitionsApi,
+} from './create-partitions/index.js';
+import {
   type CreateTopicsRequest,
   type CreateTopicsResponse,
   createTopicsApi,
@@ -63,6 +68,11 @@ import {
   type DeleteGroupsResponse,
   deleteGroupsApi,
 } from './delete-groups/index.js';
+import {
+  type DeleteRecordsRequest,
+  type DeleteRecordsResponse,
+  deleteRecordsApi,
+} from './delete-records/index.js';
 import {
   type DeleteTopicsRequest,
   type DeleteTopicsResponse,
@@ -139,8 +149,11 @@ export type * from './add-partitions-to-txn/index.js';
 export type * from './alter-configs/index.js';
 export type { ApiVersionCodec, KafkaApi } from './api.js';
 export type * from './api-versions/index.js';
+export type * from './create-partitions/index.js';
 export type * from './create-topics/index.js';
 export type * from './delete-groups/index.js';
+export type * from './delete-records/index.js';
+export { DELETE_RECORDS_HIGH_WATERMARK } from './delete-records/index.js';
 export type * from './delete-topics/index.js';
 export type * from './describe-cluster/index.js';
 export type * from './describe-configs/index.js';
@@ -199,6 +212,8 @@ export interface KafkaRequestTypes {
   AlterConfigs: AlterConfigsRequest;
   IncrementalAlterConfigs: IncrementalAlterConfigsRequest;
   DescribeCluster: DescribeClusterRequest;
+  CreatePartitions: CreatePartitionsRequest;
+  DeleteRecords: DeleteRecordsRequest;
 }
 
 /** Response body type of each API, by Kafka's API name. */
@@ -232,6 +247,8 @@ export interface KafkaResponseTypes {
   AlterConfigs: AlterConfigsResponse;
   IncrementalAlterConfigs: AlterConfigsResponse;
   DescribeCluster: DescribeClusterResponse;
+  CreatePartitions: CreatePartitionsResponse;
+  DeleteRecords: DeleteRecordsResponse;
 }
 
 export type KafkaApiName = keyof KafkaRequestTypes;
@@ -269,6 +286,8 @@ export const KAFKA_APIS: {
   AlterConfigs: alterConfigsApi,
   IncrementalAlterConfigs: incrementalAlterConfigsApi,
   DescribeCluster: describeClusterApi,
+  CreatePartitions: createPartitionsApi,
+  DeleteRecords: deleteRecordsApi,
 };
 
 const NAMES = Object.keys(KAFKA_APIS) as KafkaApiName[];

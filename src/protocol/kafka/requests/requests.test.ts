@@ -87,6 +87,7 @@ describe('registry', () => {
       [18, 0, 4], // ApiVersions
       [19, 0, 7], // CreateTopics
       [20, 0, 6], // DeleteTopics
+      [21, 0, 2], // DeleteRecords
       [22, 0, 5], // InitProducerId
       [24, 0, 3], // AddPartitionsToTxn
       [25, 0, 3], // AddOffsetsToTxn
@@ -95,6 +96,7 @@ describe('registry', () => {
       [32, 0, 4], // DescribeConfigs
       [33, 0, 2], // AlterConfigs
       [36, 0, 2], // SaslAuthenticate
+      [37, 0, 3], // CreatePartitions
       [42, 0, 2], // DeleteGroups
       [44, 0, 1], // IncrementalAlterConfigs
       [47, 0, 0], // OffsetDelete
@@ -107,13 +109,13 @@ describe('registry', () => {
       const { minVersion, maxVersion, versions } = KAFKA_APIS[api];
       for (let v = minVersion; v <= maxVersion; v++) expect(versions[v]?.version).toBe(v);
     }
-    expect(VERSIONS).toHaveLength(163);
+    expect(VERSIONS).toHaveLength(170);
   });
 
   it('maps keys and names both ways', () => {
     for (const api of NAMES) expect(apiName(API_KEYS[api])).toBe(api);
     expect(apiName(17)).toBe('SaslHandshake');
-    expect(apiName(21)).toBeUndefined();
+    expect(apiName(23)).toBeUndefined();
     expect(API_KEYS.OffsetCommit).toBe(8);
   });
 

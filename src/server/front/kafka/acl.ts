@@ -56,6 +56,22 @@ export const KAFKA_ACCESS = {
   },
   CreateTopics: { needs: [['topic', 'create']], via: ['createTopic'] },
   DeleteTopics: { needs: [['topic', 'delete']], via: ['deleteTopic'] },
+  /** `alter` on the topic (which implies the `describe` its current count needs). */
+  CreatePartitions: {
+    needs: [
+      ['topic', 'alter'],
+      ['topic', 'describe'],
+    ],
+    via: ['addPartitions', 'describeTopic'],
+  },
+  /** `delete` on the topic (which implies the `describe` that offset -1, the high watermark, needs). */
+  DeleteRecords: {
+    needs: [
+      ['topic', 'delete'],
+      ['topic', 'describe'],
+    ],
+    via: ['deleteRecords', 'offsets'],
+  },
   InitProducerId: { needs: [], via: ['initProducer'] },
   // Consumer groups
   FindCoordinator: { needs: [['group', 'describe']] },

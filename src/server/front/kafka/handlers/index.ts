@@ -7,8 +7,10 @@ import { handleAddOffsetsToTxn } from './add-offsets-to-txn.js';
 import { handleAddPartitionsToTxn } from './add-partitions-to-txn.js';
 import { handleAlterConfigs, handleIncrementalAlterConfigs } from './alter-configs.js';
 import { handleApiVersions } from './api-versions.js';
+import { handleCreatePartitions } from './create-partitions.js';
 import { handleCreateTopics } from './create-topics.js';
 import { handleDeleteGroups, handleOffsetDelete } from './delete-groups.js';
+import { handleDeleteRecords } from './delete-records.js';
 import { handleDeleteTopics } from './delete-topics.js';
 import { handleDescribeCluster } from './describe-cluster.js';
 import { handleDescribeConfigs } from './describe-configs.js';
@@ -63,4 +65,6 @@ export const HANDLERS: { readonly [K in KafkaApiName]: Handler<K> } = {
   AlterConfigs: handleAlterConfigs,
   IncrementalAlterConfigs: handleIncrementalAlterConfigs,
   DescribeCluster: handleDescribeCluster,
+  CreatePartitions: handleCreatePartitions,
+  DeleteRecords: handleDeleteRecords,
 };
