@@ -431,7 +431,11 @@ export async function startCaptureBroker(): Promise<CaptureBroker> {
       case 'CreatePartitions':
         return encodeResponse('CreatePartitions', to, {
           throttleTimeMs: 0,
-          results: request.body.topics.map((t) => ({ name: t.name, errorCode: KafkaErrorCode.POLICY_VIOLATION, errorMessage: null })),
+          results: request.body.topics.map((t) => ({
+            name: t.name,
+            errorCode: KafkaErrorCode.POLICY_VIOLATION,
+            errorMessage: null,
+          })),
         });
       case 'DeleteRecords':
         return encodeResponse('DeleteRecords', to, {

@@ -243,7 +243,8 @@ export class TributaryBroker implements Broker {
         topic: name,
         current: await this.catalog.partitionCount(name),
         requested: String(partitions),
-        reason: 'an internal topic (a live collection’s or the broker’s own) is partitioned by key and keeps its count',
+        reason:
+          'an internal topic (a live collection’s or the broker’s own) is partitioned by key and keeps its count',
       });
     }
     let description: TopicDescription;

@@ -294,6 +294,7 @@ export type {
   AbortedTransaction,
   AppendEncodedOptions,
   AppendResult,
+  DeleteRecordsResult,
   IsolationLevel,
   LogRecord,
   PartitionOffsets,
@@ -304,5 +305,4 @@ export type {
   StoredBatches,
   TopicConfig,
   TopicDescription,
-  DeleteRecordsResult,
 };
