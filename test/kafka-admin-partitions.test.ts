@@ -298,6 +298,60 @@ describe('Kafka CreatePartitions and DeleteRecords', () => {
   });
 });
 
+describe('Kafka ListOffsets v7–v9 special timestamps', () => {
+  beforeEach(async () => {
+    dir = await tempDir('tributary-kafka-list-offsets-');
+    server = await startKafkaServer(dir.path);
+  });
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await Promise.resolve(close()).catch(() => undefined);
+    await server.close();
+    await dir.remove();
+  });
+
+  const ask = (client: RawKafka, version: number, name: string, timestamp: number) =>
+    client
+      .call('ListOffsets', version, {
+        replicaId: -1,
+        isolationLevel: 0,
+        topics: [{ name, partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp }] }],
+      })
+      .then((answer) => answer.topics[0]?.partitions[0]);
+
+  it('-3 max timestamp (v7+), -4 earliest local (v8+), -5 latest tiered (v9+); older versions refuse them', async () => {
+    await createTopic(server.url, 'ts', { partitions: 1 });
+    await createTopic(server.url, 'empty', { partitions: 1 });
+    const producer = kafka().producer();
+    await producer.connect();
+    closers.push(() => producer.disconnect());
+    await producer.send({
+      topic: 'ts',
+      messages: [1000, 5000, 3000, 5000, 2000].map((t, i) => ({
+        partition: 0,
+        value: `v${i}`,
+        timestamp: String(t),
+      })),
+    });
+    const client = await raw();
+    expect(await ask(client, 7, 'ts', -3)).toMatchObject({ errorCode: NONE, offset: 1, timestamp: 5000 });
+    expect(await ask(client, 9, 'ts', -3)).toMatchObject({ errorCode: NONE, offset: 1, timestamp: 5000 });
+    expect(await ask(client, 7, 'empty', -3)).toMatchObject({ errorCode: NONE, offset: -1, timestamp: -1 });
+    expect(await ask(client, 6, 'ts', -3)).toMatchObject({ errorCode: INVALID_REQUEST });
+    // After DeleteRecords the max is looked for among readable records only.
+    await client.call('DeleteRecords', 2, {
+      topics: [{ name: 'ts', partitions: [{ partitionIndex: 0, offset: 2 }] }],
+      timeoutMs: 1000,
+    });
+    expect(await ask(client, 8, 'ts', -3)).toMatchObject({ offset: 3, timestamp: 5000 });
+    expect(await ask(client, 8, 'ts', -4)).toMatchObject({ errorCode: NONE, offset: 2 });
+    expect(await ask(client, 7, 'ts', -4)).toMatchObject({ errorCode: INVALID_REQUEST });
+    expect(await ask(client, 9, 'ts', -5)).toMatchObject({ errorCode: NONE, offset: -1 });
+    expect(await ask(client, 8, 'ts', -5)).toMatchObject({ errorCode: INVALID_REQUEST });
+    expect(await ask(client, 9, 'ts', -2)).toMatchObject({ errorCode: NONE, offset: 2 });
+    expect(await ask(client, 9, 'ts', -1)).toMatchObject({ errorCode: NONE, offset: 5 });
+  });
+});
+
 const CREATE_PARTITIONS = `
 import json, sys
 from kafka import KafkaAdminClient

@@ -72,7 +72,7 @@ describe('registry', () => {
     expect(advertisedApiVersions().map((v) => [v.apiKey, v.minVersion, v.maxVersion])).toEqual([
       [0, 3, 11], // Produce
       [1, 4, 17], // Fetch
-      [2, 1, 6], // ListOffsets
+      [2, 1, 9], // ListOffsets
       [3, 0, 12], // Metadata
       [8, 2, 9], // OffsetCommit
       [9, 1, 9], // OffsetFetch
@@ -109,7 +109,7 @@ describe('registry', () => {
       const { minVersion, maxVersion, versions } = KAFKA_APIS[api];
       for (let v = minVersion; v <= maxVersion; v++) expect(versions[v]?.version).toBe(v);
     }
-    expect(VERSIONS).toHaveLength(170);
+    expect(VERSIONS).toHaveLength(173);
   });
 
   it('maps keys and names both ways', () => {

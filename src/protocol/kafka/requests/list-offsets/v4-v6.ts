@@ -1,9 +1,10 @@
 /**
  * @module protocol/kafka/requests/list-offsets/v4-v6
- * ListOffsets v4–v6, built per version from Kafka's ListOffsetsRequest/Response.json. v4 adds
+ * ListOffsets v4–v9, built per version from Kafka's ListOffsetsRequest/Response.json. v4 adds
  * leader epochs in both directions (KIP-320); v5 keeps the bodies (OFFSET_NOT_AVAILABLE may be
- * answered); v6 is the first flexible version. v7+ (the max-timestamp, earliest-local and
- * tiered special timestamps, a timeout) are not implemented.
+ * answered); v6 is the first flexible version; v7 (timestamp -3, max timestamp, KIP-734), v8
+ * (-4, earliest local, KIP-405) and v9 (-5, latest tiered, KIP-1005) only allow new special
+ * timestamps: the bodies are v6's. v10+ (a timeout field) is not implemented.
  * ```
  * ListOffsets Request (Version: 6) => replica_id isolation_level [topics] TAG_BUFFER
  *   replica_id => INT32
@@ -80,3 +81,6 @@ function listOffsetsVersion(v: number): ApiVersionCodec<ListOffsetsRequest, List
 export const listOffsetsV4 = listOffsetsVersion(4);
 export const listOffsetsV5 = listOffsetsVersion(5);
 export const listOffsetsV6 = listOffsetsVersion(6);
+export const listOffsetsV7 = listOffsetsVersion(7);
+export const listOffsetsV8 = listOffsetsVersion(8);
+export const listOffsetsV9 = listOffsetsVersion(9);
