@@ -12,7 +12,10 @@
  * 1. appends/s with an exact expected revision over 10,000 streams, 1 writer and 16 writers
  *    (each writer its own streams, so none conflict; each append one ~100-byte event);
  * 2. read of a 100-event stream, p50/p99: 100 streams of 100 events appended interleaved (as
- *    orders' events are), then whole-stream reads of random streams one after the other.
+ *    orders' events are), then whole-stream reads of random streams one after the other;
+ * 3. projection throughput (bench/event-store-projections.ts): events/s a projection folds into
+ *    a read model from position 0, checkpoint committed with the documents, against the same
+ *    done in Postgres (documents and checkpoint row in one transaction per batch).
  *
  * Postgres is reached over local TCP (node-postgres, a pool of 16); Tributary is called
  * in-process, so its numbers have no network hop: the ratios compare the stores as each is
@@ -28,6 +31,7 @@ import pg from 'pg';
 import { createBroker } from '../src/broker/broker.js';
 import { createEventStore } from '../src/es/streams/index.js';
 import { openFileLog } from '../src/log/file/file-log.js';
+import { benchProjections } from './event-store-projections.js';
 import { writeResults } from './lib/results.js';
 import { rate, type Summary, summarize } from './lib/stats.js';
 import { machineInfo } from './lib/system.js';
@@ -214,5 +218,7 @@ printTable(
     ],
   ],
 );
+// 3. Projection throughput: events/s folded into a read model (bench/event-store-projections.ts).
+await benchProjections({ events: SMOKE ? 300 : QUICK ? 2_000 : 20_000 });
 if (!SMOKE)
   process.stdout.write(`Results: ${await writeResults('event-store', startedAt, { plan: PLAN, results })}\n`);
