@@ -24,6 +24,7 @@ import { Emitter } from './emitter.js';
 import { GroupConsumer, type GroupConsumerOptions } from './group-consumer.js';
 import type { SubscriptionRoutes } from './partition-stream.js';
 import { Producer, type ProducerOptions } from './producer.js';
+import { ClientEventStreams } from './streams/index.js';
 import { type SyncGroupMember, type SyncGroupOptions, syncGroupJoin } from './sync-groups/join.js';
 import type { TransportFactory } from './transport.js';
 import { webSocketTransport } from './transports/websocket.js';
@@ -98,6 +99,11 @@ export async function connect(options: ConnectOptions): Promise<TributaryClient>
 
 export class TributaryClient {
   readonly admin: Admin;
+  /**
+   * Event streams: append with an expected revision, read, catch-up subscriptions; the server
+   * store's `EventStore` interface over this connection. See `docs/event-sourcing.md`.
+   */
+  readonly streams: ClientEventStreams;
   /** @internal The session; exposed for the SDK's own parts and tests. */
   readonly connection: ClientConnection;
   readonly #events = new Emitter<ClientEvents>();
@@ -127,6 +133,7 @@ export class TributaryClient {
         ? {}
         : { credentials: new ClientCredentials(checkClientAuth(options.auth), options.authClock) }),
     });
+    this.streams = new ClientEventStreams(this.connection);
     const nodeId = options.nodeId ?? randomNodeId();
     if (!isValidNodeId(nodeId)) {
       throw new TributaryError('INVALID_ARGUMENT', {
@@ -251,6 +258,7 @@ export class TributaryClient {
    */
   async close(options: ClientCloseOptions = {}): Promise<void> {
     await Promise.allSettled([...this.#closables].map((c) => c.close(options)));
+    await this.streams.close();
     this.connection.close();
   }
 

@@ -27,6 +27,19 @@
  * const partition = kafkaPartition(new TextEncoder().encode('user-42'), 12);
  */
 export { type ErrorCode, isTributaryError, TributaryError } from '../errors.js';
+export type {
+  AppendResult,
+  EventInput,
+  EventStore,
+  EventSubscription,
+  ExpectedRevision,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  StreamAppend,
+  SubscribeOptions as StreamSubscribeOptions,
+  SubscriptionTarget,
+} from '../es/streams/types.js';
 export { kafkaPartition, murmur2 } from '../protocol/kafka/primitives/murmur2.js';
 export { Admin, type TopicConfig, type TopicDescription } from './admin.js';
 export type { AtomicAppend, AtomicCommitRequest, AtomicCommitResult } from './atomic.js';
@@ -88,6 +101,7 @@ export {
   type RecordMetadata,
   text,
 } from './records.js';
+export { ClientEventStreams } from './streams/index.js';
 export {
   type AllReduceOptions,
   type SyncCheckpoint,

@@ -418,6 +418,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     path: WS_PATH,
     collections,
     syncGroups,
+    eventStore,
     limits: pickSettings(settings, WS_SETTING_NAMES),
     browser,
     security,

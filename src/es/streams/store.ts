@@ -60,6 +60,11 @@ export interface EventStoreOptions {
 export interface ClosableEventStore extends EventStore {
   /** Number of streams with at least one event. */
   readonly streamCount: number;
+  /**
+   * Resolves true once an event past position `after` is stored, false after `timeoutMs` (or
+   * when the store closes): a wake-up for long-polling readers, no data.
+   */
+  waitForEvents(after: number, timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -89,6 +94,11 @@ export async function createEventStore(options: EventStoreOptions): Promise<Clos
   return store;
 }
 
+interface Waiter {
+  readonly after: number;
+  readonly wake: (found: boolean) => void;
+}
+
 class LogEventStore implements ClosableEventStore {
   readonly #broker: Broker;
   readonly #topic: string;
@@ -96,13 +106,22 @@ class LogEventStore implements ClosableEventStore {
   readonly #cache: EventCache;
   readonly writer: StreamWriter;
   readonly #subscriptions = new Set<CatchUpSubscription>();
+  /** Long-polling readers waiting for a position past theirs. */
+  #waiters: Waiter[] = [];
   #closed = false;
 
   constructor(broker: Broker, topic: string, logger: Logger, cacheBytes: number) {
     this.#broker = broker;
     this.#topic = topic;
     this.#cache = new EventCache(cacheBytes);
-    this.writer = new StreamWriter({ broker, topic, index: this.#index, cache: this.#cache, logger });
+    this.writer = new StreamWriter({
+      broker,
+      topic,
+      index: this.#index,
+      cache: this.#cache,
+      logger,
+      onApplied: () => this.#wakeWaiters(),
+    });
   }
 
   get streamCount(): number {
@@ -155,9 +174,17 @@ class LogEventStore implements ClosableEventStore {
     const limit = checkCount(options.limit, 'limit', STREAM_DEFAULTS.readLimit, STREAM_LIMITS.readLimitMax);
     const after = checkPosition(options.after, 'after') ?? -1;
     if (limit === 0) return [];
-    if (options.category === undefined) return readAfter(this.#broker, this.#topic, after, limit);
-    const category = checkStreamName(options.category, 'category');
-    const positions = this.#index.categoryPositions(category);
+    if (options.category !== undefined && options.stream !== undefined) {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: 'give category or stream, not both' });
+    }
+    let positions: readonly number[];
+    if (options.category !== undefined) {
+      positions = this.#index.categoryPositions(checkStreamName(options.category, 'category'));
+    } else if (options.stream !== undefined) {
+      positions = this.#index.entry(checkStreamName(options.stream))?.positions ?? [];
+    } else {
+      return readAfter(this.#broker, this.#topic, after, limit);
+    }
     const start = firstAbove(positions, after);
     return readPositions(this.#broker, this.#topic, positions.slice(start, start + limit), this.#cache);
   }
@@ -220,9 +247,40 @@ class LogEventStore implements ClosableEventStore {
     return first ?? Math.max(start, this.#index.next);
   }
 
+  waitForEvents(after: number, timeoutMs: number): Promise<boolean> {
+    if (this.#index.next - 1 > after) return Promise.resolve(true);
+    if (this.#closed || timeoutMs <= 0) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((waiter) => waiter !== entry);
+        resolve(false);
+      }, timeoutMs);
+      const entry = {
+        after,
+        wake: (found: boolean) => {
+          clearTimeout(timer);
+          resolve(found);
+        },
+      };
+      this.#waiters.push(entry);
+    });
+  }
+
+  #wakeWaiters(): void {
+    if (this.#waiters.length === 0) return;
+    const last = this.#index.next - 1;
+    const waiting: Waiter[] = [];
+    for (const waiter of this.#waiters) {
+      if (last > waiter.after) waiter.wake(true);
+      else waiting.push(waiter);
+    }
+    this.#waiters = waiting;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const waiter of this.#waiters.splice(0)) waiter.wake(false);
     const subscriptions = [...this.#subscriptions];
     this.#subscriptions.clear();
     await Promise.all(subscriptions.map((subscription) => subscription.close()));

@@ -67,6 +67,8 @@ export interface ReadAllOptions {
   readonly limit?: number;
   /** Only streams of this category: the part of the name before the first `-` (`order` for `order-17`). */
   readonly category?: string;
+  /** Only this stream's events (by position; not with `category`). */
+  readonly stream?: string;
 }
 
 /** Which events a subscription follows. */

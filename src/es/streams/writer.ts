@@ -55,6 +55,8 @@ export interface StreamWriterOptions {
   /** Written events are added to it once durable. */
   readonly cache: EventCache;
   readonly logger: Logger;
+  /** Called after a batch was applied to the index (before its writers hear back). */
+  readonly onApplied?: () => void;
 }
 
 export class StreamWriter {
@@ -63,6 +65,7 @@ export class StreamWriter {
   readonly #index: StreamIndex;
   readonly #cache: EventCache;
   readonly #logger: Logger;
+  readonly #onApplied: (() => void) | undefined;
   #queue: Command[] = [];
   #running: Promise<void> | undefined;
   #closed = false;
@@ -73,6 +76,7 @@ export class StreamWriter {
     this.#index = options.index;
     this.#cache = options.cache;
     this.#logger = options.logger;
+    this.#onApplied = options.onApplied;
   }
 
   /** Queues checked appends (one stream, or several all or nothing); resolves once durable and indexed. */
@@ -189,6 +193,7 @@ export class StreamWriter {
           this.#index.apply(event.stream, event.revision, event.id, event.position);
           this.#cacheWritten(event, records[i] as RecordInput, timestamp);
         }
+        this.#onApplied?.();
       }
       for (const outcome of outcomes) {
         if (outcome.results !== undefined) outcome.command.resolve(outcome.results);

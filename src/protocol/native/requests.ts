@@ -25,6 +25,7 @@ import {
   readTopicPartition,
   readWireAuth,
 } from './shapes.js';
+import { STREAM_REQUESTS } from './streams.js';
 import { SYNC_GROUP_REQUESTS } from './sync-group.js';
 import type { RequestParams, RequestResult, RequestType, WireFormat } from './types.js';
 
@@ -162,6 +163,7 @@ export const REQUESTS: { readonly [T in RequestType]: RequestSpec<T> } = {
   ...COLLECTION_REQUESTS,
   ...SYNC_GROUP_REQUESTS,
   ...ATOMIC_REQUESTS,
+  ...STREAM_REQUESTS,
 };
 
 export const REQUEST_TYPES = Object.keys(REQUESTS) as readonly RequestType[];

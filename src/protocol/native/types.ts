@@ -15,10 +15,12 @@ import type {
   CollectionRequestMap,
   CollectionSnapshotFrame,
 } from './collection-types.js';
+import type { StreamRequestMap } from './streams-types.js';
 import type { SyncGroupRequestMap } from './sync-group-types.js';
 
 export type * from './atomic-types.js';
 export type * from './collection-types.js';
+export type * from './streams-types.js';
 export type * from './sync-group-types.js';
 
 /** How a frame is encoded: a binary WebSocket message holding MessagePack, or a text message holding JSON. */
@@ -119,7 +121,11 @@ type Empty = {};
  * `collection-types.ts`, sync-group requests: `sync-group-types.ts`, the atomic commit:
  * `atomic-types.ts`).
  */
-export interface RequestMap extends CollectionRequestMap, SyncGroupRequestMap, AtomicRequestMap {
+export interface RequestMap
+  extends CollectionRequestMap,
+    SyncGroupRequestMap,
+    AtomicRequestMap,
+    StreamRequestMap {
   createTopic: {
     params: { readonly name: string; readonly config?: Partial<WireTopicConfig> };
     result: { readonly topic: WireTopicDescription };

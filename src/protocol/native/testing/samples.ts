@@ -2,6 +2,7 @@
  * Sample frames of every type, shared by the codec tests and the fuzz tests (mutated seeds).
  */
 import type { ClientFrame, RequestFrame, RequestResult, RequestType, ServerFrame } from '../types.js';
+import { STREAM_SAMPLE_REQUESTS, STREAM_SAMPLE_RESULTS } from './streams-samples.js';
 import { SYNC_GROUP_SAMPLE_REQUESTS, SYNC_GROUP_SAMPLE_RESULTS } from './sync-group-samples.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -188,6 +189,7 @@ export const SAMPLE_REQUESTS: { readonly [T in RequestType]: RequestFrame<T> } =
   },
   collectionUnsubscribe: { type: 'collectionUnsubscribe', id: 30, sub: 4 },
   ...SYNC_GROUP_SAMPLE_REQUESTS,
+  ...STREAM_SAMPLE_REQUESTS,
 };
 
 const RECORD = {
@@ -250,6 +252,7 @@ export const SAMPLE_RESULTS: { readonly [T in RequestType]: RequestResult<T> } =
   collectionSubscribe: { sub: 5, resumed: true },
   collectionUnsubscribe: {},
   ...SYNC_GROUP_SAMPLE_RESULTS,
+  ...STREAM_SAMPLE_RESULTS,
 };
 
 export const SAMPLE_CLIENT_FRAMES: readonly ClientFrame[] = [

@@ -43,6 +43,7 @@ import type { RawData, WebSocket } from 'ws';
 import { assert } from '../../../assert.js';
 import type { Broker } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
+import type { ClosableEventStore } from '../../../es/streams/index.js';
 import type { SyncGroupService } from '../../../es/sync-groups/index.js';
 import { decodeClientFrame, encodeFrame, toWireError } from '../../../protocol/native/frames.js';
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../../../protocol/native/limits.js';
@@ -83,6 +84,8 @@ export interface ConnectionDeps {
   readonly collections?: CollectionsAccess | undefined;
   /** Sync groups; without them, sync-group requests answer `NOT_FOUND`. */
   readonly syncGroups?: SyncGroupService | undefined;
+  /** The event store; without it, stream requests answer `NOT_FOUND`. */
+  readonly eventStore?: ClosableEventStore | undefined;
   /** Quotas per principal; undefined: none, and nothing is counted. */
   readonly quotas?: Quotas | undefined;
   /** Who may connect and do what; absent or not enabled: every connection is `local`. */
@@ -311,6 +314,9 @@ export class Connection {
 
   /** The most bytes a request's response can take: what it reserves while it runs. */
   #responseCost(request: RequestFrame): number {
+    // Event reads answer at most a frame of events (stream-handlers.ts).
+    if (request.type === 'streamRead' || request.type === 'streamReadAll')
+      return this.#deps.limits.wsFrameBytesMax;
     if (request.type !== 'fetch') return SMALL_RESPONSE_BYTES;
     const limit = this.#deps.limits.wsFrameBytesMax;
     return Math.min(request.maxBytes ?? limit, limit) + SMALL_RESPONSE_BYTES;
@@ -598,6 +604,7 @@ export class Connection {
       collectionSubscriptions: this.#collectionSubscriptions,
       collectionPort: this.#collectionPort,
       syncGroups: this.#deps.syncGroups,
+      eventStore: this.#deps.eventStore,
       syncGroupMemberships: this.#syncGroupMemberships,
       session: this.#session,
       subscriptionCount: () => this.#subscriptions.size + this.#collectionSubscriptions.size,

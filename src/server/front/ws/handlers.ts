@@ -21,6 +21,7 @@ import { ATOMIC_HANDLERS, type AtomicContext } from './atomic-handlers.js';
 import { COLLECTION_HANDLERS, type CollectionContext } from './collection-handlers.js';
 import { recordBytes, toProduceRecord, toRecordInput, toWireRecord, toWireTopic } from './convert.js';
 import type { WsFrontEndLimits } from './limits.js';
+import { STREAM_HANDLERS, type StreamContext } from './stream-handlers.js';
 import { type BridgePort, SubscriptionBridge } from './subscription-bridge.js';
 import { SYNC_GROUP_HANDLERS, type SyncGroupContext } from './sync-group-handlers.js';
 
@@ -30,7 +31,7 @@ export interface Membership {
 }
 
 /** What handlers need from the connection they serve. */
-export interface RequestContext extends CollectionContext, SyncGroupContext, AtomicContext {
+export interface RequestContext extends CollectionContext, SyncGroupContext, AtomicContext, StreamContext {
   readonly broker: Broker;
   readonly limits: WsFrontEndLimits;
   readonly metrics: ServerMetrics;
@@ -196,6 +197,7 @@ export const HANDLERS: { readonly [T in RequestType]: Handler<T> } = {
   ...COLLECTION_HANDLERS,
   ...SYNC_GROUP_HANDLERS,
   ...ATOMIC_HANDLERS,
+  ...STREAM_HANDLERS,
 };
 
 async function joinGroup(

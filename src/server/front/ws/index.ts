@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { Broker } from '../../../broker/types.js';
 import type { TributaryError } from '../../../errors.js';
+import type { ClosableEventStore } from '../../../es/streams/index.js';
 import type { SyncGroupService } from '../../../es/sync-groups/index.js';
 import { CLOSE_CODES } from '../../../protocol/native/types.js';
 import type { CollectionService } from '../../../sync/index.js';
@@ -49,6 +50,8 @@ export interface WebSocketFrontEndOptions {
   readonly collections?: CollectionService;
   /** Sync groups served by the sync-group requests (`docs/sync-groups.md`); absent: `NOT_FOUND`. */
   readonly syncGroups?: SyncGroupService;
+  /** The event store served by the stream requests (`docs/event-sourcing.md`); absent: `NOT_FOUND`. */
+  readonly eventStore?: ClosableEventStore;
   /**
    * Which browser origins may open a connection, and which `Host` names are answered
    * (`server/auth/browser.ts`). An upgrade refused by it gets 403 with the typed error before the
@@ -113,6 +116,7 @@ export function attachWebSocketFrontEnd(
         quotas: options.quotas,
         collections: options.collections,
         syncGroups: options.syncGroups,
+        eventStore: options.eventStore,
         security: options.security,
         // Browsers attach saved Basic credentials and client certificates to upgrades by
         // themselves: a page let in only by `*` must say who it is in hello.

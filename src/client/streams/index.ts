@@ -1,0 +1,5 @@
+/**
+ * @module client/streams
+ * Event streams in the SDK: `client.streams` (docs/event-sourcing.md).
+ */
+export { ClientEventStreams } from './streams.js';

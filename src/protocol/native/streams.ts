@@ -1,0 +1,139 @@
+/**
+ * @module protocol/native/streams
+ * Readers of the event-stream requests and results (see `streams-types.ts`). The protocol layer
+ * checks shapes (strings, integers, JSON data); the event store checks meaning (names, limits,
+ * expected revisions) with the same errors every front end gives.
+ */
+import { TributaryError } from '../../errors.js';
+import type { WireJsonObject } from './collection-types.js';
+import { checkJson } from './collections.js';
+import type { Fields, Item } from './fields.js';
+import { RANGES } from './shapes.js';
+import type {
+  StreamRequestMap,
+  WireAppendResult,
+  WireEventInput,
+  WireExpectedRevision,
+  WireRecordedEvent,
+  WireStreamAppend,
+} from './streams-types.js';
+
+type Spec<T extends keyof StreamRequestMap> = {
+  readonly params: (fields: Fields) => StreamRequestMap[T]['params'];
+  readonly result: (fields: Fields) => StreamRequestMap[T]['result'];
+};
+
+const { OFFSET } = RANGES;
+/** Positions and revisions, with -1 for "before the first". */
+const POSITION = { min: -1, max: Number.MAX_SAFE_INTEGER } as const;
+const COUNT = { min: 0, max: Number.MAX_SAFE_INTEGER } as const;
+const NAME = { min: 1, max: 256 } as const;
+/** Most events or streams one list field may carry (the store's own limits are lower). */
+const LIST_MAX = 100_000;
+/** Longest wait of `streamReadAll`. */
+export const STREAM_READ_WAIT_MS_MAX = 30_000;
+
+function jsonObject(fields: Fields, name: string): WireJsonObject {
+  const map = fields.map(name);
+  return checkJson(Object.fromEntries(map.names().map((n) => [n, map.raw(n)])), map.path) as WireJsonObject;
+}
+
+function expectedRevision(f: Fields): WireExpectedRevision | undefined {
+  if (!f.has('expectedRevision')) return undefined;
+  const value = f.raw('expectedRevision');
+  if (value === 'any' || value === 'no_stream' || value === 'exists') return value;
+  return f.int('expectedRevision', POSITION);
+}
+
+function eventInput(item: Item): WireEventInput {
+  const f = item.map();
+  const id = f.optionalString('id', { min: 1, max: 128 });
+  return {
+    type: f.string('type', NAME),
+    data: f.has('data') ? checkJson(f.raw('data'), f.pathOf('data')) : null,
+    ...(id === undefined ? {} : { id }),
+    ...(f.has('metadata') ? { metadata: jsonObject(f, 'metadata') } : {}),
+  };
+}
+
+function streamAppend(f: Fields): WireStreamAppend {
+  const expected = expectedRevision(f);
+  return {
+    stream: f.string('stream', NAME),
+    events: f.list('events', LIST_MAX, eventInput),
+    ...(expected === undefined ? {} : { expectedRevision: expected }),
+  };
+}
+
+function appendResult(f: Fields): WireAppendResult {
+  return { revision: f.int('revision', POSITION), position: f.int('position', POSITION) };
+}
+
+function recordedEvent(item: Item): WireRecordedEvent {
+  const f = item.map();
+  return {
+    stream: f.string('stream', NAME),
+    revision: f.int('revision', OFFSET),
+    type: f.string('type', NAME),
+    data: checkJson(f.raw('data'), f.pathOf('data')),
+    id: f.string('id', NAME),
+    metadata: jsonObject(f, 'metadata'),
+    position: f.int('position', OFFSET),
+    time: f.int('time', COUNT),
+  };
+}
+
+function events(f: Fields): { events: WireRecordedEvent[] } {
+  return { events: f.list('events', LIST_MAX, recordedEvent) };
+}
+
+export const STREAM_REQUESTS: { readonly [T in keyof StreamRequestMap]: Spec<T> } = {
+  streamAppend: { params: streamAppend, result: appendResult },
+  streamAppendMany: {
+    params: (f) => ({ appends: f.list('appends', LIST_MAX, (item) => streamAppend(item.map())) }),
+    result: (f) => ({ results: f.list('results', LIST_MAX, (item) => appendResult(item.map())) }),
+  },
+  streamRead: {
+    params: (f) => {
+      const from = f.optionalInt('from', POSITION);
+      const limit = f.optionalInt('limit', COUNT);
+      const direction = f.has('direction')
+        ? f.choice('direction', ['forward', 'backward'] as const)
+        : undefined;
+      return {
+        stream: f.string('stream', NAME),
+        ...(from === undefined ? {} : { from }),
+        ...(limit === undefined ? {} : { limit }),
+        ...(direction === undefined ? {} : { direction }),
+      };
+    },
+    result: events,
+  },
+  streamReadAll: {
+    params: (f) => {
+      const after = f.optionalInt('after', POSITION);
+      const limit = f.optionalInt('limit', COUNT);
+      const category = f.optionalString('category', NAME);
+      const stream = f.optionalString('stream', NAME);
+      const waitMs = f.optionalInt('waitMs', { min: 0, max: STREAM_READ_WAIT_MS_MAX });
+      if (category !== undefined && stream !== undefined) {
+        throw new TributaryError('PROTOCOL_ERROR', {
+          reason: 'give "category" or "stream", not both',
+          field: 'stream',
+        });
+      }
+      return {
+        ...(after === undefined ? {} : { after }),
+        ...(limit === undefined ? {} : { limit }),
+        ...(category === undefined ? {} : { category }),
+        ...(stream === undefined ? {} : { stream }),
+        ...(waitMs === undefined ? {} : { waitMs }),
+      };
+    },
+    result: (f) => ({ ...events(f), head: f.int('head', POSITION) }),
+  },
+  streamRevision: {
+    params: (f) => ({ stream: f.string('stream', NAME) }),
+    result: (f) => ({ revision: f.int('revision', POSITION) }),
+  },
+};

@@ -1,0 +1,57 @@
+/**
+ * Sample event-stream requests and results, spread into the codec tests' samples (`samples.ts`).
+ */
+import type { RequestFrame, RequestResult, StreamRequestMap } from '../types.js';
+
+type StreamType = keyof StreamRequestMap;
+
+const EVENT = {
+  stream: 'order-17',
+  revision: 2 ** 33,
+  type: 'OrderPlaced',
+  data: { total: 30, lines: [{ sku: 'a', qty: 2 }], note: null },
+  id: '0b7e4d1c-6a1f-4f43-9a9e-3c1f2b5d8e01',
+  metadata: { user: 'ann' },
+  position: 2 ** 40,
+  time: 1_712_345_678_901,
+};
+
+export const STREAM_SAMPLE_REQUESTS: { readonly [T in StreamType]: RequestFrame<T> } = {
+  streamAppend: {
+    type: 'streamAppend',
+    id: 71,
+    stream: 'order-17',
+    events: [
+      { type: 'OrderPlaced', data: { total: 30 }, id: 'o17-placed', metadata: { user: 'ann' } },
+      { type: 'Note', data: 'plain text' },
+    ],
+    expectedRevision: 'no_stream',
+  },
+  streamAppendMany: {
+    type: 'streamAppendMany',
+    id: 72,
+    appends: [
+      { stream: 'account-a', events: [{ type: 'Debited', data: 5 }], expectedRevision: 2 ** 33 },
+      { stream: 'account-b', events: [{ type: 'Credited', data: [5, true] }] },
+    ],
+  },
+  streamRead: { type: 'streamRead', id: 73, stream: 'order-17', from: 4, limit: 10, direction: 'backward' },
+  streamReadAll: { type: 'streamReadAll', id: 74, after: -1, limit: 500, category: 'order', waitMs: 25_000 },
+  streamRevision: { type: 'streamRevision', id: 75, stream: 'order-17' },
+};
+
+export const STREAM_SAMPLE_RESULTS: { readonly [T in StreamType]: RequestResult<T> } = {
+  streamAppend: { revision: 1, position: 2 ** 40 },
+  streamAppendMany: {
+    results: [
+      { revision: 0, position: 0 },
+      { revision: -1, position: -1 },
+    ],
+  },
+  streamRead: { events: [EVENT] },
+  streamReadAll: {
+    events: [EVENT, { ...EVENT, revision: 0, position: 3, data: 'x', metadata: {} }],
+    head: 2 ** 40,
+  },
+  streamRevision: { revision: -1 },
+};
