@@ -316,6 +316,12 @@ export const ERROR_CATALOGUE = {
     kafkaCode: 29,
     retriable: false,
   },
+  TRANSACTIONAL_ID_ACCESS_DENIED: {
+    message: 'Principal "{principal}" may not {operation} transactional id "{transactionalId}"',
+    httpStatus: 403,
+    kafkaCode: 53,
+    retriable: false,
+  },
   GROUP_ACCESS_DENIED: {
     message: 'Principal "{principal}" may not {operation} group "{group}"',
     httpStatus: 403,

@@ -46,7 +46,7 @@ beforeAll(async () => {
   dir = await tempDir('tributary-kafka-acl-');
   const allow = (
     principal: string,
-    resource: 'topic' | 'group',
+    resource: 'topic' | 'group' | 'transactionalId',
     name: string,
     operations: string[],
     pattern: 'literal' | 'prefix' = 'literal',
@@ -57,6 +57,7 @@ beforeAll(async () => {
     superUsers: ['admin'],
     acls: [
       allow('writer', 'topic', 'orders.', ['write', 'create'], 'prefix'),
+      allow('writer', 'transactionalId', 'acl-txn', ['write']),
       allow('reader', 'topic', 'orders.', ['read'], 'prefix'),
       allow('reader', 'group', 'readers', ['read']),
       allow('viewer', 'topic', 'orders.a', ['describe']),

@@ -55,6 +55,7 @@ const RESOURCE_SLOT: Readonly<Record<ResourceType, number>> = {
   group: 2,
   cluster: 3,
   stream: 4,
+  transactionalId: 5,
 };
 /** setTimeout's longest delay; a later expiry re-arms. */
 const TIMER_MAX_MS = 2_147_483_647;
@@ -65,6 +66,7 @@ const DENIED_CODES: Readonly<Record<ResourceType, ErrorCode>> = {
   group: 'GROUP_ACCESS_DENIED',
   cluster: 'CLUSTER_ACCESS_DENIED',
   stream: 'STREAM_ACCESS_DENIED',
+  transactionalId: 'TRANSACTIONAL_ID_ACCESS_DENIED',
 };
 
 export class AuthSession implements Session {

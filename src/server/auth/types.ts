@@ -19,12 +19,19 @@
 import type { TributaryError } from '../../errors.js';
 
 /** What an ACL rule protects. */
-export type ResourceType = 'topic' | 'collection' | 'group' | 'cluster' | 'stream';
+export type ResourceType = 'topic' | 'collection' | 'group' | 'cluster' | 'stream' | 'transactionalId';
 
 /** What a principal does to a resource. */
 export type Operation = 'read' | 'write' | 'create' | 'delete' | 'describe' | 'alter';
 
-export const RESOURCE_TYPES: readonly ResourceType[] = ['topic', 'collection', 'group', 'cluster', 'stream'];
+export const RESOURCE_TYPES: readonly ResourceType[] = [
+  'topic',
+  'collection',
+  'group',
+  'cluster',
+  'stream',
+  'transactionalId',
+];
 export const OPERATIONS: readonly Operation[] = ['read', 'write', 'create', 'delete', 'describe', 'alter'];
 
 /** True for one of {@link RESOURCE_TYPES}. */

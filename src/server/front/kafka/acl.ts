@@ -15,9 +15,13 @@
  *
  * Kafka's own mapping (docs.confluent.io "Authorization using ACLs", Kafka's `KafkaApis`),
  * with these differences, shared by every Tributary front end: creating a topic needs `create`
- * on the topic (Kafka also accepts `create` on the cluster); InitProducerId needs nothing (a
- * producer id writes nothing; every produce with it needs `write` on its topic; Kafka asks for
- * `write` on any topic); ListOffsets by timestamp needs `read` (it reads the record).
+ * on the topic (Kafka also accepts `create` on the cluster); InitProducerId without a
+ * transactional id needs nothing (a producer id writes nothing; every produce with it needs
+ * `write` on its topic; Kafka asks for `write` on any topic); ListOffsets by timestamp needs
+ * `read` (it reads the record). Kafka's TransactionalId resource is `transactionalId`: `write`
+ * for InitProducerId with an id, AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit, EndTxn
+ * and a transactional Produce; `describe` for FindCoordinator of a transaction (key type 1).
+ * Denials are TRANSACTIONAL_ID_AUTHORIZATION_FAILED (53).
  */
 import { isTributaryError } from '../../../errors.js';
 import type { KafkaApiName } from '../../../protocol/kafka/requests/index.js';
@@ -42,7 +46,14 @@ export const KAFKA_ACCESS = {
   SaslHandshake: { needs: [] },
   SaslAuthenticate: { needs: [] },
   // Topics and records
-  Produce: { needs: [['topic', 'write']], via: ['appendBatch'] },
+  /** With a transactional id (a transactional producer's batches): `write` on it too. */
+  Produce: {
+    needs: [
+      ['topic', 'write'],
+      ['transactionalId', 'write'],
+    ],
+    via: ['appendBatch'],
+  },
   Fetch: { needs: [['topic', 'read']], via: ['fetch', 'subscribe'] },
   ListOffsets: { needs: [['topic', 'describe']], via: ['offsets', 'resolvePosition'] },
   /** Named topics: describe, and `create` to auto-create a missing one; all topics: filtered. */
@@ -72,9 +83,15 @@ export const KAFKA_ACCESS = {
     ],
     via: ['deleteRecords', 'offsets'],
   },
-  InitProducerId: { needs: [], via: ['initProducer'] },
-  // Consumer groups
-  FindCoordinator: { needs: [['group', 'describe']] },
+  /** Idempotent: nothing (see above); with a transactional id: `write` on it. */
+  InitProducerId: { needs: [['transactionalId', 'write']], via: ['initProducer'] },
+  // Consumer groups (and transaction coordinators: key type 1)
+  FindCoordinator: {
+    needs: [
+      ['group', 'describe'],
+      ['transactionalId', 'describe'],
+    ],
+  },
   JoinGroup: { needs: [['group', 'read']] },
   SyncGroup: { needs: [['group', 'read']] },
   Heartbeat: { needs: [['group', 'read']] },
@@ -95,16 +112,27 @@ export const KAFKA_ACCESS = {
   },
   DescribeGroups: { needs: [['group', 'describe']] },
   ListGroups: { needs: [['group', 'describe']], filtered: true },
-  // Transactions (no transactional-id resource: see docs/kafka.md "Transactions")
-  AddPartitionsToTxn: { needs: [['topic', 'write']] },
-  AddOffsetsToTxn: { needs: [['group', 'read']] },
+  // Transactions: `write` on the transactional id first (Kafka's TransactionalId resource)
+  AddPartitionsToTxn: {
+    needs: [
+      ['transactionalId', 'write'],
+      ['topic', 'write'],
+    ],
+  },
+  AddOffsetsToTxn: {
+    needs: [
+      ['transactionalId', 'write'],
+      ['group', 'read'],
+    ],
+  },
   TxnOffsetCommit: {
     needs: [
+      ['transactionalId', 'write'],
       ['group', 'read'],
       ['topic', 'read'],
     ],
   },
-  EndTxn: { needs: [] },
+  EndTxn: { needs: [['transactionalId', 'write']] },
   AlterConfigs: {
     needs: [
       ['topic', 'alter'],
@@ -150,7 +178,7 @@ export function kafkaNeed(api: KafkaApiName, resource: ResourceType): Operation 
 
 /**
  * Checks what `api` needs on the named resource: 0 when allowed, else the Kafka code of the
- * denial (29 topic, 30 group, 31 cluster; 58 once the session has ended). Denials are audited
+ * denial (29 topic, 30 group, 31 cluster, 53 transactional id; 58 once the session has ended). Denials are audited
  * by the session.
  */
 export function authorizeKafka(

@@ -1,7 +1,8 @@
 /**
  * @module server/front/kafka/handlers/add-offsets-to-txn
  * AddOffsetsToTxn (25) v0–v2: the transaction will carry offset commits of a group (sent next
- * with TxnOffsetCommit). Needs `read` on the group, as OffsetCommit does.
+ * with TxnOffsetCommit). Needs `write` on the transactional id and `read` on the group, as
+ * OffsetCommit does.
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import { authorizeKafka } from '../acl.js';
@@ -10,7 +11,10 @@ import { NO_COORDINATOR, transactionErrorCode } from './transaction-errors.js';
 import type { Handler } from './types.js';
 
 export const handleAddOffsetsToTxn: Handler<'AddOffsetsToTxn'> = async (ctx, { body, header }, scope) => {
-  let errorCode: number = authorizeKafka(scope, 'AddOffsetsToTxn', 'group', body.groupId);
+  let errorCode: number = authorizeKafka(scope, 'AddOffsetsToTxn', 'transactionalId', body.transactionalId);
+  if (errorCode === KafkaErrorCode.NONE) {
+    errorCode = authorizeKafka(scope, 'AddOffsetsToTxn', 'group', body.groupId);
+  }
   if (errorCode === KafkaErrorCode.NONE) {
     if (ctx.transactions === undefined) {
       errorCode = NO_COORDINATOR;

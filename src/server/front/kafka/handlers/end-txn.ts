@@ -4,16 +4,19 @@
  * Answered once the decision is durable and its markers and offset commits are written. A
  * retry of an end that already happened the same way is answered NONE; the other way, or with
  * no transaction, INVALID_TXN_STATE; an older epoch, PRODUCER_FENCED (v2+) or
- * INVALID_PRODUCER_EPOCH (v0–v1).
+ * INVALID_PRODUCER_EPOCH (v0–v1). Needs `write` on the transactional id.
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
+import { authorizeKafka } from '../acl.js';
 import { countError } from '../context.js';
 import { NO_COORDINATOR, transactionErrorCode } from './transaction-errors.js';
 import type { Handler } from './types.js';
 
-export const handleEndTxn: Handler<'EndTxn'> = async (ctx, { body, header }) => {
-  let errorCode: number = KafkaErrorCode.NONE;
-  if (ctx.transactions === undefined) {
+export const handleEndTxn: Handler<'EndTxn'> = async (ctx, { body, header }, scope) => {
+  let errorCode: number = authorizeKafka(scope, 'EndTxn', 'transactionalId', body.transactionalId);
+  if (errorCode !== KafkaErrorCode.NONE) {
+    // Denied: nothing is ended.
+  } else if (ctx.transactions === undefined) {
     errorCode = NO_COORDINATOR;
   } else {
     try {

@@ -4,7 +4,8 @@
  * transactional id (key type 1). Without a transaction coordinator (a front end started without
  * one), key type 1 gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED: a non-retriable error makes a
  * transactional producer fail at once instead of retrying forever. Other key types are
- * INVALID_REQUEST.
+ * INVALID_REQUEST. A group needs `describe` on it (GROUP_AUTHORIZATION_FAILED), a transactional
+ * id `describe` on it (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import { authorizeKafka } from '../acl.js';
@@ -28,10 +29,12 @@ export const handleFindCoordinator: Handler<'FindCoordinator'> = (ctx, { body },
   if (body.keyType !== GROUP_KEY && body.keyType !== TRANSACTION_KEY) {
     return refuse(KafkaErrorCode.INVALID_REQUEST, `unknown coordinator key type ${body.keyType}`);
   }
-  const denied =
-    body.keyType === GROUP_KEY
-      ? authorizeKafka(scope, 'FindCoordinator', 'group', body.key)
-      : KafkaErrorCode.NONE;
+  const denied = authorizeKafka(
+    scope,
+    'FindCoordinator',
+    body.keyType === GROUP_KEY ? 'group' : 'transactionalId',
+    body.key,
+  );
   if (denied !== KafkaErrorCode.NONE) return refuse(denied, null);
   return {
     throttleTimeMs: 0,

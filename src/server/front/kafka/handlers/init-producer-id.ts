@@ -4,21 +4,26 @@
  * broker (unique for the life of the data directory), epoch 0. With one: the transaction
  * coordinator's producer id for it and the next epoch, which fences older instances of the same
  * transactional id (their open transaction is aborted first); a timeout outside 1 ms to 15 min
- * is INVALID_TRANSACTION_TIMEOUT. From v3 (KIP-360) a producer that names its current id and
+ * is INVALID_TRANSACTION_TIMEOUT. A transactional id needs `write` on it
+ * (TRANSACTIONAL_ID_AUTHORIZATION_FAILED otherwise). From v3 (KIP-360) a producer that names its current id and
  * epoch gets the next epoch only if they are still current: a fenced instance gets
  * PRODUCER_FENCED (v4+) or INVALID_PRODUCER_EPOCH (v3).
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
+import { authorizeKafka } from '../acl.js';
 import { countError, errorCodeOf } from '../context.js';
 import { NO_COORDINATOR, transactionErrorCode } from './transaction-errors.js';
 import type { Handler } from './types.js';
 
-export const handleInitProducerId: Handler<'InitProducerId'> = async (ctx, { body, header }) => {
+export const handleInitProducerId: Handler<'InitProducerId'> = async (ctx, { body, header }, scope) => {
   let errorCode: number = KafkaErrorCode.NONE;
   let producerId = -1;
   let producerEpoch = -1;
   if (body.transactionalId !== null) {
-    if (ctx.transactions === undefined) {
+    const denied = authorizeKafka(scope, 'InitProducerId', 'transactionalId', body.transactionalId);
+    if (denied !== KafkaErrorCode.NONE) {
+      errorCode = denied;
+    } else if (ctx.transactions === undefined) {
       errorCode = NO_COORDINATOR;
     } else {
       try {

@@ -29,6 +29,7 @@ import { isTributaryError } from '../../../../errors.js';
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import { TRANSACTIONAL_FLAG } from '../../../../protocol/kafka/record-batch/index.js';
 import type { ProduceRequest, ProduceResponsePartition } from '../../../../protocol/kafka/requests/index.js';
+import { authorizeKafka } from '../acl.js';
 import { type ConnectionScope, countError, errorCodeOf, type KafkaContext } from '../context.js';
 import { decodeProduceBatch, keepableBatchHeader, ProduceBatchError, producerOf } from '../records.js';
 import { admitProduceBatch } from '../transactional-produce.js';
@@ -38,6 +39,15 @@ export const handleProduce: Handler<'Produce'> = async (ctx, { body, header }, s
   const started = performance.now();
   const throttleTimeMs = scope.quota === undefined ? 0 : throttleProduce(scope, body.topics);
   const withLogStart = header.apiVersion >= 5;
+  // A transactional producer's request needs `write` on its transactional id: nothing is appended.
+  const denied =
+    body.transactionalId === null
+      ? KafkaErrorCode.NONE
+      : authorizeKafka(scope, 'Produce', 'transactionalId', body.transactionalId);
+  if (denied !== KafkaErrorCode.NONE) {
+    if (body.acks === 0) throw new CloseConnection('an acks=0 produce with a denied transactional id');
+    return { throttleTimeMs, responses: deniedResponses(ctx, body.topics, denied) };
+  }
   // Issue every append now (no await before the last one): keeps pipelined requests in order.
   const topics = body.topics.map((topic) => ({
     name: topic.name,
@@ -66,6 +76,28 @@ export const handleProduce: Handler<'Produce'> = async (ctx, { body, header }, s
   }
   return { throttleTimeMs, responses };
 };
+
+/** Every partition of the request refused with `errorCode`, nothing appended. */
+function deniedResponses(
+  ctx: KafkaContext,
+  topics: ProduceRequest['topics'],
+  errorCode: number,
+): { name: string; partitions: ProduceResponsePartition[] }[] {
+  return topics.map((topic) => ({
+    name: topic.name,
+    partitions: topic.partitions.map((p) => {
+      countError(ctx, errorCode);
+      return {
+        index: p.index,
+        errorCode,
+        baseOffset: -1,
+        logAppendTimeMs: -1,
+        logStartOffset: -1,
+        errorMessage: null,
+      };
+    }),
+  }));
+}
 
 /** Counts the request's record bytes against the principal's produce rate; mutes the connection. */
 function throttleProduce(scope: ConnectionScope, topics: ProduceRequest['topics']): number {

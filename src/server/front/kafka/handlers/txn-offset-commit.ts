@@ -2,7 +2,7 @@
  * @module server/front/kafka/handlers/txn-offset-commit
  * TxnOffsetCommit (28) v0–v3: consumer-offset commits held in the transaction and applied to
  * the group's committed offsets only when it commits (exactly-once consume-transform-produce).
- * Needs `read` on the group and on each topic, as OffsetCommit does; the group must have been
+ * Needs `write` on the transactional id, `read` on the group and on each topic, as OffsetCommit does; the group must have been
  * added with AddOffsetsToTxn (else INVALID_TXN_STATE). Commit metadata is not kept.
  *
  * v3 (KIP-447) names the committing consumer's membership: one that names a generation, a
@@ -20,7 +20,10 @@ import { checkTransactionPartitions, partitionKey } from './transaction-partitio
 import type { Handler } from './types.js';
 
 export const handleTxnOffsetCommit: Handler<'TxnOffsetCommit'> = async (ctx, { body, header }, scope) => {
-  let errorCode: number = authorizeKafka(scope, 'TxnOffsetCommit', 'group', body.groupId);
+  let errorCode: number = authorizeKafka(scope, 'TxnOffsetCommit', 'transactionalId', body.transactionalId);
+  if (errorCode === KafkaErrorCode.NONE) {
+    errorCode = authorizeKafka(scope, 'TxnOffsetCommit', 'group', body.groupId);
+  }
   if (errorCode === KafkaErrorCode.NONE && namesMember(body)) {
     const refusal = ctx.groups.checkCommit(
       body.groupId,
