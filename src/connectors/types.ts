@@ -57,6 +57,12 @@ export interface ConnectorStatus {
   readonly lag: number | null;
   /** Records moved since this process started. */
   readonly records: number;
+  /**
+   * Times a source lost its position outside Tributary (a replication slot dropped or
+   * invalidated) and started over with a fresh snapshot marked as a reset, since this process
+   * started; absent for connectors that cannot.
+   */
+  readonly resets?: number;
   /** Snapshot progress while `snapshotting`. */
   readonly snapshot?: { readonly rowsDone: number; readonly rowsTotal: number | null };
   /** The last error, while `retrying` or `failed`. */

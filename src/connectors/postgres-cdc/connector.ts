@@ -1,0 +1,505 @@
+/**
+ * @module connectors/postgres-cdc/connector
+ * One running `postgres-cdc` source: snapshot, then the logical replication stream (pgoutput)
+ * from the snapshot's exact LSN into a topic (docs/connectors.md, "Postgres change data capture").
+ *
+ * Slot safety, the rules this module keeps:
+ * - **Acknowledge only what is durable.** Changes are held per transaction until its COMMIT;
+ *   whole transactions are written with `broker.commitAtomically` together with the position
+ *   (the last commit's end LSN) in `__connectors.positions`; only once that resolves is the LSN
+ *   acknowledged to Postgres (standby status update). Keepalives that ask for an answer are
+ *   answered with the last durable LSN, never with what was merely received.
+ * - **Exactly once across restarts.** Postgres resends from the slot's confirmed position, which
+ *   is never past the stored one; transactions whose end LSN is at or below the stored position
+ *   are skipped.
+ * - **A lost slot is never a silent gap.** A slot that is gone or invalidated (`wal_status =
+ *   lost`), found at start, by the lag poll, or by the stream's error, is answered with a
+ *   `reset` record and a fresh snapshot whose rows are marked `reset`; `resets` counts them.
+ * - **Lag is watched.** The slot's lag in bytes is read every `lagIntervalMs` (also while
+ *   paused, when it grows) and past `lagAlarmBytes` the alarm is raised.
+ */
+
+import pg from 'pg';
+import { LogicalReplicationService, type Pgoutput, PgoutputPlugin } from 'pg-logical-replication';
+import type { ProduceRecord } from '../../broker/types.js';
+import { isTributaryError, TributaryError } from '../../errors.js';
+import type {
+  Connector,
+  ConnectorContext,
+  ConnectorSpec,
+  ConnectorState,
+  ConnectorStatus,
+} from '../types.js';
+import { ensurePublication, slotState, tableShape } from './catalog.js';
+import type { PostgresCdcConfig } from './config.js';
+import { formatLsn, parseLsn } from './lsn.js';
+import { type ChangeValue, changeRecord, rowJson, rowKey } from './records.js';
+import { takeSnapshot } from './snapshot.js';
+
+type PendingChange = {
+  readonly key: Uint8Array | null;
+  readonly value: Omit<ChangeValue, 'lsn' | 'commitTime'>;
+};
+interface CommittedTxn {
+  readonly records: ProduceRecord[];
+  readonly end: bigint;
+}
+
+/** Errors of a slot that cannot be streamed from any more: answered with a reset. */
+const SLOT_GONE =
+  /replication slot "[^"]*" does not exist|can no longer get changes from replication slot|has been invalidated|requested WAL segment .* has already been removed/i;
+const RETRY_MIN_MS = 200;
+const RETRY_MAX_MS = 5_000;
+/** Committed records held (not yet durable) before the stream waits for the writes. */
+const PENDING_FACTOR = 4;
+const POSTGRES_EPOCH_MS = 946_684_800_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class PostgresCdcConnector implements Connector {
+  #state: ConnectorState = 'starting';
+  #error: { code: string; message: string } | undefined;
+  #alarm: { reason: string } | undefined;
+  #snapshot: { rowsDone: number; rowsTotal: number | null } | undefined;
+  /** The stored position: every transaction ending at or below it is durable in the topic. */
+  #durable: bigint | null = null;
+  #records = 0;
+  #lag: number | null = null;
+  #resets = 0;
+  #client: pg.Client | null = null;
+  #service: LogicalReplicationService | null = null;
+  #running = false;
+  #loop: Promise<void> | null = null;
+  #lagTimer: NodeJS.Timeout | null = null;
+  #forceReset: string | null = null;
+  readonly #keys = new Map<string, readonly string[]>();
+  readonly #schemas = new Map<string, string>();
+  #txn: PendingChange[] | null = null;
+  #pending: CommittedTxn[] = [];
+  #pendingRecords = 0;
+  #flushing: Promise<void> | null = null;
+
+  constructor(
+    private readonly spec: ConnectorSpec,
+    private readonly config: PostgresCdcConfig,
+    private readonly context: ConnectorContext,
+  ) {}
+
+  async start(): Promise<void> {
+    const client = await this.#connect();
+    await ensurePublication(client, this.config);
+    try {
+      await this.context.broker.createTopic(this.config.topic, { partitions: this.config.partitions });
+    } catch (error) {
+      if (!isTributaryError(error, 'TOPIC_EXISTS')) throw error;
+    }
+    await this.#loadShapes(client);
+    const stored = await this.context.positions.load();
+    this.#durable = stored === null ? null : parseLsn(stored);
+    this.#lagTimer = setInterval(() => void this.#pollLag(), this.config.lagIntervalMs);
+    this.#lagTimer.unref();
+    this.#begin();
+  }
+
+  async pause(): Promise<void> {
+    await this.#halt();
+    this.#set('paused');
+  }
+
+  async resume(): Promise<void> {
+    this.#begin();
+  }
+
+  async stop(): Promise<void> {
+    await this.#halt();
+    if (this.#lagTimer !== null) clearInterval(this.#lagTimer);
+    this.#lagTimer = null;
+    await this.#client?.end().catch(() => undefined);
+    this.#client = null;
+    this.#set('stopped');
+  }
+
+  status(): ConnectorStatus {
+    return {
+      name: this.spec.name,
+      type: this.spec.type,
+      kind: 'source',
+      state: this.#state,
+      position: this.#durable === null ? null : formatLsn(this.#durable),
+      lag: this.#lag,
+      records: this.#records,
+      resets: this.#resets,
+      ...(this.#state === 'snapshotting' && this.#snapshot !== undefined
+        ? { snapshot: { ...this.#snapshot } }
+        : {}),
+      ...(this.#error !== undefined && (this.#state === 'retrying' || this.#state === 'failed')
+        ? { error: this.#error }
+        : {}),
+      ...(this.#alarm === undefined ? {} : { alarm: this.#alarm }),
+    };
+  }
+
+  // ---- lifecycle ------------------------------------------------------------------------------
+
+  #set(state: ConnectorState, error?: unknown): void {
+    this.#state = state;
+    if (error !== undefined) {
+      this.#error = isTributaryError(error)
+        ? { code: error.code, message: error.message }
+        : { code: 'CONNECTION_LOST', message: error instanceof Error ? error.message : String(error) };
+    }
+    this.context.onStatus(this.status());
+  }
+
+  #begin(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#set('starting');
+    this.#loop = this.#run();
+  }
+
+  async #halt(): Promise<void> {
+    this.#running = false;
+    await bounded(this.#service?.stop());
+    await this.#loop;
+    this.#loop = null;
+  }
+
+  async #connect(): Promise<pg.Client> {
+    if (this.#client !== null) return this.#client;
+    const client = new pg.Client({ connectionString: this.config.connectionString });
+    client.on('error', () => {
+      // The connection broke (Postgres restarting): the next use reconnects.
+      if (this.#client === client) this.#client = null;
+      void client.end().catch(() => undefined);
+    });
+    await client.connect();
+    this.#client = client;
+    return client;
+  }
+
+  async #loadShapes(client: pg.Client): Promise<void> {
+    for (const t of this.config.tables) {
+      const shape = await tableShape(client, t);
+      this.#keys.set(shape.table, shape.keyColumns);
+      this.#schemas.set(shape.table, shape.columns.map((c) => c.name).join(','));
+    }
+  }
+
+  /** Snapshot when needed, then stream; on a failure wait and go again, until paused or stopped. */
+  async #run(): Promise<void> {
+    let delay = RETRY_MIN_MS;
+    while (this.#running) {
+      try {
+        const client = await this.#connect();
+        const slot = await slotState(client, this.config.slot);
+        let reset = this.#forceReset;
+        if (this.#durable !== null && reset === null) {
+          if (slot === null) reset = `replication slot "${this.config.slot}" is gone`;
+          else if (slot.walStatus === 'lost')
+            reset = `replication slot "${this.config.slot}" was invalidated (wal_status lost)`;
+        }
+        if (this.#durable === null || reset !== null) {
+          if (!(await this.#snapshotNow(client, reset))) return;
+        }
+        delay = RETRY_MIN_MS;
+        this.context.logger.debug(
+          { from: this.#durable === null ? null : formatLsn(this.#durable) },
+          'postgres-cdc: streaming',
+        );
+        await this.#stream();
+      } catch (error) {
+        if (!this.#running) return;
+        if (SLOT_GONE.test(String(error)) && this.#durable !== null) {
+          this.#forceReset = `the replication stream failed: ${String(error)}`;
+          continue;
+        }
+        this.context.logger.warn({ err: error }, 'postgres-cdc: retrying');
+        this.#set('retrying', error);
+        await sleep(delay);
+        delay = Math.min(RETRY_MAX_MS, delay * 2);
+      }
+    }
+  }
+
+  /** Takes a snapshot (a reset one when `reset` says why); false when stopped meanwhile. */
+  async #snapshotNow(client: pg.Client, reset: string | null): Promise<boolean> {
+    if (reset !== null) {
+      this.#resets++;
+      this.context.logger.warn(
+        { reason: reset, resets: this.#resets },
+        'postgres-cdc: slot lost, resetting with a fresh snapshot',
+      );
+      const value: ChangeValue = {
+        op: 'reset',
+        reason: reset,
+        lsn: this.#durable === null ? '0/0' : formatLsn(this.#durable),
+        reset: true,
+      };
+      await this.context.broker.produce(this.config.topic, [changeRecord(null, value)]);
+    }
+    this.#snapshot = { rowsDone: 0, rowsTotal: null };
+    this.#set('snapshotting');
+    const result = await takeSnapshot({
+      client,
+      config: this.config,
+      broker: this.context.broker,
+      positions: this.context.positions,
+      reset: reset !== null,
+      onProgress: (progress) => {
+        this.#snapshot = { ...progress };
+      },
+      stopped: () => !this.#running,
+    });
+    if (result === null) return false;
+    for (const shape of result.shapes) {
+      this.#keys.set(shape.table, shape.keyColumns);
+      this.#schemas.set(shape.table, shape.columns.map((c) => c.name).join(','));
+    }
+    this.#forceReset = null;
+    this.#durable = parseLsn(result.lsn);
+    this.#records += result.rows;
+    return true;
+  }
+
+  // ---- the stream -----------------------------------------------------------------------------
+
+  async #stream(): Promise<void> {
+    const service = new LogicalReplicationService(
+      { connectionString: this.config.connectionString },
+      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
+    );
+    const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [this.config.publication] });
+    this.#service = service;
+    this.#txn = null;
+    this.#pending = [];
+    this.#pendingRecords = 0;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        service.on('data', (_lsn: string, message: Pgoutput.Message) => this.#onMessage(message));
+        service.on('heartbeat', (_lsn: string, _time: number, shouldRespond: boolean) => {
+          if (shouldRespond) this.#acknowledge();
+        });
+        service.on('start', () => {
+          this.#set('running');
+          this.#acknowledge();
+        });
+        service.on('error', reject);
+        const from = this.#durable === null ? '0/0' : formatLsn(this.#durable);
+        service.subscribe(plugin, this.config.slot, from).then(() => resolve(), reject);
+      });
+    } finally {
+      this.#service = null;
+      // end() of a connection the server already closed never settles: bounded.
+      await bounded(service.destroy());
+      this.#txn = null;
+      // Committed transactions already received are written before the stream starts again.
+      await this.#flush().catch(() => undefined);
+    }
+    if (this.#running)
+      throw new TributaryError('CONNECTION_LOST', { reason: 'the replication stream ended' });
+  }
+
+  async #onMessage(message: Pgoutput.Message): Promise<void> {
+    switch (message.tag) {
+      case 'begin':
+        this.#txn = [];
+        return;
+      case 'relation':
+        this.#onRelation(message);
+        return;
+      case 'insert': {
+        const table = tableOf(message.relation);
+        const after = rowJson(message.new);
+        this.#txn?.push({
+          key: rowKey(this.#keyColumns(message.relation), after),
+          value: { op: 'c', table, before: null, after },
+        });
+        return;
+      }
+      case 'update': {
+        const table = tableOf(message.relation);
+        const keyColumns = this.#keyColumns(message.relation);
+        const before = rowJson(message.old ?? message.key);
+        const after = rowJson(message.new);
+        const key = rowKey(keyColumns, after);
+        const oldKey = before === null ? null : rowKey(keyColumns, before);
+        if (oldKey !== null && key !== null && !sameBytes(oldKey, key)) {
+          // The key changed: the old row is gone, a new one exists.
+          this.#txn?.push({ key: oldKey, value: { op: 'd', table, before, after: null } });
+          this.#txn?.push({ key, value: { op: 'c', table, before: null, after } });
+        } else {
+          this.#txn?.push({ key, value: { op: 'u', table, before, after } });
+        }
+        return;
+      }
+      case 'delete': {
+        const table = tableOf(message.relation);
+        const before = rowJson(message.old ?? message.key);
+        this.#txn?.push({
+          key: rowKey(this.#keyColumns(message.relation), before),
+          value: { op: 'd', table, before, after: null },
+        });
+        return;
+      }
+      case 'truncate':
+        for (const relation of message.relations)
+          this.#txn?.push({ key: null, value: { op: 't', table: tableOf(relation) } });
+        return;
+      case 'commit':
+        await this.#onCommit(message);
+        return;
+      default:
+        return;
+    }
+  }
+
+  #keyColumns(relation: Pgoutput.MessageRelation): readonly string[] {
+    return this.#keys.get(tableOf(relation)) ?? relation.keyColumns;
+  }
+
+  /** A relation whose columns differ from the last ones written: a `schema` record in its transaction. */
+  #onRelation(relation: Pgoutput.MessageRelation): void {
+    const table = tableOf(relation);
+    const signature = relation.columns.map((c) => c.name).join(',');
+    if (this.#schemas.get(table) === signature) return;
+    this.#schemas.set(table, signature);
+    const keys = this.#keyColumns(relation);
+    const columns = relation.columns.map((c) => ({
+      name: c.name,
+      type: c.typeName ?? `oid:${c.typeOid}`,
+      key: keys.includes(c.name),
+    }));
+    this.#txn?.push({ key: null, value: { op: 'schema', table, columns } });
+  }
+
+  async #onCommit(message: Pgoutput.MessageCommit): Promise<void> {
+    const changes = this.#txn ?? [];
+    this.#txn = null;
+    if (message.commitEndLsn === null) return;
+    const end = parseLsn(message.commitEndLsn);
+    // Already stored before a restart: Postgres resends from its confirmed position.
+    if (this.#durable !== null && end <= this.#durable) return;
+    const lsn = formatLsn(end);
+    const commitTime = new Date(
+      Number(BigInt(message.commitTime as bigint) / 1000n) + POSTGRES_EPOCH_MS,
+    ).toISOString();
+    const records = changes.map(({ key, value }) => changeRecord(key, { ...value, lsn, commitTime }));
+    this.#pending.push({ records, end });
+    this.#pendingRecords += records.length;
+    const flushing = this.#flush();
+    if (this.#pendingRecords > this.config.batchRecordsMax * PENDING_FACTOR) await flushing;
+    else flushing.catch(() => undefined);
+  }
+
+  /** Writes the committed transactions received so far, whole, each call's with its position. */
+  #flush(): Promise<void> {
+    if (this.#flushing !== null) return this.#flushing;
+    if (this.#pending.length === 0) return Promise.resolve();
+    let flushing: Promise<void> | null = null;
+    flushing = (async () => {
+      // Starts after the assignment below, so the `finally` clears this very flush.
+      await Promise.resolve();
+      try {
+        while (this.#pending.length > 0) {
+          const take: CommittedTxn[] = [];
+          let count = 0;
+          while (
+            this.#pending.length > 0 &&
+            (take.length === 0 ||
+              count + (this.#pending[0]?.records.length ?? 0) <= this.config.batchRecordsMax)
+          ) {
+            const txn = this.#pending.shift() as CommittedTxn;
+            take.push(txn);
+            count += txn.records.length;
+          }
+          const end = (take.at(-1) as CommittedTxn).end;
+          const records = take.flatMap((t) => t.records);
+          await this.context.broker.commitAtomically({
+            appends: [
+              ...(records.length === 0 ? [] : [{ topic: this.config.topic, records }]),
+              this.context.positions.append(formatLsn(end)),
+            ],
+          });
+          this.#durable = end;
+          this.#records += records.length;
+          this.#pendingRecords -= records.length;
+          this.#acknowledge();
+        }
+      } catch (error) {
+        // Not written: the stream starts again from the stored position, which Postgres still holds.
+        this.#pending = [];
+        this.#pendingRecords = 0;
+        this.context.logger.warn({ err: error }, 'postgres-cdc: writing changes failed');
+        void bounded(this.#service?.stop());
+        throw error;
+      } finally {
+        if (this.#flushing === flushing) this.#flushing = null;
+      }
+    })();
+    this.#flushing = flushing;
+    return flushing;
+  }
+
+  /** Tells Postgres the durable position (standby status update): WAL before it may be recycled. */
+  #acknowledge(): void {
+    if (this.#service === null || this.#durable === null) return;
+    void this.#service.acknowledge(formatLsn(this.#durable)).catch(() => undefined);
+  }
+
+  async #pollLag(): Promise<void> {
+    if (this.#state === 'snapshotting' || this.#state === 'stopped') return;
+    try {
+      const client = await this.#connect();
+      const slot = await slotState(client, this.config.slot);
+      if (slot === null || slot.walStatus === 'lost') {
+        if (this.#durable !== null && this.#running && this.#state === 'running') {
+          this.#forceReset =
+            slot === null
+              ? `replication slot "${this.config.slot}" is gone`
+              : `replication slot "${this.config.slot}" was invalidated (wal_status lost)`;
+          void bounded(this.#service?.stop());
+        }
+        return;
+      }
+      this.#lag = slot.lagBytes;
+      const over = slot.lagBytes !== null && slot.lagBytes > this.config.lagAlarmBytes;
+      if (over && this.#alarm === undefined) {
+        this.#alarm = {
+          reason: `slot lag ${slot.lagBytes} bytes is over lagAlarmBytes ${this.config.lagAlarmBytes}`,
+        };
+        this.context.logger.warn(
+          { lag: slot.lagBytes, limit: this.config.lagAlarmBytes },
+          'postgres-cdc: slot lag alarm',
+        );
+        this.context.onStatus(this.status());
+      } else if (!over && this.#alarm !== undefined) {
+        this.#alarm = undefined;
+        this.context.onStatus(this.status());
+      }
+    } catch {
+      // Postgres unreachable: the stream's own retries report it.
+    }
+  }
+}
+
+function tableOf(relation: { schema: string; name: string }): string {
+  return `${relation.schema}.${relation.name}`;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+/** Waits for `promise` at most `ms`, ignoring its outcome. */
+async function bounded(promise: Promise<unknown> | undefined, ms = 2_000): Promise<void> {
+  if (promise === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
