@@ -19,10 +19,11 @@
  *   paused, when it grows) and past `lagAlarmBytes` the alarm is raised.
  */
 
-import pg from 'pg';
-import { LogicalReplicationService, type Pgoutput, PgoutputPlugin } from 'pg-logical-replication';
+import type pg from 'pg';
+import type { LogicalReplicationService, Pgoutput } from 'pg-logical-replication';
 import type { ProduceRecord } from '../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../errors.js';
+import { loadLogicalReplication, loadPg } from '../drivers.js';
 import type {
   Connector,
   ConnectorContext,
@@ -167,7 +168,8 @@ export class PostgresCdcConnector implements Connector {
 
   async #connect(): Promise<pg.Client> {
     if (this.#client !== null) return this.#client;
-    const client = new pg.Client({ connectionString: this.config.connectionString });
+    const { Client } = await loadPg();
+    const client = new Client({ connectionString: this.config.connectionString });
     client.on('error', () => {
       // The connection broke (Postgres restarting): the next use reconnects.
       if (this.#client === client) this.#client = null;
@@ -265,6 +267,7 @@ export class PostgresCdcConnector implements Connector {
   // ---- the stream -----------------------------------------------------------------------------
 
   async #stream(): Promise<void> {
+    const { LogicalReplicationService, PgoutputPlugin } = await loadLogicalReplication();
     const service = new LogicalReplicationService(
       { connectionString: this.config.connectionString },
       { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },

@@ -6,7 +6,7 @@
  * Deleting the connector drops its replication slot (which would otherwise hold WAL forever)
  * and its publication.
  */
-import pg from 'pg';
+import { loadPg } from '../drivers.js';
 import type { ConnectorFactory } from '../types.js';
 import { dropPublication, dropSlot } from './catalog.js';
 import { checkCdcConfig, type PostgresCdcConfig } from './config.js';
@@ -23,7 +23,8 @@ export const postgresCdcFactory: ConnectorFactory<PostgresCdcConfig> = {
     new PostgresCdcConnector(spec, checkCdcConfig(spec.config, spec.name), context),
   async destroy(spec) {
     const config = checkCdcConfig(spec.config, spec.name);
-    const client = new pg.Client({ connectionString: config.connectionString });
+    const { Client } = await loadPg();
+    const client = new Client({ connectionString: config.connectionString });
     await client.connect();
     try {
       await dropSlot(client, config.slot);

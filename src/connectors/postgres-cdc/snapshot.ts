@@ -10,8 +10,9 @@
  * crash during the snapshot starts it over (rows written again, same keys); a finished snapshot
  * is never taken twice.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { Broker, ProduceRecord } from '../../broker/types.js';
+import { loadPg } from '../drivers.js';
 import type { ConnectorPositions } from '../types.js';
 import { dropSlot, qualified, type TableShape, tableShape } from './catalog.js';
 import type { PostgresCdcConfig } from './config.js';
@@ -42,7 +43,8 @@ export async function takeSnapshot(
 ): Promise<{ lsn: string; shapes: TableShape[]; rows: number } | null> {
   const { client, config, broker } = options;
   await dropSlot(client, config.slot);
-  const replication = new pg.Client({
+  const { Client } = await loadPg();
+  const replication = new Client({
     connectionString: config.connectionString,
     replication: 'database',
   } as pg.ClientConfig);

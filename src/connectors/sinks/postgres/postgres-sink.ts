@@ -11,9 +11,10 @@
  *   body: JSON.stringify({ name: 'orders-to-pg', type: 'postgres-sink',
  *     config: { topics: ['orders'], connectionString: 'postgres://postgres@127.0.0.1/test', table: 'orders' } }) });
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { TopicPartition } from '../../../broker/types.js';
 import { TributaryError } from '../../../errors.js';
+import { loadPg } from '../../drivers.js';
 import type { ConnectorFactory, ConnectorSpec } from '../../types.js';
 import {
   type JsonRow,
@@ -54,7 +55,8 @@ export const postgresSinkFactory: ConnectorFactory<PostgresSinkConfig> = {
     );
   },
   async destroy(spec, config) {
-    const client = new pg.Client({ connectionString: config.connectionString });
+    const { Client } = await loadPg();
+    const client = new Client({ connectionString: config.connectionString });
     await client.connect();
     try {
       await client.query(`DELETE FROM ${quoteName(config.positionsTable)} WHERE connector = $1`, [spec.name]);
@@ -102,7 +104,8 @@ class PostgresSinkTarget implements SinkTarget {
   }
 
   async open(): Promise<void> {
-    const pool = new pg.Pool({ connectionString: this.#config.connectionString, max: POOL_SIZE });
+    const { Pool } = await loadPg();
+    const pool = new Pool({ connectionString: this.#config.connectionString, max: POOL_SIZE });
     // An idle connection that dies (Postgres restarted) must not crash the server: the next query reconnects.
     pool.on('error', (error) =>
       this.#logger.warn({ err: error, connector: this.#spec.name }, 'postgres connection lost'),

@@ -11,9 +11,10 @@
  * { "name": "orders-cache", "type": "redis-sink",
  *   "config": { "topics": ["orders"], "url": "redis://127.0.0.1:6379", "mode": "hash", "keyPrefix": "order:" } }
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { LogRecord, TopicPartition } from '../../../broker/types.js';
 import { TributaryError } from '../../../errors.js';
+import { loadRedis } from '../../drivers.js';
 import type { ConnectorFactory, ConnectorSpec } from '../../types.js';
 import { type RecordWhere, recordChange, recordInvalid, recordKeyText } from '../record-changes.js';
 import { createSinkConnector } from '../sink-connector.js';
@@ -37,7 +38,8 @@ export const redisSinkFactory: ConnectorFactory<RedisSinkConfig> = {
     return createSinkConnector(spec, config.common, createRedisSinkTarget(spec, config), context);
   },
   async destroy(spec, config) {
-    const redis = new Redis(config.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const RedisClient = await loadRedis();
+    const redis = new RedisClient(config.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     try {
       await redis.connect();
       await redis.del(redisPositionsKey(spec, config));
@@ -65,7 +67,8 @@ class RedisSinkTarget implements SinkTarget {
   }
 
   async open(): Promise<void> {
-    const redis = new Redis(this.#config.url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    const RedisClient = await loadRedis();
+    const redis = new RedisClient(this.#config.url, { lazyConnect: true, maxRetriesPerRequest: 2 });
     // ioredis reconnects by itself; errors surface on the commands that fail, and are retried there.
     redis.on('error', () => undefined);
     try {
