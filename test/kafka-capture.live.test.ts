@@ -37,7 +37,7 @@ const SENDS: Record<string, readonly string[]> = {
     'FindCoordinator v6',
     'JoinGroup v9',
     'SyncGroup v5',
-    'ListOffsets v6',
+    'ListOffsets v9',
     'Fetch v17',
     'Heartbeat v4',
     'OffsetCommit v9',
