@@ -4,35 +4,13 @@
  * and catch-up subscriptions that go from history to live under concurrent writers, and across a
  * server restart, with no gap and no duplicate.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  connect,
-  isTributaryError,
-  type RecordedEvent,
-  type TributaryClient,
-} from '../src/client/node/index.js';
-import { RestartableServer } from './collections-helpers.js';
-import { tempDir } from './http-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { isTributaryError, type RecordedEvent } from '../src/client/node/index.js';
+import { serverFixture } from './server-fixture.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function server(): Promise<RestartableServer> {
-  const dir = await tempDir('tributary-es-client-');
-  cleanups.push(() => dir.remove());
-  const s = new RestartableServer(dir.path);
-  await s.start();
-  cleanups.push(() => s.stop());
-  return s;
-}
-
-async function client(s: RestartableServer): Promise<TributaryClient> {
-  const c = await connect({ url: s.wsUrl, reconnect: { initialDelayMs: 20, maxDelayMs: 100, jitter: 0 } });
-  cleanups.push(() => c.close());
-  return c;
-}
+const fixture = serverFixture('tributary-es-client-', { initialDelayMs: 20, maxDelayMs: 100, jitter: 0 });
+const server = fixture.server;
+const client = fixture.client;
 
 async function until(check: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -7,36 +7,15 @@
  * send again; a member that misses the step deadline is dropped; a restarted server picks the
  * group up from its topic.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  connect,
-  isTributaryError,
-  type SyncGroupMember,
-  type TributaryClient,
-} from '../src/client/node/index.js';
+import { describe, expect, it } from 'vitest';
+import { isTributaryError, type SyncGroupMember, type TributaryClient } from '../src/client/node/index.js';
 import { SYNC_GROUP_CHUNK_BYTES } from '../src/protocol/native/sync-group-records.js';
-import { CollectionClient, RestartableServer } from './collections-helpers.js';
-import { tempDir } from './http-helpers.js';
+import { CollectionClient, type RestartableServer } from './collections-helpers.js';
+import { serverFixture } from './server-fixture.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function server(): Promise<RestartableServer> {
-  const dir = await tempDir('tributary-sync-churn-');
-  cleanups.push(() => dir.remove());
-  const s = new RestartableServer(dir.path);
-  await s.start();
-  cleanups.push(() => s.stop());
-  return s;
-}
-
-async function client(s: RestartableServer): Promise<TributaryClient> {
-  const c = await connect({ url: s.wsUrl, reconnect: false });
-  cleanups.push(() => c.close());
-  return c;
-}
+const fixture = serverFixture('tributary-sync-churn-');
+const server = fixture.server;
+const client = fixture.client;
 
 /** mulberry32: a seeded PRNG whose seed is printed, so a failure replays. */
 function prng(seed: number): () => number {
@@ -123,7 +102,7 @@ describe('sync groups under churn', () => {
   it('a member removed after part of its contribution was reduced aborts the step; the others send it again', async () => {
     const s = await server();
     const raw = await CollectionClient.connect(s.wsUrl);
-    cleanups.push(() => raw.close());
+    fixture.cleanup(() => raw.close());
     const rawJoin = raw.request('syncGroupJoin', { group: 'abort', minMembers: 2 });
     const a = await join(s, 'abort', 2);
     const { memberId } = (await rawJoin) as { memberId: string };
@@ -159,7 +138,7 @@ describe('sync groups under churn', () => {
   it('a member that misses the step deadline is dropped; the step completes without it', async () => {
     const s = await server();
     const raw = await CollectionClient.connect(s.wsUrl);
-    cleanups.push(() => raw.close());
+    fixture.cleanup(() => raw.close());
     const rawJoin = raw.request('syncGroupJoin', { group: 'late', minMembers: 2, stepTimeoutMs: 300 });
     const a = await join(s, 'late', 2);
     const { memberId } = (await rawJoin) as { memberId: string };

@@ -5,37 +5,15 @@
  * without corrupting the step; a member that disconnects is removed and the group goes on; a
  * late joiner replays the checkpoint and the steps after it; the topic replays the history.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  connect,
-  isTributaryError,
-  type SyncGroupMember,
-  type Tensor,
-  type TributaryClient,
-} from '../src/client/node/index.js';
+import { describe, expect, it } from 'vitest';
+import { isTributaryError, type SyncGroupMember, type Tensor } from '../src/client/node/index.js';
 import { decodeSyncRecord, SYNC_GROUP_CHUNK_BYTES } from '../src/protocol/native/sync-group-records.js';
-import { RestartableServer } from './collections-helpers.js';
-import { tempDir } from './http-helpers.js';
+import type { RestartableServer } from './collections-helpers.js';
+import { serverFixture } from './server-fixture.js';
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function server(): Promise<RestartableServer> {
-  const dir = await tempDir('tributary-sync-groups-');
-  cleanups.push(() => dir.remove());
-  const s = new RestartableServer(dir.path);
-  await s.start();
-  cleanups.push(() => s.stop());
-  return s;
-}
-
-async function client(s: RestartableServer): Promise<TributaryClient> {
-  const c = await connect({ url: s.wsUrl, reconnect: false });
-  cleanups.push(() => c.close());
-  return c;
-}
+const fixture = serverFixture('tributary-sync-groups-');
+const server = fixture.server;
+const client = fixture.client;
 
 /** `n` members of `group`, each on its own connection, joined together (minMembers n). */
 async function members(s: RestartableServer, group: string, n: number): Promise<SyncGroupMember[]> {
