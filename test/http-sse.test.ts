@@ -311,6 +311,29 @@ describe('SSE', () => {
     );
   });
 
+  it('counts every kind of SSE stream against sseStreamsMax together', async () => {
+    await server.close();
+    server = await start(dir.path, { sseStreamsMax: 2 });
+    base = server.url;
+    await createTopic(base, 'capped');
+    const events = await open('/v1/stream-events');
+    expect(events.status).toBe(200);
+    const records = await open('/v1/topics/capped/events');
+    expect(records.status).toBe(200);
+    // A third stream of either kind is refused, whichever route the other two came through.
+    for (const path of ['/v1/topics/capped/events', '/v1/stream-events']) {
+      const refused = await fetch(`${base}${path}`, { headers: { accept: 'text/event-stream' } });
+      expect(refused.status).toBe(503);
+      expect(await refused.json()).toMatchObject({ error: { code: 'RESOURCE_EXHAUSTED' } });
+    }
+    // Closing one makes room again.
+    records.close();
+    await records.untilEnded().catch(() => undefined);
+    await sleep(100);
+    const again = await open('/v1/topics/capped/events');
+    expect(again.status).toBe(200);
+  });
+
   it('ends open streams on server close, which completes', async () => {
     await createTopic(base, 'bye');
     const stream = await open('/v1/topics/bye/events');

@@ -30,41 +30,13 @@ import { checkJsonDepth } from './body.js';
 import { collectionService } from './collections.js';
 import { type Handler, type HttpContext, param } from './context.js';
 import { errorResponse } from './respond.js';
+import type { SseStreams } from './sse-streams.js';
 
 const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
 
-/** The open collection streams of one front end, so shutdown can end them. */
-export class CollectionEventStreams {
-  readonly #streams = new Set<CollectionEventStream>();
-
-  get size(): number {
-    return this.#streams.size;
-  }
-
-  add(stream: CollectionEventStream): void {
-    this.#streams.add(stream);
-  }
-
-  delete(stream: CollectionEventStream): void {
-    this.#streams.delete(stream);
-  }
-
-  closeAll(): void {
-    for (const stream of [...this.#streams]) stream.end(true);
-  }
-}
-
-export function collectionEventsHandler(
-  streams: CollectionEventStreams,
-  otherStreams: () => number,
-): Handler {
+export function collectionEventsHandler(streams: SseStreams): Handler {
   return async (ctx, request) => {
-    if (streams.size + otherStreams() >= ctx.limits.sseStreamsMax) {
-      throw new TributaryError('RESOURCE_EXHAUSTED', {
-        what: 'open event streams',
-        limit: `sseStreamsMax = ${ctx.limits.sseStreamsMax}`,
-      });
-    }
+    streams.checkRoom(ctx.limits.sseStreamsMax);
     for (const name of request.query.keys()) {
       if (name !== 'query' && name !== 'lastEventId') {
         throw new TributaryError('INVALID_ARGUMENT', {
@@ -98,7 +70,7 @@ export function collectionEventsHandler(
       return;
     }
     const stream = new CollectionEventStream(ctx, request.res);
-    streams.add(stream);
+    streams.add(stream, () => stream.end(true));
     request.res.once('close', () => {
       stream.end(false);
       streams.delete(stream);

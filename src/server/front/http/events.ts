@@ -41,45 +41,16 @@ import { type Handler, type HttpContext, type HttpRequest, param, parseNonNegati
 import { principalOf } from './quota.js';
 import { parseIsolation } from './records.js';
 import { errorResponse } from './respond.js';
+import type { SseStreams } from './sse-streams.js';
 
 const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
 
 /** Consecutive resets of one partition (retention racing the reader) after which the stream ends. */
 const RESETS_IN_A_ROW_MAX = 10;
 
-/** The open streams of one front end, so shutdown can end them. */
-export class EventStreams {
-  private readonly streams = new Set<EventStream>();
-
-  get size(): number {
-    return this.streams.size;
-  }
-
-  add(stream: EventStream): void {
-    this.streams.add(stream);
-  }
-
-  delete(stream: EventStream): void {
-    this.streams.delete(stream);
-  }
-
-  /**
-   * Ends every stream and its connection (clients see the end and may reconnect elsewhere with
-   * their last id); used on shutdown, where a kept-alive connection would delay the close.
-   */
-  closeAll(): void {
-    for (const stream of [...this.streams]) stream.end({ closeConnection: true });
-  }
-}
-
-export function eventsHandler(streams: EventStreams): Handler {
+export function eventsHandler(streams: SseStreams): Handler {
   return async (ctx, request) => {
-    if (streams.size >= ctx.limits.sseStreamsMax) {
-      throw new TributaryError('RESOURCE_EXHAUSTED', {
-        what: 'open event streams',
-        limit: `sseStreamsMax = ${ctx.limits.sseStreamsMax}`,
-      });
-    }
+    streams.checkRoom(ctx.limits.sseStreamsMax);
     const topic = param(request, 'topic');
     // Refused before the stream opens (403), not by an error event after a 200.
     if (request.session !== undefined) authorizeCall(request.session, 'subscribe', 'topic', topic);
@@ -131,7 +102,7 @@ export function eventsHandler(streams: EventStreams): Handler {
       quota,
       query.isolation,
     );
-    streams.add(stream);
+    streams.add(stream, () => stream.end({ closeConnection: true }));
     request.res.once('close', () => {
       stream.end();
       streams.delete(stream);

@@ -60,7 +60,7 @@ import {
   queryItems,
   transact,
 } from './collections.js';
-import { CollectionEventStreams, collectionEventsHandler } from './collections-events.js';
+import { collectionEventsHandler } from './collections-events.js';
 import {
   createConnector,
   deleteConnector,
@@ -70,14 +70,15 @@ import {
   resumeConnector,
 } from './connectors.js';
 import type { Handler, HttpContext, HttpLimits } from './context.js';
-import { EventStreams, eventsHandler } from './events.js';
+import { eventsHandler } from './events.js';
 import { checkMediaType } from './media-type.js';
 import { listGroups, serverStats } from './overview.js';
 import { fetchRecords, produce } from './records.js';
 import { sendError } from './respond.js';
 import { Router } from './router.js';
+import { SseStreams } from './sse-streams.js';
 import { appendToStream, appendToStreams, readAllStreams, readStream } from './streams.js';
-import { StreamEventStreams, streamEventsHandler } from './streams-events.js';
+import { streamEventsHandler } from './streams-events.js';
 import { createTopic, deleteTopic, describeTopic, listTopics } from './topics.js';
 
 export type { HttpLimits } from './context.js';
@@ -132,9 +133,8 @@ function checkQueryOnce(query: URLSearchParams): void {
 
 export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions): HttpFrontEnd {
   const ctx: HttpContext = { broker, ...options };
-  const streams = new EventStreams();
-  const collectionStreams = new CollectionEventStreams();
-  const streamStreams = new StreamEventStreams();
+  // One count of open SSE streams for sseStreamsMax, whichever route opened them.
+  const streams = new SseStreams();
   const router = new Router<Handler>()
     .add('POST', '/v1/topics', createTopic)
     .add('GET', '/v1/topics', listTopics)
@@ -165,25 +165,13 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
     .add('POST', '/v1/collections/{collection}/transact', transact)
     .add('POST', '/v1/collections/{collection}/ops', applyOps)
     .add('POST', '/v1/collections/{collection}/query', queryItems)
-    .add(
-      'GET',
-      '/v1/collections/{collection}/events',
-      collectionEventsHandler(collectionStreams, () => streams.size + streamStreams.size),
-    )
+    .add('GET', '/v1/collections/{collection}/events', collectionEventsHandler(streams))
     .add('POST', '/v1/streams', appendToStreams)
     .add('GET', '/v1/streams', readAllStreams)
     .add('POST', '/v1/streams/{stream}', appendToStream)
     .add('GET', '/v1/streams/{stream}', readStream)
-    .add(
-      'GET',
-      '/v1/streams/{stream}/events',
-      streamEventsHandler(streamStreams, () => streams.size + collectionStreams.size),
-    )
-    .add(
-      'GET',
-      '/v1/stream-events',
-      streamEventsHandler(streamStreams, () => streams.size + collectionStreams.size),
-    );
+    .add('GET', '/v1/streams/{stream}/events', streamEventsHandler(streams))
+    .add('GET', '/v1/stream-events', streamEventsHandler(streams));
   const requests = requestsCounter(options.metrics);
 
   /** Routes and runs one request; `route` is set to the matched pattern (the metric's label). */
@@ -265,11 +253,9 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
     },
     closeStreams: () => {
       streams.closeAll();
-      collectionStreams.closeAll();
-      streamStreams.closeAll();
     },
     get streamCount() {
-      return streams.size + collectionStreams.size + streamStreams.size;
+      return streams.size;
     },
   };
 }

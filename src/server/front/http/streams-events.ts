@@ -19,39 +19,14 @@ import { isTributaryError, TributaryError } from '../../../errors.js';
 import type { EventSubscription, RecordedEvent, SubscriptionTarget } from '../../../es/streams/types.js';
 import type { Handler, HttpContext } from './context.js';
 import { errorResponse } from './respond.js';
+import type { SseStreams } from './sse-streams.js';
 import { eventStoreOf, onlyQuery, queryInt } from './streams.js';
 
 const SSE_CONTENT_TYPE = 'text/event-stream; charset=utf-8';
 
-/** The open event-stream SSE streams of one front end, so shutdown can end them. */
-export class StreamEventStreams {
-  readonly #streams = new Set<StreamEventStream>();
-
-  get size(): number {
-    return this.#streams.size;
-  }
-
-  add(stream: StreamEventStream): void {
-    this.#streams.add(stream);
-  }
-
-  delete(stream: StreamEventStream): void {
-    this.#streams.delete(stream);
-  }
-
-  closeAll(): void {
-    for (const stream of [...this.#streams]) stream.end(true);
-  }
-}
-
-export function streamEventsHandler(streams: StreamEventStreams, otherStreams: () => number): Handler {
+export function streamEventsHandler(streams: SseStreams): Handler {
   return async (ctx, request) => {
-    if (streams.size + otherStreams() >= ctx.limits.sseStreamsMax) {
-      throw new TributaryError('RESOURCE_EXHAUSTED', {
-        what: 'open event streams',
-        limit: `sseStreamsMax = ${ctx.limits.sseStreamsMax}`,
-      });
-    }
+    streams.checkRoom(ctx.limits.sseStreamsMax);
     const stream = request.params.stream;
     onlyQuery(
       request,
@@ -86,7 +61,7 @@ export function streamEventsHandler(streams: StreamEventStreams, otherStreams: (
       return;
     }
     sse.subscription = subscription;
-    streams.add(sse);
+    streams.add(sse, () => sse.end(true));
     request.res.once('close', () => {
       sse.end(false);
       streams.delete(sse);
