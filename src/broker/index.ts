@@ -14,6 +14,7 @@ export {
   type GroupLag,
   TributaryBroker,
 } from './broker.js';
+export { ensureTopic } from './ensure-topic.js';
 export { DEFAULT_SESSION_TIMEOUT_MS } from './groups.js';
 export {
   CONSUMER_OFFSETS_TOPIC,

@@ -12,8 +12,8 @@
  * await broker.commitAtomically({ appends: [{ topic: 'orders', records }, mine.append('0/16B3748')] });
  * await mine.load(); // '0/16B3748'
  */
+import { ensureTopic } from '../broker/ensure-topic.js';
 import type { AtomicAppend, Broker } from '../broker/types.js';
-import { isTributaryError } from '../errors.js';
 import type { ConnectorPositions } from './types.js';
 
 export const CONNECTOR_POSITIONS_TOPIC = '__connectors.positions';
@@ -24,15 +24,11 @@ const READ_RECORDS_MAX = 1_000;
 
 /** Creates `__connectors.positions` when it does not exist yet (compacted, fsync always). */
 export async function openPositionTopic(systemBroker: Broker): Promise<void> {
-  try {
-    await systemBroker.createTopic(CONNECTOR_POSITIONS_TOPIC, {
-      partitions: 1,
-      compact: true,
-      fsync: 'always',
-    });
-  } catch (error) {
-    if (!isTributaryError(error, 'TOPIC_EXISTS')) throw error;
-  }
+  await ensureTopic(systemBroker, CONNECTOR_POSITIONS_TOPIC, {
+    partitions: 1,
+    compact: true,
+    fsync: 'always',
+  });
 }
 
 /** The position store of connector `name` on a broker that may write internal topics. */

@@ -6,9 +6,10 @@
  * the connector is deleted. Writes are appended in call order and resolve once durable (fsync
  * always). Loading is hostile-input safe: a record that does not parse is logged and skipped.
  */
+
 import type { Logger } from 'pino';
+import { ensureTopic } from '../broker/ensure-topic.js';
 import type { Broker } from '../broker/types.js';
-import { isTributaryError } from '../errors.js';
 import type { ConnectorSpec } from './types.js';
 
 export const CONNECTORS_TOPIC = '__connectors';
@@ -34,11 +35,7 @@ export class ConnectorStore {
 
   /** Creates `__connectors` if needed and reads every connector's latest record. */
   static async open(systemBroker: Broker, logger: Logger): Promise<ConnectorStore> {
-    try {
-      await systemBroker.createTopic(CONNECTORS_TOPIC, { partitions: 1, compact: true, fsync: 'always' });
-    } catch (error) {
-      if (!isTributaryError(error, 'TOPIC_EXISTS')) throw error;
-    }
+    await ensureTopic(systemBroker, CONNECTORS_TOPIC, { partitions: 1, compact: true, fsync: 'always' });
     const store = new ConnectorStore(systemBroker);
     const { earliest, next } = await systemBroker.offsets(CONNECTORS_TOPIC, 0);
     let offset = earliest;

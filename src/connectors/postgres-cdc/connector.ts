@@ -21,6 +21,7 @@
 
 import type pg from 'pg';
 import type { LogicalReplicationService, Pgoutput } from 'pg-logical-replication';
+import { ensureTopic } from '../../broker/ensure-topic.js';
 import type { ProduceRecord } from '../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../errors.js';
 import { loadLogicalReplication, loadPg } from '../drivers.js';
@@ -89,11 +90,7 @@ export class PostgresCdcConnector implements Connector {
   async start(): Promise<void> {
     const client = await this.#connect();
     await ensurePublication(client, this.config);
-    try {
-      await this.context.broker.createTopic(this.config.topic, { partitions: this.config.partitions });
-    } catch (error) {
-      if (!isTributaryError(error, 'TOPIC_EXISTS')) throw error;
-    }
+    await ensureTopic(this.context.broker, this.config.topic, { partitions: this.config.partitions });
     await this.#loadShapes(client);
     const stored = await this.context.positions.load();
     this.#durable = stored === null ? null : parseLsn(stored);

@@ -11,10 +11,12 @@
  * const joined = await groups.join('trainer', { minMembers: 2 });
  * groups.contribute({ group: 'trainer', memberId: joined.memberId, step: 0, attempt: 0, op: 'sum', … });
  */
+
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { ensureTopic } from '../../broker/ensure-topic.js';
 import type { Broker } from '../../broker/types.js';
-import { isTributaryError, TributaryError } from '../../errors.js';
+import { TributaryError } from '../../errors.js';
 import { decodeSyncRecord, syncGroupTopic } from '../../protocol/native/sync-group-records.js';
 import type { RequestParams, RequestResult } from '../../protocol/native/types.js';
 import {
@@ -114,11 +116,7 @@ export class SyncGroupService {
 
   async #open(name: string, params: RequestParams<'syncGroupJoin'>): Promise<SyncGroup> {
     const topic = syncGroupTopic(name);
-    try {
-      await this.#broker.createTopic(topic, { partitions: 1 });
-    } catch (error) {
-      if (!isTributaryError(error, 'TOPIC_EXISTS')) throw error;
-    }
+    await ensureTopic(this.#broker, topic, { partitions: 1 });
     const resume = await this.#scan(topic);
     return new SyncGroup({
       name,

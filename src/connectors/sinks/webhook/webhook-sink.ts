@@ -14,8 +14,9 @@
  * { "name": "orders-hook", "type": "webhook-sink",
  *   "config": { "topics": ["orders"], "url": "https://example.com/hook", "secret": "s3cret", "deadLetterTopic": "orders.dlq" } }
  */
+import { ensureTopic } from '../../../broker/ensure-topic.js';
 import type { Broker, LogRecord, RecordHeader, TopicPartition } from '../../../broker/types.js';
-import { isTributaryError, TributaryError } from '../../../errors.js';
+import { TributaryError } from '../../../errors.js';
 import type { ConnectorFactory, ConnectorSpec } from '../../types.js';
 import { createSinkConnector } from '../sink-connector.js';
 import { positionKey, type SinkBatch, type SinkTarget } from '../sink-target.js';
@@ -65,14 +66,7 @@ class WebhookSinkTarget implements SinkTarget {
   async open(): Promise<void> {
     const topic = this.#config.deadLetterTopic;
     if (topic === undefined) return;
-    try {
-      await this.#broker.describeTopic(topic);
-    } catch (error) {
-      if (!isTributaryError(error, 'TOPIC_NOT_FOUND')) throw error;
-      await this.#broker.createTopic(topic).catch((cause: unknown) => {
-        if (!isTributaryError(cause, 'TOPIC_EXISTS')) throw cause;
-      });
-    }
+    await ensureTopic(this.#broker, topic);
   }
 
   /** Webhook positions live in the group's committed offsets only. */
