@@ -198,6 +198,38 @@ describe('a server with damaged data', SLOW, () => {
   });
 });
 
+describe('damaged stored events', SLOW, () => {
+  it('take event streams offline, not the server', async () => {
+    const dataDir = join(tmp, 'events');
+    let server = await serve(dataDir);
+    try {
+      const appended = await call(server.url, 'POST', '/v1/streams/order-1', {
+        events: [{ type: 'OrderPlaced', data: { total: 30 } }],
+      });
+      expect(appended.status).toBe(200);
+    } finally {
+      await stop(server.cli);
+    }
+    await flipByte(segmentPath(dataDir, '__es.events', 0), 20);
+    server = await serve(dataDir);
+    try {
+      const health = await call(server.url, 'GET', '/healthz');
+      expect(health.body).toMatchObject({
+        status: 'degraded',
+        damage: [{ topic: '__es.events', partition: 0, code: 'PARTITION_DAMAGED' }],
+      });
+      const read = await call(server.url, 'GET', '/v1/streams/order-1');
+      expect(read.body).toMatchObject({ error: { code: 'PARTITION_DAMAGED' } });
+      const append = await call(server.url, 'POST', '/v1/streams/order-2', { events: [{ type: 'A' }] });
+      expect(append.body).toMatchObject({ error: { code: 'PARTITION_DAMAGED' } });
+      // Everything else goes on.
+      expect((await call(server.url, 'POST', '/v1/topics', { name: 'after-damage' })).status).toBe(201);
+    } finally {
+      await stop(server.cli);
+    }
+  });
+});
+
 describe('tributary data verify | repair | rebuild-metadata', SLOW, () => {
   it('finds the damage, shows and then performs the truncation, and restores a topic.json', async () => {
     const dataDir = await populatedDataDir();

@@ -50,7 +50,12 @@ import { DashboardSite, DEFAULT_SITE_DIR, serveNotBuilt } from '../dashboard/ser
 import { isTributaryError, TributaryError } from '../errors.js';
 import type { Projection, ProjectionDefinition, StartProjectionOptions } from '../es/projections/index.js';
 import { ServerProjections } from '../es/projections/server-projections.js';
-import { type ClosableEventStore, createEventStore, type EventStore } from '../es/streams/index.js';
+import {
+  type ClosableEventStore,
+  createEventStore,
+  type EventStore,
+  offlineEventStore,
+} from '../es/streams/index.js';
 import { SyncGroupService } from '../es/sync-groups/index.js';
 import { openFileLog } from '../log/file/file-log.js';
 import type { Log } from '../log/types.js';
@@ -349,11 +354,17 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
       logger: logger.child({ component: 'es' }),
     });
   } catch (error) {
-    security.close();
-    await collections.close().catch(() => undefined);
-    await broker.close().catch(() => undefined);
-    await log.close().catch(() => undefined);
-    throw error;
+    // Damaged stored events take event streams offline, not the server (see /healthz).
+    if (isTributaryError(error, 'PARTITION_DAMAGED') || isTributaryError(error, 'TOPIC_DAMAGED')) {
+      logger.error({ err: error }, 'event streams are offline: their stored events are damaged');
+      eventStore = offlineEventStore(error);
+    } else {
+      security.close();
+      await collections.close().catch(() => undefined);
+      await broker.close().catch(() => undefined);
+      await log.close().catch(() => undefined);
+      throw error;
+    }
   }
   // Connectors come back from __connectors; their starts go on in the background.
   let connectors: ConnectorManager;

@@ -4,5 +4,6 @@
  * the command helper, the front ends and the SDK use (docs/event-sourcing.md).
  */
 export { categoryOf, EVENT_STORE_TOPIC, STREAM_DEFAULTS, STREAM_LIMITS } from './limits.js';
+export { offlineEventStore } from './offline.js';
 export { type ClosableEventStore, createEventStore, type EventStoreOptions } from './store.js';
 export type * from './types.js';
