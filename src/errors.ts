@@ -439,3 +439,8 @@ function formatMessage(template: string, details: ErrorDetails): string {
 export function isTributaryError(error: unknown, code?: ErrorCode): error is TributaryError {
   return error instanceof TributaryError && (code === undefined || error.code === code);
 }
+
+/** Stored data found damaged: a partition or a topic kept offline until an operator repairs it. */
+export function isDamageError(error: unknown): error is TributaryError {
+  return isTributaryError(error, 'PARTITION_DAMAGED') || isTributaryError(error, 'TOPIC_DAMAGED');
+}

@@ -230,6 +230,43 @@ describe('damaged stored events', SLOW, () => {
   });
 });
 
+describe('damaged connector specs', SLOW, () => {
+  it('keep connectors offline, not the server', async () => {
+    const dataDir = join(tmp, 'connectors');
+    let server = await serve(dataDir);
+    try {
+      expect((await call(server.url, 'POST', '/v1/topics', { name: 'src' })).status).toBe(201);
+      const created = await call(server.url, 'POST', '/v1/connectors', {
+        name: 'hook',
+        type: 'webhook-sink',
+        config: { topics: ['src'], url: 'http://127.0.0.1:9/never' },
+      });
+      expect(created.status).toBe(201);
+    } finally {
+      await stop(server.cli);
+    }
+    await flipByte(segmentPath(dataDir, '__connectors', 0), 30);
+    server = await serve(dataDir);
+    try {
+      const health = await call(server.url, 'GET', '/healthz');
+      expect(health.body).toMatchObject({
+        status: 'degraded',
+        damage: [{ topic: '__connectors', partition: 0, code: 'PARTITION_DAMAGED' }],
+      });
+      expect((await call(server.url, 'GET', '/v1/connectors')).status).toBe(200);
+      const again = await call(server.url, 'POST', '/v1/connectors', {
+        name: 'hook2',
+        type: 'webhook-sink',
+        config: { topics: ['src'], url: 'http://127.0.0.1:9/never' },
+      });
+      expect(again.body).toMatchObject({ error: { code: 'PARTITION_DAMAGED' } });
+      expect((await call(server.url, 'POST', '/v1/topics', { name: 'after-damage' })).status).toBe(201);
+    } finally {
+      await stop(server.cli);
+    }
+  });
+});
+
 describe('tributary data verify | repair | rebuild-metadata', SLOW, () => {
   it('finds the damage, shows and then performs the truncation, and restores a topic.json', async () => {
     const dataDir = await populatedDataDir();

@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import { ensureTopic } from '../broker/ensure-topic.js';
 import type { Broker } from '../broker/types.js';
+import { isDamageError } from '../errors.js';
 import type { ConnectorSpec } from './types.js';
 
 export const CONNECTORS_TOPIC = '__connectors';
@@ -37,10 +38,23 @@ export class ConnectorStore {
   static async open(systemBroker: Broker, logger: Logger): Promise<ConnectorStore> {
     await ensureTopic(systemBroker, CONNECTORS_TOPIC, { partitions: 1, compact: true, fsync: 'always' });
     const store = new ConnectorStore(systemBroker);
-    const { earliest, next } = await systemBroker.offsets(CONNECTORS_TOPIC, 0);
+    try {
+      await store.#load(logger);
+    } catch (error) {
+      // Damaged specs keep connectors offline, not the server: none start, and writes to the
+      // damaged partition fail with the same error (/healthz reports it).
+      if (!isDamageError(error)) throw error;
+      logger.error({ err: error }, 'connectors are offline: their stored specs are damaged');
+    }
+    return store;
+  }
+
+  /** Reads every connector's latest record from `__connectors`. */
+  async #load(logger: Logger): Promise<void> {
+    const { earliest, next } = await this.#broker.offsets(CONNECTORS_TOPIC, 0);
     let offset = earliest;
     while (offset < next) {
-      const records = await systemBroker.fetch(CONNECTORS_TOPIC, 0, offset, { maxRecords: READ_RECORDS_MAX });
+      const records = await this.#broker.fetch(CONNECTORS_TOPIC, 0, offset, { maxRecords: READ_RECORDS_MAX });
       const last = records.at(-1);
       if (last === undefined) break;
       for (const record of records) {
@@ -50,7 +64,7 @@ export class ConnectorStore {
           continue;
         }
         if (record.value === null) {
-          store.#connectors.delete(name);
+          this.#connectors.delete(name);
           continue;
         }
         const stored = parseStoredConnector(name, record.value);
@@ -61,11 +75,10 @@ export class ConnectorStore {
           );
           continue;
         }
-        store.#connectors.set(name, stored);
+        this.#connectors.set(name, stored);
       }
       offset = last.offset + 1;
     }
-    return store;
   }
 
   /** Every stored connector, in the order they were first stored. */

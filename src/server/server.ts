@@ -47,7 +47,7 @@ import { CONNECTOR_FACTORIES } from '../connectors/registry.js';
 import type { ConnectorFactory } from '../connectors/types.js';
 import type { JsonObject } from '../crdt/index.js';
 import { DashboardSite, DEFAULT_SITE_DIR, serveNotBuilt } from '../dashboard/serve.js';
-import { isTributaryError, TributaryError } from '../errors.js';
+import { isDamageError, isTributaryError, TributaryError } from '../errors.js';
 import type { Projection, ProjectionDefinition, StartProjectionOptions } from '../es/projections/index.js';
 import { ServerProjections } from '../es/projections/server-projections.js';
 import {
@@ -355,7 +355,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     });
   } catch (error) {
     // Damaged stored events take event streams offline, not the server (see /healthz).
-    if (isTributaryError(error, 'PARTITION_DAMAGED') || isTributaryError(error, 'TOPIC_DAMAGED')) {
+    if (isDamageError(error)) {
       logger.error({ err: error }, 'event streams are offline: their stored events are damaged');
       eventStore = offlineEventStore(error);
     } else {
