@@ -136,3 +136,18 @@ describe('TributaryError', () => {
     expect(isTributaryError({ code: 'LOG_CLOSED' })).toBe(false);
   });
 });
+
+describe('Kafka codes', () => {
+  it("Kafka's INVALID_TXN_STATE (48) has one Tributary code, whichever side refuses", () => {
+    const codes = Object.entries(ERROR_CATALOGUE)
+      .filter(([, spec]) => spec.kafkaCode === 48)
+      .map(([code]) => code);
+    expect(codes).toEqual(['INVALID_TXN_STATE']);
+    expect(
+      new TributaryError('INVALID_TXN_STATE', {
+        what: 'Transaction of "t" is Empty',
+        reason: 'cannot commit',
+      }).message,
+    ).toBe('Transaction of "t" is Empty: cannot commit');
+  });
+});

@@ -101,8 +101,9 @@ export const ERROR_CATALOGUE = {
     kafkaCode: 47,
     retriable: false,
   },
+  /** Kafka's INVALID_TXN_STATE (48), for the producer's side and the coordinator's alike. */
   INVALID_TXN_STATE: {
-    message: 'Producer {producerId} on {topic}/{partition}: {reason}',
+    message: '{what}: {reason}',
     httpStatus: 409,
     kafkaCode: 48,
     retriable: false,
@@ -111,12 +112,6 @@ export const ERROR_CATALOGUE = {
     message: 'Transactional id "{transactionalId}" belongs to producer {current}, not {producerId}',
     httpStatus: 409,
     kafkaCode: 49,
-    retriable: false,
-  },
-  INVALID_TRANSACTION_STATE: {
-    message: 'Transaction of "{transactionalId}" is {state}: {reason}',
-    httpStatus: 409,
-    kafkaCode: 48,
     retriable: false,
   },
   INVALID_TRANSACTION_TIMEOUT: {

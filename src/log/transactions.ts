@@ -98,6 +98,7 @@ export class TransactionTable {
     }
     if (!transactional && producerId !== undefined && this.open.length > 0 && this.isOpen(producerId)) {
       throw new TributaryError('INVALID_TXN_STATE', {
+        what: `Producer ${producerId} on ${this.topic}/${this.partition}`,
         producerId,
         topic: this.topic,
         partition: this.partition,

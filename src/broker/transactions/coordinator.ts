@@ -271,7 +271,8 @@ export class TransactionCoordinator {
     return this.serialized(transactionalId, async () => {
       const record = this.current(transactionalId, producer, 'commit offsets');
       if (record.state !== 'Ongoing' || !record.groups.includes(groupId)) {
-        throw new TributaryError('INVALID_TRANSACTION_STATE', {
+        throw new TributaryError('INVALID_TXN_STATE', {
+          what: `Transaction of "${transactionalId}" is ${record.state}`,
           transactionalId,
           state: record.state,
           reason: `offsets of group "${groupId}" were not added to the transaction`,
@@ -319,7 +320,8 @@ export class TransactionCoordinator {
         case 'Empty':
           break;
       }
-      throw new TributaryError('INVALID_TRANSACTION_STATE', {
+      throw new TributaryError('INVALID_TXN_STATE', {
+        what: `Transaction of "${transactionalId}" is ${record.state}`,
         transactionalId,
         state: record.state,
         reason: `cannot ${commit ? 'commit' : 'abort'}`,
@@ -341,7 +343,8 @@ export class TransactionCoordinator {
     const record = this.owned(transactionalId, producer);
     const key = partitionKey({ topic, partition });
     if (record.state !== 'Ongoing' || !record.partitions.some((p) => partitionKey(p) === key)) {
-      throw new TributaryError('INVALID_TRANSACTION_STATE', {
+      throw new TributaryError('INVALID_TXN_STATE', {
+        what: `Transaction of "${transactionalId}" is ${record.state}`,
         transactionalId,
         state: record.state,
         reason: `partition ${topic}/${partition} was not added to the transaction`,

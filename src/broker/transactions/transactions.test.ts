@@ -88,7 +88,7 @@ describe('transaction coordinator (broker, memory log)', () => {
     expect(txn.stateOf('job')?.state).toBe('CompleteCommit');
     // A retried commit is answered as the first; an abort now is refused.
     await txn.endTransaction('job', producer, true);
-    await expectCode(txn.endTransaction('job', producer, false), 'INVALID_TRANSACTION_STATE');
+    await expectCode(txn.endTransaction('job', producer, false), 'INVALID_TXN_STATE');
   });
 
   it('aborts: committed readers never see the records, the offsets are not applied', async () => {
@@ -171,7 +171,7 @@ describe('transaction coordinator (broker, memory log)', () => {
     await txn.addPartitions('job', producer, [{ topic: 'out', partition: 0 }]);
     await expectCode(
       txn.commitOffsets('job', producer, 'readers', [{ topic: 'in', partition: 0, offset: 1 }]),
-      'INVALID_TRANSACTION_STATE',
+      'INVALID_TXN_STATE',
     );
     await expectCode(txn.endTransaction('other', producer, true), 'PRODUCER_ID_MISMATCH');
   });
