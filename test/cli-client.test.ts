@@ -5,52 +5,9 @@
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, MAIN, ROOT } from './cli-helpers.js';
 import { call, createTopic, produce, start, type TestServer, tempDir } from './http-helpers.js';
-
-const ROOT = resolve(import.meta.dirname, '..');
-const MAIN = join(ROOT, 'src/cli/main.ts');
-const CLI_TIMEOUT_MS = 20_000;
-
-interface CliResult {
-  readonly code: number | string;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function cli(
-  args: readonly string[],
-  { stdin, env = {} }: { stdin?: string; env?: Record<string, string> } = {},
-): Promise<CliResult> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  if (env.TRIBUTARY_URL === undefined) delete childEnv.TRIBUTARY_URL;
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: ROOT,
-    env: childEnv,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk;
-  });
-  child.stdin.end(stdin ?? '');
-  return new Promise((resolveRun, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`CLI ${args.join(' ')} did not exit:\n${stdout}\n${stderr}`));
-    }, CLI_TIMEOUT_MS);
-    // 'close', not 'exit': by then stdout and stderr have been read to their end.
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolveRun({ code: code ?? signal ?? 'unknown', stdout, stderr });
-    });
-  });
-}
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let server: TestServer;

@@ -2,7 +2,7 @@
 /**
  * @module cli/main
  * The `tributary` command line (the package's `bin`). One file per command under `commands/`:
- * `serve` runs the server; `topics`, `produce` and `consume` talk to one over its HTTP API
+ * `serve` runs the server; `topics`, `produce`, `consume` and `connectors` talk to one over its HTTP API
  * (`--url`, env `TRIBUTARY_URL`, default http://127.0.0.1:7700); `data` checks and repairs a
  * data directory offline; `auth` edits and checks the auth file.
  *
@@ -19,6 +19,7 @@
  * tributary topics create orders --partitions 3 --fsync always
  * echo '{"qty":2}' | tributary produce orders
  * tributary consume orders --from earliest --max 1
+ * tributary connectors list
  * tributary data verify --data ./data
  * tributary auth add-user alice --file auth.json --password-stdin
  */
@@ -26,6 +27,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from './api.js';
 import { registerAuthCommand } from './commands/auth.js';
+import { registerConnectorsCommand } from './commands/connectors.js';
 import { registerConsumeCommand } from './commands/consume.js';
 import { registerDataCommand } from './commands/data.js';
 import { registerProduceCommand } from './commands/produce.js';
@@ -55,6 +57,7 @@ async function main(argv: readonly string[]): Promise<void> {
   registerTopicsCommand(program);
   registerProduceCommand(program);
   registerConsumeCommand(program);
+  registerConnectorsCommand(program);
   registerDataCommand(program);
   registerAuthCommand(program);
   // Subcommands inherit exitOverride and showHelpAfterError only when set before they are added.
