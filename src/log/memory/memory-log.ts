@@ -10,8 +10,8 @@
  * await log.append('orders', 0, [{ key: null, value: new TextEncoder().encode('hi') }]);
  */
 import { TributaryError } from '../../errors.js';
-import { type CheckedBatch, checkEncodedBatch, stampBaseOffset } from '../stored-batch.js';
-import { checkMarkerEpoch, checkTransactionalOption, checkTransactionMarker } from '../transactions.js';
+import { type CheckedBatch, checkEncodedBatch } from '../stored-batch.js';
+import { checkMarkerEpoch, checkTransactionMarker } from '../transactions.js';
 import type {
   AbortedTransaction,
   AppendEncodedOptions,
@@ -133,40 +133,7 @@ export class MemoryLog implements Log {
     options: AppendOptions,
     encoded: CheckedBatch | undefined,
   ): AppendResult {
-    const { expectedLastOffset, producer } = options;
-    const transactional = checkTransactionalOption(options.transactional);
-    const now = Date.now();
-    // A retry is recognised before the offset expectation: its first attempt already moved the log.
-    if (producer !== undefined) {
-      const check = partition.producers.check(producer, records.length);
-      if (check.kind === 'duplicate') {
-        const timestamp = partition.appendTimeOf(check.baseOffset) ?? now;
-        return { baseOffset: check.baseOffset, lastOffset: check.lastOffset, timestamp, duplicate: true };
-      }
-    }
-    if (transactional || partition.transactions.active) {
-      partition.transactions.checkAppend(producer?.producerId, transactional);
-    }
-    const lastOffset = partition.offsets.next - 1;
-    if (expectedLastOffset !== undefined && expectedLastOffset !== lastOffset) {
-      throw new TributaryError('EXPECTED_OFFSET_MISMATCH', {
-        topic: topic.name,
-        partition: partition.partition,
-        expected: expectedLastOffset,
-        actual: lastOffset,
-      });
-    }
-    if (encoded !== undefined) stampBaseOffset(encoded, partition.offsets.next);
-    const result = partition.append(
-      records,
-      bytes,
-      now,
-      topic.config,
-      producer,
-      transactional,
-      encoded?.bytes,
-    );
-    return { ...result, timestamp: now, duplicate: false };
+    return partition.appendChecked(records, bytes, options, topic.config, Date.now(), encoded);
   }
 
   async read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<LogRecord[]> {

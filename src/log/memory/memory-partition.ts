@@ -19,8 +19,11 @@ import {
 } from '../../protocol/kafka/record-batch/index.js';
 import { controlRecordKey, controlRecordValue } from '../control-batch.js';
 import { ProducerStateTable } from '../producer-state.js';
-import { TransactionTable } from '../transactions.js';
+import { type CheckedBatch, stampBaseOffset } from '../stored-batch.js';
+import { checkTransactionalOption, TransactionTable } from '../transactions.js';
 import type {
+  AppendOptions,
+  AppendResult,
   IsolationLevel,
   LogRecord,
   PartitionOffsets,
@@ -113,6 +116,58 @@ export class MemoryPartition {
     let count = 0;
     for (const segment of this.segments) for (const batch of segment.batches) count += batch.records.length;
     return count;
+  }
+
+  /**
+   * Decides an append under the producer, transaction and offset rules, changing nothing: the
+   * answer to a retried batch (`duplicate`), or `undefined` when the records are to be appended.
+   * Throws `PRODUCER_FENCED`, `OUT_OF_ORDER_SEQUENCE`, `INVALID_TXN_STATE` or
+   * `EXPECTED_OFFSET_MISMATCH` as `Log.append` does.
+   */
+  checkAppend(recordCount: number, options: AppendOptions, now: number): AppendResult | undefined {
+    const { expectedLastOffset, producer } = options;
+    const transactional = checkTransactionalOption(options.transactional);
+    // A retry is recognised before the offset expectation: its first attempt already moved the log.
+    if (producer !== undefined) {
+      const check = this.producers.check(producer, recordCount);
+      if (check.kind === 'duplicate') {
+        const timestamp = this.appendTimeOf(check.baseOffset) ?? now;
+        return { baseOffset: check.baseOffset, lastOffset: check.lastOffset, timestamp, duplicate: true };
+      }
+    }
+    if (transactional || this.transactions.active) {
+      this.transactions.checkAppend(producer?.producerId, transactional);
+    }
+    const lastOffset = this.nextOffset - 1;
+    if (expectedLastOffset !== undefined && expectedLastOffset !== lastOffset) {
+      throw new TributaryError('EXPECTED_OFFSET_MISMATCH', {
+        topic: this.topic,
+        partition: this.partition,
+        expected: expectedLastOffset,
+        actual: lastOffset,
+      });
+    }
+    return undefined;
+  }
+
+  /**
+   * `checkAppend`, then the append at `now` if it is not a retry; `encoded` is the client's
+   * batch to store as sent (its base offset is stamped here), if any.
+   */
+  appendChecked(
+    records: readonly RecordInput[],
+    bytes: number,
+    options: AppendOptions,
+    config: TopicConfig,
+    now: number,
+    encoded?: CheckedBatch,
+  ): AppendResult {
+    const duplicate = this.checkAppend(records.length, options, now);
+    if (duplicate !== undefined) return duplicate;
+    if (encoded !== undefined) stampBaseOffset(encoded, this.nextOffset);
+    const transactional = options.transactional === true;
+    const result = this.append(records, bytes, now, config, options.producer, transactional, encoded?.bytes);
+    return { ...result, timestamp: now, duplicate: false };
   }
 
   /**

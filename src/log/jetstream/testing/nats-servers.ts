@@ -1,0 +1,144 @@
+/**
+ * @module log/jetstream/testing/nats-servers
+ * Starts nats-server processes with JetStream for tests and benchmarks: one node (R1) or a
+ * 3-node cluster on free loopback ports, each with its own store directory in a temp folder.
+ * Only the processes started here are ever stopped, by pid.
+ *
+ * @example
+ * const nats = await startNatsServers({ nodes: 3 });
+ * const log = await openJetStreamLog({ servers: nats.urls, replicas: 3 });
+ * nats.kill(1);            // SIGKILL one node
+ * await nats.restart(1);   // same port, same store
+ * await nats.stop();
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const NATS_SERVER_BINARY =
+  ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((path) =>
+    existsSync(path),
+  ) ?? undefined;
+
+export interface NatsServersOptions {
+  /** 1 (default) or 3. */
+  readonly nodes?: 1 | 3;
+  /** NATS max_payload; default 8 MiB (the server's own default is 1 MiB). */
+  readonly maxPayloadBytes?: number;
+}
+
+export interface NatsServers {
+  /** `nats://127.0.0.1:port` of each node. */
+  readonly urls: readonly string[];
+  /** SIGKILLs node `index` (its store is kept). */
+  kill(index: number): void;
+  /** Starts node `index` again on its port with its store. */
+  restart(index: number): Promise<void>;
+  /** Stops every node and deletes the stores. */
+  stop(): Promise<void>;
+}
+
+interface Node {
+  readonly port: number;
+  readonly configFile: string;
+  child: ChildProcess | undefined;
+}
+
+export async function startNatsServers(options: NatsServersOptions = {}): Promise<NatsServers> {
+  const binary = NATS_SERVER_BINARY;
+  if (binary === undefined) throw new Error('nats-server not found (apt-get install nats-server)');
+  const count = options.nodes ?? 1;
+  const dir = await mkdtemp(join(tmpdir(), 'tributary-nats-'));
+  const ports = await freePorts(count * 2);
+  const clientPorts = ports.slice(0, count);
+  const routePorts = ports.slice(count);
+  const nodes: Node[] = [];
+  for (let i = 0; i < count; i++) {
+    const lines = [
+      `server_name: n${i}`,
+      'host: 127.0.0.1',
+      `port: ${clientPorts[i]}`,
+      `max_payload: ${options.maxPayloadBytes ?? 8 * 1024 * 1024}`,
+      `jetstream { store_dir: "${join(dir, `n${i}`)}" }`,
+    ];
+    if (count > 1) {
+      const routes = routePorts.map((port) => `"nats-route://127.0.0.1:${port}"`).join(', ');
+      lines.push(
+        `cluster { name: tributary-test, listen: "127.0.0.1:${routePorts[i]}", routes: [${routes}] }`,
+      );
+    }
+    const configFile = join(dir, `n${i}.conf`);
+    await writeFile(configFile, `${lines.join('\n')}\n`);
+    nodes.push({ port: clientPorts[i]!, configFile, child: undefined });
+  }
+  const launch = async (node: Node): Promise<void> => {
+    const child = spawn(binary, ['-c', node.configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-2000);
+    });
+    node.child = child;
+    await waitForPort(node.port, child, () => stderr);
+  };
+  await Promise.all(nodes.map(launch));
+  return {
+    urls: nodes.map((node) => `nats://127.0.0.1:${node.port}`),
+    kill(index) {
+      nodes[index]?.child?.kill('SIGKILL');
+    },
+    async restart(index) {
+      const node = nodes[index]!;
+      await launch(node);
+    },
+    async stop() {
+      await Promise.all(
+        nodes.map(async (node) => {
+          const child = node.child;
+          if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+          const exited = new Promise((resolve) => child.once('exit', resolve));
+          child.kill('SIGKILL');
+          await exited;
+        }),
+      );
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
+async function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`nats-server exited (${child.exitCode}): ${stderr()}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ port, host: '127.0.0.1' });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`nats-server did not listen on ${port} within 20 s: ${stderr()}`);
+}
