@@ -29,6 +29,7 @@ import { Server as EngineServer } from 'engine.io';
 import type { Logger } from 'pino';
 import { type Namespace, type Socket, Server as SocketIoServer } from 'socket.io';
 import type { Adapter, PrivateSessionId, Session as RecoverySession } from 'socket.io-adapter';
+import * as ws from 'ws';
 import type { Broker } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
 import type { CollectionService } from '../../../sync/index.js';
@@ -44,6 +45,7 @@ import { answerRefusedUpgrade } from '../ws/index.js';
 import { credentialsFromAuthPayload } from './handshake-auth.js';
 import { resolveSocketIoLimits, type SocketIoLimits } from './limits.js';
 import { isNamespaceName, namespacePartition, SOCKET_IO_TOPIC } from './namespaces.js';
+import { PacketCache, wsFrameBuilder } from './packet-cache.js';
 import { resumeOffset } from './positions.js';
 import { SessionTable } from './sessions.js';
 import { SocketBridge } from './socket-bridge.js';
@@ -138,6 +140,7 @@ export async function attachSocketIoEndpoint(
     },
   });
   io.bind(engine);
+  const packets = new PacketCache(io.encoder, wsFrameBuilder(ws));
 
   const restore = async (nsp: Namespace, pid: string, offset: string): Promise<RecoverySession | null> => {
     const saved = sessions.get(pid);
@@ -222,7 +225,7 @@ export async function attachSocketIoEndpoint(
         });
       const bridge = new SocketBridge(
         socket,
-        { broker: guarded, collections, topic, partition, limits, metrics, logger, saveRooms },
+        { broker: guarded, collections, topic, partition, limits, metrics, logger, packets, saveRooms },
         next,
       );
       if (pidOf(socket) !== undefined) await saveRooms(bridge.rooms());

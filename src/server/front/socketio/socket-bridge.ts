@@ -23,28 +23,19 @@ import type { Broker, Delivery, ProduceRecord, Subscription } from '../../../bro
 import { isTributaryError, TributaryError } from '../../../errors.js';
 import { toWireError } from '../../../protocol/native/frames.js';
 import type { ServerFrame, WireError } from '../../../protocol/native/types.js';
-import { broadcastReaches } from '../../../socketio/packet-record.js';
+import type { BroadcastOpts } from '../../../socketio/packet-record.js';
 import { checkQuery } from '../../../sync/query.js';
 import type { CollectionsAccess } from '../../auth/guard.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { CollectionBridge, type CollectionPort } from '../ws/collection-bridge.js';
 import { WS_FRONT_END_DEFAULTS } from '../ws/limits.js';
 import { DELIVERY_CREDIT_RECORDS, ROOM_NAME_LENGTH_MAX, type SocketIoLimits } from './limits.js';
+import type { PacketCache } from './packet-cache.js';
 import { offsetText } from './positions.js';
-import { eventRecord, type RoomCommand, recordAction } from './records.js';
+import { eventRecord, type RoomCommand } from './records.js';
 
 /** Prefix of the endpoint's own events; a client cannot append an event of that name. */
 export const RESERVED_PREFIX = 'tributary:';
-
-/** Events Socket.IO itself reserves: a record named so is not delivered. */
-const SOCKET_IO_RESERVED = new Set([
-  'connect',
-  'connect_error',
-  'disconnect',
-  'disconnecting',
-  'newListener',
-  'removeListener',
-]);
 
 type Ack = (...args: unknown[]) => void;
 
@@ -71,6 +62,8 @@ export interface SocketBridgeDeps {
   readonly limits: SocketIoLimits;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
+  /** Each record's packet, encoded once for every socket. */
+  readonly packets: PacketCache;
   /** Saves the socket's rooms for connection state recovery. */
   readonly saveRooms: (rooms: readonly string[]) => Promise<void>;
 }
@@ -159,31 +152,36 @@ export class SocketBridge {
   #deliver(delivery: Delivery, from: number): void {
     const socket = this.#socket;
     const nsp = socket.nsp.name;
+    const { partition, packets } = this.#deps;
     const records = delivery.records;
     let sent = 0;
     for (let i = from; i < records.length; i++) {
       const record = records[i]!;
       this.#next = record.offset + 1;
-      const action = recordAction(record);
-      if (action === undefined || action.nsp !== nsp) continue;
-      if (action.kind !== 'event') {
-        const saving = this.#obey(action);
+      const planned = packets.plan(record, partition);
+      if (planned === undefined || planned.nsp !== nsp) continue;
+      if (planned.kind !== 'event') {
+        const saving = this.#obey(planned);
         if (this.#closed) return;
         if (saving === undefined) continue;
         this.#countSent(sent);
         this.#suspend(saving, delivery, i + 1);
         return;
       }
-      if (SOCKET_IO_RESERVED.has(action.event)) continue;
-      if (!broadcastReaches(action.opts, [...socket.rooms])) continue;
-      try {
-        socket.emit(action.event, ...action.args, this.offset);
-        sent++;
-      } catch (error) {
+      if (!reaches(planned.opts, socket.rooms)) continue;
+      if (planned.encoded === undefined) {
         // A record no Socket.IO packet can carry (nesting too deep to encode): skipped, counted.
         this.#deps.metrics.errors.inc({ frontend: 'socketio', code: 'MALFORMED_DATA' });
-        this.#deps.logger.debug({ err: error, offset: record.offset }, 'record not deliverable');
+        this.#deps.logger.debug({ offset: record.offset }, 'record not deliverable');
+        continue;
       }
+      // Encoded once per record for every socket (packet-cache.ts), written as socket.io's own
+      // broadcasts are.
+      socket.client._packet(
+        planned.encoded as Parameters<Socket['client']['_packet']>[0],
+        planned.writeOptions,
+      );
+      sent++;
     }
     this.#countSent(sent);
     const credit = records.length;
@@ -227,7 +225,7 @@ export class SocketBridge {
    */
   #obey(command: RoomCommand): Promise<void> | undefined {
     const socket = this.#socket;
-    if (!broadcastReaches(command.opts, [...socket.rooms])) return undefined;
+    if (!reaches(command.opts, socket.rooms)) return undefined;
     if (command.kind === 'disconnect') {
       socket.disconnect(command.close);
       return undefined;
@@ -518,6 +516,12 @@ export class SocketBridge {
     const wire = toWireError(error);
     this.#socket.emit('tributary:error', { code: wire.code, message: wire.message });
   }
+}
+
+/** `broadcastReaches` (packet-record.ts) on the socket's own set of rooms, without copying it. */
+function reaches(opts: BroadcastOpts, rooms: ReadonlySet<string>): boolean {
+  if (opts.rooms.length > 0 && !opts.rooms.some((room) => rooms.has(room))) return false;
+  return !opts.except.some((room) => rooms.has(room));
 }
 
 function isRoomName(room: unknown): room is string {
