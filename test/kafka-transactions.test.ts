@@ -415,3 +415,64 @@ describe('transaction APIs on the wire', () => {
     expect(await committedValues('wire-out')).toEqual(['w']);
   });
 });
+
+describe('ListOffsets with read_committed', () => {
+  it('answers the last stable offset as latest while a transaction is open, and a consumer starting there reads it once committed', async () => {
+    await createTopic('lso', 1);
+    const producer = await transactionalProducer('lso-writer');
+    const first = await producer.transaction();
+    await first.send({ topic: 'lso', messages: [{ value: 'before-1' }, { value: 'before-2' }] });
+    await first.commit(); // offsets 0 and 1, the COMMIT marker at 2
+    const open = await producer.transaction();
+    const openedAt = Date.now();
+    await open.send({ topic: 'lso', messages: [{ value: 'open-1' }, { value: 'open-2' }] }); // 3 and 4
+    expect(await log.offsets('lso', 0)).toEqual({ earliest: 0, next: 5, lastStable: 3 });
+
+    const client = await RawKafka.open(front.port);
+    closers.push(async () => client.socket.destroy());
+    const list = async (version: number, isolationLevel: number, timestamp: number) => {
+      const answer = await client.call('ListOffsets', version, {
+        replicaId: -1,
+        isolationLevel,
+        topics: [{ name: 'lso', partitions: [{ partitionIndex: 0, timestamp }] }],
+      });
+      const partition = answer.topics[0]!.partitions[0]!;
+      expect(partition.errorCode).toBe(0);
+      return partition.offset;
+    };
+    for (const version of [2, 5, 7]) {
+      expect(await list(version, 1, -1)).toBe(3); // read_committed: the LSO
+      expect(await list(version, 0, -1)).toBe(5); // read_uncommitted: the high watermark
+      expect(await list(version, 1, -2)).toBe(0);
+    }
+    // A record found by timestamp at or past the LSO is not readable yet: none, as Kafka answers.
+    expect(await list(5, 1, openedAt)).toBe(-1);
+    expect(await list(5, 0, openedAt)).toBe(3);
+    expect(await list(5, 1, 0)).toBe(0);
+    expect(await list(7, 1, -3)).toBe(-1); // the largest timestamp is an open record's
+    expect(await list(7, 0, -3)).toBeGreaterThanOrEqual(3);
+
+    // A read_committed consumer with no committed offset starts at "latest": the LSO, so the open
+    // transaction's records reach it once committed (from the high watermark it would skip them).
+    const seen: string[] = [];
+    const consumer = kafka().consumer({ groupId: 'lso-latest', maxWaitTimeInMs: 200, readUncommitted: false });
+    await consumer.connect();
+    closers.push(() => consumer.disconnect());
+    let fetched = false;
+    consumer.on(consumer.events.FETCH, () => {
+      fetched = true;
+    });
+    await consumer.subscribe({ topic: 'lso', fromBeginning: false });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        seen.push(message.value?.toString() ?? '');
+      },
+    });
+    await waitFor(() => fetched, 20_000, 'the consumer fetching from its start offset');
+    expect(seen).toEqual([]);
+    await open.commit();
+    await waitFor(() => seen.length >= 2, 20_000, 'the committed transaction');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen).toEqual(['open-1', 'open-2']);
+  });
+});

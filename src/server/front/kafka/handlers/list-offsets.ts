@@ -7,6 +7,10 @@
  * search over timestamp lookups, about 50 of them); v8+: -4 (earliest local) → the earliest
  * offset, since everything is local; v9+: -5 (latest tiered) → offset -1, since nothing is
  * tiered. A special timestamp the request's version does not have is INVALID_REQUEST.
+ *
+ * With isolation_level 1 (read_committed, v2+) the partition ends at its last stable offset, as
+ * in Kafka: -1 answers the LSO instead of the high watermark, and an offset found by timestamp
+ * (or -3) at or past the LSO is answered as none (-1), since such a consumer cannot read it yet.
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import type { ListOffsetsResponsePartition } from '../../../../protocol/kafka/requests/index.js';
@@ -18,13 +22,17 @@ const EARLIEST = -2;
 const MAX_TIMESTAMP = -3;
 const EARLIEST_LOCAL = -4;
 const LATEST_TIERED = -5;
+const READ_COMMITTED = 1;
 
 export const handleListOffsets: Handler<'ListOffsets'> = async (ctx, { body, header }) => {
+  const committed = body.isolationLevel === READ_COMMITTED;
   const topics = [];
   for (const topic of body.topics) {
     const partitions: ListOffsetsResponsePartition[] = [];
     for (const { partitionIndex, timestamp } of topic.partitions) {
-      partitions.push(await listOffset(ctx, topic.name, partitionIndex, timestamp, header.apiVersion));
+      partitions.push(
+        await listOffset(ctx, topic.name, partitionIndex, timestamp, header.apiVersion, committed),
+      );
     }
     topics.push({ name: topic.name, partitions });
   }
@@ -37,18 +45,21 @@ async function listOffset(
   partition: number,
   timestamp: number,
   version: number,
+  committed: boolean,
 ): Promise<ListOffsetsResponsePartition> {
   const answer = (errorCode: number, offset: number, at = -1): ListOffsetsResponsePartition => {
     countError(ctx, errorCode);
     return { partitionIndex: partition, errorCode, timestamp: at, offset };
   };
   try {
-    const { earliest, next } = await ctx.broker.offsets(topic, partition);
-    if (timestamp === LATEST) return answer(KafkaErrorCode.NONE, next);
+    const { earliest, next, lastStable } = await ctx.broker.offsets(topic, partition);
+    // What this consumer can read ends here (Kafka's "last fetchable offset").
+    const end = committed ? lastStable : next;
+    if (timestamp === LATEST) return answer(KafkaErrorCode.NONE, end);
     if (timestamp === EARLIEST) return answer(KafkaErrorCode.NONE, earliest);
     if (timestamp === MAX_TIMESTAMP && version >= 7) {
       const found = await maxTimestamp(ctx, topic, partition, earliest, next);
-      return found === null
+      return found === null || found.offset >= end
         ? answer(KafkaErrorCode.NONE, -1)
         : answer(KafkaErrorCode.NONE, found.offset, found.timestamp);
     }
@@ -56,7 +67,7 @@ async function listOffset(
     if (timestamp === LATEST_TIERED && version >= 9) return answer(KafkaErrorCode.NONE, -1);
     if (timestamp < 0) return answer(KafkaErrorCode.INVALID_REQUEST, -1);
     const offset = await ctx.broker.resolvePosition(topic, partition, { timestamp });
-    if (offset >= next) return answer(KafkaErrorCode.NONE, -1);
+    if (offset >= end) return answer(KafkaErrorCode.NONE, -1);
     const [record] = await ctx.broker.fetch(topic, partition, offset, { maxRecords: 1 });
     if (record === undefined) return answer(KafkaErrorCode.NONE, -1);
     return answer(KafkaErrorCode.NONE, record.offset, record.timestamp);
