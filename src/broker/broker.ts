@@ -114,6 +114,9 @@ export async function createBroker(log: Log, options: BrokerOptions = {}): Promi
     ...(options.transactionTimeoutCheckMs === undefined
       ? {}
       : { timeoutCheckMs: options.transactionTimeoutCheckMs }),
+    ...(options.transactionalIdExpirationMs === undefined
+      ? {}
+      : { idExpirationMs: options.transactionalIdExpirationMs }),
   });
   logger.debug({ committedOffsets: offsets.size }, 'broker started');
   return new TributaryBroker(

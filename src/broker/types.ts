@@ -286,6 +286,11 @@ export interface BrokerOptions {
   readonly maxDeliveryRecords?: number;
   /** How often open transactions are checked against their timeout (ms). Default 1000. */
   readonly transactionTimeoutCheckMs?: number;
+  /**
+   * A transactional id with no transaction in progress is forgotten after this long without a
+   * state change (Kafka's `transactional.id.expiration.ms`). Default 7 days.
+   */
+  readonly transactionalIdExpirationMs?: number;
 }
 
 /** Defaults and limits of the log that front ends report (Kafka DescribeConfigs). */

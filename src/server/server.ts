@@ -328,6 +328,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     broker = await createBroker(log, {
       logger: logger.child({ component: 'broker' }),
       observer: brokerObserver(metrics, traffic),
+      transactionalIdExpirationMs: settings.transactionalIdExpirationMs,
     });
   } catch (error) {
     security.close();

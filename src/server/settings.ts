@@ -208,6 +208,16 @@ export const SERVER_SETTINGS = {
     max: TIMER_MS_MAX,
     doc: 'how often retention and compaction run in the background; 0: never',
   },
+  transactionalIdExpirationMs: {
+    flag: '--transactional-id-expiration-ms',
+    env: 'TRIBUTARY_TRANSACTIONAL_ID_EXPIRATION_MS',
+    group: 'server',
+    unit: 'ms',
+    default: 604_800_000,
+    min: 1000,
+    max: TIMER_MS_MAX,
+    doc: "a transactional id with no transaction in progress is forgotten after this long without a change (Kafka's transactional.id.expiration.ms)",
+  },
   tlsCert: {
     flag: '--tls-cert',
     env: 'TRIBUTARY_TLS_CERT',

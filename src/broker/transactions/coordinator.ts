@@ -16,6 +16,9 @@
  *   aborting (with the bumped epoch) a transaction left open; every call with an older epoch is
  *   then `PRODUCER_FENCED`, so a zombie instance can neither write nor commit.
  * - Timeouts: an `Ongoing` transaction older than its timeout is aborted with a bumped epoch.
+ * - Expiry (Kafka's `transactional.id.expiration.ms`): the state of an id with no transaction
+ *   in progress whose state was last written longer ago than the expiration is dropped (a
+ *   tombstone in `__transactions`); its next InitProducerId starts over with a new producer id.
  *
  * Calls for one transactional id run one at a time (a promise chain per id). Produce requests
  * are admitted synchronously (`admitProduce`) and counted until their append settles, so no
@@ -45,6 +48,7 @@ import {
   decodeTransactionRecord,
   encodeTransactionKey,
   encodeTransactionRecord,
+  isComplete,
   isPrepared,
   mergePendingOffsets,
   type TransactionRecord,
@@ -57,6 +61,10 @@ export const TRANSACTION_TIMEOUT_MAX_MS = 900_000;
 export const TRANSACTION_TIMEOUT_CHECK_MS = 1_000;
 /** Wait before finishing again a decided transaction whose markers failed (a storage error). */
 export const ROLL_FORWARD_RETRY_MS = 1_000;
+/** Kafka's `transactional.id.expiration.ms` default (7 days). */
+export const TRANSACTIONAL_ID_EXPIRATION_MS = 604_800_000;
+/** How often idle transactional ids are looked for, at most (Kafka: hourly). */
+export const TRANSACTIONAL_ID_EXPIRY_CHECK_MS = 60_000;
 /** Epochs are int16 on the wire; past this a transactional id gets a new producer id. */
 const EPOCH_MAX = 32_767;
 const LOAD_BATCH_RECORDS = 10_000;
@@ -102,6 +110,17 @@ export interface TransactionCoordinatorOptions {
   readonly timeoutMaxMs?: number;
   /** Transactional ids the broker uses for itself: an open one found at start is aborted at once. */
   readonly isInternal?: (transactionalId: string) => boolean;
+  /**
+   * An id with no transaction in progress whose state is older than this (ms) is forgotten.
+   * Default {@link TRANSACTIONAL_ID_EXPIRATION_MS}.
+   */
+  readonly idExpirationMs?: number;
+  /**
+   * How often expired ids are looked for. Default: every {@link TRANSACTIONAL_ID_EXPIRY_CHECK_MS},
+   * or every half expiration (at least 1 s) when that is shorter; 0 turns the timer off (tests
+   * call `expireIdle`).
+   */
+  readonly idExpiryCheckMs?: number;
 }
 
 /** A produce admitted into a transaction; `done()` once its append has settled. */
@@ -121,17 +140,28 @@ export class TransactionCoordinator {
   private readonly retries = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private timeoutTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly log: TransactionLog;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly timeoutMaxMs: number;
+  private readonly idExpirationMs: number;
+  /** Stands for `updatedAtMs` in states stored before it was kept. */
+  private readonly loadedAtMs: number;
 
   private constructor(private readonly options: TransactionCoordinatorOptions) {
     this.log = options.log;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.timeoutMaxMs = options.timeoutMaxMs ?? TRANSACTION_TIMEOUT_MAX_MS;
+    this.idExpirationMs = options.idExpirationMs ?? TRANSACTIONAL_ID_EXPIRATION_MS;
+    if (!Number.isSafeInteger(this.idExpirationMs) || this.idExpirationMs < 1) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `idExpirationMs must be a positive whole number of milliseconds, not ${this.idExpirationMs}`,
+      });
+    }
+    this.loadedAtMs = this.now();
   }
 
   /**
@@ -150,6 +180,17 @@ export class TransactionCoordinator {
         });
       }, every);
       coordinator.timeoutTimer.unref();
+    }
+    const expiryEvery =
+      options.idExpiryCheckMs ??
+      Math.min(TRANSACTIONAL_ID_EXPIRY_CHECK_MS, Math.max(1_000, Math.floor(coordinator.idExpirationMs / 2)));
+    if (expiryEvery > 0) {
+      coordinator.expiryTimer = setInterval(() => {
+        coordinator.expireIdle().catch((error: unknown) => {
+          coordinator.logger.error({ err: error }, 'could not expire idle transactional ids');
+        });
+      }, expiryEvery);
+      coordinator.expiryTimer.unref();
     }
     return coordinator;
   }
@@ -391,10 +432,41 @@ export class TransactionCoordinator {
     );
   }
 
+  /**
+   * Forgets every transactional id with no transaction in progress (Empty or Complete*, nothing
+   * in flight) whose state was last written more than the expiration ago, as Kafka does: a
+   * tombstone in `__transactions`, written before the id is dropped from memory. Resolves to the
+   * number of ids forgotten.
+   */
+  async expireIdle(): Promise<number> {
+    const idle = [...this.records.keys()].filter((id) => this.isExpired(id));
+    let expired = 0;
+    await Promise.all(
+      idle.map((transactionalId) =>
+        this.serialized(transactionalId, async () => {
+          if (!this.isExpired(transactionalId)) return;
+          await this.log.append(TRANSACTIONS_TOPIC, 0, [
+            { key: encodeTransactionKey(transactionalId), value: null },
+          ]);
+          this.records.delete(transactionalId);
+          expired++;
+        }),
+      ),
+    );
+    if (expired > 0) {
+      this.logger.info(
+        { expired, idExpirationMs: this.idExpirationMs },
+        'forgot transactional ids idle past their expiration',
+      );
+    }
+    return expired;
+  }
+
   /** Stops the timers; calls in progress finish. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timeoutTimer !== undefined) clearInterval(this.timeoutTimer);
+    if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     await Promise.allSettled([...this.chains.values()]);
@@ -485,6 +557,14 @@ export class TransactionCoordinator {
       if (this.chains.get(transactionalId) === settled) this.chains.delete(transactionalId);
     });
     return run;
+  }
+
+  /** Whether `transactionalId` has no transaction in progress and has been idle past the expiration. */
+  private isExpired(transactionalId: string): boolean {
+    const record = this.records.get(transactionalId);
+    if (record === undefined || !isComplete(record.state)) return false;
+    if ((this.inflight.get(transactionalId)?.count ?? 0) > 0) return false;
+    return this.now() - (record.updatedAtMs ?? this.loadedAtMs) > this.idExpirationMs;
   }
 
   /** The record of an id whose producer is `producer` (id and epoch), else the Kafka refusal. */
@@ -630,7 +710,8 @@ export class TransactionCoordinator {
     return new Promise((resolve) => entry.drained.push(resolve));
   }
 
-  private async persist(transactionalId: string, record: TransactionRecord): Promise<void> {
+  private async persist(transactionalId: string, state: TransactionRecord): Promise<void> {
+    const record: TransactionRecord = { ...state, updatedAtMs: this.now() };
     await this.log.append(TRANSACTIONS_TOPIC, 0, [
       { key: encodeTransactionKey(transactionalId), value: encodeTransactionRecord(record) },
     ]);

@@ -53,6 +53,11 @@ export interface TransactionRecord {
   readonly offsets: readonly PendingOffsets[];
   /** When the current transaction became Ongoing (0 when none is). */
   readonly startedAtMs: number;
+  /**
+   * When the coordinator last wrote this state (ms since the epoch), for transactional id
+   * expiry. Absent in records stored before it was kept: the coordinator counts from its start.
+   */
+  readonly updatedAtMs?: number;
 }
 
 export function isPrepared(state: TransactionState): state is 'PrepareCommit' | 'PrepareAbort' {
@@ -107,6 +112,7 @@ export function decodeTransactionRecord(value: Uint8Array): TransactionRecord | 
     groups: r.groups as string[],
     offsets,
     startedAtMs: r.startedAtMs,
+    ...(isInt(r.updatedAtMs) ? { updatedAtMs: r.updatedAtMs } : {}),
   };
 }
 

@@ -269,6 +269,97 @@ describe('transaction timeouts (injected clock)', () => {
   });
 });
 
+describe('transactional id expiry (injected clock)', () => {
+  async function coordinatorOn(log: Log, clock: () => number, idExpirationMs: number) {
+    const offsets = await OffsetStore.load(log, silent);
+    let nextId = 500 + Math.floor(clock() % 100) * 10;
+    return TransactionCoordinator.load({
+      log,
+      offsets,
+      allocateProducerId: async () => nextId++,
+      logger: silent,
+      now: clock,
+      timeoutCheckMs: 0,
+      idExpiryCheckMs: 0,
+      idExpirationMs,
+    });
+  }
+
+  it('forgets an idle id after the expiration, durably; never one with a transaction in progress', async () => {
+    const log = createMemoryLog();
+    await ensureInternalTopics(log);
+    await log.createTopic('out', { partitions: 1 });
+    let now = 10_000_000;
+    const txn = await coordinatorOn(log, () => now, 60_000);
+    const idle = await txn.initProducer('idle', 120_000);
+    await txn.addPartitions('idle', idle, [{ topic: 'out', partition: 0 }]);
+    await appendTransactional(log, idle, 'out', 0, 0, ['kept']);
+    await txn.endTransaction('idle', idle, true);
+    const busy = await txn.initProducer('busy', 120_000);
+    now += 30_000;
+    // `busy` opens a transaction long after its InitProducerId; the transaction keeps it.
+    await txn.addPartitions('busy', busy, [{ topic: 'out', partition: 0 }]);
+    now += 30_000;
+    expect(await txn.expireIdle()).toBe(0); // exactly the expiration: not past it
+    now += 1;
+    expect(await txn.expireIdle()).toBe(1);
+    expect(txn.stateOf('idle')).toBeUndefined();
+    expect(txn.stateOf('busy')?.state).toBe('Ongoing');
+    // The forgotten producer can no longer act; a new InitProducerId starts over.
+    await expectCode(txn.addPartitions('idle', idle, [{ topic: 'out', partition: 0 }]), 'PRODUCER_ID_MISMATCH');
+    now += 200_000;
+    // `busy` is past its own timeout too, but an Ongoing transaction is never expired away.
+    expect(await txn.expireIdle()).toBe(0);
+    await txn.close();
+
+    // What a restart finds: `idle` stays forgotten; `busy` keeps its producer.
+    const later = await coordinatorOn(log, () => now, 60_000);
+    expect(later.stateOf('idle')).toBeUndefined();
+    expect(later.stateOf('busy')).toMatchObject({ producerId: busy.producerId, state: 'Ongoing' });
+    const fresh = await later.initProducer('idle', 120_000);
+    expect(fresh.producerEpoch).toBe(0);
+    expect(fresh.producerId).not.toBe(idle.producerId);
+    expect(await committedValues(log, 'out', 0)).toEqual(['kept']);
+    await later.close();
+    await log.close();
+  });
+
+  it('counts from the last state change across restarts, not from the restart', async () => {
+    const log = createMemoryLog();
+    await ensureInternalTopics(log);
+    let now = 50_000_000;
+    const first = await coordinatorOn(log, () => now, 60_000);
+    const producer = await first.initProducer('job', 10_000);
+    await first.close();
+    now += 40_000;
+    const second = await coordinatorOn(log, () => now, 60_000);
+    expect(second.stateOf('job')?.updatedAtMs).toBe(now - 40_000);
+    now += 20_001;
+    expect(await second.expireIdle()).toBe(1);
+    await expectCode(second.endTransaction('job', producer, true), 'PRODUCER_ID_MISMATCH');
+    await second.close();
+    await log.close();
+  });
+
+  it('a state stored without updatedAtMs counts from the start of the coordinator', async () => {
+    const log = createMemoryLog();
+    await ensureInternalTopics(log);
+    const stored = { v: 1, producerId: 7, producerEpoch: 3, timeoutMs: 10_000, state: 'CompleteCommit' };
+    await log.append('__transactions', 0, [
+      { key: bytes('old'), value: bytes(JSON.stringify({ ...stored, partitions: [], groups: [], offsets: [], startedAtMs: 0 })) },
+    ]);
+    let now = 90_000_000;
+    const txn = await coordinatorOn(log, () => now, 60_000);
+    expect(txn.stateOf('old')?.producerEpoch).toBe(3);
+    now += 60_000;
+    expect(await txn.expireIdle()).toBe(0);
+    now += 1;
+    expect(await txn.expireIdle()).toBe(1);
+    await txn.close();
+    await log.close();
+  });
+});
+
 describe('recovery', () => {
   it('rolls a decided commit forward at the next start when its markers were never written', async () => {
     const log = createMemoryLog();
