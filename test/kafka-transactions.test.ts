@@ -455,7 +455,11 @@ describe('ListOffsets with read_committed', () => {
     // A read_committed consumer with no committed offset starts at "latest": the LSO, so the open
     // transaction's records reach it once committed (from the high watermark it would skip them).
     const seen: string[] = [];
-    const consumer = kafka().consumer({ groupId: 'lso-latest', maxWaitTimeInMs: 200, readUncommitted: false });
+    const consumer = kafka().consumer({
+      groupId: 'lso-latest',
+      maxWaitTimeInMs: 200,
+      readUncommitted: false,
+    });
     await consumer.connect();
     closers.push(() => consumer.disconnect());
     let fetched = false;

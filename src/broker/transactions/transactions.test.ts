@@ -306,7 +306,10 @@ describe('transactional id expiry (injected clock)', () => {
     expect(txn.stateOf('idle')).toBeUndefined();
     expect(txn.stateOf('busy')?.state).toBe('Ongoing');
     // The forgotten producer can no longer act; a new InitProducerId starts over.
-    await expectCode(txn.addPartitions('idle', idle, [{ topic: 'out', partition: 0 }]), 'PRODUCER_ID_MISMATCH');
+    await expectCode(
+      txn.addPartitions('idle', idle, [{ topic: 'out', partition: 0 }]),
+      'PRODUCER_ID_MISMATCH',
+    );
     now += 200_000;
     // `busy` is past its own timeout too, but an Ongoing transaction is never expired away.
     expect(await txn.expireIdle()).toBe(0);
@@ -346,7 +349,10 @@ describe('transactional id expiry (injected clock)', () => {
     await ensureInternalTopics(log);
     const stored = { v: 1, producerId: 7, producerEpoch: 3, timeoutMs: 10_000, state: 'CompleteCommit' };
     await log.append('__transactions', 0, [
-      { key: bytes('old'), value: bytes(JSON.stringify({ ...stored, partitions: [], groups: [], offsets: [], startedAtMs: 0 })) },
+      {
+        key: bytes('old'),
+        value: bytes(JSON.stringify({ ...stored, partitions: [], groups: [], offsets: [], startedAtMs: 0 })),
+      },
     ]);
     let now = 90_000_000;
     const txn = await coordinatorOn(log, () => now, 60_000);
