@@ -11,6 +11,7 @@
  * a record that does not parse, or breaks a limit, is logged and skipped.
  */
 import type { Logger } from 'pino';
+import { isDamageError } from '../errors.js';
 import type { Log, LogRecord } from '../log/types.js';
 import { KAFKA_GROUPS_TOPIC } from './internal-topics.js';
 
@@ -64,14 +65,22 @@ export class KafkaGroupStore {
   /** Reads `__consumer_groups` from the start and returns the store holding each group's latest state. */
   static async load(log: Log, logger: Logger): Promise<KafkaGroupStore> {
     const store = new KafkaGroupStore(log, logger);
-    const { earliest, next } = await log.offsets(KAFKA_GROUPS_TOPIC, 0);
-    let offset = earliest;
-    while (offset < next) {
-      const records = await log.read(KAFKA_GROUPS_TOPIC, 0, offset, { maxRecords: LOAD_BATCH_RECORDS });
-      const last = records.at(-1);
-      if (last === undefined) break;
-      for (const record of records) store.applyRecord(record);
-      offset = last.offset + 1;
+    try {
+      const { earliest, next } = await log.offsets(KAFKA_GROUPS_TOPIC, 0);
+      let offset = earliest;
+      while (offset < next) {
+        const records = await log.read(KAFKA_GROUPS_TOPIC, 0, offset, { maxRecords: LOAD_BATCH_RECORDS });
+        const last = records.at(-1);
+        if (last === undefined) break;
+        for (const record of records) store.applyRecord(record);
+        offset = last.offset + 1;
+      }
+    } catch (error) {
+      // Membership is soft state: damaged, groups start empty and their members rejoin (as after
+      // a session timeout). Writes to the damaged partition fail and are logged; /healthz reports it.
+      if (!isDamageError(error)) throw error;
+      logger.error({ err: error }, 'Kafka groups start empty: __consumer_groups is damaged');
+      store.groups.clear();
     }
     return store;
   }

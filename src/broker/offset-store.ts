@@ -7,6 +7,7 @@
  * survive restarts and lookups never touch the log.
  */
 import type { Logger } from 'pino';
+import { isDamageError, type TributaryError } from '../errors.js';
 import type { Log, LogRecord, RecordInput } from '../log/types.js';
 import { CONSUMER_OFFSETS_TOPIC } from './internal-topics.js';
 import type { CommittedOffset, TopicPartition } from './types.js';
@@ -30,6 +31,12 @@ const LOAD_BATCH_RECORDS = 10_000;
 
 export class OffsetStore {
   private readonly commits = new Map<string, Entry>();
+  /**
+   * Set when `__consumer_offsets` was found damaged at load: committed offsets are unknown, so
+   * every lookup and commit answers this error instead of "no commit" (which would move
+   * consumers to their reset position); the rest of the broker serves.
+   */
+  private damage: TributaryError | undefined;
 
   private constructor(
     private readonly log: Log,
@@ -39,14 +46,21 @@ export class OffsetStore {
   /** Reads `__consumer_offsets` from the start and returns the store holding its latest state. */
   static async load(log: Log, logger: Logger): Promise<OffsetStore> {
     const store = new OffsetStore(log, logger);
-    const { earliest, next } = await log.offsets(CONSUMER_OFFSETS_TOPIC, 0);
-    let offset = earliest;
-    while (offset < next) {
-      const records = await log.read(CONSUMER_OFFSETS_TOPIC, 0, offset, { maxRecords: LOAD_BATCH_RECORDS });
-      const last = records.at(-1);
-      if (last === undefined) break;
-      for (const record of records) store.applyRecord(record);
-      offset = last.offset + 1;
+    try {
+      const { earliest, next } = await log.offsets(CONSUMER_OFFSETS_TOPIC, 0);
+      let offset = earliest;
+      while (offset < next) {
+        const records = await log.read(CONSUMER_OFFSETS_TOPIC, 0, offset, { maxRecords: LOAD_BATCH_RECORDS });
+        const last = records.at(-1);
+        if (last === undefined) break;
+        for (const record of records) store.applyRecord(record);
+        offset = last.offset + 1;
+      }
+    } catch (error) {
+      if (!isDamageError(error)) throw error;
+      logger.error({ err: error }, 'committed offsets are offline: __consumer_offsets is damaged');
+      store.commits.clear();
+      store.damage = error;
     }
     return store;
   }
@@ -56,10 +70,12 @@ export class OffsetStore {
   }
 
   get(group: string, topic: string, partition: number): number | undefined {
+    this.checkAvailable();
     return this.commits.get(commitKey(group, topic, partition))?.offset;
   }
 
   fetch(group: string, partitions: readonly TopicPartition[]): CommittedOffset[] {
+    this.checkAvailable();
     const out: CommittedOffset[] = [];
     for (const { topic, partition } of partitions) {
       const entry = this.commits.get(commitKey(group, topic, partition));
@@ -68,12 +84,14 @@ export class OffsetStore {
     return out;
   }
 
+  /** Every known commit (none while the store is damaged: lag and overviews leave them out). */
   all(): Iterable<StoredCommit> {
     return this.commits.values();
   }
 
   /** Stores commits durably (one append: all or nothing), then updates the in-memory view. */
   async commit(group: string, offsets: readonly CommittedOffset[]): Promise<void> {
+    this.checkAvailable();
     if (offsets.length === 0) return;
     const committedAt = Date.now();
     const records: RecordInput[] = offsets.map(({ topic, partition, offset }) => ({
@@ -101,6 +119,7 @@ export class OffsetStore {
     group: string,
     partitions: readonly TopicPartition[] | null,
   ): Promise<TopicPartition[]> {
+    this.checkAvailable();
     const wanted =
       partitions === null ? null : new Set(partitions.map((p) => commitKey(group, p.topic, p.partition)));
     const gone = [...this.commits.values()].filter(
@@ -118,6 +137,7 @@ export class OffsetStore {
 
   /** Deletes every group's commits for `topic` (the topic was deleted), with tombstones. */
   async deleteTopic(topic: string): Promise<void> {
+    this.checkAvailable();
     const keys = [...this.commits.values()]
       .filter((e) => e.topic === topic)
       .map((e) => commitKey(e.group, e.topic, e.partition));
@@ -127,6 +147,11 @@ export class OffsetStore {
     keys.forEach((key, i) => {
       this.applyTombstone(key, baseOffset + i);
     });
+  }
+
+  /** Throws the damage while `__consumer_offsets` is damaged (commits can be neither read nor stored). */
+  checkAvailable(): void {
+    if (this.damage !== undefined) throw this.damage;
   }
 
   private applyRecord(record: LogRecord): void {

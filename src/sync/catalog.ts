@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import type { Broker } from '../broker/types.js';
 import { isPlainObject } from '../crdt/json.js';
-import { isTributaryError } from '../errors.js';
+import { isDamageError, isTributaryError, type TributaryError } from '../errors.js';
 import { COLLECTIONS_META_TOPIC } from './limits.js';
 import type { CollectionInfo, ConsistencyMode, FsyncPolicy } from './types.js';
 
@@ -26,6 +26,11 @@ const DECODER = new TextDecoder();
 export class CollectionCatalog {
   readonly #broker: Broker;
   readonly #entries = new Map<string, CatalogEntry>();
+  /**
+   * Set when `__collections` was found damaged at load: which collections exist is unknown, so
+   * the collection service answers this error to every call (docs/FORMAT.md, "Damage").
+   */
+  damage: TributaryError | undefined;
 
   private constructor(broker: Broker) {
     this.#broker = broker;
@@ -37,24 +42,36 @@ export class CollectionCatalog {
    */
   static async load(broker: Broker, logger: Logger): Promise<CollectionCatalog> {
     const catalog = new CollectionCatalog(broker);
+    try {
+      await catalog.#read(logger);
+    } catch (error) {
+      if (!isDamageError(error)) throw error;
+      logger.error({ err: error }, 'collections are offline: their catalog (__collections) is damaged');
+      catalog.#entries.clear();
+      catalog.damage = error;
+    }
+    return catalog;
+  }
+
+  async #read(logger: Logger): Promise<void> {
     let offsets: { earliest: number; next: number };
     try {
-      offsets = await broker.offsets(COLLECTIONS_META_TOPIC, 0);
+      offsets = await this.#broker.offsets(COLLECTIONS_META_TOPIC, 0);
     } catch (error) {
-      if (isTributaryError(error, 'TOPIC_NOT_FOUND')) return catalog;
+      if (isTributaryError(error, 'TOPIC_NOT_FOUND')) return;
       throw error;
     }
     const { earliest, next } = offsets;
     let offset = earliest;
     while (offset < next) {
-      const records = await broker.fetch(COLLECTIONS_META_TOPIC, 0, offset, { maxRecords: 1000 });
+      const records = await this.#broker.fetch(COLLECTIONS_META_TOPIC, 0, offset, { maxRecords: 1000 });
       if (records.length === 0) break;
       for (const record of records) {
         offset = record.offset + 1;
         if (record.key === null) continue;
         const name = DECODER.decode(record.key);
         if (record.value === null) {
-          catalog.#entries.delete(name);
+          this.#entries.delete(name);
           continue;
         }
         const entry = parseEntry(DECODER.decode(record.value));
@@ -62,10 +79,9 @@ export class CollectionCatalog {
           logger.warn({ offset: record.offset }, 'skipping an unreadable collections catalog record');
           continue;
         }
-        catalog.#entries.set(name, entry);
+        this.#entries.set(name, entry);
       }
     }
-    return catalog;
   }
 
   get(name: string): CatalogEntry | undefined {

@@ -21,7 +21,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { type Logger, pino } from 'pino';
 import type { Broker } from '../broker/types.js';
 import { HybridClock } from '../crdt/index.js';
-import { isTributaryError, TributaryError } from '../errors.js';
+import { isDamageError, isTributaryError, TributaryError } from '../errors.js';
 import { type CatalogEntry, CollectionCatalog } from './catalog.js';
 import { removeCheckpoints } from './checkpoint.js';
 import { Collection } from './collection.js';
@@ -56,6 +56,8 @@ export class CollectionService {
   readonly #logger: Logger;
   readonly #clock: HybridClock;
   readonly #open = new Map<string, Collection>();
+  /** Collections whose data was found damaged at start: every call on them answers the damage. */
+  readonly #damaged = new Map<string, TributaryError>();
   #timer: ReturnType<typeof setInterval> | undefined;
   /** Catalog changes run one at a time. */
   #admin: Promise<unknown> = Promise.resolve();
@@ -80,7 +82,17 @@ export class CollectionService {
     try {
       for (const entry of catalog.all()) {
         await service.#ensureTopic(entry, false);
-        service.#open.set(entry.name, await service.#openCollection(entry));
+        try {
+          service.#open.set(entry.name, await service.#openCollection(entry));
+        } catch (error) {
+          // A damaged collection stays offline; the others open and serve.
+          if (!isDamageError(error)) throw error;
+          logger.error(
+            { err: error, collection: entry.name },
+            'a collection is offline: its data is damaged',
+          );
+          service.#damaged.set(entry.name, error);
+        }
       }
     } catch (error) {
       await service.close();
@@ -139,6 +151,7 @@ export class CollectionService {
       if (entry === undefined) throw new TributaryError('COLLECTION_NOT_FOUND', { collection: String(name) });
       const collection = this.#open.get(name);
       this.#open.delete(name);
+      this.#damaged.delete(name);
       await collection?.close(new TributaryError('COLLECTION_NOT_FOUND', { collection: name }));
       try {
         await this.#broker.deleteTopic(entry.topic);
@@ -164,6 +177,8 @@ export class CollectionService {
   collection(name: string): Collection {
     this.#checkOpen();
     const collection = typeof name === 'string' ? this.#open.get(name) : undefined;
+    const damage = collection === undefined ? this.#damaged.get(name) : undefined;
+    if (damage !== undefined) throw damage;
     if (collection === undefined)
       throw new TributaryError('COLLECTION_NOT_FOUND', { collection: String(name) });
     return collection;
@@ -197,6 +212,7 @@ export class CollectionService {
 
   #checkOpen(): void {
     if (this.#closing !== undefined) throw new TributaryError('SHUTTING_DOWN');
+    if (this.#catalog.damage !== undefined) throw this.#catalog.damage;
   }
 
   #serialized<T>(fn: () => Promise<T>): Promise<T> {

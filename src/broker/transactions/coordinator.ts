@@ -34,7 +34,7 @@
  * await txn.endTransaction('orders-job', producer, true);
  */
 import type { Logger } from 'pino';
-import { isTributaryError, TributaryError } from '../../errors.js';
+import { isDamageError, isTributaryError, TributaryError } from '../../errors.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -94,6 +94,11 @@ export interface TransactionLog {
 /** Where committed transactions' offset commits go (the broker's `OffsetStore`). */
 export interface OffsetSink {
   commit(groupId: string, offsets: readonly CommittedOffset[]): Promise<void>;
+  /**
+   * Throws when commits cannot be stored now or later (damaged offsets): checked before offsets
+   * join a transaction, so a decided transaction never waits on a store that cannot take them.
+   */
+  checkAvailable?(): void;
 }
 
 export interface TransactionCoordinatorOptions {
@@ -142,6 +147,12 @@ export class TransactionCoordinator {
   private timeoutTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /**
+   * Set when `__transactions` was found damaged at load: the state of every transactional id is
+   * unknown, so every transactional call (Kafka transactions and atomic commits) answers this
+   * error; plain produce and consume go on.
+   */
+  private damage: TributaryError | undefined;
   private readonly log: TransactionLog;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -170,7 +181,14 @@ export class TransactionCoordinator {
    */
   static async load(options: TransactionCoordinatorOptions): Promise<TransactionCoordinator> {
     const coordinator = new TransactionCoordinator(options);
-    await coordinator.readAll();
+    try {
+      await coordinator.readAll();
+    } catch (error) {
+      if (!isDamageError(error)) throw error;
+      options.logger.error({ err: error }, 'transactions are offline: __transactions is damaged');
+      coordinator.records.clear();
+      coordinator.damage = error;
+    }
     await coordinator.recover();
     const every = options.timeoutCheckMs ?? TRANSACTION_TIMEOUT_CHECK_MS;
     if (every > 0) {
@@ -293,6 +311,7 @@ export class TransactionCoordinator {
   addOffsets(transactionalId: string, producer: ProducerIdentity, groupId: string): Promise<void> {
     return this.serialized(transactionalId, async () => {
       const record = this.current(transactionalId, producer, 'add offsets');
+      this.options.offsets.checkAvailable?.();
       if (record.groups.includes(groupId) && record.state === 'Ongoing') return;
       const groups = record.groups.includes(groupId) ? record.groups : [...record.groups, groupId];
       await this.persist(transactionalId, this.ongoing(record, { groups }));
@@ -484,6 +503,7 @@ export class TransactionCoordinator {
 
   /** Writes the state of an internal id (inside `withTransactionalId`). */
   async write(transactionalId: string, record: TransactionRecord): Promise<void> {
+    if (record.offsets.length > 0) this.options.offsets.checkAvailable?.();
     await this.persist(transactionalId, record);
   }
 
@@ -546,6 +566,7 @@ export class TransactionCoordinator {
   /** Runs `fn` after every earlier call for `transactionalId` has settled. */
   private serialized<T>(transactionalId: string, fn: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new TributaryError('SHUTTING_DOWN'));
+    if (this.damage !== undefined) return Promise.reject(this.damage);
     const previous = this.chains.get(transactionalId) ?? Promise.resolve();
     const run = previous.then(fn, fn);
     const settled = run.then(
@@ -569,6 +590,7 @@ export class TransactionCoordinator {
 
   /** The record of an id whose producer is `producer` (id and epoch), else the Kafka refusal. */
   private owned(transactionalId: string, producer: ProducerIdentity): TransactionRecord {
+    if (this.damage !== undefined) throw this.damage;
     if (this.options.isInternal?.(transactionalId) === true) throw reserved(transactionalId);
     const record = this.records.get(transactionalId);
     if (record === undefined || record.producerId !== producer.producerId) {

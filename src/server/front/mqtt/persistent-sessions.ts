@@ -214,6 +214,8 @@ export class LogSessionStore implements SessionStore {
     const kept = this.kept.get(clientId);
     if (kept !== undefined) kept.durability = null;
     this.kept.delete(clientId);
+    // A damaged store cannot tell or remove what it holds: a clean session just starts empty.
+    if (this.store.damage !== undefined) return;
     if (this.store.get(clientId) !== undefined) await this.store.remove(clientId);
   }
 

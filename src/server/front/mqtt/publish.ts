@@ -26,7 +26,7 @@ import { kafkaPartition } from '../../../protocol/kafka/primitives/murmur2.js';
 import type { ServerMetrics } from '../../metrics.js';
 import type { MqttVersion } from './codec.js';
 import type { ExactlyOnceInbound } from './inbound-qos2.js';
-import { ReasonCode, reasonCodeOf } from './reason-codes.js';
+import { ReasonCode, reasonCodeFor, reasonCodeOf } from './reason-codes.js';
 import { recordOfPublish } from './record-shape.js';
 import type { MqttSession } from './session.js';
 import { MqttTopicError, mqttTopicToLog } from './topics.js';
@@ -241,7 +241,7 @@ export class InboundPublisher {
       this.#c.logger.debug({ reasonCode, reason }, 'MQTT QoS 0 message dropped');
       return { kind: 'none' };
     }
-    return { kind: 'ack', reasonCode, reason };
+    return { kind: 'ack', reasonCode: reasonCodeFor('puback', reasonCode), reason };
   }
 
   /** The topic name, resolving an MQTT 5 topic alias; or the outcome of a bad one. */

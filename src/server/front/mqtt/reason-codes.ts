@@ -100,3 +100,18 @@ export function reasonCodeOf(error: unknown): number {
       return ReasonCode.UnspecifiedError;
   }
 }
+
+/** Reason codes MQTT 5 allows in PUBACK and PUBREC (§3.4.2.1, §3.5.2.1) and in SUBACK (§3.9.3). */
+const ALLOWED: Record<'puback' | 'suback', ReadonlySet<number>> = {
+  puback: new Set([0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99]),
+  suback: new Set([0x00, 0x01, 0x02, 0x80, 0x83, 0x87, 0x8f, 0x91, 0x97, 0x9e, 0xa1, 0xa2]),
+};
+
+/**
+ * `reasonCode` if `packet` may carry it, else Unspecified error (0x80). A code a packet may not
+ * carry (Server unavailable in a PUBACK, say) makes clients drop the connection instead of
+ * seeing the refusal, and the message stays unacknowledged.
+ */
+export function reasonCodeFor(packet: 'puback' | 'suback', reasonCode: number): number {
+  return ALLOWED[packet].has(reasonCode) ? reasonCode : ReasonCode.UnspecifiedError;
+}

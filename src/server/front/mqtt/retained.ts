@@ -21,7 +21,7 @@
  */
 import type { Logger } from 'pino';
 import type { Broker, LogRecord, RecordInput, Subscription } from '../../../broker/types.js';
-import { isTributaryError, TributaryError } from '../../../errors.js';
+import { isDamageError, isTributaryError, TributaryError } from '../../../errors.js';
 import { mqttTopicToLog, type TopicFilter } from './topics.js';
 
 export const MQTT_RETAINED_TOPIC = '__mqtt.retained';
@@ -81,7 +81,15 @@ export class RetainedStore {
     } catch (error) {
       if (!isTributaryError(error, 'TOPIC_EXISTS')) throw error;
     }
-    await store.#load();
+    try {
+      await store.#load();
+    } catch (error) {
+      // Damaged: retained messages are offline (none served, retaining one answers the damage);
+      // MQTT itself goes on and /healthz reports it.
+      if (!isDamageError(error)) throw error;
+      store.#fail(error);
+      return store;
+    }
     // A delivery may come before `subscribe` resolves: its credit is given back then.
     let ungranted = 0;
     store.#subscription = await systemBroker.subscribe({
@@ -285,6 +293,8 @@ export class RetainedStore {
    * must refuse before doing anything else (the MQTT front end, before appending to the topic).
    */
   check(topicName: string, record: RecordInput): void {
+    // A store that cannot retain (damaged, stopped) refuses before the message is appended.
+    if (this.#failure !== null) throw this.#failure;
     if (record.value === null || record.value.length === 0) return;
     this.#limitsAllow(topicName, recordBytes(encoder.encode(topicName), record));
   }

@@ -21,7 +21,7 @@
  */
 import { type Logger, pino } from 'pino';
 import type { Broker, RecordInput } from '../../../broker/types.js';
-import { isTributaryError } from '../../../errors.js';
+import { isDamageError, isTributaryError, type TributaryError } from '../../../errors.js';
 import {
   decodeSession,
   encodeSession,
@@ -97,7 +97,17 @@ export class MqttSessionStore {
       if (!isTributaryError(error, 'TOPIC_EXISTS')) throw error;
     }
     const store = new MqttSessionStore(broker, options);
-    await store.load();
+    try {
+      await store.load();
+    } catch (error) {
+      // Damaged: persistent sessions are offline (a client asking for its session is refused,
+      // clean sessions go on); MQTT itself serves and /healthz reports the damage.
+      if (!isDamageError(error)) throw error;
+      store.logger.error({ err: error }, 'persistent MQTT sessions are offline: __mqtt.sessions is damaged');
+      store.sessions.clear();
+      store.damage = error;
+      return store;
+    }
     await store.expire();
     const everyMs = options.expiryCheckMs ?? 1000;
     if (everyMs > 0) {
@@ -113,7 +123,12 @@ export class MqttSessionStore {
     return this.sessions.size;
   }
 
+  /** Set when `__mqtt.sessions` was found damaged at load: which sessions exist is unknown. */
+  damage: TributaryError | undefined;
+
+  /** The stored session of `clientId`; throws the damage while the store is damaged. */
   get(clientId: string): SessionState | undefined {
+    if (this.damage !== undefined) throw this.damage;
     return this.sessions.get(clientId);
   }
 
@@ -138,6 +153,7 @@ export class MqttSessionStore {
 
   /** Stores `state` (as it is when the append is built); resolves once durable. */
   save(state: SessionState): Promise<void> {
+    if (this.damage !== undefined) return Promise.reject(this.damage);
     this.sessions.set(state.clientId, state);
     return this.enqueue(state.clientId, 0);
   }

@@ -11,7 +11,7 @@
 import type { ISubackPacket, ISubscribePacket, IUnsubackPacket, IUnsubscribePacket, QoS } from 'mqtt-packet';
 import type { MqttClient, MqttContext } from './context.js';
 import type { Delivery } from './delivery.js';
-import { ReasonCode, reasonCodeOf } from './reason-codes.js';
+import { ReasonCode, reasonCodeFor, reasonCodeOf } from './reason-codes.js';
 import type { SessionSubscription } from './session.js';
 import { MqttTopicError, parseTopicFilter, type TopicFilter } from './topics.js';
 
@@ -92,7 +92,7 @@ async function subscribeOne(
     try {
       await shared.subscribe(client, subscription);
     } catch (error) {
-      return reasonCodeOf(error);
+      return reasonCodeFor('suback', reasonCodeOf(error));
     }
   }
   session.subscriptions.set(wanted.topic, subscription);

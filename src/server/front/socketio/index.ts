@@ -106,6 +106,7 @@ export async function attachSocketIoEndpoint(
   const sessions = await SessionTable.open(options.systemBroker, {
     sessionsMax: limits.socketioSessionsMax,
     ttlMs: limits.socketioSessionTtlMs,
+    logger,
   });
   const engine = new EngineServer({
     pingInterval: limits.socketioPingIntervalMs,

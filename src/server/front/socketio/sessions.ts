@@ -15,8 +15,9 @@
  * await sessions.save({ pid, sid, nsp: '/', principal: 'alice', rooms: [] });
  * sessions.get(pid); // the saved session, or undefined
  */
+import type { Logger } from 'pino';
 import type { Broker } from '../../../broker/types.js';
-import { isTributaryError } from '../../../errors.js';
+import { isDamageError, isTributaryError } from '../../../errors.js';
 
 /** The internal topic of the sessions. */
 export const SESSIONS_TOPIC = '__socket.io.sessions';
@@ -40,25 +41,31 @@ interface StoredSession {
   readonly at: number;
 }
 
+export interface SessionTableOptions {
+  readonly sessionsMax: number;
+  readonly ttlMs: number;
+  readonly logger?: Logger;
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const READ_CHUNK_RECORDS = 1000;
 
 export class SessionTable {
   readonly #broker: Broker;
-  readonly #sessionsMax: number;
+  #sessionsMax: number;
   readonly #ttlMs: number;
   /** Oldest write first (a write moves a session to the end). */
   readonly #sessions = new Map<string, SavedSession>();
 
-  private constructor(broker: Broker, options: { sessionsMax: number; ttlMs: number }) {
+  private constructor(broker: Broker, options: SessionTableOptions) {
     this.#broker = broker;
     this.#sessionsMax = options.sessionsMax;
     this.#ttlMs = options.ttlMs;
   }
 
   /** Creates the topic on first use and reads it back. `broker` must reach internal topics (`forSystem()`). */
-  static async open(broker: Broker, options: { sessionsMax: number; ttlMs: number }): Promise<SessionTable> {
+  static async open(broker: Broker, options: SessionTableOptions): Promise<SessionTable> {
     const table = new SessionTable(broker, options);
     if (options.sessionsMax === 0) return table;
     try {
@@ -66,7 +73,17 @@ export class SessionTable {
     } catch (error) {
       if (!isTributaryError(error, 'TOPIC_EXISTS')) throw error;
     }
-    await table.#load();
+    try {
+      await table.#load();
+    } catch (error) {
+      // Damaged: Socket.IO goes on without connection state recovery, as with
+      // `socketioSessionsMax: 0` (every reconnect is a fresh session, `socket.recovered` false),
+      // rather than refusing every client; /healthz reports the damage.
+      if (!isDamageError(error)) throw error;
+      options.logger?.error({ err: error }, 'Socket.IO recovery is off: __socket.io.sessions is damaged');
+      table.#sessions.clear();
+      table.#sessionsMax = 0;
+    }
     return table;
   }
 
