@@ -119,7 +119,8 @@ import { openFileLog } from 'tributary-sync';
 import { connect as browserConnect, isTributaryError } from 'tributary-sync/client';
 import { connect } from 'tributary-sync/client/node';
 import { createAdapter } from 'tributary-sync/socket.io';
-export const entries = [openFileLog, browserConnect, isTributaryError, connect, createAdapter];
+import { pipeline } from 'tributary-sync/processing';
+export const entries = [openFileLog, browserConnect, isTributaryError, connect, createAdapter, pipeline];
 // @ts-expect-error url must be a string
 export const wrong = connect({ url: 42 });
 // @ts-expect-error dir must be a string

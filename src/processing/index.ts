@@ -1,0 +1,48 @@
+/**
+ * @module tributary-sync/processing
+ * Stream processing: windowed, stateful, exactly-once pipelines over Tributary topics, with
+ * results in topics or live collections. See `docs/stream-processing.md`.
+ *
+ * @example
+ * import { connect } from 'tributary-sync/client/node';
+ * import { collection, pipeline, runPipeline, topic, tumbling } from 'tributary-sync/processing';
+ *
+ * const client = await connect({ url: 'ws://localhost:8080/v1/ws' });
+ * const run = await runPipeline(
+ *   client,
+ *   pipeline('sales-per-minute')
+ *     .from(topic<{ product: string; qty: number; at: number }>('sales', { eventTime: (s) => s.at }))
+ *     .keyBy((s) => s.product)
+ *     .window(tumbling('1m'), { lateness: '5s' })
+ *     .aggregate({ init: () => ({ units: 0 }), add: (acc, s) => ({ units: acc.units + s.qty }) })
+ *     .to(collection('sales-per-minute')),
+ * );
+ */
+export type { Duration } from './duration.js';
+export type { Aggregator, Keyed, Windowed } from './operators.js';
+export {
+  type CollectionRef,
+  type CollectionSinkOptions,
+  collection,
+  KeyedStream,
+  type PipelineDefinition,
+  pipeline,
+  type Sink,
+  type SourceRecordInfo,
+  Stream,
+  type TopicOptions,
+  type TopicRef,
+  topic,
+  WindowedStream,
+  type WindowOptions,
+} from './pipeline.js';
+export {
+  type PartitionStatus,
+  PipelineRun,
+  type PipelineRunEvents,
+  type PipelineStatus,
+  type RunOptions,
+  runPipeline,
+} from './runtime.js';
+export { changelogTopic, groupOf, materializerGroupOf, resultsTopic } from './topics.js';
+export { hopping, session, tumbling, type WindowBounds, type WindowSpec } from './windows.js';

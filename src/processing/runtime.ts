@@ -1,0 +1,293 @@
+/**
+ * @module processing/runtime
+ * Runs a pipeline in this process: `runPipeline(client, definition)`. Workers of one pipeline
+ * (in as many processes as wanted) share the source's partitions as the consumer group
+ * `pipeline.<name>`; each assigned partition is a task.
+ *
+ * Exactly once, per delivery of records (at most `batchRecordsMax` per partition):
+ * 1. a task whose partition is new here first rebuilds its state from its changelog partitions
+ *    (committed records only), and the group consumer starts at the group's committed offset;
+ * 2. the records go through the steps;
+ * 3. ONE `commitAtomically` holds the outputs (sink topic or results topic), every changelog
+ *    record of the state written, and the next source offset of each partition.
+ * State, outputs and offsets therefore move together: a worker killed at any point restarts
+ * from a commit in which all three agree, and committed readers of the sink never see the
+ * outputs of a batch that did not commit. If a commit fails, its in-memory state is ahead of the
+ * log, so every task is dropped and the consumer starts again from the committed offsets.
+ *
+ * @example
+ * const run = await runPipeline(client, salesPerMinute);
+ * await run.ready;
+ * // …
+ * await run.stop();
+ */
+import type { AtomicAppend } from '../client/atomic.js';
+import type { TributaryClient } from '../client/client.js';
+import { Emitter } from '../client/emitter.js';
+import type { GroupConsumer } from '../client/group-consumer.js';
+import type { ConsumerRecord, ProducerRecord } from '../client/records.js';
+import { TributaryError } from '../errors.js';
+import { Materializer } from './materializer.js';
+import type { Item } from './operators.js';
+import type { PipelineDefinition } from './pipeline.js';
+import { Task } from './task.js';
+import { changelogTopic, groupOf, prepareTopics, readCommitted, resultsTopic } from './topics.js';
+
+export interface RunOptions {
+  /** Records per partition read ahead; bounds one atomic commit. Default 500. */
+  readonly batchRecordsMax?: number;
+  /** Wait after a failed commit before reading again. Default 500 ms. */
+  readonly restartDelayMs?: number;
+  /** Session timeout of the worker's group membership. Default 10 000 ms. */
+  readonly sessionTimeoutMs?: number;
+}
+
+export interface PartitionStatus {
+  readonly partition: number;
+  /** Next source offset to process (committed), if known. */
+  readonly position: number | undefined;
+  readonly watermark: number | null;
+  readonly processed: number;
+  readonly late: number;
+  readonly invalid: number;
+}
+
+export interface PipelineStatus {
+  readonly pipeline: string;
+  readonly partitions: readonly PartitionStatus[];
+  /** Atomic commits made by this worker. */
+  readonly commits: number;
+  /** Commits that failed (each followed by a restart from the committed state). */
+  readonly restarts: number;
+}
+
+export type PipelineRunEvents = {
+  /** A batch committed: source offsets now committed per partition. */
+  committed: [positions: ReadonlyMap<number, number>];
+  /** A failed commit or restore (the worker restarts from the committed state), or a sink error. */
+  error: [error: unknown];
+};
+
+export async function runPipeline(
+  client: TributaryClient,
+  definition: PipelineDefinition,
+  options: RunOptions = {},
+): Promise<PipelineRun> {
+  await prepareTopics(client, definition);
+  const run = new PipelineRun(client, definition, options);
+  run.start();
+  return run;
+}
+
+export class PipelineRun {
+  readonly definition: PipelineDefinition;
+  readonly #client: TributaryClient;
+  readonly #options: Required<RunOptions>;
+  readonly #events = new Emitter<PipelineRunEvents>();
+  readonly #tasks = new Map<number, Promise<Task>>();
+  readonly #restored = new Map<number, Task>();
+  #consumer: GroupConsumer | undefined;
+  #materializer: Materializer | undefined;
+  /** Bumped on every restart: a delivery of an older consumer is ignored. */
+  #incarnation = 0;
+  #stopped = false;
+  #commits = 0;
+  #restarts = 0;
+  #readyResolve!: () => void;
+  /** Resolves once this worker got its first assignment. */
+  readonly ready: Promise<void>;
+
+  constructor(client: TributaryClient, definition: PipelineDefinition, options: RunOptions) {
+    this.#client = client;
+    this.definition = definition;
+    this.#options = {
+      batchRecordsMax: options.batchRecordsMax ?? 500,
+      restartDelayMs: options.restartDelayMs ?? 500,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
+    };
+    this.ready = new Promise((resolve) => {
+      this.#readyResolve = resolve;
+    });
+  }
+
+  on<K extends keyof PipelineRunEvents>(
+    event: K,
+    listener: (...args: PipelineRunEvents[K]) => void,
+  ): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** @internal Called by `runPipeline`. */
+  start(): void {
+    const sink = this.definition.sink;
+    if (sink.kind === 'collection') {
+      this.#materializer = new Materializer(this.#client, this.definition.name, sink, this.#options);
+      this.#materializer.on('error', (error) => this.#events.emit('error', error));
+      this.#materializer.start();
+    }
+    this.#subscribe();
+  }
+
+  status(): PipelineStatus {
+    const partitions = [...this.#restored.values()]
+      .sort((a, b) => a.partition - b.partition)
+      .map((task) => ({
+        partition: task.partition,
+        position: task.position,
+        watermark: Number.isFinite(task.watermark) ? task.watermark : null,
+        processed: task.meta.processed,
+        late: task.meta.late,
+        invalid: task.meta.invalid,
+      }));
+    return { pipeline: this.definition.name, partitions, commits: this.#commits, restarts: this.#restarts };
+  }
+
+  /** Leaves the group (the partitions go to the other workers) and stops the sink. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#consumer?.close();
+    await this.#materializer?.stop();
+  }
+
+  #subscribe(): void {
+    const incarnation = ++this.#incarnation;
+    this.#tasks.clear();
+    this.#restored.clear();
+    const consumer = this.#client.groupConsumer({
+      groupId: groupOf(this.definition.name),
+      topics: [this.definition.source.name],
+      autoCommit: false,
+      isolation: 'committed',
+      creditRecords: this.#options.batchRecordsMax,
+      sessionTimeoutMs: this.#options.sessionTimeoutMs,
+    });
+    this.#consumer = consumer;
+    consumer.on('assignment', (partitions) => {
+      if (incarnation !== this.#incarnation) return;
+      const kept = new Set(partitions.map((p) => p.partition));
+      for (const partition of [...this.#tasks.keys()]) {
+        if (kept.has(partition)) continue;
+        this.#tasks.delete(partition);
+        this.#restored.delete(partition);
+      }
+      this.#readyResolve();
+    });
+    consumer.on('error', (error) => this.#events.emit('error', error));
+    consumer.on('records', (records) => this.#onRecords(incarnation, records));
+  }
+
+  async #onRecords(incarnation: number, records: ConsumerRecord[]): Promise<void> {
+    if (incarnation !== this.#incarnation || this.#stopped) return;
+    try {
+      await this.#processAndCommit(records);
+    } catch (error) {
+      if (incarnation !== this.#incarnation || this.#stopped) return;
+      this.#restarts++;
+      this.#events.emit('error', error);
+      await this.#restart();
+    }
+  }
+
+  async #processAndCommit(records: ConsumerRecord[]): Promise<void> {
+    const byPartition = new Map<number, ConsumerRecord[]>();
+    for (const record of records) {
+      let list = byPartition.get(record.partition);
+      if (list === undefined) {
+        list = [];
+        byPartition.set(record.partition, list);
+      }
+      list.push(record);
+    }
+    const appends: AtomicAppend[] = [];
+    const sinkRecords: ProducerRecord[] = [];
+    const offsets: { topic: string; partition: number; offset: number }[] = [];
+    const touched: Task[] = [];
+    for (const [partition, list] of byPartition) {
+      const task = await this.#task(partition);
+      for (const item of task.process(list)) sinkRecords.push(this.#sinkRecord(item));
+      for (const [index, entries] of task.drainChangelog()) {
+        appends.push({
+          topic: changelogTopic(this.definition.name, this.definition.steps[index]!.name),
+          partition,
+          records: entries.map((e) => ({ key: e.key, value: e.value })),
+        });
+      }
+      offsets.push({ topic: this.definition.source.name, partition, offset: task.position! });
+      touched.push(task);
+    }
+    if (sinkRecords.length > 0) appends.push({ topic: this.#sinkTopic(), records: sinkRecords });
+    await this.#client.commitAtomically({
+      appends,
+      offsets: { groupId: groupOf(this.definition.name), offsets },
+    });
+    this.#commits++;
+    this.#events.emit('committed', new Map(offsets.map((o) => [o.partition, o.offset])));
+  }
+
+  #sinkTopic(): string {
+    const sink = this.definition.sink;
+    return sink.kind === 'topic' ? sink.name : resultsTopic(this.definition.name);
+  }
+
+  #sinkRecord(item: Item): ProducerRecord {
+    const sink = this.definition.sink;
+    if (sink.kind === 'topic') {
+      const encode = sink.options.encode;
+      const value = encode === undefined ? JSON.stringify(item.value) : encode(item.value);
+      return { key: item.key, value, timestamp: Math.max(0, Math.trunc(item.time)) };
+    }
+    const key = sink.options.key === undefined ? item.key : sink.options.key(item.value);
+    if (key === null || key === '') {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `pipeline ${this.definition.name}: a result for collection ${sink.name} has no key (keyBy, or the sink's key option)`,
+      });
+    }
+    const doc = isPlainObject(item.value) ? item.value : { value: item.value };
+    return { key, value: JSON.stringify(doc), timestamp: Math.max(0, Math.trunc(item.time)) };
+  }
+
+  #task(partition: number): Promise<Task> {
+    let task = this.#tasks.get(partition);
+    if (task === undefined) {
+      task = this.#restore(partition);
+      this.#tasks.set(partition, task);
+      task.catch(() => this.#tasks.delete(partition));
+    }
+    return task;
+  }
+
+  async #restore(partition: number): Promise<Task> {
+    const task = new Task(this.definition, partition);
+    for (const [index, step] of this.definition.steps.entries()) {
+      const store = task.store(index);
+      if (store === undefined) continue;
+      await readCommitted(
+        this.#client,
+        changelogTopic(this.definition.name, step.name),
+        partition,
+        (records) => {
+          for (const r of records)
+            if (r.key !== null) store.restore(new TextDecoder().decode(r.key), r.value);
+        },
+      );
+    }
+    task.restored();
+    this.#restored.set(partition, task);
+    return task;
+  }
+
+  async #restart(): Promise<void> {
+    const old = this.#consumer;
+    this.#incarnation++;
+    this.#tasks.clear();
+    this.#restored.clear();
+    await old?.close().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, this.#options.restartDelayMs));
+    if (!this.#stopped) this.#subscribe();
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

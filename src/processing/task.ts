@@ -1,0 +1,149 @@
+/**
+ * @module processing/task
+ * A task runs a pipeline's steps over one partition of the source: it decodes each record,
+ * takes its event time, pushes it through the steps, moves the watermark (max event time seen −
+ * allowed lateness) and lets windows close. Its state (every stateful step's store, plus the
+ * task's own watermark and counters) changes only through `process`, and the writes since the
+ * last commit are drained into changelog records by `drainChangelog`, so the runtime can
+ * commit outputs, state and the input offset together.
+ */
+import type { ConsumerRecord } from '../client/records.js';
+import type { Emit, Item, Step, StepContext } from './operators.js';
+import type { PipelineDefinition } from './pipeline.js';
+import { type ChangelogEntry, StateStore, TASK_META_KEY } from './state.js';
+
+const DECODER = new TextDecoder('utf-8', { fatal: true });
+
+export interface TaskMeta {
+  /** Largest event time seen (ms), or null before the first event. */
+  maxEventTime: number | null;
+  /** Events no open window would take (dropped, counted). */
+  late: number;
+  /** Records that could not be decoded or had no valid event time (skipped, counted). */
+  invalid: number;
+  /** Records processed (valid or not). */
+  processed: number;
+}
+
+export function defaultDecode(bytes: Uint8Array): unknown {
+  return JSON.parse(DECODER.decode(bytes));
+}
+
+export class Task {
+  readonly partition: number;
+  /** The next source offset to process (after the last processed record). */
+  position: number | undefined;
+  readonly meta: TaskMeta = { maxEventTime: null, late: 0, invalid: 0, processed: 0 };
+  readonly #definition: PipelineDefinition;
+  readonly #stores: (StateStore | undefined)[];
+  readonly #metaStore: StateStore | undefined;
+  #outputs: Item[] = [];
+  readonly #emitters: Emit[];
+  readonly #context: StepContext = new TaskContext(this);
+
+  constructor(definition: PipelineDefinition, partition: number) {
+    this.#definition = definition;
+    this.partition = partition;
+    this.#stores = definition.steps.map((s) => (s.stateful ? new StateStore() : undefined));
+    this.#metaStore = this.#stores.find((s) => s !== undefined);
+    // emitters[i] hands an item to step i (the last one collects outputs).
+    this.#emitters = [];
+    for (let i = definition.steps.length; i >= 0; i--) {
+      const step: Step | undefined = definition.steps[i];
+      const next = this.#emitters[0];
+      this.#emitters.unshift(
+        step === undefined
+          ? (item) => this.#outputs.push(item)
+          : (item) => step.process(item, next!, this.#stores[i], this.#context),
+      );
+    }
+  }
+
+  /** The store of step `index` (stateful steps only), for restores. */
+  store(index: number): StateStore | undefined {
+    return this.#stores[index];
+  }
+
+  get watermark(): number {
+    const max = this.meta.maxEventTime;
+    return max === null ? Number.NEGATIVE_INFINITY : max - this.#definition.latenessMs;
+  }
+
+  /** After the stores were restored: reads the task's meta back and lets steps rebuild indexes. */
+  restored(): void {
+    const saved = this.#metaStore?.get(TASK_META_KEY) as TaskMeta | undefined;
+    if (saved !== undefined) Object.assign(this.meta, saved);
+    for (const [i, step] of this.#definition.steps.entries()) step.restored?.(this.#stores[i]!);
+  }
+
+  /** Runs `records` (of this partition, in offset order) through the steps; returns the outputs. */
+  process(records: readonly ConsumerRecord[]): Item[] {
+    this.#outputs = [];
+    const { source } = this.#definition;
+    const decode = source.options.decode ?? defaultDecode;
+    const eventTime = source.options.eventTime;
+    for (const record of records) {
+      this.meta.processed++;
+      this.position = record.offset + 1;
+      let value: unknown;
+      let time: number;
+      const key = record.key === null ? null : DECODER.decode(record.key);
+      try {
+        value = record.value === null ? null : decode(record.value);
+        time =
+          eventTime === undefined
+            ? record.timestamp
+            : eventTime(value, {
+                key,
+                partition: record.partition,
+                offset: record.offset,
+                timestamp: record.timestamp,
+              });
+      } catch {
+        this.meta.invalid++;
+        continue;
+      }
+      if (!Number.isFinite(time)) {
+        this.meta.invalid++;
+        continue;
+      }
+      this.#emitters[0]!({ key, value, time });
+      if (this.meta.maxEventTime === null || time > this.meta.maxEventTime) {
+        this.meta.maxEventTime = time;
+        this.#advance();
+      }
+    }
+    this.#metaStore?.set(TASK_META_KEY, { ...this.meta });
+    return this.#outputs;
+  }
+
+  /** Changelog records per stateful step index, for the writes since the last call. */
+  drainChangelog(): Map<number, ChangelogEntry[]> {
+    const out = new Map<number, ChangelogEntry[]>();
+    this.#stores.forEach((store, i) => {
+      if (store === undefined) return;
+      const entries = store.drain();
+      if (entries.length > 0) out.set(i, entries);
+    });
+    return out;
+  }
+
+  #advance(): void {
+    const watermark = this.watermark;
+    this.#definition.steps.forEach((step, i) => {
+      if (step.advance !== undefined) step.advance(watermark, this.#emitters[i + 1]!, this.#stores[i]!);
+    });
+  }
+}
+
+class TaskContext implements StepContext {
+  constructor(private readonly task: Task) {}
+
+  get watermark(): number {
+    return this.task.watermark;
+  }
+
+  late(): void {
+    this.task.meta.late++;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * @module processing/topics
+ * The topics a pipeline owns beside its source and sink, named after it: one compacted
+ * changelog per stateful step (`<pipeline>.<step>.changelog`, as many partitions as the
+ * source, partition n holding the state of the task of source partition n), the results topic
+ * a collection sink is fed from (`<pipeline>.results`), and the consumer groups
+ * (`pipeline.<name>`, `pipeline.<name>.materializer`). Also reading one partition back to its
+ * committed end, for restores.
+ */
+import type { TributaryClient } from '../client/client.js';
+import type { ConsumerRecord } from '../client/records.js';
+import { isTributaryError, TributaryError } from '../errors.js';
+import type { PipelineDefinition } from './pipeline.js';
+
+export const changelogTopic = (pipeline: string, step: string): string => `${pipeline}.${step}.changelog`;
+export const resultsTopic = (pipeline: string): string => `${pipeline}.results`;
+export const groupOf = (pipeline: string): string => `pipeline.${pipeline}`;
+export const materializerGroupOf = (pipeline: string): string => `pipeline.${pipeline}.materializer`;
+
+/** How long a restore waits for undecided atomic commits on a changelog partition to settle. */
+const STABLE_WAIT_MS = 30_000;
+const FETCH_RECORDS_MAX = 2_000;
+
+export async function createTopicIfAbsent(
+  client: TributaryClient,
+  name: string,
+  config: { partitions: number; compact?: boolean },
+): Promise<void> {
+  try {
+    await client.admin.createTopic(name, config);
+  } catch (error) {
+    if (!isTributaryError(error, 'TOPIC_EXISTS')) throw error;
+  }
+}
+
+/** Creates what the pipeline writes to; returns the source's partition count. */
+export async function prepareTopics(
+  client: TributaryClient,
+  definition: PipelineDefinition,
+): Promise<number> {
+  const partitions = (await client.admin.describeTopic(definition.source.name)).partitions.length;
+  for (const step of definition.steps) {
+    if (!step.stateful) continue;
+    const name = changelogTopic(definition.name, step.name);
+    await createTopicIfAbsent(client, name, { partitions, compact: true });
+    const actual = (await client.admin.describeTopic(name)).partitions.length;
+    if (actual !== partitions) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `changelog ${name} has ${actual} partitions, the source ${partitions}: reset the pipeline`,
+      });
+    }
+  }
+  const sink = definition.sink;
+  if (sink.kind === 'topic') await createTopicIfAbsent(client, sink.name, { partitions });
+  else {
+    await createTopicIfAbsent(client, resultsTopic(definition.name), { partitions, compact: true });
+    try {
+      await client.admin.createCollection(sink.name, { mode: sink.options.mode ?? 'strong' });
+    } catch (error) {
+      if (!isTributaryError(error, 'COLLECTION_EXISTS')) throw error;
+    }
+  }
+  return partitions;
+}
+
+/**
+ * Every committed record of one partition, oldest first, up to its end as of now. Waits until no
+ * atomic commit is undecided there (last stable offset = end), so a commit that a crashed
+ * worker left in flight is either wholly in the state read or wholly out of it.
+ */
+export async function readCommitted(
+  client: TributaryClient,
+  topic: string,
+  partition: number,
+  onRecords: (records: readonly ConsumerRecord[]) => void,
+): Promise<void> {
+  const deadline = Date.now() + STABLE_WAIT_MS;
+  let marks = await client.admin.offsets(topic, partition);
+  while ((marks.lastStable ?? marks.next) < marks.next) {
+    if (Date.now() > deadline) {
+      throw new TributaryError('TIMEOUT', {
+        what: `undecided atomic commits on ${topic}/${partition} to settle`,
+        ms: STABLE_WAIT_MS,
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    marks = await client.admin.offsets(topic, partition);
+  }
+  let offset = marks.earliest;
+  while (offset < marks.next) {
+    const records = await client.admin.fetch(topic, partition, offset, {
+      isolation: 'committed',
+      maxRecords: FETCH_RECORDS_MAX,
+    });
+    if (records.length === 0) break;
+    onRecords(records);
+    offset = records.at(-1)!.offset + 1;
+  }
+}

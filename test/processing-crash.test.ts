@@ -1,0 +1,119 @@
+/**
+ * Exactly-once across SIGKILL of pipeline workers: the sales-per-minute pipeline runs in worker
+ * processes (one at a time) that are SIGKILLed at seeded random moments while they process and
+ * started again, several times; then one runs to the end. The committed results topic and the
+ * live collection must equal, line for line, the output of a crash-free run of the same
+ * pipeline in this process and of a plain loop: no window missing, none emitted twice, no
+ * event counted twice or lost. Seeds are printed so a failure replays:
+ * TRIBUTARY_PROCESSING_SEEDS=<s1,s2> npx vitest run test/processing-crash.test.ts
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { Prng } from '../src/log/file/testing/prng.js';
+import { groupOf, runPipeline } from '../src/processing/index.js';
+import {
+  collectionLines,
+  committedLines,
+  expectedLines,
+  expectedSalesPerMinute,
+  generateSales,
+  produceSales,
+  salesPipeline,
+  waitCaughtUp,
+} from './fixtures/processing-sales.js';
+import { serverFixture } from './server-fixture.js';
+
+const SEEDS = (
+  process.env.TRIBUTARY_PROCESSING_SEEDS ?? `${Date.now() % 100_000},${(Date.now() + 1) % 100_000}`
+)
+  .split(',')
+  .map(Number);
+const KILLS = Number(process.env.TRIBUTARY_PROCESSING_KILLS ?? 4);
+const EVENTS = Number(process.env.TRIBUTARY_PROCESSING_EVENTS ?? 1500);
+const WORKER = new URL('./fixtures/pipeline-worker.ts', import.meta.url).pathname;
+
+const fixture = serverFixture('tributary-processing-crash-');
+
+interface Worker {
+  readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+  /** Resolves at the worker's first commit (or when it exits). */
+  readonly firstCommit: Promise<void>;
+  output: string;
+}
+
+function startWorker(url: string, name: string): Worker {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, url, name, name, '20'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  fixture.cleanup(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const worker: Worker = {
+    child,
+    exited,
+    output: '',
+    firstCommit: new Promise<void>((resolve) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
+        worker.output += chunk.toString();
+        if (worker.output.includes('committed')) resolve();
+      });
+      child.stderr?.on('data', (chunk: Buffer) => {
+        worker.output += chunk.toString();
+      });
+      void exited.then(resolve);
+    }),
+  };
+  return worker;
+}
+
+describe('pipelines across SIGKILL of their workers', () => {
+  for (const seed of SEEDS) {
+    it(`seed ${seed}: ${KILLS} kills, output equals a crash-free run's`, async () => {
+      const random = new Prng(seed);
+      const server = await fixture.server();
+      const client = await fixture.client(server);
+      const sales = generateSales(seed, EVENTS);
+      await produceSales(client, sales);
+      const expected = expectedSalesPerMinute(sales);
+
+      const reference = await runPipeline(client, salesPipeline('ref', 'ref'), { batchRecordsMax: 20 });
+      await waitCaughtUp(client, groupOf('ref'));
+      await reference.stop();
+      const referenceLines = await committedLines(client, 'ref.results');
+      expect(referenceLines).toEqual(expectedLines(expected.results));
+
+      let midRun = 0;
+      for (let kill = 0; kill < KILLS; kill++) {
+        const worker = startWorker(server.wsUrl, 'crash');
+        await worker.firstCommit;
+        await new Promise((resolve) => setTimeout(resolve, random.int(0, 600)));
+        const { offsets } = await client.connection.request(
+          'fetchOffsets',
+          {
+            groupId: groupOf('crash'),
+            partitions: [0, 1, 2].map((partition) => ({ topic: 'sales', partition })),
+          },
+          'safe',
+        );
+        if (offsets.reduce((n, o) => n + o.offset, 0) < sales.length) midRun++;
+        worker.child.kill('SIGKILL');
+        await worker.exited;
+      }
+      const last = startWorker(server.wsUrl, 'crash');
+      await waitCaughtUp(client, groupOf('crash'), 90_000);
+      const lines = await committedLines(client, 'crash.results');
+      expect(lines).toEqual(referenceLines);
+      expect(await collectionLines(client, 'crash', expected.results.size)).toEqual(referenceLines);
+      expect(await collectionLines(client, 'ref', expected.results.size)).toEqual(referenceLines);
+      last.child.kill('SIGKILL');
+      await last.exited;
+      console.log(
+        `processing crash: seed ${seed}, ${sales.length} events, ${KILLS} SIGKILLs (${midRun} before the end of the input), ` +
+          `${lines.length} window results equal the crash-free run's, ${expected.late} late events dropped`,
+      );
+      expect(midRun).toBeGreaterThan(0);
+    }, 180_000);
+  }
+});

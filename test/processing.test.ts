@@ -1,0 +1,116 @@
+/**
+ * Stream processing on a real server, in this process: the sales-per-minute pipeline (filter,
+ * key by, tumbling event-time windows with allowed lateness, aggregate, collection sink) gives
+ * exactly what a plain loop computes; a pipeline stopped halfway and run again restores its
+ * windows from the changelog and finishes with the same result; late and undecodable records
+ * are counted, not lost silently; a topic sink; bad definitions get typed errors.
+ */
+import { describe, expect, it } from 'vitest';
+import { isTributaryError } from '../src/errors.js';
+import { groupOf, hopping, pipeline, runPipeline, topic, tumbling } from '../src/processing/index.js';
+import { fixedWindowsOf } from '../src/processing/windows.js';
+import {
+  collectionLines,
+  committedLines,
+  expectedLines,
+  expectedSalesPerMinute,
+  generateSales,
+  produceSales,
+  SALES_TOPIC,
+  salesPipeline,
+  waitCaughtUp,
+} from './fixtures/processing-sales.js';
+import { serverFixture } from './server-fixture.js';
+
+const fixture = serverFixture('tributary-processing-');
+
+describe('windows', () => {
+  it('places an event in its tumbling window and in size/advance hopping windows', () => {
+    expect(fixedWindowsOf(tumbling('1m'), 61_000)).toEqual([{ start: 60_000, end: 120_000 }]);
+    expect(fixedWindowsOf(tumbling('1m'), -1)).toEqual([{ start: -60_000, end: 0 }]);
+    expect(fixedWindowsOf(hopping('10s', { advance: '5s' }), 12_000)).toEqual([
+      { start: 5_000, end: 15_000 },
+      { start: 10_000, end: 20_000 },
+    ]);
+    expect(() => hopping('10s', { advance: '3s' })).toThrow(/advance must divide/);
+    expect(() => tumbling('0s')).toThrow(/positive/);
+    expect(() => pipeline('bad name')).toThrow(/pipeline name/);
+  });
+});
+
+describe('pipelines on a server', () => {
+  it('sales per product per minute equal a plain loop, in the results topic and the collection', async () => {
+    const server = await fixture.server();
+    const client = await fixture.client(server);
+    const sales = generateSales(7, 1200);
+    await produceSales(client, sales);
+    const expected = expectedSalesPerMinute(sales);
+    const run = await runPipeline(client, salesPipeline('spm', 'spm'), { batchRecordsMax: 100 });
+    await waitCaughtUp(client, groupOf('spm'));
+    const lines = await committedLines(client, 'spm.results');
+    expect(lines).toEqual(expectedLines(expected.results));
+    expect(await collectionLines(client, 'spm', expected.results.size)).toEqual(
+      expectedLines(expected.results),
+    );
+    const status = run.status();
+    expect(status.partitions.reduce((n, p) => n + p.late, 0)).toBe(expected.late);
+    expect(expected.late).toBeGreaterThan(0);
+    expect(status.partitions.reduce((n, p) => n + p.processed, 0)).toBe(sales.length);
+    await run.stop();
+  }, 60_000);
+
+  it('a pipeline stopped halfway and run again restores its windows and finishes with the same result', async () => {
+    const server = await fixture.server();
+    const client = await fixture.client(server);
+    const sales = generateSales(11, 900);
+    await produceSales(client, sales);
+    const expected = expectedSalesPerMinute(sales);
+    const first = await runPipeline(client, salesPipeline('half', 'half'), { batchRecordsMax: 20 });
+    let commits = 0;
+    await new Promise<void>((resolve) =>
+      first.on('committed', () => {
+        if (++commits === 10) resolve();
+      }),
+    );
+    await first.stop();
+    const second = await runPipeline(client, salesPipeline('half', 'half'), { batchRecordsMax: 20 });
+    await waitCaughtUp(client, groupOf('half'));
+    expect(await committedLines(client, 'half.results')).toEqual(expectedLines(expected.results));
+    // The late count lives in the changelog too: the second run continues it.
+    expect(second.status().partitions.reduce((n, p) => n + p.late, 0)).toBe(expected.late);
+    await second.stop();
+  }, 60_000);
+
+  it('counts undecodable records and records without an event time, and goes on', async () => {
+    const server = await fixture.server();
+    const client = await fixture.client(server);
+    await client.admin.createTopic(SALES_TOPIC, { partitions: 1 });
+    const producer = client.producer({ topic: SALES_TOPIC });
+    await producer.send({ key: 'a', value: JSON.stringify({ product: 'a', qty: 1, at: 1_000 }) });
+    await producer.send({ key: 'a', value: '{not json' });
+    await producer.send({ key: 'a', value: JSON.stringify({ product: 'a', qty: 1 }) });
+    await producer.send({ key: 'a', value: JSON.stringify({ product: 'a', qty: 2, at: 2_000 }) });
+    await producer.send({ key: 'a', value: JSON.stringify({ product: 'a', qty: 0, at: 600_000 }) });
+    await producer.close();
+    const definition = pipeline('counts')
+      .from(topic<{ product: string; qty: number; at: number }>(SALES_TOPIC, { eventTime: (s) => s.at }))
+      .keyBy((s) => s.product)
+      .window(tumbling('1m'))
+      .aggregate({ init: () => 0, add: (n, s) => n + s.qty })
+      .to(topic('counts-out'));
+    const run = await runPipeline(client, definition);
+    await waitCaughtUp(client, groupOf('counts'), 30_000, 1);
+    const lines = await committedLines(client, 'counts-out');
+    expect(lines).toEqual([`a@0 ${JSON.stringify({ key: 'a', start: 0, end: 60_000, value: 3 })}`]);
+    expect(run.status().partitions[0]).toMatchObject({ processed: 5, invalid: 2, late: 0 });
+    await run.stop();
+  }, 60_000);
+
+  it('refuses a source that does not exist with a typed error', async () => {
+    const server = await fixture.server();
+    const client = await fixture.client(server);
+    const definition = pipeline('none').from(topic('absent')).to(topic('out'));
+    const error = await runPipeline(client, definition).catch((e: unknown) => e);
+    expect(isTributaryError(error)).toBe(true);
+  });
+});
