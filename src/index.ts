@@ -11,6 +11,7 @@ export {
   COMMAND_DEFAULTS,
   type CommandResult,
   type Decider,
+  eventStoreSnapshots,
   type HandleCommandOptions,
   handleCommand,
   type LoadedAggregate,

@@ -21,6 +21,35 @@ async function until(check: () => boolean, timeoutMs = 15_000): Promise<void> {
 }
 
 describe('client.streams', () => {
+  it('changes metadata, soft-deletes and keeps snapshots over the native protocol', async () => {
+    const c = await client(await server());
+    const streams = c.streams;
+    for (let i = 0; i < 3; i++) await streams.append('cart-2', [{ type: 'E', data: i }]);
+    expect(await streams.setStreamMetadata('cart-2', { truncateBefore: 1 }, 'no_stream')).toMatchObject({
+      revision: 0,
+    });
+    expect((await streams.readStream('cart-2')).map((e) => e.revision)).toEqual([1, 2]);
+    expect(await streams.getStreamMetadata('cart-2')).toEqual({
+      metadata: { truncateBefore: 1 },
+      deleted: false,
+      revision: 0,
+    });
+    await streams.saveSnapshot('cart-2', 2, { items: [1, 2] });
+    expect(await streams.loadSnapshot('cart-2')).toMatchObject({ revision: 2, state: { items: [1, 2] } });
+    let refusal: unknown;
+    try {
+      await streams.deleteStream('cart-2', 1);
+    } catch (error) {
+      refusal = error;
+    }
+    expect(isTributaryError(refusal, 'WRONG_EXPECTED_REVISION')).toBe(true);
+    expect((await streams.deleteStream('cart-2', 2)).position).toBeGreaterThan(0);
+    expect(await streams.streamRevision('cart-2')).toBe(-1);
+    expect(await streams.loadSnapshot('cart-2')).toBeNull();
+    expect((await streams.append('cart-2', [{ type: 'E', data: 3 }], 'no_stream')).revision).toBe(3);
+    expect((await streams.getStreamMetadata('cart-2')).deleted).toBe(false);
+  });
+
   it('appends with expected revisions, refuses with the actual revision, and reads', async () => {
     const c = await client(await server());
     const streams = c.streams;

@@ -206,6 +206,60 @@ describe('event streams over HTTP', () => {
     expect(resumed.named('event').map((e) => Number(e.id))).toEqual([37, 38, 39]);
   });
 
+  it('changes stream metadata, soft-deletes and keeps snapshots over HTTP', async () => {
+    const { url } = await server();
+    for (let i = 0; i < 4; i++) {
+      await call(url, 'POST', '/v1/streams/order-5', { events: [{ type: 'E', data: i }] });
+    }
+    const set = await call(url, 'PUT', '/v1/streams/order-5/metadata', {
+      metadata: { truncateBefore: 2, maxCount: 10 },
+      expectedRevision: 'no_stream',
+    });
+    expect(set).toMatchObject({ status: 200, body: { revision: 0 } });
+    const read = await call<{ events: EventJson[] }>(url, 'GET', '/v1/streams/order-5');
+    expect(read.body.events.map((e) => e.revision)).toEqual([2, 3]);
+    expect(await call(url, 'GET', '/v1/streams/order-5/metadata')).toMatchObject({
+      status: 200,
+      body: { metadata: { truncateBefore: 2, maxCount: 10 }, deleted: false, revision: 0 },
+    });
+    const stale = await call(url, 'PUT', '/v1/streams/order-5/metadata', {
+      metadata: { maxCount: null },
+      expectedRevision: 'no_stream',
+    });
+    expect(stale).toMatchObject({ status: 409, body: { error: { code: 'WRONG_EXPECTED_REVISION' } } });
+    expect(
+      (await call(url, 'PUT', '/v1/streams/order-5/metadata', { metadata: { maxCount: 'x' } })).status,
+    ).toBe(400);
+    expect(
+      await call(url, 'PUT', '/v1/streams/order-5/snapshot', { revision: 3, state: { n: 4 } }),
+    ).toMatchObject({
+      status: 200,
+    });
+    expect(await call(url, 'GET', '/v1/streams/order-5/snapshot')).toMatchObject({
+      status: 200,
+      body: { snapshot: { revision: 3, state: { n: 4 } } },
+    });
+    expect((await call(url, 'PUT', '/v1/streams/order-5/snapshot', { revision: 9, state: 1 })).status).toBe(
+      400,
+    );
+    expect((await call(url, 'DELETE', '/v1/streams/order-5?expectedRevision=2')).status).toBe(409);
+    expect(await call(url, 'DELETE', '/v1/streams/order-5?expectedRevision=3')).toMatchObject({
+      status: 200,
+    });
+    expect((await call<{ events: EventJson[] }>(url, 'GET', '/v1/streams/order-5')).body.events).toEqual([]);
+    expect(await call(url, 'GET', '/v1/streams/order-5/snapshot')).toMatchObject({
+      body: { snapshot: null },
+    });
+    const again = await call(url, 'POST', '/v1/streams/order-5', {
+      events: [{ type: 'E', data: 'new' }],
+      expectedRevision: 'no_stream',
+    });
+    expect(again).toMatchObject({ status: 200, body: { revision: 4 } });
+    expect(
+      (await call(url, 'POST', '/v1/streams/$$order-5', { events: [{ type: 'E', data: 1 }] })).status,
+    ).toBe(400);
+  });
+
   it('checks the stream ACL resource: write and read per stream, categories as <category>-*', async () => {
     const dir = await tempDir('tributary-es-acl-');
     cleanups.push(dir.remove);
@@ -256,6 +310,20 @@ describe('event streams over HTTP', () => {
     expect(sse.status).toBe(200);
     await sse.until(() => sse.named('event').length === 1, 10_000, 'the event');
     expect((await fetch(`${url}/v1/streams/order-1`)).status).toBe(401);
+    // Metadata, deletes and snapshots: changing them is write, reading them read.
+    const put = (user: string, path: string, body: unknown) =>
+      fetch(`${url}${path}`, { method: 'PUT', headers: as(user), body: JSON.stringify(body) });
+    expect(
+      (await put('bob', '/v1/streams/order-1/metadata', { metadata: { truncateBefore: 1 } })).status,
+    ).toBe(403);
+    expect((await put('bob', '/v1/streams/order-1/snapshot', { revision: 0, state: 1 })).status).toBe(403);
+    expect((await fetch(`${url}/v1/streams/order-1`, { method: 'DELETE', headers: as('bob') })).status).toBe(
+      403,
+    );
+    expect((await get('bob', '/v1/streams/order-1/metadata')).status).toBe(200);
+    expect((await get('bob', '/v1/streams/order-1/snapshot')).status).toBe(200);
+    expect((await get('bob', '/v1/streams/invoice-1/metadata')).status).toBe(403);
+    expect((await put('alice', '/v1/streams/order-1/snapshot', { revision: 0, state: 1 })).status).toBe(200);
     // Nothing bob was refused reached the store.
     const read = (await (await get('alice', '/v1/streams')).json()) as { events: unknown[] };
     expect(read.events).toHaveLength(1);

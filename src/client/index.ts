@@ -37,6 +37,9 @@ export type {
   ReadStreamOptions,
   RecordedEvent,
   StreamAppend,
+  StreamMetadata,
+  StreamMetadataState,
+  StreamSnapshot,
   SubscribeOptions as StreamSubscribeOptions,
   SubscriptionTarget,
 } from '../es/streams/types.js';

@@ -29,6 +29,9 @@ import type {
   ReadStreamOptions,
   RecordedEvent,
   StreamAppend,
+  StreamMetadata,
+  StreamMetadataState,
+  StreamSnapshot,
   SubscribeOptions,
 } from '../../es/streams/types.js';
 import type {
@@ -107,6 +110,45 @@ export class ClientEventStreams implements EventStore {
 
   async streamRevision(stream: string): Promise<number> {
     return (await this.#connection.request('streamRevision', { stream }, 'safe')).revision;
+  }
+
+  setStreamMetadata(
+    stream: string,
+    metadata: StreamMetadata,
+    expectedRevision?: ExpectedRevision,
+  ): Promise<AppendResult> {
+    return this.#connection.request(
+      'streamMetadataSet',
+      { stream, metadata, ...(expectedRevision === undefined ? {} : { expectedRevision }) },
+      // The same change twice leaves the same metadata, unless it expects the metadata's revision.
+      expectedRevision === undefined || expectedRevision === 'any' ? 'safe' : 'unsafe',
+    );
+  }
+
+  getStreamMetadata(stream: string): Promise<StreamMetadataState> {
+    return this.#connection.request('streamMetadataGet', { stream }, 'safe');
+  }
+
+  deleteStream(stream: string, expectedRevision?: ExpectedRevision): Promise<{ readonly position: number }> {
+    // Not sent again after a lost connection: a repeated delete with an exact expectation would
+    // be refused by its own success. The caller reads the stream and decides.
+    return this.#connection.request(
+      'streamDelete',
+      { stream, ...(expectedRevision === undefined ? {} : { expectedRevision }) },
+      'unsafe',
+    );
+  }
+
+  saveSnapshot(stream: string, revision: number, state: unknown): Promise<{ readonly position: number }> {
+    return this.#connection.request(
+      'streamSnapshotSave',
+      { stream, revision, state: (state === undefined ? null : state) as WireJson },
+      'safe',
+    );
+  }
+
+  async loadSnapshot(stream: string): Promise<StreamSnapshot | null> {
+    return (await this.#connection.request('streamSnapshotLoad', { stream }, 'safe')).snapshot;
   }
 
   async headPosition(): Promise<number> {

@@ -31,6 +31,25 @@ export interface SnapshotStore<State> {
   save(stream: string, revision: number, state: State): Promise<void>;
 }
 
+/**
+ * Snapshots kept by the event store itself (`saveSnapshot` / `loadSnapshot`, in the log beside
+ * the stream): the store answers none taken before a soft delete, so a recreated stream is
+ * loaded from its new events only.
+ */
+export function eventStoreSnapshots<State>(
+  store: Pick<EventStore, 'saveSnapshot' | 'loadSnapshot'>,
+): SnapshotStore<State> {
+  return {
+    async load(stream) {
+      const snapshot = await store.loadSnapshot(stream);
+      return snapshot === null ? null : { revision: snapshot.revision, state: snapshot.state as State };
+    },
+    async save(stream, revision, state) {
+      await store.saveSnapshot(stream, revision, state);
+    },
+  };
+}
+
 export interface HandleCommandOptions<State> {
   /** Attempts (decide + append) before `WRONG_EXPECTED_REVISION` is passed on. Default 10. */
   readonly attemptsMax?: number;

@@ -7,6 +7,7 @@ export {
   COMMAND_DEFAULTS,
   type CommandResult,
   type Decider,
+  eventStoreSnapshots,
   type HandleCommandOptions,
   handleCommand,
   type LoadedAggregate,

@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { TributaryError } from '../../errors.js';
 import { STREAM_LIMITS } from './limits.js';
-import type { EventInput, ExpectedRevision } from './types.js';
+import type { EventInput, ExpectedRevision, StreamMetadata } from './types.js';
+import type { StoredMeta } from './visibility.js';
 
 /** An event ready to store: its parts already JSON-encoded once, at the door. */
 export interface CheckedEvent {
@@ -24,6 +25,19 @@ export interface CheckedAppend {
   readonly events: readonly CheckedEvent[];
   readonly expectedRevision: ExpectedRevision;
   readonly bytes: number;
+  /**
+   * For the store's own appends (metadata, soft delete, snapshot): checks and builds the events
+   * when the writer plans the append, against the index as the batch sees it, so the check and
+   * the write are one step. Answers null for "nothing to write"; throws a refusal.
+   */
+  readonly prepare?: (view: IndexView) => readonly CheckedEvent[] | null;
+}
+
+/** The index as the writer sees it while planning a batch (its earlier appends included). */
+export interface IndexView {
+  /** The last revision of `stream` in the log, deleted or not; -1 with no events. */
+  revision(stream: string): number;
+  meta(stream: string): StoredMeta | undefined;
 }
 
 function invalid(reason: string): TributaryError {
@@ -39,7 +53,43 @@ export function checkStreamName(stream: unknown, field = 'stream'): string {
   }
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
   if (/[\u0000-\u001f\u007f]/.test(stream)) throw invalid(`${field} must not contain control characters`);
+  if (stream.startsWith('$')) throw invalid(`${field} must not start with "$" (the store's own streams)`);
   return stream;
+}
+
+/** An event the store writes itself (metadata, snapshot), JSON-encoded like a caller's. */
+export function systemEvent(type: string, data: unknown): CheckedEvent {
+  const dataJson = toJson(data, 'data');
+  const id = randomUUID();
+  return { type, id, dataJson, metadataJson: '{}', bytes: type.length + id.length + dataJson.length + 2 };
+}
+
+/** Checks a metadata change: each setting a non-negative integer, null (remove) or absent. */
+export function checkStreamMetadata(metadata: unknown): StreamMetadata {
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+    throw invalid('metadata must be an object');
+  }
+  const allowed = ['maxAgeMs', 'maxCount', 'truncateBefore'];
+  const out: Record<string, number | null> = {};
+  for (const [name, value] of Object.entries(metadata)) {
+    if (!allowed.includes(name)) throw invalid(`unknown metadata "${name}" (allowed: ${allowed.join(', ')})`);
+    if (value === undefined) continue;
+    if (value !== null && (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)) {
+      throw invalid(`metadata.${name} must be a non-negative integer or null`);
+    }
+    out[name] = value;
+  }
+  return out as StreamMetadata;
+}
+
+/** Applies a metadata change to the stored metadata (given replaces, null removes, absent keeps). */
+export function mergeMeta(stored: StoredMeta | undefined, change: StreamMetadata): StoredMeta {
+  const merged: Record<string, number> = { ...stored };
+  for (const [name, value] of Object.entries(change)) {
+    if (value === null) delete merged[name];
+    else if (value !== undefined) merged[name] = value as number;
+  }
+  return merged as StoredMeta;
 }
 
 export function checkExpectedRevision(value: unknown): ExpectedRevision {
@@ -61,6 +111,11 @@ function toJson(value: unknown, field: string): string {
   }
   if (json === undefined) throw invalid(`${field} is not JSON-compatible`);
   return json;
+}
+
+/** The JSON of a value, refused clearly when it has none. */
+export function checkJsonValue(value: unknown, field: string): string {
+  return toJson(value, field);
 }
 
 function checkEvent(event: unknown, index: number): CheckedEvent {

@@ -18,6 +18,11 @@ export function offlineEventStore(damage: TributaryError): ClosableEventStore {
     streamRevision: fail,
     headPosition: fail,
     subscribe: fail,
+    setStreamMetadata: fail,
+    getStreamMetadata: fail,
+    deleteStream: fail,
+    saveSnapshot: fail,
+    loadSnapshot: fail,
     waitForEvents: fail,
     close: () => Promise.resolve(),
   };

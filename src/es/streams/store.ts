@@ -23,7 +23,19 @@
 import { type Logger, pino } from 'pino';
 import type { Broker } from '../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../errors.js';
-import { checkAppend, checkAppends, checkCount, checkPosition, checkStreamName } from './checks.js';
+import {
+  type CheckedAppend,
+  checkAppend,
+  checkAppends,
+  checkCount,
+  checkExpectedRevision,
+  checkJsonValue,
+  checkPosition,
+  checkStreamMetadata,
+  checkStreamName,
+  mergeMeta,
+  systemEvent,
+} from './checks.js';
 import { EventCache } from './event-cache.js';
 import { EVENT_STORE_TOPIC, STREAM_DEFAULTS, STREAM_LIMITS } from './limits.js';
 import { readAfter, readPositions } from './reads.js';
@@ -39,9 +51,23 @@ import type {
   ReadStreamOptions,
   RecordedEvent,
   StreamAppend,
+  StreamMetadata,
+  StreamMetadataState,
+  StreamSnapshot,
   SubscribeOptions,
 } from './types.js';
-import { StreamWriter } from './writer.js';
+import {
+  firstVisibleRevision,
+  isDeleted,
+  isSystemStream,
+  isVisible,
+  METADATA_EVENT_TYPE,
+  metadataStreamOf,
+  SNAPSHOT_EVENT_TYPE,
+  snapshotStreamOf,
+  visibleRevision,
+} from './visibility.js';
+import { checkExpectation, StreamWriter } from './writer.js';
 
 export interface EventStoreOptions {
   /**
@@ -92,6 +118,11 @@ export async function createEventStore(options: EventStoreOptions): Promise<Clos
   );
   await store.writer.catchUp();
   return store;
+}
+
+/** An append the store makes itself, checked and built when the writer plans it. */
+function systemAppend(stream: string, prepare: NonNullable<CheckedAppend['prepare']>): CheckedAppend {
+  return { stream, events: [], expectedRevision: 'any', bytes: 0, prepare };
 }
 
 interface Waiter {
@@ -158,16 +189,49 @@ class LogEventStore implements ClosableEventStore {
     if (direction !== 'forward' && direction !== 'backward') {
       throw new TributaryError('INVALID_ARGUMENT', { reason: 'direction must be "forward" or "backward"' });
     }
+    return this.#readRevisions(stream, from, limit, direction);
+  }
+
+  /** Reads a stream's visible events (system streams too: the caller checked the name). */
+  async #readRevisions(
+    stream: string,
+    from: number | undefined,
+    limit: number,
+    direction: 'forward' | 'backward',
+  ): Promise<RecordedEvent[]> {
     const positions = this.#index.entry(stream)?.positions ?? [];
-    let selected: number[];
+    const last = positions.length - 1;
+    const meta = this.#index.meta(stream);
+    const first = firstVisibleRevision(meta, last);
+    const out: RecordedEvent[] = [];
     if (direction === 'forward') {
-      const start = Math.max(0, from ?? 0);
-      selected = positions.slice(start, start + limit);
+      let start = Math.max(first, from ?? 0);
+      // Events past max age are a prefix of what is left (commit times grow with revisions), so
+      // a page hidden by age is followed by another, not a short answer.
+      while (out.length < limit && start <= last) {
+        const page = positions.slice(start, start + limit - out.length);
+        start += page.length;
+        out.push(...this.#visibleOnly(await readPositions(this.#broker, this.#topic, page, this.#cache)));
+      }
     } else {
-      const start = Math.min(positions.length - 1, from ?? positions.length - 1);
-      selected = start < 0 ? [] : positions.slice(Math.max(0, start - limit + 1), start + 1).reverse();
+      const start = Math.min(last, from ?? last);
+      if (start < first) return [];
+      const page = positions.slice(Math.max(first, start - limit + 1), start + 1).reverse();
+      out.push(...this.#visibleOnly(await readPositions(this.#broker, this.#topic, page, this.#cache)));
     }
-    return readPositions(this.#broker, this.#topic, selected, this.#cache);
+    return out;
+  }
+
+  /** The events reads and subscriptions may hand out now (metadata hides the rest). */
+  #visibleOnly(events: readonly RecordedEvent[]): RecordedEvent[] {
+    const now = Date.now();
+    return events.filter((event) => this.#isVisible(event, now));
+  }
+
+  #isVisible(event: RecordedEvent, now = Date.now()): boolean {
+    const meta = this.#index.meta(event.stream);
+    if (meta === undefined) return true;
+    return isVisible(meta, this.#index.revision(event.stream), event.revision, event.time, now);
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
@@ -183,14 +247,127 @@ class LogEventStore implements ClosableEventStore {
     } else if (options.stream !== undefined) {
       positions = this.#index.entry(checkStreamName(options.stream))?.positions ?? [];
     } else {
-      return readAfter(this.#broker, this.#topic, after, limit);
+      return this.#readAllStreams(after, limit);
     }
-    const start = firstAbove(positions, after);
-    return readPositions(this.#broker, this.#topic, positions.slice(start, start + limit), this.#cache);
+    const out: RecordedEvent[] = [];
+    let start = firstAbove(positions, after);
+    while (out.length < limit && start < positions.length) {
+      const page = positions.slice(start, start + limit - out.length);
+      start += page.length;
+      out.push(...this.#visibleOnly(await readPositions(this.#broker, this.#topic, page, this.#cache)));
+    }
+    return out;
+  }
+
+  /** Every stream's visible events after `after`, the store's own streams left out. */
+  async #readAllStreams(after: number, limit: number): Promise<RecordedEvent[]> {
+    const out: RecordedEvent[] = [];
+    let from = after;
+    for (;;) {
+      const page = await readAfter(this.#broker, this.#topic, from, limit - out.length);
+      if (page.length === 0) return out;
+      from = (page.at(-1) as RecordedEvent).position;
+      out.push(...this.#visibleOnly(page.filter((event) => !isSystemStream(event.stream))));
+      if (out.length >= limit) return out;
+    }
   }
 
   async streamRevision(stream: string): Promise<number> {
-    return this.#index.revision(checkStreamName(stream));
+    checkStreamName(stream);
+    return visibleRevision(this.#index.meta(stream), this.#index.revision(stream));
+  }
+
+  async setStreamMetadata(
+    stream: string,
+    metadata: StreamMetadata,
+    expectedRevision?: ExpectedRevision,
+  ): Promise<AppendResult> {
+    checkStreamName(stream);
+    const change = checkStreamMetadata(metadata);
+    const expected = checkExpectedRevision(expectedRevision);
+    const metaStream = metadataStreamOf(stream);
+    const [result] = await this.writer.submit([
+      systemAppend(metaStream, (view) => {
+        checkExpectation(metaStream, expected, view.revision(metaStream));
+        return [systemEvent(METADATA_EVENT_TYPE, mergeMeta(view.meta(stream), change))];
+      }),
+    ]);
+    return result as AppendResult;
+  }
+
+  async getStreamMetadata(stream: string): Promise<StreamMetadataState> {
+    checkStreamName(stream);
+    const meta = this.#index.meta(stream);
+    const last = this.#index.revision(stream);
+    const truncateBefore = Math.max(meta?.truncateBefore ?? 0, meta?.deletedBefore ?? 0);
+    return {
+      metadata: {
+        ...(meta?.maxAgeMs === undefined ? {} : { maxAgeMs: meta.maxAgeMs }),
+        ...(meta?.maxCount === undefined ? {} : { maxCount: meta.maxCount }),
+        ...(truncateBefore === 0 ? {} : { truncateBefore }),
+      },
+      deleted: isDeleted(meta, last),
+      revision: this.#index.revision(metadataStreamOf(stream)),
+    };
+  }
+
+  async deleteStream(stream: string, expectedRevision?: ExpectedRevision): Promise<{ position: number }> {
+    checkStreamName(stream);
+    const expected = checkExpectedRevision(expectedRevision);
+    const [result] = await this.writer.submit([
+      systemAppend(metadataStreamOf(stream), (view) => {
+        const last = view.revision(stream);
+        const meta = view.meta(stream);
+        const visible = visibleRevision(meta, last);
+        checkExpectation(stream, expected, visible);
+        if (visible < 0) return null;
+        const deleted = { ...meta, deletedBefore: last + 1 };
+        return [systemEvent(METADATA_EVENT_TYPE, deleted)];
+      }),
+    ]);
+    return { position: (result as AppendResult).position };
+  }
+
+  async saveSnapshot(stream: string, revision: number, state: unknown): Promise<{ position: number }> {
+    checkStreamName(stream);
+    if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 0) {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: 'revision must be a non-negative integer' });
+    }
+    const event = systemEvent(SNAPSHOT_EVENT_TYPE, {
+      revision,
+      state: JSON.parse(checkJsonValue(state, 'state')),
+    });
+    if (event.bytes > STREAM_LIMITS.appendBytesMax) {
+      throw new TributaryError('RECORD_TOO_LARGE', {
+        bytes: event.bytes,
+        limit: STREAM_LIMITS.appendBytesMax,
+        limitName: 'STREAM_LIMITS.appendBytesMax',
+      });
+    }
+    const [result] = await this.writer.submit([
+      systemAppend(snapshotStreamOf(stream), (view) => {
+        const visible = visibleRevision(view.meta(stream), view.revision(stream));
+        if (revision > visible) {
+          throw new TributaryError('INVALID_ARGUMENT', {
+            reason: `stream ${stream} has no revision ${revision} to snapshot (its revision is ${visible})`,
+          });
+        }
+        return [event];
+      }),
+    ]);
+    return { position: (result as AppendResult).position };
+  }
+
+  async loadSnapshot(stream: string): Promise<StreamSnapshot | null> {
+    checkStreamName(stream);
+    const [latest] = await this.#readRevisions(snapshotStreamOf(stream), undefined, 1, 'backward');
+    if (latest === undefined) return null;
+    const { revision, state } = latest.data as { revision: number; state: unknown };
+    const meta = this.#index.meta(stream);
+    // A snapshot of the stream before a soft delete is of events that no longer exist.
+    if (isDeleted(meta, this.#index.revision(stream))) return null;
+    if (meta?.deletedBefore !== undefined && revision < meta.deletedBefore) return null;
+    return { revision, state, position: latest.position, time: latest.time };
   }
 
   async headPosition(): Promise<number> {
@@ -208,6 +385,7 @@ class LogEventStore implements ClosableEventStore {
     const subscription = await CatchUpSubscription.open(this.#broker, this.#topic, {
       ...options,
       fromOffset,
+      isVisible: (event) => this.#isVisible(event),
     });
     this.#subscriptions.add(subscription);
     subscription.onEnd = () => this.#subscriptions.delete(subscription);

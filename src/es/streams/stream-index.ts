@@ -7,6 +7,7 @@
  */
 import { assert } from '../../assert.js';
 import { categoryOf } from './limits.js';
+import { metadataTarget, type StoredMeta } from './visibility.js';
 
 export interface StreamEntry {
   /** `positions[r]` is the position of revision r. */
@@ -18,6 +19,8 @@ export interface StreamEntry {
 export class StreamIndex {
   readonly #streams = new Map<string, StreamEntry>();
   readonly #categories = new Map<string, number[]>();
+  /** Per stream, its latest metadata (the last event of its `$$<stream>`). */
+  readonly #metas = new Map<string, StoredMeta>();
   /** The log offset after the last record applied. */
   #next = 0;
 
@@ -39,13 +42,21 @@ export class StreamIndex {
     return entry === undefined ? -1 : entry.positions.length - 1;
   }
 
+  /** The stream's metadata, undefined when it never had any. */
+  meta(stream: string): StoredMeta | undefined {
+    return this.#metas.get(stream);
+  }
+
   /** Positions of `category`'s events, ascending. */
   categoryPositions(category: string): readonly number[] {
     return this.#categories.get(category) ?? [];
   }
 
-  /** Applies one stored event. Positions only grow and revisions are dense per stream. */
-  apply(stream: string, revision: number, id: string, position: number): void {
+  /**
+   * Applies one stored event. Positions only grow and revisions are dense per stream. `meta` is
+   * the data of an event of a metadata stream (`$$<stream>`).
+   */
+  apply(stream: string, revision: number, id: string, position: number, meta?: StoredMeta): void {
     assert(position >= this.#next, `event position ${position} below the index's next ${this.#next}`);
     let entry = this.#streams.get(stream);
     if (entry === undefined) {
@@ -65,6 +76,8 @@ export class StreamIndex {
       this.#categories.set(category, positions);
     }
     positions.push(position);
+    const target = metadataTarget(stream);
+    if (target !== undefined && meta !== undefined) this.#metas.set(target, meta);
     this.#next = position + 1;
   }
 

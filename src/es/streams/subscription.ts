@@ -20,6 +20,8 @@ import type { EventSubscription, RecordedEvent, SubscribeOptions, SubscriptionTa
 export interface CatchUpOptions extends SubscribeOptions {
   /** First log offset to read (the caller skips what the index says holds none of the target's events). */
   readonly fromOffset: number;
+  /** Whether the stream's metadata lets the event out now (truncation, max age and count, delete). */
+  readonly isVisible: (event: RecordedEvent) => boolean;
 }
 
 export class CatchUpSubscription implements EventSubscription {
@@ -79,9 +81,12 @@ export class CatchUpSubscription implements EventSubscription {
         const record = this.#queue.shift() as LogRecord;
         if (this.#matches(record)) {
           const event: RecordedEvent = decodeEvent(record);
-          await this.#options.onEvent(event);
-          if (this.#closed) break;
-          this.#position = event.position;
+          // Checked when handed out, not when read: a truncation also hides queued events.
+          if (this.#options.isVisible(event)) {
+            await this.#options.onEvent(event);
+            if (this.#closed) break;
+            this.#position = event.position;
+          }
         }
         this.#subscription?.grant(1);
       }
@@ -112,5 +117,8 @@ function matcher(target: SubscriptionTarget): (record: LogRecord) => boolean {
     const key = streamKey(target.category);
     return (record) => keyInCategory(record, key);
   }
-  return () => true;
+  // Every stream but the store's own (`$$…` metadata, `$snapshots-…`).
+  return (record) => record.key === null || record.key[0] !== DOLLAR;
 }
+
+const DOLLAR = 0x24;

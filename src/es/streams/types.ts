@@ -96,6 +96,44 @@ export interface EventSubscription {
   close(): Promise<void>;
 }
 
+/**
+ * What a stream keeps visible (docs/event-sourcing.md, "Stream metadata"). A setting given
+ * replaces the stored one, `null` removes it, an absent one stays as it is. Hidden events stay in
+ * the log (it is append-only) but no read or subscription returns them.
+ */
+export interface StreamMetadata {
+  /** Events committed longer ago than this (ms) are hidden. */
+  readonly maxAgeMs?: number | null;
+  /** Only the last `maxCount` events are visible. */
+  readonly maxCount?: number | null;
+  /** Revisions below this one are hidden (truncate before a revision). */
+  readonly truncateBefore?: number | null;
+}
+
+/** A stream's stored metadata as `getStreamMetadata` answers it. */
+export interface StreamMetadataState {
+  readonly metadata: {
+    readonly maxAgeMs?: number;
+    readonly maxCount?: number;
+    /** The revisions hidden by a truncation or a soft delete, whichever is higher. */
+    readonly truncateBefore?: number;
+  };
+  /** Soft-deleted and not appended to since: the stream reads as one that never existed. */
+  readonly deleted: boolean;
+  /** Revision of the stream's metadata (each change adds one), -1 when it never had any. */
+  readonly revision: number;
+}
+
+/** The latest snapshot of an aggregate: its state after the event of `revision`. */
+export interface StreamSnapshot {
+  readonly revision: number;
+  /** JSON-compatible. */
+  readonly state: unknown;
+  /** Position and commit time of the snapshot itself. */
+  readonly position: number;
+  readonly time: number;
+}
+
 export interface EventStore {
   /**
    * Appends `events` to `stream` atomically if the stream matches `expectedRevision`: `any`
@@ -118,4 +156,25 @@ export interface EventStore {
   /** Position of the last committed event in the store; -1 when empty. */
   headPosition(): Promise<number>;
   subscribe(options: SubscribeOptions): Promise<EventSubscription>;
+  /**
+   * Changes what `stream` keeps visible (max age, max count, truncate before a revision);
+   * `expectedRevision` is the metadata's own revision. Answers the metadata's revision and
+   * position.
+   */
+  setStreamMetadata(
+    stream: string,
+    metadata: StreamMetadata,
+    expectedRevision?: ExpectedRevision,
+  ): Promise<AppendResult>;
+  getStreamMetadata(stream: string): Promise<StreamMetadataState>;
+  /**
+   * Soft delete: the stream reads as one that never existed (no events, revision -1) until the
+   * next append, whose revisions continue after the deleted ones. `expectedRevision` is checked
+   * against the stream. Answers the position of the deletion (-1: nothing to delete).
+   */
+  deleteStream(stream: string, expectedRevision?: ExpectedRevision): Promise<{ readonly position: number }>;
+  /** Stores `state` as the snapshot of `stream` after its event of `revision`. */
+  saveSnapshot(stream: string, revision: number, state: unknown): Promise<{ readonly position: number }>;
+  /** The latest snapshot of `stream`, or null (none, or taken before a soft delete). */
+  loadSnapshot(stream: string): Promise<StreamSnapshot | null>;
 }

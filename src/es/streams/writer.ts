@@ -21,12 +21,13 @@
 import type { Logger } from 'pino';
 import type { Broker, RecordInput } from '../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../errors.js';
-import type { CheckedAppend } from './checks.js';
+import type { CheckedAppend, CheckedEvent, IndexView } from './checks.js';
 import type { EventCache } from './event-cache.js';
 import { decodeEvent, encodeEvent } from './event-codec.js';
 import { STREAM_LIMITS } from './limits.js';
 import type { StreamIndex } from './stream-index.js';
 import type { AppendResult } from './types.js';
+import { metadataTarget, parseStoredMeta, type StoredMeta, visibleRevision } from './visibility.js';
 
 interface Command {
   readonly appends: readonly CheckedAppend[];
@@ -40,6 +41,8 @@ interface PlannedEvent {
   readonly revision: number;
   readonly id: string;
   readonly position: number;
+  /** The metadata an event of a metadata stream sets. */
+  readonly meta?: StoredMeta;
 }
 
 interface Outcome {
@@ -109,7 +112,8 @@ export class StreamWriter {
           this.#index.skipTo(record.offset + 1);
           continue;
         }
-        this.#index.apply(event.stream, event.revision, event.id, event.position);
+        const meta = metadataTarget(event.stream) === undefined ? undefined : parseStoredMeta(event.data);
+        this.#index.apply(event.stream, event.revision, event.id, event.position, meta);
       }
     }
   }
@@ -190,7 +194,7 @@ export class StreamWriter {
           return;
         }
         for (const [i, event] of events.entries()) {
-          this.#index.apply(event.stream, event.revision, event.id, event.position);
+          this.#index.apply(event.stream, event.revision, event.id, event.position, event.meta);
           this.#cacheWritten(event, records[i] as RecordInput, timestamp);
         }
         this.#onApplied?.();
@@ -250,7 +254,12 @@ function planAppend(
   events: PlannedEvent[],
 ): AppendResult {
   const { stream } = append;
-  const current = overlay.revision(stream);
+  if (append.prepare !== undefined) {
+    const prepared = append.prepare(overlay);
+    if (prepared === null) return { revision: -1, position: -1 };
+    return addEvents(stream, prepared, overlay, firstOffset, records, events);
+  }
+  const current = overlay.visibleRevision(stream);
   // Idempotence before the expectation: a retry of an append that succeeded must not fail on it.
   let known = 0;
   let knownRevision = -1;
@@ -272,19 +281,37 @@ function planAppend(
   if (append.events.length === 0) {
     return { revision: current, position: current < 0 ? -1 : overlay.position(stream, current) };
   }
-  let revision = current;
+  return addEvents(stream, append.events, overlay, firstOffset, records, events);
+}
+
+/** Adds `checked` to the batch after the stream's last revision (a deleted stream's revisions go on). */
+function addEvents(
+  stream: string,
+  checked: readonly CheckedEvent[],
+  overlay: Overlay,
+  firstOffset: number,
+  records: RecordInput[],
+  events: PlannedEvent[],
+): AppendResult {
+  const isMeta = metadataTarget(stream) !== undefined;
+  let revision = overlay.revision(stream);
   let position = -1;
-  for (const event of append.events) {
+  for (const event of checked) {
     revision++;
     position = firstOffset + records.length;
+    const meta = isMeta ? parseStoredMeta(JSON.parse(event.dataJson)) : undefined;
     records.push(encodeEvent(stream, revision, event));
-    events.push({ stream, revision, id: event.id, position });
-    overlay.add(stream, revision, event.id, position);
+    events.push({ stream, revision, id: event.id, position, ...(meta === undefined ? {} : { meta }) });
+    overlay.add(stream, revision, event.id, position, meta);
   }
   return { revision, position };
 }
 
-function checkExpectation(stream: string, expected: CheckedAppend['expectedRevision'], actual: number): void {
+export function checkExpectation(
+  stream: string,
+  expected: CheckedAppend['expectedRevision'],
+  actual: number,
+): void {
   const holds =
     expected === 'any' ||
     (expected === 'no_stream' && actual === -1) ||
@@ -294,11 +321,20 @@ function checkExpectation(stream: string, expected: CheckedAppend['expectedRevis
 }
 
 /** The index as seen by the appends planned so far in one batch; rolled back per refused command. */
-class Overlay {
+class Overlay implements IndexView {
   readonly #index: StreamIndex;
   /** Events planned in this batch, in order; per stream their positions and ids. */
-  #added: { stream: string; revision: number; id: string; position: number }[] = [];
+  #added: {
+    stream: string;
+    revision: number;
+    id: string;
+    position: number;
+    /** The metadata the event replaced (undefined: none planned before it in this batch). */
+    metaBefore?: { target: string; meta: StoredMeta | undefined };
+  }[] = [];
   readonly #streams = new Map<string, { positions: number[]; ids: Map<string, number> }>();
+  /** Metadata set by this batch's planned events, per target stream. */
+  readonly #metas = new Map<string, StoredMeta | undefined>();
 
   constructor(index: StreamIndex) {
     this.#index = index;
@@ -309,15 +345,31 @@ class Overlay {
   }
 
   rollback(mark: number): void {
-    for (const added of this.#added.splice(mark)) {
+    const undone = this.#added.splice(mark);
+    for (const added of undone) {
       const entry = this.#streams.get(added.stream);
       if (entry === undefined) continue;
       entry.positions.pop();
       entry.ids.delete(added.id);
     }
+    for (const added of undone.reverse()) {
+      const before = added.metaBefore;
+      if (before === undefined) continue;
+      if (before.meta === undefined) this.#metas.delete(before.target);
+      else this.#metas.set(before.target, before.meta);
+    }
   }
 
-  add(stream: string, revision: number, id: string, position: number): void {
+  meta(stream: string): StoredMeta | undefined {
+    return this.#metas.has(stream) ? this.#metas.get(stream) : this.#index.meta(stream);
+  }
+
+  /** The revision expectations are checked against: -1 for a soft-deleted stream. */
+  visibleRevision(stream: string): number {
+    return visibleRevision(this.meta(stream), this.revision(stream));
+  }
+
+  add(stream: string, revision: number, id: string, position: number, meta?: StoredMeta): void {
     let entry = this.#streams.get(stream);
     if (entry === undefined) {
       entry = { positions: [], ids: new Map() };
@@ -325,7 +377,14 @@ class Overlay {
     }
     entry.positions.push(position);
     entry.ids.set(id, revision);
-    this.#added.push({ stream, revision, id, position });
+    const target = metadataTarget(stream);
+    if (target !== undefined && meta !== undefined) {
+      const metaBefore = { target, meta: this.#metas.has(target) ? this.#metas.get(target) : undefined };
+      this.#metas.set(target, meta);
+      this.#added.push({ stream, revision, id, position, metaBefore });
+    } else {
+      this.#added.push({ stream, revision, id, position });
+    }
   }
 
   revision(stream: string): number {

@@ -39,6 +39,20 @@ export interface WireStreamAppend {
   readonly expectedRevision?: WireExpectedRevision;
 }
 
+/** A metadata change: a setting replaces, null removes, absent keeps. */
+export interface WireStreamMetadata {
+  readonly maxAgeMs?: number | null;
+  readonly maxCount?: number | null;
+  readonly truncateBefore?: number | null;
+}
+
+export interface WireStreamSnapshot {
+  readonly revision: number;
+  readonly state: WireJson;
+  readonly position: number;
+  readonly time: number;
+}
+
 export interface StreamRequestMap {
   streamAppend: { params: WireStreamAppend; result: WireAppendResult };
   streamAppendMany: {
@@ -70,4 +84,37 @@ export interface StreamRequestMap {
     result: { readonly events: readonly WireRecordedEvent[]; readonly head: number };
   };
   streamRevision: { params: { readonly stream: string }; result: { readonly revision: number } };
+  streamMetadataSet: {
+    params: {
+      readonly stream: string;
+      readonly metadata: WireStreamMetadata;
+      /** Of the metadata itself. */
+      readonly expectedRevision?: WireExpectedRevision;
+    };
+    result: WireAppendResult;
+  };
+  streamMetadataGet: {
+    params: { readonly stream: string };
+    result: {
+      readonly metadata: {
+        readonly maxAgeMs?: number;
+        readonly maxCount?: number;
+        readonly truncateBefore?: number;
+      };
+      readonly deleted: boolean;
+      readonly revision: number;
+    };
+  };
+  streamDelete: {
+    params: { readonly stream: string; readonly expectedRevision?: WireExpectedRevision };
+    result: { readonly position: number };
+  };
+  streamSnapshotSave: {
+    params: { readonly stream: string; readonly revision: number; readonly state: WireJson };
+    result: { readonly position: number };
+  };
+  streamSnapshotLoad: {
+    params: { readonly stream: string };
+    result: { readonly snapshot: WireStreamSnapshot | null };
+  };
 }

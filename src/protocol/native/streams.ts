@@ -16,6 +16,7 @@ import type {
   WireExpectedRevision,
   WireRecordedEvent,
   WireStreamAppend,
+  WireStreamMetadata,
 } from './streams-types.js';
 
 type Spec<T extends keyof StreamRequestMap> = {
@@ -83,6 +84,41 @@ function recordedEvent(item: Item): WireRecordedEvent {
   };
 }
 
+const METADATA_NAMES = ['maxAgeMs', 'maxCount', 'truncateBefore'] as const;
+
+function metadataChange(f: Fields): WireStreamMetadata {
+  const map = f.map('metadata');
+  const out: { -readonly [K in keyof WireStreamMetadata]: WireStreamMetadata[K] } = {};
+  for (const name of map.names()) {
+    if (!(METADATA_NAMES as readonly string[]).includes(name)) {
+      throw new TributaryError('PROTOCOL_ERROR', {
+        reason: `unknown metadata "${name}" (allowed: ${METADATA_NAMES.join(', ')})`,
+        field: map.pathOf(name),
+      });
+    }
+    out[name as (typeof METADATA_NAMES)[number]] = map.nullableInt(name, COUNT);
+  }
+  return out;
+}
+
+function storedMetadata(f: Fields): { maxAgeMs?: number; maxCount?: number; truncateBefore?: number } {
+  const map = f.map('metadata');
+  const out: { maxAgeMs?: number; maxCount?: number; truncateBefore?: number } = {};
+  for (const name of METADATA_NAMES) {
+    const value = map.optionalInt(name, COUNT);
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
+function streamOnly(f: Fields): { stream: string } {
+  return { stream: f.string('stream', NAME) };
+}
+
+function positionOnly(f: Fields): { position: number } {
+  return { position: f.int('position', POSITION) };
+}
+
 function events(f: Fields): { events: WireRecordedEvent[] } {
   return { events: f.list('events', LIST_MAX, recordedEvent) };
 }
@@ -135,5 +171,57 @@ export const STREAM_REQUESTS: { readonly [T in keyof StreamRequestMap]: Spec<T> 
   streamRevision: {
     params: (f) => ({ stream: f.string('stream', NAME) }),
     result: (f) => ({ revision: f.int('revision', POSITION) }),
+  },
+  streamMetadataSet: {
+    params: (f) => {
+      const expected = expectedRevision(f);
+      return {
+        stream: f.string('stream', NAME),
+        metadata: metadataChange(f),
+        ...(expected === undefined ? {} : { expectedRevision: expected }),
+      };
+    },
+    result: appendResult,
+  },
+  streamMetadataGet: {
+    params: streamOnly,
+    result: (f) => ({
+      metadata: storedMetadata(f),
+      deleted: f.boolean('deleted'),
+      revision: f.int('revision', POSITION),
+    }),
+  },
+  streamDelete: {
+    params: (f) => {
+      const expected = expectedRevision(f);
+      return {
+        stream: f.string('stream', NAME),
+        ...(expected === undefined ? {} : { expectedRevision: expected }),
+      };
+    },
+    result: positionOnly,
+  },
+  streamSnapshotSave: {
+    params: (f) => ({
+      stream: f.string('stream', NAME),
+      revision: f.int('revision', OFFSET),
+      state: checkJson(f.raw('state'), f.pathOf('state')),
+    }),
+    result: positionOnly,
+  },
+  streamSnapshotLoad: {
+    params: streamOnly,
+    result: (f) => {
+      if (f.raw('snapshot') === null) return { snapshot: null };
+      const s = f.map('snapshot');
+      return {
+        snapshot: {
+          revision: s.int('revision', OFFSET),
+          state: checkJson(s.raw('state'), s.pathOf('state')),
+          position: s.int('position', OFFSET),
+          time: s.int('time', COUNT),
+        },
+      };
+    },
   },
 };

@@ -2,8 +2,8 @@
  * @module server/auth/stream-guard
  * The event store as a session may use it (the `stream` ACL resource, docs/security.md): every
  * call checked before it reaches the store, subscriptions ended with the session's error when it
- * ends. Appends need `write` on each stream; reads, revisions and subscriptions need `read` on
- * the stream, on `<category>-*` for a category, on `*` for every stream.
+ * ends. Appends, metadata changes, deletes and snapshot saves need `write` on each stream; reads,
+ * revisions, metadata, snapshot loads and subscriptions need `read` on the stream, on `<category>-*` for a category, on `*` for every stream.
  */
 import type {
   EventStore,
@@ -46,6 +46,26 @@ export function guardEventStore(store: EventStore, session: Session): EventStore
     streamRevision(stream) {
       session.authorize('stream', stream, 'read');
       return store.streamRevision(stream);
+    },
+    setStreamMetadata(stream, metadata, expectedRevision) {
+      session.authorize('stream', stream, 'write');
+      return store.setStreamMetadata(stream, metadata, expectedRevision);
+    },
+    getStreamMetadata(stream) {
+      session.authorize('stream', stream, 'read');
+      return store.getStreamMetadata(stream);
+    },
+    deleteStream(stream, expectedRevision) {
+      session.authorize('stream', stream, 'write');
+      return store.deleteStream(stream, expectedRevision);
+    },
+    saveSnapshot(stream, revision, state) {
+      session.authorize('stream', stream, 'write');
+      return store.saveSnapshot(stream, revision, state);
+    },
+    loadSnapshot(stream) {
+      session.authorize('stream', stream, 'read');
+      return store.loadSnapshot(stream);
     },
     headPosition() {
       live(session);

@@ -38,6 +38,23 @@ export const STREAM_SAMPLE_REQUESTS: { readonly [T in StreamType]: RequestFrame<
   streamRead: { type: 'streamRead', id: 73, stream: 'order-17', from: 4, limit: 10, direction: 'backward' },
   streamReadAll: { type: 'streamReadAll', id: 74, after: -1, limit: 500, category: 'order', waitMs: 25_000 },
   streamRevision: { type: 'streamRevision', id: 75, stream: 'order-17' },
+  streamMetadataSet: {
+    type: 'streamMetadataSet',
+    id: 76,
+    stream: 'order-17',
+    metadata: { maxAgeMs: 86_400_000, maxCount: null, truncateBefore: 2 ** 33 },
+    expectedRevision: 'any',
+  },
+  streamMetadataGet: { type: 'streamMetadataGet', id: 77, stream: 'order-17' },
+  streamDelete: { type: 'streamDelete', id: 78, stream: 'order-17', expectedRevision: 4 },
+  streamSnapshotSave: {
+    type: 'streamSnapshotSave',
+    id: 79,
+    stream: 'order-17',
+    revision: 2 ** 33,
+    state: { open: true, lines: [1, 2], note: null },
+  },
+  streamSnapshotLoad: { type: 'streamSnapshotLoad', id: 80, stream: 'order-17' },
 };
 
 export const STREAM_SAMPLE_RESULTS: { readonly [T in StreamType]: RequestResult<T> } = {
@@ -54,4 +71,11 @@ export const STREAM_SAMPLE_RESULTS: { readonly [T in StreamType]: RequestResult<
     head: 2 ** 40,
   },
   streamRevision: { revision: -1 },
+  streamMetadataSet: { revision: 0, position: 2 ** 40 },
+  streamMetadataGet: { metadata: { maxCount: 10, truncateBefore: 3 }, deleted: false, revision: 1 },
+  streamDelete: { position: -1 },
+  streamSnapshotSave: { position: 12 },
+  streamSnapshotLoad: {
+    snapshot: { revision: 4, state: [1, 'a', { b: null }], position: 9, time: 1_712_345_678_901 },
+  },
 };

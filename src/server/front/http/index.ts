@@ -77,7 +77,17 @@ import { fetchRecords, produce } from './records.js';
 import { sendError } from './respond.js';
 import { Router } from './router.js';
 import { SseStreams } from './sse-streams.js';
-import { appendToStream, appendToStreams, readAllStreams, readStream } from './streams.js';
+import {
+  appendToStream,
+  appendToStreams,
+  deleteStream,
+  getStreamMetadata,
+  loadSnapshot,
+  readAllStreams,
+  readStream,
+  saveSnapshot,
+  setStreamMetadata,
+} from './streams.js';
 import { streamEventsHandler } from './streams-events.js';
 import { createTopic, deleteTopic, describeTopic, listTopics } from './topics.js';
 
@@ -170,6 +180,11 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
     .add('GET', '/v1/streams', readAllStreams)
     .add('POST', '/v1/streams/{stream}', appendToStream)
     .add('GET', '/v1/streams/{stream}', readStream)
+    .add('DELETE', '/v1/streams/{stream}', deleteStream)
+    .add('PUT', '/v1/streams/{stream}/metadata', setStreamMetadata)
+    .add('GET', '/v1/streams/{stream}/metadata', getStreamMetadata)
+    .add('PUT', '/v1/streams/{stream}/snapshot', saveSnapshot)
+    .add('GET', '/v1/streams/{stream}/snapshot', loadSnapshot)
     .add('GET', '/v1/streams/{stream}/events', streamEventsHandler(streams))
     .add('GET', '/v1/stream-events', streamEventsHandler(streams));
   const requests = requestsCounter(options.metrics);

@@ -8,6 +8,11 @@
  * | `POST /v1/streams` `{ appends: [{ stream, events, expectedRevision? }] }` | several streams, all or nothing: `{ results }` |
  * | `GET /v1/streams/{stream}?from=&limit=&direction=forward\|backward` | read a stream: `{ events }` |
  * | `GET /v1/streams?after=&limit=&category=` | every stream (or one category) in position order: `{ events }` |
+ * | `PUT /v1/streams/{stream}/metadata` `{ metadata, expectedRevision? }` | change max age, max count, truncate before: `{ revision, position }` |
+ * | `GET /v1/streams/{stream}/metadata` | `{ metadata, deleted, revision }` |
+ * | `DELETE /v1/streams/{stream}?expectedRevision=` | soft delete: `{ position }` |
+ * | `PUT /v1/streams/{stream}/snapshot` `{ revision, state }` | store a snapshot: `{ position }` |
+ * | `GET /v1/streams/{stream}/snapshot` | the latest snapshot: `{ snapshot }` (null: none) |
  * | `GET /v1/streams/{stream}/events`, `GET /v1/stream-events?category=` | catch-up subscriptions as SSE (`streams-events.ts`) |
  *
  * Bodies are checked by the store (`es/streams/checks.ts`), so every front end refuses the same
@@ -114,4 +119,46 @@ export const readAllStreams: Handler = async (ctx, request) => {
     ...(category === undefined ? {} : { category }),
   });
   sendJson(request.res, 200, { events });
+};
+
+export const setStreamMetadata: Handler = async (ctx, request) => {
+  const b = await body(ctx, request, ['metadata', 'expectedRevision']);
+  if (b.metadata === undefined) invalid('"metadata" ({maxAgeMs?, maxCount?, truncateBefore?}) is required');
+  const result = await eventStoreOf(ctx).setStreamMetadata(
+    param(request, 'stream'),
+    b.metadata as never,
+    expectedOf(b.expectedRevision) as never,
+  );
+  sendJson(request.res, 200, result);
+};
+
+export const getStreamMetadata: Handler = async (ctx, request) => {
+  onlyQuery(request, []);
+  sendJson(request.res, 200, await eventStoreOf(ctx).getStreamMetadata(param(request, 'stream')));
+};
+
+export const deleteStream: Handler = async (ctx, request) => {
+  onlyQuery(request, ['expectedRevision']);
+  const expected = request.query.get('expectedRevision') ?? undefined;
+  const result = await eventStoreOf(ctx).deleteStream(
+    param(request, 'stream'),
+    expectedOf(expected) as never,
+  );
+  sendJson(request.res, 200, result);
+};
+
+export const saveSnapshot: Handler = async (ctx, request) => {
+  const b = await body(ctx, request, ['revision', 'state']);
+  if (b.revision === undefined) invalid('"revision" (the stream revision the state is after) is required');
+  const result = await eventStoreOf(ctx).saveSnapshot(
+    param(request, 'stream'),
+    b.revision as number,
+    b.state,
+  );
+  sendJson(request.res, 200, result);
+};
+
+export const loadSnapshot: Handler = async (ctx, request) => {
+  onlyQuery(request, []);
+  sendJson(request.res, 200, { snapshot: await eventStoreOf(ctx).loadSnapshot(param(request, 'stream')) });
 };

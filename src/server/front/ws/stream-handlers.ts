@@ -88,4 +88,11 @@ export const STREAM_HANDLERS: { readonly [T in StreamType]: Handler<T> } = {
     }
   },
   streamRevision: async (ctx, r) => ({ revision: await store(ctx).streamRevision(r.stream) }),
+  streamMetadataSet: async (ctx, r) => store(ctx).setStreamMetadata(r.stream, r.metadata, r.expectedRevision),
+  streamMetadataGet: async (ctx, r) => store(ctx).getStreamMetadata(r.stream),
+  streamDelete: async (ctx, r) => store(ctx).deleteStream(r.stream, r.expectedRevision),
+  streamSnapshotSave: async (ctx, r) => store(ctx).saveSnapshot(r.stream, r.revision, r.state),
+  streamSnapshotLoad: async (ctx, r) => ({
+    snapshot: (await store(ctx).loadSnapshot(r.stream)) as RequestResult<'streamSnapshotLoad'>['snapshot'],
+  }),
 };
