@@ -5,14 +5,13 @@
  * must change nothing; each allowed call must work. Lists (Metadata of all topics, ListGroups,
  * OffsetFetch of all topics) leave out what the principal may not describe.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../src/protocol/kafka/error-codes.js';
 import { ACCESS } from '../src/server/auth/guard.js';
 import { KAFKA_ACCESS, type KafkaNeed } from '../src/server/front/kafka/acl.js';
+import { type AclKafkaServer, allow, deny, startAclKafkaServer } from './fixtures/kafka-acl-server.js';
 import { commitBody, fetchBody, joinBody, produceBody } from './fixtures/kafka-requests.js';
-import { writeTestAuthFile } from './fixtures/kafka-security.js';
-import { type KafkaTestServer, RawKafka, startKafkaServer, tempDir } from './kafka-harness.js';
+import type { RawKafka } from './kafka-harness.js';
 
 const {
   TOPIC_AUTHORIZATION_FAILED: TOPIC_DENIED,
@@ -20,21 +19,10 @@ const {
   NONE,
 } = KafkaErrorCode;
 
-let dir: Awaited<ReturnType<typeof tempDir>>;
-let server: KafkaTestServer;
-const clients: RawKafka[] = [];
+let acl: AclKafkaServer;
 
 /** A connection authenticated as `user` with PLAIN. */
-async function as(user: string): Promise<RawKafka> {
-  const client = await RawKafka.open(server.kafka.port);
-  clients.push(client);
-  expect((await client.call('SaslHandshake', 1, { mechanism: 'PLAIN' })).errorCode).toBe(NONE);
-  const answer = await client.call('SaslAuthenticate', 1, {
-    authBytes: new TextEncoder().encode(`\u0000${user}\u0000${user}-pw`),
-  });
-  expect(answer.errorCode).toBe(NONE);
-  return client;
-}
+const as = (user: string): Promise<RawKafka> => acl.as(user);
 
 const metadataOf = (client: RawKafka, topics: string[] | null, allowAutoTopicCreation = false) =>
   client.call('Metadata', 4, {
@@ -43,17 +31,8 @@ const metadataOf = (client: RawKafka, topics: string[] | null, allowAutoTopicCre
   });
 
 beforeAll(async () => {
-  dir = await tempDir('tributary-kafka-acl-');
-  const allow = (
-    principal: string,
-    resource: 'topic' | 'group' | 'transactionalId',
-    name: string,
-    operations: string[],
-    pattern: 'literal' | 'prefix' = 'literal',
-  ) => ({ effect: 'allow', principal, resource, name, pattern, operations }) as const;
-  const auth = await writeTestAuthFile(dir.path, {
-    users: { admin: 'admin-pw', writer: 'writer-pw', reader: 'reader-pw', viewer: 'viewer-pw' },
-    jwtSecret: 'kafka-acl-test-secret-of-32-bytes!!!',
+  acl = await startAclKafkaServer('tributary-kafka-acl-', {
+    users: ['admin', 'writer', 'reader', 'viewer'],
     superUsers: ['admin'],
     acls: [
       allow('writer', 'topic', 'orders.', ['write', 'create'], 'prefix'),
@@ -62,17 +41,9 @@ beforeAll(async () => {
       allow('reader', 'group', 'readers', ['read']),
       allow('viewer', 'topic', 'orders.a', ['describe']),
       allow('viewer', 'group', 'readers', ['describe']),
-      {
-        effect: 'deny',
-        principal: 'reader',
-        resource: 'topic',
-        name: 'orders.secret',
-        pattern: 'literal',
-        operations: ['read'],
-      },
-    ] as never,
+      deny('reader', 'topic', 'orders.secret', ['read']),
+    ],
   });
-  server = await startKafkaServer(join(dir.path, 'data'), { authFile: auth.path });
   const admin = await as('admin');
   for (const name of ['orders.a', 'orders.secret', 'private']) {
     const created = await admin.call('CreateTopics', 3, {
@@ -88,9 +59,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await server?.close();
-  await dir?.remove();
+  await acl?.close();
 });
 
 describe('Kafka authorization', () => {

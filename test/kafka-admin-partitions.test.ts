@@ -2,16 +2,13 @@
  * Kafka CreatePartitions and DeleteRecords against `startServer`: kafkajs 2.2.4 admin
  * (createPartitions, deleteTopicRecords), @platformatic/kafka admin (createPartitions v3,
  * deleteRecords v2), kafka-python 2.0.2's KafkaAdminClient.create_partitions (it has no
- * delete_records), and raw frames for every version and refusal. Then ACL denials with a real
- * auth file: a principal without `alter` / `delete` on the topic gets TOPIC_AUTHORIZATION_FAILED
- * and nothing changes.
+ * delete_records), and raw frames for every version and refusal. Their ACL denials are in
+ * kafka-admin-acl.test.ts.
  */
-import { join } from 'node:path';
 import { Admin } from '@platformatic/kafka';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../src/protocol/kafka/error-codes.js';
-import { writeTestAuthFile } from './fixtures/kafka-security.js';
 import { createTopic, produce as produceOverHttp } from './http-helpers.js';
 import {
   describeWithClient,
@@ -31,7 +28,6 @@ const {
   INVALID_REQUEST,
   UNKNOWN_TOPIC_OR_PARTITION,
   OFFSET_OUT_OF_RANGE,
-  TOPIC_AUTHORIZATION_FAILED,
 } = KafkaErrorCode;
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -77,19 +73,15 @@ interface PartitionJson {
   readonly next: number;
 }
 
-/** The topic's partitions as `GET /v1/topics/{topic}` describes them (`Basic` credentials with security on). */
-async function describeTopic(name: string, user?: string): Promise<PartitionJson[]> {
-  const headers: Record<string, string> =
-    user === undefined
-      ? {}
-      : { authorization: `Basic ${Buffer.from(`${user}:${user}-pw`).toString('base64')}` };
-  const response = await fetch(`${server.url}/v1/topics/${name}`, { headers });
+/** The topic's partitions as `GET /v1/topics/{topic}` describes them. */
+async function describeTopic(name: string): Promise<PartitionJson[]> {
+  const response = await fetch(`${server.url}/v1/topics/${name}`);
   expect(response.status).toBe(200);
   return ((await response.json()) as { partitions: PartitionJson[] }).partitions;
 }
 
-const offsetsOf = async (topic: string, partition = 0, user?: string): Promise<PartitionJson> =>
-  (await describeTopic(topic, user))[partition]!;
+const offsetsOf = async (topic: string, partition = 0): Promise<PartitionJson> =>
+  (await describeTopic(topic))[partition]!;
 
 /** `values` as records of partition 0, through the HTTP API. */
 const fill = (topic: string, count: number) =>
@@ -394,99 +386,3 @@ describeWithClient(
     });
   },
 );
-
-describe('Kafka CreatePartitions and DeleteRecords under ACLs', () => {
-  let client: (user: string) => Promise<RawKafka>;
-
-  beforeEach(async () => {
-    dir = await tempDir('tributary-kafka-partitions-acl-');
-    const allow = (principal: string, operations: string[]) =>
-      ({
-        effect: 'allow',
-        principal,
-        resource: 'topic',
-        name: 'guarded',
-        pattern: 'literal',
-        operations,
-      }) as const;
-    const auth = await writeTestAuthFile(dir.path, {
-      users: { admin: 'admin-pw', writer: 'writer-pw', alterer: 'alterer-pw', deleter: 'deleter-pw' },
-      jwtSecret: 'kafka-partitions-acl-secret-32-bytes!!',
-      superUsers: ['admin'],
-      acls: [
-        allow('writer', ['write', 'read']),
-        allow('alterer', ['alter']),
-        allow('deleter', ['delete']),
-      ] as never,
-    });
-    server = await startKafkaServer(join(dir.path, 'data'), { authFile: auth.path });
-    client = async (user) => {
-      const c = await raw();
-      expect((await c.call('SaslHandshake', 1, { mechanism: 'PLAIN' })).errorCode).toBe(NONE);
-      const login = await c.call('SaslAuthenticate', 1, {
-        authBytes: new TextEncoder().encode(`\u0000${user}\u0000${user}-pw`),
-      });
-      expect(login.errorCode).toBe(NONE);
-      return c;
-    };
-    const asAdmin = (path: string, body: unknown) =>
-      fetch(`${server.url}${path}`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          authorization: `Basic ${Buffer.from('admin:admin-pw').toString('base64')}`,
-        },
-        body: JSON.stringify(body),
-      });
-    expect((await asAdmin('/v1/topics', { name: 'guarded', partitions: 1 })).status).toBe(201);
-    const records = [0, 1, 2].map((i) => ({ partition: 0, value: i }));
-    expect((await asAdmin('/v1/topics/guarded/records', { records })).status).toBe(200);
-  });
-
-  afterEach(async () => {
-    for (const close of closers.splice(0).reverse()) await Promise.resolve(close()).catch(() => undefined);
-    await server.close();
-    await dir.remove();
-  });
-
-  const grow = (c: RawKafka, validateOnly = false) =>
-    c.call('CreatePartitions', 3, {
-      topics: [{ name: 'guarded', count: 2, assignments: null }],
-      timeoutMs: 1000,
-      validateOnly,
-    });
-  const trim = (c: RawKafka, offset: number) =>
-    c.call('DeleteRecords', 2, {
-      topics: [{ name: 'guarded', partitions: [{ partitionIndex: 0, offset }] }],
-      timeoutMs: 1000,
-    });
-
-  it('CreatePartitions needs alter on the topic: TOPIC_AUTHORIZATION_FAILED and no change otherwise', async () => {
-    for (const user of ['writer', 'deleter']) {
-      const c = await client(user);
-      expect((await grow(c)).results[0]?.errorCode, user).toBe(TOPIC_AUTHORIZATION_FAILED);
-      expect((await grow(c, true)).results[0]?.errorCode, user).toBe(TOPIC_AUTHORIZATION_FAILED);
-    }
-    expect(await describeTopic('guarded', 'admin')).toHaveLength(1);
-    expect((await grow(await client('alterer'))).results[0]?.errorCode).toBe(NONE);
-    expect(await describeTopic('guarded', 'admin')).toHaveLength(2);
-  });
-
-  it('DeleteRecords needs delete on the topic: TOPIC_AUTHORIZATION_FAILED and no change otherwise', async () => {
-    for (const user of ['writer', 'alterer']) {
-      const c = await client(user);
-      for (const offset of [2, -1]) {
-        const answer = await trim(c, offset);
-        expect(answer.topics[0]?.partitions[0], user).toMatchObject({
-          errorCode: TOPIC_AUTHORIZATION_FAILED,
-          lowWatermark: -1,
-        });
-      }
-    }
-    expect((await offsetsOf('guarded', 0, 'admin')).earliest).toBe(0);
-    expect((await trim(await client('deleter'), -1)).topics[0]?.partitions[0]).toMatchObject({
-      errorCode: NONE,
-      lowWatermark: 3,
-    });
-  });
-});

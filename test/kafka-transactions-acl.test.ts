@@ -6,33 +6,20 @@
  * producer, nor add to, commit, abort or write into its transaction. Then the same with kafkajs,
  * unmodified, over SASL/PLAIN.
  */
-import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaErrorCode } from '../src/protocol/kafka/error-codes.js';
 import { encodeRecordBatch, TRANSACTIONAL_FLAG } from '../src/protocol/kafka/record-batch/index.js';
+import { type AclKafkaServer, allow, deny, startAclKafkaServer } from './fixtures/kafka-acl-server.js';
 import { fetchBody } from './fixtures/kafka-requests.js';
-import { writeTestAuthFile } from './fixtures/kafka-security.js';
-import { type KafkaTestServer, RawKafka, startKafkaServer, tempDir } from './kafka-harness.js';
+import type { RawKafka } from './kafka-harness.js';
 
 const { TRANSACTIONAL_ID_AUTHORIZATION_FAILED: TXN_DENIED, NONE } = KafkaErrorCode;
 const TOPIC = 'orders.txn';
 
-let dir: Awaited<ReturnType<typeof tempDir>>;
-let server: KafkaTestServer;
-const clients: RawKafka[] = [];
+let acl: AclKafkaServer;
 
 /** A connection authenticated as `user` (password `<user>-pw`) with PLAIN. */
-async function as(user: string): Promise<RawKafka> {
-  const client = await RawKafka.open(server.kafka.port);
-  clients.push(client);
-  expect((await client.call('SaslHandshake', 1, { mechanism: 'PLAIN' })).errorCode).toBe(NONE);
-  const answer = await client.call('SaslAuthenticate', 1, {
-    authBytes: new TextEncoder().encode(`\u0000${user}\u0000${user}-pw`),
-  });
-  expect(answer.errorCode).toBe(NONE);
-  return client;
-}
+const as = (user: string): Promise<RawKafka> => acl.as(user);
 
 async function initProducer(client: RawKafka, transactionalId: string) {
   const answer = await client.call('InitProducerId', 1, { transactionalId, transactionTimeoutMs: 20_000 });
@@ -77,17 +64,8 @@ async function highWatermark(client: RawKafka): Promise<number> {
 }
 
 beforeAll(async () => {
-  dir = await tempDir('tributary-kafka-txn-acl-');
-  const allow = (
-    principal: string,
-    resource: 'topic' | 'group' | 'transactionalId',
-    name: string,
-    operations: string[],
-    pattern: 'literal' | 'prefix' = 'literal',
-  ) => ({ effect: 'allow', principal, resource, name, pattern, operations }) as const;
-  const auth = await writeTestAuthFile(dir.path, {
-    users: { admin: 'admin-pw', owner: 'owner-pw', other: 'other-pw', peeker: 'peeker-pw' },
-    jwtSecret: 'kafka-txn-acl-test-secret-of-32-bytes!!',
+  acl = await startAclKafkaServer('tributary-kafka-txn-acl-', {
+    users: ['admin', 'owner', 'other', 'peeker'],
     superUsers: ['admin'],
     acls: [
       // Both producers may write the topic and read the group: only the transactional id differs.
@@ -97,17 +75,9 @@ beforeAll(async () => {
       ]),
       allow('owner', 'transactionalId', 'app.', ['write'], 'prefix'),
       allow('peeker', 'transactionalId', 'app.', ['describe'], 'prefix'),
-      {
-        effect: 'deny',
-        principal: 'owner',
-        resource: 'transactionalId',
-        name: 'app.secret',
-        pattern: 'literal',
-        operations: ['write'],
-      },
-    ] as never,
+      deny('owner', 'transactionalId', 'app.secret', ['write']),
+    ],
   });
-  server = await startKafkaServer(join(dir.path, 'data'), { authFile: auth.path });
   const admin = await as('admin');
   const created = await admin.call('CreateTopics', 3, {
     timeoutMs: 5000,
@@ -118,9 +88,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await server?.close();
-  await dir?.remove();
+  await acl?.close();
 });
 
 describe('the transactionalId ACL resource', () => {
@@ -198,14 +166,7 @@ describe('the transactionalId ACL resource', () => {
   });
 
   it('kafkajs: a transactional producer without write on its id fails with TRANSACTIONAL_ID_AUTHORIZATION_FAILED; with it, commits', async () => {
-    const kafka = (user: string) =>
-      new Kafka({
-        clientId: `txn-acl-${user}`,
-        brokers: [server.bootstrap],
-        logLevel: logLevel.NOTHING,
-        sasl: { mechanism: 'plain', username: user, password: `${user}-pw` },
-        retry: { retries: 1, initialRetryTime: 50 },
-      });
+    const kafka = (user: string) => acl.kafkajs(user);
     const failureOf = async (user: string) => {
       const producer = kafka(user).producer({
         transactionalId: 'app.kafkajs',
