@@ -14,36 +14,14 @@ import type { Broker } from '../src/broker/types.js';
 import { describeConnectorContract } from '../src/connectors/connector.contract.js';
 import { connectorPositions, openPositionTopic } from '../src/connectors/positions.js';
 import { postgresCdcFactory } from '../src/connectors/postgres-cdc/index.js';
-import type { ChangeValue } from '../src/connectors/postgres-cdc/records.js';
 import type { Connector, ConnectorStatus } from '../src/connectors/types.js';
 import { createMemoryLog } from '../src/log/memory/memory-log.js';
 import { CollectionService } from '../src/sync/index.js';
+import { changes, logicalPostgres, sql } from './cdc-helpers.js';
 import { describeWithService, PG_URL } from './sinks-helpers.js';
-
-async function logicalPostgres(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    return (await client.query('SHOW wal_level')).rows[0]?.wal_level === 'logical';
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 const available = await logicalPostgres();
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function sql(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  try {
-    return await client.query(text, values);
-  } finally {
-    await client.end();
-  }
-}
 
 async function dropEverything(name: string): Promise<void> {
   await postgresCdcFactory
@@ -54,40 +32,6 @@ async function dropEverything(name: string): Promise<void> {
     )
     .catch(() => undefined);
   await sql(`DROP TABLE IF EXISTS ${name}`).catch(() => undefined);
-}
-
-export interface Change {
-  readonly key: Record<string, unknown> | null;
-  readonly value: ChangeValue;
-  readonly partition: number;
-  readonly offset: number;
-}
-
-/** Every change record of `topic`, committed ones only, per partition in offset order. */
-async function changes(broker: Broker, topic: string): Promise<Change[]> {
-  const out: Change[] = [];
-  const { partitions } = await broker.describeTopic(topic);
-  for (let partition = 0; partition < partitions.length; partition++) {
-    let offset = 0;
-    for (;;) {
-      const records = await broker.fetch(topic, partition, offset, {
-        isolation: 'committed',
-        maxRecords: 1000,
-      });
-      const last = records.at(-1);
-      if (last === undefined) break;
-      for (const r of records) {
-        out.push({
-          key: r.key === null ? null : JSON.parse(new TextDecoder().decode(r.key)),
-          value: JSON.parse(new TextDecoder().decode(r.value ?? new Uint8Array())) as ChangeValue,
-          partition,
-          offset: r.offset,
-        });
-      }
-      offset = last.offset + 1;
-    }
-  }
-  return out;
 }
 
 describeWithService('postgres-cdc', available, 'Postgres with wal_level=logical', () => {
@@ -318,6 +262,28 @@ describeWithService('postgres-cdc', available, 'Postgres with wal_level=logical'
     await until('streams after the reset', async () =>
       (await changes(broker, name)).some((c) => c.value.op === 'c' && c.key?.id === 5),
     );
+  });
+
+  it('confirms to the slot exactly the stored position, not a byte past it', async () => {
+    await sql(`CREATE TABLE ${name} (id int PRIMARY KEY)`);
+    const connector = await startCdc();
+    await until('running', () => connector.status().state === 'running');
+    for (let i = 1; i <= 3; i++) await sql(`INSERT INTO ${name} VALUES (${i})`);
+    await until(
+      '3 inserts',
+      async () => (await changes(broker, name)).filter((c) => c.value.op === 'c').length === 3,
+    );
+    const last = (await changes(broker, name)).at(-1)?.value.lsn;
+    const slot = `tributary_${name}`;
+    const confirmed = async () =>
+      (
+        await sql('SELECT confirmed_flush_lsn::text AS c FROM pg_replication_slots WHERE slot_name = $1', [
+          slot,
+        ])
+      ).rows[0]?.c as string | undefined;
+    await until('confirmed', async () => (await confirmed()) === last, 10_000);
+    expect(connector.status().position).toBe(last);
+    expect(await confirmed()).toBe(last);
   });
 
   it('resumes without loss or duplicate when its replication connection is killed', async () => {

@@ -80,6 +80,8 @@ export class PostgresCdcConnector implements Connector {
   #pending: CommittedTxn[] = [];
   #pendingRecords = 0;
   #flushing: Promise<void> | null = null;
+  /** Ends the running stream's wait (pause, stop, a lost slot found by the lag poll). */
+  #endStream: (() => void) | null = null;
 
   constructor(
     private readonly spec: ConnectorSpec,
@@ -159,6 +161,8 @@ export class PostgresCdcConnector implements Connector {
   async #halt(): Promise<void> {
     this.#running = false;
     await bounded(this.#service?.stop());
+    // A stream whose connection close never settles would otherwise hold the loop forever.
+    this.#endStream?.();
     await this.#loop;
     this.#loop = null;
   }
@@ -276,6 +280,9 @@ export class PostgresCdcConnector implements Connector {
     this.#pendingRecords = 0;
     try {
       await new Promise<void>((resolve, reject) => {
+        // Paused or stopped while the snapshot finished: #halt has already passed, so no stream.
+        if (!this.#running) return resolve();
+        this.#endStream = resolve;
         service.on('data', (_lsn: string, message: Pgoutput.Message) => this.#onMessage(message));
         service.on('heartbeat', (_lsn: string, _time: number, shouldRespond: boolean) => {
           if (shouldRespond) this.#acknowledge();
@@ -289,6 +296,7 @@ export class PostgresCdcConnector implements Connector {
         service.subscribe(plugin, this.config.slot, from).then(() => resolve(), reject);
       });
     } finally {
+      this.#endStream = null;
       this.#service = null;
       // end() of a connection the server already closed never settles: bounded.
       await bounded(service.destroy());
@@ -431,7 +439,7 @@ export class PostgresCdcConnector implements Connector {
         this.#pending = [];
         this.#pendingRecords = 0;
         this.context.logger.warn({ err: error }, 'postgres-cdc: writing changes failed');
-        void bounded(this.#service?.stop());
+        this.#stopStream();
         throw error;
       } finally {
         if (this.#flushing === flushing) this.#flushing = null;
@@ -441,10 +449,20 @@ export class PostgresCdcConnector implements Connector {
     return flushing;
   }
 
+  /** Ends the running stream (the loop then starts it again, or resets), even if its close hangs. */
+  #stopStream(): void {
+    const end = this.#endStream;
+    void bounded(this.#service?.stop()).then(() => end?.());
+  }
+
   /** Tells Postgres the durable position (standby status update): WAL before it may be recycled. */
   #acknowledge(): void {
-    if (this.#service === null || this.#durable === null) return;
-    void this.#service.acknowledge(formatLsn(this.#durable)).catch(() => undefined);
+    if (this.#service === null || this.#durable === null || this.#durable === 0n) return;
+    // pg-logical-replication sends the LSN it is given plus one (it takes "the last byte
+    // received"), while the durable position, a commit's end LSN, is already "last byte + 1".
+    // Without the minus one the slot would confirm a byte past what is stored, and a transaction
+    // whose commit record starts exactly there would be skipped by Postgres after a crash.
+    void this.#service.acknowledge(formatLsn(this.#durable - 1n)).catch(() => undefined);
   }
 
   async #pollLag(): Promise<void> {
@@ -458,7 +476,7 @@ export class PostgresCdcConnector implements Connector {
             slot === null
               ? `replication slot "${this.config.slot}" is gone`
               : `replication slot "${this.config.slot}" was invalidated (wal_status lost)`;
-          void bounded(this.#service?.stop());
+          this.#stopStream();
         }
         return;
       }
