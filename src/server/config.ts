@@ -266,6 +266,7 @@ function convertText(spec: SettingSpec, text: string): SettingText | undefined {
     case 'logLevel':
     case 'logFormat':
     case 'tlsClientAuth':
+    case 'logUrl':
       return text.trim();
     default:
       return /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN;

@@ -57,7 +57,6 @@ import {
   offlineEventStore,
 } from '../es/streams/index.js';
 import { SyncGroupService } from '../es/sync-groups/index.js';
-import { openFileLog } from '../log/file/file-log.js';
 import type { Log } from '../log/types.js';
 import { CollectionService } from '../sync/index.js';
 
@@ -95,6 +94,7 @@ import {
 import { attachWebSocketFrontEnd, refuseUpgrade } from './front/ws/index.js';
 import { WS_SETTING_NAMES } from './front/ws/limits.js';
 import { ServerMetrics } from './metrics.js';
+import { openServerLog } from './open-log.js';
 import { createServerOverview } from './overview.js';
 import {
   checkSettings,
@@ -313,11 +313,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
   }
   let log: Log;
   try {
-    log = await openFileLog({
-      dir: options.dataDir,
-      logger: logger.child({ component: 'log' }),
-      maintenanceIntervalMs: settings.maintenanceIntervalMs,
-    });
+    log = await openServerLog({ ...settings, dataDir: options.dataDir }, logger.child({ component: 'log' }));
   } catch (error) {
     security.close();
     throw error;

@@ -71,7 +71,8 @@ export interface TextSettingSpec extends SettingSpecBase {
     | 'optionalHost'
     | 'logLevel'
     | 'logFormat'
-    | 'tlsClientAuth';
+    | 'tlsClientAuth'
+    | 'logUrl';
   readonly default: string;
 }
 
@@ -111,6 +112,56 @@ export const SERVER_SETTINGS = {
     unit: 'path',
     default: './data',
     doc: 'data directory (created if missing)',
+  },
+  log: {
+    flag: '--log',
+    env: 'TRIBUTARY_LOG',
+    group: 'server',
+    unit: 'logUrl',
+    default: '',
+    doc: 'where records are stored: empty: the file log in the data directory; nats://host:port[,host:port…]: NATS JetStream, shared by every gateway given the same servers (docs/scale-out.md; the data directory then keeps only local state)',
+  },
+  logReplicas: {
+    flag: '--log-replicas',
+    env: 'TRIBUTARY_LOG_REPLICAS',
+    group: 'server',
+    unit: 'count',
+    default: 1,
+    min: 1,
+    max: 3,
+    doc: 'with a nats:// log: copies of each stream JetStream keeps, 1 or 3 (3 needs a cluster of at least 3 nodes)',
+  },
+  logNatsCreds: {
+    flag: '--log-nats-creds',
+    env: 'TRIBUTARY_LOG_NATS_CREDS',
+    group: 'server',
+    unit: 'optionalPath',
+    default: '',
+    doc: 'with a nats:// log: NATS credentials file (user JWT and NKey seed); user and password may also be given in the URL (nats://user:password@host:port)',
+  },
+  logNatsTlsCa: {
+    flag: '--log-nats-tls-ca',
+    env: 'TRIBUTARY_LOG_NATS_TLS_CA',
+    group: 'server',
+    unit: 'optionalPath',
+    default: '',
+    doc: "with a nats:// log: PEM bundle the NATS servers' certificates are checked against; given (or tls:// URLs), the connection uses TLS",
+  },
+  logNatsTlsCert: {
+    flag: '--log-nats-tls-cert',
+    env: 'TRIBUTARY_LOG_NATS_TLS_CERT',
+    group: 'server',
+    unit: 'optionalPath',
+    default: '',
+    doc: 'with a nats:// log: PEM client certificate for NATS servers that require one (with logNatsTlsKey)',
+  },
+  logNatsTlsKey: {
+    flag: '--log-nats-tls-key',
+    env: 'TRIBUTARY_LOG_NATS_TLS_KEY',
+    group: 'server',
+    unit: 'optionalPath',
+    default: '',
+    doc: 'with a nats:// log: PEM private key of logNatsTlsCert',
   },
   port: {
     flag: '--port',
@@ -949,6 +1000,16 @@ export const SETTING_RELATIONS: readonly SettingRelation[] = [
     holds: (c) => (c.tlsCert === '') === (c.tlsKey === ''),
   },
   {
+    settings: ['logReplicas'],
+    rule: 'logReplicas is 1 or 3: JetStream replicates a stream to an odd number of nodes',
+    holds: (c) => c.logReplicas !== 2,
+  },
+  {
+    settings: ['logNatsTlsCert', 'logNatsTlsKey'],
+    rule: 'logNatsTlsCert and logNatsTlsKey together or not at all',
+    holds: (c) => (c.logNatsTlsCert === '') === (c.logNatsTlsKey === ''),
+  },
+  {
     settings: ['tlsCa', 'tlsCert'],
     rule: 'tlsCa only with tlsCert: client certificates are checked only on TLS connections',
     holds: (c) => c.tlsCa === '' || c.tlsCert !== '',
@@ -971,6 +1032,9 @@ export function valueProblem(spec: SettingSpec, value: unknown): string | undefi
       if (typeof value !== 'string') return 'it must be a string (a file path, or empty for none).';
       if (value.includes('\0')) return 'it contains a NUL byte.';
       return undefined;
+    case 'logUrl':
+      if (typeof value !== 'string') return 'it must be a string (empty, or nats://host:port[,host:port…]).';
+      return logUrlProblem(value);
     case 'tlsClientAuth':
       if (typeof value !== 'string' || !(TLS_CLIENT_AUTH_MODES as readonly string[]).includes(value))
         return `it must be one of ${TLS_CLIENT_AUTH_MODES.join(', ')}.`;
@@ -1006,6 +1070,20 @@ export function valueProblem(spec: SettingSpec, value: unknown): string | undefi
       }
       return undefined;
   }
+}
+
+/** Why a `log` setting is not empty nor a list of NATS server URLs, or undefined. */
+function logUrlProblem(value: string): string | undefined {
+  if (value === '') return undefined;
+  for (const [i, url] of value.split(',').entries()) {
+    // The first server names the scheme; the others may leave it out (nats://a:4222,b:4222).
+    const scheme = i === 0 ? '(nats|tls):\\/\\/' : '(?:(nats|tls):\\/\\/)?';
+    const match = new RegExp(`^${scheme}(?:[^@/\\s]+@)?[^:/\\s@]+(?::(\\d{1,5}))?$`).exec(url.trim());
+    if (match === null || (match[2] !== undefined && Number(match[2]) > 65535)) {
+      return `"${url.trim()}" is not a NATS server URL: nats://host:port[,host:port…] (tls:// for TLS), or empty for the file log.`;
+    }
+  }
+  return undefined;
 }
 
 /** The valid range in words, e.g. `from 1 to 1073741824`. */

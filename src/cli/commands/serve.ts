@@ -133,6 +133,8 @@ function argName(unit: SettingUnit): string {
       return 'file';
     case 'tlsClientAuth':
       return 'mode';
+    case 'logUrl':
+      return 'url';
     case 'host':
     case 'optionalHost':
       return 'host';
