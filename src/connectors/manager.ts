@@ -63,6 +63,8 @@ interface Entry {
   /** The tail of this connector's operations. */
   queue: Promise<unknown>;
   deleted: boolean;
+  /** The server's config file declares it (`declare`). */
+  declared: boolean;
   /** Its type is unknown or its stored config no longer passes `validate`: it never starts. */
   readonly broken: boolean;
 }
@@ -108,11 +110,25 @@ export class ConnectorManager {
         options.logger.error({ connector: stored.spec.name, err: problem }, 'stored connector cannot start');
         manager.#entries.set(
           stored.spec.name,
-          manager.#newEntry(stored.spec, undefined, unknownFactory(stored.spec.type), stored.paused, problem),
+          manager.#newEntry(
+            stored.spec,
+            undefined,
+            unknownFactory(stored.spec.type),
+            stored.paused,
+            problem,
+            stored.declared,
+          ),
         );
         continue;
       }
-      const entry = manager.#newEntry(stored.spec, config, factory, stored.paused);
+      const entry = manager.#newEntry(
+        stored.spec,
+        config,
+        factory,
+        stored.paused,
+        undefined,
+        stored.declared,
+      );
       manager.#entries.set(stored.spec.name, entry);
       entry.last = { ...entry.last, position: await manager.#positions(stored.spec.name).load() };
       if (!stored.paused) manager.#enqueue(entry, () => manager.#start(entry));
@@ -145,13 +161,82 @@ export class ConnectorManager {
     const entry = this.#newEntry(spec, config, factory, false);
     this.#entries.set(spec.name, entry);
     try {
-      await this.#store.save({ spec, paused: false });
+      await this.#store.save({ spec, paused: false, declared: false });
     } catch (error) {
       this.#entries.delete(spec.name);
       throw error;
     }
     this.#enqueue(entry, () => this.#start(entry));
     return this.#status(entry);
+  }
+
+  /**
+   * Makes the connectors a config file declares exist as declared (`connectors` in the config
+   * file, docs/connectors.md#in-the-config-file): a missing one is created, one whose config
+   * differs is updated (stopped, stored, started again from its position; a paused one stays
+   * paused), an equal one is left alone, so declaring at every start is idempotent. Every spec is
+   * checked before anything changes (`INVALID_ARGUMENT` naming the connector): a bad one, a name
+   * declared twice, or a type that differs from the stored connector's changes nothing. A
+   * connector the file declared before and no longer does is left running and no longer counted
+   * as declared (a warning is logged): deleting it, which drops its replication slot or
+   * positions, is always an explicit `DELETE`.
+   */
+  async declare(inputs: readonly unknown[]): Promise<DeclareResult> {
+    this.#checkOpen();
+    const checked = inputs.map((input, i) => this.#checkDeclared(input, i));
+    const names = new Set<string>();
+    for (const { spec } of checked) {
+      if (names.has(spec.name)) invalid(`connector "${spec.name}" is declared twice`);
+      names.add(spec.name);
+      const existing = this.#entries.get(spec.name);
+      if (existing !== undefined && existing.spec.type !== spec.type) {
+        invalid(
+          `connector "${spec.name}" exists as type "${existing.spec.type}", declared as "${spec.type}"; ` +
+            'delete it first (tributary connectors delete) to change its type',
+        );
+      }
+    }
+    const result: DeclareResult = { created: [], updated: [], unchanged: [], undeclared: [] };
+    for (const { spec, config, factory } of checked) {
+      const existing = this.#entries.get(spec.name);
+      if (existing === undefined) {
+        const entry = this.#newEntry(spec, config, factory, false, undefined, true);
+        this.#entries.set(spec.name, entry);
+        try {
+          await this.#store.save({ spec, paused: false, declared: true });
+        } catch (error) {
+          this.#entries.delete(spec.name);
+          throw error;
+        }
+        this.#enqueue(entry, () => this.#start(entry));
+        result.created.push(spec.name);
+      } else if (sameJson(existing.spec.config, spec.config) && !existing.broken) {
+        if (!existing.declared) {
+          // Created over HTTP with the same spec: from now on the file declares it.
+          await this.#enqueue(existing, async () => {
+            await this.#store.save({ spec: existing.spec, paused: existing.paused, declared: true });
+            existing.declared = true;
+          });
+        }
+        result.unchanged.push(spec.name);
+      } else {
+        await this.#replace(existing, spec, config, factory);
+        result.updated.push(spec.name);
+      }
+    }
+    for (const entry of [...this.#entries.values()]) {
+      if (!entry.declared || names.has(entry.spec.name)) continue;
+      await this.#enqueue(entry, async () => {
+        await this.#store.save({ spec: entry.spec, paused: entry.paused, declared: false });
+        entry.declared = false;
+      });
+      this.#options.logger.warn(
+        { connector: entry.spec.name },
+        'connector no longer declared in the config file; it keeps running: delete it to remove it',
+      );
+      result.undeclared.push(entry.spec.name);
+    }
+    return result;
   }
 
   /** Every connector's status, in creation order. */
@@ -170,7 +255,7 @@ export class ConnectorManager {
     const entry = this.#entry(name);
     await this.#enqueue(entry, async () => {
       if (entry.paused) return;
-      await this.#store.save({ spec: entry.spec, paused: true });
+      await this.#store.save({ spec: entry.spec, paused: true, declared: entry.declared });
       entry.paused = true;
       this.#cancelRetry(entry);
       if (entry.connector !== null && entry.override === null) await entry.connector.pause();
@@ -185,7 +270,7 @@ export class ConnectorManager {
     const entry = this.#entry(name);
     await this.#enqueue(entry, async () => {
       if (!entry.paused) return;
-      await this.#store.save({ spec: entry.spec, paused: false });
+      await this.#store.save({ spec: entry.spec, paused: false, declared: entry.declared });
       entry.paused = false;
       if (entry.connector !== null) await entry.connector.resume();
       else await this.#start(entry);
@@ -243,6 +328,7 @@ export class ConnectorManager {
     factory: ConnectorFactory<unknown>,
     paused: boolean,
     problem?: TributaryError,
+    declared = false,
   ): Entry {
     return {
       spec,
@@ -265,8 +351,52 @@ export class ConnectorManager {
       retry: null,
       queue: Promise.resolve(),
       deleted: false,
+      declared,
       broken: problem !== undefined,
     };
+  }
+
+  /** Swaps a connector's spec: stops it, stores the new spec (its position kept), starts it unless paused. */
+  async #replace(
+    old: Entry,
+    spec: ConnectorSpec,
+    config: unknown,
+    factory: ConnectorFactory<unknown>,
+  ): Promise<void> {
+    await this.#enqueue(old, async () => {
+      this.#cancelRetry(old);
+      await this.#stopConnector(old);
+      await this.#store.save({ spec, paused: old.paused, declared: true });
+      const entry = this.#newEntry(spec, config, factory, old.paused, undefined, true);
+      entry.last = { ...entry.last, position: old.last.position };
+      entry.queue = old.queue;
+      old.deleted = true;
+      this.#entries.set(spec.name, entry);
+      if (!entry.paused) this.#enqueue(entry, () => this.#start(entry)).catch(() => undefined);
+    });
+  }
+
+  /** One declared spec checked whole (`INVALID_ARGUMENT` naming the connector and the problem). */
+  #checkDeclared(
+    input: unknown,
+    index: number,
+  ): { spec: ConnectorSpec; config: unknown; factory: ConnectorFactory<unknown> } {
+    const label =
+      typeof input === 'object' && input !== null && typeof (input as { name?: unknown }).name === 'string'
+        ? `connectors[${index}] "${(input as { name: string }).name}"`
+        : `connectors[${index}]`;
+    try {
+      const spec = checkSpec(input);
+      const factory = this.#factory(spec.type);
+      if (factory === undefined) {
+        const known = this.#factories.map((f) => f.type).join(', ') || 'none';
+        invalid(`unknown connector type "${spec.type}" (known: ${known})`);
+      }
+      return { spec, config: factory.validate(spec.config), factory };
+    } catch (error) {
+      const reason = isTributaryError(error) ? String(error.details.reason ?? error.message) : String(error);
+      throw new TributaryError('INVALID_ARGUMENT', { reason: `${label}: ${reason}` });
+    }
   }
 
   #factory(type: string): ConnectorFactory<unknown> | undefined {
@@ -362,6 +492,11 @@ export class ConnectorManager {
   }
 
   #status(entry: Entry): ConnectorStatus {
+    const status = this.#liveStatus(entry);
+    return entry.declared ? { ...status, declared: true } : status;
+  }
+
+  #liveStatus(entry: Entry): ConnectorStatus {
     let status = entry.last;
     if (entry.connector !== null) {
       try {
@@ -412,6 +547,30 @@ export function checkSpec(input: unknown): ConnectorSpec {
     invalid('"config" must be a JSON object');
   }
   return { name, type, config: config as Record<string, unknown> };
+}
+
+/** What `declare` did, by connector name. */
+export interface DeclareResult {
+  readonly created: string[];
+  readonly updated: string[];
+  readonly unchanged: string[];
+  /** Declared before, not any more: left running, no longer counted as declared. */
+  readonly undeclared: string[];
+}
+
+/** Equal as JSON, whatever the order of object keys. */
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+  );
 }
 
 function invalid(reason: string): never {

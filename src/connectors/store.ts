@@ -2,7 +2,8 @@
  * @module connectors/store
  * Connector specs kept in the log, so a restarted server brings its connectors back as they
  * were (paused ones stay paused): the compacted internal topic `__connectors`, key = connector
- * name, value = UTF-8 JSON `{"v":1,"spec":{name,type,config},"paused":bool}`, a tombstone when
+ * name, value = UTF-8 JSON `{"v":1,"spec":{name,type,config},"paused":bool,"declared":bool}`
+ * (`declared`: the server's config file declares it; absent in older records), a tombstone when
  * the connector is deleted. Writes are appended in call order and resolve once durable (fsync
  * always). Loading is hostile-input safe: a record that does not parse is logged and skipped.
  */
@@ -15,10 +16,11 @@ import type { ConnectorSpec } from './types.js';
 
 export const CONNECTORS_TOPIC = '__connectors';
 
-/** A connector as stored: its spec and whether a user paused it. */
+/** A connector as stored: its spec, whether a user paused it, and whether the config file declares it. */
 export interface StoredConnector {
   readonly spec: ConnectorSpec;
   readonly paused: boolean;
+  readonly declared: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -88,7 +90,9 @@ export class ConnectorStore {
 
   /** Stores a connector's spec and paused flag; resolves once durable. */
   save(stored: StoredConnector): Promise<void> {
-    const value = encoder.encode(JSON.stringify({ v: 1, spec: stored.spec, paused: stored.paused }));
+    const value = encoder.encode(
+      JSON.stringify({ v: 1, spec: stored.spec, paused: stored.paused, declared: stored.declared }),
+    );
     return this.#write(stored.spec.name, value, () => this.#connectors.set(stored.spec.name, stored));
   }
 
@@ -130,7 +134,11 @@ export function parseStoredConnector(name: string, bytes: Uint8Array): StoredCon
   if (!isObject(spec) || spec.name !== name || typeof spec.type !== 'string' || !isObject(spec.config)) {
     return undefined;
   }
-  return { spec: { name, type: spec.type, config: spec.config }, paused: parsed.paused };
+  return {
+    spec: { name, type: spec.type, config: spec.config },
+    paused: parsed.paused,
+    declared: parsed.declared === true,
+  };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -63,6 +63,8 @@ export interface ConnectorStatus {
    * started; absent for connectors that cannot.
    */
   readonly resets?: number;
+  /** Set on connectors the server's config file declares (created and updated from it at start). */
+  readonly declared?: true;
   /** Snapshot progress while `snapshotting`. */
   readonly snapshot?: { readonly rowsDone: number; readonly rowsTotal: number | null };
   /** The last error, while `retrying` or `failed`. */

@@ -179,9 +179,42 @@ export function settingSource(
   return 'default';
 }
 
+/** The config file's key of declared connectors (not a setting: no flag, no variable). */
+export const CONNECTORS_KEY = 'connectors';
+
+/**
+ * The connectors a config file declares (`"connectors": [{name, type, config}, …]`), checked for
+ * shape only (the server checks each spec against its connector types); undefined when the file
+ * has no `connectors` key. The file's other settings are checked by {@link parseConfigFile}.
+ */
+export function configFileConnectors(path: string, text: string): readonly unknown[] | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`Config file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || !(CONNECTORS_KEY in parsed)) return undefined;
+  return connectorList(path, (parsed as Record<string, unknown>)[CONNECTORS_KEY]);
+}
+
+function connectorList(path: string, value: unknown): readonly unknown[] {
+  if (!Array.isArray(value)) {
+    throw new ConfigError(`Config file ${path}: "connectors" must be an array of {"name", "type", "config"}`);
+  }
+  value.forEach((item, i) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+      throw new ConfigError(
+        `Config file ${path}: connectors[${i}] must be an object {"name", "type", "config"}`,
+      );
+    }
+  });
+  return value;
+}
+
 /**
  * Parses and checks a config file's text: one JSON object of known settings with the right
- * types. Former names are taken as the setting they became (`warn` is told).
+ * types (and `connectors`, checked by {@link configFileConnectors}). Former names are taken as the setting they became (`warn` is told).
  */
 export function parseConfigFile(
   path: string,
@@ -199,6 +232,10 @@ export function parseConfigFile(
   }
   const result: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(parsed)) {
+    if (key === CONNECTORS_KEY) {
+      connectorList(path, value);
+      continue;
+    }
     const former = FORMER_NAMES.find((f) => f.name === key);
     const name = former?.now ?? key;
     if (!(name in SERVER_SETTINGS)) {

@@ -171,6 +171,13 @@ export interface ServerOptions extends Partial<Tunables> {
    */
   // biome-ignore lint/suspicious/noExplicitAny: factories differ in their config type; each checks its own.
   readonly connectorTypes?: readonly ConnectorFactory<any>[];
+  /**
+   * Connector specs (`{name, type, config}`) the config file declares: created or updated at
+   * start, idempotently (`ConnectorManager.declare`, docs/connectors.md#in-the-config-file). A
+   * bad one stops the start with `INVALID_SETTING`. Absent: the stored connectors are left as
+   * they are.
+   */
+  readonly connectors?: readonly unknown[];
 }
 
 export interface RunningServer {
@@ -380,6 +387,33 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     await broker.close().catch(() => undefined);
     await log.close().catch(() => undefined);
     throw error;
+  }
+  if (options.connectors !== undefined) {
+    try {
+      const declared = await connectors.declare(options.connectors);
+      logger.info({ component: 'connectors', ...declared }, 'connectors of the config file declared');
+    } catch (error) {
+      // Damaged specs keep connectors offline, not the server (as in ConnectorManager.open).
+      if (isDamageError(error)) {
+        logger.error(
+          { err: error },
+          'the config file connectors cannot be declared: their specs are damaged',
+        );
+      } else {
+        security.close();
+        await connectors.close().catch(() => undefined);
+        await eventStore.close().catch(() => undefined);
+        await collections.close().catch(() => undefined);
+        await broker.close().catch(() => undefined);
+        await log.close().catch(() => undefined);
+        throw isTributaryError(error, 'INVALID_ARGUMENT')
+          ? new TributaryError('INVALID_SETTING', {
+              setting: 'connectors',
+              reason: String(error.details.reason ?? error.message),
+            })
+          : error;
+      }
+    }
   }
 
   // Read before anything listens: a request never waits for the disk.

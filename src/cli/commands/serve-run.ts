@@ -16,8 +16,10 @@ import { loadServeSettings, type ServeFlags } from './serve.js';
 
 export async function serveCommand(flags: ServeFlags): Promise<void> {
   const warnings: string[] = [];
-  const { config, kafkaPortDefaulted, mqttPortDefaulted } = loadServeSettings(flags, process.env, (w) =>
-    warnings.push(w),
+  const { config, kafkaPortDefaulted, mqttPortDefaulted, connectors } = loadServeSettings(
+    flags,
+    process.env,
+    (w) => warnings.push(w),
   );
   const { logger, pretty } = await createLogger(config.logLevel, config.logFormat);
   for (const warning of warnings) logger.warn(warning);
@@ -46,7 +48,16 @@ export async function serveCommand(flags: ServeFlags): Promise<void> {
   try {
     // The default MQTT port is often taken by a Mosquitto on the same machine: then run without.
     const mqtt = mqttPort === 0 ? {} : { mqtt: { port: mqttPort, optional: mqttPortDefaulted } };
-    server = await startServer({ ...limits, dataDir, port, host, logger, ...kafka, ...mqtt });
+    server = await startServer({
+      ...limits,
+      dataDir,
+      port,
+      host,
+      logger,
+      ...kafka,
+      ...mqtt,
+      ...(connectors === undefined ? {} : { connectors }),
+    });
   } catch (error) {
     const message = startFailureMessage(error, dataDir);
     logger.error(message);

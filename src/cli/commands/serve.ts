@@ -20,6 +20,7 @@ import {
   CONFIG_FILE_ENV,
   ConfigError,
   type ConfigSources,
+  configFileConnectors,
   FORMER_NAMES,
   resolveServerConfig,
   settingSource,
@@ -79,6 +80,7 @@ export function registerServeCommand(program: Command): void {
       '\nPrecedence: flags, then environment variables, then the config file, then defaults.\n' +
         'The config file is one JSON object of setting names, e.g. { "port": 7700, "httpBodyBytesMax": 1048576 };\n' +
         'a relative path ("dataDir", "tlsCert", …) in it is relative to the file.\n' +
+        'Its "connectors": [{ "name", "type", "config" }, …] are created or updated at start (docs/connectors.md).\n' +
         `Rules between settings, checked at start-up:\n${SETTING_RELATIONS.map((r) => `  ${r.rule}`).join('\n')}`,
     )
     .action(async (values: CommanderValues) => {
@@ -172,7 +174,13 @@ export function loadServeSettings(
   flags: ServeFlags,
   env: NodeJS.ProcessEnv,
   warn: (message: string) => void = () => undefined,
-): { config: ServerConfig; kafkaPortDefaulted: boolean; mqttPortDefaulted: boolean } {
+): {
+  config: ServerConfig;
+  kafkaPortDefaulted: boolean;
+  mqttPortDefaulted: boolean;
+  /** The config file's `connectors`, when it has that key. */
+  connectors: readonly unknown[] | undefined;
+} {
   const { config: configFlag, ...settingFlags } = flags;
   const configPath = configFlag ?? (env[CONFIG_FILE_ENV]?.trim() || undefined);
   try {
@@ -195,6 +203,7 @@ export function loadServeSettings(
       config: resolveServerConfig(sources),
       kafkaPortDefaulted: settingSource('kafkaPort', sources) === 'default',
       mqttPortDefaulted: settingSource('mqttPort', sources) === 'default',
+      connectors: file === undefined ? undefined : configFileConnectors(file.path, file.text),
     };
   } catch (error) {
     if (error instanceof ConfigError || isTributaryError(error, 'INVALID_SETTING')) {
