@@ -1,9 +1,12 @@
 /**
  * @module cli/commands/topics
- * `tributary topics create|list|describe|delete`: topic administration over the HTTP API.
+ * `tributary topics create|list|describe|delete|add-partitions|delete-records`: topic
+ * administration over the HTTP API.
  *
  * @example
  * tributary topics create orders --partitions 3 --fsync always
+ * tributary topics add-partitions orders --partitions 6
+ * tributary topics delete-records orders --partition 0 --before 1000
  * tributary topics list
  * tributary topics describe orders --json
  * tributary topics delete orders
@@ -25,7 +28,9 @@ interface CreateOptions extends UrlOptions {
 }
 
 export function registerTopicsCommand(program: Command): void {
-  const topics = program.command('topics').description('Create, list, describe and delete topics.');
+  const topics = program
+    .command('topics')
+    .description('Create, list, describe and delete topics; add partitions; delete old records.');
 
   addUrlOption(
     addTopicConfigOptions(topics.command('create <name>'))
@@ -119,6 +124,49 @@ export function registerTopicsCommand(program: Command): void {
     async (name: string, options: UrlOptions) => {
       await apiRequest<undefined>(options.server, 'DELETE', topicPath(name));
       print(`Deleted topic "${name}".`);
+    },
+  );
+
+  addUrlOption(
+    topics
+      .command('add-partitions <name>')
+      .description('Grow a topic to more partitions (keyed records map by the new count from then on).')
+      .requiredOption(
+        '--partitions <n>',
+        'the new partition count in all',
+        intParser(1, 'The partition count'),
+      )
+      .option('--json', 'print the topic description as JSON'),
+  ).action(async (name: string, options: UrlOptions & { partitions: number; json?: boolean }) => {
+    const topic = await apiRequest<TopicDescription>(
+      options.server,
+      'POST',
+      `${topicPath(name)}/partitions`,
+      {
+        partitions: options.partitions,
+      },
+    );
+    if (options.json) print(JSON.stringify(topic, null, 2));
+    else print(`Topic "${topic.name}" has ${topic.partitions.length} partition(s).`);
+  });
+
+  addUrlOption(
+    topics
+      .command('delete-records <name>')
+      .description("Delete a partition's records below an offset (its earliest offset moves up to it).")
+      .requiredOption('--partition <p>', 'the partition', intParser(0, 'The partition'))
+      .requiredOption('--before <offset>', 'delete records below this offset', intParser(0, 'The offset'))
+      .option('--json', 'print the answer as JSON'),
+  ).action(
+    async (name: string, options: UrlOptions & { partition: number; before: number; json?: boolean }) => {
+      const answer = await apiRequest<{ topic: string; partition: number; earliest: number }>(
+        options.server,
+        'DELETE',
+        `${topicPath(name)}/partitions/${options.partition}/records?before=${options.before}`,
+      );
+      if (options.json) print(JSON.stringify(answer, null, 2));
+      else
+        print(`Partition ${answer.partition} of "${answer.topic}" now starts at offset ${answer.earliest}.`);
     },
   );
 }

@@ -89,7 +89,14 @@ import {
   setStreamMetadata,
 } from './streams.js';
 import { streamEventsHandler } from './streams-events.js';
-import { createTopic, deleteTopic, describeTopic, listTopics } from './topics.js';
+import {
+  addTopicPartitions,
+  createTopic,
+  deleteTopic,
+  deleteTopicRecords,
+  describeTopic,
+  listTopics,
+} from './topics.js';
 
 export type { HttpLimits } from './context.js';
 
@@ -150,6 +157,8 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
     .add('GET', '/v1/topics', listTopics)
     .add('GET', '/v1/topics/{topic}', describeTopic)
     .add('DELETE', '/v1/topics/{topic}', deleteTopic)
+    .add('POST', '/v1/topics/{topic}/partitions', addTopicPartitions)
+    .add('DELETE', '/v1/topics/{topic}/partitions/{partition}/records', deleteTopicRecords)
     .add('POST', '/v1/topics/{topic}/records', produce)
     .add('GET', '/v1/topics/{topic}/partitions/{partition}/records', fetchRecords)
     .add('GET', '/v1/topics/{topic}/events', eventsHandler(streams))

@@ -1,7 +1,9 @@
 /**
  * @module server/front/http/topics
  * Topic resource: `POST /v1/topics`, `GET /v1/topics`, `GET /v1/topics/{topic}`,
- * `DELETE /v1/topics/{topic}`. Answers are the broker's `TopicDescription` as JSON.
+ * `DELETE /v1/topics/{topic}`, `POST /v1/topics/{topic}/partitions` (grow the topic) and
+ * `DELETE /v1/topics/{topic}/partitions/{partition}/records?before=N` (move the log start).
+ * Answers are the broker's `TopicDescription` as JSON.
  *
  * @example
  * // curl -X POST localhost:7700/v1/topics -d '{"name":"orders","partitions":3,"fsync":"always"}'
@@ -9,7 +11,7 @@
 import type { TopicConfig } from '../../../broker/types.js';
 import { TributaryError } from '../../../errors.js';
 import { readJsonBody } from './body.js';
-import { expectObject, type Handler, param } from './context.js';
+import { expectObject, type Handler, param, parseNonNegativeInt } from './context.js';
 import { sendJson, sendNoContent } from './respond.js';
 
 type FieldType = 'integer' | 'integer|null' | 'boolean' | 'fsync';
@@ -52,6 +54,54 @@ export const describeTopic: Handler = async (ctx, request) => {
 export const deleteTopic: Handler = async (ctx, request) => {
   await ctx.broker.deleteTopic(param(request, 'topic'));
   sendNoContent(request.res);
+};
+
+/** Grows the topic to `partitions` partitions in all (Kafka's CreatePartitions); body `{ "partitions": N }`. */
+export const addTopicPartitions: Handler = async (ctx, request) => {
+  const topic = param(request, 'topic');
+  const { value } = await readJsonBody(request.req, ctx.limits);
+  const { partitions, ...rest } = expectObject(value, 'The request body');
+  const unknown = Object.keys(rest)[0];
+  if (unknown !== undefined) {
+    throw new TributaryError('INVALID_ARGUMENT', {
+      reason: `unknown field "${unknown}" (allowed: partitions)`,
+    });
+  }
+  if (!Number.isSafeInteger(partitions)) {
+    throw new TributaryError('INVALID_ARGUMENT', {
+      reason: `"partitions" (the new partition count in all, an integer) is required, got ${JSON.stringify(partitions)}`,
+    });
+  }
+  sendJson(request.res, 200, await ctx.broker.addPartitions(topic, partitions as number));
+};
+
+/**
+ * Deletes a partition's records below `before` (Kafka's DeleteRecords): its log start offset
+ * moves up to it, durably. Answers `{ topic, partition, earliest }`.
+ */
+export const deleteTopicRecords: Handler = async (ctx, request) => {
+  const topic = param(request, 'topic');
+  const partition = parseNonNegativeInt(param(request, 'partition'), 'The partition');
+  const { query } = request;
+  for (const name of query.keys()) {
+    if (name !== 'before') {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `unknown query parameter "${name}" (allowed: before)`,
+      });
+    }
+  }
+  const before = query.get('before');
+  if (before === null) {
+    throw new TributaryError('INVALID_ARGUMENT', {
+      reason: '"before" (the offset below which records are deleted) is required',
+    });
+  }
+  const { earliest } = await ctx.broker.deleteRecords(
+    topic,
+    partition,
+    parseNonNegativeInt(before, 'before'),
+  );
+  sendJson(request.res, 200, { topic, partition, earliest });
 };
 
 function topicConfigFromJson(fields: Record<string, unknown>): Partial<TopicConfig> {
