@@ -30,6 +30,7 @@ import { io } from 'socket.io-client';
 import { findBinary, freePort, ProcessGroup, sleep, waitForPort } from './lib/procs.js';
 import { writeResults } from './lib/results.js';
 import { percentile } from './lib/stats.js';
+import { machineInfo } from './lib/system.js';
 import { formatInt, formatMs, printTable } from './lib/table.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -86,8 +87,12 @@ function startWorker(port: number, clients: number, group: ProcessGroup): Promis
     },
     send: (line) => child.stdin!.write(`${line}\n`),
   };
-  return worker.next().then((line) => {
-    if (line !== 'ready') throw new Error(`client worker said ${line}`);
+  // A worker that dies before `ready` (its clients could not connect) fails the row, not hangs it.
+  const exited = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(`exited (${signal ?? code}) before its clients connected`)),
+  );
+  return Promise.race([worker.next(), exited]).then((line) => {
+    if (line !== 'ready') throw new Error(`socket.io client worker on port ${port}: ${line}`);
     return worker;
   });
 }
@@ -160,7 +165,16 @@ async function measure(
     }),
   );
   publisher.close();
-  for (const worker of workers) worker.send('exit');
+  // The next row starts once these clients are gone: a server still saying goodbye to 1,000
+  // sockets would be measured with the next ones.
+  await Promise.all(
+    workers.map((worker) => {
+      const exited = new Promise((resolve) => worker.child.once('exit', resolve));
+      worker.send('exit');
+      return worker.child.exitCode === null ? exited : undefined;
+    }),
+  );
+  await sleep(1_000);
   const latencies = Float64Array.from(reports.flatMap((r) => r.latenciesMs)).sort();
   const deliveries = reports.reduce((sum, r) => sum + r.deliveries, 0);
   return {
@@ -204,7 +218,7 @@ export async function runSocketIoSuite(
   resultsDir?: string,
   group = new ProcessGroup(),
 ): Promise<SocketIoRow[]> {
-  const rates = mode === 'quick' ? [20] : [20, 100];
+  const rates = mode === 'quick' ? [20] : [20, 50, 100];
   const windowMs = mode === 'quick' ? 4_000 : 10_000;
   const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-socketio-'));
   group.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
@@ -236,6 +250,8 @@ export async function runSocketIoSuite(
     }
   }
   printSocketIoTable(rows);
+  const machine = machineInfo();
+  process.stdout.write(`\nMachine: ${machine.cpuCount} × ${machine.cpuModel}, node ${machine.node}.`);
   process.stdout.write(
     `\nLoad average (1 min) ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end.\n`,
   );

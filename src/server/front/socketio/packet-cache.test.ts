@@ -2,7 +2,7 @@ import { Encoder } from 'socket.io-parser';
 import { describe, expect, it } from 'vitest';
 import * as ws from 'ws';
 import type { LogRecord } from '../../../broker/types.js';
-import { PacketCache, type PacketEncoder, wsFrameBuilder } from './packet-cache.js';
+import { PacketCache, type PacketEncoder, RECENT_PLANS_MAX, wsFrameBuilder } from './packet-cache.js';
 import { eventRecord } from './records.js';
 
 function logRecord(offset: number, event: string, args: unknown[], sid = 'sender'): LogRecord {
@@ -47,6 +47,32 @@ describe('PacketCache', () => {
     expect(frame[1]).toBe(text.length);
     expect(frame.subarray(2).toString()).toBe(text);
     expect(cache.plan(logRecord(42, 'data-update', [{ x: 2 }]), 0)).not.toBe(first);
+    expect(encoder.calls).toBe(2);
+  });
+
+  it('reuses a plan for another read of the same record, not for another record at that offset', () => {
+    const encoder = countingEncoder();
+    const cache = new PacketCache(encoder);
+    const record = logRecord(7, 'data-update', [{ x: 1 }]);
+    const planned = cache.plan(record, 0);
+    // A socket behind the tail reads its own copy from the log: same content, another object.
+    expect(cache.plan({ ...record, headers: record.headers.map((h) => ({ ...h })) }, 0)).toBe(planned);
+    expect(encoder.calls).toBe(1);
+    // The topic deleted and recreated: offset 7 is another record (another sender here).
+    const other = cache.plan(logRecord(7, 'data-update', [{ x: 1 }], 'someone-else'), 0);
+    expect(other).not.toBe(planned);
+    expect(other?.kind === 'event' ? other.opts.except : []).toEqual(['someone-else']);
+    expect(cache.plan(logRecord(7, 'data-update', [{ x: 2 }]), 0)).not.toBe(other);
+    expect(encoder.calls).toBe(3);
+  });
+
+  it('keeps the plans of recent offsets when a socket far behind asks for old ones', () => {
+    const encoder = countingEncoder();
+    const cache = new PacketCache(encoder);
+    const recent = logRecord(RECENT_PLANS_MAX + 5, 'e', []);
+    const planned = cache.plan(recent, 0);
+    cache.plan(logRecord(5, 'e', []), 0); // same slot, older offset
+    expect(cache.plan(recent, 0)).toBe(planned);
     expect(encoder.calls).toBe(2);
   });
 

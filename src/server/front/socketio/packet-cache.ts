@@ -7,9 +7,12 @@
  * (`encoder.encode` once, then `client._packet(encoded, { preEncoded, wsPreEncodedFrame })` per
  * socket). Without it, 1,000 sockets meant 1,000 decodes, JSON encodings and frames per record.
  *
- * Records handed to subscriptions are the broker's frozen, shared objects
- * (`broker/partition-feed.ts`): a WeakMap keyed by them keeps an entry exactly as long as some
- * subscription still holds its record, and costs nothing to forget.
+ * Plans are kept for the last {@link RECENT_PLANS_MAX} offsets of each partition, in a ring (an
+ * array, not a Map: see "Hash tables" in `broker/partition-feed.ts`). Sockets at the tail are
+ * handed the broker's one shared record object, found by identity; a socket that fell behind
+ * reads its own copy of a record from the log, found by offset and taken only when its content is
+ * the same (an offset of a deleted and recreated topic names another record). So a slow client's
+ * catching up does not cost an encoding per socket either.
  *
  * @example
  * const cache = new PacketCache(io.encoder);
@@ -60,10 +63,19 @@ export interface PacketEncoder {
 
 type FrameBuilder = (data: Buffer) => Buffer[];
 
+/** Offsets of a partition whose plans are kept. */
+export const RECENT_PLANS_MAX = 4096;
+
+interface Kept {
+  readonly record: LogRecord;
+  readonly planned: Planned;
+}
+
 export class PacketCache {
   readonly #encoder: PacketEncoder;
   readonly #frame: FrameBuilder | undefined;
-  readonly #plans = new WeakMap<LogRecord, { readonly planned: Planned }>();
+  /** Per partition, a ring of plans indexed by offset modulo {@link RECENT_PLANS_MAX}. */
+  readonly #rings: (Kept | undefined)[][] = [];
 
   /** `frame`: ws's `Sender.frame` (see {@link wsFrameBuilder}); absent, engine.io frames each write. */
   constructor(encoder: PacketEncoder, frame?: FrameBuilder) {
@@ -73,10 +85,19 @@ export class PacketCache {
 
   /** The record's plan, computed on first use. `partition`: the record's (its offset id says it). */
   plan(record: LogRecord, partition: number): Planned {
-    const known = this.#plans.get(record);
-    if (known !== undefined) return known.planned;
+    let ring = this.#rings[partition];
+    if (ring === undefined) {
+      ring = new Array<Kept | undefined>(RECENT_PLANS_MAX);
+      this.#rings[partition] = ring;
+    }
+    const slot = record.offset % RECENT_PLANS_MAX;
+    const kept = ring[slot];
+    if (kept !== undefined && kept.record.offset === record.offset) {
+      if (kept.record === record || sameRecord(kept.record, record)) return kept.planned;
+    }
     const planned = this.#compute(record, partition);
-    this.#plans.set(record, { planned });
+    // A socket far behind does not push out what the sockets at the tail share.
+    if (kept === undefined || kept.record.offset <= record.offset) ring[slot] = { record, planned };
     return planned;
   }
 
@@ -103,6 +124,21 @@ export class PacketCache {
         : { preEncoded: true };
     return { kind: 'event', nsp: action.nsp, opts: action.opts, encoded, writeOptions };
   }
+}
+
+/** Whether two reads of an offset are the same record (same timestamp, key, value and headers). */
+function sameRecord(a: LogRecord, b: LogRecord): boolean {
+  if (a.timestamp !== b.timestamp || !sameBytes(a.key, b.key) || !sameBytes(a.value, b.value)) return false;
+  if (a.headers.length !== b.headers.length) return false;
+  return a.headers.every((header, i) => {
+    const other = b.headers[i]!;
+    return header.key === other.key && sameBytes(header.value, other.value);
+  });
+}
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
 
 /**
