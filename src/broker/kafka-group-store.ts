@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { isDamageError } from '../errors.js';
 import type { Log, LogRecord } from '../log/types.js';
 import { KAFKA_GROUPS_TOPIC } from './internal-topics.js';
+import { readToEnd } from './read-to-end.js';
 
 export interface StoredKafkaMember {
   readonly memberId: string;
@@ -50,7 +51,6 @@ export const KAFKA_GROUP_STORE_LIMITS = {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
-const LOAD_BATCH_RECORDS = 1_000;
 
 export class KafkaGroupStore {
   private readonly groups = new Map<string, { group: StoredKafkaGroup; logOffset: number }>();
@@ -66,15 +66,9 @@ export class KafkaGroupStore {
   static async load(log: Log, logger: Logger): Promise<KafkaGroupStore> {
     const store = new KafkaGroupStore(log, logger);
     try {
-      const { earliest, next } = await log.offsets(KAFKA_GROUPS_TOPIC, 0);
-      let offset = earliest;
-      while (offset < next) {
-        const records = await log.read(KAFKA_GROUPS_TOPIC, 0, offset, { maxRecords: LOAD_BATCH_RECORDS });
-        const last = records.at(-1);
-        if (last === undefined) break;
+      await readToEnd(log, KAFKA_GROUPS_TOPIC, 0, (records) => {
         for (const record of records) store.applyRecord(record);
-        offset = last.offset + 1;
-      }
+      });
     } catch (error) {
       // Membership is soft state: damaged, groups start empty and their members rejoin (as after
       // a session timeout). Writes to the damaged partition fail and are logged; /healthz reports it.

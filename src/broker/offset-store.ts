@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { isDamageError, type TributaryError } from '../errors.js';
 import type { Log, LogRecord, RecordInput } from '../log/types.js';
 import { CONSUMER_OFFSETS_TOPIC } from './internal-topics.js';
+import { readToEnd } from './read-to-end.js';
 import type { CommittedOffset, TopicPartition } from './types.js';
 
 export interface StoredCommit {
@@ -47,15 +48,15 @@ export class OffsetStore {
   static async load(log: Log, logger: Logger): Promise<OffsetStore> {
     const store = new OffsetStore(log, logger);
     try {
-      const { earliest, next } = await log.offsets(CONSUMER_OFFSETS_TOPIC, 0);
-      let offset = earliest;
-      while (offset < next) {
-        const records = await log.read(CONSUMER_OFFSETS_TOPIC, 0, offset, { maxRecords: LOAD_BATCH_RECORDS });
-        const last = records.at(-1);
-        if (last === undefined) break;
-        for (const record of records) store.applyRecord(record);
-        offset = last.offset + 1;
-      }
+      await readToEnd(
+        log,
+        CONSUMER_OFFSETS_TOPIC,
+        0,
+        (records) => {
+          for (const record of records) store.applyRecord(record);
+        },
+        { maxRecords: LOAD_BATCH_RECORDS },
+      );
     } catch (error) {
       if (!isDamageError(error)) throw error;
       logger.error({ err: error }, 'committed offsets are offline: __consumer_offsets is damaged');

@@ -10,7 +10,8 @@
  * await catalog.put(entry);
  */
 import type { Logger } from 'pino';
-import type { Broker } from '../broker/types.js';
+import { readToEnd } from '../broker/read-to-end.js';
+import type { Broker, LogRecord } from '../broker/types.js';
 import { isPlainObject } from '../crdt/json.js';
 import { isDamageError, isTributaryError, type TributaryError } from '../errors.js';
 import { COLLECTIONS_META_TOPIC } from './limits.js';
@@ -43,8 +44,9 @@ export class CollectionCatalog {
   static async load(broker: Broker, logger: Logger): Promise<CollectionCatalog> {
     const catalog = new CollectionCatalog(broker);
     try {
-      await catalog.#read(logger);
+      await readToEnd(broker, COLLECTIONS_META_TOPIC, 0, (records) => catalog.#apply(records, logger));
     } catch (error) {
+      if (isTributaryError(error, 'TOPIC_NOT_FOUND')) return catalog;
       if (!isDamageError(error)) throw error;
       logger.error({ err: error }, 'collections are offline: their catalog (__collections) is damaged');
       catalog.#entries.clear();
@@ -53,34 +55,20 @@ export class CollectionCatalog {
     return catalog;
   }
 
-  async #read(logger: Logger): Promise<void> {
-    let offsets: { earliest: number; next: number };
-    try {
-      offsets = await this.#broker.offsets(COLLECTIONS_META_TOPIC, 0);
-    } catch (error) {
-      if (isTributaryError(error, 'TOPIC_NOT_FOUND')) return;
-      throw error;
-    }
-    const { earliest, next } = offsets;
-    let offset = earliest;
-    while (offset < next) {
-      const records = await this.#broker.fetch(COLLECTIONS_META_TOPIC, 0, offset, { maxRecords: 1000 });
-      if (records.length === 0) break;
-      for (const record of records) {
-        offset = record.offset + 1;
-        if (record.key === null) continue;
-        const name = DECODER.decode(record.key);
-        if (record.value === null) {
-          this.#entries.delete(name);
-          continue;
-        }
-        const entry = parseEntry(DECODER.decode(record.value));
-        if (entry === undefined || entry.name !== name) {
-          logger.warn({ offset: record.offset }, 'skipping an unreadable collections catalog record');
-          continue;
-        }
-        this.#entries.set(name, entry);
+  #apply(records: readonly LogRecord[], logger: Logger): void {
+    for (const record of records) {
+      if (record.key === null) continue;
+      const name = DECODER.decode(record.key);
+      if (record.value === null) {
+        this.#entries.delete(name);
+        continue;
       }
+      const entry = parseEntry(DECODER.decode(record.value));
+      if (entry === undefined || entry.name !== name) {
+        logger.warn({ offset: record.offset }, 'skipping an unreadable collections catalog record');
+        continue;
+      }
+      this.#entries.set(name, entry);
     }
   }
 

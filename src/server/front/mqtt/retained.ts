@@ -20,6 +20,7 @@
  * for (const { topicName, record } of retained.matching(parseTopicFilter('sensors/#'))) send(topicName, record);
  */
 import type { Logger } from 'pino';
+import { readToEnd } from '../../../broker/read-to-end.js';
 import type { Broker, LogRecord, RecordInput, Subscription } from '../../../broker/types.js';
 import { isDamageError, isTributaryError, TributaryError } from '../../../errors.js';
 import { mqttTopicToLog, type TopicFilter } from './topics.js';
@@ -50,7 +51,6 @@ interface LevelNode {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const DELIVERY_CREDIT = 1000;
-const FETCH_RECORDS_MAX = 1000;
 
 export class RetainedStore {
   readonly #broker: Broker;
@@ -205,15 +205,7 @@ export class RetainedStore {
   // ---- internals ---------------------------------------------------------------------------
 
   async #load(): Promise<void> {
-    const { earliest, next } = await this.#broker.offsets(MQTT_RETAINED_TOPIC, 0);
-    this.#appliedNext = earliest;
-    while (this.#appliedNext < next) {
-      const records = await this.#broker.fetch(MQTT_RETAINED_TOPIC, 0, this.#appliedNext, {
-        maxRecords: FETCH_RECORDS_MAX,
-      });
-      if (records.length === 0) break;
-      this.#apply(records);
-    }
+    const next = await readToEnd(this.#broker, MQTT_RETAINED_TOPIC, 0, (records) => this.#apply(records));
     // Compaction may have removed the last records: nothing below `next` is left to read.
     this.#appliedNext = Math.max(this.#appliedNext, next);
     this.#options.logger.debug(

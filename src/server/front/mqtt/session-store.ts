@@ -20,6 +20,7 @@
  * await store.save(session); // durable
  */
 import { type Logger, pino } from 'pino';
+import { readToEnd } from '../../../broker/read-to-end.js';
 import type { Broker, RecordInput } from '../../../broker/types.js';
 import { isDamageError, isTributaryError, type TributaryError } from '../../../errors.js';
 import {
@@ -33,7 +34,6 @@ import {
 export const SESSIONS_TOPIC = '__mqtt.sessions';
 
 /** Records read per fetch while loading. */
-const LOAD_BATCH_RECORDS = 5_000;
 /** Bytes of session documents one append carries at most (the log takes 16 MiB per batch). */
 const APPEND_BYTES_MAX = 4 * 1024 * 1024;
 
@@ -208,14 +208,9 @@ export class MqttSessionStore {
   }
 
   private async load(): Promise<void> {
-    const { earliest, next } = await this.broker.offsets(SESSIONS_TOPIC, 0);
     const decoder = new TextDecoder();
-    let offset = earliest;
     let skipped = 0;
-    while (offset < next) {
-      const records = await this.broker.fetch(SESSIONS_TOPIC, 0, offset, { maxRecords: LOAD_BATCH_RECORDS });
-      const last = records.at(-1);
-      if (last === undefined) break;
+    await readToEnd(this.broker, SESSIONS_TOPIC, 0, (records) => {
       for (const record of records) {
         if (record.key === null) continue;
         const clientId = decoder.decode(record.key);
@@ -235,8 +230,7 @@ export class MqttSessionStore {
         }
         this.sessions.set(clientId, state);
       }
-      offset = last.offset + 1;
-    }
+    });
     // No client is connected to a server that just started: a session stored as connected (the
     // server stopped without recording the disconnect) was disconnected when it stopped, which
     // is not known more precisely than "by now".

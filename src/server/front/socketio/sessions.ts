@@ -16,6 +16,7 @@
  * sessions.get(pid); // the saved session, or undefined
  */
 import type { Logger } from 'pino';
+import { readToEnd } from '../../../broker/read-to-end.js';
 import type { Broker } from '../../../broker/types.js';
 import { isDamageError, isTributaryError } from '../../../errors.js';
 
@@ -49,7 +50,6 @@ export interface SessionTableOptions {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const READ_CHUNK_RECORDS = 1000;
 
 export class SessionTable {
   readonly #broker: Broker;
@@ -132,13 +132,8 @@ export class SessionTable {
   }
 
   async #load(): Promise<void> {
-    const { earliest, next } = await this.#broker.offsets(SESSIONS_TOPIC, 0);
-    let offset = earliest;
-    while (offset < next) {
-      const records = await this.#broker.fetch(SESSIONS_TOPIC, 0, offset, { maxRecords: READ_CHUNK_RECORDS });
-      if (records.length === 0) break;
+    await readToEnd(this.#broker, SESSIONS_TOPIC, 0, (records) => {
       for (const record of records) {
-        offset = record.offset + 1;
         if (record.key === null) continue;
         const pid = decoder.decode(record.key);
         const stored = record.value === null ? undefined : parseStored(record.value);
@@ -148,7 +143,7 @@ export class SessionTable {
         }
         this.#remember({ pid, ...withoutVersion(stored) });
       }
-    }
+    });
   }
 }
 
