@@ -17,6 +17,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'nats';
 
 export const NATS_SERVER_BINARY =
   ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((path) =>
@@ -84,8 +85,10 @@ export async function startNatsServers(options: NatsServersOptions = {}): Promis
     await waitForPort(node.port, child, () => stderr);
   };
   await Promise.all(nodes.map(launch));
+  const urls = nodes.map((node) => `nats://127.0.0.1:${node.port}`);
+  if (count > 1) await waitForJetStream(urls);
   return {
-    urls: nodes.map((node) => `nats://127.0.0.1:${node.port}`),
+    urls,
     kill(index) {
       nodes[index]?.child?.kill('SIGKILL');
     },
@@ -106,6 +109,26 @@ export async function startNatsServers(options: NatsServersOptions = {}): Promis
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A cluster answers JetStream requests only once it has elected its meta leader. */
+async function waitForJetStream(urls: readonly string[]): Promise<void> {
+  const nc = await connect({ servers: [...urls] });
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const jsm = await nc.jetstreamManager({ timeout: 2000 });
+        await jsm.getAccountInfo();
+        return;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+  } finally {
+    await nc.close();
+  }
 }
 
 async function freePorts(count: number): Promise<number[]> {
