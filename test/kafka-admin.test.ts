@@ -1,7 +1,8 @@
 /**
  * Kafka admin APIs with real clients: kafkajs 2.2.4 in-process and kafka-python 2.0.2 as a child
  * process, against `startServer` with the Kafka listener on a free port. DescribeConfigs of
- * topics (Tributary's settings under Kafka's names) and of the broker.
+ * topics (Tributary's settings under Kafka's names) and of the broker; kafka-python's
+ * alter_configs, consumer-group calls and describe_cluster.
  */
 import { ConfigResourceTypes, type Consumer, Kafka, logLevel } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -330,7 +331,81 @@ print(json.dumps(out), flush=True)
 admin.close()
 `;
 
+/** kafka-python 2.0.2's other admin calls (it has no delete_records and no DescribeCluster API). */
+const GROUPS_AND_CONFIGS = `
+import json, sys, time
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+b = sys.argv[1]
+admin = KafkaAdminClient(bootstrap_servers=b, client_id='py-admin')
+admin.create_topics([NewTopic('py-admin', 1, 1, topic_configs={'retention.ms': '3600000'})])
+out = {}
+def alter(value):
+    response = admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, 'py-admin', configs={'retention.ms': value})])
+    return [[r[0], r[1]] for r in response.resources]
+out['alter_same'] = alter('3600000')
+out['alter_change'] = alter('1000')
+producer = KafkaProducer(bootstrap_servers=b)
+for i in range(3):
+    producer.send('py-admin', b'v%d' % i, partition=0)
+producer.flush()
+producer.close()
+# A group that consumed and committed, then left.
+done = KafkaConsumer('py-admin', bootstrap_servers=b, group_id='py-done', auto_offset_reset='earliest',
+                     enable_auto_commit=False, consumer_timeout_ms=5000)
+seen = 0
+for _ in done:
+    seen += 1
+    if seen == 3:
+        break
+done.commit()
+done.close()
+# A group with a member still in it.
+live = KafkaConsumer('py-admin', bootstrap_servers=b, group_id='py-live', auto_offset_reset='earliest')
+deadline = time.time() + 30
+while not live.assignment() and time.time() < deadline:
+    live.poll(timeout_ms=200)
+out['groups'] = sorted([list(g) for g in admin.list_consumer_groups()])
+out['described'] = {g.group: [g.state, g.protocol_type, len(g.members)] for g in admin.describe_consumer_groups(['py-done', 'py-live'])}
+out['offsets'] = {'%s:%d' % (tp.topic, tp.partition): m.offset for tp, m in admin.list_consumer_group_offsets('py-done').items()}
+out['deleted'] = [[g, e.__name__] for g, e in admin.delete_consumer_groups(['py-done', 'py-live', 'py-missing'])]
+out['offsets_after'] = {'%s:%d' % (tp.topic, tp.partition): m.offset for tp, m in admin.list_consumer_group_offsets('py-done').items()}
+cluster = admin.describe_cluster()
+out['cluster'] = [cluster['cluster_id'], cluster['controller_id'], [x['node_id'] for x in cluster['brokers']]]
+live.close()
+print(json.dumps(out), flush=True)
+admin.close()
+`;
+
 describeWithClient('kafka-python admin', hasKafkaPython(), 'apt-get install -y python3-kafka', () => {
+  it('alter_configs, consumer groups (list, describe, offsets, delete) and describe_cluster', {
+    timeout: 90_000,
+  }, async () => {
+    const result = await run(PYTHON, ['-c', GROUPS_AND_CONFIGS, server.bootstrap], { timeoutMs: 80_000 });
+    expect(result.code, result.stderr).toBe(0);
+    const out = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
+    expect(out.alter_same).toEqual([[0, null]]);
+    expect(out.alter_change).toEqual([
+      [44, expect.stringContaining('cannot change retention.ms (3600000 → 1000)')],
+    ]);
+    expect(out.groups).toEqual([
+      ['py-done', 'consumer'],
+      ['py-live', 'consumer'],
+    ]);
+    expect(out.described).toEqual({
+      'py-done': ['Empty', 'consumer', 0],
+      'py-live': ['Stable', 'consumer', 1],
+    });
+    expect(out.offsets).toEqual({ 'py-admin:0': 3 });
+    expect(out.deleted).toEqual([
+      ['py-done', 'NoError'],
+      ['py-live', 'NonEmptyGroupError'],
+      ['py-missing', 'GroupIdNotFoundError'],
+    ]);
+    expect(out.offsets_after).toEqual({});
+    expect(out.cluster).toEqual(['tributary', 0, [0]]);
+  });
+
   it('describe_configs of a topic and of the broker', async () => {
     const result = await run(PYTHON, ['-c', DESCRIBE_CONFIGS, server.bootstrap], { timeoutMs: 60_000 });
     expect(result.code, result.stderr).toBe(0);

@@ -28,6 +28,14 @@ export function hasKcat(): boolean {
   return existsSync(KCAT);
 }
 
+/** Debian's python3-confluent-kafka (librdkafka 2.0.2) under {@link PYTHON}. */
+export function hasConfluentKafka(): boolean {
+  return (
+    existsSync(PYTHON) &&
+    spawnSync(PYTHON, ['-c', 'import confluent_kafka'], { timeout: 10_000 }).status === 0
+  );
+}
+
 export function hasKafkaPython(): boolean {
   return existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import kafka'], { timeout: 10_000 }).status === 0;
 }

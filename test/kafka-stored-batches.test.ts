@@ -1,6 +1,7 @@
 /**
  * Fetch serves stored batches as stored, with real clients against the Kafka front end over the
- * file engine: what kcat (librdkafka 2.0.2: every codec; zstd compressed), kafka-python (gzip;
+ * file engine: what kcat (librdkafka 2.0.2: every codec; zstd compressed, also as the only codec,
+ * and through confluent_kafka with compression.type=zstd), kafka-python (gzip;
  * it checks CRCs) and kafkajs (gzip, idempotent) send comes back from Fetch byte for byte,
  * compressed as sent; native subscribers still get the records decoded. Raw requests check the
  * byte limits (KIP-74) and read_committed (last stable offset, aborted transactions).
@@ -27,6 +28,7 @@ import { type KafkaFrontEnd, startKafkaFrontEnd } from '../src/server/front/kafk
 import { ServerMetrics } from '../src/server/metrics.js';
 import { fetchBody } from './fixtures/kafka-requests.js';
 import {
+  hasConfluentKafka,
   hasKafkaPython,
   hasKcat,
   KCAT,
@@ -193,6 +195,82 @@ describe.runIf(hasKcat())('kcat (librdkafka 2.0.2): compressed stays compressed'
     );
     expect(consumed.code, consumed.stderr).toBe(0);
     expect(consumed.stdout.trim().split('\n')).toEqual(expected);
+  });
+});
+
+describe.runIf(hasConfluentKafka())('confluent_kafka (librdkafka 2.0.2): compression.type=zstd alone', () => {
+  it('produces zstd batches (Produce v7+, offered), stored and served as sent, consumed in a group', {
+    timeout: 60_000,
+  }, async () => {
+    await broker.createTopic('zstd-only', { partitions: 1 });
+    // librdkafka enables zstd from the broker's ApiVersions (Produce v7 and Fetch v10 in range);
+    // zstd as the only codec requested must not fall back to uncompressed batches.
+    const script = `
+import sys
+from confluent_kafka import Consumer, Producer
+b = sys.argv[1]
+p = Producer({'bootstrap.servers': b, 'compression.type': 'zstd', 'linger.ms': 50})
+for i in range(300):
+    p.produce('zstd-only', ('zstd %d %s' % (i, 'xyz' * 30)).encode(), partition=0)
+assert p.flush(20) == 0
+c = Consumer({'bootstrap.servers': b, 'group.id': 'zstd-readers', 'auto.offset.reset': 'earliest',
+              'check.crcs': True})
+c.subscribe(['zstd-only'])
+got = []
+while len(got) < 300:
+    m = c.poll(10)
+    if m is None:
+        break
+    if m.error():
+        raise SystemExit(str(m.error()))
+    got.append(m.value().decode())
+c.close()
+print(len(got))
+print(got[0])
+print(got[-1])
+`;
+    const result = await run(PYTHON, ['-c', script, bootstrap()], { timeoutMs: 50_000 });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.trim().split('\n')).toEqual([
+      '300',
+      `zstd 0 ${'xyz'.repeat(30)}`,
+      `zstd 299 ${'xyz'.repeat(30)}`,
+    ]);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.map(codecOf), 'every batch zstd (4)').toEqual(sent.map(() => 4));
+    expect((await fetchAll('zstd-only')).map(asSent)).toEqual(sent.map(asSent));
+  });
+
+  it('kcat -z zstd alone: zstd batches, read back', { timeout: 60_000 }, async () => {
+    await broker.createTopic('kcat-zstd', { partitions: 1 });
+    const lines = Array.from({ length: 200 }, (_, i) => `kcat ${i} ${'abc'.repeat(20)}`);
+    const produced = await run(KCAT, ['-b', bootstrap(), '-P', '-t', 'kcat-zstd', '-p', '0', '-z', 'zstd'], {
+      input: `${lines.join('\n')}\n`,
+      timeoutMs: 30_000,
+    });
+    expect(produced.code, produced.stderr).toBe(0);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.map(codecOf)).toEqual(sent.map(() => 4));
+    const consumed = await run(
+      KCAT,
+      [
+        '-b',
+        bootstrap(),
+        '-C',
+        '-t',
+        'kcat-zstd',
+        '-o',
+        'beginning',
+        '-e',
+        '-X',
+        'check.crcs=true',
+        '-f',
+        '%s\\n',
+      ],
+      { timeoutMs: 30_000 },
+    );
+    expect(consumed.code, consumed.stderr).toBe(0);
+    expect(consumed.stdout.trim().split('\n')).toEqual(lines);
   });
 });
 
