@@ -25,6 +25,11 @@ const OUT = join(ROOT, 'test/fixtures/kafka');
 const CHILD_TIMEOUT_MS = 30_000;
 const PYTHON = '/usr/bin/python3';
 
+/** The capture broker refuses admin changes (and keeps no configs): only the request matters. */
+const attempt = (call: Promise<unknown>): Promise<unknown> => call.catch(() => undefined);
+/** Kafka's TOPIC config resource type. */
+const TOPIC_RESOURCE = 2;
+
 /** `OffsetCommit` → `offset-commit` (the request folder names). */
 export function kebab(apiName: string): string {
   return apiName.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
@@ -111,6 +116,20 @@ async function kafkajsScenario(broker: string): Promise<void> {
   await admin.listGroups();
   await admin.describeGroups([groupId]);
   await admin.fetchOffsets({ groupId, topics: [topic] });
+  await attempt(
+    admin.describeConfigs({ includeSynonyms: false, resources: [{ type: TOPIC_RESOURCE, name: topic }] }),
+  );
+  await attempt(
+    admin.alterConfigs({
+      validateOnly: true,
+      resources: [
+        { type: TOPIC_RESOURCE, name: topic, configEntries: [{ name: 'retention.ms', value: '1000' }] },
+      ],
+    }),
+  );
+  await attempt(admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] }));
+  await attempt(admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '1' }] }));
+  await attempt(admin.deleteGroups([groupId]));
   await admin.deleteTopics({ topics: [topic] });
   await admin.disconnect();
 }
@@ -149,6 +168,41 @@ async function platformaticScenario(broker: string): Promise<void> {
     await admin.listGroups();
     await admin.describeGroups({ groups: [groupId] });
     await admin.listConsumerGroupOffsets({ groups: [groupId] });
+    await attempt(
+      admin.describeConfigs({ resources: [{ resourceType: TOPIC_RESOURCE, resourceName: topic }] }),
+    );
+    await attempt(
+      admin.alterConfigs({
+        validateOnly: true,
+        resources: [
+          {
+            resourceType: TOPIC_RESOURCE,
+            resourceName: topic,
+            configs: [{ name: 'retention.ms', value: '1000' }],
+          },
+        ],
+      }),
+    );
+    await attempt(
+      admin.incrementalAlterConfigs({
+        validateOnly: true,
+        resources: [
+          {
+            resourceType: TOPIC_RESOURCE,
+            resourceName: topic,
+            configs: [{ name: 'retention.ms', configOperation: 0, value: '1000' }],
+          },
+        ],
+      }),
+    );
+    await attempt(admin.createPartitions({ topics: [{ name: topic, count: 2, assignments: [] }] }));
+    await attempt(
+      admin.deleteRecords({ topics: [{ name: topic, partitions: [{ partition: 0, offset: 1n }] }] }),
+    );
+    await attempt(
+      admin.deleteConsumerGroupOffsets({ groupId, topics: [{ name: topic, partitionIndexes: [0] }] }),
+    );
+    await attempt(admin.deleteGroups({ groups: [groupId] }));
     await admin.deleteTopics({ topics: [topic] });
   } finally {
     await new Promise<void>((done) => consumer.close(true, () => done()));
@@ -202,6 +256,16 @@ c.close()
 print(admin.list_consumer_groups())
 print(admin.describe_consumer_groups([group]))
 print(admin.list_consumer_group_offsets(group))
+from kafka.admin import ConfigResource, ConfigResourceType, NewPartitions
+def attempt(call):
+    try:
+        call()
+    except Exception as e:
+        print('refused', type(e).__name__)
+attempt(lambda: admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)]))
+attempt(lambda: admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs={'retention.ms': '1000'})]))
+attempt(lambda: admin.create_partitions({topic: NewPartitions(2)}))
+attempt(lambda: admin.delete_consumer_groups([group]))
 admin.delete_topics([topic])
 admin.close()
 `;
