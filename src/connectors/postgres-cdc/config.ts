@@ -24,6 +24,8 @@ export interface PostgresCdcConfig {
   readonly lagIntervalMs: number;
   /** Most records in one atomic commit (whole transactions are never split unless larger). */
   readonly batchRecordsMax: number;
+  /** A live collection mirroring the (one) table, documents keyed by primary key; none when absent. */
+  readonly collection?: string;
 }
 
 const ALLOWED = [
@@ -36,6 +38,7 @@ const ALLOWED = [
   'lagAlarmBytes',
   'lagIntervalMs',
   'batchRecordsMax',
+  'collection',
 ];
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
 const SLOT = /^[a-z0-9_]{1,63}$/;
@@ -99,7 +102,13 @@ export function checkCdcConfig(config: unknown, connector: string | null): Postg
   if (typeof publication !== 'string' || !IDENTIFIER.test(publication)) {
     invalid('"publication" must be an identifier of letters, digits and "_"');
   }
+  if (c.collection !== undefined) {
+    if (typeof c.collection !== 'string' || c.collection === '' || c.collection.startsWith('__'))
+      invalid('"collection" must be a collection name');
+    if (tables.length !== 1) invalid('"collection" mirrors one table: give exactly one in "tables"');
+  }
   return {
+    ...(typeof c.collection === 'string' ? { collection: c.collection } : {}),
     connectionString: c.connectionString,
     tables,
     topic,

@@ -33,6 +33,7 @@ import type {
   ConnectorStatus,
 } from '../types.js';
 import { ensurePublication, slotState, tableShape } from './catalog.js';
+import { CollectionMirror } from './collection-mirror.js';
 import type { PostgresCdcConfig } from './config.js';
 import { formatLsn, parseLsn } from './lsn.js';
 import { type ChangeValue, changeRecord, rowJson, rowKey } from './records.js';
@@ -44,6 +45,8 @@ type PendingChange = {
 };
 interface CommittedTxn {
   readonly records: ProduceRecord[];
+  /** The same changes for the collection mirror (empty without one). */
+  readonly mirrored: { keyColumns: readonly string[]; value: ChangeValue }[];
   readonly end: bigint;
 }
 
@@ -82,12 +85,18 @@ export class PostgresCdcConnector implements Connector {
   #flushing: Promise<void> | null = null;
   /** Ends the running stream's wait (pause, stop, a lost slot found by the lag poll). */
   #endStream: (() => void) | null = null;
+  readonly #mirror: CollectionMirror | null;
 
   constructor(
     private readonly spec: ConnectorSpec,
     private readonly config: PostgresCdcConfig,
     private readonly context: ConnectorContext,
-  ) {}
+  ) {
+    this.#mirror =
+      config.collection === undefined
+        ? null
+        : new CollectionMirror(context.collections, config.collection, config.partitions);
+  }
 
   async start(): Promise<void> {
     const client = await this.#connect();
@@ -249,6 +258,7 @@ export class PostgresCdcConnector implements Connector {
       broker: this.context.broker,
       positions: this.context.positions,
       reset: reset !== null,
+      mirror: this.#mirror,
       onProgress: (progress) => {
         this.#snapshot = { ...progress };
       },
@@ -392,8 +402,13 @@ export class PostgresCdcConnector implements Connector {
     const commitTime = new Date(
       Number(BigInt(message.commitTime as bigint) / 1000n) + POSTGRES_EPOCH_MS,
     ).toISOString();
-    const records = changes.map(({ key, value }) => changeRecord(key, { ...value, lsn, commitTime }));
-    this.#pending.push({ records, end });
+    const values: ChangeValue[] = changes.map(({ value }) => ({ ...value, lsn, commitTime }));
+    const records = changes.map(({ key }, i) => changeRecord(key, values[i] as ChangeValue));
+    const mirrored =
+      this.#mirror === null
+        ? []
+        : values.map((value) => ({ keyColumns: this.#keys.get(value.table ?? '') ?? [], value }));
+    this.#pending.push({ records, mirrored, end });
     this.#pendingRecords += records.length;
     const flushing = this.#flush();
     if (this.#pendingRecords > this.config.batchRecordsMax * PENDING_FACTOR) await flushing;
@@ -423,6 +438,8 @@ export class PostgresCdcConnector implements Connector {
           }
           const end = (take.at(-1) as CommittedTxn).end;
           const records = take.flatMap((t) => t.records);
+          // The mirror first: a crash before the commit below sends these again (idempotent puts).
+          await this.#mirror?.apply(take.flatMap((t) => t.mirrored));
           await this.context.broker.commitAtomically({
             appends: [
               ...(records.length === 0 ? [] : [{ topic: this.config.topic, records }]),

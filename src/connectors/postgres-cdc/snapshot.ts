@@ -15,6 +15,7 @@ import type { Broker, ProduceRecord } from '../../broker/types.js';
 import { loadPg } from '../drivers.js';
 import type { ConnectorPositions } from '../types.js';
 import { dropSlot, qualified, type TableShape, tableShape } from './catalog.js';
+import type { CollectionMirror } from './collection-mirror.js';
 import type { PostgresCdcConfig } from './config.js';
 import { type ChangeValue, changeRecord, rowJson, rowKey } from './records.js';
 
@@ -33,6 +34,8 @@ export interface SnapshotOptions {
   /** Set when the slot was lost: the rows are marked `reset`. */
   readonly reset: boolean;
   readonly onProgress: (progress: SnapshotProgress) => void;
+  /** The live collection the rows are mirrored into, if configured. */
+  readonly mirror: CollectionMirror | null;
   /** Checked between batches: a stop ends the snapshot early (it starts over next time). */
   readonly stopped: () => boolean;
 }
@@ -75,6 +78,7 @@ export async function takeSnapshot(
     const progress: SnapshotProgress = { rowsDone: 0, rowsTotal: total };
     options.onProgress(progress);
     const marks = options.reset ? { reset: true as const } : {};
+    options.mirror?.beginSnapshot();
     for (const [i, t] of config.tables.entries()) {
       const shape = shapes[i] as TableShape;
       const schema: ChangeValue = { op: 'schema', table: shape.table, columns: shape.columns, lsn, ...marks };
@@ -89,17 +93,18 @@ export async function takeSnapshot(
           `FETCH ${FETCH_ROWS} FROM tributary_snapshot`,
         );
         if (batch.rows.length === 0) break;
-        const records: ProduceRecord[] = batch.rows.map((raw) => {
-          const after = rowJson(raw);
-          return changeRecord(rowKey(shape.keyColumns, after), {
-            op: 'r',
-            table: shape.table,
-            before: null,
-            after,
-            lsn,
-            ...marks,
-          });
-        });
+        const values: ChangeValue[] = batch.rows.map((raw) => ({
+          op: 'r',
+          table: shape.table,
+          before: null,
+          after: rowJson(raw),
+          lsn,
+          ...marks,
+        }));
+        await options.mirror?.apply(values.map((value) => ({ keyColumns: shape.keyColumns, value })));
+        const records: ProduceRecord[] = values.map((value) =>
+          changeRecord(rowKey(shape.keyColumns, value.after ?? null), value),
+        );
         await broker.produce(config.topic, records);
         rows += records.length;
         progress.rowsDone = rows;
@@ -108,6 +113,7 @@ export async function takeSnapshot(
       await client.query('CLOSE tributary_snapshot');
     }
     await client.query('COMMIT');
+    await options.mirror?.endSnapshot();
     await options.positions.save(lsn);
     return { lsn, shapes, rows };
   } catch (error) {
