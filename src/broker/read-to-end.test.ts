@@ -9,7 +9,11 @@ describe('readToEnd', () => {
   it('reads every record up to the end there was at the start, in batches, and returns that end', async () => {
     const log = createMemoryLog();
     await log.createTopic('t');
-    await log.append('t', 0, Array.from({ length: 2500 }, (_, i) => record(i)));
+    await log.append(
+      't',
+      0,
+      Array.from({ length: 2500 }, (_, i) => record(i)),
+    );
     const batches: number[] = [];
     const seen: number[] = [];
     const end = await readToEnd(log, 't', 0, (records) => {
