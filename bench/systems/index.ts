@@ -10,6 +10,7 @@ import { redis } from './redis.js';
 import { socketio } from './socketio.js';
 import { tributary } from './tributary.js';
 import { tributaryAuth } from './tributary-auth.js';
+import { tributaryJetStream } from './tributary-jetstream.js';
 import { tributaryMqtt } from './tributary-mqtt.js';
 import type { SystemId, SystemModule } from './types.js';
 import { ws } from './ws.js';
@@ -17,6 +18,7 @@ import { ws } from './ws.js';
 export const SYSTEMS: Readonly<Record<SystemId, SystemModule>> = {
   tributary,
   'tributary-auth': tributaryAuth,
+  'tributary-jetstream': tributaryJetStream,
   nats,
   redis,
   socketio,

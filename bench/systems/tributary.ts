@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { SERVER_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { BUILT_CLI, ensureBuilt } from './build.js';
 import { startNodeBuilt } from './node-server.js';
-import type { SystemModule, Target } from './types.js';
+import type { StartContext, SystemModule, Target } from './types.js';
 
 /** The SDK's Node entry, relative to the project root. */
 export const SDK_ENTRY = 'src/client/node/index.ts';
@@ -43,13 +43,16 @@ async function http(method: string, url: string, body?: unknown, apiKey?: string
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** What sets a Tributary variant apart (`tributary`, `tributary-auth`). */
+/** What sets a Tributary variant apart (`tributary`, `tributary-auth`, `tributary-jetstream`). */
 export interface TributaryVariant {
-  readonly id: 'tributary' | 'tributary-auth';
+  readonly id: 'tributary' | 'tributary-auth' | 'tributary-jetstream';
   readonly label: string;
   readonly description: string;
-  /** Extra `serve` arguments, prepared in the server's directory (e.g. an auth file). */
-  serveArgs(dir: string): Promise<string[]>;
+  /**
+   * Extra `serve` arguments, prepared in the server's directory (e.g. an auth file); processes
+   * the variant needs (a nats-server) are started with `context.spawn`, so the harness stops them.
+   */
+  serveArgs(dir: string, context: StartContext): Promise<string[]>;
   /** The API key the admin calls and the load generators authenticate with, if any. */
   readonly apiKey?: string;
 }
@@ -73,7 +76,7 @@ export function tributarySystem(variant: TributaryVariant): SystemModule {
       return (await sdkProblem()) ?? ensureBuilt(PROJECT_ROOT);
     },
     async start(context) {
-      const extra = await variant.serveArgs(context.dir);
+      const extra = await variant.serveArgs(context.dir, context);
       // With the Node flags `npm start` uses (src/cli/node-flags.ts).
       return startNodeBuilt(
         context,

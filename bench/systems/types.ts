@@ -16,6 +16,7 @@ import type { TrackedProcess } from '../lib/procs.js';
 export type SystemId =
   | 'tributary'
   | 'tributary-auth'
+  | 'tributary-jetstream'
   | 'nats'
   | 'redis'
   | 'socketio'
@@ -28,6 +29,7 @@ export type SystemId =
 export const SYSTEM_IDS: readonly SystemId[] = [
   'tributary',
   'tributary-auth',
+  'tributary-jetstream',
   'nats',
   'redis',
   'socketio',

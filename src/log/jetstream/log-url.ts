@@ -33,7 +33,7 @@ export function parseNatsLogUrl(value: string): NatsLogUrl {
     const match = /^(?:(nats|tls):\/\/)?(?:([^@/\s:]*)(?::([^@/\s]*))?@)?([^:/\s@]+)(?::(\d{1,5}))?$/.exec(
       text,
     );
-    if (match === null || (i === 0 && match[1] === undefined)) {
+    if (match === null || (i === 0 && match[1] === undefined) || Number(match[5] ?? 0) > 65535) {
       throw new TributaryError('INVALID_ARGUMENT', {
         reason: `"${text}" is not a NATS server URL: nats://host:port[,host:port…]`,
       });
