@@ -7,3 +7,11 @@ export { categoryOf, EVENT_STORE_TOPIC, STREAM_DEFAULTS, STREAM_LIMITS } from '.
 export { offlineEventStore } from './offline.js';
 export { type ClosableEventStore, createEventStore, type EventStoreOptions } from './store.js';
 export type * from './types.js';
+export {
+  type ConsumerGroups,
+  GROUP_DEFAULTS,
+  type GroupDelivery,
+  type GroupInfo,
+  type GroupSettings,
+  type ParkedEvent,
+} from './groups.js';

@@ -24,6 +24,15 @@ export function offlineEventStore(damage: TributaryError): ClosableEventStore {
     saveSnapshot: fail,
     loadSnapshot: fail,
     waitForEvents: fail,
+    groups: {
+      createGroup: fail,
+      deleteGroup: fail,
+      groupInfo: fail,
+      readGroup: fail,
+      ack: fail,
+      nack: fail,
+      readParked: fail,
+    },
     close: () => Promise.resolve(),
   };
 }

@@ -38,6 +38,7 @@ import {
 } from './checks.js';
 import { EventCache } from './event-cache.js';
 import { EVENT_STORE_TOPIC, STREAM_DEFAULTS, STREAM_LIMITS } from './limits.js';
+import { type ConsumerGroups, openConsumerGroups } from './groups.js';
 import { readAfter, readPositions } from './reads.js';
 import { firstAbove, StreamIndex } from './stream-index.js';
 import { CatchUpSubscription } from './subscription.js';
@@ -91,6 +92,8 @@ export interface ClosableEventStore extends EventStore {
    * when the store closes): a wake-up for long-polling readers, no data.
    */
   waitForEvents(after: number, timeoutMs: number): Promise<boolean>;
+  /** Competing-consumer subscriptions on this store (`groups.ts`). */
+  readonly groups: ConsumerGroups;
   close(): Promise<void>;
 }
 
@@ -117,6 +120,7 @@ export async function createEventStore(options: EventStoreOptions): Promise<Clos
     options.eventCacheBytes ?? STREAM_DEFAULTS.eventCacheBytes,
   );
   await store.writer.catchUp();
+  await store.openGroups();
   return store;
 }
 
@@ -140,6 +144,7 @@ class LogEventStore implements ClosableEventStore {
   /** Long-polling readers waiting for a position past theirs. */
   #waiters: Waiter[] = [];
   #closed = false;
+  #groups: (ConsumerGroups & { close(): Promise<void> }) | undefined;
 
   constructor(broker: Broker, topic: string, logger: Logger, cacheBytes: number) {
     this.#broker = broker;
@@ -153,6 +158,22 @@ class LogEventStore implements ClosableEventStore {
       logger,
       onApplied: () => this.#wakeWaiters(),
     });
+  }
+
+  async openGroups(): Promise<void> {
+    this.#groups = await openConsumerGroups({
+      subscribe: (options) => this.subscribe(options),
+      appendSystem: async (stream, type, data) => {
+        const [result] = await this.writer.submit([systemAppend(stream, () => [systemEvent(type, data)])]);
+        return (result as AppendResult).position;
+      },
+      readSystem: (stream, options) => this.#readRevisions(stream, options.from, options.limit, options.direction),
+    });
+  }
+
+  get groups(): ConsumerGroups {
+    if (this.#groups === undefined) throw new TributaryError('SHUTTING_DOWN');
+    return this.#groups;
   }
 
   get streamCount(): number {
@@ -459,6 +480,7 @@ class LogEventStore implements ClosableEventStore {
     if (this.#closed) return;
     this.#closed = true;
     for (const waiter of this.#waiters.splice(0)) waiter.wake(false);
+    await this.#groups?.close().catch(() => undefined);
     const subscriptions = [...this.#subscriptions];
     this.#subscriptions.clear();
     await Promise.all(subscriptions.map((subscription) => subscription.close()));
