@@ -260,6 +260,66 @@ describe('event streams over HTTP', () => {
     ).toBe(400);
   });
 
+  it('runs a competing-consumer group: read, ack, nack to park, info and parked events', async () => {
+    const { url } = await server();
+    for (let i = 0; i < 3; i++)
+      await call(url, 'POST', `/v1/streams/job-${i}`, { events: [{ type: 'Job', data: i }] });
+    const created = await call(url, 'PUT', '/v1/stream-groups/workers', { target: { category: 'job' } });
+    expect(created).toMatchObject({ status: 200, body: { name: 'workers', checkpoint: -1 } });
+    const read = await call<{ deliveries: { event: EventJson; retries: number }[] }>(
+      url,
+      'POST',
+      '/v1/stream-groups/workers/read',
+      { member: 'w1', max: 2, waitMs: 5000 },
+    );
+    expect(read.body.deliveries.map((d) => [d.event.data, d.retries])).toEqual([
+      [0, 0],
+      [1, 0],
+    ]);
+    const [first, second] = read.body.deliveries.map((d) => d.event.position);
+    expect(
+      await call(url, 'POST', '/v1/stream-groups/workers/ack', { member: 'w1', positions: [first] }),
+    ).toMatchObject({
+      status: 200,
+    });
+    await call(url, 'POST', '/v1/stream-groups/workers/nack', {
+      member: 'w1',
+      positions: [second],
+      action: 'park',
+      reason: 'bad job',
+    });
+    const other = await call<{ deliveries: { event: EventJson }[] }>(
+      url,
+      'POST',
+      '/v1/stream-groups/workers/read',
+      {
+        member: 'w2',
+        waitMs: 5000,
+      },
+    );
+    expect(other.body.deliveries.map((d) => d.event.data)).toEqual([2]);
+    expect(await call(url, 'GET', '/v1/stream-groups/workers')).toMatchObject({
+      body: { pending: 1, inFlight: 1, parked: 1 },
+    });
+    const parked = await call<{ parked: { event: EventJson; reason: string }[] }>(
+      url,
+      'GET',
+      '/v1/stream-groups/workers/parked',
+    );
+    expect(parked.body.parked.map((p) => [p.event.data, p.reason])).toEqual([[1, 'bad job']]);
+    expect(
+      (
+        await call(url, 'POST', '/v1/stream-groups/workers/nack', {
+          member: 'w1',
+          positions: [1],
+          action: 'x',
+        })
+      ).status,
+    ).toBe(400);
+    expect((await call(url, 'GET', '/v1/stream-groups/none')).status).toBe(404);
+    expect(await call(url, 'DELETE', '/v1/stream-groups/workers')).toMatchObject({ status: 200 });
+  });
+
   it('checks the stream ACL resource: write and read per stream, categories as <category>-*', async () => {
     const dir = await tempDir('tributary-es-acl-');
     cleanups.push(dir.remove);
@@ -324,6 +384,14 @@ describe('event streams over HTTP', () => {
     expect((await get('bob', '/v1/streams/order-1/snapshot')).status).toBe(200);
     expect((await get('bob', '/v1/streams/invoice-1/metadata')).status).toBe(403);
     expect((await put('alice', '/v1/streams/order-1/snapshot', { revision: 0, state: 1 })).status).toBe(200);
+    // A consumer group needs read on its target.
+    expect((await put('bob', '/v1/stream-groups/g1', { target: { category: 'order' } })).status).toBe(200);
+    expect((await put('bob', '/v1/stream-groups/g2', { target: { all: true } })).status).toBe(403);
+    expect((await put('alice', '/v1/stream-groups/g3', { target: { category: 'invoice' } })).status).toBe(
+      200,
+    );
+    expect((await post('bob', '/v1/stream-groups/g3/read', { member: 'm' })).status).toBe(403);
+    expect((await post('bob', '/v1/stream-groups/g1/read', { member: 'm', waitMs: 2000 })).status).toBe(200);
     // Nothing bob was refused reached the store.
     const read = (await (await get('alice', '/v1/streams')).json()) as { events: unknown[] };
     expect(read.events).toHaveLength(1);

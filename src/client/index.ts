@@ -28,6 +28,12 @@
  */
 export { type ErrorCode, isTributaryError, TributaryError } from '../errors.js';
 export type {
+  GroupDelivery as StreamGroupDelivery,
+  GroupInfo as StreamGroupInfo,
+  GroupSettings as StreamGroupSettings,
+  ParkedEvent as StreamParkedEvent,
+} from '../es/streams/groups.js';
+export type {
   AppendResult,
   EventInput,
   EventStore,
@@ -104,6 +110,7 @@ export {
   type RecordMetadata,
   text,
 } from './records.js';
+export type { StreamGroupConsumeOptions, StreamGroupMember } from './streams/groups.js';
 export { ClientEventStreams } from './streams/index.js';
 export {
   type AllReduceOptions,

@@ -41,6 +41,7 @@ import type {
   WireStreamAppend,
 } from '../../protocol/native/types.js';
 import type { ClientConnection } from '../connection.js';
+import { ClientConsumerGroups } from './groups.js';
 
 /** Events one long poll of a subscription asks for. */
 const SUBSCRIPTION_PAGE = 500;
@@ -79,9 +80,12 @@ function toWireAppend(
 export class ClientEventStreams implements EventStore {
   readonly #connection: ClientConnection;
   readonly #subscriptions = new Set<PollingSubscription>();
+  /** Competing-consumer groups (`groups.consume(name, { onEvent })` runs a member). */
+  readonly groups: ClientConsumerGroups;
 
   constructor(connection: ClientConnection) {
     this.#connection = connection;
+    this.groups = new ClientConsumerGroups(connection);
   }
 
   append(

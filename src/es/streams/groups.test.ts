@@ -57,7 +57,11 @@ describe('competing-consumer groups', () => {
       while (Date.now() < deadline) {
         const dealt = await store.groups.readGroup('billing', member, { max: 5, waitMs: 200 });
         for (const d of dealt) mine.push(d.event.data as number);
-        await store.groups.ack('billing', member, dealt.map((d) => d.event.position));
+        await store.groups.ack(
+          'billing',
+          member,
+          dealt.map((d) => d.event.position),
+        );
         const info = await store.groups.groupInfo('billing');
         if (info.pending === 0 && handledCount() === 60) return;
       }
@@ -78,8 +82,13 @@ describe('competing-consumer groups', () => {
   it('retries nacked events and parks them after retriesMax; checkpoint and parked events survive a restart', async () => {
     const dir = await tempDir();
     const first = await open(dir);
-    await first.store.groups.createGroup('mail', { target: { all: true }, retriesMax: 2, ackTimeoutMs: 5000 });
-    for (let i = 0; i < 10; i++) await first.store.append(`user-${i}`, [{ type: i === 4 ? 'Poison' : 'Ok', data: i }]);
+    await first.store.groups.createGroup('mail', {
+      target: { all: true },
+      retriesMax: 2,
+      ackTimeoutMs: 5000,
+    });
+    for (let i = 0; i < 10; i++)
+      await first.store.append(`user-${i}`, [{ type: i === 4 ? 'Poison' : 'Ok', data: i }]);
     const tries = new Map<number, number>();
     for (let rounds = 0; rounds < 50; rounds++) {
       const dealt = await first.store.groups.readGroup('mail', 'm1', { max: 10, waitMs: 100 });

@@ -88,14 +88,20 @@ export interface ConsumerGroups {
     reason?: string,
   ): Promise<void>;
   /** Parked events of the group after `after` (the `parkedAt` of the last one seen). */
-  readParked(name: string, options?: { readonly after?: number; readonly limit?: number }): Promise<ParkedEvent[]>;
+  readParked(
+    name: string,
+    options?: { readonly after?: number; readonly limit?: number },
+  ): Promise<ParkedEvent[]>;
 }
 
 /** What groups need of the store: its subscriptions and its own streams. */
 export interface GroupStorePort {
   subscribe(options: SubscribeOptions): Promise<EventSubscription>;
   appendSystem(stream: string, type: string, data: unknown): Promise<number>;
-  readSystem(stream: string, options: { from?: number; limit: number; direction: 'forward' | 'backward' }): Promise<RecordedEvent[]>;
+  readSystem(
+    stream: string,
+    options: { from?: number; limit: number; direction: 'forward' | 'backward' },
+  ): Promise<RecordedEvent[]>;
 }
 
 export const GROUP_DEFAULTS = {
@@ -135,7 +141,8 @@ function invalid(reason: string): TributaryError {
 }
 
 function checkTarget(target: unknown): SubscriptionTarget {
-  if (typeof target !== 'object' || target === null) throw invalid('target must be {stream}, {category} or {all: true}');
+  if (typeof target !== 'object' || target === null)
+    throw invalid('target must be {stream}, {category} or {all: true}');
   const t = target as Record<string, unknown>;
   if ('stream' in t) return { stream: checkStreamName(t.stream) };
   if ('category' in t) return { category: checkStreamName(t.category, 'category') };
@@ -259,7 +266,8 @@ class Group {
   #retry(slot: Slot, reason: string): void {
     slot.member = undefined;
     slot.retries++;
-    if (slot.retries > this.definition.retriesMax) void this.#park(slot, `${reason} (after ${slot.retries - 1} retries)`);
+    if (slot.retries > this.definition.retriesMax)
+      void this.#park(slot, `${reason} (after ${slot.retries - 1} retries)`);
   }
 
   async #park(slot: Slot, reason: string): Promise<void> {
@@ -346,7 +354,9 @@ class Group {
 }
 
 /** Opens the groups stored in `$groups`, each reading again after its stored checkpoint. */
-export async function openConsumerGroups(port: GroupStorePort): Promise<ConsumerGroups & { close(): Promise<void> }> {
+export async function openConsumerGroups(
+  port: GroupStorePort,
+): Promise<ConsumerGroups & { close(): Promise<void> }> {
   const definitions = new Map<string, Definition>();
   for (let from = 0; ; ) {
     const page = await port.readSystem(GROUPS_STREAM, { from, limit: 1000, direction: 'forward' });
@@ -398,7 +408,12 @@ export async function openConsumerGroups(port: GroupStorePort): Promise<Consumer
           target: checkTarget(settings.target),
           after: checkPosition(settings.after, 'after') ?? -1,
           retriesMax: checkCount(settings.retriesMax, 'retriesMax', GROUP_DEFAULTS.retriesMax, 1000),
-          ackTimeoutMs: checkCount(settings.ackTimeoutMs, 'ackTimeoutMs', GROUP_DEFAULTS.ackTimeoutMs, 3_600_000),
+          ackTimeoutMs: checkCount(
+            settings.ackTimeoutMs,
+            'ackTimeoutMs',
+            GROUP_DEFAULTS.ackTimeoutMs,
+            3_600_000,
+          ),
         };
         if (definition.ackTimeoutMs < 100) throw invalid('ackTimeoutMs must be at least 100');
         const existing = groups.get(name);
@@ -434,7 +449,11 @@ export async function openConsumerGroups(port: GroupStorePort): Promise<Consumer
     nack: async (name, member, positions, action, reason) => {
       checkMember(member);
       if (action !== 'retry' && action !== 'park') throw invalid('action must be "retry" or "park"');
-      await named(name).nack(checkPositions(positions), action, typeof reason === 'string' ? reason.slice(0, 1000) : 'nacked');
+      await named(name).nack(
+        checkPositions(positions),
+        action,
+        typeof reason === 'string' ? reason.slice(0, 1000) : 'nacked',
+      );
     },
     readParked: async (name, options = {}) => {
       named(name);
@@ -458,6 +477,17 @@ export async function openConsumerGroups(port: GroupStorePort): Promise<Consumer
 }
 
 /** Gives back the events of a read that could not reach its member. */
-export function releaseDelivery(groups: ConsumerGroups, name: string, member: string, dealt: readonly GroupDelivery[]): Promise<void> {
-  return groups.nack(name, member, dealt.map((d) => d.event.position), 'retry', 'the member was gone before it got them');
+export function releaseDelivery(
+  groups: ConsumerGroups,
+  name: string,
+  member: string,
+  dealt: readonly GroupDelivery[],
+): Promise<void> {
+  return groups.nack(
+    name,
+    member,
+    dealt.map((d) => d.event.position),
+    'retry',
+    'the member was gone before it got them',
+  );
 }

@@ -3,10 +3,7 @@
  * Event streams on the log: `createEventStore` and the `EventStore` interface that projections,
  * the command helper, the front ends and the SDK use (docs/event-sourcing.md).
  */
-export { categoryOf, EVENT_STORE_TOPIC, STREAM_DEFAULTS, STREAM_LIMITS } from './limits.js';
-export { offlineEventStore } from './offline.js';
-export { type ClosableEventStore, createEventStore, type EventStoreOptions } from './store.js';
-export type * from './types.js';
+
 export {
   type ConsumerGroups,
   GROUP_DEFAULTS,
@@ -15,3 +12,7 @@ export {
   type GroupSettings,
   type ParkedEvent,
 } from './groups.js';
+export { categoryOf, EVENT_STORE_TOPIC, STREAM_DEFAULTS, STREAM_LIMITS } from './limits.js';
+export { offlineEventStore } from './offline.js';
+export { type ClosableEventStore, createEventStore, type EventStoreOptions } from './store.js';
+export type * from './types.js';

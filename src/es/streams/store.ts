@@ -37,8 +37,8 @@ import {
   systemEvent,
 } from './checks.js';
 import { EventCache } from './event-cache.js';
-import { EVENT_STORE_TOPIC, STREAM_DEFAULTS, STREAM_LIMITS } from './limits.js';
 import { type ConsumerGroups, openConsumerGroups } from './groups.js';
+import { EVENT_STORE_TOPIC, STREAM_DEFAULTS, STREAM_LIMITS } from './limits.js';
 import { readAfter, readPositions } from './reads.js';
 import { firstAbove, StreamIndex } from './stream-index.js';
 import { CatchUpSubscription } from './subscription.js';
@@ -167,7 +167,8 @@ class LogEventStore implements ClosableEventStore {
         const [result] = await this.writer.submit([systemAppend(stream, () => [systemEvent(type, data)])]);
         return (result as AppendResult).position;
       },
-      readSystem: (stream, options) => this.#readRevisions(stream, options.from, options.limit, options.direction),
+      readSystem: (stream, options) =>
+        this.#readRevisions(stream, options.from, options.limit, options.direction),
     });
   }
 

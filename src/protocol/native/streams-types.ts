@@ -53,6 +53,25 @@ export interface WireStreamSnapshot {
   readonly time: number;
 }
 
+export type WireSubscriptionTarget =
+  | { readonly stream: string }
+  | { readonly category: string }
+  | { readonly all: true };
+
+/** A competing-consumer group as `streamGroupInfo` answers it. */
+export interface WireGroupInfo {
+  readonly name: string;
+  readonly target: WireSubscriptionTarget;
+  readonly retriesMax: number;
+  readonly ackTimeoutMs: number;
+  readonly checkpoint: number;
+  readonly pending: number;
+  readonly inFlight: number;
+  readonly parked: number;
+}
+
+type Empty = Record<string, never>;
+
 export interface StreamRequestMap {
   streamAppend: { params: WireStreamAppend; result: WireAppendResult };
   streamAppendMany: {
@@ -116,5 +135,53 @@ export interface StreamRequestMap {
   streamSnapshotLoad: {
     params: { readonly stream: string };
     result: { readonly snapshot: WireStreamSnapshot | null };
+  };
+  streamGroupCreate: {
+    params: {
+      readonly group: string;
+      readonly target: WireSubscriptionTarget;
+      readonly after?: number;
+      readonly retriesMax?: number;
+      readonly ackTimeoutMs?: number;
+    };
+    result: WireGroupInfo;
+  };
+  streamGroupDelete: { params: { readonly group: string }; result: Empty };
+  streamGroupInfo: { params: { readonly group: string }; result: WireGroupInfo };
+  streamGroupRead: {
+    params: {
+      readonly group: string;
+      readonly member: string;
+      readonly max?: number;
+      readonly waitMs?: number;
+    };
+    result: {
+      readonly deliveries: readonly { readonly event: WireRecordedEvent; readonly retries: number }[];
+    };
+  };
+  streamGroupAck: {
+    params: { readonly group: string; readonly member: string; readonly positions: readonly number[] };
+    result: Empty;
+  };
+  streamGroupNack: {
+    params: {
+      readonly group: string;
+      readonly member: string;
+      readonly positions: readonly number[];
+      readonly action: 'retry' | 'park';
+      readonly reason?: string;
+    };
+    result: Empty;
+  };
+  streamGroupParked: {
+    params: { readonly group: string; readonly after?: number; readonly limit?: number };
+    result: {
+      readonly parked: readonly {
+        readonly event: WireRecordedEvent;
+        readonly reason: string;
+        readonly retries: number;
+        readonly parkedAt: number;
+      }[];
+    };
   };
 }

@@ -14,9 +14,11 @@ import type {
   WireAppendResult,
   WireEventInput,
   WireExpectedRevision,
+  WireGroupInfo,
   WireRecordedEvent,
   WireStreamAppend,
   WireStreamMetadata,
+  WireSubscriptionTarget,
 } from './streams-types.js';
 
 type Spec<T extends keyof StreamRequestMap> = {
@@ -71,7 +73,10 @@ function appendResult(f: Fields): WireAppendResult {
 }
 
 function recordedEvent(item: Item): WireRecordedEvent {
-  const f = item.map();
+  return recordedEventOf(item.map());
+}
+
+function recordedEventOf(f: Fields): WireRecordedEvent {
   return {
     stream: f.string('stream', NAME),
     revision: f.int('revision', OFFSET),
@@ -118,6 +123,46 @@ function streamOnly(f: Fields): { stream: string } {
 function positionOnly(f: Fields): { position: number } {
   return { position: f.int('position', POSITION) };
 }
+
+function target(f: Fields): WireSubscriptionTarget {
+  const t = f.map('target');
+  if (t.has('stream')) return { stream: t.string('stream', NAME) };
+  if (t.has('category')) return { category: t.string('category', NAME) };
+  if (t.raw('all') === true) return { all: true };
+  throw new TributaryError('PROTOCOL_ERROR', {
+    reason: 'target must be {stream}, {category} or {all: true}',
+    field: f.pathOf('target'),
+  });
+}
+
+function groupInfo(f: Fields): WireGroupInfo {
+  return {
+    name: f.string('name', NAME),
+    target: target(f),
+    retriesMax: f.int('retriesMax', COUNT),
+    ackTimeoutMs: f.int('ackTimeoutMs', COUNT),
+    checkpoint: f.int('checkpoint', POSITION),
+    pending: f.int('pending', COUNT),
+    inFlight: f.int('inFlight', COUNT),
+    parked: f.int('parked', COUNT),
+  };
+}
+
+function positionList(f: Fields): number[] {
+  return f.list('positions', LIST_MAX, (item) => {
+    const value = item.value;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      throw new TributaryError('PROTOCOL_ERROR', { reason: 'must be an event position', field: item.path });
+    }
+    return value;
+  });
+}
+
+function groupMember(f: Fields): { group: string; member: string } {
+  return { group: f.string('group', NAME), member: f.string('member', NAME) };
+}
+
+const none = (): Record<string, never> => ({});
 
 function events(f: Fields): { events: WireRecordedEvent[] } {
   return { events: f.list('events', LIST_MAX, recordedEvent) };
@@ -208,6 +253,75 @@ export const STREAM_REQUESTS: { readonly [T in keyof StreamRequestMap]: Spec<T> 
       state: checkJson(f.raw('state'), f.pathOf('state')),
     }),
     result: positionOnly,
+  },
+  streamGroupCreate: {
+    params: (f) => {
+      const after = f.optionalInt('after', POSITION);
+      const retriesMax = f.optionalInt('retriesMax', COUNT);
+      const ackTimeoutMs = f.optionalInt('ackTimeoutMs', COUNT);
+      return {
+        group: f.string('group', NAME),
+        target: target(f),
+        ...(after === undefined ? {} : { after }),
+        ...(retriesMax === undefined ? {} : { retriesMax }),
+        ...(ackTimeoutMs === undefined ? {} : { ackTimeoutMs }),
+      };
+    },
+    result: groupInfo,
+  },
+  streamGroupDelete: { params: (f) => ({ group: f.string('group', NAME) }), result: none },
+  streamGroupInfo: { params: (f) => ({ group: f.string('group', NAME) }), result: groupInfo },
+  streamGroupRead: {
+    params: (f) => {
+      const max = f.optionalInt('max', COUNT);
+      const waitMs = f.optionalInt('waitMs', { min: 0, max: STREAM_READ_WAIT_MS_MAX });
+      return {
+        ...groupMember(f),
+        ...(max === undefined ? {} : { max }),
+        ...(waitMs === undefined ? {} : { waitMs }),
+      };
+    },
+    result: (f) => ({
+      deliveries: f.list('deliveries', LIST_MAX, (item) => {
+        const d = item.map();
+        return { event: recordedEventOf(d.map('event')), retries: d.int('retries', COUNT) };
+      }),
+    }),
+  },
+  streamGroupAck: { params: (f) => ({ ...groupMember(f), positions: positionList(f) }), result: none },
+  streamGroupNack: {
+    params: (f) => {
+      const reason = f.optionalString('reason', { min: 0, max: 1000 });
+      return {
+        ...groupMember(f),
+        positions: positionList(f),
+        action: f.choice('action', ['retry', 'park'] as const),
+        ...(reason === undefined ? {} : { reason }),
+      };
+    },
+    result: none,
+  },
+  streamGroupParked: {
+    params: (f) => {
+      const after = f.optionalInt('after', POSITION);
+      const limit = f.optionalInt('limit', COUNT);
+      return {
+        group: f.string('group', NAME),
+        ...(after === undefined ? {} : { after }),
+        ...(limit === undefined ? {} : { limit }),
+      };
+    },
+    result: (f) => ({
+      parked: f.list('parked', LIST_MAX, (item) => {
+        const p = item.map();
+        return {
+          event: recordedEventOf(p.map('event')),
+          reason: p.string('reason'),
+          retries: p.int('retries', COUNT),
+          parkedAt: p.int('parkedAt', OFFSET),
+        };
+      }),
+    }),
   },
   streamSnapshotLoad: {
     params: streamOnly,

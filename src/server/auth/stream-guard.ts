@@ -5,6 +5,7 @@
  * ends. Appends, metadata changes, deletes and snapshot saves need `write` on each stream; reads,
  * revisions, metadata, snapshot loads and subscriptions need `read` on the stream, on `<category>-*` for a category, on `*` for every stream.
  */
+import type { ConsumerGroups } from '../../es/streams/groups.js';
 import type {
   EventStore,
   EventSubscription,
@@ -100,6 +101,50 @@ export function guardEventStore(store: EventStore, session: Session): EventStore
           await inner.close();
         },
       };
+    },
+  };
+}
+
+/**
+ * Competing-consumer groups as a session may use them: every call needs `read` on the group's
+ * target (the stream, `<category>-*`, or `*`), as a subscription to it would.
+ */
+export function guardConsumerGroups(groups: ConsumerGroups, session: Session): ConsumerGroups {
+  const check = async (name: string): Promise<void> => {
+    live(session);
+    const { target } = await groups.groupInfo(name);
+    session.authorize('stream', streamResourceName(target), 'read');
+  };
+  return {
+    async createGroup(name, settings) {
+      if (typeof settings?.target === 'object' && settings.target !== null) {
+        session.authorize('stream', streamResourceName(settings.target), 'read');
+      }
+      return groups.createGroup(name, settings);
+    },
+    async deleteGroup(name) {
+      await check(name);
+      return groups.deleteGroup(name);
+    },
+    async groupInfo(name) {
+      await check(name);
+      return groups.groupInfo(name);
+    },
+    async readGroup(name, member, options) {
+      await check(name);
+      return groups.readGroup(name, member, options);
+    },
+    async ack(name, member, positions) {
+      await check(name);
+      return groups.ack(name, member, positions);
+    },
+    async nack(name, member, positions, action, reason) {
+      await check(name);
+      return groups.nack(name, member, positions, action, reason);
+    },
+    async readParked(name, options) {
+      await check(name);
+      return groups.readParked(name, options);
     },
   };
 }

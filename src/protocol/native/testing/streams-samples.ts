@@ -16,6 +16,17 @@ const EVENT = {
   time: 1_712_345_678_901,
 };
 
+const GROUP_INFO = {
+  name: 'billing',
+  target: { category: 'order' },
+  retriesMax: 5,
+  ackTimeoutMs: 30_000,
+  checkpoint: -1,
+  pending: 3,
+  inFlight: 1,
+  parked: 0,
+};
+
 export const STREAM_SAMPLE_REQUESTS: { readonly [T in StreamType]: RequestFrame<T> } = {
   streamAppend: {
     type: 'streamAppend',
@@ -55,6 +66,42 @@ export const STREAM_SAMPLE_REQUESTS: { readonly [T in StreamType]: RequestFrame<
     state: { open: true, lines: [1, 2], note: null },
   },
   streamSnapshotLoad: { type: 'streamSnapshotLoad', id: 80, stream: 'order-17' },
+  streamGroupCreate: {
+    type: 'streamGroupCreate',
+    id: 81,
+    group: 'billing',
+    target: { category: 'order' },
+    after: -1,
+    retriesMax: 5,
+    ackTimeoutMs: 30_000,
+  },
+  streamGroupDelete: { type: 'streamGroupDelete', id: 82, group: 'billing' },
+  streamGroupInfo: { type: 'streamGroupInfo', id: 83, group: 'billing' },
+  streamGroupRead: {
+    type: 'streamGroupRead',
+    id: 84,
+    group: 'billing',
+    member: 'm-1',
+    max: 50,
+    waitMs: 10_000,
+  },
+  streamGroupAck: {
+    type: 'streamGroupAck',
+    id: 85,
+    group: 'billing',
+    member: 'm-1',
+    positions: [3, 2 ** 40],
+  },
+  streamGroupNack: {
+    type: 'streamGroupNack',
+    id: 86,
+    group: 'billing',
+    member: 'm-1',
+    positions: [4],
+    action: 'park',
+    reason: 'bad address',
+  },
+  streamGroupParked: { type: 'streamGroupParked', id: 87, group: 'billing', after: 9, limit: 10 },
 };
 
 export const STREAM_SAMPLE_RESULTS: { readonly [T in StreamType]: RequestResult<T> } = {
@@ -78,4 +125,11 @@ export const STREAM_SAMPLE_RESULTS: { readonly [T in StreamType]: RequestResult<
   streamSnapshotLoad: {
     snapshot: { revision: 4, state: [1, 'a', { b: null }], position: 9, time: 1_712_345_678_901 },
   },
+  streamGroupCreate: GROUP_INFO,
+  streamGroupDelete: {},
+  streamGroupInfo: { ...GROUP_INFO, target: { all: true } },
+  streamGroupRead: { deliveries: [{ event: EVENT, retries: 2 }] },
+  streamGroupAck: {},
+  streamGroupNack: {},
+  streamGroupParked: { parked: [{ event: EVENT, reason: 'bad address', retries: 5, parkedAt: 12 }] },
 };

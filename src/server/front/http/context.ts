@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Broker } from '../../../broker/types.js';
 import type { ConnectorManager } from '../../../connectors/manager.js';
 import { TributaryError } from '../../../errors.js';
+import type { ConsumerGroups } from '../../../es/streams/groups.js';
 import type { EventStore } from '../../../es/streams/types.js';
 import type { CollectionsAccess } from '../../auth/guard.js';
 import type { Quotas } from '../../auth/quotas.js';
@@ -30,6 +31,8 @@ export interface HttpContext {
   readonly collections?: CollectionsAccess;
   /** Event streams under `/v1/streams` (`streams.ts`), as the request's session may use them. */
   readonly eventStore?: EventStore;
+  /** Competing-consumer groups under `/v1/stream-groups` (`stream-groups.ts`). */
+  readonly streamGroups?: ConsumerGroups;
   readonly limits: HttpLimits;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;

@@ -35,11 +35,12 @@ import { Counter } from 'prom-client';
 import type { Broker } from '../../../broker/types.js';
 import type { ConnectorManager } from '../../../connectors/manager.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
+import type { ConsumerGroups } from '../../../es/streams/groups.js';
 import type { EventStore } from '../../../es/streams/types.js';
 import type { CollectionsAccess } from '../../auth/guard.js';
 import { guardBroker, guardCollections, guardOverview } from '../../auth/guard.js';
 import type { Quotas } from '../../auth/quotas.js';
-import { guardEventStore } from '../../auth/stream-guard.js';
+import { guardConsumerGroups, guardEventStore } from '../../auth/stream-guard.js';
 import type { Security, Session } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import type { ServerOverview } from '../../overview.js';
@@ -77,6 +78,15 @@ import { fetchRecords, produce } from './records.js';
 import { sendError } from './respond.js';
 import { Router } from './router.js';
 import { SseStreams } from './sse-streams.js';
+import {
+  ackStreamGroup,
+  createStreamGroup,
+  deleteStreamGroup,
+  nackStreamGroup,
+  readStreamGroup,
+  readStreamGroupParked,
+  streamGroupInfo,
+} from './stream-groups.js';
 import {
   appendToStream,
   appendToStreams,
@@ -149,7 +159,13 @@ function checkQueryOnce(query: URLSearchParams): void {
 }
 
 export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions): HttpFrontEnd {
-  const ctx: HttpContext = { broker, ...options };
+  // The server's store carries its competing-consumer groups (`ClosableEventStore.groups`).
+  const storeGroups = (options.eventStore as { readonly groups?: ConsumerGroups } | undefined)?.groups;
+  const ctx: HttpContext = {
+    broker,
+    ...options,
+    ...(storeGroups === undefined ? {} : { streamGroups: storeGroups }),
+  };
   // One count of open SSE streams for sseStreamsMax, whichever route opened them.
   const streams = new SseStreams();
   const router = new Router<Handler>()
@@ -195,7 +211,14 @@ export function createHttpFrontEnd(broker: Broker, options: HttpFrontEndOptions)
     .add('PUT', '/v1/streams/{stream}/snapshot', saveSnapshot)
     .add('GET', '/v1/streams/{stream}/snapshot', loadSnapshot)
     .add('GET', '/v1/streams/{stream}/events', streamEventsHandler(streams))
-    .add('GET', '/v1/stream-events', streamEventsHandler(streams));
+    .add('GET', '/v1/stream-events', streamEventsHandler(streams))
+    .add('PUT', '/v1/stream-groups/{group}', createStreamGroup)
+    .add('GET', '/v1/stream-groups/{group}', streamGroupInfo)
+    .add('DELETE', '/v1/stream-groups/{group}', deleteStreamGroup)
+    .add('POST', '/v1/stream-groups/{group}/read', readStreamGroup)
+    .add('POST', '/v1/stream-groups/{group}/ack', ackStreamGroup)
+    .add('POST', '/v1/stream-groups/{group}/nack', nackStreamGroup)
+    .add('GET', '/v1/stream-groups/{group}/parked', readStreamGroupParked);
   const requests = requestsCounter(options.metrics);
 
   /** Routes and runs one request; `route` is set to the matched pattern (the metric's label). */
@@ -290,7 +313,14 @@ function guarded(ctx: HttpContext, session: Session): HttpContext {
     ctx.collections === undefined ? {} : { collections: guardCollections(ctx.collections, session) };
   const overview = ctx.overview === undefined ? {} : { overview: guardOverview(ctx.overview, session) };
   const eventStore =
-    ctx.eventStore === undefined ? {} : { eventStore: guardEventStore(ctx.eventStore, session) };
+    ctx.eventStore === undefined
+      ? {}
+      : {
+          eventStore: guardEventStore(ctx.eventStore, session),
+          ...(ctx.streamGroups === undefined
+            ? {}
+            : { streamGroups: guardConsumerGroups(ctx.streamGroups, session) }),
+        };
   return { ...ctx, broker: guardBroker(ctx.broker, session), ...collections, ...overview, ...eventStore };
 }
 

@@ -12,6 +12,7 @@
  */
 
 import { TributaryError } from '../../../errors.js';
+import type { ConsumerGroups } from '../../../es/streams/groups.js';
 import type { ClosableEventStore, EventStore, RecordedEvent } from '../../../es/streams/index.js';
 import type {
   RequestFrame,
@@ -19,7 +20,7 @@ import type {
   StreamRequestMap,
   WireRecordedEvent,
 } from '../../../protocol/native/types.js';
-import { guardEventStore } from '../../auth/stream-guard.js';
+import { guardConsumerGroups, guardEventStore } from '../../auth/stream-guard.js';
 import type { Session } from '../../auth/types.js';
 
 /** What stream handlers need from the connection. */
@@ -47,6 +48,13 @@ function store(ctx: StreamContext): EventStore {
     throw new TributaryError('NOT_FOUND', { what: 'event streams (not enabled on this server)' });
   }
   return guardEventStore(ctx.eventStore, ctx.session);
+}
+
+function groups(ctx: StreamContext): ConsumerGroups {
+  if (ctx.eventStore === undefined) {
+    throw new TributaryError('NOT_FOUND', { what: 'event streams (not enabled on this server)' });
+  }
+  return guardConsumerGroups(ctx.eventStore.groups, ctx.session);
 }
 
 /** The events that fit in one frame (at least one), as they travel. */
@@ -92,6 +100,55 @@ export const STREAM_HANDLERS: { readonly [T in StreamType]: Handler<T> } = {
   streamMetadataGet: async (ctx, r) => store(ctx).getStreamMetadata(r.stream),
   streamDelete: async (ctx, r) => store(ctx).deleteStream(r.stream, r.expectedRevision),
   streamSnapshotSave: async (ctx, r) => store(ctx).saveSnapshot(r.stream, r.revision, r.state),
+  streamGroupCreate: async (ctx, r) => {
+    const { group, type: _type, id: _id, ...settings } = r;
+    return groups(ctx).createGroup(group, settings);
+  },
+  streamGroupDelete: async (ctx, r) => {
+    await groups(ctx).deleteGroup(r.group);
+    return {};
+  },
+  streamGroupInfo: async (ctx, r) => groups(ctx).groupInfo(r.group),
+  streamGroupRead: async (ctx, r) => {
+    const g = groups(ctx);
+    const waitMs = r.waitMs ?? 0;
+    // In slices, so a read whose connection closed does not take events it cannot deliver.
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const left = Math.max(0, deadline - Date.now());
+      const dealt = await g.readGroup(r.group, r.member, {
+        ...(r.max === undefined ? {} : { max: r.max }),
+        waitMs: Math.min(left, WAIT_SLICE_MS),
+      });
+      if (!ctx.isOpen() && dealt.length > 0) {
+        await g.nack(
+          r.group,
+          r.member,
+          dealt.map((d) => d.event.position),
+          'retry',
+          'the member was gone',
+        );
+        return { deliveries: [] };
+      }
+      if (dealt.length > 0 || left <= WAIT_SLICE_MS || !ctx.isOpen()) {
+        return { deliveries: dealt as { event: WireRecordedEvent; retries: number }[] };
+      }
+    }
+  },
+  streamGroupAck: async (ctx, r) => {
+    await groups(ctx).ack(r.group, r.member, r.positions);
+    return {};
+  },
+  streamGroupNack: async (ctx, r) => {
+    await groups(ctx).nack(r.group, r.member, r.positions, r.action, r.reason);
+    return {};
+  },
+  streamGroupParked: async (ctx, r) => {
+    const { group, type: _type, id: _id, ...options } = r;
+    return {
+      parked: (await groups(ctx).readParked(group, options)) as RequestResult<'streamGroupParked'>['parked'],
+    };
+  },
   streamSnapshotLoad: async (ctx, r) => ({
     snapshot: (await store(ctx).loadSnapshot(r.stream)) as RequestResult<'streamSnapshotLoad'>['snapshot'],
   }),
