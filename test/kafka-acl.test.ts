@@ -35,9 +35,9 @@ beforeAll(async () => {
     users: ['admin', 'writer', 'reader', 'viewer'],
     superUsers: ['admin'],
     acls: [
-      allow('writer', 'topic', 'orders.', ['write', 'create'], 'prefix'),
+      allow('writer', 'topic', 'orders.*', ['write', 'create']),
       allow('writer', 'transactionalId', 'acl-txn', ['write']),
-      allow('reader', 'topic', 'orders.', ['read'], 'prefix'),
+      allow('reader', 'topic', 'orders.*', ['read']),
       allow('reader', 'group', 'readers', ['read']),
       allow('viewer', 'topic', 'orders.a', ['describe']),
       allow('viewer', 'group', 'readers', ['describe']),

@@ -70,11 +70,11 @@ beforeAll(async () => {
     acls: [
       // Both producers may write the topic and read the group: only the transactional id differs.
       ...['owner', 'other'].flatMap((p) => [
-        allow(p, 'topic', 'orders.', ['write', 'read', 'create'], 'prefix'),
+        allow(p, 'topic', 'orders.*', ['write', 'read', 'create']),
         allow(p, 'group', 'txn-group', ['read']),
       ]),
-      allow('owner', 'transactionalId', 'app.', ['write'], 'prefix'),
-      allow('peeker', 'transactionalId', 'app.', ['describe'], 'prefix'),
+      allow('owner', 'transactionalId', 'app.*', ['write']),
+      allow('peeker', 'transactionalId', 'app.*', ['describe']),
       deny('owner', 'transactionalId', 'app.secret', ['write']),
     ],
   });
