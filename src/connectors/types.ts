@@ -63,6 +63,8 @@ export interface ConnectorStatus {
    * started; absent for connectors that cannot.
    */
   readonly resets?: number;
+  /** Records a sink sent to its dead-letter topic since this process started (sinks with one). */
+  readonly deadLettered?: number;
   /** Set on connectors the server's config file declares (created and updated from it at start). */
   readonly declared?: true;
   /** Snapshot progress while `snapshotting`. */

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Broker, LogRecord, Subscription, TopicPartition } from '../../broker/types.js';
 import { backoffDelayMs, RECONNECT_DEFAULTS } from '../../client/backoff.js';
 import { TributaryError } from '../../errors.js';
+import type { DeadLetters } from './dead-letter.js';
 import { positionKey, type SinkTarget } from './sink-target.js';
 
 export type PartitionState = 'starting' | 'running' | 'retrying' | 'failed';
@@ -22,6 +23,8 @@ export interface PartitionWorkerOptions {
   readonly groupId: string;
   readonly batchRecordsMax: number;
   readonly startFrom: 'earliest' | 'latest';
+  /** Where records the target refuses go; without it a refused record stops the partition. */
+  readonly deadLetters?: DeadLetters;
   /** Called after each applied batch (the runner commits the group offset and reports status). */
   readonly onApplied: (worker: PartitionWorker, records: number) => void;
   /** Called whenever `state` or `error` changes. */
@@ -40,6 +43,8 @@ export class PartitionWorker {
   position: number | null = null;
   /** The partition's high watermark at the last delivery. */
   highWatermark: number | null = null;
+  /** Records sent to the dead-letter topic since this worker started. */
+  deadLettered = 0;
 
   readonly #options: PartitionWorkerOptions;
   readonly #abort = new AbortController();
@@ -113,7 +118,13 @@ export class PartitionWorker {
       }
       const records = this.#queue.splice(0, batchRecordsMax);
       const applied = await this.#retrying(async () => {
-        await target.apply({ topic: this.topic, partition: this.partition, records }, this.#abort.signal);
+        try {
+          await target.apply({ topic: this.topic, partition: this.partition, records }, this.#abort.signal);
+        } catch (error) {
+          if (this.#options.deadLetters === undefined || !target.isPermanent(error)) throw error;
+          // Some record of the batch is refused: find it by applying them one at a time.
+          await this.#applyOneByOne(records, this.#options.deadLetters);
+        }
         return true;
       });
       if (applied === undefined) return;
@@ -121,6 +132,29 @@ export class PartitionWorker {
       if (last !== undefined) this.position = last.offset + 1;
       this.#subscription?.grant(records.length);
       this.#options.onApplied(this, records.length);
+    }
+  }
+
+  /**
+   * Applies each record alone; one the target refuses (a permanent error) goes to the dead-letter
+   * topic with the error, then the stored position moves past it. A crash between the two sends
+   * it to the dead-letter topic again: dead letters are at least once.
+   */
+  async #applyOneByOne(records: readonly LogRecord[], deadLetters: DeadLetters): Promise<void> {
+    const { target, logger } = this.#options;
+    const tp = { topic: this.topic, partition: this.partition };
+    for (const record of records) {
+      if (this.#abort.signal.aborted) throw new TributaryError('SHUTTING_DOWN');
+      try {
+        await target.apply({ ...tp, records: [record] }, this.#abort.signal);
+      } catch (error) {
+        if (!target.isPermanent(error)) throw error;
+        const { code, message } = describeError(error);
+        logger.warn({ ...tp, offset: record.offset, err: error }, 'sink record dead-lettered');
+        await deadLetters.send(tp, record, `${code}: ${message}`);
+        await target.skip?.(tp, record.offset + 1);
+        this.deadLettered++;
+      }
     }
   }
 

@@ -12,6 +12,7 @@ import {
   optionalString,
   optionalStringList,
 } from './config-fields.js';
+import type { RecordFormat } from './record-changes.js';
 
 export interface SinkCommonConfig {
   /** Topics to read; every partition of each is assigned among the group's members. */
@@ -57,5 +58,27 @@ export function readSinkCommonConfig(config: ConfigObject): SinkCommonConfig {
       300_000,
       SINK_DEFAULTS.sessionTimeoutMs,
     ),
+  };
+}
+
+/** Settings of the sinks that write keyed rows (Postgres, Redis): CDC envelopes and dead letters. */
+export interface KeyedSinkConfig {
+  /** `auto` (default): CDC change envelopes are applied by their `op`, other values as plain records. */
+  readonly format: RecordFormat;
+  /** Only CDC changes of this source table (`schema.table`) are applied; default all. */
+  readonly cdcTable: string | undefined;
+  /** Where records the target refuses go, with the error; without it such a record stops its partition. */
+  readonly deadLetterTopic: string | undefined;
+}
+
+export const KEYED_SINK_FIELDS = ['format', 'cdcTable', 'deadLetterTopic'] as const;
+
+export function readKeyedSinkConfig(config: ConfigObject): KeyedSinkConfig {
+  const cdcTable = optionalString(config, 'cdcTable');
+  return {
+    format: optionalChoice(config, 'format', ['auto', 'plain', 'cdc'], 'auto'),
+    // A bare table name is public's, as the CDC source names it.
+    cdcTable: cdcTable === undefined || cdcTable.includes('.') ? cdcTable : `public.${cdcTable}`,
+    deadLetterTopic: optionalString(config, 'deadLetterTopic'),
   };
 }

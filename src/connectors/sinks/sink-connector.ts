@@ -18,6 +18,7 @@ import type {
   ConnectorState,
   ConnectorStatus,
 } from '../types.js';
+import { type DeadLetters, deadLetters } from './dead-letter.js';
 import { describeError, PartitionWorker } from './partition-worker.js';
 import type { SinkCommonConfig } from './sink-config.js';
 import { positionKey, type SinkTarget } from './sink-target.js';
@@ -34,8 +35,11 @@ export function createSinkConnector(
   common: SinkCommonConfig,
   target: SinkTarget,
   context: ConnectorContext,
+  deadLetterTopic?: string,
 ): Connector {
-  return new SinkConnector(spec, common, target, context);
+  const letters =
+    deadLetterTopic === undefined ? undefined : deadLetters(context.broker, deadLetterTopic, spec.name);
+  return new SinkConnector(spec, common, target, context, letters);
 }
 
 class SinkConnector implements Connector {
@@ -44,6 +48,7 @@ class SinkConnector implements Connector {
   readonly #target: SinkTarget;
   readonly #context: ConnectorContext;
   readonly #groupId: string;
+  readonly #deadLetters: DeadLetters | undefined;
   readonly #workers = new Map<string, PartitionWorker>();
   #membership: GroupMembership | undefined;
   #generation = 0;
@@ -53,10 +58,19 @@ class SinkConnector implements Connector {
   #state: ConnectorState = 'starting';
   #error: { readonly code: string; readonly message: string } | undefined;
   #records = 0;
+  /** Dead letters of workers since closed (a rebalance or pause ends a worker, not its count). */
+  #deadLettered = 0;
   #opened = false;
   #stopped = false;
 
-  constructor(spec: ConnectorSpec, common: SinkCommonConfig, target: SinkTarget, context: ConnectorContext) {
+  constructor(
+    spec: ConnectorSpec,
+    common: SinkCommonConfig,
+    target: SinkTarget,
+    context: ConnectorContext,
+    letters: DeadLetters | undefined,
+  ) {
+    this.#deadLetters = letters;
     this.#spec = spec;
     this.#common = common;
     this.#target = target;
@@ -121,6 +135,11 @@ class SinkConnector implements Connector {
               .join(','),
       lag,
       records: this.#records,
+      ...(this.#deadLetters === undefined
+        ? {}
+        : {
+            deadLettered: this.#deadLettered + workers.reduce((sum, worker) => sum + worker.deadLettered, 0),
+          }),
       ...(error === undefined ? {} : { error }),
     };
   }
@@ -137,6 +156,7 @@ class SinkConnector implements Connector {
     for (let failures = 0; !this.#stopped; failures++) {
       try {
         await this.#target.open();
+        await this.#deadLetters?.open();
         this.#opened = true;
         this.#error = undefined;
         return;
@@ -195,6 +215,7 @@ class SinkConnector implements Connector {
     await membership?.leave().catch(() => undefined);
     await this.#assignments;
     await Promise.all([...this.#workers.values()].map((worker) => worker.close()));
+    for (const worker of this.#workers.values()) this.#deadLettered += worker.deadLettered;
     this.#workers.clear();
   }
 
@@ -204,7 +225,10 @@ class SinkConnector implements Connector {
     const wanted = new Set(assignment.partitions.map((tp) => positionKey(tp.topic, tp.partition)));
     const revoked = [...this.#workers].filter(([key]) => !wanted.has(key));
     await Promise.all(revoked.map(([, worker]) => worker.close()));
-    for (const [key] of revoked) this.#workers.delete(key);
+    for (const [key, worker] of revoked) {
+      this.#deadLettered += worker.deadLettered;
+      this.#workers.delete(key);
+    }
     for (const tp of assignment.partitions) {
       const key = positionKey(tp.topic, tp.partition);
       if (this.#workers.has(key)) continue;
@@ -215,6 +239,7 @@ class SinkConnector implements Connector {
         groupId: this.#groupId,
         batchRecordsMax: this.#common.batchRecordsMax,
         startFrom: this.#common.startFrom,
+        ...(this.#deadLetters === undefined ? {} : { deadLetters: this.#deadLetters }),
         onApplied: (applied, records) => this.#onApplied(applied, records),
         onChange: () => this.#report(),
       });

@@ -27,6 +27,12 @@ export interface SinkTarget {
   storedPositions(partitions: readonly TopicPartition[]): Promise<Map<string, number>>;
   /** Writes the batch (see the module note). Resolves once durable in the target. */
   apply(batch: SinkBatch, signal: AbortSignal): Promise<void>;
+  /**
+   * Moves the partition's stored position to `nextOffset` (never backwards) without writing a
+   * record: after a record went to the dead-letter topic. Targets without positions of their own
+   * leave it out.
+   */
+  skip?(partition: TopicPartition, nextOffset: number): Promise<void>;
   /** True when retrying cannot help (a row the table refuses): the partition stops as `failed`. */
   isPermanent(error: unknown): boolean;
   close(): Promise<void>;

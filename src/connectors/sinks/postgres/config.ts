@@ -10,10 +10,19 @@ import {
   refuseUnknownFields,
   requiredString,
 } from '../config-fields.js';
-import { readSinkCommonConfig, SINK_COMMON_FIELDS, type SinkCommonConfig } from '../sink-config.js';
+import {
+  KEYED_SINK_FIELDS,
+  type KeyedSinkConfig,
+  readKeyedSinkConfig,
+  readSinkCommonConfig,
+  SINK_COMMON_FIELDS,
+  type SinkCommonConfig,
+} from '../sink-config.js';
 
 export interface PostgresSinkConfig {
   readonly common: SinkCommonConfig;
+  /** CDC envelopes, the source-table filter and the dead-letter topic. */
+  readonly keyed: KeyedSinkConfig;
   /** libpq URL, e.g. `postgres://user@127.0.0.1:5432/db`. */
   readonly connectionString: string;
   /** Target table, `name` or `schema.name`. */
@@ -26,13 +35,21 @@ export interface PostgresSinkConfig {
 
 export const POSTGRES_SINK_DEFAULTS = { positionsTable: 'tributary_sink_positions' } as const;
 
-const FIELDS = [...SINK_COMMON_FIELDS, 'connectionString', 'table', 'keyColumns', 'positionsTable'];
+const FIELDS = [
+  ...SINK_COMMON_FIELDS,
+  ...KEYED_SINK_FIELDS,
+  'connectionString',
+  'table',
+  'keyColumns',
+  'positionsTable',
+];
 
 export function readPostgresSinkConfig(raw: unknown): PostgresSinkConfig {
   const config = configObject(raw);
   refuseUnknownFields(config, FIELDS);
   return {
     common: readSinkCommonConfig(config),
+    keyed: readKeyedSinkConfig(config),
     connectionString: requiredString(config, 'connectionString'),
     table: qualifiedName(requiredString(config, 'table'), 'table'),
     keyColumns: optionalStringList(config, 'keyColumns'),

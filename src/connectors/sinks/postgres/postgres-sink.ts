@@ -17,10 +17,12 @@ import { TributaryError } from '../../../errors.js';
 import { loadPg } from '../../drivers.js';
 import type { ConnectorFactory, ConnectorSpec } from '../../types.js';
 import {
+  changeOf,
+  effectiveChanges,
   type JsonRow,
   latestPerKey,
+  type RecordChange,
   type RecordWhere,
-  recordChange,
   recordInvalid,
 } from '../record-changes.js';
 import { createSinkConnector } from '../sink-connector.js';
@@ -33,6 +35,7 @@ import {
   lockPositionSql,
   PRIMARY_KEY_SQL,
   quoteName,
+  skipPositionSql,
   storePositionSql,
   upsertSql,
 } from './sql.js';
@@ -52,6 +55,7 @@ export const postgresSinkFactory: ConnectorFactory<PostgresSinkConfig> = {
       config.common,
       createPostgresSinkTarget(spec, config, context.logger),
       context,
+      config.keyed.deadLetterTopic,
     );
   },
   async destroy(spec, config) {
@@ -151,12 +155,13 @@ class PostgresSinkTarget implements SinkTarget {
       const stored = Number(locked.rows[0]?.next_offset ?? 0);
       const fresh = batch.records.filter((record) => record.offset >= stored);
       if (fresh.length > 0) {
-        await this.#write(
-          client,
-          shape,
-          fresh.map((record) => recordChange(record, where)),
-          where,
+        const { format, cdcTable } = this.#config.keyed;
+        const { clear, keyed } = effectiveChanges(
+          fresh.map((record) => changeOf(record, where, format, cdcTable)),
         );
+        // A truncate or a lost slot upstream: every row goes, then what follows it in the batch.
+        if (clear) await client.query(`DELETE FROM ${this.#table}`);
+        await this.#write(client, shape, keyed, where);
         await client.query(storePositionSql(this.#positions), [...ids, last.offset + 1]);
       }
       await client.query('COMMIT');
@@ -168,6 +173,15 @@ class PostgresSinkTarget implements SinkTarget {
     } finally {
       client.release(broken);
     }
+  }
+
+  async skip(partition: TopicPartition, nextOffset: number): Promise<void> {
+    await this.#openPool().query(skipPositionSql(this.#positions), [
+      this.#spec.name,
+      partition.topic,
+      partition.partition,
+      nextOffset,
+    ]);
   }
 
   isPermanent(error: unknown): boolean {
@@ -183,7 +197,7 @@ class PostgresSinkTarget implements SinkTarget {
   async #write(
     client: pg.PoolClient,
     shape: TableShape,
-    changes: ReturnType<typeof recordChange>[],
+    changes: readonly RecordChange[],
     where: RecordWhere,
   ): Promise<void> {
     const deletes: JsonRow[] = [];
@@ -213,7 +227,7 @@ class PostgresSinkTarget implements SinkTarget {
    * name one row in different ways still collapse to the last.
    */
   #keyed(
-    change: ReturnType<typeof recordChange>,
+    change: RecordChange,
     shape: TableShape,
     where: RecordWhere,
   ): { op: 'upsert' | 'delete'; offset: number; key: string; row: JsonRow } {

@@ -38,6 +38,13 @@ export function storePositionSql(positionsTable: string): string {
     WHERE connector = $1 AND topic = $2 AND partition = $3`;
 }
 
+/** Moves a partition's position forward (never back), making its row if missing. */
+export function skipPositionSql(positionsTable: string): string {
+  return `INSERT INTO ${positionsTable} AS p (connector, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (connector, topic, partition)
+    DO UPDATE SET next_offset = GREATEST(p.next_offset, EXCLUDED.next_offset), updated_at = now()`;
+}
+
 export function upsertSql(table: string, columns: readonly string[], keyColumns: readonly string[]): string {
   const list = columns.map(quoteIdentifier).join(', ');
   const updates = columns.filter((column) => !keyColumns.includes(column));

@@ -9,7 +9,9 @@
  * stored position are skipped, which is what makes applying a batch twice harmless.
  *
  * KEYS[1] = positions hash; ARGV[1] = `topic/partition`; ARGV[2] = next offset after the batch;
- * ARGV[3] = TTL seconds (0 = none); then per record: offset, op (`set`|`hash`|`incr`|`del`), key, value.
+ * ARGV[3] = TTL seconds (0 = none); then per record: offset, op (`set`|`hash`|`incr`|`del`|`clear`
+ * |`skip`), key, value. `clear` (a CDC truncate or reset) deletes every key starting with its
+ * key, the sink's non-empty `keyPrefix`, except the positions hash.
  */
 export const APPLY_SCRIPT = `
 local stored = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
@@ -29,6 +31,16 @@ for i = 4, #ARGV, 4 do
     local op, key, value = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
     if op == 'del' then
       redis.call('DEL', key)
+    elseif op == 'clear' then
+      local pattern = string.gsub(key, '[%*%?%[%]\\\\]', '\\\\%0') .. '*'
+      local cursor = '0'
+      repeat
+        local found = redis.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000)
+        cursor = found[1]
+        for _, name in ipairs(found[2]) do
+          if name ~= KEYS[1] then redis.call('DEL', name) end
+        end
+      until cursor == '0'
     elseif op == 'set' then
       redis.call('SET', key, value)
     elseif op == 'hash' then
@@ -38,10 +50,18 @@ for i = 4, #ARGV, 4 do
     elseif op == 'incr' then
       redis.call('INCRBY', key, value)
     end
-    if ttl > 0 and op ~= 'del' then redis.call('EXPIRE', key, ttl) end
+    if ttl > 0 and (op == 'set' or op == 'hash' or op == 'incr') then redis.call('EXPIRE', key, ttl) end
     applied = applied + 1
   end
 end
 if tonumber(ARGV[2]) > stored then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return applied
+`;
+
+/** Moves a partition's stored next offset forward (never back): KEYS[1] positions hash, ARGV[1] field, ARGV[2] offset. */
+export const SKIP_SCRIPT = `
+if tonumber(ARGV[2]) > tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+return 1
 `;

@@ -10,7 +10,14 @@ import {
   refuseUnknownFields,
   requiredString,
 } from '../config-fields.js';
-import { readSinkCommonConfig, SINK_COMMON_FIELDS, type SinkCommonConfig } from '../sink-config.js';
+import {
+  KEYED_SINK_FIELDS,
+  type KeyedSinkConfig,
+  readKeyedSinkConfig,
+  readSinkCommonConfig,
+  SINK_COMMON_FIELDS,
+  type SinkCommonConfig,
+} from '../sink-config.js';
 
 /**
  * - `set`: `SET prefix+key value` (the value's bytes as they are), `DEL` on a tombstone;
@@ -21,6 +28,8 @@ export type RedisSinkMode = 'set' | 'hash' | 'incr';
 
 export interface RedisSinkConfig {
   readonly common: SinkCommonConfig;
+  /** CDC envelopes, the source-table filter and the dead-letter topic. */
+  readonly keyed: KeyedSinkConfig;
   /** `redis://host:port/db`. */
   readonly url: string;
   readonly mode: RedisSinkMode;
@@ -32,13 +41,22 @@ export interface RedisSinkConfig {
   readonly ttlSeconds: number;
 }
 
-const FIELDS = [...SINK_COMMON_FIELDS, 'url', 'mode', 'keyPrefix', 'positionsKey', 'ttlSeconds'];
+const FIELDS = [
+  ...SINK_COMMON_FIELDS,
+  ...KEYED_SINK_FIELDS,
+  'url',
+  'mode',
+  'keyPrefix',
+  'positionsKey',
+  'ttlSeconds',
+];
 
 export function readRedisSinkConfig(raw: unknown): RedisSinkConfig {
   const config = configObject(raw);
   refuseUnknownFields(config, FIELDS);
   return {
     common: readSinkCommonConfig(config),
+    keyed: readKeyedSinkConfig(config),
     url: requiredString(config, 'url'),
     mode: optionalChoice(config, 'mode', ['set', 'hash', 'incr'], 'set'),
     keyPrefix: config.keyPrefix === '' ? '' : (optionalString(config, 'keyPrefix') ?? ''),

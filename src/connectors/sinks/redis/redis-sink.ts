@@ -16,10 +16,18 @@ import type { LogRecord, TopicPartition } from '../../../broker/types.js';
 import { TributaryError } from '../../../errors.js';
 import { loadRedis } from '../../drivers.js';
 import type { ConnectorFactory, ConnectorSpec } from '../../types.js';
-import { type RecordWhere, recordChange, recordInvalid, recordKeyText } from '../record-changes.js';
+import {
+  changeOf,
+  isCdcRecord,
+  type RecordWhere,
+  recordChange,
+  recordInvalid,
+  recordKeyText,
+  type SinkChange,
+} from '../record-changes.js';
 import { createSinkConnector } from '../sink-connector.js';
 import { positionKey, type SinkBatch, type SinkTarget } from '../sink-target.js';
-import { APPLY_SCRIPT } from './apply-script.js';
+import { APPLY_SCRIPT, SKIP_SCRIPT } from './apply-script.js';
 import { type RedisSinkConfig, readRedisSinkConfig } from './config.js';
 
 const REFUSED_PREFIX = 'SINK_TARGET_REFUSED ';
@@ -35,7 +43,13 @@ export const redisSinkFactory: ConnectorFactory<RedisSinkConfig> = {
   kind: 'sink',
   validate: readRedisSinkConfig,
   create(spec, config, context) {
-    return createSinkConnector(spec, config.common, createRedisSinkTarget(spec, config), context);
+    return createSinkConnector(
+      spec,
+      config.common,
+      createRedisSinkTarget(spec, config),
+      context,
+      config.keyed.deadLetterTopic,
+    );
   },
   async destroy(spec, config) {
     const RedisClient = await loadRedis();
@@ -116,6 +130,16 @@ class RedisSinkTarget implements SinkTarget {
     }
   }
 
+  async skip(partition: TopicPartition, nextOffset: number): Promise<void> {
+    await this.#client().eval(
+      SKIP_SCRIPT,
+      1,
+      this.#positionsKey,
+      positionKey(partition.topic, partition.partition),
+      String(nextOffset),
+    );
+  }
+
   isPermanent(error: unknown): boolean {
     return error instanceof TributaryError && !error.retriable;
   }
@@ -128,6 +152,10 @@ class RedisSinkTarget implements SinkTarget {
 
   /** offset, op, key, value for the script; values are checked here so the script cannot fail half-way. */
   #operation(record: LogRecord, where: RecordWhere): [string, string, string, string | Buffer] {
+    const { format, cdcTable } = this.#config.keyed;
+    if (format === 'cdc' || (format === 'auto' && record.value !== null && isCdcRecord(record))) {
+      return this.#cdcOperation(changeOf(record, where, 'cdc', cdcTable), where);
+    }
     const offset = String(record.offset);
     const key = this.#config.keyPrefix + recordKeyText(record, where);
     if (record.value === null) return [offset, 'del', key, ''];
@@ -147,13 +175,40 @@ class RedisSinkTarget implements SinkTarget {
       }
       case 'hash': {
         const change = recordChange(record, where);
-        const fields: string[] = [];
-        if (change.op === 'upsert') {
-          for (const [field, value] of Object.entries(change.row)) {
-            fields.push(field, typeof value === 'string' ? value : JSON.stringify(value));
-          }
-        }
+        const fields = change.op === 'upsert' ? hashFields(change.row) : [];
         return [offset, 'hash', key, JSON.stringify(fields)];
+      }
+    }
+  }
+
+  /**
+   * A CDC change: the row (`after`) as JSON text (`set`) or as the hash (`hash`), a delete by key,
+   * or a clear of every key under `keyPrefix`. The key is the row key's values joined by `:`
+   * (`{"id":7}` → `7`, `{"tenant":"t1","id":7}` → `t1:7`).
+   */
+  #cdcOperation(change: SinkChange, where: RecordWhere): [string, string, string, string] {
+    const offset = String(change.offset);
+    if (this.#config.mode === 'incr') {
+      throw recordInvalid(where, change.offset, 'CDC changes cannot be applied in incr mode');
+    }
+    switch (change.op) {
+      case 'skip':
+        return [offset, 'skip', '', ''];
+      case 'clear':
+        if (this.#config.keyPrefix === '') {
+          throw recordInvalid(
+            where,
+            change.offset,
+            `a CDC ${change.reason} clears the keys under config.keyPrefix, which is empty`,
+          );
+        }
+        return [offset, 'clear', this.#config.keyPrefix, ''];
+      case 'delete':
+        return [offset, 'del', this.#config.keyPrefix + cdcKey(change.key), ''];
+      case 'upsert': {
+        const key = this.#config.keyPrefix + cdcKey(change.key);
+        if (this.#config.mode === 'set') return [offset, 'set', key, JSON.stringify(change.row)];
+        return [offset, 'hash', key, JSON.stringify(hashFields(change.row))];
       }
     }
   }
@@ -162,4 +217,28 @@ class RedisSinkTarget implements SinkTarget {
     if (this.#redis === undefined) throw new TributaryError('SHUTTING_DOWN');
     return this.#redis;
   }
+}
+
+/** A row as HSET's field, value list (non-string values as JSON text). */
+function hashFields(row: Readonly<Record<string, unknown>>): string[] {
+  const fields: string[] = [];
+  for (const [field, value] of Object.entries(row)) {
+    fields.push(field, typeof value === 'string' ? value : JSON.stringify(value));
+  }
+  return fields;
+}
+
+/** A CDC record key (a JSON object of the key columns) as the values joined by `:`. */
+function cdcKey(key: string): string {
+  try {
+    const parsed: unknown = JSON.parse(key);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      return Object.values(parsed)
+        .map((value) => (typeof value === 'string' ? value : JSON.stringify(value)))
+        .join(':');
+    }
+  } catch {
+    // not JSON: the key as it is
+  }
+  return key;
 }

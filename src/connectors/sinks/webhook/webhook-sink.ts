@@ -14,10 +14,10 @@
  * { "name": "orders-hook", "type": "webhook-sink",
  *   "config": { "topics": ["orders"], "url": "https://example.com/hook", "secret": "s3cret", "deadLetterTopic": "orders.dlq" } }
  */
-import { ensureTopic } from '../../../broker/ensure-topic.js';
-import type { Broker, LogRecord, RecordHeader, TopicPartition } from '../../../broker/types.js';
+import type { Broker, LogRecord, TopicPartition } from '../../../broker/types.js';
 import { TributaryError } from '../../../errors.js';
 import type { ConnectorFactory, ConnectorSpec } from '../../types.js';
+import { type DeadLetters, deadLetters } from '../dead-letter.js';
 import { createSinkConnector } from '../sink-connector.js';
 import { positionKey, type SinkBatch, type SinkTarget } from '../sink-target.js';
 import { readWebhookSinkConfig, type WebhookSinkConfig } from './config.js';
@@ -48,25 +48,24 @@ class DeliveryFailure extends Error {
   }
 }
 
-const encoder = new TextEncoder();
-
 class WebhookSinkTarget implements SinkTarget {
   readonly #spec: ConnectorSpec;
   readonly #config: WebhookSinkConfig;
-  readonly #broker: Broker;
+  readonly #deadLetters: DeadLetters | undefined;
   /** Next offset to send per partition, in this process: a batch retried after a failure resumes here. */
   readonly #sent = new Map<string, number>();
 
   constructor(spec: ConnectorSpec, config: WebhookSinkConfig, broker: Broker) {
     this.#spec = spec;
     this.#config = config;
-    this.#broker = broker;
+    this.#deadLetters =
+      config.deadLetterTopic === undefined
+        ? undefined
+        : deadLetters(broker, config.deadLetterTopic, spec.name);
   }
 
   async open(): Promise<void> {
-    const topic = this.#config.deadLetterTopic;
-    if (topic === undefined) return;
-    await ensureTopic(this.#broker, topic);
+    await this.#deadLetters?.open();
   }
 
   /** Webhook positions live in the group's committed offsets only. */
@@ -165,18 +164,7 @@ class WebhookSinkTarget implements SinkTarget {
   }
 
   async #deadLetter(batch: SinkBatch, record: LogRecord, reason: string): Promise<void> {
-    const topic = this.#config.deadLetterTopic;
-    if (topic === undefined) return;
-    const headers: RecordHeader[] = [
-      ...record.headers,
-      { key: 'tributary.error', value: encoder.encode(reason) },
-      {
-        key: 'tributary.source',
-        value: encoder.encode(deliveryId(batch.topic, batch.partition, record.offset)),
-      },
-      { key: 'tributary.connector', value: encoder.encode(this.#spec.name) },
-    ];
-    await this.#broker.produce(topic, [{ key: record.key, value: record.value, headers }]);
+    await this.#deadLetters?.send(batch, record, reason);
   }
 }
 
