@@ -57,7 +57,6 @@ const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 5_000;
 /** Committed records held (not yet durable) before the stream waits for the writes. */
 const PENDING_FACTOR = 4;
-const POSTGRES_EPOCH_MS = 946_684_800_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -399,9 +398,8 @@ export class PostgresCdcConnector implements Connector {
     // Already stored before a restart: Postgres resends from its confirmed position.
     if (this.#durable !== null && end <= this.#durable) return;
     const lsn = formatLsn(end);
-    const commitTime = new Date(
-      Number(BigInt(message.commitTime as bigint) / 1000n) + POSTGRES_EPOCH_MS,
-    ).toISOString();
+    // The decoder gives microseconds since the Unix epoch (it adds Postgres's 2000 epoch itself).
+    const commitTime = new Date(Number(BigInt(message.commitTime as bigint) / 1000n)).toISOString();
     const values: ChangeValue[] = changes.map(({ value }) => ({ ...value, lsn, commitTime }));
     const records = changes.map(({ key }, i) => changeRecord(key, values[i] as ChangeValue));
     const mirrored =
