@@ -366,6 +366,31 @@ describeWithService('postgres-cdc', available, 'Postgres with wal_level=logical'
     );
   });
 
+  it('shows snapshot progress with exact row counts while snapshotting', async () => {
+    const ROWS = 20_000;
+    await sql(`CREATE TABLE ${name} (id int PRIMARY KEY, pad text)`);
+    await sql(`INSERT INTO ${name} SELECT g, repeat('x', 50) FROM generate_series(1, ${ROWS}) g`);
+    const connector = await startCdc();
+    const seen: { rowsDone: number; rowsTotal: number | null }[] = [];
+    while (connector.status().state !== 'running') {
+      const { snapshot, state } = connector.status();
+      if (state === 'snapshotting' && snapshot !== undefined) seen.push(snapshot);
+      await sleep(2);
+    }
+    const counted = seen.filter((s) => s.rowsTotal !== null);
+    expect(counted.length, 'progress seen while snapshotting').toBeGreaterThan(0);
+    expect(counted.every((s) => s.rowsTotal === ROWS)).toBe(true);
+    expect(
+      counted.some((s) => s.rowsDone > 0 && s.rowsDone < ROWS),
+      'a value between 0 and the total',
+    ).toBe(true);
+    for (let i = 1; i < counted.length; i++) {
+      expect(counted[i]?.rowsDone).toBeGreaterThanOrEqual(counted[i - 1]?.rowsDone ?? 0);
+    }
+    expect(connector.status().snapshot, 'gone once running').toBeUndefined();
+    expect(connector.status().records).toBe(ROWS);
+  });
+
   it('refuses a collection with more than one table', () => {
     expect(() =>
       postgresCdcFactory.validate({ connectionString: PG_URL, tables: ['a', 'b'], collection: 'docs' }),
