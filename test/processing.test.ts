@@ -106,6 +106,44 @@ describe('pipelines on a server', () => {
     await run.stop();
   }, 60_000);
 
+  it('an atomic commit that expects a stale last offset fails whole (how a stale task owner is fenced)', async () => {
+    const server = await fixture.server();
+    const client = await fixture.client(server);
+    await client.admin.createTopic('fence', { partitions: 1 });
+    await client.admin.createTopic('fence-out', { partitions: 1 });
+    const first = await client.commitAtomically({
+      appends: [{ topic: 'fence', partition: 0, records: [{ value: 'a' }], expectedLastOffset: -1 }],
+    });
+    // The commit marker follows the record: the last offset is the record's + 1.
+    const last = first.appends[0]!.offsets[0]!.offset + 1;
+    expect((await client.admin.offsets('fence', 0)).next - 1).toBe(last);
+    const stale = await client
+      .commitAtomically({
+        appends: [
+          { topic: 'fence-out', partition: 0, records: [{ value: 'stale' }] },
+          { topic: 'fence', partition: 0, records: [{ value: 'b' }], expectedLastOffset: -1 },
+        ],
+        offsets: { groupId: 'fenced', offsets: [{ topic: 'fence', partition: 0, offset: 5 }] },
+      })
+      .catch((e: unknown) => e);
+    expect(isTributaryError(stale, 'EXPECTED_OFFSET_MISMATCH')).toBe(true);
+    expect(await client.admin.fetch('fence-out', 0, 0, { isolation: 'committed' })).toEqual([]);
+    const { offsets } = await client.connection.request(
+      'fetchOffsets',
+      { groupId: 'fenced', partitions: [{ topic: 'fence', partition: 0 }] },
+      'safe',
+    );
+    expect(offsets.filter((o) => o.offset >= 0)).toEqual([]);
+    const lastNow = (await client.admin.offsets('fence', 0)).next - 1;
+    await client.commitAtomically({
+      appends: [{ topic: 'fence', partition: 0, records: [{ value: 'c' }], expectedLastOffset: lastNow }],
+    });
+    const values = (await client.admin.fetch('fence', 0, 0, { isolation: 'committed' })).map((r) =>
+      new TextDecoder().decode(r.value ?? new Uint8Array()),
+    );
+    expect(values).toEqual(['a', 'c']);
+  });
+
   it('refuses a source that does not exist with a typed error', async () => {
     const server = await fixture.server();
     const client = await fixture.client(server);

@@ -372,9 +372,20 @@ export class TributaryBroker implements Broker {
     const checkedOffsets = offsets === undefined ? undefined : checkCommittedOffsets(offsets.offsets);
     // Every name is checked before the first await (a system view's flag holds only until then).
     for (const append of request.appends) this.topicName(append?.topic);
-    const batches = new Map<string, { topic: string; partition: number; records: RecordInput[] }>();
+    const batches = new Map<
+      string,
+      { topic: string; partition: number; records: RecordInput[]; expectedLastOffset?: number }
+    >();
     const placed: { topic: string; offsets: { partition: number; index: number }[] }[] = [];
-    for (const { topic, partition, records } of request.appends) {
+    for (const { topic, partition, records, expectedLastOffset } of request.appends) {
+      if (
+        expectedLastOffset !== undefined &&
+        (partition === undefined || !Number.isSafeInteger(expectedLastOffset))
+      ) {
+        throw new TributaryError('INVALID_ARGUMENT', {
+          reason: `commitAtomically: expectedLastOffset on ${topic} needs a partition and an integer offset`,
+        });
+      }
       const partitions = this.catalog.cached(topic) ?? (await this.catalog.partitionCount(topic));
       const planned = planPartitions(
         topic,
@@ -389,6 +400,14 @@ export class TributaryBroker implements Broker {
         if (batch === undefined) {
           batch = { topic, partition: group.partition, records: [] };
           batches.set(key, batch);
+        }
+        if (expectedLastOffset !== undefined) {
+          if (batch.expectedLastOffset !== undefined && batch.expectedLastOffset !== expectedLastOffset) {
+            throw new TributaryError('INVALID_ARGUMENT', {
+              reason: `commitAtomically: two expectedLastOffset values for ${topic}/${group.partition}`,
+            });
+          }
+          batch.expectedLastOffset = expectedLastOffset;
         }
         for (let i = 0; i < group.records.length; i++) {
           where[group.indexes[i]!] = { partition: group.partition, index: batch.records.length };

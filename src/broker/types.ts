@@ -124,6 +124,8 @@ export interface AtomicAppend {
   readonly topic: string;
   readonly partition?: number;
   readonly records: readonly ProduceRecord[];
+  /** Requires `partition`: the commit happens only if the partition's last offset is this (`Log.append`). */
+  readonly expectedLastOffset?: number;
 }
 
 export interface AtomicCommitRequest {

@@ -22,6 +22,11 @@ export interface AtomicAppend {
   readonly topic: string;
   readonly partition?: number;
   readonly records: readonly ProducerRecord[];
+  /**
+   * Requires `partition`: the whole call commits only if that partition's last offset is this
+   * (`-1`: empty), else it fails with `EXPECTED_OFFSET_MISMATCH` and nothing of it is visible.
+   */
+  readonly expectedLastOffset?: number;
 }
 
 export interface AtomicCommitRequest {
@@ -50,9 +55,11 @@ function toWireAppend(append: AtomicAppend): WireAtomicAppend {
     const wire = toWireRecordInput(record);
     return record.partition === undefined ? wire : { ...wire, partition: record.partition };
   });
+  const expectation =
+    append.expectedLastOffset === undefined ? {} : { expectedLastOffset: append.expectedLastOffset };
   return append.partition === undefined
-    ? { topic: append.topic, records }
-    : { topic: append.topic, partition: append.partition, records };
+    ? { topic: append.topic, records, ...expectation }
+    : { topic: append.topic, partition: append.partition, records, ...expectation };
 }
 
 export async function commitAtomically(

@@ -14,6 +14,7 @@ import type { GroupConsumer } from '../client/group-consumer.js';
 import type { ConsumerRecord } from '../client/records.js';
 import type { JsonObject } from '../crdt/index.js';
 import type { CollectionRef } from './pipeline.js';
+import { type StallWatch, watchStall } from './stall.js';
 import { materializerGroupOf, resultsTopic } from './topics.js';
 
 const DECODER = new TextDecoder();
@@ -29,6 +30,7 @@ export class Materializer {
   };
   readonly #events = new Emitter<{ error: [error: unknown] }>();
   #consumer: GroupConsumer | undefined;
+  #watch: StallWatch | undefined;
   #incarnation = 0;
   #stopped = false;
   /** Results put into the collection by this worker. */
@@ -65,26 +67,42 @@ export class Materializer {
       sessionTimeoutMs: this.#options.sessionTimeoutMs,
     });
     this.#consumer = consumer;
-    consumer.on('error', (error) => this.#events.emit('error', error));
+    this.#watch?.stop();
+    let busy = false;
+    const watch = watchStall(this.#client, consumer, { intervalMs: 1_000, stallMs: 3_000 }, (behind) => {
+      if (!busy) void this.#restart(incarnation, consumer, new Error(`results consumer stalled: ${behind}`));
+    });
+    this.#watch = watch;
+    // A consumer that failed reads nothing more: start a new one from the committed position.
+    consumer.on('error', (error) => void this.#restart(incarnation, consumer, error));
     consumer.on('records', async (records) => {
       if (incarnation !== this.#incarnation || this.#stopped) return;
+      busy = true;
       try {
         await this.#write(records);
         await consumer.commit();
+        watch.progressed();
       } catch (error) {
-        if (incarnation !== this.#incarnation || this.#stopped) return;
         // The consumer counts these records as consumed: start again from the committed position.
-        this.#events.emit('error', error);
-        this.#incarnation++;
-        await consumer.close().catch(() => undefined);
-        await new Promise((resolve) => setTimeout(resolve, this.#options.restartDelayMs));
-        if (!this.#stopped) this.start();
+        await this.#restart(incarnation, consumer, error);
+      } finally {
+        busy = false;
       }
     });
   }
 
+  async #restart(incarnation: number, consumer: GroupConsumer, error: unknown): Promise<void> {
+    if (incarnation !== this.#incarnation || this.#stopped) return;
+    this.#events.emit('error', error);
+    this.#incarnation++;
+    await consumer.close().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, this.#options.restartDelayMs));
+    if (!this.#stopped) this.start();
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#watch?.stop();
     await this.#consumer?.close();
   }
 

@@ -30,8 +30,13 @@ import { TributaryError } from '../errors.js';
 import { Materializer } from './materializer.js';
 import type { Item } from './operators.js';
 import type { PipelineDefinition } from './pipeline.js';
-import { Task } from './task.js';
-import { changelogTopic, groupOf, prepareTopics, readCommitted, resultsTopic } from './topics.js';
+import { type StallWatch, watchStall } from './stall.js';
+import { Task, type TaskMeta } from './task.js';
+import { changelogTopic, groupOf, prepareTopics, readCommitted, resultsTopic, tasksTopic } from './topics.js';
+
+const DECODER = new TextDecoder();
+/** The key of a task's record in `<pipeline>.tasks`. */
+const TASK_KEY = 'task';
 
 export interface RunOptions {
   /** Records per partition read ahead; bounds one atomic commit. Default 500. */
@@ -86,8 +91,13 @@ export class PipelineRun {
   readonly #events = new Emitter<PipelineRunEvents>();
   readonly #tasks = new Map<number, Promise<Task>>();
   readonly #restored = new Map<number, Task>();
+  /** Per task, the last offset of its `<pipeline>.tasks` partition: every commit expects it (fencing). */
+  readonly #fence = new Map<number, number>();
   #consumer: GroupConsumer | undefined;
   #materializer: Materializer | undefined;
+  #watch: StallWatch | undefined;
+  /** A delivery is being processed (a long restore is not a stall). */
+  #busy = false;
   /** Bumped on every restart: a delivery of an older consumer is ignored. */
   #incarnation = 0;
   #stopped = false;
@@ -133,7 +143,7 @@ export class PipelineRun {
       .sort((a, b) => a.partition - b.partition)
       .map((task) => ({
         partition: task.partition,
-        position: task.position,
+        position: task.meta.position ?? undefined,
         watermark: Number.isFinite(task.watermark) ? task.watermark : null,
         processed: task.meta.processed,
         late: task.meta.late,
@@ -146,6 +156,7 @@ export class PipelineRun {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#watch?.stop();
     await this.#consumer?.close();
     await this.#materializer?.stop();
   }
@@ -163,6 +174,13 @@ export class PipelineRun {
       sessionTimeoutMs: this.#options.sessionTimeoutMs,
     });
     this.#consumer = consumer;
+    this.#watch?.stop();
+    this.#watch = watchStall(this.#client, consumer, { intervalMs: 1_000, stallMs: 5_000 }, (behind) => {
+      if (incarnation !== this.#incarnation || this.#stopped || this.#busy) return;
+      this.#restarts++;
+      this.#events.emit('error', new Error(`source consumer stalled: ${behind}`));
+      void this.#restart();
+    });
     consumer.on('assignment', (partitions) => {
       if (incarnation !== this.#incarnation) return;
       const kept = new Set(partitions.map((p) => p.partition));
@@ -170,22 +188,33 @@ export class PipelineRun {
         if (kept.has(partition)) continue;
         this.#tasks.delete(partition);
         this.#restored.delete(partition);
+        this.#fence.delete(partition);
       }
       this.#readyResolve();
     });
-    consumer.on('error', (error) => this.#events.emit('error', error));
+    // A consumer that failed reads nothing more: restart from the committed state.
+    consumer.on('error', (error) => {
+      if (incarnation !== this.#incarnation || this.#stopped) return;
+      this.#restarts++;
+      this.#events.emit('error', error);
+      void this.#restart();
+    });
     consumer.on('records', (records) => this.#onRecords(incarnation, records));
   }
 
   async #onRecords(incarnation: number, records: ConsumerRecord[]): Promise<void> {
     if (incarnation !== this.#incarnation || this.#stopped) return;
+    this.#busy = true;
     try {
       await this.#processAndCommit(records);
+      this.#watch?.progressed();
     } catch (error) {
       if (incarnation !== this.#incarnation || this.#stopped) return;
       this.#restarts++;
       this.#events.emit('error', error);
       await this.#restart();
+    } finally {
+      this.#busy = false;
     }
   }
 
@@ -202,10 +231,20 @@ export class PipelineRun {
     const appends: AtomicAppend[] = [];
     const sinkRecords: ProducerRecord[] = [];
     const offsets: { topic: string; partition: number; offset: number }[] = [];
-    const touched: Task[] = [];
+    /** Index in `appends` of each task's progress record. */
+    const fences = new Map<number, number>();
     for (const [partition, list] of byPartition) {
       const task = await this.#task(partition);
+      const before = task.meta.position;
       for (const item of task.process(list)) sinkRecords.push(this.#sinkRecord(item));
+      if (task.meta.position === before) continue; // all below the committed position
+      fences.set(partition, appends.length);
+      appends.push({
+        topic: tasksTopic(this.definition.name),
+        partition,
+        records: [{ key: TASK_KEY, value: JSON.stringify(task.meta) }],
+        expectedLastOffset: this.#fence.get(partition)!,
+      });
       for (const [index, entries] of task.drainChangelog()) {
         appends.push({
           topic: changelogTopic(this.definition.name, this.definition.steps[index]!.name),
@@ -213,15 +252,19 @@ export class PipelineRun {
           records: entries.map((e) => ({ key: e.key, value: e.value })),
         });
       }
-      offsets.push({ topic: this.definition.source.name, partition, offset: task.position! });
-      touched.push(task);
+      offsets.push({ topic: this.definition.source.name, partition, offset: task.meta.position! });
     }
+    if (offsets.length === 0) return;
     if (sinkRecords.length > 0) appends.push({ topic: this.#sinkTopic(), records: sinkRecords });
-    await this.#client.commitAtomically({
+    const result = await this.#client.commitAtomically({
       appends,
       offsets: { groupId: groupOf(this.definition.name), offsets },
     });
+    // The commit marker follows the task's record on its partition, which only this task writes.
+    for (const [partition, index] of fences)
+      this.#fence.set(partition, result.appends[index]!.offsets[0]!.offset + 1);
     this.#commits++;
+    this.#watch?.progressed();
     this.#events.emit('committed', new Map(offsets.map((o) => [o.partition, o.offset])));
   }
 
@@ -259,6 +302,21 @@ export class PipelineRun {
 
   async #restore(partition: number): Promise<Task> {
     const task = new Task(this.definition, partition);
+    // The progress partition first: a stale owner's commit landing after this read changes its
+    // last offset, so this task's first commit fails and the task is restored again.
+    let saved: TaskMeta | undefined;
+    const fence = await readCommitted(
+      this.#client,
+      tasksTopic(this.definition.name),
+      partition,
+      (records) => {
+        for (const r of records) {
+          if (r.value !== null && r.key !== null && DECODER.decode(r.key) === TASK_KEY) {
+            saved = JSON.parse(DECODER.decode(r.value)) as TaskMeta;
+          }
+        }
+      },
+    );
     for (const [index, step] of this.definition.steps.entries()) {
       const store = task.store(index);
       if (store === undefined) continue;
@@ -267,12 +325,12 @@ export class PipelineRun {
         changelogTopic(this.definition.name, step.name),
         partition,
         (records) => {
-          for (const r of records)
-            if (r.key !== null) store.restore(new TextDecoder().decode(r.key), r.value);
+          for (const r of records) if (r.key !== null) store.restore(DECODER.decode(r.key), r.value);
         },
       );
     }
-    task.restored();
+    task.restored(saved);
+    this.#fence.set(partition, fence);
     this.#restored.set(partition, task);
     return task;
   }
@@ -282,6 +340,7 @@ export class PipelineRun {
     this.#incarnation++;
     this.#tasks.clear();
     this.#restored.clear();
+    this.#fence.clear();
     await old?.close().catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, this.#options.restartDelayMs));
     if (!this.#stopped) this.#subscribe();

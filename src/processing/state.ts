@@ -13,9 +13,6 @@
 const ENCODER = new TextEncoder();
 const DECODER = new TextDecoder();
 
-/** Where a task keeps its watermark and counters: in its first stateful step's store. */
-export const TASK_META_KEY = '\u0000task';
-
 export interface ChangelogEntry {
   readonly key: string;
   /** Encoded value, or null for a deleted key. */
@@ -49,9 +46,8 @@ export class StateStore {
     this.#dirty.set(key, undefined);
   }
 
-  /** The step's own entries (keys starting with U+0000 are the task's, see `TASK_META_KEY`). */
-  *entries(): IterableIterator<[string, unknown]> {
-    for (const entry of this.#data) if (!entry[0].startsWith('\u0000')) yield entry;
+  entries(): IterableIterator<[string, unknown]> {
+    return this.#data.entries();
   }
 
   /** Applies one changelog record read back during a restore (not written again). */

@@ -10,11 +10,14 @@
 import type { ConsumerRecord } from '../client/records.js';
 import type { Emit, Item, Step, StepContext } from './operators.js';
 import type { PipelineDefinition } from './pipeline.js';
-import { type ChangelogEntry, StateStore, TASK_META_KEY } from './state.js';
+import { type ChangelogEntry, StateStore } from './state.js';
 
 const DECODER = new TextDecoder('utf-8', { fatal: true });
 
+/** A task's own progress, committed with every batch to `<pipeline>.tasks` (key `task`). */
 export interface TaskMeta {
+  /** The next source offset to process, or null before the first record. */
+  position: number | null;
   /** Largest event time seen (ms), or null before the first event. */
   maxEventTime: number | null;
   /** Events no open window would take (dropped, counted). */
@@ -31,12 +34,9 @@ export function defaultDecode(bytes: Uint8Array): unknown {
 
 export class Task {
   readonly partition: number;
-  /** The next source offset to process (after the last processed record). */
-  position: number | undefined;
-  readonly meta: TaskMeta = { maxEventTime: null, late: 0, invalid: 0, processed: 0 };
+  readonly meta: TaskMeta = { position: null, maxEventTime: null, late: 0, invalid: 0, processed: 0 };
   readonly #definition: PipelineDefinition;
   readonly #stores: (StateStore | undefined)[];
-  readonly #metaStore: StateStore | undefined;
   #outputs: Item[] = [];
   readonly #emitters: Emit[];
   readonly #context: StepContext = new TaskContext(this);
@@ -45,7 +45,6 @@ export class Task {
     this.#definition = definition;
     this.partition = partition;
     this.#stores = definition.steps.map((s) => (s.stateful ? new StateStore() : undefined));
-    this.#metaStore = this.#stores.find((s) => s !== undefined);
     // emitters[i] hands an item to step i (the last one collects outputs).
     this.#emitters = [];
     for (let i = definition.steps.length; i >= 0; i--) {
@@ -69,22 +68,25 @@ export class Task {
     return max === null ? Number.NEGATIVE_INFINITY : max - this.#definition.latenessMs;
   }
 
-  /** After the stores were restored: reads the task's meta back and lets steps rebuild indexes. */
-  restored(): void {
-    const saved = this.#metaStore?.get(TASK_META_KEY) as TaskMeta | undefined;
+  /** After the stores were restored: takes the task's committed meta and lets steps rebuild indexes. */
+  restored(saved: TaskMeta | undefined): void {
     if (saved !== undefined) Object.assign(this.meta, saved);
     for (const [i, step] of this.#definition.steps.entries()) step.restored?.(this.#stores[i]!);
   }
 
-  /** Runs `records` (of this partition, in offset order) through the steps; returns the outputs. */
+  /**
+   * Runs `records` (of this partition, in offset order) through the steps; returns the outputs.
+   * Records below the committed position are skipped: the group's offset may lag the task's.
+   */
   process(records: readonly ConsumerRecord[]): Item[] {
     this.#outputs = [];
     const { source } = this.#definition;
     const decode = source.options.decode ?? defaultDecode;
     const eventTime = source.options.eventTime;
     for (const record of records) {
+      if (this.meta.position !== null && record.offset < this.meta.position) continue;
       this.meta.processed++;
-      this.position = record.offset + 1;
+      this.meta.position = record.offset + 1;
       let value: unknown;
       let time: number;
       const key = record.key === null ? null : DECODER.decode(record.key);
@@ -113,7 +115,6 @@ export class Task {
         this.#advance();
       }
     }
-    this.#metaStore?.set(TASK_META_KEY, { ...this.meta });
     return this.#outputs;
   }
 

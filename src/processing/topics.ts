@@ -1,6 +1,7 @@
 /**
  * @module processing/topics
- * The topics a pipeline owns beside its source and sink, named after it: one compacted
+ * The topics a pipeline owns beside its source and sink, named after it: the tasks' progress
+ * (`<pipeline>.tasks`, compacted, partition n = the task of source partition n), one compacted
  * changelog per stateful step (`<pipeline>.<step>.changelog`, as many partitions as the
  * source, partition n holding the state of the task of source partition n), the results topic
  * a collection sink is fed from (`<pipeline>.results`), and the consumer groups
@@ -14,12 +15,15 @@ import type { PipelineDefinition } from './pipeline.js';
 
 export const changelogTopic = (pipeline: string, step: string): string => `${pipeline}.${step}.changelog`;
 export const resultsTopic = (pipeline: string): string => `${pipeline}.results`;
+export const tasksTopic = (pipeline: string): string => `${pipeline}.tasks`;
 export const groupOf = (pipeline: string): string => `pipeline.${pipeline}`;
 export const materializerGroupOf = (pipeline: string): string => `pipeline.${pipeline}.materializer`;
 
 /** How long a restore waits for undecided atomic commits on a changelog partition to settle. */
 const STABLE_WAIT_MS = 30_000;
 const FETCH_RECORDS_MAX = 2_000;
+/** How long a worker waits for a topic another worker is creating. */
+const TOPIC_VISIBLE_WAIT_MS = 10_000;
 
 export async function createTopicIfAbsent(
   client: TributaryClient,
@@ -28,8 +32,20 @@ export async function createTopicIfAbsent(
 ): Promise<void> {
   try {
     await client.admin.createTopic(name, config);
+    return;
   } catch (error) {
     if (!isTributaryError(error, 'TOPIC_EXISTS')) throw error;
+  }
+  // Another worker is creating it: wait until it can be described.
+  const deadline = Date.now() + TOPIC_VISIBLE_WAIT_MS;
+  for (;;) {
+    try {
+      await client.admin.describeTopic(name);
+      return;
+    } catch (error) {
+      if (!isTributaryError(error, 'TOPIC_NOT_FOUND') || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }
 
@@ -39,9 +55,10 @@ export async function prepareTopics(
   definition: PipelineDefinition,
 ): Promise<number> {
   const partitions = (await client.admin.describeTopic(definition.source.name)).partitions.length;
-  for (const step of definition.steps) {
-    if (!step.stateful) continue;
-    const name = changelogTopic(definition.name, step.name);
+  const owned = definition.steps
+    .filter((s) => s.stateful)
+    .map((s) => changelogTopic(definition.name, s.name));
+  for (const name of [tasksTopic(definition.name), ...owned]) {
     await createTopicIfAbsent(client, name, { partitions, compact: true });
     const actual = (await client.admin.describeTopic(name)).partitions.length;
     if (actual !== partitions) {
@@ -64,7 +81,8 @@ export async function prepareTopics(
 }
 
 /**
- * Every committed record of one partition, oldest first, up to its end as of now. Waits until no
+ * Every committed record of one partition, oldest first, up to its end as of now; resolves with
+ * the partition's last offset at that moment (-1: empty). Waits until no
  * atomic commit is undecided there (last stable offset = end), so a commit that a crashed
  * worker left in flight is either wholly in the state read or wholly out of it.
  */
@@ -73,7 +91,7 @@ export async function readCommitted(
   topic: string,
   partition: number,
   onRecords: (records: readonly ConsumerRecord[]) => void,
-): Promise<void> {
+): Promise<number> {
   const deadline = Date.now() + STABLE_WAIT_MS;
   let marks = await client.admin.offsets(topic, partition);
   while ((marks.lastStable ?? marks.next) < marks.next) {
@@ -96,4 +114,5 @@ export async function readCommitted(
     onRecords(records);
     offset = records.at(-1)!.offset + 1;
   }
+  return marks.next - 1;
 }

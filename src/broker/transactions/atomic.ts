@@ -35,6 +35,8 @@ export function isAtomicId(transactionalId: string): boolean {
 /** The records bound for one partition. */
 export interface AtomicBatch extends TopicPartition {
   readonly records: readonly RecordInput[];
+  /** The batch is appended only if the partition's last offset is this (else the call aborts). */
+  readonly expectedLastOffset?: number;
 }
 
 export interface AtomicOffsets {
@@ -106,7 +108,16 @@ export class AtomicCommitter {
     await this.coordinator.write(transactionalId, ongoing);
     const producer = { producerId, producerEpoch, baseSequence: 0 };
     const appended = await Promise.allSettled(
-      batches.map((b) => this.log.append(b.topic, b.partition, b.records, { producer, transactional: true })),
+      batches.map((b) =>
+        this.log.append(
+          b.topic,
+          b.partition,
+          b.records,
+          b.expectedLastOffset === undefined
+            ? { producer, transactional: true }
+            : { producer, transactional: true, expectedLastOffset: b.expectedLastOffset },
+        ),
+      ),
     );
     const failed = appended.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     await this.coordinator.decide(transactionalId, ongoing, failed === undefined);

@@ -12,6 +12,12 @@ export interface WireAtomicAppend {
   readonly topic: string;
   readonly partition?: number;
   readonly records: readonly WireProduceRecord[];
+  /**
+   * Requires `partition`: the whole commit happens only if that partition's last offset is this
+   * (`-1`: empty), else it fails with `EXPECTED_OFFSET_MISMATCH` and nothing of it is visible.
+   * A writer that owns a partition fences a stale owner this way.
+   */
+  readonly expectedLastOffset?: number;
 }
 
 /** Consumer-offset commits made with the appends (no member or generation check). */

@@ -25,10 +25,15 @@ export function readIsolation(fields: Fields): { isolation?: WireIsolation } {
 function readAppend(item: Item): WireAtomicAppend {
   const f = item.map();
   const partition = f.optionalInt('partition', PARTITION);
+  const expectedLastOffset = f.optionalInt('expectedLastOffset', { min: -1 });
+  if (expectedLastOffset !== undefined && partition === undefined) {
+    f.fail('expectedLastOffset', 'needs a partition');
+  }
   return {
     topic: readTopicName(f),
     ...(partition === undefined ? {} : { partition }),
     records: f.list('records', LIMITS.recordsPerRequestMax, readProduceRecord, { min: 1 }),
+    ...(expectedLastOffset === undefined ? {} : { expectedLastOffset }),
   };
 }
 

@@ -46,6 +46,7 @@ export const ATOMIC_HANDLERS: { readonly [T in AtomicType]: Handler<T> } = {
         topic: a.topic,
         ...(a.partition === undefined ? {} : { partition: a.partition }),
         records: a.records.map(toProduceRecord),
+        ...(a.expectedLastOffset === undefined ? {} : { expectedLastOffset: a.expectedLastOffset }),
       })),
       ...(r.offsets === undefined
         ? {}
