@@ -17,16 +17,7 @@
  * const verifier = await createJwtVerifier(config.jwt, { file: config.path });
  * const { principal, expiresAt } = await verifier.verify(token); // throws AuthFailure
  */
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  decodeProtectedHeader,
-  importSPKI,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-  type JWTVerifyOptions,
-  jwtVerify,
-} from 'jose';
+import type { importSPKI, JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
 import {
   AuthFileError,
   HMAC_ALGORITHMS,
@@ -74,6 +65,9 @@ export async function createJwtVerifier(
   config: JwtConfig,
   options: JwtVerifierOptions,
 ): Promise<JwtVerifier> {
+  // Loaded here, not at module load: a server without a `jwt` section never needs jose.
+  const { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, importSPKI, jwtVerify } =
+    await import('jose');
   const candidates: Candidate[] = [];
   for (const key of config.loadedKeys) {
     if ('secret' in key) {
