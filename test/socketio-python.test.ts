@@ -17,7 +17,7 @@ const required = process.env.TRIBUTARY_REQUIRE_SERVICES === '1';
 
 function hasPythonSocketIo(): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
-    const child = spawn(PYTHON, ['-c', 'import socketio, websocket']);
+    const child = spawn(PYTHON, ['-c', 'import socketio, websocket, requests']);
     child.on('error', () => resolve(false));
     child.on('exit', (code) => resolve(code === 0));
   });
@@ -96,7 +96,7 @@ describe('python-socketio (Debian python3-socketio) on the endpoint', () => {
           throw new Error(
             'python3-socketio is missing: apt-get install -y python3-socketio python3-websocket',
           );
-        context.skip('python3-socketio is absent (apt-get install -y python3-socketio python3-websocket)');
+        context.skip('python3-socketio is absent (apt-get install -y python3-socketio python3-websocket python3-requests: long-polling needs requests)');
       }
       const node = await connectClient(server.url);
       const python = await startPython(server.url, transport);
