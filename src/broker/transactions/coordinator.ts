@@ -270,6 +270,16 @@ export class TransactionCoordinator {
       }
       if (
         expected !== undefined &&
+        expected.producerId === record.producerId &&
+        record.state === 'Empty' &&
+        record.lastProducerEpoch === expected.producerEpoch
+      ) {
+        // A retry of the bump this producer asked for, whose answer it never got (a lost
+        // connection, a server restart): the same answer again, as Kafka gives.
+        return { producerId: record.producerId, producerEpoch: record.producerEpoch };
+      }
+      if (
+        expected !== undefined &&
         (expected.producerId !== record.producerId || expected.producerEpoch !== record.producerEpoch)
       ) {
         throw new TributaryError('PRODUCER_FENCED', {
@@ -284,7 +294,14 @@ export class TransactionCoordinator {
         const producerId = await this.options.allocateProducerId();
         return this.startOver(transactionalId, producerId, 0, timeoutMs);
       }
-      return this.startOver(transactionalId, record.producerId, record.producerEpoch + 1, timeoutMs);
+      // `expected` was current (checked above): remember it, so a retry of this call is known.
+      return this.startOver(
+        transactionalId,
+        record.producerId,
+        record.producerEpoch + 1,
+        timeoutMs,
+        expected?.producerEpoch,
+      );
     });
   }
 
@@ -637,6 +654,7 @@ export class TransactionCoordinator {
     producerId: number,
     producerEpoch: number,
     timeoutMs: number,
+    lastProducerEpoch?: number,
   ): Promise<ProducerIdentity> {
     await this.persist(transactionalId, {
       producerId,
@@ -647,6 +665,7 @@ export class TransactionCoordinator {
       groups: [],
       offsets: [],
       startedAtMs: 0,
+      ...(lastProducerEpoch === undefined ? {} : { lastProducerEpoch }),
     });
     return { producerId, producerEpoch };
   }

@@ -58,6 +58,12 @@ export interface TransactionRecord {
    * expiry. Absent in records stored before it was kept: the coordinator counts from its start.
    */
   readonly updatedAtMs?: number;
+  /**
+   * The epoch that a producer's InitProducerId naming its own id and epoch (KIP-360) replaced,
+   * kept while the id stays Empty: a retry of that call, whose answer was lost, gets the current
+   * epoch again instead of PRODUCER_FENCED (Kafka's `lastProducerEpoch`).
+   */
+  readonly lastProducerEpoch?: number;
 }
 
 export function isPrepared(state: TransactionState): state is 'PrepareCommit' | 'PrepareAbort' {
@@ -113,6 +119,7 @@ export function decodeTransactionRecord(value: Uint8Array): TransactionRecord | 
     offsets,
     startedAtMs: r.startedAtMs,
     ...(isInt(r.updatedAtMs) ? { updatedAtMs: r.updatedAtMs } : {}),
+    ...(isInt(r.lastProducerEpoch) ? { lastProducerEpoch: r.lastProducerEpoch } : {}),
   };
 }
 

@@ -269,6 +269,48 @@ describe('transaction timeouts (injected clock)', () => {
   });
 });
 
+describe('InitProducerId naming the producer (KIP-360)', () => {
+  it('answers a retry of a bump whose answer was lost with the same epoch, and fences once the id moved on', async () => {
+    const log = createMemoryLog();
+    await ensureInternalTopics(log);
+    await log.createTopic('out', { partitions: 1 });
+    const offsets = await OffsetStore.load(log, silent);
+    let nextId = 900;
+    const load = () =>
+      TransactionCoordinator.load({
+        log,
+        offsets,
+        allocateProducerId: async () => nextId++,
+        logger: silent,
+        timeoutCheckMs: 0,
+        idExpiryCheckMs: 0,
+      });
+    const txn = await load();
+    const first = await txn.initProducer('kip360', 60_000);
+    const bumped = await txn.initProducer('kip360', 60_000, first);
+    expect(bumped).toEqual({ producerId: first.producerId, producerEpoch: first.producerEpoch + 1 });
+    // The answer was lost; the producer asks again with what it had, here and after a restart.
+    expect(await txn.initProducer('kip360', 60_000, first)).toEqual(bumped);
+    await txn.close();
+    const restarted = await load();
+    expect(await restarted.initProducer('kip360', 60_000, first)).toEqual(bumped);
+    // Once the bumped producer has acted, the old epoch is fenced for good.
+    await restarted.addPartitions('kip360', bumped, [{ topic: 'out', partition: 0 }]);
+    await expectCode(restarted.initProducer('kip360', 60_000, first), 'PRODUCER_FENCED');
+    // Its own open transaction is aborted by its next bump; a retry of that gets the same answer.
+    const again = await restarted.initProducer('kip360', 60_000, bumped);
+    expect(again.producerEpoch).toBeGreaterThan(bumped.producerEpoch);
+    expect(await restarted.initProducer('kip360', 60_000, bumped)).toEqual(again);
+    // A producer that never was current is fenced.
+    await expectCode(
+      restarted.initProducer('kip360', 60_000, { producerId: first.producerId, producerEpoch: 77 }),
+      'PRODUCER_FENCED',
+    );
+    await restarted.close();
+    await log.close();
+  });
+});
+
 describe('transactional id expiry (injected clock)', () => {
   async function coordinatorOn(log: Log, clock: () => number, idExpirationMs: number) {
     const offsets = await OffsetStore.load(log, silent);
