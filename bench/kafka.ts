@@ -11,14 +11,17 @@
  *  2. kafkajs consumer (in this process): a group consumer reads that topic from the earliest
  *     offset to its end;
  *  3–4. the same with gzip-compressed batches (half the time), into a topic of their own;
- *  5. kcat producer (a separate process): `kcat -P -l FILE` of a generated file of 100-byte lines,
+ *  5–6. the same in Kafka transactions (half the time): a transactional kafkajs producer commits
+ *     one transaction per batch of 1000, one at a time (a transaction's batches and its commit
+ *     are sequential); the consumer reads it read_committed (kafkajs's default, as in 2 and 4);
+ *  7. kcat producer (a separate process): `kcat -P -l FILE` of a generated file of 100-byte lines,
  *     acks=all;
- *  6. kcat consumer (a separate process): `kcat -C -o beginning -e -q` to the end of that topic.
+ *  8. kcat consumer (a separate process): `kcat -C -o beginning -e -q` to the end of that topic.
  *
  * Prints a table (records/s, MB/s, server CPU in cores and in µs per record, the figure that
  * compares best on a busy machine) and writes bench/results/kafka-<date>.json. With
  * `--baseline FILE` (an earlier results file) it also prints each row's ratios to that run. A
- * plain script, never a test. Needs kcat for rows 5–6 (`apt-get install -y kcat`); without it
+ * plain script, never a test. Needs kcat for rows 7–8 (`apt-get install -y kcat`); without it
  * they are reported as skipped.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -94,8 +97,15 @@ async function main(): Promise<void> {
     produceMs: PLAN.produceMs / 2,
   };
   rows.push(...(await kafkajsRuns(kafka, base, serverCpu, gzip)));
+  const transactional = {
+    topic: 'kafkajs-txn-bench',
+    compression: CompressionTypes.None,
+    produceMs: PLAN.produceMs / 2,
+    transactional: true,
+  };
+  rows.push(...(await kafkajsRuns(kafka, base, serverCpu, transactional)));
 
-  // 5–6. kcat producer and consumer, as separate processes.
+  // 7–8. kcat producer and consumer, as separate processes.
   const kcat = findBinary('kcat');
   if (kcat === undefined) {
     for (const workload of ['produce', 'consume']) {
@@ -183,11 +193,27 @@ async function kafkajsRuns(
   kafka: Kafka,
   base: string,
   serverCpu: () => number,
-  { topic, compression, produceMs }: { topic: string; compression: CompressionTypes; produceMs: number },
+  {
+    topic,
+    compression,
+    produceMs,
+    transactional = false,
+  }: { topic: string; compression: CompressionTypes; produceMs: number; transactional?: boolean },
 ): Promise<Row[]> {
-  const client = compression === CompressionTypes.None ? 'kafkajs 2.2.4' : 'kafkajs 2.2.4, gzip';
+  const client = transactional
+    ? 'kafkajs 2.2.4, transactions of 1000'
+    : compression === CompressionTypes.None
+      ? 'kafkajs 2.2.4'
+      : 'kafkajs 2.2.4, gzip';
   await createTopic(base, topic);
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = transactional
+    ? kafka.producer({
+        allowAutoTopicCreation: false,
+        transactionalId: `bench-${Date.now()}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+      })
+    : kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   const messages = Array.from({ length: BATCH }, () => ({ value: Buffer.alloc(RECORD_BYTES, 'x') }));
   let produced = 0;
@@ -196,9 +222,15 @@ async function kafkajsRuns(
   let t0 = performance.now();
   const deadline = t0 + produceMs;
   await Promise.all(
-    Array.from({ length: IN_FLIGHT }, async () => {
+    Array.from({ length: transactional ? 1 : IN_FLIGHT }, async () => {
       while (performance.now() < deadline) {
-        await producer.send({ topic, acks: -1, compression, messages });
+        if (transactional) {
+          const transaction = await producer.transaction();
+          await transaction.send({ topic, acks: -1, compression, messages });
+          await transaction.commit();
+        } else {
+          await producer.send({ topic, acks: -1, compression, messages });
+        }
         produced += BATCH;
       }
     }),
