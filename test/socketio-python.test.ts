@@ -94,9 +94,11 @@ describe('python-socketio (Debian python3-socketio) on the endpoint', () => {
       if (!(await hasPythonSocketIo())) {
         if (required)
           throw new Error(
-            'python3-socketio is missing: apt-get install -y python3-socketio python3-websocket',
+            'python3-socketio is missing: apt-get install -y python3-socketio python3-websocket python3-requests',
           );
-        context.skip('python3-socketio is absent (apt-get install -y python3-socketio python3-websocket python3-requests: long-polling needs requests)');
+        context.skip(
+          'python3-socketio is absent (apt-get install -y python3-socketio python3-websocket python3-requests: long-polling needs requests)',
+        );
       }
       const node = await connectClient(server.url);
       const python = await startPython(server.url, transport);
