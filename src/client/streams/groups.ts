@@ -16,6 +16,7 @@ import type {
 } from '../../es/streams/groups.js';
 import type { RecordedEvent } from '../../es/streams/types.js';
 import type { ClientConnection } from '../connection.js';
+import { randomId } from './random-id.js';
 
 /** How long one read of a member loop waits for events on the server. */
 const CONSUME_WAIT_MS = 10_000;
@@ -104,7 +105,7 @@ export class ClientConsumerGroups implements ConsumerGroups {
 
   /** Runs a member of `group` until `close()`. */
   consume(group: string, options: StreamGroupConsumeOptions): StreamGroupMember {
-    const member = options.member ?? globalThis.crypto.randomUUID();
+    const member = options.member ?? randomId();
     let closed = false;
     let acked = 0;
     const run = async (): Promise<void> => {

@@ -42,6 +42,7 @@ import type {
 } from '../../protocol/native/types.js';
 import type { ClientConnection } from '../connection.js';
 import { ClientConsumerGroups } from './groups.js';
+import { randomId } from './random-id.js';
 
 /** Events one long poll of a subscription asks for. */
 const SUBSCRIPTION_PAGE = 500;
@@ -51,7 +52,7 @@ const SUBSCRIPTION_WAIT_MS = 10_000;
 const SUBSCRIPTION_RETRY_MS = 500;
 
 function newId(): string {
-  return globalThis.crypto.randomUUID();
+  return randomId();
 }
 
 function toWireEvents(events: readonly EventInput[]): WireEventInput[] {
