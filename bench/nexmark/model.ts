@@ -215,14 +215,18 @@ function floorWindows<A>(
   const open = new Map<string, { end: number; start: number; key: string; acc: A }>();
   const out: string[] = [];
   let max = Number.NEGATIVE_INFINITY;
+  let nextCloseAt = Number.POSITIVE_INFINITY; // scan open windows only when one is due
   for (const s of events) {
     const e = JSON.parse(s) as NexmarkEvent;
     if (e.dateTime > max) {
       max = e.dateTime;
-      for (const [id, w] of open) {
-        if (w.end <= max) {
-          out.push(JSON.stringify({ key: w.key, start: w.start, end: w.end, value: w.acc }));
-          open.delete(id);
+      if (max >= nextCloseAt) {
+        nextCloseAt = Number.POSITIVE_INFINITY;
+        for (const [id, w] of open) {
+          if (w.end <= max) {
+            out.push(JSON.stringify({ key: w.key, start: w.start, end: w.end, value: w.acc }));
+            open.delete(id);
+          } else if (w.end < nextCloseAt) nextCloseAt = w.end;
         }
       }
     }
@@ -234,6 +238,7 @@ function floorWindows<A>(
       const w = open.get(id) ?? { start, end: start + sizeMs, key, acc: init };
       w.acc = add(w.acc, e);
       open.set(id, w);
+      if (w.end < nextCloseAt) nextCloseAt = w.end;
     }
   }
   return out.length + open.size;
