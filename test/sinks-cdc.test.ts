@@ -7,8 +7,6 @@
  * the dead-letter topic with its error while the rest flows.
  */
 import { Redis } from 'ioredis';
-import pg from 'pg';
-import pino from 'pino';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createBroker } from '../src/broker/broker.js';
 import { eventually } from '../src/broker/testing/helpers.js';
