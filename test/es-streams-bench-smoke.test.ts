@@ -29,7 +29,7 @@ if (!reachable && required)
   throw new Error(`PostgreSQL is required (TRIBUTARY_REQUIRE_SERVICES=1) at ${PG_URL}`);
 
 describe.skipIf(!reachable)(
-  `bench:event-store smoke${reachable ? '' : ' (skipped: no PostgreSQL at ' + PG_URL + ')'}`,
+  `bench:event-store smoke${reachable ? '' : ` (skipped: no PostgreSQL at ${PG_URL})`}`,
   () => {
     it('prints appends/s and read latencies of both stores with ratios', async () => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'bench/event-store.ts', '--smoke'], {

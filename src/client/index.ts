@@ -28,17 +28,15 @@
  */
 export { type ErrorCode, isTributaryError, TributaryError } from '../errors.js';
 export type {
-  GroupDelivery as StreamGroupDelivery,
-  GroupInfo as StreamGroupInfo,
-  GroupSettings as StreamGroupSettings,
-  ParkedEvent as StreamParkedEvent,
-} from '../es/streams/groups.js';
-export type {
   AppendResult,
   EventInput,
   EventStore,
   EventSubscription,
   ExpectedRevision,
+  GroupDelivery as StreamGroupDelivery,
+  GroupInfo as StreamGroupInfo,
+  GroupSettings as StreamGroupSettings,
+  ParkedEvent as StreamParkedEvent,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,

@@ -13,8 +13,8 @@ import type {
   GroupInfo,
   GroupSettings,
   ParkedEvent,
-} from '../../es/streams/groups.js';
-import type { RecordedEvent } from '../../es/streams/types.js';
+  RecordedEvent,
+} from '../../es/streams/types.js';
 import type { ClientConnection } from '../connection.js';
 import { randomId } from './random-id.js';
 

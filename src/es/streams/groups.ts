@@ -22,77 +22,17 @@
  */
 import { TributaryError } from '../../errors.js';
 import { checkCount, checkPosition, checkStreamName } from './checks.js';
-import type { EventSubscription, RecordedEvent, SubscribeOptions, SubscriptionTarget } from './types.js';
+import type {
+  ConsumerGroups,
+  EventSubscription,
+  GroupDelivery,
+  GroupInfo,
+  RecordedEvent,
+  SubscribeOptions,
+  SubscriptionTarget,
+} from './types.js';
 
-export interface GroupSettings {
-  readonly target: SubscriptionTarget;
-  /** Start after this position when the group is created (default: from the beginning). */
-  readonly after?: number;
-  /** Retries of an event before it is parked. Default 5. */
-  readonly retriesMax?: number;
-  /** An event dealt to a member and not acked within this is dealt again. Default 30 000 ms. */
-  readonly ackTimeoutMs?: number;
-}
-
-export interface GroupDelivery {
-  readonly event: RecordedEvent;
-  /** How many times it was dealt before (0 the first time). */
-  readonly retries: number;
-}
-
-export interface GroupInfo {
-  readonly name: string;
-  readonly target: SubscriptionTarget;
-  readonly retriesMax: number;
-  readonly ackTimeoutMs: number;
-  /** Every event at or below it is acked or parked (-1: none yet). */
-  readonly checkpoint: number;
-  /** Events read from the store and not yet acked or parked. */
-  readonly pending: number;
-  /** Of those, dealt to a member and waiting for its ack. */
-  readonly inFlight: number;
-  readonly parked: number;
-}
-
-export interface ParkedEvent {
-  readonly event: RecordedEvent;
-  readonly reason: string;
-  readonly retries: number;
-  /** Position of the parked record itself (page on with it). */
-  readonly parkedAt: number;
-}
-
-/** Competing-consumer groups over an event store. */
-export interface ConsumerGroups {
-  /** Creates the group; creating it again with the same target is a no-op. */
-  createGroup(name: string, settings: GroupSettings): Promise<GroupInfo>;
-  deleteGroup(name: string): Promise<void>;
-  groupInfo(name: string): Promise<GroupInfo>;
-  /**
-   * Up to `max` events dealt to `member` (an id the member picks); with none to deal, waits up
-   * to `waitMs` for one. Each must be acked or nacked within the group's `ackTimeoutMs`.
-   */
-  readGroup(
-    name: string,
-    member: string,
-    options?: { readonly max?: number; readonly waitMs?: number },
-  ): Promise<GroupDelivery[]>;
-  /** Marks events (by position) handled. Unknown positions (already acked, parked) are ignored. */
-  ack(name: string, member: string, positions: readonly number[]): Promise<void>;
-  /** `retry`: deal again (a retry); `park`: set aside now. */
-  nack(
-    name: string,
-    member: string,
-    positions: readonly number[],
-    action: 'retry' | 'park',
-    reason?: string,
-  ): Promise<void>;
-  /** Parked events of the group after `after` (the `parkedAt` of the last one seen). */
-  readParked(
-    name: string,
-    options?: { readonly after?: number; readonly limit?: number },
-  ): Promise<ParkedEvent[]>;
-}
+export type { ConsumerGroups, GroupDelivery, GroupInfo, GroupSettings, ParkedEvent } from './types.js';
 
 /** What groups need of the store: its subscriptions and its own streams. */
 export interface GroupStorePort {
