@@ -271,7 +271,7 @@ describe.runIf(hasChromium)('dashboard in Chromium', () => {
       await page.getByRole('heading', { name: heading, level: 1 }).waitFor(LIVE);
       expect(await page.locator('a[aria-current="page"]').textContent()).toBe(link);
       // Focus moved to the view that opened.
-      expect(await page.evaluate('document.activeElement?.id')).toBe('main');
+      await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('main');
     }
     // The first Tab on a fresh page reaches the skip link, which jumps to the content.
     const fresh = await open('#/server');
