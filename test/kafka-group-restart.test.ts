@@ -180,8 +180,8 @@ describeWithClient(
         const out = consumer.stdout();
         expect(lines(out, 'COMMITFAILED'), out.slice(-3000)).toEqual([]);
         // One assignment at the start; the restarts did not rebalance the group.
-        expect(lines(out, 'ASSIGNED')).toHaveLength(1);
-        expect(lines(out, 'REVOKED')).toEqual([]);
+        expect(lines(out, 'ASSIGNED'), out.slice(-3000)).toHaveLength(1);
+        expect(lines(out, 'REVOKED'), out.slice(-3000)).toEqual([]);
         const read = reads(out);
         expect(new Set(read).size).toBe(read.length);
         expect(read).toHaveLength(90);
