@@ -171,14 +171,21 @@ describeWithService('postgres-cdc under SIGKILL', available, 'Postgres with wal_
 
     // The last server drains what the last kill left: its record count reaches the rows missing then.
     const missing = txn * TXN_ROWS - [...(kills.at(-1)?.visible.values() ?? [])].reduce((a, b) => a + b, 0);
+    let lastStatus: unknown;
     await until(
       'the rest of the rows',
       async () => {
         const now = await status();
+        lastStatus = now;
         return now.records >= missing;
       },
       180_000,
-    );
+    ).catch((error: unknown) => {
+      // Say where it stood: the connector's state, error and count.
+      throw new Error(
+        `${(error as Error).message}; ${missing} rows expected, connector: ${JSON.stringify(lastStatus)}`,
+      );
+    });
     await sleep(500);
     await killServer(server as ServerProcess, 'SIGTERM');
     server = null;
