@@ -16,7 +16,8 @@ import { prng } from './es-projections-helpers.js';
 
 const KILLS = Number(process.env.TRIBUTARY_PROJECTION_KILLS ?? 4);
 const SEED = Number(process.env.TRIBUTARY_PROJECTION_SEED ?? Date.now() % 1_000_000);
-const APPENDS = 300;
+// Enough work that a quiet machine is still projecting when the first kill comes.
+const APPENDS = 1200;
 
 interface ChildRun {
   readonly lines: string[];
@@ -73,7 +74,7 @@ describe('projections under SIGKILL', () => {
       const run = startChild(dir, 'run');
       await run.ready;
       // Kill after some commits of this run: mid-batch, mid-append, between partitions' transactions.
-      await new Promise((resolve) => setTimeout(resolve, 100 + random() * 700));
+      await new Promise((resolve) => setTimeout(resolve, 50 + random() * 400));
       run.kill();
       await run.exited;
       positionsAtKill.push(commits(run.lines).at(-1) ?? -1);
