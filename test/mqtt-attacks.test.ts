@@ -541,6 +541,16 @@ async function settle(raw: RawMqtt, quietMs: number, timeoutMs: number): Promise
   }
 }
 
+/** The server's heap figures from /metrics (prom-client's nodejs_heap_* gauges), one line. */
+async function heapReport(): Promise<string> {
+  if (target.kind !== 'tributary') return 'n/a';
+  const text = await (await fetch(`${target.http}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((line) => /^tributary_nodejs_(heap_size_(used|total)_bytes|external_memory_bytes) /.test(line))
+    .join(', ');
+}
+
 describe('peers that do not read', () => {
   it('pipelining 60,000 QoS 1 PUBLISH (60 MB) to its own subscription without reading: the server stops reading or keeps up, memory stays bounded', async () => {
     const pid = target.pid!;
@@ -598,6 +608,8 @@ describe('peers that do not read', () => {
         count - inFlightMax,
       );
     }
+    // On failure, say what the server's heap holds (V8 keeps freed memory in RSS for a while).
+    if (rssGrowth >= 96 * MiB) console.log(`pipelining: server heap ${await heapReport()}`);
     expect(rssGrowth).toBeLessThan(96 * MiB);
     raw.destroy();
     await expectServerWell();
