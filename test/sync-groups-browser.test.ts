@@ -5,8 +5,6 @@
  * Needs /usr/bin/chromium; without it the test is skipped, unless TRIBUTARY_REQUIRE_SERVICES=1.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -15,11 +13,12 @@ import { connect, type TributaryClient } from '../src/client/node/index.js';
 import { ServerMetrics } from '../src/server/metrics.js';
 import { type RunningServer, startServer } from '../src/server/server.js';
 import {
-  bundleClient,
   CHROMIUM,
+  type ClientPageServer,
   describeWithoutChromium,
   hasChromium,
   launchChromium,
+  serveClientPage,
 } from './fixtures/chromium.js';
 
 describeWithoutChromium(
@@ -30,23 +29,14 @@ describeWithoutChromium(
 describe.runIf(hasChromium)('sync-group member in Chromium', () => {
   let server: RunningServer;
   let dir: string;
-  let pages: Server;
+  let pages: ClientPageServer | undefined;
   let pagesUrl: string;
   let browser: Browser;
   const nodes: TributaryClient[] = [];
 
   beforeAll(async () => {
-    const bundle = await bundleClient();
-    pages = createServer((request, response) => {
-      if (request.url === '/tributary.js')
-        response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
-      else
-        response
-          .writeHead(200, { 'content-type': 'text/html' })
-          .end('<!doctype html><script src="/tributary.js"></script>');
-    });
-    await new Promise<void>((r) => pages.listen(0, '127.0.0.1', r));
-    pagesUrl = `http://127.0.0.1:${(pages.address() as AddressInfo).port}/`;
+    pages = await serveClientPage();
+    pagesUrl = pages.url;
     dir = await mkdtemp(join(tmpdir(), 'tributary-sync-browser-'));
     server = await startServer({
       dataDir: dir,
@@ -62,7 +52,7 @@ describe.runIf(hasChromium)('sync-group member in Chromium', () => {
   afterAll(async () => {
     for (const c of nodes) await c.close();
     await browser?.close();
-    await new Promise<void>((r) => (pages ? pages.close(() => r()) : r()));
+    await pages?.close();
     await server?.close();
     await rm(dir, { recursive: true, force: true });
   });
