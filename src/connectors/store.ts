@@ -10,6 +10,7 @@
 
 import type { Logger } from 'pino';
 import { ensureTopic } from '../broker/ensure-topic.js';
+import { readToEnd } from '../broker/read-to-end.js';
 import type { Broker } from '../broker/types.js';
 import { isDamageError } from '../errors.js';
 import type { ConnectorSpec } from './types.js';
@@ -25,7 +26,6 @@ export interface StoredConnector {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
-const READ_RECORDS_MAX = 1_000;
 
 export class ConnectorStore {
   readonly #broker: Broker;
@@ -53,12 +53,7 @@ export class ConnectorStore {
 
   /** Reads every connector's latest record from `__connectors`. */
   async #load(logger: Logger): Promise<void> {
-    const { earliest, next } = await this.#broker.offsets(CONNECTORS_TOPIC, 0);
-    let offset = earliest;
-    while (offset < next) {
-      const records = await this.#broker.fetch(CONNECTORS_TOPIC, 0, offset, { maxRecords: READ_RECORDS_MAX });
-      const last = records.at(-1);
-      if (last === undefined) break;
+    await readToEnd(this.#broker, CONNECTORS_TOPIC, 0, (records) => {
       for (const record of records) {
         const name = record.key === null ? undefined : decodeText(record.key);
         if (name === undefined || name === '') {
@@ -79,8 +74,7 @@ export class ConnectorStore {
         }
         this.#connectors.set(name, stored);
       }
-      offset = last.offset + 1;
-    }
+    });
   }
 
   /** Every stored connector, in the order they were first stored. */

@@ -43,6 +43,7 @@ import type {
   RecordInput,
 } from '../../log/types.js';
 import { TRANSACTIONS_TOPIC } from '../internal-topics.js';
+import { readToEnd } from '../read-to-end.js';
 import type { CommittedOffset, ProducerIdentity, TopicPartition } from '../types.js';
 import {
   decodeTransactionRecord,
@@ -539,13 +540,8 @@ export class TransactionCoordinator {
   // ---- internals --------------------------------------------------------------------------
 
   private async readAll(): Promise<void> {
-    const { earliest, next } = await this.log.offsets(TRANSACTIONS_TOPIC, 0);
     const decoder = new TextDecoder();
-    let offset = earliest;
-    while (offset < next) {
-      const batch = await this.log.read(TRANSACTIONS_TOPIC, 0, offset, { maxRecords: LOAD_BATCH_RECORDS });
-      const last = batch.at(-1);
-      if (last === undefined) break;
+    const apply = (batch: readonly LogRecord[]) => {
       for (const stored of batch) {
         if (stored.key === null) continue;
         const transactionalId = decoder.decode(stored.key);
@@ -560,8 +556,8 @@ export class TransactionCoordinator {
         }
         this.records.set(transactionalId, record);
       }
-      offset = last.offset + 1;
-    }
+    };
+    await readToEnd(this.log, TRANSACTIONS_TOPIC, 0, apply, { maxRecords: LOAD_BATCH_RECORDS });
   }
 
   private async recover(): Promise<void> {
