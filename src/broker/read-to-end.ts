@@ -1,9 +1,10 @@
 /**
  * @module broker/read-to-end
  * Reads a partition from its earliest offset up to the end it has when the read starts (its
- * `next` offset, which it returns), a batch at a time: how the server's stores load their compacted topics at start (committed offsets,
- * Kafka groups, collections' catalog, MQTT and Socket.IO sessions). Records appended meanwhile are
- * left to whoever follows the topic afterwards.
+ * `next` offset, which it returns), a batch at a time: how the server's stores load their
+ * compacted topics at start (committed offsets, Kafka groups, transactions, connectors, the
+ * collections' catalog, MQTT and Socket.IO sessions). Records appended meanwhile are left to
+ * whoever follows the topic afterwards.
  *
  * @example
  * await readToEnd(log, CONSUMER_OFFSETS_TOPIC, 0, (records) => { for (const r of records) apply(r); });
