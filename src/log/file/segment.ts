@@ -227,10 +227,20 @@ export class Segment {
    */
   async readChunk(position: number, endPosition: number, wantBytes: number): Promise<ReadChunk> {
     if (position >= endPosition) return { bytes: new Uint8Array(0), batches: [], end: position };
-    const cached = this.tail.read(position, endPosition);
+    // From the tail cache, copy about what the reader wants, not all of the cached tail: a
+    // reader of a few records far behind the writer would otherwise copy up to the cache's size
+    // per read.
+    const want = Math.max(wantBytes, READ_CHUNK_BYTES_MIN);
+    const cached = this.tail.read(position, Math.min(endPosition, position + want));
     if (cached !== undefined) {
       const chunk = walkBatches(cached, position);
       if (chunk.batches.length > 0 || chunk.invalid !== undefined) return chunk;
+      const whole = chunk.firstBatchBytes;
+      if (whole !== undefined && position + whole <= endPosition) {
+        const first = this.tail.read(position, position + whole);
+        const batch = first === undefined ? undefined : walkBatches(first, position);
+        if (batch !== undefined && (batch.batches.length > 0 || batch.invalid !== undefined)) return batch;
+      }
     }
     let length = Math.min(Math.max(wantBytes, READ_CHUNK_BYTES_MIN), endPosition - position);
     for (;;) {
