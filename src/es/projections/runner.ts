@@ -14,7 +14,8 @@
  *   Every batch writes each partition's checkpoint (with `ifVersion`, which fences out a second
  *   runner of the same collection), so every checkpoint is at the batch's last position.
  * - **Documents** are read once through the `ReadModelStore` and kept in a bounded cache: the
- *   runner is the only writer of its collection.
+ *   runner is the only writer of its collection. A batch's documents that are not cached are
+ *   read before it is folded, several at once (over the SDK each read is a round trip).
  * - **Failure**: any error (an `evolve` that throws, a refused transaction, a lost connection)
  *   stops the runner: its cache may hold documents that were not committed, so it is not reused.
  *   The `Projection` that owns it starts a fresh one from the checkpoints.
@@ -50,6 +51,9 @@ export const PROJECTION_DEFAULTS = {
   cachedDocumentsMax: 10_000,
   waitForTimeoutMs: 10_000,
 } as const;
+
+/** Documents read at once before a batch is folded. */
+const LOADS_IN_FLIGHT_MAX = 64;
 
 /** Writes one transaction may hold besides the checkpoint. */
 const DOCUMENT_OPS_MAX = SYNC_LIMITS.opsPerTransactionMax - 1;
@@ -251,8 +255,10 @@ export class ProjectionRunner<Doc extends JsonObject = JsonObject> {
     let dirty = this.#keys.map(() => new Map<string, Doc | null>());
     let applied = 0;
     let last = this.#committed;
-    for (const event of batch) {
-      const keys = this.#documentKeys(event);
+    const keysOf = batch.map((event) => this.#documentKeys(event));
+    await this.#loadMissing(keysOf);
+    for (const [i, event] of batch.entries()) {
+      const keys = keysOf[i]!;
       const fresh = keys.filter(
         (key) => event.position > this.#checkpoints[partitionOfKey(key, partitions)]!,
       );
@@ -262,7 +268,8 @@ export class ProjectionRunner<Doc extends JsonObject = JsonObject> {
         applied = 0;
       }
       for (const key of fresh) {
-        const document = await this.#load(key);
+        // Loaded above; only a cache dropped by a commit in the middle of the batch reloads.
+        const document = this.#cache.has(key) ? (this.#cache.get(key) as Doc | null) : await this.#load(key);
         const next = this.#evolve(document, event, key);
         this.#cache.set(key, next);
         dirty[partitionOfKey(key, partitions)]!.set(key, next);
@@ -311,6 +318,18 @@ export class ProjectionRunner<Doc extends JsonObject = JsonObject> {
       { projection: this.#definition.name, position: event.position, stream: event.stream, reason },
       { cause },
     );
+  }
+
+  /** Reads the batch's documents that are not cached, several at a time (one round trip each over the SDK). */
+  async #loadMissing(keysOf: readonly string[][]): Promise<void> {
+    const missing = [...new Set(keysOf.flat())].filter((key) => !this.#cache.has(key));
+    for (let i = 0; i < missing.length; i += LOADS_IN_FLIGHT_MAX) {
+      await Promise.all(
+        missing.slice(i, i + LOADS_IN_FLIGHT_MAX).map(async (key) => {
+          this.#cache.set(key, await this.#load(key));
+        }),
+      );
+    }
   }
 
   async #load(key: string): Promise<Doc | null> {
