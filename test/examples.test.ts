@@ -6,18 +6,21 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { logicalPostgres } from './cdc-helpers.js';
+import { describeWithService, PG_URL, REDIS_URL, redisAvailable } from './sinks-helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 
 function runExample(
   name: string,
   timeoutMs = 90_000,
+  env: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
     const child = spawn(
       process.execPath,
       ['--import', import.meta.resolve('tsx'), `examples/${name}/main.ts`, '--short'],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
     );
     let stdout = '';
     let stderr = '';
@@ -113,3 +116,29 @@ describe('examples (short mode)', () => {
     expect(code).toBe(0);
   });
 });
+
+const cdcServices = (await logicalPostgres()) && (await redisAvailable());
+
+describeWithService(
+  'examples (short mode): cdc',
+  cdcServices,
+  `Postgres with wal_level=logical at ${PG_URL} and Redis at ${REDIS_URL}`,
+  () => {
+    it('cdc: a Postgres table edited by a script reaches a live collection and a Redis cache', {
+      timeout: 150_000,
+    }, async () => {
+      const { code, stdout, stderr } = await runExample('cdc', 130_000, {
+        TRIBUTARY_EXAMPLE_PG_URL: PG_URL,
+        TRIBUTARY_EXAMPLE_REDIS_URL: REDIS_URL,
+      });
+      expect(stderr).toBe('');
+      expect(stdout).toMatch(/^page: http:\/\/127\.0\.0\.1:\d+\/\?server=/m);
+      expect(stdout).toMatch(/^\[editor\] restock: \+10 on all \d+ products in one transaction$/m);
+      expect(stdout).toMatch(/^\[editor\] done 30$/m);
+      expect(lastLine(stdout)).toMatch(
+        /^cdc: OK, 30 edits to the Postgres table reached the live collection \([1-9]\d* live changes\) and the Redis cache; both equal the table's \d+ rows$/,
+      );
+      expect(code).toBe(0);
+    });
+  },
+);

@@ -20,6 +20,8 @@ export const SHORT = process.argv.includes('--short') || process.env.EXAMPLE_SHO
 export interface LocalServer {
   /** The WebSocket URL clients connect to. */
   readonly url: string;
+  /** `http://127.0.0.1:<port>`: the HTTP API (`/v1/connectors`, …) of the same server. */
+  readonly httpUrl: string;
   /** `mqtt://127.0.0.1:<port>` when started with `{ mqtt: true }`, else an empty string. */
   readonly mqttUrl: string;
   close(): Promise<void>;
@@ -45,6 +47,7 @@ export async function startLocalServer(
   });
   return {
     url: `ws://127.0.0.1:${server.port}/v1/ws`,
+    httpUrl: `http://127.0.0.1:${server.port}`,
     mqttUrl: server.mqtt === null ? '' : `mqtt://127.0.0.1:${server.mqtt.port}`,
     async close() {
       await server.close();
