@@ -30,6 +30,27 @@ export function sinkGroupId(spec: ConnectorSpec, common: SinkCommonConfig): stri
   return common.groupId ?? `connector.${spec.name}`;
 }
 
+/**
+ * Whose positions a sink reads and writes in its target: its group's, so that a partition
+ * handed from one member to another goes on from the same stored position (positions kept per
+ * connector would let the new member apply again what the old one already had). A group named
+ * `connector.<name>` (every sink's default) owns them as `<name>`, the form they have always
+ * been stored in; any other group as `group:<groupId>`, which no connector name can be (names
+ * have no `:`).
+ */
+export function sinkPositionOwner(spec: ConnectorSpec, common: SinkCommonConfig): string {
+  const group = sinkGroupId(spec, common);
+  return group.startsWith('connector.') ? group.slice('connector.'.length) : `group:${group}`;
+}
+
+/**
+ * True when deleting this sink may remove its positions from the target: it is in its own
+ * default group. With an explicit `groupId` other members may still need them.
+ */
+export function sinkOwnsItsPositions(common: SinkCommonConfig): boolean {
+  return common.groupId === undefined;
+}
+
 export function createSinkConnector(
   spec: ConnectorSpec,
   common: SinkCommonConfig,

@@ -25,7 +25,7 @@ import {
   type RecordWhere,
   recordInvalid,
 } from '../record-changes.js';
-import { createSinkConnector } from '../sink-connector.js';
+import { createSinkConnector, sinkOwnsItsPositions, sinkPositionOwner } from '../sink-connector.js';
 import { positionKey, type SinkBatch, type SinkTarget } from '../sink-target.js';
 import { type PostgresSinkConfig, readPostgresSinkConfig } from './config.js';
 import {
@@ -59,11 +59,14 @@ export const postgresSinkFactory: ConnectorFactory<PostgresSinkConfig> = {
     );
   },
   async destroy(spec, config) {
+    if (!sinkOwnsItsPositions(config.common)) return; // the group's other members go on from them
     const { Client } = await loadPg();
     const client = new Client({ connectionString: config.connectionString });
     await client.connect();
     try {
-      await client.query(`DELETE FROM ${quoteName(config.positionsTable)} WHERE connector = $1`, [spec.name]);
+      await client.query(`DELETE FROM ${quoteName(config.positionsTable)} WHERE connector = $1`, [
+        sinkPositionOwner(spec, config.common),
+      ]);
     } catch (error) {
       if ((error as { code?: unknown }).code !== '42P01') throw error; // no positions table: nothing to remove
     } finally {
@@ -92,6 +95,8 @@ class PostgresSinkTarget implements SinkTarget {
   readonly #logger: { warn(object: object, message: string): void };
   readonly #table: string;
   readonly #positions: string;
+  /** The `connector` column of this sink's rows in the positions table: its group's. */
+  readonly #owner: string;
   #pool: pg.Pool | undefined;
   #shape: TableShape | undefined;
 
@@ -105,6 +110,7 @@ class PostgresSinkTarget implements SinkTarget {
     this.#logger = logger;
     this.#table = quoteName(config.table);
     this.#positions = quoteName(config.positionsTable);
+    this.#owner = sinkPositionOwner(spec, config.common);
   }
 
   async open(): Promise<void> {
@@ -129,7 +135,7 @@ class PostgresSinkTarget implements SinkTarget {
     const topics = [...new Set(partitions.map((tp) => tp.topic))];
     const result = await pool.query<{ topic: string; partition: number; next_offset: string }>(
       `SELECT topic, partition, next_offset FROM ${this.#positions} WHERE connector = $1 AND topic = ANY($2)`,
-      [this.#spec.name, topics],
+      [this.#owner, topics],
     );
     const positions = new Map<string, number>();
     for (const row of result.rows)
@@ -148,7 +154,7 @@ class PostgresSinkTarget implements SinkTarget {
     let broken = false;
     try {
       await client.query('BEGIN');
-      const ids = [this.#spec.name, batch.topic, batch.partition];
+      const ids = [this.#owner, batch.topic, batch.partition];
       const [ensure, lock] = lockPositionSql(this.#positions);
       await client.query(ensure, ids);
       const locked = await client.query<{ next_offset: string }>(lock, ids);
@@ -177,7 +183,7 @@ class PostgresSinkTarget implements SinkTarget {
 
   async skip(partition: TopicPartition, nextOffset: number): Promise<void> {
     await this.#openPool().query(skipPositionSql(this.#positions), [
-      this.#spec.name,
+      this.#owner,
       partition.topic,
       partition.partition,
       nextOffset,

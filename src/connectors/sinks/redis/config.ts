@@ -35,7 +35,7 @@ export interface RedisSinkConfig {
   readonly mode: RedisSinkMode;
   /** Prepended to every record key. Default empty. */
   readonly keyPrefix: string;
-  /** The hash holding this sink's positions (`topic/partition` → next offset). Default `tributary:sink-positions:<name>`. */
+  /** The hash holding this sink's positions (`topic/partition` → next offset). Default `tributary:sink-positions:<name>`, or `…:group:<groupId>` with a `groupId`. */
   readonly positionsKey: string | undefined;
   /** Seconds before a written key expires; 0 (default) never. */
   readonly ttlSeconds: number;

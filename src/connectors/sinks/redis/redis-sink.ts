@@ -25,7 +25,7 @@ import {
   recordKeyText,
   type SinkChange,
 } from '../record-changes.js';
-import { createSinkConnector } from '../sink-connector.js';
+import { createSinkConnector, sinkOwnsItsPositions, sinkPositionOwner } from '../sink-connector.js';
 import { positionKey, type SinkBatch, type SinkTarget } from '../sink-target.js';
 import { APPLY_SCRIPT, SKIP_SCRIPT } from './apply-script.js';
 import { type RedisSinkConfig, readRedisSinkConfig } from './config.js';
@@ -35,7 +35,7 @@ const INTEGER = /^-?\d{1,18}$/;
 const decoder = new TextDecoder();
 
 export function redisPositionsKey(spec: ConnectorSpec, config: RedisSinkConfig): string {
-  return config.positionsKey ?? `tributary:sink-positions:${spec.name}`;
+  return config.positionsKey ?? `tributary:sink-positions:${sinkPositionOwner(spec, config.common)}`;
 }
 
 export const redisSinkFactory: ConnectorFactory<RedisSinkConfig> = {
@@ -52,6 +52,7 @@ export const redisSinkFactory: ConnectorFactory<RedisSinkConfig> = {
     );
   },
   async destroy(spec, config) {
+    if (!sinkOwnsItsPositions(config.common)) return; // the group's other members go on from them
     const RedisClient = await loadRedis();
     const redis = new RedisClient(config.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     try {
