@@ -1,34 +1,60 @@
 /**
- * Live-collections benchmark: `npm run bench:collections` (≈ 30 s) or `-- --quick` (≈ 10 s).
- * A plain script, never a test. Runs a real server (file log, `fsync: always` collections) on a
- * temp dir and measures, over real WebSocket connections (native protocol, MessagePack):
+ * Live-collections benchmark: `npm run bench:collections` (≈ 1 min) or `-- --quick` (≈ 20 s);
+ * `-- --profile-server` also writes the server's CPU profile into bench/results/. A plain
+ * script, never a test. The server is the built CLI in its own process (`node
+ * --initial-old-space-size=64 dist/cli/main.js serve`, what `npm start` runs; file log, collections
+ * `fsync: always`); the load runs in this process over real WebSocket connections (native
+ * protocol, MessagePack). Beside it, in the same run, PostgreSQL (the machine's, or
+ * TRIBUTARY_BENCH_PG) with the same load through `pg`, `synchronous_commit = on`:
  *
  *  1. writes/s, `eventual` and `strong`: 64 connections each keeping one `collectionPut` in
- *     flight on random keys (1000 keys, ~100-byte documents);
- *  2. CAS transactions/s under contention: 32 connections doing read + `collectionPut` with
- *     `ifVersion` on 4 hot keys (successes/s and the conflict rate);
+ *     flight on random keys (1000 keys, ~100-byte documents); PostgreSQL: one-row
+ *     `INSERT … ON CONFLICT (key) DO UPDATE` of a ~100-byte jsonb document (pgbench-style);
+ *  2. compare-and-set under contention: 32 connections doing read + `collectionPut` with
+ *     `ifVersion` on 4 hot keys (successes/s and attempts/s); PostgreSQL: `SELECT` then
+ *     `UPDATE … WHERE key = $1 AND version = $2`;
  *  3. subscription update latency to 100 subscribers: 100 connections subscribed to one
  *     collection, one writer; latency = write sent → change frame received, per subscriber.
  *
- * Prints a table and writes bench/results/collections-<date>.json.
+ * For Tributary each row also gives the server's CPU per operation (from /proc/<pid>/stat), the
+ * steadier figure on a busy machine, and its peak RSS. Prints a table with ratios (Tributary ÷
+ * PostgreSQL) and writes bench/results/collections-<date>.json.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import WebSocket from 'ws';
+import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { decodeServerFrame, encodeFrame } from '../src/protocol/native/frames.js';
 import type { ServerFrame } from '../src/protocol/native/types.js';
-import { ServerMetrics } from '../src/server/metrics.js';
-import { startServer } from '../src/server/server.js';
+import { freePort, LOOPBACK, ProcessGroup, waitForPort } from './lib/procs.js';
 import { writeResults } from './lib/results.js';
 import { rate, type Summary, summarize } from './lib/stats.js';
+import { machineInfo, processCpuMs, RssSampler } from './lib/system.js';
 import { formatFixed, formatInt, formatMs, formatPercent, printTable } from './lib/table.js';
+import { BUILT_CLI, ensureBuilt } from './systems/build.js';
 
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const QUICK = process.argv.includes('--quick');
+const PROFILE = process.argv.includes('--profile-server');
+const PG_URL = process.env.TRIBUTARY_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const PLAN = QUICK
   ? { writeMs: 2_000, casMs: 2_000, updates: 100 }
   : { writeMs: 8_000, casMs: 8_000, updates: 500 };
+const WRITERS = 64;
+const CAS_WRITERS = 32;
+const HOT_KEYS = 4;
+const KEYS = 1000;
+/** ~100-byte documents: `{ n, payload }` with 80 bytes of payload. */
+const PAYLOAD = 'x'.repeat(80);
+
+const formatRatio = (ratio: number): string => `${formatFixed(ratio)}×`;
+
+const group = new ProcessGroup();
+group.installExitHooks();
 
 class Client {
   #nextId = 1;
@@ -80,83 +106,234 @@ const connectMany = (url: string, n: number): Promise<Client[]> =>
 
 interface Throughput {
   readonly name: string;
+  readonly system: 'tributary' | 'postgresql';
+  /** Acknowledged operations (successful ones for compare-and-set). */
   readonly ops: number;
   readonly perSec: number;
   readonly latencyMs: Summary;
+  /** Compare-and-set only: refused attempts, and all attempts per second. */
   readonly conflicts?: number;
+  readonly attemptsPerSec?: number;
+  /** Tributary only: the server's CPU per operation, and its peak RSS during the row. */
+  readonly serverCpuUsPerOp?: number;
+  readonly serverPeakRssBytes?: number;
 }
 
-async function writes(url: string, mode: 'eventual' | 'strong'): Promise<Throughput> {
-  const collection = `bench-${mode}`;
-  const admin = await Client.connect(url);
-  await admin.request('createCollection', { name: collection, mode });
-  const clients = await connectMany(url, 64);
-  const latencies: number[] = [];
-  const deadline = performance.now() + PLAN.writeMs;
+/** The Tributary server process, measured around each row. */
+interface ServerUnderTest {
+  readonly url: string;
+  readonly pid: number;
+}
+
+/** Runs `load` against the server, adding its CPU per operation and its peak RSS to the row. */
+async function measured(server: ServerUnderTest, load: () => Promise<Throughput>): Promise<Throughput> {
+  const sampler = new RssSampler([server.pid]);
+  const cpu0 = processCpuMs(server.pid);
+  const row = await load();
+  const cpuMs = processCpuMs(server.pid) - cpu0;
+  const peak = sampler.stop().get(server.pid);
+  return {
+    ...row,
+    serverCpuUsPerOp: (cpuMs * 1000) / Math.max(1, row.ops + (row.conflicts ?? 0)),
+    ...(peak === undefined ? {} : { serverPeakRssBytes: peak }),
+  };
+}
+
+/** Runs `worker(i)` on `n` workers until the deadline; returns the elapsed milliseconds. */
+async function closedLoop(n: number, ms: number, worker: (i: number, deadline: number) => Promise<void>) {
   const started = performance.now();
-  const payload = 'x'.repeat(80);
-  await Promise.all(
-    clients.map(async (client, c) => {
-      let i = 0;
-      while (performance.now() < deadline) {
-        const key = `k${(c * 7919 + i++ * 104729) % 1000}`;
-        const t0 = performance.now();
-        await client.request('collectionPut', { collection, key, value: { n: i, payload } });
-        latencies.push(performance.now() - t0);
-      }
-    }),
-  );
-  const elapsed = performance.now() - started;
+  const deadline = started + ms;
+  await Promise.all(Array.from({ length: n }, (_, i) => worker(i, deadline)));
+  return performance.now() - started;
+}
+
+const randomKey = (c: number, i: number): string => `k${(c * 7919 + i * 104729) % KEYS}`;
+
+async function writes(server: ServerUnderTest, mode: 'eventual' | 'strong'): Promise<Throughput> {
+  const collection = `bench-${mode}`;
+  const admin = await Client.connect(server.url);
+  await admin.request('createCollection', { name: collection, mode });
+  const clients = await connectMany(server.url, WRITERS);
+  const latencies: number[] = [];
+  const elapsed = await closedLoop(WRITERS, PLAN.writeMs, async (c, deadline) => {
+    let i = 0;
+    while (performance.now() < deadline) {
+      const key = randomKey(c, i++);
+      const t0 = performance.now();
+      await clients[c]!.request('collectionPut', { collection, key, value: { n: i, payload: PAYLOAD } });
+      latencies.push(performance.now() - t0);
+    }
+  });
   for (const client of [admin, ...clients]) client.close();
   return {
-    name: `writes (${mode}, 64 conns)`,
+    name: `writes (${mode}, ${WRITERS} conns)`,
+    system: 'tributary',
     ops: latencies.length,
     perSec: rate(latencies.length, elapsed),
     latencyMs: summarize(latencies),
   };
 }
 
-async function casUnderContention(url: string): Promise<Throughput> {
+async function casUnderContention(server: ServerUnderTest): Promise<Throughput> {
   const collection = 'bench-cas';
-  const admin = await Client.connect(url);
+  const admin = await Client.connect(server.url);
   await admin.request('createCollection', { name: collection, mode: 'strong' });
-  for (let k = 0; k < 4; k++)
+  for (let k = 0; k < HOT_KEYS; k++)
     await admin.request('collectionPut', { collection, key: `hot-${k}`, value: { n: 0 } });
-  const clients = await connectMany(url, 32);
+  const clients = await connectMany(server.url, CAS_WRITERS);
   const latencies: number[] = [];
   let conflicts = 0;
-  const deadline = performance.now() + PLAN.casMs;
-  const started = performance.now();
-  await Promise.all(
-    clients.map(async (client, c) => {
-      while (performance.now() < deadline) {
-        const key = `hot-${c % 4}`;
-        const t0 = performance.now();
-        const read = await client.request('collectionGet', { collection, key, consistency: 'local' });
-        try {
-          await client.request('collectionPut', {
-            collection,
-            key,
-            value: { n: (read.value.n as number) + 1 },
-            ifVersion: read.version,
-          });
-          latencies.push(performance.now() - t0);
-        } catch (error) {
-          if ((error as { code?: string }).code !== 'VERSION_MISMATCH') throw error;
-          conflicts++;
-        }
+  const elapsed = await closedLoop(CAS_WRITERS, PLAN.casMs, async (c, deadline) => {
+    const client = clients[c]!;
+    while (performance.now() < deadline) {
+      const key = `hot-${c % HOT_KEYS}`;
+      const t0 = performance.now();
+      const read = await client.request('collectionGet', { collection, key, consistency: 'local' });
+      try {
+        await client.request('collectionPut', {
+          collection,
+          key,
+          value: { n: (read.value.n as number) + 1 },
+          ifVersion: read.version,
+        });
+        latencies.push(performance.now() - t0);
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'VERSION_MISMATCH') throw error;
+        conflicts++;
       }
-    }),
-  );
-  const elapsed = performance.now() - started;
+    }
+  });
   for (const client of [admin, ...clients]) client.close();
+  return casRow('tributary', latencies, conflicts, elapsed);
+}
+
+function casRow(
+  system: Throughput['system'],
+  latencies: number[],
+  conflicts: number,
+  elapsed: number,
+): Throughput {
   return {
-    name: 'CAS read+put (32 conns, 4 hot keys)',
+    name: `compare-and-set (${CAS_WRITERS} conns, ${HOT_KEYS} hot keys)`,
+    system,
     ops: latencies.length,
     perSec: rate(latencies.length, elapsed),
     latencyMs: summarize(latencies),
     conflicts,
+    attemptsPerSec: rate(latencies.length + conflicts, elapsed),
   };
+}
+
+// ---- PostgreSQL, the same loads ----------------------------------------------------------------
+
+const PG_TABLE = `bench_collections_${process.pid}`;
+
+async function pgClients(n: number): Promise<pg.Client[]> {
+  const clients = await Promise.all(
+    Array.from({ length: n }, async () => {
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      await client.query('SET synchronous_commit = on');
+      return client;
+    }),
+  );
+  return clients;
+}
+
+async function postgresWrites(): Promise<Throughput> {
+  const clients = await pgClients(WRITERS);
+  const latencies: number[] = [];
+  const upsert = {
+    name: 'bench-collections-upsert',
+    text: `INSERT INTO ${PG_TABLE} (key, value, version) VALUES ($1, $2, 1)
+           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, version = ${PG_TABLE}.version + 1`,
+  };
+  try {
+    const elapsed = await closedLoop(WRITERS, PLAN.writeMs, async (c, deadline) => {
+      let i = 0;
+      while (performance.now() < deadline) {
+        const key = randomKey(c, i++);
+        const t0 = performance.now();
+        await clients[c]!.query({ ...upsert, values: [key, JSON.stringify({ n: i, payload: PAYLOAD })] });
+        latencies.push(performance.now() - t0);
+      }
+    });
+    return {
+      name: `writes (upsert, ${WRITERS} conns)`,
+      system: 'postgresql',
+      ops: latencies.length,
+      perSec: rate(latencies.length, elapsed),
+      latencyMs: summarize(latencies),
+    };
+  } finally {
+    await Promise.all(clients.map((client) => client.end()));
+  }
+}
+
+async function postgresCas(): Promise<Throughput> {
+  const clients = await pgClients(CAS_WRITERS);
+  for (let k = 0; k < HOT_KEYS; k++) {
+    await clients[0]!.query(
+      `INSERT INTO ${PG_TABLE} (key, value, version) VALUES ($1, '{"n":0}', 1)
+       ON CONFLICT (key) DO UPDATE SET value = '{"n":0}', version = 1`,
+      [`hot-${k}`],
+    );
+  }
+  const read = {
+    name: 'bench-collections-read',
+    text: `SELECT value, version FROM ${PG_TABLE} WHERE key = $1`,
+  };
+  const update = {
+    name: 'bench-collections-cas',
+    text: `UPDATE ${PG_TABLE} SET value = $2, version = version + 1 WHERE key = $1 AND version = $3`,
+  };
+  const latencies: number[] = [];
+  let conflicts = 0;
+  try {
+    const elapsed = await closedLoop(CAS_WRITERS, PLAN.casMs, async (c, deadline) => {
+      const client = clients[c]!;
+      while (performance.now() < deadline) {
+        const key = `hot-${c % HOT_KEYS}`;
+        const t0 = performance.now();
+        const row = (await client.query({ ...read, values: [key] })).rows[0] as {
+          value: { n: number };
+          version: string;
+        };
+        const result = await client.query({
+          ...update,
+          values: [key, JSON.stringify({ n: row.value.n + 1 }), row.version],
+        });
+        if (result.rowCount === 1) latencies.push(performance.now() - t0);
+        else conflicts++;
+      }
+    });
+    return casRow('postgresql', latencies, conflicts, elapsed);
+  } finally {
+    await Promise.all(clients.map((client) => client.end()));
+  }
+}
+
+/** PostgreSQL's rows, or why there are none (it could not be reached). */
+async function postgresRows(): Promise<{ writes: Throughput; cas: Throughput } | string> {
+  const admin = new pg.Client({ connectionString: PG_URL });
+  try {
+    await admin.connect();
+  } catch (error) {
+    return `PostgreSQL skipped: ${PG_URL}: ${(error as Error).message}`;
+  }
+  try {
+    await admin.query(
+      `CREATE TABLE ${PG_TABLE} (key text PRIMARY KEY, value jsonb NOT NULL, version bigint NOT NULL)`,
+    );
+    process.stdout.write('PostgreSQL writes…\n');
+    const writesRow = await postgresWrites();
+    process.stdout.write('PostgreSQL compare-and-set under contention…\n');
+    const cas = await postgresCas();
+    return { writes: writesRow, cas };
+  } finally {
+    await admin.query(`DROP TABLE IF EXISTS ${PG_TABLE}`).catch(() => undefined);
+    await admin.end();
+  }
 }
 
 async function fanOutLatency(
@@ -196,59 +373,133 @@ async function fanOutLatency(
   return { subscribers: subscribers.length, updates: PLAN.updates, latencyMs: summarize(latencies) };
 }
 
+async function startTributary(dir: string): Promise<ServerUnderTest & { stop(): Promise<void> }> {
+  const built = ensureBuilt(ROOT);
+  if (built !== undefined) throw new Error(built);
+  const port = await freePort();
+  const profileFlags = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profile')] : [];
+  const server = group.spawn(
+    'tributary',
+    process.execPath,
+    [
+      ...SERVER_NODE_FLAGS,
+      ...profileFlags,
+      join(ROOT, BUILT_CLI),
+      'serve',
+      ...['--host', LOOPBACK, '--port', String(port), '--data', join(dir, 'data'), '--log-level', 'warn'],
+    ],
+    { logFile: join(dir, 'server.log') },
+  );
+  await waitForPort(port, server, 30_000);
+  return {
+    url: `ws://${LOOPBACK}:${port}/v1/ws`,
+    pid: server.pid,
+    stop: () => group.stop(server, 10_000),
+  };
+}
+
+function tableRow(row: Throughput): string[] {
+  const note =
+    row.conflicts === undefined
+      ? `${formatInt(row.ops)} acked${row.system === 'tributary' ? ', fsync always' : ', synchronous_commit on'}`
+      : `${formatInt(row.attemptsPerSec ?? 0)} attempts/s, ${formatPercent(row.conflicts / (row.conflicts + row.ops))} refused`;
+  return [
+    row.name,
+    row.system,
+    formatInt(row.perSec),
+    formatMs(row.latencyMs.p50),
+    formatMs(row.latencyMs.p99),
+    row.serverCpuUsPerOp === undefined ? '' : formatFixed(row.serverCpuUsPerOp, 1),
+    row.serverPeakRssBytes === undefined ? '' : formatFixed(row.serverPeakRssBytes / 2 ** 20, 1),
+    note,
+  ];
+}
+
 async function main(): Promise<void> {
   const startedAt = new Date();
   const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-collections-'));
-  const server = await startServer({
-    dataDir: dir,
-    host: '127.0.0.1',
-    port: 0,
-    metrics: new ServerMetrics({ defaultMetrics: false }),
-  });
-  const url = `ws://127.0.0.1:${server.port}/v1/ws`;
-  try {
-    process.stdout.write('writes (eventual)…\n');
-    const eventual = await writes(url, 'eventual');
-    process.stdout.write('writes (strong)…\n');
-    const strong = await writes(url, 'strong');
-    process.stdout.write('CAS under contention…\n');
-    const cas = await casUnderContention(url);
-    process.stdout.write('fan-out latency to 100 subscribers…\n');
-    const fanOut = await fanOutLatency(url);
-    printTable(
-      ['workload', 'ops/s', 'p50', 'p99', 'note'],
+  group.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const server = await startTributary(dir);
+  process.stdout.write('writes (eventual)…\n');
+  const eventual = await measured(server, () => writes(server, 'eventual'));
+  process.stdout.write('writes (strong)…\n');
+  const strong = await measured(server, () => writes(server, 'strong'));
+  process.stdout.write('compare-and-set under contention…\n');
+  const cas = await measured(server, () => casUnderContention(server));
+  process.stdout.write('fan-out latency to 100 subscribers…\n');
+  const fanOut = await fanOutLatency(server.url);
+  await server.stop();
+  const postgres = await postgresRows();
+  const rows = [eventual, strong, ...(typeof postgres === 'string' ? [] : [postgres.writes]), cas];
+  if (typeof postgres !== 'string') rows.push(postgres.cas);
+  printTable(
+    ['workload', 'system', 'ops/s', 'p50', 'p99', 'server µs/op', 'server peak RSS MiB', 'note'],
+    [
+      ...rows.map(tableRow),
       [
-        ...[eventual, strong, cas].map((t) => [
-          t.name,
-          formatInt(t.perSec),
-          formatMs(t.latencyMs.p50),
-          formatMs(t.latencyMs.p99),
-          t.conflicts === undefined
-            ? `${formatInt(t.ops)} acked, fsync always`
-            : `${formatInt(t.conflicts)} conflicts (${formatPercent(t.conflicts / (t.conflicts + t.ops))} of attempts)`,
-        ]),
-        [
-          `update → ${fanOut.subscribers} subscribers`,
-          '',
-          formatMs(fanOut.latencyMs.p50),
-          formatMs(fanOut.latencyMs.p99),
-          `${fanOut.updates} updates, ${formatInt(fanOut.latencyMs.count)} deliveries, mean ${formatFixed(fanOut.latencyMs.mean)} ms`,
-        ],
+        `update → ${fanOut.subscribers} subscribers`,
+        'tributary',
+        '',
+        formatMs(fanOut.latencyMs.p50),
+        formatMs(fanOut.latencyMs.p99),
+        '',
+        '',
+        `${fanOut.updates} updates, ${formatInt(fanOut.latencyMs.count)} deliveries, mean ${formatFixed(fanOut.latencyMs.mean)} ms`,
       ],
+    ],
+  );
+  const ratios =
+    typeof postgres === 'string'
+      ? undefined
+      : {
+          eventualWrites: eventual.perSec / postgres.writes.perSec,
+          strongWrites: strong.perSec / postgres.writes.perSec,
+          casSuccesses: cas.perSec / postgres.cas.perSec,
+          casAttempts: (cas.attemptsPerSec ?? 0) / (postgres.cas.attemptsPerSec ?? 1),
+        };
+  if (ratios === undefined) process.stdout.write(`${postgres as string}\n`);
+  else {
+    process.stdout.write(
+      `Tributary ÷ PostgreSQL: eventual writes ${formatRatio(ratios.eventualWrites)}, strong writes ${formatRatio(ratios.strongWrites)}, ` +
+        `compare-and-set successes ${formatRatio(ratios.casSuccesses)} (attempts ${formatRatio(ratios.casAttempts)})\n`,
     );
-    const path = await writeResults('collections', startedAt, {
-      quick: QUICK,
-      plan: PLAN,
-      eventual,
-      strong,
-      cas,
-      fanOut,
-    });
-    process.stdout.write(`results: ${path}\n`);
-  } finally {
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
   }
+  const machine = machineInfo();
+  process.stdout.write(
+    `Machine: ${machine.cpuCount} × ${machine.cpuModel}, node ${machine.node}; load average (1 min) ${loadavg()[0]!.toFixed(2)} at the end.\n`,
+  );
+  if (PROFILE) {
+    const target = join(
+      ROOT,
+      'bench',
+      'results',
+      `collections-profile-${startedAt.toISOString().replace(/[:.]/g, '-')}`,
+    );
+    mkdirSync(target, { recursive: true });
+    for (const name of readdirSync(join(dir, 'profile')))
+      renameSync(join(dir, 'profile', name), join(target, name));
+    process.stdout.write(`server CPU profile: ${target}\n`);
+  }
+  const path = await writeResults('collections', startedAt, {
+    quick: QUICK,
+    plan: PLAN,
+    machine,
+    eventual,
+    strong,
+    cas,
+    fanOut,
+    postgres: typeof postgres === 'string' ? { skipped: postgres } : postgres,
+    ratios,
+  });
+  process.stdout.write(`results: ${path}\n`);
 }
 
-await main();
+main()
+  .then(() => group.stopAll())
+  .catch(async (error: unknown) => {
+    process.stderr.write(
+      `benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    await group.stopAll();
+    process.exit(1);
+  });

@@ -32,6 +32,7 @@ import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { findBinary, freePort, LOOPBACK, ProcessGroup, sleep, waitForPort } from './lib/procs.js';
 import { writeResults } from './lib/results.js';
 import { rate } from './lib/stats.js';
+import { processCpuMs } from './lib/system.js';
 import { formatBytes, formatFixed, formatInt, printTable } from './lib/table.js';
 
 const QUICK = process.argv.includes('--quick');
@@ -343,18 +344,6 @@ async function runKcat(
   await child.done;
   clearTimeout(timer);
   return { lines, timedOut };
-}
-
-/** User + system CPU of a process so far, from /proc/<pid>/stat (Linux; NaN elsewhere). */
-function processCpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return (ticks * 1000) / 100;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 main().catch(async (error: unknown) => {

@@ -43,6 +43,18 @@ export function cpuStopwatch(): () => number {
   };
 }
 
+/** User + system CPU of a process so far, from /proc/<pid>/stat (Linux; NaN elsewhere). */
+export function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1000) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Resident memory of another process, from `/proc/<pid>/status` (Linux only). */
 export interface ProcessMemory {
   /** VmRSS: resident now. */
