@@ -206,12 +206,18 @@ async function postgres(events: number, streams: number): Promise<ProjectionBenc
 }
 
 /** Runs both systems on the same workload and prints a table with the ratio. */
-export async function benchProjections(options: { readonly events: number; readonly streams?: number }) {
+export async function benchProjections(options: {
+  readonly events: number;
+  readonly streams?: number;
+  /** Default true; false leaves the printing to the caller (bench/event-store.ts puts a row in its table). */
+  readonly print?: boolean;
+}) {
   const streams = options.streams ?? 1000;
   const rows: ProjectionBenchRow[] = [await tributary(options.events, streams)];
   const peer = await postgres(options.events, streams);
   if (peer !== undefined) rows.push(peer);
   const base = peer?.eventsPerSecond;
+  if (options.print === false) return rows;
   printTable(
     ['projection (catch-up, batches of 500)', 'events', 'ms', 'events/s', 'vs postgres'],
     rows.map((r) => [

@@ -1,5 +1,5 @@
 /**
- * Side-by-side benchmark, two suites in one run, every server started by this script on free
+ * Side-by-side benchmark, several suites in one run, every server started by this script on free
  * loopback ports in a temp dir and stopped by pid at the end (also on Ctrl-C and on error):
  *
  * - `compare`: Tributary against NATS JetStream, Redis Streams, Socket.IO and a plain `ws`
@@ -8,7 +8,10 @@
  *   `npm run bench:mqtt` runs this suite alone);
  * - `socketio`: two Socket.IO servers with 1,000 clients on the Tributary adapter against the
  *   Socket.IO Redis adapters (`bench/socketio.ts`, `npm run bench:socket.io` alone; not in
- *   `--smoke`, nor when `--systems` is given).
+ *   `--smoke`, nor when `--systems` is given);
+ * - `event-store`: event streams and projections against a PostgreSQL event store
+ *   (`bench/event-store.ts`, `npm run bench:event-store` alone; not in `--smoke`, nor when
+ *   `--systems` is given).
  *
  *   npm run bench                 full run: 3 repeats, ~35 min on 2 cores
  *   npm run bench -- --quick      1 repeat, short windows, smaller replay: ~4 min
@@ -28,6 +31,7 @@
  * `<results-dir>/compare-<time>.json` and one SVG per chart in `<results-dir>/compare-<time>/`.
  * A plain script, never a test; `test/bench-smoke.test.ts` runs `--smoke` and checks the output's shape.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -79,8 +83,8 @@ const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** A 1-minute load average above this × CPUs at the start is reported as a busy machine. */
 const BUSY_LOAD_PER_CPU = 0.5;
 
-export type SuiteId = 'compare' | 'mqtt' | 'socketio';
-const SUITE_IDS: readonly SuiteId[] = ['compare', 'mqtt', 'socketio'];
+export type SuiteId = 'compare' | 'mqtt' | 'socketio' | 'event-store';
+const SUITE_IDS: readonly SuiteId[] = ['compare', 'mqtt', 'socketio', 'event-store'];
 
 interface Options {
   readonly mode: Mode;
@@ -246,10 +250,13 @@ export async function runBench(argv: readonly string[]): Promise<void> {
   const socketio =
     options.suites.includes('socketio') && options.mode !== 'smoke' && options.systems === undefined;
   const socketioMode = options.mode === 'quick' ? 'quick' : 'full';
-  if (options.suites.every((suite) => suite === 'socketio')) {
+  const eventStore =
+    options.suites.includes('event-store') && options.mode !== 'smoke' && options.systems === undefined;
+  if (options.suites.every((suite) => suite === 'socketio' || suite === 'event-store')) {
     const group = new ProcessGroup();
     group.installExitHooks();
     if (socketio) await runSocketIoSuite(socketioMode, options.resultsDir, group);
+    if (eventStore) await runEventStoreSuite(socketioMode, group);
     await group.stopAll();
     return;
   }
@@ -408,6 +415,30 @@ export async function runBench(argv: readonly string[]): Promise<void> {
   process.stdout.write(`\nResults: ${path}\nCharts:  ${chartDir}/ (${charts.length} SVG)\n`);
   await group.stopAll();
   if (socketio) await runSocketIoSuite(socketioMode, options.resultsDir, group);
+  if (eventStore) await runEventStoreSuite(socketioMode, group);
+}
+
+/**
+ * The event store suite: `bench/event-store.ts` (appends with an expected revision, stream reads,
+ * projection throughput, each against a PostgreSQL event store) in its own process, its tables
+ * printed here.
+ */
+async function runEventStoreSuite(mode: 'full' | 'quick', group: ProcessGroup): Promise<void> {
+  if (group.stopping) return;
+  process.stdout.write('\n');
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(PROJECT_ROOT, 'bench', 'event-store.ts'),
+      ...(mode === 'quick' ? ['--quick'] : []),
+    ],
+    { cwd: PROJECT_ROOT, stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  const tracked = group.track('event-store bench', child);
+  await tracked.done;
+  if (child.exitCode !== 0) process.stderr.write(`event-store bench: ${tracked.exitDescription()}\n`);
 }
 
 /** What a PUBACK means on each MQTT system, printed under the MQTT tables. */

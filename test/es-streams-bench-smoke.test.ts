@@ -31,7 +31,7 @@ if (!reachable && required)
 describe.skipIf(!reachable)(
   `bench:event-store smoke${reachable ? '' : ` (skipped: no PostgreSQL at ${PG_URL})`}`,
   () => {
-    it('prints appends/s and read latencies of both stores with ratios', async () => {
+    it('prints appends/s, read latencies and projection throughput of both stores with ratios', async () => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'bench/event-store.ts', '--smoke'], {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,7 +42,13 @@ describe.skipIf(!reachable)(
       const code = await new Promise<number | null>((done) => child.once('exit', done));
       expect(code, out).toBe(0);
       expect(out).toMatch(/Event store benchmark \(smoke\): \d+ × /);
-      for (const measure of ['appends/s, 1 writer', 'appends/s, 16 writers', 'stream p50', 'stream p99']) {
+      for (const measure of [
+        'appends/s, 1 writer',
+        'appends/s, 16 writers',
+        'stream p50',
+        'stream p99',
+        'projection events/s',
+      ]) {
         const line = out.split('\n').find((l) => l.includes(measure));
         expect(line, measure).toMatch(/\d+(\.\d+)?×/);
       }
