@@ -64,6 +64,15 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Extra Node flags from an environment variable (space-separated): `TRIBUTARY_BENCH_SERVER_FLAGS`
+ * for Tributary's server, `TRIBUTARY_BENCH_WORKER_FLAGS` for the load generators, e.g.
+ * `--cpu-prof --cpu-prof-dir=DIR` (what `bench/fanout-probe.ts --profile` sets).
+ */
+export function extraNodeFlags(variable: string): string[] {
+  return (process.env[variable] ?? '').split(' ').filter((flag) => flag !== '');
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -18,6 +18,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SERVER_NODE_FLAGS } from '../../src/cli/node-flags.js';
+import { extraNodeFlags } from '../lib/procs.js';
 import { BUILT_CLI, ensureBuilt } from './build.js';
 import { startNodeBuilt } from './node-server.js';
 import type { StartContext, SystemModule, Target } from './types.js';
@@ -94,7 +95,7 @@ export function tributarySystem(variant: TributaryVariant): SystemModule {
           'warn',
           ...extra,
         ],
-        SERVER_NODE_FLAGS,
+        [...SERVER_NODE_FLAGS, ...extraNodeFlags('TRIBUTARY_BENCH_SERVER_FLAGS')],
       );
     },
     async prepare(target, durability) {

@@ -177,6 +177,8 @@ process.on('message', (message: ToWorker) => {
   );
 });
 process.on('disconnect', () => process.exit(0));
+// Stopped by pid: exit normally, so that `--cpu-prof` (TRIBUTARY_BENCH_WORKER_FLAGS) writes its profile.
+process.on('SIGTERM', () => process.exit(0));
 // A stray socket error in a client library must not kill the load generator mid-run.
 process.on('uncaughtException', (error) => {
   process.stderr.write(`loadgen: uncaught ${error.stack ?? error.message}\n`);

@@ -8,7 +8,7 @@
 import { fork } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { ProcessGroup, TrackedProcess } from '../lib/procs.js';
+import { extraNodeFlags, type ProcessGroup, type TrackedProcess } from '../lib/procs.js';
 import type { FromWorker, SubscribeEvent, SubscribeSignal, Task, ToWorker } from './tasks.js';
 
 const LOADGEN = fileURLToPath(new URL('./loadgen.ts', import.meta.url));
@@ -115,7 +115,8 @@ export class LoadWorker {
   async #spawn(): Promise<void> {
     const log = createWriteStream(this.#logFile, { flags: 'a' });
     const child = fork(LOADGEN, [], {
-      execArgv: ['--import', 'tsx'],
+      // TRIBUTARY_BENCH_WORKER_FLAGS: extra Node flags, e.g. `--cpu-prof` (bench/fanout-probe.ts).
+      execArgv: ['--import', 'tsx', ...extraNodeFlags('TRIBUTARY_BENCH_WORKER_FLAGS')],
       serialization: 'advanced',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

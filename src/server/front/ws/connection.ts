@@ -70,6 +70,7 @@ import type { ServerMetrics } from '../../metrics.js';
 import type { CollectionBridge, CollectionPort } from './collection-bridge.js';
 import { HANDLERS, type Membership, type RequestContext } from './handlers.js';
 import type { WsFrontEndLimits } from './limits.js';
+import { type CorkableSocket, SocketWriter } from './socket-writer.js';
 import type { BridgePort, SubscriptionBridge } from './subscription-bridge.js';
 import { SyncGroupMemberships } from './sync-group-handlers.js';
 
@@ -96,6 +97,8 @@ export interface ConnectionDeps {
   readonly certificate?: string | null | undefined;
   /** The peer's address, for the audit log. */
   readonly remoteAddress?: string | undefined;
+  /** The socket under the WebSocket (what `handleUpgrade` was given): its writes are batched per turn. */
+  readonly transport: CorkableSocket;
 }
 
 type State = 'handshake' | 'authenticating' | 'open' | 'closed';
@@ -116,6 +119,8 @@ type Decoded = ReturnType<typeof decodeClientFrame>;
 export class Connection {
   readonly sessionId = randomUUID();
   readonly #socket: WebSocket;
+  /** Batches this turn's writes and frames deliveries (see `socket-writer.ts`). */
+  readonly #writer: SocketWriter;
   readonly #deps: ConnectionDeps;
   readonly #logger: Logger;
   #state: State = 'handshake';
@@ -171,6 +176,7 @@ export class Connection {
 
   constructor(socket: WebSocket, deps: ConnectionDeps) {
     this.#socket = socket;
+    this.#writer = new SocketWriter(deps.transport);
     this.#deps = deps;
     this.#logger = deps.logger.child({ session: this.sessionId });
     this.#connectionInfo = { protocol: 'ws', remoteAddress: deps.remoteAddress ?? 'unknown' };
@@ -677,20 +683,20 @@ export class Connection {
     // A small frame into an empty send buffer reaches the kernel at once; only frames queued
     // behind others (or large ones) need to report when they leave, to resume a paused reader.
     const track = buffered > 0 || (binary ? data.byteLength : data.length) > TRACKED_FRAME_BYTES;
+    this.#writer.hold();
     this.#socket.send(data, { binary }, track ? this.#onSent : undefined);
     if (buffered <= high && this.#socket.bufferedAmount > high) this.#updateReading();
   }
 
   /**
-   * Sends one binary message as two fragments: a small head of this connection's own, then bytes
-   * shared with other connections, which the send buffer holds without copying them.
+   * Sends one binary message: a small head of this connection's own, then bytes shared with
+   * other connections, which the send buffer holds without copying them.
    */
   #writeParts([head, shared]: readonly [Uint8Array, Uint8Array]): void {
     this.#bytesOut.inc(head.byteLength + shared.byteLength);
     const high = this.#deps.limits.wsBufferedBytesHigh;
     const buffered = this.#socket.bufferedAmount;
-    this.#socket.send(head, { binary: true, fin: false });
-    this.#socket.send(shared, { binary: true, fin: true }, this.#onSent);
+    this.#writer.writeBinary(head, shared, this.#onSent);
     if (buffered <= high && this.#socket.bufferedAmount > high) this.#updateReading();
   }
 

@@ -127,6 +127,7 @@ export function attachWebSocketFrontEnd(
             }
           : { authorization: undefined, certificate: null }),
         remoteAddress: request.socket.remoteAddress,
+        transport: socket,
       });
       connections.add(connection);
       void connection.closed.then(() => connections.delete(connection));

@@ -1,0 +1,317 @@
+/**
+ * Where fan-out's time goes, per delivery, for each system in the same run: one publisher at a
+ * fixed rate to N subscribers (one connection each) spread over K load-generator processes, as in
+ * the main suite's fan-out (`bench/workloads/fanout.ts`), measuring over the paced phase only:
+ *
+ * - publish → delivery latency p50 / p99;
+ * - the server's CPU time (user + system, from /proc) per delivery, and its write syscalls
+ *   (`syscw` of /proc/<pid>/io: write and writev alike) per delivery;
+ * - the subscriber processes' CPU time per delivery;
+ *   each net of what the same processes spend over an idle period as long, just before (every
+ *   subscriber connected, nothing published: heartbeats, timers);
+ * - for Tributary, the server's event-loop delay over the phase (its /metrics, fed by
+ *   `monitorEventLoopDelay`).
+ *
+ * Costs per delivery hold up on a loaded machine better than latencies do, so this is the tool
+ * for comparing changes while other work shares the CPUs, with two cautions: a server that falls
+ * behind delivers several messages per write, which makes each delivery cheaper (run at a rate
+ * the machine keeps up with, e.g. `--rate 2`, to compare one-message deliveries), and ratios
+ * within one run mean more than numbers across runs.
+ *
+ *   npx tsx bench/fanout-probe.ts [--systems tributary,redis,nats] [--subscribers 1000]
+ *     [--processes 2] [--rate 50] [--duration-ms 8000] [--profile DIR]
+ *
+ * `--profile DIR` starts Tributary's server and the load generators with `--cpu-prof` and leaves
+ * the `.cpuprofile` files in DIR (open them in Chrome DevTools, or summarize them with
+ * `npx tsx bench/lib/cpuprofile-top.ts FILE`). A plain script, never a test.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ProcessGroup, sleep } from './lib/procs.js';
+import { Progress } from './lib/progress.js';
+import { summarize } from './lib/stats.js';
+import { machineInfo } from './lib/system.js';
+import { formatInt, formatMs } from './lib/table.js';
+import { SYSTEMS } from './systems/index.js';
+import type { SystemId } from './systems/types.js';
+import { LoadWorker } from './workers/pool.js';
+import type { SendResult } from './workers/tasks.js';
+import { RunContext } from './workloads/context.js';
+import { mergeLatencies, SubscriberGroup } from './workloads/subscribers.js';
+
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+interface Options {
+  systems: SystemId[];
+  subscribers: number;
+  processes: number;
+  rate: number;
+  durationMs: number;
+  profileDir: string | undefined;
+  /** Count the server's syscalls over the paced phase with `strace -c` (slows the server down). */
+  strace: boolean;
+}
+
+function parseOptions(argv: readonly string[]): Options {
+  const options: Options = {
+    systems: ['tributary', 'redis', 'nats'],
+    subscribers: 1000,
+    processes: 2,
+    rate: 50,
+    durationMs: 8000,
+    profileDir: undefined,
+    strace: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const value = argv[i + 1];
+    const number = (): number => {
+      const parsed = Number(value);
+      if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`${argv[i]} needs a positive number`);
+      i++;
+      return parsed;
+    };
+    switch (argv[i]) {
+      case '--systems':
+        options.systems = (value ?? '').split(',').filter((id): id is SystemId => id in SYSTEMS);
+        i++;
+        break;
+      case '--subscribers':
+        options.subscribers = number();
+        break;
+      case '--processes':
+        options.processes = number();
+        break;
+      case '--rate':
+        options.rate = number();
+        break;
+      case '--duration-ms':
+        options.durationMs = number();
+        break;
+      case '--strace':
+        options.strace = true;
+        break;
+      case '--profile':
+        options.profileDir = resolve(value ?? 'profiles');
+        i++;
+        break;
+      default:
+        throw new Error(`unknown option ${argv[i]}`);
+    }
+  }
+  return options;
+}
+
+/** User + system CPU ms and write syscalls of a process so far. */
+function processCounters(pid: number): { cpuMs: number; writes: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name (which may contain spaces): utime is the 14th field overall.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  let writes = Number.NaN;
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    writes = Number(/syscw:\s+(\d+)/.exec(io)?.[1] ?? Number.NaN);
+  } catch {
+    // /proc/<pid>/io needs the same user; left NaN otherwise
+  }
+  return { cpuMs: (ticks * 1000) / 100, writes };
+}
+
+/**
+ * Attaches `strace -c -f` to `pid`; the returned function detaches it and gives the number of
+ * calls per syscall meanwhile.
+ */
+function startStrace(pid: number, file: string): () => Promise<Record<string, number>> {
+  const child = spawn('strace', ['-c', '-f', '-q', '-o', file, '-p', String(pid)], { stdio: 'ignore' });
+  return async () => {
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGINT');
+    });
+    const calls: Record<string, number> = {};
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const fields = line.trim().split(/\s+/);
+      // % time, seconds, usecs/call, calls, [errors], syscall
+      if (fields.length < 5 || !/^\d/.test(fields[0]!)) continue;
+      const name = fields.at(-1)!;
+      if (name === 'total') continue;
+      calls[name] = Number(fields[3]);
+    }
+    return calls;
+  };
+}
+
+/** Event-loop delay of Tributary's server over the phase, from its Prometheus text. */
+async function eventLoopDelay(baseUrl: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const read = (name: string): number =>
+    Number(new RegExp(`^tributary_nodejs_eventloop_lag_${name}_seconds (\\S+)`, 'm').exec(text)?.[1]) * 1000;
+  return { p50: read('p50'), p99: read('p99'), max: read('max') };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const group = new ProcessGroup();
+  group.installExitHooks();
+  const root = mkdtempSync(join(tmpdir(), 'tributary-fanout-probe-'));
+  group.onCleanup(() => rmSync(root, { recursive: true, force: true }));
+  if (options.profileDir !== undefined) {
+    mkdirSync(options.profileDir, { recursive: true });
+    const flags = `--cpu-prof --cpu-prof-dir=${options.profileDir}`;
+    process.env.TRIBUTARY_BENCH_SERVER_FLAGS = flags;
+    process.env.TRIBUTARY_BENCH_WORKER_FLAGS = flags;
+  }
+  const machine = machineInfo();
+  const loadAtStart = loadavg()[0]!;
+  process.stderr.write(
+    `fan-out probe: ${machine.cpuCount} × ${machine.cpuModel}, load ${loadAtStart.toFixed(1)}; ` +
+      `${options.subscribers} subscribers over ${options.processes} processes, ${options.rate} msgs/s for ${options.durationMs} ms\n`,
+  );
+  const modules = options.systems.map((id) => SYSTEMS[id]);
+  const workers = await Promise.all(
+    Array.from({ length: 1 + options.processes }, (_, index) =>
+      LoadWorker.start(
+        index === 0 ? 'probe-pub' : `probe-sub${index}`,
+        group,
+        join(root, `loadgen-${index}.log`),
+      ),
+    ),
+  );
+  const [publisher, ...subscriberWorkers] = workers;
+  const ctx = new RunContext(
+    group,
+    root,
+    PROJECT_ROOT,
+    new Progress(modules.length),
+    publisher!,
+    subscriberWorkers,
+  );
+  const rows: string[] = [];
+  try {
+    const running = await ctx.startServers('fanout', modules);
+    for (const module of running) {
+      const server = ctx.servers.get(module.id)!;
+      const target = ctx.target(module.id, ctx.topic('probe'), module.capabilities.fanout!);
+      await module.prepare(target, 'durable');
+      const counts = Array.from(
+        { length: options.processes },
+        (_, i) =>
+          Math.floor(options.subscribers / options.processes) +
+          (i < options.subscribers % options.processes ? 1 : 0),
+      );
+      const budgetMs = options.durationMs + 180_000;
+      const groups = await Promise.all(
+        subscriberWorkers.map(
+          async (worker, i) =>
+            (
+              await SubscriberGroup.open(
+                worker,
+                {
+                  type: 'subscribe',
+                  system: module.id,
+                  target,
+                  subscribers: counts[i]!,
+                  from: 'latest',
+                  connectConcurrency: 100,
+                  connectTimeoutMs: 120_000,
+                },
+                budgetMs,
+              )
+            ).group,
+        ),
+      );
+      try {
+        const run = ctx.nextRun();
+        const total = Math.round((options.rate * options.durationMs) / 1000);
+        const warmupSeq = Math.round(options.rate / 2);
+        for (const each of groups) each.expect(run, total * each.count, warmupSeq);
+        const baseUrl = `http://${target.endpoint.host}:${target.endpoint.port}`;
+        if (module.id === 'tributary') await eventLoopDelay(baseUrl);
+        const pids = [server.process.pid, ...subscriberWorkers.map((worker) => worker.pid!)];
+        // What the processes spend with every subscriber connected and nothing published
+        // (heartbeats, timers), over as long as the paced phase, is not the deliveries' cost.
+        const idleStart = pids.map(processCounters);
+        await sleep(options.durationMs);
+        const idleEnd = pids.map(processCounters);
+        const idleCpuMs = pids.map((_, i) => idleEnd[i]!.cpuMs - idleStart[i]!.cpuMs);
+        const idleWrites = idleEnd[0]!.writes - idleStart[0]!.writes;
+        const strace = options.strace
+          ? startStrace(server.process.pid, join(root, `${module.id}.strace`))
+          : undefined;
+        const before = pids.map(processCounters);
+        const sent = await publisher!.run<SendResult>(
+          {
+            type: 'paced',
+            system: module.id,
+            target,
+            size: 100,
+            run,
+            rate: options.rate,
+            durationMs: options.durationMs,
+            window: 10_000,
+          },
+          budgetMs,
+        ).result;
+        await Promise.all(groups.map((each) => each.waitComplete(run, 30_000)));
+        const after = pids.map(processCounters);
+        const syscalls = strace === undefined ? undefined : await strace();
+        const loop = module.id === 'tributary' ? await eventLoopDelay(baseUrl) : undefined;
+        const stats = await Promise.all(groups.map((each) => each.collect(run)));
+        const deliveries = stats.reduce((sum, entry) => sum + entry.deliveries, 0);
+        const latency = summarize(mergeLatencies(stats));
+        const serverCpuUs = ((after[0]!.cpuMs - before[0]!.cpuMs - idleCpuMs[0]!) * 1000) / deliveries;
+        const serverWrites = (after[0]!.writes - before[0]!.writes - idleWrites) / deliveries;
+        let subscriberCpuMs = 0;
+        for (let i = 1; i < pids.length; i++)
+          subscriberCpuMs += after[i]!.cpuMs - before[i]!.cpuMs - idleCpuMs[i]!;
+        rows.push(
+          [
+            module.id.padEnd(10),
+            `sent ${formatInt(sent.sent)} (${formatInt(sent.achievedRate)}/s)`,
+            `deliveries ${formatInt(deliveries)} (${(deliveries / Math.max(1, sent.sent * options.subscribers)).toFixed(3)})`,
+            `p50 ${formatMs(latency.p50)} ms`,
+            `p99 ${formatMs(latency.p99)} ms`,
+            `server ${serverCpuUs.toFixed(2)} µs CPU/delivery`,
+            `${serverWrites.toFixed(3)} writes/delivery`,
+            `subscribers ${((subscriberCpuMs * 1000) / deliveries).toFixed(2)} µs CPU/delivery`,
+            ...(syscalls === undefined
+              ? []
+              : [
+                  `syscalls/delivery: ${Object.entries(syscalls)
+                    .sort((a, b) => b[1] - a[1])
+                    .slice(0, 6)
+                    .map(([name, calls]) => `${name} ${(calls / deliveries).toFixed(3)}`)
+                    .join(', ')}`,
+                ]),
+            ...(loop === undefined
+              ? []
+              : [
+                  `server loop delay p50 ${formatMs(loop.p50!)} p99 ${formatMs(loop.p99!)} max ${formatMs(loop.max!)} ms`,
+                ]),
+          ].join(' · '),
+        );
+        process.stderr.write(`${rows.at(-1)}\n`);
+      } finally {
+        await Promise.all(groups.map((each) => each.close().catch(() => undefined)));
+        await module.cleanup(target, 'durable').catch(() => undefined);
+      }
+    }
+  } finally {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    await ctx.stopServers();
+    await group.stopAll();
+  }
+  process.stdout.write(
+    `fan-out probe (${machine.cpuCount} × ${machine.cpuModel}; load ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end)\n${rows.join('\n')}\n`,
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `fan-out probe failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,113 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+import { frameStart, SocketWriter } from './socket-writer.js';
+
+/** A real WebSocket pair on loopback: the server side's ws and the socket under it. */
+async function pair(): Promise<{ server: Server; ws: WebSocket; socket: Duplex; client: WebSocket }> {
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  const server = createServer();
+  const accepted = new Promise<{ ws: WebSocket; socket: Duplex }>((resolve) => {
+    server.on('upgrade', (request, socket, head) => {
+      wss.handleUpgrade(request, socket, head, (ws) => resolve({ ws, socket }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const client = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+  await new Promise<void>((resolve, reject) => {
+    client.once('open', () => resolve());
+    client.once('error', reject);
+  });
+  const { ws, socket } = await accepted;
+  return { server, ws, socket, client };
+}
+
+function bytes(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = (i * 31 + seed) & 0xff;
+  return out;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Buffer {
+  return Buffer.concat([a, b]);
+}
+
+describe('frameStart', () => {
+  it('writes the 2-, 4- and 10-byte headers of RFC 6455 around the 126 and 65,536 byte bounds', () => {
+    const head = Uint8Array.of(1, 2, 3);
+    const cases: [number, number[]][] = [
+      [0, [0x82, 3]],
+      [122, [0x82, 125]],
+      [123, [0x82, 126, 0, 126]],
+      [65_532, [0x82, 126, 0xff, 0xff]],
+      [65_533, [0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0]],
+      [2 ** 32, [0x82, 127, 0, 0, 0, 1, 0, 0, 0, 3]],
+    ];
+    for (const [rest, header] of cases) {
+      const out = frameStart(head, rest);
+      expect([...out.subarray(0, header.length)]).toEqual(header);
+      expect([...out.subarray(header.length)]).toEqual([1, 2, 3]);
+    }
+  });
+});
+
+describe('SocketWriter', () => {
+  let open: { server: Server; client: WebSocket } | undefined;
+  afterEach(async () => {
+    open?.client.terminate();
+    await new Promise<void>((resolve) => open?.server.close(() => resolve()) ?? resolve());
+    open = undefined;
+  });
+
+  it('delivers whole messages of every size, in order with what ws sends, and holds one turn of writes', async () => {
+    const { server, ws, socket, client } = await pair();
+    open = { server, client };
+    const received: Buffer[] = [];
+    const all = new Promise<void>((resolve) => {
+      client.on('message', (data: Buffer) => {
+        received.push(data);
+        if (received.length === 5) resolve();
+      });
+    });
+    const writer = new SocketWriter(socket);
+    const messages = [
+      concat(bytes(5, 1), bytes(100, 2)),
+      Buffer.from('through ws'),
+      concat(bytes(20, 3), bytes(1_000, 4)),
+      concat(bytes(7, 5), bytes(70_000, 6)),
+      concat(bytes(0, 7), bytes(0, 8)),
+    ];
+    let sentCallbacks = 0;
+    writer.writeBinary(bytes(5, 1), bytes(100, 2), () => sentCallbacks++);
+    // Held for the rest of the turn: nothing has reached the kernel yet.
+    expect(socket.writableCorked).toBe(1);
+    writer.hold();
+    ws.send(messages[1]!);
+    writer.writeBinary(bytes(20, 3), bytes(1_000, 4), () => sentCallbacks++);
+    writer.writeBinary(bytes(7, 5), bytes(70_000, 6), () => sentCallbacks++);
+    writer.writeBinary(bytes(0, 7), bytes(0, 8), () => sentCallbacks++);
+    expect(socket.writableCorked).toBe(1);
+    expect(socket.writableLength).toBeGreaterThan(71_000);
+    await Promise.resolve();
+    // Still held after promise reactions of the same turn.
+    expect(socket.writableCorked).toBe(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(socket.writableCorked).toBe(0);
+    await all;
+    expect(received.map((data) => data.byteLength)).toEqual(messages.map((data) => data.byteLength));
+    for (let i = 0; i < messages.length; i++) expect(received[i]!.equals(messages[i]!)).toBe(true);
+    expect(sentCallbacks).toBe(4);
+  });
+
+  it('does not hold a socket that can no longer be written', async () => {
+    const { server, socket, client } = await pair();
+    open = { server, client };
+    socket.destroy();
+    const writer = new SocketWriter(socket);
+    writer.hold();
+    expect(socket.writableCorked).toBe(0);
+  });
+});
