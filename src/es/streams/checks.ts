@@ -31,6 +31,8 @@ export interface CheckedAppend {
    * the write are one step. Answers null for "nothing to write"; throws a refusal.
    */
   readonly prepare?: (view: IndexView) => readonly CheckedEvent[] | null;
+  /** Other streams `prepare` looks at (loaded into the index before the batch is planned). */
+  readonly also?: readonly string[];
 }
 
 /** The index as the writer sees it while planning a batch (its earlier appends included). */

@@ -40,6 +40,11 @@ export const STREAM_DEFAULTS = {
   subscriptionCredit: 500,
   /** Memory (estimated) of decoded events kept for reads, most recently used; 0 turns it off. */
   eventCacheBytes: 64 * 1024 * 1024,
+  /**
+   * Events the stream index keeps in memory (each stream counts one more): past it the least
+   * recently used streams are evicted and read from the log again when used.
+   */
+  indexEventsMax: 1_000_000,
 } as const;
 
 /** A stream's category: its name up to the first `-` (`order` for `order-17`), else the whole name. */

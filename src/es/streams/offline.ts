@@ -11,6 +11,7 @@ export function offlineEventStore(damage: TributaryError): ClosableEventStore {
   const fail = (): Promise<never> => Promise.reject(damage);
   return {
     streamCount: 0,
+    indexStats: { residentStreams: 0, residentEvents: 0, eventsMax: 0, evictions: 0 },
     append: fail,
     appendMany: fail,
     readStream: fail,

@@ -8,6 +8,7 @@ import { assert } from '../../assert.js';
 import type { Broker, LogRecord } from '../../broker/types.js';
 import type { EventCache } from './event-cache.js';
 import { decodeEvent } from './event-codec.js';
+import type { ScannedStream } from './stream-index.js';
 import type { RecordedEvent } from './types.js';
 
 /** Positions closer than this are read in one range (the records between are read and dropped). */
@@ -15,6 +16,11 @@ const RANGE_GAP_MAX = 32;
 const FETCH_BYTES_MAX = 16 * 1024 * 1024;
 /** Bytes a range read asks for per event it wants (at least one record is always returned). */
 const RANGE_BYTES_PER_EVENT = 1024;
+/** Records one fetch of a scan asks for. */
+const SCAN_RECORDS_MAX = 10_000;
+/** Longest stream name in UTF-8 bytes (256 UTF-16 units, up to 3 bytes each). */
+const KEY_BYTES_MAX = 3 * 256;
+const KEY_DECODER = new TextDecoder();
 
 /** The events at `positions` (any order), in that order. */
 export async function readPositions(
@@ -95,6 +101,82 @@ export async function readAfter(
     });
     if (records.length === 0) break;
     for (const record of records) events.push(decodeEvent(record));
+    offset = (records[records.length - 1] as LogRecord).offset + 1;
+  }
+  return events;
+}
+
+/**
+ * Every event of `streams` below position `end`, per stream in revision order (a stream index
+ * load, `stream-index.ts`): one pass over the log, records of other streams skipped by key
+ * without being decoded.
+ */
+export async function scanStreams(
+  broker: Broker,
+  topic: string,
+  streams: ReadonlySet<string>,
+  end: number,
+): Promise<Map<string, ScannedStream>> {
+  const found = new Map<string, ScannedStream>();
+  const keys = new Map<string, string>();
+  for (const stream of streams) keys.set(stream, stream);
+  let offset = 0;
+  while (offset < end) {
+    const records = await broker.fetch(topic, 0, offset, {
+      maxRecords: Math.min(SCAN_RECORDS_MAX, end - offset),
+      maxBytes: FETCH_BYTES_MAX,
+    });
+    if (records.length === 0) break;
+    for (const record of records) {
+      if (record.offset >= end) return found;
+      if (record.key === null || record.key.length > KEY_BYTES_MAX) continue;
+      const stream = keys.get(KEY_DECODER.decode(record.key));
+      if (stream === undefined) continue;
+      let event: RecordedEvent;
+      try {
+        event = decodeEvent(record);
+      } catch {
+        continue; // a record that holds no event: the index skipped it too
+      }
+      let entry = found.get(stream);
+      if (entry === undefined) {
+        entry = { positions: [], ids: new Map() };
+        found.set(stream, entry);
+      }
+      assert(
+        event.revision === entry.positions.length,
+        `stream ${stream}: revision ${event.revision} at position ${event.position} after ${entry.positions.length - 1}`,
+      );
+      entry.positions.push(event.position);
+      entry.ids.set(event.id, event.revision);
+    }
+    offset = (records[records.length - 1] as LogRecord).offset + 1;
+  }
+  return found;
+}
+
+/** Up to `limit` events after position `after` whose record matches `match` (by key), in position order. */
+export async function readMatchingAfter(
+  broker: Broker,
+  topic: string,
+  after: number,
+  limit: number,
+  match: (record: LogRecord) => boolean,
+): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  const { next } = await broker.offsets(topic, 0);
+  let offset = after + 1;
+  while (events.length < limit && offset < next) {
+    const records = await broker.fetch(topic, 0, offset, {
+      maxRecords: SCAN_RECORDS_MAX,
+      maxBytes: FETCH_BYTES_MAX,
+    });
+    if (records.length === 0) break;
+    for (const record of records) {
+      if (!match(record)) continue;
+      events.push(decodeEvent(record));
+      if (events.length >= limit) return events;
+    }
     offset = (records[records.length - 1] as LogRecord).offset + 1;
   }
   return events;

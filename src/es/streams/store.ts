@@ -12,7 +12,9 @@
  * - **catch-up subscriptions** are one ordered broker subscription from a position
  *   (subscription.ts).
  *
- * The index is rebuilt from the log when the store opens (a full read of the topic).
+ * The index is rebuilt from the log when the store opens (a full read of the topic) and holds
+ * at most `indexEventsMax` events in memory (stream-index.ts): an evicted stream is read from the
+ * log again when it is used. Category reads scan the log by record key.
  *
  * @example
  * const store = await createEventStore({ broker: broker.forSystem() });
@@ -21,7 +23,7 @@
  * const sub = await store.subscribe({ target: { category: 'order' }, onEvent: (e) => console.log(e) });
  */
 import { type Logger, pino } from 'pino';
-import type { Broker } from '../../broker/types.js';
+import type { Broker, LogRecord } from '../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../errors.js';
 import {
   type CheckedAppend,
@@ -37,9 +39,10 @@ import {
   systemEvent,
 } from './checks.js';
 import { EventCache } from './event-cache.js';
+import { keyInCategory, streamKey } from './event-codec.js';
 import { type ConsumerGroups, openConsumerGroups } from './groups.js';
 import { EVENT_STORE_TOPIC, STREAM_DEFAULTS, STREAM_LIMITS } from './limits.js';
-import { readAfter, readPositions } from './reads.js';
+import { readAfter, readMatchingAfter, readPositions, scanStreams } from './reads.js';
 import { firstAbove, StreamIndex } from './stream-index.js';
 import { CatchUpSubscription } from './subscription.js';
 import type {
@@ -81,12 +84,16 @@ export interface EventStoreOptions {
   readonly logger?: Logger;
   /** Memory for decoded events kept for reads (estimate). Default 64 MiB; 0: none. */
   readonly eventCacheBytes?: number;
+  /** Events the stream index keeps in memory (`STREAM_DEFAULTS.indexEventsMax`). */
+  readonly indexEventsMax?: number;
 }
 
 /** An `EventStore` that can be closed (its subscriptions end, queued appends are refused). */
 export interface ClosableEventStore extends EventStore {
   /** Number of streams with at least one event. */
   readonly streamCount: number;
+  /** What the stream index holds in memory against its bound (`indexEventsMax`). */
+  readonly indexStats: StreamIndex['stats'];
   /**
    * Resolves true once an event past position `after` is stored, false after `timeoutMs` (or
    * when the store closes): a wake-up for long-polling readers, no data.
@@ -118,15 +125,21 @@ export async function createEventStore(options: EventStoreOptions): Promise<Clos
     topic,
     logger,
     options.eventCacheBytes ?? STREAM_DEFAULTS.eventCacheBytes,
+    options.indexEventsMax ?? STREAM_DEFAULTS.indexEventsMax,
   );
   await store.writer.catchUp();
+  await store.index.loadMetadataTargets();
   await store.openGroups();
   return store;
 }
 
 /** An append the store makes itself, checked and built when the writer plans it. */
-function systemAppend(stream: string, prepare: NonNullable<CheckedAppend['prepare']>): CheckedAppend {
-  return { stream, events: [], expectedRevision: 'any', bytes: 0, prepare };
+function systemAppend(
+  stream: string,
+  prepare: NonNullable<CheckedAppend['prepare']>,
+  also: readonly string[] = [],
+): CheckedAppend {
+  return { stream, events: [], expectedRevision: 'any', bytes: 0, prepare, also };
 }
 
 interface Waiter {
@@ -137,7 +150,7 @@ interface Waiter {
 class LogEventStore implements ClosableEventStore {
   readonly #broker: Broker;
   readonly #topic: string;
-  readonly #index = new StreamIndex();
+  readonly index: StreamIndex;
   readonly #cache: EventCache;
   readonly writer: StreamWriter;
   readonly #subscriptions = new Set<CatchUpSubscription>();
@@ -146,14 +159,18 @@ class LogEventStore implements ClosableEventStore {
   #closed = false;
   #groups: (ConsumerGroups & { close(): Promise<void> }) | undefined;
 
-  constructor(broker: Broker, topic: string, logger: Logger, cacheBytes: number) {
+  constructor(broker: Broker, topic: string, logger: Logger, cacheBytes: number, indexEventsMax: number) {
     this.#broker = broker;
     this.#topic = topic;
     this.#cache = new EventCache(cacheBytes);
+    this.index = new StreamIndex({
+      eventsMax: indexEventsMax,
+      scan: (streams, end) => scanStreams(broker, topic, streams, end),
+    });
     this.writer = new StreamWriter({
       broker,
       topic,
-      index: this.#index,
+      index: this.index,
       cache: this.#cache,
       logger,
       onApplied: () => this.#wakeWaiters(),
@@ -178,7 +195,21 @@ class LogEventStore implements ClosableEventStore {
   }
 
   get streamCount(): number {
-    return this.#index.streamCount;
+    return this.index.streamCount;
+  }
+
+  get indexStats(): StreamIndex['stats'] {
+    return this.index.stats;
+  }
+
+  /** Runs `use` with `streams` loaded into the index (synchronously: nothing evicts them meanwhile). */
+  async #withStreams<T>(streams: readonly string[], use: () => T): Promise<T> {
+    const release = await this.index.hold(streams);
+    try {
+      return use();
+    } finally {
+      release();
+    }
   }
 
   async append(
@@ -221,9 +252,9 @@ class LogEventStore implements ClosableEventStore {
     limit: number,
     direction: 'forward' | 'backward',
   ): Promise<RecordedEvent[]> {
-    const positions = this.#index.entry(stream)?.positions ?? [];
+    const positions = await this.#withStreams([stream], () => this.index.entry(stream)?.positions ?? []);
     const last = positions.length - 1;
-    const meta = this.#index.meta(stream);
+    const meta = this.index.meta(stream);
     const first = firstVisibleRevision(meta, last);
     const out: RecordedEvent[] = [];
     if (direction === 'forward') {
@@ -251,9 +282,9 @@ class LogEventStore implements ClosableEventStore {
   }
 
   #isVisible(event: RecordedEvent, now = Date.now()): boolean {
-    const meta = this.#index.meta(event.stream);
+    const meta = this.index.meta(event.stream);
     if (meta === undefined) return true;
-    return isVisible(meta, this.#index.revision(event.stream), event.revision, event.time, now);
+    return isVisible(meta, this.index.revision(event.stream), event.revision, event.time, now);
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
@@ -265,9 +296,11 @@ class LogEventStore implements ClosableEventStore {
     }
     let positions: readonly number[];
     if (options.category !== undefined) {
-      positions = this.#index.categoryPositions(checkStreamName(options.category, 'category'));
+      const key = streamKey(checkStreamName(options.category, 'category'));
+      return this.#readMatching(after, limit, (record) => keyInCategory(record, key));
     } else if (options.stream !== undefined) {
-      positions = this.#index.entry(checkStreamName(options.stream))?.positions ?? [];
+      const stream = checkStreamName(options.stream);
+      positions = await this.#withStreams([stream], () => this.index.entry(stream)?.positions ?? []);
     } else {
       return this.#readAllStreams(after, limit);
     }
@@ -279,6 +312,23 @@ class LogEventStore implements ClosableEventStore {
       out.push(...this.#visibleOnly(await readPositions(this.#broker, this.#topic, page, this.#cache)));
     }
     return out;
+  }
+
+  /** Visible events after `after` whose records `match` (a category by key): a scan of the log. */
+  async #readMatching(
+    after: number,
+    limit: number,
+    match: (record: LogRecord) => boolean,
+  ): Promise<RecordedEvent[]> {
+    const out: RecordedEvent[] = [];
+    let from = after;
+    for (;;) {
+      const page = await readMatchingAfter(this.#broker, this.#topic, from, limit - out.length, match);
+      if (page.length === 0) return out;
+      from = (page.at(-1) as RecordedEvent).position;
+      out.push(...this.#visibleOnly(page));
+      if (out.length >= limit) return out;
+    }
   }
 
   /** Every stream's visible events after `after`, the store's own streams left out. */
@@ -296,7 +346,9 @@ class LogEventStore implements ClosableEventStore {
 
   async streamRevision(stream: string): Promise<number> {
     checkStreamName(stream);
-    return visibleRevision(this.#index.meta(stream), this.#index.revision(stream));
+    return this.#withStreams([stream], () =>
+      visibleRevision(this.index.meta(stream), this.index.revision(stream)),
+    );
   }
 
   async setStreamMetadata(
@@ -309,18 +361,26 @@ class LogEventStore implements ClosableEventStore {
     const expected = checkExpectedRevision(expectedRevision);
     const metaStream = metadataStreamOf(stream);
     const [result] = await this.writer.submit([
-      systemAppend(metaStream, (view) => {
-        checkExpectation(metaStream, expected, view.revision(metaStream));
-        return [systemEvent(METADATA_EVENT_TYPE, mergeMeta(view.meta(stream), change))];
-      }),
+      systemAppend(
+        metaStream,
+        (view) => {
+          checkExpectation(metaStream, expected, view.revision(metaStream));
+          return [systemEvent(METADATA_EVENT_TYPE, mergeMeta(view.meta(stream), change))];
+        },
+        [stream],
+      ),
     ]);
     return result as AppendResult;
   }
 
   async getStreamMetadata(stream: string): Promise<StreamMetadataState> {
     checkStreamName(stream);
-    const meta = this.#index.meta(stream);
-    const last = this.#index.revision(stream);
+    const metaStream = metadataStreamOf(stream);
+    const [last, metaRevision] = await this.#withStreams([stream, metaStream], () => [
+      this.index.revision(stream),
+      this.index.revision(metaStream),
+    ]);
+    const meta = this.index.meta(stream);
     const truncateBefore = Math.max(meta?.truncateBefore ?? 0, meta?.deletedBefore ?? 0);
     return {
       metadata: {
@@ -329,7 +389,7 @@ class LogEventStore implements ClosableEventStore {
         ...(truncateBefore === 0 ? {} : { truncateBefore }),
       },
       deleted: isDeleted(meta, last),
-      revision: this.#index.revision(metadataStreamOf(stream)),
+      revision: metaRevision as number,
     };
   }
 
@@ -337,15 +397,19 @@ class LogEventStore implements ClosableEventStore {
     checkStreamName(stream);
     const expected = checkExpectedRevision(expectedRevision);
     const [result] = await this.writer.submit([
-      systemAppend(metadataStreamOf(stream), (view) => {
-        const last = view.revision(stream);
-        const meta = view.meta(stream);
-        const visible = visibleRevision(meta, last);
-        checkExpectation(stream, expected, visible);
-        if (visible < 0) return null;
-        const deleted = { ...meta, deletedBefore: last + 1 };
-        return [systemEvent(METADATA_EVENT_TYPE, deleted)];
-      }),
+      systemAppend(
+        metadataStreamOf(stream),
+        (view) => {
+          const last = view.revision(stream);
+          const meta = view.meta(stream);
+          const visible = visibleRevision(meta, last);
+          checkExpectation(stream, expected, visible);
+          if (visible < 0) return null;
+          const deleted = { ...meta, deletedBefore: last + 1 };
+          return [systemEvent(METADATA_EVENT_TYPE, deleted)];
+        },
+        [stream],
+      ),
     ]);
     return { position: (result as AppendResult).position };
   }
@@ -367,15 +431,19 @@ class LogEventStore implements ClosableEventStore {
       });
     }
     const [result] = await this.writer.submit([
-      systemAppend(snapshotStreamOf(stream), (view) => {
-        const visible = visibleRevision(view.meta(stream), view.revision(stream));
-        if (revision > visible) {
-          throw new TributaryError('INVALID_ARGUMENT', {
-            reason: `stream ${stream} has no revision ${revision} to snapshot (its revision is ${visible})`,
-          });
-        }
-        return [event];
-      }),
+      systemAppend(
+        snapshotStreamOf(stream),
+        (view) => {
+          const visible = visibleRevision(view.meta(stream), view.revision(stream));
+          if (revision > visible) {
+            throw new TributaryError('INVALID_ARGUMENT', {
+              reason: `stream ${stream} has no revision ${revision} to snapshot (its revision is ${visible})`,
+            });
+          }
+          return [event];
+        },
+        [stream],
+      ),
     ]);
     return { position: (result as AppendResult).position };
   }
@@ -385,9 +453,10 @@ class LogEventStore implements ClosableEventStore {
     const [latest] = await this.#readRevisions(snapshotStreamOf(stream), undefined, 1, 'backward');
     if (latest === undefined) return null;
     const { revision, state } = latest.data as { revision: number; state: unknown };
-    const meta = this.#index.meta(stream);
+    const meta = this.index.meta(stream);
     // A snapshot of the stream before a soft delete is of events that no longer exist.
-    if (isDeleted(meta, this.#index.revision(stream))) return null;
+    const last = await this.#withStreams([stream], () => this.index.revision(stream));
+    if (isDeleted(meta, last)) return null;
     if (meta?.deletedBefore !== undefined && revision < meta.deletedBefore) return null;
     return { revision, state, position: latest.position, time: latest.time };
   }
@@ -435,20 +504,25 @@ class LogEventStore implements ClosableEventStore {
         reason: 'target must be {stream}, {category} or {all: true}',
       });
     }
-    if ('stream' in target) positions = this.#index.entry(checkStreamName(target.stream))?.positions ?? [];
-    else if ('category' in target)
-      positions = this.#index.categoryPositions(checkStreamName(target.category, 'category'));
-    else if (target.all === true) return start;
+    if ('stream' in target) {
+      const stream = checkStreamName(target.stream);
+      // An evicted stream is not loaded for this: the subscription skips other streams by key.
+      if (this.index.needsLoad(stream)) return start;
+      positions = this.index.entry(stream)?.positions ?? [];
+    } else if ('category' in target) {
+      checkStreamName(target.category, 'category');
+      return start; // categories are not indexed: the subscription skips other streams by key
+    } else if (target.all === true) return start;
     else
       throw new TributaryError('INVALID_ARGUMENT', {
         reason: 'target must be {stream}, {category} or {all: true}',
       });
     const first = positions[firstAbove(positions, after)];
-    return first ?? Math.max(start, this.#index.next);
+    return first ?? Math.max(start, this.index.next);
   }
 
   waitForEvents(after: number, timeoutMs: number): Promise<boolean> {
-    if (this.#index.next - 1 > after) return Promise.resolve(true);
+    if (this.index.next - 1 > after) return Promise.resolve(true);
     if (this.#closed || timeoutMs <= 0) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => {
@@ -468,7 +542,7 @@ class LogEventStore implements ClosableEventStore {
 
   #wakeWaiters(): void {
     if (this.#waiters.length === 0) return;
-    const last = this.#index.next - 1;
+    const last = this.index.next - 1;
     const waiting: Waiter[] = [];
     for (const waiter of this.#waiters) {
       if (last > waiter.after) waiter.wake(true);

@@ -155,11 +155,32 @@ export class StreamWriter {
   }
 
   async #commit(batch: readonly Command[]): Promise<void> {
+    // Every stream the batch touches is in the index (loaded if it was evicted) until it is applied.
+    const streams: string[] = [];
+    for (const command of batch) {
+      for (const append of command.appends) streams.push(append.stream, ...(append.also ?? []));
+    }
+    let release: () => void;
+    try {
+      release = await this.#index.hold(streams);
+    } catch (error) {
+      for (const command of batch) command.reject(error);
+      return;
+    }
+    try {
+      await this.#commitHeld(batch);
+    } finally {
+      release();
+    }
+  }
+
+  async #commitHeld(batch: readonly Command[]): Promise<void> {
     let needsCatchUp = false;
     for (let attempt = 1; ; attempt++) {
       if (needsCatchUp) {
         try {
           await this.catchUp();
+          await this.#index.loadMetadataTargets();
         } catch (error) {
           for (const command of batch) command.reject(error);
           return;
