@@ -166,12 +166,12 @@ export async function readMatchingAfter(
   const events: RecordedEvent[] = [];
   const { next } = await broker.offsets(topic, 0);
   let offset = after + 1;
+  // Small first (a wait for one event reads little), growing while too little matches.
+  let want = Math.min(SCAN_RECORDS_MAX, Math.max(64, limit));
   while (events.length < limit && offset < next) {
-    const records = await broker.fetch(topic, 0, offset, {
-      maxRecords: SCAN_RECORDS_MAX,
-      maxBytes: FETCH_BYTES_MAX,
-    });
+    const records = await broker.fetch(topic, 0, offset, { maxRecords: want, maxBytes: FETCH_BYTES_MAX });
     if (records.length === 0) break;
+    want = Math.min(SCAN_RECORDS_MAX, want * 4);
     for (const record of records) {
       if (!match(record)) continue;
       events.push(decodeEvent(record));
