@@ -46,6 +46,7 @@ import type {
 import { LOG_LIMITS } from '../log/types.js';
 import { checkOffsetArgument, checkTimestampArgument, validateTopicName } from '../log/validation.js';
 import { TopicCatalog } from './catalog.js';
+import type { GatewayCluster } from './cluster.js';
 import { describeGroups, type GroupOverview } from './group-overview.js';
 import { checkGroupId, GroupManager } from './groups.js';
 import { ensureInternalTopics, isInternalTopic, userTopic } from './internal-topics.js';
@@ -103,8 +104,14 @@ export async function createBroker(log: Log, options: BrokerOptions = {}): Promi
     });
   }
   await ensureInternalTopics(log);
-  const offsets = await OffsetStore.load(log, logger);
-  const kafkaGroupStore = await KafkaGroupStore.load(log, logger.child({ component: 'kafka-groups' }));
+  const { cluster } = options;
+  const offsets = await OffsetStore.load(log, logger, { follow: cluster !== undefined });
+  // Across gateways a Kafka group's membership lives in its coordinator only: after a failover
+  // members rejoin (as after a session timeout), so no gateway restores a stored copy.
+  const kafkaGroupStore =
+    cluster === undefined
+      ? await KafkaGroupStore.load(log, logger.child({ component: 'kafka-groups' }))
+      : undefined;
   const transactions = await TransactionCoordinator.load({
     log,
     offsets,
@@ -127,6 +134,7 @@ export async function createBroker(log: Log, options: BrokerOptions = {}): Promi
     new SafeObserver(options.observer, logger),
     maxDeliveryRecords,
     kafkaGroupStore,
+    cluster,
   );
 }
 
@@ -161,10 +169,17 @@ export class TributaryBroker implements Broker {
     private readonly maxDeliveryRecords: number,
     /** Kafka groups' durable membership; without it, groups live in memory only. */
     kafkaGroupStore?: KafkaGroupStore,
+    /** The other gateways sharing the log; without it, every group is coordinated here. */
+    cluster?: GatewayCluster,
   ) {
     this.catalog = new TopicCatalog(log);
     this.atomic = new AtomicCommitter(transactions, log, transactions.transactionalIds());
-    this.groups = new GroupManager(this.catalog, logger);
+    this.groups = new GroupManager(this.catalog, logger, cluster);
+    cluster?.onCoordinationLost((groupId) => {
+      this.logger.info({ groupId }, 'another gateway coordinates the group now');
+      this.kafkaGroups.forget(groupId);
+      this.groups.forget(groupId);
+    });
     this.kafkaGroups = new KafkaGroupCoordinator({
       logger: logger.child({ component: 'kafka-groups' }),
       isNativeGroupActive: (groupId) => this.groups.generation(groupId) > 0,
@@ -574,7 +589,7 @@ export class TributaryBroker implements Broker {
       throw new TributaryError('INVALID_ARGUMENT', { reason: 'generation must be an integer' });
     }
     const checked = checkCommittedOffsets(offsets);
-    this.groups.checkCommit(groupId, memberId, generation, checked);
+    await this.groups.checkCommit(groupId, memberId, generation, checked);
     await this.track(this.committed.commit(groupId, checked));
   }
 
@@ -653,6 +668,7 @@ export class TributaryBroker implements Broker {
     this.feeds.clear();
     this.groups.close();
     this.kafkaGroups.close();
+    this.committed.close();
     if (this.inflight > 0) await new Promise<void>((resolve) => this.inflightDrained.push(resolve));
     await this.transactions.close();
     this.logger.debug('broker closed');

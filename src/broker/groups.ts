@@ -11,7 +11,9 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { TributaryError } from '../errors.js';
 import type { TopicCatalog } from './catalog.js';
-import { GroupCoordinator, type NativeGroupDescription } from './group-coordinator.js';
+import type { GatewayCluster } from './cluster.js';
+import { GroupCoordinator, type MemberSpec, type NativeGroupDescription } from './group-coordinator.js';
+import { GROUP_METHODS, GroupMemberRoute, serveGroupRequests } from './group-routes.js';
 import { userTopic } from './internal-topics.js';
 import type { CommittedOffset, GroupMembership, JoinGroupOptions } from './types.js';
 
@@ -21,13 +23,19 @@ const GROUP_ID_LENGTH_MAX = 255;
 
 export class GroupManager {
   private readonly coordinators = new Map<string, GroupCoordinator>();
+  /** Members whose client is on this gateway, by member id (with a cluster only). */
+  private readonly routes = new Map<string, GroupMemberRoute>();
   private memberCounter = 0;
   private closed = false;
 
   constructor(
     private readonly catalog: TopicCatalog,
     private readonly logger: Logger,
-  ) {}
+    /** The gateways sharing the log: each group is then coordinated by one of them. */
+    private readonly cluster?: GatewayCluster,
+  ) {
+    if (cluster !== undefined) serveGroupRequests(cluster, this);
+  }
 
   async join(options: JoinGroupOptions): Promise<GroupMembership> {
     if (this.closed) throw new TributaryError('SHUTTING_DOWN');
@@ -52,7 +60,38 @@ export class GroupManager {
     if (typeof options.onAssignment !== 'function') {
       throw new TributaryError('INVALID_ARGUMENT', { reason: 'joinGroup needs an onAssignment function' });
     }
+    this.memberCounter++;
+    const memberId = `${groupId}-${this.memberCounter}-${randomBytes(6).toString('hex')}`;
+    const spec: MemberSpec = { memberId, topics, sessionTimeoutMs, onAssignment: options.onAssignment };
+    if (this.cluster !== undefined) {
+      const route = new GroupMemberRoute(groupId, spec, this.cluster, this, this.logger);
+      this.routes.set(memberId, route);
+      try {
+        await route.join();
+      } catch (error) {
+        this.routes.delete(memberId);
+        throw error;
+      }
+      return {
+        memberId,
+        heartbeat: () => route.heartbeat(),
+        leave: async () => {
+          this.routes.delete(memberId);
+          await route.leave();
+        },
+      };
+    }
+    const joined = await this.joinHere(groupId, spec);
+    return {
+      memberId,
+      heartbeat: () => joined.heartbeat(memberId),
+      leave: () => joined.leave(memberId),
+    };
+  }
 
+  /** Adds a member to the group's coordinator on this gateway (created on first join). */
+  async joinHere(groupId: string, spec: MemberSpec): Promise<GroupCoordinator> {
+    if (this.closed) throw new TributaryError('SHUTTING_DOWN');
     let coordinator = this.coordinators.get(groupId);
     if (coordinator === undefined) {
       coordinator = new GroupCoordinator(groupId, {
@@ -64,23 +103,49 @@ export class GroupManager {
       });
       this.coordinators.set(groupId, coordinator);
     }
-    this.memberCounter++;
-    const memberId = `${groupId}-${this.memberCounter}-${randomBytes(6).toString('hex')}`;
-    await coordinator.join({ memberId, topics, sessionTimeoutMs, onAssignment: options.onAssignment });
-    const joined = coordinator;
-    return {
-      memberId,
-      heartbeat: () => joined.heartbeat(memberId),
-      leave: () => joined.leave(memberId),
-    };
+    await coordinator.join(spec);
+    return coordinator;
+  }
+
+  /** The group's coordinator on this gateway, if it has one. */
+  local(groupId: string): GroupCoordinator | undefined {
+    return this.coordinators.get(groupId);
+  }
+
+  /** A member of this gateway whose assignment came from another gateway's coordinator. */
+  route(memberId: string): GroupMemberRoute | undefined {
+    return this.routes.get(memberId);
   }
 
   /**
    * Throws unless the commit is allowed. A member commits only partitions assigned to it in the
    * current generation. Like Kafka, a group with no members also takes "simple" commits
    * (`memberId` `''` and `generation` -1), for consumers that assign partitions themselves.
+   * With a cluster, the group's coordinator decides, wherever it is.
    */
-  checkCommit(
+  async checkCommit(
+    groupId: string,
+    memberId: string,
+    generation: number,
+    offsets: readonly CommittedOffset[],
+  ): Promise<void> {
+    if (this.closed) throw new TributaryError('SHUTTING_DOWN');
+    if (this.cluster !== undefined) {
+      const coordinator = await this.cluster.coordinatorOf(groupId);
+      if (coordinator.id !== this.cluster.self.id) {
+        await this.cluster.request(coordinator.id, GROUP_METHODS.checkCommit, {
+          groupId,
+          memberId,
+          generation,
+          offsets,
+        });
+        return;
+      }
+    }
+    this.checkCommitHere(groupId, memberId, generation, offsets);
+  }
+
+  checkCommitHere(
     groupId: string,
     memberId: string,
     generation: number,
@@ -111,10 +176,26 @@ export class GroupManager {
     for (const coordinator of this.coordinators.values()) coordinator.topicChanged(topic);
   }
 
+  /**
+   * Another gateway coordinates the group now: drops this gateway's coordinator of it (members
+   * elsewhere find their heartbeats refused and join the new one) and moves this gateway's own
+   * members there.
+   */
+  forget(groupId: string): void {
+    const coordinator = this.coordinators.get(groupId);
+    if (coordinator !== undefined) {
+      this.coordinators.delete(groupId);
+      coordinator.close();
+    }
+    for (const route of this.routes.values()) if (route.groupId === groupId) route.rejoin();
+  }
+
   close(): void {
     this.closed = true;
     for (const coordinator of this.coordinators.values()) coordinator.close();
     this.coordinators.clear();
+    for (const route of this.routes.values()) route.close();
+    this.routes.clear();
   }
 }
 

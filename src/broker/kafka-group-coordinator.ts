@@ -384,6 +384,17 @@ export class KafkaGroupCoordinator {
     await this.options.deleteCommits?.(groupId, partitions);
   }
 
+  /**
+   * Drops a group's membership (another gateway coordinates it now): held requests are answered
+   * `COORDINATOR_NOT_AVAILABLE`, so its members look up the coordinator again and rejoin there.
+   */
+  forget(groupId: string): void {
+    const group = this.groups.get(groupId);
+    if (group === undefined) return;
+    group.close();
+    this.groups.delete(groupId);
+  }
+
   /** Answers every held request `COORDINATOR_NOT_AVAILABLE` and stops every timer. */
   close(): void {
     this.closed = true;

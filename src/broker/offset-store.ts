@@ -44,11 +44,18 @@ export class OffsetStore {
     private readonly logger: Logger,
   ) {}
 
-  /** Reads `__consumer_offsets` from the start and returns the store holding its latest state. */
-  static async load(log: Log, logger: Logger): Promise<OffsetStore> {
+  /** Stops `follow`ing the topic; set while it runs. */
+  private following: AbortController | undefined;
+
+  /**
+   * Reads `__consumer_offsets` from the start and returns the store holding its latest state.
+   * With `follow` (a log shared by several gateways), the store then keeps applying commits
+   * appended through other gateways, as they land, until `close()`.
+   */
+  static async load(log: Log, logger: Logger, options: { follow?: boolean } = {}): Promise<OffsetStore> {
     const store = new OffsetStore(log, logger);
     try {
-      await readToEnd(
+      const next = await readToEnd(
         log,
         CONSUMER_OFFSETS_TOPIC,
         0,
@@ -57,6 +64,7 @@ export class OffsetStore {
         },
         { maxRecords: LOAD_BATCH_RECORDS },
       );
+      if (options.follow === true) store.follow(next);
     } catch (error) {
       if (!isDamageError(error)) throw error;
       logger.error({ err: error }, 'committed offsets are offline: __consumer_offsets is damaged');
@@ -64,6 +72,36 @@ export class OffsetStore {
       store.damage = error;
     }
     return store;
+  }
+
+  /** Stops following the topic (the broker is closing). */
+  close(): void {
+    this.following?.abort();
+    this.following = undefined;
+  }
+
+  private follow(from: number): void {
+    const following = new AbortController();
+    this.following = following;
+    const { signal } = following;
+    void (async () => {
+      let offset = from;
+      while (!signal.aborted) {
+        await this.log.waitForAppend(CONSUMER_OFFSETS_TOPIC, 0, offset, signal);
+        const records = await this.log.read(CONSUMER_OFFSETS_TOPIC, 0, offset, {
+          maxRecords: LOAD_BATCH_RECORDS,
+        });
+        // Commits this store wrote itself apply again here: a later record wins, so that is harmless.
+        for (const record of records) this.applyRecord(record);
+        offset = (records.at(-1)?.offset ?? offset - 1) + 1;
+      }
+    })().catch((error: unknown) => {
+      if (signal.aborted) return;
+      this.logger.error(
+        { err: error },
+        'stopped following __consumer_offsets: commits through other gateways are not seen',
+      );
+    });
   }
 
   get size(): number {

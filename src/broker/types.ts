@@ -7,6 +7,7 @@
  * Topics whose names start with `__` are internal (consumer offsets, producer ids): the broker
  * creates and uses them, users cannot create, delete, list or produce to them.
  */
+
 import type { Logger } from 'pino';
 import type {
   AbortedTransaction,
@@ -24,6 +25,7 @@ import type {
   TopicConfig,
   TopicDescription,
 } from '../log/types.js';
+import type { GatewayCluster } from './cluster.js';
 
 /** A record as a producer sends it; `partition` absent → chosen from the key (murmur2) or spread. */
 export interface ProduceRecord extends RecordInput {
@@ -293,6 +295,12 @@ export interface BrokerOptions {
    * state change (Kafka's `transactional.id.expiration.ms`). Default 7 days.
    */
   readonly transactionalIdExpirationMs?: number;
+  /**
+   * The other gateways sharing the log (`cluster.ts`): consumer groups get one coordinator among
+   * them, and committed offsets appended through any of them are seen. Default: none, a single
+   * server coordinates every group.
+   */
+  readonly cluster?: GatewayCluster;
 }
 
 /** Defaults and limits of the log that front ends report (Kafka DescribeConfigs). */

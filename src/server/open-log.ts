@@ -9,8 +9,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import type { GatewayCluster } from '../broker/cluster.js';
 import { TributaryError } from '../errors.js';
 import { openFileLog } from '../log/file/file-log.js';
+import type { JetStreamLog } from '../log/jetstream/jetstream-log.js';
 import { isNatsLogUrl, parseNatsLogUrl } from '../log/jetstream/log-url.js';
 import type { Log } from '../log/types.js';
 
@@ -19,6 +21,7 @@ export interface ServerLogSettings {
   readonly maintenanceIntervalMs: number;
   readonly log: string;
   readonly logReplicas: number;
+  readonly logGatewayTtlMs: number;
   readonly logNatsCreds: string;
   readonly logNatsTlsCa: string;
   readonly logNatsTlsCert: string;
@@ -75,4 +78,25 @@ export async function openServerLog(settings: ServerLogSettings, logger: Logger)
   });
   logger.info({ servers: url.servers, replicas }, 'records are stored in NATS JetStream');
   return log;
+}
+
+/**
+ * The gateways sharing the log when it is JetStream (registry, group coordinator leases,
+ * requests between gateways: docs/scale-out.md); undefined for the file log, which one server owns.
+ */
+export async function openServerCluster(
+  log: Log,
+  settings: Pick<ServerLogSettings, 'log' | 'logGatewayTtlMs'>,
+  logger: Logger,
+): Promise<GatewayCluster | undefined> {
+  if (!isNatsLogUrl(settings.log)) return undefined;
+  const cluster = await (log as JetStreamLog).gateways({
+    ttlMs: settings.logGatewayTtlMs,
+    onError: (error, what) => logger.warn({ err: error }, `${what} failed`),
+  });
+  logger.info(
+    { gateway: cluster.self.id, kafkaNodeId: cluster.self.nodeId },
+    'joined the gateways sharing the log',
+  );
+  return cluster;
 }

@@ -41,6 +41,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type Logger, pino } from 'pino';
 import { createBroker, type TributaryBroker } from '../broker/broker.js';
+import type { GatewayCluster } from '../broker/cluster.js';
 import type { BrokerObserver } from '../broker/types.js';
 import { ConnectorManager } from '../connectors/manager.js';
 import { CONNECTOR_FACTORIES } from '../connectors/registry.js';
@@ -94,7 +95,7 @@ import {
 import { attachWebSocketFrontEnd, refuseUpgrade } from './front/ws/index.js';
 import { WS_SETTING_NAMES } from './front/ws/limits.js';
 import { ServerMetrics } from './metrics.js';
-import { openServerLog } from './open-log.js';
+import { openServerCluster, openServerLog } from './open-log.js';
 import { createServerOverview } from './overview.js';
 import {
   checkSettings,
@@ -327,11 +328,14 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
   }
   const traffic = new TopicTraffic();
   let broker: TributaryBroker;
+  let cluster: GatewayCluster | undefined;
   try {
+    cluster = await openServerCluster(log, settings, logger.child({ component: 'gateways' }));
     broker = await createBroker(log, {
       logger: logger.child({ component: 'broker' }),
       observer: brokerObserver(metrics, traffic),
       transactionalIdExpirationMs: settings.transactionalIdExpirationMs,
+      ...(cluster === undefined ? {} : { cluster }),
     });
   } catch (error) {
     security.close();
@@ -578,6 +582,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
         settings,
         tls,
         security,
+        cluster,
       );
     } catch (error) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -636,6 +641,7 @@ async function startKafka(
   settings: Tunables,
   tls: TlsMaterial | null,
   security: ServerSecurity,
+  cluster: GatewayCluster | undefined,
 ): Promise<KafkaFrontEnd | null> {
   try {
     return await startKafkaFrontEnd({
@@ -651,6 +657,7 @@ async function startKafka(
       security,
       ...(security.quotas === null ? {} : { quotas: security.quotas }),
       ...(options.advertisedHost === undefined ? {} : { advertisedHost: options.advertisedHost }),
+      ...(cluster === undefined ? {} : { cluster }),
     });
   } catch (error) {
     return listenerOff(

@@ -131,6 +131,16 @@ export const SERVER_SETTINGS = {
     max: 3,
     doc: 'with a nats:// log: copies of each stream JetStream keeps, 1 or 3 (3 needs a cluster of at least 3 nodes)',
   },
+  logGatewayTtlMs: {
+    flag: '--log-gateway-ttl-ms',
+    env: 'TRIBUTARY_LOG_GATEWAY_TTL_MS',
+    group: 'server',
+    unit: 'ms',
+    default: 10_000,
+    min: 1000,
+    max: 600_000,
+    doc: 'with a nats:// log: a gateway not heard of for this long is taken for dead, and the consumer groups it coordinated move to another gateway (docs/scale-out.md)',
+  },
   logNatsCreds: {
     flag: '--log-nats-creds',
     env: 'TRIBUTARY_LOG_NATS_CREDS',

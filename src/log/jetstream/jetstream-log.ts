@@ -65,6 +65,7 @@ import {
   validateRecords,
   validateTopicName,
 } from '../validation.js';
+import { JetStreamGateways, type JetStreamGatewaysOptions } from './gateways.js';
 import { type Decision, type Outcome, PartitionReplica } from './partition-replica.js';
 
 export interface JetStreamLogOptions {
@@ -100,6 +101,7 @@ export class JetStreamLog implements Log {
   private readonly topics = new Map<string, TopicState>();
   private closed = false;
   private watchStop: (() => void) | undefined;
+  private gatewaysOpened: Promise<JetStreamGateways> | undefined;
 
   private constructor(
     private readonly nc: NatsConnection,
@@ -109,6 +111,24 @@ export class JetStreamLog implements Log {
     private readonly namespace: string,
     private readonly replicas: number,
   ) {}
+
+  /**
+   * The registry of the gateways sharing this log, their group coordinator leases and requests
+   * between them (`gateways.ts`), on this log's connection: opened on the first call, closed with
+   * the log.
+   */
+  gateways(
+    options: Omit<JetStreamGatewaysOptions, 'connection' | 'namespace' | 'replicas'> = {},
+  ): Promise<JetStreamGateways> {
+    this.ensureOpen();
+    this.gatewaysOpened ??= JetStreamGateways.open({
+      ...options,
+      connection: this.nc,
+      namespace: this.namespace,
+      replicas: this.replicas,
+    });
+    return this.gatewaysOpened;
+  }
 
   /** Connects, creates the catalog bucket if needed and starts watching it. */
   static async open(options: JetStreamLogOptions): Promise<JetStreamLog> {
@@ -446,6 +466,8 @@ export class JetStreamLog implements Log {
     this.watchStop?.();
     const error = new TributaryError('LOG_CLOSED');
     for (const name of [...this.topics.keys()]) this.forget(name, error);
+    const gateways = await this.gatewaysOpened?.catch(() => undefined);
+    await gateways?.close().catch(() => undefined);
     await this.nc.close().catch(() => undefined);
   }
 

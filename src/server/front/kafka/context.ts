@@ -5,6 +5,7 @@
  * connection it serves (`ConnectionScope`). Also the mapping of errors to Kafka error codes.
  */
 import type { Logger } from 'pino';
+import type { GatewayCluster } from '../../../broker/cluster.js';
 import type { KafkaGroupCoordinator } from '../../../broker/kafka-group-coordinator.js';
 import type { TransactionCoordinator } from '../../../broker/transactions/coordinator.js';
 import type { Broker } from '../../../broker/types.js';
@@ -38,8 +39,13 @@ export interface KafkaContext {
   readonly logger: Logger;
   readonly metrics: ServerMetrics;
   readonly limits: KafkaFrontEndLimits;
-  /** Broker id of this node: every partition's leader and the coordinator of every group. */
+  /**
+   * Broker id of this node. Alone, it leads every partition and coordinates every group; with a
+   * `cluster`, partitions are spread over the live gateways and groups go to their coordinator.
+   */
   readonly nodeId: number;
+  /** The gateways sharing the log (docs/scale-out.md); undefined: this node is the whole cluster. */
+  readonly cluster: GatewayCluster | undefined;
   readonly clusterId: string;
   /** host:port clients are told to connect to (Metadata, FindCoordinator). */
   readonly advertisedHost: string;
@@ -96,4 +102,20 @@ const PROTOCOL_STEP_CODES: ReadonlySet<number> = new Set([
 export function countError(ctx: KafkaContext, code: number): void {
   if (code === KafkaErrorCode.NONE || PROTOCOL_STEP_CODES.has(code)) return;
   ctx.metrics.errors.inc({ frontend: 'kafka', code: kafkaErrorName(code) });
+}
+
+/**
+ * Whether this node may answer a group request: NONE alone or when this gateway coordinates the
+ * group, NOT_COORDINATOR when another one does (the client looks the coordinator up again), and
+ * COORDINATOR_NOT_AVAILABLE when the coordinator cannot be found now.
+ */
+export async function coordinatorCheck(ctx: KafkaContext, groupId: string): Promise<number> {
+  if (ctx.cluster === undefined) return KafkaErrorCode.NONE;
+  try {
+    const coordinator = await ctx.cluster.coordinatorOf(groupId);
+    return coordinator.id === ctx.cluster.self.id ? KafkaErrorCode.NONE : KafkaErrorCode.NOT_COORDINATOR;
+  } catch (error) {
+    ctx.logger.warn({ err: error, groupId }, 'no coordinator found for a Kafka group');
+    return KafkaErrorCode.COORDINATOR_NOT_AVAILABLE;
+  }
 }

@@ -22,6 +22,7 @@
 import { hostname } from 'node:os';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
+import type { GatewayCluster } from '../../../broker/cluster.js';
 import type { KafkaGroupCoordinator } from '../../../broker/kafka-group-coordinator.js';
 import type { TransactionCoordinator } from '../../../broker/transactions/coordinator.js';
 import type { Broker } from '../../../broker/types.js';
@@ -73,6 +74,12 @@ export interface KafkaFrontEndOptions {
    * allowed everything, and SaslHandshake is answered UNSUPPORTED_SASL_MECHANISM.
    */
   readonly security?: Security;
+  /**
+   * The gateways sharing the log (docs/scale-out.md): Metadata lists every live one as a broker,
+   * FindCoordinator names each group's coordinating gateway, and this listener's address is
+   * announced to the others. Default: none, this node is the only broker.
+   */
+  readonly cluster?: GatewayCluster;
 }
 
 export interface KafkaFrontEnd {
@@ -111,14 +118,23 @@ export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise
     logger: options.logger,
     metrics: options.metrics,
     limits,
-    nodeId: KAFKA_NODE_ID,
+    nodeId: options.cluster?.self.nodeId ?? KAFKA_NODE_ID,
     clusterId: options.clusterId ?? DEFAULT_CLUSTER_ID,
     advertisedHost,
     advertisedPort: port,
     autoCreateTopics: options.autoCreateTopics ?? true,
     quotas: options.quotas,
     security: options.security,
+    cluster: options.cluster,
   };
+  if (options.cluster !== undefined) {
+    try {
+      await options.cluster.setKafkaAddress(advertisedHost, port);
+    } catch (error) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw error;
+    }
+  }
   let closing: Promise<void> | undefined;
   return {
     port,

@@ -1,21 +1,25 @@
 /**
  * @module server/front/kafka/handlers/find-coordinator
  * FindCoordinator (10) v0–v2: this node coordinates every group (key type 0) and every
- * transactional id (key type 1). Without a transaction coordinator (a front end started without
+ * transactional id (key type 1); with several gateways over one shared log, a group's
+ * coordinator is the gateway holding its lease (`broker/cluster.ts`). Without a transaction coordinator (a front end started without
  * one), key type 1 gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED: a non-retriable error makes a
  * transactional producer fail at once instead of retrying forever. Other key types are
  * INVALID_REQUEST. A group needs `describe` on it (GROUP_AUTHORIZATION_FAILED), a transactional
  * id `describe` on it (TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
  */
+
+import type { GatewayInfo } from '../../../../broker/cluster.js';
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
+import type { FindCoordinatorResponse } from '../../../../protocol/kafka/requests/index.js';
 import { authorizeKafka } from '../acl.js';
-import { countError } from '../context.js';
+import { countError, type KafkaContext } from '../context.js';
 import type { Handler } from './types.js';
 
 const GROUP_KEY = 0;
 const TRANSACTION_KEY = 1;
 
-export const handleFindCoordinator: Handler<'FindCoordinator'> = (ctx, { body }, scope) => {
+export const handleFindCoordinator: Handler<'FindCoordinator'> = async (ctx, { body }, scope) => {
   const refuse = (errorCode: number, errorMessage: string | null) => {
     countError(ctx, errorCode);
     return { throttleTimeMs: 0, errorCode, errorMessage, nodeId: -1, host: '', port: -1 };
@@ -36,6 +40,7 @@ export const handleFindCoordinator: Handler<'FindCoordinator'> = (ctx, { body },
     body.key,
   );
   if (denied !== KafkaErrorCode.NONE) return refuse(denied, null);
+  if (body.keyType === GROUP_KEY && ctx.cluster !== undefined) return groupCoordinator(ctx, body.key, refuse);
   return {
     throttleTimeMs: 0,
     errorCode: KafkaErrorCode.NONE,
@@ -45,3 +50,31 @@ export const handleFindCoordinator: Handler<'FindCoordinator'> = (ctx, { body },
     port: ctx.advertisedPort,
   };
 };
+
+/** With several gateways: the gateway holding the group's coordinator lease (maybe taken now). */
+async function groupCoordinator(
+  ctx: KafkaContext,
+  groupId: string,
+  refuse: (errorCode: number, errorMessage: string | null) => FindCoordinatorResponse,
+): Promise<FindCoordinatorResponse> {
+  const cluster = ctx.cluster!;
+  let coordinator: GatewayInfo;
+  try {
+    coordinator = await cluster.coordinatorOf(groupId);
+  } catch (error) {
+    ctx.logger.warn({ err: error, groupId }, 'no coordinator found for a Kafka group');
+    return refuse(KafkaErrorCode.COORDINATOR_NOT_AVAILABLE, 'no gateway could take the group now');
+  }
+  const self = coordinator.id === cluster.self.id;
+  if (!self && coordinator.kafka === null) {
+    return refuse(KafkaErrorCode.COORDINATOR_NOT_AVAILABLE, 'the coordinating gateway has no Kafka listener');
+  }
+  return {
+    throttleTimeMs: 0,
+    errorCode: KafkaErrorCode.NONE,
+    errorMessage: null,
+    nodeId: self ? ctx.nodeId : coordinator.nodeId,
+    host: self ? ctx.advertisedHost : coordinator.kafka!.host,
+    port: self ? ctx.advertisedPort : coordinator.kafka!.port,
+  };
+}

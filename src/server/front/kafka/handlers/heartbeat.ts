@@ -5,14 +5,19 @@
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import { authorizeKafka } from '../acl.js';
-import { countError } from '../context.js';
+import { coordinatorCheck, countError } from '../context.js';
 import type { Handler } from './types.js';
 
-export const handleHeartbeat: Handler<'Heartbeat'> = (ctx, { body }, scope) => {
+export const handleHeartbeat: Handler<'Heartbeat'> = async (ctx, { body }, scope) => {
   const denied = authorizeKafka(scope, 'Heartbeat', 'group', body.groupId);
   if (denied !== KafkaErrorCode.NONE) {
     countError(ctx, denied);
     return { throttleTimeMs: 0, errorCode: denied };
+  }
+  const elsewhere = await coordinatorCheck(ctx, body.groupId);
+  if (elsewhere !== KafkaErrorCode.NONE) {
+    countError(ctx, elsewhere);
+    return { throttleTimeMs: 0, errorCode: elsewhere };
   }
   const error = ctx.groups.heartbeat(body.groupId, body.generationId, body.memberId, body.groupInstanceId);
   const errorCode = error === null ? KafkaErrorCode.NONE : KafkaErrorCode[error];

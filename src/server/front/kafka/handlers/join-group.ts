@@ -6,7 +6,7 @@
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import { authorizeKafka } from '../acl.js';
-import { countError } from '../context.js';
+import { coordinatorCheck, countError } from '../context.js';
 import type { Handler } from './types.js';
 
 export const handleJoinGroup: Handler<'JoinGroup'> = async (ctx, { body, header }, scope) => {
@@ -17,6 +17,20 @@ export const handleJoinGroup: Handler<'JoinGroup'> = async (ctx, { body, header 
     return {
       throttleTimeMs: 0,
       errorCode: denied,
+      generationId: -1,
+      protocolName: '',
+      leader: '',
+      memberId,
+      members: [],
+    };
+  }
+  const elsewhere = await coordinatorCheck(ctx, body.groupId);
+  if (elsewhere !== KafkaErrorCode.NONE) {
+    countError(ctx, elsewhere);
+    const memberId = body.memberId;
+    return {
+      throttleTimeMs: 0,
+      errorCode: elsewhere,
       generationId: -1,
       protocolName: '',
       leader: '',

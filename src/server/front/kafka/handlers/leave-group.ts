@@ -6,15 +6,20 @@
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import { authorizeKafka } from '../acl.js';
-import { countError } from '../context.js';
+import { coordinatorCheck, countError } from '../context.js';
 import type { Handler } from './types.js';
 
-export const handleLeaveGroup: Handler<'LeaveGroup'> = (ctx, { body, header }, scope) => {
+export const handleLeaveGroup: Handler<'LeaveGroup'> = async (ctx, { body, header }, scope) => {
   const batch = header.apiVersion >= 3;
   const denied = authorizeKafka(scope, 'LeaveGroup', 'group', body.groupId);
   if (denied !== KafkaErrorCode.NONE) {
     countError(ctx, denied);
     return { throttleTimeMs: 0, errorCode: denied, members: [] };
+  }
+  const elsewhere = await coordinatorCheck(ctx, body.groupId);
+  if (elsewhere !== KafkaErrorCode.NONE) {
+    countError(ctx, elsewhere);
+    return { throttleTimeMs: 0, errorCode: elsewhere, members: [] };
   }
   const identities = batch ? body.members : [{ memberId: body.memberId, groupInstanceId: null }];
   const result = ctx.groups.leave(body.groupId, identities);

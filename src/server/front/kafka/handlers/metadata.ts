@@ -1,7 +1,10 @@
 /**
  * @module server/front/kafka/handlers/metadata
  * Metadata (3) v0–v12: one broker (this node, at the advertised host:port), which is the
- * controller and the leader, only replica and only in-sync replica of every partition. Leader
+ * controller and the leader, only replica and only in-sync replica of every partition. With
+ * several gateways over one shared log (`ctx.cluster`), every live gateway with a Kafka listener
+ * is a broker and the partitions' leaders are spread over them (any gateway serves any
+ * partition; the spread only spreads clients' connections). Leader
  * epochs are -1 (unknown: a single node has none); authorized-operation bit fields are "not
  * given". v10+ carries each topic's id (the log's topic id).
  *
@@ -34,11 +37,12 @@ export const handleMetadata: Handler<'Metadata'> = async (ctx, { body }) => {
       );
     }
   }
+  const brokers = kafkaBrokers(ctx);
   return {
     throttleTimeMs: 0,
-    brokers: [{ nodeId: ctx.nodeId, host: ctx.advertisedHost, port: ctx.advertisedPort, rack: null }],
+    brokers: brokers.map((broker) => ({ ...broker, rack: null })),
     clusterId: ctx.clusterId,
-    controllerId: ctx.nodeId,
+    controllerId: brokers[0]!.nodeId,
     topics,
   };
 };
@@ -84,21 +88,45 @@ async function topicMetadata(
 }
 
 function describe(ctx: KafkaContext, description: TopicDescription): MetadataResponseTopic {
-  const replicas = [ctx.nodeId];
+  const brokers = kafkaBrokers(ctx);
+  // Every gateway serves every partition; "leaders" spread a client's connections over them.
+  const first = topicSpread(description.name);
   return {
     errorCode: KafkaErrorCode.NONE,
     name: description.name,
     topicId: description.id,
     isInternal: false,
-    partitions: description.partitions.map(({ partition }) => ({
-      errorCode: KafkaErrorCode.NONE,
-      partitionIndex: partition,
-      leaderId: ctx.nodeId,
-      replicaNodes: replicas,
-      isrNodes: replicas,
-      offlineReplicas: [],
-    })),
+    partitions: description.partitions.map(({ partition }) => {
+      const leader = brokers[(first + partition) % brokers.length]!.nodeId;
+      return {
+        errorCode: KafkaErrorCode.NONE,
+        partitionIndex: partition,
+        leaderId: leader,
+        replicaNodes: [leader],
+        isrNodes: [leader],
+        offlineReplicas: [],
+      };
+    }),
   };
+}
+
+/** This node, and with a cluster every live gateway that has a Kafka listener, by node id. */
+export function kafkaBrokers(ctx: KafkaContext): { nodeId: number; host: string; port: number }[] {
+  const self = { nodeId: ctx.nodeId, host: ctx.advertisedHost, port: ctx.advertisedPort };
+  if (ctx.cluster === undefined) return [self];
+  const brokers = [self];
+  for (const gateway of ctx.cluster.gateways()) {
+    if (gateway.nodeId === ctx.nodeId || gateway.kafka === null) continue;
+    brokers.push({ nodeId: gateway.nodeId, host: gateway.kafka.host, port: gateway.kafka.port });
+  }
+  return brokers.sort((a, b) => a.nodeId - b.nodeId);
+}
+
+/** Where a topic's partition 0 goes in the broker list, so topics do not all start on the same gateway. */
+function topicSpread(name: string): number {
+  let hash = 0;
+  for (let i = 0; i < name.length; i++) hash = (hash * 31 + name.charCodeAt(i)) >>> 0;
+  return hash;
 }
 
 function failed(ctx: KafkaContext, name: string, error: unknown): MetadataResponseTopic {

@@ -15,13 +15,17 @@
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import type { OffsetCommitResponseTopic } from '../../../../protocol/kafka/requests/index.js';
 import { authorizeKafka } from '../acl.js';
-import { countError, errorCodeOf, type KafkaContext } from '../context.js';
+import { coordinatorCheck, countError, errorCodeOf, type KafkaContext } from '../context.js';
 import type { Handler } from './types.js';
 
 export const handleOffsetCommit: Handler<'OffsetCommit'> = async (ctx, { body }, scope) => {
   const groupDenied = authorizeKafka(scope, 'OffsetCommit', 'group', body.groupId);
   if (groupDenied !== KafkaErrorCode.NONE) {
     return { throttleTimeMs: 0, topics: answerAll(ctx, body.topics, () => groupDenied) };
+  }
+  const elsewhere = await coordinatorCheck(ctx, body.groupId);
+  if (elsewhere !== KafkaErrorCode.NONE) {
+    return { throttleTimeMs: 0, topics: answerAll(ctx, body.topics, () => elsewhere) };
   }
   const refused = ctx.groups.checkCommit(
     body.groupId,

@@ -6,7 +6,7 @@
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import { authorizeKafka } from '../acl.js';
-import { countError } from '../context.js';
+import { coordinatorCheck, countError } from '../context.js';
 import type { Handler } from './types.js';
 
 export const handleSyncGroup: Handler<'SyncGroup'> = async (ctx, { body }, scope) => {
@@ -14,6 +14,11 @@ export const handleSyncGroup: Handler<'SyncGroup'> = async (ctx, { body }, scope
   if (denied !== KafkaErrorCode.NONE) {
     countError(ctx, denied);
     return { throttleTimeMs: 0, errorCode: denied, assignment: new Uint8Array(0) };
+  }
+  const elsewhere = await coordinatorCheck(ctx, body.groupId);
+  if (elsewhere !== KafkaErrorCode.NONE) {
+    countError(ctx, elsewhere);
+    return { throttleTimeMs: 0, errorCode: elsewhere, assignment: new Uint8Array(0) };
   }
   const result = await ctx.groups.sync({
     groupId: body.groupId,

@@ -1,0 +1,42 @@
+/**
+ * @module broker/cluster
+ * What the gateways that share one log know of each other (docs/scale-out.md, "Consumer groups
+ * across gateways"): which gateways are alive and where their Kafka listeners are, which gateway
+ * coordinates each consumer group, and a request/reply channel between gateways.
+ *
+ * The broker and the front ends see only this interface; the JetStream engine provides it
+ * (`log/jetstream/gateways.ts`). Without one (a single server), every group is coordinated here.
+ */
+
+/** One live gateway as the others see it. */
+export interface GatewayInfo {
+  /** Random id, new at every start. */
+  readonly id: string;
+  /** The gateway's Kafka broker id (unique among live gateways). */
+  readonly nodeId: number;
+  /** Where Kafka clients reach the gateway; null: it has no Kafka listener. */
+  readonly kafka: { readonly host: string; readonly port: number } | null;
+}
+
+/** Answers a request another gateway sent to this one; throw a `TributaryError` to refuse it. */
+export type GatewayRequestHandler = (body: unknown) => Promise<unknown>;
+
+export interface GatewayCluster {
+  readonly self: GatewayInfo;
+  /** Gateways seen alive, this one included, ordered by node id. */
+  gateways(): readonly GatewayInfo[];
+  /** Announces this gateway's Kafka listener (once it listens). */
+  setKafkaAddress(host: string, port: number): Promise<void>;
+  /**
+   * The gateway that coordinates `groupId`: the holder of the group's lease, or, when there is
+   * none or its holder is gone, whoever wins the compare-and-set that takes it over (maybe this one).
+   */
+  coordinatorOf(groupId: string): Promise<GatewayInfo>;
+  /** Called when this gateway stops coordinating a group (another one took its lease). */
+  onCoordinationLost(listener: (groupId: string) => void): void;
+  /** Sends a request to a gateway's handler for `method`; rejects with the error it threw. */
+  request(gatewayId: string, method: string, body: unknown, timeoutMs?: number): Promise<unknown>;
+  /** Answers `method` requests from other gateways. */
+  handle(method: string, handler: GatewayRequestHandler): void;
+  close(): Promise<void>;
+}
