@@ -60,11 +60,11 @@ function expectBounded(store: ClosableEventStore): void {
 /** A stream's revision, the expected-revision checks against it and its events, all exact. */
 async function expectExact(store: ClosableEventStore, stream: string, revision: number): Promise<void> {
   expect(await store.streamRevision(stream)).toBe(revision);
-  expect(await refusal(store.append(stream, [{ type: 'X' }], 'no_stream'))).toEqual({
+  expect(await refusal(store.append(stream, [{ type: 'X', data: {} }], 'no_stream'))).toEqual({
     code: 'WRONG_EXPECTED_REVISION',
     actual: revision,
   });
-  expect(await refusal(store.append(stream, [{ type: 'X' }], revision - 1))).toEqual({
+  expect(await refusal(store.append(stream, [{ type: 'X', data: {} }], revision - 1))).toEqual({
     code: 'WRONG_EXPECTED_REVISION',
     actual: revision,
   });
@@ -96,7 +96,7 @@ describe('the stream index under its memory bound', () => {
           await store.appendMany(
             Array.from({ length: 1000 }, (_, i) => ({
               stream: `s-${c * 1000 + i}`,
-              events: [{ type: 'Made', id: `s-${c * 1000 + i}-0` }],
+              events: [{ type: 'Made', data: {}, id: `s-${c * 1000 + i}-0` }],
               expectedRevision: 'no_stream' as const,
             })),
           );
@@ -111,16 +111,16 @@ describe('the stream index under its memory bound', () => {
     for (const stream of ['s-0', 's-1', 's-99999', 'long-0']) {
       await expectExact(store, stream, stream.startsWith('long') ? 2 : 0);
     }
-    expect((await store.append('s-5', [{ type: 'More', id: 's-5-1' }], 0)).revision).toBe(1);
+    expect((await store.append('s-5', [{ type: 'More', data: {}, id: 's-5-1' }], 0)).revision).toBe(1);
     // A retried append (same event id) of an evicted stream is answered with the original result.
-    const first = await store.append('s-7', [{ type: 'Made', id: 's-7-0' }], 'no_stream');
+    const first = await store.append('s-7', [{ type: 'Made', data: {}, id: 's-7-0' }], 'no_stream');
     expect(first.revision).toBe(0);
     expect(await store.streamRevision('s-7')).toBe(0);
     // A stream never written is still empty (the filter of evicted streams never says "no" wrongly).
-    expect((await store.append('fresh-1', [{ type: 'Made' }], 'no_stream')).revision).toBe(0);
+    expect((await store.append('fresh-1', [{ type: 'Made', data: {} }], 'no_stream')).revision).toBe(0);
     // The long streams get events after having been evicted; one gets metadata while evicted.
     for (const stream of LONG) {
-      await store.append(stream, [{ type: 'Late', id: `${stream}-late` }], 2);
+      await store.append(stream, [{ type: 'Late', data: {}, id: `${stream}-late` }], 2);
     }
     await store.setStreamMetadata('s-11', { maxCount: 1 });
     expectBounded(store);
@@ -144,16 +144,27 @@ describe('the stream index under its memory bound', () => {
       ]);
     }
     expect(
-      await refusal(store.append('long-4', [{ type: 'Late', id: 'long-4-late' }, { type: 'New' }], 3)),
+      await refusal(
+        store.append(
+          'long-4',
+          [
+            { type: 'Late', data: {}, id: 'long-4-late' },
+            { type: 'New', data: {} },
+          ],
+          3,
+        ),
+      ),
     ).toEqual({
       code: 'EVENT_ID_CONFLICT',
       actual: undefined,
     });
-    expect((await store.append('long-4', [{ type: 'Late', id: 'long-4-late' }], 2)).revision).toBe(3);
-    expect((await store.append('s-199999', [{ type: 'More' }], 0)).revision).toBe(1);
+    expect((await store.append('long-4', [{ type: 'Late', data: {}, id: 'long-4-late' }], 2)).revision).toBe(
+      3,
+    );
+    expect((await store.append('s-199999', [{ type: 'More', data: {} }], 0)).revision).toBe(1);
     expect((await store.getStreamMetadata('s-11')).metadata).toEqual({ maxCount: 1 });
     expect(await store.streamRevision('s-11')).toBe(0);
-    expect((await store.append('s-11', [{ type: 'More' }], 0)).revision).toBe(1);
+    expect((await store.append('s-11', [{ type: 'More', data: {} }], 0)).revision).toBe(1);
     expect((await store.readStream('s-11')).map((e) => e.revision)).toEqual([1]);
     expect((await store.readAll({ category: 'long', limit: 1000 })).length).toBe(LONG.length * 4);
     expectBounded(store);
