@@ -48,6 +48,7 @@ import { isNamespaceName, namespacePartition, SOCKET_IO_TOPIC } from './namespac
 import { PacketCache, wsFrameBuilder } from './packet-cache.js';
 import { resumeOffset } from './positions.js';
 import { SessionTable } from './sessions.js';
+import { SharedFeeds } from './shared-feed.js';
 import { SocketBridge } from './socket-bridge.js';
 
 export { SOCKETIO_DEFAULTS, SOCKETIO_SETTING_NAMES, type SocketIoLimits } from './limits.js';
@@ -142,6 +143,8 @@ export async function attachSocketIoEndpoint(
   });
   io.bind(engine);
   const packets = new PacketCache(io.encoder, wsFrameBuilder(ws));
+  // One subscription per partition for every socket at the tail (shared-feed.ts).
+  const feeds = new SharedFeeds(broker, SOCKET_IO_TOPIC);
 
   const restore = async (nsp: Namespace, pid: string, offset: string): Promise<RecoverySession | null> => {
     const saved = sessions.get(pid);
@@ -224,9 +227,23 @@ export async function attachSocketIoEndpoint(
           principal: session.principal.name,
           rooms,
         });
+      const authorizeRead =
+        options.security?.enabled === true ? () => session.authorize('topic', topic, 'read') : undefined;
       const bridge = new SocketBridge(
         socket,
-        { broker: guarded, collections, topic, partition, limits, metrics, logger, packets, saveRooms },
+        {
+          broker: guarded,
+          collections,
+          topic,
+          partition,
+          limits,
+          metrics,
+          logger,
+          packets,
+          saveRooms,
+          feeds,
+          authorizeRead,
+        },
         next,
       );
       if (pidOf(socket) !== undefined) await saveRooms(bridge.rooms());
@@ -331,6 +348,7 @@ export async function attachSocketIoEndpoint(
       closing ??= (async () => {
         server.off('upgrade', serverOnUpgrade);
         await io.close();
+        await feeds.close();
       })();
       return closing;
     },

@@ -6,11 +6,15 @@
  *   if any, is called once the append is durable, with `{ topic, partition, offset }`, or with
  *   `{ error: { code, message } }`. At most `socketioEmitsInFlightMax` appends at once; more
  *   are refused with `RESOURCE_EXHAUSTED` (Socket.IO has no way to make a client wait);
- * - **the topic's records** reach it through its own broker subscription, in offset order per
- *   partition, each as an event whose last argument is the position string (`positions.ts`),
- *   except its own events and events to rooms it is not in. Credit is granted back only while
- *   fewer than `socketioSendBufferPacketsMax` packets wait to be written to it, so a client that
- *   reads slowly is paced from the log and one that stops reading is dropped by the heartbeat;
+ * - **the topic's records** reach it in offset order, each as an event whose last argument is
+ *   the position string (`positions.ts`), except its own events and events to rooms it is not
+ *   in. A socket caught up with the tail takes them from the partition's one shared
+ *   subscription (`shared-feed.ts`); one behind it (recovering, reading slowly, saving a room
+ *   change) reads on its own subscription and joins the shared one once it has caught up. On
+ *   its own, credit is granted back only while fewer than `socketioSendBufferPacketsMax`
+ *   packets wait to be written to it (a shared batch that leaves it congested sends it back to
+ *   its own), so a client that reads slowly is paced from the log and one that stops reading is
+ *   dropped by the heartbeat;
  * - **room commands** of Socket.IO servers on the adapter (`socketsJoin`, `socketsLeave`,
  *   `disconnectSockets`), read from the same topic in the same order, apply to the socket when
  *   their options reach it; deliveries wait until changed rooms are saved;
@@ -33,6 +37,7 @@ import { DELIVERY_CREDIT_RECORDS, ROOM_NAME_LENGTH_MAX, type SocketIoLimits } fr
 import type { PacketCache } from './packet-cache.js';
 import { offsetText } from './positions.js';
 import { eventRecord, type RoomCommand } from './records.js';
+import type { SharedFeed, SharedFeedMember, SharedFeeds } from './shared-feed.js';
 
 /** Prefix of the endpoint's own events; a client cannot append an event of that name. */
 export const RESERVED_PREFIX = 'tributary:';
@@ -66,16 +71,30 @@ export interface SocketBridgeDeps {
   readonly packets: PacketCache;
   /** Saves the socket's rooms for connection state recovery. */
   readonly saveRooms: (rooms: readonly string[]) => Promise<void>;
+  /** The partitions' shared subscriptions (on the endpoint's own broker, not `broker`). */
+  readonly feeds: SharedFeeds;
+  /** Throws when the session may no longer read the topic (checked on every shared batch). */
+  readonly authorizeRead: (() => void) | undefined;
 }
 
-export class SocketBridge {
+/** The socket's own subscription, while it reads apart from the shared one. */
+interface OwnReader {
+  subscription: Subscription | undefined;
+  /** Credit owed while `subscribe` has not returned yet. */
+  owed: number;
+  closed: boolean;
+}
+
+export class SocketBridge implements SharedFeedMember {
   readonly #socket: Socket;
   readonly #deps: SocketBridgeDeps;
   /** Next offset of the namespace's partition to deliver (what the client resumes from). */
   #next: number;
-  #subscription: Subscription | undefined;
-  /** Credit owed while `subscribe` has not returned yet. */
-  #owed = 0;
+  /** The partition's shared subscription (joined when {@link #inShared}). */
+  #feed: SharedFeed | undefined;
+  #inShared = false;
+  #acquiringFeed = false;
+  #own: OwnReader | undefined;
   readonly #watches = new Map<number, CollectionBridge>();
   readonly #collectionPort: CollectionPort;
   #nextWatch = 1;
@@ -89,7 +108,8 @@ export class SocketBridge {
   #closed = false;
   #drainWaiters: (() => void)[] = [];
   /** Deliveries waiting while a room change a record made is being saved (in order). */
-  #backlog: { readonly delivery: Delivery; readonly from: number }[] = [];
+  #backlog: { readonly delivery: Delivery; readonly from: number; readonly source: OwnReader | undefined }[] =
+    [];
   #suspended = false;
 
   constructor(socket: Socket, deps: SocketBridgeDeps, next: number) {
@@ -105,24 +125,12 @@ export class SocketBridge {
     return offsetText(this.#deps.partition, this.#next);
   }
 
-  /** Opens the subscriptions; events the client emits are taken from now on. */
+  /** Starts the deliveries; events the client emits are taken from now on. */
   async start(): Promise<void> {
     this.#socket.onAny((event: unknown, ...args: unknown[]) => this.#onEvent(event, args));
-    const subscription = await this.#deps.broker.subscribe({
-      topic: this.#deps.topic,
-      partition: this.#deps.partition,
-      from: { offset: this.#next },
-      credit: Math.min(DELIVERY_CREDIT_RECORDS, this.#deps.limits.socketioSendBufferPacketsMax),
-      onRecords: (delivery) => this.#onRecords(delivery),
-      onError: (error) => this.#onSubscriptionError(error),
-    });
-    if (this.#closed) {
-      subscription.close();
-      return;
-    }
-    this.#subscription = subscription;
-    if (this.#owed > 0) subscription.grant(this.#owed);
-    this.#owed = 0;
+    this.#feed = await this.#deps.feeds.acquire(this.#deps.partition);
+    if (this.#closed || this.#joinShared()) return;
+    await this.#readOwn();
   }
 
   /** Ends the subscriptions and watches (the socket disconnected). */
@@ -130,7 +138,8 @@ export class SocketBridge {
     if (this.#closed) return;
     this.#closed = true;
     this.#backlog = [];
-    this.#subscription?.close();
+    this.#leaveShared();
+    this.#closeOwn();
     for (const watch of this.#watches.values()) watch.close();
     this.#watches.clear();
     this.#drainWaiters = [];
@@ -138,10 +147,122 @@ export class SocketBridge {
 
   // ---- deliveries ------------------------------------------------------------------------
 
-  #onRecords(delivery: Delivery): void {
-    if (this.#closed) return;
-    if (this.#suspended) this.#backlog.push({ delivery, from: 0 });
-    else this.#deliver(delivery, 0);
+  // ---- where records come from: the shared subscription, or the socket's own ----------
+
+  /** A batch of the shared subscription; false when the socket left it (see SharedFeedMember). */
+  onShared(delivery: Delivery): boolean {
+    if (this.#closed || !this.#inShared) return false;
+    try {
+      this.#deps.authorizeRead?.();
+    } catch (error) {
+      this.#inShared = false;
+      this.#onSubscriptionError(error);
+      return false;
+    }
+    this.#deliver(delivery, 0, undefined);
+    if (this.#closed) {
+      this.#inShared = false;
+      return false;
+    }
+    if (this.#suspended) {
+      // Reads on its own once the rooms are saved (#resume).
+      this.#inShared = false;
+      return false;
+    }
+    if (this.#congested()) {
+      this.#inShared = false;
+      this.#afterDrain(() => this.#catchUp());
+      return false;
+    }
+    return true;
+  }
+
+  onSharedError(error: unknown): void {
+    this.#inShared = false;
+    this.#onSubscriptionError(error);
+  }
+
+  /** Joins the shared subscription if nothing would be missed; true when it did. */
+  #joinShared(): boolean {
+    const feed = this.#feed;
+    if (feed === undefined || feed.ended) {
+      this.#acquireFeed();
+      return false;
+    }
+    if (this.#closed || this.#suspended || this.#congested() || !feed.canJoin(this.#next)) return false;
+    this.#closeOwn();
+    feed.join(this);
+    this.#inShared = true;
+    return true;
+  }
+
+  #leaveShared(): void {
+    if (!this.#inShared) return;
+    this.#inShared = false;
+    this.#feed?.leave(this);
+  }
+
+  /** The shared subscription of the partition ended (no member left): a new one, for next time. */
+  #acquireFeed(): void {
+    if (this.#acquiringFeed || this.#closed) return;
+    this.#acquiringFeed = true;
+    this.#deps.feeds.acquire(this.#deps.partition).then(
+      (feed) => {
+        this.#acquiringFeed = false;
+        this.#feed = feed;
+      },
+      (error: unknown) => {
+        this.#acquiringFeed = false;
+        this.#deps.logger.debug({ err: error }, 'shared subscription not opened');
+      },
+    );
+  }
+
+  /** Reads again after a pause (congestion, a room save): shared if caught up, else its own. */
+  #catchUp(): void {
+    if (this.#closed || this.#inShared || this.#own !== undefined) return;
+    if (this.#joinShared()) return;
+    this.#readOwn().catch((error: unknown) => this.#onSubscriptionError(error));
+  }
+
+  async #readOwn(): Promise<void> {
+    const reader: OwnReader = { subscription: undefined, owed: 0, closed: false };
+    this.#own = reader;
+    const subscription = await this.#deps.broker.subscribe({
+      topic: this.#deps.topic,
+      partition: this.#deps.partition,
+      from: { offset: this.#next },
+      credit: Math.min(DELIVERY_CREDIT_RECORDS, this.#deps.limits.socketioSendBufferPacketsMax),
+      onRecords: (delivery) => this.#onOwnRecords(reader, delivery),
+      onError: (error) => {
+        if (!reader.closed) this.#onSubscriptionError(error);
+      },
+    });
+    if (this.#closed || reader.closed) {
+      subscription.close();
+      return;
+    }
+    reader.subscription = subscription;
+    if (reader.owed > 0) subscription.grant(reader.owed);
+    reader.owed = 0;
+  }
+
+  #closeOwn(): void {
+    const reader = this.#own;
+    if (reader === undefined) return;
+    this.#own = undefined;
+    reader.closed = true;
+    reader.subscription?.close();
+  }
+
+  #onOwnRecords(reader: OwnReader, delivery: Delivery): void {
+    if (this.#closed || reader.closed) return;
+    if (this.#suspended) {
+      this.#backlog.push({ delivery, from: 0, source: reader });
+      return;
+    }
+    this.#deliver(delivery, 0, reader);
+    this.#joinShared();
   }
 
   /**
@@ -149,7 +270,7 @@ export class SocketBridge {
    * suspends the rest (and later batches) until the rooms are saved: no packet chosen by the
    * new rooms reaches the client before its session says so.
    */
-  #deliver(delivery: Delivery, from: number): void {
+  #deliver(delivery: Delivery, from: number, source: OwnReader | undefined): void {
     const socket = this.#socket;
     const nsp = socket.nsp.name;
     const { partition, packets } = this.#deps;
@@ -157,6 +278,8 @@ export class SocketBridge {
     let sent = 0;
     for (let i = from; i < records.length; i++) {
       const record = records[i]!;
+      // Joined the shared subscription ahead of it: what it already had is not given twice.
+      if (record.offset < this.#next) continue;
       this.#next = record.offset + 1;
       const planned = packets.plan(record, partition);
       if (planned === undefined || planned.nsp !== nsp) continue;
@@ -165,7 +288,7 @@ export class SocketBridge {
         if (this.#closed) return;
         if (saving === undefined) continue;
         this.#countSent(sent);
-        this.#suspend(saving, delivery, i + 1);
+        this.#suspend(saving, delivery, i + 1, source);
         return;
       }
       if (!reaches(planned.opts, socket.rooms)) continue;
@@ -184,11 +307,13 @@ export class SocketBridge {
       sent++;
     }
     this.#countSent(sent);
+    // The shared subscription's credit is its own business (shared-feed.ts).
+    if (source === undefined) return;
     const credit = records.length;
     const grant = (): void => {
-      if (this.#closed) return;
-      if (this.#subscription === undefined) this.#owed += credit;
-      else this.#subscription.grant(credit);
+      if (this.#closed || source.closed) return;
+      if (source.subscription === undefined) source.owed += credit;
+      else source.subscription.grant(credit);
     };
     if (this.#congested()) this.#afterDrain(grant);
     else grant();
@@ -198,9 +323,9 @@ export class SocketBridge {
     if (sent > 0) this.#deps.metrics.recordsOut.inc({ frontend: 'socketio' }, sent);
   }
 
-  #suspend(saving: Promise<void>, delivery: Delivery, from: number): void {
+  #suspend(saving: Promise<void>, delivery: Delivery, from: number, source: OwnReader | undefined): void {
     this.#suspended = true;
-    this.#backlog.unshift({ delivery, from });
+    this.#backlog.unshift({ delivery, from, source });
     saving.then(
       () => this.#resume(),
       (error: unknown) => {
@@ -214,9 +339,13 @@ export class SocketBridge {
     this.#suspended = false;
     while (!this.#suspended && !this.#closed) {
       const next = this.#backlog.shift();
-      if (next === undefined) return;
-      this.#deliver(next.delivery, next.from);
+      if (next === undefined) break;
+      this.#deliver(next.delivery, next.from, next.source);
     }
+    if (this.#suspended || this.#closed) return;
+    // Left the shared subscription to save its rooms: reads again (its own reader, if any, goes on).
+    if (this.#own === undefined) this.#catchUp();
+    else this.#joinShared();
   }
 
   /**
