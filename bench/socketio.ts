@@ -18,7 +18,14 @@
  * Tributary and Redis are started by this script on free loopback ports and stopped by pid. For
  * each rate and adapter: deliveries per second over the window (every event × 1,000 clients when
  * nothing is lost) and the latency from emit to each client's receipt (p50, p99). Systems
- * alternate within each rate. A plain script, never a test.
+ * alternate within each rate.
+ *
+ * Then throughput at saturation: the publisher emits as fast as the cluster delivers, keeping
+ * {@link SATURATION_IN_FLIGHT} events in flight, an event being done once a probe client on
+ * server B (the server that did not take the emit) has received it; so the publisher is paced by
+ * the slowest part of the path (adapter, servers, clients) and the rate it reaches is what the
+ * cluster sustains. Deliveries per second there are compared, with the share delivered and the
+ * latencies at that load. A plain script, never a test.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,7 +33,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { io } from 'socket.io-client';
+import { io, type Socket } from 'socket.io-client';
 import { findBinary, freePort, ProcessGroup, sleep, waitForPort } from './lib/procs.js';
 import { writeResults } from './lib/results.js';
 import { percentile } from './lib/stats.js';
@@ -35,11 +42,23 @@ import { formatInt, formatMs, printTable } from './lib/table.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const CLIENTS = 1_000;
+/** Events the saturating publisher keeps in flight (emitted, not yet seen by its probe). */
+const SATURATION_IN_FLIGHT = 64;
+/**
+ * After a window, the harness waits until the probe has seen every event of it (at most
+ * {@link DRAIN_MS_MAX}), then {@link DRAIN_GRACE_MS} for the other clients: on a loaded machine
+ * events arrive seconds late, and a fixed wait would count them lost.
+ */
+const DRAIN_MS_MAX = 30_000;
+const DRAIN_GRACE_MS = 1_000;
 const ADAPTERS = ['tributary', 'redis', 'redis-streams', 'endpoint'] as const;
 type AdapterId = (typeof ADAPTERS)[number];
 
 export interface SocketIoRow {
   readonly adapter: AdapterId;
+  /** `rate`: the publisher emits at `ratePerSecond`; `saturation`: as fast as deliveries allow. */
+  readonly mode: 'rate' | 'saturation';
+  /** Events emitted per second over the window (the fixed rate, or the rate reached). */
   readonly ratePerSecond: number;
   readonly expected: number;
   readonly deliveries: number;
@@ -130,34 +149,72 @@ async function startCluster(
   return { ports, stop: async () => void (await Promise.all(servers.map((s) => group.stop(s)))) };
 }
 
+/** How the publisher emits over a window: at a fixed rate, or as fast as the probe sees events. */
+type Pace = { readonly mode: 'rate'; readonly ratePerSecond: number } | { readonly mode: 'saturation' };
+
 async function measure(
   cluster: Cluster,
   group: ProcessGroup,
   adapter: AdapterId,
-  ratePerSecond: number,
+  pace: Pace,
   windowMs: number,
 ): Promise<SocketIoRow> {
   const workers = await Promise.all(cluster.ports.map((port) => startWorker(port, CLIENTS / 2, group)));
-  const publisher = io(`http://127.0.0.1:${cluster.ports[0]}`, { transports: ['websocket'], forceNew: true });
+  const connect = (port: number): Socket =>
+    io(`http://127.0.0.1:${port}`, { transports: ['websocket'], forceNew: true });
+  const publisher = connect(cluster.ports[0]);
+  // The probe, on the other server, says when an event went through the whole path.
+  const probe = connect(cluster.ports[1]);
   const event = adapter === 'endpoint' ? 'msg' : 'pub';
-  await new Promise<void>((done) => publisher.once('connect', () => done()));
-  // Warm-up: a second at the rate, not counted.
+  await Promise.all(
+    [publisher, probe].map((s) => new Promise<void>((done) => s.once('connect', () => done()))),
+  );
+  let probed = 0;
+  let countFrom = Number.POSITIVE_INFINITY;
+  /** Events of the window the probe received. */
+  let probedInWindow = 0;
+  let onProbed: (() => void) | undefined;
+  probe.on('msg', (payload: { t: number }) => {
+    probed += 1;
+    if (payload.t >= countFrom) probedInWindow += 1;
+    onProbed?.();
+  });
+  /** Resolves at the probe's next receipt, or after `ms` (an event lost must not stall the loop). */
+  const nextProbed = (ms: number): Promise<void> =>
+    new Promise((done) => {
+      const timer = setTimeout(done, ms);
+      onProbed = () => {
+        clearTimeout(timer);
+        onProbed = undefined;
+        done();
+      };
+    });
+  let probedBefore = 0;
   const emitFor = async (ms: number): Promise<number> => {
     const start = performance.now();
     let sent = 0;
     while (performance.now() - start < ms) {
-      const due = Math.floor(((performance.now() - start) / 1000) * ratePerSecond);
+      const due =
+        pace.mode === 'rate'
+          ? Math.floor(((performance.now() - start) / 1000) * pace.ratePerSecond)
+          : probed - probedBefore + SATURATION_IN_FLIGHT;
       for (; sent < due; sent += 1) publisher.emit(event, { t: performance.timeOrigin + performance.now() });
-      await sleep(2);
+      await (pace.mode === 'rate' ? sleep(2) : nextProbed(50));
     }
     return sent;
   };
+  // Warm-up: a second at the pace, not counted; then what is in flight arrives.
+  probedBefore = probed;
   await emitFor(1_000);
   await sleep(1_000);
-  const countFrom = performance.timeOrigin + performance.now();
+  probedBefore = probed;
+  countFrom = performance.timeOrigin + performance.now();
   for (const worker of workers) worker.send(`start ${countFrom}`);
   const sent = await emitFor(windowMs);
-  await sleep(2_000); // what is in flight arrives
+  // What is in flight arrives.
+  const drainStart = performance.now();
+  while (probedInWindow < sent && performance.now() - drainStart < DRAIN_MS_MAX) await nextProbed(100);
+  await sleep(DRAIN_GRACE_MS);
   const reports = await Promise.all(
     workers.map(async (worker) => {
       worker.send('stop');
@@ -165,6 +222,7 @@ async function measure(
     }),
   );
   publisher.close();
+  probe.close();
   // The next row starts once these clients are gone: a server still saying goodbye to 1,000
   // sockets would be measured with the next ones.
   await Promise.all(
@@ -179,7 +237,8 @@ async function measure(
   const deliveries = reports.reduce((sum, r) => sum + r.deliveries, 0);
   return {
     adapter,
-    ratePerSecond,
+    mode: pace.mode,
+    ratePerSecond: pace.mode === 'rate' ? pace.ratePerSecond : sent / (windowMs / 1000),
     expected: sent * CLIENTS,
     deliveries,
     deliveriesPerSecond: deliveries / (windowMs / 1000),
@@ -220,6 +279,7 @@ export async function runSocketIoSuite(
 ): Promise<SocketIoRow[]> {
   const rates = mode === 'quick' ? [20] : [20, 50, 100];
   const windowMs = mode === 'quick' ? 4_000 : 10_000;
+  const saturationWindowMs = mode === 'quick' ? 3_000 : 10_000;
   const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-socketio-'));
   group.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const redisBinary = findBinary('redis-server');
@@ -245,9 +305,17 @@ export async function runSocketIoSuite(
       process.stderr.write(`socket.io: ${adapter} at ${rate} events/s × ${CLIENTS} clients…\n`);
       const cluster =
         adapter === 'endpoint' ? endpointCluster : await startCluster(group, dir, adapter, extra[adapter]);
-      rows.push(await measure(cluster, group, adapter, rate, windowMs));
+      rows.push(await measure(cluster, group, adapter, { mode: 'rate', ratePerSecond: rate }, windowMs));
       await cluster.stop();
     }
+  }
+  const order = rates.length % 2 === 0 ? adapters : [...adapters].reverse();
+  for (const adapter of order) {
+    process.stderr.write(`socket.io: ${adapter} at saturation × ${CLIENTS} clients…\n`);
+    const cluster =
+      adapter === 'endpoint' ? endpointCluster : await startCluster(group, dir, adapter, extra[adapter]);
+    rows.push(await measure(cluster, group, adapter, { mode: 'saturation' }, saturationWindowMs));
+    await cluster.stop();
   }
   printSocketIoTable(rows);
   const machine = machineInfo();
@@ -255,45 +323,76 @@ export async function runSocketIoSuite(
   process.stdout.write(
     `\nLoad average (1 min) ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end.\n`,
   );
-  const path = await writeResults('socketio', new Date(), { clients: CLIENTS, windowMs, rows }, resultsDir);
+  const path = await writeResults(
+    'socketio',
+    new Date(),
+    { clients: CLIENTS, windowMs, saturationWindowMs, saturationInFlight: SATURATION_IN_FLIGHT, rows },
+    resultsDir,
+  );
   process.stdout.write(`Results: ${path}\n`);
   return rows;
 }
 
 export function printSocketIoTable(rows: readonly SocketIoRow[]): void {
-  const tributaryAt = (rate: number) =>
-    rows.find((r) => r.adapter === 'tributary' && r.ratePerSecond === rate);
+  const fixed = rows.filter((row) => row.mode === 'rate');
+  const saturated = rows.filter((row) => row.mode === 'saturation');
+  const tributaryAt = (row: SocketIoRow) =>
+    rows.find(
+      (r) =>
+        r.adapter === 'tributary' &&
+        r.mode === row.mode &&
+        (row.mode === 'saturation' || r.ratePerSecond === row.ratePerSecond),
+    );
+  const ratios = (row: SocketIoRow): [string, string] => {
+    const ours = tributaryAt(row);
+    if (ours === undefined || row.adapter === 'tributary' || row.adapter === 'endpoint') return ['', ''];
+    return [
+      (ours.deliveriesPerSecond / row.deliveriesPerSecond).toFixed(2),
+      (ours.p99Ms / row.p99Ms).toFixed(2),
+    ];
+  };
+  const delivered = (row: SocketIoRow) =>
+    `${((100 * row.deliveries) / Math.max(1, row.expected)).toFixed(1)} %`;
+  const columns = [
+    { header: 'events/s' },
+    { header: 'adapter', align: 'left' as const },
+    { header: 'deliveries/s' },
+    { header: 'delivered' },
+    { header: 'p50' },
+    { header: 'p99' },
+    { header: 'deliveries ratio' },
+    { header: 'p99 ratio' },
+  ];
   process.stdout.write(
     `\nSocket.IO: two servers, ${formatInt(CLIENTS)} clients, broadcast at a fixed rate (ratios: Tributary / adapter; deliveries > 1 and p99 < 1 favour Tributary)\n`,
   );
   printTable(
-    [
-      { header: 'events/s' },
-      { header: 'adapter', align: 'left' },
-      { header: 'deliveries/s' },
-      { header: 'delivered' },
-      { header: 'p50' },
-      { header: 'p99' },
-      { header: 'deliveries ratio' },
-      { header: 'p99 ratio' },
-    ],
-    rows.map((row) => {
-      const ours = tributaryAt(row.ratePerSecond);
-      return [
-        formatInt(row.ratePerSecond),
-        row.adapter,
-        formatInt(row.deliveriesPerSecond),
-        `${((100 * row.deliveries) / Math.max(1, row.expected)).toFixed(1)} %`,
-        formatMs(row.p50Ms),
-        formatMs(row.p99Ms),
-        ours === undefined || row.adapter === 'tributary' || row.adapter === 'endpoint'
-          ? ''
-          : (ours.deliveriesPerSecond / row.deliveriesPerSecond).toFixed(2),
-        ours === undefined || row.adapter === 'tributary' || row.adapter === 'endpoint'
-          ? ''
-          : (ours.p99Ms / row.p99Ms).toFixed(2),
-      ];
-    }),
+    columns,
+    fixed.map((row) => [
+      formatInt(row.ratePerSecond),
+      row.adapter,
+      formatInt(row.deliveriesPerSecond),
+      delivered(row),
+      formatMs(row.p50Ms),
+      formatMs(row.p99Ms),
+      ...ratios(row),
+    ]),
+  );
+  if (saturated.length === 0) return;
+  process.stdout.write(
+    `\nSocket.IO: the same at saturation (the publisher keeps ${SATURATION_IN_FLIGHT} events in flight, done when a client of the other server got them; events/s is the rate reached)\n`,
+  );
+  printTable(
+    [{ header: 'adapter', align: 'left' as const }, ...columns.filter((c) => c.header !== 'adapter')],
+    saturated.map((row) => [
+      row.adapter,
+      formatInt(row.ratePerSecond),
+      formatInt(row.deliveriesPerSecond),
+      delivered(row),
+      formatMs(row.p50Ms),
+      formatMs(row.p99Ms),
+      ...ratios(row),
+    ]),
   );
 }
 

@@ -15,16 +15,25 @@
  * included, and the bus remembers how far it delivered each partition: a recovering client is
  * given exactly the records between its offset and that point ({@link SocketIoBus.holdDeliveries}
  * keeps the point still while the missed packets are read).
+ *
+ * The server's own broadcast is handed over when its append is acknowledged if that keeps the
+ * order: every record before it was delivered already and deliveries are not held. Its copy
+ * coming back from the consumer is then skipped (its offset is below the delivered point).
+ * Otherwise, it waits for the consumer like any other record. Either way, a record is delivered
+ * once, in offset order, only once durable.
  */
 
 import type { Collection, Consumer, NodeConnectOptions, Producer } from '../client/node/index.js';
 import { type ConsumerRecord, connect, type TributaryClient } from '../client/node/index.js';
 import { isTributaryError } from '../errors.js';
 import {
+  BROADCAST,
   type ClusterMessageLike,
+  type ConsumedRecord,
   decodeClusterMessage,
   encodeClusterMessage,
   offsetId,
+  type PacketRecord,
   SIO_HEADERS,
 } from './packet-record.js';
 
@@ -153,7 +162,20 @@ export class SocketIoBus {
       return '';
     }
     const stored = await this.#logProducer!.send(record);
+    if (message.type === BROADCAST) this.#deliverAcknowledged(record, stored.partition, stored.offset);
     return offsetId(stored.partition, stored.offset);
+  }
+
+  /**
+   * Hands this server's own broadcast to its namespace now that it is durable, when nothing
+   * before it is still to be delivered and deliveries are not held; else the consumer brings it
+   * in turn. The record's own decoding is delivered: what this server's clients get is what every
+   * other server decodes from the log.
+   */
+  #deliverAcknowledged(record: PacketRecord, partition: number, offset: number): void {
+    if (this.#gate !== null || this.#deliveredNext.get(partition) !== offset) return;
+    this.#deliveredNext.set(partition, offset + 1);
+    this.#hand({ value: record.value, headers: record.headers }, partition, offset);
   }
 
   /** Appends a response for server `to` on the control topic. */
@@ -260,23 +282,24 @@ export class SocketIoBus {
     for (let i = from; i < records.length; i++) {
       if (this.#gate !== null) return i;
       const record = records[i]!;
+      // Already handed over when its append was acknowledged (#deliverAcknowledged).
+      if (record.offset < (this.#deliveredNext.get(record.partition) ?? 0)) continue;
       this.#deliveredNext.set(record.partition, record.offset + 1);
-      const message = decodeClusterMessage(record, toBuffer);
-      if (message === null) continue;
-      const member = this.#members.get(message.nsp);
-      if (member === undefined) continue;
-      try {
-        member.onLogMessage(
-          message,
-          offsetId(record.partition, record.offset),
-          record.partition,
-          record.offset,
-        );
-      } catch (error) {
-        this.options.onError(error);
-      }
+      this.#hand(record, record.partition, record.offset);
     }
     return records.length;
+  }
+
+  #hand(record: ConsumedRecord, partition: number, offset: number): void {
+    const message = decodeClusterMessage(record, toBuffer);
+    if (message === null) return;
+    const member = this.#members.get(message.nsp);
+    if (member === undefined) return;
+    try {
+      member.onLogMessage(message, offsetId(partition, offset), partition, offset);
+    } catch (error) {
+      this.options.onError(error);
+    }
   }
 
   #onControlRecords(records: ConsumerRecord[]): void {

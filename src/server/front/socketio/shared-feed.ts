@@ -16,7 +16,7 @@
  * session's `read` permission on every batch it takes, as a guarded subscription does.
  *
  * @example
- * const feeds = new SharedFeeds(broker, 'socket.io', onError);
+ * const feeds = new SharedFeeds(broker, 'socket.io');
  * const feed = await feeds.acquire(0);
  * if (feed.canJoin(next)) feed.join(member);
  */

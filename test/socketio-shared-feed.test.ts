@@ -1,9 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createBroker, type TributaryBroker } from '../../../broker/broker.js';
-import { countingLog, eventually, values } from '../../../broker/testing/helpers.js';
-import type { Delivery } from '../../../broker/types.js';
-import { createMemoryLog } from '../../../log/memory/memory-log.js';
-import { type SharedFeed, type SharedFeedMember, SharedFeeds } from './shared-feed.js';
+import { createBroker, type TributaryBroker } from '../src/broker/broker.js';
+import { countingLog, eventually, values } from '../src/broker/testing/helpers.js';
+import type { Delivery } from '../src/broker/types.js';
+import { createMemoryLog } from '../src/log/memory/memory-log.js';
+import {
+  type SharedFeed,
+  type SharedFeedMember,
+  SharedFeeds,
+} from '../src/server/front/socketio/shared-feed.js';
 
 /** A member that records the offsets it is handed and stays until told to leave. */
 class Member implements SharedFeedMember {
