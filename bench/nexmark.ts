@@ -21,11 +21,11 @@ import { performance } from 'node:perf_hooks';
 import { connect, type TributaryClient } from '../src/client/node/index.js';
 import { groupOf } from '../src/processing/index.js';
 import { freePort, killServer, startServerProcess } from '../test/fixtures/server-process.js';
-import { generate, QUERIES, SOURCE } from './nexmark/model.js';
+import { generate, QUERIES, type Query, SOURCE } from './nexmark/model.js';
 
 const EVENTS = Number(process.env.NEXMARK_EVENTS ?? 60_000);
 const PARTITIONS = 2;
-const SELECTED = (process.env.NEXMARK_QUERIES ?? 'q0,q1,q2,q5,q7').split(',');
+const SELECTED = (process.env.NEXMARK_QUERIES ?? 'q0,q1,q2,q5,q7,q8').split(',');
 const WORKER = new URL('./nexmark/worker.ts', import.meta.url).pathname;
 
 const REFERENCE: Record<string, string> = {
@@ -56,34 +56,55 @@ function startWorker(
   return { child, ready };
 }
 
-async function committedTotal(client: TributaryClient, groupId: string): Promise<number> {
-  const partitions = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: SOURCE, partition }));
+async function committedTotal(client: TributaryClient, groupId: string, topic: string): Promise<number> {
+  const partitions = Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition }));
   const { offsets } = await client.connection.request('fetchOffsets', { groupId, partitions }, 'safe');
   return offsets.reduce((n, o) => n + Math.max(0, o.offset), 0);
 }
 
-/** Events/s of `query` run by `workers` processes, from the first commit to the last. */
+async function endTotal(client: TributaryClient, topic: string): Promise<number> {
+  const marks = await Promise.all(
+    Array.from({ length: PARTITIONS }, (_, partition) => client.admin.offsets(topic, partition)),
+  );
+  return marks.reduce((n, m) => n + m.next, 0);
+}
+
+/**
+ * Events/s of `query` run by `workers` processes, from the first commit of its first pipeline
+ * until every pipeline has committed the end of its input (a later pipeline's input is the
+ * topic the one before it writes, complete once that one is done).
+ */
 async function measure(
   client: TributaryClient,
   url: string,
-  query: string,
+  query: Query,
   workers: number,
 ): Promise<number> {
-  const name = `${query}-w${workers}`;
-  const groupId = groupOf(name);
-  const started = Array.from({ length: workers }, () => startWorker(url, query, name));
+  const name = `${query.name}-w${workers}`;
+  const stages = query.pipelines(name);
+  const started = Array.from({ length: workers }, () => startWorker(url, query.name, name));
   try {
     let t0 = 0;
     let base = 0;
     const deadline = performance.now() + 600_000;
+    let stage = 0;
+    let end = EVENTS;
     for (;;) {
-      const done = await committedTotal(client, groupId);
+      const definition = stages[stage]!;
+      const done = await committedTotal(client, groupOf(definition.name), definition.source.name);
       const now = performance.now();
       if (t0 === 0 && done > 0) {
         t0 = now;
         base = done;
       }
-      if (done >= EVENTS) return t0 === now ? Number.NaN : ((done - base) / (now - t0)) * 1000;
+      if (done >= end) {
+        if (++stage === stages.length) {
+          return t0 === now && stages.length === 1 ? Number.NaN : ((EVENTS - base) / (now - t0)) * 1000;
+        }
+        const sink = definition.sink;
+        end = await endTotal(client, sink.kind === 'topic' ? sink.name : '');
+        continue;
+      }
       if (now > deadline) throw new Error(`${name} did not finish`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -117,8 +138,8 @@ try {
   const rows: string[][] = [];
   for (const query of QUERIES.filter((q) => SELECTED.includes(q.name))) {
     const floor = floorRate(query.floor, values);
-    const one = await measure(client, server.wsUrl, query.name, 1);
-    const two = await measure(client, server.wsUrl, query.name, 2);
+    const one = await measure(client, server.wsUrl, query, 1);
+    const two = await measure(client, server.wsUrl, query, 2);
     rows.push([
       query.name,
       query.summary,

@@ -1,7 +1,8 @@
 /**
- * Exactly-once across SIGKILL of pipeline workers: the sales-per-minute pipeline runs in worker
- * processes (one at a time) that are SIGKILLed at seeded random moments while they process and
- * started again, several times; then one runs to the end. The committed results topic and the
+ * Exactly-once across SIGKILL of pipeline workers: the sales-per-minute pipeline (tumbling
+ * windows) and the sales-sessions pipeline (session windows that merge) run in worker
+ * processes (one or two at a time) that are SIGKILLed at seeded random moments while they
+ * process and started again, several times; then one runs to the end. The committed results topic and the
  * live collection must equal, line for line, the output of a crash-free run of the same
  * pipeline in this process and of a plain loop: no window missing, none emitted twice, no
  * event counted twice or lost. Seeds are printed so a failure replays:
@@ -16,9 +17,10 @@ import {
   committedLines,
   expectedLines,
   expectedSalesPerMinute,
+  expectedSalesSessions,
   generateSales,
   produceSales,
-  salesPipeline,
+  salesPipelineOf,
   waitCaughtUp,
 } from './fixtures/processing-sales.js';
 import { serverFixture } from './server-fixture.js';
@@ -42,10 +44,10 @@ interface Worker {
   output: string;
 }
 
-function startWorker(url: string, name: string): Worker {
+function startWorker(url: string, name: string, variant: string): Worker {
   // Small batches (many commits): on a quiet machine a worker with larger ones is through the
   // input before the first kill.
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, url, name, name, '2'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, url, name, name, '2', variant], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   fixture.cleanup(() => {
@@ -71,20 +73,27 @@ function startWorker(url: string, name: string): Worker {
 }
 
 describe('pipelines across SIGKILL of their workers', () => {
-  for (const seed of SEEDS) {
-    it(`seed ${seed}: ${KILLS} kills, output equals a crash-free run's`, async () => {
+  for (const [variant, seed] of SEEDS.flatMap((seed) => [
+    ['minutes', seed] as const,
+    ['sessions', seed + 1] as const,
+  ])) {
+    it(`${variant}, seed ${seed}: ${KILLS} kills, output equals a crash-free run's`, async () => {
       const random = new Prng(seed);
       const server = await fixture.server();
       const client = await fixture.client(server);
       const sales = generateSales(seed, EVENTS);
       await produceSales(client, sales);
-      const expected = expectedSalesPerMinute(sales);
+      const expected = variant === 'sessions' ? expectedSalesSessions(sales) : expectedSalesPerMinute(sales);
 
-      const reference = await runPipeline(client, salesPipeline('ref', 'ref'), { batchRecordsMax: 20 });
+      const reference = await runPipeline(client, salesPipelineOf(variant, 'ref', 'ref'), {
+        batchRecordsMax: 20,
+      });
       await waitCaughtUp(client, groupOf('ref'));
-      await reference.stop();
       const referenceLines = await committedLines(client, 'ref.results');
       expect(referenceLines).toEqual(expectedLines(expected.results));
+      // Stopped once its collection holds every result (stopping ends the collection's writer too).
+      expect(await collectionLines(client, 'ref', expected.results.size, 60_000)).toEqual(referenceLines);
+      await reference.stop();
 
       // One or two workers at a time: a second one joining moves partitions (restores, fencing).
       let midRun = 0;
@@ -93,7 +102,7 @@ describe('pipelines across SIGKILL of their workers', () => {
       for (let kill = 0; kill < KILLS; kill++) {
         const target = random.int(1, 2);
         while (alive.length < target) {
-          const worker = startWorker(server.wsUrl, 'crash');
+          const worker = startWorker(server.wsUrl, 'crash', variant);
           alive.push(worker);
           all.push(worker);
         }
@@ -113,7 +122,7 @@ describe('pipelines across SIGKILL of their workers', () => {
         victim.child.kill('SIGKILL');
         await victim.exited;
       }
-      const last = startWorker(server.wsUrl, 'crash');
+      const last = startWorker(server.wsUrl, 'crash', variant);
       all.push(last);
       await waitCaughtUp(client, groupOf('crash'), 90_000);
       const lines = await committedLines(client, 'crash.results');
@@ -129,7 +138,6 @@ describe('pipelines across SIGKILL of their workers', () => {
           );
       }
       expect(collected).toEqual(referenceLines);
-      expect(await collectionLines(client, 'ref', expected.results.size)).toEqual(referenceLines);
       for (const worker of [...alive, last]) worker.child.kill('SIGKILL');
       await Promise.all([...alive, last].map((w) => w.exited));
       const fenced = all.reduce(
@@ -137,7 +145,7 @@ describe('pipelines across SIGKILL of their workers', () => {
         0,
       );
       console.log(
-        `processing crash: seed ${seed}, ${sales.length} events, ${KILLS} SIGKILLs (${midRun} before the end of the input), ` +
+        `processing crash: ${variant}, seed ${seed}, ${sales.length} events, ${KILLS} SIGKILLs (${midRun} before the end of the input), ` +
           `${lines.length} window results equal the crash-free run's, ${expected.late} late events dropped, ` +
           `${fenced} commits fenced (stale owner)`,
       );

@@ -19,6 +19,7 @@
  * );
  */
 export type { Duration } from './duration.js';
+export type { JoinWindow } from './joins.js';
 export type { Aggregator, Keyed, Windowed } from './operators.js';
 export {
   type CollectionRef,
@@ -30,6 +31,7 @@ export {
   type Sink,
   type SourceRecordInfo,
   Stream,
+  stream,
   type TopicOptions,
   type TopicRef,
   topic,
@@ -44,5 +46,6 @@ export {
   type RunOptions,
   runPipeline,
 } from './runtime.js';
+export type { SessionAggregator } from './sessions.js';
 export { changelogTopic, groupOf, materializerGroupOf, resultsTopic } from './topics.js';
 export { hopping, session, tumbling, type WindowBounds, type WindowSpec } from './windows.js';

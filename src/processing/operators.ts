@@ -28,6 +28,8 @@ export interface StepContext {
   readonly watermark: number;
   /** Counts an event no open window would take (the late-event rule, docs/stream-processing.md). */
   late(item: Item): void;
+  /** The current document under `key` of a collection the worker mirrors (`lookup` steps), or undefined. */
+  table(collection: string, key: string): unknown;
 }
 
 export interface Step {
@@ -39,6 +41,14 @@ export interface Step {
   advance?(watermark: number, emit: Emit, state: StateStore): void;
   /** Called once after a restore, before the first item (rebuilds derived in-memory indexes). */
   restored?(state: StateStore): void;
+  /**
+   * A second input (the right side of a join): stateless steps that every source record also
+   * goes through, their output handed to `processSide`.
+   */
+  readonly side?: readonly Step[];
+  processSide?(item: Item, emit: Emit, state: StateStore, context: StepContext): void;
+  /** A collection the step looks documents up in: the worker mirrors it while it runs. */
+  readonly table?: string;
 }
 
 export interface Aggregator<T, A> {

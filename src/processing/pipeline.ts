@@ -27,6 +27,8 @@ import {
   type Step,
   type Windowed,
 } from './operators.js';
+import { type JoinWindow, tableLookupStep, windowDistinctStep, windowJoinStep } from './joins.js';
+import { type SessionAggregator, sessionWindowStep } from './sessions.js';
 import type { WindowSpec } from './windows.js';
 
 /** What a source hands the event-time function besides the value. */
@@ -102,7 +104,8 @@ export interface PipelineDefinition {
   readonly latenessMs: number;
 }
 
-interface Draft {
+/** @internal What a stream is made of so far. */
+export interface Draft {
   readonly name: string;
   readonly source: TopicRef<unknown>;
   readonly steps: readonly Step[];
@@ -123,6 +126,14 @@ export function pipeline(name: string): { from<T>(source: TopicRef<T>): Stream<T
   };
 }
 
+/**
+ * A stream of the records of `source`, for the other side of a join: `stream(events).filter(…)
+ * .keyBy(…)` (stateless steps only). It reads the same source as the pipeline it joins.
+ */
+export function stream<T>(source: TopicRef<T>): Stream<T> {
+  return new Stream<T>({ name: '', source: source as TopicRef<unknown>, steps: [], latenessMs: 0 });
+}
+
 function stepName(draft: Draft, kind: string, given?: string): string {
   const name = given ?? `${draft.steps.length}-${kind}`;
   if (!NAME.test(name) || draft.steps.some((s) => s.name === name)) {
@@ -139,7 +150,8 @@ function add(draft: Draft, step: Step, latenessMs = draft.latenessMs): Draft {
 
 /** A stream of values of type `T`. */
 export class Stream<T> {
-  constructor(protected readonly draft: Draft) {}
+  /** @internal */
+  constructor(readonly draft: Draft) {}
 
   map<U>(fn: (value: T) => U): Stream<U> {
     return new Stream(add(this.draft, mapStep(stepName(this.draft, 'map'), fn as (v: never) => unknown)));
@@ -167,7 +179,37 @@ export class Stream<T> {
     );
   }
 
+  /**
+   * Joins each value with the current document of a live collection (stream–table join):
+   * `key(value)` names the document, `join(value, document)` makes the output (`document` is
+   * null when there is none, unless `inner`, which drops such values). The worker mirrors the
+   * collection; see docs/stream-processing.md for which version a value sees.
+   */
+  lookup<D, U>(
+    table: CollectionRef<D>,
+    options: {
+      readonly key: (value: T) => string;
+      readonly join: (value: T, document: D | null) => U;
+      readonly inner?: boolean;
+      readonly name?: string;
+    },
+  ): Stream<U> {
+    const step = tableLookupStep(
+      stepName(this.draft, 'lookup', options.name),
+      table.name,
+      options.key as (v: never) => string,
+      options.join as (v: never, d: never) => unknown,
+      options.inner ?? false,
+    );
+    return new Stream(add(this.draft, step));
+  }
+
   to(sink: Sink<T>): PipelineDefinition {
+    if (this.draft.name === '') {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: 'a stream() is the other side of a join; a pipeline starts with pipeline(name).from(source)',
+      });
+    }
     return { ...this.draft, sink: sink as Sink<unknown> };
   }
 }
@@ -186,6 +228,14 @@ export class KeyedStream<T> extends Stream<T> {
     );
     return new Stream(add(this.draft, step));
   }
+
+  /** The running reduction per key (`fn` combines the previous result and the new value). */
+  reduce(fn: (a: T, b: T) => T, options: { readonly name?: string } = {}): Stream<Keyed<T>> {
+    return this.aggregate<T | null>(
+      { init: () => null, add: (acc, v) => (acc === null ? v : fn(acc, v)) },
+      options,
+    ) as Stream<Keyed<T>>;
+  }
 }
 
 /** A keyed stream cut into event-time windows. */
@@ -196,25 +246,104 @@ export class WindowedStream<T> {
     private readonly options: WindowOptions,
   ) {}
 
-  /** One result per key and window, emitted once the window closes. */
-  aggregate<A>(aggregator: Aggregator<T, A>): Stream<Windowed<A>> {
+  /**
+   * One result per key and window, emitted once the window closes. Session windows also need
+   * `merge` (two sessions' accumulators, the earlier first), used when an event bridges them.
+   */
+  aggregate<A>(aggregator: Aggregator<T, A> | SessionAggregator<T, A>): Stream<Windowed<A>> {
+    const name = stepName(this.draft, 'window', this.options.name);
+    let step: Step;
     if (this.spec.kind === 'session') {
-      throw new TributaryError('INVALID_ARGUMENT', { reason: 'session windows take aggregateSessions()' });
-    }
-    const latenessMs = toMs(this.options.lateness ?? 0, 'lateness');
-    const step = fixedWindowStep(
-      stepName(this.draft, 'window', this.options.name),
-      this.spec,
-      aggregator as Aggregator<never, unknown>,
-    );
-    return new Stream(add(this.draft, step, Math.max(this.draft.latenessMs, latenessMs)));
+      if (!('merge' in aggregator) || typeof aggregator.merge !== 'function') {
+        throw new TributaryError('INVALID_ARGUMENT', {
+          reason: 'a session window aggregate needs merge(a, b): sessions merge when an event bridges them',
+        });
+      }
+      step = sessionWindowStep(name, this.spec.gapMs, aggregator as SessionAggregator<never, unknown>);
+    } else step = fixedWindowStep(name, this.spec, aggregator as Aggregator<never, unknown>);
+    return new Stream(add(this.draft, step, this.#lateness()));
   }
 
   count(): Stream<Windowed<number>> {
-    return this.aggregate<number>({ init: () => 0, add: (n) => n + 1 });
+    return this.aggregate<number>({ init: () => 0, add: (n) => n + 1, merge: (a, b) => a + b });
   }
 
+  /** `fn` must be associative (sessions that merge are reduced earlier first). */
   reduce(fn: (a: T, b: T) => T): Stream<Windowed<T | null>> {
-    return this.aggregate<T | null>({ init: () => null, add: (acc, v) => (acc === null ? v : fn(acc, v)) });
+    return this.aggregate<T | null>({
+      init: () => null,
+      add: (acc, v) => (acc === null ? v : fn(acc, v)),
+      merge: (a, b) => (a === null ? b : b === null ? a : fn(a, b)),
+    });
+  }
+
+  /** The `n` largest values by `score` per key and window (ties: the earlier first), largest first. */
+  topN(n: number, score: (value: T) => number): Stream<Windowed<T[]>> {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: `topN needs a whole n ≥ 1, got ${n}` });
+    }
+    const insert = (top: T[], value: T): T[] => {
+      const s = score(value);
+      let i = top.length;
+      while (i > 0 && score(top[i - 1]!) < s) i--;
+      if (i < n) {
+        top.splice(i, 0, value);
+        if (top.length > n) top.pop();
+      }
+      return top;
+    };
+    return this.aggregate<T[]>({
+      init: () => [],
+      add: insert,
+      merge: (a, b) => b.reduce(insert, a),
+    });
+  }
+
+  /**
+   * The first value of each key in each window, emitted at once (later ones in the window are
+   * dropped). With hopping windows, a value is emitted once if it is the first of its key in any
+   * of its windows. Tumbling and hopping windows only.
+   */
+  distinct(): Stream<T> {
+    if (this.spec.kind === 'session') {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: 'distinct takes tumbling or hopping windows' });
+    }
+    const step = windowDistinctStep(stepName(this.draft, 'distinct', this.options.name), this.spec);
+    return new Stream(add(this.draft, step, this.#lateness()));
+  }
+
+  /**
+   * Window join with `right` (stream–stream): every pair of this stream's value and a right
+   * value with the same key in the same window becomes `joiner(left, right, window)`, emitted
+   * as soon as the second of the two arrives. `right` is a keyed `stream(source)` of the
+   * pipeline's own source. Tumbling and hopping windows only.
+   */
+  join<R, U>(right: KeyedStream<R>, joiner: (left: T, right: R, window: JoinWindow) => U): Stream<U> {
+    if (this.spec.kind === 'session') {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: 'joins take tumbling or hopping windows' });
+    }
+    const other = right.draft;
+    if (other.source.name !== this.draft.source.name) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `both sides of a join read the pipeline's source (${this.draft.source.name}); the right side reads ${other.source.name}`,
+      });
+    }
+    const stateful = other.steps.find((s) => s.stateful);
+    if (stateful !== undefined) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `the right side of a join takes stateless steps only (map, filter, flatMap, keyBy), found ${stateful.name}`,
+      });
+    }
+    const step = windowJoinStep(
+      stepName(this.draft, 'join', this.options.name),
+      this.spec,
+      other.steps,
+      joiner as (l: never, r: never, w: JoinWindow) => unknown,
+    );
+    return new Stream(add(this.draft, step, this.#lateness()));
+  }
+
+  #lateness(): number {
+    return Math.max(this.draft.latenessMs, toMs(this.options.lateness ?? 0, 'lateness'));
   }
 }

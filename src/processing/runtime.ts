@@ -31,6 +31,7 @@ import { Materializer } from './materializer.js';
 import type { Item } from './operators.js';
 import type { PipelineDefinition } from './pipeline.js';
 import { type StallWatch, watchStall } from './stall.js';
+import { mirrorTables, type TableMirrors } from './tables.js';
 import { Task, type TaskMeta } from './task.js';
 import { changelogTopic, groupOf, prepareTopics, readCommitted, resultsTopic, tasksTopic } from './topics.js';
 
@@ -79,8 +80,9 @@ export async function runPipeline(
   options: RunOptions = {},
 ): Promise<PipelineRun> {
   await prepareTopics(client, definition);
+  const tables = await mirrorTables(client, definition);
   const run = new PipelineRun(client, definition, options);
-  run.start();
+  run.start(tables);
   return run;
 }
 
@@ -95,6 +97,7 @@ export class PipelineRun {
   readonly #fence = new Map<number, number>();
   #consumer: GroupConsumer | undefined;
   #materializer: Materializer | undefined;
+  #tables: TableMirrors | undefined;
   #watch: StallWatch | undefined;
   /** A delivery is being processed (a long restore is not a stall). */
   #busy = false;
@@ -128,7 +131,8 @@ export class PipelineRun {
   }
 
   /** @internal Called by `runPipeline`. */
-  start(): void {
+  start(tables?: TableMirrors): void {
+    this.#tables = tables;
     const sink = this.definition.sink;
     if (sink.kind === 'collection') {
       this.#materializer = new Materializer(this.#client, this.definition.name, sink, this.#options);
@@ -159,6 +163,7 @@ export class PipelineRun {
     this.#watch?.stop();
     await this.#consumer?.close();
     await this.#materializer?.stop();
+    await this.#tables?.close();
   }
 
   #subscribe(): void {
@@ -301,7 +306,7 @@ export class PipelineRun {
   }
 
   async #restore(partition: number): Promise<Task> {
-    const task = new Task(this.definition, partition);
+    const task = new Task(this.definition, partition, this.#tables?.read);
     // The progress partition first: a stale owner's commit landing after this read changes its
     // last offset, so this task's first commit fails and the task is restored again.
     let saved: TaskMeta | undefined;

@@ -8,6 +8,7 @@
  * commit outputs, state and the input offset together.
  */
 import type { ConsumerRecord } from '../client/records.js';
+import type { TableReader } from './joins.js';
 import type { Emit, Item, Step, StepContext } from './operators.js';
 import type { PipelineDefinition } from './pipeline.js';
 import { type ChangelogEntry, StateStore } from './state.js';
@@ -39,11 +40,14 @@ export class Task {
   readonly #stores: (StateStore | undefined)[];
   #outputs: Item[] = [];
   readonly #emitters: Emit[];
-  readonly #context: StepContext = new TaskContext(this);
+  /** Entries of second inputs (join right sides), each record goes through them after the main chain. */
+  readonly #sides: Emit[] = [];
+  readonly #context: StepContext;
 
-  constructor(definition: PipelineDefinition, partition: number) {
+  constructor(definition: PipelineDefinition, partition: number, tables: TableReader = () => undefined) {
     this.#definition = definition;
     this.partition = partition;
+    this.#context = new TaskContext(this, tables);
     this.#stores = definition.steps.map((s) => (s.stateful ? new StateStore() : undefined));
     // emitters[i] hands an item to step i (the last one collects outputs).
     this.#emitters = [];
@@ -56,6 +60,15 @@ export class Task {
           : (item) => step.process(item, next!, this.#stores[i], this.#context),
       );
     }
+    definition.steps.forEach((step, i) => {
+      if (step.side === undefined || step.processSide === undefined) return;
+      let entry: Emit = (item) => step.processSide!(item, this.#emitters[i + 1]!, this.#stores[i]!, this.#context);
+      for (const sideStep of [...step.side].reverse()) {
+        const next = entry;
+        entry = (item) => sideStep.process(item, next, undefined, this.#context);
+      }
+      this.#sides.push(entry);
+    });
   }
 
   /** The store of step `index` (stateful steps only), for restores. */
@@ -110,6 +123,7 @@ export class Task {
         continue;
       }
       this.#emitters[0]!({ key, value, time });
+      for (const side of this.#sides) side({ key, value, time });
       if (this.meta.maxEventTime === null || time > this.meta.maxEventTime) {
         this.meta.maxEventTime = time;
         this.#advance();
@@ -138,7 +152,10 @@ export class Task {
 }
 
 class TaskContext implements StepContext {
-  constructor(private readonly task: Task) {}
+  constructor(
+    private readonly task: Task,
+    readonly table: TableReader,
+  ) {}
 
   get watermark(): number {
     return this.task.watermark;

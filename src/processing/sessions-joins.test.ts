@@ -1,0 +1,255 @@
+/**
+ * Session windows, window joins, distinct, top-N and table lookups, run by a `Task` over
+ * hand-made records (no server): results, the late-event rule, merging sessions, and a task
+ * restored from its changelog halfway giving the same results as one that never stopped.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ConsumerRecord } from '../client/records.js';
+import type { Item } from './operators.js';
+import { type PipelineDefinition, pipeline, stream, topic } from './pipeline.js';
+import { Task } from './task.js';
+import { hopping, session, tumbling } from './windows.js';
+
+const ENCODER = new TextEncoder();
+
+interface Ev {
+  readonly k: string;
+  readonly t: number;
+  readonly side?: 'l' | 'r';
+  readonly n?: number;
+}
+
+function records(events: readonly Ev[], from = 0): ConsumerRecord[] {
+  return events.map((e, i) => ({
+    topic: 'in',
+    partition: 0,
+    offset: from + i,
+    timestamp: e.t,
+    key: ENCODER.encode(e.k),
+    value: ENCODER.encode(JSON.stringify(e)),
+    headers: [],
+  }));
+}
+
+const source = () => topic<Ev>('in', { eventTime: (e) => e.t });
+
+function run(definition: PipelineDefinition, events: readonly Ev[]): { out: Item[]; task: Task } {
+  const task = new Task(definition, 0);
+  return { out: task.process(records(events)), task };
+}
+
+/** Runs `events` in two tasks: the second restored from the first's changelog after `split` events. */
+function runRestored(definition: PipelineDefinition, events: readonly Ev[], split: number): Item[] {
+  const first = new Task(definition, 0);
+  const out = [...first.process(records(events.slice(0, split)))];
+  const changelog = first.drainChangelog();
+  const second = new Task(definition, 0);
+  for (const [index, entries] of changelog) {
+    for (const e of entries) second.store(index)!.restore(e.key, e.value);
+  }
+  second.restored(JSON.parse(JSON.stringify(first.meta)));
+  out.push(...second.process(records(events.slice(split), split)));
+  return out;
+}
+
+const sessions = (lateness = 0) =>
+  pipeline('s')
+    .from(source())
+    .keyBy((e) => e.k)
+    .window(session(100), { lateness })
+    .aggregate({ init: () => [] as number[], add: (a, e) => [...a, e.t], merge: (a, b) => [...a, ...b] })
+    .to(topic('out'));
+
+describe('session windows', () => {
+  it('groups a key’s events closer than the gap and closes a session gap after its last event', () => {
+    const { out } = run(sessions(), [
+      { k: 'a', t: 0 },
+      { k: 'a', t: 50 },
+      { k: 'b', t: 60 },
+      { k: 'a', t: 149 },
+      { k: 'a', t: 300 }, // 300 ≥ 149 + 100: a new session; watermark 300 closes [0, 249) and b's [60, 160)
+      { k: 'a', t: 1_000 },
+    ]);
+    expect(out.map((i) => i.value)).toEqual([
+      { key: 'b', start: 60, end: 160, value: [60] },
+      { key: 'a', start: 0, end: 249, value: [0, 50, 149] },
+      { key: 'a', start: 300, end: 400, value: [300] },
+    ]);
+    expect(out.map((i) => i.key)).toEqual(['b@60', 'a@0', 'a@300']);
+  });
+
+  it('merges two open sessions when a late event bridges them; drops an event whose session has closed', () => {
+    const { out, task } = run(sessions(1_000), [
+      { k: 'a', t: 0 },
+      { k: 'a', t: 180 }, // a second session: 180 − 0 ≥ gap
+      { k: 'a', t: 90 }, // closer than the gap to both: one session [0, 280)
+      { k: 'a', t: 2_000 }, // watermark 1 000 closes it
+      { k: 'a', t: 500 }, // its session [500, 600) ends before the watermark, touches no open one: late
+      { k: 'a', t: 1_950 }, // joins the open session of 2 000
+      { k: 'z', t: 10_000 },
+    ]);
+    expect(out.map((i) => i.value)).toEqual([
+      { key: 'a', start: 0, end: 280, value: [0, 180, 90] },
+      { key: 'a', start: 1_950, end: 2_100, value: [2_000, 1_950] },
+    ]);
+    expect(task.meta.late).toBe(1);
+  });
+
+  it('needs merge, and gives the same results when restored from its changelog halfway', () => {
+    expect(() =>
+      pipeline('x')
+        .from(source())
+        .keyBy((e) => e.k)
+        .window(session(10))
+        .aggregate({ init: () => 0, add: (n) => n + 1 }),
+    ).toThrow(/merge/);
+    const events: Ev[] = [];
+    for (let i = 0; i < 200; i++) events.push({ k: `k${i % 3}`, t: i * 37 - (i % 7 === 0 ? 150 : 0) });
+    events.push({ k: 'end', t: 1e9 });
+    const whole = run(sessions(120), events).out;
+    expect(whole.length).toBeGreaterThan(10);
+    for (const split of [1, 50, 133]) expect(runRestored(sessions(120), events, split)).toEqual(whole);
+  });
+});
+
+const joined = (spec = tumbling(100), lateness = 0) => {
+  const events = source();
+  const right = stream(events)
+    .filter((e) => e.side === 'r')
+    .keyBy((e) => e.k);
+  return pipeline('j')
+    .from(events)
+    .filter((e) => e.side === 'l')
+    .keyBy((e) => e.k)
+    .window(spec, { lateness })
+    .join(right, (l, r, w) => `${l.k}:${l.n}-${r.n}@${w.start}`)
+    .to(topic('out'));
+};
+
+describe('window joins', () => {
+  it('joins every pair of the same key in the same window, as the second of the pair arrives', () => {
+    const { out } = run(joined(), [
+      { k: 'a', t: 10, side: 'l', n: 1 },
+      { k: 'a', t: 20, side: 'r', n: 1 },
+      { k: 'b', t: 30, side: 'r', n: 2 }, // no left b
+      { k: 'a', t: 40, side: 'l', n: 3 },
+      { k: 'a', t: 120, side: 'r', n: 4 }, // the next window: no pair with l1, l3
+      { k: 'a', t: 150, side: 'l', n: 5 },
+    ]);
+    expect(out.map((i) => i.value)).toEqual(['a:1-1@0', 'a:3-1@0', 'a:5-4@100']);
+    expect(out.map((i) => [i.key, i.time])).toEqual([
+      ['a', 20],
+      ['a', 40],
+      ['a', 150],
+    ]);
+  });
+
+  it('expires buffered items when the window closes, counts late ones, and joins per hopping window', () => {
+    const { out, task } = run(joined(tumbling(100), 10), [
+      { k: 'a', t: 10, side: 'l', n: 1 },
+      { k: 'a', t: 115, side: 'l', n: 2 }, // watermark 105: window [0, 100) closed
+      { k: 'a', t: 90, side: 'r', n: 3 }, // late: its window is closed, l1 forgotten
+    ]);
+    expect(out).toEqual([]);
+    expect(task.meta.late).toBe(1);
+    expect(task.store(2)!.size).toBe(1);
+    const hop = run(joined(hopping(100, { advance: '50ms' })), [
+      { k: 'a', t: 60, side: 'l', n: 1 },
+      { k: 'a', t: 90, side: 'r', n: 2 }, // both in [0, 100) and [50, 150)
+    ]).out;
+    expect(hop.map((i) => i.value)).toEqual(['a:1-2@0', 'a:1-2@50']);
+  });
+
+  it('gives the same output restored from its changelog halfway, and refuses a right side of another source', () => {
+    const events: Ev[] = [];
+    for (let i = 0; i < 300; i++) {
+      events.push({ k: `k${i % 4}`, t: i * 7 + (i % 5) * 3, side: i % 3 === 0 ? 'r' : 'l', n: i });
+    }
+    const whole = run(joined(tumbling(100), 20), events).out;
+    expect(whole.length).toBeGreaterThan(50);
+    for (const split of [1, 150, 299]) expect(runRestored(joined(tumbling(100), 20), events, split)).toEqual(whole);
+    const other = stream(topic<Ev>('other')).keyBy((e) => e.k);
+    expect(() =>
+      pipeline('j')
+        .from(source())
+        .keyBy((e) => e.k)
+        .window(tumbling(10))
+        .join(other, (l) => l),
+    ).toThrow(/both sides of a join read the pipeline's source/);
+  });
+});
+
+describe('distinct, top-N, keyed reduce and table lookups', () => {
+  it('distinct emits the first value of a key per window', () => {
+    const definition = pipeline('d')
+      .from(source())
+      .keyBy((e) => e.k)
+      .window(tumbling(100))
+      .distinct()
+      .map((e) => `${e.k}${e.t}`)
+      .to(topic('out'));
+    const { out } = run(definition, [
+      { k: 'a', t: 1 },
+      { k: 'a', t: 2 },
+      { k: 'b', t: 3 },
+      { k: 'a', t: 101 },
+      { k: 'a', t: 150 },
+    ]);
+    expect(out.map((i) => i.value)).toEqual(['a1', 'b3', 'a101']);
+  });
+
+  it('topN keeps the n largest per window, ties in arrival order; keyed reduce runs per key', () => {
+    const top = pipeline('t')
+      .from(source())
+      .keyBy((e) => e.k)
+      .window(tumbling(100))
+      .topN(2, (e) => e.n ?? 0)
+      .map((w) => w.value.map((e) => e.n))
+      .to(topic('out'));
+    const { out } = run(top, [
+      { k: 'a', t: 1, n: 5 },
+      { k: 'a', t: 2, n: 9 },
+      { k: 'a', t: 3, n: 5 },
+      { k: 'a', t: 4, n: 7 },
+      { k: 'a', t: 200, n: 1 },
+    ]);
+    expect(out.map((i) => i.value)).toEqual([[9, 7]]);
+    expect(() => pipeline('t').from(source()).keyBy((e) => e.k).window(tumbling(1)).topN(0, () => 1)).toThrow(
+      /topN/,
+    );
+    const reduced = pipeline('r')
+      .from(source())
+      .keyBy((e) => e.k)
+      .reduce((a, b) => ((a.n ?? 0) >= (b.n ?? 0) ? a : b))
+      .map((r) => `${r.key}=${r.value.n}`)
+      .to(topic('out'));
+    expect(
+      run(reduced, [
+        { k: 'a', t: 1, n: 3 },
+        { k: 'b', t: 2, n: 1 },
+        { k: 'a', t: 3, n: 2 },
+        { k: 'a', t: 4, n: 8 },
+      ]).out.map((i) => i.value),
+    ).toEqual(['a=3', 'b=1', 'a=3', 'a=8']);
+  });
+
+  it('lookup joins each value with the current document of its key (null or dropped when there is none)', () => {
+    const docs = new Map<string, { price: number }>([['a', { price: 3 }]]);
+    const lookup = (inner: boolean) =>
+      pipeline('l')
+        .from(source())
+        .lookup(
+          { kind: 'collection', name: 'prices', options: {} },
+          { key: (e) => e.k, join: (e, doc: { price: number } | null) => `${e.k}:${doc?.price ?? '-'}`, inner },
+        )
+        .to(topic('out'));
+    const read = (collection: string, key: string) => (collection === 'prices' ? docs.get(key) : undefined);
+    const events: Ev[] = [
+      { k: 'a', t: 1 },
+      { k: 'b', t: 2 },
+    ];
+    expect(new Task(lookup(false), 0, read).process(records(events)).map((i) => i.value)).toEqual(['a:3', 'b:-']);
+    docs.set('a', { price: 4 });
+    expect(new Task(lookup(true), 0, read).process(records(events)).map((i) => i.value)).toEqual(['a:4']);
+  });
+});
