@@ -76,7 +76,11 @@ describe('joins on a server', () => {
       if (i % 7 !== 0) {
         const delay = (i * 7919) % 20_000;
         const paidAt = i % 25 === 0 ? at - 3 * MINUTE : at + delay;
-        events.push({ key: id, sent: at + delay, event: { kind: 'payment', order: id, at: paidAt, amount: i } });
+        events.push({
+          key: id,
+          sent: at + delay,
+          event: { kind: 'payment', order: id, at: paidAt, amount: i },
+        });
       }
     }
     events.sort((a, b) => a.sent - b.sent);
@@ -163,7 +167,9 @@ describe('joins on a server', () => {
     };
     await send(30);
     await waitDone(client, groupOf('priced'), 'orders');
-    const first = (await committedLines(client, 'priced-out')).map((l) => JSON.parse(l.slice(l.indexOf(' ') + 1)));
+    const first = (await committedLines(client, 'priced-out')).map((l) =>
+      JSON.parse(l.slice(l.indexOf(' ') + 1)),
+    );
     expect(first).toHaveLength(30);
     for (const o of first) expect(o.price).toBe({ p0: 10, p1: 20, p9: null }[o.product as 'p0']);
 
@@ -207,7 +213,12 @@ async function partitionsOf(client: TributaryClient, name: string): Promise<Shop
 }
 
 /** Waits until the group has committed the end of every non-empty partition of `name` (bounded). */
-async function waitDone(client: TributaryClient, groupId: string, name: string, timeoutMs = 60_000): Promise<void> {
+async function waitDone(
+  client: TributaryClient,
+  groupId: string,
+  name: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const { partitions: described } = await client.admin.describeTopic(name);
   const partitions = described.map((p) => ({ topic: name, partition: p.partition }));
@@ -219,7 +230,8 @@ async function waitDone(client: TributaryClient, groupId: string, name: string, 
       return end === 0 || offsets.find((o) => o.partition === p.partition)?.offset === end;
     });
     if (done) return;
-    if (Date.now() > deadline) throw new Error(`pipeline group ${groupId} did not catch up in ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`pipeline group ${groupId} did not catch up in ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -221,9 +221,16 @@ export const QUERIES: readonly Query[] = [
     ],
     floor: (events) => {
       const hot = new Map<number, Hot>();
-      const count = floorWindows(events, 10_000, 2_000, (acc: number) => acc + 1, 0, (w) => {
-        hot.set(w.start, hotter(hot.get(w.start) ?? null, w));
-      });
+      const count = floorWindows(
+        events,
+        10_000,
+        2_000,
+        (acc: number) => acc + 1,
+        0,
+        (w) => {
+          hot.set(w.start, hotter(hot.get(w.start) ?? null, w));
+        },
+      );
       return count + hot.size;
     },
   },
@@ -255,7 +262,8 @@ export const QUERIES: readonly Query[] = [
         null,
         (w) => {
           const old = best.get(w.start);
-          if (w.value !== null && (old === undefined || w.value.price > old.price)) best.set(w.start, w.value);
+          if (w.value !== null && (old === undefined || w.value.price > old.price))
+            best.set(w.start, w.value);
         },
         () => 'all',
       );

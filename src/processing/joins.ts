@@ -12,6 +12,7 @@
  *   live query, so the document an item sees is the version the worker holds when it processes
  *   the item (docs/stream-processing.md, "Joins", for what that means across restarts).
  */
+import { CloseTimes } from './close-times.js';
 import type { Emit, Item, Step, StepContext } from './operators.js';
 import type { StateStore } from './state.js';
 import { fixedWindowsOf, type WindowBounds, type WindowSpec } from './windows.js';
@@ -42,7 +43,7 @@ export function windowJoinStep(
   right: readonly Step[],
   joiner: (left: never, right: never, window: JoinWindow) => unknown,
 ): Step {
-  let nextCloseAt = Number.POSITIVE_INFINITY;
+  const closeTimes = new CloseTimes();
   const take = (side: 'l' | 'r', item: Item, emit: Emit, state: StateStore, context: StepContext) => {
     const key = item.key ?? '';
     let taken = false;
@@ -58,7 +59,7 @@ export function windowJoinStep(
       }
       entry[side].push({ v: item.value, t: item.time });
       state.set(id, entry);
-      if (end < nextCloseAt) nextCloseAt = end;
+      closeTimes.lower(state, end);
     }
     if (!taken) context.late(item);
   };
@@ -67,19 +68,21 @@ export function windowJoinStep(
     stateful: true,
     side: right,
     restored(state) {
-      nextCloseAt = Number.POSITIVE_INFINITY;
-      for (const [, v] of state.entries()) nextCloseAt = Math.min(nextCloseAt, (v as JoinEntry).e);
+      let earliest = Number.POSITIVE_INFINITY;
+      for (const [, v] of state.entries()) earliest = Math.min(earliest, (v as JoinEntry).e);
+      closeTimes.set(state, earliest);
     },
     process: (item, emit, state, context) => take('l', item, emit, state!, context),
     processSide: (item, emit, state, context) => take('r', item, emit, state, context),
     advance(watermark, _emit, state) {
-      if (watermark < nextCloseAt) return;
-      nextCloseAt = Number.POSITIVE_INFINITY;
+      if (watermark < closeTimes.get(state)) return;
+      let earliest = Number.POSITIVE_INFINITY;
       for (const [id, v] of [...state.entries()]) {
         const entry = v as JoinEntry;
         if (entry.e <= watermark) state.delete(id);
-        else if (entry.e < nextCloseAt) nextCloseAt = entry.e;
+        else if (entry.e < earliest) earliest = entry.e;
       }
+      closeTimes.set(state, earliest);
     },
   };
 }
@@ -111,13 +114,14 @@ export function tableLookupStep(
  * ones in that window are dropped. Keys seen are remembered until the window closes.
  */
 export function windowDistinctStep(name: string, spec: WindowSpec): Step {
-  let nextCloseAt = Number.POSITIVE_INFINITY;
+  const closeTimes = new CloseTimes();
   return {
     name,
     stateful: true,
     restored(state) {
-      nextCloseAt = Number.POSITIVE_INFINITY;
-      for (const [, v] of state.entries()) nextCloseAt = Math.min(nextCloseAt, v as number);
+      let earliest = Number.POSITIVE_INFINITY;
+      for (const [, v] of state.entries()) earliest = Math.min(earliest, v as number);
+      closeTimes.set(state, earliest);
     },
     process(item, emit, state, context) {
       const key = item.key ?? '';
@@ -130,18 +134,19 @@ export function windowDistinctStep(name: string, spec: WindowSpec): Step {
         if (state!.has(id)) continue;
         first = true;
         state!.set(id, end);
-        if (end < nextCloseAt) nextCloseAt = end;
+        closeTimes.lower(state!, end);
       }
       if (!taken) context.late(item);
       else if (first) emit(item);
     },
     advance(watermark, _emit, state) {
-      if (watermark < nextCloseAt) return;
-      nextCloseAt = Number.POSITIVE_INFINITY;
+      if (watermark < closeTimes.get(state)) return;
+      let earliest = Number.POSITIVE_INFINITY;
       for (const [id, end] of [...state.entries()]) {
         if ((end as number) <= watermark) state.delete(id);
-        else nextCloseAt = Math.min(nextCloseAt, end as number);
+        else earliest = Math.min(earliest, end as number);
       }
+      closeTimes.set(state, earliest);
     },
   };
 }

@@ -15,6 +15,7 @@
  */
 import { TributaryError } from '../errors.js';
 import { type Duration, toMs } from './duration.js';
+import { type JoinWindow, tableLookupStep, windowDistinctStep, windowJoinStep } from './joins.js';
 import {
   type Aggregator,
   filterStep,
@@ -27,7 +28,6 @@ import {
   type Step,
   type Windowed,
 } from './operators.js';
-import { type JoinWindow, tableLookupStep, windowDistinctStep, windowJoinStep } from './joins.js';
 import { type SessionAggregator, sessionWindowStep } from './sessions.js';
 import type { WindowSpec } from './windows.js';
 

@@ -95,6 +95,16 @@ describe('session windows', () => {
     expect(task.meta.late).toBe(1);
   });
 
+  it('closes each task’s sessions by its own watermark (one step object serves every task)', () => {
+    const definition = sessions();
+    const a = new Task(definition, 0);
+    const b = new Task(definition, 1);
+    expect(a.process(records([{ k: 'a', t: 0 }]))).toEqual([]);
+    expect(b.process(records([{ k: 'b', t: 0 }]))).toEqual([]);
+    expect(a.process(records([{ k: 'a', t: 1_000 }], 1)).map((i) => i.key)).toEqual(['a@0']);
+    expect(b.process(records([{ k: 'b', t: 1_000 }], 1)).map((i) => i.key)).toEqual(['b@0']);
+  });
+
   it('needs merge, and gives the same results when restored from its changelog halfway', () => {
     expect(() =>
       pipeline('x')
@@ -167,7 +177,8 @@ describe('window joins', () => {
     }
     const whole = run(joined(tumbling(100), 20), events).out;
     expect(whole.length).toBeGreaterThan(50);
-    for (const split of [1, 150, 299]) expect(runRestored(joined(tumbling(100), 20), events, split)).toEqual(whole);
+    for (const split of [1, 150, 299])
+      expect(runRestored(joined(tumbling(100), 20), events, split)).toEqual(whole);
     const other = stream(topic<Ev>('other')).keyBy((e) => e.k);
     expect(() =>
       pipeline('j')
@@ -214,9 +225,13 @@ describe('distinct, top-N, keyed reduce and table lookups', () => {
       { k: 'a', t: 200, n: 1 },
     ]);
     expect(out.map((i) => i.value)).toEqual([[9, 7]]);
-    expect(() => pipeline('t').from(source()).keyBy((e) => e.k).window(tumbling(1)).topN(0, () => 1)).toThrow(
-      /topN/,
-    );
+    expect(() =>
+      pipeline('t')
+        .from(source())
+        .keyBy((e) => e.k)
+        .window(tumbling(1))
+        .topN(0, () => 1),
+    ).toThrow(/topN/);
     const reduced = pipeline('r')
       .from(source())
       .keyBy((e) => e.k)
@@ -240,7 +255,11 @@ describe('distinct, top-N, keyed reduce and table lookups', () => {
         .from(source())
         .lookup(
           { kind: 'collection', name: 'prices', options: {} },
-          { key: (e) => e.k, join: (e, doc: { price: number } | null) => `${e.k}:${doc?.price ?? '-'}`, inner },
+          {
+            key: (e) => e.k,
+            join: (e, doc: { price: number } | null) => `${e.k}:${doc?.price ?? '-'}`,
+            inner,
+          },
         )
         .to(topic('out'));
     const read = (collection: string, key: string) => (collection === 'prices' ? docs.get(key) : undefined);
@@ -248,7 +267,10 @@ describe('distinct, top-N, keyed reduce and table lookups', () => {
       { k: 'a', t: 1 },
       { k: 'b', t: 2 },
     ];
-    expect(new Task(lookup(false), 0, read).process(records(events)).map((i) => i.value)).toEqual(['a:3', 'b:-']);
+    expect(new Task(lookup(false), 0, read).process(records(events)).map((i) => i.value)).toEqual([
+      'a:3',
+      'b:-',
+    ]);
     docs.set('a', { price: 4 });
     expect(new Task(lookup(true), 0, read).process(records(events)).map((i) => i.value)).toEqual(['a:4']);
   });

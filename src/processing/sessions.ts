@@ -13,6 +13,7 @@
  * State: one entry per key holding its open sessions (start order), written to the changelog
  * whenever it changes, so restores and exactly-once hold as for the other windows.
  */
+import { CloseTimes } from './close-times.js';
 import type { Aggregator, Step, Windowed } from './operators.js';
 
 /** An aggregator that can also combine two sessions' accumulators (needed when sessions merge). */
@@ -40,16 +41,16 @@ export function sessionWindowStep(
   gapMs: number,
   aggregator: SessionAggregator<never, unknown>,
 ): Step {
-  /** The earliest end among open sessions (in memory; rebuilt after a restore). */
-  let nextCloseAt = Number.POSITIVE_INFINITY;
+  const closeTimes = new CloseTimes();
   return {
     name,
     stateful: true,
     restored(state) {
-      nextCloseAt = Number.POSITIVE_INFINITY;
+      let earliest = Number.POSITIVE_INFINITY;
       for (const [, v] of state.entries()) {
-        for (const w of (v as KeySessions).w) nextCloseAt = Math.min(nextCloseAt, w.e);
+        for (const w of (v as KeySessions).w) earliest = Math.min(earliest, w.e);
       }
+      closeTimes.set(state, earliest);
     },
     process(item, _emit, state, context) {
       const key = item.key ?? '';
@@ -81,11 +82,11 @@ export function sessionWindowStep(
       kept.push(session);
       kept.sort((x, y) => x.s - y.s);
       state!.set(key, { k: key, w: kept } satisfies KeySessions);
-      if (end < nextCloseAt) nextCloseAt = end;
+      closeTimes.lower(state!, end);
     },
     advance(watermark, emit, state) {
-      if (watermark < nextCloseAt) return;
-      nextCloseAt = Number.POSITIVE_INFINITY;
+      if (watermark < closeTimes.get(state)) return;
+      let nextCloseAt = Number.POSITIVE_INFINITY;
       const closing: { k: string; w: OpenSession }[] = [];
       for (const [key, value] of [...state.entries()]) {
         const entry = value as KeySessions;
@@ -99,6 +100,7 @@ export function sessionWindowStep(
         if (open.length === 0) state.delete(key);
         else state.set(key, { k: entry.k, w: open } satisfies KeySessions);
       }
+      closeTimes.set(state, nextCloseAt);
       // The order of fixed windows (end, start, key): every run emits the same sequence.
       closing.sort((x, y) => x.w.e - y.w.e || x.w.s - y.w.s || (x.k < y.k ? -1 : x.k > y.k ? 1 : 0));
       for (const { k, w } of closing) {

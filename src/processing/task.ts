@@ -62,7 +62,8 @@ export class Task {
     }
     definition.steps.forEach((step, i) => {
       if (step.side === undefined || step.processSide === undefined) return;
-      let entry: Emit = (item) => step.processSide!(item, this.#emitters[i + 1]!, this.#stores[i]!, this.#context);
+      let entry: Emit = (item) =>
+        step.processSide!(item, this.#emitters[i + 1]!, this.#stores[i]!, this.#context);
       for (const sideStep of [...step.side].reverse()) {
         const next = entry;
         entry = (item) => sideStep.process(item, next, undefined, this.#context);
