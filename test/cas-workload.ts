@@ -29,6 +29,11 @@ export interface CasWorkloadOptions {
   readonly seed?: number;
   /** Progress lines (the long run prints them). */
   readonly log?: (line: string) => void;
+  /**
+   * Several `tributary serve` gateways over this shared log (`nats://…`, docs/scale-out.md)
+   * instead of one server with a file log: clients are spread over them, kills hit the first.
+   */
+  readonly gateways?: { readonly logUrl: string; readonly count: number };
 }
 
 export interface CasWorkloadStats {
@@ -81,6 +86,7 @@ class Server {
   constructor(
     readonly dataDir: string,
     readonly port: number,
+    private readonly args: readonly string[] = [],
   ) {}
 
   get wsUrl(): string {
@@ -90,7 +96,10 @@ class Server {
   async start(): Promise<void> {
     // A new epoch before the process listens: no connection to it is counted in the last one.
     this.epoch++;
-    this.process = await startServerProcess(this.dataDir, this.port, { readyTimeoutMs: 90_000 });
+    this.process = await startServerProcess(this.dataDir, this.port, {
+      readyTimeoutMs: 90_000,
+      args: this.args,
+    });
   }
 
   async kill(now: () => number): Promise<void> {
@@ -131,6 +140,8 @@ class Connection {
 interface Pending {
   readonly entry: { op: RegisterOp; call: number; ret: number; unknown?: boolean };
   readonly epoch: number;
+  /** The server whose death lost the request. */
+  readonly at: Server;
 }
 
 export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWorkloadResult> {
@@ -139,7 +150,13 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
   const seed = options.seed ?? 1;
   const log = options.log ?? (() => {});
   const dataDir = await mkdtemp(join(tmpdir(), 'tributary-cas-'));
-  const server = new Server(dataDir, await freePort());
+  const servers: Server[] = [];
+  for (let i = 0; i < (options.gateways?.count ?? 1); i++) {
+    const args = options.gateways === undefined ? [] : ['--log', options.gateways.logUrl];
+    servers.push(new Server(join(dataDir, `gateway-${i}`), await freePort(), args));
+  }
+  // Kills hit the first server (the only one without gateways).
+  const server = servers[0]!;
   const start = performance.now();
   const now = (): number => performance.now() - start;
   const stats: CasWorkloadStats = {
@@ -170,7 +187,7 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
   const lost: Pending[] = [];
   const connections: Connection[] = [];
   try {
-    await server.start();
+    for (const each of servers) await each.start();
     const admin = await CollectionClient.connect(server.wsUrl);
     await admin.request('createCollection', { name: COLLECTION, mode: 'strong' });
     for (const key of keys) {
@@ -188,7 +205,7 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
     let done = false;
     const worker = async (w: number): Promise<void> => {
       const random = prng(seed * 1_000 + w);
-      const connection = new Connection(server);
+      const connection = new Connection(servers[w % servers.length]!);
       connections.push(connection);
       const known = new Map<string, { version: number; value: string }>();
       let serial = 0;
@@ -204,9 +221,9 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
         const settleUnknown = (op: RegisterOp, error: unknown): void => {
           const entry = { op, call, ret: Number.POSITIVE_INFINITY, unknown: true };
           history.push(entry);
-          if (error instanceof ConnectionLostError && server.killed.has(epoch)) {
+          if (error instanceof ConnectionLostError && connection.server.killed.has(epoch)) {
             entry.ret = now();
-            lost.push({ entry, epoch });
+            lost.push({ entry, epoch, at: connection.server });
             stats.unknownBounded++;
           } else {
             stats.unknownUnbounded++;
@@ -309,12 +326,12 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
     await Promise.all([killer(), ...Array.from({ length: clients }, (_, w) => worker(w))]);
   } finally {
     for (const connection of connections) connection.close();
-    if (server.process !== undefined) await killServer(server.process, 'SIGKILL');
+    for (const each of servers) if (each.process !== undefined) await killServer(each.process, 'SIGKILL');
     await rm(dataDir, { recursive: true, force: true });
   }
   // A request lost with a killed server took effect before that server exited, or never.
-  for (const { entry, epoch } of lost)
-    entry.ret = Math.max(entry.ret, server.exitedAt.get(epoch) ?? entry.ret);
+  for (const { entry, epoch, at } of lost)
+    entry.ret = Math.max(entry.ret, at.exitedAt.get(epoch) ?? entry.ret);
   for (const { entry, actual } of refusals) {
     const value = valueAt.get(actual);
     if (value === undefined || entry.op.kind !== 'cas') continue;
