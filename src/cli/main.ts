@@ -2,7 +2,7 @@
 /**
  * @module cli/main
  * The `tributary` command line (the package's `bin`). One file per command under `commands/`:
- * `serve` runs the server; `topics`, `produce`, `consume` and `connectors` talk to one over its HTTP API
+ * `serve` runs the server; `topics`, `produce`, `consume`, `connectors` and `pipelines` talk to one over its HTTP API
  * (`--url`, env `TRIBUTARY_URL`, default http://127.0.0.1:7700); `data` checks and repairs a
  * data directory offline; `auth` edits and checks the auth file.
  *
@@ -20,6 +20,7 @@
  * echo '{"qty":2}' | tributary produce orders
  * tributary consume orders --from earliest --max 1
  * tributary connectors list
+ * tributary pipelines list
  * tributary data verify --data ./data
  * tributary auth add-user alice --file auth.json --password-stdin
  */
@@ -30,6 +31,7 @@ import { registerAuthCommand } from './commands/auth.js';
 import { registerConnectorsCommand } from './commands/connectors.js';
 import { registerConsumeCommand } from './commands/consume.js';
 import { registerDataCommand } from './commands/data.js';
+import { registerPipelinesCommand } from './commands/pipelines.js';
 import { registerProduceCommand } from './commands/produce.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTopicsCommand } from './commands/topics.js';
@@ -58,6 +60,7 @@ async function main(argv: readonly string[]): Promise<void> {
   registerProduceCommand(program);
   registerConsumeCommand(program);
   registerConnectorsCommand(program);
+  registerPipelinesCommand(program);
   registerDataCommand(program);
   registerAuthCommand(program);
   // Subcommands inherit exitOverride and showHelpAfterError only when set before they are added.

@@ -25,4 +25,11 @@ describe('Progress', () => {
     expect(out.writes[0]).toBe('progress: 10% (10 B of 100 B)\n');
     expect(out.writes[9]).toBe('progress: 100% (100 B of 100 B)\n');
   });
+
+  it('writes amounts with the formatter it was given (records rather than bytes)', () => {
+    const out = stream(false);
+    const progress = new Progress(40, out, (n) => `${n} records`);
+    progress.advance(40);
+    expect(out.writes).toEqual(['progress: 100% (40 records of 40 records)\n']);
+  });
 });

@@ -26,9 +26,11 @@ export class Progress {
   private lastTenth = 0;
   private label = '';
 
+  /** `format` writes an amount of work: bytes by default; `String` for counts such as records. */
   constructor(
     private readonly totalBytes: number,
     private readonly stream: ProgressStream,
+    private readonly format: (amount: number) => string = formatBytes,
   ) {}
 
   /** What is being worked on now (shown beside the bar). */
@@ -70,6 +72,6 @@ export class Progress {
   }
 
   private amount(): string {
-    return `${formatBytes(this.doneBytes)} of ${formatBytes(this.totalBytes)}`;
+    return `${this.format(this.doneBytes)} of ${this.format(this.totalBytes)}`;
   }
 }

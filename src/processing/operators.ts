@@ -10,6 +10,7 @@
  * last commit left it.
  */
 
+import { CloseTimes } from './close-times.js';
 import type { StateStore } from './state.js';
 import { fixedWindowsOf, type WindowSpec } from './windows.js';
 
@@ -144,14 +145,14 @@ export function fixedWindowStep(
   spec: WindowSpec,
   aggregator: Aggregator<never, unknown>,
 ): Step {
-  /** The earliest end among open windows (in memory; rebuilt after a restore). */
-  let nextCloseAt = Number.POSITIVE_INFINITY;
+  const closeTimes = new CloseTimes();
   return {
     name,
     stateful: true,
     restored(state) {
-      nextCloseAt = Number.POSITIVE_INFINITY;
-      for (const [, w] of state.entries()) nextCloseAt = Math.min(nextCloseAt, (w as OpenWindow).e);
+      let earliest = Number.POSITIVE_INFINITY;
+      for (const [, w] of state.entries()) earliest = Math.min(earliest, (w as OpenWindow).e);
+      closeTimes.set(state, earliest);
     },
     process(item, _emit, state, context) {
       const key = item.key ?? '';
@@ -164,19 +165,20 @@ export function fixedWindowStep(
         const window: OpenWindow = open ?? { k: key, s: start, e: end, a: aggregator.init() };
         window.a = aggregator.add(window.a as never, item.value as never);
         state!.set(id, window);
-        if (end < nextCloseAt) nextCloseAt = end;
+        closeTimes.lower(state!, end);
       }
       if (!taken) context.late(item);
     },
     advance(watermark, emit, state) {
-      if (watermark < nextCloseAt) return;
+      if (watermark < closeTimes.get(state)) return;
       const closing: OpenWindow[] = [];
-      nextCloseAt = Number.POSITIVE_INFINITY;
+      let earliest = Number.POSITIVE_INFINITY;
       for (const [, value] of state.entries()) {
         const w = value as OpenWindow;
         if (w.e <= watermark) closing.push(w);
-        else if (w.e < nextCloseAt) nextCloseAt = w.e;
+        else if (w.e < earliest) earliest = w.e;
       }
+      closeTimes.set(state, earliest);
       // A fixed order (end, start, key) so every run emits the same sequence.
       closing.sort((x, y) => x.e - y.e || x.s - y.s || (x.k < y.k ? -1 : x.k > y.k ? 1 : 0));
       for (const w of closing) {

@@ -27,6 +27,7 @@ import { Emitter } from '../client/emitter.js';
 import type { GroupConsumer } from '../client/group-consumer.js';
 import type { ConsumerRecord, ProducerRecord } from '../client/records.js';
 import { TributaryError } from '../errors.js';
+import { type ControlState, type ControlWatch, watchControl } from './control.js';
 import { Materializer } from './materializer.js';
 import type { Item } from './operators.js';
 import type { PipelineDefinition } from './pipeline.js';
@@ -60,6 +61,8 @@ export interface PartitionStatus {
 
 export interface PipelineStatus {
   readonly pipeline: string;
+  /** `stopped` while the pipeline's control record says so (`tributary pipelines stop`). */
+  readonly state: ControlState;
   readonly partitions: readonly PartitionStatus[];
   /** Atomic commits made by this worker. */
   readonly commits: number;
@@ -72,6 +75,8 @@ export type PipelineRunEvents = {
   committed: [positions: ReadonlyMap<number, number>];
   /** A failed commit or restore (the worker restarts from the committed state), or a sink error. */
   error: [error: unknown];
+  /** The pipeline was stopped or resumed (its control record); emitted once the change is done. */
+  control: [state: ControlState];
 };
 
 export async function runPipeline(
@@ -82,7 +87,7 @@ export async function runPipeline(
   await prepareTopics(client, definition);
   const tables = await mirrorTables(client, definition);
   const run = new PipelineRun(client, definition, options);
-  run.start(tables);
+  await run.start(tables);
   return run;
 }
 
@@ -96,6 +101,11 @@ export class PipelineRun {
   /** Per task, the last offset of its `<pipeline>.tasks` partition: every commit expects it (fencing). */
   readonly #fence = new Map<number, number>();
   #consumer: GroupConsumer | undefined;
+  #control: ControlWatch | undefined;
+  /** Stopped by the control record: holds no partitions until resumed. */
+  #paused = false;
+  /** Control changes apply one after the other. */
+  #controlChain: Promise<void> = Promise.resolve();
   #materializer: Materializer | undefined;
   #tables: TableMirrors | undefined;
   #watch: StallWatch | undefined;
@@ -107,7 +117,7 @@ export class PipelineRun {
   #commits = 0;
   #restarts = 0;
   #readyResolve!: () => void;
-  /** Resolves once this worker got its first assignment. */
+  /** Resolves once this worker got its first assignment (a stopped pipeline: after it is resumed). */
   readonly ready: Promise<void>;
 
   constructor(client: TributaryClient, definition: PipelineDefinition, options: RunOptions) {
@@ -131,8 +141,23 @@ export class PipelineRun {
   }
 
   /** @internal Called by `runPipeline`. */
-  start(tables?: TableMirrors): void {
+  async start(tables?: TableMirrors): Promise<void> {
     this.#tables = tables;
+    this.#control = await watchControl(
+      this.#client,
+      this.definition.name,
+      (state) => {
+        this.#controlChain = this.#controlChain
+          .then(() => this.#applyControl(state))
+          .catch((error: unknown) => this.#events.emit('error', error));
+      },
+      (error) => this.#events.emit('error', error),
+    );
+    if (this.#control.state === 'stopped') this.#paused = true;
+    else this.#startWork();
+  }
+
+  #startWork(): void {
     const sink = this.definition.sink;
     if (sink.kind === 'collection') {
       this.#materializer = new Materializer(this.#client, this.definition.name, sink, this.#options);
@@ -142,18 +167,52 @@ export class PipelineRun {
     this.#subscribe();
   }
 
+  /** Stopped: leave the group and stop the sink, keeping nothing. Running: start as new. */
+  async #applyControl(state: ControlState): Promise<void> {
+    if (this.#stopped) return;
+    if (state === 'stopped') {
+      if (this.#paused) return;
+      this.#paused = true;
+      this.#incarnation++;
+      this.#watch?.stop();
+      this.#tasks.clear();
+      this.#restored.clear();
+      this.#fence.clear();
+      const consumer = this.#consumer;
+      const materializer = this.#materializer;
+      this.#consumer = undefined;
+      this.#materializer = undefined;
+      await consumer?.close().catch(() => undefined);
+      await materializer?.stop().catch(() => undefined);
+    } else {
+      if (!this.#paused) return;
+      // A reset while stopped deletes the state topics: create them again.
+      await prepareTopics(this.#client, this.definition);
+      if (this.#stopped) return;
+      this.#paused = false;
+      this.#startWork();
+    }
+    this.#events.emit('control', state);
+  }
+
   status(): PipelineStatus {
     const partitions = [...this.#restored.values()]
       .sort((a, b) => a.partition - b.partition)
       .map((task) => ({
         partition: task.partition,
         position: task.meta.position ?? undefined,
-        watermark: Number.isFinite(task.watermark) ? task.watermark : null,
+        watermark: finiteOrNull(task.watermark),
         processed: task.meta.processed,
         late: task.meta.late,
         invalid: task.meta.invalid,
       }));
-    return { pipeline: this.definition.name, partitions, commits: this.#commits, restarts: this.#restarts };
+    return {
+      pipeline: this.definition.name,
+      state: this.#paused ? 'stopped' : 'running',
+      partitions,
+      commits: this.#commits,
+      restarts: this.#restarts,
+    };
   }
 
   /** Leaves the group (the partitions go to the other workers) and stops the sink. */
@@ -161,6 +220,8 @@ export class PipelineRun {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#watch?.stop();
+    await this.#control?.close();
+    await this.#controlChain;
     await this.#consumer?.close();
     await this.#materializer?.stop();
     await this.#tables?.close();
@@ -247,7 +308,9 @@ export class PipelineRun {
       appends.push({
         topic: tasksTopic(this.definition.name),
         partition,
-        records: [{ key: TASK_KEY, value: JSON.stringify(task.meta) }],
+        records: [
+          { key: TASK_KEY, value: JSON.stringify({ ...task.meta, watermark: finiteOrNull(task.watermark) }) },
+        ],
         expectedLastOffset: this.#fence.get(partition)!,
       });
       for (const [index, entries] of task.drainChangelog()) {
@@ -317,7 +380,7 @@ export class PipelineRun {
       (records) => {
         for (const r of records) {
           if (r.value !== null && r.key !== null && DECODER.decode(r.key) === TASK_KEY) {
-            saved = JSON.parse(DECODER.decode(r.value)) as TaskMeta;
+            saved = taskMetaOf(JSON.parse(DECODER.decode(r.value)) as TaskMeta & { watermark?: unknown });
           }
         }
       },
@@ -348,8 +411,18 @@ export class PipelineRun {
     this.#fence.clear();
     await old?.close().catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, this.#options.restartDelayMs));
-    if (!this.#stopped) this.#subscribe();
+    if (!this.#stopped && !this.#paused) this.#subscribe();
   }
+}
+
+function finiteOrNull(n: number): number | null {
+  return Number.isFinite(n) ? n : null;
+}
+
+/** The saved progress without the watermark written beside it (derived, for operators). */
+function taskMetaOf(saved: TaskMeta & { watermark?: unknown }): TaskMeta {
+  const { position, maxEventTime, late, invalid, processed } = saved;
+  return { position, maxEventTime, late, invalid, processed };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

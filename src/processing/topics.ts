@@ -4,7 +4,8 @@
  * (`<pipeline>.tasks`, compacted, partition n = the task of source partition n), one compacted
  * changelog per stateful step (`<pipeline>.<step>.changelog`, as many partitions as the
  * source, partition n holding the state of the task of source partition n), the results topic
- * a collection sink is fed from (`<pipeline>.results`), and the consumer groups
+ * a collection sink is fed from (`<pipeline>.results`), the operator's stop/resume record
+ * (`<pipeline>.control`, processing/control), and the consumer groups
  * (`pipeline.<name>`, `pipeline.<name>.materializer`). Also reading one partition back to its
  * committed end, for restores.
  */
@@ -16,6 +17,7 @@ import type { PipelineDefinition } from './pipeline.js';
 export const changelogTopic = (pipeline: string, step: string): string => `${pipeline}.${step}.changelog`;
 export const resultsTopic = (pipeline: string): string => `${pipeline}.results`;
 export const tasksTopic = (pipeline: string): string => `${pipeline}.tasks`;
+export const controlTopic = (pipeline: string): string => `${pipeline}.control`;
 export const groupOf = (pipeline: string): string => `pipeline.${pipeline}`;
 export const materializerGroupOf = (pipeline: string): string => `pipeline.${pipeline}.materializer`;
 

@@ -9,6 +9,7 @@
  * res.end(await metrics.registry.metrics());
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { PipelineMetrics } from './pipeline-metrics.js';
 
 /** From 100 µs (a group commit on a fast disk) to 1 s. */
 const LATENCY_BUCKETS_SECONDS = [
@@ -47,6 +48,8 @@ export class ServerMetrics {
   readonly mqttWills: Counter<'outcome'>;
   /** MQTT retained messages held (docs/mqtt.md, "Retained messages"). */
   readonly mqttRetainedMessages: Gauge;
+  /** Stream-processing pipelines, refreshed on every scrape (server/pipeline-metrics.ts). */
+  readonly pipelines: PipelineMetrics;
 
   constructor({ defaultMetrics = true }: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -160,6 +163,7 @@ export class ServerMetrics {
       help: 'MQTT retained messages held',
       registers,
     });
+    this.pipelines = new PipelineMetrics(this.registry);
     if (defaultMetrics) collectProcessMetrics(this.registry);
   }
 }

@@ -97,6 +97,7 @@ import { WS_SETTING_NAMES } from './front/ws/limits.js';
 import { ServerMetrics } from './metrics.js';
 import { openServerCluster, openServerLog } from './open-log.js';
 import { createServerOverview } from './overview.js';
+import { brokerPipelineReader } from './pipeline-metrics.js';
 import {
   checkSettings,
   DEFAULT_SERVER_CONFIG,
@@ -784,6 +785,7 @@ async function serveMetrics(req: IncomingMessage, res: ServerResponse, routes: R
     }
   }
   await updateConsumerLag(metrics, broker);
+  await metrics.pipelines.update(brokerPipelineReader(broker));
   const text = await metrics.registry.metrics();
   res.writeHead(200, {
     'content-type': metrics.registry.contentType,
