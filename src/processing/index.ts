@@ -18,9 +18,20 @@
  *     .to(collection('sales-per-minute')),
  * );
  */
+
+export { type ControlState, controlValue } from './control.js';
 export type { Duration } from './duration.js';
 export type { JoinWindow } from './joins.js';
+export { registerPipelineRunMetrics } from './metrics.js';
 export type { Aggregator, Keyed, Windowed } from './operators.js';
+export {
+  describePipeline,
+  describePipelines,
+  type GroupView,
+  type PipelineOverview,
+  type PipelinePartitionOverview,
+  type PipelineReader,
+} from './overview.js';
 export {
   type CollectionRef,
   type CollectionSinkOptions,
@@ -47,5 +58,5 @@ export {
   runPipeline,
 } from './runtime.js';
 export type { SessionAggregator } from './sessions.js';
-export { changelogTopic, groupOf, materializerGroupOf, resultsTopic } from './topics.js';
+export { changelogTopic, controlTopic, groupOf, materializerGroupOf, resultsTopic } from './topics.js';
 export { hopping, session, tumbling, type WindowBounds, type WindowSpec } from './windows.js';

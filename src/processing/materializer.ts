@@ -35,6 +35,8 @@ export class Materializer {
   #stopped = false;
   /** Results put into the collection by this worker. */
   written = 0;
+  /** Times the watchdog found the results consumer stalled and restarted it. */
+  stalls = 0;
 
   constructor(
     client: TributaryClient,
@@ -70,7 +72,9 @@ export class Materializer {
     this.#watch?.stop();
     let busy = false;
     const watch = watchStall(this.#client, consumer, { intervalMs: 1_000, stallMs: 3_000 }, (behind) => {
-      if (!busy) void this.#restart(incarnation, consumer, new Error(`results consumer stalled: ${behind}`));
+      if (busy) return;
+      this.stalls++;
+      void this.#restart(incarnation, consumer, new Error(`results consumer stalled: ${behind}`));
     });
     this.#watch = watch;
     // A consumer that failed reads nothing more: start a new one from the committed position.

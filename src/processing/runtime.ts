@@ -68,6 +68,11 @@ export interface PipelineStatus {
   readonly commits: number;
   /** Commits that failed (each followed by a restart from the committed state). */
   readonly restarts: number;
+  /**
+   * Times the stall watchdog found a consumer (source, or the collection sink's results) idle
+   * with committed records left to read, and restarted it. Expected to stay 0.
+   */
+  readonly stalls: number;
 }
 
 export type PipelineRunEvents = {
@@ -116,6 +121,8 @@ export class PipelineRun {
   #stopped = false;
   #commits = 0;
   #restarts = 0;
+  #stalls = 0;
+  #pastMaterializerStalls = 0;
   #readyResolve!: () => void;
   /** Resolves once this worker got its first assignment (a stopped pipeline: after it is resumed). */
   readonly ready: Promise<void>;
@@ -157,6 +164,11 @@ export class PipelineRun {
     else this.#startWork();
   }
 
+  /** Stalls of the sink's consumers, those of stopped materializers included. */
+  get #materializerStalls(): number {
+    return this.#pastMaterializerStalls + (this.#materializer?.stalls ?? 0);
+  }
+
   #startWork(): void {
     const sink = this.definition.sink;
     if (sink.kind === 'collection') {
@@ -181,6 +193,7 @@ export class PipelineRun {
       const consumer = this.#consumer;
       const materializer = this.#materializer;
       this.#consumer = undefined;
+      this.#pastMaterializerStalls += materializer?.stalls ?? 0;
       this.#materializer = undefined;
       await consumer?.close().catch(() => undefined);
       await materializer?.stop().catch(() => undefined);
@@ -212,6 +225,7 @@ export class PipelineRun {
       partitions,
       commits: this.#commits,
       restarts: this.#restarts,
+      stalls: this.#stalls + this.#materializerStalls,
     };
   }
 
@@ -244,6 +258,7 @@ export class PipelineRun {
     this.#watch = watchStall(this.#client, consumer, { intervalMs: 1_000, stallMs: 5_000 }, (behind) => {
       if (incarnation !== this.#incarnation || this.#stopped || this.#busy) return;
       this.#restarts++;
+      this.#stalls++;
       this.#events.emit('error', new Error(`source consumer stalled: ${behind}`));
       void this.#restart();
     });
