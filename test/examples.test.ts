@@ -54,6 +54,25 @@ describe('examples (short mode)', () => {
     expect(code).toBe(0);
   });
 
+  it('analytics: a pipeline turns the inventory orders into live sales per product per minute', {
+    timeout: 150_000,
+  }, async () => {
+    const { code, stdout, stderr } = await runExample('analytics', 140_000);
+    expect(stderr).toBe('');
+    expect(lastLine(stdout)).toMatch(
+      /^analytics: OK, sales per product per minute match the inventory: (\d+) units in (\d+) orders over 3 products, (\d+) product-minutes, each sale counted once$/,
+    );
+    const [, units, orders] = /match the inventory: (\d+) units in (\d+) orders/.exec(stdout)!;
+    // The storefronts sell the whole stock (3 SKUs of 12) in the short run, in at least 12 orders of 1-3 units.
+    expect(Number(units)).toBe(36);
+    expect(Number(orders)).toBeGreaterThanOrEqual(12);
+    // The dashboard drew frames while the storefronts sold, and its last frame has the three products.
+    expect(stdout).toContain('minute (UTC)  product  units  orders  revenue');
+    expect(stdout).toMatch(/sku-1\s+12\s+\d+\s+150\.00/);
+    expect(stdout).toContain('[storefront-north] sold');
+    expect(code).toBe(0);
+  });
+
   it('bank: transfers conserve the total and never overdraw', { timeout: 120_000 }, async () => {
     const { code, stdout, stderr } = await runExample('bank');
     expect(stderr).toBe('');

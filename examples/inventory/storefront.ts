@@ -36,7 +36,12 @@ async function orderWithTransaction(sku: string, qty: number, orderId: string): 
         { op: 'increment', key: sku, field: 'stock', by: -qty },
         { op: 'increment', key: sku, field: 'sold', by: qty },
         // A unique order key created only if absent: sending this transaction twice cannot sell twice.
-        { op: 'put', key: orderId, value: { store, sku, qty, via: 'transaction' }, ifVersion: -1 },
+        {
+          op: 'put',
+          key: orderId,
+          value: { store, sku, qty, via: 'transaction', at: Date.now() },
+          ifVersion: -1,
+        },
       ],
       [{ key: sku, field: 'stock', op: '>=', value: 0, when: 'after' }],
     );
@@ -59,7 +64,11 @@ async function orderWithCompareAndSet(item: LiveItem, qty: number, orderId: stri
         { ...value, stock: stock - qty, sold: (value.sold as number) + qty },
         { ifVersion: version },
       );
-      await inventory.put(orderId, { store, sku: item.key, qty, via: 'compare-and-set' }, { ifVersion: -1 });
+      await inventory.put(
+        orderId,
+        { store, sku: item.key, qty, via: 'compare-and-set', at: Date.now() },
+        { ifVersion: -1 },
+      );
       return true;
     } catch (error) {
       if (!isTributaryError(error, 'VERSION_MISMATCH')) throw error;
