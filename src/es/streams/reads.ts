@@ -7,7 +7,7 @@
 import { assert } from '../../assert.js';
 import type { Broker, LogRecord } from '../../broker/types.js';
 import type { EventCache } from './event-cache.js';
-import { decodeEvent } from './event-codec.js';
+import { decodeEvent, keyIs, streamKey } from './event-codec.js';
 import type { ScannedStream } from './stream-index.js';
 import type { RecordedEvent } from './types.js';
 
@@ -18,9 +18,6 @@ const FETCH_BYTES_MAX = 16 * 1024 * 1024;
 const RANGE_BYTES_PER_EVENT = 1024;
 /** Records one fetch of a scan asks for. */
 const SCAN_RECORDS_MAX = 10_000;
-/** Longest stream name in UTF-8 bytes (256 UTF-16 units, up to 3 bytes each). */
-const KEY_BYTES_MAX = 3 * 256;
-const KEY_DECODER = new TextDecoder();
 
 /** The events at `positions` (any order), in that order. */
 export async function readPositions(
@@ -118,8 +115,13 @@ export async function scanStreams(
   end: number,
 ): Promise<Map<string, ScannedStream>> {
   const found = new Map<string, ScannedStream>();
-  const keys = new Map<string, string>();
-  for (const stream of streams) keys.set(stream, stream);
+  // By a hash of the key's bytes: most records are other streams', dropped without decoding a string.
+  const keys = new Map<number, { stream: string; key: Uint8Array }[]>();
+  for (const stream of streams) {
+    const key = streamKey(stream);
+    const hash = hashBytes(key);
+    keys.set(hash, [...(keys.get(hash) ?? []), { stream, key }]);
+  }
   let offset = 0;
   while (offset < end) {
     const records = await broker.fetch(topic, 0, offset, {
@@ -129,8 +131,8 @@ export async function scanStreams(
     if (records.length === 0) break;
     for (const record of records) {
       if (record.offset >= end) return found;
-      if (record.key === null || record.key.length > KEY_BYTES_MAX) continue;
-      const stream = keys.get(KEY_DECODER.decode(record.key));
+      if (record.key === null) continue;
+      const stream = keys.get(hashBytes(record.key))?.find((wanted) => keyIs(record, wanted.key))?.stream;
       if (stream === undefined) continue;
       let event: RecordedEvent;
       try {
@@ -180,4 +182,11 @@ export async function readMatchingAfter(
     offset = (records[records.length - 1] as LogRecord).offset + 1;
   }
   return events;
+}
+
+/** FNV-1a of a record key. */
+function hashBytes(bytes: Uint8Array): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ (bytes[i] as number), 0x01000193);
+  return hash >>> 0;
 }

@@ -75,7 +75,7 @@ async function expectExact(store: ClosableEventStore, stream: string, revision: 
 
 describe('the stream index under its memory bound', () => {
   it(`keeps ${BOUND.toLocaleString('en')} events in memory for ${STREAMS.toLocaleString('en')} streams and stays exact, also after a restart`, {
-    timeout: 240_000,
+    timeout: 480_000, // a quiet machine: ~20 s; one at load 20: ~90 s
   }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tributary-es-index-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
