@@ -250,7 +250,10 @@ export class JetStreamGateways {
         const method = message.subject.slice(message.subject.lastIndexOf('.') + 1);
         const answer = async (): Promise<Reply> => {
           const handler = this.handlers.get(method);
-          if (handler === undefined || this.closed) return { ok: false, code: 'SHUTTING_DOWN', details: {} };
+          if (this.closed) return { ok: false, code: 'SHUTTING_DOWN', details: {} };
+          if (handler === undefined) {
+            return { ok: false, code: 'NOT_FOUND', details: { what: `gateway request "${method}"` } };
+          }
           try {
             const body: unknown = JSON.parse(decoder.decode(message.data));
             return { ok: true, value: (await handler(body)) ?? null };

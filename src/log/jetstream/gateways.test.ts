@@ -1,0 +1,111 @@
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TributaryError } from '../../errors.js';
+import { JetStreamGateways } from './gateways.js';
+import { NATS_SERVER_BINARY, type NatsServers, startNatsServers } from './testing/nats-servers.js';
+
+/**
+ * The gateway registry, the group coordinator leases and requests between gateways, on a
+ * nats-server (R1) this file starts on a free port. Each test uses a namespace of its own.
+ */
+const required = process.env.TRIBUTARY_REQUIRE_SERVICES === '1';
+/** Long enough that a loaded machine does not take a live gateway for dead. */
+const TTL_MS = 3000;
+
+describe.skipIf(NATS_SERVER_BINARY === undefined && !required)('JetStream gateways', () => {
+  let nats: NatsServers;
+  let namespaces = 0;
+  const opened: { connection: NatsConnection; gateways: JetStreamGateways }[] = [];
+
+  beforeAll(async () => {
+    nats = await startNatsServers();
+  }, 30_000);
+  afterEach(async () => {
+    for (const { connection, gateways } of opened.splice(0)) {
+      await gateways.close();
+      await connection.close();
+    }
+  });
+  afterAll(async () => {
+    await nats?.stop();
+  });
+
+  async function gatewaysOf(namespace: string): Promise<JetStreamGateways> {
+    const connection = await connect({ servers: [...nats.urls] });
+    const gateways = await JetStreamGateways.open({ connection, namespace, replicas: 1, ttlMs: TTL_MS });
+    opened.push({ connection, gateways });
+    return gateways;
+  }
+
+  async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error('timed out');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  it('lists the live gateways with their Kafka addresses, and drops one that closes', async () => {
+    const namespace = `gw${process.pid}_${namespaces++}`;
+    const a = await gatewaysOf(namespace);
+    const b = await gatewaysOf(namespace);
+    await a.setKafkaAddress('127.0.0.1', 9092);
+    await until(() => b.gateways().some((g) => g.id === a.self.id && g.kafka?.port === 9092));
+    expect(a.self.nodeId).not.toBe(b.self.nodeId);
+    await until(() => a.gateways().length === 2);
+    await b.close();
+    await until(() => a.gateways().length === 1);
+    expect(a.gateways().map((g) => g.id)).toEqual([a.self.id]);
+  });
+
+  it('gives a group one coordinator when gateways ask at once, and moves it when its holder is gone', async () => {
+    const namespace = `gw${process.pid}_${namespaces++}`;
+    const all = await Promise.all([gatewaysOf(namespace), gatewaysOf(namespace), gatewaysOf(namespace)]);
+    await until(() => all.every((g) => g.gateways().length === 3));
+    const answers = await Promise.all(all.map((g) => g.coordinatorOf('billing')));
+    const holder = answers[0]!.id;
+    expect(answers.map((answer) => answer.id)).toEqual([holder, holder, holder]);
+
+    const lost: string[] = [];
+    const first = all.find((g) => g.self.id === holder)!;
+    first.onCoordinationLost((groupId) => lost.push(groupId));
+    const others = all.filter((g) => g !== first);
+    // Closing deletes the holder's lease: the others take it over at once, one of them only.
+    await first.close();
+    const next = await Promise.all(others.map((g) => g.coordinatorOf('billing')));
+    expect(next[0]!.id).not.toBe(holder);
+    expect(next[1]!.id).toBe(next[0]!.id);
+    expect(lost).toEqual([]);
+  });
+
+  it('takes over the lease of a gateway that stopped heartbeating, and tells it it lost the lease', async () => {
+    const namespace = `gw${process.pid}_${namespaces++}`;
+    const a = await gatewaysOf(namespace);
+    const b = await gatewaysOf(namespace);
+    await until(() => b.gateways().length === 2);
+    expect((await a.coordinatorOf('orders')).id).toBe(a.self.id);
+    const lost: string[] = [];
+    a.onCoordinationLost((groupId) => lost.push(groupId));
+    // A stalled gateway: its heartbeats stop while it still runs (as after a long pause).
+    (a as unknown as { heartbeat: NodeJS.Timeout }).heartbeat.close();
+    await until(() => b.gateways().length === 1, 10 * TTL_MS);
+    expect((await b.coordinatorOf('orders')).id).toBe(b.self.id);
+    await until(() => lost.length === 1);
+    expect(lost).toEqual(['orders']);
+  });
+
+  it('answers requests between gateways and rethrows the errors their handlers throw', async () => {
+    const namespace = `gw${process.pid}_${namespaces++}`;
+    const a = await gatewaysOf(namespace);
+    const b = await gatewaysOf(namespace);
+    b.handle('echo', async (body) => ({ echoed: body }));
+    b.handle('refuse', async () => {
+      throw new TributaryError('UNKNOWN_MEMBER', { groupId: 'g', memberId: 'm' });
+    });
+    expect(await a.request(b.self.id, 'echo', { n: 1 })).toEqual({ echoed: { n: 1 } });
+    await expect(a.request(b.self.id, 'refuse', null)).rejects.toMatchObject({ code: 'UNKNOWN_MEMBER' });
+    await expect(a.request(b.self.id, 'missing', null)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await b.close();
+    await expect(a.request(b.self.id, 'echo', null, 500)).rejects.toBeInstanceOf(TributaryError);
+  });
+});
