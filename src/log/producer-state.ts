@@ -205,7 +205,8 @@ function isProducerSnapshot(value: unknown): value is ProducerSnapshot {
   );
 }
 
-function validateBatchId(batch: ProducerBatchId, recordCount: number): void {
+/** Throws `INVALID_ARGUMENT` unless `batch` is a well-formed producer batch id of `recordCount` records. */
+export function validateBatchId(batch: ProducerBatchId, recordCount: number): void {
   const fail = (reason: string): never => {
     throw new TributaryError('INVALID_ARGUMENT', { reason: `Invalid producer batch: ${reason}` });
   };

@@ -1,5 +1,5 @@
 import { connect } from 'nats';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { describeLogContract } from '../log.contract.js';
 import { openJetStreamLog } from './jetstream-log.js';
 import { NATS_SERVER_BINARY, type NatsServers, startNatsServers } from './testing/nats-servers.js';
@@ -9,20 +9,20 @@ import { NATS_SERVER_BINARY, type NatsServers, startNatsServers } from './testin
  * gets a namespace of its own (streams and catalog bucket), deleted after it.
  */
 const required = process.env.TRIBUTARY_REQUIRE_SERVICES === '1';
+let servers: Promise<NatsServers> | undefined;
+afterAll(async () => {
+  await (await servers)?.stop();
+});
 
 if (NATS_SERVER_BINARY === undefined && !required) {
   describe('Log contract: jetstream', () => {
     it.skip('skipped: nats-server is absent (apt-get install nats-server)', () => undefined);
   });
 } else {
-  let servers: Promise<NatsServers> | undefined;
   const nats = (): Promise<NatsServers> => {
     servers ??= startNatsServers();
     return servers;
   };
-  afterAll(async () => {
-    await (await servers)?.stop();
-  });
 
   let namespaces = 0;
   describeLogContract('jetstream (R1)', async () => {
@@ -52,3 +52,58 @@ async function deleteNamespace(urls: readonly string[], namespace: string): Prom
     await nc.close();
   }
 }
+
+/**
+ * Two logs ("gateways") writing one partition at once: writes are decided where they land in the
+ * stream, so offsets stay dense, each gateway's writes keep their order, and of concurrent
+ * appends expecting the same last offset exactly one wins.
+ */
+describe.skipIf(NATS_SERVER_BINARY === undefined && !required)(
+  'JetStream log: two gateways, one partition',
+  () => {
+    it('pipelined writes from two gateways interleave densely and expectedLastOffset has one winner', async () => {
+      servers ??= startNatsServers();
+      const { urls } = await servers;
+      const namespace = `two${process.pid}`;
+      const a = await openJetStreamLog({ servers: urls, namespace });
+      const b = await openJetStreamLog({ servers: urls, namespace });
+      try {
+        await a.createTopic('shared');
+        const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+        const per = 200;
+        const writes = (log: typeof a, name: string) =>
+          Array.from({ length: per }, (_, i) =>
+            log.append('shared', 0, [{ key: null, value: enc(`${name}${i}`) }]),
+          );
+        const results = await Promise.all([...writes(a, 'a'), ...writes(b, 'b')]);
+        const offsets = results.map((r) => r.baseOffset).sort((x, y) => x - y);
+        expect(offsets).toEqual(Array.from({ length: 2 * per }, (_, i) => i));
+        const stored = await b.read('shared', 0, 0, { maxRecords: 10_000 });
+        const values = stored.map((r) => new TextDecoder().decode(r.value!));
+        for (const name of ['a', 'b']) {
+          const mine = values.filter((v) => v.startsWith(name));
+          expect(mine).toEqual(Array.from({ length: per }, (_, i) => `${name}${i}`));
+        }
+        // Both gateways race on the same expected last offset, several times each.
+        const last = 2 * per - 1;
+        const race = await Promise.allSettled(
+          [a, b, a, b].map((log, i) =>
+            log.append('shared', 0, [{ key: null, value: enc(`race${i}`) }], { expectedLastOffset: last }),
+          ),
+        );
+        const won = race.filter((r) => r.status === 'fulfilled');
+        expect(won).toHaveLength(1);
+        for (const lost of race.filter((r) => r.status === 'rejected')) {
+          expect((lost as PromiseRejectedResult).reason).toMatchObject({ code: 'EXPECTED_OFFSET_MISMATCH' });
+        }
+        await a.waitForAppend('shared', 0, last + 1);
+        expect((await a.offsets('shared', 0)).next).toBe(last + 2);
+        expect((await b.offsets('shared', 0)).next).toBe(last + 2);
+      } finally {
+        await a.close();
+        await b.close();
+        await deleteNamespace(urls, namespace);
+      }
+    }, 60_000);
+  },
+);

@@ -32,8 +32,9 @@ import {
   StorageType,
 } from 'nats';
 import { TributaryError } from '../../errors.js';
+import { validateBatchId } from '../producer-state.js';
 import { checkEncodedBatch } from '../stored-batch.js';
-import { checkMarkerEpoch, checkTransactionMarker } from '../transactions.js';
+import { checkTransactionalOption, checkTransactionMarker } from '../transactions.js';
 import type {
   AbortedTransaction,
   AppendEncodedOptions,
@@ -66,7 +67,7 @@ import {
   validateTopicName,
 } from '../validation.js';
 import { JetStreamGateways, type JetStreamGatewaysOptions } from './gateways.js';
-import { type Decision, type Outcome, PartitionReplica } from './partition-replica.js';
+import { type Outcome, PartitionReplica } from './partition-replica.js';
 
 export interface JetStreamLogOptions {
   /** NATS server URLs (`nats://host:port`); several for a cluster. */
@@ -245,23 +246,19 @@ export class JetStreamLog implements Log {
     const replica = await this.replica(topic, partition);
     const config = await this.configOf(topic);
     validateRecords(copies, { compact: config.compact });
-    const { producer } = options;
-    const transactional = options.transactional === true;
-    // `checkAppend` checks `expectedLastOffset` (in `options`) again at every attempt.
-    return replica.write((): Decision<AppendResult> => {
-      const duplicate = replica.state.checkAppend(copies.length, options, now);
-      if (duplicate !== undefined) return { answer: duplicate };
-      return {
-        command: {
-          op: 'append',
-          now,
-          records: copies,
-          ...(producer === undefined ? {} : { producer }),
-          transactional,
-        },
-        result: (outcome) => outcomeOf(outcome, 'append').result,
-      };
+    const { producer, expectedLastOffset } = options;
+    // Checked here because they are encoded into the command; the rest is checked where it lands.
+    if (producer !== undefined) validateBatchId(producer, copies.length);
+    const transactional = checkTransactionalOption(options.transactional);
+    const outcome = await replica.write({
+      op: 'append',
+      now,
+      records: copies,
+      ...(producer === undefined ? {} : { producer: { ...producer } }),
+      transactional,
+      ...(expectedLastOffset === undefined ? {} : { expectedLastOffset }),
     });
+    return outcomeOf(outcome, 'append').result;
   }
 
   async appendEncoded(
@@ -280,20 +277,13 @@ export class JetStreamLog implements Log {
       compact: config.compact,
       ...(decompressedBytesMax === undefined ? {} : { decompressedBytesMax }),
     });
-    const appendOptions: AppendOptions = {
+    const outcome = await replica.write({
+      op: 'batch',
+      now: Date.now(),
+      batch: checked.bytes,
       ...(expectedLastOffset === undefined ? {} : { expectedLastOffset }),
-      ...(checked.producer === undefined ? {} : { producer: checked.producer }),
-      ...(checked.transactional ? { transactional: true } : {}),
-    };
-    const now = Date.now();
-    return replica.write((): Decision<AppendResult> => {
-      const duplicate = replica.state.checkAppend(checked.records.length, appendOptions, now);
-      if (duplicate !== undefined) return { answer: duplicate };
-      return {
-        command: { op: 'batch', now, batch: checked.bytes },
-        result: (outcome) => outcomeOf(outcome, 'append').result,
-      };
     });
+    return outcomeOf(outcome, 'append').result;
   }
 
   async read(topic: string, partition: number, offset: number, options?: ReadOptions): Promise<LogRecord[]> {
@@ -340,14 +330,9 @@ export class JetStreamLog implements Log {
     const replica = await this.replica(topic, partition);
     checkTransactionMarker(marker);
     const now = Date.now();
-    return replica.write((): Decision<{ readonly offset: number | null }> => {
-      checkMarkerEpoch(marker, replica.state.producers.epochOf(marker.producerId), topic, partition);
-      if (!replica.state.transactions.isOpen(marker.producerId)) return { answer: { offset: null } };
-      return {
-        command: { op: 'marker', now, marker: { ...marker } },
-        result: (outcome) => ({ offset: outcomeOf(outcome, 'marker').offset }),
-      };
-    });
+    // The epoch fence and whether a transaction is open are checked where the marker lands.
+    const outcome = await replica.write({ op: 'marker', now, marker: { ...marker } });
+    return { offset: outcomeOf(outcome, 'marker').offset };
   }
 
   async abortedTransactions(
@@ -394,23 +379,11 @@ export class JetStreamLog implements Log {
     const replica = await this.replica(topic, partition);
     checkOffsetArgument(beforeOffset);
     const now = Date.now();
-    return replica.write((): Decision<DeleteRecordsResult> => {
-      const { earliest, next } = replica.state.offsets;
-      if (beforeOffset > next) {
-        throw new TributaryError('OFFSET_OUT_OF_RANGE', {
-          offset: beforeOffset,
-          topic,
-          partition,
-          earliest,
-          next,
-        });
-      }
-      if (beforeOffset <= earliest) return { answer: { earliest } };
-      return {
-        command: { op: 'delete-records', now, beforeOffset },
-        result: (outcome) => ({ earliest: outcomeOf(outcome, 'delete-records').earliest }),
-      };
-    });
+    // `earliest` only grows, so a request below it is answered here; the rest where it lands.
+    const { earliest } = replica.state.offsets;
+    if (beforeOffset <= earliest) return { earliest };
+    const outcome = await replica.write({ op: 'delete-records', now, beforeOffset });
+    return { earliest: outcomeOf(outcome, 'delete-records').earliest };
   }
 
   async enforceRetention(name?: string): Promise<RetentionReport> {
@@ -424,12 +397,7 @@ export class JetStreamLog implements Log {
       for (let p = 0; p < partitions; p++) {
         const replica = await this.replicaOf(topic, p);
         const now = Date.now();
-        const report = await replica.write(
-          (): Decision<RetentionReport> => ({
-            command: { op: 'retention', now },
-            result: (outcome) => outcomeOf(outcome, 'retention').report,
-          }),
-        );
+        const report = outcomeOf(await replica.write({ op: 'retention', now }), 'retention').report;
         total.segmentsDeleted += report.segmentsDeleted;
         total.bytesDeleted += report.bytesDeleted;
       }
@@ -446,12 +414,7 @@ export class JetStreamLog implements Log {
     for (let p = 0; p < topic.entry.config.partitions; p++) {
       const replica = await this.replicaOf(topic, p);
       const now = Date.now();
-      const counts = await replica.write(
-        (): Decision<CompactionReport> => ({
-          command: { op: 'compact', now },
-          result: (outcome) => outcomeOf(outcome, 'compact').counts,
-        }),
-      );
+      const counts = outcomeOf(await replica.write({ op: 'compact', now }), 'compact').counts;
       report.recordsBefore += counts.recordsBefore;
       report.recordsAfter += counts.recordsAfter;
       report.bytesBefore += counts.bytesBefore;

@@ -9,27 +9,48 @@
  * state has caught up with the stream's last sequence as of the call. `waitForAppend` waits on
  * the state's own waiters, woken when a command is applied: no polling.
  *
- * Writing is compare-and-set on the stream: a command is decided against the state at applied
- * sequence S (producer checks, expected offset, epochs) and published with
- * `Nats-Expected-Last-Sequence: S`. JetStream stores it only if nothing else was stored since, so
- * the decision holds where it lands, on every gateway. If another gateway wrote first
- * (`wrong last sequence`), this one catches up to that sequence and decides again. Writes of one
- * gateway to one partition go one at a time; while one is in flight, commands the consumer
- * delivers are held back and applied after it, in sequence order.
+ * Writing: every command is decided where it is applied, in stream order, by every gateway alike
+ * (`command.ts`): an append carries its `expectedLastOffset`, producer id, epoch and sequence, and
+ * is checked against the state the commands before it left. So a gateway publishes without
+ * deciding first and without compare-and-set on the stream sequence; two gateways writing the
+ * same partition never race, and the answer to a write is the outcome of applying its command.
+ *
+ * Writes are pipelined: the commands of one partition queued while a message is in flight go out
+ * together as the next message (up to the NATS `max_payload`), so under load one JetStream round
+ * trip carries many writes. One message per partition is in flight at a time, so a gateway's
+ * writes land in the order they were made. Each message has a `Nats-Msg-Id`, so a publish retried
+ * after a lost acknowledgement (a leader election, a reconnect) is stored once (within the
+ * stream's duplicate window, two minutes by default). The gateway learns its outcomes by applying
+ * its message at the sequence JetStream acknowledged: directly when it is next, or once the
+ * consumer has delivered every command before it.
  *
  * Idempotent producers need no deduplication window: their state is part of the replicated
  * state (rebuilt from the commands), so a retry through any gateway, at any later time, finds
  * its batch.
  */
-import type { JetStreamClient, JetStreamSubscription, JsMsg, MsgHdrs, NatsError } from 'nats';
-import { consumerOpts } from 'nats';
+import type {
+  JetStreamClient,
+  JetStreamManager,
+  JetStreamSubscription,
+  JsMsg,
+  MsgHdrs,
+  NatsError,
+} from 'nats';
+import { consumerOpts, ErrorCode } from 'nats';
 import { TributaryError } from '../../errors.js';
 import { MemoryPartition } from '../memory/memory-partition.js';
 import { checkEncodedBatch } from '../stored-batch.js';
 import { checkMarkerEpoch } from '../transactions.js';
 import type { AppendOptions, AppendResult, RetentionReport, TopicConfig } from '../types.js';
 import { recordSizeBytes, validateRecords } from '../validation.js';
-import { type Command, decodeCommand, encodeCommand } from './command.js';
+import {
+  type Command,
+  type CommandParts,
+  commandMessage,
+  decodeCommands,
+  encodeCommandParts,
+  framedSize,
+} from './command.js';
 
 /** What applying a command produced, per kind. */
 export type Outcome =
@@ -47,10 +68,16 @@ export type Outcome =
       };
     };
 
-/** A write, decided against the current state: an answer without writing, or a command to store. */
-export type Decision<T> =
-  | { readonly answer: T }
-  | { readonly command: Command; readonly result: (outcome: Outcome) => T };
+/** What applying one command gave: its outcome, or the error that refused it (nothing changed). */
+type Applied = { readonly outcome: Outcome } | { readonly error: unknown };
+
+interface QueuedWrite {
+  readonly command: Command;
+  readonly parts: CommandParts;
+  readonly size: number;
+  readonly resolve: (outcome: Outcome) => void;
+  readonly reject: (error: unknown) => void;
+}
 
 export interface ReplicaOptions {
   readonly js: JetStreamClient;
@@ -64,24 +91,34 @@ export interface ReplicaOptions {
   readonly onStreamLost: () => void;
 }
 
-/** Attempts of one write before it gives up under contention (each lost race costs a round trip). */
-const WRITE_ATTEMPTS_MAX = 1000;
-/** Retries of a publish nobody answered (a stream electing its leader after a node loss). */
-const NO_RESPONDER_RETRIES_MAX = 50;
-const NO_RESPONDER_RETRY_MS = 100;
+/**
+ * How long a message is published again when nobody answered (a stream electing its leader after
+ * a node loss) or its acknowledgement did not come (the same `Nats-Msg-Id`, so stored once).
+ */
+const PUBLISH_DEADLINE_MS = 30_000;
+const PUBLISH_RETRY_MS = 100;
 /** Wait for one PubAck. */
-const PUBLISH_TIMEOUT_MS = 10_000;
+const PUBLISH_TIMEOUT_MS = 5_000;
+/** Commands one message carries at most. */
+const COMMANDS_PER_MESSAGE_MAX = 1000;
+/** Room left in a message for its headers (NATS counts them in `max_payload`). */
+const HEADER_ROOM_BYTES = 1024;
 
 export class PartitionReplica {
   readonly state: MemoryPartition;
   /** Stream sequence of the last command applied to `state`. */
   private appliedSeq = 0;
   private subscription: JetStreamSubscription | undefined;
-  /** Set while this gateway's own publish is in flight: deliveries wait in `held`. */
-  private holding = false;
-  private held: JsMsg[] = [];
+  private jsm: JetStreamManager | undefined;
   private readonly seqWaiters = new Set<{ seq: number; resolve: () => void; reject: (e: unknown) => void }>();
-  private writes: Promise<unknown> = Promise.resolve();
+  /** Writes waiting for the message in flight to be acknowledged. */
+  private queue: QueuedWrite[] = [];
+  private sending = false;
+  /** While a message is in flight: what the consumer applied, by sequence (one of them is ours). */
+  private readonly appliedWhileSending = new Map<number, Applied[]>();
+  /** `Nats-Msg-Id` of this replica's messages: its own prefix and a counter. */
+  private readonly writerId = globalThis.crypto.randomUUID();
+  private messages = 0;
   private failure: unknown;
   private closed = false;
 
@@ -96,6 +133,7 @@ export class PartitionReplica {
   /** Subscribes and replays the stream; resolves once caught up with its last sequence. */
   async open(): Promise<void> {
     const jsm = await this.options.js.jetstreamManager();
+    this.jsm = jsm;
     const info = await jsm.streams.info(this.options.stream);
     const opts = consumerOpts()
       .orderedConsumer()
@@ -132,103 +170,139 @@ export class PartitionReplica {
   }
 
   /**
-   * Decides with `decide` against the caught-up state and stores the command it returns,
-   * deciding again whenever another gateway stored a command first. One write at a time.
+   * Stores `command` and resolves with the outcome of applying it where it landed, or rejects
+   * with the error that refused it there (`EXPECTED_OFFSET_MISMATCH`, `OUT_OF_ORDER_SEQUENCE`, …).
+   * Commands of one replica land in the order `write` was called.
    */
-  write<T>(decide: (config: TopicConfig) => Decision<T>): Promise<T> {
-    const run = this.writes.then(() => this.writeNow(decide));
-    this.writes = run.catch(() => undefined);
-    return run;
-  }
-
-  private async writeNow<T>(decide: (config: TopicConfig) => Decision<T>): Promise<T> {
-    for (let attempt = 0; attempt < WRITE_ATTEMPTS_MAX; attempt++) {
-      this.ensureUsable();
-      const decision = decide(this.options.config());
-      if ('answer' in decision) return decision.answer;
-      const encoded = encodeCommand(decision.command);
-      if (encoded.payload.byteLength > this.options.maxPayload) {
-        throw new TributaryError('RECORD_TOO_LARGE', {
-          bytes: encoded.payload.byteLength,
-          limit: this.options.maxPayload,
-          limitName: 'the NATS max_payload',
-        });
-      }
-      const expected = this.appliedSeq;
-      this.holding = true;
-      let outcome: Outcome | undefined;
-      let behind: number | undefined;
-      try {
-        const ack = await this.publish(encoded.payload, encoded.headers, expected);
-        if (ack !== expected + 1) throw storageError(`stored at sequence ${ack}, expected ${expected + 1}`);
-        outcome = this.apply(decision.command, ack);
-      } catch (error) {
-        behind = wrongLastSequence(error);
-        if (behind === undefined) throw this.mapError(error);
-      } finally {
-        this.holding = false;
-        this.drainHeld();
-      }
-      if (outcome !== undefined) return decision.result(outcome);
-      await this.caughtUpTo(behind!);
+  write(command: Command): Promise<Outcome> {
+    this.ensureUsable();
+    const parts = encodeCommandParts(command);
+    if (parts.payload.byteLength > this.options.maxPayload) {
+      throw new TributaryError('RECORD_TOO_LARGE', {
+        bytes: parts.payload.byteLength,
+        limit: this.options.maxPayload,
+        limitName: 'the NATS max_payload',
+      });
     }
-    throw storageError(`${WRITE_ATTEMPTS_MAX} attempts lost the race to other writers`);
+    return new Promise<Outcome>((resolve, reject) => {
+      this.queue.push({ command, parts, size: framedSize(parts), resolve, reject });
+      this.pump();
+    });
   }
 
-  private async publish(payload: Uint8Array, headers: MsgHdrs, expected: number): Promise<number> {
-    for (let retry = 0; ; retry++) {
+  /** Sends the queued writes as one message unless one is in flight already. */
+  private pump(): void {
+    if (this.sending || this.queue.length === 0) return;
+    const budget = this.options.maxPayload - HEADER_ROOM_BYTES;
+    let count = 1;
+    let size = this.queue[0]!.size;
+    while (count < this.queue.length && count < COMMANDS_PER_MESSAGE_MAX) {
+      const next = this.queue[count]!.size;
+      if (size + next > budget) break;
+      size += next;
+      count++;
+    }
+    const batch = this.queue.splice(0, count);
+    this.sending = true;
+    void this.send(batch).finally(() => {
+      this.sending = false;
+      this.appliedWhileSending.clear();
+      this.pump();
+    });
+  }
+
+  private async send(batch: readonly QueuedWrite[]): Promise<void> {
+    let applied: Applied[];
+    try {
+      this.ensureUsable();
+      const message = commandMessage(batch.map((write) => write.parts));
+      const seq = await this.publish(message.payload, message.headers, `${this.writerId}.${++this.messages}`);
+      if (seq === this.appliedSeq + 1) {
+        // Next in the stream: apply it from memory (the consumer's copy is then skipped).
+        applied = this.apply(
+          batch.map((write) => write.command),
+          seq,
+        );
+      } else {
+        await this.caughtUpTo(seq);
+        const found = this.appliedWhileSending.get(seq);
+        if (found === undefined || found.length !== batch.length)
+          throw storageError(`the command stored at sequence ${seq} was not this gateway's`);
+        applied = found;
+      }
+    } catch (error) {
+      const mapped = this.mapError(error);
+      for (const write of batch) write.reject(mapped);
+      return;
+    }
+    batch.forEach((write, i) => {
+      const result = applied[i]!;
+      if ('outcome' in result) write.resolve(result.outcome);
+      else write.reject(result.error);
+    });
+  }
+
+  private async publish(payload: Uint8Array, headers: MsgHdrs, msgID: string): Promise<number> {
+    const deadline = Date.now() + PUBLISH_DEADLINE_MS;
+    for (;;) {
       try {
         const ack = await this.options.js.publish(this.options.subject, payload, {
           headers,
-          expect: { lastSequence: expected, streamName: this.options.stream },
+          msgID,
+          expect: { streamName: this.options.stream },
           timeout: PUBLISH_TIMEOUT_MS,
         });
         return ack.seq;
       } catch (error) {
-        // No responders: nothing stored it (no stream, or its leader is being elected).
-        if ((error as NatsError).code !== '503' || retry >= NO_RESPONDER_RETRIES_MAX || this.closed)
-          throw error;
-        await new Promise((resolve) => setTimeout(resolve, NO_RESPONDER_RETRY_MS));
+        // No responders (no stream, or its leader is being elected): nothing stored it. No
+        // acknowledgement: maybe stored; the same Nats-Msg-Id makes a retry store it once.
+        const code = (error as NatsError).code;
+        const retriable = code === ErrorCode.NoResponders || code === ErrorCode.Timeout;
+        if (!retriable || Date.now() > deadline || this.closed) throw error;
+        if (code === ErrorCode.NoResponders && (await this.streamGone())) {
+          this.options.onStreamLost();
+          throw new TributaryError('TOPIC_NOT_FOUND', { topic: this.topic });
+        }
+        await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS));
       }
     }
   }
 
   private delivered(msg: JsMsg): void {
-    if (this.holding) {
-      this.held.push(msg);
-      return;
-    }
-    this.applyMessage(msg);
-  }
-
-  private drainHeld(): void {
-    const held = this.held;
-    this.held = [];
-    for (const msg of held) this.applyMessage(msg);
-  }
-
-  private applyMessage(msg: JsMsg): void {
     const seq = msg.seq;
     if (seq <= this.appliedSeq || this.closed) return;
-    let command: Command;
+    let commands: Command[];
     try {
-      command = decodeCommand(msg.headers, msg.data);
+      commands = decodeCommands(msg.headers, msg.data);
     } catch (error) {
       this.fail(error);
       return;
     }
+    let applied: Applied[];
     try {
-      this.apply(command, seq);
+      applied = this.apply(commands, seq);
     } catch (error) {
-      // Every gateway refuses the same command the same way: it changes nothing anywhere.
-      if (!(error instanceof TributaryError)) this.fail(error);
+      this.fail(error);
+      return;
     }
+    if (this.sending) this.appliedWhileSending.set(seq, applied);
   }
 
-  /** Applies `command`, stored at `seq`, to the state; throws (changing nothing) where the command is refused. */
-  private apply(command: Command, seq: number): Outcome {
+  /**
+   * Applies the commands of the message stored at `seq`, in order. A command refused with a
+   * `TributaryError` changes nothing, and every gateway refuses it the same way; any other error
+   * means the state machine is broken and is thrown.
+   */
+  private apply(commands: readonly Command[], seq: number): Applied[] {
     try {
-      return this.applyCommand(command);
+      return commands.map((command): Applied => {
+        try {
+          return { outcome: this.applyCommand(command) };
+        } catch (error) {
+          if (error instanceof TributaryError) return { error };
+          throw error;
+        }
+      });
     } finally {
       this.appliedSeq = seq;
       for (const waiter of [...this.seqWaiters]) if (waiter.seq <= seq) waiter.resolve();
@@ -244,6 +318,9 @@ export class PartitionReplica {
         const options: AppendOptions = {
           ...(command.producer === undefined ? {} : { producer: command.producer }),
           ...(command.transactional ? { transactional: true } : {}),
+          ...(command.expectedLastOffset === undefined
+            ? {}
+            : { expectedLastOffset: command.expectedLastOffset }),
         };
         return {
           op: 'append',
@@ -257,6 +334,9 @@ export class PartitionReplica {
         const options: AppendOptions = {
           ...(checked.producer === undefined ? {} : { producer: checked.producer }),
           ...(checked.transactional ? { transactional: true } : {}),
+          ...(command.expectedLastOffset === undefined
+            ? {}
+            : { expectedLastOffset: command.expectedLastOffset }),
         };
         const result = state.appendChecked(checked.records, bytes, options, config, command.now, checked);
         return { op: 'append', result };
@@ -284,8 +364,20 @@ export class PartitionReplica {
     }
   }
 
+  /** Whether JetStream says the stream no longer exists (the topic was deleted elsewhere). */
+  private async streamGone(): Promise<boolean> {
+    try {
+      await this.jsm?.streams.info(this.options.stream);
+      return false;
+    } catch (error) {
+      const apiError = (error as NatsError).api_error;
+      return apiError?.err_code === 10059 || /stream not found/i.test((error as Error).message ?? '');
+    }
+  }
+
   private fail(error: unknown): void {
     this.failure ??= error;
+    for (const write of this.queue.splice(0)) write.reject(error);
     for (const waiter of [...this.seqWaiters]) waiter.reject(error);
   }
 
@@ -297,10 +389,8 @@ export class PartitionReplica {
   private mapError(error: unknown): unknown {
     if (error instanceof TributaryError) return error;
     const nats = error as NatsError;
-    if (nats.code === '503') {
-      this.options.onStreamLost();
-      return new TributaryError('TOPIC_NOT_FOUND', { topic: this.topic });
-    }
+    if (nats.code === ErrorCode.NoResponders)
+      return storageError(`no JetStream server answered for ${this.options.stream}`);
     return storageError(nats.message ?? String(error));
   }
 
@@ -309,17 +399,10 @@ export class PartitionReplica {
     if (this.closed) return;
     this.closed = true;
     this.subscription?.unsubscribe();
+    for (const write of this.queue.splice(0)) write.reject(error);
     this.state.releaseWaiters(error);
     for (const waiter of [...this.seqWaiters]) waiter.reject(error);
   }
-}
-
-/** The stream's actual last sequence when a compare-and-set publish lost the race, else undefined. */
-function wrongLastSequence(error: unknown): number | undefined {
-  const apiError = (error as NatsError | undefined)?.api_error;
-  if (apiError?.err_code !== 10071) return undefined;
-  const match = /wrong last sequence: (\d+)/.exec(apiError.description ?? '');
-  return match === null ? undefined : Number(match[1]);
 }
 
 function storageError(reason: string): TributaryError {
