@@ -99,6 +99,9 @@ const PUBLISH_DEADLINE_MS = 30_000;
 const PUBLISH_RETRY_MS = 100;
 /** Wait for one PubAck. */
 const PUBLISH_TIMEOUT_MS = 5_000;
+/** A consumer that delivered nothing for this long while commands are awaited is replaced. */
+const STALL_CHECK_MS = 5_000;
+const RESUBSCRIBE_RETRY_MS = 500;
 /** Commands one message carries at most. */
 const COMMANDS_PER_MESSAGE_MAX = 1000;
 /** Room left in a message for its headers (NATS counts them in `max_payload`). */
@@ -114,6 +117,8 @@ export class PartitionReplica {
   /** Writes waiting for the message in flight to be acknowledged. */
   private queue: QueuedWrite[] = [];
   private sending = false;
+  private resubscribing = false;
+  private stallTimer: ReturnType<typeof setInterval> | undefined;
   /** While a message is in flight: what the consumer applied, by sequence (one of them is ours). */
   private readonly appliedWhileSending = new Map<number, Applied[]>();
   /** `Nats-Msg-Id` of this replica's messages: its own prefix and a counter. */
@@ -135,9 +140,14 @@ export class PartitionReplica {
     const jsm = await this.options.js.jetstreamManager();
     this.jsm = jsm;
     const info = await jsm.streams.info(this.options.stream);
+    this.subscription = await this.subscribeFrom(1);
+    await this.caughtUpTo(info.state.last_seq);
+  }
+
+  /** An ordered push consumer delivering the stream from `seq` on. */
+  private subscribeFrom(seq: number): Promise<JetStreamSubscription> {
     const opts = consumerOpts()
       .orderedConsumer()
-      .deliverAll()
       .callback((error, msg) => {
         if (error !== null) {
           this.consumerFailed(error);
@@ -145,8 +155,51 @@ export class PartitionReplica {
         }
         if (msg !== null) this.delivered(msg);
       });
-    this.subscription = await this.options.js.subscribe(this.options.subject, opts);
-    await this.caughtUpTo(info.state.last_seq);
+    if (seq <= 1) opts.deliverAll();
+    else opts.startSequence(seq);
+    return this.options.js.subscribe(this.options.subject, opts);
+  }
+
+  /**
+   * Replaces the consumer with a new one starting after the last applied command: when the
+   * client could not recreate its ordered consumer (a node cut off, a leader lost) or a command
+   * this gateway waits for does not come.
+   */
+  private async resubscribe(): Promise<void> {
+    if (this.closed || this.resubscribing) return;
+    this.resubscribing = true;
+    try {
+      this.subscription?.unsubscribe();
+      this.subscription = undefined;
+      while (!this.closed) {
+        try {
+          const subscription = await this.subscribeFrom(this.appliedSeq + 1);
+          if (this.closed) subscription.unsubscribe();
+          else this.subscription = subscription;
+          return;
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, RESUBSCRIBE_RETRY_MS));
+        }
+      }
+    } finally {
+      this.resubscribing = false;
+    }
+  }
+
+  /** While commands are awaited, checks that they arrive; resubscribes when none did for a while. */
+  private watchProgress(): void {
+    if (this.stallTimer !== undefined) return;
+    let seen = this.appliedSeq;
+    this.stallTimer = setInterval(() => {
+      if (this.closed || this.seqWaiters.size === 0) {
+        clearInterval(this.stallTimer);
+        this.stallTimer = undefined;
+        return;
+      }
+      if (this.appliedSeq === seen) void this.resubscribe();
+      seen = this.appliedSeq;
+    }, STALL_CHECK_MS);
+    this.stallTimer.unref?.();
   }
 
   /** Waits until every command up to `seq` is applied. */
@@ -166,6 +219,7 @@ export class PartitionReplica {
         },
       };
       this.seqWaiters.add(waiter);
+      this.watchProgress();
     });
   }
 
@@ -271,6 +325,11 @@ export class PartitionReplica {
   private delivered(msg: JsMsg): void {
     const seq = msg.seq;
     if (seq <= this.appliedSeq || this.closed) return;
+    if (seq !== this.appliedSeq + 1) {
+      // A command missed (a consumer replaced mid-flight): start again after the last applied.
+      void this.resubscribe();
+      return;
+    }
     let commands: Command[];
     try {
       commands = decodeCommands(msg.headers, msg.data);
@@ -357,11 +416,15 @@ export class PartitionReplica {
 
   private consumerFailed(error: NatsError): void {
     if (this.closed) return;
-    // The stream (or its consumer) was deleted: the topic is gone.
-    if (error.code === '409' || /deleted|not found/i.test(error.message)) {
-      this.options.onStreamLost();
-      return;
-    }
+    void (async () => {
+      // The stream deleted: the topic is gone. Anything else (the consumer lost with a node, the
+      // client unable to recreate it): a new consumer after the last applied command.
+      if (await this.streamGone()) this.options.onStreamLost();
+      else {
+        await new Promise((resolve) => setTimeout(resolve, RESUBSCRIBE_RETRY_MS));
+        await this.resubscribe();
+      }
+    })();
   }
 
   /** Whether JetStream says the stream no longer exists (the topic was deleted elsewhere). */
@@ -399,6 +462,7 @@ export class PartitionReplica {
     if (this.closed) return;
     this.closed = true;
     this.subscription?.unsubscribe();
+    clearInterval(this.stallTimer);
     for (const write of this.queue.splice(0)) write.reject(error);
     this.state.releaseWaiters(error);
     for (const waiter of [...this.seqWaiters]) waiter.reject(error);

@@ -9,6 +9,8 @@
  * const log = await openJetStreamLog({ servers: nats.urls, replicas: 3 });
  * nats.kill(1);            // SIGKILL one node
  * await nats.restart(1);   // same port, same store
+ * nats.cut(2);             // node 2 cut off from the others (with `routeProxies`)
+ * nats.heal(2);
  * await nats.stop();
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -18,6 +20,7 @@ import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'nats';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 export const NATS_SERVER_BINARY =
   ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((path) =>
@@ -29,6 +32,11 @@ export interface NatsServersOptions {
   readonly nodes?: 1 | 3;
   /** NATS max_payload; default 8 MiB (the server's own default is 1 MiB). */
   readonly maxPayloadBytes?: number;
+  /**
+   * Cluster routes through a TCP proxy per pair of nodes (`tcp-proxy.ts`), so `cut` and `heal`
+   * can partition a node from the others. Default false.
+   */
+  readonly routeProxies?: boolean;
 }
 
 export interface NatsServers {
@@ -38,6 +46,10 @@ export interface NatsServers {
   kill(index: number): void;
   /** Starts node `index` again on its port with its store. */
   restart(index: number): Promise<void>;
+  /** Cuts node `index` off from the other nodes (needs `routeProxies`); clients still reach it. */
+  cut(index: number): void;
+  /** Ends the cut of node `index`. */
+  heal(index: number): void;
   /** Stops every node and deletes the stores. */
   stop(): Promise<void>;
 }
@@ -57,6 +69,17 @@ export async function startNatsServers(options: NatsServersOptions = {}): Promis
   const clientPorts = ports.slice(0, count);
   const routePorts = ports.slice(count);
   const nodes: Node[] = [];
+  // proxies[i][j]: the link node i dials to reach node j.
+  const proxies: (TcpProxy | undefined)[][] = [];
+  const useProxies = options.routeProxies === true && count > 1;
+  // Gossiped route addresses would let nodes dial each other past the proxies: advertise a dead one.
+  const deadPort = useProxies ? (await freePorts(1))[0]! : undefined;
+  for (let i = 0; i < count; i++) {
+    const row: (TcpProxy | undefined)[] = [];
+    for (let j = 0; j < count; j++)
+      row.push(useProxies && i !== j ? await startTcpProxy(routePorts[j]!) : undefined);
+    proxies.push(row);
+  }
   for (let i = 0; i < count; i++) {
     const lines = [
       `server_name: n${i}`,
@@ -66,9 +89,14 @@ export async function startNatsServers(options: NatsServersOptions = {}): Promis
       `jetstream { store_dir: "${join(dir, `n${i}`)}" }`,
     ];
     if (count > 1) {
-      const routes = routePorts.map((port) => `"nats-route://127.0.0.1:${port}"`).join(', ');
+      const routes = useProxies
+        ? proxies[i]!.flatMap((proxy) =>
+            proxy === undefined ? [] : [`"nats-route://127.0.0.1:${proxy.port}"`],
+          )
+        : routePorts.map((port) => `"nats-route://127.0.0.1:${port}"`);
+      const advertise = useProxies ? `, advertise: "127.0.0.1:${deadPort}"` : '';
       lines.push(
-        `cluster { name: tributary-test, listen: "127.0.0.1:${routePorts[i]}", routes: [${routes}] }`,
+        `cluster { name: tributary-test, listen: "127.0.0.1:${routePorts[i]}"${advertise}, routes: [${routes.join(', ')}] }`,
       );
     }
     const configFile = join(dir, `n${i}.conf`);
@@ -86,7 +114,7 @@ export async function startNatsServers(options: NatsServersOptions = {}): Promis
   };
   await Promise.all(nodes.map(launch));
   const urls = nodes.map((node) => `nats://127.0.0.1:${node.port}`);
-  if (count > 1) await waitForJetStream(urls);
+  if (count > 1) await waitForJetStream(urls, count);
   return {
     urls,
     kill(index) {
@@ -95,6 +123,19 @@ export async function startNatsServers(options: NatsServersOptions = {}): Promis
     async restart(index) {
       const node = nodes[index]!;
       await launch(node);
+    },
+    cut(index) {
+      if (!useProxies) throw new Error('cut needs startNatsServers({ routeProxies: true })');
+      for (let j = 0; j < count; j++) {
+        proxies[index]![j]?.cut();
+        proxies[j]![index]?.cut();
+      }
+    },
+    heal(index) {
+      for (let j = 0; j < count; j++) {
+        proxies[index]![j]?.heal();
+        proxies[j]![index]?.heal();
+      }
     },
     async stop() {
       await Promise.all(
@@ -106,20 +147,25 @@ export async function startNatsServers(options: NatsServersOptions = {}): Promis
           await exited;
         }),
       );
+      await Promise.all(proxies.flat().map((proxy) => proxy?.close()));
       await rm(dir, { recursive: true, force: true });
     },
   };
 }
 
-/** A cluster answers JetStream requests only once it has elected its meta leader. */
-async function waitForJetStream(urls: readonly string[]): Promise<void> {
+/**
+ * A cluster answers JetStream requests once it has elected its meta leader, and places R3
+ * streams once every node has joined: wait until a probe stream of `replicas` copies can be made.
+ */
+async function waitForJetStream(urls: readonly string[], replicas: number): Promise<void> {
   const nc = await connect({ servers: [...urls] });
   try {
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {
         const jsm = await nc.jetstreamManager({ timeout: 2000 });
-        await jsm.getAccountInfo();
+        await jsm.streams.add({ name: 'startup_probe', subjects: ['startup.probe'], num_replicas: replicas });
+        await jsm.streams.delete('startup_probe');
         return;
       } catch (error) {
         if (Date.now() > deadline) throw error;
