@@ -264,15 +264,18 @@ async function readAll(log: JetStreamLog) {
   }
 }
 
-/** Index of the node leading `stream` (nodes are named n0, n1, n2). */
+/** Index of the node leading `stream` (nodes are named n0, n1, n2), once it has one. */
 async function streamLeader(urls: readonly string[], stream: string): Promise<number> {
   const nc = await connect({ servers: [...urls] });
   try {
-    const info = await (await nc.jetstreamManager()).streams.info(stream);
-    const leader = Number(/^n(\d)$/.exec(info.cluster?.leader ?? '')?.[1]);
-    if (!Number.isInteger(leader))
-      throw new Error(`no leader for ${stream}: ${JSON.stringify(info.cluster)}`);
-    return leader;
+    const jsm = await nc.jetstreamManager();
+    for (let attempt = 0; ; attempt++) {
+      const info = await jsm.streams.info(stream).catch(() => undefined);
+      const leader = Number(/^n(\d)$/.exec(info?.cluster?.leader ?? '')?.[1]);
+      if (Number.isInteger(leader)) return leader;
+      if (attempt > 100) throw new Error(`no leader for ${stream}: ${JSON.stringify(info?.cluster)}`);
+      await sleep(200);
+    }
   } finally {
     await nc.close();
   }
