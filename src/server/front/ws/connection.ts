@@ -107,7 +107,7 @@ const FRONTEND = { frontend: 'ws' } as const;
 const UTF8 = new TextDecoder();
 /** How long a peer may take to answer our close frame before its socket is cut. */
 const CLOSE_HANDSHAKE_GRACE_MS = 2_000;
-/** Frames above this size always report when they leave the send buffer (see `#write`). */
+/** Frames above this size always report when they leave the send buffer (see `#tracked`). */
 const TRACKED_FRAME_BYTES = 64 * 1024;
 /** Period of the fallback check for a drained send buffer while reading is paused. */
 const DRAIN_CHECK_MS = 100;
@@ -162,6 +162,8 @@ export class Connection {
   readonly #recordsOut: { inc(value: number): void };
   /** One send callback for every frame (no closure per frame). */
   readonly #onSent = (): void => this.#socketOnSent();
+  /** Writes up to this size into an empty send buffer need not report when they leave (see `#tracked`). */
+  readonly #untrackedBytesMax: number;
   /** Who this connection acts as; `local` until `hello` was authenticated (nothing runs before). */
   #session: Session;
   /** The broker and collections as the session may use them (the plain ones with security off). */
@@ -177,6 +179,7 @@ export class Connection {
   constructor(socket: WebSocket, deps: ConnectionDeps) {
     this.#socket = socket;
     this.#writer = new SocketWriter(deps.transport);
+    this.#untrackedBytesMax = Math.min(TRACKED_FRAME_BYTES, deps.limits.wsSubscriberBufferedBytesMax / 2);
     this.#deps = deps;
     this.#logger = deps.logger.child({ session: this.sessionId });
     this.#connectionInfo = { protocol: 'ws', remoteAddress: deps.remoteAddress ?? 'unknown' };
@@ -680,9 +683,7 @@ export class Connection {
     this.#bytesOut.inc(binary ? data.byteLength : Buffer.byteLength(data));
     const high = this.#deps.limits.wsBufferedBytesHigh;
     const buffered = this.#socket.bufferedAmount;
-    // A small frame into an empty send buffer reaches the kernel at once; only frames queued
-    // behind others (or large ones) need to report when they leave, to resume a paused reader.
-    const track = buffered > 0 || (binary ? data.byteLength : data.length) > TRACKED_FRAME_BYTES;
+    const track = this.#tracked(buffered, binary ? data.byteLength : data.length);
     this.#writer.hold();
     this.#socket.send(data, { binary }, track ? this.#onSent : undefined);
     if (buffered <= high && this.#socket.bufferedAmount > high) this.#updateReading();
@@ -696,8 +697,21 @@ export class Connection {
     this.#bytesOut.inc(head.byteLength + shared.byteLength);
     const high = this.#deps.limits.wsBufferedBytesHigh;
     const buffered = this.#socket.bufferedAmount;
-    this.#writer.writeBinary(head, shared, this.#onSent);
+    const track = this.#tracked(buffered, head.byteLength + shared.byteLength);
+    this.#writer.writeBinary(head, shared, track ? this.#onSent : undefined);
     if (buffered <= high && this.#socket.bufferedAmount > high) this.#updateReading();
+  }
+
+  /**
+   * Whether a write of `bytes` onto `buffered` bytes must report when it leaves the send buffer.
+   * The first small write of a turn into an empty buffer leaves with the turn's one `writev`;
+   * writes queued behind others (or large ones) report, and the last of them, once sent, resumes
+   * a paused reader and pumps starved subscriptions. An unreported write alone never reaches
+   * `wsSubscriberBufferedBytesMax`, so a subscription is never left waiting on a buffer that
+   * nothing reports the drain of. Skipping the report saves a callback per delivery in fan-out.
+   */
+  #tracked(buffered: number, bytes: number): boolean {
+    return buffered > 0 || bytes > this.#untrackedBytesMax;
   }
 
   /**
