@@ -684,7 +684,7 @@ export class Connection {
     const high = this.#deps.limits.wsBufferedBytesHigh;
     const buffered = this.#socket.bufferedAmount;
     const track = this.#tracked(buffered, binary ? data.byteLength : data.length);
-    this.#writer.hold();
+    this.#writer.beforeWrite();
     this.#socket.send(data, { binary }, track ? this.#onSent : undefined);
     if (buffered <= high && this.#socket.bufferedAmount > high) this.#updateReading();
   }
@@ -704,8 +704,8 @@ export class Connection {
 
   /**
    * Whether a write of `bytes` onto `buffered` bytes must report when it leaves the send buffer.
-   * The first small write of a turn into an empty buffer leaves with the turn's one `writev`;
-   * writes queued behind others (or large ones) report, and the last of them, once sent, resumes
+   * The first small write of a turn into an empty buffer goes to the kernel at once; writes
+   * queued behind others (or large ones) report, and the last of them, once sent, resumes
    * a paused reader and pumps starved subscriptions. An unreported write alone never reaches
    * `wsSubscriberBufferedBytesMax`, so a subscription is never left waiting on a buffer that
    * nothing reports the drain of. Skipping the report saves a callback per delivery in fan-out.

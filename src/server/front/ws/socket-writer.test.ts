@@ -62,14 +62,14 @@ describe('SocketWriter', () => {
     open = undefined;
   });
 
-  it('delivers whole messages of every size, in order with what ws sends, and holds one turn of writes', async () => {
+  it("delivers whole messages of every size, in order with what ws sends; holds a turn's writes after its first", async () => {
     const { server, ws, socket, client } = await pair();
     open = { server, client };
     const received: Buffer[] = [];
     const all = new Promise<void>((resolve) => {
       client.on('message', (data: Buffer) => {
         received.push(data);
-        if (received.length === 5) resolve();
+        if (received.length === 6) resolve();
       });
     });
     const writer = new SocketWriter(socket);
@@ -82,9 +82,12 @@ describe('SocketWriter', () => {
     ];
     let sentCallbacks = 0;
     writer.writeBinary(bytes(5, 1), bytes(100, 2), () => sentCallbacks++);
-    // Held for the rest of the turn: nothing has reached the kernel yet.
+    // The turn's first message goes out at once.
+    expect(socket.writableCorked).toBe(0);
+    expect(writer.holding).toBe(false);
+    // From the second on, the rest of the turn is held.
+    writer.beforeWrite();
     expect(socket.writableCorked).toBe(1);
-    writer.hold();
     ws.send(messages[1]!);
     writer.writeBinary(bytes(20, 3), bytes(1_000, 4), () => sentCallbacks++);
     writer.writeBinary(bytes(7, 5), bytes(70_000, 6), () => sentCallbacks++);
@@ -96,6 +99,11 @@ describe('SocketWriter', () => {
     expect(socket.writableCorked).toBe(1);
     await new Promise((resolve) => setImmediate(resolve));
     expect(socket.writableCorked).toBe(0);
+    expect(writer.holding).toBe(false);
+    // A new turn: its first message goes out at once again.
+    writer.writeBinary(bytes(3, 9), bytes(10, 10));
+    expect(socket.writableCorked).toBe(0);
+    messages.push(concat(bytes(3, 9), bytes(10, 10)));
     await all;
     expect(received.map((data) => data.byteLength)).toEqual(messages.map((data) => data.byteLength));
     for (let i = 0; i < messages.length; i++) expect(received[i]!.equals(messages[i]!)).toBe(true);
@@ -107,7 +115,9 @@ describe('SocketWriter', () => {
     open = { server, client };
     socket.destroy();
     const writer = new SocketWriter(socket);
-    writer.hold();
+    writer.beforeWrite();
+    writer.beforeWrite();
     expect(socket.writableCorked).toBe(0);
+    expect(writer.holding).toBe(false);
   });
 });

@@ -4,11 +4,14 @@
  * possible. Measured in the fan-out benchmark, writing to sockets was about half of the
  * server's CPU time: a delivery sent as two fragments cost two `writev` calls per subscriber.
  *
- * - **One write per connection per turn.** The first write of a turn of the event loop corks
- *   the socket; every later one (deliveries of other subscriptions, responses, pings written
- *   through `ws`) is queued behind it, and all connections corked in the turn are uncorked
- *   together once the turn's synchronous work and promise reactions are done (`process.nextTick`
- *   from there runs after them). So a connection's messages of one turn leave in one `writev`.
+ * - **At most two writes per connection per turn.** A connection's first message in a turn of
+ *   the event loop goes out at once, in one `writev`: in fan-out each subscriber's connection
+ *   gets one message per turn, and holding it back would delay every subscriber until the last
+ *   one's message is ready. From its second message in the turn on (a consumer catching up,
+ *   several subscriptions, responses and deliveries together), the socket is corked, and
+ *   everything else it is sent in the turn (also what `ws` writes) leaves in one more `writev`
+ *   once the turn's synchronous work and promise reactions are done (`process.nextTick` from
+ *   there runs after them).
  * - **A delivery is one unfragmented message.** Its own head (`type`, `sub`) goes out with the
  *   WebSocket header in one small buffer, and the records' bytes, shared by every subscription
  *   that gets them, are written as they are: nothing is copied per connection and the client's
@@ -25,58 +28,75 @@ import type { Duplex } from 'node:stream';
 /** The part of a socket the writer uses (a `net.Socket`, or a `tls.TLSSocket`). */
 export type CorkableSocket = Pick<Duplex, 'cork' | 'uncork' | 'write' | 'writable'>;
 
-/** Writers corked in the current turn, uncorked together at its end. */
-let corked: SocketWriter[] = [];
+/** Writers that wrote in the current turn, reset together at its end. */
+let written: SocketWriter[] = [];
 let spare: SocketWriter[] = [];
-let flushScheduled = false;
+let endScheduled = false;
 
-function flushAll(): void {
-  flushScheduled = false;
-  const writers = corked;
-  corked = spare;
-  for (let i = 0; i < writers.length; i++) writers[i]!.flush();
+function endTurn(): void {
+  endScheduled = false;
+  const writers = written;
+  written = spare;
+  for (let i = 0; i < writers.length; i++) writers[i]!.endTurn();
   writers.length = 0;
   spare = writers;
 }
 
+/** Nothing written in this turn yet; one message written (it went out); later ones held. */
+const IDLE = 0;
+const WROTE = 1;
+const HOLDING = 2;
+
 export class SocketWriter {
   readonly #socket: CorkableSocket;
-  #corked = false;
+  #state: typeof IDLE | typeof WROTE | typeof HOLDING = IDLE;
 
   constructor(socket: CorkableSocket) {
     this.#socket = socket;
   }
 
   /**
-   * Holds this turn's writes to the socket (own ones and those `ws` makes) until the end of the
-   * turn. Call before writing.
+   * Call before each message written to the socket (here or through `ws`): the turn's first goes
+   * out at once, later ones are held until the end of the turn.
    */
-  hold(): void {
-    if (this.#corked || !this.#socket.writable) return;
-    this.#corked = true;
-    this.#socket.cork();
-    corked.push(this);
-    if (!flushScheduled) {
-      flushScheduled = true;
-      process.nextTick(flushAll);
+  beforeWrite(): void {
+    if (this.#state === IDLE) {
+      this.#state = WROTE;
+      written.push(this);
+      if (!endScheduled) {
+        endScheduled = true;
+        process.nextTick(endTurn);
+      }
+    } else if (this.#state === WROTE && this.#socket.writable) {
+      this.#state = HOLDING;
+      this.#socket.cork();
     }
   }
 
-  /**
-   * Writes one binary message whose payload is `head` followed by `shared`; `onSent` is called
-   * once the bytes left for the kernel (as a `ws` send callback would be).
-   */
-  writeBinary(head: Uint8Array, shared: Uint8Array, onSent?: (error?: Error | null) => void): void {
-    this.hold();
-    this.#socket.write(frameStart(head, shared.byteLength));
-    this.#socket.write(shared, onSent);
+  /** True while this turn's writes are held (from the turn's second message on). */
+  get holding(): boolean {
+    return this.#state === HOLDING;
   }
 
-  /** Lets the held writes go (called at the end of the turn). */
-  flush(): void {
-    if (!this.#corked) return;
-    this.#corked = false;
-    this.#socket.uncork();
+  /**
+   * Writes one binary message whose payload is `head` followed by `shared`, in one `writev`
+   * with whatever else is held; `onSent` is called once the bytes left for the kernel (as a
+   * `ws` send callback would be).
+   */
+  writeBinary(head: Uint8Array, shared: Uint8Array, onSent?: (error?: Error | null) => void): void {
+    this.beforeWrite();
+    const held = this.#state === HOLDING;
+    if (!held) this.#socket.cork();
+    this.#socket.write(frameStart(head, shared.byteLength));
+    this.#socket.write(shared, onSent);
+    if (!held) this.#socket.uncork();
+  }
+
+  /** The turn is over: held writes go (called for every writer that wrote in the turn). */
+  endTurn(): void {
+    const held = this.#state === HOLDING;
+    this.#state = IDLE;
+    if (held) this.#socket.uncork();
   }
 }
 
