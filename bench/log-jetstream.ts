@@ -9,17 +9,22 @@
  *     a gateway sees when many clients write one partition);
  *  3. batches of 100 records, 8 in flight: acked records/s.
  *
+ * Beside each, raw JetStream on the same cluster: `js.publish` of the same bytes (one message per
+ * record, the batch as one message) with the same concurrency, into a stream of the same
+ * replicas; "vs raw" is the engine's records/s over raw JetStream's (< 1: the engine's cost).
+ *
  * Prints a table and writes bench/results/log-jetstream-<date>.json. A plain script, never a test.
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { connect, StorageType } from 'nats';
 import { openJetStreamLog } from '../src/log/jetstream/jetstream-log.js';
 import { startNatsServers } from '../src/log/jetstream/testing/nats-servers.js';
 import type { Log, RecordInput } from '../src/log/types.js';
 import { writeResults } from './lib/results.js';
 import { rate, Samples, type Summary } from './lib/stats.js';
 import { machineInfo } from './lib/system.js';
-import { formatInt, formatMs, printTable } from './lib/table.js';
+import { formatFixed, formatInt, formatMs, printTable } from './lib/table.js';
 
 const QUICK = process.argv.includes('--quick');
 const PHASE_MS = QUICK ? 2_000 : 5_000;
@@ -33,6 +38,7 @@ interface Row {
   readonly workload: string;
   readonly recordsPerSec: number;
   readonly latency: Summary;
+  readonly raw: { readonly recordsPerSec: number; readonly latency: Summary };
 }
 
 /** Runs `workers` loops of `appendOnce` for `ms`; each loop awaits its own append. */
@@ -72,13 +78,27 @@ async function runCluster(nodes: 1 | 3): Promise<Row[]> {
       [`${CONCURRENT} concurrent, 1 record`, CONCURRENT, one],
       [`batches of ${BATCH_RECORDS}, ${BATCHES_IN_FLIGHT} in flight`, BATCHES_IN_FLIGHT, batch],
     ];
-    for (const [workload, workers, records] of workloads) {
-      process.stderr.write(`  ${cluster}: ${workload}…\n`);
-      const measured = await drive(workers, PHASE_MS, async () => {
-        await log.append('bench', 0, records);
-        return records.length;
-      });
-      rows.push({ cluster, workload, ...measured });
+    const nc = await connect({ servers: [...nats.urls] });
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'raw', subjects: ['raw'], num_replicas: nodes, storage: StorageType.File });
+    const js = nc.jetstream();
+    try {
+      for (const [workload, workers, records] of workloads) {
+        process.stderr.write(`  ${cluster}: ${workload}…\n`);
+        const measured = await drive(workers, PHASE_MS, async () => {
+          await log.append('bench', 0, records);
+          return records.length;
+        });
+        // Raw JetStream: the same bytes, one message per append.
+        const payload = new Uint8Array(records.length * VALUE.byteLength);
+        const raw = await drive(workers, PHASE_MS, async () => {
+          await js.publish('raw', payload);
+          return records.length;
+        });
+        rows.push({ cluster, workload, ...measured, raw });
+      }
+    } finally {
+      await nc.close();
     }
     return rows;
   } finally {
@@ -109,7 +129,7 @@ process.stderr.write(
 const rows = [...(await runCluster(1)), ...(await runCluster(3))];
 const loadEnd = loadavg()[0]!;
 printTable(
-  ['cluster', 'workload', 'records/s', 'appends', 'p50', 'p99', 'max'],
+  ['cluster', 'workload', 'records/s', 'appends', 'p50', 'p99', 'max', 'raw js rec/s', 'raw p50', 'vs raw'],
   rows.map((row) => [
     row.cluster,
     row.workload,
@@ -118,6 +138,9 @@ printTable(
     formatMs(row.latency.p50),
     formatMs(row.latency.p99),
     formatMs(row.latency.max),
+    formatInt(row.raw.recordsPerSec),
+    formatMs(row.raw.latency.p50),
+    formatFixed(row.recordsPerSec / row.raw.recordsPerSec),
   ]),
 );
 process.stdout.write(
