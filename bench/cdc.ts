@@ -12,25 +12,30 @@
  *
  * Prints both, the ratio and the CPU model. Needs Postgres with `wal_level = logical`
  * (TRIBUTARY_BENCH_PG_URL, default the machine's). Usage: npm run bench:cdc [-- --txns N --clients C]
+ * (`--quick`: 600 transactions). Also the `cdc` suite of `npm run bench` (`runCdcSuite`), which
+ * skips it with a note when that Postgres is unreachable or not logical.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { LogicalReplicationService, type Pgoutput, PgoutputPlugin } from 'pg-logical-replication';
 import { connect, text } from '../src/client/node/index.js';
 import { ServerMetrics } from '../src/server/metrics.js';
 import { startServer } from '../src/server/server.js';
+import { writeResults } from './lib/results.js';
+import { formatInt, printTable } from './lib/table.js';
 
 const PG_URL = process.env.TRIBUTARY_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const TXNS = arg('txns', 5_000);
-const CLIENTS = arg('clients', 4);
 const ACCOUNTS = 1_000;
-const ROWS = TXNS * 2;
+
+/** The load: `txns` transactions (one update, one insert: two rows each) from `clients` connections. */
+interface Load {
+  readonly txns: number;
+  readonly clients: number;
+}
+const rowsOf = (load: Load): number => load.txns * 2;
 
 interface Measure {
   readonly rowsPerS: number;
@@ -60,14 +65,14 @@ async function freshTables(prefix: string): Promise<string[]> {
   return [accounts, history];
 }
 
-/** The pgbench-like load: TXNS transactions from CLIENTS connections. Resolves when all committed. */
-async function load(accounts: string, history: string): Promise<void> {
+/** The pgbench-like load. Resolves when every transaction has committed. */
+async function runLoad({ txns, clients }: Load, accounts: string, history: string): Promise<void> {
   let next = 0;
   await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
+    Array.from({ length: clients }, async () => {
       const client = new pg.Client({ connectionString: PG_URL });
       await client.connect();
-      while (next < TXNS) {
+      while (next < txns) {
         const n = next++;
         const aid = 1 + ((n * 7919) % ACCOUNTS);
         const delta = (n % 11) - 5;
@@ -81,13 +86,14 @@ async function load(accounts: string, history: string): Promise<void> {
   );
 }
 
-function summarize(startMs: number, endMs: number, lags: number[]): Measure {
+function summarize(rows: number, startMs: number, endMs: number, lags: number[]): Measure {
   lags.sort((a, b) => a - b);
   const at = (q: number) => lags[Math.min(lags.length - 1, Math.floor(q * lags.length))] ?? Number.NaN;
-  return { rowsPerS: ROWS / ((endMs - startMs) / 1000), p50Ms: at(0.5), p99Ms: at(0.99) };
+  return { rowsPerS: rows / ((endMs - startMs) / 1000), p50Ms: at(0.5), p99Ms: at(0.99) };
 }
 
-async function floor(): Promise<Measure> {
+async function floor(load: Load): Promise<Measure> {
+  const total = rowsOf(load);
   const [accounts, history] = (await freshTables('bench_cdc_floor')) as [string, string];
   const slot = 'bench_cdc_floor';
   await sql(`DROP PUBLICATION IF EXISTS ${slot}`);
@@ -111,7 +117,7 @@ async function floor(): Promise<Measure> {
         for (let i = 0; i < pendingRows; i++) lags.push(now - commitMs);
         rows += pendingRows;
         pendingRows = 0;
-        if (rows >= ROWS) {
+        if (rows >= total) {
           endMs = performance.now();
           resolve();
         }
@@ -121,16 +127,17 @@ async function floor(): Promise<Measure> {
   void service.subscribe(new PgoutputPlugin({ protoVersion: 1, publicationNames: [slot] }), slot);
   await new Promise((resolve) => setTimeout(resolve, 500));
   const startMs = performance.now();
-  await load(accounts, history);
+  await runLoad(load, accounts, history);
   await done;
   await service.destroy().catch(() => undefined);
   await sql(`SELECT pg_drop_replication_slot('${slot}')`).catch(() => undefined);
   await sql(`DROP PUBLICATION IF EXISTS ${slot}`);
   await sql(`DROP TABLE ${accounts}, ${history}`);
-  return summarize(startMs, endMs, lags);
+  return summarize(total, startMs, endMs, lags);
 }
 
-async function tributary(): Promise<Measure> {
+async function tributary(load: Load): Promise<Measure> {
+  const total = rowsOf(load);
   const [accounts, history] = (await freshTables('bench_cdc_trib')) as [string, string];
   const dir = await mkdtemp(join(tmpdir(), 'tributary-bench-cdc-'));
   const server = await startServer({
@@ -175,7 +182,7 @@ async function tributary(): Promise<Measure> {
           lags.push(now - Date.parse(value.commitTime ?? ''));
           rows++;
         }
-        if (rows >= ROWS && endMs === 0) {
+        if (rows >= total && endMs === 0) {
           endMs = performance.now();
           resolve();
         }
@@ -183,10 +190,10 @@ async function tributary(): Promise<Measure> {
     });
     await consumer.ready;
     const startMs = performance.now();
-    await load(accounts, history);
+    await runLoad(load, accounts, history);
     await done;
     await client.close();
-    return summarize(startMs, endMs, lags);
+    return summarize(total, startMs, endMs, lags);
   } finally {
     await fetch(`http://127.0.0.1:${server.port}/v1/connectors/${name}`, { method: 'DELETE' }).catch(
       () => undefined,
@@ -197,17 +204,93 @@ async function tributary(): Promise<Measure> {
   }
 }
 
-const f = await floor();
-const t = await tributary();
-const fmt = (n: number, digits = 0) => n.toFixed(digits);
-console.log(`# bench:cdc — ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}`);
-console.log(`${TXNS} transactions (1 update + 1 insert each) from ${CLIENTS} connections: ${ROWS} rows`);
-console.log('');
-console.log('| system | rows/s | lag p50 ms | lag p99 ms | rows/s ÷ floor |');
-console.log('|---|---|---|---|---|');
-console.log(
-  `| tributary (postgres-cdc → topic → WebSocket) | ${fmt(t.rowsPerS)} | ${fmt(t.p50Ms)} | ${fmt(t.p99Ms)} | ${fmt(t.rowsPerS / f.rowsPerS, 2)} |`,
-);
-console.log(
-  `| pg-logical-replication client (floor) | ${fmt(f.rowsPerS)} | ${fmt(f.p50Ms)} | ${fmt(f.p99Ms)} | 1 |`,
-);
+export interface CdcRow {
+  readonly system: 'tributary' | 'floor';
+  readonly rowsPerS: number;
+  readonly lagP50Ms: number;
+  readonly lagP99Ms: number;
+}
+
+/** True when the benchmark's Postgres answers with `wal_level = logical`, else why not. */
+async function postgresReady(): Promise<true | string> {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    const level = (await client.query('SHOW wal_level')).rows[0]?.wal_level as string | undefined;
+    return level === 'logical' ? true : `${PG_URL} runs with wal_level = ${level}, not logical`;
+  } catch (error) {
+    return `${PG_URL} is unreachable (${error instanceof Error ? error.message : String(error)})`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Both runs, floor first, and their table with the ratio. */
+export async function runCdcBench(load: Load): Promise<CdcRow[]> {
+  const f = await floor(load);
+  const t = await tributary(load);
+  const rows: CdcRow[] = [
+    { system: 'tributary', rowsPerS: t.rowsPerS, lagP50Ms: t.p50Ms, lagP99Ms: t.p99Ms },
+    { system: 'floor', rowsPerS: f.rowsPerS, lagP50Ms: f.p50Ms, lagP99Ms: f.p99Ms },
+  ];
+  printCdcTable(load, rows);
+  return rows;
+}
+
+export function printCdcTable(load: Load, rows: readonly CdcRow[]): void {
+  const floorRate = rows.find((row) => row.system === 'floor')?.rowsPerS ?? Number.NaN;
+  process.stdout.write(
+    `\nPostgres CDC: ${formatInt(load.txns)} transactions (1 update + 1 insert each) from ${load.clients} connections, ${formatInt(rowsOf(load))} rows; rows/s from the load's start to the last row received, lag from the Postgres commit to arrival (ratio: Tributary / floor, > 1 favours Tributary)\n`,
+  );
+  printTable(
+    [
+      { header: 'system', align: 'left' },
+      { header: 'rows/s' },
+      { header: 'lag p50 ms' },
+      { header: 'lag p99 ms' },
+      { header: 'rows/s ÷ floor' },
+    ],
+    rows.map((row) => [
+      row.system === 'tributary'
+        ? 'tributary (postgres-cdc → topic → WebSocket)'
+        : 'pg-logical-replication client (floor)',
+      formatInt(row.rowsPerS),
+      formatInt(row.lagP50Ms),
+      formatInt(row.lagP99Ms),
+      (row.rowsPerS / floorRate).toFixed(2),
+    ]),
+  );
+}
+
+/** The `cdc` suite of `npm run bench`: skipped with a note when Postgres cannot capture. */
+export async function runCdcSuite(mode: 'full' | 'quick', resultsDir?: string): Promise<CdcRow[]> {
+  const ready = await postgresReady();
+  if (ready !== true) {
+    process.stdout.write(`\nPostgres CDC: skipped, ${ready} (set TRIBUTARY_BENCH_PG_URL)\n`);
+    return [];
+  }
+  const load: Load = { txns: mode === 'quick' ? 600 : 5_000, clients: 4 };
+  const startedAt = new Date();
+  const loadAtStart = loadavg()[0]!;
+  process.stderr.write(`cdc: ${load.txns} transactions, floor then tributary…\n`);
+  const rows = await runCdcBench(load);
+  process.stdout.write(
+    `Load average (1 min) ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0]!.toFixed(2)} at the end.\n`,
+  );
+  const path = await writeResults('cdc', startedAt, { ...load, rows }, resultsDir);
+  process.stdout.write(`Results: ${path}\n`);
+  return rows;
+}
+
+if (process.argv[1] !== undefined && resolvePath(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const arg = (name: string, fallback: number): number => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? Number(process.argv[i + 1]) : fallback;
+  };
+  const quick = process.argv.includes('--quick');
+  console.log(
+    `# bench:cdc — ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, Node ${process.version}`,
+  );
+  await runCdcBench({ txns: arg('txns', quick ? 600 : 5_000), clients: arg('clients', 4) });
+  process.exit();
+}

@@ -11,7 +11,10 @@
  *   `--smoke`, nor when `--systems` is given);
  * - `event-store`: event streams and projections against a PostgreSQL event store
  *   (`bench/event-store.ts`, `npm run bench:event-store` alone; not in `--smoke`, nor when
- *   `--systems` is given).
+ *   `--systems` is given);
+ * - `cdc`: the postgres-cdc source against a plain `pg-logical-replication` client under a
+ *   pgbench-style load (`bench/cdc.ts`, `npm run bench:cdc` alone; not in `--smoke` nor with
+ *   `--systems`; skipped with a note without a Postgres that has `wal_level = logical`).
  *
  *   npm run bench                 full run: 3 repeats, ~35 min on 2 cores
  *   npm run bench -- --quick      1 repeat, short windows, smaller replay: ~4 min
@@ -19,7 +22,7 @@
  *
  * Options: `--repeats N`, `--only publish,latency,fanout,replay,connections`,
  * `--systems tributary,nats,…,tributary-mqtt,mosquitto,aedes` (a suite none of whose systems is
- * named is left out), `--suites compare,mqtt`, `--results-dir DIR` (default bench/results),
+ * named is left out), `--suites compare,mqtt,socketio,event-store,cdc`, `--results-dir DIR` (default bench/results),
  * `--keep-temp` (keep server data and logs).
  *
  * Workloads (see docs/benchmarks.md): acknowledged publish throughput, end-to-end latency at
@@ -37,6 +40,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { runCdcSuite } from './cdc.js';
 import { ProcessGroup } from './lib/procs.js';
 import { Progress } from './lib/progress.js';
 import { fileStamp, RESULTS_DIR, writeResults } from './lib/results.js';
@@ -83,8 +87,8 @@ const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** A 1-minute load average above this × CPUs at the start is reported as a busy machine. */
 const BUSY_LOAD_PER_CPU = 0.5;
 
-export type SuiteId = 'compare' | 'mqtt' | 'socketio' | 'event-store';
-const SUITE_IDS: readonly SuiteId[] = ['compare', 'mqtt', 'socketio', 'event-store'];
+export type SuiteId = 'compare' | 'mqtt' | 'socketio' | 'event-store' | 'cdc';
+const SUITE_IDS: readonly SuiteId[] = ['compare', 'mqtt', 'socketio', 'event-store', 'cdc'];
 
 interface Options {
   readonly mode: Mode;
@@ -252,12 +256,15 @@ export async function runBench(argv: readonly string[]): Promise<void> {
   const socketioMode = options.mode === 'quick' ? 'quick' : 'full';
   const eventStore =
     options.suites.includes('event-store') && options.mode !== 'smoke' && options.systems === undefined;
-  if (options.suites.every((suite) => suite === 'socketio' || suite === 'event-store')) {
+  // Postgres change data capture against its floor: like socketio, not in --smoke nor with --systems.
+  const cdc = options.suites.includes('cdc') && options.mode !== 'smoke' && options.systems === undefined;
+  if (options.suites.every((suite) => suite === 'socketio' || suite === 'event-store' || suite === 'cdc')) {
     const group = new ProcessGroup();
     group.installExitHooks();
     if (socketio) await runSocketIoSuite(socketioMode, options.resultsDir, group);
     if (eventStore) await runEventStoreSuite(socketioMode, group);
     await group.stopAll();
+    if (cdc) await runCdcSuite(socketioMode, options.resultsDir);
     return;
   }
   const planOptions = {
@@ -416,6 +423,7 @@ export async function runBench(argv: readonly string[]): Promise<void> {
   await group.stopAll();
   if (socketio) await runSocketIoSuite(socketioMode, options.resultsDir, group);
   if (eventStore) await runEventStoreSuite(socketioMode, group);
+  if (cdc) await runCdcSuite(socketioMode, options.resultsDir);
 }
 
 /**
