@@ -9,6 +9,9 @@
  *   (the last commit's end LSN) in `__connectors.positions`; only once that resolves is the LSN
  *   acknowledged to Postgres (standby status update). Keepalives that ask for an answer are
  *   answered with the last durable LSN, never with what was merely received.
+ * - **Quiet tables release WAL.** A keepalive received with nothing queued and no transaction
+ *   open carries a WAL position below which nothing captured is missing; once the pending
+ *   transactions are durable that position is stored too, then confirmed.
  * - **Exactly once across restarts.** Postgres resends from the slot's confirmed position, which
  *   is never past the stored one; transactions whose end LSN is at or below the stored position
  *   are skipped.
@@ -57,6 +60,8 @@ const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 5_000;
 /** Committed records held (not yet durable) before the stream waits for the writes. */
 const PENDING_FACTOR = 4;
+/** Least time between two positions stored for quiet WAL (keepalives past the last change). */
+const QUIET_CONFIRM_INTERVAL_MS = 1_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -82,6 +87,14 @@ export class PostgresCdcConnector implements Connector {
   #pending: CommittedTxn[] = [];
   #pendingRecords = 0;
   #flushing: Promise<void> | null = null;
+  /**
+   * A keepalive's WAL position reached with every message before it handled and no transaction
+   * open: nothing captured lies at or below it beyond what is pending, so once the pending
+   * transactions are durable it may be stored and confirmed too (WAL of other tables and
+   * databases is then released instead of piling up behind a quiet slot).
+   */
+  #quiet: bigint | null = null;
+  #quietStoredAt = 0;
   /** Ends the running stream's wait (pause, stop, a lost slot found by the lag poll). */
   #endStream: (() => void) | null = null;
   readonly #mirror: CollectionMirror | null;
@@ -287,13 +300,15 @@ export class PostgresCdcConnector implements Connector {
     this.#txn = null;
     this.#pending = [];
     this.#pendingRecords = 0;
+    this.#quiet = null;
     try {
       await new Promise<void>((resolve, reject) => {
         // Paused or stopped while the snapshot finished: #halt has already passed, so no stream.
         if (!this.#running) return resolve();
         this.#endStream = resolve;
         service.on('data', (_lsn: string, message: Pgoutput.Message) => this.#onMessage(message));
-        service.on('heartbeat', (_lsn: string, _time: number, shouldRespond: boolean) => {
+        service.on('heartbeat', (lsn: string, _time: number, shouldRespond: boolean) => {
+          if (this.#idle(service)) this.#onQuiet(parseLsn(lsn));
           if (shouldRespond) this.#acknowledge();
         });
         service.on('start', () => {
@@ -371,6 +386,31 @@ export class PostgresCdcConnector implements Connector {
     }
   }
 
+  /**
+   * True when every message the stream received so far has been handled and no transaction is
+   * open. The replication client queues messages and hands them over one at a time, while a
+   * keepalive is announced as soon as it arrives: a message still queued was sent before it.
+   * A client without that queue (another version) counts as never idle, so nothing is confirmed
+   * past the last change.
+   */
+  #idle(service: LogicalReplicationService): boolean {
+    const inside = service as unknown as { _messageQueue?: unknown; _processing?: unknown };
+    return (
+      this.#txn === null &&
+      Array.isArray(inside._messageQueue) &&
+      inside._messageQueue.length === 0 &&
+      inside._processing === false
+    );
+  }
+
+  /** A keepalive at `lsn` while idle: stored and confirmed once what is pending is durable. */
+  #onQuiet(lsn: bigint): void {
+    if (this.#durable === null || lsn <= this.#durable) return;
+    if (Date.now() - this.#quietStoredAt < QUIET_CONFIRM_INTERVAL_MS) return;
+    this.#quiet = lsn;
+    this.#flush().catch(() => undefined);
+  }
+
   #keyColumns(relation: Pgoutput.MessageRelation): readonly string[] {
     return this.#keys.get(tableOf(relation)) ?? relation.keyColumns;
   }
@@ -416,43 +456,22 @@ export class PostgresCdcConnector implements Connector {
   /** Writes the committed transactions received so far, whole, each call's with its position. */
   #flush(): Promise<void> {
     if (this.#flushing !== null) return this.#flushing;
-    if (this.#pending.length === 0) return Promise.resolve();
+    if (this.#pending.length === 0 && this.#quiet === null) return Promise.resolve();
     let flushing: Promise<void> | null = null;
     flushing = (async () => {
       // Starts after the assignment below, so the `finally` clears this very flush.
       await Promise.resolve();
       try {
-        while (this.#pending.length > 0) {
-          const take: CommittedTxn[] = [];
-          let count = 0;
-          while (
-            this.#pending.length > 0 &&
-            (take.length === 0 ||
-              count + (this.#pending[0]?.records.length ?? 0) <= this.config.batchRecordsMax)
-          ) {
-            const txn = this.#pending.shift() as CommittedTxn;
-            take.push(txn);
-            count += txn.records.length;
-          }
-          const end = (take.at(-1) as CommittedTxn).end;
-          const records = take.flatMap((t) => t.records);
-          // The mirror first: a crash before the commit below sends these again (idempotent puts).
-          await this.#mirror?.apply(take.flatMap((t) => t.mirrored));
-          await this.context.broker.commitAtomically({
-            appends: [
-              ...(records.length === 0 ? [] : [{ topic: this.config.topic, records }]),
-              this.context.positions.append(formatLsn(end)),
-            ],
-          });
-          this.#durable = end;
-          this.#records += records.length;
-          this.#pendingRecords -= records.length;
-          this.#acknowledge();
-        }
+        do {
+          await this.#writePending();
+          // A commit that arrived while the quiet position was stored is written by the next turn.
+          await this.#storeQuiet();
+        } while (this.#pending.length > 0);
       } catch (error) {
         // Not written: the stream starts again from the stored position, which Postgres still holds.
         this.#pending = [];
         this.#pendingRecords = 0;
+        this.#quiet = null;
         this.context.logger.warn({ err: error }, 'postgres-cdc: writing changes failed');
         this.#stopStream();
         throw error;
@@ -462,6 +481,52 @@ export class PostgresCdcConnector implements Connector {
     })();
     this.#flushing = flushing;
     return flushing;
+  }
+
+  /** Writes the pending committed transactions, whole, in atomic commits of about `batchRecordsMax`. */
+  async #writePending(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const take: CommittedTxn[] = [];
+      let count = 0;
+      while (
+        this.#pending.length > 0 &&
+        (take.length === 0 || count + (this.#pending[0]?.records.length ?? 0) <= this.config.batchRecordsMax)
+      ) {
+        const txn = this.#pending.shift() as CommittedTxn;
+        take.push(txn);
+        count += txn.records.length;
+      }
+      const end = (take.at(-1) as CommittedTxn).end;
+      const records = take.flatMap((t) => t.records);
+      // The mirror first: a crash before the commit below sends these again (idempotent puts).
+      await this.#mirror?.apply(take.flatMap((t) => t.mirrored));
+      await this.context.broker.commitAtomically({
+        appends: [
+          ...(records.length === 0 ? [] : [{ topic: this.config.topic, records }]),
+          this.context.positions.append(formatLsn(end)),
+        ],
+      });
+      this.#durable = end;
+      this.#records += records.length;
+      this.#pendingRecords -= records.length;
+      this.#acknowledge();
+    }
+  }
+
+  /**
+   * Stores the quiet keepalive position (everything captured before it is durable by now: the
+   * pending transactions were written first) and confirms it. A transaction received meanwhile
+   * ends past it and leaves it for its own commit.
+   */
+  async #storeQuiet(): Promise<void> {
+    const quiet = this.#quiet;
+    this.#quiet = null;
+    if (quiet === null || this.#durable === null || quiet <= this.#durable || this.#pending.length > 0)
+      return;
+    await this.context.positions.save(formatLsn(quiet));
+    this.#quietStoredAt = Date.now();
+    if (this.#durable !== null && quiet > this.#durable) this.#durable = quiet;
+    this.#acknowledge();
   }
 
   /** Ends the running stream (the loop then starts it again, or resets), even if its close hangs. */

@@ -29,6 +29,7 @@ import { createSinkConnector, sinkOwnsItsPositions, sinkPositionOwner } from '..
 import { positionKey, type SinkBatch, type SinkTarget } from '../sink-target.js';
 import { type PostgresSinkConfig, readPostgresSinkConfig } from './config.js';
 import {
+  applyAtOnceSql,
   COLUMNS_SQL,
   createPositionsTableSql,
   deleteSql,
@@ -82,6 +83,12 @@ export function createPostgresSinkTarget(
   logger: { warn(object: object, message: string): void },
 ): SinkTarget {
   return new PostgresSinkTarget(spec, config, logger);
+}
+
+interface WritePlan {
+  readonly deletes: JsonRow[];
+  /** Rows to upsert, by the columns they carry (joined with NUL). */
+  readonly upserts: Map<string, JsonRow[]>;
 }
 
 interface TableShape {
@@ -150,6 +157,7 @@ class PostgresSinkTarget implements SinkTarget {
     const last = batch.records[batch.records.length - 1];
     if (last === undefined) return;
     const where: RecordWhere = { connector: this.#spec.name, topic: batch.topic, partition: batch.partition };
+    if (await this.#applyAtOnce(pool, shape, batch, where)) return;
     const client = await pool.connect();
     let broken = false;
     try {
@@ -200,12 +208,71 @@ class PostgresSinkTarget implements SinkTarget {
     await pool?.end();
   }
 
+  /**
+   * The usual batch in one statement, one round trip: the partition's position moves to the
+   * batch's end only if it is at or below the batch's first offset (every record new), and the
+   * deletes and the upsert run only if it moved. False when it did not (a batch applied again,
+   * a concurrent member), or the batch needs more than one statement (a clear, rows carrying
+   * different columns, a record to refuse): the transaction below then decides record by record.
+   */
+  async #applyAtOnce(
+    pool: pg.Pool,
+    shape: TableShape,
+    batch: SinkBatch,
+    where: RecordWhere,
+  ): Promise<boolean> {
+    const first = batch.records[0];
+    const last = batch.records[batch.records.length - 1];
+    if (first === undefined || last === undefined) return false;
+    let plan: WritePlan;
+    try {
+      const { format, cdcTable } = this.#config.keyed;
+      const { clear, keyed } = effectiveChanges(
+        batch.records.map((record) => changeOf(record, where, format, cdcTable)),
+      );
+      if (clear) return false;
+      plan = this.#plan(shape, keyed, where);
+    } catch {
+      return false;
+    }
+    if (plan.upserts.size > 1) return false;
+    const [columns, rows] = [...plan.upserts][0] ?? [shape.keyColumns.join('\0'), []];
+    const result = await pool
+      .query<{ n: number }>(
+        applyAtOnceSql(this.#positions, this.#table, columns.split('\0'), shape.keyColumns),
+        [
+          this.#owner,
+          batch.topic,
+          batch.partition,
+          first.offset,
+          last.offset + 1,
+          JSON.stringify(plan.deletes),
+          JSON.stringify(rows),
+        ],
+      )
+      .catch((error: unknown) => {
+        throw this.#classify(error);
+      });
+    return result.rows[0]?.n === 1;
+  }
+
   async #write(
     client: pg.PoolClient,
     shape: TableShape,
     changes: readonly RecordChange[],
     where: RecordWhere,
   ): Promise<void> {
+    const { deletes, upserts } = this.#plan(shape, changes, where);
+    if (deletes.length > 0)
+      await client.query(deleteSql(this.#table, shape.keyColumns), [JSON.stringify(deletes)]);
+    for (const [columns, rows] of upserts) {
+      const sql = upsertSql(this.#table, columns.split('\0'), shape.keyColumns);
+      await client.query(sql, [JSON.stringify(rows)]);
+    }
+  }
+
+  /** The last change per key, as rows to delete and rows to upsert grouped by the columns they carry. */
+  #plan(shape: TableShape, changes: readonly RecordChange[], where: RecordWhere): WritePlan {
     const deletes: JsonRow[] = [];
     const upserts = new Map<string, JsonRow[]>();
     for (const change of latestPerKey(changes.map((change) => this.#keyed(change, shape, where)))) {
@@ -219,12 +286,7 @@ class PostgresSinkTarget implements SinkTarget {
       group.push(change.row);
       upserts.set(columns, group);
     }
-    if (deletes.length > 0)
-      await client.query(deleteSql(this.#table, shape.keyColumns), [JSON.stringify(deletes)]);
-    for (const [columns, rows] of upserts) {
-      const sql = upsertSql(this.#table, columns.split('\0'), shape.keyColumns);
-      await client.query(sql, [JSON.stringify(rows)]);
-    }
+    return { deletes, upserts };
   }
 
   /**

@@ -45,6 +45,41 @@ export function skipPositionSql(positionsTable: string): string {
     DO UPDATE SET next_offset = GREATEST(p.next_offset, EXCLUDED.next_offset), updated_at = now()`;
 }
 
+/**
+ * A whole batch as one statement: $1–$3 the position row, $4 the batch's first offset, $5 its
+ * next offset, $6 the rows to delete, $7 the rows to upsert (both JSONB arrays). The position row
+ * moves to $5 (made if missing) only when it is at or below $4, and the writes run only when it
+ * moved; the answer's `n` is 1 then, else 0 and nothing changed. Deletes and upserts name
+ * different keys (the last change per key), so the two never touch one row.
+ */
+export function applyAtOnceSql(
+  positionsTable: string,
+  table: string,
+  columns: readonly string[],
+  keyColumns: readonly string[],
+): string {
+  const list = columns.map(quoteIdentifier).join(', ');
+  const updates = columns.filter((column) => !keyColumns.includes(column));
+  const onConflict =
+    updates.length === 0
+      ? 'DO NOTHING'
+      : `DO UPDATE SET ${updates.map((c) => `${quoteIdentifier(c)} = EXCLUDED.${quoteIdentifier(c)}`).join(', ')}`;
+  const match = keyColumns.map((c) => `t.${quoteIdentifier(c)} = d.${quoteIdentifier(c)}`).join(' AND ');
+  return `WITH moved AS (
+    INSERT INTO ${positionsTable} AS p (connector, topic, partition, next_offset) VALUES ($1, $2, $3, $5)
+    ON CONFLICT (connector, topic, partition)
+    DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now() WHERE p.next_offset <= $4
+    RETURNING 1),
+  gone AS (
+    DELETE FROM ${table} AS t USING jsonb_populate_recordset(NULL::${table}, $6::jsonb) AS d
+    WHERE ${match} AND EXISTS (SELECT 1 FROM moved)),
+  put AS (
+    INSERT INTO ${table} (${list}) SELECT ${list} FROM jsonb_populate_recordset(NULL::${table}, $7::jsonb)
+    WHERE EXISTS (SELECT 1 FROM moved)
+    ON CONFLICT (${keyColumns.map(quoteIdentifier).join(', ')}) ${onConflict})
+  SELECT count(*)::int AS n FROM moved`;
+}
+
 export function upsertSql(table: string, columns: readonly string[], keyColumns: readonly string[]): string {
   const list = columns.map(quoteIdentifier).join(', ');
   const updates = columns.filter((column) => !keyColumns.includes(column));
