@@ -24,20 +24,23 @@ import { topicById } from '../topic-ids.js';
 import type { Handler } from './types.js';
 
 export const handleMetadata: Handler<'Metadata'> = async (ctx, { body }) => {
+  // Read once: every leader named in the answer is one of the brokers it lists.
+  const brokers = kafkaBrokers(ctx);
   let topics: MetadataResponseTopic[];
   if (body.topics === null) {
     const all = await ctx.broker.listTopics();
-    topics = all.map((description) => describe(ctx, description));
+    topics = all.map((description) => describe(brokers, description));
   } else {
     topics = [];
     const autoCreate = body.allowAutoTopicCreation && ctx.autoCreateTopics;
     for (const { name, topicId } of body.topics) {
       topics.push(
-        name === null ? await byId(ctx, topicId ?? ZERO_UUID) : await topicMetadata(ctx, name, autoCreate),
+        name === null
+          ? await byId(ctx, brokers, topicId ?? ZERO_UUID)
+          : await topicMetadata(ctx, brokers, name, autoCreate),
       );
     }
   }
-  const brokers = kafkaBrokers(ctx);
   return {
     throttleTimeMs: 0,
     brokers: brokers.map((broker) => ({ ...broker, rack: null })),
@@ -47,9 +50,13 @@ export const handleMetadata: Handler<'Metadata'> = async (ctx, { body }) => {
   };
 };
 
-async function byId(ctx: KafkaContext, topicId: string): Promise<MetadataResponseTopic> {
+async function byId(
+  ctx: KafkaContext,
+  brokers: readonly Broker[],
+  topicId: string,
+): Promise<MetadataResponseTopic> {
   const found = await topicById(ctx.broker, topicId);
-  if (found !== undefined) return describe(ctx, found);
+  if (found !== undefined) return describe(brokers, found);
   countError(ctx, KafkaErrorCode.UNKNOWN_TOPIC_ID);
   return {
     errorCode: KafkaErrorCode.UNKNOWN_TOPIC_ID,
@@ -62,23 +69,24 @@ async function byId(ctx: KafkaContext, topicId: string): Promise<MetadataRespons
 
 async function topicMetadata(
   ctx: KafkaContext,
+  brokers: readonly Broker[],
   name: string,
   autoCreate: boolean,
 ): Promise<MetadataResponseTopic> {
   try {
-    return describe(ctx, await ctx.broker.describeTopic(name));
+    return describe(brokers, await ctx.broker.describeTopic(name));
   } catch (error) {
     if (!(autoCreate && isTributaryError(error, 'TOPIC_NOT_FOUND'))) return failed(ctx, name, error);
   }
   try {
     const created = await ctx.broker.createTopic(name, { partitions: 1 });
     ctx.logger.info({ topic: name }, 'topic auto-created by a Kafka Metadata request');
-    return describe(ctx, created);
+    return describe(brokers, created);
   } catch (error) {
     // Another client created it meanwhile.
     if (isTributaryError(error, 'TOPIC_EXISTS')) {
       try {
-        return describe(ctx, await ctx.broker.describeTopic(name));
+        return describe(brokers, await ctx.broker.describeTopic(name));
       } catch (again) {
         return failed(ctx, name, again);
       }
@@ -87,8 +95,7 @@ async function topicMetadata(
   }
 }
 
-function describe(ctx: KafkaContext, description: TopicDescription): MetadataResponseTopic {
-  const brokers = kafkaBrokers(ctx);
+function describe(brokers: readonly Broker[], description: TopicDescription): MetadataResponseTopic {
   // Every gateway serves every partition; "leaders" spread a client's connections over them.
   const first = topicSpread(description.name);
   return {
@@ -110,8 +117,15 @@ function describe(ctx: KafkaContext, description: TopicDescription): MetadataRes
   };
 }
 
+/** A Kafka broker as Metadata lists it. */
+interface Broker {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+}
+
 /** This node, and with a cluster every live gateway that has a Kafka listener, by node id. */
-export function kafkaBrokers(ctx: KafkaContext): { nodeId: number; host: string; port: number }[] {
+function kafkaBrokers(ctx: KafkaContext): Broker[] {
   const self = { nodeId: ctx.nodeId, host: ctx.advertisedHost, port: ctx.advertisedPort };
   if (ctx.cluster === undefined) return [self];
   const brokers = [self];
