@@ -26,9 +26,16 @@
  * the slowest part of the path (adapter, servers, clients) and the rate it reaches is what the
  * cluster sustains. Deliveries per second there are compared, with the share delivered and the
  * latencies at that load. A plain script, never a test.
+ *
+ * Options (after `--`): `--quick`; `--adapters tributary,redis` (a subset, in this order);
+ * `--rates 20,50` (events/s of the fixed-rate rows); `--no-saturation`; `--repeat N` (each
+ * fixed-rate row N times, the adapters alternating, for A/B comparisons on a loaded machine);
+ * `--profile DIR` (Tributary, both Socket.IO servers and the client workers run with
+ * `--cpu-prof`, their `.cpuprofile` files left in DIR; summarize one with
+ * `npx tsx bench/lib/cpuprofile-top.ts FILE`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
@@ -36,7 +43,7 @@ import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
 import { findBinary, freePort, ProcessGroup, sleep, waitForPort } from './lib/procs.js';
 import { writeResults } from './lib/results.js';
-import { percentile } from './lib/stats.js';
+import { median, summarize } from './lib/stats.js';
 import { machineInfo } from './lib/system.js';
 import { formatInt, formatMs, printTable } from './lib/table.js';
 
@@ -58,6 +65,8 @@ export interface SocketIoRow {
   readonly adapter: AdapterId;
   /** `rate`: the publisher emits at `ratePerSecond`; `saturation`: as fast as deliveries allow. */
   readonly mode: 'rate' | 'saturation';
+  /** Which pass over the adapters the row belongs to (several per rate with `--repeat`). */
+  readonly run: number;
   /** Events emitted per second over the window (the fixed rate, or the rate reached). */
   readonly ratePerSecond: number;
   readonly expected: number;
@@ -74,10 +83,14 @@ interface Worker {
   send(line: string): void;
 }
 
+/** Node flags of every process the suite starts: `--cpu-prof` into the profile directory, if any. */
+let profileFlags: readonly string[] = [];
+
 function startWorker(port: number, clients: number, group: ProcessGroup): Promise<Worker> {
   const child = spawn(
     process.execPath,
     [
+      ...profileFlags,
       '--import',
       'tsx',
       'bench/workers/socketio-clients.ts',
@@ -133,6 +146,7 @@ async function startCluster(
       `socket.io ${adapter} ${i}`,
       process.execPath,
       [
+        ...profileFlags,
         '--import',
         'tsx',
         'bench/servers/socketio-cluster-server.ts',
@@ -158,7 +172,7 @@ async function measure(
   adapter: AdapterId,
   pace: Pace,
   windowMs: number,
-): Promise<SocketIoRow> {
+): Promise<Omit<SocketIoRow, 'run'>> {
   const workers = await Promise.all(cluster.ports.map((port) => startWorker(port, CLIENTS / 2, group)));
   const connect = (port: number): Socket =>
     io(`http://127.0.0.1:${port}`, { transports: ['websocket'], forceNew: true });
@@ -233,7 +247,7 @@ async function measure(
     }),
   );
   await sleep(1_000);
-  const latencies = Float64Array.from(reports.flatMap((r) => r.latenciesMs)).sort();
+  const latencies = summarize(reports.flatMap((r) => r.latenciesMs));
   const deliveries = reports.reduce((sum, r) => sum + r.deliveries, 0);
   return {
     adapter,
@@ -242,8 +256,8 @@ async function measure(
     expected: sent * CLIENTS,
     deliveries,
     deliveriesPerSecond: deliveries / (windowMs / 1000),
-    p50Ms: percentile(latencies, 0.5),
-    p99Ms: percentile(latencies, 0.99),
+    p50Ms: latencies.p50,
+    p99Ms: latencies.p99,
   };
 }
 
@@ -252,7 +266,17 @@ async function startTributary(group: ProcessGroup, dir: string): Promise<string>
   const server = group.spawn(
     'tributary',
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', String(port), '--data', join(dir, 'tributary')],
+    [
+      ...profileFlags,
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'serve',
+      '--port',
+      String(port),
+      '--data',
+      join(dir, 'tributary'),
+    ],
     { logFile: join(dir, 'tributary.log'), cwd: ROOT, env: { ...process.env, TRIBUTARY_KAFKA_PORT: '0' } },
   );
   await waitForPort(port, server, 60_000);
@@ -271,19 +295,37 @@ async function startRedis(group: ProcessGroup, dir: string, binary: string): Pro
   return port;
 }
 
+/** What the command line may narrow; the `socketio` suite of `npm run bench` runs everything. */
+export interface SocketIoSuiteOptions {
+  readonly adapters?: readonly AdapterId[];
+  readonly rates?: readonly number[];
+  readonly saturation?: boolean;
+  /** Runs of each fixed-rate row (adapters alternating), 1 by default. */
+  readonly repeat?: number;
+  readonly profileDir?: string;
+}
+
 /** Runs the suite; returns the table's lines. `quick`: one rate, short windows. */
 export async function runSocketIoSuite(
   mode: 'full' | 'quick',
   resultsDir?: string,
   group = new ProcessGroup(),
+  options: SocketIoSuiteOptions = {},
 ): Promise<SocketIoRow[]> {
-  const rates = mode === 'quick' ? [20] : [20, 50, 100];
+  const rates = options.rates ?? (mode === 'quick' ? [20] : [20, 50, 100]);
+  const repeat = options.repeat ?? 1;
+  if (options.profileDir !== undefined) {
+    mkdirSync(options.profileDir, { recursive: true });
+    profileFlags = ['--cpu-prof', '--cpu-prof-dir', resolve(options.profileDir)];
+  }
   const windowMs = mode === 'quick' ? 4_000 : 10_000;
   const saturationWindowMs = mode === 'quick' ? 3_000 : 10_000;
   const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-socketio-'));
   group.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const redisBinary = findBinary('redis-server');
-  const adapters = ADAPTERS.filter((adapter) => adapter === 'tributary' || redisBinary !== undefined);
+  const adapters = (options.adapters ?? ADAPTERS).filter(
+    (adapter) => adapter === 'tributary' || adapter === 'endpoint' || redisBinary !== undefined,
+  );
   if (redisBinary === undefined)
     process.stderr.write('socket.io: redis-server not found, Redis adapters skipped\n');
   const tributaryUrl = await startTributary(group, dir);
@@ -299,22 +341,25 @@ export async function runSocketIoSuite(
   const endpointCluster: Cluster = { ports: [tributaryPort, tributaryPort], stop: async () => undefined };
   const rows: SocketIoRow[] = [];
   const loadAtStart = loadavg()[0]!;
-  for (const [index, rate] of rates.entries()) {
+  const runs = rates.flatMap((rate) => Array.from({ length: repeat }, () => rate));
+  for (const [index, rate] of runs.entries()) {
     const order = index % 2 === 0 ? adapters : [...adapters].reverse();
     for (const adapter of order) {
       process.stderr.write(`socket.io: ${adapter} at ${rate} events/s × ${CLIENTS} clients…\n`);
       const cluster =
         adapter === 'endpoint' ? endpointCluster : await startCluster(group, dir, adapter, extra[adapter]);
-      rows.push(await measure(cluster, group, adapter, { mode: 'rate', ratePerSecond: rate }, windowMs));
+      const row = await measure(cluster, group, adapter, { mode: 'rate', ratePerSecond: rate }, windowMs);
+      rows.push({ ...row, run: index });
       await cluster.stop();
     }
   }
-  const order = rates.length % 2 === 0 ? adapters : [...adapters].reverse();
-  for (const adapter of order) {
+  const order = runs.length % 2 === 0 ? adapters : [...adapters].reverse();
+  for (const adapter of options.saturation === false ? [] : order) {
     process.stderr.write(`socket.io: ${adapter} at saturation × ${CLIENTS} clients…\n`);
     const cluster =
       adapter === 'endpoint' ? endpointCluster : await startCluster(group, dir, adapter, extra[adapter]);
-    rows.push(await measure(cluster, group, adapter, { mode: 'saturation' }, saturationWindowMs));
+    const row = await measure(cluster, group, adapter, { mode: 'saturation' }, saturationWindowMs);
+    rows.push({ ...row, run: runs.length });
     await cluster.stop();
   }
   printSocketIoTable(rows);
@@ -337,12 +382,7 @@ export function printSocketIoTable(rows: readonly SocketIoRow[]): void {
   const fixed = rows.filter((row) => row.mode === 'rate');
   const saturated = rows.filter((row) => row.mode === 'saturation');
   const tributaryAt = (row: SocketIoRow) =>
-    rows.find(
-      (r) =>
-        r.adapter === 'tributary' &&
-        r.mode === row.mode &&
-        (row.mode === 'saturation' || r.ratePerSecond === row.ratePerSecond),
-    );
+    rows.find((r) => r.adapter === 'tributary' && r.mode === row.mode && r.run === row.run);
   const ratios = (row: SocketIoRow): [string, string] => {
     const ours = tributaryAt(row);
     if (ours === undefined || row.adapter === 'tributary' || row.adapter === 'endpoint') return ['', ''];
@@ -378,6 +418,7 @@ export function printSocketIoTable(rows: readonly SocketIoRow[]): void {
       ...ratios(row),
     ]),
   );
+  printMedians(fixed);
   if (saturated.length === 0) return;
   process.stdout.write(
     `\nSocket.IO: the same at saturation (the publisher keeps ${SATURATION_IN_FLIGHT} events in flight, done when a client of the other server got them; events/s is the rate reached)\n`,
@@ -396,11 +437,86 @@ export function printSocketIoTable(rows: readonly SocketIoRow[]): void {
   );
 }
 
+/** With `--repeat`: per rate and adapter, the median of the runs' p50 and p99, and the p99 ratio of medians. */
+function printMedians(fixed: readonly SocketIoRow[]): void {
+  const groups = new Map<string, SocketIoRow[]>();
+  for (const row of fixed) {
+    const key = `${row.ratePerSecond} ${row.adapter}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  if ([...groups.values()].every((group) => group.length < 2)) return;
+  const medians = [...groups.values()].map((group) => ({
+    rate: group[0]!.ratePerSecond,
+    adapter: group[0]!.adapter,
+    runs: group.length,
+    p50: median(group.map((row) => row.p50Ms)),
+    p99: median(group.map((row) => row.p99Ms)),
+  }));
+  process.stdout.write('\nMedians over the runs (p99 ratio: Tributary median / adapter median)\n');
+  printTable(
+    [
+      { header: 'events/s' },
+      { header: 'adapter', align: 'left' as const },
+      { header: 'runs' },
+      { header: 'p50' },
+      { header: 'p99' },
+      { header: 'p99 ratio' },
+    ],
+    medians.map((m) => {
+      const ours = medians.find((o) => o.adapter === 'tributary' && o.rate === m.rate);
+      const ratio =
+        ours === undefined || m.adapter === 'tributary' || m.adapter === 'endpoint'
+          ? ''
+          : (ours.p99 / m.p99).toFixed(2);
+      return [formatInt(m.rate), m.adapter, String(m.runs), formatMs(m.p50), formatMs(m.p99), ratio];
+    }),
+  );
+}
+
+/** `--adapters`, `--rates`, `--no-saturation`, `--repeat`, `--profile` (see the module note). */
+export function parseSuiteOptions(argv: readonly string[]): SocketIoSuiteOptions {
+  const value = (name: string): string | undefined => {
+    const index = argv.indexOf(name);
+    if (index === -1) return undefined;
+    const found = argv[index + 1];
+    if (found === undefined || found.startsWith('--')) throw new Error(`${name} needs a value`);
+    return found;
+  };
+  const list = (name: string): string[] | undefined =>
+    value(name)
+      ?.split(',')
+      .filter((s) => s !== '');
+  const adapters = list('--adapters');
+  for (const adapter of adapters ?? []) {
+    if (!(ADAPTERS as readonly string[]).includes(adapter))
+      throw new Error(`--adapters: one of ${ADAPTERS.join(', ')}, not ${adapter}`);
+  }
+  const rates = list('--rates')?.map(Number);
+  if (rates?.some((rate) => !Number.isFinite(rate) || rate <= 0))
+    throw new Error('--rates: positive numbers of events per second');
+  const repeat = value('--repeat');
+  if (repeat !== undefined && !(Number.isInteger(Number(repeat)) && Number(repeat) >= 1))
+    throw new Error('--repeat: a positive integer');
+  const profileDir = value('--profile');
+  return {
+    ...(adapters === undefined ? {} : { adapters: adapters as AdapterId[] }),
+    ...(rates === undefined ? {} : { rates }),
+    ...(argv.includes('--no-saturation') ? { saturation: false } : {}),
+    ...(repeat === undefined ? {} : { repeat: Number(repeat) }),
+    ...(profileDir === undefined ? {} : { profileDir }),
+  };
+}
+
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   const group = new ProcessGroup();
   group.installExitHooks();
   try {
-    await runSocketIoSuite(process.argv.includes('--quick') ? 'quick' : 'full', undefined, group);
+    await runSocketIoSuite(
+      process.argv.includes('--quick') ? 'quick' : 'full',
+      undefined,
+      group,
+      parseSuiteOptions(process.argv.slice(2)),
+    );
   } finally {
     await group.stopAll();
   }
