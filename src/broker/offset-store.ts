@@ -46,6 +46,14 @@ export class OffsetStore {
 
   /** Stops `follow`ing the topic; set while it runs. */
   private following: AbortController | undefined;
+  /** The next `__consumer_offsets` offset the follower applies (while following). */
+  private followedTo = 0;
+  /**
+   * Deletions this store applied before its follower reached them: key → log offset of the
+   * tombstone. Until the follower passes it, an older commit it replays for the key must not come
+   * back (`apply` compares log offsets with the entry, and a deleted key has none).
+   */
+  private readonly deletedAhead = new Map<string, number>();
 
   /**
    * Reads `__consumer_offsets` from the start and returns the store holding its latest state.
@@ -84,16 +92,20 @@ export class OffsetStore {
     const following = new AbortController();
     this.following = following;
     const { signal } = following;
+    this.followedTo = from;
     void (async () => {
-      let offset = from;
       while (!signal.aborted) {
-        await this.log.waitForAppend(CONSUMER_OFFSETS_TOPIC, 0, offset, signal);
-        const records = await this.log.read(CONSUMER_OFFSETS_TOPIC, 0, offset, {
+        await this.log.waitForAppend(CONSUMER_OFFSETS_TOPIC, 0, this.followedTo, signal);
+        const records = await this.log.read(CONSUMER_OFFSETS_TOPIC, 0, this.followedTo, {
           maxRecords: LOAD_BATCH_RECORDS,
         });
-        // Commits this store wrote itself apply again here: a later record wins, so that is harmless.
+        // Commits and deletions this store wrote itself come again here, after it applied them:
+        // only a record newer (later in the log) than what the key holds applies.
         for (const record of records) this.applyRecord(record);
-        offset = (records.at(-1)?.offset ?? offset - 1) + 1;
+        this.followedTo = (records.at(-1)?.offset ?? this.followedTo - 1) + 1;
+        for (const [key, logOffset] of this.deletedAhead) {
+          if (logOffset < this.followedTo) this.deletedAhead.delete(key);
+        }
       }
     })().catch((error: unknown) => {
       if (signal.aborted) return;
@@ -219,7 +231,10 @@ export class OffsetStore {
     this.apply(key, { ...parsedKey, ...value, logOffset: record.offset });
   }
 
+  /** Applies a commit if it is newer (later in `__consumer_offsets`) than what the key holds. */
   private apply(key: string, entry: Entry): void {
+    const deletedAt = this.deletedAhead.get(key);
+    if (deletedAt !== undefined && deletedAt > entry.logOffset) return;
     const current = this.commits.get(key);
     if (current === undefined || current.logOffset < entry.logOffset) this.commits.set(key, entry);
   }
@@ -227,6 +242,9 @@ export class OffsetStore {
   private applyTombstone(key: string, logOffset: number): void {
     const current = this.commits.get(key);
     if (current !== undefined && current.logOffset < logOffset) this.commits.delete(key);
+    if (this.following !== undefined && logOffset >= this.followedTo) {
+      this.deletedAhead.set(key, Math.max(logOffset, this.deletedAhead.get(key) ?? logOffset));
+    }
   }
 }
 
