@@ -17,8 +17,9 @@
  *
  * Tributary and Redis are started by this script on free loopback ports and stopped by pid. For
  * each rate and adapter: deliveries per second over the window (every event × 1,000 clients when
- * nothing is lost) and the latency from emit to each client's receipt (p50, p99). Systems
- * alternate within each rate.
+ * nothing is lost), the latency from emit to each client's receipt (p50, p99), and the servers'
+ * CPU time per event (both Socket.IO servers and the broker, from /proc: what a loaded machine
+ * does not distort the way it does latencies). Systems alternate within each rate.
  *
  * Then throughput at saturation: the publisher emits as fast as the cluster delivers, keeping
  * {@link SATURATION_IN_FLIGHT} events in flight, an event being done once a probe client on
@@ -28,7 +29,8 @@
  * latencies at that load. A plain script, never a test.
  *
  * Options (after `--`): `--quick`; `--adapters tributary,redis` (a subset, in this order);
- * `--rates 20,50` (events/s of the fixed-rate rows); `--no-saturation`; `--repeat N` (each
+ * `--rates 20,50` (events/s of the fixed-rate rows); `--no-saturation`; `--clients N` (even; fewer
+ * clients leave mostly the path between the servers to measure); `--repeat N` (each
  * fixed-rate row N times, the adapters alternating, for A/B comparisons on a loaded machine);
  * `--profile DIR` (Tributary, both Socket.IO servers and the client workers run with
  * `--cpu-prof`, their `.cpuprofile` files left in DIR; summarize one with
@@ -44,11 +46,12 @@ import { io, type Socket } from 'socket.io-client';
 import { findBinary, freePort, ProcessGroup, sleep, waitForPort } from './lib/procs.js';
 import { writeResults } from './lib/results.js';
 import { median, summarize } from './lib/stats.js';
-import { machineInfo } from './lib/system.js';
+import { machineInfo, processCpuMs } from './lib/system.js';
 import { formatInt, formatMs, printTable } from './lib/table.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const CLIENTS = 1_000;
+/** Clients, half on each server (`--clients N` changes it: fewer isolate the path between the servers). */
+let CLIENTS = 1_000;
 /** Events the saturating publisher keeps in flight (emitted, not yet seen by its probe). */
 const SATURATION_IN_FLIGHT = 64;
 /**
@@ -74,6 +77,14 @@ export interface SocketIoRow {
   readonly deliveriesPerSecond: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /**
+   * CPU time (user + system, /proc) of the servers per event emitted over the window and its
+   * drain: both Socket.IO servers plus the broker (Tributary or Redis); for the endpoint,
+   * Tributary alone. Robust to a loaded machine where latencies are not.
+   */
+  readonly serverCpuUsPerEvent: number;
+  /** The same per process: server A (takes the emits), server B, the broker (results file only). */
+  readonly cpuUsPerEventByProcess: readonly number[];
 }
 
 interface Worker {
@@ -131,6 +142,8 @@ function startWorker(port: number, clients: number, group: ProcessGroup): Promis
 
 interface Cluster {
   readonly ports: [number, number];
+  /** The processes whose CPU time a row reports: the Socket.IO servers and the broker. */
+  readonly pids: readonly number[];
   stop(): Promise<void>;
 }
 
@@ -139,6 +152,7 @@ async function startCluster(
   dir: string,
   adapter: AdapterId,
   extra: readonly string[],
+  brokerPid: number,
 ): Promise<Cluster> {
   const ports: [number, number] = [await freePort(), await freePort()];
   const servers = ports.map((port, i) =>
@@ -160,7 +174,11 @@ async function startCluster(
     ),
   );
   await Promise.all(ports.map((port, i) => waitForPort(port, servers[i], 60_000)));
-  return { ports, stop: async () => void (await Promise.all(servers.map((s) => group.stop(s)))) };
+  return {
+    ports,
+    pids: [...servers.map((s) => s.pid), brokerPid],
+    stop: async () => void (await Promise.all(servers.map((s) => group.stop(s)))),
+  };
 }
 
 /** How the publisher emits over a window: at a fixed rate, or as fast as the probe sees events. */
@@ -222,6 +240,8 @@ async function measure(
   await emitFor(1_000);
   await sleep(1_000);
   probedBefore = probed;
+  const cpuMs = (): number[] => cluster.pids.map((pid) => processCpuMs(pid));
+  const cpuBefore = cpuMs();
   countFrom = performance.timeOrigin + performance.now();
   for (const worker of workers) worker.send(`start ${countFrom}`);
   const sent = await emitFor(windowMs);
@@ -229,6 +249,7 @@ async function measure(
   const drainStart = performance.now();
   while (probedInWindow < sent && performance.now() - drainStart < DRAIN_MS_MAX) await nextProbed(100);
   await sleep(DRAIN_GRACE_MS);
+  const cpuUsed = cpuMs().map((ms, i) => ms - cpuBefore[i]!);
   const reports = await Promise.all(
     workers.map(async (worker) => {
       worker.send('stop');
@@ -258,10 +279,12 @@ async function measure(
     deliveriesPerSecond: deliveries / (windowMs / 1000),
     p50Ms: latencies.p50,
     p99Ms: latencies.p99,
+    serverCpuUsPerEvent: (1000 * cpuUsed.reduce((sum, ms) => sum + ms, 0)) / Math.max(1, sent),
+    cpuUsPerEventByProcess: cpuUsed.map((ms) => (1000 * ms) / Math.max(1, sent)),
   };
 }
 
-async function startTributary(group: ProcessGroup, dir: string): Promise<string> {
+async function startTributary(group: ProcessGroup, dir: string): Promise<{ url: string; pid: number }> {
   const port = await freePort();
   const server = group.spawn(
     'tributary',
@@ -280,10 +303,14 @@ async function startTributary(group: ProcessGroup, dir: string): Promise<string>
     { logFile: join(dir, 'tributary.log'), cwd: ROOT, env: { ...process.env, TRIBUTARY_KAFKA_PORT: '0' } },
   );
   await waitForPort(port, server, 60_000);
-  return `ws://127.0.0.1:${port}/v1/ws`;
+  return { url: `ws://127.0.0.1:${port}/v1/ws`, pid: server.pid };
 }
 
-async function startRedis(group: ProcessGroup, dir: string, binary: string): Promise<number> {
+async function startRedis(
+  group: ProcessGroup,
+  dir: string,
+  binary: string,
+): Promise<{ port: number; pid: number }> {
   const port = await freePort();
   const server = group.spawn(
     'redis',
@@ -292,7 +319,7 @@ async function startRedis(group: ProcessGroup, dir: string, binary: string): Pro
     { logFile: join(dir, 'redis.log') },
   );
   await waitForPort(port, server);
-  return port;
+  return { port, pid: server.pid };
 }
 
 /** What the command line may narrow; the `socketio` suite of `npm run bench` runs everything. */
@@ -303,6 +330,8 @@ export interface SocketIoSuiteOptions {
   /** Runs of each fixed-rate row (adapters alternating), 1 by default. */
   readonly repeat?: number;
   readonly profileDir?: string;
+  /** Clients in all (even), 1,000 by default. */
+  readonly clients?: number;
 }
 
 /** Runs the suite; returns the table's lines. `quick`: one rate, short windows. */
@@ -314,6 +343,7 @@ export async function runSocketIoSuite(
 ): Promise<SocketIoRow[]> {
   const rates = options.rates ?? (mode === 'quick' ? [20] : [20, 50, 100]);
   const repeat = options.repeat ?? 1;
+  CLIENTS = options.clients ?? CLIENTS;
   if (options.profileDir !== undefined) {
     mkdirSync(options.profileDir, { recursive: true });
     profileFlags = ['--cpu-prof', '--cpu-prof-dir', resolve(options.profileDir)];
@@ -328,17 +358,23 @@ export async function runSocketIoSuite(
   );
   if (redisBinary === undefined)
     process.stderr.write('socket.io: redis-server not found, Redis adapters skipped\n');
-  const tributaryUrl = await startTributary(group, dir);
-  const redisPort = redisBinary === undefined ? 0 : await startRedis(group, dir, redisBinary);
+  const tributary = await startTributary(group, dir);
+  const redis = redisBinary === undefined ? undefined : await startRedis(group, dir, redisBinary);
   const extra: Record<AdapterId, string[]> = {
-    tributary: ['--tributary', tributaryUrl],
-    redis: ['--redis', String(redisPort)],
-    'redis-streams': ['--redis', String(redisPort)],
+    tributary: ['--tributary', tributary.url],
+    redis: ['--redis', String(redis?.port)],
+    'redis-streams': ['--redis', String(redis?.port)],
     endpoint: [],
   };
+  const brokerPid = (adapter: AdapterId): number =>
+    adapter === 'tributary' ? tributary.pid : (redis?.pid ?? Number.NaN);
   // The endpoint row: both halves of the clients on Tributary's HTTP port, nothing else started.
-  const tributaryPort = Number(new URL(tributaryUrl).port);
-  const endpointCluster: Cluster = { ports: [tributaryPort, tributaryPort], stop: async () => undefined };
+  const tributaryPort = Number(new URL(tributary.url).port);
+  const endpointCluster: Cluster = {
+    ports: [tributaryPort, tributaryPort],
+    pids: [tributary.pid],
+    stop: async () => undefined,
+  };
   const rows: SocketIoRow[] = [];
   const loadAtStart = loadavg()[0]!;
   const runs = rates.flatMap((rate) => Array.from({ length: repeat }, () => rate));
@@ -347,7 +383,9 @@ export async function runSocketIoSuite(
     for (const adapter of order) {
       process.stderr.write(`socket.io: ${adapter} at ${rate} events/s × ${CLIENTS} clients…\n`);
       const cluster =
-        adapter === 'endpoint' ? endpointCluster : await startCluster(group, dir, adapter, extra[adapter]);
+        adapter === 'endpoint'
+          ? endpointCluster
+          : await startCluster(group, dir, adapter, extra[adapter], brokerPid(adapter));
       const row = await measure(cluster, group, adapter, { mode: 'rate', ratePerSecond: rate }, windowMs);
       rows.push({ ...row, run: index });
       await cluster.stop();
@@ -357,7 +395,9 @@ export async function runSocketIoSuite(
   for (const adapter of options.saturation === false ? [] : order) {
     process.stderr.write(`socket.io: ${adapter} at saturation × ${CLIENTS} clients…\n`);
     const cluster =
-      adapter === 'endpoint' ? endpointCluster : await startCluster(group, dir, adapter, extra[adapter]);
+      adapter === 'endpoint'
+        ? endpointCluster
+        : await startCluster(group, dir, adapter, extra[adapter], brokerPid(adapter));
     const row = await measure(cluster, group, adapter, { mode: 'saturation' }, saturationWindowMs);
     rows.push({ ...row, run: runs.length });
     await cluster.stop();
@@ -383,12 +423,13 @@ export function printSocketIoTable(rows: readonly SocketIoRow[]): void {
   const saturated = rows.filter((row) => row.mode === 'saturation');
   const tributaryAt = (row: SocketIoRow) =>
     rows.find((r) => r.adapter === 'tributary' && r.mode === row.mode && r.run === row.run);
-  const ratios = (row: SocketIoRow): [string, string] => {
+  const ratios = (row: SocketIoRow): [string, string, string] => {
     const ours = tributaryAt(row);
-    if (ours === undefined || row.adapter === 'tributary' || row.adapter === 'endpoint') return ['', ''];
+    if (ours === undefined || row.adapter === 'tributary' || row.adapter === 'endpoint') return ['', '', ''];
     return [
       (ours.deliveriesPerSecond / row.deliveriesPerSecond).toFixed(2),
       (ours.p99Ms / row.p99Ms).toFixed(2),
+      (ours.serverCpuUsPerEvent / row.serverCpuUsPerEvent).toFixed(2),
     ];
   };
   const delivered = (row: SocketIoRow) =>
@@ -400,8 +441,10 @@ export function printSocketIoTable(rows: readonly SocketIoRow[]): void {
     { header: 'delivered' },
     { header: 'p50' },
     { header: 'p99' },
+    { header: 'CPU µs/event' },
     { header: 'deliveries ratio' },
     { header: 'p99 ratio' },
+    { header: 'CPU ratio' },
   ];
   process.stdout.write(
     `\nSocket.IO: two servers, ${formatInt(CLIENTS)} clients, broadcast at a fixed rate (ratios: Tributary / adapter; deliveries > 1 and p99 < 1 favour Tributary)\n`,
@@ -415,6 +458,7 @@ export function printSocketIoTable(rows: readonly SocketIoRow[]): void {
       delivered(row),
       formatMs(row.p50Ms),
       formatMs(row.p99Ms),
+      formatInt(row.serverCpuUsPerEvent),
       ...ratios(row),
     ]),
   );
@@ -432,6 +476,7 @@ export function printSocketIoTable(rows: readonly SocketIoRow[]): void {
       delivered(row),
       formatMs(row.p50Ms),
       formatMs(row.p99Ms),
+      formatInt(row.serverCpuUsPerEvent),
       ...ratios(row),
     ]),
   );
@@ -451,8 +496,9 @@ function printMedians(fixed: readonly SocketIoRow[]): void {
     runs: group.length,
     p50: median(group.map((row) => row.p50Ms)),
     p99: median(group.map((row) => row.p99Ms)),
+    cpu: median(group.map((row) => row.serverCpuUsPerEvent)),
   }));
-  process.stdout.write('\nMedians over the runs (p99 ratio: Tributary median / adapter median)\n');
+  process.stdout.write('\nMedians over the runs (ratios: Tributary median / adapter median)\n');
   printTable(
     [
       { header: 'events/s' },
@@ -460,15 +506,23 @@ function printMedians(fixed: readonly SocketIoRow[]): void {
       { header: 'runs' },
       { header: 'p50' },
       { header: 'p99' },
+      { header: 'CPU µs/event' },
       { header: 'p99 ratio' },
+      { header: 'CPU ratio' },
     ],
     medians.map((m) => {
       const ours = medians.find((o) => o.adapter === 'tributary' && o.rate === m.rate);
-      const ratio =
-        ours === undefined || m.adapter === 'tributary' || m.adapter === 'endpoint'
-          ? ''
-          : (ours.p99 / m.p99).toFixed(2);
-      return [formatInt(m.rate), m.adapter, String(m.runs), formatMs(m.p50), formatMs(m.p99), ratio];
+      const compared = ours !== undefined && m.adapter !== 'tributary' && m.adapter !== 'endpoint';
+      return [
+        formatInt(m.rate),
+        m.adapter,
+        String(m.runs),
+        formatMs(m.p50),
+        formatMs(m.p99),
+        formatInt(m.cpu),
+        compared ? (ours.p99 / m.p99).toFixed(2) : '',
+        compared ? (ours.cpu / m.cpu).toFixed(2) : '',
+      ];
     }),
   );
 }
@@ -498,7 +552,14 @@ export function parseSuiteOptions(argv: readonly string[]): SocketIoSuiteOptions
   if (repeat !== undefined && !(Number.isInteger(Number(repeat)) && Number(repeat) >= 1))
     throw new Error('--repeat: a positive integer');
   const profileDir = value('--profile');
+  const clients = value('--clients');
+  if (
+    clients !== undefined &&
+    !(Number.isInteger(Number(clients)) && Number(clients) >= 2 && Number(clients) % 2 === 0)
+  )
+    throw new Error('--clients: an even number, at least 2');
   return {
+    ...(clients === undefined ? {} : { clients: Number(clients) }),
     ...(adapters === undefined ? {} : { adapters: adapters as AdapterId[] }),
     ...(rates === undefined ? {} : { rates }),
     ...(argv.includes('--no-saturation') ? { saturation: false } : {}),
