@@ -1,8 +1,9 @@
 /**
  * @module sync/collection
  * One open collection: per partition, the materialized state, the sequencer that writes it and
- * a tail subscription that applies what other writers appended. Reads come from memory; writes
- * go through the partition's sequencer; subscriptions listen to the states.
+ * a tail subscription that applies what other writers appended. Reads come from the states'
+ * document stores (LMDB under `checkpointDir` with memory as a cache, or memory alone); writes go
+ * through the partition's sequencer; subscriptions listen to the states.
  *
  * Keys map to partitions with Kafka's murmur2 (as the broker partitions keyed records).
  *
@@ -16,10 +17,16 @@ import type { Broker, Subscription } from '../broker/types.js';
 import type { HybridClock, Operation } from '../crdt/index.js';
 import { isTributaryError, TributaryError } from '../errors.js';
 import { kafkaPartition } from '../protocol/kafka/primitives/murmur2.js';
-import { type LoadedCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { type DocumentStore, MemoryDocumentStore } from './document-store.js';
 import { admitOperation, type EventualContext, planEventual } from './eventual-writes.js';
 import { type DocumentHistory, readHistory } from './history.js';
 import { SYNC_DEFAULTS, SYNC_LIMITS } from './limits.js';
+import {
+  LmdbCollectionStore,
+  type LmdbDocumentStore,
+  type LmdbStoreLimits,
+  removeOldCheckpoints,
+} from './lmdb-store.js';
 import { PartitionState, toItem } from './partition-state.js';
 import { runQuery } from './query.js';
 import { Sequencer } from './sequencer.js';
@@ -46,12 +53,15 @@ const TAIL_CREDIT = 5_000;
 export interface CollectionOpenOptions {
   readonly broker: Broker;
   readonly info: CollectionInfo;
-  /** Changes whenever a collection of this name is created again; checkpoints of another are ignored. */
+  /** Changes whenever a collection of this name is created again; stored documents of another are dropped. */
   readonly incarnation: string;
   readonly logger: Logger;
   /** The server's clock for eventual writes. */
   readonly clock: HybridClock;
+  /** Directory of the collections' stored documents (`<dir>/<name>/documents.mdb`); without one, memory only. */
   readonly checkpointDir?: string;
+  /** Memory bounds of stored collections (defaults in `SYNC_LIMITS`). */
+  readonly storeLimits?: LmdbStoreLimits;
   readonly readWaitMs?: number;
   readonly maxDriftMs?: number;
   readonly progressMs?: number;
@@ -67,21 +77,25 @@ export class Collection {
   readonly #eventual: readonly EventualContext[];
   readonly #readWaitMs: number;
   readonly #progressMs: number | undefined;
-  readonly #checkpointDir: string | undefined;
+  readonly #disk: LmdbCollectionStore | undefined;
   readonly #tails: (Subscription | undefined)[] = [];
   readonly #subscriptions = new Set<CollectionSubscription>();
   /** `generation` of each state at its last checkpoint. */
   readonly #checkpointed: number[];
   #closed = false;
 
-  private constructor(options: CollectionOpenOptions, states: PartitionState[]) {
+  private constructor(
+    options: CollectionOpenOptions,
+    states: PartitionState[],
+    disk: LmdbCollectionStore | undefined,
+  ) {
     this.info = options.info;
     this.incarnation = options.incarnation;
     this.#broker = options.broker;
     this.#logger = options.logger;
     this.#readWaitMs = options.readWaitMs ?? SYNC_DEFAULTS.readWaitMs;
     this.#progressMs = options.progressMs;
-    this.#checkpointDir = options.checkpointDir;
+    this.#disk = disk;
     this.states = states;
     this.#checkpointed = states.map((s) => s.generation);
     this.#sequencers = states.map(
@@ -102,38 +116,40 @@ export class Collection {
     }));
   }
 
-  /** Loads checkpoints, follows the log and resolves once every partition has caught up with it. */
+  /** Opens the stored documents, follows the log and resolves once every partition has caught up with it. */
   static async open(options: CollectionOpenOptions): Promise<Collection> {
-    const { info, broker, logger } = options;
+    const { info, logger } = options;
+    let disk: LmdbCollectionStore | undefined;
+    if (options.checkpointDir !== undefined) {
+      disk = await LmdbCollectionStore.open({
+        dir: options.checkpointDir,
+        collection: info.name,
+        incarnation: options.incarnation,
+        mode: info.mode,
+        partitions: info.partitions,
+        logger,
+        ...options.storeLimits,
+      });
+    }
     const states: PartitionState[] = [];
     const targets: number[] = [];
-    for (let partition = 0; partition < info.partitions; partition++) {
-      const { earliest, next } = await broker.offsets(info.topic, partition);
-      let checkpoint: LoadedCheckpoint | undefined;
-      if (options.checkpointDir !== undefined) {
-        checkpoint = await loadCheckpoint(options.checkpointDir, {
-          collection: info.name,
-          incarnation: options.incarnation,
-          partition,
-          mode: info.mode,
-          logger,
-        });
-        if (checkpoint !== undefined && (checkpoint.next > next || checkpoint.next < earliest)) {
-          logger.warn({ collection: info.name, partition }, 'checkpoint does not fit the log: rebuilding');
-          checkpoint = undefined;
-        }
+    try {
+      if (options.checkpointDir !== undefined)
+        await removeOldCheckpoints(options.checkpointDir, info.name, logger);
+      for (let partition = 0; partition < info.partitions; partition++) {
+        const { earliest, next } = await options.broker.offsets(info.topic, partition);
+        const store =
+          disk === undefined
+            ? new MemoryDocumentStore()
+            : fitStore(disk.partition(partition), earliest, next, options);
+        states.push(new PartitionState({ partition, mode: info.mode, logger, store }));
+        targets.push(next);
       }
-      states.push(
-        new PartitionState({
-          partition,
-          mode: info.mode,
-          logger,
-          ...(checkpoint === undefined ? {} : { checkpoint }),
-        }),
-      );
-      targets.push(next);
+    } catch (error) {
+      await disk?.close();
+      throw error;
     }
-    const collection = new Collection(options, states);
+    const collection = new Collection(options, states, disk);
     try {
       for (const state of states) await collection.#follow(state);
       await Promise.all(states.map((state, p) => state.waitFor(targets[p]!, 24 * 60 * 60 * 1000)));
@@ -173,7 +189,7 @@ export class Collection {
     if (consistency === 'linearizable') await Promise.all(this.states.map((s) => this.#catchUp(s)));
     const offsets: PartitionOffset[] = this.states.map((s) => ({ partition: s.partition, offset: s.next }));
     const items = function* (states: readonly PartitionState[]): Generator<Item> {
-      for (const state of states) yield* state.items();
+      for (const state of states) yield* state.items(query.keyPrefix);
     };
     return { items: runQuery(query, items(this.states)), offsets };
   }
@@ -263,17 +279,13 @@ export class Collection {
     return subscription;
   }
 
-  /** Writes the checkpoint of every partition that changed since its last one. */
+  /** Commits the documents of every partition that changed since its last commit to disk. */
   async checkpoint(): Promise<void> {
-    if (this.#checkpointDir === undefined) return;
+    if (this.#disk === undefined) return;
     for (const state of this.states) {
       if (state.generation === this.#checkpointed[state.partition] || state.failure !== undefined) continue;
       const generation = state.generation;
-      await saveCheckpoint(
-        this.#checkpointDir,
-        { collection: this.info.name, incarnation: this.incarnation },
-        state,
-      );
+      await state.store.commit(state.next);
       this.#checkpointed[state.partition] = generation;
     }
   }
@@ -286,6 +298,7 @@ export class Collection {
     for (const tail of this.#tails) tail?.close();
     for (const state of this.states) state.fail(error);
     for (const subscription of [...this.#subscriptions]) subscription.close(error);
+    await this.#disk?.close();
   }
 
   #defaultConsistency(): ReadConsistency {
@@ -347,4 +360,31 @@ export class Collection {
     owed = 0;
     this.#tails[state.partition] = subscription;
   }
+}
+
+/**
+ * The partition's stored documents if they fit its log, else emptied (logged): stored past the
+ * log's end (the log lost records the store had, e.g. `fsync: never` after a machine crash) or
+ * before its start (retention removed records the store never applied).
+ */
+function fitStore(
+  store: LmdbDocumentStore,
+  earliest: number,
+  next: number,
+  options: CollectionOpenOptions,
+): DocumentStore {
+  const where = { collection: options.info.name, partition: store.partition };
+  if (store.openedAt > next || (store.openedAt > 0 && store.openedAt < earliest)) {
+    options.logger.warn(
+      { ...where, stored: store.openedAt, earliest, next },
+      'stored documents do not fit the log: rebuilding the partition from the log',
+    );
+    store.reset();
+  } else if (store.openedAt === 0 && next > 0) {
+    options.logger.info(
+      { ...where, records: next },
+      'no stored documents: rebuilding the partition from the log',
+    );
+  }
+  return store;
 }

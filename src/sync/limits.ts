@@ -26,12 +26,16 @@ export const SYNC_LIMITS = {
   changeJournalMax: 10_000,
   /** Queued changes of one subscription before it is reset to a fresh snapshot (slow consumer). */
   subscriberQueueMax: 10_000,
+  /** Decoded documents a partition keeps in memory when its documents live on disk (LMDB); the rest are read from disk. */
+  cachedDocumentsMax: 50_000,
+  /** Documents a partition writes to its state before it commits them to disk early (between periodic commits). */
+  uncommittedDocumentsMax: 20_000,
   /** Largest `maxDriftMs` default: how far ahead of the server clock a client's HLC timestamp may be. */
   maxDriftMsDefault: 60_000,
 } as const;
 
 export const SYNC_DEFAULTS = {
-  /** Period of checkpoint writes (only partitions that changed are written). */
+  /** Period of state commits to disk (only partitions that changed are written). */
   checkpointIntervalMs: 10_000,
   /** How long a linearizable read waits for local state to catch up before `TIMEOUT`. */
   readWaitMs: 10_000,

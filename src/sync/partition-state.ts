@@ -4,6 +4,9 @@
  * offset of the record that last wrote it (its version), and `next`, the offset up to which the
  * log has been applied. The state only changes by applying the partition's records in offset
  * order (`apply`), whoever wrote them, so every server replaying the same log holds the same state.
+ * The documents live in a `DocumentStore` (in memory, or on disk with memory as a cache): the
+ * state starts at the offset the store reflects and, once its uncommitted writes reach the store's
+ * bound, commits them with `next` after a whole group (never inside a transaction).
  *
  * - Records of one batch marked with `tx-end` are applied together (a transaction is never seen
  *   half-done); `next` stays at the group's start until its last record arrived.
@@ -14,26 +17,21 @@
  *   from anything older it must take a fresh snapshot.
  *
  * @example
- * const state = new PartitionState({ partition: 0, mode: 'strong', logger });
+ * const state = new PartitionState({ partition: 0, mode: 'strong', logger, store: new MemoryDocumentStore() });
  * state.apply(delivery.records);
  * await state.waitFor(highWatermark);
  * state.entry('alice'); // { key, version, value }
  */
 import type { Logger } from 'pino';
 import type { LogRecord } from '../broker/types.js';
-import { type DocState, EMPTY_DOC, type JsonObject, materialize, merge } from '../crdt/index.js';
+import { EMPTY_DOC, materialize, merge } from '../crdt/index.js';
 import { TributaryError } from '../errors.js';
+import type { DocumentStore, Entry } from './document-store.js';
 import { SYNC_LIMITS } from './limits.js';
 import { decodeRecord, txEndOf } from './record-codec.js';
 import type { ConsistencyMode, Item } from './types.js';
 
-/** One document as materialized. `value` undefined: deleted (an eventual tombstone kept for merging). */
-export interface Entry {
-  readonly key: string;
-  readonly version: number;
-  readonly value: JsonObject | undefined;
-  readonly state?: DocState;
-}
+export type { Entry } from './document-store.js';
 
 /** One applied record: the entry before and after it (undefined: absent). */
 export interface AppliedChange {
@@ -49,8 +47,8 @@ export interface PartitionStateOptions {
   readonly partition: number;
   readonly mode: ConsistencyMode;
   readonly logger: Logger;
-  /** Start from a checkpoint: its entries and the offset they reflect. */
-  readonly checkpoint?: { readonly next: number; readonly entries: readonly Entry[] };
+  /** Where the documents live; the state starts at the offset it reflects (`openedAt`). */
+  readonly store: DocumentStore;
   readonly journalMax?: number;
 }
 
@@ -63,7 +61,7 @@ interface Waiter {
 export class PartitionState {
   readonly partition: number;
   readonly mode: ConsistencyMode;
-  readonly #entries = new Map<string, Entry>();
+  readonly store: DocumentStore;
   readonly #logger: Logger;
   readonly #journalMax: number;
   /** Every record below this offset is applied. */
@@ -85,8 +83,8 @@ export class PartitionState {
     this.mode = options.mode;
     this.#logger = options.logger;
     this.#journalMax = options.journalMax ?? SYNC_LIMITS.changeJournalMax;
-    const start = options.checkpoint?.next ?? 0;
-    for (const entry of options.checkpoint?.entries ?? []) this.#entries.set(entry.key, entry);
+    this.store = options.store;
+    const start = this.store.openedAt;
     this.#next = start;
     this.#scanned = start;
     this.#journalStart = start;
@@ -98,21 +96,22 @@ export class PartitionState {
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.store.size;
   }
 
   /** The entry of `key`, deleted ones included (eventual tombstones), or undefined. */
   entry(key: string): Entry | undefined {
-    return this.#entries.get(key);
+    return this.store.get(key);
   }
 
-  entries(): IterableIterator<Entry> {
-    return this.#entries.values();
+  /** Every entry (tombstones included) whose key starts with `prefix`, in no particular order. */
+  entries(prefix?: string): Iterable<Entry> {
+    return this.store.entries(prefix);
   }
 
-  /** The visible items (not deleted). */
-  *items(): Generator<Item> {
-    for (const entry of this.#entries.values()) {
+  /** The visible items (not deleted) whose key starts with `prefix`, in no particular order. */
+  *items(prefix?: string): Generator<Item> {
+    for (const entry of this.store.entries(prefix)) {
       const item = toItem(entry, this.partition);
       if (item !== undefined) yield item;
     }
@@ -203,6 +202,7 @@ export class PartitionState {
     this.#pendingEnd = -1;
     this.generation++;
     this.#remember(changes);
+    if (this.store.uncommitted >= this.store.uncommittedMax) this.commit();
     if (changes.length > 0) {
       for (const listener of [...this.#listeners]) {
         try {
@@ -219,6 +219,16 @@ export class PartitionState {
     }
   }
 
+  /** Makes the documents durable up to `next` (a failure is logged; the writes stay for the next commit). */
+  commit(): Promise<void> {
+    return this.store.commit(this.#next).catch((error: unknown) => {
+      this.#logger.error(
+        { err: error, partition: this.partition },
+        'writing collection documents to disk failed (they stay in memory)',
+      );
+    });
+  }
+
   #applyRecord(record: LogRecord): AppliedChange | undefined {
     let decoded: ReturnType<typeof decodeRecord>;
     try {
@@ -230,11 +240,11 @@ export class PartitionState {
       );
       return undefined;
     }
-    const before = this.#entries.get(decoded.key);
+    const before = this.store.get(decoded.key);
     let after: Entry | undefined;
     switch (decoded.kind) {
       case 'delete':
-        this.#entries.delete(decoded.key);
+        if (before !== undefined) this.store.set(decoded.key, undefined, before);
         return { key: decoded.key, offset: record.offset, before, after: undefined };
       case 'doc':
         after = { key: decoded.key, version: record.offset, value: decoded.doc };
@@ -245,7 +255,7 @@ export class PartitionState {
         break;
       }
     }
-    this.#entries.set(decoded.key, after);
+    this.store.set(decoded.key, after, before);
     return { key: decoded.key, offset: record.offset, before, after };
   }
 

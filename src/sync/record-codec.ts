@@ -20,7 +20,7 @@
 
 import type { LogRecord, RecordHeader, RecordInput } from '../broker/types.js';
 import { type DocState, decodeDocState, type JsonObject } from '../crdt/index.js';
-import { isPlainObject, malformed, readJson } from '../crdt/json.js';
+import { type Fail, isPlainObject, malformed, readJson } from '../crdt/json.js';
 import { TributaryError } from '../errors.js';
 import { SYNC_LIMITS } from './limits.js';
 import type { ConsistencyMode } from './types.js';
@@ -99,9 +99,22 @@ export function decodeRecord(logRecord: LogRecord, mode: ConsistencyMode): Decod
     if (mode !== 'strong') return fail('a null value in an eventual collection');
     return { key, kind: 'delete' };
   }
+  return decodeValue(key, logRecord.value, mode, fail);
+}
+
+/**
+ * A record's non-null value (`{"doc": …}` or `{"crdt": …}`) for `key`; the collection's stored
+ * documents keep the same bytes (`lmdb-store.ts`). `fail` throws (`MALFORMED_DATA`).
+ */
+export function decodeValue(
+  key: string,
+  value: Uint8Array,
+  mode: ConsistencyMode,
+  fail: Fail = malformed('collection record'),
+): DecodedRecord {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(DECODER.decode(logRecord.value));
+    parsed = JSON.parse(DECODER.decode(value));
   } catch (error) {
     return fail(`the value is not JSON (${(error as Error).message})`);
   }

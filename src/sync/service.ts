@@ -1,15 +1,18 @@
 /**
  * @module sync/service
  * The collection service: creates, lists and deletes live collections, opens them at start
- * (checkpoint + tail replay) and hands them to the front ends. It sits on the Broker API only.
+ * (stored documents + tail replay) and hands them to the front ends. It sits on the Broker API only.
  *
  * - Creating: the catalog record is written first (the commit point), then the data topic
  *   (compacted, `fsync` of the collection) is created; a topic left over under that name is
  *   replaced. At start, a catalogued collection whose topic is missing gets an empty one.
- * - Deleting: the topic goes first, then the catalog record, then the checkpoints; open
+ * - Deleting: the topic goes first, then the catalog record, then the stored documents; open
  *   subscriptions end with `COLLECTION_NOT_FOUND`.
- * - Checkpoints: every `checkpointIntervalMs`, partitions that changed are written under
- *   `checkpointDir` (none without it), and once more on `close()`.
+ * - Stored documents: with `checkpointDir`, each collection's documents live on disk in LMDB
+ *   (`lmdb-store.ts`), memory being a cache; every `checkpointIntervalMs` (and on `close()`, and
+ *   whenever a partition's uncommitted documents reach their bound) partitions that changed
+ *   commit their documents with the log offset they reflect. Without it, documents stay in memory
+ *   and every start replays the whole log.
  *
  * @example
  * const collections = await CollectionService.open(broker, { logger, checkpointDir: join(dataDir, 'collections') });
@@ -23,18 +26,20 @@ import type { Broker } from '../broker/types.js';
 import { HybridClock } from '../crdt/index.js';
 import { isDamageError, isTributaryError, TributaryError } from '../errors.js';
 import { type CatalogEntry, CollectionCatalog } from './catalog.js';
-import { removeCheckpoints } from './checkpoint.js';
 import { Collection } from './collection.js';
 import { checkCollectionName, collectionTopic, SYNC_DEFAULTS } from './limits.js';
+import { type LmdbStoreLimits, removeCollectionState } from './lmdb-store.js';
 import type { CollectionInfo, CollectionOptions, ConsistencyMode, FsyncPolicy } from './types.js';
 
 export interface CollectionServiceOptions {
   /** Default: silent. */
   readonly logger?: Logger;
-  /** Directory of checkpoint files; without one, every start replays each collection's whole log. */
+  /** Directory of the collections' stored documents (LMDB); without one, documents stay in memory and every start replays each collection's whole log. */
   readonly checkpointDir?: string;
-  /** Default 10 000 ms; 0 turns the periodic checkpoint off (close still writes one). */
+  /** Period of commits of stored documents. Default 10 000 ms; 0 turns the periodic commit off (close still commits). */
   readonly checkpointIntervalMs?: number;
+  /** Memory bounds of stored documents per partition (defaults: `SYNC_LIMITS`). */
+  readonly storeLimits?: LmdbStoreLimits;
   /** HLC node id of this server's eventual writes. Default: a fresh random id per process (see docs/crdt.md §6 rule 2). */
   readonly nodeId?: string;
   /** Longest wait of a linearizable read for local state to catch up. Default 10 000 ms. */
@@ -160,7 +165,7 @@ export class CollectionService {
       }
       await this.#catalog.remove(name);
       if (this.#options.checkpointDir !== undefined)
-        await removeCheckpoints(this.#options.checkpointDir, name);
+        await removeCollectionState(this.#options.checkpointDir, name);
     });
   }
 
@@ -184,7 +189,7 @@ export class CollectionService {
     return collection;
   }
 
-  /** Writes the checkpoints of partitions that changed (errors are logged). */
+  /** Commits the stored documents of partitions that changed (errors are logged). */
   async checkpoint(): Promise<void> {
     for (const collection of [...this.#open.values()]) {
       try {
@@ -198,7 +203,7 @@ export class CollectionService {
     }
   }
 
-  /** Writes final checkpoints and closes every collection. Call before closing the broker. */
+  /** Commits stored documents a last time and closes every collection. Call before closing the broker. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
@@ -244,6 +249,7 @@ export class CollectionService {
       logger: this.#logger.child({ collection: entry.name }),
       clock: this.#clock,
       ...(o.checkpointDir === undefined ? {} : { checkpointDir: o.checkpointDir }),
+      ...(o.storeLimits === undefined ? {} : { storeLimits: o.storeLimits }),
       ...(o.readWaitMs === undefined ? {} : { readWaitMs: o.readWaitMs }),
       ...(o.maxDriftMs === undefined ? {} : { maxDriftMs: o.maxDriftMs }),
       ...(o.progressMs === undefined ? {} : { progressMs: o.progressMs }),

@@ -116,7 +116,8 @@ export class CollectionSubscription {
     const items: Item[] = [];
     for (const state of this.#host.states) {
       this.#offsets[state.partition] = state.next;
-      for (const item of state.items()) if (inResult(this.query, item.key, item.value)) items.push(item);
+      for (const item of state.items(this.query.keyPrefix))
+        if (inResult(this.query, item.key, item.value)) items.push(item);
     }
     items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     this.#sink.snapshot({ items, offsets: this.offsets, reset });
