@@ -1,7 +1,8 @@
 /**
  * Exactly-once across SIGKILL of pipeline workers: the sales-per-minute pipeline (tumbling
  * windows), the sales-sessions pipeline (session windows that merge) and the sales-returns
- * pipeline (a window join of sales with returns of their product) run in worker
+ * pipeline (a window join of sales with returns of their product) and the sales-events pipeline
+ * (sales per minute appended to event streams, one stream per product) run in worker
  * processes (one or two at a time) that are SIGKILLed at seeded random moments while they
  * process and started again, several times; then one runs to the end. The committed results topic and the
  * live collection must equal, line for line, the output of a crash-free run of the same
@@ -17,14 +18,25 @@ import {
   collectionLines,
   committedLines,
   expectedLines,
+  expectedSalesEvents,
   expectedSalesPerMinute,
   expectedSalesReturns,
   expectedSalesSessions,
   generateSales,
   produceSales,
+  salesEvents,
   salesPipelineOf,
+  type WindowResult,
   waitCaughtUp,
 } from './fixtures/processing-sales.js';
+
+/** The results topic of the events variant: key = the stream, value = the event. */
+function expectedEventLines(results: ReadonlyMap<string, WindowResult>, name: string): string[] {
+  return [...results.values()]
+    .map((w) => `${name}-${w.key} ${JSON.stringify({ type: 'SalesCounted', data: w })}`)
+    .sort();
+}
+
 import { serverFixture } from './server-fixture.js';
 
 const SEEDS = (
@@ -79,6 +91,7 @@ describe('pipelines across SIGKILL of their workers', () => {
     ['minutes', seed] as const,
     ['sessions', seed + 1] as const,
     ['returns', seed + 2] as const,
+    ['events', seed + 3] as const,
   ])) {
     it(`${variant}, seed ${seed}: ${KILLS} kills, output equals a crash-free run's`, async () => {
       const random = new Prng(seed);
@@ -92,9 +105,14 @@ describe('pipelines across SIGKILL of their workers', () => {
           : variant === 'returns'
             ? expectedSalesReturns(sales)
             : expectedSalesPerMinute(sales);
-      const expectedResults = expectedLines(expected.results);
+      const expectedResults =
+        variant === 'events'
+          ? expectedEventLines(expected.results as ReadonlyMap<string, WindowResult>, 'ref')
+          : expectedLines(expected.results);
       // Equal pairs of a join (two sales in one millisecond) are one document in the collection.
       const expectedDocuments = [...new Set(expectedResults)];
+      const expectedEvents = expectedSalesEvents(expected.results as ReadonlyMap<string, WindowResult>);
+      const products = [...expectedEvents.keys()].sort();
 
       const reference = await runPipeline(client, salesPipelineOf(variant, 'ref', 'ref'), {
         batchRecordsMax: 20,
@@ -102,10 +120,14 @@ describe('pipelines across SIGKILL of their workers', () => {
       await waitCaughtUp(client, groupOf('ref'));
       const referenceLines = await committedLines(client, 'ref.results');
       expect(referenceLines).toEqual(expectedResults);
-      // Stopped once its collection holds every result (stopping ends the collection's writer too).
-      expect(await collectionLines(client, 'ref', expectedDocuments.length, 60_000)).toEqual(
-        expectedDocuments,
-      );
+      // Stopped once its collection (or event streams) hold every result (stopping ends their writer too).
+      if (variant === 'events') {
+        expect(await salesEvents(client, 'ref', products, expectedResults.length)).toEqual(expectedEvents);
+      } else {
+        expect(await collectionLines(client, 'ref', expectedDocuments.length, 60_000)).toEqual(
+          expectedDocuments,
+        );
+      }
       await reference.stop();
 
       // One or two workers at a time: a second one joining moves partitions (restores, fencing).
@@ -139,8 +161,19 @@ describe('pipelines across SIGKILL of their workers', () => {
       all.push(last);
       await waitCaughtUp(client, groupOf('crash'), 90_000);
       const lines = await committedLines(client, 'crash.results');
-      expect(lines).toEqual(referenceLines);
-      const collected = await collectionLines(client, 'crash', expectedDocuments.length, 60_000);
+      expect(lines).toEqual(
+        variant === 'events'
+          ? expectedEventLines(expected.results as ReadonlyMap<string, WindowResult>, 'crash')
+          : referenceLines,
+      );
+      if (variant === 'events') {
+        // Each window is one event of its product's stream, in order: none missing, none twice.
+        expect(await salesEvents(client, 'crash', products, expectedResults.length)).toEqual(expectedEvents);
+      }
+      const collected =
+        variant === 'events'
+          ? expectedDocuments
+          : await collectionLines(client, 'crash', expectedDocuments.length, 60_000);
       if (collected.length !== expectedDocuments.length) {
         for (const w of all)
           console.log(

@@ -22,6 +22,7 @@
 export { type ControlState, controlValue } from './control.js';
 export type { Duration } from './duration.js';
 export type { JoinWindow } from './joins.js';
+export { eventIdOf } from './materializer.js';
 export { registerPipelineRunMetrics } from './metrics.js';
 export type { Aggregator, Keyed, Windowed } from './operators.js';
 export {
@@ -36,10 +37,12 @@ export {
   type CollectionRef,
   type CollectionSinkOptions,
   collection,
+  type FromSource,
   KeyedStream,
   type PipelineDefinition,
   pipeline,
   type Sink,
+  type Source,
   type SourceRecordInfo,
   Stream,
   stream,
@@ -58,5 +61,26 @@ export {
   runPipeline,
 } from './runtime.js';
 export type { SessionAggregator } from './sessions.js';
-export { changelogTopic, controlTopic, groupOf, materializerGroupOf, resultsTopic } from './topics.js';
+export {
+  type ChangeFeedOptions,
+  type ChangeFeedRef,
+  changes,
+  type DocumentChange,
+  type EventSinkOptions,
+  type EventSinkRef,
+  type EventStreamRef,
+  type EventStreamSourceOptions,
+  type EventStreamTarget,
+  eventSink,
+  eventStream,
+  type SourceEvent,
+} from './sources.js';
+export {
+  changelogTopic,
+  controlTopic,
+  groupOf,
+  leaseTopic,
+  materializerGroupOf,
+  resultsTopic,
+} from './topics.js';
 export { hopping, session, tumbling, type WindowBounds, type WindowSpec } from './windows.js';

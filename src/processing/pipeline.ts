@@ -29,6 +29,7 @@ import {
   type Windowed,
 } from './operators.js';
 import { type SessionAggregator, sessionWindowStep } from './sessions.js';
+import type { ChangeFeedRef, DocumentChange, EventSinkRef, EventStreamRef, SourceEvent } from './sources.js';
 import type { WindowSpec } from './windows.js';
 
 /** What a source hands the event-time function besides the value. */
@@ -70,7 +71,17 @@ export interface CollectionRef<T> {
   readonly options: CollectionSinkOptions<T>;
 }
 
-export type Sink<T> = TopicRef<T> | CollectionRef<T>;
+export type Sink<T> = TopicRef<T> | CollectionRef<T> | EventSinkRef<T>;
+
+/** What a pipeline reads: a topic, an event stream or category, or a collection's change feed. */
+export type Source<T> = TopicRef<T> | EventStreamRef<T> | ChangeFeedRef<T>;
+
+/** Starts a stream of a source's values: decoded records, events, document changes. */
+export interface FromSource {
+  <T>(source: TopicRef<T>): Stream<T>;
+  <T>(source: EventStreamRef<T>): Stream<SourceEvent<T>>;
+  <T>(source: ChangeFeedRef<T>): Stream<DocumentChange<T>>;
+}
 
 export function topic<T = unknown>(name: string, options: TopicOptions<T> = {}): TopicRef<T> {
   return { kind: 'topic', name, options };
@@ -97,7 +108,7 @@ export interface WindowOptions {
 /** A pipeline described end to end, ready for `runPipeline`. */
 export interface PipelineDefinition {
   readonly name: string;
-  readonly source: TopicRef<unknown>;
+  readonly source: Source<unknown>;
   readonly steps: readonly Step[];
   readonly sink: Sink<unknown>;
   /** Allowed lateness of the pipeline's windows (the largest asked for), ms. */
@@ -107,22 +118,27 @@ export interface PipelineDefinition {
 /** @internal What a stream is made of so far. */
 export interface Draft {
   readonly name: string;
-  readonly source: TopicRef<unknown>;
+  readonly source: Source<unknown>;
   readonly steps: readonly Step[];
   readonly latenessMs: number;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
 
-export function pipeline(name: string): { from<T>(source: TopicRef<T>): Stream<T> } {
+export function pipeline(name: string): { from: FromSource } {
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new TributaryError('INVALID_ARGUMENT', {
       reason: `a pipeline name is 1 to 100 of A-Z a-z 0-9 _ - (starting with a letter or digit), got ${JSON.stringify(name)}`,
     });
   }
   return {
-    from: <T>(source: TopicRef<T>) =>
-      new Stream<T>({ name, source: source as TopicRef<unknown>, steps: [], latenessMs: 0 }),
+    from: ((source: object) =>
+      new Stream<unknown>({
+        name,
+        source: source as Source<unknown>,
+        steps: [],
+        latenessMs: 0,
+      })) as FromSource,
   };
 }
 
@@ -130,9 +146,13 @@ export function pipeline(name: string): { from<T>(source: TopicRef<T>): Stream<T
  * A stream of the records of `source`, for the other side of a join: `stream(events).filter(…)
  * .keyBy(…)` (stateless steps only). It reads the same source as the pipeline it joins.
  */
-export function stream<T>(source: TopicRef<T>): Stream<T> {
-  return new Stream<T>({ name: '', source: source as TopicRef<unknown>, steps: [], latenessMs: 0 });
-}
+export const stream: FromSource = ((source: object) =>
+  new Stream<unknown>({
+    name: '',
+    source: source as Source<unknown>,
+    steps: [],
+    latenessMs: 0,
+  })) as FromSource;
 
 function stepName(draft: Draft, kind: string, given?: string): string {
   const name = given ?? `${draft.steps.length}-${kind}`;
@@ -323,7 +343,7 @@ export class WindowedStream<T> {
       throw new TributaryError('INVALID_ARGUMENT', { reason: 'joins take tumbling or hopping windows' });
     }
     const other = right.draft;
-    if (other.source.name !== this.draft.source.name) {
+    if (other.source.kind !== this.draft.source.kind || other.source.name !== this.draft.source.name) {
       throw new TributaryError('INVALID_ARGUMENT', {
         reason: `both sides of a join read the pipeline's source (${this.draft.source.name}); the right side reads ${other.source.name}`,
       });

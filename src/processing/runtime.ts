@@ -28,13 +28,23 @@ import type { GroupConsumer } from '../client/group-consumer.js';
 import type { ConsumerRecord, ProducerRecord } from '../client/records.js';
 import { TributaryError } from '../errors.js';
 import { type ControlState, type ControlWatch, watchControl } from './control.js';
-import { Materializer } from './materializer.js';
+import { type FeedBatch, type FeedReader, openFeed } from './feeds.js';
+import { type EventRecord, Materializer, resultWriterOf } from './materializer.js';
 import type { Item } from './operators.js';
 import type { PipelineDefinition } from './pipeline.js';
+import type { EventSinkRef } from './sources.js';
 import { type StallWatch, watchStall } from './stall.js';
 import { mirrorTables, type TableMirrors } from './tables.js';
 import { Task, type TaskMeta } from './task.js';
-import { changelogTopic, groupOf, prepareTopics, readCommitted, resultsTopic, tasksTopic } from './topics.js';
+import {
+  changelogTopic,
+  groupOf,
+  leaseTopic,
+  prepareTopics,
+  readCommitted,
+  resultsTopic,
+  tasksTopic,
+} from './topics.js';
 
 const DECODER = new TextDecoder();
 /** The key of a task's record in `<pipeline>.tasks`. */
@@ -106,6 +116,8 @@ export class PipelineRun {
   /** Per task, the last offset of its `<pipeline>.tasks` partition: every commit expects it (fencing). */
   readonly #fence = new Map<number, number>();
   #consumer: GroupConsumer | undefined;
+  /** The reader of a source that is not a topic, while this worker owns its task. */
+  #feed: Promise<FeedReader | undefined> | undefined;
   #control: ControlWatch | undefined;
   /** Stopped by the control record: holds no partitions until resumed. */
   #paused = false;
@@ -171,8 +183,9 @@ export class PipelineRun {
 
   #startWork(): void {
     const sink = this.definition.sink;
-    if (sink.kind === 'collection') {
-      this.#materializer = new Materializer(this.#client, this.definition.name, sink, this.#options);
+    if (sink.kind !== 'topic') {
+      const writer = resultWriterOf(this.#client, this.definition.name, sink);
+      this.#materializer = new Materializer(this.#client, this.definition.name, writer, this.#options);
       this.#materializer.on('error', (error) => this.#events.emit('error', error));
       this.#materializer.start();
     }
@@ -187,6 +200,7 @@ export class PipelineRun {
       this.#paused = true;
       this.#incarnation++;
       this.#watch?.stop();
+      await this.#closeFeed();
       this.#tasks.clear();
       this.#restored.clear();
       this.#fence.clear();
@@ -234,6 +248,7 @@ export class PipelineRun {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#watch?.stop();
+    await this.#closeFeed();
     await this.#control?.close();
     await this.#controlChain;
     await this.#consumer?.close();
@@ -242,6 +257,10 @@ export class PipelineRun {
   }
 
   #subscribe(): void {
+    if (this.definition.source.kind !== 'topic') {
+      this.#subscribeLease();
+      return;
+    }
     const incarnation = ++this.#incarnation;
     this.#tasks.clear();
     this.#restored.clear();
@@ -309,16 +328,31 @@ export class PipelineRun {
       }
       list.push(record);
     }
+    const work = new Map<number, (task: Task) => Item[]>();
+    for (const [partition, list] of byPartition) work.set(partition, (task) => task.process(list));
+    await this.#commitBatch(work);
+  }
+
+  /**
+   * Runs each task's part of a delivery and commits what it changed in ONE atomic commit:
+   * outputs, changelog records, each task's progress record (fenced) and, for a topic source,
+   * the group's offsets.
+   */
+  async #commitBatch(work: ReadonlyMap<number, (task: Task) => Item[]>): Promise<void> {
+    const source = this.definition.source;
     const appends: AtomicAppend[] = [];
     const sinkRecords: ProducerRecord[] = [];
     const offsets: { topic: string; partition: number; offset: number }[] = [];
+    const positions = new Map<number, number>();
     /** Index in `appends` of each task's progress record. */
     const fences = new Map<number, number>();
-    for (const [partition, list] of byPartition) {
+    for (const [partition, run] of work) {
       const task = await this.#task(partition);
-      const before = task.meta.position;
-      for (const item of task.process(list)) sinkRecords.push(this.#sinkRecord(item));
-      if (task.meta.position === before) continue; // all below the committed position
+      const before = task.meta.processed;
+      const cursorBefore = JSON.stringify(task.meta.cursor);
+      for (const item of run(task)) sinkRecords.push(this.#sinkRecord(item));
+      // Nothing new: every record was below the committed position.
+      if (task.meta.processed === before && JSON.stringify(task.meta.cursor) === cursorBefore) continue;
       fences.set(partition, appends.length);
       appends.push({
         topic: tasksTopic(this.definition.name),
@@ -335,25 +369,115 @@ export class PipelineRun {
           records: entries.map((e) => ({ key: e.key, value: e.value })),
         });
       }
-      offsets.push({ topic: this.definition.source.name, partition, offset: task.meta.position! });
+      positions.set(partition, task.meta.position ?? task.meta.processed);
+      if (source.kind === 'topic')
+        offsets.push({ topic: source.name, partition, offset: task.meta.position! });
     }
-    if (offsets.length === 0) return;
+    if (fences.size === 0) return;
     if (sinkRecords.length > 0) appends.push({ topic: this.#sinkTopic(), records: sinkRecords });
-    const result = await this.#client.commitAtomically({
-      appends,
-      offsets: { groupId: groupOf(this.definition.name), offsets },
-    });
+    const result = await this.#client.commitAtomically(
+      offsets.length === 0
+        ? { appends }
+        : { appends, offsets: { groupId: groupOf(this.definition.name), offsets } },
+    );
     // The commit marker follows the task's record on its partition, which only this task writes.
     for (const [partition, index] of fences)
       this.#fence.set(partition, result.appends[index]!.offsets[0]!.offset + 1);
     this.#commits++;
     this.#watch?.progressed();
-    this.#events.emit('committed', new Map(offsets.map((o) => [o.partition, o.offset])));
+    this.#events.emit('committed', positions);
   }
 
   #sinkTopic(): string {
     const sink = this.definition.sink;
     return sink.kind === 'topic' ? sink.name : resultsTopic(this.definition.name);
+  }
+
+  /**
+   * A source that is not a topic has one task, and one worker at a time owns it: the one the
+   * group `pipeline.<name>` assigns partition 0 of `<pipeline>.lease` (a topic nobody writes),
+   * so ownership moves between workers like a topic partition does, with the same fencing.
+   */
+  #subscribeLease(): void {
+    const incarnation = ++this.#incarnation;
+    this.#tasks.clear();
+    this.#restored.clear();
+    const consumer = this.#client.groupConsumer({
+      groupId: groupOf(this.definition.name),
+      topics: [leaseTopic(this.definition.name)],
+      autoCommit: false,
+      sessionTimeoutMs: this.#options.sessionTimeoutMs,
+    });
+    this.#consumer = consumer;
+    consumer.on('assignment', (partitions) => {
+      if (incarnation !== this.#incarnation) return;
+      const owned = partitions.some((p) => p.partition === 0);
+      if (owned && this.#feed === undefined) this.#feed = this.#openFeed(incarnation);
+      else if (!owned) {
+        const feed = this.#feed;
+        this.#feed = undefined;
+        this.#tasks.clear();
+        this.#restored.clear();
+        this.#fence.clear();
+        void feed?.then((reader) => reader?.close());
+      }
+      this.#readyResolve();
+    });
+    consumer.on('error', (error) => {
+      if (incarnation !== this.#incarnation || this.#stopped) return;
+      this.#restarts++;
+      this.#events.emit('error', error);
+      void this.#restart();
+    });
+  }
+
+  /** Restores the task, then reads the source from its committed position. */
+  async #openFeed(incarnation: number): Promise<FeedReader | undefined> {
+    const source = this.definition.source;
+    if (source.kind === 'topic') return undefined;
+    const fail = (error: unknown) => {
+      if (incarnation !== this.#incarnation || this.#stopped) return;
+      this.#restarts++;
+      this.#events.emit('error', error);
+      void this.#restart();
+    };
+    let task: Task;
+    try {
+      task = await this.#task(0);
+    } catch (error) {
+      fail(error);
+      return undefined;
+    }
+    if (incarnation !== this.#incarnation || this.#stopped) return undefined;
+    return openFeed(this.#client, source, task.meta, this.#options.batchRecordsMax, {
+      onBatch: async (batch: FeedBatch) => {
+        if (incarnation !== this.#incarnation || this.#stopped) return;
+        this.#busy = true;
+        try {
+          await this.#commitBatch(
+            new Map([
+              [
+                0,
+                (t: Task) => {
+                  const out = t.processEntries(batch.entries);
+                  if (batch.cursor !== undefined) t.meta.cursor = batch.cursor;
+                  return out;
+                },
+              ],
+            ]),
+          );
+        } finally {
+          this.#busy = false;
+        }
+      },
+      onError: fail,
+    });
+  }
+
+  async #closeFeed(): Promise<void> {
+    const feed = this.#feed;
+    this.#feed = undefined;
+    await (await feed)?.close();
   }
 
   #sinkRecord(item: Item): ProducerRecord {
@@ -363,6 +487,7 @@ export class PipelineRun {
       const value = encode === undefined ? JSON.stringify(item.value) : encode(item.value);
       return { key: item.key, value, timestamp: Math.max(0, Math.trunc(item.time)) };
     }
+    if (sink.kind === 'events') return eventSinkRecord(this.definition.name, sink, item);
     const key = sink.options.key === undefined ? item.key : sink.options.key(item.value);
     if (key === null || key === '') {
       throw new TributaryError('INVALID_ARGUMENT', {
@@ -421,6 +546,7 @@ export class PipelineRun {
   async #restart(): Promise<void> {
     const old = this.#consumer;
     this.#incarnation++;
+    await this.#closeFeed();
     this.#tasks.clear();
     this.#restored.clear();
     this.#fence.clear();
@@ -430,14 +556,33 @@ export class PipelineRun {
   }
 }
 
+/** A result of an event sink in the results topic: key = the stream, value = type and data. */
+function eventSinkRecord(pipeline: string, sink: EventSinkRef<unknown>, item: Item): ProducerRecord {
+  const { stream, type, data } = sink.options;
+  const name = typeof stream === 'string' ? stream : stream(item.value);
+  const eventType = typeof type === 'string' ? type : type(item.value);
+  for (const [what, value] of [
+    ['stream', name],
+    ['type', eventType],
+  ] as const) {
+    if (typeof value !== 'string' || value === '' || value.startsWith('$')) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `pipeline ${pipeline}: an event sink's ${what} must be a non-empty string not starting with $, got ${JSON.stringify(value)}`,
+      });
+    }
+  }
+  const record: EventRecord = { type: eventType, data: data === undefined ? item.value : data(item.value) };
+  return { key: name, value: JSON.stringify(record), timestamp: Math.max(0, Math.trunc(item.time)) };
+}
+
 function finiteOrNull(n: number): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
 /** The saved progress without the watermark written beside it (derived, for operators). */
 function taskMetaOf(saved: TaskMeta & { watermark?: unknown }): TaskMeta {
-  const { position, maxEventTime, late, invalid, processed } = saved;
-  return { position, maxEventTime, late, invalid, processed };
+  const { position, maxEventTime, late, invalid, processed, cursor } = saved;
+  return { position, maxEventTime, late, invalid, processed, ...(cursor === undefined ? {} : { cursor }) };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

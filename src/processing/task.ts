@@ -10,7 +10,7 @@
 import type { ConsumerRecord } from '../client/records.js';
 import type { TableReader } from './joins.js';
 import type { Emit, Item, Step, StepContext } from './operators.js';
-import type { PipelineDefinition } from './pipeline.js';
+import type { PipelineDefinition, SourceRecordInfo } from './pipeline.js';
 import { type ChangelogEntry, StateStore } from './state.js';
 
 const DECODER = new TextDecoder('utf-8', { fatal: true });
@@ -27,6 +27,22 @@ export interface TaskMeta {
   invalid: number;
   /** Records processed (valid or not). */
   processed: number;
+  /**
+   * A change feed's position: per collection partition, the next offset not yet processed
+   * (absent for other sources).
+   */
+  cursor?: { partition: number; offset: number }[];
+}
+
+/** One input of a task, whatever the source: a topic record, an event, a document change. */
+export interface SourceEntry {
+  /** Where it is in the source (topic offset, event position); undefined for a change feed. */
+  readonly offset: number | undefined;
+  readonly key: string | null;
+  /** Its default event time (ms). */
+  readonly timestamp: number;
+  /** The value; a throw counts the entry as invalid. */
+  value(): unknown;
 }
 
 export function defaultDecode(bytes: Uint8Array): unknown {
@@ -93,27 +109,48 @@ export class Task {
    * Records below the committed position are skipped: the group's offset may lag the task's.
    */
   process(records: readonly ConsumerRecord[]): Item[] {
-    this.#outputs = [];
     const { source } = this.#definition;
-    const decode = source.options.decode ?? defaultDecode;
-    const eventTime = source.options.eventTime;
-    for (const record of records) {
-      if (this.meta.position !== null && record.offset < this.meta.position) continue;
+    const decode = (source.kind === 'topic' ? source.options.decode : undefined) ?? defaultDecode;
+    return this.processEntries(
+      records.map((record) => ({
+        offset: record.offset,
+        key: record.key === null ? null : DECODER.decode(record.key),
+        timestamp: record.timestamp,
+        value: () => (record.value === null ? null : decode(record.value)),
+      })),
+    );
+  }
+
+  /**
+   * Runs source entries through the steps (a topic's records, an event stream's events, a
+   * change feed's changes); returns the outputs. Entries with an offset below the committed
+   * position are skipped; entries without an offset (a change feed: its position is the
+   * cursor the runtime keeps) are all taken.
+   */
+  processEntries(entries: readonly SourceEntry[]): Item[] {
+    this.#outputs = [];
+    const eventTime = this.#definition.source.options.eventTime as
+      | ((value: unknown, record: SourceRecordInfo) => number)
+      | undefined;
+    for (const entry of entries) {
+      if (entry.offset !== undefined) {
+        if (this.meta.position !== null && entry.offset < this.meta.position) continue;
+        this.meta.position = entry.offset + 1;
+      }
       this.meta.processed++;
-      this.meta.position = record.offset + 1;
       let value: unknown;
       let time: number;
-      const key = record.key === null ? null : DECODER.decode(record.key);
+      const key = entry.key;
       try {
-        value = record.value === null ? null : decode(record.value);
+        value = entry.value();
         time =
           eventTime === undefined
-            ? record.timestamp
+            ? entry.timestamp
             : eventTime(value, {
                 key,
-                partition: record.partition,
-                offset: record.offset,
-                timestamp: record.timestamp,
+                partition: this.partition,
+                offset: entry.offset ?? -1,
+                timestamp: entry.timestamp,
               });
       } catch {
         this.meta.invalid++;

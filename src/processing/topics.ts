@@ -5,7 +5,8 @@
  * changelog per stateful step (`<pipeline>.<step>.changelog`, as many partitions as the
  * source, partition n holding the state of the task of source partition n), the results topic
  * a collection sink is fed from (`<pipeline>.results`), the operator's stop/resume record
- * (`<pipeline>.control`, processing/control), and the consumer groups
+ * (`<pipeline>.control`, processing/control), the lease of a non-topic source (`<pipeline>.lease`),
+ * and the consumer groups
  * (`pipeline.<name>`, `pipeline.<name>.materializer`). Also reading one partition back to its
  * committed end, for restores.
  */
@@ -18,6 +19,8 @@ export const changelogTopic = (pipeline: string, step: string): string => `${pip
 export const resultsTopic = (pipeline: string): string => `${pipeline}.results`;
 export const tasksTopic = (pipeline: string): string => `${pipeline}.tasks`;
 export const controlTopic = (pipeline: string): string => `${pipeline}.control`;
+/** One partition nobody writes: the group assigns it to the worker that owns a non-topic source's task. */
+export const leaseTopic = (pipeline: string): string => `${pipeline}.lease`;
 export const groupOf = (pipeline: string): string => `pipeline.${pipeline}`;
 export const materializerGroupOf = (pipeline: string): string => `pipeline.${pipeline}.materializer`;
 
@@ -56,7 +59,14 @@ export async function prepareTopics(
   client: TributaryClient,
   definition: PipelineDefinition,
 ): Promise<number> {
-  const partitions = (await client.admin.describeTopic(definition.source.name)).partitions.length;
+  const source = definition.source;
+  let partitions = 1;
+  if (source.kind === 'topic') partitions = (await client.admin.describeTopic(source.name)).partitions.length;
+  else {
+    // A missing collection is refused here, not by a subscription failing over and over.
+    if (source.kind === 'changes') await client.admin.describeCollection(source.name);
+    await createTopicIfAbsent(client, leaseTopic(definition.name), { partitions: 1 });
+  }
   const owned = definition.steps
     .filter((s) => s.stateful)
     .map((s) => changelogTopic(definition.name, s.name));
@@ -71,7 +81,10 @@ export async function prepareTopics(
   }
   const sink = definition.sink;
   if (sink.kind === 'topic') await createTopicIfAbsent(client, sink.name, { partitions });
-  else {
+  else if (sink.kind === 'events') {
+    // Not compacted: every result is an event to append, not the latest value of a key.
+    await createTopicIfAbsent(client, resultsTopic(definition.name), { partitions });
+  } else {
     await createTopicIfAbsent(client, resultsTopic(definition.name), { partitions, compact: true });
     try {
       await client.admin.createCollection(sink.name, { mode: sink.options.mode ?? 'strong' });
