@@ -81,6 +81,8 @@ import type {
 
 export const DEFAULT_CREDIT = 1000;
 export const DEFAULT_MAX_DELIVERY_RECORDS = 1000;
+/** Payload bytes a subscription behind the tail reads at once (see `subscription.ts`). */
+export const DEFAULT_READ_AHEAD_BYTES = 512 * 1024;
 
 /** Lag of one group on one partition: high watermark minus committed offset (never negative). */
 export interface GroupLag {
@@ -101,6 +103,12 @@ export async function createBroker(log: Log, options: BrokerOptions = {}): Promi
   ) {
     throw new TributaryError('INVALID_ARGUMENT', {
       reason: `maxDeliveryRecords must be an integer from 1 to ${LOG_LIMITS.batchRecordsMax}`,
+    });
+  }
+  const readAheadBytes = options.readAheadBytes ?? DEFAULT_READ_AHEAD_BYTES;
+  if (!Number.isInteger(readAheadBytes) || readAheadBytes < 1 || readAheadBytes > LOG_LIMITS.batchBytesMax) {
+    throw new TributaryError('INVALID_ARGUMENT', {
+      reason: `readAheadBytes must be an integer from 1 to ${LOG_LIMITS.batchBytesMax}`,
     });
   }
   await ensureInternalTopics(log);
@@ -132,7 +140,7 @@ export async function createBroker(log: Log, options: BrokerOptions = {}): Promi
     transactions,
     logger,
     new SafeObserver(options.observer, logger),
-    maxDeliveryRecords,
+    { maxDeliveryRecords, readAheadBytes },
     kafkaGroupStore,
     cluster,
   );
@@ -166,7 +174,7 @@ export class TributaryBroker implements Broker {
     readonly transactions: TransactionCoordinator,
     private readonly logger: Logger,
     private readonly observer: SafeObserver,
-    private readonly maxDeliveryRecords: number,
+    private readonly deliveryLimits: { readonly maxDeliveryRecords: number; readonly readAheadBytes: number },
     /** Kafka groups' durable membership; without it, groups live in memory only. */
     kafkaGroupStore?: KafkaGroupStore,
     /** The other gateways sharing the log; without it, every group is coordinated here. */
@@ -551,7 +559,8 @@ export class TributaryBroker implements Broker {
       position: start.position,
       highWatermark: start.highWatermark,
       credit,
-      maxBatch: this.maxDeliveryRecords,
+      maxBatch: this.deliveryLimits.maxDeliveryRecords,
+      readAheadBytes: this.deliveryLimits.readAheadBytes,
       onRecords,
       onError,
       observer: this.observer,

@@ -107,11 +107,12 @@ export class PartitionFeed<Member = unknown> {
   ) {}
 
   /**
-   * Records from `offset` on (at most `maxRecords` when a new read is needed; a shared batch may
-   * hold more or fewer). An empty batch means nothing at or after `offset` was readable; if its
-   * `highWatermark` is past `offset`, every offset below it is gone (compacted).
+   * Records from `offset` on (at most `maxRecords` and about `maxBytes` of payload when a new
+   * read is needed; a shared batch may hold more or fewer). An empty batch means nothing at or
+   * after `offset` was readable; if its `highWatermark` is past `offset`, every offset below it is
+   * gone (compacted).
    */
-  read(offset: number, maxRecords: number): Promise<FeedBatch> {
+  read(offset: number, maxRecords: number, maxBytes?: number): Promise<FeedBatch> {
     const last = this.last;
     if (last !== undefined && last.offset === offset) {
       this.stats.sharedReads++;
@@ -125,7 +126,7 @@ export class PartitionFeed<Member = unknown> {
     // The in-memory tail holds uncommitted records: committed readers always read.
     const recent = this.isolation === 'committed' ? undefined : this.readRecent(offset, maxRecords);
     if (recent !== undefined) return recent;
-    const promise = this.load(offset, maxRecords);
+    const promise = this.load(offset, maxRecords, maxBytes);
     this.reads.set(offset, promise);
     promise.then(
       (batch) => {
@@ -135,6 +136,11 @@ export class PartitionFeed<Member = unknown> {
       () => this.reads.delete(offset),
     );
     return promise;
+  }
+
+  /** The partition's earliest offset now (retention moves it). */
+  async earliest(): Promise<number> {
+    return (await this.log.offsets(this.topic, this.partition)).earliest;
   }
 
   /**
@@ -227,19 +233,18 @@ export class PartitionFeed<Member = unknown> {
     return promise;
   }
 
-  private async load(offset: number, maxRecords: number): Promise<FeedBatch> {
+  private async load(offset: number, maxRecords: number, maxBytes: number | undefined): Promise<FeedBatch> {
     this.stats.reads++;
     // `next` before the read is a lower bound of the high watermark the read saw: if the read
     // comes back empty, every offset in [offset, next) no longer exists.
     const offsets = await this.log.offsets(this.topic, this.partition);
     const committed = this.isolation === 'committed';
     const next = committed ? offsets.lastStable : offsets.next;
-    const records = await this.log.read(
-      this.topic,
-      this.partition,
-      offset,
-      committed ? { maxRecords, isolation: 'committed' } : { maxRecords },
-    );
+    const records = await this.log.read(this.topic, this.partition, offset, {
+      maxRecords,
+      ...(maxBytes === undefined ? {} : { maxBytes }),
+      ...(committed ? { isolation: 'committed' } : {}),
+    });
     for (let i = 0; i < records.length; i++) Object.freeze(records[i]);
     return this.batch(records, next);
   }

@@ -333,6 +333,40 @@ describe('broker: subscribe', () => {
     await expectCode(createBroker(memory, { maxDeliveryRecords: 0 }), 'INVALID_ARGUMENT');
   });
 
+  it('reads ahead behind the tail: few log reads, every record once and in order', async () => {
+    for (let i = 0; i < 6; i++) await append(500, `b${i}-`);
+    const recorder = new Recorder();
+    const readsBefore = counts.read;
+    // Credit in small grants, as the WebSocket bridge passes it on: each delivery asks for more.
+    const subscription = await broker.subscribe({
+      topic: 'feed',
+      partition: 0,
+      from: { offset: 7 },
+      credit: 50,
+      onRecords: (delivery) => {
+        recorder.onRecords(delivery);
+        subscription.grant(delivery.records.length);
+      },
+      onError: recorder.onError,
+    });
+    subscriptions.push(subscription);
+    await eventually(() => expect(recorder.records).toHaveLength(2993));
+    expect(recorder.offsets).toEqual(Array.from({ length: 2993 }, (_, i) => i + 7));
+    expect(recorder.errors).toEqual([]);
+    expect(Math.max(...recorder.deliveries.map((d) => d.records.length))).toBeLessThanOrEqual(50);
+    // 60 deliveries of 50; the read-ahead (8 × maxDeliveryRecords) answers them from 1 read.
+    expect(recorder.deliveries.length).toBeGreaterThanOrEqual(60);
+    expect(counts.read - readsBefore).toBeLessThanOrEqual(2);
+    await broker.appendBatch('feed', 0, values(3, 'late'));
+    await eventually(() => expect(recorder.records).toHaveLength(2996));
+    expect(recorder.offsets.slice(-4)).toEqual([2999, 3000, 3001, 3002]);
+  });
+
+  it('rejects a bad readAheadBytes', async () => {
+    await expectCode(createBroker(memory, { readAheadBytes: 0 }), 'INVALID_ARGUMENT');
+    await expectCode(createBroker(memory, { readAheadBytes: 1.5 }), 'INVALID_ARGUMENT');
+  });
+
   it('ends subscriptions with SHUTTING_DOWN when the broker closes, and the log stays open', async () => {
     const waiting = new Recorder();
     const idle = new Recorder();

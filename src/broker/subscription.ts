@@ -6,7 +6,13 @@
  * when it is at (or past) the last known high watermark it waits for an append, then reads from
  * its position, both through the partition's shared `PartitionFeed`, and hands at most `credit`
  * records to `onRecords`. With no credit the loop ends and the subscription holds nothing but its
- * state; `grant()` starts it again. `onRecords` is only ever called from the loop, after an
+ * state and its read-ahead; `grant()` starts it again.
+ *
+ * Read-ahead: behind the tail, a subscription reads about `readAheadBytes` of records at once
+ * (not just what its credit allows) and keeps what it could not deliver yet, so a consumer
+ * replaying history costs one log read (one pread, each batch's CRC checked and decoded once)
+ * per `readAheadBytes`, not one per credit chunk, which also re-read and re-checked the batch a
+ * chunk ended in. At most one read-ahead per subscription, and only while it is behind. `onRecords` is only ever called from the loop, after an
  * `await`, so it is never re-entered, not even when it calls `grant()` itself.
  *
  * A subscription ends once: `close()` (silently), or `end(error)` → `onError(error)` for topic
@@ -17,6 +23,7 @@
 import type { Logger } from 'pino';
 import { assert } from '../assert.js';
 import { TributaryError } from '../errors.js';
+import { LOG_LIMITS } from '../log/types.js';
 import type { SafeObserver } from './observer.js';
 import { payloadBytes } from './observer.js';
 import type { FeedBatch, FeedWaker, PartitionFeed } from './partition-feed.js';
@@ -29,6 +36,8 @@ export interface SubscriptionInit {
   readonly highWatermark: number;
   readonly credit: number;
   readonly maxBatch: number;
+  /** Payload bytes read at once behind the tail (the read-ahead); kept until credit takes them. */
+  readonly readAheadBytes: number;
   readonly onRecords: (delivery: Delivery) => void;
   readonly onError: ((error: unknown) => void) | undefined;
   readonly observer: SafeObserver;
@@ -44,6 +53,9 @@ export class BrokerSubscription implements Subscription {
   private running = false;
   private closed = false;
   private cancelWait: (() => void) | undefined;
+  /** Records read past the credit (behind the tail); `ahead.records[aheadAt]` is at `pos`. */
+  private ahead: FeedBatch | undefined;
+  private aheadAt = 0;
 
   constructor(private readonly init: SubscriptionInit) {
     this.pos = init.position;
@@ -97,6 +109,7 @@ export class BrokerSubscription implements Subscription {
   private stop(error: unknown): void {
     if (this.closed) return;
     this.closed = true;
+    this.dropAhead();
     this.cancelWait?.();
     this.init.onEnd(this, error);
   }
@@ -108,15 +121,31 @@ export class BrokerSubscription implements Subscription {
   private async run(): Promise<void> {
     this.running = true;
     try {
+      // A read-ahead kept while the subscription had no credit may since have been deleted by
+      // retention: the subscriber is then told (OFFSET_OUT_OF_RANGE by the next read), as without one.
+      if (this.ahead !== undefined && this.pos < (await this.init.feed.earliest())) this.dropAhead();
       while (!this.closed && this.credit > 0) {
+        if (this.ahead !== undefined) {
+          // One delivery per turn of the event loop: its frame leaves before the next is made,
+          // so the subscriber gets a steady stream, not the whole read-ahead in one burst.
+          await nextTurn();
+          if (this.closed) return;
+          if (this.ahead !== undefined && this.credit > 0) this.deliver(this.ahead, this.aheadAt);
+          continue;
+        }
         const atTail = this.pos >= this.knownHighWatermark;
         if (atTail) {
           await this.waitForAppend();
           if (this.closed) return;
         }
-        // At the tail, read a full batch (it will be shared); behind it, only what credit allows.
-        const want = atTail ? this.init.maxBatch : Math.min(this.credit, this.init.maxBatch);
-        const batch = await this.init.feed.read(this.pos, want);
+        // At the tail, read a full batch (it will be shared); behind it, a read-ahead.
+        const batch = atTail
+          ? await this.init.feed.read(this.pos, this.init.maxBatch)
+          : await this.init.feed.read(
+              this.pos,
+              readAheadRecords(this.init.maxBatch),
+              this.init.readAheadBytes,
+            );
         if (this.closed) return;
         if (batch.highWatermark > this.knownHighWatermark) this.knownHighWatermark = batch.highWatermark;
         if (batch.records.length === 0) {
@@ -124,7 +153,7 @@ export class BrokerSubscription implements Subscription {
           if (batch.highWatermark > this.pos) this.pos = batch.highWatermark;
           continue;
         }
-        this.deliver(batch);
+        this.deliver(batch, 0);
       }
     } catch (error) {
       this.end(error);
@@ -133,13 +162,17 @@ export class BrokerSubscription implements Subscription {
     }
   }
 
-  private deliver(batch: FeedBatch): void {
+  /**
+   * Delivers `batch.records` from index `from` on, as many as credit and `maxBatch` allow; what
+   * is left becomes (or stays) the read-ahead.
+   */
+  private deliver(batch: FeedBatch, from: number): void {
     const { records } = batch;
-    const count = Math.min(this.credit, records.length);
+    const count = Math.min(this.credit, this.init.maxBatch, records.length - from);
     let delivery = batch.delivery;
     let bytes = batch.bytes;
-    if (count < records.length) {
-      const part = records.slice(0, count);
+    if (from > 0 || count < records.length) {
+      const part = records.slice(from, from + count);
       delivery = Object.freeze({
         topic: delivery.topic,
         partition: delivery.partition,
@@ -153,7 +186,15 @@ export class BrokerSubscription implements Subscription {
       this.credit >= 0 && count > 0,
       'a subscription delivers at least one record and never more than its credit',
     );
-    this.pos = records[count - 1]!.offset + 1;
+    const next = records[from + count - 1]!.offset + 1;
+    assert(next > this.pos, "a subscription's position only grows");
+    this.pos = next;
+    if (from + count < records.length) {
+      this.ahead = batch;
+      this.aheadAt = from + count;
+    } else {
+      this.dropAhead();
+    }
     this.init.observer.recordsDelivered(count, bytes, delivery.topic);
     try {
       this.init.onRecords(delivery);
@@ -164,6 +205,11 @@ export class BrokerSubscription implements Subscription {
       );
       this.end(error);
     }
+  }
+
+  private dropAhead(): void {
+    this.ahead = undefined;
+    this.aheadAt = 0;
   }
 
   /**
@@ -192,6 +238,18 @@ export class BrokerSubscription implements Subscription {
     });
   }
 }
+
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Most records one read-ahead holds, whatever their size (empty records take memory too). */
+export function readAheadRecords(maxBatch: number): number {
+  return Math.min(LOG_LIMITS.batchRecordsMax, maxBatch * READ_AHEAD_BATCHES_MAX);
+}
+
+/** A read-ahead holds at most this many deliveries of `maxBatch` records. */
+const READ_AHEAD_BATCHES_MAX = 8;
 
 export function checkCredit(records: unknown): number {
   if (typeof records !== 'number' || !Number.isSafeInteger(records) || records < 0) {

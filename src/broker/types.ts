@@ -288,6 +288,11 @@ export interface BrokerOptions {
   readonly observer?: BrokerObserver;
   /** Most records one subscription delivery (and one shared tail read) carries. Default 1000. */
   readonly maxDeliveryRecords?: number;
+  /**
+   * Payload bytes a subscription behind the tail reads at once and keeps until its credit takes
+   * them (its read-ahead: one log read per this many bytes when replaying). Default 512 KiB.
+   */
+  readonly readAheadBytes?: number;
   /** How often open transactions are checked against their timeout (ms). Default 1000. */
   readonly transactionTimeoutCheckMs?: number;
   /**

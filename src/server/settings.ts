@@ -576,7 +576,8 @@ export const SERVER_SETTINGS = {
     env: 'TRIBUTARY_WS_BROKER_CREDIT_CHUNK_RECORDS',
     group: 'ws',
     unit: 'records',
-    default: 500,
+    // One broker delivery (maxDeliveryRecords); fewer when records are large (sized by bytes).
+    default: 1000,
     min: 1,
     max: NATIVE_PROTOCOL_LIMITS.creditMax,
     doc: 'credit passed on to the broker per subscription at a time; the rest waits for the socket',

@@ -139,12 +139,99 @@ function writeValue(value: unknown): void {
         writeBinary(value);
       } else if (Array.isArray(value)) {
         writeArray(value);
+      } else if (value instanceof MsgpackRecordList) {
+        writeRecordList(value.records);
       } else {
         writeMap(value as Record<string, unknown>);
       }
       return;
     default:
       throw new TypeError(`cannot encode a ${typeof value} as MessagePack`);
+  }
+}
+
+/** A record as deliveries carry it: the fields of the wire's `WireRecord`, in that order. */
+export interface MsgpackRecord {
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+  readonly headers: readonly { readonly key: string; readonly value: Uint8Array }[];
+}
+
+/**
+ * A list of records written by a loop made for their one shape: the same bytes as the plain
+ * array of `{ offset, timestamp, key, value, headers }` maps, without looking up each map's
+ * keys, encoding them again or copying the records into wire objects first. A delivery frame's
+ * records are most of what the server encodes when a consumer replays history. `toJSON` gives
+ * the plain array, so JSON frames carry the same fields.
+ */
+export class MsgpackRecordList {
+  constructor(readonly records: readonly MsgpackRecord[]) {}
+
+  toJSON(): MsgpackRecord[] {
+    return this.records.map(({ offset, timestamp, key, value, headers }) => ({
+      offset,
+      timestamp,
+      key,
+      value,
+      headers: headers.map((header) => ({ key: header.key, value: header.value })),
+    }));
+  }
+}
+
+/** A fixstr key as MessagePack bytes. */
+function fixstr(text: string): Uint8Array {
+  return Uint8Array.from([0xa0 | text.length, ...Array.from(text, (c) => c.charCodeAt(0))]);
+}
+
+const FIXMAP_5 = 0x85;
+const FIXMAP_2 = 0x82;
+const KEY_OFFSET = fixstr('offset');
+const KEY_TIMESTAMP = fixstr('timestamp');
+const KEY_KEY = fixstr('key');
+const KEY_VALUE = fixstr('value');
+const KEY_HEADERS = fixstr('headers');
+/** A record's bytes besides its key's and value's: map, keys, two int64, two bin32 headers, headers. */
+const RECORD_FIXED_BYTES = 1 + 7 + 10 + 4 + 6 + 8 + 9 + 9 + 5 + 5 + 5;
+
+function writeKey(key: Uint8Array): void {
+  buffer.set(key, pos);
+  pos += key.length;
+}
+
+function writeRecordList(records: readonly MsgpackRecord[]): void {
+  writeHeader(records.length, 0x90, 0xdc, 0xdd);
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    const { key, value, headers } = record;
+    ensure(
+      RECORD_FIXED_BYTES + (key === null ? 0 : key.byteLength) + (value === null ? 0 : value.byteLength),
+    );
+    buffer[pos++] = FIXMAP_5;
+    writeKey(KEY_OFFSET);
+    writeNumber(record.offset);
+    writeKey(KEY_TIMESTAMP);
+    writeNumber(record.timestamp);
+    writeKey(KEY_KEY);
+    if (key === null) buffer[pos++] = 0xc0;
+    else writeBinary(key);
+    writeKey(KEY_VALUE);
+    if (value === null) buffer[pos++] = 0xc0;
+    else writeBinary(value);
+    writeKey(KEY_HEADERS);
+    writeHeader(headers.length, 0x90, 0xdc, 0xdd);
+    // Indexed, not for-of: shared empty header lists are frozen, which V8 iterates slowly.
+    for (let h = 0; h < headers.length; h++) {
+      const header = headers[h]!;
+      ensure(1 + KEY_KEY.length + KEY_VALUE.length);
+      buffer[pos++] = FIXMAP_2;
+      writeKey(KEY_KEY);
+      writeString(header.key);
+      ensure(KEY_VALUE.length);
+      writeKey(KEY_VALUE);
+      writeBinary(header.value);
+    }
   }
 }
 

@@ -26,17 +26,13 @@
  */
 
 import { assert } from '../../../assert.js';
-import type { Broker, Delivery, Subscription } from '../../../broker/types.js';
+import type { Broker, Delivery, LogRecord, Subscription } from '../../../broker/types.js';
 import { TributaryError } from '../../../errors.js';
 import { toWireError } from '../../../protocol/native/frames.js';
-import type {
-  WireError,
-  WireIsolation,
-  WireRecord,
-  WireStartPosition,
-} from '../../../protocol/native/types.js';
+import { MsgpackRecordList } from '../../../protocol/native/msgpack-encode.js';
+import type { WireError, WireIsolation, WireStartPosition } from '../../../protocol/native/types.js';
 import { SharedFields } from '../../../protocol/native/wire.js';
-import { recordBytes, toWireRecord } from './convert.js';
+import { recordBytes } from './convert.js';
 import type { WsFrontEndLimits } from './limits.js';
 
 /** What a bridge needs from its connection. */
@@ -106,31 +102,32 @@ function deliveryChunks(delivery: Delivery, budget: number): DeliveryChunk[] {
     if (slot !== undefined && slot.delivery === delivery && slot.budget === budget) return slot.chunks;
   }
   const chunks: DeliveryChunk[] = [];
-  const push = (records: WireRecord[], bytes: number): void => {
+  const push = (records: readonly LogRecord[], bytes: number): void => {
     chunks.push({
       fields: new SharedFields({
         topic: delivery.topic,
         partition: delivery.partition,
-        records,
+        // Log records have the wire record's fields: encoded as they are, no copy per record.
+        records: new MsgpackRecordList(records),
         highWatermark: delivery.highWatermark,
       }),
       records: records.length,
       bytes: bytes - records.length * RECORD_OVERHEAD_BYTES,
     });
   };
-  let records: WireRecord[] = [];
+  const all = delivery.records;
+  let first = 0;
   let bytes = 0;
-  for (const record of delivery.records) {
-    const size = recordBytes(record) + RECORD_OVERHEAD_BYTES;
-    if (records.length > 0 && bytes + size > budget) {
-      push(records, bytes);
-      records = [];
+  for (let i = 0; i < all.length; i++) {
+    const size = recordBytes(all[i]!) + RECORD_OVERHEAD_BYTES;
+    if (i > first && bytes + size > budget) {
+      push(all.slice(first, i), bytes);
+      first = i;
       bytes = 0;
     }
-    records.push(toWireRecord(record));
     bytes += size;
   }
-  if (records.length > 0) push(records, bytes);
+  if (all.length > first) push(first === 0 ? all : all.slice(first), bytes);
   if (Object.isFrozen(delivery)) {
     prepared[preparedNext] = { delivery, budget, chunks };
     preparedNext = (preparedNext + 1) % PREPARED_SLOTS;
