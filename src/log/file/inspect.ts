@@ -81,6 +81,7 @@ export interface InspectOptions {
 interface SegmentScan {
   readonly base: number;
   readonly file: string;
+  /** Bytes of batches (and damage): the file's size, less an active segment's preallocated zeros. */
   readonly size: number;
   /** Offset after the last valid batch (or what the index vouches for, if more). */
   readonly end: number;
@@ -213,6 +214,7 @@ async function scanOne(
   try {
     const scan = await scanSegment(segment, size, {
       contiguous: !options.compact,
+      zeroTail: active,
       headers,
       onProgress: (bytes) => {
         options.onBytes?.(bytes - reported);
@@ -246,17 +248,20 @@ async function scanOne(
         `the sealed segment is ${size} bytes but its index says ${index.summary.logBytes}: data up to offset ${index.summary.nextOffset - 1} is missing`,
       );
     }
-    if (active && point !== null && point.segment === base && size < point.position) {
+    // The active segment's data may end before the file does: the rest is preallocated zeros.
+    const dataBytes = scan.validBytes;
+    if (active && point !== null && point.segment === base && dataBytes < point.position) {
+      const end = dataBytes < size ? 'zeros start' : 'the file ends';
       return at(
-        size,
-        `the file ends at byte ${size}, but the recovery point says ${point.position} bytes were durable`,
+        dataBytes,
+        `${end} at byte ${dataBytes}, but the recovery point says ${point.position} bytes were durable`,
       );
     }
     // An index describing this very file vouches for where the segment ends (compaction may
     // have removed its last records); without one, only the batches do.
     const vouched = index !== null && index.summary.logBytes === size;
     const end = vouched ? Math.max(index.summary.nextOffset, validEnd) : validEnd;
-    return { base, file, size, end, validEnd, vouched, records };
+    return { base, file, size: dataBytes, end, validEnd, vouched, records };
   } finally {
     await segment.close();
   }

@@ -6,7 +6,9 @@
  * wait in `pending` while one write (and, under `fsync: 'always'`, one fdatasync) is in flight.
  * Everything that queued meanwhile goes out in the next write: that is group commit, and why
  * 64 concurrent producers cost about one fdatasync per round rather than 64. Records become
- * readable (`next` advances) exactly when their append is acknowledged.
+ * readable (`next` advances) exactly when their append is acknowledged. Under `fsync: 'always'`
+ * the active segment keeps zeros ahead of its data (`Segment.preallocate`), so a round's
+ * fdatasync writes the data and nothing else.
  *
  * A failed write or fdatasync (a full disk, an I/O error) rejects, with STORAGE_ERROR, every
  * append not yet acknowledged, and takes back their offsets: nothing after the last acknowledged
@@ -69,7 +71,14 @@ import type { LogFileSystem } from './fs.js';
 import { readLogStart, writeLogStart } from './log-start.js';
 import { RecentBatches } from './recent-batches.js';
 import { RECOVERY_POINT_FILE, recoverPartition, TRANSACTIONS_FILE_EXTENSION } from './recovery.js';
-import { type BatchSummary, corruptionError, RecordCollector, Segment, segmentFileName } from './segment.js';
+import {
+  type BatchSummary,
+  corruptionError,
+  PREALLOCATE_BYTES_MAX,
+  RecordCollector,
+  Segment,
+  segmentFileName,
+} from './segment.js';
 
 /** Most bytes one write carries; the rest of the queue goes in the next one. */
 const WRITE_BYTES_MAX = 8 * 1024 * 1024;
@@ -166,7 +175,10 @@ export class FilePartition {
     config: TopicConfig,
     logger: Logger,
   ) {
-    const recovered = await recoverPartition(fs, dir, logger, { compact: config.compact });
+    const recovered = await recoverPartition(fs, dir, logger, {
+      compact: config.compact,
+      preallocateBytes: preallocateBytesFor(config),
+    });
     const active = recovered.segments[recovered.segments.length - 1]!;
     const producers = new ProducerStateTable(topic, partition);
     producers.restore(
@@ -710,7 +722,7 @@ export class FilePartition {
         this.transactions.snapshot(baseOffset),
       );
     }
-    const segment = await Segment.create(this.fs, this.dir, baseOffset);
+    const segment = await Segment.create(this.fs, this.dir, baseOffset, preallocateBytesFor(this.config));
     this.segments.push(segment);
     // The new file's name (and the producer snapshot's) must be on disk before anything in it is
     // acknowledged, or a crash could lose the whole segment.
@@ -1060,6 +1072,8 @@ export class FilePartition {
     // A recovery point vouches only for bytes an fdatasync covered; after an unrepaired failure
     // the old one stays, and recovery scans from there.
     if (!this.failure && !this.ioError) {
+      // A cleanly closed segment is exactly its batches; a crash leaves zeros that recovery skips.
+      await this.active.trimPreallocation();
       await this.active.datasync();
       await this.writeRecoveryPoint();
     }
@@ -1091,6 +1105,11 @@ export class FilePartition {
   isClosed(): boolean {
     return this.closed !== undefined;
   }
+}
+
+/** Zeros the active segment keeps ahead of its data: only where every append waits for an fdatasync. */
+function preallocateBytesFor(config: TopicConfig): number {
+  return config.fsync === 'always' ? Math.min(PREALLOCATE_BYTES_MAX, config.segmentBytes) : 0;
 }
 
 function storageError(topic: string, partition: number, error: unknown): TributaryError {

@@ -5,7 +5,9 @@
  *   without one they are scanned, and any damage is an error: their data was acknowledged;
  * - the active (last) segment is always scanned and every batch's CRC checked. Damage at or after
  *   the recovery point is a torn tail from the crash: the file is truncated there. Damage before
- *   it is corruption of acknowledged data: opening fails with CORRUPT_LOG naming file and byte;
+ *   it is corruption of acknowledged data: opening fails with CORRUPT_LOG naming file and byte.
+ *   Zeros from the end of the last batch to the end of the file are a preallocated tail
+ *   (`fsync: 'always'`), not damage: the data ends there, and the zeros stay for the next appends;
  * - data that is simply missing is corruption too, never a gap to skip: a sealed segment shorter
  *   than its index says, offsets between one segment's end and the next segment's base (on a
  *   compacted topic only where no index vouches for the segment's end, since compaction may drop
@@ -37,6 +39,8 @@ const SCAN_CHUNK_BYTES = 1024 * 1024;
 export interface RecoverOptions {
   /** Compacted topics may have offset gaps inside and between segments. */
   readonly compact: boolean;
+  /** Zeros the active segment keeps ahead of its data (see `Segment.preallocate`). Default 0. */
+  readonly preallocateBytes?: number;
 }
 
 export interface RecoveredPartition {
@@ -60,7 +64,7 @@ export async function recoverPartition(
     if (recoveryPoint !== null && (recoveryPoint.segment > 0 || recoveryPoint.position > 0))
       throw missingSegmentError(dir, recoveryPoint);
     return {
-      segments: [await Segment.create(fs, dir, 0)],
+      segments: [await Segment.create(fs, dir, 0, options.preallocateBytes)],
       activeHeaders: [],
       activeMarkers: new Map(),
       truncatedBytes: 0,
@@ -204,15 +208,23 @@ async function recoverActiveSegment(
   truncatedBytes: number;
 }> {
   const logBytes = await fs.size(join(dir, segmentFileName(base, '.log')));
-  const segment = await Segment.open(fs, dir, base, new SparseIndex(), {
-    logBytes,
-    nextOffset: base,
-    maxTimestamp: -1,
-  });
+  const segment = await Segment.open(
+    fs,
+    dir,
+    base,
+    new SparseIndex(),
+    { logBytes, nextOffset: base, maxTimestamp: -1 },
+    options.preallocateBytes,
+  );
   try {
     const headers: RecordBatchHeader[] = [];
     const markers = new Map<number, boolean>();
-    const scan = await scanSegment(segment, logBytes, { contiguous: !options.compact, headers, markers });
+    const scan = await scanSegment(segment, logBytes, {
+      contiguous: !options.compact,
+      headers,
+      markers,
+      zeroTail: true,
+    });
     const confirmed = confirmedBytes(base, recoveryPoint);
     let truncatedBytes = 0;
     if (scan.invalid) {
@@ -224,14 +236,16 @@ async function recoverActiveSegment(
         'truncating an unacknowledged torn tail left by a crash',
       );
       await segment.truncate(position);
-    } else if (logBytes < confirmed && Number.isFinite(confirmed)) {
+    } else if (scan.validBytes < confirmed && Number.isFinite(confirmed)) {
+      const end = scan.zeroTailBytes === undefined ? 'the file ends' : 'zeros start';
       throw corruptionError(
         segment,
-        logBytes,
-        `the file ends at byte ${logBytes} (after offset ${segment.nextOffset - 1}), but the recovery point ` +
+        scan.validBytes,
+        `${end} at byte ${scan.validBytes} (after offset ${segment.nextOffset - 1}), but the recovery point ` +
           `says ${confirmed} bytes were durable: acknowledged records after it are missing`,
       );
     }
+    if (scan.zeroTailBytes !== undefined) segment.endDataAt(scan.validBytes);
     return { segment, headers, markers, truncatedBytes };
   } catch (error) {
     await segment.close();
@@ -247,8 +261,11 @@ function confirmedBytes(base: number, point: RecoveryPoint | null): number {
 }
 
 export interface ScanResult {
+  /** Where the last valid batch ends. */
   readonly validBytes: number;
   readonly invalid?: { readonly position: number; readonly reason: string };
+  /** Set when only zeros follow the last valid batch, to the end of the file: a preallocated tail. */
+  readonly zeroTailBytes?: number;
 }
 
 export interface ScanOptions {
@@ -258,6 +275,11 @@ export interface ScanOptions {
   readonly headers?: RecordBatchHeader[];
   /** Receives COMMIT (true) / ABORT (false) of every valid transaction marker, by offset. */
   readonly markers?: Map<number, boolean>;
+  /**
+   * Zeros from the last valid batch to the end of the file end the data (the active segment's
+   * preallocated tail) instead of being invalid. Sealed segments are exactly their batches.
+   */
+  readonly zeroTail?: boolean;
   /** Called after each chunk with the bytes scanned so far (progress reports). */
   readonly onProgress?: (scannedBytes: number) => void;
 }
@@ -295,7 +317,14 @@ export async function scanSegment(
         if (marker !== null) options.markers.set(header.baseOffset, marker.commit);
       }
     }
-    if (chunk.invalid) return { validBytes: chunk.end, invalid: chunk.invalid };
+    if (chunk.invalid) {
+      // A batch never starts with a zero byte where its magic is, so zeros to the end of the file
+      // are no batch at all: the end of the data, with preallocated space after it.
+      if (options.zeroTail && (await segment.zerosFrom(chunk.invalid.position, logBytes))) {
+        return { validBytes: chunk.invalid.position, zeroTailBytes: logBytes - chunk.invalid.position };
+      }
+      return { validBytes: chunk.end, invalid: chunk.invalid };
+    }
     position = chunk.end;
     options.onProgress?.(position);
   }

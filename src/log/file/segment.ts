@@ -6,6 +6,11 @@
  *
  * A segment is shared by readers and by maintenance (retention, compaction), which may replace
  * or delete it: readers `acquire()`/`release()` it so the file stays open until the last read ends.
+ *
+ * Under `fsync: 'always'` the active segment's file is kept ahead of its data by zeros
+ * ({@link PREALLOCATE_BYTES_MAX}): see `Segment.preallocate` for why. The zero tail is cut off
+ * when the segment is sealed and when the partition closes; after a crash, recovery recognises
+ * it as the end of the data (`scanSegment`).
  */
 import { join } from 'node:path';
 import { assert } from '../../assert.js';
@@ -38,6 +43,15 @@ export type BatchSummary = Pick<
   'baseOffset' | 'lastOffsetDelta' | 'baseTimestamp' | 'maxTimestamp'
 >;
 
+/**
+ * Zeros written ahead of the data of an active segment under `fsync: 'always'` (at most the
+ * topic's `segmentBytes`). Extended by this much when less than half of it is left.
+ */
+export const PREALLOCATE_BYTES_MAX = 1024 * 1024;
+
+/** The zeros preallocation writes; never written to. */
+let zeroBytes: Uint8Array | undefined;
+
 /** Below this size, many small batches are copied into one buffer: one copy is cheaper than a long iovec. */
 const COALESCE_BYTES_MAX = 256 * 1024;
 
@@ -59,8 +73,10 @@ export interface ReadChunk {
 }
 
 export class Segment {
-  /** Bytes written to the file (some may not be visible to readers yet). */
+  /** Bytes of batches written to the file (some may not be visible to readers yet). */
   size: number;
+  /** Length of the file: `size` plus the preallocated zeros after it. */
+  private fileBytes: number;
   /** Bytes readers may see: the batches already acknowledged as durable. */
   visibleBytes: number;
   /** Bytes known to be on disk: covered by an fdatasync that succeeded. */
@@ -92,8 +108,11 @@ export class Segment {
     size: number,
     nextOffset: number,
     maxTimestamp: number,
+    /** Zeros kept ahead of the data while this segment is active (0: none). */
+    private readonly preallocateBytes: number,
   ) {
     this.size = size;
+    this.fileBytes = size;
     this.visibleBytes = size;
     this.syncedBytes = size;
     this.tail = new TailCache(TAIL_CACHE_BYTES, size);
@@ -110,9 +129,14 @@ export class Segment {
   }
 
   /** Creates an empty segment file (the new active segment). */
-  static async create(fs: LogFileSystem, dir: string, baseOffset: number): Promise<Segment> {
+  static async create(
+    fs: LogFileSystem,
+    dir: string,
+    baseOffset: number,
+    preallocateBytes = 0,
+  ): Promise<Segment> {
     const handle = await fs.open(join(dir, segmentFileName(baseOffset, '.log')), 'create');
-    return new Segment(fs, dir, baseOffset, handle, new SparseIndex(), 0, baseOffset, -1);
+    return new Segment(fs, dir, baseOffset, handle, new SparseIndex(), 0, baseOffset, -1, preallocateBytes);
   }
 
   /** Opens an existing segment file whose contents the caller has validated or will index. */
@@ -122,6 +146,7 @@ export class Segment {
     baseOffset: number,
     index: SparseIndex,
     summary: SealedIndexSummary,
+    preallocateBytes = 0,
   ): Promise<Segment> {
     const handle = await fs.open(join(dir, segmentFileName(baseOffset, '.log')), 'update');
     return new Segment(
@@ -133,7 +158,20 @@ export class Segment {
       summary.logBytes,
       summary.nextOffset,
       summary.maxTimestamp,
+      preallocateBytes,
     );
+  }
+
+  /**
+   * Recovery found the batches ending at `dataBytes` and only zeros after them, to the end of
+   * the file: a preallocated tail, kept for the appends to come.
+   */
+  endDataAt(dataBytes: number): void {
+    assert(dataBytes <= this.size && this.size === this.fileBytes, 'a zero tail lies inside the file');
+    this.size = dataBytes;
+    this.visibleBytes = Math.min(this.visibleBytes, dataBytes);
+    this.syncedBytes = Math.min(this.syncedBytes, dataBytes);
+    this.tail.reset(dataBytes);
   }
 
   /**
@@ -147,7 +185,34 @@ export class Segment {
       batches.length > 1 && totalBytes <= COALESCE_BYTES_MAX ? [Buffer.concat(batches, totalBytes)] : batches;
     this.writeAt(buffers, totalBytes, position);
     this.size += totalBytes;
+    if (this.size > this.fileBytes) this.fileBytes = this.size;
     this.tail.append(buffers, position);
+    if (this.preallocateBytes > 0 && this.size + this.preallocateBytes / 2 > this.fileBytes)
+      this.preallocate();
+  }
+
+  /**
+   * Writes zeros after the end of the file. The next fdatasync takes them to disk with the
+   * allocation of their blocks and the file's new size, once; the appends after it write inside
+   * the file into blocks already allocated, so their fdatasync has only data to write and skips
+   * the file system's journal commit (the same reason PostgreSQL zero-fills WAL segments).
+   * fallocate(2) would not do: ext4 and XFS mark such blocks unwritten, and converting them on
+   * the first write is a journaled metadata change again.
+   */
+  private preallocate(): void {
+    const bytes = this.preallocateBytes;
+    zeroBytes ??= new Uint8Array(PREALLOCATE_BYTES_MAX);
+    const zeros = bytes <= zeroBytes.byteLength ? zeroBytes.subarray(0, bytes) : new Uint8Array(bytes);
+    const from = this.fileBytes;
+    // Counted before the write: should it fail part way (a full disk), sealing and closing still
+    // cut off whatever it left, and a sealed file stays exactly its batches.
+    this.fileBytes = from + bytes;
+    try {
+      this.writeAt([zeros], bytes, from);
+    } catch {
+      // Only a saving: zeros or nothing after the data, which recovery reads as the end either
+      // way; the batches grow the file as they would have.
+    }
   }
 
   /** Writes all of `buffers` at `position`; throws on the first failed write. */
@@ -188,6 +253,7 @@ export class Segment {
     await this.handle.truncate(size);
     this.tail.reset(size);
     this.size = size;
+    this.fileBytes = size;
     this.visibleBytes = Math.min(this.visibleBytes, size);
     this.syncedBytes = Math.min(this.syncedBytes, size);
     if (this.unsyncableFrom !== undefined && this.unsyncableFrom >= size) this.unsyncableFrom = undefined;
@@ -266,8 +332,30 @@ export class Segment {
   /** Seals the segment: data and index reach the disk, so recovery need not scan it again. */
   async seal(): Promise<void> {
     this.tail.reset(this.size); // only the active segment is read right behind the writer
+    // A sealed file is exactly its batches: its index vouches for the file's size.
+    await this.trimPreallocation();
     await this.handle.datasync();
     await this.writeIndexFile();
+  }
+
+  /** Cuts the preallocated zeros off the file (the next fdatasync makes it durable). */
+  async trimPreallocation(): Promise<void> {
+    if (this.fileBytes === this.size) return;
+    await this.handle.truncate(this.size);
+    this.fileBytes = this.size;
+  }
+
+  /** Whether the file holds only zero bytes from `position` to `end`. */
+  async zerosFrom(position: number, end: number): Promise<boolean> {
+    const bytes = new Uint8Array(Math.min(READ_CHUNK_BYTES_MIN * 16, Math.max(end - position, 0)));
+    while (position < end) {
+      const length = Math.min(bytes.byteLength, end - position);
+      const read = await this.handle.read(bytes, 0, length, position);
+      if (read === 0) return false;
+      for (let i = 0; i < read; i++) if (bytes[i] !== 0) return false;
+      position += read;
+    }
+    return true;
   }
 
   async writeIndexFile(): Promise<void> {

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../errors.js';
 import type { TopicConfig } from '../types.js';
 import { type FileLog, openFileLog } from './file-log.js';
+import { PREALLOCATE_BYTES_MAX, walkBatches } from './segment.js';
 import { Prng } from './testing/prng.js';
 import { SimFileSystem } from './testing/sim-fs.js';
 
@@ -63,14 +64,23 @@ describe('file partition after a storage failure', () => {
     const { sim, log } = await setup();
     await append(log, 'a');
     await append(log, 'b');
-    const acknowledgedBytes = sim.size(SEGMENT);
-    // Room for part of the next batch only: a short write, then ENOSPC.
+    // The file holds the batches, then the zeros preallocated for the next ones.
+    const acknowledgedBytes = walkBatches(sim.contents(SEGMENT), 0).end;
+    expect(sim.size(SEGMENT)).toBeGreaterThan(acknowledgedBytes + PREALLOCATE_BYTES_MAX / 2);
+    expect(
+      sim
+        .contents(SEGMENT)
+        .subarray(acknowledgedBytes)
+        .every((byte) => byte === 0),
+    ).toBe(true);
+    // Room for part of a batch larger than the preallocated zeros: a short write, then ENOSPC.
     sim.capacityBytes = sim.usedBytes() + 10;
-    const error = await rejection(append(log, 'c'.repeat(100)));
+    const error = await rejection(append(log, 'c'.repeat(PREALLOCATE_BYTES_MAX)));
     expect(isTributaryError(error) && error.code).toBe('STORAGE_ERROR');
     expect(String((error as Error).message)).toContain('no space left on device');
-    // Still full: every append fails, none is readable, offsets do not move.
-    await rejection(append(log, 'd'));
+    // Still full (cutting the torn batch off freed the preallocated zeros, no more): every append
+    // fails, none is readable, offsets do not move.
+    await rejection(append(log, 'd'.repeat(2 * PREALLOCATE_BYTES_MAX)));
     expect(await values(log)).toEqual(['a', 'b']);
     expect((await log.offsets('t', 0)).next).toBe(2);
 
@@ -82,6 +92,7 @@ describe('file partition after a storage failure', () => {
     const bytes = sim.contents(SEGMENT);
     expect(dec.decode(bytes.subarray(acknowledgedBytes))).toContain('e');
     expect(dec.decode(bytes)).not.toContain('ccc');
+    expect(dec.decode(bytes)).not.toContain('ddd');
 
     sim.crash('machine');
     const reopened = await open(sim);
