@@ -2,7 +2,8 @@
  * Log engine benchmark: `npm run bench:log` (≲ 2 min) or `npm run bench:log -- --quick` (≲ 20 s).
  *
  * Workloads, in one run, on temp dirs under os.tmpdir() that are removed at the end:
- *  1. disk floor: 4 KiB write + fdatasync in a loop (what one durable ack can cost at best);
+ *  1. disk floors: 4 KiB write + fdatasync in a loop (what one durable ack can cost at best),
+ *     appending to a growing file, and overwriting a zero-filled (preallocated) one;
  *  2. append throughput, file engine, `fsync: 'interval'`, 100 B and 1 KiB values, batches of
  *     1000 records, 4 appends in flight;
  *  3. `fsync: 'always'` with 64 concurrent single-record producers: acked records/s, latency,
@@ -10,10 +11,16 @@
  *     = acked records/s ÷ (disk-floor fdatasync/s × producers);
  *  4. sequential read of ≥ 1M 100-byte records from offset 0 in large pages.
  *
+ * The floors are measured in slices alternating with slices of workload 3 (floor, floor,
+ * producers, again), not once before it: on a shared disk the fdatasync rate moves by several
+ * times within seconds, and a ratio of two rates measured at different moments is mostly that.
+ * Efficiency is given against both floors: the growing file is what the target was set
+ * against; the preallocated file is the best this disk does, the strict figure.
+ *
  * Prints progress, a table with targets and PASS/BELOW, and writes bench/results/log-<date>.json.
  * It is a plain script, never a test.
  */
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -36,9 +43,17 @@ import {
 const QUICK = process.argv.includes('--quick');
 
 const PLAN = QUICK
-  ? { floorMs: 1_000, appendMs: 2_000, alwaysMs: 3_000, readRecordsMin: 1_000_000, readRecordsMax: 1_000_000 }
+  ? {
+      floorMs: 1_000,
+      appendMs: 2_000,
+      alwaysMs: 3_000,
+      slices: 4,
+      readRecordsMin: 1_000_000,
+      readRecordsMax: 1_000_000,
+    }
   : {
       floorMs: 2_000,
+      slices: 8,
       appendMs: 6_000,
       alwaysMs: 8_000,
       readRecordsMin: 1_000_000,
@@ -51,6 +66,8 @@ const BATCH_RECORDS = 1000;
 const IN_FLIGHT = 4;
 const PRODUCERS = 64;
 const FLOOR_BLOCK = 4096;
+/** Size of the zero-filled file the preallocated floor overwrites (wraps around at the end). */
+const FLOOR_FILE_BYTES = 8 * 1024 * 1024;
 /** A consumer's page: Kafka's default fetch size per partition (max.partition.fetch.bytes = 1 MiB). */
 const READ_PAGE = { maxRecords: 10_000, maxBytes: 1024 * 1024 } as const;
 const TOPIC = 'bench';
@@ -69,6 +86,7 @@ interface Workload {
 }
 
 interface DiskFloor extends Workload {
+  readonly file: FloorFile;
   readonly ops: number;
   readonly opsPerSec: number;
   readonly latencyMs: Summary;
@@ -92,7 +110,10 @@ interface AlwaysRun extends AppendRun {
   readonly measuredSyncs: number | null;
   readonly measuredSyncsPerSec: number | null;
   readonly recordsPerSync: number | null;
+  /** Against the growing-file floor measured in the same slices. */
   readonly groupCommitEfficiency: number;
+  /** Against the preallocated-file floor measured in the same slices (the strict figure). */
+  readonly groupCommitEfficiencyStrict: number;
 }
 
 interface ReadRun extends Workload {
@@ -143,40 +164,71 @@ async function topicBytes(log: Log): Promise<number> {
   return description.partitions.reduce((sum, partition) => sum + partition.sizeBytes, 0);
 }
 
-/** 4 KiB write + fdatasync at the end of a fresh file, for `durationMs`. */
-function diskFloor(durationMs: number): DiskFloor {
-  const path = join(root, 'disk-floor.bin');
-  const block = Buffer.alloc(FLOOR_BLOCK, 0xab);
-  const latencies = new Samples();
-  const cpu = cpuStopwatch();
-  const fd = openSync(path, 'w');
-  const start = performance.now();
-  const deadline = start + durationMs;
-  let position = 0;
-  let now = start;
-  try {
+/** How the floor writes: appending to a growing file, or overwriting a zero-filled one. */
+type FloorFile = 'append' | 'preallocated';
+
+/** An open floor file and the samples gathered in its slices. */
+class FloorRun {
+  private readonly path: string;
+  private readonly fd: number;
+  private position = 0;
+  private elapsedMs = 0;
+  private cpuMs = 0;
+  private readonly latencies = new Samples();
+  private readonly block = Buffer.alloc(FLOOR_BLOCK, 0xab);
+
+  constructor(readonly file: FloorFile) {
+    this.path = join(root, `disk-floor-${file}.bin`);
+    this.fd = openSync(this.path, 'w');
+    if (file === 'preallocated') {
+      const zeros = Buffer.alloc(1024 * 1024);
+      for (let at = 0; at < FLOOR_FILE_BYTES; at += zeros.byteLength)
+        writeSync(this.fd, zeros, 0, zeros.byteLength, at);
+      fdatasyncSync(this.fd);
+    }
+  }
+
+  /**
+   * 4 KiB write + fdatasync in a loop for `durationMs`, the way the engine does a round: the
+   * write synchronous, the fdatasync through the callback API (libuv's thread pool). Measured
+   * here, a loaded machine runs that faster than fdatasyncSync on the main thread, so a floor of
+   * fdatasyncSync would flatter the engine.
+   */
+  async slice(durationMs: number): Promise<void> {
+    const cpu = cpuStopwatch();
+    const start = performance.now();
+    const deadline = start + durationMs;
+    let now = start;
     while (now < deadline) {
       const before = now;
-      writeSync(fd, block, 0, FLOOR_BLOCK, position);
-      fdatasyncSync(fd);
-      position += FLOOR_BLOCK;
+      writeSync(this.fd, this.block, 0, FLOOR_BLOCK, this.position);
+      await new Promise<void>((resolve, reject) =>
+        fdatasync(this.fd, (error) => (error ? reject(error) : resolve())),
+      );
+      this.position += FLOOR_BLOCK;
+      if (this.file === 'preallocated' && this.position >= FLOOR_FILE_BYTES) this.position = 0;
       now = performance.now();
-      latencies.push(now - before);
+      this.latencies.push(now - before);
     }
-  } finally {
-    closeSync(fd);
-    rmSync(path, { force: true });
+    this.elapsedMs += now - start;
+    this.cpuMs += cpu();
   }
-  const elapsedMs = now - start;
-  return {
-    name: 'disk floor: 4 KiB write + fdatasync',
-    elapsedMs,
-    cpuMs: cpu(),
-    peakRssBytes: peakRssBytes(),
-    ops: latencies.length,
-    opsPerSec: rate(latencies.length, elapsedMs),
-    latencyMs: latencies.summarize(),
-  };
+
+  finish(): DiskFloor {
+    closeSync(this.fd);
+    rmSync(this.path, { force: true });
+    const what = this.file === 'append' ? 'appended to a growing file' : 'over a zero-filled file';
+    return {
+      name: `disk floor: 4 KiB write + fdatasync, ${what}`,
+      file: this.file,
+      elapsedMs: this.elapsedMs,
+      cpuMs: this.cpuMs,
+      peakRssBytes: peakRssBytes(),
+      ops: this.latencies.length,
+      opsPerSec: rate(this.latencies.length, this.elapsedMs),
+      latencyMs: this.latencies.summarize(),
+    };
+  }
 }
 
 /** One producer, batches of 1000, `IN_FLIGHT` appends outstanding, for `durationMs`. Leaves the log open. */
@@ -214,22 +266,23 @@ async function appendBatches(log: Log, valueBytes: number, durationMs: number): 
   };
 }
 
-/** `PRODUCERS` loops of `await append(1 record)` under `fsync: 'always'`, for `durationMs`. */
+/**
+ * `PRODUCERS` loops of `await append(1 record)` under `fsync: 'always'` for `PLAN.alwaysMs` in
+ * all, in `PLAN.slices` slices; before each, a slice of each disk floor (`PLAN.floorMs` in all).
+ */
 async function appendAlways(
   log: Log,
   valueBytes: number,
-  durationMs: number,
-  floorSyncsPerSec: number,
   syncs: SyncCounter,
-): Promise<AlwaysRun> {
+  floorRuns: readonly FloorRun[],
+): Promise<{ always: AlwaysRun; floors: DiskFloor[] }> {
   await log.createTopic(TOPIC, { fsync: 'always' });
   const latencies = new Samples();
   let records = 0;
-  syncs.reset();
-  const cpu = cpuStopwatch();
-  const start = performance.now();
-  const deadline = start + durationMs;
-  const producer = async (id: number): Promise<void> => {
+  let elapsedMs = 0;
+  let cpuMs = 0;
+  let measured = 0;
+  const producer = async (id: number, deadline: number): Promise<void> => {
     const one = makeBatch(1, valueBytes);
     one[0]!.value![0] = id;
     while (performance.now() < deadline) {
@@ -239,12 +292,20 @@ async function appendAlways(
       records++;
     }
   };
-  await Promise.all(Array.from({ length: PRODUCERS }, (_, id) => producer(id)));
-  const elapsedMs = performance.now() - start;
-  const cpuMs = cpu();
-  const measured = syncs.count();
+  for (let slice = 0; slice < PLAN.slices; slice++) {
+    for (const floor of floorRuns) await floor.slice(PLAN.floorMs / floorRuns.length / PLAN.slices);
+    syncs.reset();
+    const cpu = cpuStopwatch();
+    const start = performance.now();
+    const deadline = start + PLAN.alwaysMs / PLAN.slices;
+    await Promise.all(Array.from({ length: PRODUCERS }, (_, id) => producer(id, deadline)));
+    elapsedMs += performance.now() - start;
+    cpuMs += cpu();
+    measured += syncs.count();
+  }
+  const floors = floorRuns.map((floor) => floor.finish());
   const recordsPerSec = rate(records, elapsedMs);
-  return {
+  const always: AlwaysRun = {
     name: `append ${formatBytes(valueBytes)}, always, ${PRODUCERS} producers × 1 record`,
     elapsedMs,
     cpuMs,
@@ -260,8 +321,10 @@ async function appendAlways(
     measuredSyncs: measured > 0 ? measured : null,
     measuredSyncsPerSec: measured > 0 ? rate(measured, elapsedMs) : null,
     recordsPerSync: measured > 0 ? records / measured : null,
-    groupCommitEfficiency: recordsPerSec / (floorSyncsPerSec * PRODUCERS),
+    groupCommitEfficiency: recordsPerSec / (floors[0]!.opsPerSec * PRODUCERS),
+    groupCommitEfficiencyStrict: recordsPerSec / (floors[1]!.opsPerSec * PRODUCERS),
   };
+  return { always, floors };
 }
 
 /** Tops the topic up to `PLAN.readRecordsMin` records (time-capped), then closes it. */
@@ -337,21 +400,17 @@ function cpuPercent(workload: Workload): string {
 async function main(): Promise<void> {
   const syncs = await installSyncCounter();
   progress(`Tributary log benchmark${QUICK ? ' (--quick)' : ''}: node ${process.version}, temp dir ${root}`);
-
-  progress(`[1/5] disk floor: 4 KiB write + fdatasync for ${PLAN.floorMs / 1000} s …`);
-  const floor = diskFloor(PLAN.floorMs);
-  progress(
-    `      ${formatInt(floor.opsPerSec)} ops/s, p50 ${formatMs(floor.latencyMs.p50)} ms, p99 ${formatMs(floor.latencyMs.p99)} ms`,
-  );
+  // Made first, so writing the zero-filled one is long done when its floor is measured.
+  const floorRuns = [new FloorRun('append'), new FloorRun('preallocated')];
 
   const appendDir100 = join(root, 'append-100');
   const appends: AppendRun[] = [];
   for (const [step, valueBytes, dir] of [
-    [2, 100, appendDir100],
-    [3, 1024, join(root, 'append-1k')],
+    [1, 100, appendDir100],
+    [2, 1024, join(root, 'append-1k')],
   ] as const) {
     progress(
-      `[${step}/5] append ${formatBytes(valueBytes)} values, fsync interval, ${BATCH_RECORDS}/batch, ${IN_FLIGHT} in flight, ${PLAN.appendMs / 1000} s …`,
+      `[${step}/4] append ${formatBytes(valueBytes)} values, fsync interval, ${BATCH_RECORDS}/batch, ${IN_FLIGHT} in flight, ${PLAN.appendMs / 1000} s …`,
     );
     const run = await withLog(dir, (log) => appendBatches(log, valueBytes, PLAN.appendMs));
     if (dir !== appendDir100) rmSync(dir, { recursive: true, force: true });
@@ -362,21 +421,26 @@ async function main(): Promise<void> {
   }
 
   progress(
-    `[4/5] append 100 B, fsync always, ${PRODUCERS} producers each awaiting 1 record, ${PLAN.alwaysMs / 1000} s …`,
+    `[3/4] append 100 B, fsync always, ${PRODUCERS} producers each awaiting 1 record, ${PLAN.alwaysMs / 1000} s, ` +
+      `in ${PLAN.slices} slices alternating with the disk floors (${PLAN.floorMs / 1000} s) …`,
   );
   const alwaysDir = join(root, 'always');
-  const always = await withLog(alwaysDir, (log) =>
-    appendAlways(log, 100, PLAN.alwaysMs, floor.opsPerSec, syncs),
-  );
+  const { always, floors } = await withLog(alwaysDir, (log) => appendAlways(log, 100, syncs, floorRuns));
+  const [floor, floorPreallocated] = floors as [DiskFloor, DiskFloor];
   rmSync(alwaysDir, { recursive: true, force: true });
+  for (const run of floors) {
+    progress(
+      `      ${run.name}: ${formatInt(run.opsPerSec)} ops/s, p50 ${formatMs(run.latencyMs.p50)} ms, p99 ${formatMs(run.latencyMs.p99)} ms`,
+    );
+  }
   progress(
     `      ${formatInt(always.recordsPerSec)} acked records/s, p50 ${formatMs(always.latencyMs.p50)} ms, p99 ${formatMs(always.latencyMs.p99)} ms, ` +
       `${always.measuredSyncs === null ? 'fdatasync calls not observed' : `${formatInt(always.measuredSyncs)} fdatasync calls (${formatFixed(always.recordsPerSync ?? Number.NaN, 1)} records/sync)`}, ` +
-      `group commit ${formatPercent(always.groupCommitEfficiency)}`,
+      `group commit ${formatPercent(always.groupCommitEfficiency)} (strict: ${formatPercent(always.groupCommitEfficiencyStrict)})`,
   );
 
   progress(
-    `[5/5] sequential read of ${formatInt(PLAN.readRecordsMin)}–${formatInt(PLAN.readRecordsMax)} 100 B records from offset 0 …`,
+    `[4/4] sequential read of ${formatInt(PLAN.readRecordsMin)}–${formatInt(PLAN.readRecordsMax)} 100 B records from offset 0 …`,
   );
   const filled = await fillForRead(appendDir100, 100);
   if (filled > 0) progress(`      (appended ${formatInt(filled)} more records first to reach the minimum)`);
@@ -397,16 +461,16 @@ async function main(): Promise<void> {
   printTable(
     ['workload', 'records/s', 'MB/s', 'p50 ms', 'p99 ms', 'fdatasync/s', 'CPU', 'peak RSS'],
     [
-      [
-        floor.name,
-        `${formatInt(floor.opsPerSec)} ops`,
-        formatFixed(rate(floor.ops * FLOOR_BLOCK, floor.elapsedMs) / 1e6, 1),
-        formatMs(floor.latencyMs.p50),
-        formatMs(floor.latencyMs.p99),
-        formatInt(floor.opsPerSec),
-        cpuPercent(floor),
-        formatBytes(floor.peakRssBytes),
-      ],
+      ...floors.map((run) => [
+        run.name,
+        `${formatInt(run.opsPerSec)} ops`,
+        formatFixed(rate(run.ops * FLOOR_BLOCK, run.elapsedMs) / 1e6, 1),
+        formatMs(run.latencyMs.p50),
+        formatMs(run.latencyMs.p99),
+        formatInt(run.opsPerSec),
+        cpuPercent(run),
+        formatBytes(run.peakRssBytes),
+      ]),
       ...appends.map((run) => [
         run.name,
         formatInt(run.recordsPerSec),
@@ -451,8 +515,14 @@ async function main(): Promise<void> {
       show: formatInt,
     },
     {
-      target: `group-commit efficiency (acked/s ÷ (${formatInt(floor.opsPerSec)} fdatasync/s × ${PRODUCERS}))`,
+      target: `group-commit efficiency (acked/s ÷ (${formatInt(floor.opsPerSec)} fdatasync/s appending × ${PRODUCERS}))`,
       measured: always.groupCommitEfficiency,
+      required: TARGETS.groupCommitEfficiency,
+      show: (n) => formatPercent(n, 1),
+    },
+    {
+      target: `  strict: ÷ (${formatInt(floorPreallocated.opsPerSec)} fdatasync/s over a zero-filled file × ${PRODUCERS})`,
+      measured: always.groupCommitEfficiencyStrict,
       required: TARGETS.groupCommitEfficiency,
       show: (n) => formatPercent(n, 1),
     },
@@ -486,6 +556,7 @@ async function main(): Promise<void> {
       producers: PRODUCERS,
     },
     diskFloor: floor,
+    diskFloorPreallocated: floorPreallocated,
     appendInterval100B: append100,
     appendInterval1KiB: append1k,
     appendAlways100B: always,
