@@ -49,7 +49,7 @@ import { TopicCatalog } from './catalog.js';
 import type { GatewayCluster } from './cluster.js';
 import { describeGroups, type GroupOverview } from './group-overview.js';
 import { checkGroupId, GroupManager } from './groups.js';
-import { ensureInternalTopics, isInternalTopic, userTopic } from './internal-topics.js';
+import { ensureInternalTopics, isInternalTopic, TRANSACTIONS_TOPIC, userTopic } from './internal-topics.js';
 import { KafkaGroupCoordinator } from './kafka-group-coordinator.js';
 import { KafkaGroupStore } from './kafka-group-store.js';
 import { payloadBytes, SafeObserver } from './observer.js';
@@ -60,6 +60,7 @@ import { allocateProducerId } from './producer-ids.js';
 import { BrokerSubscription, checkCredit } from './subscription.js';
 import { type AtomicBatch, AtomicCommitter, isAtomicId } from './transactions/atomic.js';
 import { TransactionCoordinator } from './transactions/coordinator.js';
+import { TransactionRoutes } from './transactions/routes.js';
 import type {
   AtomicCommitRequest,
   AtomicCommitResult,
@@ -126,6 +127,15 @@ export async function createBroker(log: Log, options: BrokerOptions = {}): Promi
     allocateProducerId: async () => (await allocateProducerId(log)).producerId,
     logger: logger.child({ component: 'transactions' }),
     isInternal: isAtomicId,
+    ...(cluster === undefined
+      ? {}
+      : {
+          shared: {
+            coordinates: async (transactionalId: string) =>
+              (await cluster.transactionCoordinatorOf(transactionalId)).id === cluster.self.id,
+            catchUp: () => log.catchUp?.(TRANSACTIONS_TOPIC, 0) ?? Promise.resolve(),
+          },
+        }),
     ...(options.transactionTimeoutCheckMs === undefined
       ? {}
       : { timeoutCheckMs: options.transactionTimeoutCheckMs }),
@@ -166,6 +176,12 @@ export class TributaryBroker implements Broker {
   private closed = false;
   private closing: Promise<void> | undefined;
 
+  /**
+   * With several gateways: transactional produce admitted at the transactional id's coordinating
+   * gateway, and transactional offset commits forwarded there (`transactions/routes.ts`).
+   */
+  readonly transactionRoutes: TransactionRoutes | undefined;
+
   /** Use `createBroker`, which loads the state this needs. */
   constructor(
     private readonly log: Log,
@@ -181,6 +197,10 @@ export class TributaryBroker implements Broker {
     cluster?: GatewayCluster,
   ) {
     this.catalog = new TopicCatalog(log);
+    this.transactionRoutes =
+      cluster === undefined
+        ? undefined
+        : new TransactionRoutes(cluster, transactions, logger.child({ component: 'transactions' }));
     this.atomic = new AtomicCommitter(transactions, log, transactions.transactionalIds());
     this.groups = new GroupManager(this.catalog, logger, cluster);
     cluster?.onCoordinationLost((groupId) => {
@@ -679,6 +699,7 @@ export class TributaryBroker implements Broker {
     this.kafkaGroups.close();
     this.committed.close();
     if (this.inflight > 0) await new Promise<void>((resolve) => this.inflightDrained.push(resolve));
+    this.transactionRoutes?.close();
     await this.transactions.close();
     this.logger.debug('broker closed');
   }

@@ -32,6 +32,11 @@ export interface GatewayCluster {
    * none or its holder is gone, whoever wins the compare-and-set that takes it over (maybe this one).
    */
   coordinatorOf(groupId: string): Promise<GatewayInfo>;
+  /**
+   * The gateway that coordinates the Kafka transactional id `transactionalId`, chosen the same
+   * way as a group's (its own lease).
+   */
+  transactionCoordinatorOf(transactionalId: string): Promise<GatewayInfo>;
   /** Called when this gateway stops coordinating a group (another one took its lease). */
   onCoordinationLost(listener: (groupId: string) => void): void;
   /** Sends a request to a gateway's handler for `method`; rejects with the error it threw. */

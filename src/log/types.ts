@@ -350,6 +350,14 @@ export interface Log {
   waitForStable(topic: string, partition: number, offset: number, signal?: AbortSignal): Promise<void>;
 
   /**
+   * Logs shared by several processes (JetStream): resolves once this process's copy of the
+   * partition holds everything stored before the call, so a read that follows sees every write
+   * acknowledged to anyone before it. Engines local to one process have no such method: their
+   * reads always see every acknowledged write.
+   */
+  catchUp?(topic: string, partition: number): Promise<void>;
+
+  /**
    * Grows `topic` to `partitions` partitions in all (Kafka's CreatePartitions takes the new
    * total too). The new partitions start empty at offset 0; existing ones are untouched.
    * `INVALID_PARTITIONS` for a count not above the current one or past `LOG_LIMITS.partitionsMax`.

@@ -659,6 +659,7 @@ async function startKafka(
       ...(security.quotas === null ? {} : { quotas: security.quotas }),
       ...(options.advertisedHost === undefined ? {} : { advertisedHost: options.advertisedHost }),
       ...(cluster === undefined ? {} : { cluster }),
+      ...(broker.transactionRoutes === undefined ? {} : { transactionRoutes: broker.transactionRoutes }),
     });
   } catch (error) {
     return listenerOff(

@@ -127,6 +127,22 @@ export interface TransactionCoordinatorOptions {
    * call `expireIdle`).
    */
   readonly idExpiryCheckMs?: number;
+  /** Several gateways share the log: see {@link SharedTransactions}. */
+  readonly shared?: SharedTransactions;
+}
+
+/**
+ * What the coordinator needs when several gateways share the log (docs/scale-out.md, "Kafka
+ * transactions across gateways"): each transactional id is coordinated by one gateway at a time,
+ * the holder of its lease, and a gateway that takes a lease over reads the state the previous
+ * holder left in `__transactions`. So every call for an id first brings this gateway's state up
+ * to the end of `__transactions`, and the timers act only on ids this gateway coordinates.
+ */
+export interface SharedTransactions {
+  /** Whether this gateway coordinates `transactionalId` now (taking its lease if nobody holds it). */
+  coordinates(transactionalId: string): Promise<boolean>;
+  /** Resolves once the local copy of `__transactions` holds every record stored before the call. */
+  catchUp(): Promise<void>;
 }
 
 /** A produce admitted into a transaction; `done()` once its append has settled. */
@@ -141,6 +157,15 @@ interface InFlight {
 
 export class TransactionCoordinator {
   private readonly records = new Map<string, TransactionRecord>();
+  /**
+   * Offset in `__transactions` of the record `records` holds for each id (tombstones included):
+   * a record read from the log replaces it only if it is later, whoever wrote which.
+   */
+  private readonly recordOffsets = new Map<string, number>();
+  /** Where reading `__transactions` goes on (records written by other gateways). */
+  private nextOffset = 0;
+  /** Set once `__transactions` was read at load. */
+  private loaded = false;
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly inflight = new Map<string, InFlight>();
   private readonly retries = new Set<string>();
@@ -263,7 +288,7 @@ export class TransactionCoordinator {
         new TributaryError('INVALID_TRANSACTION_TIMEOUT', { timeoutMs, max: this.timeoutMaxMs }),
       );
     }
-    return this.serialized(transactionalId, async () => {
+    return this.serializedFresh(transactionalId, async () => {
       let record = this.records.get(transactionalId);
       if (record === undefined) {
         const producerId = await this.options.allocateProducerId();
@@ -312,7 +337,7 @@ export class TransactionCoordinator {
     producer: ProducerIdentity,
     partitions: readonly TopicPartition[],
   ): Promise<void> {
-    return this.serialized(transactionalId, async () => {
+    return this.serializedFresh(transactionalId, async () => {
       const record = this.current(transactionalId, producer, 'add partitions');
       const known = new Set(record.partitions.map(partitionKey));
       const added = partitions.filter((p) => !known.has(partitionKey(p)));
@@ -327,7 +352,7 @@ export class TransactionCoordinator {
 
   /** Announces that the transaction carries offset commits of `groupId` (Kafka's AddOffsetsToTxn). */
   addOffsets(transactionalId: string, producer: ProducerIdentity, groupId: string): Promise<void> {
-    return this.serialized(transactionalId, async () => {
+    return this.serializedFresh(transactionalId, async () => {
       const record = this.current(transactionalId, producer, 'add offsets');
       this.options.offsets.checkAvailable?.();
       if (record.groups.includes(groupId) && record.state === 'Ongoing') return;
@@ -346,7 +371,7 @@ export class TransactionCoordinator {
     groupId: string,
     offsets: readonly CommittedOffset[],
   ): Promise<void> {
-    return this.serialized(transactionalId, async () => {
+    return this.serializedFresh(transactionalId, async () => {
       const record = this.current(transactionalId, producer, 'commit offsets');
       if (record.state !== 'Ongoing' || !record.groups.includes(groupId)) {
         throw new TributaryError('INVALID_TXN_STATE', {
@@ -370,7 +395,7 @@ export class TransactionCoordinator {
    * and by the next start), once every marker and offset commit is written.
    */
   endTransaction(transactionalId: string, producer: ProducerIdentity, commit: boolean): Promise<void> {
-    return this.serialized(transactionalId, async () => {
+    return this.serializedFresh(transactionalId, async () => {
       const record = this.owned(transactionalId, producer);
       const wanted = commit ? 'Commit' : 'Abort';
       switch (record.state) {
@@ -449,6 +474,7 @@ export class TransactionCoordinator {
 
   /** Aborts, with a bumped epoch, every open transaction older than its timeout. */
   async expireTimedOut(): Promise<void> {
+    await this.refresh(false);
     const now = this.now();
     const expired = [...this.records].filter(
       ([, r]) => r.state === 'Ongoing' && now - r.startedAtMs > r.timeoutMs,
@@ -456,6 +482,9 @@ export class TransactionCoordinator {
     await Promise.all(
       expired.map(([transactionalId]) =>
         this.serialized(transactionalId, async () => {
+          // Across gateways: the id's coordinator aborts it, or whoever takes over a dead one's lease.
+          if (!(await this.coordinatesHere(transactionalId))) return;
+          await this.refresh(true);
           const record = this.records.get(transactionalId);
           if (record === undefined || record.state !== 'Ongoing') return;
           if (this.now() - record.startedAtMs <= record.timeoutMs) return;
@@ -476,16 +505,19 @@ export class TransactionCoordinator {
    * number of ids forgotten.
    */
   async expireIdle(): Promise<number> {
+    await this.refresh(false);
     const idle = [...this.records.keys()].filter((id) => this.isExpired(id));
     let expired = 0;
     await Promise.all(
       idle.map((transactionalId) =>
         this.serialized(transactionalId, async () => {
+          if (!this.isExpired(transactionalId) || !(await this.coordinatesHere(transactionalId))) return;
+          await this.refresh(true);
           if (!this.isExpired(transactionalId)) return;
-          await this.log.append(TRANSACTIONS_TOPIC, 0, [
+          const { baseOffset } = await this.log.append(TRANSACTIONS_TOPIC, 0, [
             { key: encodeTransactionKey(transactionalId), value: null },
           ]);
-          this.records.delete(transactionalId);
+          this.remember(transactionalId, undefined, baseOffset);
           expired++;
         }),
       ),
@@ -540,29 +572,80 @@ export class TransactionCoordinator {
   // ---- internals --------------------------------------------------------------------------
 
   private async readAll(): Promise<void> {
-    const decoder = new TextDecoder();
     const apply = (batch: readonly LogRecord[]) => {
-      for (const stored of batch) {
-        if (stored.key === null) continue;
-        const transactionalId = decoder.decode(stored.key);
-        if (stored.value === null) {
-          this.records.delete(transactionalId);
-          continue;
-        }
-        const record = decodeTransactionRecord(stored.value);
-        if (record === undefined) {
-          this.logger.warn({ offset: stored.offset }, 'skipping a malformed __transactions record');
-          continue;
-        }
-        this.records.set(transactionalId, record);
-      }
+      for (const stored of batch) this.applyStored(stored);
     };
-    await readToEnd(this.log, TRANSACTIONS_TOPIC, 0, apply, { maxRecords: LOAD_BATCH_RECORDS });
+    this.nextOffset = await readToEnd(this.log, TRANSACTIONS_TOPIC, 0, apply, {
+      maxRecords: LOAD_BATCH_RECORDS,
+    });
+    this.loaded = true;
+  }
+
+  /** Applies a `__transactions` record unless the state holds a later one for its id. */
+  private applyStored(stored: LogRecord): void {
+    if (stored.key === null) return;
+    const transactionalId = new TextDecoder().decode(stored.key);
+    if ((this.recordOffsets.get(transactionalId) ?? -1) >= stored.offset) return;
+    // Internal ids belong to the gateway that runs the atomic commit: another one's are not ours.
+    if (this.options.shared !== undefined && this.loaded && this.options.isInternal?.(transactionalId))
+      return;
+    if (stored.value === null) {
+      this.records.delete(transactionalId);
+      this.recordOffsets.set(transactionalId, stored.offset);
+      return;
+    }
+    const record = decodeTransactionRecord(stored.value);
+    if (record === undefined) {
+      this.logger.warn({ offset: stored.offset }, 'skipping a malformed __transactions record');
+      return;
+    }
+    this.records.set(transactionalId, record);
+    this.recordOffsets.set(transactionalId, stored.offset);
+  }
+
+  /**
+   * With a shared log: applies what other gateways wrote to `__transactions` since the last read
+   * (`catchUp` first: everything stored before this call).
+   */
+  private async refresh(catchUp: boolean): Promise<void> {
+    const shared = this.options.shared;
+    if (shared === undefined) return;
+    if (catchUp) await shared.catchUp();
+    const { next } = await this.log.offsets(TRANSACTIONS_TOPIC, 0);
+    while (this.nextOffset < next) {
+      const records = await this.log.read(TRANSACTIONS_TOPIC, 0, this.nextOffset, {
+        maxRecords: LOAD_BATCH_RECORDS,
+      });
+      const last = records.at(-1);
+      if (last === undefined) break;
+      for (const stored of records) this.applyStored(stored);
+      this.nextOffset = Math.max(this.nextOffset, last.offset + 1);
+    }
+  }
+
+  /** `serialized`, with the state of the id read fresh from a shared log first. */
+  private serializedFresh<T>(transactionalId: string, fn: () => Promise<T>): Promise<T> {
+    return this.serialized(transactionalId, async () => {
+      await this.refresh(true);
+      return fn();
+    });
+  }
+
+  /** With a shared log, whether this gateway coordinates `transactionalId` (else always). */
+  private async coordinatesHere(transactionalId: string): Promise<boolean> {
+    if (this.options.shared === undefined || this.options.isInternal?.(transactionalId) === true) return true;
+    try {
+      return await this.options.shared.coordinates(transactionalId);
+    } catch {
+      return false;
+    }
   }
 
   private async recover(): Promise<void> {
     const internal = this.options.isInternal ?? (() => false);
     for (const [transactionalId, record] of [...this.records]) {
+      // Across gateways, a live coordinator finishes its own transactions.
+      if (!internal(transactionalId) && !(await this.coordinatesHere(transactionalId))) continue;
       if (isPrepared(record.state)) {
         this.logger.info(
           { transactionalId, state: record.state, partitions: record.partitions.length },
@@ -749,10 +832,18 @@ export class TransactionCoordinator {
 
   private async persist(transactionalId: string, state: TransactionRecord): Promise<void> {
     const record: TransactionRecord = { ...state, updatedAtMs: this.now() };
-    await this.log.append(TRANSACTIONS_TOPIC, 0, [
+    const { baseOffset } = await this.log.append(TRANSACTIONS_TOPIC, 0, [
       { key: encodeTransactionKey(transactionalId), value: encodeTransactionRecord(record) },
     ]);
-    this.records.set(transactionalId, record);
+    this.remember(transactionalId, record, baseOffset);
+  }
+
+  /** Keeps `record` (stored at `offset`) unless a later record of the id was read meanwhile. */
+  private remember(transactionalId: string, record: TransactionRecord | undefined, offset: number): void {
+    if ((this.recordOffsets.get(transactionalId) ?? -1) > offset) return;
+    if (record === undefined) this.records.delete(transactionalId);
+    else this.records.set(transactionalId, record);
+    this.recordOffsets.set(transactionalId, offset);
   }
 }
 

@@ -7,8 +7,8 @@
  *   id and Kafka address), rewritten every `ttlMs / 4`. The bucket's `max_age` is `ttlMs`, so a
  *   dead gateway's entry disappears; each gateway also watches the bucket and takes a gateway
  *   whose entry was not rewritten for `ttlMs` for dead (JetStream does not announce expiries).
- * - Group coordinators: KV bucket `<namespace>_group_coordinators`, one lease per group naming
- *   the gateway that coordinates it. A lease is taken with a compare-and-set (`create` when there
+ * - Coordinators: KV bucket `<namespace>_group_coordinators`, one lease per consumer group
+ *   (`g.<id>`) and per Kafka transactional id (`t.<id>`) naming the gateway that coordinates it. A lease is taken with a compare-and-set (`create` when there
  *   is none, `update` at the read revision when its holder is dead), so two gateways never both
  *   win it; a watch tells every gateway who holds which lease, and tells a holder that lost one.
  * - Requests between gateways: core NATS request/reply on `<namespace>.gw.<gateway id>.<method>`,
@@ -133,9 +133,20 @@ export class JetStreamGateways {
     await this.announce();
   }
 
-  async coordinatorOf(groupId: string): Promise<GatewayAddress> {
+  coordinatorOf(groupId: string): Promise<GatewayAddress> {
+    return this.leaseHolder(leaseKey(GROUP_LEASE, groupId), `group "${groupId}"`);
+  }
+
+  transactionCoordinatorOf(transactionalId: string): Promise<GatewayAddress> {
+    return this.leaseHolder(
+      leaseKey(TRANSACTION_LEASE, transactionalId),
+      `transactional id "${transactionalId}"`,
+    );
+  }
+
+  /** The live holder of the lease `key`, taking it over (compare-and-set) when there is none. */
+  private async leaseHolder(key: string, what: string): Promise<GatewayAddress> {
     this.checkOpen();
-    const key = leaseKey(groupId);
     const cached = this.leases.get(key);
     if (cached !== undefined && this.isLive(cached.owner)) return this.addressOf(cached.owner);
     for (let attempt = 0; attempt < TAKE_OVER_ATTEMPTS; attempt++) {
@@ -156,10 +167,7 @@ export class JetStreamGateways {
         // Another gateway changed the lease between the read and the write: read it again.
       }
     }
-    throw new TributaryError('TIMEOUT', {
-      ms: 0,
-      what: `taking over the coordination of group "${groupId}"`,
-    });
+    throw new TributaryError('TIMEOUT', { ms: 0, what: `taking over the coordination of ${what}` });
   }
 
   onCoordinationLost(listener: (groupId: string) => void): void {
@@ -302,6 +310,7 @@ export class JetStreamGateways {
           this.leases.set(entry.key, { owner, revision: entry.revision });
         }
         if (
+          entry.key.startsWith(`${GROUP_LEASE}.`) &&
           before?.owner === this.address.id &&
           owner !== this.address.id &&
           before.revision <= entry.revision
@@ -318,9 +327,13 @@ export class JetStreamGateways {
   }
 }
 
-/** KV keys allow letters, digits, `-`, `_`, `=`, `/` and `.`: group ids are base64url-encoded. */
-function leaseKey(groupId: string): string {
-  return `g.${Buffer.from(groupId, 'utf8').toString('base64url')}`;
+/** Lease key prefixes: a consumer group's coordinator, a transactional id's coordinator. */
+const GROUP_LEASE = 'g';
+const TRANSACTION_LEASE = 't';
+
+/** KV keys allow letters, digits, `-`, `_`, `=`, `/` and `.`: ids are base64url-encoded. */
+function leaseKey(kind: string, id: string): string {
+  return `${kind}.${Buffer.from(id, 'utf8').toString('base64url')}`;
 }
 
 function groupIdOf(key: string): string {

@@ -306,6 +306,10 @@ export class JetStreamLog implements Log {
     return { batches: replica.state.readBatches(offset, maxBytes, isolation), next, lastStable, earliest };
   }
 
+  async catchUp(topic: string, partition: number): Promise<void> {
+    await (await this.replica(topic, partition)).catchUp();
+  }
+
   async offsets(topic: string, partition: number): Promise<PartitionOffsets> {
     return (await this.replica(topic, partition)).state.offsets;
   }

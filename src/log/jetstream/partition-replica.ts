@@ -202,6 +202,18 @@ export class PartitionReplica {
     this.stallTimer.unref?.();
   }
 
+  /** Waits until every command the stream held when called is applied (asks the stream's leader). */
+  async catchUp(): Promise<void> {
+    this.ensureUsable();
+    let last: number;
+    try {
+      last = (await this.jsm!.streams.info(this.options.stream)).state.last_seq;
+    } catch (error) {
+      throw this.mapError(error);
+    }
+    await this.caughtUpTo(last);
+  }
+
   /** Waits until every command up to `seq` is applied. */
   caughtUpTo(seq: number): Promise<void> {
     if (this.appliedSeq >= seq) return Promise.resolve();

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { GatewayCluster } from '../../../broker/cluster.js';
 import type { KafkaGroupCoordinator } from '../../../broker/kafka-group-coordinator.js';
 import type { TransactionCoordinator } from '../../../broker/transactions/coordinator.js';
+import type { TransactionRoutes } from '../../../broker/transactions/routes.js';
 import type { Broker } from '../../../broker/types.js';
 import { isTributaryError } from '../../../errors.js';
 import { KafkaErrorCode, kafkaErrorName } from '../../../protocol/kafka/error-codes.js';
@@ -46,6 +47,8 @@ export interface KafkaContext {
   readonly nodeId: number;
   /** The gateways sharing the log (docs/scale-out.md); undefined: this node is the whole cluster. */
   readonly cluster: GatewayCluster | undefined;
+  /** With `cluster`: where transactional produce is admitted (the id's coordinating gateway). */
+  readonly transactionRoutes: TransactionRoutes | undefined;
   readonly clusterId: string;
   /** host:port clients are told to connect to (Metadata, FindCoordinator). */
   readonly advertisedHost: string;
@@ -102,6 +105,24 @@ const PROTOCOL_STEP_CODES: ReadonlySet<number> = new Set([
 export function countError(ctx: KafkaContext, code: number): void {
   if (code === KafkaErrorCode.NONE || PROTOCOL_STEP_CODES.has(code)) return;
   ctx.metrics.errors.inc({ frontend: 'kafka', code: kafkaErrorName(code) });
+}
+
+/**
+ * Whether this node may answer a request of a transactional id's coordinator (InitProducerId,
+ * AddPartitionsToTxn, AddOffsetsToTxn, EndTxn): as {@link coordinatorCheck}, with the id's lease.
+ */
+export async function transactionCoordinatorCheck(
+  ctx: KafkaContext,
+  transactionalId: string,
+): Promise<number> {
+  if (ctx.cluster === undefined) return KafkaErrorCode.NONE;
+  try {
+    const coordinator = await ctx.cluster.transactionCoordinatorOf(transactionalId);
+    return coordinator.id === ctx.cluster.self.id ? KafkaErrorCode.NONE : KafkaErrorCode.NOT_COORDINATOR;
+  } catch (error) {
+    ctx.logger.warn({ err: error, transactionalId }, 'no coordinator found for a transactional id');
+    return KafkaErrorCode.COORDINATOR_NOT_AVAILABLE;
+  }
 }
 
 /**

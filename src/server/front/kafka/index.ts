@@ -25,6 +25,7 @@ import type { Logger } from 'pino';
 import type { GatewayCluster } from '../../../broker/cluster.js';
 import type { KafkaGroupCoordinator } from '../../../broker/kafka-group-coordinator.js';
 import type { TransactionCoordinator } from '../../../broker/transactions/coordinator.js';
+import type { TransactionRoutes } from '../../../broker/transactions/routes.js';
 import type { Broker } from '../../../broker/types.js';
 import type { Quotas } from '../../auth/quotas.js';
 import type { Security } from '../../auth/types.js';
@@ -80,6 +81,11 @@ export interface KafkaFrontEndOptions {
    * announced to the others. Default: none, this node is the only broker.
    */
   readonly cluster?: GatewayCluster;
+  /**
+   * With `cluster`: transactional produce and TxnOffsetCommit go to the transactional id's
+   * coordinating gateway (`broker.transactionRoutes`). Default: none, this node coordinates all.
+   */
+  readonly transactionRoutes?: TransactionRoutes;
 }
 
 export interface KafkaFrontEnd {
@@ -126,6 +132,7 @@ export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise
     quotas: options.quotas,
     security: options.security,
     cluster: options.cluster,
+    transactionRoutes: options.transactionRoutes,
   };
   if (options.cluster !== undefined) {
     try {

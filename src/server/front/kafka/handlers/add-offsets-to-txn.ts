@@ -6,7 +6,7 @@
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import { authorizeKafka } from '../acl.js';
-import { countError } from '../context.js';
+import { countError, transactionCoordinatorCheck } from '../context.js';
 import { NO_COORDINATOR, transactionErrorCode } from './transaction-errors.js';
 import type { Handler } from './types.js';
 
@@ -19,14 +19,18 @@ export const handleAddOffsetsToTxn: Handler<'AddOffsetsToTxn'> = async (ctx, { b
     if (ctx.transactions === undefined) {
       errorCode = NO_COORDINATOR;
     } else {
-      try {
-        await ctx.transactions.addOffsets(
-          body.transactionalId,
-          { producerId: body.producerId, producerEpoch: body.producerEpoch },
-          body.groupId,
-        );
-      } catch (error) {
-        errorCode = transactionErrorCode(ctx, error, 'AddOffsetsToTxn', header.apiVersion, 2);
+      // NOT_COORDINATOR when another gateway coordinates the id: the client looks it up again.
+      errorCode = await transactionCoordinatorCheck(ctx, body.transactionalId);
+      if (errorCode === KafkaErrorCode.NONE) {
+        try {
+          await ctx.transactions.addOffsets(
+            body.transactionalId,
+            { producerId: body.producerId, producerEpoch: body.producerEpoch },
+            body.groupId,
+          );
+        } catch (error) {
+          errorCode = transactionErrorCode(ctx, error, 'AddOffsetsToTxn', header.apiVersion, 2);
+        }
       }
     }
   }

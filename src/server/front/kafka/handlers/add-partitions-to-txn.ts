@@ -9,7 +9,7 @@
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import { authorizeKafka } from '../acl.js';
-import { countError } from '../context.js';
+import { countError, transactionCoordinatorCheck } from '../context.js';
 import { NO_COORDINATOR, transactionErrorCode } from './transaction-errors.js';
 import { checkTransactionPartitions, partitionKey } from './transaction-partitions.js';
 import type { Handler } from './types.js';
@@ -32,14 +32,18 @@ export const handleAddPartitionsToTxn: Handler<'AddPartitionsToTxn'> = async (
   } else if (ctx.transactions === undefined) {
     errorCode = NO_COORDINATOR;
   } else {
-    try {
-      await ctx.transactions.addPartitions(
-        body.transactionalId,
-        { producerId: body.producerId, producerEpoch: body.producerEpoch },
-        valid,
-      );
-    } catch (error) {
-      errorCode = transactionErrorCode(ctx, error, 'AddPartitionsToTxn', header.apiVersion, 2);
+    // NOT_COORDINATOR when another gateway coordinates the id: the client looks it up again.
+    errorCode = await transactionCoordinatorCheck(ctx, body.transactionalId);
+    if (errorCode === KafkaErrorCode.NONE) {
+      try {
+        await ctx.transactions.addPartitions(
+          body.transactionalId,
+          { producerId: body.producerId, producerEpoch: body.producerEpoch },
+          valid,
+        );
+      } catch (error) {
+        errorCode = transactionErrorCode(ctx, error, 'AddPartitionsToTxn', header.apiVersion, 2);
+      }
     }
   }
   return {

@@ -8,7 +8,7 @@
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import { authorizeKafka } from '../acl.js';
-import { countError } from '../context.js';
+import { countError, transactionCoordinatorCheck } from '../context.js';
 import { NO_COORDINATOR, transactionErrorCode } from './transaction-errors.js';
 import type { Handler } from './types.js';
 
@@ -19,14 +19,18 @@ export const handleEndTxn: Handler<'EndTxn'> = async (ctx, { body, header }, sco
   } else if (ctx.transactions === undefined) {
     errorCode = NO_COORDINATOR;
   } else {
-    try {
-      await ctx.transactions.endTransaction(
-        body.transactionalId,
-        { producerId: body.producerId, producerEpoch: body.producerEpoch },
-        body.committed,
-      );
-    } catch (error) {
-      errorCode = transactionErrorCode(ctx, error, 'EndTxn', header.apiVersion, 2);
+    // NOT_COORDINATOR when another gateway coordinates the id: the client looks it up again.
+    errorCode = await transactionCoordinatorCheck(ctx, body.transactionalId);
+    if (errorCode === KafkaErrorCode.NONE) {
+      try {
+        await ctx.transactions.endTransaction(
+          body.transactionalId,
+          { producerId: body.producerId, producerEpoch: body.producerEpoch },
+          body.committed,
+        );
+      } catch (error) {
+        errorCode = transactionErrorCode(ctx, error, 'EndTxn', header.apiVersion, 2);
+      }
     }
   }
   countError(ctx, errorCode);

@@ -1,8 +1,8 @@
 /**
  * @module server/front/kafka/handlers/find-coordinator
  * FindCoordinator (10) v0–v2: this node coordinates every group (key type 0) and every
- * transactional id (key type 1); with several gateways over one shared log, a group's
- * coordinator is the gateway holding its lease (`broker/cluster.ts`). Without a transaction coordinator (a front end started without
+ * transactional id (key type 1); with several gateways over one shared log, a group's or a
+ * transactional id's coordinator is the gateway holding its lease (`broker/cluster.ts`). Without a transaction coordinator (a front end started without
  * one), key type 1 gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED: a non-retriable error makes a
  * transactional producer fail at once instead of retrying forever. Other key types are
  * INVALID_REQUEST. A group needs `describe` on it (GROUP_AUTHORIZATION_FAILED), a transactional
@@ -40,7 +40,12 @@ export const handleFindCoordinator: Handler<'FindCoordinator'> = async (ctx, { b
     body.key,
   );
   if (denied !== KafkaErrorCode.NONE) return refuse(denied, null);
-  if (body.keyType === GROUP_KEY && ctx.cluster !== undefined) return groupCoordinator(ctx, body.key, refuse);
+  if (ctx.cluster !== undefined) {
+    const cluster = ctx.cluster;
+    return body.keyType === GROUP_KEY
+      ? leaseHolder(ctx, () => cluster.coordinatorOf(body.key), 'group', refuse)
+      : leaseHolder(ctx, () => cluster.transactionCoordinatorOf(body.key), 'transactional id', refuse);
+  }
   return {
     throttleTimeMs: 0,
     errorCode: KafkaErrorCode.NONE,
@@ -51,19 +56,23 @@ export const handleFindCoordinator: Handler<'FindCoordinator'> = async (ctx, { b
   };
 };
 
-/** With several gateways: the gateway holding the group's coordinator lease (maybe taken now). */
-async function groupCoordinator(
+/**
+ * With several gateways: the gateway holding the coordinator lease of the group or transactional
+ * id (maybe taken now).
+ */
+async function leaseHolder(
   ctx: KafkaContext,
-  groupId: string,
+  lookUp: () => Promise<GatewayInfo>,
+  what: string,
   refuse: (errorCode: number, errorMessage: string | null) => FindCoordinatorResponse,
 ): Promise<FindCoordinatorResponse> {
   const cluster = ctx.cluster!;
   let coordinator: GatewayInfo;
   try {
-    coordinator = await cluster.coordinatorOf(groupId);
+    coordinator = await lookUp();
   } catch (error) {
-    ctx.logger.warn({ err: error, groupId }, 'no coordinator found for a Kafka group');
-    return refuse(KafkaErrorCode.COORDINATOR_NOT_AVAILABLE, 'no gateway could take the group now');
+    ctx.logger.warn({ err: error }, `no coordinator found for a Kafka ${what}`);
+    return refuse(KafkaErrorCode.COORDINATOR_NOT_AVAILABLE, `no gateway could take the ${what} now`);
   }
   const self = coordinator.id === cluster.self.id;
   if (!self && coordinator.kafka === null) {

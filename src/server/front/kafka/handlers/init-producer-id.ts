@@ -11,7 +11,7 @@
  */
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
 import { authorizeKafka } from '../acl.js';
-import { countError, errorCodeOf } from '../context.js';
+import { countError, errorCodeOf, transactionCoordinatorCheck } from '../context.js';
 import { NO_COORDINATOR, transactionErrorCode } from './transaction-errors.js';
 import type { Handler } from './types.js';
 
@@ -26,19 +26,23 @@ export const handleInitProducerId: Handler<'InitProducerId'> = async (ctx, { bod
     } else if (ctx.transactions === undefined) {
       errorCode = NO_COORDINATOR;
     } else {
-      try {
-        // v3+ (KIP-360): a producer re-initializing itself names its current id and epoch.
-        const current =
-          (body.producerId ?? -1) >= 0
-            ? { producerId: body.producerId!, producerEpoch: body.producerEpoch ?? -1 }
-            : undefined;
-        ({ producerId, producerEpoch } = await ctx.transactions.initProducer(
-          body.transactionalId,
-          body.transactionTimeoutMs,
-          current,
-        ));
-      } catch (error) {
-        errorCode = transactionErrorCode(ctx, error, 'InitProducerId', header.apiVersion, 4);
+      // NOT_COORDINATOR when another gateway coordinates the id: the client looks it up again.
+      errorCode = await transactionCoordinatorCheck(ctx, body.transactionalId);
+      if (errorCode === KafkaErrorCode.NONE) {
+        try {
+          // v3+ (KIP-360): a producer re-initializing itself names its current id and epoch.
+          const current =
+            (body.producerId ?? -1) >= 0
+              ? { producerId: body.producerId!, producerEpoch: body.producerEpoch ?? -1 }
+              : undefined;
+          ({ producerId, producerEpoch } = await ctx.transactions.initProducer(
+            body.transactionalId,
+            body.transactionTimeoutMs,
+            current,
+          ));
+        } catch (error) {
+          errorCode = transactionErrorCode(ctx, error, 'InitProducerId', header.apiVersion, 4);
+        }
       }
     }
   } else {

@@ -17,13 +17,16 @@
  * does; a gap in sequences is OUT_OF_ORDER_SEQUENCE_NUMBER, an old epoch INVALID_PRODUCER_EPOCH.
  *
  * Transactions: a transactional batch must come from the transactional id's current producer
- * and go to a partition added to its open transaction (`transactional-produce.ts`).
+ * and go to a partition added to its open transaction (`transactional-produce.ts`). With several
+ * gateways it is admitted by the id's coordinating gateway first, so its append is issued after
+ * that answer (in admission order per transactional id), not before the first `await`.
  *
  * Quotas: the request's record bytes count against the principal's produce rate when it is
  * handled; the response carries the resulting `throttle_time_ms` and the connection is muted for
  * that long (also for acks=0, which gets no response). Nothing is refused for a quota.
  */
 import { performance } from 'node:perf_hooks';
+import type { AdmittedProduce } from '../../../../broker/transactions/coordinator.js';
 import type { AppendResult, ProducerBatchId } from '../../../../broker/types.js';
 import { isTributaryError } from '../../../../errors.js';
 import { KafkaErrorCode } from '../../../../protocol/kafka/error-codes.js';
@@ -32,7 +35,11 @@ import type { ProduceRequest, ProduceResponsePartition } from '../../../../proto
 import { authorizeKafka } from '../acl.js';
 import { type ConnectionScope, countError, errorCodeOf, type KafkaContext } from '../context.js';
 import { decodeProduceBatch, keepableBatchHeader, ProduceBatchError, producerOf } from '../records.js';
-import { admitProduceBatch } from '../transactional-produce.js';
+import {
+  admitProduceBatch,
+  appendTransactionalAcrossGateways,
+  KafkaRefusal,
+} from '../transactional-produce.js';
 import { CloseConnection, type Handler } from './types.js';
 
 export const handleProduce: Handler<'Produce'> = async (ctx, { body, header }, scope) => {
@@ -144,14 +151,30 @@ async function producePartition(
     }
     throw error;
   }
-  const admitted = admitProduceBatch(ctx, transactionalId, prepared, topic, partition);
-  if (typeof admitted === 'number') return failed(admitted);
+  let admitted: AdmittedProduce;
   let append: Promise<AppendResult>;
-  try {
-    append = prepared.append();
-  } catch (error) {
-    admitted.done();
-    return failed(errorCodeOf(ctx, error, 'Produce'), error);
+  if (prepared.transactional && ctx.transactionRoutes !== undefined && ctx.transactions !== undefined) {
+    // Several gateways: admitted at the transactional id's gateway, appended once admitted.
+    admitted = NOTHING_TO_RELEASE;
+    append = appendTransactionalAcrossGateways(
+      ctx,
+      ctx.transactionRoutes,
+      transactionalId,
+      prepared,
+      topic,
+      partition,
+      () => prepared.append(),
+    );
+  } else {
+    const admission = admitProduceBatch(ctx, transactionalId, prepared, topic, partition);
+    if (typeof admission === 'number') return failed(admission);
+    admitted = admission;
+    try {
+      append = prepared.append();
+    } catch (error) {
+      admitted.done();
+      return failed(errorCodeOf(ctx, error, 'Produce'), error);
+    }
   }
   try {
     const result = await append;
@@ -175,11 +198,14 @@ async function producePartition(
       logStartOffset,
     };
   } catch (error) {
+    if (error instanceof KafkaRefusal) return failed(error.errorCode, error.reason);
     return failed(errorCodeOf(ctx, error, 'Produce'), error);
   } finally {
     admitted.done();
   }
 }
+
+const NOTHING_TO_RELEASE: AdmittedProduce = { done: () => undefined };
 
 /** A produced batch ready to append, as sent or decoded. */
 interface PreparedAppend {

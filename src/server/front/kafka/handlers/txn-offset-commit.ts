@@ -54,9 +54,12 @@ export const handleTxnOffsetCommit: Handler<'TxnOffsetCommit'> = async (ctx, { b
       errorCode = NO_COORDINATOR;
     } else if (offsets.length > 0) {
       try {
-        await ctx.transactions.commitOffsets(
+        const producer = { producerId: body.producerId, producerEpoch: body.producerEpoch };
+        // With several gateways this request reaches the group's coordinator: the offsets go to
+        // the transaction's.
+        await (ctx.transactionRoutes ?? ctx.transactions).commitOffsets(
           body.transactionalId,
-          { producerId: body.producerId, producerEpoch: body.producerEpoch },
+          producer,
           body.groupId,
           offsets,
         );
