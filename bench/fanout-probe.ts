@@ -19,7 +19,15 @@
  * within one run mean more than numbers across runs.
  *
  *   npx tsx bench/fanout-probe.ts [--systems tributary,redis,nats] [--subscribers 1000]
- *     [--processes 2] [--rate 50] [--duration-ms 8000] [--profile DIR]
+ *     [--processes 2] [--rate 50] [--duration-ms 8000] [--profile DIR] [--trace]
+ *
+ * Every row also splits each message's way, as medians over the messages after the warm-up:
+ * publish → acknowledgement (at the publisher), publish → the first subscriber's copy and
+ * publish → the last of them (the slowest subscriber of that message). `--trace` adds, for
+ * Tributary, when the server wrote the message's first and last copy to a socket (the preload
+ * `bench/lib/fanout-trace.mjs`): publish → first write is transport, append and wake-up; first →
+ * last write is the server writing to every socket; last write → last copy is the subscriber
+ * processes. The preload costs the server CPU: take CPU figures from runs without it.
  *
  * `--profile DIR` starts Tributary's server and the load generators with `--cpu-prof` and leaves
  * the `.cpuprofile` files in DIR (open them in Chrome DevTools, or summarize them with
@@ -38,7 +46,7 @@ import { formatInt, formatMs } from './lib/table.js';
 import { SYSTEMS } from './systems/index.js';
 import type { SystemId } from './systems/types.js';
 import { LoadWorker } from './workers/pool.js';
-import type { SendResult } from './workers/tasks.js';
+import type { RunStats, SendResult } from './workers/tasks.js';
 import { RunContext } from './workloads/context.js';
 import { mergeLatencies, SubscriberGroup } from './workloads/subscribers.js';
 
@@ -53,6 +61,8 @@ interface Options {
   profileDir: string | undefined;
   /** Count the server's syscalls over the paced phase with `strace -c` (slows the server down). */
   strace: boolean;
+  /** Load `bench/lib/fanout-trace.mjs` into Tributary's server: when each message's copies left it. */
+  trace: boolean;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -64,6 +74,7 @@ function parseOptions(argv: readonly string[]): Options {
     durationMs: 8000,
     profileDir: undefined,
     strace: false,
+    trace: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
@@ -92,6 +103,9 @@ function parseOptions(argv: readonly string[]): Options {
         break;
       case '--strace':
         options.strace = true;
+        break;
+      case '--trace':
+        options.trace = true;
         break;
       case '--profile':
         options.profileDir = resolve(value ?? 'profiles');
@@ -152,6 +166,76 @@ async function eventLoopDelay(baseUrl: string): Promise<Record<string, number>> 
   return { p50: read('p50'), p99: read('p99'), max: read('max') };
 }
 
+/** Reads what the server's preload saw of run `run`: seq → [first, last] socket write ns. */
+async function serverTrace(pid: number, file: string, run: number): Promise<Map<number, [number, number]>> {
+  rmSync(file, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 50; i++) {
+    await sleep(100);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    const entries = JSON.parse(text) as Record<string, [number, number, number, number]>;
+    const bySeq = new Map<number, [number, number]>();
+    for (const [key, [, first, last]] of Object.entries(entries)) {
+      const [runText, seqText] = key.split(':');
+      if (Number(runText) === run) bySeq.set(Number(seqText), [first, last]);
+    }
+    return bySeq;
+  }
+  throw new Error('the server wrote no trace (was it started with bench/lib/fanout-trace.mjs?)');
+}
+
+/**
+ * Medians over messages (from `warmupSeq` on) of publish → first copy and publish → last copy
+ * (over all subscriber processes), and with a server trace, publish → first socket write and
+ * first → last socket write.
+ */
+function wayOfMessages(
+  stats: readonly RunStats[],
+  warmupSeq: number,
+  trace: Map<number, [number, number]> | undefined,
+): string {
+  const first: number[] = [];
+  const last: number[] = [];
+  const toFirstWrite: number[] = [];
+  const writes: number[] = [];
+  const lastWriteToLast: number[] = [];
+  const messages = Math.max(0, ...stats.map((entry) => entry.seqFirstNs?.length ?? 0));
+  for (let seq = warmupSeq; seq < messages; seq++) {
+    let sentNs = Number.NaN;
+    let firstNs = Number.POSITIVE_INFINITY;
+    let lastNs = Number.NEGATIVE_INFINITY;
+    for (const entry of stats) {
+      const seen = entry.seqFirstNs?.[seq];
+      if (seen === undefined || Number.isNaN(seen)) continue;
+      sentNs = entry.seqSentNs?.[seq] ?? sentNs;
+      firstNs = Math.min(firstNs, seen);
+      lastNs = Math.max(lastNs, entry.seqLastNs?.[seq] ?? seen);
+    }
+    if (Number.isNaN(sentNs)) continue;
+    first.push((firstNs - sentNs) / 1e6);
+    last.push((lastNs - sentNs) / 1e6);
+    const written = trace?.get(seq);
+    if (written !== undefined) {
+      toFirstWrite.push((written[0] - sentNs) / 1e6);
+      writes.push((written[1] - written[0]) / 1e6);
+      lastWriteToLast.push((lastNs - written[1]) / 1e6);
+    }
+  }
+  const median = (values: number[]): string => formatMs(summarize(Float64Array.from(values)).p50);
+  const parts = [`first copy ${median(first)} ms`, `last copy ${median(last)} ms`];
+  if (trace !== undefined) {
+    parts.push(
+      `server: publish → first write ${median(toFirstWrite)} ms, first → last write ${median(writes)} ms, last write → last copy ${median(lastWriteToLast)} ms`,
+    );
+  }
+  return parts.join(', ');
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const group = new ProcessGroup();
@@ -163,6 +247,13 @@ async function main(): Promise<void> {
     const flags = `--cpu-prof --cpu-prof-dir=${options.profileDir}`;
     process.env.TRIBUTARY_BENCH_SERVER_FLAGS = flags;
     process.env.TRIBUTARY_BENCH_WORKER_FLAGS = flags;
+  }
+  const traceFile = join(root, 'fanout-trace.json');
+  if (options.trace) {
+    const preload = fileURLToPath(new URL('./lib/fanout-trace.mjs', import.meta.url));
+    process.env.TRIBUTARY_BENCH_SERVER_FLAGS =
+      `${process.env.TRIBUTARY_BENCH_SERVER_FLAGS ?? ''} --import=${preload}`.trim();
+    process.env.TRIBUTARY_FANOUT_TRACE = traceFile;
   }
   const machine = machineInfo();
   const loadAtStart = loadavg()[0]!;
@@ -260,6 +351,11 @@ async function main(): Promise<void> {
         const syscalls = strace === undefined ? undefined : await strace();
         const loop = module.id === 'tributary' ? await eventLoopDelay(baseUrl) : undefined;
         const stats = await Promise.all(groups.map((each) => each.collect(run)));
+        const trace =
+          options.trace && module.id === 'tributary'
+            ? await serverTrace(server.process.pid, traceFile, run)
+            : undefined;
+        const split = wayOfMessages(stats, warmupSeq, trace);
         const deliveries = stats.reduce((sum, entry) => sum + entry.deliveries, 0);
         const latency = summarize(mergeLatencies(stats));
         const serverCpuUs = ((after[0]!.cpuMs - before[0]!.cpuMs - idleCpuMs[0]!) * 1000) / deliveries;
@@ -274,6 +370,7 @@ async function main(): Promise<void> {
             `deliveries ${formatInt(deliveries)} (${(deliveries / Math.max(1, sent.sent * options.subscribers)).toFixed(3)})`,
             `p50 ${formatMs(latency.p50)} ms`,
             `p99 ${formatMs(latency.p99)} ms`,
+            `median message: ack ${formatMs(sent.ackMs?.p50 ?? Number.NaN)} ms, ${split}`,
             `server ${serverCpuUs.toFixed(2)} µs CPU/delivery`,
             `${serverWrites.toFixed(3)} writes/delivery`,
             `subscribers ${((subscriberCpuMs * 1000) / deliveries).toFixed(2)} µs CPU/delivery`,

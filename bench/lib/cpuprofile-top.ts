@@ -2,7 +2,11 @@
  * Summarizes a V8 `.cpuprofile` (what `node --cpu-prof` writes): self time per function and per
  * file, heaviest first, with the share of the profile's samples (idle excluded).
  *
- *   npx tsx bench/lib/cpuprofile-top.ts FILE [--top 40]
+ *   npx tsx bench/lib/cpuprofile-top.ts FILE [--top 40] [--from-s A] [--to-s B] [--timeline]
+ *
+ * `--from-s` / `--to-s` keep only the samples between A and B seconds after the profile started
+ * (to look at one phase of a run, e.g. the paced phase of `bench/fanout-probe.ts`, not the
+ * connecting before it); `--timeline` prints the busy ms of each second first, to find the phase.
  */
 import { readFileSync } from 'node:fs';
 
@@ -37,10 +41,34 @@ function main(): void {
   const top = topIndex === -1 ? 40 : Number(rest[topIndex + 1]);
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const option = (name: string): number | undefined => {
+    const index = rest.indexOf(name);
+    return index === -1 ? undefined : Number(rest[index + 1]);
+  };
+  const fromUs = (option('--from-s') ?? 0) * 1e6;
+  const toUs = (option('--to-s') ?? Number.POSITIVE_INFINITY) * 1e6;
+  const idleId = profile.nodes.find((node) => node.callFrame.functionName === '(idle)')?.id;
   const selfUs = new Map<number, number>();
+  const busyPerSecondUs: number[] = [];
+  let atUs = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     const id = profile.samples[i]!;
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    const delta = profile.timeDeltas[i] ?? 0;
+    atUs += delta;
+    if (id !== idleId) {
+      const second = Math.floor(atUs / 1e6);
+      busyPerSecondUs[second] = (busyPerSecondUs[second] ?? 0) + delta;
+    }
+    if (atUs < fromUs || atUs >= toUs) continue;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
+  }
+  if (rest.includes('--timeline')) {
+    process.stdout.write('busy ms per second since the profile started\n');
+    for (let second = 0; second < busyPerSecondUs.length; second++) {
+      process.stdout.write(
+        `${String(second).padStart(4)} s ${((busyPerSecondUs[second] ?? 0) / 1000).toFixed(0).padStart(5)}\n`,
+      );
+    }
   }
   const byFunction = new Map<string, number>();
   const byFile = new Map<string, number>();

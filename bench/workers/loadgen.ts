@@ -76,6 +76,10 @@ class RunCollector {
   firstNs = 0;
   lastNs = 0;
   readonly latencies = new Samples();
+  /** When this process saw the first and the last copy of each message, by `seq`. */
+  readonly seqFirstNs: number[] = [];
+  readonly seqLastNs: number[] = [];
+  readonly seqSentNs: number[] = [];
 
   constructor(readonly run: number) {}
 }
@@ -100,6 +104,11 @@ async function runSubscribe(id: number, systemClient: SystemClient, task: Subscr
     stats.lastNs = receivedNs;
     stats.deliveries++;
     if (header.seq >= stats.warmupSeq) stats.latencies.push((receivedNs - header.sentNs) / 1e6);
+    if (stats.seqFirstNs[header.seq] === undefined) {
+      stats.seqFirstNs[header.seq] = receivedNs;
+      stats.seqSentNs[header.seq] = header.sentNs;
+    }
+    stats.seqLastNs[header.seq] = receivedNs;
     if (stats.deliveries === stats.expected) emit({ complete: header.run });
   };
 
@@ -127,6 +136,9 @@ async function runSubscribe(id: number, systemClient: SystemClient, task: Subscr
             latenciesMs: Float64Array.from(stats.latencies.values()),
             firstNs: stats.firstNs,
             lastNs: stats.lastNs,
+            seqFirstNs: Float64Array.from(stats.seqFirstNs, (ns) => ns ?? Number.NaN),
+            seqLastNs: Float64Array.from(stats.seqLastNs, (ns) => ns ?? Number.NaN),
+            seqSentNs: Float64Array.from(stats.seqSentNs, (ns) => ns ?? Number.NaN),
           },
         });
       } else {

@@ -105,6 +105,11 @@ export interface RunStats {
   readonly latenciesMs: Float64Array;
   readonly firstNs: number;
   readonly lastNs: number;
+  /** When this process received the first and the last copy of message `seq` (NaN: none). */
+  readonly seqFirstNs?: Float64Array;
+  readonly seqLastNs?: Float64Array;
+  /** The publisher's send time of message `seq` (NaN: not received here). */
+  readonly seqSentNs?: Float64Array;
 }
 
 export type SubscribeEvent =

@@ -18,6 +18,32 @@ function waker(): FeedWaker & { woken: number; failed: unknown[] } {
 
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+describe('PartitionFeed.readReady', () => {
+  it('hands the batch at hand to every caller without waiting: one read, shared; undefined past the tail', async () => {
+    const log = createMemoryLog();
+    await log.createTopic('t', { partitions: 1 });
+    const feed = new PartitionFeed(log, 't', 0);
+    try {
+      await log.append('t', 0, [
+        { key: null, value: new Uint8Array([1]) },
+        { key: null, value: new Uint8Array([2]) },
+      ]);
+      const first = feed.readReady(0, 100) ?? (await feed.read(0, 100));
+      expect(first.records.map((record) => record.offset)).toEqual([0, 1]);
+      const reads = feed.stats.reads;
+      // Ready now, whatever the log is: the same batch, and the same as `read` gives.
+      expect(feed.readReady(0, 100)).toBe(first);
+      expect(await feed.read(0, 100)).toBe(first);
+      expect(feed.stats.reads).toBe(reads);
+      // Nothing past the tail is at hand.
+      expect(feed.readReady(2, 100)?.records.length ?? 0).toBe(0);
+    } finally {
+      feed.dispose();
+      await log.close();
+    }
+  });
+});
+
 describe('PartitionFeed waits', () => {
   let log: MemoryLog;
   let feed: PartitionFeed;

@@ -138,14 +138,19 @@ export class BrokerSubscription implements Subscription {
           await this.waitForAppend();
           if (this.closed) return;
         }
-        // At the tail, read a full batch (it will be shared); behind it, a read-ahead.
-        const batch = atTail
-          ? await this.init.feed.read(this.pos, this.init.maxBatch)
-          : await this.init.feed.read(
-              this.pos,
-              readAheadRecords(this.init.maxBatch),
-              this.init.readAheadBytes,
-            );
+        // At the tail, read a full batch (it will be shared); behind it, a read-ahead. Woken at the
+        // tail (after an await, so `onRecords` is still never re-entered), a batch at hand is taken
+        // without one more await: subscribers woken by one append share it.
+        const ready = atTail ? this.init.feed.readReady(this.pos, this.init.maxBatch) : undefined;
+        const batch =
+          ready ??
+          (atTail
+            ? await this.init.feed.read(this.pos, this.init.maxBatch)
+            : await this.init.feed.read(
+                this.pos,
+                readAheadRecords(this.init.maxBatch),
+                this.init.readAheadBytes,
+              ));
         if (this.closed) return;
         if (batch.highWatermark > this.knownHighWatermark) this.knownHighWatermark = batch.highWatermark;
         if (batch.records.length === 0) {

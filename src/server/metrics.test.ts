@@ -36,3 +36,29 @@ describe('ServerMetrics names', () => {
     expect(names.filter((name) => /^tributary_(process|nodejs)_/.test(name))).toEqual([]);
   });
 });
+
+describe('ServerMetrics tallies', () => {
+  it('count hot-path increments into their counter when it is read, once, beside plain increments', async () => {
+    const metrics = new ServerMetrics({ defaultMetrics: false });
+    const ws = metrics.recordsOutTally('ws');
+    const again = metrics.recordsOutTally('ws');
+    const delivered = metrics.deliveredTallies();
+    ws.inc(3);
+    again.inc();
+    metrics.recordsOut.inc({ frontend: 'http' }, 5);
+    delivered.records.inc(7);
+    delivered.bytes.inc(700);
+    metrics.bytesOutTally('mqtt').inc(40);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('tributary_records_out_total{frontend="ws"} 4');
+    expect(text).toContain('tributary_records_out_total{frontend="http"} 5');
+    expect(text).toContain('tributary_broker_records_delivered_total 7');
+    expect(text).toContain('tributary_broker_delivered_bytes_total 700');
+    expect(text).toContain('tributary_out_bytes_total{frontend="mqtt"} 40');
+    // Read again: nothing is counted twice; later increments add up.
+    ws.inc(2);
+    const values = (await metrics.recordsOut.get()).values;
+    expect(values.find((value) => value.labels.frontend === 'ws')?.value).toBe(6);
+    expect(values.find((value) => value.labels.frontend === 'http')?.value).toBe(5);
+  });
+});

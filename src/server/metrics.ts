@@ -8,7 +8,14 @@
  * metrics.recordsIn.inc({ frontend: 'http' }, records.length);
  * res.end(await metrics.registry.metrics());
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  Counter,
+  type CounterConfiguration,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  Registry,
+} from 'prom-client';
 import { PipelineMetrics } from './pipeline-metrics.js';
 
 /** From 100 µs (a group commit on a fast disk) to 1 s. */
@@ -17,6 +24,57 @@ const LATENCY_BUCKETS_SECONDS = [
 ];
 
 export type FrontendLabel = 'ws' | 'http' | 'sse' | 'kafka' | 'socketio' | 'mqtt';
+
+/** Increments of one counter and label set, taken on a hot path (see `TalliedCounter`). */
+export interface Tally {
+  inc(value?: number): void;
+}
+
+/**
+ * A counter whose hot-path increments are summed in plain numbers and added to it when it is
+ * collected (a scrape of `/metrics`, `get()`). prom-client hashes the label set and validates it
+ * on every `inc`, bound labels included: in fan-out that was paid per delivery and subscriber,
+ * about 4 % of the server's time at 50k deliveries/s. A tally per label set is made once and
+ * shared, so tallies do not grow with connections.
+ */
+class TalliedCounter<T extends string> {
+  readonly counter: Counter<T>;
+  readonly #tallies: {
+    readonly key: string;
+    readonly labels: Partial<Record<T, string>>;
+    pending: number;
+  }[] = [];
+
+  constructor(config: CounterConfiguration<T>) {
+    const tallies = this.#tallies;
+    this.counter = new Counter<T>({
+      ...config,
+      collect(this: Counter<T>) {
+        for (const tally of tallies) {
+          if (tally.pending === 0) continue;
+          const value = tally.pending;
+          tally.pending = 0;
+          this.inc(tally.labels, value);
+        }
+      },
+    });
+  }
+
+  tally(labels: Partial<Record<T, string>> = {}): Tally {
+    const key = JSON.stringify(labels);
+    let entry = this.#tallies.find((each) => each.key === key);
+    if (entry === undefined) {
+      entry = { key, labels, pending: 0 };
+      this.#tallies.push(entry);
+    }
+    const found = entry;
+    return {
+      inc: (value = 1) => {
+        found.pending += value;
+      },
+    };
+  }
+}
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -50,6 +108,10 @@ export class ServerMetrics {
   readonly mqttRetainedMessages: Gauge;
   /** Stream-processing pipelines, refreshed on every scrape (server/pipeline-metrics.ts). */
   readonly pipelines: PipelineMetrics;
+  readonly #recordsOut: TalliedCounter<'frontend'>;
+  readonly #bytesOut: TalliedCounter<'frontend'>;
+  readonly #brokerRecordsDelivered: TalliedCounter<never>;
+  readonly #brokerBytesDelivered: TalliedCounter<never>;
 
   constructor({ defaultMetrics = true }: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -59,24 +121,26 @@ export class ServerMetrics {
       labelNames: ['frontend'],
       registers,
     });
-    this.recordsOut = new Counter({
+    this.#recordsOut = new TalliedCounter({
       name: 'tributary_records_out_total',
       help: 'Records delivered to consumers and subscribers',
       labelNames: ['frontend'],
       registers,
     });
+    this.recordsOut = this.#recordsOut.counter;
     this.bytesIn = new Counter({
       name: 'tributary_in_bytes_total',
       help: 'Payload bytes received',
       labelNames: ['frontend'],
       registers,
     });
-    this.bytesOut = new Counter({
+    this.#bytesOut = new TalliedCounter({
       name: 'tributary_out_bytes_total',
       help: 'Payload bytes sent',
       labelNames: ['frontend'],
       registers,
     });
+    this.bytesOut = this.#bytesOut.counter;
     this.connections = new Gauge({
       name: 'tributary_connections',
       help: 'Open client connections',
@@ -113,16 +177,18 @@ export class ServerMetrics {
       help: 'Key and value bytes made durable by the broker',
       registers,
     });
-    this.brokerRecordsDelivered = new Counter({
+    this.#brokerRecordsDelivered = new TalliedCounter({
       name: 'tributary_broker_records_delivered_total',
       help: 'Records handed to subscribers by the broker',
       registers,
     });
-    this.brokerBytesDelivered = new Counter({
+    this.brokerRecordsDelivered = this.#brokerRecordsDelivered.counter;
+    this.#brokerBytesDelivered = new TalliedCounter({
       name: 'tributary_broker_delivered_bytes_total',
       help: 'Key and value bytes handed to subscribers by the broker',
       registers,
     });
+    this.brokerBytesDelivered = this.#brokerBytesDelivered.counter;
     this.brokerAppendLatency = new Histogram({
       name: 'tributary_broker_append_latency_seconds',
       help: 'Broker produce/append call to durable acknowledgement',
@@ -165,6 +231,21 @@ export class ServerMetrics {
     });
     this.pipelines = new PipelineMetrics(this.registry);
     if (defaultMetrics) collectProcessMetrics(this.registry);
+  }
+
+  /** `recordsOut` of one front end, for a per-delivery path: counted when collected. */
+  recordsOutTally(frontend: FrontendLabel): Tally {
+    return this.#recordsOut.tally({ frontend });
+  }
+
+  /** `bytesOut` of one front end, for a per-frame path: counted when collected. */
+  bytesOutTally(frontend: FrontendLabel): Tally {
+    return this.#bytesOut.tally({ frontend });
+  }
+
+  /** `brokerRecordsDelivered` and `brokerBytesDelivered`, counted when collected. */
+  deliveredTallies(): { readonly records: Tally; readonly bytes: Tally } {
+    return { records: this.#brokerRecordsDelivered.tally(), bytes: this.#brokerBytesDelivered.tally() };
   }
 }
 

@@ -809,6 +809,8 @@ async function updateConsumerLag(metrics: ServerMetrics, broker: TributaryBroker
  * per user topic in `traffic` (`GET /v1/stats`).
  */
 function brokerObserver(metrics: ServerMetrics, traffic: TopicTraffic): BrokerObserver {
+  // Per delivery and subscriber: summed, and counted when scraped.
+  const delivered = metrics.deliveredTallies();
   return {
     recordsProduced(topic, count, bytes) {
       metrics.brokerRecordsProduced.inc({ topic }, count);
@@ -819,8 +821,8 @@ function brokerObserver(metrics: ServerMetrics, traffic: TopicTraffic): BrokerOb
       metrics.brokerAppendLatency.observe(ms / 1000);
     },
     recordsDelivered(count, bytes, topic) {
-      metrics.brokerRecordsDelivered.inc(count);
-      metrics.brokerBytesDelivered.inc(bytes);
+      delivered.records.inc(count);
+      delivered.bytes.inc(bytes);
       traffic.consumed(topic, count);
     },
     recordsFetched(topic, count) {

@@ -47,6 +47,7 @@ import type { ClosableEventStore } from '../../../es/streams/index.js';
 import type { SyncGroupService } from '../../../es/sync-groups/index.js';
 import { decodeClientFrame, encodeFrame, toWireError } from '../../../protocol/native/frames.js';
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../../../protocol/native/limits.js';
+import { encodeMsgpackJoinedHead } from '../../../protocol/native/msgpack-encode.js';
 import {
   type AssignmentFrame,
   CLOSE_CODES,
@@ -59,7 +60,7 @@ import {
   type WireError,
   type WireFormat,
 } from '../../../protocol/native/types.js';
-import { encodeMsgpackJoinedParts, encodeWireJoined } from '../../../protocol/native/wire.js';
+import { encodeWireJoined } from '../../../protocol/native/wire.js';
 import { sessionWithoutCredentials } from '../../auth/certificate.js';
 import { credentialsFromHeader, credentialsFromWire } from '../../auth/credentials.js';
 import { type CollectionsAccess, guardBroker, guardCollections } from '../../auth/guard.js';
@@ -157,7 +158,7 @@ export class Connection {
   readonly #memberships = new Map<string, Membership>();
   readonly #syncGroupMemberships = new SyncGroupMemberships();
   readonly #bridgePort: BridgePort;
-  /** Per-frame counters, bound to this front end's label once (labels are hashed per call otherwise). */
+  /** Per-frame counters of this front end, summed until a scrape (prom-client hashes labels per `inc`). */
   readonly #bytesOut: { inc(value: number): void };
   readonly #recordsOut: { inc(value: number): void };
   /** One send callback for every frame (no closure per frame). */
@@ -189,15 +190,23 @@ export class Connection {
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
-    this.#bytesOut = deps.metrics.bytesOut.labels(FRONTEND);
-    this.#recordsOut = deps.metrics.recordsOut.labels(FRONTEND);
+    this.#bytesOut = deps.metrics.bytesOutTally(FRONTEND.frontend);
+    this.#recordsOut = deps.metrics.recordsOutTally(FRONTEND.frontend);
     this.#bridgePort = {
       limits: deps.limits,
-      sendDelivery: (sub, chunk) => {
+      sendDelivery: (sub, chunk, head) => {
         if (this.#socket.readyState !== this.#socket.OPEN) return;
-        const head = { type: 'delivery', sub };
-        if (this.#format === 'msgpack') this.#writeParts(encodeMsgpackJoinedParts(head, chunk.fields));
-        else this.#write(encodeWireJoined(head, chunk.fields, this.#format));
+        if (this.#format === 'msgpack') {
+          const shared = chunk.fields.msgpackPairs();
+          if (head.count !== shared.count) {
+            // Kept for the subscription's life: a copy of its own, not a view of a shared slab.
+            head.bytes = encodeMsgpackJoinedHead({ type: 'delivery', sub }, shared.count).slice();
+            head.count = shared.count;
+          }
+          this.#writeParts(head.bytes, shared.pairs);
+        } else {
+          this.#write(encodeWireJoined({ type: 'delivery', sub }, chunk.fields, this.#format));
+        }
         this.#recordsOut.inc(chunk.records);
         this.#quota?.recordFetch(chunk.bytes);
       },
@@ -693,7 +702,7 @@ export class Connection {
    * Sends one binary message: a small head of this connection's own, then bytes shared with
    * other connections, which the send buffer holds without copying them.
    */
-  #writeParts([head, shared]: readonly [Uint8Array, Uint8Array]): void {
+  #writeParts(head: Uint8Array, shared: Uint8Array): void {
     this.#bytesOut.inc(head.byteLength + shared.byteLength);
     const high = this.#deps.limits.wsBufferedBytesHigh;
     const buffered = this.#socket.bufferedAmount;

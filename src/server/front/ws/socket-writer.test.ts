@@ -54,7 +54,44 @@ describe('frameStart', () => {
   });
 });
 
+describe('frameStart with the rest of the payload', () => {
+  it('puts the rest behind the head in the same buffer', () => {
+    const out = frameStart(Uint8Array.of(1, 2), 3, Uint8Array.of(7, 8, 9));
+    expect([...out]).toEqual([0x82, 5, 1, 2, 7, 8, 9]);
+    const long = bytes(200, 3);
+    const framed = frameStart(Uint8Array.of(4), long.byteLength, long);
+    expect([...framed.subarray(0, 5)]).toEqual([0x82, 126, 0, 201, 4]);
+    expect(framed.subarray(5).equals(long)).toBe(true);
+  });
+});
+
 describe('SocketWriter', () => {
+  it('writes a message with up to 2 KiB of shared bytes as one buffer, a larger one as two', () => {
+    const writes: Uint8Array[] = [];
+    let corks = 0;
+    const socket = {
+      writable: true,
+      cork: () => void corks++,
+      uncork: () => undefined,
+      write: (chunk: Uint8Array) => {
+        writes.push(chunk);
+        return true;
+      },
+    } as unknown as Duplex;
+    const writer = new SocketWriter(socket);
+    writer.writeBinary(bytes(4, 1), bytes(2048, 2));
+    expect(writes.length).toBe(1);
+    expect(corks).toBe(0);
+    expect(
+      Buffer.from(writes[0]!).equals(Buffer.concat([frameStart(bytes(4, 1), 2048), bytes(2048, 2)])),
+    ).toBe(true);
+    writer.endTurn();
+    writes.length = 0;
+    writer.writeBinary(bytes(4, 1), bytes(2049, 2));
+    expect(writes.length).toBe(2);
+    expect(corks).toBe(1);
+  });
+
   let open: { server: Server; client: WebSocket } | undefined;
   afterEach(async () => {
     open?.client.terminate();

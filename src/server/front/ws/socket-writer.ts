@@ -14,8 +14,8 @@
  *   there runs after them).
  * - **A delivery is one unfragmented message.** Its own head (`type`, `sub`) goes out with the
  *   WebSocket header in one small buffer, and the records' bytes, shared by every subscription
- *   that gets them, are written as they are: nothing is copied per connection and the client's
- *   WebSocket reassembles nothing.
+ *   that gets them, are written as they are (or, up to 2 KiB, copied behind the head, so the
+ *   message is one plain write): the client's WebSocket reassembles nothing.
  *
  * Deliveries are framed here rather than by `ws` (RFC 6455 §5.2: a server's frames are not
  * masked), on the socket `ws` writes to. That is sound because the front end turns
@@ -85,6 +85,10 @@ export class SocketWriter {
    */
   writeBinary(head: Uint8Array, shared: Uint8Array, onSent?: (error?: Error | null) => void): void {
     this.beforeWrite();
+    if (shared.byteLength <= COPIED_BYTES_MAX) {
+      this.#socket.write(frameStart(head, shared.byteLength, shared), onSent);
+      return;
+    }
     const held = this.#state === HOLDING;
     if (!held) this.#socket.cork();
     this.#socket.write(frameStart(head, shared.byteLength));
@@ -101,13 +105,22 @@ export class SocketWriter {
 }
 
 /**
- * The WebSocket header of an unmasked final binary frame of `head.length + restBytes` payload
- * bytes, followed by `head`, in one buffer (from Node's small-buffer pool).
+ * Shared bytes up to this size are copied behind the header and written as one buffer: one plain
+ * `write`, without the cork, `writev` and array handling of Node's stream for two chunks, which
+ * cost more than copying a small record batch (measured in fan-out: Node's write machinery was
+ * about 6 % of the server's time at 50k deliveries/s). Larger ones are written as they are.
  */
-export function frameStart(head: Uint8Array, restBytes: number): Buffer {
+const COPIED_BYTES_MAX = 2048;
+
+/**
+ * The WebSocket header of an unmasked final binary frame of `head.length + restBytes` payload
+ * bytes, followed by `head` (and by `rest` when given, whose length is `restBytes`), in one
+ * buffer (from Node's small-buffer pool).
+ */
+export function frameStart(head: Uint8Array, restBytes: number, rest?: Uint8Array): Buffer {
   const length = head.byteLength + restBytes;
   const extra = length < 126 ? 0 : length < 65_536 ? 2 : 8;
-  const out = Buffer.allocUnsafe(2 + extra + head.byteLength);
+  const out = Buffer.allocUnsafe(2 + extra + head.byteLength + (rest === undefined ? 0 : restBytes));
   out[0] = 0x82; // FIN, opcode 2 (binary)
   if (extra === 0) {
     out[1] = length;
@@ -120,5 +133,6 @@ export function frameStart(head: Uint8Array, restBytes: number): Buffer {
     out.writeUInt32BE(length >>> 0, 6);
   }
   out.set(head, 2 + extra);
+  if (rest !== undefined) out.set(rest, 2 + extra + head.byteLength);
   return out;
 }

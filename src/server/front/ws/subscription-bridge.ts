@@ -41,8 +41,9 @@ export interface BridgePort {
   /**
    * Sends a `delivery` frame of subscription `sub` whose other fields (`topic`, `partition`,
    * `records`, `highWatermark`) are `chunk.fields`, encoded once for every subscription.
+   * `head` is the subscription's own: the port may keep its encoded head (`type`, `sub`) there.
    */
-  sendDelivery(sub: number, chunk: DeliveryChunk): void;
+  sendDelivery(sub: number, chunk: DeliveryChunk, head: DeliveryHead): void;
   sendSubscriptionClosed(sub: number, error: WireError): void;
   /** True while the socket's send buffer is above `wsSubscriberBufferedBytesMax`. */
   congested(): boolean;
@@ -76,11 +77,23 @@ export interface DeliveryChunk {
   readonly bytes: number;
 }
 
+/**
+ * A subscription's own part of its delivery frames, encoded once for all of them (it changes only
+ * with the number of shared fields) instead of once per frame: `count` is -1 until then.
+ */
+export interface DeliveryHead {
+  count: number;
+  bytes: Uint8Array;
+}
+
 /** Frames of a delivery by frame budget; deliveries are frozen and shared, so this is too. */
 interface PreparedDelivery {
   readonly delivery: Delivery;
   readonly budget: number;
   readonly chunks: DeliveryChunk[];
+  /** Records of all chunks, and their bytes with `RECORD_OVERHEAD_BYTES` each. */
+  readonly records: number;
+  readonly bytes: number;
 }
 
 /**
@@ -96,10 +109,10 @@ const prepared: (PreparedDelivery | undefined)[] = new Array(PREPARED_SLOTS).fil
 let preparedNext = 0;
 
 /** Splits a delivery into frames that stay under `budget` bytes (a single huge record goes alone). */
-function deliveryChunks(delivery: Delivery, budget: number): DeliveryChunk[] {
+function prepareDelivery(delivery: Delivery, budget: number): PreparedDelivery {
   for (let i = 0; i < PREPARED_SLOTS; i++) {
     const slot = prepared[i];
-    if (slot !== undefined && slot.delivery === delivery && slot.budget === budget) return slot.chunks;
+    if (slot !== undefined && slot.delivery === delivery && slot.budget === budget) return slot;
   }
   const chunks: DeliveryChunk[] = [];
   const push = (records: readonly LogRecord[], bytes: number): void => {
@@ -128,11 +141,18 @@ function deliveryChunks(delivery: Delivery, budget: number): DeliveryChunk[] {
     bytes += size;
   }
   if (all.length > first) push(first === 0 ? all : all.slice(first), bytes);
+  let totalRecords = 0;
+  let totalBytes = 0;
+  for (const chunk of chunks) {
+    totalRecords += chunk.records;
+    totalBytes += chunk.bytes + chunk.records * RECORD_OVERHEAD_BYTES;
+  }
+  const result: PreparedDelivery = { delivery, budget, chunks, records: totalRecords, bytes: totalBytes };
   if (Object.isFrozen(delivery)) {
-    prepared[preparedNext] = { delivery, budget, chunks };
+    prepared[preparedNext] = result;
     preparedNext = (preparedNext + 1) % PREPARED_SLOTS;
   }
-  return chunks;
+  return result;
 }
 
 export class SubscriptionBridge {
@@ -153,6 +173,7 @@ export class SubscriptionBridge {
   #unsentAt = 0;
   /** Bytes per record in the last delivery (with overhead); 0 until one arrived. */
   #recordBytes = 0;
+  readonly #head: DeliveryHead = { count: -1, bytes: new Uint8Array(0) };
 
   constructor(sub: number, topic: string, partition: number, port: BridgePort) {
     this.sub = sub;
@@ -288,13 +309,7 @@ export class SubscriptionBridge {
     const limits = this.#port.limits;
     const budget =
       Math.min(limits.wsFrameBytesMax, limits.wsSubscriberBufferedBytesMax) - FRAME_OVERHEAD_BYTES;
-    const chunks = deliveryChunks(delivery, budget);
-    let records = 0;
-    let bytes = 0;
-    for (const chunk of chunks) {
-      records += chunk.records;
-      bytes += chunk.bytes + chunk.records * RECORD_OVERHEAD_BYTES;
-    }
+    const { chunks, records, bytes } = prepareDelivery(delivery, budget);
     if (records > 0) this.#recordBytes = Math.ceil(bytes / records);
     if (this.#unsentAt === this.#unsent.length) {
       this.#unsent = chunks;
@@ -313,7 +328,7 @@ export class SubscriptionBridge {
         this.#port.pumpAfterDrain(this);
         return false;
       }
-      this.#port.sendDelivery(this.sub, this.#unsent[this.#unsentAt++]!);
+      this.#port.sendDelivery(this.sub, this.#unsent[this.#unsentAt++]!, this.#head);
     }
     return true;
   }
