@@ -46,7 +46,7 @@ import { io, type Socket } from 'socket.io-client';
 import { findBinary, freePort, ProcessGroup, sleep, waitForPort } from './lib/procs.js';
 import { writeResults } from './lib/results.js';
 import { median, summarize } from './lib/stats.js';
-import { machineInfo, processCpuMs } from './lib/system.js';
+import { machineInfo, processCpuMs, processWriteCalls } from './lib/system.js';
 import { formatInt, formatMs, printTable } from './lib/table.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -85,6 +85,8 @@ export interface SocketIoRow {
   readonly serverCpuUsPerEvent: number;
   /** The same per process: server A (takes the emits), server B, the broker (results file only). */
   readonly cpuUsPerEventByProcess: readonly number[];
+  /** Write system calls per event of the same processes (results file only). */
+  readonly writeCallsPerEventByProcess: readonly number[];
 }
 
 interface Worker {
@@ -242,6 +244,7 @@ async function measure(
   probedBefore = probed;
   const cpuMs = (): number[] => cluster.pids.map((pid) => processCpuMs(pid));
   const cpuBefore = cpuMs();
+  const writesBefore = cluster.pids.map((pid) => processWriteCalls(pid));
   countFrom = performance.timeOrigin + performance.now();
   for (const worker of workers) worker.send(`start ${countFrom}`);
   const sent = await emitFor(windowMs);
@@ -250,6 +253,7 @@ async function measure(
   while (probedInWindow < sent && performance.now() - drainStart < DRAIN_MS_MAX) await nextProbed(100);
   await sleep(DRAIN_GRACE_MS);
   const cpuUsed = cpuMs().map((ms, i) => ms - cpuBefore[i]!);
+  const writeCalls = cluster.pids.map((pid, i) => processWriteCalls(pid) - writesBefore[i]!);
   const reports = await Promise.all(
     workers.map(async (worker) => {
       worker.send('stop');
@@ -281,6 +285,7 @@ async function measure(
     p99Ms: latencies.p99,
     serverCpuUsPerEvent: (1000 * cpuUsed.reduce((sum, ms) => sum + ms, 0)) / Math.max(1, sent),
     cpuUsPerEventByProcess: cpuUsed.map((ms) => (1000 * ms) / Math.max(1, sent)),
+    writeCallsPerEventByProcess: writeCalls.map((calls) => calls / Math.max(1, sent)),
   };
 }
 

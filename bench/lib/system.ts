@@ -55,6 +55,15 @@ export function processCpuMs(pid: number): number {
   }
 }
 
+/** Write system calls (write, writev, …) of a process so far, from /proc/<pid>/io (Linux; NaN elsewhere). */
+export function processWriteCalls(pid: number): number {
+  try {
+    return Number(/syscw:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? Number.NaN);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Resident memory of another process, from `/proc/<pid>/status` (Linux only). */
 export interface ProcessMemory {
   /** VmRSS: resident now. */

@@ -592,7 +592,7 @@ export class Connection {
   ): void {
     try {
       if (failed) this.#respondError(request.id, request.type, error, format);
-      else this.#send({ type: 'response', id: request.id, ok }, format);
+      else this.#send({ type: 'response', id: request.id, ok }, format, true);
       for (const fn of after) fn();
     } catch (stepError) {
       this.#logger.error({ err: stepError }, 'after-response step failed');
@@ -638,7 +638,7 @@ export class Connection {
     if (!isTributaryError(error)) this.#logger.error({ err: error, type }, 'request failed unexpectedly');
     const wire = toWireError(error);
     this.#countError(wire);
-    this.#send({ type: 'response', id, error: wire }, format);
+    this.#send({ type: 'response', id, error: wire }, format, true);
   }
 
   #onBadFrame(error: unknown): void {
@@ -679,21 +679,24 @@ export class Connection {
     this.#deps.metrics.errors.inc({ frontend: 'ws', code: error.code });
   }
 
-  /** Encodes and sends a frame; false when the socket is gone. */
-  #send(frame: ServerFrame, format: WireFormat = this.#format): boolean {
+  /**
+   * Encodes and sends a frame; false when the socket is gone. `hold`: a response, held to the end
+   * of the turn so that deliveries of the same turn leave with it (see `socket-writer.ts`).
+   */
+  #send(frame: ServerFrame, format: WireFormat = this.#format, hold = false): boolean {
     if (this.#socket.readyState !== this.#socket.OPEN) return false;
-    this.#write(encodeFrame(frame, format));
+    this.#write(encodeFrame(frame, format), hold);
     return true;
   }
 
   /** Sends an encoded frame (the socket is open). */
-  #write(data: Uint8Array | string): void {
+  #write(data: Uint8Array | string, hold = false): void {
     const binary = typeof data !== 'string';
     this.#bytesOut.inc(binary ? data.byteLength : Buffer.byteLength(data));
     const high = this.#deps.limits.wsBufferedBytesHigh;
     const buffered = this.#socket.bufferedAmount;
     const track = this.#tracked(buffered, binary ? data.byteLength : data.length);
-    this.#writer.beforeWrite();
+    this.#writer.beforeWrite({ hold });
     this.#socket.send(data, { binary }, track ? this.#onSent : undefined);
     if (buffered <= high && this.#socket.bufferedAmount > high) this.#updateReading();
   }

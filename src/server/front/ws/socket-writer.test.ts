@@ -147,6 +147,55 @@ describe('SocketWriter', () => {
     expect(sentCallbacks).toBe(4);
   });
 
+  it('holds a response even as the first write of its turn, so deliveries of the turn leave with it in one write', async () => {
+    const { server, ws, socket, client } = await pair();
+    open = { server, client };
+    const received: Buffer[] = [];
+    const all = new Promise<void>((resolve) => {
+      client.on('message', (data: Buffer) => {
+        received.push(data);
+        if (received.length === 3) resolve();
+      });
+    });
+    // Count the writes that reach the kernel: one writev for the whole turn.
+    const handle = socket as unknown as {
+      _writev: (...args: unknown[]) => void;
+      _write: (...args: unknown[]) => void;
+    };
+    let writes = 0;
+    const writev = handle._writev.bind(socket);
+    const write = handle._write.bind(socket);
+    handle._writev = (...args) => {
+      writes++;
+      writev(...args);
+    };
+    handle._write = (...args) => {
+      writes++;
+      write(...args);
+    };
+    const writer = new SocketWriter(socket);
+    writer.beforeWrite({ hold: true });
+    ws.send(Buffer.from('response'));
+    expect(socket.writableCorked).toBe(1);
+    expect(writer.holding).toBe(true);
+    await Promise.resolve();
+    // A delivery made by a promise reaction of the same turn joins the held response.
+    writer.writeBinary(bytes(4, 1), bytes(50, 2));
+    writer.writeBinary(bytes(4, 3), bytes(60, 4));
+    expect(writes).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(socket.writableCorked).toBe(0);
+    expect(writes).toBe(1);
+    await all;
+    expect(received.map((data) => data.byteLength)).toEqual([8, 54, 64]);
+    expect(received[0]!.toString()).toBe('response');
+    expect(received[1]!.equals(concat(bytes(4, 1), bytes(50, 2)))).toBe(true);
+    // The next turn's first write that is not a response goes out at once again.
+    writer.writeBinary(bytes(1, 5), bytes(1, 6));
+    expect(socket.writableCorked).toBe(0);
+    expect(writes).toBe(2);
+  });
+
   it('does not hold a socket that can no longer be written', async () => {
     const { server, socket, client } = await pair();
     open = { server, client };
@@ -156,5 +205,9 @@ describe('SocketWriter', () => {
     writer.beforeWrite();
     expect(socket.writableCorked).toBe(0);
     expect(writer.holding).toBe(false);
+    const held = new SocketWriter(socket);
+    held.beforeWrite({ hold: true });
+    expect(socket.writableCorked).toBe(0);
+    expect(held.holding).toBe(false);
   });
 });
