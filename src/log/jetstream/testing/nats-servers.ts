@@ -15,7 +15,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,8 @@ export interface NatsServers {
   cut(index: number): void;
   /** Ends the cut of node `index`. */
   heal(index: number): void;
+  /** The JetStream store directory of node `index` (kept until `stop`). */
+  storeDir(index: number): string;
   /** Stops every node and deletes the stores. */
   stop(): Promise<void>;
 }
@@ -131,6 +133,9 @@ export async function startNatsServers(options: NatsServersOptions = {}): Promis
         proxies[j]![index]?.cut();
       }
     },
+    storeDir(index) {
+      return join(dir, `n${index}`);
+    },
     heal(index) {
       for (let j = 0; j < count; j++) {
         proxies[index]![j]?.heal();
@@ -210,4 +215,58 @@ async function waitForPort(port: number, child: ChildProcess, stderr: () => stri
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`nats-server did not listen on ${port} within 20 s: ${stderr()}`);
+}
+
+/** One stored message as a node's own copy of a stream holds it. */
+export interface StoredMessage {
+  readonly seq: number;
+  /** Its `Nats-Msg-Id` header ('' when none). */
+  readonly msgId: string;
+  readonly bytes: number;
+}
+
+/** Flags of a record's length and sequence in a nats-server 2.9 message block. */
+const HEADERS_BIT = 0x8000_0000;
+const ERASED_BIT = 1n << 63n;
+/** length 4, sequence 8, timestamp 8, subject length 2; a checksum of 8 ends the record. */
+const RECORD_HEADER_BYTES = 22;
+const RECORD_CHECKSUM_BYTES = 8;
+
+/**
+ * The messages of `stream` as one node stores them, read straight from its message blocks
+ * (`<store>/jetstream/$G/streams/<stream>/msgs/*.blk`, nats-server 2.9's file store, neither
+ * compressed nor encrypted): in a cluster every read through the server goes to the stream
+ * leader or to a consumer the meta leader placed, so this is the way to see one replica alone.
+ * Read with the node stopped. For diagnosing replicas that disagree.
+ */
+export async function readNodeReplica(storeDir: string, stream: string): Promise<StoredMessage[]> {
+  const dir = join(storeDir, 'jetstream', '$G', 'streams', stream, 'msgs');
+  const blocks = (await readdir(dir))
+    .filter((name) => name.endsWith('.blk'))
+    .sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10));
+  const bySeq = new Map<number, StoredMessage>();
+  for (const block of blocks) {
+    const buf = await readFile(join(dir, block));
+    for (let at = 0; at + RECORD_HEADER_BYTES <= buf.length; ) {
+      const rawLength = buf.readUInt32LE(at);
+      const length = rawLength & ~HEADERS_BIT & 0x7fff_ffff;
+      if (length < RECORD_HEADER_BYTES + RECORD_CHECKSUM_BYTES || at + length > buf.length) break;
+      const rawSeq = buf.readBigUInt64LE(at + 4);
+      const subjectLength = buf.readUInt16LE(at + 20);
+      let body = at + RECORD_HEADER_BYTES + subjectLength;
+      let msgId = '';
+      if ((rawLength & HEADERS_BIT) !== 0) {
+        const headerLength = buf.readUInt32LE(body);
+        const headers = buf.subarray(body + 4, body + 4 + headerLength).toString('latin1');
+        msgId = /Nats-Msg-Id:\s*([^\r\n]*)/i.exec(headers)?.[1]?.trim() ?? '';
+        body += 4 + headerLength;
+      }
+      if ((rawSeq & ERASED_BIT) === 0n) {
+        const seq = Number(rawSeq);
+        bySeq.set(seq, { seq, msgId, bytes: at + length - RECORD_CHECKSUM_BYTES - body });
+      }
+      at += length;
+    }
+  }
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
