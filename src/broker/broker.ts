@@ -83,7 +83,7 @@ import type {
 export const DEFAULT_CREDIT = 1000;
 export const DEFAULT_MAX_DELIVERY_RECORDS = 1000;
 /** Payload bytes a subscription behind the tail reads at once (see `subscription.ts`). */
-export const DEFAULT_READ_AHEAD_BYTES = 512 * 1024;
+export const DEFAULT_READ_AHEAD_BYTES = 128 * 1024;
 
 /** Lag of one group on one partition: high watermark minus committed offset (never negative). */
 export interface GroupLag {

@@ -290,7 +290,7 @@ export interface BrokerOptions {
   readonly maxDeliveryRecords?: number;
   /**
    * Payload bytes a subscription behind the tail reads at once and keeps until its credit takes
-   * them (its read-ahead: one log read per this many bytes when replaying). Default 512 KiB.
+   * them (its read-ahead: one log read per this many bytes when replaying). Default 128 KiB.
    */
   readonly readAheadBytes?: number;
   /** How often open transactions are checked against their timeout (ms). Default 1000. */
