@@ -1,5 +1,6 @@
 /**
- * Live-collections benchmark: `npm run bench:collections` (≈ 1 min) or `-- --quick` (≈ 20 s);
+ * Live-collections benchmark: `npm run bench:collections` (≈ 1 min, plus the scale row: minutes
+ * at 1 000 000 documents; `-- --scale 0` skips it) or `-- --quick` (≈ 20 s, scale 100 000);
  * `-- --profile-server` also writes the server's CPU profile into bench/results/. A plain
  * script, never a test. The server is the built CLI in its own process (`node
  * --initial-old-space-size=64 dist/cli/main.js serve`, what `npm start` runs; file log, collections
@@ -15,6 +16,14 @@
  *     `UPDATE … WHERE key = $1 AND version = $2`;
  *  3. subscription update latency to 100 subscribers: 100 connections subscribed to one
  *     collection, one writer; latency = write sent → change frame received, per subscriber.
+ *
+ *  4. scale: `--scale N` documents (default 1 000 000; `--quick` 100 000; 0 skips it) of ~100
+ *     bytes loaded into one eventual collection of 4 partitions by 64 connections, then the
+ *     server's RSS, a restart (SIGTERM, start again) timed to the first 200 of /healthz, RSS after
+ *     it, point reads (`collectionGet`, local) p50/p99 and overwrite throughput at that size,
+ *     printed against the goals of collections that outgrow memory (RSS ≤ 512 MiB at 10 M
+ *     documents, restart ≤ 1 s, point reads p99 ≤ 1 ms). The goal size: `-- --scale 10000000
+ *     --only-scale` (about 20 minutes of loading at ~8k writes/s, and ~4 GB of disk).
  *
  * For Tributary each row also gives the server's CPU per operation (from /proc/<pid>/stat), the
  * steadier figure on a busy machine, and its peak RSS. Prints a table with ratios (Tributary ÷
@@ -33,12 +42,16 @@ import type { ServerFrame } from '../src/protocol/native/types.js';
 import { freePort, LOOPBACK, ProcessGroup, waitForPort } from './lib/procs.js';
 import { writeResults } from './lib/results.js';
 import { rate, type Summary, summarize } from './lib/stats.js';
-import { machineInfo, processCpuMs, RssSampler } from './lib/system.js';
+import { machineInfo, processCpuMs, processMemory, RssSampler } from './lib/system.js';
 import { formatFixed, formatInt, formatMs, formatPercent, printTable } from './lib/table.js';
 import { BUILT_CLI, ensureBuilt } from './systems/build.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const QUICK = process.argv.includes('--quick');
+const ONLY_SCALE = process.argv.includes('--only-scale');
+const SCALE_DOCUMENTS = numberFlag('--scale', QUICK ? 100_000 : 1_000_000);
+/** Goals of collections that outgrow memory (issue 22, item 8). */
+const SCALE_GOALS = { rssMiB: 512, restartMs: 1_000, readP99Ms: 1 };
 const PROFILE = process.argv.includes('--profile-server');
 const PG_URL = process.env.TRIBUTARY_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const PLAN = QUICK
@@ -52,6 +65,15 @@ const KEYS = 1000;
 const PAYLOAD = 'x'.repeat(80);
 
 const formatRatio = (ratio: number): string => `${formatFixed(ratio)}×`;
+
+function numberFlag(name: string, fallback: number): number {
+  const at = process.argv.indexOf(name);
+  if (at < 0) return fallback;
+  const value = Number(process.argv[at + 1]);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new Error(`${name} needs a count, got ${process.argv[at + 1]}`);
+  return value;
+}
 
 const group = new ProcessGroup();
 group.installExitHooks();
@@ -373,7 +395,9 @@ async function fanOutLatency(
   return { subscribers: subscribers.length, updates: PLAN.updates, latencyMs: summarize(latencies) };
 }
 
-async function startTributary(dir: string): Promise<ServerUnderTest & { stop(): Promise<void> }> {
+async function startTributary(
+  dir: string,
+): Promise<ServerUnderTest & { port: number; stop(): Promise<void> }> {
   const built = ensureBuilt(ROOT);
   if (built !== undefined) throw new Error(built);
   const port = await freePort();
@@ -390,12 +414,204 @@ async function startTributary(dir: string): Promise<ServerUnderTest & { stop(): 
     ],
     { logFile: join(dir, 'server.log') },
   );
-  await waitForPort(port, server, 30_000);
+  await waitForPort(port, server, 120_000);
   return {
+    port,
     url: `ws://${LOOPBACK}:${port}/v1/ws`,
     pid: server.pid,
     stop: () => group.stop(server, 10_000),
   };
+}
+
+interface ScaleRow {
+  readonly documents: number;
+  readonly load: Throughput;
+  readonly rssAfterLoadBytes: number;
+  readonly restartToHealthyMs: number;
+  readonly rssAfterRestartBytes: number;
+  readonly reads: Throughput;
+  readonly rssAfterReadsBytes: number;
+  readonly overwrites: Throughput;
+}
+
+const scaleKey = (i: number): string => `doc-${i}`;
+
+/** Loads `documents` documents, restarts the server, then reads and overwrites at that size. */
+async function scale(dir: string, documents: number): Promise<ScaleRow> {
+  const collection = 'bench-scale';
+  mkdirSync(dir, { recursive: true });
+  let server = await startTributary(dir);
+  const admin = await Client.connect(server.url);
+  await admin.request('createCollection', { name: collection, mode: 'eventual', partitions: 4 });
+  admin.close();
+  let loaded = 0;
+  const load = await measured(server, async () => {
+    const clients = await connectMany(server.url, WRITERS);
+    const latencies: number[] = [];
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      clients.map(async (client) => {
+        while (next < documents) {
+          const i = next++;
+          const t0 = performance.now();
+          await client.request('collectionPut', {
+            collection,
+            key: scaleKey(i),
+            value: { n: i, payload: PAYLOAD },
+          });
+          latencies.push(performance.now() - t0);
+          if (++loaded % 100_000 === 0) process.stdout.write(`  ${formatInt(loaded)} documents\n`);
+        }
+      }),
+    );
+    const elapsed = performance.now() - started;
+    for (const client of clients) client.close();
+    return {
+      name: `load ${formatInt(documents)} docs`,
+      system: 'tributary' as const,
+      ops: latencies.length,
+      perSec: rate(latencies.length, elapsed),
+      latencyMs: summarize(latencies),
+    };
+  });
+  const rssAfterLoadBytes = processMemory(server.pid)?.rssBytes ?? Number.NaN;
+  await server.stop();
+  ensureBuilt(ROOT); // a rebuild (sources edited meanwhile) is not part of the restart
+  const restartStarted = performance.now();
+  server = await startTributary(dir);
+  await waitForHealthz(server.port);
+  const restartToHealthyMs = performance.now() - restartStarted;
+  const rssAfterRestartBytes = processMemory(server.pid)?.rssBytes ?? Number.NaN;
+  const readers = await connectMany(server.url, 8);
+  const reads = await measured(server, async () => {
+    const latencies: number[] = [];
+    const elapsed = await closedLoop(readers.length, PLAN.writeMs, async (c, deadline) => {
+      while (performance.now() < deadline) {
+        const key = scaleKey(Math.floor(Math.random() * documents));
+        const t0 = performance.now();
+        const got = await readers[c]!.request('collectionGet', { collection, key, consistency: 'local' });
+        latencies.push(performance.now() - t0);
+        if (got.value === null) throw new Error(`document ${key} is missing after the restart`);
+      }
+    });
+    return {
+      name: 'point reads (8 conns)',
+      system: 'tributary' as const,
+      ops: latencies.length,
+      perSec: rate(latencies.length, elapsed),
+      latencyMs: summarize(latencies),
+    };
+  });
+  for (const reader of readers) reader.close();
+  const rssAfterReadsBytes = processMemory(server.pid)?.rssBytes ?? Number.NaN;
+  const writers = await connectMany(server.url, WRITERS);
+  const overwrites = await measured(server, async () => {
+    const latencies: number[] = [];
+    const elapsed = await closedLoop(WRITERS, PLAN.writeMs, async (c, deadline) => {
+      while (performance.now() < deadline) {
+        const i = Math.floor(Math.random() * documents);
+        const t0 = performance.now();
+        await writers[c]!.request('collectionPut', {
+          collection,
+          key: scaleKey(i),
+          value: { n: -i, payload: PAYLOAD },
+        });
+        latencies.push(performance.now() - t0);
+      }
+    });
+    return {
+      name: `overwrites at ${formatInt(documents)} docs`,
+      system: 'tributary' as const,
+      ops: latencies.length,
+      perSec: rate(latencies.length, elapsed),
+      latencyMs: summarize(latencies),
+    };
+  });
+  for (const writer of writers) writer.close();
+  await server.stop();
+  return {
+    documents,
+    load,
+    rssAfterLoadBytes,
+    restartToHealthyMs,
+    rssAfterRestartBytes,
+    reads,
+    rssAfterReadsBytes,
+    overwrites,
+  };
+}
+
+async function waitForHealthz(port: number): Promise<void> {
+  for (;;) {
+    try {
+      const response = await fetch(`http://${LOOPBACK}:${port}/healthz`);
+      if (response.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function printScale(row: ScaleRow): void {
+  const mib = (bytes: number): string => formatFixed(bytes / 2 ** 20, 1);
+  const verdict = (ok: boolean): string => (ok ? 'meets' : 'misses');
+  const rssMax = Math.max(row.rssAfterLoadBytes, row.rssAfterRestartBytes, row.rssAfterReadsBytes);
+  printTable(
+    ['scale: eventual, 4 partitions', 'value', 'goal', ''],
+    [
+      [
+        'documents',
+        formatInt(row.documents),
+        '10,000,000',
+        row.documents >= 10_000_000 ? '' : 'smaller than the goal size',
+      ],
+      ['load writes/s (64 conns)', formatInt(row.load.perSec), '', `p99 ${formatMs(row.load.latencyMs.p99)}`],
+      [
+        'RSS after load, MiB',
+        mib(row.rssAfterLoadBytes),
+        `≤ ${SCALE_GOALS.rssMiB}`,
+        verdict(row.rssAfterLoadBytes / 2 ** 20 <= SCALE_GOALS.rssMiB),
+      ],
+      [
+        'restart to /healthz 200, ms',
+        formatInt(row.restartToHealthyMs),
+        `≤ ${SCALE_GOALS.restartMs}`,
+        verdict(row.restartToHealthyMs <= SCALE_GOALS.restartMs),
+      ],
+      [
+        'RSS after restart, MiB',
+        mib(row.rssAfterRestartBytes),
+        `≤ ${SCALE_GOALS.rssMiB}`,
+        verdict(row.rssAfterRestartBytes / 2 ** 20 <= SCALE_GOALS.rssMiB),
+      ],
+      [
+        'point read p50 / p99',
+        `${formatMs(row.reads.latencyMs.p50)} / ${formatMs(row.reads.latencyMs.p99)}`,
+        `p99 ≤ ${SCALE_GOALS.readP99Ms} ms`,
+        verdict(row.reads.latencyMs.p99 <= SCALE_GOALS.readP99Ms),
+      ],
+      [
+        'point reads/s (8 conns)',
+        formatInt(row.reads.perSec),
+        '',
+        `server ${formatFixed(row.reads.serverCpuUsPerOp ?? 0, 1)} µs/op`,
+      ],
+      [
+        'RSS after reads, MiB',
+        mib(row.rssAfterReadsBytes),
+        `≤ ${SCALE_GOALS.rssMiB}`,
+        verdict(rssMax / 2 ** 20 <= SCALE_GOALS.rssMiB),
+      ],
+      [
+        'overwrites/s (64 conns)',
+        formatInt(row.overwrites.perSec),
+        '',
+        `p99 ${formatMs(row.overwrites.latencyMs.p99)}, server ${formatFixed(row.overwrites.serverCpuUsPerOp ?? 0, 1)} µs/op`,
+      ],
+    ],
+  );
 }
 
 function tableRow(row: Throughput): string[] {
@@ -419,6 +635,14 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-collections-'));
   group.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  if (ONLY_SCALE) {
+    const row = await scale(join(dir, 'scale'), SCALE_DOCUMENTS);
+    printScale(row);
+    process.stdout.write(
+      `results: ${await writeResults('collections-scale', startedAt, { machine: machineInfo(), scale: row })}\n`,
+    );
+    return;
+  }
   const server = await startTributary(dir);
   process.stdout.write('writes (eventual)…\n');
   const eventual = await measured(server, () => writes(server, 'eventual'));
@@ -429,6 +653,11 @@ async function main(): Promise<void> {
   process.stdout.write('fan-out latency to 100 subscribers…\n');
   const fanOut = await fanOutLatency(server.url);
   await server.stop();
+  let scaleRow: ScaleRow | undefined;
+  if (SCALE_DOCUMENTS > 0) {
+    process.stdout.write(`scale: ${formatInt(SCALE_DOCUMENTS)} documents…\n`);
+    scaleRow = await scale(join(dir, 'scale'), SCALE_DOCUMENTS);
+  }
   const postgres = await postgresRows();
   const rows = [eventual, strong, ...(typeof postgres === 'string' ? [] : [postgres.writes]), cas];
   if (typeof postgres !== 'string') rows.push(postgres.cas);
@@ -448,6 +677,7 @@ async function main(): Promise<void> {
       ],
     ],
   );
+  if (scaleRow !== undefined) printScale(scaleRow);
   const ratios =
     typeof postgres === 'string'
       ? undefined
@@ -488,6 +718,7 @@ async function main(): Promise<void> {
     strong,
     cas,
     fanOut,
+    scale: scaleRow,
     postgres: typeof postgres === 'string' ? { skipped: postgres } : postgres,
     ratios,
   });
