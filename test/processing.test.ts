@@ -152,3 +152,40 @@ describe('pipelines on a server', () => {
     expect(isTributaryError(error)).toBe(true);
   });
 });
+
+describe('repartition', () => {
+  it('re-keys through a topic: counts per quantity across all source partitions equal a plain loop', async () => {
+    const server = await fixture.server();
+    const client = await fixture.client(server);
+    const sales = generateSales(5, 600);
+    await produceSales(client, sales);
+    const definition = pipeline('byqty')
+      .from(topic<{ product: string; qty: number }>(SALES_TOPIC))
+      .keyBy((s) => `q${s.qty}`)
+      .repartition()
+      .aggregate({ init: () => 0, add: (n) => n + 1 })
+      .to(topic('byqty.out'));
+    const run = await runPipeline(client, definition, { batchRecordsMax: 50 });
+    await waitCaughtUp(client, groupOf('byqty'));
+    // The second stage's input ends with commit markers: wait for its output instead (bounded).
+    const deadline = Date.now() + 40_000;
+    while ((await committedLines(client, 'byqty.out')).length < sales.length && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const expected = new Map<string, number>();
+    for (const s of sales) expected.set(`q${s.qty}`, (expected.get(`q${s.qty}`) ?? 0) + 1);
+    const lines = await committedLines(client, 'byqty.out');
+    // One output per sale (none lost, none twice), and each quantity's last count is its total.
+    expect(lines).toHaveLength(sales.length);
+    const last = new Map<string, number>();
+    for (const line of lines) {
+      const { key, value } = JSON.parse(line.slice(line.indexOf(' ') + 1)) as { key: string; value: number };
+      last.set(key, Math.max(last.get(key) ?? 0, value));
+    }
+    expect(last).toEqual(expected);
+    // Without the cut, a quantity's sales would be counted per source partition.
+    expect(run.stageStatus()).toHaveLength(1);
+    await run.stop();
+  }, 60_000);
+});

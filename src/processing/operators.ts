@@ -50,6 +50,8 @@ export interface Step {
   processSide?(item: Item, emit: Emit, state: StateStore, context: StepContext): void;
   /** A collection the step looks documents up in: the worker mirrors it while it runs. */
   readonly table?: string;
+  /** A repartition point: the pipeline is cut here into two stages joined by a topic (processing/stages). */
+  readonly repartition?: true;
 }
 
 export interface Aggregator<T, A> {

@@ -236,6 +236,23 @@ export class Stream<T> {
 
 /** A keyed stream: stateful steps keep state per key. */
 export class KeyedStream<T> extends Stream<T> {
+  /**
+   * Re-keys through a topic: the values are written, keyed by this stream's key, to the internal
+   * topic `<pipeline>.<step>.repartition`, and the steps after this one run as a second stage
+   * reading it (as many partitions as the source), so a later stateful step sees all of a
+   * key's values in one task whatever partition of the source they came from. Each stage is exactly once on its own
+   * (docs/stream-processing.md, "Repartition").
+   */
+  repartition(options: { readonly name?: string } = {}): KeyedStream<T> {
+    const step: Step = {
+      name: stepName(this.draft, 'repartition', options.name),
+      stateful: false,
+      repartition: true,
+      process: (item, emit) => emit(item),
+    };
+    return new KeyedStream(add(this.draft, step));
+  }
+
   window(spec: WindowSpec, options: WindowOptions = {}): WindowedStream<T> {
     return new WindowedStream<T>(this.draft, spec, options);
   }

@@ -33,6 +33,7 @@ import { type EventRecord, Materializer, resultWriterOf } from './materializer.j
 import type { Item } from './operators.js';
 import type { PipelineDefinition } from './pipeline.js';
 import type { EventSinkRef } from './sources.js';
+import { stagesOf } from './stages.js';
 import { type StallWatch, watchStall } from './stall.js';
 import { mirrorTables, type TableMirrors } from './tables.js';
 import { Task, type TaskMeta } from './task.js';
@@ -99,11 +100,23 @@ export async function runPipeline(
   definition: PipelineDefinition,
   options: RunOptions = {},
 ): Promise<PipelineRun> {
-  await prepareTopics(client, definition);
-  const tables = await mirrorTables(client, definition);
-  const run = new PipelineRun(client, definition, options);
-  await run.start(tables);
-  return run;
+  const runs: PipelineRun[] = [];
+  try {
+    // First stage first: it creates the topic the next one reads.
+    for (const stage of stagesOf(definition)) {
+      await prepareTopics(client, stage);
+      const tables = await mirrorTables(client, stage);
+      const run = new PipelineRun(client, stage, options);
+      runs.push(run);
+      await run.start(tables);
+    }
+  } catch (error) {
+    await Promise.all(runs.map((r) => r.stop().catch(() => undefined)));
+    throw error;
+  }
+  const [first, ...rest] = runs;
+  first!.addStages(rest);
+  return first!;
 }
 
 export class PipelineRun {
@@ -136,8 +149,9 @@ export class PipelineRun {
   #stalls = 0;
   #pastMaterializerStalls = 0;
   #readyResolve!: () => void;
-  /** Resolves once this worker got its first assignment (a stopped pipeline: after it is resumed). */
-  readonly ready: Promise<void>;
+  readonly #ready: Promise<void>;
+  /** The later stages of a pipeline with `repartition()` steps (processing/stages), run here too. */
+  #stages: readonly PipelineRun[] = [];
 
   constructor(client: TributaryClient, definition: PipelineDefinition, options: RunOptions) {
     this.#client = client;
@@ -147,9 +161,25 @@ export class PipelineRun {
       restartDelayMs: options.restartDelayMs ?? 500,
       sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
     };
-    this.ready = new Promise((resolve) => {
+    this.#ready = new Promise((resolve) => {
       this.#readyResolve = resolve;
     });
+  }
+
+  /** Resolves once this worker got its first assignment in every stage (a stopped pipeline: after it is resumed). */
+  get ready(): Promise<void> {
+    return Promise.all([this.#ready, ...this.#stages.map((s) => s.ready)]).then(() => undefined);
+  }
+
+  /** @internal Called by `runPipeline`: later stages stop with this run and report their errors through it. */
+  addStages(stages: readonly PipelineRun[]): void {
+    this.#stages = stages;
+    for (const stage of stages) stage.on('error', (error) => this.#events.emit('error', error));
+  }
+
+  /** The status of each later stage (after each `repartition()`), first to last. */
+  stageStatus(): PipelineStatus[] {
+    return this.#stages.map((s) => s.status());
   }
 
   on<K extends keyof PipelineRunEvents>(
@@ -254,6 +284,7 @@ export class PipelineRun {
     await this.#consumer?.close();
     await this.#materializer?.stop();
     await this.#tables?.close();
+    for (const stage of this.#stages) await stage.stop();
   }
 
   #subscribe(): void {
