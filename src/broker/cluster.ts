@@ -39,6 +39,16 @@ export interface GatewayCluster {
   transactionCoordinatorOf(transactionalId: string): Promise<GatewayInfo>;
   /** Called when this gateway stops coordinating a group (another one took its lease). */
   onCoordinationLost(listener: (groupId: string) => void): void;
+  /**
+   * The gateway holding the lease on `resource`, something that must run on one gateway at a time
+   * (`connector/<name>`), with the rules of `coordinatorOf`: taken by compare-and-set when there
+   * is none or its holder is gone, held as long as the holder is alive.
+   */
+  leaseHolderOf(resource: string): Promise<GatewayInfo>;
+  /** Called when this gateway loses the lease on a resource (another one took it). */
+  onLeaseLost(listener: (resource: string) => void): void;
+  /** Gives up this gateway's lease on `resource`, if it holds it (the resource is gone). */
+  releaseLease(resource: string): Promise<void>;
   /** Sends a request to a gateway's handler for `method`; rejects with the error it threw. */
   request(gatewayId: string, method: string, body: unknown, timeoutMs?: number): Promise<unknown>;
   /** Answers `method` requests from other gateways. */

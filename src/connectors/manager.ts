@@ -23,6 +23,7 @@ import type { Broker } from '../broker/types.js';
 import { isTributaryError, TributaryError } from '../errors.js';
 import type { CollectionService } from '../sync/index.js';
 import { registerConnectorMetrics } from './metrics.js';
+import type { ConnectorPlacement } from './placement.js';
 import { connectorPositions, openPositionTopic } from './positions.js';
 import { CONNECTOR_FACTORIES } from './registry.js';
 import { ConnectorStore } from './store.js';
@@ -42,6 +43,11 @@ export interface ConnectorManagerOptions {
   readonly retryMinMs?: number;
   /** Longest delay between start retries. Default 30 000 ms. */
   readonly retryMaxMs?: number;
+  /**
+   * Gateways sharing one log: each connector runs on the gateway holding its lease, in state
+   * `standby` on the others (`placement.ts`). Absent (a single server): every connector runs here.
+   */
+  readonly placement?: ConnectorPlacement;
 }
 
 /** Connector names: as topic names, 1–249 of `a-z A-Z 0-9 . _ -`, not starting with `__`. */
@@ -89,6 +95,7 @@ export class ConnectorManager {
     await openPositionTopic(options.broker);
     const manager = new ConnectorManager(options, store);
     if (options.registry !== undefined) registerConnectorMetrics(options.registry, () => manager.list());
+    options.placement?.onLost((name) => manager.#standDown(name));
     for (const stored of store.all()) {
       const factory = manager.#factory(stored.spec.type);
       let config: unknown;
@@ -303,6 +310,7 @@ export class ConnectorManager {
       await this.#positions(entry.spec.name).clear();
       entry.deleted = true;
       this.#entries.delete(entry.spec.name);
+      await this.#options.placement?.release(entry.spec.name).catch(() => undefined);
     });
   }
 
@@ -444,6 +452,9 @@ export class ConnectorManager {
 
   async #start(entry: Entry): Promise<void> {
     if (entry.paused || entry.deleted || this.#closed || entry.broken) return;
+    if (this.#options.placement !== undefined && !(await this.#placedHere(entry, this.#options.placement))) {
+      return;
+    }
     entry.controller = new AbortController();
     const connector = entry.factory.create(entry.spec, entry.config, this.#context(entry));
     entry.connector = connector;
@@ -459,6 +470,63 @@ export class ConnectorManager {
       this.#options.logger.warn({ connector: entry.spec.name, err: error, fatal }, 'connector start failed');
       if (!fatal) this.#scheduleRetry(entry);
     }
+  }
+
+  /**
+   * Whether `entry` runs here: claims its lease; held elsewhere, the entry waits in `standby` and
+   * claims again after `recheckMs`. Won from a state of standby, the stored spec is read again
+   * first, so a connector paused or deleted through the gateway that ran it stays so.
+   */
+  async #placedHere(entry: Entry, placement: ConnectorPlacement): Promise<boolean> {
+    let claim: { mine: boolean; holder: string };
+    try {
+      claim = await placement.claim(entry.spec.name);
+    } catch (error) {
+      entry.override = { state: 'retrying', error: errorOf(error) };
+      this.#scheduleRetry(entry);
+      return false;
+    }
+    if (!claim.mine) {
+      entry.override = { state: 'standby' };
+      this.#schedule(entry, placement.recheckMs);
+      return false;
+    }
+    if (entry.override?.state !== 'standby') return true;
+    const stored = await this.#store.reload(entry.spec.name, this.#options.logger);
+    if (stored === undefined) {
+      entry.deleted = true;
+      this.#entries.delete(entry.spec.name);
+      await placement.release(entry.spec.name).catch(() => undefined);
+      return false;
+    }
+    entry.paused = stored.paused;
+    entry.last = { ...entry.last, position: await this.#positions(entry.spec.name).load() };
+    entry.override = null;
+    this.#options.logger.info({ connector: entry.spec.name }, 'connector taken over from another gateway');
+    return !entry.paused;
+  }
+
+  /** Another gateway took the lease: stop here and wait in `standby`. */
+  #standDown(name: string): void {
+    const entry = this.#entries.get(name);
+    const placement = this.#options.placement;
+    if (entry === undefined || placement === undefined) return;
+    this.#enqueue(entry, async () => {
+      this.#cancelRetry(entry);
+      await this.#stopConnector(entry);
+      entry.override = { state: 'standby' };
+      this.#options.logger.warn({ connector: name }, 'another gateway took this connector over');
+      this.#schedule(entry, placement.recheckMs);
+    }).catch(() => undefined);
+  }
+
+  #schedule(entry: Entry, delayMs: number): void {
+    this.#cancelRetry(entry);
+    entry.retry = setTimeout(() => {
+      entry.retry = null;
+      this.#enqueue(entry, () => this.#start(entry)).catch(() => undefined);
+    }, delayMs);
+    entry.retry.unref();
   }
 
   #scheduleRetry(entry: Entry): void {

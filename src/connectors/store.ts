@@ -77,6 +77,17 @@ export class ConnectorStore {
     });
   }
 
+  /**
+   * Reads `__connectors` again (another gateway may have paused or deleted a connector since this
+   * one started): the latest record of `name`, or undefined when it was deleted.
+   */
+  async reload(name: string, logger: Logger): Promise<StoredConnector | undefined> {
+    await this.#tail;
+    this.#connectors.clear();
+    await this.#load(logger);
+    return this.#connectors.get(name);
+  }
+
   /** Every stored connector, in the order they were first stored. */
   all(): StoredConnector[] {
     return [...this.#connectors.values()];

@@ -32,7 +32,9 @@ export interface ConnectorSpec {
  * - `paused`: stopped by a user, position kept;
  * - `retrying`: the outside system failed; retried with backoff, `error` says why;
  * - `failed`: cannot go on without a user (bad config found late, data it must not skip);
- * - `stopped`: deleted or the server is closing.
+ * - `stopped`: deleted or the server is closing;
+ * - `standby`: another gateway sharing the log runs it (docs/scale-out.md); this one takes over
+ *   when that one dies.
  */
 export type ConnectorState =
   | 'starting'
@@ -41,7 +43,8 @@ export type ConnectorState =
   | 'paused'
   | 'retrying'
   | 'failed'
-  | 'stopped';
+  | 'stopped'
+  | 'standby';
 
 export interface ConnectorStatus {
   readonly name: string;

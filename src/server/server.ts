@@ -44,6 +44,7 @@ import { createBroker, type TributaryBroker } from '../broker/broker.js';
 import type { GatewayCluster } from '../broker/cluster.js';
 import type { BrokerObserver } from '../broker/types.js';
 import { ConnectorManager } from '../connectors/manager.js';
+import { clusterPlacement } from '../connectors/placement.js';
 import { CONNECTOR_FACTORIES } from '../connectors/registry.js';
 import type { ConnectorFactory } from '../connectors/types.js';
 import type { JsonObject } from '../crdt/index.js';
@@ -384,6 +385,10 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
       logger: logger.child({ component: 'connectors' }),
       registry: metrics.registry,
       factories: [...CONNECTOR_FACTORIES, ...(options.connectorTypes ?? [])],
+      // Gateways over one log run each connector once, where its lease is (docs/scale-out.md).
+      ...(cluster === undefined
+        ? {}
+        : { placement: clusterPlacement(cluster, Math.max(100, Math.floor(settings.logGatewayTtlMs / 4))) }),
     });
   } catch (error) {
     security.close();

@@ -11,6 +11,8 @@
  *   (`g.<id>`) and per Kafka transactional id (`t.<id>`) naming the gateway that coordinates it. A lease is taken with a compare-and-set (`create` when there
  *   is none, `update` at the read revision when its holder is dead), so two gateways never both
  *   win it; a watch tells every gateway who holds which lease, and tells a holder that lost one.
+ *   The same bucket holds leases on other things that must run on one gateway at a time
+ *   (`leaseHolderOf`: a connector), under keys of their own (`r.…`), with the same rules.
  * - Requests between gateways: core NATS request/reply on `<namespace>.gw.<gateway id>.<method>`,
  *   JSON bodies; a `TributaryError` thrown by the handler is rethrown at the caller.
  *
@@ -65,6 +67,7 @@ export class JetStreamGateways {
   private readonly seen = new Map<string, Seen>();
   private readonly leases = new Map<string, Lease>();
   private readonly lostListeners: ((groupId: string) => void)[] = [];
+  private readonly resourceLostListeners: ((resource: string) => void)[] = [];
   private readonly handlers = new Map<string, (body: unknown) => Promise<unknown>>();
   private readonly stops: (() => void)[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
@@ -142,6 +145,24 @@ export class JetStreamGateways {
       leaseKey(TRANSACTION_LEASE, transactionalId),
       `transactional id "${transactionalId}"`,
     );
+  }
+
+  /** The gateway holding the lease on `resource` (taken here when free or its holder is dead). */
+  leaseHolderOf(resource: string): Promise<GatewayAddress> {
+    return this.leaseHolder(leaseKey(RESOURCE_LEASE, resource), `"${resource}"`);
+  }
+
+  onLeaseLost(listener: (resource: string) => void): void {
+    this.resourceLostListeners.push(listener);
+  }
+
+  /** Gives up this gateway's lease on `resource` (a deleted connector), if it holds it. */
+  async releaseLease(resource: string): Promise<void> {
+    const key = leaseKey(RESOURCE_LEASE, resource);
+    const lease = this.leases.get(key);
+    if (lease === undefined || lease.owner !== this.address.id) return;
+    this.leases.delete(key);
+    await this.coordinators.delete(key, { previousSeq: lease.revision }).catch(() => undefined);
   }
 
   /** The live holder of the lease `key`, taking it over (compare-and-set) when there is none. */
@@ -310,6 +331,15 @@ export class JetStreamGateways {
           this.leases.set(entry.key, { owner, revision: entry.revision });
         }
         if (
+          entry.key.startsWith(`${RESOURCE_LEASE}.`) &&
+          before?.owner === this.address.id &&
+          owner !== this.address.id &&
+          before.revision <= entry.revision
+        ) {
+          const resource = idOf(entry.key);
+          for (const listener of this.resourceLostListeners) listener(resource);
+        }
+        if (
           entry.key.startsWith(`${GROUP_LEASE}.`) &&
           before?.owner === this.address.id &&
           owner !== this.address.id &&
@@ -330,10 +360,16 @@ export class JetStreamGateways {
 /** Lease key prefixes: a consumer group's coordinator, a transactional id's coordinator. */
 const GROUP_LEASE = 'g';
 const TRANSACTION_LEASE = 't';
+/** A resource that runs on one gateway at a time (`leaseHolderOf`). */
+const RESOURCE_LEASE = 'r';
 
 /** KV keys allow letters, digits, `-`, `_`, `=`, `/` and `.`: ids are base64url-encoded. */
 function leaseKey(kind: string, id: string): string {
   return `${kind}.${Buffer.from(id, 'utf8').toString('base64url')}`;
+}
+
+function idOf(key: string): string {
+  return Buffer.from(key.slice(2), 'base64url').toString('utf8');
 }
 
 function groupIdOf(key: string): string {
