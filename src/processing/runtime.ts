@@ -324,13 +324,16 @@ export class PipelineRun {
       this.#readyResolve();
     });
     // A consumer that failed reads nothing more: restart from the committed state.
-    consumer.on('error', (error) => {
-      if (incarnation !== this.#incarnation || this.#stopped) return;
-      this.#restarts++;
-      this.#events.emit('error', error);
-      void this.#restart();
-    });
+    consumer.on('error', (error) => void this.#failed(incarnation, error));
     consumer.on('records', (records) => this.#onRecords(incarnation, records));
+  }
+
+  /** A failure of the current incarnation reports the error and restarts from the committed state. */
+  async #failed(incarnation: number, error: unknown): Promise<void> {
+    if (incarnation !== this.#incarnation || this.#stopped) return;
+    this.#restarts++;
+    this.#events.emit('error', error);
+    await this.#restart();
   }
 
   async #onRecords(incarnation: number, records: ConsumerRecord[]): Promise<void> {
@@ -340,10 +343,7 @@ export class PipelineRun {
       await this.#processAndCommit(records);
       this.#watch?.progressed();
     } catch (error) {
-      if (incarnation !== this.#incarnation || this.#stopped) return;
-      this.#restarts++;
-      this.#events.emit('error', error);
-      await this.#restart();
+      await this.#failed(incarnation, error);
     } finally {
       this.#busy = false;
     }
@@ -454,24 +454,14 @@ export class PipelineRun {
       }
       this.#readyResolve();
     });
-    consumer.on('error', (error) => {
-      if (incarnation !== this.#incarnation || this.#stopped) return;
-      this.#restarts++;
-      this.#events.emit('error', error);
-      void this.#restart();
-    });
+    consumer.on('error', (error) => void this.#failed(incarnation, error));
   }
 
   /** Restores the task, then reads the source from its committed position. */
   async #openFeed(incarnation: number): Promise<FeedReader | undefined> {
     const source = this.definition.source;
     if (source.kind === 'topic') return undefined;
-    const fail = (error: unknown) => {
-      if (incarnation !== this.#incarnation || this.#stopped) return;
-      this.#restarts++;
-      this.#events.emit('error', error);
-      void this.#restart();
-    };
+    const fail = (error: unknown) => void this.#failed(incarnation, error);
     let task: Task;
     try {
       task = await this.#task(0);
