@@ -150,7 +150,8 @@ export class PartitionReplica {
       .orderedConsumer()
       .callback((error, msg) => {
         if (error !== null) {
-          this.consumerFailed(error);
+          // Whatever the consumer's error, the way back is the same (see consumerFailed).
+          this.consumerFailed();
           return;
         }
         if (msg !== null) this.delivered(msg);
@@ -426,7 +427,7 @@ export class PartitionReplica {
     }
   }
 
-  private consumerFailed(error: NatsError): void {
+  private consumerFailed(): void {
     if (this.closed) return;
     void (async () => {
       // The stream deleted: the topic is gone. Anything else (the consumer lost with a node, the
