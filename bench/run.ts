@@ -25,6 +25,12 @@
  * named is left out), `--suites compare,mqtt,socketio,event-store,cdc`, `--results-dir DIR` (default bench/results),
  * `--keep-temp` (keep server data and logs).
  *
+ * Scale-out (docs/scale-out.md), asked for by name: `--systems tributary-js` runs Tributary on
+ * JetStream with 1, 2 and 3 gateways over an R1 (one node) and an R3 (three nodes) nats cluster
+ * (`bench/systems/tributary-scale-out.ts`) beside the file log (`tributary`) and raw JetStream
+ * (`nats`, `nats-r3`), and prints a scale-out table: the gateway layer's cost over raw JetStream
+ * and the growth with gateways. `--gateways 1,2,3` and `--replicas 1,3` choose the combinations.
+ *
  * Workloads (see docs/benchmarks.md): acknowledged publish throughput, end-to-end latency at
  * fixed rates, fan-out to 1,000 subscribers, replay from the start, server memory. Load
  * generators are separate processes (`bench/workers/loadgen.ts`); systems alternate within each
@@ -50,6 +56,10 @@ import { runSocketIoSuite } from './socketio.js';
 import { SYSTEMS } from './systems/index.js';
 import {
   DEFAULT_SYSTEM_IDS,
+  GATEWAY_COUNTS,
+  type GatewayCount,
+  JETSTREAM_REPLICAS,
+  type JetStreamReplicas,
   MQTT_SYSTEM_IDS,
   SYSTEM_IDS,
   type SystemId,
@@ -82,6 +92,7 @@ import {
   type SystemStatus,
   writeCharts,
 } from './workloads/report.js';
+import { scaleOutTable } from './workloads/scale-out-report.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** A 1-minute load average above this × CPUs at the start is reported as a busy machine. */
@@ -98,6 +109,24 @@ interface Options {
   readonly suites: readonly SuiteId[];
   readonly resultsDir: string;
   readonly keepTemp: boolean;
+  /** With `--systems tributary-js`: the gateway counts and replications of its systems. */
+  readonly scaleOut?: { readonly gateways: GatewayCount[]; readonly replicas: JetStreamReplicas[] };
+}
+
+/** The `--systems` name of the scale-out group (see the header). */
+const SCALE_OUT_GROUP = 'tributary-js';
+
+/** The systems of the scale-out group: the file log, raw JetStream and the gateway layouts. */
+function scaleOutSystems(
+  gateways: readonly GatewayCount[],
+  replicas: readonly JetStreamReplicas[],
+): SystemId[] {
+  const wanted = new Set<SystemId>(['tributary']);
+  for (const r of replicas) {
+    wanted.add(r === 1 ? 'nats' : 'nats-r3');
+    for (const g of gateways) wanted.add(`tributary-js-r${r}-g${g}`);
+  }
+  return SYSTEM_IDS.filter((id) => wanted.has(id));
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -126,6 +155,8 @@ function parseOptions(argv: readonly string[]): Options {
     '--systems',
     '--suites',
     '--results-dir',
+    '--gateways',
+    '--replicas',
   ]);
   for (const arg of argv) {
     if (arg.startsWith('--') && !known.has(arg)) throw new Error(`unknown option ${arg}`);
@@ -136,7 +167,26 @@ function parseOptions(argv: readonly string[]): Options {
     throw new Error('--repeats must be an integer from 1 to 20');
   }
   const only = list('--only', WORKLOAD_IDS);
-  const systems = list('--systems', SYSTEM_IDS);
+  const named = list<SystemId | typeof SCALE_OUT_GROUP>('--systems', [...SYSTEM_IDS, SCALE_OUT_GROUP]);
+  const numbers = <T extends number>(flag: string, allowed: readonly T[]): T[] | undefined =>
+    list(flag, allowed.map(String))?.map((item) => Number(item) as T);
+  const gateways = numbers('--gateways', GATEWAY_COUNTS);
+  const replicas = numbers('--replicas', JETSTREAM_REPLICAS);
+  const grouped = named?.includes(SCALE_OUT_GROUP) === true;
+  if (!grouped && (gateways !== undefined || replicas !== undefined)) {
+    throw new Error(`--gateways and --replicas go with --systems ${SCALE_OUT_GROUP}`);
+  }
+  const scaleOut = grouped
+    ? { gateways: gateways ?? [...GATEWAY_COUNTS], replicas: replicas ?? [...JETSTREAM_REPLICAS] }
+    : undefined;
+  const systems =
+    named === undefined
+      ? undefined
+      : SYSTEM_IDS.filter(
+          (id) =>
+            named.includes(id) ||
+            (scaleOut !== undefined && scaleOutSystems(scaleOut.gateways, scaleOut.replicas).includes(id)),
+        );
   const resultsDir = value('--results-dir');
   return {
     mode: argv.includes('--smoke') ? 'smoke' : argv.includes('--quick') ? 'quick' : 'full',
@@ -146,6 +196,7 @@ function parseOptions(argv: readonly string[]): Options {
     suites: list('--suites', SUITE_IDS) ?? SUITE_IDS,
     resultsDir: resultsDir === undefined ? RESULTS_DIR : resolve(resultsDir),
     keepTemp: argv.includes('--keep-temp'),
+    ...(scaleOut === undefined ? {} : { scaleOut }),
   };
 }
 
@@ -378,7 +429,28 @@ export async function runBench(argv: readonly string[]): Promise<void> {
           `plain node ${formatBytes(baseline.plainIdleRssBytes)}; the difference is loader overhead those two carry.)`,
       ]),
     );
-    Object.assign(results, { plan, ...suite.json });
+    const scaleOut =
+      options.scaleOut === undefined
+        ? undefined
+        : scaleOutTable(
+            suite.aggregates,
+            [PUBLISH_REPORT, LATENCY_REPORT, FANOUT_REPORT, REPLAY_REPORT],
+            options.scaleOut.replicas,
+            options.scaleOut.gateways,
+          );
+    if (scaleOut !== undefined) {
+      out.push(
+        '',
+        'Scale-out: Tributary gateways over JetStream (R1: one nats-server; R3: three) against raw JetStream ' +
+          '(fan-out of raw: NATS core subjects); "vs" > 1 means the gateways do better.',
+        scaleOut,
+      );
+    }
+    Object.assign(results, {
+      plan,
+      ...suite.json,
+      ...(options.scaleOut === undefined ? {} : { scaleOut: options.scaleOut }),
+    });
     charts.push(...(await writeCharts(chartDir, suite.aggregates, COMPARE_REPORTS, statuses, chartSubtitle)));
   }
   if (mqttStatuses.length > 0) {

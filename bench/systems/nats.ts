@@ -1,7 +1,8 @@
 /**
  * @module bench/systems/nats
  * NATS as a benchmark peer: `nats-server -js -sd DIR -p PORT -a 127.0.0.1` (JetStream, file
- * storage, R1), driven by nats.js (npm `nats`).
+ * storage, R1), driven by nats.js (npm `nats`); `nats-r3` is a 3-node cluster with R3 streams,
+ * the raw JetStream beside the scale-out systems on R3 (`./tributary-scale-out.ts`).
  *
  * - publish: JetStream with PubAcks. Messages are published to the stream's subject with a reply
  *   subject on one wildcard inbox subscription, and each PubAck is matched by its id: the same
@@ -24,8 +25,9 @@ import {
   type Subscription as NatsSubscription,
   StorageType,
 } from 'nats';
-import { findBinary, LOOPBACK, waitForPort } from '../lib/procs.js';
-import type { Publisher, ReplayResult, SystemClient, SystemModule, Target } from './types.js';
+import { startNatsServers } from '../../src/log/jetstream/testing/nats-servers.js';
+import { findBinary, LOOPBACK, type TrackedProcess, waitForPort } from '../lib/procs.js';
+import type { Publisher, ReplayResult, StartContext, SystemClient, SystemModule, Target } from './types.js';
 
 function connectTo(target: Target | { endpoint: Target['endpoint'] }): Promise<NatsConnection> {
   return connect({
@@ -154,71 +156,106 @@ async function replay(target: Target, count: number): Promise<ReplayResult> {
 
 const client: SystemClient = { openPublisher, subscribe, replay };
 
-export const nats: SystemModule = {
-  id: 'nats',
-  label: 'nats',
-  description:
-    'nats-server -js (JetStream, file storage, R1) via nats.js; fan-out on NATS core subjects, one connection per subscriber',
-  capabilities: {
-    publish: ['durable'],
-    latency: 'log',
-    fanout: 'broadcast',
-    replay: true,
-    notes: {
-      'publish:always': 'no fsync-per-write setting in nats-server 2.9 (sync_interval: always is 2.10+)',
+/** How long a nats-server (or a 3-node cluster, until it places R3 streams) may take to start on a loaded machine. */
+export const NATS_START_TIMEOUT_MS = 120_000;
+
+/**
+ * Starts a JetStream node or 3-node cluster (`src/log/jetstream/testing/nats-servers.ts`) for a
+ * system, its first node's client port `port` when given, with progress lines and generous
+ * timeouts; the harness stops it with the system (also when the start fails half-way: the nodes
+ * are tracked as they start).
+ */
+export async function startNatsCluster(
+  context: StartContext,
+  nodes: 1 | 3,
+  port?: number,
+): Promise<{ urls: readonly string[]; first: TrackedProcess }> {
+  const tracked: TrackedProcess[] = [];
+  const cluster = await startNatsServers({
+    nodes,
+    ...(port === undefined ? {} : { clientPorts: [port] }),
+    startTimeoutMs: NATS_START_TIMEOUT_MS,
+    onProgress: (message) => context.note(`  ${message}`),
+    onSpawn: (name, child) => tracked.push(context.track(name, child)),
+  });
+  context.onStop(() => cluster.stop());
+  return { urls: cluster.urls, first: tracked[0]! };
+}
+
+/** The `nats` peer (one node, R1 streams) or `nats-r3` (a 3-node cluster, R3 streams). */
+function natsSystem(replicas: 1 | 3): SystemModule {
+  return {
+    id: replicas === 1 ? 'nats' : 'nats-r3',
+    label: replicas === 1 ? 'nats' : 'nats R3',
+    description:
+      replicas === 1
+        ? 'nats-server -js (JetStream, file storage, R1) via nats.js; fan-out on NATS core subjects, one connection per subscriber'
+        : 'three nats-server -js nodes in a cluster (JetStream, file storage, R3 streams) via nats.js, clients on the first node; fan-out on NATS core subjects',
+    capabilities: {
+      publish: ['durable'],
+      latency: 'log',
+      fanout: 'broadcast',
+      replay: true,
+      notes: {
+        'publish:always': 'no fsync-per-write setting in nats-server 2.9 (sync_interval: always is 2.10+)',
+      },
     },
-  },
-  async unavailable() {
-    return findBinary('nats-server') === undefined
-      ? 'skipped: nats-server not found (install: apt-get install nats-server)'
-      : undefined;
-  },
-  async start(context) {
-    const binary = findBinary('nats-server')!;
-    const child = context.spawn('nats-server', binary, [
-      '-js',
-      '-sd',
-      context.dir,
-      '-p',
-      String(context.port),
-      '-a',
-      LOOPBACK,
-    ]);
-    await waitForPort(context.port, child);
-    return child;
-  },
-  async prepare(target) {
-    if (target.channel !== 'log') return;
-    const nc = await connectTo(target);
-    try {
-      const jsm = await nc.jetstreamManager();
-      await jsm.streams.add({
-        name: target.topic,
-        subjects: [target.topic],
-        storage: StorageType.File,
-        num_replicas: 1,
-      });
-    } finally {
-      await nc.close();
-    }
-  },
-  async cleanup(target) {
-    if (target.channel !== 'log') return;
-    const nc = await connectTo(target);
-    try {
-      const jsm = await nc.jetstreamManager();
-      await jsm.streams.delete(target.topic).catch(() => false);
-    } finally {
-      await nc.close();
-    }
-  },
-  async loadClient() {
-    return client;
-  },
-  async version() {
-    const binary = findBinary('nats-server');
-    if (binary === undefined) return 'not installed';
-    const { stdout } = await promisify(execFile)(binary, ['--version']);
-    return stdout.trim();
-  },
-};
+    async unavailable() {
+      return findBinary('nats-server') === undefined
+        ? 'skipped: nats-server not found (install: apt-get install nats-server)'
+        : undefined;
+    },
+    async start(context) {
+      if (replicas === 3) return (await startNatsCluster(context, 3, context.port)).first;
+      const binary = findBinary('nats-server')!;
+      const child = context.spawn('nats-server', binary, [
+        '-js',
+        '-sd',
+        context.dir,
+        '-p',
+        String(context.port),
+        '-a',
+        LOOPBACK,
+      ]);
+      await waitForPort(context.port, child);
+      return child;
+    },
+    async prepare(target) {
+      if (target.channel !== 'log') return;
+      const nc = await connectTo(target);
+      try {
+        const jsm = await nc.jetstreamManager({ timeout: 30_000 });
+        await jsm.streams.add({
+          name: target.topic,
+          subjects: [target.topic],
+          storage: StorageType.File,
+          num_replicas: replicas,
+        });
+      } finally {
+        await nc.close();
+      }
+    },
+    async cleanup(target) {
+      if (target.channel !== 'log') return;
+      const nc = await connectTo(target);
+      try {
+        const jsm = await nc.jetstreamManager({ timeout: 30_000 });
+        await jsm.streams.delete(target.topic).catch(() => false);
+      } finally {
+        await nc.close();
+      }
+    },
+    async loadClient() {
+      return client;
+    },
+    async version() {
+      const binary = findBinary('nats-server');
+      if (binary === undefined) return 'not installed';
+      const { stdout } = await promisify(execFile)(binary, ['--version']);
+      return stdout.trim();
+    },
+  };
+}
+
+export const nats: SystemModule = natsSystem(1);
+export const natsR3: SystemModule = natsSystem(3);

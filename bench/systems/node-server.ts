@@ -33,13 +33,14 @@ export async function startNodeBuilt(
   script: string,
   args: readonly string[],
   nodeFlags: readonly string[] = [],
+  listen: { readonly port: number; readonly timeoutMs: number } = { port: context.port, timeoutMs: 30_000 },
 ): Promise<TrackedProcess> {
   const child = context.spawn(name, process.execPath, [
     ...nodeFlags,
     resolve(context.projectRoot, script),
     ...args,
   ]);
-  await waitForPort(context.port, child, 30_000);
+  await waitForPort(listen.port, child, listen.timeoutMs);
   return child;
 }
 

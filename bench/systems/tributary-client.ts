@@ -85,14 +85,21 @@ export async function sdkProblem(): Promise<string | undefined> {
   return undefined;
 }
 
-function wsUrl(target: Target): string {
-  return `ws://${target.endpoint.host}:${target.endpoint.port}/v1/ws`;
+/**
+ * The gateway a client connects to when there are several: publishers round-robin from the first,
+ * subscribers from the second, so one publisher and one subscriber are on different gateways and
+ * every delivery crosses the log.
+ */
+function gatewayPort(target: Target, role: 'publisher' | 'subscriber', index: number): number {
+  const ports = target.endpoint.gatewayPorts;
+  if (ports === undefined || ports.length === 0) return target.endpoint.port;
+  return ports[(index + (role === 'subscriber' ? 1 : 0)) % ports.length]!;
 }
 
-async function connectTo(target: Target): Promise<SdkClient> {
+async function connectTo(target: Target, port = target.endpoint.port): Promise<SdkClient> {
   const sdk = await loadSdk();
   return sdk.connect({
-    url: wsUrl(target),
+    url: `ws://${target.endpoint.host}:${port}/v1/ws`,
     reconnect: false,
     clientName: 'tributary-bench/1',
     connectTimeoutMs: 30_000,
@@ -100,8 +107,8 @@ async function connectTo(target: Target): Promise<SdkClient> {
   });
 }
 
-async function openPublisher(target: Target): Promise<Publisher> {
-  const client = await connectTo(target);
+async function openPublisher(target: Target, index = 0): Promise<Publisher> {
+  const client = await connectTo(target, gatewayPort(target, 'publisher', index));
   const producer = client.producer({ topic: target.topic, lingerMs: 0 });
   return {
     text: false,
@@ -115,8 +122,9 @@ async function subscribe(
   target: Target,
   from: 'latest' | 'earliest',
   onMessage: OnMessage,
+  index = 0,
 ): Promise<Subscription> {
-  const client = await connectTo(target);
+  const client = await connectTo(target, gatewayPort(target, 'subscriber', index));
   try {
     const consumer = client.consumer({ topic: target.topic, from });
     consumer.on('records', (records) => {
@@ -131,7 +139,7 @@ async function subscribe(
 }
 
 async function replay(target: Target, count: number): Promise<ReplayResult> {
-  const client = await connectTo(target);
+  const client = await connectTo(target, gatewayPort(target, 'subscriber', 0));
   try {
     let records = 0;
     let bytes = 0;

@@ -21,7 +21,7 @@ import { SERVER_NODE_FLAGS } from '../../src/cli/node-flags.js';
 import { extraNodeFlags } from '../lib/procs.js';
 import { BUILT_CLI, ensureBuilt } from './build.js';
 import { startNodeBuilt } from './node-server.js';
-import type { StartContext, SystemModule, Target } from './types.js';
+import type { Capabilities, ScaleOutSystemId, StartContext, SystemModule, Target } from './types.js';
 
 /** The SDK's Node entry, relative to the project root. */
 export const SDK_ENTRY = 'src/client/node/index.ts';
@@ -44,9 +44,9 @@ async function http(method: string, url: string, body?: unknown, apiKey?: string
 
 const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** What sets a Tributary variant apart (`tributary`, `tributary-auth`, `tributary-jetstream`). */
+/** What sets a Tributary variant apart (`tributary`, `tributary-auth`, `tributary-jetstream`, the scale-out ones). */
 export interface TributaryVariant {
-  readonly id: 'tributary' | 'tributary-auth' | 'tributary-jetstream';
+  readonly id: 'tributary' | 'tributary-auth' | 'tributary-jetstream' | ScaleOutSystemId;
   readonly label: string;
   readonly description: string;
   /**
@@ -56,6 +56,20 @@ export interface TributaryVariant {
   serveArgs(dir: string, context: StartContext): Promise<string[]>;
   /** The API key the admin calls and the load generators authenticate with, if any. */
   readonly apiKey?: string;
+  /** Default: every workload, publish with both durabilities. */
+  readonly capabilities?: Capabilities;
+  /** How long the server may take to listen (default 30 s). */
+  readonly startTimeoutMs?: number;
+}
+
+/** The `serve` arguments every variant shares, after which its own come. */
+export function serveArgs(port: number, dir: string): string[] {
+  return ['serve', '--port', String(port), '--data', dir, '--host', '127.0.0.1', '--log-level', 'warn'];
+}
+
+/** The Node flags Tributary's server runs with (`npm start`'s, plus TRIBUTARY_BENCH_SERVER_FLAGS). */
+export function serverNodeFlags(): string[] {
+  return [...SERVER_NODE_FLAGS, ...extraNodeFlags('TRIBUTARY_BENCH_SERVER_FLAGS')];
 }
 
 /** The Tributary system module of one variant. */
@@ -66,7 +80,7 @@ export function tributarySystem(variant: TributaryVariant): SystemModule {
     label: variant.label,
     description: variant.description,
     ...(apiKey === undefined ? {} : { endpointApiKey: apiKey }),
-    capabilities: {
+    capabilities: variant.capabilities ?? {
       publish: ['durable', 'always'],
       latency: 'log',
       fanout: 'log',
@@ -83,19 +97,9 @@ export function tributarySystem(variant: TributaryVariant): SystemModule {
         context,
         'tributary server',
         BUILT_CLI,
-        [
-          'serve',
-          '--port',
-          String(context.port),
-          '--data',
-          context.dir,
-          '--host',
-          '127.0.0.1',
-          '--log-level',
-          'warn',
-          ...extra,
-        ],
-        [...SERVER_NODE_FLAGS, ...extraNodeFlags('TRIBUTARY_BENCH_SERVER_FLAGS')],
+        [...serveArgs(context.port, context.dir), ...extra],
+        serverNodeFlags(),
+        { port: context.port, timeoutMs: variant.startTimeoutMs ?? 30_000 },
       );
     },
     async prepare(target, durability) {

@@ -11,13 +11,29 @@
  *
  * Everything that crosses a process boundary ({@link Endpoint}, {@link Target}) is plain data.
  */
+import type { ChildProcess } from 'node:child_process';
 import type { TrackedProcess } from '../lib/procs.js';
+
+/** Replicas of a JetStream cluster the scale-out systems run on: one node (R1) or three (R3). */
+export type JetStreamReplicas = 1 | 3;
+export const JETSTREAM_REPLICAS: readonly JetStreamReplicas[] = [1, 3];
+/** Gateways (`tributary serve --log nats://…` processes) the scale-out systems run. */
+export type GatewayCount = 1 | 2 | 3;
+export const GATEWAY_COUNTS: readonly GatewayCount[] = [1, 2, 3];
+
+/** Tributary on JetStream, `g` gateways over an `r`-replica cluster (`./tributary-scale-out.ts`). */
+export type ScaleOutSystemId = `tributary-js-r${JetStreamReplicas}-g${GatewayCount}`;
+export const SCALE_OUT_SYSTEM_IDS: readonly ScaleOutSystemId[] = JETSTREAM_REPLICAS.flatMap((replicas) =>
+  GATEWAY_COUNTS.map((gateways): ScaleOutSystemId => `tributary-js-r${replicas}-g${gateways}`),
+);
 
 export type SystemId =
   | 'tributary'
   | 'tributary-auth'
   | 'tributary-jetstream'
+  | ScaleOutSystemId
   | 'nats'
+  | 'nats-r3'
   | 'redis'
   | 'socketio'
   | 'ws'
@@ -30,7 +46,9 @@ export const SYSTEM_IDS: readonly SystemId[] = [
   'tributary',
   'tributary-auth',
   'tributary-jetstream',
+  ...SCALE_OUT_SYSTEM_IDS,
   'nats',
+  'nats-r3',
   'redis',
   'socketio',
   'ws',
@@ -58,6 +76,11 @@ export interface Endpoint {
   readonly port: number;
   /** The API key clients authenticate with (a system with security on). */
   readonly apiKey?: string;
+  /**
+   * Every port serving the system, `port` first, when there are several (gateways over one
+   * JetStream log): clients spread over them, publishers from the first, subscribers from the second.
+   */
+  readonly gatewayPorts?: readonly number[];
 }
 
 /**
@@ -111,9 +134,18 @@ export interface ReplayResult {
 
 /** The client side, loaded by the load-generator processes. */
 export interface SystemClient {
-  openPublisher(target: Target): Promise<Publisher>;
-  /** Resolves once the subscription is registered on the server (messages published after it are seen). */
-  subscribe(target: Target, from: 'latest' | 'earliest', onMessage: OnMessage): Promise<Subscription>;
+  /** `index`: which of a task's publishers this is (0, 1, …), to spread them over gateways. */
+  openPublisher(target: Target, index?: number): Promise<Publisher>;
+  /**
+   * Resolves once the subscription is registered on the server (messages published after it are
+   * seen). `index`: which of a task's subscriptions this is, to spread them over gateways.
+   */
+  subscribe(
+    target: Target,
+    from: 'latest' | 'earliest',
+    onMessage: OnMessage,
+    index?: number,
+  ): Promise<Subscription>;
   /** Bulk-loads `count` payloads for the replay workload, with the system's batching (not timed). */
   fill?(target: Target, payloads: (index: number) => Uint8Array, count: number): Promise<void>;
   /** Reads the first `count` records of the topic as fast as the client allows. */
@@ -148,6 +180,14 @@ export interface StartContext {
   readonly logFile: string;
   readonly projectRoot: string;
   spawn(name: string, command: string, args: readonly string[]): TrackedProcess;
+  /** Remembers a process started elsewhere (a nats-server of a cluster) so an interrupted run stops it. */
+  track(name: string, child: ChildProcess): TrackedProcess;
+  /** Registers what stops the system's other parts (a NATS cluster), run after its processes stopped. */
+  onStop(stop: () => Promise<void>): void;
+  /** A progress line (start-up steps that take a while). */
+  note(message: string): void;
+  /** Further ports serving the same system (more gateways): see {@link Endpoint.gatewayPorts}. */
+  addPorts(ports: readonly number[]): void;
 }
 
 export interface SystemModule {

@@ -152,10 +152,10 @@ async function runSubscribe(id: number, systemClient: SystemClient, task: Subscr
     let next = 0;
     const opener = async (): Promise<void> => {
       while (next < task.subscribers) {
-        next++;
+        const index = next++;
         const subscription = task.idle
           ? await connectIdle(systemClient, task)
-          : await systemClient.subscribe(task.target, task.from, onMessage);
+          : await systemClient.subscribe(task.target, task.from, onMessage, index);
         closers.push(() => subscription.close());
       }
     };

@@ -37,7 +37,7 @@ async function closeAll(publishers: readonly Publisher[]): Promise<void> {
 /** `publishers` connections, each keeping up to `window` unacknowledged messages in flight. */
 export async function runPublish(client: SystemClient, task: PublishTask): Promise<PublishResult> {
   const publishers = await Promise.all(
-    Array.from({ length: task.publishers }, () => client.openPublisher(task.target)),
+    Array.from({ length: task.publishers }, (_, index) => client.openPublisher(task.target, index)),
   );
   const bytes = encodePayload(task.size, 0, 0, 0);
   const text = encodePayloadText(task.size, 0, 0, 0);

@@ -31,7 +31,12 @@ export interface Measurement {
 
 export interface RunningServer {
   readonly module: SystemModule;
+  /** The process whose memory is sampled (the first gateway of several). */
   readonly process: TrackedProcess;
+  /** Every process started for the system (nats-servers beside a gateway, further gateways). */
+  readonly helpers: readonly TrackedProcess[];
+  /** What stops the system's other parts, after its processes stopped. */
+  readonly stops: readonly (() => Promise<void>)[];
   readonly endpoint: Endpoint;
   readonly dir: string;
   /** VmRSS shortly after start, before any load. */
@@ -93,21 +98,34 @@ export class RunContext {
         const dir = join(this.root, `${workload}-${module.id}`);
         mkdirSync(dir, { recursive: true });
         const port = await freePort();
+        const helpers: TrackedProcess[] = [];
+        const stops: (() => Promise<void>)[] = [];
+        const morePorts: number[] = [];
+        const logFile = join(this.root, `${workload}-${module.id}.log`);
         try {
           const child = await module.start({
             dir,
             port,
-            logFile: join(this.root, `${workload}-${module.id}.log`),
+            logFile,
             projectRoot: this.projectRoot,
-            spawn: (name, command, args) =>
-              this.group.spawn(name, command, args, {
-                logFile: join(this.root, `${workload}-${module.id}.log`),
-                cwd: this.projectRoot,
-              }),
+            spawn: (name, command, args) => {
+              const tracked = this.group.spawn(name, command, args, { logFile, cwd: this.projectRoot });
+              helpers.push(tracked);
+              return tracked;
+            },
+            track: (name, child) => {
+              const tracked = this.group.track(name, child);
+              helpers.push(tracked);
+              return tracked;
+            },
+            onStop: (stop) => stops.push(stop),
+            note: (message) => this.progress.note(message),
+            addPorts: (ports) => morePorts.push(...ports),
           });
-          return { module, child, dir, port };
+          return { module, child, dir, port, helpers, stops, morePorts };
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
+          await stopAll(this.group, helpers, stops);
           this.startFailures.push({ workload, system: module.id, error: message });
           this.progress.note(`  ${module.label}: server did not start (${message}); see ${this.root}`);
           return undefined;
@@ -122,11 +140,14 @@ export class RunContext {
       this.servers.set(entry.module.id, {
         module: entry.module,
         process: entry.child,
+        helpers: entry.helpers,
+        stops: entry.stops,
         endpoint: {
           system: entry.module.id,
           host: LOOPBACK,
           port: entry.port,
           ...(entry.module.endpointApiKey === undefined ? {} : { apiKey: entry.module.endpointApiKey }),
+          ...(entry.morePorts.length === 0 ? {} : { gatewayPorts: [entry.port, ...entry.morePorts] }),
         },
         dir: entry.dir,
         restRssBytes: rest,
@@ -146,7 +167,11 @@ export class RunContext {
         peakRssBytes: this.#peaks.get(system) ?? Number.NaN,
       });
     }
-    await Promise.all([...this.servers.values()].map((server) => this.group.stop(server.process)));
+    await Promise.all(
+      [...this.servers.values()].map((server) =>
+        stopAll(this.group, [server.process, ...server.helpers], server.stops),
+      ),
+    );
     for (const server of this.servers.values()) rmSync(server.dir, { recursive: true, force: true });
     this.servers.clear();
   }
@@ -196,6 +221,16 @@ export class RunContext {
     this.measurements.push(measurement);
     this.progress.done(measurement.ok ? summary(measurement.metrics) : `FAILED: ${measurement.error}`);
   }
+}
+
+/** Stops a system's processes by pid, then its other parts. */
+async function stopAll(
+  group: ProcessGroup,
+  processes: readonly TrackedProcess[],
+  stops: readonly (() => Promise<void>)[],
+): Promise<void> {
+  await Promise.all([...new Set(processes)].map((tracked) => group.stop(tracked)));
+  for (const stop of stops) await stop().catch(() => undefined);
 }
 
 export interface NodeBaseline {

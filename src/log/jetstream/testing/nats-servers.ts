@@ -37,6 +37,17 @@ export interface NatsServersOptions {
    * can partition a node from the others. Default false.
    */
   readonly routeProxies?: boolean;
+  /** Client ports of the nodes, in order (default: free ports). */
+  readonly clientPorts?: readonly number[];
+  /**
+   * How long each node may take to listen, and the cluster to elect its meta leader and place a
+   * stream of every node's copy (default 30 s; a benchmark on a loaded machine gives more).
+   */
+  readonly startTimeoutMs?: number;
+  /** Told of each step of the start-up (a node listening, the cluster ready), with the time it took. */
+  readonly onProgress?: (message: string) => void;
+  /** Told of every nats-server process started (e.g. to stop it with a benchmark's other processes). */
+  readonly onSpawn?: (name: string, child: ChildProcess) => void;
 }
 
 export interface NatsServers {
@@ -67,9 +78,15 @@ export async function startNatsServers(options: NatsServersOptions = {}): Promis
   if (binary === undefined) throw new Error('nats-server not found (apt-get install nats-server)');
   const count = options.nodes ?? 1;
   const dir = await mkdtemp(join(tmpdir(), 'tributary-nats-'));
-  const ports = await freePorts(count * 2);
-  const clientPorts = ports.slice(0, count);
-  const routePorts = ports.slice(count);
+  const given = (options.clientPorts ?? []).slice(0, count);
+  // Ports just released can be offered again: never one of the given ones.
+  const ports = (await freePorts(count * 2 + given.length)).filter((port) => !given.includes(port));
+  const clientPorts = [...given, ...ports].slice(0, count);
+  const routePorts = ports.slice(count - given.length, 2 * count - given.length);
+  const timeoutMs = options.startTimeoutMs ?? 30_000;
+  const started = Date.now();
+  const progress = (message: string): void =>
+    options.onProgress?.(`${message} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const nodes: Node[] = [];
   // proxies[i][j]: the link node i dials to reach node j.
   const proxies: (TcpProxy | undefined)[][] = [];
@@ -105,26 +122,30 @@ export async function startNatsServers(options: NatsServersOptions = {}): Promis
     await writeFile(configFile, `${lines.join('\n')}\n`);
     nodes.push({ port: clientPorts[i]!, configFile, child: undefined });
   }
-  const launch = async (node: Node): Promise<void> => {
+  const launch = async (node: Node, index: number): Promise<void> => {
     const child = spawn(binary, ['-c', node.configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    options.onSpawn?.(`nats-server n${index}`, child);
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-2000);
     });
     node.child = child;
-    await waitForPort(node.port, child, () => stderr);
+    await waitForPort(node.port, child, () => stderr, timeoutMs);
+    progress(`nats-server n${index} listening on ${node.port}`);
   };
   await Promise.all(nodes.map(launch));
   const urls = nodes.map((node) => `nats://127.0.0.1:${node.port}`);
-  if (count > 1) await waitForJetStream(urls, count);
+  if (count > 1) {
+    await waitForJetStream(urls, count, timeoutMs);
+    progress(`JetStream cluster of ${count} ready`);
+  }
   return {
     urls,
     kill(index) {
       nodes[index]?.child?.kill('SIGKILL');
     },
     async restart(index) {
-      const node = nodes[index]!;
-      await launch(node);
+      await launch(nodes[index]!, index);
     },
     cut(index) {
       if (!useProxies) throw new Error('cut needs startNatsServers({ routeProxies: true })');
@@ -162,10 +183,10 @@ export async function startNatsServers(options: NatsServersOptions = {}): Promis
  * A cluster answers JetStream requests once it has elected its meta leader, and places R3
  * streams once every node has joined: wait until a probe stream of `replicas` copies can be made.
  */
-async function waitForJetStream(urls: readonly string[], replicas: number): Promise<void> {
+async function waitForJetStream(urls: readonly string[], replicas: number, timeoutMs: number): Promise<void> {
   const nc = await connect({ servers: [...urls] });
   try {
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
         const jsm = await nc.jetstreamManager({ timeout: 2000 });
@@ -199,8 +220,13 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-async function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
-  const deadline = Date.now() + 20_000;
+async function waitForPort(
+  port: number,
+  child: ChildProcess,
+  stderr: () => string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`nats-server exited (${child.exitCode}): ${stderr()}`);
     const open = await new Promise<boolean>((resolve) => {
@@ -214,7 +240,7 @@ async function waitForPort(port: number, child: ChildProcess, stderr: () => stri
     if (open) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`nats-server did not listen on ${port} within 20 s: ${stderr()}`);
+  throw new Error(`nats-server did not listen on ${port} within ${timeoutMs / 1000} s: ${stderr()}`);
 }
 
 /** One stored message as a node's own copy of a stream holds it. */
