@@ -569,6 +569,9 @@ export class TributaryBroker implements Broker {
     if (onError !== undefined && typeof onError !== 'function') {
       throw new TributaryError('INVALID_ARGUMENT', { reason: 'onError must be a function' });
     }
+    if (options.onBatches !== undefined && typeof options.onBatches !== 'function') {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: 'onBatches must be a function' });
+    }
     const credit = checkCredit(options.credit ?? DEFAULT_CREDIT);
     const isolation = checkIsolation(options.isolation);
     const start = await this.resolveStart(topic, partition, from, isolation);
@@ -582,6 +585,8 @@ export class TributaryBroker implements Broker {
       maxBatch: this.deliveryLimits.maxDeliveryRecords,
       readAheadBytes: this.deliveryLimits.readAheadBytes,
       onRecords,
+      onBatches: options.onBatches,
+      batchBytesMax: checkBatchBytesMax(options.batchBytesMax),
       onError,
       observer: this.observer,
       logger: this.logger,
@@ -886,4 +891,17 @@ function offsetOutOfRange(
   next: number,
 ): TributaryError {
   return new TributaryError('OFFSET_OUT_OF_RANGE', { offset, topic, partition, earliest, next });
+}
+
+/** Largest batch a subscription hands to `onBatches` when its options do not say. */
+const DEFAULT_BATCH_BYTES_MAX = 256 * 1024;
+
+function checkBatchBytesMax(bytes: unknown): number {
+  if (bytes === undefined) return DEFAULT_BATCH_BYTES_MAX;
+  if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 1) {
+    throw new TributaryError('INVALID_ARGUMENT', {
+      reason: `batchBytesMax must be a positive integer, got ${String(bytes)}`,
+    });
+  }
+  return bytes;
 }

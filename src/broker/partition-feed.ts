@@ -143,6 +143,25 @@ export class PartitionFeed<Member = unknown> {
     return promise;
   }
 
+  /**
+   * Whole stored batches from the one holding `offset`, about `maxBytes` of them, never past what
+   * this feed's isolation may read (`Log.readBatches`); not shared with other subscribers.
+   * `highWatermark` is as in `read`.
+   */
+  async readBatches(
+    offset: number,
+    maxBytes: number,
+  ): Promise<{ readonly batches: readonly Uint8Array[]; readonly highWatermark: number }> {
+    const read = await this.log.readBatches(this.topic, this.partition, offset, {
+      maxBytes,
+      isolation: this.isolation,
+    });
+    return {
+      batches: read.batches,
+      highWatermark: this.isolation === 'committed' ? read.lastStable : read.next,
+    };
+  }
+
   /** The partition's earliest offset now (retention moves it). */
   async earliest(): Promise<number> {
     return (await this.log.offsets(this.topic, this.partition)).earliest;

@@ -24,10 +24,11 @@ import type { Logger } from 'pino';
 import { assert } from '../assert.js';
 import { TributaryError } from '../errors.js';
 import { LOG_LIMITS } from '../log/types.js';
+import { batchRun, type RunEntry } from './batch-run.js';
 import type { SafeObserver } from './observer.js';
 import { payloadBytes } from './observer.js';
 import type { FeedBatch, FeedWaker, PartitionFeed } from './partition-feed.js';
-import type { Delivery, Subscription } from './types.js';
+import type { BatchDelivery, Delivery, Subscription } from './types.js';
 
 export interface SubscriptionInit {
   readonly feed: PartitionFeed<BrokerSubscription>;
@@ -39,6 +40,10 @@ export interface SubscriptionInit {
   /** Payload bytes read at once behind the tail (the read-ahead); kept until credit takes them. */
   readonly readAheadBytes: number;
   readonly onRecords: (delivery: Delivery) => void;
+  /** Takes qualifying stored batches as they are, behind the tail (see `broker/batch-run.ts`). */
+  readonly onBatches: ((delivery: BatchDelivery) => void) | undefined;
+  /** Largest batch handed to `onBatches`. */
+  readonly batchBytesMax: number;
   readonly onError: ((error: unknown) => void) | undefined;
   readonly observer: SafeObserver;
   readonly logger: Logger;
@@ -56,6 +61,12 @@ export class BrokerSubscription implements Subscription {
   /** Records read past the credit (behind the tail); `ahead.records[aheadAt]` is at `pos`. */
   private ahead: FeedBatch | undefined;
   private aheadAt = 0;
+  /** Stored batches read ahead for `onBatches`; `run[runAt]` starts at `pos`. */
+  private storedRun: RunEntry[] | undefined;
+  private storedRunAt = 0;
+  private storedRunHighWatermark = 0;
+  /** Below this offset, records go to `onRecords` (a batch there could not be handed over as is). */
+  private recordsUntil = 0;
 
   constructor(private readonly init: SubscriptionInit) {
     this.pos = init.position;
@@ -123,7 +134,12 @@ export class BrokerSubscription implements Subscription {
     try {
       // A read-ahead kept while the subscription had no credit may since have been deleted by
       // retention: the subscriber is then told (OFFSET_OUT_OF_RANGE by the next read), as without one.
-      if (this.ahead !== undefined && this.pos < (await this.init.feed.earliest())) this.dropAhead();
+      if (
+        (this.ahead !== undefined || this.storedRun !== undefined) &&
+        this.pos < (await this.init.feed.earliest())
+      ) {
+        this.dropAhead();
+      }
       while (!this.closed && this.credit > 0) {
         if (this.ahead !== undefined) {
           // One delivery per turn of the event loop: its frame leaves before the next is made,
@@ -133,7 +149,17 @@ export class BrokerSubscription implements Subscription {
           if (this.ahead !== undefined && this.credit > 0) this.deliver(this.ahead, this.aheadAt);
           continue;
         }
+        if (this.storedRun !== undefined) {
+          await nextTurn(); // as above
+          if (this.closed) return;
+          if (this.storedRun !== undefined && this.credit > 0) this.deliverRun(this.storedRun);
+          continue;
+        }
         const atTail = this.pos >= this.knownHighWatermark;
+        if (!atTail && this.init.onBatches !== undefined && this.pos >= this.recordsUntil) {
+          if (await this.readRun()) continue;
+          if (this.closed) return;
+        }
         if (atTail) {
           await this.waitForAppend();
           if (this.closed) return;
@@ -146,11 +172,7 @@ export class BrokerSubscription implements Subscription {
           ready ??
           (atTail
             ? await this.init.feed.read(this.pos, this.init.maxBatch)
-            : await this.init.feed.read(
-                this.pos,
-                readAheadRecords(this.init.maxBatch),
-                this.init.readAheadBytes,
-              ));
+            : await this.init.feed.read(this.pos, this.readAheadRecords(), this.init.readAheadBytes));
         if (this.closed) return;
         if (batch.highWatermark > this.knownHighWatermark) this.knownHighWatermark = batch.highWatermark;
         if (batch.records.length === 0) {
@@ -212,9 +234,103 @@ export class BrokerSubscription implements Subscription {
     }
   }
 
+  /**
+   * Records one read behind the tail takes: a read-ahead, but not past a batch that goes record
+   * by record when stored batches go as they are (a read that ended inside the next batch would
+   * send that one record by record too, and so on).
+   */
+  private readAheadRecords(): number {
+    const most = readAheadRecords(this.init.maxBatch);
+    return this.pos < this.recordsUntil ? Math.min(most, this.recordsUntil - this.pos) : most;
+  }
+
   private dropAhead(): void {
     this.ahead = undefined;
     this.aheadAt = 0;
+    this.storedRun = undefined;
+    this.storedRunAt = 0;
+  }
+
+  /**
+   * Reads a read-ahead of stored batches and keeps the run that may be handed over as it is
+   * (true), else marks the batch at `pos` for `onRecords` (false: the caller reads records).
+   */
+  private async readRun(): Promise<boolean> {
+    const read = await this.init.feed.readBatches(this.pos, this.init.readAheadBytes);
+    if (this.closed) return false;
+    if (read.highWatermark > this.knownHighWatermark) this.knownHighWatermark = read.highWatermark;
+    const { entries: run, blockedUntil } = batchRun(read.batches, this.pos, {
+      isolation: this.init.feed.isolation,
+      recordsMax: this.init.maxBatch,
+      bytesMax: this.init.batchBytesMax,
+    });
+    if (run.length === 0) {
+      // The batch at pos goes record by record, and only it: the next one may go as it is.
+      this.recordsUntil = blockedUntil ?? this.pos + 1;
+      return false;
+    }
+    this.storedRun = run;
+    this.storedRunAt = 0;
+    this.storedRunHighWatermark = read.highWatermark;
+    this.deliverRun(run);
+    return true;
+  }
+
+  /**
+   * Hands over the next batches of the run that credit and `maxBatch` allow, at least one; a
+   * batch larger than the credit goes record by record instead (credit may never cover it).
+   */
+  private deliverRun(run: RunEntry[]): void {
+    const limit = Math.min(this.credit, this.init.maxBatch);
+    const batches: Uint8Array[] = [];
+    const batchRecords: number[] = [];
+    let records = 0;
+    let bytes = 0;
+    let at = this.storedRunAt;
+    let next = this.pos;
+    while (at < run.length) {
+      const entry = run[at]!;
+      if (records + entry.records > limit) break;
+      if (entry.bytes !== null) {
+        batches.push(entry.bytes);
+        batchRecords.push(entry.records);
+        bytes += entry.bytes.byteLength;
+        records += entry.records;
+      }
+      next = entry.end;
+      at++;
+    }
+    if (at === this.storedRunAt) {
+      this.recordsUntil = run[at]!.end;
+      this.dropAhead();
+      return;
+    }
+    assert(next > this.pos, "a subscription's position only grows");
+    this.pos = next;
+    this.storedRunAt = at;
+    if (at === run.length) this.dropAhead();
+    if (records === 0) return; // only transaction markers: a gap
+    this.credit -= records;
+    assert(this.credit >= 0, 'a subscription never delivers more than its credit');
+    const feed = this.init.feed;
+    this.init.observer.recordsDelivered(records, bytes, feed.topic);
+    try {
+      this.init.onBatches!({
+        topic: feed.topic,
+        partition: feed.partition,
+        batches,
+        batchRecords,
+        records,
+        bytes,
+        highWatermark: this.storedRunHighWatermark,
+      });
+    } catch (error) {
+      this.init.logger.warn(
+        { err: error, topic: feed.topic, partition: feed.partition },
+        'onBatches threw: ending the subscription',
+      );
+      this.end(error);
+    }
   }
 
   /**

@@ -59,6 +59,24 @@ export interface Delivery extends TopicPartition {
   readonly highWatermark: number;
 }
 
+/**
+ * Records delivered as the log stores them: whole uncompressed RecordBatch v2 byte strings, CRC
+ * checked as they were read, every record of which the subscription delivers (no control batch,
+ * no batch starting before the subscription's position, under `'committed'` no transactional
+ * batch). Views of the read's own buffer: keep them, never change them.
+ */
+export interface BatchDelivery extends TopicPartition {
+  readonly batches: readonly Uint8Array[];
+  /** Records in each batch. */
+  readonly batchRecords: readonly number[];
+  /** Records in the batches: what the delivery used of the credit. */
+  readonly records: number;
+  /** Bytes of the batches. */
+  readonly bytes: number;
+  /** As `Delivery.highWatermark`. */
+  readonly highWatermark: number;
+}
+
 export interface SubscribeOptions extends TopicPartition {
   readonly from: StartPosition;
   /**
@@ -68,6 +86,14 @@ export interface SubscribeOptions extends TopicPartition {
   readonly credit?: number;
   /** Called for every delivery; the broker never calls it again before the previous call returned. */
   readonly onRecords: (delivery: Delivery) => void;
+  /**
+   * Optional: behind the tail, stored batches that qualify (see `BatchDelivery`) go here as they
+   * are, not decoded into `onRecords`; everything else still goes to `onRecords`, in one offset
+   * order across both. Never called while the other one runs.
+   */
+  readonly onBatches?: (delivery: BatchDelivery) => void;
+  /** With `onBatches`: batches larger than this go to `onRecords` instead. Default 256 KiB. */
+  readonly batchBytesMax?: number;
   /** Called once if the subscription ends by itself (topic deleted, broker closing, storage error). */
   readonly onError?: (error: unknown) => void;
   /**

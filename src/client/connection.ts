@@ -31,6 +31,7 @@
  * so a URL that went wrong is never retried in silence.
  */
 import { TributaryError } from '../errors.js';
+import { BATCH_DELIVERY_FEATURE } from '../protocol/native/batch-delivery.js';
 import { decodeServerFrame, encodeFrame, fromWireError } from '../protocol/native/frames.js';
 import { PROTOCOL_VERSION } from '../protocol/native/limits.js';
 import { decodeResult } from '../protocol/native/requests.js';
@@ -373,6 +374,8 @@ export class ClientConnection {
       type: 'hello',
       protocol: PROTOCOL_VERSION,
       client: this.#options.clientName,
+      // Records behind the tail may come as stored batches (decoded by `decodeServerFrame`).
+      features: [BATCH_DELIVERY_FEATURE],
       ...(this.#session === undefined ? {} : { resume: { sessionId: this.#session.sessionId } }),
       ...(auth === undefined ? {} : { auth }),
     });

@@ -10,6 +10,7 @@
  * const frame = decodeClientFrame(data); // { frame: { type: 'ping' }, format: 'msgpack' }
  */
 import { ERROR_CATALOGUE, type ErrorCode, TributaryError } from '../../errors.js';
+import { readBatchDelivery, readFeatures } from './batch-delivery.js';
 import { readPartitionOffsets, readWireChange, readWireItem } from './collections.js';
 import { asPlainObject, Fields, fieldError } from './fields.js';
 import { NATIVE_PROTOCOL_LIMITS as LIMITS } from './limits.js';
@@ -102,6 +103,8 @@ export function decodeServerFrame(
         },
         format,
       };
+    case 'batchDelivery':
+      return { frame: readBatchDelivery(f), format };
     case 'assignment':
       return {
         frame: {
@@ -194,18 +197,21 @@ function readType(fields: Fields): string {
 function readHello(f: Fields): HelloFrame {
   const resume = f.optionalMap('resume');
   const auth = f.optionalMap('auth');
+  const features = readFeatures(f);
   return {
     type: 'hello',
     protocol: f.int('protocol', { min: 0, max: 0xffff }),
     client: f.string('client', { max: LIMITS.clientNameLengthMax }),
     ...(resume === undefined ? {} : { resume: { sessionId: readName(resume, 'sessionId') } }),
     ...(auth === undefined ? {} : { auth: readWireAuth(auth) }),
+    ...(features === undefined ? {} : { features }),
   };
 }
 
 function readWelcome(f: Fields): WelcomeFrame {
   const principal = f.optionalString('principal', { min: 1, max: LIMITS.nameLengthMax });
   const expiresAt = f.optionalInt('expiresAt', RANGES.TIMESTAMP);
+  const features = readFeatures(f);
   return {
     type: 'welcome',
     protocol: f.int('protocol', { min: 0, max: 0xffff }),
@@ -215,6 +221,7 @@ function readWelcome(f: Fields): WelcomeFrame {
     heartbeatMs: f.int('heartbeatMs', { min: 1, max: 0x7fff_ffff }),
     ...(principal === undefined ? {} : { principal }),
     ...(expiresAt === undefined ? {} : { expiresAt }),
+    ...(features === undefined ? {} : { features }),
   };
 }
 

@@ -238,6 +238,11 @@ export interface HelloFrame {
   readonly resume?: { readonly sessionId: string };
   /** Credentials; without them the connection is anonymous (or `local` when security is off). */
   readonly auth?: WireAuth;
+  /**
+   * Optional protocol features the client can take (`batchDelivery`); names the server does not
+   * know are ignored. The server answers with those it will use in `welcome.features`.
+   */
+  readonly features?: readonly string[];
 }
 
 export interface PingFrame {
@@ -267,6 +272,8 @@ export interface WelcomeFrame {
   readonly principal?: string;
   /** When the connection's credential expires (ms since the epoch); absent: never. */
   readonly expiresAt?: number;
+  /** The features of `hello.features` this connection uses; absent: none (or an older server). */
+  readonly features?: readonly string[];
 }
 
 export type ResponseFrame =

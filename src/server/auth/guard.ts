@@ -22,6 +22,7 @@
  * await broker.produce('orders', records); // TOPIC_ACCESS_DENIED unless the session may write
  */
 import type {
+  BatchDelivery,
   Broker,
   CommittedOffset,
   GroupMembership,
@@ -470,6 +471,7 @@ async function subscribeGuarded(
 ): Promise<Subscription> {
   const operation = need('subscribe', 'topic');
   const name = options.topic;
+  const { onBatches } = options;
   let inner: Subscription | undefined;
   let ended: TributaryError | undefined;
   let done = false;
@@ -499,6 +501,21 @@ async function subscribeGuarded(
         }
         options.onRecords(delivery);
       },
+      // Authorized per delivery like records, or not passed on at all.
+      ...(onBatches === undefined
+        ? {}
+        : {
+            onBatches: (delivery: BatchDelivery) => {
+              if (done) return;
+              try {
+                session.authorize('topic', name, operation);
+              } catch (error) {
+                finish(error, true);
+                return;
+              }
+              onBatches(delivery);
+            },
+          }),
       onError: (error) => finish(error, false),
     });
   } catch (error) {

@@ -45,6 +45,7 @@ import type { Broker } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
 import type { ClosableEventStore } from '../../../es/streams/index.js';
 import type { SyncGroupService } from '../../../es/sync-groups/index.js';
+import { BATCH_DELIVERY_FEATURE } from '../../../protocol/native/batch-delivery.js';
 import { decodeClientFrame, encodeFrame, toWireError } from '../../../protocol/native/frames.js';
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../../../protocol/native/limits.js';
 import { encodeMsgpackJoinedHead } from '../../../protocol/native/msgpack-encode.js';
@@ -129,6 +130,8 @@ export class Connection {
   #clientName = '';
   /** Encoding of pushed frames: that of `hello`. */
   #format: WireFormat = 'msgpack';
+  /** The client asked for `batchDelivery` frames in a MessagePack `hello`. */
+  #batchDelivery = false;
   #inFlight = 0;
   #protocolErrors = 0;
   #nextSub = 1;
@@ -194,18 +197,20 @@ export class Connection {
     this.#recordsOut = deps.metrics.recordsOutTally(FRONTEND.frontend);
     this.#bridgePort = {
       limits: deps.limits,
+      batchDelivery: () => this.#batchDelivery,
       sendDelivery: (sub, chunk, head) => {
         if (this.#socket.readyState !== this.#socket.OPEN) return;
         if (this.#format === 'msgpack') {
           const shared = chunk.fields.msgpackPairs();
-          if (head.count !== shared.count) {
+          if (head.count !== shared.count || head.type !== chunk.type) {
             // Kept for the subscription's life: a copy of its own, not a view of a shared slab.
-            head.bytes = encodeMsgpackJoinedHead({ type: 'delivery', sub }, shared.count).slice();
+            head.bytes = encodeMsgpackJoinedHead({ type: chunk.type, sub }, shared.count).slice();
             head.count = shared.count;
+            head.type = chunk.type;
           }
           this.#writeParts(head.bytes, shared.pairs);
         } else {
-          this.#write(encodeWireJoined({ type: 'delivery', sub }, chunk.fields, this.#format));
+          this.#write(encodeWireJoined({ type: chunk.type, sub }, chunk.fields, this.#format));
         }
         this.#recordsOut.inc(chunk.records);
         this.#quota?.recordFetch(chunk.bytes);
@@ -402,6 +407,7 @@ export class Connection {
     }
     this.#format = format;
     this.#clientName = hello.client;
+    this.#batchDelivery = format === 'msgpack' && (hello.features?.includes(BATCH_DELIVERY_FEATURE) ?? false);
     this.#logger.debug({ client: hello.client, resume: hello.resume?.sessionId }, 'hello');
     const security = this.#deps.security;
     if (security === undefined || !security.enabled) {
@@ -476,6 +482,7 @@ export class Connection {
       heartbeatMs: this.#deps.limits.wsHeartbeatMs,
       principal: session.principal.name,
       ...(session.expiresAt === null ? {} : { expiresAt: session.expiresAt }),
+      ...(this.#batchDelivery ? { features: [BATCH_DELIVERY_FEATURE] } : {}),
     });
     this.#scheduleHeartbeat();
   }

@@ -26,7 +26,7 @@
  */
 
 import { assert } from '../../../assert.js';
-import type { Broker, Delivery, LogRecord, Subscription } from '../../../broker/types.js';
+import type { BatchDelivery, Broker, Delivery, LogRecord, Subscription } from '../../../broker/types.js';
 import { TributaryError } from '../../../errors.js';
 import { toWireError } from '../../../protocol/native/frames.js';
 import { MsgpackRecordList } from '../../../protocol/native/msgpack-encode.js';
@@ -38,6 +38,8 @@ import type { WsFrontEndLimits } from './limits.js';
 /** What a bridge needs from its connection. */
 export interface BridgePort {
   readonly limits: WsFrontEndLimits;
+  /** The client takes `batchDelivery` frames (`hello.features`): stored batches go out as they are. */
+  batchDelivery(): boolean;
   /**
    * Sends a `delivery` frame of subscription `sub` whose other fields (`topic`, `partition`,
    * `records`, `highWatermark`) are `chunk.fields`, encoded once for every subscription.
@@ -70,7 +72,9 @@ const UNKNOWN_RECORD_BYTES_DIVISOR = 16;
 
 /** One frame's worth of a delivery, shared by every subscription that sends this delivery. */
 export interface DeliveryChunk {
-  /** `topic`, `partition`, `records`, `highWatermark` of the frame. */
+  /** `delivery`, or `batchDelivery` (whose `batches` stand for `records`). */
+  readonly type: DeliveryFrameType;
+  /** `topic`, `partition`, `records` (or `batches`), `highWatermark` of the frame. */
   readonly fields: SharedFields;
   /** Records in the frame and their payload bytes, for the metrics. */
   readonly records: number;
@@ -82,9 +86,12 @@ export interface DeliveryChunk {
  * with the number of shared fields) instead of once per frame: `count` is -1 until then.
  */
 export interface DeliveryHead {
+  type: DeliveryFrameType;
   count: number;
   bytes: Uint8Array;
 }
+
+export type DeliveryFrameType = 'delivery' | 'batchDelivery';
 
 /** Frames of a delivery by frame budget; deliveries are frozen and shared, so this is too. */
 interface PreparedDelivery {
@@ -117,6 +124,7 @@ function prepareDelivery(delivery: Delivery, budget: number): PreparedDelivery {
   const chunks: DeliveryChunk[] = [];
   const push = (records: readonly LogRecord[], bytes: number): void => {
     chunks.push({
+      type: 'delivery',
       fields: new SharedFields({
         topic: delivery.topic,
         partition: delivery.partition,
@@ -155,6 +163,52 @@ function prepareDelivery(delivery: Delivery, budget: number): PreparedDelivery {
   return result;
 }
 
+function isBatchDelivery(delivery: Delivery | BatchDelivery): delivery is BatchDelivery {
+  return 'batches' in delivery;
+}
+
+/**
+ * Splits stored batches into `batchDelivery` frames under `budget` bytes. Not cached: a
+ * subscription behind the tail reads its own batches. Their bytes are what the frames carry, so
+ * they are what the bridge sizes credit by.
+ */
+function prepareBatchDelivery(
+  delivery: BatchDelivery,
+  budget: number,
+): Omit<PreparedDelivery, 'delivery' | 'budget'> {
+  const chunks: DeliveryChunk[] = [];
+  const { batches, batchRecords } = delivery;
+  let first = 0;
+  let bytes = 0;
+  let records = 0;
+  const push = (end: number): void => {
+    chunks.push({
+      type: 'batchDelivery',
+      fields: new SharedFields({
+        topic: delivery.topic,
+        partition: delivery.partition,
+        batches: end - first === batches.length ? batches : batches.slice(first, end),
+        highWatermark: delivery.highWatermark,
+      }),
+      records,
+      bytes,
+    });
+  };
+  for (let i = 0; i < batches.length; i++) {
+    const size = batches[i]!.byteLength;
+    if (i > first && bytes + size > budget) {
+      push(i);
+      first = i;
+      bytes = 0;
+      records = 0;
+    }
+    bytes += size;
+    records += batchRecords[i]!;
+  }
+  if (batches.length > first) push(batches.length);
+  return { chunks, records: delivery.records, bytes: delivery.bytes };
+}
+
 export class SubscriptionBridge {
   readonly sub: number;
   readonly topic: string;
@@ -167,13 +221,13 @@ export class SubscriptionBridge {
   #brokerCredit = 0;
   #ready = false;
   #closed = false;
-  readonly #held: Delivery[] = [];
+  readonly #held: (Delivery | BatchDelivery)[] = [];
   /** Frames of deliveries not yet sent (the socket was above its limit); `#unsentAt` is the next. */
   #unsent: DeliveryChunk[] = [];
   #unsentAt = 0;
   /** Bytes per record in the last delivery (with overhead); 0 until one arrived. */
   #recordBytes = 0;
-  readonly #head: DeliveryHead = { count: -1, bytes: new Uint8Array(0) };
+  readonly #head: DeliveryHead = { type: 'delivery', count: -1, bytes: new Uint8Array(0) };
 
   constructor(sub: number, topic: string, partition: number, port: BridgePort) {
     this.sub = sub;
@@ -205,6 +259,12 @@ export class SubscriptionBridge {
       credit: initial,
       isolation,
       onRecords: (delivery) => this.#brokerOnRecords(delivery),
+      ...(this.#port.batchDelivery()
+        ? {
+            onBatches: (delivery: BatchDelivery) => this.#brokerOnRecords(delivery),
+            batchBytesMax: this.#budget(),
+          }
+        : {}),
       onError: (error) => this.#brokerOnError(error),
     });
     if (this.#closed) {
@@ -281,10 +341,10 @@ export class SubscriptionBridge {
     this.#subscription?.close();
   }
 
-  #brokerOnRecords(delivery: Delivery): void {
+  #brokerOnRecords(delivery: Delivery | BatchDelivery): void {
     if (this.#closed) return;
     // The broker never delivers more than the credit it was given.
-    this.#brokerCredit -= delivery.records.length;
+    this.#brokerCredit -= isBatchDelivery(delivery) ? delivery.records : delivery.records.length;
     this.#checkCredit();
     if (!this.#ready) {
       this.#held.push(delivery);
@@ -305,11 +365,11 @@ export class SubscriptionBridge {
    * Sends a delivery, split into frames that stay under `wsFrameBytesMax` and
    * `wsSubscriberBufferedBytesMax`, as far as the socket has room; the rest waits for it to drain.
    */
-  #send(delivery: Delivery): void {
-    const limits = this.#port.limits;
-    const budget =
-      Math.min(limits.wsFrameBytesMax, limits.wsSubscriberBufferedBytesMax) - FRAME_OVERHEAD_BYTES;
-    const { chunks, records, bytes } = prepareDelivery(delivery, budget);
+  #send(delivery: Delivery | BatchDelivery): void {
+    const budget = this.#budget();
+    const { chunks, records, bytes } = isBatchDelivery(delivery)
+      ? prepareBatchDelivery(delivery, budget)
+      : prepareDelivery(delivery, budget);
     if (records > 0) this.#recordBytes = Math.ceil(bytes / records);
     if (this.#unsentAt === this.#unsent.length) {
       this.#unsent = chunks;
@@ -319,6 +379,12 @@ export class SubscriptionBridge {
       this.#unsentAt = 0;
     }
     this.#sendUnsent();
+  }
+
+  /** Most bytes of records in one frame: under `wsFrameBytesMax` and `wsSubscriberBufferedBytesMax`. */
+  #budget(): number {
+    const limits = this.#port.limits;
+    return Math.min(limits.wsFrameBytesMax, limits.wsSubscriberBufferedBytesMax) - FRAME_OVERHEAD_BYTES;
   }
 
   /** Sends waiting frames while the socket has room; true once none waits. */
