@@ -87,6 +87,12 @@ export interface SocketIoRow {
   readonly cpuUsPerEventByProcess: readonly number[];
   /** Write system calls per event of the same processes (results file only). */
   readonly writeCallsPerEventByProcess: readonly number[];
+  /**
+   * p50 and p99 of the clients of server A (took the emits) and of server B, apart (results file
+   * only): with an adapter that delivers a server's own broadcast only after a round trip, A's
+   * clients wait for it, with one that delivers it at once, only B's go through the broker.
+   */
+  readonly latencyByServer: readonly { readonly p50Ms: number; readonly p99Ms: number }[];
 }
 
 interface Worker {
@@ -286,6 +292,10 @@ async function measure(
     serverCpuUsPerEvent: (1000 * cpuUsed.reduce((sum, ms) => sum + ms, 0)) / Math.max(1, sent),
     cpuUsPerEventByProcess: cpuUsed.map((ms) => (1000 * ms) / Math.max(1, sent)),
     writeCallsPerEventByProcess: writeCalls.map((calls) => calls / Math.max(1, sent)),
+    latencyByServer: reports.map((r) => {
+      const { p50, p99 } = summarize(r.latenciesMs);
+      return { p50Ms: p50, p99Ms: p99 };
+    }),
   };
 }
 
@@ -487,7 +497,10 @@ export function printSocketIoTable(rows: readonly SocketIoRow[]): void {
   );
 }
 
-/** With `--repeat`: per rate and adapter, the median of the runs' p50 and p99, and the p99 ratio of medians. */
+/**
+ * With `--repeat`: per rate and adapter, the median of the runs' p50 and p99, the p99 of server
+ * A's clients (A takes the emits) and of server B's apart, and the p99 ratio of medians.
+ */
 function printMedians(fixed: readonly SocketIoRow[]): void {
   const groups = new Map<string, SocketIoRow[]>();
   for (const row of fixed) {
@@ -502,6 +515,9 @@ function printMedians(fixed: readonly SocketIoRow[]): void {
     p50: median(group.map((row) => row.p50Ms)),
     p99: median(group.map((row) => row.p99Ms)),
     cpu: median(group.map((row) => row.serverCpuUsPerEvent)),
+    p99ByServer: [0, 1].map((server) =>
+      median(group.map((row) => row.latencyByServer[server]?.p99Ms ?? Number.NaN)),
+    ),
   }));
   process.stdout.write('\nMedians over the runs (ratios: Tributary median / adapter median)\n');
   printTable(
@@ -512,6 +528,8 @@ function printMedians(fixed: readonly SocketIoRow[]): void {
       { header: 'p50' },
       { header: 'p99' },
       { header: 'CPU µs/event' },
+      { header: 'p99 A' },
+      { header: 'p99 B' },
       { header: 'p99 ratio' },
       { header: 'CPU ratio' },
     ],
@@ -525,6 +543,8 @@ function printMedians(fixed: readonly SocketIoRow[]): void {
         formatMs(m.p50),
         formatMs(m.p99),
         formatInt(m.cpu),
+        formatMs(m.p99ByServer[0]!),
+        formatMs(m.p99ByServer[1]!),
         compared ? (ours.p99 / m.p99).toFixed(2) : '',
         compared ? (ours.cpu / m.cpu).toFixed(2) : '',
       ];
