@@ -114,6 +114,48 @@ describe('packet-record', () => {
     expect(() => decodeValue('[{"_placeholder":true,"num":3}]', [])).toThrow(SyntaxError);
   });
 
+  it('headers and values in any script round-trip, as the encoder and decoder make them', () => {
+    const text = fc.string({ unit: 'binary', maxLength: 80 });
+    fc.assert(
+      fc.property(text, fc.array(text, { maxLength: 3 }), text, (event, rooms, arg) => {
+        const message = {
+          type: BROADCAST,
+          uid: 'u1',
+          nsp: '/',
+          data: { packet: { type: 2, data: [event, arg], nsp: '/' }, opts: { rooms, except: [], flags: {} } },
+        };
+        const record = encodeClusterMessage(message);
+        const roomsHeader = record.headers.find((h) => h.key === SIO_HEADERS.rooms)!;
+        expect(roomsHeader.value).toEqual(new TextEncoder().encode(JSON.stringify(rooms)));
+        expect(record.value).toEqual(new TextEncoder().encode(JSON.stringify([event, arg])));
+        const decoded = decodeClusterMessage(record) as typeof message;
+        expect(decoded.data.opts.rooms).toEqual(JSON.parse(JSON.stringify(rooms)));
+        expect(decoded.data.packet.data).toEqual(JSON.parse(JSON.stringify([event, arg])));
+      }),
+    );
+  });
+
+  it('values that may hold binaries take the full encoding; placeholders are found however spelt', () => {
+    const date = new Date(0);
+    expect(encodeValue(['e', { at: date }]).json).toBe(JSON.stringify(['e', { at: date }]));
+    expect(encodeValue(['e', { nested: [[new Uint8Array([1])]] }])).toEqual({
+      json: '["e",{"nested":[[{"_placeholder":true,"num":0}]]}]',
+      attachments: [new Uint8Array([1])],
+    });
+    const escaped = '["e",{"\\u005fplaceholder":true,"num":0}]';
+    expect(decodeValue(escaped, [new Uint8Array([9])])).toEqual(['e', new Uint8Array([9])]);
+    expect(decodeValue('["_placeholder",{"n":1}]', [])).toEqual(['_placeholder', { n: 1 }]);
+    const invalidUtf8 = {
+      value: new TextEncoder().encode('["e"]'),
+      headers: [
+        { key: SIO_HEADERS.type, value: new Uint8Array([0x33]) },
+        { key: SIO_HEADERS.nsp, value: new Uint8Array([0x2f, 0xc3]) },
+        { key: SIO_HEADERS.uid, value: new Uint8Array([0x75]) },
+      ],
+    };
+    expect(decodeClusterMessage(invalidUtf8)).toBeNull();
+  });
+
   it('offset ids round-trip; anything else a client sends is refused', () => {
     fc.assert(
       fc.property(fc.nat(65_535), fc.maxSafeNat(), (partition, offset) => {

@@ -30,6 +30,8 @@
  * const message = decodeClusterMessage(consumerRecord); // null when it is not a Socket.IO record
  */
 
+import { putUtf8, utf8Length } from '../protocol/kafka/primitives/utf8.js';
+
 /** The cluster message type of a broadcast (socket.io-adapter's `MessageType.BROADCAST`). */
 export const BROADCAST = 3;
 /** Socket.IO's packet type of an event (socket.io-parser's `PacketType.EVENT`). */
@@ -96,6 +98,37 @@ export type BinaryFactory = (bytes: Uint8Array) => unknown;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** Strings up to this length are converted by hand when ASCII; longer ones by the encoder and decoder. */
+const ASCII_BY_HAND_MAX = 64;
+
+/**
+ * UTF-8 of a header's text. Every broadcast has six such headers; `TextEncoder.encode` and
+ * `TextDecoder.decode` cost a call into C++ each (measured about 5× `Buffer.from` for these short
+ * strings), so short ASCII, which header values nearly always are, is copied by hand.
+ */
+function utf8Bytes(text: string): Uint8Array {
+  if (text.length > ASCII_BY_HAND_MAX) return encoder.encode(text);
+  const length = utf8Length(text);
+  const bytes = new Uint8Array(length);
+  putUtf8(bytes, 0, text, length);
+  return bytes;
+}
+
+/** The text of a header's bytes; not UTF-8 throws, like the decoder (`fatal`). */
+function utf8Text(bytes: Uint8Array): string {
+  if (bytes.length <= ASCII_BY_HAND_MAX) {
+    let text = '';
+    let i = 0;
+    for (; i < bytes.length; i++) {
+      const byte = bytes[i]!;
+      if (byte >= 0x80) break;
+      text += String.fromCharCode(byte);
+    }
+    if (i === bytes.length) return text;
+  }
+  return decoder.decode(bytes);
+}
+
 function isBinary(value: unknown): value is ArrayBuffer | ArrayBufferView {
   return value instanceof ArrayBuffer || ArrayBuffer.isView(value);
 }
@@ -106,11 +139,35 @@ function binaryBytes(value: ArrayBuffer | ArrayBufferView): Uint8Array {
 }
 
 /**
+ * False only when `value` surely holds no binary part: plain JSON data (arrays, objects without
+ * `toJSON`, primitives). Anything else (a `Date`, a `Buffer`) says maybe, and takes the replacer.
+ */
+function mayHoldBinary(value: unknown, depth = 0): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (depth > PLAIN_DEPTH_MAX || isBinary(value)) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (mayHoldBinary(value[i], depth + 1)) return true;
+    return false;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return true;
+  for (const key in value) {
+    if (mayHoldBinary((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
+}
+
+/** Deeper values than this are left to the replacer (the walk is only a shortcut). */
+const PLAIN_DEPTH_MAX = 32;
+
+/**
  * JSON of `value` with binary parts taken out as attachments (Socket.IO's placeholders).
- * The replacer looks at the holder's original value because `Buffer#toJSON` runs first.
+ * The replacer looks at the holder's original value because `Buffer#toJSON` runs first. Values
+ * without binary parts (most events) skip it: `JSON.stringify` with a replacer function is
+ * several times slower than without, on every broadcast a server sends.
  */
 export function encodeValue(value: unknown): { json: string; attachments: Uint8Array[] } {
   const attachments: Uint8Array[] = [];
+  if (!mayHoldBinary(value)) return { json: JSON.stringify(value) ?? 'null', attachments };
   const json = JSON.stringify(value, function replace(this: Record<string, unknown>, key, current) {
     const original = key === '' ? value : this[key];
     if (isBinary(original)) {
@@ -122,12 +179,17 @@ export function encodeValue(value: unknown): { json: string; attachments: Uint8A
   return { json: json ?? 'null', attachments };
 }
 
-/** Parses what {@link encodeValue} made; placeholders become the attachments' bytes. */
+/**
+ * Parses what {@link encodeValue} made; placeholders become the attachments' bytes. Text that
+ * cannot hold a placeholder (no `_placeholder`, and no `\u` escape that could spell one) is parsed
+ * without the reviver, several times faster.
+ */
 export function decodeValue(
   json: string,
   attachments: readonly Uint8Array[],
   binary: BinaryFactory = (bytes) => bytes.slice(),
 ): unknown {
+  if (!json.includes('_placeholder') && !json.includes('\\u')) return JSON.parse(json);
   return JSON.parse(json, (_key, current: unknown) => {
     if (typeof current === 'object' && current !== null && !Array.isArray(current)) {
       const candidate = current as { _placeholder?: unknown; num?: unknown };
@@ -142,7 +204,7 @@ export function decodeValue(
 }
 
 function textHeader(key: string, value: string): PacketHeader {
-  return { key, value: encoder.encode(value) };
+  return { key, value: utf8Bytes(value) };
 }
 
 /** The record of one cluster message (a broadcast keeps its packet's data as the value). */
@@ -165,7 +227,7 @@ export function encodeClusterMessage(message: ClusterMessageLike): PacketRecord 
   }
   const { json, attachments } = encodeValue(body);
   for (const bytes of attachments) headers.push({ key: SIO_HEADERS.attachment, value: bytes });
-  return { key: message.nsp, value: encoder.encode(json), headers };
+  return { key: message.nsp, value: utf8Bytes(json), headers };
 }
 
 function stringArray(json: string | undefined): string[] {
@@ -200,14 +262,13 @@ export function decodeClusterMessage(
   try {
     for (const header of record.headers) {
       if (header.key === SIO_HEADERS.attachment) attachments.push(header.value);
-      else if (header.key.startsWith('sio.')) text.set(header.key, decoder.decode(header.value));
+      else if (header.key.startsWith('sio.')) text.set(header.key, utf8Text(header.value));
     }
     const type = Number(text.get(SIO_HEADERS.type));
     const nsp = text.get(SIO_HEADERS.nsp);
     const uid = text.get(SIO_HEADERS.uid);
     if (!Number.isSafeInteger(type) || nsp === undefined || uid === undefined) return null;
-    const body =
-      record.value === null ? undefined : decodeValue(decoder.decode(record.value), attachments, binary);
+    const body = record.value === null ? undefined : decodeValue(utf8Text(record.value), attachments, binary);
     if (type !== BROADCAST) return body === undefined ? { type, uid, nsp } : { type, uid, nsp, data: body };
     if (!Array.isArray(body)) return null;
     const opts: BroadcastOpts = {
