@@ -49,6 +49,8 @@ import { BUILT_CLI, ensureBuilt } from './systems/build.js';
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const QUICK = process.argv.includes('--quick');
 const ONLY_SCALE = process.argv.includes('--only-scale');
+/** `--only-writes`: the writes rows alone (Tributary's, then PostgreSQL's), e.g. to profile them. */
+const ONLY_WRITES = process.argv.includes('--only-writes');
 const SCALE_DOCUMENTS = numberFlag('--scale', QUICK ? 100_000 : 1_000_000);
 /** Goals of collections that outgrow memory (issue 22, item 8). */
 const SCALE_GOALS = { rssMiB: 512, restartMs: 1_000, readP99Ms: 1 };
@@ -336,7 +338,9 @@ async function postgresCas(): Promise<Throughput> {
 }
 
 /** PostgreSQL's rows, or why there are none (it could not be reached). */
-async function postgresRows(): Promise<{ writes: Throughput; cas: Throughput } | string> {
+async function postgresRows({
+  cas = true,
+} = {}): Promise<{ writes: Throughput; cas: Throughput | undefined } | string> {
   const admin = new pg.Client({ connectionString: PG_URL });
   try {
     await admin.connect();
@@ -349,9 +353,9 @@ async function postgresRows(): Promise<{ writes: Throughput; cas: Throughput } |
     );
     process.stdout.write('PostgreSQL writes…\n');
     const writesRow = await postgresWrites();
+    if (!cas) return { writes: writesRow, cas: undefined };
     process.stdout.write('PostgreSQL compare-and-set under contention…\n');
-    const cas = await postgresCas();
-    return { writes: writesRow, cas };
+    return { writes: writesRow, cas: await postgresCas() };
   } finally {
     await admin.query(`DROP TABLE IF EXISTS ${PG_TABLE}`).catch(() => undefined);
     await admin.end();
@@ -631,6 +635,28 @@ function tableRow(row: Throughput): string[] {
   ];
 }
 
+function printMachine(): ReturnType<typeof machineInfo> {
+  const machine = machineInfo();
+  process.stdout.write(
+    `Machine: ${machine.cpuCount} × ${machine.cpuModel}, node ${machine.node}; load average (1 min) ${loadavg()[0]!.toFixed(2)} at the end.\n`,
+  );
+  return machine;
+}
+
+/** Moves the server's CPU profile from the run's temporary directory into bench/results/. */
+function keepProfile(dir: string, startedAt: Date): void {
+  const target = join(
+    ROOT,
+    'bench',
+    'results',
+    `collections-profile-${startedAt.toISOString().replace(/[:.]/g, '-')}`,
+  );
+  mkdirSync(target, { recursive: true });
+  for (const name of readdirSync(join(dir, 'profile')))
+    renameSync(join(dir, 'profile', name), join(target, name));
+  process.stdout.write(`server CPU profile: ${target}\n`);
+}
+
 async function main(): Promise<void> {
   const startedAt = new Date();
   const dir = mkdtempSync(join(tmpdir(), 'tributary-bench-collections-'));
@@ -648,6 +674,19 @@ async function main(): Promise<void> {
   const eventual = await measured(server, () => writes(server, 'eventual'));
   process.stdout.write('writes (strong)…\n');
   const strong = await measured(server, () => writes(server, 'strong'));
+  if (ONLY_WRITES) {
+    await server.stop();
+    const postgres = await postgresRows({ cas: false });
+    const rows = [eventual, strong, ...(typeof postgres === 'string' ? [] : [postgres.writes])];
+    printTable(
+      ['workload', 'system', 'ops/s', 'p50', 'p99', 'server µs/op', 'server peak RSS MiB', 'note'],
+      rows.map(tableRow),
+    );
+    if (typeof postgres === 'string') process.stdout.write(`${postgres}\n`);
+    printMachine();
+    if (PROFILE) keepProfile(dir, startedAt);
+    return;
+  }
   process.stdout.write('compare-and-set under contention…\n');
   const cas = await measured(server, () => casUnderContention(server));
   process.stdout.write('fan-out latency to 100 subscribers…\n');
@@ -660,7 +699,7 @@ async function main(): Promise<void> {
   }
   const postgres = await postgresRows();
   const rows = [eventual, strong, ...(typeof postgres === 'string' ? [] : [postgres.writes]), cas];
-  if (typeof postgres !== 'string') rows.push(postgres.cas);
+  if (typeof postgres !== 'string' && postgres.cas !== undefined) rows.push(postgres.cas);
   printTable(
     ['workload', 'system', 'ops/s', 'p50', 'p99', 'server µs/op', 'server peak RSS MiB', 'note'],
     [
@@ -679,7 +718,7 @@ async function main(): Promise<void> {
   );
   if (scaleRow !== undefined) printScale(scaleRow);
   const ratios =
-    typeof postgres === 'string'
+    typeof postgres === 'string' || postgres.cas === undefined
       ? undefined
       : {
           eventualWrites: eventual.perSec / postgres.writes.perSec,
@@ -687,29 +726,15 @@ async function main(): Promise<void> {
           casSuccesses: cas.perSec / postgres.cas.perSec,
           casAttempts: (cas.attemptsPerSec ?? 0) / (postgres.cas.attemptsPerSec ?? 1),
         };
-  if (ratios === undefined) process.stdout.write(`${postgres as string}\n`);
-  else {
+  if (typeof postgres === 'string') process.stdout.write(`${postgres}\n`);
+  if (ratios !== undefined) {
     process.stdout.write(
       `Tributary ÷ PostgreSQL: eventual writes ${formatRatio(ratios.eventualWrites)}, strong writes ${formatRatio(ratios.strongWrites)}, ` +
         `compare-and-set successes ${formatRatio(ratios.casSuccesses)} (attempts ${formatRatio(ratios.casAttempts)})\n`,
     );
   }
-  const machine = machineInfo();
-  process.stdout.write(
-    `Machine: ${machine.cpuCount} × ${machine.cpuModel}, node ${machine.node}; load average (1 min) ${loadavg()[0]!.toFixed(2)} at the end.\n`,
-  );
-  if (PROFILE) {
-    const target = join(
-      ROOT,
-      'bench',
-      'results',
-      `collections-profile-${startedAt.toISOString().replace(/[:.]/g, '-')}`,
-    );
-    mkdirSync(target, { recursive: true });
-    for (const name of readdirSync(join(dir, 'profile')))
-      renameSync(join(dir, 'profile', name), join(target, name));
-    process.stdout.write(`server CPU profile: ${target}\n`);
-  }
+  const machine = printMachine();
+  if (PROFILE) keepProfile(dir, startedAt);
   const path = await writeResults('collections', startedAt, {
     quick: QUICK,
     plan: PLAN,

@@ -20,6 +20,12 @@ export const SYNC_LIMITS = {
   queryLimitMax: 100_000,
   /** Most commands one partition sequencer puts in one append (one durable batch). */
   commandsPerBatchMax: 1_000,
+  /**
+   * Longest wait of a partition sequencer, before it appends a batch, for the writers its last
+   * batch answered to send their next writes (group commit), when its last append took at least
+   * twice as long (a slow fdatasync): one append for them all instead of two half-full ones.
+   */
+  batchGatherMs: 1,
   /** Attempts of one batch when another writer appended first (`EXPECTED_OFFSET_MISMATCH`). */
   appendAttemptsMax: 20,
   /** Changes per partition kept in memory for exact resumes; older resume points get a fresh snapshot. */

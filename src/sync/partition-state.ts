@@ -43,6 +43,15 @@ export interface AppliedChange {
 
 export type ChangeListener = (changes: readonly AppliedChange[], next: number) => void;
 
+/**
+ * A record this server's sequencer appended, with the entry its plan made (undefined: deleted):
+ * applied as it is, since decoding the record and merging it again would give the same entry.
+ */
+export interface PlannedRecord extends LogRecord {
+  readonly plannedKey: string;
+  readonly planned: Entry | undefined;
+}
+
 export interface PartitionStateOptions {
   readonly partition: number;
   readonly mode: ConsistencyMode;
@@ -117,8 +126,11 @@ export class PartitionState {
     }
   }
 
-  /** Applies records of this partition, in offset order (already applied ones are skipped). */
-  apply(records: readonly LogRecord[]): void {
+  /**
+   * Applies records of this partition, in offset order (already applied ones are skipped). A
+   * `PlannedRecord` (the sequencer's own, just durable) carries its entry and is not decoded.
+   */
+  apply(records: readonly (LogRecord | PlannedRecord)[]): void {
     for (const record of records) {
       if (record.offset < this.#scanned) continue;
       this.#scanned = record.offset + 1;
@@ -229,7 +241,14 @@ export class PartitionState {
     });
   }
 
-  #applyRecord(record: LogRecord): AppliedChange | undefined {
+  #applyRecord(record: LogRecord | PlannedRecord): AppliedChange | undefined {
+    if ('plannedKey' in record) {
+      const key = record.plannedKey;
+      const before = this.store.get(key);
+      const after = record.planned;
+      if (after !== undefined || before !== undefined) this.store.set(key, after, before);
+      return { key, offset: record.offset, before, after };
+    }
     let decoded: ReturnType<typeof decodeRecord>;
     try {
       decoded = decodeRecord(record, this.mode);

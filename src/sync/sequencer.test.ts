@@ -184,3 +184,31 @@ describe('sequencer: answers rest on durable state only', () => {
     expect(await outcome(b)).toMatchObject({ key: 'x', version: external + 1 });
   });
 });
+
+describe('sequencer: group commit', () => {
+  it('with slow appends, the writers a batch answered share the next append instead of splitting in two', async () => {
+    const { faulty, collection } = await setup();
+    const sizes: number[] = [];
+    // An fdatasync of 5 ms (a slow disk), and each writer's next write arriving a turn after its answer.
+    faulty.onAppend = async (append) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const appended = await append();
+      sizes.push(appended.lastOffset - appended.baseOffset + 1);
+      return appended;
+    };
+    const writers = 8;
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        for (let i = 0; i < 6; i++) {
+          await collection.write({ op: 'put', key: `k${w}`, value: { i } });
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }),
+    );
+    // The first write starts alone and the others follow together; from then on every append
+    // carries all eight (without gathering they alternate between cohorts of 1 and 7: 12 appends).
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(writers * 6);
+    expect(sizes.slice(2, -2)).toEqual(sizes.slice(2, -2).map(() => writers));
+    expect(sizes.length).toBeLessThanOrEqual(8);
+  });
+});

@@ -9,6 +9,12 @@
  *
  * - While a batch's append (and fsync) is in flight, new commands queue and go together in the
  *   next batch: one durable append per round trip, whatever the number of writers.
+ * - Group commit across round trips: the writers a batch answered usually send their next write
+ *   at once, a network round trip later. When appends are slow (an fdatasync of milliseconds),
+ *   the next batch waits for them (up to `batchGatherMs`, less as soon as they are all queued),
+ *   so that they share one fdatasync; starting without them would split the writers into two
+ *   cohorts that each wait for two fdatasyncs per write. Nothing else changes: a command is
+ *   still answered only once durable.
  * - Another writer appended first (`EXPECTED_OFFSET_MISMATCH`, e.g. another gateway on the same
  *   log): wait until the state applied the log's end, plan every command again (preconditions
  *   re-checked, refused commands included), retry.
@@ -26,10 +32,10 @@
  * const result = await sequencer.submit((ctx) => planTransaction(ctx, request));
  */
 import type { Logger } from 'pino';
-import type { Broker, LogRecord, RecordInput } from '../broker/types.js';
+import type { Broker, RecordInput } from '../broker/types.js';
 import { isTributaryError, TributaryError } from '../errors.js';
 import { SYNC_DEFAULTS, SYNC_LIMITS } from './limits.js';
-import type { Entry, PartitionState } from './partition-state.js';
+import type { Entry, PartitionState, PlannedRecord } from './partition-state.js';
 
 export interface PlanContext {
   /** The offset the plan's first record will get. */
@@ -76,6 +82,12 @@ export class Sequencer {
   #running = false;
   #needsCatchUp = false;
   #closed = false;
+  /** Commands the next batch may gather: those queued when the last batch was answered, and the writers it answered. */
+  #expected = 0;
+  /** How long the last append took (ms), fdatasync included. */
+  #lastAppendMs = 0;
+  /** Ends a batch's gathering wait (`#gather`) once `#expected` commands are queued. */
+  #gathered: (() => void) | undefined;
 
   constructor(options: SequencerOptions) {
     this.#broker = options.broker;
@@ -90,6 +102,7 @@ export class Sequencer {
     if (this.#closed) return Promise.reject(new TributaryError('SHUTTING_DOWN'));
     return new Promise<R>((resolve, reject) => {
       this.#queue.push({ planner, resolve: resolve as (result: unknown) => void, reject });
+      if (this.#gathered !== undefined && this.#queue.length >= this.#expected) this.#gathered();
       if (!this.#running) {
         this.#running = true;
         void this.#run();
@@ -101,13 +114,18 @@ export class Sequencer {
   close(): void {
     this.#closed = true;
     for (const command of this.#queue.splice(0)) command.reject(new TributaryError('SHUTTING_DOWN'));
+    this.#gathered?.();
   }
 
   async #run(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
+        if (this.#queue.length < this.#expected && this.#lastAppendMs >= 2 * SYNC_LIMITS.batchGatherMs)
+          await this.#gather();
         const batch = this.#queue.splice(0, SYNC_LIMITS.commandsPerBatchMax);
+        if (batch.length === 0) break;
         await this.#commit(batch);
+        this.#expected = Math.min(this.#queue.length + batch.length, SYNC_LIMITS.commandsPerBatchMax);
       }
     } catch (error) {
       this.#logger.error({ err: error, topic: this.#topic }, 'collection sequencer failed');
@@ -115,6 +133,19 @@ export class Sequencer {
     } finally {
       this.#running = false;
     }
+  }
+
+  /** Waits until `#expected` commands are queued (or closed), at most `batchGatherMs`. */
+  #gather(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#gathered = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, SYNC_LIMITS.batchGatherMs);
+      this.#gathered = done;
+    });
   }
 
   /**
@@ -142,7 +173,7 @@ export class Sequencer {
         return;
       }
       const firstOffset = this.#state.next;
-      const { outcomes, records } = this.#plan(batch, firstOffset);
+      const { outcomes, records, writes } = this.#plan(batch, firstOffset);
       if (records.length === 0) {
         // No append checks the state this time: the answers rest on it alone, so it must hold
         // every write acknowledged before (another writer may have appended since it last applied).
@@ -155,9 +186,11 @@ export class Sequencer {
       }
       let timestamp: number;
       try {
+        const started = performance.now();
         const appended = await this.#broker.appendBatch(this.#topic, this.#state.partition, records, {
           expectedLastOffset: firstOffset - 1,
         });
+        this.#lastAppendMs = performance.now() - started;
         timestamp = appended.timestamp;
       } catch (error) {
         this.#needsCatchUp = true;
@@ -167,7 +200,7 @@ export class Sequencer {
         rejectAll(batch, error);
         return;
       }
-      this.#state.apply(records.map((record, i) => toLogRecord(record, firstOffset + i, timestamp)));
+      this.#state.apply(writes.map((write, i) => toPlannedRecord(write, firstOffset + i, timestamp)));
       settle(outcomes);
       return;
     }
@@ -177,9 +210,13 @@ export class Sequencer {
    * Plans every command in order, each against the state and the writes planned before it. A
    * command whose planner throws (a refusal) is kept with its error; nothing is answered here.
    */
-  #plan(commands: readonly Command[], firstOffset: number): { outcomes: Outcome[]; records: RecordInput[] } {
+  #plan(
+    commands: readonly Command[],
+    firstOffset: number,
+  ): { outcomes: Outcome[]; records: RecordInput[]; writes: PlannedWrite[] } {
     const overlay = new Map<string, Entry | undefined>();
     const records: RecordInput[] = [];
+    const writes: PlannedWrite[] = [];
     const outcomes: Outcome[] = [];
     const state = this.#state;
     const entry = (key: string): Entry | undefined =>
@@ -190,13 +227,14 @@ export class Sequencer {
         for (const write of plan.writes) {
           overlay.set(write.key, write.after);
           records.push(write.record);
+          writes.push(write);
         }
         outcomes.push({ command, ok: true, value: plan.result });
       } catch (error) {
         outcomes.push({ command, ok: false, value: error });
       }
     }
-    return { outcomes, records };
+    return { outcomes, records, writes };
   }
 
   /** Waits until the state has applied everything the log holds now. */
@@ -225,12 +263,16 @@ function rejectAll(commands: readonly Command[], error: unknown): void {
   for (const command of commands) command.reject(error);
 }
 
-function toLogRecord(record: RecordInput, offset: number, timestamp: number): LogRecord {
+/** A durable planned write as the record the state applies, with the entry it planned. */
+function toPlannedRecord(write: PlannedWrite, offset: number, timestamp: number): PlannedRecord {
+  const { record } = write;
   return {
     offset,
     timestamp: record.timestamp ?? timestamp,
     key: record.key,
     value: record.value,
     headers: record.headers ?? [],
+    plannedKey: write.key,
+    planned: write.after,
   };
 }
