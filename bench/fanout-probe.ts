@@ -19,7 +19,20 @@
  * within one run mean more than numbers across runs.
  *
  *   npx tsx bench/fanout-probe.ts [--systems tributary,redis,nats] [--subscribers 1000]
- *     [--processes 2] [--rate 50] [--duration-ms 8000] [--profile DIR] [--trace]
+ *     [--processes 2] [--rate 50] [--duration-ms 8000] [--profile DIR] [--trace] [--stalls]
+ *     [--roots DIR,DIR] [--rounds N]
+ *
+ * With `--subscribers 1 --processes 1 --rate 10000` it is the end-to-end latency workload
+ * (`bench/workloads/latency.ts`) at 10k msgs/s, with the same costs and splits.
+ *
+ * `--stalls` loads `bench/lib/server-stalls.mjs` into Tributary's server and adds, over the
+ * paced phase, its event-loop delay (1 ms resolution), its GC pauses by kind and the durations
+ * of the log's synchronous writes. Every row also gives each process's busy share of the phase
+ * (CPU time ÷ wall time: near 100 % is a saturated process, whose queue is part of the latency).
+ *
+ * `--roots` runs Tributary's server built in each of the given project roots (each needs its
+ * `dist/`: `npm run build`), `--rounds` times, alternating their order every round: an A/B of
+ * two builds in the same run, which a loaded machine distorts less than two runs.
  *
  * Every row also splits each message's way, as medians over the messages after the warm-up:
  * publish → acknowledgement (at the publisher), publish → the first subscriber's copy and
@@ -36,7 +49,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProcessGroup, sleep } from './lib/procs.js';
 import { Progress } from './lib/progress.js';
@@ -44,7 +57,7 @@ import { summarize } from './lib/stats.js';
 import { machineInfo } from './lib/system.js';
 import { formatInt, formatMs } from './lib/table.js';
 import { SYSTEMS } from './systems/index.js';
-import type { SystemId } from './systems/types.js';
+import type { SystemId, SystemModule } from './systems/types.js';
 import { LoadWorker } from './workers/pool.js';
 import type { RunStats, SendResult } from './workers/tasks.js';
 import { RunContext } from './workloads/context.js';
@@ -63,6 +76,11 @@ interface Options {
   strace: boolean;
   /** Load `bench/lib/fanout-trace.mjs` into Tributary's server: when each message's copies left it. */
   trace: boolean;
+  /** Load `bench/lib/server-stalls.mjs` into Tributary's server: loop delay, GC, log writes. */
+  stalls: boolean;
+  /** Project roots whose built server to run (A/B of builds); the systems run once per root. */
+  roots: string[];
+  rounds: number;
 }
 
 function parseOptions(argv: readonly string[]): Options {
@@ -75,6 +93,9 @@ function parseOptions(argv: readonly string[]): Options {
     profileDir: undefined,
     strace: false,
     trace: false,
+    stalls: false,
+    roots: [PROJECT_ROOT],
+    rounds: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
@@ -106,6 +127,16 @@ function parseOptions(argv: readonly string[]): Options {
         break;
       case '--trace':
         options.trace = true;
+        break;
+      case '--stalls':
+        options.stalls = true;
+        break;
+      case '--roots':
+        options.roots = (value ?? '').split(',').map((root) => resolve(root));
+        i++;
+        break;
+      case '--rounds':
+        options.rounds = number();
         break;
       case '--profile':
         options.profileDir = resolve(value ?? 'profiles');
@@ -236,25 +267,216 @@ function wayOfMessages(
   return parts.join(', ');
 }
 
+/** Reads what the server's stalls preload saw since its last report, and starts a new window. */
+async function serverStalls(pid: number, file: string): Promise<ServerStalls> {
+  rmSync(file, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 50; i++) {
+    await sleep(100);
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as ServerStalls;
+    } catch {
+      // not written yet
+    }
+  }
+  throw new Error('the server wrote no stalls (was it started with bench/lib/server-stalls.mjs?)');
+}
+
+interface PauseSummary {
+  count: number;
+  totalMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** What `bench/lib/server-stalls.mjs` reports. */
+interface ServerStalls {
+  wallMs: number;
+  cpuMs: number;
+  loopDelayMs: { p50: number; p90: number; p99: number; p999: number; max: number; samples: number };
+  gc: Record<string, PauseSummary>;
+  logWrites: PauseSummary;
+}
+
+function formatStalls(stalls: ServerStalls): string {
+  const loop = stalls.loopDelayMs;
+  const gc = Object.entries(stalls.gc)
+    .map(
+      ([kind, pauses]) =>
+        `${kind} ${pauses.count}× (total ${formatMs(pauses.totalMs)}, p50 ${formatMs(pauses.p50Ms)}, max ${formatMs(pauses.maxMs)} ms)`,
+    )
+    .join(', ');
+  const writes = stalls.logWrites;
+  return [
+    `server loop delay (1 ms timer) p50 ${formatMs(loop.p50)} p90 ${formatMs(loop.p90)} p99 ${formatMs(loop.p99)} p99.9 ${formatMs(loop.p999)} max ${formatMs(loop.max)} ms`,
+    `GC ${gc || 'none'}`,
+    `log writes ${writes.count}× p50 ${formatMs(writes.p50Ms)} p99 ${formatMs(writes.p99Ms)} max ${formatMs(writes.maxMs)} ms`,
+  ].join(' · ');
+}
+
+interface ProbeFiles {
+  readonly trace: string;
+  readonly stalls: string;
+}
+
+/** One paced phase of `module` (started in `ctx`): the row of the report. */
+async function probeOnce(
+  ctx: RunContext,
+  module: SystemModule,
+  options: Options,
+  files: ProbeFiles,
+  label: string,
+): Promise<string> {
+  const server = ctx.servers.get(module.id)!;
+  const publisher = ctx.publisher;
+  const subscriberWorkers = ctx.subscribers;
+  const target = ctx.target(module.id, ctx.topic('probe'), module.capabilities.fanout!);
+  await module.prepare(target, 'durable');
+  const counts = Array.from(
+    { length: options.processes },
+    (_, i) =>
+      Math.floor(options.subscribers / options.processes) +
+      (i < options.subscribers % options.processes ? 1 : 0),
+  );
+  const budgetMs = options.durationMs + 180_000;
+  const groups = await Promise.all(
+    subscriberWorkers.map(
+      async (worker, i) =>
+        (
+          await SubscriberGroup.open(
+            worker,
+            {
+              type: 'subscribe',
+              system: module.id,
+              target,
+              subscribers: counts[i]!,
+              from: 'latest',
+              connectConcurrency: 100,
+              connectTimeoutMs: 120_000,
+            },
+            budgetMs,
+          )
+        ).group,
+    ),
+  );
+  try {
+    const run = ctx.nextRun();
+    const total = Math.round((options.rate * options.durationMs) / 1000);
+    const warmupSeq = Math.round(options.rate / 2);
+    for (const each of groups) each.expect(run, total * each.count, warmupSeq);
+    const baseUrl = `http://${target.endpoint.host}:${target.endpoint.port}`;
+    const tributary = module.id === 'tributary';
+    if (tributary) await eventLoopDelay(baseUrl);
+    const pids = [server.process.pid, publisher.pid!, ...subscriberWorkers.map((worker) => worker.pid!)];
+    // What the processes spend with every subscriber connected and nothing published
+    // (heartbeats, timers), over as long as the paced phase, is not the deliveries' cost.
+    const idleStart = pids.map(processCounters);
+    await sleep(options.durationMs);
+    const idleEnd = pids.map(processCounters);
+    const idleCpuMs = pids.map((_, i) => idleEnd[i]!.cpuMs - idleStart[i]!.cpuMs);
+    const idleWrites = idleEnd[0]!.writes - idleStart[0]!.writes;
+    const strace = options.strace
+      ? startStrace(server.process.pid, join(dirname(files.trace), `${module.id}.strace`))
+      : undefined;
+    if (options.stalls && tributary) await serverStalls(server.process.pid, files.stalls);
+    const before = pids.map(processCounters);
+    const startedNs = process.hrtime.bigint();
+    const sent = await publisher.run<SendResult>(
+      {
+        type: 'paced',
+        system: module.id,
+        target,
+        size: 100,
+        run,
+        rate: options.rate,
+        durationMs: options.durationMs,
+        window: 10_000,
+      },
+      budgetMs,
+    ).result;
+    await Promise.all(groups.map((each) => each.waitComplete(run, 30_000)));
+    const after = pids.map(processCounters);
+    const wallMs = Number(process.hrtime.bigint() - startedNs) / 1e6;
+    const stalls =
+      options.stalls && tributary ? await serverStalls(server.process.pid, files.stalls) : undefined;
+    const syscalls = strace === undefined ? undefined : await strace();
+    const loop = tributary ? await eventLoopDelay(baseUrl) : undefined;
+    const stats = await Promise.all(groups.map((each) => each.collect(run)));
+    const trace =
+      options.trace && tributary ? await serverTrace(server.process.pid, files.trace, run) : undefined;
+    const split = wayOfMessages(stats, warmupSeq, trace);
+    const deliveries = stats.reduce((sum, entry) => sum + entry.deliveries, 0);
+    const latency = summarize(mergeLatencies(stats));
+    const serverCpuUs = ((after[0]!.cpuMs - before[0]!.cpuMs - idleCpuMs[0]!) * 1000) / deliveries;
+    const serverWrites = (after[0]!.writes - before[0]!.writes - idleWrites) / deliveries;
+    let subscriberCpuMs = 0;
+    for (let i = 2; i < pids.length; i++)
+      subscriberCpuMs += after[i]!.cpuMs - before[i]!.cpuMs - idleCpuMs[i]!;
+    const busy = pids.map((_, i) => `${Math.round(((after[i]!.cpuMs - before[i]!.cpuMs) * 100) / wallMs)} %`);
+    return [
+      label.padEnd(10),
+      `sent ${formatInt(sent.sent)} (${formatInt(sent.achievedRate)}/s)`,
+      `deliveries ${formatInt(deliveries)} (${(deliveries / Math.max(1, sent.sent * options.subscribers)).toFixed(3)})`,
+      `p50 ${formatMs(latency.p50)} ms`,
+      `p99 ${formatMs(latency.p99)} ms`,
+      `p99.9 ${formatMs(latency.p999)} ms`,
+      `median message: ack ${formatMs(sent.ackMs?.p50 ?? Number.NaN)} ms, ${split}`,
+      `server ${serverCpuUs.toFixed(2)} µs CPU/delivery`,
+      `${serverWrites.toFixed(3)} writes/delivery`,
+      `subscribers ${((subscriberCpuMs * 1000) / deliveries).toFixed(2)} µs CPU/delivery`,
+      `busy: server ${busy[0]}, publisher ${busy[1]}, subscribers ${busy.slice(2).join(' / ')}`,
+      ...(syscalls === undefined
+        ? []
+        : [
+            `syscalls/delivery: ${Object.entries(syscalls)
+              .sort((a, b) => b[1] - a[1])
+              .slice(0, 6)
+              .map(([name, calls]) => `${name} ${(calls / deliveries).toFixed(3)}`)
+              .join(', ')}`,
+          ]),
+      ...(loop === undefined
+        ? []
+        : [
+            `server loop delay p50 ${formatMs(loop.p50!)} p99 ${formatMs(loop.p99!)} max ${formatMs(loop.max!)} ms`,
+          ]),
+      ...(stalls === undefined ? [] : [formatStalls(stalls)]),
+    ].join(' · ');
+  } finally {
+    await Promise.all(groups.map((each) => each.close().catch(() => undefined)));
+    await module.cleanup(target, 'durable').catch(() => undefined);
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const group = new ProcessGroup();
   group.installExitHooks();
   const root = mkdtempSync(join(tmpdir(), 'tributary-fanout-probe-'));
   group.onCleanup(() => rmSync(root, { recursive: true, force: true }));
+  const serverFlags: string[] = [];
   if (options.profileDir !== undefined) {
     mkdirSync(options.profileDir, { recursive: true });
     const flags = `--cpu-prof --cpu-prof-dir=${options.profileDir}`;
-    process.env.TRIBUTARY_BENCH_SERVER_FLAGS = flags;
+    serverFlags.push(flags);
     process.env.TRIBUTARY_BENCH_WORKER_FLAGS = flags;
   }
-  const traceFile = join(root, 'fanout-trace.json');
+  const files: ProbeFiles = { trace: join(root, 'fanout-trace.json'), stalls: join(root, 'stalls.json') };
   if (options.trace) {
-    const preload = fileURLToPath(new URL('./lib/fanout-trace.mjs', import.meta.url));
-    process.env.TRIBUTARY_BENCH_SERVER_FLAGS =
-      `${process.env.TRIBUTARY_BENCH_SERVER_FLAGS ?? ''} --import=${preload}`.trim();
-    process.env.TRIBUTARY_FANOUT_TRACE = traceFile;
+    serverFlags.push(`--import=${fileURLToPath(new URL('./lib/fanout-trace.mjs', import.meta.url))}`);
+    process.env.TRIBUTARY_FANOUT_TRACE = files.trace;
   }
+  if (options.stalls) {
+    serverFlags.push(`--import=${fileURLToPath(new URL('./lib/server-stalls.mjs', import.meta.url))}`);
+    process.env.TRIBUTARY_STALLS_FILE = files.stalls;
+  }
+  if (serverFlags.length > 0)
+    process.env.TRIBUTARY_BENCH_SERVER_FLAGS = [
+      process.env.TRIBUTARY_BENCH_SERVER_FLAGS ?? '',
+      ...serverFlags,
+    ]
+      .join(' ')
+      .trim();
   const machine = machineInfo();
   const loadAtStart = loadavg()[0]!;
   process.stderr.write(
@@ -272,137 +494,43 @@ async function main(): Promise<void> {
     ),
   );
   const [publisher, ...subscriberWorkers] = workers;
-  const ctx = new RunContext(
-    group,
-    root,
-    PROJECT_ROOT,
-    new Progress(modules.length),
-    publisher!,
-    subscriberWorkers,
-  );
   const rows: string[] = [];
   try {
-    const running = await ctx.startServers('fanout', modules);
-    for (const module of running) {
-      const server = ctx.servers.get(module.id)!;
-      const target = ctx.target(module.id, ctx.topic('probe'), module.capabilities.fanout!);
-      await module.prepare(target, 'durable');
-      const counts = Array.from(
-        { length: options.processes },
-        (_, i) =>
-          Math.floor(options.subscribers / options.processes) +
-          (i < options.subscribers % options.processes ? 1 : 0),
-      );
-      const budgetMs = options.durationMs + 180_000;
-      const groups = await Promise.all(
-        subscriberWorkers.map(
-          async (worker, i) =>
-            (
-              await SubscriberGroup.open(
-                worker,
-                {
-                  type: 'subscribe',
-                  system: module.id,
-                  target,
-                  subscribers: counts[i]!,
-                  from: 'latest',
-                  connectConcurrency: 100,
-                  connectTimeoutMs: 120_000,
-                },
-                budgetMs,
-              )
-            ).group,
-        ),
-      );
-      try {
-        const run = ctx.nextRun();
-        const total = Math.round((options.rate * options.durationMs) / 1000);
-        const warmupSeq = Math.round(options.rate / 2);
-        for (const each of groups) each.expect(run, total * each.count, warmupSeq);
-        const baseUrl = `http://${target.endpoint.host}:${target.endpoint.port}`;
-        if (module.id === 'tributary') await eventLoopDelay(baseUrl);
-        const pids = [server.process.pid, ...subscriberWorkers.map((worker) => worker.pid!)];
-        // What the processes spend with every subscriber connected and nothing published
-        // (heartbeats, timers), over as long as the paced phase, is not the deliveries' cost.
-        const idleStart = pids.map(processCounters);
-        await sleep(options.durationMs);
-        const idleEnd = pids.map(processCounters);
-        const idleCpuMs = pids.map((_, i) => idleEnd[i]!.cpuMs - idleStart[i]!.cpuMs);
-        const idleWrites = idleEnd[0]!.writes - idleStart[0]!.writes;
-        const strace = options.strace
-          ? startStrace(server.process.pid, join(root, `${module.id}.strace`))
-          : undefined;
-        const before = pids.map(processCounters);
-        const sent = await publisher!.run<SendResult>(
-          {
-            type: 'paced',
-            system: module.id,
-            target,
-            size: 100,
-            run,
-            rate: options.rate,
-            durationMs: options.durationMs,
-            window: 10_000,
-          },
-          budgetMs,
-        ).result;
-        await Promise.all(groups.map((each) => each.waitComplete(run, 30_000)));
-        const after = pids.map(processCounters);
-        const syscalls = strace === undefined ? undefined : await strace();
-        const loop = module.id === 'tributary' ? await eventLoopDelay(baseUrl) : undefined;
-        const stats = await Promise.all(groups.map((each) => each.collect(run)));
-        const trace =
-          options.trace && module.id === 'tributary'
-            ? await serverTrace(server.process.pid, traceFile, run)
-            : undefined;
-        const split = wayOfMessages(stats, warmupSeq, trace);
-        const deliveries = stats.reduce((sum, entry) => sum + entry.deliveries, 0);
-        const latency = summarize(mergeLatencies(stats));
-        const serverCpuUs = ((after[0]!.cpuMs - before[0]!.cpuMs - idleCpuMs[0]!) * 1000) / deliveries;
-        const serverWrites = (after[0]!.writes - before[0]!.writes - idleWrites) / deliveries;
-        let subscriberCpuMs = 0;
-        for (let i = 1; i < pids.length; i++)
-          subscriberCpuMs += after[i]!.cpuMs - before[i]!.cpuMs - idleCpuMs[i]!;
-        rows.push(
-          [
-            module.id.padEnd(10),
-            `sent ${formatInt(sent.sent)} (${formatInt(sent.achievedRate)}/s)`,
-            `deliveries ${formatInt(deliveries)} (${(deliveries / Math.max(1, sent.sent * options.subscribers)).toFixed(3)})`,
-            `p50 ${formatMs(latency.p50)} ms`,
-            `p99 ${formatMs(latency.p99)} ms`,
-            `median message: ack ${formatMs(sent.ackMs?.p50 ?? Number.NaN)} ms, ${split}`,
-            `server ${serverCpuUs.toFixed(2)} µs CPU/delivery`,
-            `${serverWrites.toFixed(3)} writes/delivery`,
-            `subscribers ${((subscriberCpuMs * 1000) / deliveries).toFixed(2)} µs CPU/delivery`,
-            ...(syscalls === undefined
-              ? []
-              : [
-                  `syscalls/delivery: ${Object.entries(syscalls)
-                    .sort((a, b) => b[1] - a[1])
-                    .slice(0, 6)
-                    .map(([name, calls]) => `${name} ${(calls / deliveries).toFixed(3)}`)
-                    .join(', ')}`,
-                ]),
-            ...(loop === undefined
-              ? []
-              : [
-                  `server loop delay p50 ${formatMs(loop.p50!)} p99 ${formatMs(loop.p99!)} max ${formatMs(loop.max!)} ms`,
-                ]),
-          ].join(' · '),
+    for (let round = 0; round < options.rounds; round++) {
+      const order = options.roots.map((_, index) => index);
+      if (round % 2 === 1) order.reverse();
+      for (const index of order) {
+        const projectRoot = options.roots[index]!;
+        // A directory of its own per server: each starts on fresh data.
+        const dir = join(root, `round${round}-root${index}`);
+        mkdirSync(dir);
+        const ctx = new RunContext(
+          group,
+          dir,
+          projectRoot,
+          new Progress(modules.length),
+          publisher!,
+          subscriberWorkers,
         );
-        process.stderr.write(`${rows.at(-1)}\n`);
-      } finally {
-        await Promise.all(groups.map((each) => each.close().catch(() => undefined)));
-        await module.cleanup(target, 'durable').catch(() => undefined);
+        const running = await ctx.startServers('fanout', modules);
+        try {
+          for (const module of running) {
+            const label = options.roots.length > 1 ? `${module.id} [${index}] round ${round + 1}` : module.id;
+            rows.push(await probeOnce(ctx, module, options, files, label));
+            process.stderr.write(`${rows.at(-1)}\n`);
+          }
+        } finally {
+          await ctx.stopServers();
+        }
       }
     }
   } finally {
     await Promise.all(workers.map((worker) => worker.stop()));
-    await ctx.stopServers();
     await group.stopAll();
   }
+  const roots = options.roots.length > 1 ? options.roots.map((dir, i) => `[${i}] ${dir}`).join(', ') : '';
   process.stdout.write(
-    `fan-out probe (${machine.cpuCount} × ${machine.cpuModel}; load ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end)\n${rows.join('\n')}\n`,
+    `fan-out probe (${machine.cpuCount} × ${machine.cpuModel}; load ${loadAtStart.toFixed(1)} at start, ${loadavg()[0]!.toFixed(1)} at end)${roots ? `; ${roots}` : ''}\n${rows.join('\n')}\n`,
   );
 }
 
