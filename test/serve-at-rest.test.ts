@@ -20,8 +20,18 @@ const built = existsSync(BUILT_MAIN);
  * size of loading the whole server twice over does not fit.
  */
 const RSS_AT_REST_MAX_MIB = 120;
-/** Packages an idle server without an auth file's `jwt` section must not have loaded. */
-const LAZY_PACKAGES = ['jose'];
+/**
+ * Packages an idle server must not have loaded: `jose` (only an auth file's `jwt` section needs it),
+ * LMDB (the first collection), socket.io and engine.io (the first request to `/socket.io/`),
+ * mqtt-packet (the first MQTT connection).
+ */
+const LAZY_PACKAGES = ['jose', 'lmdb', 'socket.io', 'engine.io', 'mqtt-packet'];
+/** Modules of the server loaded with the first client of their front end, not at start. */
+const LAZY_MODULES = [
+  '/dist/server/front/socketio/index.js',
+  '/dist/server/front/mqtt/connection.js',
+  '/dist/server/front/kafka/connection.js',
+];
 const SETTLE_MS = 2_000;
 
 const started: ChildProcess[] = [];
@@ -96,6 +106,9 @@ describe.skipIf(!built && process.env.CI === undefined)('tributary serve at rest
     expect(urls.some((url) => url.endsWith('/dist/server/server.js'))).toBe(true);
     for (const name of LAZY_PACKAGES) {
       expect(urls.filter((url) => url.includes(`/node_modules/${name}/`))).toEqual([]);
+    }
+    for (const module of LAZY_MODULES) {
+      expect(urls.filter((url) => url.endsWith(module))).toEqual([]);
     }
   });
 });

@@ -87,12 +87,8 @@ import { MqttRetained } from './front/mqtt/retained-extension.js';
 import { SharedSubscriptions } from './front/mqtt/shared-extension.js';
 import { MqttWills } from './front/mqtt/will.js';
 import { WillScheduler } from './front/mqtt/will-scheduler.js';
-import {
-  attachSocketIoEndpoint,
-  SOCKET_IO_PATH,
-  SOCKETIO_SETTING_NAMES,
-  type SocketIoEndpoint,
-} from './front/socketio/index.js';
+import { attachSocketIoEndpoint, SOCKET_IO_PATH, type SocketIoEndpoint } from './front/socketio/attach.js';
+import { SOCKETIO_SETTING_NAMES } from './front/socketio/limits.js';
 import { attachWebSocketFrontEnd, refuseUpgrade } from './front/ws/index.js';
 import { WS_SETTING_NAMES } from './front/ws/limits.js';
 import { ServerMetrics } from './metrics.js';
@@ -478,7 +474,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
   });
   if (settings.socketioEnabled) {
     try {
-      socketio = await attachSocketIoEndpoint(server, broker, {
+      socketio = attachSocketIoEndpoint(server, broker, {
         logger: logger.child({ component: 'socketio' }),
         metrics,
         systemBroker: broker.forSystem(),

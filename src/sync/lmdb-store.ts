@@ -37,7 +37,7 @@
  */
 import { mkdir, open as openFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Database, open, type RootDatabase } from 'lmdb';
+import type { Database, RootDatabase } from 'lmdb';
 import type { Logger } from 'pino';
 import { materialize } from '../crdt/index.js';
 import { malformed } from '../crdt/json.js';
@@ -91,7 +91,7 @@ export class LmdbCollectionStore {
     let root: RootDatabase;
     try {
       await checkEnvironmentFile(path);
-      root = openEnvironment(path, options.partitions);
+      root = await openEnvironment(path, options.partitions);
       checkMeta(root);
     } catch (error) {
       logger.warn(
@@ -100,7 +100,7 @@ export class LmdbCollectionStore {
       );
       await rm(path, { force: true });
       await rm(`${path}-lock`, { force: true });
-      root = openEnvironment(path, options.partitions);
+      root = await openEnvironment(path, options.partitions);
     }
     const meta: Meta = root.openDB({ name: 'meta' });
     const documents = Array.from({ length: options.partitions }, (_, p) => openDocuments(root, p));
@@ -183,7 +183,10 @@ async function checkEnvironmentFile(path: string): Promise<void> {
   }
 }
 
-function openEnvironment(path: string, partitions: number): RootDatabase {
+async function openEnvironment(path: string, partitions: number): Promise<RootDatabase> {
+  // LMDB (a native addon and about 16 MiB of buffers) loads with the first collection opened: a
+  // server without collections never pays for it.
+  const { open } = await import('lmdb');
   // `maxDbs`: one per partition and the meta db; `pageSize` 8 KiB suits stores larger than memory.
   return open({ path, maxDbs: partitions + 2, pageSize: 8192 });
 }

@@ -19,6 +19,7 @@
  * // kcat -b 127.0.0.1:9092 -L
  * await kafka.close();
  */
+import type { Socket } from 'node:net';
 import { hostname } from 'node:os';
 import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
@@ -31,7 +32,7 @@ import type { Quotas } from '../../auth/quotas.js';
 import type { Security } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { listenTcp } from '../tcp-listener.js';
-import { KafkaConnection } from './connection.js';
+import type { KafkaConnection } from './connection.js';
 import { KAFKA_LIMITS, type KafkaContext, type KafkaFrontEndLimits } from './context.js';
 
 export { KAFKA_FRONT_END_DEFAULTS, type KafkaFrontEndLimits } from './context.js';
@@ -104,6 +105,10 @@ export interface KafkaFrontEnd {
 export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise<KafkaFrontEnd> {
   const limits: KafkaFrontEndLimits = KAFKA_LIMITS.resolve(options.limits);
   const connections = new Set<KafkaConnection>();
+  let closing: Promise<void> | undefined;
+  const open = (Connection: typeof KafkaConnection, socket: Socket): void => {
+    connections.add(new Connection(socket, ctx, (closed) => connections.delete(closed)));
+  };
   const listener = await listenTcp({
     host: options.host,
     port: options.port,
@@ -112,7 +117,22 @@ export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise
     name: 'Kafka',
     // Connections are accepted from the next event on, once `ctx` below is made.
     onSocket: (socket) => {
-      connections.add(new KafkaConnection(socket, ctx, (closed) => connections.delete(closed)));
+      if (connectionClass !== undefined) {
+        open(connectionClass, socket);
+        return;
+      }
+      // The first connection loads the protocol (its request schemas and handlers); the socket
+      // holds what the client sends meanwhile, as nothing reads it yet.
+      loadConnectionClass().then(
+        (Connection) => {
+          if (closing === undefined) open(Connection, socket);
+          else socket.destroy();
+        },
+        (error: unknown) => {
+          options.logger.error({ err: error }, 'the Kafka protocol could not be loaded');
+          socket.destroy();
+        },
+      );
     },
   });
   const { server, port } = listener;
@@ -142,7 +162,6 @@ export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise
       throw error;
     }
   }
-  let closing: Promise<void> | undefined;
   return {
     port,
     advertisedHost,
@@ -159,6 +178,14 @@ export async function startKafkaFrontEnd(options: KafkaFrontEndOptions): Promise
       return closing;
     },
   };
+}
+
+/** Loaded with the first Kafka connection: an idle server does not hold the protocol's code. */
+let connectionClass: typeof KafkaConnection | undefined;
+
+async function loadConnectionClass(): Promise<typeof KafkaConnection> {
+  connectionClass ??= (await import('./connection.js')).KafkaConnection;
+  return connectionClass;
 }
 
 /** What clients are told when the listener's host is a wildcard: this machine's name. */

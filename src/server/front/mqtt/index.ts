@@ -33,7 +33,7 @@ import type { ServerMetrics } from '../../metrics.js';
 import { listenTcp, type TcpListener } from '../tcp-listener.js';
 import { answerRefusedUpgrade } from '../ws/index.js';
 import { ClientIdChain } from './client-id-chain.js';
-import { MqttConnection } from './connection.js';
+import type { MqttConnection } from './connection.js';
 import {
   MQTT_LIMITS,
   type MqttContext,
@@ -193,15 +193,44 @@ export class MqttFrontEnd {
     return this.#closing;
   }
 
-  #accept(stream: Duplex, options: ConstructorParameters<typeof MqttConnection>[2]): void {
+  #accept(stream: Duplex, options: ConnectionOptions): void {
     if (this.#closing !== undefined) {
       stream.destroy();
       return;
     }
-    const connection = new MqttConnection(stream, this.#ctx, options);
+    if (connectionClass !== undefined) {
+      this.#open(connectionClass, stream, options);
+      return;
+    }
+    // The first connection loads the protocol (its packet codec and the session machinery); the
+    // stream holds what the client sends meanwhile, as nothing reads it yet.
+    loadConnectionClass().then(
+      (Connection) => {
+        if (this.#closing === undefined) this.#open(Connection, stream, options);
+        else stream.destroy();
+      },
+      (error: unknown) => {
+        this.#ctx.logger.error({ err: error }, 'the MQTT protocol could not be loaded');
+        stream.destroy();
+      },
+    );
+  }
+
+  #open(Connection: typeof MqttConnection, stream: Duplex, options: ConnectionOptions): void {
+    const connection = new Connection(stream, this.#ctx, options);
     this.#connections.add(connection);
     void connection.closed.then(() => this.#connections.delete(connection));
   }
+}
+
+type ConnectionOptions = ConstructorParameters<typeof MqttConnection>[2];
+
+/** Loaded with the first MQTT connection: an idle server does not hold the protocol's code. */
+let connectionClass: typeof MqttConnection | undefined;
+
+async function loadConnectionClass(): Promise<typeof MqttConnection> {
+  connectionClass ??= (await import('./connection.js')).MqttConnection;
+  return connectionClass;
 }
 
 function pathOf(request: IncomingMessage): string {

@@ -16,34 +16,35 @@
  *   backed by the log: the session table (`sessions.ts`) survives restarts and the missed events
  *   are read from the topic, so recovery lasts as long as the topic keeps them.
  *
+ * The server attaches it through `attach.ts`, which loads this module on the first request or
+ * upgrade to `/socket.io/`.
+ *
  * @example
- * const sio = await attachSocketIoEndpoint(httpServer, broker, { systemBroker, logger, metrics, browser });
- * // in the HTTP request listener, after the browser policy:
- * if (sio.handles(path)) return sio.handleRequest(req, res);
+ * const sio = await openSocketIoEndpoint(broker, { systemBroker, logger, metrics, browser });
+ * if (sio.handles(path)) sio.handleRequest(req, res); // polling, after the browser policy
+ * sio.handleUpgrade(req, socket, head); // WebSocket
  * await sio.close();
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { Server as EngineServer } from 'engine.io';
-import type { Logger } from 'pino';
 import { type Namespace, type Socket, Server as SocketIoServer } from 'socket.io';
 import type { Adapter, PrivateSessionId, Session as RecoverySession } from 'socket.io-adapter';
 import * as ws from 'ws';
 import type { Broker } from '../../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
-import type { CollectionService } from '../../../sync/index.js';
 import { BrowserPolicy } from '../../auth/browser.js';
 import { certificatePrincipal, sessionWithoutCredentials } from '../../auth/certificate.js';
 import { credentialsFromHeader } from '../../auth/credentials.js';
 import { guardBroker, guardCollections } from '../../auth/guard.js';
-import type { QuotaLease, Quotas } from '../../auth/quotas.js';
+import type { QuotaLease } from '../../auth/quotas.js';
 import { LocalSession } from '../../auth/session.js';
-import type { ConnectionInfo, Security, Session } from '../../auth/types.js';
-import type { ServerMetrics } from '../../metrics.js';
+import type { ConnectionInfo, Session } from '../../auth/types.js';
 import { answerRefusedUpgrade } from '../ws/index.js';
+import { isEndpointPath, type SocketIoEndpoint, type SocketIoEndpointOptions } from './attach.js';
 import { credentialsFromAuthPayload } from './handshake-auth.js';
-import { resolveSocketIoLimits, type SocketIoLimits } from './limits.js';
+import { resolveSocketIoLimits } from './limits.js';
 import { isNamespaceName, namespacePartition, SOCKET_IO_TOPIC } from './namespaces.js';
 import { PacketCache, wsFrameBuilder } from './packet-cache.js';
 import { resumeOffset } from './positions.js';
@@ -53,32 +54,10 @@ import { SocketBridge } from './socket-bridge.js';
 
 export { SOCKETIO_DEFAULTS, SOCKETIO_SETTING_NAMES, type SocketIoLimits } from './limits.js';
 
-/** Where engine.io answers (Socket.IO clients' default `path`). */
-export const SOCKET_IO_PATH = '/socket.io/';
-
-/** How long an upgrade for a path nobody answers is left open before it is destroyed (as engine.io's own). */
-const UNCLAIMED_UPGRADE_MS = 1000;
-
-export interface SocketIoEndpointOptions {
-  readonly logger: Logger;
-  readonly metrics: ServerMetrics;
-  /** The broker reaching internal topics (`broker.forSystem()`), for the session table. */
-  readonly systemBroker: Broker;
-  readonly limits?: Partial<SocketIoLimits>;
-  readonly browser?: BrowserPolicy;
-  readonly security?: Security;
-  readonly quotas?: Quotas | undefined;
-  /** Live collections for `tributary:watch`; absent: `NOT_FOUND`. */
-  readonly collections?: CollectionService;
-}
-
-export interface SocketIoEndpoint {
-  /** Whether an HTTP request path is the endpoint's (`/socket.io/…`). */
-  handles(path: string): boolean;
-  /** Serves a polling request (the browser policy was applied by the caller). */
-  handleRequest(req: IncomingMessage, res: ServerResponse): void;
-  /** Disconnects every client (they reconnect and recover elsewhere or later) and stops answering. */
-  close(): Promise<void>;
+/** The endpoint once loaded: it also answers the upgrades `attach.ts` hands it. */
+export interface OpenSocketIoEndpoint extends SocketIoEndpoint {
+  /** Answers an upgrade to `/socket.io/…` (the browser policy is applied here). */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
 }
 
 /** What the endpoint keeps of a restored session until its middleware runs. */
@@ -96,11 +75,14 @@ interface Accepted {
 }
 const ACCEPTED = Symbol('tributary.accepted');
 
-export async function attachSocketIoEndpoint(
-  server: Server,
+/**
+ * Opens the endpoint: reads the session table, then starts engine.io and Socket.IO. The server
+ * loads this module on the first request or upgrade to `/socket.io/` (`attach.ts`).
+ */
+export async function openSocketIoEndpoint(
   broker: Broker,
   options: SocketIoEndpointOptions,
-): Promise<SocketIoEndpoint> {
+): Promise<OpenSocketIoEndpoint> {
   const limits = resolveSocketIoLimits(options.limits);
   const { logger, metrics } = options;
   const browser = options.browser ?? new BrowserPolicy();
@@ -317,15 +299,7 @@ export async function attachSocketIoEndpoint(
   }
 
   let closing: Promise<void> | undefined;
-  const serverOnUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    if (!isEndpointPath(pathOf(request))) {
-      // Another front end may answer it; nobody did within the delay: don't leave it hanging.
-      setTimeout(() => {
-        const net = socket as Duplex & { bytesWritten?: number };
-        if (net.writable && (net.bytesWritten ?? 0) <= 0) socket.destroy();
-      }, UNCLAIMED_UPGRADE_MS).unref();
-      return;
-    }
+  const handleUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (
       answerRefusedUpgrade(request, socket, 'socketio', { closing: closing !== undefined, browser, metrics })
     ) {
@@ -333,10 +307,10 @@ export async function attachSocketIoEndpoint(
     }
     engine.handleUpgrade(request, socket, head);
   };
-  server.on('upgrade', serverOnUpgrade);
 
   return {
     handles: isEndpointPath,
+    handleUpgrade,
     handleRequest: (req, res) => {
       if (closing !== undefined) {
         res.writeHead(503, { connection: 'close' }).end();
@@ -346,7 +320,6 @@ export async function attachSocketIoEndpoint(
     },
     close: () => {
       closing ??= (async () => {
-        server.off('upgrade', serverOnUpgrade);
         await io.close();
         await feeds.close();
       })();
@@ -373,14 +346,4 @@ async function topicPartitions(broker: Broker, topic: string): Promise<number> {
 /** The private session id Socket.IO gives a socket when recovery is on (not in its public type). */
 function pidOf(socket: Socket): string | undefined {
   return (socket as unknown as { pid?: string }).pid;
-}
-
-function isEndpointPath(path: string): boolean {
-  return path.startsWith(SOCKET_IO_PATH);
-}
-
-function pathOf(request: IncomingMessage): string {
-  const url = request.url ?? '/';
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
 }
