@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, MAIN, ROOT } from './cli-helpers.js';
+import { cli, ROOT } from './cli-helpers.js';
+import { cliEntry } from './fixtures/cli-entry.js';
 import { call, createTopic, produce, start, type TestServer, tempDir } from './http-helpers.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -239,7 +240,7 @@ describe('tributary produce and consume', SLOW, () => {
 
   it('exits 0 on SIGINT while waiting for records', async () => {
     await createTopic(url, 'cli-wait');
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'consume', 'cli-wait', '--url', url], {
+    const child = spawn(process.execPath, [...cliEntry(), 'consume', 'cli-wait', '--url', url], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,12 +1,12 @@
 /**
- * Runs the real CLI (`src/cli/main.ts` through tsx) as a child process, for black-box tests: its
- * exit code, stdout and stderr, read to their end.
+ * Runs the real CLI (the build or the sources, see fixtures/cli-entry.ts) as a child process, for
+ * black-box tests: its exit code, stdout and stderr, read to their end.
  */
 import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { cliEntry } from './fixtures/cli-entry.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
-export const MAIN = join(ROOT, 'src/cli/main.ts');
 const CLI_TIMEOUT_MS = 20_000;
 
 export interface CliResult {
@@ -21,7 +21,7 @@ export function cli(
 ): Promise<CliResult> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   if (env.TRIBUTARY_URL === undefined) delete childEnv.TRIBUTARY_URL;
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+  const child = spawn(process.execPath, [...cliEntry(), ...args], {
     cwd: ROOT,
     env: childEnv,
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -13,9 +13,10 @@
  *   `:9092` (Kafka) and `:1883` / `-p 1883` (MQTT) become the test server's;
  * - in ts/js blocks, the package's import specifiers (`tributary-sync`, `tributary-sync/client/node`,
  *   …) become the source files the package's `exports` are built from, so no build is needed;
- * - in sh blocks, `tributary` is the command line run from source, with `TRIBUTARY_URL` pointing at
- *   the test server (and `TRIBUTARY_PORT`, `TRIBUTARY_KAFKA_PORT`, `TRIBUTARY_MQTT_PORT` set to 0, so
- *   a `tributary serve` in a block takes free ports); `$PASSWORD` is set; `curl` fails on an HTTP
+ * - in sh blocks, `tributary` is the command line (the build when it is current, else the sources:
+ *   test/fixtures/cli-entry.ts), with `TRIBUTARY_URL` pointing at the test server (and
+ *   `TRIBUTARY_PORT`, `TRIBUTARY_KAFKA_PORT`, `TRIBUTARY_MQTT_PORT` set to 0, so a `tributary
+ *   serve` in a block takes free ports); `$PASSWORD` is set; `curl` fails on an HTTP
  *   error (`--fail-with-body`); commands that stream until stopped — `curl -N`, `tributary consume`,
  *   `tributary serve`, `mosquitto_sub`, `kcat -C` without `-e` — are stopped after
  *   STREAM_SECONDS, which counts as success; background jobs end with the block.
@@ -34,13 +35,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliEntry } from './fixtures/cli-entry.js';
 import { blockKind, type DocBlock, docBlocks, unmarkedMessage } from './fixtures/doc-blocks.js';
 import { freePort, killServer, type ServerProcess, startServerProcess } from './fixtures/server-process.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const SNIPPET_DIR = join(ROOT, '.tmp/docs-snippets');
 const TSX_LOADER = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-const CLI_MAIN = join(ROOT, 'src/cli/main.ts');
 const STREAM_SECONDS = 4;
 const BLOCK_TIMEOUT_MS = 45_000;
 
@@ -125,7 +126,7 @@ const REFUSED_COMMANDS = [
 
 /** Bash functions every sh block runs under (see the header). */
 function shellPrelude(): string {
-  const cli = `node --import ${TSX_LOADER} ${CLI_MAIN}`;
+  const cli = `node ${cliEntry(TSX_LOADER).join(' ')}`;
   const refused = REFUSED_COMMANDS.map(
     (command) =>
       `${command}() { echo "doc-test: '${command}' is never run here (it would reach beyond the test); mark the block \\\`sh fragment\\\`" >&2; return 97; }`,
