@@ -2,7 +2,8 @@
  * @module processing/joins
  * Joins.
  *
- * - **Window join** (stream–stream): two keyed sides read from the pipeline's source; every
+ * - **Window join** (stream–stream): two keyed sides, read from the pipeline's source or the
+ *   right one from a second topic co-partitioned with it (processing/side-input); every
  *   pair of a left and a right item with the same key in the same window (tumbling or hopping)
  *   is joined, emitted as soon as its second item arrives. Each side's items are buffered per
  *   key and window in the step's state (so in its changelog), and dropped when the watermark
@@ -14,6 +15,7 @@
  */
 import { CloseTimes } from './close-times.js';
 import type { Emit, Item, Step, StepContext } from './operators.js';
+import type { TopicRef } from './pipeline.js';
 import type { StateStore } from './state.js';
 import { fixedWindowsOf, type WindowBounds, type WindowSpec } from './windows.js';
 
@@ -42,6 +44,7 @@ export function windowJoinStep(
   spec: WindowSpec,
   right: readonly Step[],
   joiner: (left: never, right: never, window: JoinWindow) => unknown,
+  rightInput?: TopicRef<unknown>,
 ): Step {
   const closeTimes = new CloseTimes();
   const take = (side: 'l' | 'r', item: Item, emit: Emit, state: StateStore, context: StepContext) => {
@@ -67,6 +70,7 @@ export function windowJoinStep(
     name,
     stateful: true,
     side: right,
+    ...(rightInput === undefined ? {} : { sideInput: rightInput }),
     restored(state) {
       let earliest = Number.POSITIVE_INFINITY;
       for (const [, v] of state.entries()) earliest = Math.min(earliest, (v as JoinEntry).e);

@@ -11,6 +11,7 @@
  */
 
 import { CloseTimes } from './close-times.js';
+import type { TopicRef } from './pipeline.js';
 import type { StateStore } from './state.js';
 import { fixedWindowsOf, type WindowSpec } from './windows.js';
 
@@ -48,6 +49,11 @@ export interface Step {
    */
   readonly side?: readonly Step[];
   processSide?(item: Item, emit: Emit, state: StateStore, context: StepContext): void;
+  /**
+   * The topic the side reads when it is not the pipeline's source (a join of two topics): only
+   * that topic's records go through `side`, from the same partition number as the task's.
+   */
+  readonly sideInput?: TopicRef<unknown>;
   /** A collection the step looks documents up in: the worker mirrors it while it runs. */
   readonly table?: string;
   /** A repartition point: the pipeline is cut here into two stages joined by a topic (processing/stages). */

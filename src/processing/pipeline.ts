@@ -144,7 +144,8 @@ export function pipeline(name: string): { from: FromSource } {
 
 /**
  * A stream of the records of `source`, for the other side of a join: `stream(events).filter(…)
- * .keyBy(…)` (stateless steps only). It reads the same source as the pipeline it joins.
+ * .keyBy(…)` (stateless steps only): the pipeline's own source, or a second topic co-partitioned
+ * with it.
  */
 export const stream: FromSource = ((source: object) =>
   new Stream<unknown>({
@@ -353,19 +354,29 @@ export class WindowedStream<T> {
    * Window join with `right` (stream–stream): every pair of this stream's value and a right
    * value with the same key in the same window becomes `joiner(left, right, window)`, emitted
    * as soon as the second of the two arrives. `right` is a keyed `stream(source)` of the
-   * pipeline's own source. Tumbling and hopping windows only.
+   * pipeline's own source, or of a second topic with as many partitions, produced keyed by the
+   * join key (co-partitioned): the task of partition n then also reads partition n of that
+   * topic, and its watermark is the smaller of the two inputs' (docs/stream-processing.md,
+   * "Joins"). Tumbling and hopping windows only.
    */
   join<R, U>(right: KeyedStream<R>, joiner: (left: T, right: R, window: JoinWindow) => U): Stream<U> {
     if (this.spec.kind === 'session') {
       throw new TributaryError('INVALID_ARGUMENT', { reason: 'joins take tumbling or hopping windows' });
     }
     const other = right.draft;
-    if (other.source.kind !== this.draft.source.kind || other.source.name !== this.draft.source.name) {
+    const own = this.draft.source;
+    const sameSource = other.source.kind === own.kind && other.source.name === own.name;
+    if (!sameSource && (other.source.kind !== 'topic' || own.kind !== 'topic')) {
       throw new TributaryError('INVALID_ARGUMENT', {
-        reason: `both sides of a join read the pipeline's source (${this.draft.source.name}); the right side reads ${other.source.name}`,
+        reason: `a join of two sources reads two topics; here ${own.kind} ${own.name} and ${other.source.kind} ${other.source.name}`,
       });
     }
-    const stateful = other.steps.find((s) => s.stateful);
+    if (!sameSource && this.draft.steps.some((s) => s.sideInput !== undefined)) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: 'a pipeline joins at most one second topic (repartition() before another join)',
+      });
+    }
+    const stateful = other.steps.find((s) => s.stateful || s.repartition !== undefined);
     if (stateful !== undefined) {
       throw new TributaryError('INVALID_ARGUMENT', {
         reason: `the right side of a join takes stateless steps only (map, filter, flatMap, keyBy), found ${stateful.name}`,
@@ -376,6 +387,7 @@ export class WindowedStream<T> {
       this.spec,
       other.steps,
       joiner as (l: never, r: never, w: JoinWindow) => unknown,
+      sameSource ? undefined : (other.source as TopicRef<unknown>),
     );
     return new Stream(add(this.draft, step, this.#lateness()));
   }

@@ -32,6 +32,7 @@ import { type FeedBatch, type FeedReader, openFeed } from './feeds.js';
 import { type EventRecord, Materializer, resultWriterOf } from './materializer.js';
 import type { Item } from './operators.js';
 import type { PipelineDefinition } from './pipeline.js';
+import { SideInputReaders, sideInputOf } from './side-input.js';
 import type { EventSinkRef } from './sources.js';
 import { stagesOf } from './stages.js';
 import { type StallWatch, watchStall } from './stall.js';
@@ -129,6 +130,10 @@ export class PipelineRun {
   /** Per task, the last offset of its `<pipeline>.tasks` partition: every commit expects it (fencing). */
   readonly #fence = new Map<number, number>();
   #consumer: GroupConsumer | undefined;
+  /** Readers of the second topic of a join of two topics, one per assigned partition. */
+  #sideReaders: SideInputReaders | undefined;
+  /** Deliveries of the source and of a second topic are processed and committed one at a time. */
+  #serial: Promise<void> = Promise.resolve();
   /** The reader of a source that is not a topic, while this worker owns its task. */
   #feed: Promise<FeedReader | undefined> | undefined;
   #control: ControlWatch | undefined;
@@ -237,6 +242,7 @@ export class PipelineRun {
       const consumer = this.#consumer;
       const materializer = this.#materializer;
       this.#consumer = undefined;
+      await this.#closeSideReaders();
       this.#pastMaterializerStalls += materializer?.stalls ?? 0;
       this.#materializer = undefined;
       await consumer?.close().catch(() => undefined);
@@ -282,6 +288,7 @@ export class PipelineRun {
     await this.#control?.close();
     await this.#controlChain;
     await this.#consumer?.close();
+    await this.#closeSideReaders();
     await this.#materializer?.stop();
     await this.#tables?.close();
     for (const stage of this.#stages) await stage.stop();
@@ -312,6 +319,7 @@ export class PipelineRun {
       this.#events.emit('error', new Error(`source consumer stalled: ${behind}`));
       void this.#restart();
     });
+    const side = this.#openSideReaders(incarnation);
     consumer.on('assignment', (partitions) => {
       if (incarnation !== this.#incarnation) return;
       const kept = new Set(partitions.map((p) => p.partition));
@@ -321,6 +329,7 @@ export class PipelineRun {
         this.#restored.delete(partition);
         this.#fence.delete(partition);
       }
+      side?.follow([...kept]);
       this.#readyResolve();
     });
     // A consumer that failed reads nothing more: restart from the committed state.
@@ -336,17 +345,49 @@ export class PipelineRun {
     await this.#restart();
   }
 
-  async #onRecords(incarnation: number, records: ConsumerRecord[]): Promise<void> {
-    if (incarnation !== this.#incarnation || this.#stopped) return;
-    this.#busy = true;
-    try {
-      await this.#processAndCommit(records);
-      this.#watch?.progressed();
-    } catch (error) {
-      await this.#failed(incarnation, error);
-    } finally {
-      this.#busy = false;
-    }
+  #onRecords(incarnation: number, records: ConsumerRecord[]): Promise<void> {
+    return this.#serialized(incarnation, () => this.#processAndCommit(records));
+  }
+
+  /** Runs `work` (process and commit a delivery) after the one before, if still current. */
+  #serialized(incarnation: number, work: () => Promise<void>): Promise<void> {
+    const run = async () => {
+      if (incarnation !== this.#incarnation || this.#stopped) return;
+      this.#busy = true;
+      try {
+        await work();
+        this.#watch?.progressed();
+      } catch (error) {
+        await this.#failed(incarnation, error);
+      } finally {
+        this.#busy = false;
+      }
+    };
+    const next = this.#serial.then(run);
+    this.#serial = next;
+    return next;
+  }
+
+  /** For a join of two topics: readers of the second topic, following the group's assignment. */
+  #openSideReaders(incarnation: number): SideInputReaders | undefined {
+    const topic = sideInputOf(this.definition);
+    if (topic === undefined) return undefined;
+    const readers = new SideInputReaders(this.#client, topic, this.#options.batchRecordsMax, {
+      position: async (partition) => (await this.#task(partition)).meta.sideInput?.position ?? null,
+      onRecords: (partition, records) =>
+        this.#serialized(incarnation, () =>
+          this.#commitBatch(new Map([[partition, (task: Task) => task.processSideInput(records)]])),
+        ),
+      onError: (error) => void this.#failed(incarnation, error),
+    });
+    this.#sideReaders = readers;
+    return readers;
+  }
+
+  async #closeSideReaders(): Promise<void> {
+    const readers = this.#sideReaders;
+    this.#sideReaders = undefined;
+    await readers?.close();
   }
 
   async #processAndCommit(records: ConsumerRecord[]): Promise<void> {
@@ -401,8 +442,9 @@ export class PipelineRun {
         });
       }
       positions.set(partition, task.meta.position ?? task.meta.processed);
-      if (source.kind === 'topic')
-        offsets.push({ topic: source.name, partition, offset: task.meta.position! });
+      // A batch of a join's second topic alone, before any source record: no source offset yet.
+      if (source.kind === 'topic' && task.meta.position !== null)
+        offsets.push({ topic: source.name, partition, offset: task.meta.position });
     }
     if (fences.size === 0) return;
     if (sinkRecords.length > 0) appends.push({ topic: this.#sinkTopic(), records: sinkRecords });
@@ -568,6 +610,7 @@ export class PipelineRun {
     const old = this.#consumer;
     this.#incarnation++;
     await this.#closeFeed();
+    await this.#closeSideReaders();
     this.#tasks.clear();
     this.#restored.clear();
     this.#fence.clear();
@@ -602,8 +645,16 @@ function finiteOrNull(n: number): number | null {
 
 /** The saved progress without the watermark written beside it (derived, for operators). */
 function taskMetaOf(saved: TaskMeta & { watermark?: unknown }): TaskMeta {
-  const { position, maxEventTime, late, invalid, processed, cursor } = saved;
-  return { position, maxEventTime, late, invalid, processed, ...(cursor === undefined ? {} : { cursor }) };
+  const { position, maxEventTime, late, invalid, processed, cursor, sideInput } = saved;
+  return {
+    position,
+    maxEventTime,
+    late,
+    invalid,
+    processed,
+    ...(cursor === undefined ? {} : { cursor }),
+    ...(sideInput === undefined ? {} : { sideInput }),
+  };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

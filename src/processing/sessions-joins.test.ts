@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ConsumerRecord } from '../client/records.js';
 import type { Item } from './operators.js';
 import { type PipelineDefinition, pipeline, stream, topic } from './pipeline.js';
+import { changes } from './sources.js';
 import { Task } from './task.js';
 import { hopping, session, tumbling } from './windows.js';
 
@@ -179,14 +180,92 @@ describe('window joins', () => {
     expect(whole.length).toBeGreaterThan(50);
     for (const split of [1, 150, 299])
       expect(runRestored(joined(tumbling(100), 20), events, split)).toEqual(whole);
-    const other = stream(topic<Ev>('other')).keyBy((e) => e.k);
+    const feed = stream(changes<Ev>('docs')).keyBy((c) => c.key);
     expect(() =>
       pipeline('j')
         .from(source())
         .keyBy((e) => e.k)
         .window(tumbling(10))
-        .join(other, (l) => l),
-    ).toThrow(/both sides of a join read the pipeline's source/);
+        .join(feed, (l) => l),
+    ).toThrow(/a join of two sources reads two topics/);
+  });
+});
+
+describe('window joins of two topics', () => {
+  const twoTopics = (lateness = 0) =>
+    pipeline('j2')
+      .from(source())
+      .keyBy((e) => e.k)
+      .window(tumbling(100), { lateness })
+      .join(
+        stream(topic<Ev>('other', { eventTime: (e) => e.t })).keyBy((e) => e.k),
+        (l, r, w) => `${l.k}:${l.n}-${r.n}@${w.start}`,
+      )
+      .to(topic('out'));
+
+  /** Every pair of the same key in the same 100 ms window, as a plain loop. */
+  const pairs = (left: readonly Ev[], right: readonly Ev[]): string[] =>
+    left
+      .flatMap((l) =>
+        right
+          .filter((r) => r.k === l.k && Math.floor(r.t / 100) === Math.floor(l.t / 100))
+          .map((r) => `${l.k}:${l.n}-${r.n}@${Math.floor(l.t / 100) * 100}`),
+      )
+      .sort();
+
+  const left: Ev[] = [];
+  const right: Ev[] = [];
+  for (let i = 0; i < 200; i++) left.push({ k: `k${i % 3}`, t: i * 5, n: i });
+  for (let i = 0; i < 100; i++) right.push({ k: `k${i % 4}`, t: i * 10 + 3, n: 1000 + i });
+
+  it('takes the smaller of the two inputs’ watermarks: one topic read far ahead makes nothing of the other late', () => {
+    const task = new Task(twoTopics(), 0);
+    // All of the left topic first (up to t = 995), then all of the right one.
+    const out = [...task.process(records(left))];
+    expect(task.watermark).toBe(Number.NEGATIVE_INFINITY); // the right input has no event yet
+    out.push(...task.processSideInput(records(right)));
+    expect(task.meta.late).toBe(0);
+    expect(out.map((i) => i.value as string).sort()).toEqual(pairs(left, right));
+    expect(out.length).toBeGreaterThan(100);
+    expect(task.meta.sideInput).toEqual({ position: 100, maxEventTime: 993 });
+    expect(task.meta.position).toBe(200);
+    // Both inputs are past 900 now: an event of either for an earlier window is late.
+    expect(task.process(records([{ k: 'k0', t: 850, n: 7 }], 200))).toEqual([]);
+    expect(task.processSideInput(records([{ k: 'k0', t: 10, n: 8 }], 100))).toEqual([]);
+    expect(task.meta.late).toBe(2);
+    // Windows closed by the watermark are gone from the state (only [900, 1000) is left).
+    const open = [...task.store(1)!.entries()].map(([, v]) => (v as { s: number }).s);
+    expect(open.length).toBeGreaterThan(0);
+    expect(open.every((start) => start === 900)).toBe(true);
+  });
+
+  it('gives the same output restored from its changelog and progress at any point of interleaved batches', () => {
+    // Batches of 20 left and 10 right records alternate; the second task is restored after `split` batches.
+    const batches: { side: 'l' | 'r'; from: number; events: Ev[] }[] = [];
+    for (let b = 0; b < 10; b++) {
+      batches.push({ side: 'l', from: b * 20, events: left.slice(b * 20, b * 20 + 20) });
+      batches.push({ side: 'r', from: b * 10, events: right.slice(b * 10, b * 10 + 10) });
+    }
+    const feed = (task: Task, list: typeof batches) =>
+      list.flatMap((b) =>
+        b.side === 'l'
+          ? task.process(records(b.events, b.from))
+          : task.processSideInput(records(b.events, b.from)),
+      );
+    const whole = feed(new Task(twoTopics(30), 0), batches);
+    expect(whole.map((i) => i.value as string).sort()).toEqual(pairs(left, right));
+    for (const split of [1, 7, 12, 19]) {
+      const first = new Task(twoTopics(30), 0);
+      const out = feed(first, batches.slice(0, split));
+      const second = new Task(twoTopics(30), 0);
+      for (const [index, entries] of first.drainChangelog()) {
+        for (const e of entries) second.store(index)!.restore(e.key, e.value);
+      }
+      second.restored(JSON.parse(JSON.stringify(first.meta)));
+      // Redelivered records below the committed positions are skipped.
+      out.push(...feed(second, batches.slice(Math.max(0, split - 2))));
+      expect(out).toEqual(whole);
+    }
   });
 });
 

@@ -10,7 +10,7 @@
 import type { ConsumerRecord } from '../client/records.js';
 import type { TableReader } from './joins.js';
 import type { Emit, Item, Step, StepContext } from './operators.js';
-import type { PipelineDefinition, SourceRecordInfo } from './pipeline.js';
+import type { PipelineDefinition, SourceRecordInfo, TopicOptions, TopicRef } from './pipeline.js';
 import { type ChangelogEntry, StateStore } from './state.js';
 
 const DECODER = new TextDecoder('utf-8', { fatal: true });
@@ -32,6 +32,8 @@ export interface TaskMeta {
    * (absent for other sources).
    */
   cursor?: { partition: number; offset: number }[];
+  /** The second topic of a join of two topics: its next offset and largest event time. */
+  sideInput?: { position: number | null; maxEventTime: number | null };
 }
 
 /** One input of a task, whatever the source: a topic record, an event, a document change. */
@@ -43,6 +45,19 @@ export interface SourceEntry {
   readonly timestamp: number;
   /** The value; a throw counts the entry as invalid. */
   value(): unknown;
+}
+
+type EventTimeOf = (value: unknown, record: SourceRecordInfo) => number;
+
+/** A topic's records as source entries, decoded with the topic's `decode`. */
+function entriesOf(records: readonly ConsumerRecord[], options: TopicOptions<unknown>): SourceEntry[] {
+  const decode = options.decode ?? defaultDecode;
+  return records.map((record) => ({
+    offset: record.offset,
+    key: record.key === null ? null : DECODER.decode(record.key),
+    timestamp: record.timestamp,
+    value: () => (record.value === null ? null : decode(record.value)),
+  }));
 }
 
 export function defaultDecode(bytes: Uint8Array): unknown {
@@ -58,6 +73,8 @@ export class Task {
   readonly #emitters: Emit[];
   /** Entries of second inputs (join right sides), each record goes through them after the main chain. */
   readonly #sides: Emit[] = [];
+  /** The second topic a join reads, and the entry of its records into the join's right side. */
+  #sideInput: { readonly topic: TopicRef<unknown>; readonly entry: Emit } | undefined;
   readonly #context: StepContext;
 
   constructor(definition: PipelineDefinition, partition: number, tables: TableReader = () => undefined) {
@@ -84,7 +101,8 @@ export class Task {
         const next = entry;
         entry = (item) => sideStep.process(item, next, undefined, this.#context);
       }
-      this.#sides.push(entry);
+      if (step.sideInput === undefined) this.#sides.push(entry);
+      else this.#sideInput = { topic: step.sideInput, entry };
     });
   }
 
@@ -93,8 +111,17 @@ export class Task {
     return this.#stores[index];
   }
 
+  /**
+   * Max event time seen − allowed lateness; with a second topic (a join of two topics), the
+   * smaller of the two inputs' max event times, so neither input's events are late for being
+   * read behind the other's (an input without events yet holds the watermark back).
+   */
   get watermark(): number {
-    const max = this.meta.maxEventTime;
+    let max = this.meta.maxEventTime;
+    if (this.#sideInput !== undefined) {
+      const other = this.meta.sideInput?.maxEventTime ?? null;
+      max = max === null || other === null ? null : Math.min(max, other);
+    }
     return max === null ? Number.NEGATIVE_INFINITY : max - this.#definition.latenessMs;
   }
 
@@ -110,15 +137,7 @@ export class Task {
    */
   process(records: readonly ConsumerRecord[]): Item[] {
     const { source } = this.#definition;
-    const decode = (source.kind === 'topic' ? source.options.decode : undefined) ?? defaultDecode;
-    return this.processEntries(
-      records.map((record) => ({
-        offset: record.offset,
-        key: record.key === null ? null : DECODER.decode(record.key),
-        timestamp: record.timestamp,
-        value: () => (record.value === null ? null : decode(record.value)),
-      })),
-    );
+    return this.processEntries(entriesOf(records, source.kind === 'topic' ? source.options : {}));
   }
 
   /**
@@ -128,14 +147,37 @@ export class Task {
    * cursor the runtime keeps) are all taken.
    */
   processEntries(entries: readonly SourceEntry[]): Item[] {
+    const eventTime = this.#definition.source.options.eventTime as EventTimeOf | undefined;
+    return this.#run(entries, this.meta, eventTime, (item) => {
+      this.#emitters[0]!(item);
+      for (const side of this.#sides) side(item);
+    });
+  }
+
+  /**
+   * Runs records of the second topic a join reads (its partition of this task's number, in
+   * offset order) through the join's right side; returns the outputs. Its position and max event
+   * time are kept apart from the source's, in `meta.sideInput`.
+   */
+  processSideInput(records: readonly ConsumerRecord[]): Item[] {
+    const input = this.#sideInput;
+    if (input === undefined) throw new Error(`pipeline ${this.#definition.name} reads no second topic`);
+    this.meta.sideInput ??= { position: null, maxEventTime: null };
+    const eventTime = input.topic.options.eventTime as EventTimeOf | undefined;
+    return this.#run(entriesOf(records, input.topic.options), this.meta.sideInput, eventTime, input.entry);
+  }
+
+  #run(
+    entries: readonly SourceEntry[],
+    progress: { position: number | null; maxEventTime: number | null },
+    eventTime: EventTimeOf | undefined,
+    enter: Emit,
+  ): Item[] {
     this.#outputs = [];
-    const eventTime = this.#definition.source.options.eventTime as
-      | ((value: unknown, record: SourceRecordInfo) => number)
-      | undefined;
     for (const entry of entries) {
       if (entry.offset !== undefined) {
-        if (this.meta.position !== null && entry.offset < this.meta.position) continue;
-        this.meta.position = entry.offset + 1;
+        if (progress.position !== null && entry.offset < progress.position) continue;
+        progress.position = entry.offset + 1;
       }
       this.meta.processed++;
       let value: unknown;
@@ -160,11 +202,11 @@ export class Task {
         this.meta.invalid++;
         continue;
       }
-      this.#emitters[0]!({ key, value, time });
-      for (const side of this.#sides) side({ key, value, time });
-      if (this.meta.maxEventTime === null || time > this.meta.maxEventTime) {
-        this.meta.maxEventTime = time;
-        this.#advance();
+      enter({ key, value, time });
+      if (progress.maxEventTime === null || time > progress.maxEventTime) {
+        const before = this.watermark;
+        progress.maxEventTime = time;
+        if (this.watermark > before) this.#advance();
       }
     }
     return this.#outputs;

@@ -14,6 +14,7 @@ import type { TributaryClient } from '../client/client.js';
 import type { ConsumerRecord } from '../client/records.js';
 import { isTributaryError, TributaryError } from '../errors.js';
 import type { PipelineDefinition } from './pipeline.js';
+import { sideInputOf } from './side-input.js';
 
 export const changelogTopic = (pipeline: string, step: string): string => `${pipeline}.${step}.changelog`;
 export const resultsTopic = (pipeline: string): string => `${pipeline}.results`;
@@ -66,6 +67,15 @@ export async function prepareTopics(
     // A missing collection is refused here, not by a subscription failing over and over.
     if (source.kind === 'changes') await client.admin.describeCollection(source.name);
     await createTopicIfAbsent(client, leaseTopic(definition.name), { partitions: 1 });
+  }
+  const second = sideInputOf(definition);
+  if (second !== undefined) {
+    const count = (await client.admin.describeTopic(second.name)).partitions.length;
+    if (count !== partitions) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `a join of two topics reads them co-partitioned: ${second.name} has ${count} partitions, ${source.name} ${partitions}`,
+      });
+    }
   }
   const owned = definition.steps
     .filter((s) => s.stateful)
