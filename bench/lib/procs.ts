@@ -23,6 +23,13 @@ export const LOOPBACK = '127.0.0.1';
 /** Ports of the machine's own services: never used, even if the OS offered them. */
 const RESERVED_PORTS = new Set([4222, 6222, 8222, 6379, 7700, 8080, 9092]);
 
+/**
+ * How long a server (a nats-server cluster until it places R3 streams, a Tributary gateway) may
+ * take to start: the harness starts every system's servers at once, and beside clusters and
+ * gateways (`--systems tributary-js`) on a loaded machine a start took over 30 s.
+ */
+export const SERVER_START_TIMEOUT_MS = 120_000;
+
 /** A free TCP port on 127.0.0.1 (bound to 0, read back, released). */
 export async function freePort(): Promise<number> {
   for (;;) {

@@ -26,7 +26,13 @@ import {
   StorageType,
 } from 'nats';
 import { startNatsServers } from '../../src/log/jetstream/testing/nats-servers.js';
-import { findBinary, LOOPBACK, type TrackedProcess, waitForPort } from '../lib/procs.js';
+import {
+  findBinary,
+  LOOPBACK,
+  SERVER_START_TIMEOUT_MS,
+  type TrackedProcess,
+  waitForPort,
+} from '../lib/procs.js';
 import type { Publisher, ReplayResult, StartContext, SystemClient, SystemModule, Target } from './types.js';
 
 function connectTo(target: Target | { endpoint: Target['endpoint'] }): Promise<NatsConnection> {
@@ -156,9 +162,6 @@ async function replay(target: Target, count: number): Promise<ReplayResult> {
 
 const client: SystemClient = { openPublisher, subscribe, replay };
 
-/** How long a nats-server (or a 3-node cluster, until it places R3 streams) may take to start on a loaded machine. */
-export const NATS_START_TIMEOUT_MS = 120_000;
-
 /**
  * Starts a JetStream node or 3-node cluster (`src/log/jetstream/testing/nats-servers.ts`) for a
  * system, its first node's client port `port` when given, with progress lines and generous
@@ -174,7 +177,7 @@ export async function startNatsCluster(
   const cluster = await startNatsServers({
     nodes,
     ...(port === undefined ? {} : { clientPorts: [port] }),
-    startTimeoutMs: NATS_START_TIMEOUT_MS,
+    startTimeoutMs: SERVER_START_TIMEOUT_MS,
     onProgress: (message) => context.note(`  ${message}`),
     onSpawn: (name, child) => tracked.push(context.track(name, child)),
   });
@@ -217,7 +220,7 @@ function natsSystem(replicas: 1 | 3): SystemModule {
         '-a',
         LOOPBACK,
       ]);
-      await waitForPort(context.port, child);
+      await waitForPort(context.port, child, SERVER_START_TIMEOUT_MS);
       return child;
     },
     async prepare(target) {

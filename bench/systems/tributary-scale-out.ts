@@ -13,15 +13,12 @@
  * columns are the first gateway's.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { findBinary, freePort, LOOPBACK } from '../lib/procs.js';
+import { findBinary, freePort, LOOPBACK, SERVER_START_TIMEOUT_MS } from '../lib/procs.js';
 import { BUILT_CLI } from './build.js';
 import { startNatsCluster } from './nats.js';
 import { startNodeBuilt } from './node-server.js';
 import { serveArgs, serverNodeFlags, tributarySystem } from './tributary.js';
 import type { GatewayCount, JetStreamReplicas, ScaleOutSystemId, SystemModule } from './types.js';
-
-/** How long one gateway may take to listen on a loaded machine (it opens the catalog first). */
-const GATEWAY_START_TIMEOUT_MS = 120_000;
 
 /** The scale-out system with `gateways` gateways over an R`replicas` JetStream cluster. */
 export function scaleOutSystem(replicas: JetStreamReplicas, gateways: GatewayCount): SystemModule {
@@ -40,7 +37,6 @@ export function scaleOutSystem(replicas: JetStreamReplicas, gateways: GatewayCou
       replay: true,
       notes: { 'publish:always': 'JetStream decides when it syncs (nats-server 2.9 has no fsync per write)' },
     },
-    startTimeoutMs: GATEWAY_START_TIMEOUT_MS,
     async serveArgs(dir, context) {
       const nats = await startNatsCluster(context, replicas);
       const logArgs = [
@@ -69,7 +65,7 @@ export function scaleOutSystem(replicas: JetStreamReplicas, gateways: GatewayCou
           BUILT_CLI,
           [...serveArgs(port, data), ...logArgs],
           serverNodeFlags(),
-          { port, timeoutMs: GATEWAY_START_TIMEOUT_MS },
+          { port, timeoutMs: SERVER_START_TIMEOUT_MS },
         );
         context.note(
           `  gateway ${gateway} listening on ${LOOPBACK}:${port} after ${((Date.now() - started) / 1000).toFixed(1)} s`,

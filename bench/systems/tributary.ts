@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SERVER_NODE_FLAGS } from '../../src/cli/node-flags.js';
-import { extraNodeFlags } from '../lib/procs.js';
+import { extraNodeFlags, SERVER_START_TIMEOUT_MS } from '../lib/procs.js';
 import { BUILT_CLI, ensureBuilt } from './build.js';
 import { startNodeBuilt } from './node-server.js';
 import type { Capabilities, ScaleOutSystemId, StartContext, SystemModule, Target } from './types.js';
@@ -58,7 +58,7 @@ export interface TributaryVariant {
   readonly apiKey?: string;
   /** Default: every workload, publish with both durabilities. */
   readonly capabilities?: Capabilities;
-  /** How long the server may take to listen (default 30 s). */
+  /** How long the server may take to listen (default {@link SERVER_START_TIMEOUT_MS}). */
   readonly startTimeoutMs?: number;
 }
 
@@ -99,7 +99,7 @@ export function tributarySystem(variant: TributaryVariant): SystemModule {
         BUILT_CLI,
         [...serveArgs(context.port, context.dir), ...extra],
         serverNodeFlags(),
-        { port: context.port, timeoutMs: variant.startTimeoutMs ?? 30_000 },
+        { port: context.port, timeoutMs: variant.startTimeoutMs ?? SERVER_START_TIMEOUT_MS },
       );
     },
     async prepare(target, durability) {
