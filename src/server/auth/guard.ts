@@ -488,32 +488,29 @@ async function subscribeGuarded(
       ended = error; // still subscribing: refused below instead
     else finish(error, true);
   });
+  // Checked again at every delivery: a grant revoked by a reload ends the subscription.
+  const stillAuthorized = (): boolean => {
+    if (done) return false;
+    try {
+      session.authorize('topic', name, operation);
+      return true;
+    } catch (error) {
+      finish(error, true);
+      return false;
+    }
+  };
   try {
     inner = await broker.subscribe({
       ...options,
       onRecords: (delivery) => {
-        if (done) return;
-        try {
-          session.authorize('topic', name, operation);
-        } catch (error) {
-          finish(error, true);
-          return;
-        }
-        options.onRecords(delivery);
+        if (stillAuthorized()) options.onRecords(delivery);
       },
       // Authorized per delivery like records, or not passed on at all.
       ...(onBatches === undefined
         ? {}
         : {
             onBatches: (delivery: BatchDelivery) => {
-              if (done) return;
-              try {
-                session.authorize('topic', name, operation);
-              } catch (error) {
-                finish(error, true);
-                return;
-              }
-              onBatches(delivery);
+              if (stillAuthorized()) onBatches(delivery);
             },
           }),
       onError: (error) => finish(error, false),
