@@ -28,7 +28,6 @@ import {
 } from '../src/processing/index.js';
 import { resultWriterOf } from '../src/processing/materializer.js';
 import {
-  committedLines,
   expectedSalesPerMinute,
   generateSales,
   produceSales,
