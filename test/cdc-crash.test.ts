@@ -23,7 +23,13 @@ import { parseLsn } from '../src/connectors/postgres-cdc/lsn.js';
 import { openFileLog } from '../src/log/file/file-log.js';
 import { Prng } from '../src/log/file/testing/prng.js';
 import { type Change, logicalPostgres, readChanges, sql } from './cdc-helpers.js';
-import { freePort, killServer, type ServerProcess, startServerProcess } from './fixtures/server-process.js';
+import {
+  freePort,
+  killServer,
+  type ServerProcess,
+  serverApi,
+  startServerProcess,
+} from './fixtures/server-process.js';
 import { sleep, tempDir } from './kafka-harness.js';
 import { describeWithService, PG_URL } from './sinks-helpers.js';
 
@@ -46,17 +52,6 @@ interface AtKill {
 }
 
 const txnOf = (c: Change): number => Number((c.value.after as { t: number }).t);
-
-async function api(server: ServerProcess, path: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(`${server.url}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await response.json()) as unknown;
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
 
 async function until(what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -129,10 +124,10 @@ describeWithService('postgres-cdc under SIGKILL', available, 'Postgres with wal_
     /** Records appended to the topic (committed or not), as the server reports its partitions. */
     const appended = async () =>
       (
-        (await api(server as ServerProcess, `/v1/topics/${name}`)) as { partitions: { next: number }[] }
+        (await serverApi(server as ServerProcess, `/v1/topics/${name}`)) as { partitions: { next: number }[] }
       ).partitions.reduce((sum, p) => sum + p.next, 0);
     const status = async () =>
-      (await api(server as ServerProcess, `/v1/connectors/${name}`)) as {
+      (await serverApi(server as ServerProcess, `/v1/connectors/${name}`)) as {
         state: string;
         records: number;
         position: string | null;
@@ -143,7 +138,7 @@ describeWithService('postgres-cdc under SIGKILL', available, 'Postgres with wal_
     for (let round = 1; round <= ROUNDS + 1; round++) {
       server = await startServerProcess(dir.path, port, { readyTimeoutMs: 60_000 });
       if (round === 1) {
-        await api(server, '/v1/connectors', {
+        await serverApi(server, '/v1/connectors', {
           name,
           type: 'postgres-cdc',
           config: { connectionString: PG_URL, tables: [name], partitions: PARTITIONS },

@@ -18,7 +18,13 @@ import {
 } from '../src/log/jetstream/testing/nats-servers.js';
 import { sql as sqlAt } from './cdc-helpers.js';
 import { type PrivatePostgres, postgresBinaries, startPrivatePostgres } from './fixtures/private-postgres.js';
-import { freePort, killServer, type ServerProcess, startServerProcess } from './fixtures/server-process.js';
+import {
+  freePort,
+  killServer,
+  type ServerProcess,
+  serverApi,
+  startServerProcess,
+} from './fixtures/server-process.js';
 import { describeWithService } from './sinks-helpers.js';
 
 /** Short, so the failover takes seconds; long enough that a loaded machine keeps a live gateway. */
@@ -40,17 +46,6 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-async function api(gateway: Gateway, path: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(`${gateway.url}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await response.json()) as unknown;
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
 }
 
 describeWithService(
@@ -100,14 +95,14 @@ describeWithService(
     }
 
     const state = async (gateway: Gateway): Promise<string> =>
-      ((await api(gateway, `/v1/connectors/${name}`)) as { state: string }).state;
+      ((await serverApi(gateway, `/v1/connectors/${name}`)) as { state: string }).state;
 
     /** The ids of every committed change record in the connector's topic, as read through `gateway`. */
     async function ids(gateway: Gateway): Promise<number[]> {
       const out: number[] = [];
       let offset = 0;
       for (;;) {
-        const page = (await api(
+        const page = (await serverApi(
           gateway,
           `/v1/topics/${name}/partitions/0/records?offset=${offset}&max=1000&isolation=committed`,
         )) as { records: { value: { op: string; after: { id: number } | null } }[]; next: number };
@@ -124,7 +119,7 @@ describeWithService(
 
     it('runs on one gateway only; when that gateway is SIGKILLed the other takes over, each row once', async () => {
       const a = await gateway();
-      await api(a, '/v1/connectors', {
+      await serverApi(a, '/v1/connectors', {
         name,
         type: 'postgres-cdc',
         config: { connectionString: postgres.url, tables: [name], partitions: 1 },
