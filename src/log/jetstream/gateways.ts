@@ -330,21 +330,14 @@ export class JetStreamGateways {
         else if (before === undefined || before.revision <= entry.revision) {
           this.leases.set(entry.key, { owner, revision: entry.revision });
         }
-        if (
-          entry.key.startsWith(`${RESOURCE_LEASE}.`) &&
-          before?.owner === this.address.id &&
-          owner !== this.address.id &&
-          before.revision <= entry.revision
-        ) {
+        // This gateway held the lease and a newer revision names another owner, or none.
+        const lostHere =
+          before?.owner === this.address.id && owner !== this.address.id && before.revision <= entry.revision;
+        if (!lostHere) continue;
+        if (entry.key.startsWith(`${RESOURCE_LEASE}.`)) {
           const resource = idOf(entry.key);
           for (const listener of this.resourceLostListeners) listener(resource);
-        }
-        if (
-          entry.key.startsWith(`${GROUP_LEASE}.`) &&
-          before?.owner === this.address.id &&
-          owner !== this.address.id &&
-          before.revision <= entry.revision
-        ) {
+        } else if (entry.key.startsWith(`${GROUP_LEASE}.`)) {
           const groupId = groupIdOf(entry.key);
           for (const listener of this.lostListeners) listener(groupId);
         }
