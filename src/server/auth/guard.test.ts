@@ -248,6 +248,34 @@ describe('guardBroker', () => {
     expect(delivered).toHaveLength(1);
   });
 
+  it('checks the grant at every stored-batch delivery too: a reload taking read away ends the replay', async () => {
+    const { broker, session, setPolicy } = await setup([rule('alice', 'topic', 'orders', ['read'])]);
+    await broker.createTopic('orders', { partitions: 1 });
+    for (let b = 0; b < 3; b++) await broker.produce('orders', [value(`${b}a`), value(`${b}b`)]);
+    let batches = 0;
+    let records = 0;
+    const errors: unknown[] = [];
+    const subscription = await guardBroker(broker, session('alice')).subscribe({
+      topic: 'orders',
+      partition: 0,
+      from: 'earliest',
+      credit: 2, // one stored batch
+      onRecords: (d) => {
+        records += d.records.length;
+      },
+      onBatches: () => {
+        batches += 1;
+      },
+      onError: (e) => errors.push(e),
+    });
+    await until(() => batches === 1, 'the first stored batch');
+    setPolicy([rule('alice', 'topic', 'orders', ['describe'])]);
+    subscription.grant(4);
+    await until(() => errors.length === 1, 'the refusal');
+    expect(isTributaryError(errors[0], 'TOPIC_ACCESS_DENIED')).toBe(true);
+    expect({ batches, records }).toEqual({ batches: 1, records: 0 });
+  });
+
   it('makes group members leave when the session ends, so the others rebalance at once', async () => {
     const { broker, session } = await setup([
       rule('alice', 'topic', 'orders', ['read']),
