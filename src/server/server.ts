@@ -80,10 +80,12 @@ import { sendError, sendJson } from './front/http/respond.js';
 import { KAFKA_LIMIT_NAMES } from './front/kafka/context.js';
 import { type KafkaFrontEnd, startKafkaFrontEnd } from './front/kafka/index.js';
 import { MQTT_LIMIT_NAMES } from './front/mqtt/context.js';
+import { MqttGatewayPeers } from './front/mqtt/gateway-peers.js';
 import { MQTT_WS_PATH, MqttFrontEnd } from './front/mqtt/index.js';
 import { LogSessionStore } from './front/mqtt/persistent-sessions.js';
 import { RetainedStore } from './front/mqtt/retained.js';
 import { MqttRetained } from './front/mqtt/retained-extension.js';
+import { SESSIONS_TOPIC } from './front/mqtt/session-store.js';
 import { SharedSubscriptions } from './front/mqtt/shared-extension.js';
 import { MqttWills } from './front/mqtt/will.js';
 import { WillScheduler } from './front/mqtt/will-scheduler.js';
@@ -497,6 +499,10 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     mqttSessions = await LogSessionStore.open(broker.forSystem(), {
       logger: mqttLogger,
       expiryMaxS: Math.ceil(settings.mqttSessionExpiryMsMax / 1000),
+      // Gateways over one log share the sessions: read what others stored before taking one up.
+      ...(cluster === undefined
+        ? {}
+        : { shared: { catchUp: () => log.catchUp?.(SESSIONS_TOPIC, 0) ?? Promise.resolve() } }),
     });
     // Retained messages live in __mqtt.retained, in memory too (docs/mqtt.md, "Retained messages").
     mqttRetained = await RetainedStore.open(broker.forSystem(), {
@@ -519,9 +525,11 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     });
     throw error;
   }
+  const mqttPeers = cluster === undefined ? undefined : new MqttGatewayPeers(cluster, mqttLogger);
   const mqtt = new MqttFrontEnd({
     broker,
     logger: mqttLogger,
+    ...(mqttPeers === undefined ? {} : { peers: mqttPeers }),
     metrics,
     limits: pickSettings(settings, MQTT_LIMIT_NAMES),
     security,
@@ -536,6 +544,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
       }),
     },
   });
+  mqttPeers?.serve((clientId, principal, cleanStart) => mqtt.yieldClientId(clientId, principal, cleanStart));
   mqtt.attachWebSocket(server, { path: MQTT_WS_PATH, browser });
   // Upgrades no front end answers get a 404 (a client can then say "wrong path"), not a hang-up.
   server.on('upgrade', (request: IncomingMessage, socket: Duplex) => {

@@ -153,6 +153,25 @@ export async function acceptConnect(
     return refused(willRefusal.reasonCode, willRefusal.reason, willRefusal.code);
   }
 
+  // Across gateways first, outside this gateway's turn for the client id (the other gateway
+  // answers within its own turn): its connection ends and its session is stored before this one
+  // reads the store. An assigned client id is new everywhere.
+  if (ctx.peers !== undefined && !assigned) {
+    let allowed: boolean;
+    try {
+      allowed = await ctx.peers.takeOver(clientId, principal, packet.clean !== false);
+    } catch (error) {
+      giveBack();
+      connection.logger.error({ err: error }, 'MQTT takeover across gateways failed');
+      const code = isTributaryError(error) ? error.code : 'INTERNAL';
+      return refused(ReasonCode.ServerUnavailable, 'takeover across gateways failed', code);
+    }
+    if (!allowed) {
+      giveBack();
+      return refused(ReasonCode.NotAuthorized, 'client id held by another principal', 'UNAUTHENTICATED');
+    }
+  }
+
   // From takeover to open, CONNECTs of one client id go one at a time: one taken over while its
   // session was being read could otherwise give back a stale copy after its successor read the store.
   return ctx.connects.run(clientId, () =>
@@ -264,4 +283,27 @@ async function takeOverAndAccept(
   };
   await connection.settle(accepted);
   return accepted;
+}
+
+/**
+ * Another gateway accepts a CONNECT of `clientId` (`MqttPeers.takeOver` there): the connection
+ * of the client id here, if any, ends with DISCONNECT 0x8E; its session (or one kept here) is
+ * stored and forgotten here; a will waiting for its delay is cancelled, or published with
+ * `cleanStart`. False, changing nothing, when the client id is held here by another principal.
+ */
+export function yieldClientId(
+  ctx: MqttContext,
+  clientId: string,
+  principal: string,
+  cleanStart: boolean,
+): Promise<boolean> {
+  return ctx.connects.run(clientId, async () => {
+    const previous = ctx.clients.get(clientId);
+    if (previous !== undefined && previous.principal !== principal) return false;
+    const session = previous?.takeOver() ?? null;
+    if (previous !== undefined) ctx.clients.delete(clientId);
+    await ctx.sessions.handOff?.(clientId, session);
+    ctx.extensions.wills?.connectedElsewhere?.(clientId, cleanStart);
+    return true;
+  });
 }

@@ -82,6 +82,11 @@ export interface WillExtension {
    * otherwise the will is published (after its delay, MQTT 5).
    */
   ended(client: MqttClient, graceful: boolean): void;
+  /**
+   * The client id connected to another gateway (scale-out), after its connection here, if any,
+   * ended: a will waiting for its delay is cancelled, or published at once with `cleanStart`.
+   */
+  connectedElsewhere?(clientId: string, cleanStart: boolean): void;
   /** The front end closed (its connections are gone): waits for wills being published. */
   close?(): Promise<void>;
 }
@@ -113,6 +118,19 @@ export interface RegisteredClient {
   takeOver(): MqttSession | null;
 }
 
+/**
+ * The other gateways serving the same log (scale-out, docs/scale-out.md): a client id is one
+ * connection across all of them, as within one.
+ */
+export interface MqttPeers {
+  /**
+   * Before a CONNECT of `clientId` is accepted here: every other live gateway ends its connection
+   * of the client id (DISCONNECT 0x8E) and stores its session. Resolves false when one holds the
+   * client id for another principal (the CONNECT is refused).
+   */
+  takeOver(clientId: string, principal: string, cleanStart: boolean): Promise<boolean>;
+}
+
 export interface MqttContext {
   readonly broker: Broker;
   readonly logger: Logger;
@@ -123,6 +141,8 @@ export interface MqttContext {
   readonly quotas: Quotas | undefined;
   readonly sessions: SessionStore;
   readonly extensions: MqttExtensions;
+  /** Other gateways over the same log; undefined: a single server. */
+  readonly peers: MqttPeers | undefined;
   /** The open connection of each client id (takeover, MQTT §3.1.4). */
   readonly clients: Map<string, RegisteredClient>;
   /** CONNECTs of one client id, from takeover to open, one at a time (`client-id-chain.ts`). */

@@ -39,6 +39,7 @@ import {
   type MqttContext,
   type MqttExtensions,
   type MqttFrontEndLimits,
+  type MqttPeers,
   type RegisteredClient,
 } from './context.js';
 import { TopicCreator } from './publish.js';
@@ -66,6 +67,8 @@ export interface MqttFrontEndOptions {
   readonly sessions?: SessionStore;
   /** Retained messages, last will, shared subscriptions. */
   readonly extensions?: MqttExtensions;
+  /** Other gateways over the same log (scale-out): client ids are taken over across them. */
+  readonly peers?: MqttPeers;
 }
 
 export class MqttFrontEnd {
@@ -86,6 +89,7 @@ export class MqttFrontEnd {
       quotas: options.quotas,
       sessions: options.sessions ?? new MemorySessionStore(),
       extensions: options.extensions ?? {},
+      peers: options.peers,
       clients: new Map<string, RegisteredClient>(),
       connects: new ClientIdChain(),
       topicCreator: new TopicCreator(() => {
@@ -104,6 +108,15 @@ export class MqttFrontEnd {
   /** Per-connection buffers (tests: a client that stops reading pins a bounded amount). */
   pendingPerConnection(): { queuedRecords: number; bufferedBytes: number; inbox: number }[] {
     return [...this.#connections].map((connection) => ({ ...connection.pending }));
+  }
+
+  /**
+   * Another gateway accepts a CONNECT of `clientId`: ends its connection here and stores its
+   * session (`connect.ts`, `yieldClientId`); false when another principal holds it here.
+   */
+  async yieldClientId(clientId: string, principal: string, cleanStart: boolean): Promise<boolean> {
+    const { yieldClientId } = await import('./connect.js');
+    return yieldClientId(this.#ctx, clientId, principal, cleanStart);
   }
 
   /** Listens on `host:port` (TLS only with `tls`); rejects with Node's listen error (`EADDRINUSE`, …). */

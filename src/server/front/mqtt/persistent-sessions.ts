@@ -60,6 +60,8 @@ export interface LogSessionStoreOptions {
   readonly now?: () => number;
   /** Longest lazy writes (positions) wait to be group-committed. Default 100 ms. */
   readonly positionsFlushMs?: number;
+  /** Gateways sharing the log write `__mqtt.sessions` too (`MqttSessionStore`'s `shared`). */
+  readonly shared?: { readonly catchUp: () => Promise<void> };
 }
 
 /** The durable part of one session: its stored document and what replay must skip. */
@@ -169,6 +171,7 @@ export class LogSessionStore implements SessionStore {
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.now === undefined ? {} : { now: options.now }),
       ...(options.positionsFlushMs === undefined ? {} : { positionsFlushMs: options.positionsFlushMs }),
+      ...(options.shared === undefined ? {} : { shared: options.shared }),
       expiryMaxS: options.expiryMaxS ?? 0,
       onExpired: (clientId) => self?.kept.delete(clientId),
     });
@@ -182,8 +185,25 @@ export class LogSessionStore implements SessionStore {
       this.kept.delete(clientId);
       return kept;
     }
+    // Shared by gateways: what another gateway stored (it handed the session over first).
+    await this.store.follow();
     const state = this.store.get(clientId);
     return state === undefined ? null : this.restore(state);
+  }
+
+  /**
+   * Another gateway takes `clientId` up: a session kept here is stored as it is and forgotten
+   * here, and this gateway no longer writes it; it reads it from the log when it comes back.
+   */
+  async handOff(clientId: string, session: MqttSession | null): Promise<void> {
+    const held = session ?? this.kept.get(clientId) ?? null;
+    this.kept.delete(clientId);
+    const durability = held?.durability as PersistedSession | null | undefined;
+    if (durability != null) {
+      durability.state.disconnectedAt ??= this.now();
+      await durability.save();
+    }
+    this.store.handOff(clientId);
   }
 
   /**
@@ -216,6 +236,7 @@ export class LogSessionStore implements SessionStore {
     this.kept.delete(clientId);
     // A damaged store cannot tell or remove what it holds: a clean session just starts empty.
     if (this.store.damage !== undefined) return;
+    await this.store.follow();
     if (this.store.get(clientId) !== undefined) await this.store.remove(clientId);
   }
 

@@ -6,6 +6,13 @@
  * by reading the topic from its earliest offset; sessions whose expiry passed are removed then and
  * while the server runs.
  *
+ * Shared by several gateways (scale-out, `shared`): every gateway writes the topic, so a gateway
+ * reads it forward ({@link MqttSessionStore.follow}) before it takes a session up and before
+ * it expires sessions, after asking the log for everything stored anywhere (`catchUp`). The
+ * records of sessions this gateway holds (a live connection, or a session kept here) are its own
+ * writes and are not read back; a session handed to another gateway ({@link MqttSessionStore.handOff})
+ * is no longer written from here.
+ *
  * Writes are group-committed: `save` marks a session dirty and resolves once a later append holds
  * it; all sessions dirtied while one append is in flight go out together in the next one, so a
  * thousand devices acknowledging messages cost one fdatasync per round, not a thousand. `saveSoon`
@@ -21,7 +28,7 @@
  */
 import { type Logger, pino } from 'pino';
 import { readToEnd } from '../../../broker/read-to-end.js';
-import type { Broker, RecordInput } from '../../../broker/types.js';
+import type { Broker, LogRecord, RecordInput } from '../../../broker/types.js';
 import { isDamageError, isTributaryError, type TributaryError } from '../../../errors.js';
 import {
   decodeSession,
@@ -32,6 +39,8 @@ import {
 } from './session-state.js';
 
 export const SESSIONS_TOPIC = '__mqtt.sessions';
+
+const decoder = new TextDecoder();
 
 /** Records read per fetch while loading. */
 /** Bytes of session documents one append carries at most (the log takes 16 MiB per batch). */
@@ -52,6 +61,11 @@ export interface SessionStoreOptions {
   readonly expiryCheckMs?: number;
   /** Called for each session removed because it expired. */
   readonly onExpired?: (clientId: string) => void;
+  /**
+   * Other gateways write the topic too (scale-out): `catchUp` resolves once this process's copy
+   * of `__mqtt.sessions` holds everything stored anywhere before the call (`Log.catchUp`).
+   */
+  readonly shared?: { readonly catchUp: () => Promise<void> };
 }
 
 interface Waiter {
@@ -69,6 +83,11 @@ export class MqttSessionStore {
   private flushTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The offset after the last record read (load, then `follow`). */
+  private next = 0;
+  private following: Promise<void> | undefined;
+  /** Session documents handed to another gateway: saving them again writes nothing. */
+  private readonly handedOff = new WeakSet<SessionState>();
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly expiryMaxS: number;
@@ -154,12 +173,14 @@ export class MqttSessionStore {
   /** Stores `state` (as it is when the append is built); resolves once durable. */
   save(state: SessionState): Promise<void> {
     if (this.damage !== undefined) return Promise.reject(this.damage);
+    if (this.handedOff.has(state)) return Promise.resolve();
     this.sessions.set(state.clientId, state);
     return this.enqueue(state.clientId, 0);
   }
 
   /** Stores `state` within `positionsFlushMs`, together with whatever else is saved by then. */
   saveSoon(state: SessionState): void {
+    if (this.handedOff.has(state)) return;
     this.sessions.set(state.clientId, state);
     this.enqueue(state.clientId, this.positionsFlushMs).catch((error: unknown) => {
       this.logger.warn({ err: error, clientId: state.clientId }, 'could not store an MQTT session');
@@ -173,8 +194,35 @@ export class MqttSessionStore {
     return this.enqueue(clientId, 0);
   }
 
+  /**
+   * Another gateway takes the session of `clientId` up: this one stops writing it (what is
+   * pending was stored before this is called) and reads it from the topic from now on.
+   */
+  handOff(clientId: string): void {
+    const state = this.sessions.get(clientId);
+    if (state !== undefined) this.handedOff.add(state);
+    this.refreshers.delete(clientId);
+  }
+
+  /**
+   * Shared store: reads what other gateways stored since the last read (after `catchUp`, so
+   * everything stored anywhere before the call). Nothing for a store of one server.
+   */
+  follow(): Promise<void> {
+    const shared = this.options.shared;
+    if (shared === undefined || this.damage !== undefined) return Promise.resolve();
+    // One read at a time, each after the previous one: records apply in offset order.
+    const run = (this.following ?? Promise.resolve()).then(async () => {
+      await shared.catchUp();
+      await this.readForward();
+    });
+    this.following = run.catch(() => undefined);
+    return run;
+  }
+
   /** Removes every disconnected session whose expiry passed; returns their client ids. */
   async expire(now = this.now()): Promise<string[]> {
+    await this.follow();
     const expired: string[] = [];
     for (const state of this.sessions.values()) {
       if (state.disconnectedAt === null) continue;
@@ -208,35 +256,57 @@ export class MqttSessionStore {
   }
 
   private async load(): Promise<void> {
-    const decoder = new TextDecoder();
     let skipped = 0;
-    await readToEnd(this.broker, SESSIONS_TOPIC, 0, (records) => {
-      for (const record of records) {
-        if (record.key === null) continue;
-        const clientId = decoder.decode(record.key);
-        if (record.value === null) {
-          this.sessions.delete(clientId);
-          continue;
-        }
-        const state = decodeSession(record.value);
-        if (typeof state === 'string' || state.clientId !== clientId) {
-          skipped++;
-          this.logger.warn(
-            { offset: record.offset, problem: typeof state === 'string' ? state : 'clientId' },
-            'skipping an unreadable __mqtt.sessions record',
-          );
-          this.sessions.delete(clientId);
-          continue;
-        }
-        this.sessions.set(clientId, state);
-      }
+    this.next = await readToEnd(this.broker, SESSIONS_TOPIC, 0, (records) => {
+      for (const record of records) if (!this.apply(record)) skipped++;
     });
     // No client is connected to a server that just started: a session stored as connected (the
     // server stopped without recording the disconnect) was disconnected when it stopped, which
-    // is not known more precisely than "by now".
-    const loadedAt = this.now();
-    for (const state of this.sessions.values()) state.disconnectedAt ??= loadedAt;
+    // is not known more precisely than "by now". Shared by gateways, it may be connected to
+    // another one: it stays as stored (expired by none until it is disconnected).
+    if (this.options.shared === undefined) {
+      const loadedAt = this.now();
+      for (const state of this.sessions.values()) state.disconnectedAt ??= loadedAt;
+    }
     this.logger.debug({ sessions: this.sessions.size, skipped }, 'MQTT sessions loaded');
+  }
+
+  /** Reads the topic from `next` to its end, passing over the sessions this gateway holds. */
+  private async readForward(): Promise<void> {
+    const { next } = await this.broker.offsets(SESSIONS_TOPIC, 0);
+    while (this.next < next) {
+      const records = await this.broker.fetch(SESSIONS_TOPIC, 0, this.next, { maxRecords: 1000 });
+      const last = records.at(-1);
+      if (last === undefined) break;
+      for (const record of records) {
+        if (record.offset >= next) break;
+        const clientId = record.key === null ? null : decoder.decode(record.key);
+        if (clientId !== null && this.refreshers.has(clientId)) continue;
+        this.apply(record);
+      }
+      this.next = Math.max(this.next, Math.min(last.offset + 1, next));
+    }
+  }
+
+  /** Applies one record of the topic to the sessions held in memory; false if unreadable. */
+  private apply(record: LogRecord): boolean {
+    if (record.key === null) return true;
+    const clientId = decoder.decode(record.key);
+    if (record.value === null) {
+      this.sessions.delete(clientId);
+      return true;
+    }
+    const state = decodeSession(record.value);
+    if (typeof state === 'string' || state.clientId !== clientId) {
+      this.logger.warn(
+        { offset: record.offset, problem: typeof state === 'string' ? state : 'clientId' },
+        'skipping an unreadable __mqtt.sessions record',
+      );
+      this.sessions.delete(clientId);
+      return false;
+    }
+    this.sessions.set(clientId, state);
+    return true;
   }
 
   private enqueue(clientId: string, delayMs: number): Promise<void> {

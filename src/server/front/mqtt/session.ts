@@ -112,6 +112,11 @@ export interface SessionStore {
    * sessions across restarts stores it now, before CONNACK. Optional.
    */
   attach?(session: MqttSession, version: 4 | 5): Promise<void>;
+  /**
+   * Another gateway takes `clientId` up (scale-out): stores `session` (the connection taken over
+   * here, or else a session kept here) as it is, and forgets it here. Optional: stores of one server.
+   */
+  handOff?(clientId: string, session: MqttSession | null): Promise<void>;
   /** Stops timers; a store that writes resolves once what is pending is written. */
   close(): void | Promise<void>;
 }

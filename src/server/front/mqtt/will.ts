@@ -101,6 +101,10 @@ export class MqttWills implements WillExtension {
     if (parsed !== null) this.#held.set(client, parsed);
   }
 
+  connectedElsewhere(clientId: string, cleanStart: boolean): void {
+    if (this.#o.scheduler.connected(clientId, cleanStart) === 'cancelled') this.#count('cancelled');
+  }
+
   close(): Promise<void> {
     return this.#o.scheduler.close();
   }

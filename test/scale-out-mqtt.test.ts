@@ -1,0 +1,162 @@
+/**
+ * MQTT across gateways over one NATS JetStream (started here on a free port), with the real
+ * mqtt.js client: a persistent session subscribed through gateway A and resumed through gateway B
+ * gets every message published while it was away once, and keeps its subscriptions; a retained
+ * message set through A is seen by a new subscriber on B; a client id connecting to one gateway
+ * while connected to the other takes the session over (the old connection gets DISCONNECT 0x8E).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  NATS_SERVER_BINARY,
+  type NatsServers,
+  startNatsServers,
+} from '../src/log/jetstream/testing/nats-servers.js';
+import { connectMqtt, type MqttTarget, type TestClient } from './fixtures/mqtt.js';
+import {
+  freePort,
+  killServer,
+  type ServerProcess,
+  serverApi,
+  startServerProcess,
+} from './fixtures/server-process.js';
+import { sleep } from './http-helpers.js';
+
+const required = process.env.TRIBUTARY_REQUIRE_SERVICES === '1';
+const available = NATS_SERVER_BINARY !== undefined || required;
+
+/** `promise`, or a failure naming `what` after `ms`. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+interface Gateway extends ServerProcess {
+  readonly mqtt: MqttTarget;
+}
+
+describe.skipIf(!available)('scale-out: MQTT sessions across gateways', () => {
+  let nats: NatsServers;
+  const dirs: string[] = [];
+  const gateways: Gateway[] = [];
+  const clients: TestClient[] = [];
+
+  const startGateway = async (): Promise<Gateway> => {
+    const dir = await mkdtemp(join(tmpdir(), 'tributary-gateway-'));
+    dirs.push(dir);
+    const [port, mqttPort] = [await freePort(), await freePort()];
+    const started = await startServerProcess(dir, port, {
+      readyTimeoutMs: 90_000,
+      args: ['--log', nats.urls.join(','), '--mqtt-port', String(mqttPort)],
+    });
+    const gateway = {
+      ...started,
+      mqtt: {
+        kind: 'tributary' as const,
+        host: '127.0.0.1',
+        port: mqttPort,
+        url: `mqtt://127.0.0.1:${mqttPort}`,
+        http: started.url,
+        bootstrap: null,
+        pid: started.child.pid ?? null,
+        alive: () => started.child.exitCode === null,
+        close: () => killServer(started, 'SIGTERM'),
+      },
+    };
+    gateways.push(gateway);
+    return gateway;
+  };
+  const client = async (gateway: Gateway, options: Parameters<typeof connectMqtt>[1]) => {
+    const connected = await connectMqtt(gateway.mqtt, options);
+    clients.push(connected);
+    return connected;
+  };
+  const publish = async (gateway: Gateway, messages: readonly { topic: string; payload: string }[]) => {
+    const publisher = await client(gateway, { clientId: `pub-${Math.random()}`, protocolVersion: 5 });
+    for (const { topic, payload } of messages)
+      await publisher.client.publishAsync(topic, payload, { qos: 1 });
+    await publisher.end();
+  };
+  const payloads = (received: TestClient) => received.messages.map((m) => m.payload);
+
+  beforeAll(async () => {
+    nats = await startNatsServers();
+  }, 30_000);
+  afterAll(async () => {
+    for (const each of clients) each.client.end(true);
+    for (const each of gateways) await killServer(each, 'SIGTERM');
+    await nats?.stop();
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  it('resumes a session on another gateway with every queued message once, and takes over a client id held by another gateway', async () => {
+    const a = await startGateway();
+    const b = await startGateway();
+    await serverApi(a, '/v1/topics', { name: 'plant', partitions: 2 });
+
+    // A persistent session subscribed through A, fed through B.
+    const first = await client(a, { clientId: 'device-1', clean: false, protocolVersion: 4 });
+    expect(first.sessionPresent).toBe(false);
+    await first.client.subscribeAsync('plant/#', { qos: 1 });
+    await publish(b, [{ topic: 'plant/line-1', payload: 'live-0' }]);
+    await first.waitFor(1);
+    await first.end();
+
+    // Published through B while the client is away.
+    const away = Array.from({ length: 20 }, (_, i) => ({
+      topic: `plant/line-${i % 3}`,
+      payload: `away-${i}`,
+    }));
+    await publish(b, away);
+
+    // Back through B: every queued message once, and the subscription is still there.
+    const second = await client(b, { clientId: 'device-1', clean: false, protocolVersion: 4 });
+    expect(second.sessionPresent).toBe(true);
+    await second.waitFor(away.length);
+    await publish(a, [{ topic: 'plant/line-9', payload: 'after' }]);
+    await second.waitFor(away.length + 1);
+    await sleep(500);
+    expect(payloads(second).sort()).toEqual([...away.map((m) => m.payload), 'after'].sort());
+
+    // The same client id connecting to A while connected to B takes the session over.
+    const third = await client(a, { clientId: 'device-1', clean: false, protocolVersion: 4 });
+    expect(third.sessionPresent).toBe(true);
+    await within(second.closed, 15_000, 'the connection on B taken over');
+    await publish(b, [{ topic: 'plant/line-2', payload: 'taken-over' }]);
+    await third.waitFor(1);
+    await sleep(500);
+    expect(payloads(third)).toEqual(['taken-over']);
+    expect(payloads(second)).not.toContain('taken-over');
+    await third.end();
+
+    // MQTT 5: the connection taken over hears 0x8E (Session taken over).
+    const v5 = { clientId: 'device-5', clean: false, protocolVersion: 5 as const };
+    const onA = await client(a, { ...v5, properties: { sessionExpiryInterval: 600 } });
+    await onA.client.subscribeAsync('plant/line-5', { qos: 1 });
+    const onB = await client(b, { ...v5, properties: { sessionExpiryInterval: 600 } });
+    expect(onB.sessionPresent).toBe(true);
+    await within(onA.closed, 15_000, 'the connection on A taken over');
+    expect(onA.disconnectReason()).toBe(0x8e);
+    await publish(a, [{ topic: 'plant/line-5', payload: 'five' }]);
+    await onB.waitFor(1);
+    expect(payloads(onB)).toEqual(['five']);
+    await onB.end();
+  }, 240_000);
+
+  it('serves a retained message set through one gateway to a new subscriber on the other', async () => {
+    const [a, b] = gateways.length >= 2 ? gateways : [await startGateway(), await startGateway()];
+    const setter = await client(a!, { clientId: 'retainer', protocolVersion: 5 });
+    await setter.client.publishAsync('plant/status', 'running', { qos: 1, retain: true });
+    await setter.end();
+    const reader = await client(b!, { clientId: 'reader', protocolVersion: 5 });
+    await reader.client.subscribeAsync('plant/status', { qos: 1 });
+    const [message] = await reader.waitFor(1);
+    expect(message).toMatchObject({ topic: 'plant/status', payload: 'running', retain: true });
+    await reader.end();
+  }, 240_000);
+});
