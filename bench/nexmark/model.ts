@@ -12,9 +12,20 @@
  * two pipelines: the first computes per partition and writes its results keyed by window to a
  * topic, the second reads that topic and keeps the running best per window (the last record
  * of a window key is its answer).
+ *
+ * The input is bounded, and a window closes only when its task's watermark passes it, so each
+ * partition ends with closing events (a person and an auction one hour after the last event;
+ * neither is a bid, and the auction's seller is nobody): every window closes, and each query's
+ * whole output can be compared with its floor's (`answer`).
+ *
+ * q8 joins two topics: persons (keyed by id) and auctions (keyed by seller) are also produced to
+ * `nexmark.persons` and `nexmark.auctions`, co-partitioned, and its pipeline reads auctions as
+ * its source and persons as the window join's second topic. Its input (and its floor's) is those
+ * events only, 4 of every 50.
  */
 import {
   hopping,
+  type Keyed,
   type PipelineDefinition,
   pipeline,
   stream,
@@ -52,6 +63,11 @@ export interface Bid {
 export type NexmarkEvent = Person | Auction | Bid;
 
 export const SOURCE = 'nexmark';
+/** q8's two co-partitioned inputs: the persons (keyed by id) and the auctions (keyed by seller). */
+export const PERSONS = 'nexmark.persons';
+export const AUCTIONS = 'nexmark.auctions';
+/** How far after the last event the closing events are: past every window. */
+const CLOSE_AFTER_MS = 3_600_000;
 const T0 = Date.UTC(2026, 0, 1);
 const STATES = ['OR', 'ID', 'CA', 'WA', 'AZ'];
 const CHANNELS = ['Google', 'Facebook', 'Baidu', 'Apple'];
@@ -68,9 +84,20 @@ function prng(seed: number): () => number {
   };
 }
 
-export function generate(count: number, seed = 1): { key: string; value: string }[] {
+/** An encoded event; `partition` is set for closing events only (the others go by key). */
+export interface EncodedEvent {
+  readonly key: string;
+  readonly value: string;
+  readonly partition?: number;
+}
+
+/**
+ * `count` events, then per partition a closing person and a closing auction one hour later
+ * (ids and sellers below 0: they join nothing), so every window of every partition closes.
+ */
+export function generate(count: number, partitions: number, seed = 1): EncodedEvent[] {
   const random = prng(seed);
-  const out: { key: string; value: string }[] = [];
+  const out: EncodedEvent[] = [];
   let persons = 0;
   let auctions = 0;
   for (let i = 0; i < count; i++) {
@@ -116,10 +143,37 @@ export function generate(count: number, seed = 1): { key: string; value: string 
     };
     out.push({ key: `auction-${auction}`, value: JSON.stringify(event) });
   }
+  const dateTime = T0 + count + CLOSE_AFTER_MS;
+  for (let partition = 0; partition < partitions; partition++) {
+    const person: Person = {
+      type: 'person',
+      id: -1 - partition,
+      name: 'close',
+      city: '',
+      state: '',
+      dateTime,
+    };
+    const auction: Auction = {
+      type: 'auction',
+      id: -1 - partition,
+      itemName: 'close',
+      initialBid: 0,
+      seller: -1_000 - partition,
+      category: 0,
+      dateTime,
+      expires: dateTime,
+    };
+    out.push({ key: `close-${partition}`, value: JSON.stringify(person), partition });
+    out.push({ key: `close-${partition}`, value: JSON.stringify(auction), partition });
+  }
   return out;
 }
 
-const source = () => topic<NexmarkEvent>(SOURCE, { eventTime: (e) => e.dateTime });
+/** The events of `type`, in order: q8's inputs. */
+export function eventsOfType(events: readonly EncodedEvent[], type: 'person' | 'auction'): EncodedEvent[] {
+  return events.filter((e) => (JSON.parse(e.value) as NexmarkEvent).type === type);
+}
+
 const isBid = (e: NexmarkEvent): e is Bid => e.type === 'bid';
 const isAuction = (e: NexmarkEvent): e is Auction => e.type === 'auction';
 const isPerson = (e: NexmarkEvent): e is Person => e.type === 'person';
@@ -138,33 +192,65 @@ function hotter(acc: Hot | null, w: Windowed<number>): Hot {
   return acc;
 }
 
+/** A record of a query's output topic, as read back. */
+export interface OutputRecord {
+  readonly key: string | null;
+  readonly value: string;
+}
+
 export interface Query {
   readonly name: string;
   readonly summary: string;
+  /** The topics read: the source, and a window join's second topic. */
+  readonly inputs: { readonly source: string; readonly side?: string };
   /** The pipelines of the query, in order: each later one reads the topic the one before writes. */
   readonly pipelines: (name: string) => PipelineDefinition[];
-  /** The same computation as a plain loop over the encoded events; returns the output count. */
-  readonly floor: (events: readonly string[]) => number;
+  /** The topic the last pipeline writes. */
+  readonly output: (name: string) => string;
+  /**
+   * The same computation as a plain loop over the encoded events (of `inputs`, merged in event
+   * time); returns its answer as sorted lines, comparable with `answer`.
+   */
+  readonly floor: (events: readonly string[]) => string[];
+  /** The answer the pipeline's output topic holds (records per partition in offset order), as sorted lines. */
+  readonly answer: (records: readonly OutputRecord[]) => string[];
 }
+
+/** Every value, sorted: an output whose order across partitions is not defined. */
+const sortedValues = (records: readonly OutputRecord[]): string[] => records.map((r) => r.value).sort();
+
+/** The last value of each key (an update stream's answer). */
+function lastPerKey(records: readonly OutputRecord[]): Map<string, string> {
+  const last = new Map<string, string>();
+  for (const r of records) last.set(r.key ?? '', r.value);
+  return last;
+}
+
+const source = () => topic<NexmarkEvent>(SOURCE, { eventTime: (e) => e.dateTime });
+const ALL = { source: SOURCE } as const;
 
 export const QUERIES: readonly Query[] = [
   {
     name: 'q0',
     summary: 'pass-through',
+    inputs: ALL,
     pipelines: (name) => [
       pipeline(name)
         .from(source())
         .to(topic(`${name}.out`)),
     ],
+    output: (name) => `${name}.out`,
     floor: (events) => {
       const out: string[] = [];
       for (const e of events) out.push(JSON.stringify(JSON.parse(e)));
-      return out.length;
+      return out.sort();
     },
+    answer: sortedValues,
   },
   {
     name: 'q1',
     summary: 'bids, price in euros (map)',
+    inputs: ALL,
     pipelines: (name) => [
       pipeline(name)
         .from(source())
@@ -172,18 +258,21 @@ export const QUERIES: readonly Query[] = [
         .map((b) => ({ ...(b as Bid), price: Math.floor((b as Bid).price * 0.908) }))
         .to(topic(`${name}.out`)),
     ],
+    output: (name) => `${name}.out`,
     floor: (events) => {
       const out: string[] = [];
       for (const s of events) {
         const e = JSON.parse(s) as NexmarkEvent;
         if (isBid(e)) out.push(JSON.stringify({ ...e, price: Math.floor(e.price * 0.908) }));
       }
-      return out.length;
+      return out.sort();
     },
+    answer: sortedValues,
   },
   {
     name: 'q2',
     summary: 'bids of auctions id % 123 = 0 (filter)',
+    inputs: ALL,
     pipelines: (name) => [
       pipeline(name)
         .from(source())
@@ -191,6 +280,7 @@ export const QUERIES: readonly Query[] = [
         .map((b) => ({ auction: (b as Bid).auction, price: (b as Bid).price }))
         .to(topic(`${name}.out`)),
     ],
+    output: (name) => `${name}.out`,
     floor: (events) => {
       const out: string[] = [];
       for (const s of events) {
@@ -198,12 +288,14 @@ export const QUERIES: readonly Query[] = [
         if (isBid(e) && e.auction % 123 === 0)
           out.push(JSON.stringify({ auction: e.auction, price: e.price }));
       }
-      return out.length;
+      return out.sort();
     },
+    answer: sortedValues,
   },
   {
     name: 'q5',
     summary: 'hot items: the auctions with the most bids per hopping 10 s / 2 s window',
+    inputs: ALL,
     pipelines: (name) => [
       pipeline(name)
         .from(source())
@@ -219,9 +311,10 @@ export const QUERIES: readonly Query[] = [
         .aggregate<Hot | null>({ init: () => null, add: hotter })
         .to(topic(`${name}.out`)),
     ],
+    output: (name) => `${name}.out`,
     floor: (events) => {
       const hot = new Map<number, Hot>();
-      const count = floorWindows(
+      floorWindows(
         events,
         10_000,
         2_000,
@@ -231,12 +324,18 @@ export const QUERIES: readonly Query[] = [
           hot.set(w.start, hotter(hot.get(w.start) ?? null, w));
         },
       );
-      return count + hot.size;
+      return [...hot.values()].map((h) => JSON.stringify(h)).sort();
     },
+    // Per window, the last running value; `hotter` is order-free (ties: every auction, sorted).
+    answer: (records) =>
+      [...lastPerKey(records).values()]
+        .map((v) => JSON.stringify((JSON.parse(v) as Keyed<Hot>).value))
+        .sort(),
   },
   {
     name: 'q7',
     summary: 'highest bid per 10 s tumbling window (per partition, then across partitions)',
+    inputs: ALL,
     pipelines: (name) => [
       pipeline(name)
         .from(source())
@@ -252,9 +351,10 @@ export const QUERIES: readonly Query[] = [
         .reduce((a, b) => (a.value.price >= b.value.price ? a : b))
         .to(topic(`${name}.out`)),
     ],
+    output: (name) => `${name}.out`,
     floor: (events) => {
       const best = new Map<number, Bid>();
-      const count = floorWindows(
+      floorWindows(
         events,
         10_000,
         10_000,
@@ -267,34 +367,39 @@ export const QUERIES: readonly Query[] = [
         },
         () => 'all',
       );
-      return count + best.size;
+      return [...best].map(([start, bid]) => `${start} ${bid.price}`).sort();
     },
+    // The window and its highest price: which of two equal bids of different partitions reaches
+    // the second pipeline first is not defined.
+    answer: (records) =>
+      [...lastPerKey(records).values()]
+        .map((v) => {
+          const window = (JSON.parse(v) as Keyed<Windowed<Bid>>).value;
+          return `${window.start} ${window.value.price}`;
+        })
+        .sort(),
   },
   {
     name: 'q8',
-    summary: 'new persons who opened an auction in the same 10 s tumbling window (window join)',
+    summary: 'new persons who opened an auction in the same 10 s tumbling window (window join of two topics)',
+    inputs: { source: AUCTIONS, side: PERSONS },
     pipelines: (name) => {
-      const events = source();
-      const persons = stream(events)
-        .filter(isPerson)
-        .keyBy((p) => String((p as Person).id));
+      const persons = stream(topic<Person>(PERSONS, { eventTime: (p) => p.dateTime })).keyBy((p) =>
+        String(p.id),
+      );
       return [
         pipeline(name)
-          .from(events)
-          .filter(isAuction)
-          .keyBy((a) => String((a as Auction).seller))
+          .from(topic<Auction>(AUCTIONS, { eventTime: (a) => a.dateTime }))
+          .keyBy((a) => String(a.seller))
           .window(tumbling('10s'))
-          .join(persons, (_auction, p, window) => ({
-            id: (p as Person).id,
-            name: (p as Person).name,
-            start: window.start,
-          }))
+          .join(persons, (_auction, p, window) => ({ id: p.id, name: p.name, start: window.start }))
           .keyBy((r) => `${r.id}@${r.start}`)
           .window(tumbling('10s'))
           .distinct()
           .to(topic(`${name}.out`)),
       ];
     },
+    output: (name) => `${name}.out`,
     floor: (events) => {
       const out: string[] = [];
       const persons = new Map<string, Person>();
@@ -321,8 +426,9 @@ export const QUERIES: readonly Query[] = [
           out.push(JSON.stringify({ id: person.id, name: person.name, start }));
         }
       }
-      return out.length;
+      return out.sort();
     },
+    answer: sortedValues,
   },
 ];
 
