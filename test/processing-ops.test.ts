@@ -4,10 +4,11 @@
  * read from its group, progress records and control record; `pipelines stop` makes its workers
  * leave the group (and `reset` refuses a running pipeline); `pipelines replay --from earliest`
  * forgets the state, runs the whole source again with a progress bar and ends with the same
- * results, counted once.
+ * results, counted once. For a pipeline with a repartition step (two stages), `replay` stops,
+ * resets and resumes both: the replay's output equals a fresh run's.
  */
 import { describe, expect, it } from 'vitest';
-import { groupOf, runPipeline } from '../src/processing/index.js';
+import { groupOf, pipeline, runPipeline, topic } from '../src/processing/index.js';
 import { cli } from './cli-helpers.js';
 import {
   collectionLines,
@@ -15,8 +16,10 @@ import {
   expectedLines,
   expectedSalesPerMinute,
   generateSales,
+  type PlacedSale,
   produceSales,
   SALES_PARTITIONS,
+  SALES_TOPIC,
   salesPipeline,
   waitCaughtUp,
 } from './fixtures/processing-sales.js';
@@ -126,4 +129,62 @@ describe('pipeline operations', () => {
     );
     await run.stop();
   }, 120_000);
+
+  it('replays a pipeline with a repartition step: both stages reset, the output equals a fresh run', async () => {
+    const server = await fixture.server();
+    const client = await fixture.client(server);
+    const sales = generateSales(7, 400);
+    await produceSales(client, sales);
+    // Counts per quantity: the second stage's state is the running count of each quantity.
+    const definition = pipeline('twostage')
+      .from(topic<PlacedSale>(SALES_TOPIC))
+      .keyBy((s) => `q${s.qty}`)
+      .repartition()
+      .aggregate({ init: () => 0, add: (n) => n + 1 })
+      .to(topic('twostage.out'));
+    const run = await runPipeline(client, definition, { batchRecordsMax: 50 });
+    const fresh = await outputOf(client, sales.length);
+    expect(fresh).toHaveLength(sales.length);
+    const env = { TRIBUTARY_URL: server.httpUrl };
+
+    // A later stage alone cannot be reset: its input would not match the first stage's.
+    const alone = await cli(['pipelines', 'reset', 'twostage.1-repartition', '--to', 'earliest'], { env });
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toMatch(/later stage of pipeline "twostage".*reset or replay "twostage"/);
+
+    const stopped = await cli(['pipelines', 'stop', 'twostage'], { env });
+    expect(stopped.stdout).toBe('Stopped pipeline "twostage" and its later stages twostage.1-repartition.\n');
+    expect(run.status().state).toBe('stopped');
+    expect(run.stageStatus()[0]!.state).toBe('stopped');
+
+    const replayed = await cli(
+      ['pipelines', 'replay', 'twostage', '--from', 'earliest', '--timeout', '30000'],
+      {
+        env,
+      },
+    );
+    expect(replayed.code).toBe(0);
+    expect(run.stageStatus()[0]!.state).toBe('running');
+    // The output holds the fresh run's lines and the replay's: the same lines again, counts from 1.
+    expect(await outputOf(client, 2 * sales.length)).toEqual(fresh.flatMap((line) => [line, line]));
+    expect(replayed.stderr).toContain(`progress: 100% (${sales.length} records of ${sales.length} records)`);
+    // The second stage's bar: offsets of its repartition topic written since the reset.
+    expect(replayed.stderr).toMatch(/progress: 100% \(\d+ offsets of \d+ offsets\)/);
+    expect(replayed.stdout).toMatch(
+      new RegExp(
+        `^Replayed pipeline "twostage": ${sales.length} records in [\\d.]+ s .* and its later stages twostage.1-repartition\\.`,
+      ),
+    );
+    await run.stop();
+  }, 120_000);
 });
+
+/** `twostage.out`'s committed lines once it holds `count` (then a little longer, so extra ones show). */
+async function outputOf(client: Parameters<typeof committedLines>[0], count: number): Promise<string[]> {
+  const deadline = Date.now() + 40_000;
+  while ((await committedLines(client, 'twostage.out')).length < count && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  return committedLines(client, 'twostage.out');
+}

@@ -14,6 +14,13 @@
  * - `replay [--from …]`: stop, reset, resume, and a progress bar until the pipeline has caught
  *   up with what the source held when the replay began.
  *
+ * A pipeline with `repartition()` steps runs as stages, each a pipeline of its own reading the
+ * topic the one before writes (processing/stages). `stop`, `resume`, `reset` and `replay` of the
+ * pipeline act on every stage: a later stage is reset to the end of its repartition topic with
+ * empty state, so it sees exactly what the first stage writes from its new position; a replay
+ * shows a progress bar per stage. A later stage named alone can be stopped and resumed, not
+ * reset.
+ *
  * @example
  * tributary pipelines list
  * tributary pipelines replay sales-per-minute --from earliest
@@ -28,6 +35,7 @@ import {
   type PipelineOverview,
   type PipelineReader,
 } from '../../processing/overview.js';
+import { type LaterStage, laterStagesIn, pipelineOfStage } from '../../processing/stages.js';
 import { controlTopic, groupOf, tasksTopic } from '../../processing/topics.js';
 import {
   addUrlOption,
@@ -141,9 +149,10 @@ export function registerPipelinesCommand(program: Command): void {
   ).action(async (name: string, options: ServerOptions & { timeout: number }) => {
     const reader = httpReader(options.server);
     await existing(reader, name);
-    await writeControl(options.server, name, 'stopped');
-    await waitForNoWorkers(reader, name, options.timeout);
-    print(`Stopped pipeline "${name}".`);
+    const stages = await stageNames(options.server, name);
+    for (const stage of stages) await writeControl(options.server, stage, 'stopped');
+    for (const stage of stages) await waitForNoWorkers(reader, stage, options.timeout);
+    print(`Stopped pipeline "${name}"${laterStagesText(stages)}.`);
   });
 
   addUrlOption(
@@ -152,8 +161,10 @@ export function registerPipelinesCommand(program: Command): void {
       .description('Resume a stopped pipeline: its workers join its group again.'),
   ).action(async (name: string, options: ServerOptions) => {
     await existing(httpReader(options.server), name);
-    await writeControl(options.server, name, 'running');
-    print(`Resumed pipeline "${name}".`);
+    const stages = await stageNames(options.server, name);
+    // Later stages first: each is reading when the stage before it writes again.
+    for (const stage of [...stages].reverse()) await writeControl(options.server, stage, 'running');
+    print(`Resumed pipeline "${name}"${laterStagesText(stages)}.`);
   });
 
   addUrlOption(
@@ -168,9 +179,9 @@ export function registerPipelinesCommand(program: Command): void {
   ).action(async (name: string, options: ServerOptions & { to: Position }) => {
     const reader = httpReader(options.server);
     const pipeline = await existing(reader, name);
-    const targets = await reset(options.server, pipeline, options.to);
+    const { targets, later } = await reset(options.server, reader, pipeline, options.to);
     print(
-      `Reset pipeline "${name}": ${targets.map((t) => `${pipeline.source}/${t.partition} at ${t.offset}`).join(', ')}. Resume it to run.`,
+      `Reset pipeline "${name}": ${targets.map((t) => `${pipeline.source}/${t.partition} at ${t.offset}`).join(', ')}${later.map((s) => `; stage ${s.stage} at the end of ${s.source}`).join('')}. Resume it to run.`,
     );
   });
 
@@ -189,41 +200,119 @@ export function registerPipelinesCommand(program: Command): void {
     const reader = httpReader(options.server);
     const startedAt = Date.now();
     await existing(reader, name);
-    await writeControl(options.server, name, 'stopped');
-    await waitForNoWorkers(reader, name, options.timeout);
+    refuseLaterStage(name);
+    const stages = await stageNames(options.server, name);
+    for (const stage of stages) await writeControl(options.server, stage, 'stopped');
+    for (const stage of stages) await waitForNoWorkers(reader, stage, options.timeout);
     const pipeline = await existing(reader, name);
-    const targets = await reset(options.server, pipeline, options.from);
-    await writeControl(options.server, name, 'running');
-    const total = targets.reduce((n, t) => n + (t.end - t.offset), 0);
-    const progress = new Progress(total, process.stderr, (n) => `${n} records`);
-    progress.setLabel(name);
-    let done = 0;
+    const { targets, later } = await reset(options.server, reader, pipeline, options.from);
+    for (const stage of [...stages].reverse()) await writeControl(options.server, stage, 'running');
     const deadline = Date.now() + options.timeout;
-    for (;;) {
-      const now = await describePipeline(reader, name);
-      const reached = targets.reduce((n, t) => {
-        const committed = now?.partitions.find((x) => x.partition === t.partition)?.committed ?? t.offset;
-        return n + Math.min(t.end, Math.max(t.offset, committed)) - t.offset;
-      }, 0);
-      if (reached > done) {
-        progress.advance(reached - done);
-        done = reached;
-      }
-      if (done >= total) break;
-      if (Date.now() > deadline) {
-        progress.done();
-        throw new CliError(
-          `Replay of "${name}" not caught up after ${options.timeout} ms: ${done} of ${total} records (are its workers running?)`,
-        );
-      }
-      await sleep(POLL_MS);
-    }
-    progress.done();
+    const total = targets.reduce((n, t) => n + (t.end - t.offset), 0);
+    await follow(
+      name,
+      total,
+      (n) => `${n} records`,
+      deadline,
+      async () => {
+        const now = await describePipeline(reader, name);
+        const reached = targets.reduce((n, t) => {
+          const committed = now?.partitions.find((x) => x.partition === t.partition)?.committed ?? t.offset;
+          return n + Math.min(t.end, Math.max(t.offset, committed)) - t.offset;
+        }, 0);
+        return { reached, done: reached >= total };
+      },
+    );
+    // The first stage has committed everything it will write: each later stage now has a fixed end.
+    for (const stage of later) await followLaterStage(options.server, reader, stage, deadline);
     const seconds = (Date.now() - startedAt) / 1000;
     print(
-      `Replayed pipeline "${name}": ${total} records in ${seconds.toFixed(1)} s (${Math.round(total / seconds)} records/s).`,
+      `Replayed pipeline "${name}": ${total} records in ${seconds.toFixed(1)} s (${Math.round(total / seconds)} records/s)${laterStagesText(stages)}.`,
     );
   });
+}
+
+/**
+ * A progress bar labelled `label` until `poll` says done (or `deadline` passes: an error);
+ * `poll` returns the work done so far, out of `total`.
+ */
+async function follow(
+  label: string,
+  total: number,
+  format: (n: number) => string,
+  deadline: number,
+  poll: () => Promise<{ reached: number; done: boolean }>,
+): Promise<void> {
+  const progress = new Progress(total, process.stderr, format);
+  progress.setLabel(label);
+  let done = 0;
+  for (;;) {
+    const now = await poll();
+    const reached = now.done ? total : Math.min(total, now.reached);
+    if (reached > done) {
+      progress.advance(reached - done);
+      done = reached;
+    }
+    if (now.done) break;
+    if (Date.now() > deadline) {
+      progress.done();
+      throw new CliError(
+        `Replay of "${label}" not caught up in time: ${done} of ${format(total)} (are its workers running?)`,
+      );
+    }
+    await sleep(POLL_MS);
+  }
+  progress.done();
+}
+
+/**
+ * Follows a later stage until it has processed every committed record of its repartition topic
+ * (its committed offset may stay one short of the end: the marker of the last atomic commit,
+ * never delivered). The bar counts offsets of that topic since the reset, markers included.
+ */
+async function followLaterStage(
+  server: ServerTarget,
+  reader: PipelineReader,
+  stage: ResetStage,
+  deadline: number,
+): Promise<void> {
+  const ends = await partitionRanges(server, stage.source);
+  const total = stage.targets.reduce((n, t) => n + (ends.get(t.partition)!.next - t.offset), 0);
+  await follow(
+    stage.stage,
+    total,
+    (n) => `${n} offsets`,
+    deadline,
+    async () => {
+      const now = await describePipeline(reader, stage.stage);
+      let reached = 0;
+      let done = true;
+      for (const t of stage.targets) {
+        const committed = Math.max(
+          t.offset,
+          now?.partitions.find((x) => x.partition === t.partition)?.committed ?? t.offset,
+        );
+        reached += Math.min(ends.get(t.partition)!.next, committed) - t.offset;
+        if (done && (await committedRecordsFrom(server, stage.source, t.partition, committed))) done = false;
+      }
+      return { reached, done };
+    },
+  );
+}
+
+/** Whether `topic`'s partition holds a committed record at or after `offset`. */
+async function committedRecordsFrom(
+  server: ServerTarget,
+  topic: string,
+  partition: number,
+  offset: number,
+): Promise<boolean> {
+  const page = await apiRequest<{ records: unknown[] }>(
+    server,
+    'GET',
+    `/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/records?offset=${offset}&max=1&isolation=committed`,
+  );
+  return page.records.length > 0;
 }
 
 type Position = 'earliest' | 'latest' | number;
@@ -243,6 +332,45 @@ async function existing(reader: PipelineReader, name: string): Promise<PipelineO
     `No pipeline "${name}" on this server (pipelines: ${names.length === 0 ? 'none' : names.join(', ')}).`,
     EXIT_USAGE,
   );
+}
+
+/** The pipeline's stages, first (the pipeline itself) to last. */
+async function stageNames(server: ServerTarget, name: string): Promise<string[]> {
+  return [name, ...(await laterStages(server, name)).map((s) => s.stage)];
+}
+
+async function laterStages(server: ServerTarget, name: string): Promise<LaterStage[]> {
+  const { topics } = await apiRequest<{ topics: TopicDescription[] }>(server, 'GET', '/v1/topics');
+  return laterStagesIn(
+    name,
+    topics.map((t) => t.name),
+  );
+}
+
+function laterStagesText(stages: readonly string[]): string {
+  return stages.length > 1 ? ` and its later stages ${stages.slice(1).join(', ')}` : '';
+}
+
+/** A later stage alone cannot be reset: its input would no longer match the stage before it. */
+function refuseLaterStage(name: string): void {
+  const first = pipelineOfStage(name);
+  if (first === undefined) return;
+  throw new CliError(
+    `"${name}" is a later stage of pipeline "${first}" (after a repartition step): reset or replay "${first}", which resets every stage.`,
+    EXIT_USAGE,
+  );
+}
+
+async function partitionRanges(
+  server: ServerTarget,
+  topic: string,
+): Promise<Map<number, { earliest: number; next: number }>> {
+  const description = await apiRequest<TopicDescription>(
+    server,
+    'GET',
+    `/v1/topics/${encodeURIComponent(topic)}`,
+  );
+  return new Map(description.partitions.map((p) => [p.partition, { earliest: p.earliest, next: p.next }]));
 }
 
 async function writeControl(server: ServerTarget, name: string, state: ControlState): Promise<void> {
@@ -272,48 +400,99 @@ interface ResetTarget {
   readonly end: number;
 }
 
+/** Where a later stage was reset to: the end of its repartition topic, per partition. */
+interface ResetStage extends LaterStage {
+  readonly targets: readonly { readonly partition: number; readonly offset: number }[];
+}
+
 /**
- * Deletes the pipeline's state topics, then commits its group's new offsets with the control
- * record (still `stopped`) in one atomic commit. Workers create the state topics again when
- * resumed; a task without progress record starts at its group's offset with empty state.
+ * Deletes the state topics of the pipeline and of its later stages, then commits each later
+ * stage's group offsets at the end of its repartition topic (with its control record, still
+ * `stopped`), and last the pipeline's own group offsets with its control record: one atomic
+ * commit per stage. Workers create the state topics again when resumed; a task without progress
+ * record starts at its group's offset with empty state. A later stage thus reads just what the
+ * first writes from its new position (the first stage's earlier outputs are behind it).
  */
-async function reset(server: ServerTarget, pipeline: PipelineOverview, to: Position): Promise<ResetTarget[]> {
+async function reset(
+  server: ServerTarget,
+  reader: PipelineReader,
+  pipeline: PipelineOverview,
+  to: Position,
+): Promise<{ targets: ResetTarget[]; later: ResetStage[] }> {
   const name = pipeline.pipeline;
+  refuseLaterStage(name);
   if (pipeline.control !== 'stopped' || pipeline.workers > 0) {
     throw new CliError(
       `Pipeline "${name}" is ${pipeline.control} with ${pipeline.workers} worker(s) in its group: stop it first (tributary pipelines stop ${name}).`,
       EXIT_USAGE,
     );
   }
-  const source = await apiRequest<TopicDescription>(
-    server,
-    'GET',
-    `/v1/topics/${encodeURIComponent(pipeline.source!)}`,
-  );
-  const targets = source.partitions.map((p) => ({
-    partition: p.partition,
+  const stages = await laterStages(server, name);
+  for (const { stage } of stages) {
+    const overview = await describePipeline(reader, stage);
+    if (overview !== undefined && (overview.control !== 'stopped' || overview.workers > 0)) {
+      throw new CliError(
+        `Stage "${stage}" of pipeline "${name}" is ${overview.control} with ${overview.workers} worker(s) in its group: stop the pipeline first (tributary pipelines stop ${name}).`,
+        EXIT_USAGE,
+      );
+    }
+  }
+  const ranges = await partitionRanges(server, pipeline.source!);
+  const targets = [...ranges].map(([partition, p]) => ({
+    partition,
     offset:
       to === 'earliest' ? p.earliest : to === 'latest' ? p.next : Math.min(p.next, Math.max(p.earliest, to)),
     end: p.next,
   }));
+  const later: ResetStage[] = [];
+  for (const stage of stages) {
+    const ends = await partitionRanges(server, stage.source);
+    later.push({ ...stage, targets: [...ends].map(([partition, p]) => ({ partition, offset: p.next })) });
+  }
   const { topics } = await apiRequest<{ topics: TopicDescription[] }>(server, 'GET', '/v1/topics');
-  const state = topics
-    .map((t) => t.name)
-    .filter((t) => t === tasksTopic(name) || (t.startsWith(`${name}.`) && t.endsWith('.changelog')));
+  const names = topics.map((t) => t.name);
+  const state = [name, ...stages.map((s) => s.stage)].flatMap((stage) => [
+    ...names.filter((t) => t === tasksTopic(stage)),
+    ...stateTopicsOf(stage, names),
+  ]);
   for (const topic of state) await apiRequest(server, 'DELETE', `/v1/topics/${encodeURIComponent(topic)}`);
+  const marker = { reset: { to, at: Date.now() } };
+  // The first stage last: until its commit, a repeated reset finds it where it was.
+  for (const stage of later) await commitReset(server, stage.stage, stage.source, stage.targets, marker);
+  await commitReset(server, name, pipeline.source!, targets, marker);
+  return { targets, later };
+}
+
+/** The changelogs of `stage`'s stateful steps, `<stage>.<step>.changelog` (names have no dots). */
+function stateTopicsOf(stage: string, topics: readonly string[]): string[] {
+  const prefix = `${stage}.`;
+  const suffix = '.changelog';
+  return topics.filter(
+    (t) =>
+      t.startsWith(prefix) && t.endsWith(suffix) && !t.slice(prefix.length, -suffix.length).includes('.'),
+  );
+}
+
+/** The group's new offsets of `source` with the stage's control record (`stopped`), in one atomic commit. */
+async function commitReset(
+  server: ServerTarget,
+  stage: string,
+  source: string,
+  targets: readonly { readonly partition: number; readonly offset: number }[],
+  marker: object,
+): Promise<void> {
   await apiRequest(server, 'POST', '/v1/commit', {
     appends: [
       {
-        topic: controlTopic(name),
-        records: [{ key: CONTROL_KEY, value: { ...controlValue('stopped'), reset: { to, at: Date.now() } } }],
+        topic: controlTopic(stage),
+        records: [{ key: CONTROL_KEY, value: { ...controlValue('stopped'), ...marker } }],
       },
     ],
     offsets: {
-      groupId: groupOf(name),
-      offsets: targets.map((t) => ({ topic: pipeline.source, partition: t.partition, offset: t.offset })),
+      groupId: groupOf(stage),
+      offsets: targets.map((t) => ({ topic: source, partition: t.partition, offset: t.offset })),
     },
   });
-  return targets;
 }
 
 /** Records per second per `pipeline/partition` between two readings `seconds` apart. */
