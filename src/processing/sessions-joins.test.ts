@@ -1,5 +1,5 @@
 /**
- * Session windows, window joins, distinct, top-N and table lookups, run by a `Task` over
+ * Stateless steps, session windows, window joins, distinct, top-N and table lookups, run by a `Task` over
  * hand-made records (no server): results, the late-event rule, merging sessions, and a task
  * restored from its changelog halfway giving the same results as one that never stopped.
  */
@@ -266,6 +266,33 @@ describe('window joins of two topics', () => {
       out.push(...feed(second, batches.slice(Math.max(0, split - 2))));
       expect(out).toEqual(whole);
     }
+  });
+});
+
+describe('stateless steps', () => {
+  it('map, filter and flatMap run per value in order; flatMap emits none, one or many; keyBy sets the key', () => {
+    const definition = pipeline('m')
+      .from(source())
+      .filter((e) => e.k !== 'skip')
+      .flatMap((e) => Array.from({ length: e.n ?? 0 }, (_, i) => ({ ...e, n: i })))
+      .map((e) => ({ id: `${e.k}${e.n}`, k: e.k }))
+      .keyBy((v) => v.id)
+      .to(topic('out'));
+    const { out, task } = run(definition, [
+      { k: 'a', t: 1, n: 2 },
+      { k: 'skip', t: 2, n: 5 },
+      { k: 'b', t: 3, n: 0 },
+      { k: 'c', t: 4, n: 3 },
+    ]);
+    expect(out.map((i) => [i.key, i.value])).toEqual([
+      ['a0', { id: 'a0', k: 'a' }],
+      ['a1', { id: 'a1', k: 'a' }],
+      ['c0', { id: 'c0', k: 'c' }],
+      ['c1', { id: 'c1', k: 'c' }],
+      ['c2', { id: 'c2', k: 'c' }],
+    ]);
+    // Every source record counts as processed, the filtered and the unfolded-to-nothing ones too.
+    expect(task.meta.processed).toBe(4);
   });
 });
 
