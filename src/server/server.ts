@@ -478,6 +478,8 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     try {
       socketio = attachSocketIoEndpoint(server, broker, {
         logger: logger.child({ component: 'socketio' }),
+        // Gateways over one log: a client recovers through any of them (docs/scale-out.md).
+        ...(cluster === undefined ? {} : { catchUp: sharedCatchUp(log) }),
         metrics,
         systemBroker: broker.forSystem(),
         limits: pickSettings(settings, SOCKETIO_SETTING_NAMES),
@@ -500,9 +502,7 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
       logger: mqttLogger,
       expiryMaxS: Math.ceil(settings.mqttSessionExpiryMsMax / 1000),
       // Gateways over one log share the sessions: read what others stored before taking one up.
-      ...(cluster === undefined
-        ? {}
-        : { shared: { catchUp: () => log.catchUp?.(SESSIONS_TOPIC, 0) ?? Promise.resolve() } }),
+      ...(cluster === undefined ? {} : { shared: { catchUp: () => sharedCatchUp(log)(SESSIONS_TOPIC, 0) } }),
     });
     // Retained messages live in __mqtt.retained, in memory too (docs/mqtt.md, "Retained messages").
     mqttRetained = await RetainedStore.open(broker.forSystem(), {
@@ -1005,4 +1005,9 @@ function describeListenCode(code: string): string {
     default:
       return code;
   }
+}
+
+/** `Log.catchUp` of a log shared by gateways (a no-op for engines that have none). */
+function sharedCatchUp(log: Log): (topic: string, partition: number) => Promise<void> {
+  return (topic, partition) => log.catchUp?.(topic, partition) ?? Promise.resolve();
 }

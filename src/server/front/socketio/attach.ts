@@ -43,6 +43,12 @@ export interface SocketIoEndpointOptions {
   readonly quotas?: Quotas | undefined;
   /** Live collections for `tributary:watch`; absent: `NOT_FOUND`. */
   readonly collections?: CollectionService;
+  /**
+   * Gateways sharing one log (scale-out): resolves once this process's copy of a partition holds
+   * everything stored anywhere before the call (`Log.catchUp`). Recovery reads the session table
+   * and the namespace's end through it, so a client recovers through any gateway.
+   */
+  readonly catchUp?: (topic: string, partition: number) => Promise<void>;
 }
 
 export interface SocketIoEndpoint {

@@ -48,7 +48,7 @@ import { resolveSocketIoLimits } from './limits.js';
 import { isNamespaceName, namespacePartition, SOCKET_IO_TOPIC } from './namespaces.js';
 import { PacketCache, wsFrameBuilder } from './packet-cache.js';
 import { resumeOffset } from './positions.js';
-import { SessionTable } from './sessions.js';
+import { SESSIONS_TOPIC, SessionTable } from './sessions.js';
 import { SharedFeeds } from './shared-feed.js';
 import { SocketBridge } from './socket-bridge.js';
 
@@ -86,10 +86,12 @@ export async function openSocketIoEndpoint(
   const limits = resolveSocketIoLimits(options.limits);
   const { logger, metrics } = options;
   const browser = options.browser ?? new BrowserPolicy();
+  const catchUp = options.catchUp;
   const sessions = await SessionTable.open(options.systemBroker, {
     sessionsMax: limits.socketioSessionsMax,
     ttlMs: limits.socketioSessionTtlMs,
     logger,
+    ...(catchUp === undefined ? {} : { catchUp: () => catchUp(SESSIONS_TOPIC, 0) }),
   });
   const engine = new EngineServer({
     pingInterval: limits.socketioPingIntervalMs,
@@ -129,12 +131,16 @@ export async function openSocketIoEndpoint(
   const feeds = new SharedFeeds(broker, SOCKET_IO_TOPIC);
 
   const restore = async (nsp: Namespace, pid: string, offset: string): Promise<RecoverySession | null> => {
-    const saved = sessions.get(pid);
-    if (saved === undefined || saved.nsp !== nsp.name) return null;
     const resume = resumeOffset(offset);
     if (resume === undefined) return null;
+    // Gateways over one log: the session, or its latest rooms, may have been stored through
+    // another gateway, and the client may have read events this one has not applied yet.
+    await sessions.follow();
+    const saved = sessions.get(pid);
+    if (saved === undefined || saved.nsp !== nsp.name) return null;
     const description = await options.systemBroker.describeTopic(SOCKET_IO_TOPIC);
     if (resume.partition !== namespacePartition(nsp.name, description.partitions.length)) return null;
+    await catchUp?.(SOCKET_IO_TOPIC, resume.partition);
     const { earliest, next } = await options.systemBroker.offsets(SOCKET_IO_TOPIC, resume.partition);
     // History gone (retention, compaction) or never written: no silent gap, a fresh session.
     if (resume.next < earliest || resume.next > next) return null;

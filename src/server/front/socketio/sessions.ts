@@ -10,6 +10,10 @@
  * `disconnect()`) is removed (tombstone). At most `socketioSessionsMax` are kept, the oldest
  * forgotten first; one older than `socketioSessionTtlMs` is not restored.
  *
+ * Shared by gateways over one log (`catchUp`), every gateway writes the topic: before a session
+ * is restored the table reads forward what was stored anywhere since it last read
+ * ({@link SessionTable.follow}), so a client recovers through any gateway with its latest rooms.
+ *
  * @example
  * const sessions = await SessionTable.open(broker.forSystem(), { sessionsMax: 1000, ttlMs: 86_400_000 });
  * await sessions.save({ pid, sid, nsp: '/', principal: 'alice', rooms: [] });
@@ -17,7 +21,7 @@
  */
 import type { Logger } from 'pino';
 import { readToEnd } from '../../../broker/read-to-end.js';
-import type { Broker } from '../../../broker/types.js';
+import type { Broker, LogRecord } from '../../../broker/types.js';
 import { isDamageError, isTributaryError } from '../../../errors.js';
 
 /** The internal topic of the sessions. */
@@ -46,6 +50,8 @@ export interface SessionTableOptions {
   readonly sessionsMax: number;
   readonly ttlMs: number;
   readonly logger?: Logger;
+  /** Other gateways write the topic too: resolves once this process holds all stored before the call. */
+  readonly catchUp?: () => Promise<void>;
 }
 
 const encoder = new TextEncoder();
@@ -57,11 +63,16 @@ export class SessionTable {
   readonly #ttlMs: number;
   /** Oldest write first (a write moves a session to the end). */
   readonly #sessions = new Map<string, SavedSession>();
+  readonly #catchUp: (() => Promise<void>) | undefined;
+  /** The offset after the last record read (load, then `follow`). */
+  #next = 0;
+  #following: Promise<void> = Promise.resolve();
 
   private constructor(broker: Broker, options: SessionTableOptions) {
     this.#broker = broker;
     this.#sessionsMax = options.sessionsMax;
     this.#ttlMs = options.ttlMs;
+    this.#catchUp = options.catchUp;
   }
 
   /** Creates the topic on first use and reads it back. `broker` must reach internal topics (`forSystem()`). */
@@ -98,6 +109,29 @@ export class SessionTable {
     return session;
   }
 
+  /**
+   * Shared table: reads what other gateways stored since the last read (after `catchUp`, so
+   * everything stored anywhere before the call). Nothing for a table of one server.
+   */
+  follow(): Promise<void> {
+    const catchUp = this.#catchUp;
+    if (catchUp === undefined || this.#sessionsMax === 0) return Promise.resolve();
+    // One read at a time, each after the previous one: records apply in offset order.
+    const run = this.#following.then(async () => {
+      await catchUp();
+      const { next } = await this.#broker.offsets(SESSIONS_TOPIC, 0);
+      while (this.#next < next) {
+        const records = await this.#broker.fetch(SESSIONS_TOPIC, 0, this.#next, { maxRecords: 1000 });
+        const last = records.at(-1);
+        if (last === undefined) break;
+        this.#apply(records.filter((record) => record.offset < next));
+        this.#next = Math.min(last.offset + 1, next);
+      }
+    });
+    this.#following = run.catch(() => undefined);
+    return run;
+  }
+
   /** Writes a session (durable when this resolves). */
   async save(session: Omit<SavedSession, 'at'>): Promise<void> {
     if (this.#sessionsMax === 0) return;
@@ -132,18 +166,20 @@ export class SessionTable {
   }
 
   async #load(): Promise<void> {
-    await readToEnd(this.#broker, SESSIONS_TOPIC, 0, (records) => {
-      for (const record of records) {
-        if (record.key === null) continue;
-        const pid = decoder.decode(record.key);
-        const stored = record.value === null ? undefined : parseStored(record.value);
-        if (stored === undefined || Date.now() - stored.at > this.#ttlMs) {
-          this.#sessions.delete(pid);
-          continue;
-        }
-        this.#remember({ pid, ...withoutVersion(stored) });
+    this.#next = await readToEnd(this.#broker, SESSIONS_TOPIC, 0, (records) => this.#apply(records));
+  }
+
+  #apply(records: readonly LogRecord[]): void {
+    for (const record of records) {
+      if (record.key === null) continue;
+      const pid = decoder.decode(record.key);
+      const stored = record.value === null ? undefined : parseStored(record.value);
+      if (stored === undefined || Date.now() - stored.at > this.#ttlMs) {
+        this.#sessions.delete(pid);
+        continue;
       }
-    });
+      this.#remember({ pid, ...withoutVersion(stored) });
+    }
   }
 }
 
