@@ -149,8 +149,8 @@ function parseOptions(argv: readonly string[]): Options {
   return options;
 }
 
-/** User + system CPU ms and write syscalls of a process so far. */
-function processCounters(pid: number): { cpuMs: number; writes: number } {
+/** User + system CPU ms (and the system part) and write syscalls of a process so far. */
+function processCounters(pid: number): { cpuMs: number; sysMs: number; writes: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces): utime is the 14th field overall.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -162,7 +162,7 @@ function processCounters(pid: number): { cpuMs: number; writes: number } {
   } catch {
     // /proc/<pid>/io needs the same user; left NaN otherwise
   }
-  return { cpuMs: (ticks * 1000) / 100, writes };
+  return { cpuMs: (ticks * 1000) / 100, sysMs: (Number(fields[12]) * 1000) / 100, writes };
 }
 
 /**
@@ -376,6 +376,7 @@ async function probeOnce(
     const idleEnd = pids.map(processCounters);
     const idleCpuMs = pids.map((_, i) => idleEnd[i]!.cpuMs - idleStart[i]!.cpuMs);
     const idleWrites = idleEnd[0]!.writes - idleStart[0]!.writes;
+    const idleSysMs = idleEnd[0]!.sysMs - idleStart[0]!.sysMs;
     const strace = options.strace
       ? startStrace(server.process.pid, join(dirname(files.trace), `${module.id}.strace`))
       : undefined;
@@ -409,6 +410,7 @@ async function probeOnce(
     const deliveries = stats.reduce((sum, entry) => sum + entry.deliveries, 0);
     const latency = summarize(mergeLatencies(stats));
     const serverCpuUs = ((after[0]!.cpuMs - before[0]!.cpuMs - idleCpuMs[0]!) * 1000) / deliveries;
+    const serverSysUs = ((after[0]!.sysMs - before[0]!.sysMs - idleSysMs) * 1000) / deliveries;
     const serverWrites = (after[0]!.writes - before[0]!.writes - idleWrites) / deliveries;
     let subscriberCpuMs = 0;
     for (let i = 2; i < pids.length; i++)
@@ -422,7 +424,7 @@ async function probeOnce(
       `p99 ${formatMs(latency.p99)} ms`,
       `p99.9 ${formatMs(latency.p999)} ms`,
       `median message: ack ${formatMs(sent.ackMs?.p50 ?? Number.NaN)} ms, ${split}`,
-      `server ${serverCpuUs.toFixed(2)} µs CPU/delivery`,
+      `server ${serverCpuUs.toFixed(2)} µs CPU/delivery (system ${serverSysUs.toFixed(2)})`,
       `${serverWrites.toFixed(3)} writes/delivery`,
       `subscribers ${((subscriberCpuMs * 1000) / deliveries).toFixed(2)} µs CPU/delivery`,
       `busy: server ${busy[0]}, publisher ${busy[1]}, subscribers ${busy.slice(2).join(' / ')}`,

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMemoryLog, type MemoryLog } from '../log/memory/memory-log.js';
-import { type FeedWaker, PartitionFeed } from './partition-feed.js';
+import { type FeedWaker, PartitionFeed, WAKE_SLICE_WAKERS } from './partition-feed.js';
 
 function waker(): FeedWaker & { woken: number; failed: unknown[] } {
   const state = {
@@ -68,6 +68,33 @@ describe('PartitionFeed waits', () => {
     await flush();
     expect([a.woken, b.woken]).toEqual([1, 1]);
     expect(wait.wakers.length).toBe(0);
+  });
+
+  it('wakes a large fan-out in slices, one per turn, so other work runs between them', async () => {
+    const count = WAKE_SLICE_WAKERS * 3 + 5;
+    const order: string[] = [];
+    const wakers = Array.from({ length: count }, (_, i) => {
+      const each = waker();
+      const wake = each.wake;
+      each.wake = () => {
+        wake();
+        order.push(`w${i}`);
+      };
+      return each;
+    });
+    for (const each of wakers) feed.acquireWait(0, each);
+    const appended = log.append('t', 0, [{ key: null, value: new Uint8Array([1]) }]);
+    // Work that arrives as the append is acknowledged (its own continuation, the next request).
+    void appended.then(() => setImmediate(() => order.push('io')));
+    await appended;
+    for (let turn = 0; turn < 6; turn++) await flush();
+    expect(wakers.map((each) => each.woken)).toEqual(Array(count).fill(1));
+    // The first slice at once, in wait order; the rest do not all run before the other work.
+    expect(order.slice(0, WAKE_SLICE_WAKERS)).toEqual(
+      Array.from({ length: WAKE_SLICE_WAKERS }, (_, i) => `w${i}`),
+    );
+    expect(order.indexOf('io')).toBeGreaterThanOrEqual(WAKE_SLICE_WAKERS);
+    expect(order.indexOf('io')).toBeLessThan(count);
   });
 
   it('lets a waiter go at once while others keep waiting, and aborts the log wait with the last', async () => {

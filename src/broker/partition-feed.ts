@@ -16,8 +16,13 @@
  * Subscribers caught up at the tail all wait on the same offset, wake on the same append and ask
  * for the same offset, so a new range is read once and handed to all of them. Subscribers behind
  * the tail read their own ranges (sized by their credit) and, once they reach the tail, fall in
- * with the others by themselves. Memory is bounded: one cached batch per partition plus the
- * requests in flight; a subscriber with no credit holds nothing here.
+ * with the others by themselves. Memory is bounded: a few cached batches per partition
+ * (`READY_SLOTS`) plus the requests in flight; a subscriber with no credit holds nothing here.
+ *
+ * - **Wake-ups in slices.** An append wakes its first `WAKE_SLICE_WAKERS` waiters at once and the
+ *   rest a slice per later turn of the event loop: a fan-out to 1,000 subscribers keeps the
+ *   thread for many milliseconds, and between slices the next append is read and acknowledged
+ *   and credit comes in, instead of waiting behind every delivery.
  *
  * Hash tables: what changes on every append is kept in arrays, not in Maps or Sets (here and in
  * the log, the broker and the SDK, which point back to this note). A Map or Set that sees an add
@@ -73,6 +78,29 @@ const RELEASED = Symbol('partition feed released its waits');
 /** Waits left without wakers that may stay parked on the log while others are live. */
 const PARKED_WAITS_MAX = 16;
 
+interface ReadyBatch {
+  readonly offset: number;
+  readonly batch: FeedBatch;
+}
+
+/** Settled batches kept for `readReady`. */
+const READY_SLOTS = 4;
+
+/**
+ * Wakers woken at once when an append comes; the rest of a large fan-out is woken in slices this
+ * size, one per later turn of the event loop (`setImmediate`), so what arrived meanwhile (the
+ * next append, its acknowledgement, credit) is served between slices instead of after every
+ * subscriber's delivery. A slice of deliveries takes well under a millisecond.
+ */
+export const WAKE_SLICE_WAKERS = 64;
+
+/** Wakes `wakers` from `from` on: a slice now, the rest in later turns. */
+function wakeInSlices(wakers: readonly FeedWaker[], from: number): void {
+  const end = Math.min(wakers.length, from + WAKE_SLICE_WAKERS);
+  for (let i = from; i < end; i++) wakers[i]!.wake();
+  if (end < wakers.length) setImmediate(wakeInSlices, wakers, end);
+}
+
 /** A controller whose signal any number of log waits listen to (no max-listeners warning). */
 function sharedController(): AbortController {
   const controller = new AbortController();
@@ -88,8 +116,13 @@ export class PartitionFeed<Member = unknown> {
   private waits: FeedWait[] = [];
   private readonly reads = new Map<number, Promise<FeedBatch>>();
   private last: { readonly offset: number; readonly promise: Promise<FeedBatch> } | undefined;
-  /** `last`'s batch once it is settled, for `readReady`. */
-  private lastReady: { readonly offset: number; readonly batch: FeedBatch } | undefined;
+  /**
+   * The last few batches read, once settled, for `readReady`, newest at `readyNext - 1`: wakers
+   * woken in later slices (see `wakeInSlices`) may still ask for an offset after a newer append
+   * was read by others. A ring searched by offset, not a Map (see "Hash tables").
+   */
+  private readonly ready: (ReadyBatch | undefined)[] = new Array(READY_SLOTS).fill(undefined);
+  private readyNext = 0;
   /**
    * Shared by every log wait of this feed until they are released together: one controller per
    * append would be most of the garbage of a partition at the tail.
@@ -135,7 +168,7 @@ export class PartitionFeed<Member = unknown> {
         this.reads.delete(offset);
         if (batch.records.length > 0 && !this.disposed) {
           this.last = { offset, promise };
-          this.lastReady = { offset, batch };
+          this.keepReady(offset, batch);
         }
       },
       () => this.reads.delete(offset),
@@ -174,10 +207,13 @@ export class PartitionFeed<Member = unknown> {
    * this way without an await each: one promise reaction fewer per subscriber and delivery.
    */
   readReady(offset: number, maxRecords: number): FeedBatch | undefined {
-    const ready = this.lastReady;
-    if (ready !== undefined && ready.offset === offset && this.last?.offset === offset) {
-      this.stats.sharedReads++;
-      return ready.batch;
+    for (let i = 1; i <= READY_SLOTS; i++) {
+      const ready = this.ready[(this.readyNext - i + READY_SLOTS) % READY_SLOTS];
+      if (ready === undefined) break;
+      if (ready.offset === offset) {
+        this.stats.sharedReads++;
+        return ready.batch;
+      }
     }
     if (this.isolation === 'committed' || this.reads.has(offset)) return undefined;
     const recent = this.log.readRecent?.(this.topic, this.partition, offset, maxRecords);
@@ -186,9 +222,14 @@ export class PartitionFeed<Member = unknown> {
     const batch = this.batch(recent.records, recent.next);
     if (!this.disposed) {
       this.last = { offset, promise: Promise.resolve(batch) };
-      this.lastReady = { offset, batch };
+      this.keepReady(offset, batch);
     }
     return batch;
+  }
+
+  private keepReady(offset: number, batch: FeedBatch): void {
+    this.ready[this.readyNext] = { offset, batch };
+    this.readyNext = (this.readyNext + 1) % READY_SLOTS;
   }
 
   /**
@@ -206,10 +247,10 @@ export class PartitionFeed<Member = unknown> {
         this.removeWait(entry);
         const wakers = entry.wakers.splice(0);
         // Released by the feed itself (see `releaseWait`): not a failure, the wakers re-check.
-        const released = failed && error === RELEASED;
-        for (const each of wakers) {
-          if (failed && !released) each.fail(error);
-          else each.wake();
+        if (failed && error !== RELEASED) {
+          for (const each of wakers) each.fail(error);
+        } else {
+          wakeInSlices(wakers, 0);
         }
       };
       const waited =
@@ -251,7 +292,7 @@ export class PartitionFeed<Member = unknown> {
   dispose(): void {
     this.disposed = true;
     this.last = undefined;
-    this.lastReady = undefined;
+    this.ready.fill(undefined);
     this.releaseAll();
   }
 
@@ -281,7 +322,7 @@ export class PartitionFeed<Member = unknown> {
     const promise = Promise.resolve(batch);
     if (!this.disposed) {
       this.last = { offset, promise };
-      this.lastReady = { offset, batch };
+      this.keepReady(offset, batch);
     }
     return promise;
   }

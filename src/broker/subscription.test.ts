@@ -266,6 +266,31 @@ describe('broker: subscribe', () => {
     expect(first.records.every((record) => Object.isFrozen(record))).toBe(true);
   });
 
+  it('acknowledges an append before a large fan-out of it is done, and still delivers it to everyone once', async () => {
+    const recorders = Array.from({ length: 300 }, () => new Recorder());
+    for (const recorder of recorders) await subscribe(recorder, { from: 'latest' });
+    await settle();
+    const reads = counts.read;
+    // What the event loop runs next once the append is acknowledged (a response, the next
+    // request) comes before the subscribers woken in later turns are served.
+    const servedThen = await new Promise<number>((resolve, reject) => {
+      broker
+        .appendBatch('feed', 0, [{ key: null, value: bytes('x') }])
+        .then(
+          () => setImmediate(() => resolve(recorders.filter((each) => each.records.length > 0).length)),
+          reject,
+        );
+    });
+    expect(servedThen).toBeLessThan(recorders.length);
+    await eventually(() => {
+      for (const recorder of recorders) expect(recorder.values).toEqual(['x']);
+    });
+    // Every subscriber got the same shared batch, read once.
+    expect(counts.read - reads).toBeLessThanOrEqual(1);
+    for (const recorder of recorders)
+      expect(recorder.deliveries[0]!.records).toBe(recorders[0]!.deliveries[0]!.records);
+  });
+
   it('lets subscribers behind the tail catch up on their own and then join the shared reads', async () => {
     await append(500);
     const tail = Array.from({ length: 20 }, () => new Recorder());

@@ -12,8 +12,17 @@
  * (not just what its credit allows) and keeps what it could not deliver yet, so a consumer
  * replaying history costs one log read (one pread, each batch's CRC checked and decoded once)
  * per `readAheadBytes`, not one per credit chunk, which also re-read and re-checked the batch a
- * chunk ended in. At most one read-ahead per subscription, and only while it is behind. `onRecords` is only ever called from the loop, after an
- * `await`, so it is never re-entered, not even when it calls `grant()` itself.
+ * chunk ended in. At most one read-ahead per subscription, and only while it is behind.
+ *
+ * At the tail the subscription waits without a promise of its own: it parks itself as the
+ * feed's waker (one object for its life) and the loop ends. The append's wake-up delivers the
+ * batch the feed has at hand synchronously (`PartitionFeed.readReady`), and parks again; only
+ * when nothing is at hand does the loop run again. In fan-out that is one call per subscriber
+ * and append instead of a promise, three closures and an async resumption each.
+ *
+ * `onRecords` is only ever called from the loop after an `await`, or from the feed's wake-up
+ * (a promise reaction or a later turn), so it is never re-entered, not even when it calls
+ * `grant()` itself.
  *
  * A subscription ends once: `close()` (silently), or `end(error)` → `onError(error)` for topic
  * deletion (`TOPIC_NOT_FOUND`), broker shutdown (`SHUTTING_DOWN`), data deleted under its
@@ -27,7 +36,7 @@ import { LOG_LIMITS } from '../log/types.js';
 import { batchRun, type RunEntry } from './batch-run.js';
 import type { SafeObserver } from './observer.js';
 import { payloadBytes } from './observer.js';
-import type { FeedBatch, FeedWaker, PartitionFeed } from './partition-feed.js';
+import type { FeedBatch, FeedWait, FeedWaker, PartitionFeed } from './partition-feed.js';
 import type { BatchDelivery, Delivery, Subscription } from './types.js';
 
 export interface SubscriptionInit {
@@ -57,7 +66,16 @@ export class BrokerSubscription implements Subscription {
   private credit: number;
   private running = false;
   private closed = false;
-  private cancelWait: (() => void) | undefined;
+  /** The feed's wait this subscription is parked in at the tail (the loop is not running then). */
+  private parked: FeedWait | undefined;
+  /** This subscription as the feed's waker: one object for its life, not one per wait. */
+  private readonly waker: FeedWaker = {
+    wake: () => this.tailOnAppend(),
+    fail: (error) => {
+      this.parked = undefined;
+      this.end(error);
+    },
+  };
   /** Records read past the credit (behind the tail); `ahead.records[aheadAt]` is at `pos`. */
   private ahead: FeedBatch | undefined;
   private aheadAt = 0;
@@ -121,15 +139,54 @@ export class BrokerSubscription implements Subscription {
     if (this.closed) return;
     this.closed = true;
     this.dropAhead();
-    this.cancelWait?.();
+    const parked = this.parked;
+    if (parked !== undefined) {
+      this.parked = undefined;
+      this.init.feed.releaseWait(parked, this.waker);
+    }
     this.init.onEnd(this, error);
   }
 
   private pump(): void {
-    if (!this.running && !this.closed && this.credit > 0) void this.run();
+    if (this.running || this.parked !== undefined || this.closed || this.credit <= 0) return;
+    if (this.ahead === undefined && this.storedRun === undefined && this.pos >= this.knownHighWatermark) {
+      this.park(); // at the tail: nothing to do until an append
+    } else {
+      void this.run();
+    }
   }
 
-  private async run(): Promise<void> {
+  /** Waits at the tail for `next > pos`: `tailOnAppend` is called then (or `end` on a log failure). */
+  private park(): void {
+    this.parked = this.init.feed.acquireWait(this.pos, this.waker);
+  }
+
+  /**
+   * An append passed `pos` (or the feed let go of its log waits): the batch the feed has at hand
+   * goes out now, without an await; then the subscription parks again, or runs its loop to read.
+   */
+  private tailOnAppend(): void {
+    this.parked = undefined;
+    if (this.running || this.closed || this.credit <= 0) return;
+    const batch = this.init.feed.readReady(this.pos, this.init.maxBatch);
+    if (batch === undefined || batch.records.length === 0) {
+      void this.run(true);
+      return;
+    }
+    this.running = true;
+    try {
+      if (batch.highWatermark > this.knownHighWatermark) this.knownHighWatermark = batch.highWatermark;
+      this.deliver(batch, 0);
+    } catch (error) {
+      this.end(error);
+    } finally {
+      this.running = false;
+    }
+    this.pump();
+  }
+
+  /** `woken`: an append woke the subscription at the tail, so it reads before it parks again. */
+  private async run(woken = false): Promise<void> {
     this.running = true;
     try {
       // A read-ahead kept while the subscription had no credit may since have been deleted by
@@ -155,24 +212,22 @@ export class BrokerSubscription implements Subscription {
           if (this.storedRun !== undefined && this.credit > 0) this.deliverRun(this.storedRun);
           continue;
         }
-        const atTail = this.pos >= this.knownHighWatermark;
-        if (!atTail && this.init.onBatches !== undefined && this.pos >= this.recordsUntil) {
+        if (this.pos >= this.knownHighWatermark && !woken) {
+          // At the tail: park until an append (the loop ends; `tailOnAppend` goes on from there).
+          this.park();
+          return;
+        }
+        woken = false;
+        if (this.init.onBatches !== undefined && this.pos >= this.recordsUntil) {
           if (await this.readRun()) continue;
           if (this.closed) return;
         }
-        if (atTail) {
-          await this.waitForAppend();
-          if (this.closed) return;
-        }
-        // At the tail, read a full batch (it will be shared); behind it, a read-ahead. Woken at the
-        // tail (after an await, so `onRecords` is still never re-entered), a batch at hand is taken
-        // without one more await: subscribers woken by one append share it.
-        const ready = atTail ? this.init.feed.readReady(this.pos, this.init.maxBatch) : undefined;
-        const batch =
-          ready ??
-          (atTail
-            ? await this.init.feed.read(this.pos, this.init.maxBatch)
-            : await this.init.feed.read(this.pos, this.readAheadRecords(), this.init.readAheadBytes));
+        // Woken at the tail with nothing at hand, read a full batch (it will be shared); behind
+        // the tail, a read-ahead.
+        const atTail = this.pos >= this.knownHighWatermark;
+        const batch = atTail
+          ? await this.init.feed.read(this.pos, this.init.maxBatch)
+          : await this.init.feed.read(this.pos, this.readAheadRecords(), this.init.readAheadBytes);
         if (this.closed) return;
         if (batch.highWatermark > this.knownHighWatermark) this.knownHighWatermark = batch.highWatermark;
         if (batch.records.length === 0) {
@@ -331,32 +386,6 @@ export class BrokerSubscription implements Subscription {
       );
       this.end(error);
     }
-  }
-
-  /**
-   * Resolves once `next > pos` or the subscription closed; rejects on log failures. Closing
-   * takes this subscription out of the shared wait at once, so nothing keeps it reachable.
-   */
-  private waitForAppend(): Promise<void> {
-    const feed = this.init.feed;
-    return new Promise<void>((resolve, reject) => {
-      const waker: FeedWaker = {
-        wake: () => {
-          this.cancelWait = undefined;
-          resolve();
-        },
-        fail: (error) => {
-          this.cancelWait = undefined;
-          reject(error);
-        },
-      };
-      const wait = feed.acquireWait(this.pos, waker);
-      this.cancelWait = () => {
-        this.cancelWait = undefined;
-        feed.releaseWait(wait, waker);
-        resolve();
-      };
-    });
   }
 }
 

@@ -72,8 +72,8 @@ import type { ServerMetrics } from '../../metrics.js';
 import type { CollectionBridge, CollectionPort } from './collection-bridge.js';
 import { HANDLERS, type Membership, type RequestContext } from './handlers.js';
 import type { WsFrontEndLimits } from './limits.js';
-import { type CorkableSocket, SocketWriter } from './socket-writer.js';
-import type { BridgePort, SubscriptionBridge } from './subscription-bridge.js';
+import { type CorkableSocket, SharedFrames, SocketWriter } from './socket-writer.js';
+import type { BridgePort, DeliveryFrameType, SubscriptionBridge } from './subscription-bridge.js';
 import { SyncGroupMemberships } from './sync-group-handlers.js';
 
 export interface ConnectionDeps {
@@ -204,11 +204,12 @@ export class Connection {
           const shared = chunk.fields.msgpackPairs();
           if (head.count !== shared.count || head.type !== chunk.type) {
             // Kept for the subscription's life: a copy of its own, not a view of a shared slab.
-            head.bytes = encodeMsgpackJoinedHead({ type: chunk.type, sub }, shared.count).slice();
+            head.bytes = deliveryHead(chunk.type, sub, shared.count);
             head.count = shared.count;
             head.type = chunk.type;
           }
-          this.#writeParts(head.bytes, shared.pairs);
+          chunk.frames ??= new SharedFrames(shared.pairs);
+          this.#writeShared(head.bytes, chunk.frames);
         } else {
           this.#write(encodeWireJoined({ type: chunk.type, sub }, chunk.fields, this.#format));
         }
@@ -710,15 +711,18 @@ export class Connection {
 
   /**
    * Sends one binary message: a small head of this connection's own, then bytes shared with
-   * other connections, which the send buffer holds without copying them.
+   * other connections, framed once for all equal heads (see `SharedFrames`).
    */
-  #writeParts(head: Uint8Array, shared: Uint8Array): void {
-    this.#bytesOut.inc(head.byteLength + shared.byteLength);
+  #writeShared(head: Uint8Array, frames: SharedFrames): void {
+    const bytes = head.byteLength + frames.shared.byteLength;
+    this.#bytesOut.inc(bytes);
     const high = this.#deps.limits.wsBufferedBytesHigh;
     const buffered = this.#socket.bufferedAmount;
-    const track = this.#tracked(buffered, head.byteLength + shared.byteLength);
-    this.#writer.writeBinary(head, shared, track ? this.#onSent : undefined);
-    if (buffered <= high && this.#socket.bufferedAmount > high) this.#updateReading();
+    const track = this.#tracked(buffered, bytes);
+    this.#writer.writeShared(frames, head, track ? this.#onSent : undefined);
+    // The buffer grows by at most `bytes`: read it again only if that could cross `high`.
+    if (buffered <= high && buffered + bytes > high && this.#socket.bufferedAmount > high)
+      this.#updateReading();
   }
 
   /**
@@ -833,6 +837,29 @@ export class Connection {
     this.#memberships.clear();
     void Promise.all(leaving).then(() => this.#resolveClosed());
   }
+}
+
+/** Delivery heads are shared for `sub` numbers below this (see `deliveryHead`). */
+const SHARED_HEAD_SUBS_MAX = 1024;
+/** Encoded delivery heads by frame type and shared field count, indexed by `sub`. */
+const sharedHeads = new Map<string, Uint8Array[]>();
+
+/**
+ * The encoded head (`type`, `sub`, map header) of a subscription's delivery frames: one object
+ * per distinct head for small `sub` numbers, so `SharedFrames` finds an equal head by identity
+ * (in fan-out every connection's subscription is `sub` 1). Never mutated: sockets may hold it.
+ */
+function deliveryHead(type: DeliveryFrameType, sub: number, sharedCount: number): Uint8Array {
+  // A copy of its own, not a view of the encoder's shared slab.
+  if (sub >= SHARED_HEAD_SUBS_MAX) return encodeMsgpackJoinedHead({ type, sub }, sharedCount).slice();
+  const key = `${type}:${sharedCount}`;
+  let heads = sharedHeads.get(key);
+  if (heads === undefined) {
+    heads = [];
+    sharedHeads.set(key, heads);
+  }
+  heads[sub] ??= encodeMsgpackJoinedHead({ type, sub }, sharedCount).slice();
+  return heads[sub];
 }
 
 function rawBytes(raw: RawData): Uint8Array {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { frameStart, SocketWriter } from './socket-writer.js';
+import { frameStart, SharedFrames, SocketWriter } from './socket-writer.js';
 
 /** A real WebSocket pair on loopback: the server side's ws and the socket under it. */
 async function pair(): Promise<{ server: Server; ws: WebSocket; socket: Duplex; client: WebSocket }> {
@@ -62,6 +62,27 @@ describe('frameStart with the rest of the payload', () => {
     const framed = frameStart(Uint8Array.of(4), long.byteLength, long);
     expect([...framed.subarray(0, 5)]).toEqual([0x82, 126, 0, 201, 4]);
     expect(framed.subarray(5).equals(long)).toBe(true);
+  });
+});
+
+describe('SharedFrames', () => {
+  it('builds one message per distinct head: equal heads (other objects, same bytes) get the same buffer', () => {
+    const shared = bytes(100, 2);
+    const frames = new SharedFrames(shared);
+    const first = frames.start(bytes(6, 1));
+    expect(first.equals(frameStart(bytes(6, 1), 100, shared))).toBe(true);
+    expect(frames.start(bytes(6, 1))).toBe(first);
+    const other = frames.start(bytes(6, 9));
+    expect(other).not.toBe(first);
+    expect(other.equals(frameStart(bytes(6, 9), 100, shared))).toBe(true);
+    expect(frames.start(Uint8Array.from(bytes(6, 1)))).toBe(first);
+  });
+
+  it('puts only header and head in the buffer when the shared bytes are over 2 KiB', () => {
+    const shared = bytes(2049, 2);
+    const frames = new SharedFrames(shared);
+    expect(frames.whole).toBe(false);
+    expect(frames.start(bytes(4, 1)).equals(frameStart(bytes(4, 1), 2049))).toBe(true);
   });
 });
 

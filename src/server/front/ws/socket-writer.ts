@@ -24,6 +24,8 @@
  *   WebSocket header in one small buffer, and the records' bytes, shared by every subscription
  *   that gets them, are written as they are (or, up to 2 KiB, copied behind the head, so the
  *   message is one plain write): the client's WebSocket reassembles nothing.
+ * - **One message for all equal heads** (`SharedFrames`): subscriptions whose heads are equal
+ *   (the same `sub` number on different connections, as in fan-out) send the same buffer.
  *
  * Deliveries are framed here rather than by `ws` (RFC 6455 §5.2: a server's frames are not
  * masked), on the socket `ws` writes to. That is sound because the front end turns
@@ -94,15 +96,24 @@ export class SocketWriter {
    * `ws` send callback would be).
    */
   writeBinary(head: Uint8Array, shared: Uint8Array, onSent?: (error?: Error | null) => void): void {
+    this.writeShared(new SharedFrames(shared), head, onSent);
+  }
+
+  /**
+   * As `writeBinary`, with the shared bytes' frames: the message is the buffer `frames` built for
+   * an equal head before, if any (never changed once written: sockets may still hold it).
+   */
+  writeShared(frames: SharedFrames, head: Uint8Array, onSent?: (error?: Error | null) => void): void {
     this.beforeWrite();
-    if (shared.byteLength <= COPIED_BYTES_MAX) {
-      this.#socket.write(frameStart(head, shared.byteLength, shared), onSent);
+    const start = frames.start(head);
+    if (frames.whole) {
+      this.#socket.write(start, onSent);
       return;
     }
     const held = this.#state === HOLDING;
     if (!held) this.#socket.cork();
-    this.#socket.write(frameStart(head, shared.byteLength));
-    this.#socket.write(shared, onSent);
+    this.#socket.write(start);
+    this.#socket.write(frames.shared, onSent);
     if (!held) this.#socket.uncork();
   }
 
@@ -121,6 +132,53 @@ export class SocketWriter {
  * about 6 % of the server's time at 50k deliveries/s). Larger ones are written as they are.
  */
 const COPIED_BYTES_MAX = 2048;
+
+/** Heads whose frames one `SharedFrames` keeps (a connection's subscriptions have few distinct ones). */
+const SHARED_FRAME_HEADS = 4;
+
+/**
+ * The framed messages of one shared payload, by the head put before it. Subscriptions whose heads
+ * are equal byte for byte (in fan-out, every connection's first subscription is `sub` 1, so all
+ * of them) are sent the very same buffer, built once, instead of each allocating and copying a
+ * message of its own: one header, one copy of the payload (up to 2 KiB, else the payload follows
+ * as it is) for a thousand sockets. A few heads are kept, newest last.
+ */
+export class SharedFrames {
+  readonly shared: Uint8Array;
+  /** The shared bytes are inside each start buffer (small enough to copy): one write per message. */
+  readonly whole: boolean;
+  readonly #heads: Uint8Array[] = [];
+  readonly #starts: Buffer[] = [];
+
+  constructor(shared: Uint8Array) {
+    this.shared = shared;
+    this.whole = shared.byteLength <= COPIED_BYTES_MAX;
+  }
+
+  /** The message's first buffer for `head`: header and head (and the shared bytes when `whole`). */
+  start(head: Uint8Array): Buffer {
+    const heads = this.#heads;
+    for (let i = heads.length - 1; i >= 0; i--) {
+      if (sameBytes(heads[i]!, head)) return this.#starts[i]!;
+    }
+    const shared = this.shared;
+    const start = frameStart(head, shared.byteLength, this.whole ? shared : undefined);
+    if (heads.length === SHARED_FRAME_HEADS) {
+      heads.shift();
+      this.#starts.shift();
+    }
+    heads.push(head);
+    this.#starts.push(start);
+    return start;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /**
  * The WebSocket header of an unmasked final binary frame of `head.length + restBytes` payload

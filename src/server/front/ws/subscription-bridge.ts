@@ -18,7 +18,8 @@
  * Fan-out: subscriptions at the tail of a partition share one frozen `Delivery` per read (see
  * `broker/partition-feed.ts`). Its frames (split, converted and encoded) are prepared once and
  * cached on it, so N subscriptions cost one encoding plus N small headers (`type`, `sub`), not N
- * encodings of the same records.
+ * encodings of the same records; subscriptions with equal headers (the same `sub` number on
+ * different connections) send one message built once (`SharedFrames` in `socket-writer.ts`).
  *
  * Quotas: while the connection's principal is over its fetch rate, owed credit stays with the
  * bridge (`pumpLater`), so the broker delivers at most what it already holds credit for and the
@@ -34,6 +35,7 @@ import type { WireError, WireIsolation, WireStartPosition } from '../../../proto
 import { SharedFields } from '../../../protocol/native/wire.js';
 import { recordBytes } from './convert.js';
 import type { WsFrontEndLimits } from './limits.js';
+import type { SharedFrames } from './socket-writer.js';
 
 /** What a bridge needs from its connection. */
 export interface BridgePort {
@@ -79,6 +81,8 @@ export interface DeliveryChunk {
   /** Records in the frame and their payload bytes, for the metrics. */
   readonly records: number;
   readonly bytes: number;
+  /** The frame's messages as the port built them, for every subscription that sends it. */
+  frames: SharedFrames | undefined;
 }
 
 /**
@@ -134,6 +138,7 @@ function prepareDelivery(delivery: Delivery, budget: number): PreparedDelivery {
       }),
       records: records.length,
       bytes: bytes - records.length * RECORD_OVERHEAD_BYTES,
+      frames: undefined,
     });
   };
   const all = delivery.records;
@@ -192,6 +197,7 @@ function prepareBatchDelivery(
       }),
       records,
       bytes,
+      frames: undefined,
     });
   };
   for (let i = 0; i < batches.length; i++) {
@@ -293,10 +299,18 @@ export class SubscriptionBridge {
     this.pump();
   }
 
-  /** Sends what waits while the socket has room, then passes owed credit on to the broker. */
+  /**
+   * Sends what waits while the socket has room, then passes owed credit on to the broker: once
+   * the broker holds at most half a chunk, so a steady stream refills it every half chunk of
+   * deliveries, not after each one.
+   */
   pump(): void {
     if (this.#closed || !this.#ready || !this.#sendUnsent()) return;
     if (this.#subscription === undefined || this.#owed === 0) return;
+    const chunk = this.#chunkRecords();
+    if (this.#brokerCredit > chunk >> 1) return; // the next delivery pumps again
+    const grant = Math.min(chunk - this.#brokerCredit, this.#owed);
+    if (grant <= 0) return;
     if (this.#port.congested()) {
       this.#port.pumpAfterDrain(this);
       return;
@@ -307,9 +321,6 @@ export class SubscriptionBridge {
       this.#port.pumpLater(this, throttleMs);
       return;
     }
-    const room = this.#chunkRecords() - this.#brokerCredit;
-    const grant = Math.min(room, this.#owed);
-    if (grant <= 0) return;
     this.#owed -= grant;
     this.#brokerCredit += grant;
     this.#checkCredit();
