@@ -6,7 +6,9 @@
  * over NATS. Checked: committed and aborted transactions over partitions led by both gateways,
  * read through the other gateway by a read_committed consumer (exactly the committed records)
  * and a read_uncommitted one (every record); a consume-transform-produce step whose offsets
- * (TxnOffsetCommit, sent to the group's coordinator) commit with the transaction.
+ * (TxnOffsetCommit, sent to the group's coordinator) commit with the transaction; a transaction
+ * left open by a SIGKILLed coordinating gateway, aborted when its producer initialises again
+ * through the gateway left.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -50,7 +52,7 @@ describe.skipIf(!available)('scale-out: Kafka transactions across gateways', () 
   afterEach(async () => {
     for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
     for (const gateway of gateways.splice(0)) {
-      await killServer(gateway.process, 'SIGTERM');
+      await killServer(gateway.process, gateway.process.child.exitCode === null ? 'SIGTERM' : 'SIGKILL');
       await rm(gateway.dir, { recursive: true, force: true });
     }
   }, 60_000);
@@ -58,12 +60,20 @@ describe.skipIf(!available)('scale-out: Kafka transactions across gateways', () 
     await nats?.stop();
   });
 
-  async function gateway(): Promise<Gateway> {
+  async function gateway(extraArgs: readonly string[] = []): Promise<Gateway> {
     const dir = await mkdtemp(join(tmpdir(), 'tributary-gateway-'));
     const [port, kafkaPort] = [await freePort(), await freePort()];
     const process = await startServerProcess(dir, port, {
       readyTimeoutMs: 90_000,
-      args: ['--log', nats.urls.join(','), '--kafka-port', String(kafkaPort), '--mqtt-port', '0'],
+      args: [
+        '--log',
+        nats.urls.join(','),
+        '--kafka-port',
+        String(kafkaPort),
+        '--mqtt-port',
+        '0',
+        ...extraArgs,
+      ],
     });
     const started = { kafkaPort, process, dir };
     gateways.push(started);
@@ -245,5 +255,62 @@ describe.skipIf(!available)('scale-out: Kafka transactions across gateways', () 
     await until('the committed outputs through gateway A', () => outputs.size >= expected.length);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(sortedValues(outputs)).toEqual(expected);
+  }, 240_000);
+
+  it('a transaction open when its coordinating gateway is SIGKILLed is aborted when the producer initialises again through the other gateway; later transactions commit', async () => {
+    const ttl = ['--log-gateway-ttl-ms', '4000'];
+    const a = await gateway(ttl);
+    const b = await gateway(ttl);
+    await createSpreadTopic(a, 'ledger');
+    const values = (name: string) =>
+      Array.from({ length: PARTITIONS }, (_, p) => [0, 1].map((i) => `${name}-${p}-${i}`)).flat();
+    const write = async (producer: Producer, name: string) => {
+      const transaction = await producer.transaction();
+      for (let partition = 0; partition < PARTITIONS; partition++) {
+        await transaction.send({
+          topic: 'ledger',
+          messages: [0, 1].map((i) => ({ value: `${name}-${partition}-${i}`, partition })),
+        });
+      }
+      return transaction;
+    };
+
+    const first = await transactionalProducer(a, 'ledger-job');
+    await (await write(first, 'first')).commit();
+    const coordinatorPort = await transactionCoordinatorPort('ledger-job');
+    const victim = coordinatorPort === a.kafkaPort ? a : b;
+    const survivor = victim === a ? b : a;
+    expect(victim.kafkaPort).toBe(coordinatorPort);
+
+    // Records written on every partition (led by both gateways), not committed; then the
+    // coordinating gateway dies.
+    await write(first, 'open');
+    await killServer(victim.process, 'SIGKILL');
+    // The gateway left stops naming the dead one once its TTL passed.
+    const admin = kafkaTo(survivor, 'ledger-admin').admin();
+    await admin.connect();
+    try {
+      await until('the dead gateway out of the metadata', async () => {
+        return (await admin.describeCluster()).brokers.length === 1;
+      });
+    } finally {
+      await admin.disconnect();
+    }
+
+    // The producer's process starts again and initialises through the gateway left: the
+    // coordination moves there (after the TTL), the open transaction is aborted, new ones commit.
+    const again = await transactionalProducer(survivor, 'ledger-job');
+    await (await write(again, 'after')).commit();
+    expect(await transactionCoordinatorPort('ledger-job')).toBe(survivor.kafkaPort);
+
+    const committed = [...values('first'), ...values('after')].sort();
+    const readCommitted = await reader(survivor, 'ledger', 'ledger-committed', false);
+    const readAll = await reader(survivor, 'ledger', 'ledger-uncommitted', true);
+    await until('the committed records', () => readCommitted.size >= committed.length);
+    await until('every record', () => readAll.size >= 3 * PARTITIONS * 2);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Each committed record once, none of the open transaction's; they were written, though.
+    expect(sortedValues(readCommitted)).toEqual(committed);
+    expect(sortedValues(readAll)).toEqual([...committed, ...values('open')].sort());
   }, 240_000);
 });
