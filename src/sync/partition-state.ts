@@ -79,7 +79,9 @@ export class PartitionState {
   #scanned: number;
   #pending: LogRecord[] = [];
   #pendingEnd = -1;
+  /** Recent changes: `#journal[#journalHead..]` (dropped ones are cut off in bulk, not one by one). */
   #journal: AppliedChange[] = [];
+  #journalHead = 0;
   #journalStart: number;
   readonly #listeners = new Set<ChangeListener>();
   #waiters: Waiter[] = [];
@@ -200,7 +202,7 @@ export class PartitionState {
   changesSince(offset: number): AppliedChange[] | undefined {
     if (offset < this.#journalStart || offset > this.#next) return undefined;
     let first = this.#journal.length;
-    while (first > 0 && this.#journal[first - 1]!.offset >= offset) first--;
+    while (first > this.#journalHead && this.#journal[first - 1]!.offset >= offset) first--;
     return this.#journal.slice(first);
   }
 
@@ -278,12 +280,21 @@ export class PartitionState {
     return { key: decoded.key, offset: record.offset, before, after };
   }
 
+  /**
+   * Keeps the last `journalMax` changes. Dropping the oldest moves a head index; the dropped part
+   * is cut off once it is a quarter of the bound (a `splice` per write moved every kept change,
+   * ~10 µs per write at the default bound).
+   */
   #remember(changes: readonly AppliedChange[]): void {
-    for (const change of changes) this.#journal.push(change);
-    const excess = this.#journal.length - this.#journalMax;
-    if (excess > 0) {
-      const dropped = this.#journal.splice(0, excess);
-      this.#journalStart = dropped[dropped.length - 1]!.offset + 1;
+    const journal = this.#journal;
+    for (let i = 0; i < changes.length; i++) journal.push(changes[i]!);
+    const excess = journal.length - this.#journalHead - this.#journalMax;
+    if (excess <= 0) return;
+    this.#journalHead += excess;
+    this.#journalStart = journal[this.#journalHead - 1]!.offset + 1;
+    if (this.#journalHead >= this.#journalMax / 4) {
+      this.#journal = journal.slice(this.#journalHead);
+      this.#journalHead = 0;
     }
   }
 }
