@@ -251,6 +251,25 @@ export const ERROR_CATALOGUE = {
   },
   TIMEOUT: { message: 'Timed out after {ms} ms: {what}', httpStatus: 504, kafkaCode: 7, retriable: true },
   CONNECTION_LOST: { message: 'Connection lost: {reason}', httpStatus: 503, kafkaCode: 13, retriable: true },
+  GATEWAY_UNREACHABLE: {
+    message: 'Gateway {gateway} is not reachable (nothing answers {method}); the request was not delivered',
+    httpStatus: 503,
+    kafkaCode: 13,
+    retriable: true,
+  },
+  NOT_PARTITION_LEADER: {
+    message: 'This gateway does not lead the writes of collection "{collection}", partition {partition}',
+    httpStatus: 503,
+    kafkaCode: 6,
+    retriable: true,
+  },
+  WRITE_OUTCOME_UNKNOWN: {
+    message:
+      'The write to collection "{collection}", partition {partition} may or may not have been applied: {reason}',
+    httpStatus: 504,
+    kafkaCode: 7,
+    retriable: false,
+  },
   CONNECT_FAILED: {
     message: 'Could not connect to {url}: {reason}',
     httpStatus: 503,

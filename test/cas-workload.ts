@@ -33,7 +33,16 @@ export interface CasWorkloadOptions {
    * Several `tributary serve` gateways over this shared log (`nats://…`, docs/scale-out.md)
    * instead of one server with a file log: clients are spread over them, kills hit the first.
    */
-  readonly gateways?: { readonly logUrl: string; readonly count: number };
+  readonly gateways?: {
+    readonly logUrl: string;
+    readonly count: number;
+    /** More `tributary serve` arguments for every gateway (e.g. a short `--log-gateway-ttl-ms`). */
+    readonly args?: readonly string[];
+    /** Kills do not restart the first gateway: its clients move to the second. */
+    readonly killWithoutRestart?: boolean;
+  };
+  /** Called once the operations are done, before the servers stop, with each live server's HTTP base URL. */
+  readonly beforeStop?: (urls: readonly string[]) => Promise<void>;
 }
 
 export interface CasWorkloadStats {
@@ -49,6 +58,12 @@ export interface CasWorkloadStats {
   unknownBounded: number;
   /** Requests without an answer from a live server (unbounded outcome). */
   unknownUnbounded: number;
+  /** Of those, writes a gateway forwarded to its partition's leader that answered `WRITE_OUTCOME_UNKNOWN`. */
+  unknownForwarded: number;
+  /** Writes acknowledged (puts and successful CAS); with gateways, each is looked up in the log afterwards. */
+  acknowledged: number;
+  /** Of those, the ones called after the last kill. */
+  acknowledgedAfterKill: number;
   kills: number;
   elapsedMs: number;
 }
@@ -80,6 +95,8 @@ class Server {
   process: ServerProcess | undefined;
   epoch = 0;
   readonly killed = new Set<number>();
+  /** Killed and not started again. */
+  gone = false;
   /** Epoch → when its process was seen to exit (after it was SIGKILLed). */
   readonly exitedAt = new Map<number, number>();
 
@@ -91,6 +108,10 @@ class Server {
 
   get wsUrl(): string {
     return `ws://127.0.0.1:${this.port}/v1/ws`;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
@@ -116,11 +137,16 @@ class Server {
 class Connection {
   #client: CollectionClient | undefined;
   epoch = 0;
-  constructor(readonly server: Server) {}
+  constructor(
+    public server: Server,
+    /** The server to move to once `server` was killed for good (no restart). */
+    private readonly fallback?: Server,
+  ) {}
 
   async get(stopped: () => boolean): Promise<CollectionClient | undefined> {
     while (this.#client === undefined || this.#client.closed) {
       if (stopped()) return undefined;
+      if (this.server.gone && this.fallback !== undefined) this.server = this.fallback;
       try {
         const epoch = this.server.epoch;
         this.#client = await CollectionClient.connect(this.server.wsUrl);
@@ -152,7 +178,10 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
   const dataDir = await mkdtemp(join(tmpdir(), 'tributary-cas-'));
   const servers: Server[] = [];
   for (let i = 0; i < (options.gateways?.count ?? 1); i++) {
-    const args = options.gateways === undefined ? [] : ['--log', options.gateways.logUrl];
+    const args =
+      options.gateways === undefined
+        ? []
+        : ['--log', options.gateways.logUrl, ...(options.gateways.args ?? [])];
     servers.push(new Server(join(dataDir, `gateway-${i}`), await freePort(), args));
   }
   // Kills hit the first server (the only one without gateways).
@@ -169,6 +198,9 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
     refusalsWithValue: 0,
     unknownBounded: 0,
     unknownUnbounded: 0,
+    unknownForwarded: 0,
+    acknowledged: 0,
+    acknowledgedAfterKill: 0,
     kills: 0,
     elapsedMs: 0,
   };
@@ -185,6 +217,8 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
   };
   const refusals: { entry: { op: RegisterOp }; actual: number }[] = [];
   const lost: Pending[] = [];
+  const acknowledged: Acknowledged[] = [];
+  let lastKillAt = Number.POSITIVE_INFINITY;
   const connections: Connection[] = [];
   try {
     for (const each of servers) await each.start();
@@ -205,7 +239,7 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
     let done = false;
     const worker = async (w: number): Promise<void> => {
       const random = prng(seed * 1_000 + w);
-      const connection = new Connection(servers[w % servers.length]!);
+      const connection = new Connection(servers[w % servers.length]!, servers[1]);
       connections.push(connection);
       const known = new Map<string, { version: number; value: string }>();
       let serial = 0;
@@ -221,7 +255,11 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
         const settleUnknown = (op: RegisterOp, error: unknown): void => {
           const entry = { op, call, ret: Number.POSITIVE_INFINITY, unknown: true };
           history.push(entry);
-          if (error instanceof ConnectionLostError && connection.server.killed.has(epoch)) {
+          if (error instanceof WireRequestError && error.code === 'WRITE_OUTCOME_UNKNOWN') {
+            // Forwarded to the partition's leader, no answer: it may still apply (unbounded).
+            stats.unknownForwarded++;
+            stats.unknownUnbounded++;
+          } else if (error instanceof ConnectionLostError && connection.server.killed.has(epoch)) {
             entry.ret = now();
             lost.push({ entry, epoch, at: connection.server });
             stats.unknownBounded++;
@@ -256,6 +294,7 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
             });
             history.push({ op, call, ret: now() });
             learn(written.version, value);
+            acknowledged.push({ key, version: written.version, value, call });
             known.set(key, { version: written.version, value });
           } catch (error) {
             settleUnknown(op, error);
@@ -277,6 +316,7 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
               ret: now(),
             });
             learn(written.version, value);
+            acknowledged.push({ key, version: written.version, value, call });
             known.set(key, { version: written.version, value });
             stats.casOk++;
           } catch (error) {
@@ -296,7 +336,11 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
                 if (actual === undefined) known.delete(key);
                 else known.set(key, { version: Number(error.error.details.actual), value: actual });
               }
-            } else if (error instanceof WireRequestError && !error.error.retriable) {
+            } else if (
+              error instanceof WireRequestError &&
+              !error.error.retriable &&
+              error.code !== 'WRITE_OUTCOME_UNKNOWN'
+            ) {
               anomalies.push(`CAS answered ${error.code}: ${error.message}`);
             } else {
               settleUnknown({ kind: 'cas', expected: expectation.value, value, ok: undefined }, error);
@@ -314,9 +358,11 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
           const at = Math.floor((options.ops * kill) / (options.kills + 1));
           while (stats.ops < at) await sleep(5);
           await server.kill(now);
+          lastKillAt = now();
           stats.kills++;
           log(`kill ${kill}/${options.kills} after ${stats.ops} ops`);
-          await server.start();
+          if (options.gateways?.killWithoutRestart === true) server.gone = true;
+          else await server.start();
         }
         while (stats.ops < options.ops) await sleep(5);
       } finally {
@@ -324,6 +370,10 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
       }
     };
     await Promise.all([killer(), ...Array.from({ length: clients }, (_, w) => worker(w))]);
+    const live = servers.filter((each) => each.process !== undefined);
+    await options.beforeStop?.(live.map((each) => each.url));
+    // Every acknowledged write is in the log, at the version it was acknowledged with.
+    if (options.gateways !== undefined) await checkStored(live[0]!.url, keys, acknowledged, anomalies);
   } finally {
     for (const connection of connections) connection.close();
     for (const each of servers) if (each.process !== undefined) await killServer(each.process, 'SIGKILL');
@@ -338,8 +388,42 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
     entry.op = { ...entry.op, actual: value };
     stats.refusalsWithValue++;
   }
+  stats.acknowledged = acknowledged.length;
+  stats.acknowledgedAfterKill = acknowledged.filter((a) => a.call > lastKillAt).length;
   stats.elapsedMs = Math.round(now());
   return { histories, initial, stats, anomalies };
+}
+
+interface Acknowledged {
+  readonly key: string;
+  readonly version: number;
+  readonly value: string;
+  readonly call: number;
+}
+
+/** Appends an anomaly for each acknowledged write the key's history (from the log) lacks. */
+async function checkStored(
+  url: string,
+  keys: readonly string[],
+  acknowledged: readonly Acknowledged[],
+  anomalies: string[],
+): Promise<void> {
+  for (const key of keys) {
+    const response = await fetch(`${url}/v1/collections/${COLLECTION}/items/${key}/history?limit=1000`);
+    const history = (await response.json()) as {
+      versions: { version: number; value: { v: string } | null }[];
+      complete: boolean;
+    };
+    if (!response.ok) {
+      anomalies.push(`history of ${key}: ${response.status} ${JSON.stringify(history)}`);
+      continue;
+    }
+    const stored = new Map(history.versions.map((v) => [v.version, v.value?.v]));
+    for (const ack of acknowledged) {
+      if (ack.key === key && stored.get(ack.version) !== ack.value)
+        anomalies.push(`acknowledged ${ack.value} at version ${ack.version} is not in the log`);
+    }
+  }
 }
 
 /** Checks every key's history; returns a description per key that is not linearizable. */

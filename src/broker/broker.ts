@@ -545,6 +545,12 @@ export class TributaryBroker implements Broker {
     return { earliest, next, lastStable };
   }
 
+  async catchUp(topic: string, partition: number): Promise<void> {
+    this.checkOpen();
+    this.topicName(topic);
+    await this.log.catchUp?.(topic, partition);
+  }
+
   async resolvePosition(
     topic: string,
     partition: number,

@@ -53,5 +53,14 @@ export interface GatewayCluster {
   request(gatewayId: string, method: string, body: unknown, timeoutMs?: number): Promise<unknown>;
   /** Answers `method` requests from other gateways. */
   handle(method: string, handler: GatewayRequestHandler): void;
+  /**
+   * Like `request`, with body and answer in MessagePack (compact, binary-safe), for requests on a
+   * write's path (a strong collection's forwarded writes). A request that reached no handler at
+   * all (the gateway is gone) rejects with `GATEWAY_UNREACHABLE`: it was not delivered, so it can
+   * be sent again; `TIMEOUT` and `CONNECTION_LOST` mean it may have been.
+   */
+  requestPacked(gatewayId: string, method: string, body: unknown, timeoutMs?: number): Promise<unknown>;
+  /** Answers `method` requests sent with `requestPacked`. */
+  handlePacked(method: string, handler: GatewayRequestHandler): void;
   close(): Promise<void>;
 }

@@ -262,6 +262,13 @@ export interface Broker {
   /** Earliest, next (high watermark) and last stable offset of a partition. */
   offsets(topic: string, partition: number): Promise<PartitionOffsets>;
   /**
+   * On a log shared by several processes (gateways over JetStream): resolves once this process's
+   * copy of the partition holds everything stored before the call, so `offsets` and reads after
+   * it reflect every write acknowledged to anyone before it (`Log.catchUp`). Absent or at once
+   * where one process owns the log.
+   */
+  catchUp?(topic: string, partition: number): Promise<void>;
+  /**
    * Resolves a StartPosition to an offset; with `isolation: 'committed'`, `'latest'` is the last
    * stable offset (where a committed reader waits), as in `subscribe`.
    */

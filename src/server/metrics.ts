@@ -104,6 +104,8 @@ export class ServerMetrics {
   readonly quotaConnectionsRefused: Counter;
   /** What happened to MQTT last wills (docs/mqtt.md, "Last will"). */
   readonly mqttWills: Counter<'outcome'>;
+  /** Strong collection writes this gateway sent to, or ran for, another gateway (`sync/partition-leader.ts`). */
+  readonly collectionWritesRouted: Counter<'direction'>;
   /** MQTT retained messages held (docs/mqtt.md, "Retained messages"). */
   readonly mqttRetainedMessages: Gauge;
   /** Stream-processing pipelines, refreshed on every scrape (server/pipeline-metrics.ts). */
@@ -216,6 +218,12 @@ export class ServerMetrics {
     this.quotaConnectionsRefused = new Counter({
       name: 'tributary_quota_connections_refused_total',
       help: "Connections refused for their principal's connections quota",
+      registers,
+    });
+    this.collectionWritesRouted = new Counter({
+      name: 'tributary_collection_writes_routed_total',
+      help: 'Strong collection writes forwarded to the gateway leading their partition (direction="forwarded"), or run here for another gateway (direction="led")',
+      labelNames: ['direction'],
       registers,
     });
     this.mqttWills = new Counter({

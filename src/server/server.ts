@@ -60,7 +60,7 @@ import {
 } from '../es/streams/index.js';
 import { SyncGroupService } from '../es/sync-groups/index.js';
 import type { Log } from '../log/types.js';
-import { CollectionService } from '../sync/index.js';
+import { CollectionService, PartitionLeaders } from '../sync/index.js';
 
 import { authConfigured, checkBind } from './auth/bind.js';
 import { BrowserPolicy } from './auth/browser.js';
@@ -348,6 +348,10 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     collections = await CollectionService.open(broker.forSystem(), {
       logger: logger.child({ component: 'sync' }),
       checkpointDir: join(options.dataDir, 'collections'),
+      // Gateways over one log: a strong partition's writes go to one gateway (docs/scale-out.md).
+      ...(cluster === undefined
+        ? {}
+        : { leaders: partitionLeaders(cluster, settings, metrics), followCatalog: true }),
     });
   } catch (error) {
     security.close();
@@ -641,6 +645,22 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
       return closing;
     },
   };
+}
+
+/** Routing of strong collection writes between gateways; waits for a leader through a failover (2 TTLs). */
+function partitionLeaders(
+  cluster: GatewayCluster,
+  settings: Tunables,
+  metrics: ServerMetrics,
+): PartitionLeaders {
+  const forwarded = metrics.collectionWritesRouted.labels('forwarded');
+  const led = metrics.collectionWritesRouted.labels('led');
+  return new PartitionLeaders({
+    cluster,
+    leaderWaitMs: 2 * settings.logGatewayTtlMs + 5_000,
+    onForwarded: () => forwarded.inc(),
+    onLedForOther: () => led.inc(),
+  });
 }
 
 async function startKafka(

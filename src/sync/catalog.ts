@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import { readToEnd } from '../broker/read-to-end.js';
-import type { Broker, LogRecord } from '../broker/types.js';
+import type { Broker, LogRecord, Subscription } from '../broker/types.js';
 import { isPlainObject } from '../crdt/json.js';
 import { isDamageError, isTributaryError, type TributaryError } from '../errors.js';
 import { COLLECTIONS_META_TOPIC } from './limits.js';
@@ -32,6 +32,8 @@ export class CollectionCatalog {
    * the collection service answers this error to every call (docs/FORMAT.md, "Damage").
    */
   damage: TributaryError | undefined;
+  /** The offset after the last record read. */
+  #next = 0;
 
   private constructor(broker: Broker) {
     this.#broker = broker;
@@ -44,7 +46,9 @@ export class CollectionCatalog {
   static async load(broker: Broker, logger: Logger): Promise<CollectionCatalog> {
     const catalog = new CollectionCatalog(broker);
     try {
-      await readToEnd(broker, COLLECTIONS_META_TOPIC, 0, (records) => catalog.#apply(records, logger));
+      catalog.#next = await readToEnd(broker, COLLECTIONS_META_TOPIC, 0, (records) =>
+        catalog.#apply(records, logger),
+      );
     } catch (error) {
       if (isTributaryError(error, 'TOPIC_NOT_FOUND')) return catalog;
       if (!isDamageError(error)) throw error;
@@ -55,12 +59,18 @@ export class CollectionCatalog {
     return catalog;
   }
 
-  #apply(records: readonly LogRecord[], logger: Logger): void {
+  #apply(
+    records: readonly LogRecord[],
+    logger: Logger,
+    onChange?: (name: string, entry: CatalogEntry | undefined) => void,
+  ): void {
     for (const record of records) {
+      this.#next = record.offset + 1;
       if (record.key === null) continue;
       const name = DECODER.decode(record.key);
       if (record.value === null) {
         this.#entries.delete(name);
+        onChange?.(name, undefined);
         continue;
       }
       const entry = parseEntry(DECODER.decode(record.value));
@@ -69,6 +79,51 @@ export class CollectionCatalog {
         continue;
       }
       this.#entries.set(name, entry);
+      onChange?.(name, entry);
+    }
+  }
+
+  /**
+   * Follows the catalog from where `load` stopped, for servers sharing one log with others
+   * (gateways, docs/scale-out.md): `onChange` hears of every collection created (its entry) or
+   * deleted (undefined) through any of them, this one included.
+   */
+  async follow(
+    logger: Logger,
+    onChange: (name: string, entry: CatalogEntry | undefined) => void,
+    onError: (error: unknown) => void,
+  ): Promise<Subscription> {
+    await this.#createTopic();
+    let subscription: Subscription | undefined;
+    let owed = 0;
+    subscription = await this.#broker.subscribe({
+      topic: COLLECTIONS_META_TOPIC,
+      partition: 0,
+      from: { offset: this.#next },
+      credit: 100,
+      onRecords: (delivery) => {
+        this.#apply(delivery.records, logger, onChange);
+        owed += delivery.records.length;
+        if (subscription !== undefined) {
+          subscription.grant(owed);
+          owed = 0;
+        }
+      },
+      onError,
+    });
+    if (owed > 0) subscription.grant(owed);
+    return subscription;
+  }
+
+  async #createTopic(): Promise<void> {
+    try {
+      await this.#broker.createTopic(COLLECTIONS_META_TOPIC, {
+        partitions: 1,
+        compact: true,
+        fsync: 'always',
+      });
+    } catch (error) {
+      if (!isTributaryError(error, 'TOPIC_EXISTS')) throw error;
     }
   }
 
@@ -81,15 +136,7 @@ export class CollectionCatalog {
   }
 
   async put(entry: CatalogEntry): Promise<void> {
-    try {
-      await this.#broker.createTopic(COLLECTIONS_META_TOPIC, {
-        partitions: 1,
-        compact: true,
-        fsync: 'always',
-      });
-    } catch (error) {
-      if (!isTributaryError(error, 'TOPIC_EXISTS')) throw error;
-    }
+    await this.#createTopic();
     await this.#broker.produce(COLLECTIONS_META_TOPIC, [
       { key: ENCODER.encode(entry.name), value: ENCODER.encode(JSON.stringify(entry)), partition: 0 },
     ]);

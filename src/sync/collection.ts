@@ -27,6 +27,7 @@ import {
   type LmdbStoreLimits,
   removeOldCheckpoints,
 } from './lmdb-store.js';
+import type { PartitionLeaders } from './partition-leader.js';
 import { PartitionState, toItem } from './partition-state.js';
 import { runQuery } from './query.js';
 import { Sequencer } from './sequencer.js';
@@ -65,6 +66,8 @@ export interface CollectionOpenOptions {
   readonly readWaitMs?: number;
   readonly maxDriftMs?: number;
   readonly progressMs?: number;
+  /** Gateways sharing the log: a strong partition's writes go to the gateway that leads it. */
+  readonly leaders?: PartitionLeaders;
 }
 
 export class Collection {
@@ -78,6 +81,7 @@ export class Collection {
   readonly #readWaitMs: number;
   readonly #progressMs: number | undefined;
   readonly #disk: LmdbCollectionStore | undefined;
+  readonly #leaders: PartitionLeaders | undefined;
   readonly #tails: (Subscription | undefined)[] = [];
   readonly #subscriptions = new Set<CollectionSubscription>();
   /** `generation` of each state at its last checkpoint. */
@@ -96,6 +100,7 @@ export class Collection {
     this.#readWaitMs = options.readWaitMs ?? SYNC_DEFAULTS.readWaitMs;
     this.#progressMs = options.progressMs;
     this.#disk = disk;
+    this.#leaders = options.leaders;
     this.states = states;
     this.#checkpointed = states.map((s) => s.generation);
     this.#sequencers = states.map(
@@ -207,18 +212,44 @@ export class Collection {
     return result.writes[0]!;
   }
 
-  /** An atomic transaction of a strong collection; all its keys must be in one partition. */
+  /**
+   * An atomic transaction of a strong collection; all its keys must be in one partition. With
+   * gateways sharing the log, it runs on the gateway leading that partition (`partition-leader.ts`).
+   */
   async transact(request: TransactRequest): Promise<TransactResult> {
+    const partition = this.#strongPartition(request);
+    if (this.#leaders === undefined) return this.#sequence(partition, request);
+    return this.#leaders.transact(this, partition, request, () => this.#sequence(partition, request));
+  }
+
+  /** `transact` through this process's sequencer, whoever leads: a leader runs forwarded writes so. */
+  async transactHere(partition: number, request: TransactRequest): Promise<TransactResult> {
+    if (this.#strongPartition(request) !== partition) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `the transaction's keys are not in partition ${partition}`,
+      });
+    }
+    return this.#sequence(partition, request);
+  }
+
+  get name(): string {
+    return this.info.name;
+  }
+
+  #strongPartition(request: TransactRequest): number {
     this.#checkOpen();
     if (this.info.mode !== 'strong') {
       throw new TributaryError('INVALID_ARGUMENT', {
         reason: `transactions need a strong collection; "${this.info.name}" is eventual`,
       });
     }
-    const partition = this.#partitionOfAll([
+    return this.#partitionOfAll([
       ...request.ops.map((op) => op.key),
       ...(request.conditions ?? []).map((c) => c.key),
     ]);
+  }
+
+  #sequence(partition: number, request: TransactRequest): Promise<TransactResult> {
     return this.#sequencers[partition]!.submit((ctx) =>
       planTransaction(ctx, request, this.info.name, partition),
     );
@@ -311,8 +342,9 @@ export class Collection {
     if (failed !== undefined) throw failed.failure;
   }
 
-  /** Waits until `state` reflects every write acknowledged before now. */
+  /** Waits until `state` reflects every write acknowledged before now (through any gateway). */
   async #catchUp(state: PartitionState): Promise<void> {
+    await this.#broker.catchUp?.(this.info.topic, state.partition);
     const { next } = await this.#broker.offsets(this.info.topic, state.partition);
     await state.waitFor(next, this.#readWaitMs);
   }

@@ -25,6 +25,7 @@ export {
   SYNC_DEFAULTS,
   SYNC_LIMITS,
 } from './limits.js';
+export { PartitionLeaders, type PartitionLeadersOptions } from './partition-leader.js';
 export { checkQuery, runQuery } from './query.js';
 export { CollectionService, type CollectionServiceOptions } from './service.js';
 export {

@@ -237,8 +237,9 @@ export class Sequencer {
     return { outcomes, records, writes };
   }
 
-  /** Waits until the state has applied everything the log holds now. */
+  /** Waits until the state has applied everything the log holds now (written through any gateway). */
   async #catchUp(): Promise<void> {
+    await this.#broker.catchUp?.(this.#topic, this.#state.partition);
     const { next } = await this.#broker.offsets(this.#topic, this.#state.partition);
     await this.#state.waitFor(next, this.#readWaitMs);
     this.#needsCatchUp = false;

@@ -22,13 +22,14 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type Logger, pino } from 'pino';
-import type { Broker } from '../broker/types.js';
+import type { Broker, Subscription } from '../broker/types.js';
 import { HybridClock } from '../crdt/index.js';
 import { isDamageError, isTributaryError, TributaryError } from '../errors.js';
 import { type CatalogEntry, CollectionCatalog } from './catalog.js';
 import { Collection } from './collection.js';
 import { checkCollectionName, collectionTopic, SYNC_DEFAULTS } from './limits.js';
 import { type LmdbStoreLimits, removeCollectionState } from './lmdb-store.js';
+import type { PartitionLeaders } from './partition-leader.js';
 import type { CollectionInfo, CollectionOptions, ConsistencyMode, FsyncPolicy } from './types.js';
 
 export interface CollectionServiceOptions {
@@ -48,6 +49,16 @@ export interface CollectionServiceOptions {
   readonly maxDriftMs?: number;
   /** Period of position-only progress frames to subscribers. Default 1000 ms. */
   readonly progressMs?: number;
+  /**
+   * Gateways sharing the log (docs/scale-out.md): each strong partition's writes run on the
+   * gateway leading it, and this service answers the writes forwarded to it.
+   */
+  readonly leaders?: PartitionLeaders;
+  /**
+   * Follow the catalog: open collections created, and close those deleted, through other
+   * servers sharing the log (gateways). Default false (one server owns the log).
+   */
+  readonly followCatalog?: boolean;
 }
 
 const MODES: readonly ConsistencyMode[] = ['eventual', 'strong'];
@@ -64,6 +75,7 @@ export class CollectionService {
   /** Collections whose data was found damaged at start: every call on them answers the damage. */
   readonly #damaged = new Map<string, TributaryError>();
   #timer: ReturnType<typeof setInterval> | undefined;
+  #catalogTail: Subscription | undefined;
   /** Catalog changes run one at a time. */
   #admin: Promise<unknown> = Promise.resolve();
   #closing: Promise<void> | undefined;
@@ -84,6 +96,7 @@ export class CollectionService {
     const logger = options.logger ?? pino({ level: 'silent' });
     const catalog = await CollectionCatalog.load(broker, logger);
     const service = new CollectionService(broker, catalog, options);
+    options.leaders?.serve((name) => service.collection(name));
     try {
       for (const entry of catalog.all()) {
         await service.#ensureTopic(entry, false);
@@ -102,6 +115,21 @@ export class CollectionService {
     } catch (error) {
       await service.close();
       throw error;
+    }
+    if (options.followCatalog === true && catalog.damage === undefined) {
+      try {
+        service.#catalogTail = await catalog.follow(
+          logger,
+          (name, entry) => service.#catalogChanged(name, entry),
+          (error) => {
+            if (!isTributaryError(error, 'SHUTTING_DOWN'))
+              logger.error({ err: error }, 'stopped following the collections catalog');
+          },
+        );
+      } catch (error) {
+        await service.close();
+        throw error;
+      }
     }
     const interval = options.checkpointIntervalMs ?? SYNC_DEFAULTS.checkpointIntervalMs;
     if (options.checkpointDir !== undefined && interval > 0) {
@@ -164,6 +192,7 @@ export class CollectionService {
         if (!isTributaryError(error, 'TOPIC_NOT_FOUND')) throw error;
       }
       await this.#catalog.remove(name);
+      await this.#options.leaders?.release(entry, entry.partitions).catch(() => undefined);
       if (this.#options.checkpointDir !== undefined)
         await removeCollectionState(this.#options.checkpointDir, name);
     });
@@ -207,12 +236,53 @@ export class CollectionService {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
+      this.#catalogTail?.close();
       await this.#admin.catch(() => undefined);
       await this.checkpoint();
       for (const collection of this.#open.values()) await collection.close();
       this.#open.clear();
     })();
     return this.#closing;
+  }
+
+  /**
+   * A catalog record, maybe written through another server: open a collection this one does not
+   * have open (or has open in an older incarnation), close one deleted. Runs with the other
+   * catalog changes, so a create or delete made here has finished when its own record comes back.
+   */
+  #catalogChanged(name: string, entry: CatalogEntry | undefined): void {
+    void this.#serialized(async () => {
+      if (this.#closing !== undefined) return;
+      const open = this.#open.get(name);
+      if (entry !== undefined && open?.incarnation === entry.incarnation) return;
+      if (open !== undefined) {
+        this.#open.delete(name);
+        await open.close(new TributaryError('COLLECTION_NOT_FOUND', { collection: name }));
+      }
+      this.#damaged.delete(name);
+      if (entry === undefined) {
+        if (this.#options.checkpointDir !== undefined)
+          await removeCollectionState(this.#options.checkpointDir, name);
+        return;
+      }
+      // The creating server writes the catalog record first, then the collection's topic.
+      await this.#waitForTopic(entry.topic);
+      this.#open.set(name, await this.#openCollection(entry));
+    }).catch((error: unknown) =>
+      this.#logger.error({ err: error, collection: name }, 'opening a collection created elsewhere failed'),
+    );
+  }
+
+  async #waitForTopic(topic: string): Promise<void> {
+    for (let waitedMs = 0; ; waitedMs += 50) {
+      try {
+        await this.#broker.offsets(topic, 0);
+        return;
+      } catch (error) {
+        if (!isTributaryError(error, 'TOPIC_NOT_FOUND') || waitedMs > 30_000) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   #checkOpen(): void {
@@ -253,6 +323,7 @@ export class CollectionService {
       ...(o.readWaitMs === undefined ? {} : { readWaitMs: o.readWaitMs }),
       ...(o.maxDriftMs === undefined ? {} : { maxDriftMs: o.maxDriftMs }),
       ...(o.progressMs === undefined ? {} : { progressMs: o.progressMs }),
+      ...(o.leaders === undefined ? {} : { leaders: o.leaders }),
     });
   }
 }

@@ -108,4 +108,28 @@ describe.skipIf(NATS_SERVER_BINARY === undefined && !required)('JetStream gatewa
     await b.close();
     await expect(a.request(b.self.id, 'echo', null, 500)).rejects.toBeInstanceOf(TributaryError);
   });
+
+  it('answers MessagePack requests, and tells a request that reached nobody from one without an answer', async () => {
+    const namespace = `gw${process.pid}_${namespaces++}`;
+    const a = await gatewaysOf(namespace);
+    const b = await gatewaysOf(namespace);
+    const big = 2 ** 40 + 3;
+    b.handlePacked('echo', async (body) => ({ echoed: body }));
+    b.handlePacked('refuse', async () => {
+      throw new TributaryError('NOT_PARTITION_LEADER', { collection: 'c', partition: 1 });
+    });
+    b.handlePacked('stall', () => new Promise(() => undefined));
+    const body = { ops: [{ op: 'put', key: 'k', value: { n: 1, s: 'é' } }], offset: big };
+    expect(await a.requestPacked(b.self.id, 'echo', body)).toEqual({ echoed: body });
+    // The JSON channel does not answer MessagePack methods, and the other way round.
+    await expect(a.request(b.self.id, 'echo', null)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(a.requestPacked(b.self.id, 'refuse', null)).rejects.toMatchObject({
+      code: 'NOT_PARTITION_LEADER',
+    });
+    await expect(a.requestPacked(b.self.id, 'stall', null, 300)).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await b.close();
+    await expect(a.requestPacked(b.self.id, 'echo', null, 5000)).rejects.toMatchObject({
+      code: 'GATEWAY_UNREACHABLE',
+    });
+  });
 });
