@@ -154,6 +154,29 @@ describe('MQTT session store', () => {
     expect(reloaded.get('short')).toBeUndefined();
     expect(await reloaded.expire(now + 10_000)).toEqual(['connected']);
   });
+
+  it('shared by gateways: one store reads what another stored when it follows, and a session handed off is no longer written', async () => {
+    const shared = { shared: { catchUp: async () => undefined } };
+    const a = await open(shared);
+    const b = await open(shared);
+    const state = sessionWithState('roaming');
+    await a.save(state);
+    expect(b.get('roaming')).toBeUndefined();
+    await b.follow();
+    expect(b.get('roaming')?.positions).toEqual([{ topic: 'plant', partition: 2, offset: 41 }]);
+
+    // A hands the session to B, which moves it on; A's later saves of its copy write nothing.
+    a.handOff('roaming');
+    const moved = b.get('roaming')!;
+    moved.positions = [{ topic: 'plant', partition: 2, offset: 50 }];
+    await b.save(moved);
+    state.positions = [{ topic: 'plant', partition: 2, offset: 1 }];
+    await a.save(state);
+    await a.follow();
+    expect(a.get('roaming')?.positions).toEqual([{ topic: 'plant', partition: 2, offset: 50 }]);
+    const fresh = await open();
+    expect(fresh.get('roaming')?.positions).toEqual([{ topic: 'plant', partition: 2, offset: 50 }]);
+  });
 });
 
 describe('MQTT session store on the file log', () => {
