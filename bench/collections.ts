@@ -1,7 +1,8 @@
 /**
  * Live-collections benchmark: `npm run bench:collections` (≈ 1 min, plus the scale row: minutes
  * at 1 000 000 documents; `-- --scale 0` skips it) or `-- --quick` (≈ 20 s, scale 100 000);
- * `-- --profile-server` also writes the server's CPU profile into bench/results/. A plain
+ * `-- --profile-server` also writes the server's CPU profile into bench/results/ (sampled every
+ * 1000 µs, or `-- --profile-interval-us N`). A plain
  * script, never a test. The server is the built CLI in its own process (`node
  * --initial-old-space-size=64 dist/cli/main.js serve`, what `npm start` runs; file log, collections
  * `fsync: always`); the load runs in this process over real WebSocket connections (native
@@ -56,6 +57,7 @@ const SCALE_DOCUMENTS = numberFlag('--scale', QUICK ? 100_000 : 1_000_000);
 /** Goals of collections that outgrow memory (issue 22, item 8). */
 const SCALE_GOALS = { rssMiB: 512, restartMs: 1_000, readP99Ms: 1 };
 const PROFILE = process.argv.includes('--profile-server');
+const PROFILE_INTERVAL_US = numberFlag('--profile-interval-us', 1000);
 const PG_URL = process.env.TRIBUTARY_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const PLAN = QUICK
   ? { writeMs: 2_000, casMs: 2_000, updates: 100 }
@@ -408,7 +410,9 @@ async function startTributary(
   const built = ensureBuilt(ROOT);
   if (built !== undefined) throw new Error(built);
   const port = await freePort();
-  const profileFlags = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profile')] : [];
+  const profileFlags = PROFILE
+    ? ['--cpu-prof', '--cpu-prof-dir', join(dir, 'profile'), `--cpu-prof-interval=${PROFILE_INTERVAL_US}`]
+    : [];
   const server = group.spawn(
     'tributary',
     process.execPath,

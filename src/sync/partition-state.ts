@@ -12,6 +12,10 @@
  *   half-done); `next` stays at the group's start until its last record arrived.
  * - Records already applied (offset below what was scanned) are skipped: the sequencer applies
  *   its own batches as soon as they are durable, and the tail subscription delivers them again.
+ * - The tail often delivers the sequencer's batch first (it is woken as the append becomes
+ *   durable, before the append's caller resumes). The sequencer announces the batch it appends
+ *   (`expectOwn`): a delivered record with the announced key and value bytes at its announced
+ *   offset gets the entry its plan made, without decoding its JSON and merging it again.
  * - Listeners get the changes of each applied group, synchronously, in order.
  * - A bounded journal of recent changes lets a subscriber resume exactly from a recent offset;
  *   from anything older it must take a fresh snapshot.
@@ -52,6 +56,13 @@ export interface PlannedRecord extends LogRecord {
   readonly planned: Entry | undefined;
 }
 
+/** A write the sequencer is appending: its record's bytes and the entry its plan made. */
+export interface OwnWrite {
+  readonly key: string;
+  readonly after: Entry | undefined;
+  readonly record: { readonly key: Uint8Array | null; readonly value: Uint8Array | null };
+}
+
 export interface PartitionStateOptions {
   readonly partition: number;
   readonly mode: ConsistencyMode;
@@ -83,6 +94,9 @@ export class PartitionState {
   #journal: AppliedChange[] = [];
   #journalHead = 0;
   #journalStart: number;
+  /** The batch the sequencer is appending, from offset `#ownFirst` (`expectOwn`). */
+  #own: readonly OwnWrite[] = [];
+  #ownFirst = 0;
   readonly #listeners = new Set<ChangeListener>();
   #waiters: Waiter[] = [];
   #failure: unknown;
@@ -149,6 +163,21 @@ export class PartitionState {
       }
       this.#applyGroup([record]);
     }
+  }
+
+  /**
+   * The sequencer is appending `writes` at offsets from `firstOffset`: when the tail delivers
+   * them, each is applied with its planned entry (its bytes are compared first; on a difference,
+   * another writer got there first and every announced write is forgotten).
+   */
+  expectOwn(firstOffset: number, writes: readonly OwnWrite[]): void {
+    this.#own = writes;
+    this.#ownFirst = firstOffset;
+  }
+
+  /** The announced batch was applied, or its append failed. */
+  forgetOwn(): void {
+    this.#own = [];
   }
 
   /** Resolves once every record below `target` is applied. */
@@ -244,13 +273,9 @@ export class PartitionState {
   }
 
   #applyRecord(record: LogRecord | PlannedRecord): AppliedChange | undefined {
-    if ('plannedKey' in record) {
-      const key = record.plannedKey;
-      const before = this.store.get(key);
-      const after = record.planned;
-      if (after !== undefined || before !== undefined) this.store.set(key, after, before);
-      return { key, offset: record.offset, before, after };
-    }
+    if ('plannedKey' in record) return this.#applyPlanned(record.plannedKey, record.planned, record.offset);
+    const own = this.#ownWrite(record);
+    if (own !== undefined) return this.#applyPlanned(own.key, own.after, record.offset);
     let decoded: ReturnType<typeof decodeRecord>;
     try {
       decoded = decodeRecord(record, this.mode);
@@ -285,6 +310,21 @@ export class PartitionState {
    * is cut off once it is a quarter of the bound (a `splice` per write moved every kept change,
    * ~10 µs per write at the default bound).
    */
+  #applyPlanned(key: string, after: Entry | undefined, offset: number): AppliedChange {
+    const before = this.store.get(key);
+    if (after !== undefined || before !== undefined) this.store.set(key, after, before);
+    return { key, offset, before, after };
+  }
+
+  /** The announced write `record` is (same offset, key and value), if it is one. */
+  #ownWrite(record: LogRecord): OwnWrite | undefined {
+    const own = this.#own[record.offset - this.#ownFirst];
+    if (own === undefined) return undefined;
+    if (sameBytes(own.record.key, record.key) && sameBytes(own.record.value, record.value)) return own;
+    this.#own = [];
+    return undefined;
+  }
+
   #remember(changes: readonly AppliedChange[]): void {
     const journal = this.#journal;
     for (let i = 0; i < changes.length; i++) journal.push(changes[i]!);
@@ -297,6 +337,13 @@ export class PartitionState {
       this.#journalHead = 0;
     }
   }
+}
+
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The visible item of an entry, or undefined when deleted. */

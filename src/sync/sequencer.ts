@@ -19,7 +19,9 @@
  *   log): wait until the state applied the log's end, plan every command again (preconditions
  *   re-checked, refused commands included), retry.
  * - A durable batch is applied to the state at once, before the writers hear back, so an
- *   acknowledged write is visible to every later read on this server.
+ *   acknowledged write is visible to every later read on this server. The state is told which
+ *   records the batch appends, so that the tail, when it delivers them first, applies the
+ *   entries planned here instead of decoding the records again.
  * - A command whose plan throws (a failed precondition, a bad argument) is refused alone; the
  *   others of the batch go on. The refusal may rest on writes planned before it in the batch, so
  *   it is answered with the others, once the batch is durable and applied; if the append fails,
@@ -185,6 +187,7 @@ export class Sequencer {
         return;
       }
       let timestamp: number;
+      this.#state.expectOwn(firstOffset, writes);
       try {
         const started = performance.now();
         const appended = await this.#broker.appendBatch(this.#topic, this.#state.partition, records, {
@@ -193,6 +196,7 @@ export class Sequencer {
         this.#lastAppendMs = performance.now() - started;
         timestamp = appended.timestamp;
       } catch (error) {
+        this.#state.forgetOwn();
         this.#needsCatchUp = true;
         if (isTributaryError(error, 'EXPECTED_OFFSET_MISMATCH') && attempt < SYNC_LIMITS.appendAttemptsMax) {
           continue;
@@ -201,6 +205,7 @@ export class Sequencer {
         return;
       }
       this.#state.apply(writes.map((write, i) => toPlannedRecord(write, firstOffset + i, timestamp)));
+      this.#state.forgetOwn();
       settle(outcomes);
       return;
     }
