@@ -257,6 +257,25 @@ describe('records', () => {
     expect(p0.body.records.map((r) => r.value)).toEqual(['p0']);
   });
 
+  it('reads from the first record at or after a timestamp', async () => {
+    await createTopic(base, 'timed');
+    await produce(
+      base,
+      'timed',
+      [1000, 2000, 3000].map((timestamp, value) => ({ value, timestamp })),
+    );
+    const at = async (query: string) =>
+      call<FetchJson>(base, 'GET', `/v1/topics/timed/partitions/0/records?${query}`);
+    expect((await at('timestamp=1500')).body.records.map((r) => r.value)).toEqual([1, 2]);
+    expect((await at('timestamp=2000&max=1')).body.records.map((r) => r.value)).toEqual([1]);
+    expect((await at('timestamp=0')).body.records.map((r) => r.value)).toEqual([0, 1, 2]);
+    // After every record: the empty tail.
+    expect((await at('timestamp=3001')).body).toEqual({ records: [], next: 3, highWatermark: 3 });
+    const both = await at('timestamp=1&offset=0');
+    expect(both.status).toBe(400);
+    expect(JSON.stringify(both.body)).toMatch(/offset or timestamp, not both/);
+  });
+
   it('refuses an offset past the next offset with 416 OFFSET_OUT_OF_RANGE; the next offset itself is the empty tail', async () => {
     await createTopic(base, 'short');
     await produce(

@@ -5,23 +5,32 @@
  * leave the group (and `reset` refuses a running pipeline); `pipelines replay --from earliest`
  * forgets the state, runs the whole source again with a progress bar and ends with the same
  * results, counted once. For a pipeline with a repartition step (two stages), `replay` stops,
- * resets and resumes both: the replay's output equals a fresh run's.
+ * resets and resumes both: the replay's output equals a fresh run's. For a window join of two
+ * topics, `reset --to latest` moves the second topic to its end with the source, so new events
+ * give what a fresh pipeline started there gives.
  */
 import { describe, expect, it } from 'vitest';
-import { groupOf, pipeline, runPipeline, topic } from '../src/processing/index.js';
+import type { TributaryClient } from '../src/client/client.js';
+import { groupOf, pipeline, runPipeline, stream, topic, tumbling } from '../src/processing/index.js';
 import { cli } from './cli-helpers.js';
 import {
   collectionLines,
   committedLines,
   expectedLines,
   expectedSalesPerMinute,
+  expectedSalesReturns,
   generateSales,
   type PlacedSale,
+  produceReturns,
   produceSales,
+  RETURNS_TOPIC,
   SALES_PARTITIONS,
   SALES_TOPIC,
+  type Sale,
+  type SaleReturn,
   salesPipeline,
   waitCaughtUp,
+  waitSideInputCaughtUp,
 } from './fixtures/processing-sales.js';
 import { serverFixture } from './server-fixture.js';
 
@@ -178,6 +187,102 @@ describe('pipeline operations', () => {
     await run.stop();
   }, 120_000);
 });
+
+describe('reset of a window join of two topics', () => {
+  it('reset --to latest starts the second topic at its end too: new events join as in a fresh pipeline', async () => {
+    const server = await fixture.server();
+    const client = await fixture.client(server);
+    // Before and after the reset, sales and returns in the same windows (every sale within 3 s of
+    // its place, so none is late): re-reading the old returns would join them with the new sales.
+    const before = generateSales(11, 300, false);
+    await produceSales(client, before);
+    await produceReturns(client, before);
+    const returns = stream(topic<Sale>(RETURNS_TOPIC, { eventTime: (s) => s.at })).keyBy((s) => s.product);
+    const definition = pipeline('twotopics')
+      .from(topic<Sale>(SALES_TOPIC, { eventTime: (s) => s.at }))
+      .filter((s) => s.qty > 0)
+      .keyBy((s) => s.product)
+      .window(tumbling(5_000), { lateness: LATENESS_MS })
+      .join(
+        returns,
+        (sale, r, window): SaleReturn => ({
+          id: `${sale.product}@${sale.at}@${r.at}`,
+          product: sale.product,
+          window: window.start,
+          sold: sale.at,
+          returned: r.at,
+        }),
+      )
+      .keyBy((r) => r.id)
+      .to(topic('twotopics.out'));
+    const run = await runPipeline(client, definition, { batchRecordsMax: 50 });
+    await waitCaughtUp(client, groupOf('twotopics'));
+    await waitSideInputCaughtUp(client, 'twotopics', RETURNS_TOPIC);
+    const first = await committedLines(client, 'twotopics.out');
+    expect(first).toEqual(expectedLines(expectedSalesReturns(before).results));
+    const env = { TRIBUTARY_URL: server.httpUrl };
+
+    expect((await cli(['pipelines', 'stop', 'twotopics'], { env })).code).toBe(0);
+    const reset = await cli(['pipelines', 'reset', 'twotopics', '--to', 'latest'], { env });
+    expect(reset.stderr).toBe('');
+    const ends = async (name: string) =>
+      Promise.all(
+        Array.from(
+          { length: SALES_PARTITIONS },
+          async (_, p) => `${name}/${p} at ${(await client.admin.offsets(name, p)).next}`,
+        ),
+      );
+    expect(reset.stdout).toBe(
+      `Reset pipeline "twotopics": ${(await ends(SALES_TOPIC)).join(', ')}, ${(await ends(RETURNS_TOPIC)).join(', ')}. Resume it to run.\n`,
+    );
+    expect((await cli(['pipelines', 'resume', 'twotopics'], { env })).code).toBe(0);
+
+    const after = generateSales(12, 300, false);
+    await appendSales(client, SALES_TOPIC, after);
+    await appendSales(
+      client,
+      RETURNS_TOPIC,
+      after.filter((s) => s.qty === 0),
+    );
+    await waitCaughtUp(client, groupOf('twotopics'));
+    await waitSideInputCaughtUp(client, 'twotopics', RETURNS_TOPIC);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const added = withoutLines(await committedLines(client, 'twotopics.out'), first);
+    // A fresh pipeline over the new events: their pairs only, none with the returns before the reset.
+    expect(added).toEqual(expectedLines(expectedSalesReturns(after).results));
+    expect(run.status().partitions.reduce((n, p) => n + p.late, 0)).toBe(0);
+    await run.stop();
+  }, 120_000);
+});
+
+/** Appends sales to an existing topic of the sales' partitioning. */
+async function appendSales(
+  client: TributaryClient,
+  name: string,
+  sales: readonly PlacedSale[],
+): Promise<void> {
+  const producer = client.producer({ topic: name });
+  await Promise.all(
+    sales.map((s) =>
+      producer.send({
+        key: s.product,
+        value: JSON.stringify({ product: s.product, qty: s.qty, at: s.at }),
+        partition: s.partition,
+      }),
+    ),
+  );
+  await producer.close();
+}
+
+/** `lines` with one occurrence of each of `removed` taken out (both sorted). */
+function withoutLines(lines: readonly string[], removed: readonly string[]): string[] {
+  const left = [...lines];
+  for (const line of removed) {
+    const i = left.indexOf(line);
+    if (i >= 0) left.splice(i, 1);
+  }
+  return left;
+}
 
 /** `twostage.out`'s committed lines once it holds `count` (then a little longer, so extra ones show). */
 async function outputOf(client: Parameters<typeof committedLines>[0], count: number): Promise<string[]> {

@@ -27,7 +27,7 @@ import { Emitter } from '../client/emitter.js';
 import type { GroupConsumer } from '../client/group-consumer.js';
 import type { ConsumerRecord, ProducerRecord } from '../client/records.js';
 import { TributaryError } from '../errors.js';
-import { type ControlState, type ControlWatch, watchControl } from './control.js';
+import { type ControlState, type ControlWatch, registerInputs, watchControl } from './control.js';
 import { type FeedBatch, type FeedReader, openFeed } from './feeds.js';
 import { type EventRecord, Materializer, resultWriterOf } from './materializer.js';
 import type { Item } from './operators.js';
@@ -45,12 +45,11 @@ import {
   prepareTopics,
   readCommitted,
   resultsTopic,
+  TASK_KEY,
   tasksTopic,
 } from './topics.js';
 
 const DECODER = new TextDecoder();
-/** The key of a task's record in `<pipeline>.tasks`. */
-const TASK_KEY = 'task';
 
 export interface RunOptions {
   /** Records per partition read ahead; bounds one atomic commit. Default 500. */
@@ -207,6 +206,11 @@ export class PipelineRun {
       },
       (error) => this.#events.emit('error', error),
     );
+    const source = this.definition.source;
+    await registerInputs(this.#client, this.definition.name, this.#control.inputs, {
+      source: source.kind === 'topic' ? source.name : null,
+      secondTopic: sideInputOf(this.definition)?.name ?? null,
+    });
     if (this.#control.state === 'stopped') this.#paused = true;
     else this.#startWork();
   }

@@ -36,6 +36,23 @@ export interface TaskMeta {
   sideInput?: { position: number | null; maxEventTime: number | null };
 }
 
+/**
+ * The progress record `tributary pipelines reset` writes for a task of a join of two topics:
+ * nothing processed, the source at `position` and the second topic at `secondPosition` (both
+ * next offsets to read), so the task starts reading both there with empty state.
+ */
+export function resetProgress(position: number, secondPosition: number): TaskMeta & { watermark: null } {
+  return {
+    position,
+    maxEventTime: null,
+    late: 0,
+    invalid: 0,
+    processed: 0,
+    sideInput: { position: secondPosition, maxEventTime: null },
+    watermark: null,
+  };
+}
+
 /** One input of a task, whatever the source: a topic record, an event, a document change. */
 export interface SourceEntry {
   /** Where it is in the source (topic offset, event position); undefined for a change feed. */

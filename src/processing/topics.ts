@@ -23,6 +23,8 @@ export const controlTopic = (pipeline: string): string => `${pipeline}.control`;
 /** One partition nobody writes: the group assigns it to the worker that owns a non-topic source's task. */
 export const leaseTopic = (pipeline: string): string => `${pipeline}.lease`;
 export const groupOf = (pipeline: string): string => `pipeline.${pipeline}`;
+/** The key of a task's progress record in `<pipeline>.tasks`. */
+export const TASK_KEY = 'task';
 export const materializerGroupOf = (pipeline: string): string => `pipeline.${pipeline}.materializer`;
 
 /** How long a restore waits for undecided atomic commits on a changelog partition to settle. */

@@ -8,9 +8,11 @@
  *   between two readings `--interval` apart), the watermark and the counters.
  * - `stop` / `resume`: write the control record every worker follows (processing/control);
  *   `stop` waits until no worker is left in the group.
- * - `reset --to earliest|latest|<offset>`: on a stopped pipeline with no worker in its group,
- *   deletes its state (the tasks and changelog topics) and moves its group's offsets, in one
- *   atomic commit with the control record; it stays stopped.
+ * - `reset --to earliest|latest|<offset>|<time>`: on a stopped pipeline with no worker in its
+ *   group, deletes its state (the tasks and changelog topics) and moves its group's offsets, in
+ *   one atomic commit with the control record; it stays stopped. A stage with a join of two
+ *   topics (the second topic named in its control topic's `inputs` record) also gets a progress
+ *   record per task placing the second topic consistently with the source (`secondTopicTargets`).
  * - `replay [--from …]`: stop, reset, resume, and a progress bar until the pipeline has caught
  *   up with what the source held when the replay began.
  *
@@ -27,7 +29,14 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import type { TopicDescription } from '../../broker/types.js';
-import { CONTROL_KEY, type ControlState, controlValue } from '../../processing/control.js';
+import {
+  CONTROL_KEY,
+  type ControlState,
+  controlValue,
+  INPUTS_KEY,
+  parseInputs,
+  type StageInputs,
+} from '../../processing/control.js';
 import {
   describePipeline,
   describePipelines,
@@ -36,7 +45,8 @@ import {
   type PipelineReader,
 } from '../../processing/overview.js';
 import { type LaterStage, laterStagesIn, pipelineOfStage } from '../../processing/stages.js';
-import { controlTopic, groupOf, tasksTopic } from '../../processing/topics.js';
+import { resetProgress } from '../../processing/task.js';
+import { controlTopic, groupOf, TASK_KEY, tasksTopic } from '../../processing/topics.js';
 import {
   addUrlOption,
   apiRequest,
@@ -173,15 +183,15 @@ export function registerPipelinesCommand(program: Command): void {
       .description("Forget a stopped pipeline's state and move it to a source position (it stays stopped).")
       .requiredOption(
         '--to <position>',
-        'earliest, latest, or an offset (the same in every partition, clamped to it)',
+        'earliest, latest, an offset (the same in every partition, clamped to it) or an ISO 8601 time',
         parsePosition,
       ),
   ).action(async (name: string, options: ServerOptions & { to: Position }) => {
     const reader = httpReader(options.server);
     const pipeline = await existing(reader, name);
-    const { targets, later } = await reset(options.server, reader, pipeline, options.to);
+    const { targets, second, later } = await reset(options.server, reader, pipeline, options.to);
     print(
-      `Reset pipeline "${name}": ${targets.map((t) => `${pipeline.source}/${t.partition} at ${t.offset}`).join(', ')}${later.map((s) => `; stage ${s.stage} at the end of ${s.source}`).join('')}. Resume it to run.`,
+      `Reset pipeline "${name}": ${targets.map((t) => `${pipeline.source}/${t.partition} at ${t.offset}`).join(', ')}${secondText(second)}${later.map((s) => `; stage ${s.stage} at the end of ${s.source}${secondText(s.second)}`).join('')}. Resume it to run.`,
     );
   });
 
@@ -189,7 +199,12 @@ export function registerPipelinesCommand(program: Command): void {
     pipelines
       .command('replay <name>')
       .description('Stop, reset to --from, resume, and show progress until the pipeline catches up.')
-      .option('--from <position>', 'earliest, latest, or an offset', parsePosition, 'earliest' as Position)
+      .option(
+        '--from <position>',
+        'earliest, latest, an offset or an ISO 8601 time',
+        parsePosition,
+        'earliest' as Position,
+      )
       .option(
         '--timeout <ms>',
         'how long to wait for the workers to stop, and then to catch up',
@@ -315,12 +330,17 @@ async function committedRecordsFrom(
   return page.records.length > 0;
 }
 
-type Position = 'earliest' | 'latest' | number;
+/** Where a reset moves the source: its ends, an offset, or the first record at or after a time (ms). */
+type Position = 'earliest' | 'latest' | number | { readonly time: number };
 
 function parsePosition(value: string): Position {
   if (value === 'earliest' || value === 'latest') return value;
   if (/^\d+$/.test(value) && Number.isSafeInteger(Number(value))) return Number(value);
-  throw new InvalidArgumentError('A position is earliest, latest or an offset (a non-negative integer).');
+  const time = Date.parse(value);
+  if (/^\d{4}-\d\d-\d\d/.test(value) && Number.isFinite(time) && time >= 0) return { time };
+  throw new InvalidArgumentError(
+    'A position is earliest, latest, an offset (a non-negative integer) or an ISO 8601 time (2026-12-07T16:00:00Z).',
+  );
 }
 
 /** The pipeline, or a usage error naming the pipelines there are. */
@@ -400,9 +420,16 @@ interface ResetTarget {
   readonly end: number;
 }
 
+/** Where a join's second topic was reset to, per partition. */
+interface SecondTopicReset {
+  readonly topic: string;
+  readonly targets: ReadonlyMap<number, number>;
+}
+
 /** Where a later stage was reset to: the end of its repartition topic, per partition. */
 interface ResetStage extends LaterStage {
   readonly targets: readonly { readonly partition: number; readonly offset: number }[];
+  readonly second: SecondTopicReset | undefined;
 }
 
 /**
@@ -411,14 +438,16 @@ interface ResetStage extends LaterStage {
  * `stopped`), and last the pipeline's own group offsets with its control record: one atomic
  * commit per stage. Workers create the state topics again when resumed; a task without progress
  * record starts at its group's offset with empty state. A later stage thus reads just what the
- * first writes from its new position (the first stage's earlier outputs are behind it).
+ * first writes from its new position (the first stage's earlier outputs are behind it). A stage
+ * reading a second topic gets its tasks topic back at once, with each task's progress record
+ * (source and second topic positions, nothing processed) in the stage's commit.
  */
 async function reset(
   server: ServerTarget,
   reader: PipelineReader,
   pipeline: PipelineOverview,
   to: Position,
-): Promise<{ targets: ResetTarget[]; later: ResetStage[] }> {
+): Promise<{ targets: ResetTarget[]; second: SecondTopicReset | undefined; later: ResetStage[] }> {
   const name = pipeline.pipeline;
   refuseLaterStage(name);
   if (pipeline.control !== 'stopped' || pipeline.workers > 0) {
@@ -437,17 +466,34 @@ async function reset(
       );
     }
   }
-  const ranges = await partitionRanges(server, pipeline.source!);
-  const targets = [...ranges].map(([partition, p]) => ({
-    partition,
-    offset:
-      to === 'earliest' ? p.earliest : to === 'latest' ? p.next : Math.min(p.next, Math.max(p.earliest, to)),
-    end: p.next,
-  }));
+  const source = pipeline.source!;
+  const ranges = await partitionRanges(server, source);
+  const targets: ResetTarget[] = [];
+  for (const [partition, p] of ranges) {
+    const offset =
+      to === 'earliest'
+        ? p.earliest
+        : to === 'latest'
+          ? p.next
+          : typeof to === 'number'
+            ? Math.min(p.next, Math.max(p.earliest, to))
+            : await offsetAtTime(server, source, partition, to.time);
+    targets.push({ partition, offset, end: p.next });
+  }
+  const second = await secondTopicReset(server, name, source, ranges, targets, to);
   const later: ResetStage[] = [];
   for (const stage of stages) {
     const ends = await partitionRanges(server, stage.source);
-    later.push({ ...stage, targets: [...ends].map(([partition, p]) => ({ partition, offset: p.next })) });
+    const stageTargets = [...ends].map(([partition, p]) => ({ partition, offset: p.next }));
+    const stageSecond = await secondTopicReset(
+      server,
+      stage.stage,
+      stage.source,
+      ends,
+      stageTargets,
+      'latest',
+    );
+    later.push({ ...stage, targets: stageTargets, second: stageSecond });
   }
   const { topics } = await apiRequest<{ topics: TopicDescription[] }>(server, 'GET', '/v1/topics');
   const names = topics.map((t) => t.name);
@@ -458,9 +504,115 @@ async function reset(
   for (const topic of state) await apiRequest(server, 'DELETE', `/v1/topics/${encodeURIComponent(topic)}`);
   const marker = { reset: { to, at: Date.now() } };
   // The first stage last: until its commit, a repeated reset finds it where it was.
-  for (const stage of later) await commitReset(server, stage.stage, stage.source, stage.targets, marker);
-  await commitReset(server, name, pipeline.source!, targets, marker);
-  return { targets, later };
+  for (const stage of later) {
+    await commitReset(server, stage.stage, stage.source, stage.targets, stage.second, marker);
+  }
+  await commitReset(server, name, source, targets, second, marker);
+  return { targets, second, later };
+}
+
+/**
+ * For a stage whose join reads a second topic (its `inputs` record names one, for this source):
+ * where that topic starts, per partition, so that both inputs start at the same point.
+ * - `earliest` / `latest`: the second topic's earliest / end;
+ * - a time: the first record at or after it, in both topics;
+ * - an offset: the source's offset is turned into a time, the timestamp of the source's record
+ *   there (of the first one after it), and the second topic starts at its first record at or
+ *   after that time; at the source's earliest it starts at its earliest, at the source's end at
+ *   its end (offsets of two topics say nothing about each other; their records' times do).
+ */
+async function secondTopicReset(
+  server: ServerTarget,
+  stage: string,
+  source: string,
+  sourceRanges: ReadonlyMap<number, { earliest: number; next: number }>,
+  targets: readonly { readonly partition: number; readonly offset: number }[],
+  to: Position,
+): Promise<SecondTopicReset | undefined> {
+  const inputs = await recordedInputs(server, stage);
+  if (inputs?.secondTopic == null || inputs.source !== source) return undefined;
+  const topic = inputs.secondTopic;
+  const ranges = await partitionRanges(server, topic);
+  const out = new Map<number, number>();
+  for (const { partition, offset } of targets) {
+    const range = ranges.get(partition);
+    const from = sourceRanges.get(partition)!;
+    if (range === undefined) {
+      throw new CliError(
+        `Pipeline "${stage}" joins ${source} with ${topic}, which has no partition ${partition}: they must be co-partitioned.`,
+      );
+    }
+    let position: number;
+    if (to === 'earliest') position = range.earliest;
+    else if (to === 'latest') position = range.next;
+    else if (typeof to === 'object') position = await offsetAtTime(server, topic, partition, to.time);
+    else if (offset <= from.earliest) position = range.earliest;
+    else if (offset >= from.next) position = range.next;
+    else {
+      const time = await timestampAt(server, source, partition, offset);
+      position = time === undefined ? range.next : await offsetAtTime(server, topic, partition, time);
+    }
+    out.set(partition, position);
+  }
+  return { topic, targets: out };
+}
+
+/** The topics the stage's workers recorded they read (the `inputs` record of its control topic). */
+async function recordedInputs(server: ServerTarget, stage: string): Promise<StageInputs | undefined> {
+  const topic = encodeURIComponent(controlTopic(stage));
+  let inputs: StageInputs | undefined;
+  let from = ''; // the first page from the partition's earliest offset
+  for (;;) {
+    let page: { records: { key: string | null; value: unknown }[]; next: number };
+    try {
+      page = await apiRequest(
+        server,
+        'GET',
+        `/v1/topics/${topic}/partitions/0/records?max=1000&isolation=committed${from}`,
+      );
+    } catch (error) {
+      if (error instanceof CliError && error.message.startsWith('TOPIC_NOT_FOUND')) return undefined;
+      throw error;
+    }
+    for (const r of page.records) if (r.key === INPUTS_KEY) inputs = parseInputs(r.value);
+    if (page.records.length === 0) return inputs;
+    from = `&offset=${page.next}`;
+  }
+}
+
+/** The first offset of `topic`'s partition whose record's timestamp is at or after `time` (its end if none). */
+async function offsetAtTime(
+  server: ServerTarget,
+  topic: string,
+  partition: number,
+  time: number,
+): Promise<number> {
+  const page = await apiRequest<{ records: { offset: number }[]; next: number }>(
+    server,
+    'GET',
+    `/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/records?timestamp=${Math.trunc(time)}&max=1`,
+  );
+  return page.records[0]?.offset ?? page.next;
+}
+
+/** The timestamp of the record of `topic`'s partition at `offset` (or the first after it). */
+async function timestampAt(
+  server: ServerTarget,
+  topic: string,
+  partition: number,
+  offset: number,
+): Promise<number | undefined> {
+  const page = await apiRequest<{ records: { timestamp: number }[] }>(
+    server,
+    'GET',
+    `/v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/records?offset=${offset}&max=1`,
+  );
+  return page.records[0]?.timestamp;
+}
+
+function secondText(second: SecondTopicReset | undefined): string {
+  if (second === undefined) return '';
+  return `, ${[...second.targets].map(([partition, offset]) => `${second.topic}/${partition} at ${offset}`).join(', ')}`;
 }
 
 /** The changelogs of `stage`'s stateful steps, `<stage>.<step>.changelog` (names have no dots). */
@@ -473,16 +625,37 @@ function stateTopicsOf(stage: string, topics: readonly string[]): string[] {
   );
 }
 
-/** The group's new offsets of `source` with the stage's control record (`stopped`), in one atomic commit. */
+/**
+ * The group's new offsets of `source` with the stage's control record (`stopped`), in one atomic
+ * commit; with a second topic, also each task's progress record (its tasks topic created again).
+ */
 async function commitReset(
   server: ServerTarget,
   stage: string,
   source: string,
   targets: readonly { readonly partition: number; readonly offset: number }[],
+  second: SecondTopicReset | undefined,
   marker: object,
 ): Promise<void> {
+  const progress = [];
+  if (second !== undefined) {
+    // As the workers create it (processing/topics prepareTopics): compacted, one partition per task.
+    await apiRequest(server, 'POST', '/v1/topics', {
+      name: tasksTopic(stage),
+      partitions: targets.length,
+      compact: true,
+    });
+    for (const t of targets) {
+      progress.push({
+        topic: tasksTopic(stage),
+        partition: t.partition,
+        records: [{ key: TASK_KEY, value: resetProgress(t.offset, second.targets.get(t.partition)!) }],
+      });
+    }
+  }
   await apiRequest(server, 'POST', '/v1/commit', {
     appends: [
+      ...progress,
       {
         topic: controlTopic(stage),
         records: [{ key: CONTROL_KEY, value: { ...controlValue('stopped'), ...marker } }],

@@ -62,11 +62,14 @@ export const fetchRecords: Handler = async (ctx, request) => {
   const partition = parseNonNegativeInt(param(request, 'partition'), 'The partition');
   const { query } = request;
   for (const name of query.keys()) {
-    if (name !== 'offset' && name !== 'max' && name !== 'isolation') {
+    if (name !== 'offset' && name !== 'timestamp' && name !== 'max' && name !== 'isolation') {
       throw new TributaryError('INVALID_ARGUMENT', {
-        reason: `unknown query parameter "${name}" (allowed: offset, max, isolation)`,
+        reason: `unknown query parameter "${name}" (allowed: offset, timestamp, max, isolation)`,
       });
     }
+  }
+  if (query.has('offset') && query.has('timestamp')) {
+    throw new TributaryError('INVALID_ARGUMENT', { reason: 'give offset or timestamp, not both' });
   }
   const isolation = parseIsolation(query.get('isolation'));
   const max = optionalInt(query.get('max'), 'max') ?? ctx.limits.httpFetchRecordsMax;
@@ -84,7 +87,12 @@ export const fetchRecords: Handler = async (ctx, request) => {
     maxBytes = Math.min(maxBytes, quotaOf(ctx, request)?.fetchBytesMax() ?? maxBytes);
   }
   const before = await ctx.broker.offsets(topic, partition);
-  const offset = optionalInt(query.get('offset'), 'offset') ?? before.earliest;
+  const timestamp = optionalInt(query.get('timestamp'), 'timestamp');
+  // By time: the first offset whose record's timestamp is at or after it (the end if none is).
+  const offset =
+    timestamp === undefined
+      ? (optionalInt(query.get('offset'), 'offset') ?? before.earliest)
+      : await ctx.broker.resolvePosition(topic, partition, { timestamp }, isolation);
   const records = await ctx.broker.fetch(topic, partition, offset, { maxRecords: max, maxBytes, isolation });
   // A committed reader's end is the last stable offset: what lies past it may still be aborted.
   const end = isolation === 'committed' ? before.lastStable : before.next;
