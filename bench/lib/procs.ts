@@ -14,8 +14,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, createWriteStream, type WriteStream } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { freePorts } from '../../src/log/jetstream/testing/nats-servers.js';
 
 /** Every benchmark process listens here and only here. */
 export const LOOPBACK = '127.0.0.1';
@@ -32,17 +33,11 @@ export const SERVER_START_TIMEOUT_MS = 120_000;
 
 /** A free TCP port on 127.0.0.1 (bound to 0, read back, released). */
 export async function freePort(): Promise<number> {
+  // One allocator with the nats-server clusters' (`freePorts`): servers start in parallel, and a
+  // port handed out twice before either binds it leaves one of them dead at its first run.
   for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, LOOPBACK, () => {
-        const address = server.address();
-        const found = typeof address === 'object' && address !== null ? address.port : 0;
-        server.close(() => resolve(found));
-      });
-    });
-    if (port > 0 && !RESERVED_PORTS.has(port)) return port;
+    const [port] = await freePorts(1);
+    if (port !== undefined && port > 0 && !RESERVED_PORTS.has(port)) return port;
   }
 }
 

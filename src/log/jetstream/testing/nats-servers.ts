@@ -203,20 +203,38 @@ async function waitForJetStream(urls: readonly string[], replicas: number, timeo
   }
 }
 
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+/** Every port {@link freePorts} handed out in this process. */
+const handedOut = new Set<number>();
+
+/**
+ * `count` loopback ports free a moment ago, none handed out before in this process. A port is
+ * free only until its user binds it, which may be seconds later (a gateway starts after its
+ * cluster): the OS may offer it again meanwhile, and two users of one port means one of them
+ * exits with EADDRINUSE while the other answers on its port. The benchmark harness starts many
+ * servers at once and takes its ports here too (`bench/lib/procs.ts`).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const servers = await Promise.all(
+      Array.from(
+        { length: count - ports.length },
+        () =>
+          new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+            const server = createServer();
+            server.once('error', reject);
+            server.listen(0, '127.0.0.1', () => resolve(server));
+          }),
+      ),
+    );
+    for (const server of servers) {
+      const { port } = server.address() as { port: number };
+      if (handedOut.has(port)) continue;
+      handedOut.add(port);
+      ports.push(port);
+    }
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
   return ports;
 }
 
