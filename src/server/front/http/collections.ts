@@ -131,8 +131,9 @@ export const itemHistory: Handler = async (ctx, request) => {
   sendJson(request.res, 200, await collection(ctx, request).history(key, checkHistoryLimit(limit)));
 };
 
+/** `op` is checked already: its key, document and version each once, by the handler. */
 async function write(ctx: HttpContext, request: HttpRequest, op: WriteOp): Promise<void> {
-  const result = await collection(ctx, request).write(checkWriteOp(op, 'request'));
+  const result = await collection(ctx, request).write(op);
   sendJson(request.res, 200, result);
 }
 
@@ -142,7 +143,7 @@ function ifVersionOf(value: unknown): { ifVersion?: number } {
 
 export const putItem: Handler = async (ctx, request) => {
   const b = await body(ctx, request, ['value', 'ifVersion']);
-  const key = param(request, 'key');
+  const key = checkKey(param(request, 'key'), 'request.key');
   await write(ctx, request, {
     op: 'put',
     key,
@@ -153,7 +154,7 @@ export const putItem: Handler = async (ctx, request) => {
 
 export const patchItem: Handler = async (ctx, request) => {
   const b = await body(ctx, request, ['fields', 'ifVersion']);
-  const key = param(request, 'key');
+  const key = checkKey(param(request, 'key'), 'request.key');
   await write(ctx, request, {
     op: 'patch',
     key,
@@ -166,18 +167,23 @@ export const deleteItem: Handler = async (ctx, request) => {
   onlyQuery(request, ['ifVersion']);
   const text = request.query.get('ifVersion');
   const ifVersion = text === null ? {} : ifVersionOf(/^-?\d{1,16}$/.test(text) ? Number(text) : text);
-  await write(ctx, request, { op: 'delete', key: param(request, 'key'), ...ifVersion });
+  await write(ctx, request, {
+    op: 'delete',
+    key: checkKey(param(request, 'key'), 'request.key'),
+    ...ifVersion,
+  });
 };
 
 export const incrementItem: Handler = async (ctx, request) => {
   const b = await body(ctx, request, ['field', 'by', 'ifVersion']);
-  await write(ctx, request, {
-    op: 'increment',
-    key: param(request, 'key'),
-    field: b.field as string,
-    by: b.by as number,
-    ...ifVersionOf(b.ifVersion),
-  });
+  await write(
+    ctx,
+    request,
+    checkWriteOp(
+      { op: 'increment', key: param(request, 'key'), field: b.field, by: b.by, ...ifVersionOf(b.ifVersion) },
+      'request',
+    ),
+  );
 };
 
 export const transact: Handler = async (ctx, request) => {

@@ -61,8 +61,9 @@ function wire<T>(value: unknown): T {
   return value as T;
 }
 
+/** `op` is checked already: its key, document and version each once, by the handler. */
 async function write(ctx: CollectionContext, collection: string, op: WriteOp): Promise<WireWriteResult> {
-  return wire(await service(ctx).collection(collection).write(checkWriteOp(op, 'request')));
+  return wire(await service(ctx).collection(collection).write(op));
 }
 
 function version(ifVersion: number | undefined): { ifVersion?: number } {
@@ -90,27 +91,28 @@ export const COLLECTION_HANDLERS: { readonly [T in CollectionType]: Handler<T> }
   collectionPut: async (ctx, r) =>
     write(ctx, r.collection, {
       op: 'put',
-      key: r.key,
+      key: checkKey(r.key, 'request.key'),
       value: checkDocument(r.value, 'value'),
       ...version(r.ifVersion),
     }),
   collectionPatch: async (ctx, r) =>
     write(ctx, r.collection, {
       op: 'patch',
-      key: r.key,
+      key: checkKey(r.key, 'request.key'),
       fields: checkDocument(r.fields, 'fields'),
       ...version(r.ifVersion),
     }),
   collectionDelete: async (ctx, r) =>
-    write(ctx, r.collection, { op: 'delete', key: r.key, ...version(r.ifVersion) }),
+    write(ctx, r.collection, { op: 'delete', key: checkKey(r.key, 'request.key'), ...version(r.ifVersion) }),
   collectionIncrement: async (ctx, r) =>
-    write(ctx, r.collection, {
-      op: 'increment',
-      key: r.key,
-      field: r.field,
-      by: r.by,
-      ...version(r.ifVersion),
-    }),
+    write(
+      ctx,
+      r.collection,
+      checkWriteOp(
+        { op: 'increment', key: r.key, field: r.field, by: r.by, ...version(r.ifVersion) },
+        'request',
+      ),
+    ),
   collectionTransact: async (ctx, r) =>
     wire(
       await service(ctx)
