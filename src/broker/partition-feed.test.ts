@@ -97,6 +97,20 @@ describe('PartitionFeed waits', () => {
     expect(order.indexOf('io')).toBeLessThan(count);
   });
 
+  it("wakes a later append's waiters after the earlier append's, whose fan-out goes on in slices", async () => {
+    const order: string[] = [];
+    const tracked = (name: string): FeedWaker => ({ wake: () => order.push(name), fail: () => undefined });
+    const early = WAKE_SLICE_WAKERS * 2 + 1;
+    for (let i = 0; i < early; i++) feed.acquireWait(0, tracked('early'));
+    for (let i = 0; i < 3; i++) feed.acquireWait(1, tracked('late'));
+    await log.append('t', 0, [{ key: null, value: new Uint8Array([1]) }]);
+    // The second append comes while the first one's waiters are still being woken.
+    await log.append('t', 0, [{ key: null, value: new Uint8Array([2]) }]);
+    for (let turn = 0; turn < 6; turn++) await flush();
+    expect(order.length).toBe(early + 3);
+    expect(order.indexOf('late')).toBe(early);
+  });
+
   it('lets a waiter go at once while others keep waiting, and aborts the log wait with the last', async () => {
     const stays = waker();
     const wait = feed.acquireWait(0, stays);

@@ -22,7 +22,9 @@
  * - **Wake-ups in slices.** An append wakes its first `WAKE_SLICE_WAKERS` waiters at once and the
  *   rest a slice per later turn of the event loop: a fan-out to 1,000 subscribers keeps the
  *   thread for many milliseconds, and between slices the next append is read and acknowledged
- *   and credit comes in, instead of waiting behind every delivery.
+ *   and credit comes in, instead of waiting behind every delivery. The wakers of a later append
+ *   queue behind those of an earlier one (first come, first served: interleaving them would
+ *   finish both fan-outs late instead of the first one early).
  *
  * Hash tables: what changes on every append is kept in arrays, not in Maps or Sets (here and in
  * the log, the broker and the SDK, which point back to this note). A Map or Set that sees an add
@@ -94,13 +96,6 @@ const READY_SLOTS = 4;
  */
 export const WAKE_SLICE_WAKERS = 64;
 
-/** Wakes `wakers` from `from` on: a slice now, the rest in later turns. */
-function wakeInSlices(wakers: readonly FeedWaker[], from: number): void {
-  const end = Math.min(wakers.length, from + WAKE_SLICE_WAKERS);
-  for (let i = from; i < end; i++) wakers[i]!.wake();
-  if (end < wakers.length) setImmediate(wakeInSlices, wakers, end);
-}
-
 /** A controller whose signal any number of log waits listen to (no max-listeners warning). */
 function sharedController(): AbortController {
   const controller = new AbortController();
@@ -129,6 +124,25 @@ export class PartitionFeed<Member = unknown> {
    */
   private controller = sharedController();
   private disposed = false;
+  /**
+   * Wakers still to wake, in the order their appends came (`wakeQueue[wakeAt]` is next): a later
+   * append's wakers queue behind an earlier one's, so each append's fan-out finishes before the
+   * next one's starts, as when all were woken at once. Each subscriber is in it at most once.
+   */
+  private wakeQueue: FeedWaker[] = [];
+  private wakeAt = 0;
+  private readonly wakeSlice = (): void => {
+    const queue = this.wakeQueue;
+    const end = Math.min(queue.length, this.wakeAt + WAKE_SLICE_WAKERS);
+    // A waker that waits again joins a wait that settles in a later reaction: never this queue now.
+    while (this.wakeAt < end) queue[this.wakeAt++]!.wake();
+    if (this.wakeAt < queue.length) {
+      setImmediate(this.wakeSlice);
+    } else {
+      this.wakeQueue = [];
+      this.wakeAt = 0;
+    }
+  };
 
   /**
    * `isolation: 'committed'`: reads stop at the last stable offset and leave out aborted
@@ -250,7 +264,7 @@ export class PartitionFeed<Member = unknown> {
         if (failed && error !== RELEASED) {
           for (const each of wakers) each.fail(error);
         } else {
-          wakeInSlices(wakers, 0);
+          this.wake(wakers);
         }
       };
       const waited =
@@ -294,6 +308,17 @@ export class PartitionFeed<Member = unknown> {
     this.last = undefined;
     this.ready.fill(undefined);
     this.releaseAll();
+  }
+
+  /** Wakes `wakers`: the first slice now unless earlier ones still wait, the rest in later turns. */
+  private wake(wakers: FeedWaker[]): void {
+    if (this.wakeAt < this.wakeQueue.length) {
+      for (const each of wakers) this.wakeQueue.push(each);
+      return;
+    }
+    this.wakeQueue = wakers;
+    this.wakeAt = 0;
+    this.wakeSlice();
   }
 
   /** Aborts the shared controller: every log wait ends; waits that still had wakers wake them. */

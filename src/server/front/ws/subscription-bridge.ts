@@ -3,7 +3,8 @@
  * One client subscription, bridged onto one broker subscription, with flow control end to end.
  *
  * Credit flows in two stages. The client grants credit (`subscribe.credit`, then `credit`
- * requests); the bridge keeps it as `owed` and passes it on to the broker in chunks, only while
+ * requests); the bridge keeps it as `owed` and passes it on to the broker in chunks (topped up
+ * once the broker holds at most half a chunk, not after every delivery), only while
  * the socket's send buffer is at most `wsSubscriberBufferedBytesMax` and nothing waits to be sent.
  * A chunk is at most `brokerCreditChunkRecords` records, and at most as many records as fit in
  * `wsSubscriberBufferedBytesMax` at the size of the records delivered last, so large records are
