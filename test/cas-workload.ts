@@ -41,6 +41,8 @@ export interface CasWorkloadOptions {
     /** Kills do not restart the first gateway: its clients move to the second. */
     readonly killWithoutRestart?: boolean;
   };
+  /** Called once the servers run and the keys are written, before the operations start, with each server's HTTP base URL. */
+  readonly afterStart?: (urls: readonly string[]) => Promise<void>;
   /** Called once the operations are done, before the servers stop, with each live server's HTTP base URL. */
   readonly beforeStop?: (urls: readonly string[]) => Promise<void>;
 }
@@ -235,6 +237,7 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
       initial.set(key, value);
     }
     admin.close();
+    await options.afterStart?.(servers.map((each) => each.url));
 
     let done = false;
     const worker = async (w: number): Promise<void> => {
