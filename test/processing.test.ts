@@ -16,6 +16,7 @@ import {
   expectedSalesPerMinute,
   generateSales,
   produceSales,
+  SALES_PARTITIONS,
   SALES_TOPIC,
   salesPipeline,
   waitCaughtUp,
@@ -79,6 +80,41 @@ describe('pipelines on a server', () => {
     // The late count lives in the changelog too: the second run continues it.
     expect(second.status().partitions.reduce((n, p) => n + p.late, 0)).toBe(expected.late);
     await second.stop();
+  }, 60_000);
+
+  it('a commit refused by fencing is reported as fenced, not as an error, and the task restores', async () => {
+    const server = await fixture.server();
+    const client = await fixture.client(server);
+    const sales = generateSales(13, 600);
+    const half = sales.length / 2;
+    await produceSales(client, sales.slice(0, half));
+    const run = await runPipeline(client, salesPipeline('fence', 'fence'), { batchRecordsMax: 50 });
+    const errors: unknown[] = [];
+    const fenced: number[] = [];
+    run.on('error', (error) => errors.push(error));
+    run.on('fenced', (partition, error) => {
+      expect(error.code).toBe('EXPECTED_OFFSET_MISMATCH');
+      fenced.push(partition);
+    });
+    await waitCaughtUp(client, groupOf('fence'));
+    // Another owner's commit on each task's progress partition (the same progress record again),
+    // as when a partition moved: this worker's next commit expects the old last offset.
+    for (let partition = 0; partition < SALES_PARTITIONS; partition++) {
+      const records = await client.admin.fetch('fence.tasks', partition, 0, { isolation: 'committed' });
+      const last = records.findLast((r) => r.value !== null)!;
+      await client.commitAtomically({
+        appends: [{ topic: 'fence.tasks', partition, records: [{ key: 'task', value: last.value! }] }],
+      });
+    }
+    await produceSales(client, sales.slice(half), false);
+    await waitCaughtUp(client, groupOf('fence'));
+    expect(errors).toEqual([]);
+    expect(fenced.length).toBeGreaterThan(0);
+    expect(run.status().restarts).toBe(fenced.length);
+    expect(await committedLines(client, 'fence.results')).toEqual(
+      expectedLines(expectedSalesPerMinute(sales).results),
+    );
+    await run.stop();
   }, 60_000);
 
   it('counts undecodable records and records without an event time, and goes on', async () => {

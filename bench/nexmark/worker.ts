@@ -14,6 +14,8 @@ const runs = [];
 for (const definition of query.pipelines(name!)) {
   const run = await runPipeline(client, definition, { batchRecordsMax: 1000 });
   run.on('error', (error) => process.stderr.write(`pipeline error: ${String(error)}\n`));
+  // Expected while a second worker joins: the former owner's commit is refused, and it restores.
+  run.on('fenced', (partition) => process.stderr.write(`task ${partition} fenced, restoring\n`));
   runs.push(run);
 }
 client.on('close', () => process.exit(3));

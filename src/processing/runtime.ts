@@ -26,7 +26,7 @@ import type { TributaryClient } from '../client/client.js';
 import { Emitter } from '../client/emitter.js';
 import type { GroupConsumer } from '../client/group-consumer.js';
 import type { ConsumerRecord, ProducerRecord } from '../client/records.js';
-import { TributaryError } from '../errors.js';
+import { isTributaryError, TributaryError } from '../errors.js';
 import { type ControlState, type ControlWatch, registerInputs, watchControl } from './control.js';
 import { type FeedBatch, type FeedReader, openFeed } from './feeds.js';
 import { type EventRecord, Materializer, resultWriterOf } from './materializer.js';
@@ -91,6 +91,13 @@ export type PipelineRunEvents = {
   committed: [positions: ReadonlyMap<number, number>];
   /** A failed commit or restore (the worker restarts from the committed state), or a sink error. */
   error: [error: unknown];
+  /**
+   * A commit refused by fencing (`EXPECTED_OFFSET_MISMATCH` on the task's progress partition):
+   * another worker restored the task since this one last committed it, as expected while
+   * partitions move. Nothing of the commit is visible; the worker restores from the committed
+   * state, as after an error. Not an `error`: expected and handled.
+   */
+  fenced: [partition: number, error: TributaryError];
   /** The pipeline was stopped or resumed (its control record); emitted once the change is done. */
   control: [state: ControlState];
 };
@@ -178,7 +185,10 @@ export class PipelineRun {
   /** @internal Called by `runPipeline`: later stages stop with this run and report their errors through it. */
   addStages(stages: readonly PipelineRun[]): void {
     this.#stages = stages;
-    for (const stage of stages) stage.on('error', (error) => this.#events.emit('error', error));
+    for (const stage of stages) {
+      stage.on('error', (error) => this.#events.emit('error', error));
+      stage.on('fenced', (partition, error) => this.#events.emit('fenced', partition, error));
+    }
   }
 
   /** The status of each later stage (after each `repartition()`), first to last. */
@@ -345,8 +355,19 @@ export class PipelineRun {
   async #failed(incarnation: number, error: unknown): Promise<void> {
     if (incarnation !== this.#incarnation || this.#stopped) return;
     this.#restarts++;
-    this.#events.emit('error', error);
+    const fenced = this.#fencedPartition(error);
+    if (fenced === undefined) this.#events.emit('error', error);
+    else this.#events.emit('fenced', fenced, error as TributaryError);
     await this.#restart();
+  }
+
+  /** The task whose progress partition refused a commit by fencing, if that is what `error` is. */
+  #fencedPartition(error: unknown): number | undefined {
+    if (!isTributaryError(error, 'EXPECTED_OFFSET_MISMATCH')) return undefined;
+    const { topic, partition } = error.details;
+    return topic === tasksTopic(this.definition.name) && typeof partition === 'number'
+      ? partition
+      : undefined;
   }
 
   #onRecords(incarnation: number, records: ConsumerRecord[]): Promise<void> {
