@@ -10,7 +10,6 @@
  * give what a fresh pipeline started there gives.
  */
 import { describe, expect, it } from 'vitest';
-import type { TributaryClient } from '../src/client/client.js';
 import { groupOf, pipeline, runPipeline, stream, topic, tumbling } from '../src/processing/index.js';
 import { cli } from './cli-helpers.js';
 import {
@@ -238,11 +237,12 @@ describe('reset of a window join of two topics', () => {
     expect((await cli(['pipelines', 'resume', 'twotopics'], { env })).code).toBe(0);
 
     const after = generateSales(12, 300, false);
-    await appendSales(client, SALES_TOPIC, after);
-    await appendSales(
+    await produceSales(client, after, false);
+    await produceSales(
       client,
-      RETURNS_TOPIC,
       after.filter((s) => s.qty === 0),
+      false,
+      RETURNS_TOPIC,
     );
     await waitCaughtUp(client, groupOf('twotopics'));
     await waitSideInputCaughtUp(client, 'twotopics', RETURNS_TOPIC);
@@ -254,25 +254,6 @@ describe('reset of a window join of two topics', () => {
     await run.stop();
   }, 120_000);
 });
-
-/** Appends sales to an existing topic of the sales' partitioning. */
-async function appendSales(
-  client: TributaryClient,
-  name: string,
-  sales: readonly PlacedSale[],
-): Promise<void> {
-  const producer = client.producer({ topic: name });
-  await Promise.all(
-    sales.map((s) =>
-      producer.send({
-        key: s.product,
-        value: JSON.stringify({ product: s.product, qty: s.qty, at: s.at }),
-        partition: s.partition,
-      }),
-    ),
-  );
-  await producer.close();
-}
 
 /** `lines` with one occurrence of each of `removed` taken out (both sorted). */
 function withoutLines(lines: readonly string[], removed: readonly string[]): string[] {
