@@ -70,8 +70,11 @@ describe.skipIf(NATS_SERVER_BINARY === undefined && !required)('JetStream gatewa
     const first = all.find((g) => g.self.id === holder)!;
     first.onCoordinationLost((groupId) => lost.push(groupId));
     const others = all.filter((g) => g !== first);
-    // Closing deletes the holder's lease: the others take it over at once, one of them only.
+    // Closing deletes the holder's entry and lease: the others take it over as soon as they see
+    // that (within the TTL, not after it), one of them only. Until the deletions reach them,
+    // their cached lease still names the holder.
     await first.close();
+    await until(() => others.every((g) => !g.gateways().some((each) => each.id === holder)), TTL_MS);
     const next = await Promise.all(others.map((g) => g.coordinatorOf('billing')));
     expect(next[0]!.id).not.toBe(holder);
     expect(next[1]!.id).toBe(next[0]!.id);
