@@ -17,6 +17,7 @@
 import type { Broker } from '../broker/types.js';
 import { materialize } from '../crdt/index.js';
 import { isTributaryError, TributaryError } from '../errors.js';
+import { sameBytes } from '../protocol/bytes.js';
 import { decodeRecord } from './record-codec.js';
 import type { CollectionInfo, JsonObject } from './types.js';
 
@@ -129,10 +130,4 @@ function versionOf(
         ? (materialize(decoded.state) ?? null)
         : null;
   return { version: record.offset, timestamp: record.timestamp, value };
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

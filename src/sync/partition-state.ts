@@ -30,6 +30,7 @@ import type { Logger } from 'pino';
 import type { LogRecord } from '../broker/types.js';
 import { EMPTY_DOC, materialize, merge } from '../crdt/index.js';
 import { TributaryError } from '../errors.js';
+import { sameBytes } from '../protocol/bytes.js';
 import type { DocumentStore, Entry } from './document-store.js';
 import { SYNC_LIMITS } from './limits.js';
 import { decodeRecord, txEndOf } from './record-codec.js';
@@ -337,13 +338,6 @@ export class PartitionState {
       this.#journalHead = 0;
     }
   }
-}
-
-function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === null || b === null) return a === b;
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** The visible item of an entry, or undefined when deleted. */

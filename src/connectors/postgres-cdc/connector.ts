@@ -27,6 +27,7 @@ import type { LogicalReplicationService, Pgoutput } from 'pg-logical-replication
 import { ensureTopic } from '../../broker/ensure-topic.js';
 import type { ProduceRecord } from '../../broker/types.js';
 import { isTributaryError, TributaryError } from '../../errors.js';
+import { sameBytes } from '../../protocol/bytes.js';
 import { loadLogicalReplication, loadPg } from '../drivers.js';
 import type {
   Connector,
@@ -583,10 +584,6 @@ export class PostgresCdcConnector implements Connector {
 
 function tableOf(relation: { schema: string; name: string }): string {
   return `${relation.schema}.${relation.name}`;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 /** Waits for `promise` at most `ms`, ignoring its outcome. */

@@ -34,6 +34,7 @@
  * whole message between two of its own. Bytes written here count in `ws`'s `bufferedAmount`.
  */
 import type { Duplex } from 'node:stream';
+import { sameBytes } from '../../../protocol/bytes.js';
 
 /** The part of a socket the writer uses (a `net.Socket`, or a `tls.TLSSocket`). */
 export type CorkableSocket = Pick<Duplex, 'cork' | 'uncork' | 'write' | 'writable'>;
@@ -171,13 +172,6 @@ export class SharedFrames {
     this.#starts.push(start);
     return start;
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a === b) return true;
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**
