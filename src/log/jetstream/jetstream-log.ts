@@ -66,6 +66,7 @@ import {
   validateRecords,
   validateTopicName,
 } from '../validation.js';
+import { retryWhileElecting } from './api-retry.js';
 import { JetStreamGateways, type JetStreamGatewaysOptions } from './gateways.js';
 import { type Outcome, PartitionReplica } from './partition-replica.js';
 
@@ -146,18 +147,17 @@ export class JetStreamLog implements Log {
     const nc = await connect({ ...options.connection, servers: [...options.servers] });
     try {
       const js = nc.jetstream();
-      const jsm = await nc.jetstreamManager();
-      const catalog = await js.views.kv(`${namespace}_catalog`, {
-        history: 1,
-        replicas,
-        storage: StorageType.File,
-      });
+      // A gateway started while the cluster elects a leader waits for it rather than failing.
+      const jsm = await retryWhileElecting(() => nc.jetstreamManager());
+      const catalog = await retryWhileElecting(() =>
+        js.views.kv(`${namespace}_catalog`, { history: 1, replicas, storage: StorageType.File }),
+      );
       const log = new JetStreamLog(nc, js, jsm, catalog, namespace, replicas);
-      await log.watchCatalog();
+      await retryWhileElecting(() => log.watchCatalog());
       return log;
     } catch (error) {
       await nc.close().catch(() => undefined);
-      throw error;
+      throw storageError(error);
     }
   }
 
@@ -451,7 +451,7 @@ export class JetStreamLog implements Log {
       throw new TributaryError('TOPIC_NOT_FOUND', { topic: String(name) });
     let stored: KvEntry | null;
     try {
-      stored = await this.catalog.get(catalogKey(name));
+      stored = await retryWhileElecting(() => this.catalog.get(catalogKey(name)));
     } catch (error) {
       throw storageError(error);
     }

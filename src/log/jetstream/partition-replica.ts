@@ -43,6 +43,7 @@ import { checkEncodedBatch } from '../stored-batch.js';
 import { checkMarkerEpoch } from '../transactions.js';
 import type { AppendOptions, AppendResult, RetentionReport, TopicConfig } from '../types.js';
 import { recordSizeBytes, validateRecords } from '../validation.js';
+import { retryWhileElecting } from './api-retry.js';
 import {
   type Command,
   type CommandParts,
@@ -137,10 +138,10 @@ export class PartitionReplica {
 
   /** Subscribes and replays the stream; resolves once caught up with its last sequence. */
   async open(): Promise<void> {
-    const jsm = await this.options.js.jetstreamManager();
+    const jsm = await retryWhileElecting(() => this.options.js.jetstreamManager());
     this.jsm = jsm;
-    const info = await jsm.streams.info(this.options.stream);
-    this.subscription = await this.subscribeFrom(1);
+    const info = await retryWhileElecting(() => jsm.streams.info(this.options.stream));
+    this.subscription = await retryWhileElecting(() => this.subscribeFrom(1));
     await this.caughtUpTo(info.state.last_seq);
   }
 
