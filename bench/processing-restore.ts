@@ -6,7 +6,8 @@
  * key, one changelog record each), runs to the end and stops. Then:
  *
  * - `read`: the restore's own work, as the runtime does it (processing/topics `readCommitted` of
- *   the changelog partition into a `StateStore`): wall time and this process's CPU time;
+ *   the changelog partition into a `StateStore`): wall time, this process's CPU time and the
+ *   server's (from /proc);
  * - `worker`: a new worker (runPipeline) started, one more record produced, and the time until
  *   that record's batch committed: joining the group, restoring, processing and committing.
  *
@@ -22,6 +23,7 @@ import { groupOf, pipeline, runPipeline, topic } from '../src/processing/index.j
 import { StateStore } from '../src/processing/state.js';
 import { changelogTopic, readCommitted } from '../src/processing/topics.js';
 import { freePort, killServer, startServerProcess } from '../test/fixtures/server-process.js';
+import { cpuStopwatch, processCpuMs } from './lib/system.js';
 
 const SIZES = (process.env.RESTORE_KEYS ?? '100000,300000').split(',').map(Number);
 
@@ -86,14 +88,15 @@ try {
 
     const store = new StateStore();
     const decoder = new TextDecoder();
-    const cpu = process.cpuUsage();
+    const cpu = cpuStopwatch();
+    const serverCpuBefore = processCpuMs(server.child.pid!);
     t = performance.now();
     await readCommitted(client, changelog, 0, (records) => {
       for (const r of records) if (r.key !== null) store.restore(decoder.decode(r.key), r.value);
     });
     const readMs = performance.now() - t;
-    const used = process.cpuUsage(cpu);
-    const readCpuMs = (used.user + used.system) / 1000;
+    const readCpuMs = cpu();
+    const serverCpuMs = processCpuMs(server.child.pid!) - serverCpuBefore;
 
     const worker = await connect({ url: server.wsUrl, reconnect: false });
     t = performance.now();
@@ -104,7 +107,7 @@ try {
     const workerMs = performance.now() - t;
     await second.stop();
     await worker.close();
-    const line = `| ${keys.toLocaleString('en-US')} | ${store.size.toLocaleString('en-US')} | ${(offsets.next - offsets.earliest).toLocaleString('en-US')} | ${(readMs / 1000).toFixed(2)} | ${(readCpuMs / 1000).toFixed(2)} | ${(workerMs / 1000).toFixed(2)} | ${((readMs / keys) * 100).toFixed(2)} |`;
+    const line = `| ${keys.toLocaleString('en-US')} | ${store.size.toLocaleString('en-US')} | ${(offsets.next - offsets.earliest).toLocaleString('en-US')} | ${(readMs / 1000).toFixed(2)} | ${(readCpuMs / 1000).toFixed(2)} | ${(serverCpuMs / 1000).toFixed(2)} | ${(workerMs / 1000).toFixed(2)} | ${((readMs / keys) * 100).toFixed(2)} |`;
     console.log(line);
     rows.push(line);
   }
@@ -114,7 +117,7 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 console.log(
-  '\n| keys | restored keys | changelog offsets | read s | read CPU s (worker) | new worker to first commit s | read s per 100k keys |',
+  '\n| keys | restored keys | changelog offsets | read s | read CPU s (worker) | read CPU s (server) | new worker to first commit s | read s per 100k keys |',
 );
-console.log('|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const row of rows) console.log(row);

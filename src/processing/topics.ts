@@ -13,6 +13,7 @@
 import type { TributaryClient } from '../client/client.js';
 import type { ConsumerRecord } from '../client/records.js';
 import { isTributaryError, TributaryError } from '../errors.js';
+import { NATIVE_PROTOCOL_LIMITS } from '../protocol/native/limits.js';
 import type { PipelineDefinition } from './pipeline.js';
 import { sideInputOf } from './side-input.js';
 
@@ -29,7 +30,8 @@ export const materializerGroupOf = (pipeline: string): string => `pipeline.${pip
 
 /** How long a restore waits for undecided atomic commits on a changelog partition to settle. */
 const STABLE_WAIT_MS = 30_000;
-const FETCH_RECORDS_MAX = 2_000;
+/** As many records as one fetch may ask for; the server also bounds it by bytes (its frame size). */
+const FETCH_RECORDS_MAX = NATIVE_PROTOCOL_LIMITS.fetchRecordsMax;
 /** How long a worker waits for a topic another worker is creating. */
 const TOPIC_VISIBLE_WAIT_MS = 10_000;
 
@@ -131,15 +133,21 @@ export async function readCommitted(
     await new Promise((resolve) => setTimeout(resolve, 50));
     marks = await client.admin.offsets(topic, partition);
   }
-  let offset = marks.earliest;
-  while (offset < marks.next) {
-    const records = await client.admin.fetch(topic, partition, offset, {
-      isolation: 'committed',
-      maxRecords: FETCH_RECORDS_MAX,
-    });
-    if (records.length === 0) break;
-    onRecords(records);
-    offset = records.at(-1)!.offset + 1;
+  const fetchFrom = (offset: number) =>
+    client.admin.fetch(topic, partition, offset, { isolation: 'committed', maxRecords: FETCH_RECORDS_MAX });
+  let pending = marks.earliest < marks.next ? fetchFrom(marks.earliest) : undefined;
+  try {
+    while (pending !== undefined) {
+      const records = await pending;
+      if (records.length === 0) break;
+      const offset = records.at(-1)!.offset + 1;
+      // The next batch is asked for before this one is applied: the server reads it meanwhile.
+      pending = offset < marks.next ? fetchFrom(offset) : undefined;
+      onRecords(records);
+    }
+  } finally {
+    // A throwing `onRecords` leaves a fetch in flight: its outcome no longer matters.
+    pending?.catch(() => undefined);
   }
   return marks.next - 1;
 }
