@@ -3,6 +3,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import {
   encodeMsgpack,
+  encodeMsgpackPairParts,
   encodeMsgpackPairs,
   type MsgpackRecord,
   MsgpackRecordList,
@@ -87,6 +88,33 @@ describe('encodeMsgpackPairs', () => {
       expect(count).toBe(size);
       expect(hex(new Uint8Array([...msgpackMapHeader(count), ...pairs]))).toBe(hex(encodeMsgpack(map)));
     }
+  });
+});
+
+describe('encodeMsgpackPairParts', () => {
+  it('are the bytes of encodeMsgpackPairs, with byte strings of referenceMin bytes or more not copied', () => {
+    const big = Uint8Array.from({ length: 5000 }, (_, i) => i & 0xff);
+    const other = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 7) & 0xff);
+    const maps: Record<string, unknown>[] = [
+      { topic: 't', partition: 3, batches: [big, new Uint8Array(10), other], highWatermark: 2 ** 40 },
+      { batches: [big] },
+      { a: 1, b: 'x' },
+      {},
+    ];
+    for (const map of maps) {
+      const whole = encodeMsgpackPairs(map);
+      const { count, parts, byteLength } = encodeMsgpackPairParts(map, 4096);
+      expect(count).toBe(whole.count);
+      expect(byteLength).toBe(whole.pairs.byteLength);
+      expect(hex(Buffer.concat(parts))).toBe(hex(whole.pairs));
+      const referenced = (map.batches as Uint8Array[] | undefined)?.filter((b) => b.byteLength >= 4096) ?? [];
+      for (const bytes of referenced) expect(parts.includes(bytes)).toBe(true);
+      expect(parts.length).toBe(
+        1 + 2 * referenced.length - (map.highWatermark === undefined && referenced.length > 0 ? 1 : 0),
+      );
+    }
+    // Encoding goes on as before afterwards: nothing is referenced outside encodeMsgpackPairParts.
+    expect(hex(encodeMsgpack({ v: big }))).toBe(hex(reference.pack({ v: big })));
   });
 });
 

@@ -53,6 +53,42 @@ export function encodeMsgpackPairs(map: object): { readonly count: number; reado
   }
 }
 
+/** Pairs encoded by {@link encodeMsgpackPairParts}: their bytes are the parts one after the other. */
+export interface MsgpackPairParts {
+  readonly count: number;
+  readonly parts: readonly Uint8Array[];
+  readonly byteLength: number;
+}
+
+/**
+ * As {@link encodeMsgpackPairs}, but byte strings of at least `referenceMin` bytes are not copied:
+ * they are parts of their own, between copies of what was encoded around them. Meant for bytes
+ * that are written out as they are (a stored record batch on its way to a socket): a frame of
+ * 100 KiB of batches is then a few small buffers and the batches, not two copies of them.
+ * The parts must be used before any referenced bytes change.
+ */
+export function encodeMsgpackPairParts(map: object, referenceMin: number): MsgpackPairParts {
+  pos = 0;
+  const parts: Uint8Array[] = [];
+  referenced = parts;
+  referencedMin = referenceMin;
+  try {
+    const count = writePairs(map as Record<string, unknown>);
+    if (pos > 0 || parts.length === 0) parts.push(copyOut(buffer, pos));
+    let byteLength = 0;
+    for (let i = 0; i < parts.length; i++) byteLength += parts[i]!.byteLength;
+    return { count, parts, byteLength };
+  } finally {
+    referenced = undefined;
+    referencedMin = Number.POSITIVE_INFINITY;
+    releaseScratch();
+  }
+}
+
+/** While {@link encodeMsgpackPairParts} runs: where byte strings of `referencedMin` bytes or more go. */
+let referenced: Uint8Array[] | undefined;
+let referencedMin = Number.POSITIVE_INFINITY;
+
 /**
  * The map of `head`'s fields followed by pairs encoded earlier by {@link encodeMsgpackPairs}
  * (keys must not overlap): one frame per subscriber around a body encoded once.
@@ -338,6 +374,14 @@ function writeUtf8Short(value: string, at: number): number {
 
 function writeBinary(value: Uint8Array): void {
   const length = value.byteLength;
+  if (length >= referencedMin && referenced !== undefined) {
+    // What was written so far becomes a part, then the bytes themselves (see encodeMsgpackPairParts).
+    ensure(5);
+    writeMarkedUint(length, 0xc4, 0xc5, 0xc6);
+    referenced.push(copyOut(buffer, pos), value);
+    pos = 0;
+    return;
+  }
   ensure(5 + length);
   writeMarkedUint(length, 0xc4, 0xc5, 0xc6);
   buffer.set(value, pos);

@@ -15,7 +15,9 @@ import {
   encodeMsgpack,
   encodeMsgpackJoined,
   encodeMsgpackJoinedHead,
+  encodeMsgpackPairParts,
   encodeMsgpackPairs,
+  type MsgpackPairParts,
 } from './msgpack-encode.js';
 import type { WireFormat } from './types.js';
 
@@ -40,6 +42,7 @@ export function encodeWire(frame: object, format: WireFormat): Uint8Array | stri
 export class SharedFields {
   readonly #fields: object;
   #msgpack: { readonly count: number; readonly pairs: Uint8Array } | undefined;
+  #msgpackParts: MsgpackPairParts | undefined;
   #json: string | undefined;
 
   constructor(fields: object) {
@@ -50,6 +53,15 @@ export class SharedFields {
   msgpackPairs(): { readonly count: number; readonly pairs: Uint8Array } {
     this.#msgpack ??= encodeMsgpackPairs(this.#fields);
     return this.#msgpack;
+  }
+
+  /**
+   * The fields as MessagePack pairs in parts, byte strings of at least `referenceMin` bytes as
+   * they are (see `encodeMsgpackPairParts`); the first call's `referenceMin` is kept.
+   */
+  msgpackPairParts(referenceMin: number): MsgpackPairParts {
+    this.#msgpackParts ??= encodeMsgpackPairParts(this.#fields, referenceMin);
+    return this.#msgpackParts;
   }
 
   /** The fields as JSON members, without the braces (empty for no fields). */

@@ -86,6 +86,22 @@ describe('SharedFrames', () => {
   });
 });
 
+describe('SharedFrames of parts', () => {
+  it('copies a small first part behind the head and writes the others as they are', () => {
+    const parts = [bytes(30, 1), bytes(5000, 2), bytes(5, 3), bytes(70_000, 4), bytes(9, 5)];
+    const frames = new SharedFrames(parts);
+    expect(frames.byteLength).toBe(75_044);
+    expect(frames.whole).toBe(false);
+    expect(frames.rest).toEqual(parts.slice(1));
+    expect(frames.rest[0]).toBe(parts[1]);
+    const head = bytes(4, 6);
+    expect(frames.start(head).equals(concat(frameStart(head, 75_044), parts[0]!))).toBe(true);
+    const large = new SharedFrames([bytes(3000, 1), bytes(10, 2)]);
+    expect(large.rest.length).toBe(2);
+    expect(new SharedFrames([bytes(10, 1)]).whole).toBe(true);
+  });
+});
+
 describe('SocketWriter', () => {
   it('writes a message with up to 2 KiB of shared bytes as one buffer, a larger one as two', () => {
     const writes: Uint8Array[] = [];
@@ -127,16 +143,18 @@ describe('SocketWriter', () => {
     const all = new Promise<void>((resolve) => {
       client.on('message', (data: Buffer) => {
         received.push(data);
-        if (received.length === 6) resolve();
+        if (received.length === 7) resolve();
       });
     });
     const writer = new SocketWriter(socket);
+    const parts = [bytes(40, 11), bytes(9_000, 12), bytes(3, 13), bytes(66_000, 14), bytes(12, 15)];
     const messages = [
       concat(bytes(5, 1), bytes(100, 2)),
       Buffer.from('through ws'),
       concat(bytes(20, 3), bytes(1_000, 4)),
       concat(bytes(7, 5), bytes(70_000, 6)),
       concat(bytes(0, 7), bytes(0, 8)),
+      Buffer.concat([bytes(6, 16), ...parts]),
     ];
     let sentCallbacks = 0;
     writer.writeBinary(bytes(5, 1), bytes(100, 2), () => sentCallbacks++);
@@ -150,8 +168,9 @@ describe('SocketWriter', () => {
     writer.writeBinary(bytes(20, 3), bytes(1_000, 4), () => sentCallbacks++);
     writer.writeBinary(bytes(7, 5), bytes(70_000, 6), () => sentCallbacks++);
     writer.writeBinary(bytes(0, 7), bytes(0, 8), () => sentCallbacks++);
+    writer.writeShared(new SharedFrames(parts), bytes(6, 16), () => sentCallbacks++);
     expect(socket.writableCorked).toBe(1);
-    expect(socket.writableLength).toBeGreaterThan(71_000);
+    expect(socket.writableLength).toBeGreaterThan(146_000);
     await Promise.resolve();
     // Still held after promise reactions of the same turn.
     expect(socket.writableCorked).toBe(1);
@@ -165,7 +184,7 @@ describe('SocketWriter', () => {
     await all;
     expect(received.map((data) => data.byteLength)).toEqual(messages.map((data) => data.byteLength));
     for (let i = 0; i < messages.length; i++) expect(received[i]!.equals(messages[i]!)).toBe(true);
-    expect(sentCallbacks).toBe(4);
+    expect(sentCallbacks).toBe(5);
   });
 
   it('holds a response even as the first write of its turn, so deliveries of the turn leave with it in one write', async () => {

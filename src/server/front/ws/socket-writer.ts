@@ -107,14 +107,17 @@ export class SocketWriter {
   writeShared(frames: SharedFrames, head: Uint8Array, onSent?: (error?: Error | null) => void): void {
     this.beforeWrite();
     const start = frames.start(head);
-    if (frames.whole) {
+    const rest = frames.rest;
+    if (rest.length === 0) {
       this.#socket.write(start, onSent);
       return;
     }
     const held = this.#state === HOLDING;
     if (!held) this.#socket.cork();
     this.#socket.write(start);
-    this.#socket.write(frames.shared, onSent);
+    const last = rest.length - 1;
+    for (let i = 0; i < last; i++) this.#socket.write(rest[i]!);
+    this.#socket.write(rest[last]!, onSent);
     if (!held) this.#socket.uncork();
   }
 
@@ -145,15 +148,30 @@ const SHARED_FRAME_HEADS = 4;
  * as it is) for a thousand sockets. A few heads are kept, newest last.
  */
 export class SharedFrames {
-  readonly shared: Uint8Array;
+  /** Bytes of the shared payload (all its parts). */
+  readonly byteLength: number;
   /** The shared bytes are inside each start buffer (small enough to copy): one write per message. */
   readonly whole: boolean;
+  /** What follows the start buffer, written as it is (empty when `whole`). */
+  readonly rest: readonly Uint8Array[];
+  /** The first part, copied into each start buffer (small), if it is. */
+  readonly #copied: Uint8Array | undefined;
   readonly #heads: Uint8Array[] = [];
   readonly #starts: Buffer[] = [];
 
-  constructor(shared: Uint8Array) {
-    this.shared = shared;
-    this.whole = shared.byteLength <= COPIED_BYTES_MAX;
+  /**
+   * `shared`: the payload after the head, or its parts in order (e.g. a frame's own small
+   * bytes between stored batches written as they are: no copy of the batches).
+   */
+  constructor(shared: Uint8Array | readonly Uint8Array[]) {
+    const parts = shared instanceof Uint8Array ? [shared] : shared;
+    let byteLength = 0;
+    for (let i = 0; i < parts.length; i++) byteLength += parts[i]!.byteLength;
+    this.byteLength = byteLength;
+    const first = parts[0];
+    this.#copied = first !== undefined && first.byteLength <= COPIED_BYTES_MAX ? first : undefined;
+    this.rest = this.#copied === undefined ? parts : parts.slice(1);
+    this.whole = this.rest.length === 0;
   }
 
   /** The message's first buffer for `head`: header and head (and the shared bytes when `whole`). */
@@ -162,8 +180,7 @@ export class SharedFrames {
     for (let i = heads.length - 1; i >= 0; i--) {
       if (sameBytes(heads[i]!, head)) return this.#starts[i]!;
     }
-    const shared = this.shared;
-    const start = frameStart(head, shared.byteLength, this.whole ? shared : undefined);
+    const start = frameStart(head, this.byteLength, this.#copied);
     if (heads.length === SHARED_FRAME_HEADS) {
       heads.shift();
       this.#starts.shift();
@@ -176,13 +193,13 @@ export class SharedFrames {
 
 /**
  * The WebSocket header of an unmasked final binary frame of `head.length + restBytes` payload
- * bytes, followed by `head` (and by `rest` when given, whose length is `restBytes`), in one
- * buffer (from Node's small-buffer pool).
+ * bytes, followed by `head` (and by `rest` when given: the first `rest.byteLength` of the
+ * `restBytes`), in one buffer (from Node's small-buffer pool).
  */
 export function frameStart(head: Uint8Array, restBytes: number, rest?: Uint8Array): Buffer {
   const length = head.byteLength + restBytes;
   const extra = length < 126 ? 0 : length < 65_536 ? 2 : 8;
-  const out = Buffer.allocUnsafe(2 + extra + head.byteLength + (rest === undefined ? 0 : restBytes));
+  const out = Buffer.allocUnsafe(2 + extra + head.byteLength + (rest === undefined ? 0 : rest.byteLength));
   out[0] = 0x82; // FIN, opcode 2 (binary)
   if (extra === 0) {
     out[1] = length;
