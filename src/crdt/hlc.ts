@@ -34,13 +34,18 @@ const COUNTER_DIGITS = 5;
 const NODE_ID = /^[0-9A-Za-z._:-]+$/;
 const ENCODED = /^([0-9a-z]{9})-([0-9a-z]{5})-([0-9A-Za-z._:-]+)$/;
 
+/** The node id `isValidNodeId` last accepted: a replica's own, checked again with every write it makes. */
+let validNode = '';
+
 export function isValidNodeId(node: unknown): node is string {
-  return (
+  if (node === validNode && node !== '') return true;
+  const valid =
     typeof node === 'string' &&
     node.length > 0 &&
     node.length <= CRDT_LIMITS.nodeIdLengthMax &&
-    NODE_ID.test(node)
-  );
+    NODE_ID.test(node);
+  if (valid) validNode = node;
+  return valid;
 }
 
 export function checkNodeId(node: unknown, path: string, fail: Fail): string {

@@ -43,6 +43,56 @@ export function isPlainObject(value: unknown): value is Readonly<Record<string, 
  * null; at most `jsonDepthMax` deep) and returns a copy in which −0 is 0.
  */
 export function readJson(value: unknown, path: string, fail: Fail, depth = 0): Json {
+  // Every write's document passes here: copy without naming paths, and name the offending
+  // path only when the value turns out not to be JSON (a path string per field cost more than
+  // the copy).
+  const copy = copyJson(value, depth);
+  return copy !== NOT_JSON ? copy : checkedJson(value, path, fail, depth);
+}
+
+/** What `copyJson` returns for a value that is not JSON data. */
+const NOT_JSON: unique symbol = Symbol('not JSON');
+
+function copyJson(value: unknown, depth: number): Json | typeof NOT_JSON {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) return NOT_JSON;
+      return value === 0 ? 0 : value;
+    case 'object': {
+      if (value === null) return null;
+      if (depth >= CRDT_LIMITS.jsonDepthMax) return NOT_JSON;
+      if (Array.isArray(value)) {
+        const items: Json[] = [];
+        for (let i = 0; i < value.length; i++) {
+          const item = copyJson(value[i], depth + 1);
+          if (item === NOT_JSON) return NOT_JSON;
+          items.push(item);
+        }
+        return items;
+      }
+      if (!isPlainObject(value)) return NOT_JSON;
+      const out: Record<string, Json> = {};
+      for (const key of Object.keys(value)) {
+        const item = copyJson(value[key], depth + 1);
+        if (item === NOT_JSON) return NOT_JSON;
+        // `__proto__` as an own property, as `Object.fromEntries` makes it (never the prototype).
+        if (key === '__proto__') Object.defineProperty(out, key, { value: item, ...DATA_PROPERTY });
+        else out[key] = item;
+      }
+      return out;
+    }
+    default:
+      return NOT_JSON;
+  }
+}
+
+const DATA_PROPERTY = { enumerable: true, writable: true, configurable: true } as const;
+
+/** `readJson` naming the offending path (for a value `copyJson` found not to be JSON). */
+function checkedJson(value: unknown, path: string, fail: Fail, depth: number): Json {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -57,12 +107,12 @@ export function readJson(value: unknown, path: string, fail: Fail, depth = 0): J
       if (Array.isArray(value)) {
         const items: Json[] = [];
         for (let i = 0; i < value.length; i++)
-          items.push(readJson(value[i], `${path}[${i}]`, fail, depth + 1));
+          items.push(checkedJson(value[i], `${path}[${i}]`, fail, depth + 1));
         return items;
       }
       if (!isPlainObject(value)) fail(`${path} is not a plain object`);
       return Object.fromEntries(
-        Object.keys(value).map((k) => [k, readJson(value[k], `${path}.${k}`, fail, depth + 1)]),
+        Object.keys(value).map((k) => [k, checkedJson(value[k], `${path}.${k}`, fail, depth + 1)]),
       );
     }
     default:

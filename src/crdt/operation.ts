@@ -212,17 +212,26 @@ function make(raw: Record<string, unknown>): Operation {
   return readOperation(raw, invalidArgument);
 }
 
+/**
+ * The base of an operation this replica makes: `ts` encoded once and not parsed back (it comes
+ * from a clock, and `encodeHlc` checks it), the key checked as `decodeOperation` checks it.
+ */
+function madeBase(key: string, ts: Hlc): OperationBase {
+  const encoded = encodeHlc(ts);
+  return { key: readName(key, 'key', CRDT_LIMITS.keyLengthMax, invalidArgument), ts: encoded, node: ts.node };
+}
+
 /** A `put` of exactly `fields` at `ts` (validated and copied; `INVALID_ARGUMENT` if invalid). */
 export function putOp(key: string, fields: JsonObject, ts: Hlc): PutOp {
-  return make({ kind: 'put', key, fields, ts: encodeHlc(ts), node: ts.node }) as PutOp;
+  return { kind: 'put', ...madeBase(key, ts), fields: readFields(fields, invalidArgument) };
 }
 
 export function patchOp(key: string, fields: JsonObject, ts: Hlc): PatchOp {
-  return make({ kind: 'patch', key, fields, ts: encodeHlc(ts), node: ts.node }) as PatchOp;
+  return { kind: 'patch', ...madeBase(key, ts), fields: readFields(fields, invalidArgument) };
 }
 
 export function deleteOp(key: string, ts: Hlc): DeleteOp {
-  return make({ kind: 'delete', key, ts: encodeHlc(ts), node: ts.node }) as DeleteOp;
+  return { kind: 'delete', ...madeBase(key, ts) };
 }
 
 /**

@@ -51,7 +51,25 @@ export function serverOperation(
     });
   }
   const latest = state === undefined ? '' : latestTimestamp(state);
-  if (latest !== '') clock.receive(latest);
+  if (op.op === 'increment') {
+    if (!Number.isSafeInteger(op.by)) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: 'an eventual counter increments by a safe integer',
+      });
+    }
+    if (latest !== '') clock.receive(latest);
+    return incrementOp(state, op.key, op.field, op.by, clock.now());
+  }
+  // The operation must come after every timestamp of the document. The clock's next timestamp
+  // usually does (this server made the document's latest write): the stored timestamp is then
+  // neither parsed nor received. Otherwise the clock receives it and stamps the operation again.
+  const made = madeOperation(op, clock);
+  if (latest < made.ts) return made;
+  clock.receive(latest);
+  return madeOperation(op, clock);
+}
+
+function madeOperation(op: Exclude<WriteOp, { op: 'increment' }>, clock: HybridClock): Operation {
   switch (op.op) {
     case 'put':
       return putOp(op.key, op.value, clock.now());
@@ -59,13 +77,6 @@ export function serverOperation(
       return patchOp(op.key, op.fields, clock.now());
     case 'delete':
       return deleteOp(op.key, clock.now());
-    case 'increment':
-      if (!Number.isSafeInteger(op.by)) {
-        throw new TributaryError('INVALID_ARGUMENT', {
-          reason: 'an eventual counter increments by a safe integer',
-        });
-      }
-      return incrementOp(state, op.key, op.field, op.by, clock.now());
   }
 }
 

@@ -48,9 +48,15 @@ function record(key: string, value: Uint8Array | null, txEnd: number | undefined
     });
   }
   const headers = txHeaders(txEnd);
-  return headers === undefined
-    ? { key: ENCODER.encode(key), value }
-    : { key: ENCODER.encode(key), value, headers };
+  return headers === undefined ? { key: utf8(key), value } : { key: utf8(key), value, headers };
+}
+
+/**
+ * UTF-8 bytes of a record's key or JSON value: a slice of Node's buffer pool, a third of the
+ * cost of `TextEncoder.encode` (which allocates a backing store per call) for a record's size.
+ */
+function utf8(text: string): Uint8Array {
+  return Buffer.from(text, 'utf8');
 }
 
 /** A strong collection's record: the document, or a tombstone (`doc` undefined). */
@@ -59,12 +65,12 @@ export function encodeStrong(
   doc: JsonObject | undefined,
   txEnd: number | undefined,
 ): RecordInput {
-  return record(key, doc === undefined ? null : ENCODER.encode(JSON.stringify({ doc })), txEnd);
+  return record(key, doc === undefined ? null : utf8(JSON.stringify({ doc })), txEnd);
 }
 
 /** An eventual collection's record: the document's whole CRDT state. */
 export function encodeEventual(key: string, state: DocState, txEnd: number | undefined): RecordInput {
-  return record(key, ENCODER.encode(JSON.stringify({ crdt: state })), txEnd);
+  return record(key, utf8(JSON.stringify({ crdt: state })), txEnd);
 }
 
 /** The `tx-end` header of a record, if any. */
