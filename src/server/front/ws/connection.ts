@@ -218,9 +218,14 @@ export class Connection {
             head.count = count;
             head.type = chunk.type;
           }
-          this.#writeShared(head.bytes, chunk.frames);
+          // A response is about to follow (an append's acknowledgement, usually in this very
+          // turn): the delivery waits for it, to leave in the same write (socket-writer.ts).
+          this.#writeShared(head.bytes, chunk.frames, this.#inFlight > 0);
         } else {
-          this.#write(encodeWireJoined({ type: chunk.type, sub }, chunk.fields, this.#format));
+          this.#write(
+            encodeWireJoined({ type: chunk.type, sub }, chunk.fields, this.#format),
+            this.#inFlight > 0,
+          );
         }
         this.#recordsOut.inc(chunk.records);
         this.#quota?.recordFetch(chunk.bytes);
@@ -722,13 +727,13 @@ export class Connection {
    * Sends one binary message: a small head of this connection's own, then bytes shared with
    * other connections, framed once for all equal heads (see `SharedFrames`).
    */
-  #writeShared(head: Uint8Array, frames: SharedFrames): void {
+  #writeShared(head: Uint8Array, frames: SharedFrames, hold: boolean): void {
     const bytes = head.byteLength + frames.byteLength;
     this.#bytesOut.inc(bytes);
     const high = this.#deps.limits.wsBufferedBytesHigh;
     const buffered = this.#socket.bufferedAmount;
     const track = this.#tracked(buffered, bytes);
-    this.#writer.writeShared(frames, head, track ? this.#onSent : undefined);
+    this.#writer.writeShared(frames, head, track ? this.#onSent : undefined, hold);
     // The buffer grows by at most `bytes`: read it again only if that could cross `high`.
     if (buffered <= high && buffered + bytes > high && this.#socket.bufferedAmount > high)
       this.#updateReading();

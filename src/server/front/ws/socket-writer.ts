@@ -20,6 +20,10 @@
  *   adapter benchmark, each write to a loopback socket was the largest cost of Tributary's
  *   server per event. A response alone in its turn leaves after the turn's promise reactions,
  *   microseconds later.
+ * - **So does a delivery to a connection with a request in flight** (`writeShared(…, hold)`):
+ *   the log wakes its readers before it settles the append, so the delivery of a record to the
+ *   connection that appended it is usually written before the acknowledgement; written at once,
+ *   it left in a write of its own and the acknowledgement in a second one.
  * - **A delivery is one unfragmented message.** Its own head (`type`, `sub`) goes out with the
  *   WebSocket header in one small buffer, and the records' bytes, shared by every subscription
  *   that gets them, are written as they are (or, up to 2 KiB, copied behind the head, so the
@@ -102,10 +106,16 @@ export class SocketWriter {
 
   /**
    * As `writeBinary`, with the shared bytes' frames: the message is the buffer `frames` built for
-   * an equal head before, if any (never changed once written: sockets may still hold it).
+   * an equal head before, if any (never changed once written: sockets may still hold it). `hold`:
+   * held to the end of the turn even as the turn's first message (see `beforeWrite`).
    */
-  writeShared(frames: SharedFrames, head: Uint8Array, onSent?: (error?: Error | null) => void): void {
-    this.beforeWrite();
+  writeShared(
+    frames: SharedFrames,
+    head: Uint8Array,
+    onSent?: (error?: Error | null) => void,
+    hold = false,
+  ): void {
+    this.beforeWrite({ hold });
     const start = frames.start(head);
     const rest = frames.rest;
     if (rest.length === 0) {
