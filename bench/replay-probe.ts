@@ -6,7 +6,9 @@
  *
  * - records/s (first `consumer()` call to the last record);
  * - the server's CPU time (user + system, from /proc) per record;
- * - the reading process's CPU time per record (the SDK's decode is part of every replay).
+ * - the reading process's CPU time per record (the SDK's decode is part of every replay);
+ * - both processes' minor page faults per 1,000 records: fresh memory the kernel maps in. The
+ *   reader's CPU per record follows them (see docs/benchmarks.md, "the reader's page faults").
  *
  * CPU per record holds up on a loaded machine better than records/s do: compare builds with it.
  *
@@ -26,7 +28,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { encodePayload } from './lib/payload.js';
 import { freePort, LOOPBACK, ProcessGroup, waitForPort } from './lib/procs.js';
-import { cpuStopwatch, processCpuMs } from './lib/system.js';
+import { cpuStopwatch, processCpuMs, processMinorFaults } from './lib/system.js';
 import { formatInt } from './lib/table.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -67,6 +69,7 @@ async function childReplay(argv: readonly string[]): Promise<void> {
   const count = Number(countText);
   const client = await connectSdk(root!, url!);
   const cpu = cpuStopwatch();
+  const faultsBefore = process.resourceUsage().minorPageFault;
   const start = performance.now();
   let records = 0;
   let expected = 0;
@@ -86,8 +89,9 @@ async function childReplay(argv: readonly string[]): Promise<void> {
   });
   const elapsedMs = performance.now() - start;
   const cpuMs = cpu();
+  const minorFaults = process.resourceUsage().minorPageFault - faultsBefore;
   await client.close();
-  process.stdout.write(`${JSON.stringify({ records, elapsedMs, cpuMs })}\n`);
+  process.stdout.write(`${JSON.stringify({ records, elapsedMs, cpuMs, minorFaults })}\n`);
 }
 
 interface Options {
@@ -118,6 +122,8 @@ interface Measurement {
   readonly recordsPerSec: number;
   readonly serverUsPerRecord: number;
   readonly readerUsPerRecord: number;
+  readonly serverFaultsPer1k: number;
+  readonly readerFaultsPer1k: number;
 }
 
 async function fill(client: SdkClient, topic: string, records: number, size: number): Promise<void> {
@@ -196,20 +202,25 @@ async function measureOnce(root: string, options: Options, label: string): Promi
       server = await start(profile);
     }
     const serverBefore = processCpuMs(server.pid);
+    const serverFaultsBefore = processMinorFaults(server.pid);
     const out = await runReader(
       [root, `ws://${LOOPBACK}:${port}/v1/ws`, topic, String(options.records), String(options.credit)],
       profile,
     );
     const serverMs = processCpuMs(server.pid) - serverBefore;
+    const serverFaults = processMinorFaults(server.pid) - serverFaultsBefore;
     const read = JSON.parse(out.trim().split('\n').at(-1)!) as {
       records: number;
       elapsedMs: number;
       cpuMs: number;
+      minorFaults: number;
     };
     return {
       recordsPerSec: (read.records * 1000) / read.elapsedMs,
       serverUsPerRecord: (serverMs * 1000) / read.records,
       readerUsPerRecord: (read.cpuMs * 1000) / read.records,
+      serverFaultsPer1k: (serverFaults * 1000) / read.records,
+      readerFaultsPer1k: (read.minorFaults * 1000) / read.records,
     };
   } finally {
     await group.stopAll();
@@ -235,7 +246,7 @@ async function main(): Promise<void> {
       const m = await measureOnce(options.roots[index]!, options, `root${index}-round${round}`);
       results[index]!.push(m);
       process.stderr.write(
-        `round ${round + 1} ${options.roots[index]}: ${formatInt(m.recordsPerSec)} records/s, server ${m.serverUsPerRecord.toFixed(2)} µs/record, reader ${m.readerUsPerRecord.toFixed(2)} µs/record\n`,
+        `round ${round + 1} ${options.roots[index]}: ${formatInt(m.recordsPerSec)} records/s, server ${m.serverUsPerRecord.toFixed(2)} µs/record, reader ${m.readerUsPerRecord.toFixed(2)} µs/record; page faults per 1k records: server ${m.serverFaultsPer1k.toFixed(1)}, reader ${m.readerFaultsPer1k.toFixed(1)}\n`,
       );
     }
   }
@@ -250,7 +261,7 @@ async function main(): Promise<void> {
       return `${f(median(values))} [${f(Math.min(...values))}–${f(Math.max(...values))}]`;
     };
     process.stdout.write(
-      `${root}\n  records/s ${show((m) => m.recordsPerSec, 0)}\n  server µs/record ${show((m) => m.serverUsPerRecord, 2)}\n  reader µs/record ${show((m) => m.readerUsPerRecord, 2)}\n`,
+      `${root}\n  records/s ${show((m) => m.recordsPerSec, 0)}\n  server µs/record ${show((m) => m.serverUsPerRecord, 2)}\n  reader µs/record ${show((m) => m.readerUsPerRecord, 2)}\n  page faults per 1k records: server ${show((m) => m.serverFaultsPer1k, 1)}, reader ${show((m) => m.readerFaultsPer1k, 1)}\n`,
     );
   });
 }

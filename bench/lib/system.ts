@@ -55,6 +55,19 @@ export function processCpuMs(pid: number): number {
   }
 }
 
+/**
+ * Minor page faults of a process so far, from /proc/<pid>/stat (Linux; NaN elsewhere): memory
+ * the kernel had to map in, e.g. fresh buffers after the allocator gave pages back.
+ */
+export function processMinorFaults(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Write system calls (write, writev, …) of a process so far, from /proc/<pid>/io (Linux; NaN elsewhere). */
 export function processWriteCalls(pid: number): number {
   try {
