@@ -25,7 +25,11 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-async function openLmdb(dir: string, incarnation = 'i1', limits = { cachedDocumentsMax: 2 }) {
+async function openLmdb(
+  dir: string,
+  incarnation = 'i1',
+  limits: { cachedDocumentsMax?: number; cachedDocumentBytes?: number } = { cachedDocumentsMax: 2 },
+) {
   return LmdbCollectionStore.open({
     dir,
     collection: 'c',
@@ -130,6 +134,27 @@ describe('lmdb store on disk', () => {
     expect(again.partition(0).openedAt).toBe(1);
     expect(again.partition(0).get('k')).toEqual({ key: 'k', version: 0, value: { n: 0 } });
     await again.close();
+  });
+
+  it('keeps at most cachedDocumentBytes of decoded documents in memory, reading the rest from disk', async () => {
+    const dir = await tempDir();
+    const limit = 20_000;
+    const stores = await openLmdb(dir, 'i1', { cachedDocumentsMax: 1_000_000, cachedDocumentBytes: limit });
+    const p0 = stores.partition(0);
+    const n = 2000;
+    const doc = (i: number): Entry => ({ key: `k${i}`, version: i, value: { n: i, text: 'x'.repeat(100) } });
+    for (let i = 0; i < n; i++) p0.set(`k${i}`, doc(i), undefined);
+    await p0.commit(n);
+    expect(p0.cached.bytes).toBeLessThanOrEqual(limit);
+    for (let i = 0; i < n; i++) expect(p0.get(`k${i}`)).toEqual(doc(i));
+    // Each cached document costs more than its stored bytes: 2000 of them cannot all stay.
+    expect(p0.cached.bytes).toBeLessThanOrEqual(limit);
+    expect(p0.cached.documents).toBeGreaterThan(0);
+    expect(p0.cached.documents).toBeLessThan(n / 10);
+    // The most recently read ones are the cached ones.
+    p0.set('k0', doc(0), p0.get('k0'));
+    expect(p0.get(`k${n - 1}`)).toEqual(doc(n - 1));
+    await stores.close();
   });
 
   it('drops the documents of another incarnation of the collection', async () => {

@@ -34,6 +34,11 @@ export const SYNC_LIMITS = {
   subscriberQueueMax: 10_000,
   /** Decoded documents a partition keeps in memory when its documents live on disk (LMDB); the rest are read from disk. */
   cachedDocumentsMax: 50_000,
+  /**
+   * Estimated heap bytes of the decoded documents a partition keeps in memory (LMDB): with the
+   * count above, what bounds a collection's memory whatever its size.
+   */
+  cachedDocumentBytes: 8 * 1024 * 1024,
   /** Documents a partition writes to its state before it commits them to disk early (between periodic commits). */
   uncommittedDocumentsMax: 20_000,
   /** Largest `maxDriftMs` default: how far ahead of the server clock a client's HLC timestamp may be. */

@@ -17,8 +17,10 @@
  *
  * Memory holds (per partition): entries set since the last commit began (they are what the next
  * commit writes; `uncommittedDocumentsMax` bounds them by committing early), entries of commits in
- * flight, and a least-recently-used cache of `cachedDocumentsMax` decoded entries. Reads look in
- * that order, then in LMDB.
+ * flight, and a least-recently-used cache of decoded entries, bounded both by count
+ * (`cachedDocumentsMax`) and by their estimated heap size (`cachedDocumentBytes`), so memory does
+ * not grow with the collection. Reads look in that order, then in LMDB. Nothing else is kept per
+ * document: sizes, versions and keys are read from LMDB when needed.
  *
  * An environment that cannot be opened (its file truncated, overwritten or not LMDB: its two meta
  * pages are checked before LMDB maps it, since LMDB itself trusts them and would crash) is
@@ -56,6 +58,8 @@ const DECODER = new TextDecoder();
 export interface LmdbStoreLimits {
   /** Decoded documents kept in memory per partition. Default `SYNC_LIMITS.cachedDocumentsMax`. */
   readonly cachedDocumentsMax?: number;
+  /** Estimated heap bytes of the decoded documents a partition keeps. Default `SYNC_LIMITS.cachedDocumentBytes`. */
+  readonly cachedDocumentBytes?: number;
   /** Uncommitted documents per partition that start a commit. Default `SYNC_LIMITS.uncommittedDocumentsMax`. */
   readonly uncommittedDocumentsMax?: number;
 }
@@ -121,6 +125,7 @@ export class LmdbCollectionStore {
     }
     const limits = {
       cachedDocumentsMax: options.cachedDocumentsMax ?? SYNC_LIMITS.cachedDocumentsMax,
+      cachedDocumentBytes: options.cachedDocumentBytes ?? SYNC_LIMITS.cachedDocumentBytes,
       uncommittedDocumentsMax: options.uncommittedDocumentsMax ?? SYNC_LIMITS.uncommittedDocumentsMax,
     };
     const stores = documents.map(
@@ -217,7 +222,23 @@ interface PartitionStoreOptions {
   readonly partition: number;
   readonly mode: ConsistencyMode;
   readonly cachedDocumentsMax: number;
+  readonly cachedDocumentBytes: number;
   readonly uncommittedDocumentsMax: number;
+}
+
+/** A cached entry with its estimated heap size (`cacheCost`). */
+interface Cached {
+  readonly entry: Entry;
+  readonly cost: number;
+}
+
+/**
+ * Estimated heap bytes of a decoded entry whose stored value is `storedBytes` long: about twice
+ * the stored JSON (objects per CRDT field, strings decoded separately), plus the cache's slot.
+ * Measured on 100-byte eventual documents (~330 stored bytes): 791 bytes each, estimated 790.
+ */
+function cacheCost(key: string, storedBytes: number): number {
+  return 2 * (key.length + storedBytes) + 128;
 }
 
 /** Entries set but not yet committed; `null`: removed. */
@@ -232,13 +253,15 @@ export class LmdbDocumentStore implements DocumentStore {
   readonly #nextKey: string;
   readonly #mode: ConsistencyMode;
   readonly #cachedMax: number;
+  readonly #cachedBytesMax: number;
+  #cachedBytes = 0;
   readonly uncommittedMax: number;
   #openedAt: number;
   #size: number;
   #dirty: Overlay = new Map();
   /** Overlays of commits in flight, oldest first. */
   #committing: Overlay[] = [];
-  readonly #cache = new Map<string, Entry>();
+  readonly #cache = new Map<string, Cached>();
   #chain: Promise<void> = Promise.resolve();
   #committedNext: number;
 
@@ -250,6 +273,7 @@ export class LmdbDocumentStore implements DocumentStore {
     this.partition = options.partition;
     this.#nextKey = `next.${options.partition}`;
     this.#cachedMax = options.cachedDocumentsMax;
+    this.#cachedBytesMax = options.cachedDocumentBytes;
     this.uncommittedMax = options.uncommittedDocumentsMax;
     const next = this.#meta.get(this.#nextKey);
     this.#openedAt = typeof next === 'number' && Number.isSafeInteger(next) && next > 0 ? next : 0;
@@ -279,6 +303,7 @@ export class LmdbDocumentStore implements DocumentStore {
     });
     this.#dirty.clear();
     this.#cache.clear();
+    this.#cachedBytes = 0;
     this.#openedAt = 0;
     this.#committedNext = 0;
     this.#size = 0;
@@ -292,12 +317,12 @@ export class LmdbDocumentStore implements DocumentStore {
       // Least recently used first: a hit moves to the end.
       this.#cache.delete(key);
       this.#cache.set(key, cached);
-      return cached;
+      return cached.entry;
     }
     const bytes = this.#db.get(ENCODER.encode(key));
     if (bytes === undefined) return undefined;
     const entry = this.#decode(key, bytes);
-    this.#remember(entry);
+    this.#remember(entry, bytes.byteLength);
     return entry;
   }
 
@@ -305,7 +330,7 @@ export class LmdbDocumentStore implements DocumentStore {
     if (before === undefined && entry !== undefined) this.#size++;
     else if (before !== undefined && entry === undefined) this.#size--;
     this.#dirty.set(key, entry ?? null);
-    this.#cache.delete(key);
+    this.#forget(key);
   }
 
   *entries(prefix?: string): Generator<Entry> {
@@ -316,7 +341,7 @@ export class LmdbDocumentStore implements DocumentStore {
       if (start !== undefined && !hasPrefix(key, start)) break;
       const text = DECODER.decode(key);
       if (overlay.has(text)) continue;
-      yield this.#cache.get(text) ?? this.#decode(text, value);
+      yield this.#cache.get(text)?.entry ?? this.#decode(text, value);
     }
     for (const [key, entry] of overlay) {
       if (entry !== null && (prefix === undefined || key.startsWith(prefix))) yield entry;
@@ -339,12 +364,17 @@ export class LmdbDocumentStore implements DocumentStore {
   }
 
   async #write(overlay: Overlay, next: number): Promise<void> {
+    const storedBytes = new Map<string, number>();
     try {
       await this.#root.transaction(() => {
         for (const [key, entry] of overlay) {
           const bytes = ENCODER.encode(key);
           if (entry === null) void this.#db.remove(bytes);
-          else void this.#db.put(bytes, this.#encode(entry));
+          else {
+            const value = this.#encode(entry);
+            storedBytes.set(key, value.byteLength);
+            void this.#db.put(bytes, value);
+          }
         }
         void this.#meta.put(this.#nextKey, next);
       });
@@ -357,7 +387,8 @@ export class LmdbDocumentStore implements DocumentStore {
       this.#committing.splice(this.#committing.indexOf(overlay), 1);
     }
     for (const entry of overlay.values())
-      if (entry !== null && !this.#isOverlaid(entry.key)) this.#remember(entry);
+      if (entry !== null && !this.#isOverlaid(entry.key))
+        this.#remember(entry, storedBytes.get(entry.key) ?? HEADER_BYTES);
   }
 
   /** The uncommitted entry of `key`: an Entry, null (removed), or undefined (not overlaid). */
@@ -382,13 +413,30 @@ export class LmdbDocumentStore implements DocumentStore {
     return merged;
   }
 
-  #remember(entry: Entry): void {
-    this.#cache.delete(entry.key);
-    this.#cache.set(entry.key, entry);
-    if (this.#cache.size > this.#cachedMax) {
+  /** Caches `entry` (its stored value is `storedBytes` long), evicting the least recently used. */
+  #remember(entry: Entry, storedBytes: number): void {
+    this.#forget(entry.key);
+    const cost = cacheCost(entry.key, storedBytes);
+    if (cost > this.#cachedBytesMax) return;
+    this.#cache.set(entry.key, { entry, cost });
+    this.#cachedBytes += cost;
+    while (this.#cache.size > this.#cachedMax || this.#cachedBytes > this.#cachedBytesMax) {
       const oldest = this.#cache.keys().next();
-      if (oldest.done !== true) this.#cache.delete(oldest.value);
+      if (oldest.done === true) break;
+      this.#forget(oldest.value);
     }
+  }
+
+  #forget(key: string): void {
+    const cached = this.#cache.get(key);
+    if (cached === undefined) return;
+    this.#cache.delete(key);
+    this.#cachedBytes -= cached.cost;
+  }
+
+  /** Entries cached and their estimated heap bytes (for tests and metrics). */
+  get cached(): { readonly documents: number; readonly bytes: number } {
+    return { documents: this.#cache.size, bytes: this.#cachedBytes };
   }
 
   #encode(entry: Entry): Uint8Array {
