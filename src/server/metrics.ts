@@ -111,6 +111,7 @@ export class ServerMetrics {
   /** Stream-processing pipelines, refreshed on every scrape (server/pipeline-metrics.ts). */
   readonly pipelines: PipelineMetrics;
   readonly #recordsOut: TalliedCounter<'frontend'>;
+  readonly #bytesIn: TalliedCounter<'frontend'>;
   readonly #bytesOut: TalliedCounter<'frontend'>;
   readonly #brokerRecordsDelivered: TalliedCounter<never>;
   readonly #brokerBytesDelivered: TalliedCounter<never>;
@@ -130,12 +131,13 @@ export class ServerMetrics {
       registers,
     });
     this.recordsOut = this.#recordsOut.counter;
-    this.bytesIn = new Counter({
+    this.#bytesIn = new TalliedCounter({
       name: 'tributary_in_bytes_total',
       help: 'Payload bytes received',
       labelNames: ['frontend'],
       registers,
     });
+    this.bytesIn = this.#bytesIn.counter;
     this.#bytesOut = new TalliedCounter({
       name: 'tributary_out_bytes_total',
       help: 'Payload bytes sent',
@@ -244,6 +246,11 @@ export class ServerMetrics {
   /** `recordsOut` of one front end, for a per-delivery path: counted when collected. */
   recordsOutTally(frontend: FrontendLabel): Tally {
     return this.#recordsOut.tally({ frontend });
+  }
+
+  /** `bytesIn` of one front end, for a per-frame path: counted when collected. */
+  bytesInTally(frontend: FrontendLabel): Tally {
+    return this.#bytesIn.tally({ frontend });
   }
 
   /** `bytesOut` of one front end, for a per-frame path: counted when collected. */

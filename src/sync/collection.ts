@@ -47,7 +47,6 @@ import type {
   WriteResult,
 } from './types.js';
 
-const ENCODER = new TextEncoder();
 /** Credit of a tail subscription: records applied per round. */
 const TAIL_CREDIT = 5_000;
 
@@ -170,7 +169,8 @@ export class Collection {
   }
 
   partitionOf(key: string): number {
-    return kafkaPartition(ENCODER.encode(key), this.info.partitions);
+    // Buffer.from: a slice of the pool, not a backing store per key (TextEncoder), on every write.
+    return kafkaPartition(Buffer.from(key, 'utf8'), this.info.partitions);
   }
 
   async get(key: string, consistency: ReadConsistency = this.#defaultConsistency()): Promise<ReadResult> {

@@ -90,7 +90,11 @@ export function checkKey(key: unknown, path = 'key'): string {
   if (typeof key !== 'string' || key.length === 0) {
     throw new TributaryError('INVALID_ARGUMENT', { reason: `${path} must be a non-empty string` });
   }
-  if (key.length > SYNC_LIMITS.keyBytesMax || ENCODER.encode(key).byteLength > SYNC_LIMITS.keyBytesMax) {
+  // A UTF-16 code unit takes at most 3 UTF-8 bytes: only a key near the bound is encoded to count them.
+  if (
+    key.length > SYNC_LIMITS.keyBytesMax ||
+    (key.length * 3 > SYNC_LIMITS.keyBytesMax && ENCODER.encode(key).byteLength > SYNC_LIMITS.keyBytesMax)
+  ) {
     throw new TributaryError('INVALID_ARGUMENT', {
       reason: `${path} is longer than ${SYNC_LIMITS.keyBytesMax} bytes`,
     });

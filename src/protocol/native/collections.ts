@@ -37,30 +37,57 @@ type Spec<T extends keyof CollectionRequestMap> = {
   readonly result: (fields: Fields) => CollectionRequestMap[T]['result'];
 };
 
-/** Checks that `value` is plain JSON data (no bytes, no extension values), at most 100 deep. */
+/**
+ * Checks that `value` is plain JSON data (no bytes, no extension values), at most 100 deep, and
+ * returns it: a value just decoded from a frame is the caller's own, so it is not copied. The
+ * offending path is named only once a value failed (a path string per field cost more than the
+ * check).
+ */
 export function checkJson(value: unknown, path: string, depth = 0): WireJson {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw fieldError(path, 'must be a finite number');
-    return value;
+  if (isJson(value, depth)) return value;
+  return failJson(value, path, depth);
+}
+
+function isJson(value: unknown, depth: number): value is WireJson {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (depth >= JSON_DEPTH_MAX || typeof value !== 'object') return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isJson(value[i], depth + 1)) return false;
+    return true;
   }
+  if (!isPlainJsonObject(value)) return false;
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && !isJson((value as Record<string, unknown>)[key], depth + 1))
+      return false;
+  }
+  return true;
+}
+
+function isPlainJsonObject(value: object): boolean {
+  if (value instanceof Uint8Array) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Throws the error of the first part of `value` that is not JSON data, naming its path. */
+function failJson(value: unknown, path: string, depth: number): never {
+  if (typeof value === 'number') throw fieldError(path, 'must be a finite number');
   if (depth >= JSON_DEPTH_MAX) throw fieldError(path, `is nested deeper than ${JSON_DEPTH_MAX}`);
-  if (Array.isArray(value)) return value.map((item, i) => checkJson(item, `${path}[${i}]`, depth + 1));
-  if (typeof value === 'object' && !(value instanceof Uint8Array)) {
-    const proto: unknown = Object.getPrototypeOf(value);
-    if (proto === Object.prototype || proto === null) {
-      const out: Record<string, WireJson> = {};
-      for (const [key, item] of Object.entries(value))
-        out[key] = checkJson(item, `${path}.${key}`, depth + 1);
-      return out;
-    }
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => {
+      if (!isJson(item, depth + 1)) failJson(item, `${path}[${i}]`, depth + 1);
+    });
+  } else if (value !== null && typeof value === 'object' && isPlainJsonObject(value)) {
+    for (const [key, item] of Object.entries(value))
+      if (!isJson(item, depth + 1)) failJson(item, `${path}.${key}`, depth + 1);
   }
   throw fieldError(path, 'must be JSON data (maps, arrays, strings, numbers, booleans, nil)');
 }
 
 function jsonObject(fields: Fields, name: string): WireJsonObject {
   const map = fields.map(name);
-  return checkJson(Object.fromEntries(map.names().map((n) => [n, map.raw(n)])), map.path) as WireJsonObject;
+  return checkJson(fields.raw(name), map.path) as WireJsonObject;
 }
 
 function optionalJsonObject(fields: Fields, name: string): WireJsonObject | undefined {

@@ -162,6 +162,7 @@ export class Connection {
   readonly #syncGroupMemberships = new SyncGroupMemberships();
   readonly #bridgePort: BridgePort;
   /** Per-frame counters of this front end, summed until a scrape (prom-client hashes labels per `inc`). */
+  readonly #bytesIn: { inc(value: number): void };
   readonly #bytesOut: { inc(value: number): void };
   readonly #recordsOut: { inc(value: number): void };
   /** One send callback for every frame (no closure per frame). */
@@ -193,6 +194,7 @@ export class Connection {
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
+    this.#bytesIn = deps.metrics.bytesInTally(FRONTEND.frontend);
     this.#bytesOut = deps.metrics.bytesOutTally(FRONTEND.frontend);
     this.#recordsOut = deps.metrics.recordsOutTally(FRONTEND.frontend);
     this.#bridgePort = {
@@ -276,7 +278,7 @@ export class Connection {
     if (this.#state === 'closed') return;
     this.#silentPeriods = 0;
     const bytes = rawBytes(raw);
-    this.#deps.metrics.bytesIn.inc(FRONTEND, bytes.byteLength);
+    this.#bytesIn.inc(bytes.byteLength);
     if (bytes.byteLength > this.#deps.limits.wsFrameBytesMax) {
       if (this.#state === 'handshake') this.#format = isBinary ? 'msgpack' : 'json';
       this.#sendError(
