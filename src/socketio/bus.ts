@@ -20,7 +20,9 @@
  * order: every record before it was delivered already and deliveries are not held. Its copy
  * coming back from the consumer is then skipped (its offset is below the delivered point).
  * Otherwise, it waits for the consumer like any other record. Either way, a record is delivered
- * once, in offset order, only once durable.
+ * once, in offset order, only once durable. (Tributary writes the delivery of a record to the
+ * connection that appended it together with the acknowledgement, the delivery first, so the
+ * consumer usually hands the record over first and the acknowledgement finds it delivered.)
  */
 
 import type { Collection, Consumer, NodeConnectOptions, Producer } from '../client/node/index.js';
