@@ -83,6 +83,11 @@ export interface ProcessMemory {
   readonly rssBytes: number;
   /** VmHWM: peak resident since start or since the last {@link resetPeakRss}. */
   readonly peakRssBytes: number;
+  /**
+   * RssFile: the part of VmRSS that is mapped files (e.g. LMDB's map): page cache, which the
+   * kernel takes back under memory pressure; the rest is the process's own memory.
+   */
+  readonly rssFileBytes: number;
 }
 
 /** Reads VmRSS and VmHWM of `pid`; undefined when the process is gone or /proc is unavailable. */
@@ -97,7 +102,7 @@ export function processMemory(pid: number): ProcessMemory | undefined {
     const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text);
     return match === null ? Number.NaN : Number(match[1]) * 1024;
   };
-  return { rssBytes: field('VmRSS'), peakRssBytes: field('VmHWM') };
+  return { rssBytes: field('VmRSS'), peakRssBytes: field('VmHWM'), rssFileBytes: field('RssFile') };
 }
 
 /**
