@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { open } from 'lmdb';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { decodeDocState, materialize } from '../crdt/index.js';
 import { type DocumentStore, type Entry, MemoryDocumentStore } from './document-store.js';
 import { DOCUMENTS_FILE, LmdbCollectionStore } from './lmdb-store.js';
 
@@ -155,6 +156,41 @@ describe('lmdb store on disk', () => {
     p0.set('k0', doc(0), p0.get('k0'));
     expect(p0.get(`k${n - 1}`)).toEqual(doc(n - 1));
     await stores.close();
+  });
+
+  it('an eventual document read back from disk is the one stored: CRDT state, value and version', async () => {
+    const dir = await tempDir();
+    const open = () =>
+      LmdbCollectionStore.open({
+        dir,
+        collection: 'c',
+        incarnation: 'i1',
+        mode: 'eventual',
+        partitions: 1,
+        logger,
+        cachedDocumentsMax: 1,
+      });
+    const state = decodeDocState({
+      cleared: { at: '0mxdp7zfm-00000-a', deleted: false },
+      fields: {
+        n: { lww: { ts: '0mxdp7zfm-00000-a', value: 1 } },
+        old: { lww: { ts: '0mxdp7zfn-00000-b', value: { deep: [1, 'x', null] } } },
+        c: { counter: { epoch: '', p: { a: 3 }, n: { b: 1 } } },
+      },
+    });
+    const entry: Entry = { key: 'k', version: 7, value: materialize(state), state };
+    const deleted = decodeDocState({ cleared: { at: '0mxdp7zfo-00000-a', deleted: true }, fields: {} });
+    const tombstone: Entry = { key: 't', version: 8, value: materialize(deleted), state: deleted };
+    const stores = await open();
+    stores.partition(0).set('k', entry, undefined);
+    stores.partition(0).set('t', tombstone, undefined);
+    await stores.partition(0).commit(9);
+    await stores.close();
+    const again = await open();
+    expect(again.partition(0).get('k')).toEqual(entry);
+    expect(again.partition(0).get('t')).toEqual(tombstone);
+    expect(sorted(again.partition(0).entries())).toEqual([entry, tombstone]);
+    await again.close();
   });
 
   it('drops the documents of another incarnation of the collection', async () => {

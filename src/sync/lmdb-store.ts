@@ -41,8 +41,8 @@ import { mkdir, open as openFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import type { Logger } from 'pino';
-import { materialize } from '../crdt/index.js';
-import { malformed } from '../crdt/json.js';
+import { type DocState, type JsonObject, materialize } from '../crdt/index.js';
+import { isPlainObject, malformed } from '../crdt/json.js';
 import { crc32c } from '../protocol/kafka/primitives/crc32c.js';
 import type { DocumentStore, Entry } from './document-store.js';
 import { SYNC_LIMITS } from './limits.js';
@@ -456,12 +456,47 @@ export class LmdbDocumentStore implements DocumentStore {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (view.getUint32(0) !== crc32c(bytes, 4)) return fail('checksum mismatch');
     const version = view.getFloat64(4);
+    const stored = parseStored(bytes.subarray(HEADER_BYTES), this.#mode);
+    if (stored !== undefined) return { key, version, ...stored };
     const decoded = decodeValue(key, bytes.subarray(HEADER_BYTES), this.#mode, fail);
     if (decoded.kind === 'doc') return { key, version, value: decoded.doc };
     if (decoded.kind === 'crdt')
       return { key, version, value: materialize(decoded.state), state: decoded.state };
     return fail('a delete is never stored');
   }
+}
+
+/**
+ * A stored value as this store wrote it: `JSON.stringify` of a checked entry, its crc32c
+ * verified. It is used as parsed, without the record codec's checks (a third of the CPU of a
+ * point read from disk); anything of another shape returns undefined and goes through the codec,
+ * which refuses it. A CRDT state's timestamps equal to the one before share one string (most
+ * fields of a document were written together): less memory per cached document.
+ */
+function parseStored(
+  json: Uint8Array,
+  mode: ConsistencyMode,
+): { value: JsonObject | undefined; state?: DocState } | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(DECODER.decode(json));
+  } catch {
+    return undefined;
+  }
+  if (!isPlainObject(parsed)) return undefined;
+  if (mode === 'strong') return isPlainObject(parsed.doc) ? { value: parsed.doc as JsonObject } : undefined;
+  const state = parsed.crdt;
+  if (!isPlainObject(state) || !isPlainObject(state.fields)) return undefined;
+  let last = isPlainObject(state.cleared) && typeof state.cleared.at === 'string' ? state.cleared.at : '';
+  for (const field of Object.values(state.fields)) {
+    if (!isPlainObject(field)) return undefined;
+    const lww = field.lww as { ts?: unknown } | undefined;
+    if (lww === undefined) continue;
+    if (!isPlainObject(lww) || typeof lww.ts !== 'string') return undefined;
+    if (lww.ts === last) lww.ts = last;
+    else last = lww.ts;
+  }
+  return { value: materialize(state as unknown as DocState), state: state as unknown as DocState };
 }
 
 function hasPrefix(bytes: Uint8Array, prefix: Uint8Array): boolean {
