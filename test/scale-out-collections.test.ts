@@ -8,6 +8,9 @@
  * it was acknowledged with; and with the leader SIGKILLed mid-run, writes go on through another
  * gateway once the lease TTL has passed, with the same checks.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   NATS_SERVER_BINARY,
@@ -71,6 +74,40 @@ describe.skipIf(!available)('scale-out: strong collection writes routed to one g
     expect(other.led).toBe(0);
     expect(other.forwarded).toBeGreaterThan(100);
     expect(leader.led).toBe(other.forwarded);
+  }, 300_000);
+
+  it('with routing off (logCollectionRouting false) each gateway appends its own writes, still linearizably', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tributary-routing-off-'));
+    let counts: Routed[] = [];
+    try {
+      const config = join(dir, 'config.json');
+      await writeFile(config, JSON.stringify({ logCollectionRouting: false }));
+      const result = await runCasWorkload({
+        ops: 600,
+        kills: 0,
+        clients: 6,
+        keys: 2,
+        seed: 11,
+        gateways: { logUrl: nats.urls.join(','), count: 2, args: ['--config', config] },
+        beforeStop: async (urls) => {
+          counts = await routed(urls);
+        },
+      });
+      const checked = checkCasWorkload(result);
+      console.log(
+        `2 gateways, routing off: ${JSON.stringify(result.stats)}, routed ${JSON.stringify(counts)}`,
+      );
+      expect(result.anomalies).toEqual([]);
+      expect(checked.failures).toEqual([]);
+      expect(result.stats.unknownUnbounded).toBe(0);
+      expect(result.stats.acknowledged).toBeGreaterThan(50);
+      expect(counts).toEqual([
+        { forwarded: 0, led: 0 },
+        { forwarded: 0, led: 0 },
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }, 300_000);
 
   it('goes on through another gateway after the leader is SIGKILLed: acknowledged writes kept, linearizable', async () => {

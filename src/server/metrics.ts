@@ -106,6 +106,7 @@ export class ServerMetrics {
   readonly mqttWills: Counter<'outcome'>;
   /** Strong collection writes this gateway sent to, or ran for, another gateway (`sync/partition-leader.ts`). */
   readonly collectionWritesRouted: Counter<'direction'>;
+  readonly collectionAppendConflicts: Counter;
   /** MQTT retained messages held (docs/mqtt.md, "Retained messages"). */
   readonly mqttRetainedMessages: Gauge;
   /** Stream-processing pipelines, refreshed on every scrape (server/pipeline-metrics.ts). */
@@ -226,6 +227,11 @@ export class ServerMetrics {
       name: 'tributary_collection_writes_routed_total',
       help: 'Strong collection writes forwarded to the gateway leading their partition (direction="forwarded"), or run here for another gateway (direction="led")',
       labelNames: ['direction'],
+      registers,
+    });
+    this.collectionAppendConflicts = new Counter({
+      name: 'tributary_collection_append_conflicts_total',
+      help: 'Collection appends another writer of the partition beat (expectedLastOffset refused): the batch is planned again after a catch-up',
       registers,
     });
     this.mqttWills = new Counter({

@@ -348,10 +348,12 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
     collections = await CollectionService.open(broker.forSystem(), {
       logger: logger.child({ component: 'sync' }),
       checkpointDir: join(options.dataDir, 'collections'),
+      onAppendConflict: () => metrics.collectionAppendConflicts.inc(),
       // Gateways over one log: a strong partition's writes go to one gateway (docs/scale-out.md).
-      ...(cluster === undefined
+      ...(cluster === undefined ? {} : { followCatalog: true }),
+      ...(cluster === undefined || !settings.logCollectionRouting
         ? {}
-        : { leaders: partitionLeaders(cluster, settings, metrics), followCatalog: true }),
+        : { leaders: partitionLeaders(cluster, settings, metrics) }),
     });
   } catch (error) {
     security.close();

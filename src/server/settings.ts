@@ -141,6 +141,14 @@ export const SERVER_SETTINGS = {
     max: 600_000,
     doc: 'with a nats:// log: a gateway not heard of for this long is taken for dead, and the consumer groups it coordinated move to another gateway (docs/scale-out.md)',
   },
+  logCollectionRouting: {
+    flag: '--log-collection-routing',
+    env: 'TRIBUTARY_LOG_COLLECTION_ROUTING',
+    group: 'server',
+    unit: 'boolean',
+    default: true,
+    doc: "with a nats:// log: a strong collection's writes go to the gateway leading their partition; false: each gateway appends its own clients' writes and races the others for the partition (docs/scale-out.md)",
+  },
   logNatsCreds: {
     flag: '--log-nats-creds',
     env: 'TRIBUTARY_LOG_NATS_CREDS',

@@ -67,6 +67,8 @@ export interface CollectionOpenOptions {
   readonly progressMs?: number;
   /** Gateways sharing the log: a strong partition's writes go to the gateway that leads it. */
   readonly leaders?: PartitionLeaders;
+  /** Told of each append another writer of a partition beat (the batch is planned again). */
+  readonly onAppendConflict?: () => void;
 }
 
 export class Collection {
@@ -110,6 +112,7 @@ export class Collection {
           state,
           logger: options.logger,
           readWaitMs: this.#readWaitMs,
+          ...(options.onAppendConflict === undefined ? {} : { onAppendConflict: options.onAppendConflict }),
         }),
     );
     this.#eventual = states.map((state) => ({

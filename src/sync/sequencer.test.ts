@@ -65,11 +65,16 @@ class FaultyBroker {
   }
 }
 
-async function setup(): Promise<{ faulty: FaultyBroker; collection: Collection; topic: string }> {
+async function setup(
+  onAppendConflict?: () => void,
+): Promise<{ faulty: FaultyBroker; collection: Collection; topic: string }> {
   const log = createMemoryLog();
   const inner = (await createBroker(log)).forSystem();
   const faulty = new FaultyBroker(inner);
-  const service = await CollectionService.open(faulty.broker);
+  const service = await CollectionService.open(
+    faulty.broker,
+    onAppendConflict === undefined ? {} : { onAppendConflict },
+  );
   cleanups.push(async () => {
     faulty.release();
     await service.close();
@@ -147,7 +152,8 @@ describe('sequencer: answers rest on durable state only', () => {
   });
 
   it('plans refused commands again when the append is retried after EXPECTED_OFFSET_MISMATCH', async () => {
-    const { faulty, collection, topic } = await setup();
+    let conflicts = 0;
+    const { faulty, collection, topic } = await setup(() => conflicts++);
     await collection.write({ op: 'put', key: 'x', value: { v: 'init' } });
     // D's append is durable at once but its answer waits, so B and A queue behind it.
     const gate = deferred();
@@ -171,6 +177,8 @@ describe('sequencer: answers rest on durable state only', () => {
     expect(await outcome(b)).toMatchObject({ key: 'x', version: external + 1 });
     expect(await outcome(a)).toMatchObject({ key: 'z', version: external + 2 });
     expect((await collection.get('x', 'linearizable')).value).toEqual({ v: 'b' });
+    // The lost append was told (tributary_collection_append_conflicts_total counts them).
+    expect(conflicts).toBe(1);
   });
 
   it('a batch with nothing to write is answered only once the state holds every acknowledged write', async () => {

@@ -72,6 +72,8 @@ export interface SequencerOptions {
   readonly state: PartitionState;
   readonly logger: Logger;
   readonly readWaitMs?: number;
+  /** Told of each append another writer of the partition beat (`EXPECTED_OFFSET_MISMATCH`). */
+  readonly onAppendConflict?: () => void;
 }
 
 export class Sequencer {
@@ -80,6 +82,7 @@ export class Sequencer {
   readonly #state: PartitionState;
   readonly #logger: Logger;
   readonly #readWaitMs: number;
+  readonly #onAppendConflict: () => void;
   #queue: Command[] = [];
   #running = false;
   #needsCatchUp = false;
@@ -97,6 +100,7 @@ export class Sequencer {
     this.#state = options.state;
     this.#logger = options.logger;
     this.#readWaitMs = options.readWaitMs ?? SYNC_DEFAULTS.readWaitMs;
+    this.#onAppendConflict = options.onAppendConflict ?? (() => undefined);
   }
 
   /** Queues a command; resolves with its plan's result once its records are durable and applied. */
@@ -198,8 +202,9 @@ export class Sequencer {
       } catch (error) {
         this.#state.forgetOwn();
         this.#needsCatchUp = true;
-        if (isTributaryError(error, 'EXPECTED_OFFSET_MISMATCH') && attempt < SYNC_LIMITS.appendAttemptsMax) {
-          continue;
+        if (isTributaryError(error, 'EXPECTED_OFFSET_MISMATCH')) {
+          this.#onAppendConflict();
+          if (attempt < SYNC_LIMITS.appendAttemptsMax) continue;
         }
         rejectAll(batch, error);
         return;

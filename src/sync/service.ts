@@ -59,6 +59,8 @@ export interface CollectionServiceOptions {
    * servers sharing the log (gateways). Default false (one server owns the log).
    */
   readonly followCatalog?: boolean;
+  /** Told of each append another writer of a partition beat (e.g. another gateway; planned again). */
+  readonly onAppendConflict?: () => void;
 }
 
 const MODES: readonly ConsistencyMode[] = ['eventual', 'strong'];
@@ -324,6 +326,7 @@ export class CollectionService {
       ...(o.maxDriftMs === undefined ? {} : { maxDriftMs: o.maxDriftMs }),
       ...(o.progressMs === undefined ? {} : { progressMs: o.progressMs }),
       ...(o.leaders === undefined ? {} : { leaders: o.leaders }),
+      ...(o.onAppendConflict === undefined ? {} : { onAppendConflict: o.onAppendConflict }),
     });
   }
 }
