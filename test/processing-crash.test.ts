@@ -65,7 +65,8 @@ interface Worker {
 function startWorker(url: string, name: string, variant: string): Worker {
   // Small batches (many commits): on a quiet machine a worker with larger ones is through the
   // input before the first kill.
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, url, name, name, '2', variant], {
+  // A snapshot every 5 commits: kills land before, during and after snapshots, and restores use them.
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, url, name, name, '2', variant, '5'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   fixture.cleanup(() => {

@@ -32,24 +32,24 @@ import { type FeedBatch, type FeedReader, openFeed } from './feeds.js';
 import { type EventRecord, Materializer, resultWriterOf } from './materializer.js';
 import type { Item } from './operators.js';
 import type { PipelineDefinition } from './pipeline.js';
+import { restoreTask } from './restore.js';
 import { SideInputReaders, sideInputOf } from './side-input.js';
+import { commitGroups, type SnapshotSource, snapshotChunks } from './snapshots.js';
 import type { EventSinkRef } from './sources.js';
 import { stagesOf } from './stages.js';
 import { type StallWatch, watchStall } from './stall.js';
 import { mirrorTables, type TableMirrors } from './tables.js';
-import { Task, type TaskMeta } from './task.js';
+import { Task } from './task.js';
 import {
   changelogTopic,
   groupOf,
   leaseTopic,
   prepareTopics,
-  readCommitted,
   resultsTopic,
+  snapshotsTopic,
   TASK_KEY,
   tasksTopic,
 } from './topics.js';
-
-const DECODER = new TextDecoder();
 
 export interface RunOptions {
   /** Records per partition read ahead; bounds one atomic commit. Default 500. */
@@ -58,6 +58,12 @@ export interface RunOptions {
   readonly restartDelayMs?: number;
   /** Session timeout of the worker's group membership. Default 10 000 ms. */
   readonly sessionTimeoutMs?: number;
+  /**
+   * Each task writes a snapshot of its state every this many of its commits, so a restore reads
+   * the snapshot and the changelog records since instead of the whole changelog; 0: never.
+   * Default 200.
+   */
+  readonly snapshotEveryCommits?: number;
 }
 
 export interface PartitionStatus {
@@ -171,6 +177,7 @@ export class PipelineRun {
       batchRecordsMax: options.batchRecordsMax ?? 500,
       restartDelayMs: options.restartDelayMs ?? 500,
       sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
+      snapshotEveryCommits: options.snapshotEveryCommits ?? 200,
     };
     this.#ready = new Promise((resolve) => {
       this.#readyResolve = resolve;
@@ -443,6 +450,8 @@ export class PipelineRun {
     const positions = new Map<number, number>();
     /** Index in `appends` of each task's progress record. */
     const fences = new Map<number, number>();
+    /** Index in `appends` of each changelog append, by task and step index. */
+    const changelogs: { task: Task; index: number; append: number }[] = [];
     for (const [partition, run] of work) {
       const task = await this.#task(partition);
       const before = task.meta.processed;
@@ -450,6 +459,8 @@ export class PipelineRun {
       for (const item of run(task)) sinkRecords.push(this.#sinkRecord(item));
       // Nothing new: every record was below the committed position.
       if (task.meta.processed === before && JSON.stringify(task.meta.cursor) === cursorBefore) continue;
+      task.meta.commits = (task.meta.commits ?? 0) + 1;
+      const snapshot = this.#snapshotDue(task) ? await this.#takeSnapshot(task) : [];
       fences.set(partition, appends.length);
       appends.push({
         topic: tasksTopic(this.definition.name),
@@ -459,7 +470,11 @@ export class PipelineRun {
         ],
         expectedLastOffset: this.#fence.get(partition)!,
       });
+      if (snapshot.length > 0) {
+        appends.push({ topic: snapshotsTopic(this.definition.name), partition, records: snapshot });
+      }
       for (const [index, entries] of task.drainChangelog()) {
+        changelogs.push({ task, index, append: appends.length });
         appends.push({
           topic: changelogTopic(this.definition.name, this.definition.steps[index]!.name),
           partition,
@@ -481,6 +496,10 @@ export class PipelineRun {
     // The commit marker follows the task's record on its partition, which only this task writes.
     for (const [partition, index] of fences)
       this.#fence.set(partition, result.appends[index]!.offsets[0]!.offset + 1);
+    for (const { task, index, append } of changelogs) {
+      const last = result.appends[append]!.offsets.at(-1);
+      if (last !== undefined) task.changelogNext.set(index, last.offset + 1);
+    }
     this.#commits++;
     this.#watch?.progressed();
     this.#events.emit('committed', positions);
@@ -598,37 +617,41 @@ export class PipelineRun {
 
   async #restore(partition: number): Promise<Task> {
     const task = new Task(this.definition, partition, this.#tables?.read);
-    // The progress partition first: a stale owner's commit landing after this read changes its
-    // last offset, so this task's first commit fails and the task is restored again.
-    let saved: TaskMeta | undefined;
-    const fence = await readCommitted(
-      this.#client,
-      tasksTopic(this.definition.name),
-      partition,
-      (records) => {
-        for (const r of records) {
-          if (r.value !== null && r.key !== null && DECODER.decode(r.key) === TASK_KEY) {
-            saved = taskMetaOf(JSON.parse(DECODER.decode(r.value)) as TaskMeta & { watermark?: unknown });
-          }
-        }
-      },
-    );
-    for (const [index, step] of this.definition.steps.entries()) {
-      const store = task.store(index);
-      if (store === undefined) continue;
-      await readCommitted(
-        this.#client,
-        changelogTopic(this.definition.name, step.name),
-        partition,
-        (records) => {
-          for (const r of records) if (r.key !== null) store.restore(DECODER.decode(r.key), r.value);
-        },
-      );
-    }
-    task.restored(saved);
+    const { fence } = await restoreTask(this.#client, this.definition, task);
     this.#fence.set(partition, fence);
     this.#restored.set(partition, task);
     return task;
+  }
+
+  /** Whether `task`'s commit being built takes a snapshot of its state. */
+  #snapshotDue(task: Task): boolean {
+    const every = this.#options.snapshotEveryCommits;
+    if (every <= 0 || !this.definition.steps.some((s) => s.stateful)) return false;
+    return (task.meta.commits ?? 0) - (task.meta.snapshot?.commit ?? 0) >= every;
+  }
+
+  /**
+   * Takes a snapshot of `task`'s state as it is now (after the batch being committed) and sets
+   * the reference in its progress; returns the chunk records that go into the progress commit,
+   * after committing the others (processing/snapshots).
+   */
+  async #takeSnapshot(task: Task): Promise<ProducerRecord[]> {
+    const sources: SnapshotSource[] = [];
+    for (const [index, step] of this.definition.steps.entries()) {
+      const store = task.store(index);
+      if (store !== undefined)
+        sources.push({ step: step.name, store, changelogNext: task.changelogNext.get(index) ?? 0 });
+    }
+    const { ref, records } = snapshotChunks(sources, task.meta.snapshot, task.meta.commits ?? 0);
+    const topic = snapshotsTopic(this.definition.name);
+    const partition = task.partition;
+    const from = (await this.#client.admin.offsets(topic, partition)).next;
+    const groups = commitGroups(records);
+    for (const group of groups.slice(0, -1)) {
+      await this.#client.commitAtomically({ appends: [{ topic, partition, records: group }] });
+    }
+    task.meta.snapshot = { ...ref, from };
+    return groups.at(-1)!;
   }
 
   async #restart(): Promise<void> {
@@ -666,20 +689,6 @@ function eventSinkRecord(pipeline: string, sink: EventSinkRef<unknown>, item: It
 
 function finiteOrNull(n: number): number | null {
   return Number.isFinite(n) ? n : null;
-}
-
-/** The saved progress without the watermark written beside it (derived, for operators). */
-function taskMetaOf(saved: TaskMeta & { watermark?: unknown }): TaskMeta {
-  const { position, maxEventTime, late, invalid, processed, cursor, sideInput } = saved;
-  return {
-    position,
-    maxEventTime,
-    late,
-    invalid,
-    processed,
-    ...(cursor === undefined ? {} : { cursor }),
-    ...(sideInput === undefined ? {} : { sideInput }),
-  };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -3,8 +3,9 @@
  * The per-key state of one stateful step in one task (one input partition), in memory, with the
  * writes since the last commit kept apart so they go into the step's changelog topic in the
  * same atomic commit as the outputs and input offsets. A restarted or moved task rebuilds the
- * store by reading that changelog partition (committed records only); compaction keeps the
- * latest value per key, and tombstones delete keys whose state ended (a closed window).
+ * store by reading that changelog partition (committed records only), or its newest snapshot and
+ * the changelog records written since (processing/snapshots); compaction keeps the latest value
+ * per key, and tombstones delete keys whose state ended (a closed window).
  *
  * Values must survive `JSON.stringify`/`JSON.parse` unchanged (plain objects, arrays, strings,
  * finite numbers, booleans, null).
@@ -54,6 +55,11 @@ export class StateStore {
   restore(key: string, value: Uint8Array | null): void {
     if (value === null) this.#data.delete(key);
     else this.#data.set(key, JSON.parse(DECODER.decode(value)));
+  }
+
+  /** Sets one key read back from a snapshot (already decoded; not written again). */
+  load(key: string, value: unknown): void {
+    this.#data.set(key, value);
   }
 
   /** The changelog records of the writes since the last call, oldest key first. */

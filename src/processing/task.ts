@@ -11,6 +11,7 @@ import type { ConsumerRecord } from '../client/records.js';
 import type { TableReader } from './joins.js';
 import type { Emit, Item, Step, StepContext } from './operators.js';
 import type { PipelineDefinition, SourceRecordInfo, TopicOptions, TopicRef } from './pipeline.js';
+import type { SnapshotRef } from './snapshots.js';
 import { type ChangelogEntry, StateStore } from './state.js';
 
 const DECODER = new TextDecoder('utf-8', { fatal: true });
@@ -34,6 +35,10 @@ export interface TaskMeta {
   cursor?: { partition: number; offset: number }[];
   /** The second topic of a join of two topics: its next offset and largest event time. */
   sideInput?: { position: number | null; maxEventTime: number | null };
+  /** Commits of this task (absent before the first counted one). */
+  commits?: number;
+  /** The task's newest complete state snapshot (processing/snapshots), if any. */
+  snapshot?: SnapshotRef;
 }
 
 /**
@@ -84,6 +89,11 @@ export function defaultDecode(bytes: Uint8Array): unknown {
 export class Task {
   readonly partition: number;
   readonly meta: TaskMeta = { position: null, maxEventTime: null, late: 0, invalid: 0, processed: 0 };
+  /**
+   * Per stateful step index, the next offset of its changelog partition as far as this task
+   * knows (at or before the real one): where a snapshot taken now says its changelog resumes.
+   */
+  readonly changelogNext = new Map<number, number>();
   readonly #definition: PipelineDefinition;
   readonly #stores: (StateStore | undefined)[];
   #outputs: Item[] = [];

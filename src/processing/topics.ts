@@ -3,7 +3,8 @@
  * The topics a pipeline owns beside its source and sink, named after it: the tasks' progress
  * (`<pipeline>.tasks`, compacted, partition n = the task of source partition n), one compacted
  * changelog per stateful step (`<pipeline>.<step>.changelog`, as many partitions as the
- * source, partition n holding the state of the task of source partition n), the results topic
+ * source, partition n holding the state of the task of source partition n), the tasks' state
+ * snapshots (`<pipeline>.snapshots`, compacted, partition n = task n), the results topic
  * a collection sink is fed from (`<pipeline>.results`), the operator's stop/resume record
  * (`<pipeline>.control`, processing/control), the lease of a non-topic source (`<pipeline>.lease`),
  * and the consumer groups
@@ -20,6 +21,8 @@ import { sideInputOf } from './side-input.js';
 export const changelogTopic = (pipeline: string, step: string): string => `${pipeline}.${step}.changelog`;
 export const resultsTopic = (pipeline: string): string => `${pipeline}.results`;
 export const tasksTopic = (pipeline: string): string => `${pipeline}.tasks`;
+/** Snapshots of the tasks' state (processing/snapshots), partition n = the task of source partition n. */
+export const snapshotsTopic = (pipeline: string): string => `${pipeline}.snapshots`;
 export const controlTopic = (pipeline: string): string => `${pipeline}.control`;
 /** One partition nobody writes: the group assigns it to the worker that owns a non-topic source's task. */
 export const leaseTopic = (pipeline: string): string => `${pipeline}.lease`;
@@ -84,7 +87,7 @@ export async function prepareTopics(
   const owned = definition.steps
     .filter((s) => s.stateful)
     .map((s) => changelogTopic(definition.name, s.name));
-  for (const name of [tasksTopic(definition.name), ...owned]) {
+  for (const name of [tasksTopic(definition.name), snapshotsTopic(definition.name), ...owned]) {
     await createTopicIfAbsent(client, name, { partitions, compact: true });
     const actual = (await client.admin.describeTopic(name)).partitions.length;
     if (actual !== partitions) {
@@ -110,7 +113,8 @@ export async function prepareTopics(
 }
 
 /**
- * Every committed record of one partition, oldest first, up to its end as of now; resolves with
+ * Every committed record of one partition, oldest first (from `options.from` if later than the
+ * earliest), up to its end as of now; resolves with
  * the partition's last offset at that moment (-1: empty). Waits until no
  * atomic commit is undecided there (last stable offset = end), so a commit that a crashed
  * worker left in flight is either wholly in the state read or wholly out of it.
@@ -120,6 +124,7 @@ export async function readCommitted(
   topic: string,
   partition: number,
   onRecords: (records: readonly ConsumerRecord[]) => void,
+  options: { readonly from?: number } = {},
 ): Promise<number> {
   const deadline = Date.now() + STABLE_WAIT_MS;
   let marks = await client.admin.offsets(topic, partition);
@@ -135,7 +140,8 @@ export async function readCommitted(
   }
   const fetchFrom = (offset: number) =>
     client.admin.fetch(topic, partition, offset, { isolation: 'committed', maxRecords: FETCH_RECORDS_MAX });
-  let pending = marks.earliest < marks.next ? fetchFrom(marks.earliest) : undefined;
+  const start = Math.max(marks.earliest, options.from ?? 0);
+  let pending = start < marks.next ? fetchFrom(start) : undefined;
   try {
     while (pending !== undefined) {
       const records = await pending;

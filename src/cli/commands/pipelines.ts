@@ -9,7 +9,7 @@
  * - `stop` / `resume`: write the control record every worker follows (processing/control);
  *   `stop` waits until no worker is left in the group.
  * - `reset --to earliest|latest|<offset>|<time>`: on a stopped pipeline with no worker in its
- *   group, deletes its state (the tasks and changelog topics) and moves its group's offsets, in
+ *   group, deletes its state (the tasks, snapshots and changelog topics) and moves its group's offsets, in
  *   one atomic commit with the control record; it stays stopped. A stage with a join of two
  *   topics (the second topic named in its control topic's `inputs` record) also gets a progress
  *   record per task placing the second topic consistently with the source (`secondTopicTargets`).
@@ -46,7 +46,7 @@ import {
 } from '../../processing/overview.js';
 import { type LaterStage, laterStagesIn, pipelineOfStage } from '../../processing/stages.js';
 import { resetProgress } from '../../processing/task.js';
-import { controlTopic, groupOf, TASK_KEY, tasksTopic } from '../../processing/topics.js';
+import { controlTopic, groupOf, snapshotsTopic, TASK_KEY, tasksTopic } from '../../processing/topics.js';
 import {
   addUrlOption,
   apiRequest,
@@ -498,7 +498,7 @@ async function reset(
   const { topics } = await apiRequest<{ topics: TopicDescription[] }>(server, 'GET', '/v1/topics');
   const names = topics.map((t) => t.name);
   const state = [name, ...stages.map((s) => s.stage)].flatMap((stage) => [
-    ...names.filter((t) => t === tasksTopic(stage)),
+    ...names.filter((t) => t === tasksTopic(stage) || t === snapshotsTopic(stage)),
     ...stateTopicsOf(stage, names),
   ]);
   for (const topic of state) await apiRequest(server, 'DELETE', `/v1/topics/${encodeURIComponent(topic)}`);
