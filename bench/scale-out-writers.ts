@@ -15,12 +15,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CollectionClient, WireRequestError } from '../test/collections-helpers.js';
-import {
-  freePort,
-  killServer,
-  type ServerProcess,
-  startServerProcess,
-} from '../test/fixtures/server-process.js';
+import { Gateways } from '../test/fixtures/gateways.js';
 import { metricValue } from '../test/http-helpers.js';
 import { processCpuMs } from './lib/system.js';
 
@@ -68,21 +63,14 @@ const APPENDS = 'tributary_broker_append_latency_seconds';
 
 export async function runWriters(options: WritersOptions): Promise<WritersResult> {
   const dir = await mkdtemp(join(tmpdir(), 'tributary-writers-'));
-  const gateways: ServerProcess[] = [];
+  const config = join(dir, 'gateway.json');
+  const fixture = new Gateways([options.logUrl], ['--config', config]);
+  const gateways = fixture.started;
   const clients: CollectionClient[] = [];
   try {
-    const config = join(dir, 'gateway.json');
     await writeFile(config, JSON.stringify({ logCollectionRouting: options.routing }));
     // One at a time: starting them together on a busy machine makes start-ups time out.
-    for (let i = 0; i < options.gateways; i++) {
-      const args = ['--log', options.logUrl, '--mqtt-port', '0', '--config', config];
-      gateways.push(
-        await startServerProcess(join(dir, `gateway-${i}`), await freePort(), {
-          readyTimeoutMs: 120_000,
-          args,
-        }),
-      );
-    }
+    for (let i = 0; i < options.gateways; i++) await fixture.start();
     const admin = await CollectionClient.connect(gateways[0]!.wsUrl);
     await admin.request('createCollection', { name: COLLECTION, mode: 'strong' });
     admin.close();
@@ -171,7 +159,7 @@ export async function runWriters(options: WritersOptions): Promise<WritersResult
     };
   } finally {
     for (const client of clients) client.close();
-    for (const gateway of gateways) await killServer(gateway, 'SIGKILL');
+    await fixture.stopAll('SIGKILL');
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -16,6 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CollectionClient, ConnectionLostError, sleep, WireRequestError } from './collections-helpers.js';
+import { gatewayArgs } from './fixtures/gateways.js';
 import { freePort, killServer, type ServerProcess, startServerProcess } from './fixtures/server-process.js';
 import { checkRegister, type HistoryEntry, type RegisterOp } from './linearizability.js';
 
@@ -181,9 +182,7 @@ export async function runCasWorkload(options: CasWorkloadOptions): Promise<CasWo
   const servers: Server[] = [];
   for (let i = 0; i < (options.gateways?.count ?? 1); i++) {
     const args =
-      options.gateways === undefined
-        ? []
-        : ['--log', options.gateways.logUrl, ...(options.gateways.args ?? [])];
+      options.gateways === undefined ? [] : gatewayArgs(options.gateways.logUrl, options.gateways.args);
     servers.push(new Server(join(dataDir, `gateway-${i}`), await freePort(), args));
   }
   // Kills hit the first server (the only one without gateways).

@@ -7,9 +7,6 @@
  * promises for a crash: nothing written twice or skipped).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   NATS_SERVER_BINARY,
@@ -17,14 +14,9 @@ import {
   startNatsServers,
 } from '../src/log/jetstream/testing/nats-servers.js';
 import { sql as sqlAt } from './cdc-helpers.js';
+import { type Gateway, Gateways } from './fixtures/gateways.js';
 import { type PrivatePostgres, postgresBinaries, startPrivatePostgres } from './fixtures/private-postgres.js';
-import {
-  freePort,
-  killServer,
-  type ServerProcess,
-  serverApi,
-  startServerProcess,
-} from './fixtures/server-process.js';
+import { killServer, serverApi } from './fixtures/server-process.js';
 import { describeWithService } from './sinks-helpers.js';
 
 /** Short, so the failover takes seconds; long enough that a loaded machine keeps a live gateway. */
@@ -33,12 +25,6 @@ const ROWS_BEFORE = 200;
 const ROWS_AFTER = 200;
 // A Postgres of the test's own (wal_level = logical), not the machine's shared one.
 const available = NATS_SERVER_BINARY !== undefined && postgresBinaries() !== null;
-
-interface Gateway {
-  readonly url: string;
-  readonly process: ServerProcess;
-  readonly dir: string;
-}
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -57,42 +43,23 @@ describeWithService(
     const slot = `tributary_${name}`;
     let nats: NatsServers;
     let postgres: PrivatePostgres;
-    const gateways: Gateway[] = [];
+    let gateways: Gateways | undefined;
     const sql = (text: string, values: unknown[] = []) => sqlAt(text, values, postgres.url);
 
     beforeAll(async () => {
       nats = await startNatsServers();
       postgres = await startPrivatePostgres();
+      gateways = new Gateways(nats.urls, ['--log-gateway-ttl-ms', String(GATEWAY_TTL_MS)]);
       await sql(`CREATE TABLE ${name} (id int PRIMARY KEY, note text NOT NULL)`);
     }, 60_000);
 
     afterAll(async () => {
-      for (const gateway of gateways) {
-        await killServer(gateway.process, 'SIGKILL').catch(() => undefined);
-        await rm(gateway.dir, { recursive: true, force: true });
-      }
+      await gateways?.stopAll('SIGKILL');
       await nats?.stop();
       await postgres?.stop();
     }, 60_000);
 
-    async function gateway(): Promise<Gateway> {
-      const dir = await mkdtemp(join(tmpdir(), 'tributary-gateway-'));
-      const port = await freePort();
-      const process = await startServerProcess(dir, port, {
-        readyTimeoutMs: 90_000,
-        args: [
-          '--log',
-          nats.urls.join(','),
-          '--log-gateway-ttl-ms',
-          String(GATEWAY_TTL_MS),
-          '--mqtt-port',
-          '0',
-        ],
-      });
-      const started = { url: `http://127.0.0.1:${port}`, process, dir };
-      gateways.push(started);
-      return started;
-    }
+    const gateway = (): Promise<Gateway> => gateways!.start();
 
     const state = async (gateway: Gateway): Promise<string> =>
       ((await serverApi(gateway, `/v1/connectors/${name}`)) as { state: string }).state;

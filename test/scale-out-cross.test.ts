@@ -5,9 +5,6 @@
  * gateways keeps a linearizable history (the checker of `linearizability.ts`). The CAS run
  * prints its figures (operations per second, refusals), indicative only.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/client/node/index.js';
@@ -17,7 +14,7 @@ import {
   startNatsServers,
 } from '../src/log/jetstream/testing/nats-servers.js';
 import { checkCasWorkload, runCasWorkload } from './cas-workload.js';
-import { freePort, killServer, type ServerProcess, startServerProcess } from './fixtures/server-process.js';
+import { Gateways } from './fixtures/gateways.js';
 
 const required = process.env.TRIBUTARY_REQUIRE_SERVICES === '1';
 const available = NATS_SERVER_BINARY !== undefined || required;
@@ -34,22 +31,10 @@ describe.skipIf(!available)('scale-out: clients on different gateways', () => {
   });
 
   it('serves a record produced over Kafka through gateway A over WebSocket through gateway B, at the same offset', async () => {
-    const dirs: string[] = [];
-    const processes: ServerProcess[] = [];
+    const gateways = new Gateways(nats.urls);
     try {
-      const start = async () => {
-        const dir = await mkdtemp(join(tmpdir(), 'tributary-gateway-'));
-        dirs.push(dir);
-        const [port, kafkaPort] = [await freePort(), await freePort()];
-        const started = await startServerProcess(dir, port, {
-          readyTimeoutMs: 90_000,
-          args: ['--log', nats.urls.join(','), '--kafka-port', String(kafkaPort), '--mqtt-port', '0'],
-        });
-        processes.push(started);
-        return { ...started, kafkaPort };
-      };
-      const a = await start();
-      const b = await start();
+      const a = await gateways.start({ kafka: true });
+      const b = await gateways.start({ kafka: true });
       const kafka = new Kafka({
         clientId: 'cross',
         brokers: [`127.0.0.1:${a.kafkaPort}`],
@@ -92,8 +77,7 @@ describe.skipIf(!available)('scale-out: clients on different gateways', () => {
         await client.close();
       }
     } finally {
-      for (const each of processes) await killServer(each, 'SIGTERM');
-      await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
+      await gateways.stopAll();
     }
   }, 180_000);
 

@@ -5,9 +5,6 @@
  * others by Metadata and FindCoordinator, and when the coordinating gateway is SIGKILLed the
  * members left take every partition and read on from the shared committed offsets with no gap.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type Consumer, Kafka, logLevel } from 'kafkajs';
 import { connect as natsConnect } from 'nats';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +14,8 @@ import {
   type NatsServers,
   startNatsServers,
 } from '../src/log/jetstream/testing/nats-servers.js';
-import { freePort, killServer, type ServerProcess, startServerProcess } from './fixtures/server-process.js';
+import { type Gateway, Gateways } from './fixtures/gateways.js';
+import { killServer } from './fixtures/server-process.js';
 
 const required = process.env.TRIBUTARY_REQUIRE_SERVICES === '1';
 const available = NATS_SERVER_BINARY !== undefined || required;
@@ -25,13 +23,6 @@ const available = NATS_SERVER_BINARY !== undefined || required;
 const GATEWAY_TTL_MS = 4000;
 const PARTITIONS = 4;
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-
-interface Gateway {
-  readonly port: number;
-  readonly kafkaPort: number;
-  readonly process: ServerProcess;
-  readonly dir: string;
-}
 
 async function until(
   what: string,
@@ -54,39 +45,24 @@ function gaps(seen: ReadonlySet<number>, next: number): number[] {
 
 describe.skipIf(!available)('scale-out: consumer groups across gateways', () => {
   let nats: NatsServers;
-  const gateways: Gateway[] = [];
+  let gateways: Gateways | undefined;
   const clients: TributaryClient[] = [];
   const kafkaConsumers: Consumer[] = [];
 
   beforeAll(async () => {
     nats = await startNatsServers();
+    gateways = new Gateways(nats.urls, ['--log-gateway-ttl-ms', String(GATEWAY_TTL_MS)]);
   }, 30_000);
   afterEach(async () => {
     for (const consumer of kafkaConsumers.splice(0)) await consumer.disconnect().catch(() => undefined);
     for (const client of clients.splice(0)) await client.close().catch(() => undefined);
-    for (const gateway of gateways.splice(0)) {
-      await killServer(gateway.process, 'SIGTERM');
-      await rm(gateway.dir, { recursive: true, force: true });
-    }
+    await gateways?.stopAll();
   }, 60_000);
   afterAll(async () => {
     await nats?.stop();
   });
 
-  async function gateway(): Promise<Gateway> {
-    const dir = await mkdtemp(join(tmpdir(), 'tributary-gateway-'));
-    const [port, kafkaPort] = [await freePort(), await freePort()];
-    const process = await startServerProcess(dir, port, {
-      readyTimeoutMs: 90_000,
-      args: [
-        ...['--log', nats.urls.join(','), '--log-gateway-ttl-ms', String(GATEWAY_TTL_MS)],
-        ...['--kafka-port', String(kafkaPort), '--mqtt-port', '0'],
-      ],
-    });
-    const started = { port, kafkaPort, process, dir };
-    gateways.push(started);
-    return started;
-  }
+  const gateway = (): Promise<Gateway> => gateways!.start({ kafka: true });
 
   async function client(g: Gateway): Promise<TributaryClient> {
     const c = await connect({ url: `ws://127.0.0.1:${g.port}/v1/ws`, reconnect: false });

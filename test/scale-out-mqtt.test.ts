@@ -5,23 +5,15 @@
  * message set through A is seen by a new subscriber on B; a client id connecting to one gateway
  * while connected to the other takes the session over (the old connection gets DISCONNECT 0x8E).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   NATS_SERVER_BINARY,
   type NatsServers,
   startNatsServers,
 } from '../src/log/jetstream/testing/nats-servers.js';
+import { type Gateway as GatewayProcess, Gateways } from './fixtures/gateways.js';
 import { connectMqtt, type MqttTarget, type TestClient } from './fixtures/mqtt.js';
-import {
-  freePort,
-  killServer,
-  type ServerProcess,
-  serverApi,
-  startServerProcess,
-} from './fixtures/server-process.js';
+import { killServer, serverApi } from './fixtures/server-process.js';
 import { sleep } from './http-helpers.js';
 
 const required = process.env.TRIBUTARY_REQUIRE_SERVICES === '1';
@@ -36,39 +28,34 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-interface Gateway extends ServerProcess {
+interface Gateway extends GatewayProcess {
   readonly mqtt: MqttTarget;
 }
 
 describe.skipIf(!available)('scale-out: MQTT sessions across gateways', () => {
   let nats: NatsServers;
-  const dirs: string[] = [];
-  const gateways: Gateway[] = [];
+  let gateways: Gateways | undefined;
+  /** Started with their MQTT target, in start order (the tests reuse them). */
+  const started: Gateway[] = [];
   const clients: TestClient[] = [];
 
   const startGateway = async (): Promise<Gateway> => {
-    const dir = await mkdtemp(join(tmpdir(), 'tributary-gateway-'));
-    dirs.push(dir);
-    const [port, mqttPort] = [await freePort(), await freePort()];
-    const started = await startServerProcess(dir, port, {
-      readyTimeoutMs: 90_000,
-      args: ['--log', nats.urls.join(','), '--mqtt-port', String(mqttPort)],
-    });
+    const process = await gateways!.start({ mqtt: true });
     const gateway = {
-      ...started,
+      ...process,
       mqtt: {
         kind: 'tributary' as const,
         host: '127.0.0.1',
-        port: mqttPort,
-        url: `mqtt://127.0.0.1:${mqttPort}`,
-        http: started.url,
+        port: process.mqttPort,
+        url: `mqtt://127.0.0.1:${process.mqttPort}`,
+        http: process.url,
         bootstrap: null,
-        pid: started.child.pid ?? null,
-        alive: () => started.child.exitCode === null,
-        close: () => killServer(started, 'SIGTERM'),
+        pid: process.child.pid ?? null,
+        alive: () => process.child.exitCode === null,
+        close: () => killServer(process, 'SIGTERM'),
       },
     };
-    gateways.push(gateway);
+    started.push(gateway);
     return gateway;
   };
   const client = async (gateway: Gateway, options: Parameters<typeof connectMqtt>[1]) => {
@@ -86,12 +73,12 @@ describe.skipIf(!available)('scale-out: MQTT sessions across gateways', () => {
 
   beforeAll(async () => {
     nats = await startNatsServers();
+    gateways = new Gateways(nats.urls);
   }, 30_000);
   afterAll(async () => {
     for (const each of clients) each.client.end(true);
-    for (const each of gateways) await killServer(each, 'SIGTERM');
+    await gateways?.stopAll();
     await nats?.stop();
-    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
   it('resumes a session on another gateway with every queued message once, and takes over a client id held by another gateway', async () => {
@@ -149,7 +136,7 @@ describe.skipIf(!available)('scale-out: MQTT sessions across gateways', () => {
   }, 240_000);
 
   it('serves a retained message set through one gateway to a new subscriber on the other', async () => {
-    const [a, b] = gateways.length >= 2 ? gateways : [await startGateway(), await startGateway()];
+    const [a, b] = started.length >= 2 ? started : [await startGateway(), await startGateway()];
     const setter = await client(a!, { clientId: 'retainer', protocolVersion: 5 });
     await setter.client.publishAsync('plant/status', 'running', { qos: 1, retain: true });
     await setter.end();

@@ -5,17 +5,14 @@
  * connection to A and reconnects through B, and recovers: same socket id and rooms, every event
  * emitted while it was away once, in order, none twice.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   NATS_SERVER_BINARY,
   type NatsServers,
   startNatsServers,
 } from '../src/log/jetstream/testing/nats-servers.js';
-import { freePort, killServer, type ServerProcess, startServerProcess } from './fixtures/server-process.js';
+import { type Gateway, Gateways } from './fixtures/gateways.js';
 import { closeAllClients, connectClient, emitWithAck, until } from './fixtures/socketio-clients.js';
 
 const required = process.env.TRIBUTARY_REQUIRE_SERVICES === '1';
@@ -64,32 +61,20 @@ async function startSwitchProxy(targetPort: number): Promise<SwitchProxy> {
 
 describe.skipIf(!available)('scale-out: the Socket.IO endpoint across gateways', () => {
   let nats: NatsServers;
-  const dirs: string[] = [];
-  const gateways: ServerProcess[] = [];
-  let a: ServerProcess;
-  let b: ServerProcess;
-
-  const startGateway = async (): Promise<ServerProcess> => {
-    const dir = await mkdtemp(join(tmpdir(), 'tributary-gateway-'));
-    dirs.push(dir);
-    const started = await startServerProcess(dir, await freePort(), {
-      readyTimeoutMs: 90_000,
-      args: ['--log', nats.urls.join(','), '--mqtt-port', '0'],
-    });
-    gateways.push(started);
-    return started;
-  };
+  let gateways: Gateways | undefined;
+  let a: Gateway;
+  let b: Gateway;
 
   beforeAll(async () => {
     nats = await startNatsServers();
-    a = await startGateway();
-    b = await startGateway();
+    gateways = new Gateways(nats.urls);
+    a = await gateways.start();
+    b = await gateways.start();
   }, 240_000);
   afterAll(async () => {
     closeAllClients();
-    for (const each of gateways) await killServer(each, 'SIGTERM');
+    await gateways?.stopAll();
     await nats?.stop();
-    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
   it('delivers a broadcast from a client on one gateway to a client on the other, both ways', async () => {

@@ -10,9 +10,6 @@
  * left open by a SIGKILLed coordinating gateway, aborted when its producer initialises again
  * through the gateway left.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type Consumer, Kafka, logLevel, type Producer } from 'kafkajs';
 import { connect as natsConnect } from 'nats';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -21,17 +18,12 @@ import {
   type NatsServers,
   startNatsServers,
 } from '../src/log/jetstream/testing/nats-servers.js';
-import { freePort, killServer, type ServerProcess, startServerProcess } from './fixtures/server-process.js';
+import { type Gateway, Gateways } from './fixtures/gateways.js';
+import { killServer } from './fixtures/server-process.js';
 
 const required = process.env.TRIBUTARY_REQUIRE_SERVICES === '1';
 const available = NATS_SERVER_BINARY !== undefined || required;
 const PARTITIONS = 4;
-
-interface Gateway {
-  readonly kafkaPort: number;
-  readonly process: ServerProcess;
-  readonly dir: string;
-}
 
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
@@ -43,42 +35,22 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 
 describe.skipIf(!available)('scale-out: Kafka transactions across gateways', () => {
   let nats: NatsServers;
-  const gateways: Gateway[] = [];
+  let gateways: Gateways | undefined;
   const closers: (() => Promise<unknown>)[] = [];
 
   beforeAll(async () => {
     nats = await startNatsServers();
+    gateways = new Gateways(nats.urls);
   }, 30_000);
   afterEach(async () => {
     for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
-    for (const gateway of gateways.splice(0)) {
-      await killServer(gateway.process, gateway.process.child.exitCode === null ? 'SIGTERM' : 'SIGKILL');
-      await rm(gateway.dir, { recursive: true, force: true });
-    }
+    await gateways?.stopAll();
   }, 60_000);
   afterAll(async () => {
     await nats?.stop();
   });
 
-  async function gateway(extraArgs: readonly string[] = []): Promise<Gateway> {
-    const dir = await mkdtemp(join(tmpdir(), 'tributary-gateway-'));
-    const [port, kafkaPort] = [await freePort(), await freePort()];
-    const process = await startServerProcess(dir, port, {
-      readyTimeoutMs: 90_000,
-      args: [
-        '--log',
-        nats.urls.join(','),
-        '--kafka-port',
-        String(kafkaPort),
-        '--mqtt-port',
-        '0',
-        ...extraArgs,
-      ],
-    });
-    const started = { kafkaPort, process, dir };
-    gateways.push(started);
-    return started;
-  }
+  const gateway = (args: readonly string[] = []): Promise<Gateway> => gateways!.start({ kafka: true, args });
 
   function kafkaTo(g: Gateway, clientId: string): Kafka {
     return new Kafka({
