@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { connect, type TributaryClient } from '../src/client/node/index.js';
 import { type Harness, startHarness } from '../src/server/front/ws/testing/harness.js';
+import { countSocketWrites } from '../src/server/front/ws/testing/socket-writes.js';
 
 let harness: Harness | undefined;
 let client: TributaryClient | undefined;
@@ -26,28 +27,6 @@ afterEach(async () => {
   if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   dir = undefined;
 });
-
-/** Counts the writes (`write` or `writev`) each server-side socket hands to the kernel from now on. */
-function countWrites(sockets: Socket[]): () => number {
-  let writes = 0;
-  for (const socket of sockets) {
-    const handle = socket as unknown as {
-      _writev: (...args: unknown[]) => void;
-      _write: (...args: unknown[]) => void;
-    };
-    const writev = handle._writev.bind(socket);
-    const write = handle._write.bind(socket);
-    handle._writev = (...args) => {
-      writes++;
-      writev(...args);
-    };
-    handle._write = (...args) => {
-      writes++;
-      write(...args);
-    };
-  }
-  return () => writes;
-}
 
 it('sends an append acknowledgement and the delivery of its record to the appending connection in one write', async () => {
   dir = await mkdtemp(join(tmpdir(), 'tributary-append-writes-'));
@@ -68,7 +47,7 @@ it('sends an append acknowledgement and the delivery of its record to the append
   await producer.send({ key: 'k', value: 'warm-up' });
   while (received < 1) await new Promise<void>((resolve) => (onRecord = resolve));
   expect(sockets.length).toBe(1);
-  const writes = countWrites(sockets);
+  const writes = countSocketWrites(sockets);
   const appends = 20;
   for (let i = 0; i < appends; i++) {
     const delivered = new Promise<void>((resolve) => (onRecord = resolve));

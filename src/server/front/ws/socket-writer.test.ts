@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { frameStart, SharedFrames, SocketWriter } from './socket-writer.js';
+import { countSocketWrites } from './testing/socket-writes.js';
 
 /** A real WebSocket pair on loopback: the server side's ws and the socket under it. */
 async function pair(): Promise<{ server: Server; ws: WebSocket; socket: Duplex; client: WebSocket }> {
@@ -198,21 +199,7 @@ describe('SocketWriter', () => {
       });
     });
     // Count the writes that reach the kernel: one writev for the whole turn.
-    const handle = socket as unknown as {
-      _writev: (...args: unknown[]) => void;
-      _write: (...args: unknown[]) => void;
-    };
-    let writes = 0;
-    const writev = handle._writev.bind(socket);
-    const write = handle._write.bind(socket);
-    handle._writev = (...args) => {
-      writes++;
-      writev(...args);
-    };
-    handle._write = (...args) => {
-      writes++;
-      write(...args);
-    };
+    const writes = countSocketWrites([socket]);
     const writer = new SocketWriter(socket);
     writer.beforeWrite({ hold: true });
     ws.send(Buffer.from('response'));
@@ -222,10 +209,10 @@ describe('SocketWriter', () => {
     // A delivery made by a promise reaction of the same turn joins the held response.
     writer.writeBinary(bytes(4, 1), bytes(50, 2));
     writer.writeBinary(bytes(4, 3), bytes(60, 4));
-    expect(writes).toBe(0);
+    expect(writes()).toBe(0);
     await new Promise((resolve) => setImmediate(resolve));
     expect(socket.writableCorked).toBe(0);
-    expect(writes).toBe(1);
+    expect(writes()).toBe(1);
     await all;
     expect(received.map((data) => data.byteLength)).toEqual([8, 54, 64]);
     expect(received[0]!.toString()).toBe('response');
@@ -233,7 +220,7 @@ describe('SocketWriter', () => {
     // The next turn's first write that is not a response goes out at once again.
     writer.writeBinary(bytes(1, 5), bytes(1, 6));
     expect(socket.writableCorked).toBe(0);
-    expect(writes).toBe(2);
+    expect(writes()).toBe(2);
   });
 
   it('does not hold a socket that can no longer be written', async () => {
