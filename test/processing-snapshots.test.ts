@@ -147,7 +147,7 @@ describe('state snapshots', () => {
     expect(behind).toBeGreaterThan(0);
   });
 
-  it('ignores chunks nobody refers to, and restores from the changelog when a referenced chunk is missing', async () => {
+  it('ignores chunks nobody refers to, and restores from the changelog when a referenced chunk is damaged or missing', async () => {
     const server = await fixture.server();
     const client = await fixture.client(server);
     await produceSales(client, generateSales(72, 600));
@@ -187,6 +187,21 @@ describe('state snapshots', () => {
     expect((await restoreTask(client, definition, task)).fromSnapshot).toBe(true);
     expect(statesOf(definition, task)).toEqual(await changelogStates(client, definition, 0));
     expect(statesOf(definition, task)[step]!.some(([key]) => key === 'not-a-key')).toBe(false);
+
+    // A damaged record carrying the snapshot's id (truncated JSON): the snapshot is not used, the
+    // changelog alone gives the state, and the restore does not fail.
+    await client.commitAtomically({
+      appends: [
+        {
+          topic: topicName,
+          partition: 0,
+          records: [{ key: `${1 - ref.slot}\u0001${step}\u00011`, value: `{"id":"${ref.id}","step":` }],
+        },
+      ],
+    });
+    task = new Task(definition, 0);
+    expect((await restoreTask(client, definition, task)).fromSnapshot).toBe(false);
+    expect(statesOf(definition, task)).toEqual(await changelogStates(client, definition, 0));
 
     // The referenced snapshot's chunks gone (the topic deleted and created again, as a worker
     // does): not used, the changelog alone gives the state.

@@ -123,7 +123,8 @@ export function commitGroups(records: readonly ProducerRecord[]): ProducerRecord
 
 /**
  * Reads the snapshot `ref` from partition `partition` of `topic` into `stores` (by step name);
- * false, with the stores untouched, when a chunk is missing.
+ * false, with the stores untouched, when a chunk is missing or a record carrying its id is not
+ * JSON (damaged).
  */
 export async function readSnapshot(
   client: TributaryClient,
@@ -134,6 +135,7 @@ export async function readSnapshot(
 ): Promise<boolean> {
   const wanted = new Map(ref.steps.map((s) => [s.step, s.chunks]));
   const found = new Map<string, Chunk[]>();
+  let damaged = false;
   await readCommitted(
     client,
     topic,
@@ -144,7 +146,14 @@ export async function readSnapshot(
         const text = DECODER.decode(record.value);
         // Chunks of other snapshots are skipped before parsing them.
         if (!text.includes(ref.id)) continue;
-        const chunk = JSON.parse(text) as Chunk;
+        let chunk: Chunk;
+        try {
+          chunk = JSON.parse(text) as Chunk;
+        } catch {
+          // A damaged record that may be one of this snapshot's chunks: the snapshot is not used.
+          damaged = true;
+          continue;
+        }
         if (chunk.id !== ref.id || !wanted.has(chunk.step)) continue;
         let list = found.get(chunk.step);
         if (list === undefined) {
@@ -156,6 +165,7 @@ export async function readSnapshot(
     },
     { from: ref.from },
   );
+  if (damaged) return false;
   for (const [step, chunks] of wanted) {
     const list = found.get(step) ?? [];
     for (let n = 0; n < chunks; n++) if (list[n] === undefined) return false;
