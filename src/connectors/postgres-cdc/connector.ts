@@ -96,6 +96,8 @@ export class PostgresCdcConnector implements Connector {
    */
   #quiet: bigint | null = null;
   #quietStoredAt = 0;
+  /** Stores the newest quiet position once the least interval has passed (see #onQuiet). */
+  #quietTimer: NodeJS.Timeout | null = null;
   /** Ends the running stream's wait (pause, stop, a lost slot found by the lag poll). */
   #endStream: (() => void) | null = null;
   readonly #mirror: CollectionMirror | null;
@@ -187,6 +189,8 @@ export class PostgresCdcConnector implements Connector {
     this.#endStream?.();
     await this.#loop;
     this.#loop = null;
+    // Nothing is stored once paused or stopped.
+    this.#cancelQuiet();
   }
 
   async #connect(): Promise<pg.Client> {
@@ -301,7 +305,7 @@ export class PostgresCdcConnector implements Connector {
     this.#txn = null;
     this.#pending = [];
     this.#pendingRecords = 0;
-    this.#quiet = null;
+    this.#cancelQuiet();
     try {
       await new Promise<void>((resolve, reject) => {
         // Paused or stopped while the snapshot finished: #halt has already passed, so no stream.
@@ -404,12 +408,33 @@ export class PostgresCdcConnector implements Connector {
     );
   }
 
-  /** A keepalive at `lsn` while idle: stored and confirmed once what is pending is durable. */
+  /**
+   * A keepalive at `lsn` while idle: stored and confirmed once what is pending is durable, at
+   * most once per QUIET_CONFIRM_INTERVAL_MS. One arriving sooner is kept and stored when the
+   * interval is up, not dropped: Postgres sends no further keepalive until the last one is
+   * answered or half of `wal_sender_timeout` has passed, so a dropped one would hold the slot
+   * (and the WAL behind it) for up to 30 s by default.
+   */
   #onQuiet(lsn: bigint): void {
     if (this.#durable === null || lsn <= this.#durable) return;
-    if (Date.now() - this.#quietStoredAt < QUIET_CONFIRM_INTERVAL_MS) return;
-    this.#quiet = lsn;
-    this.#flush().catch(() => undefined);
+    if (this.#quiet === null || lsn > this.#quiet) this.#quiet = lsn;
+    const wait = QUIET_CONFIRM_INTERVAL_MS - (Date.now() - this.#quietStoredAt);
+    if (wait <= 0) {
+      this.#flush().catch(() => undefined);
+      return;
+    }
+    if (this.#quietTimer !== null) return;
+    this.#quietTimer = setTimeout(() => {
+      this.#quietTimer = null;
+      this.#flush().catch(() => undefined);
+    }, wait);
+    this.#quietTimer.unref();
+  }
+
+  #cancelQuiet(): void {
+    if (this.#quietTimer !== null) clearTimeout(this.#quietTimer);
+    this.#quietTimer = null;
+    this.#quiet = null;
   }
 
   #keyColumns(relation: Pgoutput.MessageRelation): readonly string[] {
