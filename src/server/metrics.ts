@@ -106,6 +106,7 @@ export class ServerMetrics {
   readonly mqttWills: Counter<'outcome'>;
   /** Strong collection writes this gateway sent to, or ran for, another gateway (`sync/partition-leader.ts`). */
   readonly collectionWritesRouted: Counter<'direction'>;
+  /** Collection appends refused because another writer of the partition appended first (docs/scale-out.md). */
   readonly collectionAppendConflicts: Counter;
   /** MQTT retained messages held (docs/mqtt.md, "Retained messages"). */
   readonly mqttRetainedMessages: Gauge;

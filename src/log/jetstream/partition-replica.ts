@@ -43,7 +43,7 @@ import { checkEncodedBatch } from '../stored-batch.js';
 import { checkMarkerEpoch } from '../transactions.js';
 import type { AppendOptions, AppendResult, RetentionReport, TopicConfig } from '../types.js';
 import { recordSizeBytes, validateRecords } from '../validation.js';
-import { retryWhileElecting } from './api-retry.js';
+import { isElectionSymptom, retryWhileElecting } from './api-retry.js';
 import {
   type Command,
   type CommandParts,
@@ -324,10 +324,8 @@ export class PartitionReplica {
       } catch (error) {
         // No responders (no stream, or its leader is being elected): nothing stored it. No
         // acknowledgement: maybe stored; the same Nats-Msg-Id makes a retry store it once.
-        const code = (error as NatsError).code;
-        const retriable = code === ErrorCode.NoResponders || code === ErrorCode.Timeout;
-        if (!retriable || Date.now() > deadline || this.closed) throw error;
-        if (code === ErrorCode.NoResponders && (await this.streamGone())) {
+        if (!isElectionSymptom(error) || Date.now() > deadline || this.closed) throw error;
+        if ((error as NatsError).code === ErrorCode.NoResponders && (await this.streamGone())) {
           this.options.onStreamLost();
           throw new TributaryError('TOPIC_NOT_FOUND', { topic: this.topic });
         }
