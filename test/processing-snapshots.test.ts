@@ -16,7 +16,13 @@ import { readSnapshot } from '../src/processing/snapshots.js';
 import { stagesOf } from '../src/processing/stages.js';
 import { StateStore } from '../src/processing/state.js';
 import { Task } from '../src/processing/task.js';
-import { changelogTopic, readCommitted, snapshotsTopic } from '../src/processing/topics.js';
+import {
+  changelogTopic,
+  readCommitted,
+  snapshotsTopic,
+  TASK_KEY,
+  tasksTopic,
+} from '../src/processing/topics.js';
 import { cli } from './cli-helpers.js';
 import {
   committedLines,
@@ -147,7 +153,7 @@ describe('state snapshots', () => {
     expect(behind).toBeGreaterThan(0);
   });
 
-  it('ignores chunks nobody refers to, and restores from the changelog when a referenced chunk is damaged or missing', async () => {
+  it('ignores chunks nobody refers to, and restores from the changelog when a referenced chunk is damaged or missing or the snapshot is older than the tombstone retention', async () => {
     const server = await fixture.server();
     const client = await fixture.client(server);
     await produceSales(client, generateSales(72, 600));
@@ -187,6 +193,32 @@ describe('state snapshots', () => {
     expect((await restoreTask(client, definition, task)).fromSnapshot).toBe(true);
     expect(statesOf(definition, task)).toEqual(await changelogStates(client, definition, 0));
     expect(statesOf(definition, task)[step]!.some(([key]) => key === 'not-a-key')).toBe(false);
+
+    // A snapshot older than the changelog's tombstone retention: a tombstone written after it may
+    // be compacted away, so it is not used. The progress record is written again with the
+    // snapshot's time moved back, then as it was.
+    const changelog = await client.admin.describeTopic(changelogTopic('snapi', step));
+    const progress = async (meta: unknown) =>
+      client.commitAtomically({
+        appends: [
+          {
+            topic: tasksTopic('snapi'),
+            partition: 0,
+            records: [{ key: TASK_KEY, value: JSON.stringify(meta) }],
+          },
+        ],
+      });
+    const saved = JSON.parse(JSON.stringify(restored.meta)) as typeof restored.meta;
+    await progress({
+      ...saved,
+      snapshot: { ...ref, at: Date.now() - changelog.config.tombstoneRetentionMs - 1 },
+    });
+    task = new Task(definition, 0);
+    expect((await restoreTask(client, definition, task)).fromSnapshot).toBe(false);
+    expect(statesOf(definition, task)).toEqual(await changelogStates(client, definition, 0));
+    await progress(saved);
+    task = new Task(definition, 0);
+    expect((await restoreTask(client, definition, task)).fromSnapshot).toBe(true);
 
     // A damaged record carrying the snapshot's id (truncated JSON): the snapshot is not used, the
     // changelog alone gives the state, and the restore does not fail.

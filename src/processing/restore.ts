@@ -38,11 +38,11 @@ export async function restoreTask(
       }
     }
   });
-  const stores = new Map<string, StateStore>();
-  for (const [index, step] of definition.steps.entries()) {
+  const stateful = definition.steps.flatMap((step, index) => {
     const store = task.store(index);
-    if (store !== undefined) stores.set(step.name, store);
-  }
+    return store === undefined ? [] : [{ step: step.name, index, store }];
+  });
+  const stores = new Map<string, StateStore>(stateful.map(({ step, store }) => [step, store]));
   let snapshot = saved?.snapshot;
   if (snapshot !== undefined && stores.size > 0) {
     const usable =
@@ -52,13 +52,11 @@ export async function restoreTask(
   }
   // Without a usable one, the next commit takes a snapshot (its slot starts again at 0).
   if (saved !== undefined && snapshot === undefined) delete saved.snapshot;
-  for (const [index, step] of definition.steps.entries()) {
-    const store = task.store(index);
-    if (store === undefined) continue;
-    const from = snapshot?.steps.find((s) => s.step === step.name)?.changelog;
+  for (const { step, index, store } of stateful) {
+    const from = snapshot?.steps.find((s) => s.step === step)?.changelog;
     const last = await readCommitted(
       client,
-      changelogTopic(definition.name, step.name),
+      changelogTopic(definition.name, step),
       partition,
       (records) => {
         for (const r of records) if (r.key !== null) store.restore(DECODER.decode(r.key), r.value);
