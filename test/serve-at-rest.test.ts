@@ -23,14 +23,22 @@ const RSS_AT_REST_MAX_MIB = 100;
 /**
  * Packages an idle server must not have loaded: `jose` (only an auth file's `jwt` section needs it),
  * LMDB (the first collection), socket.io and engine.io (the first request to `/socket.io/`),
- * mqtt-packet (the first MQTT connection).
+ * mqtt-packet (the first MQTT connection), `@opentelemetry/api` (never: prom-client's index
+ * loads it, `src/prometheus.ts` does not).
  */
-const LAZY_PACKAGES = ['jose', 'lmdb', 'socket.io', 'engine.io', 'mqtt-packet'];
-/** Modules of the server loaded with the first client of their front end, not at start. */
+const LAZY_PACKAGES = ['jose', 'lmdb', 'socket.io', 'engine.io', 'mqtt-packet', '@opentelemetry/api'];
+/**
+ * Modules of the server loaded with the first client of their front end, the first scrape of
+ * `/metrics` (the pipelines' overview), the first projection, or not by `serve` at all (the
+ * client commands).
+ */
 const LAZY_MODULES = [
   '/dist/server/front/socketio/index.js',
   '/dist/server/front/mqtt/connection.js',
   '/dist/server/front/kafka/connection.js',
+  '/dist/processing/overview.js',
+  '/dist/es/projections/projection.js',
+  '/dist/cli/commands/pipelines.js',
 ];
 const SETTLE_MS = 2_000;
 

@@ -27,14 +27,24 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from './api.js';
-import { registerAuthCommand } from './commands/auth.js';
-import { registerConnectorsCommand } from './commands/connectors.js';
-import { registerConsumeCommand } from './commands/consume.js';
-import { registerDataCommand } from './commands/data.js';
-import { registerPipelinesCommand } from './commands/pipelines.js';
-import { registerProduceCommand } from './commands/produce.js';
-import { registerServeCommand } from './commands/serve.js';
-import { registerTopicsCommand } from './commands/topics.js';
+
+type Register = (program: Command) => void;
+
+/**
+ * Every command's module, in the order `--help` lists them. Only the command given is loaded
+ * (all of them for `--help`, an unknown command or none): `serve` does not load the processing
+ * modules `pipelines` uses, nor the client commands their own.
+ */
+const COMMANDS: readonly (readonly [string, () => Promise<Register>])[] = [
+  ['serve', async () => (await import('./commands/serve.js')).registerServeCommand],
+  ['topics', async () => (await import('./commands/topics.js')).registerTopicsCommand],
+  ['produce', async () => (await import('./commands/produce.js')).registerProduceCommand],
+  ['consume', async () => (await import('./commands/consume.js')).registerConsumeCommand],
+  ['connectors', async () => (await import('./commands/connectors.js')).registerConnectorsCommand],
+  ['pipelines', async () => (await import('./commands/pipelines.js')).registerPipelinesCommand],
+  ['data', async () => (await import('./commands/data.js')).registerDataCommand],
+  ['auth', async () => (await import('./commands/auth.js')).registerAuthCommand],
+];
 
 function packageVersion(): string {
   // ../../package.json from both src/cli/main.ts and dist/cli/main.js.
@@ -55,14 +65,9 @@ async function main(argv: readonly string[]): Promise<void> {
     .version(packageVersion(), '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerServeCommand(program);
-  registerTopicsCommand(program);
-  registerProduceCommand(program);
-  registerConsumeCommand(program);
-  registerConnectorsCommand(program);
-  registerPipelinesCommand(program);
-  registerDataCommand(program);
-  registerAuthCommand(program);
+  const named = COMMANDS.filter(([name]) => name === argv[2]);
+  const registers = await Promise.all((named.length === 1 ? named : COMMANDS).map(([, load]) => load()));
+  for (const register of registers) register(program);
   // Subcommands inherit exitOverride and showHelpAfterError only when set before they are added.
   for (const command of allCommands(program)) {
     command.exitOverride().showHelpAfterError('(run with --help for usage)');

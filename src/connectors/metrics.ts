@@ -9,7 +9,7 @@
  * | `tributary_connector_records` | connector, type | records moved since the process started |
  * | `tributary_connector_alarm` | connector, type | 1 while the connector's alarm is raised (slot lag over `lagAlarmBytes`) |
  */
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from '../prometheus.js';
 import type { ConnectorStatus } from './types.js';
 
 const NAMES = [

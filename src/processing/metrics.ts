@@ -15,7 +15,7 @@
  * registerPipelineRunMetrics(registry, run);
  * // serve `await registry.metrics()` at the worker's /metrics
  */
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from '../prometheus.js';
 import type { PipelineRun } from './runtime.js';
 
 const METRICS: readonly (readonly [name: string, help: string, read: (run: PipelineRun) => number])[] = [

@@ -1,3 +1,4 @@
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ServerMetrics } from './metrics.js';
 
@@ -29,6 +30,27 @@ describe('ServerMetrics names', () => {
     expect(names).toContain('tributary_nodejs_active_handles');
     expect(names).toContain('tributary_in_bytes_total');
     expect(names).not.toContain('tributary_nodejs_active_handles_total');
+  });
+
+  it("are prom-client's default metrics, loaded without its index (same names, types and help)", async () => {
+    const reference = new Registry();
+    collectDefaultMetrics({ register: reference, prefix: 'tributary_' });
+    for (const metric of reference.getMetricsAsArray()) {
+      if (metric instanceof Gauge && metric.name.endsWith('_total'))
+        reference.removeSingleMetric(metric.name);
+    }
+    const described = (text: string): string[] =>
+      text
+        .split('\n')
+        .filter((line) => /^# (HELP|TYPE) tributary_(process|nodejs)_/.test(line))
+        .sort();
+    const ours = described(await new ServerMetrics().registry.metrics());
+    expect(ours.length).toBeGreaterThan(20);
+    expect(ours).toEqual(described(await reference.metrics()));
+    const cpu = await new ServerMetrics().registry.getSingleMetricAsString(
+      'tributary_process_cpu_seconds_total',
+    );
+    expect(cpu).toMatch(/^tributary_process_cpu_seconds_total \d/m);
   });
 
   it('leaves the process metrics out on request', async () => {

@@ -11,11 +11,11 @@
 import {
   Counter,
   type CounterConfiguration,
-  collectDefaultMetrics,
+  collectProcessMetrics as collectPromClientProcessMetrics,
   Gauge,
   Histogram,
   Registry,
-} from 'prom-client';
+} from '../prometheus.js';
 import { PipelineMetrics } from './pipeline-metrics.js';
 
 /** From 100 µs (a group commit on a fast disk) to 1 s. */
@@ -283,8 +283,7 @@ export class ServerMetrics {
  * share of every lightly loaded one's CPU (at 20 appends a second, 0.6 ms per append).
  */
 function collectProcessMetrics(registry: Registry): void {
-  collectDefaultMetrics({
-    register: registry,
+  collectPromClientProcessMetrics(registry, {
     prefix: METRIC_PREFIX,
     eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS,
   });

@@ -13,10 +13,11 @@
  * | `tributary_pipeline_workers` | pipeline | worker processes in the group |
  * | `tributary_pipeline_stopped` | pipeline | 1 while stopped by its control record |
  */
-import { Gauge, type Registry } from 'prom-client';
+
 import type { TributaryBroker } from '../broker/broker.js';
 import { isTributaryError } from '../errors.js';
-import { describePipelines, type PipelineReader } from '../processing/overview.js';
+import type { PipelineReader } from '../processing/overview.js';
+import { Gauge, type Registry } from '../prometheus.js';
 
 const DECODER = new TextDecoder();
 /** The last offsets of a progress or control partition hold its newest record. */
@@ -75,6 +76,8 @@ export class PipelineMetrics {
 
   /** Refreshes every gauge (called before each scrape). */
   async update(reader: PipelineReader): Promise<void> {
+    // The processing modules load with the first scrape, not with the server.
+    const { describePipelines } = await import('../processing/overview.js');
     const pipelines = await describePipelines(reader);
     for (const gauge of [this.#lag, this.#watermark, this.#processed, this.#late]) gauge.reset();
     this.#workers.reset();

@@ -7,8 +7,7 @@
 import type { JsonObject } from '../../crdt/index.js';
 import { TributaryError } from '../../errors.js';
 import type { CollectionService } from '../../sync/index.js';
-import { type Projection, type StartProjectionOptions, startProjection } from './projection.js';
-import { serverProjectionContext } from './server-context.js';
+import type { Projection, StartProjectionOptions } from './projection.js';
 import type { ProjectionDefinition, ProjectionEvents } from './types.js';
 
 export class ServerProjections {
@@ -26,6 +25,12 @@ export class ServerProjections {
     definition: ProjectionDefinition<Doc>,
     options: StartProjectionOptions = {},
   ): Promise<Projection<Doc>> {
+    if (this.#closed) throw new TributaryError('SHUTTING_DOWN');
+    // The projection runtime loads with the first projection: most servers run none.
+    const [{ startProjection }, { serverProjectionContext }] = await Promise.all([
+      import('./projection.js'),
+      import('./server-context.js'),
+    ]);
     if (this.#closed) throw new TributaryError('SHUTTING_DOWN');
     const projection = await startProjection(
       definition,

@@ -31,12 +31,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { Counter } from 'prom-client';
 import type { Broker } from '../../../broker/types.js';
 import type { ConnectorManager } from '../../../connectors/manager.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
 import type { ConsumerGroups } from '../../../es/streams/groups.js';
 import type { EventStore } from '../../../es/streams/types.js';
+import { Counter } from '../../../prometheus.js';
 import type { CollectionsAccess } from '../../auth/guard.js';
 import { guardBroker, guardCollections, guardOverview } from '../../auth/guard.js';
 import type { Quotas } from '../../auth/quotas.js';
