@@ -23,10 +23,10 @@ const RSS_AT_REST_MAX_MIB = 100;
 /**
  * Packages an idle server must not have loaded: `jose` (only an auth file's `jwt` section needs it),
  * LMDB (the first collection), socket.io and engine.io (the first request to `/socket.io/`),
- * mqtt-packet (the first MQTT connection), `@opentelemetry/api` (never: prom-client's index
- * loads it, `src/prometheus.ts` does not).
+ * mqtt-packet (the first MQTT connection), `ws` (the first WebSocket upgrade to `/v1/ws` or
+ * `/mqtt`), `@opentelemetry/api` (never: prom-client's index loads it, `src/prometheus.ts` does not).
  */
-const LAZY_PACKAGES = ['jose', 'lmdb', 'socket.io', 'engine.io', 'mqtt-packet', '@opentelemetry/api'];
+const LAZY_PACKAGES = ['jose', 'lmdb', 'socket.io', 'engine.io', 'mqtt-packet', 'ws', '@opentelemetry/api'];
 /**
  * Modules of the server loaded with the first client of their front end, the first scrape of
  * `/metrics` (the pipelines' overview), the first projection, or not by `serve` at all (the
@@ -36,6 +36,7 @@ const LAZY_MODULES = [
   '/dist/server/front/socketio/index.js',
   '/dist/server/front/mqtt/connection.js',
   '/dist/server/front/kafka/connection.js',
+  '/dist/server/front/ws/connection.js',
   '/dist/processing/overview.js',
   '/dist/es/projections/projection.js',
   '/dist/cli/commands/pipelines.js',

@@ -23,7 +23,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
 import type { Logger } from 'pino';
-import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Broker } from '../../../broker/types.js';
 import { BrowserPolicy } from '../../auth/browser.js';
 import { certificatePrincipal } from '../../auth/certificate.js';
@@ -32,6 +32,7 @@ import type { Security } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { listenTcp, type TcpListener } from '../tcp-listener.js';
 import { answerRefusedUpgrade } from '../ws/index.js';
+import { guardUpgradedSocket, loadWs } from '../ws/lazy-upgrade.js';
 import { ClientIdChain } from './client-id-chain.js';
 import type { MqttConnection } from './connection.js';
 import {
@@ -75,7 +76,8 @@ export class MqttFrontEnd {
   readonly #ctx: MqttContext;
   readonly #connections = new Set<MqttConnection>();
   #listener: TcpListener | null = null;
-  #wss: WebSocketServer | null = null;
+  /** MQTT over WebSocket's server, made with the first upgrade to its path (`ws` loads then). */
+  #webSocket: Promise<OpenWebSocket> | undefined;
   #detachUpgrade: () => void = () => undefined;
   #closing: Promise<void> | undefined;
 
@@ -157,31 +159,60 @@ export class MqttFrontEnd {
   ): void {
     const path = options.path ?? MQTT_WS_PATH;
     const browser = options.browser ?? new BrowserPolicy();
-    const wss = new WebSocketServer({
-      noServer: true,
-      // A frame carries at most one packet in practice; a little room for framing.
-      maxPayload: this.#ctx.limits.mqttPacketBytesMax + 1024,
-      perMessageDeflate: false,
-      handleProtocols: (protocols) => (protocols.has(MQTT_SUBPROTOCOL) ? MQTT_SUBPROTOCOL : false),
-    });
-    this.#wss = wss;
+    const open = (): Promise<OpenWebSocket> => {
+      if (this.#webSocket === undefined) {
+        const attempt = loadWs().then(({ WebSocketServer, createWebSocketStream }) => ({
+          wss: new WebSocketServer({
+            noServer: true,
+            // A frame carries at most one packet in practice; a little room for framing.
+            maxPayload: this.#ctx.limits.mqttPacketBytesMax + 1024,
+            perMessageDeflate: false,
+            handleProtocols: (protocols) => (protocols.has(MQTT_SUBPROTOCOL) ? MQTT_SUBPROTOCOL : false),
+          }),
+          toStream: createWebSocketStream,
+        }));
+        this.#webSocket = attempt;
+        attempt.catch((error: unknown) => {
+          this.#ctx.logger.error(
+            { err: error },
+            'MQTT over WebSocket could not be loaded; the next upgrade tries again',
+          );
+          if (this.#webSocket === attempt) this.#webSocket = undefined;
+        });
+      }
+      return this.#webSocket;
+    };
     const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
       if (pathOf(request) !== path) return;
       const refusal = { closing: this.#closing !== undefined, browser, metrics: this.#ctx.metrics };
       if (answerRefusedUpgrade(request, socket, 'mqtt', refusal)) return;
       const secure = (request.socket as Partial<TLSSocket>).encrypted === true;
       const { origin, host } = request.headers;
-      wss.handleUpgrade(request, socket, head, (ws) => {
-        const stream = createWebSocketStream(ws);
-        this.#accept(stream, {
-          // A browser attaches client certificates by itself: only for pages trusted with them.
-          certificate: browser.ambientCredentialsAllowed(origin, host, secure)
-            ? certificatePrincipal(request.socket)
-            : null,
-          remoteAddress: request.socket.remoteAddress,
-          protocol: 'mqtt-ws',
-        });
-      });
+      const release = guardUpgradedSocket(socket);
+      open().then(
+        ({ wss, toStream }) => {
+          release();
+          if (this.#closing !== undefined) {
+            answerRefusedUpgrade(request, socket, 'mqtt', { ...refusal, closing: true });
+            return;
+          }
+          wss.handleUpgrade(request, socket, head, (ws) => {
+            this.#accept(toStream(ws), {
+              // A browser attaches client certificates by itself: only for pages trusted with them.
+              certificate: browser.ambientCredentialsAllowed(origin, host, secure)
+                ? certificatePrincipal(request.socket)
+                : null,
+              remoteAddress: request.socket.remoteAddress,
+              protocol: 'mqtt-ws',
+            });
+          });
+        },
+        () => {
+          release();
+          socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+          this.#ctx.metrics.errors.inc({ frontend: 'mqtt', code: 'INTERNAL' });
+        },
+      );
     };
     server.on('upgrade', onUpgrade);
     this.#detachUpgrade = () => server.off('upgrade', onUpgrade);
@@ -196,8 +227,8 @@ export class MqttFrontEnd {
         server === null ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all([...this.#connections].map((connection) => connection.shutdown()));
       await stopped;
-      const wss = this.#wss;
-      if (wss !== null) await new Promise<void>((resolve) => wss.close(() => resolve()));
+      const webSocket = await this.#webSocket?.catch(() => undefined);
+      if (webSocket !== undefined) await new Promise<void>((resolve) => webSocket.wss.close(() => resolve()));
       // Wills of the connections just closed go out before the broker closes.
       await this.#ctx.extensions.wills?.close?.();
       this.#ctx.extensions.retained?.close?.();
@@ -237,6 +268,11 @@ export class MqttFrontEnd {
 }
 
 type ConnectionOptions = ConstructorParameters<typeof MqttConnection>[2];
+
+interface OpenWebSocket {
+  readonly wss: WebSocketServer;
+  readonly toStream: typeof createWebSocketStream;
+}
 
 /** Loaded with the first MQTT connection: an idle server does not hold the protocol's code. */
 let connectionClass: typeof MqttConnection | undefined;

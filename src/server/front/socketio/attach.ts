@@ -23,6 +23,7 @@ import type { Security } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { sendError } from '../http/respond.js';
 import { answerRefusedUpgrade } from '../ws/index.js';
+import { guardUpgradedSocket } from '../ws/lazy-upgrade.js';
 import type { OpenSocketIoEndpoint } from './index.js';
 import { resolveSocketIoLimits, type SocketIoLimits } from './limits.js';
 
@@ -98,12 +99,15 @@ export function attachSocketIoEndpoint(
     }
     const refusal = { closing: closing !== undefined, browser, metrics };
     if (answerRefusedUpgrade(request, socket, 'socketio', refusal)) return;
+    const release = guardUpgradedSocket(socket);
     load().then(
       (endpoint) => {
+        release();
         if (closing === undefined) endpoint.handleUpgrade(request, socket, head);
         else answerRefusedUpgrade(request, socket, 'socketio', { ...refusal, closing: true });
       },
       () => {
+        release();
         socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
         metrics.errors.inc({ frontend: 'socketio', code: 'INTERNAL' });
       },

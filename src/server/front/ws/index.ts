@@ -19,21 +19,19 @@ import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { WebSocketServer } from 'ws';
 import type { Broker } from '../../../broker/types.js';
 import type { TributaryError } from '../../../errors.js';
 import type { ClosableEventStore } from '../../../es/streams/index.js';
 import type { SyncGroupService } from '../../../es/sync-groups/index.js';
-import { CLOSE_CODES } from '../../../protocol/native/types.js';
 import type { CollectionService } from '../../../sync/index.js';
 import { BrowserPolicy } from '../../auth/browser.js';
-import { certificatePrincipal } from '../../auth/certificate.js';
 import type { Quotas } from '../../auth/quotas.js';
 import type { Security } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { errorResponse } from '../http/respond.js';
-import { Connection } from './connection.js';
+import { guardUpgradedSocket } from './lazy-upgrade.js';
 import { resolveLimits, type WsFrontEndLimits } from './limits.js';
+import type { OpenWebSocketFrontEnd } from './open.js';
 
 export { WS_FRONT_END_DEFAULTS, type WsFrontEndLimits } from './limits.js';
 
@@ -77,25 +75,41 @@ export interface WebSocketFrontEnd {
 }
 
 export const DEFAULT_WS_PATH = '/v1/ws';
-const SERVER_NAME = 'tributary/0.1.0';
 
+/**
+ * Answers upgrades to `path` of `server`. `ws` and the protocol's handlers (`open.ts`) load with
+ * the first upgrade the browser policy lets through, so a server no WebSocket client talks to
+ * does not hold them; should the load fail, that upgrade gets 503 and the next one tries again.
+ */
 export function attachWebSocketFrontEnd(
   server: Server,
   broker: Broker,
   options: WebSocketFrontEndOptions,
 ): WebSocketFrontEnd {
   const path = options.path ?? DEFAULT_WS_PATH;
+  // Bad limits stop the start (INVALID_SETTING), not the first client.
   const limits = resolveLimits(options.limits);
   const logger = options.logger;
-  const wss = new WebSocketServer({
-    noServer: true,
-    maxPayload: limits.wsFrameBytesMax + limits.wsOversizeGraceBytes,
-    // Compression would let a small frame inflate past the limits; the protocol does without it.
-    perMessageDeflate: false,
-  });
   const browser = options.browser ?? new BrowserPolicy();
-  const connections = new Set<Connection>();
+  let loading: Promise<OpenWebSocketFrontEnd> | undefined;
   let closing: Promise<void> | undefined;
+
+  const load = (): Promise<OpenWebSocketFrontEnd> => {
+    if (loading === undefined) {
+      const attempt = import('./open.js').then(({ openWebSocketFrontEnd }) =>
+        openWebSocketFrontEnd(broker, limits, browser, options),
+      );
+      loading = attempt;
+      attempt.catch((error: unknown) => {
+        logger.error(
+          { err: error },
+          'the WebSocket front end could not be loaded; the next upgrade tries again',
+        );
+        if (loading === attempt) loading = undefined;
+      });
+    }
+    return loading;
+  };
 
   const serverOnUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (pathOf(request) !== path) {
@@ -105,33 +119,19 @@ export function attachWebSocketFrontEnd(
     }
     const refusal = { closing: closing !== undefined, browser, metrics: options.metrics, logger };
     if (answerRefusedUpgrade(request, socket, 'ws', refusal)) return;
-    const secure = (request.socket as Partial<TLSSocket>).encrypted === true;
-    wss.handleUpgrade(request, socket, head, (ws) => {
-      const connection = new Connection(ws, {
-        broker,
-        limits,
-        metrics: options.metrics,
-        logger,
-        serverName: options.serverName ?? SERVER_NAME,
-        quotas: options.quotas,
-        collections: options.collections,
-        syncGroups: options.syncGroups,
-        eventStore: options.eventStore,
-        security: options.security,
-        // Browsers attach saved Basic credentials and client certificates to upgrades by
-        // themselves: a page let in only by `*` must say who it is in hello.
-        ...(browser.ambientCredentialsAllowed(request.headers.origin, request.headers.host, secure)
-          ? {
-              authorization: request.headers.authorization,
-              certificate: certificatePrincipal(request.socket),
-            }
-          : { authorization: undefined, certificate: null }),
-        remoteAddress: request.socket.remoteAddress,
-        transport: socket,
-      });
-      connections.add(connection);
-      void connection.closed.then(() => connections.delete(connection));
-    });
+    const release = guardUpgradedSocket(socket);
+    load().then(
+      (frontEnd) => {
+        release();
+        if (closing === undefined) frontEnd.handleUpgrade(request, socket, head);
+        else answerRefusedUpgrade(request, socket, 'ws', { ...refusal, closing: true });
+      },
+      () => {
+        release();
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        options.metrics.errors.inc({ frontend: 'ws', code: 'INTERNAL' });
+      },
+    );
   };
   server.on('upgrade', serverOnUpgrade);
 
@@ -139,10 +139,8 @@ export function attachWebSocketFrontEnd(
     close: () => {
       closing ??= (async () => {
         server.off('upgrade', serverOnUpgrade);
-        await Promise.all(
-          [...connections].map((c) => c.shutdown(CLOSE_CODES.goingAway, 'server shutting down')),
-        );
-        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        const frontEnd = await loading?.catch(() => undefined);
+        await frontEnd?.close();
       })();
       return closing;
     },
