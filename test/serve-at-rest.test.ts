@@ -29,14 +29,16 @@ const RSS_AT_REST_MAX_MIB = 100;
 const LAZY_PACKAGES = ['jose', 'lmdb', 'socket.io', 'engine.io', 'mqtt-packet', 'ws', '@opentelemetry/api'];
 /**
  * Modules of the server loaded with the first client of their front end, the first scrape of
- * `/metrics` (the pipelines' overview), the first projection, or not by `serve` at all (the
- * client commands).
+ * `/metrics` (the pipelines' overview), the first projection, the first connector of a type, or
+ * not by `serve` at all (the client commands).
  */
 const LAZY_MODULES = [
   '/dist/server/front/socketio/index.js',
   '/dist/server/front/mqtt/connection.js',
   '/dist/server/front/kafka/connection.js',
   '/dist/server/front/ws/connection.js',
+  '/dist/connectors/postgres-cdc/connector.js',
+  '/dist/connectors/sinks/sink-connector.js',
   '/dist/processing/overview.js',
   '/dist/es/projections/projection.js',
   '/dist/cli/commands/pipelines.js',

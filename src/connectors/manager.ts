@@ -455,6 +455,7 @@ export class ConnectorManager {
     if (this.#options.placement !== undefined && !(await this.#placedHere(entry, this.#options.placement))) {
       return;
     }
+    await entry.factory.prepare?.();
     entry.controller = new AbortController();
     const connector = entry.factory.create(entry.spec, entry.config, this.#context(entry));
     entry.connector = connector;

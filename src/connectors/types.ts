@@ -128,6 +128,11 @@ export interface ConnectorFactory<Config = unknown> {
   readonly kind: ConnectorKind;
   /** Checks a spec's `config`; throws `TributaryError('INVALID_ARGUMENT', …)` naming the bad field. */
   validate(config: unknown): Config;
+  /**
+   * Loads what `create` needs (`lazy-factory.ts`: a type's code loads with its first connector);
+   * the manager awaits it before every `create`. Absent: `create` is ready.
+   */
+  prepare?(): Promise<void>;
   create(spec: ConnectorSpec, config: Config, context: ConnectorContext): Connector;
   /**
    * Removes what the connector created outside Tributary when a user deletes it (a replication

@@ -67,6 +67,11 @@ export function defaultSlotName(connector: string): string {
   return `tributary_${connector.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
 }
 
+/** A spec's config as `POST /v1/connectors` checks it (no connector name to default the slot from yet). */
+export function validateCdcConfig(config: unknown): PostgresCdcConfig {
+  return checkCdcConfig(config, null);
+}
+
 /**
  * Checks a config; `connector` (the connector name, null when not known yet) gives the default
  * topic and slot names.

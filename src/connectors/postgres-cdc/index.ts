@@ -9,7 +9,7 @@
 import { loadPg } from '../drivers.js';
 import type { ConnectorFactory } from '../types.js';
 import { dropPublication, dropSlot } from './catalog.js';
-import { checkCdcConfig, type PostgresCdcConfig } from './config.js';
+import { checkCdcConfig, type PostgresCdcConfig, validateCdcConfig } from './config.js';
 import { PostgresCdcConnector } from './connector.js';
 
 export type { PostgresCdcConfig } from './config.js';
@@ -18,7 +18,7 @@ export type { ChangeOp, ChangeValue } from './records.js';
 export const postgresCdcFactory: ConnectorFactory<PostgresCdcConfig> = {
   type: 'postgres-cdc',
   kind: 'source',
-  validate: (config) => checkCdcConfig(config, null),
+  validate: validateCdcConfig,
   create: (spec, _config, context) =>
     new PostgresCdcConnector(spec, checkCdcConfig(spec.config, spec.name), context),
   async destroy(spec) {
