@@ -18,6 +18,28 @@ export interface GatewayInfo {
   readonly kafka: { readonly host: string; readonly port: number } | null;
 }
 
+/** One entry of a `SharedTable`: its value and the revision that wrote it. */
+export interface SharedEntry {
+  readonly value: Uint8Array;
+  readonly revision: number;
+}
+
+/**
+ * A small table every gateway reads and writes (a JetStream KV bucket), for state that must
+ * outlive the gateway that wrote it or be changed by one gateway at a time: each write names the
+ * revision it replaces, so of two gateways writing over the same revision only one succeeds.
+ */
+export interface SharedTable {
+  /** The entry of `key`, or null with the revision to write over (0: never written; else its deletion). */
+  get(key: string): Promise<SharedEntry | { readonly value: null; readonly revision: number }>;
+  /** Writes `value` if `key` is still at `revision`: the new revision, or null when it moved on. */
+  swap(key: string, value: Uint8Array, revision: number): Promise<number | null>;
+  /** Deletes `key` if it is still at `revision`: whether this call deleted it. */
+  remove(key: string, revision: number): Promise<boolean>;
+  /** Calls `listener` with every entry now there, then with each change (value null: deleted), until stopped. */
+  watch(listener: (key: string, entry: SharedEntry | null) => void): Promise<() => void>;
+}
+
 /** Answers a request another gateway sent to this one; throw a `TributaryError` to refuse it. */
 export type GatewayRequestHandler = (body: unknown) => Promise<unknown>;
 
@@ -62,5 +84,7 @@ export interface GatewayCluster {
   requestPacked(gatewayId: string, method: string, body: unknown, timeoutMs?: number): Promise<unknown>;
   /** Answers `method` requests sent with `requestPacked`. */
   handlePacked(method: string, handler: GatewayRequestHandler): void;
+  /** The shared table `name` (letters, digits, `_`), created on first use. */
+  table(name: string): Promise<SharedTable>;
   close(): Promise<void>;
 }

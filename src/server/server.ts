@@ -87,6 +87,7 @@ import { RetainedStore } from './front/mqtt/retained.js';
 import { MqttRetained } from './front/mqtt/retained-extension.js';
 import { SESSIONS_TOPIC } from './front/mqtt/session-store.js';
 import { SharedSubscriptions } from './front/mqtt/shared-extension.js';
+import { SharedWills } from './front/mqtt/shared-wills.js';
 import { MqttWills } from './front/mqtt/will.js';
 import { WillScheduler } from './front/mqtt/will-scheduler.js';
 import { attachSocketIoEndpoint, SOCKET_IO_PATH, type SocketIoEndpoint } from './front/socketio/attach.js';
@@ -503,7 +504,10 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
   // Persistent MQTT sessions live in __mqtt.sessions; loaded before any client connects.
   let mqttSessions: LogSessionStore | undefined;
   let mqttRetained: RetainedStore;
+  // Wills waiting for their delay are shared by the gateways (one outlives its gateway).
+  const sharedWills = cluster === undefined ? undefined : new SharedWills(cluster, mqttLogger);
   try {
+    await sharedWills?.open();
     mqttSessions = await LogSessionStore.open(broker.forSystem(), {
       logger: mqttLogger,
       expiryMaxS: Math.ceil(settings.mqttSessionExpiryMsMax / 1000),
@@ -547,10 +551,14 @@ async function startServerIn(options: ServerOptions, made: CreatedDir): Promise<
       wills: new MqttWills({
         scheduler: new WillScheduler({ logger: mqttLogger, delayedMax: settings.mqttWillsDelayedMax }),
         metrics,
+        ...(sharedWills === undefined ? {} : { durable: sharedWills }),
       }),
     },
   });
-  mqttPeers?.serve((clientId, principal, cleanStart) => mqtt.yieldClientId(clientId, principal, cleanStart));
+  mqttPeers?.serve((clientId, principal, cleanStart, revision) =>
+    mqtt.yieldClientId(clientId, principal, cleanStart, revision),
+  );
+  sharedWills?.serve((packet) => mqtt.publishWill(packet));
   mqtt.attachWebSocket(server, { path: MQTT_WS_PATH, browser });
   // Upgrades no front end answers get a 404 (a client can then say "wrong path"), not a hang-up.
   server.on('upgrade', (request: IncomingMessage, socket: Duplex) => {

@@ -25,9 +25,11 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { type KV, type KvEntry, type NatsConnection, StorageType, type Subscription } from 'nats';
+import type { SharedTable } from '../../broker/cluster.js';
 import { ERROR_CATALOGUE, type ErrorCode, type ErrorDetails, TributaryError } from '../../errors.js';
 import { decodeMsgpack } from '../../protocol/native/msgpack-decode.js';
 import { encodeMsgpack } from '../../protocol/native/msgpack-encode.js';
+import { KvSharedTable } from './shared-table.js';
 
 export interface GatewayAddress {
   readonly id: string;
@@ -105,6 +107,7 @@ export class JetStreamGateways {
   private readonly resourceLostListeners: ((resource: string) => void)[] = [];
   private readonly json = jsonChannel();
   private readonly packed = packedChannel();
+  private readonly tables = new Map<string, Promise<SharedTable>>();
   private readonly stops: (() => void)[] = [];
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly subscriptions: Subscription[] = [];
@@ -117,6 +120,7 @@ export class JetStreamGateways {
     private readonly registry: KV,
     private readonly coordinators: KV,
     private readonly ttlMs: number,
+    private readonly replicas: number,
     private readonly onError: (error: unknown, what: string) => void,
   ) {
     // Kafka broker ids are int32; a random one is unique among a few live gateways in practice.
@@ -140,6 +144,7 @@ export class JetStreamGateways {
       registry,
       coordinators,
       ttlMs,
+      options.replicas,
       options.onError ?? (() => undefined),
     );
     gateways.serveRequests(gateways.json);
@@ -284,6 +289,21 @@ export class JetStreamGateways {
 
   handlePacked(method: string, handler: (body: unknown) => Promise<unknown>): void {
     this.packed.handlers.set(method, handler);
+  }
+
+  /** The shared table `name`: KV bucket `<namespace>_<name>`, opened (created) once. */
+  table(name: string): Promise<SharedTable> {
+    this.checkOpen();
+    if (!/^[A-Za-z0-9_]+$/.test(name)) {
+      throw new TributaryError('INVALID_ARGUMENT', { reason: `shared table name ${JSON.stringify(name)}` });
+    }
+    let table = this.tables.get(name);
+    if (table === undefined) {
+      table = KvSharedTable.open(this.nc, `${this.namespace}_${name}`, this.replicas);
+      table.catch(() => this.tables.delete(name));
+      this.tables.set(name, table);
+    }
+    return table;
   }
 
   /** Stops heartbeats and answering, and removes this gateway's entry and leases so others take over at once. */

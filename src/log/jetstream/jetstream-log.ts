@@ -623,7 +623,8 @@ function decodeEntry(bytes: Uint8Array): CatalogEntry {
   return { name: entry.name, id: entry.id, config: Object.freeze(resolveTopicConfig(entry.config)) };
 }
 
-function isWrongLastSequence(error: unknown): boolean {
+/** A JetStream write refused because the subject moved past the revision it named. */
+export function isWrongLastSequence(error: unknown): boolean {
   const e = error as { api_error?: { err_code?: number }; message?: string } | undefined;
   return e?.api_error?.err_code === 10071 || /wrong last sequence/i.test(e?.message ?? '');
 }

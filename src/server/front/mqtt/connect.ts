@@ -18,7 +18,7 @@ import type { QuotaLease } from '../../auth/quotas.js';
 import type { ConnectionInfo, Session } from '../../auth/types.js';
 import { authenticateConnect } from './authenticate.js';
 import { connectProtocol, encodePacket, type MqttVersion, UNSUPPORTED_VERSION_CONNACK_V3 } from './codec.js';
-import { type MqttContext, type RegisteredClient, TOPIC_ALIAS_MAX } from './context.js';
+import { type MqttClaim, type MqttContext, type RegisteredClient, TOPIC_ALIAS_MAX } from './context.js';
 import { connackCodeV3, ReasonCode } from './reason-codes.js';
 import { MqttSession } from './session.js';
 import { checkWill } from './will.js';
@@ -43,6 +43,11 @@ export interface ConnectAccepted {
 
 export interface ConnectRefused {
   readonly ok: false;
+  /**
+   * Accepted, but a newer CONNECT of the client id claimed it meanwhile (on another gateway): the
+   * connection gets CONNACK and at once DISCONNECT 0x8E, with no session read or stored.
+   */
+  readonly takenOver?: true;
   /** MQTT 5 CONNACK reason code (3.1.1 gets the closest return code). */
   readonly reasonCode: number;
   /** For the log. */
@@ -70,6 +75,18 @@ export function connectRefusal(reasonCode: number, version: MqttVersion): Buffer
   return version === 5
     ? encodePacket({ cmd: 'connack', sessionPresent: false, reasonCode }, 5)
     : encodePacket({ cmd: 'connack', sessionPresent: false, returnCode: connackCodeV3(reasonCode) }, 4);
+}
+
+/**
+ * What a CONNECT overtaken by a newer one of its client id hears (`ConnectRefused.takenOver`):
+ * CONNACK, then for MQTT 5 DISCONNECT 0x8E (Session taken over), as any connection taken over.
+ */
+export function takenOverAtOnce(version: MqttVersion): Buffer {
+  if (version === 4) return encodePacket({ cmd: 'connack', sessionPresent: false, returnCode: 0 }, 4);
+  return Buffer.concat([
+    encodePacket({ cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.Success }, 5),
+    encodePacket({ cmd: 'disconnect', reasonCode: ReasonCode.SessionTakenOver }, 5),
+  ]);
 }
 
 function refused(reasonCode: number, reason: string, code: string): ConnectRefused {
@@ -156,8 +173,9 @@ export async function acceptConnect(
   // Across gateways first, outside this gateway's turn for the client id (the other gateway
   // answers within its own turn): its connection ends and its session is stored before this one
   // reads the store. An assigned client id is new everywhere.
+  let claim: MqttClaim | undefined;
   if (ctx.peers !== undefined && !assigned) {
-    let allowed: boolean;
+    let allowed: MqttClaim | false;
     try {
       allowed = await ctx.peers.takeOver(clientId, principal, packet.clean !== false);
     } catch (error) {
@@ -166,16 +184,17 @@ export async function acceptConnect(
       const code = isTributaryError(error) ? error.code : 'INTERNAL';
       return refused(ReasonCode.ServerUnavailable, 'takeover across gateways failed', code);
     }
-    if (!allowed) {
+    if (allowed === false) {
       giveBack();
       return refused(ReasonCode.NotAuthorized, 'client id held by another principal', 'UNAUTHENTICATED');
     }
+    claim = allowed;
   }
 
   // From takeover to open, CONNECTs of one client id go one at a time: one taken over while its
   // session was being read could otherwise give back a stale copy after its successor read the store.
   return ctx.connects.run(clientId, () =>
-    takeOverAndAccept(ctx, packet, connection, { version, clientId, assigned, auth, quota, giveBack }),
+    takeOverAndAccept(ctx, packet, connection, { version, clientId, assigned, auth, quota, giveBack, claim }),
   );
 }
 
@@ -190,13 +209,34 @@ async function takeOverAndAccept(
     readonly auth: Session;
     readonly quota: QuotaLease | undefined;
     readonly giveBack: () => void;
+    /** This CONNECT's claim across gateways (none on a single server). */
+    readonly claim: MqttClaim | undefined;
   },
 ): Promise<ConnectAccepted | ConnectRefused> {
-  const { version, clientId, assigned, auth, quota, giveBack } = accepting;
+  const { version, clientId, assigned, auth, quota, giveBack, claim } = accepting;
   const principal = auth.principal.name;
   if (ctx.closing()) {
     giveBack();
     return refused(ReasonCode.ServerUnavailable, 'server shutting down', 'SHUTTING_DOWN');
+  }
+  if (claim !== undefined && ctx.peers !== undefined) {
+    // A newer CONNECT claimed the client id since: it owns the client id and the session, and
+    // its gateway may have read the session already, so this one neither reads nor stores it.
+    let held: boolean;
+    try {
+      held = await ctx.peers.holds(clientId, claim);
+    } catch (error) {
+      giveBack();
+      connection.logger.error({ err: error }, 'MQTT client id claim not read');
+      return refused(ReasonCode.ServerUnavailable, 'client id claim not read', 'STORAGE_ERROR');
+    }
+    if (!held) {
+      giveBack();
+      return {
+        ...refused(ReasonCode.SessionTakenOver, 'session taken over', 'SESSION_TAKEN_OVER'),
+        takenOver: true,
+      };
+    }
   }
   // Takeover (§3.1.4-3), synchronously with the registration so two CONNECTs cannot both win.
   const previous = ctx.clients.get(clientId);
@@ -205,6 +245,7 @@ async function takeOverAndAccept(
     return refused(ReasonCode.NotAuthorized, 'client id held by another principal', 'UNAUTHENTICATED');
   }
   const takenOver = previous?.takeOver() ?? null;
+  connection.self.claimRevision = claim?.revision;
   ctx.clients.set(clientId, connection.self);
 
   const clean = packet.clean !== false;
@@ -289,17 +330,21 @@ async function takeOverAndAccept(
  * Another gateway accepts a CONNECT of `clientId` (`MqttPeers.takeOver` there): the connection
  * of the client id here, if any, ends with DISCONNECT 0x8E; its session (or one kept here) is
  * stored and forgotten here; a will waiting for its delay is cancelled, or published with
- * `cleanStart`. False, changing nothing, when the client id is held here by another principal.
+ * `cleanStart`. False, changing nothing, when the client id is held here by another principal;
+ * nothing either when the connection here claimed the client id after the request's `revision`.
  */
 export function yieldClientId(
   ctx: MqttContext,
   clientId: string,
   principal: string,
   cleanStart: boolean,
+  revision: number,
 ): Promise<boolean> {
   return ctx.connects.run(clientId, async () => {
     const previous = ctx.clients.get(clientId);
     if (previous !== undefined && previous.principal !== principal) return false;
+    // Held here by a newer claim: the request's CONNECT is the one overtaken (it finds out itself).
+    if ((previous?.claimRevision ?? 0) > revision) return true;
     const session = previous?.takeOver() ?? null;
     if (previous !== undefined) ctx.clients.delete(clientId);
     await ctx.sessions.handOff?.(clientId, session);

@@ -29,7 +29,13 @@ import {
   foreignProtocolMessage,
 } from '../foreign-protocol.js';
 import { encodePacket, MqttDecoder, MqttPacketError, type MqttVersion } from './codec.js';
-import { acceptConnect, type ConnectAccepted, connectRefusal, peekConnect } from './connect.js';
+import {
+  acceptConnect,
+  type ConnectAccepted,
+  connectRefusal,
+  peekConnect,
+  takenOverAtOnce,
+} from './connect.js';
 import type { MqttClient, MqttContext, RegisteredClient } from './context.js';
 import { Delivery } from './delivery.js';
 import { InboundPublisher, type PublishOutcome, publishMessage } from './publish.js';
@@ -53,6 +59,7 @@ export interface ConnectionOptions {
 
 export class MqttConnection implements RegisteredClient {
   readonly closed: Promise<void>;
+  claimRevision: number | undefined;
   readonly #stream: Duplex;
   readonly #ctx: MqttContext;
   readonly #info: ConnectionInfo;
@@ -347,6 +354,11 @@ export class MqttConnection implements RegisteredClient {
       },
     });
     if (accepted.ok || this.#state !== 'connecting') return;
+    if (accepted.takenOver === true) {
+      this.#stream.write(takenOverAtOnce(packet.protocolVersion === 5 ? 5 : 4));
+      this.#close(null, accepted.reason);
+      return;
+    }
     this.#stream.write(connectRefusal(accepted.reasonCode, packet.protocolVersion === 5 ? 5 : 4));
     this.#ctx.metrics.errors.inc({ frontend: 'mqtt', code: accepted.code });
     this.#close(null, accepted.reason);

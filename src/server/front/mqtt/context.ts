@@ -114,8 +114,15 @@ export interface MqttExtensions {
 export interface RegisteredClient {
   /** The principal it authenticated as: a client id is taken over only by the same principal. */
   readonly principal: string;
+  /** The revision of its claim of the client id across gateways (`MqttPeers`); undefined: none. */
+  claimRevision: number | undefined;
   /** Ends the connection (DISCONNECT 0x8E) and hands over its session, detached; null if none. */
   takeOver(): MqttSession | null;
+}
+
+/** A CONNECT's claim of a client id across gateways: the revision of the shared entry it wrote. */
+export interface MqttClaim {
+  readonly revision: number;
 }
 
 /**
@@ -124,11 +131,15 @@ export interface RegisteredClient {
  */
 export interface MqttPeers {
   /**
-   * Before a CONNECT of `clientId` is accepted here: every other live gateway ends its connection
-   * of the client id (DISCONNECT 0x8E) and stores its session. Resolves false when one holds the
-   * client id for another principal (the CONNECT is refused).
+   * Before a CONNECT of `clientId` is accepted here: claims the client id (the newest claim
+   * owns it), then every other live gateway ends its connection of the client id (DISCONNECT
+   * 0x8E) unless that one's claim is newer, and stores its session; each is waited for until it
+   * answers or is gone. Resolves false when one holds the client id for another principal (the
+   * CONNECT is refused).
    */
-  takeOver(clientId: string, principal: string, cleanStart: boolean): Promise<boolean>;
+  takeOver(clientId: string, principal: string, cleanStart: boolean): Promise<MqttClaim | false>;
+  /** Whether `claim` is still the newest claim of `clientId` (no CONNECT claimed it since). */
+  holds(clientId: string, claim: MqttClaim): Promise<boolean>;
 }
 
 export interface MqttContext {

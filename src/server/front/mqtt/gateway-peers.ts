@@ -1,15 +1,21 @@
 /**
  * @module server/front/mqtt/gateway-peers
  * MQTT across gateways sharing one log (docs/scale-out.md, "MQTT across gateways"): a client id
- * is one connection across all of them. Before a gateway accepts a CONNECT it asks every other
- * live gateway, over the gateways' request channel (`broker/cluster.ts`), to give the client id
- * up: each ends its connection of it (DISCONNECT 0x8E), stores its session in `__mqtt.sessions`
- * and forgets it (`yieldClientId`), then answers; the accepting gateway then reads the session
- * from the log. The sessions themselves, the retained messages and the records are in the log
- * already; this is the one thing that needs the other gateways to act.
+ * is one connection across all of them.
  *
- * A gateway that does not answer within `timeoutMs` is taken as gone (its connections with it)
- * and the CONNECT goes on: a dead gateway stays listed until its registry entry times out.
+ * - **The claim decides.** A CONNECT first claims its client id in the shared table
+ *   `mqtt_clients` (one entry per client id naming the gateway that accepted it last), writing
+ *   over the revision it read: two CONNECTs racing on two gateways are ordered by the table, and
+ *   the newest claim owns the client id. A CONNECT whose claim was overtaken by the time it is
+ *   accepted is taken over at once (`holds`, checked in the gateway's turn for the client id).
+ * - **Every other gateway gives the client id up.** Each live gateway is asked, over the
+ *   gateways' request channel (`broker/cluster.ts`), to give the client id up: it ends its
+ *   connection of it (DISCONNECT 0x8E), stores its session in `__mqtt.sessions` and forgets it
+ *   (`yieldClientId`), then answers; the accepting gateway then reads the session from the log.
+ *   A connection there whose own claim is newer than the request's stays (the requesting CONNECT
+ *   is the one overtaken). A gateway is waited for until it answers or is gone from the registry,
+ *   never only for a timeout: one that answers late may still hold a connection and its
+ *   session. One that stays alive without answering for `holderWaitMs` fails the CONNECT.
  *
  * @example
  * const peers = new MqttGatewayPeers(cluster, logger);
@@ -17,54 +23,133 @@
  * peers.serve((clientId, principal, cleanStart) => mqtt.yieldClientId(clientId, principal, cleanStart));
  */
 import type { Logger } from 'pino';
-import type { GatewayCluster } from '../../../broker/cluster.js';
-import { TributaryError } from '../../../errors.js';
-import type { MqttPeers } from './context.js';
+import type { GatewayCluster, SharedTable } from '../../../broker/cluster.js';
+import { isTributaryError, TributaryError } from '../../../errors.js';
+import type { MqttClaim, MqttPeers } from './context.js';
 
 const METHOD = 'mqttTakeOver';
-/** Longest wait for another gateway's answer before it is taken as gone. */
+/** The shared table of client id claims. */
+const CLAIMS_TABLE = 'mqtt_clients';
+/** Longest wait for one answer of another gateway before asking again. */
 const TAKE_OVER_TIMEOUT_MS = 3000;
+/** Longest wait for a live gateway to give the client id up. */
+const HOLDER_WAIT_MS = 30_000;
+/** Claims overtaken one after the other before a CONNECT gives up (each is another CONNECT). */
+const CLAIM_ATTEMPTS = 32;
 
 interface TakeOverRequest {
   readonly clientId: string;
   readonly principal: string;
   readonly cleanStart: boolean;
+  /** The revision of the requesting CONNECT's claim: a connection here with a newer one stays. */
+  readonly revision: number;
+}
+
+export interface MqttGatewayPeersOptions {
+  /** Longest wait for one answer before asking again (default 3 s). */
+  readonly timeoutMs?: number;
+  /** Longest wait for a live gateway to give the client id up (default 30 s). */
+  readonly holderWaitMs?: number;
 }
 
 export class MqttGatewayPeers implements MqttPeers {
+  readonly #timeoutMs: number;
+  readonly #holderWaitMs: number;
+
   constructor(
     private readonly cluster: GatewayCluster,
     private readonly logger: Logger,
-    private readonly timeoutMs = TAKE_OVER_TIMEOUT_MS,
-  ) {}
+    options: MqttGatewayPeersOptions = {},
+  ) {
+    this.#timeoutMs = options.timeoutMs ?? TAKE_OVER_TIMEOUT_MS;
+    this.#holderWaitMs = options.holderWaitMs ?? HOLDER_WAIT_MS;
+  }
 
-  async takeOver(clientId: string, principal: string, cleanStart: boolean): Promise<boolean> {
-    const body: TakeOverRequest = { clientId, principal, cleanStart };
-    const others = this.cluster.gateways().filter((gateway) => gateway.id !== this.cluster.self.id);
-    const answers = await Promise.all(
-      others.map(async (gateway) => {
-        try {
-          return (await this.cluster.request(gateway.id, METHOD, body, this.timeoutMs)) !== false;
-        } catch (error) {
-          // Gone, or too slow to matter: its connection of the client id is gone with it.
-          this.logger.warn(
-            { err: error, gateway: gateway.id, clientId },
-            'MQTT takeover: a gateway did not answer',
-          );
-          return true;
-        }
-      }),
-    );
-    return answers.every(Boolean);
+  async takeOver(clientId: string, principal: string, cleanStart: boolean): Promise<MqttClaim | false> {
+    const claims = await this.cluster.table(CLAIMS_TABLE);
+    const { claim, replaced } = await this.#claim(claims, clientId);
+    const body: TakeOverRequest = { clientId, principal, cleanStart, revision: claim.revision };
+    const self = this.cluster.self.id;
+    const others = this.cluster.gateways().filter((gateway) => gateway.id !== self);
+    const answers = await Promise.all(others.map((gateway) => this.#untilAnswered(gateway.id, body)));
+    if (answers.every(Boolean)) return claim;
+    // Held for another principal, which keeps it: give the claim back to its holder.
+    if (replaced !== null) await claims.swap(clientId, replaced, claim.revision).catch(() => null);
+    return false;
+  }
+
+  async holds(clientId: string, claim: MqttClaim): Promise<boolean> {
+    const claims = await this.cluster.table(CLAIMS_TABLE);
+    return (await claims.get(clientId)).revision === claim.revision;
   }
 
   /** Answers other gateways' takeovers with `yieldClientId` (false: held by another principal). */
-  serve(yieldClientId: (clientId: string, principal: string, cleanStart: boolean) => Promise<boolean>): void {
+  serve(
+    yieldClientId: (
+      clientId: string,
+      principal: string,
+      cleanStart: boolean,
+      revision: number,
+    ) => Promise<boolean>,
+  ): void {
     this.cluster.handle(METHOD, async (body) => {
       const request = parseRequest(body);
-      return yieldClientId(request.clientId, request.principal, request.cleanStart);
+      return yieldClientId(request.clientId, request.principal, request.cleanStart, request.revision);
     });
   }
+
+  /** Writes this gateway's claim over the newest one: the claim and the value it replaced. */
+  async #claim(
+    claims: SharedTable,
+    clientId: string,
+  ): Promise<{ readonly claim: MqttClaim; readonly replaced: Uint8Array | null }> {
+    const value = new TextEncoder().encode(JSON.stringify({ gateway: this.cluster.self.id }));
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      const current = await claims.get(clientId);
+      const revision = await claims.swap(clientId, value, current.revision);
+      if (revision !== null) return { claim: { revision }, replaced: current.value };
+      // Another CONNECT claimed it between the read and the write: claim over it.
+    }
+    throw new TributaryError('TIMEOUT', { ms: 0, what: `claiming MQTT client id "${clientId}"` });
+  }
+
+  /**
+   * The answer of another gateway, waited for while it is alive: one that answers late may still
+   * hold a connection of the client id and its session.
+   */
+  async #untilAnswered(gatewayId: string, body: TakeOverRequest): Promise<boolean> {
+    const deadline = Date.now() + this.#holderWaitMs;
+    for (;;) {
+      try {
+        return (await this.cluster.request(gatewayId, METHOD, body, this.#timeoutMs)) !== false;
+      } catch (error) {
+        if (!this.#live(gatewayId)) return true; // gone, with its connections
+        if (Date.now() >= deadline) {
+          throw new TributaryError(
+            'TIMEOUT',
+            {
+              ms: this.#holderWaitMs,
+              what: `gateway ${gatewayId} giving up MQTT client id "${body.clientId}"`,
+            },
+            { cause: error },
+          );
+        }
+        this.logger.warn(
+          { err: error, gateway: gatewayId, clientId: body.clientId },
+          'MQTT takeover: a gateway has not given the client id up yet',
+        );
+        if (!isTributaryError(error, 'TIMEOUT')) await sleep(Math.min(500, this.#timeoutMs));
+      }
+    }
+  }
+
+  #live(gatewayId: string): boolean {
+    return this.cluster.gateways().some((gateway) => gateway.id === gatewayId);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function parseRequest(body: unknown): TakeOverRequest {
@@ -74,9 +159,15 @@ function parseRequest(body: unknown): TakeOverRequest {
     typeof request !== 'object' ||
     typeof request.clientId !== 'string' ||
     typeof request.principal !== 'string' ||
-    typeof request.cleanStart !== 'boolean'
+    typeof request.cleanStart !== 'boolean' ||
+    !Number.isSafeInteger(request.revision)
   ) {
     throw new TributaryError('INVALID_ARGUMENT', { reason: 'malformed MQTT takeover request' });
   }
-  return { clientId: request.clientId, principal: request.principal, cleanStart: request.cleanStart };
+  return {
+    clientId: request.clientId,
+    principal: request.principal,
+    cleanStart: request.cleanStart,
+    revision: request.revision as number,
+  };
 }

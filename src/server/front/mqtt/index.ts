@@ -22,6 +22,7 @@ import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
+import type { IPublishPacket } from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Broker } from '../../../broker/types.js';
@@ -43,7 +44,7 @@ import {
   type MqttPeers,
   type RegisteredClient,
 } from './context.js';
-import { TopicCreator } from './publish.js';
+import { publishMessage, TopicCreator } from './publish.js';
 import { MemorySessionStore, type SessionStore } from './session.js';
 
 export { MQTT_FRONT_END_DEFAULTS, type MqttExtensions, type MqttFrontEndLimits } from './context.js';
@@ -116,9 +117,35 @@ export class MqttFrontEnd {
    * Another gateway accepts a CONNECT of `clientId`: ends its connection here and stores its
    * session (`connect.ts`, `yieldClientId`); false when another principal holds it here.
    */
-  async yieldClientId(clientId: string, principal: string, cleanStart: boolean): Promise<boolean> {
+  async yieldClientId(
+    clientId: string,
+    principal: string,
+    cleanStart: boolean,
+    revision: number,
+  ): Promise<boolean> {
     const { yieldClientId } = await import('./connect.js');
-    return yieldClientId(this.#ctx, clientId, principal, cleanStart);
+    return yieldClientId(this.#ctx, clientId, principal, cleanStart, revision);
+  }
+
+  /**
+   * Publishes the will of a client connected elsewhere (a gateway that is gone,
+   * `shared-wills.ts`) through the PUBLISH path, with the server's own access (it was authorized
+   * at CONNECT).
+   */
+  async publishWill(packet: IPublishPacket): Promise<void> {
+    const ctx = this.#ctx;
+    await publishMessage(
+      {
+        broker: ctx.broker,
+        autoCreateTopics: ctx.limits.mqttAutoCreateTopics,
+        topicCreator: ctx.topicCreator,
+        retained: ctx.extensions.retained,
+        metrics: ctx.metrics,
+      },
+      packet,
+      Date.now(),
+    );
+    ctx.metrics.mqttWills.inc({ outcome: 'published' });
   }
 
   /** Listens on `host:port` (TLS only with `tls`); rejects with Node's listen error (`EADDRINUSE`, …). */

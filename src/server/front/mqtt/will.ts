@@ -20,6 +20,7 @@ import type { Session } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import type { MqttClient, MqttWill, WillExtension } from './context.js';
 import { ReasonCode } from './reason-codes.js';
+import type { DurableWills } from './shared-wills.js';
 import { type LogAddress, MqttTopicError, mqttTopicToLog } from './topics.js';
 import type { WillScheduler } from './will-scheduler.js';
 
@@ -75,6 +76,11 @@ const NORMAL_DISCONNECTION = 0x00;
 export interface MqttWillsOptions {
   readonly scheduler: WillScheduler;
   readonly metrics: ServerMetrics;
+  /**
+   * Scale-out: delayed wills are stored across gateways too (`shared-wills.ts`), so one outlives
+   * its gateway; the will of a client id is then published by whoever takes the stored one.
+   */
+  readonly durable?: DurableWills;
 }
 
 /** MQTT 3.1.1 sessions that do not start clean never expire (mirrors `connect.ts`). */
@@ -88,13 +94,20 @@ export class MqttWills implements WillExtension {
   readonly #o: MqttWillsOptions;
   /** The will of each open connection that has one. */
   readonly #held = new WeakMap<MqttClient, ConnectWill>();
+  /** Wills waiting here for their delay, stored across gateways: the revision stored (null: not stored). */
+  readonly #stored = new Map<string, Promise<number | null>>();
 
   constructor(options: MqttWillsOptions) {
     this.#o = options;
   }
 
   connected(client: MqttClient, will: MqttWill | null, cleanStart: boolean): void {
-    if (this.#o.scheduler.connected(client.clientId, cleanStart) === 'cancelled') this.#count('cancelled');
+    this.connectedElsewhere(client.clientId, cleanStart);
+    // A will another gateway stored (it may be gone): cancelled, or published for a clean start.
+    // (One published there is counted by the front end's `publishWill`.)
+    void this.#o.durable?.connected(client.clientId, cleanStart).then((outcome) => {
+      if (outcome === 'cancelled') this.#count(outcome);
+    });
     if (will === null) return;
     // Checked by `checkWill` before CONNACK, so this does not throw.
     const parsed = willOfConnect({ cmd: 'connect', clientId: client.clientId, will });
@@ -102,10 +115,17 @@ export class MqttWills implements WillExtension {
   }
 
   connectedElsewhere(clientId: string, cleanStart: boolean): void {
-    if (this.#o.scheduler.connected(clientId, cleanStart) === 'cancelled') this.#count('cancelled');
+    if (this.#o.scheduler.connected(clientId, cleanStart) !== 'cancelled') return;
+    this.#count('cancelled');
+    const stored = this.#stored.get(clientId);
+    this.#stored.delete(clientId);
+    void stored?.then((revision) => (revision === null ? false : this.#o.durable?.take(clientId, revision)));
   }
 
+  /** Wills stored across gateways stay stored: another gateway publishes them when due. */
   close(): Promise<void> {
+    this.#o.durable?.close();
+    this.#stored.clear();
     return this.#o.scheduler.close();
   }
 
@@ -119,7 +139,15 @@ export class MqttWills implements WillExtension {
     }
     const expiryS = client.session.expiryIntervalS;
     const sessionExpiryMs = expiryS >= SESSION_EXPIRY_NEVER_S ? Number.POSITIVE_INFINITY : expiryS * 1000;
+    const durable = this.#o.durable;
+    let stored: Promise<number | null> | undefined;
     const publish = async (): Promise<void> => {
+      if (stored !== undefined && durable !== undefined) {
+        if (this.#stored.get(client.clientId) === stored) this.#stored.delete(client.clientId);
+        const revision = await stored;
+        // Taken by another gateway (published or cancelled there): not here.
+        if (revision !== null && !(await durable.take(client.clientId, revision))) return;
+      }
       try {
         await client.publish(will.packet);
       } catch (error) {
@@ -133,7 +161,13 @@ export class MqttWills implements WillExtension {
       { delayMs: will.delayMs, sessionExpiryMs },
       publish,
     );
-    if (when === 'delayed') this.#count('delayed');
+    if (when !== 'delayed') return;
+    this.#count('delayed');
+    if (durable !== undefined) {
+      const waitMs = Math.min(will.delayMs, sessionExpiryMs);
+      stored = durable.hold(client.clientId, will.packet, Date.now() + waitMs);
+      this.#stored.set(client.clientId, stored);
+    }
   }
 
   #count(outcome: 'published' | 'delayed' | 'cancelled' | 'discarded' | 'failed'): void {
