@@ -135,4 +135,41 @@ describe.skipIf(NATS_SERVER_BINARY === undefined && !required)('JetStream gatewa
       code: 'GATEWAY_UNREACHABLE',
     });
   });
+
+  it('writes a shared table entry over one revision only once, and tells every gateway of each change', async () => {
+    const namespace = `gw${process.pid}_${namespaces++}`;
+    const [a, b] = await Promise.all([gatewaysOf(namespace), gatewaysOf(namespace)]);
+    const [onA, onB] = await Promise.all([a.table('claims'), b.table('claims')]);
+    const seen = new Map<string, string | null>();
+    const stop = await onB.watch((key, entry) =>
+      seen.set(key, entry === null ? null : new TextDecoder().decode(entry.value)),
+    );
+    const bytes = (text: string) => new TextEncoder().encode(text);
+    try {
+      expect(await onA.get('sensor/1 é')).toEqual({ value: null, revision: 0 });
+      // Two writers over "never written": one wins.
+      const [first, second] = await Promise.all([
+        onA.swap('sensor/1 é', bytes('a'), 0),
+        onB.swap('sensor/1 é', bytes('b'), 0),
+      ]);
+      expect([first, second].filter((revision) => revision !== null)).toHaveLength(1);
+      const current = await onB.get('sensor/1 é');
+      expect(current.revision).toBe(first ?? second);
+      expect(await onA.swap('sensor/1 é', bytes('stale'), current.revision - 1)).toBeNull();
+      const next = await onA.swap('sensor/1 é', bytes('c'), current.revision);
+      expect(next).toBeGreaterThan(current.revision);
+      await until(() => seen.get('sensor/1 é') === 'c');
+      // Deleting at a revision that moved on deletes nothing; at the current one, once.
+      expect(await onB.remove('sensor/1 é', current.revision)).toBe(false);
+      const removals = await Promise.all([onA.remove('sensor/1 é', next!), onB.remove('sensor/1 é', next!)]);
+      expect(removals.filter(Boolean)).toHaveLength(1);
+      await until(() => seen.get('sensor/1 é') === null);
+      const deleted = await onA.get('sensor/1 é');
+      expect(deleted.value).toBeNull();
+      expect(await onA.swap('sensor/1 é', bytes('d'), deleted.revision)).not.toBeNull();
+      await expect(a.table('no-dashes')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    } finally {
+      stop();
+    }
+  });
 });

@@ -292,7 +292,7 @@ export class JetStreamGateways {
   }
 
   /** The shared table `name`: KV bucket `<namespace>_<name>`, opened (created) once. */
-  table(name: string): Promise<SharedTable> {
+  async table(name: string): Promise<SharedTable> {
     this.checkOpen();
     if (!/^[A-Za-z0-9_]+$/.test(name)) {
       throw new TributaryError('INVALID_ARGUMENT', { reason: `shared table name ${JSON.stringify(name)}` });

@@ -160,7 +160,7 @@ function parseRequest(body: unknown): TakeOverRequest {
     typeof request.clientId !== 'string' ||
     typeof request.principal !== 'string' ||
     typeof request.cleanStart !== 'boolean' ||
-    !Number.isSafeInteger(request.revision)
+    (request.revision !== undefined && !Number.isSafeInteger(request.revision))
   ) {
     throw new TributaryError('INVALID_ARGUMENT', { reason: 'malformed MQTT takeover request' });
   }
@@ -168,6 +168,7 @@ function parseRequest(body: unknown): TakeOverRequest {
     clientId: request.clientId,
     principal: request.principal,
     cleanStart: request.cleanStart,
-    revision: request.revision as number,
+    // From a gateway that does not claim client ids (an older version): it takes over as before.
+    revision: request.revision ?? Number.MAX_SAFE_INTEGER,
   };
 }
