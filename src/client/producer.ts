@@ -3,14 +3,25 @@
  * Batching producer for one topic. `send()` places each record in a partition (explicit, else
  * Kafka's murmur2 of the key — the same partition the server and Kafka clients pick — else a
  * sticky partition that moves on with every batch), collects records per partition for up to
- * `lingerMs` or `batchRecords`, and appends each batch with one `appendBatch` request. One batch
- * per partition is in flight at a time, so records stay in `send()` order within a partition.
+ * `lingerMs` or `batchRecords`, and appends each batch with one `appendBatch` request. Up to
+ * `maxInFlight` batches per partition are in flight at a time (Kafka's
+ * `max.in.flight.requests.per.connection`), sent in order on the one connection, which the server
+ * appends in the order they arrive: records stay in `send()` order within a partition, and a
+ * record does not wait for the acknowledgement of the batch before it to be sent.
  *
  * Idempotence (default): the producer gets an id from the server and numbers its records per
  * partition. A batch that fails with a retriable error, or whose connection drops, is sent again
  * with the same producer id, epoch and sequence, so the server recognises a retry and returns the
  * original offsets instead of appending twice — also after a server restart, since the log keeps
  * producer state with the data. Retries stop after `deliveryTimeoutMs`.
+ *
+ * Failures with several batches in flight (`#recover`): after a batch fails, the partition sends
+ * nothing new until every batch in flight is answered; then, in order, answered batches are
+ * settled, the failed ones are decided as a lone batch would be (retried with the same numbers
+ * or failed), and everything after a retried batch is sent again behind it (the server answers a
+ * batch it already stored as a duplicate, with the original offsets). A later batch refused with
+ * `OUT_OF_ORDER_SEQUENCE` because an earlier one failed for good was not stored: it is numbered
+ * again under a new producer id and sent. `send()` promises of a partition settle in order.
  *
  * `flush()` and `close()` wait for every send made before them, also those made before the
  * topic's partition count was known (they wait, in `send()` order, for the one `describeTopic`
@@ -25,7 +36,7 @@
  */
 import { isTributaryError, TributaryError } from '../errors.js';
 import { kafkaPartition } from '../protocol/kafka/primitives/murmur2.js';
-import type { RequestParams, WireRecordInput } from '../protocol/native/types.js';
+import type { WireRecordInput } from '../protocol/native/types.js';
 import type { ClientConnection } from './connection.js';
 import { type ProducerRecord, type RecordMetadata, toWireRecordInput, wireRecordBytes } from './records.js';
 
@@ -33,12 +44,19 @@ export interface ProducerOptions {
   readonly topic: string;
   /**
    * How long a record may wait for more to join its batch. Default 5 ms. `0` sends without a
-   * timer: a batch goes out at the end of the current event-loop turn when nothing is in flight
-   * for its partition, else as soon as the batch in flight is acknowledged (Nagle-like).
+   * timer: a batch goes out at the end of the current event-loop turn while fewer than
+   * `maxInFlight` batches of its partition are in flight, else as soon as one is acknowledged
+   * (Nagle-like).
    */
   readonly lingerMs?: number;
   /** A batch is sent as soon as it has this many records. Default 500. */
   readonly batchRecords?: number;
+  /**
+   * Batches per partition sent and not yet acknowledged, 1 to 5 (the batches the server
+   * remembers per producer to recognise retries). Default 5. `1` waits for each batch's
+   * acknowledgement before sending the next, which adds a round trip to records sent meanwhile.
+   */
+  readonly maxInFlight?: number;
   /** Retries never append twice (producer id + sequence numbers). Default true. */
   readonly idempotent?: boolean;
   /** A record not acknowledged this long after it was batched fails (with the last error). Default 120 000 ms. */
@@ -64,16 +82,19 @@ export interface ProducerCloseOptions {
  * broker/partition-feed.ts).
  */
 interface Lane {
+  readonly partition: number;
   /** The batch being filled. */
   open: OpenBatch | undefined;
-  /** Sealed batches waiting to be sent. */
+  /** Sealed batches waiting to be sent (batches to send again go back to its front, in order). */
   readonly queue: Batch[];
-  /** One batch per partition is in flight at a time (keeps `send()` order). */
-  inFlight: boolean;
+  /** Batches sent and not yet settled, oldest first (at most `maxInFlight`). */
+  readonly inFlight: Batch[];
+  /** A batch in flight failed: nothing new is sent until `#recover` has decided (and backed off). */
+  recovering: boolean;
   /** Idempotence: the sequence number of the partition's next record. */
   sequence: number;
-  /** The batch whose request is in flight (`inFlight`), so a timed-out `close()` can fail it. */
-  current: Batch | undefined;
+  /** Batches sent that wait for the producer id to be numbered (later ones wait behind them). */
+  numbering: number;
   /** Records this lane took, and how many of them are settled (acknowledged or failed), in order. */
   added: number;
   settled: number;
@@ -104,13 +125,23 @@ interface Batch {
   deadlineMs: number;
   /** Acknowledged or failed (a timed-out `close()` can fail a batch whose request is in flight). */
   done: boolean;
-  producer?: { producerId: number; producerEpoch: number; baseSequence: number };
+  /** The answer to the request in flight, held until the batches before it are settled. */
+  outcome: Outcome | undefined;
+  /** Failed attempts so far (the retry backoff doubles with each). */
+  attempts: number;
+  producer?: { producerId: number; producerEpoch: number; baseSequence: number } | undefined;
 }
+
+type Outcome =
+  | { readonly ok: true; readonly baseOffset: number }
+  | { readonly ok: false; readonly error: unknown };
 
 /** Frame bytes kept free for the request's own fields. */
 const FRAME_OVERHEAD_BYTES = 4096;
 const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 const RETRY_BACKOFF_MAX_MS = 5_000;
+/** The server recognises a retry among a producer's last 5 batches of a partition (log/producer-state.ts). */
+const MAX_IN_FLIGHT_LIMIT = 5;
 /** Errors after which the server cannot accept this producer's sequence: get a new producer id. */
 const FATAL_FOR_PRODUCER = new Set(['OUT_OF_ORDER_SEQUENCE', 'PRODUCER_FENCED']);
 
@@ -133,6 +164,7 @@ export class Producer {
   readonly #connection: ClientConnection;
   readonly #lingerMs: number;
   readonly #batchRecords: number;
+  readonly #maxInFlight: number;
   readonly #idempotent: boolean;
   readonly #deliveryTimeoutMs: number;
   readonly #retryBackoffMs: number;
@@ -145,6 +177,7 @@ export class Producer {
   #identity: Promise<{ producerId: number; producerEpoch: number }> | undefined;
   /** The producer id `#identity` resolved to, once it has. */
   #producerId: number | undefined;
+  #knownIdentity: { producerId: number; producerEpoch: number } | undefined;
   readonly #lanes: (Lane | undefined)[] = [];
   #sticky = -1;
   #closed = false;
@@ -166,6 +199,12 @@ export class Producer {
     this.#connection = connection;
     this.#lingerMs = nonNegative(options.lingerMs ?? 5, 'lingerMs');
     this.#batchRecords = positive(options.batchRecords ?? 500, 'batchRecords');
+    this.#maxInFlight = positive(options.maxInFlight ?? MAX_IN_FLIGHT_LIMIT, 'maxInFlight');
+    if (this.#maxInFlight > MAX_IN_FLIGHT_LIMIT) {
+      throw new TributaryError('INVALID_ARGUMENT', {
+        reason: `maxInFlight must be at most ${MAX_IN_FLIGHT_LIMIT}, got ${this.#maxInFlight}`,
+      });
+    }
     this.#idempotent = options.idempotent ?? true;
     this.#deliveryTimeoutMs = positive(options.deliveryTimeoutMs ?? 120_000, 'deliveryTimeoutMs');
     this.#retryBackoffMs = positive(options.retryBackoffMs ?? 100, 'retryBackoffMs');
@@ -290,7 +329,7 @@ export class Producer {
     for (let partition = 0; partition < this.#lanes.length; partition++) {
       const lane = this.#lanes[partition];
       if (lane === undefined) continue;
-      if (lane.current !== undefined) this.#fail(lane, lane.current, error);
+      for (const batch of lane.inFlight.splice(0)) this.#fail(lane, batch, error);
       for (const batch of lane.queue.splice(0)) this.#fail(lane, batch, error);
       const open = lane.open;
       if (open !== undefined) {
@@ -342,16 +381,18 @@ export class Producer {
         bytes: 0,
         deadlineMs: 0,
         done: false,
+        outcome: undefined,
+        attempts: 0,
       };
       open = { batch, timer: undefined };
       if (this.#lingerMs > 0) {
         open.timer = setTimeout(() => this.#seal(partition), this.#lingerMs);
-      } else if (!lane.inFlight) {
-        // Nothing in flight: go at the end of this event-loop turn (records sent meanwhile join).
+      } else if (this.#canSend(lane)) {
+        // Room in flight: go at the end of this event-loop turn (records sent meanwhile join).
         // Node clamps setTimeout(0) to 1 ms, which would add a millisecond to every idle send.
         open.timer = atEndOfTurn(() => this.#seal(partition));
       }
-      // Else (lingerMs 0, a batch in flight): it fills until that batch is acknowledged (#pump).
+      // Else (lingerMs 0, maxInFlight batches in flight): it fills until one is settled (#pump).
       lane.open = open;
     }
     open.batch.records.push(record);
@@ -375,63 +416,178 @@ export class Producer {
     this.#pump(partition);
   }
 
-  #pump(partition: number): void {
-    const lane = this.#lane(partition);
-    if (lane.inFlight) return;
-    const batch = lane.queue.shift();
-    if (batch === undefined && this.#lingerMs === 0 && lane.open !== undefined) {
-      // lingerMs 0: what collected while the previous batch was in flight goes out now.
-      this.#seal(partition);
-      return;
-    }
-    if (batch === undefined) return;
-    lane.inFlight = true;
-    lane.current = batch;
-    void this.#deliver(lane, batch).finally(() => {
-      lane.inFlight = false;
-      lane.current = undefined;
-      this.#pump(partition);
-    });
+  #canSend(lane: Lane): boolean {
+    return !lane.recovering && lane.queue.length === 0 && lane.inFlight.length < this.#maxInFlight;
   }
 
-  async #deliver(lane: Lane, batch: Batch): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      if (batch.done) return; // failed meanwhile by a timed-out close()
-      try {
-        const params = await this.#batchParams(batch);
-        const result = await this.#connection.request(
-          'appendBatch',
-          params,
-          this.#idempotent ? 'safe' : 'unsafe',
-        );
-        if (batch.done) return; // failed meanwhile by a timed-out close()
-        const { resolves, partition } = batch;
-        for (let i = 0; i < resolves.length; i++) {
-          resolves[i]!({ topic: this.topic, partition, offset: result.baseOffset + i });
-        }
-        batch.done = true;
-        this.#settled(lane, resolves.length);
-        return;
-      } catch (error) {
-        if (batch.done) return;
-        if (isTributaryError(error) && FATAL_FOR_PRODUCER.has(error.code) && batch.producer !== undefined) {
-          this.#resetIdentity(batch.producer.producerId);
-        }
-        const delay = Math.min(RETRY_BACKOFF_MAX_MS, this.#retryBackoffMs * 2 ** attempt);
-        if (
-          this.#idempotent &&
-          this.#aborted === undefined &&
-          isTributaryError(error) &&
-          error.retriable &&
-          Date.now() + delay < batch.deadlineMs
-        ) {
-          await new Promise((resolve) => setTimeout(resolve, delay));
-          continue;
-        }
-        this.#fail(lane, batch, error);
-        return;
+  /** Sends queued batches while fewer than `maxInFlight` are in flight. */
+  #pump(partition: number): void {
+    const lane = this.#lane(partition);
+    while (!lane.recovering && lane.inFlight.length < this.#maxInFlight) {
+      const batch = lane.queue.shift();
+      if (batch !== undefined) {
+        this.#send(lane, batch);
+        continue;
       }
+      // lingerMs 0: what collected while the batches in flight were unanswered goes out now.
+      if (this.#lingerMs === 0 && lane.open !== undefined) this.#seal(partition);
+      return;
     }
+  }
+
+  /** One attempt: the answer is held on the batch and settled in order by `#settleInOrder`. */
+  #send(lane: Lane, batch: Batch): void {
+    batch.outcome = undefined;
+    lane.inFlight.push(batch);
+    const answered = (outcome: Outcome): void => {
+      if (batch.done) return; // failed meanwhile by a timed-out close()
+      batch.outcome = outcome;
+      if (!outcome.ok) lane.recovering = true;
+      this.#settleInOrder(lane);
+    };
+    this.#request(lane, batch).then(
+      (result) => answered({ ok: true, baseOffset: result.baseOffset }),
+      (error: unknown) => answered({ ok: false, error }),
+    );
+  }
+
+  /**
+   * Numbers the batch if it is new and sends it. Requests leave in the order of the calls: a
+   * batch numbered as soon as it is sent, or, while the producer id is unknown or a batch of the
+   * lane still waits for it, in the same callback as the batches before it.
+   */
+  #request(lane: Lane, batch: Batch): Promise<{ baseOffset: number }> {
+    const { records, partition } = batch;
+    const topic = this.topic;
+    const mode = this.#idempotent ? 'safe' : 'unsafe';
+    if (!this.#idempotent)
+      return this.#connection.request('appendBatch', { topic, partition, records }, mode);
+    const send = (): Promise<{ baseOffset: number }> => {
+      const { producerId, producerEpoch, baseSequence } = batch.producer!;
+      return this.#connection.request(
+        'appendBatch',
+        { topic, partition, records, producerId, producerEpoch, baseSequence },
+        mode,
+      );
+    };
+    const known = this.#knownIdentity;
+    if (batch.producer !== undefined || (known !== undefined && lane.numbering === 0)) {
+      if (batch.producer === undefined) this.#number(batch, known!);
+      return send();
+    }
+    const identity = this.#identity ?? this.#newIdentity();
+    lane.numbering++;
+    return identity.then(
+      (id) => {
+        lane.numbering--;
+        if (batch.producer === undefined) this.#number(batch, id);
+        return send();
+      },
+      (error: unknown) => {
+        lane.numbering--;
+        throw error;
+      },
+    );
+  }
+
+  /** Settles the answered batches at the head of the lane; after a failure, recovers once all are answered. */
+  #settleInOrder(lane: Lane): void {
+    const inFlight = lane.inFlight;
+    while (inFlight.length > 0) {
+      const head = inFlight[0]!;
+      if (head.done) {
+        inFlight.shift();
+        continue;
+      }
+      const outcome = head.outcome;
+      if (outcome === undefined || !outcome.ok) break;
+      inFlight.shift();
+      this.#acknowledge(lane, head, outcome.baseOffset);
+    }
+    if (lane.recovering) {
+      for (const batch of inFlight) if (!batch.done && batch.outcome === undefined) return;
+      this.#recover(lane);
+    } else {
+      this.#pump(lane.partition);
+    }
+  }
+
+  #acknowledge(lane: Lane, batch: Batch, baseOffset: number): void {
+    const { resolves, partition } = batch;
+    for (let i = 0; i < resolves.length; i++) {
+      resolves[i]!({ topic: this.topic, partition, offset: baseOffset + i });
+    }
+    batch.done = true;
+    this.#settled(lane, resolves.length);
+  }
+
+  /**
+   * Every batch in flight is answered and (at least) one failed. In order: acknowledged batches
+   * settle while nothing before them waits for a retry; a failed one is retried (same numbers,
+   * after a backoff) or failed; whatever follows a retried batch is sent again behind it.
+   */
+  #recover(lane: Lane): void {
+    const answered = lane.inFlight.splice(0);
+    const again: Batch[] = [];
+    let delay = 0;
+    // A refusal of a batch's sequence (OUT_OF_ORDER_SEQUENCE) is explained by an earlier batch of
+    // the same producer id in this round: one to be retried (send it again behind it, same
+    // numbers) or one failed for good (not stored: number it again under a new producer id).
+    let retryingId: number | undefined;
+    let gapId: number | undefined;
+    for (const batch of answered) {
+      if (batch.done) continue;
+      const outcome = batch.outcome!;
+      batch.outcome = undefined;
+      if (outcome.ok) {
+        if (again.length === 0) this.#acknowledge(lane, batch, outcome.baseOffset);
+        else again.push(batch); // stored; sent again it is answered as a duplicate, in order
+        continue;
+      }
+      const { error } = outcome;
+      const producerId = batch.producer?.producerId;
+      const refused =
+        producerId !== undefined &&
+        this.#aborted === undefined &&
+        Date.now() < batch.deadlineMs &&
+        isTributaryError(error, 'OUT_OF_ORDER_SEQUENCE');
+      if (refused && producerId === retryingId) {
+        again.push(batch);
+        continue;
+      }
+      if (refused && producerId === gapId) {
+        this.#resetIdentity(producerId);
+        batch.producer = undefined;
+        again.push(batch);
+        continue;
+      }
+      if (isTributaryError(error) && FATAL_FOR_PRODUCER.has(error.code) && producerId !== undefined) {
+        this.#resetIdentity(producerId);
+      }
+      const backoff = Math.min(RETRY_BACKOFF_MAX_MS, this.#retryBackoffMs * 2 ** batch.attempts);
+      batch.attempts++;
+      if (
+        this.#idempotent &&
+        this.#aborted === undefined &&
+        isTributaryError(error) &&
+        error.retriable &&
+        Date.now() + backoff < batch.deadlineMs
+      ) {
+        delay = Math.max(delay, backoff);
+        again.push(batch);
+        if (producerId !== undefined) retryingId = producerId;
+        continue;
+      }
+      this.#fail(lane, batch, error);
+      if (producerId !== undefined) gapId = producerId;
+    }
+    lane.queue.unshift(...again);
+    const resume = (): void => {
+      lane.recovering = false;
+      this.#pump(lane.partition);
+    };
+    if (delay > 0) setTimeout(resume, delay);
+    else resume();
   }
 
   #fail(lane: Lane, batch: Batch, error: unknown): void {
@@ -450,31 +606,24 @@ export class Producer {
     if (woken > 0) waiters.splice(0, woken);
   }
 
-  async #batchParams(batch: Batch): Promise<RequestParams<'appendBatch'>> {
-    const { records, partition } = batch;
-    const topic = this.topic;
-    if (!this.#idempotent) return { topic, partition, records };
-    if (batch.producer === undefined) {
-      const identity = this.#identity ?? this.#newIdentity();
-      const { producerId, producerEpoch } = await identity;
-      // Numbered when first sent (one batch per partition in flight keeps the numbers in order);
-      // a retry keeps its numbers.
-      const lane = this.#lane(batch.partition);
-      const baseSequence = lane.sequence;
-      lane.sequence = (baseSequence + records.length) % 0x8000_0000;
-      batch.producer = { producerId, producerEpoch, baseSequence };
-    }
-    const { producerId, producerEpoch, baseSequence } = batch.producer;
-    return { topic, partition, records, producerId, producerEpoch, baseSequence };
+  #number(batch: Batch, { producerId, producerEpoch }: { producerId: number; producerEpoch: number }): void {
+    const lane = this.#lane(batch.partition);
+    const baseSequence = lane.sequence;
+    lane.sequence = (baseSequence + batch.records.length) % 0x8000_0000;
+    batch.producer = { producerId, producerEpoch, baseSequence };
   }
 
   #newIdentity(): Promise<{ producerId: number; producerEpoch: number }> {
     const identity = this.#connection.request('initProducer', {}, 'safe');
     this.#identity = identity;
     this.#producerId = undefined;
+    this.#knownIdentity = undefined;
     identity.then(
-      ({ producerId }) => {
-        if (this.#identity === identity) this.#producerId = producerId;
+      (id) => {
+        if (this.#identity === identity) {
+          this.#producerId = id.producerId;
+          this.#knownIdentity = id;
+        }
       },
       () => {
         if (this.#identity === identity) this.#identity = undefined;
@@ -488,6 +637,7 @@ export class Producer {
     if (this.#producerId !== failedProducerId) return;
     this.#identity = undefined;
     this.#producerId = undefined;
+    this.#knownIdentity = undefined;
     for (const lane of this.#lanes) if (lane !== undefined) lane.sequence = 0;
   }
 
@@ -495,11 +645,13 @@ export class Producer {
     let lane = this.#lanes[partition];
     if (lane === undefined) {
       lane = {
+        partition,
         open: undefined,
         queue: [],
-        inFlight: false,
+        inFlight: [],
+        recovering: false,
         sequence: 0,
-        current: undefined,
+        numbering: 0,
         added: 0,
         settled: 0,
         flushWaiters: [],
