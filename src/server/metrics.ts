@@ -13,9 +13,9 @@ import {
   type CounterConfiguration,
   collectProcessMetrics as collectPromClientProcessMetrics,
   Gauge,
-  Histogram,
   Registry,
 } from '../prometheus.js';
+import { BucketHistogram, type HistogramChild } from './bucket-histogram.js';
 import { PipelineMetrics } from './pipeline-metrics.js';
 
 /** From 100 µs (a group commit on a fast disk) to 1 s. */
@@ -28,6 +28,13 @@ export type FrontendLabel = 'ws' | 'http' | 'sse' | 'kafka' | 'socketio' | 'mqtt
 /** Increments of one counter and label set, taken on a hot path (see `TalliedCounter`). */
 export interface Tally {
   inc(value?: number): void;
+}
+
+/** What one front end counts per append: records acknowledged and the append's latency. */
+export interface AppendTally {
+  readonly records: Tally;
+  /** Seconds from the produce request's arrival to its durable acknowledgement. */
+  readonly latency: HistogramChild;
 }
 
 /**
@@ -84,7 +91,7 @@ export class ServerMetrics {
   readonly bytesOut: Counter<'frontend'>;
   readonly connections: Gauge<'frontend'>;
   /** Time from a produce request's arrival to its durable acknowledgement. */
-  readonly appendLatency: Histogram<'frontend'>;
+  readonly appendLatency: BucketHistogram<'frontend'>;
   /** Records between a group's committed offset and the partition's high watermark. */
   readonly consumerLag: Gauge<'group' | 'topic' | 'partition'>;
   readonly errors: Counter<'frontend' | 'code'>;
@@ -93,7 +100,7 @@ export class ServerMetrics {
   readonly brokerBytesProduced: Counter;
   readonly brokerRecordsDelivered: Counter;
   readonly brokerBytesDelivered: Counter;
-  readonly brokerAppendLatency: Histogram;
+  readonly brokerAppendLatency: BucketHistogram;
   /** Failed authentications (audit, `server/auth/audit.ts`); `reason` is a short fixed word. */
   readonly authFailures: Counter<'protocol' | 'reason'>;
   /** Operations refused by the ACL rules (audit). */
@@ -112,7 +119,11 @@ export class ServerMetrics {
   readonly mqttRetainedMessages: Gauge;
   /** Stream-processing pipelines, refreshed on every scrape (server/pipeline-metrics.ts). */
   readonly pipelines: PipelineMetrics;
+  readonly #recordsIn: TalliedCounter<'frontend'>;
   readonly #recordsOut: TalliedCounter<'frontend'>;
+  readonly #appendTallies = new Map<FrontendLabel, AppendTally>();
+  readonly #brokerRecordsProduced: TalliedCounter<'topic'>;
+  readonly #brokerBytesProduced: TalliedCounter<never>;
   readonly #bytesIn: TalliedCounter<'frontend'>;
   readonly #bytesOut: TalliedCounter<'frontend'>;
   readonly #brokerRecordsDelivered: TalliedCounter<never>;
@@ -120,12 +131,13 @@ export class ServerMetrics {
 
   constructor({ defaultMetrics = true }: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.recordsIn = new Counter({
+    this.#recordsIn = new TalliedCounter({
       name: 'tributary_records_in_total',
       help: 'Records acknowledged to producers',
       labelNames: ['frontend'],
       registers,
     });
+    this.recordsIn = this.#recordsIn.counter;
     this.#recordsOut = new TalliedCounter({
       name: 'tributary_records_out_total',
       help: 'Records delivered to consumers and subscribers',
@@ -153,7 +165,7 @@ export class ServerMetrics {
       labelNames: ['frontend'],
       registers,
     });
-    this.appendLatency = new Histogram({
+    this.appendLatency = new BucketHistogram({
       name: 'tributary_append_latency_seconds',
       help: 'Produce request to durable acknowledgement',
       labelNames: ['frontend'],
@@ -172,17 +184,19 @@ export class ServerMetrics {
       labelNames: ['frontend', 'code'],
       registers,
     });
-    this.brokerRecordsProduced = new Counter({
+    this.#brokerRecordsProduced = new TalliedCounter({
       name: 'tributary_broker_records_produced_total',
       help: 'Records made durable by the broker, all front ends together',
       labelNames: ['topic'],
       registers,
     });
-    this.brokerBytesProduced = new Counter({
+    this.brokerRecordsProduced = this.#brokerRecordsProduced.counter;
+    this.#brokerBytesProduced = new TalliedCounter({
       name: 'tributary_broker_produced_bytes_total',
       help: 'Key and value bytes made durable by the broker',
       registers,
     });
+    this.brokerBytesProduced = this.#brokerBytesProduced.counter;
     this.#brokerRecordsDelivered = new TalliedCounter({
       name: 'tributary_broker_records_delivered_total',
       help: 'Records handed to subscribers by the broker',
@@ -195,7 +209,7 @@ export class ServerMetrics {
       registers,
     });
     this.brokerBytesDelivered = this.#brokerBytesDelivered.counter;
-    this.brokerAppendLatency = new Histogram({
+    this.brokerAppendLatency = new BucketHistogram({
       name: 'tributary_broker_append_latency_seconds',
       help: 'Broker produce/append call to durable acknowledgement',
       buckets: LATENCY_BUCKETS_SECONDS,
@@ -248,6 +262,32 @@ export class ServerMetrics {
     });
     this.pipelines = new PipelineMetrics(this.registry);
     if (defaultMetrics) collectProcessMetrics(this.registry);
+  }
+
+  /**
+   * `recordsIn` and `appendLatency` of one front end, for a per-append path: the records are
+   * counted when collected, the latency goes to its label set's buckets without a lookup.
+   */
+  appendTally(frontend: FrontendLabel): AppendTally {
+    let tally = this.#appendTallies.get(frontend);
+    if (tally === undefined) {
+      tally = {
+        records: this.#recordsIn.tally({ frontend }),
+        latency: this.appendLatency.child({ frontend }),
+      };
+      this.#appendTallies.set(frontend, tally);
+    }
+    return tally;
+  }
+
+  /** `brokerRecordsProduced` of one topic, counted when collected. */
+  producedTally(topic: string): Tally {
+    return this.#brokerRecordsProduced.tally({ topic });
+  }
+
+  /** `brokerBytesProduced`, counted when collected. */
+  producedBytesTally(): Tally {
+    return this.#brokerBytesProduced.tally();
   }
 
   /** `recordsOut` of one front end, for a per-delivery path: counted when collected. */

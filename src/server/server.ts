@@ -94,7 +94,7 @@ import { attachSocketIoEndpoint, SOCKET_IO_PATH, type SocketIoEndpoint } from '.
 import { SOCKETIO_SETTING_NAMES } from './front/socketio/limits.js';
 import { attachWebSocketFrontEnd, refuseUpgrade } from './front/ws/index.js';
 import { WS_SETTING_NAMES } from './front/ws/limits.js';
-import { ServerMetrics } from './metrics.js';
+import { ServerMetrics, type Tally } from './metrics.js';
 import { openServerCluster, openServerLog } from './open-log.js';
 import { createServerOverview } from './overview.js';
 import { brokerPipelineReader } from './pipeline-metrics.js';
@@ -851,14 +851,23 @@ async function updateConsumerLag(metrics: ServerMetrics, broker: TributaryBroker
 function brokerObserver(metrics: ServerMetrics, traffic: TopicTraffic): BrokerObserver {
   // Per delivery and subscriber: summed, and counted when scraped.
   const delivered = metrics.deliveredTallies();
+  // Per append: summed per topic, and counted when scraped (prom-client hashes labels per call).
+  const producedBytes = metrics.producedBytesTally();
+  const produced = new Map<string, Tally>();
+  const appendLatency = metrics.brokerAppendLatency.child();
   return {
     recordsProduced(topic, count, bytes) {
-      metrics.brokerRecordsProduced.inc({ topic }, count);
-      metrics.brokerBytesProduced.inc(bytes);
+      let records = produced.get(topic);
+      if (records === undefined) {
+        records = metrics.producedTally(topic);
+        produced.set(topic, records);
+      }
+      records.inc(count);
+      producedBytes.inc(bytes);
       traffic.produced(topic, count, bytes);
     },
     appendLatencyMs(ms) {
-      metrics.brokerAppendLatency.observe(ms / 1000);
+      appendLatency.observe(ms / 1000);
     },
     recordsDelivered(count, bytes, topic) {
       delivered.records.inc(count);

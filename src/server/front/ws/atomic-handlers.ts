@@ -29,8 +29,6 @@ type Handler<T extends AtomicType> = (
   request: RequestFrame<T>,
 ) => Promise<RequestResult<T>>;
 
-const FRONTEND = { frontend: 'ws' } as const;
-
 export const ATOMIC_HANDLERS: { readonly [T in AtomicType]: Handler<T> } = {
   commitAtomically: async (ctx, r) => {
     const started = performance.now();
@@ -61,8 +59,9 @@ export const ATOMIC_HANDLERS: { readonly [T in AtomicType]: Handler<T> } = {
             },
           }),
     });
-    ctx.metrics.recordsIn.inc(FRONTEND, all.length);
-    ctx.metrics.appendLatency.observe(FRONTEND, (performance.now() - started) / 1000);
+    const tally = ctx.metrics.appendTally('ws');
+    tally.records.inc(all.length);
+    tally.latency.observe((performance.now() - started) / 1000);
     if (throttled !== undefined) await throttled;
     return {
       appends: result.appends.map((a) => ({

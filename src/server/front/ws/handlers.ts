@@ -260,8 +260,9 @@ function countProduced(
   records: readonly Parameters<typeof recordBytes>[0][],
   startedMs: number,
 ): void {
-  ctx.metrics.recordsIn.inc(FRONTEND, records.length);
-  ctx.metrics.appendLatency.observe(FRONTEND, (performance.now() - startedMs) / 1000);
+  const tally = ctx.metrics.appendTally('ws');
+  tally.records.inc(records.length);
+  tally.latency.observe((performance.now() - startedMs) / 1000);
 }
 
 function subscription(ctx: RequestContext, sub: number): SubscriptionBridge {
