@@ -114,6 +114,31 @@ describe('packet-record', () => {
     expect(() => decodeValue('[{"_placeholder":true,"num":3}]', [])).toThrow(SyntaxError);
   });
 
+  it('of a header given twice the last counts; any sio. header not UTF-8 makes the record not one', () => {
+    const enc = new TextEncoder();
+    const base = [
+      { key: SIO_HEADERS.type, value: enc.encode('3') },
+      { key: SIO_HEADERS.nsp, value: enc.encode('/') },
+      { key: SIO_HEADERS.uid, value: enc.encode('u') },
+      { key: SIO_HEADERS.rooms, value: enc.encode('["a"]') },
+      { key: SIO_HEADERS.rooms, value: enc.encode('["b"]') },
+      { key: SIO_HEADERS.except, value: enc.encode('[]') },
+      { key: SIO_HEADERS.flags, value: enc.encode('{}') },
+    ];
+    const value = enc.encode('["msg",1]');
+    const first = decodeClusterMessage({ value, headers: base });
+    const optsOf = (message: ReturnType<typeof decodeClusterMessage>) =>
+      (message!.data as { opts: { rooms: string[]; except: string[] } }).opts;
+    const opts = optsOf(first);
+    expect(opts.rooms).toEqual(['b']);
+    // Each decoding has its own arrays: the adapter adds restored sockets to `except`.
+    opts.except.push('restored');
+    const second = decodeClusterMessage({ value, headers: base });
+    expect(optsOf(second).except).toEqual([]);
+    const notUtf8 = [...base, { key: SIO_HEADERS.to, value: new Uint8Array([0xff, 0xfe]) }];
+    expect(decodeClusterMessage({ value, headers: notUtf8 })).toBeNull();
+  });
+
   it('headers and values in any script round-trip, as the encoder and decoder make them', () => {
     const text = fc.string({ unit: 'binary', maxLength: 80 });
     fc.assert(

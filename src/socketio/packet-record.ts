@@ -114,19 +114,20 @@ function utf8Bytes(text: string): Uint8Array {
   return bytes;
 }
 
-/** The text of a header's bytes; not UTF-8 throws, like the decoder (`fatal`). */
+/**
+ * The text of a header's bytes; not UTF-8 throws, like the decoder (`fatal`). Short ASCII is made
+ * in one string from the bytes (building it a character at a time made a string per character).
+ */
 function utf8Text(bytes: Uint8Array): string {
-  if (bytes.length <= ASCII_BY_HAND_MAX) {
-    let text = '';
-    let i = 0;
-    for (; i < bytes.length; i++) {
-      const byte = bytes[i]!;
-      if (byte >= 0x80) break;
-      text += String.fromCharCode(byte);
-    }
-    if (i === bytes.length) return text;
+  if (bytes.length <= ASCII_BY_HAND_MAX && isAscii(bytes)) {
+    return String.fromCharCode.apply(null, bytes as unknown as number[]);
   }
   return decoder.decode(bytes);
+}
+
+function isAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) return false;
+  return true;
 }
 
 function isBinary(value: unknown): value is ArrayBuffer | ArrayBufferView {
@@ -231,7 +232,7 @@ export function encodeClusterMessage(message: ClusterMessageLike): PacketRecord 
 }
 
 function stringArray(json: string | undefined): string[] {
-  if (json === undefined) return [];
+  if (json === undefined || json === '[]') return [];
   const parsed: unknown = JSON.parse(json);
   if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === 'string')) {
     throw new SyntaxError('expected a JSON array of room names');
@@ -240,7 +241,7 @@ function stringArray(json: string | undefined): string[] {
 }
 
 function flagsOf(json: string | undefined): Record<string, unknown> {
-  if (json === undefined) return {};
+  if (json === undefined || json === '{}') return {};
   const parsed: unknown = JSON.parse(json);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new SyntaxError('expected a JSON object of flags');
@@ -251,33 +252,65 @@ function flagsOf(json: string | undefined): Record<string, unknown> {
 /**
  * The cluster message a record holds, or `null` when the record is not one (no `sio.type`
  * header, or a part that does not parse): records written by other clients of the topic are
- * skipped, never thrown at Socket.IO.
+ * skipped, never thrown at Socket.IO. Every `sio.` header must be UTF-8; of a header given twice
+ * the last counts.
  */
 export function decodeClusterMessage(
   record: ConsumedRecord,
   binary?: BinaryFactory,
 ): ClusterMessageLike | null {
-  const text = new Map<string, string>();
+  let typeText: string | undefined;
+  let nsp: string | undefined;
+  let uid: string | undefined;
+  let rooms: string | undefined;
+  let except: string | undefined;
+  let flags: string | undefined;
+  let requestId: string | undefined;
   const attachments: Uint8Array[] = [];
   try {
     for (const header of record.headers) {
-      if (header.key === SIO_HEADERS.attachment) attachments.push(header.value);
-      else if (header.key.startsWith('sio.')) text.set(header.key, utf8Text(header.value));
+      const key = header.key;
+      if (key === SIO_HEADERS.attachment) {
+        attachments.push(header.value);
+        continue;
+      }
+      if (!key.startsWith('sio.')) continue;
+      const text = utf8Text(header.value);
+      switch (key) {
+        case SIO_HEADERS.type:
+          typeText = text;
+          break;
+        case SIO_HEADERS.nsp:
+          nsp = text;
+          break;
+        case SIO_HEADERS.uid:
+          uid = text;
+          break;
+        case SIO_HEADERS.rooms:
+          rooms = text;
+          break;
+        case SIO_HEADERS.except:
+          except = text;
+          break;
+        case SIO_HEADERS.flags:
+          flags = text;
+          break;
+        case SIO_HEADERS.request:
+          requestId = text;
+          break;
+      }
     }
-    const type = Number(text.get(SIO_HEADERS.type));
-    const nsp = text.get(SIO_HEADERS.nsp);
-    const uid = text.get(SIO_HEADERS.uid);
+    const type = Number(typeText);
     if (!Number.isSafeInteger(type) || nsp === undefined || uid === undefined) return null;
     const body = record.value === null ? undefined : decodeValue(utf8Text(record.value), attachments, binary);
     if (type !== BROADCAST) return body === undefined ? { type, uid, nsp } : { type, uid, nsp, data: body };
     if (!Array.isArray(body)) return null;
     const opts: BroadcastOpts = {
-      rooms: stringArray(text.get(SIO_HEADERS.rooms)),
-      except: stringArray(text.get(SIO_HEADERS.except)),
-      flags: flagsOf(text.get(SIO_HEADERS.flags)),
+      rooms: stringArray(rooms),
+      except: stringArray(except),
+      flags: flagsOf(flags),
     };
     const packet: EventPacket = { type: EVENT_PACKET, data: body, nsp };
-    const requestId = text.get(SIO_HEADERS.request);
     const data = requestId === undefined ? { packet, opts } : { packet, opts, requestId };
     return { type, uid, nsp, data };
   } catch {
