@@ -15,7 +15,8 @@ import { ROOT } from './cli-helpers.js';
 const BUILT_MAIN = join(ROOT, 'dist/cli/main.js');
 const built = existsSync(BUILT_MAIN);
 /**
- * Measured 75–77 MiB at rest on a loaded 2-core machine (Node 20, x64), of which a bare `node`
+ * Measured 68 MiB at rest on a loaded 2-core machine (Node 20, x64; 75–77 MiB before the WebSocket
+ * front end, connectors and prom-client's index were left unloaded), of which a bare `node`
  * process is about 40 MiB. The margin absorbs allocator and GC timing (one start to the next
  * varies by up to 5 MiB under load).
  */
