@@ -124,6 +124,15 @@ export class MqttGatewayPeers implements MqttPeers {
         return (await this.cluster.request(gatewayId, METHOD, body, this.#timeoutMs)) !== false;
       } catch (error) {
         if (!this.#live(gatewayId)) return true; // gone, with its connections
+        if (!unanswered(error)) {
+          // It answered with an error (starting, before it serves MQTT; stopping, its connections
+          // closed; its session store failed): it holds no connection of the client id.
+          this.logger.warn(
+            { err: error, gateway: gatewayId, clientId: body.clientId },
+            'MQTT takeover refused',
+          );
+          return true;
+        }
         if (Date.now() >= deadline) {
           throw new TributaryError(
             'TIMEOUT',
@@ -146,6 +155,15 @@ export class MqttGatewayPeers implements MqttPeers {
   #live(gatewayId: string): boolean {
     return this.cluster.gateways().some((gateway) => gateway.id === gatewayId);
   }
+}
+
+/** No answer came (it may not have been delivered, or the gateway is slow): ask again. */
+function unanswered(error: unknown): boolean {
+  return (
+    !isTributaryError(error) ||
+    isTributaryError(error, 'TIMEOUT') ||
+    isTributaryError(error, 'CONNECTION_LOST')
+  );
 }
 
 function sleep(ms: number): Promise<void> {
