@@ -20,7 +20,7 @@
  *
  *   npx tsx bench/fanout-probe.ts [--systems tributary,redis,nats] [--subscribers 1000]
  *     [--processes 2] [--rate 50] [--duration-ms 8000] [--profile DIR] [--trace] [--stalls]
- *     [--roots DIR,DIR] [--rounds N]
+ *     [--timeline] [--roots DIR,DIR] [--rounds N]
  *
  * With `--subscribers 1 --processes 1 --rate 10000` it is the end-to-end latency workload
  * (`bench/workloads/latency.ts`) at 10k msgs/s, with the same costs and splits.
@@ -29,6 +29,9 @@
  * paced phase, its event-loop delay (1 ms resolution), its GC pauses by kind and the durations
  * of the log's synchronous writes. Every row also gives each process's busy share of the phase
  * (CPU time ÷ wall time: near 100 % is a saturated process, whose queue is part of the latency).
+ *
+ * `--timeline` adds each half second's median first and last copy, from the first message on:
+ * how long the phase takes to settle (the suite's quick fan-out measures from 0.5 s to 2 s).
  *
  * `--roots` runs Tributary's server built in each of the given project roots (each needs its
  * `dist/`: `npm run build`), `--rounds` times, alternating their order every round: an A/B of
@@ -78,6 +81,8 @@ interface Options {
   trace: boolean;
   /** Load `bench/lib/server-stalls.mjs` into Tributary's server: loop delay, GC, log writes. */
   stalls: boolean;
+  /** Also print each half second's median first and last copy, warm-up included. */
+  timeline: boolean;
   /** Project roots whose built server to run (A/B of builds); the systems run once per root. */
   roots: string[];
   rounds: number;
@@ -94,6 +99,7 @@ function parseOptions(argv: readonly string[]): Options {
     strace: false,
     trace: false,
     stalls: false,
+    timeline: false,
     roots: [PROJECT_ROOT],
     rounds: 1,
   };
@@ -130,6 +136,9 @@ function parseOptions(argv: readonly string[]): Options {
         break;
       case '--stalls':
         options.stalls = true;
+        break;
+      case '--timeline':
+        options.timeline = true;
         break;
       case '--roots':
         options.roots = (value ?? '').split(',').map((root) => resolve(root));
@@ -265,6 +274,40 @@ function wayOfMessages(
     );
   }
   return parts.join(', ');
+}
+
+/**
+ * Per half second of the phase (by sequence number, warm-up included): the median over its
+ * messages of publish → first copy and publish → last copy, e.g. `0.0s 3.1/38.2` (ms). Shows
+ * how long the paced phase takes to settle (a server's code warming up, caches filling).
+ */
+function timelineOfMessages(stats: readonly RunStats[], rate: number): string {
+  const perBucket = Math.max(1, Math.round(rate / 2));
+  const messages = Math.max(0, ...stats.map((entry) => entry.seqFirstNs?.length ?? 0));
+  const buckets: string[] = [];
+  for (let start = 0; start < messages; start += perBucket) {
+    const first: number[] = [];
+    const last: number[] = [];
+    for (let seq = start; seq < Math.min(messages, start + perBucket); seq++) {
+      let sentNs = Number.NaN;
+      let firstNs = Number.POSITIVE_INFINITY;
+      let lastNs = Number.NEGATIVE_INFINITY;
+      for (const entry of stats) {
+        const seen = entry.seqFirstNs?.[seq];
+        if (seen === undefined || Number.isNaN(seen)) continue;
+        sentNs = entry.seqSentNs?.[seq] ?? sentNs;
+        firstNs = Math.min(firstNs, seen);
+        lastNs = Math.max(lastNs, entry.seqLastNs?.[seq] ?? seen);
+      }
+      if (Number.isNaN(sentNs)) continue;
+      first.push((firstNs - sentNs) / 1e6);
+      last.push((lastNs - sentNs) / 1e6);
+    }
+    if (first.length === 0) continue;
+    const median = (values: number[]): string => formatMs(summarize(Float64Array.from(values)).p50);
+    buckets.push(`${(start / rate).toFixed(1)}s ${median(first)}/${median(last)}`);
+  }
+  return `first/last copy ms by half second: ${buckets.join(', ')}`;
 }
 
 /** Reads what the server's stalls preload saw since its last report, and starts a new window. */
@@ -443,6 +486,7 @@ async function probeOnce(
             `server loop delay p50 ${formatMs(loop.p50!)} p99 ${formatMs(loop.p99!)} max ${formatMs(loop.max!)} ms`,
           ]),
       ...(stalls === undefined ? [] : [formatStalls(stalls)]),
+      ...(options.timeline ? [timelineOfMessages(stats, options.rate)] : []),
     ].join(' · ');
   } finally {
     await Promise.all(groups.map((each) => each.close().catch(() => undefined)));
