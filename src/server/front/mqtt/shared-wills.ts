@@ -27,7 +27,6 @@
 import type { IPublishPacket, Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { GatewayCluster, SharedTable } from '../../../broker/cluster.js';
-import { encodePacket, MqttDecoder } from './codec.js';
 
 /** The shared table of delayed wills. */
 const WILLS_TABLE = 'mqtt_wills';
@@ -104,7 +103,7 @@ export class SharedWills implements DurableWills {
     const stored: StoredWill = {
       gateway: this.cluster.self.id,
       dueAt,
-      packet: encodeWill(packet).toString('base64'),
+      packet: (await encodeWill(packet)).toString('base64'),
     };
     const value = new TextEncoder().encode(JSON.stringify(stored));
     try {
@@ -176,7 +175,7 @@ export class SharedWills implements DurableWills {
     const publish = this.#publish;
     if (publish === undefined) return;
     try {
-      await publish(decodeWill(Buffer.from(will.packet, 'base64')));
+      await publish(await decodeWill(Buffer.from(will.packet, 'base64')));
       this.logger.info({ clientId, gateway: will.gateway }, 'MQTT will published for another gateway');
     } catch (error) {
       this.logger.warn({ err: error, clientId }, 'MQTT will not published');
@@ -184,12 +183,18 @@ export class SharedWills implements DurableWills {
   }
 }
 
-/** The will as an MQTT 5 PUBLISH (a packet id, required by the encoding for QoS 1/2, is dropped on decoding). */
-function encodeWill(packet: IPublishPacket): Buffer {
+/**
+ * The will as an MQTT 5 PUBLISH (a packet id, required by the encoding for QoS 1/2, is dropped on
+ * decoding). The packet codec (`mqtt-packet`) is imported here, not with the module: the server
+ * loads this module at start, and an idle server does not hold the MQTT protocol's code.
+ */
+async function encodeWill(packet: IPublishPacket): Promise<Buffer> {
+  const { encodePacket } = await import('./codec.js');
   return encodePacket({ ...packet, ...(packet.qos > 0 ? { messageId: 1 } : {}) }, 5);
 }
 
-function decodeWill(bytes: Buffer): IPublishPacket {
+async function decodeWill(bytes: Buffer): Promise<IPublishPacket> {
+  const { MqttDecoder } = await import('./codec.js');
   const decoder = new MqttDecoder(Number.MAX_SAFE_INTEGER);
   decoder.setVersion(5);
   const [packet] = decoder.push(bytes) as Packet[];
