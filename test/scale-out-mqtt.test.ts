@@ -268,4 +268,34 @@ describe.skipIf(!available)('scale-out: MQTT sessions across gateways', () => {
       process.kill(pid, 'SIGCONT');
     }
   }, 120_000);
+
+  it('publishes a delayed will once, at once, when its client starts clean through another gateway', async () => {
+    const [a, b] = await twoGateways();
+    await serverApi(a, '/v1/topics', { name: 'cleanwill', partitions: 1 }).catch(() => undefined);
+    const watcher = await client(b, { clientId: 'clean-will-watcher', protocolVersion: 5 });
+    await watcher.client.subscribeAsync('cleanwill/#', { qos: 1 });
+    const first = await client(a, {
+      clientId: 'restarter',
+      clean: false,
+      protocolVersion: 5,
+      properties: { sessionExpiryInterval: 600 },
+      will: {
+        topic: 'cleanwill/restarter',
+        payload: Buffer.from('restarter lost'),
+        qos: 1,
+        retain: false,
+        properties: { willDelayInterval: 120 },
+      },
+    });
+    first.client.end(true); // lost without DISCONNECT: A holds the will for 120 s
+    await sleep(500);
+    // A clean start through B ends the old session: its will goes out now, from A or from B, once.
+    const second = await client(b, { clientId: 'restarter', clean: true, protocolVersion: 5 });
+    expect(second.sessionPresent).toBe(false);
+    await watcher.waitFor(1, 15_000);
+    await sleep(2000);
+    expect(payloads(watcher)).toEqual(['restarter lost']);
+    await second.end();
+    await watcher.end();
+  }, 120_000);
 });
