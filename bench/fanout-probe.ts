@@ -246,17 +246,9 @@ function wayOfMessages(
   const lastWriteToLast: number[] = [];
   const messages = Math.max(0, ...stats.map((entry) => entry.seqFirstNs?.length ?? 0));
   for (let seq = warmupSeq; seq < messages; seq++) {
-    let sentNs = Number.NaN;
-    let firstNs = Number.POSITIVE_INFINITY;
-    let lastNs = Number.NEGATIVE_INFINITY;
-    for (const entry of stats) {
-      const seen = entry.seqFirstNs?.[seq];
-      if (seen === undefined || Number.isNaN(seen)) continue;
-      sentNs = entry.seqSentNs?.[seq] ?? sentNs;
-      firstNs = Math.min(firstNs, seen);
-      lastNs = Math.max(lastNs, entry.seqLastNs?.[seq] ?? seen);
-    }
-    if (Number.isNaN(sentNs)) continue;
+    const copies = copiesOf(stats, seq);
+    if (copies === undefined) continue;
+    const { sentNs, firstNs, lastNs } = copies;
     first.push((firstNs - sentNs) / 1e6);
     last.push((lastNs - sentNs) / 1e6);
     const written = trace?.get(seq);
@@ -276,6 +268,24 @@ function wayOfMessages(
   return parts.join(', ');
 }
 
+/** When message `seq` was sent and its first and last copy arrived in any subscriber process (ns); undefined if never seen. */
+function copiesOf(
+  stats: readonly RunStats[],
+  seq: number,
+): { sentNs: number; firstNs: number; lastNs: number } | undefined {
+  let sentNs = Number.NaN;
+  let firstNs = Number.POSITIVE_INFINITY;
+  let lastNs = Number.NEGATIVE_INFINITY;
+  for (const entry of stats) {
+    const seen = entry.seqFirstNs?.[seq];
+    if (seen === undefined || Number.isNaN(seen)) continue;
+    sentNs = entry.seqSentNs?.[seq] ?? sentNs;
+    firstNs = Math.min(firstNs, seen);
+    lastNs = Math.max(lastNs, entry.seqLastNs?.[seq] ?? seen);
+  }
+  return Number.isNaN(sentNs) ? undefined : { sentNs, firstNs, lastNs };
+}
+
 /**
  * Per half second of the phase (by sequence number, warm-up included): the median over its
  * messages of publish → first copy and publish → last copy, e.g. `0.0s 3.1/38.2` (ms). Shows
@@ -289,17 +299,9 @@ function timelineOfMessages(stats: readonly RunStats[], rate: number): string {
     const first: number[] = [];
     const last: number[] = [];
     for (let seq = start; seq < Math.min(messages, start + perBucket); seq++) {
-      let sentNs = Number.NaN;
-      let firstNs = Number.POSITIVE_INFINITY;
-      let lastNs = Number.NEGATIVE_INFINITY;
-      for (const entry of stats) {
-        const seen = entry.seqFirstNs?.[seq];
-        if (seen === undefined || Number.isNaN(seen)) continue;
-        sentNs = entry.seqSentNs?.[seq] ?? sentNs;
-        firstNs = Math.min(firstNs, seen);
-        lastNs = Math.max(lastNs, entry.seqLastNs?.[seq] ?? seen);
-      }
-      if (Number.isNaN(sentNs)) continue;
+      const copies = copiesOf(stats, seq);
+      if (copies === undefined) continue;
+      const { sentNs, firstNs, lastNs } = copies;
       first.push((firstNs - sentNs) / 1e6);
       last.push((lastNs - sentNs) / 1e6);
     }
