@@ -4,6 +4,7 @@
  * only each type's name, kind and config check, so a server that runs no connector of a type
  * does not load its connector, driver glue and catalog code.
  */
+import { LoadOnce } from '../load-once.js';
 import type { ConnectorFactory } from './types.js';
 
 /** What a type needs before its code loads: `validate` runs on every create, declare and restart. */
@@ -17,21 +18,14 @@ export interface LazyConnectorType<Config> {
 
 export function lazyConnectorFactory<Config>(lazy: LazyConnectorType<Config>): ConnectorFactory<Config> {
   let loaded: ConnectorFactory<Config> | undefined;
-  let loading: Promise<ConnectorFactory<Config>> | undefined;
-  const load = (): Promise<ConnectorFactory<Config>> => {
-    if (loading === undefined) {
-      const attempt = lazy.load().then((factory) => {
-        loaded = factory;
-        return factory;
-      });
-      loading = attempt;
-      // A failed import (a file missing from the install) is tried again by the next connector.
-      attempt.catch(() => {
-        if (loading === attempt) loading = undefined;
-      });
-    }
-    return loading;
-  };
+  // A failed import (a file missing from the install) is tried again by the next connector.
+  const factory = new LoadOnce(() =>
+    lazy.load().then((found) => {
+      loaded = found;
+      return found;
+    }),
+  );
+  const load = (): Promise<ConnectorFactory<Config>> => factory.get();
   return {
     type: lazy.type,
     kind: lazy.kind,

@@ -26,14 +26,15 @@ import type { IPublishPacket } from 'mqtt-packet';
 import type { Logger } from 'pino';
 import type { createWebSocketStream, WebSocketServer } from 'ws';
 import type { Broker } from '../../../broker/types.js';
+import { LoadOnce } from '../../../load-once.js';
 import { BrowserPolicy } from '../../auth/browser.js';
 import { certificatePrincipal } from '../../auth/certificate.js';
 import type { Quotas } from '../../auth/quotas.js';
 import type { Security } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { listenTcp, type TcpListener } from '../tcp-listener.js';
-import { answerRefusedUpgrade } from '../ws/index.js';
-import { guardUpgradedSocket, loadWs } from '../ws/lazy-upgrade.js';
+import { answerRefusedUpgrade, upgradeWhenLoaded } from '../ws/index.js';
+import { loadWs } from '../ws/lazy-upgrade.js';
 import { ClientIdChain } from './client-id-chain.js';
 import type { MqttConnection } from './connection.js';
 import {
@@ -78,7 +79,7 @@ export class MqttFrontEnd {
   readonly #connections = new Set<MqttConnection>();
   #listener: TcpListener | null = null;
   /** MQTT over WebSocket's server, made with the first upgrade to its path (`ws` loads then). */
-  #webSocket: Promise<OpenWebSocket> | undefined;
+  #webSocket: LoadOnce<OpenWebSocket> | undefined;
   #detachUpgrade: () => void = () => undefined;
   #closing: Promise<void> | undefined;
 
@@ -186,9 +187,9 @@ export class MqttFrontEnd {
   ): void {
     const path = options.path ?? MQTT_WS_PATH;
     const browser = options.browser ?? new BrowserPolicy();
-    const open = (): Promise<OpenWebSocket> => {
-      if (this.#webSocket === undefined) {
-        const attempt = loadWs().then(({ WebSocketServer, createWebSocketStream }) => ({
+    const webSocket = new LoadOnce<OpenWebSocket>(
+      () =>
+        loadWs().then(({ WebSocketServer, createWebSocketStream }) => ({
           wss: new WebSocketServer({
             noServer: true,
             // A frame carries at most one packet in practice; a little room for framing.
@@ -197,32 +198,24 @@ export class MqttFrontEnd {
             handleProtocols: (protocols) => (protocols.has(MQTT_SUBPROTOCOL) ? MQTT_SUBPROTOCOL : false),
           }),
           toStream: createWebSocketStream,
-        }));
-        this.#webSocket = attempt;
-        attempt.catch((error: unknown) => {
-          this.#ctx.logger.error(
-            { err: error },
-            'MQTT over WebSocket could not be loaded; the next upgrade tries again',
-          );
-          if (this.#webSocket === attempt) this.#webSocket = undefined;
-        });
-      }
-      return this.#webSocket;
-    };
+        })),
+      (error) =>
+        this.#ctx.logger.error(
+          { err: error },
+          'MQTT over WebSocket could not be loaded; the next upgrade tries again',
+        ),
+    );
+    this.#webSocket = webSocket;
     const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
       if (pathOf(request) !== path) return;
       const refusal = { closing: this.#closing !== undefined, browser, metrics: this.#ctx.metrics };
       if (answerRefusedUpgrade(request, socket, 'mqtt', refusal)) return;
       const secure = (request.socket as Partial<TLSSocket>).encrypted === true;
       const { origin, host } = request.headers;
-      const release = guardUpgradedSocket(socket);
-      open().then(
-        ({ wss, toStream }) => {
-          release();
-          if (this.#closing !== undefined) {
-            answerRefusedUpgrade(request, socket, 'mqtt', { ...refusal, closing: true });
-            return;
-          }
+      upgradeWhenLoaded(request, socket, 'mqtt', refusal, {
+        load: () => webSocket.get(),
+        closing: () => this.#closing !== undefined,
+        upgrade: ({ wss, toStream }) =>
           wss.handleUpgrade(request, socket, head, (ws) => {
             this.#accept(toStream(ws), {
               // A browser attaches client certificates by itself: only for pages trusted with them.
@@ -232,14 +225,8 @@ export class MqttFrontEnd {
               remoteAddress: request.socket.remoteAddress,
               protocol: 'mqtt-ws',
             });
-          });
-        },
-        () => {
-          release();
-          socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-          this.#ctx.metrics.errors.inc({ frontend: 'mqtt', code: 'INTERNAL' });
-        },
-      );
+          }),
+      });
     };
     server.on('upgrade', onUpgrade);
     this.#detachUpgrade = () => server.off('upgrade', onUpgrade);
@@ -254,7 +241,7 @@ export class MqttFrontEnd {
         server === null ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all([...this.#connections].map((connection) => connection.shutdown()));
       await stopped;
-      const webSocket = await this.#webSocket?.catch(() => undefined);
+      const webSocket = await this.#webSocket?.started?.catch(() => undefined);
       if (webSocket !== undefined) await new Promise<void>((resolve) => webSocket.wss.close(() => resolve()));
       // Wills of the connections just closed go out before the broker closes.
       await this.#ctx.extensions.wills?.close?.();

@@ -16,14 +16,14 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Broker } from '../../../broker/types.js';
+import { LoadOnce } from '../../../load-once.js';
 import type { CollectionService } from '../../../sync/index.js';
 import { BrowserPolicy } from '../../auth/browser.js';
 import type { Quotas } from '../../auth/quotas.js';
 import type { Security } from '../../auth/types.js';
 import type { ServerMetrics } from '../../metrics.js';
 import { sendError } from '../http/respond.js';
-import { answerRefusedUpgrade } from '../ws/index.js';
-import { guardUpgradedSocket } from '../ws/lazy-upgrade.js';
+import { answerRefusedUpgrade, upgradeWhenLoaded } from '../ws/index.js';
 import type { OpenSocketIoEndpoint } from './index.js';
 import { resolveSocketIoLimits, type SocketIoLimits } from './limits.js';
 
@@ -71,22 +71,15 @@ export function attachSocketIoEndpoint(
   resolveSocketIoLimits(options.limits);
   const { logger, metrics } = options;
   const browser = options.browser ?? new BrowserPolicy();
-  let loading: Promise<OpenSocketIoEndpoint> | undefined;
   let closing: Promise<void> | undefined;
-
-  const load = (): Promise<OpenSocketIoEndpoint> => {
-    if (loading === undefined) {
-      const attempt = import('./index.js').then(({ openSocketIoEndpoint }) =>
+  const endpoint = new LoadOnce<OpenSocketIoEndpoint>(
+    () =>
+      import('./index.js').then(({ openSocketIoEndpoint }) =>
         openSocketIoEndpoint(broker, { ...options, browser }),
-      );
-      loading = attempt;
-      attempt.catch((error: unknown) => {
-        logger.error({ err: error }, 'the Socket.IO endpoint could not start; the next request tries again');
-        if (loading === attempt) loading = undefined;
-      });
-    }
-    return loading;
-  };
+      ),
+    (error) =>
+      logger.error({ err: error }, 'the Socket.IO endpoint could not start; the next request tries again'),
+  );
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (!isEndpointPath(pathOf(request))) {
@@ -99,19 +92,11 @@ export function attachSocketIoEndpoint(
     }
     const refusal = { closing: closing !== undefined, browser, metrics };
     if (answerRefusedUpgrade(request, socket, 'socketio', refusal)) return;
-    const release = guardUpgradedSocket(socket);
-    load().then(
-      (endpoint) => {
-        release();
-        if (closing === undefined) endpoint.handleUpgrade(request, socket, head);
-        else answerRefusedUpgrade(request, socket, 'socketio', { ...refusal, closing: true });
-      },
-      () => {
-        release();
-        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        metrics.errors.inc({ frontend: 'socketio', code: 'INTERNAL' });
-      },
-    );
+    upgradeWhenLoaded(request, socket, 'socketio', refusal, {
+      load: () => endpoint.get(),
+      closing: () => closing !== undefined,
+      upgrade: (open) => open.handleUpgrade(request, socket, head),
+    });
   };
   server.on('upgrade', onUpgrade);
 
@@ -122,8 +107,8 @@ export function attachSocketIoEndpoint(
         res.writeHead(503, { connection: 'close' }).end();
         return;
       }
-      load().then(
-        (endpoint) => endpoint.handleRequest(req, res),
+      endpoint.get().then(
+        (open) => open.handleRequest(req, res),
         (error: unknown) => {
           metrics.errors.inc({ frontend: 'socketio', code: sendError(res, error) });
         },
@@ -132,8 +117,8 @@ export function attachSocketIoEndpoint(
     close: () => {
       closing ??= (async () => {
         server.off('upgrade', onUpgrade);
-        const endpoint = await loading?.catch(() => undefined);
-        await endpoint?.close();
+        const open = await endpoint.started?.catch(() => undefined);
+        await open?.close();
       })();
       return closing;
     },

@@ -23,6 +23,7 @@ import type { Broker } from '../../../broker/types.js';
 import type { TributaryError } from '../../../errors.js';
 import type { ClosableEventStore } from '../../../es/streams/index.js';
 import type { SyncGroupService } from '../../../es/sync-groups/index.js';
+import { LoadOnce } from '../../../load-once.js';
 import type { CollectionService } from '../../../sync/index.js';
 import { BrowserPolicy } from '../../auth/browser.js';
 import type { Quotas } from '../../auth/quotas.js';
@@ -91,25 +92,18 @@ export function attachWebSocketFrontEnd(
   const limits = resolveLimits(options.limits);
   const logger = options.logger;
   const browser = options.browser ?? new BrowserPolicy();
-  let loading: Promise<OpenWebSocketFrontEnd> | undefined;
   let closing: Promise<void> | undefined;
-
-  const load = (): Promise<OpenWebSocketFrontEnd> => {
-    if (loading === undefined) {
-      const attempt = import('./open.js').then(({ openWebSocketFrontEnd }) =>
+  const frontEnd = new LoadOnce<OpenWebSocketFrontEnd>(
+    () =>
+      import('./open.js').then(({ openWebSocketFrontEnd }) =>
         openWebSocketFrontEnd(broker, limits, browser, options),
-      );
-      loading = attempt;
-      attempt.catch((error: unknown) => {
-        logger.error(
-          { err: error },
-          'the WebSocket front end could not be loaded; the next upgrade tries again',
-        );
-        if (loading === attempt) loading = undefined;
-      });
-    }
-    return loading;
-  };
+      ),
+    (error) =>
+      logger.error(
+        { err: error },
+        'the WebSocket front end could not be loaded; the next upgrade tries again',
+      ),
+  );
 
   const serverOnUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
     if (pathOf(request) !== path) {
@@ -119,19 +113,11 @@ export function attachWebSocketFrontEnd(
     }
     const refusal = { closing: closing !== undefined, browser, metrics: options.metrics, logger };
     if (answerRefusedUpgrade(request, socket, 'ws', refusal)) return;
-    const release = guardUpgradedSocket(socket);
-    load().then(
-      (frontEnd) => {
-        release();
-        if (closing === undefined) frontEnd.handleUpgrade(request, socket, head);
-        else answerRefusedUpgrade(request, socket, 'ws', { ...refusal, closing: true });
-      },
-      () => {
-        release();
-        socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        options.metrics.errors.inc({ frontend: 'ws', code: 'INTERNAL' });
-      },
-    );
+    upgradeWhenLoaded(request, socket, 'ws', refusal, {
+      load: () => frontEnd.get(),
+      closing: () => closing !== undefined,
+      upgrade: (open) => open.handleUpgrade(request, socket, head),
+    });
   };
   server.on('upgrade', serverOnUpgrade);
 
@@ -139,8 +125,8 @@ export function attachWebSocketFrontEnd(
     close: () => {
       closing ??= (async () => {
         server.off('upgrade', serverOnUpgrade);
-        const frontEnd = await loading?.catch(() => undefined);
-        await frontEnd?.close();
+        const open = await frontEnd.started?.catch(() => undefined);
+        await open?.close();
       })();
       return closing;
     },
@@ -153,11 +139,19 @@ export function attachWebSocketFrontEnd(
  * `tributary_errors_total`, logged at debug when a logger is given). Returns whether it
  * answered; when it did not, the handshake is the caller's.
  */
+/** What decides whether an upgrade is refused before the handshake (`answerRefusedUpgrade`). */
+export interface UpgradeRefusal {
+  readonly closing: boolean;
+  readonly browser: BrowserPolicy;
+  readonly metrics: ServerMetrics;
+  readonly logger?: Logger;
+}
+
 export function answerRefusedUpgrade(
   request: IncomingMessage,
   socket: Duplex,
   frontend: string,
-  refusal: { closing: boolean; browser: BrowserPolicy; metrics: ServerMetrics; logger?: Logger },
+  refusal: UpgradeRefusal,
 ): boolean {
   if (refusal.closing) {
     socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
@@ -170,6 +164,37 @@ export function answerRefusedUpgrade(
   refusal.metrics.errors.inc({ frontend, code: refused.code });
   refusal.logger?.debug({ origin: request.headers.origin, host: request.headers.host }, refused.message);
   return true;
+}
+
+/**
+ * Completes an upgrade the browser policy let through once its front end's code is loaded
+ * (front ends served by upgrade load with their first client): the socket is guarded meanwhile
+ * (`guardUpgradedSocket`); a server closing meanwhile answers 503, and so does a failed load.
+ */
+export function upgradeWhenLoaded<T>(
+  request: IncomingMessage,
+  socket: Duplex,
+  frontend: string,
+  refusal: UpgradeRefusal,
+  steps: {
+    readonly load: () => Promise<T>;
+    readonly closing: () => boolean;
+    readonly upgrade: (loaded: T) => void;
+  },
+): void {
+  const release = guardUpgradedSocket(socket);
+  steps.load().then(
+    (loaded) => {
+      release();
+      if (steps.closing()) answerRefusedUpgrade(request, socket, frontend, { ...refusal, closing: true });
+      else steps.upgrade(loaded);
+    },
+    () => {
+      release();
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      refusal.metrics.errors.inc({ frontend, code: 'INTERNAL' });
+    },
+  );
 }
 
 /**

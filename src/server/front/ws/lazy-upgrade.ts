@@ -5,20 +5,13 @@
  * the upgraded socket while that code loads.
  */
 import type { Duplex } from 'node:stream';
+import { LoadOnce } from '../../../load-once.js';
 
-type WsPackage = typeof import('ws');
-let wsPackage: Promise<WsPackage> | undefined;
+const wsPackage = new LoadOnce(() => import('ws'));
 
 /** The `ws` package, imported once; a failed import is tried again by the next call. */
-export function loadWs(): Promise<WsPackage> {
-  if (wsPackage === undefined) {
-    const attempt = import('ws');
-    wsPackage = attempt;
-    attempt.catch(() => {
-      if (wsPackage === attempt) wsPackage = undefined;
-    });
-  }
-  return wsPackage;
+export function loadWs(): Promise<typeof import('ws')> {
+  return wsPackage.get();
 }
 
 /**
