@@ -52,15 +52,20 @@ function perQuantity(name: string): PipelineDefinition {
     .to(topic(`${name}.out`));
 }
 
+/** A store's entries as sorted `[key, JSON value]` pairs. */
+function sortedEntries(store: StateStore): [string, string][] {
+  return [...store.entries()]
+    .map(([k, v]): [string, string] => [k, JSON.stringify(v)])
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 /** Every stateful store of the task, as `step → sorted [key, JSON value]`. */
 function statesOf(definition: PipelineDefinition, task: Task): Record<string, [string, string][]> {
   const out: Record<string, [string, string][]> = {};
   for (const [index, step] of definition.steps.entries()) {
     const store = task.store(index);
     if (store === undefined) continue;
-    out[step.name] = [...store.entries()]
-      .map(([k, v]): [string, string] => [k, JSON.stringify(v)])
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    out[step.name] = sortedEntries(store);
   }
   return out;
 }
@@ -78,9 +83,7 @@ async function changelogStates(
     await readCommitted(client, changelogTopic(definition.name, step.name), partition, (records) => {
       for (const r of records) if (r.key !== null) store.restore(DECODER.decode(r.key), r.value);
     });
-    out[step.name] = [...store.entries()]
-      .map(([k, v]): [string, string] => [k, JSON.stringify(v)])
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    out[step.name] = sortedEntries(store);
   }
   return out;
 }

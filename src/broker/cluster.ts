@@ -40,6 +40,25 @@ export interface SharedTable {
   watch(listener: (key: string, entry: SharedEntry | null) => void): Promise<() => void>;
 }
 
+/**
+ * Writes `value` over whatever `key` holds, reading it again when another write came between the
+ * read and the write, at most `attempts` times: the revision written and the value it replaced,
+ * or null when every attempt was overtaken (each time by another writer's success).
+ */
+export async function writeOverNewest(
+  table: SharedTable,
+  key: string,
+  value: Uint8Array,
+  attempts: number,
+): Promise<{ readonly revision: number; readonly replaced: Uint8Array | null } | null> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    const current = await table.get(key);
+    const revision = await table.swap(key, value, current.revision);
+    if (revision !== null) return { revision, replaced: current.value };
+  }
+  return null;
+}
+
 /** Answers a request another gateway sent to this one; throw a `TributaryError` to refuse it. */
 export type GatewayRequestHandler = (body: unknown) => Promise<unknown>;
 

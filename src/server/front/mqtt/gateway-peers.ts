@@ -23,7 +23,7 @@
  * peers.serve((clientId, principal, cleanStart) => mqtt.yieldClientId(clientId, principal, cleanStart));
  */
 import type { Logger } from 'pino';
-import type { GatewayCluster, SharedTable } from '../../../broker/cluster.js';
+import { type GatewayCluster, type SharedTable, writeOverNewest } from '../../../broker/cluster.js';
 import { isTributaryError, TributaryError } from '../../../errors.js';
 import type { MqttClaim, MqttPeers } from './context.js';
 
@@ -104,12 +104,9 @@ export class MqttGatewayPeers implements MqttPeers {
     clientId: string,
   ): Promise<{ readonly claim: MqttClaim; readonly replaced: Uint8Array | null }> {
     const value = new TextEncoder().encode(JSON.stringify({ gateway: this.cluster.self.id }));
-    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-      const current = await claims.get(clientId);
-      const revision = await claims.swap(clientId, value, current.revision);
-      if (revision !== null) return { claim: { revision }, replaced: current.value };
-      // Another CONNECT claimed it between the read and the write: claim over it.
-    }
+    // Another CONNECT claiming it between the read and the write: claim over it.
+    const written = await writeOverNewest(claims, clientId, value, CLAIM_ATTEMPTS);
+    if (written !== null) return { claim: { revision: written.revision }, replaced: written.replaced };
     throw new TributaryError('TIMEOUT', { ms: 0, what: `claiming MQTT client id "${clientId}"` });
   }
 

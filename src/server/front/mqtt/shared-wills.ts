@@ -26,7 +26,7 @@
  */
 import type { IPublishPacket, Packet } from 'mqtt-packet';
 import type { Logger } from 'pino';
-import type { GatewayCluster, SharedTable } from '../../../broker/cluster.js';
+import { type GatewayCluster, type SharedTable, writeOverNewest } from '../../../broker/cluster.js';
 
 /** The shared table of delayed wills. */
 const WILLS_TABLE = 'mqtt_wills';
@@ -107,11 +107,8 @@ export class SharedWills implements DurableWills {
     };
     const value = new TextEncoder().encode(JSON.stringify(stored));
     try {
-      for (let attempt = 0; attempt < HOLD_ATTEMPTS; attempt++) {
-        const current = await table.get(clientId);
-        const revision = await table.swap(clientId, value, current.revision);
-        if (revision !== null) return revision;
-      }
+      const written = await writeOverNewest(table, clientId, value, HOLD_ATTEMPTS);
+      if (written !== null) return written.revision;
     } catch (error) {
       this.logger.warn({ err: error, clientId }, 'MQTT will not stored across gateways');
     }
