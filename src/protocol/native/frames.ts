@@ -14,6 +14,7 @@ import { readBatchDelivery, readFeatures } from './batch-delivery.js';
 import { readPartitionOffsets, readWireChange, readWireItem } from './collections.js';
 import { asPlainObject, Fields, fieldError } from './fields.js';
 import { NATIVE_PROTOCOL_LIMITS as LIMITS } from './limits.js';
+import { encodeMsgpackScratch } from './msgpack-encode.js';
 import { isRequestType, REQUEST_TYPES, REQUESTS } from './requests.js';
 import {
   fastRecord,
@@ -48,6 +49,14 @@ export interface Decoded<T> {
 /** Encodes a frame: MessagePack bytes, or JSON text with bytes as base64. */
 export function encodeFrame(frame: ClientFrame | ServerFrame, format: WireFormat): Uint8Array | string {
   return encodeWire(frame, format);
+}
+
+/**
+ * A frame encoded in MessagePack, handed to `use` as the encoder's scratch bytes (valid during
+ * the call only; `use` must not encode): for a caller that copies them into a message anyway.
+ */
+export function withMsgpackFrame<T>(frame: ServerFrame, use: (bytes: Uint8Array) => T): T {
+  return encodeMsgpackScratch(frame, use);
 }
 
 /**

@@ -40,6 +40,21 @@ export function encodeMsgpack(value: unknown): Uint8Array {
 }
 
 /**
+ * Encodes `value` and hands `use` the encoder's scratch bytes, valid only during the call (`use`
+ * must not encode): for a caller that copies them anyway, e.g. into a WebSocket message with its
+ * header, which then costs one copy instead of two.
+ */
+export function encodeMsgpackScratch<T>(value: unknown, use: (bytes: Uint8Array) => T): T {
+  pos = 0;
+  try {
+    writeValue(value);
+    return use(buffer.subarray(0, pos));
+  } finally {
+    releaseScratch();
+  }
+}
+
+/**
  * The fields of `map` as MessagePack key/value pairs without the map header, and how many pairs
  * there are: the building block of frames joined from a shared part (see `wire.ts`).
  */

@@ -46,7 +46,12 @@ import { isTributaryError, TributaryError } from '../../../errors.js';
 import type { ClosableEventStore } from '../../../es/streams/index.js';
 import type { SyncGroupService } from '../../../es/sync-groups/index.js';
 import { BATCH_DELIVERY_FEATURE } from '../../../protocol/native/batch-delivery.js';
-import { decodeClientFrame, encodeFrame, toWireError } from '../../../protocol/native/frames.js';
+import {
+  decodeClientFrame,
+  encodeFrame,
+  toWireError,
+  withMsgpackFrame,
+} from '../../../protocol/native/frames.js';
 import { PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '../../../protocol/native/limits.js';
 import { encodeMsgpackJoinedHead } from '../../../protocol/native/msgpack-encode.js';
 import {
@@ -72,7 +77,13 @@ import type { ServerMetrics } from '../../metrics.js';
 import type { CollectionBridge, CollectionPort } from './collection-bridge.js';
 import { HANDLERS, type Membership, type RequestContext } from './handlers.js';
 import type { WsFrontEndLimits } from './limits.js';
-import { type CorkableSocket, SharedFrames, SocketWriter } from './socket-writer.js';
+import {
+  type CorkableSocket,
+  frameMessage,
+  messagePayloadBytes,
+  SharedFrames,
+  SocketWriter,
+} from './socket-writer.js';
 import type { BridgePort, DeliveryFrameType, SubscriptionBridge } from './subscription-bridge.js';
 import { SyncGroupMemberships } from './sync-group-handlers.js';
 
@@ -709,8 +720,24 @@ export class Connection {
    */
   #send(frame: ServerFrame, format: WireFormat = this.#format, hold = false): boolean {
     if (this.#socket.readyState !== this.#socket.OPEN) return false;
-    this.#write(encodeFrame(frame, format), hold);
+    if (format === 'msgpack') this.#writeMessage(withMsgpackFrame(frame, frameMessage), hold);
+    else this.#write(encodeFrame(frame, format), hold);
     return true;
+  }
+
+  /**
+   * Sends a whole binary message, framed here (`frameMessage`): one buffer for the socket instead
+   * of `ws` framing it as a header and the payload, which cost a `writev` of two buffers (and a
+   * copy of the payload out of the encoder) per response.
+   */
+  #writeMessage(message: Buffer, hold: boolean): void {
+    const bytes = messagePayloadBytes(message);
+    this.#bytesOut.inc(bytes);
+    const high = this.#deps.limits.wsBufferedBytesHigh;
+    const buffered = this.#socket.bufferedAmount;
+    const track = this.#tracked(buffered, bytes);
+    this.#writer.writeMessage(message, track ? this.#onSent : undefined, hold);
+    if (buffered <= high && this.#socket.bufferedAmount > high) this.#updateReading();
   }
 
   /** Sends an encoded frame (the socket is open). */

@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { frameStart, SharedFrames, SocketWriter } from './socket-writer.js';
+import {
+  frameMessage,
+  frameStart,
+  messagePayloadBytes,
+  SharedFrames,
+  SocketWriter,
+} from './socket-writer.js';
 import { countSocketWrites } from './testing/socket-writes.js';
 
 /** A real WebSocket pair on loopback: the server side's ws and the socket under it. */
@@ -221,6 +227,45 @@ describe('SocketWriter', () => {
     writer.writeBinary(bytes(1, 5), bytes(1, 6));
     expect(socket.writableCorked).toBe(0);
     expect(writes()).toBe(2);
+  });
+
+  it('writes a held response framed here as one buffer in one plain write (no writev), whole at the client', async () => {
+    const { server, socket, client } = await pair();
+    open = { server, client };
+    const payloads = [bytes(40, 1), bytes(200, 2), bytes(70_000, 3)];
+    const received: Buffer[] = [];
+    const all = new Promise<void>((resolve) => {
+      client.on('message', (data: Buffer) => {
+        received.push(data);
+        if (received.length === payloads.length) resolve();
+      });
+    });
+    const handle = socket as unknown as {
+      _write: (...a: unknown[]) => void;
+      _writev: (...a: unknown[]) => void;
+    };
+    const calls: string[] = [];
+    const write = handle._write.bind(socket);
+    const writev = handle._writev.bind(socket);
+    handle._write = (...args) => {
+      calls.push('write');
+      write(...args);
+    };
+    handle._writev = (...args) => {
+      calls.push('writev');
+      writev(...args);
+    };
+    const writer = new SocketWriter(socket);
+    for (const payload of payloads) {
+      const message = frameMessage(payload);
+      expect(messagePayloadBytes(message)).toBe(payload.byteLength);
+      writer.writeMessage(message, undefined, true);
+      expect(writer.holding).toBe(true);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await all;
+    expect(calls).toEqual(['write', 'write', 'write']);
+    for (let i = 0; i < payloads.length; i++) expect(received[i]!.equals(payloads[i]!)).toBe(true);
   });
 
   it('does not hold a socket that can no longer be written', async () => {

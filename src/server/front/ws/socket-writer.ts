@@ -24,6 +24,9 @@
  *   the log wakes its readers before it settles the append, so the delivery of a record to the
  *   connection that appended it is usually written before the acknowledgement; written at once,
  *   it left in a write of its own and the acknowledgement in a second one.
+ * - **A MessagePack frame is one buffer** (`writeMessage`, `frameMessage`): header and payload
+ *   framed here, copied once out of the encoder, so a response alone in its turn leaves in one
+ *   plain `write`; through `ws` it was a header and the payload, a `writev` of two buffers.
  * - **A delivery is one unfragmented message.** Its own head (`type`, `sub`) goes out with the
  *   WebSocket header in one small buffer, and the records' bytes, shared by every subscription
  *   that gets them, are written as they are (or, up to 2 KiB, copied behind the head, so the
@@ -93,6 +96,15 @@ export class SocketWriter {
   /** True while this turn's writes are held (from the turn's second message on). */
   get holding(): boolean {
     return this.#state === HOLDING;
+  }
+
+  /**
+   * Writes one whole message (WebSocket header included, see `frameMessage`) as one buffer: one
+   * plain `write` of its own, or a part of the turn's `writev` when held. `hold` as in `beforeWrite`.
+   */
+  writeMessage(message: Uint8Array, onSent?: (error?: Error | null) => void, hold = false): void {
+    this.beforeWrite({ hold });
+    this.#socket.write(message, onSent);
   }
 
   /**
@@ -199,6 +211,17 @@ export class SharedFrames {
     this.#starts.push(start);
     return start;
   }
+}
+
+/** An unmasked final binary frame of `payload`, header and payload in one buffer (a copy). */
+export function frameMessage(payload: Uint8Array): Buffer {
+  return frameStart(payload, 0);
+}
+
+/** The payload's length of a message `frameMessage` made (its header's length byte tells the header's size). */
+export function messagePayloadBytes(message: Uint8Array): number {
+  const length = message[1]! & 0x7f;
+  return message.byteLength - (length < 126 ? 2 : length === 126 ? 4 : 10);
 }
 
 /**
