@@ -172,6 +172,7 @@ export class Collection {
   }
 
   partitionOf(key: string): number {
+    if (this.info.partitions === 1) return 0;
     // Buffer.from: a slice of the pool, not a backing store per key (TextEncoder), on every write.
     return kafkaPartition(Buffer.from(key, 'utf8'), this.info.partitions);
   }
@@ -202,27 +203,35 @@ export class Collection {
     return { items: runQuery(query, items(this.states)), offsets };
   }
 
-  /** One write (put, patch, delete, increment); `ifVersion` needs a strong collection. */
-  async write(op: WriteOp): Promise<WriteResult> {
-    if (this.info.mode === 'strong') {
-      const result = await this.transact({ ops: [op] });
-      return result.writes[0]!;
+  /**
+   * One write (put, patch, delete, increment); `ifVersion` needs a strong collection. Not an
+   * async function, as `transact`: every write passes here, and each async layer that returns a
+   * promise costs the write more promise jobs; errors still come as a rejected promise.
+   */
+  write(op: WriteOp): Promise<WriteResult> {
+    try {
+      if (this.info.mode === 'strong') return this.transact({ ops: [op] }).then(firstWrite);
+      this.#checkOpen();
+      const partition = this.partitionOf(op.key);
+      const eventual = this.#eventual[partition]!;
+      return this.#sequencers[partition]!.submit((ctx) => planEventual(ctx, [op], eventual)).then(firstWrite);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    this.#checkOpen();
-    const partition = this.partitionOf(op.key);
-    const eventual = this.#eventual[partition]!;
-    const result = await this.#sequencers[partition]!.submit((ctx) => planEventual(ctx, [op], eventual));
-    return result.writes[0]!;
   }
 
   /**
    * An atomic transaction of a strong collection; all its keys must be in one partition. With
    * gateways sharing the log, it runs on the gateway leading that partition (`partition-leader.ts`).
    */
-  async transact(request: TransactRequest): Promise<TransactResult> {
-    const partition = this.#strongPartition(request);
-    if (this.#leaders === undefined) return this.#sequence(partition, request);
-    return this.#leaders.transact(this, partition, request, () => this.#sequence(partition, request));
+  transact(request: TransactRequest): Promise<TransactResult> {
+    try {
+      const partition = this.#strongPartition(request);
+      if (this.#leaders === undefined) return this.#sequence(partition, request);
+      return this.#leaders.transact(this, partition, request, () => this.#sequence(partition, request));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** `transact` through this process's sequencer, whoever leads: a leader runs forwarded writes so. */
@@ -246,6 +255,7 @@ export class Collection {
         reason: `transactions need a strong collection; "${this.info.name}" is eventual`,
       });
     }
+    if (this.info.partitions === 1) return 0;
     return this.#partitionOfAll([
       ...request.ops.map((op) => op.key),
       ...(request.conditions ?? []).map((c) => c.key),
@@ -396,6 +406,8 @@ export class Collection {
     this.#tails[state.partition] = subscription;
   }
 }
+
+const firstWrite = (result: TransactResult): WriteResult => result.writes[0]!;
 
 /**
  * The partition's stored documents if they fit its log, else emptied (logged): stored past the

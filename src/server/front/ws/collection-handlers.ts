@@ -61,9 +61,13 @@ function wire<T>(value: unknown): T {
   return value as T;
 }
 
-/** `op` is checked already: its key, document and version each once, by the handler. */
-async function write(ctx: CollectionContext, collection: string, op: WriteOp): Promise<WireWriteResult> {
-  return wire(await service(ctx).collection(collection).write(op));
+/**
+ * `op` is checked already: its key, document and version each once, by the handler. Not async,
+ * nor are the write handlers (the connection turns what they throw into the error response):
+ * each async layer returning a promise would add promise jobs to every write.
+ */
+function write(ctx: CollectionContext, collection: string, op: WriteOp): Promise<WireWriteResult> {
+  return wire(service(ctx).collection(collection).write(op));
 }
 
 function version(ifVersion: number | undefined): { ifVersion?: number } {
@@ -88,23 +92,23 @@ export const COLLECTION_HANDLERS: { readonly [T in CollectionType]: Handler<T> }
   describeCollection: async (ctx, r) => ({ collection: info(service(ctx).describe(r.name)) }),
   collectionGet: async (ctx, r) =>
     wire(await service(ctx).collection(r.collection).get(checkKey(r.key), r.consistency)),
-  collectionPut: async (ctx, r) =>
+  collectionPut: (ctx, r) =>
     write(ctx, r.collection, {
       op: 'put',
       key: checkKey(r.key, 'request.key'),
       value: checkDocument(r.value, 'value'),
       ...version(r.ifVersion),
     }),
-  collectionPatch: async (ctx, r) =>
+  collectionPatch: (ctx, r) =>
     write(ctx, r.collection, {
       op: 'patch',
       key: checkKey(r.key, 'request.key'),
       fields: checkDocument(r.fields, 'fields'),
       ...version(r.ifVersion),
     }),
-  collectionDelete: async (ctx, r) =>
+  collectionDelete: (ctx, r) =>
     write(ctx, r.collection, { op: 'delete', key: checkKey(r.key, 'request.key'), ...version(r.ifVersion) }),
-  collectionIncrement: async (ctx, r) =>
+  collectionIncrement: (ctx, r) =>
     write(
       ctx,
       r.collection,
