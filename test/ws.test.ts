@@ -628,4 +628,41 @@ describe('WebSocket front end: a hostile client does not disturb another', () =>
       lastStable: total,
     });
   });
+
+  it('holds back the deliveries of a subscriber at the tail that stops reading, then sends every record in order', async () => {
+    const h = await start({
+      limits: { wsSubscriberBufferedBytesMax: 64 * 1024, wsBrokerCreditChunkRecords: 50 },
+    });
+    const producer = await connect(h);
+    await producer.ok({ type: 'createTopic', name: 'tail' });
+    const slow = await connect(h);
+    const { sub } = (await slow.ok({
+      type: 'subscribe',
+      topic: 'tail',
+      partition: 0,
+      from: 'latest',
+      credit: 100_000,
+    })) as { sub: number };
+    const socket = (slow.socket as unknown as { _socket: import('node:net').Socket })._socket;
+    socket.pause();
+    // One record per append: each is a delivery of one frame to a subscription at the tail.
+    const value = new Uint8Array(8 * 1024);
+    const total = 2_000; // 16 MiB, more than loopback's kernel buffers take
+    for (let i = 0; i < total; i++) {
+      await producer.ok({ type: 'produce', topic: 'tail', records: [{ key: null, value, partition: 0 }] });
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await metric(h, 'tributary_records_out_total')).toBeLessThan(total);
+
+    socket.resume();
+    const offsets: number[] = [];
+    await eventually(async () => {
+      offsets.length = 0;
+      for (const f of slow.frames) {
+        if (f.type === 'delivery' && f.sub === sub) offsets.push(...f.records.map((r) => r.offset));
+      }
+      return offsets.length >= total;
+    }, 20_000);
+    expect(offsets).toEqual(Array.from({ length: total }, (_, i) => i));
+  });
 });

@@ -212,7 +212,9 @@ export class Connection {
       limits: deps.limits,
       batchDelivery: () => this.#batchDelivery,
       sendDelivery: (sub, chunk, head) => {
-        if (this.#socket.readyState !== this.#socket.OPEN) return;
+        const buffered = this.#socket.bufferedAmount;
+        if (buffered > deps.limits.wsSubscriberBufferedBytesMax) return false;
+        if (this.#socket.readyState !== this.#socket.OPEN) return true;
         if (this.#format === 'msgpack') {
           let count: number;
           if (chunk.type === 'batchDelivery') {
@@ -233,7 +235,7 @@ export class Connection {
           }
           // A response is about to follow (an append's acknowledgement, usually in this very
           // turn): the delivery waits for it, to leave in the same write (socket-writer.ts).
-          this.#writeShared(head.bytes, chunk.frames, this.#inFlight > 0);
+          this.#writeShared(head.bytes, chunk.frames, this.#inFlight > 0, buffered);
         } else {
           this.#write(
             encodeWireJoined({ type: chunk.type, sub }, chunk.fields, this.#format),
@@ -242,6 +244,7 @@ export class Connection {
         }
         this.#recordsOut.inc(chunk.records);
         this.#quota?.recordFetch(chunk.bytes);
+        return true;
       },
       fetchThrottleMs: () => (this.#quota === undefined ? 0 : this.#quota.fetchThrottleMs()),
       fetchBytesMax: () =>
@@ -754,13 +757,13 @@ export class Connection {
 
   /**
    * Sends one binary message: a small head of this connection's own, then bytes shared with
-   * other connections, framed once for all equal heads (see `SharedFrames`).
+   * other connections, framed once for all equal heads (see `SharedFrames`). `buffered`: the
+   * socket's send buffer just before, as the caller read it.
    */
-  #writeShared(head: Uint8Array, frames: SharedFrames, hold: boolean): void {
+  #writeShared(head: Uint8Array, frames: SharedFrames, hold: boolean, buffered: number): void {
     const bytes = head.byteLength + frames.byteLength;
     this.#bytesOut.inc(bytes);
     const high = this.#deps.limits.wsBufferedBytesHigh;
-    const buffered = this.#socket.bufferedAmount;
     const track = this.#tracked(buffered, bytes);
     this.#writer.writeShared(frames, head, track ? this.#onSent : undefined, hold);
     // The buffer grows by at most `bytes`: read it again only if that could cross `high`.

@@ -78,6 +78,11 @@ export class SocketWriter {
    * out at once, later ones are held until the end of the turn; with `hold`, this one is held too.
    */
   beforeWrite({ hold = false }: { readonly hold?: boolean } = {}): void {
+    this.#begin(hold);
+  }
+
+  /** `beforeWrite` without an options object: once per delivery in fan-out. */
+  #begin(hold: boolean): void {
     if (this.#state === IDLE) {
       this.#state = WROTE;
       written.push(this);
@@ -127,7 +132,7 @@ export class SocketWriter {
     onSent?: (error?: Error | null) => void,
     hold = false,
   ): void {
-    this.beforeWrite({ hold });
+    this.#begin(hold);
     const start = frames.start(head);
     const rest = frames.rest;
     if (rest.length === 0) {

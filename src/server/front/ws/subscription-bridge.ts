@@ -45,10 +45,13 @@ export interface BridgePort {
   batchDelivery(): boolean;
   /**
    * Sends a `delivery` frame of subscription `sub` whose other fields (`topic`, `partition`,
-   * `records`, `highWatermark`) are `chunk.fields`, encoded once for every subscription.
-   * `head` is the subscription's own: the port may keep its encoded head (`type`, `sub`) there.
+   * `records`, `highWatermark`) are `chunk.fields`, encoded once for every subscription, unless
+   * the socket's send buffer is above `wsSubscriberBufferedBytesMax`: then it sends nothing and
+   * returns false (a closed socket drops the frame and returns true). One call per frame, so the
+   * send buffer is read once per delivery. `head` is the subscription's own: the port may keep
+   * its encoded head (`type`, `sub`) there.
    */
-  sendDelivery(sub: number, chunk: DeliveryChunk, head: DeliveryHead): void;
+  sendDelivery(sub: number, chunk: DeliveryChunk, head: DeliveryHead): boolean;
   sendSubscriptionClosed(sub: number, error: WireError): void;
   /** True while the socket's send buffer is above `wsSubscriberBufferedBytesMax`. */
   congested(): boolean;
@@ -235,12 +238,17 @@ export class SubscriptionBridge {
   /** Bytes per record in the last delivery (with overhead); 0 until one arrived. */
   #recordBytes = 0;
   readonly #head: DeliveryHead = { type: 'delivery', count: -1, bytes: new Uint8Array(0) };
+  /** Most bytes of records in one frame: under `wsFrameBytesMax` and `wsSubscriberBufferedBytesMax`. */
+  readonly #budget: number;
 
   constructor(sub: number, topic: string, partition: number, port: BridgePort) {
     this.sub = sub;
     this.topic = topic;
     this.partition = partition;
     this.#port = port;
+    const limits = port.limits;
+    this.#budget =
+      Math.min(limits.wsFrameBytesMax, limits.wsSubscriberBufferedBytesMax) - FRAME_OVERHEAD_BYTES;
   }
 
   /** Credit the client has given and not yet used, wherever it sits. */
@@ -269,7 +277,7 @@ export class SubscriptionBridge {
       ...(this.#port.batchDelivery()
         ? {
             onBatches: (delivery: BatchDelivery) => this.#brokerOnRecords(delivery),
-            batchBytesMax: this.#budget(),
+            batchBytesMax: this.#budget,
           }
         : {}),
       onError: (error) => this.#brokerOnError(error),
@@ -378,7 +386,7 @@ export class SubscriptionBridge {
    * `wsSubscriberBufferedBytesMax`, as far as the socket has room; the rest waits for it to drain.
    */
   #send(delivery: Delivery | BatchDelivery): void {
-    const budget = this.#budget();
+    const budget = this.#budget;
     const { chunks, records, bytes } = isBatchDelivery(delivery)
       ? prepareBatchDelivery(delivery, budget)
       : prepareDelivery(delivery, budget);
@@ -393,20 +401,14 @@ export class SubscriptionBridge {
     this.#sendUnsent();
   }
 
-  /** Most bytes of records in one frame: under `wsFrameBytesMax` and `wsSubscriberBufferedBytesMax`. */
-  #budget(): number {
-    const limits = this.#port.limits;
-    return Math.min(limits.wsFrameBytesMax, limits.wsSubscriberBufferedBytesMax) - FRAME_OVERHEAD_BYTES;
-  }
-
   /** Sends waiting frames while the socket has room; true once none waits. */
   #sendUnsent(): boolean {
     while (this.#unsentAt < this.#unsent.length) {
-      if (this.#port.congested()) {
+      if (!this.#port.sendDelivery(this.sub, this.#unsent[this.#unsentAt]!, this.#head)) {
         this.#port.pumpAfterDrain(this);
         return false;
       }
-      this.#port.sendDelivery(this.sub, this.#unsent[this.#unsentAt++]!, this.#head);
+      this.#unsentAt++;
     }
     return true;
   }
