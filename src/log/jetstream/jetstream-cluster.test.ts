@@ -95,6 +95,58 @@ describe.skipIf(!available)('JetStream log on a 3-node R3 cluster', () => {
       await log.close();
     }
   }, 240_000);
+
+  // Ephemeral consumers are placed on any node holding the stream; a copy other than the
+  // leader's may have diverged (nats-server 2.9 after a partition), so gateways read the leader's.
+  it('serves each gateway from a consumer on the node leading the stream', async () => {
+    const namespace = 'placed';
+    const writer = await openJetStreamLog({ servers: nats.urls, replicas: 3, namespace });
+    const readers: JetStreamLog[] = [];
+    const nc = await connect({ servers: [...nats.urls] });
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await writer.createTopic('placed');
+          break;
+        } catch (error) {
+          if (attempt > 50) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
+      await writer.append('placed', 0, [{ key: null, value: enc('x') }]);
+      for (let i = 0; i < 4; i++) {
+        const reader = await openJetStreamLog({
+          servers: nats.urls,
+          replicas: 3,
+          namespace,
+          connection: { inboxPrefix: `_INBOX_R${i}` },
+        });
+        readers.push(reader);
+        expect((await reader.read('placed', 0, 0)).map((r) => dec(r.value))).toEqual(['x']);
+      }
+      const stream = `${namespace}_${(await writer.describeTopic('placed')).id}_0`;
+      const jsm = await nc.jetstreamManager();
+      // Consumers found elsewhere were replaced; their deletion may take a moment to show.
+      let placement: string[] = [];
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const leader = (await jsm.streams.info(stream)).cluster?.leader;
+        placement = [];
+        for await (const c of jsm.consumers.list(stream)) {
+          const reader = /^_INBOX_(R\d)\./.exec(c.config.deliver_subject ?? '')?.[1];
+          if (reader !== undefined)
+            placement.push(`${reader} ${c.cluster?.leader === leader ? 'leader' : 'follower'}`);
+        }
+        placement.sort();
+        if (placement.length === 4 && placement.every((p) => p.endsWith('leader'))) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(placement).toEqual(['R0 leader', 'R1 leader', 'R2 leader', 'R3 leader']);
+    } finally {
+      await nc.close();
+      for (const reader of readers) await reader.close();
+      await writer.close();
+    }
+  }, 60_000);
 });
 
 /** Index of the node leading `stream` (nodes are named n0, n1, n2). */

@@ -1,6 +1,7 @@
 import { connect } from 'nats';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeLogContract } from '../log.contract.js';
+import { encodeCommand } from './command.js';
 import { openJetStreamLog } from './jetstream-log.js';
 import { NATS_SERVER_BINARY, type NatsServers, startNatsServers } from './testing/nats-servers.js';
 
@@ -107,3 +108,58 @@ describe.skipIf(NATS_SERVER_BINARY === undefined && !required)(
     }, 60_000);
   },
 );
+
+/**
+ * A message whose `Tributary-Prev` header contradicts what a gateway applied (what a gateway
+ * whose consumer is served by a diverged copy of the stream receives) is never applied: neither
+ * by the gateway that wrote the message named nor by a reader. Here a raw client stores one
+ * naming another message at sequence 2 than the one JetStream acknowledged there.
+ */
+describe.skipIf(NATS_SERVER_BINARY === undefined && !required)('JetStream log: diverged history', () => {
+  it('does not apply a message that names another message than the one applied at its sequence', async () => {
+    servers ??= startNatsServers();
+    const { urls } = await servers;
+    const namespace = `div${process.pid}`;
+    const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+    const dec = (b: Uint8Array | null): string => (b === null ? '' : new TextDecoder().decode(b));
+    const writer = await openJetStreamLog({ servers: urls, namespace });
+    const reader = await openJetStreamLog({ servers: urls, namespace });
+    const nc = await connect({ servers: [...urls] });
+    try {
+      const { id } = await writer.createTopic('t');
+      for (const value of ['a', 'b', 'c']) await writer.append('t', 0, [{ key: null, value: enc(value) }]);
+      expect((await reader.read('t', 0, 0)).map((r) => dec(r.value))).toEqual(['a', 'b', 'c']);
+      const forged = encodeCommand({
+        op: 'append',
+        now: Date.now(),
+        records: [{ key: null, value: enc('forged') }],
+        transactional: false,
+      });
+      forged.headers.set('Tributary-Prev', '2 not-the-message-at-2');
+      await nc.jetstream().publish(`${namespace}.${id}.0`, forged.payload, {
+        headers: forged.headers,
+        msgID: 'forged.1',
+      });
+      // Both gateways replay the partition from the stream (leaving the waits below with an
+      // error), and stop again before the forged message, as often as they see it.
+      const waits = [writer, reader].map((log) =>
+        log.waitForAppend('t', 0, 3, AbortSignal.timeout(3000)).then(
+          () => 'applied',
+          (error: { code?: string; name?: string }) => error.code ?? error.name,
+        ),
+      );
+      const outcomes = await Promise.all(waits);
+      expect(outcomes).not.toContain('applied');
+      for (const log of [writer, reader]) {
+        const values = (await log.read('t', 0, 0)).map((r) => dec(r.value));
+        expect(values).not.toContain('forged');
+        expect(['a', 'b', 'c'].slice(0, values.length)).toEqual(values);
+      }
+    } finally {
+      await nc.close();
+      await writer.close();
+      await reader.close();
+      await deleteNamespace(urls, namespace);
+    }
+  }, 60_000);
+});

@@ -27,6 +27,16 @@
  * Idempotent producers need no deduplication window: their state is part of the replicated
  * state (rebuilt from the commands), so a retry through any gateway, at any later time, finds
  * its batch.
+ *
+ * Diverged copies: nats-server 2.9 can leave a node that was cut off from the cluster with a
+ * copy of the stream holding other messages at the same sequences, and serve it to consumers
+ * placed on that node. So a consumer's deliveries are applied only once the consumer is known to
+ * be served by the node leading the stream (the one that acknowledges writes), and every message
+ * is checked against what this gateway knows for sure: the sequence JetStream acknowledged for
+ * each of its own messages, and the sequence and `Nats-Msg-Id` of the last acknowledged message
+ * of every writer, which each message names in its `Tributary-Prev` header. A delivery that
+ * contradicts them is not applied: the partition is rebuilt from sequence 1 through a consumer
+ * on the stream leader, and readers waiting on the old state get a retriable `STORAGE_ERROR`.
  */
 import type {
   JetStreamClient,
@@ -100,6 +110,21 @@ const PUBLISH_DEADLINE_MS = 30_000;
 const PUBLISH_RETRY_MS = 100;
 /** Wait for one PubAck. */
 const PUBLISH_TIMEOUT_MS = 5_000;
+/** Header naming the writer's last acknowledged message: `<sequence> <Nats-Msg-Id>`. */
+const PREV_HEADER = 'Tributary-Prev';
+/** How many applied messages (sequence → `Nats-Msg-Id`) are kept to check deliveries against. */
+const RECENT_IDS = 10_000;
+/**
+ * A consumer silent for this long has its placement checked again before its next delivery is
+ * applied: a node cut off from the others delivers nothing new while the cut lasts, and may
+ * rejoin with a diverged copy while the stream is led elsewhere.
+ */
+const SILENCE_RECHECK_MS = 3_000;
+/** Consumers placed elsewhere than the stream leader, replaced at once before backing off. */
+const PLACEMENT_QUICK_TRIES = 5;
+/** Wait before replaying a partition, doubled for each rebuild of the last minute (at most 32×). */
+const REBUILD_DELAY_MS = 500;
+const REBUILD_WINDOW_MS = 60_000;
 /** A consumer that delivered nothing for this long while commands are awaited is replaced. */
 const STALL_CHECK_MS = 5_000;
 const RESUBSCRIBE_RETRY_MS = 500;
@@ -109,7 +134,8 @@ const COMMANDS_PER_MESSAGE_MAX = 1000;
 const HEADER_ROOM_BYTES = 1024;
 
 export class PartitionReplica {
-  readonly state: MemoryPartition;
+  /** The state the commands applied so far built; replaced when the partition is rebuilt. */
+  private current: MemoryPartition;
   /** Stream sequence of the last command applied to `state`. */
   private appliedSeq = 0;
   private subscription: JetStreamSubscription | undefined;
@@ -127,13 +153,30 @@ export class PartitionReplica {
   private messages = 0;
   private failure: unknown;
   private closed = false;
+  /** `Nats-Msg-Id` of the last applied messages, by sequence (insertion order is sequence order). */
+  private readonly recentIds = new Map<number, string>();
+  /** This replica's last acknowledged message, as JetStream's acknowledgement placed it. */
+  private lastAcked: { seq: number; id: string } | undefined;
+  /** The consumer known to be served by the stream leader; deliveries of others are held. */
+  private verifiedConsumer: string | undefined;
+  private verifying: string | undefined;
+  private held: JsMsg[] = [];
+  private lastDeliveryAt = 0;
+  private misplaced = 0;
+  private rebuilding = false;
+  /** When the partition was rebuilt in the last minute (rebuilds back off). */
+  private rebuiltAt: number[] = [];
 
   constructor(
     readonly topic: string,
     readonly partition: number,
     private readonly options: ReplicaOptions,
   ) {
-    this.state = new MemoryPartition(topic, partition);
+    this.current = new MemoryPartition(topic, partition);
+  }
+
+  get state(): MemoryPartition {
+    return this.current;
   }
 
   /** Subscribes and replays the stream; resolves once caught up with its last sequence. */
@@ -173,6 +216,7 @@ export class PartitionReplica {
     try {
       this.subscription?.unsubscribe();
       this.subscription = undefined;
+      this.held = [];
       while (!this.closed) {
         try {
           const subscription = await this.subscribeFrom(this.appliedSeq + 1);
@@ -284,20 +328,37 @@ export class PartitionReplica {
     try {
       this.ensureUsable();
       const message = commandMessage(batch.map((write) => write.parts));
-      const seq = await this.publish(message.payload, message.headers, `${this.writerId}.${++this.messages}`);
-      if (seq === this.appliedSeq + 1) {
-        // Next in the stream: apply it from memory (the consumer's copy is then skipped).
+      if (this.lastAcked !== undefined)
+        message.headers.set(PREV_HEADER, `${this.lastAcked.seq} ${this.lastAcked.id}`);
+      const id = `${this.writerId}.${++this.messages}`;
+      const seq = await this.publish(message.payload, message.headers, id);
+      if (seq === this.appliedSeq + 1 && !this.rebuilding) {
+        // Next in the stream: apply it from memory (the consumer's copy is then checked against it).
         applied = this.apply(
           batch.map((write) => write.command),
           seq,
+          id,
         );
       } else {
-        await this.caughtUpTo(seq);
-        const found = this.appliedWhileSending.get(seq);
-        if (found === undefined || found.length !== batch.length)
-          throw storageError(`the command stored at sequence ${seq} was not this gateway's`);
-        applied = found;
+        // Applied from the consumer: it must have delivered this message at this sequence.
+        // While the partition is rebuilt, that is checked again on the rebuilt state.
+        for (let rebuilds = 0; ; rebuilds++) {
+          await this.caughtUpTo(seq);
+          const found = this.appliedWhileSending.get(seq);
+          const stored = this.recentIds.get(seq);
+          if (stored !== undefined && stored !== id) {
+            const reason = `sequence ${seq} was acknowledged for ${id}, the consumer delivered ${stored}`;
+            this.diverged(reason);
+            if (rebuilds < 2) continue;
+            throw storageError(`${reason} again after rebuilding the partition`);
+          }
+          if (found === undefined || found.length !== batch.length)
+            throw storageError(`the command stored at sequence ${seq} was not this gateway's`);
+          applied = found;
+          break;
+        }
       }
+      this.lastAcked = { seq, id };
     } catch (error) {
       const mapped = this.mapError(error);
       for (const write of batch) write.reject(mapped);
@@ -325,6 +386,9 @@ export class PartitionReplica {
         // No responders (no stream, or its leader is being elected): nothing stored it. No
         // acknowledgement: maybe stored; the same Nats-Msg-Id makes a retry store it once.
         if (!isElectionSymptom(error) || Date.now() > deadline || this.closed) throw error;
+        // The stream is electing a leader or this gateway's server is cut off from it: the
+        // consumer's node may be too. Its next deliveries wait until its placement is checked again.
+        this.verifiedConsumer = undefined;
         if ((error as NatsError).code === ErrorCode.NoResponders && (await this.streamGone())) {
           this.options.onStreamLost();
           throw new TributaryError('TOPIC_NOT_FOUND', { topic: this.topic });
@@ -335,12 +399,41 @@ export class PartitionReplica {
   }
 
   private delivered(msg: JsMsg): void {
+    if (this.closed || this.rebuilding) return;
+    const consumer = msg.info.consumer;
+    const now = Date.now();
+    if (now - this.lastDeliveryAt > SILENCE_RECHECK_MS) this.verifiedConsumer = undefined;
+    this.lastDeliveryAt = now;
+    if (consumer !== this.verifiedConsumer) {
+      // A new consumer (ours, or one the client recreated): held until its placement is known.
+      this.held.push(msg);
+      if (this.verifying !== consumer) void this.verifyPlacement(consumer);
+      return;
+    }
     const seq = msg.seq;
-    if (seq <= this.appliedSeq || this.closed) return;
+    const id = msg.headers?.get('Nats-Msg-Id') ?? '';
+    if (seq <= this.appliedSeq) {
+      // Seen already (applied from memory, or delivered again): it must be the same message.
+      const known = this.recentIds.get(seq);
+      if (known !== undefined && known !== id)
+        this.diverged(`sequence ${seq} holds ${known} here, the consumer delivered ${id}`);
+      return;
+    }
     if (seq !== this.appliedSeq + 1) {
       // A command missed (a consumer replaced mid-flight): start again after the last applied.
       void this.resubscribe();
       return;
+    }
+    const prev = /^(\d+) (\S+)$/.exec(msg.headers?.get(PREV_HEADER) ?? '');
+    if (prev !== null) {
+      const prevSeq = Number(prev[1]);
+      const known = this.recentIds.get(prevSeq);
+      if (prevSeq >= seq || (known !== undefined && known !== prev[2])) {
+        this.diverged(
+          `the message at sequence ${seq} names ${prev[2]} at sequence ${prevSeq}, where this copy has ${known ?? 'nothing yet'}`,
+        );
+        return;
+      }
     }
     let commands: Command[];
     try {
@@ -351,7 +444,7 @@ export class PartitionReplica {
     }
     let applied: Applied[];
     try {
-      applied = this.apply(commands, seq);
+      applied = this.apply(commands, seq, id);
     } catch (error) {
       this.fail(error);
       return;
@@ -364,7 +457,9 @@ export class PartitionReplica {
    * `TributaryError` changes nothing, and every gateway refuses it the same way; any other error
    * means the state machine is broken and is thrown.
    */
-  private apply(commands: readonly Command[], seq: number): Applied[] {
+  private apply(commands: readonly Command[], seq: number, id: string): Applied[] {
+    this.recentIds.set(seq, id);
+    if (this.recentIds.size > RECENT_IDS) this.recentIds.delete(this.recentIds.keys().next().value!);
     try {
       return commands.map((command): Applied => {
         try {
@@ -424,6 +519,71 @@ export class PartitionReplica {
       case 'compact':
         return { op: 'compact', counts: state.compact(config, command.now) };
     }
+  }
+
+  /**
+   * Applies the held deliveries of `consumer` once it is known to be served by the node leading
+   * the stream; replaces it otherwise (ephemeral consumers are placed on any of the stream's nodes).
+   */
+  private async verifyPlacement(consumer: string): Promise<void> {
+    this.verifying = consumer;
+    let placed = false;
+    try {
+      const [info, stream] = await Promise.all([
+        this.jsm!.consumers.info(this.options.stream, consumer),
+        this.jsm!.streams.info(this.options.stream),
+      ]);
+      // No cluster info: a single server. A clustered stream electing its leader: not yet.
+      const node = info.cluster?.leader;
+      placed = node === undefined || node === stream.cluster?.leader;
+    } catch {
+      // Gone already, or nobody answered: replace it as below.
+    } finally {
+      if (this.verifying === consumer) this.verifying = undefined;
+    }
+    if (this.closed || this.rebuilding) return;
+    const held = this.held.filter((m) => m.info.consumer === consumer);
+    this.held = this.held.filter((m) => m.info.consumer !== consumer);
+    if (!placed) {
+      // Deleted at once (an ephemeral consumer without interest would linger for seconds).
+      void this.jsm!.consumers.delete(this.options.stream, consumer).catch(() => undefined);
+      if (this.misplaced++ >= PLACEMENT_QUICK_TRIES)
+        await new Promise((resolve) => setTimeout(resolve, RESUBSCRIBE_RETRY_MS));
+      await this.resubscribe();
+      return;
+    }
+    this.misplaced = 0;
+    this.verifiedConsumer = consumer;
+    for (const msg of held) this.delivered(msg);
+  }
+
+  /**
+   * The consumer delivered a history that contradicts what this replica knows: nothing more of
+   * it is applied, and the partition is replayed from sequence 1 through a consumer on the
+   * stream leader. Readers waiting on the old state are released with a retriable error; writes
+   * in flight are answered from the rebuilt state.
+   */
+  private diverged(reason: string): void {
+    if (this.rebuilding || this.closed) return;
+    this.rebuilding = true;
+    const now = Date.now();
+    this.rebuiltAt = [...this.rebuiltAt.filter((at) => at > now - REBUILD_WINDOW_MS), now];
+    const delay = REBUILD_DELAY_MS * 2 ** Math.min(this.rebuiltAt.length - 1, 5);
+    this.subscription?.unsubscribe();
+    this.subscription = undefined;
+    this.verifiedConsumer = undefined;
+    this.held = [];
+    const old = this.current;
+    this.current = new MemoryPartition(this.topic, this.partition);
+    this.appliedSeq = 0;
+    this.recentIds.clear();
+    this.appliedWhileSending.clear();
+    old.releaseWaiters(storageError(`${reason}; the partition is being replayed from the stream leader`));
+    void (async () => {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      this.rebuilding = false;
+      await this.resubscribe();
+    })();
   }
 
   private consumerFailed(): void {
