@@ -12,6 +12,7 @@ import mqtt, { type IClientOptions } from 'mqtt';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/client/node/index.js';
+import { forgetCleanStop } from '../src/log/file/testing/crash.js';
 import { ServerMetrics } from '../src/server/metrics.js';
 import { type RunningServer, startServer } from '../src/server/server.js';
 
@@ -114,10 +115,15 @@ async function populate(dataDir: string): Promise<void> {
   }
 }
 
-/** A copy of the populated directory with one byte of `topic`'s first segment flipped. */
+/**
+ * A copy of the populated directory with one byte of `topic`'s first segment flipped. The start
+ * finds it by scanning the active segment, which it does after a crash: the clean stop's record
+ * is dropped as a crash would (after a clean stop the damage would surface on read instead).
+ */
 async function damagedCopy(topic: string): Promise<string> {
   const dir = await mkdtemp(join(base, 'copy-'));
   await cp(pristine, dir, { recursive: true });
+  await forgetCleanStop(join(dir, 'topics', topic, '0'));
   const handle = await open(join(dir, 'topics', topic, '0', '00000000000000000000.log'), 'r+');
   const byte = new Uint8Array(1);
   await handle.read(byte, 0, 1, 20);

@@ -34,15 +34,36 @@ export async function readJsonOrNull(fs: LogFileSystem, path: string): Promise<u
 /**
  * The recovery point of a partition: everything before `position` in segment `segment` (and in
  * every earlier segment) is known to be on disk. Recovery may truncate a damaged tail only after it.
+ * `clean` is set only by a clean stop (see {@link CleanStop}); the first recovery point the
+ * partition writes when it opens again drops it.
  */
 export interface RecoveryPoint {
   readonly segment: number;
   readonly position: number;
+  readonly clean?: CleanStop;
+}
+
+/**
+ * Written last when a partition closes cleanly: its active segment `segment` ends at `position`
+ * (no preallocated zeros), its index file describes exactly those bytes, and the producer and
+ * transaction state as of its end are here, so the next open trusts the segment like a sealed
+ * one instead of scanning it and checking every batch's CRC. After a crash the recovery point has
+ * no `clean`, and the active segment is scanned as before.
+ */
+export interface CleanStop {
+  /** `ProducerStateTable.snapshot` as of the segment's end. */
+  readonly producers: unknown;
+  /** `TransactionTable.snapshot` as of the segment's end; null when the partition had no transaction state. */
+  readonly transactions: unknown;
 }
 
 export function parseRecoveryPoint(value: unknown): RecoveryPoint | null {
   if (typeof value !== 'object' || value === null) return null;
-  const { segment, position } = value as Record<string, unknown>;
+  const { segment, position, clean } = value as Record<string, unknown>;
   if (!Number.isSafeInteger(segment) || !Number.isSafeInteger(position)) return null;
-  return { segment: segment as number, position: position as number };
+  const point = { segment: segment as number, position: position as number };
+  if (typeof clean !== 'object' || clean === null || !('producers' in clean) || !('transactions' in clean))
+    return point;
+  const { producers, transactions } = clean as CleanStop;
+  return { ...point, clean: { producers, transactions } };
 }

@@ -15,6 +15,7 @@ import { nodeFileSystem } from './fs.js';
 import { inspectPartition } from './inspect.js';
 import { truncatePartition } from './repair.js';
 import { walkBatches } from './segment.js';
+import { forgetCleanStop } from './testing/crash.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -237,6 +238,7 @@ describe('damage stays local to its partition', () => {
     const dir = await logWithRecords(10, { partitions: 3, segmentBytes: 1024 * 1024 });
     const [name] = await segmentFiles(dir, 1);
     const path = join(partitionDir(dir, 1), name!);
+    await forgetCleanStop(partitionDir(dir, 1)); // as after a crash: the active segment is scanned
     const handle = await import('node:fs/promises').then((fs) => fs.open(path, 'r+'));
     await handle.write(new Uint8Array([0xff, 0xfe]), 0, 2, 150);
     await handle.close();

@@ -182,16 +182,37 @@ export class FilePartition {
     config: TopicConfig,
     logger: Logger,
   ) {
-    const recovered = await recoverPartition(fs, dir, logger, {
-      compact: config.compact,
-      preallocateBytes: preallocateBytesFor(config),
-    });
-    const active = recovered.segments[recovered.segments.length - 1]!;
+    const recoverOptions = { compact: config.compact, preallocateBytes: preallocateBytesFor(config) };
+    let recovered = await recoverPartition(fs, dir, logger, recoverOptions);
     const producers = new ProducerStateTable(topic, partition);
+    const transactions = new TransactionTable(topic, partition);
+    if (recovered.clean !== undefined) {
+      const { clean } = recovered;
+      if (
+        producers.restore(clean.producers) &&
+        (clean.transactions === null || transactions.restore(clean.transactions))
+      ) {
+        return FilePartition.opened(
+          fs,
+          topic,
+          partition,
+          dir,
+          config,
+          recovered.segments,
+          producers,
+          transactions,
+          logger,
+        );
+      }
+      // Written atomically, so only damage gets here: the scan rebuilds the state instead.
+      logger.warn({ dir }, 'ignoring an unreadable clean-stop record: scanning the active segment');
+      await Promise.all(recovered.segments.map((s) => s.close().catch(() => {})));
+      recovered = await recoverPartition(fs, dir, logger, { ...recoverOptions, ignoreCleanStop: true });
+    }
+    const active = recovered.segments[recovered.segments.length - 1]!;
     producers.restore(
       await readJsonOrNull(fs, join(dir, segmentFileName(active.baseOffset, '.producers.json'))),
     );
-    const transactions = new TransactionTable(topic, partition);
     const transactionsFile = join(dir, segmentFileName(active.baseOffset, TRANSACTIONS_FILE_EXTENSION));
     const transactionsFileFound = (await fs.readdir(dir)).includes(
       segmentFileName(active.baseOffset, TRANSACTIONS_FILE_EXTENSION),
@@ -230,7 +251,7 @@ export class FilePartition {
         );
       }
     }
-    const opened = new FilePartition(
+    return FilePartition.opened(
       fs,
       topic,
       partition,
@@ -241,10 +262,38 @@ export class FilePartition {
       transactions,
       logger,
     );
+  }
+
+  /** The partition over recovered segments and state, its recovery point written (and any clean stop dropped). */
+  private static async opened(
+    fs: LogFileSystem,
+    topic: string,
+    partition: number,
+    dir: string,
+    config: TopicConfig,
+    segments: Segment[],
+    producers: ProducerStateTable,
+    transactions: TransactionTable,
+    logger: Logger,
+  ): Promise<FilePartition> {
+    const opened = new FilePartition(
+      fs,
+      topic,
+      partition,
+      dir,
+      config,
+      segments,
+      producers,
+      transactions,
+      logger,
+    );
     await opened.restoreLogStart(await readLogStart(fs, dir));
     // What the previous process wrote may still be only in the page cache: sync before vouching for it.
+    const active = segments[segments.length - 1]!;
     await active.datasync();
     await fs.syncDir(dir);
+    // Replaces a clean-stop record before anything is appended: after a crash from now on,
+    // recovery scans the active segment again.
     await opened.writeRecoveryPoint();
     return opened;
   }
@@ -769,6 +818,26 @@ export class FilePartition {
     );
   }
 
+  /**
+   * Records a clean stop (`CleanStop`, checkpoint.ts) so the next open skips scanning the active
+   * segment: its index file first, synced with the directory, then the recovery point that vouches
+   * for both. A crash before the recovery point's rename leaves the previous one: a scan.
+   */
+  private async writeCleanStop(): Promise<void> {
+    const active = this.active;
+    await active.writeIndexFile();
+    await this.fs.syncDir(this.dir);
+    const next = active.nextOffset;
+    await this.writeRecoveryPoint({
+      segment: active.baseOffset,
+      position: active.syncedBytes,
+      clean: {
+        producers: this.producers.snapshot(next),
+        transactions: this.transactions.active ? this.transactions.snapshot(next) : null,
+      },
+    });
+  }
+
   /** `point` (default: the synced end of the active segment) must already be on disk. */
   private writeRecoveryPoint(
     point: RecoveryPoint = { segment: this.active.baseOffset, position: this.active.syncedBytes },
@@ -1087,7 +1156,12 @@ export class FilePartition {
       // A cleanly closed segment is exactly its batches; a crash leaves zeros that recovery skips.
       await this.active.trimPreallocation();
       await this.active.datasync();
-      await this.writeRecoveryPoint();
+      await this.writeCleanStop().catch(async (error: unknown) => {
+        // Only a faster next start is lost (say, the disk is full): it scans the active segment.
+        this.logger.warn({ err: error, dir: this.dir }, 'could not record a clean stop');
+        await this.fs.rm(this.active.indexPath).catch(() => {}); // its space, for the recovery point
+        await this.writeRecoveryPoint();
+      });
     }
     await Promise.all(this.segments.map((s) => s.close().catch(() => {})));
   }

@@ -3,13 +3,15 @@
  * tail past the recovery point is truncated; damage to acknowledged data is a CORRUPT_LOG error
  * naming the file and byte; a missing index is rebuilt.
  */
-import { mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTributaryError } from '../../errors.js';
-import { openFileLog } from './file-log.js';
+import { type FileLogOptions, openFileLog } from './file-log.js';
+import { type LogFile, type LogFileSystem, nodeFileSystem } from './fs.js';
+import { forgetCleanStop } from './testing/crash.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -89,6 +91,7 @@ describe('file log recovery', () => {
   it('keeps a partition whose acknowledged active-segment data is corrupt offline, naming file and byte', async () => {
     const dir = await logWithRecords(10);
     const name = (await segmentFiles(dir))[0]!;
+    await forgetCleanStop(partitionDir(dir)); // as after a crash: the active segment is scanned
     await flipByte(join(partitionDir(dir), name), 100);
     const log = await openFileLog({ dir, maintenanceIntervalMs: 0 });
     try {
@@ -203,6 +206,7 @@ describe('recovery of transaction snapshots', () => {
     const snapshot = (await readdir(partitionDir(dir))).find((n) => n.endsWith('.transactions.json'));
     expect(snapshot).toBeDefined();
     await writeFile(join(partitionDir(dir), snapshot!), '{"version": 1, "open": [');
+    await forgetCleanStop(partitionDir(dir)); // as after a crash: state comes from the snapshot
     const logged: string[] = [];
     const logger = pino({ level: 'error' }, { write: (line: string) => logged.push(line) });
     const reopened = await openFileLog({ dir, maintenanceIntervalMs: 0, logger });
@@ -211,6 +215,125 @@ describe('recovery of transaction snapshots', () => {
       expect((await reopened.offsets('t', 0)).next).toBe(2);
     } finally {
       await reopened.close();
+    }
+  });
+});
+
+describe('clean stop', () => {
+  /** Bytes read from segment files (`.log`) through the log's file system. */
+  function countingFs(): { fs: LogFileSystem; logBytesRead: () => number } {
+    let read = 0;
+    const fs: LogFileSystem = {
+      ...nodeFileSystem,
+      async open(path, mode) {
+        const file = await nodeFileSystem.open(path, mode);
+        if (!path.endsWith('.log')) return file;
+        const counted: LogFile = Object.create(file);
+        counted.read = async (buffer, offset, length, position) => {
+          const n = await file.read(buffer, offset, length, position);
+          read += n;
+          return n;
+        };
+        return counted;
+      },
+    };
+    return { fs, logBytesRead: () => read };
+  }
+
+  const open = (dir: string, options: Partial<FileLogOptions> = {}) =>
+    openFileLog({ dir, maintenanceIntervalMs: 0, ...options });
+  const producer = (baseSequence: number) => ({ producerId: 9, producerEpoch: 0, baseSequence });
+
+  it('opens a cleanly stopped partition without reading its active segment, with its producer state', async () => {
+    const dir = await logWithRecords(300);
+    const log = await open(dir);
+    await log.append('t', 0, [{ key: null, value: enc.encode('idempotent') }], { producer: producer(0) });
+    await log.close();
+    const size = (await stat(join(partitionDir(dir), (await segmentFiles(dir))[0]!))).size;
+    expect(size).toBeGreaterThan(4000);
+
+    const counting = countingFs();
+    const reopened = await open(dir, { fs: counting.fs });
+    try {
+      expect(counting.logBytesRead()).toBe(0);
+      // The producer state came from the clean-stop record: a retry is recognised as a duplicate.
+      const retry = await reopened.append('t', 0, [{ key: null, value: enc.encode('idempotent') }], {
+        producer: producer(0),
+      });
+      expect(retry.baseOffset).toBe(300);
+      expect((await reopened.offsets('t', 0)).next).toBe(301);
+      const next = await reopened.append('t', 0, [{ key: null, value: enc.encode('next') }], {
+        producer: producer(1),
+      });
+      expect(next.baseOffset).toBe(301);
+    } finally {
+      await reopened.close();
+    }
+    const values = await readAll(dir);
+    expect(values).toHaveLength(302);
+    expect(values.slice(-2)).toEqual(['idempotent', 'next']);
+  });
+
+  it('serves damage at rest in a cleanly stopped active segment as CORRUPT_LOG on read, like a sealed one', async () => {
+    const dir = await logWithRecords(300);
+    const name = (await segmentFiles(dir))[0]!;
+    await flipByte(join(partitionDir(dir), name), 100);
+    const log = await open(dir);
+    try {
+      const error = await log.read('t', 0, 0).catch((e: unknown) => e);
+      expect(isTributaryError(error, 'CORRUPT_LOG')).toBe(true);
+      expect((error as Error).message).toContain(name);
+      expect(dec.decode((await log.read('t', 0, 299, { maxRecords: 1 }))[0]!.value!)).toBe('value-299');
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('scans the active segment after a crash, also one that follows a clean restart', async () => {
+    const dir = await logWithRecords(300);
+    const cleanBytes = (await stat(join(partitionDir(dir), (await segmentFiles(dir))[0]!))).size;
+    const log = await open(dir);
+    try {
+      // Opening replaced the clean-stop record before accepting appends.
+      const point = JSON.parse(await readFile(join(partitionDir(dir), 'recovery-point.json'), 'utf8'));
+      expect(point.clean).toBeUndefined();
+      for (let i = 0; i < 5; i++) await log.append('t', 0, [{ key: null, value: enc.encode(`after-${i}`) }]);
+      // A crash now: the files as they are on disk, durable up to the clean stop, the last batch torn.
+      const crashed = await mkdtemp(join(tmpdir(), 'tributary-recovery-'));
+      dirs.push(crashed);
+      await cp(dir, crashed, { recursive: true });
+      await setRecoveryPoint(crashed, 0, cleanBytes);
+      const path = join(partitionDir(crashed), (await segmentFiles(crashed))[0]!);
+      const bytes = await readFile(path);
+      let end = bytes.byteLength; // past the preallocated zeros
+      while (end > 0 && bytes[end - 1] === 0) end--;
+      await truncate(path, end - 3);
+
+      const counting = countingFs();
+      const recovered = await open(crashed, { fs: counting.fs });
+      try {
+        expect(counting.logBytesRead()).toBeGreaterThanOrEqual(end - 3);
+        expect((await recovered.offsets('t', 0)).next).toBe(304);
+      } finally {
+        await recovered.close();
+      }
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('scans when the active segment is not as long as the clean stop says', async () => {
+    const dir = await logWithRecords(300);
+    const path = join(partitionDir(dir), (await segmentFiles(dir))[0]!);
+    await truncate(path, (await stat(path)).size - 3);
+    // The clean stop vouched for every byte: the scan finds acknowledged data missing.
+    const log = await open(dir);
+    try {
+      const error = await log.read('t', 0, 0).catch((e: unknown) => e);
+      expect(isTributaryError(error, 'PARTITION_DAMAGED')).toBe(true);
+      expect((error as Error).message).toContain('the file ends inside a batch');
+    } finally {
+      await log.close();
     }
   });
 });

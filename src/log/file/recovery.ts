@@ -3,7 +3,10 @@
  * Opens a partition's segments after a clean or an unclean stop. Rules (docs/FORMAT.md):
  * - sealed segments with a valid index file are trusted as they are (they were fsynced when sealed);
  *   without one they are scanned, and any damage is an error: their data was acknowledged;
- * - the active (last) segment is always scanned and every batch's CRC checked. Damage at or after
+ * - the active (last) segment is scanned and every batch's CRC checked, unless the partition was
+ *   stopped cleanly: then the recovery point carries a clean-stop record (`CleanStop`) and the
+ *   segment, exactly as long as its index file says, is opened from that index like a sealed one,
+ *   with the producer and transaction state the record holds. Otherwise, damage at or after
  *   the recovery point is a torn tail from the crash: the file is truncated there. Damage before
  *   it is corruption of acknowledged data: opening fails with CORRUPT_LOG naming file and byte.
  *   Zeros from the end of the last batch to the end of the file are a preallocated tail
@@ -24,7 +27,7 @@ import {
   recordBatchCrcMatches,
 } from '../../protocol/kafka/record-batch/index.js';
 import { parseControlRecordKey } from '../control-batch.js';
-import { parseRecoveryPoint, type RecoveryPoint, readJsonOrNull } from './checkpoint.js';
+import { type CleanStop, parseRecoveryPoint, type RecoveryPoint, readJsonOrNull } from './checkpoint.js';
 import type { LogFileSystem } from './fs.js';
 import { corruptionError, Segment, segmentFileName } from './segment.js';
 import { SparseIndex } from './sparse-index.js';
@@ -41,6 +44,8 @@ export interface RecoverOptions {
   readonly compact: boolean;
   /** Zeros the active segment keeps ahead of its data (see `Segment.preallocate`). Default 0. */
   readonly preallocateBytes?: number;
+  /** Scan the active segment even after a clean stop (its clean-stop record could not be used). */
+  readonly ignoreCleanStop?: boolean;
 }
 
 export interface RecoveredPartition {
@@ -50,6 +55,11 @@ export interface RecoveredPartition {
   /** COMMIT (true) or ABORT (false) of each control batch of the active segment, by offset. */
   readonly activeMarkers: Map<number, boolean>;
   readonly truncatedBytes: number;
+  /**
+   * Set when the active segment was opened from a clean stop without a scan: the producer and
+   * transaction state as of its end (`activeHeaders` and `activeMarkers` are then empty).
+   */
+  readonly clean?: CleanStop;
 }
 
 export async function recoverPartition(
@@ -78,6 +88,15 @@ export async function recoverPartition(
   try {
     for (let i = 0; i < bases.length - 1; i++) {
       segments.push(await openSealedSegment(fs, dir, bases[i]!, bases[i + 1]!, options, logger));
+    }
+    const clean = options.ignoreCleanStop ? undefined : recoveryPoint?.clean;
+    const cleanSegment =
+      clean !== undefined && recoveryPoint!.segment === activeBase
+        ? await openCleanActiveSegment(fs, dir, activeBase, recoveryPoint!.position, options)
+        : undefined;
+    if (clean !== undefined && cleanSegment !== undefined) {
+      segments.push(cleanSegment);
+      return { segments, activeHeaders: [], activeMarkers: new Map(), truncatedBytes: 0, clean };
     }
     const active = await recoverActiveSegment(fs, dir, activeBase, recoveryPoint, options, logger);
     segments.push(active.segment);
@@ -192,6 +211,26 @@ function missingSegmentError(dir: string, point: RecoveryPoint): TributaryError 
       `the file is missing, but the recovery point says its first ${point.position} bytes were durable: ` +
       `offsets from ${point.segment} on are lost`,
   });
+}
+
+/**
+ * The active segment of a cleanly stopped partition, opened from its index file without a scan;
+ * undefined (scan it) unless the file and its index both end exactly where the clean stop said.
+ */
+async function openCleanActiveSegment(
+  fs: LogFileSystem,
+  dir: string,
+  base: number,
+  position: number,
+  options: RecoverOptions,
+): Promise<Segment | undefined> {
+  const logBytes = await fs.size(join(dir, segmentFileName(base, '.log')));
+  if (logBytes !== position) return undefined;
+  const parsed = SparseIndex.deserialize(
+    await readFileOrEmpty(fs, join(dir, segmentFileName(base, '.index'))),
+  );
+  if (parsed === null || parsed.summary.logBytes !== logBytes) return undefined;
+  return Segment.open(fs, dir, base, parsed.index, parsed.summary, options.preallocateBytes);
 }
 
 async function recoverActiveSegment(
