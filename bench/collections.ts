@@ -20,7 +20,9 @@
  *     collection, one writer; latency = write sent → change frame received, per subscriber.
  *
  *  4. scale: `--scale N` documents (default 1 000 000; `--quick` 100 000; 0 skips it) of ~100
- *     bytes loaded into one eventual collection of 4 partitions by 64 connections, then the
+ *     bytes loaded into one eventual collection of 4 partitions in bulk (`collectionApply` requests
+ *     of 500 `put` operations from 8 connections; `--scale-load put`: one `collectionPut` per
+ *     document from 64 connections, the slower path the SDK's online writes take), then the
  *     server's RSS (and how much of it is mapped files: LMDB's map), a restart (SIGTERM, start again) timed to the first 200 of /healthz, RSS after
  *     it, point reads (`collectionGet`, local; after 1 s of unmeasured reads, which load and
  *     compile the fresh process's read path) p50/p99 and overwrite throughput at that size,
@@ -40,6 +42,8 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
+import { HybridClock } from '../src/crdt/hlc.js';
+import { putOp } from '../src/crdt/operation.js';
 import { decodeServerFrame, encodeFrame } from '../src/protocol/native/frames.js';
 import type { ServerFrame } from '../src/protocol/native/types.js';
 import { freePort, LOOPBACK, ProcessGroup, waitForPort } from './lib/procs.js';
@@ -55,6 +59,11 @@ const ONLY_SCALE = process.argv.includes('--only-scale');
 /** `--only-writes`: the writes rows alone (Tributary's, then PostgreSQL's), e.g. to profile them. */
 const ONLY_WRITES = process.argv.includes('--only-writes');
 const SCALE_DOCUMENTS = numberFlag('--scale', QUICK ? 100_000 : 1_000_000);
+/** `--scale-load put`: load the scale row one `collectionPut` per document instead of in bulk. */
+const SCALE_LOAD =
+  process.argv.includes('--scale-load') && process.argv[process.argv.indexOf('--scale-load') + 1] === 'put'
+    ? 'put'
+    : 'apply';
 /** Goals of collections that outgrow memory (issue 22, item 8). */
 const SCALE_GOALS = { rssMiB: 512, restartMs: 1_000, readP99Ms: 1 };
 const PROFILE = process.argv.includes('--profile-server');
@@ -73,6 +82,9 @@ const HOT_KEYS = 4;
 const KEYS = 1000;
 /** ~100-byte documents: `{ n, payload }` with 80 bytes of payload. */
 const PAYLOAD = 'x'.repeat(80);
+/** The scale row's bulk load: `put` operations per `collectionApply` (the SDK's default batch), connections. */
+const APPLY_BATCH = 500;
+const APPLY_WRITERS = 8;
 
 const formatRatio = (ratio: number): string => `${formatFixed(ratio)}×`;
 
@@ -494,37 +506,11 @@ async function scale(dir: string, documents: number): Promise<ScaleRow> {
   const admin = await Client.connect(server.url);
   await admin.request('createCollection', { name: collection, mode: 'eventual', partitions: 4 });
   admin.close();
-  let loaded = 0;
-  const load = await measured(server, async () => {
-    const clients = await connectMany(server.url, WRITERS);
-    const latencies: number[] = [];
-    let next = 0;
-    const started = performance.now();
-    await Promise.all(
-      clients.map(async (client) => {
-        while (next < documents) {
-          const i = next++;
-          const t0 = performance.now();
-          await client.request('collectionPut', {
-            collection,
-            key: scaleKey(i),
-            value: { n: i, payload: PAYLOAD },
-          });
-          latencies.push(performance.now() - t0);
-          if (++loaded % 100_000 === 0) process.stdout.write(`  ${formatInt(loaded)} documents\n`);
-        }
-      }),
-    );
-    const elapsed = performance.now() - started;
-    for (const client of clients) client.close();
-    return {
-      name: `load ${formatInt(documents)} docs`,
-      system: 'tributary' as const,
-      ops: latencies.length,
-      perSec: rate(latencies.length, elapsed),
-      latencyMs: summarize(latencies),
-    };
-  });
+  const load = await measured(server, () =>
+    SCALE_LOAD === 'put'
+      ? loadByPuts(server.url, collection, documents)
+      : loadByApply(server.url, collection, documents),
+  );
   const memoryAfterLoad = processMemory(server.pid);
   const rssAfterLoadBytes = memoryAfterLoad?.rssBytes ?? Number.NaN;
   await server.stop();
@@ -603,6 +589,84 @@ async function scale(dir: string, documents: number): Promise<ScaleRow> {
   };
 }
 
+/** The scale row's load one `collectionPut` per document, 64 connections each with one in flight. */
+async function loadByPuts(url: string, collection: string, documents: number): Promise<Throughput> {
+  const clients = await connectMany(url, WRITERS);
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    clients.map(async (client) => {
+      while (next < documents) {
+        const i = next++;
+        const t0 = performance.now();
+        await client.request('collectionPut', {
+          collection,
+          key: scaleKey(i),
+          value: { n: i, payload: PAYLOAD },
+        });
+        latencies.push(performance.now() - t0);
+        if (latencies.length % 100_000 === 0)
+          process.stdout.write(`  ${formatInt(latencies.length)} documents\n`);
+      }
+    }),
+  );
+  const elapsed = performance.now() - started;
+  for (const client of clients) client.close();
+  return {
+    name: `load ${formatInt(documents)} docs (collectionPut, ${WRITERS} conns)`,
+    system: 'tributary',
+    ops: latencies.length,
+    perSec: rate(latencies.length, elapsed),
+    latencyMs: summarize(latencies),
+  };
+}
+
+/**
+ * The scale row's load in bulk: `collectionApply` requests of {@link APPLY_BATCH} `put`
+ * operations (what the SDK's offline queue sends), each acknowledged once durable like a
+ * `collectionPut`, written one batch per partition. The documents stored are the same as
+ * `collectionPut`'s (a put of the same fields), stamped by this process's clock. Latencies are
+ * per request.
+ */
+async function loadByApply(url: string, collection: string, documents: number): Promise<Throughput> {
+  const clients = await connectMany(url, APPLY_WRITERS);
+  const clock = new HybridClock({ node: 'bench-load' });
+  const latencies: number[] = [];
+  let next = 0;
+  let reported = 0;
+  const started = performance.now();
+  await Promise.all(
+    clients.map(async (client) => {
+      while (next < documents) {
+        const from = next;
+        next = Math.min(documents, from + APPLY_BATCH);
+        const ops = [];
+        for (let i = from; i < next; i++)
+          ops.push(putOp(scaleKey(i), { n: i, payload: PAYLOAD }, clock.now()));
+        const t0 = performance.now();
+        const result = await client.request('collectionApply', { collection, ops });
+        latencies.push(performance.now() - t0);
+        if (result.writes.length !== ops.length)
+          throw new Error(`${result.writes.length} writes for ${ops.length} operations`);
+        if (next - reported >= 1_000_000) {
+          reported = next - (next % 1_000_000);
+          process.stdout.write(`  ${formatInt(reported)} documents\n`);
+        }
+      }
+    }),
+  );
+  const elapsed = performance.now() - started;
+  for (const client of clients) client.close();
+  return {
+    name: `load ${formatInt(documents)} docs (collectionApply, ${APPLY_BATCH} puts per request, ${APPLY_WRITERS} conns)`,
+    system: 'tributary',
+    ops: documents,
+    perSec: rate(documents, elapsed),
+    latencyMs: summarize(latencies),
+  };
+}
+
 async function waitForHealthz(port: number): Promise<void> {
   for (;;) {
     try {
@@ -629,7 +693,12 @@ function printScale(row: ScaleRow): void {
         '10,000,000',
         row.documents >= 10_000_000 ? '' : 'smaller than the goal size',
       ],
-      ['load writes/s (64 conns)', formatInt(row.load.perSec), '', `p99 ${formatMs(row.load.latencyMs.p99)}`],
+      [
+        'load documents/s',
+        formatInt(row.load.perSec),
+        '',
+        `${SCALE_LOAD === 'put' ? `collectionPut, ${WRITERS} conns, p99` : `collectionApply of ${APPLY_BATCH}, ${APPLY_WRITERS} conns, request p99`} ${formatMs(row.load.latencyMs.p99)}`,
+      ],
       [
         'RSS after load, MiB',
         mib(row.rssAfterLoadBytes),

@@ -193,7 +193,17 @@ async function openEnvironment(path: string, partitions: number): Promise<RootDa
   // server without collections never pays for it.
   const { open } = await import('lmdb');
   // `maxDbs`: one per partition and the meta db; `pageSize` 8 KiB suits stores larger than memory.
-  return open({ path, maxDbs: partitions + 2, pageSize: 8192 });
+  // `noReadAhead` (MDB_NORDAHEAD, madvise random): a point read faults in its own pages only, not
+  // the kernel's read-ahead window around each one, which filled the process's RSS with pages
+  // of documents nobody asked for and made a read from disk wait for them. The option is not in
+  // lmdb's typings; its `open` passes it on.
+  const options: Parameters<typeof open>[0] & { noReadAhead: boolean } = {
+    path,
+    maxDbs: partitions + 2,
+    pageSize: 8192,
+    noReadAhead: true,
+  };
+  return open(options);
 }
 
 /** Throws when the environment's meta db cannot be read (a damaged or foreign file). */
