@@ -15,7 +15,9 @@
  *   which appends each event to `socket.io` and delivers it to every other client. The publisher
  *   emits `msg` itself (the endpoint relays events under their own name).
  *
- * Tributary and Redis are started by this script on free loopback ports and stopped by pid. For
+ * Tributary and Redis are started by this script on free loopback ports and stopped by pid;
+ * Tributary's server as `npm start` runs it (`dist/`, built first when stale, with its Node
+ * flags), the Socket.IO servers and client workers compiled to plain JavaScript. For
  * each rate and adapter: deliveries per second over the window (every event × 1,000 clients when
  * nothing is lost), the latency from emit to each client's receipt (p50, p99), and the servers'
  * CPU time per event (both Socket.IO servers and the broker, from /proc: what a loaded machine
@@ -48,6 +50,9 @@ import { writeResults } from './lib/results.js';
 import { median, summarize } from './lib/stats.js';
 import { machineInfo, processCpuMs, processWriteCalls } from './lib/system.js';
 import { formatInt, formatMs, printTable } from './lib/table.js';
+import { BUILT_CLI, ensureBuilt } from './systems/build.js';
+import { compileScript } from './systems/node-server.js';
+import { serverNodeFlags } from './systems/tributary.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 /** Clients, half on each server (`--clients N` changes it: fewer isolate the path between the servers). */
@@ -105,19 +110,27 @@ interface Worker {
 /** Node flags of every process the suite starts: `--cpu-prof` into the profile directory, if any. */
 let profileFlags: readonly string[] = [];
 
-function startWorker(port: number, clients: number, group: ProcessGroup): Promise<Worker> {
+/**
+ * The harness's own TypeScript processes (Socket.IO servers, client workers), compiled once to
+ * plain JavaScript: run through tsx, each process paid the loader's CPU and memory, and the
+ * Tributary adapter's code (TypeScript) paid esbuild's helpers where the Redis adapters (plain
+ * JavaScript packages) did not.
+ */
+const compiled = new Map<string, Promise<string>>();
+function compiledScript(script: string): Promise<string> {
+  let file = compiled.get(script);
+  if (file === undefined) {
+    file = compileScript(ROOT, script);
+    compiled.set(script, file);
+  }
+  return file;
+}
+
+async function startWorker(port: number, clients: number, group: ProcessGroup): Promise<Worker> {
+  const script = await compiledScript('bench/workers/socketio-clients.ts');
   const child = spawn(
     process.execPath,
-    [
-      ...profileFlags,
-      '--import',
-      'tsx',
-      'bench/workers/socketio-clients.ts',
-      '--port',
-      String(port),
-      '--clients',
-      String(clients),
-    ],
+    [...profileFlags, script, '--port', String(port), '--clients', String(clients)],
     { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   group.onCleanup(() => child.kill('SIGKILL'));
@@ -163,21 +176,12 @@ async function startCluster(
   brokerPid: number,
 ): Promise<Cluster> {
   const ports: [number, number] = [await freePort(), await freePort()];
+  const script = await compiledScript('bench/servers/socketio-cluster-server.ts');
   const servers = ports.map((port, i) =>
     group.spawn(
       `socket.io ${adapter} ${i}`,
       process.execPath,
-      [
-        ...profileFlags,
-        '--import',
-        'tsx',
-        'bench/servers/socketio-cluster-server.ts',
-        '--port',
-        String(port),
-        '--adapter',
-        adapter,
-        ...extra,
-      ],
+      [...profileFlags, script, '--port', String(port), '--adapter', adapter, ...extra],
       { logFile: join(dir, `socketio-${adapter}-${i}.log`), cwd: ROOT },
     ),
   );
@@ -299,16 +303,18 @@ async function measure(
   };
 }
 
+/** Tributary's server as `npm start` runs it: built (`dist/`, built first if stale), its Node flags. */
 async function startTributary(group: ProcessGroup, dir: string): Promise<{ url: string; pid: number }> {
+  const stale = ensureBuilt(ROOT);
+  if (stale !== undefined) throw new Error(`socket.io: Tributary's server: ${stale}`);
   const port = await freePort();
   const server = group.spawn(
     'tributary',
     process.execPath,
     [
       ...profileFlags,
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
+      ...serverNodeFlags(),
+      BUILT_CLI,
       'serve',
       '--port',
       String(port),

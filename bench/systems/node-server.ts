@@ -1,8 +1,9 @@
 /**
  * @module bench/systems/node-server
  * Starts a Node server: the harness's own peers (`bench/servers/*.ts`) from source with
- * `node --import tsx <script> …`, and Tributary's built CLI (`dist/cli/main.js`, what
- * `npm start` runs) with plain `node` ({@link startNodeBuilt}).
+ * `node --import tsx <script> …` or compiled to plain JavaScript ({@link compileScript}), and
+ * Tributary's built CLI (`dist/cli/main.js`, what `npm start` runs) with plain `node`
+ * ({@link startNodeBuilt}).
  */
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -45,25 +46,16 @@ export async function startNodeBuilt(
 }
 
 /**
- * Starts one of the harness's TypeScript servers as plain JavaScript under plain `node`, so its
- * memory is the server's and not the tsx loader's too: `script` is compiled by esbuild (its own
- * modules inlined, packages left as imports) into `node_modules/.cache/tributary-bench/`, from
- * where the imports resolve to the project's packages.
+ * Compiles one of the harness's TypeScript scripts to plain JavaScript for plain `node`, so its
+ * process pays neither the tsx loader's memory nor its CPU: esbuild, its own modules inlined,
+ * packages left as imports, into `node_modules/.cache/tributary-bench/` (from where the imports
+ * resolve to the project's packages). Returns the compiled file's path.
  */
-export async function startNodeCompiled(
-  context: StartContext,
-  name: string,
-  script: string,
-  args: readonly string[],
-): Promise<TrackedProcess> {
+export async function compileScript(projectRoot: string, script: string): Promise<string> {
   const { build } = await import('esbuild');
-  const outfile = join(
-    context.projectRoot,
-    'node_modules/.cache/tributary-bench',
-    `${basename(script, '.ts')}.mjs`,
-  );
+  const outfile = join(projectRoot, 'node_modules/.cache/tributary-bench', `${basename(script, '.ts')}.mjs`);
   await build({
-    entryPoints: [join(context.projectRoot, script)],
+    entryPoints: [join(projectRoot, script)],
     outfile,
     bundle: true,
     packages: 'external',
@@ -72,7 +64,17 @@ export async function startNodeCompiled(
     target: 'node20',
     logLevel: 'error',
   });
-  return startNodeBuilt(context, name, outfile, args);
+  return outfile;
+}
+
+/** Starts one of the harness's TypeScript servers compiled by {@link compileScript}. */
+export async function startNodeCompiled(
+  context: StartContext,
+  name: string,
+  script: string,
+  args: readonly string[],
+): Promise<TrackedProcess> {
+  return startNodeBuilt(context, name, await compileScript(context.projectRoot, script), args);
 }
 
 /** `version` field of an installed npm package, or `unknown`. */
