@@ -25,11 +25,13 @@ import {
  * replays the same log. Size: `JETSTREAM_CHAOS_RECORDS` per producer (default 120), 4 producers
  * per gateway.
  *
- * The network-partition run is opt-in (`TRIBUTARY_JETSTREAM_PARTITION_CHAOS=1`): with
+ * The network-partition run is opt-in (`TRIBUTARY_JETSTREAM_PARTITION_CHAOS=1`; 18–47 s): with
  * nats-server 2.9.10 the node cut off keeps, after the heal, a copy of the stream whose messages
  * stand at other sequences than on the two other nodes (read from each node's files by
- * `compareNodeReplicas`), and a gateway whose consumer that node serves applies that history;
- * docs/scale-out.md reports it.
+ * `compareNodeReplicas`, with `JETSTREAM_CHAOS_DUMP=1`). The run prints where each gateway's
+ * consumer was placed, and checks that no gateway served that copy (gateways read through the
+ * stream leader's node and refuse deliveries that contradict acknowledged sequences, see
+ * `partition-replica.ts`); docs/scale-out.md reports the runs.
  */
 const required = process.env.TRIBUTARY_REQUIRE_SERVICES === '1';
 const available = NATS_SERVER_BINARY !== undefined || required;
