@@ -34,11 +34,12 @@ export function compactPartition(partition: FilePartition, nowMs: number): Promi
     const report = { recordsBefore: 0, recordsAfter: 0, bytesBefore: 0, bytesAfter: 0 };
     if (partition.isClosed()) return report;
     const sealedBefore = partition.sealedSinceCompaction;
-    const latest = await latestOffsetPerKey(partition);
+    const { latest, scannedTo } = await latestOffsetPerKey(partition);
     const tombstoneHorizon = nowMs - partition.config.tombstoneRetentionMs;
-    const stable = partition.lastStable;
     for (const segment of partition.segments.slice(0, -1)) {
-      if (segment.nextOffset > stable) break; // holds records of an open transaction
+      // Past the scan: records of an open transaction, or of a segment sealed while the scan ran
+      // (rolls do not wait for compaction), whose keys' latest offsets the scan did not see.
+      if (segment.nextOffset > scannedTo) break;
       const records = await readAllRecords(segment);
       const kept = records.filter(
         (r) => latest.get(keyString(r)) === r.offset && !(r.value === null && r.timestamp < tombstoneHorizon),
@@ -65,7 +66,13 @@ export function compactPartition(partition: FilePartition, nowMs: number): Promi
   return report;
 }
 
-async function latestOffsetPerKey(partition: FilePartition): Promise<Map<string, number>> {
+/**
+ * The latest offset of every key among committed records, and the offset below which every
+ * committed record was seen: at least the last stable offset when the scan began.
+ */
+async function latestOffsetPerKey(
+  partition: FilePartition,
+): Promise<{ latest: Map<string, number>; scannedTo: number }> {
   const latest = new Map<string, number>();
   let offset = partition.earliest;
   const end = partition.lastStable;
@@ -79,7 +86,7 @@ async function latestOffsetPerKey(partition: FilePartition): Promise<Map<string,
     for (const record of records) latest.set(keyString(record), record.offset);
     offset = records[records.length - 1]!.offset + 1;
   }
-  return latest;
+  return { latest, scannedTo: Math.max(end, offset) };
 }
 
 /** Keys are compared as bytes; latin1 maps each byte to one character, so this is exact. */

@@ -153,8 +153,14 @@ export class FilePartition {
   /** Segments sealed since the last compaction, and when it ran: what makes another one due. */
   sealedSinceCompaction = 0;
   lastCompactionMs = 0;
-  /** Serializes maintenance (retention, compaction, deleteRecords) with rolls and close. */
+  /** Serializes maintenance (retention, compaction, deleteRecords) with each other and close. */
   maintenance: Promise<unknown> = Promise.resolve();
+  /**
+   * Serializes what changes the list of segments at either end: rolls (the tail) with retention
+   * and deleteRecords (the head). Compaction only swaps sealed segments the scan covered, so a
+   * roll never waits for it (a compaction of millions of keys would otherwise stop every write).
+   */
+  private segmentEnds: Promise<unknown> = Promise.resolve();
   /** The log start offset `deleteRecords` stored (log-start.json); `earliest` is never below it. */
   private logStartOffset = 0;
 
@@ -350,8 +356,15 @@ export class FilePartition {
       }
       return this.earliest;
     };
-    const result = this.maintenance.then(run);
+    const result = this.maintenance.then(() => this.withSegmentEnds(run));
     this.maintenance = result.catch(() => {});
+    return result;
+  }
+
+  /** Runs `fn` once no roll, retention or deleteRecords is running, and holds them off meanwhile. */
+  private withSegmentEnds<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.segmentEnds.then(fn);
+    this.segmentEnds = result.catch(() => {});
     return result;
   }
 
@@ -759,8 +772,11 @@ export class FilePartition {
     return { segment, end: position, entries };
   }
 
-  private async roll(baseOffset: number): Promise<void> {
-    await this.maintenance;
+  private roll(baseOffset: number): Promise<void> {
+    return this.withSegmentEnds(() => this.sealAndStart(baseOffset));
+  }
+
+  private async sealAndStart(baseOffset: number): Promise<void> {
     const sealed = this.active;
     assert(baseOffset === sealed.nextOffset, 'a new segment starts right after the one it follows');
     // Sealed segments may be compacted: their records are no longer served from memory.
@@ -1121,7 +1137,7 @@ export class FilePartition {
       }
       return { segmentsDeleted, bytesDeleted };
     };
-    const report = this.maintenance.then(run);
+    const report = this.maintenance.then(() => this.withSegmentEnds(run));
     this.maintenance = report.catch(() => {});
     return report;
   }
