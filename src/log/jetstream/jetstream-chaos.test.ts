@@ -150,13 +150,24 @@ function check(figures: Figures): void {
 }
 
 /** `name` marks the gateway's consumers (their deliver subjects start with `_INBOX_<name>.`). */
-function gateway(servers: readonly string[], namespace: string, name = 'X'): Promise<JetStreamLog> {
-  return openJetStreamLog({
-    servers,
-    replicas: 3,
-    namespace,
-    connection: { maxReconnectAttempts: -1, reconnectTimeWait: 100, inboxPrefix: `_INBOX_${name}` },
-  });
+/**
+ * A gateway over `servers`. Opening it creates R3 buckets, which JetStream cannot place while a
+ * node counts as offline: for a few seconds after the partition run's heal, so the next run waits.
+ */
+async function gateway(servers: readonly string[], namespace: string, name = 'X'): Promise<JetStreamLog> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await openJetStreamLog({
+        servers,
+        replicas: 3,
+        namespace,
+        connection: { maxReconnectAttempts: -1, reconnectTimeWait: 100, inboxPrefix: `_INBOX_${name}` },
+      });
+    } catch (error) {
+      if (attempt >= 60 || !/no suitable peers for placement/i.test((error as Error).message)) throw error;
+      await sleep(500);
+    }
+  }
 }
 
 /**
