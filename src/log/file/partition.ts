@@ -70,7 +70,12 @@ import { type RecoveryPoint, readJsonOrNull, writeJsonAtomic } from './checkpoin
 import type { LogFileSystem } from './fs.js';
 import { readLogStart, writeLogStart } from './log-start.js';
 import { RecentBatches } from './recent-batches.js';
-import { RECOVERY_POINT_FILE, recoverPartition, TRANSACTIONS_FILE_EXTENSION } from './recovery.js';
+import {
+  RECOVERY_POINT_FILE,
+  type RecoveredPartition,
+  recoverPartition,
+  TRANSACTIONS_FILE_EXTENSION,
+} from './recovery.js';
 import {
   type BatchSummary,
   corruptionError,
@@ -192,72 +197,23 @@ export class FilePartition {
     let recovered = await recoverPartition(fs, dir, logger, recoverOptions);
     const producers = new ProducerStateTable(topic, partition);
     const transactions = new TransactionTable(topic, partition);
-    if (recovered.clean !== undefined) {
-      const { clean } = recovered;
-      if (
+    const { clean } = recovered;
+    if (
+      clean !== undefined &&
+      !(
         producers.restore(clean.producers) &&
         (clean.transactions === null || transactions.restore(clean.transactions))
-      ) {
-        return FilePartition.opened(
-          fs,
-          topic,
-          partition,
-          dir,
-          config,
-          recovered.segments,
-          producers,
-          transactions,
-          logger,
-        );
-      }
+      )
+    ) {
       // Written atomically, so only damage gets here: the scan rebuilds the state instead.
       logger.warn({ dir }, 'ignoring an unreadable clean-stop record: scanning the active segment');
       await Promise.all(recovered.segments.map((s) => s.close().catch(() => {})));
       recovered = await recoverPartition(fs, dir, logger, { ...recoverOptions, ignoreCleanStop: true });
     }
-    const active = recovered.segments[recovered.segments.length - 1]!;
-    producers.restore(
-      await readJsonOrNull(fs, join(dir, segmentFileName(active.baseOffset, '.producers.json'))),
-    );
-    const transactionsFile = join(dir, segmentFileName(active.baseOffset, TRANSACTIONS_FILE_EXTENSION));
-    const transactionsFileFound = (await fs.readdir(dir)).includes(
-      segmentFileName(active.baseOffset, TRANSACTIONS_FILE_EXTENSION),
-    );
-    if (transactionsFileFound && !transactions.restore(await readJsonOrNull(fs, transactionsFile))) {
-      // Written atomically, so only damage gets here: transactions open across the segment
-      // boundary are then unknown, and committed readers may see their records early.
-      logger.error(
-        { file: transactionsFile },
-        'ignoring an unreadable transaction snapshot: transactions open before this segment are not restored',
-      );
-    }
-    for (const header of recovered.activeHeaders) {
-      if ((header.attributes & CONTROL_FLAG) !== 0) {
-        // A marker replays what writeMarker did: the epoch bump, then the transaction's end.
-        const commit = recovered.activeMarkers.get(header.baseOffset);
-        if (commit === undefined || header.producerId < 0) continue;
-        const marker = { producerId: header.producerId, producerEpoch: header.producerEpoch, commit };
-        producers.bumpEpoch(marker.producerId, marker.producerEpoch);
-        transactions.recordMarker(marker, header.baseOffset);
-        continue;
-      }
-      if (header.producerId >= 0 && (header.attributes & TRANSACTIONAL_FLAG) !== 0) {
-        transactions.recordAppend(header.producerId, header.producerEpoch, header.baseOffset);
-      }
-      if (header.producerId >= 0) {
-        producers.record(
-          {
-            producerId: header.producerId,
-            producerEpoch: header.producerEpoch,
-            baseSequence: header.baseSequence,
-          },
-          header.recordCount,
-          header.baseOffset,
-          header.baseOffset + header.lastOffsetDelta,
-        );
-      }
-    }
-    return FilePartition.opened(
+    // After a clean stop the record holds the state; otherwise the active segment's scan rebuilds it.
+    if (recovered.clean === undefined)
+      await replayActiveSegment(fs, dir, recovered, producers, transactions, logger);
+    const opened = new FilePartition(
       fs,
       topic,
       partition,
@@ -268,35 +224,9 @@ export class FilePartition {
       transactions,
       logger,
     );
-  }
-
-  /** The partition over recovered segments and state, its recovery point written (and any clean stop dropped). */
-  private static async opened(
-    fs: LogFileSystem,
-    topic: string,
-    partition: number,
-    dir: string,
-    config: TopicConfig,
-    segments: Segment[],
-    producers: ProducerStateTable,
-    transactions: TransactionTable,
-    logger: Logger,
-  ): Promise<FilePartition> {
-    const opened = new FilePartition(
-      fs,
-      topic,
-      partition,
-      dir,
-      config,
-      segments,
-      producers,
-      transactions,
-      logger,
-    );
     await opened.restoreLogStart(await readLogStart(fs, dir));
     // What the previous process wrote may still be only in the page cache: sync before vouching for it.
-    const active = segments[segments.length - 1]!;
-    await active.datasync();
+    await opened.active.datasync();
     await fs.syncDir(dir);
     // Replaces a clean-stop record before anything is appended: after a crash from now on,
     // recovery scans the active segment again.
@@ -1218,4 +1148,60 @@ function storageError(topic: string, partition: number, error: unknown): Tributa
   const code = (error as NodeJS.ErrnoException | null)?.code;
   const why = code === 'ENOSPC' ? 'no space left on device' : String(error);
   return new TributaryError('STORAGE_ERROR', { reason: `${topic}/${partition}: ${why}` }, { cause: error });
+}
+
+/**
+ * Rebuilds producer and transaction state after an unclean stop: the snapshots written when the
+ * active segment was started, then every batch of it the recovery scan found, as appends made them.
+ */
+async function replayActiveSegment(
+  fs: LogFileSystem,
+  dir: string,
+  recovered: RecoveredPartition,
+  producers: ProducerStateTable,
+  transactions: TransactionTable,
+  logger: Logger,
+): Promise<void> {
+  const active = recovered.segments[recovered.segments.length - 1]!;
+  producers.restore(
+    await readJsonOrNull(fs, join(dir, segmentFileName(active.baseOffset, '.producers.json'))),
+  );
+  const transactionsFile = join(dir, segmentFileName(active.baseOffset, TRANSACTIONS_FILE_EXTENSION));
+  const transactionsFileFound = (await fs.readdir(dir)).includes(
+    segmentFileName(active.baseOffset, TRANSACTIONS_FILE_EXTENSION),
+  );
+  if (transactionsFileFound && !transactions.restore(await readJsonOrNull(fs, transactionsFile))) {
+    // Written atomically, so only damage gets here: transactions open across the segment
+    // boundary are then unknown, and committed readers may see their records early.
+    logger.error(
+      { file: transactionsFile },
+      'ignoring an unreadable transaction snapshot: transactions open before this segment are not restored',
+    );
+  }
+  for (const header of recovered.activeHeaders) {
+    if ((header.attributes & CONTROL_FLAG) !== 0) {
+      // A marker replays what writeMarker did: the epoch bump, then the transaction's end.
+      const commit = recovered.activeMarkers.get(header.baseOffset);
+      if (commit === undefined || header.producerId < 0) continue;
+      const marker = { producerId: header.producerId, producerEpoch: header.producerEpoch, commit };
+      producers.bumpEpoch(marker.producerId, marker.producerEpoch);
+      transactions.recordMarker(marker, header.baseOffset);
+      continue;
+    }
+    if (header.producerId >= 0 && (header.attributes & TRANSACTIONAL_FLAG) !== 0) {
+      transactions.recordAppend(header.producerId, header.producerEpoch, header.baseOffset);
+    }
+    if (header.producerId >= 0) {
+      producers.record(
+        {
+          producerId: header.producerId,
+          producerEpoch: header.producerEpoch,
+          baseSequence: header.baseSequence,
+        },
+        header.recordCount,
+        header.baseOffset,
+        header.baseOffset + header.lastOffsetDelta,
+      );
+    }
+  }
 }
