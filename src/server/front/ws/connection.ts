@@ -129,6 +129,9 @@ const SMALL_RESPONSE_BYTES = 1024;
 
 type Decoded = ReturnType<typeof decodeClientFrame>;
 
+/** The largest header of a frame the server sends (unmasked, 64-bit length). */
+const FRAME_HEADER_BYTES_MAX = 10;
+
 export class Connection {
   readonly sessionId = randomUUID();
   readonly #socket: WebSocket;
@@ -735,24 +738,20 @@ export class Connection {
    */
   #writeMessage(message: Buffer, hold: boolean): void {
     const bytes = messagePayloadBytes(message);
-    this.#bytesOut.inc(bytes);
-    const high = this.#deps.limits.wsBufferedBytesHigh;
     const buffered = this.#socket.bufferedAmount;
-    const track = this.#tracked(buffered, bytes);
-    this.#writer.writeMessage(message, track ? this.#onSent : undefined, hold);
-    if (buffered <= high && this.#socket.bufferedAmount > high) this.#updateReading();
+    this.#writer.writeMessage(message, this.#countWrite(buffered, bytes), hold);
+    this.#checkHighWater(buffered, bytes);
   }
 
   /** Sends an encoded frame (the socket is open). */
   #write(data: Uint8Array | string, hold = false): void {
     const binary = typeof data !== 'string';
-    this.#bytesOut.inc(binary ? data.byteLength : Buffer.byteLength(data));
-    const high = this.#deps.limits.wsBufferedBytesHigh;
+    const bytes = binary ? data.byteLength : Buffer.byteLength(data);
     const buffered = this.#socket.bufferedAmount;
-    const track = this.#tracked(buffered, binary ? data.byteLength : data.length);
+    const onSent = this.#countWrite(buffered, bytes);
     this.#writer.beforeWrite({ hold });
-    this.#socket.send(data, { binary }, track ? this.#onSent : undefined);
-    if (buffered <= high && this.#socket.bufferedAmount > high) this.#updateReading();
+    this.#socket.send(data, { binary }, onSent);
+    this.#checkHighWater(buffered, bytes);
   }
 
   /**
@@ -762,12 +761,28 @@ export class Connection {
    */
   #writeShared(head: Uint8Array, frames: SharedFrames, hold: boolean, buffered: number): void {
     const bytes = head.byteLength + frames.byteLength;
+    this.#writer.writeShared(frames, head, this.#countWrite(buffered, bytes), hold);
+    this.#checkHighWater(buffered, bytes);
+  }
+
+  /** Counts a write of `bytes` onto `buffered`; the callback it must report its drain to, if any. */
+  #countWrite(buffered: number, bytes: number): ((error?: Error | null) => void) | undefined {
     this.#bytesOut.inc(bytes);
+    return this.#tracked(buffered, bytes) ? this.#onSent : undefined;
+  }
+
+  /**
+   * After a write of `bytes` onto `buffered`: stops reading requests if the send buffer crossed
+   * `wsBufferedBytesHigh`. It grew by `bytes` and the frame's header at most: read it again only
+   * if that could cross it.
+   */
+  #checkHighWater(buffered: number, bytes: number): void {
     const high = this.#deps.limits.wsBufferedBytesHigh;
-    const track = this.#tracked(buffered, bytes);
-    this.#writer.writeShared(frames, head, track ? this.#onSent : undefined, hold);
-    // The buffer grows by at most `bytes`: read it again only if that could cross `high`.
-    if (buffered <= high && buffered + bytes > high && this.#socket.bufferedAmount > high)
+    if (
+      buffered <= high &&
+      buffered + bytes + FRAME_HEADER_BYTES_MAX > high &&
+      this.#socket.bufferedAmount > high
+    )
       this.#updateReading();
   }
 
