@@ -54,6 +54,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { positiveNumber } from './lib/options.js';
 import { ProcessGroup, sleep } from './lib/procs.js';
 import { Progress } from './lib/progress.js';
 import { summarize } from './lib/stats.js';
@@ -105,12 +106,7 @@ function parseOptions(argv: readonly string[]): Options {
   };
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
-    const number = (): number => {
-      const parsed = Number(value);
-      if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`${argv[i]} needs a positive number`);
-      i++;
-      return parsed;
-    };
+    const number = (): number => positiveNumber(argv[i]!, argv[++i]);
     switch (argv[i]) {
       case '--systems':
         options.systems = (value ?? '').split(',').filter((id): id is SystemId => id in SYSTEMS);

@@ -21,6 +21,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { positiveNumber } from './lib/options.js';
 import { freePort, LOOPBACK, ProcessGroup, sleep, waitForPort } from './lib/procs.js';
 import { Samples } from './lib/stats.js';
 import { formatMs } from './lib/table.js';
@@ -43,12 +44,7 @@ function parseOptions(argv: readonly string[]): Options {
   const options: Options = { rate: 10_000, durationMs: 8_000, roots: [PROJECT_ROOT], rounds: 1 };
   for (let i = 0; i < argv.length; i++) {
     const value = argv[i + 1];
-    const number = (): number => {
-      const n = Number(value);
-      if (!Number.isFinite(n) || n <= 0) throw new Error(`${argv[i]} needs a positive number`);
-      i++;
-      return n;
-    };
+    const number = (): number => positiveNumber(argv[i]!, argv[++i]);
     switch (argv[i]) {
       case '--rate':
         options.rate = number();

@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { SERVER_NODE_FLAGS } from '../src/cli/node-flags.js';
 import { connect } from '../src/client/node/index.js';
+import { numberOption, optionValue } from './lib/options.js';
 import { findBinary, freePort, ProcessGroup, sleep, waitForPort } from './lib/procs.js';
 import { median, percentile } from './lib/stats.js';
 import { processCpuMs } from './lib/system.js';
@@ -29,18 +30,14 @@ import { BUILT_CLI, ensureBuilt } from './systems/build.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const argv = process.argv.slice(2);
-const option = (name: string, fallback: number): number => {
-  const index = argv.indexOf(name);
-  return index >= 0 ? Number(argv[index + 1]) : fallback;
-};
-const profileIndex = argv.indexOf('--profile');
-const profileDir = profileIndex >= 0 ? resolve(argv[profileIndex + 1]!) : undefined;
-/** `--server-flags "--trace-gc …"`: more Node flags for the Tributary server. */
+const profileOption = optionValue(argv, '--profile');
+const profileDir = profileOption === undefined ? undefined : resolve(profileOption);
+/** `--server-flags "--trace-gc …"`: more Node flags for the Tributary server (a value that starts with `--`). */
 const flagsIndex = argv.indexOf('--server-flags');
-const serverFlags = flagsIndex >= 0 ? argv[flagsIndex + 1]!.split(' ').filter((f) => f !== '') : [];
-const RATE = option('--rate', 20);
-const RECORDS = option('--records', 300);
-const ROUNDS = option('--rounds', 3);
+const serverFlags = flagsIndex >= 0 ? (argv[flagsIndex + 1] ?? '').split(' ').filter((f) => f !== '') : [];
+const RATE = numberOption(argv, '--rate', 20);
+const RECORDS = numberOption(argv, '--records', 300);
+const ROUNDS = numberOption(argv, '--rounds', 3);
 const WARMUP = 20;
 const payload = 'x'.repeat(100);
 

@@ -45,6 +45,7 @@ import { join, resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { io, type Socket } from 'socket.io-client';
+import { optionValue } from './lib/options.js';
 import { findBinary, freePort, ProcessGroup, sleep, waitForPort } from './lib/procs.js';
 import { writeResults } from './lib/results.js';
 import { median, summarize } from './lib/stats.js';
@@ -560,13 +561,7 @@ function printMedians(fixed: readonly SocketIoRow[]): void {
 
 /** `--adapters`, `--rates`, `--no-saturation`, `--repeat`, `--profile` (see the module note). */
 export function parseSuiteOptions(argv: readonly string[]): SocketIoSuiteOptions {
-  const value = (name: string): string | undefined => {
-    const index = argv.indexOf(name);
-    if (index === -1) return undefined;
-    const found = argv[index + 1];
-    if (found === undefined || found.startsWith('--')) throw new Error(`${name} needs a value`);
-    return found;
-  };
+  const value = (name: string): string | undefined => optionValue(argv, name);
   const list = (name: string): string[] | undefined =>
     value(name)
       ?.split(',')
