@@ -274,6 +274,34 @@ describe('clean stop', () => {
     expect(values.slice(-2)).toEqual(['idempotent', 'next']);
   });
 
+  it('scans the active segment when the clean-stop record holds unreadable state, and keeps the producer state', async () => {
+    const dir = await logWithRecords(300);
+    const log = await open(dir);
+    await log.append('t', 0, [{ key: null, value: enc.encode('idempotent') }], { producer: producer(0) });
+    await log.close();
+    const pointPath = join(partitionDir(dir), 'recovery-point.json');
+    const point = JSON.parse(await readFile(pointPath, 'utf8')) as { clean?: Record<string, unknown> };
+    expect(point.clean).toBeDefined();
+    await writeFile(
+      pointPath,
+      JSON.stringify({ ...point, clean: { producers: 'damaged', transactions: null } }),
+    );
+
+    const counting = countingFs();
+    const reopened = await open(dir, { fs: counting.fs });
+    try {
+      expect(counting.logBytesRead()).toBeGreaterThan(0);
+      // The scan rebuilt the producer state: the retry is still recognised as a duplicate.
+      const retry = await reopened.append('t', 0, [{ key: null, value: enc.encode('idempotent') }], {
+        producer: producer(0),
+      });
+      expect(retry.baseOffset).toBe(300);
+      expect((await reopened.offsets('t', 0)).next).toBe(301);
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it('serves damage at rest in a cleanly stopped active segment as CORRUPT_LOG on read, like a sealed one', async () => {
     const dir = await logWithRecords(300);
     const name = (await segmentFiles(dir))[0]!;
